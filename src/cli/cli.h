@@ -1,0 +1,49 @@
+/* rnnc CLI — shared helpers for subcommands. Each subcommand lives in its own cmd_*.c file and is
+ * registered in the table in main.c. A subcommand returns the process exit code: 0 on success,
+ * 1 on a runtime error (already printed as one line "rnnc: ..."), 2 on a usage error. */
+#ifndef RNNC_CLI_H
+#define RNNC_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "rnnc/rnnc.h"
+
+/* Prints "rnnc: <message>" to stderr and returns 1. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "rnnc: <rnnc_last_error()>" and returns 1. */
+int cli_fail_status(void);
+/* Prints "rnnc <cmd>: <message>\nTry 'rnnc <cmd> --help'." to stderr and returns 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Strict number parsing for flag values: the whole string must be a number within [min, max].
+ * On failure prints a usage error naming the flag and returns false. */
+bool cli_parse_long(const char *cmd, const char *flag, const char *val, long min, long max, long *out);
+bool cli_parse_double(const char *cmd, const char *flag, const char *val, double min, double max, double *out);
+
+/* Simple option scanning: returns true if argv[*i] is `name` (or `name=value`), storing the value
+ * (next argument, or the part after '=') in *val and advancing *i. A missing value prints a usage
+ * error and sets *err. Flags without values: use cli_flag. */
+bool cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name, const char **val, int *err);
+bool cli_flag(char **argv, int i, const char *name);
+bool cli_is_help(const char *arg);
+
+/* A progress bar on stderr, drawn only when stderr is a terminal; at most ~10 redraws a second. */
+typedef struct {
+    const char *label;
+    double total;     /* units of work; 0 = unknown */
+    double start;     /* seconds */
+    double last_draw; /* seconds */
+    bool tty;
+} cli_progress;
+
+void cli_progress_start(cli_progress *p, const char *label, double total);
+/* `extra` is an optional text shown after the bar (e.g. "loss 1.23"). */
+void cli_progress_update(cli_progress *p, double done, const char *extra);
+void cli_progress_finish(cli_progress *p);
+double cli_now(void);
+
+/* Subcommands. */
+int cmd_tokenizer(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+#endif

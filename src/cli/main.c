@@ -1,0 +1,40 @@
+/* rnnc — command-line front end: git-style subcommands over the library in include/rnnc/. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"tokenizer", cmd_tokenizer, "train, apply and compare tokenizers (char, word, BPE)"},
+    {"version", cmd_version, "print the version"},
+};
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: rnnc <command> [options]\n\nRecurrent sequence models in C.\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nRun 'rnnc <command> --help' for a command's options.\n");
+}
+
+int cmd_version(int argc, char **argv) {
+    (void)argc; (void)argv;
+    printf("rnnc %s\n", RNNC_VERSION);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) { usage(stderr); return 2; }
+    if (cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0) { usage(stdout); return 0; }
+    if (strcmp(argv[1], "--version") == 0) return cmd_version(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "rnnc: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

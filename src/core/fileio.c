@@ -1,0 +1,131 @@
+/* Whole-file reads and atomic writes; see include/rnnc/io.h. */
+#include "rnnc/io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static rnnc_status read_stream(FILE *fp, const char *path, unsigned char **data, size_t *len) {
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *buf = malloc(cap + 1);
+    if (!buf) return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", path);
+    for (;;) {
+        if (n == cap) {
+            cap *= 2;
+            unsigned char *nb = realloc(buf, cap + 1);
+            if (!nb) { free(buf); return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", path); }
+            buf = nb;
+        }
+        size_t got = fread(buf + n, 1, cap - n, fp);
+        n += got;
+        if (got == 0) break;
+    }
+    if (ferror(fp)) { free(buf); return rnnc_error_errno(RNNC_ERR_IO, "%s: read failed", path); }
+    buf[n] = 0;
+    *data = buf;
+    *len = n;
+    return RNNC_OK;
+}
+
+rnnc_status rnnc_read_file(const char *path, unsigned char **data, size_t *len) {
+    *data = NULL;
+    *len = 0;
+    if (strcmp(path, "-") == 0) return read_stream(stdin, "<stdin>", data, len);
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return rnnc_error_errno(RNNC_ERR_IO, "%s: cannot open", path);
+    struct stat st;
+    if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(fp);
+        return rnnc_error(RNNC_ERR_IO, "%s: is a directory, not a file", path);
+    }
+    rnnc_status s = read_stream(fp, path, data, len);
+    fclose(fp);
+    return s;
+}
+
+rnnc_status rnnc_atomic_open(rnnc_atomic_file *af, const char *path) {
+    memset(af, 0, sizeof *af);
+    size_t n = strlen(path);
+    af->path = malloc(n + 1);
+    af->tmp_path = malloc(n + 32);
+    if (!af->path || !af->tmp_path) {
+        rnnc_atomic_abort(af);
+        return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", path);
+    }
+    memcpy(af->path, path, n + 1);
+    snprintf(af->tmp_path, n + 32, "%s.tmp.%ld", path, (long)getpid());
+    af->fp = fopen(af->tmp_path, "wb");
+    if (!af->fp) {
+        rnnc_status s = rnnc_error_errno(RNNC_ERR_IO, "%s: cannot create temp file %s", path, af->tmp_path);
+        free(af->path); free(af->tmp_path);
+        memset(af, 0, sizeof *af);
+        return s;
+    }
+    return RNNC_OK;
+}
+
+/* fsync the directory holding `path` so the rename itself survives a crash. */
+static void sync_parent_dir(const char *path) {
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    int fd = open(dirname(buf), O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) { fsync(fd); close(fd); }
+}
+
+rnnc_status rnnc_atomic_commit(rnnc_atomic_file *af) {
+    if (!af->fp) return rnnc_error(RNNC_ERR_IO, "atomic write: file not open");
+    rnnc_status s = RNNC_OK;
+    if (fflush(af->fp) != 0 || ferror(af->fp))
+        s = rnnc_error_errno(RNNC_ERR_IO, "%s: write failed (the old file is unchanged)", af->path);
+    else if (fsync(fileno(af->fp)) != 0)
+        s = rnnc_error_errno(RNNC_ERR_IO, "%s: fsync failed (the old file is unchanged)", af->path);
+    if (fclose(af->fp) != 0 && s == RNNC_OK)
+        s = rnnc_error_errno(RNNC_ERR_IO, "%s: close failed (the old file is unchanged)", af->path);
+    af->fp = NULL;
+    if (s == RNNC_OK && rename(af->tmp_path, af->path) != 0)
+        s = rnnc_error_errno(RNNC_ERR_IO, "%s: rename from temp file failed", af->path);
+    if (s == RNNC_OK) sync_parent_dir(af->path);
+    rnnc_atomic_abort(af);
+    return s;
+}
+
+void rnnc_atomic_abort(rnnc_atomic_file *af) {
+    if (af->fp) { fclose(af->fp); af->fp = NULL; }
+    if (af->tmp_path) unlink(af->tmp_path); /* after a successful rename this fails harmlessly */
+    free(af->tmp_path);
+    free(af->path);
+    af->tmp_path = af->path = NULL;
+}
+
+rnnc_status rnnc_write_file_atomic(const char *path, const void *data, size_t len) {
+    rnnc_atomic_file af;
+    rnnc_status s = rnnc_atomic_open(&af, path);
+    if (s) return s;
+    if (len && fwrite(data, 1, len, af.fp) != len) {
+        s = rnnc_error_errno(RNNC_ERR_IO, "%s: write failed (the old file is unchanged)", path);
+        rnnc_atomic_abort(&af);
+        return s;
+    }
+    return rnnc_atomic_commit(&af);
+}
+
+const char *rnnc_data_dir(void) {
+    static char dir[PATH_MAX];
+    const char *env = getenv("RNNC_DATA");
+    if (env && *env) return env;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *d = dirname(exe);
+        snprintf(dir, sizeof dir, "%.*s/../data", (int)(sizeof dir - 16), d);
+        struct stat st;
+        if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return dir;
+    }
+    return "data";
+}

@@ -1,0 +1,48 @@
+/* Per-thread error messages; see include/rnnc/status.h. */
+#include "rnnc/status.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static _Thread_local char last_error[1024];
+
+static void vset(const char *fmt, va_list ap) {
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+}
+
+rnnc_status rnnc_error(rnnc_status code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vset(fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+rnnc_status rnnc_error_errno(rnnc_status code, const char *fmt, ...) {
+    int e = errno;
+    va_list ap;
+    va_start(ap, fmt);
+    vset(fmt, ap);
+    va_end(ap);
+    size_t n = strlen(last_error);
+    snprintf(last_error + n, sizeof last_error - n, ": %s", strerror(e));
+    return code;
+}
+
+const char *rnnc_last_error(void) { return last_error; }
+
+const char *rnnc_status_name(rnnc_status code) {
+    switch (code) {
+    case RNNC_OK: return "ok";
+    case RNNC_ERR_IO: return "io";
+    case RNNC_ERR_FORMAT: return "format";
+    case RNNC_ERR_ARG: return "argument";
+    case RNNC_ERR_NOMEM: return "out of memory";
+    case RNNC_ERR_RANGE: return "range";
+    case RNNC_ERR_NUMERIC: return "numeric";
+    case RNNC_ERR_INTERRUPTED: return "interrupted";
+    }
+    return "unknown";
+}

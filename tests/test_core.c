@@ -1,0 +1,104 @@
+/* Core utilities: UTF-8, RNG, atomic file writes, error messages. */
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rnnc/rnnc.h"
+#include "test.h"
+
+static void test_utf8_roundtrip_all_scalars(void) {
+    unsigned char buf[4];
+    int bad = 0;
+    for (uint32_t cp = 0; cp <= 0x10FFFF; cp++) {
+        int n = rnnc_utf8_encode(cp, buf);
+        if (cp >= 0xD800 && cp <= 0xDFFF) { if (n != 0) bad++; continue; }
+        uint32_t back = 0;
+        if (n == 0 || rnnc_utf8_decode(buf, (size_t)n, &back) != n || back != cp) bad++;
+    }
+    CHECK_EQ_LL(bad, 0);
+}
+
+static void test_utf8_rejects_invalid(void) {
+    uint32_t cp;
+    const unsigned char overlong[] = {0xC0, 0xAF}, surrogate[] = {0xED, 0xA0, 0x80},
+                        too_big[] = {0xF4, 0x90, 0x80, 0x80}, truncated[] = {0xE2, 0x82},
+                        lone_cont[] = {0x80}, euro[] = {0xE2, 0x82, 0xAC};
+    CHECK_EQ_LL(rnnc_utf8_decode(overlong, 2, &cp), 0);
+    CHECK_EQ_LL(rnnc_utf8_decode(surrogate, 3, &cp), 0);
+    CHECK_EQ_LL(rnnc_utf8_decode(too_big, 4, &cp), 0);
+    CHECK_EQ_LL(rnnc_utf8_decode(truncated, 2, &cp), 0);
+    CHECK_EQ_LL(rnnc_utf8_decode(lone_cont, 1, &cp), 0);
+    CHECK_EQ_LL(rnnc_utf8_decode(euro, 3, &cp), 3);
+    CHECK_EQ_LL(cp, 0x20AC);
+    CHECK_EQ_LL(rnnc_utf8_valid_prefix((const unsigned char *)"ab\xE2\x82", 4), 2);
+}
+
+static void test_rng_deterministic_and_uniform(void) {
+    rnnc_rng a, b;
+    rnnc_rng_seed(&a, 42);
+    rnnc_rng_seed(&b, 42);
+    int same = 1;
+    for (int i = 0; i < 1000; i++) same &= rnnc_rng_u64(&a) == rnnc_rng_u64(&b);
+    CHECK(same);
+    double sum = 0;
+    int counts[10] = {0};
+    for (int i = 0; i < 100000; i++) {
+        float u = rnnc_rng_uniform(&a);
+        CHECK(u >= 0 && u < 1);
+        sum += u;
+        counts[rnnc_rng_below(&a, 10)]++;
+    }
+    CHECK_NEAR(sum / 100000, 0.5, 0, 0.01);
+    for (int k = 0; k < 10; k++) CHECK_NEAR(counts[k], 10000, 0.05, 0);
+    double m = 0, v = 0;
+    for (int i = 0; i < 100000; i++) { double x = rnnc_rng_normal(&a); m += x; v += x * x; }
+    CHECK_NEAR(m / 100000, 0, 0, 0.02);
+    CHECK_NEAR(v / 100000, 1, 0, 0.03);
+}
+
+static void test_atomic_write(void) {
+    char dir[] = "/tmp/rnnc_test_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/out.bin", dir);
+    CHECK_EQ_LL(rnnc_write_file_atomic(path, "hello", 5), RNNC_OK);
+    unsigned char *data; size_t len;
+    CHECK_EQ_LL(rnnc_read_file(path, &data, &len), RNNC_OK);
+    CHECK_EQ_LL(len, 5);
+    CHECK(memcmp(data, "hello", 5) == 0);
+    free(data);
+    /* An aborted write leaves the old content and no temp file behind. */
+    rnnc_atomic_file af;
+    CHECK_EQ_LL(rnnc_atomic_open(&af, path), RNNC_OK);
+    fputs("partial", af.fp);
+    char tmp[512];
+    snprintf(tmp, sizeof tmp, "%s", af.tmp_path);
+    rnnc_atomic_abort(&af);
+    CHECK(access(tmp, F_OK) != 0);
+    CHECK_EQ_LL(rnnc_read_file(path, &data, &len), RNNC_OK);
+    CHECK(len == 5 && memcmp(data, "hello", 5) == 0);
+    free(data);
+    /* Writing into a missing directory fails with a message naming the path. */
+    char bad[300];
+    snprintf(bad, sizeof bad, "%s/no/such/dir/x", dir);
+    CHECK_EQ_LL(rnnc_write_file_atomic(bad, "x", 1), RNNC_ERR_IO);
+    CHECK(strstr(rnnc_last_error(), bad) != NULL);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void test_read_missing_file(void) {
+    unsigned char *data; size_t len;
+    CHECK_EQ_LL(rnnc_read_file("/nonexistent/file.txt", &data, &len), RNNC_ERR_IO);
+    CHECK(strstr(rnnc_last_error(), "/nonexistent/file.txt") != NULL);
+    CHECK_EQ_LL(rnnc_read_file("/tmp", &data, &len), RNNC_ERR_IO);
+    CHECK(strstr(rnnc_last_error(), "directory") != NULL);
+}
+
+int main(void) {
+    RUN(test_utf8_roundtrip_all_scalars);
+    RUN(test_utf8_rejects_invalid);
+    RUN(test_rng_deterministic_and_uniform);
+    RUN(test_atomic_write);
+    RUN(test_read_missing_file);
+    return test_report();
+}
