@@ -8,5 +8,8 @@
 #include "rnnc/io.h"
 #include "rnnc/rng.h"
 #include "rnnc/utf8.h"
+#include "rnnc/buf.h"
+#include "rnnc/pretok.h"
+#include "rnnc/bpe.h"
 
 #endif

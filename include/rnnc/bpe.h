@@ -1,0 +1,70 @@
+/* rnnc — byte-level BPE: tiktoken-compatible encoding and decoding, .tiktoken rank files, training.
+ *
+ * A BPE tokenizer is a list of byte strings ranked 0..n-1 (the rank is the token id; gaps are
+ * allowed, as in OpenAI's files), a pre-tokenizer pattern (see pretok.h) and special tokens.
+ * Encoding splits the text with the pattern and merges each piece's bytes by lowest rank, exactly
+ * as tiktoken does; every single byte has a rank, so any byte string encodes and decodes losslessly. */
+#ifndef RNNC_BPE_H
+#define RNNC_BPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "rnnc/buf.h"
+#include "rnnc/status.h"
+
+typedef struct rnnc_bpe rnnc_bpe;
+
+/* One token as bytes. */
+typedef struct { const unsigned char *data; size_t len; } rnnc_token_bytes;
+/* A special token: its text and its id (ids may lie above the ranks, e.g. 100257 in cl100k). */
+typedef struct { const char *text; uint32_t id; } rnnc_special_token;
+
+/* Builds a tokenizer from ranked tokens: tokens[r] has rank/id r; an entry with data == NULL is a
+ * gap. All 256 single bytes must be present. `pattern`: a built-in name or a PCRE2 regex. */
+rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size_t n_tokens,
+                            const char *pattern, const rnnc_special_token *specials, size_t n_specials);
+
+/* Loads a tokenizer: `name` is one of "r50k_base", "p50k_base", "cl100k_base", "o200k_base"
+ * (looked up as <data dir>/tiktoken/<name>.tiktoken, with tiktoken's pattern and special tokens),
+ * or a path to a .tiktoken file. For a path, the pattern and special tokens come from the sidecar
+ * file <path>.json when present ({"pattern": ..., "special_tokens": {text: id}}), else from the
+ * `pattern` argument (NULL: cl100k). A malformed line is reported with its line number. */
+rnnc_status rnnc_bpe_load(rnnc_bpe **out, const char *name_or_path, const char *pattern);
+/* Writes the rank file (atomically) and its sidecar <path>.json with the pattern and specials. */
+rnnc_status rnnc_bpe_save(const rnnc_bpe *bpe, const char *path);
+void rnnc_bpe_free(rnnc_bpe *bpe);
+
+/* Number of ids: one past the largest rank or special id. */
+size_t rnnc_bpe_n_vocab(const rnnc_bpe *bpe);
+/* The bytes of token `id` (rank or special), or data == NULL if the id is unused. */
+rnnc_token_bytes rnnc_bpe_token(const rnnc_bpe *bpe, uint32_t id);
+const char *rnnc_bpe_pattern(const rnnc_bpe *bpe);
+
+/* Appends the ids of text[0..len) to *out. allow_special = false encodes special-token text as
+ * ordinary text (tiktoken's encode_ordinary); true turns it into the special ids. */
+rnnc_status rnnc_bpe_encode(const rnnc_bpe *bpe, const unsigned char *text, size_t len,
+                            bool allow_special, rnnc_ids *out);
+/* Appends the bytes of ids[0..n) to *out; an unknown id is RNNC_ERR_RANGE naming the id and its position. */
+rnnc_status rnnc_bpe_decode(const rnnc_bpe *bpe, const uint32_t *ids, size_t n, rnnc_bytes *out);
+
+/* Training: pre-tokenize `n_texts` texts with `pattern`, count the pieces, then repeatedly merge
+ * the most frequent adjacent pair (ties broken deterministically) until the vocabulary holds
+ * vocab_size ids including the 256 byte tokens and the special tokens (which take the top ids).
+ * Pairs seen fewer than min_frequency times are never merged (training may stop early).
+ * progress, if not NULL, is called now and then with (merges done, merges wanted). */
+typedef struct {
+    size_t vocab_size;
+    const char *pattern;               /* built-in name or PCRE2 regex; NULL = "cl100k" */
+    const char *const *specials;       /* special-token texts */
+    size_t n_specials;
+    uint64_t min_frequency;            /* 0 or 1: no limit */
+    int threads;                       /* 0: OpenMP default */
+    void (*progress)(size_t done, size_t total, void *ctx);
+    void *progress_ctx;
+} rnnc_bpe_train_opts;
+
+rnnc_status rnnc_bpe_train(rnnc_bpe **out, const unsigned char *const *texts, const size_t *lens,
+                           size_t n_texts, const rnnc_bpe_train_opts *opts);
+
+#endif
