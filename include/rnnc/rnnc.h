@@ -11,5 +11,7 @@
 #include "rnnc/buf.h"
 #include "rnnc/pretok.h"
 #include "rnnc/bpe.h"
+#include "rnnc/safetensors.h"
+#include "rnnc/rnn.h"
 
 #endif
