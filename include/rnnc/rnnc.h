@@ -13,5 +13,9 @@
 #include "rnnc/bpe.h"
 #include "rnnc/safetensors.h"
 #include "rnnc/rnn.h"
+#include "rnnc/nn.h"
+#include "rnnc/optim.h"
+#include "rnnc/batch.h"
+#include "rnnc/lm.h"
 
 #endif
