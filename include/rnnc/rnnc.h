@@ -14,5 +14,6 @@
 #include "rnnc/safetensors.h"
 #include "rnnc/rnn.h"
 #include "rnnc/sample.h"
+#include "rnnc/similar.h"
 
 #endif
