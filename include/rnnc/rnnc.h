@@ -15,5 +15,6 @@
 #include "rnnc/rnn.h"
 #include "rnnc/sample.h"
 #include "rnnc/similar.h"
+#include "rnnc/metrics.h"
 
 #endif
