@@ -16,5 +16,6 @@
 #include "rnnc/sample.h"
 #include "rnnc/similar.h"
 #include "rnnc/metrics.h"
+#include "rnnc/plot.h"
 
 #endif

@@ -45,5 +45,6 @@ double cli_now(void);
 /* Subcommands. */
 int cmd_tokenizer(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 #endif
