@@ -17,5 +17,9 @@
 #include "rnnc/optim.h"
 #include "rnnc/batch.h"
 #include "rnnc/lm.h"
+#include "rnnc/sample.h"
+#include "rnnc/similar.h"
+#include "rnnc/metrics.h"
+#include "rnnc/plot.h"
 
 #endif

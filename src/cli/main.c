@@ -12,6 +12,7 @@ typedef struct {
 
 static const command commands[] = {
     {"tokenizer", cmd_tokenizer, "train, apply and compare tokenizers (char, word, BPE)"},
+    {"plot", cmd_plot, "draw training and validation loss curves of runs as an SVG"},
     {"version", cmd_version, "print the version"},
 };
 
