@@ -45,5 +45,9 @@ double cli_now(void);
 /* Subcommands. */
 int cmd_tokenizer(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_info(int argc, char **argv);
 
 #endif
