@@ -270,6 +270,58 @@ static void test_bad_params_and_logits(void) {
     rnnc_sampler_free(&s);
 }
 
+/* Feeds text in random chunks; the output must be the input, and no output piece may end inside
+ * a valid character. */
+static void stream_check(rnnc_rng *r, const unsigned char *text, size_t len, int *bad) {
+    rnnc_utf8_stream st = {{0}, 0};
+    unsigned char *out = malloc(len + 8), piece[64];
+    size_t w = 0;
+    for (size_t i = 0; i < len;) {
+        size_t n = 1 + rnnc_rng_below(r, 5);
+        if (n > len - i) n = len - i;
+        size_t got = rnnc_utf8_stream_push(&st, text + i, n, piece);
+        /* a piece never ends with a lead byte of a character that is still being completed */
+        if (got && i + n < len) {
+            size_t k = got;
+            while (k > 0 && (piece[k - 1] & 0xC0) == 0x80) k--;
+            if (k > 0 && piece[k - 1] >= 0xC2 && piece[k - 1] <= 0xF4) {
+                size_t need = piece[k - 1] >= 0xF0 ? 4 : piece[k - 1] >= 0xE0 ? 3 : 2;
+                uint32_t cp;
+                if (got - (k - 1) < need && rnnc_utf8_decode(text + w + k - 1, len - w - (k - 1), &cp) > 0) (*bad)++;
+            }
+        }
+        memcpy(out + w, piece, got);
+        w += got;
+        i += n;
+    }
+    w += rnnc_utf8_stream_flush(&st, out + w);
+    if (w != len || memcmp(out, text, len)) (*bad)++;
+    free(out);
+}
+
+static void test_utf8_stream(void) {
+    rnnc_rng r;
+    rnnc_rng_seed(&r, 17);
+    int bad = 0;
+    const char *valid = "h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80 \xE4\xB8\xAD\xE6\x96\x87 end";
+    for (int t = 0; t < 200; t++) stream_check(&r, (const unsigned char *)valid, strlen(valid), &bad);
+    /* random bytes, including broken sequences, still come out unchanged */
+    unsigned char junk[300];
+    for (int t = 0; t < 200; t++) {
+        for (size_t i = 0; i < sizeof junk; i++) junk[i] = (unsigned char)rnnc_rng_below(&r, 256);
+        stream_check(&r, junk, sizeof junk, &bad);
+    }
+    CHECK_EQ_LL(bad, 0);
+    /* a character split over three tokens appears only once complete */
+    rnnc_utf8_stream st = {{0}, 0};
+    unsigned char out[16];
+    CHECK_EQ_LL(rnnc_utf8_stream_push(&st, (const unsigned char *)"a\xE2", 2, out), 1);
+    CHECK_EQ_LL(rnnc_utf8_stream_push(&st, (const unsigned char *)"\x82", 1, out), 0);
+    CHECK_EQ_LL(rnnc_utf8_stream_push(&st, (const unsigned char *)"\xAC!", 2, out), 4);
+    CHECK(memcmp(out, "\xE2\x82\xAC!", 4) == 0);
+    CHECK_EQ_LL(rnnc_utf8_stream_flush(&st, out), 0);
+}
+
 int main(void) {
     RUN(test_greedy_is_argmax);
     RUN(test_temperature_matches_softmax);
@@ -277,5 +329,6 @@ int main(void) {
     RUN(test_top_p_set_is_minimal);
     RUN(test_same_seed_same_sequence);
     RUN(test_bad_params_and_logits);
+    RUN(test_utf8_stream);
     return test_report();
 }

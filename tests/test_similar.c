@@ -82,6 +82,17 @@ static void test_analogy(void) {
     CHECK_EQ_LL(nb[0].id, 3);
     CHECK_NEAR(nb[0].sim, 1.24 / sqrt(1.8), 1e-5, 0);
     CHECK_EQ_LL(nb[1].id, 4);
+    /* the general form: one positive term is the plain query; a sign other than +-1 is refused */
+    const uint32_t one[1] = {2};
+    const int plus[1] = {1}, bad_sign[1] = {2};
+    rnnc_neighbor nb2[5];
+    size_t n2;
+    CHECK(rnnc_similar_terms(E, 5, 3, one, plus, 1, 5, nb, &n) == RNNC_OK);
+    CHECK(rnnc_similar_row(E, 5, 3, 2, 5, nb2, &n2) == RNNC_OK);
+    CHECK_EQ_LL(n, n2);
+    for (size_t i = 0; i < n && i < n2; i++) { CHECK_EQ_LL(nb[i].id, nb2[i].id); CHECK_NEAR(nb[i].sim, nb2[i].sim, 1e-6, 0); }
+    CHECK(rnnc_similar_terms(E, 5, 3, one, bad_sign, 1, 5, nb, &n) == RNNC_ERR_ARG);
+    CHECK(rnnc_similar_terms(E, 5, 3, one, plus, 0, 5, nb, &n) == RNNC_ERR_ARG);
 }
 
 static void test_bad_input(void) {

@@ -21,5 +21,6 @@
 #include "rnnc/similar.h"
 #include "rnnc/metrics.h"
 #include "rnnc/plot.h"
+#include "rnnc/generate.h"
 
 #endif

@@ -51,4 +51,18 @@ rnnc_status rnnc_sampler_probs(rnnc_sampler *s, const float *logits, float *prob
 /* Index of the largest value (lowest index on ties; NaN never wins). V > 0. */
 uint32_t rnnc_argmax(const float *x, size_t V);
 
+/* Streaming generated text: token bytes pass straight through, except that a UTF-8 character
+ * split across tokens (byte-level BPE does that) is held back until it is complete, so a terminal
+ * never shows half a character. Bytes that cannot become a valid character are passed through as
+ * they are: the output is always exactly the concatenation of the input. */
+typedef struct {
+    unsigned char held[4];
+    int n_held;
+} rnnc_utf8_stream;
+
+/* Writes the bytes that are ready to out (room for n + 3 bytes) and returns their count. */
+size_t rnnc_utf8_stream_push(rnnc_utf8_stream *s, const unsigned char *in, size_t n, unsigned char *out);
+/* Writes whatever is still held (an incomplete character at the end of generation). */
+size_t rnnc_utf8_stream_flush(rnnc_utf8_stream *s, unsigned char *out);
+
 #endif

@@ -29,6 +29,12 @@ rnnc_status rnnc_similar_vec(const float *E, size_t V, size_t D, const float *q,
 rnnc_status rnnc_similar_analogy(const float *E, size_t V, size_t D, uint32_t a, uint32_t b, uint32_t c,
                                  size_t k, rnnc_neighbor *out, size_t *n_out);
 
+/* The general form: neighbours of sum_i sign[i] * unit(E[ids[i]]) (sign +1 or -1), excluding
+ * every id in ids. One term with sign +1 is rnnc_similar_row; (b, +1), (a, -1), (c, +1) is the
+ * analogy. Each term's row must be non-zero. */
+rnnc_status rnnc_similar_terms(const float *E, size_t V, size_t D, const uint32_t *ids, const int *signs,
+                               size_t n_terms, size_t k, rnnc_neighbor *out, size_t *n_out);
+
 /* Cosine similarity of two D-vectors; 0 when either is zero. */
 float rnnc_cosine(const float *x, const float *y, size_t D);
 

@@ -4,6 +4,7 @@
  * sorts only a growing prefix (64, 256, ... best tokens) until its mass reaches p, so a large
  * vocabulary costs O(V) per token in the common case where the nucleus is small. */
 #include "rnnc/sample.h"
+#include "rnnc/utf8.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -213,4 +214,46 @@ rnnc_status rnnc_sampler_probs(rnnc_sampler *s, const float *logits, float *prob
     memset(probs, 0, s->V * sizeof *probs);
     for (size_t i = 0; i < n; i++) probs[s->idx[i]] = (float)(s->w[i] / total);
     return RNNC_OK;
+}
+
+/* Length of the UTF-8 sequence a lead byte starts, or 0 if it cannot start one. */
+static int utf8_seq_len(unsigned char b) {
+    return b < 0x80 ? 1 : b >= 0xC2 && b <= 0xDF ? 2 : b >= 0xE0 && b <= 0xEF ? 3 : b >= 0xF0 && b <= 0xF4 ? 4 : 0;
+}
+
+size_t rnnc_utf8_stream_push(rnnc_utf8_stream *s, const unsigned char *in, size_t n, unsigned char *out) {
+    /* work on held ++ in without copying `in`: byte i of the combined input */
+    size_t total = (size_t)s->n_held + n, i = 0, w = 0;
+#define AT(k) ((k) < (size_t)s->n_held ? s->held[k] : in[(k) - (size_t)s->n_held])
+    while (i < total) {
+        unsigned char b = AT(i);
+        int need = utf8_seq_len(b);
+        if (need <= 1) { out[w++] = b; i++; continue; } /* ASCII, or a byte that starts nothing */
+        size_t have = total - i < (size_t)need ? total - i : (size_t)need;
+        size_t k = 1;
+        while (k < have && (AT(i + k) & 0xC0) == 0x80) k++;
+        if (k < have) { out[w++] = b; i++; continue; } /* broken sequence: pass the lead byte */
+        if (have < (size_t)need) break;                 /* incomplete: hold it */
+        unsigned char seq[4];
+        uint32_t cp;
+        for (int t = 0; t < need; t++) seq[t] = AT(i + (size_t)t);
+        if (rnnc_utf8_decode(seq, (size_t)need, &cp) != need) { out[w++] = b; i++; continue; }
+        memcpy(out + w, seq, (size_t)need);
+        w += (size_t)need;
+        i += (size_t)need;
+    }
+    unsigned char rest[4];
+    int n_rest = 0;
+    for (; i < total; i++) rest[n_rest++] = AT(i);
+#undef AT
+    memcpy(s->held, rest, (size_t)n_rest);
+    s->n_held = n_rest;
+    return w;
+}
+
+size_t rnnc_utf8_stream_flush(rnnc_utf8_stream *s, unsigned char *out) {
+    size_t n = (size_t)s->n_held;
+    memcpy(out, s->held, n);
+    s->n_held = 0;
+    return n;
 }

@@ -73,25 +73,33 @@ rnnc_status rnnc_similar_row(const float *E, size_t V, size_t D, uint32_t query,
     return rnnc_similar_vec(E, V, D, E + (size_t)query * D, &query, 1, k, out, n_out);
 }
 
-rnnc_status rnnc_similar_analogy(const float *E, size_t V, size_t D, uint32_t a, uint32_t b, uint32_t c,
-                                 size_t k, rnnc_neighbor *out, size_t *n_out) {
+rnnc_status rnnc_similar_terms(const float *E, size_t V, size_t D, const uint32_t *ids, const int *signs,
+                               size_t n_terms, size_t k, rnnc_neighbor *out, size_t *n_out) {
     *n_out = 0;
-    uint32_t ids[3] = {a, b, c};
-    for (int t = 0; t < 3; t++) {
-        if (ids[t] >= V) return rnnc_error(RNNC_ERR_RANGE, "similar: token id %u outside the vocabulary (%zu)", ids[t], V);
-        if (dot_d(E + (size_t)ids[t] * D, E + (size_t)ids[t] * D, D) == 0)
-            return rnnc_error(RNNC_ERR_ARG, "similar: the vector of token %u is zero, so it has no direction", ids[t]);
-    }
-    float *q = malloc(D * sizeof *q);
+    if (n_terms == 0) return rnnc_error(RNNC_ERR_ARG, "similar: no query terms");
+    float *q = calloc(D ? D : 1, sizeof *q);
     if (!q) return rnnc_error(RNNC_ERR_NOMEM, "similar: out of memory");
-    double na = sqrt(dot_d(E + (size_t)a * D, E + (size_t)a * D, D));
-    double nb = sqrt(dot_d(E + (size_t)b * D, E + (size_t)b * D, D));
-    double nc = sqrt(dot_d(E + (size_t)c * D, E + (size_t)c * D, D));
-    for (size_t j = 0; j < D; j++)
-        q[j] = (float)(E[(size_t)b * D + j] / nb - E[(size_t)a * D + j] / na + E[(size_t)c * D + j] / nc);
-    rnnc_status s = rnnc_similar_vec(E, V, D, q, ids, 3, k, out, n_out);
+    rnnc_status s = RNNC_OK;
+    for (size_t t = 0; t < n_terms && !s; t++) {
+        if (ids[t] >= V) { s = rnnc_error(RNNC_ERR_RANGE, "similar: token id %u outside the vocabulary (%zu)", ids[t], V); break; }
+        if (signs[t] != 1 && signs[t] != -1) { s = rnnc_error(RNNC_ERR_ARG, "similar: sign of term %zu must be +1 or -1", t); break; }
+        const float *e = E + (size_t)ids[t] * D;
+        double nrm = sqrt(dot_d(e, e, D));
+        if (!isfinite(nrm)) { s = rnnc_error(RNNC_ERR_NUMERIC, "similar: embedding row %u is not finite", ids[t]); break; }
+        if (nrm == 0) { s = rnnc_error(RNNC_ERR_ARG, "similar: the vector of token %u is zero, so it has no direction", ids[t]); break; }
+        /* unit vectors, so that no term dominates by its length */
+        for (size_t j = 0; j < D; j++) q[j] += (float)(signs[t] * e[j] / nrm);
+    }
+    if (!s) s = rnnc_similar_vec(E, V, D, q, ids, n_terms, k, out, n_out);
     free(q);
     return s;
+}
+
+rnnc_status rnnc_similar_analogy(const float *E, size_t V, size_t D, uint32_t a, uint32_t b, uint32_t c,
+                                 size_t k, rnnc_neighbor *out, size_t *n_out) {
+    const uint32_t ids[3] = {b, a, c};
+    const int signs[3] = {1, -1, 1};
+    return rnnc_similar_terms(E, V, D, ids, signs, 3, k, out, n_out);
 }
 
 size_t rnnc_projector_escape(const char *s, size_t n, char *out, size_t cap) {
