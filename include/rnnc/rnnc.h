@@ -13,5 +13,6 @@
 #include "rnnc/bpe.h"
 #include "rnnc/safetensors.h"
 #include "rnnc/rnn.h"
+#include "rnnc/seq2seq.h"
 
 #endif
