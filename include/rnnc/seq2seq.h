@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include "rnnc/buf.h"
 #include "rnnc/rng.h"
+#include "rnnc/rnn.h"
 #include "rnnc/status.h"
 
 /* Special ids, the same in every seq2seq vocabulary. */
@@ -126,6 +127,99 @@ void rnnc_s2s_batcher_free(rnnc_s2s_batcher *b);
 void rnnc_s2s_batcher_plan(rnnc_s2s_batcher *b, rnnc_rng *rng);
 /* Fills the batcher's buffer with batch k (0 <= k < n_batches) and returns it. */
 const rnnc_s2s_batch *rnnc_s2s_batcher_get(rnnc_s2s_batcher *b, size_t k);
+
+/* ---- the model ----
+ *
+ * encoder: src_embedding (Vs,E) -> recurrent stack (cell, L layers, H, optionally bidirectional)
+ * context: the encoder's final states hn (and cn) per layer. Unidirectional: they are the
+ *          decoder's initial states as they are. Bidirectional: per layer l the two directions'
+ *          final h are concatenated and mapped by bridge_h (weight (H,2H), bias (H)) and tanh to
+ *          the decoder's h0[l]; for LSTM the same for c by bridge_c.
+ * decoder: tgt_embedding (Vt,E) -> recurrent stack (cell, L layers, H) -> head (Vt,H) + bias.
+ * Parameters live in one buffer in the order of rnnc_s2s_tensor(); tensor names follow PyTorch
+ * ("encoder.weight_ih_l0_reverse", "bridge_h.weight_l0", "head.bias"). Model files are
+ * safetensors with __metadata__ "rnnc.seq2seq" (the config as JSON) and "rnnc.src_vocab",
+ * "rnnc.tgt_vocab" (symbols one a line, ids from 4 on). */
+
+typedef struct {
+    rnnc_cell cell;
+    int src_vocab, tgt_vocab; /* Vs, Vt including the 4 specials */
+    int embed;                /* E, both sides */
+    int hidden;               /* H: the encoder's per direction and the decoder's */
+    int layers;               /* L, both sides */
+    bool bidirectional;       /* the encoder */
+    float dropout;            /* between recurrent layers, training only */
+} rnnc_s2s_config;
+
+rnnc_status rnnc_s2s_config_check(const rnnc_s2s_config *c); /* names the bad field */
+
+typedef struct {
+    rnnc_s2s_config c;
+    rnnc_rnn_config enc, dec;
+    size_t n_params;
+    float *params;
+    size_t off_src_emb, off_enc, off_bridge_h, off_bridge_c, off_tgt_emb, off_dec, off_head_w, off_head_b;
+    rnnc_s2s_vocab src_vocab, tgt_vocab; /* owned by the model */
+} rnnc_s2s_model;
+
+/* A model with zero parameters and the given vocabularies (moved in: the caller's structs are
+ * cleared); the config's vocabulary sizes are taken from them. */
+rnnc_status rnnc_s2s_model_new(rnnc_s2s_model **out, const rnnc_s2s_config *c, rnnc_s2s_vocab *src_vocab,
+                               rnnc_s2s_vocab *tgt_vocab);
+void rnnc_s2s_model_free(rnnc_s2s_model *m);
+/* PyTorch's defaults: embeddings N(0,1), recurrent and linear tensors uniform(+-1/sqrt(fan_in)). */
+void rnnc_s2s_model_init(rnnc_s2s_model *m, rnnc_rng *rng);
+size_t rnnc_s2s_num_tensors(const rnnc_s2s_model *m);
+rnnc_param_info rnnc_s2s_tensor(const rnnc_s2s_model *m, size_t k);
+
+/* Atomic save with extra metadata pairs (may be 0), and load (errors name the file and the tensor
+ * or field; a file that is not a seq2seq model says so). */
+rnnc_status rnnc_s2s_save(const rnnc_s2s_model *m, const char *path, const char *const *keys,
+                          const char *const *values, size_t n);
+rnnc_status rnnc_s2s_load(rnnc_s2s_model **out, const char *path);
+
+/* Training activations for batches up to (B, Ts, Tt). */
+typedef struct rnnc_s2s_ws rnnc_s2s_ws;
+rnnc_status rnnc_s2s_ws_new(rnnc_s2s_ws **out, const rnnc_s2s_model *m, int B, int Ts, int Tt);
+void rnnc_s2s_ws_free(rnnc_s2s_ws *ws);
+
+typedef struct {
+    float teacher_forcing; /* R in [0,1]: probability of feeding the gold previous token (1 = always) */
+    float label_smoothing; /* eps in [0,1): target distribution (1-eps) one-hot + eps uniform */
+    bool training;         /* dropout on */
+} rnnc_s2s_train_opts;
+
+/* Mean cross-entropy (without smoothing, over the non-padded target steps) of a batch into *loss
+ * and the step count into *count. With grads (n_params, accumulated), also the gradient of the
+ * (smoothed) mean loss times grad_scale through head, decoder, bridge and encoder. With
+ * teacher_forcing < 1, a first pass predicts each step's token from the gold prefix, and each
+ * decoder input after <bos> is replaced by that prediction with probability 1 - R (scheduled
+ * sampling in its parallel form: the sampled inputs come from a gold-prefix pass). */
+rnnc_status rnnc_s2s_forward_backward(rnnc_s2s_ws *ws, const rnnc_s2s_model *m, const rnnc_s2s_batch *b,
+                                      const rnnc_s2s_train_opts *o, float *grads, float grad_scale,
+                                      rnnc_rng *rng, double *loss, long *count);
+
+/* Greedy decoding of B sources src (B,Ts) with lengths src_len: from <bos>, each step's argmax fed
+ * back, until <eos> or max_len tokens. out (B,max_len) gets the tokens without <eos>, out_len
+ * their counts. */
+rnnc_status rnnc_s2s_greedy(const rnnc_s2s_model *m, const uint32_t *src, const int *src_len, int B, int Ts,
+                            int max_len, uint32_t *out, int *out_len);
+
+typedef struct {
+    uint32_t *ids; /* malloc'd, without <bos>/<eos> */
+    int len;
+    double logprob; /* sum of log-probabilities, <eos> included when finished */
+    double score;   /* logprob / (len + 1)^alpha: the ranking score */
+    bool finished;  /* ended with <eos> (else cut at max_len) */
+} rnnc_s2s_hyp;
+
+/* Beam search of width K for one source: keeps the K best partial hypotheses by log-probability,
+ * moves those ending in <eos> to the finished list, and stops when K are finished or at max_len.
+ * Hypotheses are ranked by logprob / (len+1)^alpha (alpha 0: raw log-probability, 1: per token).
+ * Writes up to nbest hypotheses, best first, into out (free each with rnnc_s2s_hyp_free). */
+rnnc_status rnnc_s2s_beam(const rnnc_s2s_model *m, const uint32_t *src, int src_len, int K, int max_len,
+                          double alpha, int nbest, rnnc_s2s_hyp *out, int *n_out);
+void rnnc_s2s_hyp_free(rnnc_s2s_hyp *h);
 
 /* ---- metrics ---- */
 
