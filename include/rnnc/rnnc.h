@@ -13,6 +13,10 @@
 #include "rnnc/bpe.h"
 #include "rnnc/safetensors.h"
 #include "rnnc/rnn.h"
+#include "rnnc/nn.h"
+#include "rnnc/optim.h"
+#include "rnnc/batch.h"
+#include "rnnc/lm.h"
 #include "rnnc/seq2seq.h"
 
 #endif

@@ -35,7 +35,7 @@ size_t rnnc_s2s_num_tensors(const rnnc_s2s_model *m) {
 static rnnc_param_info info2(const char *name, int r, int c, size_t off) {
     rnnc_param_info p;
     memset(&p, 0, sizeof p);
-    snprintf(p.name, sizeof p.name, "%s", name);
+    snprintf(p.name, sizeof p.name, "%.47s", name);
     p.ndim = c ? 2 : 1;
     p.shape[0] = r;
     p.shape[1] = c;
@@ -46,14 +46,14 @@ static rnnc_param_info info2(const char *name, int r, int c, size_t off) {
 
 rnnc_param_info rnnc_s2s_tensor(const rnnc_s2s_model *m, size_t k) {
     int E = m->c.embed, H = m->c.hidden, L = m->c.layers;
-    char name[64];
+    char name[sizeof(((rnnc_param_info *)0)->name)];
     if (k == 0) return info2("src_embedding.weight", m->c.src_vocab, E, m->off_src_emb);
     k--;
     size_t ne = rnnc_rnn_num_tensors(&m->enc);
     if (k < ne) {
         rnnc_param_info p = rnnc_rnn_tensor(&m->enc, k);
-        snprintf(name, sizeof name, "encoder.%s", p.name);
-        snprintf(p.name, sizeof p.name, "%s", name);
+        memcpy(name, p.name, sizeof p.name);
+        snprintf(p.name, sizeof p.name, "encoder.%.39s", name);
         p.offset += m->off_enc;
         return p;
     }
@@ -74,8 +74,8 @@ rnnc_param_info rnnc_s2s_tensor(const rnnc_s2s_model *m, size_t k) {
     size_t nd = rnnc_rnn_num_tensors(&m->dec);
     if (k < nd) {
         rnnc_param_info p = rnnc_rnn_tensor(&m->dec, k);
-        snprintf(name, sizeof name, "decoder.%s", p.name);
-        snprintf(p.name, sizeof p.name, "%s", name);
+        memcpy(name, p.name, sizeof p.name);
+        snprintf(p.name, sizeof p.name, "decoder.%.39s", name);
         p.offset += m->off_dec;
         return p;
     }
