@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "rnnc/buf.h"
+#include "rnnc/optim.h"
 #include "rnnc/rng.h"
 #include "rnnc/rnn.h"
 #include "rnnc/status.h"
@@ -221,6 +222,14 @@ rnnc_status rnnc_s2s_beam(const rnnc_s2s_model *m, const uint32_t *src, int src_
                           double alpha, int nbest, rnnc_s2s_hyp *out, int *n_out);
 void rnnc_s2s_hyp_free(rnnc_s2s_hyp *h);
 
+/* One optimizer step on a batch: zero grads (n_params), forward/backward of the mean loss,
+ * NaN/Inf guard (RNNC_ERR_NUMERIC naming the step), global-norm clipping when clip > 0, update.
+ * *loss gets the batch's mean cross-entropy, *grad_norm (may be NULL) the norm before clipping. */
+rnnc_status rnnc_s2s_train_step(rnnc_s2s_model *m, rnnc_s2s_ws *ws, const rnnc_s2s_batch *b, rnnc_optim *opt,
+                                float *grads, const rnnc_s2s_train_opts *o, double clip, rnnc_rng *rng,
+                                double *loss, double *grad_norm);
+
+
 /* ---- metrics ---- */
 
 /* Levenshtein distance (insertions, deletions, substitutions, each cost 1) between token
@@ -240,5 +249,12 @@ rnnc_status rnnc_s2s_score_add(rnnc_s2s_score *s, const uint32_t *hyp, size_t n_
 /* edits / ref_tokens, and seq_errors / seqs (0 when empty). */
 double rnnc_s2s_ter(const rnnc_s2s_score *s);
 double rnnc_s2s_ser(const rnnc_s2s_score *s);
+
+/* Decodes every item of d (greedy in batches of `batch` when beam <= 1, else beam search of that
+ * width with length-normalisation alpha) and scores the best output against the item's
+ * references. max_len 0: 2 * source length + 10. When hyps is not NULL, (*hyps)[i] receives item
+ * i's output (malloc'd array of d->n, free each .ids and the array). */
+rnnc_status rnnc_s2s_evaluate(const rnnc_s2s_model *m, const rnnc_s2s_data *d, int beam, double alpha, int batch,
+                              int max_len, rnnc_s2s_score *score, rnnc_s2s_hyp **hyps);
 
 #endif

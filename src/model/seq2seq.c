@@ -729,3 +729,79 @@ out:
     else *out = m;
     return s;
 }
+
+/* ---- training step and evaluation ---- */
+
+rnnc_status rnnc_s2s_train_step(rnnc_s2s_model *m, rnnc_s2s_ws *ws, const rnnc_s2s_batch *b, rnnc_optim *opt,
+                                float *grads, const rnnc_s2s_train_opts *o, double clip, rnnc_rng *rng,
+                                double *loss, double *grad_norm) {
+    memset(grads, 0, m->n_params * sizeof *grads);
+    long count = 0;
+    rnnc_status s = rnnc_s2s_forward_backward(ws, m, b, o, grads, 1.0f, rng, loss, &count);
+    if (s) return s;
+    if ((s = rnnc_check_finite(*loss, "loss", opt->step + 1))) return s;
+    double norm = clip > 0 ? rnnc_clip_grad_norm(grads, m->n_params, clip) : rnnc_grad_norm(grads, m->n_params);
+    if ((s = rnnc_check_finite(norm, "gradient norm", opt->step + 1))) return s;
+    if (grad_norm) *grad_norm = norm;
+    rnnc_optim_step(opt, m->params, grads);
+    return RNNC_OK;
+}
+
+rnnc_status rnnc_s2s_evaluate(const rnnc_s2s_model *m, const rnnc_s2s_data *d, int beam, double alpha, int batch,
+                              int max_len, rnnc_s2s_score *score, rnnc_s2s_hyp **hyps_out) {
+    memset(score, 0, sizeof *score);
+    if (hyps_out) *hyps_out = NULL;
+    if (d->n == 0) return RNNC_OK;
+    if (batch < 1) batch = 1;
+    int Ts = 1;
+    for (size_t i = 0; i < d->n; i++) if (d->items[i].src_len > Ts) Ts = d->items[i].src_len;
+    int ML = max_len > 0 ? max_len : 2 * Ts + 10;
+    rnnc_s2s_hyp *hyps = calloc(d->n, sizeof *hyps);
+    uint32_t *src = malloc((size_t)batch * Ts * sizeof *src), *out = malloc((size_t)batch * ML * sizeof *out);
+    int *slen = malloc((size_t)batch * sizeof *slen), *olen = malloc((size_t)batch * sizeof *olen);
+    rnnc_status s = RNNC_OK;
+    if (!hyps || !src || !out || !slen || !olen) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for evaluation"); goto out; }
+    for (size_t i0 = 0; i0 < d->n && !s; i0 += (size_t)batch) {
+        int B = (int)(d->n - i0 < (size_t)batch ? d->n - i0 : (size_t)batch);
+        if (beam > 1) {
+            for (int b = 0; b < B && !s; b++) {
+                const rnnc_s2s_item *it = &d->items[i0 + b];
+                int n = 0;
+                int ml = max_len > 0 ? max_len : 2 * it->src_len + 10;
+                s = rnnc_s2s_beam(m, it->src, it->src_len, beam, ml, alpha, 1, &hyps[i0 + b], &n);
+            }
+            continue;
+        }
+        /* Greedy: pad to the batch's longest source. */
+        int T = 1;
+        for (int b = 0; b < B; b++) if (d->items[i0 + b].src_len > T) T = d->items[i0 + b].src_len;
+        for (int b = 0; b < B; b++) {
+            const rnnc_s2s_item *it = &d->items[i0 + b];
+            slen[b] = it->src_len;
+            for (int t = 0; t < T; t++) src[(size_t)b * T + t] = t < it->src_len ? it->src[t] : RNNC_S2S_PAD;
+        }
+        int ml = max_len > 0 ? max_len : 2 * T + 10;
+        if ((s = rnnc_s2s_greedy(m, src, slen, B, T, ml, out, olen))) break;
+        for (int b = 0; b < B; b++) {
+            rnnc_s2s_hyp *h = &hyps[i0 + b];
+            h->ids = malloc((size_t)(olen[b] ? olen[b] : 1) * sizeof(uint32_t));
+            if (!h->ids) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for evaluation"); break; }
+            memcpy(h->ids, out + (size_t)b * ml, (size_t)olen[b] * sizeof(uint32_t));
+            h->len = olen[b];
+        }
+    }
+    for (size_t i = 0; i < d->n && !s; i++) {
+        const rnnc_s2s_item *it = &d->items[i];
+        s = rnnc_s2s_score_add(score, hyps[i].ids, (size_t)hyps[i].len, (const uint32_t *const *)it->ref, it->ref_len,
+                               it->n_refs);
+    }
+out:
+    if (hyps && (s || !hyps_out)) {
+        for (size_t i = 0; i < d->n; i++) rnnc_s2s_hyp_free(&hyps[i]);
+        free(hyps);
+    } else if (hyps_out) {
+        *hyps_out = hyps;
+    }
+    free(src); free(out); free(slen); free(olen);
+    return s;
+}
