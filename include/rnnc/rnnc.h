@@ -11,5 +11,6 @@
 #include "rnnc/buf.h"
 #include "rnnc/pretok.h"
 #include "rnnc/bpe.h"
+#include "rnnc/tokenizer.h"
 
 #endif
