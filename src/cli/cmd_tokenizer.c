@@ -341,8 +341,11 @@ static void print_row(const char *name, size_t V, const held_out *h, size_t L, d
     char oov_s[32];
     if (oov_note) snprintf(oov_s, sizeof oov_s, "%s", oov_note);
     else snprintf(oov_s, sizeof oov_s, "%.3f%%", 100 * oov);
-    printf("%-22s %8zu %12zu %11.3f %11.3f %10s %8.1f\n", name, V, L, h->words ? (double)L / (double)h->words : 0,
-           L ? (double)h->len / (double)L : 0, oov_s, secs);
+    char secs_s[32];
+    if (secs < 0) snprintf(secs_s, sizeof secs_s, "-");
+    else snprintf(secs_s, sizeof secs_s, "%.1f", secs);
+    printf("%-22s %8zu %12zu %11.3f %11.3f %10s %8s\n", name, V, L, h->words ? (double)L / (double)h->words : 0,
+           L ? (double)h->len / (double)L : 0, oov_s, secs_s);
     fflush(stdout);
 }
 
@@ -498,10 +501,12 @@ static int cmd_stats(int argc, char **argv) {
         if (stat(path, &st) == 0 && rnnc_bpe_load(&b, "cl100k_base", NULL) == RNNC_OK) {
             ids.len = 0;
             if (rnnc_bpe_encode(b, h.text, h.len, false, &ids) == RNNC_OK)
-                print_row("cl100k_base (OpenAI)", rnnc_bpe_n_vocab(b), &h, ids.len, 0, "0 (bytes)", 0);
+                print_row("cl100k_base (OpenAI)", rnnc_bpe_n_vocab(b), &h, ids.len, 0, "0 (bytes)", -1);
             rnnc_bpe_free(b);
         }
     }
+    printf("\nword and bpe are trained once, at the largest size; a smaller vocabulary is the first |V| ids\n"
+           "of that run (word ids go by count, BPE merges are nested), so its row equals training at |V|.\n");
     rnnc_ids_free(&ids);
     free(all);
     return 0;
