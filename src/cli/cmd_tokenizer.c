@@ -154,7 +154,7 @@ static void progress_done(train_progress *p) {
 }
 
 /* ---- train ---- */
-static int cmd_train(int argc, char **argv) {
+static int tok_train(int argc, char **argv) {
     const char *cmd = "tokenizer train", *type_s = NULL, *out = NULL, *pattern = NULL, *v;
     long vocab = -1, min_count = 0, min_freq = 0, threads = 0;
     const char **specials = calloc((size_t)argc + 1, sizeof *specials);
@@ -240,7 +240,7 @@ static int write_all(const void *p, size_t n) {
     return 0;
 }
 
-static int cmd_encode(int argc, char **argv) {
+static int tok_encode(int argc, char **argv) {
     const char *tok = NULL, *pattern = NULL, *file = NULL;
     bool allow = false;
     int done, rc = parse_io_args("tokenizer encode", HELP_ENCODE, argc, argv, &tok, &pattern, &allow, &file, &done);
@@ -279,7 +279,7 @@ static int cmd_encode(int argc, char **argv) {
 /* ---- decode ---- */
 static int is_space(int c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 
-static int cmd_decode(int argc, char **argv) {
+static int tok_decode(int argc, char **argv) {
     const char *tok = NULL, *pattern = NULL, *file = NULL;
     int done, rc = parse_io_args("tokenizer decode", HELP_DECODE, argc, argv, &tok, &pattern, NULL, &file, &done);
     if (rc || done) return rc;
@@ -370,7 +370,7 @@ static int by_size(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-static int cmd_stats(int argc, char **argv) {
+static int tok_stats(int argc, char **argv) {
     const char *cmd = "tokenizer stats", *v, *pattern = "cl100k";
     double held = 0.1;
     long min_count = 1, threads = 0;
@@ -519,9 +519,9 @@ fail:
 int cmd_tokenizer(int argc, char **argv) {
     if (argc < 2) { fputs(HELP_TOKENIZER, stderr); return 2; }
     if (cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0) { fputs(HELP_TOKENIZER, stdout); return 0; }
-    if (strcmp(argv[1], "train") == 0) return cmd_train(argc - 1, argv + 1);
-    if (strcmp(argv[1], "encode") == 0) return cmd_encode(argc - 1, argv + 1);
-    if (strcmp(argv[1], "decode") == 0) return cmd_decode(argc - 1, argv + 1);
-    if (strcmp(argv[1], "stats") == 0) return cmd_stats(argc - 1, argv + 1);
+    if (strcmp(argv[1], "train") == 0) return tok_train(argc - 1, argv + 1);
+    if (strcmp(argv[1], "encode") == 0) return tok_encode(argc - 1, argv + 1);
+    if (strcmp(argv[1], "decode") == 0) return tok_decode(argc - 1, argv + 1);
+    if (strcmp(argv[1], "stats") == 0) return tok_stats(argc - 1, argv + 1);
     return cli_usage_error("tokenizer", "unknown subcommand '%s'", argv[1]);
 }
