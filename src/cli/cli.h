@@ -67,6 +67,7 @@ int cmd_plot(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_train_text(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 
 #endif
