@@ -570,11 +570,13 @@ static rnnc_status encode_ordinary(const rnnc_bpe *b, const unsigned char *t, si
         rnnc_status st = RNNC_OK;
         #pragma omp parallel for schedule(dynamic, 1)
         for (size_t k = 0; k < nc; k++) {
-            enc *s = &parts[k];
-            s->cap = (cut[k + 1] - cut[k]) / 4 + 16;
-            s->ids = malloc(s->cap * sizeof *s->ids);
-            if (!s->ids) { s->nomem = 1; s->cap = 0; continue; }
-            encode_serial(b, t + cut[k], cut[k + 1] - cut[k], s);
+            /* Work on a local copy: neighbouring parts[] entries share cache lines across threads. */
+            enc s = {0};
+            s.cap = (cut[k + 1] - cut[k]) / 4 + 16;
+            s.ids = malloc(s.cap * sizeof *s.ids);
+            if (!s.ids) s.nomem = 1;
+            else encode_serial(b, t + cut[k], cut[k + 1] - cut[k], &s);
+            parts[k] = s;
         }
         for (size_t k = 0; k < nc; k++) {
             if (!st && parts[k].nomem) st = rnnc_error(RNNC_ERR_NOMEM, "bpe encode: out of memory");
