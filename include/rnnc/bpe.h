@@ -61,9 +61,13 @@ rnnc_status rnnc_bpe_encode(const rnnc_bpe *bpe, const unsigned char *text, size
 rnnc_status rnnc_bpe_decode(const rnnc_bpe *bpe, const uint32_t *ids, size_t n, rnnc_bytes *out);
 
 /* Training: pre-tokenize `n_texts` texts with `pattern`, count the pieces, then repeatedly merge
- * the most frequent adjacent pair (ties broken deterministically) until the vocabulary holds
- * vocab_size ids including the 256 byte tokens and the special tokens (which take the top ids).
- * Pairs seen fewer than min_frequency times are never merged (training may stop early).
+ * the most frequent adjacent pair (ties: the smaller left id, then the smaller right id; within a
+ * piece, left to right) until the vocabulary holds vocab_size ids including the 256 byte tokens
+ * and the special tokens (which take the top ids).
+ * Pairs seen fewer than min_frequency times are never merged (training may stop early, as it does
+ * when no pair is left). Special-token text in the texts is a boundary, not learned from. The
+ * result is the same for every thread count. An empty corpus or vocab_size < 256 + n_specials is
+ * RNNC_ERR_ARG.
  * progress, if not NULL, is called now and then with (merges done, merges wanted). */
 typedef struct {
     size_t vocab_size;
@@ -74,6 +78,9 @@ typedef struct {
     int threads;                       /* 0: OpenMP default */
     void (*progress)(size_t done, size_t total, void *ctx);
     void *progress_ctx;
+    /* If not NULL, called now and then (from the calling thread) with (bytes pre-tokenized, bytes in
+     * all texts) while the corpus is counted, before the merges; gets progress_ctx too. */
+    void (*count_progress)(size_t done, size_t total, void *ctx);
 } rnnc_bpe_train_opts;
 
 rnnc_status rnnc_bpe_train(rnnc_bpe **out, const unsigned char *const *texts, const size_t *lens,
