@@ -756,14 +756,9 @@ void rnnc_bpe_ranks_free(rnnc_bpe_ranks *r) {
     memset(r, 0, sizeof *r);
 }
 
-/* TEMPORARY, until branch bpe-encode (src/tokenize/bpe.c) is merged: a weak reference keeps the
- * library and its tests linking while rnnc_bpe_create does not exist yet. */
-#pragma weak rnnc_bpe_create
-
 rnnc_status rnnc_bpe_train(rnnc_bpe **out, const unsigned char *const *texts, const size_t *lens,
                            size_t n_texts, const rnnc_bpe_train_opts *opts) {
     *out = NULL;
-    if (!rnnc_bpe_create) return rnnc_error(RNNC_ERR_ARG, "bpe train: this build has no BPE encoder (bpe.c)");
     rnnc_bpe_ranks r;
     rnnc_status st = rnnc_bpe_train_ranks(texts, lens, n_texts, opts, 0, &r);
     if (st) return st;
