@@ -549,6 +549,9 @@ static void test_bad_input(void) {
     o.n_specials = 2;
     CHECK_EQ_LL(train1(t, len, &o, 0, &r), RNNC_ERR_ARG);
     CHECK_STR(rnnc_last_error(), "vocabulary size 257 is smaller than the 256 byte tokens + 2 special tokens");
+    o.vocab_size = (size_t)UINT32_MAX + 2;
+    CHECK_EQ_LL(train1(t, len, &o, 0, &r), RNNC_ERR_ARG);
+    CHECK(strstr(rnnc_last_error(), "too large") != NULL);
     o.vocab_size = 258; /* exactly the alphabet + specials: no merges, but valid */
     CHECK_EQ_LL(train1(t, len, &o, 0, &r), RNNC_OK);
     CHECK_EQ_LL(r.n_tokens, 256);

@@ -637,10 +637,12 @@ static rnnc_status check_opts(const unsigned char *const *texts, const size_t *l
     if (!o) return rnnc_error(RNNC_ERR_ARG, "bpe train: no options given");
     if (n_texts && (!texts || !lens)) return rnnc_error(RNNC_ERR_ARG, "bpe train: texts or lengths are NULL");
     if (o->n_specials && !o->specials) return rnnc_error(RNNC_ERR_ARG, "bpe train: special tokens are NULL");
-    if (o->vocab_size < 256 + o->n_specials || o->vocab_size - o->n_specials > NONE)
-        return rnnc_error(RNNC_ERR_ARG, "vocabulary size %zu is %s the 256 byte tokens + %zu special tokens",
-                          o->vocab_size, o->vocab_size < 256 + o->n_specials ? "smaller than" : "far larger than",
-                          o->n_specials);
+    if (o->vocab_size < 256 + o->n_specials)
+        return rnnc_error(RNNC_ERR_ARG, "vocabulary size %zu is smaller than the 256 byte tokens + %zu special tokens",
+                          o->vocab_size, o->n_specials);
+    if (o->vocab_size > (size_t)NONE)
+        return rnnc_error(RNNC_ERR_ARG, "vocabulary size %zu is too large (ids are 32-bit: at most %u)", o->vocab_size,
+                          NONE);
     for (size_t i = 0; i < o->n_specials; i++) {
         if (!o->specials[i] || !*o->specials[i])
             return rnnc_error(RNNC_ERR_ARG, "bpe train: special token %zu is empty", i + 1);
