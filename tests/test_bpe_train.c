@@ -257,6 +257,94 @@ static void test_against_reference(void) {
     free(t);
 }
 
+/* A tiktoken-style encoder written for the test: in each piece, repeatedly merge the adjacent
+ * pair whose concatenation has the lowest rank (the leftmost among equals). Returns the number
+ * of tokens of the whole text. */
+static const rnnc_bpe_ranks *cmp_ranks;
+static int cmp_tok(const void *x, const void *y) {
+    const rnnc_bpe_ranks *r = cmp_ranks;
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    size_t la = r->off[a + 1] - r->off[a], lb = r->off[b + 1] - r->off[b];
+    if (la != lb) return la < lb ? -1 : 1;
+    return memcmp(r->bytes + r->off[a], r->bytes + r->off[b], la);
+}
+typedef struct { const rnnc_bpe_ranks *r; const uint32_t *sorted; uint64_t tokens; } rank_enc;
+static long rank_of(const rank_enc *e, const unsigned char *s, size_t n) {
+    size_t lo = 0, hi = e->r->n_tokens;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        uint32_t t = e->sorted[mid];
+        size_t lt = e->r->off[t + 1] - e->r->off[t];
+        int c = lt != n ? (lt < n ? -1 : 1) : memcmp(e->r->bytes + e->r->off[t], s, n);
+        if (c == 0) return t;
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return -1;
+}
+static int rank_encode_piece(const unsigned char *piece, size_t len, void *ctx) {
+    rank_enc *e = ctx;
+    size_t *start = malloc((len + 1) * sizeof *start), n = len; /* part i is piece[start[i] .. start[i+1]) */
+    for (size_t i = 0; i <= len; i++) start[i] = i;
+    for (;;) {
+        long best = -1;
+        size_t at = 0;
+        for (size_t i = 0; i + 1 < n; i++) {
+            long r = rank_of(e, piece + start[i], start[i + 2] - start[i]);
+            if (r >= 0 && (best < 0 || r < best)) { best = r; at = i; }
+        }
+        if (best < 0) break;
+        memmove(start + at + 1, start + at + 2, (n - at - 1) * sizeof *start);
+        n--;
+    }
+    e->tokens += n;
+    free(start);
+    return 0;
+}
+static uint64_t rank_encode_count(const rnnc_bpe_ranks *r, const char *pattern, const char *t, size_t len) {
+    uint32_t *sorted = malloc(r->n_tokens * sizeof *sorted);
+    for (uint32_t i = 0; i < r->n_tokens; i++) sorted[i] = i;
+    cmp_ranks = r;
+    qsort(sorted, r->n_tokens, sizeof *sorted, cmp_tok);
+    rank_enc e = {r, sorted, 0};
+    rnnc_pretok *pt;
+    CHECK_EQ_LL(rnnc_pretok_new(&pt, pattern), RNNC_OK);
+    CHECK_EQ_LL(rnnc_pretok_split(pt, (const unsigned char *)t, len, rank_encode_piece, &e), RNNC_OK);
+    rnnc_pretok_free(pt);
+    free(sorted);
+    return e.tokens;
+}
+
+/* Lowest-rank-first encoding of the training text gives training's own segmentation (token
+ * count), since merges are ranked in the order training made them. */
+static void test_rank_encoding_reproduces_training(void) {
+    static const char *const patterns[] = {"cl100k", "r50k", "o200k", "[a-z]+|[^a-z]"};
+    rnnc_rng g;
+    rnnc_rng_seed(&g, 2024);
+    for (int round = 0; round < 8; round++) {
+        size_t len;
+        char *t = random_corpus(&g, 2000, &len);
+        const char *pat = patterns[round % 4];
+        rnnc_bpe_train_opts o = opts_of(280 + 60 * (size_t)round, pat);
+        rnnc_bpe_ranks r;
+        CHECK_EQ_LL(train1(t, len, &o, 0, &r), RNNC_OK);
+        CHECK_EQ_LL(r.n_merges, r.n_tokens - 256); /* no two merges made the same bytes here */
+        CHECK_MSG(rank_encode_count(&r, pat, t, len) == r.n_final_tokens, "%s: rank encoding differs from training", pat);
+        rnnc_bpe_ranks_free(&r);
+        free(t);
+    }
+    /* Overlapping runs: "aaa" is "aa" "a" both ways. */
+    size_t n = 2000;
+    char *t = malloc(n);
+    for (size_t i = 0; i < n; i++) t[i] = "aab "[rnnc_rng_below(&g, 4)];
+    rnnc_bpe_train_opts o = opts_of(330, "[ab]+| ");
+    rnnc_bpe_ranks r;
+    CHECK_EQ_LL(train1(t, n, &o, 0, &r), RNNC_OK);
+    if (r.n_merges == r.n_tokens - 256) CHECK_EQ_LL(rank_encode_count(&r, "[ab]+| ", t, n), r.n_final_tokens);
+    rnnc_bpe_ranks_free(&r);
+    free(t);
+}
+
 static int same_ranks(const rnnc_bpe_ranks *x, const rnnc_bpe_ranks *y) {
     if (x->n_tokens != y->n_tokens || x->n_merges != y->n_merges || x->n_final_tokens != y->n_final_tokens ||
         memcmp(x->off, y->off, (x->n_tokens + 1) * sizeof *x->off) || memcmp(x->bytes, y->bytes, x->off[x->n_tokens]))
@@ -493,6 +581,7 @@ int main(void) {
     RUN(test_hand_example);
     RUN(test_weighted_pieces);
     RUN(test_against_reference);
+    RUN(test_rank_encoding_reproduces_training);
     RUN(test_determinism);
     RUN(test_vocab_sizes);
     RUN(test_min_frequency);
