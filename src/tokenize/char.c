@@ -197,21 +197,25 @@ rnnc_status rnnc_char_encode(const rnnc_char_tok *t, const unsigned char *s, siz
 }
 
 rnnc_status rnnc_char_decode(const rnnc_char_tok *t, const uint32_t *ids, size_t n, rnnc_bytes *out) {
-    rnnc_status st = rnnc_bytes_reserve(out, out->len + n + 1);
+    /* At most 4 bytes per id: reserve once and write directly (append per id is 10x slower). */
+    if (n > (SIZE_MAX - out->len - 1) / 4) return rnnc_error(RNNC_ERR_NOMEM, "char tokenizer: %zu ids is too many to decode", n);
+    rnnc_status st = rnnc_bytes_reserve(out, out->len + 4 * n + 1);
     if (st) return st;
+    unsigned char *o = out->data + out->len;
     for (size_t i = 0; i < n; i++) {
         uint32_t id = ids[i];
         if (id < RNNC_TOK_N_RESERVED) continue;
-        if (id < RNNC_CHAR_FIRST) {
-            unsigned char b = (unsigned char)(id - RNNC_CHAR_BYTE_BASE);
-            if ((st = rnnc_bytes_append(out, &b, 1))) return st;
-            continue;
-        }
+        if (id < RNNC_CHAR_FIRST) { *o++ = (unsigned char)(id - RNNC_CHAR_BYTE_BASE); continue; }
         size_t k = id - RNNC_CHAR_FIRST;
-        if (k >= t->n_chars)
+        if (k >= t->n_chars) {
+            out->len = (size_t)(o - out->data);
+            out->data[out->len] = 0;
             return rnnc_error(RNNC_ERR_RANGE, "id %u at position %zu is out of range (the vocabulary has %zu ids)",
                               (unsigned)id, i, rnnc_char_n_vocab(t));
-        if ((st = rnnc_bytes_append(out, t->utf8[k], t->utf8_len[k]))) return st;
+        }
+        for (int j = 0; j < t->utf8_len[k]; j++) *o++ = t->utf8[k][j];
     }
+    out->len = (size_t)(o - out->data);
+    out->data[out->len] = 0; /* rnnc_bytes stays NUL-terminated, as rnnc_bytes_append keeps it */
     return RNNC_OK;
 }
