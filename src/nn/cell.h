@@ -46,6 +46,7 @@ typedef struct {
     const float *dh;      /* [B, H] gradient reaching h_new from later steps / the final state */
     const float *dy;      /* [B, lddy] gradient reaching this step's output, or NULL */
     int lddy;
+    const float *zero;    /* [H] zeros, read in place of a NULL dy */
     const float *dc;      /* LSTM: [B, H] gradient reaching c_new */
     float *dc_prev;       /* LSTM: [B, H] out */
     float *dh_prev;       /* [B, H] out: the part of dL/dh_prev not through W_hh (the runner adds
