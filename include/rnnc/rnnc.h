@@ -22,5 +22,6 @@
 #include "rnnc/metrics.h"
 #include "rnnc/plot.h"
 #include "rnnc/generate.h"
+#include "rnnc/seq2seq.h"
 
 #endif
