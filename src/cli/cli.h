@@ -44,6 +44,7 @@ double cli_now(void);
 
 /* Subcommands. */
 int cmd_tokenizer(int argc, char **argv);
+int cmd_seq2seq(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@ typedef struct {
 
 static const command commands[] = {
     {"tokenizer", cmd_tokenizer, "train, apply and compare tokenizers (char, word, BPE)"},
+    {"seq2seq", cmd_seq2seq, "train, apply and evaluate encoder-decoder models (TSV pairs)"},
     {"version", cmd_version, "print the version"},
 };
 
