@@ -62,6 +62,7 @@ void cli_format_train(char *buf, size_t n, const cli_train_status *s);
 
 /* Subcommands. */
 int cmd_tokenizer(int argc, char **argv);
+int cmd_seq2seq(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_init(int argc, char **argv);
