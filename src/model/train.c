@@ -326,6 +326,8 @@ typedef struct {
     double tokens, elapsed, best_val;
     double loss_sum;
     long loss_n;
+    double last_train_loss; /* the latest report's average, written into model files */
+    double last_val;        /* the latest validation loss (model.safetensors records it) */
     long total_steps;
     double report_time, report_tokens; /* for tokens/s between reports (not in the checkpoint) */
 } run;
@@ -421,9 +423,9 @@ static rnnc_status save_checkpoint(run *r) {
     char *config = rnnc_lm_config_to_json(&r->m->c), *opts = opts_to_json(&r->o), progress[512];
     snprintf(progress, sizeof progress,
              "{\"step\":%ld,\"window\":%zu,\"epochs_done\":%ld,\"tokens\":%.17g,\"elapsed\":%.17g,"
-             "\"best_val\":%.17g,\"loss_sum\":%.17g,\"loss_n\":%ld,\"optimizer_step\":%ld}",
+             "\"best_val\":%.17g,\"loss_sum\":%.17g,\"loss_n\":%ld,\"optimizer_step\":%ld,\"last_train_loss\":%.17g}",
              r->step, r->window, r->epochs_done, r->tokens, r->elapsed, isfinite(r->best_val) ? r->best_val : 1e308,
-             r->loss_sum, r->loss_n, r->opt.step);
+             r->loss_sum, r->loss_n, r->opt.step, isfinite(r->last_train_loss) ? r->last_train_loss : 1e308);
     const char *keys[16], *vals[16];
     size_t nm = 0;
     keys[nm] = "rnnc.config"; vals[nm++] = config;
@@ -503,7 +505,9 @@ static rnnc_status load_checkpoint(run *r, owned_opts *w) {
     r->loss_sum = meta_num(pj, "loss_sum", &ok);
     r->loss_n = (long)meta_num(pj, "loss_n", &ok);
     r->opt.step = (long)meta_num(pj, "optimizer_step", &ok);
+    r->last_train_loss = meta_num(pj, "last_train_loss", &ok);
     if (r->best_val >= 1e308) r->best_val = INFINITY;
+    if (r->last_train_loss >= 1e308) r->last_train_loss = NAN;
     if (!ok || r->window > r->train.windows) {
         s = rnnc_error(RNNC_ERR_FORMAT, "%s: metadata 'rnnc.progress' is malformed", path);
         goto out;
@@ -524,10 +528,18 @@ static void emit(run *r, rnnc_train_callback cb, void *ctx, rnnc_train_event *e)
     cb(e, ctx);
 }
 
-static rnnc_status save_model(run *r, const char *name) {
-    char path[4096];
+/* Model files carry where training stood ("rnnc.training"), for rnnc info. */
+static rnnc_status save_model(run *r, const char *name, double val_loss) {
+    char path[4096], info[320];
     path_in(path, sizeof path, r->run_dir, name);
-    return rnnc_lm_save(r->m, path);
+    snprintf(info, sizeof info, "{\"step\":%ld,\"tokens\":%.0f,\"epoch\":%.6f", r->step, r->tokens,
+             (double)r->epochs_done + (double)r->window / (double)r->train.windows);
+    size_t n = strlen(info);
+    if (isfinite(r->last_train_loss)) n += (size_t)snprintf(info + n, sizeof info - n, ",\"train_loss\":%.6f", r->last_train_loss);
+    if (isfinite(val_loss)) n += (size_t)snprintf(info + n, sizeof info - n, ",\"val_loss\":%.6f", val_loss);
+    snprintf(info + n, sizeof info - n, "}");
+    rnnc_status s = rnnc_lm_set_meta(r->m, "rnnc.training", info);
+    return s ? s : rnnc_lm_save(r->m, path);
 }
 
 static rnnc_status train_loop(run *r, rnnc_train_callback cb, void *ctx, volatile sig_atomic_t *stop) {
@@ -585,7 +597,7 @@ static rnnc_status train_loop(run *r, rnnc_train_callback cb, void *ctx, volatil
             row.elapsed = r->elapsed;
             if (report) {
                 double now = now_s();
-                row.train_loss = r->loss_sum / (double)r->loss_n;
+                row.train_loss = r->last_train_loss = r->loss_sum / (double)r->loss_n;
                 row.lr = lr;
                 row.tokens_per_s = (r->tokens - r->report_tokens) / (now - r->report_time);
                 ev = (rnnc_train_event){.kind = RNNC_TRAIN_REPORT, .loss = row.train_loss, .lr = lr,
@@ -602,9 +614,9 @@ static rnnc_status train_loop(run *r, rnnc_train_callback cb, void *ctx, volatil
                 bool improved = vl < r->best_val;
                 if (improved) {
                     r->best_val = vl;
-                    if ((s = save_model(r, "best.safetensors"))) return s;
+                    if ((s = save_model(r, "best.safetensors", vl))) return s;
                 }
-                row.val_loss = vl;
+                row.val_loss = r->last_val = vl;
                 row.val_ppl = rnnc_perplexity(vl);
                 row.val_bpb = bpb;
                 ev = (rnnc_train_event){.kind = RNNC_TRAIN_VALID, .val_loss = vl, .val_ppl = row.val_ppl,
@@ -624,7 +636,7 @@ static rnnc_status train_loop(run *r, rnnc_train_callback cb, void *ctx, volatil
             return rnnc_error(RNNC_ERR_INTERRUPTED, "stopped at step %ld; checkpoint saved in %s/" CHECKPOINT
                               "; continue with: rnnc train --resume %s", r->step, r->run_dir, r->run_dir);
     }
-    if ((s = save_model(r, "model.safetensors"))) return s;
+    if ((s = save_model(r, "model.safetensors", r->last_val))) return s;
     ev = (rnnc_train_event){.kind = RNNC_TRAIN_DONE, .elapsed = r->elapsed};
     emit(r, cb, ctx, &ev);
     return RNNC_OK;
@@ -678,6 +690,7 @@ rnnc_status rnnc_train_run(const rnnc_train_opts *opts, rnnc_train_callback cb, 
     r.o = *opts;
     r.run_dir = opts->run_dir;
     r.best_val = INFINITY;
+    r.last_train_loss = r.last_val = NAN;
     if ((s = prepare_run_dir(r.run_dir, opts->force))) return s;
     if ((s = prepare_data(&r.o, NULL, &r.data))) goto out;
     rnnc_lm_config c = {.cell = r.o.cell, .vocab = (int)rnnc_tokenizer_n_vocab(r.data.tok), .embed = r.o.embed,
@@ -704,6 +717,7 @@ rnnc_status rnnc_train_resume(const char *run_dir, const rnnc_train_opts *budget
     run r;
     memset(&r, 0, sizeof r);
     r.run_dir = run_dir;
+    r.last_val = NAN;
     owned_opts w;
     memset(&w, 0, sizeof w);
     rnnc_status s = load_checkpoint(&r, &w);
