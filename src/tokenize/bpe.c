@@ -19,7 +19,8 @@
 #include "tokenize/pretok_fast.h"
 
 #define NO_RANK UINT32_MAX
-#define SHORT_PIECE 96              /* longer pieces merge with the heap */
+#define HOT_RANKS 8192
+#define SHORT_PIECE 256             /* longer stretches merge with the rank queue */
 #define PARALLEL_MIN (1u << 18)     /* inputs below 256 KiB are encoded on one thread */
 #define CHUNK_TARGET (1u << 16)     /* aim for at least 64 KiB per parallel chunk */
 
@@ -35,8 +36,10 @@ struct rnnc_bpe {
     uint64_t *tok_off;       /* per rank: offset into arena, or UINT64_MAX for a gap */
     uint32_t *tok_len;
     unsigned char *arena;
-    slot *slots;
+    slot *slots;             /* tokens of rank >= HOT_RANKS */
     size_t mask;             /* slots - 1 (power of two) */
+    slot *hot;               /* tokens of rank < HOT_RANKS: the frequent ones (BPE ranks follow */
+    size_t hot_mask;         /* merge order), in a table small enough to stay in L2 */
     uint64_t *filter;        /* one bit per hash (high bits): clear = certainly no token. It is */
     unsigned filter_shift;   /* small enough to stay in L2, and most failed merge lookups stop here */
     uint32_t byte_rank[256];
@@ -88,7 +91,16 @@ static inline uint32_t lookup(const rnnc_bpe *b, const unsigned char *p, size_t 
     uint64_t h = hash_bytes(p, len, k);
     uint64_t f = h >> b->filter_shift;
     if (!((b->filter[f >> 6] >> (f & 63)) & 1)) return NO_RANK;
-    size_t i = (size_t)h & b->mask;
+    size_t i = (size_t)h & b->hot_mask;
+    for (;;) {
+        const slot *s = &b->hot[i];
+        if (s->id == NO_RANK) break;
+        if (s->key8 == k && s->len == len &&
+            (len <= 8 || memcmp(b->arena + b->tok_off[s->id] + 8, p + 8, len - 8) == 0))
+            return s->id;
+        i = (i + 1) & b->hot_mask;
+    }
+    i = (size_t)h & b->mask;
     for (;;) {
         const slot *s = &b->slots[i];
         if (s->id == NO_RANK) return NO_RANK;
@@ -114,6 +126,7 @@ void rnnc_bpe_free(rnnc_bpe *b) {
     free(b->tok_len);
     free(b->arena);
     free(b->slots);
+    free(b->hot);
     free(b->filter);
     free(b->pair2);
     free_specials(b);
@@ -133,9 +146,10 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
     if (st) { free(b); return st; }
     b->fast = rnnc_pretok_fast_kind_of(b->pretok);
     b->pattern = strdup(pattern);
-    size_t total = 0, used = 0;
+    size_t total = 0, used = 0, used_hot = 0;
     for (size_t r = 0; r < n_tokens; r++)
         if (tokens[r].data) {
+            used_hot += r < HOT_RANKS;
             if (tokens[r].len == 0 || tokens[r].len > UINT32_MAX) {
                 rnnc_bpe_free(b);
                 return rnnc_error(RNNC_ERR_FORMAT, "bpe: token %zu has length %zu", r, tokens[r].len);
@@ -143,8 +157,9 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
             total += tokens[r].len;
             used++;
         }
-    size_t cap = 1024;
-    while (cap < used * 2 + used / 2) cap *= 2; /* load factor at most 0.4 */
+    size_t cap = 1024, cap_hot = 64;
+    while (cap < (used - used_hot) * 2 + (used - used_hot) / 2) cap *= 2; /* load factor at most 0.4 */
+    while (cap_hot < used_hot * 2 + used_hot / 2) cap_hot *= 2;
     b->n_ranks = n_tokens;
     b->n_tokens = used;
     b->tok_off = malloc((n_tokens ? n_tokens : 1) * sizeof *b->tok_off);
@@ -152,16 +167,19 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
     b->arena = malloc(total + 8);
     b->slots = malloc(cap * sizeof *b->slots);
     b->mask = cap - 1;
+    b->hot = malloc(cap_hot * sizeof *b->hot);
+    b->hot_mask = cap_hot - 1;
     size_t fbits = 1u << 16;
     unsigned flog = 16;
     while (fbits < used * 8) { fbits *= 2; flog++; }
     b->filter_shift = 64 - flog;
     b->filter = calloc(fbits / 64, sizeof *b->filter);
-    if (!b->pattern || !b->filter || !b->tok_off || !b->tok_len || !b->arena || !b->slots) {
+    if (!b->pattern || !b->filter || !b->tok_off || !b->tok_len || !b->arena || !b->slots || !b->hot) {
         rnnc_bpe_free(b);
         return rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory for %zu tokens", n_tokens);
     }
     for (size_t i = 0; i < cap; i++) b->slots[i].id = NO_RANK;
+    for (size_t i = 0; i < cap_hot; i++) b->hot[i].id = NO_RANK;
     for (int i = 0; i < 256; i++) b->byte_rank[i] = NO_RANK;
     size_t off = 0;
     for (size_t r = 0; r < n_tokens; r++) {
@@ -180,9 +198,11 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
         uint64_t k = key8_of(p, len);
         uint64_t h = hash_bytes(p, len, k), f = h >> b->filter_shift;
         b->filter[f >> 6] |= 1ULL << (f & 63);
-        size_t i = (size_t)h & b->mask;
-        while (b->slots[i].id != NO_RANK) i = (i + 1) & b->mask;
-        b->slots[i] = (slot){k, (uint32_t)len, (uint32_t)r};
+        slot *table = r < HOT_RANKS ? b->hot : b->slots;
+        size_t mask = r < HOT_RANKS ? b->hot_mask : b->mask;
+        size_t i = (size_t)h & mask;
+        while (table[i].id != NO_RANK) i = (i + 1) & mask;
+        table[i] = (slot){k, (uint32_t)len, (uint32_t)r};
         if (len == 1) b->byte_rank[p[0]] = (uint32_t)r;
     }
     for (int i = 0; i < 256; i++)
@@ -567,6 +587,11 @@ static rnnc_status encode_ordinary(const rnnc_bpe *b, const unsigned char *t, si
             if (at > cut[nc] && at < n) cut[++nc] = at;
         }
         cut[++nc] = n;
+        if (nc == 1) { /* no safe split point (e.g. text without spaces): one thread */
+            free(cut);
+            free(parts);
+            goto serial;
+        }
         rnnc_status st = RNNC_OK;
         #pragma omp parallel for schedule(dynamic, 1)
         for (size_t k = 0; k < nc; k++) {
@@ -587,6 +612,7 @@ static rnnc_status encode_ordinary(const rnnc_bpe *b, const unsigned char *t, si
         free(parts);
         return st;
     }
+serial:;
     enc s = {0};
     s.ids = out->data;
     s.n = out->len;
