@@ -85,12 +85,8 @@ static inline uint64_t hash_bytes(const unsigned char *p, size_t len, uint64_t k
     return mix(h);
 }
 
-/* The rank of the token with bytes p[0..len), or NO_RANK. */
-static inline uint32_t lookup(const rnnc_bpe *b, const unsigned char *p, size_t len) {
-    uint64_t k = key8_of(p, len);
-    uint64_t h = hash_bytes(p, len, k);
-    uint64_t f = h >> b->filter_shift;
-    if (!((b->filter[f >> 6] >> (f & 63)) & 1)) return NO_RANK;
+/* Probes the tables for p[0..len) with its key8 and hash (the filter already passed). */
+static inline uint32_t probe(const rnnc_bpe *b, const unsigned char *p, size_t len, uint64_t k, uint64_t h) {
     size_t i = (size_t)h & b->hot_mask;
     for (;;) {
         const slot *s = &b->hot[i];
@@ -109,6 +105,32 @@ static inline uint32_t lookup(const rnnc_bpe *b, const unsigned char *p, size_t 
             return s->id;
         i = (i + 1) & b->mask;
     }
+}
+
+static inline int filter_has(const rnnc_bpe *b, uint64_t h) {
+    uint64_t f = h >> b->filter_shift;
+    return (int)(b->filter[f >> 6] >> (f & 63)) & 1;
+}
+
+/* The rank of the token with bytes p[0..len), or NO_RANK. */
+static inline uint32_t lookup(const rnnc_bpe *b, const unsigned char *p, size_t len) {
+    uint64_t k = key8_of(p, len);
+    uint64_t h = hash_bytes(p, len, k);
+    if (!filter_has(b, h)) return NO_RANK;
+    return probe(b, p, len, k, h);
+}
+
+/* Two independent lookups with their table loads overlapped: both slots are prefetched before
+ * either is probed (merging needs the new pair on each side of a merged part). */
+static inline void lookup2(const rnnc_bpe *b, const unsigned char *p1, size_t l1, uint32_t *r1,
+                           const unsigned char *p2, size_t l2, uint32_t *r2) {
+    uint64_t k1 = key8_of(p1, l1), k2 = key8_of(p2, l2);
+    uint64_t h1 = hash_bytes(p1, l1, k1), h2 = hash_bytes(p2, l2, k2);
+    int f1 = filter_has(b, h1), f2 = filter_has(b, h2);
+    if (f1) { __builtin_prefetch(&b->hot[h1 & b->hot_mask]); __builtin_prefetch(&b->slots[h1 & b->mask]); }
+    if (f2) { __builtin_prefetch(&b->hot[h2 & b->hot_mask]); __builtin_prefetch(&b->slots[h2 & b->mask]); }
+    *r1 = f1 ? probe(b, p1, l1, k1, h1) : NO_RANK;
+    *r2 = f2 ? probe(b, p2, l2, k2, h2) : NO_RANK;
 }
 
 /* ---- construction ---- */
@@ -339,30 +361,57 @@ static int merge_reserve(enc *s, size_t n) {
     return 1;
 }
 
-/* tiktoken's merge loop for a short piece: parts are start offsets, rank[i] the rank of parts i
- * and i+1 joined; each step joins the leftmost lowest-ranked pair. */
-static void merge_short(const rnnc_bpe *b, const unsigned char *p, size_t len, enc *s) {
-    if (!merge_reserve(s, len + 1)) return;
-    uint32_t *start = s->a, *rank = s->c, *id = s->d;
-    size_t cnt = len;
-    for (size_t i = 0; i <= len; i++) start[i] = (uint32_t)i;
-    for (size_t i = 0; i < len; i++) id[i] = b->byte_rank[p[i]];
-    for (size_t i = 0; i + 1 < len; i++) rank[i] = b->pair2[p[i] << 8 | p[i + 1]];
-    while (cnt > 1) {
-        uint32_t best = NO_RANK;
-        size_t bi = 0;
-        for (size_t i = 0; i + 1 < cnt; i++)
-            if (rank[i] < best) { best = rank[i]; bi = i; }
-        if (best == NO_RANK) break;
-        id[bi] = best;
-        memmove(start + bi + 1, start + bi + 2, (cnt - bi - 1) * sizeof *start);
-        memmove(id + bi + 1, id + bi + 2, (cnt - bi - 2) * sizeof *id);
-        memmove(rank + bi + 1, rank + bi + 2, (cnt > bi + 3 ? cnt - bi - 3 : 0) * sizeof *rank);
-        cnt--;
-        if (bi + 1 < cnt) rank[bi] = lookup(b, p + start[bi], start[bi + 2] - start[bi]);
-        if (bi > 0) rank[bi - 1] = lookup(b, p + start[bi - 1], start[bi + 1] - start[bi - 1]);
+typedef uint32_t v8u32 __attribute__((vector_size(32)));
+
+/* The lowest value of r[0..n), n a multiple of 8: eight lanes at a time (the compiler's vector
+ * extension, so SSE/AVX when present), which keeps the per-merge scan cheap. */
+static inline uint32_t min_rank(const uint32_t *r, size_t n) {
+    v8u32 m, x;
+    memcpy(&m, r, sizeof m);
+    for (size_t k = 8; k < n; k += 8) {
+        memcpy(&x, r + k, sizeof x);
+        v8u32 lt = (v8u32)(x < m);
+        m = (x & lt) | (m & ~lt);
     }
-    for (size_t i = 0; i < cnt; i++) emit(s, id[i]);
+    uint32_t best = m[0];
+    for (int k = 1; k < 8; k++) best = m[k] < best ? m[k] : best;
+    return best;
+}
+
+/* tiktoken's merge loop for a short piece: each step joins the leftmost adjacent pair of parts
+ * whose concatenation has the lowest rank. Parts are identified by their first byte; rank[i] is
+ * the rank of part i joined with the next one (NO_RANK for the last part and for bytes inside a
+ * part), so the leftmost lowest entry of rank[] is the next merge, found by a vector scan. */
+static void merge_short(const rnnc_bpe *b, const unsigned char *p, size_t len, enc *s) {
+    size_t padded = (len + 7) & ~(size_t)7;
+    if (!merge_reserve(s, padded + 1)) return;
+    uint32_t *rank = s->c, *id = s->d, *next = s->a, *prev = s->e;
+    for (size_t i = 0; i < len; i++) {
+        id[i] = b->byte_rank[p[i]];
+        next[i] = (uint32_t)(i + 1);
+        prev[i] = (uint32_t)(i - 1); /* UINT32_MAX for the first */
+    }
+    for (size_t i = 0; i + 1 < len; i++) rank[i] = b->pair2[p[i] << 8 | p[i + 1]];
+    for (size_t i = len - 1; i < padded; i++) rank[i] = NO_RANK;
+    for (;;) {
+        uint32_t m = min_rank(rank, padded);
+        if (m == NO_RANK) break;
+        uint32_t i = 0;
+        while (rank[i] != m) i++;
+        uint32_t j = next[i], nj = next[j]; /* part i absorbs part j */
+        id[i] = m;
+        next[i] = nj;
+        rank[j] = NO_RANK;
+        uint32_t pi = prev[i];
+        if (nj < len) prev[nj] = i;
+        if (nj < len && pi != UINT32_MAX) {
+            lookup2(b, p + i, next[nj] - i, &rank[i], p + pi, nj - pi, &rank[pi]);
+        } else {
+            rank[i] = nj < len ? lookup(b, p + i, next[nj] - i) : NO_RANK;
+            if (pi != UINT32_MAX) rank[pi] = lookup(b, p + pi, nj - pi);
+        }
+    }
+    for (size_t i = 0; i < len; i = next[i]) emit(s, id[i]);
 }
 
 
