@@ -107,9 +107,13 @@ static inline uint32_t probe(const rnnc_bpe *b, const unsigned char *p, size_t l
     }
 }
 
+/* Two bits per token in one 64-bit word of the filter (a blocked Bloom filter): the word from the
+ * hash's top bits, the two bit positions from the next twelve. About 2% of absent strings pass. */
+static inline uint64_t filter_bits(uint64_t h) { return 1ULL << ((h >> 20) & 63) | 1ULL << ((h >> 26) & 63); }
+
 static inline int filter_has(const rnnc_bpe *b, uint64_t h) {
-    uint64_t f = h >> b->filter_shift;
-    return (int)(b->filter[f >> 6] >> (f & 63)) & 1;
+    uint64_t bits = filter_bits(h);
+    return (b->filter[h >> b->filter_shift] & bits) == bits;
 }
 
 /* The rank of the token with bytes p[0..len), or NO_RANK. */
@@ -191,11 +195,11 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
     b->mask = cap - 1;
     b->hot = malloc(cap_hot * sizeof *b->hot);
     b->hot_mask = cap_hot - 1;
-    size_t fbits = 1u << 16;
-    unsigned flog = 16;
-    while (fbits < used * 8) { fbits *= 2; flog++; }
+    size_t fwords = 1024; /* 16 bits per token */
+    unsigned flog = 10;
+    while (fwords * 64 < used * 16) { fwords *= 2; flog++; }
     b->filter_shift = 64 - flog;
-    b->filter = calloc(fbits / 64, sizeof *b->filter);
+    b->filter = calloc(fwords, sizeof *b->filter);
     if (!b->pattern || !b->filter || !b->tok_off || !b->tok_len || !b->arena || !b->slots || !b->hot) {
         rnnc_bpe_free(b);
         return rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory for %zu tokens", n_tokens);
@@ -218,8 +222,8 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
         b->tok_len[r] = (uint32_t)len;
         off += len;
         uint64_t k = key8_of(p, len);
-        uint64_t h = hash_bytes(p, len, k), f = h >> b->filter_shift;
-        b->filter[f >> 6] |= 1ULL << (f & 63);
+        uint64_t h = hash_bytes(p, len, k);
+        b->filter[h >> b->filter_shift] |= filter_bits(h);
         slot *table = r < HOT_RANKS ? b->hot : b->slots;
         size_t mask = r < HOT_RANKS ? b->hot_mask : b->mask;
         size_t i = (size_t)h & mask;
@@ -397,6 +401,14 @@ static void merge_short(const rnnc_bpe *b, const unsigned char *p, size_t len, e
         uint32_t m = min_rank(rank, padded);
         if (m == NO_RANK) break;
         uint32_t i = 0;
+        v8u32 mv = {m, m, m, m, m, m, m, m}, x;
+        for (;; i += 8) { /* the first block of eight holding m, then m within it */
+            memcpy(&x, rank + i, sizeof x);
+            v8u32 eq = (v8u32)(x == mv);
+            uint64_t w[4];
+            memcpy(w, &eq, sizeof w);
+            if (w[0] | w[1] | w[2] | w[3]) break;
+        }
         while (rank[i] != m) i++;
         uint32_t j = next[i], nj = next[j]; /* part i absorbs part j */
         id[i] = m;
@@ -622,7 +634,7 @@ static rnnc_status append_ids(rnnc_ids *out, const uint32_t *ids, size_t n) {
 /* Ordinary text (no special tokens): in parallel chunks when it is big and the pattern built in. */
 static rnnc_status encode_ordinary(const rnnc_bpe *b, const unsigned char *t, size_t n, rnnc_ids *out) {
     int threads = omp_get_max_threads();
-    if (b->fast >= 0 && threads > 1 && n >= PARALLEL_MIN) {
+    if (b->fast >= 0 && threads > 1 && n >= PARALLEL_MIN && !omp_in_parallel()) {
         size_t want = (size_t)threads * 4;
         if (n / want < CHUNK_TARGET) want = n / CHUNK_TARGET;
         if (want < 2) want = 2;
