@@ -1,0 +1,71 @@
+/* rnnc — recurrent layers: Elman RNN (tanh/relu), LSTM and GRU; stacked and bidirectional; with
+ * variable-length batches and backpropagation through time. PyTorch's semantics and layout.
+ *
+ * Parameters live in one contiguous float buffer, tensor after tensor in PyTorch's state_dict
+ * order: for each layer l, for each direction (forward, then reverse when bidirectional):
+ *     weight_ih_l{l}[_reverse]  (G*H, I_l)     I_0 = input size, I_l = D*H for l > 0
+ *     weight_hh_l{l}[_reverse]  (G*H, H)
+ *     bias_ih_l{l}[_reverse]    (G*H)
+ *     bias_hh_l{l}[_reverse]    (G*H)
+ * G = 1 (Elman), 4 (LSTM: gates i,f,g,o), 3 (GRU: r,z,n with b_hn inside the reset product).
+ * Gradients use the same layout in a buffer of their own; backward accumulates (+=) into it.
+ *
+ * Shapes (batch first, like nn.LSTM(batch_first=True)): x (B,T,I), y (B,T,D*H), states
+ * (L*D,B,H) with index l*D+d. lengths[b] in [1,T] (NULL: all T): steps t >= lengths[b] change no
+ * state, give y = 0 and take no gradient; hn/cn hold each sequence's state after its last step
+ * (the reverse direction starts at step lengths[b]-1), as with pack_padded_sequence. */
+#ifndef RNNC_RNN_H
+#define RNNC_RNN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "rnnc/rng.h"
+#include "rnnc/status.h"
+
+typedef enum { RNNC_CELL_RNN_TANH, RNNC_CELL_RNN_RELU, RNNC_CELL_LSTM, RNNC_CELL_GRU } rnnc_cell;
+
+/* "rnn_tanh", "rnn_relu", "lstm", "gru" <-> rnnc_cell. Parsing an unknown name is RNNC_ERR_ARG. */
+rnnc_status rnnc_cell_parse(const char *name, rnnc_cell *out);
+const char *rnnc_cell_name(rnnc_cell cell);
+/* Gate count G: 1, 4 or 3. */
+int rnnc_cell_gates(rnnc_cell cell);
+
+typedef struct {
+    rnnc_cell cell;
+    int input;         /* I */
+    int hidden;        /* H */
+    int layers;        /* L >= 1 */
+    bool bidirectional;/* D = 2 when true */
+    float dropout;     /* on each layer's output except the last, in training only (as PyTorch) */
+} rnnc_rnn_config;
+
+rnnc_status rnnc_rnn_config_check(const rnnc_rnn_config *c); /* names the bad field */
+size_t rnnc_rnn_num_params(const rnnc_rnn_config *c);
+
+/* The k-th tensor (0 <= k < 4*L*D) of the layout above: its PyTorch name (without any module
+ * prefix such as "rnn."), rank (1 or 2), shape and offset into the parameter buffer. */
+typedef struct { char name[48]; int ndim; int shape[2]; size_t offset, size; } rnnc_param_info;
+size_t rnnc_rnn_num_tensors(const rnnc_rnn_config *c);
+rnnc_param_info rnnc_rnn_tensor(const rnnc_rnn_config *c, size_t k);
+
+/* PyTorch's default initialisation: every tensor uniform(-1/sqrt(H), 1/sqrt(H)). */
+void rnnc_rnn_init(const rnnc_rnn_config *c, float *params, rnnc_rng *rng);
+
+/* Activations and scratch for one (B, T) shape, allocated once; forward stores what backward
+ * needs. Reusable for any batch B' <= B and length T' <= T. */
+typedef struct rnnc_rnn_ws rnnc_rnn_ws;
+rnnc_status rnnc_rnn_ws_new(rnnc_rnn_ws **out, const rnnc_rnn_config *c, int B, int T);
+void rnnc_rnn_ws_free(rnnc_rnn_ws *ws);
+
+/* Forward over x (B,T,I). h0, c0 (L*D,B,H) may be NULL (zeros; c0 only for LSTM). Writes y
+ * (B,T,D*H) and, when not NULL, hn, cn (L*D,B,H). `training` enables dropout (drawn from rng). */
+rnnc_status rnnc_rnn_forward(rnnc_rnn_ws *ws, const float *params, int B, int T, const float *x,
+                             const int *lengths, const float *h0, const float *c0, float *y,
+                             float *hn, float *cn, bool training, rnnc_rng *rng);
+
+/* Backward of the last forward: dy (B,T,D*H); dhn, dcn (L*D,B,H) may be NULL (zero). Accumulates
+ * parameter gradients into dparams; writes dx (B,T,I), dh0, dc0 when not NULL. */
+rnnc_status rnnc_rnn_backward(rnnc_rnn_ws *ws, const float *params, float *dparams, const float *dy,
+                              const float *dhn, const float *dcn, float *dx, float *dh0, float *dc0);
+
+#endif

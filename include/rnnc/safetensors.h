@@ -1,0 +1,75 @@
+/* rnnc — safetensors files: an 8-byte little-endian header length N, N bytes of JSON naming each
+ * tensor's dtype, shape and [begin, end) byte range in the data section, then the raw data.
+ * "__metadata__" in the header is a string-to-string map (rnnc keeps its config there).
+ *
+ * Reading validates everything a hostile or truncated file could get wrong (header length, JSON,
+ * dtypes, shapes, overflow, ranges outside the data, overlaps) and names the file and tensor in
+ * every error. Writing is atomic (temp file, fsync, rename). */
+#ifndef RNNC_SAFETENSORS_H
+#define RNNC_SAFETENSORS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "rnnc/status.h"
+
+typedef enum {
+    RNNC_DT_F32, RNNC_DT_F64, RNNC_DT_F16, RNNC_DT_BF16,
+    RNNC_DT_I64, RNNC_DT_I32, RNNC_DT_U32, RNNC_DT_U64, RNNC_DT_U8, RNNC_DT_I8, RNNC_DT_BOOL,
+} rnnc_dtype;
+
+const char *rnnc_dtype_name(rnnc_dtype dt); /* "F32", ... */
+size_t rnnc_dtype_size(rnnc_dtype dt);
+
+#define RNNC_ST_MAX_DIMS 8
+
+typedef struct {
+    char *name;
+    rnnc_dtype dtype;
+    int ndim;
+    int64_t shape[RNNC_ST_MAX_DIMS];
+    size_t numel;
+    size_t nbytes;
+    const unsigned char *data; /* points into the loaded file; little-endian */
+} rnnc_st_tensor;
+
+typedef struct {
+    char *path;
+    unsigned char *buf; /* the whole file */
+    size_t len;
+    rnnc_st_tensor *tensors; /* in file order of their data offsets */
+    size_t n_tensors;
+    char **meta_keys, **meta_values;
+    size_t n_meta;
+} rnnc_safetensors;
+
+rnnc_status rnnc_st_load(rnnc_safetensors *st, const char *path);
+/* Parses an in-memory file (takes ownership of buf, which must come from malloc). */
+rnnc_status rnnc_st_parse(rnnc_safetensors *st, unsigned char *buf, size_t len, const char *name_for_errors);
+void rnnc_st_free(rnnc_safetensors *st);
+
+const rnnc_st_tensor *rnnc_st_find(const rnnc_safetensors *st, const char *name);
+/* Metadata value for key, or NULL. */
+const char *rnnc_st_meta(const rnnc_safetensors *st, const char *key);
+
+/* Copies tensor `name` into dst as float32, converting from F32/F64/F16/BF16. The tensor must
+ * exist and have exactly the given shape; errors name the file, the tensor, and the expected and
+ * found shape or dtype. */
+rnnc_status rnnc_st_read_f32(const rnnc_safetensors *st, const char *name, int ndim, const int64_t *shape, float *dst);
+/* Same for integer tensors (I64/I32/U32/U64/U8/I8/BOOL) into int64. */
+rnnc_status rnnc_st_read_i64(const rnnc_safetensors *st, const char *name, int ndim, const int64_t *shape, int64_t *dst);
+
+/* A tensor to write: data holds numel * dtype_size bytes in the host's (little-endian) order. */
+typedef struct {
+    const char *name;
+    rnnc_dtype dtype;
+    int ndim;
+    int64_t shape[RNNC_ST_MAX_DIMS];
+    const void *data;
+} rnnc_st_entry;
+
+/* Writes the tensors (sorted by name in the header, as the reference implementation does) and the
+ * metadata pairs atomically. */
+rnnc_status rnnc_st_save(const char *path, const rnnc_st_entry *entries, size_t n,
+                         const char *const *meta_keys, const char *const *meta_values, size_t n_meta);
+
+#endif
