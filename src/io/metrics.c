@@ -102,10 +102,26 @@ void rnnc_metrics_close(rnnc_metrics_log *log) {
     memset(log, 0, sizeof *log);
 }
 
+/* Whether both rows carry one of the per-report measurements (not the shared step/tokens/time). */
+static int shares_measurement(const rnnc_metrics_row *a, const rnnc_metrics_row *b) {
+    const double pa[6] = {a->train_loss, a->val_loss, a->val_ppl, a->val_bpb, a->lr, a->tokens_per_s};
+    const double pb[6] = {b->train_loss, b->val_loss, b->val_ppl, b->val_bpb, b->lr, b->tokens_per_s};
+    for (int i = 0; i < 6; i++)
+        if (!isnan(pa[i]) && !isnan(pb[i])) return 1;
+    return 0;
+}
+
 static rnnc_status push_row(rnnc_metrics_series *s, const rnnc_metrics_row *r, const char *path) {
-    /* A resume rewinds the step: drop what the resumed run replaced. */
-    if (!isnan(r->step))
-        while (s->n > 0 && !isnan(s->rows[s->n - 1].step) && s->rows[s->n - 1].step >= r->step) s->n--;
+    /* A resume rewinds the step: drop what the resumed run replaced. A row at the same step as
+     * the last one is a companion (validation after training) unless it reports a measurement the
+     * earlier row already has, in which case the run is replaying that step. */
+    if (!isnan(r->step) && s->n > 0 && !isnan(s->rows[s->n - 1].step)) {
+        int replay = r->step < s->rows[s->n - 1].step;
+        for (size_t j = s->n; !replay && j > 0 && s->rows[j - 1].step == r->step; j--)
+            replay = shares_measurement(&s->rows[j - 1], r);
+        if (replay)
+            while (s->n > 0 && !isnan(s->rows[s->n - 1].step) && s->rows[s->n - 1].step >= r->step) s->n--;
+    }
     if (s->n == s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 64;
         rnnc_metrics_row *nr = realloc(s->rows, cap * sizeof *nr);
