@@ -13,5 +13,16 @@
 #include "rnnc/bpe.h"
 #include "rnnc/safetensors.h"
 #include "rnnc/rnn.h"
+#include "rnnc/nn.h"
+#include "rnnc/optim.h"
+#include "rnnc/batch.h"
+#include "rnnc/lm.h"
+#include "rnnc/sample.h"
+#include "rnnc/similar.h"
+#include "rnnc/metrics.h"
+#include "rnnc/plot.h"
+#include "rnnc/generate.h"
+#include "rnnc/seq2seq.h"
+#include "rnnc/tokenizer.h"
 
 #endif

@@ -1,0 +1,102 @@
+/* rnnc — the language model: embedding -> recurrent stack (batch first) -> linear head, exactly the
+ * PyTorch module
+ *
+ *     class LM(nn.Module):                       # cell: rnn_tanh | rnn_relu | lstm | gru
+ *         embedding = nn.Embedding(V, E)
+ *         rnn = nn.RNN/LSTM/GRU(E, H, layers, batch_first=True[, nonlinearity], dropout=p)
+ *         head = nn.Linear(H, V)
+ *
+ * so its state_dict moves both ways unchanged. All parameters live in one contiguous buffer, in
+ * state_dict order (embedding.weight, rnn.*, head.weight, head.bias), and their gradients in a
+ * second buffer of the same layout; rnnc_lm_tensor() names each slice.
+ *
+ * Model files are safetensors with those tensor names (float32) and `__metadata__` "rnnc.config",
+ * a JSON object {"cell", "vocab", "embed", "hidden", "layers", "dropout", "bidirectional"}; other
+ * metadata keys (such as "rnnc.tokenizer") are kept through load and save. */
+#ifndef RNNC_LM_H
+#define RNNC_LM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "rnnc/rng.h"
+#include "rnnc/rnn.h"
+#include "rnnc/status.h"
+
+typedef struct {
+    rnnc_cell cell;
+    int vocab;     /* V */
+    int embed;     /* E */
+    int hidden;    /* H */
+    int layers;    /* L */
+    float dropout; /* between recurrent layers, training only */
+} rnnc_lm_config;
+
+rnnc_status rnnc_lm_config_check(const rnnc_lm_config *c); /* names the bad field */
+/* The config as the "rnnc.config" JSON text (malloc'd), and back (errors name `what`). */
+char *rnnc_lm_config_to_json(const rnnc_lm_config *c);
+rnnc_status rnnc_lm_config_from_json(rnnc_lm_config *c, const char *json, const char *what);
+
+typedef struct {
+    rnnc_lm_config c;
+    rnnc_rnn_config rnn;
+    size_t n_params;
+    float *params;   /* n_params, state_dict order */
+    float *grads;    /* n_params, same layout; backward accumulates here */
+    /* Offsets of the parts inside params/grads. */
+    size_t off_embedding, off_rnn, off_head_w, off_head_b;
+    /* Extra metadata kept from a loaded file (e.g. "rnnc.tokenizer"), written back on save. */
+    size_t n_meta;
+    char **meta_keys, **meta_values;
+} rnnc_lm;
+
+rnnc_status rnnc_lm_new(rnnc_lm **out, const rnnc_lm_config *c); /* parameters zero */
+void rnnc_lm_free(rnnc_lm *m);
+/* PyTorch's default initialisation: embedding N(0,1); recurrent tensors uniform(+-1/sqrt(H));
+ * head weight and bias uniform(+-1/sqrt(H)) (kaiming_uniform with a=sqrt(5) reduces to that). */
+void rnnc_lm_init(rnnc_lm *m, rnnc_rng *rng);
+
+/* The k-th parameter tensor (0 <= k < rnnc_lm_num_tensors) with its full state_dict name. */
+size_t rnnc_lm_num_tensors(const rnnc_lm *m);
+rnnc_param_info rnnc_lm_tensor(const rnnc_lm *m, size_t k);
+
+/* Sets (or replaces) an extra metadata entry written on save. */
+rnnc_status rnnc_lm_set_meta(rnnc_lm *m, const char *key, const char *value);
+const char *rnnc_lm_get_meta(const rnnc_lm *m, const char *key);
+
+/* Atomic write of the parameters and metadata. */
+rnnc_status rnnc_lm_save(const rnnc_lm *m, const char *path);
+/* Loads and validates a model file: errors name the file and the tensor or metadata field
+ * (truncated file, missing/extra/wrong-shaped tensor, config inconsistent with the tensors). */
+rnnc_status rnnc_lm_load(rnnc_lm **out, const char *path);
+
+/* Activations for windows of up to (B, T), plus the recurrent state carried between windows
+ * (h and, for LSTM, c: (L, B, H), starting at zero). Allocated once; no malloc per step. */
+typedef struct rnnc_lm_ws rnnc_lm_ws;
+rnnc_status rnnc_lm_ws_new(rnnc_lm_ws **out, const rnnc_lm *m, int B, int T);
+void rnnc_lm_ws_free(rnnc_lm_ws *ws);
+void rnnc_lm_ws_reset_state(rnnc_lm_ws *ws);
+/* The carried state: h (L,B,H) and c (L,B,H) (c NULL unless LSTM); writable. It is laid out for
+ * the B of the last forward, so keep B fixed between resets. */
+float *rnnc_lm_ws_h(rnnc_lm_ws *ws);
+float *rnnc_lm_ws_c(rnnc_lm_ws *ws);
+
+/* Forward of a (B,T) window of ids from the carried state, which is then replaced by the final
+ * state. Returns the logits (B*T, V) through *logits (owned by ws, valid until the next call).
+ * `training` enables dropout (drawn from rng, which may be NULL otherwise). */
+rnnc_status rnnc_lm_forward(rnnc_lm *m, rnnc_lm_ws *ws, const int *ids, int B, int T, bool training,
+                            rnnc_rng *rng, const float **logits);
+/* Mean cross-entropy of the last forward's logits against targets (B,T) (RNNC_IGNORE_INDEX
+ * skipped) into *loss; with `backward`, also backpropagates through the window (not into the
+ * carried-in state: truncated BPTT) and accumulates parameter gradients into m->grads. */
+rnnc_status rnnc_lm_loss(rnnc_lm *m, rnnc_lm_ws *ws, const int *targets, bool backward, double *loss);
+/* Sets every gradient to zero. */
+void rnnc_lm_zero_grad(rnnc_lm *m);
+
+/* One sampling step: ids (B) -> logits (B, V) (written to `logits`), carried state advanced. ws
+ * must have been made with T >= 1 and B at least this B. */
+rnnc_status rnnc_lm_step(rnnc_lm *m, rnnc_lm_ws *ws, const int *ids, int B, float *logits);
+
+/* Parameters of recurrent layer l (both directions' tensors), for `rnnc info`. */
+size_t rnnc_lm_layer_params(const rnnc_lm *m, int l);
+
+#endif

@@ -1,0 +1,399 @@
+/* The language model: embedding -> recurrent stack -> linear head, over one contiguous parameter
+ * buffer and one gradient buffer, with PyTorch's state_dict names and safetensors files. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rnnc/lm.h"
+#include "rnnc/nn.h"
+#include "rnnc/safetensors.h"
+
+/* Sizes beyond this many floats in one tensor are refused as implausible (and keep int math safe). */
+#define MAX_TENSOR ((size_t)1 << 31)
+
+rnnc_status rnnc_lm_config_check(const rnnc_lm_config *c) {
+    if ((unsigned)c->cell > RNNC_CELL_GRU) return rnnc_error(RNNC_ERR_ARG, "model config: unknown cell %d", (int)c->cell);
+    if (c->vocab < 1) return rnnc_error(RNNC_ERR_ARG, "model config: vocab %d must be at least 1", c->vocab);
+    if (c->embed < 1) return rnnc_error(RNNC_ERR_ARG, "model config: embed %d must be at least 1", c->embed);
+    if (c->hidden < 1) return rnnc_error(RNNC_ERR_ARG, "model config: hidden %d must be at least 1", c->hidden);
+    if (c->layers < 1) return rnnc_error(RNNC_ERR_ARG, "model config: layers %d must be at least 1", c->layers);
+    if (c->layers > 64) return rnnc_error(RNNC_ERR_ARG, "model config: layers %d is more than 64", c->layers);
+    if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
+        return rnnc_error(RNNC_ERR_ARG, "model config: dropout %g is not in [0, 1)", (double)c->dropout);
+    size_t G = (size_t)rnnc_cell_gates(c->cell);
+    if ((size_t)c->vocab * (size_t)c->embed > MAX_TENSOR || (size_t)c->vocab * (size_t)c->hidden > MAX_TENSOR ||
+        G * (size_t)c->hidden * (size_t)(c->embed > c->hidden ? c->embed : c->hidden) > MAX_TENSOR)
+        return rnnc_error(RNNC_ERR_ARG, "model config: vocab %d, embed %d, hidden %d give tensors of over 2^31 floats",
+                          c->vocab, c->embed, c->hidden);
+    return RNNC_OK;
+}
+
+char *rnnc_lm_config_to_json(const rnnc_lm_config *c) {
+    char buf[512];
+    snprintf(buf, sizeof buf,
+             "{\"cell\": \"%s\", \"vocab\": %d, \"embed\": %d, \"hidden\": %d, \"layers\": %d, \"dropout\": %.9g, "
+             "\"bidirectional\": false}",
+             rnnc_cell_name(c->cell), c->vocab, c->embed, c->hidden, c->layers, (double)c->dropout);
+    size_t n = strlen(buf) + 1;
+    char *s = malloc(n);
+    if (s) memcpy(s, buf, n);
+    return s;
+}
+
+static rnnc_status json_int(const cJSON *root, const char *key, int *out, const char *what) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (!v) return rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.config has no \"%s\"", what, key);
+    double d = v->valuedouble;
+    if (!cJSON_IsNumber(v) || d != floor(d) || d < 1 || d > 1e9)
+        return rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.config \"%s\" is not a positive integer", what, key);
+    *out = (int)d;
+    return RNNC_OK;
+}
+
+rnnc_status rnnc_lm_config_from_json(rnnc_lm_config *c, const char *json, const char *what) {
+    memset(c, 0, sizeof *c);
+    cJSON *root = cJSON_Parse(json);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.config is not a JSON object", what);
+    }
+    rnnc_status s = RNNC_OK;
+    const cJSON *cell = cJSON_GetObjectItemCaseSensitive(root, "cell");
+    if (!cJSON_IsString(cell)) { s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.config has no \"cell\" string", what); goto out; }
+    if (rnnc_cell_parse(cell->valuestring, &c->cell)) {
+        s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.config \"cell\" is '%s' (expected rnn_tanh, rnn_relu, lstm or gru)",
+                       what, cell->valuestring);
+        goto out;
+    }
+    if ((s = json_int(root, "vocab", &c->vocab, what)) || (s = json_int(root, "embed", &c->embed, what)) ||
+        (s = json_int(root, "hidden", &c->hidden, what)) || (s = json_int(root, "layers", &c->layers, what)))
+        goto out;
+    const cJSON *dr = cJSON_GetObjectItemCaseSensitive(root, "dropout");
+    if (dr) {
+        if (!cJSON_IsNumber(dr) || !(dr->valuedouble >= 0 && dr->valuedouble < 1)) {
+            s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.config \"dropout\" is not a number in [0, 1)", what);
+            goto out;
+        }
+        c->dropout = (float)dr->valuedouble;
+    }
+    const cJSON *bi = cJSON_GetObjectItemCaseSensitive(root, "bidirectional");
+    if (bi && !cJSON_IsFalse(bi)) {
+        s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.config \"bidirectional\" must be false for a language model", what);
+        goto out;
+    }
+    if (rnnc_lm_config_check(c)) s = rnnc_error(RNNC_ERR_FORMAT, "%s: %s", what, rnnc_last_error());
+out:
+    cJSON_Delete(root);
+    return s;
+}
+
+rnnc_status rnnc_lm_new(rnnc_lm **out, const rnnc_lm_config *c) {
+    *out = NULL;
+    rnnc_status s = rnnc_lm_config_check(c);
+    if (s) return s;
+    rnnc_lm *m = calloc(1, sizeof *m);
+    if (!m) return rnnc_error(RNNC_ERR_NOMEM, "model: out of memory");
+    m->c = *c;
+    m->rnn = (rnnc_rnn_config){c->cell, c->embed, c->hidden, c->layers, false, c->dropout};
+    size_t V = (size_t)c->vocab, E = (size_t)c->embed, H = (size_t)c->hidden;
+    m->off_embedding = 0;
+    m->off_rnn = V * E;
+    m->off_head_w = m->off_rnn + rnnc_rnn_num_params(&m->rnn);
+    m->off_head_b = m->off_head_w + V * H;
+    m->n_params = m->off_head_b + V;
+    m->params = calloc(m->n_params, sizeof(float));
+    m->grads = calloc(m->n_params, sizeof(float));
+    if (!m->params || !m->grads) {
+        rnnc_lm_free(m);
+        return rnnc_error(RNNC_ERR_NOMEM, "model: out of memory for %zu parameters", m->n_params);
+    }
+    *out = m;
+    return RNNC_OK;
+}
+
+void rnnc_lm_free(rnnc_lm *m) {
+    if (!m) return;
+    for (size_t i = 0; i < m->n_meta; i++) { free(m->meta_keys[i]); free(m->meta_values[i]); }
+    free(m->meta_keys);
+    free(m->meta_values);
+    free(m->params);
+    free(m->grads);
+    free(m);
+}
+
+void rnnc_lm_init(rnnc_lm *m, rnnc_rng *rng) {
+    size_t VE = (size_t)m->c.vocab * (size_t)m->c.embed;
+    for (size_t i = 0; i < VE; i++) m->params[m->off_embedding + i] = rnnc_rng_normal(rng);
+    rnnc_rnn_init(&m->rnn, m->params + m->off_rnn, rng);
+    float k = 1.0f / sqrtf((float)m->c.hidden);
+    for (size_t i = m->off_head_w; i < m->n_params; i++) m->params[i] = (2.0f * rnnc_rng_uniform(rng) - 1.0f) * k;
+}
+
+size_t rnnc_lm_num_tensors(const rnnc_lm *m) { return rnnc_rnn_num_tensors(&m->rnn) + 3; }
+
+rnnc_param_info rnnc_lm_tensor(const rnnc_lm *m, size_t k) {
+    rnnc_param_info p;
+    memset(&p, 0, sizeof p);
+    size_t nr = rnnc_rnn_num_tensors(&m->rnn);
+    if (k == 0) {
+        snprintf(p.name, sizeof p.name, "embedding.weight");
+        p.ndim = 2; p.shape[0] = m->c.vocab; p.shape[1] = m->c.embed;
+        p.offset = m->off_embedding;
+    } else if (k <= nr) {
+        rnnc_param_info r = rnnc_rnn_tensor(&m->rnn, k - 1);
+        p = r;
+        char full[sizeof r.name + 8];
+        snprintf(full, sizeof full, "rnn.%s", r.name); /* PyTorch names are far below 47 chars */
+        memcpy(p.name, full, sizeof p.name - 1);
+        p.name[sizeof p.name - 1] = 0;
+        p.offset = m->off_rnn + r.offset;
+    } else if (k == nr + 1) {
+        snprintf(p.name, sizeof p.name, "head.weight");
+        p.ndim = 2; p.shape[0] = m->c.vocab; p.shape[1] = m->c.hidden;
+        p.offset = m->off_head_w;
+    } else {
+        snprintf(p.name, sizeof p.name, "head.bias");
+        p.ndim = 1; p.shape[0] = m->c.vocab;
+        p.offset = m->off_head_b;
+    }
+    p.size = (size_t)p.shape[0] * (size_t)(p.ndim == 2 ? p.shape[1] : 1);
+    return p;
+}
+
+size_t rnnc_lm_layer_params(const rnnc_lm *m, int l) {
+    size_t n = 0;
+    for (size_t k = 0; k < 4; k++) n += rnnc_rnn_tensor(&m->rnn, (size_t)l * 4 + k).size;
+    return n;
+}
+
+static char *dupstr(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+rnnc_status rnnc_lm_set_meta(rnnc_lm *m, const char *key, const char *value) {
+    if (strcmp(key, "rnnc.config") == 0)
+        return rnnc_error(RNNC_ERR_ARG, "model: metadata 'rnnc.config' is derived from the model and cannot be set");
+    for (size_t i = 0; i < m->n_meta; i++) {
+        if (strcmp(m->meta_keys[i], key) == 0) {
+            char *v = dupstr(value);
+            if (!v) return rnnc_error(RNNC_ERR_NOMEM, "model: out of memory");
+            free(m->meta_values[i]);
+            m->meta_values[i] = v;
+            return RNNC_OK;
+        }
+    }
+    char **k2 = realloc(m->meta_keys, (m->n_meta + 1) * sizeof *k2);
+    if (!k2) return rnnc_error(RNNC_ERR_NOMEM, "model: out of memory");
+    m->meta_keys = k2;
+    char **v2 = realloc(m->meta_values, (m->n_meta + 1) * sizeof *v2);
+    if (!v2) return rnnc_error(RNNC_ERR_NOMEM, "model: out of memory");
+    m->meta_values = v2;
+    char *k = dupstr(key), *v = dupstr(value);
+    if (!k || !v) { free(k); free(v); return rnnc_error(RNNC_ERR_NOMEM, "model: out of memory"); }
+    m->meta_keys[m->n_meta] = k;
+    m->meta_values[m->n_meta] = v;
+    m->n_meta++;
+    return RNNC_OK;
+}
+
+const char *rnnc_lm_get_meta(const rnnc_lm *m, const char *key) {
+    for (size_t i = 0; i < m->n_meta; i++)
+        if (strcmp(m->meta_keys[i], key) == 0) return m->meta_values[i];
+    return NULL;
+}
+
+rnnc_status rnnc_lm_save(const rnnc_lm *m, const char *path) {
+    size_t nt = rnnc_lm_num_tensors(m);
+    rnnc_st_entry *e = calloc(nt, sizeof *e);
+    rnnc_param_info *info = calloc(nt, sizeof *info);
+    const char **keys = calloc(m->n_meta + 1, sizeof *keys), **vals = calloc(m->n_meta + 1, sizeof *vals);
+    char *cfg = rnnc_lm_config_to_json(&m->c);
+    rnnc_status s;
+    if (!e || !info || !keys || !vals || !cfg) { s = rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", path); goto out; }
+    for (size_t k = 0; k < nt; k++) {
+        info[k] = rnnc_lm_tensor(m, k);
+        e[k].name = info[k].name;
+        e[k].dtype = RNNC_DT_F32;
+        e[k].ndim = info[k].ndim;
+        for (int d = 0; d < info[k].ndim; d++) e[k].shape[d] = info[k].shape[d];
+        e[k].data = m->params + info[k].offset;
+    }
+    keys[0] = "rnnc.config";
+    vals[0] = cfg;
+    for (size_t i = 0; i < m->n_meta; i++) { keys[i + 1] = m->meta_keys[i]; vals[i + 1] = m->meta_values[i]; }
+    s = rnnc_st_save(path, e, nt, keys, vals, m->n_meta + 1);
+out:
+    free(e); free(info); free(keys); free(vals); free(cfg);
+    return s;
+}
+
+rnnc_status rnnc_lm_load(rnnc_lm **out, const char *path) {
+    *out = NULL;
+    rnnc_safetensors st;
+    rnnc_status s = rnnc_st_load(&st, path);
+    if (s) return s;
+    rnnc_lm *m = NULL;
+    const char *cfg = rnnc_st_meta(&st, "rnnc.config");
+    if (!cfg) { s = rnnc_error(RNNC_ERR_FORMAT, "%s: no \"rnnc.config\" in __metadata__ (not an rnnc model file)", path); goto fail; }
+    rnnc_lm_config c;
+    if ((s = rnnc_lm_config_from_json(&c, cfg, path))) goto fail;
+    if ((s = rnnc_lm_new(&m, &c))) goto fail;
+    size_t nt = rnnc_lm_num_tensors(m);
+    for (size_t k = 0; k < nt; k++) {
+        rnnc_param_info p = rnnc_lm_tensor(m, k);
+        int64_t shape[2] = {p.shape[0], p.shape[1]};
+        s = rnnc_st_read_f32(&st, p.name, p.ndim, shape, m->params + p.offset);
+        if (s) {
+            /* Say which config the expected shape came from: a shape mismatch is often a config
+             * inconsistent with the tensors rather than a damaged tensor. */
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", rnnc_last_error());
+            s = rnnc_error(s, "%s (rnnc.config: cell %s, vocab %d, embed %d, hidden %d, layers %d)", msg,
+                           rnnc_cell_name(c.cell), c.vocab, c.embed, c.hidden, c.layers);
+            goto fail;
+        }
+    }
+    /* A tensor the model does not have means the file is for a different architecture. */
+    for (size_t i = 0; i < st.n_tensors; i++) {
+        size_t k = 0;
+        while (k < nt && strcmp(rnnc_lm_tensor(m, k).name, st.tensors[i].name) != 0) k++;
+        if (k == nt) {
+            s = rnnc_error(RNNC_ERR_FORMAT, "%s: unexpected tensor '%s' (rnnc.config: cell %s, layers %d)", path,
+                           st.tensors[i].name, rnnc_cell_name(c.cell), c.layers);
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < st.n_meta; i++) {
+        if (strcmp(st.meta_keys[i], "rnnc.config") == 0) continue;
+        if ((s = rnnc_lm_set_meta(m, st.meta_keys[i], st.meta_values[i]))) goto fail;
+    }
+    rnnc_st_free(&st);
+    *out = m;
+    return RNNC_OK;
+fail:
+    rnnc_lm_free(m);
+    rnnc_st_free(&st);
+    return s;
+}
+
+/* ---- forward / backward ---- */
+
+struct rnnc_lm_ws {
+    int Bmax, Tmax, B, T;
+    rnnc_rnn_ws *rnn;
+    int *ids;        /* (B,T) of the last forward, for the embedding backward */
+    float *x;        /* (B,T,E) embeddings */
+    float *y;        /* (B,T,H) recurrent output */
+    float *logits;   /* (B*T,V); becomes dlogits in place during backward */
+    float *dy;       /* (B,T,H) */
+    float *dx;       /* (B,T,E) */
+    float *h[2], *c[2]; /* carried state (L,B,H), double-buffered: [cur] is the state in */
+    int cur;
+    size_t state_size;
+    bool have_forward;
+};
+
+rnnc_status rnnc_lm_ws_new(rnnc_lm_ws **out, const rnnc_lm *m, int B, int T) {
+    *out = NULL;
+    if (B < 1 || T < 1) return rnnc_error(RNNC_ERR_ARG, "model workspace: batch %d and seq %d must be at least 1", B, T);
+    rnnc_lm_ws *ws = calloc(1, sizeof *ws);
+    if (!ws) return rnnc_error(RNNC_ERR_NOMEM, "model workspace: out of memory");
+    ws->Bmax = B;
+    ws->Tmax = T;
+    size_t N = (size_t)B * (size_t)T, E = (size_t)m->c.embed, H = (size_t)m->c.hidden, V = (size_t)m->c.vocab;
+    ws->state_size = (size_t)m->c.layers * (size_t)B * H;
+    rnnc_status s = rnnc_rnn_ws_new(&ws->rnn, &m->rnn, B, T);
+    if (s) { free(ws); return s; }
+    ws->ids = malloc(N * sizeof *ws->ids);
+    ws->x = malloc(N * E * sizeof(float));
+    ws->y = malloc(N * H * sizeof(float));
+    ws->logits = malloc(N * V * sizeof(float));
+    ws->dy = malloc(N * H * sizeof(float));
+    ws->dx = malloc(N * E * sizeof(float));
+    bool lstm = m->c.cell == RNNC_CELL_LSTM;
+    for (int i = 0; i < 2; i++) {
+        ws->h[i] = calloc(ws->state_size, sizeof(float));
+        ws->c[i] = lstm ? calloc(ws->state_size, sizeof(float)) : NULL;
+    }
+    if (!ws->ids || !ws->x || !ws->y || !ws->logits || !ws->dy || !ws->dx || !ws->h[0] || !ws->h[1] ||
+        (lstm && (!ws->c[0] || !ws->c[1]))) {
+        rnnc_lm_ws_free(ws);
+        return rnnc_error(RNNC_ERR_NOMEM, "model workspace: out of memory for batch %d x seq %d", B, T);
+    }
+    *out = ws;
+    return RNNC_OK;
+}
+
+void rnnc_lm_ws_free(rnnc_lm_ws *ws) {
+    if (!ws) return;
+    rnnc_rnn_ws_free(ws->rnn);
+    free(ws->ids); free(ws->x); free(ws->y); free(ws->logits); free(ws->dy); free(ws->dx);
+    for (int i = 0; i < 2; i++) { free(ws->h[i]); free(ws->c[i]); }
+    free(ws);
+}
+
+void rnnc_lm_ws_reset_state(rnnc_lm_ws *ws) {
+    memset(ws->h[ws->cur], 0, ws->state_size * sizeof(float));
+    if (ws->c[ws->cur]) memset(ws->c[ws->cur], 0, ws->state_size * sizeof(float));
+}
+
+float *rnnc_lm_ws_h(rnnc_lm_ws *ws) { return ws->h[ws->cur]; }
+float *rnnc_lm_ws_c(rnnc_lm_ws *ws) { return ws->c[ws->cur]; }
+
+rnnc_status rnnc_lm_forward(rnnc_lm *m, rnnc_lm_ws *ws, const int *ids, int B, int T, bool training,
+                            rnnc_rng *rng, const float **logits) {
+    if (B < 1 || T < 1 || B > ws->Bmax || T > ws->Tmax)
+        return rnnc_error(RNNC_ERR_ARG, "model forward: window %d x %d does not fit the workspace of %d x %d", B, T,
+                          ws->Bmax, ws->Tmax);
+    const int V = m->c.vocab, E = m->c.embed, H = m->c.hidden;
+    const int N = B * T;
+    ws->have_forward = false;
+    rnnc_status s = rnnc_embedding_forward(ws->x, ids, m->params + m->off_embedding, N, V, E);
+    if (s) return s;
+    memcpy(ws->ids, ids, (size_t)N * sizeof *ids);
+    /* The state in stays untouched in [cur] (backward may need it); the state out goes to the
+     * other buffer, which then becomes the current one. */
+    int nxt = 1 - ws->cur;
+    s = rnnc_rnn_forward(ws->rnn, m->params + m->off_rnn, B, T, ws->x, NULL, ws->h[ws->cur], ws->c[ws->cur], ws->y,
+                         ws->h[nxt], ws->c[nxt], training, rng);
+    if (s) return s;
+    ws->cur = nxt;
+    rnnc_linear_forward(ws->logits, ws->y, m->params + m->off_head_w, m->params + m->off_head_b, N, H, V);
+    ws->B = B;
+    ws->T = T;
+    ws->have_forward = true;
+    if (logits) *logits = ws->logits;
+    return RNNC_OK;
+}
+
+rnnc_status rnnc_lm_loss(rnnc_lm *m, rnnc_lm_ws *ws, const int *targets, bool backward, double *loss) {
+    if (!ws->have_forward) return rnnc_error(RNNC_ERR_ARG, "model loss: no forward pass to take the loss of");
+    const int V = m->c.vocab, H = m->c.hidden, E = m->c.embed;
+    const int N = ws->B * ws->T;
+    rnnc_status s = rnnc_xent_forward_backward(ws->logits, targets, N, V, RNNC_IGNORE_INDEX, 1.0f,
+                                               backward ? ws->logits : NULL, loss, NULL);
+    if (s || !backward) return s;
+    ws->have_forward = false; /* the logits now hold their gradient */
+    rnnc_linear_backward(ws->dy, m->grads + m->off_head_w, m->grads + m->off_head_b, ws->logits, ws->y,
+                         m->params + m->off_head_w, N, H, V);
+    s = rnnc_rnn_backward(ws->rnn, m->params + m->off_rnn, m->grads + m->off_rnn, ws->dy, NULL, NULL, ws->dx, NULL, NULL);
+    if (s) return s;
+    rnnc_embedding_backward(m->grads + m->off_embedding, ws->dx, ws->ids, N, E);
+    return RNNC_OK;
+}
+
+void rnnc_lm_zero_grad(rnnc_lm *m) { memset(m->grads, 0, m->n_params * sizeof(float)); }
+
+rnnc_status rnnc_lm_step(rnnc_lm *m, rnnc_lm_ws *ws, const int *ids, int B, float *logits) {
+    const float *l;
+    rnnc_status s = rnnc_lm_forward(m, ws, ids, B, 1, false, NULL, &l);
+    if (s) return s;
+    memcpy(logits, l, (size_t)B * (size_t)m->c.vocab * sizeof(float));
+    return RNNC_OK;
+}

@@ -1,0 +1,127 @@
+/* SGD, Adam, AdamW and gradient clipping with torch.optim's numerics (PyTorch 1.13).
+ *
+ * Matching torch number for number means following its order of operations: the scalars
+ * (bias corrections, step size) are computed in double as Python does, then each tensor op runs in
+ * float. Adam: m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g*g; denom = sqrt(v)/sqrt(1-b2^t) + eps;
+ * p += -(lr/(1-b1^t)) * m / denom. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rnnc/optim.h"
+
+rnnc_optim_config rnnc_optim_defaults(rnnc_optim_kind kind, double lr) {
+    rnnc_optim_config c = {kind, lr, 0.0, kind == RNNC_OPT_ADAMW ? 0.01 : 0.0, 0.9, 0.999, 1e-8};
+    return c;
+}
+
+static const char *const names[] = {"sgd", "adam", "adamw"};
+
+rnnc_status rnnc_optim_parse(const char *name, rnnc_optim_kind *out) {
+    for (int k = 0; k < 3; k++)
+        if (strcmp(name, names[k]) == 0) { *out = (rnnc_optim_kind)k; return RNNC_OK; }
+    return rnnc_error(RNNC_ERR_ARG, "unknown optimizer '%s' (expected sgd, adam or adamw)", name);
+}
+
+const char *rnnc_optim_name(rnnc_optim_kind kind) {
+    return (unsigned)kind < 3 ? names[kind] : "?";
+}
+
+rnnc_status rnnc_optim_init(rnnc_optim *o, const rnnc_optim_config *c, size_t n) {
+    memset(o, 0, sizeof *o);
+    if ((unsigned)c->kind > RNNC_OPT_ADAMW) return rnnc_error(RNNC_ERR_ARG, "optimizer: unknown kind %d", (int)c->kind);
+    if (!(c->lr >= 0) || !isfinite(c->lr)) return rnnc_error(RNNC_ERR_ARG, "optimizer: learning rate %g is not >= 0", c->lr);
+    if (!(c->momentum >= 0 && c->momentum < 1))
+        return rnnc_error(RNNC_ERR_ARG, "optimizer: momentum %g is not in [0, 1)", c->momentum);
+    if (!(c->weight_decay >= 0) || !isfinite(c->weight_decay))
+        return rnnc_error(RNNC_ERR_ARG, "optimizer: weight decay %g is not >= 0", c->weight_decay);
+    if (c->kind != RNNC_OPT_SGD) {
+        if (!(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1))
+            return rnnc_error(RNNC_ERR_ARG, "optimizer: betas (%g, %g) are not in [0, 1)", c->beta1, c->beta2);
+        if (!(c->eps >= 0)) return rnnc_error(RNNC_ERR_ARG, "optimizer: eps %g is not >= 0", c->eps);
+    }
+    o->c = *c;
+    o->n = n;
+    size_t per = c->kind == RNNC_OPT_SGD ? (c->momentum > 0 ? 1 : 0) : 2;
+    if (per && n) {
+        o->state = calloc(per * n, sizeof(float));
+        if (!o->state) return rnnc_error(RNNC_ERR_NOMEM, "optimizer: out of memory for %zu moments", per * n);
+    }
+    return RNNC_OK;
+}
+
+void rnnc_optim_free(rnnc_optim *o) {
+    free(o->state);
+    o->state = NULL;
+}
+
+static void sgd_step(rnnc_optim *o, float *p, const float *g) {
+    const float lr = (float)o->c.lr, wd = (float)o->c.weight_decay, mu = (float)o->c.momentum;
+    float *buf = o->state;
+    const size_t n = o->n;
+    const int first = o->step == 1;
+    #pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) {
+        float d = wd != 0.0f ? g[i] + wd * p[i] : g[i];
+        if (buf) {
+            /* torch seeds the buffer with the first gradient itself (not mu*0 + g: same value). */
+            buf[i] = first ? d : mu * buf[i] + d;
+            d = buf[i];
+        }
+        p[i] += -lr * d;
+    }
+}
+
+static void adam_step(rnnc_optim *o, float *p, const float *g) {
+    const double t = (double)o->step;
+    const float b1 = (float)o->c.beta1, b2 = (float)o->c.beta2, eps = (float)o->c.eps;
+    /* 1 - beta is formed in double (Python) and then rounded, not as 1.0f - b1 in float. */
+    const float omb1 = (float)(1.0 - o->c.beta1), omb2 = (float)(1.0 - o->c.beta2);
+    const float wd = (float)o->c.weight_decay;
+    const float step_size = (float)(o->c.lr / (1.0 - pow(o->c.beta1, t)));
+    const float bc2_sqrt = (float)sqrt(1.0 - pow(o->c.beta2, t));
+    const float decay = (float)(1.0 - o->c.lr * o->c.weight_decay); /* AdamW */
+    const int adamw = o->c.kind == RNNC_OPT_ADAMW;
+    float *m = o->state, *v = o->state + o->n;
+    const size_t n = o->n;
+    #pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i];
+        if (adamw) p[i] *= decay;
+        else if (wd != 0.0f) gi = gi + wd * p[i];
+        m[i] = m[i] * b1 + omb1 * gi;
+        v[i] = v[i] * b2 + omb2 * gi * gi;
+        float denom = sqrtf(v[i]) / bc2_sqrt + eps;
+        p[i] += -step_size * m[i] / denom;
+    }
+}
+
+void rnnc_optim_step(rnnc_optim *o, float *params, const float *grads) {
+    o->step++;
+    if (o->c.kind == RNNC_OPT_SGD) sgd_step(o, params, grads);
+    else adam_step(o, params, grads);
+}
+
+double rnnc_grad_norm(const float *g, size_t n) {
+    double s = 0.0;
+    #pragma omp parallel for reduction(+:s) schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) s += (double)g[i] * (double)g[i];
+    return sqrt(s);
+}
+
+double rnnc_clip_grad_norm(float *g, size_t n, double max_norm) {
+    double total = rnnc_grad_norm(g, n);
+    /* torch: clip_coef = max_norm / (total + 1e-6), clamped at 1, computed as float tensors. */
+    float coef = (float)max_norm / ((float)total + 1e-6f);
+    if (coef < 1.0f) {
+        #pragma omp parallel for schedule(static) if (n > 65536)
+        for (size_t i = 0; i < n; i++) g[i] *= coef;
+    }
+    return total;
+}
+
+rnnc_status rnnc_check_finite(double value, const char *what, long step) {
+    if (isfinite(value)) return RNNC_OK;
+    return rnnc_error(RNNC_ERR_NUMERIC, "step %ld: %s is %s; training stopped", step, what,
+                      isnan(value) ? "NaN" : "Inf");
+}
