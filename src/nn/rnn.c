@@ -18,7 +18,8 @@
  * Threads: the time loop of a layer (both directions together) runs on all OpenMP threads in
  * chunks of 32 hidden units taken from a shared ticket counter, with no barrier (see
  * forward_layer). The big GEMMs run from serial code with BLAS's own threads. Every number is
- * computed the same way whatever the thread count or schedule, so results are reproducible. */
+ * computed the same way whatever the schedule, so results are reproducible for a given thread
+ * count (and differ across thread counts only by BLAS rounding in the big GEMMs). */
 #include "rnnc/rnn.h"
 
 #include <cblas.h>
