@@ -68,3 +68,6 @@ if [ ! -s "$data/cmudict/cmudict.json" ]; then
     console.log("fetch-data: " + out + " (" + Object.keys(dictionary).length + " entries)");
   ' "$data/cmudict/cmudict.json")
 fi
+
+# The grapheme-to-phoneme split made from it (see scripts/make-cmudict.sh).
+bash "$root/scripts/make-cmudict.sh"

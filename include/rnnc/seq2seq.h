@@ -1,0 +1,260 @@
+/* rnnc — sequence-to-sequence data: TSV pairs (source TAB target), symbol vocabularies with the
+ * special tokens, several references per source, length-bucketed padded batches; and the metrics
+ * (edit distance, token error rate, sequence error rate).
+ *
+ * A TSV file holds one pair a line: "source<TAB>target". Lines with the same source text are one
+ * item with several references (CMUdict's variant pronunciations, for instance). Sources and
+ * targets are split into symbols by a tokenizer kind: SPACE (symbols separated by runs of spaces
+ * or tabs, as in "w o r d" -> "W ER D") or CHAR (every UTF-8 character is a symbol, spaces too,
+ * as in "march 3 2001" -> "2001-03-03"). */
+#ifndef RNNC_SEQ2SEQ_H
+#define RNNC_SEQ2SEQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "rnnc/buf.h"
+#include "rnnc/optim.h"
+#include "rnnc/rng.h"
+#include "rnnc/rnn.h"
+#include "rnnc/status.h"
+
+/* Special ids, the same in every seq2seq vocabulary. */
+enum { RNNC_S2S_PAD = 0, RNNC_S2S_BOS = 1, RNNC_S2S_EOS = 2, RNNC_S2S_UNK = 3, RNNC_S2S_NSPECIAL = 4 };
+
+typedef enum { RNNC_S2S_TOK_SPACE, RNNC_S2S_TOK_CHAR } rnnc_s2s_tok;
+/* "space" / "char" <-> kind; an unknown name is RNNC_ERR_ARG. */
+rnnc_status rnnc_s2s_tok_parse(const char *name, rnnc_s2s_tok *out);
+const char *rnnc_s2s_tok_name(rnnc_s2s_tok tok);
+
+/* A vocabulary of symbols (byte strings without NUL): ids 0..3 are <pad> <bos> <eos> <unk>. */
+typedef struct {
+    rnnc_s2s_tok tok;
+    char **sym;       /* sym[id], NUL-terminated */
+    size_t n, cap;
+    uint32_t *table;  /* open addressing: id + 1, 0 = empty */
+    size_t table_cap; /* power of two */
+} rnnc_s2s_vocab;
+
+rnnc_status rnnc_s2s_vocab_init(rnnc_s2s_vocab *v, rnnc_s2s_tok tok);
+void rnnc_s2s_vocab_free(rnnc_s2s_vocab *v);
+/* The id of a symbol, adding it when new. */
+rnnc_status rnnc_s2s_vocab_add(rnnc_s2s_vocab *v, const char *sym, size_t len, uint32_t *id);
+/* The id of a symbol, or RNNC_S2S_UNK. */
+uint32_t rnnc_s2s_vocab_find(const rnnc_s2s_vocab *v, const char *sym, size_t len);
+/* Splits text[0..len) into symbols and appends their ids to out (not cleared). With grow, new
+ * symbols are added to v; without, they become <unk>. A symbol that spells a special token
+ * ("<pad>", "<bos>", "<eos>", "<unk>") is <unk>: data can never inject control tokens. CHAR mode needs valid UTF-8 (RNNC_ERR_FORMAT otherwise). */
+rnnc_status rnnc_s2s_encode(rnnc_s2s_vocab *v, const char *text, size_t len, bool grow, rnnc_ids *out);
+/* Appends the text of ids to out (not cleared): SPACE joins symbols with one space, CHAR
+ * concatenates them. <pad>/<bos>/<eos> are skipped; an id outside the vocabulary is RNNC_ERR_RANGE. */
+rnnc_status rnnc_s2s_decode(const rnnc_s2s_vocab *v, const uint32_t *ids, size_t n, rnnc_bytes *out);
+/* The symbols, one a line, ids in order (for model metadata), and back. */
+rnnc_status rnnc_s2s_vocab_to_string(const rnnc_s2s_vocab *v, rnnc_bytes *out);
+rnnc_status rnnc_s2s_vocab_from_string(rnnc_s2s_vocab *v, rnnc_s2s_tok tok, const char *s, const char *what);
+
+/* One source with its references (target id sequences, without <bos>/<eos>). */
+typedef struct {
+    char *src_text; /* the source as written in the file (NUL-terminated) */
+    uint32_t *src;
+    int src_len;
+    int n_refs;
+    uint32_t **ref;
+    int *ref_len;
+} rnnc_s2s_item;
+
+typedef struct {
+    rnnc_s2s_item *items;
+    size_t n, cap;
+    size_t n_pairs;      /* lines read as pairs (references in all) */
+    size_t skipped_bad;  /* lines without a tab or with an empty side (skip_bad) */
+    size_t skipped_long; /* pairs whose source exceeds max_source symbols (skip_long) */
+    size_t skipped_dup;  /* lines repeating a pair already read */
+    /* private: source text -> item index */
+    uint32_t *index;
+    size_t index_cap;
+} rnnc_s2s_data;
+
+typedef struct {
+    int max_source;  /* in symbols; 0 = no limit */
+    int max_target;  /* in symbols; 0 = no limit; longer pairs count as skipped_long / error */
+    bool skip_bad;   /* false: a bad line is an error naming file:line */
+    bool skip_long;  /* false: an over-long source is an error naming file:line */
+    bool grow;       /* add unseen symbols to the vocabularies (training data) */
+} rnnc_s2s_read_opts;
+
+void rnnc_s2s_data_init(rnnc_s2s_data *d);
+void rnnc_s2s_data_free(rnnc_s2s_data *d);
+/* Reads a TSV file (path "-" is stdin) into d (appending), encoding with sv and tv. Blank lines
+ * (nothing but a line ending) are skipped silently; a final line without a newline counts. A
+ * CR before the LF is dropped. */
+rnnc_status rnnc_s2s_data_read(rnnc_s2s_data *d, const char *path, const rnnc_s2s_read_opts *o,
+                               rnnc_s2s_vocab *sv, rnnc_s2s_vocab *tv);
+/* Same over an in-memory text; `name` is used in error messages. */
+rnnc_status rnnc_s2s_data_parse(rnnc_s2s_data *d, const char *text, size_t len, const char *name,
+                                const rnnc_s2s_read_opts *o, rnnc_s2s_vocab *sv, rnnc_s2s_vocab *tv);
+
+/* A padded batch. src (B,Ts) and the target arrays are row-major, padded with RNNC_S2S_PAD;
+ * tgt_in = <bos> + target, tgt_out = target + <eos>, both tgt_len[b] = |target| + 1 long. */
+typedef struct {
+    int B, Ts, Tt;
+    uint32_t *src;
+    int *src_len;
+    uint32_t *tgt_in, *tgt_out;
+    int *tgt_len;
+    size_t *item; /* the item of each row */
+    int *ref;     /* its reference index */
+} rnnc_s2s_batch;
+
+/* Training examples (one per item and reference, or one per item using its first reference)
+ * grouped into batches of similar source length. */
+typedef struct {
+    const rnnc_s2s_data *data;
+    size_t n_ex;
+    size_t *ex_item;
+    int *ex_ref;
+    size_t *order; /* the examples in batch order */
+    int batch;
+    size_t n_batches;
+    size_t *batch_order;
+    rnnc_s2s_batch buf;
+} rnnc_s2s_batcher;
+
+rnnc_status rnnc_s2s_batcher_new(rnnc_s2s_batcher *b, const rnnc_s2s_data *d, int batch_size, bool all_refs);
+void rnnc_s2s_batcher_free(rnnc_s2s_batcher *b);
+/* Orders the examples into batches: with rng, shuffled, then sorted by source length inside
+ * windows of 50 batches (so each batch holds similar lengths), then the batch order shuffled;
+ * without rng (NULL), in item order, unsorted (for evaluation, where order must be kept). */
+void rnnc_s2s_batcher_plan(rnnc_s2s_batcher *b, rnnc_rng *rng);
+/* Fills the batcher's buffer with batch k (0 <= k < n_batches) and returns it. */
+const rnnc_s2s_batch *rnnc_s2s_batcher_get(rnnc_s2s_batcher *b, size_t k);
+
+/* ---- the model ----
+ *
+ * encoder: src_embedding (Vs,E) -> recurrent stack (cell, L layers, H, optionally bidirectional)
+ * context: the encoder's final states hn (and cn) per layer. Unidirectional: they are the
+ *          decoder's initial states as they are. Bidirectional: per layer l the two directions'
+ *          final h are concatenated and mapped by bridge_h (weight (H,2H), bias (H)) and tanh to
+ *          the decoder's h0[l]; for LSTM the same for c by bridge_c.
+ * decoder: tgt_embedding (Vt,E) -> recurrent stack (cell, L layers, H) -> head (Vt,H) + bias.
+ * Parameters live in one buffer in the order of rnnc_s2s_tensor(); tensor names follow PyTorch
+ * ("encoder.weight_ih_l0_reverse", "bridge_h.weight_l0", "head.bias"). Model files are
+ * safetensors with __metadata__ "rnnc.seq2seq" (the config as JSON) and "rnnc.src_vocab",
+ * "rnnc.tgt_vocab" (symbols one a line, ids from 4 on). */
+
+typedef struct {
+    rnnc_cell cell;
+    int src_vocab, tgt_vocab; /* Vs, Vt including the 4 specials */
+    int embed;                /* E, both sides */
+    int hidden;               /* H: the encoder's per direction and the decoder's */
+    int layers;               /* L, both sides */
+    bool bidirectional;       /* the encoder */
+    float dropout;            /* between recurrent layers, training only */
+} rnnc_s2s_config;
+
+rnnc_status rnnc_s2s_config_check(const rnnc_s2s_config *c); /* names the bad field */
+
+typedef struct {
+    rnnc_s2s_config c;
+    rnnc_rnn_config enc, dec;
+    size_t n_params;
+    float *params;
+    size_t off_src_emb, off_enc, off_bridge_h, off_bridge_c, off_tgt_emb, off_dec, off_head_w, off_head_b;
+    rnnc_s2s_vocab src_vocab, tgt_vocab; /* owned by the model */
+} rnnc_s2s_model;
+
+/* A model with zero parameters and the given vocabularies (moved in: the caller's structs are
+ * cleared); the config's vocabulary sizes are taken from them. */
+rnnc_status rnnc_s2s_model_new(rnnc_s2s_model **out, const rnnc_s2s_config *c, rnnc_s2s_vocab *src_vocab,
+                               rnnc_s2s_vocab *tgt_vocab);
+void rnnc_s2s_model_free(rnnc_s2s_model *m);
+/* PyTorch's defaults: embeddings N(0,1), recurrent and linear tensors uniform(+-1/sqrt(fan_in)). */
+void rnnc_s2s_model_init(rnnc_s2s_model *m, rnnc_rng *rng);
+size_t rnnc_s2s_num_tensors(const rnnc_s2s_model *m);
+rnnc_param_info rnnc_s2s_tensor(const rnnc_s2s_model *m, size_t k);
+
+/* Atomic save with extra metadata pairs (may be 0), and load (errors name the file and the tensor
+ * or field; a file that is not a seq2seq model says so). */
+rnnc_status rnnc_s2s_save(const rnnc_s2s_model *m, const char *path, const char *const *keys,
+                          const char *const *values, size_t n);
+rnnc_status rnnc_s2s_load(rnnc_s2s_model **out, const char *path);
+
+/* Training activations for batches up to (B, Ts, Tt). */
+typedef struct rnnc_s2s_ws rnnc_s2s_ws;
+rnnc_status rnnc_s2s_ws_new(rnnc_s2s_ws **out, const rnnc_s2s_model *m, int B, int Ts, int Tt);
+void rnnc_s2s_ws_free(rnnc_s2s_ws *ws);
+
+typedef struct {
+    float teacher_forcing; /* R in [0,1]: probability of feeding the gold previous token (1 = always) */
+    float label_smoothing; /* eps in [0,1): target distribution (1-eps) one-hot + eps uniform */
+    bool training;         /* dropout on */
+} rnnc_s2s_train_opts;
+
+/* Mean cross-entropy (without smoothing, over the non-padded target steps) of a batch into *loss
+ * and the step count into *count. With grads (n_params, accumulated), also the gradient of the
+ * (smoothed) mean loss times grad_scale through head, decoder, bridge and encoder. With
+ * teacher_forcing < 1, a first pass predicts each step's token from the gold prefix, and each
+ * decoder input after <bos> is replaced by that prediction with probability 1 - R (scheduled
+ * sampling in its parallel form: the sampled inputs come from a gold-prefix pass). */
+rnnc_status rnnc_s2s_forward_backward(rnnc_s2s_ws *ws, const rnnc_s2s_model *m, const rnnc_s2s_batch *b,
+                                      const rnnc_s2s_train_opts *o, float *grads, float grad_scale,
+                                      rnnc_rng *rng, double *loss, long *count);
+
+/* Greedy decoding of B sources src (B,Ts) with lengths src_len: from <bos>, each step's argmax fed
+ * back, until <eos> or max_len tokens. out (B,max_len) gets the tokens without <eos>, out_len
+ * their counts. */
+rnnc_status rnnc_s2s_greedy(const rnnc_s2s_model *m, const uint32_t *src, const int *src_len, int B, int Ts,
+                            int max_len, uint32_t *out, int *out_len);
+
+typedef struct {
+    uint32_t *ids; /* malloc'd, without <bos>/<eos> */
+    int len;
+    double logprob; /* sum of log-probabilities, <eos> included when finished */
+    double score;   /* logprob / (len + 1)^alpha: the ranking score */
+    bool finished;  /* ended with <eos> (else cut at max_len) */
+} rnnc_s2s_hyp;
+
+/* Beam search of width K for one source: keeps the K best partial hypotheses by log-probability,
+ * moves those ending in <eos> to the finished list, and stops when K are finished or at max_len.
+ * Hypotheses are ranked by logprob / (len+1)^alpha (alpha 0: raw log-probability, 1: per token).
+ * Writes up to nbest hypotheses, best first, into out (free each with rnnc_s2s_hyp_free). */
+rnnc_status rnnc_s2s_beam(const rnnc_s2s_model *m, const uint32_t *src, int src_len, int K, int max_len,
+                          double alpha, int nbest, rnnc_s2s_hyp *out, int *n_out);
+void rnnc_s2s_hyp_free(rnnc_s2s_hyp *h);
+
+/* One optimizer step on a batch: zero grads (n_params), forward/backward of the mean loss,
+ * NaN/Inf guard (RNNC_ERR_NUMERIC naming the step), global-norm clipping when clip > 0, update.
+ * *loss gets the batch's mean cross-entropy, *grad_norm (may be NULL) the norm before clipping. */
+rnnc_status rnnc_s2s_train_step(rnnc_s2s_model *m, rnnc_s2s_ws *ws, const rnnc_s2s_batch *b, rnnc_optim *opt,
+                                float *grads, const rnnc_s2s_train_opts *o, double clip, rnnc_rng *rng,
+                                double *loss, double *grad_norm);
+
+
+/* ---- metrics ---- */
+
+/* Levenshtein distance (insertions, deletions, substitutions, each cost 1) between token
+ * sequences; scratch holds nb + 1 entries. */
+size_t rnnc_edit_distance(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, size_t *scratch);
+
+/* Accumulated error counts over a test set. For a hypothesis with several references the closest
+ * reference (fewest edits; on a tie the longer one) gives the edits and the reference length; the
+ * sequence is correct when it equals any reference exactly. */
+typedef struct {
+    size_t edits, ref_tokens;
+    size_t seqs, seq_errors;
+} rnnc_s2s_score;
+
+rnnc_status rnnc_s2s_score_add(rnnc_s2s_score *s, const uint32_t *hyp, size_t n_hyp,
+                               const uint32_t *const *refs, const int *ref_lens, int n_refs);
+/* edits / ref_tokens, and seq_errors / seqs (0 when empty). */
+double rnnc_s2s_ter(const rnnc_s2s_score *s);
+double rnnc_s2s_ser(const rnnc_s2s_score *s);
+
+/* Decodes every item of d (greedy in batches of `batch` when beam <= 1, else beam search of that
+ * width with length-normalisation alpha) and scores the best output against the item's
+ * references. max_len 0: 2 * source length + 10. When hyps is not NULL, (*hyps)[i] receives item
+ * i's output (malloc'd array of d->n, free each .ids and the array). */
+rnnc_status rnnc_s2s_evaluate(const rnnc_s2s_model *m, const rnnc_s2s_data *d, int beam, double alpha, int batch,
+                              int max_len, rnnc_s2s_score *score, rnnc_s2s_hyp **hyps);
+
+#endif

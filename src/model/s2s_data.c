@@ -1,0 +1,498 @@
+/* Sequence-to-sequence data: vocabularies, TSV pairs grouped by source, bucketed batches.
+ * See include/rnnc/seq2seq.h. */
+#include "rnnc/seq2seq.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "rnnc/io.h"
+#include "rnnc/utf8.h"
+
+static const char *const special_names[RNNC_S2S_NSPECIAL] = {"<pad>", "<bos>", "<eos>", "<unk>"};
+
+rnnc_status rnnc_s2s_tok_parse(const char *name, rnnc_s2s_tok *out) {
+    if (!strcmp(name, "space")) { *out = RNNC_S2S_TOK_SPACE; return RNNC_OK; }
+    if (!strcmp(name, "char")) { *out = RNNC_S2S_TOK_CHAR; return RNNC_OK; }
+    return rnnc_error(RNNC_ERR_ARG, "unknown seq2seq tokenizer '%s' (expected space or char)", name);
+}
+
+const char *rnnc_s2s_tok_name(rnnc_s2s_tok tok) { return tok == RNNC_S2S_TOK_CHAR ? "char" : "space"; }
+
+/* FNV-1a: short symbols, and the table only needs a decent spread. */
+static uint64_t hash_bytes(const void *p, size_t n) {
+    const unsigned char *s = p;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) { h ^= s[i]; h *= 1099511628211ull; }
+    return h;
+}
+
+static rnnc_status vocab_rehash(rnnc_s2s_vocab *v, size_t cap) {
+    uint32_t *t = calloc(cap, sizeof *t);
+    if (!t) return rnnc_error(RNNC_ERR_NOMEM, "out of memory for a vocabulary table of %zu slots", cap);
+    for (size_t id = 0; id < v->n; id++) {
+        size_t j = hash_bytes(v->sym[id], strlen(v->sym[id])) & (cap - 1);
+        while (t[j]) j = (j + 1) & (cap - 1);
+        t[j] = (uint32_t)id + 1;
+    }
+    free(v->table);
+    v->table = t;
+    v->table_cap = cap;
+    return RNNC_OK;
+}
+
+/* Slot of sym in the table: holds its id + 1, or 0 where it would go. */
+static size_t vocab_slot(const rnnc_s2s_vocab *v, const char *sym, size_t len) {
+    size_t j = hash_bytes(sym, len) & (v->table_cap - 1);
+    while (v->table[j]) {
+        const char *s = v->sym[v->table[j] - 1];
+        if (strlen(s) == len && !memcmp(s, sym, len)) break;
+        j = (j + 1) & (v->table_cap - 1);
+    }
+    return j;
+}
+
+static rnnc_status vocab_push(rnnc_s2s_vocab *v, const char *sym, size_t len, uint32_t *id) {
+    if (v->n == v->cap) {
+        size_t nc = v->cap ? v->cap * 2 : 64;
+        char **ns = realloc(v->sym, nc * sizeof *ns);
+        if (!ns) return rnnc_error(RNNC_ERR_NOMEM, "out of memory growing a vocabulary to %zu symbols", nc);
+        v->sym = ns;
+        v->cap = nc;
+    }
+    if ((v->n + 1) * 2 > v->table_cap) {
+        rnnc_status s = vocab_rehash(v, v->table_cap ? v->table_cap * 2 : 128);
+        if (s) return s;
+    }
+    char *c = malloc(len + 1);
+    if (!c) return rnnc_error(RNNC_ERR_NOMEM, "out of memory for a vocabulary symbol");
+    memcpy(c, sym, len);
+    c[len] = 0;
+    size_t j = vocab_slot(v, sym, len);
+    v->sym[v->n] = c;
+    v->table[j] = (uint32_t)v->n + 1;
+    *id = (uint32_t)v->n++;
+    return RNNC_OK;
+}
+
+rnnc_status rnnc_s2s_vocab_init(rnnc_s2s_vocab *v, rnnc_s2s_tok tok) {
+    memset(v, 0, sizeof *v);
+    v->tok = tok;
+    for (int i = 0; i < RNNC_S2S_NSPECIAL; i++) {
+        uint32_t id;
+        rnnc_status s = vocab_push(v, special_names[i], strlen(special_names[i]), &id);
+        if (s) { rnnc_s2s_vocab_free(v); return s; }
+    }
+    return RNNC_OK;
+}
+
+void rnnc_s2s_vocab_free(rnnc_s2s_vocab *v) {
+    for (size_t i = 0; i < v->n; i++) free(v->sym[i]);
+    free(v->sym);
+    free(v->table);
+    memset(v, 0, sizeof *v);
+}
+
+uint32_t rnnc_s2s_vocab_find(const rnnc_s2s_vocab *v, const char *sym, size_t len) {
+    if (!v->table_cap) return RNNC_S2S_UNK;
+    uint32_t e = v->table[vocab_slot(v, sym, len)];
+    if (!e || e - 1 < RNNC_S2S_NSPECIAL) return RNNC_S2S_UNK;
+    return e - 1;
+}
+
+rnnc_status rnnc_s2s_vocab_add(rnnc_s2s_vocab *v, const char *sym, size_t len, uint32_t *id) {
+    uint32_t e = v->table[vocab_slot(v, sym, len)];
+    if (e) { *id = e - 1 < RNNC_S2S_NSPECIAL ? RNNC_S2S_UNK : e - 1; return RNNC_OK; }
+    if (memchr(sym, 0, len) || memchr(sym, '\n', len))
+        return rnnc_error(RNNC_ERR_FORMAT, "a symbol may not contain NUL or a newline");
+    return vocab_push(v, sym, len, id);
+}
+
+static rnnc_status encode_sym(rnnc_s2s_vocab *v, const char *s, size_t n, bool grow, rnnc_ids *out) {
+    uint32_t id = RNNC_S2S_UNK;
+    if (grow) {
+        rnnc_status st = rnnc_s2s_vocab_add(v, s, n, &id);
+        if (st) return st;
+    } else {
+        id = rnnc_s2s_vocab_find(v, s, n);
+    }
+    return rnnc_ids_push(out, id);
+}
+
+rnnc_status rnnc_s2s_encode(rnnc_s2s_vocab *v, const char *text, size_t len, bool grow, rnnc_ids *out) {
+    size_t i = 0;
+    if (v->tok == RNNC_S2S_TOK_CHAR) {
+        while (i < len) {
+            uint32_t cp;
+            int k = rnnc_utf8_decode((const unsigned char *)text + i, len - i, &cp);
+            if (k == 0) return rnnc_error(RNNC_ERR_FORMAT, "invalid UTF-8 at byte %zu", i);
+            rnnc_status s = encode_sym(v, text + i, (size_t)k, grow, out);
+            if (s) return s;
+            i += (size_t)k;
+        }
+        return RNNC_OK;
+    }
+    while (i < len) {
+        while (i < len && (text[i] == ' ' || text[i] == '\t')) i++;
+        size_t j = i;
+        while (j < len && text[j] != ' ' && text[j] != '\t') j++;
+        if (j > i) {
+            rnnc_status s = encode_sym(v, text + i, j - i, grow, out);
+            if (s) return s;
+        }
+        i = j;
+    }
+    return RNNC_OK;
+}
+
+rnnc_status rnnc_s2s_decode(const rnnc_s2s_vocab *v, const uint32_t *ids, size_t n, rnnc_bytes *out) {
+    bool first = true;
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i] >= v->n) return rnnc_error(RNNC_ERR_RANGE, "token id %u outside the vocabulary of %zu", ids[i], v->n);
+        if (ids[i] < RNNC_S2S_UNK) continue;
+        rnnc_status s;
+        if (v->tok == RNNC_S2S_TOK_SPACE && !first && (s = rnnc_bytes_append(out, " ", 1))) return s;
+        if ((s = rnnc_bytes_append(out, v->sym[ids[i]], strlen(v->sym[ids[i]])))) return s;
+        first = false;
+    }
+    if (!out->data) return rnnc_bytes_append(out, "", 0); /* a valid empty string */
+    return RNNC_OK;
+}
+
+rnnc_status rnnc_s2s_vocab_to_string(const rnnc_s2s_vocab *v, rnnc_bytes *out) {
+    for (size_t i = RNNC_S2S_NSPECIAL; i < v->n; i++) {
+        rnnc_status s = rnnc_bytes_append(out, v->sym[i], strlen(v->sym[i]));
+        if (!s) s = rnnc_bytes_append(out, "\n", 1);
+        if (s) return s;
+    }
+    if (!out->data) return rnnc_bytes_append(out, "", 0);
+    return RNNC_OK;
+}
+
+rnnc_status rnnc_s2s_vocab_from_string(rnnc_s2s_vocab *v, rnnc_s2s_tok tok, const char *s, const char *what) {
+    rnnc_status st = rnnc_s2s_vocab_init(v, tok);
+    if (st) return st;
+    size_t line = 0;
+    while (*s) {
+        const char *e = strchr(s, '\n');
+        if (!e) { rnnc_s2s_vocab_free(v); return rnnc_error(RNNC_ERR_FORMAT, "%s: symbol list does not end with a newline", what); }
+        line++;
+        size_t before = v->n;
+        uint32_t id;
+        if (e == s || (st = rnnc_s2s_vocab_add(v, s, (size_t)(e - s), &id)) || v->n == before) {
+            rnnc_s2s_vocab_free(v);
+            return rnnc_error(RNNC_ERR_FORMAT, "%s: symbol %zu is empty, a duplicate or a special token", what, line);
+        }
+        s = e + 1;
+    }
+    return RNNC_OK;
+}
+
+/* ---- TSV data ---- */
+
+void rnnc_s2s_data_init(rnnc_s2s_data *d) { memset(d, 0, sizeof *d); }
+
+void rnnc_s2s_data_free(rnnc_s2s_data *d) {
+    for (size_t i = 0; i < d->n; i++) {
+        rnnc_s2s_item *it = &d->items[i];
+        for (int r = 0; r < it->n_refs; r++) free(it->ref[r]);
+        free(it->ref);
+        free(it->ref_len);
+        free(it->src);
+        free(it->src_text);
+    }
+    free(d->items);
+    free(d->index);
+    memset(d, 0, sizeof *d);
+}
+
+static rnnc_status index_rehash(rnnc_s2s_data *d, size_t cap) {
+    uint32_t *t = calloc(cap, sizeof *t);
+    if (!t) return rnnc_error(RNNC_ERR_NOMEM, "out of memory for a data index of %zu slots", cap);
+    for (size_t i = 0; i < d->n; i++) {
+        size_t j = hash_bytes(d->items[i].src_text, strlen(d->items[i].src_text)) & (cap - 1);
+        while (t[j]) j = (j + 1) & (cap - 1);
+        t[j] = (uint32_t)i + 1;
+    }
+    free(d->index);
+    d->index = t;
+    d->index_cap = cap;
+    return RNNC_OK;
+}
+
+static size_t index_slot(const rnnc_s2s_data *d, const char *src, size_t len) {
+    size_t j = hash_bytes(src, len) & (d->index_cap - 1);
+    while (d->index[j]) {
+        const char *s = d->items[d->index[j] - 1].src_text;
+        if (strlen(s) == len && !memcmp(s, src, len)) break;
+        j = (j + 1) & (d->index_cap - 1);
+    }
+    return j;
+}
+
+static uint32_t *dup_ids(const rnnc_ids *v) {
+    uint32_t *p = malloc((v->len ? v->len : 1) * sizeof *p);
+    if (p && v->len) memcpy(p, v->data, v->len * sizeof *p);
+    return p;
+}
+
+/* Adds one (source, target) pair: a new item, or one more reference of an existing item. */
+static rnnc_status data_add(rnnc_s2s_data *d, const char *src, size_t slen, const rnnc_ids *sids,
+                            const rnnc_ids *tids) {
+    if ((d->n + 1) * 2 > d->index_cap) {
+        rnnc_status s = index_rehash(d, d->index_cap ? d->index_cap * 2 : 1024);
+        if (s) return s;
+    }
+    size_t j = index_slot(d, src, slen);
+    rnnc_s2s_item *it;
+    if (d->index[j]) {
+        it = &d->items[d->index[j] - 1];
+        for (int r = 0; r < it->n_refs; r++)
+            if ((size_t)it->ref_len[r] == tids->len && !memcmp(it->ref[r], tids->data, tids->len * sizeof *tids->data)) {
+                d->skipped_dup++;
+                return RNNC_OK;
+            }
+    } else {
+        if (d->n == d->cap) {
+            size_t nc = d->cap ? d->cap * 2 : 256;
+            rnnc_s2s_item *ni = realloc(d->items, nc * sizeof *ni);
+            if (!ni) return rnnc_error(RNNC_ERR_NOMEM, "out of memory growing the data to %zu items", nc);
+            d->items = ni;
+            d->cap = nc;
+        }
+        it = &d->items[d->n];
+        memset(it, 0, sizeof *it);
+        it->src_text = malloc(slen + 1);
+        it->src = dup_ids(sids);
+        if (!it->src_text || !it->src) {
+            free(it->src_text); free(it->src);
+            return rnnc_error(RNNC_ERR_NOMEM, "out of memory for a data item");
+        }
+        memcpy(it->src_text, src, slen);
+        it->src_text[slen] = 0;
+        it->src_len = (int)sids->len;
+        d->index[j] = (uint32_t)d->n + 1;
+        d->n++;
+    }
+    uint32_t **nr = realloc(it->ref, (size_t)(it->n_refs + 1) * sizeof *nr);
+    if (!nr) return rnnc_error(RNNC_ERR_NOMEM, "out of memory for a reference");
+    it->ref = nr;
+    int *nl = realloc(it->ref_len, (size_t)(it->n_refs + 1) * sizeof *nl);
+    if (!nl) return rnnc_error(RNNC_ERR_NOMEM, "out of memory for a reference");
+    it->ref_len = nl;
+    if (!(it->ref[it->n_refs] = dup_ids(tids))) return rnnc_error(RNNC_ERR_NOMEM, "out of memory for a reference");
+    it->ref_len[it->n_refs++] = (int)tids->len;
+    d->n_pairs++;
+    return RNNC_OK;
+}
+
+rnnc_status rnnc_s2s_data_parse(rnnc_s2s_data *d, const char *text, size_t len, const char *name,
+                                const rnnc_s2s_read_opts *o, rnnc_s2s_vocab *sv, rnnc_s2s_vocab *tv) {
+    rnnc_ids sids = {0}, tids = {0};
+    rnnc_status st = RNNC_OK;
+    size_t line = 0, pos = 0;
+    while (pos < len && !st) {
+        const char *l = text + pos;
+        const char *nl = memchr(l, '\n', len - pos);
+        size_t ll = nl ? (size_t)(nl - l) : len - pos;
+        pos += ll + (nl ? 1 : 0);
+        line++;
+        if (ll && l[ll - 1] == '\r') ll--;
+        if (ll == 0) continue;
+        const char *tab = memchr(l, '\t', ll);
+        const char *why = NULL;
+        if (!tab) why = "no tab between source and target";
+        else if (tab == l) why = "empty source";
+        else if (tab + 1 == l + ll) why = "empty target";
+        sids.len = tids.len = 0;
+        if (!why) {
+            size_t slen = (size_t)(tab - l);
+            if ((st = rnnc_s2s_encode(sv, l, slen, o->grow, &sids)) ||
+                (st = rnnc_s2s_encode(tv, tab + 1, (size_t)(l + ll - tab - 1), o->grow, &tids))) {
+                st = rnnc_error(st, "%s:%zu: %s", name, line, rnnc_last_error());
+                break;
+            }
+            if (sids.len == 0) why = "empty source";
+            else if (tids.len == 0) why = "empty target";
+        }
+        if (why) {
+            if (o->skip_bad) { d->skipped_bad++; continue; }
+            st = rnnc_error(RNNC_ERR_FORMAT, "%s:%zu: %s", name, line, why);
+            break;
+        }
+        if ((o->max_source > 0 && sids.len > (size_t)o->max_source) ||
+            (o->max_target > 0 && tids.len > (size_t)o->max_target)) {
+            if (o->skip_long) { d->skipped_long++; continue; }
+            bool src_long = o->max_source > 0 && sids.len > (size_t)o->max_source;
+            st = rnnc_error(RNNC_ERR_FORMAT, "%s:%zu: %s of %zu symbols is longer than the maximum %d", name, line,
+                            src_long ? "source" : "target", src_long ? sids.len : tids.len,
+                            src_long ? o->max_source : o->max_target);
+            break;
+        }
+        st = data_add(d, l, (size_t)(tab - l), &sids, &tids);
+    }
+    rnnc_ids_free(&sids);
+    rnnc_ids_free(&tids);
+    return st;
+}
+
+rnnc_status rnnc_s2s_data_read(rnnc_s2s_data *d, const char *path, const rnnc_s2s_read_opts *o,
+                               rnnc_s2s_vocab *sv, rnnc_s2s_vocab *tv) {
+    unsigned char *buf;
+    size_t len;
+    rnnc_status st = rnnc_read_file(path, &buf, &len);
+    if (st) return st;
+    st = rnnc_s2s_data_parse(d, (const char *)buf, len, path, o, sv, tv);
+    free(buf);
+    return st;
+}
+
+/* ---- batches ---- */
+
+rnnc_status rnnc_s2s_batcher_new(rnnc_s2s_batcher *b, const rnnc_s2s_data *d, int batch_size, bool all_refs) {
+    memset(b, 0, sizeof *b);
+    if (batch_size < 1) return rnnc_error(RNNC_ERR_ARG, "batch size %d must be at least 1", batch_size);
+    b->data = d;
+    b->batch = batch_size;
+    size_t n = 0;
+    int max_s = 1, max_t = 1;
+    for (size_t i = 0; i < d->n; i++) {
+        n += all_refs ? (size_t)d->items[i].n_refs : 1;
+        if (d->items[i].src_len > max_s) max_s = d->items[i].src_len;
+        for (int r = 0; r < d->items[i].n_refs; r++)
+            if (d->items[i].ref_len[r] + 1 > max_t) max_t = d->items[i].ref_len[r] + 1;
+    }
+    b->n_ex = n;
+    b->n_batches = (n + (size_t)batch_size - 1) / (size_t)batch_size;
+    b->ex_item = malloc((n ? n : 1) * sizeof *b->ex_item);
+    b->ex_ref = malloc((n ? n : 1) * sizeof *b->ex_ref);
+    b->order = malloc((n ? n : 1) * sizeof *b->order);
+    b->batch_order = malloc((b->n_batches ? b->n_batches : 1) * sizeof *b->batch_order);
+    size_t B = (size_t)batch_size;
+    rnnc_s2s_batch *x = &b->buf;
+    x->src = malloc(B * (size_t)max_s * sizeof *x->src);
+    x->tgt_in = malloc(B * (size_t)max_t * sizeof *x->tgt_in);
+    x->tgt_out = malloc(B * (size_t)max_t * sizeof *x->tgt_out);
+    x->src_len = malloc(B * sizeof *x->src_len);
+    x->tgt_len = malloc(B * sizeof *x->tgt_len);
+    x->item = malloc(B * sizeof *x->item);
+    x->ref = malloc(B * sizeof *x->ref);
+    if (!b->ex_item || !b->ex_ref || !b->order || !b->batch_order || !x->src || !x->tgt_in || !x->tgt_out ||
+        !x->src_len || !x->tgt_len || !x->item || !x->ref) {
+        rnnc_s2s_batcher_free(b);
+        return rnnc_error(RNNC_ERR_NOMEM, "out of memory for a batcher of %zu examples", n);
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < d->n; i++)
+        for (int r = 0; r < (all_refs ? d->items[i].n_refs : 1); r++) { b->ex_item[k] = i; b->ex_ref[k] = r; k++; }
+    rnnc_s2s_batcher_plan(b, NULL);
+    return RNNC_OK;
+}
+
+void rnnc_s2s_batcher_free(rnnc_s2s_batcher *b) {
+    free(b->ex_item); free(b->ex_ref); free(b->order); free(b->batch_order);
+    rnnc_s2s_batch *x = &b->buf;
+    free(x->src); free(x->tgt_in); free(x->tgt_out); free(x->src_len); free(x->tgt_len); free(x->item); free(x->ref);
+    memset(b, 0, sizeof *b);
+}
+
+static const rnnc_s2s_batcher *sort_ctx; /* qsort has no context argument in C11 */
+static int cmp_src_len(const void *pa, const void *pb) {
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    int la = sort_ctx->data->items[sort_ctx->ex_item[a]].src_len, lb = sort_ctx->data->items[sort_ctx->ex_item[b]].src_len;
+    if (la != lb) return la < lb ? -1 : 1;
+    return a < b ? -1 : a > b; /* stable, so a seed gives one order on every libc */
+}
+
+static void shuffle(size_t *v, size_t n, rnnc_rng *rng) {
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)rnnc_rng_below(rng, i);
+        size_t t = v[i - 1]; v[i - 1] = v[j]; v[j] = t;
+    }
+}
+
+void rnnc_s2s_batcher_plan(rnnc_s2s_batcher *b, rnnc_rng *rng) {
+    for (size_t i = 0; i < b->n_ex; i++) b->order[i] = i;
+    for (size_t i = 0; i < b->n_batches; i++) b->batch_order[i] = i;
+    if (!rng) return;
+    shuffle(b->order, b->n_ex, rng);
+    /* Sorting within windows rather than globally keeps batches short (little padding) while
+     * still mixing lengths across the epoch. */
+    size_t win = (size_t)b->batch * 50;
+    sort_ctx = b;
+    for (size_t s = 0; s < b->n_ex; s += win) {
+        size_t n = b->n_ex - s < win ? b->n_ex - s : win;
+        qsort(b->order + s, n, sizeof *b->order, cmp_src_len);
+    }
+    shuffle(b->batch_order, b->n_batches, rng);
+}
+
+const rnnc_s2s_batch *rnnc_s2s_batcher_get(rnnc_s2s_batcher *b, size_t k) {
+    size_t first = b->batch_order[k] * (size_t)b->batch;
+    size_t n = b->n_ex - first < (size_t)b->batch ? b->n_ex - first : (size_t)b->batch;
+    rnnc_s2s_batch *x = &b->buf;
+    x->B = (int)n;
+    x->Ts = x->Tt = 1;
+    for (size_t i = 0; i < n; i++) {
+        size_t e = b->order[first + i];
+        const rnnc_s2s_item *it = &b->data->items[b->ex_item[e]];
+        if (it->src_len > x->Ts) x->Ts = it->src_len;
+        if (it->ref_len[b->ex_ref[e]] + 1 > x->Tt) x->Tt = it->ref_len[b->ex_ref[e]] + 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t e = b->order[first + i];
+        const rnnc_s2s_item *it = &b->data->items[b->ex_item[e]];
+        int r = b->ex_ref[e], tl = it->ref_len[r];
+        x->item[i] = b->ex_item[e];
+        x->ref[i] = r;
+        x->src_len[i] = it->src_len;
+        x->tgt_len[i] = tl + 1;
+        uint32_t *s = x->src + i * (size_t)x->Ts, *ti = x->tgt_in + i * (size_t)x->Tt, *to = x->tgt_out + i * (size_t)x->Tt;
+        for (int t = 0; t < x->Ts; t++) s[t] = t < it->src_len ? it->src[t] : RNNC_S2S_PAD;
+        ti[0] = RNNC_S2S_BOS;
+        for (int t = 0; t < tl; t++) { ti[t + 1] = it->ref[r][t]; to[t] = it->ref[r][t]; }
+        to[tl] = RNNC_S2S_EOS;
+        for (int t = tl + 1; t < x->Tt; t++) ti[t] = to[t] = RNNC_S2S_PAD;
+    }
+    return x;
+}
+
+/* ---- metrics ---- */
+
+size_t rnnc_edit_distance(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, size_t *row) {
+    /* One row of the classic table: row[j] = distance(a[0..i), b[0..j)). */
+    for (size_t j = 0; j <= nb; j++) row[j] = j;
+    for (size_t i = 1; i <= na; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= nb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[nb];
+}
+
+rnnc_status rnnc_s2s_score_add(rnnc_s2s_score *s, const uint32_t *hyp, size_t n_hyp,
+                               const uint32_t *const *refs, const int *ref_lens, int n_refs) {
+    if (n_refs < 1) return rnnc_error(RNNC_ERR_ARG, "scoring needs at least one reference");
+    size_t best_e = (size_t)-1, best_len = 0;
+    for (int r = 0; r < n_refs; r++) {
+        size_t *row = malloc(((size_t)ref_lens[r] + 1) * sizeof *row);
+        if (!row) return rnnc_error(RNNC_ERR_NOMEM, "out of memory for an edit distance");
+        size_t e = rnnc_edit_distance(hyp, n_hyp, refs[r], (size_t)ref_lens[r], row);
+        free(row);
+        if (e < best_e || (e == best_e && (size_t)ref_lens[r] > best_len)) { best_e = e; best_len = (size_t)ref_lens[r]; }
+    }
+    s->edits += best_e;
+    s->ref_tokens += best_len;
+    s->seqs++;
+    if (best_e != 0) s->seq_errors++;
+    return RNNC_OK;
+}
+
+double rnnc_s2s_ter(const rnnc_s2s_score *s) { return s->ref_tokens ? (double)s->edits / (double)s->ref_tokens : 0.0; }
+double rnnc_s2s_ser(const rnnc_s2s_score *s) { return s->seqs ? (double)s->seq_errors / (double)s->seqs : 0.0; }

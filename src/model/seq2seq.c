@@ -1,0 +1,807 @@
+/* The sequence-to-sequence model: encoder stack, bridge, decoder stack and head; teacher-forced
+ * loss and its backward; greedy and beam decoding; model files. See include/rnnc/seq2seq.h.
+ * Built from the shared layers (rnn.h, nn.h); this file only wires them together. */
+#include "rnnc/seq2seq.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rnnc/nn.h"
+#include "rnnc/safetensors.h"
+
+rnnc_status rnnc_s2s_config_check(const rnnc_s2s_config *c) {
+    if (c->src_vocab <= RNNC_S2S_NSPECIAL) return rnnc_error(RNNC_ERR_ARG, "seq2seq: source vocabulary of %d symbols has nothing but the specials", c->src_vocab);
+    if (c->tgt_vocab <= RNNC_S2S_NSPECIAL) return rnnc_error(RNNC_ERR_ARG, "seq2seq: target vocabulary of %d symbols has nothing but the specials", c->tgt_vocab);
+    if (c->embed < 1 || c->embed > 65536) return rnnc_error(RNNC_ERR_ARG, "seq2seq: embed %d outside [1, 65536]", c->embed);
+    if (c->hidden < 1 || c->hidden > 65536) return rnnc_error(RNNC_ERR_ARG, "seq2seq: hidden %d outside [1, 65536]", c->hidden);
+    if (c->layers < 1 || c->layers > 64) return rnnc_error(RNNC_ERR_ARG, "seq2seq: layers %d outside [1, 64]", c->layers);
+    if (!(c->dropout >= 0 && c->dropout < 1)) return rnnc_error(RNNC_ERR_ARG, "seq2seq: dropout %g outside [0, 1)", c->dropout);
+    return RNNC_OK;
+}
+
+static bool is_lstm(const rnnc_s2s_model *m) { return m->c.cell == RNNC_CELL_LSTM; }
+
+/* Tensors: src_embedding, encoder.*, [bridge_h.weight_l/bias_l per layer, bridge_c.* for LSTM],
+ * tgt_embedding, decoder.*, head.weight, head.bias. */
+size_t rnnc_s2s_num_tensors(const rnnc_s2s_model *m) {
+    size_t n = 1 + rnnc_rnn_num_tensors(&m->enc) + 1 + rnnc_rnn_num_tensors(&m->dec) + 2;
+    if (m->c.bidirectional) n += (size_t)m->c.layers * 2 * (is_lstm(m) ? 2 : 1);
+    return n;
+}
+
+static rnnc_param_info info2(const char *name, int r, int c, size_t off) {
+    rnnc_param_info p;
+    memset(&p, 0, sizeof p);
+    snprintf(p.name, sizeof p.name, "%.47s", name);
+    p.ndim = c ? 2 : 1;
+    p.shape[0] = r;
+    p.shape[1] = c;
+    p.offset = off;
+    p.size = (size_t)r * (size_t)(c ? c : 1);
+    return p;
+}
+
+rnnc_param_info rnnc_s2s_tensor(const rnnc_s2s_model *m, size_t k) {
+    int E = m->c.embed, H = m->c.hidden, L = m->c.layers;
+    char name[sizeof(((rnnc_param_info *)0)->name)];
+    if (k == 0) return info2("src_embedding.weight", m->c.src_vocab, E, m->off_src_emb);
+    k--;
+    size_t ne = rnnc_rnn_num_tensors(&m->enc);
+    if (k < ne) {
+        rnnc_param_info p = rnnc_rnn_tensor(&m->enc, k);
+        memcpy(name, p.name, sizeof p.name);
+        snprintf(p.name, sizeof p.name, "encoder.%.39s", name);
+        p.offset += m->off_enc;
+        return p;
+    }
+    k -= ne;
+    if (m->c.bidirectional) {
+        size_t nb = (size_t)L * 2 * (is_lstm(m) ? 2 : 1);
+        if (k < nb) {
+            size_t which = k / ((size_t)L * 2), l = (k / 2) % (size_t)L;
+            bool bias = k % 2;
+            size_t base = (which ? m->off_bridge_c : m->off_bridge_h) + l * (size_t)(2 * H * H + H);
+            snprintf(name, sizeof name, "bridge_%c.%s_l%zu", which ? 'c' : 'h', bias ? "bias" : "weight", l);
+            return bias ? info2(name, H, 0, base + (size_t)(2 * H * H)) : info2(name, H, 2 * H, base);
+        }
+        k -= nb;
+    }
+    if (k == 0) return info2("tgt_embedding.weight", m->c.tgt_vocab, E, m->off_tgt_emb);
+    k--;
+    size_t nd = rnnc_rnn_num_tensors(&m->dec);
+    if (k < nd) {
+        rnnc_param_info p = rnnc_rnn_tensor(&m->dec, k);
+        memcpy(name, p.name, sizeof p.name);
+        snprintf(p.name, sizeof p.name, "decoder.%.39s", name);
+        p.offset += m->off_dec;
+        return p;
+    }
+    k -= nd;
+    if (k == 0) return info2("head.weight", m->c.tgt_vocab, H, m->off_head_w);
+    return info2("head.bias", m->c.tgt_vocab, 0, m->off_head_b);
+}
+
+rnnc_status rnnc_s2s_model_new(rnnc_s2s_model **out, const rnnc_s2s_config *cin, rnnc_s2s_vocab *sv,
+                               rnnc_s2s_vocab *tv) {
+    *out = NULL;
+    rnnc_s2s_config c = *cin;
+    c.src_vocab = (int)sv->n;
+    c.tgt_vocab = (int)tv->n;
+    rnnc_status s = rnnc_s2s_config_check(&c);
+    if (s) return s;
+    rnnc_s2s_model *m = calloc(1, sizeof *m);
+    if (!m) return rnnc_error(RNNC_ERR_NOMEM, "out of memory for a seq2seq model");
+    m->c = c;
+    m->enc = (rnnc_rnn_config){c.cell, c.embed, c.hidden, c.layers, c.bidirectional, c.dropout};
+    m->dec = (rnnc_rnn_config){c.cell, c.embed, c.hidden, c.layers, false, c.dropout};
+    if ((s = rnnc_rnn_config_check(&m->enc)) || (s = rnnc_rnn_config_check(&m->dec))) { free(m); return s; }
+    size_t E = (size_t)c.embed, H = (size_t)c.hidden, L = (size_t)c.layers, off = 0;
+    m->off_src_emb = off; off += (size_t)c.src_vocab * E;
+    m->off_enc = off; off += rnnc_rnn_num_params(&m->enc);
+    m->off_bridge_h = off; if (c.bidirectional) off += L * (2 * H * H + H);
+    m->off_bridge_c = off; if (c.bidirectional && c.cell == RNNC_CELL_LSTM) off += L * (2 * H * H + H);
+    m->off_tgt_emb = off; off += (size_t)c.tgt_vocab * E;
+    m->off_dec = off; off += rnnc_rnn_num_params(&m->dec);
+    m->off_head_w = off; off += (size_t)c.tgt_vocab * H;
+    m->off_head_b = off; off += (size_t)c.tgt_vocab;
+    m->n_params = off;
+    m->params = calloc(off, sizeof *m->params);
+    if (!m->params) { free(m); return rnnc_error(RNNC_ERR_NOMEM, "out of memory for %zu seq2seq parameters", off); }
+    m->src_vocab = *sv;
+    m->tgt_vocab = *tv;
+    memset(sv, 0, sizeof *sv);
+    memset(tv, 0, sizeof *tv);
+    *out = m;
+    return RNNC_OK;
+}
+
+void rnnc_s2s_model_free(rnnc_s2s_model *m) {
+    if (!m) return;
+    free(m->params);
+    rnnc_s2s_vocab_free(&m->src_vocab);
+    rnnc_s2s_vocab_free(&m->tgt_vocab);
+    free(m);
+}
+
+static void fill_uniform(float *p, size_t n, float a, rnnc_rng *rng) {
+    for (size_t i = 0; i < n; i++) p[i] = (2.0f * rnnc_rng_uniform(rng) - 1.0f) * a;
+}
+
+void rnnc_s2s_model_init(rnnc_s2s_model *m, rnnc_rng *rng) {
+    size_t E = (size_t)m->c.embed, H = (size_t)m->c.hidden;
+    for (size_t i = 0; i < (size_t)m->c.src_vocab * E; i++) m->params[m->off_src_emb + i] = rnnc_rng_normal(rng);
+    rnnc_rnn_init(&m->enc, m->params + m->off_enc, rng);
+    fill_uniform(m->params + m->off_bridge_h, m->off_tgt_emb - m->off_bridge_h, 1.0f / sqrtf(2.0f * (float)H), rng);
+    for (size_t i = 0; i < (size_t)m->c.tgt_vocab * E; i++) m->params[m->off_tgt_emb + i] = rnnc_rng_normal(rng);
+    rnnc_rnn_init(&m->dec, m->params + m->off_dec, rng);
+    fill_uniform(m->params + m->off_head_w, (size_t)m->c.tgt_vocab * (H + 1), 1.0f / sqrtf((float)H), rng);
+}
+
+/* ---- encoder and bridge, shared by training and decoding ---- */
+
+typedef struct {
+    rnnc_rnn_ws *rnn;
+    float *x, *y, *hn, *cn;  /* (B,Ts,E), (B,Ts,D*H), (L*D,B,H) x2 */
+    float *cat, *cat_c;      /* (L,B,2H): the bridge inputs */
+    float *h0, *c0;          /* (L,B,H): the decoder's initial states */
+} encoder_bufs;
+
+static void encoder_bufs_free(encoder_bufs *e) {
+    rnnc_rnn_ws_free(e->rnn);
+    free(e->x); free(e->y); free(e->hn); free(e->cn); free(e->cat); free(e->cat_c); free(e->h0); free(e->c0);
+    memset(e, 0, sizeof *e);
+}
+
+static rnnc_status encoder_bufs_new(encoder_bufs *e, const rnnc_s2s_model *m, int B, int Ts) {
+    memset(e, 0, sizeof *e);
+    size_t D = m->c.bidirectional ? 2 : 1, H = (size_t)m->c.hidden, L = (size_t)m->c.layers, Bz = (size_t)B;
+    rnnc_status s = rnnc_rnn_ws_new(&e->rnn, &m->enc, B, Ts);
+    if (s) return s;
+    e->x = malloc(Bz * (size_t)Ts * (size_t)m->c.embed * sizeof(float));
+    e->y = malloc(Bz * (size_t)Ts * D * H * sizeof(float));
+    e->hn = malloc(L * D * Bz * H * sizeof(float));
+    e->cn = malloc(L * D * Bz * H * sizeof(float));
+    e->cat = malloc(L * Bz * 2 * H * sizeof(float));
+    e->cat_c = malloc(L * Bz * 2 * H * sizeof(float));
+    e->h0 = malloc(L * Bz * H * sizeof(float));
+    e->c0 = malloc(L * Bz * H * sizeof(float));
+    if (!e->x || !e->y || !e->hn || !e->cn || !e->cat || !e->cat_c || !e->h0 || !e->c0) {
+        encoder_bufs_free(e);
+        return rnnc_error(RNNC_ERR_NOMEM, "out of memory for encoder activations (B=%d, T=%d)", B, Ts);
+    }
+    return RNNC_OK;
+}
+
+/* One bridge: out (L,B,H) = tanh(W_l [st_fwd; st_bwd] + b_l) from st (L*2,B,H); cat keeps the input. */
+static void bridge_forward(const float *W, const float *st, float *cat, float *out, int L, int B, int H) {
+    for (int l = 0; l < L; l++) {
+        float *cl = cat + (size_t)l * B * 2 * H;
+        for (int b = 0; b < B; b++)
+            for (int d = 0; d < 2; d++)
+                memcpy(cl + ((size_t)b * 2 + d) * H, st + (((size_t)l * 2 + d) * B + b) * H, (size_t)H * sizeof(float));
+        const float *Wl = W + (size_t)l * (2 * H * H + H);
+        float *ol = out + (size_t)l * B * H;
+        rnnc_linear_forward(ol, cl, Wl, Wl + (size_t)2 * H * H, B, 2 * H, H);
+        for (size_t i = 0; i < (size_t)B * H; i++) ol[i] = tanhf(ol[i]);
+    }
+}
+
+/* Backward of bridge_forward: dout (L,B,H) -> dst (L*2,B,H) (written), dW accumulated. dpre and
+ * dcat are scratch of (B,H) and (B,2H). */
+static void bridge_backward(const float *W, float *dW, const float *cat, const float *out, const float *dout,
+                            float *dst, float *dpre, float *dcat, int L, int B, int H) {
+    for (int l = 0; l < L; l++) {
+        const float *ol = out + (size_t)l * B * H, *gl = dout + (size_t)l * B * H;
+        for (size_t i = 0; i < (size_t)B * H; i++) dpre[i] = gl[i] * (1.0f - ol[i] * ol[i]);
+        size_t wo = (size_t)l * (2 * H * H + H);
+        rnnc_linear_backward(dcat, dW + wo, dW + wo + (size_t)2 * H * H, dpre, cat + (size_t)l * B * 2 * H,
+                             W + wo, B, 2 * H, H);
+        for (int b = 0; b < B; b++)
+            for (int d = 0; d < 2; d++)
+                memcpy(dst + (((size_t)l * 2 + d) * B + b) * H, dcat + ((size_t)b * 2 + d) * H, (size_t)H * sizeof(float));
+    }
+}
+
+/* Embeds and encodes src ids (B,Ts) and fills e->h0/c0 with the decoder's initial states. */
+static rnnc_status encode(const rnnc_s2s_model *m, encoder_bufs *e, const int *src, const int *src_len, int B,
+                          int Ts, bool training, rnnc_rng *rng) {
+    int L = m->c.layers, H = m->c.hidden;
+    rnnc_status s = rnnc_embedding_forward(e->x, src, m->params + m->off_src_emb, B * Ts, m->c.src_vocab, m->c.embed);
+    if (s) return s;
+    s = rnnc_rnn_forward(e->rnn, m->params + m->off_enc, B, Ts, e->x, src_len, NULL, NULL, e->y, e->hn,
+                         is_lstm(m) ? e->cn : NULL, training, rng);
+    if (s) return s;
+    size_t n = (size_t)L * B * H;
+    if (!m->c.bidirectional) {
+        memcpy(e->h0, e->hn, n * sizeof(float));
+        if (is_lstm(m)) memcpy(e->c0, e->cn, n * sizeof(float));
+        return RNNC_OK;
+    }
+    bridge_forward(m->params + m->off_bridge_h, e->hn, e->cat, e->h0, L, B, H);
+    if (is_lstm(m)) bridge_forward(m->params + m->off_bridge_c, e->cn, e->cat_c, e->c0, L, B, H);
+    return RNNC_OK;
+}
+
+/* ---- training ---- */
+
+struct rnnc_s2s_ws {
+    int B, Ts, Tt;
+    encoder_bufs enc;
+    rnnc_rnn_ws *dec;
+    int *src, *tin, *tout;
+    float *enc_dy, *denc_x, *denc_hn, *denc_cn, *dh0, *dc0, *dpre, *dcat;
+    float *dec_x, *ddec_x, *dec_y, *ddec_y, *logits;
+};
+
+void rnnc_s2s_ws_free(rnnc_s2s_ws *w) {
+    if (!w) return;
+    encoder_bufs_free(&w->enc);
+    rnnc_rnn_ws_free(w->dec);
+    free(w->src); free(w->tin); free(w->tout);
+    free(w->enc_dy); free(w->denc_x); free(w->denc_hn); free(w->denc_cn); free(w->dh0); free(w->dc0);
+    free(w->dpre); free(w->dcat);
+    free(w->dec_x); free(w->ddec_x); free(w->dec_y); free(w->ddec_y); free(w->logits);
+    free(w);
+}
+
+rnnc_status rnnc_s2s_ws_new(rnnc_s2s_ws **out, const rnnc_s2s_model *m, int B, int Ts, int Tt) {
+    *out = NULL;
+    if (B < 1 || Ts < 1 || Tt < 1) return rnnc_error(RNNC_ERR_ARG, "seq2seq workspace: B=%d Ts=%d Tt=%d must be positive", B, Ts, Tt);
+    rnnc_s2s_ws *w = calloc(1, sizeof *w);
+    if (!w) return rnnc_error(RNNC_ERR_NOMEM, "out of memory for a seq2seq workspace");
+    w->B = B; w->Ts = Ts; w->Tt = Tt;
+    rnnc_status s = encoder_bufs_new(&w->enc, m, B, Ts);
+    if (!s) s = rnnc_rnn_ws_new(&w->dec, &m->dec, B, Tt);
+    if (s) { rnnc_s2s_ws_free(w); return s; }
+    size_t D = m->c.bidirectional ? 2 : 1, H = (size_t)m->c.hidden, L = (size_t)m->c.layers, E = (size_t)m->c.embed;
+    size_t Bz = (size_t)B, S = Bz * (size_t)Ts, T = Bz * (size_t)Tt;
+    w->src = malloc(S * sizeof(int));
+    w->tin = malloc(T * sizeof(int));
+    w->tout = malloc(T * sizeof(int));
+    w->enc_dy = calloc(S * D * H, sizeof(float)); /* stays zero: without attention y takes no gradient */
+    w->denc_x = malloc(S * E * sizeof(float));
+    w->denc_hn = malloc(L * D * Bz * H * sizeof(float));
+    w->denc_cn = malloc(L * D * Bz * H * sizeof(float));
+    w->dh0 = malloc(L * Bz * H * sizeof(float));
+    w->dc0 = malloc(L * Bz * H * sizeof(float));
+    w->dpre = malloc(Bz * H * sizeof(float));
+    w->dcat = malloc(Bz * 2 * H * sizeof(float));
+    w->dec_x = malloc(T * E * sizeof(float));
+    w->ddec_x = malloc(T * E * sizeof(float));
+    w->dec_y = malloc(T * H * sizeof(float));
+    w->ddec_y = malloc(T * H * sizeof(float));
+    w->logits = malloc(T * (size_t)m->c.tgt_vocab * sizeof(float));
+    if (!w->src || !w->tin || !w->tout || !w->enc_dy || !w->denc_x || !w->denc_hn || !w->denc_cn || !w->dh0 ||
+        !w->dc0 || !w->dpre || !w->dcat || !w->dec_x || !w->ddec_x || !w->dec_y || !w->ddec_y || !w->logits) {
+        rnnc_s2s_ws_free(w);
+        return rnnc_error(RNNC_ERR_NOMEM, "out of memory for a seq2seq workspace (B=%d, Ts=%d, Tt=%d)", B, Ts, Tt);
+    }
+    *out = w;
+    return RNNC_OK;
+}
+
+/* Decoder over w->tin (B,Tt) from the encoder's h0/c0: logits (B*Tt, V) in w->logits. */
+static rnnc_status decode_train(rnnc_s2s_ws *w, const rnnc_s2s_model *m, const rnnc_s2s_batch *b, bool training,
+                                rnnc_rng *rng) {
+    int N = b->B * b->Tt;
+    rnnc_status s = rnnc_embedding_forward(w->dec_x, w->tin, m->params + m->off_tgt_emb, N, m->c.tgt_vocab, m->c.embed);
+    if (s) return s;
+    s = rnnc_rnn_forward(w->dec, m->params + m->off_dec, b->B, b->Tt, w->dec_x, b->tgt_len, w->enc.h0,
+                         is_lstm(m) ? w->enc.c0 : NULL, w->dec_y, NULL, NULL, training, rng);
+    if (s) return s;
+    rnnc_linear_forward(w->logits, w->dec_y, m->params + m->off_head_w, m->params + m->off_head_b, N, m->c.hidden,
+                        m->c.tgt_vocab);
+    return RNNC_OK;
+}
+
+static int argmax_output(const float *row, int V) {
+    /* <pad> and <bos> are never outputs. */
+    int best = RNNC_S2S_EOS;
+    for (int v = RNNC_S2S_EOS + 1; v < V; v++)
+        if (row[v] > row[best]) best = v;
+    return best;
+}
+
+rnnc_status rnnc_s2s_forward_backward(rnnc_s2s_ws *w, const rnnc_s2s_model *m, const rnnc_s2s_batch *b,
+                                      const rnnc_s2s_train_opts *o, float *grads, float grad_scale,
+                                      rnnc_rng *rng, double *loss, long *count) {
+    if (b->B > w->B || b->Ts > w->Ts || b->Tt > w->Tt)
+        return rnnc_error(RNNC_ERR_ARG, "seq2seq: batch (B=%d, Ts=%d, Tt=%d) exceeds the workspace (%d, %d, %d)",
+                          b->B, b->Ts, b->Tt, w->B, w->Ts, w->Tt);
+    int B = b->B, Ts = b->Ts, Tt = b->Tt, V = m->c.tgt_vocab, H = m->c.hidden, E = m->c.embed, L = m->c.layers;
+    int N = B * Tt;
+    for (int i = 0; i < B * Ts; i++) w->src[i] = (int)b->src[i];
+    for (int i = 0; i < N; i++) {
+        w->tin[i] = (int)b->tgt_in[i];
+        w->tout[i] = b->tgt_out[i] == RNNC_S2S_PAD ? RNNC_IGNORE_INDEX : (int)b->tgt_out[i];
+    }
+    bool training = o && o->training;
+    rnnc_status s = encode(m, &w->enc, w->src, b->src_len, B, Ts, training, rng);
+    if (s) return s;
+    if (o && o->teacher_forcing < 1.0f && rng) {
+        /* Parallel scheduled sampling: predictions from a gold-prefix pass (no dropout) replace
+         * some inputs. Drawing is per step, after <bos>, inside each target. */
+        if ((s = decode_train(w, m, b, false, NULL))) return s;
+        for (int r = 0; r < B; r++)
+            for (int t = 1; t < b->tgt_len[r]; t++)
+                if (rnnc_rng_uniform(rng) >= o->teacher_forcing)
+                    w->tin[r * Tt + t] = argmax_output(w->logits + ((size_t)r * Tt + t - 1) * V, V);
+    }
+    if ((s = decode_train(w, m, b, training, rng))) return s;
+    double mean = 0;
+    long cnt = 0;
+    s = rnnc_xent_forward_backward(w->logits, w->tout, N, V, RNNC_IGNORE_INDEX, grad_scale, grads ? w->logits : NULL,
+                                   &mean, &cnt);
+    if (s) return s;
+    *loss = mean;
+    *count = cnt;
+    if (!grads || cnt == 0) return RNNC_OK;
+    float eps = o ? o->label_smoothing : 0.0f;
+    if (eps > 0) {
+        /* dlogits holds (p - onehot) * scale / count; smoothing moves eps of the target mass to the
+         * uniform distribution: add eps * (onehot - 1/V) * scale / count on counted rows. */
+        float k = eps * grad_scale / (float)cnt, u = k / (float)V;
+        for (int i = 0; i < N; i++) {
+            if (w->tout[i] == RNNC_IGNORE_INDEX) continue;
+            float *row = w->logits + (size_t)i * V;
+            for (int v = 0; v < V; v++) row[v] -= u;
+            row[w->tout[i]] += k;
+        }
+    }
+    float *P = m->params, *G = grads;
+    rnnc_linear_backward(w->ddec_y, G + m->off_head_w, G + m->off_head_b, w->logits, w->dec_y, P + m->off_head_w, N, H, V);
+    s = rnnc_rnn_backward(w->dec, P + m->off_dec, G + m->off_dec, w->ddec_y, NULL, NULL, w->ddec_x, w->dh0,
+                          is_lstm(m) ? w->dc0 : NULL);
+    if (s) return s;
+    rnnc_embedding_backward(G + m->off_tgt_emb, w->ddec_x, w->tin, N, E);
+    size_t n = (size_t)L * B * H;
+    if (m->c.bidirectional) {
+        bridge_backward(P + m->off_bridge_h, G + m->off_bridge_h, w->enc.cat, w->enc.h0, w->dh0, w->denc_hn, w->dpre,
+                        w->dcat, L, B, H);
+        if (is_lstm(m))
+            bridge_backward(P + m->off_bridge_c, G + m->off_bridge_c, w->enc.cat_c, w->enc.c0, w->dc0, w->denc_cn,
+                            w->dpre, w->dcat, L, B, H);
+    } else {
+        memcpy(w->denc_hn, w->dh0, n * sizeof(float));
+        if (is_lstm(m)) memcpy(w->denc_cn, w->dc0, n * sizeof(float));
+    }
+    s = rnnc_rnn_backward(w->enc.rnn, P + m->off_enc, G + m->off_enc, w->enc_dy, w->denc_hn,
+                          is_lstm(m) ? w->denc_cn : NULL, w->denc_x, NULL, NULL);
+    if (s) return s;
+    rnnc_embedding_backward(G + m->off_src_emb, w->denc_x, w->src, B * Ts, E);
+    return RNNC_OK;
+}
+
+/* ---- decoding ---- */
+
+/* One decoder step for B rows: ids (B) from states h, c (L,B,H) -> logits (B,V); the new states
+ * go to h2, c2. */
+typedef struct {
+    rnnc_rnn_ws *rnn;
+    int *ids;
+    float *x, *y, *h, *c, *h2, *c2, *logits;
+} step_bufs;
+
+static void step_bufs_free(step_bufs *s) {
+    rnnc_rnn_ws_free(s->rnn);
+    free(s->ids); free(s->x); free(s->y); free(s->h); free(s->c); free(s->h2); free(s->c2); free(s->logits);
+    memset(s, 0, sizeof *s);
+}
+
+static rnnc_status step_bufs_new(step_bufs *s, const rnnc_s2s_model *m, int B) {
+    memset(s, 0, sizeof *s);
+    rnnc_status st = rnnc_rnn_ws_new(&s->rnn, &m->dec, B, 1);
+    if (st) return st;
+    size_t Bz = (size_t)B, H = (size_t)m->c.hidden, n = (size_t)m->c.layers * Bz * H;
+    s->ids = malloc(Bz * sizeof(int));
+    s->x = malloc(Bz * (size_t)m->c.embed * sizeof(float));
+    s->y = malloc(Bz * H * sizeof(float));
+    s->h = malloc(n * sizeof(float)); s->c = malloc(n * sizeof(float));
+    s->h2 = malloc(n * sizeof(float)); s->c2 = malloc(n * sizeof(float));
+    s->logits = malloc(Bz * (size_t)m->c.tgt_vocab * sizeof(float));
+    if (!s->ids || !s->x || !s->y || !s->h || !s->c || !s->h2 || !s->c2 || !s->logits) {
+        step_bufs_free(s);
+        return rnnc_error(RNNC_ERR_NOMEM, "out of memory for decoding %d rows", B);
+    }
+    return RNNC_OK;
+}
+
+static rnnc_status step(const rnnc_s2s_model *m, step_bufs *s, int B) {
+    rnnc_status st = rnnc_embedding_forward(s->x, s->ids, m->params + m->off_tgt_emb, B, m->c.tgt_vocab, m->c.embed);
+    if (st) return st;
+    bool lstm = is_lstm(m);
+    st = rnnc_rnn_forward(s->rnn, m->params + m->off_dec, B, 1, s->x, NULL, s->h, lstm ? s->c : NULL, s->y, s->h2,
+                          lstm ? s->c2 : NULL, false, NULL);
+    if (st) return st;
+    rnnc_linear_forward(s->logits, s->y, m->params + m->off_head_w, m->params + m->off_head_b, B, m->c.hidden,
+                        m->c.tgt_vocab);
+    return RNNC_OK;
+}
+
+rnnc_status rnnc_s2s_greedy(const rnnc_s2s_model *m, const uint32_t *src, const int *src_len, int B, int Ts,
+                            int max_len, uint32_t *out, int *out_len) {
+    if (B < 1 || Ts < 1 || max_len < 1) return rnnc_error(RNNC_ERR_ARG, "greedy decoding: B=%d Ts=%d max_len=%d must be positive", B, Ts, max_len);
+    encoder_bufs e;
+    step_bufs sb;
+    int *sids = malloc((size_t)B * (size_t)Ts * sizeof(int));
+    bool *done = calloc((size_t)B, sizeof(bool));
+    rnnc_status s = !sids || !done ? rnnc_error(RNNC_ERR_NOMEM, "out of memory for greedy decoding") : RNNC_OK;
+    if (s) { free(sids); free(done); return s; }
+    if ((s = encoder_bufs_new(&e, m, B, Ts))) { free(sids); free(done); return s; }
+    if ((s = step_bufs_new(&sb, m, B))) { encoder_bufs_free(&e); free(sids); free(done); return s; }
+    for (int i = 0; i < B * Ts; i++) sids[i] = (int)src[i];
+    if ((s = encode(m, &e, sids, src_len, B, Ts, false, NULL))) goto out;
+    size_t n = (size_t)m->c.layers * B * m->c.hidden;
+    memcpy(sb.h, e.h0, n * sizeof(float));
+    if (is_lstm(m)) memcpy(sb.c, e.c0, n * sizeof(float));
+    for (int b = 0; b < B; b++) { out_len[b] = 0; sb.ids[b] = RNNC_S2S_BOS; }
+    int left = B;
+    for (int t = 0; t < max_len && left > 0; t++) {
+        if ((s = step(m, &sb, B))) goto out;
+        for (int b = 0; b < B; b++) {
+            int v = argmax_output(sb.logits + (size_t)b * m->c.tgt_vocab, m->c.tgt_vocab);
+            sb.ids[b] = v;
+            if (done[b]) continue;
+            if (v == RNNC_S2S_EOS) { done[b] = true; left--; }
+            else out[(size_t)b * max_len + out_len[b]++] = (uint32_t)v;
+        }
+        float *t1 = sb.h; sb.h = sb.h2; sb.h2 = t1;
+        t1 = sb.c; sb.c = sb.c2; sb.c2 = t1;
+    }
+out:
+    step_bufs_free(&sb);
+    encoder_bufs_free(&e);
+    free(sids);
+    free(done);
+    return s;
+}
+
+void rnnc_s2s_hyp_free(rnnc_s2s_hyp *h) { free(h->ids); memset(h, 0, sizeof *h); }
+
+typedef struct { double lp; int row, tok; } cand;
+
+static int cmp_cand(const void *a, const void *b) {
+    const cand *x = a, *y = b;
+    if (x->lp != y->lp) return x->lp > y->lp ? -1 : 1;
+    if (x->row != y->row) return x->row < y->row ? -1 : 1;
+    return x->tok < y->tok ? -1 : x->tok > y->tok;
+}
+
+static int cmp_hyp(const void *a, const void *b) {
+    const rnnc_s2s_hyp *x = a, *y = b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return 0;
+}
+
+static double norm_score(double lp, int len, double alpha) { return lp / pow((double)len + 1.0, alpha); }
+
+rnnc_status rnnc_s2s_beam(const rnnc_s2s_model *m, const uint32_t *src, int src_len, int K, int max_len,
+                          double alpha, int nbest, rnnc_s2s_hyp *out, int *n_out) {
+    *n_out = 0;
+    if (K < 1 || max_len < 1 || nbest < 1 || src_len < 1)
+        return rnnc_error(RNNC_ERR_ARG, "beam search: K=%d max_len=%d nbest=%d src_len=%d must be positive", K, max_len, nbest, src_len);
+    int V = m->c.tgt_vocab, H = m->c.hidden, L = m->c.layers;
+    bool lstm = is_lstm(m);
+    encoder_bufs e;
+    step_bufs sb;
+    rnnc_status s = encoder_bufs_new(&e, m, 1, src_len);
+    if (s) return s;
+    if ((s = step_bufs_new(&sb, m, K))) { encoder_bufs_free(&e); return s; }
+    int *sids = malloc((size_t)src_len * sizeof(int));
+    uint32_t *toks = malloc((size_t)K * max_len * sizeof(uint32_t)), *toks2 = malloc((size_t)K * max_len * sizeof(uint32_t));
+    double *lp = malloc((size_t)K * sizeof(double)), *lp2 = malloc((size_t)K * sizeof(double));
+    cand *cands = malloc((size_t)K * K * sizeof(cand));
+    int cap_fin = 2 * K + nbest;
+    rnnc_s2s_hyp *fin = calloc((size_t)cap_fin + K, sizeof *fin);
+    int n_fin = 0, alive = 1;
+    if (!sids || !toks || !toks2 || !lp || !lp2 || !cands || !fin) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for beam search"); goto out; }
+    for (int i = 0; i < src_len; i++) sids[i] = (int)src[i];
+    if ((s = encode(m, &e, sids, &src_len, 1, src_len, false, NULL))) goto out;
+    for (int l = 0; l < L; l++) {
+        /* every row starts from the context; only row 0 is alive at the first step */
+        for (int r = 0; r < K; r++) {
+            memcpy(sb.h + ((size_t)l * K + r) * H, e.h0 + (size_t)l * H, (size_t)H * sizeof(float));
+            if (lstm) memcpy(sb.c + ((size_t)l * K + r) * H, e.c0 + (size_t)l * H, (size_t)H * sizeof(float));
+        }
+    }
+    lp[0] = 0;
+    for (int r = 0; r < K; r++) sb.ids[r] = RNNC_S2S_BOS;
+    for (int t = 0; t < max_len && alive > 0 && n_fin < K; t++) {
+        /* All K rows step (states stay (L,K,H)); rows >= alive are ignored. */
+        if ((s = step(m, &sb, K))) goto out;
+        /* Per row: log-softmax and its K best tokens (K is small; a partial selection is enough). */
+        int nc = 0;
+        for (int r = 0; r < alive; r++) {
+            float *row = sb.logits + (size_t)r * V;
+            double mx = row[RNNC_S2S_EOS];
+            for (int v = RNNC_S2S_EOS; v < V; v++) if (row[v] > mx) mx = row[v];
+            double z = 0;
+            for (int v = RNNC_S2S_EOS; v < V; v++) z += exp(row[v] - mx);
+            double lse = mx + log(z);
+            for (int k = 0; k < K; k++) {
+                int best = -1;
+                for (int v = RNNC_S2S_EOS; v < V; v++) {
+                    bool taken = false;
+                    for (int j = nc - k; j < nc; j++) if (cands[j].tok == v) { taken = true; break; }
+                    if (!taken && (best < 0 || row[v] > row[best])) best = v;
+                }
+                if (best < 0) break;
+                cands[nc++] = (cand){lp[r] + row[best] - lse, r, best};
+            }
+        }
+        qsort(cands, (size_t)nc, sizeof *cands, cmp_cand);
+        int na = 0;
+        for (int i = 0; i < nc && na < K; i++) {
+            const cand *c = &cands[i];
+            if (c->tok == RNNC_S2S_EOS) {
+                if (n_fin >= cap_fin) continue;
+                rnnc_s2s_hyp *h = &fin[n_fin];
+                h->ids = malloc((size_t)(t > 0 ? t : 1) * sizeof(uint32_t));
+                if (!h->ids) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for beam search"); goto out; }
+                memcpy(h->ids, toks + (size_t)c->row * max_len, (size_t)t * sizeof(uint32_t));
+                h->len = t;
+                h->logprob = c->lp;
+                h->score = norm_score(c->lp, t, alpha);
+                h->finished = true;
+                n_fin++;
+                continue;
+            }
+            memcpy(toks2 + (size_t)na * max_len, toks + (size_t)c->row * max_len, (size_t)t * sizeof(uint32_t));
+            toks2[(size_t)na * max_len + t] = (uint32_t)c->tok;
+            lp2[na] = c->lp;
+            for (int l = 0; l < L; l++) {
+                memcpy(sb.h + ((size_t)l * K + na) * H, sb.h2 + ((size_t)l * K + c->row) * H, (size_t)H * sizeof(float));
+                if (lstm) memcpy(sb.c + ((size_t)l * K + na) * H, sb.c2 + ((size_t)l * K + c->row) * H, (size_t)H * sizeof(float));
+            }
+            sb.ids[na] = c->tok;
+            na++;
+        }
+        uint32_t *tt = toks; toks = toks2; toks2 = tt;
+        double *tl = lp; lp = lp2; lp2 = tl;
+        alive = na;
+        if (t + 1 == max_len)
+            for (int r = 0; r < alive && n_fin < cap_fin + K; r++) {
+                rnnc_s2s_hyp *h = &fin[n_fin];
+                h->ids = malloc((size_t)(t + 1) * sizeof(uint32_t));
+                if (!h->ids) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for beam search"); goto out; }
+                memcpy(h->ids, toks + (size_t)r * max_len, (size_t)(t + 1) * sizeof(uint32_t));
+                h->len = t + 1;
+                h->logprob = lp[r];
+                h->score = norm_score(lp[r], t + 1, alpha);
+                h->finished = false;
+                n_fin++;
+            }
+    }
+    qsort(fin, (size_t)n_fin, sizeof *fin, cmp_hyp);
+    for (int i = 0; i < n_fin; i++) {
+        if (i < nbest) { out[i] = fin[i]; (*n_out)++; }
+        else rnnc_s2s_hyp_free(&fin[i]);
+    }
+    n_fin = 0;
+out:
+    if (fin) for (int i = 0; i < n_fin; i++) rnnc_s2s_hyp_free(&fin[i]);
+    free(fin); free(cands); free(lp); free(lp2); free(toks); free(toks2); free(sids);
+    step_bufs_free(&sb);
+    encoder_bufs_free(&e);
+    return s;
+}
+
+/* ---- model files ---- */
+
+static char *config_json(const rnnc_s2s_config *c) {
+    cJSON *j = cJSON_CreateObject();
+    if (!j) return NULL;
+    cJSON_AddStringToObject(j, "cell", rnnc_cell_name(c->cell));
+    cJSON_AddNumberToObject(j, "src_vocab", c->src_vocab);
+    cJSON_AddNumberToObject(j, "tgt_vocab", c->tgt_vocab);
+    cJSON_AddNumberToObject(j, "embed", c->embed);
+    cJSON_AddNumberToObject(j, "hidden", c->hidden);
+    cJSON_AddNumberToObject(j, "layers", c->layers);
+    cJSON_AddBoolToObject(j, "bidirectional", c->bidirectional);
+    cJSON_AddNumberToObject(j, "dropout", c->dropout);
+    char *s = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return s;
+}
+
+static rnnc_status json_int(const cJSON *j, const char *key, int *out, const char *path) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble)
+        return rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.seq2seq: \"%s\" missing or not an integer", path, key);
+    *out = (int)v->valuedouble;
+    return RNNC_OK;
+}
+
+static rnnc_status config_parse(rnnc_s2s_config *c, const char *text, const char *path) {
+    memset(c, 0, sizeof *c);
+    cJSON *j = cJSON_Parse(text);
+    if (!j || !cJSON_IsObject(j)) { cJSON_Delete(j); return rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.seq2seq is not a JSON object", path); }
+    rnnc_status s = RNNC_OK;
+    const cJSON *cell = cJSON_GetObjectItemCaseSensitive(j, "cell");
+    const cJSON *bi = cJSON_GetObjectItemCaseSensitive(j, "bidirectional");
+    const cJSON *dr = cJSON_GetObjectItemCaseSensitive(j, "dropout");
+    if (!cJSON_IsString(cell)) s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.seq2seq: \"cell\" missing", path);
+    else if (rnnc_cell_parse(cell->valuestring, &c->cell)) s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.seq2seq: %s", path, rnnc_last_error());
+    else if (!cJSON_IsBool(bi)) s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.seq2seq: \"bidirectional\" missing", path);
+    else if (!cJSON_IsNumber(dr)) s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.seq2seq: \"dropout\" missing", path);
+    else if (!(s = json_int(j, "src_vocab", &c->src_vocab, path)) && !(s = json_int(j, "tgt_vocab", &c->tgt_vocab, path)) &&
+             !(s = json_int(j, "embed", &c->embed, path)) && !(s = json_int(j, "hidden", &c->hidden, path)) &&
+             !(s = json_int(j, "layers", &c->layers, path))) {
+        c->bidirectional = cJSON_IsTrue(bi);
+        c->dropout = (float)dr->valuedouble;
+        if ((s = rnnc_s2s_config_check(c))) s = rnnc_error(s, "%s: %s", path, rnnc_last_error());
+    }
+    cJSON_Delete(j);
+    return s;
+}
+
+rnnc_status rnnc_s2s_save(const rnnc_s2s_model *m, const char *path, const char *const *keys,
+                          const char *const *values, size_t n) {
+    size_t nt = rnnc_s2s_num_tensors(m);
+    rnnc_st_entry *ent = calloc(nt, sizeof *ent);
+    const char **mk = calloc(n + 4, sizeof *mk), **mv = calloc(n + 4, sizeof *mv);
+    char *cfg = config_json(&m->c);
+    rnnc_bytes sv = {0}, tv = {0};
+    rnnc_param_info *info = calloc(nt, sizeof *info);
+    rnnc_status s = RNNC_OK;
+    if (!ent || !mk || !mv || !cfg || !info) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory saving %s", path); goto out; }
+    if ((s = rnnc_s2s_vocab_to_string(&m->src_vocab, &sv)) || (s = rnnc_s2s_vocab_to_string(&m->tgt_vocab, &tv))) goto out;
+    for (size_t k = 0; k < nt; k++) {
+        info[k] = rnnc_s2s_tensor(m, k);
+        ent[k].name = info[k].name;
+        ent[k].dtype = RNNC_DT_F32;
+        ent[k].ndim = info[k].ndim;
+        ent[k].shape[0] = info[k].shape[0];
+        ent[k].shape[1] = info[k].shape[1];
+        ent[k].data = m->params + info[k].offset;
+    }
+    mk[0] = "rnnc.seq2seq"; mv[0] = cfg;
+    mk[1] = "rnnc.src_vocab"; mv[1] = (const char *)sv.data;
+    mk[2] = "rnnc.tgt_vocab"; mv[2] = (const char *)tv.data;
+    mk[3] = "rnnc.tokenizers"; mv[3] = m->src_vocab.tok == RNNC_S2S_TOK_CHAR ? (m->tgt_vocab.tok == RNNC_S2S_TOK_CHAR ? "char char" : "char space")
+                                                                             : (m->tgt_vocab.tok == RNNC_S2S_TOK_CHAR ? "space char" : "space space");
+    size_t nm = 4;
+    for (size_t i = 0; i < n; i++) { mk[nm] = keys[i]; mv[nm++] = values[i]; }
+    s = rnnc_st_save(path, ent, nt, mk, mv, nm);
+out:
+    free(ent); free(mk); free(mv); free(cfg); free(info);
+    rnnc_bytes_free(&sv);
+    rnnc_bytes_free(&tv);
+    return s;
+}
+
+rnnc_status rnnc_s2s_load(rnnc_s2s_model **out, const char *path) {
+    *out = NULL;
+    rnnc_safetensors st;
+    rnnc_status s = rnnc_st_load(&st, path);
+    if (s) return s;
+    rnnc_s2s_vocab sv = {0}, tv = {0};
+    rnnc_s2s_model *m = NULL;
+    const char *cfg = rnnc_st_meta(&st, "rnnc.seq2seq");
+    const char *svs = rnnc_st_meta(&st, "rnnc.src_vocab"), *tvs = rnnc_st_meta(&st, "rnnc.tgt_vocab");
+    const char *toks = rnnc_st_meta(&st, "rnnc.tokenizers");
+    if (!cfg) {
+        s = rnnc_st_meta(&st, "rnnc.config")
+                ? rnnc_error(RNNC_ERR_FORMAT, "%s: a language model, not a seq2seq model (no \"rnnc.seq2seq\" metadata)", path)
+                : rnnc_error(RNNC_ERR_FORMAT, "%s: not an rnnc seq2seq model (no \"rnnc.seq2seq\" metadata)", path);
+        goto out;
+    }
+    if (!svs || !tvs || !toks) { s = rnnc_error(RNNC_ERR_FORMAT, "%s: seq2seq model without rnnc.src_vocab, rnnc.tgt_vocab or rnnc.tokenizers", path); goto out; }
+    rnnc_s2s_config c;
+    if ((s = config_parse(&c, cfg, path))) goto out;
+    char a[16] = "", b[16] = "";
+    rnnc_s2s_tok ta, tb;
+    if (sscanf(toks, "%15s %15s", a, b) != 2 || rnnc_s2s_tok_parse(a, &ta) || rnnc_s2s_tok_parse(b, &tb)) {
+        s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.tokenizers \"%s\" is not two of space/char", path, toks);
+        goto out;
+    }
+    char what[512];
+    snprintf(what, sizeof what, "%s: rnnc.src_vocab", path);
+    if ((s = rnnc_s2s_vocab_from_string(&sv, ta, svs, what))) goto out;
+    snprintf(what, sizeof what, "%s: rnnc.tgt_vocab", path);
+    if ((s = rnnc_s2s_vocab_from_string(&tv, tb, tvs, what))) goto out;
+    if ((int)sv.n != c.src_vocab || (int)tv.n != c.tgt_vocab) {
+        s = rnnc_error(RNNC_ERR_FORMAT, "%s: vocabularies of %zu and %zu symbols, config says %d and %d", path, sv.n, tv.n,
+                       c.src_vocab, c.tgt_vocab);
+        goto out;
+    }
+    if ((s = rnnc_s2s_model_new(&m, &c, &sv, &tv))) { s = rnnc_error(s, "%s: %s", path, rnnc_last_error()); goto out; }
+    size_t nt = rnnc_s2s_num_tensors(m);
+    if (st.n_tensors != nt) {
+        s = rnnc_error(RNNC_ERR_FORMAT, "%s: %zu tensors, a seq2seq model of this config has %zu", path, st.n_tensors, nt);
+        goto out;
+    }
+    for (size_t k = 0; k < nt; k++) {
+        rnnc_param_info p = rnnc_s2s_tensor(m, k);
+        int64_t shape[2] = {p.shape[0], p.shape[1]};
+        if ((s = rnnc_st_read_f32(&st, p.name, p.ndim, shape, m->params + p.offset))) goto out;
+    }
+    for (size_t i = 0; i < m->n_params; i++)
+        if (!isfinite(m->params[i])) { s = rnnc_error(RNNC_ERR_NUMERIC, "%s: parameter %zu is not finite", path, i); goto out; }
+out:
+    rnnc_st_free(&st);
+    rnnc_s2s_vocab_free(&sv);
+    rnnc_s2s_vocab_free(&tv);
+    if (s) rnnc_s2s_model_free(m);
+    else *out = m;
+    return s;
+}
+
+/* ---- training step and evaluation ---- */
+
+rnnc_status rnnc_s2s_train_step(rnnc_s2s_model *m, rnnc_s2s_ws *ws, const rnnc_s2s_batch *b, rnnc_optim *opt,
+                                float *grads, const rnnc_s2s_train_opts *o, double clip, rnnc_rng *rng,
+                                double *loss, double *grad_norm) {
+    memset(grads, 0, m->n_params * sizeof *grads);
+    long count = 0;
+    rnnc_status s = rnnc_s2s_forward_backward(ws, m, b, o, grads, 1.0f, rng, loss, &count);
+    if (s) return s;
+    if ((s = rnnc_check_finite(*loss, "loss", opt->step + 1))) return s;
+    double norm = clip > 0 ? rnnc_clip_grad_norm(grads, m->n_params, clip) : rnnc_grad_norm(grads, m->n_params);
+    if ((s = rnnc_check_finite(norm, "gradient norm", opt->step + 1))) return s;
+    if (grad_norm) *grad_norm = norm;
+    rnnc_optim_step(opt, m->params, grads);
+    return RNNC_OK;
+}
+
+rnnc_status rnnc_s2s_evaluate(const rnnc_s2s_model *m, const rnnc_s2s_data *d, int beam, double alpha, int batch,
+                              int max_len, rnnc_s2s_score *score, rnnc_s2s_hyp **hyps_out) {
+    memset(score, 0, sizeof *score);
+    if (hyps_out) *hyps_out = NULL;
+    if (d->n == 0) return RNNC_OK;
+    if (batch < 1) batch = 1;
+    int Ts = 1;
+    for (size_t i = 0; i < d->n; i++) if (d->items[i].src_len > Ts) Ts = d->items[i].src_len;
+    int ML = max_len > 0 ? max_len : 2 * Ts + 10;
+    rnnc_s2s_hyp *hyps = calloc(d->n, sizeof *hyps);
+    uint32_t *src = malloc((size_t)batch * Ts * sizeof *src), *out = malloc((size_t)batch * ML * sizeof *out);
+    int *slen = malloc((size_t)batch * sizeof *slen), *olen = malloc((size_t)batch * sizeof *olen);
+    rnnc_status s = RNNC_OK;
+    if (!hyps || !src || !out || !slen || !olen) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for evaluation"); goto out; }
+    for (size_t i0 = 0; i0 < d->n && !s; i0 += (size_t)batch) {
+        int B = (int)(d->n - i0 < (size_t)batch ? d->n - i0 : (size_t)batch);
+        if (beam > 1) {
+            for (int b = 0; b < B && !s; b++) {
+                const rnnc_s2s_item *it = &d->items[i0 + b];
+                int n = 0;
+                int ml = max_len > 0 ? max_len : 2 * it->src_len + 10;
+                s = rnnc_s2s_beam(m, it->src, it->src_len, beam, ml, alpha, 1, &hyps[i0 + b], &n);
+            }
+            continue;
+        }
+        /* Greedy: pad to the batch's longest source. */
+        int T = 1;
+        for (int b = 0; b < B; b++) if (d->items[i0 + b].src_len > T) T = d->items[i0 + b].src_len;
+        for (int b = 0; b < B; b++) {
+            const rnnc_s2s_item *it = &d->items[i0 + b];
+            slen[b] = it->src_len;
+            for (int t = 0; t < T; t++) src[(size_t)b * T + t] = t < it->src_len ? it->src[t] : RNNC_S2S_PAD;
+        }
+        int ml = max_len > 0 ? max_len : 2 * T + 10;
+        if ((s = rnnc_s2s_greedy(m, src, slen, B, T, ml, out, olen))) break;
+        for (int b = 0; b < B; b++) {
+            rnnc_s2s_hyp *h = &hyps[i0 + b];
+            h->ids = malloc((size_t)(olen[b] ? olen[b] : 1) * sizeof(uint32_t));
+            if (!h->ids) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for evaluation"); break; }
+            memcpy(h->ids, out + (size_t)b * ml, (size_t)olen[b] * sizeof(uint32_t));
+            h->len = olen[b];
+        }
+    }
+    for (size_t i = 0; i < d->n && !s; i++) {
+        const rnnc_s2s_item *it = &d->items[i];
+        s = rnnc_s2s_score_add(score, hyps[i].ids, (size_t)hyps[i].len, (const uint32_t *const *)it->ref, it->ref_len,
+                               it->n_refs);
+    }
+out:
+    if (hyps && (s || !hyps_out)) {
+        for (size_t i = 0; i < d->n; i++) rnnc_s2s_hyp_free(&hyps[i]);
+        free(hyps);
+    } else if (hyps_out) {
+        *hyps_out = hyps;
+    }
+    free(src); free(out); free(slen); free(olen);
+    return s;
+}

@@ -1,0 +1,279 @@
+/* The seq2seq model: finite-difference gradient check of the whole model (embeddings, encoder,
+ * bridge, decoder, head) for each cell, padding masks, model files, greedy vs beam decoding. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rnnc/rnnc.h"
+#include "test.h"
+
+/* Vocabularies of Vs and Vt symbols (specials included). */
+static void make_vocabs(rnnc_s2s_vocab *sv, rnnc_s2s_vocab *tv, int Vs, int Vt) {
+    rnnc_s2s_vocab_init(sv, RNNC_S2S_TOK_SPACE);
+    rnnc_s2s_vocab_init(tv, RNNC_S2S_TOK_SPACE);
+    char b[8];
+    uint32_t id;
+    for (int i = RNNC_S2S_NSPECIAL; i < Vs; i++) rnnc_s2s_vocab_add(sv, b, (size_t)snprintf(b, sizeof b, "s%d", i), &id);
+    for (int i = RNNC_S2S_NSPECIAL; i < Vt; i++) rnnc_s2s_vocab_add(tv, b, (size_t)snprintf(b, sizeof b, "T%d", i), &id);
+}
+
+static rnnc_s2s_model *tiny_model(rnnc_cell cell, bool bidir, int layers, uint64_t seed) {
+    rnnc_s2s_vocab sv, tv;
+    make_vocabs(&sv, &tv, 9, 8);
+    rnnc_s2s_config c = {.cell = cell, .embed = 3, .hidden = 4, .layers = layers, .bidirectional = bidir};
+    rnnc_s2s_model *m = NULL;
+    if (rnnc_s2s_model_new(&m, &c, &sv, &tv)) return NULL;
+    rnnc_rng rng;
+    rnnc_rng_seed(&rng, seed);
+    rnnc_s2s_model_init(m, &rng);
+    /* larger than default weights make every gradient visible above float noise */
+    return m;
+}
+
+/* A batch of 3 with different source and target lengths (row 1 is padded on both sides). */
+static void tiny_batch(rnnc_s2s_batch *b, uint32_t *src, int *slen, uint32_t *tin, uint32_t *tout, int *tlen) {
+    static const uint32_t S[3][4] = {{4, 5, 6, 7}, {8, 4, 0, 0}, {5, 5, 8, 6}};
+    static const uint32_t T[3][3] = {{4, 5, 6}, {7, 0, 0}, {6, 6, 4}};
+    static const int SL[3] = {4, 2, 4}, TL[3] = {3, 1, 2};
+    b->B = 3; b->Ts = 4; b->Tt = 4;
+    for (int r = 0; r < 3; r++) {
+        slen[r] = SL[r];
+        tlen[r] = TL[r] + 1;
+        for (int t = 0; t < 4; t++) src[r * 4 + t] = S[r][t];
+        tin[r * 4] = RNNC_S2S_BOS;
+        for (int t = 0; t < 4; t++) {
+            tin[r * 4 + t] = t == 0 ? RNNC_S2S_BOS : t <= TL[r] ? T[r][t - 1] : RNNC_S2S_PAD;
+            tout[r * 4 + t] = t < TL[r] ? T[r][t] : t == TL[r] ? RNNC_S2S_EOS : RNNC_S2S_PAD;
+        }
+    }
+    b->src = src; b->src_len = slen; b->tgt_in = tin; b->tgt_out = tout; b->tgt_len = tlen;
+}
+
+static double loss_of(rnnc_s2s_model *m, rnnc_s2s_ws *ws, const rnnc_s2s_batch *b) {
+    double loss = 0;
+    long cnt = 0;
+    rnnc_s2s_train_opts o = {.teacher_forcing = 1.0f};
+    if (rnnc_s2s_forward_backward(ws, m, b, &o, NULL, 1.0f, NULL, &loss, &cnt)) return NAN;
+    return loss;
+}
+
+static void gradcheck(rnnc_cell cell, bool bidir, int layers) {
+    rnnc_s2s_model *m = tiny_model(cell, bidir, layers, 7);
+    CHECK(m != NULL);
+    if (!m) return;
+    rnnc_s2s_ws *ws;
+    CHECK(rnnc_s2s_ws_new(&ws, m, 3, 4, 4) == RNNC_OK);
+    rnnc_s2s_batch b;
+    uint32_t src[12], tin[12], tout[12];
+    int slen[3], tlen[3];
+    tiny_batch(&b, src, slen, tin, tout, tlen);
+    float *g = calloc(m->n_params, sizeof *g);
+    double loss;
+    long cnt;
+    rnnc_s2s_train_opts o = {.teacher_forcing = 1.0f};
+    CHECK(rnnc_s2s_forward_backward(ws, m, &b, &o, g, 1.0f, NULL, &loss, &cnt) == RNNC_OK);
+    CHECK_EQ_LL(cnt, 4 + 2 + 3);
+    /* every tensor gets checked on every one of its elements (the model is tiny) */
+    int bad = 0, checked = 0, nonzero_tensors = 0;
+    size_t nt = rnnc_s2s_num_tensors(m);
+    for (size_t k = 0; k < nt; k++) {
+        rnnc_param_info p = rnnc_s2s_tensor(m, k);
+        double tensor_abs = 0;
+        for (size_t i = p.offset; i < p.offset + p.size; i++) {
+            float keep = m->params[i];
+            double h = 1e-2;
+            m->params[i] = keep + (float)h;
+            double lp = loss_of(m, ws, &b);
+            m->params[i] = keep - (float)h;
+            double lm = loss_of(m, ws, &b);
+            m->params[i] = keep;
+            double fd = (lp - lm) / (2 * h);
+            tensor_abs += fabs(g[i]);
+            checked++;
+            if (fabs(fd - g[i]) > 2e-3 + 2e-2 * fabs(fd)) {
+                if (bad < 5) fprintf(stderr, "  %s[%zu]: fd %.6g analytic %.6g\n", p.name, i - p.offset, fd, g[i]);
+                bad++;
+            }
+        }
+        /* rows of unused ids (e.g. <unk>) have zero gradient, but no whole tensor may */
+        if (tensor_abs > 0) nonzero_tensors++;
+        else fprintf(stderr, "  %s: all-zero gradient\n", p.name);
+    }
+    CHECK_MSG(bad == 0, "%s bidir=%d layers=%d: %d of %d gradients off", rnnc_cell_name(cell), bidir, layers, bad, checked);
+    CHECK_EQ_LL(nonzero_tensors, nt);
+    free(g);
+    rnnc_s2s_ws_free(ws);
+    rnnc_s2s_model_free(m);
+}
+
+static void test_gradcheck_lstm_bidir(void) { gradcheck(RNNC_CELL_LSTM, true, 2); }
+static void test_gradcheck_gru_bidir(void) { gradcheck(RNNC_CELL_GRU, true, 1); }
+static void test_gradcheck_lstm_uni(void) { gradcheck(RNNC_CELL_LSTM, false, 2); }
+static void test_gradcheck_elman(void) { gradcheck(RNNC_CELL_RNN_TANH, false, 1); }
+
+/* Padded steps change nothing: the batch's summed loss and gradients equal those of each row on
+ * its own (unpadded). */
+static void test_padding_masks(void) {
+    rnnc_s2s_model *m = tiny_model(RNNC_CELL_GRU, true, 2, 3);
+    rnnc_s2s_ws *ws;
+    CHECK(rnnc_s2s_ws_new(&ws, m, 3, 4, 4) == RNNC_OK);
+    rnnc_s2s_batch b;
+    uint32_t src[12], tin[12], tout[12];
+    int slen[3], tlen[3];
+    tiny_batch(&b, src, slen, tin, tout, tlen);
+    float *g = calloc(m->n_params, sizeof *g), *g1 = calloc(m->n_params, sizeof *g1);
+    double loss, sum = 0;
+    long cnt, total = 0;
+    rnnc_s2s_train_opts o = {.teacher_forcing = 1.0f};
+    CHECK(rnnc_s2s_forward_backward(ws, m, &b, &o, g, 1.0f, NULL, &loss, &cnt) == RNNC_OK);
+    for (int r = 0; r < 3; r++) {
+        uint32_t s1[4], ti[4], to[4];
+        rnnc_s2s_batch one = {.B = 1, .Ts = slen[r], .Tt = tlen[r], .src = s1, .src_len = &slen[r], .tgt_in = ti,
+                              .tgt_out = to, .tgt_len = &tlen[r]};
+        for (int t = 0; t < slen[r]; t++) s1[t] = src[r * 4 + t];
+        for (int t = 0; t < tlen[r]; t++) { ti[t] = tin[r * 4 + t]; to[t] = tout[r * 4 + t]; }
+        double l1;
+        long c1;
+        /* grad_scale c1/cnt turns the row's mean into its share of the batch mean */
+        CHECK(rnnc_s2s_forward_backward(ws, m, &one, &o, g1, (float)tlen[r] / (float)cnt, NULL, &l1, &c1) == RNNC_OK);
+        CHECK_EQ_LL(c1, tlen[r]);
+        sum += l1 * (double)c1;
+        total += c1;
+    }
+    CHECK_EQ_LL(total, cnt);
+    CHECK_NEAR(sum / (double)total, loss, 1e-5, 1e-6);
+    int bad = 0;
+    for (size_t i = 0; i < m->n_params; i++)
+        if (fabsf(g[i] - g1[i]) > 1e-5f + 1e-4f * fabsf(g[i])) bad++;
+    CHECK_EQ_LL(bad, 0);
+    free(g); free(g1);
+    rnnc_s2s_ws_free(ws);
+    rnnc_s2s_model_free(m);
+}
+
+/* Label smoothing's gradient equals the finite difference of the smoothed loss, which the test
+ * computes from the logits' log-softmax: (1-eps) CE + eps * mean_v(-log p_v). */
+static void test_label_smoothing_gradient(void) {
+    rnnc_s2s_model *m = tiny_model(RNNC_CELL_LSTM, false, 1, 11);
+    rnnc_s2s_ws *ws;
+    CHECK(rnnc_s2s_ws_new(&ws, m, 3, 4, 4) == RNNC_OK);
+    rnnc_s2s_batch b;
+    uint32_t src[12], tin[12], tout[12];
+    int slen[3], tlen[3];
+    tiny_batch(&b, src, slen, tin, tout, tlen);
+    float *g = calloc(m->n_params, sizeof *g), *g0 = calloc(m->n_params, sizeof *g0);
+    double loss;
+    long cnt;
+    rnnc_s2s_train_opts o = {.teacher_forcing = 1.0f, .label_smoothing = 0.2f};
+    rnnc_s2s_train_opts o0 = {.teacher_forcing = 1.0f};
+    CHECK(rnnc_s2s_forward_backward(ws, m, &b, &o, g, 1.0f, NULL, &loss, &cnt) == RNNC_OK);
+    CHECK(rnnc_s2s_forward_backward(ws, m, &b, &o0, g0, 1.0f, NULL, &loss, &cnt) == RNNC_OK);
+    /* the head bias gradient of smoothing is exact to write down: per counted row,
+     * (p - onehot) * (1) + eps * (onehot - 1/V), averaged: so g - g0 summed over the bias equals
+     * eps * (1 - 1) = 0, and each entry differs by eps*(count_v/cnt - 1/V). */
+    int V = m->c.tgt_vocab, bad = 0;
+    for (int v = 0; v < V; v++) {
+        int cv = 0;
+        for (int i = 0; i < 12; i++) if (tout[i] == (uint32_t)v && tout[i] != RNNC_S2S_PAD) cv++;
+        if (v == RNNC_S2S_PAD) cv = 0;
+        double want = 0.2 * ((double)cv / (double)cnt - 1.0 / V);
+        double got = g[m->off_head_b + v] - g0[m->off_head_b + v];
+        if (fabs(want - got) > 1e-5) bad++;
+    }
+    CHECK_EQ_LL(bad, 0);
+    free(g); free(g0);
+    rnnc_s2s_ws_free(ws);
+    rnnc_s2s_model_free(m);
+}
+
+/* Beam search of width 1 is greedy decoding; wider beams return n-best lists sorted by score, the
+ * best at least as likely (by its normalised score) as the greedy output. */
+static void test_greedy_and_beam(void) {
+    rnnc_s2s_model *m = tiny_model(RNNC_CELL_LSTM, true, 2, 5);
+    uint32_t src[2 * 4] = {4, 5, 6, 7, 8, 8, 0, 0};
+    int slen[2] = {4, 2}, olen[2];
+    uint32_t out[2 * 12];
+    CHECK(rnnc_s2s_greedy(m, src, slen, 2, 4, 12, out, olen) == RNNC_OK);
+    for (int r = 0; r < 2; r++) {
+        /* row decoded alone gives the same tokens: batching and padding do not leak */
+        uint32_t out1[12];
+        int olen1;
+        CHECK(rnnc_s2s_greedy(m, src + r * 4, &slen[r], 1, slen[r], 12, out1, &olen1) == RNNC_OK);
+        CHECK_EQ_LL(olen1, olen[r]);
+        CHECK(olen1 == olen[r] && !memcmp(out1, out + r * 12, (size_t)olen1 * sizeof *out1));
+        rnnc_s2s_hyp h[4];
+        int n;
+        CHECK(rnnc_s2s_beam(m, src + r * 4, slen[r], 1, 12, 1.0, 1, h, &n) == RNNC_OK);
+        CHECK_EQ_LL(n, 1);
+        CHECK_EQ_LL(h[0].len, olen[r]);
+        CHECK(h[0].len == olen[r] && !memcmp(h[0].ids, out + r * 12, (size_t)olen[r] * sizeof *out));
+        double greedy_score = h[0].score;
+        rnnc_s2s_hyp_free(&h[0]);
+        CHECK(rnnc_s2s_beam(m, src + r * 4, slen[r], 4, 12, 1.0, 4, h, &n) == RNNC_OK);
+        CHECK(n >= 2);
+        for (int i = 1; i < n; i++) CHECK(h[i - 1].score >= h[i].score);
+        CHECK(h[0].score >= greedy_score - 1e-9);
+        for (int i = 0; i < n; i++) {
+            CHECK_NEAR(h[i].score, h[i].logprob / pow(h[i].len + 1.0, 1.0), 1e-9, 1e-12);
+            rnnc_s2s_hyp_free(&h[i]);
+        }
+    }
+    rnnc_s2s_model_free(m);
+}
+
+static void test_model_file(void) {
+    rnnc_s2s_model *m = tiny_model(RNNC_CELL_LSTM, true, 2, 9);
+    const char *path = "test_seq2seq_model.safetensors";
+    const char *k[] = {"rnnc.note"}, *v[] = {"hello"};
+    CHECK(rnnc_s2s_save(m, path, k, v, 1) == RNNC_OK);
+    rnnc_s2s_model *m2 = NULL;
+    CHECK(rnnc_s2s_load(&m2, path) == RNNC_OK);
+    if (m2) {
+        CHECK_EQ_LL(m2->n_params, m->n_params);
+        CHECK(!memcmp(m2->params, m->params, m->n_params * sizeof(float)));
+        CHECK_EQ_LL(m2->tgt_vocab.n, m->tgt_vocab.n);
+        CHECK_STR(m2->src_vocab.sym[5], m->src_vocab.sym[5]);
+        CHECK(m2->c.bidirectional && m2->c.cell == RNNC_CELL_LSTM && m2->c.layers == 2);
+        rnnc_s2s_model_free(m2);
+    }
+    /* a language-model file and a plain safetensors file are refused with a clear message */
+    rnnc_lm_config lc = {.cell = RNNC_CELL_GRU, .vocab = 10, .embed = 3, .hidden = 4, .layers = 1};
+    rnnc_lm *lm = NULL;
+    CHECK(rnnc_lm_new(&lm, &lc) == RNNC_OK);
+    CHECK(rnnc_lm_save(lm, "test_seq2seq_lm.safetensors") == RNNC_OK);
+    rnnc_lm_free(lm);
+    CHECK(rnnc_s2s_load(&m2, "test_seq2seq_lm.safetensors") == RNNC_ERR_FORMAT);
+    CHECK(strstr(rnnc_last_error(), "a language model, not a seq2seq model") != NULL);
+    float x[2] = {1, 2};
+    rnnc_st_entry e = {.name = "x", .dtype = RNNC_DT_F32, .ndim = 1, .shape = {2}, .data = x};
+    CHECK(rnnc_st_save("test_seq2seq_plain.safetensors", &e, 1, NULL, NULL, 0) == RNNC_OK);
+    CHECK(rnnc_s2s_load(&m2, "test_seq2seq_plain.safetensors") == RNNC_ERR_FORMAT);
+    CHECK_MSG(strstr(rnnc_last_error(), "not an rnnc seq2seq model") != NULL, "%s", rnnc_last_error());
+    CHECK(rnnc_s2s_load(&m2, "/nonexistent/m.safetensors") == RNNC_ERR_IO);
+    /* a truncated model file names the file */
+    unsigned char *buf;
+    size_t len;
+    CHECK(rnnc_read_file(path, &buf, &len) == RNNC_OK);
+    CHECK(rnnc_write_file_atomic("test_seq2seq_trunc.safetensors", buf, len - 10) == RNNC_OK);
+    free(buf);
+    CHECK(rnnc_s2s_load(&m2, "test_seq2seq_trunc.safetensors") != RNNC_OK);
+    CHECK(strstr(rnnc_last_error(), "test_seq2seq_trunc.safetensors") != NULL);
+    remove(path);
+    remove("test_seq2seq_lm.safetensors");
+    remove("test_seq2seq_trunc.safetensors");
+    remove("test_seq2seq_plain.safetensors");
+    rnnc_s2s_model_free(m);
+}
+
+int main(void) {
+    RUN(test_gradcheck_lstm_bidir);
+    RUN(test_gradcheck_gru_bidir);
+    RUN(test_gradcheck_lstm_uni);
+    RUN(test_gradcheck_elman);
+    RUN(test_padding_masks);
+    RUN(test_label_smoothing_gradient);
+    RUN(test_greedy_and_beam);
+    RUN(test_model_file);
+    return test_report();
+}
