@@ -109,6 +109,10 @@ const longs = [];
 for (const [i, n] of [[0, 97], [1, 200], [2, 777], [3, 2500]]) longs.push(['long_letters_' + i, recipe(100 + i, LETTERS, n)]);
 for (const [i, n] of [[0, 150], [1, 1200]]) longs.push(['long_lower_' + i, recipe(200 + i, LOWER, n)]);
 longs.push(['long_same_letter', 'a'.repeat(3000)]);
+// Letters whose byte pairs all occur inside tokens, so the piece cannot be cut: the queue path.
+const COMMON = ['e', 't', 'a', 'o', 'i', 'n', 's', 'h', 'r', 'th', 'in', 'er'];
+for (const [i, n] of [[0, 1000], [1, 4000]]) longs.push(['long_common_' + i, recipe(300 + i, COMMON, n)]);
+longs.push(['long_cjk', recipe(400, ['中', '文', '字', '国', '的', '是', '人', '日', '本'], 3000)]);
 
 function idsFor(text, special) {
   const out = {};

@@ -23,5 +23,6 @@
 #include "rnnc/plot.h"
 #include "rnnc/generate.h"
 #include "rnnc/seq2seq.h"
+#include "rnnc/tokenizer.h"
 
 #endif

@@ -62,11 +62,13 @@ void cli_format_train(char *buf, size_t n, const cli_train_status *s);
 
 /* Subcommands. */
 int cmd_tokenizer(int argc, char **argv);
+int cmd_seq2seq(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_train_text(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 
 #endif

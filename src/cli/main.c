@@ -17,6 +17,7 @@ static const command commands[] = {
     {"eval", cmd_eval, "mean cross-entropy of a model over an id file"},
     {"train", cmd_train, "train a language model (truncated BPTT, SGD/Adam/AdamW)"},
     {"info", cmd_info, "a model's configuration and parameter counts per layer"},
+    {"seq2seq", cmd_seq2seq, "train, apply and evaluate encoder-decoder models (TSV pairs)"},
     {"version", cmd_version, "print the version"},
 };
 

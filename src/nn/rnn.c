@@ -423,7 +423,8 @@ static void backward_time(rnnc_rnn_ws *ws, int l, int d, layer_params p, const f
     {
         int j0, j1;
         unit_slice(H, omp_get_thread_num(), omp_get_num_threads(), &j0, &j1);
-        rnnc_cell_bwd a = {.B = B, .H = H, .j0 = j0, .j1 = j1, .len = ws->len, .relu = relu, .lddy = DH};
+        rnnc_cell_bwd a = {.B = B, .H = H, .j0 = j0, .j1 = j1, .len = ws->len, .relu = relu, .lddy = DH,
+                           .zero = ws->zero};
         for (int s = 0; s < T; s++) {
             int t = d == 0 ? T - 1 - s : s;
             int prev = d == 0 ? t : t + 1, next = d == 0 ? t + 1 : t;

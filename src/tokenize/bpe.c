@@ -37,7 +37,11 @@ struct rnnc_bpe {
     unsigned char *arena;
     slot *slots;
     size_t mask;             /* slots - 1 (power of two) */
+    uint64_t *filter;        /* one bit per hash (high bits): clear = certainly no token. It is */
+    unsigned filter_shift;   /* small enough to stay in L2, and most failed merge lookups stop here */
     uint32_t byte_rank[256];
+    uint32_t *pair2;         /* rank of each two-byte string (b0 << 8 | b1), or NO_RANK */
+    uint64_t inner[1024];    /* bit b0 << 8 | b1: the two bytes occur side by side inside some token */
     size_t n_specials;
     char **special_text;
     size_t *special_len;
@@ -81,7 +85,10 @@ static inline uint64_t hash_bytes(const unsigned char *p, size_t len, uint64_t k
 /* The rank of the token with bytes p[0..len), or NO_RANK. */
 static inline uint32_t lookup(const rnnc_bpe *b, const unsigned char *p, size_t len) {
     uint64_t k = key8_of(p, len);
-    size_t i = (size_t)hash_bytes(p, len, k) & b->mask;
+    uint64_t h = hash_bytes(p, len, k);
+    uint64_t f = h >> b->filter_shift;
+    if (!((b->filter[f >> 6] >> (f & 63)) & 1)) return NO_RANK;
+    size_t i = (size_t)h & b->mask;
     for (;;) {
         const slot *s = &b->slots[i];
         if (s->id == NO_RANK) return NO_RANK;
@@ -107,6 +114,8 @@ void rnnc_bpe_free(rnnc_bpe *b) {
     free(b->tok_len);
     free(b->arena);
     free(b->slots);
+    free(b->filter);
+    free(b->pair2);
     free_specials(b);
     free(b->pattern);
     rnnc_pretok_free(b->pretok);
@@ -143,7 +152,12 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
     b->arena = malloc(total + 8);
     b->slots = malloc(cap * sizeof *b->slots);
     b->mask = cap - 1;
-    if (!b->pattern || !b->tok_off || !b->tok_len || !b->arena || !b->slots) {
+    size_t fbits = 1u << 16;
+    unsigned flog = 16;
+    while (fbits < used * 8) { fbits *= 2; flog++; }
+    b->filter_shift = 64 - flog;
+    b->filter = calloc(fbits / 64, sizeof *b->filter);
+    if (!b->pattern || !b->filter || !b->tok_off || !b->tok_len || !b->arena || !b->slots) {
         rnnc_bpe_free(b);
         return rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory for %zu tokens", n_tokens);
     }
@@ -164,7 +178,9 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
         b->tok_len[r] = (uint32_t)len;
         off += len;
         uint64_t k = key8_of(p, len);
-        size_t i = (size_t)hash_bytes(p, len, k) & b->mask;
+        uint64_t h = hash_bytes(p, len, k), f = h >> b->filter_shift;
+        b->filter[f >> 6] |= 1ULL << (f & 63);
+        size_t i = (size_t)h & b->mask;
         while (b->slots[i].id != NO_RANK) i = (i + 1) & b->mask;
         b->slots[i] = (slot){k, (uint32_t)len, (uint32_t)r};
         if (len == 1) b->byte_rank[p[0]] = (uint32_t)r;
@@ -174,6 +190,17 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
             rnnc_bpe_free(b);
             return rnnc_error(RNNC_ERR_FORMAT, "bpe: the single byte 0x%02X has no rank (all 256 bytes must)", i);
         }
+    for (size_t r = 0; r < n_tokens; r++)
+        for (size_t k = 1; tokens[r].data && k < tokens[r].len; k++) {
+            unsigned pair = (unsigned)tokens[r].data[k - 1] << 8 | tokens[r].data[k];
+            b->inner[pair >> 6] |= 1ULL << (pair & 63);
+        }
+    b->pair2 = malloc(65536 * sizeof *b->pair2);
+    if (!b->pair2) { rnnc_bpe_free(b); return rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory"); }
+    for (unsigned k = 0; k < 65536; k++) {
+        unsigned char two[2] = {(unsigned char)(k >> 8), (unsigned char)k};
+        b->pair2[k] = lookup(b, two, 2);
+    }
     b->n_vocab = n_tokens;
     b->special_text = calloc(n_specials ? n_specials : 1, sizeof *b->special_text);
     b->special_len = calloc(n_specials ? n_specials : 1, sizeof *b->special_len);
@@ -241,13 +268,28 @@ uint32_t rnnc_bpe_rank_of(const rnnc_bpe *b, const unsigned char *bytes, size_t 
 
 /* ---- encoding ---- */
 
+/* A priority queue of (rank, offset) pairs for long pieces, bucketed by rank: a small binary heap
+ * of the ranks that have entries, and per rank a binary heap of offsets. A long piece has millions
+ * of pairs but few distinct ranks, and merges run rank by rank, so the heaps touched at any moment
+ * stay in cache (one flat heap of millions of entries was dominated by cache misses). */
+typedef struct { uint32_t *h; uint32_t n, cap; } bucket;
+
+typedef struct {
+    uint32_t *slot_of;   /* per rank: its bucket, or NO_RANK (reset after each piece) */
+    bucket *buckets;
+    uint32_t nb, cap_b;
+    uint32_t *ranks;     /* heap of ranks with non-empty buckets */
+    uint32_t nr, cap_r;
+    uint32_t *touched;   /* ranks whose slot_of is set */
+} pqueue;
+
 /* Per-thread scratch for merging, grown on demand and freed when the call ends. */
 typedef struct {
     uint32_t *ids;      /* output ids */
     size_t n, cap;
     uint32_t *a, *c, *d, *e; /* merge arrays: start/rank/id/next+prev */
-    uint64_t *heap;
-    size_t merge_cap, heap_cap;
+    size_t merge_cap;
+    pqueue pq;
     int nomem;
 } enc;
 
@@ -285,7 +327,7 @@ static void merge_short(const rnnc_bpe *b, const unsigned char *p, size_t len, e
     size_t cnt = len;
     for (size_t i = 0; i <= len; i++) start[i] = (uint32_t)i;
     for (size_t i = 0; i < len; i++) id[i] = b->byte_rank[p[i]];
-    for (size_t i = 0; i + 1 < len; i++) rank[i] = lookup(b, p + i, 2);
+    for (size_t i = 0; i + 1 < len; i++) rank[i] = b->pair2[p[i] << 8 | p[i + 1]];
     while (cnt > 1) {
         uint32_t best = NO_RANK;
         size_t bi = 0;
@@ -303,60 +345,106 @@ static void merge_short(const rnnc_bpe *b, const unsigned char *p, size_t len, e
     for (size_t i = 0; i < cnt; i++) emit(s, id[i]);
 }
 
-static void heap_push(uint64_t *h, size_t *n, uint64_t k) {
-    size_t i = (*n)++;
+
+static int u32_push(uint32_t **h, uint32_t *n, uint32_t *cap, uint32_t v) {
+    if (*n == *cap) {
+        uint32_t nc = *cap ? *cap * 2 : 16;
+        uint32_t *nh = realloc(*h, (size_t)nc * sizeof *nh);
+        if (!nh) return 0;
+        *h = nh;
+        *cap = nc;
+    }
+    uint32_t i = (*n)++, *a = *h;
     while (i > 0) {
-        size_t up = (i - 1) / 2;
-        if (h[up] <= k) break;
-        h[i] = h[up];
+        uint32_t up = (i - 1) / 2;
+        if (a[up] <= v) break;
+        a[i] = a[up];
         i = up;
     }
-    h[i] = k;
+    a[i] = v;
+    return 1;
 }
 
-static uint64_t heap_pop(uint64_t *h, size_t *n) {
-    uint64_t top = h[0], k = h[--*n];
-    size_t i = 0, m = *n;
+static uint32_t u32_pop(uint32_t *a, uint32_t *n) {
+    uint32_t top = a[0], v = a[--*n], i = 0, m = *n;
     for (;;) {
-        size_t l = 2 * i + 1;
+        uint32_t l = 2 * i + 1;
         if (l >= m) break;
-        if (l + 1 < m && h[l + 1] < h[l]) l++;
-        if (h[l] >= k) break;
-        h[i] = h[l];
+        if (l + 1 < m && a[l + 1] < a[l]) l++;
+        if (a[l] >= v) break;
+        a[i] = a[l];
         i = l;
     }
-    if (m) h[i] = k;
+    if (m) a[i] = v;
     return top;
 }
 
+static int pq_push(pqueue *q, uint32_t rank, uint32_t pos) {
+    uint32_t bi = q->slot_of[rank];
+    if (bi == NO_RANK) {
+        if (q->nb == q->cap_b) {
+            uint32_t nc = q->cap_b ? q->cap_b * 2 : 256;
+            bucket *nbk = realloc(q->buckets, (size_t)nc * sizeof *nbk);
+            uint32_t *nt = nbk ? realloc(q->touched, (size_t)nc * sizeof *nt) : NULL;
+            if (nbk) q->buckets = nbk;
+            if (!nt) return 0;
+            q->touched = nt;
+            for (uint32_t k = q->cap_b; k < nc; k++) q->buckets[k] = (bucket){NULL, 0, 0};
+            q->cap_b = nc;
+        }
+        bi = q->nb++;
+        q->slot_of[rank] = bi;
+        q->touched[bi] = rank;
+        q->buckets[bi].n = 0;
+    }
+    bucket *bk = &q->buckets[bi];
+    if (bk->n == 0 && !u32_push(&q->ranks, &q->nr, &q->cap_r, rank)) return 0;
+    return u32_push(&bk->h, &bk->n, &bk->cap, pos);
+}
+
+static void pq_reset(pqueue *q) {
+    for (uint32_t k = 0; k < q->nb; k++) q->slot_of[q->touched[k]] = NO_RANK;
+    q->nb = 0;
+    q->nr = 0;
+}
+
+static void pq_free(pqueue *q) {
+    for (uint32_t k = 0; k < q->cap_b; k++) free(q->buckets[k].h);
+    free(q->buckets);
+    free(q->ranks);
+    free(q->touched);
+    free(q->slot_of);
+}
+
 /* The same merges for a long piece in O(n log n): parts form a linked list over byte offsets, and
- * a heap holds (rank, offset) of every adjacent pair; an entry whose pair has since changed is
- * skipped when popped (a pair's rank names its bytes, so equal rank at an alive offset means the
+ * the queue holds (rank, offset) of every adjacent pair; an entry whose pair has since changed is
+ * skipped when popped (a pair's rank names its bytes, so equal rank at a live offset means the
  * entry is current). Ties pop the lowest offset first, as tiktoken's leftmost scan. */
 static void merge_long(const rnnc_bpe *b, const unsigned char *p, size_t len, enc *s) {
     if (!merge_reserve(s, len + 1)) return;
-    if (s->heap_cap < 3 * len) {
-        uint64_t *h = realloc(s->heap, 3 * len * sizeof *h);
-        if (!h) { s->nomem = 1; return; }
-        s->heap = h;
-        s->heap_cap = 3 * len;
+    pqueue *q = &s->pq;
+    if (!q->slot_of) {
+        q->slot_of = malloc(b->n_ranks * sizeof *q->slot_of);
+        if (!q->slot_of) { s->nomem = 1; return; }
+        memset(q->slot_of, 0xFF, b->n_ranks * sizeof *q->slot_of);
     }
     uint32_t *rank = s->c, *id = s->d, *next = s->e, *prev = s->e + s->merge_cap;
-    uint64_t *h = s->heap;
-    size_t hn = 0;
     for (size_t i = 0; i < len; i++) {
         id[i] = b->byte_rank[p[i]];
         next[i] = (uint32_t)(i + 1);
         prev[i] = (uint32_t)(i ? i - 1 : UINT32_MAX);
     }
+    int ok = 1;
     for (size_t i = 0; i + 1 < len; i++) {
-        rank[i] = lookup(b, p + i, 2);
-        if (rank[i] != NO_RANK) heap_push(h, &hn, (uint64_t)rank[i] << 32 | i);
+        rank[i] = b->pair2[p[i] << 8 | p[i + 1]];
+        if (rank[i] != NO_RANK) ok &= pq_push(q, rank[i], (uint32_t)i);
     }
     rank[len - 1] = NO_RANK;
-    while (hn) {
-        uint64_t k = heap_pop(h, &hn);
-        uint32_t r = (uint32_t)(k >> 32), i = (uint32_t)k;
+    while (q->nr && ok) {
+        uint32_t r = q->ranks[0];
+        bucket *bk = &q->buckets[q->slot_of[r]];
+        uint32_t i = u32_pop(bk->h, &bk->n);
+        if (bk->n == 0) u32_pop(q->ranks, &q->nr);
         if (rank[i] != r) continue; /* stale: the pair at i has changed (dead parts have NO_RANK) */
         uint32_t j = next[i];          /* i absorbs j */
         id[i] = r;
@@ -365,27 +453,46 @@ static void merge_long(const rnnc_bpe *b, const unsigned char *p, size_t len, en
         if (nj < len) prev[nj] = i;
         rank[j] = NO_RANK;
         if (nj < len) {
-            uint32_t end = next[nj];
-            rank[i] = lookup(b, p + i, end - i);
-            if (rank[i] != NO_RANK) heap_push(h, &hn, (uint64_t)rank[i] << 32 | i);
+            rank[i] = lookup(b, p + i, next[nj] - i);
+            if (rank[i] != NO_RANK) ok &= pq_push(q, rank[i], i);
         } else {
             rank[i] = NO_RANK;
         }
         uint32_t pi = prev[i];
         if (pi != UINT32_MAX) {
-            rank[pi] = lookup(b, p + pi, next[i] - pi);
-            if (rank[pi] != NO_RANK) heap_push(h, &hn, (uint64_t)rank[pi] << 32 | pi);
+            rank[pi] = lookup(b, p + pi, nj - pi);
+            if (rank[pi] != NO_RANK) ok &= pq_push(q, rank[pi], pi);
         }
     }
+    pq_reset(q);
+    if (!ok) { s->nomem = 1; return; }
     for (size_t i = 0; i < len; i = next[i]) emit(s, id[i]);
+}
+
+/* Whether bytes x, y occur side by side inside some token. If not, no merge can ever join the
+ * parts on either side of them (every token spanning them would contain both), so a piece may be
+ * merged as two independent halves there with exactly the same result. */
+static inline int inner_pair(const rnnc_bpe *b, unsigned x, unsigned y) {
+    unsigned pair = x << 8 | y;
+    return (int)(b->inner[pair >> 6] >> (pair & 63)) & 1;
 }
 
 static inline void encode_piece(const rnnc_bpe *b, const unsigned char *p, size_t len, enc *s) {
     if (len == 1) { emit(s, b->byte_rank[p[0]]); return; }
     uint32_t r = lookup(b, p, len);
     if (r != NO_RANK) { emit(s, r); return; }
-    if (len <= SHORT_PIECE) merge_short(b, p, len, s);
-    else merge_long(b, p, len, s);
+    if (len <= SHORT_PIECE) { merge_short(b, p, len, s); return; }
+    /* A long piece (say 1 MB without whitespace): merge the stretches between byte pairs that no
+     * token contains separately, with tiktoken's loop when short, else with the queue. */
+    size_t from = 0;
+    for (size_t q = 1; q <= len; q++) {
+        if (q < len && inner_pair(b, p[q - 1], p[q])) continue;
+        size_t n = q - from;
+        if (n == 1) emit(s, b->byte_rank[p[from]]);
+        else if (n <= SHORT_PIECE) merge_short(b, p + from, n, s);
+        else merge_long(b, p + from, n, s);
+        from = q;
+    }
 }
 
 /* The PCRE2 path's callback state. */
@@ -420,7 +527,7 @@ static void enc_free(enc *s) {
     free(s->c);
     free(s->d);
     free(s->e);
-    free(s->heap);
+    pq_free(&s->pq);
 }
 
 /* A position where every built-in pattern ends a piece, whatever comes before or after: an ASCII
@@ -463,11 +570,13 @@ static rnnc_status encode_ordinary(const rnnc_bpe *b, const unsigned char *t, si
         rnnc_status st = RNNC_OK;
         #pragma omp parallel for schedule(dynamic, 1)
         for (size_t k = 0; k < nc; k++) {
-            enc *s = &parts[k];
-            s->cap = (cut[k + 1] - cut[k]) / 4 + 16;
-            s->ids = malloc(s->cap * sizeof *s->ids);
-            if (!s->ids) { s->nomem = 1; s->cap = 0; continue; }
-            encode_serial(b, t + cut[k], cut[k + 1] - cut[k], s);
+            /* Work on a local copy: neighbouring parts[] entries share cache lines across threads. */
+            enc s = {0};
+            s.cap = (cut[k + 1] - cut[k]) / 4 + 16;
+            s.ids = malloc(s.cap * sizeof *s.ids);
+            if (!s.ids) s.nomem = 1;
+            else encode_serial(b, t + cut[k], cut[k + 1] - cut[k], &s);
+            parts[k] = s;
         }
         for (size_t k = 0; k < nc; k++) {
             if (!st && parts[k].nomem) st = rnnc_error(RNNC_ERR_NOMEM, "bpe encode: out of memory");
