@@ -47,29 +47,37 @@ static void test_windowed_feed_equals_steps(void) {
     }
 }
 
+/* The generator's own batch-1 step against the model's step API: same logits, same greedy path. */
 static void test_greedy_matches_step_api(void) {
-    rnnc_lm *m = small_model(RNNC_CELL_LSTM);
-    rnnc_sample_params p = {0, 0, 1};
-    rnnc_generator *g;
-    CHECK(rnnc_generator_new(&g, m, &p, 5) == RNNC_OK);
-    const uint32_t prompt[3] = {4, 9, 1};
-    CHECK(rnnc_generator_feed(g, prompt, 3) == RNNC_OK);
-    rnnc_lm_ws *ws;
-    CHECK(rnnc_lm_ws_new(&ws, m, 1, 1) == RNNC_OK);
-    float logits[V];
-    for (int i = 0; i < 3; i++) { int id = (int)prompt[i]; rnnc_lm_step(m, ws, &id, 1, logits); }
-    int bad = 0;
-    for (int k = 0; k < 60; k++) {
-        uint32_t got;
-        CHECK(rnnc_generator_next(g, &got) == RNNC_OK);
-        int want = (int)rnnc_argmax(logits, V);
-        bad += (int)got != want;
-        rnnc_lm_step(m, ws, &want, 1, logits);
+    const rnnc_cell cells[4] = {RNNC_CELL_LSTM, RNNC_CELL_GRU, RNNC_CELL_RNN_TANH, RNNC_CELL_RNN_RELU};
+    for (int ci = 0; ci < 4; ci++) {
+        rnnc_lm *m = small_model(cells[ci]);
+        rnnc_sample_params p = {0, 0, 1};
+        rnnc_generator *g;
+        CHECK(rnnc_generator_new(&g, m, &p, 5) == RNNC_OK);
+        const uint32_t prompt[3] = {4, 9, 1};
+        CHECK(rnnc_generator_feed(g, prompt, 3) == RNNC_OK);
+        rnnc_lm_ws *ws;
+        CHECK(rnnc_lm_ws_new(&ws, m, 1, 1) == RNNC_OK);
+        float logits[V];
+        for (int i = 0; i < 3; i++) { int id = (int)prompt[i]; rnnc_lm_step(m, ws, &id, 1, logits); }
+        int bad = 0;
+        double maxdiff = 0;
+        for (int k = 0; k < 60; k++) {
+            uint32_t got;
+            CHECK(rnnc_generator_next(g, &got) == RNNC_OK);
+            int want = (int)rnnc_argmax(logits, V);
+            bad += (int)got != want;
+            rnnc_lm_step(m, ws, &want, 1, logits);
+            const float *gl = rnnc_generator_logits(g); /* runs the drawn token through the fast step */
+            for (int v = 0; gl && v < V; v++) maxdiff = fmax(maxdiff, fabs(gl[v] - logits[v]));
+        }
+        CHECK_EQ_LL(bad, 0);
+        CHECK_MSG(maxdiff < 1e-4, "cell %d: generator step and model step differ by %g", ci, maxdiff);
+        rnnc_lm_ws_free(ws);
+        rnnc_generator_free(g);
+        rnnc_lm_free(m);
     }
-    CHECK_EQ_LL(bad, 0);
-    rnnc_lm_ws_free(ws);
-    rnnc_generator_free(g);
-    rnnc_lm_free(m);
 }
 
 static void gen(rnnc_lm *m, uint64_t seed, uint32_t *out, int n) {

@@ -30,7 +30,7 @@ static rnnc_status stream_loss(rnnc_lm *m, const rnnc_stream *st, int B, int T, 
     double sum = 0;
     for (size_t k = 0; !s && k < st->windows; k++) {
         rnnc_stream_window(st, k, x, y);
-        double l;
+        double l = 0;
         s = rnnc_lm_forward(m, ws, x, B, T, false, NULL, NULL);
         if (!s) s = rnnc_lm_loss(m, ws, y, false, &l);
         sum += l; /* every window has B*T targets, so the mean of means is the mean per token */
