@@ -1,4 +1,5 @@
 # rnnc — the two quick-start commands are `make demo` and `make test`; both do all set-up first.
+MAKEFLAGS += --no-print-directory
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)

@@ -1,0 +1,523 @@
+/* The recurrent-layer runner: everything about Elman, LSTM and GRU layers except their pointwise
+ * math (elman.c, lstm.c, gru.c). See include/rnnc/rnn.h for the API and nn/cell.h for the cells.
+ *
+ * Internally everything is time-major ([T, B, ...]) so that one time step is a contiguous block
+ * of B rows. Per layer and direction:
+ *   forward:  G  = X W_ih^T                    one GEMM [T*B, I] x [I, G*H] for all steps
+ *             for each step: hg = h_prev W_hh^T  one GEMM [B, H] x [H, G*H]; the cell does the rest
+ *   backward: for each step (reversed): the cell gives dG; dh_prev += dG_h W_hh   [B,G*H]x[G*H,H]
+ *             then, once for all steps: dW_ih += dG_x^T X, dW_hh += dG_h^T H_prev,
+ *             dX = dG_x W_ih, bias gradients as column sums.
+ * The state buffer hs has T+1 slots so that the previous states of all steps form one contiguous
+ * [T*B, H] matrix for dW_hh: the forward direction reads slot t and writes t+1, the reverse
+ * direction reads t+1 and writes t.
+ *
+ * Threads: the time loop runs on all OpenMP threads, each owning a slice of the hidden units
+ * (so the cell needs no communication inside a step) and calling single-threaded BLAS for its
+ * columns; there is one barrier per step. The big GEMMs run from serial code with BLAS's own
+ * threads. The two directions of a bidirectional layer run concurrently when there are at least
+ * two threads. Results depend only on the inputs, the seed and the thread count. */
+#include "rnnc/rnn.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/cell.h"
+
+/* cblas.h pulls in complex.h, whose macro I would shadow our input size I. */
+#undef I
+
+/* ---- configuration and parameter layout ------------------------------------------------- */
+
+static const char *const cell_names[] = {"rnn_tanh", "rnn_relu", "lstm", "gru"};
+
+rnnc_status rnnc_cell_parse(const char *name, rnnc_cell *out) {
+    for (int k = 0; k < 4; k++)
+        if (name && !strcmp(name, cell_names[k])) { *out = (rnnc_cell)k; return RNNC_OK; }
+    return rnnc_error(RNNC_ERR_ARG, "unknown cell \"%s\" (expected rnn_tanh, rnn_relu, lstm or gru)",
+                      name ? name : "(null)");
+}
+
+const char *rnnc_cell_name(rnnc_cell cell) {
+    return (unsigned)cell < 4 ? cell_names[cell] : "unknown";
+}
+
+int rnnc_cell_gates(rnnc_cell cell) {
+    return cell == RNNC_CELL_LSTM ? 4 : cell == RNNC_CELL_GRU ? 3 : 1;
+}
+
+rnnc_status rnnc_rnn_config_check(const rnnc_rnn_config *c) {
+    if (!c) return rnnc_error(RNNC_ERR_ARG, "rnn config: NULL");
+    if ((unsigned)c->cell > RNNC_CELL_GRU) return rnnc_error(RNNC_ERR_ARG, "rnn config: cell %d is not a cell type", (int)c->cell);
+    if (c->input < 1 || c->input > (1 << 20)) return rnnc_error(RNNC_ERR_ARG, "rnn config: input size %d outside [1, 2^20]", c->input);
+    if (c->hidden < 1 || c->hidden > (1 << 16)) return rnnc_error(RNNC_ERR_ARG, "rnn config: hidden size %d outside [1, 65536]", c->hidden);
+    if (c->layers < 1 || c->layers > 1024) return rnnc_error(RNNC_ERR_ARG, "rnn config: layers %d outside [1, 1024]", c->layers);
+    if (!(c->dropout >= 0.0f && c->dropout <= 1.0f)) return rnnc_error(RNNC_ERR_ARG, "rnn config: dropout %g outside [0, 1]", (double)c->dropout);
+    return RNNC_OK;
+}
+
+static int dirs(const rnnc_rnn_config *c) { return c->bidirectional ? 2 : 1; }
+static int layer_input(const rnnc_rnn_config *c, int l) { return l == 0 ? c->input : dirs(c) * c->hidden; }
+
+/* Offset of the (layer l, direction d) block: weight_ih, weight_hh, bias_ih, bias_hh in a row. */
+static size_t block_offset(const rnnc_rnn_config *c, int l, int d) {
+    size_t GH = (size_t)rnnc_cell_gates(c->cell) * c->hidden, off = 0;
+    for (int k = 0; k < l * dirs(c) + d; k++)
+        off += GH * ((size_t)layer_input(c, k / dirs(c)) + c->hidden + 2);
+    return off;
+}
+
+size_t rnnc_rnn_num_params(const rnnc_rnn_config *c) { return block_offset(c, c->layers, 0); }
+
+size_t rnnc_rnn_num_tensors(const rnnc_rnn_config *c) { return 4 * (size_t)c->layers * dirs(c); }
+
+rnnc_param_info rnnc_rnn_tensor(const rnnc_rnn_config *c, size_t k) {
+    rnnc_param_info p;
+    memset(&p, 0, sizeof p);
+    int D = dirs(c), l = (int)(k / (4 * (size_t)D)), d = (int)(k / 4 % D), which = (int)(k % 4);
+    int GH = rnnc_cell_gates(c->cell) * c->hidden, I = layer_input(c, l);
+    static const char *const kind[] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+    snprintf(p.name, sizeof p.name, "%s_l%d%s", kind[which], l, d ? "_reverse" : "");
+    p.offset = block_offset(c, l, d);
+    if (which == 0) { p.ndim = 2; p.shape[0] = GH; p.shape[1] = I; }
+    if (which == 1) { p.ndim = 2; p.shape[0] = GH; p.shape[1] = c->hidden; p.offset += (size_t)GH * I; }
+    if (which >= 2) { p.ndim = 1; p.shape[0] = GH; p.offset += (size_t)GH * (I + c->hidden) + (which == 3 ? GH : 0); }
+    p.size = (size_t)p.shape[0] * (p.ndim == 2 ? (size_t)p.shape[1] : 1);
+    return p;
+}
+
+void rnnc_rnn_init(const rnnc_rnn_config *c, float *params, rnnc_rng *rng) {
+    float k = 1.0f / sqrtf((float)c->hidden);
+    size_t n = rnnc_rnn_num_params(c);
+    for (size_t i = 0; i < n; i++) params[i] = (2.0f * rnnc_rng_uniform(rng) - 1.0f) * k;
+}
+
+/* ---- workspace ---------------------------------------------------------------------------- */
+
+#define MAX_ALLOCS 64
+
+struct rnnc_rnn_ws {
+    rnnc_rnn_config c;
+    int G, D, L, Bmax, Tmax;
+    int B, T;            /* of the last forward */
+    bool have_forward;
+    int *len;            /* [Bmax] */
+    /* per layer and direction, index l*D+d */
+    float **gates;       /* [T, B, G*H] input projection, then activated gates */
+    float **hn;          /* GRU: [T, B, H] */
+    float **hs, **cs;    /* [T+1, B, H] states (cs: LSTM) */
+    /* per layer */
+    float **xin;         /* layer input [T, B, I_l]; for l > 0 the previous output after dropout */
+    unsigned char **keep;/* dropout keep flags for xin[l], l > 0 (when dropout > 0) */
+    bool *dropped;       /* whether the last forward applied dropout to xin[l] */
+    float *ylast;        /* [T, B, D*H] output of the last layer */
+    /* scratch, per direction */
+    float *hg[2];        /* [B, G*H] */
+    float *dgx[2], *dgh[2]; /* [T, B, G*H]; dgh == dgx except for GRU */
+    float *dh[2][2], *dc[2][2]; /* [B, H] ping-pong carries */
+    float *dbuf[2];      /* [T, B, max(I, D*H)] gradients of layer outputs / inputs */
+    float *zero;         /* [B, H] zeros for missing initial states */
+    void *allocs[MAX_ALLOCS];
+    int n_allocs;
+};
+
+static void *ws_alloc(rnnc_rnn_ws *ws, size_t bytes) {
+    if (ws->n_allocs == MAX_ALLOCS) return NULL;
+    bytes = (bytes + 63) / 64 * 64;
+    void *p = aligned_alloc(64, bytes ? bytes : 64);
+    if (p) { memset(p, 0, bytes ? bytes : 64); ws->allocs[ws->n_allocs++] = p; }
+    return p;
+}
+
+void rnnc_rnn_ws_free(rnnc_rnn_ws *ws) {
+    if (!ws) return;
+    for (int i = 0; i < ws->n_allocs; i++) free(ws->allocs[i]);
+    free(ws);
+}
+
+rnnc_status rnnc_rnn_ws_new(rnnc_rnn_ws **out, const rnnc_rnn_config *c, int B, int T) {
+    *out = NULL;
+    rnnc_status st = rnnc_rnn_config_check(c);
+    if (st) return st;
+    if (B < 1 || T < 1) return rnnc_error(RNNC_ERR_ARG, "rnn workspace: batch %d and length %d must be >= 1", B, T);
+    rnnc_rnn_ws *ws = calloc(1, sizeof *ws);
+    if (!ws) return rnnc_error(RNNC_ERR_NOMEM, "rnn workspace: out of memory");
+    ws->c = *c;
+    ws->G = rnnc_cell_gates(c->cell);
+    ws->D = dirs(c);
+    ws->L = c->layers;
+    ws->Bmax = B;
+    ws->Tmax = T;
+    const size_t H = c->hidden, GH = ws->G * H, D = ws->D, L = ws->L, TB = (size_t)T * B;
+    const size_t DH = D * H, maxI = (size_t)c->input > DH ? (size_t)c->input : DH;
+    bool ok = true;
+#define ALLOC(dst, bytes) do { if (ok) { (dst) = ws_alloc(ws, (bytes)); ok = (dst) != NULL; } } while (0)
+    /* The pointer tables go in one block so that the number of allocations stays bounded. */
+    ALLOC(ws->len, B * sizeof(int));
+    void **tab = NULL;
+    ALLOC(tab, (4 * L * D + 2 * L) * sizeof(void *));
+    ALLOC(ws->dropped, L * sizeof(bool));
+    if (ok) {
+        ws->gates = (float **)tab; ws->hn = (float **)tab + L * D; ws->hs = (float **)tab + 2 * L * D;
+        ws->cs = (float **)tab + 3 * L * D; ws->xin = (float **)tab + 4 * L * D;
+        ws->keep = (unsigned char **)(tab + 4 * L * D + L);
+    }
+    /* One slab for everything of size T*B-ish keeps the allocation count independent of L. */
+    size_t per_ld = TB * GH + (T + 1) * (size_t)B * H + (c->cell == RNNC_CELL_LSTM ? (T + 1) * (size_t)B * H : 0)
+                    + (c->cell == RNNC_CELL_GRU ? TB * H : 0);
+    size_t floats = L * D * per_ld + TB * c->input + (L - 1) * TB * DH + TB * DH
+                    + D * ((size_t)B * GH + TB * GH * (c->cell == RNNC_CELL_GRU ? 2 : 1) + 4 * (size_t)B * H)
+                    + 2 * TB * maxI + (size_t)B * H;
+    /* round every piece to 16 floats (64 bytes) */
+    floats += 16 * (6 * L * D + L + 4 * D + 16);
+    float *slab = NULL;
+    ALLOC(slab, floats * sizeof(float));
+    size_t dropout_bytes = c->dropout > 0.0f && L > 1 ? (L - 1) * TB * DH : 0;
+    unsigned char *kslab = NULL;
+    if (dropout_bytes) ALLOC(kslab, dropout_bytes);
+#undef ALLOC
+    if (!ok) {
+        rnnc_rnn_ws_free(ws);
+        return rnnc_error(RNNC_ERR_NOMEM, "rnn workspace: out of memory for batch %d, length %d, hidden %d", B, T, c->hidden);
+    }
+    float *p = slab;
+#define TAKE(n) (p += ((n) + 15) / 16 * 16, p - ((n) + 15) / 16 * 16)
+    for (size_t k = 0; k < L * D; k++) {
+        ws->gates[k] = TAKE(TB * GH);
+        ws->hs[k] = TAKE((T + 1) * (size_t)B * H);
+        ws->cs[k] = c->cell == RNNC_CELL_LSTM ? TAKE((T + 1) * (size_t)B * H) : NULL;
+        ws->hn[k] = c->cell == RNNC_CELL_GRU ? TAKE(TB * H) : NULL;
+    }
+    for (size_t l = 0; l < L; l++) {
+        ws->xin[l] = TAKE(TB * (l == 0 ? (size_t)c->input : DH));
+        ws->keep[l] = l > 0 && kslab ? kslab + (l - 1) * TB * DH : NULL;
+    }
+    ws->ylast = TAKE(TB * DH);
+    for (size_t d = 0; d < D; d++) {
+        ws->hg[d] = TAKE((size_t)B * GH);
+        ws->dgx[d] = TAKE(TB * GH);
+        ws->dgh[d] = c->cell == RNNC_CELL_GRU ? TAKE(TB * GH) : ws->dgx[d];
+        for (int k = 0; k < 2; k++) { ws->dh[d][k] = TAKE((size_t)B * H); ws->dc[d][k] = TAKE((size_t)B * H); }
+    }
+    ws->dbuf[0] = TAKE(TB * maxI);
+    ws->dbuf[1] = TAKE(TB * maxI);
+    ws->zero = TAKE((size_t)B * H);
+#undef TAKE
+    *out = ws;
+    return RNNC_OK;
+}
+
+/* ---- helpers -------------------------------------------------------------------------------- */
+
+typedef struct { const float *w_ih, *w_hh, *b_ih, *b_hh; } layer_params;
+typedef struct { float *w_ih, *w_hh, *b_ih, *b_hh; } layer_grads;
+
+static layer_params params_of(const rnnc_rnn_config *c, const float *params, int l, int d) {
+    size_t GH = (size_t)rnnc_cell_gates(c->cell) * c->hidden, I = layer_input(c, l);
+    const float *p = params + block_offset(c, l, d);
+    layer_params lp = {p, p + GH * I, p + GH * (I + c->hidden), p + GH * (I + c->hidden) + GH};
+    return lp;
+}
+
+static layer_grads grads_of(const rnnc_rnn_config *c, float *g, int l, int d) {
+    layer_params lp = params_of(c, g, l, d);
+    layer_grads lg = {(float *)lp.w_ih, (float *)lp.w_hh, (float *)lp.b_ih, (float *)lp.b_hh};
+    return lg;
+}
+
+/* BLAS must not start its own threads inside our parallel regions (nested oversubscription on
+ * a machine with few cores); these bracket a region. */
+static int blas_enter_single(void) {
+    int n = openblas_get_num_threads();
+    if (n != 1) openblas_set_num_threads(1);
+    return n;
+}
+static void blas_leave_single(int n) {
+    if (n != 1) openblas_set_num_threads(n);
+}
+
+/* Thread k of n owns hidden units [j0, j1); boundaries on 16-float (64-byte) multiples so that
+ * two threads never write the same cache line of a [B, H] row. */
+static void unit_slice(int H, int k, int n, int *j0, int *j1) {
+    int a = k == 0 ? 0 : (int)((long)H * k / n) & ~15;
+    int b = k == n - 1 ? H : (int)((long)H * (k + 1) / n) & ~15;
+    if (a > H) a = H;
+    if (b < a) b = a;
+    *j0 = a;
+    *j1 = b;
+}
+
+/* src (A, Bn, C) -> dst (Bn, A, C): batch-first <-> time-major. */
+static void swap01(float *dst, const float *src, int A, int Bn, size_t C) {
+#pragma omp parallel for schedule(static)
+    for (int a = 0; a < A; a++)
+        for (int b = 0; b < Bn; b++) memcpy(dst + ((size_t)b * A + a) * C, src + ((size_t)a * Bn + b) * C, C * sizeof(float));
+}
+
+/* db[k] += sum over rows of dg[r, k]. */
+static void colsum_add(float *db, const float *dg, size_t rows, int cols) {
+#pragma omp parallel for schedule(static)
+    for (int k0 = 0; k0 < cols; k0 += 64) {
+        int k1 = k0 + 64 < cols ? k0 + 64 : cols;
+        float acc[64] = {0};
+        for (size_t r = 0; r < rows; r++) {
+            const float *row = dg + r * cols;
+#pragma omp simd
+            for (int k = k0; k < k1; k++) acc[k - k0] += row[k];
+        }
+        for (int k = k0; k < k1; k++) db[k] += acc[k - k0];
+    }
+}
+
+typedef void (*cell_fwd_fn)(const rnnc_cell_fwd *);
+typedef void (*cell_bwd_fn)(const rnnc_cell_bwd *);
+
+static cell_fwd_fn fwd_fn(rnnc_cell c) {
+    return c == RNNC_CELL_LSTM ? rnnc_lstm_forward : c == RNNC_CELL_GRU ? rnnc_gru_forward : rnnc_elman_forward;
+}
+static cell_bwd_fn bwd_fn(rnnc_cell c) {
+    return c == RNNC_CELL_LSTM ? rnnc_lstm_backward : c == RNNC_CELL_GRU ? rnnc_gru_backward : rnnc_elman_backward;
+}
+
+/* ---- forward ------------------------------------------------------------------------------ */
+
+/* The time loop of layer l, direction d, on nth threads. gates[l*D+d] already holds X W_ih^T;
+ * writes the outputs into out (time-major, row stride D*H, at column d*H). */
+static void forward_time(rnnc_rnn_ws *ws, int l, int d, layer_params p, const float *h0, const float *c0,
+                         float *out, int nth) {
+    const int B = ws->B, T = ws->T, H = ws->c.hidden, G = ws->G, GH = G * H, DH = ws->D * H;
+    const size_t BH = (size_t)B * H;
+    const int ld = l * ws->D + d;
+    float *hs = ws->hs[ld], *cs = ws->cs[ld], *gates = ws->gates[ld], *hn = ws->hn[ld], *hg = ws->hg[d];
+    const int first = d == 0 ? 0 : T; /* the slot holding the initial state */
+    memcpy(hs + first * BH, h0 ? h0 : ws->zero, BH * sizeof(float));
+    if (cs) memcpy(cs + first * BH, c0 ? c0 : ws->zero, BH * sizeof(float));
+    cell_fwd_fn cell = fwd_fn(ws->c.cell);
+    const int relu = ws->c.cell == RNNC_CELL_RNN_RELU;
+#pragma omp parallel num_threads(nth)
+    {
+        int j0, j1;
+        unit_slice(H, omp_get_thread_num(), omp_get_num_threads(), &j0, &j1);
+        rnnc_cell_fwd a = {.B = B, .H = H, .j0 = j0, .j1 = j1, .len = ws->len, .relu = relu,
+                           .b_ih = p.b_ih, .b_hh = p.b_hh, .hg = hg, .ldy = DH};
+        for (int s = 0; s < T; s++) {
+            int t = d == 0 ? s : T - 1 - s;
+            int prev = d == 0 ? t : t + 1, next = d == 0 ? t + 1 : t;
+            const float *h_prev = hs + prev * BH;
+            if (j1 > j0) {
+                if (j0 == 0 && j1 == H)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, GH, H, 1.0f, h_prev, H, p.w_hh, H,
+                                0.0f, hg, GH);
+                else
+                    for (int g = 0; g < G; g++)
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, j1 - j0, H, 1.0f, h_prev, H,
+                                    p.w_hh + ((size_t)g * H + j0) * H, H, 0.0f, hg + (size_t)g * H + j0, GH);
+                a.t = t;
+                a.gates = gates + (size_t)t * B * GH;
+                a.hn = hn ? hn + (size_t)t * BH : NULL;
+                a.h_prev = h_prev;
+                a.h_new = hs + next * BH;
+                a.c_prev = cs ? cs + prev * BH : NULL;
+                a.c_new = cs ? cs + next * BH : NULL;
+                a.y = out + (size_t)t * B * DH + (size_t)d * H;
+                cell(&a);
+            }
+#pragma omp barrier
+        }
+    }
+}
+
+rnnc_status rnnc_rnn_forward(rnnc_rnn_ws *ws, const float *params, int B, int T, const float *x,
+                             const int *lengths, const float *h0, const float *c0, float *y,
+                             float *hn, float *cn, bool training, rnnc_rng *rng) {
+    if (!ws || !params || !x || !y) return rnnc_error(RNNC_ERR_ARG, "rnn forward: NULL workspace, params, x or y");
+    if (B < 1 || B > ws->Bmax || T < 1 || T > ws->Tmax)
+        return rnnc_error(RNNC_ERR_ARG, "rnn forward: batch %d x length %d outside the workspace's %d x %d",
+                          B, T, ws->Bmax, ws->Tmax);
+    for (int b = 0; lengths && b < B; b++)
+        if (lengths[b] < 1 || lengths[b] > T)
+            return rnnc_error(RNNC_ERR_ARG, "rnn forward: lengths[%d] = %d outside [1, %d]", b, lengths[b], T);
+    const rnnc_rnn_config *c = &ws->c;
+    const bool dropout = training && c->dropout > 0.0f && c->layers > 1;
+    if (dropout && !rng) return rnnc_error(RNNC_ERR_ARG, "rnn forward: dropout in training needs an rng");
+    ws->B = B;
+    ws->T = T;
+    ws->have_forward = false;
+    for (int b = 0; b < B; b++) ws->len[b] = lengths ? lengths[b] : T;
+    for (int l = 0; l < ws->L; l++) ws->dropped[l] = false;
+
+    const int H = c->hidden, GH = ws->G * H, D = ws->D, L = ws->L, DH = D * H;
+    const size_t TB = (size_t)T * B, BH = (size_t)B * H;
+    const int nth = omp_get_max_threads();
+    swap01(ws->xin[0], x, B, T, c->input);
+    for (int l = 0; l < L; l++) {
+        const int I = layer_input(c, l);
+        for (int d = 0; d < D; d++) {
+            layer_params p = params_of(c, params, l, d);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)TB, GH, I, 1.0f, ws->xin[l], I, p.w_ih, I,
+                        0.0f, ws->gates[l * D + d], GH);
+        }
+        float *out = l + 1 < L ? ws->xin[l + 1] : ws->ylast;
+        int nb = blas_enter_single();
+        if (D == 2 && nth >= 2) {
+#pragma omp parallel for num_threads(2) schedule(static, 1)
+            for (int d = 0; d < 2; d++) {
+                int k = l * D + d;
+                forward_time(ws, l, d, params_of(c, params, l, d), h0 ? h0 + k * BH : NULL,
+                             c0 ? c0 + k * BH : NULL, out, nth / 2);
+            }
+        } else {
+            for (int d = 0; d < D; d++) {
+                int k = l * D + d;
+                forward_time(ws, l, d, params_of(c, params, l, d), h0 ? h0 + k * BH : NULL,
+                             c0 ? c0 + k * BH : NULL, out, nth);
+            }
+        }
+        blas_leave_single(nb);
+        for (int d = 0; d < D; d++) {
+            int k = l * D + d;
+            int last = d == 0 ? T : 0;
+            if (hn) memcpy(hn + k * BH, ws->hs[k] + last * BH, BH * sizeof(float));
+            if (cn && ws->cs[k]) memcpy(cn + k * BH, ws->cs[k] + last * BH, BH * sizeof(float));
+        }
+        if (l + 1 < L && dropout) {
+            /* inverted dropout on the next layer's input, drawn serially for determinism */
+            unsigned char *keep = ws->keep[l + 1];
+            float *v = ws->xin[l + 1];
+            const float p = c->dropout, scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+            for (size_t i = 0; i < TB * DH; i++) {
+                keep[i] = rnnc_rng_uniform(rng) >= p;
+                v[i] = keep[i] ? v[i] * scale : 0.0f;
+            }
+            ws->dropped[l + 1] = true;
+        }
+    }
+    swap01(y, ws->ylast, T, B, DH);
+    ws->have_forward = true;
+    return RNNC_OK;
+}
+
+/* ---- backward ----------------------------------------------------------------------------- */
+
+/* The reversed time loop of layer l, direction d. dy: [T, B, D*H] gradient of this layer's
+ * output (NULL: none). Leaves dG in dgx[d] / dgh[d] and dL/dh0, dL/dc0 in the returned carry. */
+static void backward_time(rnnc_rnn_ws *ws, int l, int d, layer_params p, const float *dy, const float *dhn,
+                          const float *dcn, float *dh0, float *dc0, int nth) {
+    const int B = ws->B, T = ws->T, H = ws->c.hidden, G = ws->G, GH = G * H, DH = ws->D * H;
+    const size_t BH = (size_t)B * H;
+    const int ld = l * ws->D + d;
+    const float *hs = ws->hs[ld], *cs = ws->cs[ld], *gates = ws->gates[ld], *hn = ws->hn[ld];
+    float *dgx = ws->dgx[d], *dgh = ws->dgh[d];
+    float *dh[2] = {ws->dh[d][0], ws->dh[d][1]}, *dc[2] = {ws->dc[d][0], ws->dc[d][1]};
+    memcpy(dh[0], dhn ? dhn : ws->zero, BH * sizeof(float));
+    if (cs) memcpy(dc[0], dcn ? dcn : ws->zero, BH * sizeof(float));
+    cell_bwd_fn cell = bwd_fn(ws->c.cell);
+    const int relu = ws->c.cell == RNNC_CELL_RNN_RELU;
+    (void)G;
+#pragma omp parallel num_threads(nth)
+    {
+        int j0, j1;
+        unit_slice(H, omp_get_thread_num(), omp_get_num_threads(), &j0, &j1);
+        rnnc_cell_bwd a = {.B = B, .H = H, .j0 = j0, .j1 = j1, .len = ws->len, .relu = relu, .lddy = DH,
+                           .zero = ws->zero};
+        for (int s = 0; s < T; s++) {
+            int t = d == 0 ? T - 1 - s : s;
+            int prev = d == 0 ? t : t + 1, next = d == 0 ? t + 1 : t;
+            float *cur = dh[s & 1], *nxt = dh[(s + 1) & 1];
+            if (j1 > j0) {
+                a.t = t;
+                a.gates = gates + (size_t)t * B * GH;
+                a.hn = hn ? hn + (size_t)t * BH : NULL;
+                a.h_prev = hs + prev * BH;
+                a.h_new = hs + next * BH;
+                a.c_prev = cs ? cs + prev * BH : NULL;
+                a.c_new = cs ? cs + next * BH : NULL;
+                a.dh = cur;
+                a.dy = dy ? dy + (size_t)t * B * DH + (size_t)d * H : NULL;
+                a.dc = dc[s & 1];
+                a.dc_prev = dc[(s + 1) & 1];
+                a.dh_prev = nxt;
+                a.dgx = dgx + (size_t)t * B * GH;
+                a.dgh = dgh + (size_t)t * B * GH;
+                cell(&a);
+            }
+#pragma omp barrier
+            if (j1 > j0)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, j1 - j0, GH, 1.0f, dgh + (size_t)t * B * GH,
+                            GH, p.w_hh + j0, H, 1.0f, nxt + j0, H);
+        }
+    }
+    if (dh0) memcpy(dh0, dh[T & 1], BH * sizeof(float));
+    if (dc0 && cs) memcpy(dc0, dc[T & 1], BH * sizeof(float));
+}
+
+rnnc_status rnnc_rnn_backward(rnnc_rnn_ws *ws, const float *params, float *dparams, const float *dy,
+                              const float *dhn, const float *dcn, float *dx, float *dh0, float *dc0) {
+    if (!ws || !params || !dparams) return rnnc_error(RNNC_ERR_ARG, "rnn backward: NULL workspace, params or dparams");
+    if (!ws->have_forward) return rnnc_error(RNNC_ERR_ARG, "rnn backward: no forward to differentiate");
+    const rnnc_rnn_config *c = &ws->c;
+    const int B = ws->B, T = ws->T, H = c->hidden, GH = ws->G * H, D = ws->D, L = ws->L, DH = D * H;
+    const size_t TB = (size_t)T * B, BH = (size_t)B * H;
+    const int nth = omp_get_max_threads();
+    const float *dcur = NULL; /* gradient of the current layer's output, time-major */
+    int which = 0;
+    if (dy) {
+        swap01(ws->dbuf[0], dy, B, T, DH);
+        dcur = ws->dbuf[0];
+    }
+    for (int l = L - 1; l >= 0; l--) {
+        const int I = layer_input(c, l);
+        int nb = blas_enter_single();
+        if (D == 2 && nth >= 2) {
+#pragma omp parallel for num_threads(2) schedule(static, 1)
+            for (int d = 0; d < 2; d++) {
+                int k = l * D + d;
+                backward_time(ws, l, d, params_of(c, params, l, d), dcur, dhn ? dhn + k * BH : NULL,
+                              dcn ? dcn + k * BH : NULL, dh0 ? dh0 + k * BH : NULL, dc0 ? dc0 + k * BH : NULL,
+                              nth / 2);
+            }
+        } else {
+            for (int d = 0; d < D; d++) {
+                int k = l * D + d;
+                backward_time(ws, l, d, params_of(c, params, l, d), dcur, dhn ? dhn + k * BH : NULL,
+                              dcn ? dcn + k * BH : NULL, dh0 ? dh0 + k * BH : NULL, dc0 ? dc0 + k * BH : NULL, nth);
+            }
+        }
+        blas_leave_single(nb);
+        /* The big products, once for all steps. */
+        const bool need_dx = l > 0 || dx;
+        float *dxin = ws->dbuf[which ^ 1];
+        for (int d = 0; d < D; d++) {
+            layer_params p = params_of(c, params, l, d);
+            layer_grads g = grads_of(c, dparams, l, d);
+            const float *hprev = ws->hs[l * D + d] + (d == 0 ? 0 : BH);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, I, (int)TB, 1.0f, ws->dgx[d], GH, ws->xin[l], I,
+                        1.0f, g.w_ih, I);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, H, (int)TB, 1.0f, ws->dgh[d], GH, hprev, H,
+                        1.0f, g.w_hh, H);
+            colsum_add(g.b_ih, ws->dgx[d], TB, GH);
+            colsum_add(g.b_hh, ws->dgh[d], TB, GH);
+            if (need_dx)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)TB, I, GH, 1.0f, ws->dgx[d], GH, p.w_ih, I,
+                            d == 0 ? 0.0f : 1.0f, dxin, I);
+        }
+        if (l > 0) {
+            if (ws->dropped[l]) {
+                const unsigned char *keep = ws->keep[l];
+                const float p = c->dropout, scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+#pragma omp parallel for schedule(static)
+                for (size_t i = 0; i < TB * DH; i++) dxin[i] = keep[i] ? dxin[i] * scale : 0.0f;
+            }
+            dcur = dxin;
+            which ^= 1;
+        } else if (dx) {
+            swap01(dx, dxin, T, B, c->input);
+        }
+    }
+    return RNNC_OK;
+}

@@ -1,0 +1,384 @@
+/* Recurrent layers: finite-difference gradient checks for every cell (stacked, bidirectional,
+ * variable lengths, dropout), packed-sequence semantics, workspace reuse, the parameter layout
+ * and bad arguments. The PyTorch comparisons are in test_rnn_golden.c. */
+#include <omp.h>
+
+#include "rnnc/rnn.h"
+#include "rnnc/status.h"
+#include "test.h"
+
+static const rnnc_cell all_cells[] = {RNNC_CELL_RNN_TANH, RNNC_CELL_RNN_RELU, RNNC_CELL_LSTM, RNNC_CELL_GRU};
+
+static float *randv(size_t n, rnnc_rng *r, float scale) {
+    float *v = malloc((n ? n : 1) * sizeof *v);
+    for (size_t i = 0; i < n; i++) v[i] = (2.0f * rnnc_rng_uniform(r) - 1.0f) * scale;
+    return v;
+}
+
+/* One problem: a config, a batch, weights for the loss L = <wy,y> + <wh,hn> + <wc,cn>. */
+typedef struct {
+    rnnc_rnn_config c;
+    int B, T;
+    const int *len;
+    bool training;
+    float *params, *x, *h0, *c0, *wy, *wh, *wc;
+    size_t np, nx, ns, ny;
+    rnnc_rnn_ws *ws;
+    float *y, *hn, *cn;
+} problem;
+
+static void problem_init(problem *p, rnnc_cell cell, int I, int H, int L, bool bidir, int B, int T, const int *len,
+                         float dropout, uint64_t seed) {
+    memset(p, 0, sizeof *p);
+    p->c = (rnnc_rnn_config){.cell = cell, .input = I, .hidden = H, .layers = L, .bidirectional = bidir, .dropout = dropout};
+    p->B = B; p->T = T; p->len = len; p->training = dropout > 0;
+    rnnc_rng r;
+    rnnc_rng_seed(&r, seed);
+    int D = bidir ? 2 : 1;
+    p->np = rnnc_rnn_num_params(&p->c);
+    p->nx = (size_t)B * T * I;
+    p->ns = (size_t)L * D * B * H;
+    p->ny = (size_t)B * T * D * H;
+    p->params = randv(p->np, &r, 0.6f);
+    p->x = randv(p->nx, &r, 1.0f);
+    p->h0 = randv(p->ns, &r, 0.5f);
+    p->c0 = randv(p->ns, &r, 0.5f);
+    p->wy = randv(p->ny, &r, 1.0f);
+    p->wh = randv(p->ns, &r, 1.0f);
+    p->wc = randv(p->ns, &r, 1.0f);
+    p->y = malloc(p->ny * sizeof(float));
+    p->hn = malloc(p->ns * sizeof(float));
+    p->cn = malloc(p->ns * sizeof(float));
+    CHECK(rnnc_rnn_ws_new(&p->ws, &p->c, B, T) == RNNC_OK);
+}
+
+static void problem_free(problem *p) {
+    rnnc_rnn_ws_free(p->ws);
+    free(p->params); free(p->x); free(p->h0); free(p->c0); free(p->wy); free(p->wh); free(p->wc);
+    free(p->y); free(p->hn); free(p->cn);
+}
+
+/* The loss in double; the same dropout mask every time (the rng is reseeded). */
+static double problem_loss(problem *p) {
+    rnnc_rng r;
+    rnnc_rng_seed(&r, 99);
+    rnnc_status st = rnnc_rnn_forward(p->ws, p->params, p->B, p->T, p->x, p->len, p->h0, p->c0, p->y, p->hn, p->cn,
+                                      p->training, &r);
+    if (st) return NAN;
+    double s = 0;
+    for (size_t i = 0; i < p->ny; i++) s += (double)p->wy[i] * p->y[i];
+    for (size_t i = 0; i < p->ns; i++) s += (double)p->wh[i] * p->hn[i];
+    if (p->c.cell == RNNC_CELL_LSTM)
+        for (size_t i = 0; i < p->ns; i++) s += (double)p->wc[i] * p->cn[i];
+    return s;
+}
+
+/* Central differences on every entry of v against the analytic gradient g. With relu the loss
+ * has kinks; where one lies within eps of the point the central difference averages two slopes,
+ * and the analytic gradient must match the one-sided slope on its side instead. */
+static bool fd_close(double an, double fd) { return fabs(fd - an) <= 2e-3 + 1e-2 * fabs(fd); }
+
+static int fd_compare(problem *p, float *v, const float *g, size_t n, const char *what) {
+    const float eps = 4e-3f;
+    int bad = 0;
+    double l0 = problem_loss(p);
+    for (size_t i = 0; i < n; i++) {
+        float keep = v[i];
+        v[i] = keep + eps;
+        double lp = problem_loss(p);
+        v[i] = keep - eps;
+        double lm = problem_loss(p);
+        v[i] = keep;
+        double fd = (lp - lm) / (2.0 * (double)eps);
+        bool ok = fd_close(g[i], fd);
+        if (!ok && p->c.cell == RNNC_CELL_RNN_RELU)
+            ok = fd_close(g[i], (lp - l0) / eps) || fd_close(g[i], (l0 - lm) / eps);
+        if (!ok) {
+            if (bad < 5)
+                fprintf(stderr, "  %s %s[%zu]: analytic %.6g, numeric %.6g\n", rnnc_cell_name(p->c.cell), what, i,
+                        (double)g[i], fd);
+            bad++;
+        }
+    }
+    return bad;
+}
+
+static void gradcheck(rnnc_cell cell, int I, int H, int L, bool bidir, int B, int T, const int *len, float dropout) {
+    problem p;
+    problem_init(&p, cell, I, H, L, bidir, B, T, len, dropout, 1234 + (uint64_t)cell * 7 + L);
+    double loss = problem_loss(&p);
+    CHECK(isfinite(loss));
+    float *dp = calloc(p.np, sizeof(float)), *dx = malloc(p.nx * sizeof(float));
+    float *dh0 = malloc(p.ns * sizeof(float)), *dc0 = malloc(p.ns * sizeof(float));
+    CHECK(rnnc_rnn_backward(p.ws, p.params, dp, p.wy, p.wh, cell == RNNC_CELL_LSTM ? p.wc : NULL, dx, dh0, dc0) == RNNC_OK);
+    int bad = fd_compare(&p, p.params, dp, p.np, "param");
+    bad += fd_compare(&p, p.x, dx, p.nx, "x");
+    bad += fd_compare(&p, p.h0, dh0, p.ns, "h0");
+    if (cell == RNNC_CELL_LSTM) bad += fd_compare(&p, p.c0, dc0, p.ns, "c0");
+    CHECK_MSG(bad == 0, "%s I=%d H=%d L=%d bidir=%d B=%d T=%d len=%s dropout=%g: %d gradients off",
+              rnnc_cell_name(cell), I, H, L, bidir, B, T, len ? "var" : "all", (double)dropout, bad);
+    /* backward accumulates: a second call doubles the parameter gradient */
+    float *dp2 = malloc(p.np * sizeof(float));
+    memcpy(dp2, dp, p.np * sizeof(float));
+    problem_loss(&p); /* the workspace holds the last perturbed forward */
+    CHECK(rnnc_rnn_backward(p.ws, p.params, dp2, p.wy, p.wh, cell == RNNC_CELL_LSTM ? p.wc : NULL, NULL, NULL, NULL) == RNNC_OK);
+    int acc_bad = 0;
+    for (size_t i = 0; i < p.np; i++) acc_bad += !(fabsf(dp2[i] - 2 * dp[i]) <= 1e-5f * (1 + fabsf(dp[i])));
+    CHECK_EQ_LL(acc_bad, 0);
+    free(dp); free(dp2); free(dx); free(dh0); free(dc0);
+    problem_free(&p);
+}
+
+static void test_gradcheck_single_layer(void) {
+    for (int k = 0; k < 4; k++) gradcheck(all_cells[k], 3, 5, 1, false, 2, 4, NULL, 0);
+}
+
+static void test_gradcheck_stacked_bidirectional_varlen(void) {
+    static const int len[3] = {4, 1, 3};
+    for (int k = 0; k < 4; k++) gradcheck(all_cells[k], 3, 5, 2, true, 3, 4, len, 0);
+}
+
+static void test_gradcheck_three_layers_varlen(void) {
+    static const int len[2] = {2, 5};
+    for (int k = 0; k < 4; k++) gradcheck(all_cells[k], 2, 4, 3, false, 2, 5, len, 0);
+}
+
+static void test_gradcheck_dropout(void) {
+    static const int len[2] = {3, 2};
+    for (int k = 0; k < 4; k++) gradcheck(all_cells[k], 3, 4, 2, true, 2, 3, len, 0.4f);
+}
+
+static void test_gradcheck_b1_t1(void) {
+    for (int k = 0; k < 4; k++) gradcheck(all_cells[k], 2, 3, 2, true, 1, 1, NULL, 0);
+}
+
+/* Wider than one thread slice (H = 37 is split across threads at a 16-unit boundary). */
+static void test_gradcheck_wide(void) {
+    static const int len[2] = {3, 2};
+    for (int k = 0; k < 4; k++) gradcheck(all_cells[k], 2, 37, 1, true, 2, 3, len, 0);
+}
+
+/* pack_padded_sequence semantics: a padded batch gives each sequence exactly what running it
+ * alone gives, zeros after its end, and its final state at its last step (both directions). */
+static void test_varlen_matches_separate_runs(void) {
+    static const int len[3] = {5, 2, 4};
+    for (int k = 0; k < 4; k++) {
+        problem p;
+        problem_init(&p, all_cells[k], 3, 6, 2, true, 3, 5, len, 0, 77);
+        problem_loss(&p);
+        const int H = 6, D = 2, I = 3, L = 2, T = 5, B = 3;
+        int bad = 0, nonzero_pad = 0;
+        for (int b = 0; b < B; b++) {
+            rnnc_rnn_ws *ws;
+            CHECK(rnnc_rnn_ws_new(&ws, &p.c, 1, len[b]) == RNNC_OK);
+            float y1[5 * 12], hn1[4 * 6], cn1[4 * 6], h01[4 * 6], c01[4 * 6];
+            for (int s = 0; s < L * D; s++) {
+                memcpy(h01 + s * H, p.h0 + ((size_t)s * B + b) * H, H * sizeof(float));
+                memcpy(c01 + s * H, p.c0 + ((size_t)s * B + b) * H, H * sizeof(float));
+            }
+            CHECK(rnnc_rnn_forward(ws, p.params, 1, len[b], p.x + (size_t)b * T * I, NULL, h01, c01, y1, hn1, cn1, false,
+                                   NULL) == RNNC_OK);
+            for (int t = 0; t < T; t++)
+                for (int j = 0; j < D * H; j++) {
+                    float v = p.y[((size_t)b * T + t) * D * H + j];
+                    if (t < len[b]) bad += !(fabsf(v - y1[t * D * H + j]) <= 1e-5f);
+                    else nonzero_pad += v != 0.0f;
+                }
+            for (int s = 0; s < L * D; s++)
+                for (int j = 0; j < H; j++) {
+                    bad += !(fabsf(p.hn[((size_t)s * B + b) * H + j] - hn1[s * H + j]) <= 1e-5f);
+                    if (all_cells[k] == RNNC_CELL_LSTM)
+                        bad += !(fabsf(p.cn[((size_t)s * B + b) * H + j] - cn1[s * H + j]) <= 1e-5f);
+                }
+            rnnc_rnn_ws_free(ws);
+        }
+        CHECK_MSG(bad == 0, "%s: %d values differ from separate runs", rnnc_cell_name(all_cells[k]), bad);
+        CHECK_EQ_LL(nonzero_pad, 0);
+        problem_free(&p);
+    }
+}
+
+/* A workspace made for (4, 7) serves (2, 3) exactly as a fresh (2, 3) one; repeated runs and
+ * runs on one thread give the same numbers (up to BLAS rounding across thread counts). */
+static void test_workspace_reuse_and_determinism(void) {
+    for (int k = 0; k < 4; k++) {
+        rnnc_rnn_config c = {.cell = all_cells[k], .input = 5, .hidden = 19, .layers = 2, .bidirectional = true};
+        rnnc_rng r;
+        rnnc_rng_seed(&r, 5);
+        size_t np = rnnc_rnn_num_params(&c);
+        float *params = randv(np, &r, 0.3f), *x = randv(2 * 3 * 5, &r, 1.0f), *dy = randv(2 * 3 * 38, &r, 1.0f);
+        int len[2] = {3, 2};
+        float y[3][2 * 3 * 38], dx[3][2 * 3 * 5];
+        float *dp[3];
+        rnnc_rnn_ws *big, *small;
+        CHECK(rnnc_rnn_ws_new(&big, &c, 4, 7) == RNNC_OK);
+        CHECK(rnnc_rnn_ws_new(&small, &c, 2, 3) == RNNC_OK);
+        /* a larger forward first, so stale data from it sits in the big workspace */
+        float *xb = randv(4 * 7 * 5, &r, 1.0f), *yb = malloc(4 * 7 * 38 * sizeof(float));
+        CHECK(rnnc_rnn_forward(big, params, 4, 7, xb, NULL, NULL, NULL, yb, NULL, NULL, false, NULL) == RNNC_OK);
+        rnnc_rnn_ws *wss[3] = {big, small, small};
+        for (int i = 0; i < 3; i++) {
+            dp[i] = calloc(np, sizeof(float));
+            CHECK(rnnc_rnn_forward(wss[i], params, 2, 3, x, len, NULL, NULL, y[i], NULL, NULL, false, NULL) == RNNC_OK);
+            CHECK(rnnc_rnn_backward(wss[i], params, dp[i], dy, NULL, NULL, dx[i], NULL, NULL) == RNNC_OK);
+        }
+        CHECK(!memcmp(y[0], y[1], sizeof y[0]) && !memcmp(y[1], y[2], sizeof y[0]));
+        CHECK(!memcmp(dx[0], dx[1], sizeof dx[0]) && !memcmp(dx[1], dx[2], sizeof dx[0]));
+        CHECK(!memcmp(dp[0], dp[1], np * sizeof(float)) && !memcmp(dp[1], dp[2], np * sizeof(float)));
+        /* one thread */
+        int nth = omp_get_max_threads();
+        omp_set_num_threads(1);
+        float y1[2 * 3 * 38];
+        float *dp1 = calloc(np, sizeof(float));
+        CHECK(rnnc_rnn_forward(small, params, 2, 3, x, len, NULL, NULL, y1, NULL, NULL, false, NULL) == RNNC_OK);
+        CHECK(rnnc_rnn_backward(small, params, dp1, dy, NULL, NULL, NULL, NULL, NULL) == RNNC_OK);
+        omp_set_num_threads(nth);
+        int bad = 0;
+        for (size_t i = 0; i < sizeof y1 / sizeof *y1; i++) bad += !(fabsf(y1[i] - y[0][i]) <= 1e-5f);
+        for (size_t i = 0; i < np; i++) bad += !(fabsf(dp1[i] - dp[0][i]) <= 1e-4f * (1 + fabsf(dp[0][i])));
+        CHECK_EQ_LL(bad, 0);
+        for (int i = 0; i < 3; i++) free(dp[i]);
+        free(dp1); free(params); free(x); free(dy); free(xb); free(yb);
+        rnnc_rnn_ws_free(big);
+        rnnc_rnn_ws_free(small);
+    }
+}
+
+static void test_dropout_semantics(void) {
+    /* eval mode ignores dropout; training mode with p = 1 cuts layer 1 off from the input */
+    rnnc_rnn_config c = {.cell = RNNC_CELL_GRU, .input = 3, .hidden = 8, .layers = 2, .dropout = 1.0f};
+    rnnc_rnn_config c0 = c;
+    c0.dropout = 0.0f;
+    rnnc_rng r;
+    rnnc_rng_seed(&r, 3);
+    size_t np = rnnc_rnn_num_params(&c);
+    float *params = randv(np, &r, 0.4f), *x1 = randv(2 * 4 * 3, &r, 1), *x2 = randv(2 * 4 * 3, &r, 1);
+    float ya[64], yb[64], yc[64], yd[64];
+    rnnc_rnn_ws *ws, *ws0;
+    CHECK(rnnc_rnn_ws_new(&ws, &c, 2, 4) == RNNC_OK);
+    CHECK(rnnc_rnn_ws_new(&ws0, &c0, 2, 4) == RNNC_OK);
+    CHECK(rnnc_rnn_forward(ws, params, 2, 4, x1, NULL, NULL, NULL, ya, NULL, NULL, false, NULL) == RNNC_OK);
+    CHECK(rnnc_rnn_forward(ws0, params, 2, 4, x1, NULL, NULL, NULL, yb, NULL, NULL, true, NULL) == RNNC_OK);
+    CHECK(!memcmp(ya, yb, sizeof ya));
+    CHECK(rnnc_rnn_forward(ws, params, 2, 4, x1, NULL, NULL, NULL, yc, NULL, NULL, true, &r) == RNNC_OK);
+    CHECK(rnnc_rnn_forward(ws, params, 2, 4, x2, NULL, NULL, NULL, yd, NULL, NULL, true, &r) == RNNC_OK);
+    CHECK(!memcmp(yc, yd, sizeof yc));
+    CHECK(memcmp(ya, yc, sizeof ya) != 0);
+    CHECK(rnnc_rnn_forward(ws, params, 2, 4, x1, NULL, NULL, NULL, yc, NULL, NULL, true, NULL) == RNNC_ERR_ARG);
+    rnnc_rnn_ws_free(ws);
+    rnnc_rnn_ws_free(ws0);
+    free(params); free(x1); free(x2);
+}
+
+static void test_layout(void) {
+    rnnc_rnn_config c = {.cell = RNNC_CELL_LSTM, .input = 10, .hidden = 7, .layers = 2, .bidirectional = true};
+    CHECK_EQ_LL(rnnc_rnn_num_tensors(&c), 16);
+    size_t total = 0;
+    for (size_t k = 0; k < rnnc_rnn_num_tensors(&c); k++) {
+        rnnc_param_info p = rnnc_rnn_tensor(&c, k);
+        CHECK_EQ_LL(p.offset, total);
+        total += p.size;
+    }
+    CHECK_EQ_LL(total, rnnc_rnn_num_params(&c));
+    rnnc_param_info p = rnnc_rnn_tensor(&c, 4);
+    CHECK_STR(p.name, "weight_ih_l0_reverse");
+    CHECK_EQ_LL(p.shape[0], 28);
+    CHECK_EQ_LL(p.shape[1], 10);
+    p = rnnc_rnn_tensor(&c, 9);
+    CHECK_STR(p.name, "weight_hh_l1");
+    CHECK_EQ_LL(p.shape[1], 7);
+    p = rnnc_rnn_tensor(&c, 8);
+    CHECK_EQ_LL(p.shape[1], 14);
+    p = rnnc_rnn_tensor(&c, 15);
+    CHECK_STR(p.name, "bias_hh_l1_reverse");
+    CHECK_EQ_LL(p.ndim, 1);
+    /* 4x and 3x the parameters of an Elman layer of the same sizes */
+    rnnc_rnn_config e = c, g = c;
+    e.cell = RNNC_CELL_RNN_TANH;
+    g.cell = RNNC_CELL_GRU;
+    CHECK_EQ_LL(rnnc_rnn_num_params(&c), 4 * rnnc_rnn_num_params(&e));
+    CHECK_EQ_LL(rnnc_rnn_num_params(&g), 3 * rnnc_rnn_num_params(&e));
+    /* PyTorch's formula for one unidirectional LSTM layer */
+    rnnc_rnn_config one = {.cell = RNNC_CELL_LSTM, .input = 64, .hidden = 512, .layers = 1};
+    CHECK_EQ_LL(rnnc_rnn_num_params(&one), 4 * (512 * 64 + 512 * 512 + 2 * 512));
+    rnnc_rng r;
+    rnnc_rng_seed(&r, 1);
+    float *w = malloc(rnnc_rnn_num_params(&c) * sizeof(float));
+    rnnc_rnn_init(&c, w, &r);
+    float lim = 1.0f / sqrtf(7.0f), mx = 0;
+    for (size_t i = 0; i < rnnc_rnn_num_params(&c); i++) mx = fmaxf(mx, fabsf(w[i]));
+    CHECK(mx <= lim && mx > 0.9f * lim);
+    free(w);
+}
+
+static void test_names_and_bad_input(void) {
+    rnnc_cell cell;
+    for (int k = 0; k < 4; k++) {
+        CHECK(rnnc_cell_parse(rnnc_cell_name(all_cells[k]), &cell) == RNNC_OK);
+        CHECK(cell == all_cells[k]);
+    }
+    CHECK(rnnc_cell_parse("lstm2", &cell) == RNNC_ERR_ARG);
+    CHECK(strstr(rnnc_last_error(), "lstm2") != NULL);
+    CHECK_EQ_LL(rnnc_cell_gates(RNNC_CELL_GRU), 3);
+    rnnc_rnn_config c = {.cell = RNNC_CELL_LSTM, .input = 4, .hidden = 0, .layers = 1};
+    CHECK(rnnc_rnn_config_check(&c) == RNNC_ERR_ARG);
+    CHECK(strstr(rnnc_last_error(), "hidden") != NULL);
+    c.hidden = 4;
+    c.dropout = 1.5f;
+    CHECK(rnnc_rnn_config_check(&c) == RNNC_ERR_ARG);
+    CHECK(strstr(rnnc_last_error(), "dropout") != NULL);
+    c.dropout = 0;
+    c.layers = 0;
+    CHECK(rnnc_rnn_config_check(&c) == RNNC_ERR_ARG);
+    CHECK(strstr(rnnc_last_error(), "layers") != NULL);
+    c.layers = 1;
+    rnnc_rnn_ws *ws = NULL;
+    CHECK(rnnc_rnn_ws_new(&ws, &c, 0, 3) == RNNC_ERR_ARG);
+    CHECK(rnnc_rnn_ws_new(&ws, &c, 2, 3) == RNNC_OK);
+    float params[200] = {0}, dp[200] = {0}, x[2 * 4 * 4] = {0}, y[2 * 4 * 4];
+    CHECK(rnnc_rnn_backward(ws, params, dp, y, NULL, NULL, NULL, NULL, NULL) == RNNC_ERR_ARG);
+    CHECK(strstr(rnnc_last_error(), "no forward") != NULL);
+    CHECK(rnnc_rnn_forward(ws, params, 3, 3, x, NULL, NULL, NULL, y, NULL, NULL, false, NULL) == RNNC_ERR_ARG);
+    CHECK(rnnc_rnn_forward(ws, params, 2, 4, x, NULL, NULL, NULL, y, NULL, NULL, false, NULL) == RNNC_ERR_ARG);
+    int len[2] = {3, 0};
+    CHECK(rnnc_rnn_forward(ws, params, 2, 3, x, len, NULL, NULL, y, NULL, NULL, false, NULL) == RNNC_ERR_ARG);
+    CHECK(strstr(rnnc_last_error(), "lengths[1]") != NULL);
+    len[1] = 4;
+    CHECK(rnnc_rnn_forward(ws, params, 2, 3, x, len, NULL, NULL, y, NULL, NULL, false, NULL) == RNNC_ERR_ARG);
+    CHECK(rnnc_rnn_forward(ws, params, 2, 3, x, NULL, NULL, NULL, y, NULL, NULL, false, NULL) == RNNC_OK);
+    rnnc_rnn_ws_free(ws);
+}
+
+/* The vectorised nonlinearities against libm. */
+#include "nn/cell.h"
+static void test_math(void) {
+    double worst_e = 0, worst_t = 0, worst_s = 0;
+    for (int i = -200000; i <= 200000; i++) {
+        float x = i * 1e-4f * (i % 7 == 0 ? 7.0f : 1.0f);
+        double e = exp((double)x), t = tanh((double)x), s = 1 / (1 + exp(-(double)x));
+        if (x > -80 && x < 80) worst_e = fmax(worst_e, fabs(rnnc_expf(x) - e) / e);
+        worst_t = fmax(worst_t, fabs(rnnc_tanhf(x) - t) / fmax(fabs(t), 1e-30));
+        if (x > -80) worst_s = fmax(worst_s, fabs(rnnc_sigmoidf(x) - s) / s);
+    }
+    CHECK_MSG(worst_e < 1e-6, "exp %g", worst_e);
+    CHECK_MSG(worst_t < 1e-6, "tanh %g", worst_t);
+    CHECK_MSG(worst_s < 1e-6, "sigmoid %g", worst_s);
+    CHECK(rnnc_tanhf(0.0f) == 0.0f && rnnc_tanhf(50.0f) == 1.0f && rnnc_tanhf(-50.0f) == -1.0f);
+    CHECK(rnnc_sigmoidf(-200.0f) >= 0.0f && rnnc_sigmoidf(-200.0f) < 1e-37f && rnnc_sigmoidf(200.0f) == 1.0f);
+}
+
+int main(void) {
+    RUN(test_math);
+    RUN(test_layout);
+    RUN(test_names_and_bad_input);
+    RUN(test_gradcheck_single_layer);
+    RUN(test_gradcheck_stacked_bidirectional_varlen);
+    RUN(test_gradcheck_three_layers_varlen);
+    RUN(test_gradcheck_dropout);
+    RUN(test_gradcheck_b1_t1);
+    RUN(test_gradcheck_wide);
+    RUN(test_varlen_matches_separate_runs);
+    RUN(test_workspace_reuse_and_determinism);
+    RUN(test_dropout_semantics);
+    return test_report();
+}
