@@ -21,6 +21,12 @@ static double now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -33,18 +39,24 @@ static uint64_t fnv_ids(const rnnc_ids *ids) {
     return h;
 }
 
-/* Median seconds of `runs` encodings; the last run's ids are left in *ids. */
-static double time_encode(const rnnc_bpe *b, const unsigned char *t, size_t n, int runs, rnnc_ids *ids) {
-    double *s = malloc((size_t)runs * sizeof *s);
+/* Median wall seconds of `runs` encodings, and in *cpu the median CPU seconds of the calling
+ * thread (meaningful for one-thread runs: on a crowded machine it leaves out the time the thread
+ * waited for a core). The last run's ids are left in *ids. */
+static double time_encode(const rnnc_bpe *b, const unsigned char *t, size_t n, int runs, rnnc_ids *ids, double *cpu) {
+    double *s = malloc((size_t)runs * sizeof *s), *c = malloc((size_t)runs * sizeof *c);
     for (int r = 0; r < runs; r++) {
         ids->len = 0;
-        double t0 = now();
+        double t0 = now(), c0 = cpu_now();
         if (rnnc_bpe_encode(b, t, n, true, ids)) { fprintf(stderr, "bench_encode: %s\n", rnnc_last_error()); exit(1); }
         s[r] = now() - t0;
+        c[r] = cpu_now() - c0;
     }
     qsort(s, (size_t)runs, sizeof *s, cmp_double);
+    qsort(c, (size_t)runs, sizeof *c, cmp_double);
     double m = s[runs / 2];
+    *cpu = c[runs / 2];
     free(s);
+    free(c);
     return m;
 }
 
@@ -64,9 +76,9 @@ int main(int argc, char **argv) {
     int counts[2] = {1, all};
     for (int k = 0; k < (all > 1 ? 2 : 1); k++) {
         omp_set_num_threads(counts[k]);
-        double m = time_encode(b, text, n, runs, &ids);
-        printf("rnnc threads=%d bytes=%zu ids=%zu fnv=%016llx median_s=%.4f load_s=%.3f\n", counts[k], n, ids.len,
-               (unsigned long long)fnv_ids(&ids), m, load_s);
+        double cpu, m = time_encode(b, text, n, runs, &ids, &cpu);
+        printf("rnnc threads=%d bytes=%zu ids=%zu fnv=%016llx median_s=%.4f cpu_s=%.4f load_s=%.3f\n", counts[k], n,
+               ids.len, (unsigned long long)fnv_ids(&ids), m, cpu, load_s);
     }
 
     /* 1 MB without whitespace vs 1 MB of ordinary text, one thread. */
@@ -79,10 +91,13 @@ int main(int argc, char **argv) {
         nows[i] = (unsigned char)("abcdefghijklmnopqrstuvwxyz"[x % 26]);
     }
     size_t on = n < mb ? n : mb;
-    double tn = time_encode(b, nows, mb, runs, &ids);
-    double to = time_encode(b, text, on, runs, &ids);
-    printf("nows bytes=%zu median_s=%.4f ordinary_bytes=%zu ordinary_s=%.4f ns_per_byte=%.2f ordinary_ns_per_byte=%.2f ratio=%.2f\n",
-           mb, tn, on, to, tn / (double)mb * 1e9, to / (double)on * 1e9, (tn / (double)mb) / (to / (double)on));
+    double cn, co;
+    double tn = time_encode(b, nows, mb, runs, &ids, &cn);
+    double to = time_encode(b, text, on, runs, &ids, &co);
+    printf("nows bytes=%zu median_s=%.4f ordinary_bytes=%zu ordinary_s=%.4f ns_per_byte=%.2f ordinary_ns_per_byte=%.2f "
+           "ratio=%.2f cpu_ns_per_byte=%.2f cpu_ordinary_ns_per_byte=%.2f cpu_ratio=%.2f\n",
+           mb, tn, on, to, tn / (double)mb * 1e9, to / (double)on * 1e9, (tn / (double)mb) / (to / (double)on),
+           cn / (double)mb * 1e9, co / (double)on * 1e9, (cn / (double)mb) / (co / (double)on));
     free(nows);
     rnnc_ids_free(&ids);
     free(text);

@@ -251,6 +251,15 @@ static void test_against_reference(void) {
         compare_with_reference(t, len, pat, 100000, 3, 32, 2); /* until min_frequency stops it */
         free(t);
     }
+    /* Arbitrary bytes (mostly not UTF-8) from a small alphabet, so that pairs repeat. */
+    for (int round = 0; round < 3; round++) {
+        size_t n = 2500;
+        char *b = malloc(n);
+        static const unsigned char alphabet[9] = {0x80, 0xc3, 0xa9, ' ', '\n', 0xff, 0x00, 'a', 'b'};
+        for (size_t i = 0; i < n; i++) b[i] = (char)alphabet[rnnc_rng_below(&g, 9)];
+        compare_with_reference(b, n, patterns[round], 360, 0, round ? 64 : 0, 2);
+        free(b);
+    }
     /* One long piece without whitespace, with runs that overlap themselves. */
     size_t n = 3000;
     char *t = malloc(n);

@@ -19,7 +19,8 @@
 #include "tokenize/pretok_fast.h"
 
 #define NO_RANK UINT32_MAX
-#define SHORT_PIECE 96              /* longer pieces merge with the heap */
+#define HOT_RANKS 8192
+#define SHORT_PIECE 256             /* longer stretches merge with the rank queue */
 #define PARALLEL_MIN (1u << 18)     /* inputs below 256 KiB are encoded on one thread */
 #define CHUNK_TARGET (1u << 16)     /* aim for at least 64 KiB per parallel chunk */
 
@@ -35,8 +36,10 @@ struct rnnc_bpe {
     uint64_t *tok_off;       /* per rank: offset into arena, or UINT64_MAX for a gap */
     uint32_t *tok_len;
     unsigned char *arena;
-    slot *slots;
+    slot *slots;             /* tokens of rank >= HOT_RANKS */
     size_t mask;             /* slots - 1 (power of two) */
+    slot *hot;               /* tokens of rank < HOT_RANKS: the frequent ones (BPE ranks follow */
+    size_t hot_mask;         /* merge order), in a table small enough to stay in L2 */
     uint64_t *filter;        /* one bit per hash (high bits): clear = certainly no token. It is */
     unsigned filter_shift;   /* small enough to stay in L2, and most failed merge lookups stop here */
     uint32_t byte_rank[256];
@@ -82,13 +85,18 @@ static inline uint64_t hash_bytes(const unsigned char *p, size_t len, uint64_t k
     return mix(h);
 }
 
-/* The rank of the token with bytes p[0..len), or NO_RANK. */
-static inline uint32_t lookup(const rnnc_bpe *b, const unsigned char *p, size_t len) {
-    uint64_t k = key8_of(p, len);
-    uint64_t h = hash_bytes(p, len, k);
-    uint64_t f = h >> b->filter_shift;
-    if (!((b->filter[f >> 6] >> (f & 63)) & 1)) return NO_RANK;
-    size_t i = (size_t)h & b->mask;
+/* Probes the tables for p[0..len) with its key8 and hash (the filter already passed). */
+static inline uint32_t probe(const rnnc_bpe *b, const unsigned char *p, size_t len, uint64_t k, uint64_t h) {
+    size_t i = (size_t)h & b->hot_mask;
+    for (;;) {
+        const slot *s = &b->hot[i];
+        if (s->id == NO_RANK) break;
+        if (s->key8 == k && s->len == len &&
+            (len <= 8 || memcmp(b->arena + b->tok_off[s->id] + 8, p + 8, len - 8) == 0))
+            return s->id;
+        i = (i + 1) & b->hot_mask;
+    }
+    i = (size_t)h & b->mask;
     for (;;) {
         const slot *s = &b->slots[i];
         if (s->id == NO_RANK) return NO_RANK;
@@ -97,6 +105,36 @@ static inline uint32_t lookup(const rnnc_bpe *b, const unsigned char *p, size_t 
             return s->id;
         i = (i + 1) & b->mask;
     }
+}
+
+/* Two bits per token in one 64-bit word of the filter (a blocked Bloom filter): the word from the
+ * hash's top bits, the two bit positions from the next twelve. About 2% of absent strings pass. */
+static inline uint64_t filter_bits(uint64_t h) { return 1ULL << ((h >> 20) & 63) | 1ULL << ((h >> 26) & 63); }
+
+static inline int filter_has(const rnnc_bpe *b, uint64_t h) {
+    uint64_t bits = filter_bits(h);
+    return (b->filter[h >> b->filter_shift] & bits) == bits;
+}
+
+/* The rank of the token with bytes p[0..len), or NO_RANK. */
+static inline uint32_t lookup(const rnnc_bpe *b, const unsigned char *p, size_t len) {
+    uint64_t k = key8_of(p, len);
+    uint64_t h = hash_bytes(p, len, k);
+    if (!filter_has(b, h)) return NO_RANK;
+    return probe(b, p, len, k, h);
+}
+
+/* Two independent lookups with their table loads overlapped: both slots are prefetched before
+ * either is probed (merging needs the new pair on each side of a merged part). */
+static inline void lookup2(const rnnc_bpe *b, const unsigned char *p1, size_t l1, uint32_t *r1,
+                           const unsigned char *p2, size_t l2, uint32_t *r2) {
+    uint64_t k1 = key8_of(p1, l1), k2 = key8_of(p2, l2);
+    uint64_t h1 = hash_bytes(p1, l1, k1), h2 = hash_bytes(p2, l2, k2);
+    int f1 = filter_has(b, h1), f2 = filter_has(b, h2);
+    if (f1) { __builtin_prefetch(&b->hot[h1 & b->hot_mask]); __builtin_prefetch(&b->slots[h1 & b->mask]); }
+    if (f2) { __builtin_prefetch(&b->hot[h2 & b->hot_mask]); __builtin_prefetch(&b->slots[h2 & b->mask]); }
+    *r1 = f1 ? probe(b, p1, l1, k1, h1) : NO_RANK;
+    *r2 = f2 ? probe(b, p2, l2, k2, h2) : NO_RANK;
 }
 
 /* ---- construction ---- */
@@ -114,6 +152,7 @@ void rnnc_bpe_free(rnnc_bpe *b) {
     free(b->tok_len);
     free(b->arena);
     free(b->slots);
+    free(b->hot);
     free(b->filter);
     free(b->pair2);
     free_specials(b);
@@ -133,9 +172,10 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
     if (st) { free(b); return st; }
     b->fast = rnnc_pretok_fast_kind_of(b->pretok);
     b->pattern = strdup(pattern);
-    size_t total = 0, used = 0;
+    size_t total = 0, used = 0, used_hot = 0;
     for (size_t r = 0; r < n_tokens; r++)
         if (tokens[r].data) {
+            used_hot += r < HOT_RANKS;
             if (tokens[r].len == 0 || tokens[r].len > UINT32_MAX) {
                 rnnc_bpe_free(b);
                 return rnnc_error(RNNC_ERR_FORMAT, "bpe: token %zu has length %zu", r, tokens[r].len);
@@ -143,8 +183,9 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
             total += tokens[r].len;
             used++;
         }
-    size_t cap = 1024;
-    while (cap < used * 2 + used / 2) cap *= 2; /* load factor at most 0.4 */
+    size_t cap = 1024, cap_hot = 64;
+    while (cap < (used - used_hot) * 2 + (used - used_hot) / 2) cap *= 2; /* load factor at most 0.4 */
+    while (cap_hot < used_hot * 2 + used_hot / 2) cap_hot *= 2;
     b->n_ranks = n_tokens;
     b->n_tokens = used;
     b->tok_off = malloc((n_tokens ? n_tokens : 1) * sizeof *b->tok_off);
@@ -152,16 +193,19 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
     b->arena = malloc(total + 8);
     b->slots = malloc(cap * sizeof *b->slots);
     b->mask = cap - 1;
-    size_t fbits = 1u << 16;
-    unsigned flog = 16;
-    while (fbits < used * 8) { fbits *= 2; flog++; }
+    b->hot = malloc(cap_hot * sizeof *b->hot);
+    b->hot_mask = cap_hot - 1;
+    size_t fwords = 1024; /* 16 bits per token */
+    unsigned flog = 10;
+    while (fwords * 64 < used * 16) { fwords *= 2; flog++; }
     b->filter_shift = 64 - flog;
-    b->filter = calloc(fbits / 64, sizeof *b->filter);
-    if (!b->pattern || !b->filter || !b->tok_off || !b->tok_len || !b->arena || !b->slots) {
+    b->filter = calloc(fwords, sizeof *b->filter);
+    if (!b->pattern || !b->filter || !b->tok_off || !b->tok_len || !b->arena || !b->slots || !b->hot) {
         rnnc_bpe_free(b);
         return rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory for %zu tokens", n_tokens);
     }
     for (size_t i = 0; i < cap; i++) b->slots[i].id = NO_RANK;
+    for (size_t i = 0; i < cap_hot; i++) b->hot[i].id = NO_RANK;
     for (int i = 0; i < 256; i++) b->byte_rank[i] = NO_RANK;
     size_t off = 0;
     for (size_t r = 0; r < n_tokens; r++) {
@@ -178,11 +222,13 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
         b->tok_len[r] = (uint32_t)len;
         off += len;
         uint64_t k = key8_of(p, len);
-        uint64_t h = hash_bytes(p, len, k), f = h >> b->filter_shift;
-        b->filter[f >> 6] |= 1ULL << (f & 63);
-        size_t i = (size_t)h & b->mask;
-        while (b->slots[i].id != NO_RANK) i = (i + 1) & b->mask;
-        b->slots[i] = (slot){k, (uint32_t)len, (uint32_t)r};
+        uint64_t h = hash_bytes(p, len, k);
+        b->filter[h >> b->filter_shift] |= filter_bits(h);
+        slot *table = r < HOT_RANKS ? b->hot : b->slots;
+        size_t mask = r < HOT_RANKS ? b->hot_mask : b->mask;
+        size_t i = (size_t)h & mask;
+        while (table[i].id != NO_RANK) i = (i + 1) & mask;
+        table[i] = (slot){k, (uint32_t)len, (uint32_t)r};
         if (len == 1) b->byte_rank[p[0]] = (uint32_t)r;
     }
     for (int i = 0; i < 256; i++)
@@ -319,30 +365,65 @@ static int merge_reserve(enc *s, size_t n) {
     return 1;
 }
 
-/* tiktoken's merge loop for a short piece: parts are start offsets, rank[i] the rank of parts i
- * and i+1 joined; each step joins the leftmost lowest-ranked pair. */
-static void merge_short(const rnnc_bpe *b, const unsigned char *p, size_t len, enc *s) {
-    if (!merge_reserve(s, len + 1)) return;
-    uint32_t *start = s->a, *rank = s->c, *id = s->d;
-    size_t cnt = len;
-    for (size_t i = 0; i <= len; i++) start[i] = (uint32_t)i;
-    for (size_t i = 0; i < len; i++) id[i] = b->byte_rank[p[i]];
-    for (size_t i = 0; i + 1 < len; i++) rank[i] = b->pair2[p[i] << 8 | p[i + 1]];
-    while (cnt > 1) {
-        uint32_t best = NO_RANK;
-        size_t bi = 0;
-        for (size_t i = 0; i + 1 < cnt; i++)
-            if (rank[i] < best) { best = rank[i]; bi = i; }
-        if (best == NO_RANK) break;
-        id[bi] = best;
-        memmove(start + bi + 1, start + bi + 2, (cnt - bi - 1) * sizeof *start);
-        memmove(id + bi + 1, id + bi + 2, (cnt - bi - 2) * sizeof *id);
-        memmove(rank + bi + 1, rank + bi + 2, (cnt > bi + 3 ? cnt - bi - 3 : 0) * sizeof *rank);
-        cnt--;
-        if (bi + 1 < cnt) rank[bi] = lookup(b, p + start[bi], start[bi + 2] - start[bi]);
-        if (bi > 0) rank[bi - 1] = lookup(b, p + start[bi - 1], start[bi + 1] - start[bi - 1]);
+typedef uint32_t v8u32 __attribute__((vector_size(32)));
+
+/* The lowest value of r[0..n), n a multiple of 8: eight lanes at a time (the compiler's vector
+ * extension, so SSE/AVX when present), which keeps the per-merge scan cheap. */
+static inline uint32_t min_rank(const uint32_t *r, size_t n) {
+    v8u32 m, x;
+    memcpy(&m, r, sizeof m);
+    for (size_t k = 8; k < n; k += 8) {
+        memcpy(&x, r + k, sizeof x);
+        v8u32 lt = (v8u32)(x < m);
+        m = (x & lt) | (m & ~lt);
     }
-    for (size_t i = 0; i < cnt; i++) emit(s, id[i]);
+    uint32_t best = m[0];
+    for (int k = 1; k < 8; k++) best = m[k] < best ? m[k] : best;
+    return best;
+}
+
+/* tiktoken's merge loop for a short piece: each step joins the leftmost adjacent pair of parts
+ * whose concatenation has the lowest rank. Parts are identified by their first byte; rank[i] is
+ * the rank of part i joined with the next one (NO_RANK for the last part and for bytes inside a
+ * part), so the leftmost lowest entry of rank[] is the next merge, found by a vector scan. */
+static void merge_short(const rnnc_bpe *b, const unsigned char *p, size_t len, enc *s) {
+    size_t padded = (len + 7) & ~(size_t)7;
+    if (!merge_reserve(s, padded + 1)) return;
+    uint32_t *rank = s->c, *id = s->d, *next = s->a, *prev = s->e;
+    for (size_t i = 0; i < len; i++) {
+        id[i] = b->byte_rank[p[i]];
+        next[i] = (uint32_t)(i + 1);
+        prev[i] = (uint32_t)(i - 1); /* UINT32_MAX for the first */
+    }
+    for (size_t i = 0; i + 1 < len; i++) rank[i] = b->pair2[p[i] << 8 | p[i + 1]];
+    for (size_t i = len - 1; i < padded; i++) rank[i] = NO_RANK;
+    for (;;) {
+        uint32_t m = min_rank(rank, padded);
+        if (m == NO_RANK) break;
+        uint32_t i = 0;
+        v8u32 mv = {m, m, m, m, m, m, m, m}, x;
+        for (;; i += 8) { /* the first block of eight holding m, then m within it */
+            memcpy(&x, rank + i, sizeof x);
+            v8u32 eq = (v8u32)(x == mv);
+            uint64_t w[4];
+            memcpy(w, &eq, sizeof w);
+            if (w[0] | w[1] | w[2] | w[3]) break;
+        }
+        while (rank[i] != m) i++;
+        uint32_t j = next[i], nj = next[j]; /* part i absorbs part j */
+        id[i] = m;
+        next[i] = nj;
+        rank[j] = NO_RANK;
+        uint32_t pi = prev[i];
+        if (nj < len) prev[nj] = i;
+        if (nj < len && pi != UINT32_MAX) {
+            lookup2(b, p + i, next[nj] - i, &rank[i], p + pi, nj - pi, &rank[pi]);
+        } else {
+            rank[i] = nj < len ? lookup(b, p + i, next[nj] - i) : NO_RANK;
+            if (pi != UINT32_MAX) rank[pi] = lookup(b, p + pi, nj - pi);
+        }
+    }
+    for (size_t i = 0; i < len; i = next[i]) emit(s, id[i]);
 }
 
 
@@ -553,7 +634,7 @@ static rnnc_status append_ids(rnnc_ids *out, const uint32_t *ids, size_t n) {
 /* Ordinary text (no special tokens): in parallel chunks when it is big and the pattern built in. */
 static rnnc_status encode_ordinary(const rnnc_bpe *b, const unsigned char *t, size_t n, rnnc_ids *out) {
     int threads = omp_get_max_threads();
-    if (b->fast >= 0 && threads > 1 && n >= PARALLEL_MIN) {
+    if (b->fast >= 0 && threads > 1 && n >= PARALLEL_MIN && !omp_in_parallel()) {
         size_t want = (size_t)threads * 4;
         if (n / want < CHUNK_TARGET) want = n / CHUNK_TARGET;
         if (want < 2) want = 2;
@@ -567,6 +648,11 @@ static rnnc_status encode_ordinary(const rnnc_bpe *b, const unsigned char *t, si
             if (at > cut[nc] && at < n) cut[++nc] = at;
         }
         cut[++nc] = n;
+        if (nc == 1) { /* no safe split point (e.g. text without spaces): one thread */
+            free(cut);
+            free(parts);
+            goto serial;
+        }
         rnnc_status st = RNNC_OK;
         #pragma omp parallel for schedule(dynamic, 1)
         for (size_t k = 0; k < nc; k++) {
@@ -587,6 +673,7 @@ static rnnc_status encode_ordinary(const rnnc_bpe *b, const unsigned char *t, si
         free(parts);
         return st;
     }
+serial:;
     enc s = {0};
     s.ids = out->data;
     s.n = out->len;
