@@ -10,7 +10,7 @@
 
 #include <omp.h>
 #include <stdlib.h>
-#if defined(__F16C__) && defined(__AVX__)
+#if defined(__AVX__)
 #include <immintrin.h>
 #endif
 #include <string.h>
@@ -109,28 +109,29 @@ void rnnc_generator_reset(rnnc_generator *g) {
     g->pending = -1;
 }
 
-/* y[r] = W[r, :] . x for rows [r0, r1) of a row-major W (n columns). Four rows share each load of
- * x; `omp simd` lets the compiler vectorise the float sums (reassociating them, which a plain
- * loop may not), so this runs at the speed the weights stream in from cache. */
+/* y[r] = W[r, :] . x for rows [r0, r1) of a row-major W (n columns), one row at a time with two
+ * 8-wide accumulators: this streams the weights at cache speed. (A four-rows-at-once `omp simd`
+ * version measured about 3x slower here.) Without AVX, a plain loop the compiler may vectorise. */
 static void matvec_rows(const float *restrict W, size_t n, const float *restrict x, float *restrict y, int r0, int r1) {
-    int r = r0;
-    for (; r + 4 <= r1; r += 4) {
-        const float *w0 = W + (size_t)r * n, *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;
-        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-#pragma omp simd reduction(+ : s0, s1, s2, s3)
-        for (size_t k = 0; k < n; k++) {
-            s0 += w0[k] * x[k];
-            s1 += w1[k] * x[k];
-            s2 += w2[k] * x[k];
-            s3 += w3[k] * x[k];
-        }
-        y[r] = s0; y[r + 1] = s1; y[r + 2] = s2; y[r + 3] = s3;
-    }
-    for (; r < r1; r++) {
+    for (int r = r0; r < r1; r++) {
         const float *w = W + (size_t)r * n;
+        size_t k = 0;
         float s = 0;
+#if defined(__AVX__)
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        for (; k + 16 <= n; k += 16) {
+            a0 = _mm256_add_ps(a0, _mm256_mul_ps(_mm256_loadu_ps(w + k), _mm256_loadu_ps(x + k)));
+            a1 = _mm256_add_ps(a1, _mm256_mul_ps(_mm256_loadu_ps(w + k + 8), _mm256_loadu_ps(x + k + 8)));
+        }
+        float t[8];
+        _mm256_storeu_ps(t, _mm256_add_ps(a0, a1));
+        s = ((t[0] + t[4]) + (t[1] + t[5])) + ((t[2] + t[6]) + (t[3] + t[7]));
+#else
 #pragma omp simd reduction(+ : s)
-        for (size_t k = 0; k < n; k++) s += w[k] * x[k];
+        for (size_t j = 0; j < n; j++) s += w[j] * x[j];
+        k = n;
+#endif
+        for (; k < n; k++) s += w[k] * x[k];
         y[r] = s;
     }
 }
