@@ -55,6 +55,7 @@ int main(int argc, char **argv) {
     rnnc_sample_params p = {(float)temperature, top_k, (float)top_p};
     rnnc_generator *g;
     if (rnnc_generator_new(&g, m, &p, 7)) { fprintf(stderr, "bench_sample: %s\n", rnnc_last_error()); return 1; }
+    rnnc_generator_set_threads(g, 0); /* OMP_NUM_THREADS decides */
     if (half && rnnc_generator_use_half(g)) { fprintf(stderr, "bench_sample: %s\n", rnnc_last_error()); return 1; }
     double *rate = malloc((size_t)(repeats + 1) * sizeof *rate);
     uint64_t checksum = 0;

@@ -124,6 +124,36 @@ static void test_bad_use(void) {
     rnnc_lm_free(m);
 }
 
+/* The per-token step split over threads computes every row as one thread would: identical logits. */
+static void test_threads_identical(void) {
+    rnnc_lm_config c = {RNNC_CELL_LSTM, 50, 16, 160, 2, 0.0f}; /* 160 units: slices 0-79, 80-159 */
+    rnnc_lm *m;
+    CHECK(rnnc_lm_new(&m, &c) == RNNC_OK);
+    rnnc_rng r;
+    rnnc_rng_seed(&r, 4);
+    rnnc_lm_init(m, &r);
+    rnnc_sample_params p = rnnc_sample_defaults();
+    rnnc_generator *a, *b;
+    CHECK(rnnc_generator_new(&a, m, &p, 3) == RNNC_OK);
+    CHECK(rnnc_generator_new(&b, m, &p, 3) == RNNC_OK);
+    rnnc_generator_set_threads(b, 2);
+    const uint32_t start = 7;
+    rnnc_generator_feed(a, &start, 1);
+    rnnc_generator_feed(b, &start, 1);
+    int differ = 0;
+    for (int k = 0; k < 40; k++) {
+        uint32_t x, y;
+        rnnc_generator_next(a, &x);
+        rnnc_generator_next(b, &y);
+        const float *la = rnnc_generator_logits(a), *lb = rnnc_generator_logits(b);
+        differ += x != y || memcmp(la, lb, 50 * sizeof(float)) != 0;
+    }
+    CHECK_EQ_LL(differ, 0);
+    rnnc_generator_free(a);
+    rnnc_generator_free(b);
+    rnnc_lm_free(m);
+}
+
 static void test_half_rounding(void) {
     CHECK(rnnc_half_round(1.0f) == 1.0f);
     CHECK(rnnc_half_round(-2.5f) == -2.5f);
@@ -195,6 +225,7 @@ int main(void) {
     RUN(test_greedy_matches_step_api);
     RUN(test_seeds);
     RUN(test_bad_use);
+    RUN(test_threads_identical);
     RUN(test_half_rounding);
     RUN(test_half_weights_close);
     return test_report();

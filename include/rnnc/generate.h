@@ -33,6 +33,11 @@ rnnc_status rnnc_generator_next(rnnc_generator *g, uint32_t *id);
  * each token streams, which is what bounds batch-1 speed. Logits then differ from the float
  * model's by about 1e-3 relative; prompts fed with feed() still run in float. */
 rnnc_status rnnc_generator_use_half(rnnc_generator *g);
+/* Threads for the per-token step (0: OpenMP's default). The default is 1: a batch-1 step is a few
+ * hundred microseconds of weight streaming, and the split across cores pays off only on an idle
+ * machine; when other processes compete for the cores, a thread waiting for a descheduled partner
+ * at the per-layer barrier costs far more than it saves (measured: 7x slower with 2 threads). */
+void rnnc_generator_set_threads(rnnc_generator *g, int threads);
 /* x rounded to the nearest IEEE half-precision value (ties to even), as use_half rounds weights. */
 float rnnc_half_round(float x);
 

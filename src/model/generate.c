@@ -31,6 +31,7 @@ struct rnnc_generator {
     int have_logits;
     int pending;      /* the last drawn id, not yet run through the model; -1 if none */
     int ids[PRIME_T]; /* a window of inputs as the model's int ids */
+    int threads;      /* for the per-token step */
     /* the batch-1 step */
     int G, H, L;
     void (*cell)(const rnnc_cell_fwd *);
@@ -50,6 +51,7 @@ rnnc_status rnnc_generator_new(rnnc_generator **out, rnnc_lm *m, const rnnc_samp
     if (!g) return rnnc_error(RNNC_ERR_NOMEM, "generator: out of memory");
     g->m = m;
     g->pending = -1;
+    g->threads = 1;
     rnnc_rng_seed(&g->rng, seed);
     rnnc_status s = rnnc_sampler_init(&g->sampler, (size_t)m->c.vocab, p);
     if (!s) s = rnnc_lm_ws_new(&g->ws, m, 1, PRIME_T);
@@ -220,7 +222,7 @@ static void step_one(rnnc_generator *g, int id) {
     const float *x0 = m->params + m->off_embedding + (size_t)id * (size_t)m->c.embed;
     const int relu = m->c.cell == RNNC_CELL_RNN_RELU;
     /* below ~64 units per thread the barriers cost more than the split saves */
-    int nth = omp_get_max_threads();
+    int nth = g->threads > 0 ? g->threads : omp_get_max_threads();
     if (nth > H / 64) nth = H / 64 > 0 ? H / 64 : 1;
     static const int one = 1;
 #pragma omp parallel num_threads(nth)
@@ -326,3 +328,5 @@ rnnc_status rnnc_generator_use_half(rnnc_generator *g) {
 }
 
 float rnnc_half_round(float x) { return half_to_float(float_to_half(x)); }
+
+void rnnc_generator_set_threads(rnnc_generator *g, int threads) { g->threads = threads < 0 ? 1 : threads; }
