@@ -396,18 +396,23 @@ static int merge_reserve(enc *s, size_t n) {
 
 typedef uint32_t v8u32 __attribute__((vector_size(32)));
 
-/* The lowest value of r[0..n), n a multiple of 8: eight lanes at a time (the compiler's vector
- * extension, so SSE/AVX when present), which keeps the per-merge scan cheap. */
-static inline uint32_t min_rank(const uint32_t *r, size_t n) {
-    v8u32 m, x;
+/* The lowest value of r[0..n) (n a multiple of 8) and in *pos its first position, in one pass
+ * eight lanes at a time (the compiler's vector extension, so SSE/AVX when present): each lane
+ * keeps its minimum and where it first saw it; the lanes are then compared by (value, position). */
+static inline uint32_t min_rank(const uint32_t *r, size_t n, uint32_t *pos) {
+    v8u32 m, x, idx = {0, 1, 2, 3, 4, 5, 6, 7}, at = idx, step = {8, 8, 8, 8, 8, 8, 8, 8};
     memcpy(&m, r, sizeof m);
     for (size_t k = 8; k < n; k += 8) {
         memcpy(&x, r + k, sizeof x);
+        idx += step;
         v8u32 lt = (v8u32)(x < m);
         m = (x & lt) | (m & ~lt);
+        at = (idx & lt) | (at & ~lt);
     }
-    uint32_t best = m[0];
-    for (int k = 1; k < 8; k++) best = m[k] < best ? m[k] : best;
+    uint32_t best = m[0], where = at[0];
+    for (int k = 1; k < 8; k++)
+        if (m[k] < best || (m[k] == best && at[k] < where)) { best = m[k]; where = at[k]; }
+    *pos = where;
     return best;
 }
 
@@ -427,18 +432,9 @@ static void merge_short(const rnnc_bpe *b, const unsigned char *p, size_t len, e
     for (size_t i = 0; i + 1 < len; i++) rank[i] = b->pair2[p[i] << 8 | p[i + 1]];
     for (size_t i = len - 1; i < padded; i++) rank[i] = NO_RANK;
     for (;;) {
-        uint32_t m = min_rank(rank, padded);
+        uint32_t i;
+        uint32_t m = min_rank(rank, padded, &i);
         if (m == NO_RANK) break;
-        uint32_t i = 0;
-        v8u32 mv = {m, m, m, m, m, m, m, m}, x;
-        for (;; i += 8) { /* the first block of eight holding m, then m within it */
-            memcpy(&x, rank + i, sizeof x);
-            v8u32 eq = (v8u32)(x == mv);
-            uint64_t w[4];
-            memcpy(w, &eq, sizeof w);
-            if (w[0] | w[1] | w[2] | w[3]) break;
-        }
-        while (rank[i] != m) i++;
         uint32_t j = next[i], nj = next[j]; /* part i absorbs part j */
         id[i] = m;
         next[i] = nj;
