@@ -14,6 +14,9 @@ Run: /usr/bin/python3 tools/make_golden_lm.py
 - cli_lstm.safetensors, cli_ids.txt and cli_expect.txt / cli_sgd1.safetensors /
   cli_adam12.safetensors: a 2-layer LSTM made in PyTorch, an id file, the eval loss, the model after
   one SGD step and after 12 Adam steps with clipping (wrapping past the last window), and the losses.
+- bad_*.safetensors: a GRU model with a wrong-shaped tensor, a missing tensor, a config whose vocab
+  disagrees with the tensors, and no rnnc.config at all;
+  bad_nan.safetensors: the CLI model with a NaN bias (training must stop at step 1).
 """
 import json
 import os
@@ -170,11 +173,32 @@ def make_cli():
     l2 = run_train(m2, ids, B, T, 12, torch.optim.Adam(m2.parameters(), lr=0.01), 0.5)
     save_file(m2.state_dict(), os.path.join(OUT, "cli_adam12.safetensors"), metadata=meta)
     lines.append("adam12 " + " ".join(f"{v:.9g}" for v in l2))
+    nan = copy.deepcopy(m)
+    with torch.no_grad():
+        nan.head.bias[3] = float("nan")
+    save_file(nan.state_dict(), os.path.join(OUT, "bad_nan.safetensors"), metadata=meta)
     with open(os.path.join(OUT, "cli_expect.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
+
+
+def make_bad():
+    """Damaged model files for the bad-input tests (the truncated one is cut by the tests)."""
+    V, E, H, L = 5, 3, 4, 1
+    torch.manual_seed(9)
+    sd = LM(V, E, H, L, "gru").state_dict()
+    meta = {"rnnc.config": config("gru", V, E, H, L)}
+    bad = dict(sd)
+    bad["head.weight"] = torch.zeros(V, H + 1)
+    save_file(bad, os.path.join(OUT, "bad_shape.safetensors"), metadata=meta)
+    bad = dict(sd)
+    del bad["rnn.bias_hh_l0"]
+    save_file(bad, os.path.join(OUT, "bad_missing.safetensors"), metadata=meta)
+    save_file(sd, os.path.join(OUT, "bad_meta.safetensors"), metadata={"rnnc.config": config("gru", V + 1, E, H, L)})
+    save_file(sd, os.path.join(OUT, "bad_nometa.safetensors"))
 
 
 make_optim()
 make_lm()
 make_cli()
+make_bad()
 print("wrote", OUT)

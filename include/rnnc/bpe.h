@@ -31,6 +31,10 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
  * file <path>.json when present ({"pattern": ..., "special_tokens": {text: id}}), else from the
  * `pattern` argument (NULL: cl100k). A malformed line is reported with its line number. */
 rnnc_status rnnc_bpe_load(rnnc_bpe **out, const char *name_or_path, const char *pattern);
+/* Parses .tiktoken text held in memory; `source` names it in error messages ("FILE:LINE: ...").
+ * pattern: as for rnnc_bpe_create (NULL: cl100k); no special tokens. */
+rnnc_status rnnc_bpe_load_mem(rnnc_bpe **out, const unsigned char *data, size_t len, const char *source,
+                              const char *pattern);
 /* Writes the rank file (atomically) and its sidecar <path>.json with the pattern and specials. */
 rnnc_status rnnc_bpe_save(const rnnc_bpe *bpe, const char *path);
 void rnnc_bpe_free(rnnc_bpe *bpe);
@@ -40,18 +44,30 @@ size_t rnnc_bpe_n_vocab(const rnnc_bpe *bpe);
 /* The bytes of token `id` (rank or special), or data == NULL if the id is unused. */
 rnnc_token_bytes rnnc_bpe_token(const rnnc_bpe *bpe, uint32_t id);
 const char *rnnc_bpe_pattern(const rnnc_bpe *bpe);
+/* The special tokens, in the order given to rnnc_bpe_create (i < n_specials). */
+size_t rnnc_bpe_n_specials(const rnnc_bpe *bpe);
+rnnc_special_token rnnc_bpe_special(const rnnc_bpe *bpe, size_t i);
+/* The rank of the token with these bytes, or UINT32_MAX if there is none. */
+uint32_t rnnc_bpe_rank_of(const rnnc_bpe *bpe, const unsigned char *bytes, size_t len);
 
-/* Appends the ids of text[0..len) to *out. allow_special = false encodes special-token text as
- * ordinary text (tiktoken's encode_ordinary); true turns it into the special ids. */
+/* Appends the ids of text[0..len) to *out: exactly tiktoken's ids for valid UTF-8, and a lossless
+ * encoding of any other bytes. allow_special = false encodes special-token text as ordinary text
+ * (tiktoken's encode_ordinary); true turns it into the special ids (tiktoken's encode with
+ * allowed_special="all"). Inputs of 256 KiB or more with a built-in pattern are encoded on the
+ * OpenMP threads (same ids). Time is O(n log n) in the length of the longest piece. Thread-safe. */
 rnnc_status rnnc_bpe_encode(const rnnc_bpe *bpe, const unsigned char *text, size_t len,
                             bool allow_special, rnnc_ids *out);
 /* Appends the bytes of ids[0..n) to *out; an unknown id is RNNC_ERR_RANGE naming the id and its position. */
 rnnc_status rnnc_bpe_decode(const rnnc_bpe *bpe, const uint32_t *ids, size_t n, rnnc_bytes *out);
 
 /* Training: pre-tokenize `n_texts` texts with `pattern`, count the pieces, then repeatedly merge
- * the most frequent adjacent pair (ties broken deterministically) until the vocabulary holds
- * vocab_size ids including the 256 byte tokens and the special tokens (which take the top ids).
- * Pairs seen fewer than min_frequency times are never merged (training may stop early).
+ * the most frequent adjacent pair (ties: the smaller left id, then the smaller right id; within a
+ * piece, left to right) until the vocabulary holds vocab_size ids including the 256 byte tokens
+ * and the special tokens (which take the top ids).
+ * Pairs seen fewer than min_frequency times are never merged (training may stop early, as it does
+ * when no pair is left). Special-token text in the texts is a boundary, not learned from. The
+ * result is the same for every thread count. An empty corpus or vocab_size < 256 + n_specials is
+ * RNNC_ERR_ARG.
  * progress, if not NULL, is called now and then with (merges done, merges wanted). */
 typedef struct {
     size_t vocab_size;
@@ -62,6 +78,9 @@ typedef struct {
     int threads;                       /* 0: OpenMP default */
     void (*progress)(size_t done, size_t total, void *ctx);
     void *progress_ctx;
+    /* If not NULL, called now and then (from the calling thread) with (bytes pre-tokenized, bytes in
+     * all texts) while the corpus is counted, before the merges; gets progress_ctx too. */
+    void (*count_progress)(size_t done, size_t total, void *ctx);
 } rnnc_bpe_train_opts;
 
 rnnc_status rnnc_bpe_train(rnnc_bpe **out, const unsigned char *const *texts, const size_t *lens,

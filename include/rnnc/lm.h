@@ -75,7 +75,8 @@ typedef struct rnnc_lm_ws rnnc_lm_ws;
 rnnc_status rnnc_lm_ws_new(rnnc_lm_ws **out, const rnnc_lm *m, int B, int T);
 void rnnc_lm_ws_free(rnnc_lm_ws *ws);
 void rnnc_lm_ws_reset_state(rnnc_lm_ws *ws);
-/* The carried state: h (L,B,H) and c (L,B,H) (c NULL unless LSTM); writable. */
+/* The carried state: h (L,B,H) and c (L,B,H) (c NULL unless LSTM); writable. It is laid out for
+ * the B of the last forward, so keep B fixed between resets. */
 float *rnnc_lm_ws_h(rnnc_lm_ws *ws);
 float *rnnc_lm_ws_c(rnnc_lm_ws *ws);
 

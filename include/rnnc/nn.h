@@ -26,8 +26,8 @@ void rnnc_linear_backward(float *dx, float *dW, float *db, const float *dout, co
 #define RNNC_IGNORE_INDEX (-100) /* torch.nn.CrossEntropyLoss's default ignore_index */
 
 /* Softmax cross-entropy of logits (N,V) against targets (N), averaged over the targets that are not
- * ignore_index (as torch's reduction="mean"). Fused and numerically stable (max subtracted before
- * exp, log-sum-exp in double). *loss gets the mean (0 when every target is ignored), *count the
+ * ignore_index (as torch's reduction="mean"). Fused and numerically stable (the row max is
+ * subtracted before expf; sums in double). *loss gets the mean (0 when every target is ignored), *count the
  * number of targets counted. When dlogits is not NULL it receives the gradient of
  * (mean loss * grad_scale) with respect to the logits; dlogits may alias logits. A target outside
  * [0,V) that is not ignore_index is RNNC_ERR_RANGE naming its position. */

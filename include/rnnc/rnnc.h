@@ -17,6 +17,12 @@
 #include "rnnc/optim.h"
 #include "rnnc/batch.h"
 #include "rnnc/lm.h"
+#include "rnnc/sample.h"
+#include "rnnc/similar.h"
+#include "rnnc/metrics.h"
+#include "rnnc/plot.h"
+#include "rnnc/generate.h"
 #include "rnnc/seq2seq.h"
+#include "rnnc/tokenizer.h"
 
 #endif

@@ -40,11 +40,42 @@ void cli_progress_start(cli_progress *p, const char *label, double total);
 /* `extra` is an optional text shown after the bar (e.g. "loss 1.23"). */
 void cli_progress_update(cli_progress *p, double done, const char *extra);
 void cli_progress_finish(cli_progress *p);
+/* A line that stays (a validation report): on a terminal the bar is erased first and redrawn by
+ * the next update; without a terminal the line is still printed, as the only progress shown. */
+void cli_progress_log(cli_progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 double cli_now(void);
+
+/* "12:05" or "1:02:03"; "--:--" for an unknown (negative or non-finite) time. */
+void cli_format_duration(char *buf, size_t n, double seconds);
+/* 3 significant digits with a k/M/G suffix: 950, 12.3k, 1.20M. */
+void cli_format_si(char *buf, size_t n, double v);
+
+/* What a training progress bar shows after the bar itself (which has elapsed time and ETA). */
+typedef struct {
+    long step, total_steps; /* total_steps 0: unknown (time budget) */
+    double epoch;           /* fractional; < 0: not shown */
+    double loss;            /* recent training loss; NaN: not shown */
+    double tokens_per_s;    /* NaN or <= 0: not shown */
+} cli_train_status;
+/* "step 1200/5000  epoch 0.35  loss 1.234  52.1k tok/s" into buf (truncated to fit n). */
+void cli_format_train(char *buf, size_t n, const cli_train_status *s);
 
 /* Subcommands. */
 int cmd_tokenizer(int argc, char **argv);
 int cmd_seq2seq(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_train_text(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
+int cmd_similar(int argc, char **argv);
+
+/* Loads a model file and the tokenizer stored in its metadata ("rnnc.tokenizer"), checking that
+ * the two agree on the vocabulary size. Returns 0, or 1 after printing the error line. */
+typedef struct rnnc_tokenizer rnnc_tokenizer;
+int cli_load_lm_tokenizer(const char *path, rnnc_lm **m, rnnc_tokenizer **tok);
 
 #endif

@@ -96,7 +96,7 @@ void cli_progress_start(cli_progress *p, const char *label, double total) {
     p->tty = isatty(STDERR_FILENO) && !getenv("RNNC_NO_PROGRESS");
 }
 
-static void fmt_time(char *buf, size_t n, double s) {
+void cli_format_duration(char *buf, size_t n, double s) {
     if (!isfinite(s) || s < 0) { snprintf(buf, n, "--:--"); return; }
     if (s > 1e7) s = 1e7; /* clamp so the text always fits */
     long t = (long)(s + 0.5);
@@ -111,7 +111,7 @@ void cli_progress_update(cli_progress *p, double done, const char *extra) {
     p->last_draw = now;
     double el = now - p->start;
     char e[48], r[48];
-    fmt_time(e, sizeof e, el);
+    cli_format_duration(e, sizeof e, el);
     if (p->total > 0) {
         double f = done / p->total;
         if (f > 1) f = 1;
@@ -119,7 +119,7 @@ void cli_progress_update(cli_progress *p, double done, const char *extra) {
         char bar[64];
         for (int k = 0; k < w; k++) bar[k] = k < fill ? '#' : '.';
         bar[w] = 0;
-        fmt_time(r, sizeof r, f > 0 ? el * (1 - f) / f : NAN);
+        cli_format_duration(r, sizeof r, f > 0 ? el * (1 - f) / f : NAN);
         fprintf(stderr, "\r\033[K%s [%s] %5.1f%% %s eta %s %s", p->label, bar, 100 * f, e, r, extra ? extra : "");
     } else {
         fprintf(stderr, "\r\033[K%s %.0f %s %s", p->label, done, e, extra ? extra : "");
@@ -129,4 +129,41 @@ void cli_progress_update(cli_progress *p, double done, const char *extra) {
 
 void cli_progress_finish(cli_progress *p) {
     if (p->tty) { fputs("\r\033[K", stderr); fflush(stderr); }
+}
+
+void cli_progress_log(cli_progress *p, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    if (p->tty) fputs("\r\033[K", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+    va_end(ap);
+    p->last_draw = 0; /* redraw the bar at the next update, under the line */
+}
+
+void cli_format_si(char *buf, size_t n, double v) {
+    static const char *const suffix[] = {"", "k", "M", "G", "T"};
+    if (!isfinite(v)) { snprintf(buf, n, "--"); return; }
+    double a = fabs(v);
+    int k = 0;
+    while (a >= 999.5 && k < 4) { a /= 1000; v /= 1000; k++; }
+    if (k == 0) snprintf(buf, n, "%.0f", v);
+    else snprintf(buf, n, "%.*f%s", a >= 99.95 ? 0 : a >= 9.995 ? 1 : 2, v, suffix[k]);
+}
+
+void cli_format_train(char *buf, size_t n, const cli_train_status *s) {
+    size_t len = 0;
+    buf[0] = 0;
+#define ADD(...) do { if (len < n) { int w_ = snprintf(buf + len, n - len, __VA_ARGS__); if (w_ > 0) len += (size_t)w_; } } while (0)
+    if (s->total_steps > 0) ADD("step %ld/%ld", s->step, s->total_steps);
+    else ADD("step %ld", s->step);
+    if (s->epoch >= 0) ADD("  epoch %.2f", s->epoch);
+    if (!isnan(s->loss)) ADD("  loss %.4f", s->loss);
+    if (s->tokens_per_s > 0) {
+        char si[32];
+        cli_format_si(si, sizeof si, s->tokens_per_s);
+        ADD("  %s tok/s", si);
+    }
+#undef ADD
 }

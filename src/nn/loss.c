@@ -1,5 +1,6 @@
 /* Softmax cross-entropy over the vocabulary, fused with its gradient so the probabilities are never
- * stored: one pass finds the row max and log-sum-exp, a second writes softmax - onehot. */
+ * stored: per row one pass finds the max, one computes the exponentials into dlogits and their sum,
+ * one normalises them and subtracts the one-hot target. */
 #include <math.h>
 
 #include "rnnc/nn.h"
@@ -28,16 +29,18 @@ rnnc_status rnnc_xent_forward_backward(const float *logits, const int *targets, 
         }
         float mx = l[0];
         for (int v = 1; v < V; v++) mx = l[v] > mx ? l[v] : mx;
+        const float lt = l[t]; /* read before d (which may alias l) is written */
+        /* One expf per logit: the exponentials go straight into d and are normalised there. */
         double z = 0.0;
-        for (int v = 0; v < V; v++) z += exp((double)(l[v] - mx));
-        double lse = (double)mx + log(z);
-        sum += lse - (double)l[t];
         if (d) {
-            /* Read l[v] before writing d[v]: d may alias l. */
-            float lt = l[t];
-            for (int v = 0; v < V; v++) d[v] = (float)exp((double)l[v] - lse) * scale;
-            d[t] = (float)exp((double)lt - lse) * scale - scale;
+            for (int v = 0; v < V; v++) { float e = expf(l[v] - mx); d[v] = e; z += e; }
+            float k = (float)(1.0 / z) * scale;
+            for (int v = 0; v < V; v++) d[v] *= k;
+            d[t] -= scale;
+        } else {
+            for (int v = 0; v < V; v++) z += expf(l[v] - mx);
         }
+        sum += log(z) + (double)mx - (double)lt;
     }
     *loss = cnt ? sum / (double)cnt : 0.0;
     if (count) *count = cnt;

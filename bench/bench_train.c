@@ -1,0 +1,120 @@
+/* Training throughput of a language model: full steps (forward, loss, backward, gradient clipping,
+ * Adam) on random ids, timed per step; prints one line of key=value results for
+ * bench/train_vs_torch.py, which runs PyTorch on the same model in the same run.
+ *
+ * usage: bench_train [--cell lstm] [--vocab 96] [--embed 64] [--hidden 512] [--layers 2]
+ *                    [--batch 32] [--seq 128] [--steps 5] [--warmup 1] [--no-sgemm]
+ *
+ * FLOP per token are counted as 6 x (weights in matrix products: every weight_ih, weight_hh and the
+ * head weight), the usual 2 forward + 4 backward; the SGEMM rate is the best of three 2048^3
+ * products with the BLAS in use, so "%sgemm" says how close training runs to the machine's GEMM
+ * speed. */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "rnnc/rnnc.h"
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double sgemm_gflops(void) {
+    const int n = 2048;
+    float *a = malloc((size_t)n * n * sizeof(float)), *b = malloc((size_t)n * n * sizeof(float)),
+          *c = malloc((size_t)n * n * sizeof(float));
+    if (!a || !b || !c) { free(a); free(b); free(c); return 0; }
+    for (size_t i = 0; i < (size_t)n * n; i++) { a[i] = (float)(i % 7) * 0.1f; b[i] = (float)(i % 5) * 0.2f; }
+    double best = 1e30;
+    for (int r = 0; r < 4; r++) {
+        double t0 = now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+        double dt = now() - t0;
+        if (r > 0 && dt < best) best = dt; /* the first run warms the threads and caches */
+    }
+    free(a); free(b); free(c);
+    return 2.0 * n * n * (double)n / best / 1e9;
+}
+
+int main(int argc, char **argv) {
+    const char *cell = "lstm";
+    int V = 96, E = 64, H = 512, L = 2, B = 32, T = 128, steps = 5, warmup = 1, do_sgemm = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--no-sgemm")) { do_sgemm = 0; continue; }
+        if (!v) { fprintf(stderr, "bench_train: %s needs a value\n", a); return 2; }
+        i++;
+        if (!strcmp(a, "--cell")) cell = v;
+        else if (!strcmp(a, "--vocab")) V = atoi(v);
+        else if (!strcmp(a, "--embed")) E = atoi(v);
+        else if (!strcmp(a, "--hidden")) H = atoi(v);
+        else if (!strcmp(a, "--layers")) L = atoi(v);
+        else if (!strcmp(a, "--batch")) B = atoi(v);
+        else if (!strcmp(a, "--seq")) T = atoi(v);
+        else if (!strcmp(a, "--steps")) steps = atoi(v);
+        else if (!strcmp(a, "--warmup")) warmup = atoi(v);
+        else { fprintf(stderr, "bench_train: unknown option %s\n", a); return 2; }
+    }
+    if (steps < 1) steps = 1;
+    rnnc_lm_config c = {0};
+    if (rnnc_cell_parse(cell, &c.cell)) { fprintf(stderr, "bench_train: %s\n", rnnc_last_error()); return 2; }
+    c.vocab = V; c.embed = E; c.hidden = H; c.layers = L;
+    rnnc_lm *m;
+    rnnc_lm_ws *ws;
+    rnnc_optim opt;
+    rnnc_optim_config oc = rnnc_optim_defaults(RNNC_OPT_ADAM, 1e-3);
+    if (rnnc_lm_new(&m, &c) || rnnc_lm_ws_new(&ws, m, B, T) || rnnc_optim_init(&opt, &oc, m->n_params)) {
+        fprintf(stderr, "bench_train: %s\n", rnnc_last_error());
+        return 1;
+    }
+    rnnc_rng rng;
+    rnnc_rng_seed(&rng, 1);
+    rnnc_lm_init(m, &rng);
+    int *x = malloc((size_t)B * T * sizeof *x), *y = malloc((size_t)B * T * sizeof *y);
+    double *times = malloc((size_t)steps * sizeof *times);
+    double loss = 0;
+    for (int s = 0; s < warmup + steps; s++) {
+        for (int i = 0; i < B * T; i++) { x[i] = (int)rnnc_rng_below(&rng, (uint64_t)V); y[i] = (int)rnnc_rng_below(&rng, (uint64_t)V); }
+        double t0 = now();
+        rnnc_lm_zero_grad(m);
+        if (rnnc_lm_forward(m, ws, x, B, T, true, &rng, NULL) || rnnc_lm_loss(m, ws, y, true, &loss)) {
+            fprintf(stderr, "bench_train: %s\n", rnnc_last_error());
+            return 1;
+        }
+        rnnc_clip_grad_norm(m->grads, m->n_params, 1.0);
+        rnnc_optim_step(&opt, m->params, m->grads);
+        double dt = now() - t0;
+        if (s >= warmup) times[s - warmup] = dt;
+    }
+    qsort(times, (size_t)steps, sizeof *times, cmp_double);
+    double med = steps % 2 ? times[steps / 2] : 0.5 * (times[steps / 2 - 1] + times[steps / 2]);
+    /* Weights that take part in matrix products: every recurrent weight matrix and the head. */
+    double matw = (double)V * H;
+    for (size_t k = 0; k < rnnc_rnn_num_tensors(&m->rnn); k++) {
+        rnnc_param_info p = rnnc_rnn_tensor(&m->rnn, k);
+        if (p.ndim == 2) matw += (double)p.size;
+    }
+    double tok_s = (double)B * T / med;
+    double gf = do_sgemm ? sgemm_gflops() : 0;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("cell=%s hidden=%d layers=%d batch=%d seq=%d params=%zu median_step_s=%.4f best_step_s=%.4f tokens_per_s=%.1f "
+           "gflops=%.2f sgemm_gflops=%.2f pct_sgemm=%.1f peak_rss_mb=%.1f loss=%.4f\n",
+           cell, H, L, B, T, m->n_params, med, times[0], tok_s, tok_s * 6 * matw / 1e9, gf,
+           gf > 0 ? 100.0 * tok_s * 6 * matw / 1e9 / gf : 0.0, (double)ru.ru_maxrss / 1024.0, loss);
+    free(x); free(y); free(times);
+    rnnc_optim_free(&opt);
+    rnnc_lm_ws_free(ws);
+    rnnc_lm_free(m);
+    return 0;
+}

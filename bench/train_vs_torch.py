@@ -1,0 +1,132 @@
+"""Training throughput of a character-level LM, rnnc against PyTorch in the same run (issue 3).
+
+Each configuration (V=96, E=64) is timed as full training steps: forward, cross-entropy, backward,
+clip_grad_norm_(1.0) and Adam. rnnc runs build/bench_train twice: with the environment as the
+machine sets it, and with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for that command alone
+(OpenBLAS then picks its AVX-512 kernels). PyTorch runs in a fresh process per thread count (1 and
+2); its best is the reference. Every measurement is a separate process, so peak RSS is per run.
+
+Usage: /usr/bin/python3 bench/train_vs_torch.py [--steps N] [--only lstm512x2,...]
+"""
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+BIN = os.path.join(ROOT, "build", "bench_train")
+V, E = 96, 64
+CONFIGS = [  # name, cell, hidden, layers, batch, seq
+    ("lstm512x2", "lstm", 512, 2, 32, 128),
+    ("gru512x2", "gru", 512, 2, 32, 128),
+    ("elman512x2", "rnn_tanh", 512, 2, 32, 128),
+    ("lstm128x1", "lstm", 128, 1, 32, 128),
+    ("lstm1024x1", "lstm", 1024, 1, 64, 64),
+]
+
+
+def torch_worker(cell, H, L, B, T, steps, warmup, threads):
+    import torch
+    import torch.nn as nn
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+
+    class LM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(V, E)
+            self.rnn = {"lstm": nn.LSTM, "gru": nn.GRU}.get(cell, nn.RNN)(
+                E, H, L, batch_first=True, **({"nonlinearity": cell[4:]} if cell.startswith("rnn_") else {}))
+            self.head = nn.Linear(H, V)
+
+        def forward(self, x):
+            y, _ = self.rnn(self.embedding(x))
+            return self.head(y)
+
+    m = LM()
+    opt = torch.optim.Adam(m.parameters(), lr=1e-3)
+    times = []
+    for s in range(warmup + steps):
+        x = torch.randint(0, V, (B, T))
+        y = torch.randint(0, V, (B, T))
+        t0 = time.perf_counter()
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(m(x).reshape(-1, V), y.reshape(-1))
+        loss.backward()
+        nn.utils.clip_grad_norm_(m.parameters(), 1.0)
+        opt.step()
+        if s >= warmup:
+            times.append(time.perf_counter() - t0)
+    times.sort()
+    med = times[len(times) // 2] if len(times) % 2 else 0.5 * (times[len(times) // 2 - 1] + times[len(times) // 2])
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"tokens_per_s={B * T / med:.1f} median_step_s={med:.4f} peak_rss_mb={rss:.1f}")
+
+
+def parse(line):
+    return {k: v for k, v in (kv.split("=", 1) for kv in line.split())}
+
+
+def run_rnnc(cell, H, L, B, T, steps, unset, one_thread=False):
+    env = dict(os.environ)
+    if one_thread:
+        env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    if unset:
+        env.pop("OPENBLAS_CORETYPE", None)
+        env.pop("OPENBLAS_L2_SIZE", None)
+    cmd = [BIN, "--cell", cell, "--vocab", str(V), "--embed", str(E), "--hidden", str(H), "--layers", str(L),
+           "--batch", str(B), "--seq", str(T), "--steps", str(steps), "--warmup", "1"]
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    return parse(out.strip().splitlines()[-1])
+
+
+def run_torch(cell, H, L, B, T, steps, threads):
+    cmd = [sys.executable, __file__, "--worker", cell, str(H), str(L), str(B), str(T), str(steps), str(threads)]
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    return parse(out.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--worker", nargs=7)
+    a = ap.parse_args()
+    if a.worker:
+        cell, H, L, B, T, steps, threads = a.worker
+        torch_worker(cell, int(H), int(L), int(B), int(T), int(steps), 1, int(threads))
+        return
+    if not os.path.exists(BIN):
+        subprocess.run(["cmake", "--build", os.path.join(ROOT, "build"), "--target", "bench_train", "-j2"], check=True)
+    only = set(filter(None, a.only.split(",")))
+    print(f"load average {os.getloadavg()[0]:.1f} at start; V={V} E={E}, {a.steps} timed steps after 1 warm-up, medians; tokens/s; "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} "
+          f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', '(unset)')}")
+    hdr = (f"{'config':<11} {'B':>3} {'T':>4} {'torch1':>8} {'torch2':>8} {'rnnc':>8} {'ratio':>6} {'%sgemm':>6} "
+           f"{'rnnc*':>8} {'ratio*':>6} {'%sgemm*':>7} {'rnnc1t':>7} {'GF/s':>6} {'GF/s*':>6} {'MB':>6} {'torchMB':>7}")
+    print(hdr)
+    for name, cell, H, L, B, T in CONFIGS:
+        if only and name not in only:
+            continue
+        t1 = run_torch(cell, H, L, B, T, a.steps, 1)
+        t2 = run_torch(cell, H, L, B, T, a.steps, 2)
+        r = run_rnnc(cell, H, L, B, T, a.steps, False)
+        u = run_rnnc(cell, H, L, B, T, a.steps, True)
+        o = run_rnnc(cell, H, L, B, T, a.steps, False, True)
+        best = max(float(t1["tokens_per_s"]), float(t2["tokens_per_s"]))
+        tmb = t1["peak_rss_mb"] if float(t1["tokens_per_s"]) >= float(t2["tokens_per_s"]) else t2["peak_rss_mb"]
+        print(f"{name:<11} {B:>3} {T:>4} {float(t1['tokens_per_s']):>8.0f} {float(t2['tokens_per_s']):>8.0f} "
+              f"{float(r['tokens_per_s']):>8.0f} {float(r['tokens_per_s']) / best:>6.2f} {float(r['pct_sgemm']):>6.1f} "
+              f"{float(u['tokens_per_s']):>8.0f} {float(u['tokens_per_s']) / best:>6.2f} {float(u['pct_sgemm']):>7.1f} "
+              f"{float(o['tokens_per_s']):>7.0f} {float(r['sgemm_gflops']):>6.0f} {float(u['sgemm_gflops']):>6.0f} {float(r['peak_rss_mb']):>6.0f} "
+              f"{float(tmb):>7.0f}", flush=True)
+    print("ratio = rnnc / best of torch 1 and 2 threads; * = OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for rnnc; "
+          "%sgemm = 6 x matrix weights x tokens/s over the measured 2048^3 SGEMM rate (GF/s); MB = peak RSS; "
+          "rnnc1t = rnnc with OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=1")
+
+
+if __name__ == "__main__":
+    main()

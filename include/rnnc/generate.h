@@ -1,0 +1,35 @@
+/* rnnc — generating tokens from a language model, one at a time.
+ *
+ * A generator holds the model's recurrent state for one sequence (batch 1), the sampler and its
+ * RNG. feed() runs ids through the model (a prompt is fed in windows, one batched forward each,
+ * not token by token) and keeps the logits after the last one; next() draws a token from them and
+ * schedules it as the next input. Nothing is allocated per token. */
+#ifndef RNNC_GENERATE_H
+#define RNNC_GENERATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "rnnc/lm.h"
+#include "rnnc/rng.h"
+#include "rnnc/sample.h"
+#include "rnnc/status.h"
+
+typedef struct rnnc_generator rnnc_generator;
+
+/* The model is borrowed (it must outlive the generator). The state starts at zero. */
+rnnc_status rnnc_generator_new(rnnc_generator **out, rnnc_lm *m, const rnnc_sample_params *p, uint64_t seed);
+void rnnc_generator_free(rnnc_generator *g);
+/* Back to the zero state, no logits; the RNG is not reseeded. */
+void rnnc_generator_reset(rnnc_generator *g);
+
+/* Runs ids[0, n) through the model after whatever came before. An id outside the vocabulary is
+ * RNNC_ERR_RANGE naming its position; the state is then unspecified (reset before reuse). */
+rnnc_status rnnc_generator_feed(rnnc_generator *g, const uint32_t *ids, size_t n);
+/* Draws the next token from the logits of the last input and makes it the next input. Needs at
+ * least one fed id (RNNC_ERR_ARG otherwise): a recurrent LM has no distribution before input. */
+rnnc_status rnnc_generator_next(rnnc_generator *g, uint32_t *id);
+/* The logits (V) next() would draw from (after running a pending input), or NULL before any
+ * input. For tests and tools that show the distribution. */
+const float *rnnc_generator_logits(rnnc_generator *g);
+
+#endif

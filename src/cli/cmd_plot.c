@@ -1,0 +1,147 @@
+/* rnnc plot: training and validation curves of one or more runs as one SVG. */
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "rnnc/metrics.h"
+#include "rnnc/plot.h"
+
+static const char *const plot_help =
+    "usage: rnnc plot RUN_DIR|metrics.jsonl... -o OUT.svg [options]\n"
+    "\n"
+    "Draws the training and validation loss of each run against the tokens it has seen, as an SVG\n"
+    "(open it in a browser). Several runs go in one chart, one colour each: training solid,\n"
+    "validation dashed with dots.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output FILE    the SVG to write (required)\n"
+    "  --labels A,B,...     legend names of the runs (default: the run directory names)\n"
+    "  --title TEXT         chart title (default: \"Training and validation loss\")\n"
+    "  --x tokens|step      the x axis (default: tokens)\n"
+    "  --metric loss|bpb    nats per token, training and validation (default), or validation bits per byte\n"
+    "  --log-x              logarithmic x axis\n"
+    "  --width W --height H size in pixels (default 900 x 540)\n";
+
+/* Legend name of a run: the directory's name, or the parent of a metrics file. */
+static void run_name(const char *path, char *buf, size_t n) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    size_t len = strlen(tmp);
+    while (len > 1 && tmp[len - 1] == '/') tmp[--len] = 0;
+    const char *base = strrchr(tmp, '/') ? strrchr(tmp, '/') + 1 : tmp;
+    if (len > 6 && strcmp(tmp + len - 6, ".jsonl") == 0) {
+        if (strcmp(base, "metrics.jsonl") == 0) {
+            if (base == tmp) { snprintf(buf, n, "run"); return; }
+            tmp[base - tmp - 1] = 0;
+            const char *p = strrchr(tmp, '/');
+            snprintf(buf, n, "%s", p ? p + 1 : tmp);
+            if (!*buf) snprintf(buf, n, "run");
+            return;
+        }
+        snprintf(buf, n, "%.*s", (int)(strlen(base) - 6), base);
+        return;
+    }
+    snprintf(buf, n, "%s", base);
+}
+
+typedef struct {
+    char label[256];
+    double *x[2], *y[2];
+    size_t n[2];
+    char names[2][300];
+} run_curves;
+
+int cmd_plot(int argc, char **argv) {
+    const char *out = NULL, *labels = NULL, *title = "Training and validation loss", *xaxis = "tokens", *metric = "loss";
+    const char *inputs[64];
+    int n_in = 0, log_x = 0, err = 0;
+    long width = 900, height = 540;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if (cli_is_help(argv[i])) { fputs(plot_help, stdout); return 0; }
+        if (cli_opt("plot", argc, argv, &i, "-o", &v, &err) || cli_opt("plot", argc, argv, &i, "--output", &v, &err)) out = v;
+        else if (cli_opt("plot", argc, argv, &i, "--labels", &v, &err)) labels = v;
+        else if (cli_opt("plot", argc, argv, &i, "--title", &v, &err)) title = v;
+        else if (cli_opt("plot", argc, argv, &i, "--x", &v, &err)) xaxis = v;
+        else if (cli_opt("plot", argc, argv, &i, "--metric", &v, &err)) metric = v;
+        else if (cli_opt("plot", argc, argv, &i, "--width", &v, &err)) { if (!err && !cli_parse_long("plot", "--width", v, 240, 10000, &width)) return 2; }
+        else if (cli_opt("plot", argc, argv, &i, "--height", &v, &err)) { if (!err && !cli_parse_long("plot", "--height", v, 160, 10000, &height)) return 2; }
+        else if (cli_flag(argv, i, "--log-x")) log_x = 1;
+        else if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error("plot", "unknown option '%s'", argv[i]);
+        else if (n_in == 64) return cli_usage_error("plot", "at most 64 runs in one plot");
+        else inputs[n_in++] = argv[i];
+        if (err) return err;
+    }
+    if (n_in == 0) return cli_usage_error("plot", "no run directory or metrics.jsonl given");
+    if (!out) return cli_usage_error("plot", "-o OUT.svg is required");
+    int by_step = strcmp(xaxis, "step") == 0, bpb = strcmp(metric, "bpb") == 0;
+    if (!by_step && strcmp(xaxis, "tokens") != 0) return cli_usage_error("plot", "--x must be tokens or step, got '%s'", xaxis);
+    if (!bpb && strcmp(metric, "loss") != 0) return cli_usage_error("plot", "--metric must be loss or bpb, got '%s'", metric);
+
+    run_curves *runs = calloc((size_t)n_in, sizeof *runs);
+    if (!runs) return cli_fail("out of memory");
+    /* legend names */
+    const char *lp = labels;
+    for (int r = 0; r < n_in; r++) {
+        if (labels) {
+            if (!lp) { free(runs); return cli_usage_error("plot", "--labels has fewer names than the %d runs", n_in); }
+            const char *comma = strchr(lp, ',');
+            size_t len = comma ? (size_t)(comma - lp) : strlen(lp);
+            snprintf(runs[r].label, sizeof runs[r].label, "%.*s", (int)len, lp);
+            lp = comma ? comma + 1 : NULL;
+        } else run_name(inputs[r], runs[r].label, sizeof runs[r].label);
+    }
+    if (labels && lp) { free(runs); return cli_usage_error("plot", "--labels has more names than the %d runs", n_in); }
+
+    int rc = 0;
+    for (int r = 0; r < n_in && !rc; r++) {
+        rnnc_metrics_series s;
+        if (rnnc_metrics_read(inputs[r], &s)) { rc = cli_fail_status(); break; }
+        if (s.n == 0) { rc = cli_fail("%s: no metrics in the log yet", inputs[r]); rnnc_metrics_series_free(&s); break; }
+        for (int c = 0; c < 2; c++) {
+            runs[r].x[c] = malloc(s.n * sizeof(double));
+            runs[r].y[c] = malloc(s.n * sizeof(double));
+            if (!runs[r].x[c] || !runs[r].y[c]) { rc = cli_fail("out of memory"); break; }
+        }
+        for (size_t i = 0; i < s.n && !rc; i++) {
+            const rnnc_metrics_row *row = &s.rows[i];
+            double x = by_step ? row->step : row->tokens;
+            double ys[2] = {bpb ? NAN : row->train_loss, bpb ? row->val_bpb : row->val_loss};
+            for (int c = 0; c < 2; c++) {
+                /* a row without this curve's value is not a gap in it, just another report */
+                if (isnan(ys[c]) || isnan(x)) continue;
+                runs[r].x[c][runs[r].n[c]] = x;
+                runs[r].y[c][runs[r].n[c]++] = ys[c];
+            }
+        }
+        rnnc_metrics_series_free(&s);
+        if (!rc && runs[r].n[0] + runs[r].n[1] == 0)
+            rc = cli_fail("%s: the log has no %s values%s", inputs[r], bpb ? "val_bpb" : "train_loss or val_loss",
+                          by_step ? "" : " with a token count");
+    }
+    if (!rc) {
+        rnnc_plot_series *ser = calloc((size_t)n_in * 2, sizeof *ser);
+        size_t ns = 0;
+        if (!ser) rc = cli_fail("out of memory");
+        for (int r = 0; r < n_in && !rc; r++)
+            for (int c = 0; c < 2; c++) {
+                if (bpb && c == 0) continue;
+                if (n_in == 1) snprintf(runs[r].names[c], sizeof runs[r].names[c], "%s", c ? "validation" : "training");
+                else snprintf(runs[r].names[c], sizeof runs[r].names[c], "%s %s", runs[r].label, c ? "validation" : "training");
+                rnnc_plot_series p = {runs[r].names[c], runs[r].x[c], runs[r].y[c], runs[r].n[c], r, c, c};
+                ser[ns++] = p;
+            }
+        rnnc_plot_opts o = {title, by_step ? "optimizer steps" : "tokens seen",
+                            bpb ? "validation bits per byte" : "loss (nats per token)",
+                            (int)width, (int)height, log_x, 1};
+        if (!rc && rnnc_plot_svg_file(out, &o, ser, ns)) rc = cli_fail_status();
+        free(ser);
+    }
+    for (int r = 0; r < n_in; r++)
+        for (int c = 0; c < 2; c++) { free(runs[r].x[c]); free(runs[r].y[c]); }
+    free(runs);
+    return rc;
+}

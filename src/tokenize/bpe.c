@@ -1,0 +1,771 @@
+/* Byte-level BPE: the token table, tiktoken-exact encoding and decoding; see include/rnnc/bpe.h.
+ * (.tiktoken files are read and written in tiktoken.c.)
+ *
+ * Encoding follows tiktoken: the text is split at special tokens (when allowed), each segment is
+ * pre-tokenized, and each piece is looked up whole; if it is no token, its bytes are merged pair by
+ * pair, always the adjacent pair whose concatenation has the lowest rank (leftmost on ties). Short
+ * pieces use tiktoken's array scan; long ones a heap over a linked list, so a 1 MB piece with no
+ * whitespace costs O(n log n), not O(n^2). Tokens live in an open-addressing hash table keyed by
+ * their bytes. Big inputs with a built-in pattern are split at positions where every built-in
+ * pattern must end a piece and encoded in parallel (OpenMP); the ids are the same as serially. */
+#include "rnnc/bpe.h"
+
+#include <stdint.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rnnc/pretok.h"
+#include "tokenize/pretok_fast.h"
+
+#define NO_RANK UINT32_MAX
+#define HOT_RANKS 8192
+#define SHORT_PIECE 256             /* longer stretches merge with the rank queue */
+#define PARALLEL_MIN (1u << 18)     /* inputs below 256 KiB are encoded on one thread */
+#define CHUNK_TARGET (1u << 16)     /* aim for at least 64 KiB per parallel chunk */
+
+typedef struct {
+    uint64_t key8; /* the first min(8, len) bytes, zero-padded */
+    uint32_t len;
+    uint32_t id;   /* NO_RANK: empty slot */
+} slot;
+
+struct rnnc_bpe {
+    size_t n_ranks;          /* one past the largest rank */
+    size_t n_tokens;         /* ranks that are used */
+    uint64_t *tok_off;       /* per rank: offset into arena, or UINT64_MAX for a gap */
+    uint32_t *tok_len;
+    unsigned char *arena;
+    slot *slots;             /* tokens of rank >= HOT_RANKS */
+    size_t mask;             /* slots - 1 (power of two) */
+    slot *hot;               /* tokens of rank < HOT_RANKS: the frequent ones (BPE ranks follow */
+    size_t hot_mask;         /* merge order), in a table small enough to stay in L2 */
+    uint64_t *filter;        /* one bit per hash (high bits): clear = certainly no token. It is */
+    unsigned filter_shift;   /* small enough to stay in L2, and most failed merge lookups stop here */
+    uint32_t byte_rank[256];
+    uint32_t *pair2;         /* rank of each two-byte string (b0 << 8 | b1), or NO_RANK */
+    uint64_t inner[1024];    /* bit b0 << 8 | b1: the two bytes occur side by side inside some token */
+    size_t n_specials;
+    char **special_text;
+    size_t *special_len;
+    uint32_t *special_id;
+    size_t n_vocab;
+    char *pattern;
+    rnnc_pretok *pretok;
+    int fast;                /* pretok_fast kind, or -1 */
+};
+
+/* ---- hashing byte strings ---- */
+
+static inline uint64_t load64(const unsigned char *p) { uint64_t x; memcpy(&x, p, 8); return x; }
+static inline uint32_t load32(const unsigned char *p) { uint32_t x; memcpy(&x, p, 4); return x; }
+
+/* The first min(len, 8) bytes as a little-endian integer, without reading past p + len. */
+static inline uint64_t key8_of(const unsigned char *p, size_t len) {
+    if (len >= 8) return load64(p);
+    if (len >= 4) return (uint64_t)load32(p) | ((uint64_t)load32(p + len - 4) << ((len - 4) * 8));
+    if (len == 0) return 0;
+    return (uint64_t)p[0] | ((uint64_t)p[len / 2] << (len / 2 * 8)) | ((uint64_t)p[len - 1] << ((len - 1) * 8));
+}
+
+static inline uint64_t mix(uint64_t h) {
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ULL;
+    h ^= h >> 32;
+    return h;
+}
+
+static inline uint64_t hash_bytes(const unsigned char *p, size_t len, uint64_t key8) {
+    uint64_t h = (key8 ^ (uint64_t)len * 0x9E3779B97F4A7C15ULL) * 0xbf58476d1ce4e5b9ULL;
+    if (len > 8) {
+        size_t i = 8;
+        for (; i + 8 <= len; i += 8) h = (h ^ load64(p + i)) * 0x94d049bb133111ebULL;
+        if (i < len) h = (h ^ load64(p + len - 8)) * 0x94d049bb133111ebULL; /* overlapping tail */
+    }
+    return mix(h);
+}
+
+/* Probes the tables for p[0..len) with its key8 and hash (the filter already passed). */
+static inline uint32_t probe(const rnnc_bpe *b, const unsigned char *p, size_t len, uint64_t k, uint64_t h) {
+    size_t i = (size_t)h & b->hot_mask;
+    for (;;) {
+        const slot *s = &b->hot[i];
+        if (s->id == NO_RANK) break;
+        if (s->key8 == k && s->len == len &&
+            (len <= 8 || memcmp(b->arena + b->tok_off[s->id] + 8, p + 8, len - 8) == 0))
+            return s->id;
+        i = (i + 1) & b->hot_mask;
+    }
+    i = (size_t)h & b->mask;
+    for (;;) {
+        const slot *s = &b->slots[i];
+        if (s->id == NO_RANK) return NO_RANK;
+        if (s->key8 == k && s->len == len &&
+            (len <= 8 || memcmp(b->arena + b->tok_off[s->id] + 8, p + 8, len - 8) == 0))
+            return s->id;
+        i = (i + 1) & b->mask;
+    }
+}
+
+/* Two bits per token in one 64-bit word of the filter (a blocked Bloom filter): the word from the
+ * hash's top bits, the two bit positions from the next twelve. About 2% of absent strings pass. */
+static inline uint64_t filter_bits(uint64_t h) { return 1ULL << ((h >> 20) & 63) | 1ULL << ((h >> 26) & 63); }
+
+static inline int filter_has(const rnnc_bpe *b, uint64_t h) {
+    uint64_t bits = filter_bits(h);
+    return (b->filter[h >> b->filter_shift] & bits) == bits;
+}
+
+/* The rank of the token with bytes p[0..len), or NO_RANK. */
+static inline uint32_t lookup(const rnnc_bpe *b, const unsigned char *p, size_t len) {
+    uint64_t k = key8_of(p, len);
+    uint64_t h = hash_bytes(p, len, k);
+    if (!filter_has(b, h)) return NO_RANK;
+    return probe(b, p, len, k, h);
+}
+
+/* Two independent lookups with their table loads overlapped: both slots are prefetched before
+ * either is probed (merging needs the new pair on each side of a merged part). */
+static inline void lookup2(const rnnc_bpe *b, const unsigned char *p1, size_t l1, uint32_t *r1,
+                           const unsigned char *p2, size_t l2, uint32_t *r2) {
+    uint64_t k1 = key8_of(p1, l1), k2 = key8_of(p2, l2);
+    uint64_t h1 = hash_bytes(p1, l1, k1), h2 = hash_bytes(p2, l2, k2);
+    int f1 = filter_has(b, h1), f2 = filter_has(b, h2);
+    if (f1) { __builtin_prefetch(&b->hot[h1 & b->hot_mask]); __builtin_prefetch(&b->slots[h1 & b->mask]); }
+    if (f2) { __builtin_prefetch(&b->hot[h2 & b->hot_mask]); __builtin_prefetch(&b->slots[h2 & b->mask]); }
+    *r1 = f1 ? probe(b, p1, l1, k1, h1) : NO_RANK;
+    *r2 = f2 ? probe(b, p2, l2, k2, h2) : NO_RANK;
+}
+
+/* ---- construction ---- */
+
+static void free_specials(rnnc_bpe *b) {
+    for (size_t i = 0; i < b->n_specials; i++) free(b->special_text[i]);
+    free(b->special_text);
+    free(b->special_len);
+    free(b->special_id);
+}
+
+void rnnc_bpe_free(rnnc_bpe *b) {
+    if (!b) return;
+    free(b->tok_off);
+    free(b->tok_len);
+    free(b->arena);
+    free(b->slots);
+    free(b->hot);
+    free(b->filter);
+    free(b->pair2);
+    free_specials(b);
+    free(b->pattern);
+    rnnc_pretok_free(b->pretok);
+    free(b);
+}
+
+rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size_t n_tokens, const char *pattern,
+                            const rnnc_special_token *specials, size_t n_specials) {
+    *out = NULL;
+    if (!pattern) pattern = "cl100k";
+    if (n_tokens >= NO_RANK) return rnnc_error(RNNC_ERR_ARG, "bpe: %zu ranks is too many", n_tokens);
+    rnnc_bpe *b = calloc(1, sizeof *b);
+    if (!b) return rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory");
+    rnnc_status st = rnnc_pretok_new(&b->pretok, pattern);
+    if (st) { free(b); return st; }
+    b->fast = rnnc_pretok_fast_kind_of(b->pretok);
+    b->pattern = strdup(pattern);
+    size_t total = 0, used = 0, used_hot = 0;
+    for (size_t r = 0; r < n_tokens; r++)
+        if (tokens[r].data) {
+            used_hot += r < HOT_RANKS;
+            if (tokens[r].len == 0 || tokens[r].len > UINT32_MAX) {
+                rnnc_bpe_free(b);
+                return rnnc_error(RNNC_ERR_FORMAT, "bpe: token %zu has length %zu", r, tokens[r].len);
+            }
+            total += tokens[r].len;
+            used++;
+        }
+    size_t cap = 1024, cap_hot = 64;
+    while (cap < (used - used_hot) * 2 + (used - used_hot) / 2) cap *= 2; /* load factor at most 0.4 */
+    while (cap_hot < used_hot * 2 + used_hot / 2) cap_hot *= 2;
+    b->n_ranks = n_tokens;
+    b->n_tokens = used;
+    b->tok_off = malloc((n_tokens ? n_tokens : 1) * sizeof *b->tok_off);
+    b->tok_len = calloc(n_tokens ? n_tokens : 1, sizeof *b->tok_len);
+    b->arena = malloc(total + 8);
+    b->slots = malloc(cap * sizeof *b->slots);
+    b->mask = cap - 1;
+    b->hot = malloc(cap_hot * sizeof *b->hot);
+    b->hot_mask = cap_hot - 1;
+    size_t fwords = 1024; /* 16 bits per token */
+    unsigned flog = 10;
+    while (fwords * 64 < used * 16) { fwords *= 2; flog++; }
+    b->filter_shift = 64 - flog;
+    b->filter = calloc(fwords, sizeof *b->filter);
+    if (!b->pattern || !b->filter || !b->tok_off || !b->tok_len || !b->arena || !b->slots || !b->hot) {
+        rnnc_bpe_free(b);
+        return rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory for %zu tokens", n_tokens);
+    }
+    for (size_t i = 0; i < cap; i++) b->slots[i].id = NO_RANK;
+    for (size_t i = 0; i < cap_hot; i++) b->hot[i].id = NO_RANK;
+    for (int i = 0; i < 256; i++) b->byte_rank[i] = NO_RANK;
+    size_t off = 0;
+    for (size_t r = 0; r < n_tokens; r++) {
+        if (!tokens[r].data) { b->tok_off[r] = UINT64_MAX; continue; }
+        const unsigned char *p = tokens[r].data;
+        size_t len = tokens[r].len;
+        uint32_t dup = lookup(b, p, len);
+        if (dup != NO_RANK) {
+            rnnc_bpe_free(b);
+            return rnnc_error(RNNC_ERR_FORMAT, "bpe: duplicate token: ranks %u and %zu have the same bytes", dup, r);
+        }
+        memcpy(b->arena + off, p, len);
+        b->tok_off[r] = off;
+        b->tok_len[r] = (uint32_t)len;
+        off += len;
+        uint64_t k = key8_of(p, len);
+        uint64_t h = hash_bytes(p, len, k);
+        b->filter[h >> b->filter_shift] |= filter_bits(h);
+        slot *table = r < HOT_RANKS ? b->hot : b->slots;
+        size_t mask = r < HOT_RANKS ? b->hot_mask : b->mask;
+        size_t i = (size_t)h & mask;
+        while (table[i].id != NO_RANK) i = (i + 1) & mask;
+        table[i] = (slot){k, (uint32_t)len, (uint32_t)r};
+        if (len == 1) b->byte_rank[p[0]] = (uint32_t)r;
+    }
+    for (int i = 0; i < 256; i++)
+        if (b->byte_rank[i] == NO_RANK) {
+            rnnc_bpe_free(b);
+            return rnnc_error(RNNC_ERR_FORMAT, "bpe: the single byte 0x%02X has no rank (all 256 bytes must)", i);
+        }
+    for (size_t r = 0; r < n_tokens; r++)
+        for (size_t k = 1; tokens[r].data && k < tokens[r].len; k++) {
+            unsigned pair = (unsigned)tokens[r].data[k - 1] << 8 | tokens[r].data[k];
+            b->inner[pair >> 6] |= 1ULL << (pair & 63);
+        }
+    b->pair2 = malloc(65536 * sizeof *b->pair2);
+    if (!b->pair2) { rnnc_bpe_free(b); return rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory"); }
+    for (unsigned k = 0; k < 65536; k++) {
+        unsigned char two[2] = {(unsigned char)(k >> 8), (unsigned char)k};
+        b->pair2[k] = lookup(b, two, 2);
+    }
+    b->n_vocab = n_tokens;
+    b->special_text = calloc(n_specials ? n_specials : 1, sizeof *b->special_text);
+    b->special_len = calloc(n_specials ? n_specials : 1, sizeof *b->special_len);
+    b->special_id = calloc(n_specials ? n_specials : 1, sizeof *b->special_id);
+    if (!b->special_text || !b->special_len || !b->special_id) {
+        rnnc_bpe_free(b);
+        return rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory");
+    }
+    for (size_t i = 0; i < n_specials; i++) {
+        const char *t = specials[i].text;
+        uint32_t id = specials[i].id;
+        if (!t || !*t) { b->n_specials = i; rnnc_bpe_free(b); return rnnc_error(RNNC_ERR_ARG, "bpe: special token %zu is empty", i); }
+        if (id == NO_RANK || (id < n_tokens && tokens[id].data)) {
+            b->n_specials = i;
+            rnnc_bpe_free(b);
+            return rnnc_error(RNNC_ERR_ARG, "bpe: special token '%s' has id %u, which %s", t, id,
+                              id == NO_RANK ? "is out of range" : "is already an ordinary token's rank");
+        }
+        for (size_t j = 0; j < i; j++)
+            if (b->special_id[j] == id || strcmp(b->special_text[j], t) == 0) {
+                b->n_specials = i;
+                rnnc_bpe_free(b);
+                return rnnc_error(RNNC_ERR_ARG, "bpe: special tokens '%s' and '%s' share %s", b->special_text[j], t,
+                                  b->special_id[j] == id ? "an id" : "their text");
+            }
+        b->special_text[i] = strdup(t);
+        b->special_len[i] = strlen(t);
+        b->special_id[i] = id;
+        b->n_specials = i + 1;
+        if (!b->special_text[i]) { rnnc_bpe_free(b); return rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory"); }
+        if ((size_t)id + 1 > b->n_vocab) b->n_vocab = (size_t)id + 1;
+    }
+    *out = b;
+    return RNNC_OK;
+}
+
+size_t rnnc_bpe_n_vocab(const rnnc_bpe *b) { return b->n_vocab; }
+const char *rnnc_bpe_pattern(const rnnc_bpe *b) { return b->pattern; }
+size_t rnnc_bpe_n_specials(const rnnc_bpe *b) { return b->n_specials; }
+
+rnnc_special_token rnnc_bpe_special(const rnnc_bpe *b, size_t i) {
+    rnnc_special_token s = {NULL, 0};
+    if (i < b->n_specials) { s.text = b->special_text[i]; s.id = b->special_id[i]; }
+    return s;
+}
+
+rnnc_token_bytes rnnc_bpe_token(const rnnc_bpe *b, uint32_t id) {
+    rnnc_token_bytes t = {NULL, 0};
+    if (id < b->n_ranks && b->tok_off[id] != UINT64_MAX) {
+        t.data = b->arena + b->tok_off[id];
+        t.len = b->tok_len[id];
+        return t;
+    }
+    for (size_t i = 0; i < b->n_specials; i++)
+        if (b->special_id[i] == id) {
+            t.data = (const unsigned char *)b->special_text[i];
+            t.len = b->special_len[i];
+        }
+    return t;
+}
+
+uint32_t rnnc_bpe_rank_of(const rnnc_bpe *b, const unsigned char *bytes, size_t len) {
+    return len ? lookup(b, bytes, len) : NO_RANK;
+}
+
+/* ---- encoding ---- */
+
+/* A priority queue of (rank, offset) pairs for long pieces, bucketed by rank: a small binary heap
+ * of the ranks that have entries, and per rank a binary heap of offsets. A long piece has millions
+ * of pairs but few distinct ranks, and merges run rank by rank, so the heaps touched at any moment
+ * stay in cache (one flat heap of millions of entries was dominated by cache misses). */
+typedef struct { uint32_t *h; uint32_t n, cap; } bucket;
+
+typedef struct {
+    uint32_t *slot_of;   /* per rank: its bucket, or NO_RANK (reset after each piece) */
+    bucket *buckets;
+    uint32_t nb, cap_b;
+    uint32_t *ranks;     /* heap of ranks with non-empty buckets */
+    uint32_t nr, cap_r;
+    uint32_t *touched;   /* ranks whose slot_of is set */
+} pqueue;
+
+/* Per-thread scratch for merging, grown on demand and freed when the call ends. */
+typedef struct {
+    uint32_t *ids;      /* output ids */
+    size_t n, cap;
+    uint32_t *a, *c, *d, *e; /* merge arrays: start/rank/id/next+prev */
+    size_t merge_cap;
+    pqueue pq;
+    int nomem;
+} enc;
+
+static inline void emit(enc *s, uint32_t id) {
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 1024;
+        uint32_t *nd = realloc(s->ids, nc * sizeof *nd);
+        if (!nd) { s->nomem = 1; return; }
+        s->ids = nd;
+        s->cap = nc;
+    }
+    s->ids[s->n++] = id;
+}
+
+static int merge_reserve(enc *s, size_t n) {
+    if (n <= s->merge_cap) return 1;
+    size_t nc = n * 2;
+    uint32_t *a = realloc(s->a, nc * 4), *c = a ? realloc(s->c, nc * 4) : NULL;
+    if (a) s->a = a;
+    if (c) s->c = c;
+    uint32_t *d = c ? realloc(s->d, nc * 4) : NULL;
+    if (d) s->d = d;
+    uint32_t *e = d ? realloc(s->e, nc * 8) : NULL;
+    if (e) s->e = e;
+    if (!e) { s->nomem = 1; return 0; }
+    s->merge_cap = nc;
+    return 1;
+}
+
+typedef uint32_t v8u32 __attribute__((vector_size(32)));
+
+/* The lowest value of r[0..n), n a multiple of 8: eight lanes at a time (the compiler's vector
+ * extension, so SSE/AVX when present), which keeps the per-merge scan cheap. */
+static inline uint32_t min_rank(const uint32_t *r, size_t n) {
+    v8u32 m, x;
+    memcpy(&m, r, sizeof m);
+    for (size_t k = 8; k < n; k += 8) {
+        memcpy(&x, r + k, sizeof x);
+        v8u32 lt = (v8u32)(x < m);
+        m = (x & lt) | (m & ~lt);
+    }
+    uint32_t best = m[0];
+    for (int k = 1; k < 8; k++) best = m[k] < best ? m[k] : best;
+    return best;
+}
+
+/* tiktoken's merge loop for a short piece: each step joins the leftmost adjacent pair of parts
+ * whose concatenation has the lowest rank. Parts are identified by their first byte; rank[i] is
+ * the rank of part i joined with the next one (NO_RANK for the last part and for bytes inside a
+ * part), so the leftmost lowest entry of rank[] is the next merge, found by a vector scan. */
+static void merge_short(const rnnc_bpe *b, const unsigned char *p, size_t len, enc *s) {
+    size_t padded = (len + 7) & ~(size_t)7;
+    if (!merge_reserve(s, padded + 1)) return;
+    uint32_t *rank = s->c, *id = s->d, *next = s->a, *prev = s->e;
+    for (size_t i = 0; i < len; i++) {
+        id[i] = b->byte_rank[p[i]];
+        next[i] = (uint32_t)(i + 1);
+        prev[i] = (uint32_t)(i - 1); /* UINT32_MAX for the first */
+    }
+    for (size_t i = 0; i + 1 < len; i++) rank[i] = b->pair2[p[i] << 8 | p[i + 1]];
+    for (size_t i = len - 1; i < padded; i++) rank[i] = NO_RANK;
+    for (;;) {
+        uint32_t m = min_rank(rank, padded);
+        if (m == NO_RANK) break;
+        uint32_t i = 0;
+        v8u32 mv = {m, m, m, m, m, m, m, m}, x;
+        for (;; i += 8) { /* the first block of eight holding m, then m within it */
+            memcpy(&x, rank + i, sizeof x);
+            v8u32 eq = (v8u32)(x == mv);
+            uint64_t w[4];
+            memcpy(w, &eq, sizeof w);
+            if (w[0] | w[1] | w[2] | w[3]) break;
+        }
+        while (rank[i] != m) i++;
+        uint32_t j = next[i], nj = next[j]; /* part i absorbs part j */
+        id[i] = m;
+        next[i] = nj;
+        rank[j] = NO_RANK;
+        uint32_t pi = prev[i];
+        if (nj < len) prev[nj] = i;
+        if (nj < len && pi != UINT32_MAX) {
+            lookup2(b, p + i, next[nj] - i, &rank[i], p + pi, nj - pi, &rank[pi]);
+        } else {
+            rank[i] = nj < len ? lookup(b, p + i, next[nj] - i) : NO_RANK;
+            if (pi != UINT32_MAX) rank[pi] = lookup(b, p + pi, nj - pi);
+        }
+    }
+    for (size_t i = 0; i < len; i = next[i]) emit(s, id[i]);
+}
+
+
+static int u32_push(uint32_t **h, uint32_t *n, uint32_t *cap, uint32_t v) {
+    if (*n == *cap) {
+        uint32_t nc = *cap ? *cap * 2 : 16;
+        uint32_t *nh = realloc(*h, (size_t)nc * sizeof *nh);
+        if (!nh) return 0;
+        *h = nh;
+        *cap = nc;
+    }
+    uint32_t i = (*n)++, *a = *h;
+    while (i > 0) {
+        uint32_t up = (i - 1) / 2;
+        if (a[up] <= v) break;
+        a[i] = a[up];
+        i = up;
+    }
+    a[i] = v;
+    return 1;
+}
+
+static uint32_t u32_pop(uint32_t *a, uint32_t *n) {
+    uint32_t top = a[0], v = a[--*n], i = 0, m = *n;
+    for (;;) {
+        uint32_t l = 2 * i + 1;
+        if (l >= m) break;
+        if (l + 1 < m && a[l + 1] < a[l]) l++;
+        if (a[l] >= v) break;
+        a[i] = a[l];
+        i = l;
+    }
+    if (m) a[i] = v;
+    return top;
+}
+
+static int pq_push(pqueue *q, uint32_t rank, uint32_t pos) {
+    uint32_t bi = q->slot_of[rank];
+    if (bi == NO_RANK) {
+        if (q->nb == q->cap_b) {
+            uint32_t nc = q->cap_b ? q->cap_b * 2 : 256;
+            bucket *nbk = realloc(q->buckets, (size_t)nc * sizeof *nbk);
+            uint32_t *nt = nbk ? realloc(q->touched, (size_t)nc * sizeof *nt) : NULL;
+            if (nbk) q->buckets = nbk;
+            if (!nt) return 0;
+            q->touched = nt;
+            for (uint32_t k = q->cap_b; k < nc; k++) q->buckets[k] = (bucket){NULL, 0, 0};
+            q->cap_b = nc;
+        }
+        bi = q->nb++;
+        q->slot_of[rank] = bi;
+        q->touched[bi] = rank;
+        q->buckets[bi].n = 0;
+    }
+    bucket *bk = &q->buckets[bi];
+    if (bk->n == 0 && !u32_push(&q->ranks, &q->nr, &q->cap_r, rank)) return 0;
+    return u32_push(&bk->h, &bk->n, &bk->cap, pos);
+}
+
+static void pq_reset(pqueue *q) {
+    for (uint32_t k = 0; k < q->nb; k++) q->slot_of[q->touched[k]] = NO_RANK;
+    q->nb = 0;
+    q->nr = 0;
+}
+
+static void pq_free(pqueue *q) {
+    for (uint32_t k = 0; k < q->cap_b; k++) free(q->buckets[k].h);
+    free(q->buckets);
+    free(q->ranks);
+    free(q->touched);
+    free(q->slot_of);
+}
+
+/* The same merges for a long piece in O(n log n): parts form a linked list over byte offsets, and
+ * the queue holds (rank, offset) of every adjacent pair; an entry whose pair has since changed is
+ * skipped when popped (a pair's rank names its bytes, so equal rank at a live offset means the
+ * entry is current). Ties pop the lowest offset first, as tiktoken's leftmost scan. */
+static void merge_long(const rnnc_bpe *b, const unsigned char *p, size_t len, enc *s) {
+    if (!merge_reserve(s, len + 1)) return;
+    pqueue *q = &s->pq;
+    if (!q->slot_of) {
+        q->slot_of = malloc(b->n_ranks * sizeof *q->slot_of);
+        if (!q->slot_of) { s->nomem = 1; return; }
+        memset(q->slot_of, 0xFF, b->n_ranks * sizeof *q->slot_of);
+    }
+    uint32_t *rank = s->c, *id = s->d, *next = s->e, *prev = s->e + s->merge_cap;
+    for (size_t i = 0; i < len; i++) {
+        id[i] = b->byte_rank[p[i]];
+        next[i] = (uint32_t)(i + 1);
+        prev[i] = (uint32_t)(i ? i - 1 : UINT32_MAX);
+    }
+    int ok = 1;
+    for (size_t i = 0; i + 1 < len; i++) {
+        rank[i] = b->pair2[p[i] << 8 | p[i + 1]];
+        if (rank[i] != NO_RANK) ok &= pq_push(q, rank[i], (uint32_t)i);
+    }
+    rank[len - 1] = NO_RANK;
+    while (q->nr && ok) {
+        uint32_t r = q->ranks[0];
+        bucket *bk = &q->buckets[q->slot_of[r]];
+        uint32_t i = u32_pop(bk->h, &bk->n);
+        if (bk->n == 0) u32_pop(q->ranks, &q->nr);
+        if (rank[i] != r) continue; /* stale: the pair at i has changed (dead parts have NO_RANK) */
+        uint32_t j = next[i];          /* i absorbs j */
+        id[i] = r;
+        uint32_t nj = next[j];
+        next[i] = nj;
+        if (nj < len) prev[nj] = i;
+        rank[j] = NO_RANK;
+        if (nj < len) {
+            rank[i] = lookup(b, p + i, next[nj] - i);
+            if (rank[i] != NO_RANK) ok &= pq_push(q, rank[i], i);
+        } else {
+            rank[i] = NO_RANK;
+        }
+        uint32_t pi = prev[i];
+        if (pi != UINT32_MAX) {
+            rank[pi] = lookup(b, p + pi, nj - pi);
+            if (rank[pi] != NO_RANK) ok &= pq_push(q, rank[pi], pi);
+        }
+    }
+    pq_reset(q);
+    if (!ok) { s->nomem = 1; return; }
+    for (size_t i = 0; i < len; i = next[i]) emit(s, id[i]);
+}
+
+/* Whether bytes x, y occur side by side inside some token. If not, no merge can ever join the
+ * parts on either side of them (every token spanning them would contain both), so a piece may be
+ * merged as two independent halves there with exactly the same result. */
+static inline int inner_pair(const rnnc_bpe *b, unsigned x, unsigned y) {
+    unsigned pair = x << 8 | y;
+    return (int)(b->inner[pair >> 6] >> (pair & 63)) & 1;
+}
+
+static inline void encode_piece(const rnnc_bpe *b, const unsigned char *p, size_t len, enc *s) {
+    if (len == 1) { emit(s, b->byte_rank[p[0]]); return; }
+    uint32_t r = lookup(b, p, len);
+    if (r != NO_RANK) { emit(s, r); return; }
+    if (len <= SHORT_PIECE) { merge_short(b, p, len, s); return; }
+    /* A long piece (say 1 MB without whitespace): merge the stretches between byte pairs that no
+     * token contains separately, with tiktoken's loop when short, else with the queue. */
+    size_t from = 0;
+    for (size_t q = 1; q <= len; q++) {
+        if (q < len && inner_pair(b, p[q - 1], p[q])) continue;
+        size_t n = q - from;
+        if (n == 1) emit(s, b->byte_rank[p[from]]);
+        else if (n <= SHORT_PIECE) merge_short(b, p + from, n, s);
+        else merge_long(b, p + from, n, s);
+        from = q;
+    }
+}
+
+/* The PCRE2 path's callback state. */
+typedef struct { enc s; const rnnc_bpe *b; } enc_cb;
+
+static int piece_cb(const unsigned char *piece, size_t len, void *ctx) {
+    enc_cb *cb = ctx;
+    encode_piece(cb->b, piece, len, &cb->s);
+    return cb->s.nomem;
+}
+
+static rnnc_status encode_serial(const rnnc_bpe *b, const unsigned char *t, size_t n, enc *s) {
+    if (b->fast >= 0) {
+        const int kind = b->fast;
+        for (size_t i = 0; i < n && !s->nomem;) {
+            size_t e = rnnc_pretok_fast_next(kind, t, n, i);
+            encode_piece(b, t + i, e - i, s);
+            i = e;
+        }
+    } else {
+        enc_cb cb = {*s, b};
+        rnnc_status st = rnnc_pretok_split(b->pretok, t, n, piece_cb, &cb);
+        *s = cb.s;
+        if (st && st != RNNC_ERR_INTERRUPTED) return st;
+    }
+    return s->nomem ? rnnc_error(RNNC_ERR_NOMEM, "bpe encode: out of memory") : RNNC_OK;
+}
+
+static void enc_free(enc *s) {
+    free(s->ids);
+    free(s->a);
+    free(s->c);
+    free(s->d);
+    free(s->e);
+    pq_free(&s->pq);
+}
+
+/* A position where every built-in pattern ends a piece, whatever comes before or after: an ASCII
+ * letter, then a space, then an ASCII letter. No alternative of r50k, cl100k or o200k can match
+ * across " " between letters (a letter run stops at the space, a space-prefixed run starts at it,
+ * contractions start with '), and nothing before it looks past it, so both halves split alone
+ * into exactly the pieces they get in the whole text. */
+static inline int is_alpha(unsigned char c) { return (unsigned char)((c | 0x20) - 'a') < 26; }
+static size_t safe_split(const unsigned char *t, size_t n, size_t from) {
+    for (size_t i = from ? from : 1; i + 1 < n; i++)
+        if (t[i] == ' ' && is_alpha(t[i - 1]) && is_alpha(t[i + 1])) return i;
+    return n;
+}
+
+static rnnc_status append_ids(rnnc_ids *out, const uint32_t *ids, size_t n) {
+    rnnc_status st = rnnc_ids_reserve(out, out->len + n);
+    if (st) return st;
+    if (n) memcpy(out->data + out->len, ids, n * sizeof *ids);
+    out->len += n;
+    return RNNC_OK;
+}
+
+/* Ordinary text (no special tokens): in parallel chunks when it is big and the pattern built in. */
+static rnnc_status encode_ordinary(const rnnc_bpe *b, const unsigned char *t, size_t n, rnnc_ids *out) {
+    int threads = omp_get_max_threads();
+    if (b->fast >= 0 && threads > 1 && n >= PARALLEL_MIN && !omp_in_parallel()) {
+        size_t want = (size_t)threads * 4;
+        if (n / want < CHUNK_TARGET) want = n / CHUNK_TARGET;
+        if (want < 2) want = 2;
+        size_t *cut = malloc((want + 1) * sizeof *cut);
+        enc *parts = calloc(want, sizeof *parts);
+        if (!cut || !parts) { free(cut); free(parts); return rnnc_error(RNNC_ERR_NOMEM, "bpe encode: out of memory"); }
+        size_t nc = 0;
+        cut[0] = 0;
+        for (size_t k = 1; k < want; k++) {
+            size_t at = safe_split(t, n, n / want * k);
+            if (at > cut[nc] && at < n) cut[++nc] = at;
+        }
+        cut[++nc] = n;
+        if (nc == 1) { /* no safe split point (e.g. text without spaces): one thread */
+            free(cut);
+            free(parts);
+            goto serial;
+        }
+        rnnc_status st = RNNC_OK;
+        #pragma omp parallel for schedule(dynamic, 1)
+        for (size_t k = 0; k < nc; k++) {
+            /* Work on a local copy: neighbouring parts[] entries share cache lines across threads. */
+            enc s = {0};
+            s.cap = (cut[k + 1] - cut[k]) / 4 + 16;
+            s.ids = malloc(s.cap * sizeof *s.ids);
+            if (!s.ids) s.nomem = 1;
+            else encode_serial(b, t + cut[k], cut[k + 1] - cut[k], &s);
+            parts[k] = s;
+        }
+        for (size_t k = 0; k < nc; k++) {
+            if (!st && parts[k].nomem) st = rnnc_error(RNNC_ERR_NOMEM, "bpe encode: out of memory");
+            if (!st) st = append_ids(out, parts[k].ids, parts[k].n);
+            enc_free(&parts[k]);
+        }
+        free(cut);
+        free(parts);
+        return st;
+    }
+serial:;
+    enc s = {0};
+    s.ids = out->data;
+    s.n = out->len;
+    s.cap = out->cap;
+    if (s.cap < s.n + n / 4 + 16) {
+        size_t nc = s.n + n / 4 + 16;
+        uint32_t *nd = realloc(s.ids, nc * sizeof *nd);
+        if (nd) { s.ids = nd; s.cap = nc; }
+    }
+    rnnc_status st = encode_serial(b, t, n, &s);
+    out->data = s.ids;
+    out->len = s.n;
+    out->cap = s.cap;
+    s.ids = NULL;
+    enc_free(&s);
+    return st;
+}
+
+/* First occurrence of needle in t[from..n), or n. */
+static size_t find(const unsigned char *t, size_t n, size_t from, const char *needle, size_t nl) {
+    while (from + nl <= n) {
+        const unsigned char *hit = memchr(t + from, (unsigned char)needle[0], n - from - nl + 1);
+        if (!hit) break;
+        size_t at = (size_t)(hit - t);
+        if (memcmp(hit, needle, nl) == 0) return at;
+        from = at + 1;
+    }
+    return n;
+}
+
+/* The earliest special token at or after `from` (the longest on a tie), or n. cache[k] holds the
+ * next occurrence of special k found so far (SIZE_MAX: not searched). */
+static size_t next_special(const rnnc_bpe *b, const unsigned char *t, size_t n, size_t from, size_t *which,
+                           size_t *cache) {
+    size_t best = n;
+    for (size_t k = 0; k < b->n_specials; k++) {
+        if (cache[k] == SIZE_MAX || cache[k] < from) cache[k] = find(t, n, from, b->special_text[k], b->special_len[k]);
+        if (cache[k] < best || (cache[k] == best && best < n && b->special_len[k] > b->special_len[*which])) {
+            best = cache[k];
+            *which = k;
+        }
+    }
+    return best;
+}
+
+rnnc_status rnnc_bpe_encode(const rnnc_bpe *b, const unsigned char *text, size_t len, bool allow_special, rnnc_ids *out) {
+    if (len > UINT32_MAX - 1) return rnnc_error(RNNC_ERR_ARG, "bpe encode: input of %zu bytes is over 4 GiB", len);
+    if (!allow_special || b->n_specials == 0) return encode_ordinary(b, text, len, out);
+    size_t *cache = malloc(b->n_specials * sizeof *cache);
+    if (!cache) return rnnc_error(RNNC_ERR_NOMEM, "bpe encode: out of memory");
+    for (size_t k = 0; k < b->n_specials; k++) cache[k] = SIZE_MAX;
+    rnnc_status st = RNNC_OK;
+    for (size_t pos = 0;;) {
+        size_t which = 0;
+        size_t at = next_special(b, text, len, pos, &which, cache);
+        st = encode_ordinary(b, text + pos, at - pos, out);
+        if (st || at >= len) break;
+        st = rnnc_ids_push(out, b->special_id[which]);
+        if (st) break;
+        pos = at + b->special_len[which];
+    }
+    free(cache);
+    return st;
+}
+
+/* ---- decoding ---- */
+
+rnnc_status rnnc_bpe_decode(const rnnc_bpe *b, const uint32_t *ids, size_t n, rnnc_bytes *out) {
+    size_t need = out->len;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t id = ids[i];
+        if (id < b->n_ranks && b->tok_off[id] != UINT64_MAX) need += b->tok_len[id];
+        else need += 32;
+    }
+    rnnc_status st = rnnc_bytes_reserve(out, need + 1);
+    if (st) return st;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t id = ids[i];
+        if (id < b->n_ranks && b->tok_off[id] != UINT64_MAX) {
+            memcpy(out->data + out->len, b->arena + b->tok_off[id], b->tok_len[id]);
+            out->len += b->tok_len[id];
+            continue;
+        }
+        rnnc_token_bytes t = rnnc_bpe_token(b, id);
+        if (!t.data) {
+            out->data[out->len] = 0;
+            return rnnc_error(RNNC_ERR_RANGE, "decode: id %u at position %zu is not in the vocabulary (%zu ids)", id, i,
+                              b->n_vocab);
+        }
+        st = rnnc_bytes_append(out, t.data, t.len);
+        if (st) return st;
+    }
+    out->data[out->len] = 0;
+    return RNNC_OK;
+}

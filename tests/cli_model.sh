@@ -1,0 +1,121 @@
+#!/bin/bash
+# CLI tests of init/eval/train/info: a model made in PyTorch (tools/make_golden_lm.py) evaluates to
+# PyTorch's loss; training prints PyTorch's per-step losses; every bad input gives one clear error
+# line and a non-zero exit. Usage: cli_model.sh RNNC_BIN REPO_ROOT
+set -u
+RNNC=$1
+ROOT=$2
+G=$ROOT/tests/golden/lm
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fails=0
+checks=0
+
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# near A B TOL: |A-B| <= TOL*|B|
+near() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; m = b < 0 ? -b : b; exit !(d <= t * m) }'; }
+
+# expect_error EXIT_CODE NEEDLE CMD...: the command fails with that code and one stderr line
+# starting "rnnc" that contains NEEDLE.
+expect_error() {
+    local code=$1 needle=$2
+    shift 2
+    checks=$((checks + 1))
+    "$@" >"$TMP/out" 2>"$TMP/err"
+    local rc=$?
+    if [ $rc -ne "$code" ]; then fail "$* exited $rc, expected $code: $(cat "$TMP/err")"; return; fi
+    if ! grep -qF -- "$needle" "$TMP/err"; then fail "$*: stderr lacks '$needle': $(cat "$TMP/err")"; return; fi
+    if [ "$(grep -c '^rnnc' "$TMP/err")" -lt 1 ]; then fail "$*: no 'rnnc' error line"; fi
+    if [ "$code" -eq 1 ] && [ "$(wc -l <"$TMP/err")" -ne 1 ]; then fail "$*: more than one error line: $(cat "$TMP/err")"; fi
+}
+
+want_eval=$(awk '$1 == "eval" { print $2 }' "$G/cli_expect.txt")
+want_sgd=$(awk '$1 == "sgd1" { print $2 }' "$G/cli_expect.txt")
+
+# eval of a PyTorch-made model gives PyTorch's loss.
+checks=$((checks + 1))
+out=$("$RNNC" eval --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5)
+got=$(echo "$out" | awk '$1 == "loss" { print $2 }')
+[ -n "$got" ] && near "$got" "$want_eval" 1e-5 || fail "eval: '$out', PyTorch says $want_eval"
+
+# train: each step's loss equals PyTorch's (12 Adam steps, clipping, wrapping after 9 windows).
+checks=$((checks + 1))
+"$RNNC" train --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 12 \
+    --optimizer adam --lr 0.01 --clip 0.5 -o "$TMP/a.safetensors" >"$TMP/train.out" 2>/dev/null || fail "train adam exited $?"
+awk '$1 == "adam12" { for (i = 2; i <= NF; i++) print $i }' "$G/cli_expect.txt" >"$TMP/want"
+awk '$1 == "step" { print $4 }' "$TMP/train.out" >"$TMP/got"
+[ "$(wc -l <"$TMP/got")" -eq 12 ] || fail "train printed $(wc -l <"$TMP/got") step lines, expected 12"
+paste "$TMP/got" "$TMP/want" | while read -r a b; do near "$a" "$b" 1e-5 || echo "step loss $a vs $b"; done >"$TMP/bad"
+[ -s "$TMP/bad" ] && fail "train losses differ from PyTorch: $(cat "$TMP/bad")"
+
+# One SGD step: its loss, and the trained model evaluates to something lower-or-different but valid.
+checks=$((checks + 1))
+got=$("$RNNC" train --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 \
+    --optimizer sgd --lr 0.5 --momentum 0.9 --weight-decay 0.01 -o "$TMP/s.safetensors" 2>/dev/null | awk '{ print $4 }')
+near "$got" "$want_sgd" 1e-5 || fail "sgd step loss $got vs $want_sgd"
+[ -s "$TMP/s.safetensors" ] || fail "train wrote no model"
+ls "$TMP" | grep -q tmp && fail "a temp file was left behind"
+
+# init then info: LSTM layers have 4x and GRU layers 3x an Elman layer's parameters.
+for cell in rnn_tanh lstm gru; do
+    checks=$((checks + 1))
+    "$RNNC" init --cell $cell --vocab 96 --embed 64 --hidden 128 --layers 2 --seed 3 -o "$TMP/$cell.safetensors" >/dev/null || fail "init $cell"
+    "$RNNC" info "$TMP/$cell.safetensors" >"$TMP/info.$cell" || fail "info $cell"
+done
+e0=$(awk '$1 == "layer" && $2 == 0 { print $3 }' "$TMP/info.rnn_tanh")
+l0=$(awk '$1 == "layer" && $2 == 0 { print $3 }' "$TMP/info.lstm")
+g1=$(awk '$1 == "layer" && $2 == 1 { print $3 }' "$TMP/info.gru")
+e1=$(awk '$1 == "layer" && $2 == 1 { print $3 }' "$TMP/info.rnn_tanh")
+checks=$((checks + 1))
+[ "$e0" = $((128 * (64 + 128 + 2))) ] || fail "Elman layer 0 has $e0 parameters"
+[ "$l0" = $((4 * e0)) ] || fail "LSTM layer 0 has $l0, not 4x $e0"
+[ "$g1" = $((3 * e1)) ] || fail "GRU layer 1 has $g1, not 3x $e1"
+grep -q "ratio 4.00x" "$TMP/info.lstm" || fail "info lstm shows no 4.00x ratio"
+# init is seeded: same seed, same file; another seed, another file.
+checks=$((checks + 1))
+"$RNNC" init --cell lstm --vocab 96 --embed 64 --hidden 128 --layers 2 --seed 3 -o "$TMP/again.safetensors" >/dev/null
+cmp -s "$TMP/lstm.safetensors" "$TMP/again.safetensors" || fail "init with one seed made two different files"
+"$RNNC" init --cell lstm --vocab 96 --embed 64 --hidden 128 --layers 2 --seed 4 -o "$TMP/other.safetensors" >/dev/null
+cmp -s "$TMP/lstm.safetensors" "$TMP/other.safetensors" && fail "init with two seeds made the same file"
+
+# Bad inputs: one clear line, non-zero exit, never a crash.
+head -c 2000 "$G/cli_lstm.safetensors" >"$TMP/trunc.safetensors"
+printf '1 2 3 13 4\n' >"$TMP/oov.txt"
+printf '1 2 x 4\n' >"$TMP/junk.txt"
+ev=(eval --ids "$G/cli_ids.txt" --batch 4 --seq 5)
+expect_error 1 "truncated" "$RNNC" "${ev[@]}" --model "$TMP/trunc.safetensors"
+expect_error 1 "'head.weight' has shape (5, 5), expected (5, 4)" "$RNNC" info "$G/bad_shape.safetensors"
+expect_error 1 "'rnn.bias_hh_l0' is missing" "$RNNC" "${ev[@]}" --model "$G/bad_missing.safetensors"
+expect_error 1 "rnnc.config: cell gru, vocab 6" "$RNNC" "${ev[@]}" --model "$G/bad_meta.safetensors"
+expect_error 1 "no \"rnnc.config\"" "$RNNC" info "$G/bad_nometa.safetensors"
+expect_error 1 "$TMP/nope.safetensors" "$RNNC" info "$TMP/nope.safetensors"
+expect_error 1 "oov.txt: id 13 at position 3 is outside the vocabulary of 13" \
+    "$RNNC" eval --model "$G/cli_lstm.safetensors" --ids "$TMP/oov.txt" --batch 1 --seq 2
+expect_error 1 "junk.txt: token 2 ('x')" "$RNNC" eval --model "$G/cli_lstm.safetensors" --ids "$TMP/junk.txt" --batch 1 --seq 2
+expect_error 1 "--batch 64 x --seq 5 needs at least 384 ids" \
+    "$RNNC" eval --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 64 --seq 5
+expect_error 1 "--batch 4 x --seq 100 needs at least 404 ids" "$RNNC" train --model "$G/cli_lstm.safetensors" \
+    --ids "$G/cli_ids.txt" --batch 4 --seq 100 --steps 1 --optimizer sgd --lr 0.1 -o "$TMP/x.safetensors"
+expect_error 2 "--batch expects an integer" "$RNNC" "${ev[@]}" --model "$G/cli_lstm.safetensors" --batch four
+expect_error 2 "--seq must be between" "$RNNC" eval --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 0
+expect_error 2 "--optimizer must be sgd, adam or adamw" "$RNNC" train --model "$G/cli_lstm.safetensors" \
+    --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 --optimizer lbfgs --lr 0.1 -o "$TMP/x.safetensors"
+expect_error 2 "--lr is required" "$RNNC" train --model "$G/cli_lstm.safetensors" \
+    --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 --optimizer sgd -o "$TMP/x.safetensors"
+expect_error 2 "--momentum applies to --optimizer sgd only" "$RNNC" train --model "$G/cli_lstm.safetensors" \
+    --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 --optimizer adam --lr 0.1 --momentum 0.9 -o "$TMP/x.safetensors"
+expect_error 2 "unknown option '--bogus'" "$RNNC" "${ev[@]}" --model "$G/cli_lstm.safetensors" --bogus
+expect_error 2 "--cell must be rnn_tanh, rnn_relu, lstm or gru" "$RNNC" init --cell transformer --vocab 5 --embed 2 \
+    --hidden 2 -o "$TMP/x.safetensors"
+expect_error 2 "--vocab is required" "$RNNC" init --cell lstm --embed 2 --hidden 2 -o "$TMP/x.safetensors"
+expect_error 2 "--layers must be between" "$RNNC" init --cell lstm --vocab 5 --embed 2 --hidden 2 --layers 0 -o "$TMP/x.safetensors"
+expect_error 1 "$TMP/no/such/dir/m.safetensors" "$RNNC" init --cell lstm --vocab 5 --embed 2 --hidden 2 -o "$TMP/no/such/dir/m.safetensors"
+[ -e "$TMP/x.safetensors" ] && fail "a failed command wrote its output"
+# A NaN stops training with an error naming the step, and nothing is written.
+expect_error 1 "step 1: loss is NaN" "$RNNC" train --model "$G/bad_nan.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 \
+    --steps 20 --optimizer sgd --lr 0.1 -o "$TMP/div.safetensors"
+[ -e "$TMP/div.safetensors" ] && fail "a diverged run wrote its output"
+
+echo "$checks checks, $fails failed"
+[ "$fails" -eq 0 ]

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# rnnc plot: two runs in one well-formed SVG with their legend names; bad input gives one error line.
+set -u
+RNNC=$1
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# expect_error CODE ARGS...: exit status CODE and, for runtime errors, exactly one "rnnc: " line
+expect_error() {
+    local code=$1; shift
+    "$RNNC" "$@" >"$T/out" 2>"$T/err"
+    local rc=$?
+    [ "$rc" -eq "$code" ] || fail "rnnc $* exited $rc, expected $code"
+    if [ "$code" -eq 1 ]; then
+        [ "$(wc -l <"$T/err")" -eq 1 ] || fail "rnnc $*: expected one error line, got: $(cat "$T/err")"
+        grep -q '^rnnc: ' "$T/err" || fail "rnnc $*: error line does not start with 'rnnc: '"
+    fi
+    [ -s "$T/out" ] && fail "rnnc $*: wrote to stdout on error"
+}
+
+mkdir -p "$T/run_a" "$T/run_b"
+for s in 1 2 3 4 5 6; do
+    echo "{\"step\":$s,\"tokens\":$((s * 4096)),\"train_loss\":$(awk "BEGIN{print 4 - $s * 0.3}")}" >>"$T/run_a/metrics.jsonl"
+    echo "{\"step\":$s,\"tokens\":$((s * 4096)),\"train_loss\":$(awk "BEGIN{print 4.2 - $s * 0.25}")}" >>"$T/run_b/metrics.jsonl"
+done
+echo '{"step":6,"tokens":24576,"val_loss":2.5,"val_bpb":3.6}' >>"$T/run_a/metrics.jsonl"
+printf '{"step":7,"tok' >>"$T/run_b/metrics.jsonl" # torn tail, as after a crash
+
+"$RNNC" plot "$T/run_a" "$T/run_b/metrics.jsonl" --labels 'rnnc,PyTorch <1.13>' --title 'A & B' -o "$T/loss.svg" \
+    || fail "plot of two runs failed"
+[ -s "$T/loss.svg" ] || fail "no SVG written"
+if command -v xmllint >/dev/null; then
+    xmllint --noout "$T/loss.svg" || fail "xmllint rejects the SVG"
+fi
+grep -q '>rnnc training<' "$T/loss.svg" || fail "legend lacks 'rnnc training'"
+grep -q '>rnnc validation<' "$T/loss.svg" || fail "legend lacks 'rnnc validation'"
+grep -q '>PyTorch &lt;1.13&gt; training<' "$T/loss.svg" || fail "legend lacks the escaped PyTorch label"
+grep -q '>A &amp; B<' "$T/loss.svg" || fail "title missing or unescaped"
+ls "$T" | grep -q '\.tmp\.' && fail "temp file left behind"
+
+# default labels are the run directory names; --x step, --log-x, --metric bpb
+"$RNNC" plot "$T/run_a" "$T/run_b" --x step --log-x -o "$T/steps.svg" || fail "plot --x step --log-x failed"
+grep -q '>run_a training<' "$T/steps.svg" || fail "default label is not the directory name"
+grep -q '>optimizer steps<' "$T/steps.svg" || fail "--x step does not label the axis"
+"$RNNC" plot "$T/run_a" --metric bpb -o "$T/bpb.svg" || fail "plot --metric bpb failed"
+grep -q '>validation bits per byte<' "$T/bpb.svg" || fail "--metric bpb does not label the axis"
+
+# bad input: one error line, nothing written
+expect_error 1 plot "$T/missing_run" -o "$T/x.svg"
+mkdir -p "$T/empty_run" && : >"$T/empty_run/metrics.jsonl"
+expect_error 1 plot "$T/empty_run" -o "$T/x.svg"
+mkdir -p "$T/not_a_run"
+expect_error 1 plot "$T/not_a_run" -o "$T/x.svg"
+echo '{"step":1,"lr":0.001}' >"$T/no_loss.jsonl"
+expect_error 1 plot "$T/no_loss.jsonl" -o "$T/x.svg"
+expect_error 1 plot "$T/run_b" --metric bpb -o "$T/x.svg"
+expect_error 1 plot "$T/run_a" -o "$T/no/such/dir/x.svg"
+[ -e "$T/x.svg" ] && fail "an SVG was written despite the error"
+expect_error 2 plot "$T/run_a"
+expect_error 2 plot -o "$T/x.svg"
+expect_error 2 plot "$T/run_a" "$T/run_b" --labels only_one -o "$T/x.svg"
+expect_error 2 plot "$T/run_a" --labels a,b -o "$T/x.svg"
+expect_error 2 plot "$T/run_a" --x epochs -o "$T/x.svg"
+expect_error 2 plot "$T/run_a" --bogus -o "$T/x.svg"
+"$RNNC" plot --help | grep -q 'usage: rnnc plot' || fail "--help"
+
+[ "$fails" -eq 0 ] && echo "cli_plot: all passed"
+exit "$fails"

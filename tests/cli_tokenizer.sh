@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# rnnc tokenizer CLI: help at every level, train/encode/decode round trips for char, word and BPE,
+# and every bad input of issue 2 giving one clear error line and a non-zero exit.
+# Usage: cli_tokenizer.sh RNNC_BINARY REPO_ROOT
+set -u
+rnnc=$1
+root=$2
+data=${RNNC_DATA:-$root/data}
+export RNNC_DATA=$data RNNC_NO_PROGRESS=1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+checks=0
+
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+ok() { checks=$((checks + 1)); }
+
+# expect_fail CODE REGEX CMD...: exit status CODE; the first stderr line matches REGEX; for
+# runtime errors (1) stderr is exactly one line "rnnc: ...".
+expect_fail() {
+    local code=$1 re=$2
+    shift 2
+    "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+    local rc=$? lines
+    lines=$(wc -l <"$tmp/err")
+    if [ "$rc" != "$code" ]; then fail "$* -> exit $rc, want $code; stderr: $(cat "$tmp/err")"; return; fi
+    if ! head -1 "$tmp/err" | grep -Eq -- "$re"; then fail "$* -> stderr '$(head -1 "$tmp/err")' does not match /$re/"; return; fi
+    if [ "$code" = 1 ] && { [ "$lines" != 1 ] || ! grep -q '^rnnc: ' "$tmp/err"; }; then
+        fail "$* -> want one line 'rnnc: ...', got: $(cat "$tmp/err")"; return
+    fi
+    ok
+}
+
+# round_trip TOKENIZER FILE [encode flags]: encode | decode gives FILE back byte for byte.
+round_trip() {
+    local tok=$1 file=$2
+    shift 2
+    if ! "$rnnc" tokenizer encode -t "$tok" "$@" "$file" >"$tmp/ids"; then fail "encode -t $tok $file"; return; fi
+    if ! "$rnnc" tokenizer decode -t "$tok" <"$tmp/ids" >"$tmp/back"; then fail "decode -t $tok ($file)"; return; fi
+    if ! cmp -s "$file" "$tmp/back"; then fail "round trip with $tok changed $file"; return; fi
+    ok
+}
+
+# Deterministic inputs: random bytes (every value, NULs included) and mixed-script text.
+LC_ALL=C awk 'BEGIN { srand(7); for (i = 0; i < 20000; i++) printf "%c", int(rand() * 256) }' >"$tmp/random.bin"
+LC_ALL=C awk 'BEGIN { srand(8); for (i = 0; i < 3000; i++) printf "%c", int(rand() * 256) }' >"$tmp/random2.bin"
+printf 'Fellow citizens, the state of our Union is strong.\n日本語 naïve café 😀 — 12345\n\n   spaces\tand tabs\n' >"$tmp/mixed.txt"
+if [ -s "$data/sotu.txt" ]; then
+    head -c 300000 "$data/sotu.txt" >"$tmp/corpus.txt"
+else
+    echo "note: $data/sotu.txt missing (run scripts/fetch-data.sh); using a small generated corpus" >&2
+    for i in $(seq 1 300); do cat "$tmp/mixed.txt"; done >"$tmp/corpus.txt"
+fi
+: >"$tmp/empty.txt"
+
+# --- help at every level ---
+for sub in "" train encode decode stats; do
+    if "$rnnc" tokenizer $sub --help >"$tmp/out" 2>&1 && grep -q '^usage: rnnc tokenizer' "$tmp/out"; then ok
+    else fail "rnnc tokenizer $sub --help"; fi
+done
+
+# --- char ---
+if "$rnnc" tokenizer train --type char -o "$tmp/char.json" "$tmp/corpus.txt" 2>"$tmp/err"; then ok; else fail "train char: $(cat "$tmp/err")"; fi
+grep -q '"type":"char"' "$tmp/char.json" && ok || fail "char tokenizer file is not JSON of type char"
+round_trip "$tmp/char.json" "$tmp/random.bin"
+round_trip "$tmp/char.json" "$tmp/mixed.txt"
+round_trip "$tmp/char.json" "$tmp/corpus.txt"
+round_trip "$tmp/char.json" "$tmp/empty.txt"
+# known ids: bytes are 4 + value, <unk>-free
+printf '\377' | "$rnnc" tokenizer encode -t "$tmp/char.json" >"$tmp/ids" && [ "$(cat "$tmp/ids")" = 259 ] && ok || fail "byte 0xFF should be id 259, got $(cat "$tmp/ids")"
+"$rnnc" tokenizer train --type char --vocab-size 270 --min-count 2 -o "$tmp/char270.json" "$tmp/corpus.txt" 2>/dev/null &&
+    [ "$(tr ',' '\n' <"$tmp/char270.json" | grep -c '^[0-9]*\]\?}\?$')" -ge 1 ] && ok || fail "train char --vocab-size 270"
+round_trip "$tmp/char270.json" "$tmp/mixed.txt"
+
+# --- word ---
+if "$rnnc" tokenizer train --type word --vocab-size 500 -o "$tmp/word.json" "$tmp/corpus.txt" 2>"$tmp/err"; then ok; else fail "train word: $(cat "$tmp/err")"; fi
+printf 'the  state ,of   the Union.' | "$rnnc" tokenizer encode -t "$tmp/word.json" >"$tmp/ids" &&
+    "$rnnc" tokenizer decode -t "$tmp/word.json" "$tmp/ids" >"$tmp/back" &&
+    [ "$(cat "$tmp/back")" = "the state, of the Union." ] && ok || fail "word decode: '$(cat "$tmp/back")'"
+printf 'the Qwxzy' | "$rnnc" tokenizer encode -t "$tmp/word.json" >"$tmp/ids" && [ "$(cut -d' ' -f2 "$tmp/ids")" = 3 ] && ok ||
+    fail "unknown word should be <unk> = 3: $(cat "$tmp/ids")"
+
+# --min-count keeps only frequent words; "-" reads stdin
+"$rnnc" tokenizer train --type word --vocab-size 100000 --min-count 50 -o "$tmp/word50.json" "$tmp/corpus.txt" 2>/dev/null &&
+    "$rnnc" tokenizer train --type word --vocab-size 100000 -o "$tmp/wordall.json" "$tmp/corpus.txt" 2>/dev/null &&
+    [ "$(wc -c <"$tmp/word50.json")" -lt "$(wc -c <"$tmp/wordall.json")" ] && ok || fail "word --min-count 50 should shrink the vocabulary"
+printf 'the' | "$rnnc" tokenizer encode -t "$tmp/word50.json" - >"$tmp/ids" && [ "$(cat "$tmp/ids")" = 4 ] && ok || fail "'the' should be id 4 (most frequent), got $(cat "$tmp/ids")"
+
+# --- BPE ---
+if "$rnnc" tokenizer train --type bpe --vocab-size 400 --special '<|endoftext|>' -o "$tmp/bpe.tiktoken" "$tmp/corpus.txt" 2>"$tmp/err"; then ok
+else fail "train bpe: $(cat "$tmp/err")"; fi
+[ -s "$tmp/bpe.tiktoken.json" ] && ok || fail "train bpe wrote no sidecar"
+round_trip "$tmp/bpe.tiktoken" "$tmp/random.bin"
+round_trip "$tmp/bpe.tiktoken" "$tmp/mixed.txt"
+round_trip "$tmp/bpe.tiktoken" "$tmp/corpus.txt"
+round_trip "$tmp/bpe.tiktoken" "$tmp/empty.txt"
+# special tokens: ordinary text by default, one id with --allow-special (the top id, 399)
+printf '<|endoftext|>' | "$rnnc" tokenizer encode -t "$tmp/bpe.tiktoken" --allow-special >"$tmp/ids" && [ "$(cat "$tmp/ids")" = 399 ] && ok ||
+    fail "--allow-special: want 399, got $(cat "$tmp/ids")"
+printf '<|endoftext|>' | "$rnnc" tokenizer encode -t "$tmp/bpe.tiktoken" >"$tmp/ids" && [ "$(wc -w <"$tmp/ids")" -gt 1 ] && ok ||
+    fail "special text without --allow-special should be ordinary text: $(cat "$tmp/ids")"
+# the same training twice gives the same file
+"$rnnc" tokenizer train --type bpe --vocab-size 400 --special '<|endoftext|>' -o "$tmp/bpe2.tiktoken" "$tmp/corpus.txt" 2>/dev/null &&
+    cmp -s "$tmp/bpe.tiktoken" "$tmp/bpe2.tiktoken" && ok || fail "BPE training is not deterministic"
+"$rnnc" tokenizer train --type bpe --vocab-size 400 --special '<|endoftext|>' --threads 1 -o "$tmp/bpe1.tiktoken" "$tmp/corpus.txt" 2>/dev/null &&
+    cmp -s "$tmp/bpe.tiktoken" "$tmp/bpe1.tiktoken" && ok || fail "BPE training depends on the thread count"
+"$rnnc" tokenizer train --type bpe --vocab-size 300 --pattern '\S+|\s+' -o "$tmp/bpe_re.tiktoken" "$tmp/corpus.txt" 2>/dev/null && ok || fail "train bpe with a user regex"
+round_trip "$tmp/bpe_re.tiktoken" "$tmp/random2.bin"
+if [ -s "$data/tiktoken/cl100k_base.tiktoken" ]; then
+    round_trip cl100k_base "$tmp/random2.bin"
+    round_trip cl100k_base "$tmp/corpus.txt"
+    printf 'hello world' | "$rnnc" tokenizer encode -t cl100k_base >"$tmp/ids" && [ "$(cat "$tmp/ids")" = "15339 1917" ] && ok ||
+        fail "cl100k_base 'hello world' should be 15339 1917, got $(cat "$tmp/ids")"
+fi
+
+# --- bad input: one clear line, non-zero exit ---
+expect_fail 1 "nope.txt" "$rnnc" tokenizer train --type char -o "$tmp/x.json" "$tmp/nope.txt"
+expect_fail 1 "is a directory" "$rnnc" tokenizer train --type char -o "$tmp/x.json" "$tmp"
+if [ "$(id -u)" != 0 ]; then
+    cp "$tmp/mixed.txt" "$tmp/locked.txt" && chmod 000 "$tmp/locked.txt"
+    expect_fail 1 "locked.txt.*(denied|cannot)" "$rnnc" tokenizer train --type char -o "$tmp/x.json" "$tmp/locked.txt"
+fi
+expect_fail 1 "empty" "$rnnc" tokenizer train --type char -o "$tmp/x.json" "$tmp/empty.txt"
+expect_fail 1 "empty" "$rnnc" tokenizer train --type bpe --vocab-size 300 -o "$tmp/x.tiktoken" "$tmp/empty.txt"
+expect_fail 1 "empty" "$rnnc" tokenizer train --type word --vocab-size 300 -o "$tmp/x.json" "$tmp/empty.txt"
+expect_fail 1 "259.*260" "$rnnc" tokenizer train --type char --vocab-size 259 -o "$tmp/x.json" "$tmp/corpus.txt"
+expect_fail 1 "vocabulary size 4" "$rnnc" tokenizer train --type word --vocab-size 4 -o "$tmp/x.json" "$tmp/corpus.txt"
+expect_fail 1 "255" "$rnnc" tokenizer train --type bpe --vocab-size 255 -o "$tmp/x.tiktoken" "$tmp/corpus.txt"
+expect_fail 1 "256" "$rnnc" tokenizer train --type bpe --vocab-size 256 --special '<s>' -o "$tmp/x.tiktoken" "$tmp/corpus.txt"
+expect_fail 1 "offset [0-9]+: missing closing parenthesis" "$rnnc" tokenizer train --type bpe --vocab-size 300 --pattern '(ab' -o "$tmp/x.tiktoken" "$tmp/corpus.txt"
+expect_fail 1 "missing/x.json" "$rnnc" tokenizer train --type char -o "$tmp/missing/x.json" "$tmp/corpus.txt"
+[ ! -e "$tmp/x.json" ] && [ ! -e "$tmp/x.tiktoken" ] && ok || fail "a failed train left an output file"
+expect_fail 2 "unknown option '--bogus'" "$rnnc" tokenizer train --type char --bogus -o "$tmp/x.json" "$tmp/corpus.txt"
+expect_fail 2 "--vocab-size needs a value" "$rnnc" tokenizer train --type bpe --vocab-size
+expect_fail 2 "--vocab-size expects an integer" "$rnnc" tokenizer train --type bpe --vocab-size ten -o "$tmp/x" "$tmp/corpus.txt"
+expect_fail 2 "--type" "$rnnc" tokenizer train -o "$tmp/x.json" "$tmp/corpus.txt"
+expect_fail 2 "--type must be" "$rnnc" tokenizer train --type chars -o "$tmp/x.json" "$tmp/corpus.txt"
+expect_fail 2 "-o FILE" "$rnnc" tokenizer train --type char "$tmp/corpus.txt"
+expect_fail 2 "no CORPUS" "$rnnc" tokenizer train --type char -o "$tmp/x.json"
+expect_fail 2 "--vocab-size is required" "$rnnc" tokenizer train --type bpe -o "$tmp/x" "$tmp/corpus.txt"
+expect_fail 2 "only to --type bpe" "$rnnc" tokenizer train --type char --pattern r50k -o "$tmp/x" "$tmp/corpus.txt"
+expect_fail 2 "unknown subcommand 'frobnicate'" "$rnnc" tokenizer frobnicate
+expect_fail 2 "usage" "$rnnc" tokenizer
+
+# malformed .tiktoken: the loader reports the line
+printf 'IQ== 0\nIg== 1\nthis is not base64\n' >"$tmp/bad.tiktoken"
+expect_fail 1 "bad.tiktoken:3: " "$rnnc" tokenizer encode -t "$tmp/bad.tiktoken" "$tmp/mixed.txt"
+expect_fail 1 "nope.tiktoken" "$rnnc" tokenizer encode -t "$tmp/nope.tiktoken" "$tmp/mixed.txt"
+printf '{"type":"char","chars":[1,' >"$tmp/bad.json"
+expect_fail 1 "bad.json.*syntax" "$rnnc" tokenizer encode -t "$tmp/bad.json" "$tmp/mixed.txt"
+expect_fail 1 "nope.txt" "$rnnc" tokenizer encode -t "$tmp/char.json" "$tmp/nope.txt"
+expect_fail 2 "-t TOKENIZER" "$rnnc" tokenizer encode "$tmp/mixed.txt"
+expect_fail 2 "-t needs a value" "$rnnc" tokenizer encode -t
+expect_fail 2 "unknown option '--nope'" "$rnnc" tokenizer encode -t "$tmp/char.json" --nope
+expect_fail 2 "one input FILE" "$rnnc" tokenizer encode -t "$tmp/char.json" "$tmp/mixed.txt" "$tmp/mixed.txt"
+
+# decode: non-numbers and ids out of range name the position and the value
+printf '260 261\n 9999999 5' >"$tmp/ids_range"
+expect_fail 1 "ids_range: item 3: id 9999999 is out of range" "$rnnc" tokenizer decode -t "$tmp/char.json" "$tmp/ids_range"
+printf '10 abc 12' >"$tmp/ids_nan"
+expect_fail 1 "ids_nan: item 2: 'abc' is not an id" "$rnnc" tokenizer decode -t "$tmp/char.json" "$tmp/ids_nan"
+printf '10 -1' >"$tmp/ids_neg"
+expect_fail 1 "item 2: '-1' is not an id" "$rnnc" tokenizer decode -t "$tmp/char.json" "$tmp/ids_neg"
+printf '99999999999999999999' >"$tmp/ids_big"
+expect_fail 1 "item 1: .* is not an id" "$rnnc" tokenizer decode -t "$tmp/char.json" "$tmp/ids_big"
+printf '4 400' >"$tmp/ids_bpe"
+expect_fail 1 "item 2: id 400 is out of range" "$rnnc" tokenizer decode -t "$tmp/bpe.tiktoken" "$tmp/ids_bpe"
+expect_fail 1 "item 2: id 500 is out of range" "$rnnc" tokenizer decode -t "$tmp/word.json" <(printf '4 500')
+
+# stats: bad flags and inputs
+expect_fail 2 "--sizes" "$rnnc" tokenizer stats --sizes 10,x "$tmp/corpus.txt"
+expect_fail 2 "--held-out must be between" "$rnnc" tokenizer stats --held-out 2 "$tmp/corpus.txt"
+expect_fail 1 "empty" "$rnnc" tokenizer stats "$tmp/empty.txt"
+expect_fail 1 "nope.txt" "$rnnc" tokenizer stats "$tmp/nope.txt"
+expect_fail 1 "offset" "$rnnc" tokenizer stats --pattern '[a' --sizes 300 "$tmp/corpus.txt"
+# stats on a small corpus: one char row, word and bpe rows per size, in a table
+if "$rnnc" tokenizer stats --sizes 300,600 "$tmp/corpus.txt" >"$tmp/stats" 2>"$tmp/err"; then
+    grep -Eq '^char +[0-9]+' "$tmp/stats" && [ "$(grep -Ec '^word +[0-9]+' "$tmp/stats")" = 2 ] &&
+        [ "$(grep -Ec '^bpe +(300|600) ' "$tmp/stats")" = 2 ] && ok || fail "stats table: $(cat "$tmp/stats")"
+else fail "stats: $(cat "$tmp/err")"; fi
+
+echo "$checks checks passed, $failures failed"
+[ "$failures" = 0 ]

@@ -1,0 +1,497 @@
+/* Byte-level BPE: exact ids against tiktoken (tests/golden/tiktoken_cases.json, made by
+ * tools/make_tiktoken_fixtures.js) for r50k/p50k/cl100k/o200k, round trips of random bytes,
+ * parallel == serial, decode errors, malformed .tiktoken files, save/load. */
+#include <cjson/cJSON.h>
+#include <omp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rnnc/rnnc.h"
+#include "test.h"
+
+static const char *const NAMES[4] = {"r50k_base", "p50k_base", "cl100k_base", "o200k_base"};
+static rnnc_bpe *enc[4];
+static int have_data;
+
+static void load_all(void) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tiktoken/cl100k_base.tiktoken", rnnc_data_dir());
+    struct stat sb;
+    have_data = stat(path, &sb) == 0;
+    if (!have_data) { printf("skipped: tiktoken data not found under %s (run scripts/fetch-data.sh)\n", rnnc_data_dir()); return; }
+    for (int k = 0; k < 4; k++) {
+        rnnc_status st = rnnc_bpe_load(&enc[k], NAMES[k], NULL);
+        CHECK_MSG(st == RNNC_OK, "%s: %s", NAMES[k], rnnc_last_error());
+    }
+}
+
+static int same_ids(const rnnc_ids *got, const cJSON *want, const char *what, const char *name) {
+    size_t n = (size_t)cJSON_GetArraySize(want), i = 0;
+    const cJSON *it;
+    int ok = got->len == n;
+    cJSON_ArrayForEach(it, want) {
+        if (i >= got->len || got->data[i] != (uint32_t)it->valuedouble) { ok = 0; break; }
+        i++;
+    }
+    if (!ok) {
+        fprintf(stderr, "%s %s (%s): %zu ids, tiktoken %zu; first difference at %zu:", name, what, "ids", got->len, n, i);
+        size_t lo = i > 3 ? i - 3 : 0;
+        for (size_t j = lo; j < i + 4 && j < got->len; j++) fprintf(stderr, " %u", got->data[j]);
+        fprintf(stderr, " vs");
+        for (size_t j = lo; j < i + 4 && j < n; j++) fprintf(stderr, " %d", cJSON_GetArrayItem(want, (int)j)->valueint);
+        fputc('\n', stderr);
+    }
+    return ok;
+}
+
+static cJSON *fixtures(void) {
+    unsigned char *text;
+    size_t len;
+    if (rnnc_read_file(test_path("golden/tiktoken_cases.json"), &text, &len)) return NULL;
+    cJSON *j = cJSON_ParseWithLength((const char *)text, len);
+    free(text);
+    return j;
+}
+
+/* Decodes the fixture's base64 text (the "text" field stops at U+0000 in C). */
+static unsigned char *case_text(const cJSON *c, size_t *len) {
+    const char *s = cJSON_GetObjectItem(c, "b64")->valuestring;
+    size_t n = strlen(s);
+    unsigned char *out = malloc(n / 4 * 3 + 1);
+    size_t o = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n && s[i] != '='; i++) {
+        const char *p = strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", s[i]);
+        acc = acc << 6 | (uint32_t)(p - "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+        bits += 6;
+        if (bits >= 8) { bits -= 8; out[o++] = (unsigned char)(acc >> bits); }
+    }
+    *len = o;
+    return out;
+}
+
+static void test_golden_cases(void) {
+    if (!have_data) { printf("skipped\n"); return; }
+    cJSON *j = fixtures();
+    CHECK(j != NULL);
+    if (!j) return;
+    const cJSON *cases = cJSON_GetObjectItem(j, "cases"), *c;
+    size_t compared = 0;
+    cJSON_ArrayForEach(c, cases) {
+        const char *name = cJSON_GetObjectItem(c, "name")->valuestring;
+        size_t tlen;
+        unsigned char *text = case_text(c, &tlen);
+        for (int k = 0; k < 4; k++) {
+            if (!enc[k]) continue;
+            for (int special = 0; special < 2; special++) {
+                const cJSON *set = cJSON_GetObjectItem(c, special ? "special" : "ordinary");
+                if (!set) continue;
+                rnnc_ids ids = {0};
+                CHECK_EQ_LL(rnnc_bpe_encode(enc[k], text, tlen, special, &ids), RNNC_OK);
+                CHECK_MSG(same_ids(&ids, cJSON_GetObjectItem(set, NAMES[k]), NAMES[k], name), "%s %s", name, NAMES[k]);
+                compared++;
+                rnnc_bytes back = {0};
+                CHECK_EQ_LL(rnnc_bpe_decode(enc[k], ids.data, ids.len, &back), RNNC_OK);
+                CHECK(back.len == tlen && memcmp(back.data, text, back.len) == 0);
+                rnnc_bytes_free(&back);
+                rnnc_ids_free(&ids);
+            }
+        }
+        free(text);
+    }
+    printf("  %zu encodings compared with tiktoken\n", compared);
+    CHECK(compared > 700);
+    cJSON_Delete(j);
+}
+
+static uint32_t xorshift32(uint32_t *x) {
+    *x ^= *x << 13;
+    *x ^= *x >> 17;
+    *x ^= *x << 5;
+    return *x;
+}
+
+/* Rebuilds a recipe string exactly as tools/make_tiktoken_fixtures.js does. */
+static unsigned char *build_recipe(const cJSON *r, size_t *len) {
+    uint32_t x = (uint32_t)cJSON_GetObjectItem(r, "seed")->valuedouble;
+    size_t bytes = (size_t)cJSON_GetObjectItem(r, "bytes")->valuedouble;
+    const cJSON *alpha = cJSON_GetObjectItem(r, "alphabet");
+    int na = cJSON_GetArraySize(alpha);
+    unsigned char *s = malloc(bytes + 64);
+    size_t n = 0;
+    while (n < bytes) {
+        const char *a = cJSON_GetArrayItem(alpha, (int)(xorshift32(&x) % (uint32_t)na))->valuestring;
+        size_t k = strlen(a);
+        memcpy(s + n, a, k);
+        n += k;
+    }
+    *len = n;
+    return s;
+}
+
+static uint64_t fnv_ids(const rnnc_ids *ids) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < ids->len; i++)
+        for (int k = 0; k < 4; k++) { h ^= (ids->data[i] >> (8 * k)) & 255; h *= 0x100000001b3ULL; }
+    return h;
+}
+
+static void test_golden_recipes(void) {
+    if (!have_data) { printf("skipped\n"); return; }
+    cJSON *j = fixtures();
+    if (!j) { CHECK(j != NULL); return; }
+    const cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(j, "recipes")) {
+        size_t len;
+        unsigned char *s = build_recipe(r, &len);
+        for (int k = 0; k < 4; k++) {
+            if (!enc[k]) continue;
+            rnnc_ids ids = {0};
+            CHECK_EQ_LL(rnnc_bpe_encode(enc[k], s, len, false, &ids), RNNC_OK);
+            char hex[17];
+            snprintf(hex, sizeof hex, "%016llx", (unsigned long long)fnv_ids(&ids));
+            CHECK_EQ_LL(ids.len, cJSON_GetObjectItem(cJSON_GetObjectItem(r, "n_ids"), NAMES[k])->valuedouble);
+            CHECK_STR(hex, cJSON_GetObjectItem(cJSON_GetObjectItem(r, "fnv1a64"), NAMES[k])->valuestring);
+            rnnc_ids_free(&ids);
+        }
+        free(s);
+    }
+    cJSON_Delete(j);
+}
+
+/* A 1 MB piece with no whitespace (one piece for every pattern) must encode and round-trip; the
+ * heap merge keeps it fast (no timing asserted here: see bench/bench_encode.c). */
+static void test_huge_single_piece(void) {
+    if (!have_data) { printf("skipped\n"); return; }
+    size_t n = 1000000;
+    unsigned char *s = malloc(n);
+    uint32_t x = 99;
+    for (size_t i = 0; i < n; i++) s[i] = (unsigned char)("abcdefghijklmnopqrstuvwxyz"[xorshift32(&x) % 26]);
+    for (int k = 0; k < 4; k++) {
+        if (!enc[k]) continue;
+        rnnc_ids ids = {0};
+        rnnc_bytes back = {0};
+        CHECK_EQ_LL(rnnc_bpe_encode(enc[k], s, n, false, &ids), RNNC_OK);
+        CHECK(ids.len > n / 8 && ids.len < n);
+        CHECK_EQ_LL(rnnc_bpe_decode(enc[k], ids.data, ids.len, &back), RNNC_OK);
+        CHECK(back.len == n && memcmp(back.data, s, n) == 0);
+        rnnc_ids_free(&ids);
+        rnnc_bytes_free(&back);
+    }
+    free(s);
+}
+
+static void test_random_bytes_round_trip(void) {
+    if (!have_data) { printf("skipped\n"); return; }
+    rnnc_rng r;
+    rnnc_rng_seed(&r, 5);
+    static unsigned char buf[1500];
+    const char *bits[] = {"<|endoftext|>", "<|endofprompt|>", " ", "\n", "'s", "\xE4\xB8\xAD", "\xF0\x9F\x98\x80", "a", "\xFF", "\xC3"};
+    size_t trips = 0;
+    for (int iter = 0; iter < 400; iter++) {
+        size_t n = 0, want = rnnc_rng_below(&r, sizeof buf - 32);
+        while (n < want) {
+            if (iter % 2 == 0) buf[n++] = (unsigned char)rnnc_rng_below(&r, 256);
+            else {
+                const char *b = bits[rnnc_rng_below(&r, 10)];
+                memcpy(buf + n, b, strlen(b));
+                n += strlen(b);
+            }
+        }
+        for (int k = 0; k < 4; k++) {
+            if (!enc[k]) continue;
+            for (int special = 0; special < 2; special++) {
+                rnnc_ids ids = {0};
+                rnnc_bytes back = {0};
+                CHECK_EQ_LL(rnnc_bpe_encode(enc[k], buf, n, special, &ids), RNNC_OK);
+                CHECK_EQ_LL(rnnc_bpe_decode(enc[k], ids.data, ids.len, &back), RNNC_OK);
+                CHECK(back.len == n && (n == 0 || memcmp(back.data, buf, n) == 0));
+                size_t bad = 0;
+                for (size_t i = 0; i < ids.len; i++) bad += ids.data[i] >= rnnc_bpe_n_vocab(enc[k]);
+                CHECK_EQ_LL(bad, 0);
+                rnnc_ids_free(&ids);
+                rnnc_bytes_free(&back);
+                trips++;
+            }
+        }
+    }
+    printf("  %zu round trips\n", trips);
+}
+
+/* Big inputs are encoded in parallel chunks; the ids must equal the one-thread ids. */
+static void test_parallel_equals_serial(void) {
+    if (!have_data) { printf("skipped\n"); return; }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/sotu.txt", rnnc_data_dir());
+    unsigned char *text;
+    size_t len;
+    if (rnnc_read_file(path, &text, &len)) { printf("  skipped: %s missing\n", path); return; }
+    if (len > (3u << 20)) len = 3u << 20;
+    int saved = omp_get_max_threads();
+    for (int k = 2; k < 4; k++) {
+        if (!enc[k]) continue;
+        rnnc_ids one = {0}, many = {0};
+        omp_set_num_threads(1);
+        CHECK_EQ_LL(rnnc_bpe_encode(enc[k], text, len, true, &one), RNNC_OK);
+        omp_set_num_threads(4);
+        CHECK_EQ_LL(rnnc_bpe_encode(enc[k], text, len, true, &many), RNNC_OK);
+        CHECK(one.len == many.len && memcmp(one.data, many.data, one.len * sizeof *one.data) == 0);
+        rnnc_ids_free(&one);
+        rnnc_ids_free(&many);
+    }
+    omp_set_num_threads(saved);
+    free(text);
+}
+
+static void test_specials(void) {
+    if (!have_data) { printf("skipped\n"); return; }
+    rnnc_bpe *b = enc[2];
+    if (!b) return;
+    const char *t = "<|endoftext|>";
+    rnnc_ids ids = {0};
+    CHECK_EQ_LL(rnnc_bpe_encode(b, (const unsigned char *)t, strlen(t), true, &ids), RNNC_OK);
+    CHECK_EQ_LL(ids.len, 1);
+    CHECK_EQ_LL(ids.data[0], 100257);
+    ids.len = 0;
+    CHECK_EQ_LL(rnnc_bpe_encode(b, (const unsigned char *)t, strlen(t), false, &ids), RNNC_OK);
+    CHECK(ids.len > 1);
+    rnnc_ids_free(&ids);
+    CHECK_EQ_LL(rnnc_bpe_n_vocab(b), 100277);
+    CHECK_EQ_LL(rnnc_bpe_n_specials(b), 5);
+    rnnc_token_bytes tb = rnnc_bpe_token(b, 100276);
+    CHECK(tb.len == 15 && memcmp(tb.data, "<|endofprompt|>", 15) == 0);
+    CHECK(rnnc_bpe_token(b, 100261).data == NULL);
+    CHECK_EQ_LL(rnnc_bpe_n_vocab(enc[3]), 200019);
+    CHECK_EQ_LL(rnnc_bpe_n_vocab(enc[0]), 50257);
+}
+
+static void test_decode_errors(void) {
+    if (!have_data) { printf("skipped\n"); return; }
+    rnnc_bpe *b = enc[2];
+    if (!b) return;
+    uint32_t ids[] = {9906, 1917, 100261, 5};
+    rnnc_bytes out = {0};
+    CHECK_EQ_LL(rnnc_bpe_decode(b, ids, 4, &out), RNNC_ERR_RANGE);
+    CHECK(strstr(rnnc_last_error(), "id 100261") != NULL);
+    CHECK(strstr(rnnc_last_error(), "position 2") != NULL);
+    uint32_t big[] = {7, 4000000000u};
+    CHECK_EQ_LL(rnnc_bpe_decode(b, big, 2, &out), RNNC_ERR_RANGE);
+    CHECK(strstr(rnnc_last_error(), "id 4000000000 at position 1") != NULL);
+    rnnc_bytes_free(&out);
+}
+
+/* A .tiktoken text with all 256 bytes at ranks 0..255, plus `extra` lines. */
+static char *byte_file(const char *extra) {
+    static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t cap = 256 * 12 + strlen(extra) + 1;
+    char *s = malloc(cap);
+    size_t n = 0;
+    for (int b = 0; b < 256; b++)
+        n += (size_t)snprintf(s + n, cap - n, "%c%c== %d\n", B64[b >> 2], B64[(b & 3) << 4], b);
+    snprintf(s + n, cap - n, "%s", extra);
+    return s;
+}
+
+static void expect_bad(const char *text, const char *needle) {
+    rnnc_bpe *b = NULL;
+    rnnc_status st = rnnc_bpe_load_mem(&b, (const unsigned char *)text, strlen(text), "bad.tiktoken", "r50k");
+    CHECK_MSG(st == RNNC_ERR_FORMAT, "expected a format error mentioning '%s', got %d", needle, (int)st);
+    CHECK_MSG(strstr(rnnc_last_error(), needle) != NULL, "message '%s' lacks '%s'", rnnc_last_error(), needle);
+    CHECK(b == NULL);
+    rnnc_bpe_free(b);
+}
+
+static void test_malformed_files(void) {
+    char *s;
+    s = byte_file("YWI= 256\nYWJj\n");
+    expect_bad(s, "bad.tiktoken:258: expected 'BASE64 RANK'");
+    free(s);
+    s = byte_file("YW*= 256\n");
+    expect_bad(s, "bad.tiktoken:257: invalid base64");
+    free(s);
+    s = byte_file("YWI= 25x\n");
+    expect_bad(s, "bad.tiktoken:257: rank is not a non-negative integer");
+    free(s);
+    s = byte_file("YWI= -3\n");
+    expect_bad(s, "bad.tiktoken:257: rank is not");
+    free(s);
+    s = byte_file("YWI= 256\nYWJj 256\n");
+    expect_bad(s, "bad.tiktoken:258: duplicate rank 256");
+    free(s);
+    s = byte_file("YWI= 256\nYWI= 257\n");
+    expect_bad(s, "duplicate token: ranks 256 and 257");
+    free(s);
+    s = byte_file("YWI= 99999999999\n");
+    expect_bad(s, "bad.tiktoken:257: rank");
+    free(s);
+    s = byte_file("YWI= 256\n\nYWJj 257\n");
+    expect_bad(s, "bad.tiktoken:258: empty line");
+    free(s);
+    s = byte_file("YWI= \n");
+    expect_bad(s, "bad.tiktoken:257: missing rank");
+    free(s);
+    s = byte_file("");
+    s[0] = 'B'; /* byte 0's line now decodes to 0x04, a duplicate of rank 4 */
+    expect_bad(s, "duplicate token: ranks 0 and 4");
+    free(s);
+    /* A file missing byte 0xFF. */
+    s = byte_file("");
+    char *last = strstr(s, "/w== 255\n");
+    CHECK(last != NULL);
+    if (last) *last = 0;
+    expect_bad(s, "0xFF has no rank");
+    free(s);
+    expect_bad("", "no tokens");
+    expect_bad("YQ==0\n", "expected 'BASE64 RANK'");
+    /* A good file loads, with a CRLF line and gaps between ranks. */
+    s = byte_file("YWI= 300\r\nYWJj 301\n");
+    rnnc_bpe *b = NULL;
+    CHECK_EQ_LL(rnnc_bpe_load_mem(&b, (const unsigned char *)s, strlen(s), "ok.tiktoken", "cl100k"), RNNC_OK);
+    if (b) {
+        CHECK_EQ_LL(rnnc_bpe_n_vocab(b), 302);
+        CHECK(rnnc_bpe_token(b, 280).data == NULL);
+        rnnc_ids ids = {0};
+        CHECK_EQ_LL(rnnc_bpe_encode(b, (const unsigned char *)"abc ab", 6, false, &ids), RNNC_OK);
+        CHECK_EQ_LL(ids.len, 3);
+        if (ids.len == 3) { CHECK_EQ_LL(ids.data[0], 301); CHECK_EQ_LL(ids.data[1], ' '); CHECK_EQ_LL(ids.data[2], 300); }
+        rnnc_ids_free(&ids);
+    }
+    rnnc_bpe_free(b);
+    free(s);
+}
+
+static void test_missing_files(void) {
+    rnnc_bpe *b = NULL;
+    CHECK_EQ_LL(rnnc_bpe_load(&b, "/nonexistent/dir/x.tiktoken", NULL), RNNC_ERR_IO);
+    CHECK(strstr(rnnc_last_error(), "/nonexistent/dir/x.tiktoken") != NULL);
+    const char *old = getenv("RNNC_DATA");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("RNNC_DATA", "/nonexistent/rnnc-data", 1);
+    CHECK_EQ_LL(rnnc_bpe_load(&b, "o200k_base", NULL), RNNC_ERR_IO);
+    CHECK(strstr(rnnc_last_error(), "fetch-data.sh") != NULL);
+    CHECK(strstr(rnnc_last_error(), "RNNC_DATA") != NULL);
+    if (saved) { setenv("RNNC_DATA", saved, 1); free(saved); }
+    else unsetenv("RNNC_DATA");
+}
+
+static void test_create_errors(void) {
+    rnnc_token_bytes tok[258];
+    unsigned char bytes[256];
+    for (int i = 0; i < 256; i++) { bytes[i] = (unsigned char)i; tok[i].data = bytes + i; tok[i].len = 1; }
+    tok[256].data = (const unsigned char *)"ab";
+    tok[256].len = 2;
+    tok[257].data = (const unsigned char *)"ab";
+    tok[257].len = 2;
+    rnnc_bpe *b = NULL;
+    CHECK_EQ_LL(rnnc_bpe_create(&b, tok, 258, "r50k", NULL, 0), RNNC_ERR_FORMAT);
+    CHECK(strstr(rnnc_last_error(), "ranks 256 and 257") != NULL);
+    CHECK_EQ_LL(rnnc_bpe_create(&b, tok, 257, "(unclosed", NULL, 0), RNNC_ERR_ARG);
+    CHECK(strstr(rnnc_last_error(), "offset") != NULL);
+    rnnc_special_token sp = {"<s>", 256};
+    CHECK_EQ_LL(rnnc_bpe_create(&b, tok, 257, "r50k", &sp, 1), RNNC_ERR_ARG);
+    CHECK(strstr(rnnc_last_error(), "<s>") != NULL);
+    tok[65].data = NULL;
+    CHECK_EQ_LL(rnnc_bpe_create(&b, tok, 257, "r50k", NULL, 0), RNNC_ERR_FORMAT);
+    CHECK(strstr(rnnc_last_error(), "0x41") != NULL);
+    CHECK(b == NULL);
+}
+
+static void test_save_load_round_trip(void) {
+    rnnc_token_bytes tok[260];
+    unsigned char bytes[256];
+    for (int i = 0; i < 256; i++) { bytes[i] = (unsigned char)i; tok[i].data = bytes + i; tok[i].len = 1; }
+    const char *merges[] = {"th", "the", " the", "\xE4\xB8"};
+    for (int i = 0; i < 4; i++) { tok[256 + i].data = (const unsigned char *)merges[i]; tok[256 + i].len = strlen(merges[i]); }
+    tok[258].data = NULL; /* a gap */
+    rnnc_special_token sp[2] = {{"<|end|>", 300}, {"<|pad|>", 261}};
+    rnnc_bpe *b = NULL, *c = NULL;
+    CHECK_EQ_LL(rnnc_bpe_create(&b, tok, 260, "o200k", sp, 2), RNNC_OK);
+    if (!b) return;
+    char path[] = "test_bpe_save_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK_EQ_LL(rnnc_bpe_save(b, path), RNNC_OK);
+    CHECK_EQ_LL(rnnc_bpe_load(&c, path, NULL), RNNC_OK);
+    if (c) {
+        CHECK_EQ_LL(rnnc_bpe_n_vocab(c), 301);
+        CHECK_STR(rnnc_bpe_pattern(c), "o200k");
+        CHECK_EQ_LL(rnnc_bpe_n_specials(c), 2);
+        for (uint32_t id = 0; id < 301; id++) {
+            rnnc_token_bytes x = rnnc_bpe_token(b, id), y = rnnc_bpe_token(c, id);
+            CHECK(x.len == y.len && (x.data == NULL) == (y.data == NULL) && (!x.data || memcmp(x.data, y.data, x.len) == 0));
+        }
+        const char *t = "the theme<|end|> the<|pad|>\xE4\xB8\xAD";
+        rnnc_ids i1 = {0}, i2 = {0};
+        CHECK_EQ_LL(rnnc_bpe_encode(b, (const unsigned char *)t, strlen(t), true, &i1), RNNC_OK);
+        CHECK_EQ_LL(rnnc_bpe_encode(c, (const unsigned char *)t, strlen(t), true, &i2), RNNC_OK);
+        CHECK(i1.len == i2.len && memcmp(i1.data, i2.data, i1.len * 4) == 0);
+        CHECK(i1.len > 0 && i1.data[0] == 257);
+        rnnc_ids_free(&i1);
+        rnnc_ids_free(&i2);
+    }
+    rnnc_bpe_free(c);
+    /* The same file with a user pattern given on load when the sidecar is gone. */
+    char side[64];
+    snprintf(side, sizeof side, "%s.json", path);
+    unlink(side);
+    c = NULL;
+    CHECK_EQ_LL(rnnc_bpe_load(&c, path, "\\S+|\\s+"), RNNC_OK);
+    if (c) {
+        CHECK_STR(rnnc_bpe_pattern(c), "\\S+|\\s+");
+        CHECK_EQ_LL(rnnc_bpe_n_specials(c), 0);
+        rnnc_ids ids = {0};
+        CHECK_EQ_LL(rnnc_bpe_encode(c, (const unsigned char *)" the", 4, false, &ids), RNNC_OK);
+        CHECK_EQ_LL(ids.len, 2); /* " " and "the": \S+ does not take the space */
+        rnnc_ids_free(&ids);
+    }
+    rnnc_bpe_free(c);
+    unlink(path);
+    rnnc_bpe_free(b);
+}
+
+/* The PCRE2 path (a user regex spelling the same pattern) gives the same ids as the fast path. */
+static void test_pcre2_path_matches(void) {
+    if (!have_data) { printf("skipped\n"); return; }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tiktoken/cl100k_base.tiktoken", rnnc_data_dir());
+    const char *re = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\p{White_Space}\\p{L}\\p{N}]+[\\r\\n]*"
+                     "|\\p{White_Space}*[\\r\\n]+|\\p{White_Space}+(?!\\P{White_Space})|\\p{White_Space}+";
+    rnnc_bpe *b = NULL;
+    CHECK_EQ_LL(rnnc_bpe_load(&b, path, re), RNNC_OK);
+    if (!b || !enc[2]) { rnnc_bpe_free(b); return; }
+    cJSON *j = fixtures();
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "cases")) {
+        size_t tlen;
+        unsigned char *text = case_text(c, &tlen);
+        rnnc_ids a = {0}, f = {0};
+        CHECK_EQ_LL(rnnc_bpe_encode(b, text, tlen, false, &a), RNNC_OK);
+        CHECK_EQ_LL(rnnc_bpe_encode(enc[2], text, tlen, false, &f), RNNC_OK);
+        free(text);
+        CHECK_MSG(a.len == f.len && memcmp(a.data, f.data, a.len * 4) == 0, "%s", cJSON_GetObjectItem(c, "name")->valuestring);
+        rnnc_ids_free(&a);
+        rnnc_ids_free(&f);
+    }
+    cJSON_Delete(j);
+    rnnc_bpe_free(b);
+}
+
+int main(void) {
+    load_all();
+    RUN(test_golden_cases);
+    RUN(test_golden_recipes);
+    RUN(test_huge_single_piece);
+    RUN(test_random_bytes_round_trip);
+    RUN(test_parallel_equals_serial);
+    RUN(test_specials);
+    RUN(test_decode_errors);
+    RUN(test_malformed_files);
+    RUN(test_missing_files);
+    RUN(test_create_errors);
+    RUN(test_save_load_round_trip);
+    RUN(test_pcre2_path_matches);
+    for (int k = 0; k < 4; k++) rnnc_bpe_free(enc[k]);
+    return test_report();
+}

@@ -1,0 +1,307 @@
+/* The language model against PyTorch (fixtures from tools/make_golden_lm.py): for every cell and
+ * 1-2 layers, the loss of two consecutive windows with carried state, every parameter's gradient,
+ * the final state and the first logits; the single-step API against the window forward; save/load
+ * round trip; initialisation statistics; and every bad model file the issue names. */
+#include <unistd.h>
+
+#include "rnnc/rnnc.h"
+#include "test.h"
+
+static const char *cells[] = {"rnn_tanh", "rnn_relu", "lstm", "gru"};
+
+/* max |a-b| / max(|b|, floor) must stay within rel. */
+static void check_close(const char *what, const float *a, const float *b, size_t n, double rel) {
+    double scale = 0, err = 0;
+    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(b[i]));
+    for (size_t i = 0; i < n; i++) err = fmax(err, fabs((double)a[i] - b[i]));
+    CHECK_MSG(err <= rel * fmax(scale, 1e-6), "%s: max error %g against max magnitude %g", what, err, scale);
+}
+
+static void golden_case(const char *cell, int L) {
+    char path[256], refp[4200];
+    snprintf(path, sizeof path, "golden/lm/lm_%s_l%d.safetensors", cell, L);
+    snprintf(refp, sizeof refp, "%s", test_path(path));
+    rnnc_lm *m;
+    CHECK_EQ_LL(rnnc_lm_load(&m, refp), RNNC_OK);
+    if (!m) return;
+    snprintf(path, sizeof path, "golden/lm/lm_%s_l%d_ref.safetensors", cell, L);
+    rnnc_safetensors ref;
+    CHECK_EQ_LL(rnnc_st_load(&ref, test_path(path)), RNNC_OK);
+    if (!ref.buf) { rnnc_lm_free(m); return; }
+    const int B = 3, T = 4, V = m->c.vocab, H = m->c.hidden;
+    int64_t nid = 29, two = 2, lsh[2] = {B * T, V}, ssh[3] = {L, B, H};
+    int64_t ids64[29];
+    CHECK_EQ_LL(rnnc_st_read_i64(&ref, "ids", 1, &nid, ids64), RNNC_OK);
+    int32_t ids[29];
+    for (int i = 0; i < 29; i++) ids[i] = (int32_t)ids64[i];
+    float want_loss[2], logits0[12 * 11];
+    CHECK_EQ_LL(rnnc_st_read_f32(&ref, "loss", 1, &two, want_loss), RNNC_OK);
+    CHECK_EQ_LL(rnnc_st_read_f32(&ref, "logits0", 2, lsh, logits0), RNNC_OK);
+    rnnc_stream s;
+    CHECK_EQ_LL(rnnc_stream_init(&s, ids, 29, B, T), RNNC_OK);
+    rnnc_lm_ws *ws;
+    CHECK_EQ_LL(rnnc_lm_ws_new(&ws, m, B, T), RNNC_OK);
+    rnnc_lm_zero_grad(m);
+    for (int k = 0; k < 2; k++) {
+        int x[12], y[12];
+        rnnc_stream_window(&s, (size_t)k, x, y);
+        const float *logits;
+        double loss;
+        CHECK_EQ_LL(rnnc_lm_forward(m, ws, x, B, T, true, NULL, &logits), RNNC_OK);
+        if (k == 0) check_close("logits0", logits, logits0, (size_t)B * T * V, 1e-5);
+        CHECK_EQ_LL(rnnc_lm_loss(m, ws, y, true, &loss), RNNC_OK);
+        CHECK_MSG(fabs(loss - want_loss[k]) <= 1e-5 * fabs(want_loss[k]), "%s l%d window %d loss %.9g vs %.9g", cell, L, k,
+                  loss, (double)want_loss[k]);
+    }
+    /* Final carried state. */
+    float st[2 * 3 * 6];
+    CHECK_EQ_LL(rnnc_st_read_f32(&ref, "h", 3, ssh, st), RNNC_OK);
+    check_close("h", rnnc_lm_ws_h(ws), st, (size_t)L * B * H, 1e-5);
+    if (m->c.cell == RNNC_CELL_LSTM) {
+        CHECK_EQ_LL(rnnc_st_read_f32(&ref, "c", 3, ssh, st), RNNC_OK);
+        check_close("c", rnnc_lm_ws_c(ws), st, (size_t)L * B * H, 1e-5);
+    }
+    /* Every parameter's gradient, summed over both windows. */
+    size_t nt = rnnc_lm_num_tensors(m);
+    for (size_t k = 0; k < nt; k++) {
+        rnnc_param_info p = rnnc_lm_tensor(m, k);
+        char gname[64], what[96];
+        snprintf(gname, sizeof gname, "grad.%s", p.name);
+        int64_t shape[2] = {p.shape[0], p.shape[1]};
+        float *g = malloc(p.size * sizeof *g);
+        CHECK_EQ_LL(rnnc_st_read_f32(&ref, gname, p.ndim, shape, g), RNNC_OK);
+        snprintf(what, sizeof what, "%s l%d %s", cell, L, gname);
+        check_close(what, m->grads + p.offset, g, p.size, 1e-4);
+        free(g);
+    }
+    rnnc_lm_ws_free(ws);
+    rnnc_st_free(&ref);
+    rnnc_lm_free(m);
+}
+
+static void test_golden_all_cells(void) {
+    for (int c = 0; c < 4; c++)
+        for (int L = 1; L <= 2; L++) golden_case(cells[c], L);
+}
+
+/* Feeding a window one step at a time through rnnc_lm_step gives the window forward's logits. */
+static void test_step_matches_window(void) {
+    for (int c = 0; c < 4; c++) {
+        rnnc_lm_config cfg = {0};
+        rnnc_cell_parse(cells[c], &cfg.cell);
+        cfg.vocab = 9; cfg.embed = 4; cfg.hidden = 5; cfg.layers = 2;
+        rnnc_lm *m;
+        CHECK_EQ_LL(rnnc_lm_new(&m, &cfg), RNNC_OK);
+        rnnc_rng r;
+        rnnc_rng_seed(&r, 11 + (uint64_t)c);
+        rnnc_lm_init(m, &r);
+        enum { B = 2, T = 6 };
+        int ids[B * T];
+        for (int i = 0; i < B * T; i++) ids[i] = (int)rnnc_rng_below(&r, 9);
+        rnnc_lm_ws *ww, *ws1;
+        CHECK_EQ_LL(rnnc_lm_ws_new(&ww, m, B, T), RNNC_OK);
+        CHECK_EQ_LL(rnnc_lm_ws_new(&ws1, m, B, 1), RNNC_OK);
+        const float *full;
+        CHECK_EQ_LL(rnnc_lm_forward(m, ww, ids, B, T, false, NULL, &full), RNNC_OK);
+        float lg[B * 9];
+        double err = 0;
+        for (int t = 0; t < T; t++) {
+            int step_ids[B] = {ids[t], ids[T + t]};
+            CHECK_EQ_LL(rnnc_lm_step(m, ws1, step_ids, B, lg), RNNC_OK);
+            for (int b = 0; b < B; b++)
+                for (int v = 0; v < 9; v++) err = fmax(err, fabs(lg[b * 9 + v] - full[((size_t)b * T + t) * 9 + v]));
+        }
+        CHECK_MSG(err < 1e-5, "%s: step vs window max diff %g", cells[c], err);
+        /* Out-of-vocabulary id in a step is an error, not a crash. */
+        int bad[B] = {0, 9};
+        CHECK_EQ_LL(rnnc_lm_step(m, ws1, bad, B, lg), RNNC_ERR_RANGE);
+        rnnc_lm_ws_free(ww);
+        rnnc_lm_ws_free(ws1);
+        rnnc_lm_free(m);
+    }
+}
+
+static void test_save_load_roundtrip(void) {
+    rnnc_lm_config cfg = {RNNC_CELL_GRU, 17, 6, 8, 3, 0.25f};
+    rnnc_lm *m, *m2;
+    CHECK_EQ_LL(rnnc_lm_new(&m, &cfg), RNNC_OK);
+    rnnc_rng r;
+    rnnc_rng_seed(&r, 5);
+    rnnc_lm_init(m, &r);
+    CHECK_EQ_LL(rnnc_lm_set_meta(m, "rnnc.tokenizer", "{\"kind\": \"char\"}"), RNNC_OK);
+    CHECK_EQ_LL(rnnc_lm_set_meta(m, "rnnc.config", "x"), RNNC_ERR_ARG);
+    char path[64];
+    snprintf(path, sizeof path, "test_lm_%d.safetensors", (int)getpid());
+    CHECK_EQ_LL(rnnc_lm_save(m, path), RNNC_OK);
+    CHECK_EQ_LL(rnnc_lm_load(&m2, path), RNNC_OK);
+    if (m2) {
+        CHECK(m2->c.cell == cfg.cell && m2->c.vocab == 17 && m2->c.embed == 6 && m2->c.hidden == 8 && m2->c.layers == 3);
+        CHECK(m2->c.dropout == 0.25f);
+        CHECK(m2->n_params == m->n_params);
+        CHECK(memcmp(m2->params, m->params, m->n_params * sizeof(float)) == 0);
+        CHECK_STR(rnnc_lm_get_meta(m2, "rnnc.tokenizer"), "{\"kind\": \"char\"}");
+        rnnc_lm_free(m2);
+    }
+    /* Names and order are PyTorch's state_dict. */
+    CHECK_STR(rnnc_lm_tensor(m, 0).name, "embedding.weight");
+    CHECK_STR(rnnc_lm_tensor(m, 1).name, "rnn.weight_ih_l0");
+    CHECK_STR(rnnc_lm_tensor(m, 12).name, "rnn.bias_hh_l2");
+    CHECK_STR(rnnc_lm_tensor(m, 13).name, "head.weight");
+    CHECK_STR(rnnc_lm_tensor(m, 14).name, "head.bias");
+    CHECK_EQ_LL(rnnc_lm_num_tensors(m), 15);
+    rnnc_param_info last = rnnc_lm_tensor(m, 14);
+    CHECK_EQ_LL(last.offset + last.size, m->n_params);
+    unlink(path);
+    rnnc_lm_free(m);
+}
+
+static void test_init_statistics(void) {
+    rnnc_lm_config cfg = {RNNC_CELL_LSTM, 200, 50, 64, 1, 0};
+    rnnc_lm *m;
+    CHECK_EQ_LL(rnnc_lm_new(&m, &cfg), RNNC_OK);
+    rnnc_rng r;
+    rnnc_rng_seed(&r, 1);
+    rnnc_lm_init(m, &r);
+    /* Embedding N(0,1): mean ~0, variance ~1 over 10,000 draws. */
+    double s = 0, s2 = 0;
+    size_t ne = 200 * 50;
+    for (size_t i = 0; i < ne; i++) { s += m->params[i]; s2 += (double)m->params[i] * m->params[i]; }
+    CHECK_NEAR(s / ne, 0, 0, 0.05);
+    CHECK_NEAR(s2 / ne, 1, 0, 0.05);
+    /* Recurrent and head tensors within +-1/sqrt(H) and spread over it. */
+    float k = 1.0f / sqrtf(64.0f), mx = 0;
+    for (size_t i = m->off_rnn; i < m->n_params; i++) mx = fmaxf(mx, fabsf(m->params[i]));
+    CHECK(mx <= k && mx > 0.95f * k);
+    rnnc_lm_free(m);
+}
+
+static void expect_load_error(const char *rel, const char *needle) {
+    rnnc_lm *m = (rnnc_lm *)1;
+    CHECK(rnnc_lm_load(&m, test_path(rel)) != RNNC_OK);
+    CHECK(m == NULL);
+    CHECK_MSG(strstr(rnnc_last_error(), needle) != NULL, "%s: error '%s' lacks '%s'", rel, rnnc_last_error(), needle);
+}
+
+static void test_bad_files(void) {
+    expect_load_error("golden/lm/bad_shape.safetensors", "'head.weight' has shape (5, 5), expected (5, 4)");
+    expect_load_error("golden/lm/bad_missing.safetensors", "'rnn.bias_hh_l0' is missing");
+    expect_load_error("golden/lm/bad_meta.safetensors", "'embedding.weight' has shape (5, 3), expected (6, 3) (rnnc.config: cell gru, vocab 6");
+    expect_load_error("golden/lm/bad_nometa.safetensors", "no \"rnnc.config\"");
+    expect_load_error("golden/lm/does_not_exist.safetensors", "does_not_exist.safetensors");
+    /* Truncated at every length from 0 to the whole file minus one byte: always a clean error. */
+    unsigned char *data;
+    size_t len;
+    CHECK_EQ_LL(rnnc_read_file(test_path("golden/lm/lm_gru_l1.safetensors"), &data, &len), RNNC_OK);
+    char path[64];
+    snprintf(path, sizeof path, "test_lm_trunc_%d.safetensors", (int)getpid());
+    int errors = 0;
+    for (size_t cut = 0; cut < len; cut += (cut < 600 ? 1 : 37)) {
+        FILE *f = fopen(path, "wb"); /* plain writes: an fsync per cut would make this slow */
+        CHECK(f && fwrite(data, 1, cut, f) == cut);
+        if (f) fclose(f);
+        rnnc_lm *m;
+        if (rnnc_lm_load(&m, path) != RNNC_OK && strstr(rnnc_last_error(), path)) errors++;
+        else rnnc_lm_free(m);
+    }
+    CHECK(errors > 600);
+    /* Config problems: extra tensor, unknown cell, bidirectional, bad JSON. */
+    rnnc_safetensors st;
+    CHECK_EQ_LL(rnnc_st_load(&st, test_path("golden/lm/lm_rnn_tanh_l1.safetensors")), RNNC_OK);
+    rnnc_st_entry e[8];
+    size_t n = 0;
+    for (size_t i = 0; i < st.n_tensors && n < 7; i++) {
+        const rnnc_st_tensor *t = &st.tensors[i];
+        e[n] = (rnnc_st_entry){t->name, t->dtype, t->ndim, {0}, t->data};
+        for (int d = 0; d < t->ndim; d++) e[n].shape[d] = t->shape[d];
+        n++;
+    }
+    const char *key = "rnnc.config";
+    const char *cfgs[] = {
+        "{\"cell\": \"rnn_tanh\", \"vocab\": 11, \"embed\": 5, \"hidden\": 6, \"layers\": 1}",
+        "{\"cell\": \"mlp\", \"vocab\": 11, \"embed\": 5, \"hidden\": 6, \"layers\": 1}",
+        "{\"cell\": \"rnn_tanh\", \"vocab\": 11, \"embed\": 5, \"hidden\": 6, \"layers\": 1, \"bidirectional\": true}",
+        "{\"cell\": \"rnn_tanh\", \"vocab\": 11, \"embed\": 5, \"hidden\": 6}",
+        "{\"cell\": \"rnn_tanh\", \"vocab\": 11.5, \"embed\": 5, \"hidden\": 6, \"layers\": 1}",
+        "not json",
+    };
+    const char *needles[] = {NULL, "'mlp'", "bidirectional", "no \"layers\"", "\"vocab\" is not a positive integer",
+                             "not a JSON object"};
+    for (int c = 0; c < 6; c++) {
+        CHECK_EQ_LL(rnnc_st_save(path, e, n, &key, &cfgs[c], 1), RNNC_OK);
+        rnnc_lm *m;
+        rnnc_status s = rnnc_lm_load(&m, path);
+        if (!needles[c]) { CHECK_EQ_LL(s, RNNC_OK); rnnc_lm_free(m); continue; }
+        CHECK(s == RNNC_ERR_FORMAT);
+        CHECK_MSG(strstr(rnnc_last_error(), needles[c]) != NULL, "config %d: '%s'", c, rnnc_last_error());
+    }
+    /* An extra tensor names it. */
+    float extra[3] = {0};
+    e[n] = (rnnc_st_entry){"rnn.weight_ih_l1", RNNC_DT_F32, 1, {3}, extra};
+    CHECK_EQ_LL(rnnc_st_save(path, e, n + 1, &key, &cfgs[0], 1), RNNC_OK);
+    rnnc_lm *m;
+    CHECK_EQ_LL(rnnc_lm_load(&m, path), RNNC_ERR_FORMAT);
+    CHECK(strstr(rnnc_last_error(), "unexpected tensor 'rnn.weight_ih_l1'") != NULL);
+    rnnc_st_free(&st);
+    free(data);
+    unlink(path);
+}
+
+static void test_config_checks(void) {
+    rnnc_lm *m;
+    rnnc_lm_config c = {RNNC_CELL_LSTM, 0, 4, 4, 1, 0};
+    CHECK_EQ_LL(rnnc_lm_new(&m, &c), RNNC_ERR_ARG);
+    CHECK(strstr(rnnc_last_error(), "vocab 0") != NULL);
+    c.vocab = 10; c.dropout = 1.0f;
+    CHECK_EQ_LL(rnnc_lm_new(&m, &c), RNNC_ERR_ARG);
+    CHECK(strstr(rnnc_last_error(), "dropout") != NULL);
+    c.dropout = 0; c.hidden = 1 << 20; c.embed = 1 << 20;
+    CHECK_EQ_LL(rnnc_lm_new(&m, &c), RNNC_ERR_ARG);
+    /* Loss without a forward pass is an error. */
+    c.hidden = 4; c.embed = 4;
+    CHECK_EQ_LL(rnnc_lm_new(&m, &c), RNNC_OK);
+    rnnc_lm_ws *ws;
+    CHECK_EQ_LL(rnnc_lm_ws_new(&ws, m, 2, 3), RNNC_OK);
+    int y[6] = {0};
+    double loss;
+    CHECK_EQ_LL(rnnc_lm_loss(m, ws, y, true, &loss), RNNC_ERR_ARG);
+    int x[8] = {0};
+    CHECK_EQ_LL(rnnc_lm_forward(m, ws, x, 2, 4, false, NULL, NULL), RNNC_ERR_ARG); /* T above the workspace */
+    rnnc_lm_ws_free(ws);
+    rnnc_lm_free(m);
+}
+
+/* Dropout between layers: training forwards are reproducible for a seed and differ from eval. */
+static void test_dropout(void) {
+    rnnc_lm_config cfg = {RNNC_CELL_GRU, 9, 4, 8, 2, 0.5f};
+    rnnc_lm *m;
+    CHECK_EQ_LL(rnnc_lm_new(&m, &cfg), RNNC_OK);
+    rnnc_rng r;
+    rnnc_rng_seed(&r, 2);
+    rnnc_lm_init(m, &r);
+    int ids[6] = {1, 2, 3, 4, 5, 6};
+    float a[6 * 9], b[6 * 9], e[6 * 9];
+    const float *l;
+    rnnc_lm_ws *ws;
+    CHECK_EQ_LL(rnnc_lm_ws_new(&ws, m, 2, 3), RNNC_OK);
+    for (int pass = 0; pass < 3; pass++) {
+        rnnc_lm_ws_reset_state(ws);
+        rnnc_rng_seed(&r, 77);
+        CHECK_EQ_LL(rnnc_lm_forward(m, ws, ids, 2, 3, pass < 2, &r, &l), RNNC_OK);
+        memcpy(pass == 0 ? a : pass == 1 ? b : e, l, sizeof a);
+    }
+    CHECK(memcmp(a, b, sizeof a) == 0);
+    CHECK(memcmp(a, e, sizeof a) != 0);
+    rnnc_lm_ws_free(ws);
+    rnnc_lm_free(m);
+}
+
+int main(void) {
+    RUN(test_golden_all_cells);
+    RUN(test_step_matches_window);
+    RUN(test_save_load_roundtrip);
+    RUN(test_init_statistics);
+    RUN(test_bad_files);
+    RUN(test_config_checks);
+    RUN(test_dropout);
+    return test_report();
+}
