@@ -33,8 +33,9 @@ static void usage(FILE *f) {
             "  --skip-bad (else a line without a tab or with an empty side is an error)\n"
             "  --valid-max N  score at most N dev items by greedy decoding each epoch (0 = all)\n"
             "  --threads N    OpenMP threads (default: OMP_NUM_THREADS)\n"
+            "  --log-every N  a metrics.jsonl line with the mean train loss every N steps (200; 0 = off)\n"
             "writes RUN_DIR/model.safetensors (last), RUN_DIR/best.safetensors (lowest dev SER, then\n"
-            "TER) and RUN_DIR/metrics.jsonl (one JSON object per epoch).\n"
+            "TER) and RUN_DIR/metrics.jsonl (JSON lines: per epoch, and every --log-every steps).\n"
             "\n"
             "translate: one output line per stdin line, flushed as it goes (an empty line gives an\n"
             "empty line); with --nbest N, N lines per input: INPUT_LINE_NO TAB SCORE TAB OUTPUT.\n"
@@ -45,7 +46,7 @@ typedef struct {
     const char *data, *valid, *outdir;
     rnnc_s2s_tok stok, ttok;
     rnnc_s2s_config mc;
-    long epochs, steps, batch, seed, max_source, valid_max, threads;
+    long epochs, steps, batch, seed, max_source, valid_max, threads, log_every;
     double time_limit, lr, clip, tf, ls;
     bool skip_bad, skip_long, epochs_set;
 } train_args;
@@ -95,7 +96,7 @@ static rnnc_status valid_loss(const rnnc_s2s_model *m, const rnnc_s2s_data *d, i
 
 static int train(int argc, char **argv) {
     train_args a = {.stok = RNNC_S2S_TOK_SPACE, .ttok = RNNC_S2S_TOK_SPACE, .epochs = 10, .batch = 64, .seed = 1,
-                    .lr = 2e-3, .clip = 5, .tf = 1.0};
+                    .lr = 2e-3, .clip = 5, .tf = 1.0, .log_every = 200};
     a.mc = (rnnc_s2s_config){.cell = RNNC_CELL_LSTM, .embed = 64, .hidden = 256, .layers = 1};
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
@@ -130,6 +131,7 @@ static int train(int argc, char **argv) {
         else if (OPT("--max-source")) { if (err || !cli_parse_long(CMD, "--max-source", v, 0, 1 << 30, &a.max_source)) return err ? err : 2; }
         else if (OPT("--valid-max")) { if (err || !cli_parse_long(CMD, "--valid-max", v, 0, 1L << 40, &a.valid_max)) return err ? err : 2; }
         else if (OPT("--threads")) { if (err || !cli_parse_long(CMD, "--threads", v, 1, 1024, &a.threads)) return err ? err : 2; }
+        else if (OPT("--log-every")) { if (err || !cli_parse_long(CMD, "--log-every", v, 0, 1L << 40, &a.log_every)) return err ? err : 2; }
         else if (cli_flag(argv, i, "--skip-bad")) a.skip_bad = true;
         else if (cli_flag(argv, i, "--skip-long")) a.skip_long = true;
         else return cli_usage_error(CMD, "train: unknown option '%s'", argv[i]);
@@ -201,8 +203,8 @@ static int train(int argc, char **argv) {
         char label[32], extra[96];
         snprintf(label, sizeof label, "epoch %ld", ep);
         cli_progress_start(&pb, label, (double)bt.n_batches);
-        double lsum = 0;
-        long ln = 0;
+        double lsum = 0, wsum = 0;
+        long ln = 0, wn = 0;
         for (size_t k = 0; k < bt.n_batches; k++) {
             double loss, gn;
             if (rnnc_s2s_train_step(m, ws, rnnc_s2s_batcher_get(&bt, k), &opt, grads, &to, a.clip, &rng, &loss, &gn)) {
@@ -213,6 +215,14 @@ static int train(int argc, char **argv) {
             lsum += loss;
             ln++;
             step++;
+            wsum += loss;
+            wn++;
+            if (a.log_every && step % a.log_every == 0) {
+                fprintf(mf, "{\"step\":%ld,\"train_loss\":%.6f,\"seconds\":%.3f}\n", step, wsum / (double)wn, cli_now() - t0);
+                fflush(mf);
+                wsum = 0;
+                wn = 0;
+            }
             snprintf(extra, sizeof extra, "loss %.4f", lsum / (double)ln);
             cli_progress_update(&pb, (double)(k + 1), extra);
             if ((a.steps && step >= a.steps) || (a.time_limit > 0 && cli_now() - t0 >= a.time_limit)) { stop = true; break; }
