@@ -16,15 +16,20 @@ awk 'BEGIN{srand(3); for(i=0;i<600;i++){n=2+int(rand()*3); s="";t=""; for(k=0;k<
 head -50 "$t/train.tsv" > "$t/dev.tsv"
 
 "$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/run" --hidden 16 --embed 8 --epochs 2 \
-  --batch 16 --bidirectional --cell gru --seed 3 2> "$t/train.err"
+  --batch 16 --bidirectional --cell gru --seed 3 --log-every 20 2> "$t/train.err"
 check "train exits 0" '[ $? -eq 0 ]'
-check "train writes model, best, metrics" '[ -s "$t/run/model.safetensors" ] && [ -s "$t/run/best.safetensors" ] && [ $(wc -l < "$t/run/metrics.jsonl") -eq 2 ]'
-check "metrics lines are JSON with valid_ser" 'grep -c "\"valid_ser\":" "$t/run/metrics.jsonl" | grep -qx 2'
+check "train writes model, best, metrics, eval" '[ -s "$t/run/model.safetensors" ] && [ -s "$t/run/best.safetensors" ] && [ -s "$t/run/metrics.jsonl" ] && [ $(wc -l < "$t/run/eval.jsonl") -eq 2 ]'
+check "eval.jsonl: one line per epoch with valid_ter and valid_ser" '[ $(grep -c "\"valid_ter\":[0-9.]*,\"valid_ser\":" "$t/run/eval.jsonl") -eq 2 ]'
+check "metrics.jsonl: a dev loss row per epoch, train loss rows every --log-every steps" '[ $(grep -c "\"val_loss\":" "$t/run/metrics.jsonl") -eq 2 ] && [ $(grep -c "\"train_loss\":" "$t/run/metrics.jsonl") -ge 1 ]'
+"$RNNC" plot "$t/run" -o "$t/curves.svg" --x step 2>/dev/null
+check "rnnc plot draws the seq2seq training log" '[ $? -eq 0 ] && grep -q "<svg" "$t/curves.svg"'
+"$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/run" --hidden 16 --embed 8 --epochs 1 2> "$t/err"
+check "train refuses a run directory that has a log" '[ $? -eq 1 ] && grep -q "already exists" "$t/err"'
 check "train reports the duplicate count" 'grep -q "duplicate" "$t/train.err"'
 
 # the same seed gives the same model
 "$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/run2" --hidden 16 --embed 8 --epochs 2 \
-  --batch 16 --bidirectional --cell gru --seed 3 2>/dev/null
+  --batch 16 --bidirectional --cell gru --seed 3 --log-every 20 2>/dev/null
 check "training is reproducible" 'cmp -s "$t/run/model.safetensors" "$t/run2/model.safetensors"'
 
 printf 'a b c\n\nd e\n   \na\n' | "$RNNC" seq2seq translate --model "$t/run/best.safetensors" > "$t/out.txt"

@@ -35,7 +35,8 @@ static void usage(FILE *f) {
             "  --threads N    OpenMP threads (default: OMP_NUM_THREADS)\n"
             "  --log-every N  a metrics.jsonl line with the mean train loss every N steps (200; 0 = off)\n"
             "writes RUN_DIR/model.safetensors (last), RUN_DIR/best.safetensors (lowest dev SER, then\n"
-            "TER) and RUN_DIR/metrics.jsonl (JSON lines: per epoch, and every --log-every steps).\n"
+            "TER), RUN_DIR/metrics.jsonl (the training log `rnnc plot` draws: train loss every\n"
+            "--log-every steps, dev loss per epoch) and RUN_DIR/eval.jsonl (dev loss, TER, SER per epoch).\n"
             "\n"
             "translate: one output line per stdin line, flushed as it goes (an empty line gives an\n"
             "empty line); with --nbest N, N lines per input: INPUT_LINE_NO TAB SCORE TAB OUTPUT.\n"
@@ -155,8 +156,9 @@ static int train(int argc, char **argv) {
     rnnc_s2s_batcher bt = {0};
     rnnc_optim opt = {0};
     float *grads = NULL;
-    FILE *mf = NULL;
-    char path_model[4096], path_best[4096], path_metrics[4096];
+    rnnc_metrics_log mlog = {0};
+    FILE *ef = NULL;
+    char path_model[4096], path_best[4096], path_metrics[4096], path_eval[4096];
     rnnc_s2s_read_opts ro = {.max_source = (int)a.max_source, .skip_bad = a.skip_bad, .skip_long = a.skip_long, .grow = true};
     if (rnnc_s2s_data_read(&dtr, a.data, &ro, &sv, &tv)) { cli_fail_status(); goto out; }
     ro.grow = false;
@@ -169,6 +171,7 @@ static int train(int argc, char **argv) {
     snprintf(path_model, sizeof path_model, "%s/model.safetensors", a.outdir);
     snprintf(path_best, sizeof path_best, "%s/best.safetensors", a.outdir);
     snprintf(path_metrics, sizeof path_metrics, "%s/metrics.jsonl", a.outdir);
+    snprintf(path_eval, sizeof path_eval, "%s/eval.jsonl", a.outdir);
     if (rnnc_s2s_model_new(&m, &a.mc, &sv, &tv)) { cli_fail_status(); goto out; }
     rnnc_rng rng;
     rnnc_rng_seed(&rng, (uint64_t)a.seed);
@@ -186,15 +189,20 @@ static int train(int argc, char **argv) {
     if (rnnc_optim_init(&opt, &oc, m->n_params)) { cli_fail_status(); goto out; }
     grads = calloc(m->n_params, sizeof *grads);
     if (!grads) { cli_fail("out of memory for %zu gradients", m->n_params); goto out; }
-    mf = fopen(path_metrics, "w");
-    if (!mf) { cli_fail("cannot write %s: %s", path_metrics, strerror(errno)); goto out; }
+    /* metrics.jsonl is the shared training log (rnnc plot reads it); the decoding scores per
+     * epoch, which that log has no fields for, go to eval.jsonl beside it. */
+    FILE *old = fopen(path_metrics, "r");
+    if (old) { fclose(old); cli_fail("%s already exists: give a new RUN_DIR", path_metrics); goto out; }
+    if (rnnc_metrics_open(&mlog, a.outdir)) { cli_fail_status(); goto out; }
+    ef = fopen(path_eval, "w");
+    if (!ef) { cli_fail("cannot write %s: %s", path_eval, strerror(errno)); goto out; }
 
     /* The dev subset scored by decoding each epoch: the first valid_max items. */
     rnnc_s2s_data dsub = dva;
     if (a.valid_max > 0 && (size_t)a.valid_max < dva.n) dsub.n = (size_t)a.valid_max;
     rnnc_s2s_train_opts to = {.teacher_forcing = (float)a.tf, .label_smoothing = (float)a.ls,
                               .training = true};
-    double t0 = cli_now(), best_ser = INFINITY, best_ter = INFINITY;
+    double t0 = cli_now(), best_ser = INFINITY, best_ter = INFINITY, tokens = 0;
     long step = 0;
     bool stop = false;
     for (long ep = 1; ep <= a.epochs && !stop; ep++) {
@@ -203,8 +211,8 @@ static int train(int argc, char **argv) {
         char label[32], extra[96];
         snprintf(label, sizeof label, "epoch %ld", ep);
         cli_progress_start(&pb, label, (double)bt.n_batches);
-        double lsum = 0, wsum = 0;
-        long ln = 0, wn = 0;
+        double lsum = 0, wsum = 0, wt0 = cli_now();
+        long ln = 0, wn = 0, wtok = 0;
         for (size_t k = 0; k < bt.n_batches; k++) {
             double loss, gn;
             if (rnnc_s2s_train_step(m, ws, rnnc_s2s_batcher_get(&bt, k), &opt, grads, &to, a.clip, &rng, &loss, &gn)) {
@@ -217,11 +225,24 @@ static int train(int argc, char **argv) {
             step++;
             wsum += loss;
             wn++;
+            const rnnc_s2s_batch *bb = &bt.buf;
+            for (int r = 0; r < bb->B; r++) wtok += bb->tgt_len[r];
             if (a.log_every && step % a.log_every == 0) {
-                fprintf(mf, "{\"step\":%ld,\"train_loss\":%.6f,\"seconds\":%.3f}\n", step, wsum / (double)wn, cli_now() - t0);
-                fflush(mf);
+                double now = cli_now();
+                rnnc_metrics_row row = rnnc_metrics_row_empty();
+                tokens += (double)wtok;
+                row.step = (double)step;
+                row.tokens = tokens;
+                row.epoch = (double)(ep - 1) + (double)(k + 1) / (double)bt.n_batches;
+                row.train_loss = wsum / (double)wn;
+                row.lr = a.lr;
+                row.tokens_per_s = (double)wtok / (now - wt0);
+                row.elapsed = now - t0;
+                if (rnnc_metrics_append(&mlog, &row)) { cli_progress_finish(&pb); cli_fail_status(); goto out; }
                 wsum = 0;
                 wn = 0;
+                wtok = 0;
+                wt0 = now;
             }
             snprintf(extra, sizeof extra, "loss %.4f", lsum / (double)ln);
             cli_progress_update(&pb, (double)(k + 1), extra);
@@ -238,10 +259,20 @@ static int train(int argc, char **argv) {
         bool best = ser < best_ser || (ser == best_ser && ter < best_ter);
         fprintf(stderr, "epoch %ld step %ld  train loss %.4f  dev loss %.4f  dev TER %.2f%%  SER %.2f%%  %.0fs%s\n", ep, step,
                 ln ? lsum / (double)ln : 0, vloss, 100 * ter, 100 * ser, el, best ? "  (best)" : "");
-        fprintf(mf, "{\"epoch\":%ld,\"step\":%ld,\"train_loss\":%.6f,\"valid_loss\":%.6f,\"valid_ter\":%.6f,"
+        tokens += (double)wtok;
+        wtok = 0;
+        rnnc_metrics_row row = rnnc_metrics_row_empty();
+        row.step = (double)step;
+        row.tokens = tokens;
+        row.epoch = (double)ep;
+        row.val_loss = vloss;
+        row.val_ppl = rnnc_perplexity(vloss);
+        row.elapsed = el;
+        if (rnnc_metrics_append(&mlog, &row)) { cli_fail_status(); goto out; }
+        fprintf(ef, "{\"epoch\":%ld,\"step\":%ld,\"train_loss\":%.6f,\"valid_loss\":%.6f,\"valid_ter\":%.6f,"
                     "\"valid_ser\":%.6f,\"valid_items\":%zu,\"seconds\":%.3f}\n",
                 ep, step, ln ? lsum / (double)ln : 0, vloss, ter, ser, dsub.n, el);
-        fflush(mf);
+        fflush(ef);
         char meta_ep[32], meta_step[32];
         snprintf(meta_ep, sizeof meta_ep, "%ld", ep);
         snprintf(meta_step, sizeof meta_step, "%ld", step);
@@ -253,10 +284,11 @@ static int train(int argc, char **argv) {
             if (rnnc_s2s_save(m, path_best, keys, vals, 2)) { cli_fail_status(); goto out; }
         }
     }
-    fprintf(stderr, "seq2seq: wrote %s, %s, %s\n", path_model, path_best, path_metrics);
+    fprintf(stderr, "seq2seq: wrote %s, %s, %s, %s\n", path_model, path_best, path_metrics, path_eval);
     rc = 0;
 out:
-    if (mf) fclose(mf);
+    rnnc_metrics_close(&mlog);
+    if (ef) fclose(ef);
     free(grads);
     rnnc_optim_free(&opt);
     rnnc_s2s_ws_free(ws);
