@@ -65,6 +65,28 @@ check "long source: exit 1 naming file:line" '[ $? -eq 1 ] && grep -q "long.tsv:
 "$RNNC" seq2seq eval --model "$t/run/best.safetensors" --data "$t/long.tsv" --max-source 3 --skip-long > "$t/o" 2>&1
 check "long source with --skip-long: counted" '[ $? -eq 0 ] && grep -q "sources 1 .* 1 long" "$t/o"'
 
+# checkpoints resume exactly: a run stopped by --steps (mid-epoch, and at an epoch's end) and
+# resumed ends with the same model as an uninterrupted run (scheduled sampling and dropout draw
+# from the RNG, so its state must come back too)
+common=(--hidden 16 --embed 8 --layers 2 --dropout 0.1 --epochs 2 --batch 16 --teacher-forcing 0.7 --seed 5 --log-every 10)
+"$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/rA" "${common[@]}" 2>/dev/null
+"$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/rB" "${common[@]}" --steps 13 2>/dev/null
+check "a --steps stop leaves a checkpoint" '[ -s "$t/rB/checkpoint.safetensors" ]'
+"$RNNC" seq2seq train --resume "$t/rB" --steps 0 2> "$t/err"
+check "resume mid-epoch: exit 0 and says so" '[ $? -eq 0 ] && grep -q "resuming .* at epoch 1, step 13" "$t/err"'
+check "resume mid-epoch: same final model as without a stop" 'cmp -s "$t/rA/model.safetensors" "$t/rB/model.safetensors"'
+n1=$(grep -c '"epoch":1,' "$t/rA/eval.jsonl")
+"$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/rC" "${common[@]}" --epochs 1 2>/dev/null
+"$RNNC" seq2seq train --resume "$t/rC" --epochs 2 2>/dev/null
+check "resume at an epoch's end with a larger --epochs: same final model" 'cmp -s "$t/rA/model.safetensors" "$t/rC/model.safetensors"'
+check "the resumed run's shared log still plots" '"$RNNC" plot "$t/rC" -o "$t/c.svg" --x step 2>/dev/null'
+"$RNNC" seq2seq train --resume "$t/nothing" 2> "$t/err"
+check "resume without a checkpoint: exit 1" '[ $? -eq 1 ] && grep -q "nothing/checkpoint.safetensors" "$t/err"'
+"$RNNC" seq2seq train --resume "$t/rC" --data "$t/train.tsv" 2>/dev/null
+check "resume with --data: usage error" '[ $? -eq 2 ]'
+"$RNNC" seq2seq translate --model "$t/rC/checkpoint.safetensors" < /dev/null
+check "a checkpoint also loads as a model" '[ $? -eq 0 ]'
+
 # not a seq2seq model
 "$RNNC" seq2seq translate --model "$t/train.tsv" < /dev/null 2> "$t/err"
 check "non-model file: exit 1 with a message" '[ $? -eq 1 ] && grep -q "^rnnc: .*train.tsv" "$t/err"'
