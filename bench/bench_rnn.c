@@ -31,6 +31,18 @@ static double median(double *v, int n) {
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/* Peak resident memory from /proc (getrusage's ru_maxrss would include the parent's image when
+ * a large process such as Python forks and execs us). */
+static double peak_mb(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6)) kb = atof(line + 6);
+    if (f) fclose(f);
+    return kb / 1024.0;
+}
+
 static double gemm_gflops(int N, int reps) {
     float *a = malloc((size_t)N * N * sizeof(float)), *b = malloc((size_t)N * N * sizeof(float));
     float *c = malloc((size_t)N * N * sizeof(float));
@@ -92,8 +104,9 @@ int main(int argc, char **argv) {
     double mf = median(tf, reps), mb = median(tb, reps), mt = median(tt, reps);
     double tokens = (double)B * T;
     printf("rnnc cell=%s H=%d L=%d B=%d T=%d I=%d threads=%d fwd_ms=%.2f bwd_ms=%.2f step_ms=%.2f tok_s=%.0f "
-           "gflops=%.1f\n", argv[1], c.hidden, c.layers, B, T, c.input, omp_get_max_threads(), mf * 1e3, mb * 1e3,
-           mt * 1e3, tokens / mt, 6.0 * weights * tokens / mt / 1e9);
+           "gflops=%.1f ws_mb=%.1f maxrss_mb=%.1f\n", argv[1], c.hidden, c.layers, B, T, c.input, omp_get_max_threads(),
+           mf * 1e3, mb * 1e3, mt * 1e3, tokens / mt, 6.0 * weights * tokens / mt / 1e9, rnnc_rnn_ws_bytes(ws) / 1048576.0,
+           peak_mb());
     rnnc_rnn_ws_free(ws);
     free(params); free(dp); free(x); free(dx); free(y); free(dy); free(tf); free(tb); free(tt);
     return 0;

@@ -4,7 +4,8 @@
  * PyTorch on the same model in the same run.
  *
  * usage: bench_sample [--cell lstm] [--vocab 96] [--embed 64] [--hidden 512] [--layers 2]
- *                     [--tokens 2000] [--repeats 5] [--temperature 1] [--top-k 0] [--top-p 1] */
+ *                     [--tokens 2000] [--repeats 5] [--temperature 1] [--top-k 0] [--top-p 1] [--half]
+ * --half: the generator's half-precision weights (rnnc_generator_use_half). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +28,10 @@ int main(int argc, char **argv) {
     const char *cell = "lstm";
     int V = 96, E = 64, H = 512, L = 2, tokens = 2000, repeats = 5, top_k = 0;
     double temperature = 1, top_p = 1;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const char *a = argv[i], *v = argv[i + 1];
+    int half = 0;
+    for (int i = 1; i < argc; i += 2) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
+        if (!strcmp(a, "--half")) { half = 1; i--; continue; }
         if (!strcmp(a, "--cell")) cell = v;
         else if (!strcmp(a, "--vocab")) V = atoi(v);
         else if (!strcmp(a, "--embed")) E = atoi(v);
@@ -52,6 +55,8 @@ int main(int argc, char **argv) {
     rnnc_sample_params p = {(float)temperature, top_k, (float)top_p};
     rnnc_generator *g;
     if (rnnc_generator_new(&g, m, &p, 7)) { fprintf(stderr, "bench_sample: %s\n", rnnc_last_error()); return 1; }
+    rnnc_generator_set_threads(g, 0); /* OMP_NUM_THREADS decides */
+    if (half && rnnc_generator_use_half(g)) { fprintf(stderr, "bench_sample: %s\n", rnnc_last_error()); return 1; }
     double *rate = malloc((size_t)(repeats + 1) * sizeof *rate);
     uint64_t checksum = 0;
     for (int rep = 0; rep <= repeats; rep++) { /* repeat 0 warms caches and threads */
@@ -67,8 +72,8 @@ int main(int argc, char **argv) {
         rate[rep] = tokens / (now() - t0);
     }
     qsort(rate + 1, (size_t)repeats, sizeof *rate, cmp_double);
-    printf("impl=rnnc cell=%s V=%d E=%d H=%d L=%d tokens=%d repeats=%d median_tok_s=%.1f best_tok_s=%.1f checksum=%llu\n",
-           cell, V, E, H, L, tokens, repeats, rate[1 + repeats / 2], rate[repeats], (unsigned long long)checksum);
+    printf("impl=rnnc%s cell=%s V=%d E=%d H=%d L=%d tokens=%d repeats=%d median_tok_s=%.1f best_tok_s=%.1f checksum=%llu\n",
+           half ? "-half" : "", cell, V, E, H, L, tokens, repeats, rate[1 + repeats / 2], rate[repeats], (unsigned long long)checksum);
     free(rate);
     rnnc_generator_free(g);
     rnnc_lm_free(m);

@@ -5,8 +5,9 @@ otherwise, randomly initialised (speed does not depend on the weights). Each imp
 generates --tokens tokens one at a time, feeding each drawn token back: embedding, recurrent step,
 head, softmax with temperature 1, one multinomial draw. PyTorch runs under torch.no_grad() in a
 fresh process per thread count (1 and 2) and its best is the reference; rnnc runs
-build/bench_sample with OMP_NUM_THREADS 1 and 2 and its best is reported. Medians of --repeats
-timed runs after one warm-up.
+build/bench_sample with OMP_NUM_THREADS 1 and 2, with float weights and with --half (the step reads
+half-precision weights), and the best of each is reported. Medians of --repeats timed runs after
+one warm-up.
 
 Usage: /usr/bin/python3 bench/sample_vs_torch.py [--tokens N] [--repeats R] [--hidden H] [--layers L]
 """
@@ -72,17 +73,21 @@ def main():
         r = parse(out.strip().splitlines()[-1])
         print(f"  pytorch {threads} thread(s): {float(r['median_tok_s']):9.1f} tokens/s")
         torch_best = max(torch_best, float(r["median_tok_s"]))
-    rnnc_best = 0.0
-    for threads in (1, 2):
-        env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS="1")
-        out = subprocess.run([BIN, "--cell", a.cell, "--vocab", str(V), "--embed", str(E), "--hidden", str(a.hidden),
-                              "--layers", str(a.layers), "--tokens", str(a.tokens), "--repeats", str(a.repeats)],
-                             capture_output=True, text=True, check=True, env=env).stdout
-        r = parse(out.strip().splitlines()[-1])
-        print(f"  rnnc    {threads} thread(s): {float(r['median_tok_s']):9.1f} tokens/s")
-        rnnc_best = max(rnnc_best, float(r["median_tok_s"]))
-    print(f"sample {a.cell} H={a.hidden} L={a.layers} V={V} E={E} batch 1: rnnc {rnnc_best:.0f} tokens/s, "
-          f"PyTorch {torch_best:.0f} tokens/s, ratio {rnnc_best / torch_best:.2f}x (target >= 5x)")
+    best = {}
+    for half in ("", "--half"):
+        name = "rnnc --half" if half else "rnnc"
+        for threads in (1, 2):
+            env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS="1")
+            cmd = [BIN, "--cell", a.cell, "--vocab", str(V), "--embed", str(E), "--hidden", str(a.hidden),
+                   "--layers", str(a.layers), "--tokens", str(a.tokens), "--repeats", str(a.repeats)]
+            out = subprocess.run(cmd + ([half] if half else []), capture_output=True, text=True, check=True,
+                                 env=env).stdout
+            r = parse(out.strip().splitlines()[-1])
+            print(f"  {name:11s} {threads} thread(s): {float(r['median_tok_s']):9.1f} tokens/s")
+            best[name] = max(best.get(name, 0.0), float(r["median_tok_s"]))
+    for name, rate in best.items():
+        print(f"sample {a.cell} H={a.hidden} L={a.layers} V={V} E={E} batch 1: {name} {rate:.0f} tokens/s, "
+              f"PyTorch {torch_best:.0f} tokens/s, ratio {rate / torch_best:.2f}x (target >= 5x)")
 
 
 if __name__ == "__main__":

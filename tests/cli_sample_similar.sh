@@ -45,6 +45,9 @@ n=$(wc -c <"$T/s1")
 cmp -s "$T/g1" "$T/g2" || fail "greedy output depends on the seed"
 "$RNNC" sample --model "$M" --prompt "the" -n 30 --top-k 1 --seed 3 >"$T/k1"
 cmp -s "$T/g1" "$T/k1" || fail "top-k 1 differs from greedy"
+"$RNNC" sample --model "$M" --prompt "the" -n 30 --temperature 0 --half >"$T/h1" || fail "sample --half failed"
+"$RNNC" sample --model "$M" --prompt "the" -n 30 --temperature 0 --half >"$T/h2"
+cmp -s "$T/h1" "$T/h2" || fail "--half is not deterministic"
 "$RNNC" sample --model "$M" -n 20 --top-p 0.9 --top-k 5 --seed 1 >"$T/np" || fail "sample without a prompt failed"
 [ -s "$T/np" ] || fail "no output without a prompt"
 "$RNNC" sample --model "$M" --prompt "x" -n 0 >"$T/n0" || fail "-n 0 failed"
@@ -90,6 +93,28 @@ V=$("$RNNC" info "$M" 2>/dev/null | grep -oE 'vocab[^0-9]*[0-9]+' | head -1 | gr
 awk -F'\t' 'NF != 8 {bad=1} END {exit bad}' "$T/proj/vectors.tsv" || fail "vectors.tsv rows do not have E=8 fields"
 grep -q '^ $' "$T/proj/metadata.tsv" || fail "the space token is missing from metadata.tsv"
 grep -qx '\\n' "$T/proj/metadata.tsv" || fail "the newline token is not escaped as \\n"
+
+# word and BPE models: words are looked up as one token (BPE: also after a space), spacing of
+# sampled words comes from the word tokenizer's decoder
+for tk in word bpe:300; do
+    d=$T/run_${tk%%:*}
+    RNNC_NO_PROGRESS=1 "$RNNC" train --data "$T/corpus.txt" --tokenizer "$tk" --hidden 16 --layers 1 --embed 8 \
+        --batch 4 --seq 8 --steps 10 --eval-every 10 --threads 1 -o "$d" >"$T/train.log" 2>&1 \
+        || { fail "training the $tk model failed: $(tail -3 "$T/train.log")"; continue; }
+    "$RNNC" sample --model "$d/model.safetensors" --prompt "the cat" -n 8 --seed 1 >"$T/ws" || fail "$tk: sample failed"
+    head -c 7 "$T/ws" | grep -qx 'the cat' || fail "$tk: output does not start with the prompt"
+    "$RNNC" similar --model "$d/model.safetensors" cat dog -k 2 >"$T/wsim" || fail "$tk: similar cat dog failed"
+    [ "$(grep -c '^nearest to ' "$T/wsim")" -eq 2 ] || fail "$tk: expected two lists: $(cat "$T/wsim")"
+    expect_error 1 similar --model "$d/model.safetensors" elephant
+    grep -q "'elephant'" "$T/err" || fail "$tk: unknown word not named"
+    expect_error 1 similar --model "$d/model.safetensors" "the cat"
+    grep -q "2 tokens" "$T/err" || fail "$tk: two-token word: $(cat "$T/err")"
+done
+# word decoding puts one space between words (none before punctuation)
+if [ -s "$T/run_word/model.safetensors" ]; then
+    "$RNNC" sample --model "$T/run_word/model.safetensors" --prompt "the cat" -n 5 --seed 4 >"$T/ws"
+    grep -qE '^the cat( [^ ]|[.,;:!?)])' "$T/ws" || fail "word model: not one space (or punctuation) after the prompt: $(cat "$T/ws")"
+fi
 
 [ "$fails" -eq 0 ] && echo "cli_sample_similar: all passed"
 exit "$fails"

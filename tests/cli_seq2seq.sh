@@ -16,15 +16,20 @@ awk 'BEGIN{srand(3); for(i=0;i<600;i++){n=2+int(rand()*3); s="";t=""; for(k=0;k<
 head -50 "$t/train.tsv" > "$t/dev.tsv"
 
 "$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/run" --hidden 16 --embed 8 --epochs 2 \
-  --batch 16 --bidirectional --cell gru --seed 3 2> "$t/train.err"
+  --batch 16 --bidirectional --cell gru --seed 3 --log-every 20 2> "$t/train.err"
 check "train exits 0" '[ $? -eq 0 ]'
-check "train writes model, best, metrics" '[ -s "$t/run/model.safetensors" ] && [ -s "$t/run/best.safetensors" ] && [ $(wc -l < "$t/run/metrics.jsonl") -eq 2 ]'
-check "metrics lines are JSON with valid_ser" 'grep -c "\"valid_ser\":" "$t/run/metrics.jsonl" | grep -qx 2'
+check "train writes model, best, metrics, eval" '[ -s "$t/run/model.safetensors" ] && [ -s "$t/run/best.safetensors" ] && [ -s "$t/run/metrics.jsonl" ] && [ $(wc -l < "$t/run/eval.jsonl") -eq 2 ]'
+check "eval.jsonl: one line per epoch with valid_ter and valid_ser" '[ $(grep -c "\"valid_ter\":[0-9.]*,\"valid_ser\":" "$t/run/eval.jsonl") -eq 2 ]'
+check "metrics.jsonl: a dev loss row per epoch, train loss rows every --log-every steps" '[ $(grep -c "\"val_loss\":" "$t/run/metrics.jsonl") -eq 2 ] && [ $(grep -c "\"train_loss\":" "$t/run/metrics.jsonl") -ge 1 ]'
+"$RNNC" plot "$t/run" -o "$t/curves.svg" --x step 2>/dev/null
+check "rnnc plot draws the seq2seq training log" '[ $? -eq 0 ] && grep -q "<svg" "$t/curves.svg"'
+"$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/run" --hidden 16 --embed 8 --epochs 1 2> "$t/err"
+check "train refuses a run directory that has a log" '[ $? -eq 1 ] && grep -q "already exists" "$t/err"'
 check "train reports the duplicate count" 'grep -q "duplicate" "$t/train.err"'
 
 # the same seed gives the same model
 "$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/run2" --hidden 16 --embed 8 --epochs 2 \
-  --batch 16 --bidirectional --cell gru --seed 3 2>/dev/null
+  --batch 16 --bidirectional --cell gru --seed 3 --log-every 20 2>/dev/null
 check "training is reproducible" 'cmp -s "$t/run/model.safetensors" "$t/run2/model.safetensors"'
 
 printf 'a b c\n\nd e\n   \na\n' | "$RNNC" seq2seq translate --model "$t/run/best.safetensors" > "$t/out.txt"
@@ -59,6 +64,28 @@ printf 'a b c d e\te d c b a\na b\tb a\n' > "$t/long.tsv"
 check "long source: exit 1 naming file:line" '[ $? -eq 1 ] && grep -q "long.tsv:1: source of 5 symbols is longer than the maximum 3" "$t/err"'
 "$RNNC" seq2seq eval --model "$t/run/best.safetensors" --data "$t/long.tsv" --max-source 3 --skip-long > "$t/o" 2>&1
 check "long source with --skip-long: counted" '[ $? -eq 0 ] && grep -q "sources 1 .* 1 long" "$t/o"'
+
+# checkpoints resume exactly: a run stopped by --steps (mid-epoch, and at an epoch's end) and
+# resumed ends with the same model as an uninterrupted run (scheduled sampling and dropout draw
+# from the RNG, so its state must come back too)
+common=(--hidden 16 --embed 8 --layers 2 --dropout 0.1 --epochs 2 --batch 16 --teacher-forcing 0.7 --seed 5 --log-every 10)
+"$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/rA" "${common[@]}" 2>/dev/null
+"$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/rB" "${common[@]}" --steps 13 2>/dev/null
+check "a --steps stop leaves a checkpoint" '[ -s "$t/rB/checkpoint.safetensors" ]'
+"$RNNC" seq2seq train --resume "$t/rB" --steps 0 2> "$t/err"
+check "resume mid-epoch: exit 0 and says so" '[ $? -eq 0 ] && grep -q "resuming .* at epoch 1, step 13" "$t/err"'
+check "resume mid-epoch: same final model as without a stop" 'cmp -s "$t/rA/model.safetensors" "$t/rB/model.safetensors"'
+n1=$(grep -c '"epoch":1,' "$t/rA/eval.jsonl")
+"$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/rC" "${common[@]}" --epochs 1 2>/dev/null
+"$RNNC" seq2seq train --resume "$t/rC" --epochs 2 2>/dev/null
+check "resume at an epoch's end with a larger --epochs: same final model" 'cmp -s "$t/rA/model.safetensors" "$t/rC/model.safetensors"'
+check "the resumed run's shared log still plots" '"$RNNC" plot "$t/rC" -o "$t/c.svg" --x step 2>/dev/null'
+"$RNNC" seq2seq train --resume "$t/nothing" 2> "$t/err"
+check "resume without a checkpoint: exit 1" '[ $? -eq 1 ] && grep -q "nothing/checkpoint.safetensors" "$t/err"'
+"$RNNC" seq2seq train --resume "$t/rC" --data "$t/train.tsv" 2>/dev/null
+check "resume with --data: usage error" '[ $? -eq 2 ]'
+"$RNNC" seq2seq translate --model "$t/rC/checkpoint.safetensors" < /dev/null
+check "a checkpoint also loads as a model" '[ $? -eq 0 ]'
 
 # not a seq2seq model
 "$RNNC" seq2seq translate --model "$t/train.tsv" < /dev/null 2> "$t/err"

@@ -397,6 +397,40 @@ static void test_create_errors(void) {
     CHECK(b == NULL);
 }
 
+/* Ranks far apart (a short token with a rank beyond the compact table's 21 bits) still encode and
+ * decode: such tokens live in the general table. */
+static void test_sparse_high_ranks(void) {
+    size_t n = (1u << 21) + 10;
+    rnnc_token_bytes *tok = calloc(n, sizeof *tok);
+    static unsigned char bytes[256];
+    for (int i = 0; i < 256; i++) { bytes[i] = (unsigned char)i; tok[i].data = bytes + i; tok[i].len = 1; }
+    tok[300].data = (const unsigned char *)"ab";
+    tok[300].len = 2;
+    tok[n - 1].data = (const unsigned char *)"abc";
+    tok[n - 1].len = 3;
+    tok[n - 2].data = (const unsigned char *)"abcdefghij";
+    tok[n - 2].len = 10;
+    rnnc_bpe *b = NULL;
+    CHECK_EQ_LL(rnnc_bpe_create(&b, tok, n, "r50k", NULL, 0), RNNC_OK);
+    free(tok);
+    if (!b) return;
+    const char *t = "abc abcdefghij ab";
+    rnnc_ids ids = {0};
+    rnnc_bytes back = {0};
+    CHECK_EQ_LL(rnnc_bpe_encode(b, (const unsigned char *)t, strlen(t), false, &ids), RNNC_OK);
+    /* "abc" is one token; " abcdefghij" is none, and its merges go a+b, then ab+c, and stop (the
+     * 10-byte token is never reached by pairs); " ab" is a space and "ab". */
+    uint32_t want[12] = {(uint32_t)(n - 1), ' ', (uint32_t)(n - 1), 'd', 'e', 'f', 'g', 'h', 'i', 'j', ' ', 300};
+    CHECK_EQ_LL(ids.len, 12);
+    if (ids.len == 12) CHECK(memcmp(ids.data, want, sizeof want) == 0);
+    CHECK_EQ_LL(rnnc_bpe_rank_of(b, (const unsigned char *)"abcdefghij", 10), n - 2);
+    CHECK_EQ_LL(rnnc_bpe_decode(b, ids.data, ids.len, &back), RNNC_OK);
+    CHECK(back.len == strlen(t) && memcmp(back.data, t, back.len) == 0);
+    rnnc_ids_free(&ids);
+    rnnc_bytes_free(&back);
+    rnnc_bpe_free(b);
+}
+
 static void test_save_load_round_trip(void) {
     rnnc_token_bytes tok[260];
     unsigned char bytes[256];
@@ -490,6 +524,7 @@ int main(void) {
     RUN(test_malformed_files);
     RUN(test_missing_files);
     RUN(test_create_errors);
+    RUN(test_sparse_high_ranks);
     RUN(test_save_load_round_trip);
     RUN(test_pcre2_path_matches);
     for (int k = 0; k < 4; k++) rnnc_bpe_free(enc[k]);

@@ -124,10 +124,109 @@ static void test_bad_use(void) {
     rnnc_lm_free(m);
 }
 
+/* The per-token step split over threads computes every row as one thread would: identical logits. */
+static void test_threads_identical(void) {
+    rnnc_lm_config c = {RNNC_CELL_LSTM, 50, 16, 160, 2, 0.0f}; /* 160 units: slices 0-79, 80-159 */
+    rnnc_lm *m;
+    CHECK(rnnc_lm_new(&m, &c) == RNNC_OK);
+    rnnc_rng r;
+    rnnc_rng_seed(&r, 4);
+    rnnc_lm_init(m, &r);
+    rnnc_sample_params p = rnnc_sample_defaults();
+    rnnc_generator *a, *b;
+    CHECK(rnnc_generator_new(&a, m, &p, 3) == RNNC_OK);
+    CHECK(rnnc_generator_new(&b, m, &p, 3) == RNNC_OK);
+    rnnc_generator_set_threads(b, 2);
+    const uint32_t start = 7;
+    rnnc_generator_feed(a, &start, 1);
+    rnnc_generator_feed(b, &start, 1);
+    int differ = 0;
+    for (int k = 0; k < 40; k++) {
+        uint32_t x, y;
+        rnnc_generator_next(a, &x);
+        rnnc_generator_next(b, &y);
+        const float *la = rnnc_generator_logits(a), *lb = rnnc_generator_logits(b);
+        differ += x != y || memcmp(la, lb, 50 * sizeof(float)) != 0;
+    }
+    CHECK_EQ_LL(differ, 0);
+    rnnc_generator_free(a);
+    rnnc_generator_free(b);
+    rnnc_lm_free(m);
+}
+
+static void test_half_rounding(void) {
+    CHECK(rnnc_half_round(1.0f) == 1.0f);
+    CHECK(rnnc_half_round(-2.5f) == -2.5f);
+    CHECK(rnnc_half_round(1.0f + ldexpf(1, -11)) == 1.0f);                    /* tie: to even */
+    CHECK(rnnc_half_round(1.0f + 3 * ldexpf(1, -11)) == 1.0f + ldexpf(1, -9)); /* tie: to even */
+    CHECK(rnnc_half_round(65504.0f) == 65504.0f);
+    CHECK(isinf(rnnc_half_round(65520.0f)));
+    CHECK(rnnc_half_round(ldexpf(1, -24)) == ldexpf(1, -24)); /* smallest subnormal */
+    CHECK(rnnc_half_round(ldexpf(1, -25)) == 0.0f);            /* tie below it: to even (zero) */
+    CHECK(rnnc_half_round(ldexpf(3, -25)) == ldexpf(1, -23));  /* 1.5 ulp: to even (2 ulp) */
+    CHECK(isnan(rnnc_half_round(NAN)));
+    CHECK(rnnc_half_round(-INFINITY) == -INFINITY);
+    /* every finite half value is a fixed point */
+    int bad = 0;
+    for (int e = 0; e < 31; e++)
+        for (int mnt = 0; mnt < 1024; mnt++) {
+            float v = e == 0 ? ldexpf((float)mnt, -24) : ldexpf(1.0f + mnt / 1024.0f, e - 15);
+            bad += rnnc_half_round(v) != v || rnnc_half_round(-v) != -v;
+        }
+    CHECK_EQ_LL(bad, 0);
+    /* random floats: within half an ulp of half precision */
+    rnnc_rng r;
+    rnnc_rng_seed(&r, 9);
+    for (int i = 0; i < 100000; i++) {
+        float x = rnnc_rng_normal(&r) * ldexpf(1, (int)rnnc_rng_below(&r, 30) - 20);
+        float h = rnnc_half_round(x);
+        int ex;
+        frexpf(fabsf(x), &ex);
+        float ulp = ldexpf(1, (ex - 1 < -14 ? -14 : ex - 1) - 10);
+        if (fabsf(h - x) > ulp / 2 * (1 + 1e-6f)) bad++;
+    }
+    CHECK_EQ_LL(bad, 0);
+}
+
+static void test_half_weights_close(void) {
+    const rnnc_cell cells[3] = {RNNC_CELL_LSTM, RNNC_CELL_GRU, RNNC_CELL_RNN_TANH};
+    for (int ci = 0; ci < 3; ci++) {
+        rnnc_lm *m = small_model(cells[ci]);
+        rnnc_sample_params p = {0, 0, 1};
+        rnnc_generator *a, *b;
+        CHECK(rnnc_generator_new(&a, m, &p, 1) == RNNC_OK);
+        CHECK(rnnc_generator_new(&b, m, &p, 1) == RNNC_OK);
+        CHECK(rnnc_generator_use_half(b) == RNNC_OK);
+        double maxrel = 0;
+        /* greedy from the same token: compare the logits while the two paths agree on the tokens */
+        const uint32_t t0 = 5;
+        rnnc_generator_feed(a, &t0, 1);
+        rnnc_generator_feed(b, &t0, 1);
+        for (int k = 0; k < 30; k++) {
+            uint32_t x, y;
+            rnnc_generator_next(a, &x);
+            rnnc_generator_next(b, &y);
+            const float *la = rnnc_generator_logits(a), *lb = rnnc_generator_logits(b);
+            double scale = 0;
+            for (int v = 0; v < V; v++) scale = fmax(scale, fabs(la[v]));
+            for (int v = 0; v < V; v++) maxrel = fmax(maxrel, fabs(la[v] - lb[v]) / (scale + 1e-6));
+            if (x != y) break; /* the paths diverged: later states are not comparable */
+        }
+        CHECK_MSG(maxrel < 2e-3 && maxrel > 0, "cell %d: half-precision logits differ by %g of their scale", ci, maxrel);
+        if (getenv("RNNC_TEST_VERBOSE")) printf("cell %d: half-precision logits within %.2g of their scale\n", ci, maxrel);
+        rnnc_generator_free(a);
+        rnnc_generator_free(b);
+        rnnc_lm_free(m);
+    }
+}
+
 int main(void) {
     RUN(test_windowed_feed_equals_steps);
     RUN(test_greedy_matches_step_api);
     RUN(test_seeds);
     RUN(test_bad_use);
+    RUN(test_threads_identical);
+    RUN(test_half_rounding);
+    RUN(test_half_weights_close);
     return test_report();
 }

@@ -322,6 +322,40 @@ static void test_utf8_stream(void) {
     CHECK_EQ_LL(rnnc_utf8_stream_flush(&st, out), 0);
 }
 
+static void test_caller_scratch(void) {
+    enum { V = 300 };
+    float l[V], pa[V], pb[V];
+    rnnc_rng r;
+    rnnc_rng_seed(&r, 12);
+    random_logits(&r, l, V, 2);
+    rnnc_sample_params p = {0.8f, 20, 0.7f};
+    rnnc_sampler a, b;
+    CHECK_EQ_LL(rnnc_sampler_scratch_bytes(V), V * 12);
+    static uint32_t scratch[3 * V];
+    CHECK(rnnc_sampler_init(&a, V, &p) == RNNC_OK);
+    CHECK(rnnc_sampler_init_scratch(&b, V, &p, scratch) == RNNC_OK);
+    CHECK(rnnc_sampler_probs(&a, l, pa) == RNNC_OK);
+    CHECK(rnnc_sampler_probs(&b, l, pb) == RNNC_OK);
+    CHECK(memcmp(pa, pb, sizeof pa) == 0);
+    rnnc_rng r1, r2;
+    rnnc_rng_seed(&r1, 5);
+    rnnc_rng_seed(&r2, 5);
+    int differ = 0;
+    for (int k = 0; k < 100; k++) {
+        uint32_t x, y;
+        rnnc_sampler_next(&a, l, &r1, &x);
+        rnnc_sampler_next(&b, l, &r2, &y);
+        differ += x != y;
+    }
+    CHECK_EQ_LL(differ, 0);
+    rnnc_sampler_free(&a);
+    rnnc_sampler_free(&b); /* does not free the caller's array */
+    CHECK(rnnc_sampler_init_scratch(&b, V, &p, NULL) == RNNC_ERR_ARG);
+    CHECK(rnnc_sampler_init_scratch(&b, V, &p, (char *)scratch + 1) == RNNC_ERR_ARG);
+    rnnc_sample_params bad = {1, 0, 2};
+    CHECK(rnnc_sampler_init_scratch(&b, V, &bad, scratch) == RNNC_ERR_ARG);
+}
+
 int main(void) {
     RUN(test_greedy_is_argmax);
     RUN(test_temperature_matches_softmax);
@@ -330,5 +364,6 @@ int main(void) {
     RUN(test_same_seed_same_sequence);
     RUN(test_bad_params_and_logits);
     RUN(test_utf8_stream);
+    RUN(test_caller_scratch);
     return test_report();
 }

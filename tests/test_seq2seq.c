@@ -216,6 +216,27 @@ static void test_greedy_and_beam(void) {
         CHECK(h[0].score >= greedy_score - 1e-9);
         for (int i = 0; i < n; i++) {
             CHECK_NEAR(h[i].score, h[i].logprob / pow(h[i].len + 1.0, 1.0), 1e-9, 1e-12);
+            /* The step-by-step decoder (T=1 calls from the carried state) and the whole-sequence
+             * teacher-forced decoder (the path the PyTorch golden tests of the recurrent layer
+             * cover) give the same log-probability to each finished hypothesis. */
+            if (h[i].finished) {
+                rnnc_s2s_ws *ws;
+                int T = h[i].len + 1, sl = slen[r];
+                uint32_t ti[16], to[16];
+                ti[0] = RNNC_S2S_BOS;
+                for (int t = 0; t < h[i].len; t++) { ti[t + 1] = h[i].ids[t]; to[t] = h[i].ids[t]; }
+                to[h[i].len] = RNNC_S2S_EOS;
+                rnnc_s2s_batch one = {.B = 1, .Ts = sl, .Tt = T, .src = src + r * 4, .src_len = &sl, .tgt_in = ti,
+                                      .tgt_out = to, .tgt_len = &T};
+                double loss;
+                long cnt;
+                rnnc_s2s_train_opts o = {.teacher_forcing = 1.0f};
+                CHECK(rnnc_s2s_ws_new(&ws, m, 1, sl, T) == RNNC_OK);
+                CHECK(rnnc_s2s_forward_backward(ws, m, &one, &o, NULL, 1.0f, NULL, &loss, &cnt) == RNNC_OK);
+                CHECK_EQ_LL(cnt, T);
+                CHECK_NEAR(-loss * (double)cnt, h[i].logprob, 1e-4, 1e-5);
+                rnnc_s2s_ws_free(ws);
+            }
             rnnc_s2s_hyp_free(&h[i]);
         }
     }
@@ -266,6 +287,37 @@ static void test_model_file(void) {
     rnnc_s2s_model_free(m);
 }
 
+/* Scheduled sampling: R = 1 is plain teacher forcing whatever the rng; R < 1 changes the inputs
+ * (so the loss), the same seed gives the same loss, and padded steps stay out of the count. */
+static void test_scheduled_sampling(void) {
+    rnnc_s2s_model *m = tiny_model(RNNC_CELL_GRU, false, 1, 13);
+    rnnc_s2s_ws *ws;
+    CHECK(rnnc_s2s_ws_new(&ws, m, 3, 4, 4) == RNNC_OK);
+    rnnc_s2s_batch b;
+    uint32_t src[12], tin[12], tout[12];
+    int slen[3], tlen[3];
+    tiny_batch(&b, src, slen, tin, tout, tlen);
+    double l_tf = loss_of(m, ws, &b), l1, l2, l3;
+    long c;
+    rnnc_rng rng;
+    rnnc_rng_seed(&rng, 1);
+    rnnc_s2s_train_opts o1 = {.teacher_forcing = 1.0f};
+    CHECK(rnnc_s2s_forward_backward(ws, m, &b, &o1, NULL, 1.0f, &rng, &l1, &c) == RNNC_OK);
+    CHECK_NEAR(l1, l_tf, 0, 0);
+    rnnc_s2s_train_opts o0 = {.teacher_forcing = 0.0f};
+    rnnc_rng_seed(&rng, 2);
+    CHECK(rnnc_s2s_forward_backward(ws, m, &b, &o0, NULL, 1.0f, &rng, &l2, &c) == RNNC_OK);
+    CHECK_EQ_LL(c, 9);
+    rnnc_rng_seed(&rng, 2);
+    CHECK(rnnc_s2s_forward_backward(ws, m, &b, &o0, NULL, 1.0f, &rng, &l3, &c) == RNNC_OK);
+    CHECK_NEAR(l2, l3, 0, 0);
+    CHECK(l2 != l_tf);
+    /* the caller's batch is not modified (the sampled inputs live in the workspace) */
+    CHECK_EQ_LL(tin[1], 4);
+    rnnc_s2s_ws_free(ws);
+    rnnc_s2s_model_free(m);
+}
+
 int main(void) {
     RUN(test_gradcheck_lstm_bidir);
     RUN(test_gradcheck_gru_bidir);
@@ -273,6 +325,7 @@ int main(void) {
     RUN(test_gradcheck_elman);
     RUN(test_padding_masks);
     RUN(test_label_smoothing_gradient);
+    RUN(test_scheduled_sampling);
     RUN(test_greedy_and_beam);
     RUN(test_model_file);
     return test_report();

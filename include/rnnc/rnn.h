@@ -13,7 +13,12 @@
  * Shapes (batch first, like nn.LSTM(batch_first=True)): x (B,T,I), y (B,T,D*H), states
  * (L*D,B,H) with index l*D+d. lengths[b] in [1,T] (NULL: all T): steps t >= lengths[b] change no
  * state, give y = 0 and take no gradient; hn/cn hold each sequence's state after its last step
- * (the reverse direction starts at step lengths[b]-1), as with pack_padded_sequence. */
+ * (the reverse direction starts at step lengths[b]-1), as with pack_padded_sequence.
+ *
+ * Threads: forward and backward use omp_get_max_threads() threads for the time loop and BLAS's own
+ * threads for the large products (OpenBLAS follows OMP_NUM_THREADS). For a given thread count the
+ * results are the same on every run; across thread counts they differ only by BLAS rounding.
+ * On a heavily shared machine one thread can be faster (see docs/PERFORMANCE.md). */
 #ifndef RNNC_RNN_H
 #define RNNC_RNN_H
 
@@ -56,15 +61,21 @@ void rnnc_rnn_init(const rnnc_rnn_config *c, float *params, rnnc_rng *rng);
 typedef struct rnnc_rnn_ws rnnc_rnn_ws;
 rnnc_status rnnc_rnn_ws_new(rnnc_rnn_ws **out, const rnnc_rnn_config *c, int B, int T);
 void rnnc_rnn_ws_free(rnnc_rnn_ws *ws);
+/* Bytes the workspace holds (for memory reports). */
+size_t rnnc_rnn_ws_bytes(const rnnc_rnn_ws *ws);
 
 /* Forward over x (B,T,I). h0, c0 (L*D,B,H) may be NULL (zeros; c0 only for LSTM). Writes y
- * (B,T,D*H) and, when not NULL, hn, cn (L*D,B,H). `training` enables dropout (drawn from rng). */
+ * (B,T,D*H) and, when not NULL, hn, cn (L*D,B,H). `training` enables dropout (inverted: kept
+ * values scaled by 1/(1-p); p = 1 drops everything), drawn serially from rng, which must then not
+ * be NULL. Errors (RNNC_ERR_ARG) name the bad argument: B or T beyond the workspace, lengths[b]
+ * outside [1, T]. */
 rnnc_status rnnc_rnn_forward(rnnc_rnn_ws *ws, const float *params, int B, int T, const float *x,
                              const int *lengths, const float *h0, const float *c0, float *y,
                              float *hn, float *cn, bool training, rnnc_rng *rng);
 
-/* Backward of the last forward: dy (B,T,D*H); dhn, dcn (L*D,B,H) may be NULL (zero). Accumulates
- * parameter gradients into dparams; writes dx (B,T,I), dh0, dc0 when not NULL. */
+/* Backward of the last forward: dy (B,T,D*H) (NULL: zero); dhn, dcn (L*D,B,H) may be NULL (zero).
+ * Accumulates parameter gradients into dparams; writes dx (B,T,I), dh0, dc0 when not NULL (dx is 0
+ * at padded steps). It leaves the forward's activations intact, so it may be called again. */
 rnnc_status rnnc_rnn_backward(rnnc_rnn_ws *ws, const float *params, float *dparams, const float *dy,
                               const float *dhn, const float *dcn, float *dx, float *dh0, float *dc0);
 

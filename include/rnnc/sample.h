@@ -35,9 +35,16 @@ typedef struct {
     float *z;      /* (V) logits / T */
     float *w;      /* (V) unnormalised weights exp(z - max) of the kept tokens, in idx order */
     uint32_t *idx; /* (V) token ids; the first n_kept are the kept set */
+    int owns;      /* 1 when init allocated the scratch (free releases it) */
 } rnnc_sampler;
 
+/* Allocates the scratch for V tokens (3 V words). */
 rnnc_status rnnc_sampler_init(rnnc_sampler *s, size_t V, const rnnc_sample_params *p);
+/* The same over caller memory: `scratch` holds rnnc_sampler_scratch_bytes(V) bytes, 4-byte
+ * aligned, and must outlive the sampler; nothing is allocated. */
+size_t rnnc_sampler_scratch_bytes(size_t V);
+rnnc_status rnnc_sampler_init_scratch(rnnc_sampler *s, size_t V, const rnnc_sample_params *p, void *scratch);
+/* Releases what init allocated (nothing for init_scratch). */
 void rnnc_sampler_free(rnnc_sampler *s);
 
 /* Picks the next token. logits is (V). A NaN or +Inf logit, or all logits -Inf, is

@@ -17,6 +17,7 @@
 #include "rnnc/optim.h"
 #include "rnnc/rng.h"
 #include "rnnc/rnn.h"
+#include "rnnc/safetensors.h"
 #include "rnnc/status.h"
 
 /* Special ids, the same in every seq2seq vocabulary. */
@@ -178,6 +179,10 @@ rnnc_param_info rnnc_s2s_tensor(const rnnc_s2s_model *m, size_t k);
 rnnc_status rnnc_s2s_save(const rnnc_s2s_model *m, const char *path, const char *const *keys,
                           const char *const *values, size_t n);
 rnnc_status rnnc_s2s_load(rnnc_s2s_model **out, const char *path);
+/* rnnc_s2s_save with extra tensors beside the model's (a training checkpoint's optimizer state);
+ * their names must start with "train.", and rnnc_s2s_load skips such tensors. */
+rnnc_status rnnc_s2s_save_ex(const rnnc_s2s_model *m, const char *path, const char *const *keys,
+                             const char *const *values, size_t n, const rnnc_st_entry *extra, size_t n_extra);
 
 /* Training activations for batches up to (B, Ts, Tt). */
 typedef struct rnnc_s2s_ws rnnc_s2s_ws;

@@ -24,7 +24,11 @@ static const char *const sample_help =
     "  --top-p P          draw only from the smallest set of likeliest tokens whose probability\n"
     "                     reaches P, in (0, 1] (default 1 = off)\n"
     "  --seed S           random seed; the same seed, model and options give the same text\n"
-    "                     (default: different every run)\n";
+    "                     (default: different every run)\n"
+    "  --threads N        threads for each generated token (default 1; more help only on an idle\n"
+    "                     machine with a large model)\n"
+    "  --half             read the weights in half precision while generating: about twice as\n"
+    "                     fast on large models, logits within about 0.1% of the float model's\n";
 
 /* Output in the token's own bytes, holding back characters split across tokens. For the word
  * tokenizer the spacing between words depends on their neighbours, so the text is decoded as a
@@ -74,12 +78,13 @@ static int emit_id(text_out *o, uint32_t id) {
 
 int cmd_sample(int argc, char **argv) {
     const char *model = NULL, *prompt = NULL;
-    long n = 200, top_k = 0, seed_l = -1;
+    long n = 200, top_k = 0, seed_l = -1, threads = 1;
     double temperature = 1.0, top_p = 1.0;
-    int err = 0;
+    int err = 0, half = 0;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (cli_is_help(argv[i])) { fputs(sample_help, stdout); return 0; }
+        if (cli_flag(argv, i, "--half")) { half = 1; continue; }
         if (cli_opt("sample", argc, argv, &i, "--model", &v, &err)) model = v;
         else if (cli_opt("sample", argc, argv, &i, "--prompt", &v, &err)) prompt = v;
         else if (cli_opt("sample", argc, argv, &i, "-n", &v, &err)) { if (!err && !cli_parse_long("sample", "-n", v, 0, 100000000, &n)) return 2; }
@@ -89,6 +94,7 @@ int cmd_sample(int argc, char **argv) {
             if (!err && !cli_parse_double("sample", "--top-p", v, 0, 1, &top_p)) return 2;
             if (!err && top_p == 0) return cli_usage_error("sample", "--top-p must be in (0, 1], got 0");
         }
+        else if (cli_opt("sample", argc, argv, &i, "--threads", &v, &err)) { if (!err && !cli_parse_long("sample", "--threads", v, 1, 1024, &threads)) return 2; }
         else if (cli_opt("sample", argc, argv, &i, "--seed", &v, &err)) { if (!err && !cli_parse_long("sample", "--seed", v, 0, 0x7fffffffffffffffL, &seed_l)) return 2; }
         else if (argv[i][0] == '-') return cli_usage_error("sample", "unknown option '%s'", argv[i]);
         else return cli_usage_error("sample", "unexpected argument '%s' (the prompt goes in --prompt)", argv[i]);
@@ -110,7 +116,8 @@ int cmd_sample(int argc, char **argv) {
     rnnc_generator *g = NULL;
     rnnc_ids ids = {0};
     text_out o = {tok, rnnc_tokenizer_type_of(tok) == RNNC_TOKENIZER_WORD, {0}, 0, {0}, {{0}, 0}, NULL, 0, -1};
-    if (rnnc_generator_new(&g, m, &p, seed)) { rc = cli_fail_status(); goto done; }
+    if (rnnc_generator_new(&g, m, &p, seed) || (half && rnnc_generator_use_half(g))) { rc = cli_fail_status(); goto done; }
+    rnnc_generator_set_threads(g, (int)threads);
 
     /* The prompt, or a newline when there is none: text usually resumes after a line break, and a
      * recurrent model needs an input before it has a distribution to draw from. */

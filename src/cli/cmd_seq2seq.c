@@ -1,5 +1,6 @@
 /* rnnc seq2seq — train an encoder-decoder on TSV pairs, translate stdin, evaluate TER/SER.
  * A thin layer over include/rnnc/seq2seq.h. */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <omp.h>
@@ -33,8 +34,14 @@ static void usage(FILE *f) {
             "  --skip-bad (else a line without a tab or with an empty side is an error)\n"
             "  --valid-max N  score at most N dev items by greedy decoding each epoch (0 = all)\n"
             "  --threads N    OpenMP threads (default: OMP_NUM_THREADS)\n"
+            "  --checkpoint-every N  write RUN_DIR/checkpoint.safetensors every N steps (500; also at each\n"
+            "                 epoch's end and when --steps/--time stop training)\n"
+            "  --resume RUN_DIR  continue a run exactly from its checkpoint (with --epochs/--steps/--time\n"
+            "                 to change the budget)\n"
+            "  --log-every N  a metrics.jsonl line with the mean train loss every N steps (200; 0 = off)\n"
             "writes RUN_DIR/model.safetensors (last), RUN_DIR/best.safetensors (lowest dev SER, then\n"
-            "TER) and RUN_DIR/metrics.jsonl (one JSON object per epoch).\n"
+            "TER), RUN_DIR/metrics.jsonl (the training log `rnnc plot` draws: train loss every\n"
+            "--log-every steps, dev loss per epoch) and RUN_DIR/eval.jsonl (dev loss, TER, SER per epoch).\n"
             "\n"
             "translate: one output line per stdin line, flushed as it goes (an empty line gives an\n"
             "empty line); with --nbest N, N lines per input: INPUT_LINE_NO TAB SCORE TAB OUTPUT.\n"
@@ -45,9 +52,10 @@ typedef struct {
     const char *data, *valid, *outdir;
     rnnc_s2s_tok stok, ttok;
     rnnc_s2s_config mc;
-    long epochs, steps, batch, seed, max_source, valid_max, threads;
+    long epochs, steps, batch, seed, max_source, valid_max, threads, log_every, checkpoint_every;
     double time_limit, lr, clip, tf, ls;
-    bool skip_bad, skip_long, epochs_set;
+    bool skip_bad, skip_long, epochs_set, steps_set, time_set;
+    const char *resume;
 } train_args;
 
 static int parse_tok(const char *flag, const char *v, rnnc_s2s_tok *t) {
@@ -93,9 +101,12 @@ static rnnc_status valid_loss(const rnnc_s2s_model *m, const rnnc_s2s_data *d, i
     return s;
 }
 
+static int train_run(train_args *ap, rnnc_safetensors *ck);
+static int train_resume(train_args *cmdline);
+
 static int train(int argc, char **argv) {
     train_args a = {.stok = RNNC_S2S_TOK_SPACE, .ttok = RNNC_S2S_TOK_SPACE, .epochs = 10, .batch = 64, .seed = 1,
-                    .lr = 2e-3, .clip = 5, .tf = 1.0};
+                    .lr = 2e-3, .clip = 5, .tf = 1.0, .log_every = 200, .checkpoint_every = 500};
     a.mc = (rnnc_s2s_config){.cell = RNNC_CELL_LSTM, .embed = 64, .hidden = 256, .layers = 1};
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
@@ -119,8 +130,10 @@ static int train(int argc, char **argv) {
         else if (cli_flag(argv, i, "--bidirectional")) a.mc.bidirectional = true;
         else if (OPT("--dropout")) { if (err || !cli_parse_double(CMD, "--dropout", v, 0, 0.99, &dv)) return err ? err : 2; a.mc.dropout = (float)dv; }
         else if (OPT("--epochs")) { if (err || !cli_parse_long(CMD, "--epochs", v, 1, 1000000, &a.epochs)) return err ? err : 2; a.epochs_set = true; }
-        else if (OPT("--steps")) { if (err || !cli_parse_long(CMD, "--steps", v, 1, 1000000000, &a.steps)) return err ? err : 2; }
-        else if (OPT("--time")) { if (err || !cli_parse_double(CMD, "--time", v, 1, 1e9, &a.time_limit)) return err ? err : 2; }
+        else if (OPT("--steps")) { if (err || !cli_parse_long(CMD, "--steps", v, 0, 1000000000, &a.steps)) return err ? err : 2; a.steps_set = true; }
+        else if (OPT("--time")) { if (err || !cli_parse_double(CMD, "--time", v, 0, 1e9, &a.time_limit)) return err ? err : 2; a.time_set = true; }
+        else if (OPT("--resume")) { if (err) return err; a.resume = v; }
+        else if (OPT("--checkpoint-every")) { if (err || !cli_parse_long(CMD, "--checkpoint-every", v, 0, 1L << 40, &a.checkpoint_every)) return err ? err : 2; }
         else if (OPT("--batch")) { if (err || !cli_parse_long(CMD, "--batch", v, 1, 1 << 16, &a.batch)) return err ? err : 2; }
         else if (OPT("--lr")) { if (err || !cli_parse_double(CMD, "--lr", v, 1e-9, 10, &a.lr)) return err ? err : 2; }
         else if (OPT("--clip")) { if (err || !cli_parse_double(CMD, "--clip", v, 0, 1e9, &a.clip)) return err ? err : 2; }
@@ -130,21 +143,105 @@ static int train(int argc, char **argv) {
         else if (OPT("--max-source")) { if (err || !cli_parse_long(CMD, "--max-source", v, 0, 1 << 30, &a.max_source)) return err ? err : 2; }
         else if (OPT("--valid-max")) { if (err || !cli_parse_long(CMD, "--valid-max", v, 0, 1L << 40, &a.valid_max)) return err ? err : 2; }
         else if (OPT("--threads")) { if (err || !cli_parse_long(CMD, "--threads", v, 1, 1024, &a.threads)) return err ? err : 2; }
+        else if (OPT("--log-every")) { if (err || !cli_parse_long(CMD, "--log-every", v, 0, 1L << 40, &a.log_every)) return err ? err : 2; }
         else if (cli_flag(argv, i, "--skip-bad")) a.skip_bad = true;
         else if (cli_flag(argv, i, "--skip-long")) a.skip_long = true;
         else return cli_usage_error(CMD, "train: unknown option '%s'", argv[i]);
 #undef OPT
     }
+    if (a.threads) omp_set_num_threads((int)a.threads);
+    if (a.resume) return train_resume(&a);
     if (!a.data) return cli_usage_error(CMD, "train needs --data TRAIN.tsv");
     if (!a.valid) return cli_usage_error(CMD, "train needs --valid DEV.tsv");
     if (!a.outdir) return cli_usage_error(CMD, "train needs -o RUN_DIR");
     if ((a.steps || a.time_limit > 0) && !a.epochs_set) a.epochs = 1000000;
-    if (a.threads) omp_set_num_threads((int)a.threads);
+    return train_run(&a, NULL);
+}
 
+/* The options a checkpoint keeps, as JSON (so a resume trains on exactly as before). */
+static char *args_json(const train_args *a) {
+    cJSON *j = cJSON_CreateObject();
+    if (!j) return NULL;
+    cJSON_AddStringToObject(j, "data", a->data);
+    cJSON_AddStringToObject(j, "valid", a->valid);
+    cJSON_AddNumberToObject(j, "epochs", (double)a->epochs);
+    cJSON_AddNumberToObject(j, "steps", (double)a->steps);
+    cJSON_AddNumberToObject(j, "time", a->time_limit);
+    cJSON_AddNumberToObject(j, "batch", (double)a->batch);
+    cJSON_AddNumberToObject(j, "seed", (double)a->seed);
+    cJSON_AddNumberToObject(j, "lr", a->lr);
+    cJSON_AddNumberToObject(j, "clip", a->clip);
+    cJSON_AddNumberToObject(j, "teacher_forcing", a->tf);
+    cJSON_AddNumberToObject(j, "label_smoothing", a->ls);
+    cJSON_AddNumberToObject(j, "max_source", (double)a->max_source);
+    cJSON_AddBoolToObject(j, "skip_bad", a->skip_bad);
+    cJSON_AddBoolToObject(j, "skip_long", a->skip_long);
+    cJSON_AddNumberToObject(j, "valid_max", (double)a->valid_max);
+    cJSON_AddNumberToObject(j, "log_every", (double)a->log_every);
+    cJSON_AddNumberToObject(j, "checkpoint_every", (double)a->checkpoint_every);
+    char *s = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return s;
+}
+
+/* Where training stands: everything a checkpoint must restore besides parameters and moments. */
+typedef struct {
+    long step, epoch, batch, ln;   /* next batch `batch` of epoch `epoch` (1-based) */
+    double lsum, tokens, elapsed, best_ser, best_ter;
+    rnnc_rng rng, rng_epoch;       /* now, and at the start of the epoch (before its plan) */
+    long opt_step;
+} train_pos;
+
+static void rng_hex(char *buf, size_t n, const rnnc_rng *r) {
+    snprintf(buf, n, "%016llx%016llx%016llx%016llx", (unsigned long long)r->s[0], (unsigned long long)r->s[1],
+             (unsigned long long)r->s[2], (unsigned long long)r->s[3]);
+}
+
+static bool rng_unhex(const char *s, rnnc_rng *r) {
+    if (!s || strlen(s) != 64) return false;
+    for (int i = 0; i < 4; i++) {
+        char part[17];
+        memcpy(part, s + 16 * i, 16);
+        part[16] = 0;
+        char *e;
+        r->s[i] = (uint64_t)strtoull(part, &e, 16);
+        if (*e) return false;
+    }
+    return true;
+}
+
+static rnnc_status save_checkpoint(const char *path, const rnnc_s2s_model *m, const rnnc_optim *opt, const train_args *a,
+                                   const train_pos *p) {
+    char *aj = args_json(a);
+    if (!aj) return rnnc_error(RNNC_ERR_NOMEM, "out of memory writing %s", path);
+    char pos[512], r1[80], r2[80];
+    rng_hex(r1, sizeof r1, &p->rng);
+    rng_hex(r2, sizeof r2, &p->rng_epoch);
+    snprintf(pos, sizeof pos,
+             "{\"step\":%ld,\"epoch\":%ld,\"batch\":%ld,\"ln\":%ld,\"lsum\":%.17g,\"tokens\":%.17g,"
+             "\"elapsed\":%.17g,\"best_ser\":%.17g,\"best_ter\":%.17g,\"opt_step\":%ld}",
+             p->step, p->epoch, p->batch, p->ln, p->lsum, p->tokens, p->elapsed, isfinite(p->best_ser) ? p->best_ser : 2.0,
+             isfinite(p->best_ter) ? p->best_ter : 2.0, opt->step);
+    const char *keys[] = {"rnnc.train.args", "rnnc.train.pos", "rnnc.train.rng", "rnnc.train.rng_epoch"};
+    const char *vals[] = {aj, pos, r1, r2};
+    rnnc_st_entry e = {.name = "train.optim_state", .dtype = RNNC_DT_F32, .ndim = 1,
+                       .shape = {(int64_t)(2 * opt->n)}, .data = opt->state};
+    rnnc_status s = rnnc_s2s_save_ex(m, path, keys, vals, 4, &e, opt->state ? 1 : 0);
+    free(aj);
+    return s;
+}
+
+
+/* A new run (ck NULL) or the continuation of one from its checkpoint ck (model, optimizer state,
+ * position and RNG restored: the same steps follow as if it had never stopped). */
+static int train_run(train_args *ap, rnnc_safetensors *ck) {
+    train_args a = *ap;
     int rc = 1;
     rnnc_s2s_vocab sv, tv;
     rnnc_s2s_vocab_init(&sv, a.stok);
     rnnc_s2s_vocab_init(&tv, a.ttok);
+    train_pos pos = {.epoch = 1, .best_ser = INFINITY, .best_ter = INFINITY};
+    char path_ck[4096];
     rnnc_s2s_data dtr, dva;
     rnnc_s2s_data_init(&dtr);
     rnnc_s2s_data_init(&dva);
@@ -153,9 +250,18 @@ static int train(int argc, char **argv) {
     rnnc_s2s_batcher bt = {0};
     rnnc_optim opt = {0};
     float *grads = NULL;
-    FILE *mf = NULL;
-    char path_model[4096], path_best[4096], path_metrics[4096];
-    rnnc_s2s_read_opts ro = {.max_source = (int)a.max_source, .skip_bad = a.skip_bad, .skip_long = a.skip_long, .grow = true};
+    rnnc_metrics_log mlog = {0};
+    FILE *ef = NULL;
+    char path_model[4096], path_best[4096], path_metrics[4096], path_eval[4096];
+    rnnc_s2s_read_opts ro = {.max_source = (int)a.max_source, .skip_bad = a.skip_bad, .skip_long = a.skip_long, .grow = !ck};
+    if (ck) {
+        /* the model and its vocabularies come from the checkpoint; the data map onto them */
+        if (rnnc_s2s_load(&m, ck->path)) { cli_fail_status(); goto out; }
+        rnnc_s2s_vocab_free(&sv);
+        rnnc_s2s_vocab_free(&tv);
+        sv = m->src_vocab;
+        tv = m->tgt_vocab;
+    }
     if (rnnc_s2s_data_read(&dtr, a.data, &ro, &sv, &tv)) { cli_fail_status(); goto out; }
     ro.grow = false;
     if (rnnc_s2s_data_read(&dva, a.valid, &ro, &sv, &tv)) { cli_fail_status(); goto out; }
@@ -167,10 +273,17 @@ static int train(int argc, char **argv) {
     snprintf(path_model, sizeof path_model, "%s/model.safetensors", a.outdir);
     snprintf(path_best, sizeof path_best, "%s/best.safetensors", a.outdir);
     snprintf(path_metrics, sizeof path_metrics, "%s/metrics.jsonl", a.outdir);
-    if (rnnc_s2s_model_new(&m, &a.mc, &sv, &tv)) { cli_fail_status(); goto out; }
+    snprintf(path_eval, sizeof path_eval, "%s/eval.jsonl", a.outdir);
+    snprintf(path_ck, sizeof path_ck, "%s/checkpoint.safetensors", a.outdir);
     rnnc_rng rng;
     rnnc_rng_seed(&rng, (uint64_t)a.seed);
-    rnnc_s2s_model_init(m, &rng);
+    if (!ck) {
+        if (rnnc_s2s_model_new(&m, &a.mc, &sv, &tv)) { cli_fail_status(); goto out; }
+        rnnc_s2s_model_init(m, &rng);
+    } else {
+        memset(&sv, 0, sizeof sv); /* owned by the model */
+        memset(&tv, 0, sizeof tv);
+    }
     fprintf(stderr, "seq2seq: %s x%d, hidden %d, embed %d%s: %zu parameters\n", rnnc_cell_name(m->c.cell), m->c.layers,
             m->c.hidden, m->c.embed, m->c.bidirectional ? ", bidirectional encoder" : "", m->n_params);
     if (rnnc_s2s_batcher_new(&bt, &dtr, (int)a.batch, true)) { cli_fail_status(); goto out; }
@@ -182,28 +295,71 @@ static int train(int argc, char **argv) {
     if (rnnc_s2s_ws_new(&ws, m, (int)a.batch, Ts, Tt)) { cli_fail_status(); goto out; }
     rnnc_optim_config oc = rnnc_optim_defaults(RNNC_OPT_ADAM, a.lr);
     if (rnnc_optim_init(&opt, &oc, m->n_params)) { cli_fail_status(); goto out; }
+    if (ck) {
+        const char *pj = rnnc_st_meta(ck, "rnnc.train.pos");
+        cJSON *j = pj ? cJSON_Parse(pj) : NULL;
+        const char *fields[] = {"step", "epoch", "batch", "ln", "lsum", "tokens", "elapsed", "best_ser", "best_ter", "opt_step"};
+        double v[10];
+        bool okj = j != NULL;
+        for (int f = 0; f < 10 && okj; f++) {
+            const cJSON *x = cJSON_GetObjectItemCaseSensitive(j, fields[f]);
+            if (!cJSON_IsNumber(x)) okj = false;
+            else v[f] = x->valuedouble;
+        }
+        cJSON_Delete(j);
+        if (!okj || !rng_unhex(rnnc_st_meta(ck, "rnnc.train.rng"), &pos.rng) ||
+            !rng_unhex(rnnc_st_meta(ck, "rnnc.train.rng_epoch"), &pos.rng_epoch)) {
+            cli_fail("%s: checkpoint position or RNG state missing or malformed", ck->path);
+            goto out;
+        }
+        pos.step = (long)v[0]; pos.epoch = (long)v[1]; pos.batch = (long)v[2]; pos.ln = (long)v[3];
+        pos.lsum = v[4]; pos.tokens = v[5]; pos.elapsed = v[6];
+        pos.best_ser = v[7] > 1 ? INFINITY : v[7];
+        pos.best_ter = v[8] > 1 ? INFINITY : v[8];
+        opt.step = (long)v[9];
+        int64_t shape[1] = {(int64_t)(2 * m->n_params)};
+        if (opt.state && rnnc_st_read_f32(ck, "train.optim_state", 1, shape, opt.state)) { cli_fail_status(); goto out; }
+        fprintf(stderr, "seq2seq: resuming %s at epoch %ld, step %ld\n", a.outdir, pos.epoch, pos.step);
+    }
     grads = calloc(m->n_params, sizeof *grads);
     if (!grads) { cli_fail("out of memory for %zu gradients", m->n_params); goto out; }
-    mf = fopen(path_metrics, "w");
-    if (!mf) { cli_fail("cannot write %s: %s", path_metrics, strerror(errno)); goto out; }
+    /* metrics.jsonl is the shared training log (rnnc plot reads it); the decoding scores per
+     * epoch, which that log has no fields for, go to eval.jsonl beside it. */
+    FILE *old = ck ? NULL : fopen(path_metrics, "r");
+    if (old) { fclose(old); cli_fail("%s already exists: give a new RUN_DIR (or --resume it)", path_metrics); goto out; }
+    if (rnnc_metrics_open(&mlog, a.outdir)) { cli_fail_status(); goto out; }
+    ef = fopen(path_eval, ck ? "a" : "w");
+    if (!ef) { cli_fail("cannot write %s: %s", path_eval, strerror(errno)); goto out; }
 
     /* The dev subset scored by decoding each epoch: the first valid_max items. */
     rnnc_s2s_data dsub = dva;
     if (a.valid_max > 0 && (size_t)a.valid_max < dva.n) dsub.n = (size_t)a.valid_max;
     rnnc_s2s_train_opts to = {.teacher_forcing = (float)a.tf, .label_smoothing = (float)a.ls,
                               .training = true};
-    double t0 = cli_now(), best_ser = INFINITY, best_ter = INFINITY;
-    long step = 0;
-    bool stop = false;
-    for (long ep = 1; ep <= a.epochs && !stop; ep++) {
-        rnnc_s2s_batcher_plan(&bt, &rng);
+    double t0 = cli_now() - pos.elapsed, best_ser = pos.best_ser, best_ter = pos.best_ter, tokens = pos.tokens;
+    long step = pos.step;
+    bool stop = (a.steps && step >= a.steps) || (a.time_limit > 0 && pos.elapsed >= a.time_limit);
+    const long first_epoch = pos.epoch;
+    for (long ep = pos.epoch; ep <= a.epochs && !stop; ep++) {
+        size_t k0 = 0;
+        if (ck && ep == first_epoch) {
+            /* the epoch's plan from the RNG as it was when the epoch began, then (mid-epoch)
+             * the RNG as it was at the checkpoint */
+            rng = pos.rng_epoch;
+            rnnc_s2s_batcher_plan(&bt, &rng);
+            if (pos.batch > 0) rng = pos.rng;
+            k0 = (size_t)pos.batch;
+        } else {
+            pos.rng_epoch = rng;
+            rnnc_s2s_batcher_plan(&bt, &rng);
+        }
         cli_progress pb;
         char label[32], extra[96];
         snprintf(label, sizeof label, "epoch %ld", ep);
         cli_progress_start(&pb, label, (double)bt.n_batches);
-        double lsum = 0;
-        long ln = 0;
-        for (size_t k = 0; k < bt.n_batches; k++) {
+        double lsum = k0 ? pos.lsum : 0, wsum = 0, wt0 = cli_now();
+        long ln = k0 ? pos.ln : 0, wn = 0, wtok = 0;
+        for (size_t k = k0; k < bt.n_batches; k++) {
             double loss, gn;
             if (rnnc_s2s_train_step(m, ws, rnnc_s2s_batcher_get(&bt, k), &opt, grads, &to, a.clip, &rng, &loss, &gn)) {
                 cli_progress_finish(&pb);
@@ -213,10 +369,40 @@ static int train(int argc, char **argv) {
             lsum += loss;
             ln++;
             step++;
+            wsum += loss;
+            wn++;
+            const rnnc_s2s_batch *bb = &bt.buf;
+            for (int r = 0; r < bb->B; r++) wtok += bb->tgt_len[r];
+            if (a.log_every && step % a.log_every == 0) {
+                double now = cli_now();
+                rnnc_metrics_row row = rnnc_metrics_row_empty();
+                tokens += (double)wtok;
+                row.step = (double)step;
+                row.tokens = tokens;
+                row.epoch = (double)(ep - 1) + (double)(k + 1) / (double)bt.n_batches;
+                row.train_loss = wsum / (double)wn;
+                row.lr = a.lr;
+                row.tokens_per_s = (double)wtok / (now - wt0);
+                row.elapsed = now - t0;
+                if (rnnc_metrics_append(&mlog, &row)) { cli_progress_finish(&pb); cli_fail_status(); goto out; }
+                wsum = 0;
+                wn = 0;
+                wtok = 0;
+                wt0 = now;
+            }
             snprintf(extra, sizeof extra, "loss %.4f", lsum / (double)ln);
             cli_progress_update(&pb, (double)(k + 1), extra);
-            if ((a.steps && step >= a.steps) || (a.time_limit > 0 && cli_now() - t0 >= a.time_limit)) { stop = true; break; }
+            if ((a.steps && step >= a.steps) || (a.time_limit > 0 && cli_now() - t0 >= a.time_limit)) stop = true;
+            bool last = k + 1 == bt.n_batches;
+            if ((stop && !last) || (a.checkpoint_every && step % a.checkpoint_every == 0 && !last)) {
+                pos = (train_pos){.step = step, .epoch = ep, .batch = (long)k + 1, .ln = ln, .lsum = lsum,
+                                  .tokens = tokens + (double)wtok, .elapsed = cli_now() - t0, .best_ser = best_ser,
+                                  .best_ter = best_ter, .rng = rng, .rng_epoch = pos.rng_epoch};
+                if (save_checkpoint(path_ck, m, &opt, &a, &pos)) { cli_progress_finish(&pb); cli_fail_status(); goto out; }
+            }
+            if (stop) break;
         }
+        bool epoch_done = !stop || ln == (long)bt.n_batches;
         cli_progress_finish(&pb);
         double vloss = 0;
         rnnc_s2s_score sc;
@@ -228,10 +414,20 @@ static int train(int argc, char **argv) {
         bool best = ser < best_ser || (ser == best_ser && ter < best_ter);
         fprintf(stderr, "epoch %ld step %ld  train loss %.4f  dev loss %.4f  dev TER %.2f%%  SER %.2f%%  %.0fs%s\n", ep, step,
                 ln ? lsum / (double)ln : 0, vloss, 100 * ter, 100 * ser, el, best ? "  (best)" : "");
-        fprintf(mf, "{\"epoch\":%ld,\"step\":%ld,\"train_loss\":%.6f,\"valid_loss\":%.6f,\"valid_ter\":%.6f,"
+        tokens += (double)wtok;
+        wtok = 0;
+        rnnc_metrics_row row = rnnc_metrics_row_empty();
+        row.step = (double)step;
+        row.tokens = tokens;
+        row.epoch = (double)ep;
+        row.val_loss = vloss;
+        row.val_ppl = rnnc_perplexity(vloss);
+        row.elapsed = el;
+        if (rnnc_metrics_append(&mlog, &row)) { cli_fail_status(); goto out; }
+        fprintf(ef, "{\"epoch\":%ld,\"step\":%ld,\"train_loss\":%.6f,\"valid_loss\":%.6f,\"valid_ter\":%.6f,"
                     "\"valid_ser\":%.6f,\"valid_items\":%zu,\"seconds\":%.3f}\n",
                 ep, step, ln ? lsum / (double)ln : 0, vloss, ter, ser, dsub.n, el);
-        fflush(mf);
+        fflush(ef);
         char meta_ep[32], meta_step[32];
         snprintf(meta_ep, sizeof meta_ep, "%ld", ep);
         snprintf(meta_step, sizeof meta_step, "%ld", step);
@@ -242,11 +438,19 @@ static int train(int argc, char **argv) {
             best_ter = ter;
             if (rnnc_s2s_save(m, path_best, keys, vals, 2)) { cli_fail_status(); goto out; }
         }
+        if (epoch_done) {
+            /* the checkpoint at an epoch's end points at the next one */
+            pos = (train_pos){.step = step, .epoch = ep + 1, .batch = 0, .ln = 0, .lsum = 0, .tokens = tokens,
+                              .elapsed = cli_now() - t0, .best_ser = best_ser, .best_ter = best_ter, .rng = rng,
+                              .rng_epoch = rng};
+            if (save_checkpoint(path_ck, m, &opt, &a, &pos)) { cli_fail_status(); goto out; }
+        }
     }
-    fprintf(stderr, "seq2seq: wrote %s, %s, %s\n", path_model, path_best, path_metrics);
+    fprintf(stderr, "seq2seq: wrote %s, %s, %s, %s\n", path_model, path_best, path_metrics, path_eval);
     rc = 0;
 out:
-    if (mf) fclose(mf);
+    rnnc_metrics_close(&mlog);
+    if (ef) fclose(ef);
     free(grads);
     rnnc_optim_free(&opt);
     rnnc_s2s_ws_free(ws);
@@ -256,6 +460,60 @@ out:
     rnnc_s2s_data_free(&dva);
     rnnc_s2s_vocab_free(&sv);
     rnnc_s2s_vocab_free(&tv);
+    return rc;
+}
+
+static int train_resume(train_args *cl) {
+    if (cl->data || cl->valid || cl->outdir)
+        return cli_usage_error(CMD, "--resume takes data, model and options from the checkpoint (only --epochs, --steps, "
+                                    "--time and --threads may be given)");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", cl->resume);
+    rnnc_safetensors ck;
+    if (rnnc_st_load(&ck, path)) return cli_fail_status();
+    const char *aj = rnnc_st_meta(&ck, "rnnc.train.args");
+    cJSON *j = aj ? cJSON_Parse(aj) : NULL;
+    train_args a = {0};
+    char *data = NULL, *valid = NULL;
+    int rc = 1;
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "data"), *v = cJSON_GetObjectItemCaseSensitive(j, "valid");
+    if (!j || !cJSON_IsString(d) || !cJSON_IsString(v)) {
+        cli_fail("%s: not a seq2seq training checkpoint (no valid \"rnnc.train.args\")", path);
+        goto out;
+    }
+    data = strdup(d->valuestring);
+    valid = strdup(v->valuestring);
+    a.data = data;
+    a.valid = valid;
+    a.outdir = cl->resume;
+#define NUM(key, dst) do { const cJSON *x_ = cJSON_GetObjectItemCaseSensitive(j, key); \
+        if (!cJSON_IsNumber(x_)) { cli_fail("%s: checkpoint options lack \"%s\"", path, key); goto out; } dst = x_->valuedouble; } while (0)
+    double t;
+    NUM("epochs", t); a.epochs = (long)t;
+    NUM("steps", t); a.steps = (long)t;
+    NUM("time", a.time_limit);
+    NUM("batch", t); a.batch = (long)t;
+    NUM("seed", t); a.seed = (long)t;
+    NUM("lr", a.lr);
+    NUM("clip", a.clip);
+    NUM("teacher_forcing", a.tf);
+    NUM("label_smoothing", a.ls);
+    NUM("max_source", t); a.max_source = (long)t;
+    NUM("valid_max", t); a.valid_max = (long)t;
+    NUM("log_every", t); a.log_every = (long)t;
+    NUM("checkpoint_every", t); a.checkpoint_every = (long)t;
+#undef NUM
+    a.skip_bad = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "skip_bad"));
+    a.skip_long = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "skip_long"));
+    if (cl->epochs_set) a.epochs = cl->epochs;
+    if (cl->steps_set) a.steps = cl->steps;
+    if (cl->time_set) a.time_limit = cl->time_limit;
+    rc = train_run(&a, &ck);
+out:
+    cJSON_Delete(j);
+    free(data);
+    free(valid);
+    rnnc_st_free(&ck);
     return rc;
 }
 

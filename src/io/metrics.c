@@ -150,8 +150,17 @@ rnnc_status rnnc_metrics_read(const char *path, rnnc_metrics_series *s) {
     unsigned char *data = NULL;
     size_t len = 0;
     rnnc_status rc = rnnc_read_file(path, &data, &len);
+    if (!rc) rc = rnnc_metrics_parse((const char *)data, len, path, s);
+    free(data);
+    free(file);
+    return rc;
+}
+
+rnnc_status rnnc_metrics_parse(const char *data, size_t len, const char *name, rnnc_metrics_series *s) {
+    memset(s, 0, sizeof *s);
+    rnnc_status rc = RNNC_OK;
     for (size_t pos = 0; !rc && pos < len;) {
-        const char *line = (const char *)data + pos;
+        const char *line = data + pos;
         const char *nl = memchr(line, '\n', len - pos);
         size_t n = nl ? (size_t)(nl - line) : len - pos;
         pos += n + (nl != NULL);
@@ -166,10 +175,8 @@ rnnc_status rnnc_metrics_read(const char *path, rnnc_metrics_series *s) {
             if (cJSON_IsNumber(v)) *rnnc_metrics_field(&r, i) = v->valuedouble;
         }
         cJSON_Delete(o);
-        rc = push_row(s, &r, path);
+        rc = push_row(s, &r, name);
     }
-    free(data);
-    free(file);
     if (rc) rnnc_metrics_series_free(s);
     return rc;
 }

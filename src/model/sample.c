@@ -26,27 +26,40 @@ rnnc_status rnnc_sample_check(const rnnc_sample_params *p) {
     return RNNC_OK;
 }
 
-rnnc_status rnnc_sampler_init(rnnc_sampler *s, size_t V, const rnnc_sample_params *p) {
+static rnnc_status check_init(rnnc_sampler *s, size_t V, const rnnc_sample_params *p) {
     memset(s, 0, sizeof *s);
-    if (V == 0 || V > UINT32_MAX) return rnnc_error(RNNC_ERR_ARG, "sampler: vocabulary size %zu out of range", V);
-    rnnc_status st = rnnc_sample_check(p);
+    if (V == 0 || V > UINT32_MAX / 4) return rnnc_error(RNNC_ERR_ARG, "sampler: vocabulary size %zu out of range", V);
+    return rnnc_sample_check(p);
+}
+
+size_t rnnc_sampler_scratch_bytes(size_t V) { return V * (sizeof(float) * 2 + sizeof(uint32_t)); }
+
+rnnc_status rnnc_sampler_init_scratch(rnnc_sampler *s, size_t V, const rnnc_sample_params *p, void *scratch) {
+    rnnc_status st = check_init(s, V, p);
     if (st) return st;
-    s->z = malloc(V * sizeof *s->z);
-    s->w = malloc(V * sizeof *s->w);
-    s->idx = malloc(V * sizeof *s->idx);
-    if (!s->z || !s->w || !s->idx) {
-        rnnc_sampler_free(s);
-        return rnnc_error(RNNC_ERR_NOMEM, "sampler: out of memory for %zu tokens", V);
-    }
+    if (!scratch || ((uintptr_t)scratch & 3))
+        return rnnc_error(RNNC_ERR_ARG, "sampler: scratch must be non-NULL and 4-byte aligned");
+    s->z = scratch;
+    s->w = s->z + V;
+    s->idx = (uint32_t *)(s->w + V);
     s->V = V;
     s->params = *p;
     return RNNC_OK;
 }
 
+rnnc_status rnnc_sampler_init(rnnc_sampler *s, size_t V, const rnnc_sample_params *p) {
+    rnnc_status st = check_init(s, V, p);
+    if (st) return st;
+    void *scratch = malloc(rnnc_sampler_scratch_bytes(V));
+    if (!scratch) return rnnc_error(RNNC_ERR_NOMEM, "sampler: out of memory for %zu tokens", V);
+    st = rnnc_sampler_init_scratch(s, V, p, scratch);
+    if (st) { free(scratch); return st; }
+    s->owns = 1;
+    return RNNC_OK;
+}
+
 void rnnc_sampler_free(rnnc_sampler *s) {
-    free(s->z);
-    free(s->w);
-    free(s->idx);
+    if (s->owns) free(s->z); /* z is the start of the one block */
     memset(s, 0, sizeof *s);
 }
 

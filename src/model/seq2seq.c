@@ -516,10 +516,12 @@ rnnc_status rnnc_s2s_beam(const rnnc_s2s_model *m, const uint32_t *src, int src_
         int nc = 0;
         for (int r = 0; r < alive; r++) {
             float *row = sb.logits + (size_t)r * V;
-            double mx = row[RNNC_S2S_EOS];
-            for (int v = RNNC_S2S_EOS; v < V; v++) if (row[v] > mx) mx = row[v];
+            /* The model's own distribution over all V (as in training), but <pad> and <bos>
+             * are never chosen. */
+            double mx = row[0];
+            for (int v = 1; v < V; v++) if (row[v] > mx) mx = row[v];
             double z = 0;
-            for (int v = RNNC_S2S_EOS; v < V; v++) z += exp(row[v] - mx);
+            for (int v = 0; v < V; v++) z += exp(row[v] - mx);
             double lse = mx + log(z);
             for (int k = 0; k < K; k++) {
                 int best = -1;
@@ -640,8 +642,18 @@ static rnnc_status config_parse(rnnc_s2s_config *c, const char *text, const char
 
 rnnc_status rnnc_s2s_save(const rnnc_s2s_model *m, const char *path, const char *const *keys,
                           const char *const *values, size_t n) {
+    return rnnc_s2s_save_ex(m, path, keys, values, n, NULL, 0);
+}
+
+static bool is_train_tensor(const char *name) { return strncmp(name, "train.", 6) == 0; }
+
+rnnc_status rnnc_s2s_save_ex(const rnnc_s2s_model *m, const char *path, const char *const *keys,
+                             const char *const *values, size_t n, const rnnc_st_entry *extra, size_t n_extra) {
+    for (size_t i = 0; i < n_extra; i++)
+        if (!is_train_tensor(extra[i].name))
+            return rnnc_error(RNNC_ERR_ARG, "%s: extra tensor '%s' must be named train.*", path, extra[i].name);
     size_t nt = rnnc_s2s_num_tensors(m);
-    rnnc_st_entry *ent = calloc(nt, sizeof *ent);
+    rnnc_st_entry *ent = calloc(nt + n_extra, sizeof *ent);
     const char **mk = calloc(n + 4, sizeof *mk), **mv = calloc(n + 4, sizeof *mv);
     char *cfg = config_json(&m->c);
     rnnc_bytes sv = {0}, tv = {0};
@@ -665,7 +677,8 @@ rnnc_status rnnc_s2s_save(const rnnc_s2s_model *m, const char *path, const char 
                                                                              : (m->tgt_vocab.tok == RNNC_S2S_TOK_CHAR ? "space char" : "space space");
     size_t nm = 4;
     for (size_t i = 0; i < n; i++) { mk[nm] = keys[i]; mv[nm++] = values[i]; }
-    s = rnnc_st_save(path, ent, nt, mk, mv, nm);
+    for (size_t i = 0; i < n_extra; i++) ent[nt + i] = extra[i];
+    s = rnnc_st_save(path, ent, nt + n_extra, mk, mv, nm);
 out:
     free(ent); free(mk); free(mv); free(cfg); free(info);
     rnnc_bytes_free(&sv);
@@ -710,8 +723,10 @@ rnnc_status rnnc_s2s_load(rnnc_s2s_model **out, const char *path) {
     }
     if ((s = rnnc_s2s_model_new(&m, &c, &sv, &tv))) { s = rnnc_error(s, "%s: %s", path, rnnc_last_error()); goto out; }
     size_t nt = rnnc_s2s_num_tensors(m);
-    if (st.n_tensors != nt) {
-        s = rnnc_error(RNNC_ERR_FORMAT, "%s: %zu tensors, a seq2seq model of this config has %zu", path, st.n_tensors, nt);
+    size_t n_model = 0;
+    for (size_t i = 0; i < st.n_tensors; i++) n_model += !is_train_tensor(st.tensors[i].name);
+    if (n_model != nt) {
+        s = rnnc_error(RNNC_ERR_FORMAT, "%s: %zu tensors, a seq2seq model of this config has %zu", path, n_model, nt);
         goto out;
     }
     for (size_t k = 0; k < nt; k++) {

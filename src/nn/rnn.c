@@ -131,15 +131,18 @@ struct rnnc_rnn_ws {
     float *zero;         /* [B, H] zeros for missing initial states */
     void *allocs[MAX_ALLOCS];
     int n_allocs;
+    size_t bytes;        /* allocated in all */
 };
 
 static void *ws_alloc(rnnc_rnn_ws *ws, size_t bytes) {
     if (ws->n_allocs == MAX_ALLOCS) return NULL;
     bytes = (bytes + 63) / 64 * 64;
     void *p = aligned_alloc(64, bytes ? bytes : 64);
-    if (p) { memset(p, 0, bytes ? bytes : 64); ws->allocs[ws->n_allocs++] = p; }
+    if (p) { memset(p, 0, bytes ? bytes : 64); ws->allocs[ws->n_allocs++] = p; ws->bytes += bytes; }
     return p;
 }
+
+size_t rnnc_rnn_ws_bytes(const rnnc_rnn_ws *ws) { return ws ? ws->bytes + sizeof *ws : 0; }
 
 void rnnc_rnn_ws_free(rnnc_rnn_ws *ws) {
     if (!ws) return;

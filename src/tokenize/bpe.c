@@ -20,6 +20,8 @@
 
 #define NO_RANK UINT32_MAX
 #define HOT_RANKS 8192
+#define TINY_LEN 5                /* tokens this short live in 8-byte slots */
+#define TINY_ID_BITS 21
 #define SHORT_PIECE 256             /* longer stretches merge with the rank queue */
 #define PARALLEL_MIN (1u << 18)     /* inputs below 256 KiB are encoded on one thread */
 #define CHUNK_TARGET (1u << 16)     /* aim for at least 64 KiB per parallel chunk */
@@ -38,8 +40,11 @@ struct rnnc_bpe {
     unsigned char *arena;
     slot *slots;             /* tokens of rank >= HOT_RANKS */
     size_t mask;             /* slots - 1 (power of two) */
-    slot *hot;               /* tokens of rank < HOT_RANKS: the frequent ones (BPE ranks follow */
-    size_t hot_mask;         /* merge order), in a table small enough to stay in L2 */
+    slot *hot;               /* longer tokens of rank < HOT_RANKS: the frequent ones (BPE ranks */
+    size_t hot_mask;         /* follow merge order), in a table small enough to stay in L2 */
+    uint64_t *tiny;          /* tokens of <= TINY_LEN bytes: bytes (40 bits), length (3), rank */
+    size_t tiny_mask;        /* (21) in one word, so the table is a quarter of the 16-byte one */
+    int tiny_all;            /* every token of <= TINY_LEN bytes is in `tiny` (ranks fit) */
     uint64_t *filter;        /* one bit per hash (high bits): clear = certainly no token. It is */
     unsigned filter_shift;   /* small enough to stay in L2, and most failed merge lookups stop here */
     uint32_t byte_rank[256];
@@ -85,25 +90,34 @@ static inline uint64_t hash_bytes(const unsigned char *p, size_t len, uint64_t k
     return mix(h);
 }
 
+static inline uint64_t tiny_key(uint64_t key8, size_t len) { return (key8 & ((1ULL << 40) - 1)) | (uint64_t)len << 40; }
+
 /* Probes the tables for p[0..len) with its key8 and hash (the filter already passed). */
 static inline uint32_t probe(const rnnc_bpe *b, const unsigned char *p, size_t len, uint64_t k, uint64_t h) {
-    size_t i = (size_t)h & b->hot_mask;
-    for (;;) {
-        const slot *s = &b->hot[i];
-        if (s->id == NO_RANK) break;
-        if (s->key8 == k && s->len == len &&
-            (len <= 8 || memcmp(b->arena + b->tok_off[s->id] + 8, p + 8, len - 8) == 0))
-            return s->id;
-        i = (i + 1) & b->hot_mask;
+    size_t i;
+    if (len <= TINY_LEN) {
+        uint64_t want = tiny_key(k, len);
+        for (i = (size_t)h & b->tiny_mask;; i = (i + 1) & b->tiny_mask) {
+            uint64_t e = b->tiny[i];
+            if (e == 0) break;
+            if ((e & ((1ULL << 43) - 1)) == want) return (uint32_t)(e >> 43);
+        }
+        if (b->tiny_all) return NO_RANK;
+    } else {
+        for (i = (size_t)h & b->hot_mask;; i = (i + 1) & b->hot_mask) {
+            const slot *s = &b->hot[i];
+            if (s->id == NO_RANK) break;
+            if (s->key8 == k && s->len == len &&
+                (len <= 8 || memcmp(b->arena + b->tok_off[s->id] + 8, p + 8, len - 8) == 0))
+                return s->id;
+        }
     }
-    i = (size_t)h & b->mask;
-    for (;;) {
+    for (i = (size_t)h & b->mask;; i = (i + 1) & b->mask) {
         const slot *s = &b->slots[i];
         if (s->id == NO_RANK) return NO_RANK;
         if (s->key8 == k && s->len == len &&
             (len <= 8 || memcmp(b->arena + b->tok_off[s->id] + 8, p + 8, len - 8) == 0))
             return s->id;
-        i = (i + 1) & b->mask;
     }
 }
 
@@ -131,8 +145,8 @@ static inline void lookup2(const rnnc_bpe *b, const unsigned char *p1, size_t l1
     uint64_t k1 = key8_of(p1, l1), k2 = key8_of(p2, l2);
     uint64_t h1 = hash_bytes(p1, l1, k1), h2 = hash_bytes(p2, l2, k2);
     int f1 = filter_has(b, h1), f2 = filter_has(b, h2);
-    if (f1) { __builtin_prefetch(&b->hot[h1 & b->hot_mask]); __builtin_prefetch(&b->slots[h1 & b->mask]); }
-    if (f2) { __builtin_prefetch(&b->hot[h2 & b->hot_mask]); __builtin_prefetch(&b->slots[h2 & b->mask]); }
+    if (f1) __builtin_prefetch(l1 <= TINY_LEN ? (const void *)&b->tiny[h1 & b->tiny_mask] : (const void *)&b->hot[h1 & b->hot_mask]);
+    if (f2) __builtin_prefetch(l2 <= TINY_LEN ? (const void *)&b->tiny[h2 & b->tiny_mask] : (const void *)&b->hot[h2 & b->hot_mask]);
     *r1 = f1 ? probe(b, p1, l1, k1, h1) : NO_RANK;
     *r2 = f2 ? probe(b, p2, l2, k2, h2) : NO_RANK;
 }
@@ -153,6 +167,7 @@ void rnnc_bpe_free(rnnc_bpe *b) {
     free(b->arena);
     free(b->slots);
     free(b->hot);
+    free(b->tiny);
     free(b->filter);
     free(b->pair2);
     free_specials(b);
@@ -172,10 +187,12 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
     if (st) { free(b); return st; }
     b->fast = rnnc_pretok_fast_kind_of(b->pretok);
     b->pattern = strdup(pattern);
-    size_t total = 0, used = 0, used_hot = 0;
+    size_t total = 0, used = 0, used_hot = 0, used_tiny = 0;
     for (size_t r = 0; r < n_tokens; r++)
         if (tokens[r].data) {
-            used_hot += r < HOT_RANKS;
+            int tiny = tokens[r].len <= TINY_LEN && r < (1u << TINY_ID_BITS);
+            used_tiny += tiny;
+            used_hot += !tiny && r < HOT_RANKS;
             if (tokens[r].len == 0 || tokens[r].len > UINT32_MAX) {
                 rnnc_bpe_free(b);
                 return rnnc_error(RNNC_ERR_FORMAT, "bpe: token %zu has length %zu", r, tokens[r].len);
@@ -184,8 +201,10 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
             used++;
         }
     size_t cap = 1024, cap_hot = 64;
-    while (cap < (used - used_hot) * 2 + (used - used_hot) / 2) cap *= 2; /* load factor at most 0.4 */
+    size_t used_cold = used - used_hot - used_tiny, cap_tiny = 64;
+    while (cap < used_cold * 2 + used_cold / 2) cap *= 2; /* load factor at most 0.4 */
     while (cap_hot < used_hot * 2 + used_hot / 2) cap_hot *= 2;
+    while (cap_tiny * 3 < used_tiny * 4) cap_tiny *= 2;   /* at most 0.75: eight slots a line */
     b->n_ranks = n_tokens;
     b->n_tokens = used;
     b->tok_off = malloc((n_tokens ? n_tokens : 1) * sizeof *b->tok_off);
@@ -195,12 +214,15 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
     b->mask = cap - 1;
     b->hot = malloc(cap_hot * sizeof *b->hot);
     b->hot_mask = cap_hot - 1;
+    b->tiny = calloc(cap_tiny, sizeof *b->tiny);
+    b->tiny_mask = cap_tiny - 1;
+    b->tiny_all = 1;
     size_t fwords = 1024; /* 16 bits per token */
     unsigned flog = 10;
     while (fwords * 64 < used * 16) { fwords *= 2; flog++; }
     b->filter_shift = 64 - flog;
     b->filter = calloc(fwords, sizeof *b->filter);
-    if (!b->pattern || !b->filter || !b->tok_off || !b->tok_len || !b->arena || !b->slots || !b->hot) {
+    if (!b->pattern || !b->filter || !b->tok_off || !b->tok_len || !b->arena || !b->slots || !b->hot || !b->tiny) {
         rnnc_bpe_free(b);
         return rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory for %zu tokens", n_tokens);
     }
@@ -224,11 +246,18 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
         uint64_t k = key8_of(p, len);
         uint64_t h = hash_bytes(p, len, k);
         b->filter[h >> b->filter_shift] |= filter_bits(h);
-        slot *table = r < HOT_RANKS ? b->hot : b->slots;
-        size_t mask = r < HOT_RANKS ? b->hot_mask : b->mask;
-        size_t i = (size_t)h & mask;
-        while (table[i].id != NO_RANK) i = (i + 1) & mask;
-        table[i] = (slot){k, (uint32_t)len, (uint32_t)r};
+        if (len <= TINY_LEN && r < (1u << TINY_ID_BITS)) {
+            size_t i = (size_t)h & b->tiny_mask;
+            while (b->tiny[i]) i = (i + 1) & b->tiny_mask;
+            b->tiny[i] = tiny_key(k, len) | (uint64_t)r << 43;
+        } else {
+            if (len <= TINY_LEN) b->tiny_all = 0; /* a short token with a huge rank: check the big table too */
+            slot *table = r < HOT_RANKS ? b->hot : b->slots;
+            size_t mask = r < HOT_RANKS ? b->hot_mask : b->mask;
+            size_t i = (size_t)h & mask;
+            while (table[i].id != NO_RANK) i = (i + 1) & mask;
+            table[i] = (slot){k, (uint32_t)len, (uint32_t)r};
+        }
         if (len == 1) b->byte_rank[p[0]] = (uint32_t)r;
     }
     for (int i = 0; i < 256; i++)
@@ -367,18 +396,23 @@ static int merge_reserve(enc *s, size_t n) {
 
 typedef uint32_t v8u32 __attribute__((vector_size(32)));
 
-/* The lowest value of r[0..n), n a multiple of 8: eight lanes at a time (the compiler's vector
- * extension, so SSE/AVX when present), which keeps the per-merge scan cheap. */
-static inline uint32_t min_rank(const uint32_t *r, size_t n) {
-    v8u32 m, x;
+/* The lowest value of r[0..n) (n a multiple of 8) and in *pos its first position, in one pass
+ * eight lanes at a time (the compiler's vector extension, so SSE/AVX when present): each lane
+ * keeps its minimum and where it first saw it; the lanes are then compared by (value, position). */
+static inline uint32_t min_rank(const uint32_t *r, size_t n, uint32_t *pos) {
+    v8u32 m, x, idx = {0, 1, 2, 3, 4, 5, 6, 7}, at = idx, step = {8, 8, 8, 8, 8, 8, 8, 8};
     memcpy(&m, r, sizeof m);
     for (size_t k = 8; k < n; k += 8) {
         memcpy(&x, r + k, sizeof x);
+        idx += step;
         v8u32 lt = (v8u32)(x < m);
         m = (x & lt) | (m & ~lt);
+        at = (idx & lt) | (at & ~lt);
     }
-    uint32_t best = m[0];
-    for (int k = 1; k < 8; k++) best = m[k] < best ? m[k] : best;
+    uint32_t best = m[0], where = at[0];
+    for (int k = 1; k < 8; k++)
+        if (m[k] < best || (m[k] == best && at[k] < where)) { best = m[k]; where = at[k]; }
+    *pos = where;
     return best;
 }
 
@@ -398,18 +432,9 @@ static void merge_short(const rnnc_bpe *b, const unsigned char *p, size_t len, e
     for (size_t i = 0; i + 1 < len; i++) rank[i] = b->pair2[p[i] << 8 | p[i + 1]];
     for (size_t i = len - 1; i < padded; i++) rank[i] = NO_RANK;
     for (;;) {
-        uint32_t m = min_rank(rank, padded);
+        uint32_t i;
+        uint32_t m = min_rank(rank, padded, &i);
         if (m == NO_RANK) break;
-        uint32_t i = 0;
-        v8u32 mv = {m, m, m, m, m, m, m, m}, x;
-        for (;; i += 8) { /* the first block of eight holding m, then m within it */
-            memcpy(&x, rank + i, sizeof x);
-            v8u32 eq = (v8u32)(x == mv);
-            uint64_t w[4];
-            memcpy(w, &eq, sizeof w);
-            if (w[0] | w[1] | w[2] | w[3]) break;
-        }
-        while (rank[i] != m) i++;
         uint32_t j = next[i], nj = next[j]; /* part i absorbs part j */
         id[i] = m;
         next[i] = nj;
