@@ -7,7 +7,11 @@ measured first), each for BUDGET seconds on this machine, one after the other. B
 metrics.jsonl in rnnc's format, the final held-out bits per byte of each best model are measured
 on the whole held-out text, and `rnnc plot` draws both curves into one SVG.
 
-Usage: /usr/bin/python3 bench/lm_quality_vs_torch.py [BUDGET_SECONDS=1200] [OUT_DIR=/tmp/rnnc-quality]
+Usage: /usr/bin/python3 bench/lm_quality_vs_torch.py [BUDGET_SECONDS=1200] [OUT_DIR=/tmp/rnnc-quality] [--parallel]
+
+--parallel runs the two at the same time, each pinned to one of the two cores with one thread
+(PyTorch 1.13's best thread count for this model here; rnnc's too on a busy machine), so both see
+the same machine conditions over the same minutes; without it they run one after the other.
 """
 import json
 import math
@@ -22,8 +26,11 @@ import torch.nn as nn
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RNNC = os.path.join(ROOT, "build", "rnnc")
 DATA = os.environ.get("RNNC_DATA", os.path.join(ROOT, "data"))
-BUDGET = float(sys.argv[1]) if len(sys.argv) > 1 else 1200.0
-OUT = sys.argv[2] if len(sys.argv) > 2 else "/tmp/rnnc-quality"
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+PARALLEL = "--parallel" in sys.argv
+WORKER = "--worker" in sys.argv
+BUDGET = float(ARGS[0]) if len(ARGS) > 0 else 1200.0
+OUT = ARGS[1] if len(ARGS) > 1 else "/tmp/rnnc-quality"
 V_E, H, LAYERS, B, T, LR, CLIP, WARMUP = 64, 512, 2, 32, 128, 2e-3, 5.0, 100
 EVAL_EVERY_S = max(BUDGET / 20, 15)
 EVAL_TOKENS = 65536
@@ -87,7 +94,10 @@ def run_torch(train_text, val_text, out_dir):
     enc = lambda t: torch.tensor([stoi.get(c, 0) for c in t.decode("utf-8", "replace")], dtype=torch.long)
     tr, va = enc(train_text), enc(val_text)
     V = len(chars) + 1
-    threads, rate = torch_threads()
+    if PARALLEL or WORKER:
+        threads, rate = 1, 0.0
+    else:
+        threads, rate = torch_threads()
     torch.set_num_threads(threads)
     torch.manual_seed(1337)
     m = LM(V)
@@ -150,7 +160,7 @@ def run_torch(train_text, val_text, out_dir):
             "probe_rate": rate}
 
 
-def run_rnnc(train_path, val_path, out_dir):
+def run_rnnc(train_path, val_path, out_dir, pin=None):
     subprocess.run(["rm", "-rf", out_dir], check=True)
     steps_per_eval = 50
     cmd = [RNNC, "train", "--data", train_path, "--valid", val_path, "--tokenizer", "char", "--cell", "lstm",
@@ -158,10 +168,14 @@ def run_rnnc(train_path, val_path, out_dir):
            "--optimizer", "adam", "--lr", str(LR), "--clip", str(CLIP), "--warmup", str(WARMUP),
            "--time", str(BUDGET), "--eval-every", str(steps_per_eval), "--eval-tokens", str(EVAL_TOKENS),
            "--checkpoint-every", "1000000", "-o", out_dir]
+    env = dict(os.environ, RNNC_NO_PROGRESS="1")
+    if pin is not None:
+        cmd = ["taskset", "-c", str(pin)] + cmd
+        env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     print("$ " + " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True, env=dict(os.environ, RNNC_NO_PROGRESS="1"))
-    out = subprocess.run([RNNC, "eval", "--model", os.path.join(out_dir, "best.safetensors"), "--data", val_path,
-                          "--batch", str(B), "--seq", str(T)], check=True, capture_output=True, text=True).stdout
+    subprocess.run(cmd, check=True, env=env)
+    out = subprocess.run(([] if pin is None else ["taskset", "-c", str(pin)]) + [RNNC, "eval", "--model", os.path.join(out_dir, "best.safetensors"), "--data", val_path,
+                          "--batch", str(B), "--seq", str(T)], check=True, capture_output=True, text=True, env=env).stdout
     vals = dict(line.split() for line in out.strip().splitlines())
     rows = [json.loads(l) for l in open(os.path.join(out_dir, "metrics.jsonl")) if l.strip()]
     steps = max(r.get("step", 0) for r in rows)
@@ -173,13 +187,24 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     text = open(os.path.join(DATA, "sotu.txt"), "rb").read()
     cut = split_point(text)
+    if WORKER:  # the PyTorch side of --parallel, in its own pinned process
+        t = run_torch(text[:cut], text[cut:], os.path.join(OUT, "torch"))
+        print(json.dumps(t), flush=True)
+        return
     train_path, val_path = os.path.join(OUT, "train.txt"), os.path.join(OUT, "valid.txt")
     open(train_path, "wb").write(text[:cut])
     open(val_path, "wb").write(text[cut:])
     print(f"budget {BUDGET:.0f} s each; train {cut} bytes, held out {len(text) - cut} bytes", flush=True)
-    r = run_rnnc(train_path, val_path, os.path.join(OUT, "rnnc"))
+    if PARALLEL:
+        worker = subprocess.Popen(["taskset", "-c", "1", sys.executable, os.path.abspath(__file__), str(BUDGET), OUT,
+                                   "--worker"], stdout=subprocess.PIPE, text=True,
+                                  env=dict(os.environ, OMP_NUM_THREADS="1"))
+        r = run_rnnc(train_path, val_path, os.path.join(OUT, "rnnc"), pin=0)
+        t = json.loads(worker.communicate()[0].strip().splitlines()[-1])
+    else:
+        r = run_rnnc(train_path, val_path, os.path.join(OUT, "rnnc"))
+        t = run_torch(text[:cut], text[cut:], os.path.join(OUT, "torch"))
     print("rnnc   ", json.dumps(r), flush=True)
-    t = run_torch(text[:cut], text[cut:], os.path.join(OUT, "torch"))
     print("pytorch", json.dumps(t), flush=True)
     svg = os.path.join(OUT, "loss.svg")
     subprocess.run([RNNC, "plot", os.path.join(OUT, "rnnc"), os.path.join(OUT, "torch", "metrics.jsonl"),
