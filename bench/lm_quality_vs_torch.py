@@ -32,7 +32,7 @@ WORKER = "--worker" in sys.argv
 BUDGET = float(ARGS[0]) if len(ARGS) > 0 else 1200.0
 OUT = ARGS[1] if len(ARGS) > 1 else "/tmp/rnnc-quality"
 V_E, H, LAYERS, B, T, LR, CLIP, WARMUP = 64, 512, 2, 32, 128, 2e-3, 5.0, 100
-EVAL_EVERY_S = max(BUDGET / 20, 15)
+EVAL_EVERY = 50  # steps between validations, the same for both
 EVAL_TOKENS = 65536
 
 
@@ -120,7 +120,7 @@ def run_torch(train_text, val_text, out_dir):
         return total / count, count
 
     log = open(os.path.join(out_dir, "metrics.jsonl"), "w")
-    step, k, state, t0, next_eval, best = 0, 0, None, time.perf_counter(), EVAL_EVERY_S, float("inf")
+    step, k, state, t0, best = 0, 0, None, time.perf_counter(), float("inf")
     loss_sum, loss_n = 0.0, 0
     val_bytes_per_token = len(val_text) / len(va)
     while time.perf_counter() - t0 < BUDGET:
@@ -143,7 +143,7 @@ def run_torch(train_text, val_text, out_dir):
         if step % 10 == 0:
             log.write(json.dumps({"step": step, "tokens": step * B * T, "train_loss": loss_sum / loss_n, "elapsed": el}) + "\n")
             loss_sum, loss_n = 0.0, 0
-        if el >= next_eval:
+        if step % EVAL_EVERY == 0 or time.perf_counter() - t0 >= BUDGET:
             vl, _ = evaluate(EVAL_TOKENS)
             log.write(json.dumps({"step": step, "tokens": step * B * T, "val_loss": vl,
                                   "val_bpb": vl / math.log(2) / val_bytes_per_token, "elapsed": el}) + "\n")
@@ -151,7 +151,6 @@ def run_torch(train_text, val_text, out_dir):
             if vl < best:
                 best = vl
                 torch.save(m.state_dict(), os.path.join(out_dir, "best.pt"))
-            next_eval += EVAL_EVERY_S
     log.close()
     m.load_state_dict(torch.load(os.path.join(out_dir, "best.pt")))
     vl, count = evaluate(0)
@@ -162,7 +161,7 @@ def run_torch(train_text, val_text, out_dir):
 
 def run_rnnc(train_path, val_path, out_dir, pin=None):
     subprocess.run(["rm", "-rf", out_dir], check=True)
-    steps_per_eval = 50
+    steps_per_eval = EVAL_EVERY
     cmd = [RNNC, "train", "--data", train_path, "--valid", val_path, "--tokenizer", "char", "--cell", "lstm",
            "--layers", str(LAYERS), "--hidden", str(H), "--embed", str(V_E), "--batch", str(B), "--seq", str(T),
            "--optimizer", "adam", "--lr", str(LR), "--clip", str(CLIP), "--warmup", str(WARMUP),
