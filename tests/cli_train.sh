@@ -35,6 +35,10 @@ done
 grep -q '"val_loss"' "$tmp/run/metrics.jsonl" && ok || bad "no validation in metrics.jsonl"
 "$rnnc" info "$tmp/run/model.safetensors" > "$tmp/info" 2>&1 && grep -qi lstm "$tmp/info" && ok || bad "info: $(cat "$tmp/info")"
 
+# A run directory whose parents do not exist yet is created with them.
+"$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 2 -o "$tmp/deep/er/run" 2>/dev/null && [ -s "$tmp/deep/er/run/model.safetensors" ] && ok \
+  || bad "nested run directory"
+
 # 2. The directory is guarded; --force starts over; --resume with a larger budget continues.
 expect_error "rerun refused" "holds another run" "$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 5 -o "$tmp/run"
 "$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 10 --force -o "$tmp/run" 2>/dev/null && ok || bad "--force"

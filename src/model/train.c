@@ -659,8 +659,21 @@ static rnnc_status check_opts(const rnnc_train_opts *o) {
 
 static const char *const run_files[] = {CHECKPOINT, "model.safetensors", "best.safetensors", "metrics.jsonl"};
 
+/* mkdir -p: creates the missing parents too. */
+static int mkdirs(const char *dir) {
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) { errno = ENAMETOOLONG; return -1; }
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 static rnnc_status prepare_run_dir(const char *dir, bool force) {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) return rnnc_error_errno(RNNC_ERR_IO, "%s: cannot create the run directory", dir);
+    if (mkdirs(dir) != 0) return rnnc_error_errno(RNNC_ERR_IO, "%s: cannot create the run directory", dir);
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return rnnc_error(RNNC_ERR_IO, "%s: not a directory", dir);
     char path[4096];
