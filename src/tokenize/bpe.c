@@ -3,11 +3,14 @@
  *
  * Encoding follows tiktoken: the text is split at special tokens (when allowed), each segment is
  * pre-tokenized, and each piece is looked up whole; if it is no token, its bytes are merged pair by
- * pair, always the adjacent pair whose concatenation has the lowest rank (leftmost on ties). Short
- * pieces use tiktoken's array scan; long ones a heap over a linked list, so a 1 MB piece with no
- * whitespace costs O(n log n), not O(n^2). Tokens live in an open-addressing hash table keyed by
- * their bytes. Big inputs with a built-in pattern are split at positions where every built-in
- * pattern must end a piece and encoded in parallel (OpenMP); the ids are the same as serially. */
+ * pair, always the adjacent pair whose concatenation has the lowest rank (leftmost on ties). Pieces
+ * up to 256 bytes use tiktoken's loop (with a vector scan for the lowest rank); longer ones are
+ * first cut where two neighbouring bytes occur together in no token (an exact cut), and stretches
+ * still long merge through a rank-bucketed queue over a linked list: O(n log n) for a 1 MB piece
+ * with no whitespace, where tiktoken is quadratic. Tokens live in open-addressing hash tables keyed
+ * by their bytes, behind a Bloom filter. Big inputs with a built-in pattern are split at positions
+ * where every built-in pattern must end a piece and encoded in parallel (OpenMP); the ids are the
+ * same as serially. See docs/ARCHITECTURE.md, "BPE encoding". */
 #include "rnnc/bpe.h"
 
 #include <stdint.h>
@@ -362,7 +365,9 @@ typedef struct {
 typedef struct {
     uint32_t *ids;      /* output ids */
     size_t n, cap;
-    uint32_t *a, *c, *d, *e; /* merge arrays: start/rank/id/next+prev */
+    /* merge arrays: a = next part (short pieces), c = pair rank, d = part id,
+     * e = previous part (short pieces) or next + previous (long pieces) */
+    uint32_t *a, *c, *d, *e;
     size_t merge_cap;
     pqueue pq;
     int nomem;
