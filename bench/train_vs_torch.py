@@ -69,8 +69,10 @@ def parse(line):
     return {k: v for k, v in (kv.split("=", 1) for kv in line.split())}
 
 
-def run_rnnc(cell, H, L, B, T, steps, unset):
+def run_rnnc(cell, H, L, B, T, steps, unset, one_thread=False):
     env = dict(os.environ)
+    if one_thread:
+        env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     if unset:
         env.pop("OPENBLAS_CORETYPE", None)
         env.pop("OPENBLAS_L2_SIZE", None)
@@ -100,11 +102,11 @@ def main():
     if not os.path.exists(BIN):
         subprocess.run(["cmake", "--build", os.path.join(ROOT, "build"), "--target", "bench_train", "-j2"], check=True)
     only = set(filter(None, a.only.split(",")))
-    print(f"V={V} E={E}, {a.steps} timed steps after 1 warm-up, medians; tokens/s; "
+    print(f"load average {os.getloadavg()[0]:.1f} at start; V={V} E={E}, {a.steps} timed steps after 1 warm-up, medians; tokens/s; "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} "
           f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', '(unset)')}")
     hdr = (f"{'config':<11} {'B':>3} {'T':>4} {'torch1':>8} {'torch2':>8} {'rnnc':>8} {'ratio':>6} {'%sgemm':>6} "
-           f"{'rnnc*':>8} {'ratio*':>6} {'%sgemm*':>7} {'GF/s':>6} {'GF/s*':>6} {'MB':>6} {'torchMB':>7}")
+           f"{'rnnc*':>8} {'ratio*':>6} {'%sgemm*':>7} {'rnnc1t':>7} {'GF/s':>6} {'GF/s*':>6} {'MB':>6} {'torchMB':>7}")
     print(hdr)
     for name, cell, H, L, B, T in CONFIGS:
         if only and name not in only:
@@ -113,15 +115,17 @@ def main():
         t2 = run_torch(cell, H, L, B, T, a.steps, 2)
         r = run_rnnc(cell, H, L, B, T, a.steps, False)
         u = run_rnnc(cell, H, L, B, T, a.steps, True)
+        o = run_rnnc(cell, H, L, B, T, a.steps, False, True)
         best = max(float(t1["tokens_per_s"]), float(t2["tokens_per_s"]))
         tmb = t1["peak_rss_mb"] if float(t1["tokens_per_s"]) >= float(t2["tokens_per_s"]) else t2["peak_rss_mb"]
         print(f"{name:<11} {B:>3} {T:>4} {float(t1['tokens_per_s']):>8.0f} {float(t2['tokens_per_s']):>8.0f} "
               f"{float(r['tokens_per_s']):>8.0f} {float(r['tokens_per_s']) / best:>6.2f} {float(r['pct_sgemm']):>6.1f} "
               f"{float(u['tokens_per_s']):>8.0f} {float(u['tokens_per_s']) / best:>6.2f} {float(u['pct_sgemm']):>7.1f} "
-              f"{float(r['sgemm_gflops']):>6.0f} {float(u['sgemm_gflops']):>6.0f} {float(r['peak_rss_mb']):>6.0f} "
+              f"{float(o['tokens_per_s']):>7.0f} {float(r['sgemm_gflops']):>6.0f} {float(u['sgemm_gflops']):>6.0f} {float(r['peak_rss_mb']):>6.0f} "
               f"{float(tmb):>7.0f}", flush=True)
     print("ratio = rnnc / best of torch 1 and 2 threads; * = OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for rnnc; "
-          "%sgemm = 6 x matrix weights x tokens/s over the measured 2048^3 SGEMM rate (GF/s); MB = peak RSS")
+          "%sgemm = 6 x matrix weights x tokens/s over the measured 2048^3 SGEMM rate (GF/s); MB = peak RSS; "
+          "rnnc1t = rnnc with OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=1")
 
 
 if __name__ == "__main__":

@@ -80,6 +80,12 @@ printf 'the  state ,of   the Union.' | "$rnnc" tokenizer encode -t "$tmp/word.js
 printf 'the Qwxzy' | "$rnnc" tokenizer encode -t "$tmp/word.json" >"$tmp/ids" && [ "$(cut -d' ' -f2 "$tmp/ids")" = 3 ] && ok ||
     fail "unknown word should be <unk> = 3: $(cat "$tmp/ids")"
 
+# --min-count keeps only frequent words; "-" reads stdin
+"$rnnc" tokenizer train --type word --vocab-size 100000 --min-count 50 -o "$tmp/word50.json" "$tmp/corpus.txt" 2>/dev/null &&
+    "$rnnc" tokenizer train --type word --vocab-size 100000 -o "$tmp/wordall.json" "$tmp/corpus.txt" 2>/dev/null &&
+    [ "$(wc -c <"$tmp/word50.json")" -lt "$(wc -c <"$tmp/wordall.json")" ] && ok || fail "word --min-count 50 should shrink the vocabulary"
+printf 'the' | "$rnnc" tokenizer encode -t "$tmp/word50.json" - >"$tmp/ids" && [ "$(cat "$tmp/ids")" = 4 ] && ok || fail "'the' should be id 4 (most frequent), got $(cat "$tmp/ids")"
+
 # --- BPE ---
 if "$rnnc" tokenizer train --type bpe --vocab-size 400 --special '<|endoftext|>' -o "$tmp/bpe.tiktoken" "$tmp/corpus.txt" 2>"$tmp/err"; then ok
 else fail "train bpe: $(cat "$tmp/err")"; fi
@@ -96,6 +102,8 @@ printf '<|endoftext|>' | "$rnnc" tokenizer encode -t "$tmp/bpe.tiktoken" >"$tmp/
 # the same training twice gives the same file
 "$rnnc" tokenizer train --type bpe --vocab-size 400 --special '<|endoftext|>' -o "$tmp/bpe2.tiktoken" "$tmp/corpus.txt" 2>/dev/null &&
     cmp -s "$tmp/bpe.tiktoken" "$tmp/bpe2.tiktoken" && ok || fail "BPE training is not deterministic"
+"$rnnc" tokenizer train --type bpe --vocab-size 400 --special '<|endoftext|>' --threads 1 -o "$tmp/bpe1.tiktoken" "$tmp/corpus.txt" 2>/dev/null &&
+    cmp -s "$tmp/bpe.tiktoken" "$tmp/bpe1.tiktoken" && ok || fail "BPE training depends on the thread count"
 "$rnnc" tokenizer train --type bpe --vocab-size 300 --pattern '\S+|\s+' -o "$tmp/bpe_re.tiktoken" "$tmp/corpus.txt" 2>/dev/null && ok || fail "train bpe with a user regex"
 round_trip "$tmp/bpe_re.tiktoken" "$tmp/random2.bin"
 if [ -s "$data/tiktoken/cl100k_base.tiktoken" ]; then
@@ -119,7 +127,7 @@ expect_fail 1 "259.*260" "$rnnc" tokenizer train --type char --vocab-size 259 -o
 expect_fail 1 "vocabulary size 4" "$rnnc" tokenizer train --type word --vocab-size 4 -o "$tmp/x.json" "$tmp/corpus.txt"
 expect_fail 1 "255" "$rnnc" tokenizer train --type bpe --vocab-size 255 -o "$tmp/x.tiktoken" "$tmp/corpus.txt"
 expect_fail 1 "256" "$rnnc" tokenizer train --type bpe --vocab-size 256 --special '<s>' -o "$tmp/x.tiktoken" "$tmp/corpus.txt"
-expect_fail 1 "offset [0-9]+" "$rnnc" tokenizer train --type bpe --vocab-size 300 --pattern '(ab' -o "$tmp/x.tiktoken" "$tmp/corpus.txt"
+expect_fail 1 "offset [0-9]+: missing closing parenthesis" "$rnnc" tokenizer train --type bpe --vocab-size 300 --pattern '(ab' -o "$tmp/x.tiktoken" "$tmp/corpus.txt"
 expect_fail 1 "missing/x.json" "$rnnc" tokenizer train --type char -o "$tmp/missing/x.json" "$tmp/corpus.txt"
 [ ! -e "$tmp/x.json" ] && [ ! -e "$tmp/x.tiktoken" ] && ok || fail "a failed train left an output file"
 expect_fail 2 "unknown option '--bogus'" "$rnnc" tokenizer train --type char --bogus -o "$tmp/x.json" "$tmp/corpus.txt"

@@ -5,6 +5,8 @@
 #include "tokenize/bpe_internal.h"
 #include "test.h"
 
+#include <unistd.h>
+
 static rnnc_bpe_train_opts opts_of(size_t vocab, const char *pattern) {
     rnnc_bpe_train_opts o;
     memset(&o, 0, sizeof o);
@@ -249,6 +251,15 @@ static void test_against_reference(void) {
         compare_with_reference(t, len, pat, 100000, 3, 32, 2); /* until min_frequency stops it */
         free(t);
     }
+    /* Arbitrary bytes (mostly not UTF-8) from a small alphabet, so that pairs repeat. */
+    for (int round = 0; round < 3; round++) {
+        size_t n = 2500;
+        char *b = malloc(n);
+        static const unsigned char alphabet[9] = {0x80, 0xc3, 0xa9, ' ', '\n', 0xff, 0x00, 'a', 'b'};
+        for (size_t i = 0; i < n; i++) b[i] = (char)alphabet[rnnc_rng_below(&g, 9)];
+        compare_with_reference(b, n, patterns[round], 360, 0, round ? 64 : 0, 2);
+        free(b);
+    }
     /* One long piece without whitespace, with runs that overlap themselves. */
     size_t n = 3000;
     char *t = malloc(n);
@@ -480,6 +491,17 @@ static void test_long_piece(void) {
     /* A merge's count includes overlapping occurrences ("aaa" counts (a, a) twice, merges once). */
     CHECK(r.n_final_tokens >= n - saved);
     CHECK(r.n_final_tokens < n / 3);
+    /* The trained tokenizer encodes the piece into exactly training's segmentation. */
+    const unsigned char *tt = (const unsigned char *)t;
+    rnnc_bpe *bpe = NULL;
+    CHECK_EQ_LL(rnnc_bpe_train(&bpe, &tt, &n, 1, &o), RNNC_OK);
+    if (bpe) {
+        rnnc_ids ids = {0};
+        CHECK_EQ_LL(rnnc_bpe_encode(bpe, tt, n, false, &ids), RNNC_OK);
+        CHECK_EQ_LL(ids.len, r.n_final_tokens);
+        rnnc_ids_free(&ids);
+        rnnc_bpe_free(bpe);
+    }
     rnnc_bpe_ranks_free(&r);
     free(t);
 }
@@ -536,6 +558,9 @@ static void test_bad_input(void) {
     o.n_specials = 2;
     CHECK_EQ_LL(train1(t, len, &o, 0, &r), RNNC_ERR_ARG);
     CHECK_STR(rnnc_last_error(), "vocabulary size 257 is smaller than the 256 byte tokens + 2 special tokens");
+    o.vocab_size = (size_t)UINT32_MAX + 2;
+    CHECK_EQ_LL(train1(t, len, &o, 0, &r), RNNC_ERR_ARG);
+    CHECK(strstr(rnnc_last_error(), "too large") != NULL);
     o.vocab_size = 258; /* exactly the alphabet + specials: no merges, but valid */
     CHECK_EQ_LL(train1(t, len, &o, 0, &r), RNNC_OK);
     CHECK_EQ_LL(r.n_tokens, 256);
@@ -577,6 +602,140 @@ static void test_bad_input(void) {
     CHECK(bpe == NULL);
 }
 
+/* ---- end to end, through the tokenizer (rnnc_bpe_create, encode, save) ---- */
+
+static rnnc_bpe *train_bpe(const char *text, size_t len, const rnnc_bpe_train_opts *o) {
+    const unsigned char *t = (const unsigned char *)text;
+    rnnc_bpe *bpe = NULL;
+    rnnc_status st = rnnc_bpe_train(&bpe, &t, &len, 1, o);
+    CHECK_MSG(st == RNNC_OK, "%s", rnnc_last_error());
+    return bpe;
+}
+
+/* The tokenizer holds the trained ranks, then the specials at the top ids. */
+static void test_tokenizer_from_training(void) {
+    rnnc_rng g;
+    rnnc_rng_seed(&g, 21);
+    size_t len;
+    char *t = random_corpus(&g, 4000, &len);
+    const char *sp[] = {"<|endoftext|>", "<|pad|>"};
+    rnnc_bpe_train_opts o = opts_of(500, "o200k");
+    o.specials = sp;
+    o.n_specials = 2;
+    rnnc_bpe_ranks r;
+    CHECK_EQ_LL(train1(t, len, &o, 0, &r), RNNC_OK);
+    rnnc_bpe *bpe = train_bpe(t, len, &o);
+    if (bpe) {
+        CHECK_EQ_LL(rnnc_bpe_n_vocab(bpe), 500);
+        CHECK_STR(rnnc_bpe_pattern(bpe), "o200k");
+        for (uint32_t id = 0; id < r.n_tokens; id++) {
+            rnnc_token_bytes tb = rnnc_bpe_token(bpe, id);
+            CHECK(tb.data && tb.len == r.off[id + 1] - r.off[id] && !memcmp(tb.data, r.bytes + r.off[id], tb.len));
+        }
+        for (uint32_t i = 0; i < 2; i++) {
+            rnnc_token_bytes tb = rnnc_bpe_token(bpe, 498 + i);
+            CHECK(tb.data && tb.len == strlen(sp[i]) && !memcmp(tb.data, sp[i], tb.len));
+        }
+        /* Special text becomes its id with allow_special. */
+        rnnc_ids ids = {0};
+        CHECK_EQ_LL(rnnc_bpe_encode(bpe, (const unsigned char *)"<|pad|>", 7, true, &ids), RNNC_OK);
+        CHECK(ids.len == 1 && ids.data[0] == 499);
+        rnnc_ids_free(&ids);
+        rnnc_bpe_free(bpe);
+    }
+    rnnc_bpe_ranks_free(&r);
+    free(t);
+}
+
+/* Lowest-rank-first encoding of the training text reproduces training's segmentation: the same
+ * number of tokens (exact when no two merges made the same bytes), and decoding gives the text. */
+static void test_encode_matches_training(void) {
+    static const char *const patterns[] = {"cl100k", "r50k", "o200k", "[a-z]+|[^a-z]"};
+    rnnc_rng g;
+    rnnc_rng_seed(&g, 77);
+    for (int round = 0; round < 8; round++) {
+        size_t len;
+        char *t = random_corpus(&g, 3000, &len);
+        rnnc_bpe_train_opts o = opts_of(300 + 100 * (size_t)round, patterns[round % 4]);
+        rnnc_bpe_ranks r;
+        CHECK_EQ_LL(train1(t, len, &o, 0, &r), RNNC_OK);
+        rnnc_bpe *bpe = train_bpe(t, len, &o);
+        if (bpe) {
+            rnnc_ids ids = {0};
+            CHECK_EQ_LL(rnnc_bpe_encode(bpe, (const unsigned char *)t, len, false, &ids), RNNC_OK);
+            CHECK_MSG(ids.len == r.n_final_tokens, "%s: encode gives %zu tokens, training %llu", patterns[round % 4],
+                      ids.len, (unsigned long long)r.n_final_tokens);
+            rnnc_bytes back = {0};
+            CHECK_EQ_LL(rnnc_bpe_decode(bpe, ids.data, ids.len, &back), RNNC_OK);
+            CHECK(back.len == len && !memcmp(back.data, t, len));
+            rnnc_bytes_free(&back);
+            rnnc_ids_free(&ids);
+            rnnc_bpe_free(bpe);
+        }
+        CHECK_EQ_LL(r.n_merges, r.n_tokens - 256); /* no duplicate bytes, so the count above is exact */
+        rnnc_bpe_ranks_free(&r);
+        free(t);
+    }
+}
+
+static int read_all(const char *path, unsigned char **d, size_t *n) { return rnnc_read_file(path, d, n) == RNNC_OK; }
+
+/* Same input, same file: byte-identical rank files and sidecars with 1 and 2 threads. */
+static void test_saved_files_identical(void) {
+    rnnc_rng g;
+    rnnc_rng_seed(&g, 8);
+    size_t len;
+    char *t = random_corpus(&g, 8000, &len);
+    const char *sp[] = {"<|endoftext|>"};
+    rnnc_bpe_train_opts o = opts_of(700, "cl100k");
+    o.specials = sp;
+    o.n_specials = 1;
+    char p1[64], p2[64], j1[80], j2[80];
+    snprintf(p1, sizeof p1, "bpe_train_a_%d.tiktoken", (int)getpid());
+    snprintf(p2, sizeof p2, "bpe_train_b_%d.tiktoken", (int)getpid());
+    snprintf(j1, sizeof j1, "%s.json", p1);
+    snprintf(j2, sizeof j2, "%s.json", p2);
+    o.threads = 1;
+    rnnc_bpe *a = train_bpe(t, len, &o);
+    o.threads = 2;
+    rnnc_bpe *b = train_bpe(t, len, &o);
+    if (a && b) {
+        CHECK_EQ_LL(rnnc_bpe_save(a, p1), RNNC_OK);
+        CHECK_EQ_LL(rnnc_bpe_save(b, p2), RNNC_OK);
+        unsigned char *d1 = NULL, *d2 = NULL;
+        size_t n1 = 0, n2 = 0;
+        CHECK(read_all(p1, &d1, &n1) && read_all(p2, &d2, &n2));
+        CHECK(n1 > 0 && n1 == n2 && d1 && d2 && !memcmp(d1, d2, n1));
+        free(d1);
+        free(d2);
+        d1 = d2 = NULL;
+        CHECK(read_all(j1, &d1, &n1) && read_all(j2, &d2, &n2));
+        CHECK(n1 > 0 && n1 == n2 && d1 && d2 && !memcmp(d1, d2, n1));
+        free(d1);
+        free(d2);
+        /* And the file loads back to the same tokenizer. */
+        rnnc_bpe *c = NULL;
+        CHECK_EQ_LL(rnnc_bpe_load(&c, p1, NULL), RNNC_OK);
+        if (c) {
+            CHECK_EQ_LL(rnnc_bpe_n_vocab(c), 700);
+            rnnc_ids x = {0}, y = {0};
+            CHECK_EQ_LL(rnnc_bpe_encode(a, (const unsigned char *)t, len, true, &x), RNNC_OK);
+            CHECK_EQ_LL(rnnc_bpe_encode(c, (const unsigned char *)t, len, true, &y), RNNC_OK);
+            CHECK(x.len == y.len && !memcmp(x.data, y.data, x.len * sizeof *x.data));
+            rnnc_ids_free(&x);
+            rnnc_ids_free(&y);
+            rnnc_bpe_free(c);
+        }
+    }
+    remove(p1);
+    remove(p2);
+    remove(j1);
+    remove(j2);
+    rnnc_bpe_free(a);
+    rnnc_bpe_free(b);
+    free(t);
+}
+
 int main(void) {
     RUN(test_hand_example);
     RUN(test_weighted_pieces);
@@ -588,6 +747,9 @@ int main(void) {
     RUN(test_specials_cut_the_corpus);
     RUN(test_long_piece);
     RUN(test_progress);
+    RUN(test_tokenizer_from_training);
+    RUN(test_encode_matches_training);
+    RUN(test_saved_files_identical);
     RUN(test_bad_input);
     return test_report();
 }

@@ -47,29 +47,37 @@ static void test_windowed_feed_equals_steps(void) {
     }
 }
 
+/* The generator's own batch-1 step against the model's step API: same logits, same greedy path. */
 static void test_greedy_matches_step_api(void) {
-    rnnc_lm *m = small_model(RNNC_CELL_LSTM);
-    rnnc_sample_params p = {0, 0, 1};
-    rnnc_generator *g;
-    CHECK(rnnc_generator_new(&g, m, &p, 5) == RNNC_OK);
-    const uint32_t prompt[3] = {4, 9, 1};
-    CHECK(rnnc_generator_feed(g, prompt, 3) == RNNC_OK);
-    rnnc_lm_ws *ws;
-    CHECK(rnnc_lm_ws_new(&ws, m, 1, 1) == RNNC_OK);
-    float logits[V];
-    for (int i = 0; i < 3; i++) { int id = (int)prompt[i]; rnnc_lm_step(m, ws, &id, 1, logits); }
-    int bad = 0;
-    for (int k = 0; k < 60; k++) {
-        uint32_t got;
-        CHECK(rnnc_generator_next(g, &got) == RNNC_OK);
-        int want = (int)rnnc_argmax(logits, V);
-        bad += (int)got != want;
-        rnnc_lm_step(m, ws, &want, 1, logits);
+    const rnnc_cell cells[4] = {RNNC_CELL_LSTM, RNNC_CELL_GRU, RNNC_CELL_RNN_TANH, RNNC_CELL_RNN_RELU};
+    for (int ci = 0; ci < 4; ci++) {
+        rnnc_lm *m = small_model(cells[ci]);
+        rnnc_sample_params p = {0, 0, 1};
+        rnnc_generator *g;
+        CHECK(rnnc_generator_new(&g, m, &p, 5) == RNNC_OK);
+        const uint32_t prompt[3] = {4, 9, 1};
+        CHECK(rnnc_generator_feed(g, prompt, 3) == RNNC_OK);
+        rnnc_lm_ws *ws;
+        CHECK(rnnc_lm_ws_new(&ws, m, 1, 1) == RNNC_OK);
+        float logits[V];
+        for (int i = 0; i < 3; i++) { int id = (int)prompt[i]; rnnc_lm_step(m, ws, &id, 1, logits); }
+        int bad = 0;
+        double maxdiff = 0;
+        for (int k = 0; k < 60; k++) {
+            uint32_t got;
+            CHECK(rnnc_generator_next(g, &got) == RNNC_OK);
+            int want = (int)rnnc_argmax(logits, V);
+            bad += (int)got != want;
+            rnnc_lm_step(m, ws, &want, 1, logits);
+            const float *gl = rnnc_generator_logits(g); /* runs the drawn token through the fast step */
+            for (int v = 0; gl && v < V; v++) maxdiff = fmax(maxdiff, fabs(gl[v] - logits[v]));
+        }
+        CHECK_EQ_LL(bad, 0);
+        CHECK_MSG(maxdiff < 1e-4, "cell %d: generator step and model step differ by %g", ci, maxdiff);
+        rnnc_lm_ws_free(ws);
+        rnnc_generator_free(g);
+        rnnc_lm_free(m);
     }
-    CHECK_EQ_LL(bad, 0);
-    rnnc_lm_ws_free(ws);
-    rnnc_generator_free(g);
-    rnnc_lm_free(m);
 }
 
 static void gen(rnnc_lm *m, uint64_t seed, uint32_t *out, int n) {
@@ -116,10 +124,78 @@ static void test_bad_use(void) {
     rnnc_lm_free(m);
 }
 
+static void test_half_rounding(void) {
+    CHECK(rnnc_half_round(1.0f) == 1.0f);
+    CHECK(rnnc_half_round(-2.5f) == -2.5f);
+    CHECK(rnnc_half_round(1.0f + ldexpf(1, -11)) == 1.0f);                    /* tie: to even */
+    CHECK(rnnc_half_round(1.0f + 3 * ldexpf(1, -11)) == 1.0f + ldexpf(1, -9)); /* tie: to even */
+    CHECK(rnnc_half_round(65504.0f) == 65504.0f);
+    CHECK(isinf(rnnc_half_round(65520.0f)));
+    CHECK(rnnc_half_round(ldexpf(1, -24)) == ldexpf(1, -24)); /* smallest subnormal */
+    CHECK(rnnc_half_round(ldexpf(1, -25)) == 0.0f);            /* tie below it: to even (zero) */
+    CHECK(rnnc_half_round(ldexpf(3, -25)) == ldexpf(1, -23));  /* 1.5 ulp: to even (2 ulp) */
+    CHECK(isnan(rnnc_half_round(NAN)));
+    CHECK(rnnc_half_round(-INFINITY) == -INFINITY);
+    /* every finite half value is a fixed point */
+    int bad = 0;
+    for (int e = 0; e < 31; e++)
+        for (int mnt = 0; mnt < 1024; mnt++) {
+            float v = e == 0 ? ldexpf((float)mnt, -24) : ldexpf(1.0f + mnt / 1024.0f, e - 15);
+            bad += rnnc_half_round(v) != v || rnnc_half_round(-v) != -v;
+        }
+    CHECK_EQ_LL(bad, 0);
+    /* random floats: within half an ulp of half precision */
+    rnnc_rng r;
+    rnnc_rng_seed(&r, 9);
+    for (int i = 0; i < 100000; i++) {
+        float x = rnnc_rng_normal(&r) * ldexpf(1, (int)rnnc_rng_below(&r, 30) - 20);
+        float h = rnnc_half_round(x);
+        int ex;
+        frexpf(fabsf(x), &ex);
+        float ulp = ldexpf(1, (ex - 1 < -14 ? -14 : ex - 1) - 10);
+        if (fabsf(h - x) > ulp / 2 * (1 + 1e-6f)) bad++;
+    }
+    CHECK_EQ_LL(bad, 0);
+}
+
+static void test_half_weights_close(void) {
+    const rnnc_cell cells[3] = {RNNC_CELL_LSTM, RNNC_CELL_GRU, RNNC_CELL_RNN_TANH};
+    for (int ci = 0; ci < 3; ci++) {
+        rnnc_lm *m = small_model(cells[ci]);
+        rnnc_sample_params p = {0, 0, 1};
+        rnnc_generator *a, *b;
+        CHECK(rnnc_generator_new(&a, m, &p, 1) == RNNC_OK);
+        CHECK(rnnc_generator_new(&b, m, &p, 1) == RNNC_OK);
+        CHECK(rnnc_generator_use_half(b) == RNNC_OK);
+        double maxrel = 0;
+        /* greedy from the same token: compare the logits while the two paths agree on the tokens */
+        const uint32_t t0 = 5;
+        rnnc_generator_feed(a, &t0, 1);
+        rnnc_generator_feed(b, &t0, 1);
+        for (int k = 0; k < 30; k++) {
+            uint32_t x, y;
+            rnnc_generator_next(a, &x);
+            rnnc_generator_next(b, &y);
+            const float *la = rnnc_generator_logits(a), *lb = rnnc_generator_logits(b);
+            double scale = 0;
+            for (int v = 0; v < V; v++) scale = fmax(scale, fabs(la[v]));
+            for (int v = 0; v < V; v++) maxrel = fmax(maxrel, fabs(la[v] - lb[v]) / (scale + 1e-6));
+            if (x != y) break; /* the paths diverged: later states are not comparable */
+        }
+        CHECK_MSG(maxrel < 2e-3 && maxrel > 0, "cell %d: half-precision logits differ by %g of their scale", ci, maxrel);
+        if (getenv("RNNC_TEST_VERBOSE")) printf("cell %d: half-precision logits within %.2g of their scale\n", ci, maxrel);
+        rnnc_generator_free(a);
+        rnnc_generator_free(b);
+        rnnc_lm_free(m);
+    }
+}
+
 int main(void) {
     RUN(test_windowed_feed_equals_steps);
     RUN(test_greedy_matches_step_api);
     RUN(test_seeds);
     RUN(test_bad_use);
+    RUN(test_half_rounding);
+    RUN(test_half_weights_close);
     return test_report();
 }

@@ -270,6 +270,31 @@ static void test_config_checks(void) {
     rnnc_lm_free(m);
 }
 
+/* Dropout between layers: training forwards are reproducible for a seed and differ from eval. */
+static void test_dropout(void) {
+    rnnc_lm_config cfg = {RNNC_CELL_GRU, 9, 4, 8, 2, 0.5f};
+    rnnc_lm *m;
+    CHECK_EQ_LL(rnnc_lm_new(&m, &cfg), RNNC_OK);
+    rnnc_rng r;
+    rnnc_rng_seed(&r, 2);
+    rnnc_lm_init(m, &r);
+    int ids[6] = {1, 2, 3, 4, 5, 6};
+    float a[6 * 9], b[6 * 9], e[6 * 9];
+    const float *l;
+    rnnc_lm_ws *ws;
+    CHECK_EQ_LL(rnnc_lm_ws_new(&ws, m, 2, 3), RNNC_OK);
+    for (int pass = 0; pass < 3; pass++) {
+        rnnc_lm_ws_reset_state(ws);
+        rnnc_rng_seed(&r, 77);
+        CHECK_EQ_LL(rnnc_lm_forward(m, ws, ids, 2, 3, pass < 2, &r, &l), RNNC_OK);
+        memcpy(pass == 0 ? a : pass == 1 ? b : e, l, sizeof a);
+    }
+    CHECK(memcmp(a, b, sizeof a) == 0);
+    CHECK(memcmp(a, e, sizeof a) != 0);
+    rnnc_lm_ws_free(ws);
+    rnnc_lm_free(m);
+}
+
 int main(void) {
     RUN(test_golden_all_cells);
     RUN(test_step_matches_window);
@@ -277,5 +302,6 @@ int main(void) {
     RUN(test_init_statistics);
     RUN(test_bad_files);
     RUN(test_config_checks);
+    RUN(test_dropout);
     return test_report();
 }

@@ -152,7 +152,7 @@ static void test_gradcheck_b1_t1(void) {
     for (int k = 0; k < 4; k++) gradcheck(all_cells[k], 2, 3, 2, true, 1, 1, NULL, 0);
 }
 
-/* Wider than one thread slice (H = 37 is split across threads at a 16-unit boundary). */
+/* Wider than one 32-unit chunk of the time loop, with a partial last chunk (H = 37). */
 static void test_gradcheck_wide(void) {
     static const int len[2] = {3, 2};
     for (int k = 0; k < 4; k++) gradcheck(all_cells[k], 2, 37, 1, true, 2, 3, len, 0);

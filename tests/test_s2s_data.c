@@ -241,7 +241,8 @@ static void test_batches(void) {
     CHECK_EQ_LL(x->B, 8);
     CHECK_EQ_LL(x->item[0], 32);
     CHECK_EQ_LL(x->ref[0], 0);
-    CHECK(rnnc_s2s_batcher_new(&b, &d, 0, false) == RNNC_ERR_ARG);
+    rnnc_s2s_batcher b0;
+    CHECK(rnnc_s2s_batcher_new(&b0, &d, 0, false) == RNNC_ERR_ARG);
     free(seen);
     rnnc_s2s_batcher_free(&b);
     rnnc_s2s_data_free(&d);

@@ -216,6 +216,27 @@ static void test_greedy_and_beam(void) {
         CHECK(h[0].score >= greedy_score - 1e-9);
         for (int i = 0; i < n; i++) {
             CHECK_NEAR(h[i].score, h[i].logprob / pow(h[i].len + 1.0, 1.0), 1e-9, 1e-12);
+            /* The step-by-step decoder (T=1 calls from the carried state) and the whole-sequence
+             * teacher-forced decoder (the path the PyTorch golden tests of the recurrent layer
+             * cover) give the same log-probability to each finished hypothesis. */
+            if (h[i].finished) {
+                rnnc_s2s_ws *ws;
+                int T = h[i].len + 1, sl = slen[r];
+                uint32_t ti[16], to[16];
+                ti[0] = RNNC_S2S_BOS;
+                for (int t = 0; t < h[i].len; t++) { ti[t + 1] = h[i].ids[t]; to[t] = h[i].ids[t]; }
+                to[h[i].len] = RNNC_S2S_EOS;
+                rnnc_s2s_batch one = {.B = 1, .Ts = sl, .Tt = T, .src = src + r * 4, .src_len = &sl, .tgt_in = ti,
+                                      .tgt_out = to, .tgt_len = &T};
+                double loss;
+                long cnt;
+                rnnc_s2s_train_opts o = {.teacher_forcing = 1.0f};
+                CHECK(rnnc_s2s_ws_new(&ws, m, 1, sl, T) == RNNC_OK);
+                CHECK(rnnc_s2s_forward_backward(ws, m, &one, &o, NULL, 1.0f, NULL, &loss, &cnt) == RNNC_OK);
+                CHECK_EQ_LL(cnt, T);
+                CHECK_NEAR(-loss * (double)cnt, h[i].logprob, 1e-4, 1e-5);
+                rnnc_s2s_ws_free(ws);
+            }
             rnnc_s2s_hyp_free(&h[i]);
         }
     }

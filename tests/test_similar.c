@@ -37,7 +37,7 @@ static void test_known_neighbours(void) {
     /* a free vector with exclusions */
     const float q[3] = {0, 0.5f, 0.5f};
     const uint32_t ex[1] = {2};
-    CHECK(rnnc_similar_vec(E1, 7, 3, q, ex, 1, 1, nb, &n) == RNNC_OK);
+    CHECK(rnnc_similar_vec(E1, 7, 3, q, ex, 1, 0, 1, nb, &n) == RNNC_OK);
     CHECK_EQ_LL(n, 1);
     CHECK_EQ_LL(nb[0].id, 6);
     CHECK_NEAR(nb[0].sim, sqrt(0.5), 1e-6, 0);
@@ -87,12 +87,20 @@ static void test_analogy(void) {
     const int plus[1] = {1}, bad_sign[1] = {2};
     rnnc_neighbor nb2[5];
     size_t n2;
-    CHECK(rnnc_similar_terms(E, 5, 3, one, plus, 1, 5, nb, &n) == RNNC_OK);
+    CHECK(rnnc_similar_terms(E, 5, 3, one, plus, 1, 0, 5, nb, &n) == RNNC_OK);
     CHECK(rnnc_similar_row(E, 5, 3, 2, 5, nb2, &n2) == RNNC_OK);
     CHECK_EQ_LL(n, n2);
     for (size_t i = 0; i < n && i < n2; i++) { CHECK_EQ_LL(nb[i].id, nb2[i].id); CHECK_NEAR(nb[i].sim, nb2[i].sim, 1e-6, 0); }
-    CHECK(rnnc_similar_terms(E, 5, 3, one, bad_sign, 1, 5, nb, &n) == RNNC_ERR_ARG);
-    CHECK(rnnc_similar_terms(E, 5, 3, one, plus, 0, 5, nb, &n) == RNNC_ERR_ARG);
+    CHECK(rnnc_similar_terms(E, 5, 3, one, bad_sign, 1, 0, 5, nb, &n) == RNNC_ERR_ARG);
+    CHECK(rnnc_similar_terms(E, 5, 3, one, plus, 0, 0, 5, nb, &n) == RNNC_ERR_ARG);
+    /* ids below first_id are never answers: man:king :: woman:? without ids 0..3 leaves 4 */
+    CHECK(rnnc_similar_analogy(E, 5, 3, 0, 2, 1, 5, nb, &n) == RNNC_OK);
+    const uint32_t terms[3] = {2, 0, 1};
+    const int sg[3] = {1, -1, 1};
+    CHECK(rnnc_similar_terms(E, 5, 3, terms, sg, 3, 4, 5, nb2, &n2) == RNNC_OK);
+    CHECK_EQ_LL(n2, 1);
+    CHECK_EQ_LL(nb2[0].id, 4);
+    CHECK_NEAR(nb2[0].sim, nb[1].sim, 1e-6, 0);
 }
 
 static void test_bad_input(void) {
@@ -104,7 +112,7 @@ static void test_bad_input(void) {
     CHECK(rnnc_similar_row(E1, 7, 3, 7, 4, nb, &n) == RNNC_ERR_RANGE);
     CHECK(rnnc_similar_row(E1, 7, 3, 0, 0, nb, &n) == RNNC_ERR_ARG);
     const float zero[3] = {0, 0, 0};
-    CHECK(rnnc_similar_vec(E1, 7, 3, zero, NULL, 0, 4, nb, &n) == RNNC_ERR_ARG);
+    CHECK(rnnc_similar_vec(E1, 7, 3, zero, NULL, 0, 0, 4, nb, &n) == RNNC_ERR_ARG);
     CHECK(rnnc_similar_analogy(E1, 7, 3, 0, 3, 1, 4, nb, &n) == RNNC_ERR_ARG);
     float En[2 * 2] = {1, 0, NAN, 1};
     CHECK(rnnc_similar_row(En, 2, 2, 0, 1, nb, &n) == RNNC_ERR_NUMERIC);

@@ -533,6 +533,18 @@ static void test_openai_by_name(void) {
     CHECK_EQ_LL(rnnc_tokenizer_special_id(t, "<|endoftext|>"), 100257);
     rnnc_ids_free(&ids);
     rnnc_tokenizer_free(t);
+
+    /* An OpenAI vocabulary (gaps, specials above the ranks) survives JSON unchanged. */
+    if (rnnc_tokenizer_load(&t, "r50k_base", NULL) != RNNC_OK) { CHECK_MSG(0, "%s", rnnc_last_error()); return; }
+    char *json = NULL;
+    CHECK_EQ_LL(rnnc_tokenizer_to_json(t, &json), RNNC_OK);
+    CHECK(json && strstr(json, "\"special_tokens\":{\"<|endoftext|>\":50256}"));
+    rnnc_tokenizer *u = NULL;
+    if (json) CHECK_EQ_LL(rnnc_tokenizer_from_json(&u, json, strlen(json)), RNNC_OK);
+    if (u) check_same(t, u, "Fellow citizens: the state of our Union<|endoftext|> 日本語 😀 \xFF");
+    rnnc_tokenizer_free(u);
+    free(json);
+    rnnc_tokenizer_free(t);
 }
 
 int main(void) {

@@ -28,6 +28,14 @@ rnnc_status rnnc_generator_feed(rnnc_generator *g, const uint32_t *ids, size_t n
 /* Draws the next token from the logits of the last input and makes it the next input. Needs at
  * least one fed id (RNNC_ERR_ARG otherwise): a recurrent LM has no distribution before input. */
 rnnc_status rnnc_generator_next(rnnc_generator *g, uint32_t *id);
+/* From now on the per-token step reads the recurrent and head weights rounded to IEEE half
+ * precision (11 significant bits; biases, embedding, state and sums stay float): half the memory
+ * each token streams, which is what bounds batch-1 speed. Logits then differ from the float
+ * model's by about 1e-3 relative; prompts fed with feed() still run in float. */
+rnnc_status rnnc_generator_use_half(rnnc_generator *g);
+/* x rounded to the nearest IEEE half-precision value (ties to even), as use_half rounds weights. */
+float rnnc_half_round(float x);
+
 /* The logits (V) next() would draw from (after running a pending input), or NULL before any
  * input. For tests and tools that show the distribution. */
 const float *rnnc_generator_logits(rnnc_generator *g);

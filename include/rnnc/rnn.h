@@ -56,6 +56,8 @@ void rnnc_rnn_init(const rnnc_rnn_config *c, float *params, rnnc_rng *rng);
 typedef struct rnnc_rnn_ws rnnc_rnn_ws;
 rnnc_status rnnc_rnn_ws_new(rnnc_rnn_ws **out, const rnnc_rnn_config *c, int B, int T);
 void rnnc_rnn_ws_free(rnnc_rnn_ws *ws);
+/* Bytes the workspace holds (for memory reports). */
+size_t rnnc_rnn_ws_bytes(const rnnc_rnn_ws *ws);
 
 /* Forward over x (B,T,I). h0, c0 (L*D,B,H) may be NULL (zeros; c0 only for LSTM). Writes y
  * (B,T,D*H) and, when not NULL, hn, cn (L*D,B,H). `training` enables dropout (drawn from rng). */

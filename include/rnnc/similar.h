@@ -20,9 +20,10 @@ typedef struct {
  * out holds room for k; *n_out gets min(k, number of eligible rows). */
 rnnc_status rnnc_similar_row(const float *E, size_t V, size_t D, uint32_t query, size_t k,
                              rnnc_neighbor *out, size_t *n_out);
-/* The k rows most similar to the vector q (D), leaving out the ids in exclude[0, n_exclude). */
+/* The k rows most similar to the vector q (D), leaving out the ids in exclude[0, n_exclude) and
+ * the ids below first_id. */
 rnnc_status rnnc_similar_vec(const float *E, size_t V, size_t D, const float *q,
-                             const uint32_t *exclude, size_t n_exclude, size_t k,
+                             const uint32_t *exclude, size_t n_exclude, uint32_t first_id, size_t k,
                              rnnc_neighbor *out, size_t *n_out);
 /* Analogy "a is to b as c is to ?": neighbours of unit(b) - unit(a) + unit(c) (unit vectors, so
  * that no word dominates by its length), excluding a, b and c. */
@@ -30,10 +31,12 @@ rnnc_status rnnc_similar_analogy(const float *E, size_t V, size_t D, uint32_t a,
                                  size_t k, rnnc_neighbor *out, size_t *n_out);
 
 /* The general form: neighbours of sum_i sign[i] * unit(E[ids[i]]) (sign +1 or -1), excluding
- * every id in ids. One term with sign +1 is rnnc_similar_row; (b, +1), (a, -1), (c, +1) is the
- * analogy. Each term's row must be non-zero. */
+ * every id in ids and, when first_id > 0, every id below first_id (tokens that training never
+ * sees, such as a char tokenizer's reserved and byte-fallback ids, keep their random initial
+ * vectors and would only be noise). One term with sign +1 is rnnc_similar_row; (b, +1), (a, -1),
+ * (c, +1) is the analogy. Each term's row must be non-zero. */
 rnnc_status rnnc_similar_terms(const float *E, size_t V, size_t D, const uint32_t *ids, const int *signs,
-                               size_t n_terms, size_t k, rnnc_neighbor *out, size_t *n_out);
+                               size_t n_terms, uint32_t first_id, size_t k, rnnc_neighbor *out, size_t *n_out);
 
 /* Cosine similarity of two D-vectors; 0 when either is zero. */
 float rnnc_cosine(const float *x, const float *y, size_t D);

@@ -1,6 +1,8 @@
 /* rnnc — tokenizers: character, word and byte-level BPE behind one interface.
  *
- * Id layout of the character and word tokenizers (BPE keeps its own ranks, see bpe.h):
+ * Id layout of the character and word tokenizers (BPE keeps its own ranks, see bpe.h; a BPE
+ * tokenizer meant for seq2seq gets its <pad>/<bos>/<eos> as special tokens at training, found
+ * again with rnnc_tokenizer_special_id):
  *
  *   0 <pad>   1 <bos>   2 <eos>   3 <unk>        reserved for sequence models (batch padding,
  *                                                seq2seq start/end), never produced by encode

@@ -62,11 +62,20 @@ void cli_format_train(char *buf, size_t n, const cli_train_status *s);
 
 /* Subcommands. */
 int cmd_tokenizer(int argc, char **argv);
+int cmd_seq2seq(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_train_text(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
+int cmd_similar(int argc, char **argv);
+
+/* Loads a model file and the tokenizer stored in its metadata ("rnnc.tokenizer"), checking that
+ * the two agree on the vocabulary size. Returns 0, or 1 after printing the error line. */
+typedef struct rnnc_tokenizer rnnc_tokenizer;
+int cli_load_lm_tokenizer(const char *path, rnnc_lm **m, rnnc_tokenizer **tok);
 
 #endif

@@ -1,12 +1,20 @@
 /* rnnc eval — mean cross-entropy (nats per token) of a model over a stream-batched id file. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/lm_common.h"
+#include "rnnc/metrics.h"
+#include "rnnc/tokenizer.h"
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: rnnc eval --model MODEL --ids FILE --batch B --seq T\n"
+            "       rnnc eval --model MODEL --data FILE [--batch B] [--seq T]\n"
+            "\n"
+            "With --data, the text is encoded with the tokenizer stored in the model and the loss is\n"
+            "printed as nats per token, perplexity and bits per byte (comparable across tokenizers);\n"
+            "B and T default to 16 and 128 (fewer streams when the text is short).\n"
             "\n"
             "Prints 'loss <mean cross-entropy in nats per token>' over every window of the id file.\n"
             "FILE holds whitespace-separated token ids, cut into B equal contiguous streams (the tail that\n"
@@ -14,44 +22,83 @@ static void usage(FILE *f) {
             "[kT+1, kT+T+1); the recurrent state carries from window to window.\n");
 }
 
+/* Forward-only loss over every window of a stream (state carried); the mean per target. */
+static rnnc_status stream_loss(rnnc_lm *m, const rnnc_stream *st, int B, int T, double *loss) {
+    rnnc_lm_ws *ws = NULL;
+    int *x = malloc((size_t)B * (size_t)T * sizeof *x), *y = malloc((size_t)B * (size_t)T * sizeof *y);
+    rnnc_status s = (!x || !y) ? rnnc_error(RNNC_ERR_NOMEM, "out of memory") : rnnc_lm_ws_new(&ws, m, B, T);
+    double sum = 0;
+    for (size_t k = 0; !s && k < st->windows; k++) {
+        rnnc_stream_window(st, k, x, y);
+        double l = 0;
+        s = rnnc_lm_forward(m, ws, x, B, T, false, NULL, NULL);
+        if (!s) s = rnnc_lm_loss(m, ws, y, false, &l);
+        sum += l; /* every window has B*T targets, so the mean of means is the mean per token */
+    }
+    if (!s) *loss = sum / (double)st->windows;
+    free(x);
+    free(y);
+    rnnc_lm_ws_free(ws);
+    return s;
+}
+
+static int eval_text(const char *model, const char *data, long B, long T) {
+    rnnc_lm *m = NULL;
+    rnnc_tokenizer *tok = NULL;
+    unsigned char *text = NULL;
+    size_t len = 0;
+    rnnc_ids ids = {0};
+    int rc = 0;
+    if (rnnc_lm_load(&m, model)) return cli_fail_status();
+    const char *tj = rnnc_lm_get_meta(m, "rnnc.tokenizer");
+    if (!tj) { rc = cli_fail("%s: the model file has no tokenizer (metadata 'rnnc.tokenizer'); evaluate id files with --ids", model); goto out; }
+    if (rnnc_tokenizer_from_json(&tok, tj, strlen(tj)) || rnnc_read_file(data, &text, &len)) { rc = cli_fail_status(); goto out; }
+    if (len == 0) { rc = cli_fail("%s: the file is empty", data); goto out; }
+    if (rnnc_tokenizer_encode(tok, text, len, false, &ids, NULL)) { rc = cli_fail_status(); goto out; }
+    if (rnnc_ids_check_vocab((const int32_t *)ids.data, ids.len, m->c.vocab, data)) { rc = cli_fail_status(); goto out; }
+    while (B > 1 && ids.len / (size_t)B < (size_t)T + 1) B--;
+    rnnc_stream st;
+    if (rnnc_stream_init(&st, (const int32_t *)ids.data, ids.len, (int)B, (int)T)) { rc = cli_fail("%s: %s", data, rnnc_last_error()); goto out; }
+    double loss;
+    if (stream_loss(m, &st, (int)B, (int)T, &loss)) { rc = cli_fail_status(); goto out; }
+    double targets = (double)st.windows * (double)B * (double)T;
+    /* Bytes covered by the evaluated targets, in proportion to the text's tokens. */
+    double bytes = (double)len * targets / (double)ids.len;
+    printf("loss %.6f\nppl %.4f\nbpb %.6f\ntokens %.0f\nbytes %.0f\n", loss, rnnc_perplexity(loss),
+           rnnc_bits_per_byte(loss, targets, bytes), targets, bytes);
+out:
+    rnnc_ids_free(&ids);
+    free(text);
+    rnnc_tokenizer_free(tok);
+    rnnc_lm_free(m);
+    return rc;
+}
+
 int cmd_eval(int argc, char **argv) {
-    const char *model = NULL, *ids = NULL, *v;
+    const char *model = NULL, *ids = NULL, *data = NULL, *v;
     long B = 0, T = 0;
     int err = 0;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) { usage(stdout); return 0; }
         if (cli_opt("eval", argc, argv, &i, "--model", &v, &err)) { if (err) return err; model = v; }
         else if (cli_opt("eval", argc, argv, &i, "--ids", &v, &err)) { if (err) return err; ids = v; }
+        else if (cli_opt("eval", argc, argv, &i, "--data", &v, &err)) { if (err) return err; data = v; }
         else if (cli_opt("eval", argc, argv, &i, "--batch", &v, &err)) { if (err || !cli_parse_long("eval", "--batch", v, 1, 1 << 20, &B)) return 2; }
         else if (cli_opt("eval", argc, argv, &i, "--seq", &v, &err)) { if (err || !cli_parse_long("eval", "--seq", v, 1, 1 << 20, &T)) return 2; }
         else return cli_usage_error("eval", "unknown option '%s'", argv[i]);
     }
     if (!model) return cli_usage_error("eval", "--model is required");
+    if (data && ids) return cli_usage_error("eval", "give --data or --ids, not both");
+    if (data) return eval_text(model, data, B ? B : 16, T ? T : 128);
     if (!ids) return cli_usage_error("eval", "--ids is required");
     if (!B) return cli_usage_error("eval", "--batch is required");
     if (!T) return cli_usage_error("eval", "--seq is required");
     cli_lm_data d;
     int rc = cli_lm_open("eval", model, ids, B, T, &d);
     if (rc) return rc;
-    rnnc_lm_ws *ws = NULL;
-    int *x = malloc((size_t)B * (size_t)T * sizeof *x), *y = malloc((size_t)B * (size_t)T * sizeof *y);
-    if (!x || !y) { rc = cli_fail("out of memory"); goto out; }
-    if (rnnc_lm_ws_new(&ws, d.m, (int)B, (int)T)) { rc = cli_fail_status(); goto out; }
-    double sum = 0;
-    for (size_t k = 0; k < d.stream.windows; k++) {
-        rnnc_stream_window(&d.stream, k, x, y);
-        double loss;
-        if (rnnc_lm_forward(d.m, ws, x, (int)B, (int)T, false, NULL, NULL) || rnnc_lm_loss(d.m, ws, y, false, &loss)) {
-            rc = cli_fail_status();
-            goto out;
-        }
-        sum += loss; /* every window has B*T targets, so the mean of means is the mean per token */
-    }
-    printf("loss %.6f\n", sum / (double)d.stream.windows);
-out:
-    free(x);
-    free(y);
-    rnnc_lm_ws_free(ws);
+    double loss;
+    if (stream_loss(d.m, &d.stream, (int)B, (int)T, &loss)) rc = cli_fail_status();
+    else printf("loss %.6f\n", loss);
     cli_lm_close(&d);
     return rc;
 }

@@ -2,7 +2,36 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli/cli.h"
+#include "rnnc/tokenizer.h"
+
+/* The tokenizer stored in the model, in one line. */
+static void print_tokenizer(const rnnc_lm *m) {
+    const char *tj = rnnc_lm_get_meta(m, "rnnc.tokenizer");
+    if (!tj) { printf("tokenizer   none (a model for id files; rnnc sample needs one)\n"); return; }
+    rnnc_tokenizer *t;
+    if (rnnc_tokenizer_from_json(&t, tj, strlen(tj))) { printf("tokenizer   unreadable: %s\n", rnnc_last_error()); return; }
+    printf("tokenizer   %s, |V| = %zu\n", rnnc_tokenizer_type_name(rnnc_tokenizer_type_of(t)), rnnc_tokenizer_n_vocab(t));
+    rnnc_tokenizer_free(t);
+}
+
+/* Where training stood when the file was written ("rnnc.training", written by rnnc train). */
+static void print_training(const rnnc_lm *m) {
+    const char *tj = rnnc_lm_get_meta(m, "rnnc.training");
+    cJSON *j = tj ? cJSON_Parse(tj) : NULL;
+    if (!cJSON_IsObject(j)) { cJSON_Delete(j); return; }
+    const cJSON *step = cJSON_GetObjectItemCaseSensitive(j, "step"), *tok = cJSON_GetObjectItemCaseSensitive(j, "tokens"),
+                *ep = cJSON_GetObjectItemCaseSensitive(j, "epoch"), *tl = cJSON_GetObjectItemCaseSensitive(j, "train_loss"),
+                *vl = cJSON_GetObjectItemCaseSensitive(j, "val_loss");
+    printf("training    step %.0f, %.0f tokens, epoch %.2f", cJSON_IsNumber(step) ? step->valuedouble : 0,
+           cJSON_IsNumber(tok) ? tok->valuedouble : 0, cJSON_IsNumber(ep) ? ep->valuedouble : 0);
+    if (cJSON_IsNumber(tl)) printf(", train loss %.4f", tl->valuedouble);
+    if (cJSON_IsNumber(vl)) printf(", valid loss %.4f", vl->valuedouble);
+    printf("\n");
+    cJSON_Delete(j);
+}
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -29,6 +58,8 @@ int cmd_info(int argc, char **argv) {
     printf("cell        %s\n", rnnc_cell_name(c->cell));
     printf("vocab       %d\nembed       %d\nhidden      %d\nlayers      %d\ndropout     %g\n", c->vocab, c->embed,
            c->hidden, c->layers, (double)c->dropout);
+    print_tokenizer(m);
+    print_training(m);
     for (size_t i = 0; i < m->n_meta; i++) printf("metadata    %s (%zu bytes)\n", m->meta_keys[i], strlen(m->meta_values[i]));
     printf("\ntensors:\n");
     size_t nt = rnnc_lm_num_tensors(m);

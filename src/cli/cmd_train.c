@@ -4,11 +4,14 @@
  * run directories) add cases without changing the --ids mode. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/lm_common.h"
 
 static void usage(FILE *f) {
     fprintf(f,
+            "usage: rnnc train --data FILE... [options] -o RUN_DIR   (text; see 'rnnc train --data x --help')\n"
+            "       rnnc train --resume RUN_DIR\n"
             "usage: rnnc train --model MODEL --ids FILE --batch B --seq T --steps N --optimizer sgd|adam|adamw\n"
             "                  --lr X [--momentum M] [--weight-decay W] [--clip C] [--seed S] -o OUT\n"
             "\n"
@@ -26,6 +29,9 @@ static void usage(FILE *f) {
 }
 
 int cmd_train(int argc, char **argv) {
+    /* Text mode (issue 4: --data / --resume with a run directory) lives in cmd_train_text.c. */
+    for (int i = 1; i < argc; i++)
+        if (strncmp(argv[i], "--data", 6) == 0 || strncmp(argv[i], "--resume", 8) == 0) return cmd_train_text(argc, argv);
     const char *model = NULL, *ids = NULL, *out = NULL, *opt_name = NULL, *v;
     long B = 0, T = 0, steps = 0, seed = 1;
     double lr = -1, momentum = 0, wd = -1, clip = 0;

@@ -16,7 +16,10 @@ static const command commands[] = {
     {"init", cmd_init, "make a language model with PyTorch's default initialisation"},
     {"eval", cmd_eval, "mean cross-entropy of a model over an id file"},
     {"train", cmd_train, "train a language model (truncated BPTT, SGD/Adam/AdamW)"},
+    {"sample", cmd_sample, "generate text from a language model, streamed as it is produced"},
+    {"similar", cmd_similar, "nearest tokens by embedding cosine similarity; Embedding Projector export"},
     {"info", cmd_info, "a model's configuration and parameter counts per layer"},
+    {"seq2seq", cmd_seq2seq, "train, apply and evaluate encoder-decoder models (TSV pairs)"},
     {"version", cmd_version, "print the version"},
 };
 

@@ -102,10 +102,26 @@ void rnnc_metrics_close(rnnc_metrics_log *log) {
     memset(log, 0, sizeof *log);
 }
 
+/* Whether both rows carry one of the per-report measurements (not the shared step/tokens/time). */
+static int shares_measurement(const rnnc_metrics_row *a, const rnnc_metrics_row *b) {
+    const double pa[6] = {a->train_loss, a->val_loss, a->val_ppl, a->val_bpb, a->lr, a->tokens_per_s};
+    const double pb[6] = {b->train_loss, b->val_loss, b->val_ppl, b->val_bpb, b->lr, b->tokens_per_s};
+    for (int i = 0; i < 6; i++)
+        if (!isnan(pa[i]) && !isnan(pb[i])) return 1;
+    return 0;
+}
+
 static rnnc_status push_row(rnnc_metrics_series *s, const rnnc_metrics_row *r, const char *path) {
-    /* A resume rewinds the step: drop what the resumed run replaced. */
-    if (!isnan(r->step))
-        while (s->n > 0 && !isnan(s->rows[s->n - 1].step) && s->rows[s->n - 1].step >= r->step) s->n--;
+    /* A resume rewinds the step: drop what the resumed run replaced. A row at the same step as
+     * the last one is a companion (validation after training) unless it reports a measurement the
+     * earlier row already has, in which case the run is replaying that step. */
+    if (!isnan(r->step) && s->n > 0 && !isnan(s->rows[s->n - 1].step)) {
+        int replay = r->step < s->rows[s->n - 1].step;
+        for (size_t j = s->n; !replay && j > 0 && s->rows[j - 1].step == r->step; j--)
+            replay = shares_measurement(&s->rows[j - 1], r);
+        if (replay)
+            while (s->n > 0 && !isnan(s->rows[s->n - 1].step) && s->rows[s->n - 1].step >= r->step) s->n--;
+    }
     if (s->n == s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 64;
         rnnc_metrics_row *nr = realloc(s->rows, cap * sizeof *nr);
@@ -134,8 +150,17 @@ rnnc_status rnnc_metrics_read(const char *path, rnnc_metrics_series *s) {
     unsigned char *data = NULL;
     size_t len = 0;
     rnnc_status rc = rnnc_read_file(path, &data, &len);
+    if (!rc) rc = rnnc_metrics_parse((const char *)data, len, path, s);
+    free(data);
+    free(file);
+    return rc;
+}
+
+rnnc_status rnnc_metrics_parse(const char *data, size_t len, const char *name, rnnc_metrics_series *s) {
+    memset(s, 0, sizeof *s);
+    rnnc_status rc = RNNC_OK;
     for (size_t pos = 0; !rc && pos < len;) {
-        const char *line = (const char *)data + pos;
+        const char *line = data + pos;
         const char *nl = memchr(line, '\n', len - pos);
         size_t n = nl ? (size_t)(nl - line) : len - pos;
         pos += n + (nl != NULL);
@@ -150,10 +175,8 @@ rnnc_status rnnc_metrics_read(const char *path, rnnc_metrics_series *s) {
             if (cJSON_IsNumber(v)) *rnnc_metrics_field(&r, i) = v->valuedouble;
         }
         cJSON_Delete(o);
-        rc = push_row(s, &r, path);
+        rc = push_row(s, &r, name);
     }
-    free(data);
-    free(file);
     if (rc) rnnc_metrics_series_free(s);
     return rc;
 }

@@ -516,10 +516,12 @@ rnnc_status rnnc_s2s_beam(const rnnc_s2s_model *m, const uint32_t *src, int src_
         int nc = 0;
         for (int r = 0; r < alive; r++) {
             float *row = sb.logits + (size_t)r * V;
-            double mx = row[RNNC_S2S_EOS];
-            for (int v = RNNC_S2S_EOS; v < V; v++) if (row[v] > mx) mx = row[v];
+            /* The model's own distribution over all V (as in training), but <pad> and <bos>
+             * are never chosen. */
+            double mx = row[0];
+            for (int v = 1; v < V; v++) if (row[v] > mx) mx = row[v];
             double z = 0;
-            for (int v = RNNC_S2S_EOS; v < V; v++) z += exp(row[v] - mx);
+            for (int v = 0; v < V; v++) z += exp(row[v] - mx);
             double lse = mx + log(z);
             for (int k = 0; k < K; k++) {
                 int best = -1;

@@ -41,7 +41,7 @@ static int excluded(uint32_t id, const uint32_t *ex, size_t n) {
 }
 
 rnnc_status rnnc_similar_vec(const float *E, size_t V, size_t D, const float *q,
-                             const uint32_t *exclude, size_t n_exclude, size_t k,
+                             const uint32_t *exclude, size_t n_exclude, uint32_t first_id, size_t k,
                              rnnc_neighbor *out, size_t *n_out) {
     *n_out = 0;
     if (V == 0 || D == 0) return rnnc_error(RNNC_ERR_ARG, "similar: empty embedding matrix (%zu x %zu)", V, D);
@@ -50,7 +50,7 @@ rnnc_status rnnc_similar_vec(const float *E, size_t V, size_t D, const float *q,
     if (!isfinite(qn)) return rnnc_error(RNNC_ERR_NUMERIC, "similar: query vector is not finite");
     if (qn == 0) return rnnc_error(RNNC_ERR_ARG, "similar: query vector is zero, so it has no direction");
     size_t n = 0;
-    for (size_t i = 0; i < V; i++) {
+    for (size_t i = first_id; i < V; i++) {
         const float *e = E + i * D;
         double en = sqrt(dot_d(e, e, D));
         if (!isfinite(en)) return rnnc_error(RNNC_ERR_NUMERIC, "similar: embedding row %zu is not finite", i);
@@ -70,11 +70,11 @@ rnnc_status rnnc_similar_row(const float *E, size_t V, size_t D, uint32_t query,
     if (query >= V) return rnnc_error(RNNC_ERR_RANGE, "similar: token id %u outside the vocabulary (%zu)", query, V);
     if (dot_d(E + (size_t)query * D, E + (size_t)query * D, D) == 0)
         return rnnc_error(RNNC_ERR_ARG, "similar: the vector of token %u is zero, so it has no direction", query);
-    return rnnc_similar_vec(E, V, D, E + (size_t)query * D, &query, 1, k, out, n_out);
+    return rnnc_similar_vec(E, V, D, E + (size_t)query * D, &query, 1, 0, k, out, n_out);
 }
 
 rnnc_status rnnc_similar_terms(const float *E, size_t V, size_t D, const uint32_t *ids, const int *signs,
-                               size_t n_terms, size_t k, rnnc_neighbor *out, size_t *n_out) {
+                               size_t n_terms, uint32_t first_id, size_t k, rnnc_neighbor *out, size_t *n_out) {
     *n_out = 0;
     if (n_terms == 0) return rnnc_error(RNNC_ERR_ARG, "similar: no query terms");
     float *q = calloc(D ? D : 1, sizeof *q);
@@ -90,7 +90,7 @@ rnnc_status rnnc_similar_terms(const float *E, size_t V, size_t D, const uint32_
         /* unit vectors, so that no term dominates by its length */
         for (size_t j = 0; j < D; j++) q[j] += (float)(signs[t] * e[j] / nrm);
     }
-    if (!s) s = rnnc_similar_vec(E, V, D, q, ids, n_terms, k, out, n_out);
+    if (!s) s = rnnc_similar_vec(E, V, D, q, ids, n_terms, first_id, k, out, n_out);
     free(q);
     return s;
 }
@@ -99,7 +99,7 @@ rnnc_status rnnc_similar_analogy(const float *E, size_t V, size_t D, uint32_t a,
                                  size_t k, rnnc_neighbor *out, size_t *n_out) {
     const uint32_t ids[3] = {b, a, c};
     const int signs[3] = {1, -1, 1};
-    return rnnc_similar_terms(E, V, D, ids, signs, 3, k, out, n_out);
+    return rnnc_similar_terms(E, V, D, ids, signs, 3, 0, k, out, n_out);
 }
 
 size_t rnnc_projector_escape(const char *s, size_t n, char *out, size_t cap) {

@@ -2,67 +2,79 @@
  *   r = σ(x_r + h_r)   z = σ(x_z + h_z)   (x_k = x W_ik^T + b_ik,  h_k = h W_hk^T + b_hk)
  *   n = tanh(x_n + r * h_n)               h' = (1 - z) * n + z * h
  * Forward keeps r, z, n and h_n; because of r * h_n the n block's gradient differs between the
- * input side (dgx) and the hidden side (dgh = r * dgx there). */
+ * input side (dgx) and the hidden side (dgh = r * dgx there). Row functions take restrict
+ * parameters so that GCC vectorises them (see lstm.c). */
 #include "nn/cell.h"
 
+static void fwd_row(int n, float *restrict gr, float *restrict gz, float *restrict gn, const float *restrict hr,
+                    const float *restrict hz, const float *restrict hh, const float *restrict bi,
+                    const float *restrict bh, int H, const float *restrict hp, float *restrict hn,
+                    float *restrict hnew, float *restrict y) {
+#pragma omp simd
+    for (int j = 0; j < n; j++) {
+        float r = rnnc_sigmoidf(gr[j] + hr[j] + bi[j] + bh[j]);
+        float z = rnnc_sigmoidf(gz[j] + hz[j] + bi[H + j] + bh[H + j]);
+        float hnv = hh[j] + bh[2 * H + j];
+        float nv = rnnc_tanhf(gn[j] + bi[2 * H + j] + r * hnv);
+        float h = (1.0f - z) * nv + z * hp[j];
+        gr[j] = r; gz[j] = z; gn[j] = nv; hn[j] = hnv;
+        hnew[j] = h; y[j] = h;
+    }
+}
+
 void rnnc_gru_forward(const rnnc_cell_fwd *a) {
-    const int H = a->H, j0 = a->j0, j1 = a->j1;
+    const int H = a->H, j0 = a->j0, n = a->j1 - a->j0;
     const size_t GH = 3 * (size_t)H;
     for (int b = 0; b < a->B; b++) {
-        const float *restrict hp = a->h_prev + (size_t)b * H;
-        float *restrict hnew = a->h_new + (size_t)b * H;
-        float *restrict y = a->y + (size_t)b * a->ldy;
+        const float *hp = a->h_prev + (size_t)b * H + j0;
+        float *hnew = a->h_new + (size_t)b * H + j0;
+        float *y = a->y + (size_t)b * a->ldy + j0;
         if (a->t >= a->len[b]) {
-            for (int j = j0; j < j1; j++) { hnew[j] = hp[j]; y[j] = 0.0f; }
+            for (int j = 0; j < n; j++) { hnew[j] = hp[j]; y[j] = 0.0f; }
             continue;
         }
-        float *restrict gr = a->gates + b * GH, *restrict gz = gr + H, *restrict gn = gr + 2 * H;
-        const float *restrict hr = a->hg + b * GH, *restrict hz = hr + H, *restrict hh = hr + 2 * H;
-        float *restrict hn = a->hn + (size_t)b * H;
-        const float *restrict bi = a->b_ih, *restrict bh = a->b_hh;
+        float *g = a->gates + b * GH + j0;
+        const float *hg = a->hg + b * GH + j0;
+        fwd_row(n, g, g + H, g + 2 * H, hg, hg + H, hg + 2 * H, a->b_ih + j0, a->b_hh + j0, H, hp,
+                a->hn + (size_t)b * H + j0, hnew, y);
+    }
+}
+
+static void bwd_row(int n, const float *restrict gr, const float *restrict gz, const float *restrict gn,
+                    const float *restrict hn, const float *restrict hp, const float *restrict dh,
+                    const float *restrict dy, float *restrict xr, float *restrict xz, float *restrict xn,
+                    float *restrict hr, float *restrict hz, float *restrict hnn, float *restrict dhp) {
 #pragma omp simd
-        for (int j = j0; j < j1; j++) {
-            float r = rnnc_sigmoidf(gr[j] + hr[j] + bi[j] + bh[j]);
-            float z = rnnc_sigmoidf(gz[j] + hz[j] + bi[H + j] + bh[H + j]);
-            float hnv = hh[j] + bh[2 * H + j];
-            float n = rnnc_tanhf(gn[j] + bi[2 * H + j] + r * hnv);
-            float h = (1.0f - z) * n + z * hp[j];
-            gr[j] = r; gz[j] = z; gn[j] = n; hn[j] = hnv;
-            hnew[j] = h; y[j] = h;
-        }
+    for (int j = 0; j < n; j++) {
+        float d = dh[j] + dy[j];
+        float r = gr[j], z = gz[j], nv = gn[j];
+        float dan = d * (1.0f - z) * (1.0f - nv * nv);
+        float daz = d * (hp[j] - nv) * z * (1.0f - z);
+        float dar = dan * hn[j] * r * (1.0f - r);
+        xr[j] = dar; xz[j] = daz; xn[j] = dan;
+        hr[j] = dar; hz[j] = daz; hnn[j] = dan * r;
+        dhp[j] = d * z;
     }
 }
 
 void rnnc_gru_backward(const rnnc_cell_bwd *a) {
-    const int H = a->H, j0 = a->j0, j1 = a->j1;
+    const int H = a->H, j0 = a->j0, n = a->j1 - a->j0;
     const size_t GH = 3 * (size_t)H;
     for (int b = 0; b < a->B; b++) {
-        const float *restrict dh = a->dh + (size_t)b * H;
-        float *restrict dhp = a->dh_prev + (size_t)b * H;
-        float *restrict xr = a->dgx + b * GH, *restrict xz = xr + H, *restrict xn = xr + 2 * H;
-        float *restrict hr = a->dgh + b * GH, *restrict hz = hr + H, *restrict hnn = hr + 2 * H;
+        const float *dh = a->dh + (size_t)b * H + j0;
+        float *dhp = a->dh_prev + (size_t)b * H + j0;
+        float *x = a->dgx + b * GH + j0, *h = a->dgh + b * GH + j0;
         if (a->t >= a->len[b]) {
-            for (int j = j0; j < j1; j++) {
+            for (int j = 0; j < n; j++) {
                 dhp[j] = dh[j];
-                xr[j] = xz[j] = xn[j] = 0.0f;
-                hr[j] = hz[j] = hnn[j] = 0.0f;
+                x[j] = x[H + j] = x[2 * H + j] = 0.0f;
+                h[j] = h[H + j] = h[2 * H + j] = 0.0f;
             }
             continue;
         }
-        const float *restrict gr = a->gates + b * GH, *restrict gz = gr + H, *restrict gn = gr + 2 * H;
-        const float *restrict hn = a->hn + (size_t)b * H;
-        const float *restrict hp = a->h_prev + (size_t)b * H;
-        const float *restrict dy = a->dy ? a->dy + (size_t)b * a->lddy : NULL;
-#pragma omp simd
-        for (int j = j0; j < j1; j++) {
-            float d = dh[j] + (dy ? dy[j] : 0.0f);
-            float r = gr[j], z = gz[j], n = gn[j];
-            float dan = d * (1.0f - z) * (1.0f - n * n);
-            float daz = d * (hp[j] - n) * z * (1.0f - z);
-            float dar = dan * hn[j] * r * (1.0f - r);
-            xr[j] = dar; xz[j] = daz; xn[j] = dan;
-            hr[j] = dar; hz[j] = daz; hnn[j] = dan * r;
-            dhp[j] = d * z;
-        }
+        const float *g = a->gates + b * GH + j0;
+        const float *dy = a->dy ? a->dy + (size_t)b * a->lddy + j0 : a->zero;
+        bwd_row(n, g, g + H, g + 2 * H, a->hn + (size_t)b * H + j0, a->h_prev + (size_t)b * H + j0, dh, dy, x, x + H,
+                x + 2 * H, h, h + H, h + 2 * H, dhp);
     }
 }

@@ -12,22 +12,28 @@
  * [T*B, H] matrix for dW_hh: the forward direction reads slot t and writes t+1, the reverse
  * direction reads t+1 and writes t.
  *
- * Threads: the time loop runs on all OpenMP threads, each owning a slice of the hidden units
- * (so the cell needs no communication inside a step) and calling single-threaded BLAS for its
- * columns; there is one barrier per step. The big GEMMs run from serial code with BLAS's own
- * threads. The two directions of a bidirectional layer run concurrently when there are at least
- * two threads. Results depend only on the inputs, the seed and the thread count. */
+ * The per-step products do not go through BLAS: a general GEMM repacks W_hh on every call, which
+ * at B = 32 cost about a fifth of the step, so W_hh is packed once per call (pgemm.h).
+ *
+ * Threads: the time loop of a layer (both directions together) runs on all OpenMP threads in
+ * chunks of 32 hidden units taken from a shared ticket counter, with no barrier (see
+ * forward_layer). The big GEMMs run from serial code with BLAS's own threads. Every number is
+ * computed the same way whatever the schedule, so results are reproducible for a given thread
+ * count (and differ across thread counts only by BLAS rounding in the big GEMMs). */
 #include "rnnc/rnn.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn/cell.h"
+#include "nn/pgemm.h"
 
 /* cblas.h pulls in complex.h, whose macro I would shadow our input size I. */
 #undef I
@@ -118,21 +124,25 @@ struct rnnc_rnn_ws {
     float *ylast;        /* [T, B, D*H] output of the last layer */
     /* scratch, per direction */
     float *hg[2];        /* [B, G*H] */
+    float *pk[2];        /* W_hh packed for the per-step products (pgemm.h): G*H*roundup(H, 32) */
     float *dgx[2], *dgh[2]; /* [T, B, G*H]; dgh == dgx except for GRU */
     float *dh[2][2], *dc[2][2]; /* [B, H] ping-pong carries */
     float *dbuf[2];      /* [T, B, max(I, D*H)] gradients of layer outputs / inputs */
     float *zero;         /* [B, H] zeros for missing initial states */
     void *allocs[MAX_ALLOCS];
     int n_allocs;
+    size_t bytes;        /* allocated in all */
 };
 
 static void *ws_alloc(rnnc_rnn_ws *ws, size_t bytes) {
     if (ws->n_allocs == MAX_ALLOCS) return NULL;
     bytes = (bytes + 63) / 64 * 64;
     void *p = aligned_alloc(64, bytes ? bytes : 64);
-    if (p) { memset(p, 0, bytes ? bytes : 64); ws->allocs[ws->n_allocs++] = p; }
+    if (p) { memset(p, 0, bytes ? bytes : 64); ws->allocs[ws->n_allocs++] = p; ws->bytes += bytes; }
     return p;
 }
+
+size_t rnnc_rnn_ws_bytes(const rnnc_rnn_ws *ws) { return ws ? ws->bytes + sizeof *ws : 0; }
 
 void rnnc_rnn_ws_free(rnnc_rnn_ws *ws) {
     if (!ws) return;
@@ -172,7 +182,7 @@ rnnc_status rnnc_rnn_ws_new(rnnc_rnn_ws **out, const rnnc_rnn_config *c, int B, 
                     + (c->cell == RNNC_CELL_GRU ? TB * H : 0);
     size_t floats = L * D * per_ld + TB * c->input + (L - 1) * TB * DH + TB * DH
                     + D * ((size_t)B * GH + TB * GH * (c->cell == RNNC_CELL_GRU ? 2 : 1) + 4 * (size_t)B * H)
-                    + 2 * TB * maxI + (size_t)B * H;
+                    + 2 * TB * maxI + (size_t)B * H + D * ws->G * rnnc_pgemm_size(c->hidden, c->hidden);
     /* round every piece to 16 floats (64 bytes) */
     floats += 16 * (6 * L * D + L + 4 * D + 16);
     float *slab = NULL;
@@ -200,6 +210,7 @@ rnnc_status rnnc_rnn_ws_new(rnnc_rnn_ws **out, const rnnc_rnn_config *c, int B, 
     ws->ylast = TAKE(TB * DH);
     for (size_t d = 0; d < D; d++) {
         ws->hg[d] = TAKE((size_t)B * GH);
+        ws->pk[d] = TAKE(ws->G * rnnc_pgemm_size(c->hidden, c->hidden));
         ws->dgx[d] = TAKE(TB * GH);
         ws->dgh[d] = c->cell == RNNC_CELL_GRU ? TAKE(TB * GH) : ws->dgx[d];
         for (int k = 0; k < 2; k++) { ws->dh[d][k] = TAKE((size_t)B * H); ws->dc[d][k] = TAKE((size_t)B * H); }
@@ -228,28 +239,6 @@ static layer_grads grads_of(const rnnc_rnn_config *c, float *g, int l, int d) {
     layer_params lp = params_of(c, g, l, d);
     layer_grads lg = {(float *)lp.w_ih, (float *)lp.w_hh, (float *)lp.b_ih, (float *)lp.b_hh};
     return lg;
-}
-
-/* BLAS must not start its own threads inside our parallel regions (nested oversubscription on
- * a machine with few cores); these bracket a region. */
-static int blas_enter_single(void) {
-    int n = openblas_get_num_threads();
-    if (n != 1) openblas_set_num_threads(1);
-    return n;
-}
-static void blas_leave_single(int n) {
-    if (n != 1) openblas_set_num_threads(n);
-}
-
-/* Thread k of n owns hidden units [j0, j1); boundaries on 16-float (64-byte) multiples so that
- * two threads never write the same cache line of a [B, H] row. */
-static void unit_slice(int H, int k, int n, int *j0, int *j1) {
-    int a = k == 0 ? 0 : (int)((long)H * k / n) & ~15;
-    int b = k == n - 1 ? H : (int)((long)H * (k + 1) / n) & ~15;
-    if (a > H) a = H;
-    if (b < a) b = a;
-    *j0 = a;
-    *j1 = b;
 }
 
 /* src (A, Bn, C) -> dst (Bn, A, C): batch-first <-> time-major. */
@@ -286,48 +275,87 @@ static cell_bwd_fn bwd_fn(rnnc_cell c) {
 
 /* ---- forward ------------------------------------------------------------------------------ */
 
-/* The time loop of layer l, direction d, on nth threads. gates[l*D+d] already holds X W_ih^T;
- * writes the outputs into out (time-major, row stride D*H, at column d*H). */
-static void forward_time(rnnc_rnn_ws *ws, int l, int d, layer_params p, const float *h0, const float *c0,
-                         float *out, int nth) {
-    const int B = ws->B, T = ws->T, H = ws->c.hidden, G = ws->G, GH = G * H, DH = ws->D * H;
-    const size_t BH = (size_t)B * H;
-    const int ld = l * ws->D + d;
-    float *hs = ws->hs[ld], *cs = ws->cs[ld], *gates = ws->gates[ld], *hn = ws->hn[ld], *hg = ws->hg[d];
-    const int first = d == 0 ? 0 : T; /* the slot holding the initial state */
-    memcpy(hs + first * BH, h0 ? h0 : ws->zero, BH * sizeof(float));
-    if (cs) memcpy(cs + first * BH, c0 ? c0 : ws->zero, BH * sizeof(float));
+/* The time loops are scheduled in chunks of 32 hidden units (one packed panel): chunk (d, c) of
+ * step s is ticket s*D*nch + d*nch + c. A thread takes the next ticket and, before working on
+ * step s, waits until every chunk of step s-1 is done. There is no barrier: a thread that the OS
+ * has descheduled holds up the others only while it holds a chunk, and otherwise the running
+ * threads take all the work, which matters on a machine shared with other jobs. Every chunk is
+ * computed the same way whichever thread takes it, so results do not depend on the schedule. */
+typedef struct { atomic_int ticket, done; } sched;
+
+static void wait_done(atomic_int *done, int target) {
+    int spins = 0;
+    while (atomic_load_explicit(done, memory_order_acquire) < target) {
+        if (++spins < 2000) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        } else {
+            sched_yield(); /* the thread we wait for may need this core */
+        }
+    }
+}
+
+#define CHUNK RNNC_PGEMM_NR
+
+/* Packs W_hh of every direction of layer l for the per-step products, all threads sharing the
+ * panels; ends with a barrier. fwd: per gate, K = H rows of W_hh^T; bwd: K = G*H rows of W_hh. */
+static void pack_layer(rnnc_rnn_ws *ws, const layer_params *p, int fwd) {
+    const int H = ws->c.hidden, G = ws->G, nch = (H + CHUNK - 1) / CHUNK;
+    const size_t ps = rnnc_pgemm_size(H, H);
+    const int per_d = fwd ? G * nch : nch;
+    const int tid = omp_get_thread_num(), n = omp_get_num_threads();
+    for (int q = tid; q < ws->D * per_d; q += n) {
+        int d = q / per_d, g = fwd ? q % per_d / nch : 0, c = q % nch;
+        int j0 = c * CHUNK, j1 = j0 + CHUNK < H ? j0 + CHUNK : H;
+        if (fwd)
+            rnnc_pgemm_pack(ws->pk[d] + g * ps, p[d].w_hh + (size_t)g * H * H, H, 1, H, H, j0, j1);
+        else
+            rnnc_pgemm_pack(ws->pk[d], p[d].w_hh, H, 0, G * H, H, j0, j1);
+    }
+#pragma omp barrier
+}
+
+/* The time loop of layer l, all directions. gates[l*D+d] already holds X W_ih^T; writes the
+ * outputs into out (time-major, row stride D*H, direction d at column d*H). h0, c0: (D, B, H). */
+static void forward_layer(rnnc_rnn_ws *ws, int l, const float *params, const float *h0, const float *c0,
+                          float *out, int nth) {
+    const int B = ws->B, T = ws->T, H = ws->c.hidden, G = ws->G, GH = G * H, D = ws->D, DH = D * H;
+    const size_t BH = (size_t)B * H, ps = rnnc_pgemm_size(H, H);
+    const int nch = (H + CHUNK - 1) / CHUNK, total = D * nch;
+    layer_params p[2];
+    for (int d = 0; d < D; d++) {
+        const int ld = l * D + d, first = d == 0 ? 0 : T; /* the slot holding the initial state */
+        p[d] = params_of(&ws->c, params, l, d);
+        memcpy(ws->hs[ld] + first * BH, h0 ? h0 + d * BH : ws->zero, BH * sizeof(float));
+        if (ws->cs[ld]) memcpy(ws->cs[ld] + first * BH, c0 ? c0 + d * BH : ws->zero, BH * sizeof(float));
+    }
     cell_fwd_fn cell = fwd_fn(ws->c.cell);
     const int relu = ws->c.cell == RNNC_CELL_RNN_RELU;
+    sched sc;
+    atomic_init(&sc.ticket, 0);
+    atomic_init(&sc.done, 0);
 #pragma omp parallel num_threads(nth)
     {
-        int j0, j1;
-        unit_slice(H, omp_get_thread_num(), omp_get_num_threads(), &j0, &j1);
-        rnnc_cell_fwd a = {.B = B, .H = H, .j0 = j0, .j1 = j1, .len = ws->len, .relu = relu,
-                           .b_ih = p.b_ih, .b_hh = p.b_hh, .hg = hg, .ldy = DH};
-        for (int s = 0; s < T; s++) {
-            int t = d == 0 ? s : T - 1 - s;
-            int prev = d == 0 ? t : t + 1, next = d == 0 ? t + 1 : t;
+        pack_layer(ws, p, 1);
+        for (;;) {
+            int q = atomic_fetch_add_explicit(&sc.ticket, 1, memory_order_relaxed), s = q / total;
+            if (s >= T) break;
+            int d = q % total / nch, j0 = q % nch * CHUNK, j1 = j0 + CHUNK < H ? j0 + CHUNK : H;
+            if (s > 0) wait_done(&sc.done, s * total);
+            const int ld = l * D + d, t = d == 0 ? s : T - 1 - s;
+            const int prev = d == 0 ? t : t + 1, next = d == 0 ? t + 1 : t;
+            float *hs = ws->hs[ld], *cs = ws->cs[ld], *hg = ws->hg[d];
             const float *h_prev = hs + prev * BH;
-            if (j1 > j0) {
-                if (j0 == 0 && j1 == H)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, GH, H, 1.0f, h_prev, H, p.w_hh, H,
-                                0.0f, hg, GH);
-                else
-                    for (int g = 0; g < G; g++)
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, j1 - j0, H, 1.0f, h_prev, H,
-                                    p.w_hh + ((size_t)g * H + j0) * H, H, 0.0f, hg + (size_t)g * H + j0, GH);
-                a.t = t;
-                a.gates = gates + (size_t)t * B * GH;
-                a.hn = hn ? hn + (size_t)t * BH : NULL;
-                a.h_prev = h_prev;
-                a.h_new = hs + next * BH;
-                a.c_prev = cs ? cs + prev * BH : NULL;
-                a.c_new = cs ? cs + next * BH : NULL;
-                a.y = out + (size_t)t * B * DH + (size_t)d * H;
-                cell(&a);
-            }
-#pragma omp barrier
+            for (int g = 0; g < G; g++) rnnc_pgemm(B, H, j0, j1, h_prev, H, ws->pk[d] + g * ps, hg + (size_t)g * H, GH, 0);
+            rnnc_cell_fwd a = {.B = B, .H = H, .j0 = j0, .j1 = j1, .t = t, .len = ws->len, .relu = relu,
+                               .gates = ws->gates[ld] + (size_t)t * B * GH, .hg = hg, .b_ih = p[d].b_ih,
+                               .b_hh = p[d].b_hh, .hn = ws->hn[ld] ? ws->hn[ld] + (size_t)t * BH : NULL,
+                               .h_prev = h_prev, .h_new = hs + next * BH, .c_prev = cs ? cs + prev * BH : NULL,
+                               .c_new = cs ? cs + next * BH : NULL, .y = out + (size_t)t * B * DH + (size_t)d * H,
+                               .ldy = DH};
+            cell(&a);
+            atomic_fetch_add_explicit(&sc.done, 1, memory_order_release);
         }
     }
 }
@@ -363,22 +391,7 @@ rnnc_status rnnc_rnn_forward(rnnc_rnn_ws *ws, const float *params, int B, int T,
                         0.0f, ws->gates[l * D + d], GH);
         }
         float *out = l + 1 < L ? ws->xin[l + 1] : ws->ylast;
-        int nb = blas_enter_single();
-        if (D == 2 && nth >= 2) {
-#pragma omp parallel for num_threads(2) schedule(static, 1)
-            for (int d = 0; d < 2; d++) {
-                int k = l * D + d;
-                forward_time(ws, l, d, params_of(c, params, l, d), h0 ? h0 + k * BH : NULL,
-                             c0 ? c0 + k * BH : NULL, out, nth / 2);
-            }
-        } else {
-            for (int d = 0; d < D; d++) {
-                int k = l * D + d;
-                forward_time(ws, l, d, params_of(c, params, l, d), h0 ? h0 + k * BH : NULL,
-                             c0 ? c0 + k * BH : NULL, out, nth);
-            }
-        }
-        blas_leave_single(nb);
+        forward_layer(ws, l, params, h0 ? h0 + (size_t)l * D * BH : NULL, c0 ? c0 + (size_t)l * D * BH : NULL, out, nth);
         for (int d = 0; d < D; d++) {
             int k = l * D + d;
             int last = d == 0 ? T : 0;
@@ -404,55 +417,61 @@ rnnc_status rnnc_rnn_forward(rnnc_rnn_ws *ws, const float *params, int B, int T,
 
 /* ---- backward ----------------------------------------------------------------------------- */
 
-/* The reversed time loop of layer l, direction d. dy: [T, B, D*H] gradient of this layer's
- * output (NULL: none). Leaves dG in dgx[d] / dgh[d] and dL/dh0, dL/dc0 in the returned carry. */
-static void backward_time(rnnc_rnn_ws *ws, int l, int d, layer_params p, const float *dy, const float *dhn,
-                          const float *dcn, float *dh0, float *dc0, int nth) {
-    const int B = ws->B, T = ws->T, H = ws->c.hidden, G = ws->G, GH = G * H, DH = ws->D * H;
+/* The reversed time loop of layer l, all directions. dy: [T, B, D*H] gradient of this layer's
+ * output (NULL: none). Leaves dG in dgx[d] / dgh[d]; writes dL/dh0, dL/dc0 (D, B, H) when asked.
+ * Phase s of chunk c first finishes step s-1 for its units (dh_prev += dG_h W_hh, which needs
+ * all of step s-1's dG) and then runs the cell of step s on them; phase T only finishes. */
+static void backward_layer(rnnc_rnn_ws *ws, int l, const float *params, const float *dy, const float *dhn,
+                           const float *dcn, float *dh0, float *dc0, int nth) {
+    const int B = ws->B, T = ws->T, H = ws->c.hidden, GH = ws->G * H, D = ws->D, DH = D * H;
     const size_t BH = (size_t)B * H;
-    const int ld = l * ws->D + d;
-    const float *hs = ws->hs[ld], *cs = ws->cs[ld], *gates = ws->gates[ld], *hn = ws->hn[ld];
-    float *dgx = ws->dgx[d], *dgh = ws->dgh[d];
-    float *dh[2] = {ws->dh[d][0], ws->dh[d][1]}, *dc[2] = {ws->dc[d][0], ws->dc[d][1]};
-    memcpy(dh[0], dhn ? dhn : ws->zero, BH * sizeof(float));
-    if (cs) memcpy(dc[0], dcn ? dcn : ws->zero, BH * sizeof(float));
+    const int nch = (H + CHUNK - 1) / CHUNK, total = D * nch;
+    layer_params p[2];
+    for (int d = 0; d < D; d++) {
+        p[d] = params_of(&ws->c, params, l, d);
+        memcpy(ws->dh[d][0], dhn ? dhn + d * BH : ws->zero, BH * sizeof(float));
+        if (ws->cs[l * D + d]) memcpy(ws->dc[d][0], dcn ? dcn + d * BH : ws->zero, BH * sizeof(float));
+    }
     cell_bwd_fn cell = bwd_fn(ws->c.cell);
     const int relu = ws->c.cell == RNNC_CELL_RNN_RELU;
-    (void)G;
+    sched sc;
+    atomic_init(&sc.ticket, 0);
+    atomic_init(&sc.done, 0);
 #pragma omp parallel num_threads(nth)
     {
-        int j0, j1;
-        unit_slice(H, omp_get_thread_num(), omp_get_num_threads(), &j0, &j1);
-        rnnc_cell_bwd a = {.B = B, .H = H, .j0 = j0, .j1 = j1, .len = ws->len, .relu = relu, .lddy = DH};
-        for (int s = 0; s < T; s++) {
-            int t = d == 0 ? T - 1 - s : s;
-            int prev = d == 0 ? t : t + 1, next = d == 0 ? t + 1 : t;
-            float *cur = dh[s & 1], *nxt = dh[(s + 1) & 1];
-            if (j1 > j0) {
-                a.t = t;
-                a.gates = gates + (size_t)t * B * GH;
-                a.hn = hn ? hn + (size_t)t * BH : NULL;
-                a.h_prev = hs + prev * BH;
-                a.h_new = hs + next * BH;
-                a.c_prev = cs ? cs + prev * BH : NULL;
-                a.c_new = cs ? cs + next * BH : NULL;
-                a.dh = cur;
-                a.dy = dy ? dy + (size_t)t * B * DH + (size_t)d * H : NULL;
-                a.dc = dc[s & 1];
-                a.dc_prev = dc[(s + 1) & 1];
-                a.dh_prev = nxt;
-                a.dgx = dgx + (size_t)t * B * GH;
-                a.dgh = dgh + (size_t)t * B * GH;
+        pack_layer(ws, p, 0);
+        for (;;) {
+            int q = atomic_fetch_add_explicit(&sc.ticket, 1, memory_order_relaxed), s = q / total;
+            if (s > T) break;
+            int d = q % total / nch, j0 = q % nch * CHUNK, j1 = j0 + CHUNK < H ? j0 + CHUNK : H;
+            if (s > 0) wait_done(&sc.done, s * total);
+            const int ld = l * D + d;
+            float *dgx = ws->dgx[d], *dgh = ws->dgh[d];
+            if (s > 0) {
+                int tp = d == 0 ? T - s : s - 1; /* the time index of step s-1 */
+                rnnc_pgemm(B, GH, j0, j1, dgh + (size_t)tp * B * GH, GH, ws->pk[d], ws->dh[d][s & 1], H, 1);
+            }
+            if (s < T) {
+                const int t = d == 0 ? T - 1 - s : s, prev = d == 0 ? t : t + 1, next = d == 0 ? t + 1 : t;
+                const float *hs = ws->hs[ld], *cs = ws->cs[ld];
+                rnnc_cell_bwd a = {.B = B, .H = H, .j0 = j0, .j1 = j1, .t = t, .len = ws->len, .relu = relu,
+                                   .gates = ws->gates[ld] + (size_t)t * B * GH,
+                                   .hn = ws->hn[ld] ? ws->hn[ld] + (size_t)t * BH : NULL, .h_prev = hs + prev * BH,
+                                   .h_new = hs + next * BH, .c_prev = cs ? cs + prev * BH : NULL,
+                                   .c_new = cs ? cs + next * BH : NULL, .dh = ws->dh[d][s & 1],
+                                   .dy = dy ? dy + (size_t)t * B * DH + (size_t)d * H : NULL, .lddy = DH,
+                                   .zero = ws->zero, .dc = ws->dc[d][s & 1], .dc_prev = ws->dc[d][(s + 1) & 1],
+                                   .dh_prev = ws->dh[d][(s + 1) & 1], .dgx = dgx + (size_t)t * B * GH,
+                                   .dgh = dgh + (size_t)t * B * GH};
                 cell(&a);
             }
-#pragma omp barrier
-            if (j1 > j0)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, j1 - j0, GH, 1.0f, dgh + (size_t)t * B * GH,
-                            GH, p.w_hh + j0, H, 1.0f, nxt + j0, H);
+            atomic_fetch_add_explicit(&sc.done, 1, memory_order_release);
         }
     }
-    if (dh0) memcpy(dh0, dh[T & 1], BH * sizeof(float));
-    if (dc0 && cs) memcpy(dc0, dc[T & 1], BH * sizeof(float));
+    for (int d = 0; d < D; d++) {
+        if (dh0) memcpy(dh0 + d * BH, ws->dh[d][T & 1], BH * sizeof(float));
+        if (dc0 && ws->cs[l * D + d]) memcpy(dc0 + d * BH, ws->dc[d][T & 1], BH * sizeof(float));
+    }
 }
 
 rnnc_status rnnc_rnn_backward(rnnc_rnn_ws *ws, const float *params, float *dparams, const float *dy,
@@ -471,23 +490,8 @@ rnnc_status rnnc_rnn_backward(rnnc_rnn_ws *ws, const float *params, float *dpara
     }
     for (int l = L - 1; l >= 0; l--) {
         const int I = layer_input(c, l);
-        int nb = blas_enter_single();
-        if (D == 2 && nth >= 2) {
-#pragma omp parallel for num_threads(2) schedule(static, 1)
-            for (int d = 0; d < 2; d++) {
-                int k = l * D + d;
-                backward_time(ws, l, d, params_of(c, params, l, d), dcur, dhn ? dhn + k * BH : NULL,
-                              dcn ? dcn + k * BH : NULL, dh0 ? dh0 + k * BH : NULL, dc0 ? dc0 + k * BH : NULL,
-                              nth / 2);
-            }
-        } else {
-            for (int d = 0; d < D; d++) {
-                int k = l * D + d;
-                backward_time(ws, l, d, params_of(c, params, l, d), dcur, dhn ? dhn + k * BH : NULL,
-                              dcn ? dcn + k * BH : NULL, dh0 ? dh0 + k * BH : NULL, dc0 ? dc0 + k * BH : NULL, nth);
-            }
-        }
-        blas_leave_single(nb);
+        backward_layer(ws, l, params, dcur, dhn ? dhn + (size_t)l * D * BH : NULL, dcn ? dcn + (size_t)l * D * BH : NULL,
+                       dh0 ? dh0 + (size_t)l * D * BH : NULL, dc0 ? dc0 + (size_t)l * D * BH : NULL, nth);
         /* The big products, once for all steps. */
         const bool need_dx = l > 0 || dx;
         float *dxin = ws->dbuf[which ^ 1];

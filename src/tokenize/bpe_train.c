@@ -637,10 +637,12 @@ static rnnc_status check_opts(const unsigned char *const *texts, const size_t *l
     if (!o) return rnnc_error(RNNC_ERR_ARG, "bpe train: no options given");
     if (n_texts && (!texts || !lens)) return rnnc_error(RNNC_ERR_ARG, "bpe train: texts or lengths are NULL");
     if (o->n_specials && !o->specials) return rnnc_error(RNNC_ERR_ARG, "bpe train: special tokens are NULL");
-    if (o->vocab_size < 256 + o->n_specials || o->vocab_size - o->n_specials > NONE)
-        return rnnc_error(RNNC_ERR_ARG, "vocabulary size %zu is %s the 256 byte tokens + %zu special tokens",
-                          o->vocab_size, o->vocab_size < 256 + o->n_specials ? "smaller than" : "far larger than",
-                          o->n_specials);
+    if (o->vocab_size < 256 + o->n_specials)
+        return rnnc_error(RNNC_ERR_ARG, "vocabulary size %zu is smaller than the 256 byte tokens + %zu special tokens",
+                          o->vocab_size, o->n_specials);
+    if (o->vocab_size > (size_t)NONE)
+        return rnnc_error(RNNC_ERR_ARG, "vocabulary size %zu is too large (ids are 32-bit: at most %u)", o->vocab_size,
+                          NONE);
     for (size_t i = 0; i < o->n_specials; i++) {
         if (!o->specials[i] || !*o->specials[i])
             return rnnc_error(RNNC_ERR_ARG, "bpe train: special token %zu is empty", i + 1);
@@ -756,14 +758,9 @@ void rnnc_bpe_ranks_free(rnnc_bpe_ranks *r) {
     memset(r, 0, sizeof *r);
 }
 
-/* TEMPORARY, until branch bpe-encode (src/tokenize/bpe.c) is merged: a weak reference keeps the
- * library and its tests linking while rnnc_bpe_create does not exist yet. */
-#pragma weak rnnc_bpe_create
-
 rnnc_status rnnc_bpe_train(rnnc_bpe **out, const unsigned char *const *texts, const size_t *lens,
                            size_t n_texts, const rnnc_bpe_train_opts *opts) {
     *out = NULL;
-    if (!rnnc_bpe_create) return rnnc_error(RNNC_ERR_ARG, "bpe train: this build has no BPE encoder (bpe.c)");
     rnnc_bpe_ranks r;
     rnnc_status st = rnnc_bpe_train_ranks(texts, lens, n_texts, opts, 0, &r);
     if (st) return st;

@@ -189,6 +189,14 @@ static void b64_encode(const unsigned char *s, size_t n, char *out) {
     *out = 0;
 }
 
+/* Value of a base64 digit, or -1. */
+static int b64_value(unsigned char c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
 /* Decodes a padded base64 string into out (room for 3/4 of its length); returns the length or -1. */
 static long b64_decode(const char *s, unsigned char *out) {
     size_t n = strlen(s);
@@ -198,10 +206,11 @@ static long b64_decode(const char *s, unsigned char *out) {
         uint32_t v = 0;
         int pad = 0;
         for (int j = 0; j < 4; j++) {
-            const char *p = s[i + j] && s[i + j] != '=' ? strchr(B64, s[i + j]) : NULL;
-            if (s[i + j] == '=' && i + 4 == n && j >= 2) { pad++; v <<= 6; continue; }
-            if (!p || pad) return -1;
-            v = v << 6 | (uint32_t)(p - B64);
+            unsigned char c = (unsigned char)s[i + j];
+            if (c == '=' && i + 4 == n && j >= 2) { pad++; v <<= 6; continue; }
+            int x = b64_value(c);
+            if (x < 0 || pad) return -1;
+            v = v << 6 | (uint32_t)x;
         }
         out[len++] = (unsigned char)(v >> 16);
         if (pad < 2) out[len++] = (unsigned char)(v >> 8);

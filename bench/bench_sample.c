@@ -1,0 +1,80 @@
+/* Sampling throughput of a language model at batch 1: the generator's per-token path (one
+ * recurrent step, head, temperature sampling) on a randomly initialised model, timed over
+ * several repeats; prints one line of key=value results for bench/sample_vs_torch.py, which times
+ * PyTorch on the same model in the same run.
+ *
+ * usage: bench_sample [--cell lstm] [--vocab 96] [--embed 64] [--hidden 512] [--layers 2]
+ *                     [--tokens 2000] [--repeats 5] [--temperature 1] [--top-k 0] [--top-p 1] [--half]
+ * --half: the generator's half-precision weights (rnnc_generator_use_half). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rnnc/rnnc.h"
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv) {
+    const char *cell = "lstm";
+    int V = 96, E = 64, H = 512, L = 2, tokens = 2000, repeats = 5, top_k = 0;
+    double temperature = 1, top_p = 1;
+    int half = 0;
+    for (int i = 1; i < argc; i += 2) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
+        if (!strcmp(a, "--half")) { half = 1; i--; continue; }
+        if (!strcmp(a, "--cell")) cell = v;
+        else if (!strcmp(a, "--vocab")) V = atoi(v);
+        else if (!strcmp(a, "--embed")) E = atoi(v);
+        else if (!strcmp(a, "--hidden")) H = atoi(v);
+        else if (!strcmp(a, "--layers")) L = atoi(v);
+        else if (!strcmp(a, "--tokens")) tokens = atoi(v);
+        else if (!strcmp(a, "--repeats")) repeats = atoi(v);
+        else if (!strcmp(a, "--temperature")) temperature = atof(v);
+        else if (!strcmp(a, "--top-k")) top_k = atoi(v);
+        else if (!strcmp(a, "--top-p")) top_p = atof(v);
+        else { fprintf(stderr, "bench_sample: unknown option %s\n", a); return 2; }
+    }
+    rnnc_lm_config c = {0};
+    if (rnnc_cell_parse(cell, &c.cell)) { fprintf(stderr, "bench_sample: %s\n", rnnc_last_error()); return 2; }
+    c.vocab = V; c.embed = E; c.hidden = H; c.layers = L;
+    rnnc_lm *m;
+    if (rnnc_lm_new(&m, &c)) { fprintf(stderr, "bench_sample: %s\n", rnnc_last_error()); return 1; }
+    rnnc_rng r;
+    rnnc_rng_seed(&r, 1);
+    rnnc_lm_init(m, &r);
+    rnnc_sample_params p = {(float)temperature, top_k, (float)top_p};
+    rnnc_generator *g;
+    if (rnnc_generator_new(&g, m, &p, 7)) { fprintf(stderr, "bench_sample: %s\n", rnnc_last_error()); return 1; }
+    if (half && rnnc_generator_use_half(g)) { fprintf(stderr, "bench_sample: %s\n", rnnc_last_error()); return 1; }
+    double *rate = malloc((size_t)(repeats + 1) * sizeof *rate);
+    uint64_t checksum = 0;
+    for (int rep = 0; rep <= repeats; rep++) { /* repeat 0 warms caches and threads */
+        rnnc_generator_reset(g);
+        const uint32_t start = 1;
+        rnnc_generator_feed(g, &start, 1);
+        double t0 = now();
+        for (int k = 0; k < tokens; k++) {
+            uint32_t id;
+            if (rnnc_generator_next(g, &id)) { fprintf(stderr, "bench_sample: %s\n", rnnc_last_error()); return 1; }
+            checksum += id;
+        }
+        rate[rep] = tokens / (now() - t0);
+    }
+    qsort(rate + 1, (size_t)repeats, sizeof *rate, cmp_double);
+    printf("impl=rnnc%s cell=%s V=%d E=%d H=%d L=%d tokens=%d repeats=%d median_tok_s=%.1f best_tok_s=%.1f checksum=%llu\n",
+           half ? "-half" : "", cell, V, E, H, L, tokens, repeats, rate[1 + repeats / 2], rate[repeats], (unsigned long long)checksum);
+    free(rate);
+    rnnc_generator_free(g);
+    rnnc_lm_free(m);
+    return 0;
+}

@@ -1,0 +1,156 @@
+/* rnnc sample: generate text from a model, streamed to stdout as it is produced. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "rnnc/tokenizer.h"
+
+static const char *const sample_help =
+    "usage: rnnc sample --model M [--prompt TEXT] [-n TOKENS] [--temperature X] [--top-k K]\n"
+    "                   [--top-p P] [--seed S]\n"
+    "\n"
+    "Generates text from a language model and writes it to stdout as it is produced. The prompt\n"
+    "(printed first) primes the recurrent state; without one, generation starts after a newline.\n"
+    "\n"
+    "options:\n"
+    "  --model M          model file (.safetensors with its tokenizer inside)\n"
+    "  --prompt TEXT      text to continue\n"
+    "  -n TOKENS          tokens to generate (default 200)\n"
+    "  --temperature X    0 = greedy (always the likeliest token); higher = more varied (default 1)\n"
+    "  --top-k K          draw only from the K likeliest tokens (default 0 = off)\n"
+    "  --top-p P          draw only from the smallest set of likeliest tokens whose probability\n"
+    "                     reaches P, in (0, 1] (default 1 = off)\n"
+    "  --seed S           random seed; the same seed, model and options give the same text\n"
+    "                     (default: different every run)\n"
+    "  --half             read the weights in half precision while generating: about twice as\n"
+    "                     fast on large models, logits within about 0.1% of the float model's\n";
+
+/* Output in the token's own bytes, holding back characters split across tokens. For the word
+ * tokenizer the spacing between words depends on their neighbours, so the text is decoded as a
+ * whole and only its new tail is written. */
+typedef struct {
+    const rnnc_tokenizer *tok;
+    int word;
+    rnnc_ids all;          /* word tokenizer: every id so far (prompt included) */
+    size_t shown;          /* word tokenizer: bytes of decode(all) already written */
+    rnnc_bytes text;       /* scratch for decoding */
+    rnnc_utf8_stream utf8;
+    unsigned char *out;    /* scratch for the UTF-8 stream */
+    size_t out_cap;
+    int last;              /* last byte written, or -1 */
+} text_out;
+
+static int emit_bytes(text_out *o, const unsigned char *b, size_t n) {
+    if (n + 4 > o->out_cap) {
+        size_t cap = (n + 4) * 2;
+        unsigned char *nb = realloc(o->out, cap);
+        if (!nb) return cli_fail("out of memory");
+        o->out = nb;
+        o->out_cap = cap;
+    }
+    size_t w = rnnc_utf8_stream_push(&o->utf8, b, n, o->out);
+    if (w) {
+        if (fwrite(o->out, 1, w, stdout) != w) return cli_fail("cannot write to stdout");
+        o->last = o->out[w - 1];
+    }
+    return 0;
+}
+
+static int emit_id(text_out *o, uint32_t id) {
+    if (!o->word) {
+        o->text.len = 0;
+        if (rnnc_tokenizer_decode(o->tok, &id, 1, &o->text)) return cli_fail_status();
+        return emit_bytes(o, o->text.data, o->text.len);
+    }
+    if (rnnc_ids_push(&o->all, id)) return cli_fail_status();
+    o->text.len = 0;
+    if (rnnc_tokenizer_decode(o->tok, o->all.data, o->all.len, &o->text)) return cli_fail_status();
+    if (o->text.len <= o->shown) return 0;
+    int rc = emit_bytes(o, o->text.data + o->shown, o->text.len - o->shown);
+    o->shown = o->text.len;
+    return rc;
+}
+
+int cmd_sample(int argc, char **argv) {
+    const char *model = NULL, *prompt = NULL;
+    long n = 200, top_k = 0, seed_l = -1;
+    double temperature = 1.0, top_p = 1.0;
+    int err = 0, half = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if (cli_is_help(argv[i])) { fputs(sample_help, stdout); return 0; }
+        if (cli_flag(argv, i, "--half")) { half = 1; continue; }
+        if (cli_opt("sample", argc, argv, &i, "--model", &v, &err)) model = v;
+        else if (cli_opt("sample", argc, argv, &i, "--prompt", &v, &err)) prompt = v;
+        else if (cli_opt("sample", argc, argv, &i, "-n", &v, &err)) { if (!err && !cli_parse_long("sample", "-n", v, 0, 100000000, &n)) return 2; }
+        else if (cli_opt("sample", argc, argv, &i, "--temperature", &v, &err)) { if (!err && !cli_parse_double("sample", "--temperature", v, 0, 1e6, &temperature)) return 2; }
+        else if (cli_opt("sample", argc, argv, &i, "--top-k", &v, &err)) { if (!err && !cli_parse_long("sample", "--top-k", v, 0, 100000000, &top_k)) return 2; }
+        else if (cli_opt("sample", argc, argv, &i, "--top-p", &v, &err)) {
+            if (!err && !cli_parse_double("sample", "--top-p", v, 0, 1, &top_p)) return 2;
+            if (!err && top_p == 0) return cli_usage_error("sample", "--top-p must be in (0, 1], got 0");
+        }
+        else if (cli_opt("sample", argc, argv, &i, "--seed", &v, &err)) { if (!err && !cli_parse_long("sample", "--seed", v, 0, 0x7fffffffffffffffL, &seed_l)) return 2; }
+        else if (argv[i][0] == '-') return cli_usage_error("sample", "unknown option '%s'", argv[i]);
+        else return cli_usage_error("sample", "unexpected argument '%s' (the prompt goes in --prompt)", argv[i]);
+        if (err) return err;
+    }
+    if (!model) return cli_usage_error("sample", "--model M is required");
+    uint64_t seed = (uint64_t)seed_l;
+    if (seed_l < 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        seed = (uint64_t)ts.tv_sec * 1000000007ULL ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
+    }
+
+    rnnc_lm *m;
+    rnnc_tokenizer *tok;
+    int rc = cli_load_lm_tokenizer(model, &m, &tok);
+    if (rc) return rc;
+    rnnc_sample_params p = {(float)temperature, (int)top_k, (float)top_p};
+    rnnc_generator *g = NULL;
+    rnnc_ids ids = {0};
+    text_out o = {tok, rnnc_tokenizer_type_of(tok) == RNNC_TOKENIZER_WORD, {0}, 0, {0}, {{0}, 0}, NULL, 0, -1};
+    if (rnnc_generator_new(&g, m, &p, seed) || (half && rnnc_generator_use_half(g))) { rc = cli_fail_status(); goto done; }
+
+    /* The prompt, or a newline when there is none: text usually resumes after a line break, and a
+     * recurrent model needs an input before it has a distribution to draw from. */
+    const char *primer = prompt && *prompt ? prompt : "\n";
+    if (rnnc_tokenizer_encode(tok, (const unsigned char *)primer, strlen(primer), false, &ids, NULL)) { rc = cli_fail_status(); goto done; }
+    if (ids.len == 0) { rc = cli_fail("--prompt: the tokenizer gives no tokens for this text"); goto done; }
+    if (rnnc_generator_feed(g, ids.data, ids.len)) { rc = cli_fail_status(); goto done; }
+    if (prompt && *prompt) {
+        fputs(prompt, stdout);
+        o.last = (unsigned char)prompt[strlen(prompt) - 1];
+        if (o.word) {
+            for (size_t i = 0; i < ids.len; i++) if (rnnc_ids_push(&o.all, ids.data[i])) { rc = cli_fail_status(); goto done; }
+            if (rnnc_tokenizer_decode(tok, o.all.data, o.all.len, &o.text)) { rc = cli_fail_status(); goto done; }
+            o.shown = o.text.len;
+        }
+    }
+    fflush(stdout);
+    for (long k = 0; k < n && !rc; k++) {
+        uint32_t id;
+        if (rnnc_generator_next(g, &id)) { rc = cli_fail_status(); break; }
+        rc = emit_id(&o, id);
+        fflush(stdout); /* stream: each token appears as soon as it exists */
+    }
+    if (!rc) {
+        unsigned char rest[4];
+        size_t r = rnnc_utf8_stream_flush(&o.utf8, rest);
+        if (r) { fwrite(rest, 1, r, stdout); o.last = rest[r - 1]; }
+        if (o.last != '\n' && o.last != -1) fputc('\n', stdout);
+        if (fflush(stdout) != 0) rc = cli_fail("cannot write to stdout");
+    }
+done:
+    rnnc_generator_free(g);
+    rnnc_ids_free(&ids);
+    rnnc_ids_free(&o.all);
+    rnnc_bytes_free(&o.text);
+    free(o.out);
+    rnnc_tokenizer_free(tok);
+    rnnc_lm_free(m);
+    return rc;
+}

@@ -1,0 +1,98 @@
+/* The per-step product with pre-packed weights; see pgemm.h. With AVX-512 an 8 x 32 register
+ * block (16 accumulators) walks down K, reading one 32-float row of the packed panel and
+ * broadcasting 8 values of A per k; otherwise a plain loop the compiler vectorises. */
+#include "nn/pgemm.h"
+
+#include <string.h>
+
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
+
+void rnnc_pgemm_pack(float *dst, const float *src, int ld, int trans, int K, int N, int n0, int n1) {
+    const int NR = RNNC_PGEMM_NR;
+    for (int p = n0 / NR; p * NR < n1; p++) {
+        float *panel = dst + (size_t)p * K * NR;
+        int c0 = p * NR, w = N - c0 < NR ? N - c0 : NR;
+        if (!trans) {
+            for (int k = 0; k < K; k++) {
+                memcpy(panel + (size_t)k * NR, src + (size_t)k * ld + c0, (size_t)w * sizeof(float));
+                for (int j = w; j < NR; j++) panel[(size_t)k * NR + j] = 0.0f;
+            }
+        } else {
+            for (int j = 0; j < NR; j++) {
+                const float *col = src + (size_t)(c0 + j) * ld;
+                if (j < w)
+                    for (int k = 0; k < K; k++) panel[(size_t)k * NR + j] = col[k];
+                else
+                    for (int k = 0; k < K; k++) panel[(size_t)k * NR + j] = 0.0f;
+            }
+        }
+    }
+}
+
+#ifdef __AVX512F__
+static inline __attribute__((always_inline)) void kernel(const int mr, int K, const float *A, int lda,
+                                                         const float *P, float *C, int ldc, int w, int acc) {
+    __m512 c0[8], c1[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < mr; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); }
+    for (int k = 0; k < K; k++) {
+        __m512 b0 = _mm512_load_ps(P + (size_t)k * 32), b1 = _mm512_load_ps(P + (size_t)k * 32 + 16);
+#pragma GCC unroll 8
+        for (int i = 0; i < mr; i++) {
+            __m512 a = _mm512_set1_ps(A[(size_t)i * lda + k]);
+            c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
+            c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
+        }
+    }
+    __mmask16 m0 = w >= 16 ? 0xFFFF : (__mmask16)((1u << w) - 1);
+    __mmask16 m1 = w >= 32 ? 0xFFFF : w > 16 ? (__mmask16)((1u << (w - 16)) - 1) : 0;
+#pragma GCC unroll 8
+    for (int i = 0; i < mr; i++) {
+        float *c = C + (size_t)i * ldc;
+        if (acc) {
+            c0[i] = _mm512_add_ps(c0[i], _mm512_maskz_loadu_ps(m0, c));
+            c1[i] = _mm512_add_ps(c1[i], _mm512_maskz_loadu_ps(m1, c + 16));
+        }
+        _mm512_mask_storeu_ps(c, m0, c0[i]);
+        _mm512_mask_storeu_ps(c + 16, m1, c1[i]);
+    }
+}
+#endif
+
+void rnnc_pgemm(int M, int K, int n0, int n1, const float *A, int lda, const float *P, float *C, int ldc,
+                int accumulate) {
+    const int NR = RNNC_PGEMM_NR;
+    for (int c0 = n0; c0 < n1; c0 += NR) {
+        const float *panel = P + (size_t)(c0 / NR) * K * NR;
+        int w = n1 - c0 < NR ? n1 - c0 : NR;
+        for (int i0 = 0; i0 < M; i0 += 8) {
+            int mr = M - i0 < 8 ? M - i0 : 8;
+            const float *a = A + (size_t)i0 * lda;
+            float *c = C + (size_t)i0 * ldc + c0;
+#ifdef __AVX512F__
+            switch (mr) {
+            case 8: kernel(8, K, a, lda, panel, c, ldc, w, accumulate); break;
+            case 7: kernel(7, K, a, lda, panel, c, ldc, w, accumulate); break;
+            case 6: kernel(6, K, a, lda, panel, c, ldc, w, accumulate); break;
+            case 5: kernel(5, K, a, lda, panel, c, ldc, w, accumulate); break;
+            case 4: kernel(4, K, a, lda, panel, c, ldc, w, accumulate); break;
+            case 3: kernel(3, K, a, lda, panel, c, ldc, w, accumulate); break;
+            case 2: kernel(2, K, a, lda, panel, c, ldc, w, accumulate); break;
+            default: kernel(1, K, a, lda, panel, c, ldc, w, accumulate); break;
+            }
+#else
+            for (int i = 0; i < mr; i++) {
+                float acc[32] = {0};
+                for (int k = 0; k < K; k++) {
+                    float av = a[(size_t)i * lda + k];
+                    for (int j = 0; j < 32; j++) acc[j] += av * panel[(size_t)k * 32 + j];
+                }
+                float *ci = c + (size_t)i * ldc;
+                for (int j = 0; j < w; j++) ci[j] = accumulate ? ci[j] + acc[j] : acc[j];
+            }
+#endif
+        }
+    }
+}

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# rnnc sample / rnnc similar end to end on a tiny model trained here: streaming output that starts
+# with the prompt, seeds that reproduce, greedy, every flag's bad values, unknown words, a model
+# without a tokenizer, and the Embedding Projector export.
+set -u
+RNNC=$1
+ROOT=$2
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+expect_error() {
+    local code=$1; shift
+    "$RNNC" "$@" >"$T/out" 2>"$T/err"
+    local rc=$?
+    [ "$rc" -eq "$code" ] || fail "rnnc $* exited $rc, expected $code ($(head -c 300 "$T/err"))"
+    if [ "$code" -eq 1 ]; then
+        [ "$(wc -l <"$T/err")" -eq 1 ] || fail "rnnc $*: expected one error line, got: $(cat "$T/err")"
+        grep -q '^rnnc: ' "$T/err" || fail "rnnc $*: error line does not start with 'rnnc: '"
+    fi
+}
+
+# a small corpus and a tiny char model (seconds, even on a busy machine)
+for i in $(seq 1 60); do echo "the cat sat on the mat. a dog ate the hat; then the cat ran $i times."; done >"$T/corpus.txt"
+RNNC_NO_PROGRESS=1 "$RNNC" train --data "$T/corpus.txt" --tokenizer char --hidden 24 --layers 1 --embed 8 \
+    --batch 4 --seq 16 --steps 30 --eval-every 30 --threads 1 -o "$T/run" >"$T/train.log" 2>&1 \
+    || { fail "training the fixture model failed: $(tail -3 "$T/train.log")"; exit 1; }
+M=$T/run/model.safetensors
+
+# sample: the prompt comes first, the same seed gives the same text, greedy ignores the seed
+"$RNNC" sample --model "$M" --prompt "the cat" -n 40 --seed 7 >"$T/s1" || fail "sample failed"
+"$RNNC" sample --model "$M" --prompt "the cat" -n 40 --seed 7 >"$T/s2"
+"$RNNC" sample --model "$M" --prompt "the cat" -n 40 --seed 8 --temperature 1.5 >"$T/s3"
+head -c 7 "$T/s1" | grep -qx 'the cat' || fail "output does not start with the prompt: $(head -c 40 "$T/s1")"
+cmp -s "$T/s1" "$T/s2" || fail "the same seed gave different text"
+cmp -s "$T/s1" "$T/s3" && fail "a different seed and temperature gave the same 40 characters"
+[ "$(tail -c 1 "$T/s1" | od -An -c | tr -d ' ')" = '\n' ] || fail "output does not end with a newline"
+# 7 prompt bytes, 40 tokens of at most 4 bytes each (a character or a byte; reserved ids decode
+# to nothing), a final newline
+n=$(wc -c <"$T/s1")
+[ "$n" -ge 8 ] && [ "$n" -le 168 ] || fail "expected 8-168 bytes, got $n"
+"$RNNC" sample --model "$M" --prompt "the" -n 30 --temperature 0 --seed 1 >"$T/g1"
+"$RNNC" sample --model "$M" --prompt "the" -n 30 --temperature 0 --seed 2 >"$T/g2"
+cmp -s "$T/g1" "$T/g2" || fail "greedy output depends on the seed"
+"$RNNC" sample --model "$M" --prompt "the" -n 30 --top-k 1 --seed 3 >"$T/k1"
+cmp -s "$T/g1" "$T/k1" || fail "top-k 1 differs from greedy"
+"$RNNC" sample --model "$M" --prompt "the" -n 30 --temperature 0 --half >"$T/h1" || fail "sample --half failed"
+"$RNNC" sample --model "$M" --prompt "the" -n 30 --temperature 0 --half >"$T/h2"
+cmp -s "$T/h1" "$T/h2" || fail "--half is not deterministic"
+"$RNNC" sample --model "$M" -n 20 --top-p 0.9 --top-k 5 --seed 1 >"$T/np" || fail "sample without a prompt failed"
+[ -s "$T/np" ] || fail "no output without a prompt"
+"$RNNC" sample --model "$M" --prompt "x" -n 0 >"$T/n0" || fail "-n 0 failed"
+[ "$(cat "$T/n0")" = x ] || fail "-n 0 should print just the prompt"
+
+expect_error 2 sample --model "$M" --temperature -1
+expect_error 2 sample --model "$M" --top-p 0
+expect_error 2 sample --model "$M" --top-p 1.5
+expect_error 2 sample --model "$M" --top-k -1
+expect_error 2 sample --model "$M" -n abc
+expect_error 2 sample --prompt hi
+expect_error 2 sample --model "$M" stray
+expect_error 1 sample --model "$T/missing.safetensors"
+"$RNNC" init --cell lstm --vocab 10 --embed 4 --hidden 8 --layers 1 -o "$T/bare.safetensors" >/dev/null 2>&1 \
+    || fail "rnnc init failed"
+expect_error 1 sample --model "$T/bare.safetensors"
+grep -q 'no tokenizer' "$T/err" || fail "model without tokenizer: unclear message: $(cat "$T/err")"
+
+# similar: k neighbours each, never the query itself
+"$RNNC" similar --model "$M" a t -k 3 >"$T/sim" || fail "similar failed"
+[ "$(grep -c '^nearest to ' "$T/sim")" -eq 2 ] || fail "expected two neighbour lists: $(cat "$T/sim")"
+[ "$(grep -cE '^ +-?[01]\.[0-9]{4}  ' "$T/sim")" -eq 6 ] || fail "expected 3 neighbours each: $(cat "$T/sim")"
+awk '/^nearest to a:/{f=1;next} /^$/{f=0} f && $2=="a"{bad=1} END{exit bad}' "$T/sim" || fail "query listed as its own neighbour"
+"$RNNC" similar --model "$M" c - a + o -k 2 >"$T/ana" || fail "similar with + and - failed"
+grep -q '^nearest to c - a + o:' "$T/ana" || fail "analogy header: $(cat "$T/ana")"
+expect_error 1 similar --model "$M" zq
+grep -q "'zq'" "$T/err" || fail "unknown word not named: $(cat "$T/err")"
+expect_error 1 similar --model "$M" "€"
+grep -q "'€'" "$T/err" || fail "unknown character not named: $(cat "$T/err")"
+expect_error 1 similar --model "$T/bare.safetensors" a
+expect_error 2 similar --model "$M"
+expect_error 2 similar --model "$M" + a
+expect_error 2 similar --model "$M" a -
+expect_error 2 similar --model "$M" a -k 0
+expect_error 2 similar --model "$M" --export "$T/p" a
+
+# export: one line per token in both files, no header
+"$RNNC" similar --model "$M" --export "$T/proj" >/dev/null || fail "export failed"
+V=$("$RNNC" info "$M" 2>/dev/null | grep -oE 'vocab[^0-9]*[0-9]+' | head -1 | grep -oE '[0-9]+$')
+[ "$(wc -l <"$T/proj/vectors.tsv")" -eq "$(wc -l <"$T/proj/metadata.tsv")" ] || fail "vectors and metadata differ in length"
+[ -z "$V" ] || [ "$(wc -l <"$T/proj/metadata.tsv")" -eq "$V" ] || fail "metadata lines != vocab $V"
+[ "$(head -1 "$T/proj/metadata.tsv")" = "<pad>" ] || fail "metadata starts with a header or the wrong token"
+awk -F'\t' 'NF != 8 {bad=1} END {exit bad}' "$T/proj/vectors.tsv" || fail "vectors.tsv rows do not have E=8 fields"
+grep -q '^ $' "$T/proj/metadata.tsv" || fail "the space token is missing from metadata.tsv"
+grep -qx '\\n' "$T/proj/metadata.tsv" || fail "the newline token is not escaped as \\n"
+
+# word and BPE models: words are looked up as one token (BPE: also after a space), spacing of
+# sampled words comes from the word tokenizer's decoder
+for tk in word bpe:300; do
+    d=$T/run_${tk%%:*}
+    RNNC_NO_PROGRESS=1 "$RNNC" train --data "$T/corpus.txt" --tokenizer "$tk" --hidden 16 --layers 1 --embed 8 \
+        --batch 4 --seq 8 --steps 10 --eval-every 10 --threads 1 -o "$d" >"$T/train.log" 2>&1 \
+        || { fail "training the $tk model failed: $(tail -3 "$T/train.log")"; continue; }
+    "$RNNC" sample --model "$d/model.safetensors" --prompt "the cat" -n 8 --seed 1 >"$T/ws" || fail "$tk: sample failed"
+    head -c 7 "$T/ws" | grep -qx 'the cat' || fail "$tk: output does not start with the prompt"
+    "$RNNC" similar --model "$d/model.safetensors" cat dog -k 2 >"$T/wsim" || fail "$tk: similar cat dog failed"
+    [ "$(grep -c '^nearest to ' "$T/wsim")" -eq 2 ] || fail "$tk: expected two lists: $(cat "$T/wsim")"
+    expect_error 1 similar --model "$d/model.safetensors" elephant
+    grep -q "'elephant'" "$T/err" || fail "$tk: unknown word not named"
+    expect_error 1 similar --model "$d/model.safetensors" "the cat"
+    grep -q "2 tokens" "$T/err" || fail "$tk: two-token word: $(cat "$T/err")"
+done
+# word decoding puts one space between words (none before punctuation)
+if [ -s "$T/run_word/model.safetensors" ]; then
+    "$RNNC" sample --model "$T/run_word/model.safetensors" --prompt "the cat" -n 5 --seed 4 >"$T/ws"
+    grep -qE '^the cat( [^ ]|[.,;:!?)])' "$T/ws" || fail "word model: not one space (or punctuation) after the prompt: $(cat "$T/ws")"
+fi
+
+[ "$fails" -eq 0 ] && echo "cli_sample_similar: all passed"
+exit "$fails"

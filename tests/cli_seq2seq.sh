@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# rnnc seq2seq train / translate / eval end to end on a tiny reversal task, and every bad input the
+# issue names: a line without a tab, empty sides, over-long sources (error or skip by flag), empty
+# translate input lines, a model file that is not a seq2seq model, usage errors.
+set -u
+RNNC=$1
+fails=0
+t=$(mktemp -d)
+trap 'rm -rf "$t"' EXIT
+export OMP_NUM_THREADS=1 RNNC_NO_PROGRESS=1
+ok() { echo "ok   $1"; }
+bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+
+awk 'BEGIN{srand(3); for(i=0;i<600;i++){n=2+int(rand()*3); s="";t=""; for(k=0;k<n;k++){c=sprintf("%c",97+int(rand()*5)); a[k]=c; s=s (k?" ":"") c} for(k=n-1;k>=0;k--) t=t (k<n-1?" ":"") a[k]; print s "\t" t}}' > "$t/train.tsv"
+head -50 "$t/train.tsv" > "$t/dev.tsv"
+
+"$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/run" --hidden 16 --embed 8 --epochs 2 \
+  --batch 16 --bidirectional --cell gru --seed 3 2> "$t/train.err"
+check "train exits 0" '[ $? -eq 0 ]'
+check "train writes model, best, metrics" '[ -s "$t/run/model.safetensors" ] && [ -s "$t/run/best.safetensors" ] && [ $(wc -l < "$t/run/metrics.jsonl") -eq 2 ]'
+check "metrics lines are JSON with valid_ser" 'grep -c "\"valid_ser\":" "$t/run/metrics.jsonl" | grep -qx 2'
+check "train reports the duplicate count" 'grep -q "duplicate" "$t/train.err"'
+
+# the same seed gives the same model
+"$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/run2" --hidden 16 --embed 8 --epochs 2 \
+  --batch 16 --bidirectional --cell gru --seed 3 2>/dev/null
+check "training is reproducible" 'cmp -s "$t/run/model.safetensors" "$t/run2/model.safetensors"'
+
+printf 'a b c\n\nd e\n   \na\n' | "$RNNC" seq2seq translate --model "$t/run/best.safetensors" > "$t/out.txt"
+check "translate exits 0" '[ $? -eq 0 ]'
+check "translate: one output line per input line" '[ $(wc -l < "$t/out.txt") -eq 5 ]'
+check "translate: empty input line gives an empty line" '[ -z "$(sed -n 2p "$t/out.txt")" ] && [ -z "$(sed -n 4p "$t/out.txt")" ]'
+printf 'a b c\nd e\n' | "$RNNC" seq2seq translate --model "$t/run/best.safetensors" --beam 4 --nbest 3 > "$t/nbest.txt"
+check "nbest: 3 lines per input, numbered, scores sorted" '[ $(wc -l < "$t/nbest.txt") -eq 6 ] && [ "$(cut -f1 "$t/nbest.txt" | tr "\n" " ")" = "0 0 0 1 1 1 " ] && cut -f2 "$t/nbest.txt" | head -3 | sort -gr -c'
+printf 'a b c\nd e\n' | "$RNNC" seq2seq translate --model "$t/run/best.safetensors" --beam 1 > "$t/g.txt"
+printf 'a b c\nd e\n' | "$RNNC" seq2seq translate --model "$t/run/best.safetensors" > "$t/g2.txt"
+check "beam 1 equals greedy" 'cmp -s "$t/g.txt" "$t/g2.txt"'
+
+"$RNNC" seq2seq eval --model "$t/run/best.safetensors" --data "$t/dev.tsv" > "$t/eval.txt"
+check "eval prints TER and SER" '[ $? -eq 0 ] && grep -q "TER [0-9.]*%  SER [0-9.]*%" "$t/eval.txt"'
+"$RNNC" seq2seq eval --model "$t/run/best.safetensors" --data "$t/dev.tsv" --beam 3 > "$t/eval3.txt"
+check "eval with beam" '[ $? -eq 0 ] && grep -q "beam 3" "$t/eval3.txt"'
+
+# bad TSV lines
+printf 'a b\tb a\nno tab here\n' > "$t/notab.tsv"
+"$RNNC" seq2seq eval --model "$t/run/best.safetensors" --data "$t/notab.tsv" 2> "$t/err" >/dev/null
+check "no tab: exit 1 naming file:line" '[ $? -eq 1 ] && grep -q "notab.tsv:2: no tab" "$t/err"'
+"$RNNC" seq2seq eval --model "$t/run/best.safetensors" --data "$t/notab.tsv" --skip-bad > "$t/o" 2>&1
+check "no tab with --skip-bad: counted" '[ $? -eq 0 ] && grep -q "skipped 1 bad" "$t/o"'
+printf 'a b\t\n' > "$t/empty.tsv"
+"$RNNC" seq2seq eval --model "$t/run/best.safetensors" --data "$t/empty.tsv" 2> "$t/err" >/dev/null
+check "empty target: exit 1 naming file:line" '[ $? -eq 1 ] && grep -q "empty.tsv:1: empty target" "$t/err"'
+printf '\tb a\n' > "$t/empty2.tsv"
+"$RNNC" seq2seq train --data "$t/empty2.tsv" --valid "$t/dev.tsv" -o "$t/x" 2> "$t/err"
+check "empty source in training data: exit 1" '[ $? -eq 1 ] && grep -q "empty2.tsv:1: empty source" "$t/err" && [ ! -e "$t/x" ]'
+printf 'a b c d e\te d c b a\na b\tb a\n' > "$t/long.tsv"
+"$RNNC" seq2seq eval --model "$t/run/best.safetensors" --data "$t/long.tsv" --max-source 3 2> "$t/err" >/dev/null
+check "long source: exit 1 naming file:line" '[ $? -eq 1 ] && grep -q "long.tsv:1: source of 5 symbols is longer than the maximum 3" "$t/err"'
+"$RNNC" seq2seq eval --model "$t/run/best.safetensors" --data "$t/long.tsv" --max-source 3 --skip-long > "$t/o" 2>&1
+check "long source with --skip-long: counted" '[ $? -eq 0 ] && grep -q "sources 1 .* 1 long" "$t/o"'
+
+# not a seq2seq model
+"$RNNC" seq2seq translate --model "$t/train.tsv" < /dev/null 2> "$t/err"
+check "non-model file: exit 1 with a message" '[ $? -eq 1 ] && grep -q "^rnnc: .*train.tsv" "$t/err"'
+"$RNNC" seq2seq eval --model "$t/missing.safetensors" --data "$t/dev.tsv" 2> "$t/err"
+check "missing model: exit 1" '[ $? -eq 1 ] && grep -q "missing.safetensors" "$t/err"'
+
+# usage errors
+"$RNNC" seq2seq train --valid "$t/dev.tsv" -o "$t/y" 2>/dev/null
+check "train without --data: exit 2" '[ $? -eq 2 ]'
+"$RNNC" seq2seq translate --model "$t/run/best.safetensors" --bogus 2>/dev/null
+check "unknown option: exit 2" '[ $? -eq 2 ]'
+"$RNNC" seq2seq translate --model "$t/run/best.safetensors" --beam 2 --nbest 3 2>/dev/null
+check "nbest > beam: exit 2" '[ $? -eq 2 ]'
+"$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/y" --hidden 0 2>/dev/null
+check "hidden 0: exit 2" '[ $? -eq 2 ]'
+"$RNNC" seq2seq frobnicate 2>/dev/null
+check "unknown subcommand: exit 2" '[ $? -eq 2 ]'
+
+echo "$fails failed"
+[ $fails -eq 0 ]

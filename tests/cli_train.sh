@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# rnnc train --data/--resume from the command line: a run's files, run-directory guarding, Ctrl-C
+# and kill -9 leave a checkpoint that resumes, a failing write keeps the old checkpoint, and bad
+# input gives one clear error line and a non-zero exit.
+# Usage: cli_train.sh RNNC_BINARY REPO_ROOT
+set -u
+rnnc=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export RNNC_NO_PROGRESS=1 OMP_NUM_THREADS=1
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+
+# A corpus with structure: sentences from a tiny grammar.
+awk 'BEGIN { srand(7); split("the cat|a dog|my friend|she|he", s, "|"); split("sees|likes|walks to|finds", v, "|");
+             split("the house|a tree|the river|the market", o, "|");
+             for (i = 0; i < 1500; i++) printf "%s %s %s. ", s[int(rand()*5)+1], v[int(rand()*4)+1], o[int(rand()*4)+1] }' > "$tmp/corpus.txt"
+small=(--cell lstm --layers 1 --hidden 24 --embed 8 --batch 4 --seq 16 --report-every 5 --eval-every 10 --eval-tokens 500)
+
+# expect_error NAME PATTERN CMD...: non-zero exit, and the one stderr line mentions PATTERN.
+expect_error() {
+  local name=$1 pat=$2; shift 2
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  if [ $rc -ne 0 ] && grep -q -- "$pat" "$tmp/err" && [ "$(grep -c . "$tmp/err")" -le 2 ]; then ok
+  else bad "$name: rc=$rc, stderr: $(cat "$tmp/err")"; fi
+}
+
+# 1. A run produces its files; the model carries its tokenizer; info reads it.
+if "$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 30 -o "$tmp/run" 2>"$tmp/err"; then ok; else bad "train: $(cat "$tmp/err")"; fi
+for f in model.safetensors best.safetensors checkpoint.safetensors metrics.jsonl; do
+  [ -s "$tmp/run/$f" ] && ok || bad "missing $tmp/run/$f"
+done
+grep -q '"val_loss"' "$tmp/run/metrics.jsonl" && ok || bad "no validation in metrics.jsonl"
+"$rnnc" info "$tmp/run/model.safetensors" > "$tmp/info" 2>&1 && grep -qi lstm "$tmp/info" && ok || bad "info: $(cat "$tmp/info")"
+
+# 2. The directory is guarded; --force starts over; --resume with a larger budget continues.
+expect_error "rerun refused" "holds another run" "$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 5 -o "$tmp/run"
+"$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 10 --force -o "$tmp/run" 2>/dev/null && ok || bad "--force"
+"$rnnc" train --resume "$tmp/run" --steps 14 2>"$tmp/err" && grep -q '"step":14' "$tmp/run/metrics.jsonl" && ok \
+  || bad "resume to 14: $(cat "$tmp/err")"
+
+# 3. Ctrl-C (SIGINT) writes a checkpoint and says how to resume; exit code 130.
+"$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 1000000 --checkpoint-every 1000000 -o "$tmp/int" 2>"$tmp/int.err" &
+pid=$!
+for _ in $(seq 100); do grep -q '"step"' "$tmp/int/metrics.jsonl" 2>/dev/null && break; sleep 0.1; done
+kill -INT $pid
+wait $pid
+rc=$?
+[ $rc -eq 130 ] && grep -q -- "--resume" "$tmp/int.err" && [ -s "$tmp/int/checkpoint.safetensors" ] && ok \
+  || bad "SIGINT: rc=$rc $(cat "$tmp/int.err")"
+
+# 4. kill -9 at any moment leaves the last checkpoint intact: it resumes.
+"$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 1000000 --checkpoint-every 3 -o "$tmp/k9" 2>/dev/null &
+pid=$!
+for _ in $(seq 100); do [ -s "$tmp/k9/checkpoint.safetensors" ] && break; sleep 0.1; done
+sleep 0.5
+kill -9 $pid
+wait $pid 2>/dev/null
+ls "$tmp/k9" | grep -q '\.tmp\.' && rm -f "$tmp"/k9/*.tmp.* # a torn temp file may remain; the real file never is
+step=$(grep -o '"step":[0-9]*' "$tmp/k9/metrics.jsonl" | tail -1 | cut -d: -f2)
+if "$rnnc" train --resume "$tmp/k9" --steps $((step + 5)) 2>"$tmp/err"; then ok; else bad "resume after kill -9: $(cat "$tmp/err")"; fi
+
+# 5. A write that fails (file size limit: like a full disk) keeps the old checkpoint.
+before=$(md5sum < "$tmp/k9/checkpoint.safetensors")
+size_kb=$(( $(stat -c %s "$tmp/k9/checkpoint.safetensors") / 1024 / 2 ))
+( ulimit -f "$size_kb"; trap '' XFSZ; exec "$rnnc" train --resume "$tmp/k9" --steps 100000 ) 2>"$tmp/err"
+rc=$?
+after=$(md5sum < "$tmp/k9/checkpoint.safetensors")
+[ $rc -ne 0 ] && [ "$before" = "$after" ] && grep -q "unchanged\|write failed\|File too large" "$tmp/err" && ok \
+  || bad "failing write: rc=$rc, same=$([ "$before" = "$after" ] && echo yes || echo no), $(cat "$tmp/err")"
+"$rnnc" train --resume "$tmp/k9" --steps $((step + 6)) 2>/dev/null && ok || bad "resume after failed write"
+
+# 6. Bad input: one clear line, non-zero exit.
+: > "$tmp/empty.txt"
+printf 'tiny corpus' > "$tmp/tiny.txt"
+expect_error "empty corpus" "empty" "$rnnc" train --data "$tmp/empty.txt" "${small[@]}" --steps 5 -o "$tmp/e1"
+expect_error "missing corpus" "$tmp/nope.txt" "$rnnc" train --data "$tmp/nope.txt" "${small[@]}" --steps 5 -o "$tmp/e2"
+expect_error "corpus smaller than a batch" "batch" "$rnnc" train --data "$tmp/tiny.txt" "${small[@]}" --steps 5 -o "$tmp/e3"
+expect_error "bad cell" "--cell" "$rnnc" train --data "$tmp/corpus.txt" --cell foo --steps 5 -o "$tmp/e4"
+expect_error "bpe without size" "bpe" "$rnnc" train --data "$tmp/corpus.txt" --tokenizer bpe "${small[@]}" --steps 5 -o "$tmp/e5"
+expect_error "no budget" "budget" "$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" -o "$tmp/e6"
+expect_error "no run dir" "RUN_DIR" "$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 5
+expect_error "resume nothing" "checkpoint.safetensors" "$rnnc" train --resume "$tmp/e6"
+expect_error "bad time" "--time" "$rnnc" train --data "$tmp/corpus.txt" --time 5x -o "$tmp/e7"
+
+echo "cli_train: $pass passed, $fail failed"
+[ $fail -eq 0 ]
