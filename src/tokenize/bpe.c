@@ -26,6 +26,7 @@
 #define TINY_LEN 5                /* tokens this short live in 8-byte slots */
 #define TINY_ID_BITS 21
 #define SHORT_PIECE 256             /* longer stretches merge with the rank queue */
+#define PACK_LIMIT ((1u << 23) - 1) /* vocabularies with more ranks merge every piece with the queue */
 #define PARALLEL_MIN (1u << 18)     /* inputs below 256 KiB are encoded on one thread */
 #define CHUNK_TARGET (1u << 16)     /* aim for at least 64 KiB per parallel chunk */
 
@@ -399,59 +400,69 @@ static int merge_reserve(enc *s, size_t n) {
     return 1;
 }
 
-typedef uint32_t v8u32 __attribute__((vector_size(32)));
+typedef int32_t v8i32 __attribute__((vector_size(32)));
 
-/* The lowest value of r[0..n) (n a multiple of 8) and in *pos its first position, in one pass
- * eight lanes at a time (the compiler's vector extension, so SSE/AVX when present): each lane
- * keeps its minimum and where it first saw it; the lanes are then compared by (value, position). */
-static inline uint32_t min_rank(const uint32_t *r, size_t n, uint32_t *pos) {
-    v8u32 m, x, idx = {0, 1, 2, 3, 4, 5, 6, 7}, at = idx, step = {8, 8, 8, 8, 8, 8, 8, 8};
-    memcpy(&m, r, sizeof m);
-    for (size_t k = 8; k < n; k += 8) {
-        memcpy(&x, r + k, sizeof x);
-        idx += step;
-        v8u32 lt = (v8u32)(x < m);
+/* The lowest value of k[0..n) (n a multiple of 8; keys are non-negative), in one pass eight lanes
+ * at a time (the compiler's vector extension: one signed-min instruction per eight keys with
+ * SSE4.1/AVX2; signed because x86 has no unsigned vector compare before AVX-512). */
+static inline int32_t min_key(const int32_t *k, size_t n) {
+    v8i32 m, x;
+    memcpy(&m, k, sizeof m);
+    for (size_t i = 8; i < n; i += 8) {
+        memcpy(&x, k + i, sizeof x);
+        v8i32 lt = x < m;
         m = (x & lt) | (m & ~lt);
-        at = (idx & lt) | (at & ~lt);
     }
-    uint32_t best = m[0], where = at[0];
-    for (int k = 1; k < 8; k++)
-        if (m[k] < best || (m[k] == best && at[k] < where)) { best = m[k]; where = at[k]; }
-    *pos = where;
-    return best;
+    /* Fold the eight lanes in three shuffle-and-min steps. */
+    x = __builtin_shufflevector(m, m, 4, 5, 6, 7, 0, 1, 2, 3);
+    v8i32 lt = x < m;
+    m = (x & lt) | (m & ~lt);
+    x = __builtin_shufflevector(m, m, 2, 3, 0, 1, 6, 7, 4, 5);
+    lt = x < m;
+    m = (x & lt) | (m & ~lt);
+    x = __builtin_shufflevector(m, m, 1, 0, 3, 2, 5, 4, 7, 6);
+    lt = x < m;
+    m = (x & lt) | (m & ~lt);
+    return m[0];
 }
 
 /* tiktoken's merge loop for a short piece: each step joins the leftmost adjacent pair of parts
- * whose concatenation has the lowest rank. Parts are identified by their first byte; rank[i] is
- * the rank of part i joined with the next one (NO_RANK for the last part and for bytes inside a
- * part), so the leftmost lowest entry of rank[] is the next merge, found by a vector scan. */
+ * whose concatenation has the lowest rank. Parts are identified by their first byte; key[i] packs
+ * the rank of part i joined with the next one and the offset i (rank << 8 | i: a piece is at most
+ * 256 bytes and ranks stay below 2^23), or KEY_NONE for the last part and for bytes inside a part.
+ * The lowest key is then the next merge, leftmost on a tie, found by a vector min scan. */
+#define KEY_NONE INT32_MAX
+static inline int32_t pack_key(uint32_t rank, uint32_t i) { return rank == NO_RANK ? KEY_NONE : (int32_t)(rank << 8 | i); }
+
 static void merge_short(const rnnc_bpe *b, const unsigned char *p, size_t len, enc *s) {
     size_t padded = (len + 7) & ~(size_t)7;
     if (!merge_reserve(s, padded + 1)) return;
-    uint32_t *rank = s->c, *id = s->d, *next = s->a, *prev = s->e;
+    int32_t *key = (int32_t *)s->c;
+    uint32_t *id = s->d, *next = s->a, *prev = s->e;
     for (size_t i = 0; i < len; i++) {
         id[i] = b->byte_rank[p[i]];
         next[i] = (uint32_t)(i + 1);
         prev[i] = (uint32_t)(i - 1); /* UINT32_MAX for the first */
     }
-    for (size_t i = 0; i + 1 < len; i++) rank[i] = b->pair2[p[i] << 8 | p[i + 1]];
-    for (size_t i = len - 1; i < padded; i++) rank[i] = NO_RANK;
+    for (size_t i = 0; i + 1 < len; i++) key[i] = pack_key(b->pair2[p[i] << 8 | p[i + 1]], (uint32_t)i);
+    for (size_t i = len - 1; i < padded; i++) key[i] = KEY_NONE;
     for (;;) {
-        uint32_t i;
-        uint32_t m = min_rank(rank, padded, &i);
-        if (m == NO_RANK) break;
-        uint32_t j = next[i], nj = next[j]; /* part i absorbs part j */
-        id[i] = m;
+        int32_t m = min_key(key, padded);
+        if (m == KEY_NONE) break;
+        uint32_t i = (uint32_t)m & 255, j = next[i], nj = next[j]; /* part i absorbs part j */
+        id[i] = (uint32_t)m >> 8;
         next[i] = nj;
-        rank[j] = NO_RANK;
-        uint32_t pi = prev[i];
+        key[j] = KEY_NONE;
+        uint32_t pi = prev[i], ri = NO_RANK, rp = NO_RANK;
         if (nj < len) prev[nj] = i;
         if (nj < len && pi != UINT32_MAX) {
-            lookup2(b, p + i, next[nj] - i, &rank[i], p + pi, nj - pi, &rank[pi]);
+            lookup2(b, p + i, next[nj] - i, &ri, p + pi, nj - pi, &rp);
         } else {
-            rank[i] = nj < len ? lookup(b, p + i, next[nj] - i) : NO_RANK;
-            if (pi != UINT32_MAX) rank[pi] = lookup(b, p + pi, nj - pi);
+            if (nj < len) ri = lookup(b, p + i, next[nj] - i);
+            if (pi != UINT32_MAX) rp = lookup(b, p + pi, nj - pi);
         }
+        key[i] = pack_key(ri, i);
+        if (pi != UINT32_MAX) key[pi] = pack_key(rp, pi);
     }
     for (size_t i = 0; i < len; i = next[i]) emit(s, id[i]);
 }
@@ -592,7 +603,12 @@ static inline void encode_piece(const rnnc_bpe *b, const unsigned char *p, size_
     if (len == 1) { emit(s, b->byte_rank[p[0]]); return; }
     uint32_t r = lookup(b, p, len);
     if (r != NO_RANK) { emit(s, r); return; }
-    if (len <= SHORT_PIECE) { merge_short(b, p, len, s); return; }
+    int packs = b->n_ranks < PACK_LIMIT; /* merge_short's keys hold the rank in 23 bits */
+    if (len <= SHORT_PIECE) {
+        if (packs) merge_short(b, p, len, s);
+        else merge_long(b, p, len, s);
+        return;
+    }
     /* A long piece (say 1 MB without whitespace): merge the stretches between byte pairs that no
      * token contains separately, with tiktoken's loop when short, else with the queue. */
     size_t from = 0;
@@ -600,7 +616,7 @@ static inline void encode_piece(const rnnc_bpe *b, const unsigned char *p, size_
         if (q < len && inner_pair(b, p[q - 1], p[q])) continue;
         size_t n = q - from;
         if (n == 1) emit(s, b->byte_rank[p[from]]);
-        else if (n <= SHORT_PIECE) merge_short(b, p + from, n, s);
+        else if (n <= SHORT_PIECE && packs) merge_short(b, p + from, n, s);
         else merge_long(b, p + from, n, s);
         from = q;
     }
