@@ -27,6 +27,7 @@
 #define TINY_ID_BITS 21
 #define SHORT_PIECE 256             /* longer stretches merge with the rank queue */
 #define PACK_LIMIT ((1u << 23) - 1) /* vocabularies with more ranks merge every piece with the queue */
+#define KEY_NONE INT32_MAX          /* merge_short's key of a pair that is no token */
 #define PARALLEL_MIN (1u << 18)     /* inputs below 256 KiB are encoded on one thread */
 #define CHUNK_TARGET (1u << 16)     /* aim for at least 64 KiB per parallel chunk */
 
@@ -54,6 +55,9 @@ struct rnnc_bpe {
     uint32_t byte_rank[256];
     uint32_t *pair2;         /* rank of each two-byte string (b0 << 8 | b1), or NO_RANK */
     uint64_t inner[1024];    /* bit b0 << 8 | b1: the two bytes occur side by side inside some token */
+    int32_t *pair_key;       /* per byte pair, for cutting long pieces: -1 if inside no token (a cut), */
+                             /* else merge_short's key at offset 0: rank << 8 of a two-byte token, */
+                             /* or KEY_NONE (also for every pair when the ranks do not pack) */
     size_t n_specials;
     char **special_text;
     size_t *special_len;
@@ -142,17 +146,21 @@ static inline uint32_t lookup(const rnnc_bpe *b, const unsigned char *p, size_t 
     return probe(b, p, len, k, h);
 }
 
-/* Two independent lookups with their table loads overlapped: both slots are prefetched before
- * either is probed (merging needs the new pair on each side of a merged part). */
-static inline void lookup2(const rnnc_bpe *b, const unsigned char *p1, size_t l1, uint32_t *r1,
-                           const unsigned char *p2, size_t l2, uint32_t *r2) {
-    uint64_t k1 = key8_of(p1, l1), k2 = key8_of(p2, l2);
-    uint64_t h1 = hash_bytes(p1, l1, k1), h2 = hash_bytes(p2, l2, k2);
-    int f1 = filter_has(b, h1), f2 = filter_has(b, h2);
-    if (f1) __builtin_prefetch(l1 <= TINY_LEN ? (const void *)&b->tiny[h1 & b->tiny_mask] : (const void *)&b->hot[h1 & b->hot_mask]);
-    if (f2) __builtin_prefetch(l2 <= TINY_LEN ? (const void *)&b->tiny[h2 & b->tiny_mask] : (const void *)&b->hot[h2 & b->hot_mask]);
-    *r1 = f1 ? probe(b, p1, l1, k1, h1) : NO_RANK;
-    *r2 = f2 ? probe(b, p2, l2, k2, h2) : NO_RANK;
+/* A lookup in two halves, so that other work can run while its loads are in flight: start hashes
+ * the bytes and prefetches the filter word and the first table slot; finish tests and probes. */
+typedef struct { uint64_t k, h; } pending;
+
+static inline pending lookup_start(const rnnc_bpe *b, const unsigned char *p, size_t len) {
+    pending q;
+    q.k = key8_of(p, len);
+    q.h = hash_bytes(p, len, q.k);
+    __builtin_prefetch(&b->filter[q.h >> b->filter_shift]);
+    __builtin_prefetch(len <= TINY_LEN ? (const void *)&b->tiny[q.h & b->tiny_mask] : (const void *)&b->hot[q.h & b->hot_mask]);
+    return q;
+}
+
+static inline uint32_t lookup_finish(const rnnc_bpe *b, const unsigned char *p, size_t len, pending q) {
+    return filter_has(b, q.h) ? probe(b, p, len, q.k, q.h) : NO_RANK;
 }
 
 /* ---- construction ---- */
@@ -174,6 +182,7 @@ void rnnc_bpe_free(rnnc_bpe *b) {
     free(b->tiny);
     free(b->filter);
     free(b->pair2);
+    free(b->pair_key);
     free_specials(b);
     free(b->pattern);
     rnnc_pretok_free(b->pretok);
@@ -279,6 +288,12 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
     for (unsigned k = 0; k < 65536; k++) {
         unsigned char two[2] = {(unsigned char)(k >> 8), (unsigned char)k};
         b->pair2[k] = lookup(b, two, 2);
+    }
+    b->pair_key = malloc(65536 * sizeof *b->pair_key);
+    if (!b->pair_key) { rnnc_bpe_free(b); return rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory"); }
+    for (unsigned k = 0; k < 65536; k++) {
+        uint32_t r = b->pair2[k];
+        b->pair_key[k] = !(b->inner[k >> 6] >> (k & 63) & 1) ? -1 : r < PACK_LIMIT ? (int32_t)(r << 8) : KEY_NONE;
     }
     b->n_vocab = n_tokens;
     b->special_text = calloc(n_specials ? n_specials : 1, sizeof *b->special_text);
@@ -431,40 +446,53 @@ static inline int32_t min_key(const int32_t *k, size_t n) {
  * the rank of part i joined with the next one and the offset i (rank << 8 | i: a piece is at most
  * 256 bytes and ranks stay below 2^23), or KEY_NONE for the last part and for bytes inside a part.
  * The lowest key is then the next merge, leftmost on a tie, found by a vector min scan. */
-#define KEY_NONE INT32_MAX
 static inline int32_t pack_key(uint32_t rank, uint32_t i) { return rank == NO_RANK ? KEY_NONE : (int32_t)(rank << 8 | i); }
 
-static void merge_short(const rnnc_bpe *b, const unsigned char *p, size_t len, enc *s) {
+/* The merge loop itself: key[0..len - 1) (in s->c) are set, the scratch holds len + 8. */
+static void merge_keys(const rnnc_bpe *b, const unsigned char *p, size_t len, enc *s) {
     size_t padded = (len + 7) & ~(size_t)7;
-    if (!merge_reserve(s, padded + 1)) return;
     int32_t *key = (int32_t *)s->c;
     uint32_t *id = s->d, *next = s->a, *prev = s->e;
     for (size_t i = 0; i < len; i++) {
-        id[i] = b->byte_rank[p[i]];
         next[i] = (uint32_t)(i + 1);
         prev[i] = (uint32_t)(i - 1); /* UINT32_MAX for the first */
     }
-    for (size_t i = 0; i + 1 < len; i++) key[i] = pack_key(b->pair2[p[i] << 8 | p[i + 1]], (uint32_t)i);
     for (size_t i = len - 1; i < padded; i++) key[i] = KEY_NONE;
-    for (;;) {
-        int32_t m = min_key(key, padded);
-        if (m == KEY_NONE) break;
+    int32_t m = min_key(key, padded);
+    while (m != KEY_NONE) {
         uint32_t i = (uint32_t)m & 255, j = next[i], nj = next[j]; /* part i absorbs part j */
         id[i] = (uint32_t)m >> 8;
         next[i] = nj;
-        key[j] = KEY_NONE;
         uint32_t pi = prev[i], ri = NO_RANK, rp = NO_RANK;
         if (nj < len) prev[nj] = i;
-        if (nj < len && pi != UINT32_MAX) {
-            lookup2(b, p + i, next[nj] - i, &ri, p + pi, nj - pi, &rp);
-        } else {
-            if (nj < len) ri = lookup(b, p + i, next[nj] - i);
-            if (pi != UINT32_MAX) rp = lookup(b, p + pi, nj - pi);
+        /* The next minimum is that of the keys left alone, found while the two new pairs are
+         * looked up (the scan does not wait for their table loads), and of the two new keys. */
+        key[i] = key[j] = KEY_NONE;
+        if (pi != UINT32_MAX) key[pi] = KEY_NONE;
+        pending qi = {0, 0}, qp = {0, 0};
+        if (nj < len) qi = lookup_start(b, p + i, next[nj] - i);
+        if (pi != UINT32_MAX) qp = lookup_start(b, p + pi, nj - pi);
+        m = min_key(key, padded);
+        if (nj < len) ri = lookup_finish(b, p + i, next[nj] - i, qi);
+        if (pi != UINT32_MAX) rp = lookup_finish(b, p + pi, nj - pi, qp);
+        int32_t ki = pack_key(ri, i);
+        key[i] = ki;
+        m = ki < m ? ki : m;
+        if (pi != UINT32_MAX) {
+            int32_t kp = pack_key(rp, pi);
+            key[pi] = kp;
+            m = kp < m ? kp : m;
         }
-        key[i] = pack_key(ri, i);
-        if (pi != UINT32_MAX) key[pi] = pack_key(rp, pi);
     }
-    for (size_t i = 0; i < len; i = next[i]) emit(s, id[i]);
+    /* id[] is only written by merges: a part of one byte is that byte's token. */
+    for (size_t i = 0; i < len; i = next[i]) emit(s, next[i] == i + 1 ? b->byte_rank[p[i]] : id[i]);
+}
+
+static void merge_short(const rnnc_bpe *b, const unsigned char *p, size_t len, enc *s) {
+    if (!merge_reserve(s, len + 9)) return;
+    int32_t *key = (int32_t *)s->c;
+    for (size_t i = 0; i + 1 < len; i++) key[i] = pack_key(b->pair2[p[i] << 8 | p[i + 1]], (uint32_t)i);
+    merge_keys(b, p, len, s);
 }
 
 
@@ -591,14 +619,6 @@ static void merge_long(const rnnc_bpe *b, const unsigned char *p, size_t len, en
     for (size_t i = 0; i < len; i = next[i]) emit(s, id[i]);
 }
 
-/* Whether bytes x, y occur side by side inside some token. If not, no merge can ever join the
- * parts on either side of them (every token spanning them would contain both), so a piece may be
- * merged as two independent halves there with exactly the same result. */
-static inline int inner_pair(const rnnc_bpe *b, unsigned x, unsigned y) {
-    unsigned pair = x << 8 | y;
-    return (int)(b->inner[pair >> 6] >> (pair & 63)) & 1;
-}
-
 static inline void encode_piece(const rnnc_bpe *b, const unsigned char *p, size_t len, enc *s) {
     if (len == 1) { emit(s, b->byte_rank[p[0]]); return; }
     uint32_t r = lookup(b, p, len);
@@ -609,15 +629,32 @@ static inline void encode_piece(const rnnc_bpe *b, const unsigned char *p, size_
         else merge_long(b, p, len, s);
         return;
     }
-    /* A long piece (say 1 MB without whitespace): merge the stretches between byte pairs that no
-     * token contains separately, with tiktoken's loop when short, else with the queue. */
+    /* A long piece (say 1 MB without whitespace) is cut between bytes x, y that occur side by side
+     * inside no token: no merge can join the parts on either side (a token spanning them would
+     * contain both), so the stretches between cuts merge independently with exactly the same
+     * result; short ones with tiktoken's loop, whose keys this pass writes as it finds the cuts,
+     * long ones with the queue. */
+    if (!merge_reserve(s, SHORT_PIECE + 9)) return;
+    if (s->cap - s->n < len / 2 + 16) { /* ids of random letters: about one per two bytes */
+        size_t nc = s->n + len / 2 + 16;
+        uint32_t *nd = realloc(s->ids, nc * sizeof *nd);
+        if (nd) { s->ids = nd; s->cap = nc; }
+    }
+    int32_t *key = (int32_t *)s->c;
     size_t from = 0;
     for (size_t q = 1; q <= len; q++) {
-        if (q < len && inner_pair(b, p[q - 1], p[q])) continue;
+        int32_t v = q < len ? b->pair_key[p[q - 1] << 8 | p[q]] : -1;
+        size_t k = q - 1 - from;
+        if (v >= 0) {
+            if (k < SHORT_PIECE) key[k] = v | (int32_t)k;
+            continue;
+        }
         size_t n = q - from;
         if (n == 1) emit(s, b->byte_rank[p[from]]);
-        else if (n <= SHORT_PIECE && packs) merge_short(b, p + from, n, s);
+        else if (n <= SHORT_PIECE && packs) merge_keys(b, p + from, n, s);
         else merge_long(b, p + from, n, s);
+        if (s->nomem) return;
+        key = (int32_t *)s->c; /* merge_long may have moved it */
         from = q;
     }
 }
