@@ -417,28 +417,29 @@ static int merge_reserve(enc *s, size_t n) {
 
 typedef int32_t v8i32 __attribute__((vector_size(32)));
 
-/* The lowest value of k[0..n) (n a multiple of 8; keys are non-negative), in one pass eight lanes
- * at a time (the compiler's vector extension: one signed-min instruction per eight keys with
- * SSE4.1/AVX2; signed because x86 has no unsigned vector compare before AVX-512). */
+static inline v8i32 vmin(v8i32 a, v8i32 b) {
+    v8i32 lt = a < b;
+    return (a & lt) | (b & ~lt);
+}
+
+/* The lowest value of k[0..n) (n a multiple of 16; keys are non-negative), sixteen keys a step in
+ * two independent chains (the compiler's vector extension: SSE4.1/AVX2 compare and blend, signed
+ * because x86 has no unsigned vector compare before AVX-512), then the lanes folded. */
 static inline int32_t min_key(const int32_t *k, size_t n) {
-    v8i32 m, x;
-    memcpy(&m, k, sizeof m);
-    for (size_t i = 8; i < n; i += 8) {
+    v8i32 m0, m1, x;
+    memcpy(&m0, k, sizeof m0);
+    memcpy(&m1, k + 8, sizeof m1);
+    for (size_t i = 16; i < n; i += 16) {
         memcpy(&x, k + i, sizeof x);
-        v8i32 lt = x < m;
-        m = (x & lt) | (m & ~lt);
+        m0 = vmin(x, m0);
+        memcpy(&x, k + i + 8, sizeof x);
+        m1 = vmin(x, m1);
     }
-    /* Fold the eight lanes in three shuffle-and-min steps. */
-    x = __builtin_shufflevector(m, m, 4, 5, 6, 7, 0, 1, 2, 3);
-    v8i32 lt = x < m;
-    m = (x & lt) | (m & ~lt);
-    x = __builtin_shufflevector(m, m, 2, 3, 0, 1, 6, 7, 4, 5);
-    lt = x < m;
-    m = (x & lt) | (m & ~lt);
-    x = __builtin_shufflevector(m, m, 1, 0, 3, 2, 5, 4, 7, 6);
-    lt = x < m;
-    m = (x & lt) | (m & ~lt);
-    return m[0];
+    m0 = vmin(m0, m1);
+    m0 = vmin(m0, __builtin_shufflevector(m0, m0, 4, 5, 6, 7, 0, 1, 2, 3));
+    m0 = vmin(m0, __builtin_shufflevector(m0, m0, 2, 3, 0, 1, 6, 7, 4, 5));
+    m0 = vmin(m0, __builtin_shufflevector(m0, m0, 1, 0, 3, 2, 5, 4, 7, 6));
+    return m0[0];
 }
 
 /* tiktoken's merge loop for a short piece: each step joins the leftmost adjacent pair of parts
@@ -448,9 +449,9 @@ static inline int32_t min_key(const int32_t *k, size_t n) {
  * The lowest key is then the next merge, leftmost on a tie, found by a vector min scan. */
 static inline int32_t pack_key(uint32_t rank, uint32_t i) { return rank == NO_RANK ? KEY_NONE : (int32_t)(rank << 8 | i); }
 
-/* The merge loop itself: key[0..len - 1) (in s->c) are set, the scratch holds len + 8. */
+/* The merge loop itself: key[0..len - 1) (in s->c) are set, the scratch holds len + 16. */
 static void merge_keys(const rnnc_bpe *b, const unsigned char *p, size_t len, enc *s) {
-    size_t padded = (len + 7) & ~(size_t)7;
+    size_t padded = (len + 15) & ~(size_t)15;
     int32_t *key = (int32_t *)s->c;
     uint32_t *id = s->d, *next = s->a, *prev = s->e;
     for (size_t i = 0; i < len; i++) {
@@ -489,7 +490,7 @@ static void merge_keys(const rnnc_bpe *b, const unsigned char *p, size_t len, en
 }
 
 static void merge_short(const rnnc_bpe *b, const unsigned char *p, size_t len, enc *s) {
-    if (!merge_reserve(s, len + 9)) return;
+    if (!merge_reserve(s, len + 16)) return;
     int32_t *key = (int32_t *)s->c;
     for (size_t i = 0; i + 1 < len; i++) key[i] = pack_key(b->pair2[p[i] << 8 | p[i + 1]], (uint32_t)i);
     merge_keys(b, p, len, s);
@@ -634,7 +635,7 @@ static inline void encode_piece(const rnnc_bpe *b, const unsigned char *p, size_
      * contain both), so the stretches between cuts merge independently with exactly the same
      * result; short ones with tiktoken's loop, whose keys this pass writes as it finds the cuts,
      * long ones with the queue. */
-    if (!merge_reserve(s, SHORT_PIECE + 9)) return;
+    if (!merge_reserve(s, SHORT_PIECE + 16)) return;
     if (s->cap - s->n < len / 2 + 16) { /* ids of random letters: about one per two bytes */
         size_t nc = s->n + len / 2 + 16;
         uint32_t *nd = realloc(s->ids, nc * sizeof *nd);
