@@ -422,17 +422,22 @@ static inline v8i32 vmin(v8i32 a, v8i32 b) {
     return (a & lt) | (b & ~lt);
 }
 
-/* The lowest value of k[0..n) (n a multiple of 16; keys are non-negative), sixteen keys a step in
+/* The lowest value of k[0..n) (n a multiple of 8; keys are non-negative), eight keys a vector in
  * two independent chains (the compiler's vector extension: SSE4.1/AVX2 compare and blend, signed
  * because x86 has no unsigned vector compare before AVX-512), then the lanes folded. */
 static inline int32_t min_key(const int32_t *k, size_t n) {
     v8i32 m0, m1, x;
     memcpy(&m0, k, sizeof m0);
-    memcpy(&m1, k + 8, sizeof m1);
-    for (size_t i = 16; i < n; i += 16) {
+    m1 = m0;
+    size_t i = 8;
+    for (; i + 16 <= n; i += 16) {
         memcpy(&x, k + i, sizeof x);
         m0 = vmin(x, m0);
         memcpy(&x, k + i + 8, sizeof x);
+        m1 = vmin(x, m1);
+    }
+    if (i < n) {
+        memcpy(&x, k + i, sizeof x);
         m1 = vmin(x, m1);
     }
     m0 = vmin(m0, m1);
@@ -449,51 +454,81 @@ static inline int32_t min_key(const int32_t *k, size_t n) {
  * The lowest key is then the next merge, leftmost on a tie, found by a vector min scan. */
 static inline int32_t pack_key(uint32_t rank, uint32_t i) { return rank == NO_RANK ? KEY_NONE : (int32_t)(rank << 8 | i); }
 
-/* The merge loop itself: key[0..len - 1) (in s->c) are set, the scratch holds len + 16. */
-static void merge_keys(const rnnc_bpe *b, const unsigned char *p, size_t len, enc *s) {
-    size_t padded = (len + 15) & ~(size_t)15;
-    int32_t *key = (int32_t *)s->c;
-    uint32_t *id = s->d, *next = s->a, *prev = s->e;
+/* One short stretch being merged: its scratch (key[0..len - 1) set by the caller, room for
+ * len + 16 in each array) and m, the lowest key (KEY_NONE once done). */
+typedef struct {
+    const unsigned char *p;
+    uint32_t len, padded;
+    int32_t *key, m;
+    uint32_t *id, *next, *prev;
+} stretch;
+
+static inline void stretch_init(stretch *t, const unsigned char *p, size_t len, int32_t *key, uint32_t *id,
+                                uint32_t *next, uint32_t *prev) {
+    *t = (stretch){p, (uint32_t)len, (uint32_t)((len + 7) & ~(size_t)7), key, 0, id, next, prev};
     for (size_t i = 0; i < len; i++) {
         next[i] = (uint32_t)(i + 1);
         prev[i] = (uint32_t)(i - 1); /* UINT32_MAX for the first */
     }
-    for (size_t i = len - 1; i < padded; i++) key[i] = KEY_NONE;
-    int32_t m = min_key(key, padded);
-    while (m != KEY_NONE) {
-        uint32_t i = (uint32_t)m & 255, j = next[i], nj = next[j]; /* part i absorbs part j */
-        id[i] = (uint32_t)m >> 8;
-        next[i] = nj;
-        uint32_t pi = prev[i], ri = NO_RANK, rp = NO_RANK;
-        if (nj < len) prev[nj] = i;
-        /* The next minimum is that of the keys left alone, found while the two new pairs are
-         * looked up (the scan does not wait for their table loads), and of the two new keys. */
-        key[i] = key[j] = KEY_NONE;
-        if (pi != UINT32_MAX) key[pi] = KEY_NONE;
-        pending qi = {0, 0}, qp = {0, 0};
-        if (nj < len) qi = lookup_start(b, p + i, next[nj] - i);
-        if (pi != UINT32_MAX) qp = lookup_start(b, p + pi, nj - pi);
-        m = min_key(key, padded);
-        if (nj < len) ri = lookup_finish(b, p + i, next[nj] - i, qi);
-        if (pi != UINT32_MAX) rp = lookup_finish(b, p + pi, nj - pi, qp);
-        int32_t ki = pack_key(ri, i);
-        key[i] = ki;
-        m = ki < m ? ki : m;
-        if (pi != UINT32_MAX) {
-            int32_t kp = pack_key(rp, pi);
-            key[pi] = kp;
-            m = kp < m ? kp : m;
-        }
+    for (size_t i = len - 1; i < t->padded; i++) key[i] = KEY_NONE;
+    t->m = min_key(key, t->padded);
+}
+
+/* One merge: the part at the lowest key absorbs the next part. The next minimum is that of the
+ * keys left alone, scanned while the two new pairs' table loads are in flight (the scan does not
+ * wait for them), and of the two new keys. */
+static inline __attribute__((always_inline)) void stretch_step(const rnnc_bpe *b, stretch *t) {
+    int32_t *key = t->key;
+    uint32_t *next = t->next, *prev = t->prev, len = t->len;
+    const unsigned char *p = t->p;
+    uint32_t i = (uint32_t)t->m & 255, j = next[i], nj = next[j];
+    t->id[i] = (uint32_t)t->m >> 8;
+    next[i] = nj;
+    uint32_t pi = prev[i], ri = NO_RANK, rp = NO_RANK;
+    if (nj < len) prev[nj] = i;
+    key[i] = key[j] = KEY_NONE;
+    if (pi != UINT32_MAX) key[pi] = KEY_NONE;
+    pending qi = {0, 0}, qp = {0, 0};
+    if (nj < len) qi = lookup_start(b, p + i, next[nj] - i);
+    if (pi != UINT32_MAX) qp = lookup_start(b, p + pi, nj - pi);
+    int32_t m = min_key(key, t->padded);
+    if (nj < len) ri = lookup_finish(b, p + i, next[nj] - i, qi);
+    if (pi != UINT32_MAX) rp = lookup_finish(b, p + pi, nj - pi, qp);
+    int32_t ki = pack_key(ri, i);
+    key[i] = ki;
+    m = ki < m ? ki : m;
+    if (pi != UINT32_MAX) {
+        int32_t kp = pack_key(rp, pi);
+        key[pi] = kp;
+        m = kp < m ? kp : m;
     }
+    t->m = m;
+}
+
+static void stretch_emit(const rnnc_bpe *b, const stretch *t, enc *s) {
     /* id[] is only written by merges: a part of one byte is that byte's token. */
-    for (size_t i = 0; i < len; i = next[i]) emit(s, next[i] == i + 1 ? b->byte_rank[p[i]] : id[i]);
+    for (uint32_t i = 0; i < t->len; i = t->next[i]) emit(s, t->next[i] == i + 1 ? b->byte_rank[t->p[i]] : t->id[i]);
+}
+
+/* Two independent stretches merged in lockstep: each merge waits on its own table loads and
+ * scan, so alternating two lets one's work fill the other's waits. */
+static void stretch_run2(const rnnc_bpe *b, stretch *x, stretch *y) {
+    while (x->m != KEY_NONE && y->m != KEY_NONE) {
+        stretch_step(b, x);
+        stretch_step(b, y);
+    }
+    while (x->m != KEY_NONE) stretch_step(b, x);
+    while (y->m != KEY_NONE) stretch_step(b, y);
 }
 
 static void merge_short(const rnnc_bpe *b, const unsigned char *p, size_t len, enc *s) {
     if (!merge_reserve(s, len + 16)) return;
     int32_t *key = (int32_t *)s->c;
     for (size_t i = 0; i + 1 < len; i++) key[i] = pack_key(b->pair2[p[i] << 8 | p[i + 1]], (uint32_t)i);
-    merge_keys(b, p, len, s);
+    stretch t;
+    stretch_init(&t, p, len, key, s->d, s->a, s->e);
+    while (t.m != KEY_NONE) stretch_step(b, &t);
+    stretch_emit(b, &t, s);
 }
 
 
@@ -620,27 +655,34 @@ static void merge_long(const rnnc_bpe *b, const unsigned char *p, size_t len, en
     for (size_t i = 0; i < len; i = next[i]) emit(s, id[i]);
 }
 
+static void encode_long(const rnnc_bpe *b, const unsigned char *p, size_t len, enc *s);
+
 static inline void encode_piece(const rnnc_bpe *b, const unsigned char *p, size_t len, enc *s) {
     if (len == 1) { emit(s, b->byte_rank[p[0]]); return; }
     uint32_t r = lookup(b, p, len);
     if (r != NO_RANK) { emit(s, r); return; }
+    if (len > SHORT_PIECE) encode_long(b, p, len, s); /* out of line: keeps this path small */
+    else if (b->n_ranks < PACK_LIMIT) merge_short(b, p, len, s);
+    else merge_long(b, p, len, s);
+}
+
+/* A piece longer than SHORT_PIECE that is no token. */
+static __attribute__((noinline)) void encode_long(const rnnc_bpe *b, const unsigned char *p, size_t len, enc *s) {
     int packs = b->n_ranks < PACK_LIMIT; /* merge_short's keys hold the rank in 23 bits */
-    if (len <= SHORT_PIECE) {
-        if (packs) merge_short(b, p, len, s);
-        else merge_long(b, p, len, s);
-        return;
-    }
     /* A long piece (say 1 MB without whitespace) is cut between bytes x, y that occur side by side
      * inside no token: no merge can join the parts on either side (a token spanning them would
      * contain both), so the stretches between cuts merge independently with exactly the same
      * result; short ones with tiktoken's loop, whose keys this pass writes as it finds the cuts,
      * long ones with the queue. */
-    if (!merge_reserve(s, SHORT_PIECE + 16)) return;
+    enum { REGION = SHORT_PIECE + 16 }; /* short stretches go in pairs: scratch regions 0 and 1 */
+    if (!merge_reserve(s, 2 * REGION)) return;
     if (s->cap - s->n < len / 2 + 16) { /* ids of random letters: about one per two bytes */
         size_t nc = s->n + len / 2 + 16;
         uint32_t *nd = realloc(s->ids, nc * sizeof *nd);
         if (nd) { s->ids = nd; s->cap = nc; }
     }
+    stretch held;    /* a short stretch waiting for a second one (in region 0) */
+    int holding = 0;
     int32_t *key = (int32_t *)s->c;
     size_t from = 0;
     for (size_t q = 1; q <= len; q++) {
@@ -650,13 +692,34 @@ static inline void encode_piece(const rnnc_bpe *b, const unsigned char *p, size_
             if (k < SHORT_PIECE) key[k] = v | (int32_t)k;
             continue;
         }
-        size_t n = q - from;
-        if (n == 1) emit(s, b->byte_rank[p[from]]);
-        else if (n <= SHORT_PIECE && packs) merge_keys(b, p + from, n, s);
-        else merge_long(b, p + from, n, s);
+        size_t n = q - from, r = (size_t)holding * REGION;
+        if (n <= SHORT_PIECE && packs) {
+            stretch t;
+            stretch_init(&t, p + from, n, key, s->d + r, s->a + r, s->e + r);
+            if (!holding) {
+                held = t;
+                holding = 1;
+            } else {
+                stretch_run2(b, &held, &t);
+                stretch_emit(b, &held, s);
+                stretch_emit(b, &t, s);
+                holding = 0;
+            }
+        } else {
+            if (holding) {
+                while (held.m != KEY_NONE) stretch_step(b, &held);
+                stretch_emit(b, &held, s);
+                holding = 0;
+            }
+            merge_long(b, p + from, n, s);
+        }
         if (s->nomem) return;
-        key = (int32_t *)s->c; /* merge_long may have moved it */
+        key = (int32_t *)s->c + (size_t)holding * REGION; /* merge_long may have moved the scratch */
         from = q;
+    }
+    if (holding) {
+        while (held.m != KEY_NONE) stretch_step(b, &held);
+        stretch_emit(b, &held, s);
     }
 }
 
