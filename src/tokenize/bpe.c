@@ -417,10 +417,9 @@ static int merge_reserve(enc *s, size_t n) {
 
 typedef int32_t v8i32 __attribute__((vector_size(32)));
 
-static inline v8i32 vmin(v8i32 a, v8i32 b) {
-    v8i32 lt = a < b;
-    return (a & lt) | (b & ~lt);
-}
+/* m = lane-wise min(m, x). A macro: a function taking vectors by value would change the ABI
+ * between builds with and without AVX (-Wpsabi). */
+#define VMIN_INTO(m, x) do { v8i32 lt_ = (x) < (m); (m) = ((x) & lt_) | ((m) & ~lt_); } while (0)
 
 /* The lowest value of k[0..n) (n a multiple of 8; keys are non-negative), eight keys a vector in
  * two independent chains (the compiler's vector extension: SSE4.1/AVX2 compare and blend, signed
@@ -432,18 +431,21 @@ static inline int32_t min_key(const int32_t *k, size_t n) {
     size_t i = 8;
     for (; i + 16 <= n; i += 16) {
         memcpy(&x, k + i, sizeof x);
-        m0 = vmin(x, m0);
+        VMIN_INTO(m0, x);
         memcpy(&x, k + i + 8, sizeof x);
-        m1 = vmin(x, m1);
+        VMIN_INTO(m1, x);
     }
     if (i < n) {
         memcpy(&x, k + i, sizeof x);
-        m1 = vmin(x, m1);
+        VMIN_INTO(m1, x);
     }
-    m0 = vmin(m0, m1);
-    m0 = vmin(m0, __builtin_shufflevector(m0, m0, 4, 5, 6, 7, 0, 1, 2, 3));
-    m0 = vmin(m0, __builtin_shufflevector(m0, m0, 2, 3, 0, 1, 6, 7, 4, 5));
-    m0 = vmin(m0, __builtin_shufflevector(m0, m0, 1, 0, 3, 2, 5, 4, 7, 6));
+    VMIN_INTO(m0, m1);
+    x = __builtin_shufflevector(m0, m0, 4, 5, 6, 7, 0, 1, 2, 3);
+    VMIN_INTO(m0, x);
+    x = __builtin_shufflevector(m0, m0, 2, 3, 0, 1, 6, 7, 4, 5);
+    VMIN_INTO(m0, x);
+    x = __builtin_shufflevector(m0, m0, 1, 0, 3, 2, 5, 4, 7, 6);
+    VMIN_INTO(m0, x);
     return m0[0];
 }
 
