@@ -3,11 +3,14 @@
  *
  * Encoding follows tiktoken: the text is split at special tokens (when allowed), each segment is
  * pre-tokenized, and each piece is looked up whole; if it is no token, its bytes are merged pair by
- * pair, always the adjacent pair whose concatenation has the lowest rank (leftmost on ties). Short
- * pieces use tiktoken's array scan; long ones a heap over a linked list, so a 1 MB piece with no
- * whitespace costs O(n log n), not O(n^2). Tokens live in an open-addressing hash table keyed by
- * their bytes. Big inputs with a built-in pattern are split at positions where every built-in
- * pattern must end a piece and encoded in parallel (OpenMP); the ids are the same as serially. */
+ * pair, always the adjacent pair whose concatenation has the lowest rank (leftmost on ties). Pieces
+ * up to 256 bytes use tiktoken's loop (with a vector scan for the lowest rank); longer ones are
+ * first cut where two neighbouring bytes occur together in no token (an exact cut), and stretches
+ * still long merge through a rank-bucketed queue over a linked list: O(n log n) for a 1 MB piece
+ * with no whitespace, where tiktoken is quadratic. Tokens live in open-addressing hash tables keyed
+ * by their bytes, behind a Bloom filter. Big inputs with a built-in pattern are split at positions
+ * where every built-in pattern must end a piece and encoded in parallel (OpenMP); the ids are the
+ * same as serially. See docs/ARCHITECTURE.md, "BPE encoding". */
 #include "rnnc/bpe.h"
 
 #include <stdint.h>
@@ -23,6 +26,8 @@
 #define TINY_LEN 5                /* tokens this short live in 8-byte slots */
 #define TINY_ID_BITS 21
 #define SHORT_PIECE 256             /* longer stretches merge with the rank queue */
+#define PACK_LIMIT ((1u << 23) - 1) /* vocabularies with more ranks merge every piece with the queue */
+#define KEY_NONE INT32_MAX          /* merge_short's key of a pair that is no token */
 #define PARALLEL_MIN (1u << 18)     /* inputs below 256 KiB are encoded on one thread */
 #define CHUNK_TARGET (1u << 16)     /* aim for at least 64 KiB per parallel chunk */
 
@@ -50,6 +55,9 @@ struct rnnc_bpe {
     uint32_t byte_rank[256];
     uint32_t *pair2;         /* rank of each two-byte string (b0 << 8 | b1), or NO_RANK */
     uint64_t inner[1024];    /* bit b0 << 8 | b1: the two bytes occur side by side inside some token */
+    int32_t *pair_key;       /* per byte pair, for cutting long pieces: -1 if inside no token (a cut), */
+                             /* else merge_short's key at offset 0: rank << 8 of a two-byte token, */
+                             /* or KEY_NONE (also for every pair when the ranks do not pack) */
     size_t n_specials;
     char **special_text;
     size_t *special_len;
@@ -138,17 +146,21 @@ static inline uint32_t lookup(const rnnc_bpe *b, const unsigned char *p, size_t 
     return probe(b, p, len, k, h);
 }
 
-/* Two independent lookups with their table loads overlapped: both slots are prefetched before
- * either is probed (merging needs the new pair on each side of a merged part). */
-static inline void lookup2(const rnnc_bpe *b, const unsigned char *p1, size_t l1, uint32_t *r1,
-                           const unsigned char *p2, size_t l2, uint32_t *r2) {
-    uint64_t k1 = key8_of(p1, l1), k2 = key8_of(p2, l2);
-    uint64_t h1 = hash_bytes(p1, l1, k1), h2 = hash_bytes(p2, l2, k2);
-    int f1 = filter_has(b, h1), f2 = filter_has(b, h2);
-    if (f1) __builtin_prefetch(l1 <= TINY_LEN ? (const void *)&b->tiny[h1 & b->tiny_mask] : (const void *)&b->hot[h1 & b->hot_mask]);
-    if (f2) __builtin_prefetch(l2 <= TINY_LEN ? (const void *)&b->tiny[h2 & b->tiny_mask] : (const void *)&b->hot[h2 & b->hot_mask]);
-    *r1 = f1 ? probe(b, p1, l1, k1, h1) : NO_RANK;
-    *r2 = f2 ? probe(b, p2, l2, k2, h2) : NO_RANK;
+/* A lookup in two halves, so that other work can run while its loads are in flight: start hashes
+ * the bytes and prefetches the filter word and the first table slot; finish tests and probes. */
+typedef struct { uint64_t k, h; } pending;
+
+static inline pending lookup_start(const rnnc_bpe *b, const unsigned char *p, size_t len) {
+    pending q;
+    q.k = key8_of(p, len);
+    q.h = hash_bytes(p, len, q.k);
+    __builtin_prefetch(&b->filter[q.h >> b->filter_shift]);
+    __builtin_prefetch(len <= TINY_LEN ? (const void *)&b->tiny[q.h & b->tiny_mask] : (const void *)&b->hot[q.h & b->hot_mask]);
+    return q;
+}
+
+static inline uint32_t lookup_finish(const rnnc_bpe *b, const unsigned char *p, size_t len, pending q) {
+    return filter_has(b, q.h) ? probe(b, p, len, q.k, q.h) : NO_RANK;
 }
 
 /* ---- construction ---- */
@@ -170,6 +182,7 @@ void rnnc_bpe_free(rnnc_bpe *b) {
     free(b->tiny);
     free(b->filter);
     free(b->pair2);
+    free(b->pair_key);
     free_specials(b);
     free(b->pattern);
     rnnc_pretok_free(b->pretok);
@@ -276,6 +289,12 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
         unsigned char two[2] = {(unsigned char)(k >> 8), (unsigned char)k};
         b->pair2[k] = lookup(b, two, 2);
     }
+    b->pair_key = malloc(65536 * sizeof *b->pair_key);
+    if (!b->pair_key) { rnnc_bpe_free(b); return rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory"); }
+    for (unsigned k = 0; k < 65536; k++) {
+        uint32_t r = b->pair2[k];
+        b->pair_key[k] = !(b->inner[k >> 6] >> (k & 63) & 1) ? -1 : r < PACK_LIMIT ? (int32_t)(r << 8) : KEY_NONE;
+    }
     b->n_vocab = n_tokens;
     b->special_text = calloc(n_specials ? n_specials : 1, sizeof *b->special_text);
     b->special_len = calloc(n_specials ? n_specials : 1, sizeof *b->special_len);
@@ -362,7 +381,9 @@ typedef struct {
 typedef struct {
     uint32_t *ids;      /* output ids */
     size_t n, cap;
-    uint32_t *a, *c, *d, *e; /* merge arrays: start/rank/id/next+prev */
+    /* merge arrays: a = next part (short pieces), c = pair rank, d = part id,
+     * e = previous part (short pieces) or next + previous (long pieces) */
+    uint32_t *a, *c, *d, *e;
     size_t merge_cap;
     pqueue pq;
     int nomem;
@@ -394,61 +415,122 @@ static int merge_reserve(enc *s, size_t n) {
     return 1;
 }
 
-typedef uint32_t v8u32 __attribute__((vector_size(32)));
+typedef int32_t v8i32 __attribute__((vector_size(32)));
 
-/* The lowest value of r[0..n) (n a multiple of 8) and in *pos its first position, in one pass
- * eight lanes at a time (the compiler's vector extension, so SSE/AVX when present): each lane
- * keeps its minimum and where it first saw it; the lanes are then compared by (value, position). */
-static inline uint32_t min_rank(const uint32_t *r, size_t n, uint32_t *pos) {
-    v8u32 m, x, idx = {0, 1, 2, 3, 4, 5, 6, 7}, at = idx, step = {8, 8, 8, 8, 8, 8, 8, 8};
-    memcpy(&m, r, sizeof m);
-    for (size_t k = 8; k < n; k += 8) {
-        memcpy(&x, r + k, sizeof x);
-        idx += step;
-        v8u32 lt = (v8u32)(x < m);
-        m = (x & lt) | (m & ~lt);
-        at = (idx & lt) | (at & ~lt);
+/* m = lane-wise min(m, x). A macro: a function taking vectors by value would change the ABI
+ * between builds with and without AVX (-Wpsabi). */
+#define VMIN_INTO(m, x) do { v8i32 lt_ = (x) < (m); (m) = ((x) & lt_) | ((m) & ~lt_); } while (0)
+
+/* The lowest value of k[0..n) (n a multiple of 8; keys are non-negative), eight keys a vector in
+ * two independent chains (the compiler's vector extension: SSE4.1/AVX2 compare and blend, signed
+ * because x86 has no unsigned vector compare before AVX-512), then the lanes folded. */
+static inline int32_t min_key(const int32_t *k, size_t n) {
+    v8i32 m0, m1, x;
+    memcpy(&m0, k, sizeof m0);
+    m1 = m0;
+    size_t i = 8;
+    for (; i + 16 <= n; i += 16) {
+        memcpy(&x, k + i, sizeof x);
+        VMIN_INTO(m0, x);
+        memcpy(&x, k + i + 8, sizeof x);
+        VMIN_INTO(m1, x);
     }
-    uint32_t best = m[0], where = at[0];
-    for (int k = 1; k < 8; k++)
-        if (m[k] < best || (m[k] == best && at[k] < where)) { best = m[k]; where = at[k]; }
-    *pos = where;
-    return best;
+    if (i < n) {
+        memcpy(&x, k + i, sizeof x);
+        VMIN_INTO(m1, x);
+    }
+    VMIN_INTO(m0, m1);
+    x = __builtin_shufflevector(m0, m0, 4, 5, 6, 7, 0, 1, 2, 3);
+    VMIN_INTO(m0, x);
+    x = __builtin_shufflevector(m0, m0, 2, 3, 0, 1, 6, 7, 4, 5);
+    VMIN_INTO(m0, x);
+    x = __builtin_shufflevector(m0, m0, 1, 0, 3, 2, 5, 4, 7, 6);
+    VMIN_INTO(m0, x);
+    return m0[0];
 }
 
 /* tiktoken's merge loop for a short piece: each step joins the leftmost adjacent pair of parts
- * whose concatenation has the lowest rank. Parts are identified by their first byte; rank[i] is
- * the rank of part i joined with the next one (NO_RANK for the last part and for bytes inside a
- * part), so the leftmost lowest entry of rank[] is the next merge, found by a vector scan. */
-static void merge_short(const rnnc_bpe *b, const unsigned char *p, size_t len, enc *s) {
-    size_t padded = (len + 7) & ~(size_t)7;
-    if (!merge_reserve(s, padded + 1)) return;
-    uint32_t *rank = s->c, *id = s->d, *next = s->a, *prev = s->e;
+ * whose concatenation has the lowest rank. Parts are identified by their first byte; key[i] packs
+ * the rank of part i joined with the next one and the offset i (rank << 8 | i: a piece is at most
+ * 256 bytes and ranks stay below 2^23), or KEY_NONE for the last part and for bytes inside a part.
+ * The lowest key is then the next merge, leftmost on a tie, found by a vector min scan. */
+static inline int32_t pack_key(uint32_t rank, uint32_t i) { return rank == NO_RANK ? KEY_NONE : (int32_t)(rank << 8 | i); }
+
+/* One short stretch being merged: its scratch (key[0..len - 1) set by the caller, room for
+ * len + 16 in each array) and m, the lowest key (KEY_NONE once done). */
+typedef struct {
+    const unsigned char *p;
+    uint32_t len, padded;
+    int32_t *key, m;
+    uint32_t *id, *next, *prev;
+} stretch;
+
+static inline void stretch_init(stretch *t, const unsigned char *p, size_t len, int32_t *key, uint32_t *id,
+                                uint32_t *next, uint32_t *prev) {
+    *t = (stretch){p, (uint32_t)len, (uint32_t)((len + 7) & ~(size_t)7), key, 0, id, next, prev};
     for (size_t i = 0; i < len; i++) {
-        id[i] = b->byte_rank[p[i]];
         next[i] = (uint32_t)(i + 1);
         prev[i] = (uint32_t)(i - 1); /* UINT32_MAX for the first */
     }
-    for (size_t i = 0; i + 1 < len; i++) rank[i] = b->pair2[p[i] << 8 | p[i + 1]];
-    for (size_t i = len - 1; i < padded; i++) rank[i] = NO_RANK;
-    for (;;) {
-        uint32_t i;
-        uint32_t m = min_rank(rank, padded, &i);
-        if (m == NO_RANK) break;
-        uint32_t j = next[i], nj = next[j]; /* part i absorbs part j */
-        id[i] = m;
-        next[i] = nj;
-        rank[j] = NO_RANK;
-        uint32_t pi = prev[i];
-        if (nj < len) prev[nj] = i;
-        if (nj < len && pi != UINT32_MAX) {
-            lookup2(b, p + i, next[nj] - i, &rank[i], p + pi, nj - pi, &rank[pi]);
-        } else {
-            rank[i] = nj < len ? lookup(b, p + i, next[nj] - i) : NO_RANK;
-            if (pi != UINT32_MAX) rank[pi] = lookup(b, p + pi, nj - pi);
-        }
+    for (size_t i = len - 1; i < t->padded; i++) key[i] = KEY_NONE;
+    t->m = min_key(key, t->padded);
+}
+
+/* One merge: the part at the lowest key absorbs the next part. The next minimum is that of the
+ * keys left alone, scanned while the two new pairs' table loads are in flight (the scan does not
+ * wait for them), and of the two new keys. */
+static inline __attribute__((always_inline)) void stretch_step(const rnnc_bpe *b, stretch *t) {
+    int32_t *key = t->key;
+    uint32_t *next = t->next, *prev = t->prev, len = t->len;
+    const unsigned char *p = t->p;
+    uint32_t i = (uint32_t)t->m & 255, j = next[i], nj = next[j];
+    t->id[i] = (uint32_t)t->m >> 8;
+    next[i] = nj;
+    uint32_t pi = prev[i], ri = NO_RANK, rp = NO_RANK;
+    if (nj < len) prev[nj] = i;
+    key[i] = key[j] = KEY_NONE;
+    if (pi != UINT32_MAX) key[pi] = KEY_NONE;
+    pending qi = {0, 0}, qp = {0, 0};
+    if (nj < len) qi = lookup_start(b, p + i, next[nj] - i);
+    if (pi != UINT32_MAX) qp = lookup_start(b, p + pi, nj - pi);
+    int32_t m = min_key(key, t->padded);
+    if (nj < len) ri = lookup_finish(b, p + i, next[nj] - i, qi);
+    if (pi != UINT32_MAX) rp = lookup_finish(b, p + pi, nj - pi, qp);
+    int32_t ki = pack_key(ri, i);
+    key[i] = ki;
+    m = ki < m ? ki : m;
+    if (pi != UINT32_MAX) {
+        int32_t kp = pack_key(rp, pi);
+        key[pi] = kp;
+        m = kp < m ? kp : m;
     }
-    for (size_t i = 0; i < len; i = next[i]) emit(s, id[i]);
+    t->m = m;
+}
+
+static void stretch_emit(const rnnc_bpe *b, const stretch *t, enc *s) {
+    /* id[] is only written by merges: a part of one byte is that byte's token. */
+    for (uint32_t i = 0; i < t->len; i = t->next[i]) emit(s, t->next[i] == i + 1 ? b->byte_rank[t->p[i]] : t->id[i]);
+}
+
+/* Two independent stretches merged in lockstep: each merge waits on its own table loads and
+ * scan, so alternating two lets one's work fill the other's waits. */
+static void stretch_run2(const rnnc_bpe *b, stretch *x, stretch *y) {
+    while (x->m != KEY_NONE && y->m != KEY_NONE) {
+        stretch_step(b, x);
+        stretch_step(b, y);
+    }
+    while (x->m != KEY_NONE) stretch_step(b, x);
+    while (y->m != KEY_NONE) stretch_step(b, y);
+}
+
+static void merge_short(const rnnc_bpe *b, const unsigned char *p, size_t len, enc *s) {
+    if (!merge_reserve(s, len + 16)) return;
+    int32_t *key = (int32_t *)s->c;
+    for (size_t i = 0; i + 1 < len; i++) key[i] = pack_key(b->pair2[p[i] << 8 | p[i + 1]], (uint32_t)i);
+    stretch t;
+    stretch_init(&t, p, len, key, s->d, s->a, s->e);
+    while (t.m != KEY_NONE) stretch_step(b, &t);
+    stretch_emit(b, &t, s);
 }
 
 
@@ -575,29 +657,71 @@ static void merge_long(const rnnc_bpe *b, const unsigned char *p, size_t len, en
     for (size_t i = 0; i < len; i = next[i]) emit(s, id[i]);
 }
 
-/* Whether bytes x, y occur side by side inside some token. If not, no merge can ever join the
- * parts on either side of them (every token spanning them would contain both), so a piece may be
- * merged as two independent halves there with exactly the same result. */
-static inline int inner_pair(const rnnc_bpe *b, unsigned x, unsigned y) {
-    unsigned pair = x << 8 | y;
-    return (int)(b->inner[pair >> 6] >> (pair & 63)) & 1;
-}
+static void encode_long(const rnnc_bpe *b, const unsigned char *p, size_t len, enc *s);
 
 static inline void encode_piece(const rnnc_bpe *b, const unsigned char *p, size_t len, enc *s) {
     if (len == 1) { emit(s, b->byte_rank[p[0]]); return; }
     uint32_t r = lookup(b, p, len);
     if (r != NO_RANK) { emit(s, r); return; }
-    if (len <= SHORT_PIECE) { merge_short(b, p, len, s); return; }
-    /* A long piece (say 1 MB without whitespace): merge the stretches between byte pairs that no
-     * token contains separately, with tiktoken's loop when short, else with the queue. */
+    if (len > SHORT_PIECE) encode_long(b, p, len, s); /* out of line: keeps this path small */
+    else if (b->n_ranks < PACK_LIMIT) merge_short(b, p, len, s);
+    else merge_long(b, p, len, s);
+}
+
+/* A piece longer than SHORT_PIECE that is no token. */
+static __attribute__((noinline)) void encode_long(const rnnc_bpe *b, const unsigned char *p, size_t len, enc *s) {
+    int packs = b->n_ranks < PACK_LIMIT; /* merge_short's keys hold the rank in 23 bits */
+    /* A long piece (say 1 MB without whitespace) is cut between bytes x, y that occur side by side
+     * inside no token: no merge can join the parts on either side (a token spanning them would
+     * contain both), so the stretches between cuts merge independently with exactly the same
+     * result; short ones with tiktoken's loop, whose keys this pass writes as it finds the cuts,
+     * long ones with the queue. */
+    enum { REGION = SHORT_PIECE + 16 }; /* short stretches go in pairs: scratch regions 0 and 1 */
+    if (!merge_reserve(s, 2 * REGION)) return;
+    if (s->cap - s->n < len / 2 + 16) { /* ids of random letters: about one per two bytes */
+        size_t nc = s->n + len / 2 + 16;
+        uint32_t *nd = realloc(s->ids, nc * sizeof *nd);
+        if (nd) { s->ids = nd; s->cap = nc; }
+    }
+    stretch held;    /* a short stretch waiting for a second one (in region 0) */
+    int holding = 0;
+    int32_t *key = (int32_t *)s->c;
     size_t from = 0;
     for (size_t q = 1; q <= len; q++) {
-        if (q < len && inner_pair(b, p[q - 1], p[q])) continue;
-        size_t n = q - from;
-        if (n == 1) emit(s, b->byte_rank[p[from]]);
-        else if (n <= SHORT_PIECE) merge_short(b, p + from, n, s);
-        else merge_long(b, p + from, n, s);
+        int32_t v = q < len ? b->pair_key[p[q - 1] << 8 | p[q]] : -1;
+        size_t k = q - 1 - from;
+        if (v >= 0) {
+            if (k < SHORT_PIECE) key[k] = v | (int32_t)k;
+            continue;
+        }
+        size_t n = q - from, r = (size_t)holding * REGION;
+        if (n <= SHORT_PIECE && packs) {
+            stretch t;
+            stretch_init(&t, p + from, n, key, s->d + r, s->a + r, s->e + r);
+            if (!holding) {
+                held = t;
+                holding = 1;
+            } else {
+                stretch_run2(b, &held, &t);
+                stretch_emit(b, &held, s);
+                stretch_emit(b, &t, s);
+                holding = 0;
+            }
+        } else {
+            if (holding) {
+                while (held.m != KEY_NONE) stretch_step(b, &held);
+                stretch_emit(b, &held, s);
+                holding = 0;
+            }
+            merge_long(b, p + from, n, s);
+        }
+        if (s->nomem) return;
+        key = (int32_t *)s->c + (size_t)holding * REGION; /* merge_long may have moved the scratch */
         from = q;
+    }
+    if (holding) {
+        while (held.m != KEY_NONE) stretch_step(b, &held);
+        stretch_emit(b, &held, s);
     }
 }
 
