@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "rnnc/batch.h"
 #include "rnnc/rng.h"
 #include "rnnc/rnn.h"
 #include "rnnc/status.h"
@@ -89,6 +90,13 @@ rnnc_status rnnc_lm_forward(rnnc_lm *m, rnnc_lm_ws *ws, const int *ids, int B, i
  * skipped) into *loss; with `backward`, also backpropagates through the window (not into the
  * carried-in state: truncated BPTT) and accumulates parameter gradients into m->grads. */
 rnnc_status rnnc_lm_loss(rnnc_lm *m, rnnc_lm_ws *ws, const int *targets, bool backward, double *loss);
+/* Forward-only mean cross-entropy over the first `max_windows` windows of a stream (0: all),
+ * starting from zero state in ws and carrying it from window to window. ws must be made for the
+ * stream's B and T; x and y are scratch of B*T ints. Every window has B*T targets, so the mean of
+ * the window means is the mean per target. */
+rnnc_status rnnc_lm_stream_loss(rnnc_lm *m, rnnc_lm_ws *ws, const rnnc_stream *st, size_t max_windows,
+                                int *x, int *y, double *loss);
+
 /* Sets every gradient to zero. */
 void rnnc_lm_zero_grad(rnnc_lm *m);
 

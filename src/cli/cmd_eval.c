@@ -22,20 +22,12 @@ static void usage(FILE *f) {
             "[kT+1, kT+T+1); the recurrent state carries from window to window.\n");
 }
 
-/* Forward-only loss over every window of a stream (state carried); the mean per target. */
+/* rnnc_lm_stream_loss over every window, with its workspace and window buffers. */
 static rnnc_status stream_loss(rnnc_lm *m, const rnnc_stream *st, int B, int T, double *loss) {
     rnnc_lm_ws *ws = NULL;
     int *x = malloc((size_t)B * (size_t)T * sizeof *x), *y = malloc((size_t)B * (size_t)T * sizeof *y);
     rnnc_status s = (!x || !y) ? rnnc_error(RNNC_ERR_NOMEM, "out of memory") : rnnc_lm_ws_new(&ws, m, B, T);
-    double sum = 0;
-    for (size_t k = 0; !s && k < st->windows; k++) {
-        rnnc_stream_window(st, k, x, y);
-        double l = 0;
-        s = rnnc_lm_forward(m, ws, x, B, T, false, NULL, NULL);
-        if (!s) s = rnnc_lm_loss(m, ws, y, false, &l);
-        sum += l; /* every window has B*T targets, so the mean of means is the mean per token */
-    }
-    if (!s) *loss = sum / (double)st->windows;
+    if (!s) s = rnnc_lm_stream_loss(m, ws, st, 0, x, y, loss);
     free(x);
     free(y);
     rnnc_lm_ws_free(ws);

@@ -397,3 +397,20 @@ rnnc_status rnnc_lm_step(rnnc_lm *m, rnnc_lm_ws *ws, const int *ids, int B, floa
     memcpy(logits, l, (size_t)B * (size_t)m->c.vocab * sizeof(float));
     return RNNC_OK;
 }
+
+rnnc_status rnnc_lm_stream_loss(rnnc_lm *m, rnnc_lm_ws *ws, const rnnc_stream *st, size_t max_windows,
+                                int *x, int *y, double *loss) {
+    size_t windows = max_windows && max_windows < st->windows ? max_windows : st->windows;
+    rnnc_lm_ws_reset_state(ws);
+    double sum = 0;
+    for (size_t k = 0; k < windows; k++) {
+        rnnc_stream_window(st, k, x, y);
+        double l = 0;
+        rnnc_status s = rnnc_lm_forward(m, ws, x, st->B, st->T, false, NULL, NULL);
+        if (!s) s = rnnc_lm_loss(m, ws, y, false, &l);
+        if (s) return s;
+        sum += l;
+    }
+    *loss = sum / (double)windows;
+    return RNNC_OK;
+}

@@ -371,21 +371,11 @@ static rnnc_status setup_streams(run *r) {
 }
 
 static rnnc_status evaluate(run *r, double *loss, double *bpb) {
-    rnnc_lm_ws_reset_state(r->val_ws);
     size_t per = (size_t)r->val_batch * (size_t)r->o.seq, windows = r->val.windows;
     if (r->o.eval_max_tokens > 0 && windows * per > (size_t)r->o.eval_max_tokens)
         windows = (size_t)r->o.eval_max_tokens / per > 0 ? (size_t)r->o.eval_max_tokens / per : 1;
-    double sum = 0;
-    for (size_t k = 0; k < windows; k++) {
-        rnnc_stream_window(&r->val, k, r->x, r->y);
-        const float *logits;
-        double l;
-        rnnc_status s = rnnc_lm_forward(r->m, r->val_ws, r->x, r->val_batch, r->o.seq, false, NULL, &logits);
-        if (!s) s = rnnc_lm_loss(r->m, r->val_ws, r->y, false, &l);
-        if (s) return s;
-        sum += l;
-    }
-    *loss = sum / (double)windows;
+    rnnc_status s = rnnc_lm_stream_loss(r->m, r->val_ws, &r->val, windows, r->x, r->y, loss);
+    if (s) return s;
     double targets = (double)(windows * per);
     /* The bytes those targets cover, in proportion to the held-out text's tokens. */
     *bpb = rnnc_bits_per_byte(*loss, targets, (double)r->data.val_bytes * targets / (double)r->data.n_val);
