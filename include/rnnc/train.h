@@ -36,6 +36,11 @@ typedef struct {
     rnnc_cell cell;
     int layers, hidden, embed;
     float dropout;
+    /* Output bias at the start: true (default) sets head.bias to the log of the smoothed unigram
+     * frequencies of the training tokens, so the model starts at the unigram loss and never-seen
+     * ids (reserved and byte-fallback ids) start with a tiny probability; false keeps PyTorch's
+     * uniform initialisation. */
+    bool unigram_bias;
     /* Batching: B streams, windows of T tokens. */
     int batch, seq;
     /* Budget: training stops at the first of these that is set (> 0). epochs and steps are

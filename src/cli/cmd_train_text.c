@@ -33,6 +33,8 @@ static const char usage_text[] =
     "  --cell C                rnn_tanh | rnn_relu | lstm | gru (default lstm)\n"
     "  --layers N --hidden H --embed E   default 2, 256, 64\n"
     "  --dropout P             between recurrent layers (default 0)\n"
+    "  --uniform-bias          start the output bias as PyTorch does (default: the log unigram\n"
+    "                          frequencies of the training tokens)\n"
     "training:\n"
     "  --batch B --seq T       B streams, windows of T tokens (default 32, 128)\n"
     "  --steps N | --epochs X | --time T   budget; T in seconds or with s/m/h (e.g. 2m)\n"
@@ -179,6 +181,8 @@ int cmd_train_text(int argc, char **argv) {
             o.run_dir = v;
         } else if (cli_opt(cmd, argc, argv, &i, "--resume", &v, &err)) {
             resume = v;
+        } else if (cli_flag(argv, i, "--uniform-bias")) {
+            o.unigram_bias = false;
         } else if (cli_flag(argv, i, "--force")) {
             o.force = true;
         } else {

@@ -34,6 +34,7 @@ rnnc_train_opts rnnc_train_defaults(void) {
     o.layers = 2;
     o.hidden = 256;
     o.embed = 64;
+    o.unigram_bias = true;
     o.batch = 32;
     o.seq = 128;
     o.optim = rnnc_optim_defaults(RNNC_OPT_ADAMW, 2e-3);
@@ -77,6 +78,7 @@ static char *opts_to_json(const rnnc_train_opts *o) {
     cJSON_AddNumberToObject(j, "hidden", o->hidden);
     cJSON_AddNumberToObject(j, "embed", o->embed);
     cJSON_AddNumberToObject(j, "dropout", o->dropout);
+    cJSON_AddBoolToObject(j, "unigram_bias", o->unigram_bias);
     cJSON_AddNumberToObject(j, "batch", o->batch);
     cJSON_AddNumberToObject(j, "seq", o->seq);
     cJSON_AddNumberToObject(j, "steps", (double)o->steps);
@@ -163,6 +165,10 @@ static rnnc_status opts_from_json(owned_opts *w, const char *json, const char *f
     NUM("hidden", v); w->o.hidden = (int)v;
     NUM("embed", v); w->o.embed = (int)v;
     NUM("dropout", v); w->o.dropout = (float)v;
+    { /* absent in checkpoints older than the option; it only matters at the start */
+        const cJSON *ub = cJSON_GetObjectItemCaseSensitive(j, "unigram_bias");
+        w->o.unigram_bias = !ub || cJSON_IsTrue(ub);
+    }
     NUM("batch", v); w->o.batch = (int)v;
     NUM("seq", v); w->o.seq = (int)v;
     NUM("steps", v); w->o.steps = (long)v;
@@ -344,6 +350,19 @@ static void run_free(run *r) {
 }
 
 static void path_in(char *buf, size_t n, const char *dir, const char *name) { snprintf(buf, n, "%s/%s", dir, name); }
+
+/* head.bias[j] = log((count_j + 0.5) / (n + 0.5 V)): the unigram distribution of the training
+ * ids with add-half smoothing, so softmax(bias) is the model's starting prediction. */
+static void set_unigram_bias(rnnc_lm *m, const int32_t *ids, size_t n) {
+    size_t V = (size_t)m->c.vocab;
+    double *count = calloc(V, sizeof *count);
+    if (!count) return; /* keep the uniform initialisation */
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] >= 0 && (size_t)ids[i] < V) count[ids[i]] += 1;
+    double total = (double)n + 0.5 * (double)V;
+    for (size_t j = 0; j < V; j++) m->params[m->off_head_b + j] = (float)log((count[j] + 0.5) / total);
+    free(count);
+}
 
 static long total_steps_of(const rnnc_train_opts *o, size_t windows) {
     long t = 0;
@@ -701,6 +720,7 @@ rnnc_status rnnc_train_run(const rnnc_train_opts *opts, rnnc_train_callback cb, 
     if ((s = rnnc_lm_new(&r.m, &c))) goto out;
     rnnc_rng_seed(&r.rng, r.o.seed);
     rnnc_lm_init(r.m, &r.rng);
+    if (r.o.unigram_bias) set_unigram_bias(r.m, r.data.train_ids, r.data.n_train);
     char *tok_json = NULL;
     if ((s = rnnc_tokenizer_to_json(r.data.tok, &tok_json))) goto out;
     s = rnnc_lm_set_meta(r.m, "rnnc.tokenizer", tok_json);
