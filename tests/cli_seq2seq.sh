@@ -68,7 +68,8 @@ check "long source with --skip-long: counted" '[ $? -eq 0 ] && grep -q "sources 
 # checkpoints resume exactly: a run stopped by --steps (mid-epoch, and at an epoch's end) and
 # resumed ends with the same model as an uninterrupted run (scheduled sampling and dropout draw
 # from the RNG, so its state must come back too)
-common=(--hidden 16 --embed 8 --layers 2 --dropout 0.1 --epochs 2 --batch 16 --teacher-forcing 0.7 --seed 5 --log-every 10)
+# (a constant rate here: a cosine schedule follows the budget, which these resumes change)
+common=(--hidden 16 --embed 8 --layers 2 --dropout 0.1 --epochs 2 --batch 16 --teacher-forcing 0.7 --seed 5 --log-every 10 --schedule constant)
 "$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/rA" "${common[@]}" 2>/dev/null
 "$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/rB" "${common[@]}" --steps 13 2>/dev/null
 check "a --steps stop leaves a checkpoint" '[ -s "$t/rB/checkpoint.safetensors" ]'
@@ -80,6 +81,27 @@ n1=$(grep -c '"epoch":1,' "$t/rA/eval.jsonl")
 "$RNNC" seq2seq train --resume "$t/rC" --epochs 2 2>/dev/null
 check "resume at an epoch's end with a larger --epochs: same final model" 'cmp -s "$t/rA/model.safetensors" "$t/rC/model.safetensors"'
 check "the resumed run's shared log still plots" '"$RNNC" plot "$t/rC" -o "$t/c.svg" --x step 2>/dev/null'
+# The cosine schedule (the default) runs from --lr down to --lr x --min-lr-ratio over the budget,
+# after --warmup steps; Ctrl-C (SIGINT) stops after the current step with a checkpoint and exit
+# 130, and resuming with the same budget ends with the uninterrupted run's model.
+cos=(--hidden 16 --embed 8 --epochs 40 --batch 8 --seed 6 --log-every 1 --warmup 5 --lr 0.01 --min-lr-ratio 0.1 --reverse-source)
+"$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/cA" "${cos[@]}" 2>/dev/null
+check "cosine: warm-up, then falling to lr x min-lr-ratio at the last step" \
+  "awk -F'\"lr\":' 'NF>1{split(\$2,a,/[,}]/); lr[++n]=a[1]} END{ok=lr[1]<0.0021 && lr[5]>0.0099 && lr[n]>0.00099 && lr[n]<0.0011; for(i=6;i<=n;i++) if(lr[i]>lr[i-1]+1e-12) ok=0; exit !ok}' '$t/cA/metrics.jsonl'"
+"$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/cB" "${cos[@]}" 2>/dev/null &
+pid=$!
+for i in $(seq 1 100); do [ -s "$t/cB/metrics.jsonl" ] && break; sleep 0.05; done
+kill -INT $pid
+wait $pid
+rc=$?
+check "SIGINT: exit 130 with a checkpoint" '[ $rc -eq 130 ] && [ -s "$t/cB/checkpoint.safetensors" ]'
+"$RNNC" seq2seq train --resume "$t/cB" 2>/dev/null
+check "SIGINT, then --resume: the uninterrupted run's model (cosine schedule, reversed sources)" 'cmp -s "$t/cA/model.safetensors" "$t/cB/model.safetensors"'
+printf 'a b c\n' | "$RNNC" seq2seq translate --model "$t/cA/model.safetensors" > "$t/o" 2>&1
+check "a reversed-source model translates from its file" '[ $? -eq 0 ] && [ $(wc -l < "$t/o") -eq 1 ]'
+"$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/y" --schedule linear 2> "$t/err"
+check "bad --schedule: exit 2 naming the flag" '[ $? -eq 2 ] && grep -q -- "--schedule" "$t/err"'
+
 "$RNNC" seq2seq train --resume "$t/nothing" 2> "$t/err"
 check "resume without a checkpoint: exit 1" '[ $? -eq 1 ] && grep -q "nothing/checkpoint.safetensors" "$t/err"'
 "$RNNC" seq2seq train --resume "$t/rC" --data "$t/train.tsv" 2>/dev/null

@@ -318,6 +318,66 @@ static void test_scheduled_sampling(void) {
     rnnc_s2s_model_free(m);
 }
 
+/* reverse_source: a model that reads sources reversed gives, on a batch, exactly the loss, the
+ * gradients and the greedy outputs that the same weights without the flag give on the batch
+ * with every source reversed by hand (padding stays at the end); and the flag survives a save. */
+static void test_reverse_source(void) {
+    rnnc_s2s_model *m = tiny_model(RNNC_CELL_LSTM, false, 2, 11);
+    CHECK(m != NULL);
+    if (!m) return;
+    rnnc_s2s_ws *ws;
+    CHECK(rnnc_s2s_ws_new(&ws, m, 3, 4, 4) == RNNC_OK);
+    rnnc_s2s_batch b, br;
+    uint32_t src[12], srcr[12], tin[12], tout[12];
+    int slen[3], tlen[3];
+    tiny_batch(&b, src, slen, tin, tout, tlen);
+    br = b;
+    for (int r = 0; r < 3; r++)
+        for (int t = 0; t < 4; t++) srcr[r * 4 + t] = t < slen[r] ? src[r * 4 + slen[r] - 1 - t] : src[r * 4 + t];
+    br.src = srcr;
+    CHECK(memcmp(src, srcr, sizeof src) != 0);
+    size_t n = m->n_params;
+    float *g1 = calloc(n, sizeof *g1), *g2 = calloc(n, sizeof *g2);
+    double l1, l2, l3;
+    long c1, c2;
+    rnnc_s2s_train_opts o = {.teacher_forcing = 1.0f};
+    m->c.reverse_source = true;
+    CHECK(rnnc_s2s_forward_backward(ws, m, &b, &o, g1, 1.0f, NULL, &l1, &c1) == RNNC_OK);
+    uint32_t out1[3 * 6], out2[3 * 6], outb[6];
+    int ol1[3], ol2[3], nb = 0;
+    CHECK(rnnc_s2s_greedy(m, src, slen, 3, 4, 6, out1, ol1) == RNNC_OK);
+    rnnc_s2s_hyp h[1];
+    CHECK(rnnc_s2s_beam(m, src, slen[0], 1, 6, 0, 1, h, &nb) == RNNC_OK && nb == 1);
+    m->c.reverse_source = false;
+    CHECK(rnnc_s2s_forward_backward(ws, m, &br, &o, g2, 1.0f, NULL, &l2, &c2) == RNNC_OK);
+    CHECK(rnnc_s2s_forward_backward(ws, m, &b, &o, NULL, 1.0f, NULL, &l3, &c2) == RNNC_OK);
+    CHECK(rnnc_s2s_greedy(m, srcr, slen, 3, 4, 6, out2, ol2) == RNNC_OK);
+    CHECK_MSG(l1 == l2, "loss %.9g vs %.9g", l1, l2);
+    CHECK_MSG(l1 != l3, "reversing changes the loss (%.9g)", l1);
+    CHECK(memcmp(g1, g2, n * sizeof *g1) == 0);
+    CHECK(memcmp(ol1, ol2, sizeof ol1) == 0);
+    for (int r = 0; r < 3; r++) CHECK(memcmp(out1 + r * 6, out2 + r * 6, (size_t)ol1[r] * sizeof(uint32_t)) == 0);
+    /* beam of width 1 is greedy: the reversed reading reaches beam search too */
+    if (nb == 1) {
+        CHECK_EQ_LL(h[0].len, ol1[0]);
+        memcpy(outb, h[0].ids, (size_t)h[0].len * sizeof(uint32_t));
+        CHECK(memcmp(outb, out1, (size_t)ol1[0] * sizeof(uint32_t)) == 0);
+        rnnc_s2s_hyp_free(&h[0]);
+    }
+    m->c.reverse_source = true;
+    const char *path = "test_seq2seq_rev.safetensors";
+    CHECK(rnnc_s2s_save(m, path, NULL, NULL, 0) == RNNC_OK);
+    rnnc_s2s_model *m2 = NULL;
+    CHECK(rnnc_s2s_load(&m2, path) == RNNC_OK);
+    CHECK(m2 && m2->c.reverse_source);
+    rnnc_s2s_model_free(m2);
+    remove(path);
+    free(g1);
+    free(g2);
+    rnnc_s2s_ws_free(ws);
+    rnnc_s2s_model_free(m);
+}
+
 int main(void) {
     RUN(test_gradcheck_lstm_bidir);
     RUN(test_gradcheck_gru_bidir);
@@ -328,5 +388,6 @@ int main(void) {
     RUN(test_scheduled_sampling);
     RUN(test_greedy_and_beam);
     RUN(test_model_file);
+    RUN(test_reverse_source);
     return test_report();
 }

@@ -224,11 +224,40 @@ static void test_lr_schedule(void) {
     CHECK_NEAR(rnnc_train_lr(&o, 500, 0), 1.0, 1e-12, 0); /* unknown length: constant after warm-up */
 }
 
+/* The output bias starts at the log unigram frequencies of the training tokens: the first step's
+ * loss is the unigram cross-entropy of the corpus (within what the small random weights add),
+ * while PyTorch's uniform start (--uniform-bias) begins near log |V|. */
+static void test_unigram_bias(void) {
+    char corpus[128], d1[128], d2[128];
+    snprintf(corpus, sizeof corpus, "%s/corpus_u.txt", tmpdir);
+    snprintf(d1, sizeof d1, "%s/uni", tmpdir);
+    snprintf(d2, sizeof d2, "%s/unif", tmpdir);
+    write_corpus(corpus, 30000, 3);
+    /* the corpus is ASCII, so the char tokenizer's ids are its bytes: the unigram entropy */
+    FILE *f = fopen(corpus, "rb");
+    double count[256] = {0}, n = 0, h = 0;
+    int c;
+    while (f && (c = fgetc(f)) != EOF) { count[c] += 1; n += 1; }
+    if (f) fclose(f);
+    for (int i = 0; i < 256; i++) if (count[i] > 0) h -= count[i] / n * log(count[i] / n);
+    const char *data[] = {corpus};
+    rnnc_train_opts o = small_opts(data, d1);
+    o.steps = 1;
+    trace t1 = {.first_val = NAN}, t2 = {.first_val = NAN};
+    CHECK_EQ_LL(rnnc_train_run(&o, record, &t1, NULL), RNNC_OK);
+    o.run_dir = d2;
+    o.unigram_bias = false;
+    CHECK_EQ_LL(rnnc_train_run(&o, record, &t2, NULL), RNNC_OK);
+    CHECK_MSG(fabs(t1.loss[0] - h) < 0.15, "first loss %.4f, unigram entropy %.4f", t1.loss[0], h);
+    CHECK_MSG(t2.loss[0] > t1.loss[0] + 1.5, "uniform start %.4f vs unigram start %.4f", t2.loss[0], t1.loss[0]);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/rnnc_train_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
     RUN(test_lr_schedule);
     RUN(test_loss_falls_and_files);
+    RUN(test_unigram_bias);
     RUN(test_exact_resume);
     RUN(test_bad_data);
     char cmd[128];

@@ -36,6 +36,12 @@ void rnnc_optim_free(rnnc_optim *o);
 /* One update of params (n) from grads (n); grads are not modified. */
 void rnnc_optim_step(rnnc_optim *o, float *params, const float *grads);
 
+/* The learning-rate schedule of rnnc's trainers: a linear warm-up over the first `warmup` steps
+ * (step is 0-based), then a cosine from lr down to lr * min_ratio as progress goes from 0 to 1
+ * (the share of the budget used: steps, or time for a timed run; clamped to [0, 1]). A negative
+ * progress means "unknown budget": lr stays constant after the warm-up. */
+double rnnc_lr_schedule(double lr, double min_ratio, long warmup, long step, double progress);
+
 /* The 2-norm of all n gradients together (accumulated in double). */
 double rnnc_grad_norm(const float *grads, size_t n);
 /* As torch.nn.utils.clip_grad_norm_(max_norm): total = the norm above; when

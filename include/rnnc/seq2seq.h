@@ -133,6 +133,7 @@ const rnnc_s2s_batch *rnnc_s2s_batcher_get(rnnc_s2s_batcher *b, size_t k);
 /* ---- the model ----
  *
  * encoder: src_embedding (Vs,E) -> recurrent stack (cell, L layers, H, optionally bidirectional)
+ *          (with reverse_source, each source is read last symbol first)
  * context: the encoder's final states hn (and cn) per layer. Unidirectional: they are the
  *          decoder's initial states as they are. Bidirectional: per layer l the two directions'
  *          final h are concatenated and mapped by bridge_h (weight (H,2H), bias (H)) and tanh to
@@ -150,6 +151,9 @@ typedef struct {
     int hidden;               /* H: the encoder's per direction and the decoder's */
     int layers;               /* L, both sides */
     bool bidirectional;       /* the encoder */
+    bool reverse_source;      /* the encoder reads each source last symbol first (Sutskever et al.
+                               * 2014): the first target symbols then depend on the most recently
+                               * read source symbols */
     float dropout;            /* between recurrent layers, training only */
 } rnnc_s2s_config;
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <omp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +28,12 @@ static void usage(FILE *f) {
             "  --target-tokenizer space|char   how targets split into symbols (default space)\n"
             "  --cell rnn_tanh|rnn_relu|lstm|gru  (default lstm)   --layers N (1)\n"
             "  --hidden H (256)  --embed E (64)  --bidirectional  --dropout P (0)\n"
+            "  --reverse-source  the encoder reads each source last symbol first (kept in the model)\n"
             "  --epochs N (10) | --steps N | --time SECONDS   when to stop (the first reached)\n"
             "  --batch B (64)  --lr LR (0.002)  --clip C (5, 0 = off)  --seed S (1)\n"
+            "  --schedule cosine|constant  (cosine: from LR down to LR x --min-lr-ratio (0.05) over\n"
+            "                 the budget: the steps of --steps/--epochs, or the time of --time)\n"
+            "  --warmup N     linear warm-up steps (0)\n"
             "  --teacher-forcing R (1.0)  --label-smoothing EPS (0)\n"
             "  --max-source N (0 = none)  --skip-long (else an over-long source is an error)\n"
             "  --skip-bad (else a line without a tab or with an empty side is an error)\n"
@@ -53,7 +58,9 @@ typedef struct {
     rnnc_s2s_tok stok, ttok;
     rnnc_s2s_config mc;
     long epochs, steps, batch, seed, max_source, valid_max, threads, log_every, checkpoint_every;
-    double time_limit, lr, clip, tf, ls;
+    double time_limit, lr, clip, tf, ls, min_lr_ratio;
+    long warmup;
+    bool cosine;
     bool skip_bad, skip_long, epochs_set, steps_set, time_set;
     const char *resume;
 } train_args;
@@ -104,9 +111,49 @@ static rnnc_status valid_loss(const rnnc_s2s_model *m, const rnnc_s2s_data *d, i
 static int train_run(train_args *ap, rnnc_safetensors *ck);
 static int train_resume(train_args *cmdline);
 
+/* Ctrl-C / SIGTERM: finish the current step, write the checkpoint, exit 130. */
+static volatile sig_atomic_t stop_requested;
+static void on_signal(int sig) {
+    (void)sig;
+    stop_requested = 1;
+}
+
+/* The decoder's output bias starts at the log of the smoothed frequencies of the training
+ * targets (every reference and its <eos>), so the first predictions are the unigram
+ * distribution and the never-predicted ids (<pad>, <bos>) start improbable. */
+static void unigram_bias(rnnc_s2s_model *m, const rnnc_s2s_data *d) {
+    size_t V = (size_t)m->c.tgt_vocab;
+    double *count = calloc(V, sizeof *count), total = 0;
+    if (!count) return; /* keep the uniform initialisation */
+    for (size_t i = 0; i < d->n; i++)
+        for (int r = 0; r < d->items[i].n_refs; r++) {
+            for (int t = 0; t < d->items[i].ref_len[r]; t++)
+                if (d->items[i].ref[r][t] < V) count[d->items[i].ref[r][t]] += 1;
+            count[RNNC_S2S_EOS] += 1;
+            total += d->items[i].ref_len[r] + 1;
+        }
+    for (size_t j = 0; j < V; j++) m->params[m->off_head_b + j] = (float)log((count[j] + 0.5) / (total + 0.5 * (double)V));
+    free(count);
+}
+
+/* The learning rate before step `step` (0-based) at `elapsed` seconds into the run. */
+static double lr_at(const train_args *a, long step, size_t n_batches, double elapsed) {
+    double p = -1;
+    if (a->cosine) {
+        if (a->steps > 0) p = (double)step / (double)a->steps;
+        if (a->epochs_set && n_batches) {
+            double q = (double)step / ((double)a->epochs * (double)n_batches);
+            if (q > p) p = q;
+        }
+        if (a->time_limit > 0 && elapsed / a->time_limit > p) p = elapsed / a->time_limit;
+        if (p < 0 && !a->steps && !a->time_limit && n_batches) p = (double)step / ((double)a->epochs * (double)n_batches);
+    }
+    return rnnc_lr_schedule(a->lr, a->min_lr_ratio, a->warmup, step, p);
+}
+
 static int train(int argc, char **argv) {
     train_args a = {.stok = RNNC_S2S_TOK_SPACE, .ttok = RNNC_S2S_TOK_SPACE, .epochs = 10, .batch = 64, .seed = 1,
-                    .lr = 2e-3, .clip = 5, .tf = 1.0, .log_every = 200, .checkpoint_every = 500};
+                    .lr = 2e-3, .clip = 5, .tf = 1.0, .cosine = true, .min_lr_ratio = 0.05, .log_every = 200, .checkpoint_every = 500};
     a.mc = (rnnc_s2s_config){.cell = RNNC_CELL_LSTM, .embed = 64, .hidden = 256, .layers = 1};
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
@@ -128,6 +175,15 @@ static int train(int argc, char **argv) {
         else if (OPT("--hidden")) { if (err || !cli_parse_long(CMD, "--hidden", v, 1, 65536, &lv)) return err ? err : 2; a.mc.hidden = (int)lv; }
         else if (OPT("--embed")) { if (err || !cli_parse_long(CMD, "--embed", v, 1, 65536, &lv)) return err ? err : 2; a.mc.embed = (int)lv; }
         else if (cli_flag(argv, i, "--bidirectional")) a.mc.bidirectional = true;
+        else if (cli_flag(argv, i, "--reverse-source")) a.mc.reverse_source = true;
+        else if (OPT("--schedule")) {
+            if (err) return err;
+            if (strcmp(v, "cosine") == 0) a.cosine = true;
+            else if (strcmp(v, "constant") == 0) a.cosine = false;
+            else return cli_usage_error(CMD, "--schedule expects cosine or constant, got '%s'", v);
+        }
+        else if (OPT("--warmup")) { if (err || !cli_parse_long(CMD, "--warmup", v, 0, 1L << 40, &a.warmup)) return err ? err : 2; }
+        else if (OPT("--min-lr-ratio")) { if (err || !cli_parse_double(CMD, "--min-lr-ratio", v, 0, 1, &a.min_lr_ratio)) return err ? err : 2; }
         else if (OPT("--dropout")) { if (err || !cli_parse_double(CMD, "--dropout", v, 0, 0.99, &dv)) return err ? err : 2; a.mc.dropout = (float)dv; }
         else if (OPT("--epochs")) { if (err || !cli_parse_long(CMD, "--epochs", v, 1, 1000000, &a.epochs)) return err ? err : 2; a.epochs_set = true; }
         else if (OPT("--steps")) { if (err || !cli_parse_long(CMD, "--steps", v, 0, 1000000000, &a.steps)) return err ? err : 2; a.steps_set = true; }
@@ -150,6 +206,11 @@ static int train(int argc, char **argv) {
 #undef OPT
     }
     if (a.threads) omp_set_num_threads((int)a.threads);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     if (a.resume) return train_resume(&a);
     if (!a.data) return cli_usage_error(CMD, "train needs --data TRAIN.tsv");
     if (!a.valid) return cli_usage_error(CMD, "train needs --valid DEV.tsv");
@@ -170,6 +231,10 @@ static char *args_json(const train_args *a) {
     cJSON_AddNumberToObject(j, "batch", (double)a->batch);
     cJSON_AddNumberToObject(j, "seed", (double)a->seed);
     cJSON_AddNumberToObject(j, "lr", a->lr);
+    cJSON_AddStringToObject(j, "schedule", a->cosine ? "cosine" : "constant");
+    cJSON_AddNumberToObject(j, "warmup", (double)a->warmup);
+    cJSON_AddNumberToObject(j, "min_lr_ratio", a->min_lr_ratio);
+    cJSON_AddBoolToObject(j, "epochs_set", a->epochs_set);
     cJSON_AddNumberToObject(j, "clip", a->clip);
     cJSON_AddNumberToObject(j, "teacher_forcing", a->tf);
     cJSON_AddNumberToObject(j, "label_smoothing", a->ls);
@@ -280,6 +345,7 @@ static int train_run(train_args *ap, rnnc_safetensors *ck) {
     if (!ck) {
         if (rnnc_s2s_model_new(&m, &a.mc, &sv, &tv)) { cli_fail_status(); goto out; }
         rnnc_s2s_model_init(m, &rng);
+        unigram_bias(m, &dtr);
     } else {
         memset(&sv, 0, sizeof sv); /* owned by the model */
         memset(&tv, 0, sizeof tv);
@@ -360,7 +426,8 @@ static int train_run(train_args *ap, rnnc_safetensors *ck) {
         double lsum = k0 ? pos.lsum : 0, wsum = 0, wt0 = cli_now();
         long ln = k0 ? pos.ln : 0, wn = 0, wtok = 0;
         for (size_t k = k0; k < bt.n_batches; k++) {
-            double loss, gn;
+            double loss, gn, lr = lr_at(&a, step, bt.n_batches, cli_now() - t0);
+            opt.c.lr = lr;
             if (rnnc_s2s_train_step(m, ws, rnnc_s2s_batcher_get(&bt, k), &opt, grads, &to, a.clip, &rng, &loss, &gn)) {
                 cli_progress_finish(&pb);
                 cli_fail_status();
@@ -381,7 +448,7 @@ static int train_run(train_args *ap, rnnc_safetensors *ck) {
                 row.tokens = tokens;
                 row.epoch = (double)(ep - 1) + (double)(k + 1) / (double)bt.n_batches;
                 row.train_loss = wsum / (double)wn;
-                row.lr = a.lr;
+                row.lr = lr;
                 row.tokens_per_s = (double)wtok / (now - wt0);
                 row.elapsed = now - t0;
                 if (rnnc_metrics_append(&mlog, &row)) { cli_progress_finish(&pb); cli_fail_status(); goto out; }
@@ -392,7 +459,7 @@ static int train_run(train_args *ap, rnnc_safetensors *ck) {
             }
             snprintf(extra, sizeof extra, "loss %.4f", lsum / (double)ln);
             cli_progress_update(&pb, (double)(k + 1), extra);
-            if ((a.steps && step >= a.steps) || (a.time_limit > 0 && cli_now() - t0 >= a.time_limit)) stop = true;
+            if ((a.steps && step >= a.steps) || (a.time_limit > 0 && cli_now() - t0 >= a.time_limit) || stop_requested) stop = true;
             bool last = k + 1 == bt.n_batches;
             if ((stop && !last) || (a.checkpoint_every && step % a.checkpoint_every == 0 && !last)) {
                 pos = (train_pos){.step = step, .epoch = ep, .batch = (long)k + 1, .ln = ln, .lsum = lsum,
@@ -448,6 +515,11 @@ static int train_run(train_args *ap, rnnc_safetensors *ck) {
     }
     fprintf(stderr, "seq2seq: wrote %s, %s, %s, %s\n", path_model, path_best, path_metrics, path_eval);
     rc = 0;
+    if (stop_requested) {
+        fprintf(stderr, "seq2seq: interrupted at step %ld; %s holds the checkpoint: continue with "
+                        "rnnc seq2seq train --resume %s\n", step, path_ck, a.outdir);
+        rc = 130;
+    }
 out:
     rnnc_metrics_close(&mlog);
     if (ef) fclose(ef);
@@ -503,9 +575,16 @@ static int train_resume(train_args *cl) {
     NUM("log_every", t); a.log_every = (long)t;
     NUM("checkpoint_every", t); a.checkpoint_every = (long)t;
 #undef NUM
+    /* checkpoints from before the schedule options trained at a constant rate */
+    const cJSON *sch = cJSON_GetObjectItemCaseSensitive(j, "schedule");
+    a.cosine = cJSON_IsString(sch) && strcmp(sch->valuestring, "cosine") == 0;
+    const cJSON *wu = cJSON_GetObjectItemCaseSensitive(j, "warmup"), *mr = cJSON_GetObjectItemCaseSensitive(j, "min_lr_ratio");
+    a.warmup = cJSON_IsNumber(wu) ? (long)wu->valuedouble : 0;
+    a.min_lr_ratio = cJSON_IsNumber(mr) ? mr->valuedouble : 0.05;
+    a.epochs_set = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "epochs_set"));
     a.skip_bad = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "skip_bad"));
     a.skip_long = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "skip_long"));
-    if (cl->epochs_set) a.epochs = cl->epochs;
+    if (cl->epochs_set) { a.epochs = cl->epochs; a.epochs_set = true; }
     if (cl->steps_set) a.steps = cl->steps;
     if (cl->time_set) a.time_limit = cl->time_limit;
     rc = train_run(&a, &ck);

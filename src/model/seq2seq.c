@@ -205,6 +205,21 @@ static void bridge_backward(const float *W, float *dW, const float *cat, const f
     }
 }
 
+/* The encoder's input ids from the batch's (B,Ts) source ids: as they are, or with each row's
+ * first len symbols reversed (reverse_source), padding left in place. */
+static void source_ids(const rnnc_s2s_model *m, const uint32_t *src, const int *src_len, int B, int Ts, int *out) {
+    for (int b = 0; b < B; b++) {
+        const uint32_t *row = src + (size_t)b * Ts;
+        int *o = out + (size_t)b * Ts, n = src_len[b] < Ts ? src_len[b] : Ts;
+        if (m->c.reverse_source) {
+            for (int t = 0; t < n; t++) o[t] = (int)row[n - 1 - t];
+            for (int t = n; t < Ts; t++) o[t] = (int)row[t];
+        } else {
+            for (int t = 0; t < Ts; t++) o[t] = (int)row[t];
+        }
+    }
+}
+
 /* Embeds and encodes src ids (B,Ts) and fills e->h0/c0 with the decoder's initial states. */
 static rnnc_status encode(const rnnc_s2s_model *m, encoder_bufs *e, const int *src, const int *src_len, int B,
                           int Ts, bool training, rnnc_rng *rng) {
@@ -313,7 +328,7 @@ rnnc_status rnnc_s2s_forward_backward(rnnc_s2s_ws *w, const rnnc_s2s_model *m, c
                           b->B, b->Ts, b->Tt, w->B, w->Ts, w->Tt);
     int B = b->B, Ts = b->Ts, Tt = b->Tt, V = m->c.tgt_vocab, H = m->c.hidden, E = m->c.embed, L = m->c.layers;
     int N = B * Tt;
-    for (int i = 0; i < B * Ts; i++) w->src[i] = (int)b->src[i];
+    source_ids(m, b->src, b->src_len, B, Ts, w->src);
     for (int i = 0; i < N; i++) {
         w->tin[i] = (int)b->tgt_in[i];
         w->tout[i] = b->tgt_out[i] == RNNC_S2S_PAD ? RNNC_IGNORE_INDEX : (int)b->tgt_out[i];
@@ -432,7 +447,7 @@ rnnc_status rnnc_s2s_greedy(const rnnc_s2s_model *m, const uint32_t *src, const 
     if (s) { free(sids); free(done); return s; }
     if ((s = encoder_bufs_new(&e, m, B, Ts))) { free(sids); free(done); return s; }
     if ((s = step_bufs_new(&sb, m, B))) { encoder_bufs_free(&e); free(sids); free(done); return s; }
-    for (int i = 0; i < B * Ts; i++) sids[i] = (int)src[i];
+    source_ids(m, src, src_len, B, Ts, sids);
     if ((s = encode(m, &e, sids, src_len, B, Ts, false, NULL))) goto out;
     size_t n = (size_t)m->c.layers * B * m->c.hidden;
     memcpy(sb.h, e.h0, n * sizeof(float));
@@ -498,7 +513,7 @@ rnnc_status rnnc_s2s_beam(const rnnc_s2s_model *m, const uint32_t *src, int src_
     rnnc_s2s_hyp *fin = calloc((size_t)cap_fin + K, sizeof *fin);
     int n_fin = 0, alive = 1;
     if (!sids || !toks || !toks2 || !lp || !lp2 || !cands || !fin) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for beam search"); goto out; }
-    for (int i = 0; i < src_len; i++) sids[i] = (int)src[i];
+    source_ids(m, src, &src_len, 1, src_len, sids);
     if ((s = encode(m, &e, sids, &src_len, 1, src_len, false, NULL))) goto out;
     for (int l = 0; l < L; l++) {
         /* every row starts from the context; only row 0 is alive at the first step */
@@ -603,6 +618,7 @@ static char *config_json(const rnnc_s2s_config *c) {
     cJSON_AddNumberToObject(j, "hidden", c->hidden);
     cJSON_AddNumberToObject(j, "layers", c->layers);
     cJSON_AddBoolToObject(j, "bidirectional", c->bidirectional);
+    cJSON_AddBoolToObject(j, "reverse_source", c->reverse_source);
     cJSON_AddNumberToObject(j, "dropout", c->dropout);
     char *s = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
@@ -633,6 +649,8 @@ static rnnc_status config_parse(rnnc_s2s_config *c, const char *text, const char
              !(s = json_int(j, "embed", &c->embed, path)) && !(s = json_int(j, "hidden", &c->hidden, path)) &&
              !(s = json_int(j, "layers", &c->layers, path))) {
         c->bidirectional = cJSON_IsTrue(bi);
+        /* optional: files written before the option encode the source in order */
+        c->reverse_source = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "reverse_source"));
         c->dropout = (float)dr->valuedouble;
         if ((s = rnnc_s2s_config_check(c))) s = rnnc_error(s, "%s: %s", path, rnnc_last_error());
     }

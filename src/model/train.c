@@ -49,13 +49,8 @@ rnnc_train_opts rnnc_train_defaults(void) {
 }
 
 double rnnc_train_lr(const rnnc_train_opts *o, long s, long total) {
-    double lr = o->optim.lr;
-    if (o->warmup > 0 && s < o->warmup) return lr * (double)(s + 1) / (double)o->warmup;
-    if (total <= 0 || total <= o->warmup) return lr;
-    double progress = (double)(s - o->warmup) / (double)(total - o->warmup);
-    if (progress > 1) progress = 1;
-    double lo = lr * o->min_lr_ratio;
-    return lo + 0.5 * (lr - lo) * (1 + cos(3.14159265358979323846 * progress));
+    double progress = total <= 0 || total <= o->warmup ? -1 : (double)(s - o->warmup) / (double)(total - o->warmup);
+    return rnnc_lr_schedule(o->optim.lr, o->min_lr_ratio, o->warmup, s, progress);
 }
 
 static double now_s(void) {

@@ -125,3 +125,11 @@ rnnc_status rnnc_check_finite(double value, const char *what, long step) {
     return rnnc_error(RNNC_ERR_NUMERIC, "step %ld: %s is %s; training stopped", step, what,
                       isnan(value) ? "NaN" : "Inf");
 }
+
+double rnnc_lr_schedule(double lr, double min_ratio, long warmup, long step, double progress) {
+    if (warmup > 0 && step < warmup) return lr * (double)(step + 1) / (double)warmup;
+    if (progress < 0) return lr;
+    if (progress > 1) progress = 1;
+    double lo = lr * min_ratio;
+    return lo + 0.5 * (lr - lo) * (1 + cos(3.14159265358979323846 * progress));
+}
