@@ -124,6 +124,10 @@ check "unknown option: exit 2" '[ $? -eq 2 ]'
 check "nbest > beam: exit 2" '[ $? -eq 2 ]'
 "$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/y" --hidden 0 2>/dev/null
 check "hidden 0: exit 2" '[ $? -eq 2 ]'
+"$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/tm" --hidden 8 --embed 4 --time 1s 2>/dev/null
+check "--time takes a duration with a unit (1s)" '[ $? -eq 0 ] && [ -s "$t/tm/model.safetensors" ]'
+"$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/y" --time 5x 2> "$t/err"
+check "--time 5x: exit 2 naming the flag" '[ $? -eq 2 ] && grep -q -- "--time expects a duration" "$t/err"'
 "$RNNC" seq2seq frobnicate 2>/dev/null
 check "unknown subcommand: exit 2" '[ $? -eq 2 ]'
 

@@ -1,4 +1,6 @@
 /* rnnc sample: generate text from a model, streamed to stdout as it is produced. */
+#include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +27,30 @@ static const char *const sample_help =
     "                     reaches P, in (0, 1] (default 1 = off)\n"
     "  --seed S           random seed; the same seed, model and options give the same text\n"
     "                     (default: different every run)\n"
-    "  --threads N        threads for each generated token (default 1; more help only on an idle\n"
-    "                     machine with a large model)\n"
+    "  --threads N        threads for each generated token (default: as many as there are idle\n"
+    "                     cores, up to 4, for models with H >= 256; else 1. Threads help only on\n"
+    "                     idle cores: each token is a chain of small steps that wait for each other)\n"
     "  --half             read the weights in half precision while generating: about twice as\n"
     "                     fast on large models, logits within about 0.1% of the float model's\n";
+
+/* The default thread count: the cores that are idle now (processors minus the 1-minute load
+ * average, rounded), at most 4 and at most OpenMP's limit; 1 for models with H < 256, whose
+ * per-token steps are too small to share. Oversubscribed threads make every token wait for a
+ * descheduled one, so a busy machine gets 1. */
+static long auto_threads(const rnnc_lm *m) {
+    if (m->c.hidden < 256) return 1;
+    double load;
+    long procs = sysconf(_SC_NPROCESSORS_ONLN), idle = procs;
+    FILE *f = fopen("/proc/loadavg", "r"); /* Linux; elsewhere every processor counts as idle */
+    if (f) {
+        if (fscanf(f, "%lf", &load) == 1) idle = procs - (long)floor(load + 0.5);
+        fclose(f);
+    }
+    long t = idle < 1 ? 1 : idle;
+    if (t > 4) t = 4;
+    if (t > omp_get_max_threads()) t = omp_get_max_threads();
+    return t < 1 ? 1 : t;
+}
 
 /* Output in the token's own bytes, holding back characters split across tokens. For the word
  * tokenizer the spacing between words depends on their neighbours, so the text is decoded as a
@@ -78,7 +100,7 @@ static int emit_id(text_out *o, uint32_t id) {
 
 int cmd_sample(int argc, char **argv) {
     const char *model = NULL, *prompt = NULL;
-    long n = 200, top_k = 0, seed_l = -1, threads = 1;
+    long n = 200, top_k = 0, seed_l = -1, threads = 0;
     double temperature = 1.0, top_p = 1.0;
     int err = 0, half = 0;
     for (int i = 1; i < argc; i++) {
@@ -117,6 +139,7 @@ int cmd_sample(int argc, char **argv) {
     rnnc_ids ids = {0};
     text_out o = {tok, rnnc_tokenizer_type_of(tok) == RNNC_TOKENIZER_WORD, {0}, 0, {0}, {{0}, 0}, NULL, 0, -1};
     if (rnnc_generator_new(&g, m, &p, seed) || (half && rnnc_generator_use_half(g))) { rc = cli_fail_status(); goto done; }
+    if (threads == 0) threads = auto_threads(m);
     rnnc_generator_set_threads(g, (int)threads);
 
     /* The prompt, or a newline when there is none: text usually resumes after a line break, and a

@@ -29,7 +29,7 @@ static void usage(FILE *f) {
             "  --cell rnn_tanh|rnn_relu|lstm|gru  (default lstm)   --layers N (1)\n"
             "  --hidden H (256)  --embed E (64)  --bidirectional  --dropout P (0)\n"
             "  --reverse-source  the encoder reads each source last symbol first (kept in the model)\n"
-            "  --epochs N (10) | --steps N | --time SECONDS   when to stop (the first reached)\n"
+            "  --epochs N (10) | --steps N | --time T (120, 90s, 30m, 1h)   when to stop (the first reached)\n"
             "  --batch B (64)  --lr LR (0.002)  --clip C (5, 0 = off)  --seed S (1)\n"
             "  --schedule cosine|constant  (cosine: from LR down to LR x --min-lr-ratio (0.05) over\n"
             "                 the budget: the steps of --steps/--epochs, or the time of --time)\n"
@@ -187,7 +187,7 @@ static int train(int argc, char **argv) {
         else if (OPT("--dropout")) { if (err || !cli_parse_double(CMD, "--dropout", v, 0, 0.99, &dv)) return err ? err : 2; a.mc.dropout = (float)dv; }
         else if (OPT("--epochs")) { if (err || !cli_parse_long(CMD, "--epochs", v, 1, 1000000, &a.epochs)) return err ? err : 2; a.epochs_set = true; }
         else if (OPT("--steps")) { if (err || !cli_parse_long(CMD, "--steps", v, 0, 1000000000, &a.steps)) return err ? err : 2; a.steps_set = true; }
-        else if (OPT("--time")) { if (err || !cli_parse_double(CMD, "--time", v, 0, 1e9, &a.time_limit)) return err ? err : 2; a.time_set = true; }
+        else if (OPT("--time")) { if (err || !cli_parse_duration(CMD, "--time", v, &a.time_limit)) return err ? err : 2; a.time_set = true; }
         else if (OPT("--resume")) { if (err) return err; a.resume = v; }
         else if (OPT("--checkpoint-every")) { if (err || !cli_parse_long(CMD, "--checkpoint-every", v, 0, 1L << 40, &a.checkpoint_every)) return err ? err : 2; }
         else if (OPT("--batch")) { if (err || !cli_parse_long(CMD, "--batch", v, 1, 1 << 16, &a.batch)) return err ? err : 2; }

@@ -95,17 +95,6 @@ static void on_event(const rnnc_train_event *e, void *ctx) {
 }
 
 /* "90", "90s", "2m", "1.5h" -> seconds. */
-static bool parse_duration(const char *v, double *out) {
-    char *end;
-    double x = strtod(v, &end);
-    if (end == v || !(x > 0)) return false;
-    if (*end == 0 || strcmp(end, "s") == 0) *out = x;
-    else if (strcmp(end, "m") == 0) *out = 60 * x;
-    else if (strcmp(end, "h") == 0) *out = 3600 * x;
-    else return false;
-    return true;
-}
-
 int cmd_train_text(int argc, char **argv) {
     const char *cmd = "train";
     rnnc_train_opts o = rnnc_train_defaults();
@@ -148,8 +137,7 @@ int cmd_train_text(int argc, char **argv) {
         } else if (cli_opt(cmd, argc, argv, &i, "--epochs", &v, &err)) {
             if (!err && cli_parse_double(cmd, "--epochs", v, 1e-9, 1e9, &o.epochs)) {} else err = 2;
         } else if (cli_opt(cmd, argc, argv, &i, "--time", &v, &err)) {
-            if (!err && !parse_duration(v, &o.seconds))
-                err = cli_usage_error(cmd, "--time expects a duration such as 120, 90s, 2m or 1h, got '%s'", v);
+            if (!err && !cli_parse_duration(cmd, "--time", v, &o.seconds)) err = 2;
         } else if (cli_opt(cmd, argc, argv, &i, "--optimizer", &v, &err)) {
             if (!err && rnnc_optim_parse(v, &o.optim.kind)) err = cli_usage_error(cmd, "--optimizer: %s", rnnc_last_error());
             optim_set = true;

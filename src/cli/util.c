@@ -48,6 +48,24 @@ bool cli_parse_long(const char *cmd, const char *flag, const char *val, long min
     return true;
 }
 
+bool cli_parse_duration(const char *cmd, const char *flag, const char *val, double *out) {
+    char *end;
+    errno = 0;
+    double x = strtod(val, &end);
+    double unit = 0;
+    if (!errno && end != val && isfinite(x) && x > 0) {
+        if (*end == 0 || strcmp(end, "s") == 0) unit = 1;
+        else if (strcmp(end, "m") == 0) unit = 60;
+        else if (strcmp(end, "h") == 0) unit = 3600;
+    }
+    if (unit == 0) {
+        cli_usage_error(cmd, "%s expects a duration such as 120, 90s, 2m or 1h, got '%s'", flag, val);
+        return false;
+    }
+    *out = x * unit;
+    return true;
+}
+
 bool cli_parse_double(const char *cmd, const char *flag, const char *val, double min, double max, double *out) {
     char *end;
     errno = 0;
