@@ -657,6 +657,7 @@ rnnc_status rnnc_s2s_save_ex(const rnnc_s2s_model *m, const char *path, const ch
     const char **mk = calloc(n + 4, sizeof *mk), **mv = calloc(n + 4, sizeof *mv);
     char *cfg = config_json(&m->c);
     rnnc_bytes sv = {0}, tv = {0};
+    char tags[32];
     rnnc_param_info *info = calloc(nt, sizeof *info);
     rnnc_status s = RNNC_OK;
     if (!ent || !mk || !mv || !cfg || !info) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory saving %s", path); goto out; }
@@ -670,11 +671,11 @@ rnnc_status rnnc_s2s_save_ex(const rnnc_s2s_model *m, const char *path, const ch
         ent[k].shape[1] = info[k].shape[1];
         ent[k].data = m->params + info[k].offset;
     }
+    snprintf(tags, sizeof tags, "%s %s", rnnc_s2s_tok_name(m->src_vocab.tok), rnnc_s2s_tok_name(m->tgt_vocab.tok));
     mk[0] = "rnnc.seq2seq"; mv[0] = cfg;
-    mk[1] = "rnnc.src_vocab"; mv[1] = (const char *)sv.data;
-    mk[2] = "rnnc.tgt_vocab"; mv[2] = (const char *)tv.data;
-    mk[3] = "rnnc.tokenizers"; mv[3] = m->src_vocab.tok == RNNC_S2S_TOK_CHAR ? (m->tgt_vocab.tok == RNNC_S2S_TOK_CHAR ? "char char" : "char space")
-                                                                             : (m->tgt_vocab.tok == RNNC_S2S_TOK_CHAR ? "space char" : "space space");
+    mk[1] = m->src_vocab.tk ? "rnnc.src_tokenizer" : "rnnc.src_vocab"; mv[1] = (const char *)sv.data;
+    mk[2] = m->tgt_vocab.tk ? "rnnc.tgt_tokenizer" : "rnnc.tgt_vocab"; mv[2] = (const char *)tv.data;
+    mk[3] = "rnnc.tokenizers"; mv[3] = tags;
     size_t nm = 4;
     for (size_t i = 0; i < n; i++) { mk[nm] = keys[i]; mv[nm++] = values[i]; }
     for (size_t i = 0; i < n_extra; i++) ent[nt + i] = extra[i];
@@ -686,6 +687,26 @@ out:
     return s;
 }
 
+static bool tok_from_tag(const char *tag, rnnc_s2s_tok *out) {
+    for (int k = RNNC_S2S_TOK_SPACE; k <= RNNC_S2S_TOK_FILE; k++)
+        if (!strcmp(tag, rnnc_s2s_tok_name((rnnc_s2s_tok)k))) {
+            *out = (rnnc_s2s_tok)k;
+            return true;
+        }
+    return false;
+}
+
+/* One side's vocabulary: rnnc.<side>_vocab (space/char symbols) or rnnc.<side>_tokenizer (JSON). */
+static rnnc_status vocab_load(rnnc_s2s_vocab *v, const rnnc_safetensors *st, rnnc_s2s_tok tok, const char *side,
+                              const char *path) {
+    char key[64], what[512];
+    snprintf(key, sizeof key, "rnnc.%s_%s", side, rnnc_s2s_tok_is_tokenizer(tok) ? "tokenizer" : "vocab");
+    const char *text = rnnc_st_meta(st, key);
+    if (!text) return rnnc_error(RNNC_ERR_FORMAT, "%s: seq2seq model with a %s vocabulary but no %s", path, rnnc_s2s_tok_name(tok), key);
+    snprintf(what, sizeof what, "%s: %s", path, key);
+    return rnnc_s2s_vocab_from_string(v, tok, text, what);
+}
+
 rnnc_status rnnc_s2s_load(rnnc_s2s_model **out, const char *path) {
     *out = NULL;
     rnnc_safetensors st;
@@ -694,7 +715,6 @@ rnnc_status rnnc_s2s_load(rnnc_s2s_model **out, const char *path) {
     rnnc_s2s_vocab sv = {0}, tv = {0};
     rnnc_s2s_model *m = NULL;
     const char *cfg = rnnc_st_meta(&st, "rnnc.seq2seq");
-    const char *svs = rnnc_st_meta(&st, "rnnc.src_vocab"), *tvs = rnnc_st_meta(&st, "rnnc.tgt_vocab");
     const char *toks = rnnc_st_meta(&st, "rnnc.tokenizers");
     if (!cfg) {
         s = rnnc_st_meta(&st, "rnnc.config")
@@ -702,20 +722,16 @@ rnnc_status rnnc_s2s_load(rnnc_s2s_model **out, const char *path) {
                 : rnnc_error(RNNC_ERR_FORMAT, "%s: not an rnnc seq2seq model (no \"rnnc.seq2seq\" metadata)", path);
         goto out;
     }
-    if (!svs || !tvs || !toks) { s = rnnc_error(RNNC_ERR_FORMAT, "%s: seq2seq model without rnnc.src_vocab, rnnc.tgt_vocab or rnnc.tokenizers", path); goto out; }
+    if (!toks) { s = rnnc_error(RNNC_ERR_FORMAT, "%s: seq2seq model without rnnc.tokenizers", path); goto out; }
     rnnc_s2s_config c;
     if ((s = config_parse(&c, cfg, path))) goto out;
-    char a[16] = "", b[16] = "";
+    char a[16] = "", b[16] = "", extra[2];
     rnnc_s2s_tok ta, tb;
-    if (sscanf(toks, "%15s %15s", a, b) != 2 || rnnc_s2s_tok_parse(a, &ta) || rnnc_s2s_tok_parse(b, &tb)) {
-        s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.tokenizers \"%s\" is not two of space/char", path, toks);
+    if (sscanf(toks, "%15s %15s %1s", a, b, extra) != 2 || !tok_from_tag(a, &ta) || !tok_from_tag(b, &tb)) {
+        s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.tokenizers \"%s\" is not two of space/char/word/bpe/file", path, toks);
         goto out;
     }
-    char what[512];
-    snprintf(what, sizeof what, "%s: rnnc.src_vocab", path);
-    if ((s = rnnc_s2s_vocab_from_string(&sv, ta, svs, what))) goto out;
-    snprintf(what, sizeof what, "%s: rnnc.tgt_vocab", path);
-    if ((s = rnnc_s2s_vocab_from_string(&tv, tb, tvs, what))) goto out;
+    if ((s = vocab_load(&sv, &st, ta, "src", path)) || (s = vocab_load(&tv, &st, tb, "tgt", path))) goto out;
     if ((int)sv.n != c.src_vocab || (int)tv.n != c.tgt_vocab) {
         s = rnnc_error(RNNC_ERR_FORMAT, "%s: vocabularies of %zu and %zu symbols, config says %d and %d", path, sv.n, tv.n,
                        c.src_vocab, c.tgt_vocab);
