@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # rnnc seq2seq train / translate / eval end to end on a tiny reversal task, and every bad input the
 # issue names: a line without a tab, empty sides, over-long sources (error or skip by flag), empty
-# translate input lines, a model file that is not a seq2seq model, usage errors.
+# translate input lines, a model file that is not a seq2seq model, usage errors; and vocabularies
+# from tokenizers (word, bpe:N, tokenizer files) stored in the model file.
 set -u
 RNNC=$1
 fails=0
@@ -130,6 +131,61 @@ check "--time takes a duration with a unit (1s)" '[ $? -eq 0 ] && [ -s "$t/tm/mo
 check "--time 5x: exit 2 naming the flag" '[ $? -eq 2 ] && grep -q -- "--time expects a duration" "$t/err"'
 "$RNNC" seq2seq frobnicate 2>/dev/null
 check "unknown subcommand: exit 2" '[ $? -eq 2 ]'
+
+# tokenizers: bpe:N trained on the source column, word on the target column, and tokenizer files
+# made by `rnnc tokenizer train`; the model file carries them, so translate and eval need nothing else
+awk 'BEGIN{srand(5); split("the a my one",d," "); split("cat dog bird fish horse",n," "); split("sees likes eats",v," ");
+  for(i=0;i<300;i++){s=d[int(rand()*4)+1] " " n[int(rand()*5)+1] " " v[int(rand()*3)+1]; print s "\t" toupper(s)}}' > "$t/words.tsv"
+head -30 "$t/words.tsv" > "$t/words_dev.tsv"
+# (an uppercase copy of 60 distinct sentences: learnt exactly in 200 small steps, about a second)
+tok_small=(--hidden 32 --embed 16 --batch 16 --lr 0.01 --seed 2 --log-every 20 --steps 200)
+"$RNNC" seq2seq train --data "$t/words.tsv" --valid "$t/words_dev.tsv" -o "$t/tok" --source-tokenizer bpe:300 \
+  --target-tokenizer word "${tok_small[@]}" 2> "$t/tok.err"
+check "train --source-tokenizer bpe:300 --target-tokenizer word: exit 0, model written" '[ $? -eq 0 ] && [ -s "$t/tok/model.safetensors" ] && [ -s "$t/tok/checkpoint.safetensors" ]'
+check "train reports both vocabularies" 'grep -q "vocabularies: source bpe, [0-9]* ids; target word, 20 ids" "$t/tok.err"'
+check "train reports unknown tokens (none in the training data)" 'grep -q "unknown tokens: .*words.tsv source 0 of [0-9]* (0.00%), target 0 of [0-9]* (0.00%)" "$t/tok.err"'
+check "the model file holds both tokenizers" 'grep -a -q "\"rnnc.tokenizers\":\"bpe word\"" "$t/tok/model.safetensors" && grep -a -q "rnnc.src_tokenizer" "$t/tok/model.safetensors" && grep -a -q "rnnc.tgt_tokenizer" "$t/tok/model.safetensors"'
+mkdir -p "$t/alone" && cp "$t/tok/model.safetensors" "$t/alone/m.safetensors"
+rnnc_abs=$(cd "$(dirname "$RNNC")" && pwd)/$(basename "$RNNC")
+printf 'the cat sees\n\nmy fish eats\n' | (cd "$t/alone" && "$rnnc_abs" seq2seq translate --model m.safetensors) > "$t/tok.out"
+check "translate from the model file alone: one line per input, through both tokenizers" '[ $? -eq 0 ] && [ "$(cat "$t/tok.out")" = "$(printf "THE CAT SEES\n\nMY FISH EATS")" ]'
+printf 'the cat sees\n' | "$RNNC" seq2seq translate --model "$t/alone/m.safetensors" --beam 3 --nbest 2 > "$t/tok.nb"
+check "beam search with tokenizers" '[ $? -eq 0 ] && [ $(wc -l < "$t/tok.nb") -eq 2 ]'
+"$RNNC" seq2seq eval --model "$t/alone/m.safetensors" --data "$t/words_dev.tsv" > "$t/tok.eval"
+check "eval from the model file alone" '[ $? -eq 0 ] && grep -q "sources [0-9]* .*TER 0.00%  SER 0.00%" "$t/tok.eval"'
+"$RNNC" seq2seq train --resume "$t/tok" --steps 203 2> "$t/err"
+check "resume a tokenizer run from its checkpoint" '[ $? -eq 0 ] && grep -q "resuming .* step 200" "$t/err"'
+
+cut -f1 "$t/words.tsv" > "$t/src.txt"
+cut -f2 "$t/words.tsv" > "$t/tgt.txt"
+"$RNNC" tokenizer train --type word --vocab-size 40 -o "$t/src_word.json" "$t/src.txt" 2>/dev/null &&
+  "$RNNC" tokenizer train --type bpe --vocab-size 270 -o "$t/tgt.tiktoken" "$t/tgt.txt" 2>/dev/null
+check "rnnc tokenizer train writes the tokenizer files" '[ $? -eq 0 ] && [ -s "$t/src_word.json" ] && [ -s "$t/tgt.tiktoken" ]'
+"$RNNC" seq2seq train --data "$t/words.tsv" --valid "$t/words_dev.tsv" -o "$t/tokf" --source-tokenizer "$t/src_word.json" \
+  --target-tokenizer "$t/tgt.tiktoken" "${tok_small[@]}" 2> "$t/tokf.err"
+check "train with tokenizer files: exit 0" '[ $? -eq 0 ] && [ -s "$t/tokf/model.safetensors" ]'
+check "train reports the files' tokenizers" 'grep -q "source file (word tokenizer), 20 ids; target file (bpe tokenizer), [0-9]* ids" "$t/tokf.err"'
+rm -f "$t/src_word.json" "$t/tgt.tiktoken" "$t/tgt.tiktoken.json"
+printf 'a dog likes\n' | "$RNNC" seq2seq translate --model "$t/tokf/model.safetensors" > "$t/tokf.out"
+# (BPE pieces of uppercase words learn more slowly than words: the output is only checked to be
+# uppercase words, as the targets are)
+check "translate with the tokenizer files gone" '[ $? -eq 0 ] && [ $(wc -l < "$t/tokf.out") -eq 1 ] && grep -qxE "[A-Z][A-Z ]*" "$t/tokf.out"'
+"$RNNC" seq2seq eval --model "$t/tokf/best.safetensors" --data "$t/words_dev.tsv" > "$t/tokf.eval"
+check "eval with the tokenizer files gone" '[ $? -eq 0 ] && grep -q "sources [0-9]* .*TER [0-9.]*%  SER [0-9.]*%" "$t/tokf.eval"'
+
+# bad tokenizer values: one clear line, non-zero exit, no run directory
+"$RNNC" seq2seq train --data "$t/words.tsv" --valid "$t/words_dev.tsv" -o "$t/e1" --source-tokenizer bpe:abc 2> "$t/err"
+check "--source-tokenizer bpe:abc: usage error naming the value" '[ $? -eq 2 ] && head -1 "$t/err" | grep -q "^rnnc seq2seq: --source-tokenizer: bpe:abc: expected bpe:N with a positive size N$" && [ $(wc -l < "$t/err") -le 2 ] && [ ! -e "$t/e1" ]'
+"$RNNC" seq2seq train --data "$t/words.tsv" --valid "$t/words_dev.tsv" -o "$t/e1" --target-tokenizer bpe 2> "$t/err"
+check "--target-tokenizer bpe without a size: usage error" '[ $? -eq 2 ] && head -1 "$t/err" | grep -q "target-tokenizer: bpe needs a vocabulary size"'
+"$RNNC" seq2seq train --data "$t/words.tsv" --valid "$t/words_dev.tsv" -o "$t/e1" --source-tokenizer char:30 2> "$t/err"
+check "--source-tokenizer char:30: usage error" '[ $? -eq 2 ] && head -1 "$t/err" | grep -q "char:30: a seq2seq char vocabulary takes no size"'
+"$RNNC" seq2seq train --data "$t/words.tsv" --valid "$t/words_dev.tsv" -o "$t/e2" --target-tokenizer "$t/nope.json" 2> "$t/err"
+check "missing tokenizer file: exit 1, one line naming it, no run directory" '[ $? -eq 1 ] && [ $(wc -l < "$t/err") -eq 1 ] && grep -q "^rnnc: --target-tokenizer: .*nope.json: cannot open tokenizer" "$t/err" && [ ! -e "$t/e2" ]'
+"$RNNC" seq2seq train --data "$t/words.tsv" --valid "$t/words_dev.tsv" -o "$t/e3" --source-tokenizer bpe:100 2> "$t/err"
+check "bpe:100 (below the 256 bytes): exit 1 with one line" '[ $? -eq 1 ] && grep -q "^rnnc: --source-tokenizer: .*256 byte tokens" "$t/err" && [ $(grep -c "^rnnc:" "$t/err") -eq 1 ] && [ ! -e "$t/e3" ]'
+"$RNNC" seq2seq train --help > "$t/help.txt"
+check "train --help lists the tokenizer values" 'grep -q "bpe:N" "$t/help.txt" && grep -q "word:N" "$t/help.txt" && grep -q "cl100k_base" "$t/help.txt"'
 
 echo "$fails failed"
 [ $fails -eq 0 ]

@@ -378,6 +378,64 @@ static void test_reverse_source(void) {
     rnnc_s2s_model_free(m);
 }
 
+/* Dropout in training (between the decoder's and encoder's layers, and on the decoder's outputs
+ * before the head): with the RNG reset to the same state for every evaluation the masks are
+ * fixed, so the analytic gradient must match finite differences; the masks change the loss, and
+ * evaluation (training off) ignores them. */
+static double loss_train(rnnc_s2s_model *m, rnnc_s2s_ws *ws, const rnnc_s2s_batch *b, float *g, uint64_t seed) {
+    rnnc_rng rng;
+    rnnc_rng_seed(&rng, seed);
+    double loss = 0;
+    long cnt = 0;
+    rnnc_s2s_train_opts o = {.teacher_forcing = 1.0f, .training = true};
+    if (rnnc_s2s_forward_backward(ws, m, b, &o, g, 1.0f, &rng, &loss, &cnt)) return NAN;
+    return loss;
+}
+
+static void test_gradcheck_dropout(void) {
+    rnnc_s2s_vocab sv, tv;
+    make_vocabs(&sv, &tv, 9, 8);
+    rnnc_s2s_config c = {.cell = RNNC_CELL_LSTM, .embed = 3, .hidden = 4, .layers = 2, .dropout = 0.3f};
+    rnnc_s2s_model *m = NULL;
+    CHECK(rnnc_s2s_model_new(&m, &c, &sv, &tv) == RNNC_OK);
+    if (!m) return;
+    rnnc_rng rng;
+    rnnc_rng_seed(&rng, 13);
+    rnnc_s2s_model_init(m, &rng);
+    rnnc_s2s_ws *ws;
+    CHECK(rnnc_s2s_ws_new(&ws, m, 3, 4, 4) == RNNC_OK);
+    rnnc_s2s_batch b;
+    uint32_t src[12], tin[12], tout[12];
+    int slen[3], tlen[3];
+    tiny_batch(&b, src, slen, tin, tout, tlen);
+    float *g = calloc(m->n_params, sizeof *g);
+    double l1 = loss_train(m, ws, &b, g, 99), l2 = loss_train(m, ws, &b, NULL, 99);
+    double l3 = loss_train(m, ws, &b, NULL, 100), l_eval = loss_of(m, ws, &b);
+    CHECK_MSG(l1 == l2, "same seed, same masks: %.9g vs %.9g", l1, l2);
+    CHECK_MSG(l1 != l3 && l1 != l_eval, "masks change the loss (%.6g, %.6g, eval %.6g)", l1, l3, l_eval);
+    int bad = 0, checked = 0;
+    size_t head_b = m->off_head_b; /* the head's weights see the dropped outputs */
+    for (size_t i = 0; i < m->n_params; i++) {
+        float keep = m->params[i];
+        double h = 1e-2;
+        m->params[i] = keep + (float)h;
+        double lp = loss_train(m, ws, &b, NULL, 99);
+        m->params[i] = keep - (float)h;
+        double lm = loss_train(m, ws, &b, NULL, 99);
+        m->params[i] = keep;
+        double fd = (lp - lm) / (2 * h);
+        checked++;
+        if (fabs(fd - g[i]) > 2e-3 + 2e-2 * fabs(fd)) {
+            if (bad < 5) fprintf(stderr, "  param %zu (head bias at %zu): fd %.6g analytic %.6g\n", i, head_b, fd, g[i]);
+            bad++;
+        }
+    }
+    CHECK_MSG(bad == 0, "dropout: %d of %d gradients off", bad, checked);
+    free(g);
+    rnnc_s2s_ws_free(ws);
+    rnnc_s2s_model_free(m);
+}
+
 int main(void) {
     RUN(test_gradcheck_lstm_bidir);
     RUN(test_gradcheck_gru_bidir);
@@ -389,5 +447,6 @@ int main(void) {
     RUN(test_greedy_and_beam);
     RUN(test_model_file);
     RUN(test_reverse_source);
+    RUN(test_gradcheck_dropout);
     return test_report();
 }

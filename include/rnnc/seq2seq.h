@@ -1,12 +1,20 @@
-/* rnnc — sequence-to-sequence data: TSV pairs (source TAB target), symbol vocabularies with the
- * special tokens, several references per source, length-bucketed padded batches; and the metrics
- * (edit distance, token error rate, sequence error rate).
+/* rnnc — sequence-to-sequence data: TSV pairs (source TAB target), vocabularies with the special
+ * tokens, several references per source, length-bucketed padded batches; and the metrics (edit
+ * distance, token error rate, sequence error rate).
  *
  * A TSV file holds one pair a line: "source<TAB>target". Lines with the same source text are one
- * item with several references (CMUdict's variant pronunciations, for instance). Sources and
- * targets are split into symbols by a tokenizer kind: SPACE (symbols separated by runs of spaces
- * or tabs, as in "w o r d" -> "W ER D") or CHAR (every UTF-8 character is a symbol, spaces too,
- * as in "march 3 2001" -> "2001-03-03"). */
+ * item with several references (CMUdict's variant pronunciations, for instance). Each side has its
+ * own vocabulary of one of these kinds:
+ *   SPACE  symbols separated by runs of spaces or tabs ("w o r d" -> "W ER D"), a symbol list
+ *          grown from the training data;
+ *   CHAR   every UTF-8 character is a symbol, spaces too ("march 3 2001" -> "2001-03-03"), also a
+ *          grown symbol list;
+ *   WORD   rnnc's word tokenizer trained on that side of the training data (tokenizer.h);
+ *   BPE    rnnc's byte-level BPE trained on that side of the training data;
+ *   FILE   a tokenizer read by rnnc_tokenizer_load (a tokenizer file, or an OpenAI encoding).
+ * The last three are backed by an rnnc_tokenizer: tokenizer id t is seq2seq id t + 4, so ids 0..3
+ * stay <pad> <bos> <eos> <unk> and the vocabulary has n_vocab + 4 ids (the tokenizer's own reserved
+ * ids, such as the word tokenizer's <unk>, keep their places after the offset). */
 #ifndef RNNC_SEQ2SEQ_H
 #define RNNC_SEQ2SEQ_H
 
@@ -19,38 +27,67 @@
 #include "rnnc/rnn.h"
 #include "rnnc/safetensors.h"
 #include "rnnc/status.h"
+#include "rnnc/tokenizer.h"
 
 /* Special ids, the same in every seq2seq vocabulary. */
 enum { RNNC_S2S_PAD = 0, RNNC_S2S_BOS = 1, RNNC_S2S_EOS = 2, RNNC_S2S_UNK = 3, RNNC_S2S_NSPECIAL = 4 };
 
-typedef enum { RNNC_S2S_TOK_SPACE, RNNC_S2S_TOK_CHAR } rnnc_s2s_tok;
-/* "space" / "char" <-> kind; an unknown name is RNNC_ERR_ARG. */
-rnnc_status rnnc_s2s_tok_parse(const char *name, rnnc_s2s_tok *out);
+typedef enum { RNNC_S2S_TOK_SPACE, RNNC_S2S_TOK_CHAR, RNNC_S2S_TOK_WORD, RNNC_S2S_TOK_BPE, RNNC_S2S_TOK_FILE } rnnc_s2s_tok;
+/* The kind a --source-tokenizer / --target-tokenizer value names: "space", "char", or a tokenizer
+ * spec as rnnc_tokenizer_spec_parse reads it: "word", "word:N" (WORD), "bpe:N" (BPE), anything else
+ * (FILE). A bad size ("bpe:abc", "bpe") and "char:N" are RNNC_ERR_ARG, the message starting with
+ * the value. */
+rnnc_status rnnc_s2s_tok_parse(const char *spec, rnnc_s2s_tok *out);
+/* "space", "char", "word", "bpe", "file": the kind's tag in model files. */
 const char *rnnc_s2s_tok_name(rnnc_s2s_tok tok);
+/* Backed by an rnnc_tokenizer (WORD, BPE, FILE). */
+bool rnnc_s2s_tok_is_tokenizer(rnnc_s2s_tok tok);
 
-/* A vocabulary of symbols (byte strings without NUL): ids 0..3 are <pad> <bos> <eos> <unk>. */
+/* A vocabulary: ids 0..3 are <pad> <bos> <eos> <unk>. SPACE/CHAR: a list of symbols (byte strings
+ * without NUL or newline) with a hash table; WORD/BPE/FILE: an rnnc_tokenizer and no symbols. */
 typedef struct {
     rnnc_s2s_tok tok;
-    char **sym;       /* sym[id], NUL-terminated */
-    size_t n, cap;
+    char **sym;       /* SPACE/CHAR: sym[id], NUL-terminated */
+    size_t n, cap;    /* n: the ids in all, specials included */
     uint32_t *table;  /* open addressing: id + 1, 0 = empty */
     size_t table_cap; /* power of two */
+    rnnc_tokenizer *tk; /* WORD/BPE/FILE: owned */
 } rnnc_s2s_vocab;
 
+/* An empty SPACE/CHAR vocabulary (the specials only); other kinds are RNNC_ERR_ARG (they come from
+ * rnnc_s2s_vocab_make or rnnc_s2s_vocab_from_tokenizer). */
 rnnc_status rnnc_s2s_vocab_init(rnnc_s2s_vocab *v, rnnc_s2s_tok tok);
+/* A WORD/BPE/FILE vocabulary over tokenizer t, which it owns from then on (also on failure). WORD
+ * and BPE need t of that type; the ids (n_vocab + 4) must fit an int. */
+rnnc_status rnnc_s2s_vocab_from_tokenizer(rnnc_s2s_vocab *v, rnnc_s2s_tok tok, rnnc_tokenizer *t);
+/* The vocabulary a --source-tokenizer / --target-tokenizer value names, for training on the TSV
+ * text tsv[0..len): space/char an empty symbol list (grown as the training data is read with
+ * grow); word/bpe a tokenizer trained on column `side` (0 sources, 1 targets) of every line that
+ * holds a pair (the lines rnnc_s2s_data_parse reads: CR dropped; lines without a tab or with an
+ * empty side left out); anything else the tokenizer rnnc_tokenizer_load reads. */
+rnnc_status rnnc_s2s_vocab_make(rnnc_s2s_vocab *v, const char *spec, const char *tsv, size_t len, int side);
 void rnnc_s2s_vocab_free(rnnc_s2s_vocab *v);
-/* The id of a symbol, adding it when new. */
+/* SPACE/CHAR: the id of a symbol, adding it when new (other kinds: RNNC_ERR_ARG). */
 rnnc_status rnnc_s2s_vocab_add(rnnc_s2s_vocab *v, const char *sym, size_t len, uint32_t *id);
-/* The id of a symbol, or RNNC_S2S_UNK. */
+/* SPACE/CHAR: the id of a symbol, or RNNC_S2S_UNK (always RNNC_S2S_UNK for other kinds). */
 uint32_t rnnc_s2s_vocab_find(const rnnc_s2s_vocab *v, const char *sym, size_t len);
-/* Splits text[0..len) into symbols and appends their ids to out (not cleared). With grow, new
- * symbols are added to v; without, they become <unk>. A symbol that spells a special token
- * ("<pad>", "<bos>", "<eos>", "<unk>") is <unk>: data can never inject control tokens. CHAR mode needs valid UTF-8 (RNNC_ERR_FORMAT otherwise). */
+/* Splits text[0..len) into symbols and appends their ids to out (not cleared). SPACE/CHAR: with
+ * grow, new symbols are added to v; without, they become <unk>; a symbol that spells a special
+ * token ("<pad>", "<bos>", "<eos>", "<unk>") is <unk>: data can never inject control tokens; CHAR
+ * needs valid UTF-8 (RNNC_ERR_FORMAT otherwise). WORD/BPE/FILE: the tokenizer's ids + 4 (never
+ * grown; special-token text is ordinary text). *n_unk (if not NULL) is increased by the symbols
+ * that are out of the vocabulary: <unk>s for SPACE/CHAR, the tokenizer's out-of-vocabulary count
+ * (word <unk>s, char byte fallbacks; BPE has none) for the others. */
+rnnc_status rnnc_s2s_encode_ex(rnnc_s2s_vocab *v, const char *text, size_t len, bool grow, rnnc_ids *out,
+                               size_t *n_unk);
 rnnc_status rnnc_s2s_encode(rnnc_s2s_vocab *v, const char *text, size_t len, bool grow, rnnc_ids *out);
 /* Appends the text of ids to out (not cleared): SPACE joins symbols with one space, CHAR
- * concatenates them. <pad>/<bos>/<eos> are skipped; an id outside the vocabulary is RNNC_ERR_RANGE. */
+ * concatenates them, the others decode through the tokenizer. <pad>/<bos>/<eos> are skipped,
+ * <unk> (and an id the tokenizer does not use) is the text "<unk>"; an id outside the vocabulary
+ * is RNNC_ERR_RANGE. */
 rnnc_status rnnc_s2s_decode(const rnnc_s2s_vocab *v, const uint32_t *ids, size_t n, rnnc_bytes *out);
-/* The symbols, one a line, ids in order (for model metadata), and back. */
+/* The stored form (model metadata), and back: SPACE/CHAR the symbols, one a line, ids in order
+ * from 4; WORD/BPE/FILE the tokenizer's JSON (rnnc_tokenizer_to_json). */
 rnnc_status rnnc_s2s_vocab_to_string(const rnnc_s2s_vocab *v, rnnc_bytes *out);
 rnnc_status rnnc_s2s_vocab_from_string(rnnc_s2s_vocab *v, rnnc_s2s_tok tok, const char *s, const char *what);
 
@@ -71,6 +108,9 @@ typedef struct {
     size_t skipped_bad;  /* lines without a tab or with an empty side (skip_bad) */
     size_t skipped_long; /* pairs whose source exceeds max_source symbols (skip_long) */
     size_t skipped_dup;  /* lines repeating a pair already read */
+    /* Symbols read (each item's source once, each reference's target once) and how many of them
+     * are out of the vocabulary (see rnnc_s2s_encode_ex). */
+    size_t src_symbols, tgt_symbols, src_unk, tgt_unk;
     /* private: source text -> item index */
     uint32_t *index;
     size_t index_cap;
@@ -81,7 +121,7 @@ typedef struct {
     int max_target;  /* in symbols; 0 = no limit; longer pairs count as skipped_long / error */
     bool skip_bad;   /* false: a bad line is an error naming file:line */
     bool skip_long;  /* false: an over-long source is an error naming file:line */
-    bool grow;       /* add unseen symbols to the vocabularies (training data) */
+    bool grow;       /* add unseen symbols to SPACE/CHAR vocabularies (training data) */
 } rnnc_s2s_read_opts;
 
 void rnnc_s2s_data_init(rnnc_s2s_data *d);
@@ -141,8 +181,10 @@ const rnnc_s2s_batch *rnnc_s2s_batcher_get(rnnc_s2s_batcher *b, size_t k);
  * decoder: tgt_embedding (Vt,E) -> recurrent stack (cell, L layers, H) -> head (Vt,H) + bias.
  * Parameters live in one buffer in the order of rnnc_s2s_tensor(); tensor names follow PyTorch
  * ("encoder.weight_ih_l0_reverse", "bridge_h.weight_l0", "head.bias"). Model files are
- * safetensors with __metadata__ "rnnc.seq2seq" (the config as JSON) and "rnnc.src_vocab",
- * "rnnc.tgt_vocab" (symbols one a line, ids from 4 on). */
+ * safetensors with __metadata__ "rnnc.seq2seq" (the config as JSON), "rnnc.tokenizers" (the two
+ * kinds' tags, "space char"), and per side the vocabulary's stored form: "rnnc.src_vocab" /
+ * "rnnc.tgt_vocab" (SPACE/CHAR: symbols one a line, ids from 4 on) or "rnnc.src_tokenizer" /
+ * "rnnc.tgt_tokenizer" (WORD/BPE/FILE: the tokenizer's JSON). */
 
 typedef struct {
     rnnc_cell cell;
@@ -154,7 +196,8 @@ typedef struct {
     bool reverse_source;      /* the encoder reads each source last symbol first (Sutskever et al.
                                * 2014): the first target symbols then depend on the most recently
                                * read source symbols */
-    float dropout;            /* between recurrent layers, training only */
+    float dropout;            /* training only: between recurrent layers, and on the decoder's
+                               * outputs before the head */
 } rnnc_s2s_config;
 
 rnnc_status rnnc_s2s_config_check(const rnnc_s2s_config *c); /* names the bad field */

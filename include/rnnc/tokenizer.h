@@ -127,6 +127,30 @@ typedef struct {
 rnnc_status rnnc_tokenizer_train(rnnc_tokenizer **out, const unsigned char *const *texts, const size_t *lens,
                                  size_t n, const rnnc_tokenizer_train_opts *opts);
 
+/* ---- tokenizer specs: the --tokenizer values of the trainers (rnnc train, rnnc seq2seq train) ----
+ * "char" | "char:N" | "word" | "word:N" | "bpe:N" name a tokenizer of that type trained on the
+ * caller's text, N its vocabulary size in ids (char: default no limit; word: default
+ * RNNC_WORD_DEFAULT_VOCAB, the reserved ids included; bpe: required); anything else names a
+ * tokenizer for rnnc_tokenizer_load (a file, or an OpenAI encoding such as cl100k_base). */
+#define RNNC_WORD_DEFAULT_VOCAB 10000
+
+typedef struct {
+    bool load;                /* true: `name` is for rnnc_tokenizer_load; false: trained */
+    rnnc_tokenizer_type type; /* trained: the type */
+    size_t vocab_size;        /* trained: N, or the type's default (char: 0 = no limit) */
+    bool sized;               /* trained: N was given */
+    const char *name;         /* the spec as given (not copied) */
+} rnnc_tokenizer_spec;
+
+/* A size that is not a positive integer ("bpe:abc", "word:0") or "bpe" without one is
+ * RNNC_ERR_ARG with a message that starts with the spec ("bpe:abc: expected bpe:N with a positive
+ * size N"), so a caller can put its flag in front. Nothing is opened here: a missing file shows up
+ * in rnnc_tokenizer_from_spec. */
+rnnc_status rnnc_tokenizer_spec_parse(const char *spec, rnnc_tokenizer_spec *out);
+/* Trains on texts[0..n) or loads the tokenizer that a parsed spec names. */
+rnnc_status rnnc_tokenizer_from_spec(rnnc_tokenizer **out, const rnnc_tokenizer_spec *spec,
+                                     const unsigned char *const *texts, const size_t *lens, size_t n);
+
 /* Wrap an existing tokenizer; the wrapper owns it from then on (also on failure). */
 rnnc_status rnnc_tokenizer_wrap_char(rnnc_tokenizer **out, rnnc_char_tok *t);
 rnnc_status rnnc_tokenizer_wrap_word(rnnc_tokenizer **out, rnnc_word_tok *t);

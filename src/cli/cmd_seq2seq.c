@@ -24,8 +24,17 @@ static void usage(FILE *f) {
             "several references.\n"
             "\n"
             "train options:\n"
-            "  --source-tokenizer space|char   how sources split into symbols (default space)\n"
-            "  --target-tokenizer space|char   how targets split into symbols (default space)\n"
+            "  --source-tokenizer T  how sources split into symbols (default space):\n"
+            "                 space   symbols separated by spaces (\"w o r d\")\n"
+            "                 char    every UTF-8 character is a symbol\n"
+            "                 word | word:N  rnnc's word tokenizer: the most frequent words, N ids\n"
+            "                         with its 4 reserved ones (default 10000); others are <unk>\n"
+            "                 bpe:N   rnnc's byte-level BPE trained to N tokens\n"
+            "                 FILE    a tokenizer file (rnnc tokenizer train) or an OpenAI name\n"
+            "                         (cl100k_base, ...)\n"
+            "                 word and bpe:N are trained on the training data's source column; the\n"
+            "                 vocabulary or tokenizer is stored in the model file\n"
+            "  --target-tokenizer T  the same for targets (trained on the target column)\n"
             "  --cell rnn_tanh|rnn_relu|lstm|gru  (default lstm)   --layers N (1)\n"
             "  --hidden H (256)  --embed E (64)  --bidirectional  --dropout P (0)\n"
             "  --reverse-source  the encoder reads each source last symbol first (kept in the model)\n"
@@ -55,7 +64,7 @@ static void usage(FILE *f) {
 
 typedef struct {
     const char *data, *valid, *outdir;
-    rnnc_s2s_tok stok, ttok;
+    const char *stok, *ttok; /* --source-tokenizer / --target-tokenizer values */
     rnnc_s2s_config mc;
     long epochs, steps, batch, seed, max_source, valid_max, threads, log_every, checkpoint_every;
     double time_limit, lr, clip, tf, ls, min_lr_ratio;
@@ -65,10 +74,23 @@ typedef struct {
     const char *resume;
 } train_args;
 
-static int parse_tok(const char *flag, const char *v, rnnc_s2s_tok *t) {
-    if (rnnc_s2s_tok_parse(v, t)) return cli_usage_error(CMD, "%s: %s", flag, rnnc_last_error());
+/* Checks a --source-tokenizer / --target-tokenizer value (a missing file shows up when training starts). */
+static int parse_tok(const char *flag, const char *v, const char **out) {
+    rnnc_s2s_tok t;
+    if (rnnc_s2s_tok_parse(v, &t)) return cli_usage_error(CMD, "%s: %s", flag, rnnc_last_error());
+    *out = v;
     return 0;
 }
+
+/* "bpe, 304 ids" / "file (word tokenizer), 10004 ids" */
+static void describe_vocab(char *buf, size_t n, const rnnc_s2s_vocab *v) {
+    if (v->tok == RNNC_S2S_TOK_FILE)
+        snprintf(buf, n, "file (%s tokenizer), %zu ids", rnnc_tokenizer_type_name(rnnc_tokenizer_type_of(v->tk)), v->n);
+    else
+        snprintf(buf, n, "%s, %zu %s", rnnc_s2s_tok_name(v->tok), v->n, v->tk ? "ids" : "symbols");
+}
+
+static double pct(size_t a, size_t b) { return b ? 100.0 * (double)a / (double)b : 0.0; }
 
 static int mkdir_p(const char *dir) {
     if (mkdir(dir, 0777) == 0 || errno == EEXIST) {
@@ -152,7 +174,7 @@ static double lr_at(const train_args *a, long step, size_t n_batches, double ela
 }
 
 static int train(int argc, char **argv) {
-    train_args a = {.stok = RNNC_S2S_TOK_SPACE, .ttok = RNNC_S2S_TOK_SPACE, .epochs = 10, .batch = 64, .seed = 1,
+    train_args a = {.stok = "space", .ttok = "space", .epochs = 10, .batch = 64, .seed = 1,
                     .lr = 2e-3, .clip = 5, .tf = 1.0, .cosine = true, .min_lr_ratio = 0.05, .log_every = 200, .checkpoint_every = 500};
     a.mc = (rnnc_s2s_config){.cell = RNNC_CELL_LSTM, .embed = 64, .hidden = 256, .layers = 1};
     for (int i = 1; i < argc; i++) {
@@ -225,6 +247,8 @@ static char *args_json(const train_args *a) {
     if (!j) return NULL;
     cJSON_AddStringToObject(j, "data", a->data);
     cJSON_AddStringToObject(j, "valid", a->valid);
+    if (a->stok) cJSON_AddStringToObject(j, "source_tokenizer", a->stok); /* a record: the model holds the vocabularies */
+    if (a->ttok) cJSON_AddStringToObject(j, "target_tokenizer", a->ttok);
     cJSON_AddNumberToObject(j, "epochs", (double)a->epochs);
     cJSON_AddNumberToObject(j, "steps", (double)a->steps);
     cJSON_AddNumberToObject(j, "time", a->time_limit);
@@ -302,9 +326,9 @@ static rnnc_status save_checkpoint(const char *path, const rnnc_s2s_model *m, co
 static int train_run(train_args *ap, rnnc_safetensors *ck) {
     train_args a = *ap;
     int rc = 1;
-    rnnc_s2s_vocab sv, tv;
-    rnnc_s2s_vocab_init(&sv, a.stok);
-    rnnc_s2s_vocab_init(&tv, a.ttok);
+    rnnc_s2s_vocab sv = {0}, tv = {0};
+    unsigned char *text = NULL;
+    size_t text_len = 0;
     train_pos pos = {.epoch = 1, .best_ser = INFINITY, .best_ter = INFINITY};
     char path_ck[4096];
     rnnc_s2s_data dtr, dva;
@@ -319,21 +343,51 @@ static int train_run(train_args *ap, rnnc_safetensors *ck) {
     FILE *ef = NULL;
     char path_model[4096], path_best[4096], path_metrics[4096], path_eval[4096];
     rnnc_s2s_read_opts ro = {.max_source = (int)a.max_source, .skip_bad = a.skip_bad, .skip_long = a.skip_long, .grow = !ck};
+    /* the vocabularies: sv/tv until a new model takes them over, the model's on a resume */
+    rnnc_s2s_vocab *svp = &sv, *tvp = &tv;
     if (ck) {
         /* the model and its vocabularies come from the checkpoint; the data map onto them */
         if (rnnc_s2s_load(&m, ck->path)) { cli_fail_status(); goto out; }
-        rnnc_s2s_vocab_free(&sv);
-        rnnc_s2s_vocab_free(&tv);
-        sv = m->src_vocab;
-        tv = m->tgt_vocab;
+        svp = &m->src_vocab;
+        tvp = &m->tgt_vocab;
+        if (rnnc_s2s_data_read(&dtr, a.data, &ro, svp, tvp)) { cli_fail_status(); goto out; }
+    } else {
+        /* The training file is read once: the word/bpe tokenizers are trained on its columns,
+         * then the same text is encoded (space/char vocabularies grow as it is). */
+        if (rnnc_read_file(a.data, &text, &text_len)) { cli_fail_status(); goto out; }
+        const char *flags[2] = {"--source-tokenizer", "--target-tokenizer"}, *specs[2] = {a.stok, a.ttok};
+        rnnc_s2s_vocab *vs[2] = {&sv, &tv};
+        for (int side = 0; side < 2; side++) {
+            rnnc_s2s_tok kind;
+            if (rnnc_s2s_tok_parse(specs[side], &kind)) { cli_fail("%s: %s", flags[side], rnnc_last_error()); goto out; }
+            if (kind == RNNC_S2S_TOK_WORD || kind == RNNC_S2S_TOK_BPE)
+                fprintf(stderr, "seq2seq: training the %s tokenizer (%s) on %s's %s column\n", side ? "target" : "source",
+                        specs[side], a.data, side ? "target" : "source");
+            if (rnnc_s2s_vocab_make(vs[side], specs[side], (const char *)text, text_len, side)) {
+                cli_fail("%s: %s", flags[side], rnnc_last_error());
+                goto out;
+            }
+        }
+        if (rnnc_s2s_data_parse(&dtr, (const char *)text, text_len, a.data, &ro, &sv, &tv)) { cli_fail_status(); goto out; }
+        free(text);
+        text = NULL;
     }
-    if (rnnc_s2s_data_read(&dtr, a.data, &ro, &sv, &tv)) { cli_fail_status(); goto out; }
     ro.grow = false;
-    if (rnnc_s2s_data_read(&dva, a.valid, &ro, &sv, &tv)) { cli_fail_status(); goto out; }
+    if (rnnc_s2s_data_read(&dva, a.valid, &ro, svp, tvp)) { cli_fail_status(); goto out; }
     if (dtr.n == 0) { cli_fail("%s: no pairs to train on", a.data); goto out; }
     fprintf(stderr, "seq2seq: %s: %zu sources, %zu pairs (skipped: %zu bad, %zu long, %zu duplicate); %s: %zu sources\n",
             a.data, dtr.n, dtr.n_pairs, dtr.skipped_bad, dtr.skipped_long, dtr.skipped_dup, a.valid, dva.n);
-    fprintf(stderr, "seq2seq: vocabularies: %zu source, %zu target symbols (specials included)\n", sv.n, tv.n);
+    {
+        char ds[128], dt[128];
+        describe_vocab(ds, sizeof ds, svp);
+        describe_vocab(dt, sizeof dt, tvp);
+        fprintf(stderr, "seq2seq: vocabularies: source %s; target %s (the 4 specials included)\n", ds, dt);
+        fprintf(stderr, "seq2seq: unknown tokens: %s source %zu of %zu (%.2f%%), target %zu of %zu (%.2f%%); "
+                        "%s source %zu of %zu (%.2f%%), target %zu of %zu (%.2f%%)\n",
+                a.data, dtr.src_unk, dtr.src_symbols, pct(dtr.src_unk, dtr.src_symbols), dtr.tgt_unk, dtr.tgt_symbols,
+                pct(dtr.tgt_unk, dtr.tgt_symbols), a.valid, dva.src_unk, dva.src_symbols, pct(dva.src_unk, dva.src_symbols),
+                dva.tgt_unk, dva.tgt_symbols, pct(dva.tgt_unk, dva.tgt_symbols));
+    }
     if (mkdir_p(a.outdir)) goto out;
     snprintf(path_model, sizeof path_model, "%s/model.safetensors", a.outdir);
     snprintf(path_best, sizeof path_best, "%s/best.safetensors", a.outdir);
@@ -346,9 +400,6 @@ static int train_run(train_args *ap, rnnc_safetensors *ck) {
         if (rnnc_s2s_model_new(&m, &a.mc, &sv, &tv)) { cli_fail_status(); goto out; }
         rnnc_s2s_model_init(m, &rng);
         unigram_bias(m, &dtr);
-    } else {
-        memset(&sv, 0, sizeof sv); /* owned by the model */
-        memset(&tv, 0, sizeof tv);
     }
     fprintf(stderr, "seq2seq: %s x%d, hidden %d, embed %d%s: %zu parameters\n", rnnc_cell_name(m->c.cell), m->c.layers,
             m->c.hidden, m->c.embed, m->c.bidirectional ? ", bidirectional encoder" : "", m->n_params);
@@ -532,6 +583,7 @@ out:
     rnnc_s2s_data_free(&dva);
     rnnc_s2s_vocab_free(&sv);
     rnnc_s2s_vocab_free(&tv);
+    free(text);
     return rc;
 }
 
@@ -546,7 +598,7 @@ static int train_resume(train_args *cl) {
     const char *aj = rnnc_st_meta(&ck, "rnnc.train.args");
     cJSON *j = aj ? cJSON_Parse(aj) : NULL;
     train_args a = {0};
-    char *data = NULL, *valid = NULL;
+    char *data = NULL, *valid = NULL, *stok = NULL, *ttok = NULL;
     int rc = 1;
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "data"), *v = cJSON_GetObjectItemCaseSensitive(j, "valid");
     if (!j || !cJSON_IsString(d) || !cJSON_IsString(v)) {
@@ -557,6 +609,10 @@ static int train_resume(train_args *cl) {
     valid = strdup(v->valuestring);
     a.data = data;
     a.valid = valid;
+    /* only a record (the checkpoint's model holds the vocabularies); absent in older checkpoints */
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "source_tokenizer"), *tt = cJSON_GetObjectItemCaseSensitive(j, "target_tokenizer");
+    if (cJSON_IsString(st)) a.stok = stok = strdup(st->valuestring);
+    if (cJSON_IsString(tt)) a.ttok = ttok = strdup(tt->valuestring);
     a.outdir = cl->resume;
 #define NUM(key, dst) do { const cJSON *x_ = cJSON_GetObjectItemCaseSensitive(j, key); \
         if (!cJSON_IsNumber(x_)) { cli_fail("%s: checkpoint options lack \"%s\"", path, key); goto out; } dst = x_->valuedouble; } while (0)
@@ -592,6 +648,8 @@ out:
     cJSON_Delete(j);
     free(data);
     free(valid);
+    free(stok);
+    free(ttok);
     rnnc_st_free(&ck);
     return rc;
 }

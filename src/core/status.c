@@ -8,8 +8,13 @@
 
 static _Thread_local char last_error[1024];
 
+/* Formatted into a scratch buffer first: callers often wrap the previous message
+ * (rnnc_error(s, "%s: %s", file, rnnc_last_error())), and vsnprintf must not read the buffer it
+ * writes. */
 static void vset(const char *fmt, va_list ap) {
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    char tmp[sizeof last_error];
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    memcpy(last_error, tmp, sizeof last_error);
 }
 
 rnnc_status rnnc_error(rnnc_status code, const char *fmt, ...) {

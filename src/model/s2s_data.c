@@ -6,17 +6,32 @@
 #include <string.h>
 
 #include "rnnc/io.h"
+#include "rnnc/tokenizer.h"
 #include "rnnc/utf8.h"
 
 static const char *const special_names[RNNC_S2S_NSPECIAL] = {"<pad>", "<bos>", "<eos>", "<unk>"};
+static const char *const tok_names[] = {"space", "char", "word", "bpe", "file"};
 
-rnnc_status rnnc_s2s_tok_parse(const char *name, rnnc_s2s_tok *out) {
-    if (!strcmp(name, "space")) { *out = RNNC_S2S_TOK_SPACE; return RNNC_OK; }
-    if (!strcmp(name, "char")) { *out = RNNC_S2S_TOK_CHAR; return RNNC_OK; }
-    return rnnc_error(RNNC_ERR_ARG, "unknown seq2seq tokenizer '%s' (expected space or char)", name);
+rnnc_status rnnc_s2s_tok_parse(const char *spec, rnnc_s2s_tok *out) {
+    if (!strcmp(spec, "space")) { *out = RNNC_S2S_TOK_SPACE; return RNNC_OK; }
+    if (!strcmp(spec, "char")) { *out = RNNC_S2S_TOK_CHAR; return RNNC_OK; }
+    rnnc_tokenizer_spec ts;
+    rnnc_status s = rnnc_tokenizer_spec_parse(spec, &ts);
+    if (s) return s;
+    if (ts.load) *out = RNNC_S2S_TOK_FILE;
+    else if (ts.type == RNNC_TOKENIZER_WORD) *out = RNNC_S2S_TOK_WORD;
+    else if (ts.type == RNNC_TOKENIZER_BPE) *out = RNNC_S2S_TOK_BPE;
+    else return rnnc_error(RNNC_ERR_ARG, "%s: a seq2seq char vocabulary takes no size (every character of the training data is a symbol)", spec);
+    return RNNC_OK;
 }
 
-const char *rnnc_s2s_tok_name(rnnc_s2s_tok tok) { return tok == RNNC_S2S_TOK_CHAR ? "char" : "space"; }
+const char *rnnc_s2s_tok_name(rnnc_s2s_tok tok) {
+    return (unsigned)tok < sizeof tok_names / sizeof tok_names[0] ? tok_names[tok] : "?";
+}
+
+bool rnnc_s2s_tok_is_tokenizer(rnnc_s2s_tok tok) {
+    return tok == RNNC_S2S_TOK_WORD || tok == RNNC_S2S_TOK_BPE || tok == RNNC_S2S_TOK_FILE;
+}
 
 /* FNV-1a: short symbols, and the table only needs a decent spread. */
 static uint64_t hash_bytes(const void *p, size_t n) {
@@ -76,6 +91,9 @@ static rnnc_status vocab_push(rnnc_s2s_vocab *v, const char *sym, size_t len, ui
 
 rnnc_status rnnc_s2s_vocab_init(rnnc_s2s_vocab *v, rnnc_s2s_tok tok) {
     memset(v, 0, sizeof *v);
+    if (tok != RNNC_S2S_TOK_SPACE && tok != RNNC_S2S_TOK_CHAR)
+        return rnnc_error(RNNC_ERR_ARG, "a seq2seq %s vocabulary needs its tokenizer (rnnc_s2s_vocab_from_tokenizer)",
+                          rnnc_s2s_tok_name(tok));
     v->tok = tok;
     for (int i = 0; i < RNNC_S2S_NSPECIAL; i++) {
         uint32_t id;
@@ -85,10 +103,93 @@ rnnc_status rnnc_s2s_vocab_init(rnnc_s2s_vocab *v, rnnc_s2s_tok tok) {
     return RNNC_OK;
 }
 
+rnnc_status rnnc_s2s_vocab_from_tokenizer(rnnc_s2s_vocab *v, rnnc_s2s_tok tok, rnnc_tokenizer *t) {
+    memset(v, 0, sizeof *v);
+    rnnc_status s = RNNC_OK;
+    if (!rnnc_s2s_tok_is_tokenizer(tok)) {
+        s = rnnc_error(RNNC_ERR_ARG, "a seq2seq %s vocabulary is a symbol list, not a tokenizer", rnnc_s2s_tok_name(tok));
+    } else if ((tok == RNNC_S2S_TOK_WORD && rnnc_tokenizer_type_of(t) != RNNC_TOKENIZER_WORD) ||
+               (tok == RNNC_S2S_TOK_BPE && rnnc_tokenizer_type_of(t) != RNNC_TOKENIZER_BPE)) {
+        s = rnnc_error(RNNC_ERR_FORMAT, "a seq2seq %s vocabulary holds a %s tokenizer", rnnc_s2s_tok_name(tok),
+                       rnnc_tokenizer_type_name(rnnc_tokenizer_type_of(t)));
+    } else if (rnnc_tokenizer_n_vocab(t) > (size_t)INT32_MAX - RNNC_S2S_NSPECIAL) {
+        s = rnnc_error(RNNC_ERR_ARG, "a tokenizer of %zu ids is too large for a seq2seq vocabulary", rnnc_tokenizer_n_vocab(t));
+    }
+    if (s) { rnnc_tokenizer_free(t); return s; }
+    v->tok = tok;
+    v->tk = t;
+    v->n = rnnc_tokenizer_n_vocab(t) + RNNC_S2S_NSPECIAL;
+    return RNNC_OK;
+}
+
+/* The lines of a TSV text that hold a pair, as rnnc_s2s_data_parse reads them: one side of each. */
+static rnnc_status tsv_column(const char *text, size_t len, int side, const unsigned char ***texts, size_t **lens,
+                              size_t *n) {
+    size_t cap = 0;
+    *texts = NULL;
+    *lens = NULL;
+    *n = 0;
+    for (size_t pos = 0; pos < len;) {
+        const char *l = text + pos;
+        const char *nl = memchr(l, '\n', len - pos);
+        size_t ll = nl ? (size_t)(nl - l) : len - pos;
+        pos += ll + (nl ? 1 : 0);
+        if (ll && l[ll - 1] == '\r') ll--;
+        const char *tab = memchr(l, '\t', ll);
+        if (!tab || tab == l || tab + 1 == l + ll) continue;
+        const char *p = side == 0 ? l : tab + 1;
+        size_t pl = side == 0 ? (size_t)(tab - l) : (size_t)(l + ll - tab - 1);
+        if (*n == cap) {
+            size_t nc = cap ? 2 * cap : 1024;
+            const unsigned char **nt = realloc(*texts, nc * sizeof *nt);
+            if (nt) *texts = nt;
+            size_t *nlens = nt ? realloc(*lens, nc * sizeof *nlens) : NULL;
+            if (!nlens) {
+                free(*texts); free(*lens);
+                *texts = NULL; *lens = NULL;
+                return rnnc_error(RNNC_ERR_NOMEM, "out of memory for the lines of a TSV text");
+            }
+            *lens = nlens;
+            cap = nc;
+        }
+        (*texts)[*n] = (const unsigned char *)p;
+        (*lens)[(*n)++] = pl;
+    }
+    return RNNC_OK;
+}
+
+rnnc_status rnnc_s2s_vocab_make(rnnc_s2s_vocab *v, const char *spec, const char *tsv, size_t len, int side) {
+    memset(v, 0, sizeof *v);
+    rnnc_s2s_tok tok;
+    rnnc_status s = rnnc_s2s_tok_parse(spec, &tok);
+    if (s) return s;
+    if (!rnnc_s2s_tok_is_tokenizer(tok)) return rnnc_s2s_vocab_init(v, tok);
+    rnnc_tokenizer_spec ts;
+    if ((s = rnnc_tokenizer_spec_parse(spec, &ts))) return s;
+    const unsigned char **texts = NULL;
+    size_t *lens = NULL, n = 0;
+    if (!ts.load) {
+        if ((s = tsv_column(tsv, len, side, &texts, &lens, &n))) return s;
+        if (n == 0) {
+            free(texts);
+            free(lens);
+            return rnnc_error(RNNC_ERR_ARG, "no %s text to train the %s tokenizer on", side == 0 ? "source" : "target", spec);
+        }
+    }
+    rnnc_tokenizer *t = NULL;
+    s = rnnc_tokenizer_from_spec(&t, &ts, texts, lens, n);
+    free(texts);
+    free(lens);
+    if (s) return s;
+    return rnnc_s2s_vocab_from_tokenizer(v, tok, t);
+}
+
 void rnnc_s2s_vocab_free(rnnc_s2s_vocab *v) {
-    for (size_t i = 0; i < v->n; i++) free(v->sym[i]);
+    if (v->sym)
+        for (size_t i = 0; i < v->n; i++) free(v->sym[i]);
     free(v->sym);
     free(v->table);
+    rnnc_tokenizer_free(v->tk);
     memset(v, 0, sizeof *v);
 }
 
@@ -100,6 +201,8 @@ uint32_t rnnc_s2s_vocab_find(const rnnc_s2s_vocab *v, const char *sym, size_t le
 }
 
 rnnc_status rnnc_s2s_vocab_add(rnnc_s2s_vocab *v, const char *sym, size_t len, uint32_t *id) {
+    if (v->tk || !v->table_cap)
+        return rnnc_error(RNNC_ERR_ARG, "symbols can only be added to a seq2seq space or char vocabulary");
     uint32_t e = v->table[vocab_slot(v, sym, len)];
     if (e) { *id = e - 1 < RNNC_S2S_NSPECIAL ? RNNC_S2S_UNK : e - 1; return RNNC_OK; }
     if (memchr(sym, 0, len) || memchr(sym, '\n', len))
@@ -107,7 +210,7 @@ rnnc_status rnnc_s2s_vocab_add(rnnc_s2s_vocab *v, const char *sym, size_t len, u
     return vocab_push(v, sym, len, id);
 }
 
-static rnnc_status encode_sym(rnnc_s2s_vocab *v, const char *s, size_t n, bool grow, rnnc_ids *out) {
+static rnnc_status encode_sym(rnnc_s2s_vocab *v, const char *s, size_t n, bool grow, rnnc_ids *out, size_t *n_unk) {
     uint32_t id = RNNC_S2S_UNK;
     if (grow) {
         rnnc_status st = rnnc_s2s_vocab_add(v, s, n, &id);
@@ -115,17 +218,26 @@ static rnnc_status encode_sym(rnnc_s2s_vocab *v, const char *s, size_t n, bool g
     } else {
         id = rnnc_s2s_vocab_find(v, s, n);
     }
+    if (id == RNNC_S2S_UNK && n_unk) ++*n_unk;
     return rnnc_ids_push(out, id);
 }
 
-rnnc_status rnnc_s2s_encode(rnnc_s2s_vocab *v, const char *text, size_t len, bool grow, rnnc_ids *out) {
+rnnc_status rnnc_s2s_encode_ex(rnnc_s2s_vocab *v, const char *text, size_t len, bool grow, rnnc_ids *out,
+                               size_t *n_unk) {
     size_t i = 0;
+    if (v->tk) {
+        size_t first = out->len;
+        rnnc_status s = rnnc_tokenizer_encode(v->tk, (const unsigned char *)text, len, false, out, n_unk);
+        if (s) return s;
+        for (size_t k = first; k < out->len; k++) out->data[k] += RNNC_S2S_NSPECIAL;
+        return RNNC_OK;
+    }
     if (v->tok == RNNC_S2S_TOK_CHAR) {
         while (i < len) {
             uint32_t cp;
             int k = rnnc_utf8_decode((const unsigned char *)text + i, len - i, &cp);
             if (k == 0) return rnnc_error(RNNC_ERR_FORMAT, "invalid UTF-8 at byte %zu", i);
-            rnnc_status s = encode_sym(v, text + i, (size_t)k, grow, out);
+            rnnc_status s = encode_sym(v, text + i, (size_t)k, grow, out, n_unk);
             if (s) return s;
             i += (size_t)k;
         }
@@ -136,7 +248,7 @@ rnnc_status rnnc_s2s_encode(rnnc_s2s_vocab *v, const char *text, size_t len, boo
         size_t j = i;
         while (j < len && text[j] != ' ' && text[j] != '\t') j++;
         if (j > i) {
-            rnnc_status s = encode_sym(v, text + i, j - i, grow, out);
+            rnnc_status s = encode_sym(v, text + i, j - i, grow, out, n_unk);
             if (s) return s;
         }
         i = j;
@@ -144,7 +256,46 @@ rnnc_status rnnc_s2s_encode(rnnc_s2s_vocab *v, const char *text, size_t len, boo
     return RNNC_OK;
 }
 
+rnnc_status rnnc_s2s_encode(rnnc_s2s_vocab *v, const char *text, size_t len, bool grow, rnnc_ids *out) {
+    return rnnc_s2s_encode_ex(v, text, len, grow, out, NULL);
+}
+
+/* WORD/BPE/FILE: runs of tokenizer ids decoded together (the word tokenizer's spacing depends on
+ * neighbours); <unk> and ids the tokenizer does not use become "<unk>" (the word tokenizer's own
+ * <unk>, so it is spaced like a word). */
+static rnnc_status decode_tokenizer(const rnnc_s2s_vocab *v, const uint32_t *ids, size_t n, rnnc_bytes *out) {
+    rnnc_ids run = {0};
+    rnnc_status s = RNNC_OK;
+    bool word = rnnc_tokenizer_type_of(v->tk) == RNNC_TOKENIZER_WORD;
+    for (size_t i = 0; i <= n && !s; i++) {
+        uint32_t t = UINT32_MAX;
+        bool unk = false;
+        if (i < n) {
+            if (ids[i] >= v->n) {
+                s = rnnc_error(RNNC_ERR_RANGE, "token id %u outside the vocabulary of %zu", ids[i], v->n);
+                break;
+            }
+            if (ids[i] < RNNC_S2S_UNK) continue;
+            if (ids[i] == RNNC_S2S_UNK || !rnnc_tokenizer_token(v->tk, ids[i] - RNNC_S2S_NSPECIAL).data) unk = true;
+            else t = ids[i] - RNNC_S2S_NSPECIAL;
+            if (unk && word) { t = RNNC_TOK_UNK; unk = false; }
+            if (!unk) { s = rnnc_ids_push(&run, t); continue; }
+        }
+        /* the end, or an <unk> outside the word tokenizer: flush the run */
+        if (run.len) s = rnnc_tokenizer_decode(v->tk, run.data, run.len, out);
+        run.len = 0;
+        if (!s && unk) s = rnnc_bytes_append(out, "<unk>", 5);
+    }
+    rnnc_ids_free(&run);
+    return s;
+}
+
 rnnc_status rnnc_s2s_decode(const rnnc_s2s_vocab *v, const uint32_t *ids, size_t n, rnnc_bytes *out) {
+    if (v->tk) {
+        rnnc_status s = decode_tokenizer(v, ids, n, out);
+        if (s) return s;
+        return rnnc_bytes_append(out, "", 0); /* NUL-terminated, also when empty */
+    }
     bool first = true;
     for (size_t i = 0; i < n; i++) {
         if (ids[i] >= v->n) return rnnc_error(RNNC_ERR_RANGE, "token id %u outside the vocabulary of %zu", ids[i], v->n);
@@ -159,6 +310,14 @@ rnnc_status rnnc_s2s_decode(const rnnc_s2s_vocab *v, const uint32_t *ids, size_t
 }
 
 rnnc_status rnnc_s2s_vocab_to_string(const rnnc_s2s_vocab *v, rnnc_bytes *out) {
+    if (v->tk) {
+        char *json;
+        rnnc_status s = rnnc_tokenizer_to_json(v->tk, &json);
+        if (s) return s;
+        s = rnnc_bytes_append(out, json, strlen(json));
+        free(json);
+        return s;
+    }
     for (size_t i = RNNC_S2S_NSPECIAL; i < v->n; i++) {
         rnnc_status s = rnnc_bytes_append(out, v->sym[i], strlen(v->sym[i]));
         if (!s) s = rnnc_bytes_append(out, "\n", 1);
@@ -169,6 +328,14 @@ rnnc_status rnnc_s2s_vocab_to_string(const rnnc_s2s_vocab *v, rnnc_bytes *out) {
 }
 
 rnnc_status rnnc_s2s_vocab_from_string(rnnc_s2s_vocab *v, rnnc_s2s_tok tok, const char *s, const char *what) {
+    if (rnnc_s2s_tok_is_tokenizer(tok)) {
+        memset(v, 0, sizeof *v);
+        rnnc_tokenizer *t;
+        rnnc_status st = rnnc_tokenizer_from_json(&t, s, strlen(s));
+        if (!st) st = rnnc_s2s_vocab_from_tokenizer(v, tok, t);
+        if (st) return rnnc_error(st, "%s: %s", what, rnnc_last_error());
+        return RNNC_OK;
+    }
     rnnc_status st = rnnc_s2s_vocab_init(v, tok);
     if (st) return st;
     size_t line = 0;
@@ -289,7 +456,7 @@ rnnc_status rnnc_s2s_data_parse(rnnc_s2s_data *d, const char *text, size_t len, 
                                 const rnnc_s2s_read_opts *o, rnnc_s2s_vocab *sv, rnnc_s2s_vocab *tv) {
     rnnc_ids sids = {0}, tids = {0};
     rnnc_status st = RNNC_OK;
-    size_t line = 0, pos = 0;
+    size_t line = 0, pos = 0, su = 0, tu = 0;
     while (pos < len && !st) {
         const char *l = text + pos;
         const char *nl = memchr(l, '\n', len - pos);
@@ -306,8 +473,9 @@ rnnc_status rnnc_s2s_data_parse(rnnc_s2s_data *d, const char *text, size_t len, 
         sids.len = tids.len = 0;
         if (!why) {
             size_t slen = (size_t)(tab - l);
-            if ((st = rnnc_s2s_encode(sv, l, slen, o->grow, &sids)) ||
-                (st = rnnc_s2s_encode(tv, tab + 1, (size_t)(l + ll - tab - 1), o->grow, &tids))) {
+            su = tu = 0;
+            if ((st = rnnc_s2s_encode_ex(sv, l, slen, o->grow, &sids, &su)) ||
+                (st = rnnc_s2s_encode_ex(tv, tab + 1, (size_t)(l + ll - tab - 1), o->grow, &tids, &tu))) {
                 st = rnnc_error(st, "%s:%zu: %s", name, line, rnnc_last_error());
                 break;
             }
@@ -328,7 +496,10 @@ rnnc_status rnnc_s2s_data_parse(rnnc_s2s_data *d, const char *text, size_t len, 
                             src_long ? o->max_source : o->max_target);
             break;
         }
+        size_t items = d->n, pairs = d->n_pairs;
         st = data_add(d, l, (size_t)(tab - l), &sids, &tids);
+        if (d->n > items) { d->src_symbols += sids.len; d->src_unk += su; }
+        if (d->n_pairs > pairs) { d->tgt_symbols += tids.len; d->tgt_unk += tu; }
     }
     rnnc_ids_free(&sids);
     rnnc_ids_free(&tids);

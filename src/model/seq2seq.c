@@ -249,6 +249,8 @@ struct rnnc_s2s_ws {
     int *src, *tin, *tout;
     float *enc_dy, *denc_x, *denc_hn, *denc_cn, *dh0, *dc0, *dpre, *dcat;
     float *dec_x, *ddec_x, *dec_y, *ddec_y, *logits;
+    float *dec_mask, *dec_yd; /* output dropout: the scaled keep mask and the dropped outputs */
+    bool dropped;             /* the last decode_train applied it */
 };
 
 void rnnc_s2s_ws_free(rnnc_s2s_ws *w) {
@@ -259,6 +261,7 @@ void rnnc_s2s_ws_free(rnnc_s2s_ws *w) {
     free(w->enc_dy); free(w->denc_x); free(w->denc_hn); free(w->denc_cn); free(w->dh0); free(w->dc0);
     free(w->dpre); free(w->dcat);
     free(w->dec_x); free(w->ddec_x); free(w->dec_y); free(w->ddec_y); free(w->logits);
+    free(w->dec_mask); free(w->dec_yd);
     free(w);
 }
 
@@ -288,9 +291,14 @@ rnnc_status rnnc_s2s_ws_new(rnnc_s2s_ws **out, const rnnc_s2s_model *m, int B, i
     w->ddec_x = malloc(T * E * sizeof(float));
     w->dec_y = malloc(T * H * sizeof(float));
     w->ddec_y = malloc(T * H * sizeof(float));
+    if (m->c.dropout > 0) {
+        w->dec_mask = malloc(T * H * sizeof(float));
+        w->dec_yd = malloc(T * H * sizeof(float));
+    }
     w->logits = malloc(T * (size_t)m->c.tgt_vocab * sizeof(float));
     if (!w->src || !w->tin || !w->tout || !w->enc_dy || !w->denc_x || !w->denc_hn || !w->denc_cn || !w->dh0 ||
-        !w->dc0 || !w->dpre || !w->dcat || !w->dec_x || !w->ddec_x || !w->dec_y || !w->ddec_y || !w->logits) {
+        !w->dc0 || !w->dpre || !w->dcat || !w->dec_x || !w->ddec_x || !w->dec_y || !w->ddec_y || !w->logits ||
+        (m->c.dropout > 0 && (!w->dec_mask || !w->dec_yd))) {
         rnnc_s2s_ws_free(w);
         return rnnc_error(RNNC_ERR_NOMEM, "out of memory for a seq2seq workspace (B=%d, Ts=%d, Tt=%d)", B, Ts, Tt);
     }
@@ -307,7 +315,20 @@ static rnnc_status decode_train(rnnc_s2s_ws *w, const rnnc_s2s_model *m, const r
     s = rnnc_rnn_forward(w->dec, m->params + m->off_dec, b->B, b->Tt, w->dec_x, b->tgt_len, w->enc.h0,
                          is_lstm(m) ? w->enc.c0 : NULL, w->dec_y, NULL, NULL, training, rng);
     if (s) return s;
-    rnnc_linear_forward(w->logits, w->dec_y, m->params + m->off_head_w, m->params + m->off_head_b, N, m->c.hidden,
+    /* Output dropout (training only): the top layer's outputs are dropped before the head, as
+     * OpenNMT does, so even a one-layer decoder is regularised by --dropout. */
+    const float *y = w->dec_y;
+    w->dropped = training && rng && m->c.dropout > 0 && w->dec_mask;
+    if (w->dropped) {
+        size_t n = (size_t)N * (size_t)m->c.hidden;
+        float keep = 1.0f - m->c.dropout, scale = 1.0f / keep;
+        for (size_t i = 0; i < n; i++) {
+            w->dec_mask[i] = rnnc_rng_uniform(rng) < keep ? scale : 0.0f;
+            w->dec_yd[i] = w->dec_y[i] * w->dec_mask[i];
+        }
+        y = w->dec_yd;
+    }
+    rnnc_linear_forward(w->logits, y, m->params + m->off_head_w, m->params + m->off_head_b, N, m->c.hidden,
                         m->c.tgt_vocab);
     return RNNC_OK;
 }
@@ -367,7 +388,10 @@ rnnc_status rnnc_s2s_forward_backward(rnnc_s2s_ws *w, const rnnc_s2s_model *m, c
         }
     }
     float *P = m->params, *G = grads;
-    rnnc_linear_backward(w->ddec_y, G + m->off_head_w, G + m->off_head_b, w->logits, w->dec_y, P + m->off_head_w, N, H, V);
+    rnnc_linear_backward(w->ddec_y, G + m->off_head_w, G + m->off_head_b, w->logits, w->dropped ? w->dec_yd : w->dec_y,
+                         P + m->off_head_w, N, H, V);
+    if (w->dropped)
+        for (size_t i = 0; i < (size_t)N * H; i++) w->ddec_y[i] *= w->dec_mask[i];
     s = rnnc_rnn_backward(w->dec, P + m->off_dec, G + m->off_dec, w->ddec_y, NULL, NULL, w->ddec_x, w->dh0,
                           is_lstm(m) ? w->dc0 : NULL);
     if (s) return s;
@@ -675,6 +699,7 @@ rnnc_status rnnc_s2s_save_ex(const rnnc_s2s_model *m, const char *path, const ch
     const char **mk = calloc(n + 4, sizeof *mk), **mv = calloc(n + 4, sizeof *mv);
     char *cfg = config_json(&m->c);
     rnnc_bytes sv = {0}, tv = {0};
+    char tags[32];
     rnnc_param_info *info = calloc(nt, sizeof *info);
     rnnc_status s = RNNC_OK;
     if (!ent || !mk || !mv || !cfg || !info) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory saving %s", path); goto out; }
@@ -688,11 +713,11 @@ rnnc_status rnnc_s2s_save_ex(const rnnc_s2s_model *m, const char *path, const ch
         ent[k].shape[1] = info[k].shape[1];
         ent[k].data = m->params + info[k].offset;
     }
+    snprintf(tags, sizeof tags, "%s %s", rnnc_s2s_tok_name(m->src_vocab.tok), rnnc_s2s_tok_name(m->tgt_vocab.tok));
     mk[0] = "rnnc.seq2seq"; mv[0] = cfg;
-    mk[1] = "rnnc.src_vocab"; mv[1] = (const char *)sv.data;
-    mk[2] = "rnnc.tgt_vocab"; mv[2] = (const char *)tv.data;
-    mk[3] = "rnnc.tokenizers"; mv[3] = m->src_vocab.tok == RNNC_S2S_TOK_CHAR ? (m->tgt_vocab.tok == RNNC_S2S_TOK_CHAR ? "char char" : "char space")
-                                                                             : (m->tgt_vocab.tok == RNNC_S2S_TOK_CHAR ? "space char" : "space space");
+    mk[1] = m->src_vocab.tk ? "rnnc.src_tokenizer" : "rnnc.src_vocab"; mv[1] = (const char *)sv.data;
+    mk[2] = m->tgt_vocab.tk ? "rnnc.tgt_tokenizer" : "rnnc.tgt_vocab"; mv[2] = (const char *)tv.data;
+    mk[3] = "rnnc.tokenizers"; mv[3] = tags;
     size_t nm = 4;
     for (size_t i = 0; i < n; i++) { mk[nm] = keys[i]; mv[nm++] = values[i]; }
     for (size_t i = 0; i < n_extra; i++) ent[nt + i] = extra[i];
@@ -704,6 +729,26 @@ out:
     return s;
 }
 
+static bool tok_from_tag(const char *tag, rnnc_s2s_tok *out) {
+    for (int k = RNNC_S2S_TOK_SPACE; k <= RNNC_S2S_TOK_FILE; k++)
+        if (!strcmp(tag, rnnc_s2s_tok_name((rnnc_s2s_tok)k))) {
+            *out = (rnnc_s2s_tok)k;
+            return true;
+        }
+    return false;
+}
+
+/* One side's vocabulary: rnnc.<side>_vocab (space/char symbols) or rnnc.<side>_tokenizer (JSON). */
+static rnnc_status vocab_load(rnnc_s2s_vocab *v, const rnnc_safetensors *st, rnnc_s2s_tok tok, const char *side,
+                              const char *path) {
+    char key[64], what[512];
+    snprintf(key, sizeof key, "rnnc.%s_%s", side, rnnc_s2s_tok_is_tokenizer(tok) ? "tokenizer" : "vocab");
+    const char *text = rnnc_st_meta(st, key);
+    if (!text) return rnnc_error(RNNC_ERR_FORMAT, "%s: seq2seq model with a %s vocabulary but no %s", path, rnnc_s2s_tok_name(tok), key);
+    snprintf(what, sizeof what, "%s: %s", path, key);
+    return rnnc_s2s_vocab_from_string(v, tok, text, what);
+}
+
 rnnc_status rnnc_s2s_load(rnnc_s2s_model **out, const char *path) {
     *out = NULL;
     rnnc_safetensors st;
@@ -712,7 +757,6 @@ rnnc_status rnnc_s2s_load(rnnc_s2s_model **out, const char *path) {
     rnnc_s2s_vocab sv = {0}, tv = {0};
     rnnc_s2s_model *m = NULL;
     const char *cfg = rnnc_st_meta(&st, "rnnc.seq2seq");
-    const char *svs = rnnc_st_meta(&st, "rnnc.src_vocab"), *tvs = rnnc_st_meta(&st, "rnnc.tgt_vocab");
     const char *toks = rnnc_st_meta(&st, "rnnc.tokenizers");
     if (!cfg) {
         s = rnnc_st_meta(&st, "rnnc.config")
@@ -720,20 +764,16 @@ rnnc_status rnnc_s2s_load(rnnc_s2s_model **out, const char *path) {
                 : rnnc_error(RNNC_ERR_FORMAT, "%s: not an rnnc seq2seq model (no \"rnnc.seq2seq\" metadata)", path);
         goto out;
     }
-    if (!svs || !tvs || !toks) { s = rnnc_error(RNNC_ERR_FORMAT, "%s: seq2seq model without rnnc.src_vocab, rnnc.tgt_vocab or rnnc.tokenizers", path); goto out; }
+    if (!toks) { s = rnnc_error(RNNC_ERR_FORMAT, "%s: seq2seq model without rnnc.tokenizers", path); goto out; }
     rnnc_s2s_config c;
     if ((s = config_parse(&c, cfg, path))) goto out;
-    char a[16] = "", b[16] = "";
+    char a[16] = "", b[16] = "", extra[2];
     rnnc_s2s_tok ta, tb;
-    if (sscanf(toks, "%15s %15s", a, b) != 2 || rnnc_s2s_tok_parse(a, &ta) || rnnc_s2s_tok_parse(b, &tb)) {
-        s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.tokenizers \"%s\" is not two of space/char", path, toks);
+    if (sscanf(toks, "%15s %15s %1s", a, b, extra) != 2 || !tok_from_tag(a, &ta) || !tok_from_tag(b, &tb)) {
+        s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.tokenizers \"%s\" is not two of space/char/word/bpe/file", path, toks);
         goto out;
     }
-    char what[512];
-    snprintf(what, sizeof what, "%s: rnnc.src_vocab", path);
-    if ((s = rnnc_s2s_vocab_from_string(&sv, ta, svs, what))) goto out;
-    snprintf(what, sizeof what, "%s: rnnc.tgt_vocab", path);
-    if ((s = rnnc_s2s_vocab_from_string(&tv, tb, tvs, what))) goto out;
+    if ((s = vocab_load(&sv, &st, ta, "src", path)) || (s = vocab_load(&tv, &st, tb, "tgt", path))) goto out;
     if ((int)sv.n != c.src_vocab || (int)tv.n != c.tgt_vocab) {
         s = rnnc_error(RNNC_ERR_FORMAT, "%s: vocabularies of %zu and %zu symbols, config says %d and %d", path, sv.n, tv.n,
                        c.src_vocab, c.tgt_vocab);

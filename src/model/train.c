@@ -244,29 +244,10 @@ static rnnc_status encode_ids(const rnnc_tokenizer *t, const unsigned char *text
 }
 
 static rnnc_status make_tokenizer(const char *spec, const unsigned char *text, size_t len, rnnc_tokenizer **out) {
-    rnnc_tokenizer_train_opts to;
-    memset(&to, 0, sizeof to);
-    const char *colon = strchr(spec, ':');
-    char kind[16] = "";
-    if (colon && (size_t)(colon - spec) < sizeof kind) memcpy(kind, spec, (size_t)(colon - spec));
-    else if (!colon && strlen(spec) < sizeof kind) strcpy(kind, spec);
-    if (strcmp(kind, "char") == 0 || strcmp(kind, "word") == 0 || strcmp(kind, "bpe") == 0) {
-        long n = 0;
-        if (colon) {
-            char *end;
-            n = strtol(colon + 1, &end, 10);
-            if (*end || n <= 0) return rnnc_error(RNNC_ERR_ARG, "--tokenizer %s: expected %s:N with a positive size N", spec, kind);
-        }
-        rnnc_tokenizer_type_parse(kind, &to.type);
-        if (to.type == RNNC_TOKENIZER_BPE && !colon)
-            return rnnc_error(RNNC_ERR_ARG, "--tokenizer bpe needs a vocabulary size, e.g. bpe:4096");
-        to.vocab_size = (size_t)(n ? n : to.type == RNNC_TOKENIZER_WORD ? 10000 : 0);
-        const unsigned char *texts[1] = {text};
-        rnnc_status s = rnnc_tokenizer_train(out, texts, &len, 1, &to);
-        if (s) return s;
-        return RNNC_OK;
-    }
-    return rnnc_tokenizer_load(out, spec, NULL);
+    rnnc_tokenizer_spec ts;
+    if (rnnc_tokenizer_spec_parse(spec, &ts)) return rnnc_error(RNNC_ERR_ARG, "--tokenizer %s", rnnc_last_error());
+    const unsigned char *texts[1] = {text};
+    return rnnc_tokenizer_from_spec(out, &ts, texts, &len, 1);
 }
 
 /* Reads the data, makes or restores the tokenizer (tok_json: from a checkpoint), and encodes the

@@ -3,6 +3,7 @@
 #include "rnnc/tokenizer.h"
 
 #include <cjson/cJSON.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,52 @@ rnnc_status rnnc_tokenizer_train(rnnc_tokenizer **out, const unsigned char *cons
     }
     }
     return rnnc_error(RNNC_ERR_ARG, "tokenizer: unknown type %d", (int)opts->type);
+}
+
+rnnc_status rnnc_tokenizer_spec_parse(const char *spec, rnnc_tokenizer_spec *out) {
+    memset(out, 0, sizeof *out);
+    out->name = spec;
+    const char *colon = strchr(spec, ':');
+    size_t klen = colon ? (size_t)(colon - spec) : strlen(spec);
+    char kind[8] = "";
+    if (klen < sizeof kind) {
+        memcpy(kind, spec, klen);
+        kind[klen] = 0;
+    }
+    if (klen >= sizeof kind || !rnnc_tokenizer_type_parse(kind, &out->type)) {
+        out->load = true;
+        return RNNC_OK;
+    }
+    if (colon) {
+        /* digits only: strtoul would also take signs and leading blanks */
+        const char *d = colon + 1;
+        size_t n = 0;
+        bool ok = *d != 0;
+        for (; *d && ok; d++) {
+            if (*d < '0' || *d > '9' || n > (SIZE_MAX - 9) / 10) ok = false;
+            else n = n * 10 + (size_t)(*d - '0');
+        }
+        if (!ok || n == 0 || n > INT32_MAX)
+            return rnnc_error(RNNC_ERR_ARG, "%s: expected %s:N with a positive size N", spec, kind);
+        out->vocab_size = n;
+        out->sized = true;
+    } else if (out->type == RNNC_TOKENIZER_BPE) {
+        return rnnc_error(RNNC_ERR_ARG, "bpe needs a vocabulary size, e.g. bpe:4096");
+    } else if (out->type == RNNC_TOKENIZER_WORD) {
+        out->vocab_size = RNNC_WORD_DEFAULT_VOCAB;
+    }
+    return RNNC_OK;
+}
+
+rnnc_status rnnc_tokenizer_from_spec(rnnc_tokenizer **out, const rnnc_tokenizer_spec *spec,
+                                     const unsigned char *const *texts, const size_t *lens, size_t n) {
+    *out = NULL;
+    if (spec->load) return rnnc_tokenizer_load(out, spec->name, NULL);
+    rnnc_tokenizer_train_opts to;
+    memset(&to, 0, sizeof to);
+    to.type = spec->type;
+    to.vocab_size = spec->vocab_size;
+    return rnnc_tokenizer_train(out, texts, lens, n, &to);
 }
 
 rnnc_tokenizer_type rnnc_tokenizer_type_of(const rnnc_tokenizer *t) { return t->type; }
