@@ -20,7 +20,7 @@ fi
 mkdir -p "$out"
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 RNNC_NO_PROGRESS=1
 COMMON="--cell lstm --hidden 256 --embed 64 --batch 64 --lr 3e-3 --warmup 200 --min-lr-ratio 0.05 --reverse-source --valid-max 1000 --seed 1"
-ncpu=$(nproc)
+ncpu=$(OMP_NUM_THREADS= nproc)  # (nproc obeys OMP_NUM_THREADS, set to 1 above)
 names=() pids=() core=${G2P_FIRST_CORE:-0}  # the first run's core (the next ones follow)
 start=$(date +%s)
 while [ $# -ge 2 ]; do

@@ -395,7 +395,8 @@ static double loss_train(rnnc_s2s_model *m, rnnc_s2s_ws *ws, const rnnc_s2s_batc
 static void test_gradcheck_dropout(void) {
     rnnc_s2s_vocab sv, tv;
     make_vocabs(&sv, &tv, 9, 8);
-    rnnc_s2s_config c = {.cell = RNNC_CELL_LSTM, .embed = 3, .hidden = 4, .layers = 2, .dropout = 0.3f};
+    rnnc_s2s_config c = {.cell = RNNC_CELL_LSTM, .embed = 3, .hidden = 4, .layers = 2, .dropout = 0.3f,
+                         .output_dropout = 0.4f};
     rnnc_s2s_model *m = NULL;
     CHECK(rnnc_s2s_model_new(&m, &c, &sv, &tv) == RNNC_OK);
     if (!m) return;
@@ -431,6 +432,13 @@ static void test_gradcheck_dropout(void) {
         }
     }
     CHECK_MSG(bad == 0, "dropout: %d of %d gradients off", bad, checked);
+    const char *path = "test_seq2seq_drop.safetensors";
+    CHECK(rnnc_s2s_save(m, path, NULL, NULL, 0) == RNNC_OK);
+    rnnc_s2s_model *m2 = NULL;
+    CHECK(rnnc_s2s_load(&m2, path) == RNNC_OK);
+    CHECK(m2 && m2->c.output_dropout == 0.4f && m2->c.dropout == 0.3f);
+    rnnc_s2s_model_free(m2);
+    remove(path);
     free(g);
     rnnc_s2s_ws_free(ws);
     rnnc_s2s_model_free(m);

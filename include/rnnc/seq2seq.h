@@ -196,8 +196,9 @@ typedef struct {
     bool reverse_source;      /* the encoder reads each source last symbol first (Sutskever et al.
                                * 2014): the first target symbols then depend on the most recently
                                * read source symbols */
-    float dropout;            /* training only: between recurrent layers, and on the decoder's
-                               * outputs before the head */
+    float dropout;            /* between recurrent layers (as PyTorch's), training only */
+    float output_dropout;     /* on the decoder's outputs before the head (as OpenNMT's), training
+                               * only: regularises one-layer decoders too */
 } rnnc_s2s_config;
 
 rnnc_status rnnc_s2s_config_check(const rnnc_s2s_config *c); /* names the bad field */

@@ -37,7 +37,9 @@ static void usage(FILE *f) {
             "  --target-tokenizer T  the same for targets (trained on the target column)\n"
             "  --cell rnn_tanh|rnn_relu|lstm|gru  (default lstm)   --layers N (1)\n"
             "  --hidden H (256)  --embed E (64)  --bidirectional\n"
-            "  --dropout P (0)   training only: between stacked layers and on the decoder's outputs\n"
+            "  --dropout P (0)   between stacked layers (training only)\n"
+            "  --output-dropout P (0)  on the decoder's outputs before the head (training only;\n"
+            "                 regularises one-layer models too)\n"
             "  --reverse-source  the encoder reads each source last symbol first (kept in the model)\n"
             "  --epochs N (10) | --steps N | --time T (120, 90s, 30m, 1h)   when to stop (the first reached)\n"
             "  --batch B (64)  --lr LR (0.002)  --clip C (5, 0 = off)  --seed S (1)\n"
@@ -207,6 +209,7 @@ static int train(int argc, char **argv) {
         }
         else if (OPT("--warmup")) { if (err || !cli_parse_long(CMD, "--warmup", v, 0, 1L << 40, &a.warmup)) return err ? err : 2; }
         else if (OPT("--min-lr-ratio")) { if (err || !cli_parse_double(CMD, "--min-lr-ratio", v, 0, 1, &a.min_lr_ratio)) return err ? err : 2; }
+        else if (OPT("--output-dropout")) { if (err || !cli_parse_double(CMD, "--output-dropout", v, 0, 0.99, &dv)) return err ? err : 2; a.mc.output_dropout = (float)dv; }
         else if (OPT("--dropout")) { if (err || !cli_parse_double(CMD, "--dropout", v, 0, 0.99, &dv)) return err ? err : 2; a.mc.dropout = (float)dv; }
         else if (OPT("--epochs")) { if (err || !cli_parse_long(CMD, "--epochs", v, 1, 1000000, &a.epochs)) return err ? err : 2; a.epochs_set = true; }
         else if (OPT("--steps")) { if (err || !cli_parse_long(CMD, "--steps", v, 0, 1000000000, &a.steps)) return err ? err : 2; a.steps_set = true; }

@@ -19,6 +19,8 @@ rnnc_status rnnc_s2s_config_check(const rnnc_s2s_config *c) {
     if (c->hidden < 1 || c->hidden > 65536) return rnnc_error(RNNC_ERR_ARG, "seq2seq: hidden %d outside [1, 65536]", c->hidden);
     if (c->layers < 1 || c->layers > 64) return rnnc_error(RNNC_ERR_ARG, "seq2seq: layers %d outside [1, 64]", c->layers);
     if (!(c->dropout >= 0 && c->dropout < 1)) return rnnc_error(RNNC_ERR_ARG, "seq2seq: dropout %g outside [0, 1)", c->dropout);
+    if (!(c->output_dropout >= 0 && c->output_dropout < 1))
+        return rnnc_error(RNNC_ERR_ARG, "seq2seq: output_dropout %g outside [0, 1)", c->output_dropout);
     return RNNC_OK;
 }
 
@@ -291,14 +293,14 @@ rnnc_status rnnc_s2s_ws_new(rnnc_s2s_ws **out, const rnnc_s2s_model *m, int B, i
     w->ddec_x = malloc(T * E * sizeof(float));
     w->dec_y = malloc(T * H * sizeof(float));
     w->ddec_y = malloc(T * H * sizeof(float));
-    if (m->c.dropout > 0) {
+    if (m->c.output_dropout > 0) {
         w->dec_mask = malloc(T * H * sizeof(float));
         w->dec_yd = malloc(T * H * sizeof(float));
     }
     w->logits = malloc(T * (size_t)m->c.tgt_vocab * sizeof(float));
     if (!w->src || !w->tin || !w->tout || !w->enc_dy || !w->denc_x || !w->denc_hn || !w->denc_cn || !w->dh0 ||
         !w->dc0 || !w->dpre || !w->dcat || !w->dec_x || !w->ddec_x || !w->dec_y || !w->ddec_y || !w->logits ||
-        (m->c.dropout > 0 && (!w->dec_mask || !w->dec_yd))) {
+        (m->c.output_dropout > 0 && (!w->dec_mask || !w->dec_yd))) {
         rnnc_s2s_ws_free(w);
         return rnnc_error(RNNC_ERR_NOMEM, "out of memory for a seq2seq workspace (B=%d, Ts=%d, Tt=%d)", B, Ts, Tt);
     }
@@ -316,12 +318,12 @@ static rnnc_status decode_train(rnnc_s2s_ws *w, const rnnc_s2s_model *m, const r
                          is_lstm(m) ? w->enc.c0 : NULL, w->dec_y, NULL, NULL, training, rng);
     if (s) return s;
     /* Output dropout (training only): the top layer's outputs are dropped before the head, as
-     * OpenNMT does, so even a one-layer decoder is regularised by --dropout. */
+     * OpenNMT does, so even a one-layer decoder is regularised. */
     const float *y = w->dec_y;
-    w->dropped = training && rng && m->c.dropout > 0 && w->dec_mask;
+    w->dropped = training && rng && m->c.output_dropout > 0 && w->dec_mask;
     if (w->dropped) {
         size_t n = (size_t)N * (size_t)m->c.hidden;
-        float keep = 1.0f - m->c.dropout, scale = 1.0f / keep;
+        float keep = 1.0f - m->c.output_dropout, scale = 1.0f / keep;
         for (size_t i = 0; i < n; i++) {
             w->dec_mask[i] = rnnc_rng_uniform(rng) < keep ? scale : 0.0f;
             w->dec_yd[i] = w->dec_y[i] * w->dec_mask[i];
@@ -644,6 +646,7 @@ static char *config_json(const rnnc_s2s_config *c) {
     cJSON_AddBoolToObject(j, "bidirectional", c->bidirectional);
     cJSON_AddBoolToObject(j, "reverse_source", c->reverse_source);
     cJSON_AddNumberToObject(j, "dropout", c->dropout);
+    cJSON_AddNumberToObject(j, "output_dropout", c->output_dropout);
     char *s = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     return s;
@@ -676,6 +679,8 @@ static rnnc_status config_parse(rnnc_s2s_config *c, const char *text, const char
         /* optional: files written before the option encode the source in order */
         c->reverse_source = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "reverse_source"));
         c->dropout = (float)dr->valuedouble;
+        const cJSON *od = cJSON_GetObjectItemCaseSensitive(j, "output_dropout"); /* optional: newer files */
+        c->output_dropout = cJSON_IsNumber(od) ? (float)od->valuedouble : 0.0f;
         if ((s = rnnc_s2s_config_check(c))) s = rnnc_error(s, "%s: %s", path, rnnc_last_error());
     }
     cJSON_Delete(j);
