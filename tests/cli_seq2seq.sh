@@ -101,7 +101,7 @@ check "SIGINT, then --resume: the uninterrupted run's model (cosine schedule, re
 printf 'a b c\n' | "$RNNC" seq2seq translate --model "$t/cA/model.safetensors" > "$t/o" 2>&1
 check "a reversed-source model translates from its file" '[ $? -eq 0 ] && [ $(wc -l < "$t/o") -eq 1 ]'
 "$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/od" --hidden 8 --embed 4 --steps 20 --output-dropout 0.3 2>/dev/null
-check "--output-dropout trains, and the model keeps it" '[ $? -eq 0 ] && grep -a -q "\"output_dropout\":0.3" "$t/od/model.safetensors"'
+check "--output-dropout trains, and the model keeps it" '[ $? -eq 0 ] && grep -a -q "output_dropout..:0\.3" "$t/od/model.safetensors"'
 "$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/y" --output-dropout 1.5 2> "$t/err"
 check "--output-dropout 1.5: exit 2 naming the flag" '[ $? -eq 2 ] && grep -q -- "--output-dropout" "$t/err"'
 "$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/y" --schedule linear 2> "$t/err"
