@@ -44,6 +44,14 @@ ls "$T" | grep -q '\.tmp\.' && fail "temp file left behind"
 "$RNNC" plot "$T/run_a" "$T/run_b" --x step --log-x -o "$T/steps.svg" || fail "plot --x step --log-x failed"
 grep -q '>run_a training<' "$T/steps.svg" || fail "default label is not the directory name"
 grep -q '>optimizer steps<' "$T/steps.svg" || fail "--x step does not label the axis"
+# --x time: minutes from each row's elapsed seconds; a log without elapsed times is an error
+mkdir -p "$T/run_t"
+for s in 1 2 3; do echo "{\"step\":$s,\"train_loss\":$((4 - s)),\"elapsed\":$((s * 90))}" >>"$T/run_t/metrics.jsonl"; done
+"$RNNC" plot "$T/run_t" --x time -o "$T/time.svg" || fail "plot --x time failed"
+grep -q '>minutes of training<' "$T/time.svg" || fail "--x time does not label the axis"
+grep -q '>4\.5<' "$T/time.svg" || fail "--x time: 270 s is not at 4.5 minutes"
+"$RNNC" plot "$T/run_a" --x time -o "$T/notime.svg" 2>"$T/err" && fail "--x time without elapsed times succeeded"
+grep -q "elapsed time" "$T/err" || fail "--x time without elapsed times: no clear error"
 "$RNNC" plot "$T/run_a" --metric bpb -o "$T/bpb.svg" || fail "plot --metric bpb failed"
 grep -q '>validation bits per byte<' "$T/bpb.svg" || fail "--metric bpb does not label the axis"
 

@@ -20,7 +20,8 @@ static const char *const plot_help =
     "  -o, --output FILE    the SVG to write (required)\n"
     "  --labels A,B,...     legend names of the runs (default: the run directory names)\n"
     "  --title TEXT         chart title (default: \"Training and validation loss\")\n"
-    "  --x tokens|step      the x axis (default: tokens)\n"
+    "  --x tokens|step|time the x axis: tokens seen, optimizer steps, or minutes of training\n"
+    "                       (for runs given the same time budget; default: tokens)\n"
     "  --metric loss|bpb    nats per token, training and validation (default), or validation bits per byte\n"
     "  --log-x              logarithmic x axis\n"
     "  --width W --height H size in pixels (default 900 x 540)\n";
@@ -77,8 +78,9 @@ int cmd_plot(int argc, char **argv) {
     }
     if (n_in == 0) return cli_usage_error("plot", "no run directory or metrics.jsonl given");
     if (!out) return cli_usage_error("plot", "-o OUT.svg is required");
-    int by_step = strcmp(xaxis, "step") == 0, bpb = strcmp(metric, "bpb") == 0;
-    if (!by_step && strcmp(xaxis, "tokens") != 0) return cli_usage_error("plot", "--x must be tokens or step, got '%s'", xaxis);
+    int by_step = strcmp(xaxis, "step") == 0, by_time = strcmp(xaxis, "time") == 0, bpb = strcmp(metric, "bpb") == 0;
+    if (!by_step && !by_time && strcmp(xaxis, "tokens") != 0)
+        return cli_usage_error("plot", "--x must be tokens, step or time, got '%s'", xaxis);
     if (!bpb && strcmp(metric, "loss") != 0) return cli_usage_error("plot", "--metric must be loss or bpb, got '%s'", metric);
 
     run_curves *runs = calloc((size_t)n_in, sizeof *runs);
@@ -108,7 +110,7 @@ int cmd_plot(int argc, char **argv) {
         }
         for (size_t i = 0; i < s.n && !rc; i++) {
             const rnnc_metrics_row *row = &s.rows[i];
-            double x = by_step ? row->step : row->tokens;
+            double x = by_step ? row->step : by_time ? row->elapsed / 60.0 : row->tokens;
             double ys[2] = {bpb ? NAN : row->train_loss, bpb ? row->val_bpb : row->val_loss};
             for (int c = 0; c < 2; c++) {
                 /* a row without this curve's value is not a gap in it, just another report */
@@ -120,7 +122,7 @@ int cmd_plot(int argc, char **argv) {
         rnnc_metrics_series_free(&s);
         if (!rc && runs[r].n[0] + runs[r].n[1] == 0)
             rc = cli_fail("%s: the log has no %s values%s", inputs[r], bpb ? "val_bpb" : "train_loss or val_loss",
-                          by_step ? "" : " with a token count");
+                          by_step ? "" : by_time ? " with an elapsed time" : " with a token count");
     }
     if (!rc) {
         rnnc_plot_series *ser = calloc((size_t)n_in * 2, sizeof *ser);
@@ -134,7 +136,7 @@ int cmd_plot(int argc, char **argv) {
                 rnnc_plot_series p = {runs[r].names[c], runs[r].x[c], runs[r].y[c], runs[r].n[c], r, c, c};
                 ser[ns++] = p;
             }
-        rnnc_plot_opts o = {title, by_step ? "optimizer steps" : "tokens seen",
+        rnnc_plot_opts o = {title, by_step ? "optimizer steps" : by_time ? "minutes of training" : "tokens seen",
                             bpb ? "validation bits per byte" : "loss (nats per token)",
                             (int)width, (int)height, log_x, 1};
         if (!rc && rnnc_plot_svg_file(out, &o, ser, ns)) rc = cli_fail_status();
