@@ -19,7 +19,8 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
  * On failure prints a usage error naming the flag and returns false. */
 bool cli_parse_long(const char *cmd, const char *flag, const char *val, long min, long max, long *out);
 bool cli_parse_double(const char *cmd, const char *flag, const char *val, double min, double max, double *out);
-/* A positive duration in seconds: "120", "90s", "2.5m", "1h"; else a usage error naming flag. */
+/* A duration in seconds: "120", "90s", "2.5m", "1h" (0: no time budget); else a usage error
+ * naming flag. */
 bool cli_parse_duration(const char *cmd, const char *flag, const char *val, double *out);
 
 /* Simple option scanning: returns true if argv[*i] is `name` (or `name=value`), storing the value

@@ -53,7 +53,7 @@ bool cli_parse_duration(const char *cmd, const char *flag, const char *val, doub
     errno = 0;
     double x = strtod(val, &end);
     double unit = 0;
-    if (!errno && end != val && isfinite(x) && x > 0) {
+    if (!errno && end != val && isfinite(x) && x >= 0) {
         if (*end == 0 || strcmp(end, "s") == 0) unit = 1;
         else if (strcmp(end, "m") == 0) unit = 60;
         else if (strcmp(end, "h") == 0) unit = 3600;
