@@ -1,6 +1,7 @@
 /* rnnc sample: generate text from a model, streamed to stdout as it is produced. */
 #include <math.h>
 #include <omp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,24 +28,61 @@ static const char *const sample_help =
     "                     reaches P, in (0, 1] (default 1 = off)\n"
     "  --seed S           random seed; the same seed, model and options give the same text\n"
     "                     (default: different every run)\n"
-    "  --threads N        threads for each generated token (default: as many as there are idle\n"
-    "                     cores, up to 4, for models with H >= 256; else 1. Threads help only on\n"
-    "                     idle cores: each token is a chain of small steps that wait for each other)\n"
+    "  --threads N        threads for each generated token (default: the cores idle at the start,\n"
+    "                     up to 4, for models with H >= 256; else 1. Threads help only on idle\n"
+    "                     cores: each token is a chain of small steps that wait for each other)\n"
     "  --half             read the weights in half precision while generating: about twice as\n"
     "                     fast on large models, logits within about 0.1% of the float model's\n";
 
-/* The default thread count: the cores that are idle now (processors minus the 1-minute load
- * average, rounded), at most 4 and at most OpenMP's limit; 1 for models with H < 256, whose
- * per-token steps are too small to share. Oversubscribed threads make every token wait for a
- * descheduled one, so a busy machine gets 1. */
+/* Busy and total jiffies of all processors from /proc/stat's first line; false when unreadable. */
+static bool cpu_times(double *busy, double *total) {
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f) return false;
+    unsigned long long v[8] = {0};
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                   &v[6], &v[7]);
+    fclose(f);
+    if (n < 4) return false;
+    double t = 0;
+    for (int i = 0; i < 8; i++) t += (double)v[i];
+    *busy = t - (double)v[3] - (double)v[4]; /* all but idle and iowait */
+    *total = t;
+    return true;
+}
+
+/* This process's own user + system jiffies (all its threads), from /proc/self/stat; -1 if unknown. */
+static double self_jiffies(void) {
+    FILE *f = fopen("/proc/self/stat", "r");
+    if (!f) return -1;
+    char buf[1024];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long long ut, st;
+    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return -1;
+    return (double)ut + (double)st;
+}
+
+/* The default thread count: the cores idle right now, at most 4 and at most OpenMP's limit; 1 for
+ * models with H < 256, whose per-token steps are too small to share. Idle cores are measured
+ * over 50 ms of /proc/stat (the load average lags by a minute); without /proc every processor
+ * counts as idle. Oversubscribed threads make every token wait for a descheduled one, so a busy
+ * machine gets 1. */
 static long auto_threads(const rnnc_lm *m) {
     if (m->c.hidden < 256) return 1;
-    double load;
     long procs = sysconf(_SC_NPROCESSORS_ONLN), idle = procs;
-    FILE *f = fopen("/proc/loadavg", "r"); /* Linux; elsewhere every processor counts as idle */
-    if (f) {
-        if (fscanf(f, "%lf", &load) == 1) idle = procs - (long)floor(load + 0.5);
-        fclose(f);
+    double b0, t0, b1, t1, s0 = self_jiffies();
+    if (procs > 1 && cpu_times(&b0, &t0)) {
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        double s1 = self_jiffies();
+        /* our own OpenMP workers may still be spinning from the model load: not someone else's load */
+        double own = s0 >= 0 && s1 >= s0 ? s1 - s0 : 0;
+        if (cpu_times(&b1, &t1) && t1 > t0) {
+            double busy = b1 - b0 - own;
+            idle = (long)floor((double)procs * (1.0 - (busy > 0 ? busy : 0) / (t1 - t0)) + 0.5);
+        }
     }
     long t = idle < 1 ? 1 : idle;
     if (t > 4) t = 4;
