@@ -374,6 +374,7 @@ static void test_math(void) {
 }
 
 int main(void) {
+    rnnc_rnn_set_loop_min_work(0); /* the threaded time loop, even on these small layers */
     RUN(test_math);
     RUN(test_layout);
     RUN(test_names_and_bad_input);

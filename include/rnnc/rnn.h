@@ -79,4 +79,11 @@ rnnc_status rnnc_rnn_forward(rnnc_rnn_ws *ws, const float *params, int B, int T,
 rnnc_status rnnc_rnn_backward(rnnc_rnn_ws *ws, const float *params, float *dparams, const float *dy,
                               const float *dhn, const float *dcn, float *dx, float *dh0, float *dc0);
 
+/* A layer whose per-step work (B x G*H x H x directions multiply-adds) is below `madds` runs its
+ * time loop on one thread (the input and gradient GEMMs still use every thread): the per-step
+ * hand-offs cost more than the split saves there. Default 8e6 (LSTM H=256 at B=32 is 8.4e6); 0
+ * threads every layer (the tests use it to exercise the threaded loop on small layers). Global,
+ * not thread-safe: set it before training. */
+void rnnc_rnn_set_loop_min_work(double madds);
+
 #endif
