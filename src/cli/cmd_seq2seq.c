@@ -148,16 +148,15 @@ static void on_signal(int sig) {
  * distribution and the never-predicted ids (<pad>, <bos>) start improbable. */
 static void unigram_bias(rnnc_s2s_model *m, const rnnc_s2s_data *d) {
     size_t V = (size_t)m->c.tgt_vocab;
-    double *count = calloc(V, sizeof *count), total = 0;
+    double *count = calloc(V, sizeof *count);
     if (!count) return; /* keep the uniform initialisation */
     for (size_t i = 0; i < d->n; i++)
         for (int r = 0; r < d->items[i].n_refs; r++) {
             for (int t = 0; t < d->items[i].ref_len[r]; t++)
                 if (d->items[i].ref[r][t] < V) count[d->items[i].ref[r][t]] += 1;
             count[RNNC_S2S_EOS] += 1;
-            total += d->items[i].ref_len[r] + 1;
         }
-    for (size_t j = 0; j < V; j++) m->params[m->off_head_b + j] = (float)log((count[j] + 0.5) / (total + 0.5 * (double)V));
+    rnnc_unigram_bias(m->params + m->off_head_b, count, (int)V);
     free(count);
 }
 

@@ -102,7 +102,6 @@ int cmd_train_text(int argc, char **argv) {
     if (!files) return cli_fail("out of memory");
     const char *resume = NULL, *v;
     long threads = 0;
-    bool optim_set = false;
     double lr = o.optim.lr, momentum = NAN, wd = NAN;
     int err = 0, rc = 0;
     for (int i = 1; i < argc && !err; i++) {
@@ -140,7 +139,6 @@ int cmd_train_text(int argc, char **argv) {
             if (!err && !cli_parse_duration(cmd, "--time", v, &o.seconds)) err = 2;
         } else if (cli_opt(cmd, argc, argv, &i, "--optimizer", &v, &err)) {
             if (!err && rnnc_optim_parse(v, &o.optim.kind)) err = cli_usage_error(cmd, "--optimizer: %s", rnnc_last_error());
-            optim_set = true;
         } else if (cli_opt(cmd, argc, argv, &i, "--lr", &v, &err)) {
             if (!err && !cli_parse_double(cmd, "--lr", v, 0, 100, &lr)) err = 2;
         } else if (cli_opt(cmd, argc, argv, &i, "--momentum", &v, &err)) {
@@ -184,7 +182,6 @@ int cmd_train_text(int argc, char **argv) {
     o.optim = rnnc_optim_defaults(kind, lr);
     if (!isnan(momentum)) o.optim.momentum = momentum;
     if (!isnan(wd)) o.optim.weight_decay = wd;
-    (void)optim_set;
     if (threads > 0) omp_set_num_threads((int)threads);
 
     struct sigaction sa;

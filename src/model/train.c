@@ -6,6 +6,7 @@
  * rebuilt deterministically from the stored options and the stored tokenizer; and validation uses
  * a workspace of its own, so it never disturbs the training state. */
 #include "rnnc/train.h"
+#include "rnnc/nn.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -327,16 +328,15 @@ static void run_free(run *r) {
 
 static void path_in(char *buf, size_t n, const char *dir, const char *name) { snprintf(buf, n, "%s/%s", dir, name); }
 
-/* head.bias[j] = log((count_j + 0.5) / (n + 0.5 V)): the unigram distribution of the training
- * ids with add-half smoothing, so softmax(bias) is the model's starting prediction. */
+/* head.bias from the counts of the training ids (rnnc_unigram_bias): softmax(bias) is the
+ * model's starting prediction. */
 static void set_unigram_bias(rnnc_lm *m, const int32_t *ids, size_t n) {
     size_t V = (size_t)m->c.vocab;
     double *count = calloc(V, sizeof *count);
     if (!count) return; /* keep the uniform initialisation */
     for (size_t i = 0; i < n; i++)
         if (ids[i] >= 0 && (size_t)ids[i] < V) count[ids[i]] += 1;
-    double total = (double)n + 0.5 * (double)V;
-    for (size_t j = 0; j < V; j++) m->params[m->off_head_b + j] = (float)log((count[j] + 0.5) / total);
+    rnnc_unigram_bias(m->params + m->off_head_b, count, (int)V);
     free(count);
 }
 

@@ -1,4 +1,5 @@
 /* Affine layer (nn.Linear) over BLAS: one SGEMM forward, two backward. */
+#include <math.h>
 #include <cblas.h>
 #include <string.h>
 
@@ -22,4 +23,10 @@ void rnnc_linear_backward(float *dx, float *dW, float *db, const float *dout, co
             for (int o = 0; o < OUT; o++) db[o] += g[o];
         }
     }
+}
+
+void rnnc_unigram_bias(float *bias, const double *count, int V) {
+    double total = 0;
+    for (int j = 0; j < V; j++) total += count[j];
+    for (int j = 0; j < V; j++) bias[j] = (float)log((count[j] + 0.5) / (total + 0.5 * (double)V));
 }
