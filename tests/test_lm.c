@@ -296,7 +296,7 @@ static void test_dropout(void) {
 }
 
 int main(void) {
-    rnnc_rnn_set_loop_min_work(0); /* the threaded time loop, even on these small layers */
+    rnnc_rnn_set_loop_mode(RNNC_LOOP_UNITS); /* the threaded time loop, even on these small layers */
     RUN(test_golden_all_cells);
     RUN(test_step_matches_window);
     RUN(test_save_load_roundtrip);

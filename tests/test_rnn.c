@@ -373,8 +373,54 @@ static void test_math(void) {
     CHECK(rnnc_sigmoidf(-200.0f) >= 0.0f && rnnc_sigmoidf(-200.0f) < 1e-37f && rnnc_sigmoidf(200.0f) == 1.0f);
 }
 
+/* The three ways of running the time loop (one thread; threads splitting each step by hidden
+ * units; threads each carrying their own rows) give bit-identical outputs and gradients, with
+ * batches that split into single rows (B 5) and into 8-row blocks (B 27), on three threads. */
+static void test_loop_modes_identical(void) {
+    const int nth = omp_get_max_threads();
+    omp_set_num_threads(3);
+    const rnnc_loop_mode modes[3] = {RNNC_LOOP_SERIAL, RNNC_LOOP_UNITS, RNNC_LOOP_ROWS};
+    for (int k = 0; k < 4; k++)
+        for (int bi = 0; bi < 2; bi++)
+            for (int B = 5; B <= 27; B += 22) {
+                rnnc_rnn_config c = {.cell = all_cells[k], .input = 6, .hidden = 40, .layers = 2, .bidirectional = bi};
+                const int T = 6, D = bi ? 2 : 1, H = 40;
+                rnnc_rng r;
+                rnnc_rng_seed(&r, 100 + k);
+                const size_t np = rnnc_rnn_num_params(&c), ny = (size_t)B * T * D * H, nx = (size_t)B * T * 6;
+                const size_t ns = (size_t)2 * D * B * H;
+                float *params = randv(np, &r, 0.3f), *x = randv(nx, &r, 1.0f), *dy = randv(ny, &r, 1.0f);
+                float *dhn = randv(ns, &r, 1.0f);
+                int len[27];
+                for (int b = 0; b < B; b++) len[b] = 1 + b * 7 % T;
+                float *y[3], *dx[3], *dp[3], *hn[3];
+                rnnc_rnn_ws *ws;
+                CHECK(rnnc_rnn_ws_new(&ws, &c, B, T) == RNNC_OK);
+                for (int m = 0; m < 3; m++) {
+                    rnnc_rnn_set_loop_mode(modes[m]);
+                    y[m] = malloc(ny * sizeof(float)); dx[m] = malloc(nx * sizeof(float));
+                    hn[m] = malloc(ns * sizeof(float)); dp[m] = calloc(np, sizeof(float));
+                    CHECK(rnnc_rnn_forward(ws, params, B, T, x, len, NULL, NULL, y[m], hn[m], NULL, false, NULL) == RNNC_OK);
+                    CHECK(rnnc_rnn_backward(ws, params, dp[m], dy, dhn, NULL, dx[m], NULL, NULL) == RNNC_OK);
+                }
+                for (int m = 1; m < 3; m++) {
+                    CHECK_MSG(!memcmp(y[0], y[m], ny * sizeof(float)) && !memcmp(hn[0], hn[m], ns * sizeof(float)),
+                              "%s bi %d B %d: outputs of mode %d differ", rnnc_cell_name(c.cell), bi, B, m);
+                    CHECK_MSG(!memcmp(dx[0], dx[m], nx * sizeof(float)) && !memcmp(dp[0], dp[m], np * sizeof(float)),
+                              "%s bi %d B %d: gradients of mode %d differ", rnnc_cell_name(c.cell), bi, B, m);
+                }
+                for (int m = 0; m < 3; m++) { free(y[m]); free(dx[m]); free(dp[m]); free(hn[m]); }
+                free(params); free(x); free(dy); free(dhn);
+                rnnc_rnn_ws_free(ws);
+            }
+    rnnc_rnn_set_loop_mode(RNNC_LOOP_AUTO);
+    omp_set_num_threads(nth);
+}
+
 int main(void) {
-    rnnc_rnn_set_loop_min_work(0); /* the threaded time loop, even on these small layers */
+    RUN(test_loop_modes_identical);
+    /* the threaded loops, even on these small layers: each step split by units ... */
+    rnnc_rnn_set_loop_mode(RNNC_LOOP_UNITS);
     RUN(test_math);
     RUN(test_layout);
     RUN(test_names_and_bad_input);
@@ -387,5 +433,13 @@ int main(void) {
     RUN(test_varlen_matches_separate_runs);
     RUN(test_workspace_reuse_and_determinism);
     RUN(test_dropout_semantics);
+    /* ... and each thread carrying its own rows */
+    rnnc_rnn_set_loop_mode(RNNC_LOOP_ROWS);
+    RUN(test_gradcheck_stacked_bidirectional_varlen);
+    RUN(test_gradcheck_three_layers_varlen);
+    RUN(test_gradcheck_dropout);
+    RUN(test_gradcheck_b1_t1);
+    RUN(test_varlen_matches_separate_runs);
+    RUN(test_workspace_reuse_and_determinism);
     return test_report();
 }

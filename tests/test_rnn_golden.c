@@ -123,7 +123,11 @@ static void test_golden_all(void) {
 }
 
 int main(void) {
-    rnnc_rnn_set_loop_min_work(0); /* the threaded time loop, even on these small layers */
-    RUN(test_golden_all);
+    /* every way of running the time loop, the threaded ones even on these small layers */
+    const rnnc_loop_mode modes[3] = {RNNC_LOOP_UNITS, RNNC_LOOP_ROWS, RNNC_LOOP_SERIAL};
+    for (int m = 0; m < 3; m++) {
+        rnnc_rnn_set_loop_mode(modes[m]);
+        RUN(test_golden_all);
+    }
     return test_report();
 }

@@ -79,11 +79,14 @@ rnnc_status rnnc_rnn_forward(rnnc_rnn_ws *ws, const float *params, int B, int T,
 rnnc_status rnnc_rnn_backward(rnnc_rnn_ws *ws, const float *params, float *dparams, const float *dy,
                               const float *dhn, const float *dcn, float *dx, float *dh0, float *dc0);
 
-/* A layer whose per-step work (B x G*H x H x directions multiply-adds) is below `madds` runs its
- * time loop on one thread (the input and gradient GEMMs still use every thread): the per-step
- * hand-offs cost more than the split saves there. Default 8e6 (LSTM H=256 at B=32 is 8.4e6); 0
- * threads every layer (the tests use it to exercise the threaded loop on small layers). Global,
- * not thread-safe: set it before training. */
-void rnnc_rnn_set_loop_min_work(double madds);
+/* How the time loop of a layer uses the OpenMP threads. AUTO (the default) picks ROWS when W_hh
+ * (all directions) fits in 1 MiB and the batch has 8 rows per thread, else UNITS when a step has
+ * at least 8M multiply-adds (B x G*H x H x directions), else SERIAL. ROWS: each thread carries its
+ * own rows of the batch through all steps, with no waiting between threads; UNITS: each step is
+ * split by hidden units, the threads meeting at every step; SERIAL: one thread (the input and
+ * gradient GEMMs around the loop still use every thread). Every mode gives the same numbers.
+ * Global, not thread-safe: set it before training (the tests use it to run every mode). */
+typedef enum { RNNC_LOOP_AUTO, RNNC_LOOP_SERIAL, RNNC_LOOP_UNITS, RNNC_LOOP_ROWS } rnnc_loop_mode;
+void rnnc_rnn_set_loop_mode(rnnc_loop_mode mode);
 
 #endif
