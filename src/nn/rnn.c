@@ -248,8 +248,9 @@ static void swap01(float *dst, const float *src, int A, int Bn, size_t C) {
         for (int b = 0; b < Bn; b++) memcpy(dst + ((size_t)b * A + a) * C, src + ((size_t)a * Bn + b) * C, C * sizeof(float));
 }
 
-/* db[k] += sum over rows of dg[r, k]. */
-static void colsum_add(float *db, const float *dg, size_t rows, int cols) {
+/* db[k] += sum over rows of dg[r, k], and db2[k] too when db2 is not NULL (the two bias
+ * gradients of a cell whose input- and hidden-side gate gradients are the same: one pass). */
+static void colsum_add(float *db, float *db2, const float *dg, size_t rows, int cols) {
 #pragma omp parallel for schedule(static)
     for (int k0 = 0; k0 < cols; k0 += 64) {
         int k1 = k0 + 64 < cols ? k0 + 64 : cols;
@@ -260,6 +261,8 @@ static void colsum_add(float *db, const float *dg, size_t rows, int cols) {
             for (int k = k0; k < k1; k++) acc[k - k0] += row[k];
         }
         for (int k = k0; k < k1; k++) db[k] += acc[k - k0];
+        if (db2)
+            for (int k = k0; k < k1; k++) db2[k] += acc[k - k0];
     }
 }
 
@@ -597,8 +600,12 @@ rnnc_status rnnc_rnn_backward(rnnc_rnn_ws *ws, const float *params, float *dpara
                         1.0f, g.w_ih, I);
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, H, (int)TB, 1.0f, ws->dgh[d], GH, hprev, H,
                         1.0f, g.w_hh, H);
-            colsum_add(g.b_ih, ws->dgx[d], TB, GH);
-            colsum_add(g.b_hh, ws->dgh[d], TB, GH);
+            if (ws->dgh[d] == ws->dgx[d]) {
+                colsum_add(g.b_ih, g.b_hh, ws->dgx[d], TB, GH);
+            } else {
+                colsum_add(g.b_ih, NULL, ws->dgx[d], TB, GH);
+                colsum_add(g.b_hh, NULL, ws->dgh[d], TB, GH);
+            }
             if (need_dx)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)TB, I, GH, 1.0f, ws->dgx[d], GH, p.w_ih, I,
                             d == 0 ? 0.0f : 1.0f, dxin, I);
