@@ -63,6 +63,13 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--seq")) T = atoi(v);
         else if (!strcmp(a, "--steps")) steps = atoi(v);
         else if (!strcmp(a, "--warmup")) warmup = atoi(v);
+        else if (!strcmp(a, "--loop")) { /* the recurrent time loop's thread use (rnn.h) */
+            static const char *const modes[] = {"auto", "serial", "units", "rows"};
+            int m = 0;
+            while (m < 4 && strcmp(v, modes[m])) m++;
+            if (m == 4) { fprintf(stderr, "bench_train: --loop %s: expected auto, serial, units or rows\n", v); return 2; }
+            rnnc_rnn_set_loop_mode((rnnc_loop_mode)m);
+        }
         else { fprintf(stderr, "bench_train: unknown option %s\n", a); return 2; }
     }
     if (steps < 1) steps = 1;

@@ -6,7 +6,12 @@ machine sets it, and with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for that 
 (OpenBLAS then picks its AVX-512 kernels). PyTorch runs in a fresh process per thread count (1 and
 2); its best is the reference. Every measurement is a separate process, so peak RSS is per run.
 
-Usage: /usr/bin/python3 bench/train_vs_torch.py [--steps N] [--only lstm512x2,...]
+Every configuration is measured over about the same work: --steps N is the count for the
+largest step (LSTM 512x2, about 81 GFLOP); a configuration whose step has k times fewer FLOPs gets
+k times more steps (LSTM 128x1: 30x), and a tenth of its steps as warm-up (at least one). With
+--repeats R every measurement is made R times, interleaved, and the median is reported.
+
+Usage: /usr/bin/python3 bench/train_vs_torch.py [--steps N] [--repeats R] [--only lstm512x2,...]
 """
 import argparse
 import os
@@ -25,6 +30,18 @@ CONFIGS = [  # name, cell, hidden, layers, batch, seq
     ("lstm128x1", "lstm", 128, 1, 32, 128),
     ("lstm1024x1", "lstm", 1024, 1, 64, 64),
 ]
+
+
+def step_gflop(cell, H, L, B, T):
+    G = {"lstm": 4, "gru": 3}.get(cell, 1)
+    weights = sum(G * H * ((E if l == 0 else H) + H) for l in range(L)) + H * V
+    return 6.0 * weights * B * T / 1e9
+
+
+def plan_steps(cell, H, L, B, T, steps):
+    """(timed steps, warm-up steps) giving this configuration the work of `steps` LSTM 512x2 steps."""
+    n = max(steps, round(steps * step_gflop("lstm", 512, 2, 32, 128) / step_gflop(cell, H, L, B, T)))
+    return n, max(1, n // 10)
 
 
 def torch_worker(cell, H, L, B, T, steps, warmup, threads):
@@ -69,7 +86,7 @@ def parse(line):
     return {k: v for k, v in (kv.split("=", 1) for kv in line.split())}
 
 
-def run_rnnc(cell, H, L, B, T, steps, unset, one_thread=False):
+def run_rnnc(cell, H, L, B, T, steps, warmup, unset, one_thread=False):
     env = dict(os.environ)
     if one_thread:
         env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
@@ -77,13 +94,14 @@ def run_rnnc(cell, H, L, B, T, steps, unset, one_thread=False):
         env.pop("OPENBLAS_CORETYPE", None)
         env.pop("OPENBLAS_L2_SIZE", None)
     cmd = [BIN, "--cell", cell, "--vocab", str(V), "--embed", str(E), "--hidden", str(H), "--layers", str(L),
-           "--batch", str(B), "--seq", str(T), "--steps", str(steps), "--warmup", "1"]
+           "--batch", str(B), "--seq", str(T), "--steps", str(steps), "--warmup", str(warmup)]
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
     return parse(out.strip().splitlines()[-1])
 
 
-def run_torch(cell, H, L, B, T, steps, threads):
-    cmd = [sys.executable, __file__, "--worker", cell, str(H), str(L), str(B), str(T), str(steps), str(threads)]
+def run_torch(cell, H, L, B, T, steps, warmup, threads):
+    cmd = [sys.executable, __file__, "--worker", cell, str(H), str(L), str(B), str(T), str(steps), str(warmup),
+           str(threads)]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
     return parse(out.strip().splitlines()[-1])
@@ -92,33 +110,41 @@ def run_torch(cell, H, L, B, T, steps, threads):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--only", default="")
-    ap.add_argument("--worker", nargs=7)
+    ap.add_argument("--worker", nargs=8)
     a = ap.parse_args()
     if a.worker:
-        cell, H, L, B, T, steps, threads = a.worker
-        torch_worker(cell, int(H), int(L), int(B), int(T), int(steps), 1, int(threads))
+        cell, H, L, B, T, steps, warmup, threads = a.worker
+        torch_worker(cell, int(H), int(L), int(B), int(T), int(steps), int(warmup), int(threads))
         return
     if not os.path.exists(BIN):
         subprocess.run(["cmake", "--build", os.path.join(ROOT, "build"), "--target", "bench_train", "-j2"], check=True)
     only = set(filter(None, a.only.split(",")))
-    print(f"load average {os.getloadavg()[0]:.1f} at start; V={V} E={E}, {a.steps} timed steps after 1 warm-up, medians; tokens/s; "
+    print(f"load average {os.getloadavg()[0]:.1f} at start; V={V} E={E}, the work of {a.steps} LSTM 512x2 steps per "
+          f"measurement (steps column), median step; median of {a.repeats} interleaved repeat(s); tokens/s; "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} "
           f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', '(unset)')}")
-    hdr = (f"{'config':<11} {'B':>3} {'T':>4} {'torch1':>8} {'torch2':>8} {'rnnc':>8} {'ratio':>6} {'%sgemm':>6} "
+    hdr = (f"{'config':<11} {'B':>3} {'T':>4} {'steps':>5} {'torch1':>8} {'torch2':>8} {'rnnc':>8} {'ratio':>6} {'%sgemm':>6} "
            f"{'rnnc*':>8} {'ratio*':>6} {'%sgemm*':>7} {'rnnc1t':>7} {'GF/s':>6} {'GF/s*':>6} {'MB':>6} {'torchMB':>7}")
     print(hdr)
     for name, cell, H, L, B, T in CONFIGS:
         if only and name not in only:
             continue
-        t1 = run_torch(cell, H, L, B, T, a.steps, 1)
-        t2 = run_torch(cell, H, L, B, T, a.steps, 2)
-        r = run_rnnc(cell, H, L, B, T, a.steps, False)
-        u = run_rnnc(cell, H, L, B, T, a.steps, True)
-        o = run_rnnc(cell, H, L, B, T, a.steps, False, True)
+        steps, warmup = plan_steps(cell, H, L, B, T, a.steps)
+        runs = {k: [] for k in ("t1", "t2", "r", "u", "o")}
+        for _ in range(a.repeats):
+            runs["t1"].append(run_torch(cell, H, L, B, T, steps, warmup, 1))
+            runs["t2"].append(run_torch(cell, H, L, B, T, steps, warmup, 2))
+            runs["r"].append(run_rnnc(cell, H, L, B, T, steps, warmup, False))
+            runs["u"].append(run_rnnc(cell, H, L, B, T, steps, warmup, True))
+            runs["o"].append(run_rnnc(cell, H, L, B, T, steps, warmup, False, True))
+        # the run with the median tokens/s stands for each measurement (its other fields come with it)
+        t1, t2, r, u, o = (sorted(runs[k], key=lambda d: float(d["tokens_per_s"]))[(a.repeats - 1) // 2]
+                           for k in ("t1", "t2", "r", "u", "o"))
         best = max(float(t1["tokens_per_s"]), float(t2["tokens_per_s"]))
         tmb = t1["peak_rss_mb"] if float(t1["tokens_per_s"]) >= float(t2["tokens_per_s"]) else t2["peak_rss_mb"]
-        print(f"{name:<11} {B:>3} {T:>4} {float(t1['tokens_per_s']):>8.0f} {float(t2['tokens_per_s']):>8.0f} "
+        print(f"{name:<11} {B:>3} {T:>4} {steps:>5} {float(t1['tokens_per_s']):>8.0f} {float(t2['tokens_per_s']):>8.0f} "
               f"{float(r['tokens_per_s']):>8.0f} {float(r['tokens_per_s']) / best:>6.2f} {float(r['pct_sgemm']):>6.1f} "
               f"{float(u['tokens_per_s']):>8.0f} {float(u['tokens_per_s']) / best:>6.2f} {float(u['pct_sgemm']):>7.1f} "
               f"{float(o['tokens_per_s']):>7.0f} {float(r['sgemm_gflops']):>6.0f} {float(u['sgemm_gflops']):>6.0f} {float(r['peak_rss_mb']):>6.0f} "
