@@ -20,6 +20,8 @@
  * forward_layer). The big GEMMs run from serial code with BLAS's own threads. Every number is
  * computed the same way whatever the schedule, so results are reproducible for a given thread
  * count (and differ across thread counts only by BLAS rounding in the big GEMMs). */
+/* madvise(MADV_HUGEPAGE) is a Linux extension */
+#define _DEFAULT_SOURCE
 #include "rnnc/rnn.h"
 
 #include <cblas.h>
@@ -31,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "nn/cell.h"
 #include "nn/pgemm.h"
@@ -137,7 +140,19 @@ struct rnnc_rnn_ws {
 static void *ws_alloc(rnnc_rnn_ws *ws, size_t bytes) {
     if (ws->n_allocs == MAX_ALLOCS) return NULL;
     bytes = (bytes + 63) / 64 * 64;
-    void *p = aligned_alloc(64, bytes ? bytes : 64);
+    void *p;
+    if (bytes >= ((size_t)4 << 20)) {
+        /* Big buffers on 2 MiB pages where the kernel allows it: a time step's rows lie G*H*4
+         * bytes apart, so with 4 KiB pages nearly every row read by a cell or packed by BLAS is a
+         * TLB miss. */
+        bytes = (bytes + ((size_t)2 << 20) - 1) & ~(((size_t)2 << 20) - 1);
+        p = aligned_alloc((size_t)2 << 20, bytes);
+#ifdef MADV_HUGEPAGE
+        if (p) madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+    } else {
+        p = aligned_alloc(64, bytes ? bytes : 64);
+    }
     if (p) { memset(p, 0, bytes ? bytes : 64); ws->allocs[ws->n_allocs++] = p; ws->bytes += bytes; }
     return p;
 }
@@ -339,6 +354,40 @@ static void thread_rows(int B, int *b0, int *b1) {
     *b1 = k1 * unit < B ? k1 * unit : B;
 }
 
+/* The cells wait on memory more than on arithmetic: the gate rows they read lie 4*G*H bytes
+ * apart in a [T*B, G*H] buffer that has gone out to L3 since the input GEMM wrote it (perf: one
+ * load took 30-65% of a cell's time). This asks for the lines a chunk's cell will read (and
+ * in backward write) for rows [b0, b0+nb) and units [j0, j1) of time t, before the chunk's
+ * per-step product, which takes long enough to hide the fetches. */
+static inline void prefetch_span(const float *p, int n, int write) {
+    for (int k = 0; k < n; k += 16) {
+        if (write) __builtin_prefetch(p + k, 1, 3);
+        else __builtin_prefetch(p + k, 0, 3);
+    }
+}
+
+static void prefetch_cell(const rnnc_rnn_ws *ws, int ld, int d, int t, int b0, int nb, int j0, int j1,
+                          const float *dy, bool bwd) {
+    const int B = ws->B, H = ws->c.hidden, G = ws->G, GH = G * H, DH = ws->D * H, n = j1 - j0;
+    const int prev = d == 0 ? t : t + 1, next = d == 0 ? t + 1 : t;
+    const size_t BH = (size_t)B * H;
+    for (int b = b0; b < b0 + nb; b++) {
+        const size_t row = (size_t)t * B + b;
+        for (int g = 0; g < G; g++) prefetch_span(ws->gates[ld] + row * GH + (size_t)g * H + j0, n, 0);
+        if (ws->cs[ld]) prefetch_span(ws->cs[ld] + prev * BH + (size_t)b * H + j0, n, 0);
+        if (!bwd) continue;
+        if (ws->cs[ld]) prefetch_span(ws->cs[ld] + next * BH + (size_t)b * H + j0, n, 0);
+        prefetch_span(ws->hs[ld] + prev * BH + (size_t)b * H + j0, n, 0);
+        prefetch_span(ws->hs[ld] + next * BH + (size_t)b * H + j0, n, 0);
+        if (ws->hn[ld]) prefetch_span(ws->hn[ld] + row * H + j0, n, 0);
+        if (dy) prefetch_span(dy + row * DH + (size_t)d * H + j0, n, 0);
+        for (int g = 0; g < G; g++) {
+            prefetch_span(ws->dgx[d] + row * GH + (size_t)g * H + j0, n, 1);
+            if (ws->dgh[d] != ws->dgx[d]) prefetch_span(ws->dgh[d] + row * GH + (size_t)g * H + j0, n, 1);
+        }
+    }
+}
+
 /* Packs W_hh of every direction of layer l for the per-step products, all threads sharing the
  * panels; ends with a barrier. fwd: per gate, K = H rows of W_hh^T; bwd: K = G*H rows of W_hh. */
 static void pack_layer(rnnc_rnn_ws *ws, const layer_params *p, int fwd) {
@@ -392,6 +441,7 @@ static void forward_layer(rnnc_rnn_ws *ws, int l, const float *params, const flo
             const size_t r0 = (size_t)b0 * H;
             float *hs = ws->hs[ld], *cs = ws->cs[ld], *hg = ws->hg[d] + (size_t)b0 * GH;
             const float *h_prev = hs + prev * BH + r0;
+            prefetch_cell(ws, ld, d, t, b0, nb, j0, j1, NULL, false);
             for (int g = 0; g < G; g++) rnnc_pgemm(nb, H, j0, j1, h_prev, H, ws->pk[d] + g * ps, hg + (size_t)g * H, GH, 0);
             rnnc_cell_fwd a = {.B = nb, .H = H, .j0 = j0, .j1 = j1, .t = t, .len = ws->len + b0, .relu = relu,
                                .gates = ws->gates[ld] + ((size_t)t * B + b0) * GH, .hg = hg, .b_ih = p[d].b_ih,
@@ -405,9 +455,10 @@ static void forward_layer(rnnc_rnn_ws *ws, int l, const float *params, const flo
             int q = atomic_fetch_add_explicit(&sc.ticket, 1, memory_order_relaxed), s = q / total;
             if (s >= T) break;
             int d = q % total / nch, j0 = q % nch * CHUNK, j1 = j0 + CHUNK < H ? j0 + CHUNK : H;
-            if (s > 0) wait_done(&sc.done, s * total);
             const int ld = l * D + d, t = d == 0 ? s : T - 1 - s;
             const int prev = d == 0 ? t : t + 1, next = d == 0 ? t + 1 : t;
+            prefetch_cell(ws, ld, d, t, 0, B, j0, j1, NULL, false); /* ready long before the wait ends */
+            if (s > 0) wait_done(&sc.done, s * total);
             float *hs = ws->hs[ld], *cs = ws->cs[ld], *hg = ws->hg[d];
             const float *h_prev = hs + prev * BH;
             for (int g = 0; g < G; g++) rnnc_pgemm(B, H, j0, j1, h_prev, H, ws->pk[d] + g * ps, hg + (size_t)g * H, GH, 0);
@@ -516,6 +567,7 @@ static void backward_layer(rnnc_rnn_ws *ws, int l, const float *params, const fl
             const int ld = l * D + d;
             const size_t r0 = (size_t)b0 * H, g0 = (size_t)b0 * GH;
             float *dgx = ws->dgx[d], *dgh = ws->dgh[d];
+            if (s < T) prefetch_cell(ws, ld, d, d == 0 ? T - 1 - s : s, b0, nb, j0, j1, dy, true);
             if (s > 0) {
                 int tp = d == 0 ? T - s : s - 1;
                 rnnc_pgemm(nb, GH, j0, j1, dgh + (size_t)tp * B * GH + g0, GH, ws->pk[d], ws->dh[d][s & 1] + r0, H, 1);
@@ -539,8 +591,9 @@ static void backward_layer(rnnc_rnn_ws *ws, int l, const float *params, const fl
             int q = atomic_fetch_add_explicit(&sc.ticket, 1, memory_order_relaxed), s = q / total;
             if (s > T) break;
             int d = q % total / nch, j0 = q % nch * CHUNK, j1 = j0 + CHUNK < H ? j0 + CHUNK : H;
-            if (s > 0) wait_done(&sc.done, s * total);
             const int ld = l * D + d;
+            if (s < T) prefetch_cell(ws, ld, d, d == 0 ? T - 1 - s : s, 0, B, j0, j1, dy, true);
+            if (s > 0) wait_done(&sc.done, s * total);
             float *dgx = ws->dgx[d], *dgh = ws->dgh[d];
             if (s > 0) {
                 int tp = d == 0 ? T - s : s - 1; /* the time index of step s-1 */
