@@ -343,16 +343,14 @@ static void loop_plan(const rnnc_rnn_ws *ws, int *nth, bool *rows) {
     *rows = m == RNNC_LOOP_ROWS;
 }
 
-/* Rows [b0, b1) of B for this thread in rows mode: whole blocks of 8 rows (the per-step
- * product's register block) when there are enough for every thread, single rows otherwise. Each
- * row's numbers do not depend on how the rows are split. */
-static void thread_rows(int B, int *b0, int *b1) {
-    const int n = omp_get_num_threads(), tid = omp_get_thread_num(), unit = B >= 8 * n ? 8 : 1;
-    const int blocks = (B + unit - 1) / unit;
-    const int k0 = (int)((long)blocks * tid / n), k1 = (int)((long)blocks * (tid + 1) / n);
-    *b0 = k0 * unit < B ? k0 * unit : B;
-    *b1 = k1 * unit < B ? k1 * unit : B;
-}
+/* Rows mode hands out blocks of rows from a counter, each block carried through every step by
+ * the thread that took it: blocks of 8 rows (the per-step product's register block) when there
+ * are at least as many as threads, single rows otherwise. Taking blocks as they come, rather
+ * than a fixed share per thread, lets a thread whose core is busy with something else do fewer
+ * (on this shared machine one of the two cores is sometimes slower for seconds at a time: Elman
+ * 512x2 with fixed halves dipped to 18k tokens/s where the per-step split held 29k). Each row's
+ * numbers do not depend on which thread computes it. */
+static int row_block(int B, int nth) { return B >= 8 * nth ? 8 : 1; }
 
 /* The cells wait on memory more than on arithmetic: the gate rows they read lie 4*G*H bytes
  * apart in a [T*B, G*H] buffer that has gone out to L3 since the input GEMM wrote it (perf: one
@@ -428,14 +426,13 @@ static void forward_layer(rnnc_rnn_ws *ws, int l, const float *params, const flo
 #pragma omp parallel num_threads(nth)
     {
         pack_layer(ws, p, 1);
-        int b0 = 0, b1 = B;
-        if (rows) thread_rows(B, &b0, &b1);
-        for (int q = 0; rows; q++) {
-            /* Rows mode: this thread's rows through every step, unit chunk by unit chunk. */
+        const int unit = row_block(B, nth), nblk = (B + unit - 1) / unit;
+        for (int k; rows && (k = atomic_fetch_add_explicit(&sc.ticket, 1, memory_order_relaxed)) < nblk;)
+        for (int q = 0, b0 = k * unit, b1 = b0 + unit < B ? b0 + unit : B;; q++) {
+            /* Rows mode: block k's rows through every step, unit chunk by unit chunk. */
             const int s = q / total;
             if (s >= T) break;
             const int d = q % total / nch, j0 = q % nch * CHUNK, j1 = j0 + CHUNK < H ? j0 + CHUNK : H, nb = b1 - b0;
-            if (nb <= 0) break;
             const int ld = l * D + d, t = d == 0 ? s : T - 1 - s;
             const int prev = d == 0 ? t : t + 1, next = d == 0 ? t + 1 : t;
             const size_t r0 = (size_t)b0 * H;
@@ -556,10 +553,10 @@ static void backward_layer(rnnc_rnn_ws *ws, int l, const float *params, const fl
 #pragma omp parallel num_threads(nth)
     {
         pack_layer(ws, p, 0);
-        int b0 = 0, b1 = B;
-        if (rows) thread_rows(B, &b0, &b1);
-        for (int q = 0; rows && b1 > b0; q++) {
-            /* Rows mode: this thread's rows through every phase, unit chunk by unit chunk (a chunk's
+        const int unit = row_block(B, nth), nblk = (B + unit - 1) / unit;
+        for (int k; rows && (k = atomic_fetch_add_explicit(&sc.ticket, 1, memory_order_relaxed)) < nblk;)
+        for (int q = 0, b0 = k * unit, b1 = b0 + unit < B ? b0 + unit : B;; q++) {
+            /* Rows mode: block k's rows through every phase, unit chunk by unit chunk (a chunk's
              * cell needs only its own units of dh, and the next phase needs all of dG). */
             const int s = q / total;
             if (s > T) break;
