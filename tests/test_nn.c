@@ -5,6 +5,10 @@
 #include "rnnc/rnnc.h"
 #include "test.h"
 
+#include <omp.h>
+
+#include "nn/wgrad.h"
+
 enum { V = 7, E = 5, O = 6, N = 9 };
 
 /* loss = xent(linear(embedding(ids))) in double-checkable float. */
@@ -108,10 +112,44 @@ static void test_linear_bias_null(void) {
     CHECK(out[0] == 8.0f && out[1] == 23.0f && out[2] == 8.0f && out[3] == 27.5f);
 }
 
+/* The weight-gradient product C += A^T B against a double-precision sum, on shapes that BLAS
+ * takes whole (short K, wide C) and on ones split over the rows (K from 512, with a remainder),
+ * on 1, 2 and 3 threads, with strided A, B and C and C holding earlier values. */
+static void test_wgrad(void) {
+    const int shapes[][3] = {{7, 5, 9}, {64, 16, 600}, {33, 10, 1027}, {96, 128, 300}, {600, 300, 520}};
+    const int nth = omp_get_max_threads();
+    rnnc_rng r;
+    rnnc_rng_seed(&r, 77);
+    for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++)
+        for (int threads = 1; threads <= 3; threads++) {
+            const int M = shapes[k][0], Nn = shapes[k][1], K = shapes[k][2], lda = M + 3, ldb = Nn + 1, ldc = Nn + 2;
+            float *A = malloc((size_t)K * lda * sizeof(float)), *B = malloc((size_t)K * ldb * sizeof(float));
+            float *C = malloc((size_t)M * ldc * sizeof(float)), *C0 = malloc((size_t)M * ldc * sizeof(float));
+            for (size_t i = 0; i < (size_t)K * lda; i++) A[i] = 2.0f * rnnc_rng_uniform(&r) - 1.0f;
+            for (size_t i = 0; i < (size_t)K * ldb; i++) B[i] = 2.0f * rnnc_rng_uniform(&r) - 1.0f;
+            for (size_t i = 0; i < (size_t)M * ldc; i++) C[i] = C0[i] = 2.0f * rnnc_rng_uniform(&r) - 1.0f;
+            omp_set_num_threads(threads);
+            rnnc_wgrad(M, Nn, K, A, lda, B, ldb, C, ldc);
+            omp_set_num_threads(nth);
+            int bad = 0;
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < ldc; j++) {
+                    double want = C0[(size_t)i * ldc + j];
+                    if (j < Nn)
+                        for (int q = 0; q < K; q++) want += (double)A[(size_t)q * lda + i] * B[(size_t)q * ldb + j];
+                    /* a sum of K products of size <= 1: float error grows like sqrt(K) ulps */
+                    bad += !(fabs(C[(size_t)i * ldc + j] - want) <= 1e-5 * (1 + sqrt((double)K)));
+                }
+            CHECK_MSG(bad == 0, "wgrad %dx%d over %d rows, %d threads: %d values off", M, Nn, K, threads, bad);
+            free(A); free(B); free(C); free(C0);
+        }
+}
+
 int main(void) {
     RUN(test_finite_difference);
     RUN(test_xent_values);
     RUN(test_bad_ids);
     RUN(test_linear_bias_null);
+    RUN(test_wgrad);
     return test_report();
 }

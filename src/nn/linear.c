@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "rnnc/nn.h"
+#include "nn/wgrad.h"
 
 void rnnc_linear_forward(float *out, const float *x, const float *W, const float *b, int N, int IN, int OUT) {
     /* Broadcast the bias into out first so the GEMM can add onto it (beta = 1). */
@@ -16,7 +17,7 @@ void rnnc_linear_forward(float *out, const float *x, const float *W, const float
 void rnnc_linear_backward(float *dx, float *dW, float *db, const float *dout, const float *x, const float *W,
                           int N, int IN, int OUT) {
     if (dx) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IN, OUT, 1.0f, dout, OUT, W, IN, 0.0f, dx, IN);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OUT, IN, N, 1.0f, dout, OUT, x, IN, 1.0f, dW, IN);
+    rnnc_wgrad(OUT, IN, N, dout, OUT, x, IN, dW, IN);
     if (db) {
         for (int n = 0; n < N; n++) {
             const float *g = dout + (size_t)n * OUT;

@@ -6,7 +6,7 @@
  *   forward:  G  = X W_ih^T                    one GEMM [T*B, I] x [I, G*H] for all steps
  *             for each step: hg = h_prev W_hh^T  one GEMM [B, H] x [H, G*H]; the cell does the rest
  *   backward: for each step (reversed): the cell gives dG; dh_prev += dG_h W_hh   [B,G*H]x[G*H,H]
- *             then, once for all steps: dW_ih += dG_x^T X, dW_hh += dG_h^T H_prev,
+ *             then, once for all steps: dW_ih += dG_x^T X, dW_hh += dG_h^T H_prev (nn/wgrad.h),
  *             dX = dG_x W_ih, bias gradients as column sums.
  * The state buffer hs has T+1 slots so that the previous states of all steps form one contiguous
  * [T*B, H] matrix for dW_hh: the forward direction reads slot t and writes t+1, the reverse
@@ -37,6 +37,7 @@
 
 #include "nn/cell.h"
 #include "nn/pgemm.h"
+#include "nn/wgrad.h"
 
 /* cblas.h pulls in complex.h, whose macro I would shadow our input size I. */
 #undef I
@@ -646,10 +647,8 @@ rnnc_status rnnc_rnn_backward(rnnc_rnn_ws *ws, const float *params, float *dpara
             layer_params p = params_of(c, params, l, d);
             layer_grads g = grads_of(c, dparams, l, d);
             const float *hprev = ws->hs[l * D + d] + (d == 0 ? 0 : BH);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, I, (int)TB, 1.0f, ws->dgx[d], GH, ws->xin[l], I,
-                        1.0f, g.w_ih, I);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, H, (int)TB, 1.0f, ws->dgh[d], GH, hprev, H,
-                        1.0f, g.w_hh, H);
+            rnnc_wgrad(GH, I, (int)TB, ws->dgx[d], GH, ws->xin[l], I, g.w_ih, I);
+            rnnc_wgrad(GH, H, (int)TB, ws->dgh[d], GH, hprev, H, g.w_hh, H);
             if (ws->dgh[d] == ws->dgx[d]) {
                 colsum_add(g.b_ih, g.b_hh, ws->dgx[d], TB, GH);
             } else {
