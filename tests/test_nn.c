@@ -7,7 +7,7 @@
 
 #include <omp.h>
 
-#include "nn/wgrad.h"
+#include "nn/gemm.h"
 
 enum { V = 7, E = 5, O = 6, N = 9 };
 
@@ -145,11 +145,57 @@ static void test_wgrad(void) {
         }
 }
 
+/* C = A W (or C += A W) on both of its paths (the packed kernel when N or K is at most 128, BLAS
+ * otherwise), W plain and transposed, strided operands, M not a multiple of the 64-row blocks,
+ * against a double-precision sum; on the packed path the result is bit-identical for 1, 2 and 3
+ * threads. */
+static void test_gemm_aw(void) {
+    const int shapes[][3] = {{1, 1, 1}, {5, 7, 3}, {200, 96, 128}, {130, 64, 300}, {77, 300, 40}, {150, 200, 160}};
+    const int nth = omp_get_max_threads();
+    rnnc_rng r;
+    rnnc_rng_seed(&r, 91);
+    for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++)
+        for (int tw = 0; tw < 2; tw++)
+            for (int acc = 0; acc < 2; acc++) {
+                const int M = shapes[k][0], Nn = shapes[k][1], K = shapes[k][2], lda = K + 1, ldc = Nn + 3;
+                const int ldw = (tw ? K : Nn) + 2, wrows = tw ? Nn : K;
+                float *A = malloc((size_t)M * lda * sizeof(float)), *W = malloc((size_t)wrows * ldw * sizeof(float));
+                float *C0 = malloc((size_t)M * ldc * sizeof(float)), *C[3];
+                for (size_t i = 0; i < (size_t)M * lda; i++) A[i] = 2.0f * rnnc_rng_uniform(&r) - 1.0f;
+                for (size_t i = 0; i < (size_t)wrows * ldw; i++) W[i] = 2.0f * rnnc_rng_uniform(&r) - 1.0f;
+                for (size_t i = 0; i < (size_t)M * ldc; i++) C0[i] = 2.0f * rnnc_rng_uniform(&r) - 1.0f;
+                for (int t = 0; t < 3; t++) {
+                    C[t] = malloc((size_t)M * ldc * sizeof(float));
+                    memcpy(C[t], C0, (size_t)M * ldc * sizeof(float));
+                    omp_set_num_threads(t + 1);
+                    rnnc_gemm_aw(M, Nn, K, A, lda, W, ldw, tw, C[t], ldc, acc);
+                }
+                omp_set_num_threads(nth);
+                int bad = 0;
+                for (int i = 0; i < M; i++)
+                    for (int j = 0; j < ldc; j++) {
+                        double want = j >= Nn || acc ? C0[(size_t)i * ldc + j] : 0.0;
+                        if (j < Nn)
+                            for (int q = 0; q < K; q++)
+                                want += (double)A[(size_t)i * lda + q] * (tw ? W[(size_t)j * ldw + q] : W[(size_t)q * ldw + j]);
+                        bad += !(fabs(C[0][(size_t)i * ldc + j] - want) <= 1e-5 * (1 + sqrt((double)K)));
+                    }
+                CHECK_MSG(bad == 0, "gemm_aw %dx%dx%d trans %d acc %d: %d values off", M, Nn, K, tw, acc, bad);
+                if (Nn <= 128 || K <= 128)
+                    CHECK_MSG(!memcmp(C[0], C[1], (size_t)M * ldc * sizeof(float)) &&
+                                  !memcmp(C[0], C[2], (size_t)M * ldc * sizeof(float)),
+                              "gemm_aw %dx%dx%d: the packed path differs across thread counts", M, Nn, K);
+                for (int t = 0; t < 3; t++) free(C[t]);
+                free(A); free(W); free(C0);
+            }
+}
+
 int main(void) {
     RUN(test_finite_difference);
     RUN(test_xent_values);
     RUN(test_bad_ids);
     RUN(test_linear_bias_null);
     RUN(test_wgrad);
+    RUN(test_gemm_aw);
     return test_report();
 }

@@ -1,22 +1,23 @@
-/* Affine layer (nn.Linear) over BLAS: one SGEMM forward, two backward. */
+/* Affine layer (nn.Linear): one matrix product forward, two backward (nn/gemm.h picks BLAS or the
+ * packed kernel by shape). */
 #include <math.h>
 #include <cblas.h>
 #include <string.h>
 
 #include "rnnc/nn.h"
-#include "nn/wgrad.h"
+#include "nn/gemm.h"
 
 void rnnc_linear_forward(float *out, const float *x, const float *W, const float *b, int N, int IN, int OUT) {
     /* Broadcast the bias into out first so the GEMM can add onto it (beta = 1). */
     if (b) {
         for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OUT, b, (size_t)OUT * sizeof(float));
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OUT, IN, 1.0f, x, IN, W, IN, b ? 1.0f : 0.0f, out, OUT);
+    rnnc_gemm_aw(N, OUT, IN, x, IN, W, IN, 1, out, OUT, b != NULL);
 }
 
 void rnnc_linear_backward(float *dx, float *dW, float *db, const float *dout, const float *x, const float *W,
                           int N, int IN, int OUT) {
-    if (dx) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IN, OUT, 1.0f, dout, OUT, W, IN, 0.0f, dx, IN);
+    if (dx) rnnc_gemm_aw(N, IN, OUT, dout, OUT, W, IN, 0, dx, IN, 0);
     rnnc_wgrad(OUT, IN, N, dout, OUT, x, IN, dW, IN);
     if (db) {
         for (int n = 0; n < N; n++) {

@@ -37,7 +37,7 @@
 
 #include "nn/cell.h"
 #include "nn/pgemm.h"
-#include "nn/wgrad.h"
+#include "nn/gemm.h"
 
 /* cblas.h pulls in complex.h, whose macro I would shadow our input size I. */
 #undef I
@@ -501,8 +501,7 @@ rnnc_status rnnc_rnn_forward(rnnc_rnn_ws *ws, const float *params, int B, int T,
         const int I = layer_input(c, l);
         for (int d = 0; d < D; d++) {
             layer_params p = params_of(c, params, l, d);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)TB, GH, I, 1.0f, ws->xin[l], I, p.w_ih, I,
-                        0.0f, ws->gates[l * D + d], GH);
+            rnnc_gemm_aw((int)TB, GH, I, ws->xin[l], I, p.w_ih, I, 1, ws->gates[l * D + d], GH, 0);
         }
         float *out = l + 1 < L ? ws->xin[l + 1] : ws->ylast;
         forward_layer(ws, l, params, h0 ? h0 + (size_t)l * D * BH : NULL, c0 ? c0 + (size_t)l * D * BH : NULL, out, nth, rows);
@@ -656,8 +655,7 @@ rnnc_status rnnc_rnn_backward(rnnc_rnn_ws *ws, const float *params, float *dpara
                 colsum_add(g.b_hh, NULL, ws->dgh[d], TB, GH);
             }
             if (need_dx)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)TB, I, GH, 1.0f, ws->dgx[d], GH, p.w_ih, I,
-                            d == 0 ? 0.0f : 1.0f, dxin, I);
+                rnnc_gemm_aw((int)TB, I, GH, ws->dgx[d], GH, p.w_ih, I, 0, dxin, I, d != 0);
         }
         if (l > 0) {
             if (ws->dropped[l]) {

@@ -1,0 +1,16 @@
+/* Internal: the two kinds of matrix product the layers make over all the tokens of a batch, each
+ * sent to whichever of OpenBLAS and rnnc's own packed kernel (pgemm.h) is faster for its shape.
+ * All matrices are row-major. */
+#ifndef RNNC_NN_GEMM_H
+#define RNNC_NN_GEMM_H
+
+/* The weight gradient C[M, N] += A^T B, a sum over K rows (tokens); A is [K, M] (row stride lda),
+ * B is [K, N] (row stride ldb). */
+void rnnc_wgrad(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc);
+
+/* C[M, N] = A[M, K] W, or C += A W with accumulate; W's element (k, n) is W[k*ldw + n]
+ * (transw 0) or W[n*ldw + k] (transw 1, as for x W^T with W an nn.Linear weight). */
+void rnnc_gemm_aw(int M, int N, int K, const float *A, int lda, const float *W, int ldw, int transw, float *C,
+                  int ldc, int accumulate);
+
+#endif
