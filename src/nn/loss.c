@@ -4,6 +4,10 @@
 #include <math.h>
 
 #include "rnnc/nn.h"
+#include "nn/cell.h"
+
+/* e^x for x <= 0, exactly 0 where float underflows (rnnc_expf clamps its argument at -87). */
+static inline float xent_exp(float x) { return x < -87.0f ? 0.0f : rnnc_expf(x); }
 
 rnnc_status rnnc_xent_forward_backward(const float *logits, const int *targets, int N, int V, int ignore_index,
                                        float grad_scale, float *dlogits, double *loss, long *count) {
@@ -28,19 +32,25 @@ rnnc_status rnnc_xent_forward_backward(const float *logits, const int *targets, 
             continue;
         }
         float mx = l[0];
+#pragma omp simd reduction(max : mx)
         for (int v = 1; v < V; v++) mx = l[v] > mx ? l[v] : mx;
         const float lt = l[t]; /* read before d (which may alias l) is written */
-        /* One expf per logit: the exponentials go straight into d and are normalised there. */
-        double z = 0.0;
+        /* One exponential per logit (the vectorisable one of cell.h; libm's expf is a call per
+         * element): they go straight into d and are normalised there. The sum runs in 16 float
+         * lanes, each adding at most V/16 terms in (0, 1]. */
+        float z = 0.0f;
         if (d) {
-            for (int v = 0; v < V; v++) { float e = expf(l[v] - mx); d[v] = e; z += e; }
-            float k = (float)(1.0 / z) * scale;
+#pragma omp simd reduction(+ : z)
+            for (int v = 0; v < V; v++) { float e = xent_exp(l[v] - mx); d[v] = e; z += e; }
+            float k = (float)(1.0 / (double)z) * scale;
+#pragma omp simd
             for (int v = 0; v < V; v++) d[v] *= k;
             d[t] -= scale;
         } else {
-            for (int v = 0; v < V; v++) z += expf(l[v] - mx);
+#pragma omp simd reduction(+ : z)
+            for (int v = 0; v < V; v++) z += xent_exp(l[v] - mx);
         }
-        sum += log(z) + (double)mx - (double)lt;
+        sum += log((double)z) + (double)mx - (double)lt;
     }
     *loss = cnt ? sum / (double)cnt : 0.0;
     if (count) *count = cnt;
