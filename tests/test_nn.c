@@ -76,6 +76,11 @@ static void test_xent_values(void) {
     CHECK_EQ_LL(rnnc_xent_forward_backward(big, &t1, 1, 3, RNNC_IGNORE_INDEX, 1.0f, big, &loss, NULL), RNNC_OK);
     CHECK(isfinite(loss) && loss > 1e29);
     CHECK(big[0] == 1.0f && big[1] == -1.0f && big[2] == 0.0f);
+    /* A NaN logit anywhere in a counted row makes the loss NaN (training stops on it). */
+    float nanl[4] = {0.5f, NAN, -1.0f, 2.0f};
+    int t0 = 0;
+    CHECK_EQ_LL(rnnc_xent_forward_backward(nanl, &t0, 1, 4, RNNC_IGNORE_INDEX, 1.0f, NULL, &loss, NULL), RNNC_OK);
+    CHECK(isnan(loss));
     /* All ignored: loss 0, gradient 0. */
     int ig[2] = {RNNC_IGNORE_INDEX, RNNC_IGNORE_INDEX};
     long cnt = -1;

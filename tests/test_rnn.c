@@ -370,6 +370,8 @@ static void test_math(void) {
     CHECK_MSG(worst_t < 1e-6, "tanh %g", worst_t);
     CHECK_MSG(worst_s < 1e-6, "sigmoid %g", worst_s);
     CHECK(rnnc_tanhf(0.0f) == 0.0f && rnnc_tanhf(50.0f) == 1.0f && rnnc_tanhf(-50.0f) == -1.0f);
+    /* NaN goes through (a diverged run must still show NaN in its loss) */
+    CHECK(isnan(rnnc_expf(NAN)) && isnan(rnnc_tanhf(NAN)) && isnan(rnnc_sigmoidf(NAN)));
     CHECK(rnnc_sigmoidf(-200.0f) >= 0.0f && rnnc_sigmoidf(-200.0f) < 1e-37f && rnnc_sigmoidf(200.0f) == 1.0f);
 }
 
