@@ -65,9 +65,7 @@ void rnnc_gru_backward(const rnnc_cell_bwd *a);
 /* Vectorisable exp, sigmoid and tanh (libm's are calls the compiler cannot vectorise). Relative
  * error is a few float ulps over the whole range, far inside the 1e-4 we promise against PyTorch. */
 static inline float rnnc_expf(float x) {
-    const float in = x;
     x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-    x = x == x ? x : 0.0f; /* a NaN is worked on as 0 (converting NaN to int is undefined) ... */
     float n = floorf(x * 1.44269504f + 0.5f);
     /* r = x - n ln2 in two pieces so r keeps its low bits */
     float r = x - n * 0.693359375f;
@@ -79,8 +77,12 @@ static inline float rnnc_expf(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    union { int32_t i; float f; } s = {.i = ((int32_t)n + 127) << 23}; /* 2^n; a union vectorises, memcpy did not */
-    return in == in ? p * s.f : in; /* ... and comes back out as itself */
+    /* 2^n built from bits: adding 1.5 * 2^23 leaves the integer n in the low mantissa bits. No
+     * float-to-int conversion, so a NaN argument (whose bits end up as garbage here) is not
+     * undefined behaviour, and comes out as NaN through p. A union vectorises, memcpy did not. */
+    union { float f; uint32_t u; } m = {.f = n + 12582912.0f}, s;
+    s.u = (m.u - 0x4B400000u + 127u) << 23;
+    return p * s.f;
 }
 
 static inline float rnnc_sigmoidf(float x) { return 1.0f / (1.0f + rnnc_expf(-x)); }
