@@ -78,8 +78,11 @@ void rnnc_gemm_aw(int M, int N, int K, const float *A, int lda, const float *W, 
             for (int i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof(float));
         return;
     }
+    /* Only while the packed W stays in cache (at most 1 MiB): every 64-row block streams all of it,
+     * so a head over a 100k vocabulary would read 50 MB per block; BLAS blocks that properly. */
     float *P = NULL;
-    if (N <= 128 || K <= 128) P = aligned_alloc(64, (rnnc_pgemm_size(K, N) * sizeof(float) + 63) / 64 * 64);
+    if ((N <= 128 || K <= 128) && rnnc_pgemm_size(K, N) <= ((size_t)1 << 18))
+        P = aligned_alloc(64, (rnnc_pgemm_size(K, N) * sizeof(float) + 63) / 64 * 64);
     if (!P) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, transw ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A, lda, W, ldw,
                     accumulate ? 1.0f : 0.0f, C, ldc);

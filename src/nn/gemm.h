@@ -9,7 +9,9 @@
 void rnnc_wgrad(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc);
 
 /* C[M, N] = A[M, K] W, or C += A W with accumulate; W's element (k, n) is W[k*ldw + n]
- * (transw 0) or W[n*ldw + k] (transw 1, as for x W^T with W an nn.Linear weight). */
+ * (transw 0) or W[n*ldw + k] (transw 1, as for x W^T with W an nn.Linear weight). With at most
+ * 128 columns or a K of at most 128, and W at most 1 MiB packed, the packed kernel of pgemm.h
+ * computes it, each row the same way on any thread count; otherwise BLAS. */
 void rnnc_gemm_aw(int M, int N, int K, const float *A, int lda, const float *W, int ldw, int transw, float *C,
                   int ldc, int accumulate);
 
