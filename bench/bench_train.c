@@ -4,6 +4,7 @@
  *
  * usage: bench_train [--cell lstm] [--vocab 96] [--embed 64] [--hidden 512] [--layers 2]
  *                    [--batch 32] [--seq 128] [--steps 5] [--warmup 1] [--no-sgemm]
+ *                    [--loop auto|serial|units|rows]   (the time loop's thread use, rnn.h)
  *
  * FLOP per token are counted as 6 x (weights in matrix products: every weight_ih, weight_hh and the
  * head weight), the usual 2 forward + 4 backward; the SGEMM rate is the best of three 2048^3
