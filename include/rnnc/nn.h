@@ -16,12 +16,12 @@ rnnc_status rnnc_embedding_forward(float *out, const int *ids, const float *W, i
 /* dW (V,E) += scatter of dout (N,E) by ids (rows of repeated ids add up). ids must be valid. */
 void rnnc_embedding_backward(float *dW, const float *dout, const int *ids, int N, int E);
 
-/* out (N,OUT) = x (N,IN) W^T + b, W (OUT,IN), b (OUT) or NULL. */
 /* Output-layer bias at the start of training: bias[j] = log((count[j] + 0.5) / (total + 0.5 V)),
  * the add-half-smoothed unigram distribution of the training targets (total = sum of count), so
  * softmax(bias) is the model's first prediction and never-seen ids start improbable. */
 void rnnc_unigram_bias(float *bias, const double *count, int V);
 
+/* out (N,OUT) = x (N,IN) W^T + b, W (OUT,IN), b (OUT) or NULL. */
 void rnnc_linear_forward(float *out, const float *x, const float *W, const float *b, int N, int IN, int OUT);
 /* dx (N,IN) = dout W (written, skipped when dx is NULL); dW (OUT,IN) += dout^T x; db (OUT) += column
  * sums of dout (skipped when NULL). */

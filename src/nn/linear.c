@@ -1,7 +1,6 @@
 /* Affine layer (nn.Linear): one matrix product forward, two backward (nn/gemm.h picks BLAS or the
  * packed kernel by shape). */
 #include <math.h>
-#include <cblas.h>
 #include <string.h>
 
 #include "rnnc/nn.h"

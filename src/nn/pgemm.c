@@ -48,21 +48,6 @@ static inline __attribute__((always_inline)) void kernel(const int mr, int K, co
     }
     __mmask16 m0 = w >= 16 ? 0xFFFF : (__mmask16)((1u << w) - 1);
     __mmask16 m1 = w >= 32 ? 0xFFFF : w > 16 ? (__mmask16)((1u << (w - 16)) - 1) : 0;
-    if (w == 32) {
-        /* Full width: plain stores, which (unlike masked ones) forward to the cell's loads that
-         * follow at once; a load that cannot forward waits for the store to reach the cache. */
-#pragma GCC unroll 8
-        for (int i = 0; i < mr; i++) {
-            float *c = C + (size_t)i * ldc;
-            if (acc) {
-                c0[i] = _mm512_add_ps(c0[i], _mm512_loadu_ps(c));
-                c1[i] = _mm512_add_ps(c1[i], _mm512_loadu_ps(c + 16));
-            }
-            _mm512_storeu_ps(c, c0[i]);
-            _mm512_storeu_ps(c + 16, c1[i]);
-        }
-        return;
-    }
 #pragma GCC unroll 8
     for (int i = 0; i < mr; i++) {
         float *c = C + (size_t)i * ldc;

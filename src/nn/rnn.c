@@ -6,7 +6,7 @@
  *   forward:  G  = X W_ih^T                    one GEMM [T*B, I] x [I, G*H] for all steps
  *             for each step: hg = h_prev W_hh^T  one GEMM [B, H] x [H, G*H]; the cell does the rest
  *   backward: for each step (reversed): the cell gives dG; dh_prev += dG_h W_hh   [B,G*H]x[G*H,H]
- *             then, once for all steps: dW_ih += dG_x^T X, dW_hh += dG_h^T H_prev (nn/wgrad.h),
+ *             then, once for all steps: dW_ih += dG_x^T X, dW_hh += dG_h^T H_prev (nn/gemm.h),
  *             dX = dG_x W_ih, bias gradients as column sums.
  * The state buffer hs has T+1 slots so that the previous states of all steps form one contiguous
  * [T*B, H] matrix for dW_hh: the forward direction reads slot t and writes t+1, the reverse
@@ -15,11 +15,13 @@
  * The per-step products do not go through BLAS: a general GEMM repacks W_hh on every call, which
  * at B = 32 cost about a fifth of the step, so W_hh is packed once per call (pgemm.h).
  *
- * Threads: the time loop of a layer (both directions together) runs on all OpenMP threads in
- * chunks of 32 hidden units taken from a shared ticket counter, with no barrier (see
- * forward_layer). The big GEMMs run from serial code with BLAS's own threads. Every number is
+ * Threads: the time loop of a layer (both directions together) is a list of work items, one per
+ * step, direction and chunk of 32 hidden units (fwd_chunk, bwd_chunk), run in one of the modes
+ * of rnnc_loop_mode: by blocks of batch rows, each block through every step (rows), or all rows
+ * of a chunk at a time from a shared ticket counter, with no barrier (units), or on one thread.
+ * The big products run from serial code through nn/gemm.h on every thread. Every number is
  * computed the same way whatever the schedule, so results are reproducible for a given thread
- * count (and differ across thread counts only by BLAS rounding in the big GEMMs). */
+ * count (and differ across thread counts only by BLAS rounding in the big products). */
 /* madvise(MADV_HUGEPAGE) is a Linux extension */
 #define _DEFAULT_SOURCE
 #include "rnnc/rnn.h"
@@ -405,13 +407,37 @@ static void pack_layer(rnnc_rnn_ws *ws, const layer_params *p, int fwd) {
 #pragma omp barrier
 }
 
+/* Work item q of layer l's forward loop on rows [b0, b1): step q / (D*nch), direction and unit
+ * chunk from the rest; the chunk's per-step products, then its cell. Both schedules (rows and
+ * units) run these same items, so every number is computed the same way in either. */
+static void fwd_chunk(rnnc_rnn_ws *ws, int l, const layer_params *p, int q, int b0, int b1, float *out) {
+    const int B = ws->B, T = ws->T, H = ws->c.hidden, G = ws->G, GH = G * H, D = ws->D, DH = D * H;
+    const size_t BH = (size_t)B * H, ps = rnnc_pgemm_size(H, H), r0 = (size_t)b0 * H;
+    const int nch = (H + CHUNK - 1) / CHUNK, total = D * nch, s = q / total, nb = b1 - b0;
+    const int d = q % total / nch, j0 = q % nch * CHUNK, j1 = j0 + CHUNK < H ? j0 + CHUNK : H;
+    const int ld = l * D + d, t = d == 0 ? s : T - 1 - s;
+    const int prev = d == 0 ? t : t + 1, next = d == 0 ? t + 1 : t;
+    float *hs = ws->hs[ld], *cs = ws->cs[ld], *hg = ws->hg[d] + (size_t)b0 * GH;
+    const float *h_prev = hs + prev * BH + r0;
+    prefetch_cell(ws, ld, d, t, b0, nb, j0, j1, NULL, false);
+    for (int g = 0; g < G; g++) rnnc_pgemm(nb, H, j0, j1, h_prev, H, ws->pk[d] + g * ps, hg + (size_t)g * H, GH, 0);
+    rnnc_cell_fwd a = {.B = nb, .H = H, .j0 = j0, .j1 = j1, .t = t, .len = ws->len + b0,
+                       .relu = ws->c.cell == RNNC_CELL_RNN_RELU, .gates = ws->gates[ld] + ((size_t)t * B + b0) * GH,
+                       .hg = hg, .b_ih = p[d].b_ih, .b_hh = p[d].b_hh,
+                       .hn = ws->hn[ld] ? ws->hn[ld] + (size_t)t * BH + r0 : NULL, .h_prev = h_prev,
+                       .h_new = hs + next * BH + r0, .c_prev = cs ? cs + prev * BH + r0 : NULL,
+                       .c_new = cs ? cs + next * BH + r0 : NULL,
+                       .y = out + ((size_t)t * B + b0) * DH + (size_t)d * H, .ldy = DH};
+    fwd_fn(ws->c.cell)(&a);
+}
+
 /* The time loop of layer l, all directions. gates[l*D+d] already holds X W_ih^T; writes the
  * outputs into out (time-major, row stride D*H, direction d at column d*H). h0, c0: (D, B, H). */
 static void forward_layer(rnnc_rnn_ws *ws, int l, const float *params, const float *h0, const float *c0,
                           float *out, int nth, bool rows) {
-    const int B = ws->B, T = ws->T, H = ws->c.hidden, G = ws->G, GH = G * H, D = ws->D, DH = D * H;
-    const size_t BH = (size_t)B * H, ps = rnnc_pgemm_size(H, H);
-    const int nch = (H + CHUNK - 1) / CHUNK, total = D * nch;
+    const int B = ws->B, T = ws->T, H = ws->c.hidden, D = ws->D;
+    const size_t BH = (size_t)B * H;
+    const int total = D * ((H + CHUNK - 1) / CHUNK);
     layer_params p[2];
     for (int d = 0; d < D; d++) {
         const int ld = l * D + d, first = d == 0 ? 0 : T; /* the slot holding the initial state */
@@ -419,8 +445,6 @@ static void forward_layer(rnnc_rnn_ws *ws, int l, const float *params, const flo
         memcpy(ws->hs[ld] + first * BH, h0 ? h0 + d * BH : ws->zero, BH * sizeof(float));
         if (ws->cs[ld]) memcpy(ws->cs[ld] + first * BH, c0 ? c0 + d * BH : ws->zero, BH * sizeof(float));
     }
-    cell_fwd_fn cell = fwd_fn(ws->c.cell);
-    const int relu = ws->c.cell == RNNC_CELL_RNN_RELU;
     sched sc;
     atomic_init(&sc.ticket, 0);
     atomic_init(&sc.done, 0);
@@ -428,45 +452,13 @@ static void forward_layer(rnnc_rnn_ws *ws, int l, const float *params, const flo
     {
         pack_layer(ws, p, 1);
         const int unit = row_block(B, nth), nblk = (B + unit - 1) / unit;
+        /* rows: a block of rows through every step */
         for (int k; rows && (k = atomic_fetch_add_explicit(&sc.ticket, 1, memory_order_relaxed)) < nblk;)
-        for (int q = 0, b0 = k * unit, b1 = b0 + unit < B ? b0 + unit : B;; q++) {
-            /* Rows mode: block k's rows through every step, unit chunk by unit chunk. */
-            const int s = q / total;
-            if (s >= T) break;
-            const int d = q % total / nch, j0 = q % nch * CHUNK, j1 = j0 + CHUNK < H ? j0 + CHUNK : H, nb = b1 - b0;
-            const int ld = l * D + d, t = d == 0 ? s : T - 1 - s;
-            const int prev = d == 0 ? t : t + 1, next = d == 0 ? t + 1 : t;
-            const size_t r0 = (size_t)b0 * H;
-            float *hs = ws->hs[ld], *cs = ws->cs[ld], *hg = ws->hg[d] + (size_t)b0 * GH;
-            const float *h_prev = hs + prev * BH + r0;
-            prefetch_cell(ws, ld, d, t, b0, nb, j0, j1, NULL, false);
-            for (int g = 0; g < G; g++) rnnc_pgemm(nb, H, j0, j1, h_prev, H, ws->pk[d] + g * ps, hg + (size_t)g * H, GH, 0);
-            rnnc_cell_fwd a = {.B = nb, .H = H, .j0 = j0, .j1 = j1, .t = t, .len = ws->len + b0, .relu = relu,
-                               .gates = ws->gates[ld] + ((size_t)t * B + b0) * GH, .hg = hg, .b_ih = p[d].b_ih,
-                               .b_hh = p[d].b_hh, .hn = ws->hn[ld] ? ws->hn[ld] + (size_t)t * BH + r0 : NULL,
-                               .h_prev = h_prev, .h_new = hs + next * BH + r0, .c_prev = cs ? cs + prev * BH + r0 : NULL,
-                               .c_new = cs ? cs + next * BH + r0 : NULL,
-                               .y = out + ((size_t)t * B + b0) * DH + (size_t)d * H, .ldy = DH};
-            cell(&a);
-        }
-        for (; !rows;) {
-            int q = atomic_fetch_add_explicit(&sc.ticket, 1, memory_order_relaxed), s = q / total;
-            if (s >= T) break;
-            int d = q % total / nch, j0 = q % nch * CHUNK, j1 = j0 + CHUNK < H ? j0 + CHUNK : H;
-            const int ld = l * D + d, t = d == 0 ? s : T - 1 - s;
-            const int prev = d == 0 ? t : t + 1, next = d == 0 ? t + 1 : t;
-            prefetch_cell(ws, ld, d, t, 0, B, j0, j1, NULL, false); /* ready long before the wait ends */
-            if (s > 0) wait_done(&sc.done, s * total);
-            float *hs = ws->hs[ld], *cs = ws->cs[ld], *hg = ws->hg[d];
-            const float *h_prev = hs + prev * BH;
-            for (int g = 0; g < G; g++) rnnc_pgemm(B, H, j0, j1, h_prev, H, ws->pk[d] + g * ps, hg + (size_t)g * H, GH, 0);
-            rnnc_cell_fwd a = {.B = B, .H = H, .j0 = j0, .j1 = j1, .t = t, .len = ws->len, .relu = relu,
-                               .gates = ws->gates[ld] + (size_t)t * B * GH, .hg = hg, .b_ih = p[d].b_ih,
-                               .b_hh = p[d].b_hh, .hn = ws->hn[ld] ? ws->hn[ld] + (size_t)t * BH : NULL,
-                               .h_prev = h_prev, .h_new = hs + next * BH, .c_prev = cs ? cs + prev * BH : NULL,
-                               .c_new = cs ? cs + next * BH : NULL, .y = out + (size_t)t * B * DH + (size_t)d * H,
-                               .ldy = DH};
-            cell(&a);
+            for (int q = 0; q < T * total; q++) fwd_chunk(ws, l, p, q, k * unit, k * unit + unit < B ? k * unit + unit : B, out);
+        /* units: all rows of one chunk, once every chunk of the step before is done */
+        for (int q; !rows && (q = atomic_fetch_add_explicit(&sc.ticket, 1, memory_order_relaxed)) < T * total;) {
+            if (q >= total) wait_done(&sc.done, q / total * total);
+            fwd_chunk(ws, l, p, q, 0, B, out);
             atomic_fetch_add_explicit(&sc.done, 1, memory_order_release);
         }
     }
@@ -530,23 +522,50 @@ rnnc_status rnnc_rnn_forward(rnnc_rnn_ws *ws, const float *params, int B, int T,
 
 /* ---- backward ----------------------------------------------------------------------------- */
 
+/* Work item q of layer l's reversed loop on rows [b0, b1): phase s = q / (D*nch) of one direction
+ * and unit chunk. It first finishes step s-1 for its units (dh_prev += dG_h W_hh, which needs all
+ * of step s-1's dG) and then runs the cell of step s on them; phase T only finishes. Both
+ * schedules run these same items. */
+static void bwd_chunk(rnnc_rnn_ws *ws, int l, const float *dy, int q, int b0, int b1) {
+    const int B = ws->B, T = ws->T, H = ws->c.hidden, GH = ws->G * H, D = ws->D, DH = D * H;
+    const size_t BH = (size_t)B * H, r0 = (size_t)b0 * H, g0 = (size_t)b0 * GH;
+    const int nch = (H + CHUNK - 1) / CHUNK, total = D * nch, s = q / total, nb = b1 - b0;
+    const int d = q % total / nch, j0 = q % nch * CHUNK, j1 = j0 + CHUNK < H ? j0 + CHUNK : H, ld = l * D + d;
+    float *dgx = ws->dgx[d], *dgh = ws->dgh[d];
+    if (s < T) prefetch_cell(ws, ld, d, d == 0 ? T - 1 - s : s, b0, nb, j0, j1, dy, true);
+    if (s > 0) {
+        const int tp = d == 0 ? T - s : s - 1; /* the time index of step s-1 */
+        rnnc_pgemm(nb, GH, j0, j1, dgh + (size_t)tp * B * GH + g0, GH, ws->pk[d], ws->dh[d][s & 1] + r0, H, 1);
+    }
+    if (s < T) {
+        const int t = d == 0 ? T - 1 - s : s, prev = d == 0 ? t : t + 1, next = d == 0 ? t + 1 : t;
+        const float *hs = ws->hs[ld], *cs = ws->cs[ld];
+        rnnc_cell_bwd a = {.B = nb, .H = H, .j0 = j0, .j1 = j1, .t = t, .len = ws->len + b0,
+                           .relu = ws->c.cell == RNNC_CELL_RNN_RELU, .gates = ws->gates[ld] + (size_t)t * B * GH + g0,
+                           .hn = ws->hn[ld] ? ws->hn[ld] + (size_t)t * BH + r0 : NULL, .h_prev = hs + prev * BH + r0,
+                           .h_new = hs + next * BH + r0, .c_prev = cs ? cs + prev * BH + r0 : NULL,
+                           .c_new = cs ? cs + next * BH + r0 : NULL, .dh = ws->dh[d][s & 1] + r0,
+                           .dy = dy ? dy + ((size_t)t * B + b0) * DH + (size_t)d * H : NULL, .lddy = DH,
+                           .zero = ws->zero, .dc = ws->dc[d][s & 1] + r0, .dc_prev = ws->dc[d][(s + 1) & 1] + r0,
+                           .dh_prev = ws->dh[d][(s + 1) & 1] + r0, .dgx = dgx + (size_t)t * B * GH + g0,
+                           .dgh = dgh + (size_t)t * B * GH + g0};
+        bwd_fn(ws->c.cell)(&a);
+    }
+}
+
 /* The reversed time loop of layer l, all directions. dy: [T, B, D*H] gradient of this layer's
- * output (NULL: none). Leaves dG in dgx[d] / dgh[d]; writes dL/dh0, dL/dc0 (D, B, H) when asked.
- * Phase s of chunk c first finishes step s-1 for its units (dh_prev += dG_h W_hh, which needs
- * all of step s-1's dG) and then runs the cell of step s on them; phase T only finishes. */
+ * output (NULL: none). Leaves dG in dgx[d] / dgh[d]; writes dL/dh0, dL/dc0 (D, B, H) when asked. */
 static void backward_layer(rnnc_rnn_ws *ws, int l, const float *params, const float *dy, const float *dhn,
                            const float *dcn, float *dh0, float *dc0, int nth, bool rows) {
-    const int B = ws->B, T = ws->T, H = ws->c.hidden, GH = ws->G * H, D = ws->D, DH = D * H;
+    const int B = ws->B, T = ws->T, H = ws->c.hidden, D = ws->D;
     const size_t BH = (size_t)B * H;
-    const int nch = (H + CHUNK - 1) / CHUNK, total = D * nch;
+    const int total = D * ((H + CHUNK - 1) / CHUNK), items = (T + 1) * total;
     layer_params p[2];
     for (int d = 0; d < D; d++) {
         p[d] = params_of(&ws->c, params, l, d);
         memcpy(ws->dh[d][0], dhn ? dhn + d * BH : ws->zero, BH * sizeof(float));
         if (ws->cs[l * D + d]) memcpy(ws->dc[d][0], dcn ? dcn + d * BH : ws->zero, BH * sizeof(float));
     }
-    cell_bwd_fn cell = bwd_fn(ws->c.cell);
-    const int relu = ws->c.cell == RNNC_CELL_RNN_RELU;
     sched sc;
     atomic_init(&sc.ticket, 0);
     atomic_init(&sc.done, 0);
@@ -554,62 +573,14 @@ static void backward_layer(rnnc_rnn_ws *ws, int l, const float *params, const fl
     {
         pack_layer(ws, p, 0);
         const int unit = row_block(B, nth), nblk = (B + unit - 1) / unit;
+        /* rows: a block of rows through every phase (a chunk's cell needs only its own units of
+         * dh, and the next phase needs all of dG, which the same thread has just made) */
         for (int k; rows && (k = atomic_fetch_add_explicit(&sc.ticket, 1, memory_order_relaxed)) < nblk;)
-        for (int q = 0, b0 = k * unit, b1 = b0 + unit < B ? b0 + unit : B;; q++) {
-            /* Rows mode: block k's rows through every phase, unit chunk by unit chunk (a chunk's
-             * cell needs only its own units of dh, and the next phase needs all of dG). */
-            const int s = q / total;
-            if (s > T) break;
-            const int d = q % total / nch, j0 = q % nch * CHUNK, j1 = j0 + CHUNK < H ? j0 + CHUNK : H, nb = b1 - b0;
-            const int ld = l * D + d;
-            const size_t r0 = (size_t)b0 * H, g0 = (size_t)b0 * GH;
-            float *dgx = ws->dgx[d], *dgh = ws->dgh[d];
-            if (s < T) prefetch_cell(ws, ld, d, d == 0 ? T - 1 - s : s, b0, nb, j0, j1, dy, true);
-            if (s > 0) {
-                int tp = d == 0 ? T - s : s - 1;
-                rnnc_pgemm(nb, GH, j0, j1, dgh + (size_t)tp * B * GH + g0, GH, ws->pk[d], ws->dh[d][s & 1] + r0, H, 1);
-            }
-            if (s < T) {
-                const int t = d == 0 ? T - 1 - s : s, prev = d == 0 ? t : t + 1, next = d == 0 ? t + 1 : t;
-                const float *hs = ws->hs[ld], *cs = ws->cs[ld];
-                rnnc_cell_bwd a = {.B = nb, .H = H, .j0 = j0, .j1 = j1, .t = t, .len = ws->len + b0, .relu = relu,
-                                   .gates = ws->gates[ld] + (size_t)t * B * GH + g0,
-                                   .hn = ws->hn[ld] ? ws->hn[ld] + (size_t)t * BH + r0 : NULL, .h_prev = hs + prev * BH + r0,
-                                   .h_new = hs + next * BH + r0, .c_prev = cs ? cs + prev * BH + r0 : NULL,
-                                   .c_new = cs ? cs + next * BH + r0 : NULL, .dh = ws->dh[d][s & 1] + r0,
-                                   .dy = dy ? dy + ((size_t)t * B + b0) * DH + (size_t)d * H : NULL, .lddy = DH,
-                                   .zero = ws->zero, .dc = ws->dc[d][s & 1] + r0, .dc_prev = ws->dc[d][(s + 1) & 1] + r0,
-                                   .dh_prev = ws->dh[d][(s + 1) & 1] + r0, .dgx = dgx + (size_t)t * B * GH + g0,
-                                   .dgh = dgh + (size_t)t * B * GH + g0};
-                cell(&a);
-            }
-        }
-        for (; !rows;) {
-            int q = atomic_fetch_add_explicit(&sc.ticket, 1, memory_order_relaxed), s = q / total;
-            if (s > T) break;
-            int d = q % total / nch, j0 = q % nch * CHUNK, j1 = j0 + CHUNK < H ? j0 + CHUNK : H;
-            const int ld = l * D + d;
-            if (s < T) prefetch_cell(ws, ld, d, d == 0 ? T - 1 - s : s, 0, B, j0, j1, dy, true);
-            if (s > 0) wait_done(&sc.done, s * total);
-            float *dgx = ws->dgx[d], *dgh = ws->dgh[d];
-            if (s > 0) {
-                int tp = d == 0 ? T - s : s - 1; /* the time index of step s-1 */
-                rnnc_pgemm(B, GH, j0, j1, dgh + (size_t)tp * B * GH, GH, ws->pk[d], ws->dh[d][s & 1], H, 1);
-            }
-            if (s < T) {
-                const int t = d == 0 ? T - 1 - s : s, prev = d == 0 ? t : t + 1, next = d == 0 ? t + 1 : t;
-                const float *hs = ws->hs[ld], *cs = ws->cs[ld];
-                rnnc_cell_bwd a = {.B = B, .H = H, .j0 = j0, .j1 = j1, .t = t, .len = ws->len, .relu = relu,
-                                   .gates = ws->gates[ld] + (size_t)t * B * GH,
-                                   .hn = ws->hn[ld] ? ws->hn[ld] + (size_t)t * BH : NULL, .h_prev = hs + prev * BH,
-                                   .h_new = hs + next * BH, .c_prev = cs ? cs + prev * BH : NULL,
-                                   .c_new = cs ? cs + next * BH : NULL, .dh = ws->dh[d][s & 1],
-                                   .dy = dy ? dy + (size_t)t * B * DH + (size_t)d * H : NULL, .lddy = DH,
-                                   .zero = ws->zero, .dc = ws->dc[d][s & 1], .dc_prev = ws->dc[d][(s + 1) & 1],
-                                   .dh_prev = ws->dh[d][(s + 1) & 1], .dgx = dgx + (size_t)t * B * GH,
-                                   .dgh = dgh + (size_t)t * B * GH};
-                cell(&a);
-            }
+            for (int q = 0; q < items; q++) bwd_chunk(ws, l, dy, q, k * unit, k * unit + unit < B ? k * unit + unit : B);
+        /* units: all rows of one chunk, once every chunk of the phase before is done */
+        for (int q; !rows && (q = atomic_fetch_add_explicit(&sc.ticket, 1, memory_order_relaxed)) < items;) {
+            if (q >= total) wait_done(&sc.done, q / total * total);
+            bwd_chunk(ws, l, dy, q, 0, B);
             atomic_fetch_add_explicit(&sc.done, 1, memory_order_release);
         }
     }
