@@ -419,6 +419,79 @@ static void test_loop_modes_identical(void) {
     omp_set_num_threads(nth);
 }
 
+/* rnnc_rnn_forward_ids / backward_ids against forward on the looked-up rows, with dx scattered into
+ * the table by hand: outputs, final states and every gradient, for a table small enough to be
+ * projected (V = 3 against B*T = 20) and one that is not (V = 15), every cell, stacked and
+ * bidirectional, variable lengths, with initial states and dropout. */
+static int close_all(const float *a, const float *b, size_t n, float tol) {
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) bad += !(fabsf(a[i] - b[i]) <= tol * (1.0f + fabsf(b[i])));
+    return bad;
+}
+
+static void test_forward_ids(void) {
+    const int B = 4, T = 5, I = 3, H = 6, len[] = {5, 2, 4, 1};
+    const int vocab[] = {3, 15};
+    for (int k = 0; k < 4; k++)
+        for (int bi = 0; bi < 2; bi++)
+            for (int vi = 0; vi < 2; vi++) {
+                const int V = vocab[vi], L = 2, D = bi ? 2 : 1;
+                problem p;
+                problem_init(&p, all_cells[k], I, H, L, bi, B, T, len, 0.3f, 77 + k);
+                rnnc_rng r;
+                rnnc_rng_seed(&r, 5 + vi);
+                float *table = randv((size_t)V * I, &r, 1.0f);
+                int ids[20];
+                for (int n = 0; n < B * T; n++) ids[n] = (int)rnnc_rng_below(&r, (uint64_t)V);
+                for (int n = 0; n < B * T; n++) memcpy(p.x + (size_t)n * I, table + (size_t)ids[n] * I, I * sizeof(float));
+                const bool lstm = all_cells[k] == RNNC_CELL_LSTM;
+                /* reference: the looked-up rows */
+                double ref = problem_loss(&p);
+                float *y = malloc(p.ny * sizeof(float)), *hn = malloc(p.ns * sizeof(float)), *cn = malloc(p.ns * sizeof(float));
+                float *dp = calloc(p.np, sizeof(float)), *dx = malloc(p.nx * sizeof(float));
+                float *dtab_ref = calloc((size_t)V * I, sizeof(float)), *dh0 = malloc(p.ns * sizeof(float));
+                CHECK(rnnc_rnn_backward(p.ws, p.params, dp, p.wy, p.wh, lstm ? p.wc : NULL, dx, dh0, NULL) == RNNC_OK);
+                for (int n = 0; n < B * T; n++)
+                    for (int e = 0; e < I; e++) dtab_ref[(size_t)ids[n] * I + e] += dx[(size_t)n * I + e];
+                CHECK(isfinite(ref));
+                /* through the ids, in a workspace of its own */
+                rnnc_rnn_ws *ws;
+                CHECK(rnnc_rnn_ws_new(&ws, &p.c, B, T) == RNNC_OK);
+                rnnc_rng_seed(&r, 99);
+                CHECK(rnnc_rnn_forward_ids(ws, p.params, B, T, ids, table, V, len, p.h0, p.c0, y, hn, cn, true, &r) == RNNC_OK);
+                float *dp2 = calloc(p.np, sizeof(float)), *dtab = calloc((size_t)V * I, sizeof(float));
+                float *dh02 = malloc(p.ns * sizeof(float));
+                CHECK(rnnc_rnn_backward_ids(ws, p.params, dp2, p.wy, p.wh, lstm ? p.wc : NULL, table, dtab, dh02, NULL) == RNNC_OK);
+                int bad = close_all(y, p.y, p.ny, 1e-5f) + close_all(hn, p.hn, p.ns, 1e-5f) +
+                          (lstm ? close_all(cn, p.cn, p.ns, 1e-5f) : 0) + close_all(dp2, dp, p.np, 1e-4f) +
+                          close_all(dtab, dtab_ref, (size_t)V * I, 1e-4f) + close_all(dh02, dh0, p.ns, 1e-5f);
+                CHECK_MSG(bad == 0, "%s bidir=%d V=%d: %d values differ from the looked-up path", rnnc_cell_name(all_cells[k]),
+                          bi, V, bad);
+                /* a backward of the wrong kind, and an id outside the table */
+                CHECK(rnnc_rnn_backward(ws, p.params, dp2, p.wy, NULL, NULL, NULL, NULL, NULL) == RNNC_ERR_ARG);
+                CHECK(strstr(rnnc_last_error(), "rnnc_rnn_backward_ids") != NULL);
+                ids[7] = V;
+                CHECK(rnnc_rnn_forward_ids(ws, p.params, B, T, ids, table, V, len, NULL, NULL, y, NULL, NULL, false, NULL) ==
+                      RNNC_ERR_RANGE);
+                CHECK(strstr(rnnc_last_error(), "position 7") != NULL);
+                ids[7] = -1;
+                CHECK(rnnc_rnn_forward_ids(ws, p.params, B, T, ids, table, V, len, NULL, NULL, y, NULL, NULL, false, NULL) ==
+                      RNNC_ERR_RANGE);
+                CHECK(rnnc_rnn_forward_ids(ws, p.params, B, T, ids, table, 0, len, NULL, NULL, y, NULL, NULL, false, NULL) ==
+                      RNNC_ERR_ARG);
+                CHECK(rnnc_rnn_forward_ids(ws, p.params, B, T, NULL, table, V, len, NULL, NULL, y, NULL, NULL, false, NULL) ==
+                      RNNC_ERR_ARG);
+                /* after an x forward, backward_ids is refused */
+                CHECK(rnnc_rnn_forward(ws, p.params, B, T, p.x, len, NULL, NULL, y, NULL, NULL, false, NULL) == RNNC_OK);
+                CHECK(rnnc_rnn_backward_ids(ws, p.params, dp2, p.wy, NULL, NULL, table, dtab, NULL, NULL) == RNNC_ERR_ARG);
+                (void)D;
+                rnnc_rnn_ws_free(ws);
+                free(y); free(hn); free(cn); free(dp); free(dx); free(dtab_ref); free(dh0); free(dp2); free(dtab);
+                free(dh02); free(table);
+                problem_free(&p);
+            }
+}
+
 int main(void) {
     RUN(test_loop_modes_identical);
     /* the threaded loops, even on these small layers: each step split by units ... */
@@ -435,6 +508,7 @@ int main(void) {
     RUN(test_varlen_matches_separate_runs);
     RUN(test_workspace_reuse_and_determinism);
     RUN(test_dropout_semantics);
+    RUN(test_forward_ids);
     /* ... and each thread carrying its own rows */
     rnnc_rnn_set_loop_mode(RNNC_LOOP_ROWS);
     RUN(test_gradcheck_stacked_bidirectional_varlen);
@@ -443,5 +517,8 @@ int main(void) {
     RUN(test_gradcheck_b1_t1);
     RUN(test_varlen_matches_separate_runs);
     RUN(test_workspace_reuse_and_determinism);
+    RUN(test_forward_ids);
+    rnnc_rnn_set_loop_mode(RNNC_LOOP_SERIAL);
+    RUN(test_forward_ids);
     return test_report();
 }

@@ -10,7 +10,8 @@ Run: /usr/bin/python3 tools/make_golden_lm.py
   as safetensors.torch.save_file would (tools/st_write.py), with "rnnc.config" metadata.
   lm_<cell>_l<L>_ref.safetensors: the id stream, the loss of two consecutive windows with the state
   carried (detached) between them, every parameter's gradient summed over both windows, the final
-  state, and the first window's logits.
+  state, and the first window's logits. lm_<cell>_l2_fold*: the same for a 2-layer model with a
+  5-token vocabulary at batch 4 x 6 steps (rnnc's projected-table path, rnn.h).
 - cli_lstm.safetensors, cli_ids.txt and cli_expect.txt / cli_sgd1.safetensors /
   cli_adam12.safetensors: a 2-layer LSTM made in PyTorch, an id file, the eval loss, the model after
   one SGD step and after 12 Adam steps with clipping (wrapping past the last window), and the losses.
@@ -96,10 +97,17 @@ def make_optim():
 
 # ---- LM forward/backward ----
 def make_lm():
-    V, E, H, B, T = 11, 5, 6, 3, 4
+    # (V, E, H, B, T, layers, seed base, file suffix): the second shape has a vocabulary small
+    # against B*T (5 against 24), where rnnc projects the embedding table instead of the rows.
+    shapes = [(11, 5, 6, 3, 4, (1, 2), 100, ""), (5, 4, 6, 4, 6, (2,), 200, "_fold")]
+    for V, E, H, B, T, layers, seed, suffix in shapes:
+        make_lm_shape(V, E, H, B, T, layers, seed, suffix)
+
+
+def make_lm_shape(V, E, H, B, T, layers, seed, suffix):
     for ci, cell in enumerate(["rnn_tanh", "rnn_relu", "lstm", "gru"]):
-        for L in (1, 2):
-            torch.manual_seed(100 + 10 * ci + L)
+        for L in layers:
+            torch.manual_seed(seed + 10 * ci + L)
             m = LM(V, E, H, L, cell)
             ids = torch.randint(0, V, (B * (2 * T + 1) + 2,))
             state, losses = None, []
@@ -121,7 +129,7 @@ def make_lm():
                 ref["h"], ref["c"] = state
             else:
                 ref["h"] = state
-            stem = os.path.join(OUT, f"lm_{cell}_l{L}")
+            stem = os.path.join(OUT, f"lm_{cell}_l{L}{suffix}")
             save_file(m.state_dict(), stem + ".safetensors", metadata={"rnnc.config": config(cell, V, E, H, L)})
             save_file(ref, stem + "_ref.safetensors")
 

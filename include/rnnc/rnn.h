@@ -79,6 +79,24 @@ rnnc_status rnnc_rnn_forward(rnnc_rnn_ws *ws, const float *params, int B, int T,
 rnnc_status rnnc_rnn_backward(rnnc_rnn_ws *ws, const float *params, float *dparams, const float *dy,
                               const float *dhn, const float *dcn, float *dx, float *dh0, float *dc0);
 
+/* Forward and backward with layer 0's input an embedding lookup: x[b,t,:] = table[ids[b*T+t], :]
+ * for table (V, I) and ids (B,T) in [0, V) (an id outside is RNNC_ERR_RANGE naming its position).
+ * The same function as rnnc_rnn_forward on the looked-up rows, but when the table has at most
+ * half as many rows as the batch has tokens (a character-level model: V = 96 against B*T = 4096)
+ * layer 0's input projection is made once per table row, table W_ih^T, and gathered in the time
+ * loop; backward then sums the gate gradients per id and makes the W_ih and table gradients from
+ * V rows instead of B*T: three of the layer's products shrink by the factor B*T/V. Results
+ * differ from the looked-up path only by float rounding (the sums run in another order).
+ * backward_ids needs the same table as the forward and accumulates its gradient into dtable (V, I)
+ * when dtable is not NULL (nn.Embedding's backward included). Each backward must match its
+ * forward's kind: the other one is RNNC_ERR_ARG. */
+rnnc_status rnnc_rnn_forward_ids(rnnc_rnn_ws *ws, const float *params, int B, int T, const int *ids,
+                                 const float *table, int V, const int *lengths, const float *h0, const float *c0,
+                                 float *y, float *hn, float *cn, bool training, rnnc_rng *rng);
+rnnc_status rnnc_rnn_backward_ids(rnnc_rnn_ws *ws, const float *params, float *dparams, const float *dy,
+                                  const float *dhn, const float *dcn, const float *table, float *dtable, float *dh0,
+                                  float *dc0);
+
 /* How the time loop of a layer uses the OpenMP threads. AUTO (the default) picks ROWS when W_hh
  * (all directions) fits in 1 MiB and the batch has 8 rows per thread, else UNITS when a step has
  * at least 8M multiply-adds (B x G*H x H x directions), else SERIAL. ROWS: each thread carries its

@@ -287,12 +287,9 @@ fail:
 struct rnnc_lm_ws {
     int Bmax, Tmax, B, T;
     rnnc_rnn_ws *rnn;
-    int *ids;        /* (B,T) of the last forward, for the embedding backward */
-    float *x;        /* (B,T,E) embeddings */
     float *y;        /* (B,T,H) recurrent output */
     float *logits;   /* (B*T,V); becomes dlogits in place during backward */
     float *dy;       /* (B,T,H) */
-    float *dx;       /* (B,T,E) */
     float *h[2], *c[2]; /* carried state (L,B,H), double-buffered: [cur] is the state in */
     int cur;
     size_t state_size;
@@ -306,22 +303,19 @@ rnnc_status rnnc_lm_ws_new(rnnc_lm_ws **out, const rnnc_lm *m, int B, int T) {
     if (!ws) return rnnc_error(RNNC_ERR_NOMEM, "model workspace: out of memory");
     ws->Bmax = B;
     ws->Tmax = T;
-    size_t N = (size_t)B * (size_t)T, E = (size_t)m->c.embed, H = (size_t)m->c.hidden, V = (size_t)m->c.vocab;
+    size_t N = (size_t)B * (size_t)T, H = (size_t)m->c.hidden, V = (size_t)m->c.vocab;
     ws->state_size = (size_t)m->c.layers * (size_t)B * H;
     rnnc_status s = rnnc_rnn_ws_new(&ws->rnn, &m->rnn, B, T);
     if (s) { free(ws); return s; }
-    ws->ids = malloc(N * sizeof *ws->ids);
-    ws->x = malloc(N * E * sizeof(float));
     ws->y = malloc(N * H * sizeof(float));
     ws->logits = malloc(N * V * sizeof(float));
     ws->dy = malloc(N * H * sizeof(float));
-    ws->dx = malloc(N * E * sizeof(float));
     bool lstm = m->c.cell == RNNC_CELL_LSTM;
     for (int i = 0; i < 2; i++) {
         ws->h[i] = calloc(ws->state_size, sizeof(float));
         ws->c[i] = lstm ? calloc(ws->state_size, sizeof(float)) : NULL;
     }
-    if (!ws->ids || !ws->x || !ws->y || !ws->logits || !ws->dy || !ws->dx || !ws->h[0] || !ws->h[1] ||
+    if (!ws->y || !ws->logits || !ws->dy || !ws->h[0] || !ws->h[1] ||
         (lstm && (!ws->c[0] || !ws->c[1]))) {
         rnnc_lm_ws_free(ws);
         return rnnc_error(RNNC_ERR_NOMEM, "model workspace: out of memory for batch %d x seq %d", B, T);
@@ -333,7 +327,7 @@ rnnc_status rnnc_lm_ws_new(rnnc_lm_ws **out, const rnnc_lm *m, int B, int T) {
 void rnnc_lm_ws_free(rnnc_lm_ws *ws) {
     if (!ws) return;
     rnnc_rnn_ws_free(ws->rnn);
-    free(ws->ids); free(ws->x); free(ws->y); free(ws->logits); free(ws->dy); free(ws->dx);
+    free(ws->y); free(ws->logits); free(ws->dy);
     for (int i = 0; i < 2; i++) { free(ws->h[i]); free(ws->c[i]); }
     free(ws);
 }
@@ -351,17 +345,20 @@ rnnc_status rnnc_lm_forward(rnnc_lm *m, rnnc_lm_ws *ws, const int *ids, int B, i
     if (B < 1 || T < 1 || B > ws->Bmax || T > ws->Tmax)
         return rnnc_error(RNNC_ERR_ARG, "model forward: window %d x %d does not fit the workspace of %d x %d", B, T,
                           ws->Bmax, ws->Tmax);
-    const int V = m->c.vocab, E = m->c.embed, H = m->c.hidden;
+    const int V = m->c.vocab, H = m->c.hidden;
     const int N = B * T;
     ws->have_forward = false;
-    rnnc_status s = rnnc_embedding_forward(ws->x, ids, m->params + m->off_embedding, N, V, E);
-    if (s) return s;
-    memcpy(ws->ids, ids, (size_t)N * sizeof *ids);
+    for (int n = 0; n < N; n++)
+        if (ids[n] < 0 || ids[n] >= V)
+            return rnnc_error(RNNC_ERR_RANGE, "embedding: id %d at position %d is outside the vocabulary of %d", ids[n], n, V);
     /* The state in stays untouched in [cur] (backward may need it); the state out goes to the
      * other buffer, which then becomes the current one. */
     int nxt = 1 - ws->cur;
-    s = rnnc_rnn_forward(ws->rnn, m->params + m->off_rnn, B, T, ws->x, NULL, ws->h[ws->cur], ws->c[ws->cur], ws->y,
-                         ws->h[nxt], ws->c[nxt], training, rng);
+    /* the embedding lookup happens inside the recurrent layer (rnnc_rnn_forward_ids), which can
+     * then project the table instead of every looked-up row */
+    rnnc_status s = rnnc_rnn_forward_ids(ws->rnn, m->params + m->off_rnn, B, T, ids, m->params + m->off_embedding, V,
+                                         NULL, ws->h[ws->cur], ws->c[ws->cur], ws->y, ws->h[nxt], ws->c[nxt], training,
+                                         rng);
     if (s) return s;
     ws->cur = nxt;
     rnnc_linear_forward(ws->logits, ws->y, m->params + m->off_head_w, m->params + m->off_head_b, N, H, V);
@@ -374,7 +371,7 @@ rnnc_status rnnc_lm_forward(rnnc_lm *m, rnnc_lm_ws *ws, const int *ids, int B, i
 
 rnnc_status rnnc_lm_loss(rnnc_lm *m, rnnc_lm_ws *ws, const int *targets, bool backward, double *loss) {
     if (!ws->have_forward) return rnnc_error(RNNC_ERR_ARG, "model loss: no forward pass to take the loss of");
-    const int V = m->c.vocab, H = m->c.hidden, E = m->c.embed;
+    const int V = m->c.vocab, H = m->c.hidden;
     const int N = ws->B * ws->T;
     rnnc_status s = rnnc_xent_forward_backward(ws->logits, targets, N, V, RNNC_IGNORE_INDEX, 1.0f,
                                                backward ? ws->logits : NULL, loss, NULL);
@@ -382,10 +379,8 @@ rnnc_status rnnc_lm_loss(rnnc_lm *m, rnnc_lm_ws *ws, const int *targets, bool ba
     ws->have_forward = false; /* the logits now hold their gradient */
     rnnc_linear_backward(ws->dy, m->grads + m->off_head_w, m->grads + m->off_head_b, ws->logits, ws->y,
                          m->params + m->off_head_w, N, H, V);
-    s = rnnc_rnn_backward(ws->rnn, m->params + m->off_rnn, m->grads + m->off_rnn, ws->dy, NULL, NULL, ws->dx, NULL, NULL);
-    if (s) return s;
-    rnnc_embedding_backward(m->grads + m->off_embedding, ws->dx, ws->ids, N, E);
-    return RNNC_OK;
+    return rnnc_rnn_backward_ids(ws->rnn, m->params + m->off_rnn, m->grads + m->off_rnn, ws->dy, NULL, NULL,
+                                 m->params + m->off_embedding, m->grads + m->off_embedding, NULL, NULL);
 }
 
 void rnnc_lm_zero_grad(rnnc_lm *m) { memset(m->grads, 0, m->n_params * sizeof(float)); }

@@ -135,6 +135,14 @@ struct rnnc_rnn_ws {
     float *dh[2][2], *dc[2][2]; /* [B, H] ping-pong carries */
     float *dbuf[2];      /* [T, B, max(I, D*H)] gradients of layer outputs / inputs */
     float *zero;         /* [B, H] zeros for missing initial states */
+    /* layer 0's input as ids into a table (rnnc_rnn_forward_ids) */
+    bool from_ids;       /* the last forward read ids, not x */
+    bool folded;         /* ... and projected the table, not the looked-up rows (see fold_plan) */
+    int V;               /* table rows of the last forward_ids */
+    int *ids;            /* [T, B] that forward's ids, time-major */
+    float *ptab[2];      /* folded: [V, G*H] table W_ih^T per direction */
+    float *stab;         /* folded: [V, G*H] per-id sums of one direction's gate gradients */
+    size_t tab_floats;   /* floats allocated in each of ptab[0], ptab[1], stab */
     void *allocs[MAX_ALLOCS];
     int n_allocs;
     size_t bytes;        /* allocated in all */
@@ -160,11 +168,14 @@ static void *ws_alloc(rnnc_rnn_ws *ws, size_t bytes) {
     return p;
 }
 
-size_t rnnc_rnn_ws_bytes(const rnnc_rnn_ws *ws) { return ws ? ws->bytes + sizeof *ws : 0; }
+size_t rnnc_rnn_ws_bytes(const rnnc_rnn_ws *ws) {
+    return ws ? ws->bytes + sizeof *ws + 3 * ws->tab_floats * sizeof(float) : 0;
+}
 
 void rnnc_rnn_ws_free(rnnc_rnn_ws *ws) {
     if (!ws) return;
     for (int i = 0; i < ws->n_allocs; i++) free(ws->allocs[i]);
+    free(ws->ptab[0]); free(ws->ptab[1]); free(ws->stab);
     free(ws);
 }
 
@@ -187,6 +198,7 @@ rnnc_status rnnc_rnn_ws_new(rnnc_rnn_ws **out, const rnnc_rnn_config *c, int B, 
 #define ALLOC(dst, bytes) do { if (ok) { (dst) = ws_alloc(ws, (bytes)); ok = (dst) != NULL; } } while (0)
     /* The pointer tables go in one block so that the number of allocations stays bounded. */
     ALLOC(ws->len, B * sizeof(int));
+    ALLOC(ws->ids, TB * sizeof(int));
     void **tab = NULL;
     ALLOC(tab, (4 * L * D + 2 * L) * sizeof(void *));
     ALLOC(ws->dropped, L * sizeof(bool));
@@ -419,6 +431,14 @@ static void fwd_chunk(rnnc_rnn_ws *ws, int l, const layer_params *p, int q, int 
     const int prev = d == 0 ? t : t + 1, next = d == 0 ? t + 1 : t;
     float *hs = ws->hs[ld], *cs = ws->cs[ld], *hg = ws->hg[d] + (size_t)b0 * GH;
     const float *h_prev = hs + prev * BH + r0;
+    if (l == 0 && ws->folded) {
+        /* the input projection of each row is its id's row of table W_ih^T, which stays in cache */
+        float *gt = ws->gates[ld] + (size_t)t * B * GH;
+        for (int b = b0; b < b1; b++) {
+            const float *src = ws->ptab[d] + (size_t)ws->ids[(size_t)t * B + b] * GH;
+            for (int g = 0; g < G; g++) memcpy(gt + (size_t)b * GH + g * H + j0, src + g * H + j0, (size_t)(j1 - j0) * sizeof(float));
+        }
+    }
     prefetch_cell(ws, ld, d, t, b0, nb, j0, j1, NULL, false);
     for (int g = 0; g < G; g++) rnnc_pgemm(nb, H, j0, j1, h_prev, H, ws->pk[d] + g * ps, hg + (size_t)g * H, GH, 0);
     rnnc_cell_fwd a = {.B = nb, .H = H, .j0 = j0, .j1 = j1, .t = t, .len = ws->len + b0,
@@ -464,10 +484,54 @@ static void forward_layer(rnnc_rnn_ws *ws, int l, const float *params, const flo
     }
 }
 
+/* Whether forward_ids projects the table (V rows) instead of the looked-up rows (T*B): when the
+ * table has at most half as many rows, the product is at least twice smaller; backward then sums
+ * the gate gradients per id (one pass over them) and makes both gradients from V rows. */
+static bool fold_plan(int V, size_t TB) { return (size_t)V * 2 <= TB; }
+
+/* Makes room for three [V, G*H] tables per direction... (ptab[0], ptab[1], stab). */
+static rnnc_status tab_reserve(rnnc_rnn_ws *ws, int V) {
+    const size_t need = (size_t)V * ws->G * ws->c.hidden;
+    if (need <= ws->tab_floats) return RNNC_OK;
+    float *n[3] = {NULL, NULL, NULL};
+    for (int k = 0; k < 3; k++) {
+        n[k] = aligned_alloc(64, (need * sizeof(float) + 63) / 64 * 64);
+        if (!n[k]) {
+            for (int j = 0; j < k; j++) free(n[j]);
+            return rnnc_error(RNNC_ERR_NOMEM, "rnn forward: out of memory for a projected table of %d rows", V);
+        }
+    }
+    free(ws->ptab[0]); free(ws->ptab[1]); free(ws->stab);
+    ws->ptab[0] = n[0]; ws->ptab[1] = n[1]; ws->stab = n[2];
+    ws->tab_floats = need;
+    return RNNC_OK;
+}
+
+static rnnc_status forward_impl(rnnc_rnn_ws *ws, const float *params, int B, int T, const float *x,
+                                const int *ids, const float *table, int V, const int *lengths,
+                                const float *h0, const float *c0, float *y, float *hn, float *cn, bool training,
+                                rnnc_rng *rng);
+
 rnnc_status rnnc_rnn_forward(rnnc_rnn_ws *ws, const float *params, int B, int T, const float *x,
                              const int *lengths, const float *h0, const float *c0, float *y,
                              float *hn, float *cn, bool training, rnnc_rng *rng) {
-    if (!ws || !params || !x || !y) return rnnc_error(RNNC_ERR_ARG, "rnn forward: NULL workspace, params, x or y");
+    if (!x) return rnnc_error(RNNC_ERR_ARG, "rnn forward: NULL x");
+    return forward_impl(ws, params, B, T, x, NULL, NULL, 0, lengths, h0, c0, y, hn, cn, training, rng);
+}
+
+rnnc_status rnnc_rnn_forward_ids(rnnc_rnn_ws *ws, const float *params, int B, int T, const int *ids,
+                                 const float *table, int V, const int *lengths, const float *h0, const float *c0,
+                                 float *y, float *hn, float *cn, bool training, rnnc_rng *rng) {
+    if (!ids || !table) return rnnc_error(RNNC_ERR_ARG, "rnn forward: NULL ids or table");
+    if (V < 1) return rnnc_error(RNNC_ERR_ARG, "rnn forward: table of %d rows", V);
+    return forward_impl(ws, params, B, T, NULL, ids, table, V, lengths, h0, c0, y, hn, cn, training, rng);
+}
+
+static rnnc_status forward_impl(rnnc_rnn_ws *ws, const float *params, int B, int T, const float *x,
+                                const int *ids, const float *table, int V, const int *lengths,
+                                const float *h0, const float *c0, float *y, float *hn, float *cn, bool training,
+                                rnnc_rng *rng) {
+    if (!ws || !params || !y) return rnnc_error(RNNC_ERR_ARG, "rnn forward: NULL workspace, params or y");
     if (B < 1 || B > ws->Bmax || T < 1 || T > ws->Tmax)
         return rnnc_error(RNNC_ERR_ARG, "rnn forward: batch %d x length %d outside the workspace's %d x %d",
                           B, T, ws->Bmax, ws->Tmax);
@@ -477,23 +541,50 @@ rnnc_status rnnc_rnn_forward(rnnc_rnn_ws *ws, const float *params, int B, int T,
     const rnnc_rnn_config *c = &ws->c;
     const bool dropout = training && c->dropout > 0.0f && c->layers > 1;
     if (dropout && !rng) return rnnc_error(RNNC_ERR_ARG, "rnn forward: dropout in training needs an rng");
+    const int H = c->hidden, GH = ws->G * H, D = ws->D, L = ws->L, DH = D * H;
+    const size_t TB = (size_t)T * B, BH = (size_t)B * H;
+    const bool fold = ids && fold_plan(V, TB);
+    if (ids) {
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < T; t++) {
+                int id = ids[(size_t)b * T + t];
+                if (id < 0 || id >= V)
+                    return rnnc_error(RNNC_ERR_RANGE, "rnn forward: id %d at position %d is outside the table of %d rows",
+                                      id, b * T + t, V);
+                ws->ids[(size_t)t * B + b] = id;
+            }
+        if (fold) {
+            rnnc_status st = tab_reserve(ws, V);
+            if (st) return st;
+        }
+    }
     ws->B = B;
     ws->T = T;
     ws->have_forward = false;
+    ws->from_ids = ids != NULL;
+    ws->folded = fold;
+    ws->V = V;
     for (int b = 0; b < B; b++) ws->len[b] = lengths ? lengths[b] : T;
     for (int l = 0; l < ws->L; l++) ws->dropped[l] = false;
 
-    const int H = c->hidden, GH = ws->G * H, D = ws->D, L = ws->L, DH = D * H;
-    const size_t TB = (size_t)T * B, BH = (size_t)B * H;
     int nth;
     bool rows;
     loop_plan(ws, &nth, &rows);
-    swap01(ws->xin[0], x, B, T, c->input);
+    if (x) {
+        swap01(ws->xin[0], x, B, T, c->input);
+    } else if (!fold) {
+        const size_t I0 = (size_t)c->input;
+#pragma omp parallel for schedule(static)
+        for (size_t r = 0; r < TB; r++) memcpy(ws->xin[0] + r * I0, table + (size_t)ws->ids[r] * I0, I0 * sizeof(float));
+    }
     for (int l = 0; l < L; l++) {
         const int I = layer_input(c, l);
         for (int d = 0; d < D; d++) {
             layer_params p = params_of(c, params, l, d);
-            rnnc_gemm_aw((int)TB, GH, I, ws->xin[l], I, p.w_ih, I, 1, ws->gates[l * D + d], GH, 0);
+            if (l == 0 && fold) /* the gates are gathered from this table in the time loop */
+                rnnc_gemm_aw(V, GH, I, table, I, p.w_ih, I, 1, ws->ptab[d], GH, 0);
+            else
+                rnnc_gemm_aw((int)TB, GH, I, ws->xin[l], I, p.w_ih, I, 1, ws->gates[l * D + d], GH, 0);
         }
         float *out = l + 1 < L ? ws->xin[l + 1] : ws->ylast;
         forward_layer(ws, l, params, h0 ? h0 + (size_t)l * D * BH : NULL, c0 ? c0 + (size_t)l * D * BH : NULL, out, nth, rows);
@@ -590,8 +681,46 @@ static void backward_layer(rnnc_rnn_ws *ws, int l, const float *params, const fl
     }
 }
 
+/* stab[v, :] = the sum of dg's rows r with ids[r] = v ([rows, cols] -> [V, cols]). Split by
+ * columns, each thread taking every row of its columns in order, so the sums do not depend on the
+ * thread count. */
+static void sum_by_id(float *stab, const float *dg, const int *ids, size_t rows, int cols, int V) {
+#pragma omp parallel for schedule(static)
+    for (int k0 = 0; k0 < cols; k0 += 64) {
+        const int n = k0 + 64 < cols ? 64 : cols - k0;
+        for (int v = 0; v < V; v++) memset(stab + (size_t)v * cols + k0, 0, (size_t)n * sizeof(float));
+        for (size_t r = 0; r < rows; r++) {
+            float *dst = stab + (size_t)ids[r] * cols + k0;
+            const float *src = dg + r * cols + k0;
+#pragma omp simd
+            for (int k = 0; k < n; k++) dst[k] += src[k];
+        }
+    }
+}
+
+static rnnc_status backward_impl(rnnc_rnn_ws *ws, const float *params, float *dparams, const float *dy,
+                                 const float *dhn, const float *dcn, float *dx, const float *table, float *dtable,
+                                 float *dh0, float *dc0);
+
 rnnc_status rnnc_rnn_backward(rnnc_rnn_ws *ws, const float *params, float *dparams, const float *dy,
                               const float *dhn, const float *dcn, float *dx, float *dh0, float *dc0) {
+    if (ws && ws->have_forward && ws->from_ids)
+        return rnnc_error(RNNC_ERR_ARG, "rnn backward: the last forward read ids (use rnnc_rnn_backward_ids)");
+    return backward_impl(ws, params, dparams, dy, dhn, dcn, dx, NULL, NULL, dh0, dc0);
+}
+
+rnnc_status rnnc_rnn_backward_ids(rnnc_rnn_ws *ws, const float *params, float *dparams, const float *dy,
+                                  const float *dhn, const float *dcn, const float *table, float *dtable, float *dh0,
+                                  float *dc0) {
+    if (!table) return rnnc_error(RNNC_ERR_ARG, "rnn backward: NULL table");
+    if (ws && ws->have_forward && !ws->from_ids)
+        return rnnc_error(RNNC_ERR_ARG, "rnn backward: the last forward read x, not ids (use rnnc_rnn_backward)");
+    return backward_impl(ws, params, dparams, dy, dhn, dcn, NULL, table, dtable, dh0, dc0);
+}
+
+static rnnc_status backward_impl(rnnc_rnn_ws *ws, const float *params, float *dparams, const float *dy,
+                                 const float *dhn, const float *dcn, float *dx, const float *table, float *dtable,
+                                 float *dh0, float *dc0) {
     if (!ws || !params || !dparams) return rnnc_error(RNNC_ERR_ARG, "rnn backward: NULL workspace, params or dparams");
     if (!ws->have_forward) return rnnc_error(RNNC_ERR_ARG, "rnn backward: no forward to differentiate");
     const rnnc_rnn_config *c = &ws->c;
@@ -611,12 +740,28 @@ rnnc_status rnnc_rnn_backward(rnnc_rnn_ws *ws, const float *params, float *dpara
         backward_layer(ws, l, params, dcur, dhn ? dhn + (size_t)l * D * BH : NULL, dcn ? dcn + (size_t)l * D * BH : NULL,
                        dh0 ? dh0 + (size_t)l * D * BH : NULL, dc0 ? dc0 + (size_t)l * D * BH : NULL, nth, rows);
         /* The big products, once for all steps. */
-        const bool need_dx = l > 0 || dx;
+        const bool folded = l == 0 && ws->folded;
+        const bool need_dx = l > 0 || dx || (dtable && !folded);
         float *dxin = ws->dbuf[which ^ 1];
         for (int d = 0; d < D; d++) {
             layer_params p = params_of(c, params, l, d);
             layer_grads g = grads_of(c, dparams, l, d);
             const float *hprev = ws->hs[l * D + d] + (d == 0 ? 0 : BH);
+            if (folded) {
+                /* every product with the looked-up rows becomes one with the table's V rows */
+                const int V = ws->V;
+                sum_by_id(ws->stab, ws->dgx[d], ws->ids, TB, GH, V);
+                rnnc_wgrad(GH, I, V, ws->stab, GH, table, I, g.w_ih, I);
+                rnnc_wgrad(GH, H, (int)TB, ws->dgh[d], GH, hprev, H, g.w_hh, H);
+                if (ws->dgh[d] == ws->dgx[d]) {
+                    colsum_add(g.b_ih, g.b_hh, ws->stab, (size_t)V, GH);
+                } else {
+                    colsum_add(g.b_ih, NULL, ws->stab, (size_t)V, GH);
+                    colsum_add(g.b_hh, NULL, ws->dgh[d], TB, GH);
+                }
+                if (dtable) rnnc_gemm_aw(V, I, GH, ws->stab, GH, p.w_ih, I, 0, dtable, I, 1);
+                continue;
+            }
             rnnc_wgrad(GH, I, (int)TB, ws->dgx[d], GH, ws->xin[l], I, g.w_ih, I);
             rnnc_wgrad(GH, H, (int)TB, ws->dgh[d], GH, hprev, H, g.w_hh, H);
             if (ws->dgh[d] == ws->dgx[d]) {
@@ -639,6 +784,14 @@ rnnc_status rnnc_rnn_backward(rnnc_rnn_ws *ws, const float *params, float *dpara
             which ^= 1;
         } else if (dx) {
             swap01(dx, dxin, T, B, c->input);
+        } else if (dtable && !folded) {
+            /* the lookup's backward: serial, as repeated ids add into the same row */
+            const size_t I0 = (size_t)c->input;
+            for (size_t r = 0; r < TB; r++) {
+                float *row = dtable + (size_t)ws->ids[r] * I0;
+                const float *gsrc = dxin + r * I0;
+                for (size_t e = 0; e < I0; e++) row[e] += gsrc[e];
+            }
         }
     }
     return RNNC_OK;
