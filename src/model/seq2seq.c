@@ -146,14 +146,14 @@ void rnnc_s2s_model_init(rnnc_s2s_model *m, rnnc_rng *rng) {
 
 typedef struct {
     rnnc_rnn_ws *rnn;
-    float *x, *y, *hn, *cn;  /* (B,Ts,E), (B,Ts,D*H), (L*D,B,H) x2 */
+    float *y, *hn, *cn;      /* (B,Ts,D*H), (L*D,B,H) x2 */
     float *cat, *cat_c;      /* (L,B,2H): the bridge inputs */
     float *h0, *c0;          /* (L,B,H): the decoder's initial states */
 } encoder_bufs;
 
 static void encoder_bufs_free(encoder_bufs *e) {
     rnnc_rnn_ws_free(e->rnn);
-    free(e->x); free(e->y); free(e->hn); free(e->cn); free(e->cat); free(e->cat_c); free(e->h0); free(e->c0);
+    free(e->y); free(e->hn); free(e->cn); free(e->cat); free(e->cat_c); free(e->h0); free(e->c0);
     memset(e, 0, sizeof *e);
 }
 
@@ -162,7 +162,6 @@ static rnnc_status encoder_bufs_new(encoder_bufs *e, const rnnc_s2s_model *m, in
     size_t D = m->c.bidirectional ? 2 : 1, H = (size_t)m->c.hidden, L = (size_t)m->c.layers, Bz = (size_t)B;
     rnnc_status s = rnnc_rnn_ws_new(&e->rnn, &m->enc, B, Ts);
     if (s) return s;
-    e->x = malloc(Bz * (size_t)Ts * (size_t)m->c.embed * sizeof(float));
     e->y = malloc(Bz * (size_t)Ts * D * H * sizeof(float));
     e->hn = malloc(L * D * Bz * H * sizeof(float));
     e->cn = malloc(L * D * Bz * H * sizeof(float));
@@ -170,7 +169,7 @@ static rnnc_status encoder_bufs_new(encoder_bufs *e, const rnnc_s2s_model *m, in
     e->cat_c = malloc(L * Bz * 2 * H * sizeof(float));
     e->h0 = malloc(L * Bz * H * sizeof(float));
     e->c0 = malloc(L * Bz * H * sizeof(float));
-    if (!e->x || !e->y || !e->hn || !e->cn || !e->cat || !e->cat_c || !e->h0 || !e->c0) {
+    if (!e->y || !e->hn || !e->cn || !e->cat || !e->cat_c || !e->h0 || !e->c0) {
         encoder_bufs_free(e);
         return rnnc_error(RNNC_ERR_NOMEM, "out of memory for encoder activations (B=%d, T=%d)", B, Ts);
     }
@@ -226,10 +225,10 @@ static void source_ids(const rnnc_s2s_model *m, const uint32_t *src, const int *
 static rnnc_status encode(const rnnc_s2s_model *m, encoder_bufs *e, const int *src, const int *src_len, int B,
                           int Ts, bool training, rnnc_rng *rng) {
     int L = m->c.layers, H = m->c.hidden;
-    rnnc_status s = rnnc_embedding_forward(e->x, src, m->params + m->off_src_emb, B * Ts, m->c.src_vocab, m->c.embed);
-    if (s) return s;
-    s = rnnc_rnn_forward(e->rnn, m->params + m->off_enc, B, Ts, e->x, src_len, NULL, NULL, e->y, e->hn,
-                         is_lstm(m) ? e->cn : NULL, training, rng);
+    /* the embedding lookup is the recurrent layer's own (rnnc_rnn_forward_ids) */
+    rnnc_status s = rnnc_rnn_forward_ids(e->rnn, m->params + m->off_enc, B, Ts, src, m->params + m->off_src_emb,
+                                         m->c.src_vocab, src_len, NULL, NULL, e->y, e->hn, is_lstm(m) ? e->cn : NULL,
+                                         training, rng);
     if (s) return s;
     size_t n = (size_t)L * B * H;
     if (!m->c.bidirectional) {
@@ -249,8 +248,8 @@ struct rnnc_s2s_ws {
     encoder_bufs enc;
     rnnc_rnn_ws *dec;
     int *src, *tin, *tout;
-    float *enc_dy, *denc_x, *denc_hn, *denc_cn, *dh0, *dc0, *dpre, *dcat;
-    float *dec_x, *ddec_x, *dec_y, *ddec_y, *logits;
+    float *enc_dy, *denc_hn, *denc_cn, *dh0, *dc0, *dpre, *dcat;
+    float *dec_y, *ddec_y, *logits;
     float *dec_mask, *dec_yd; /* output dropout: the scaled keep mask and the dropped outputs */
     bool dropped;             /* the last decode_train applied it */
 };
@@ -260,9 +259,9 @@ void rnnc_s2s_ws_free(rnnc_s2s_ws *w) {
     encoder_bufs_free(&w->enc);
     rnnc_rnn_ws_free(w->dec);
     free(w->src); free(w->tin); free(w->tout);
-    free(w->enc_dy); free(w->denc_x); free(w->denc_hn); free(w->denc_cn); free(w->dh0); free(w->dc0);
+    free(w->enc_dy); free(w->denc_hn); free(w->denc_cn); free(w->dh0); free(w->dc0);
     free(w->dpre); free(w->dcat);
-    free(w->dec_x); free(w->ddec_x); free(w->dec_y); free(w->ddec_y); free(w->logits);
+    free(w->dec_y); free(w->ddec_y); free(w->logits);
     free(w->dec_mask); free(w->dec_yd);
     free(w);
 }
@@ -276,21 +275,18 @@ rnnc_status rnnc_s2s_ws_new(rnnc_s2s_ws **out, const rnnc_s2s_model *m, int B, i
     rnnc_status s = encoder_bufs_new(&w->enc, m, B, Ts);
     if (!s) s = rnnc_rnn_ws_new(&w->dec, &m->dec, B, Tt);
     if (s) { rnnc_s2s_ws_free(w); return s; }
-    size_t D = m->c.bidirectional ? 2 : 1, H = (size_t)m->c.hidden, L = (size_t)m->c.layers, E = (size_t)m->c.embed;
+    size_t D = m->c.bidirectional ? 2 : 1, H = (size_t)m->c.hidden, L = (size_t)m->c.layers;
     size_t Bz = (size_t)B, S = Bz * (size_t)Ts, T = Bz * (size_t)Tt;
     w->src = malloc(S * sizeof(int));
     w->tin = malloc(T * sizeof(int));
     w->tout = malloc(T * sizeof(int));
     w->enc_dy = calloc(S * D * H, sizeof(float)); /* stays zero: without attention y takes no gradient */
-    w->denc_x = malloc(S * E * sizeof(float));
     w->denc_hn = malloc(L * D * Bz * H * sizeof(float));
     w->denc_cn = malloc(L * D * Bz * H * sizeof(float));
     w->dh0 = malloc(L * Bz * H * sizeof(float));
     w->dc0 = malloc(L * Bz * H * sizeof(float));
     w->dpre = malloc(Bz * H * sizeof(float));
     w->dcat = malloc(Bz * 2 * H * sizeof(float));
-    w->dec_x = malloc(T * E * sizeof(float));
-    w->ddec_x = malloc(T * E * sizeof(float));
     w->dec_y = malloc(T * H * sizeof(float));
     w->ddec_y = malloc(T * H * sizeof(float));
     if (m->c.output_dropout > 0) {
@@ -298,8 +294,8 @@ rnnc_status rnnc_s2s_ws_new(rnnc_s2s_ws **out, const rnnc_s2s_model *m, int B, i
         w->dec_yd = malloc(T * H * sizeof(float));
     }
     w->logits = malloc(T * (size_t)m->c.tgt_vocab * sizeof(float));
-    if (!w->src || !w->tin || !w->tout || !w->enc_dy || !w->denc_x || !w->denc_hn || !w->denc_cn || !w->dh0 ||
-        !w->dc0 || !w->dpre || !w->dcat || !w->dec_x || !w->ddec_x || !w->dec_y || !w->ddec_y || !w->logits ||
+    if (!w->src || !w->tin || !w->tout || !w->enc_dy || !w->denc_hn || !w->denc_cn || !w->dh0 ||
+        !w->dc0 || !w->dpre || !w->dcat || !w->dec_y || !w->ddec_y || !w->logits ||
         (m->c.output_dropout > 0 && (!w->dec_mask || !w->dec_yd))) {
         rnnc_s2s_ws_free(w);
         return rnnc_error(RNNC_ERR_NOMEM, "out of memory for a seq2seq workspace (B=%d, Ts=%d, Tt=%d)", B, Ts, Tt);
@@ -312,10 +308,9 @@ rnnc_status rnnc_s2s_ws_new(rnnc_s2s_ws **out, const rnnc_s2s_model *m, int B, i
 static rnnc_status decode_train(rnnc_s2s_ws *w, const rnnc_s2s_model *m, const rnnc_s2s_batch *b, bool training,
                                 rnnc_rng *rng) {
     int N = b->B * b->Tt;
-    rnnc_status s = rnnc_embedding_forward(w->dec_x, w->tin, m->params + m->off_tgt_emb, N, m->c.tgt_vocab, m->c.embed);
-    if (s) return s;
-    s = rnnc_rnn_forward(w->dec, m->params + m->off_dec, b->B, b->Tt, w->dec_x, b->tgt_len, w->enc.h0,
-                         is_lstm(m) ? w->enc.c0 : NULL, w->dec_y, NULL, NULL, training, rng);
+    rnnc_status s = rnnc_rnn_forward_ids(w->dec, m->params + m->off_dec, b->B, b->Tt, w->tin,
+                                         m->params + m->off_tgt_emb, m->c.tgt_vocab, b->tgt_len, w->enc.h0,
+                                         is_lstm(m) ? w->enc.c0 : NULL, w->dec_y, NULL, NULL, training, rng);
     if (s) return s;
     /* Output dropout (training only): the top layer's outputs are dropped before the head, as
      * OpenNMT does, so even a one-layer decoder is regularised. */
@@ -349,7 +344,7 @@ rnnc_status rnnc_s2s_forward_backward(rnnc_s2s_ws *w, const rnnc_s2s_model *m, c
     if (b->B > w->B || b->Ts > w->Ts || b->Tt > w->Tt)
         return rnnc_error(RNNC_ERR_ARG, "seq2seq: batch (B=%d, Ts=%d, Tt=%d) exceeds the workspace (%d, %d, %d)",
                           b->B, b->Ts, b->Tt, w->B, w->Ts, w->Tt);
-    int B = b->B, Ts = b->Ts, Tt = b->Tt, V = m->c.tgt_vocab, H = m->c.hidden, E = m->c.embed, L = m->c.layers;
+    int B = b->B, Ts = b->Ts, Tt = b->Tt, V = m->c.tgt_vocab, H = m->c.hidden, L = m->c.layers;
     int N = B * Tt;
     source_ids(m, b->src, b->src_len, B, Ts, w->src);
     for (int i = 0; i < N; i++) {
@@ -394,10 +389,9 @@ rnnc_status rnnc_s2s_forward_backward(rnnc_s2s_ws *w, const rnnc_s2s_model *m, c
                          P + m->off_head_w, N, H, V);
     if (w->dropped)
         for (size_t i = 0; i < (size_t)N * H; i++) w->ddec_y[i] *= w->dec_mask[i];
-    s = rnnc_rnn_backward(w->dec, P + m->off_dec, G + m->off_dec, w->ddec_y, NULL, NULL, w->ddec_x, w->dh0,
-                          is_lstm(m) ? w->dc0 : NULL);
+    s = rnnc_rnn_backward_ids(w->dec, P + m->off_dec, G + m->off_dec, w->ddec_y, NULL, NULL, P + m->off_tgt_emb,
+                              G + m->off_tgt_emb, w->dh0, is_lstm(m) ? w->dc0 : NULL);
     if (s) return s;
-    rnnc_embedding_backward(G + m->off_tgt_emb, w->ddec_x, w->tin, N, E);
     size_t n = (size_t)L * B * H;
     if (m->c.bidirectional) {
         bridge_backward(P + m->off_bridge_h, G + m->off_bridge_h, w->enc.cat, w->enc.h0, w->dh0, w->denc_hn, w->dpre,
@@ -409,10 +403,9 @@ rnnc_status rnnc_s2s_forward_backward(rnnc_s2s_ws *w, const rnnc_s2s_model *m, c
         memcpy(w->denc_hn, w->dh0, n * sizeof(float));
         if (is_lstm(m)) memcpy(w->denc_cn, w->dc0, n * sizeof(float));
     }
-    s = rnnc_rnn_backward(w->enc.rnn, P + m->off_enc, G + m->off_enc, w->enc_dy, w->denc_hn,
-                          is_lstm(m) ? w->denc_cn : NULL, w->denc_x, NULL, NULL);
+    s = rnnc_rnn_backward_ids(w->enc.rnn, P + m->off_enc, G + m->off_enc, w->enc_dy, w->denc_hn,
+                              is_lstm(m) ? w->denc_cn : NULL, P + m->off_src_emb, G + m->off_src_emb, NULL, NULL);
     if (s) return s;
-    rnnc_embedding_backward(G + m->off_src_emb, w->denc_x, w->src, B * Ts, E);
     return RNNC_OK;
 }
 
