@@ -62,12 +62,16 @@ void rnnc_wgrad(int M, int N, int K, const float *A, int lda, const float *B, in
     for (int t = 1; t < n; t++) free(part[t]);
 }
 
-/* Products with at most 128 columns or a K of at most 128 (the LM head over a small vocabulary,
- * the input projection from a 64-wide embedding and its gradient): OpenBLAS ran them at 70-106
- * GFLOP/s on two threads of this machine ([4096,128]x[128,96], [4096,96]x[96,128],
- * [4096,512]x[512,64]) against 190-200 on big square ones. Here W is packed once into the 32-column
- * panels of pgemm.h and blocks of 64 rows of A go through its 8x32 register kernel, handed to the
- * threads as they come free. Each row of C is computed the same way whatever the thread count. */
+/* C = A W through the packed 8x32 kernel of pgemm.h. OpenBLAS ran the thin products of these
+ * models at 70-130 GFLOP/s on two threads of this machine ([4096,128]x[128,96], [4096,96]x[96,128],
+ * [4096,512]x[512,64]) and [4096,512]x[512,512] at 167-171, against 200-206 for this path in the
+ * same process (docs/PERFORMANCE.md). W is packed once into 32-column panels, by all threads. The
+ * columns are cut into groups whose panels fill at most 512 KiB (half a core's L2), and the work
+ * items, (column group, block of 64 rows of A), go to the threads as they come free, group by
+ * group: the threads share a group's panels while it is in use, and a thread on a slower core
+ * simply takes fewer blocks. Each element of C is computed the same way whatever the thread count.
+ * BLAS keeps the products where packing W per call does not pay: fewer than 256 rows with a W of
+ * more than 1 MiB packed, or a W of more than 16 MiB (a head over a very large vocabulary). */
 #define AW_ROWS 64
 
 void rnnc_gemm_aw(int M, int N, int K, const float *A, int lda, const float *W, int ldw, int transw, float *C,
@@ -78,22 +82,27 @@ void rnnc_gemm_aw(int M, int N, int K, const float *A, int lda, const float *W, 
             for (int i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof(float));
         return;
     }
-    /* Only while the packed W stays in cache (at most 1 MiB): every 64-row block streams all of it,
-     * so a head over a 100k vocabulary would read 50 MB per block; BLAS blocks that properly. */
+    const size_t psize = rnnc_pgemm_size(K, N);
+    const bool small = psize <= ((size_t)1 << 18), fits = psize <= ((size_t)1 << 22);
     float *P = NULL;
-    if ((N <= 128 || K <= 128) && rnnc_pgemm_size(K, N) <= ((size_t)1 << 18))
-        P = aligned_alloc(64, (rnnc_pgemm_size(K, N) * sizeof(float) + 63) / 64 * 64);
+    if (small || (fits && M >= 256)) P = aligned_alloc(64, (psize * sizeof(float) + 63) / 64 * 64);
     if (!P) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, transw ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A, lda, W, ldw,
                     accumulate ? 1.0f : 0.0f, C, ldc);
         return;
     }
-    rnnc_pgemm_pack(P, W, ldw, transw, K, N, 0, N);
-    const int blocks = (M + AW_ROWS - 1) / AW_ROWS;
-#pragma omp parallel for schedule(dynamic, 1) if (blocks > 1 && !omp_in_parallel())
-    for (int b = 0; b < blocks; b++) {
+    const int NR = RNNC_PGEMM_NR, panels = (N + NR - 1) / NR;
+#pragma omp parallel for schedule(static) if (!small && !omp_in_parallel())
+    for (int c = 0; c < panels; c++) rnnc_pgemm_pack(P, W, ldw, transw, K, N, c * NR, c * NR + NR < N ? c * NR + NR : N);
+    int gcols = ((1 << 17) / K) / NR * NR; /* columns per group: 2^17 floats of panels */
+    if (gcols < NR) gcols = NR;
+    const int groups = (N + gcols - 1) / gcols, blocks = (M + AW_ROWS - 1) / AW_ROWS, items = groups * blocks;
+#pragma omp parallel for schedule(dynamic, 1) if (items > 1 && !omp_in_parallel())
+    for (int q = 0; q < items; q++) {
+        const int g = q / blocks, b = q % blocks;
         const int r0 = b * AW_ROWS, m = M - r0 < AW_ROWS ? M - r0 : AW_ROWS;
-        rnnc_pgemm(m, K, 0, N, A + (size_t)r0 * lda, lda, P, C + (size_t)r0 * ldc, ldc, accumulate);
+        const int c0 = g * gcols, c1 = c0 + gcols < N ? c0 + gcols : N;
+        rnnc_pgemm(m, K, c0, c1, A + (size_t)r0 * lda, lda, P, C + (size_t)r0 * ldc, ldc, accumulate);
     }
     free(P);
 }
