@@ -22,7 +22,7 @@ typedef struct {
     int t;                /* time index; row b valid when t < len[b] */
     const int *len;       /* [B] */
     int relu;             /* Elman: relu instead of tanh */
-    float *gates;         /* [B, G*H] in: x W_ih^T; out: activated gates (GRU: r, z, n) */
+    float *gates;         /* [B, G*H] in: x W_ih^T; out: activated gates (GRU: r, z, n; Elman: left as is, h_new is its gate) */
     const float *hg;      /* [B, G*H] h_prev W_hh^T */
     const float *b_ih, *b_hh; /* [G*H] */
     float *hn;            /* GRU: [B, H] out: W_hn h_prev + b_hn (needed by backward) */
@@ -39,7 +39,7 @@ typedef struct {
     int t;
     const int *len;
     int relu;
-    const float *gates;   /* [B, G*H] activated gates from forward */
+    const float *gates;   /* [B, G*H] activated gates from forward (Elman: unused, reads h_new) */
     const float *hn;      /* GRU: [B, H] */
     const float *h_prev, *h_new; /* [B, H] */
     const float *c_prev, *c_new; /* LSTM: [B, H] */
