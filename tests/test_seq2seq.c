@@ -31,23 +31,36 @@ static rnnc_s2s_model *tiny_model(rnnc_cell cell, bool bidir, int layers, uint64
     return m;
 }
 
-/* A batch of 3 with different source and target lengths (row 1 is padded on both sides). */
-static void tiny_batch(rnnc_s2s_batch *b, uint32_t *src, int *slen, uint32_t *tin, uint32_t *tout, int *tlen) {
+/* A batch of 3 with different source and target lengths (row 1 is padded on both sides), with the
+ * arrays it points into: keep it where it is made. */
+typedef struct {
+    rnnc_s2s_batch b;
+    uint32_t src[12], tin[12], tout[12];
+    int slen[3], tlen[3];
+} tiny_data;
+
+static void tiny_batch(tiny_data *d) {
     static const uint32_t S[3][4] = {{4, 5, 6, 7}, {8, 4, 0, 0}, {5, 5, 8, 6}};
     static const uint32_t T[3][3] = {{4, 5, 6}, {7, 0, 0}, {6, 6, 4}};
     static const int SL[3] = {4, 2, 4}, TL[3] = {3, 1, 2};
-    b->B = 3; b->Ts = 4; b->Tt = 4;
     for (int r = 0; r < 3; r++) {
-        slen[r] = SL[r];
-        tlen[r] = TL[r] + 1;
-        for (int t = 0; t < 4; t++) src[r * 4 + t] = S[r][t];
-        tin[r * 4] = RNNC_S2S_BOS;
+        d->slen[r] = SL[r];
+        d->tlen[r] = TL[r] + 1;
         for (int t = 0; t < 4; t++) {
-            tin[r * 4 + t] = t == 0 ? RNNC_S2S_BOS : t <= TL[r] ? T[r][t - 1] : RNNC_S2S_PAD;
-            tout[r * 4 + t] = t < TL[r] ? T[r][t] : t == TL[r] ? RNNC_S2S_EOS : RNNC_S2S_PAD;
+            d->src[r * 4 + t] = S[r][t];
+            d->tin[r * 4 + t] = t == 0 ? RNNC_S2S_BOS : t <= TL[r] ? T[r][t - 1] : RNNC_S2S_PAD;
+            d->tout[r * 4 + t] = t < TL[r] ? T[r][t] : t == TL[r] ? RNNC_S2S_EOS : RNNC_S2S_PAD;
         }
     }
-    b->src = src; b->src_len = slen; b->tgt_in = tin; b->tgt_out = tout; b->tgt_len = tlen;
+    d->b = (rnnc_s2s_batch){.B = 3, .Ts = 4, .Tt = 4, .src = d->src, .src_len = d->slen, .tgt_in = d->tin,
+                            .tgt_out = d->tout, .tgt_len = d->tlen};
+}
+
+/* A workspace for the tiny batch. */
+static rnnc_s2s_ws *tiny_ws(const rnnc_s2s_model *m) {
+    rnnc_s2s_ws *ws = NULL;
+    CHECK(rnnc_s2s_ws_new(&ws, m, 3, 4, 4) == RNNC_OK);
+    return ws;
 }
 
 /* Training-mode loss with the RNG reset to `seed` (fixed dropout masks); seed 0: evaluation mode. */
@@ -64,14 +77,11 @@ static double loss_at(rnnc_s2s_model *m, rnnc_s2s_ws *ws, const rnnc_s2s_batch *
 /* Central differences against the analytic gradient for every element of every tensor (the model
  * is tiny) on the tiny batch; seed as in loss_at. */
 static void gradcheck_model(rnnc_s2s_model *m, uint64_t seed, const char *what) {
-    rnnc_s2s_ws *ws;
-    CHECK(rnnc_s2s_ws_new(&ws, m, 3, 4, 4) == RNNC_OK);
-    rnnc_s2s_batch b;
-    uint32_t src[12], tin[12], tout[12];
-    int slen[3], tlen[3];
-    tiny_batch(&b, src, slen, tin, tout, tlen);
+    rnnc_s2s_ws *ws = tiny_ws(m);
+    tiny_data d;
+    tiny_batch(&d);
     float *g = calloc(m->n_params, sizeof *g);
-    CHECK(isfinite(loss_at(m, ws, &b, g, seed)));
+    CHECK(isfinite(loss_at(m, ws, &d.b, g, seed)));
     int bad = 0, checked = 0, nonzero_tensors = 0;
     size_t nt = rnnc_s2s_num_tensors(m);
     for (size_t k = 0; k < nt; k++) {
@@ -81,9 +91,9 @@ static void gradcheck_model(rnnc_s2s_model *m, uint64_t seed, const char *what) 
             float keep = m->params[i];
             double h = 1e-2;
             m->params[i] = keep + (float)h;
-            double lp = loss_at(m, ws, &b, NULL, seed);
+            double lp = loss_at(m, ws, &d.b, NULL, seed);
             m->params[i] = keep - (float)h;
-            double lm = loss_at(m, ws, &b, NULL, seed);
+            double lm = loss_at(m, ws, &d.b, NULL, seed);
             m->params[i] = keep;
             double fd = (lp - lm) / (2 * h);
             tensor_abs += fabs(g[i]);
@@ -108,16 +118,13 @@ static void gradcheck(rnnc_cell cell, bool bidir, int layers) {
     CHECK(m != NULL);
     if (!m) return;
     /* the loss counts every target step: 4 + 2 + 3 of the tiny batch */
-    rnnc_s2s_ws *ws;
-    CHECK(rnnc_s2s_ws_new(&ws, m, 3, 4, 4) == RNNC_OK);
-    rnnc_s2s_batch b;
-    uint32_t src[12], tin[12], tout[12];
-    int slen[3], tlen[3];
-    tiny_batch(&b, src, slen, tin, tout, tlen);
+    rnnc_s2s_ws *ws = tiny_ws(m);
+    tiny_data d;
+    tiny_batch(&d);
     double loss;
     long cnt;
     rnnc_s2s_train_opts o = {.teacher_forcing = 1.0f};
-    CHECK(rnnc_s2s_forward_backward(ws, m, &b, &o, NULL, 1.0f, NULL, &loss, &cnt) == RNNC_OK);
+    CHECK(rnnc_s2s_forward_backward(ws, m, &d.b, &o, NULL, 1.0f, NULL, &loss, &cnt) == RNNC_OK);
     CHECK_EQ_LL(cnt, 4 + 2 + 3);
     rnnc_s2s_ws_free(ws);
     char what[64];
@@ -135,28 +142,25 @@ static void test_gradcheck_elman(void) { gradcheck(RNNC_CELL_RNN_TANH, false, 1)
  * its own (unpadded). */
 static void test_padding_masks(void) {
     rnnc_s2s_model *m = tiny_model(RNNC_CELL_GRU, true, 2, 3);
-    rnnc_s2s_ws *ws;
-    CHECK(rnnc_s2s_ws_new(&ws, m, 3, 4, 4) == RNNC_OK);
-    rnnc_s2s_batch b;
-    uint32_t src[12], tin[12], tout[12];
-    int slen[3], tlen[3];
-    tiny_batch(&b, src, slen, tin, tout, tlen);
+    rnnc_s2s_ws *ws = tiny_ws(m);
+    tiny_data d;
+    tiny_batch(&d);
     float *g = calloc(m->n_params, sizeof *g), *g1 = calloc(m->n_params, sizeof *g1);
     double loss, sum = 0;
     long cnt, total = 0;
     rnnc_s2s_train_opts o = {.teacher_forcing = 1.0f};
-    CHECK(rnnc_s2s_forward_backward(ws, m, &b, &o, g, 1.0f, NULL, &loss, &cnt) == RNNC_OK);
+    CHECK(rnnc_s2s_forward_backward(ws, m, &d.b, &o, g, 1.0f, NULL, &loss, &cnt) == RNNC_OK);
     for (int r = 0; r < 3; r++) {
         uint32_t s1[4], ti[4], to[4];
-        rnnc_s2s_batch one = {.B = 1, .Ts = slen[r], .Tt = tlen[r], .src = s1, .src_len = &slen[r], .tgt_in = ti,
-                              .tgt_out = to, .tgt_len = &tlen[r]};
-        for (int t = 0; t < slen[r]; t++) s1[t] = src[r * 4 + t];
-        for (int t = 0; t < tlen[r]; t++) { ti[t] = tin[r * 4 + t]; to[t] = tout[r * 4 + t]; }
+        rnnc_s2s_batch one = {.B = 1, .Ts = d.slen[r], .Tt = d.tlen[r], .src = s1, .src_len = &d.slen[r], .tgt_in = ti,
+                              .tgt_out = to, .tgt_len = &d.tlen[r]};
+        for (int t = 0; t < d.slen[r]; t++) s1[t] = d.src[r * 4 + t];
+        for (int t = 0; t < d.tlen[r]; t++) { ti[t] = d.tin[r * 4 + t]; to[t] = d.tout[r * 4 + t]; }
         double l1;
         long c1;
         /* grad_scale c1/cnt turns the row's mean into its share of the batch mean */
-        CHECK(rnnc_s2s_forward_backward(ws, m, &one, &o, g1, (float)tlen[r] / (float)cnt, NULL, &l1, &c1) == RNNC_OK);
-        CHECK_EQ_LL(c1, tlen[r]);
+        CHECK(rnnc_s2s_forward_backward(ws, m, &one, &o, g1, (float)d.tlen[r] / (float)cnt, NULL, &l1, &c1) == RNNC_OK);
+        CHECK_EQ_LL(c1, d.tlen[r]);
         sum += l1 * (double)c1;
         total += c1;
     }
@@ -175,26 +179,23 @@ static void test_padding_masks(void) {
  * computes from the logits' log-softmax: (1-eps) CE + eps * mean_v(-log p_v). */
 static void test_label_smoothing_gradient(void) {
     rnnc_s2s_model *m = tiny_model(RNNC_CELL_LSTM, false, 1, 11);
-    rnnc_s2s_ws *ws;
-    CHECK(rnnc_s2s_ws_new(&ws, m, 3, 4, 4) == RNNC_OK);
-    rnnc_s2s_batch b;
-    uint32_t src[12], tin[12], tout[12];
-    int slen[3], tlen[3];
-    tiny_batch(&b, src, slen, tin, tout, tlen);
+    rnnc_s2s_ws *ws = tiny_ws(m);
+    tiny_data d;
+    tiny_batch(&d);
     float *g = calloc(m->n_params, sizeof *g), *g0 = calloc(m->n_params, sizeof *g0);
     double loss;
     long cnt;
     rnnc_s2s_train_opts o = {.teacher_forcing = 1.0f, .label_smoothing = 0.2f};
     rnnc_s2s_train_opts o0 = {.teacher_forcing = 1.0f};
-    CHECK(rnnc_s2s_forward_backward(ws, m, &b, &o, g, 1.0f, NULL, &loss, &cnt) == RNNC_OK);
-    CHECK(rnnc_s2s_forward_backward(ws, m, &b, &o0, g0, 1.0f, NULL, &loss, &cnt) == RNNC_OK);
+    CHECK(rnnc_s2s_forward_backward(ws, m, &d.b, &o, g, 1.0f, NULL, &loss, &cnt) == RNNC_OK);
+    CHECK(rnnc_s2s_forward_backward(ws, m, &d.b, &o0, g0, 1.0f, NULL, &loss, &cnt) == RNNC_OK);
     /* the head bias gradient of smoothing is exact to write down: per counted row,
      * (p - onehot) * (1) + eps * (onehot - 1/V), averaged: so g - g0 summed over the bias equals
      * eps * (1 - 1) = 0, and each entry differs by eps*(count_v/cnt - 1/V). */
     int V = m->c.tgt_vocab, bad = 0;
     for (int v = 0; v < V; v++) {
         int cv = 0;
-        for (int i = 0; i < 12; i++) if (tout[i] == (uint32_t)v && tout[i] != RNNC_S2S_PAD) cv++;
+        for (int i = 0; i < 12; i++) if (d.tout[i] == (uint32_t)v && d.tout[i] != RNNC_S2S_PAD) cv++;
         if (v == RNNC_S2S_PAD) cv = 0;
         double want = 0.2 * ((double)cv / (double)cnt - 1.0 / V);
         double got = g[m->off_head_b + v] - g0[m->off_head_b + v];
@@ -310,29 +311,26 @@ static void test_model_file(void) {
  * (so the loss), the same seed gives the same loss, and padded steps stay out of the count. */
 static void test_scheduled_sampling(void) {
     rnnc_s2s_model *m = tiny_model(RNNC_CELL_GRU, false, 1, 13);
-    rnnc_s2s_ws *ws;
-    CHECK(rnnc_s2s_ws_new(&ws, m, 3, 4, 4) == RNNC_OK);
-    rnnc_s2s_batch b;
-    uint32_t src[12], tin[12], tout[12];
-    int slen[3], tlen[3];
-    tiny_batch(&b, src, slen, tin, tout, tlen);
-    double l_tf = loss_at(m, ws, &b, NULL, 0), l1, l2, l3;
+    rnnc_s2s_ws *ws = tiny_ws(m);
+    tiny_data d;
+    tiny_batch(&d);
+    double l_tf = loss_at(m, ws, &d.b, NULL, 0), l1, l2, l3;
     long c;
     rnnc_rng rng;
     rnnc_rng_seed(&rng, 1);
     rnnc_s2s_train_opts o1 = {.teacher_forcing = 1.0f};
-    CHECK(rnnc_s2s_forward_backward(ws, m, &b, &o1, NULL, 1.0f, &rng, &l1, &c) == RNNC_OK);
+    CHECK(rnnc_s2s_forward_backward(ws, m, &d.b, &o1, NULL, 1.0f, &rng, &l1, &c) == RNNC_OK);
     CHECK_NEAR(l1, l_tf, 0, 0);
     rnnc_s2s_train_opts o0 = {.teacher_forcing = 0.0f};
     rnnc_rng_seed(&rng, 2);
-    CHECK(rnnc_s2s_forward_backward(ws, m, &b, &o0, NULL, 1.0f, &rng, &l2, &c) == RNNC_OK);
+    CHECK(rnnc_s2s_forward_backward(ws, m, &d.b, &o0, NULL, 1.0f, &rng, &l2, &c) == RNNC_OK);
     CHECK_EQ_LL(c, 9);
     rnnc_rng_seed(&rng, 2);
-    CHECK(rnnc_s2s_forward_backward(ws, m, &b, &o0, NULL, 1.0f, &rng, &l3, &c) == RNNC_OK);
+    CHECK(rnnc_s2s_forward_backward(ws, m, &d.b, &o0, NULL, 1.0f, &rng, &l3, &c) == RNNC_OK);
     CHECK_NEAR(l2, l3, 0, 0);
     CHECK(l2 != l_tf);
     /* the caller's batch is not modified (the sampled inputs live in the workspace) */
-    CHECK_EQ_LL(tin[1], 4);
+    CHECK_EQ_LL(d.tin[1], 4);
     rnnc_s2s_ws_free(ws);
     rnnc_s2s_model_free(m);
 }
@@ -344,33 +342,32 @@ static void test_reverse_source(void) {
     rnnc_s2s_model *m = tiny_model(RNNC_CELL_LSTM, false, 2, 11);
     CHECK(m != NULL);
     if (!m) return;
-    rnnc_s2s_ws *ws;
-    CHECK(rnnc_s2s_ws_new(&ws, m, 3, 4, 4) == RNNC_OK);
-    rnnc_s2s_batch b, br;
-    uint32_t src[12], srcr[12], tin[12], tout[12];
-    int slen[3], tlen[3];
-    tiny_batch(&b, src, slen, tin, tout, tlen);
-    br = b;
+    rnnc_s2s_ws *ws = tiny_ws(m);
+    rnnc_s2s_batch br;
+    uint32_t srcr[12];
+    tiny_data d;
+    tiny_batch(&d);
+    br = d.b;
     for (int r = 0; r < 3; r++)
-        for (int t = 0; t < 4; t++) srcr[r * 4 + t] = t < slen[r] ? src[r * 4 + slen[r] - 1 - t] : src[r * 4 + t];
+        for (int t = 0; t < 4; t++) srcr[r * 4 + t] = t < d.slen[r] ? d.src[r * 4 + d.slen[r] - 1 - t] : d.src[r * 4 + t];
     br.src = srcr;
-    CHECK(memcmp(src, srcr, sizeof src) != 0);
+    CHECK(memcmp(d.src, srcr, sizeof d.src) != 0);
     size_t n = m->n_params;
     float *g1 = calloc(n, sizeof *g1), *g2 = calloc(n, sizeof *g2);
     double l1, l2, l3;
     long c1, c2;
     rnnc_s2s_train_opts o = {.teacher_forcing = 1.0f};
     m->c.reverse_source = true;
-    CHECK(rnnc_s2s_forward_backward(ws, m, &b, &o, g1, 1.0f, NULL, &l1, &c1) == RNNC_OK);
+    CHECK(rnnc_s2s_forward_backward(ws, m, &d.b, &o, g1, 1.0f, NULL, &l1, &c1) == RNNC_OK);
     uint32_t out1[3 * 6], out2[3 * 6], outb[6];
     int ol1[3], ol2[3], nb = 0;
-    CHECK(rnnc_s2s_greedy(m, src, slen, 3, 4, 6, out1, ol1) == RNNC_OK);
+    CHECK(rnnc_s2s_greedy(m, d.src, d.slen, 3, 4, 6, out1, ol1) == RNNC_OK);
     rnnc_s2s_hyp h[1];
-    CHECK(rnnc_s2s_beam(m, src, slen[0], 1, 6, 0, 1, h, &nb) == RNNC_OK && nb == 1);
+    CHECK(rnnc_s2s_beam(m, d.src, d.slen[0], 1, 6, 0, 1, h, &nb) == RNNC_OK && nb == 1);
     m->c.reverse_source = false;
     CHECK(rnnc_s2s_forward_backward(ws, m, &br, &o, g2, 1.0f, NULL, &l2, &c2) == RNNC_OK);
-    CHECK(rnnc_s2s_forward_backward(ws, m, &b, &o, NULL, 1.0f, NULL, &l3, &c2) == RNNC_OK);
-    CHECK(rnnc_s2s_greedy(m, srcr, slen, 3, 4, 6, out2, ol2) == RNNC_OK);
+    CHECK(rnnc_s2s_forward_backward(ws, m, &d.b, &o, NULL, 1.0f, NULL, &l3, &c2) == RNNC_OK);
+    CHECK(rnnc_s2s_greedy(m, srcr, d.slen, 3, 4, 6, out2, ol2) == RNNC_OK);
     CHECK_MSG(l1 == l2, "loss %.9g vs %.9g", l1, l2);
     CHECK_MSG(l1 != l3, "reversing changes the loss (%.9g)", l1);
     CHECK(memcmp(g1, g2, n * sizeof *g1) == 0);
@@ -412,15 +409,12 @@ static void test_gradcheck_dropout(void) {
     rnnc_rng rng;
     rnnc_rng_seed(&rng, 13);
     rnnc_s2s_model_init(m, &rng);
-    rnnc_s2s_ws *ws;
-    CHECK(rnnc_s2s_ws_new(&ws, m, 3, 4, 4) == RNNC_OK);
-    rnnc_s2s_batch b;
-    uint32_t src[12], tin[12], tout[12];
-    int slen[3], tlen[3];
-    tiny_batch(&b, src, slen, tin, tout, tlen);
+    rnnc_s2s_ws *ws = tiny_ws(m);
+    tiny_data d;
+    tiny_batch(&d);
     float *g = calloc(m->n_params, sizeof *g);
-    double l1 = loss_at(m, ws, &b, g, 99), l2 = loss_at(m, ws, &b, NULL, 99);
-    double l3 = loss_at(m, ws, &b, NULL, 100), l_eval = loss_at(m, ws, &b, NULL, 0);
+    double l1 = loss_at(m, ws, &d.b, g, 99), l2 = loss_at(m, ws, &d.b, NULL, 99);
+    double l3 = loss_at(m, ws, &d.b, NULL, 100), l_eval = loss_at(m, ws, &d.b, NULL, 0);
     CHECK_MSG(l1 == l2, "same seed, same masks: %.9g vs %.9g", l1, l2);
     CHECK_MSG(l1 != l3 && l1 != l_eval, "masks change the loss (%.6g, %.6g, eval %.6g)", l1, l3, l_eval);
     gradcheck_model(m, 99, "dropout with fixed masks");
