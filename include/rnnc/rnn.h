@@ -98,7 +98,7 @@ rnnc_status rnnc_rnn_backward_ids(rnnc_rnn_ws *ws, const float *params, float *d
                                   float *dc0);
 
 /* How the time loop of a layer uses the OpenMP threads. AUTO (the default) picks ROWS when W_hh
- * (all directions) fits in 1 MiB and the batch has 8 rows per thread, else UNITS when a step has
+ * (all directions) is at most 12 MiB and the batch has 8 rows per thread, else UNITS when a step has
  * at least 8M multiply-adds (B x G*H x H x directions), else SERIAL. ROWS: each thread carries its
  * own rows of the batch through all steps, with no waiting between threads; UNITS: each step is
  * split by hidden units, the threads meeting at every step; SERIAL: one thread (the input and
