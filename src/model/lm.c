@@ -348,14 +348,11 @@ rnnc_status rnnc_lm_forward(rnnc_lm *m, rnnc_lm_ws *ws, const int *ids, int B, i
     const int V = m->c.vocab, H = m->c.hidden;
     const int N = B * T;
     ws->have_forward = false;
-    for (int n = 0; n < N; n++)
-        if (ids[n] < 0 || ids[n] >= V)
-            return rnnc_error(RNNC_ERR_RANGE, "embedding: id %d at position %d is outside the vocabulary of %d", ids[n], n, V);
     /* The state in stays untouched in [cur] (backward may need it); the state out goes to the
      * other buffer, which then becomes the current one. */
     int nxt = 1 - ws->cur;
     /* the embedding lookup happens inside the recurrent layer (rnnc_rnn_forward_ids), which can
-     * then project the table instead of every looked-up row */
+     * then project the table instead of every looked-up row; it also rejects ids outside it */
     rnnc_status s = rnnc_rnn_forward_ids(ws->rnn, m->params + m->off_rnn, B, T, ids, m->params + m->off_embedding, V,
                                          NULL, ws->h[ws->cur], ws->c[ws->cur], ws->y, ws->h[nxt], ws->c[nxt], training,
                                          rng);

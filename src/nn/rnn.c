@@ -41,6 +41,7 @@
 #include "nn/cell.h"
 #include "nn/pgemm.h"
 #include "nn/gemm.h"
+#include "rnnc/nn.h"
 
 /* cblas.h pulls in complex.h, whose macro I would shadow our input size I. */
 #undef I
@@ -389,6 +390,15 @@ static void pack_layer(rnnc_rnn_ws *ws, const layer_params *p, int fwd) {
 #pragma omp barrier
 }
 
+/* Work item q of a layer's time loop with chunks of cw units (nch per direction): phase or step
+ * s = q / (D*nch), then direction d and units [j0, j1). */
+typedef struct { int s, d, j0, j1; } loop_item;
+
+static loop_item item_of(int q, int cw, int H, int D) {
+    const int nch = (H + cw - 1) / cw, total = D * nch, j0 = q % nch * cw;
+    return (loop_item){q / total, q % total / nch, j0, j0 + cw < H ? j0 + cw : H};
+}
+
 /* Work item q of layer l's forward loop on rows [b0, b1), with chunks of cw units (nch per
  * direction): step q / (D*nch), direction and unit chunk from the rest; the chunk's per-step
  * products, then its cell. Rows mode runs one chunk of all H units per step (cw = H): 1.06x
@@ -399,8 +409,8 @@ static void pack_layer(rnnc_rnn_ws *ws, const layer_params *p, int fwd) {
 static void fwd_chunk(rnnc_rnn_ws *ws, int l, const layer_params *p, int q, int cw, int b0, int b1, float *out) {
     const int B = ws->B, T = ws->T, H = ws->c.hidden, G = ws->G, GH = G * H, D = ws->D, DH = D * H;
     const size_t BH = (size_t)B * H, ps = rnnc_pgemm_size(H, H), r0 = (size_t)b0 * H;
-    const int nch = (H + cw - 1) / cw, total = D * nch, s = q / total, nb = b1 - b0;
-    const int d = q % total / nch, j0 = q % nch * cw, j1 = j0 + cw < H ? j0 + cw : H;
+    const loop_item it = item_of(q, cw, H, D);
+    const int s = it.s, d = it.d, j0 = it.j0, j1 = it.j1, nb = b1 - b0;
     const int ld = l * D + d, t = d == 0 ? s : T - 1 - s;
     const int prev = d == 0 ? t : t + 1, next = d == 0 ? t + 1 : t;
     float *hs = ws->hs[ld], *cs = ws->cs[ld], *hg = ws->hg[d] + (size_t)b0 * GH;
@@ -522,7 +532,7 @@ static rnnc_status forward_impl(rnnc_rnn_ws *ws, const float *params, int B, int
             for (int t = 0; t < T; t++) {
                 int id = ids[(size_t)b * T + t];
                 if (id < 0 || id >= V)
-                    return rnnc_error(RNNC_ERR_RANGE, "rnn forward: id %d at position %d is outside the table of %d rows",
+                    return rnnc_error(RNNC_ERR_RANGE, "embedding: id %d at position %d is outside the vocabulary of %d",
                                       id, b * T + t, V);
                 ws->ids[(size_t)t * B + b] = id;
             }
@@ -546,9 +556,7 @@ static rnnc_status forward_impl(rnnc_rnn_ws *ws, const float *params, int B, int
     if (x) {
         swap01(ws->xin[0], x, B, T, c->input);
     } else if (!fold) {
-        const size_t I0 = (size_t)c->input;
-#pragma omp parallel for schedule(static)
-        for (size_t r = 0; r < TB; r++) memcpy(ws->xin[0] + r * I0, table + (size_t)ws->ids[r] * I0, I0 * sizeof(float));
+        rnnc_embedding_forward(ws->xin[0], ws->ids, table, (int)TB, V, c->input); /* ids checked above */
     }
     for (int l = 0; l < L; l++) {
         const int I = layer_input(c, l);
@@ -593,8 +601,8 @@ static rnnc_status forward_impl(rnnc_rnn_ws *ws, const float *params, int B, int
 static void bwd_chunk(rnnc_rnn_ws *ws, int l, const float *dy, int q, int cw, int b0, int b1) {
     const int B = ws->B, T = ws->T, H = ws->c.hidden, GH = ws->G * H, D = ws->D, DH = D * H;
     const size_t BH = (size_t)B * H, r0 = (size_t)b0 * H, g0 = (size_t)b0 * GH;
-    const int nch = (H + cw - 1) / cw, total = D * nch, s = q / total, nb = b1 - b0;
-    const int d = q % total / nch, j0 = q % nch * cw, j1 = j0 + cw < H ? j0 + cw : H, ld = l * D + d;
+    const loop_item it = item_of(q, cw, H, D);
+    const int s = it.s, d = it.d, j0 = it.j0, j1 = it.j1, nb = b1 - b0, ld = l * D + d;
     float *dgx = ws->dgx[d], *dgh = ws->dgh[d];
     if (s > 0) {
         const int tp = d == 0 ? T - s : s - 1; /* the time index of step s-1 */
@@ -719,30 +727,25 @@ static rnnc_status backward_impl(rnnc_rnn_ws *ws, const float *params, float *dp
             layer_params p = params_of(c, params, l, d);
             layer_grads g = grads_of(c, dparams, l, d);
             const float *hprev = ws->hs[l * D + d] + (d == 0 ? 0 : BH);
+            /* The input side over its rows: the T*B inputs, or, projected, the table's V rows with
+             * each one's gate gradients summed (every product shrinks by T*B/V). */
+            const float *dgi = ws->dgx[d], *xi = ws->xin[l];
+            size_t ni = TB;
             if (folded) {
-                /* every product with the looked-up rows becomes one with the table's V rows */
-                const int V = ws->V;
-                sum_by_id(ws->stab, ws->dgx[d], ws->ids, TB, GH, V);
-                rnnc_wgrad(GH, I, V, ws->stab, GH, table, I, g.w_ih, I);
-                rnnc_wgrad(GH, H, (int)TB, ws->dgh[d], GH, hprev, H, g.w_hh, H);
-                if (ws->dgh[d] == ws->dgx[d]) {
-                    colsum_add(g.b_ih, g.b_hh, ws->stab, (size_t)V, GH);
-                } else {
-                    colsum_add(g.b_ih, NULL, ws->stab, (size_t)V, GH);
-                    colsum_add(g.b_hh, NULL, ws->dgh[d], TB, GH);
-                }
-                if (dtable) rnnc_gemm_aw(V, I, GH, ws->stab, GH, p.w_ih, I, 0, dtable, I, 1);
-                continue;
+                sum_by_id(ws->stab, ws->dgx[d], ws->ids, TB, GH, ws->V);
+                dgi = ws->stab; xi = table; ni = (size_t)ws->V;
             }
-            rnnc_wgrad(GH, I, (int)TB, ws->dgx[d], GH, ws->xin[l], I, g.w_ih, I);
+            rnnc_wgrad(GH, I, (int)ni, dgi, GH, xi, I, g.w_ih, I);
             rnnc_wgrad(GH, H, (int)TB, ws->dgh[d], GH, hprev, H, g.w_hh, H);
             if (ws->dgh[d] == ws->dgx[d]) {
-                colsum_add(g.b_ih, g.b_hh, ws->dgx[d], TB, GH);
+                colsum_add(g.b_ih, g.b_hh, dgi, ni, GH);
             } else {
-                colsum_add(g.b_ih, NULL, ws->dgx[d], TB, GH);
+                colsum_add(g.b_ih, NULL, dgi, ni, GH);
                 colsum_add(g.b_hh, NULL, ws->dgh[d], TB, GH);
             }
-            if (need_dx)
+            if (folded && dtable)
+                rnnc_gemm_aw((int)ni, I, GH, dgi, GH, p.w_ih, I, 0, dtable, I, 1);
+            else if (need_dx)
                 rnnc_gemm_aw((int)TB, I, GH, ws->dgx[d], GH, p.w_ih, I, 0, dxin, I, d != 0);
         }
         if (l > 0) {
@@ -757,13 +760,7 @@ static rnnc_status backward_impl(rnnc_rnn_ws *ws, const float *params, float *dp
         } else if (dx) {
             swap01(dx, dxin, T, B, c->input);
         } else if (dtable && !folded) {
-            /* the lookup's backward: serial, as repeated ids add into the same row */
-            const size_t I0 = (size_t)c->input;
-            for (size_t r = 0; r < TB; r++) {
-                float *row = dtable + (size_t)ws->ids[r] * I0;
-                const float *gsrc = dxin + r * I0;
-                for (size_t e = 0; e < I0; e++) row[e] += gsrc[e];
-            }
+            rnnc_embedding_backward(dtable, dxin, ws->ids, (int)TB, c->input); /* the lookup's backward */
         }
     }
     return RNNC_OK;
