@@ -4,7 +4,7 @@
 #include <math.h>
 
 #include "rnnc/nn.h"
-#include "nn/cell.h"
+#include "nn/vmath.h"
 
 /* e^x for x <= 0, exactly 0 where float underflows (rnnc_expf clamps its argument at -87). */
 static inline float xent_exp(float x) { return x < -87.0f ? 0.0f : rnnc_expf(x); }
