@@ -25,7 +25,7 @@ check "metrics.jsonl: a dev loss row per epoch, train loss rows every --log-ever
 "$RNNC" plot "$t/run" -o "$t/curves.svg" --x step 2>/dev/null
 check "rnnc plot draws the seq2seq training log" '[ $? -eq 0 ] && grep -q "<svg" "$t/curves.svg"'
 "$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/run" --hidden 16 --embed 8 --epochs 1 2> "$t/err"
-check "train refuses a run directory that has a log" '[ $? -eq 1 ] && grep -q "already exists" "$t/err"'
+check "train refuses a run directory that holds another run" '[ $? -eq 1 ] && grep -q "holds another run" "$t/err"'
 check "train reports the duplicate count" 'grep -q "duplicate" "$t/train.err"'
 
 # the same seed gives the same model
@@ -108,7 +108,7 @@ check "--output-dropout 1.5: exit 2 naming the flag" '[ $? -eq 2 ] && grep -q --
 check "bad --schedule: exit 2 naming the flag" '[ $? -eq 2 ] && grep -q -- "--schedule" "$t/err"'
 
 "$RNNC" seq2seq train --resume "$t/nothing" 2> "$t/err"
-check "resume without a checkpoint: exit 1" '[ $? -eq 1 ] && grep -q "nothing/checkpoint.safetensors" "$t/err"'
+check "resume of a directory that does not exist: exit 1" '[ $? -eq 1 ] && grep -q "nothing: no such run directory" "$t/err"'
 "$RNNC" seq2seq train --resume "$t/rC" --data "$t/train.tsv" 2>/dev/null
 check "resume with --data: usage error" '[ $? -eq 2 ]'
 "$RNNC" seq2seq translate --model "$t/rC/checkpoint.safetensors" < /dev/null
@@ -190,6 +190,24 @@ check "missing tokenizer file: exit 1, one line naming it, no run directory" '[ 
 check "bpe:100 (below the 256 bytes): exit 1 with one line" '[ $? -eq 1 ] && grep -q "^rnnc: --source-tokenizer: .*256 byte tokens" "$t/err" && [ $(grep -c "^rnnc:" "$t/err") -eq 1 ] && [ ! -e "$t/e3" ]'
 "$RNNC" seq2seq train --help > "$t/help.txt"
 check "train --help lists the tokenizer values" 'grep -q "bpe:N" "$t/help.txt" && grep -q "word:N" "$t/help.txt" && grep -q "cl100k_base" "$t/help.txt"'
+
+# One run per directory: a second run or a resume of a live run is refused naming the process;
+# kill -9 before the first epoch's checkpoint leaves the step-0 one, which --resume continues.
+big=(--data "$t/train.tsv" --valid "$t/dev.tsv" --hidden 16 --embed 8 --epochs 100000 --batch 4)
+"$RNNC" seq2seq train "${big[@]}" -o "$t/live" 2>/dev/null &
+pid=$!
+for _ in $(seq 200); do [ -s "$t/live/checkpoint.safetensors" ] && break; sleep 0.02; done
+"$RNNC" seq2seq train "${big[@]}" -o "$t/live" 2> "$t/err"
+check "a second run in a live run's directory: refused naming the process" '[ $? -eq 1 ] && grep -q "live is in use by process $pid" "$t/err"'
+"$RNNC" seq2seq train --resume "$t/live" --steps 3 2> "$t/err"
+check "a resume of a live run: refused naming the process" '[ $? -eq 1 ] && grep -q "live is in use by process $pid" "$t/err"'
+kill -9 $pid
+wait $pid 2>/dev/null
+"$RNNC" seq2seq train --resume "$t/live" --steps 3 2> "$t/err"
+check "kill -9 before the first epoch ends: --resume continues" '[ $? -eq 0 ] && grep -q "resuming" "$t/err" && [ -s "$t/live/model.safetensors" ]'
+mkdir -p "$t/nock" && echo '{"step":1}' > "$t/nock/metrics.jsonl"
+"$RNNC" seq2seq train "${big[@]}" -o "$t/nock" 2> "$t/err"
+check "leftovers without a checkpoint: refused without suggesting --resume" '[ $? -eq 1 ] && grep -q "no checkpoint to resume" "$t/err" && ! grep -q -- "--resume" "$t/err"'
 
 echo "$fails failed"
 [ $fails -eq 0 ]

@@ -86,8 +86,52 @@ expect_error "bad cell" "--cell" "$rnnc" train --data "$tmp/corpus.txt" --cell f
 expect_error "bpe without size" "bpe" "$rnnc" train --data "$tmp/corpus.txt" --tokenizer bpe "${small[@]}" --steps 5 -o "$tmp/e5"
 expect_error "no budget" "budget" "$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" -o "$tmp/e6"
 expect_error "no run dir" "RUN_DIR" "$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 5
-expect_error "resume nothing" "checkpoint.safetensors" "$rnnc" train --resume "$tmp/e6"
+expect_error "resume nothing" "no such run directory" "$rnnc" train --resume "$tmp/e6"
 expect_error "bad time" "--time" "$rnnc" train --data "$tmp/corpus.txt" --time 5x -o "$tmp/e7"
+
+# 7. One run per directory. Two runs started together: one trains, the other is refused (in use, or
+# holding the first's files if it came late) and leaves the first's files alone.
+"$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 60 --seed 7 -o "$tmp/two" 2>"$tmp/two1.err" &
+p1=$!
+"$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 60 --seed 8 -o "$tmp/two" 2>"$tmp/two2.err" &
+p2=$!
+wait $p1; r1=$?
+wait $p2; r2=$?
+if [ $((r1 == 0)) -ne $((r2 == 0)) ] && grep -q "in use by process\|holds another run" "$tmp/two1.err" "$tmp/two2.err"; then ok
+else bad "two runs in one directory: rc $r1 and $r2: $(cat "$tmp/two1.err" "$tmp/two2.err" | grep -v '^step')"; fi
+dups=$(grep -o '"step":[0-9]*' "$tmp/two/metrics.jsonl" | sort | uniq -d | wc -l)
+[ "$dups" -eq 0 ] && ok || bad "two runs: $dups duplicated steps in metrics.jsonl"
+
+# A resume of a live run is refused naming its process; after kill -9 (no lock survives) it resumes,
+# and the torn temp files of the killed run are gone.
+"$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 1000000 --checkpoint-every 1000000 -o "$tmp/live" 2>/dev/null &
+pid=$!
+for _ in $(seq 100); do grep -q '"step"' "$tmp/live/metrics.jsonl" 2>/dev/null && break; sleep 0.1; done
+expect_error "resume of a live run" "in use by process $pid" "$rnnc" train --resume "$tmp/live" --steps 5
+expect_error "second run on a live run, even with --force" "in use by process $pid" \
+  "$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 5 --force -o "$tmp/live"
+kill -9 $pid
+wait $pid 2>/dev/null
+: > "$tmp/live/model.safetensors.tmp.$pid" # as a write cut short by the kill leaves it
+"$rnnc" train --resume "$tmp/live" --steps 1000 2>"$tmp/err" && ok || bad "resume after kill -9 of a live run: $(cat "$tmp/err")"
+ls "$tmp/live" | grep -q '\.tmp\.' && bad "temp files of the killed run remain: $(ls "$tmp/live")" || ok
+expect_error "budget used up" "budget is used up" "$rnnc" train --resume "$tmp/live" --steps 10
+
+# kill -9 before any periodic checkpoint: the run saved one at step 0, so --resume continues it.
+"$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 1000000 --checkpoint-every 1000000 -o "$tmp/early" 2>/dev/null &
+pid=$!
+for _ in $(seq 200); do [ -s "$tmp/early/checkpoint.safetensors" ] && break; sleep 0.02; done
+kill -9 $pid
+wait $pid 2>/dev/null
+"$rnnc" train --resume "$tmp/early" --steps 3 2>"$tmp/err" && [ -s "$tmp/early/model.safetensors" ] && ok \
+  || bad "resume after an early kill -9: $(cat "$tmp/err")"
+
+# Files of a run but no checkpoint: the refusal says how to start over, not "--resume".
+mkdir -p "$tmp/nock" && echo '{"step":1}' > "$tmp/nock/metrics.jsonl"
+expect_error "leftovers without a checkpoint" "no checkpoint to resume" \
+  "$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 5 -o "$tmp/nock"
+grep -q -- "--resume" "$tmp/err" && bad "leftovers: the message suggests --resume: $(cat "$tmp/err")" || ok
+expect_error "resume without a checkpoint" "no checkpoint.safetensors to resume" "$rnnc" train --resume "$tmp/nock"
 
 echo "cli_train: $pass passed, $fail failed"
 [ $fail -eq 0 ]

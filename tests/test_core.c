@@ -94,11 +94,54 @@ static void test_read_missing_file(void) {
     CHECK(strstr(rnnc_last_error(), "directory") != NULL);
 }
 
+/* The run lock: a second take fails naming our pid (flock locks conflict between two opens even
+ * in one process); it is free again after the drop; a created directory that got nothing but the
+ * lock goes away with it, one that got a file stays. */
+static void test_run_lock(void) {
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/rnnc_lock_%ld/a/b", (long)getpid());
+    rnnc_run_lock a, b;
+    CHECK_EQ_LL(rnnc_run_lock_take(&a, dir, false), RNNC_ERR_IO); /* missing, and not to be created */
+    CHECK(strstr(rnnc_last_error(), "no such run directory") != NULL);
+    CHECK_EQ_LL(rnnc_run_lock_take(&a, dir, true), RNNC_OK);
+    CHECK_EQ_LL(rnnc_run_lock_take(&b, dir, true), RNNC_ERR_ARG);
+    char want[128];
+    snprintf(want, sizeof want, "%s is in use by process %ld", dir, (long)getpid());
+    CHECK_STR(rnnc_last_error(), want);
+    rnnc_run_lock_drop(&b); /* never taken: harmless */
+    rnnc_run_lock_drop(&a);
+    struct stat st;
+    CHECK(stat(dir, &st) != 0); /* created, held nothing else: removed */
+    CHECK_EQ_LL(rnnc_run_lock_take(&a, dir, true), RNNC_OK);
+    char file[128], tmpf[128];
+    snprintf(file, sizeof file, "%s/metrics.jsonl", dir);
+    CHECK_EQ_LL(rnnc_write_file_atomic(file, "x", 1), RNNC_OK);
+    rnnc_run_lock_drop(&a);
+    CHECK(stat(file, &st) == 0); /* it holds a run's file: kept */
+    snprintf(tmpf, sizeof tmpf, "%s/model.safetensors.tmp.99999", dir);
+    CHECK_EQ_LL(rnnc_write_file_atomic(tmpf, "x", 1), RNNC_OK);
+    CHECK_EQ_LL(rnnc_run_lock_take(&a, dir, false), RNNC_OK);
+    CHECK(stat(tmpf, &st) != 0); /* a dead run's temp file: removed under the lock */
+    CHECK(stat(file, &st) == 0);
+    rnnc_run_lock_drop(&a);
+    rnnc_run_lock_drop(&a); /* twice: harmless */
+    char lock[128];
+    snprintf(lock, sizeof lock, "%s/" RNNC_RUN_LOCK_FILE, dir);
+    unlink(file);
+    unlink(lock);
+    rmdir(dir);
+    snprintf(dir, sizeof dir, "/tmp/rnnc_lock_%ld/a", (long)getpid());
+    rmdir(dir);
+    snprintf(dir, sizeof dir, "/tmp/rnnc_lock_%ld", (long)getpid());
+    rmdir(dir);
+}
+
 int main(void) {
     RUN(test_utf8_roundtrip_all_scalars);
     RUN(test_utf8_rejects_invalid);
     RUN(test_rng_deterministic_and_uniform);
     RUN(test_atomic_write);
     RUN(test_read_missing_file);
+    RUN(test_run_lock);
     return test_report();
 }

@@ -206,9 +206,16 @@ static void test_bad_data(void) {
     o.steps = 0;
     CHECK_EQ_LL(rnnc_train_run(&o, NULL, NULL, NULL), RNNC_ERR_ARG);
     CHECK(strstr(rnnc_last_error(), "budget") != NULL);
-    /* Resuming a directory without a checkpoint names the file. */
+    /* The failed starts wrote nothing, so the directory they created is gone again. */
+    struct stat st;
+    CHECK(stat(dir, &st) != 0);
     CHECK(rnnc_train_resume(dir, NULL, NULL, NULL, NULL) != RNNC_OK);
-    CHECK(strstr(rnnc_last_error(), "checkpoint.safetensors") != NULL);
+    CHECK(strstr(rnnc_last_error(), "no such run directory") != NULL);
+    /* Resuming a directory without a checkpoint names the file. */
+    CHECK_EQ_LL(mkdir(dir, 0777), 0);
+    CHECK(rnnc_train_resume(dir, NULL, NULL, NULL, NULL) != RNNC_OK);
+    CHECK(strstr(rnnc_last_error(), "no checkpoint.safetensors to resume") != NULL);
+    rmdir(dir);
 }
 
 static void test_lr_schedule(void) {

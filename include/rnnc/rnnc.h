@@ -24,5 +24,6 @@
 #include "rnnc/generate.h"
 #include "rnnc/seq2seq.h"
 #include "rnnc/tokenizer.h"
+#include "rnnc/rundir.h"
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -94,15 +95,6 @@ static void describe_vocab(char *buf, size_t n, const rnnc_s2s_vocab *v) {
 }
 
 static double pct(size_t a, size_t b) { return b ? 100.0 * (double)a / (double)b : 0.0; }
-
-static int mkdir_p(const char *dir) {
-    if (mkdir(dir, 0777) == 0 || errno == EEXIST) {
-        struct stat st;
-        if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
-        return cli_fail("%s exists and is not a directory", dir);
-    }
-    return cli_fail("cannot create directory %s: %s", dir, strerror(errno));
-}
 
 /* Mean loss of every (item, reference) pair of d, in batches. */
 static rnnc_status valid_loss(const rnnc_s2s_model *m, const rnnc_s2s_data *d, int batch, double *out) {
@@ -236,12 +228,22 @@ static int train(int argc, char **argv) {
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    if (a.resume) return train_resume(&a);
-    if (!a.data) return cli_usage_error(CMD, "train needs --data TRAIN.tsv");
-    if (!a.valid) return cli_usage_error(CMD, "train needs --valid DEV.tsv");
-    if (!a.outdir) return cli_usage_error(CMD, "train needs -o RUN_DIR");
-    if ((a.steps || a.time_limit > 0) && !a.epochs_set) a.epochs = 1000000;
-    return train_run(&a, NULL);
+    if (!a.resume) {
+        if (!a.data) return cli_usage_error(CMD, "train needs --data TRAIN.tsv");
+        if (!a.valid) return cli_usage_error(CMD, "train needs --valid DEV.tsv");
+        if (!a.outdir) return cli_usage_error(CMD, "train needs -o RUN_DIR");
+    }
+    /* the run directory is locked for the whole run, before any data or checkpoint is read */
+    rnnc_run_lock lock;
+    if (rnnc_run_lock_take(&lock, a.resume ? a.resume : a.outdir, !a.resume)) return cli_fail_status();
+    int rc;
+    if (a.resume) rc = train_resume(&a);
+    else {
+        if ((a.steps || a.time_limit > 0) && !a.epochs_set) a.epochs = 1000000;
+        rc = train_run(&a, NULL);
+    }
+    rnnc_run_lock_drop(&lock);
+    return rc;
 }
 
 /* The options a checkpoint keeps, as JSON (so a resume trains on exactly as before). */
@@ -348,6 +350,21 @@ static int train_run(train_args *ap, rnnc_safetensors *ck) {
     rnnc_s2s_read_opts ro = {.max_source = (int)a.max_source, .skip_bad = a.skip_bad, .skip_long = a.skip_long, .grow = !ck};
     /* the vocabularies: sv/tv until a new model takes them over, the model's on a resume */
     rnnc_s2s_vocab *svp = &sv, *tvp = &tv;
+    snprintf(path_model, sizeof path_model, "%s/model.safetensors", a.outdir);
+    snprintf(path_best, sizeof path_best, "%s/best.safetensors", a.outdir);
+    snprintf(path_metrics, sizeof path_metrics, "%s/metrics.jsonl", a.outdir);
+    snprintf(path_eval, sizeof path_eval, "%s/eval.jsonl", a.outdir);
+    snprintf(path_ck, sizeof path_ck, "%s/checkpoint.safetensors", a.outdir);
+    if (!ck) { /* under the run lock: nothing of another run may be here */
+        const char *const files[] = {path_ck, path_model, path_best, path_metrics, path_eval};
+        bool resumable = access(path_ck, F_OK) == 0;
+        for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+            if (access(files[i], F_OK) == 0) {
+                if (resumable) cli_fail("%s holds another run (%s): continue it with --resume", a.outdir, path_ck);
+                else cli_fail("%s holds files of another run (%s) but no checkpoint to resume: give a new RUN_DIR", a.outdir, files[i]);
+                goto out;
+            }
+    }
     if (ck) {
         /* the model and its vocabularies come from the checkpoint; the data map onto them */
         if (rnnc_s2s_load(&m, ck->path)) { cli_fail_status(); goto out; }
@@ -391,12 +408,6 @@ static int train_run(train_args *ap, rnnc_safetensors *ck) {
                 pct(dtr.tgt_unk, dtr.tgt_symbols), a.valid, dva.src_unk, dva.src_symbols, pct(dva.src_unk, dva.src_symbols),
                 dva.tgt_unk, dva.tgt_symbols, pct(dva.tgt_unk, dva.tgt_symbols));
     }
-    if (mkdir_p(a.outdir)) goto out;
-    snprintf(path_model, sizeof path_model, "%s/model.safetensors", a.outdir);
-    snprintf(path_best, sizeof path_best, "%s/best.safetensors", a.outdir);
-    snprintf(path_metrics, sizeof path_metrics, "%s/metrics.jsonl", a.outdir);
-    snprintf(path_eval, sizeof path_eval, "%s/eval.jsonl", a.outdir);
-    snprintf(path_ck, sizeof path_ck, "%s/checkpoint.safetensors", a.outdir);
     rnnc_rng rng;
     rnnc_rng_seed(&rng, (uint64_t)a.seed);
     if (!ck) {
@@ -423,8 +434,11 @@ static int train_run(train_args *ap, rnnc_safetensors *ck) {
         bool okj = j != NULL;
         for (int f = 0; f < 10 && okj; f++) {
             const cJSON *x = cJSON_GetObjectItemCaseSensitive(j, fields[f]);
-            if (!cJSON_IsNumber(x)) okj = false;
+            if (!cJSON_IsNumber(x) || isnan(x->valuedouble)) okj = false;
             else v[f] = x->valuedouble;
+            /* the counts are checked before their conversion (a crafted 1e30 is no UB) */
+            bool count = f <= 3 || f == 9;
+            if (okj && count && !(v[f] >= 0 && v[f] < 9e15 && v[f] == floor(v[f]))) okj = false;
         }
         cJSON_Delete(j);
         if (!okj || !rng_unhex(rnnc_st_meta(ck, "rnnc.train.rng"), &pos.rng) ||
@@ -445,8 +459,10 @@ static int train_run(train_args *ap, rnnc_safetensors *ck) {
     if (!grads) { cli_fail("out of memory for %zu gradients", m->n_params); goto out; }
     /* metrics.jsonl is the shared training log (rnnc plot reads it); the decoding scores per
      * epoch, which that log has no fields for, go to eval.jsonl beside it. */
-    FILE *old = ck ? NULL : fopen(path_metrics, "r");
-    if (old) { fclose(old); cli_fail("%s already exists: give a new RUN_DIR (or --resume it)", path_metrics); goto out; }
+    if (!ck) { /* the step-0 checkpoint: from here on, whatever stops the run, --resume continues it */
+        pos.rng = pos.rng_epoch = rng;
+        if (save_checkpoint(path_ck, m, &opt, &a, &pos)) { cli_fail_status(); goto out; }
+    }
     if (rnnc_metrics_open(&mlog, a.outdir)) { cli_fail_status(); goto out; }
     ef = fopen(path_eval, ck ? "a" : "w");
     if (!ef) { cli_fail("cannot write %s: %s", path_eval, strerror(errno)); goto out; }
@@ -619,26 +635,31 @@ static int train_resume(train_args *cl) {
     a.outdir = cl->resume;
 #define NUM(key, dst) do { const cJSON *x_ = cJSON_GetObjectItemCaseSensitive(j, key); \
         if (!cJSON_IsNumber(x_)) { cli_fail("%s: checkpoint options lack \"%s\"", path, key); goto out; } dst = x_->valuedouble; } while (0)
+/* integers are range-checked as doubles before the conversion (a crafted 1e30 is no UB) */
+#define INT(key, dst, lo, hi) do { NUM(key, t); if (!(t >= (lo) && t <= (hi) && t == floor(t))) { \
+        cli_fail("%s: checkpoint option \"%s\" is %g, not an integer in [%.0f, %.0f]", path, key, t, (double)(lo), (double)(hi)); \
+        goto out; } dst = (long)t; } while (0)
     double t;
-    NUM("epochs", t); a.epochs = (long)t;
-    NUM("steps", t); a.steps = (long)t;
+    INT("epochs", a.epochs, 0, 1e15);
+    INT("steps", a.steps, 0, 1e15);
     NUM("time", a.time_limit);
-    NUM("batch", t); a.batch = (long)t;
-    NUM("seed", t); a.seed = (long)t;
+    INT("batch", a.batch, 1, 1 << 20);
+    INT("seed", a.seed, -9e15, 9e15);
     NUM("lr", a.lr);
     NUM("clip", a.clip);
     NUM("teacher_forcing", a.tf);
     NUM("label_smoothing", a.ls);
-    NUM("max_source", t); a.max_source = (long)t;
-    NUM("valid_max", t); a.valid_max = (long)t;
-    NUM("log_every", t); a.log_every = (long)t;
-    NUM("checkpoint_every", t); a.checkpoint_every = (long)t;
+    INT("max_source", a.max_source, 0, 1e15);
+    INT("valid_max", a.valid_max, 0, 1e15);
+    INT("log_every", a.log_every, 0, 1e15);
+    INT("checkpoint_every", a.checkpoint_every, 0, 1e15);
 #undef NUM
+#undef INT
     /* checkpoints from before the schedule options trained at a constant rate */
     const cJSON *sch = cJSON_GetObjectItemCaseSensitive(j, "schedule");
     a.cosine = cJSON_IsString(sch) && strcmp(sch->valuestring, "cosine") == 0;
     const cJSON *wu = cJSON_GetObjectItemCaseSensitive(j, "warmup"), *mr = cJSON_GetObjectItemCaseSensitive(j, "min_lr_ratio");
-    a.warmup = cJSON_IsNumber(wu) ? (long)wu->valuedouble : 0;
+    a.warmup = cJSON_IsNumber(wu) && wu->valuedouble >= 0 && wu->valuedouble <= 1e15 ? (long)wu->valuedouble : 0;
     a.min_lr_ratio = cJSON_IsNumber(mr) ? mr->valuedouble : 0.05;
     a.epochs_set = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "epochs_set"));
     a.skip_bad = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "skip_bad"));

@@ -21,6 +21,7 @@
 #include "rnnc/batch.h"
 #include "rnnc/io.h"
 #include "rnnc/metrics.h"
+#include "rnnc/rundir.h"
 #include "rnnc/safetensors.h"
 #include "rnnc/tokenizer.h"
 
@@ -132,6 +133,12 @@ static rnnc_status opts_from_json(owned_opts *w, const char *json, const char *f
 #define NUM(key, dst) do { const cJSON *v_ = cJSON_GetObjectItemCaseSensitive(j, key); \
         if (!cJSON_IsNumber(v_)) { s = rnnc_error(RNNC_ERR_FORMAT, "%s: metadata 'rnnc.train' lacks number '%s'", file, key); goto out; } \
         dst = v_->valuedouble; } while (0)
+/* integers are range-checked as doubles before the conversion (a crafted 1e30 is no UB) */
+#define INT(key, dst, lo, hi) do { NUM(key, v); \
+        if (!(v >= (lo) && v <= (hi) && v == floor(v))) { \
+            s = rnnc_error(RNNC_ERR_FORMAT, "%s: metadata 'rnnc.train': '%s' is %g, not an integer in [%.0f, %.0f]", file, key, \
+                           v, (double)(lo), (double)(hi)); goto out; } \
+        dst = v; } while (0)
 #define STR(key, dst, optional) do { const cJSON *v_ = cJSON_GetObjectItemCaseSensitive(j, key); \
         if (!v_ && optional) break; \
         if (!cJSON_IsString(v_)) { s = rnnc_error(RNNC_ERR_FORMAT, "%s: metadata 'rnnc.train' lacks string '%s'", file, key); goto out; } \
@@ -157,17 +164,17 @@ static rnnc_status opts_from_json(owned_opts *w, const char *json, const char *f
     STR("tokenizer", w->o.tokenizer, 0);
     STR("cell", cell, 0);
     if ((s = rnnc_cell_parse(cell, &w->o.cell))) goto out;
-    NUM("layers", v); w->o.layers = (int)v;
-    NUM("hidden", v); w->o.hidden = (int)v;
-    NUM("embed", v); w->o.embed = (int)v;
+    INT("layers", w->o.layers, 1, 1 << 10);
+    INT("hidden", w->o.hidden, 1, 1 << 20);
+    INT("embed", w->o.embed, 1, 1 << 20);
     NUM("dropout", v); w->o.dropout = (float)v;
     { /* absent in checkpoints older than the option; it only matters at the start */
         const cJSON *ub = cJSON_GetObjectItemCaseSensitive(j, "unigram_bias");
         w->o.unigram_bias = !ub || cJSON_IsTrue(ub);
     }
-    NUM("batch", v); w->o.batch = (int)v;
-    NUM("seq", v); w->o.seq = (int)v;
-    NUM("steps", v); w->o.steps = (long)v;
+    INT("batch", w->o.batch, 1, 1 << 20);
+    INT("seq", w->o.seq, 1, 1 << 24);
+    INT("steps", w->o.steps, 0, 1e15);
     NUM("epochs", w->o.epochs);
     NUM("seconds", w->o.seconds);
     STR("optimizer", opt, 0);
@@ -179,15 +186,16 @@ static rnnc_status opts_from_json(owned_opts *w, const char *json, const char *f
     NUM("beta2", w->o.optim.beta2);
     NUM("eps", w->o.optim.eps);
     NUM("clip", w->o.clip);
-    NUM("warmup", v); w->o.warmup = (long)v;
+    INT("warmup", w->o.warmup, 0, 1e15);
     NUM("min_lr_ratio", w->o.min_lr_ratio);
-    NUM("report_every", v); w->o.report_every = (long)v;
-    NUM("eval_every", v); w->o.eval_every = (long)v;
-    NUM("eval_max_tokens", v); w->o.eval_max_tokens = (long)v;
-    NUM("checkpoint_every", v); w->o.checkpoint_every = (long)v;
+    INT("report_every", w->o.report_every, 1, 1e15);
+    INT("eval_every", w->o.eval_every, 1, 1e15);
+    INT("eval_max_tokens", w->o.eval_max_tokens, 0, 1e15);
+    INT("checkpoint_every", w->o.checkpoint_every, 1, 1e15);
     STR("seed", seed, 0);
     w->o.seed = strtoull(seed, NULL, 10);
 #undef NUM
+#undef INT
 #undef STR
 out:
     cJSON_Delete(j);
@@ -302,6 +310,7 @@ typedef struct {
     int *x, *y;
     rnnc_metrics_log log;
     bool log_open;
+    rnnc_run_lock lock; /* held for the whole run */
     /* Progress: all of it is in the checkpoint. */
     long step;
     size_t window;
@@ -324,6 +333,7 @@ static void run_free(run *r) {
     free(r->x);
     free(r->y);
     if (r->log_open) rnnc_metrics_close(&r->log);
+    rnnc_run_lock_drop(&r->lock);
 }
 
 static void path_in(char *buf, size_t n, const char *dir, const char *name) { snprintf(buf, n, "%s/%s", dir, name); }
@@ -430,13 +440,23 @@ static rnnc_status save_checkpoint(run *r) {
 
 static double meta_num(const cJSON *j, const char *key, bool *ok) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    if (!cJSON_IsNumber(v)) { *ok = false; return 0; }
+    if (!cJSON_IsNumber(v) || isnan(v->valuedouble)) { *ok = false; return 0; }
     return v->valuedouble;
+}
+
+/* A count from the checkpoint: an integer in [0, 2^53), checked before any conversion. */
+static long meta_count(const cJSON *j, const char *key, bool *ok) {
+    double v = meta_num(j, key, ok);
+    if (!(v >= 0 && v < 9007199254740992.0 && v == floor(v))) { *ok = false; return 0; }
+    return (long)v;
 }
 
 static rnnc_status load_checkpoint(run *r, owned_opts *w) {
     char path[4096];
     path_in(path, sizeof path, r->run_dir, CHECKPOINT);
+    if (access(path, F_OK) != 0)
+        return rnnc_error(RNNC_ERR_IO, "%s: no %s to resume: the run there never saved one; start it again without --resume "
+                          "(with --force if the directory holds other files)", r->run_dir, CHECKPOINT);
     rnnc_safetensors st;
     rnnc_status s = rnnc_st_load(&st, path);
     if (s) return s;
@@ -481,15 +501,15 @@ static rnnc_status load_checkpoint(run *r, owned_opts *w) {
     for (int i = 0; i < 4; i++) r->rng.s[i] = (uint64_t)rng[i];
     pj = cJSON_Parse(progress);
     bool ok = cJSON_IsObject(pj);
-    r->step = (long)meta_num(pj, "step", &ok);
-    r->window = (size_t)meta_num(pj, "window", &ok);
-    r->epochs_done = (long)meta_num(pj, "epochs_done", &ok);
+    r->step = meta_count(pj, "step", &ok);
+    r->window = (size_t)meta_count(pj, "window", &ok);
+    r->epochs_done = meta_count(pj, "epochs_done", &ok);
     r->tokens = meta_num(pj, "tokens", &ok);
     r->elapsed = meta_num(pj, "elapsed", &ok);
     r->best_val = meta_num(pj, "best_val", &ok);
     r->loss_sum = meta_num(pj, "loss_sum", &ok);
-    r->loss_n = (long)meta_num(pj, "loss_n", &ok);
-    r->opt.step = (long)meta_num(pj, "optimizer_step", &ok);
+    r->loss_n = meta_count(pj, "loss_n", &ok);
+    r->opt.step = meta_count(pj, "optimizer_step", &ok);
     r->last_train_loss = meta_num(pj, "last_train_loss", &ok);
     if (r->best_val >= 1e308) r->best_val = INFINITY;
     if (r->last_train_loss >= 1e308) r->last_train_loss = NAN;
@@ -644,30 +664,24 @@ static rnnc_status check_opts(const rnnc_train_opts *o) {
 
 static const char *const run_files[] = {CHECKPOINT, "model.safetensors", "best.safetensors", "metrics.jsonl"};
 
-/* mkdir -p: creates the missing parents too. */
-static int mkdirs(const char *dir) {
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) { errno = ENAMETOOLONG; return -1; }
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-static rnnc_status prepare_run_dir(const char *dir, bool force) {
-    if (mkdirs(dir) != 0) return rnnc_error_errno(RNNC_ERR_IO, "%s: cannot create the run directory", dir);
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return rnnc_error(RNNC_ERR_IO, "%s: not a directory", dir);
+/* Under the run's lock (so two runs cannot both pass this check). A directory holding a
+ * checkpoint is refused with the way to continue it; files of a run without a checkpoint (left
+ * by another tool, or an older rnnc) with the way to start over. Runs save a checkpoint before
+ * writing anything else, so an interrupted run always leaves one. */
+static rnnc_status check_run_dir(const char *dir, bool force) {
     char path[4096];
+    path_in(path, sizeof path, dir, CHECKPOINT);
+    bool resumable = access(path, F_OK) == 0;
     for (size_t i = 0; i < sizeof run_files / sizeof run_files[0]; i++) {
         path_in(path, sizeof path, dir, run_files[i]);
         if (access(path, F_OK) != 0) continue;
-        if (!force)
-            return rnnc_error(RNNC_ERR_ARG, "%s holds another run (%s): continue it with --resume, or start over with --force",
-                              dir, run_files[i]);
+        if (!force) {
+            if (resumable)
+                return rnnc_error(RNNC_ERR_ARG, "%s holds another run (%s): continue it with --resume, or start over with --force",
+                                  dir, CHECKPOINT);
+            return rnnc_error(RNNC_ERR_ARG, "%s holds files of another run (%s) but no checkpoint to resume: "
+                              "start over with --force, or give a new directory", dir, run_files[i]);
+        }
         if (strcmp(run_files[i], "metrics.jsonl") == 0 && unlink(path) != 0)
             return rnnc_error_errno(RNNC_ERR_IO, "%s: cannot remove the old metrics log", path);
     }
@@ -689,7 +703,8 @@ rnnc_status rnnc_train_run(const rnnc_train_opts *opts, rnnc_train_callback cb, 
     r.run_dir = opts->run_dir;
     r.best_val = INFINITY;
     r.last_train_loss = r.last_val = NAN;
-    if ((s = prepare_run_dir(r.run_dir, opts->force))) return s;
+    if ((s = rnnc_run_lock_take(&r.lock, r.run_dir, true))) return s;
+    if ((s = check_run_dir(r.run_dir, opts->force))) goto out;
     if ((s = prepare_data(&r.o, NULL, &r.data))) goto out;
     rnnc_lm_config c = {.cell = r.o.cell, .vocab = (int)rnnc_tokenizer_n_vocab(r.data.tok), .embed = r.o.embed,
                         .hidden = r.o.hidden, .layers = r.o.layers, .dropout = r.o.dropout};
@@ -704,6 +719,8 @@ rnnc_status rnnc_train_run(const rnnc_train_opts *opts, rnnc_train_callback cb, 
     if (s) goto out;
     if ((s = rnnc_optim_init(&r.opt, &r.o.optim, r.m->n_params))) goto out;
     if ((s = setup_streams(&r))) goto out;
+    /* the step-0 checkpoint: from here on, whatever stops the run, --resume continues it */
+    if ((s = save_checkpoint(&r))) goto out;
     if ((s = open_log(&r))) goto out;
     s = train_loop(&r, cb, ctx, stop);
 out:
@@ -719,13 +736,24 @@ rnnc_status rnnc_train_resume(const char *run_dir, const rnnc_train_opts *budget
     r.last_val = NAN;
     owned_opts w;
     memset(&w, 0, sizeof w);
-    rnnc_status s = load_checkpoint(&r, &w);
+    rnnc_status s = rnnc_run_lock_take(&r.lock, run_dir, false);
     if (s) goto out;
+    if ((s = load_checkpoint(&r, &w))) goto out;
     if (budget && (budget->steps > 0 || budget->epochs > 0 || budget->seconds > 0)) {
         r.o.steps = budget->steps;
         r.o.epochs = budget->epochs;
         r.o.seconds = budget->seconds;
         r.total_steps = total_steps_of(&r.o, r.train.windows);
+    }
+    if (r.total_steps > 0 && r.step >= r.total_steps) {
+        s = rnnc_error(RNNC_ERR_ARG, "%s: the budget is used up: the checkpoint is at step %ld of %ld; give a larger --steps or "
+                       "--epochs to train on", run_dir, r.step, r.total_steps);
+        goto out;
+    }
+    if (r.o.seconds > 0 && r.elapsed >= r.o.seconds) {
+        s = rnnc_error(RNNC_ERR_ARG, "%s: the budget is used up: the run has trained %.0f s of its --time %.0f s; give a larger "
+                       "--time (or --steps/--epochs) to train on", run_dir, r.elapsed, r.o.seconds);
+        goto out;
     }
     if ((s = open_log(&r))) goto out;
     s = train_loop(&r, cb, ctx, stop);
