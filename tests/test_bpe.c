@@ -397,6 +397,66 @@ static void test_create_errors(void) {
     CHECK(b == NULL);
 }
 
+/* Two specials sharing an id or a text used to be reported after the tokenizer was freed (a
+ * use-after-free that crashed the CLI); ids past the limits used to give a vocabulary of 2^32 - 1. */
+static void expect_bad_specials(const rnnc_token_bytes *tok, size_t n, const rnnc_special_token *sp, size_t ns,
+                                const char *needle) {
+    rnnc_bpe *b = NULL;
+    rnnc_status st = rnnc_bpe_create(&b, tok, n, "r50k", sp, ns);
+    CHECK_MSG(st == RNNC_ERR_ARG, "expected an argument error mentioning '%s', got %d", needle, (int)st);
+    CHECK_MSG(strstr(rnnc_last_error(), needle) != NULL, "message '%s' lacks '%s'", rnnc_last_error(), needle);
+    CHECK(strchr(rnnc_last_error(), '\n') == NULL);
+    CHECK(b == NULL);
+    rnnc_bpe_free(b);
+    /* The same check is available on its own, for loaders that name the specials' file. */
+    st = rnnc_bpe_check_specials(tok, n, sp, ns);
+    CHECK_MSG(st == RNNC_ERR_ARG && strncmp(rnnc_last_error(), "special token", 13) == 0 && strstr(rnnc_last_error(), needle),
+              "check_specials: %d '%s'", (int)st, rnnc_last_error());
+}
+
+static void test_special_errors(void) {
+    rnnc_token_bytes tok[257];
+    unsigned char bytes[256];
+    for (int i = 0; i < 256; i++) { bytes[i] = (unsigned char)i; tok[i].data = bytes + i; tok[i].len = 1; }
+    tok[256].data = (const unsigned char *)"ab";
+    tok[256].len = 2;
+    rnnc_special_token same_id[2] = {{"<|a|>", 300}, {"<|b|>", 300}};
+    expect_bad_specials(tok, 257, same_id, 2, "special tokens '<|a|>' and '<|b|>' share the id 300");
+    rnnc_special_token same_text[3] = {{"<|a|>", 300}, {"<|c|>", 302}, {"<|a|>", 301}};
+    expect_bad_specials(tok, 257, same_text, 3, "special tokens 0 and 2 (ids 300 and 301) share the text '<|a|>'");
+    rnnc_special_token huge[1] = {{"<|big|>", 4294967294u}};
+    expect_bad_specials(tok, 257, huge, 1, "id 4294967294; ids must be below 2147483647");
+    rnnc_special_token no_rank[1] = {{"<|x|>", UINT32_MAX}};
+    expect_bad_specials(tok, 257, no_rank, 1, "id 4294967295; ids must be below 2147483647");
+    rnnc_special_token far[2] = {{"<|a|>", 257}, {"<|far|>", 257 + 2 + 65536}};
+    expect_bad_specials(tok, 257, far, 2, "special token '<|far|>' has id 65795; special ids must be below 65795");
+    rnnc_special_token on_rank[1] = {{"<|r|>", 256}};
+    expect_bad_specials(tok, 257, on_rank, 1, "'<|r|>' has id 256, which is already an ordinary token's rank");
+    rnnc_special_token empty[1] = {{"", 300}};
+    expect_bad_specials(tok, 257, empty, 1, "special token 0 (id 300) has empty text");
+    /* A newline in a name is shown escaped: the message stays one line. */
+    rnnc_special_token nl[2] = {{"<|\n|>", 300}, {"<|\n|>", 301}};
+    expect_bad_specials(tok, 257, nl, 2, "share the text '<|\\x0A|>'");
+    /* The largest allowed id loads; its vocabulary fits an int, and lookups by id find each one. */
+    rnnc_special_token ok[3] = {{"<|a|>", 257 + 3 + 65535}, {"<|b|>", 257}, {"<|c|>", 400}};
+    rnnc_bpe *b = NULL;
+    CHECK_EQ_LL(rnnc_bpe_create(&b, tok, 257, "r50k", ok, 3), RNNC_OK);
+    if (b) {
+        CHECK_EQ_LL(rnnc_bpe_n_vocab(b), 257 + 3 + 65536);
+        for (int k = 0; k < 3; k++) {
+            rnnc_token_bytes t = rnnc_bpe_token(b, ok[k].id);
+            CHECK(t.data && t.len == strlen(ok[k].text) && memcmp(t.data, ok[k].text, t.len) == 0);
+        }
+        CHECK(rnnc_bpe_token(b, 258).data == NULL);
+        CHECK(rnnc_bpe_token(b, 401).data == NULL);
+        CHECK_EQ_LL(rnnc_bpe_special(b, 0).id, 257 + 3 + 65535);
+    }
+    rnnc_bpe_free(b);
+    /* More ranks than an int can count are refused before anything is read. */
+    CHECK_EQ_LL(rnnc_bpe_create(&b, tok, (size_t)RNNC_BPE_MAX_VOCAB + 1, "r50k", NULL, 0), RNNC_ERR_ARG);
+    CHECK(strstr(rnnc_last_error(), "2147483648 ranks") && strstr(rnnc_last_error(), "2147483647"));
+}
+
 /* Ranks far apart (a short token with a rank beyond the compact table's 21 bits) still encode and
  * decode: such tokens live in the general table. */
 static void test_sparse_high_ranks(void) {
@@ -524,6 +584,7 @@ int main(void) {
     RUN(test_malformed_files);
     RUN(test_missing_files);
     RUN(test_create_errors);
+    RUN(test_special_errors);
     RUN(test_sparse_high_ranks);
     RUN(test_save_load_round_trip);
     RUN(test_pcre2_path_matches);

@@ -20,10 +20,24 @@ typedef struct { const unsigned char *data; size_t len; } rnnc_token_bytes;
 /* A special token: its text and its id (ids may lie above the ranks, e.g. 100257 in cl100k). */
 typedef struct { const char *text; uint32_t id; } rnnc_special_token;
 
+/* Ids are below RNNC_BPE_MAX_VOCAB, so a vocabulary size always fits the models' int. */
+#define RNNC_BPE_MAX_VOCAB 2147483647u
+/* How far special ids may run past the ranks: a special id must be below
+ * n_tokens + n_specials + RNNC_BPE_MAX_SPECIAL_GAP, so a small file cannot claim a huge vocabulary
+ * (and make everything sized by it, from model tables to JSON, huge). */
+#define RNNC_BPE_MAX_SPECIAL_GAP 65536u
+
 /* Builds a tokenizer from ranked tokens: tokens[r] has rank/id r; an entry with data == NULL is a
- * gap. All 256 single bytes must be present. `pattern`: a built-in name or a PCRE2 regex. */
+ * gap. All 256 single bytes must be present; n_tokens is at most RNNC_BPE_MAX_VOCAB. `pattern`: a
+ * built-in name or a PCRE2 regex. The specials must pass rnnc_bpe_check_specials. */
 rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size_t n_tokens,
                             const char *pattern, const rnnc_special_token *specials, size_t n_specials);
+/* The checks rnnc_bpe_create makes of special tokens, for loaders that want to name the file the
+ * specials came from: every text non-empty and every id below RNNC_BPE_MAX_VOCAB and below
+ * n_tokens + n_specials + RNNC_BPE_MAX_SPECIAL_GAP; no id that is a used rank; no two specials with
+ * the same id or text. RNNC_ERR_ARG with a message that starts "special token". */
+rnnc_status rnnc_bpe_check_specials(const rnnc_token_bytes *tokens, size_t n_tokens,
+                                    const rnnc_special_token *specials, size_t n_specials);
 
 /* Loads a tokenizer: `name` is one of "r50k_base", "p50k_base", "cl100k_base", "o200k_base"
  * (looked up as <data dir>/tiktoken/<name>.tiktoken, with tiktoken's pattern and special tokens),

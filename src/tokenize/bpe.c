@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +63,7 @@ struct rnnc_bpe {
     char **special_text;
     size_t *special_len;
     uint32_t *special_id;
+    size_t *special_order;   /* indices of the specials in id order, for lookups by id */
     size_t n_vocab;
     char *pattern;
     rnnc_pretok *pretok;
@@ -165,11 +167,92 @@ static inline uint32_t lookup_finish(const rnnc_bpe *b, const unsigned char *p, 
 
 /* ---- construction ---- */
 
+#define SHOWN_CAP 256
+
+/* Token text for an error message: at most 60 bytes, control bytes as \xNN, so the message stays
+ * one line however hostile the text. */
+static const char *shown(const char *s, char buf[SHOWN_CAP]) {
+    size_t o = 0;
+    for (size_t i = 0; s[i]; i++) {
+        if (i == 60) { memcpy(buf + o, "...", 3); o += 3; break; }
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7F) o += (size_t)snprintf(buf + o, 5, "\\x%02X", c);
+        else buf[o++] = (char)c;
+    }
+    buf[o] = 0;
+    return buf;
+}
+
+typedef struct { const char *text; uint32_t id; size_t at; } special_ref;
+
+/* Orders by id, then by text; ties by position, so a duplicate is reported as (first, second). */
+static int special_by_id(const void *a, const void *b) {
+    const special_ref *x = a, *y = b;
+    if (x->id != y->id) return x->id < y->id ? -1 : 1;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+static int special_by_text(const void *a, const void *b) {
+    const special_ref *x = a, *y = b;
+    int c = strcmp(x->text, y->text);
+    if (c) return c;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* A copy of the specials sorted by cmp, or NULL when memory ran out. */
+static special_ref *sorted_specials(const rnnc_special_token *specials, size_t n, int (*cmp)(const void *, const void *)) {
+    special_ref *r = malloc((n ? n : 1) * sizeof *r);
+    if (!r) return NULL;
+    for (size_t i = 0; i < n; i++) r[i] = (special_ref){specials[i].text, specials[i].id, i};
+    qsort(r, n, sizeof *r, cmp);
+    return r;
+}
+
+rnnc_status rnnc_bpe_check_specials(const rnnc_token_bytes *tokens, size_t n_tokens,
+                                    const rnnc_special_token *specials, size_t n_specials) {
+    char s1[SHOWN_CAP], s2[SHOWN_CAP];
+    /* The gap limit in size_t, capped so that it cannot wrap whatever the caller passes. */
+    size_t limit = RNNC_BPE_MAX_VOCAB;
+    if (n_tokens < limit && n_specials < limit - n_tokens && RNNC_BPE_MAX_SPECIAL_GAP < limit - n_tokens - n_specials)
+        limit = n_tokens + n_specials + RNNC_BPE_MAX_SPECIAL_GAP;
+    for (size_t i = 0; i < n_specials; i++) {
+        const char *t = specials[i].text;
+        uint32_t id = specials[i].id;
+        if (!t || !*t) return rnnc_error(RNNC_ERR_ARG, "special token %zu (id %u) has empty text", i, (unsigned)id);
+        if (id >= RNNC_BPE_MAX_VOCAB)
+            return rnnc_error(RNNC_ERR_ARG, "special token '%s' has id %u; ids must be below %u (vocabulary sizes fit an int)",
+                              shown(t, s1), (unsigned)id, RNNC_BPE_MAX_VOCAB);
+        if (id >= limit)
+            return rnnc_error(RNNC_ERR_ARG, "special token '%s' has id %u; special ids must be below %zu (at most %u past the %zu ranks and %zu special tokens)",
+                              shown(t, s1), (unsigned)id, limit, RNNC_BPE_MAX_SPECIAL_GAP, n_tokens, n_specials);
+        if (id < n_tokens && tokens[id].data)
+            return rnnc_error(RNNC_ERR_ARG, "special token '%s' has id %u, which is already an ordinary token's rank",
+                              shown(t, s1), (unsigned)id);
+    }
+    if (n_specials < 2) return RNNC_OK;
+    /* Sorted copies find duplicates in O(n log n): a hostile file may hold very many specials. */
+    rnnc_status st = RNNC_OK;
+    special_ref *r = sorted_specials(specials, n_specials, special_by_id);
+    if (!r) return rnnc_error(RNNC_ERR_NOMEM, "special tokens: out of memory checking %zu of them", n_specials);
+    for (size_t k = 1; k < n_specials && !st; k++)
+        if (r[k - 1].id == r[k].id)
+            st = rnnc_error(RNNC_ERR_ARG, "special tokens '%s' and '%s' share the id %u", shown(r[k - 1].text, s1),
+                            shown(r[k].text, s2), (unsigned)r[k].id);
+    if (!st) qsort(r, n_specials, sizeof *r, special_by_text);
+    for (size_t k = 1; k < n_specials && !st; k++)
+        if (strcmp(r[k - 1].text, r[k].text) == 0)
+            st = rnnc_error(RNNC_ERR_ARG, "special tokens %zu and %zu (ids %u and %u) share the text '%s'", r[k - 1].at,
+                            r[k].at, (unsigned)r[k - 1].id, (unsigned)r[k].id, shown(r[k].text, s1));
+    free(r);
+    return st;
+}
+
 static void free_specials(rnnc_bpe *b) {
     for (size_t i = 0; i < b->n_specials; i++) free(b->special_text[i]);
     free(b->special_text);
     free(b->special_len);
     free(b->special_id);
+    free(b->special_order);
 }
 
 void rnnc_bpe_free(rnnc_bpe *b) {
@@ -193,10 +276,19 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
                             const rnnc_special_token *specials, size_t n_specials) {
     *out = NULL;
     if (!pattern) pattern = "cl100k";
-    if (n_tokens >= NO_RANK) return rnnc_error(RNNC_ERR_ARG, "bpe: %zu ranks is too many", n_tokens);
+    if (n_tokens > RNNC_BPE_MAX_VOCAB)
+        return rnnc_error(RNNC_ERR_ARG, "bpe: %zu ranks are more than the %u ids a vocabulary may have", n_tokens,
+                          RNNC_BPE_MAX_VOCAB);
+    /* Everything about the input is checked before anything is allocated; later failures are
+     * out of memory, and their messages never read the tokenizer being freed. */
+    for (size_t r = 0; r < n_tokens; r++)
+        if (tokens[r].data && (tokens[r].len == 0 || tokens[r].len > UINT32_MAX))
+            return rnnc_error(RNNC_ERR_FORMAT, "bpe: token %zu has length %zu", r, tokens[r].len);
+    rnnc_status st = rnnc_bpe_check_specials(tokens, n_tokens, specials, n_specials);
+    if (st) return rnnc_error(st, "bpe: %s", rnnc_last_error());
     rnnc_bpe *b = calloc(1, sizeof *b);
     if (!b) return rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory");
-    rnnc_status st = rnnc_pretok_new(&b->pretok, pattern);
+    st = rnnc_pretok_new(&b->pretok, pattern);
     if (st) { free(b); return st; }
     b->fast = rnnc_pretok_fast_kind_of(b->pretok);
     b->pattern = strdup(pattern);
@@ -206,10 +298,6 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
             int tiny = tokens[r].len <= TINY_LEN && r < (1u << TINY_ID_BITS);
             used_tiny += tiny;
             used_hot += !tiny && r < HOT_RANKS;
-            if (tokens[r].len == 0 || tokens[r].len > UINT32_MAX) {
-                rnnc_bpe_free(b);
-                return rnnc_error(RNNC_ERR_FORMAT, "bpe: token %zu has length %zu", r, tokens[r].len);
-            }
             total += tokens[r].len;
             used++;
         }
@@ -236,8 +324,8 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
     b->filter_shift = 64 - flog;
     b->filter = calloc(fwords, sizeof *b->filter);
     if (!b->pattern || !b->filter || !b->tok_off || !b->tok_len || !b->arena || !b->slots || !b->hot || !b->tiny) {
-        rnnc_bpe_free(b);
-        return rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory for %zu tokens", n_tokens);
+        st = rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory for %zu tokens", n_tokens);
+        goto fail;
     }
     for (size_t i = 0; i < cap; i++) b->slots[i].id = NO_RANK;
     for (size_t i = 0; i < cap_hot; i++) b->hot[i].id = NO_RANK;
@@ -249,8 +337,8 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
         size_t len = tokens[r].len;
         uint32_t dup = lookup(b, p, len);
         if (dup != NO_RANK) {
-            rnnc_bpe_free(b);
-            return rnnc_error(RNNC_ERR_FORMAT, "bpe: duplicate token: ranks %u and %zu have the same bytes", dup, r);
+            st = rnnc_error(RNNC_ERR_FORMAT, "bpe: duplicate token: ranks %u and %zu have the same bytes", dup, r);
+            goto fail;
         }
         memcpy(b->arena + off, p, len);
         b->tok_off[r] = off;
@@ -275,8 +363,8 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
     }
     for (int i = 0; i < 256; i++)
         if (b->byte_rank[i] == NO_RANK) {
-            rnnc_bpe_free(b);
-            return rnnc_error(RNNC_ERR_FORMAT, "bpe: the single byte 0x%02X has no rank (all 256 bytes must)", i);
+            st = rnnc_error(RNNC_ERR_FORMAT, "bpe: the single byte 0x%02X has no rank (all 256 bytes must)", i);
+            goto fail;
         }
     for (size_t r = 0; r < n_tokens; r++)
         for (size_t k = 1; tokens[r].data && k < tokens[r].len; k++) {
@@ -284,13 +372,12 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
             b->inner[pair >> 6] |= 1ULL << (pair & 63);
         }
     b->pair2 = malloc(65536 * sizeof *b->pair2);
-    if (!b->pair2) { rnnc_bpe_free(b); return rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory"); }
+    b->pair_key = malloc(65536 * sizeof *b->pair_key);
+    if (!b->pair2 || !b->pair_key) { st = rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory"); goto fail; }
     for (unsigned k = 0; k < 65536; k++) {
         unsigned char two[2] = {(unsigned char)(k >> 8), (unsigned char)k};
         b->pair2[k] = lookup(b, two, 2);
     }
-    b->pair_key = malloc(65536 * sizeof *b->pair_key);
-    if (!b->pair_key) { rnnc_bpe_free(b); return rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory"); }
     for (unsigned k = 0; k < 65536; k++) {
         uint32_t r = b->pair2[k];
         b->pair_key[k] = !(b->inner[k >> 6] >> (k & 63) & 1) ? -1 : r < PACK_LIMIT ? (int32_t)(r << 8) : KEY_NONE;
@@ -299,36 +386,28 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
     b->special_text = calloc(n_specials ? n_specials : 1, sizeof *b->special_text);
     b->special_len = calloc(n_specials ? n_specials : 1, sizeof *b->special_len);
     b->special_id = calloc(n_specials ? n_specials : 1, sizeof *b->special_id);
-    if (!b->special_text || !b->special_len || !b->special_id) {
-        rnnc_bpe_free(b);
-        return rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory");
+    b->special_order = calloc(n_specials ? n_specials : 1, sizeof *b->special_order);
+    special_ref *by_id = sorted_specials(specials, n_specials, special_by_id);
+    if (!b->special_text || !b->special_len || !b->special_id || !b->special_order || !by_id) {
+        free(by_id);
+        st = rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory");
+        goto fail;
     }
+    for (size_t i = 0; i < n_specials; i++) b->special_order[i] = by_id[i].at;
+    free(by_id);
     for (size_t i = 0; i < n_specials; i++) {
-        const char *t = specials[i].text;
-        uint32_t id = specials[i].id;
-        if (!t || !*t) { b->n_specials = i; rnnc_bpe_free(b); return rnnc_error(RNNC_ERR_ARG, "bpe: special token %zu is empty", i); }
-        if (id == NO_RANK || (id < n_tokens && tokens[id].data)) {
-            b->n_specials = i;
-            rnnc_bpe_free(b);
-            return rnnc_error(RNNC_ERR_ARG, "bpe: special token '%s' has id %u, which %s", t, id,
-                              id == NO_RANK ? "is out of range" : "is already an ordinary token's rank");
-        }
-        for (size_t j = 0; j < i; j++)
-            if (b->special_id[j] == id || strcmp(b->special_text[j], t) == 0) {
-                b->n_specials = i;
-                rnnc_bpe_free(b);
-                return rnnc_error(RNNC_ERR_ARG, "bpe: special tokens '%s' and '%s' share %s", b->special_text[j], t,
-                                  b->special_id[j] == id ? "an id" : "their text");
-            }
-        b->special_text[i] = strdup(t);
-        b->special_len[i] = strlen(t);
-        b->special_id[i] = id;
+        b->special_text[i] = strdup(specials[i].text);
+        b->special_len[i] = strlen(specials[i].text);
+        b->special_id[i] = specials[i].id;
         b->n_specials = i + 1;
-        if (!b->special_text[i]) { rnnc_bpe_free(b); return rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory"); }
-        if ((size_t)id + 1 > b->n_vocab) b->n_vocab = (size_t)id + 1;
+        if (!b->special_text[i]) { st = rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory"); goto fail; }
+        if ((size_t)specials[i].id + 1 > b->n_vocab) b->n_vocab = (size_t)specials[i].id + 1;
     }
     *out = b;
     return RNNC_OK;
+fail:
+    rnnc_bpe_free(b);
+    return st;
 }
 
 size_t rnnc_bpe_n_vocab(const rnnc_bpe *b) { return b->n_vocab; }
@@ -348,11 +427,16 @@ rnnc_token_bytes rnnc_bpe_token(const rnnc_bpe *b, uint32_t id) {
         t.len = b->tok_len[id];
         return t;
     }
-    for (size_t i = 0; i < b->n_specials; i++)
-        if (b->special_id[i] == id) {
-            t.data = (const unsigned char *)b->special_text[i];
-            t.len = b->special_len[i];
-        }
+    size_t lo = 0, hi = b->n_specials; /* binary search: a file may hold many specials */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (b->special_id[b->special_order[mid]] < id) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo < b->n_specials && b->special_id[b->special_order[lo]] == id) {
+        t.data = (const unsigned char *)b->special_text[b->special_order[lo]];
+        t.len = b->special_len[b->special_order[lo]];
+    }
     return t;
 }
 
