@@ -146,6 +146,16 @@ expect_fail 2 "usage" "$rnnc" tokenizer
 printf 'IQ== 0\nIg== 1\nthis is not base64\n' >"$tmp/bad.tiktoken"
 expect_fail 1 "bad.tiktoken:3: " "$rnnc" tokenizer encode -t "$tmp/bad.tiktoken" "$tmp/mixed.txt"
 expect_fail 1 "nope.tiktoken" "$rnnc" tokenizer encode -t "$tmp/nope.tiktoken" "$tmp/mixed.txt"
+# a rank file whose sidecar gives two specials one id: an error line naming the sidecar, not a crash
+# (the message used to be formatted after the tokenizer was freed: exit 139)
+LC_ALL=C awk 'BEGIN { b = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (i = 0; i < 256; i++) printf "%s%s== %d\n", substr(b, int(i / 4) + 1, 1), substr(b, (i % 4) * 16 + 1, 1), i }' >"$tmp/dup.tiktoken"
+printf '{"pattern": "r50k", "special_tokens": {"<|a|>": 300, "<|b|>": 300}}\n' >"$tmp/dup.tiktoken.json"
+expect_fail 1 "dup.tiktoken.json: .*special tokens '<\|a\|>' and '<\|b\|>' share the id 300" "$rnnc" tokenizer encode -t "$tmp/dup.tiktoken" "$tmp/mixed.txt"
+printf '{"pattern": "r50k", "special_tokens": {"<|a|>": 300, "<|b|>": 301}}\n' >"$tmp/dup.tiktoken.json"
+round_trip "$tmp/dup.tiktoken" "$tmp/mixed.txt" --allow-special
+printf '{"pattern": "r50k", "special_tokens": {"<|a|>": 4294967294}}\n' >"$tmp/dup.tiktoken.json"
+expect_fail 1 "dup.tiktoken.json: .*4294967294.*2147483647" "$rnnc" tokenizer encode -t "$tmp/dup.tiktoken" "$tmp/mixed.txt"
 printf '{"type":"char","chars":[1,' >"$tmp/bad.json"
 expect_fail 1 "bad.json.*syntax" "$rnnc" tokenizer encode -t "$tmp/bad.json" "$tmp/mixed.txt"
 expect_fail 1 "nope.txt" "$rnnc" tokenizer encode -t "$tmp/char.json" "$tmp/nope.txt"

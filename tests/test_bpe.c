@@ -310,6 +310,12 @@ static void test_malformed_files(void) {
     s = byte_file("YW*= 256\n");
     expect_bad(s, "bad.tiktoken:257: invalid base64");
     free(s);
+    s = byte_file("YWJ= 256\n"); /* "ab" with a stray low bit: a second spelling of YWI= */
+    expect_bad(s, "bad.tiktoken:257: invalid base64");
+    free(s);
+    s = byte_file("YR== 256\n");
+    expect_bad(s, "bad.tiktoken:257: invalid base64");
+    free(s);
     s = byte_file("YWI= 25x\n");
     expect_bad(s, "bad.tiktoken:257: rank is not a non-negative integer");
     free(s);
@@ -457,6 +463,120 @@ static void test_special_errors(void) {
     CHECK(strstr(rnnc_last_error(), "2147483648 ranks") && strstr(rnnc_last_error(), "2147483647"));
 }
 
+static void write_text(const char *path, const char *text, size_t len) {
+    FILE *fp = fopen(path, "wb");
+    CHECK(fp != NULL);
+    if (!fp) return;
+    CHECK(fwrite(text, 1, len, fp) == len);
+    fclose(fp);
+}
+
+/* Loads dir/t.tiktoken (all 256 bytes, "ab" at 256) with `sidecar` as its .json, expecting an error
+ * whose message contains each of the needles (NULL: expecting success, returned). */
+static rnnc_bpe *load_with_sidecar(const char *dir, const char *sidecar, size_t side_len, const char *n1, const char *n2) {
+    char path[512], side[520];
+    snprintf(path, sizeof path, "%s/t.tiktoken", dir);
+    snprintf(side, sizeof side, "%s.json", path);
+    char *ranks = byte_file("YWI= 256\n");
+    write_text(path, ranks, strlen(ranks));
+    free(ranks);
+    write_text(side, sidecar, side_len);
+    rnnc_bpe *b = NULL;
+    rnnc_status st = rnnc_bpe_load(&b, path, NULL);
+    if (!n1) {
+        CHECK_MSG(st == RNNC_OK, "%s", rnnc_last_error());
+    } else {
+        const char *m = rnnc_last_error();
+        CHECK_MSG(st != RNNC_OK && b == NULL, "sidecar %s loaded", sidecar);
+        CHECK_MSG(strstr(m, side) == m, "message '%s' does not start with the sidecar's name", m);
+        CHECK_MSG(strstr(m, n1) && (!n2 || strstr(m, n2)), "message '%s' lacks '%s' / '%s'", m, n1, n2 ? n2 : "");
+        CHECK(strchr(m, '\n') == NULL);
+    }
+    unlink(side);
+    unlink(path);
+    return b;
+}
+
+#define BAD_SIDECAR(dir, text, n1, n2) load_with_sidecar(dir, text, sizeof text - 1, n1, n2)
+
+static void test_sidecar_errors(void) {
+    char dir[] = "/tmp/rnnc_test_sidecar_XXXXXX";
+    if (!mkdtemp(dir)) { CHECK(0); return; }
+    /* Two specials with one id (used to crash: the message read the freed tokenizer). */
+    BAD_SIDECAR(dir, "{\"special_tokens\": {\"<|a|>\": 300, \"<|b|>\": 300}}", "special tokens '<|a|>' and '<|b|>' share the id 300", NULL);
+    BAD_SIDECAR(dir, "{\"special_tokens\": {\"<|a|>\": 256}}", "'<|a|>' has id 256, which is already an ordinary token's rank", NULL);
+    BAD_SIDECAR(dir, "{\"special_tokens\": {\"<|a|>\": 4294967294}}", "has id 4294967294; ids must be below 2147483647", NULL);
+    BAD_SIDECAR(dir, "{\"special_tokens\": {\"<|a|>\": 70000}}", "has id 70000; special ids must be below 65794", NULL);
+    /* Numbers outside 32 bits, negative or fractional are refused before any integer cast. */
+    BAD_SIDECAR(dir, "{\"special_tokens\": {\"<|a|>\": 1e30}}", "\"<|a|>\" has id 1e+30; ids are integers from 0 to 2147483646", NULL);
+    BAD_SIDECAR(dir, "{\"special_tokens\": {\"<|a|>\": 18446744073709551616}}", "has id 1.84467440737096e+19", NULL);
+    BAD_SIDECAR(dir, "{\"special_tokens\": {\"<|a|>\": -1}}", "has id -1;", NULL);
+    BAD_SIDECAR(dir, "{\"special_tokens\": {\"<|a|>\": 300.5}}", "has id 300.5;", NULL);
+    BAD_SIDECAR(dir, "{\"special_tokens\": {\"<|a|>\": \"300\"}}", "\"<|a|>\" needs a number id", NULL);
+    /* A NUL would cut the name short ("<|end"): refused, naming the string as written. */
+    BAD_SIDECAR(dir, "{\"special_tokens\": {\"<|end\\u0000of|>\": 300}}", "the string \"<|end\\u0000of|>\" at byte 20 contains NUL", NULL);
+    BAD_SIDECAR(dir, "{\"special_tokens\": {\"<|end\0of|>\": 300}}", "\"<|end\\x00of|>\"", "contains NUL");
+    /* An escaped backslash before u0000 is no NUL. */
+    rnnc_bpe *b = BAD_SIDECAR(dir, "{\"special_tokens\": {\"<|\\\\u0000|>\": 300}}", NULL, NULL);
+    if (b) CHECK_STR(rnnc_bpe_special(b, 0).text, "<|\\u0000|>");
+    rnnc_bpe_free(b);
+    /* Repeated keys: the first would silently win. */
+    BAD_SIDECAR(dir, "{\"pattern\": \"r50k\", \"special_tokens\": {}, \"pattern\": \"o200k\"}", "key \"pattern\" appears twice", NULL);
+    BAD_SIDECAR(dir, "{\"special_tokens\": {\"<|a|>\": 300, \"<|a|>\": 301}}", "\"special_tokens\": key \"<|a|>\" appears twice", NULL);
+    BAD_SIDECAR(dir, "{\"special_tokens\": {}} {}", "unexpected data after the JSON object at byte 23", NULL);
+    BAD_SIDECAR(dir, "{\"special_tokens\": [1]}", "\"special_tokens\" must be an object", NULL);
+    BAD_SIDECAR(dir, "{\"pattern\": 3}", "\"pattern\" must be a string", NULL);
+    BAD_SIDECAR(dir, "{\"pattern\": \"(ab\"}", "\"pattern\": invalid regular expression", NULL);
+    BAD_SIDECAR(dir, "{\"pattern\": \"\"}", "\"pattern\": the regular expression is empty", NULL);
+    BAD_SIDECAR(dir, "", "JSON syntax error", NULL);
+    BAD_SIDECAR(dir, "[]", "not a JSON object", NULL);
+    BAD_SIDECAR(dir, "{\"special_tokens\": {\"\": 300}}", "special token 0 (id 300) has empty text", NULL);
+    /* A good sidecar with specials (CRLF, specials out of id order) still loads. */
+    b = BAD_SIDECAR(dir, "{\"pattern\": \"o200k\",\r\n \"special_tokens\": {\"<|z|>\": 400, \"<|end\\u00e9|>\": 257}}\r\n", NULL, NULL);
+    if (b) {
+        CHECK_STR(rnnc_bpe_pattern(b), "o200k");
+        CHECK_EQ_LL(rnnc_bpe_n_vocab(b), 401);
+        rnnc_ids ids = {0};
+        const char *t = "ab<|end\xC3\xA9|><|z|>";
+        CHECK_EQ_LL(rnnc_bpe_encode(b, (const unsigned char *)t, strlen(t), true, &ids), RNNC_OK);
+        CHECK(ids.len == 3 && ids.data[0] == 256 && ids.data[1] == 257 && ids.data[2] == 400);
+        rnnc_ids_free(&ids);
+    }
+    rnnc_bpe_free(b);
+    rmdir(dir);
+}
+
+/* A sidecar path used to be cut at 4096 bytes, so a long name silently lost its specials. Now a
+ * sidecar that cannot be looked up is an error naming it. */
+static void test_long_path(void) {
+    char dir[] = "/tmp/rnnc_test_long_XXXXXX";
+    if (!mkdtemp(dir)) { CHECK(0); return; }
+    char path[4200], comp[201];
+    memset(comp, 'd', 200);
+    comp[200] = 0;
+    size_t n = (size_t)snprintf(path, sizeof path, "%s", dir);
+    int depth = 0;
+    while (n + 201 + 100 < 4090) { n += (size_t)snprintf(path + n, sizeof path - n, "/%s", comp); CHECK(mkdir(path, 0700) == 0); depth++; }
+    /* The rank file's name takes the path to 4092 bytes: it opens, but name + ".json" is too long. */
+    path[n++] = '/';
+    while (n < 4092 - 9) path[n++] = 'x';
+    memcpy(path + n, ".tiktoken", 10);
+    CHECK_EQ_LL(strlen(path), 4092);
+    char *ranks = byte_file("");
+    write_text(path, ranks, strlen(ranks));
+    free(ranks);
+    rnnc_bpe *b = NULL;
+    rnnc_status st = rnnc_bpe_load(&b, path, NULL);
+    CHECK_EQ_LL(st, RNNC_ERR_IO);
+    CHECK(b == NULL);
+    /* (The message names the whole path, so it is cut at the error buffer's 1 KiB: check the start.) */
+    CHECK(strncmp(rnnc_last_error(), dir, strlen(dir)) == 0);
+    rnnc_bpe_free(b);
+    unlink(path);
+    for (; depth > 0; depth--) { *strrchr(path, '/') = 0; rmdir(path); }
+    rmdir(dir);
+}
+
 /* Ranks far apart (a short token with a rank beyond the compact table's 21 bits) still encode and
  * decode: such tokens live in the general table. */
 static void test_sparse_high_ranks(void) {
@@ -585,6 +705,8 @@ int main(void) {
     RUN(test_missing_files);
     RUN(test_create_errors);
     RUN(test_special_errors);
+    RUN(test_sidecar_errors);
+    RUN(test_long_path);
     RUN(test_sparse_high_ranks);
     RUN(test_save_load_round_trip);
     RUN(test_pcre2_path_matches);

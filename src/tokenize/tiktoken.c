@@ -9,6 +9,7 @@
 
 #include "rnnc/bpe.h"
 #include "rnnc/io.h"
+#include "rnnc/pretok.h"
 
 /* tiktoken's registry: pattern and special tokens of each OpenAI encoding. */
 static const rnnc_special_token SPECIALS_R50K[] = {{"<|endoftext|>", 50256}};
@@ -50,6 +51,8 @@ static long b64_decode(const unsigned char *s, size_t n, unsigned char *out) {
             if (v[k] < 0) return -1;
         }
         uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+        /* Bits beyond the last byte must be zero: two spellings of one token would look distinct. */
+        if ((pad == 1 && (w & 0xFF)) || (pad == 2 && (w & 0xFFFF))) return -1;
         out[o++] = (unsigned char)(w >> 16);
         if (pad < 2) out[o++] = (unsigned char)(w >> 8);
         if (pad < 1) out[o++] = (unsigned char)w;
@@ -71,9 +74,107 @@ static void b64_encode(const unsigned char *p, size_t n, char *out) {
     out[o] = 0;
 }
 
-/* Parses rank lines into a rank-indexed token array and builds the tokenizer. */
+/* ---- strict JSON for the sidecar (the same checks as the tokenizer JSON reader in tokenizer.c) ---- */
+
+#define SHOWN_CAP 256
+
+/* Text for an error message: at most 60 bytes, control bytes as \xNN, so the message stays one line. */
+static const char *shown(const char *s, size_t n, char buf[SHOWN_CAP]) {
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 60) { memcpy(buf + o, "...", 3); o += 3; break; }
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7F) o += (size_t)snprintf(buf + o, 5, "\\x%02X", c);
+        else buf[o++] = (char)c;
+    }
+    buf[o] = 0;
+    return buf;
+}
+
+/* cJSON decodes \u0000 (and copies a raw NUL) into its C strings, which then silently end there.
+ * Finds the first string of well-formed JSON text that holds one: its span, quotes included. */
+static int json_nul_string(const char *s, size_t len, size_t *at, size_t *n) {
+    size_t start = 0;
+    int in = 0, nul = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!in) {
+            if (c == '"') { in = 1; nul = 0; start = i; }
+        } else if (c == '\\') {
+            if (i + 5 < len && s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0) nul = 1;
+            i++; /* the escaped character cannot end the string */
+        } else if (c == 0) {
+            nul = 1;
+        } else if (c == '"') {
+            in = 0;
+            if (nul) { *at = start; *n = i + 1 - start; return 1; }
+        }
+    }
+    return 0;
+}
+
+static int by_key(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+/* cJSON keeps every copy of a repeated key and lookups see the first, so a second one would be
+ * silently ignored. Returns a key that occurs twice in obj, or NULL; *nomem = 1 if memory ran out. */
+static const char *json_dup_key(const cJSON *obj, int *nomem) {
+    size_t n = 0, k = 0;
+    const cJSON *it;
+    *nomem = 0;
+    for (it = obj->child; it; it = it->next) n++;
+    if (n < 2) return NULL;
+    const char **keys = malloc(n * sizeof *keys);
+    if (!keys) { *nomem = 1; return NULL; }
+    for (it = obj->child; it; it = it->next) keys[k++] = it->string;
+    qsort(keys, n, sizeof *keys, by_key);
+    const char *dup = NULL;
+    for (k = 1; k < n && !dup; k++)
+        if (strcmp(keys[k - 1], keys[k]) == 0) dup = keys[k];
+    free(keys);
+    return dup;
+}
+
+/* Parses text as one JSON object with nothing but white space after it, and no NUL in any string
+ * (cJSON accepts trailing bytes). Errors name `file`. */
+static rnnc_status json_parse_object(cJSON **out, const char *text, size_t len, const char *file) {
+    char buf[SHOWN_CAP];
+    const char *end = NULL;
+    *out = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!j) {
+        const char *at = cJSON_GetErrorPtr();
+        size_t off = at && at >= text && at <= text + len ? (size_t)(at - text) : 0;
+        return rnnc_error(RNNC_ERR_FORMAT, "%s: JSON syntax error near byte %zu", file, off);
+    }
+    size_t e = end && end >= text && end <= text + len ? (size_t)(end - text) : len;
+    while (e < len && (text[e] == ' ' || text[e] == '\t' || text[e] == '\n' || text[e] == '\r')) e++;
+    size_t at, n;
+    rnnc_status st = RNNC_OK;
+    if (!cJSON_IsObject(j)) st = rnnc_error(RNNC_ERR_FORMAT, "%s: not a JSON object", file);
+    else if (e < len) st = rnnc_error(RNNC_ERR_FORMAT, "%s: unexpected data after the JSON object at byte %zu", file, e);
+    else if (json_nul_string(text, len, &at, &n))
+        st = rnnc_error(RNNC_ERR_FORMAT, "%s: the string %s at byte %zu contains NUL (U+0000), which names and patterns cannot hold",
+                        file, shown(text + at, n, buf), at);
+    if (st) { cJSON_Delete(j); return st; }
+    *out = j;
+    return RNNC_OK;
+}
+
+/* A repeated key in obj is an error naming `file` and `what` (the object). */
+static rnnc_status json_unique_keys(const cJSON *obj, const char *file, const char *what) {
+    char buf[SHOWN_CAP];
+    int nomem;
+    const char *dup = json_dup_key(obj, &nomem);
+    if (nomem) return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", file);
+    if (dup) return rnnc_error(RNNC_ERR_FORMAT, "%s: %skey \"%s\" appears twice", file, what, shown(dup, strlen(dup), buf));
+    return RNNC_OK;
+}
+
+/* Parses rank lines into a rank-indexed token array and builds the tokenizer. Errors name
+ * `source`, or `spec_source` (the sidecar, if not NULL) for those about the special tokens. */
 static rnnc_status parse_ranks(rnnc_bpe **out, const unsigned char *data, size_t len, const char *source,
-                               const char *pattern, const rnnc_special_token *specials, size_t n_specials) {
+                               const char *pattern, const rnnc_special_token *specials, size_t n_specials,
+                               const char *spec_source) {
     *out = NULL;
     size_t lines = 0;
     for (size_t i = 0; i < len; i++) lines += data[i] == '\n';
@@ -140,14 +241,13 @@ static rnnc_status parse_ranks(rnnc_bpe **out, const unsigned char *data, size_t
         if (!real) st = rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", source);
         for (size_t r = 0; !st && r < n_ranks; r++)
             if (tok[r].len) { real[r].data = bytes + (uintptr_t)tok[r].data; real[r].len = tok[r].len; }
-        if (!st) {
-            st = rnnc_bpe_create(out, real, n_ranks, pattern, specials, n_specials);
-            if (st) {
-                /* Prefix the file name (a duplicate token names its two ranks). */
-                char msg[512];
-                snprintf(msg, sizeof msg, "%s", rnnc_last_error());
-                st = rnnc_error(st, "%s: %s", source, strncmp(msg, "bpe: ", 5) == 0 ? msg + 5 : msg);
-            }
+        /* The specials first, so that their errors name the file they came from. rnnc_error may
+         * format the last message into itself (it formats into scratch first). */
+        if (!st && (st = rnnc_bpe_check_specials(real, n_ranks, specials, n_specials)))
+            st = rnnc_error(st, "%s: %s", spec_source ? spec_source : source, rnnc_last_error());
+        if (!st && (st = rnnc_bpe_create(out, real, n_ranks, pattern, specials, n_specials))) {
+            const char *msg = rnnc_last_error(); /* a duplicate token names its two ranks */
+            st = rnnc_error(st, "%s: %s", source, strncmp(msg, "bpe: ", 5) == 0 ? msg + 5 : msg);
         }
         free(real);
     }
@@ -158,47 +258,87 @@ static rnnc_status parse_ranks(rnnc_bpe **out, const unsigned char *data, size_t
 
 rnnc_status rnnc_bpe_load_mem(rnnc_bpe **out, const unsigned char *data, size_t len, const char *source,
                               const char *pattern) {
-    return parse_ranks(out, data, len, source ? source : "<memory>", pattern, NULL, 0);
+    return parse_ranks(out, data, len, source ? source : "<memory>", pattern, NULL, 0, NULL);
 }
 
-/* Reads <path>.json: {"pattern": "...", "special_tokens": {"text": id, ...}}. *found = 0 if absent. */
-static rnnc_status read_sidecar(const char *path, char **pattern, rnnc_special_token **specials, size_t *n, int *found) {
+/* path + suffix, malloc'd: paths have no fixed limit here, and a truncated one would name (or
+ * open) the wrong file. */
+static char *path_cat(const char *a, const char *b, const char *c) {
+    size_t na = strlen(a), nb = strlen(b), nc = strlen(c);
+    char *p = malloc(na + nb + nc + 1);
+    if (!p) return NULL;
+    memcpy(p, a, na);
+    memcpy(p + na, b, nb);
+    memcpy(p + na + nb, c, nc + 1);
+    return p;
+}
+
+static void free_specials(rnnc_special_token *specials, size_t n) {
+    for (size_t k = 0; k < n; k++) free((char *)specials[k].text);
+    free(specials);
+}
+
+/* Reads the sidecar `side`: {"pattern": "...", "special_tokens": {"text": id, ...}}. *found = 0 if
+ * there is none. The ids are checked against the ranks later (rnnc_bpe_check_specials). */
+static rnnc_status read_sidecar(const char *side, char **pattern, rnnc_special_token **specials, size_t *n, int *found) {
+    char buf[SHOWN_CAP];
     *pattern = NULL;
     *specials = NULL;
     *n = 0;
     *found = 0;
-    char side[4096];
-    snprintf(side, sizeof side, "%s.json", path);
     struct stat sb;
-    if (stat(side, &sb) != 0) return RNNC_OK;
+    if (stat(side, &sb) != 0) {
+        /* Only a sidecar that is not there is optional: a name too long or a denied directory
+         * must not silently drop the specials. */
+        if (errno == ENOENT || errno == ENOTDIR) return RNNC_OK;
+        return rnnc_error_errno(RNNC_ERR_IO, "%s: cannot read the sidecar", side);
+    }
     *found = 1;
     unsigned char *text;
     size_t len;
     rnnc_status st = rnnc_read_file(side, &text, &len);
     if (st) return st;
-    cJSON *j = cJSON_ParseWithLength((const char *)text, len);
+    cJSON *j;
+    st = json_parse_object(&j, (const char *)text, len, side);
     free(text);
-    if (!j || !cJSON_IsObject(j)) { cJSON_Delete(j); return rnnc_error(RNNC_ERR_FORMAT, "%s: not a JSON object", side); }
+    if (st) return st;
     const cJSON *pat = cJSON_GetObjectItemCaseSensitive(j, "pattern");
     const cJSON *sp = cJSON_GetObjectItemCaseSensitive(j, "special_tokens");
-    if (pat && !cJSON_IsString(pat)) st = rnnc_error(RNNC_ERR_FORMAT, "%s: \"pattern\" must be a string", side);
+    st = json_unique_keys(j, side, "");
+    if (!st && pat && !cJSON_IsString(pat)) st = rnnc_error(RNNC_ERR_FORMAT, "%s: \"pattern\" must be a string", side);
     if (!st && sp && !cJSON_IsObject(sp)) st = rnnc_error(RNNC_ERR_FORMAT, "%s: \"special_tokens\" must be an object", side);
-    if (!st && pat) *pattern = strdup(pat->valuestring);
+    if (!st && sp) st = json_unique_keys(sp, side, "\"special_tokens\": ");
+    if (!st && pat) {
+        /* Compiled here too, so a bad pattern is reported against the sidecar, not the rank file. */
+        rnnc_pretok *re;
+        if ((st = rnnc_pretok_new(&re, pat->valuestring))) {
+            const char *msg = rnnc_last_error();
+            st = rnnc_error(st, "%s: \"pattern\": %s", side, strncmp(msg, "pattern: ", 9) == 0 ? msg + 9 : msg);
+        }
+        rnnc_pretok_free(re);
+        if (!st && !(*pattern = strdup(pat->valuestring))) st = rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", side);
+    }
     if (!st && sp) {
-        size_t count = (size_t)cJSON_GetArraySize(sp), k = 0;
+        size_t count = 0, k = 0;
+        const cJSON *it;
+        cJSON_ArrayForEach(it, sp) count++;
         *specials = calloc(count ? count : 1, sizeof **specials);
         if (!*specials) st = rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", side);
-        const cJSON *it;
         cJSON_ArrayForEach(it, sp) {
             if (st) break;
-            if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble >= 4294967295.0 ||
-                it->valuedouble != (double)(uint32_t)it->valuedouble) {
-                st = rnnc_error(RNNC_ERR_FORMAT, "%s: special token \"%s\" needs a non-negative integer id", side, it->string);
+            double v = it->valuedouble;
+            /* The range is checked on the double: casting 1e30 or -1 to an integer is undefined. */
+            if (!cJSON_IsNumber(it) || !(v >= 0 && v <= 4294967295.0) || v != (double)(uint32_t)v) {
+                st = cJSON_IsNumber(it)
+                         ? rnnc_error(RNNC_ERR_FORMAT, "%s: special token \"%s\" has id %.15g; ids are integers from 0 to %u",
+                                      side, shown(it->string, strlen(it->string), buf), v, RNNC_BPE_MAX_VOCAB - 1)
+                         : rnnc_error(RNNC_ERR_FORMAT, "%s: special token \"%s\" needs a number id", side,
+                                      shown(it->string, strlen(it->string), buf));
                 break;
             }
             (*specials)[k].text = strdup(it->string);
-            (*specials)[k].id = (uint32_t)it->valuedouble;
-            if (!(*specials)[k].text) st = rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", side);
+            (*specials)[k].id = (uint32_t)v;
+            if (!(*specials)[k].text) { st = rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", side); break; }
             k++;
         }
         *n = k;
@@ -207,8 +347,7 @@ static rnnc_status read_sidecar(const char *path, char **pattern, rnnc_special_t
     if (st) {
         free(*pattern);
         *pattern = NULL;
-        for (size_t k = 0; k < *n; k++) free((char *)(*specials)[k].text);
-        free(*specials);
+        free_specials(*specials, *n);
         *specials = NULL;
         *n = 0;
     }
@@ -219,54 +358,90 @@ rnnc_status rnnc_bpe_load(rnnc_bpe **out, const char *name_or_path, const char *
     *out = NULL;
     for (size_t i = 0; i < sizeof ENCODINGS / sizeof ENCODINGS[0]; i++) {
         if (strcmp(name_or_path, ENCODINGS[i].name) != 0) continue;
-        char path[4096];
-        snprintf(path, sizeof path, "%s/tiktoken/%s.tiktoken", rnnc_data_dir(), ENCODINGS[i].name);
+        char *path = path_cat(rnnc_data_dir(), "/tiktoken/", ENCODINGS[i].name);
+        char *file = path ? path_cat(path, ".tiktoken", "") : NULL;
+        free(path);
+        if (!file) return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", name_or_path);
         struct stat sb;
-        if (stat(path, &sb) != 0)
-            return rnnc_error(RNNC_ERR_IO, "%s: not found (%s); run scripts/fetch-data.sh (or `make data`), or set RNNC_DATA to the data folder",
-                              path, ENCODINGS[i].name);
-        unsigned char *data;
-        size_t len;
-        rnnc_status st = rnnc_read_file(path, &data, &len);
-        if (st) return st;
-        st = parse_ranks(out, data, len, path, ENCODINGS[i].pattern, ENCODINGS[i].specials, ENCODINGS[i].n_specials);
-        free(data);
+        rnnc_status st;
+        if (stat(file, &sb) != 0)
+            st = rnnc_error(RNNC_ERR_IO, "%s: not found (%s); run scripts/fetch-data.sh (or `make data`), or set RNNC_DATA to the data folder",
+                            file, ENCODINGS[i].name);
+        else {
+            unsigned char *data;
+            size_t len;
+            st = rnnc_read_file(file, &data, &len);
+            if (!st) {
+                st = parse_ranks(out, data, len, file, ENCODINGS[i].pattern, ENCODINGS[i].specials, ENCODINGS[i].n_specials, NULL);
+                free(data);
+            }
+        }
+        free(file);
         return st;
     }
+    char *side = path_cat(name_or_path, ".json", "");
+    if (!side) return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", name_or_path);
     char *side_pattern;
     rnnc_special_token *specials;
     size_t n_specials;
     int found;
-    rnnc_status st = read_sidecar(name_or_path, &side_pattern, &specials, &n_specials, &found);
-    if (st) return st;
-    unsigned char *data;
-    size_t len;
-    st = rnnc_read_file(name_or_path, &data, &len);
+    rnnc_status st = read_sidecar(side, &side_pattern, &specials, &n_specials, &found);
     if (!st) {
-        const char *pat = side_pattern ? side_pattern : pattern;
-        st = parse_ranks(out, data, len, name_or_path, pat, specials, n_specials);
-        free(data);
+        unsigned char *data;
+        size_t len;
+        st = rnnc_read_file(name_or_path, &data, &len);
+        if (!st) {
+            const char *pat = side_pattern ? side_pattern : pattern;
+            st = parse_ranks(out, data, len, name_or_path, pat, specials, n_specials, found ? side : NULL);
+            free(data);
+        }
     }
     free(side_pattern);
-    for (size_t k = 0; k < n_specials; k++) free((char *)specials[k].text);
-    free(specials);
+    free_specials(specials, n_specials);
+    free(side);
     return st;
 }
 
+/* The sidecar's text: {"pattern": ..., "special_tokens": {text: id}}, newline-terminated; NULL
+ * when memory runs out. */
+static char *sidecar_text(const rnnc_bpe *b, size_t *len) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON *sp = j && cJSON_AddStringToObject(j, "pattern", rnnc_bpe_pattern(b)) ? cJSON_AddObjectToObject(j, "special_tokens") : NULL;
+    for (size_t k = 0; sp && k < rnnc_bpe_n_specials(b); k++) {
+        rnnc_special_token s = rnnc_bpe_special(b, k);
+        if (!cJSON_AddNumberToObject(sp, s.text, (double)s.id)) sp = NULL;
+    }
+    char *txt = sp ? cJSON_Print(j) : NULL;
+    cJSON_Delete(j);
+    if (!txt) return NULL;
+    *len = strlen(txt);
+    txt[*len] = '\n'; /* cJSON_Print leaves room for the terminator only; write it as a newline */
+    *len += 1;
+    return txt;
+}
+
 rnnc_status rnnc_bpe_save(const rnnc_bpe *b, const char *path) {
+    /* Everything that can run out of memory happens before the rank file is replaced, so a
+     * failure does not leave a new rank file beside an old sidecar. */
+    char *side = path_cat(path, ".json", "");
+    if (!side) return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", path);
+    size_t side_len = 0;
+    char *side_txt = sidecar_text(b, &side_len);
+    if (!side_txt) {
+        rnnc_status st = rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory writing the sidecar", side);
+        free(side);
+        return st;
+    }
     rnnc_atomic_file af;
     rnnc_status st = rnnc_atomic_open(&af, path);
-    if (st) return st;
     char *line = NULL;
     size_t line_cap = 0;
     size_t n = rnnc_bpe_n_vocab(b);
     for (uint32_t r = 0; r < n && !st; r++) {
         rnnc_token_bytes t = rnnc_bpe_token(b, r);
-        if (!t.data) continue;
-        /* Special ids are not ranks: they go to the sidecar. */
-        int special = 0;
-        for (size_t k = 0; k < rnnc_bpe_n_specials(b); k++) special |= rnnc_bpe_special(b, k).id == r;
-        if (special) continue;
+        /* Special ids are not ranks (they go to the sidecar): a rank is found again by its bytes,
+         * a special id never is (its text, if also a token, has that token's rank). */
+        if (!t.data || rnnc_bpe_rank_of(b, t.data, t.len) != r) continue;
         size_t need = (t.len + 2) / 3 * 4 + 1;
         if (need > line_cap) {
             char *nl = realloc(line, need);
@@ -278,27 +453,10 @@ rnnc_status rnnc_bpe_save(const rnnc_bpe *b, const char *path) {
         if (fprintf(af.fp, "%s %u\n", line, r) < 0) st = rnnc_error_errno(RNNC_ERR_IO, "%s: write failed", path);
     }
     free(line);
-    if (st) { rnnc_atomic_abort(&af); return st; }
-    st = rnnc_atomic_commit(&af);
-    if (st) return st;
-
-    cJSON *j = cJSON_CreateObject();
-    cJSON *sp = cJSON_CreateObject();
-    if (!j || !sp || !cJSON_AddStringToObject(j, "pattern", rnnc_bpe_pattern(b))) st = RNNC_ERR_NOMEM;
-    for (size_t k = 0; !st && k < rnnc_bpe_n_specials(b); k++) {
-        rnnc_special_token s = rnnc_bpe_special(b, k);
-        if (!cJSON_AddNumberToObject(sp, s.text, (double)s.id)) st = RNNC_ERR_NOMEM;
-    }
-    if (!st) { cJSON_AddItemToObject(j, "special_tokens", sp); sp = NULL; }
-    char *txt = st ? NULL : cJSON_Print(j);
-    cJSON_Delete(j);
-    cJSON_Delete(sp);
-    if (!txt) return rnnc_error(RNNC_ERR_NOMEM, "%s.json: out of memory", path);
-    char side[4096];
-    snprintf(side, sizeof side, "%s.json", path);
-    size_t tl = strlen(txt);
-    txt[tl] = '\n'; /* cJSON_Print leaves room for the terminator only; write it as a newline */
-    st = rnnc_write_file_atomic(side, txt, tl + 1);
-    cJSON_free(txt);
+    if (st) rnnc_atomic_abort(&af);
+    else st = rnnc_atomic_commit(&af);
+    if (!st) st = rnnc_write_file_atomic(side, side_txt, side_len);
+    cJSON_free(side_txt);
+    free(side);
     return st;
 }
