@@ -490,6 +490,142 @@ static void test_bpe_json_golden(void) {
     rnnc_tokenizer_free(t);
 }
 
+/* A BPE tokenizer JSON: all 256 bytes, then `tail` (the rest of "ranks" and the object). */
+static char *bpe_json(const char *tail) {
+    static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t cap = 256 * 8 + strlen(tail) + 128;
+    char *json = malloc(cap), *p = json;
+    if (!json) return NULL;
+    p += sprintf(p, "{\"type\":\"bpe\",\"version\":1,\"pattern\":\"r50k\",\"ranks\":[");
+    for (int b = 0; b < 256; b++) p += sprintf(p, "\"%c%c==\",", B64[b >> 2], B64[(b & 3) << 4]);
+    sprintf(p, "%s", tail);
+    return json;
+}
+
+/* json (len bytes) must fail to load with a message holding `needle`, on one line. */
+static void expect_json_error(const char *json, size_t len, const char *needle) {
+    rnnc_tokenizer *t = NULL;
+    rnnc_status s = rnnc_tokenizer_from_json(&t, json, len);
+    const char *m = rnnc_last_error();
+    CHECK_MSG(s != RNNC_OK && t == NULL, "loaded: %.80s", json);
+    CHECK_MSG(strstr(m, needle) != NULL, "message '%s' lacks '%s'", m, needle);
+    CHECK_MSG(strncmp(m, "tokenizer JSON: ", 16) == 0, "message '%s' does not name the tokenizer JSON", m);
+    CHECK(strchr(m, '\n') == NULL);
+    rnnc_tokenizer_free(t);
+}
+
+#define BAD_JSON(text, needle) expect_json_error(text, sizeof text - 1, needle)
+
+static void expect_bpe_error(const char *tail, const char *needle) {
+    char *json = bpe_json(tail);
+    if (json) expect_json_error(json, strlen(json), needle);
+    free(json);
+}
+
+static void test_json_hostile(void) {
+    /* A NUL would cut a name short, silently: refused, naming the string as written. */
+    expect_bpe_error("\"YWI=\"],\"special_tokens\":{\"<|end\\u0000of|>\":300}}", "the string \"<|end\\u0000of|>\" at byte");
+    char *nul_after = bpe_json("\"YWI=\"],\"special_tokens\":{\"<|end|>\":300}}");
+    if (nul_after) expect_json_error(nul_after, strlen(nul_after) + 1, "unexpected data after the JSON object"); /* its NUL */
+    free(nul_after);
+    BAD_JSON("{\"type\":\"word\",\"words\":[\"a\\u0000b\"]}", "the string \"a\\u0000b\" at byte 24 contains NUL");
+    BAD_JSON("{\"type\":\"word\",\"words\":[\"a\0b\"]}", "\"a\\x00b\" at byte 24 contains NUL");
+    BAD_JSON("{\"type\":\"bpe\",\"pattern\":\"r50k\\u0000x\",\"ranks\":[]}", "\"r50k\\u0000x\"");
+    /* A repeated key: cJSON keeps both and the first would win. */
+    BAD_JSON("{\"type\":\"char\",\"chars\":[104],\"type\":\"word\"}", "tokenizer JSON: key \"type\" appears twice");
+    BAD_JSON("{\"type\":\"char\",\"chars\":[104],\"chars\":[105]}", "key \"chars\" appears twice");
+    expect_bpe_error("\"YWI=\"],\"special_tokens\":{\"<s>\":300,\"<t>\":301,\"<s>\":302}}", "\"special_tokens\": key \"<s>\" appears twice");
+    /* Numbers: range-checked as doubles before any integer cast. */
+    BAD_JSON("{\"type\":\"char\",\"chars\":[104,1e30]}", "\"chars\"[1] is not a code point");
+    BAD_JSON("{\"type\":\"char\",\"chars\":[18446744073709551616]}", "\"chars\"[0] is not a code point");
+    BAD_JSON("{\"type\":\"char\",\"chars\":[-1]}", "\"chars\"[0] is not a code point");
+    BAD_JSON("{\"type\":\"char\",\"chars\":[104.5]}", "\"chars\"[0] is not a code point");
+    BAD_JSON("{\"type\":\"char\",\"chars\":[1114112]}", "\"chars\"[0] is not a code point");
+    BAD_JSON("{\"type\":\"char\",\"chars\":[55296]}", "tokenizer JSON: \"chars\": char tokenizer: character 0 (U+D800)");
+    BAD_JSON("{\"type\":\"char\",\"chars\":[104,104]}", "U+0068 is listed twice");
+    expect_bpe_error("\"YWI=\"],\"special_tokens\":{\"<s>\":1e30}}", "special token \"<s>\" has id 1e+30; ids are integers from 0 to 2147483646");
+    expect_bpe_error("\"YWI=\"],\"special_tokens\":{\"<s>\":4294967296}}", "has id 4294967296;");
+    expect_bpe_error("\"YWI=\"],\"special_tokens\":{\"<s>\":-1}}", "has id -1;");
+    expect_bpe_error("\"YWI=\"],\"special_tokens\":{\"<s>\":300.5}}", "has id 300.5;");
+    expect_bpe_error("\"YWI=\"],\"special_tokens\":{\"<s>\":null}}", "special token \"<s>\" needs a number id");
+    /* The vocabulary must fit an int (2^32 - 1 ids used to come back as vocab -1), and special ids
+     * may not run far past the ranks (sizes are bounded by the file). */
+    expect_bpe_error("\"YWI=\"],\"special_tokens\":{\"<s>\":4294967294}}", "special token '<s>' has id 4294967294; ids must be below 2147483647");
+    expect_bpe_error("\"YWI=\"],\"special_tokens\":{\"<s>\":2147483647}}", "has id 2147483647; ids must be below 2147483647");
+    expect_bpe_error("\"YWI=\"],\"special_tokens\":{\"<s>\":70000}}", "has id 70000; special ids must be below 65794");
+    /* Specials that clash: an id twice (used to crash), a rank's id. */
+    expect_bpe_error("\"YWI=\"],\"special_tokens\":{\"<a>\":300,\"<b>\":300}}", "special tokens '<a>' and '<b>' share the id 300");
+    expect_bpe_error("\"YWI=\"],\"special_tokens\":{\"<a>\":256}}", "'<a>' has id 256, which is already an ordinary token's rank");
+    expect_bpe_error("\"YWI=\"],\"special_tokens\":{\"\":300}}", "special token 0 (id 300) has empty text");
+    /* Ranks: a second spelling of the same bytes, an empty string, a duplicate token. */
+    expect_bpe_error("\"YWJ=\"]}", "\"ranks\"[256] is not base64");
+    expect_bpe_error("\"\"]}", "\"ranks\"[256] is not base64");
+    expect_bpe_error("\"YWI=\",\"YWI=\"]}", "duplicate token: ranks 256 and 257");
+    expect_bpe_error("\"YWI=\"],\"pattern\":\"o200k\"}", "key \"pattern\" appears twice");
+    expect_bpe_error("\"YWI=\"],\"special_tokens\":{}} x", "unexpected data after the JSON object at byte");
+    /* Empty text, versions, and the fixed reserved ids. */
+    BAD_JSON("", "tokenizer JSON: empty");
+    BAD_JSON(" \n ", "tokenizer JSON: empty");
+    BAD_JSON("{\"type\":\"char\",\"version\":\"1\",\"chars\":[]}", "\"version\" must be the number 1");
+    BAD_JSON("{\"type\":\"char\",\"version\":1e300,\"chars\":[]}", "version 1e+300 is not supported");
+    BAD_JSON("{\"type\":\"char\",\"reserved\":[\"<pad>\",\"<s>\",\"</s>\",\"<unk>\"],\"chars\":[]}", "\"reserved\" must be");
+    BAD_JSON("{\"type\":\"word\",\"reserved\":[\"<pad>\",\"<bos>\",\"<eos>\"],\"words\":[\"a\"]}", "\"reserved\" must be");
+    BAD_JSON("{\"type\":\"char\",\"byte_fallback\":false,\"chars\":[]}", "\"byte_fallback\" must be true");
+    BAD_JSON("{\"type\":\"word\",\"words\":[\"a b\"]}", "tokenizer JSON: \"words\": word tokenizer: word 0 holds white space");
+    BAD_JSON("{\"type\":\"word\",\"words\":[\"a\\nb\",\"a\\nb\"]}", "word 0 holds white space (byte 0x0A at 1)");
+    BAD_JSON("{\"type\":\"word\",\"words\":[\"a\",\"b\",\"a\"]}", "the word 'a' is listed twice");
+
+    /* Valid files with specials still load: one in a gap of the ranks, one above them. */
+    char *json = bpe_json("null,\"YWI=\"],\"special_tokens\":{\"<|b\\u00e9|>\":256,\"<|end|>\":260}}");
+    rnnc_tokenizer *t = NULL;
+    rnnc_status s = json ? rnnc_tokenizer_from_json(&t, json, strlen(json)) : RNNC_ERR_NOMEM;
+    CHECK_MSG(s == RNNC_OK, "%s", rnnc_last_error());
+    if (t) {
+        CHECK_EQ_LL(rnnc_tokenizer_n_vocab(t), 261);
+        CHECK_EQ_LL(rnnc_tokenizer_special_id(t, "<|b\xC3\xA9|>"), 256);
+        rnnc_ids ids = {0};
+        CHECK_EQ_LL(rnnc_tokenizer_encode(t, U("ab<|end|><|b\xC3\xA9|>"), 16, true, &ids, NULL), RNNC_OK);
+        CHECK(ids.len == 3 && ids.data[0] == 257 && ids.data[1] == 260 && ids.data[2] == 256);
+        rnnc_ids_free(&ids);
+        /* and write the same again: the special in the gap is listed once, as a special */
+        char *again = NULL;
+        CHECK_EQ_LL(rnnc_tokenizer_to_json(t, &again), RNNC_OK);
+        CHECK(again && strstr(again, "\"special_tokens\":{\"<|b\xC3\xA9|>\":256,\"<|end|>\":260}"));
+        CHECK(again && strstr(again, "\"/w==\",null,\"YWI=\"]"));
+        rnnc_tokenizer *u = NULL;
+        if (again) CHECK_EQ_LL(rnnc_tokenizer_from_json(&u, again, strlen(again)), RNNC_OK);
+        if (u) check_same(t, u, "ab<|end|> <|b\xC3\xA9|>");
+        rnnc_tokenizer_free(u);
+        free(again);
+    }
+    rnnc_tokenizer_free(t);
+    free(json);
+    /* An escaped backslash before "u0000" is no NUL; trailing white space is fine. */
+    const char *ok = "{\"type\":\"word\",\"version\":1,\"words\":[\"a\\\\u0000\"]}\r\n\t ";
+    CHECK_EQ_LL(rnnc_tokenizer_from_json(&t, ok, strlen(ok)), RNNC_OK);
+    if (t) CHECK_STR((const char *)rnnc_tokenizer_token(t, 4).data, "a\\u0000");
+    rnnc_tokenizer_free(t);
+}
+
+/* A load error names the file; a save error (out of memory or I/O) names the path. */
+static void test_json_file_errors(void) {
+    char dir[] = "/tmp/rnnc_test_tokenizer_XXXXXX";
+    if (!mkdtemp(dir)) { CHECK(0); return; }
+    char path[256];
+    snprintf(path, sizeof path, "%s/dup.json", dir);
+    char *json = bpe_json("\"YWI=\"],\"special_tokens\":{\"<a>\":300,\"<b>\":300}}");
+    if (json) CHECK_EQ_LL(rnnc_write_file_atomic(path, json, strlen(json)), RNNC_OK);
+    free(json);
+    rnnc_tokenizer *t = NULL;
+    CHECK_EQ_LL(rnnc_tokenizer_load(&t, path, NULL), RNNC_ERR_ARG);
+    char want[400];
+    snprintf(want, sizeof want, "%s: tokenizer JSON: special tokens '<a>' and '<b>' share the id 300", path);
+    CHECK_STR(rnnc_last_error(), want);
+    CHECK(t == NULL);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_bpe_save_load(void) {
     char dir[] = "/tmp/rnnc_test_tokenizer_XXXXXX";
     if (!mkdtemp(dir)) { CHECK(0); return; }
@@ -565,6 +701,8 @@ int main(void) {
     RUN(test_bpe_merges_nest);
     RUN(test_bpe_json_golden);
     RUN(test_bpe_save_load);
+    RUN(test_json_hostile);
+    RUN(test_json_file_errors);
     RUN(test_openai_by_name);
     return test_report();
 }

@@ -86,7 +86,8 @@ typedef struct {
  * that are not valid UTF-8 or contain U+0000 never enter the vocabulary. No tokens at all is an error. */
 rnnc_status rnnc_word_build(rnnc_word_tok **out, const unsigned char *const *texts, const size_t *lens,
                             size_t n, const rnnc_word_opts *opts);
-/* From an explicit list: words[k] gets id 4 + k. Empty or duplicate words are errors. */
+/* From an explicit list: words[k] gets id 4 + k. Empty or duplicate words, words with ASCII white
+ * space (the rule never yields them) and more than INT32_MAX - 4 words are errors. */
 rnnc_status rnnc_word_create(rnnc_word_tok **out, const char *const *words, size_t n_words);
 void rnnc_word_free(rnnc_word_tok *t);
 size_t rnnc_word_n_vocab(const rnnc_word_tok *t);
@@ -169,10 +170,16 @@ rnnc_status rnnc_tokenizer_save(const rnnc_tokenizer *t, const char *path);
  *   {"type":"bpe","version":1,"pattern":P,"ranks":[base64 bytes of rank r, or null for a gap],
  *    "special_tokens":{text:id}} */
 rnnc_status rnnc_tokenizer_to_json(const rnnc_tokenizer *t, char **json);
+/* Reads that object strictly (messages start "tokenizer JSON: "): nothing but white space after
+ * it, no key twice in it or in "special_tokens", no NUL in any string (\u0000 would cut the text
+ * short), numbers range-checked before any integer conversion, base64 canonical, "version" 1,
+ * "reserved"/"byte_fallback"/"rule" (if present) as written above; then the checks of the
+ * constructors (rnnc_char_create, rnnc_word_create, rnnc_bpe_check_specials, rnnc_bpe_create). */
 rnnc_status rnnc_tokenizer_from_json(rnnc_tokenizer **out, const char *json, size_t len);
 void rnnc_tokenizer_free(rnnc_tokenizer *t);
 
 rnnc_tokenizer_type rnnc_tokenizer_type_of(const rnnc_tokenizer *t);
+/* At most INT32_MAX for every type (the constructors refuse more), so it fits the models' int. */
 size_t rnnc_tokenizer_n_vocab(const rnnc_tokenizer *t);
 /* The bytes of id (char: the character or byte; word: its text; bpe: rank or special bytes);
  * data == NULL if the id is unused or out of range. */

@@ -244,7 +244,8 @@ static int b64_value(unsigned char c) {
     return c == '+' ? 62 : c == '/' ? 63 : -1;
 }
 
-/* Decodes a padded base64 string into out (room for 3/4 of its length); returns the length or -1. */
+/* Decodes a padded, canonical base64 string into out (room for 3/4 of its length); returns the
+ * length or -1. */
 static long b64_decode(const char *s, unsigned char *out) {
     size_t n = strlen(s);
     if (n == 0 || n % 4) return -1;
@@ -259,6 +260,8 @@ static long b64_decode(const char *s, unsigned char *out) {
             if (x < 0 || pad) return -1;
             v = v << 6 | (uint32_t)x;
         }
+        /* Bits beyond the last byte must be zero: two spellings of one token would look distinct. */
+        if ((pad == 1 && (v & 0xFF)) || (pad == 2 && (v & 0xFFFF))) return -1;
         out[len++] = (unsigned char)(v >> 16);
         if (pad < 2) out[len++] = (unsigned char)(v >> 8);
         if (pad < 1) out[len++] = (unsigned char)v;
@@ -276,27 +279,28 @@ static rnnc_status bpe_to_json(const rnnc_bpe *b, cJSON *root) {
     size_t nv = rnnc_bpe_n_vocab(b), n_ranks = 0, ns = rnnc_bpe_n_specials(b);
     cJSON *specials = cJSON_AddObjectToObject(root, "special_tokens");
     if (!specials) return nomem_json(root);
-    bool *is_special = calloc(nv + 1, sizeof *is_special);
-    if (!is_special) return nomem_json(root);
     for (size_t k = 0; k < ns; k++) {
         rnnc_special_token sp = rnnc_bpe_special(b, k);
-        if (sp.id < nv) is_special[sp.id] = true;
-        if (!cJSON_AddNumberToObject(specials, sp.text, sp.id)) { free(is_special); return nomem_json(root); }
+        if (!cJSON_AddNumberToObject(specials, sp.text, sp.id)) return nomem_json(root);
     }
-    for (uint32_t id = 0; id < nv; id++)
-        if (!is_special[id] && rnnc_bpe_token(b, id).data) n_ranks = id + 1;
+    /* An id is a rank when its bytes look up to it; a special id never does (its text, if also a
+     * token, has that token's rank). This needs no table the size of the vocabulary. */
+    for (uint32_t id = 0; id < nv; id++) {
+        rnnc_token_bytes tb = rnnc_bpe_token(b, id);
+        if (tb.data && rnnc_bpe_rank_of(b, tb.data, tb.len) == id) n_ranks = (size_t)id + 1;
+    }
     cJSON *ranks = cJSON_AddArrayToObject(root, "ranks");
     char *buf = malloc(16);
     size_t buf_cap = 16;
-    if (!ranks || !buf) { free(buf); free(is_special); return nomem_json(root); }
+    if (!ranks || !buf) { free(buf); return nomem_json(root); }
     for (uint32_t id = 0; id < n_ranks; id++) {
         rnnc_token_bytes tb = rnnc_bpe_token(b, id);
         cJSON *item;
-        if (tb.data && !is_special[id]) {
+        if (tb.data && rnnc_bpe_rank_of(b, tb.data, tb.len) == id) {
             size_t need = (tb.len + 2) / 3 * 4 + 1;
             if (need > buf_cap) {
                 char *nb = realloc(buf, need);
-                if (!nb) { free(buf); free(is_special); return nomem_json(root); }
+                if (!nb) { free(buf); return nomem_json(root); }
                 buf = nb;
                 buf_cap = need;
             }
@@ -305,10 +309,9 @@ static rnnc_status bpe_to_json(const rnnc_bpe *b, cJSON *root) {
         } else {
             item = cJSON_CreateNull(); /* a gap (or a special inside the ranks, listed above) */
         }
-        if (!item || !cJSON_AddItemToArray(ranks, item)) { cJSON_Delete(item); free(buf); free(is_special); return nomem_json(root); }
+        if (!item || !cJSON_AddItemToArray(ranks, item)) { cJSON_Delete(item); free(buf); return nomem_json(root); }
     }
     free(buf);
-    free(is_special);
     return RNNC_OK;
 }
 
@@ -351,26 +354,117 @@ rnnc_status rnnc_tokenizer_to_json(const rnnc_tokenizer *t, char **json) {
     return RNNC_OK;
 }
 
+/* ---- reading JSON strictly (the same checks as the .tiktoken sidecar reader in tiktoken.c) ---- */
+
+#define SHOWN_CAP 256
+
+/* Text for an error message: at most 60 bytes, control bytes as \xNN, so the message stays one line. */
+static const char *shown(const char *s, size_t n, char buf[SHOWN_CAP]) {
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 60) { memcpy(buf + o, "...", 3); o += 3; break; }
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7F) o += (size_t)snprintf(buf + o, 5, "\\x%02X", c);
+        else buf[o++] = (char)c;
+    }
+    buf[o] = 0;
+    return buf;
+}
+
+/* cJSON decodes \u0000 (and copies a raw NUL) into its C strings, which then silently end there.
+ * Finds the first string of well-formed JSON text that holds one: its span, quotes included. */
+static int json_nul_string(const char *s, size_t len, size_t *at, size_t *n) {
+    size_t start = 0;
+    int in = 0, nul = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!in) {
+            if (c == '"') { in = 1; nul = 0; start = i; }
+        } else if (c == '\\') {
+            if (i + 5 < len && s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0) nul = 1;
+            i++; /* the escaped character cannot end the string */
+        } else if (c == 0) {
+            nul = 1;
+        } else if (c == '"') {
+            in = 0;
+            if (nul) { *at = start; *n = i + 1 - start; return 1; }
+        }
+    }
+    return 0;
+}
+
+static int by_key(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+/* cJSON keeps every copy of a repeated key and lookups see the first, so a second one would be
+ * silently ignored. A repeated key in obj is an error naming `what` (the object). */
+static rnnc_status json_unique_keys(const cJSON *obj, const char *what) {
+    char buf[SHOWN_CAP];
+    size_t n = 0, k = 0;
+    const cJSON *it;
+    for (it = obj->child; it; it = it->next) n++;
+    if (n < 2) return RNNC_OK;
+    const char **keys = malloc(n * sizeof *keys);
+    if (!keys) return rnnc_error(RNNC_ERR_NOMEM, "tokenizer JSON: out of memory");
+    for (it = obj->child; it; it = it->next) keys[k++] = it->string;
+    qsort(keys, n, sizeof *keys, by_key);
+    rnnc_status s = RNNC_OK;
+    for (k = 1; k < n && !s; k++)
+        if (strcmp(keys[k - 1], keys[k]) == 0)
+            s = rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: %skey \"%s\" appears twice", what, shown(keys[k], strlen(keys[k]), buf));
+    free(keys);
+    return s;
+}
+
+/* Elements of a JSON array or members of an object, counted in size_t (cJSON_GetArraySize's int
+ * would wrap for a huge file). */
+static size_t json_count(const cJSON *a) {
+    size_t n = 0;
+    for (const cJSON *it = a ? a->child : NULL; it; it = it->next) n++;
+    return n;
+}
+
+/* An optional "reserved" or "byte_fallback" must say what this rnnc does: a file that claims other
+ * reserved ids would otherwise be read with ours, silently. */
+static rnnc_status check_reserved(const cJSON *root, bool is_char) {
+    const cJSON *reserved = cJSON_GetObjectItemCaseSensitive(root, "reserved");
+    if (reserved) {
+        bool ok = cJSON_IsArray(reserved) && json_count(reserved) == RNNC_TOK_N_RESERVED;
+        size_t k = 0;
+        const cJSON *it;
+        cJSON_ArrayForEach(it, reserved) {
+            if (!ok) break;
+            ok = cJSON_IsString(it) && strcmp(it->valuestring, RESERVED[k++]) == 0;
+        }
+        if (!ok)
+            return rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: \"reserved\" must be [\"%s\", \"%s\", \"%s\", \"%s\"] (ids 0-3)",
+                              RESERVED[0], RESERVED[1], RESERVED[2], RESERVED[3]);
+    }
+    const cJSON *fallback = cJSON_GetObjectItemCaseSensitive(root, "byte_fallback");
+    if (fallback && (!is_char || !cJSON_IsTrue(fallback)))
+        return rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: \"byte_fallback\" must be true, and only in a char tokenizer");
+    return RNNC_OK;
+}
+
 static rnnc_status char_from_json(rnnc_tokenizer **out, const cJSON *root) {
     const cJSON *chars = cJSON_GetObjectItemCaseSensitive(root, "chars");
     if (!cJSON_IsArray(chars)) return rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: \"chars\" must be an array of code points");
-    int n = cJSON_GetArraySize(chars);
-    uint32_t *cps = malloc(((size_t)n + 1) * sizeof *cps);
+    size_t n = json_count(chars), k = 0;
+    uint32_t *cps = malloc((n + 1) * sizeof *cps);
     if (!cps) return rnnc_error(RNNC_ERR_NOMEM, "tokenizer JSON: out of memory");
-    int k = 0;
     const cJSON *item;
     cJSON_ArrayForEach(item, chars) {
-        double v = cJSON_GetNumberValue(item);
-        if (!cJSON_IsNumber(item) || v < 0 || v > 0x10FFFF || v != (double)(uint32_t)v) {
+        double v = item->valuedouble;
+        /* The range is checked on the double: casting 1e30 or -1 to an integer is undefined. */
+        if (!cJSON_IsNumber(item) || !(v >= 0 && v <= 0x10FFFF) || v != (double)(uint32_t)v) {
             free(cps);
-            return rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: \"chars\"[%d] is not a code point", k);
+            return rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: \"chars\"[%zu] is not a code point (an integer from 0 to 1114111)", k);
         }
         cps[k++] = (uint32_t)v;
     }
     rnnc_char_tok *ct;
-    rnnc_status s = rnnc_char_create(&ct, cps, (size_t)k);
+    rnnc_status s = rnnc_char_create(&ct, cps, k);
     free(cps);
-    if (s) return s;
+    if (s) return rnnc_error(s, "tokenizer JSON: \"chars\": %s", rnnc_last_error());
     return rnnc_tokenizer_wrap_char(out, ct);
 }
 
@@ -380,38 +474,41 @@ static rnnc_status word_from_json(rnnc_tokenizer **out, const cJSON *root) {
     if (rule && (!cJSON_IsString(rule) || strcmp(rule->valuestring, RNNC_WORD_PATTERN) != 0))
         return rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: unknown word rule (this rnnc splits words by %s)", RNNC_WORD_PATTERN);
     if (!cJSON_IsArray(words)) return rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: \"words\" must be an array of strings");
-    int n = cJSON_GetArraySize(words);
-    const char **w = malloc(((size_t)n + 1) * sizeof *w);
+    size_t n = json_count(words), k = 0;
+    const char **w = malloc((n + 1) * sizeof *w);
     if (!w) return rnnc_error(RNNC_ERR_NOMEM, "tokenizer JSON: out of memory");
-    int k = 0;
     const cJSON *item;
     cJSON_ArrayForEach(item, words) {
         if (!cJSON_IsString(item)) {
             free(w);
-            return rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: \"words\"[%d] is not a string", k);
+            return rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: \"words\"[%zu] is not a string", k);
         }
         w[k++] = item->valuestring;
     }
     rnnc_word_tok *wt;
-    rnnc_status s = rnnc_word_create(&wt, w, (size_t)k);
+    rnnc_status s = rnnc_word_create(&wt, w, k);
     free(w);
-    if (s) return s;
+    if (s) return rnnc_error(s, "tokenizer JSON: \"words\": %s", rnnc_last_error());
     return rnnc_tokenizer_wrap_word(out, wt);
 }
 
 static rnnc_status bpe_from_json(rnnc_tokenizer **out, const cJSON *root) {
+    char buf[SHOWN_CAP];
     const cJSON *pattern = cJSON_GetObjectItemCaseSensitive(root, "pattern");
     const cJSON *ranks = cJSON_GetObjectItemCaseSensitive(root, "ranks");
     const cJSON *specials = cJSON_GetObjectItemCaseSensitive(root, "special_tokens");
+    rnnc_status s;
     if (!cJSON_IsString(pattern)) return rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: \"pattern\" must be a string");
     if (!cJSON_IsArray(ranks)) return rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: \"ranks\" must be an array of base64 strings");
     if (specials && !cJSON_IsObject(specials)) return rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: \"special_tokens\" must be an object");
-    size_t n = (size_t)cJSON_GetArraySize(ranks), ns = specials ? (size_t)cJSON_GetArraySize(specials) : 0;
+    if (specials && (s = json_unique_keys(specials, "\"special_tokens\": "))) return s;
+    /* Both counts are bounded by the text's size (every element takes bytes), so are the tables. */
+    size_t n = json_count(ranks), ns = json_count(specials);
     rnnc_token_bytes *toks = calloc(n + 1, sizeof *toks);
     rnnc_special_token *sp = calloc(ns + 1, sizeof *sp);
     rnnc_bytes store = {0};
     size_t *offs = calloc(n + 1, sizeof *offs);
-    rnnc_status s = RNNC_OK;
+    s = RNNC_OK;
     if (!toks || !sp || !offs) { s = rnnc_error(RNNC_ERR_NOMEM, "tokenizer JSON: out of memory"); goto done; }
     /* Decode into one growing buffer, then point the tokens into it once it stops moving. */
     size_t k = 0;
@@ -431,17 +528,31 @@ static rnnc_status bpe_from_json(rnnc_tokenizer **out, const cJSON *root) {
         if (offs[k] != SIZE_MAX) toks[k].data = store.data + offs[k];
     k = 0;
     cJSON_ArrayForEach(item, specials) {
-        double v = cJSON_GetNumberValue(item);
-        if (!cJSON_IsNumber(item) || v < 0 || v > UINT32_MAX - 1 || v != (double)(uint32_t)v) {
-            s = rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: special token '%s' needs an integer id", item->string);
+        double v = item->valuedouble;
+        /* The range is checked on the double before the cast (1e30, 2^64, -1 are undefined as
+         * integers); the limits that depend on the ranks are rnnc_bpe_check_specials's. */
+        if (!cJSON_IsNumber(item) || !(v >= 0 && v <= 4294967295.0) || v != (double)(uint32_t)v) {
+            s = cJSON_IsNumber(item)
+                    ? rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: special token \"%s\" has id %.15g; ids are integers from 0 to %u",
+                                 shown(item->string, strlen(item->string), buf), v, RNNC_BPE_MAX_VOCAB - 1)
+                    : rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: special token \"%s\" needs a number id",
+                                 shown(item->string, strlen(item->string), buf));
             goto done;
         }
         sp[k].text = item->string;
         sp[k].id = (uint32_t)v;
         k++;
     }
+    if ((s = rnnc_bpe_check_specials(toks, n, sp, ns))) {
+        s = rnnc_error(s, "tokenizer JSON: %s", rnnc_last_error());
+        goto done;
+    }
     rnnc_bpe *b;
-    if ((s = rnnc_bpe_create(&b, toks, n, pattern->valuestring, sp, ns))) goto done;
+    if ((s = rnnc_bpe_create(&b, toks, n, pattern->valuestring, sp, ns))) {
+        const char *msg = rnnc_last_error(); /* rnnc_error formats into scratch: it may read its own buffer */
+        s = rnnc_error(s, "tokenizer JSON: %s", strncmp(msg, "bpe: ", 5) == 0 ? msg + 5 : msg);
+        goto done;
+    }
     s = rnnc_tokenizer_wrap_bpe(out, b);
 done:
     free(toks);
@@ -452,22 +563,40 @@ done:
 }
 
 rnnc_status rnnc_tokenizer_from_json(rnnc_tokenizer **out, const char *json, size_t len) {
+    char buf[SHOWN_CAP];
     *out = NULL;
-    cJSON *root = cJSON_ParseWithLength(json, len);
+    size_t lead = 0;
+    while (lead < len && (json[lead] == ' ' || json[lead] == '\t' || json[lead] == '\n' || json[lead] == '\r')) lead++;
+    if (lead == len) return rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: empty");
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
     if (!root) {
         const char *at = cJSON_GetErrorPtr();
         size_t off = at && at >= json && at <= json + len ? (size_t)(at - json) : 0;
         return rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: syntax error near byte %zu", off);
     }
+    /* cJSON stops after the first value: anything but white space after it is an error. */
+    size_t e = end && end >= json && end <= json + len ? (size_t)(end - json) : len;
+    while (e < len && (json[e] == ' ' || json[e] == '\t' || json[e] == '\n' || json[e] == '\r')) e++;
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
     const cJSON *version = cJSON_GetObjectItemCaseSensitive(root, "version");
     rnnc_tokenizer_type tt;
-    rnnc_status s;
-    if (!cJSON_IsString(type) || !rnnc_tokenizer_type_parse(type->valuestring, &tt))
+    rnnc_status s = RNNC_OK;
+    size_t at, n;
+    if (!cJSON_IsObject(root)) s = rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: not a JSON object");
+    else if (e < len) s = rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: unexpected data after the JSON object at byte %zu", e);
+    else if (json_nul_string(json, len, &at, &n))
+        s = rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: the string %s at byte %zu contains NUL (U+0000), which token text cannot hold",
+                       shown(json + at, n, buf), at);
+    else if ((s = json_unique_keys(root, ""))) {}
+    else if (!cJSON_IsString(type) || !rnnc_tokenizer_type_parse(type->valuestring, &tt))
         s = rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: \"type\" must be \"char\", \"word\" or \"bpe\"");
-    else if (version && (!cJSON_IsNumber(version) || version->valuedouble != 1))
-        s = rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: version %g is not supported (this rnnc reads version 1)",
-                       cJSON_GetNumberValue(version));
+    else if (version && !cJSON_IsNumber(version))
+        s = rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: \"version\" must be the number 1");
+    else if (version && version->valuedouble != 1)
+        s = rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: version %.15g is not supported (this rnnc reads version 1)",
+                       version->valuedouble);
+    else if (tt != RNNC_TOKENIZER_BPE && (s = check_reserved(root, tt == RNNC_TOKENIZER_CHAR))) {}
     else if (tt == RNNC_TOKENIZER_CHAR) s = char_from_json(out, root);
     else if (tt == RNNC_TOKENIZER_WORD) s = word_from_json(out, root);
     else s = bpe_from_json(out, root);
@@ -501,11 +630,8 @@ rnnc_status rnnc_tokenizer_load(rnnc_tokenizer **out, const char *name_or_path, 
     if ((s = rnnc_read_file(name_or_path, &data, &len))) return s;
     s = rnnc_tokenizer_from_json(out, (const char *)data, len);
     free(data);
-    if (s) {
-        char msg[512]; /* the message is rewritten in place, so copy it first */
-        snprintf(msg, sizeof msg, "%s", rnnc_last_error());
-        return rnnc_error(s, "%s: %s", name_or_path, msg);
-    }
+    /* rnnc_error formats into scratch first, so the last message can be one of its arguments. */
+    if (s) return rnnc_error(s, "%s: %s", name_or_path, rnnc_last_error());
     return RNNC_OK;
 }
 
@@ -513,7 +639,7 @@ rnnc_status rnnc_tokenizer_save(const rnnc_tokenizer *t, const char *path) {
     if (t->type == RNNC_TOKENIZER_BPE) return rnnc_bpe_save(t->bpe, path);
     char *json;
     rnnc_status s = rnnc_tokenizer_to_json(t, &json);
-    if (s) return s;
+    if (s) return rnnc_error(s, "%s: %s", path, rnnc_last_error());
     size_t n = strlen(json);
     json[n] = '\n'; /* cJSON's buffer always has room for its NUL; a final newline is friendlier */
     s = rnnc_write_file_atomic(path, json, n + 1);

@@ -145,8 +145,10 @@ struct rnnc_word_tok {
 
 rnnc_status rnnc_word_create(rnnc_word_tok **out, const char *const *words, size_t n_words) {
     *out = NULL;
-    if (n_words > UINT32_MAX - RNNC_TOK_N_RESERVED - 1)
-        return rnnc_error(RNNC_ERR_ARG, "word tokenizer: %zu words is too many", n_words);
+    /* Vocabulary sizes are ints in the models: 4 + n_words must fit. */
+    if (n_words > (size_t)INT32_MAX - RNNC_TOK_N_RESERVED)
+        return rnnc_error(RNNC_ERR_ARG, "word tokenizer: %zu words are more than the %d a vocabulary may hold", n_words,
+                          INT32_MAX - RNNC_TOK_N_RESERVED);
     rnnc_word_tok *t = calloc(1, sizeof *t);
     if (!t) return rnnc_error(RNNC_ERR_NOMEM, "word tokenizer: out of memory");
     rnnc_status s = rnnc_pretok_new(&t->re, RNNC_WORD_PATTERN);
@@ -154,6 +156,14 @@ rnnc_status rnnc_word_create(rnnc_word_tok **out, const char *const *words, size
     for (size_t k = 0; k < n_words; k++) {
         size_t n = strlen(words[k]);
         if (n == 0) { rnnc_word_free(t); return rnnc_error(RNNC_ERR_ARG, "word tokenizer: word %zu is empty", k); }
+        /* The rule never yields white space inside a token; refusing it also keeps the words in
+         * messages on one line. */
+        size_t sp = strcspn(words[k], " \t\n\v\f\r");
+        if (sp < n) {
+            rnnc_word_free(t);
+            return rnnc_error(RNNC_ERR_ARG, "word tokenizer: word %zu holds white space (byte 0x%02X at %zu), which no token has",
+                              k, (unsigned char)words[k][sp], sp);
+        }
         if (strmap_find(&t->map, (const unsigned char *)words[k], n) != SIZE_MAX) {
             rnnc_word_free(t);
             return rnnc_error(RNNC_ERR_ARG, "word tokenizer: the word '%s' is listed twice", words[k]);
