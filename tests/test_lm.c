@@ -187,9 +187,10 @@ static void expect_load_error(const char *rel, const char *needle) {
 }
 
 static void test_bad_files(void) {
-    expect_load_error("golden/lm/bad_shape.safetensors", "'head.weight' has shape (5, 5), expected (5, 4)");
-    expect_load_error("golden/lm/bad_missing.safetensors", "'rnn.bias_hh_l0' is missing");
-    expect_load_error("golden/lm/bad_meta.safetensors", "'embedding.weight' has shape (5, 3), expected (6, 3) (rnnc.config: cell gru, vocab 6");
+    expect_load_error("golden/lm/bad_shape.safetensors", "tensor 'head.weight' has shape (5, 5) but rnnc.config asks for (5, 4)");
+    expect_load_error("golden/lm/bad_missing.safetensors", "tensor 'rnn.bias_hh_l0' is missing (rnnc.config: cell gru");
+    expect_load_error("golden/lm/bad_meta.safetensors",
+                      "tensor 'embedding.weight' has shape (5, 3) but rnnc.config asks for (6, 3) (cell gru, vocab 6");
     expect_load_error("golden/lm/bad_nometa.safetensors", "no \"rnnc.config\"");
     expect_load_error("golden/lm/does_not_exist.safetensors", "does_not_exist.safetensors");
     /* Truncated at every length from 0 to the whole file minus one byte: always a clean error. */
@@ -228,7 +229,7 @@ static void test_bad_files(void) {
         "{\"cell\": \"rnn_tanh\", \"vocab\": 11.5, \"embed\": 5, \"hidden\": 6, \"layers\": 1}",
         "not json",
     };
-    const char *needles[] = {NULL, "'mlp'", "bidirectional", "no \"layers\"", "\"vocab\" is not a positive integer",
+    const char *needles[] = {NULL, "'mlp'", "bidirectional", "no \"layers\"", "\"vocab\" is 11.5, not an integer in [1, 16777216]",
                              "not a JSON object"};
     for (int c = 0; c < 6; c++) {
         CHECK_EQ_LL(rnnc_st_save(path, e, n, &key, &cfgs[c], 1), RNNC_OK);
@@ -247,6 +248,194 @@ static void test_bad_files(void) {
     CHECK(strstr(rnnc_last_error(), "unexpected tensor 'rnn.weight_ih_l1'") != NULL);
     rnnc_st_free(&st);
     free(data);
+    unlink(path);
+}
+
+/* The tensors of a model file as entries pointing into st (at most max), for rewriting it. */
+static size_t file_entries(const rnnc_safetensors *st, rnnc_st_entry *e, size_t max) {
+    size_t n = 0;
+    for (size_t i = 0; i < st->n_tensors && n < max; i++, n++) {
+        const rnnc_st_tensor *t = &st->tensors[i];
+        e[n] = (rnnc_st_entry){t->name, t->dtype, t->ndim, {0}, t->data};
+        for (int d = 0; d < t->ndim; d++) e[n].shape[d] = t->shape[d];
+    }
+    return n;
+}
+
+/* Hostile configs on a tiny file: each is refused with a message naming the key or tensor, before
+ * anything sized by the config is allocated (64 layers of 16384 would be over 500 GB). */
+static void test_hostile_configs(void) {
+    rnnc_safetensors st;
+    CHECK_EQ_LL(rnnc_st_load(&st, test_path("golden/lm/lm_rnn_tanh_l1.safetensors")), RNNC_OK);
+    rnnc_st_entry e[8];
+    size_t n = file_entries(&st, e, 8);
+    char path[64];
+    snprintf(path, sizeof path, "test_lm_hostile_%d.safetensors", (int)getpid());
+    const char *key = "rnnc.config";
+    static const struct { const char *cfg, *needle; } cases[] = {
+        {"{\"cell\": \"lstm\", \"vocab\": 11, \"embed\": 5, \"hidden\": 16384, \"layers\": 64}",
+         "tensor 'rnn.weight_ih_l0' has shape (6, 5) but rnnc.config asks for (65536, 5) (cell lstm, vocab 11, embed 5, "
+         "hidden 16384, layers 64)"},
+        {"{\"cell\": \"rnn_tanh\", \"vocab\": 11, \"embed\": 5, \"hidden\": 6, \"layers\": 2}",
+         "tensor 'rnn.weight_ih_l1' is missing (rnnc.config: cell rnn_tanh"},
+        {"{\"cell\": \"rnn_tanh\", \"vocab\": 16777216, \"embed\": 5, \"hidden\": 6, \"layers\": 1}",
+         "tensor 'embedding.weight' has shape (11, 5) but rnnc.config asks for (16777216, 5)"},
+        /* json numbers: checked as doubles before any conversion to int (3e9 was undefined behaviour) */
+        {"{\"cell\": \"rnn_tanh\", \"vocab\": 3e9, \"embed\": 5, \"hidden\": 6, \"layers\": 1}",
+         "\"vocab\" is 3000000000, not an integer in [1, 16777216]"},
+        {"{\"cell\": \"rnn_tanh\", \"vocab\": 1e400, \"embed\": 5, \"hidden\": 6, \"layers\": 1}", "\"vocab\" is inf, not an integer"},
+        {"{\"cell\": \"rnn_tanh\", \"vocab\": -11, \"embed\": 5, \"hidden\": 6, \"layers\": 1}", "\"vocab\" is -11, not an integer"},
+        {"{\"cell\": \"rnn_tanh\", \"vocab\": 1e-320, \"embed\": 5, \"hidden\": 6, \"layers\": 1}", "\"vocab\" is 9.9998886718268301e-321"},
+        {"{\"cell\": \"rnn_tanh\", \"vocab\": \"11\", \"embed\": 5, \"hidden\": 6, \"layers\": 1}", "\"vocab\" is not a number"},
+        {"{\"cell\": \"rnn_tanh\", \"vocab\": 11, \"embed\": 5, \"hidden\": 6, \"layers\": 65}", "\"layers\" is 65, not an integer in [1, 64]"},
+        {"{\"cell\": \"rnn_tanh\", \"vocab\": 11, \"embed\": 5, \"hidden\": 65537, \"layers\": 1}", "\"hidden\" is 65537, not an integer in [1, 65536]"},
+        {"{\"cell\": \"rnn_tanh\", \"vocab\": 11, \"embed\": 2000000, \"hidden\": 6, \"layers\": 1}", "\"embed\" is 2000000, not an integer in [1, 1048576]"},
+        {"{\"cell\": \"rnn_tanh\", \"vocab\": 11, \"embed\": 5, \"hidden\": 6, \"layers\": 1, \"dropout\": 1e300}", "\"dropout\" is not a number in [0, 1)"},
+        /* a repeated key: cJSON would silently take the first */
+        {"{\"cell\": \"rnn_tanh\", \"vocab\": 11, \"embed\": 5, \"hidden\": 6, \"layers\": 1, \"vocab\": 99999}", "has the key \"vocab\" twice"},
+        {"{\"cell\": \"lstm\", \"cell\": \"rnn_tanh\", \"vocab\": 11, \"embed\": 5, \"hidden\": 6, \"layers\": 1}", "has the key \"cell\" twice"},
+        /* every field in range, but tensors of over 2^31 floats */
+        {"{\"cell\": \"rnn_tanh\", \"vocab\": 16777216, \"embed\": 1048576, \"hidden\": 6, \"layers\": 1}", "tensors of over 2^31 floats"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        CHECK_EQ_LL(rnnc_st_save(path, e, n, &key, &cases[c].cfg, 1), RNNC_OK);
+        rnnc_lm *m = (rnnc_lm *)1;
+        CHECK_EQ_LL(rnnc_lm_load(&m, path), RNNC_ERR_FORMAT);
+        CHECK(m == NULL);
+        CHECK_MSG(strstr(rnnc_last_error(), cases[c].needle) && strstr(rnnc_last_error(), path), "case %zu: '%s' lacks '%s'",
+                  c, rnnc_last_error(), cases[c].needle);
+    }
+    /* the config alone, for rnnc_lm_new: the same bounds */
+    rnnc_lm_config big = {RNNC_CELL_LSTM, 11, 5, 70000, 1, 0};
+    rnnc_lm *m = NULL;
+    CHECK_EQ_LL(rnnc_lm_new(&m, &big), RNNC_ERR_ARG);
+    CHECK(strstr(rnnc_last_error(), "hidden 70000 is outside [1, 65536]") != NULL);
+    big.hidden = 6; big.layers = 65;
+    CHECK_EQ_LL(rnnc_lm_new(&m, &big), RNNC_ERR_ARG);
+    big.layers = 1; big.vocab = (1 << 24) + 1;
+    CHECK_EQ_LL(rnnc_lm_new(&m, &big), RNNC_ERR_ARG);
+    CHECK(m == NULL);
+    /* a workspace whose logits would not fit memory's addresses is refused, not wrapped around */
+    rnnc_lm_config tiny = {RNNC_CELL_GRU, 7, 3, 4, 1, 0};
+    CHECK_EQ_LL(rnnc_lm_new(&m, &tiny), RNNC_OK);
+    rnnc_lm_ws *ws = (rnnc_lm_ws *)1;
+    CHECK_EQ_LL(rnnc_lm_ws_new(&ws, m, 1 << 20, 1 << 20), RNNC_ERR_ARG);
+    CHECK(ws == NULL && strstr(rnnc_last_error(), "too large") != NULL);
+    rnnc_lm_free(m);
+    rnnc_st_free(&st);
+    unlink(path);
+}
+
+/* A NaN or Inf weight is refused on load naming the tensor (eval used to print "loss nan"). */
+static void test_nonfinite_weights(void) {
+    rnnc_lm_config cfg = {RNNC_CELL_LSTM, 7, 3, 4, 1, 0};
+    rnnc_lm *m;
+    CHECK_EQ_LL(rnnc_lm_new(&m, &cfg), RNNC_OK);
+    rnnc_rng r;
+    rnnc_rng_seed(&r, 3);
+    rnnc_lm_init(m, &r);
+    char path[64];
+    snprintf(path, sizeof path, "test_lm_nan_%d.safetensors", (int)getpid());
+    static const struct { size_t tensor, elem; float v; const char *needle; } cases[] = {
+        {3, 2, NAN, "tensor 'head.weight' holds a non-finite value (nan) at element 2"},
+        {2, 5, INFINITY, "tensor 'rnn.weight_hh_l0' holds a non-finite value (inf) at element 5"},
+        {0, 0, -INFINITY, "tensor 'embedding.weight' holds a non-finite value (-inf) at element 0"},
+        {6, 6, NAN, "tensor 'head.bias' holds a non-finite value (nan) at element 6"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        rnnc_param_info p = rnnc_lm_tensor(m, cases[c].tensor == 6 ? rnnc_lm_num_tensors(m) - 1 :
+                                              cases[c].tensor == 3 ? rnnc_lm_num_tensors(m) - 2 : cases[c].tensor);
+        float keep = m->params[p.offset + cases[c].elem];
+        m->params[p.offset + cases[c].elem] = cases[c].v;
+        CHECK_EQ_LL(rnnc_lm_save(m, path), RNNC_OK);
+        m->params[p.offset + cases[c].elem] = keep;
+        rnnc_lm *m2 = (rnnc_lm *)1;
+        CHECK_EQ_LL(rnnc_lm_load(&m2, path), RNNC_ERR_NUMERIC);
+        CHECK(m2 == NULL);
+        CHECK_MSG(strstr(rnnc_last_error(), cases[c].needle) != NULL, "case %zu: '%s'", c, rnnc_last_error());
+    }
+    rnnc_lm_free(m);
+    unlink(path);
+}
+
+/* The tokenizer stored in a model must have the model's vocabulary size: checked in one place
+ * (rnnc_lm_load_tokenizer), which every command goes through. */
+static void test_tokenizer_check(void) {
+    uint32_t chars[2] = {'a', 'b'};
+    rnnc_char_tok *ct;
+    rnnc_tokenizer *t;
+    char *json = NULL;
+    CHECK_EQ_LL(rnnc_char_create(&ct, chars, 2), RNNC_OK);
+    CHECK_EQ_LL(rnnc_tokenizer_wrap_char(&t, ct), RNNC_OK);
+    CHECK_EQ_LL(rnnc_tokenizer_to_json(t, &json), RNNC_OK);
+    CHECK_EQ_LL(rnnc_tokenizer_n_vocab(t), 262);
+    rnnc_tokenizer_free(t);
+    char path[64];
+    snprintf(path, sizeof path, "test_lm_tok_%d.safetensors", (int)getpid());
+    rnnc_lm_config cfg = {RNNC_CELL_GRU, 13, 3, 4, 1, 0};
+    rnnc_lm *m, *m2;
+    rnnc_tokenizer *tok;
+    CHECK_EQ_LL(rnnc_lm_new(&m, &cfg), RNNC_OK);
+    /* no tokenizer: fine, and *tok is NULL (a model for id files) */
+    CHECK_EQ_LL(rnnc_lm_save(m, path), RNNC_OK);
+    tok = (rnnc_tokenizer *)1;
+    CHECK_EQ_LL(rnnc_lm_load_tokenizer(&m2, &tok, path), RNNC_OK);
+    CHECK(tok == NULL);
+    rnnc_lm_free(m2);
+    /* 262 tokens for a vocabulary of 13: the plain load keeps the metadata unread, the tokenizer
+     * load refuses it naming both sizes */
+    CHECK_EQ_LL(rnnc_lm_set_meta(m, "rnnc.tokenizer", json), RNNC_OK);
+    CHECK_EQ_LL(rnnc_lm_save(m, path), RNNC_OK);
+    CHECK_EQ_LL(rnnc_lm_load(&m2, path), RNNC_OK);
+    rnnc_lm_free(m2);
+    m2 = (rnnc_lm *)1;
+    CHECK_EQ_LL(rnnc_lm_load_tokenizer(&m2, &tok, path), RNNC_ERR_FORMAT);
+    CHECK(m2 == NULL && tok == NULL);
+    CHECK_MSG(strstr(rnnc_last_error(), "the tokenizer in metadata 'rnnc.tokenizer' has 262 tokens but the model's vocabulary is 13") &&
+              strstr(rnnc_last_error(), path), "'%s'", rnnc_last_error());
+    CHECK_EQ_LL(rnnc_lm_load_tokenizer(&m2, NULL, path), RNNC_ERR_FORMAT); /* checked without being kept */
+    /* an unreadable tokenizer names the key */
+    CHECK_EQ_LL(rnnc_lm_set_meta(m, "rnnc.tokenizer", "{\"type\": \"char\"}"), RNNC_OK);
+    CHECK_EQ_LL(rnnc_lm_save(m, path), RNNC_OK);
+    CHECK(rnnc_lm_load_tokenizer(&m2, &tok, path) != RNNC_OK);
+    CHECK_MSG(strstr(rnnc_last_error(), "tokenizer in metadata 'rnnc.tokenizer'") != NULL, "'%s'", rnnc_last_error());
+    rnnc_lm_free(m);
+    /* sizes that agree */
+    cfg.vocab = 262;
+    CHECK_EQ_LL(rnnc_lm_new(&m, &cfg), RNNC_OK);
+    CHECK_EQ_LL(rnnc_lm_set_meta(m, "rnnc.tokenizer", json), RNNC_OK);
+    CHECK_EQ_LL(rnnc_lm_save(m, path), RNNC_OK);
+    CHECK_EQ_LL(rnnc_lm_load_tokenizer(&m2, &tok, path), RNNC_OK);
+    CHECK(tok && rnnc_tokenizer_n_vocab(tok) == 262);
+    rnnc_tokenizer_free(tok);
+    rnnc_lm_free(m2);
+    rnnc_lm_free(m);
+    free(json);
+    unlink(path);
+}
+
+/* A training checkpoint's extra tensors: unexpected for rnnc_lm_load, skipped by prefix. */
+static void test_skip_prefix(void) {
+    rnnc_safetensors st;
+    CHECK_EQ_LL(rnnc_st_load(&st, test_path("golden/lm/lm_gru_l1.safetensors")), RNNC_OK);
+    rnnc_st_entry e[9];
+    size_t n = file_entries(&st, e, 8);
+    float h[4] = {0};
+    e[n++] = (rnnc_st_entry){"train.h", RNNC_DT_F32, 1, {4}, h};
+    char path[64];
+    snprintf(path, sizeof path, "test_lm_ck_%d.safetensors", (int)getpid());
+    const char *key = "rnnc.config", *cfg = rnnc_st_meta(&st, "rnnc.config");
+    CHECK_EQ_LL(rnnc_st_save(path, e, n, &key, &cfg, 1), RNNC_OK);
+    rnnc_lm *m = NULL;
+    CHECK_EQ_LL(rnnc_lm_load(&m, path), RNNC_ERR_FORMAT);
+    CHECK(strstr(rnnc_last_error(), "unexpected tensor 'train.h'") != NULL);
+    rnnc_safetensors ck;
+    CHECK_EQ_LL(rnnc_st_load(&ck, path), RNNC_OK);
+    CHECK_EQ_LL(rnnc_lm_from_safetensors(&m, &ck, "train."), RNNC_OK);
+    CHECK(m && m->n_meta == 0);
+    rnnc_lm_free(m);
+    rnnc_st_free(&ck);
+    rnnc_st_free(&st);
     unlink(path);
 }
 
@@ -306,6 +495,10 @@ int main(void) {
     RUN(test_save_load_roundtrip);
     RUN(test_init_statistics);
     RUN(test_bad_files);
+    RUN(test_hostile_configs);
+    RUN(test_nonfinite_weights);
+    RUN(test_tokenizer_check);
+    RUN(test_skip_prefix);
     RUN(test_config_checks);
     RUN(test_dropout);
     return test_report();

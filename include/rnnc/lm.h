@@ -12,7 +12,11 @@
  *
  * Model files are safetensors with those tensor names (float32) and `__metadata__` "rnnc.config",
  * a JSON object {"cell", "vocab", "embed", "hidden", "layers", "dropout", "bidirectional"}; other
- * metadata keys (such as "rnnc.tokenizer") are kept through load and save. */
+ * metadata keys (such as "rnnc.tokenizer") are kept through load and save.
+ *
+ * Loading trusts nothing in the file: the config's fields are bounded (below), each key appears
+ * once, every tensor the config implies must be in the file with its exact shape (and no other)
+ * before anything sized by the config is allocated, and every weight must be finite. */
 #ifndef RNNC_LM_H
 #define RNNC_LM_H
 
@@ -21,7 +25,16 @@
 #include "rnnc/batch.h"
 #include "rnnc/rng.h"
 #include "rnnc/rnn.h"
+#include "rnnc/safetensors.h"
 #include "rnnc/status.h"
+#include "rnnc/tokenizer.h"
+
+/* Bounds on the config's fields (the recurrent layer's own limit for hidden); each tensor must
+ * also hold at most 2^31 floats. */
+#define RNNC_LM_MAX_VOCAB (1 << 24)
+#define RNNC_LM_MAX_EMBED (1 << 20)
+#define RNNC_LM_MAX_HIDDEN (1 << 16)
+#define RNNC_LM_MAX_LAYERS 64
 
 typedef struct {
     rnnc_cell cell;
@@ -32,8 +45,10 @@ typedef struct {
     float dropout; /* between recurrent layers, training only */
 } rnnc_lm_config;
 
-rnnc_status rnnc_lm_config_check(const rnnc_lm_config *c); /* names the bad field */
-/* The config as the "rnnc.config" JSON text (malloc'd), and back (errors name `what`). */
+/* Names the bad field; also refuses a config whose parameter count overflows a size_t. */
+rnnc_status rnnc_lm_config_check(const rnnc_lm_config *c);
+/* The config as the "rnnc.config" JSON text (malloc'd), and back (errors name `what`; a number
+ * that is not an integer within its field's bounds, or a key given twice, is RNNC_ERR_FORMAT). */
 char *rnnc_lm_config_to_json(const rnnc_lm_config *c);
 rnnc_status rnnc_lm_config_from_json(rnnc_lm_config *c, const char *json, const char *what);
 
@@ -67,8 +82,21 @@ const char *rnnc_lm_get_meta(const rnnc_lm *m, const char *key);
 /* Atomic write of the parameters and metadata. */
 rnnc_status rnnc_lm_save(const rnnc_lm *m, const char *path);
 /* Loads and validates a model file: errors name the file and the tensor or metadata field
- * (truncated file, missing/extra/wrong-shaped tensor, config inconsistent with the tensors). */
+ * (truncated file, missing/extra/wrong-shaped tensor, config inconsistent with the tensors,
+ * "tensor 'x' has shape (a, b) but rnnc.config asks for (c, d)", a NaN or Inf weight:
+ * RNNC_ERR_NUMERIC naming the tensor). "rnnc.tokenizer" is kept as it is, unread. */
 rnnc_status rnnc_lm_load(rnnc_lm **out, const char *path);
+/* The same over a file already read (errors name st->path); tensors whose names start with
+ * skip_prefix (NULL: none), such as a training checkpoint's "train." state, are left alone. */
+rnnc_status rnnc_lm_from_safetensors(rnnc_lm **out, const rnnc_safetensors *st, const char *skip_prefix);
+/* The tokenizer stored in m (metadata "rnnc.tokenizer"), checked against the model: one that does
+ * not parse, or whose size differs from the vocabulary ("has 262 tokens but the model's
+ * vocabulary is 13"), is RNNC_ERR_FORMAT naming `path`. *tok (when tok is not NULL) gets it, or
+ * NULL when m has none (not an error: a model for id files). */
+rnnc_status rnnc_lm_check_tokenizer(const rnnc_lm *m, const char *path, rnnc_tokenizer **tok);
+/* rnnc_lm_load then rnnc_lm_check_tokenizer: what every command that loads a model uses, so a
+ * model whose tokenizer disagrees with it is refused alike everywhere. */
+rnnc_status rnnc_lm_load_tokenizer(rnnc_lm **out, rnnc_tokenizer **tok, const char *path);
 
 /* Activations for windows of up to (B, T), plus the recurrent state carried between windows
  * (h and, for LSTM, c: (L, B, H), starting at zero). Allocated once; no malloc per step. */

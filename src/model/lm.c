@@ -1,6 +1,7 @@
 /* The language model: embedding -> recurrent stack -> linear head, over one contiguous parameter
  * buffer and one gradient buffer, with PyTorch's state_dict names and safetensors files. */
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,20 +15,56 @@
 /* Sizes beyond this many floats in one tensor are refused as implausible (and keep int math safe). */
 #define MAX_TENSOR ((size_t)1 << 31)
 
+/* a * b and a + b, false on size_t overflow */
+static bool mul_sz(size_t a, size_t b, size_t *out) {
+    if (b && a > SIZE_MAX / b) return false;
+    *out = a * b;
+    return true;
+}
+static bool add_sz(size_t a, size_t b, size_t *out) {
+    if (a > SIZE_MAX - b) return false;
+    *out = a + b;
+    return true;
+}
+
+/* The parameter count of a config whose fields are in range, with every step checked: false when
+ * it (params and grads, in bytes) would not fit a size_t. */
+static bool count_params(const rnnc_lm_config *c, size_t *n) {
+    size_t V = (size_t)c->vocab, E = (size_t)c->embed, H = (size_t)c->hidden;
+    size_t GH = (size_t)rnnc_cell_gates(c->cell) * H, t, total;
+    if (!mul_sz(V, E, &total)) return false;
+    for (int l = 0; l < c->layers; l++) {
+        size_t in = l == 0 ? E : H; /* weight_ih, weight_hh, two biases */
+        if (!add_sz(in, H + 2, &t) || !mul_sz(GH, t, &t) || !add_sz(total, t, &total)) return false;
+    }
+    if (!mul_sz(V, H + 1, &t) || !add_sz(total, t, &total)) return false; /* head weight and bias */
+    if (total > SIZE_MAX / (2 * sizeof(float))) return false;
+    *n = total;
+    return true;
+}
+
 rnnc_status rnnc_lm_config_check(const rnnc_lm_config *c) {
     if ((unsigned)c->cell > RNNC_CELL_GRU) return rnnc_error(RNNC_ERR_ARG, "model config: unknown cell %d", (int)c->cell);
-    if (c->vocab < 1) return rnnc_error(RNNC_ERR_ARG, "model config: vocab %d must be at least 1", c->vocab);
-    if (c->embed < 1) return rnnc_error(RNNC_ERR_ARG, "model config: embed %d must be at least 1", c->embed);
-    if (c->hidden < 1) return rnnc_error(RNNC_ERR_ARG, "model config: hidden %d must be at least 1", c->hidden);
-    if (c->layers < 1) return rnnc_error(RNNC_ERR_ARG, "model config: layers %d must be at least 1", c->layers);
-    if (c->layers > 64) return rnnc_error(RNNC_ERR_ARG, "model config: layers %d is more than 64", c->layers);
+    if (c->vocab < 1 || c->vocab > RNNC_LM_MAX_VOCAB)
+        return rnnc_error(RNNC_ERR_ARG, "model config: vocab %d is outside [1, %d]", c->vocab, RNNC_LM_MAX_VOCAB);
+    if (c->embed < 1 || c->embed > RNNC_LM_MAX_EMBED)
+        return rnnc_error(RNNC_ERR_ARG, "model config: embed %d is outside [1, %d]", c->embed, RNNC_LM_MAX_EMBED);
+    if (c->hidden < 1 || c->hidden > RNNC_LM_MAX_HIDDEN)
+        return rnnc_error(RNNC_ERR_ARG, "model config: hidden %d is outside [1, %d]", c->hidden, RNNC_LM_MAX_HIDDEN);
+    if (c->layers < 1 || c->layers > RNNC_LM_MAX_LAYERS)
+        return rnnc_error(RNNC_ERR_ARG, "model config: layers %d is outside [1, %d]", c->layers, RNNC_LM_MAX_LAYERS);
     if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
         return rnnc_error(RNNC_ERR_ARG, "model config: dropout %g is not in [0, 1)", (double)c->dropout);
-    size_t G = (size_t)rnnc_cell_gates(c->cell);
+    /* with the fields bounded above, these products fit a 64-bit size_t; each tensor must also
+     * fit an int's count of floats */
+    size_t G = (size_t)rnnc_cell_gates(c->cell), n;
     if ((size_t)c->vocab * (size_t)c->embed > MAX_TENSOR || (size_t)c->vocab * (size_t)c->hidden > MAX_TENSOR ||
         G * (size_t)c->hidden * (size_t)(c->embed > c->hidden ? c->embed : c->hidden) > MAX_TENSOR)
         return rnnc_error(RNNC_ERR_ARG, "model config: vocab %d, embed %d, hidden %d give tensors of over 2^31 floats",
                           c->vocab, c->embed, c->hidden);
+    if (!count_params(c, &n))
+        return rnnc_error(RNNC_ERR_ARG, "model config: %d layers of hidden %d have more parameters than memory can address",
+                          c->layers, c->hidden);
     return RNNC_OK;
 }
 
@@ -43,12 +80,38 @@ char *rnnc_lm_config_to_json(const rnnc_lm_config *c) {
     return s;
 }
 
-static rnnc_status json_int(const cJSON *root, const char *key, int *out, const char *what) {
+static int cmp_str_ptr(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+/* The first key that appears twice in a JSON object, or NULL. cJSON keeps both and its lookups
+ * return the first, so a repeated key would be a second, silently ignored value. Sorted copy of
+ * the keys: no quadratic scan on a hostile object. */
+static const char *json_duplicate_key(const cJSON *obj, bool *nomem) {
+    *nomem = false;
+    size_t n = 0;
+    for (const cJSON *it = obj->child; it; it = it->next) n++;
+    if (n < 2) return NULL;
+    const char **keys = malloc(n * sizeof *keys);
+    if (!keys) { *nomem = true; return NULL; }
+    size_t k = 0;
+    for (const cJSON *it = obj->child; it; it = it->next) keys[k++] = it->string ? it->string : "";
+    qsort(keys, n, sizeof *keys, cmp_str_ptr);
+    const char *dup = NULL;
+    for (size_t i = 1; i < n && !dup; i++)
+        if (!strcmp(keys[i - 1], keys[i])) dup = keys[i];
+    free(keys);
+    return dup;
+}
+
+/* A JSON number as an int in [lo, hi]. Finite, integral and in range are checked on the double
+ * before the conversion: converting an out-of-range double to int is undefined behaviour. */
+static rnnc_status json_int(const cJSON *root, const char *key, int lo, int hi, int *out, const char *what) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
     if (!v) return rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.config has no \"%s\"", what, key);
+    if (!cJSON_IsNumber(v)) return rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.config \"%s\" is not a number", what, key);
     double d = v->valuedouble;
-    if (!cJSON_IsNumber(v) || d != floor(d) || d < 1 || d > 1e9)
-        return rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.config \"%s\" is not a positive integer", what, key);
+    if (!isfinite(d) || d != floor(d) || d < (double)lo || d > (double)hi)
+        return rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.config \"%s\" is %.17g, not an integer in [%d, %d]", what, key, d,
+                          lo, hi);
     *out = (int)d;
     return RNNC_OK;
 }
@@ -61,15 +124,21 @@ rnnc_status rnnc_lm_config_from_json(rnnc_lm_config *c, const char *json, const 
         return rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.config is not a JSON object", what);
     }
     rnnc_status s = RNNC_OK;
+    bool nomem;
+    const char *dup = json_duplicate_key(root, &nomem);
+    if (nomem) { s = rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory reading rnnc.config", what); goto out; }
+    if (dup) { s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.config has the key \"%s\" twice", what, dup); goto out; }
     const cJSON *cell = cJSON_GetObjectItemCaseSensitive(root, "cell");
     if (!cJSON_IsString(cell)) { s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.config has no \"cell\" string", what); goto out; }
     if (rnnc_cell_parse(cell->valuestring, &c->cell)) {
-        s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.config \"cell\" is '%s' (expected rnn_tanh, rnn_relu, lstm or gru)",
+        s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.config \"cell\" is '%.64s' (expected rnn_tanh, rnn_relu, lstm or gru)",
                        what, cell->valuestring);
         goto out;
     }
-    if ((s = json_int(root, "vocab", &c->vocab, what)) || (s = json_int(root, "embed", &c->embed, what)) ||
-        (s = json_int(root, "hidden", &c->hidden, what)) || (s = json_int(root, "layers", &c->layers, what)))
+    if ((s = json_int(root, "vocab", 1, RNNC_LM_MAX_VOCAB, &c->vocab, what)) ||
+        (s = json_int(root, "embed", 1, RNNC_LM_MAX_EMBED, &c->embed, what)) ||
+        (s = json_int(root, "hidden", 1, RNNC_LM_MAX_HIDDEN, &c->hidden, what)) ||
+        (s = json_int(root, "layers", 1, RNNC_LM_MAX_LAYERS, &c->layers, what)))
         goto out;
     const cJSON *dr = cJSON_GetObjectItemCaseSensitive(root, "dropout");
     if (dr) {
@@ -90,12 +159,10 @@ out:
     return s;
 }
 
-rnnc_status rnnc_lm_new(rnnc_lm **out, const rnnc_lm_config *c) {
-    *out = NULL;
-    rnnc_status s = rnnc_lm_config_check(c);
-    if (s) return s;
-    rnnc_lm *m = calloc(1, sizeof *m);
-    if (!m) return rnnc_error(RNNC_ERR_NOMEM, "model: out of memory");
+/* The offsets and parameter count of config c in m (c already checked): no allocation, so the
+ * tensor table (rnnc_lm_tensor) can be compared with a file before anything is allocated. */
+static void lm_layout(rnnc_lm *m, const rnnc_lm_config *c) {
+    memset(m, 0, sizeof *m);
     m->c = *c;
     m->rnn = (rnnc_rnn_config){c->cell, c->embed, c->hidden, c->layers, false, c->dropout};
     size_t V = (size_t)c->vocab, E = (size_t)c->embed, H = (size_t)c->hidden;
@@ -104,16 +171,25 @@ rnnc_status rnnc_lm_new(rnnc_lm **out, const rnnc_lm_config *c) {
     m->off_head_w = m->off_rnn + rnnc_rnn_num_params(&m->rnn);
     m->off_head_b = m->off_head_w + V * H;
     m->n_params = m->off_head_b + V;
+}
+
+rnnc_status rnnc_lm_new(rnnc_lm **out, const rnnc_lm_config *c) {
+    *out = NULL;
+    rnnc_status s = rnnc_lm_config_check(c);
+    if (s) return s;
+    rnnc_lm *m = calloc(1, sizeof *m);
+    if (!m) return rnnc_error(RNNC_ERR_NOMEM, "model: out of memory");
+    lm_layout(m, c);
     m->params = calloc(m->n_params, sizeof(float));
     m->grads = calloc(m->n_params, sizeof(float));
     if (!m->params || !m->grads) {
+        size_t n = m->n_params; /* m is gone after the free */
         rnnc_lm_free(m);
-        return rnnc_error(RNNC_ERR_NOMEM, "model: out of memory for %zu parameters", m->n_params);
+        return rnnc_error(RNNC_ERR_NOMEM, "model: out of memory for %zu parameters", n);
     }
     *out = m;
     return RNNC_OK;
 }
-
 void rnnc_lm_free(rnnc_lm *m) {
     if (!m) return;
     for (size_t i = 0; i < m->n_meta; i++) { free(m->meta_keys[i]); free(m->meta_values[i]); }
@@ -232,53 +308,144 @@ out:
     free(e); free(info); free(keys); free(vals); free(cfg);
     return s;
 }
+/* "(a, b)" for a shape of ndim dims */
+static void shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
+    size_t k = (size_t)snprintf(buf, n, "(");
+    for (int d = 0; d < ndim && k < n; d++) k += (size_t)snprintf(buf + k, n - k, d ? ", %lld" : "%lld", (long long)shape[d]);
+    if (k < n) snprintf(buf + k, n - k, ")");
+}
+
+static bool has_prefix(const char *s, const char *prefix) { return prefix && !strncmp(s, prefix, strlen(prefix)); }
+
+/* Every tensor the config asks for is in the file with that shape, and the file holds no other
+ * (but skip_prefix ones). Only shapes are compared, on the layout alone, so that a config asking
+ * for gigabytes the file does not hold is refused by tensor name before anything is allocated. */
+static rnnc_status check_tensors(const rnnc_lm *lay, const rnnc_safetensors *st, const char *skip_prefix) {
+    const rnnc_lm_config *c = &lay->c;
+    char cfg[160];
+    snprintf(cfg, sizeof cfg, "cell %s, vocab %d, embed %d, hidden %d, layers %d", rnnc_cell_name(c->cell), c->vocab,
+             c->embed, c->hidden, c->layers);
+    size_t nt = rnnc_lm_num_tensors(lay);
+    for (size_t k = 0; k < nt; k++) {
+        rnnc_param_info p = rnnc_lm_tensor(lay, k);
+        const rnnc_st_tensor *t = rnnc_st_find(st, p.name);
+        if (!t) return rnnc_error(RNNC_ERR_FORMAT, "%s: tensor '%s' is missing (rnnc.config: %s)", st->path, p.name, cfg);
+        int64_t want[2] = {p.shape[0], p.shape[1]};
+        bool same = t->ndim == p.ndim;
+        for (int d = 0; same && d < p.ndim; d++) same = t->shape[d] == want[d];
+        if (!same) {
+            char got[200], exp[64];
+            shape_str(got, sizeof got, t->ndim, t->shape);
+            shape_str(exp, sizeof exp, p.ndim, want);
+            return rnnc_error(RNNC_ERR_FORMAT, "%s: tensor '%s' has shape %s but rnnc.config asks for %s (%s)", st->path,
+                              p.name, got, exp, cfg);
+        }
+    }
+    /* every expected tensor is there: any further one is unexpected (a file for another
+     * architecture) */
+    size_t n_file = 0;
+    for (size_t i = 0; i < st->n_tensors; i++) n_file += !has_prefix(st->tensors[i].name, skip_prefix);
+    if (n_file == nt) return RNNC_OK;
+    for (size_t i = 0; i < st->n_tensors; i++) {
+        const char *name = st->tensors[i].name;
+        if (has_prefix(name, skip_prefix)) continue;
+        size_t k = 0;
+        while (k < nt && strcmp(rnnc_lm_tensor(lay, k).name, name) != 0) k++;
+        if (k == nt) return rnnc_error(RNNC_ERR_FORMAT, "%s: unexpected tensor '%s' (rnnc.config: %s)", st->path, name, cfg);
+    }
+    return rnnc_error(RNNC_ERR_FORMAT, "%s: %zu model tensors, but rnnc.config (%s) has %zu", st->path, n_file, cfg, nt);
+}
+
+/* NaN or Inf in a tensor: one such weight makes every loss NaN, so it is refused by name on load
+ * (rnnc_st_read_f32 refuses them too; checked here as well so the model's guarantee does not rest
+ * on the reader's). */
+static rnnc_status check_finite(const char *path, const char *name, const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return rnnc_error(RNNC_ERR_NUMERIC, "%s: tensor '%s' holds a non-finite value (%s) at element %zu", path,
+                              name, isnan(x[i]) ? "nan" : x[i] > 0 ? "inf" : "-inf", i);
+    return RNNC_OK;
+}
+
+rnnc_status rnnc_lm_from_safetensors(rnnc_lm **out, const rnnc_safetensors *st, const char *skip_prefix) {
+    *out = NULL;
+    const char *path = st->path;
+    const char *cfg = rnnc_st_meta(st, "rnnc.config");
+    if (!cfg) return rnnc_error(RNNC_ERR_FORMAT, "%s: no \"rnnc.config\" in __metadata__ (not an rnnc model file)", path);
+    rnnc_lm_config c;
+    rnnc_status s = rnnc_lm_config_from_json(&c, cfg, path);
+    if (s) return s;
+    rnnc_lm lay;
+    lm_layout(&lay, &c);
+    if ((s = check_tensors(&lay, st, skip_prefix))) return s;
+    /* only now, with the file holding every tensor the config implies, is the model allocated */
+    rnnc_lm *m = NULL;
+    if ((s = rnnc_lm_new(&m, &c))) return s;
+    size_t nt = rnnc_lm_num_tensors(m);
+    for (size_t k = 0; k < nt && !s; k++) {
+        rnnc_param_info p = rnnc_lm_tensor(m, k);
+        int64_t shape[2] = {p.shape[0], p.shape[1]};
+        s = rnnc_st_read_f32(st, p.name, p.ndim, shape, m->params + p.offset);
+        if (!s) s = check_finite(path, p.name, m->params + p.offset, p.size);
+    }
+    /* the other metadata, copied in one go (rnnc_lm_set_meta's search per key would be quadratic
+     * in a hostile file's thousands of keys) */
+    size_t nm = 0;
+    for (size_t i = 0; i < st->n_meta; i++) nm += strcmp(st->meta_keys[i], "rnnc.config") != 0;
+    if (!s && nm) {
+        m->meta_keys = calloc(nm, sizeof *m->meta_keys);
+        m->meta_values = calloc(nm, sizeof *m->meta_values);
+        if (!m->meta_keys || !m->meta_values) s = rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory for the metadata", path);
+        for (size_t i = 0; i < st->n_meta && !s; i++) {
+            if (!strcmp(st->meta_keys[i], "rnnc.config")) continue;
+            char *k = dupstr(st->meta_keys[i]), *v = dupstr(st->meta_values[i]);
+            if (!k || !v) { free(k); free(v); s = rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory for the metadata", path); break; }
+            m->meta_keys[m->n_meta] = k;
+            m->meta_values[m->n_meta++] = v;
+        }
+    }
+    if (s) { rnnc_lm_free(m); return s; }
+    *out = m;
+    return RNNC_OK;
+}
 
 rnnc_status rnnc_lm_load(rnnc_lm **out, const char *path) {
     *out = NULL;
     rnnc_safetensors st;
     rnnc_status s = rnnc_st_load(&st, path);
     if (s) return s;
-    rnnc_lm *m = NULL;
-    const char *cfg = rnnc_st_meta(&st, "rnnc.config");
-    if (!cfg) { s = rnnc_error(RNNC_ERR_FORMAT, "%s: no \"rnnc.config\" in __metadata__ (not an rnnc model file)", path); goto fail; }
-    rnnc_lm_config c;
-    if ((s = rnnc_lm_config_from_json(&c, cfg, path))) goto fail;
-    if ((s = rnnc_lm_new(&m, &c))) goto fail;
-    size_t nt = rnnc_lm_num_tensors(m);
-    for (size_t k = 0; k < nt; k++) {
-        rnnc_param_info p = rnnc_lm_tensor(m, k);
-        int64_t shape[2] = {p.shape[0], p.shape[1]};
-        s = rnnc_st_read_f32(&st, p.name, p.ndim, shape, m->params + p.offset);
-        if (s) {
-            /* Say which config the expected shape came from: a shape mismatch is often a config
-             * inconsistent with the tensors rather than a damaged tensor. */
-            char msg[512];
-            snprintf(msg, sizeof msg, "%s", rnnc_last_error());
-            s = rnnc_error(s, "%s (rnnc.config: cell %s, vocab %d, embed %d, hidden %d, layers %d)", msg,
-                           rnnc_cell_name(c.cell), c.vocab, c.embed, c.hidden, c.layers);
-            goto fail;
-        }
-    }
-    /* A tensor the model does not have means the file is for a different architecture. */
-    for (size_t i = 0; i < st.n_tensors; i++) {
-        size_t k = 0;
-        while (k < nt && strcmp(rnnc_lm_tensor(m, k).name, st.tensors[i].name) != 0) k++;
-        if (k == nt) {
-            s = rnnc_error(RNNC_ERR_FORMAT, "%s: unexpected tensor '%s' (rnnc.config: cell %s, layers %d)", path,
-                           st.tensors[i].name, rnnc_cell_name(c.cell), c.layers);
-            goto fail;
-        }
-    }
-    for (size_t i = 0; i < st.n_meta; i++) {
-        if (strcmp(st.meta_keys[i], "rnnc.config") == 0) continue;
-        if ((s = rnnc_lm_set_meta(m, st.meta_keys[i], st.meta_values[i]))) goto fail;
-    }
+    s = rnnc_lm_from_safetensors(out, &st, NULL);
     rnnc_st_free(&st);
-    *out = m;
+    return s;
+}
+
+rnnc_status rnnc_lm_check_tokenizer(const rnnc_lm *m, const char *path, rnnc_tokenizer **tok) {
+    if (tok) *tok = NULL;
+    const char *json = rnnc_lm_get_meta(m, "rnnc.tokenizer");
+    if (!json) return RNNC_OK;
+    rnnc_tokenizer *t = NULL;
+    rnnc_status s = rnnc_tokenizer_from_json(&t, json, strlen(json));
+    if (s) return rnnc_error(s, "%s: tokenizer in metadata 'rnnc.tokenizer': %s", path, rnnc_last_error());
+    size_t nv = rnnc_tokenizer_n_vocab(t);
+    if (nv != (size_t)m->c.vocab) {
+        rnnc_tokenizer_free(t);
+        return rnnc_error(RNNC_ERR_FORMAT,
+                          "%s: the tokenizer in metadata 'rnnc.tokenizer' has %zu tokens but the model's vocabulary is %d",
+                          path, nv, m->c.vocab);
+    }
+    if (tok) *tok = t;
+    else rnnc_tokenizer_free(t);
     return RNNC_OK;
-fail:
-    rnnc_lm_free(m);
-    rnnc_st_free(&st);
+}
+
+rnnc_status rnnc_lm_load_tokenizer(rnnc_lm **out, rnnc_tokenizer **tok, const char *path) {
+    if (tok) *tok = NULL;
+    rnnc_status s = rnnc_lm_load(out, path);
+    if (s) return s;
+    if ((s = rnnc_lm_check_tokenizer(*out, path, tok))) {
+        rnnc_lm_free(*out);
+        *out = NULL;
+    }
     return s;
 }
 
@@ -299,6 +466,10 @@ struct rnnc_lm_ws {
 rnnc_status rnnc_lm_ws_new(rnnc_lm_ws **out, const rnnc_lm *m, int B, int T) {
     *out = NULL;
     if (B < 1 || T < 1) return rnnc_error(RNNC_ERR_ARG, "model workspace: batch %d and seq %d must be at least 1", B, T);
+    /* forward counts the window's positions in an int, and the logits (B*T, V) must fit a size_t */
+    size_t nbt = (size_t)B * (size_t)T, nl;
+    if (nbt > INT_MAX || !mul_sz(nbt, (size_t)m->c.vocab, &nl) || nl > SIZE_MAX / sizeof(float))
+        return rnnc_error(RNNC_ERR_ARG, "model workspace: batch %d x seq %d x vocab %d is too large", B, T, m->c.vocab);
     rnnc_lm_ws *ws = calloc(1, sizeof *ws);
     if (!ws) return rnnc_error(RNNC_ERR_NOMEM, "model workspace: out of memory");
     ws->Bmax = B;
