@@ -85,9 +85,9 @@ printf '1 2 3 13 4\n' >"$TMP/oov.txt"
 printf '1 2 x 4\n' >"$TMP/junk.txt"
 ev=(eval --ids "$G/cli_ids.txt" --batch 4 --seq 5)
 expect_error 1 "truncated" "$RNNC" "${ev[@]}" --model "$TMP/trunc.safetensors"
-expect_error 1 "'head.weight' has shape (5, 5), expected (5, 4)" "$RNNC" info "$G/bad_shape.safetensors"
-expect_error 1 "'rnn.bias_hh_l0' is missing" "$RNNC" "${ev[@]}" --model "$G/bad_missing.safetensors"
-expect_error 1 "rnnc.config: cell gru, vocab 6" "$RNNC" "${ev[@]}" --model "$G/bad_meta.safetensors"
+expect_error 1 "tensor 'head.weight' has shape (5, 5) but rnnc.config asks for (5, 4)" "$RNNC" info "$G/bad_shape.safetensors"
+expect_error 1 "tensor 'rnn.bias_hh_l0' is missing" "$RNNC" "${ev[@]}" --model "$G/bad_missing.safetensors"
+expect_error 1 "but rnnc.config asks for (6, 3) (cell gru, vocab 6" "$RNNC" "${ev[@]}" --model "$G/bad_meta.safetensors"
 expect_error 1 "no \"rnnc.config\"" "$RNNC" info "$G/bad_nometa.safetensors"
 expect_error 1 "$TMP/nope.safetensors" "$RNNC" info "$TMP/nope.safetensors"
 expect_error 1 "oov.txt: id 13 at position 3 is outside the vocabulary of 13" \
@@ -112,10 +112,57 @@ expect_error 2 "--vocab is required" "$RNNC" init --cell lstm --embed 2 --hidden
 expect_error 2 "--layers must be between" "$RNNC" init --cell lstm --vocab 5 --embed 2 --hidden 2 --layers 0 -o "$TMP/x.safetensors"
 expect_error 1 "$TMP/no/such/dir/m.safetensors" "$RNNC" init --cell lstm --vocab 5 --embed 2 --hidden 2 -o "$TMP/no/such/dir/m.safetensors"
 [ -e "$TMP/x.safetensors" ] && fail "a failed command wrote its output"
-# A NaN stops training with an error naming the step, and nothing is written.
-expect_error 1 "step 1: loss is NaN" "$RNNC" train --model "$G/bad_nan.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 \
-    --steps 20 --optimizer sgd --lr 0.1 -o "$TMP/div.safetensors"
-[ -e "$TMP/div.safetensors" ] && fail "a diverged run wrote its output"
+# A NaN weight is refused on load naming the tensor (eval printed "loss nan" and exited 0), and
+# train writes nothing. (A NaN that appears during training stops it naming the step: test_optim.)
+expect_error 1 "tensor 'head.bias' holds a non-finite value (nan)" "$RNNC" "${ev[@]}" --model "$G/bad_nan.safetensors"
+expect_error 1 "tensor 'head.bias' holds a non-finite value (nan)" "$RNNC" train --model "$G/bad_nan.safetensors" \
+    --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 20 --optimizer sgd --lr 0.1 -o "$TMP/div.safetensors"
+[ -e "$TMP/div.safetensors" ] && fail "a run from a NaN model wrote its output"
+
+# Crafted headers: the data section of a good file, its header passed through sed.
+# rewrite_header IN OUT SED_SCRIPT
+rewrite_header() {
+    local n hdr len i
+    n=$(od -A n -t u8 -N 8 "$1" | tr -d ' ')
+    hdr=$(tail -c +9 "$1" | head -c "$n" | sed -e "$3")
+    len=${#hdr}
+    {
+        for i in 0 1 2 3 4 5 6 7; do printf "\\x$(printf %02x $(((len >> (8 * i)) & 255)))"; done
+        printf '%s' "$hdr"
+        tail -c +$((9 + n)) "$1"
+    } >"$2"
+}
+export LC_ALL=C
+# A tokenizer of 262 ids (a, b) stored in a model of vocabulary 13: every command that loads the
+# model with its tokenizer refuses it naming both sizes.
+tokjson='{\\"type\\":\\"char\\",\\"version\\":1,\\"reserved\\":[\\"<pad>\\",\\"<bos>\\",\\"<eos>\\",\\"<unk>\\"],\\"byte_fallback\\":true,\\"chars\\":[97,98]}'
+rewrite_header "$G/cli_lstm.safetensors" "$TMP/tok262.safetensors" "s|\"__metadata__\":{|&\"rnnc.tokenizer\":\"$tokjson\",|"
+printf 'abba abab baba\n%.0s' $(seq 40) >"$TMP/ab.txt"
+mism="the tokenizer in metadata 'rnnc.tokenizer' has 262 tokens but the model's vocabulary is 13"
+expect_error 1 "$mism" "$RNNC" eval --model "$TMP/tok262.safetensors" --data "$TMP/ab.txt" --batch 2 --seq 5
+expect_error 1 "$mism" "$RNNC" "${ev[@]}" --model "$TMP/tok262.safetensors"
+expect_error 1 "$mism" "$RNNC" sample --model "$TMP/tok262.safetensors" -n 3 --seed 1
+expect_error 1 "$mism" "$RNNC" info "$TMP/tok262.safetensors"
+# the same tokenizer in a model of vocabulary 262 is fine
+checks=$((checks + 1))
+"$RNNC" init --cell lstm --vocab 262 --embed 4 --hidden 8 --layers 1 -o "$TMP/v262.safetensors" >/dev/null || fail "init v262"
+rewrite_header "$TMP/v262.safetensors" "$TMP/tok_ok.safetensors" "s|\"__metadata__\":{|&\"rnnc.tokenizer\":\"$tokjson\",|"
+"$RNNC" eval --model "$TMP/tok_ok.safetensors" --data "$TMP/ab.txt" --batch 2 --seq 5 >"$TMP/out" 2>"$TMP/err" &&
+    grep -q '^loss ' "$TMP/out" || fail "eval with a matching tokenizer: $(cat "$TMP/err")"
+"$RNNC" info "$TMP/tok_ok.safetensors" | grep -q 'tokenizer   char, |V| = 262' || fail "info does not show the tokenizer"
+
+# A tiny file whose config asks for 64 layers x 16384 hidden (over 500 GB): one error naming the
+# first tensor that does not match, before anything is allocated (it used to reach a failed
+# allocation, then a use after free). Where the binary tolerates it (not under ASan), run it with
+# 2 GB of address space, so that an attempt to allocate the model could not succeed silently.
+rewrite_header "$G/cli_lstm.safetensors" "$TMP/huge.safetensors" 's|\\"hidden\\": 8, \\"layers\\": 2|\\"hidden\\": 16384, \\"layers\\": 64|'
+huge="tensor 'rnn.weight_ih_l0' has shape (32, 6) but rnnc.config asks for (65536, 6) (cell lstm, vocab 13, embed 6, hidden 16384, layers 64)"
+if (ulimit -v 2000000 && "$RNNC" version) >/dev/null 2>&1; then
+    expect_error 1 "$huge" bash -c 'ulimit -v 2000000 && exec "$@"' _ "$RNNC" "${ev[@]}" --model "$TMP/huge.safetensors"
+else
+    expect_error 1 "$huge" "$RNNC" "${ev[@]}" --model "$TMP/huge.safetensors"
+fi
+expect_error 1 "$huge" "$RNNC" info "$TMP/huge.safetensors"
 
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]

@@ -41,10 +41,9 @@ static int eval_text(const char *model, const char *data, long B, long T) {
     size_t len = 0;
     rnnc_ids ids = {0};
     int rc = 0;
-    if (rnnc_lm_load(&m, model)) return cli_fail_status();
-    const char *tj = rnnc_lm_get_meta(m, "rnnc.tokenizer");
-    if (!tj) { rc = cli_fail("%s: the model file has no tokenizer (metadata 'rnnc.tokenizer'); evaluate id files with --ids", model); goto out; }
-    if (rnnc_tokenizer_from_json(&tok, tj, strlen(tj)) || rnnc_read_file(data, &text, &len)) { rc = cli_fail_status(); goto out; }
+    if (rnnc_lm_load_tokenizer(&m, &tok, model)) return cli_fail_status();
+    if (!tok) { rc = cli_fail("%s: the model file has no tokenizer (metadata 'rnnc.tokenizer'); evaluate id files with --ids", model); goto out; }
+    if (rnnc_read_file(data, &text, &len)) { rc = cli_fail_status(); goto out; }
     if (len == 0) { rc = cli_fail("%s: the file is empty", data); goto out; }
     if (rnnc_tokenizer_encode(tok, text, len, false, &ids, NULL)) { rc = cli_fail_status(); goto out; }
     if (rnnc_ids_check_vocab((const int32_t *)ids.data, ids.len, m->c.vocab, data)) { rc = cli_fail_status(); goto out; }

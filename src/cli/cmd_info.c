@@ -7,14 +7,10 @@
 #include "cli/cli.h"
 #include "rnnc/tokenizer.h"
 
-/* The tokenizer stored in the model, in one line. */
-static void print_tokenizer(const rnnc_lm *m) {
-    const char *tj = rnnc_lm_get_meta(m, "rnnc.tokenizer");
-    if (!tj) { printf("tokenizer   none (a model for id files; rnnc sample needs one)\n"); return; }
-    rnnc_tokenizer *t;
-    if (rnnc_tokenizer_from_json(&t, tj, strlen(tj))) { printf("tokenizer   unreadable: %s\n", rnnc_last_error()); return; }
+/* The tokenizer stored in the model (NULL: none), in one line. */
+static void print_tokenizer(const rnnc_tokenizer *t) {
+    if (!t) { printf("tokenizer   none (a model for id files; rnnc sample needs one)\n"); return; }
     printf("tokenizer   %s, |V| = %zu\n", rnnc_tokenizer_type_name(rnnc_tokenizer_type_of(t)), rnnc_tokenizer_n_vocab(t));
-    rnnc_tokenizer_free(t);
 }
 
 /* Where training stood when the file was written ("rnnc.training", written by rnnc train). */
@@ -52,13 +48,17 @@ int cmd_info(int argc, char **argv) {
     }
     if (!path) return cli_usage_error("info", "MODEL is required");
     rnnc_lm *m;
-    if (rnnc_lm_load(&m, path)) return cli_fail_status();
+    rnnc_tokenizer *tok;
+    /* an unreadable tokenizer, or one of another size than the vocabulary, is refused as by every
+     * command that loads the model */
+    if (rnnc_lm_load_tokenizer(&m, &tok, path)) return cli_fail_status();
     const rnnc_lm_config *c = &m->c;
     printf("model       %s\n", path);
     printf("cell        %s\n", rnnc_cell_name(c->cell));
     printf("vocab       %d\nembed       %d\nhidden      %d\nlayers      %d\ndropout     %g\n", c->vocab, c->embed,
            c->hidden, c->layers, (double)c->dropout);
-    print_tokenizer(m);
+    print_tokenizer(tok);
+    rnnc_tokenizer_free(tok);
     print_training(m);
     for (size_t i = 0; i < m->n_meta; i++) printf("metadata    %s (%zu bytes)\n", m->meta_keys[i], strlen(m->meta_values[i]));
     printf("\ntensors:\n");

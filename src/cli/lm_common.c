@@ -8,7 +8,9 @@ int cli_lm_open(const char *cmd, const char *model_path, const char *ids_path, l
     (void)cmd;
     d->m = NULL;
     d->ids = NULL;
-    if (rnnc_lm_load(&d->m, model_path)) return cli_fail_status();
+    /* the tokenizer is not used on id files, but a model whose tokenizer disagrees with it is
+     * damaged: refused here as by every other command */
+    if (rnnc_lm_load_tokenizer(&d->m, NULL, model_path)) return cli_fail_status();
     if (rnnc_ids_read_text(ids_path, &d->ids, &d->n_ids)) { cli_lm_close(d); return cli_fail_status(); }
     if (rnnc_ids_check_vocab(d->ids, d->n_ids, d->m->c.vocab, ids_path)) {
         cli_lm_close(d);
