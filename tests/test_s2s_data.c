@@ -124,6 +124,8 @@ static void test_tsv_bad_lines(void) {
         {"a\tA\nb\t\n", "bad.tsv:2: empty target"},
         {"a\tA\n  \tB\n", "bad.tsv:2: empty source"},
         {"a\tA\nb\t  \n", "bad.tsv:2: empty target"},
+        {"a\tA\nb\tB\tC\n", "bad.tsv:2: a second tab (only source TAB target is allowed)"},
+        {"a\tA\r\nb\tB\t\r\n", "bad.tsv:2: a second tab"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         rnnc_s2s_vocab sv, tv;
@@ -154,7 +156,8 @@ static void test_tsv_bad_lines(void) {
     o.max_source = 3;
     const char *t = "abc\tx\nabcd\ty\nab\tz\n";
     CHECK(rnnc_s2s_data_parse(&d, t, strlen(t), "long.tsv", &o, &sv, &tv) == RNNC_ERR_FORMAT);
-    CHECK(strstr(rnnc_last_error(), "long.tsv:2: source of 4 symbols is longer than the maximum 3") != NULL);
+    CHECK_MSG(strstr(rnnc_last_error(), "long.tsv:2: source of 4 symbols is longer than the maximum 3 (--max-source raises "
+                                        "it, --skip-long leaves such pairs out)") != NULL, "%s", rnnc_last_error());
     rnnc_s2s_data_free(&d);
     rnnc_s2s_data_init(&d);
     o.skip_long = true;
@@ -174,6 +177,119 @@ static void test_tsv_bad_lines(void) {
     rnnc_s2s_data_free(&d);
     rnnc_s2s_vocab_free(&sv);
     rnnc_s2s_vocab_free(&tv);
+}
+
+/* Bytes the reader must refuse or handle: NUL (file:line), CRLF, an empty file, blank lines only. */
+static void test_tsv_bytes(void) {
+    rnnc_s2s_vocab sv, tv;
+    rnnc_s2s_vocab_init(&sv, RNNC_S2S_TOK_CHAR);
+    rnnc_s2s_vocab_init(&tv, RNNC_S2S_TOK_SPACE);
+    rnnc_s2s_data d;
+    rnnc_s2s_data_init(&d);
+    rnnc_s2s_read_opts o = opts_grow();
+    static const char nul[] = "ab\tX\nc\0d\tY\n";
+    CHECK(rnnc_s2s_data_parse(&d, nul, sizeof nul - 1, "nul.tsv", &o, &sv, &tv) == RNNC_ERR_FORMAT);
+    CHECK_MSG(strstr(rnnc_last_error(), "nul.tsv:2: a NUL byte") != NULL, "%s", rnnc_last_error());
+    rnnc_s2s_data_free(&d);
+    rnnc_s2s_data_init(&d);
+    o.skip_bad = true;
+    CHECK(rnnc_s2s_data_parse(&d, nul, sizeof nul - 1, "nul.tsv", &o, &sv, &tv) == RNNC_OK);
+    CHECK_EQ_LL(d.n, 1);
+    CHECK_EQ_LL(d.skipped_bad, 1);
+    rnnc_s2s_data_free(&d);
+    /* CRLF line endings: the CR is not part of the target */
+    rnnc_s2s_data_init(&d);
+    o.skip_bad = false;
+    const char *crlf = "ab\tX Y\r\ncd\tZ\r\n\r\n";
+    CHECK(rnnc_s2s_data_parse(&d, crlf, strlen(crlf), "crlf.tsv", &o, &sv, &tv) == RNNC_OK);
+    CHECK_EQ_LL(d.n, 2);
+    CHECK_EQ_LL(d.items[1].ref_len[0], 1);
+    CHECK(rnnc_s2s_vocab_find(&tv, "Z", 1) == d.items[1].ref[0][0]);
+    CHECK(rnnc_s2s_vocab_find(&tv, "Z\r", 2) == RNNC_S2S_UNK);
+    rnnc_s2s_data_free(&d);
+    /* nothing to read */
+    rnnc_s2s_data_init(&d);
+    CHECK(rnnc_s2s_data_parse(&d, "", 0, "empty.tsv", &o, &sv, &tv) == RNNC_ERR_FORMAT);
+    CHECK(strstr(rnnc_last_error(), "empty.tsv: the file is empty") != NULL);
+    CHECK(rnnc_s2s_data_parse(&d, "\n\r\n\n", 4, "blank.tsv", &o, &sv, &tv) == RNNC_ERR_FORMAT);
+    CHECK(strstr(rnnc_last_error(), "blank.tsv: no pairs, only blank lines") != NULL);
+    rnnc_s2s_data_free(&d);
+    rnnc_s2s_vocab_free(&sv);
+    rnnc_s2s_vocab_free(&tv);
+}
+
+/* Without --max-source / --max-target the reader stops at RNNC_S2S_DEFAULT_MAX_LEN symbols a side:
+ * training memory grows with batch x longest line, and one megabyte line needed gigabytes. */
+static void test_default_length_limit(void) {
+    size_t big = 1 << 20, n = 0;
+    char *t = malloc(big + 4096);
+    for (int i = 0; i < 1024; i++) t[n++] = 'a'; /* exactly the limit: taken */
+    n += (size_t)sprintf(t + n, "\tx\n");
+    for (size_t i = 0; i < big; i++) t[n++] = 'b'; /* a 1 MB source */
+    n += (size_t)sprintf(t + n, "\ty\n");
+    rnnc_s2s_vocab sv, tv;
+    rnnc_s2s_vocab_init(&sv, RNNC_S2S_TOK_CHAR);
+    rnnc_s2s_vocab_init(&tv, RNNC_S2S_TOK_CHAR);
+    rnnc_s2s_data d;
+    rnnc_s2s_data_init(&d);
+    rnnc_s2s_read_opts o = opts_grow();
+    CHECK(rnnc_s2s_data_parse(&d, t, n, "big.tsv", &o, &sv, &tv) == RNNC_ERR_FORMAT);
+    CHECK_MSG(strstr(rnnc_last_error(), "big.tsv:2: source of 1048576 symbols is longer than the maximum 1024 (the default; "
+                                        "--max-source raises it, --skip-long leaves such pairs out)") != NULL,
+              "%s", rnnc_last_error());
+    rnnc_s2s_data_free(&d);
+    rnnc_s2s_data_init(&d);
+    o.skip_long = true;
+    CHECK(rnnc_s2s_data_parse(&d, t, n, "big.tsv", &o, &sv, &tv) == RNNC_OK);
+    CHECK_EQ_LL(d.n, 1);
+    CHECK_EQ_LL(d.skipped_long, 1);
+    rnnc_s2s_data_free(&d);
+    /* negative: no limit */
+    rnnc_s2s_data_init(&d);
+    o.skip_long = false;
+    o.max_source = -1;
+    CHECK(rnnc_s2s_data_parse(&d, t, n, "big.tsv", &o, &sv, &tv) == RNNC_OK);
+    CHECK_EQ_LL(d.n, 2);
+    CHECK_EQ_LL(d.items[1].src_len, (long long)big);
+    rnnc_s2s_data_free(&d);
+    /* targets have their own limit and flag */
+    n = (size_t)sprintf(t, "a\t");
+    for (int i = 0; i < 1025; i++) t[n++] = 'c';
+    t[n++] = '\n';
+    rnnc_s2s_data_init(&d);
+    CHECK(rnnc_s2s_data_parse(&d, t, n, "tgt.tsv", &o, &sv, &tv) == RNNC_ERR_FORMAT);
+    CHECK_MSG(strstr(rnnc_last_error(), "tgt.tsv:1: target of 1025 symbols is longer than the maximum 1024 (the default; "
+                                        "--max-target raises it") != NULL, "%s", rnnc_last_error());
+    o.max_target = 2000;
+    CHECK(rnnc_s2s_data_parse(&d, t, n, "tgt.tsv", &o, &sv, &tv) == RNNC_OK);
+    rnnc_s2s_data_free(&d);
+    rnnc_s2s_vocab_free(&sv);
+    rnnc_s2s_vocab_free(&tv);
+    free(t);
+}
+
+/* The stored symbol lists: only symbols the encoder could have made, each once. */
+static void test_vocab_from_string_bad(void) {
+    static const struct { rnnc_s2s_tok tok; const char *text, *needle; } cases[] = {
+        {RNNC_S2S_TOK_SPACE, "A\n\nB\n", "v: symbol 2 ('') is empty"},
+        {RNNC_S2S_TOK_SPACE, "A\nB C\n", "v: symbol 2 ('B C') holds a space or tab"},
+        {RNNC_S2S_TOK_SPACE, "A\nB\tC\n", "holds a space or tab"},
+        {RNNC_S2S_TOK_SPACE, "A\nB\nA\n", "v: symbol 3 ('A') appears twice"},
+        {RNNC_S2S_TOK_SPACE, "A\n<unk>\n", "v: symbol 2 ('<unk>') is a special token"},
+        {RNNC_S2S_TOK_CHAR, "a\nbc\n", "v: symbol 2 ('bc') is not one UTF-8 character"},
+        {RNNC_S2S_TOK_CHAR, "a\n\xff\n", "is not one UTF-8 character"},
+        {RNNC_S2S_TOK_CHAR, "a\n\xc3\n", "is not one UTF-8 character"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        rnnc_s2s_vocab v;
+        CHECK(rnnc_s2s_vocab_from_string(&v, cases[k].tok, cases[k].text, "v") == RNNC_ERR_FORMAT);
+        CHECK_MSG(strstr(rnnc_last_error(), cases[k].needle) != NULL, "case %zu: %s", k, rnnc_last_error());
+        CHECK(v.n == 0 && v.sym == NULL);
+    }
+    rnnc_s2s_vocab v;
+    CHECK(rnnc_s2s_vocab_from_string(&v, RNNC_S2S_TOK_CHAR, "a\n\xc3\xa9\n \n", "v") == RNNC_OK);
+    CHECK_EQ_LL(v.n, 7);
+    rnnc_s2s_vocab_free(&v);
 }
 
 static void test_batches(void) {
@@ -315,6 +431,9 @@ int main(void) {
     RUN(test_vocab_many);
     RUN(test_tsv_read_and_group);
     RUN(test_tsv_bad_lines);
+    RUN(test_tsv_bytes);
+    RUN(test_default_length_limit);
+    RUN(test_vocab_from_string_bad);
     RUN(test_batches);
     RUN(test_edit_distance);
     RUN(test_scores);

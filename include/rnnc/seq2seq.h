@@ -116,11 +116,17 @@ typedef struct {
     size_t index_cap;
 } rnnc_s2s_data;
 
+/* The longest source and target, in symbols, that the reader takes unless told otherwise. Memory
+ * for training and decoding grows with batch x longest line (the encoder's and decoder's
+ * activations, the logits), so one stray megabyte line must not be taken silently. */
+#define RNNC_S2S_DEFAULT_MAX_LEN 1024
+
 typedef struct {
-    int max_source;  /* in symbols; 0 = no limit */
-    int max_target;  /* in symbols; 0 = no limit; longer pairs count as skipped_long / error */
+    int max_source;  /* in symbols; 0 = RNNC_S2S_DEFAULT_MAX_LEN; negative = no limit */
+    int max_target;  /* the same for targets; longer pairs count as skipped_long / error */
     bool skip_bad;   /* false: a bad line is an error naming file:line */
-    bool skip_long;  /* false: an over-long source is an error naming file:line */
+    bool skip_long;  /* false: an over-long source or target is an error naming file:line and the
+                      * flag that raises the limit (--max-source / --max-target) */
     bool grow;       /* add unseen symbols to SPACE/CHAR vocabularies (training data) */
 } rnnc_s2s_read_opts;
 
@@ -128,7 +134,9 @@ void rnnc_s2s_data_init(rnnc_s2s_data *d);
 void rnnc_s2s_data_free(rnnc_s2s_data *d);
 /* Reads a TSV file (path "-" is stdin) into d (appending), encoding with sv and tv. Blank lines
  * (nothing but a line ending) are skipped silently; a final line without a newline counts. A
- * CR before the LF is dropped. */
+ * CR before the LF is dropped. Bad lines (no tab, a second tab, an empty side, a NUL byte) are
+ * errors naming file:line, or counted in skipped_bad with skip_bad. A file without a single
+ * non-blank line is an error. */
 rnnc_status rnnc_s2s_data_read(rnnc_s2s_data *d, const char *path, const rnnc_s2s_read_opts *o,
                                rnnc_s2s_vocab *sv, rnnc_s2s_vocab *tv);
 /* Same over an in-memory text; `name` is used in error messages. */
@@ -201,7 +209,13 @@ typedef struct {
                                * only: regularises one-layer decoders too */
 } rnnc_s2s_config;
 
-rnnc_status rnnc_s2s_config_check(const rnnc_s2s_config *c); /* names the bad field */
+/* Bounds on the config's fields; each tensor must also hold at most 2^31 floats. */
+#define RNNC_S2S_MAX_VOCAB (1 << 24)
+#define RNNC_S2S_MAX_DIM 65536 /* embed and hidden */
+#define RNNC_S2S_MAX_LAYERS 64
+
+/* Names the bad field; also refuses a config whose parameter count overflows a size_t. */
+rnnc_status rnnc_s2s_config_check(const rnnc_s2s_config *c);
 
 typedef struct {
     rnnc_s2s_config c;
@@ -223,7 +237,10 @@ size_t rnnc_s2s_num_tensors(const rnnc_s2s_model *m);
 rnnc_param_info rnnc_s2s_tensor(const rnnc_s2s_model *m, size_t k);
 
 /* Atomic save with extra metadata pairs (may be 0), and load (errors name the file and the tensor
- * or field; a file that is not a seq2seq model says so). */
+ * or field; a file that is not a seq2seq model says so). Load checks the config's fields (each
+ * key once, integers within their bounds), the vocabularies' sizes against it, and every tensor's
+ * shape ("tensor 'x' has shape (a, b) but rnnc.seq2seq asks for (c, d)") before allocating the
+ * model; a NaN or Inf weight is RNNC_ERR_NUMERIC naming the tensor. */
 rnnc_status rnnc_s2s_save(const rnnc_s2s_model *m, const char *path, const char *const *keys,
                           const char *const *values, size_t n);
 rnnc_status rnnc_s2s_load(rnnc_s2s_model **out, const char *path);

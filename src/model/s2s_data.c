@@ -2,6 +2,8 @@
  * See include/rnnc/seq2seq.h. */
 #include "rnnc/seq2seq.h"
 
+#include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,6 +124,21 @@ rnnc_status rnnc_s2s_vocab_from_tokenizer(rnnc_s2s_vocab *v, rnnc_s2s_tok tok, r
     return RNNC_OK;
 }
 
+/* Why a TSV line (its line ending dropped) cannot hold a pair, or NULL; *tab gets its tab. The one
+ * test for rnnc_s2s_data_parse and for the tokenizer training text (tsv_column). */
+static const char *line_fault(const char *l, size_t ll, const char **tab) {
+    *tab = NULL;
+    /* the source text is kept NUL-terminated (and hashed by strlen): a NUL would cut it short */
+    if (memchr(l, 0, ll)) return "a NUL byte (not a text file?)";
+    const char *t = memchr(l, '\t', ll);
+    if (!t) return "no tab between source and target";
+    *tab = t;
+    if (memchr(t + 1, '\t', (size_t)(l + ll - t - 1))) return "a second tab (only source TAB target is allowed)";
+    if (t == l) return "empty source";
+    if (t + 1 == l + ll) return "empty target";
+    return NULL;
+}
+
 /* The lines of a TSV text that hold a pair, as rnnc_s2s_data_parse reads them: one side of each. */
 static rnnc_status tsv_column(const char *text, size_t len, int side, const unsigned char ***texts, size_t **lens,
                               size_t *n) {
@@ -135,8 +152,8 @@ static rnnc_status tsv_column(const char *text, size_t len, int side, const unsi
         size_t ll = nl ? (size_t)(nl - l) : len - pos;
         pos += ll + (nl ? 1 : 0);
         if (ll && l[ll - 1] == '\r') ll--;
-        const char *tab = memchr(l, '\t', ll);
-        if (!tab || tab == l || tab + 1 == l + ll) continue;
+        const char *tab;
+        if (line_fault(l, ll, &tab)) continue;
         const char *p = side == 0 ? l : tab + 1;
         size_t pl = side == 0 ? (size_t)(tab - l) : (size_t)(l + ll - tab - 1);
         if (*n == cap) {
@@ -343,11 +360,25 @@ rnnc_status rnnc_s2s_vocab_from_string(rnnc_s2s_vocab *v, rnnc_s2s_tok tok, cons
         const char *e = strchr(s, '\n');
         if (!e) { rnnc_s2s_vocab_free(v); return rnnc_error(RNNC_ERR_FORMAT, "%s: symbol list does not end with a newline", what); }
         line++;
-        size_t before = v->n;
-        uint32_t id;
-        if (e == s || (st = rnnc_s2s_vocab_add(v, s, (size_t)(e - s), &id)) || v->n == before) {
+        size_t n = (size_t)(e - s), before = v->n;
+        uint32_t cp, id;
+        /* only symbols the encoder can produce: a space symbol without blanks, a char symbol of
+         * exactly one UTF-8 character; each once, none spelling a special token */
+        const char *why = NULL;
+        if (n == 0) why = "is empty";
+        else if (tok == RNNC_S2S_TOK_SPACE && (memchr(s, ' ', n) || memchr(s, '\t', n))) why = "holds a space or tab";
+        else if (tok == RNNC_S2S_TOK_CHAR && rnnc_utf8_decode((const unsigned char *)s, n, &cp) != (int)n)
+            why = "is not one UTF-8 character";
+        else if ((st = rnnc_s2s_vocab_add(v, s, n, &id))) why = "cannot be added";
+        else if (v->n == before) why = id == RNNC_S2S_UNK ? "is a special token" : "appears twice";
+        if (why) {
             rnnc_s2s_vocab_free(v);
-            return rnnc_error(RNNC_ERR_FORMAT, "%s: symbol %zu is empty, a duplicate or a special token", what, line);
+            return rnnc_error(st ? st : RNNC_ERR_FORMAT, "%s: symbol %zu ('%.*s') %s", what, line, (int)(n < 40 ? n : 40), s,
+                              why);
+        }
+        if (v->n > RNNC_S2S_MAX_VOCAB) {
+            rnnc_s2s_vocab_free(v);
+            return rnnc_error(RNNC_ERR_FORMAT, "%s: more than %d symbols", what, RNNC_S2S_MAX_VOCAB);
         }
         s = e + 1;
     }
@@ -452,11 +483,19 @@ static rnnc_status data_add(rnnc_s2s_data *d, const char *src, size_t slen, cons
     return RNNC_OK;
 }
 
+/* The limit an option asks for: 0 the default, negative none (SIZE_MAX). */
+static size_t max_len(int opt) { return opt == 0 ? RNNC_S2S_DEFAULT_MAX_LEN : opt < 0 ? SIZE_MAX : (size_t)opt; }
+
 rnnc_status rnnc_s2s_data_parse(rnnc_s2s_data *d, const char *text, size_t len, const char *name,
                                 const rnnc_s2s_read_opts *o, rnnc_s2s_vocab *sv, rnnc_s2s_vocab *tv) {
+    if (len == 0) return rnnc_error(RNNC_ERR_FORMAT, "%s: the file is empty (expected lines of source TAB target)", name);
     rnnc_ids sids = {0}, tids = {0};
     rnnc_status st = RNNC_OK;
-    size_t line = 0, pos = 0, su = 0, tu = 0;
+    size_t line = 0, pos = 0, su = 0, tu = 0, nonblank = 0;
+    /* ids are ints in items and batches whatever the options say */
+    size_t max_s = max_len(o->max_source), max_t = max_len(o->max_target);
+    if (max_s > INT_MAX - 1) max_s = INT_MAX - 1;
+    if (max_t > INT_MAX - 1) max_t = INT_MAX - 1;
     while (pos < len && !st) {
         const char *l = text + pos;
         const char *nl = memchr(l, '\n', len - pos);
@@ -465,11 +504,9 @@ rnnc_status rnnc_s2s_data_parse(rnnc_s2s_data *d, const char *text, size_t len, 
         line++;
         if (ll && l[ll - 1] == '\r') ll--;
         if (ll == 0) continue;
-        const char *tab = memchr(l, '\t', ll);
-        const char *why = NULL;
-        if (!tab) why = "no tab between source and target";
-        else if (tab == l) why = "empty source";
-        else if (tab + 1 == l + ll) why = "empty target";
+        nonblank++;
+        const char *tab;
+        const char *why = line_fault(l, ll, &tab);
         sids.len = tids.len = 0;
         if (!why) {
             size_t slen = (size_t)(tab - l);
@@ -487,13 +524,14 @@ rnnc_status rnnc_s2s_data_parse(rnnc_s2s_data *d, const char *text, size_t len, 
             st = rnnc_error(RNNC_ERR_FORMAT, "%s:%zu: %s", name, line, why);
             break;
         }
-        if ((o->max_source > 0 && sids.len > (size_t)o->max_source) ||
-            (o->max_target > 0 && tids.len > (size_t)o->max_target)) {
+        if (sids.len > max_s || tids.len > max_t) {
             if (o->skip_long) { d->skipped_long++; continue; }
-            bool src_long = o->max_source > 0 && sids.len > (size_t)o->max_source;
-            st = rnnc_error(RNNC_ERR_FORMAT, "%s:%zu: %s of %zu symbols is longer than the maximum %d", name, line,
-                            src_long ? "source" : "target", src_long ? sids.len : tids.len,
-                            src_long ? o->max_source : o->max_target);
+            bool src_long = sids.len > max_s;
+            int opt = src_long ? o->max_source : o->max_target;
+            st = rnnc_error(RNNC_ERR_FORMAT, "%s:%zu: %s of %zu symbols is longer than the maximum %zu (%s%s raises it, "
+                            "--skip-long leaves such pairs out)", name, line, src_long ? "source" : "target",
+                            src_long ? sids.len : tids.len, src_long ? max_s : max_t, opt == 0 ? "the default; " : "",
+                            src_long ? "--max-source" : "--max-target");
             break;
         }
         size_t items = d->n, pairs = d->n_pairs;
@@ -501,6 +539,7 @@ rnnc_status rnnc_s2s_data_parse(rnnc_s2s_data *d, const char *text, size_t len, 
         if (d->n > items) { d->src_symbols += sids.len; d->src_unk += su; }
         if (d->n_pairs > pairs) { d->tgt_symbols += tids.len; d->tgt_unk += tu; }
     }
+    if (!st && nonblank == 0) st = rnnc_error(RNNC_ERR_FORMAT, "%s: no pairs, only blank lines", name);
     rnnc_ids_free(&sids);
     rnnc_ids_free(&tids);
     return st;
