@@ -430,6 +430,138 @@ static void test_gradcheck_dropout(void) {
     rnnc_s2s_model_free(m);
 }
 
+/* path_out: the tensors of model file path_in (without `drop`, and with `extra` added when not
+ * NULL) and its metadata, with metadata `key` set to `value` (added when missing). */
+static void rewrite_model(const char *path_in, const char *path_out, const char *key, const char *value, const char *drop,
+                          const rnnc_st_entry *extra) {
+    rnnc_safetensors st;
+    CHECK(rnnc_st_load(&st, path_in) == RNNC_OK);
+    size_t n = 0, nm = 0;
+    rnnc_st_entry *e = calloc(st.n_tensors + 1, sizeof *e);
+    const char **mk = calloc(st.n_meta + 1, sizeof *mk), **mv = calloc(st.n_meta + 1, sizeof *mv);
+    for (size_t i = 0; i < st.n_tensors; i++) {
+        const rnnc_st_tensor *t = &st.tensors[i];
+        if (drop && !strcmp(t->name, drop)) continue;
+        e[n] = (rnnc_st_entry){t->name, t->dtype, t->ndim, {0}, t->data};
+        for (int d = 0; d < t->ndim; d++) e[n].shape[d] = t->shape[d];
+        n++;
+    }
+    if (extra) e[n++] = *extra;
+    bool set = false;
+    for (size_t i = 0; i < st.n_meta; i++) {
+        mk[nm] = st.meta_keys[i];
+        mv[nm++] = key && !strcmp(key, st.meta_keys[i]) ? (set = true, value) : st.meta_values[i];
+    }
+    if (key && !set) { mk[nm] = key; mv[nm++] = value; }
+    CHECK(rnnc_st_save(path_out, e, n, mk, mv, nm) == RNNC_OK);
+    free(e); free(mk); free(mv);
+    rnnc_st_free(&st);
+}
+
+/* Loading path must fail with `code` and a message holding `needle` and the path. */
+static void expect_s2s_error(const char *path, rnnc_status code, const char *needle, const char *what) {
+    rnnc_s2s_model *m = (rnnc_s2s_model *)1;
+    rnnc_status s = rnnc_s2s_load(&m, path);
+    CHECK_MSG(s == code, "%s: status %d, expected %d (%s)", what, (int)s, (int)code, rnnc_last_error());
+    CHECK(m == NULL);
+    CHECK_MSG(strstr(rnnc_last_error(), needle) && strstr(rnnc_last_error(), path), "%s: '%s' lacks '%s'", what,
+              rnnc_last_error(), needle);
+    if (!s) rnnc_s2s_model_free(m);
+}
+
+/* Hostile seq2seq files: configs out of bounds (checked as doubles before any cast), repeated
+ * keys, configs the tensors do not hold (refused by tensor name before allocating), bad
+ * vocabularies, NaN/Inf weights. */
+static void test_hostile_files(void) {
+    rnnc_s2s_model *m = tiny_model(RNNC_CELL_LSTM, true, 1, 4); /* Vs 9, Vt 8, E 3, H 4 */
+    const char *good = "test_seq2seq_good.safetensors", *bad = "test_seq2seq_bad.safetensors";
+    CHECK(rnnc_s2s_save(m, good, NULL, NULL, 0) == RNNC_OK);
+    const char *base = "\"cell\":\"lstm\",\"src_vocab\":9,\"tgt_vocab\":8,\"embed\":3,\"bidirectional\":true,\"dropout\":0";
+    static const struct { const char *rest, *needle; } cases[] = {
+        {"\"hidden\":16384,\"layers\":64",
+         "tensor 'encoder.weight_ih_l0' has shape (16, 3) but rnnc.seq2seq asks for (65536, 3) (cell lstm, vocabularies 9 "
+         "and 8, embed 3, hidden 16384, layers 64, bidirectional)"},
+        {"\"hidden\":4,\"layers\":2", "tensor 'encoder.weight_ih_l1' is missing (rnnc.seq2seq: cell lstm"},
+        {"\"hidden\":5,\"layers\":1", "tensor 'encoder.weight_ih_l0' has shape (16, 3) but rnnc.seq2seq asks for (20, 3)"},
+        {"\"hidden\":4,\"layers\":1,\"src_vocab\":3e9", "has the key \"src_vocab\" twice"},
+        {"\"hidden\":4,\"layers\":1,\"hidden\":4", "has the key \"hidden\" twice"},
+        {"\"hidden\":4.5,\"layers\":1", "\"hidden\" is 4.5, not an integer in [1, 65536]"},
+        {"\"hidden\":4,\"layers\":-1", "\"layers\" is -1, not an integer in [1, 64]"},
+        {"\"hidden\":4,\"layers\":1e400", "\"layers\" is inf, not an integer"},
+        {"\"hidden\":4,\"layers\":\"1\"", "\"layers\" missing or not a number"},
+        {"\"hidden\":4,\"layers\":1,\"output_dropout\":1e300", "\"output_dropout\" is 1e+300, not in [0, 1)"},
+        {"\"hidden\":4,\"layers\":1,\"reverse_source\":1", "\"reverse_source\" is not true/false"},
+    };
+    char cfg[512];
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        snprintf(cfg, sizeof cfg, "{%s,%s}", base, cases[c].rest);
+        rewrite_model(good, bad, "rnnc.seq2seq", cfg, NULL, NULL);
+        char what[32];
+        snprintf(what, sizeof what, "case %zu", c);
+        expect_s2s_error(bad, RNNC_ERR_FORMAT, cases[c].needle, what);
+    }
+    /* src_vocab 3e9 was cast to int before any range check (undefined behaviour) */
+    rewrite_model(good, bad, "rnnc.seq2seq",
+                  "{\"cell\":\"lstm\",\"src_vocab\":3e9,\"tgt_vocab\":8,\"embed\":3,\"hidden\":4,\"layers\":1,"
+                  "\"bidirectional\":true,\"dropout\":0}", NULL, NULL);
+    expect_s2s_error(bad, RNNC_ERR_FORMAT, "\"src_vocab\" is 3000000000, not an integer in [5, 16777216]", "3e9");
+    /* vocabularies: the sizes the config names, symbols once each */
+    rewrite_model(good, bad, "rnnc.src_vocab", "s4\ns5\ns6\ns7\ns4\n", NULL, NULL);
+    expect_s2s_error(bad, RNNC_ERR_FORMAT, "rnnc.src_vocab: symbol 5 ('s4') appears twice", "duplicate symbol");
+    rewrite_model(good, bad, "rnnc.src_vocab", "s4\ns5\n", NULL, NULL);
+    expect_s2s_error(bad, RNNC_ERR_FORMAT, "rnnc.src_vocab gives 6 ids (the 4 specials included) but rnnc.seq2seq says src_vocab 9", "short vocabulary");
+    rewrite_model(good, bad, "rnnc.tgt_vocab", "T4\n", NULL, NULL);
+    expect_s2s_error(bad, RNNC_ERR_FORMAT, "rnnc.tgt_vocab gives 5 ids (the 4 specials included) but rnnc.seq2seq says tgt_vocab 8",
+                     "short target vocabulary");
+    rewrite_model(good, bad, "rnnc.tgt_vocab", "T4\n<bos>\n", NULL, NULL);
+    expect_s2s_error(bad, RNNC_ERR_FORMAT, "rnnc.tgt_vocab: symbol 2 ('<bos>') is a special token", "special");
+    rewrite_model(good, bad, "rnnc.tokenizers", "space space space", NULL, NULL);
+    expect_s2s_error(bad, RNNC_ERR_FORMAT, "is not two of space/char/word/bpe/file", "three tags");
+    /* tensors: missing, unexpected (train.* ones are a checkpoint's and skipped), wrong shape */
+    rewrite_model(good, bad, NULL, NULL, "bridge_c.bias_l0", NULL);
+    expect_s2s_error(bad, RNNC_ERR_FORMAT, "tensor 'bridge_c.bias_l0' is missing", "missing");
+    float z[4] = {0};
+    rnnc_st_entry x = {.name = "decoder.weight_ih_l1", .dtype = RNNC_DT_F32, .ndim = 1, .shape = {4}, .data = z};
+    rewrite_model(good, bad, NULL, NULL, NULL, &x);
+    expect_s2s_error(bad, RNNC_ERR_FORMAT, "unexpected tensor 'decoder.weight_ih_l1'", "unexpected");
+    x.name = "train.state";
+    rewrite_model(good, bad, NULL, NULL, NULL, &x);
+    rnnc_s2s_model *m2 = NULL;
+    CHECK(rnnc_s2s_load(&m2, bad) == RNNC_OK);
+    rnnc_s2s_model_free(m2);
+    x.name = "head.bias"; /* (4) instead of (8) */
+    rewrite_model(good, bad, NULL, NULL, "head.bias", &x);
+    expect_s2s_error(bad, RNNC_ERR_FORMAT, "tensor 'head.bias' has shape (4) but rnnc.seq2seq asks for (8)", "shape");
+    /* NaN and Inf weights name the tensor */
+    static const struct { size_t k, i; float v; const char *needle; } nf[] = {
+        {0, 3, NAN, "tensor 'src_embedding.weight' holds a non-finite value (nan) at element 3"},
+        {2, 1, INFINITY, "tensor 'encoder.weight_hh_l0' holds a non-finite value (inf) at element 1"},
+        {9, 0, -INFINITY, "tensor 'bridge_h.weight_l0' holds a non-finite value (-inf) at element 0"},
+    };
+    for (size_t c = 0; c < sizeof nf / sizeof nf[0]; c++) {
+        rnnc_param_info p = rnnc_s2s_tensor(m, nf[c].k);
+        float keep = m->params[p.offset + nf[c].i];
+        m->params[p.offset + nf[c].i] = nf[c].v;
+        CHECK(rnnc_s2s_save(m, bad, NULL, NULL, 0) == RNNC_OK);
+        m->params[p.offset + nf[c].i] = keep;
+        expect_s2s_error(bad, RNNC_ERR_NUMERIC, nf[c].needle, "non-finite");
+    }
+    /* the config alone: bounded fields, vocabulary sizes checked before their conversion to int */
+    rnnc_s2s_config c = m->c;
+    c.hidden = 65537;
+    CHECK(rnnc_s2s_config_check(&c) == RNNC_ERR_ARG);
+    c.hidden = 4; c.layers = 65;
+    CHECK(rnnc_s2s_config_check(&c) == RNNC_ERR_ARG);
+    c.layers = 1; c.src_vocab = (1 << 24) + 1;
+    CHECK(rnnc_s2s_config_check(&c) == RNNC_ERR_ARG);
+    c.src_vocab = 9; c.hidden = 40000; /* bridge (H, 2H) of over 2^31 floats */
+    CHECK(rnnc_s2s_config_check(&c) == RNNC_ERR_ARG);
+    CHECK(strstr(rnnc_last_error(), "over 2^31 floats") != NULL);
+    remove(good);
+    remove(bad);
+    rnnc_s2s_model_free(m);
+}
+
 int main(void) {
     RUN(test_gradcheck_lstm_bidir);
     RUN(test_gradcheck_gru_bidir);
@@ -440,6 +572,7 @@ int main(void) {
     RUN(test_scheduled_sampling);
     RUN(test_greedy_and_beam);
     RUN(test_model_file);
+    RUN(test_hostile_files);
     RUN(test_reverse_source);
     RUN(test_gradcheck_dropout);
     return test_report();

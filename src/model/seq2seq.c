@@ -12,15 +12,64 @@
 #include "rnnc/nn.h"
 #include "rnnc/safetensors.h"
 
+/* a * b and a + b, false on size_t overflow */
+static bool mul_sz(size_t a, size_t b, size_t *out) {
+    if (b && a > SIZE_MAX / b) return false;
+    *out = a * b;
+    return true;
+}
+static bool add_sz(size_t a, size_t b, size_t *out) {
+    if (a > SIZE_MAX - b) return false;
+    *out = a + b;
+    return true;
+}
+
+/* Each tensor holds at most this many floats (so its element count fits an int). */
+#define MAX_TENSOR ((size_t)1 << 31)
+
+/* The parameter count of a config whose fields are in range (the layout of rnnc_s2s_model_new),
+ * every step checked; false when params (and an optimizer's copies) would not fit a size_t. */
+static bool count_params(const rnnc_s2s_config *c, size_t *n) {
+    size_t E = (size_t)c->embed, H = (size_t)c->hidden, L = (size_t)c->layers, D = c->bidirectional ? 2 : 1;
+    size_t GH = (size_t)rnnc_cell_gates(c->cell) * H, t, total;
+    if (!mul_sz((size_t)c->src_vocab, E, &total)) return false;
+    for (size_t l = 0; l < L; l++) { /* encoder: D directions; decoder: one */
+        size_t in_enc = l == 0 ? E : D * H, in_dec = l == 0 ? E : H;
+        if (!add_sz(in_enc, H + 2, &t) || !mul_sz(GH, t, &t) || !mul_sz(t, D, &t) || !add_sz(total, t, &total)) return false;
+        if (!add_sz(in_dec, H + 2, &t) || !mul_sz(GH, t, &t) || !add_sz(total, t, &total)) return false;
+    }
+    if (c->bidirectional) { /* bridge_h (and bridge_c for LSTM): (H, 2H) + (H) per layer */
+        size_t per = 2 * H * H + H, k = c->cell == RNNC_CELL_LSTM ? 2 : 1;
+        if (!mul_sz(per, L * k, &t) || !add_sz(total, t, &total)) return false;
+    }
+    if (!mul_sz((size_t)c->tgt_vocab, E + H + 1, &t) || !add_sz(total, t, &total)) return false;
+    if (total > SIZE_MAX / (4 * sizeof(float))) return false;
+    *n = total;
+    return true;
+}
+
 rnnc_status rnnc_s2s_config_check(const rnnc_s2s_config *c) {
+    if ((unsigned)c->cell > RNNC_CELL_GRU) return rnnc_error(RNNC_ERR_ARG, "seq2seq: unknown cell %d", (int)c->cell);
     if (c->src_vocab <= RNNC_S2S_NSPECIAL) return rnnc_error(RNNC_ERR_ARG, "seq2seq: source vocabulary of %d symbols has nothing but the specials", c->src_vocab);
     if (c->tgt_vocab <= RNNC_S2S_NSPECIAL) return rnnc_error(RNNC_ERR_ARG, "seq2seq: target vocabulary of %d symbols has nothing but the specials", c->tgt_vocab);
-    if (c->embed < 1 || c->embed > 65536) return rnnc_error(RNNC_ERR_ARG, "seq2seq: embed %d outside [1, 65536]", c->embed);
-    if (c->hidden < 1 || c->hidden > 65536) return rnnc_error(RNNC_ERR_ARG, "seq2seq: hidden %d outside [1, 65536]", c->hidden);
-    if (c->layers < 1 || c->layers > 64) return rnnc_error(RNNC_ERR_ARG, "seq2seq: layers %d outside [1, 64]", c->layers);
+    if (c->src_vocab > RNNC_S2S_MAX_VOCAB) return rnnc_error(RNNC_ERR_ARG, "seq2seq: source vocabulary of %d symbols is more than %d", c->src_vocab, RNNC_S2S_MAX_VOCAB);
+    if (c->tgt_vocab > RNNC_S2S_MAX_VOCAB) return rnnc_error(RNNC_ERR_ARG, "seq2seq: target vocabulary of %d symbols is more than %d", c->tgt_vocab, RNNC_S2S_MAX_VOCAB);
+    if (c->embed < 1 || c->embed > RNNC_S2S_MAX_DIM) return rnnc_error(RNNC_ERR_ARG, "seq2seq: embed %d outside [1, %d]", c->embed, RNNC_S2S_MAX_DIM);
+    if (c->hidden < 1 || c->hidden > RNNC_S2S_MAX_DIM) return rnnc_error(RNNC_ERR_ARG, "seq2seq: hidden %d outside [1, %d]", c->hidden, RNNC_S2S_MAX_DIM);
+    if (c->layers < 1 || c->layers > RNNC_S2S_MAX_LAYERS) return rnnc_error(RNNC_ERR_ARG, "seq2seq: layers %d outside [1, %d]", c->layers, RNNC_S2S_MAX_LAYERS);
     if (!(c->dropout >= 0 && c->dropout < 1)) return rnnc_error(RNNC_ERR_ARG, "seq2seq: dropout %g outside [0, 1)", c->dropout);
     if (!(c->output_dropout >= 0 && c->output_dropout < 1))
         return rnnc_error(RNNC_ERR_ARG, "seq2seq: output_dropout %g outside [0, 1)", c->output_dropout);
+    /* the fields are bounded above, so these products fit a 64-bit size_t */
+    size_t E = (size_t)c->embed, H = (size_t)c->hidden, D = c->bidirectional ? 2 : 1, n;
+    size_t V = (size_t)(c->src_vocab > c->tgt_vocab ? c->src_vocab : c->tgt_vocab), I = E > D * H ? E : D * H;
+    if (V * E > MAX_TENSOR || (size_t)c->tgt_vocab * H > MAX_TENSOR ||
+        (size_t)rnnc_cell_gates(c->cell) * H * I > MAX_TENSOR || (c->bidirectional && 2 * H * H > MAX_TENSOR))
+        return rnnc_error(RNNC_ERR_ARG, "seq2seq: vocabularies %d and %d, embed %d, hidden %d give tensors of over 2^31 floats",
+                          c->src_vocab, c->tgt_vocab, c->embed, c->hidden);
+    if (!count_params(c, &n))
+        return rnnc_error(RNNC_ERR_ARG, "seq2seq: %d layers of hidden %d have more parameters than memory can address",
+                          c->layers, c->hidden);
     return RNNC_OK;
 }
 
@@ -65,9 +114,10 @@ rnnc_param_info rnnc_s2s_tensor(const rnnc_s2s_model *m, size_t k) {
         if (k < nb) {
             size_t which = k / ((size_t)L * 2), l = (k / 2) % (size_t)L;
             bool bias = k % 2;
-            size_t base = (which ? m->off_bridge_c : m->off_bridge_h) + l * (size_t)(2 * H * H + H);
+            size_t HH2 = 2 * (size_t)H * (size_t)H; /* in size_t: 2*H*H overflows an int from H = 32768 */
+            size_t base = (which ? m->off_bridge_c : m->off_bridge_h) + l * (HH2 + (size_t)H);
             snprintf(name, sizeof name, "bridge_%c.%s_l%zu", which ? 'c' : 'h', bias ? "bias" : "weight", l);
-            return bias ? info2(name, H, 0, base + (size_t)(2 * H * H)) : info2(name, H, 2 * H, base);
+            return bias ? info2(name, H, 0, base + HH2) : info2(name, H, 2 * H, base);
         }
         k -= nb;
     }
@@ -86,20 +136,14 @@ rnnc_param_info rnnc_s2s_tensor(const rnnc_s2s_model *m, size_t k) {
     return info2("head.bias", m->c.tgt_vocab, 0, m->off_head_b);
 }
 
-rnnc_status rnnc_s2s_model_new(rnnc_s2s_model **out, const rnnc_s2s_config *cin, rnnc_s2s_vocab *sv,
-                               rnnc_s2s_vocab *tv) {
-    *out = NULL;
-    rnnc_s2s_config c = *cin;
-    c.src_vocab = (int)sv->n;
-    c.tgt_vocab = (int)tv->n;
-    rnnc_status s = rnnc_s2s_config_check(&c);
-    if (s) return s;
-    rnnc_s2s_model *m = calloc(1, sizeof *m);
-    if (!m) return rnnc_error(RNNC_ERR_NOMEM, "out of memory for a seq2seq model");
+/* The offsets and parameter count of config c (checked) in m: no allocation, so the tensor table
+ * (rnnc_s2s_tensor) can be compared with a file before anything sized by c is allocated. */
+static void s2s_layout(rnnc_s2s_model *m, const rnnc_s2s_config *cp) {
+    memset(m, 0, sizeof *m);
+    rnnc_s2s_config c = *cp;
     m->c = c;
     m->enc = (rnnc_rnn_config){c.cell, c.embed, c.hidden, c.layers, c.bidirectional, c.dropout};
     m->dec = (rnnc_rnn_config){c.cell, c.embed, c.hidden, c.layers, false, c.dropout};
-    if ((s = rnnc_rnn_config_check(&m->enc)) || (s = rnnc_rnn_config_check(&m->dec))) { free(m); return s; }
     size_t E = (size_t)c.embed, H = (size_t)c.hidden, L = (size_t)c.layers, off = 0;
     m->off_src_emb = off; off += (size_t)c.src_vocab * E;
     m->off_enc = off; off += rnnc_rnn_num_params(&m->enc);
@@ -110,8 +154,30 @@ rnnc_status rnnc_s2s_model_new(rnnc_s2s_model **out, const rnnc_s2s_config *cin,
     m->off_head_w = off; off += (size_t)c.tgt_vocab * H;
     m->off_head_b = off; off += (size_t)c.tgt_vocab;
     m->n_params = off;
-    m->params = calloc(off, sizeof *m->params);
-    if (!m->params) { free(m); return rnnc_error(RNNC_ERR_NOMEM, "out of memory for %zu seq2seq parameters", off); }
+}
+
+rnnc_status rnnc_s2s_model_new(rnnc_s2s_model **out, const rnnc_s2s_config *cin, rnnc_s2s_vocab *sv,
+                               rnnc_s2s_vocab *tv) {
+    *out = NULL;
+    /* the sizes are size_t: bounded before they become ints */
+    if (sv->n > RNNC_S2S_MAX_VOCAB || tv->n > RNNC_S2S_MAX_VOCAB)
+        return rnnc_error(RNNC_ERR_ARG, "seq2seq: vocabularies of %zu and %zu ids: at most %d each", sv->n, tv->n,
+                          RNNC_S2S_MAX_VOCAB);
+    rnnc_s2s_config c = *cin;
+    c.src_vocab = (int)sv->n;
+    c.tgt_vocab = (int)tv->n;
+    rnnc_status s = rnnc_s2s_config_check(&c);
+    if (s) return s;
+    rnnc_s2s_model *m = calloc(1, sizeof *m);
+    if (!m) return rnnc_error(RNNC_ERR_NOMEM, "out of memory for a seq2seq model");
+    s2s_layout(m, &c);
+    if ((s = rnnc_rnn_config_check(&m->enc)) || (s = rnnc_rnn_config_check(&m->dec))) { free(m); return s; }
+    m->params = calloc(m->n_params, sizeof *m->params);
+    if (!m->params) {
+        size_t n = m->n_params;
+        free(m);
+        return rnnc_error(RNNC_ERR_NOMEM, "out of memory for %zu seq2seq parameters", n);
+    }
     m->src_vocab = *sv;
     m->tgt_vocab = *tv;
     memset(sv, 0, sizeof *sv);
@@ -183,7 +249,7 @@ static void bridge_forward(const float *W, const float *st, float *cat, float *o
         for (int b = 0; b < B; b++)
             for (int d = 0; d < 2; d++)
                 memcpy(cl + ((size_t)b * 2 + d) * H, st + (((size_t)l * 2 + d) * B + b) * H, (size_t)H * sizeof(float));
-        const float *Wl = W + (size_t)l * (2 * H * H + H);
+        const float *Wl = W + (size_t)l * (2 * (size_t)H * H + H);
         float *ol = out + (size_t)l * B * H;
         rnnc_linear_forward(ol, cl, Wl, Wl + (size_t)2 * H * H, B, 2 * H, H);
         for (size_t i = 0; i < (size_t)B * H; i++) ol[i] = tanhf(ol[i]);
@@ -197,7 +263,7 @@ static void bridge_backward(const float *W, float *dW, const float *cat, const f
     for (int l = 0; l < L; l++) {
         const float *ol = out + (size_t)l * B * H, *gl = dout + (size_t)l * B * H;
         for (size_t i = 0; i < (size_t)B * H; i++) dpre[i] = gl[i] * (1.0f - ol[i] * ol[i]);
-        size_t wo = (size_t)l * (2 * H * H + H);
+        size_t wo = (size_t)l * (2 * (size_t)H * H + H);
         rnnc_linear_backward(dcat, dW + wo, dW + wo + (size_t)2 * H * H, dpre, cat + (size_t)l * B * 2 * H,
                              W + wo, B, 2 * H, H);
         for (int b = 0; b < B; b++)
@@ -645,11 +711,51 @@ static char *config_json(const rnnc_s2s_config *c) {
     return s;
 }
 
-static rnnc_status json_int(const cJSON *j, const char *key, int *out, const char *path) {
+static int cmp_str_ptr(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+/* The first key that appears twice in a JSON object, or NULL. cJSON keeps both and its lookups
+ * return the first, so a repeated key would be a second, silently ignored value. Sorted copy of
+ * the keys: no quadratic scan on a hostile object. */
+static const char *json_duplicate_key(const cJSON *obj, bool *nomem) {
+    *nomem = false;
+    size_t n = 0;
+    for (const cJSON *it = obj->child; it; it = it->next) n++;
+    if (n < 2) return NULL;
+    const char **keys = malloc(n * sizeof *keys);
+    if (!keys) { *nomem = true; return NULL; }
+    size_t k = 0;
+    for (const cJSON *it = obj->child; it; it = it->next) keys[k++] = it->string ? it->string : "";
+    qsort(keys, n, sizeof *keys, cmp_str_ptr);
+    const char *dup = NULL;
+    for (size_t i = 1; i < n && !dup; i++)
+        if (!strcmp(keys[i - 1], keys[i])) dup = keys[i];
+    free(keys);
+    return dup;
+}
+
+/* A JSON number as an int in [lo, hi]. Finite, integral and in range are checked on the double
+ * before the conversion: converting an out-of-range double (3e9) to int is undefined behaviour. */
+static rnnc_status json_int(const cJSON *j, const char *key, int lo, int hi, int *out, const char *path) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble)
-        return rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.seq2seq: \"%s\" missing or not an integer", path, key);
-    *out = (int)v->valuedouble;
+    if (!cJSON_IsNumber(v)) return rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.seq2seq: \"%s\" missing or not a number", path, key);
+    double d = v->valuedouble;
+    if (!isfinite(d) || d != floor(d) || d < (double)lo || d > (double)hi)
+        return rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.seq2seq: \"%s\" is %.17g, not an integer in [%d, %d]", path, key, d,
+                          lo, hi);
+    *out = (int)d;
+    return RNNC_OK;
+}
+
+/* A dropout rate: a number in [0, 1), checked as a double (a double beyond float's range does not
+ * convert to float defined). An absent optional one is 0. */
+static rnnc_status json_rate(const cJSON *j, const char *key, bool required, float *out, const char *path) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    *out = 0.0f;
+    if (!v && !required) return RNNC_OK;
+    if (!cJSON_IsNumber(v)) return rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.seq2seq: \"%s\" missing or not a number", path, key);
+    if (!(v->valuedouble >= 0 && v->valuedouble < 1))
+        return rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.seq2seq: \"%s\" is %g, not in [0, 1)", path, key, v->valuedouble);
+    *out = (float)v->valuedouble;
     return RNNC_OK;
 }
 
@@ -658,23 +764,28 @@ static rnnc_status config_parse(rnnc_s2s_config *c, const char *text, const char
     cJSON *j = cJSON_Parse(text);
     if (!j || !cJSON_IsObject(j)) { cJSON_Delete(j); return rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.seq2seq is not a JSON object", path); }
     rnnc_status s = RNNC_OK;
+    bool nomem;
+    const char *dup = json_duplicate_key(j, &nomem);
     const cJSON *cell = cJSON_GetObjectItemCaseSensitive(j, "cell");
     const cJSON *bi = cJSON_GetObjectItemCaseSensitive(j, "bidirectional");
-    const cJSON *dr = cJSON_GetObjectItemCaseSensitive(j, "dropout");
-    if (!cJSON_IsString(cell)) s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.seq2seq: \"cell\" missing", path);
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(j, "reverse_source");
+    if (nomem) s = rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory reading rnnc.seq2seq", path);
+    else if (dup) s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.seq2seq has the key \"%s\" twice", path, dup);
+    else if (!cJSON_IsString(cell)) s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.seq2seq: \"cell\" missing", path);
     else if (rnnc_cell_parse(cell->valuestring, &c->cell)) s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.seq2seq: %s", path, rnnc_last_error());
-    else if (!cJSON_IsBool(bi)) s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.seq2seq: \"bidirectional\" missing", path);
-    else if (!cJSON_IsNumber(dr)) s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.seq2seq: \"dropout\" missing", path);
-    else if (!(s = json_int(j, "src_vocab", &c->src_vocab, path)) && !(s = json_int(j, "tgt_vocab", &c->tgt_vocab, path)) &&
-             !(s = json_int(j, "embed", &c->embed, path)) && !(s = json_int(j, "hidden", &c->hidden, path)) &&
-             !(s = json_int(j, "layers", &c->layers, path))) {
+    else if (!cJSON_IsBool(bi)) s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.seq2seq: \"bidirectional\" missing or not true/false", path);
+    /* optional: files written before the option encode the source in order */
+    else if (rs && !cJSON_IsBool(rs)) s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.seq2seq: \"reverse_source\" is not true/false", path);
+    else if (!(s = json_int(j, "src_vocab", RNNC_S2S_NSPECIAL + 1, RNNC_S2S_MAX_VOCAB, &c->src_vocab, path)) &&
+             !(s = json_int(j, "tgt_vocab", RNNC_S2S_NSPECIAL + 1, RNNC_S2S_MAX_VOCAB, &c->tgt_vocab, path)) &&
+             !(s = json_int(j, "embed", 1, RNNC_S2S_MAX_DIM, &c->embed, path)) &&
+             !(s = json_int(j, "hidden", 1, RNNC_S2S_MAX_DIM, &c->hidden, path)) &&
+             !(s = json_int(j, "layers", 1, RNNC_S2S_MAX_LAYERS, &c->layers, path)) &&
+             !(s = json_rate(j, "dropout", true, &c->dropout, path)) &&
+             !(s = json_rate(j, "output_dropout", false, &c->output_dropout, path))) { /* optional: newer files */
         c->bidirectional = cJSON_IsTrue(bi);
-        /* optional: files written before the option encode the source in order */
-        c->reverse_source = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "reverse_source"));
-        c->dropout = (float)dr->valuedouble;
-        const cJSON *od = cJSON_GetObjectItemCaseSensitive(j, "output_dropout"); /* optional: newer files */
-        c->output_dropout = cJSON_IsNumber(od) ? (float)od->valuedouble : 0.0f;
-        if ((s = rnnc_s2s_config_check(c))) s = rnnc_error(s, "%s: %s", path, rnnc_last_error());
+        c->reverse_source = cJSON_IsTrue(rs);
+        if ((s = rnnc_s2s_config_check(c))) s = rnnc_error(RNNC_ERR_FORMAT, "%s: %s", path, rnnc_last_error());
     }
     cJSON_Delete(j);
     return s;
@@ -747,6 +858,50 @@ static rnnc_status vocab_load(rnnc_s2s_vocab *v, const rnnc_safetensors *st, rnn
     return rnnc_s2s_vocab_from_string(v, tok, text, what);
 }
 
+/* "(a, b)" for a shape of ndim dims */
+static void shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
+    size_t k = (size_t)snprintf(buf, n, "(");
+    for (int d = 0; d < ndim && k < n; d++) k += (size_t)snprintf(buf + k, n - k, d ? ", %lld" : "%lld", (long long)shape[d]);
+    if (k < n) snprintf(buf + k, n - k, ")");
+}
+
+/* Every tensor the config asks for is in the file with that shape, and the file holds no other
+ * (but train.* ones). Only shapes are compared, on the layout alone, so that a config asking for
+ * gigabytes the file does not hold is refused by tensor name before anything is allocated. */
+static rnnc_status check_tensors(const rnnc_s2s_model *lay, const rnnc_safetensors *st) {
+    const rnnc_s2s_config *c = &lay->c;
+    char cfg[200];
+    snprintf(cfg, sizeof cfg, "cell %s, vocabularies %d and %d, embed %d, hidden %d, layers %d%s", rnnc_cell_name(c->cell),
+             c->src_vocab, c->tgt_vocab, c->embed, c->hidden, c->layers, c->bidirectional ? ", bidirectional" : "");
+    size_t nt = rnnc_s2s_num_tensors(lay);
+    for (size_t k = 0; k < nt; k++) {
+        rnnc_param_info p = rnnc_s2s_tensor(lay, k);
+        const rnnc_st_tensor *t = rnnc_st_find(st, p.name);
+        if (!t) return rnnc_error(RNNC_ERR_FORMAT, "%s: tensor '%s' is missing (rnnc.seq2seq: %s)", st->path, p.name, cfg);
+        int64_t want[2] = {p.shape[0], p.shape[1]};
+        bool same = t->ndim == p.ndim;
+        for (int d = 0; same && d < p.ndim; d++) same = t->shape[d] == want[d];
+        if (!same) {
+            char got[200], exp[64];
+            shape_str(got, sizeof got, t->ndim, t->shape);
+            shape_str(exp, sizeof exp, p.ndim, want);
+            return rnnc_error(RNNC_ERR_FORMAT, "%s: tensor '%s' has shape %s but rnnc.seq2seq asks for %s (%s)", st->path,
+                              p.name, got, exp, cfg);
+        }
+    }
+    size_t n_file = 0;
+    for (size_t i = 0; i < st->n_tensors; i++) n_file += !is_train_tensor(st->tensors[i].name);
+    if (n_file == nt) return RNNC_OK;
+    for (size_t i = 0; i < st->n_tensors; i++) {
+        const char *name = st->tensors[i].name;
+        if (is_train_tensor(name)) continue;
+        size_t k = 0;
+        while (k < nt && strcmp(rnnc_s2s_tensor(lay, k).name, name) != 0) k++;
+        if (k == nt) return rnnc_error(RNNC_ERR_FORMAT, "%s: unexpected tensor '%s' (rnnc.seq2seq: %s)", st->path, name, cfg);
+    }
+    return rnnc_error(RNNC_ERR_FORMAT, "%s: %zu model tensors, but rnnc.seq2seq (%s) has %zu", st->path, n_file, cfg, nt);
+}
+
 rnnc_status rnnc_s2s_load(rnnc_s2s_model **out, const char *path) {
     *out = NULL;
     rnnc_safetensors st;
@@ -772,26 +927,33 @@ rnnc_status rnnc_s2s_load(rnnc_s2s_model **out, const char *path) {
         goto out;
     }
     if ((s = vocab_load(&sv, &st, ta, "src", path)) || (s = vocab_load(&tv, &st, tb, "tgt", path))) goto out;
-    if ((int)sv.n != c.src_vocab || (int)tv.n != c.tgt_vocab) {
-        s = rnnc_error(RNNC_ERR_FORMAT, "%s: vocabularies of %zu and %zu symbols, config says %d and %d", path, sv.n, tv.n,
-                       c.src_vocab, c.tgt_vocab);
+    if (sv.n != (size_t)c.src_vocab || tv.n != (size_t)c.tgt_vocab) {
+        bool src = sv.n != (size_t)c.src_vocab;
+        s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.%s_%s gives %zu ids (the 4 specials included) but rnnc.seq2seq says %s_vocab %d",
+                       path, src ? "src" : "tgt", rnnc_s2s_tok_is_tokenizer(src ? ta : tb) ? "tokenizer" : "vocab",
+                       src ? sv.n : tv.n, src ? "src" : "tgt", src ? c.src_vocab : c.tgt_vocab);
         goto out;
     }
+    rnnc_s2s_model lay;
+    s2s_layout(&lay, &c);
+    if ((s = check_tensors(&lay, &st))) goto out;
+    /* only now, with every tensor the config implies in the file, is the model allocated */
     if ((s = rnnc_s2s_model_new(&m, &c, &sv, &tv))) { s = rnnc_error(s, "%s: %s", path, rnnc_last_error()); goto out; }
     size_t nt = rnnc_s2s_num_tensors(m);
-    size_t n_model = 0;
-    for (size_t i = 0; i < st.n_tensors; i++) n_model += !is_train_tensor(st.tensors[i].name);
-    if (n_model != nt) {
-        s = rnnc_error(RNNC_ERR_FORMAT, "%s: %zu tensors, a seq2seq model of this config has %zu", path, n_model, nt);
-        goto out;
-    }
-    for (size_t k = 0; k < nt; k++) {
+    for (size_t k = 0; k < nt && !s; k++) {
         rnnc_param_info p = rnnc_s2s_tensor(m, k);
         int64_t shape[2] = {p.shape[0], p.shape[1]};
-        if ((s = rnnc_st_read_f32(&st, p.name, p.ndim, shape, m->params + p.offset))) goto out;
+        float *x = m->params + p.offset;
+        if ((s = rnnc_st_read_f32(&st, p.name, p.ndim, shape, x))) break;
+        /* one NaN or Inf weight makes every output garbage: refused by name (rnnc_st_read_f32
+         * does too; kept so this guarantee does not rest on the reader's) */
+        for (size_t i = 0; i < p.size; i++)
+            if (!isfinite(x[i])) {
+                s = rnnc_error(RNNC_ERR_NUMERIC, "%s: tensor '%s' holds a non-finite value (%s) at element %zu", path,
+                               p.name, isnan(x[i]) ? "nan" : x[i] > 0 ? "inf" : "-inf", i);
+                break;
+            }
     }
-    for (size_t i = 0; i < m->n_params; i++)
-        if (!isfinite(m->params[i])) { s = rnnc_error(RNNC_ERR_NUMERIC, "%s: parameter %zu is not finite", path, i); goto out; }
 out:
     rnnc_st_free(&st);
     rnnc_s2s_vocab_free(&sv);
