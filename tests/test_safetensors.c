@@ -1,5 +1,9 @@
 /* safetensors: a file written by PyTorch (tools/make_golden_safetensors.py) loads with every
- * dtype converted; save/load round trip; every malformation gives an error naming the problem. */
+ * dtype converted; save/load round trip; every malformation gives an error naming the problem,
+ * including the crafted files that an earlier, laxer reader accepted (each has a regression test
+ * below: tiling, junk after the JSON, repeated keys, out-of-range numbers). */
+#include <stdbool.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "rnnc/safetensors.h"
@@ -123,6 +127,215 @@ static void test_malformed(void) {
     CHECK_EQ_LL(parse_header("{\"__metadata__\":{\"k\":\"v\"}}", 0), RNNC_OK);
 }
 
+/* A file from a header (padded with `pad` spaces, its length field off by `hdelta`) and data. */
+static unsigned char *make_file(const char *json, size_t pad, long hdelta, const void *data, size_t data_len, size_t *len) {
+    size_t h = strlen(json);
+    *len = 8 + h + pad + data_len;
+    unsigned char *b = malloc(*len);
+    uint64_t field = (uint64_t)((long long)(h + pad) + hdelta);
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(field >> (8 * i));
+    memcpy(b + 8, json, h);
+    memset(b + 8 + h, ' ', pad);
+    if (data_len) memcpy(b + 8 + h + pad, data, data_len);
+    return b;
+}
+
+/* Parses json + data_bytes zero bytes; on success the caller owns *st. */
+static rnnc_status parse_into(rnnc_safetensors *st, const char *json, size_t data_bytes) {
+    size_t h = strlen(json), n = 8 + h + data_bytes;
+    unsigned char *b = calloc(1, n);
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)((uint64_t)h >> (8 * i));
+    memcpy(b + 8, json, h);
+    return rnnc_st_parse(st, b, n, "bad.safetensors");
+}
+
+/* The last error contains every one of the words (up to 3; NULL ends the list early). */
+static bool said(const char *a, const char *b, const char *c) {
+    const char *e = rnnc_last_error();
+    return strstr(e, "bad.safetensors") && strstr(e, a) && (!b || strstr(e, b)) && (!c || strstr(e, c));
+}
+
+#define REFUSED(call, a, b, c) do { rnnc_status s_ = (call); CHECK_MSG(s_ != RNNC_OK && said(a, b, c), \
+    "status %d, message: %s", (int)s_, s_ ? rnnc_last_error() : "(accepted)"); } while (0)
+#define ACCEPTED(call) do { rnnc_status s_ = (call); CHECK_MSG(s_ == RNNC_OK, "%s", rnnc_last_error()); } while (0)
+
+#define T8(name, b, e) "\"" name "\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[" #b "," #e "]}"
+
+/* The tensors must tile the data exactly (the reference's `validate`): a gap, an overlap or bytes
+ * after the last tensor are refused; a header length 4 short once shifted every tensor silently. */
+static void test_tiling(void) {
+    const char *two = "{" T8("a", 0, 8) "," T8("b", 8, 16) "}";
+    float data[5] = {1, 2, 3, 4, 5};
+    size_t len;
+    unsigned char *f = make_file(two, 8, -4, data, 16, &len); /* header length 4 bytes short */
+    REFUSED(parse_bytes(f, len), "4 bytes after the last tensor's data", "trailing bytes", NULL);
+    free(f);
+    f = make_file(two, 8, 0, data, 16, &len); /* the same file with the right length loads */
+    ACCEPTED(parse_bytes(f, len));
+    free(f);
+    f = make_file(two, 8, 0, data, 19, &len);
+    REFUSED(parse_bytes(f, len), "3 bytes after the last tensor's data", "trailing bytes", NULL);
+    free(f);
+    REFUSED(parse_header("{}", 4), "4 bytes after the header but no tensors", "trailing bytes", NULL);
+    REFUSED(parse_header("{" T8("a", 0, 8) "," T8("b", 12, 20) "}", 20),
+            "tensor 'b' begins at byte 12 but the previous tensor 'a' ends at byte 8 (gap)", NULL, NULL);
+    REFUSED(parse_header("{" T8("a", 4, 12) "}", 12), "the first tensor 'a' begins at byte 4, not 0", "gap", NULL);
+    REFUSED(parse_header("{" T8("b", 4, 12) "," T8("a", 0, 8) "}", 12), "'b'", "'a'", "overlap");
+    /* Zero-size tensors are legal anywhere in the sequence, even at the offset of another. */
+    rnnc_safetensors st;
+    ACCEPTED(parse_into(&st, "{\"z0\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]},"
+                             "\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                             "\"z1\":{\"dtype\":\"F32\",\"shape\":[3,0],\"data_offsets\":[0,0]},"
+                             "\"z2\":{\"dtype\":\"I64\",\"shape\":[0],\"data_offsets\":[16,16]}}", 16));
+    if (st.buf) {
+        CHECK_EQ_LL(st.n_tensors, 4);
+        CHECK_STR(st.tensors[0].name, "z0"); /* data order: (begin, end), then name */
+        CHECK_STR(st.tensors[1].name, "z1");
+        CHECK_STR(st.tensors[2].name, "w");
+        CHECK_STR(st.tensors[3].name, "z2");
+        CHECK(rnnc_st_find(&st, "z1") && rnnc_st_find(&st, "z1")->numel == 0);
+        CHECK(rnnc_st_find(&st, "w") == &st.tensors[2]);
+        CHECK(rnnc_st_find(&st, "v") == NULL && rnnc_st_find(&st, "zz") == NULL);
+        rnnc_st_free(&st);
+    }
+    /* ...but not inside another tensor's bytes. */
+    REFUSED(parse_header("{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                         "\"z\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,8]}}", 16), "'z'", "overlap", NULL);
+}
+
+/* The header: starts with '{', one JSON object then only spaces, valid UTF-8, no control bytes. */
+static void test_header_text(void) {
+    REFUSED(parse_header("{" T8("a", 0, 8) "}x", 8), "junk after the header's JSON", NULL, NULL);
+    REFUSED(parse_header("{" T8("a", 0, 8) "}{}", 8), "junk after", NULL, NULL);
+    REFUSED(parse_header("{" T8("a", 0, 8) "}  \n", 8), "junk after", NULL, NULL);
+    ACCEPTED(parse_header("{" T8("a", 0, 8) "}     ", 8));
+    ACCEPTED(parse_header("{ \"a\" :\n{\"dtype\":\"F32\",\t\"shape\":[ 2 ],\r\n\"data_offsets\":[0,8]}}", 8));
+    REFUSED(parse_header(" {" T8("a", 0, 8) "}", 8), "does not start with '{'", NULL, NULL);
+    REFUSED(parse_header("\xef\xbb\xbf{}", 0), "does not start with '{'", NULL, NULL); /* a BOM, which cJSON skips */
+    REFUSED(parse_header("", 0), "does not start with '{'", NULL, NULL);
+    REFUSED(parse_header("{" T8("\xff", 0, 8) "}", 8), "not valid UTF-8", "0xff", NULL);
+    REFUSED(parse_header("{" T8("\xc0\xaf", 0, 8) "}", 8), "not valid UTF-8", NULL, NULL); /* overlong '/' */
+    REFUSED(parse_header("{" T8("\xed\xa0\x80", 0, 8) "}", 8), "not valid UTF-8", NULL, NULL); /* a surrogate */
+    ACCEPTED(parse_header("{" T8("poids.\xc3\xa9t\xc3\xa9", 0, 8) "}", 8));
+    REFUSED(parse_header("{" T8("a\x01", 0, 8) "}", 8), "control character 0x01", NULL, NULL);
+    REFUSED(parse_header("{\x0b" T8("a", 0, 8) "}", 8), "control character 0x0b", NULL, NULL); /* cJSON skips it */
+    REFUSED(parse_header("{" T8("a\\u0000b", 0, 8) "}", 8), "escaped NUL", NULL, NULL);
+    /* an escaped backslash before "u0000" is just text */
+    rnnc_safetensors st;
+    ACCEPTED(parse_into(&st, "{" T8("a\\\\u0000", 0, 8) "}", 8));
+    if (st.buf) { CHECK(rnnc_st_find(&st, "a\\u0000") != NULL); rnnc_st_free(&st); }
+    REFUSED(parse_header("{not json", 0), "not a valid JSON object", NULL, NULL);
+    REFUSED(parse_header("{" T8("a", 0, 8), 8), "not a valid JSON object", NULL, NULL);
+}
+
+/* A key twice anywhere is refused (cJSON keeps both copies and lookups saw only the first); a
+ * tensor entry has exactly dtype, shape and data_offsets. */
+static void test_repeated_and_unknown_keys(void) {
+    REFUSED(parse_header("{\"__metadata__\":{\"k\":\"1\",\"j\":\"2\",\"k\":\"3\"}}", 0), "__metadata__ key 'k' appears twice", NULL, NULL);
+    REFUSED(parse_header("{\"__metadata__\":{},\"__metadata__\":{}}", 0), "__metadata__ appears twice", NULL, NULL);
+    REFUSED(parse_header("{" T8("a", 0, 8) "," T8("b", 8, 16) "," T8("a", 16, 24) "}", 24), "tensor 'a' appears twice", NULL, NULL);
+    REFUSED(parse_header("{\"a\":{\"dtype\":\"F32\",\"dtype\":\"I32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8),
+            "tensor 'a'", "field 'dtype' appears twice", NULL);
+    REFUSED(parse_header("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"shape\":[8]}}", 8),
+            "tensor 'a'", "field 'shape' appears twice", NULL);
+    REFUSED(parse_header("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"data_offsets\":[0,8]}}", 8),
+            "field 'data_offsets' appears twice", NULL, NULL);
+    REFUSED(parse_header("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"Shape\":[2]}}", 8),
+            "tensor 'a'", "unknown field 'Shape'", NULL);
+    REFUSED(parse_header("{\"a\":{\"dtype\":\"F32\",\"shape\":[2]}}", 8), "tensor 'a'", "missing field 'data_offsets'", NULL);
+    REFUSED(parse_header("{\"a\":{\"shape\":[2],\"data_offsets\":[0,8]}}", 8), "missing field 'dtype'", NULL, NULL);
+    REFUSED(parse_header("{\"a\":{}}", 0), "missing field", NULL, NULL);
+    REFUSED(parse_header("{\"a\":{\"dtype\":2,\"shape\":[2],\"data_offsets\":[0,8]}}", 8), "dtype is not a string", NULL, NULL);
+    REFUSED(parse_header("{\"a\":{\"dtype\":\"F32\",\"shape\":2,\"data_offsets\":[0,8]}}", 8), "shape is not an array", NULL, NULL);
+    REFUSED(parse_header("{\"a\":[1]}", 0), "tensor 'a'", "not an object", NULL);
+    REFUSED(parse_header("{\"__metadata__\":[\"k\"]}", 0), "__metadata__ is not an object", NULL, NULL);
+}
+
+/* Shape entries and offsets: integers in [0, 2^53), range-checked on the double before any cast
+ * (these once reached a float-to-integer cast that UBSan aborts on). */
+static void test_numbers(void) {
+#define SHAPE(x) "{\"w\":{\"dtype\":\"F32\",\"shape\":[" x "],\"data_offsets\":[0,8]}}"
+    REFUSED(parse_header(SHAPE("1e30"), 8), "'w'", "shape entry 0", "2^53 or more");
+    REFUSED(parse_header(SHAPE("18446744073709551616"), 8), "shape entry 0", "2^53 or more", NULL);
+    REFUSED(parse_header(SHAPE("9007199254740992"), 8), "shape entry 0", "2^53 or more", NULL);
+    REFUSED(parse_header(SHAPE("1e400"), 8), "shape entry 0", "2^53 or more", NULL); /* strtod gives +inf */
+    REFUSED(parse_header(SHAPE("-1e400"), 8), "shape entry 0", "negative", NULL);
+    REFUSED(parse_header(SHAPE("2,-0"), 8), "shape entry 1", "(-0) is negative", NULL);
+    REFUSED(parse_header(SHAPE("-2"), 8), "shape entry 0", "negative", NULL);
+    REFUSED(parse_header(SHAPE("1.5"), 8), "shape entry 0", "(1.5) is not an integer", NULL);
+    REFUSED(parse_header(SHAPE("\"2\""), 8), "shape entry 0", "not a number", NULL);
+    REFUSED(parse_header(SHAPE("null"), 8), "shape entry 0", "not a number", NULL);
+    REFUSED(parse_header(SHAPE("1,1,1,1,1,1,1,1,2"), 8), "9 dimensions", NULL, NULL);
+    REFUSED(parse_header(SHAPE("4294967296,4294967296"), 8), "'w'", "overflows", NULL);
+    REFUSED(parse_header(SHAPE("3"), 8), "'w'", "8 data bytes for 3 elements of F32", NULL);
+#define OFFS(x) "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[" x "]}}"
+    REFUSED(parse_header(OFFS("0,1e30"), 8), "data_offsets end", "2^53 or more", NULL);
+    REFUSED(parse_header(OFFS("18446744073709551616,18446744073709551624"), 8), "data_offsets begin", "2^53 or more", NULL);
+    REFUSED(parse_header(OFFS("-0,8"), 8), "data_offsets begin", "negative", NULL);
+    REFUSED(parse_header(OFFS("0.5,8"), 8), "data_offsets begin", "not an integer", NULL);
+    REFUSED(parse_header(OFFS("0,\"8\""), 8), "data_offsets end", "not a number", NULL);
+    REFUSED(parse_header(OFFS("8,0"), 8), "'w'", "end before they begin", NULL);
+    REFUSED(parse_header(OFFS("0"), 8), "data_offsets must be [begin, end]", NULL, NULL);
+    REFUSED(parse_header(OFFS("0,8,8"), 8), "data_offsets must be [begin, end]", NULL, NULL);
+    REFUSED(parse_header(OFFS("9007199254740983,9007199254740991"), 8), "'w'", "data ends at byte 9007199254740991", "truncated");
+    /* Values right but not spelled as plain integers (the reference's JSON reader refuses them). */
+    REFUSED(parse_header(SHAPE("2.0"), 8), "'2.0'", "not a plain integer", NULL);
+    REFUSED(parse_header(SHAPE("2e0"), 8), "'2e0'", "not a plain integer", NULL);
+    REFUSED(parse_header(SHAPE("02"), 8), "'02'", "not a plain integer", NULL);
+    REFUSED(parse_header(OFFS("0,8E0"), 8), "'8E0'", "not a plain integer", NULL);
+    ACCEPTED(parse_header(OFFS("0,8"), 8));
+    ACCEPTED(parse_header("{\"w\":{\"dtype\":\"F32\",\"shape\":[2,0,0],\"data_offsets\":[0,0]}}", 0));
+#undef SHAPE
+#undef OFFS
+}
+
+/* Header length: over the limit and past the end of the file are different messages. */
+static void test_header_length(void) {
+    unsigned char b[16] = {0x01, 0xe1, 0xf5, 0x05, 0, 0, 0, 0, '{', '}'}; /* 100,000,001 */
+    REFUSED(parse_bytes(b, 10), "header length 100000001 exceeds the 100 MB limit", NULL, NULL);
+    memset(b, 0, 8);
+    b[0] = 0xff; b[1] = 0xff; b[2] = 0xff; b[3] = 0xff; b[4] = 0xff; b[5] = 0xff; b[6] = 0xff; b[7] = 0xff;
+    REFUSED(parse_bytes(b, 10), "header length 18446744073709551615 exceeds the 100 MB limit", NULL, NULL);
+    memset(b, 0, 8);
+    b[0] = 3;
+    REFUSED(parse_bytes(b, 10), "header length 3 does not fit the file of 10 bytes", NULL, NULL);
+    memset(b, 0, 8);
+    REFUSED(parse_bytes(b, 8), "does not start with '{'", NULL, NULL);
+}
+
+/* 200,000 tensors (alternately empty and one float) parse, in O(n log n): the old pairwise
+ * duplicate search took 46 s here. No time is asserted; the report gives the measurement. */
+static void test_many_tensors(void) {
+    enum { N = 200000 };
+    size_t cap = (size_t)N * 80 + 16, h = 0;
+    char *json = malloc(cap);
+    json[h++] = '{';
+    size_t off = 0;
+    for (size_t i = 0; i < N; i++) {
+        size_t nb = i % 2 ? 4 : 0;
+        /* names in an order unlike the offsets', so both sorts do work */
+        h += (size_t)snprintf(json + h, cap - h, "%s\"t%zu\":{\"dtype\":\"F32\",\"shape\":[%zu],\"data_offsets\":[%zu,%zu]}",
+                              i ? "," : "", (i * 7919) % N, nb / 4, off, off + nb);
+        off += nb;
+    }
+    json[h++] = '}';
+    json[h] = 0;
+    rnnc_safetensors st;
+    rnnc_status s = parse_into(&st, json, off);
+    CHECK_MSG(s == RNNC_OK, "%s", rnnc_last_error());
+    if (s == RNNC_OK) {
+        CHECK_EQ_LL(st.n_tensors, N);
+        const rnnc_st_tensor *t = rnnc_st_find(&st, "t7919");
+        CHECK(t && t->numel == 1 && t->data == st.buf + 8 + h + 0);
+        CHECK(rnnc_st_find(&st, "t199999") && !rnnc_st_find(&st, "t200000"));
+        rnnc_st_free(&st);
+    }
+    /* the same header with one name repeated is refused */
+    memcpy(strstr(json, "\"t7919\""), "\"t0\"   ", 7); /* `"t0"   :` is still valid JSON */
+    REFUSED(parse_into(&st, json, off), "tensor 't0' appears twice", NULL, NULL);
+    free(json);
+}
+
 static void test_truncated_golden(void) {
     unsigned char *buf;
     size_t len;
@@ -139,5 +352,11 @@ int main(void) {
     RUN(test_roundtrip);
     RUN(test_malformed);
     RUN(test_truncated_golden);
+    RUN(test_tiling);
+    RUN(test_header_text);
+    RUN(test_repeated_and_unknown_keys);
+    RUN(test_numbers);
+    RUN(test_header_length);
+    RUN(test_many_tensors);
     return test_report();
 }

@@ -2,9 +2,23 @@
  * tensor's dtype, shape and [begin, end) byte range in the data section, then the raw data.
  * "__metadata__" in the header is a string-to-string map (rnnc keeps its config there).
  *
- * Reading validates everything a hostile or truncated file could get wrong (header length, JSON,
- * dtypes, shapes, overflow, ranges outside the data, overlaps) and names the file and tensor in
- * every error. Writing is atomic (temp file, fsync, rename). */
+ * The reader is strict, like the reference implementation's validation, and names the file and the
+ * tensor or key in every error. It accepts exactly:
+ *  - N <= 100,000,000 (else "exceeds the 100 MB limit") and 8 + N <= the file size ("does not fit");
+ *  - a header that is valid UTF-8, starts with '{', is one JSON object followed only by spaces
+ *    (0x20) up to N, and holds no raw control characters (other than JSON whitespace between
+ *    tokens) and no escaped NUL ("\u0000");
+ *  - no key twice anywhere: tensor names, __metadata__, metadata keys, fields of an entry;
+ *  - "__metadata__" (at most once): an object whose values are all strings;
+ *  - every other key a tensor whose entry has exactly the fields dtype (F32 F64 F16 BF16 I64 I32
+ *    U32 U64 U8 I8 BOOL), shape (at most 8 entries) and data_offsets ([begin, end]);
+ *  - shape entries and offsets: integers in [0, 2^53) written as plain digits (no sign, fraction,
+ *    exponent or leading zero); the shape's element count times the dtype size must not overflow
+ *    and must equal end - begin;
+ *  - tensors that, sorted by (begin, end), tile the data section exactly: the first begins at 0,
+ *    each where the previous ended, the last at the end of the file (no gap, overlap or trailing
+ *    bytes). Zero-size tensors (begin == end) are allowed anywhere in that sequence.
+ * No alignment of the data is required. Writing is atomic (temp file, fsync, rename). */
 #ifndef RNNC_SAFETENSORS_H
 #define RNNC_SAFETENSORS_H
 
@@ -40,6 +54,7 @@ typedef struct {
     size_t n_tensors;
     char **meta_keys, **meta_values;
     size_t n_meta;
+    const rnnc_st_tensor **by_name; /* the tensors sorted by name, for rnnc_st_find */
 } rnnc_safetensors;
 
 rnnc_status rnnc_st_load(rnnc_safetensors *st, const char *path);
