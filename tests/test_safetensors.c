@@ -1,7 +1,7 @@
 /* safetensors: a file written by PyTorch (tools/make_golden_safetensors.py) loads with every
  * dtype converted; save/load round trip; every malformation gives an error naming the problem,
  * including the crafted files that an earlier, laxer reader accepted (each has a regression test
- * below: tiling, junk after the JSON, repeated keys, out-of-range numbers). */
+ * below: tiling, junk after the JSON, repeated keys, out-of-range numbers, non-finite weights). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -303,6 +303,41 @@ static void test_header_length(void) {
     REFUSED(parse_bytes(b, 8), "does not start with '{'", NULL, NULL);
 }
 
+/* rnnc_st_read_f32 refuses NaN and Inf (after conversion), naming the tensor and the element. */
+static void test_nonfinite_values(void) {
+    unsigned char data[80 + 8 + 4 + 4 + 8] = {0};
+    float f[20];
+    for (int i = 0; i < 20; i++) f[i] = (float)i;
+    f[12] = NAN;
+    memcpy(data, f, 80);
+    double big = 1e300;
+    memcpy(data + 80, &big, 8);
+    data[88 + 2] = 0x00; data[88 + 3] = 0x7c; /* F16 [0, +inf] */
+    data[92 + 0] = 0x80; data[92 + 1] = 0xff; /* BF16 [-inf, 0] */
+    double ok[1] = {-2.5};
+    memcpy(data + 96, ok, 8);
+    const char *json = "{\"x\":{\"dtype\":\"F32\",\"shape\":[20],\"data_offsets\":[0,80]},"
+                       "\"d\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[80,88]},"
+                       "\"h\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[88,92]},"
+                       "\"b\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[92,96]},"
+                       "\"fine\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[96,104]}}";
+    size_t len;
+    unsigned char *file = make_file(json, 0, 0, data, sizeof data, &len);
+    rnnc_safetensors st;
+    CHECK_EQ_LL(rnnc_st_parse(&st, file, len, "bad.safetensors"), RNNC_OK);
+    if (!st.buf) return;
+    float out[20];
+    int64_t n20 = 20, n1 = 1, n2 = 2;
+    REFUSED(rnnc_st_read_f32(&st, "x", 1, &n20, out), "tensor 'x' holds a non-finite value (nan) at element 12", NULL, NULL);
+    CHECK_EQ_LL(rnnc_st_read_f32(&st, "x", 1, &n20, out), RNNC_ERR_NUMERIC);
+    REFUSED(rnnc_st_read_f32(&st, "d", 1, &n1, out), "tensor 'd'", "at element 0 that overflows float32", NULL);
+    REFUSED(rnnc_st_read_f32(&st, "h", 1, &n2, out), "tensor 'h' holds a non-finite value (inf) at element 1", NULL, NULL);
+    REFUSED(rnnc_st_read_f32(&st, "b", 1, &n2, out), "tensor 'b' holds a non-finite value (-inf) at element 0", NULL, NULL);
+    CHECK_EQ_LL(rnnc_st_read_f32(&st, "fine", 1, &n1, out), RNNC_OK);
+    CHECK(out[0] == -2.5f);
+    rnnc_st_free(&st);
+}
+
 /* 200,000 tensors (alternately empty and one float) parse, in O(n log n): the old pairwise
  * duplicate search took 46 s here. No time is asserted; the report gives the measurement. */
 static void test_many_tensors(void) {
@@ -357,6 +392,7 @@ int main(void) {
     RUN(test_repeated_and_unknown_keys);
     RUN(test_numbers);
     RUN(test_header_length);
+    RUN(test_nonfinite_values);
     RUN(test_many_tensors);
     return test_report();
 }

@@ -18,7 +18,8 @@
  *  - tensors that, sorted by (begin, end), tile the data section exactly: the first begins at 0,
  *    each where the previous ended, the last at the end of the file (no gap, overlap or trailing
  *    bytes). Zero-size tensors (begin == end) are allowed anywhere in that sequence.
- * No alignment of the data is required. Writing is atomic (temp file, fsync, rename). */
+ * No alignment of the data is required. rnnc_st_read_f32 also refuses NaN and Inf values.
+ * Writing is atomic (temp file, fsync, rename). */
 #ifndef RNNC_SAFETENSORS_H
 #define RNNC_SAFETENSORS_H
 
@@ -68,7 +69,8 @@ const char *rnnc_st_meta(const rnnc_safetensors *st, const char *key);
 
 /* Copies tensor `name` into dst as float32, converting from F32/F64/F16/BF16. The tensor must
  * exist and have exactly the given shape; errors name the file, the tensor, and the expected and
- * found shape or dtype. */
+ * found shape or dtype. A NaN or Inf (or an F64 value beyond float32's range) is refused with
+ * RNNC_ERR_NUMERIC naming the first bad element; dst may then hold part of the values. */
 rnnc_status rnnc_st_read_f32(const rnnc_safetensors *st, const char *name, int ndim, const int64_t *shape, float *dst);
 /* Same for integer tensors (I64/I32/U32/U64/U8/I8/BOOL) into int64. */
 rnnc_status rnnc_st_read_i64(const rnnc_safetensors *st, const char *name, int ndim, const int64_t *shape, int64_t *dst);

@@ -2,6 +2,7 @@
 #include "rnnc/safetensors.h"
 
 #include <cjson/cJSON.h>
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -403,9 +404,16 @@ rnnc_status rnnc_st_read_f32(const rnnc_safetensors *st, const char *name, int n
     if (s) return s;
     const unsigned char *p = t->data;
     switch (t->dtype) {
-    case RNNC_DT_F32: memcpy(dst, p, t->nbytes); break;
+    case RNNC_DT_F32: if (t->nbytes) memcpy(dst, p, t->nbytes); break;
     case RNNC_DT_F64:
-        for (size_t i = 0; i < t->numel; i++) { double d; memcpy(&d, p + 8 * i, 8); dst[i] = (float)d; }
+        for (size_t i = 0; i < t->numel; i++) {
+            double d;
+            memcpy(&d, p + 8 * i, 8);
+            if (isfinite(d) && fabs(d) > FLT_MAX) /* checked before the conversion, which C leaves undefined */
+                return rnnc_error(RNNC_ERR_NUMERIC, "%s: tensor '%s' holds a value (%g) at element %zu that overflows float32",
+                                  st->path, name, d, i);
+            dst[i] = (float)d;
+        }
         break;
     case RNNC_DT_F16:
         for (size_t i = 0; i < t->numel; i++) dst[i] = half_to_float((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
@@ -420,6 +428,12 @@ rnnc_status rnnc_st_read_f32(const rnnc_safetensors *st, const char *name, int n
         return rnnc_error(RNNC_ERR_FORMAT, "%s: tensor '%s' has dtype %s, expected a float type", st->path, name,
                           rnnc_dtype_name(t->dtype));
     }
+    /* A NaN or Inf weight would only surface later as a NaN loss far from its cause; every caller
+     * stores finite values (training stops before a non-finite update), so refuse it here. */
+    for (size_t i = 0; i < t->numel; i++)
+        if (!isfinite(dst[i]))
+            return rnnc_error(RNNC_ERR_NUMERIC, "%s: tensor '%s' holds a non-finite value (%s) at element %zu", st->path, name,
+                              isnan(dst[i]) ? "nan" : dst[i] > 0 ? "inf" : "-inf", i);
     return RNNC_OK;
 }
 
