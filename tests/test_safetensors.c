@@ -338,6 +338,38 @@ static void test_nonfinite_values(void) {
     rnnc_st_free(&st);
 }
 
+/* Saving refuses what loading would refuse, so rnnc never writes a file it cannot read. */
+static void test_save_refuses(void) {
+    char path[] = "/tmp/rnnc_st_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    unlink(path);
+    float w[2] = {1, 2};
+    rnnc_st_entry e[2] = {{"w", RNNC_DT_F32, 1, {2}, w}, {"v", RNNC_DT_F32, 1, {2}, w}};
+    const char *k[2] = {"a", "a"}, *v[2] = {"1", "2"};
+    CHECK_EQ_LL(rnnc_st_save(path, e, 2, k, v, 2), RNNC_ERR_ARG);
+    CHECK(strstr(rnnc_last_error(), "metadata key 'a' given twice") != NULL);
+    const char *bad[1] = {"\xff"};
+    CHECK_EQ_LL(rnnc_st_save(path, e, 2, bad, v, 1), RNNC_ERR_ARG);
+    CHECK(strstr(rnnc_last_error(), "UTF-8") != NULL);
+    rnnc_st_entry m = {"__metadata__", RNNC_DT_F32, 1, {2}, w};
+    CHECK_EQ_LL(rnnc_st_save(path, &m, 1, NULL, NULL, 0), RNNC_ERR_ARG);
+    rnnc_st_entry neg = {"w", RNNC_DT_F32, 1, {-2}, w};
+    CHECK_EQ_LL(rnnc_st_save(path, &neg, 1, NULL, NULL, 0), RNNC_ERR_ARG);
+    CHECK(strstr(rnnc_last_error(), "'w'") != NULL);
+    rnnc_st_entry twice[2] = {{"w", RNNC_DT_F32, 1, {2}, w}, {"w", RNNC_DT_F32, 1, {2}, w}};
+    CHECK_EQ_LL(rnnc_st_save(path, twice, 2, NULL, NULL, 0), RNNC_ERR_ARG);
+    CHECK(access(path, F_OK) != 0); /* nothing written */
+    /* zero-size tensors round trip */
+    rnnc_st_entry z[3] = {{"a", RNNC_DT_F32, 1, {0}, NULL}, {"b", RNNC_DT_F32, 1, {2}, w}, {"c", RNNC_DT_I64, 2, {0, 5}, NULL}};
+    CHECK_EQ_LL(rnnc_st_save(path, z, 3, NULL, NULL, 0), RNNC_OK);
+    rnnc_safetensors st;
+    CHECK_EQ_LL(rnnc_st_load(&st, path), RNNC_OK);
+    if (st.buf) { CHECK_EQ_LL(st.n_tensors, 3); rnnc_st_free(&st); }
+    unlink(path);
+}
+
 /* 200,000 tensors (alternately empty and one float) parse, in O(n log n): the old pairwise
  * duplicate search took 46 s here. No time is asserted; the report gives the measurement. */
 static void test_many_tensors(void) {
@@ -393,6 +425,7 @@ int main(void) {
     RUN(test_numbers);
     RUN(test_header_length);
     RUN(test_nonfinite_values);
+    RUN(test_save_refuses);
     RUN(test_many_tensors);
     return test_report();
 }

@@ -19,7 +19,7 @@
  *    each where the previous ended, the last at the end of the file (no gap, overlap or trailing
  *    bytes). Zero-size tensors (begin == end) are allowed anywhere in that sequence.
  * No alignment of the data is required. rnnc_st_read_f32 also refuses NaN and Inf values.
- * Writing is atomic (temp file, fsync, rename). */
+ * Writing is atomic (temp file, fsync, rename) and refuses what the reader would refuse. */
 #ifndef RNNC_SAFETENSORS_H
 #define RNNC_SAFETENSORS_H
 
@@ -85,7 +85,9 @@ typedef struct {
 } rnnc_st_entry;
 
 /* Writes the tensors (sorted by name in the header, as the reference implementation does) and the
- * metadata pairs atomically. */
+ * metadata pairs atomically. Refuses (RNNC_ERR_ARG) a repeated tensor name or metadata key, a name
+ * "__metadata__", names or metadata that are not valid UTF-8, a negative dimension or an offset
+ * at or above 2^53 bytes. */
 rnnc_status rnnc_st_save(const char *path, const rnnc_st_entry *entries, size_t n,
                          const char *const *meta_keys, const char *const *meta_values, size_t n_meta);
 

@@ -462,32 +462,84 @@ static int cmp_entry_name(const void *a, const void *b) {
     return strcmp((*(const rnnc_st_entry *const *)a)->name, (*(const rnnc_st_entry *const *)b)->name);
 }
 
+static bool valid_utf8(const char *s) {
+    size_t n = strlen(s);
+    return rnnc_utf8_valid_prefix((const unsigned char *)s, n) == n;
+}
+
+/* Size in bytes of entry e, or an error if the reader would refuse it (so save never writes a file
+ * that load rejects): a bad dtype or rank, a negative or too large dimension, an overflow. */
+static rnnc_status entry_bytes(const rnnc_st_entry *e, const char *path, size_t *nbytes) {
+    if (!e->name || !valid_utf8(e->name)) /* not echoed: the message must stay valid text */
+        return rnnc_error(RNNC_ERR_ARG, "%s: a tensor name is missing or not valid UTF-8", path);
+    if (strcmp(e->name, "__metadata__") == 0)
+        return rnnc_error(RNNC_ERR_ARG, "%s: '__metadata__' is reserved for the metadata, not a tensor name", path);
+    if ((size_t)e->dtype >= N_DTYPES) return rnnc_error(RNNC_ERR_ARG, "%s: tensor '%s': unknown dtype %d", path, e->name, (int)e->dtype);
+    if (e->ndim < 0 || e->ndim > RNNC_ST_MAX_DIMS)
+        return rnnc_error(RNNC_ERR_ARG, "%s: tensor '%s': %d dimensions (0 to %d)", path, e->name, e->ndim, RNNC_ST_MAX_DIMS);
+    size_t numel = 1;
+    for (int d = 0; d < e->ndim; d++) {
+        if (e->shape[d] < 0 || (double)e->shape[d] >= MAX_EXACT)
+            return rnnc_error(RNNC_ERR_ARG, "%s: tensor '%s': dimension %d is %lld", path, e->name, d, (long long)e->shape[d]);
+        size_t v = (size_t)e->shape[d];
+        if (v && numel > SIZE_MAX / v) return rnnc_error(RNNC_ERR_ARG, "%s: tensor '%s': shape overflows", path, e->name);
+        numel *= v;
+    }
+    if (numel > SIZE_MAX / dtypes[e->dtype].size) return rnnc_error(RNNC_ERR_ARG, "%s: tensor '%s': size overflows", path, e->name);
+    *nbytes = numel * dtypes[e->dtype].size;
+    return RNNC_OK;
+}
+
 rnnc_status rnnc_st_save(const char *path, const rnnc_st_entry *entries, size_t n,
                          const char *const *meta_keys, const char *const *meta_values, size_t n_meta) {
     const rnnc_st_entry **order = malloc((n ? n : 1) * sizeof *order);
+    size_t *nbytes = malloc((n ? n : 1) * sizeof *nbytes);
+    const char **keys = malloc((n_meta ? n_meta : 1) * sizeof *keys);
     cJSON *root = cJSON_CreateObject();
     char *header = NULL;
     rnnc_status s = RNNC_OK;
-    if (!order || !root) { s = rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", path); goto out; }
+    if (!order || !nbytes || !keys || !root) { s = rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", path); goto out; }
     for (size_t i = 0; i < n; i++) order[i] = &entries[i];
     qsort(order, n, sizeof *order, cmp_entry_name);
     if (n_meta) {
+        /* The reader refuses repeated keys and invalid UTF-8; do not write what it cannot read. */
+        for (size_t i = 0; i < n_meta; i++) {
+            if (!meta_keys[i] || !meta_values[i] || !valid_utf8(meta_keys[i]) || !valid_utf8(meta_values[i])) {
+                s = rnnc_error(RNNC_ERR_ARG, "%s: metadata pair %zu is missing or not valid UTF-8", path, i);
+                goto out;
+            }
+            keys[i] = meta_keys[i];
+        }
+        qsort(keys, n_meta, sizeof *keys, cmp_str_ptr);
+        for (size_t i = 1; i < n_meta; i++)
+            if (strcmp(keys[i - 1], keys[i]) == 0) {
+                s = rnnc_error(RNNC_ERR_ARG, "%s: metadata key '%s' given twice", path, keys[i]);
+                goto out;
+            }
         cJSON *meta = cJSON_AddObjectToObject(root, "__metadata__");
-        for (size_t i = 0; i < n_meta; i++) cJSON_AddStringToObject(meta, meta_keys[i], meta_values[i]);
+        if (!meta) { s = rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory writing the metadata", path); goto out; }
+        for (size_t i = 0; i < n_meta; i++)
+            if (!cJSON_AddStringToObject(meta, meta_keys[i], meta_values[i])) {
+                s = rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory writing metadata key '%s'", path, meta_keys[i]);
+                goto out;
+            }
     }
     size_t off = 0;
     for (size_t i = 0; i < n; i++) {
         const rnnc_st_entry *e = order[i];
+        if ((s = entry_bytes(e, path, &nbytes[i]))) goto out;
         if (i && strcmp(order[i - 1]->name, e->name) == 0) { s = rnnc_error(RNNC_ERR_ARG, "%s: tensor '%s' given twice", path, e->name); goto out; }
-        size_t numel = 1;
+        size_t nb = nbytes[i];
+        if ((double)off + (double)nb >= MAX_EXACT) { s = rnnc_error(RNNC_ERR_ARG, "%s: tensor '%s' ends past 2^53 bytes", path, e->name); goto out; }
         double shp[RNNC_ST_MAX_DIMS];
-        for (int d = 0; d < e->ndim; d++) { numel *= (size_t)e->shape[d]; shp[d] = (double)e->shape[d]; }
-        size_t nb = numel * rnnc_dtype_size(e->dtype);
-        cJSON *t = cJSON_AddObjectToObject(root, e->name);
-        cJSON_AddStringToObject(t, "dtype", rnnc_dtype_name(e->dtype));
-        cJSON_AddItemToObject(t, "shape", cJSON_CreateDoubleArray(shp, e->ndim));
+        for (int d = 0; d < e->ndim; d++) shp[d] = (double)e->shape[d];
         double range[2] = {(double)off, (double)(off + nb)};
-        cJSON_AddItemToObject(t, "data_offsets", cJSON_CreateDoubleArray(range, 2));
+        cJSON *t = cJSON_AddObjectToObject(root, e->name);
+        cJSON *sh = t && cJSON_AddStringToObject(t, "dtype", rnnc_dtype_name(e->dtype)) ? cJSON_CreateDoubleArray(shp, e->ndim) : NULL;
+        if (sh && !cJSON_AddItemToObject(t, "shape", sh)) { cJSON_Delete(sh); sh = NULL; }
+        cJSON *rg = sh ? cJSON_CreateDoubleArray(range, 2) : NULL;
+        if (rg && !cJSON_AddItemToObject(t, "data_offsets", rg)) { cJSON_Delete(rg); rg = NULL; }
+        if (!rg) { s = rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory writing the header entry of tensor '%s'", path, e->name); goto out; }
         off += nb;
     }
     header = cJSON_PrintUnformatted(root);
@@ -499,12 +551,7 @@ rnnc_status rnnc_st_save(const char *path, const rnnc_st_entry *entries, size_t 
     for (int i = 0; i < 8; i++) lenbuf[i] = (unsigned char)((uint64_t)padded >> (8 * i));
     bool ok = fwrite(lenbuf, 1, 8, af.fp) == 8 && fwrite(header, 1, hlen, af.fp) == hlen;
     for (size_t i = hlen; ok && i < padded; i++) ok = fputc(' ', af.fp) != EOF;
-    for (size_t i = 0; ok && i < n; i++) {
-        size_t numel = 1;
-        for (int d = 0; d < order[i]->ndim; d++) numel *= (size_t)order[i]->shape[d];
-        size_t nb = numel * rnnc_dtype_size(order[i]->dtype);
-        ok = nb == 0 || fwrite(order[i]->data, 1, nb, af.fp) == nb;
-    }
+    for (size_t i = 0; ok && i < n; i++) ok = nbytes[i] == 0 || fwrite(order[i]->data, 1, nbytes[i], af.fp) == nbytes[i];
     if (!ok) {
         s = rnnc_error_errno(RNNC_ERR_IO, "%s: write failed (the old file is unchanged)", path);
         rnnc_atomic_abort(&af);
@@ -514,6 +561,8 @@ rnnc_status rnnc_st_save(const char *path, const rnnc_st_entry *entries, size_t 
 out:
     free(header);
     cJSON_Delete(root);
+    free(keys);
+    free(nbytes);
     free(order);
     return s;
 }
