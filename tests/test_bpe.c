@@ -323,13 +323,16 @@ static void test_malformed_files(void) {
     expect_bad(s, "bad.tiktoken:257: rank is not");
     free(s);
     s = byte_file("YWI= 256\nYWJj 256\n");
-    expect_bad(s, "bad.tiktoken:258: duplicate rank 256");
+    expect_bad(s, "bad.tiktoken:258: duplicate rank 256 (also on line 257)");
     free(s);
     s = byte_file("YWI= 256\nYWI= 257\n");
-    expect_bad(s, "duplicate token: ranks 256 and 257");
+    expect_bad(s, "bad.tiktoken:258: duplicate token: ranks 256 and 257 have the same bytes (lines 257 and 258)");
     free(s);
     s = byte_file("YWI= 99999999999\n");
-    expect_bad(s, "bad.tiktoken:257: rank");
+    expect_bad(s, "bad.tiktoken:257: rank 99999999999 is too large (at most 65794 in a file of 258 lines)");
+    free(s);
+    s = byte_file("YWI= 340282366920938463463374607431768211456\n"); /* 2^128: no wrap-around to a small rank */
+    expect_bad(s, "bad.tiktoken:257: rank 340282366920938463463374607431768211456 is too large");
     free(s);
     s = byte_file("YWI= 256\n\nYWJj 257\n");
     expect_bad(s, "bad.tiktoken:258: empty line");
@@ -339,7 +342,7 @@ static void test_malformed_files(void) {
     free(s);
     s = byte_file("");
     s[0] = 'B'; /* byte 0's line now decodes to 0x04, a duplicate of rank 4 */
-    expect_bad(s, "duplicate token: ranks 0 and 4");
+    expect_bad(s, "bad.tiktoken:5: duplicate token: ranks 0 and 4 have the same bytes (lines 1 and 5)");
     free(s);
     /* A file missing byte 0xFF. */
     s = byte_file("");

@@ -170,8 +170,22 @@ static rnnc_status json_unique_keys(const cJSON *obj, const char *file, const ch
     return RNNC_OK;
 }
 
+/* Per rank while parsing: where its bytes are and the line that gave it (0: unused rank). */
+typedef struct { size_t off, len, line; } rank_entry;
+
+/* Seeded FNV-1a, finished by a mixer: the seed differs per run, so crafted tokens cannot be made
+ * to collide in the duplicate table below. */
+static uint64_t token_hash(const unsigned char *p, size_t n, uint64_t seed) {
+    uint64_t h = seed ^ ((uint64_t)n * 0x9E3779B97F4A7C15ULL);
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001B3ULL;
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ULL;
+    return h ^ (h >> 32);
+}
+
 /* Parses rank lines into a rank-indexed token array and builds the tokenizer. Errors name
- * `source`, or `spec_source` (the sidecar, if not NULL) for those about the special tokens. */
+ * `source` (with the line for a bad line), or `spec_source` (the sidecar, if not NULL) for those
+ * about the special tokens. */
 static rnnc_status parse_ranks(rnnc_bpe **out, const unsigned char *data, size_t len, const char *source,
                                const char *pattern, const rnnc_special_token *specials, size_t n_specials,
                                const char *spec_source) {
@@ -180,12 +194,21 @@ static rnnc_status parse_ranks(rnnc_bpe **out, const unsigned char *data, size_t
     for (size_t i = 0; i < len; i++) lines += data[i] == '\n';
     lines++;
     /* Ranks may have gaps, but not more than this: it bounds the table a hostile file can make us
-     * allocate. */
+     * allocate (every allocation here is bounded by the file's size). */
     size_t max_rank = lines + 65536;
     unsigned char *bytes = malloc(len / 4 * 3 + 4);
     size_t cap = lines + 1, n_ranks = 0;
-    rnnc_token_bytes *tok = calloc(cap, sizeof *tok);
-    if (!bytes || !tok) { free(bytes); free(tok); return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", source); }
+    rank_entry *ent = calloc(cap, sizeof *ent);
+    /* Tokens seen so far by their bytes (rank + 1, 0 = empty), so that a duplicate is reported at
+     * its line; rnnc_bpe_create could only name the ranks. */
+    size_t dup_cap = 16;
+    while (dup_cap < 2 * lines) dup_cap *= 2;
+    size_t *seen = calloc(dup_cap, sizeof *seen);
+    uint64_t seed = (uint64_t)(uintptr_t)seen * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)&seed;
+    if (!bytes || !ent || !seen) {
+        free(bytes); free(ent); free(seen);
+        return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", source);
+    }
     size_t off = 0, line = 0;
     rnnc_status st = RNNC_OK;
     for (size_t i = 0; i < len && !st;) {
@@ -203,55 +226,66 @@ static rnnc_status parse_ranks(rnnc_bpe **out, const unsigned char *data, size_t
         size_t tl = (size_t)(sp - (data + i));
         long bl = b64_decode(data + i, tl, bytes + off);
         if (bl <= 0) { st = rnnc_error(RNNC_ERR_FORMAT, "%s:%zu: invalid base64 token", source, line); break; }
-        const unsigned char *r = sp + 1;
-        size_t rank = 0;
-        if (r == data + e) { st = rnnc_error(RNNC_ERR_FORMAT, "%s:%zu: missing rank", source, line); break; }
-        for (; r < data + e; r++) {
-            if (*r < '0' || *r > '9' || rank > max_rank) {
-                st = *r < '0' || *r > '9'
-                         ? rnnc_error(RNNC_ERR_FORMAT, "%s:%zu: rank is not a non-negative integer", source, line)
-                         : rnnc_error(RNNC_ERR_FORMAT, "%s:%zu: rank is too large (the file has %zu lines)", source, line, lines);
-                break;
-            }
-            rank = rank * 10 + (size_t)(*r - '0');
-        }
+        const unsigned char *r = sp + 1, *rend = data + e;
+        if (r == rend) { st = rnnc_error(RNNC_ERR_FORMAT, "%s:%zu: missing rank", source, line); break; }
+        size_t rank = 0, nd = (size_t)(rend - r);
+        for (const unsigned char *q = r; q < rend && !st; q++)
+            if (*q < '0' || *q > '9') st = rnnc_error(RNNC_ERR_FORMAT, "%s:%zu: rank is not a non-negative integer", source, line);
         if (st) break;
-        if (rank > max_rank) { st = rnnc_error(RNNC_ERR_FORMAT, "%s:%zu: rank %zu is too large (the file has %zu lines)", source, line, rank, lines); break; }
+        /* The value stops growing past max_rank, so it cannot wrap; the message shows the digits. */
+        for (const unsigned char *q = r; q < rend && rank <= max_rank; q++) rank = rank * 10 + (size_t)(*q - '0');
+        if (rank > max_rank) {
+            st = rnnc_error(RNNC_ERR_FORMAT, "%s:%zu: rank %.*s%s is too large (at most %zu in a file of %zu lines)", source, line,
+                            (int)(nd < 40 ? nd : 40), (const char *)r, nd < 40 ? "" : "...", max_rank, lines);
+            break;
+        }
         if (rank >= cap) {
             size_t nc = cap;
             while (nc <= rank) nc *= 2;
-            rnnc_token_bytes *nt = realloc(tok, nc * sizeof *nt);
+            rank_entry *nt = realloc(ent, nc * sizeof *nt);
             if (!nt) { st = rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", source); break; }
             memset(nt + cap, 0, (nc - cap) * sizeof *nt);
-            tok = nt;
+            ent = nt;
             cap = nc;
         }
-        if (tok[rank].len) { st = rnnc_error(RNNC_ERR_FORMAT, "%s:%zu: duplicate rank %zu", source, line, rank); break; }
-        /* An offset for now (len > 0 marks the rank as used); rebased once `bytes` is complete. */
-        tok[rank].data = (const unsigned char *)(uintptr_t)off;
-        tok[rank].len = (size_t)bl;
+        if (ent[rank].line) {
+            st = rnnc_error(RNNC_ERR_FORMAT, "%s:%zu: duplicate rank %zu (also on line %zu)", source, line, rank, ent[rank].line);
+            break;
+        }
+        size_t h = (size_t)token_hash(bytes + off, (size_t)bl, seed) & (dup_cap - 1);
+        for (; seen[h]; h = (h + 1) & (dup_cap - 1)) {
+            const rank_entry *o = &ent[seen[h] - 1];
+            if (o->len == (size_t)bl && memcmp(bytes + o->off, bytes + off, o->len) == 0) break;
+        }
+        if (seen[h]) {
+            st = rnnc_error(RNNC_ERR_FORMAT, "%s:%zu: duplicate token: ranks %zu and %zu have the same bytes (lines %zu and %zu)",
+                            source, line, seen[h] - 1, rank, ent[seen[h] - 1].line, line);
+            break;
+        }
+        seen[h] = rank + 1;
+        ent[rank] = (rank_entry){off, (size_t)bl, line};
         off += (size_t)bl;
         if (rank + 1 > n_ranks) n_ranks = rank + 1;
         i = next;
     }
     if (!st && n_ranks == 0) st = rnnc_error(RNNC_ERR_FORMAT, "%s: no tokens", source);
+    free(seen);
     if (!st) {
-        /* Rebase the offsets now that the byte buffer is final; gaps stay NULL. */
-        rnnc_token_bytes *real = calloc(n_ranks, sizeof *real);
+        rnnc_token_bytes *real = calloc(n_ranks, sizeof *real); /* gaps stay NULL */
         if (!real) st = rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", source);
         for (size_t r = 0; !st && r < n_ranks; r++)
-            if (tok[r].len) { real[r].data = bytes + (uintptr_t)tok[r].data; real[r].len = tok[r].len; }
+            if (ent[r].line) { real[r].data = bytes + ent[r].off; real[r].len = ent[r].len; }
         /* The specials first, so that their errors name the file they came from. rnnc_error may
          * format the last message into itself (it formats into scratch first). */
         if (!st && (st = rnnc_bpe_check_specials(real, n_ranks, specials, n_specials)))
             st = rnnc_error(st, "%s: %s", spec_source ? spec_source : source, rnnc_last_error());
         if (!st && (st = rnnc_bpe_create(out, real, n_ranks, pattern, specials, n_specials))) {
-            const char *msg = rnnc_last_error(); /* a duplicate token names its two ranks */
+            const char *msg = rnnc_last_error();
             st = rnnc_error(st, "%s: %s", source, strncmp(msg, "bpe: ", 5) == 0 ? msg + 5 : msg);
         }
         free(real);
     }
-    free(tok);
+    free(ent);
     free(bytes);
     return st;
 }
