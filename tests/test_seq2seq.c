@@ -509,9 +509,9 @@ static void test_hostile_files(void) {
     rewrite_model(good, bad, "rnnc.src_vocab", "s4\ns5\ns6\ns7\ns4\n", NULL, NULL);
     expect_s2s_error(bad, RNNC_ERR_FORMAT, "rnnc.src_vocab: symbol 5 ('s4') appears twice", "duplicate symbol");
     rewrite_model(good, bad, "rnnc.src_vocab", "s4\ns5\n", NULL, NULL);
-    expect_s2s_error(bad, RNNC_ERR_FORMAT, "rnnc.src_vocab gives 6 ids (the 4 specials included) but rnnc.seq2seq says src_vocab 9", "short vocabulary");
+    expect_s2s_error(bad, RNNC_ERR_FORMAT, "rnnc.src_vocab gives 6 ids (the 4 specials included) but the config says src_vocab 9", "short vocabulary");
     rewrite_model(good, bad, "rnnc.tgt_vocab", "T4\n", NULL, NULL);
-    expect_s2s_error(bad, RNNC_ERR_FORMAT, "rnnc.tgt_vocab gives 5 ids (the 4 specials included) but rnnc.seq2seq says tgt_vocab 8",
+    expect_s2s_error(bad, RNNC_ERR_FORMAT, "rnnc.tgt_vocab gives 5 ids (the 4 specials included) but the config says tgt_vocab 8",
                      "short target vocabulary");
     rewrite_model(good, bad, "rnnc.tgt_vocab", "T4\n<bos>\n", NULL, NULL);
     expect_s2s_error(bad, RNNC_ERR_FORMAT, "rnnc.tgt_vocab: symbol 2 ('<bos>') is a special token", "special");

@@ -929,7 +929,7 @@ rnnc_status rnnc_s2s_load(rnnc_s2s_model **out, const char *path) {
     if ((s = vocab_load(&sv, &st, ta, "src", path)) || (s = vocab_load(&tv, &st, tb, "tgt", path))) goto out;
     if (sv.n != (size_t)c.src_vocab || tv.n != (size_t)c.tgt_vocab) {
         bool src = sv.n != (size_t)c.src_vocab;
-        s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.%s_%s gives %zu ids (the 4 specials included) but rnnc.seq2seq says %s_vocab %d",
+        s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.%s_%s gives %zu ids (the 4 specials included) but the config says %s_vocab %d",
                        path, src ? "src" : "tgt", rnnc_s2s_tok_is_tokenizer(src ? ta : tb) ? "tokenizer" : "vocab",
                        src ? sv.n : tv.n, src ? "src" : "tgt", src ? c.src_vocab : c.tgt_vocab);
         goto out;
