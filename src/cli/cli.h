@@ -66,6 +66,10 @@ void cli_format_train(char *buf, size_t n, const cli_train_status *s);
 /* Subcommands. */
 int cmd_tokenizer(int argc, char **argv);
 int cmd_seq2seq(int argc, char **argv);
+/* seq2seq's subcommands and shared usage text (cmd_seq2seq.c, cmd_seq2seq_use.c) */
+int cmd_seq2seq_translate(int argc, char **argv);
+int cmd_seq2seq_eval(int argc, char **argv);
+void cmd_seq2seq_usage(FILE *f);
 int cmd_version(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_init(int argc, char **argv);
