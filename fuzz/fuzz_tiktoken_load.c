@@ -1,25 +1,92 @@
-/* libFuzzer target: the .tiktoken parser on arbitrary bytes. A file that loads must encode and
- * decode losslessly; one that does not must leave an error message and no tokenizer. */
+/* libFuzzer target: .tiktoken rank files and their JSON sidecars.
+ *
+ * Input: RANKS, or RANKS "\n--sidecar--\n" SIDECAR. Without the separator the ranks are parsed in
+ * memory (rnnc_bpe_load_mem). With it, RANKS is written to a temp file t.tiktoken and SIDECAR to
+ * t.tiktoken.json beside it, and rnnc_bpe_load reads both (the sidecar holds the pattern, a
+ * built-in name or a PCRE2 regex, and the special tokens).
+ * A tokenizer that loads must: encode and decode text losslessly, with and without special tokens
+ * allowed; give every special its own id; find every rank's bytes at that rank. One that does not
+ * must leave an error message and no tokenizer. Seeds: complete 256-byte bases with merges,
+ * written by rnnc_bpe_save (tools/make_fuzz_seeds.c), with and without specials. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_util.h"
 #include "rnnc/rnnc.h"
+
+#define SEP "\n--sidecar--\n"
+
+static void round_trip(const rnnc_bpe *b, const unsigned char *text, size_t n, bool special) {
+    rnnc_ids ids = {0};
+    rnnc_bytes back = {0};
+    FUZZ_CHECK(rnnc_bpe_encode(b, text, n, special, &ids) == RNNC_OK);
+    for (size_t i = 0; i < ids.len; i++) FUZZ_CHECK(rnnc_bpe_token(b, ids.data[i]).data != NULL);
+    FUZZ_CHECK(rnnc_bpe_decode(b, ids.data, ids.len, &back) == RNNC_OK);
+    FUZZ_CHECK(back.len == n && (n == 0 || memcmp(back.data, text, n) == 0));
+    rnnc_ids_free(&ids);
+    rnnc_bytes_free(&back);
+}
+
+static void check_loaded(const rnnc_bpe *b) {
+    static const unsigned char text[] =
+        "Hello, world! It's 2024:\n\n  \xE4\xB8\xAD\xE6\x96\x87 \xFF\xC3 done <|endoftext|><pad>the and";
+    round_trip(b, text, sizeof text - 1, false);
+    round_trip(b, text, sizeof text - 1, true);
+    /* Every special's text, between ordinary text, with specials allowed. */
+    size_t ns = rnnc_bpe_n_specials(b);
+    rnnc_bytes all = {0};
+    for (size_t k = 0; k < ns; k++) {
+        rnnc_special_token sp = rnnc_bpe_special(b, k);
+        FUZZ_CHECK(sp.text != NULL);
+        rnnc_token_bytes tb = rnnc_bpe_token(b, sp.id);
+        FUZZ_CHECK(tb.data != NULL && tb.len == strlen(sp.text) && memcmp(tb.data, sp.text, tb.len) == 0);
+        for (size_t j = 0; j < k; j++) FUZZ_CHECK(rnnc_bpe_special(b, j).id != sp.id);
+        FUZZ_CHECK(rnnc_bytes_append(&all, "a ", 2) == RNNC_OK);
+        FUZZ_CHECK(rnnc_bytes_append(&all, sp.text, strlen(sp.text)) == RNNC_OK);
+    }
+    if (all.len) {
+        round_trip(b, all.data, all.len, true);
+        round_trip(b, all.data, all.len, false);
+    }
+    rnnc_bytes_free(&all);
+    /* Ranks (ids that are not specials) map back from their bytes; at most the first 4096. */
+    size_t nv = rnnc_bpe_n_vocab(b);
+    for (uint32_t r = 0; r < nv && r < 4096; r++) {
+        rnnc_token_bytes tb = rnnc_bpe_token(b, r);
+        if (!tb.data) continue;
+        int special = 0;
+        for (size_t k = 0; k < ns; k++) special |= rnnc_bpe_special(b, k).id == r;
+        if (!special) FUZZ_CHECK(rnnc_bpe_rank_of(b, tb.data, tb.len) == r);
+    }
+}
+
+/* The first separator in data[0..n), or NULL (memmem is not in C11 or POSIX). */
+static const unsigned char *find_sep(const unsigned char *data, size_t n) {
+    size_t k = strlen(SEP);
+    for (size_t i = 0; i + k <= n; i++)
+        if (data[i] == SEP[0] && memcmp(data + i, SEP, k) == 0) return data + i;
+    return NULL;
+}
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     rnnc_bpe *b = NULL;
-    rnnc_status st = rnnc_bpe_load_mem(&b, data, size, "fuzz.tiktoken", "cl100k");
+    rnnc_status st;
+    const unsigned char *sep = find_sep(data, size);
+    fuzz_clear_error();
+    if (!sep) {
+        st = rnnc_bpe_load_mem(&b, data, size, "fuzz.tiktoken", "cl100k");
+    } else {
+        size_t nr = (size_t)(sep - data), off = nr + strlen(SEP);
+        const char *path = fuzz_write("t.tiktoken", data, nr);
+        fuzz_write("t.tiktoken.json", data + off, size - off);
+        st = rnnc_bpe_load(&b, path, "r50k");
+    }
     if (st != RNNC_OK) {
-        if (b != NULL || rnnc_last_error()[0] == 0) __builtin_trap();
+        fuzz_check_failed(st);
+        FUZZ_CHECK(b == NULL);
         return 0;
     }
-    static const unsigned char text[] = "Hello, world! It's 2024:\n\n  \xE4\xB8\xAD\xE6\x96\x87 \xFF\xC3 done";
-    rnnc_ids ids = {0};
-    rnnc_bytes back = {0};
-    if (rnnc_bpe_encode(b, text, sizeof text - 1, false, &ids) != RNNC_OK) __builtin_trap();
-    if (rnnc_bpe_decode(b, ids.data, ids.len, &back) != RNNC_OK) __builtin_trap();
-    if (back.len != sizeof text - 1 || memcmp(back.data, text, back.len) != 0) __builtin_trap();
-    rnnc_ids_free(&ids);
-    rnnc_bytes_free(&back);
+    check_loaded(b);
     rnnc_bpe_free(b);
     return 0;
 }

@@ -1,0 +1,134 @@
+/* libFuzzer target: the safetensors parser (rnnc_st_parse) on arbitrary bytes, the whole input
+ * being the file. A file that parses must describe tensors that lie inside its data section, in
+ * offset order without overlap, with numel and nbytes matching shape and dtype and unique names;
+ * every tensor must then read back through rnnc_st_read_f32 or rnnc_st_read_i64 (the one for its
+ * dtype) with the same values (the float reader may refuse a value that is not a finite float32,
+ * and only that), and the other reader, a wrong shape and a missing name must fail with a message. A file that does not parse must leave a message and an empty struct. */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz_util.h"
+#include "rnnc/rnnc.h"
+
+static int is_float(rnnc_dtype dt) {
+    return dt == RNNC_DT_F32 || dt == RNNC_DT_F64 || dt == RNNC_DT_F16 || dt == RNNC_DT_BF16;
+}
+
+/* The element i of t as the integer reader must give it. */
+static int64_t int_at(const rnnc_st_tensor *t, size_t i) {
+    const unsigned char *p = t->data;
+    switch (t->dtype) {
+    case RNNC_DT_I64: { int64_t v; memcpy(&v, p + 8 * i, 8); return v; }
+    case RNNC_DT_U64: { uint64_t v; memcpy(&v, p + 8 * i, 8); return (int64_t)v; }
+    case RNNC_DT_I32: { int32_t v; memcpy(&v, p + 4 * i, 4); return v; }
+    case RNNC_DT_U32: { uint32_t v; memcpy(&v, p + 4 * i, 4); return v; }
+    case RNNC_DT_I8: return (int8_t)p[i];
+    default: return p[i]; /* U8, BOOL */
+    }
+}
+
+/* Element i of a float tensor is a finite float32 (an F64 beyond float32's range is not). */
+static int finite_f32(const rnnc_st_tensor *t, size_t i) {
+    const unsigned char *p = t->data;
+    switch (t->dtype) {
+    case RNNC_DT_F32: { float v; memcpy(&v, p + 4 * i, 4); return isfinite(v); }
+    case RNNC_DT_F64: { double v; memcpy(&v, p + 8 * i, 8); return isfinite(v) && fabs(v) <= FLT_MAX; }
+    case RNNC_DT_F16: return (p[2 * i + 1] & 0x7C) != 0x7C;
+    default: return (((unsigned)p[2 * i + 1] << 8 | p[2 * i]) & 0x7F80) != 0x7F80; /* BF16 */
+    }
+}
+
+static void check_tensor(const rnnc_safetensors *st, const rnnc_st_tensor *t, const unsigned char *data_begin) {
+    const unsigned char *end = st->buf + st->len;
+    FUZZ_CHECK(t->name != NULL);
+    FUZZ_CHECK(t->ndim >= 0 && t->ndim <= RNNC_ST_MAX_DIMS);
+    size_t numel = 1;
+    for (int d = 0; d < t->ndim; d++) {
+        FUZZ_CHECK(t->shape[d] >= 0);
+        numel *= (size_t)t->shape[d];
+    }
+    FUZZ_CHECK(numel == t->numel);
+    FUZZ_CHECK(t->nbytes == numel * rnnc_dtype_size(t->dtype));
+    FUZZ_CHECK(t->data >= data_begin && t->data <= end && t->nbytes <= (size_t)(end - t->data));
+    FUZZ_CHECK(rnnc_st_find(st, t->name) == t); /* names are unique */
+
+    /* Element counts are bounded by the file (every dtype has at least one byte). */
+    size_t n = numel ? numel : 1;
+    int64_t shape[RNNC_ST_MAX_DIMS + 1];
+    memcpy(shape, t->shape, sizeof t->shape);
+    float *f = malloc(n * sizeof *f);
+    int64_t *v = malloc(n * sizeof *v);
+    FUZZ_CHECK(f && v);
+    fuzz_clear_error();
+    if (is_float(t->dtype)) {
+        rnnc_status s = rnnc_st_read_f32(st, t->name, t->ndim, shape, f);
+        if (s) {
+            /* Only a value that is not a finite float32 may be refused. */
+            fuzz_check_failed(s);
+            FUZZ_CHECK(s == RNNC_ERR_NUMERIC);
+            size_t i = 0;
+            while (i < numel && finite_f32(t, i)) i++;
+            FUZZ_CHECK(i < numel);
+        } else {
+            if (t->dtype == RNNC_DT_F32) FUZZ_CHECK(numel == 0 || memcmp(f, t->data, t->nbytes) == 0);
+            if (t->dtype == RNNC_DT_BF16)
+                for (size_t i = 0; i < numel; i++) {
+                    uint32_t bits;
+                    memcpy(&bits, &f[i], 4);
+                    FUZZ_CHECK(bits == (uint32_t)(t->data[2 * i] | t->data[2 * i + 1] << 8) << 16);
+                }
+        }
+        /* rnnc_st_read_i64 checks the dtype per element: a float tensor of no elements reads. */
+        if (numel) fuzz_check_failed(rnnc_st_read_i64(st, t->name, t->ndim, shape, v));
+    } else {
+        FUZZ_CHECK(rnnc_st_read_i64(st, t->name, t->ndim, shape, v) == RNNC_OK);
+        for (size_t i = 0; i < numel; i++) FUZZ_CHECK(v[i] == int_at(t, i));
+        fuzz_check_failed(rnnc_st_read_f32(st, t->name, t->ndim, shape, f));
+    }
+    /* One more dimension of 1 (or one fewer) is another shape. */
+    fuzz_clear_error();
+    if (t->ndim < RNNC_ST_MAX_DIMS) {
+        shape[t->ndim] = 1;
+        fuzz_check_failed(rnnc_st_read_f32(st, t->name, t->ndim + 1, shape, f));
+    } else {
+        fuzz_check_failed(rnnc_st_read_i64(st, t->name, t->ndim - 1, shape, v));
+    }
+    free(f);
+    free(v);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    unsigned char *buf = malloc(size ? size : 1); /* rnnc_st_parse takes it over */
+    FUZZ_CHECK(buf != NULL);
+    if (size) memcpy(buf, data, size);
+    rnnc_safetensors st;
+    fuzz_clear_error();
+    rnnc_status s = rnnc_st_parse(&st, buf, size, "fuzz.safetensors");
+    if (s) {
+        fuzz_check_failed(s);
+        FUZZ_CHECK(st.buf == NULL && st.tensors == NULL && st.n_tensors == 0 && st.meta_keys == NULL && st.n_meta == 0);
+        return 0;
+    }
+    FUZZ_CHECK(st.buf == buf && st.len == size && size >= 8);
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = hlen << 8 | buf[i];
+    FUZZ_CHECK(hlen <= size - 8);
+    const unsigned char *data_begin = buf + 8 + hlen;
+    for (size_t i = 0; i < st.n_tensors; i++) {
+        check_tensor(&st, &st.tensors[i], data_begin);
+        if (i) FUZZ_CHECK(st.tensors[i - 1].data + st.tensors[i - 1].nbytes <= st.tensors[i].data);
+    }
+    for (size_t i = 0; i < st.n_meta; i++) {
+        FUZZ_CHECK(st.meta_keys[i] && st.meta_values[i]);
+        FUZZ_CHECK(rnnc_st_meta(&st, st.meta_keys[i]) != NULL);
+    }
+    static const int64_t one[1] = {1};
+    float f;
+    fuzz_clear_error();
+    if (!rnnc_st_find(&st, "\x01missing")) fuzz_check_failed(rnnc_st_read_f32(&st, "\x01missing", 1, one, &f));
+    rnnc_st_free(&st);
+    return 0;
+}
