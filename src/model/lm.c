@@ -326,34 +326,42 @@ static rnnc_status check_tensors(const rnnc_lm *lay, const rnnc_safetensors *st,
     snprintf(cfg, sizeof cfg, "cell %s, vocab %d, embed %d, hidden %d, layers %d", rnnc_cell_name(c->cell), c->vocab,
              c->embed, c->hidden, c->layers);
     size_t nt = rnnc_lm_num_tensors(lay);
-    for (size_t k = 0; k < nt; k++) {
-        rnnc_param_info p = rnnc_lm_tensor(lay, k);
-        const rnnc_st_tensor *t = rnnc_st_find(st, p.name);
-        if (!t) return rnnc_error(RNNC_ERR_FORMAT, "%s: tensor '%s' is missing (rnnc.config: %s)", st->path, p.name, cfg);
-        int64_t want[2] = {p.shape[0], p.shape[1]};
-        bool same = t->ndim == p.ndim;
-        for (int d = 0; same && d < p.ndim; d++) same = t->shape[d] == want[d];
-        if (!same) {
+    /* the table once: the search for an unexpected tensor compares every file tensor with it */
+    rnnc_param_info *want = malloc(nt * sizeof *want);
+    if (!want) return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", st->path);
+    rnnc_status s = RNNC_OK;
+    for (size_t k = 0; k < nt && !s; k++) {
+        const rnnc_param_info *p = &want[k];
+        want[k] = rnnc_lm_tensor(lay, k);
+        const rnnc_st_tensor *t = rnnc_st_find(st, p->name);
+        int64_t shape[2] = {p->shape[0], p->shape[1]};
+        bool same = t && t->ndim == p->ndim;
+        for (int d = 0; same && d < p->ndim; d++) same = t->shape[d] == shape[d];
+        if (!t) {
+            s = rnnc_error(RNNC_ERR_FORMAT, "%s: tensor '%s' is missing (rnnc.config: %s)", st->path, p->name, cfg);
+        } else if (!same) {
             char got[200], exp[64];
             shape_str(got, sizeof got, t->ndim, t->shape);
-            shape_str(exp, sizeof exp, p.ndim, want);
-            return rnnc_error(RNNC_ERR_FORMAT, "%s: tensor '%s' has shape %s but rnnc.config asks for %s (%s)", st->path,
-                              p.name, got, exp, cfg);
+            shape_str(exp, sizeof exp, p->ndim, shape);
+            s = rnnc_error(RNNC_ERR_FORMAT, "%s: tensor '%s' has shape %s but rnnc.config asks for %s (%s)", st->path, p->name,
+                           got, exp, cfg);
         }
     }
-    /* every expected tensor is there: any further one is unexpected (a file for another
+    /* with every expected tensor there, any further one is unexpected (a file for another
      * architecture) */
     size_t n_file = 0;
     for (size_t i = 0; i < st->n_tensors; i++) n_file += !has_prefix(st->tensors[i].name, skip_prefix);
-    if (n_file == nt) return RNNC_OK;
-    for (size_t i = 0; i < st->n_tensors; i++) {
+    for (size_t i = 0; !s && n_file != nt && i < st->n_tensors; i++) {
         const char *name = st->tensors[i].name;
         if (has_prefix(name, skip_prefix)) continue;
         size_t k = 0;
-        while (k < nt && strcmp(rnnc_lm_tensor(lay, k).name, name) != 0) k++;
-        if (k == nt) return rnnc_error(RNNC_ERR_FORMAT, "%s: unexpected tensor '%s' (rnnc.config: %s)", st->path, name, cfg);
+        while (k < nt && strcmp(want[k].name, name) != 0) k++;
+        if (k == nt) s = rnnc_error(RNNC_ERR_FORMAT, "%s: unexpected tensor '%s' (rnnc.config: %s)", st->path, name, cfg);
     }
-    return rnnc_error(RNNC_ERR_FORMAT, "%s: %zu model tensors, but rnnc.config (%s) has %zu", st->path, n_file, cfg, nt);
+    if (!s && n_file != nt) /* a name given twice */
+        s = rnnc_error(RNNC_ERR_FORMAT, "%s: %zu model tensors, but rnnc.config (%s) has %zu", st->path, n_file, cfg, nt);
+    free(want);
+    return s;
 }
 
 /* NaN or Inf in a tensor: one such weight makes every loss NaN, so it is refused by name on load

@@ -874,32 +874,42 @@ static rnnc_status check_tensors(const rnnc_s2s_model *lay, const rnnc_safetenso
     snprintf(cfg, sizeof cfg, "cell %s, vocabularies %d and %d, embed %d, hidden %d, layers %d%s", rnnc_cell_name(c->cell),
              c->src_vocab, c->tgt_vocab, c->embed, c->hidden, c->layers, c->bidirectional ? ", bidirectional" : "");
     size_t nt = rnnc_s2s_num_tensors(lay);
-    for (size_t k = 0; k < nt; k++) {
-        rnnc_param_info p = rnnc_s2s_tensor(lay, k);
-        const rnnc_st_tensor *t = rnnc_st_find(st, p.name);
-        if (!t) return rnnc_error(RNNC_ERR_FORMAT, "%s: tensor '%s' is missing (rnnc.seq2seq: %s)", st->path, p.name, cfg);
-        int64_t want[2] = {p.shape[0], p.shape[1]};
-        bool same = t->ndim == p.ndim;
-        for (int d = 0; same && d < p.ndim; d++) same = t->shape[d] == want[d];
-        if (!same) {
+    /* the table once: the search for an unexpected tensor compares every file tensor with it */
+    rnnc_param_info *want = malloc(nt * sizeof *want);
+    if (!want) return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", st->path);
+    rnnc_status s = RNNC_OK;
+    for (size_t k = 0; k < nt && !s; k++) {
+        const rnnc_param_info *p = &want[k];
+        want[k] = rnnc_s2s_tensor(lay, k);
+        const rnnc_st_tensor *t = rnnc_st_find(st, p->name);
+        int64_t shape[2] = {p->shape[0], p->shape[1]};
+        bool same = t && t->ndim == p->ndim;
+        for (int d = 0; same && d < p->ndim; d++) same = t->shape[d] == shape[d];
+        if (!t) {
+            s = rnnc_error(RNNC_ERR_FORMAT, "%s: tensor '%s' is missing (rnnc.seq2seq: %s)", st->path, p->name, cfg);
+        } else if (!same) {
             char got[200], exp[64];
             shape_str(got, sizeof got, t->ndim, t->shape);
-            shape_str(exp, sizeof exp, p.ndim, want);
-            return rnnc_error(RNNC_ERR_FORMAT, "%s: tensor '%s' has shape %s but rnnc.seq2seq asks for %s (%s)", st->path,
-                              p.name, got, exp, cfg);
+            shape_str(exp, sizeof exp, p->ndim, shape);
+            s = rnnc_error(RNNC_ERR_FORMAT, "%s: tensor '%s' has shape %s but rnnc.seq2seq asks for %s (%s)", st->path, p->name,
+                           got, exp, cfg);
         }
     }
+    /* with every expected tensor there, any further one is unexpected (a file for another
+     * architecture) */
     size_t n_file = 0;
     for (size_t i = 0; i < st->n_tensors; i++) n_file += !is_train_tensor(st->tensors[i].name);
-    if (n_file == nt) return RNNC_OK;
-    for (size_t i = 0; i < st->n_tensors; i++) {
+    for (size_t i = 0; !s && n_file != nt && i < st->n_tensors; i++) {
         const char *name = st->tensors[i].name;
         if (is_train_tensor(name)) continue;
         size_t k = 0;
-        while (k < nt && strcmp(rnnc_s2s_tensor(lay, k).name, name) != 0) k++;
-        if (k == nt) return rnnc_error(RNNC_ERR_FORMAT, "%s: unexpected tensor '%s' (rnnc.seq2seq: %s)", st->path, name, cfg);
+        while (k < nt && strcmp(want[k].name, name) != 0) k++;
+        if (k == nt) s = rnnc_error(RNNC_ERR_FORMAT, "%s: unexpected tensor '%s' (rnnc.seq2seq: %s)", st->path, name, cfg);
     }
-    return rnnc_error(RNNC_ERR_FORMAT, "%s: %zu model tensors, but rnnc.seq2seq (%s) has %zu", st->path, n_file, cfg, nt);
+    if (!s && n_file != nt) /* a name given twice */
+        s = rnnc_error(RNNC_ERR_FORMAT, "%s: %zu model tensors, but rnnc.seq2seq (%s) has %zu", st->path, n_file, cfg, nt);
+    free(want);
+    return s;
 }
 
 rnnc_status rnnc_s2s_load(rnnc_s2s_model **out, const char *path) {
