@@ -4,6 +4,7 @@
 #include "rnnc/seq2seq.h"
 
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -990,6 +991,10 @@ rnnc_status rnnc_s2s_train_step(rnnc_s2s_model *m, rnnc_s2s_ws *ws, const rnnc_s
     return RNNC_OK;
 }
 
+/* 2 * source length + 10, without int overflow for the longest sources a reader without a limit
+ * can give (the allocation then fails cleanly instead) */
+static int default_out_len(int src_len) { return src_len > (INT_MAX - 10) / 2 ? INT_MAX : 2 * src_len + 10; }
+
 rnnc_status rnnc_s2s_evaluate(const rnnc_s2s_model *m, const rnnc_s2s_data *d, int beam, double alpha, int batch,
                               int max_len, rnnc_s2s_score *score, rnnc_s2s_hyp **hyps_out) {
     memset(score, 0, sizeof *score);
@@ -998,7 +1003,7 @@ rnnc_status rnnc_s2s_evaluate(const rnnc_s2s_model *m, const rnnc_s2s_data *d, i
     if (batch < 1) batch = 1;
     int Ts = 1;
     for (size_t i = 0; i < d->n; i++) if (d->items[i].src_len > Ts) Ts = d->items[i].src_len;
-    int ML = max_len > 0 ? max_len : 2 * Ts + 10;
+    int ML = max_len > 0 ? max_len : default_out_len(Ts);
     rnnc_s2s_hyp *hyps = calloc(d->n, sizeof *hyps);
     uint32_t *src = malloc((size_t)batch * Ts * sizeof *src), *out = malloc((size_t)batch * ML * sizeof *out);
     int *slen = malloc((size_t)batch * sizeof *slen), *olen = malloc((size_t)batch * sizeof *olen);
@@ -1010,7 +1015,7 @@ rnnc_status rnnc_s2s_evaluate(const rnnc_s2s_model *m, const rnnc_s2s_data *d, i
             for (int b = 0; b < B && !s; b++) {
                 const rnnc_s2s_item *it = &d->items[i0 + b];
                 int n = 0;
-                int ml = max_len > 0 ? max_len : 2 * it->src_len + 10;
+                int ml = max_len > 0 ? max_len : default_out_len(it->src_len);
                 s = rnnc_s2s_beam(m, it->src, it->src_len, beam, ml, alpha, 1, &hyps[i0 + b], &n);
             }
             continue;
@@ -1023,7 +1028,7 @@ rnnc_status rnnc_s2s_evaluate(const rnnc_s2s_model *m, const rnnc_s2s_data *d, i
             slen[b] = it->src_len;
             for (int t = 0; t < T; t++) src[(size_t)b * T + t] = t < it->src_len ? it->src[t] : RNNC_S2S_PAD;
         }
-        int ml = max_len > 0 ? max_len : 2 * T + 10;
+        int ml = max_len > 0 ? max_len : default_out_len(T);
         if ((s = rnnc_s2s_greedy(m, src, slen, B, T, ml, out, olen))) break;
         for (int b = 0; b < B; b++) {
             rnnc_s2s_hyp *h = &hyps[i0 + b];
