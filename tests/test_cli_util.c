@@ -1,5 +1,8 @@
 /* CLI helpers (compiled in from src/cli/util.c, which is not part of the library): training
- * progress text, SI numbers, durations, and the progress log line. */
+ * progress text, SI numbers, durations, the progress log line, progress lines that fit the
+ * terminal by dropping their least important fields, and flag values that are flags. */
+#include <fcntl.h>
+
 #include "cli/util.c"
 #include "test.h"
 
@@ -63,10 +66,172 @@ static void test_progress_without_terminal(void) {
     CHECK_STR(buf, "step 100  val_loss 1.500\n");
 }
 
+
+static void test_fields_fit(void) {
+    const cli_field f[] = {{"label", 0}, {"aaaa", 30}, {"bb", 10}, {NULL, 5}, {"", 5}, {"cccccc", 30}, {"d", 20}};
+    size_t n = sizeof f / sizeof f[0];
+    bool keep[8];
+    char buf[64];
+    /* everything fits: "label  aaaa  bb  cccccc  d" is 26 columns (absent fields take none) */
+    CHECK_EQ_LL(cli_fields_fit(f, n, 26, keep), 26);
+    CHECK(keep[0] && keep[1] && keep[2] && !keep[3] && !keep[4] && keep[5] && keep[6]);
+    cli_fields_join(buf, sizeof buf, 80, f, n);
+    CHECK_STR(buf, "label  aaaa  bb  cccccc  d");
+    /* one column short: the later of the two prio-30 fields goes first */
+    cli_fields_join(buf, sizeof buf, 25, f, n);
+    CHECK_STR(buf, "label  aaaa  bb  d");
+    cli_fields_join(buf, sizeof buf, 17, f, n);
+    CHECK_STR(buf, "label  bb  d");
+    cli_fields_join(buf, sizeof buf, 11, f, n);
+    CHECK_STR(buf, "label  bb");
+    cli_fields_join(buf, sizeof buf, 8, f, n);
+    CHECK_STR(buf, "label");
+    /* the most important field alone and too wide: cut, never longer than the width */
+    CHECK_EQ_LL(cli_fields_join(buf, sizeof buf, 3, f, n), 3);
+    CHECK_STR(buf, "lab");
+    /* columns are characters, not bytes: a cut never splits one */
+    const cli_field u[] = {{"d\xc3\xa9j\xc3\xa0 vu", 0}, {"x", 1}};
+    CHECK_EQ_LL(cli_text_cols(u[0].text), 7);
+    CHECK_EQ_LL(cli_fields_join(buf, sizeof buf, 10, u, 2), 10);
+    CHECK_STR(buf, "d\xc3\xa9j\xc3\xa0 vu  x");
+    CHECK_EQ_LL(cli_fields_join(buf, sizeof buf, 4, u, 2), 4);
+    CHECK_STR(buf, "d\xc3\xa9j\xc3\xa0");
+    /* a small buffer: cut at cap - 1 bytes, terminated */
+    char small[6];
+    cli_fields_join(small, sizeof small, 80, f, n);
+    CHECK_STR(small, "label");
+}
+
+/* The training bar at several terminal widths: every line fits in width - 1 columns and the
+ * fields go in the order of their priorities. */
+static void test_progress_widths(void) {
+    cli_progress p = {.label = "train", .total = 5000, .start = 100, .last_draw = 0, .tty = true};
+    cli_train_status st = {1200, 5000, 0.354, 1.23456, 52100};
+    cli_train_fields tf;
+    cli_train_fields_make(&tf, &st);
+    CHECK_EQ_LL(tf.n, 4);
+    char line[512];
+    int w = cli_progress_format(&p, line, sizeof line, 200, 1200, 160, tf.field, tf.n);
+    CHECK_STR(line, "train  [#######.......................]  24.0%  01:00  eta 03:10  step 1200/5000  epoch 0.35  "
+                    "loss 1.2346  52.1k tok/s");
+    CHECK_EQ_LL(w, cli_text_cols(line));
+    const int widths[] = {120, 100, 80, 72, 60, 50, 40, 30, 20, 10, 6, 2, 1};
+    int last = 1 << 30;
+    for (size_t k = 0; k < sizeof widths / sizeof widths[0]; k++) {
+        w = cli_progress_format(&p, line, sizeof line, widths[k], 1200, 160, tf.field, tf.n);
+        int max = widths[k] > 1 ? widths[k] - 1 : 1;
+        CHECK_MSG(w == cli_text_cols(line) && w <= max, "width %d: %d columns: '%s'", widths[k], w, line);
+        CHECK_MSG(w <= last, "width %d: wider than at a larger width", widths[k]);
+        CHECK_MSG(!strchr(line, '\r') && !strchr(line, '\033'), "width %d: control characters", widths[k]);
+        last = w;
+        if (widths[k] >= 20) CHECK_MSG(strncmp(line, "train  ", 7) == 0 && strstr(line, "24.0%"), "width %d: '%s'", widths[k], line);
+    }
+    /* 80 columns: the graphic shrinks, the epoch (extra) goes first */
+    cli_progress_format(&p, line, sizeof line, 80, 1200, 160, tf.field, tf.n);
+    CHECK_STR(line, "train  24.0%  01:00  eta 03:10  step 1200/5000  loss 1.2346  52.1k tok/s");
+    cli_progress_format(&p, line, sizeof line, 60, 1200, 160, tf.field, tf.n);
+    CHECK_STR(line, "train  24.0%  eta 03:10  step 1200/5000  loss 1.2346");
+    cli_progress_format(&p, line, sizeof line, 40, 1200, 160, tf.field, tf.n);
+    CHECK_STR(line, "train  24.0%  step 1200/5000");
+    cli_progress_format(&p, line, sizeof line, 6, 1200, 160, tf.field, tf.n);
+    CHECK_STR(line, "train");
+    /* room to spare: the graphic grows into it, to 30 cells at most */
+    const cli_field one = {"loss 2.0", CLI_PRIO_MAIN};
+    cli_progress_format(&p, line, sizeof line, 60, 2500, 160, &one, 1);
+    CHECK_STR(line, "train  [#######........]  50.0%  01:00  eta 01:00  loss 2.0");
+    cli_progress_format(&p, line, sizeof line, 100, 2500, 160, &one, 1);
+    CHECK_STR(line, "train  [###############...............]  50.0%  01:00  eta 01:00  loss 2.0");
+    /* an unknown total: the count done, no graphic and no ETA */
+    cli_progress q = {.label = "read", .total = 0, .start = 0, .tty = true};
+    cli_progress_format(&q, line, sizeof line, 80, 12345, 5, NULL, 0);
+    CHECK_STR(line, "read  12.3k  00:05");
+}
+
+/* The old one-string form: split at double spaces, the first piece kept longest. */
+static void test_progress_update_string(void) {
+    char path[] = "/tmp/rnnc_test_progress_ttyXXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    setenv("COLUMNS", "41", 1); /* not a terminal: the width comes from $COLUMNS */
+    cli_progress p = {.label = "merging", .total = 100, .start = cli_now(), .last_draw = 0, .tty = true};
+    cli_progress_update(&p, 100, "1200/5000 merges  extra one  extra two");
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(fd);
+    unsetenv("COLUMNS");
+    FILE *fp = fopen(path, "r");
+    char buf[256] = {0};
+    size_t n = fp ? fread(buf, 1, sizeof buf - 1, fp) : 0;
+    if (fp) fclose(fp);
+    unlink(path);
+    buf[n] = 0;
+    /* 40 columns: the graphic, the elapsed time, the later pieces and the ETA dropped */
+    CHECK_STR(buf, "\r\033[Kmerging  100.0%  1200/5000 merges");
+}
+
+static void test_term_width(void) {
+    int fd = open("/dev/null", O_WRONLY);
+    CHECK(fd >= 0);
+    setenv("COLUMNS", "57", 1);
+    CHECK_EQ_LL(cli_term_width(fd), 57);
+    setenv("COLUMNS", "wide", 1);
+    CHECK_EQ_LL(cli_term_width(fd), 80);
+    setenv("COLUMNS", "0", 1);
+    CHECK_EQ_LL(cli_term_width(fd), 80);
+    unsetenv("COLUMNS");
+    CHECK_EQ_LL(cli_term_width(fd), 80);
+    close(fd);
+}
+
+static void test_flag_values(void) {
+    CHECK(cli_looks_like_flag("--steps"));
+    CHECK(cli_looks_like_flag("--"));
+    CHECK(cli_looks_like_flag("-o"));
+    CHECK(!cli_looks_like_flag("-"));
+    CHECK(!cli_looks_like_flag("-1"));
+    CHECK(!cli_looks_like_flag("-0.5"));
+    CHECK(!cli_looks_like_flag("-.5"));
+    CHECK(!cli_looks_like_flag("-1e3"));
+    CHECK(!cli_looks_like_flag("data.txt"));
+    CHECK(!cli_looks_like_flag("-weird-name.txt"));
+    char *argv[] = {"rnnc", "--data", "--steps", "3", "--lr", "-0.5", "--in", "-", "--x=--y", "--data"};
+    int argc = 10, i = 1, err = 0;
+    const char *v = NULL;
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO), null = open("/dev/null", O_WRONLY);
+    dup2(null, STDERR_FILENO); /* the usage errors' text is not checked here */
+    CHECK(cli_opt("t", argc, argv, &i, "--data", &v, &err));
+    CHECK_EQ_LL(err, 2);
+    CHECK_EQ_LL(i, 1); /* the flag is not taken as the value */
+    i = 4; err = 0;
+    CHECK(cli_opt("t", argc, argv, &i, "--lr", &v, &err) && !err && i == 5 && strcmp(v, "-0.5") == 0);
+    i = 6; err = 0;
+    CHECK(cli_opt("t", argc, argv, &i, "--in", &v, &err) && !err && i == 7 && strcmp(v, "-") == 0);
+    i = 8; err = 0;
+    CHECK(cli_opt("t", argc, argv, &i, "--x", &v, &err) && !err && i == 8 && strcmp(v, "--y") == 0);
+    i = 9; err = 0;
+    CHECK(cli_opt("t", argc, argv, &i, "--data", &v, &err) && err == 2); /* nothing after it */
+    i = 2; err = 0;
+    CHECK(!cli_opt("t", argc, argv, &i, "--data", &v, &err) && !err);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(null);
+}
+
 int main(void) {
     RUN(test_format_si);
     RUN(test_format_duration);
     RUN(test_format_train);
     RUN(test_progress_without_terminal);
+    RUN(test_fields_fit);
+    RUN(test_progress_widths);
+    RUN(test_progress_update_string);
+    RUN(test_term_width);
+    RUN(test_flag_values);
     return test_report();
 }

@@ -12,8 +12,10 @@
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "rnnc: <rnnc_last_error()>" and returns 1. */
 int cli_fail_status(void);
-/* Prints "rnnc <cmd>: <message>\nTry 'rnnc <cmd> --help'." to stderr and returns 2. */
-int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A usage error: prints "rnnc <mode>: <message>" and the hint "(see rnnc <mode> --help)" on the
+ * next line to stderr, and returns 2. `mode` is the command and subcommand in use ("eval",
+ * "tokenizer train", "seq2seq translate"), so the hint points at the help of that mode. */
+int cli_usage_error(const char *mode, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Strict number parsing for flag values: the whole string must be a number within [min, max].
  * On failure prints a usage error naming the flag and returns false. */
@@ -25,12 +27,24 @@ bool cli_parse_duration(const char *cmd, const char *flag, const char *val, doub
 
 /* Simple option scanning: returns true if argv[*i] is `name` (or `name=value`), storing the value
  * (next argument, or the part after '=') in *val and advancing *i. A missing value prints a usage
- * error and sets *err. Flags without values: use cli_flag. */
+ * error and sets *err: no next argument, or a next argument that is a flag (cli_looks_like_flag:
+ * "--data --steps 3" is "--data needs a value (got the flag --steps)", never a file named
+ * "--steps"). `name=value` takes the value literally. Flags without values: use cli_flag. */
 bool cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name, const char **val, int *err);
 bool cli_flag(char **argv, int i, const char *name);
+/* Whether an argument given as a flag's value is a flag instead: "--anything" (and "--"), or a dash
+ * and one letter ("-o"). Negative numbers ("-1", "-0.5", "-.5", "-1e3") and a lone "-" (stdin)
+ * are values. */
+bool cli_looks_like_flag(const char *arg);
 bool cli_is_help(const char *arg);
 
-/* A progress bar on stderr, drawn only when stderr is a terminal; at most ~10 redraws a second. */
+/* A progress bar on stderr, drawn only when stderr is a terminal (and RNNC_NO_PROGRESS is unset);
+ * at most ~10 redraws a second. Each redraw is one line that fits the terminal it is drawn on: the
+ * width is read at every redraw (cli_term_width) and the line never takes more than width - 1
+ * columns, so it never wraps (a wrapped bar leaves a stale line behind at every redraw). When the
+ * fields do not fit, the least important ones are dropped, not cut (cli_fields_fit). Without a
+ * terminal, updates print nothing; cli_progress_log lines still appear, as plain lines without
+ * control characters. */
 typedef struct {
     const char *label;
     double total;     /* units of work; 0 = unknown */
@@ -39,9 +53,54 @@ typedef struct {
     bool tty;
 } cli_progress;
 
+/* One piece of a progress line (or any line that must fit a width). Fields are shown in array
+ * order, two spaces apart; `prio` says which go first when they do not all fit: the field with
+ * the highest prio is dropped first (among equal prios, the later one). */
+typedef struct {
+    const char *text; /* NULL or "": absent */
+    int prio;
+} cli_field;
+
+/* The priorities of a progress line. The bar's own fields use these; a caller's fields take the
+ * ones that say what they are (or numbers between). */
+enum {
+    CLI_PRIO_LABEL = 0,    /* the bar's label ("train", "merging"): kept last, cut if alone too long */
+    CLI_PRIO_PERCENT = 10, /* "45.2%", or the count done when the total is unknown */
+    CLI_PRIO_MAIN = 20,    /* the caller's main figure: "step 1200/5000", "1200/5000 merges" */
+    CLI_PRIO_ETA = 30,     /* "eta 02:00" */
+    CLI_PRIO_DETAIL = 40,  /* the caller's secondary figures: "loss 1.2346", "52.1k tok/s" */
+    CLI_PRIO_ELAPSED = 50, /* the time so far, "01:23" */
+    CLI_PRIO_BAR = 60,     /* the [#####.....] graphic: 10 to 30 cells, as the width allows */
+    CLI_PRIO_EXTRA = 70,   /* figures worth showing only when there is room: "epoch 0.35" */
+};
+
+/* The columns a terminal shows: TIOCGWINSZ on `fd` when it is a terminal, else $COLUMNS (a
+ * number from 1 to 10000), else 80. */
+int cli_term_width(int fd);
+/* Display columns of a UTF-8 string: one per character (lead byte), control bytes included. */
+int cli_text_cols(const char *s);
+/* Which fields fit in `max_cols` columns when joined two spaces apart: keep[i] is set for each
+ * field kept (absent fields are never kept). Fields are dropped in order of decreasing prio
+ * (later first among equals) until the rest fits; the last field left is kept even when it alone
+ * is wider (cli_fields_join then cuts it). Returns the columns the kept fields take. */
+int cli_fields_fit(const cli_field *f, size_t n, int max_cols, bool *keep);
+/* cli_fields_fit, then the kept fields joined into buf (cut at max_cols columns, on a character
+ * boundary, and at cap - 1 bytes). Returns the columns written. */
+int cli_fields_join(char *buf, size_t cap, int max_cols, const cli_field *f, size_t n);
+
 void cli_progress_start(cli_progress *p, const char *label, double total);
-/* `extra` is an optional text shown after the bar (e.g. "loss 1.23"). */
+/* `extra` is an optional text shown after the bar (e.g. "loss 1.23"). Runs of two or more spaces
+ * split it into fields: the first has CLI_PRIO_MAIN, the others CLI_PRIO_DETAIL + their position,
+ * so on a narrow terminal they drop from the last one back. */
 void cli_progress_update(cli_progress *p, double done, const char *extra);
+/* The same with the caller's fields given one by one, each with its priority (see CLI_PRIO_*);
+ * they are shown after the bar's own (label, bar, percentage, elapsed time, ETA). */
+void cli_progress_update_fields(cli_progress *p, double done, const cli_field *fields, size_t n);
+/* The line an update at `done`, `now` seconds after the start, draws on a terminal `cols` wide
+ * (no control characters; at most cols - 1 columns). For tests and for callers that draw
+ * elsewhere. Returns the columns written. */
+int cli_progress_format(const cli_progress *p, char *buf, size_t cap, int cols, double done, double now,
+                        const cli_field *fields, size_t n);
 void cli_progress_finish(cli_progress *p);
 /* A line that stays (a validation report): on a terminal the bar is erased first and redrawn by
  * the next update; without a terminal the line is still printed, as the only progress shown. */
@@ -62,6 +121,16 @@ typedef struct {
 } cli_train_status;
 /* "step 1200/5000  epoch 0.35  loss 1.234  52.1k tok/s" into buf (truncated to fit n). */
 void cli_format_train(char *buf, size_t n, const cli_train_status *s);
+/* The same figures as progress-bar fields, each with its priority: step (CLI_PRIO_MAIN), loss
+ * (CLI_PRIO_MAIN + 1), tokens/s (CLI_PRIO_DETAIL), epoch (CLI_PRIO_EXTRA); shown in the order of
+ * cli_format_train. Use: cli_train_fields f; cli_train_fields_make(&f, &status);
+ * cli_progress_update_fields(&bar, done, f.field, f.n). */
+typedef struct {
+    cli_field field[4];
+    size_t n;
+    char text[4][48];
+} cli_train_fields;
+void cli_train_fields_make(cli_train_fields *f, const cli_train_status *s);
 
 /* Subcommands. */
 int cmd_tokenizer(int argc, char **argv);

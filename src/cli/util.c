@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,12 +23,12 @@ int cli_fail(const char *fmt, ...) {
 
 int cli_fail_status(void) { return cli_fail("%s", rnnc_last_error()); }
 
-int cli_usage_error(const char *cmd, const char *fmt, ...) {
+int cli_usage_error(const char *mode, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "rnnc %s: ", cmd);
+    fprintf(stderr, "rnnc %s: ", mode);
     vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nTry 'rnnc %s --help'.\n", cmd);
+    fprintf(stderr, "\n(see rnnc %s --help)\n", mode);
     va_end(ap);
     return 2;
 }
@@ -82,6 +83,13 @@ bool cli_parse_double(const char *cmd, const char *flag, const char *val, double
     return true;
 }
 
+bool cli_looks_like_flag(const char *a) {
+    if (a[0] != '-' || a[1] == 0) return false;             /* a value, or "-" for stdin */
+    if (a[1] == '-') return true;                           /* "--steps", "--" */
+    if ((a[1] >= '0' && a[1] <= '9') || a[1] == '.') return false; /* "-1", "-0.5", "-.5" */
+    return ((a[1] >= 'a' && a[1] <= 'z') || (a[1] >= 'A' && a[1] <= 'Z')) && a[2] == 0; /* "-o" */
+}
+
 bool cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name, const char **val, int *err) {
     const char *a = argv[*i];
     size_t n = strlen(name);
@@ -90,6 +98,10 @@ bool cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name, c
     if (a[n] != 0) return false;
     if (*i + 1 >= argc) {
         *err = cli_usage_error(cmd, "%s needs a value", name);
+        return true;
+    }
+    if (cli_looks_like_flag(argv[*i + 1])) {
+        *err = cli_usage_error(cmd, "%s needs a value (got the flag %s)", name, argv[*i + 1]);
         return true;
     }
     *val = argv[++*i];
@@ -122,27 +134,162 @@ void cli_format_duration(char *buf, size_t n, double s) {
     else snprintf(buf, n, "%02ld:%02ld", t / 60, t % 60);
 }
 
-void cli_progress_update(cli_progress *p, double done, const char *extra) {
+int cli_term_width(int fd) {
+    struct winsize ws;
+    if (isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+    const char *c = getenv("COLUMNS");
+    if (c && *c) {
+        char *end;
+        long v = strtol(c, &end, 10);
+        if (*end == 0 && v >= 1 && v <= 10000) return (int)v;
+    }
+    return 80;
+}
+
+int cli_text_cols(const char *s) {
+    int n = 0;
+    for (; s && *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+static bool field_present(const cli_field *f) { return f->text && f->text[0]; }
+
+int cli_fields_fit(const cli_field *f, size_t n, int max_cols, bool *keep) {
+    int used = 0, kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        keep[i] = field_present(&f[i]);
+        if (keep[i]) { used += (kept ? 2 : 0) + cli_text_cols(f[i].text); kept++; }
+    }
+    while (used > max_cols && kept > 1) {
+        size_t drop = n; /* the kept field with the highest prio; the later one among equals */
+        for (size_t i = 0; i < n; i++)
+            if (keep[i] && (drop == n || f[i].prio >= f[drop].prio)) drop = i;
+        keep[drop] = false;
+        kept--;
+        used -= 2 + cli_text_cols(f[drop].text);
+    }
+    return used;
+}
+
+int cli_fields_join(char *buf, size_t cap, int max_cols, const cli_field *f, size_t n) {
+    bool keep_small[16], *keep = n <= 16 ? keep_small : malloc(n * sizeof *keep);
+    if (cap) buf[0] = 0;
+    if (!keep || cap == 0) return 0;
+    cli_fields_fit(f, n, max_cols, keep);
+    size_t len = 0;
+    int cols = 0, first = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (!keep[i]) continue;
+        for (const char *t = first ? "" : "  "; *t; t++)
+            if (cols < max_cols && len + 1 < cap) { buf[len++] = *t; cols++; }
+        first = 0;
+        for (const unsigned char *t = (const unsigned char *)f[i].text; *t;) {
+            size_t k = 1; /* one character: its lead byte and continuation bytes */
+            while (t[k] && (t[k] & 0xC0) == 0x80) k++;
+            if (cols >= max_cols || len + k >= cap) break;
+            memcpy(buf + len, t, k);
+            len += k;
+            t += k;
+            cols++;
+        }
+    }
+    buf[len] = 0;
+    if (keep != keep_small) free(keep);
+    return cols;
+}
+
+/* The bar's own fields and the caller's, in display order: label, bar, percentage (or count),
+ * elapsed, ETA, then the caller's. */
+enum { BAR_LABEL, BAR_GRAPHIC, BAR_PERCENT, BAR_ELAPSED, BAR_ETA, BAR_OWN };
+#define BAR_MIN_CELLS 10
+#define BAR_MAX_CELLS 30
+
+int cli_progress_format(const cli_progress *p, char *buf, size_t cap, int cols, double done, double now,
+                        const cli_field *fields, size_t n) {
+    cli_field all_small[BAR_OWN + 16], *all = n <= 16 ? all_small : malloc((BAR_OWN + n) * sizeof *all);
+    bool keep_small[BAR_OWN + 16], *keep = n <= 16 ? keep_small : malloc((BAR_OWN + n) * sizeof *keep);
+    if (!all || !keep) {
+        if (all != all_small) free(all);
+        if (keep != keep_small) free(keep);
+        if (cap) buf[0] = 0;
+        return 0;
+    }
+    double el = now - p->start;
+    char pct[32], elapsed[32], eta[48], graphic[BAR_MAX_CELLS + 3];
+    cli_format_duration(elapsed, sizeof elapsed, el);
+    double f = p->total > 0 ? done / p->total : 0;
+    if (f > 1) f = 1;
+    if (f < 0 || !isfinite(f)) f = 0;
+    if (p->total > 0) {
+        char r[32];
+        snprintf(pct, sizeof pct, "%.1f%%", 100 * f);
+        cli_format_duration(r, sizeof r, f > 0 ? el * (1 - f) / f : NAN);
+        snprintf(eta, sizeof eta, "eta %s", r);
+    } else {
+        cli_format_si(pct, sizeof pct, done);
+        eta[0] = 0;
+    }
+    /* the graphic at its smallest while fitting; it then grows into the room left */
+    snprintf(graphic, sizeof graphic, "[%*s]", BAR_MIN_CELLS, "");
+    all[BAR_LABEL] = (cli_field){p->label, CLI_PRIO_LABEL};
+    all[BAR_GRAPHIC] = (cli_field){p->total > 0 ? graphic : NULL, CLI_PRIO_BAR};
+    all[BAR_PERCENT] = (cli_field){pct, CLI_PRIO_PERCENT};
+    all[BAR_ELAPSED] = (cli_field){elapsed, CLI_PRIO_ELAPSED};
+    all[BAR_ETA] = (cli_field){eta, CLI_PRIO_ETA};
+    for (size_t i = 0; i < n; i++) all[BAR_OWN + i] = fields[i];
+    int max_cols = cols > 1 ? cols - 1 : 1; /* never the last column: some terminals wrap there */
+    int used = cli_fields_fit(all, BAR_OWN + n, max_cols, keep);
+    int cells = BAR_MIN_CELLS;
+    if (keep[BAR_GRAPHIC]) {
+        cells += max_cols - used;
+        if (cells > BAR_MAX_CELLS) cells = BAR_MAX_CELLS;
+    }
+    int fill = (int)(f * cells);
+    graphic[0] = '[';
+    for (int k = 0; k < cells; k++) graphic[1 + k] = k < fill ? '#' : '.';
+    graphic[cells + 1] = ']';
+    graphic[cells + 2] = 0;
+    int w = cli_fields_join(buf, cap, max_cols, all, BAR_OWN + n);
+    if (all != all_small) free(all);
+    if (keep != keep_small) free(keep);
+    return w;
+}
+
+static void progress_draw(cli_progress *p, double done, const cli_field *fields, size_t n) {
     if (!p->tty) return;
     double now = cli_now();
     if (now - p->last_draw < 0.1 && !(p->total > 0 && done >= p->total)) return;
     p->last_draw = now;
-    double el = now - p->start;
-    char e[48], r[48];
-    cli_format_duration(e, sizeof e, el);
-    if (p->total > 0) {
-        double f = done / p->total;
-        if (f > 1) f = 1;
-        int w = 30, fill = (int)(f * w);
-        char bar[64];
-        for (int k = 0; k < w; k++) bar[k] = k < fill ? '#' : '.';
-        bar[w] = 0;
-        cli_format_duration(r, sizeof r, f > 0 ? el * (1 - f) / f : NAN);
-        fprintf(stderr, "\r\033[K%s [%s] %5.1f%% %s eta %s %s", p->label, bar, 100 * f, e, r, extra ? extra : "");
-    } else {
-        fprintf(stderr, "\r\033[K%s %.0f %s %s", p->label, done, e, extra ? extra : "");
-    }
+    char line[1024];
+    cli_progress_format(p, line, sizeof line, cli_term_width(STDERR_FILENO), done, now, fields, n);
+    fprintf(stderr, "\r\033[K%s", line);
     fflush(stderr);
+}
+
+void cli_progress_update_fields(cli_progress *p, double done, const cli_field *fields, size_t n) {
+    progress_draw(p, done, fields, n);
+}
+
+void cli_progress_update(cli_progress *p, double done, const char *extra) {
+    if (!p->tty) return;
+    /* the text split at runs of two or more spaces */
+    char copy[512];
+    cli_field f[16];
+    size_t n = 0;
+    snprintf(copy, sizeof copy, "%s", extra ? extra : "");
+    for (char *s = copy; *s && n < 16;) {
+        while (*s == ' ') s++;
+        if (!*s) break;
+        char *e = s;
+        while (*e && !(e[0] == ' ' && e[1] == ' ')) e++;
+        char *next = *e ? e + 1 : e;
+        while (e > s && e[-1] == ' ') e--; /* a single trailing space */
+        *e = 0;
+        f[n] = (cli_field){s, n == 0 ? CLI_PRIO_MAIN : CLI_PRIO_DETAIL + (int)n};
+        n++;
+        s = next;
+    }
+    progress_draw(p, done, f, n);
 }
 
 void cli_progress_finish(cli_progress *p) {
@@ -184,4 +331,20 @@ void cli_format_train(char *buf, size_t n, const cli_train_status *s) {
         ADD("  %s tok/s", si);
     }
 #undef ADD
+}
+
+void cli_train_fields_make(cli_train_fields *f, const cli_train_status *s) {
+    f->n = 0;
+#define FIELD(prio, ...) do { snprintf(f->text[f->n], sizeof f->text[f->n], __VA_ARGS__); \
+        f->field[f->n] = (cli_field){f->text[f->n], prio}; f->n++; } while (0)
+    if (s->total_steps > 0) FIELD(CLI_PRIO_MAIN, "step %ld/%ld", s->step, s->total_steps);
+    else FIELD(CLI_PRIO_MAIN, "step %ld", s->step);
+    if (s->epoch >= 0) FIELD(CLI_PRIO_EXTRA, "epoch %.2f", s->epoch);
+    if (!isnan(s->loss)) FIELD(CLI_PRIO_MAIN + 1, "loss %.4f", s->loss);
+    if (s->tokens_per_s > 0) {
+        char si[32];
+        cli_format_si(si, sizeof si, s->tokens_per_s);
+        FIELD(CLI_PRIO_DETAIL, "%s tok/s", si);
+    }
+#undef FIELD
 }
