@@ -135,17 +135,21 @@ static void on_phase(train_progress *p, int phase, const char *label, size_t tot
 static void on_count(size_t done, size_t total, void *ctx) {
     train_progress *p = ctx;
     on_phase(p, 1, "counting pieces", total);
-    char extra[64];
-    snprintf(extra, sizeof extra, "%.1f/%.1f MB", (double)done / 1e6, (double)total / 1e6);
-    cli_progress_update(&p->bar, (double)done, extra);
+    char mb[64], rate[48];
+    double el = cli_now() - p->bar.start;
+    snprintf(mb, sizeof mb, "%.1f/%.1f MB", (double)done / 1e6, (double)total / 1e6);
+    snprintf(rate, sizeof rate, "%.1f MB/s", el > 0 ? (double)done / 1e6 / el : 0.0);
+    const cli_field f[] = {{mb, CLI_PRIO_MAIN}, {el > 0.5 ? rate : NULL, CLI_PRIO_DETAIL}};
+    cli_progress_update_fields(&p->bar, (double)done, f, 2);
 }
 
 static void on_merge(size_t done, size_t total, void *ctx) {
     train_progress *p = ctx;
     on_phase(p, 2, "merging", total);
-    char extra[64];
-    snprintf(extra, sizeof extra, "%zu/%zu merges", done, total);
-    cli_progress_update(&p->bar, (double)done, extra);
+    char merges[64];
+    snprintf(merges, sizeof merges, "%zu/%zu merges", done, total);
+    const cli_field f[] = {{merges, CLI_PRIO_MAIN}};
+    cli_progress_update_fields(&p->bar, (double)done, f, 1);
 }
 
 static void progress_done(train_progress *p) {
