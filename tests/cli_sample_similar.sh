@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # rnnc sample / rnnc similar end to end on a tiny model trained here: streaming output that starts
 # with the prompt, seeds that reproduce, greedy, every flag's bad values, unknown words, a model
-# without a tokenizer, and the Embedding Projector export.
+# without a tokenizer, the Embedding Projector export, and tokens that never occurred in training
+# (metadata rnnc.unseen_ids) left out of the answers.
 set -u
 RNNC=$1
 ROOT=$2
@@ -114,6 +115,59 @@ done
 if [ -s "$T/run_word/model.safetensors" ]; then
     "$RNNC" sample --model "$T/run_word/model.safetensors" --prompt "the cat" -n 5 --seed 4 >"$T/ws"
     grep -qE '^the cat( [^ ]|[.,;:!?)])' "$T/ws" || fail "word model: not one space (or punctuation) after the prompt: $(cat "$T/ws")"
+fi
+
+# Tokens that never occurred in training keep their random initial vectors: a model that lists them
+# (metadata rnnc.unseen_ids, [first, last] ranges) never shows them, nor takes them as queries; a
+# model without the key says once that it cannot tell; a malformed value is one error line naming
+# the key. The key is added to the BPE model's header here (rewrite_header IN OUT SED_SCRIPT).
+rewrite_header() {
+    local n hdr len i
+    n=$(od -A n -t u8 -N 8 "$1" | tr -d ' ')
+    hdr=$(tail -c +9 "$1" | head -c "$n" | LC_ALL=C sed -e "$3")
+    len=${#hdr}
+    {
+        for i in 0 1 2 3 4 5 6 7; do printf "\\x$(printf %02x $(((len >> (8 * i)) & 255)))"; done
+        printf '%s' "$hdr"
+        tail -c +$((9 + n)) "$1"
+    } >"$2"
+}
+B=$T/run_bpe/model.safetensors
+if [ -s "$B" ]; then
+    export LC_ALL=C
+    VB=$("$RNNC" info "$B" | awk '$1 == "vocab" { print $2 }')
+    with_unseen() { rewrite_header "$B" "$T/$1.safetensors" "s|\"__metadata__\":{|&\"rnnc.unseen_ids\":\"$2\",|"; }
+    # without the key: every other token is a candidate, and one note line says why
+    "$RNNC" similar --model "$B" cat -k 100000 >"$T/all" 2>"$T/err" || fail "similar on the BPE model failed"
+    [ "$(grep -c '^  ' "$T/all")" -eq $((VB - 1)) ] || fail "without rnnc.unseen_ids: $(grep -c '^  ' "$T/all") answers, expected $((VB - 1))"
+    [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q '^note: .*does not record which tokens occurred in training (metadata rnnc.unseen_ids' "$T/err" \
+        || fail "without rnnc.unseen_ids: expected one note line, got: $(cat "$T/err")"
+    # the 256 byte tokens listed as unseen: none of them is an answer, and no note
+    with_unseen bytes '[[0,255]]'
+    "$RNNC" similar --model "$T/bytes.safetensors" cat -k 100000 >"$T/seen" 2>"$T/err" || fail "similar with rnnc.unseen_ids failed: $(cat "$T/err")"
+    [ "$(grep -c '^  ' "$T/seen")" -eq $((VB - 257)) ] || fail "with [[0,255]] unseen: $(grep -c '^  ' "$T/seen") answers, expected $((VB - 257))"
+    [ -s "$T/err" ] && fail "a note although the model records its unseen tokens: $(cat "$T/err")"
+    grep -v '^nearest' "$T/seen" | awk '{ $1 = ""; print }' | grep -qvxF -f <(grep -v '^nearest' "$T/all" | awk '{ $1 = ""; print }') \
+        && fail "answers with rnnc.unseen_ids that were not answers without it"
+    # ranges anywhere, with white space: [[0,9], [100, 255]] leaves 10..99 in
+    with_unseen spaced '[[0,9], [100, 255]]'
+    "$RNNC" similar --model "$T/spaced.safetensors" cat -k 100000 >"$T/sp" 2>"$T/err" || fail "spaced ranges: $(cat "$T/err")"
+    [ "$(grep -c '^  ' "$T/sp")" -eq $((VB - 257 + 90)) ] || fail "with [[0,9],[100,255]] unseen: $(grep -c '^  ' "$T/sp") answers"
+    # an unseen query word is refused naming it
+    with_unseen none "[[0,$((VB - 1))]]"
+    expect_error 1 similar --model "$T/none.safetensors" cat
+    grep -q "'cat' (token [0-9]*) never occurred in the training data (metadata rnnc.unseen_ids)" "$T/err" || fail "unseen query: $(cat "$T/err")"
+    expect_error 1 similar --model "$T/none.safetensors" cat - dog + the
+    # malformed values: one line naming the key (expect_error checks the one line)
+    for v in '[[3,1]]' "[[0,$VB]]" '[[0,3]' '[[5,9],[2,3]]' '[[0,3],[3,4]]' '[[-1,3]]' '[[01,3]]' '[[1.5,3]]' '[[1e2,300]]' \
+             '[[0,3,5]]' '{}' '[0,3]' '[[0,3]] x' '' '[[0,3],]'; do
+        with_unseen bad "$v"
+        expect_error 1 similar --model "$T/bad.safetensors" cat
+        grep -q "rnnc.unseen_ids" "$T/err" || fail "malformed rnnc.unseen_ids '$v': error does not name the key: $(cat "$T/err")"
+    done
+    with_unseen empty '[]'
+    "$RNNC" similar --model "$T/empty.safetensors" cat -k 100000 >"$T/e" 2>"$T/err" && [ ! -s "$T/err" ] &&
+        [ "$(grep -c '^  ' "$T/e")" -eq $((VB - 1)) ] || fail "rnnc.unseen_ids [] (every token seen): $(cat "$T/err")"
 fi
 
 [ "$fails" -eq 0 ] && echo "cli_sample_similar: all passed"

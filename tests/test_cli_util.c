@@ -223,6 +223,59 @@ static void test_flag_values(void) {
     close(null);
 }
 
+/* rnnc similar's library side: the "rnnc.unseen_ids" value, read strictly and written back, and
+ * the neighbours that leave those ids out (as answers and as queries). */
+static void test_unseen_ids(void) {
+    unsigned char skip[20];
+    memset(skip, 0, sizeof skip);
+    CHECK_EQ_LL(rnnc_unseen_ids_parse(" [ [0, 3] ,[17,17]] ", 20, skip), RNNC_OK);
+    for (int i = 0; i < 20; i++) CHECK_MSG(skip[i] == (i <= 3 || i == 17), "id %d", i);
+    memset(skip, 0, sizeof skip);
+    CHECK_EQ_LL(rnnc_unseen_ids_parse("[]", 20, skip), RNNC_OK);
+    for (int i = 0; i < 20; i++) CHECK(!skip[i]);
+    const char *bad[] = {"", "[", "[[0,3]", "[[3,0]]", "[[0,20]]", "[[5,6],[1,2]]", "[[0,3],[3,4]]", "[[-1,2]]",
+                         "[[01,2]]", "[[1.0,2]]", "[[1e1,12]]", "[[0,1,2]]", "[[0,1],]", "[0,1]", "{\"a\":1}",
+                         "[[0,1]] x", "[[0,99999999999999999999]]", "[[\"0\",1]]", "null"};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        memset(skip, 0, sizeof skip);
+        CHECK_MSG(rnnc_unseen_ids_parse(bad[k], 20, skip) == RNNC_ERR_FORMAT, "'%s' accepted", bad[k]);
+        CHECK_MSG(strstr(rnnc_last_error(), "rnnc.unseen_ids") != NULL, "'%s': %s", bad[k], rnnc_last_error());
+        int marked = 0;
+        for (int i = 0; i < 20; i++) marked += skip[i];
+        CHECK_MSG(marked == 0, "'%s' marked ids although refused", bad[k]);
+    }
+    /* the writer gives what the reader takes */
+    const unsigned char seen[10] = {0, 0, 1, 1, 0, 1, 0, 0, 0, 1};
+    char *js;
+    CHECK_EQ_LL(rnnc_unseen_ids_format(seen, 10, &js), RNNC_OK);
+    CHECK_STR(js, "[[0,1],[4,4],[6,8]]");
+    memset(skip, 0, sizeof skip);
+    CHECK_EQ_LL(rnnc_unseen_ids_parse(js, 10, skip), RNNC_OK);
+    for (int i = 0; i < 10; i++) CHECK(skip[i] == !seen[i]);
+    free(js);
+    const unsigned char all[3] = {1, 1, 1};
+    CHECK_EQ_LL(rnnc_unseen_ids_format(all, 3, &js), RNNC_OK);
+    CHECK_STR(js, "[]");
+    free(js);
+    /* neighbours: row 1 is nearest to row 0 but unseen, so row 2 comes first */
+    const float E[4 * 2] = {1, 0, 0.99f, 0.1f, 0.9f, 0.4f, -1, 0};
+    const unsigned char sk[4] = {0, 1, 0, 0};
+    rnnc_neighbor nb[4];
+    size_t n;
+    uint32_t q = 0;
+    int sign = 1;
+    CHECK_EQ_LL(rnnc_similar_terms_skip(E, 4, 2, &q, &sign, 1, sk, 4, nb, &n), RNNC_OK);
+    CHECK_EQ_LL(n, 2);
+    CHECK_EQ_LL(nb[0].id, 2);
+    CHECK_EQ_LL(nb[1].id, 3);
+    q = 1; /* an unseen query */
+    CHECK_EQ_LL(rnnc_similar_terms_skip(E, 4, 2, &q, &sign, 1, sk, 4, nb, &n), RNNC_ERR_ARG);
+    CHECK(strstr(rnnc_last_error(), "never occurred") != NULL);
+    q = 0;
+    CHECK_EQ_LL(rnnc_similar_terms_skip(E, 4, 2, &q, &sign, 1, NULL, 4, nb, &n), RNNC_OK);
+    CHECK(n == 3 && nb[0].id == 1);
+}
+
 int main(void) {
     RUN(test_format_si);
     RUN(test_format_duration);
@@ -233,5 +286,6 @@ int main(void) {
     RUN(test_progress_update_string);
     RUN(test_term_width);
     RUN(test_flag_values);
+    RUN(test_unseen_ids);
     return test_report();
 }

@@ -38,6 +38,26 @@ rnnc_status rnnc_similar_analogy(const float *E, size_t V, size_t D, uint32_t a,
 rnnc_status rnnc_similar_terms(const float *E, size_t V, size_t D, const uint32_t *ids, const int *signs,
                                size_t n_terms, uint32_t first_id, size_t k, rnnc_neighbor *out, size_t *n_out);
 
+/* rnnc_similar_terms with a mask in place of first_id: skip is NULL or V bytes, and an id whose
+ * byte is non-zero is never an answer; as a query term it is RNNC_ERR_ARG naming the id (its
+ * vector is whatever it was initialised to, so any neighbours would be noise). */
+rnnc_status rnnc_similar_terms_skip(const float *E, size_t V, size_t D, const uint32_t *ids, const int *signs,
+                                    size_t n_terms, const unsigned char *skip, size_t k, rnnc_neighbor *out,
+                                    size_t *n_out);
+
+/* The model metadata key that lists the token ids that never occurred in the training data (so
+ * their embedding rows were never trained): a JSON array of [first, last] inclusive ranges, in
+ * increasing order and without overlap, every id below the vocabulary size, e.g. [[0,3],[17,17]];
+ * [] when every id occurred. Ids are plain non-negative decimal integers (no sign, fraction,
+ * exponent or leading zero). */
+#define RNNC_UNSEEN_IDS_KEY "rnnc.unseen_ids"
+/* Parses that value strictly for a vocabulary of V ids: sets skip[id] = 1 for every listed id
+ * (other entries are left as they are). Anything else (bad JSON, a range out of order, over the
+ * vocabulary or with first > last) is RNNC_ERR_FORMAT naming the key and the fault. */
+rnnc_status rnnc_unseen_ids_parse(const char *json, size_t V, unsigned char *skip);
+/* The value for the ids whose seen[id] is 0, as a malloc'd NUL-terminated string. */
+rnnc_status rnnc_unseen_ids_format(const unsigned char *seen, size_t V, char **json);
+
 /* Cosine similarity of two D-vectors; 0 when either is zero. */
 float rnnc_cosine(const float *x, const float *y, size_t D);
 

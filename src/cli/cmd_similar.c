@@ -16,6 +16,10 @@ static const char *const similar_help =
     "WORD's. With + and - between words, the query is the sum of their unit vectors (king - man +\n"
     "woman), and the words themselves are left out of the answer. A WORD must be one token of the\n"
     "model's tokenizer (a character for a char model; for BPE, the word or the word after a space).\n"
+    "Tokens that never occurred in training are never answers, nor queries: their vectors are still\n"
+    "random. The model lists them in its metadata (rnnc.unseen_ids); for a model that does not, a\n"
+    "note says so and only the ids no text can produce are left out (char: reserved and byte ids,\n"
+    "word: reserved ids).\n"
     "\n"
     "options:\n"
     "  --model M       model file (.safetensors with its tokenizer inside)\n"
@@ -60,6 +64,27 @@ static void show_token(const rnnc_tokenizer *tok, uint32_t id, char *buf, size_t
     size_t n = strlen(esc);
     if (n && (esc[0] == ' ' || esc[n - 1] == ' ')) snprintf(buf, cap, "\"%s\"", esc);
     else snprintf(buf, cap, "%s", esc);
+}
+
+/* The ids that are never an answer nor a query: those the model's metadata lists as never seen
+ * in training (RNNC_UNSEEN_IDS_KEY), and the ids training never feeds a model of this tokenizer
+ * (their vectors are still the random initial ones): the char tokenizer's reserved and
+ * byte-fallback ids, the word tokenizer's reserved ids. A model without the key (older ones)
+ * gets a note that it may list unseen tokens. 0, or the exit code of a printed error. */
+static int unseen_mask(const rnnc_lm *m, const rnnc_tokenizer *tok, const char *path, unsigned char *skip) {
+    size_t V = (size_t)m->c.vocab;
+    rnnc_tokenizer_type type = rnnc_tokenizer_type_of(tok);
+    size_t first = type == RNNC_TOKENIZER_CHAR ? RNNC_CHAR_FIRST : type == RNNC_TOKENIZER_WORD ? RNNC_TOK_N_RESERVED : 0;
+    if (first >= V) first = 0;
+    memset(skip, 1, first);
+    const char *unseen = rnnc_lm_get_meta(m, RNNC_UNSEEN_IDS_KEY);
+    if (unseen) {
+        if (rnnc_unseen_ids_parse(unseen, V, skip)) return cli_fail("%s: %s", path, rnnc_last_error());
+    } else {
+        fprintf(stderr, "note: %s does not record which tokens occurred in training (metadata %s); tokens never "
+                        "seen may be listed\n", path, RNNC_UNSEEN_IDS_KEY);
+    }
+    return 0;
 }
 
 static int export_projector(const rnnc_lm *m, const rnnc_tokenizer *tok, const char *dir) {
@@ -131,15 +156,17 @@ int cmd_similar(int argc, char **argv) {
         if (!ids || !nb) rc = cli_fail("out of memory");
         for (int w = 0; w < n_words && !rc; w++) rc = find_token(tok, words[w], &ids[w]);
         char label[300];
-        /* Ids that training never feeds the model keep their random initial vectors: the char
-         * tokenizer's reserved and byte-fallback ids, the word tokenizer's reserved ids. */
-        rnnc_tokenizer_type type = rnnc_tokenizer_type_of(tok);
-        uint32_t first = type == RNNC_TOKENIZER_CHAR ? RNNC_CHAR_FIRST : type == RNNC_TOKENIZER_WORD ? RNNC_TOK_N_RESERVED : 0;
-        if (first >= V) first = 0;
+        unsigned char *skip = rc ? NULL : calloc(V, 1);
+        if (!rc && !skip) rc = cli_fail("out of memory");
+        if (!rc) rc = unseen_mask(m, tok, model, skip);
+        for (int w = 0; w < n_words && !rc; w++)
+            if (skip[ids[w]])
+                rc = cli_fail("'%s' (token %u) never occurred in the training data (metadata %s), so its vector is "
+                              "still the random initial one", words[w], ids[w], RNNC_UNSEEN_IDS_KEY);
         for (int q = 0; q < (has_ops ? 1 : n_words) && !rc; q++) {
             size_t n = 0;
-            rnnc_status s = has_ops ? rnnc_similar_terms(E, V, D, ids, signs, (size_t)n_words, first, (size_t)k, nb, &n)
-                                    : rnnc_similar_terms(E, V, D, ids + q, signs + q, 1, first, (size_t)k, nb, &n);
+            rnnc_status s = has_ops ? rnnc_similar_terms_skip(E, V, D, ids, signs, (size_t)n_words, skip, (size_t)k, nb, &n)
+                                    : rnnc_similar_terms_skip(E, V, D, ids + q, signs + q, 1, skip, (size_t)k, nb, &n);
             if (s) { rc = cli_fail_status(); break; }
             if (has_ops) {
                 printf("nearest to");
@@ -153,6 +180,7 @@ int cmd_similar(int argc, char **argv) {
         }
         free(ids);
         free(nb);
+        free(skip);
     }
     free(words);
     free(signs);

@@ -40,9 +40,10 @@ static int excluded(uint32_t id, const uint32_t *ex, size_t n) {
     return 0;
 }
 
-rnnc_status rnnc_similar_vec(const float *E, size_t V, size_t D, const float *q,
-                             const uint32_t *exclude, size_t n_exclude, uint32_t first_id, size_t k,
-                             rnnc_neighbor *out, size_t *n_out) {
+/* The neighbours of q among the rows not excluded, not below first_id and not marked in skip. */
+static rnnc_status similar_vec(const float *E, size_t V, size_t D, const float *q, const uint32_t *exclude,
+                               size_t n_exclude, uint32_t first_id, const unsigned char *skip, size_t k,
+                               rnnc_neighbor *out, size_t *n_out) {
     *n_out = 0;
     if (V == 0 || D == 0) return rnnc_error(RNNC_ERR_ARG, "similar: empty embedding matrix (%zu x %zu)", V, D);
     if (k == 0) return rnnc_error(RNNC_ERR_ARG, "similar: k must be at least 1");
@@ -51,6 +52,7 @@ rnnc_status rnnc_similar_vec(const float *E, size_t V, size_t D, const float *q,
     if (qn == 0) return rnnc_error(RNNC_ERR_ARG, "similar: query vector is zero, so it has no direction");
     size_t n = 0;
     for (size_t i = first_id; i < V; i++) {
+        if (skip && skip[i]) continue;
         const float *e = E + i * D;
         double en = sqrt(dot_d(e, e, D));
         if (!isfinite(en)) return rnnc_error(RNNC_ERR_NUMERIC, "similar: embedding row %zu is not finite", i);
@@ -64,6 +66,12 @@ rnnc_status rnnc_similar_vec(const float *E, size_t V, size_t D, const float *q,
     return RNNC_OK;
 }
 
+rnnc_status rnnc_similar_vec(const float *E, size_t V, size_t D, const float *q,
+                             const uint32_t *exclude, size_t n_exclude, uint32_t first_id, size_t k,
+                             rnnc_neighbor *out, size_t *n_out) {
+    return similar_vec(E, V, D, q, exclude, n_exclude, first_id, NULL, k, out, n_out);
+}
+
 rnnc_status rnnc_similar_row(const float *E, size_t V, size_t D, uint32_t query, size_t k,
                              rnnc_neighbor *out, size_t *n_out) {
     *n_out = 0;
@@ -73,8 +81,9 @@ rnnc_status rnnc_similar_row(const float *E, size_t V, size_t D, uint32_t query,
     return rnnc_similar_vec(E, V, D, E + (size_t)query * D, &query, 1, 0, k, out, n_out);
 }
 
-rnnc_status rnnc_similar_terms(const float *E, size_t V, size_t D, const uint32_t *ids, const int *signs,
-                               size_t n_terms, uint32_t first_id, size_t k, rnnc_neighbor *out, size_t *n_out) {
+static rnnc_status similar_terms(const float *E, size_t V, size_t D, const uint32_t *ids, const int *signs,
+                                 size_t n_terms, uint32_t first_id, const unsigned char *skip, size_t k,
+                                 rnnc_neighbor *out, size_t *n_out) {
     *n_out = 0;
     if (n_terms == 0) return rnnc_error(RNNC_ERR_ARG, "similar: no query terms");
     float *q = calloc(D ? D : 1, sizeof *q);
@@ -83,6 +92,11 @@ rnnc_status rnnc_similar_terms(const float *E, size_t V, size_t D, const uint32_
     for (size_t t = 0; t < n_terms && !s; t++) {
         if (ids[t] >= V) { s = rnnc_error(RNNC_ERR_RANGE, "similar: token id %u outside the vocabulary (%zu)", ids[t], V); break; }
         if (signs[t] != 1 && signs[t] != -1) { s = rnnc_error(RNNC_ERR_ARG, "similar: sign of term %zu must be +1 or -1", t); break; }
+        if (skip && skip[ids[t]]) {
+            s = rnnc_error(RNNC_ERR_ARG, "similar: token %u never occurred in training, so its vector is still the "
+                           "initial one and its neighbours would be noise", ids[t]);
+            break;
+        }
         const float *e = E + (size_t)ids[t] * D;
         double nrm = sqrt(dot_d(e, e, D));
         if (!isfinite(nrm)) { s = rnnc_error(RNNC_ERR_NUMERIC, "similar: embedding row %u is not finite", ids[t]); break; }
@@ -90,9 +104,122 @@ rnnc_status rnnc_similar_terms(const float *E, size_t V, size_t D, const uint32_
         /* unit vectors, so that no term dominates by its length */
         for (size_t j = 0; j < D; j++) q[j] += (float)(signs[t] * e[j] / nrm);
     }
-    if (!s) s = rnnc_similar_vec(E, V, D, q, ids, n_terms, first_id, k, out, n_out);
+    if (!s) s = similar_vec(E, V, D, q, ids, n_terms, first_id, skip, k, out, n_out);
     free(q);
     return s;
+}
+
+rnnc_status rnnc_similar_terms(const float *E, size_t V, size_t D, const uint32_t *ids, const int *signs,
+                               size_t n_terms, uint32_t first_id, size_t k, rnnc_neighbor *out, size_t *n_out) {
+    return similar_terms(E, V, D, ids, signs, n_terms, first_id, NULL, k, out, n_out);
+}
+
+rnnc_status rnnc_similar_terms_skip(const float *E, size_t V, size_t D, const uint32_t *ids, const int *signs,
+                                    size_t n_terms, const unsigned char *skip, size_t k, rnnc_neighbor *out,
+                                    size_t *n_out) {
+    return similar_terms(E, V, D, ids, signs, n_terms, 0, skip, k, out, n_out);
+}
+
+/* ---- "rnnc.unseen_ids" ---- */
+
+static const char *skip_ws(const char *p) {
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
+    return p;
+}
+
+/* A plain decimal id: digits, no leading zero, at most 19 of them. */
+static int parse_id(const char **pp, uint64_t *out) {
+    const char *p = *pp;
+    if (*p < '0' || *p > '9') return 0;
+    if (*p == '0' && p[1] >= '0' && p[1] <= '9') return 0;
+    uint64_t v = 0;
+    int n = 0;
+    while (*p >= '0' && *p <= '9') {
+        if (++n > 19) return 0;
+        v = v * 10 + (uint64_t)(*p++ - '0');
+    }
+    *pp = p;
+    *out = v;
+    return 1;
+}
+
+/* Checks the value; marks its ids in skip when skip is not NULL. */
+static rnnc_status unseen_scan(const char *json, size_t V, unsigned char *skip) {
+    const char *key = RNNC_UNSEEN_IDS_KEY;
+    if (!json) return rnnc_error(RNNC_ERR_FORMAT, "metadata %s: no value", key);
+    const char *p = skip_ws(json);
+#define BAD(what) return rnnc_error(RNNC_ERR_FORMAT, "metadata %s: %s at byte %zu (expected a JSON array of " \
+                                    "[first, last] id ranges such as [[0,3],[17,17]])", key, what, (size_t)(p - json))
+    if (*p != '[') BAD("no '['");
+    p = skip_ws(p + 1);
+    uint64_t prev_last = 0;
+    size_t n = 0;
+    if (*p == ']') p++;
+    else for (;;) {
+        uint64_t r[2];
+        if (*p != '[') BAD("no '[' opening a range");
+        p = skip_ws(p + 1);
+        if (!parse_id(&p, &r[0])) BAD("not a plain non-negative integer");
+        p = skip_ws(p);
+        if (*p != ',') BAD("no ',' between a range's ids");
+        p = skip_ws(p + 1);
+        if (!parse_id(&p, &r[1])) BAD("not a plain non-negative integer");
+        p = skip_ws(p);
+        if (*p != ']') BAD("no ']' closing a range of two ids");
+        p = skip_ws(p + 1);
+        if (r[0] > r[1])
+            return rnnc_error(RNNC_ERR_FORMAT, "metadata %s: range %zu is [%llu, %llu]: its first id is above its last",
+                              key, n + 1, (unsigned long long)r[0], (unsigned long long)r[1]);
+        if (r[1] >= V)
+            return rnnc_error(RNNC_ERR_FORMAT, "metadata %s: range %zu [%llu, %llu] is outside the vocabulary of %zu ids",
+                              key, n + 1, (unsigned long long)r[0], (unsigned long long)r[1], V);
+        if (n > 0 && r[0] <= prev_last)
+            return rnnc_error(RNNC_ERR_FORMAT, "metadata %s: range %zu [%llu, %llu] does not start after the one "
+                              "before it (which ends at %llu): ranges go in increasing order without overlap",
+                              key, n + 1, (unsigned long long)r[0], (unsigned long long)r[1],
+                              (unsigned long long)prev_last);
+        prev_last = r[1];
+        n++;
+        if (skip) memset(skip + r[0], 1, (size_t)(r[1] - r[0] + 1));
+        if (*p == ',') { p = skip_ws(p + 1); continue; }
+        if (*p == ']') { p++; break; }
+        BAD("no ',' or ']' after a range");
+    }
+    p = skip_ws(p);
+    if (*p) BAD("text after the array");
+#undef BAD
+    return RNNC_OK;
+}
+
+rnnc_status rnnc_unseen_ids_parse(const char *json, size_t V, unsigned char *skip) {
+    /* checked whole before marking, so a malformed value leaves skip as it was */
+    rnnc_status s = unseen_scan(json, V, NULL);
+    return s ? s : unseen_scan(json, V, skip);
+}
+
+rnnc_status rnnc_unseen_ids_format(const unsigned char *seen, size_t V, char **json) {
+    *json = NULL;
+    size_t cap = 64, len = 0;
+    char *s = malloc(cap);
+    if (!s) return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", RNNC_UNSEEN_IDS_KEY);
+    s[len++] = '[';
+    for (size_t i = 0; i < V;) {
+        if (seen[i]) { i++; continue; }
+        size_t j = i;
+        while (j + 1 < V && !seen[j + 1]) j++;
+        if (cap - len < 48) {
+            char *ns = realloc(s, cap * 2);
+            if (!ns) { free(s); return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", RNNC_UNSEEN_IDS_KEY); }
+            s = ns;
+            cap *= 2;
+        }
+        len += (size_t)snprintf(s + len, cap - len, "%s[%zu,%zu]", len > 1 ? "," : "", i, j);
+        i = j + 1;
+    }
+    s[len++] = ']';
+    s[len] = 0;
+    *json = s;
+    return RNNC_OK;
 }
 
 rnnc_status rnnc_similar_analogy(const float *E, size_t V, size_t D, uint32_t a, uint32_t b, uint32_t c,
