@@ -19,7 +19,7 @@ echo
 echo "== 2. Training a BPE-level LSTM language model for $time_budget (2 layers x 256, embed 64)"
 "$rnnc" train --data "$data/sotu.txt" --tokenizer bpe:2000 --cell lstm --layers 2 --hidden 256 --embed 64 \
   --batch 32 --seq 64 --lr 3e-3 --warmup 50 --time "$time_budget" --eval-every 100 --eval-tokens 100000 \
-  --report-every 20 --force -o "$run"
+  --log-every 20 --force -o "$run"
 model=$run/best.safetensors
 echo
 echo "== 3. Samples (prompt: 'The state of the Union')"

@@ -1,7 +1,10 @@
 #!/bin/bash
 # CLI tests of init/eval/train/info: a model made in PyTorch (tools/make_golden_lm.py) evaluates to
 # PyTorch's loss; training prints PyTorch's per-step losses; every bad input gives one clear error
-# line and a non-zero exit. Usage: cli_model.sh RNNC_BIN REPO_ROOT
+# line and a non-zero exit. Then: evaluating nothing is an error; bits per byte only where no
+# <unk> hides bytes; seq2seq translate's input, -o and closing count, and seq2seq eval on zero
+# items; a flag whose value is missing; usage errors that point at the mode's help.
+# Usage: cli_model.sh RNNC_BIN REPO_ROOT
 set -u
 RNNC=$1
 ROOT=$2
@@ -163,6 +166,107 @@ else
     expect_error 1 "$huge" "$RNNC" "${ev[@]}" --model "$TMP/huge.safetensors"
 fi
 expect_error 1 "$huge" "$RNNC" info "$TMP/huge.safetensors"
+
+# Nothing to evaluate is an error naming the file, never a loss over nothing.
+: >"$TMP/empty.txt"
+printf ' \n\t\n' >"$TMP/blank.txt"
+expect_error 1 "no ids to evaluate in $TMP/empty.txt (the file is empty)" "$RNNC" eval --model "$G/cli_lstm.safetensors" \
+    --ids "$TMP/empty.txt" --batch 1 --seq 2
+expect_error 1 "no ids to evaluate in $TMP/blank.txt (the file is only white space)" "$RNNC" eval --model "$G/cli_lstm.safetensors" \
+    --ids "$TMP/blank.txt" --batch 1 --seq 2
+expect_error 1 "no text to evaluate in $TMP/empty.txt" "$RNNC" eval --model "$TMP/tok_ok.safetensors" --data "$TMP/empty.txt"
+
+# Bits per byte only where it is true: a word model's <unk>s hide the bytes of the words they
+# stand for, so with any <unk> the figure is left out, saying why; the <unk> rate is always shown.
+export RNNC_NO_PROGRESS=1 OMP_NUM_THREADS=1
+for i in $(seq 1 40); do echo "the cat sat on the mat, and the dog ate the hat."; done >"$TMP/words.txt"
+# 10 tokens a line, 4 of them unknown words (zebra, with, a, xylophone)
+printf 'the cat sat on the zebra with a xylophone.\n%.0s' $(seq 20) >"$TMP/unk.txt"
+lm_small=(--hidden 16 --layers 1 --embed 8 --batch 2 --seq 8 --steps 2 --eval-every 2 --threads 1)
+"$RNNC" train --data "$TMP/words.txt" --tokenizer word "${lm_small[@]}" -o "$TMP/wordrun" >/dev/null 2>&1 &&
+    "$RNNC" train --data "$TMP/words.txt" --tokenizer word:5 "${lm_small[@]}" -o "$TMP/word5" >/dev/null 2>&1 &&
+    "$RNNC" train --data "$TMP/words.txt" --tokenizer char "${lm_small[@]}" -o "$TMP/charrun" >/dev/null 2>&1 ||
+    fail "training the word and char models failed"
+checks=$((checks + 1))
+"$RNNC" eval --model "$TMP/wordrun/model.safetensors" --data "$TMP/words.txt" --seq 8 >"$TMP/out" 2>"$TMP/err" || fail "eval word: $(cat "$TMP/err")"
+grep -q '^bpb [0-9.]*$' "$TMP/out" && grep -q '^unk 0.00% (0 of ' "$TMP/out" || fail "word model, no <unk>: bpb and the rate expected: $(cat "$TMP/out")"
+checks=$((checks + 1))
+"$RNNC" eval --model "$TMP/wordrun/model.safetensors" --data "$TMP/unk.txt" --seq 8 >"$TMP/out" 2>"$TMP/err" || fail "eval word: $(cat "$TMP/err")"
+grep -q '^bpb' "$TMP/out" && fail "word model with <unk>s: bpb shown: $(cat "$TMP/out")"
+grep -qx 'bits per byte: not shown, 40.0% of the tokens are <unk>: their bytes are not modelled' "$TMP/out" &&
+    grep -q '^unk 40.00% (80 of the text.s 200 tokens)$' "$TMP/out" || fail "word model with <unk>s: $(cat "$TMP/out")"
+checks=$((checks + 1))
+"$RNNC" eval --model "$TMP/word5/model.safetensors" --data "$TMP/words.txt" --seq 8 >"$TMP/out" 2>"$TMP/err" || fail "eval word:5: $(cat "$TMP/err")"
+grep -q '^bits per byte: not shown, [0-9.]*% of the tokens are <unk>' "$TMP/out" && ! grep -q '^bpb' "$TMP/out" ||
+    fail "a word model that maps most words to <unk>: $(cat "$TMP/out")"
+checks=$((checks + 1))
+printf 'the cat \303\251t\303\251 \342\202\254.\n%.0s' $(seq 10) >"$TMP/fallback.txt"
+"$RNNC" eval --model "$TMP/charrun/model.safetensors" --data "$TMP/fallback.txt" --seq 8 >"$TMP/out" 2>"$TMP/err" || fail "eval char: $(cat "$TMP/err")"
+grep -q '^bpb [0-9.]*$' "$TMP/out" && grep -q '^fallback 20.00% (30 of the text.s 150 characters' "$TMP/out" ||
+    fail "char model with unknown characters: bpb (bytes are modelled) and the fallback rate expected: $(cat "$TMP/out")"
+
+# seq2seq translate: an input file (positional or --input, - for stdin), -o written at the end, a
+# closing count of lines and unknown source symbols; seq2seq eval on zero items is an error.
+for i in $(seq 60); do printf 'a b c\tc b a\nb c\tc b\nc a b\tb a c\n'; done >"$TMP/pairs.tsv"
+"$RNNC" seq2seq train --data "$TMP/pairs.tsv" --valid "$TMP/pairs.tsv" -o "$TMP/s2s" --hidden 8 --embed 4 --steps 20 \
+    >/dev/null 2>&1 || fail "training the seq2seq model failed"
+S=$TMP/s2s/model.safetensors
+printf 'a b c\nz a\n\nb c\n' >"$TMP/src.txt"
+checks=$((checks + 1))
+"$RNNC" seq2seq translate --model "$S" "$TMP/src.txt" >"$TMP/out" 2>"$TMP/err" || fail "translate FILE: $(cat "$TMP/err")"
+[ "$(wc -l <"$TMP/out")" -eq 4 ] && [ -z "$(sed -n 3p "$TMP/out")" ] || fail "translate FILE: 4 lines expected: $(cat "$TMP/out")"
+grep -qx 'translate: 4 lines, 1 unknown source symbol (14.3% of 7)' "$TMP/err" || fail "translate FILE: closing line: $(cat "$TMP/err")"
+checks=$((checks + 1))
+"$RNNC" seq2seq translate --model "$S" --input "$TMP/src.txt" -o "$TMP/tr.txt" >"$TMP/out" 2>"$TMP/err" || fail "translate -o: $(cat "$TMP/err")"
+[ ! -s "$TMP/out" ] && [ "$(wc -l <"$TMP/tr.txt")" -eq 4 ] || fail "translate -o: the lines go to the file only"
+grep -qx "translate: 4 lines, 1 unknown source symbol (14.3% of 7); wrote $TMP/tr.txt" "$TMP/err" || fail "translate -o: closing line: $(cat "$TMP/err")"
+"$RNNC" seq2seq translate --model "$S" <"$TMP/src.txt" >"$TMP/out2" 2>/dev/null
+cmp -s "$TMP/tr.txt" "$TMP/out2" || fail "translate -o and translate from stdin differ"
+checks=$((checks + 1))
+printf 'a b c\n' | "$RNNC" seq2seq translate --model "$S" >"$TMP/out" 2>"$TMP/err" && [ "$(wc -l <"$TMP/out")" -eq 1 ] && [ ! -s "$TMP/err" ] ||
+    fail "stdin to stdout with no unknown symbol: one line, nothing on stderr: $(cat "$TMP/err")"
+printf 'a q\n' | "$RNNC" seq2seq translate --model "$S" - >"$TMP/out" 2>"$TMP/err" &&
+    grep -qx 'translate: 1 line, 1 unknown source symbol (50.0% of 2)' "$TMP/err" || fail "translate - (stdin) with an unknown symbol: $(cat "$TMP/err")"
+expect_error 1 "$TMP/nope.txt: cannot open" "$RNNC" seq2seq translate --model "$S" --input "$TMP/nope.txt" -o "$TMP/tr2.txt"
+[ -e "$TMP/tr2.txt" ] && fail "a failed translate left its -o file"
+expect_error 1 "$TMP/no/dir/out.txt" "$RNNC" seq2seq translate --model "$S" "$TMP/src.txt" -o "$TMP/no/dir/out.txt"
+expect_error 2 "one input at most" "$RNNC" seq2seq translate --model "$S" "$TMP/src.txt" "$TMP/src.txt"
+printf 'a b c\n' >"$TMP/notab.tsv"
+printf 'a b c a b c\ta\n' >"$TMP/long.tsv"
+expect_error 1 "no items to evaluate in $TMP/notab.tsv (1 skipped as bad, 0 as long)" "$RNNC" seq2seq eval --model "$S" \
+    --data "$TMP/notab.tsv" --skip-bad
+[ -s "$TMP/out" ] && fail "eval on zero items printed a score: $(cat "$TMP/out")"
+expect_error 1 "no items to evaluate in $TMP/long.tsv (0 skipped as bad, 1 as long)" "$RNNC" seq2seq eval --model "$S" \
+    --data "$TMP/long.tsv" --max-source 3 --skip-long
+expect_error 1 "no items to evaluate in $TMP/empty.txt (the file is empty)" "$RNNC" seq2seq eval --model "$S" --data "$TMP/empty.txt"
+expect_error 1 "no items to evaluate in $TMP/blank.txt (only blank lines)" "$RNNC" seq2seq eval --model "$S" --data "$TMP/blank.txt"
+
+# A flag whose value is missing is an error naming it, on every command; a negative number or a
+# lone - (stdin) is a value.
+expect_error 2 "--model needs a value (got the flag --data)" "$RNNC" eval --model --data "$TMP/words.txt"
+expect_error 2 "--ids needs a value (got the flag --batch)" "$RNNC" eval --model "$G/cli_lstm.safetensors" --ids --batch 4 --seq 5
+expect_error 2 "--cell needs a value (got the flag --vocab)" "$RNNC" init --cell --vocab 5 --embed 2 --hidden 2 -o "$TMP/x.safetensors"
+expect_error 2 "-o needs a value (got the flag --seed)" "$RNNC" init --cell lstm --vocab 5 --embed 2 --hidden 2 -o --seed 3
+expect_error 2 "--data" "$RNNC" train --data --steps 3 -o "$TMP/r"
+[ -e "$TMP/--steps" ] || [ -e "$TMP/r" ] && fail "train --data --steps took the flag as a file"
+expect_error 2 "--model needs a value (got the flag --beam)" "$RNNC" seq2seq translate --model --beam 3
+expect_error 2 "--data needs a value (got the flag --skip-bad)" "$RNNC" seq2seq eval --model "$S" --data --skip-bad
+expect_error 2 "--model needs a value (got the flag -n)" "$RNNC" sample --model -n 5
+expect_error 2 "--prompt needs a value (got the flag --seed)" "$RNNC" sample --model "$TMP/charrun/model.safetensors" --prompt --seed 3
+expect_error 2 "--temperature must be between 0 and" "$RNNC" sample --model "$TMP/charrun/model.safetensors" --temperature -0.5
+expect_error 2 "--model needs a value (got the flag -k)" "$RNNC" similar --model -k 3 cat
+
+# Usage errors end by pointing at the help of the mode in use.
+for mode in "seq2seq translate" "seq2seq eval" "eval" "init" "sample" "similar" "info" "plot"; do
+    checks=$((checks + 1))
+    # shellcheck disable=SC2086
+    "$RNNC" $mode --bogus >/dev/null 2>"$TMP/err"
+    rc=$?
+    [ $rc -eq 2 ] && head -1 "$TMP/err" | grep -q "^rnnc $mode: unknown option '--bogus'" &&
+        [ "$(tail -1 "$TMP/err")" = "(see rnnc $mode --help)" ] || fail "rnnc $mode --bogus: rc $rc, $(cat "$TMP/err")"
+    # shellcheck disable=SC2086
+    "$RNNC" $mode --help >"$TMP/help" 2>&1 && grep -q "^usage: rnnc $mode" "$TMP/help" || fail "rnnc $mode --help: $(head -2 "$TMP/help")"
+done
 
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]

@@ -73,6 +73,17 @@ expect_error 2 plot "$T/run_a" --labels a,b -o "$T/x.svg"
 expect_error 2 plot "$T/run_a" --x epochs -o "$T/x.svg"
 expect_error 2 plot "$T/run_a" --bogus -o "$T/x.svg"
 "$RNNC" plot --help | grep -q 'usage: rnnc plot' || fail "--help"
+# a flag whose value is missing names the flag (and is not taken as the output file)
+expect_error 2 plot "$T/run_a" -o --labels a
+grep -q -- "^rnnc plot: -o needs a value (got the flag --labels)" "$T/err" || fail "-o --labels: $(cat "$T/err")"
+[ -e "--labels" ] && fail "-o --labels wrote a file named --labels"
+expect_error 2 plot "$T/run_a" --title --log-x -o "$T/x.svg"
+grep -q -- "--title needs a value (got the flag --log-x)" "$T/err" || fail "--title --log-x: $(cat "$T/err")"
+# --name=VALUE takes the value as it is, even one that starts with a dash
+"$RNNC" plot "$T/run_a" --title=--dashes-- -o "$T/dash.svg" && grep -q -- '--dashes--' "$T/dash.svg" || fail "--title=--dashes--"
+# usage errors point at plot's help
+expect_error 2 plot "$T/run_a" --bogus -o "$T/x.svg"
+[ "$(tail -1 "$T/err")" = "(see rnnc plot --help)" ] || fail "usage error hint: $(cat "$T/err")"
 
 [ "$fails" -eq 0 ] && echo "cli_plot: all passed"
 exit "$fails"

@@ -17,11 +17,11 @@ awk 'BEGIN{srand(3); for(i=0;i<600;i++){n=2+int(rand()*3); s="";t=""; for(k=0;k<
 head -50 "$t/train.tsv" > "$t/dev.tsv"
 
 "$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/run" --hidden 16 --embed 8 --epochs 2 \
-  --batch 16 --bidirectional --cell gru --seed 3 --log-every 20 2> "$t/train.err"
+  --batch 16 --bidirectional --cell gru --seed 3 --log-every 20 --eval-every 20 2> "$t/train.err"
 check "train exits 0" '[ $? -eq 0 ]'
-check "train writes model, best, metrics, eval" '[ -s "$t/run/model.safetensors" ] && [ -s "$t/run/best.safetensors" ] && [ -s "$t/run/metrics.jsonl" ] && [ $(wc -l < "$t/run/eval.jsonl") -eq 2 ]'
-check "eval.jsonl: one line per epoch with valid_ter and valid_ser" '[ $(grep -c "\"valid_ter\":[0-9.]*,\"valid_ser\":" "$t/run/eval.jsonl") -eq 2 ]'
-check "metrics.jsonl: a dev loss row per epoch, train loss rows every --log-every steps" '[ $(grep -c "\"val_loss\":" "$t/run/metrics.jsonl") -eq 2 ] && [ $(grep -c "\"train_loss\":" "$t/run/metrics.jsonl") -ge 1 ]'
+nsteps=$(grep -o '"step":[0-9]*' "$t/run/metrics.jsonl" | tail -1 | cut -d: -f2)
+check "train writes model, best, checkpoint, metrics" '[ -s "$t/run/model.safetensors" ] && [ -s "$t/run/best.safetensors" ] && [ -s "$t/run/checkpoint.safetensors" ] && [ -s "$t/run/metrics.jsonl" ]'
+check "metrics.jsonl: dev loss, TER and SER every --eval-every steps and at the end, train loss every --log-every" '[ $(grep -c "\"val_loss\":.*\"val_ter\":[0-9.e-]*,\"val_ser\":" "$t/run/metrics.jsonl") -eq $((nsteps / 20 + (nsteps % 20 > 0))) ] && [ $(grep -c "\"train_loss\":" "$t/run/metrics.jsonl") -ge 2 ]'
 "$RNNC" plot "$t/run" -o "$t/curves.svg" --x step 2>/dev/null
 check "rnnc plot draws the seq2seq training log" '[ $? -eq 0 ] && grep -q "<svg" "$t/curves.svg"'
 "$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/run" --hidden 16 --embed 8 --epochs 1 2> "$t/err"
@@ -58,7 +58,7 @@ printf 'a b\t\n' > "$t/empty.tsv"
 "$RNNC" seq2seq eval --model "$t/run/best.safetensors" --data "$t/empty.tsv" 2> "$t/err" >/dev/null
 check "empty target: exit 1 naming file:line" '[ $? -eq 1 ] && grep -q "empty.tsv:1: empty target" "$t/err"'
 printf '\tb a\n' > "$t/empty2.tsv"
-"$RNNC" seq2seq train --data "$t/empty2.tsv" --valid "$t/dev.tsv" -o "$t/x" 2> "$t/err"
+"$RNNC" seq2seq train --data "$t/empty2.tsv" --valid "$t/dev.tsv" -o "$t/x" --epochs 1 2> "$t/err"
 check "empty source in training data: exit 1" '[ $? -eq 1 ] && grep -q "empty2.tsv:1: empty source" "$t/err" && [ ! -e "$t/x" ]'
 printf 'a b c d e\te d c b a\na b\tb a\n' > "$t/long.tsv"
 "$RNNC" seq2seq eval --model "$t/run/best.safetensors" --data "$t/long.tsv" --max-source 3 2> "$t/err" >/dev/null
@@ -74,10 +74,9 @@ common=(--hidden 16 --embed 8 --layers 2 --dropout 0.1 --epochs 2 --batch 16 --t
 "$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/rA" "${common[@]}" 2>/dev/null
 "$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/rB" "${common[@]}" --steps 13 2>/dev/null
 check "a --steps stop leaves a checkpoint" '[ -s "$t/rB/checkpoint.safetensors" ]'
-"$RNNC" seq2seq train --resume "$t/rB" --steps 0 2> "$t/err"
-check "resume mid-epoch: exit 0 and says so" '[ $? -eq 0 ] && grep -q "resuming .* at epoch 1, step 13" "$t/err"'
+"$RNNC" seq2seq train --resume "$t/rB" --epochs 2 2> "$t/err"
+check "resume mid-epoch: exit 0 and says so" '[ $? -eq 0 ] && grep -q "resumed from step 13 (epoch 0.68, " "$t/err"'
 check "resume mid-epoch: same final model as without a stop" 'cmp -s "$t/rA/model.safetensors" "$t/rB/model.safetensors"'
-n1=$(grep -c '"epoch":1,' "$t/rA/eval.jsonl")
 "$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/rC" "${common[@]}" --epochs 1 2>/dev/null
 "$RNNC" seq2seq train --resume "$t/rC" --epochs 2 2>/dev/null
 check "resume at an epoch's end with a larger --epochs: same final model" 'cmp -s "$t/rA/model.safetensors" "$t/rC/model.safetensors"'
@@ -102,9 +101,9 @@ printf 'a b c\n' | "$RNNC" seq2seq translate --model "$t/cA/model.safetensors" >
 check "a reversed-source model translates from its file" '[ $? -eq 0 ] && [ $(wc -l < "$t/o") -eq 1 ]'
 "$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/od" --hidden 8 --embed 4 --steps 20 --output-dropout 0.3 2>/dev/null
 check "--output-dropout trains, and the model keeps it" '[ $? -eq 0 ] && grep -a -q "output_dropout..:0\.3" "$t/od/model.safetensors"'
-"$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/y" --output-dropout 1.5 2> "$t/err"
+"$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/y" --output-dropout 1.5 --epochs 1 2> "$t/err"
 check "--output-dropout 1.5: exit 2 naming the flag" '[ $? -eq 2 ] && grep -q -- "--output-dropout" "$t/err"'
-"$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/y" --schedule linear 2> "$t/err"
+"$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/y" --schedule linear --epochs 1 2> "$t/err"
 check "bad --schedule: exit 2 naming the flag" '[ $? -eq 2 ] && grep -q -- "--schedule" "$t/err"'
 
 "$RNNC" seq2seq train --resume "$t/nothing" 2> "$t/err"
@@ -127,7 +126,7 @@ check "train without --data: exit 2" '[ $? -eq 2 ]'
 check "unknown option: exit 2" '[ $? -eq 2 ]'
 "$RNNC" seq2seq translate --model "$t/run/best.safetensors" --beam 2 --nbest 3 2>/dev/null
 check "nbest > beam: exit 2" '[ $? -eq 2 ]'
-"$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/y" --hidden 0 2>/dev/null
+"$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/y" --hidden 0 --epochs 1 2>/dev/null
 check "hidden 0: exit 2" '[ $? -eq 2 ]'
 "$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/tm" --hidden 8 --embed 4 --time 1s 2>/dev/null
 check "--time takes a duration with a unit (1s)" '[ $? -eq 0 ] && [ -s "$t/tm/model.safetensors" ]'
@@ -158,7 +157,7 @@ check "beam search with tokenizers" '[ $? -eq 0 ] && [ $(wc -l < "$t/tok.nb") -e
 "$RNNC" seq2seq eval --model "$t/alone/m.safetensors" --data "$t/words_dev.tsv" > "$t/tok.eval"
 check "eval from the model file alone" '[ $? -eq 0 ] && grep -q "sources [0-9]* .*TER 0.00%  SER 0.00%" "$t/tok.eval"'
 "$RNNC" seq2seq train --resume "$t/tok" --steps 203 2> "$t/err"
-check "resume a tokenizer run from its checkpoint" '[ $? -eq 0 ] && grep -q "resuming .* step 200" "$t/err"'
+check "resume a tokenizer run from its checkpoint" '[ $? -eq 0 ] && grep -q "resumed from step 200 " "$t/err"'
 
 cut -f1 "$t/words.tsv" > "$t/src.txt"
 cut -f2 "$t/words.tsv" > "$t/tgt.txt"
@@ -178,22 +177,22 @@ check "translate with the tokenizer files gone" '[ $? -eq 0 ] && [ $(wc -l < "$t
 check "eval with the tokenizer files gone" '[ $? -eq 0 ] && grep -q "sources [0-9]* .*TER [0-9.]*%  SER [0-9.]*%" "$t/tokf.eval"'
 
 # bad tokenizer values: one clear line, non-zero exit, no run directory
-"$RNNC" seq2seq train --data "$t/words.tsv" --valid "$t/words_dev.tsv" -o "$t/e1" --source-tokenizer bpe:abc 2> "$t/err"
-check "--source-tokenizer bpe:abc: usage error naming the value" '[ $? -eq 2 ] && head -1 "$t/err" | grep -q "^rnnc seq2seq: --source-tokenizer: bpe:abc: expected bpe:N with a positive size N$" && [ $(wc -l < "$t/err") -le 2 ] && [ ! -e "$t/e1" ]'
-"$RNNC" seq2seq train --data "$t/words.tsv" --valid "$t/words_dev.tsv" -o "$t/e1" --target-tokenizer bpe 2> "$t/err"
+"$RNNC" seq2seq train --data "$t/words.tsv" --valid "$t/words_dev.tsv" -o "$t/e1" --source-tokenizer bpe:abc --epochs 1 2> "$t/err"
+check "--source-tokenizer bpe:abc: usage error naming the value" '[ $? -eq 2 ] && head -1 "$t/err" | grep -q "^rnnc seq2seq train: --source-tokenizer: bpe:abc: expected bpe:N with a positive size N$" && [ $(wc -l < "$t/err") -le 2 ] && [ ! -e "$t/e1" ]'
+"$RNNC" seq2seq train --data "$t/words.tsv" --valid "$t/words_dev.tsv" -o "$t/e1" --target-tokenizer bpe --epochs 1 2> "$t/err"
 check "--target-tokenizer bpe without a size: usage error" '[ $? -eq 2 ] && head -1 "$t/err" | grep -q "target-tokenizer: bpe needs a vocabulary size"'
-"$RNNC" seq2seq train --data "$t/words.tsv" --valid "$t/words_dev.tsv" -o "$t/e1" --source-tokenizer char:30 2> "$t/err"
+"$RNNC" seq2seq train --data "$t/words.tsv" --valid "$t/words_dev.tsv" -o "$t/e1" --source-tokenizer char:30 --epochs 1 2> "$t/err"
 check "--source-tokenizer char:30: usage error" '[ $? -eq 2 ] && head -1 "$t/err" | grep -q "char:30: a seq2seq char vocabulary takes no size"'
-"$RNNC" seq2seq train --data "$t/words.tsv" --valid "$t/words_dev.tsv" -o "$t/e2" --target-tokenizer "$t/nope.json" 2> "$t/err"
+"$RNNC" seq2seq train --data "$t/words.tsv" --valid "$t/words_dev.tsv" -o "$t/e2" --target-tokenizer "$t/nope.json" --epochs 1 2> "$t/err"
 check "missing tokenizer file: exit 1, one line naming it, no run directory" '[ $? -eq 1 ] && [ $(wc -l < "$t/err") -eq 1 ] && grep -q "^rnnc: --target-tokenizer: .*nope.json: cannot open tokenizer" "$t/err" && [ ! -e "$t/e2" ]'
-"$RNNC" seq2seq train --data "$t/words.tsv" --valid "$t/words_dev.tsv" -o "$t/e3" --source-tokenizer bpe:100 2> "$t/err"
+"$RNNC" seq2seq train --data "$t/words.tsv" --valid "$t/words_dev.tsv" -o "$t/e3" --source-tokenizer bpe:100 --epochs 1 2> "$t/err"
 check "bpe:100 (below the 256 bytes): exit 1 with one line" '[ $? -eq 1 ] && grep -q "^rnnc: --source-tokenizer: .*256 byte tokens" "$t/err" && [ $(grep -c "^rnnc:" "$t/err") -eq 1 ] && [ ! -e "$t/e3" ]'
 "$RNNC" seq2seq train --help > "$t/help.txt"
 check "train --help lists the tokenizer values" 'grep -q "bpe:N" "$t/help.txt" && grep -q "word:N" "$t/help.txt" && grep -q "cl100k_base" "$t/help.txt"'
 
 # One run per directory: a second run or a resume of a live run is refused naming the process;
 # kill -9 before the first epoch's checkpoint leaves the step-0 one, which --resume continues.
-big=(--data "$t/train.tsv" --valid "$t/dev.tsv" --hidden 16 --embed 8 --epochs 100000 --batch 4)
+big=(--data "$t/train.tsv" --valid "$t/dev.tsv" --hidden 16 --embed 8 --epochs 100000 --batch 4 --checkpoint-every 1000000)
 "$RNNC" seq2seq train "${big[@]}" -o "$t/live" 2>/dev/null &
 pid=$!
 for _ in $(seq 200); do [ -s "$t/live/checkpoint.safetensors" ] && break; sleep 0.02; done
@@ -204,7 +203,7 @@ check "a resume of a live run: refused naming the process" '[ $? -eq 1 ] && grep
 kill -9 $pid
 wait $pid 2>/dev/null
 "$RNNC" seq2seq train --resume "$t/live" --steps 3 2> "$t/err"
-check "kill -9 before the first epoch ends: --resume continues" '[ $? -eq 0 ] && grep -q "resuming" "$t/err" && [ -s "$t/live/model.safetensors" ]'
+check "kill -9 before the first epoch ends: --resume continues" '[ $? -eq 0 ] && grep -q "resumed from step" "$t/err" && [ -s "$t/live/model.safetensors" ]'
 mkdir -p "$t/nock" && echo '{"step":1}' > "$t/nock/metrics.jsonl"
 "$RNNC" seq2seq train "${big[@]}" -o "$t/nock" 2> "$t/err"
 check "leftovers without a checkpoint: refused without suggesting --resume" '[ $? -eq 1 ] && grep -q "no checkpoint to resume" "$t/err" && ! grep -q -- "--resume" "$t/err"'

@@ -132,6 +132,15 @@ expect_fail 1 "missing/x.json" "$rnnc" tokenizer train --type char -o "$tmp/miss
 [ ! -e "$tmp/x.json" ] && [ ! -e "$tmp/x.tiktoken" ] && ok || fail "a failed train left an output file"
 expect_fail 2 "unknown option '--bogus'" "$rnnc" tokenizer train --type char --bogus -o "$tmp/x.json" "$tmp/corpus.txt"
 expect_fail 2 "--vocab-size needs a value" "$rnnc" tokenizer train --type bpe --vocab-size
+expect_fail 2 "^rnnc tokenizer train: --output needs a value \(got the flag --vocab-size\)$" "$rnnc" tokenizer train --type bpe --output --vocab-size 300 "$tmp/corpus.txt"
+expect_fail 2 "^rnnc tokenizer encode: -t needs a value \(got the flag --pattern\)$" "$rnnc" tokenizer encode -t --pattern cl100k "$tmp/mixed.txt"
+expect_fail 2 "^rnnc tokenizer decode: --tokenizer needs a value \(got the flag -t\)$" "$rnnc" tokenizer decode --tokenizer -t x
+expect_fail 2 "^rnnc tokenizer stats: --sizes needs a value \(got the flag --threads\)$" "$rnnc" tokenizer stats --sizes --threads 1 "$tmp/corpus.txt"
+# usage errors point at the help of the subcommand in use
+for sub in train encode decode stats; do
+    "$rnnc" tokenizer $sub --bogus >/dev/null 2>"$tmp/err" </dev/null
+    [ "$(tail -1 "$tmp/err")" = "(see rnnc tokenizer $sub --help)" ] && ok || fail "tokenizer $sub --bogus: $(cat "$tmp/err")"
+done
 expect_fail 2 "--vocab-size expects an integer" "$rnnc" tokenizer train --type bpe --vocab-size ten -o "$tmp/x" "$tmp/corpus.txt"
 expect_fail 2 "--type" "$rnnc" tokenizer train -o "$tmp/x.json" "$tmp/corpus.txt"
 expect_fail 2 "--type must be" "$rnnc" tokenizer train --type chars -o "$tmp/x.json" "$tmp/corpus.txt"

@@ -16,7 +16,7 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 awk 'BEGIN { srand(7); split("the cat|a dog|my friend|she|he", s, "|"); split("sees|likes|walks to|finds", v, "|");
              split("the house|a tree|the river|the market", o, "|");
              for (i = 0; i < 1500; i++) printf "%s %s %s. ", s[int(rand()*5)+1], v[int(rand()*4)+1], o[int(rand()*4)+1] }' > "$tmp/corpus.txt"
-small=(--cell lstm --layers 1 --hidden 24 --embed 8 --batch 4 --seq 16 --report-every 5 --eval-every 10 --eval-tokens 500)
+small=(--cell lstm --layers 1 --hidden 24 --embed 8 --batch 4 --seq 16 --log-every 5 --eval-every 10 --eval-tokens 500)
 
 # expect_error NAME PATTERN CMD...: non-zero exit, and the one stderr line mentions PATTERN.
 expect_error() {

@@ -22,11 +22,14 @@ typedef struct {
     double lr;           /* learning rate at this step */
     double tokens_per_s; /* training throughput since the previous report */
     double elapsed;      /* seconds of training so far (across resumes) */
+    double val_unk;      /* share of held-out tokens that are <unk> (word tokenizers) */
+    double val_ter;      /* seq2seq: token error rate of greedy decoding on the dev items */
+    double val_ser;      /* seq2seq: sequence error rate of the same */
 } rnnc_metrics_row;
 
 /* The JSON key of each field, in the order above, and its count (for tools that iterate). */
 extern const char *const rnnc_metrics_fields[];
-enum { RNNC_METRICS_NFIELDS = 10 };
+enum { RNNC_METRICS_NFIELDS = 13 };
 /* Field i of a row (i < RNNC_METRICS_NFIELDS), as a pointer into it. */
 double *rnnc_metrics_field(rnnc_metrics_row *r, size_t i);
 

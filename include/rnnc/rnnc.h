@@ -25,5 +25,7 @@
 #include "rnnc/seq2seq.h"
 #include "rnnc/tokenizer.h"
 #include "rnnc/rundir.h"
+#include "rnnc/run.h"
+#include "rnnc/train.h"
 
 #endif

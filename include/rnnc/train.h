@@ -1,30 +1,31 @@
-/* rnnc — training a language model on text files: tokenizer, held-out validation, truncated BPTT
- * over stream batches, Adam/AdamW/SGD with warm-up and cosine decay, clipping, dropout, the best
- * model kept by validation loss, metrics, and checkpoints that resume exactly.
+/* rnnc — the training tasks on the run module (run.h): a language model on text files (or on an
+ * id file, to check and fine-tune a model made elsewhere) and a sequence-to-sequence model on TSV
+ * pairs. A task is made from its options, then handed to rnnc_run_start:
  *
- * A run lives in one directory:
- *   RUN_DIR/model.safetensors       the model at the end of training (tokenizer inside)
- *   RUN_DIR/best.safetensors        the model with the lowest validation loss so far
- *   RUN_DIR/checkpoint.safetensors  model + optimizer moments + carried recurrent state + RNG +
- *                                   data position + step + the run's options ("rnnc.train")
- *   RUN_DIR/metrics.jsonl           one JSON object per report (see metrics.h)
- * Every file but the metrics log is written atomically, so a crash or kill -9 at any moment leaves
- * the last checkpoint intact. Resuming from a checkpoint gives the same losses, step for step, as
- * a run that was never interrupted (same thread count). */
+ *     rnnc_lm_task_opts o = rnnc_lm_task_defaults();     // data, tokenizer, model, batching
+ *     o.data = files; o.n_data = 1;
+ *     rnnc_run_opts r = rnnc_run_defaults();             // budget, optimizer, cadence, run dir
+ *     r.steps = 1000; r.run_dir = "runs/x";
+ *     rnnc_task *t;
+ *     if (rnnc_lm_task_new(&t, &o, r.seed) == RNNC_OK)
+ *         rnnc_run_start(&r, t, on_event, ctx, &stop);   // owns t from here
+ *     ...
+ *     rnnc_run_resume("runs/x", NULL, on_event, ctx, &stop); // after a stop, exactly
+ */
 #ifndef RNNC_TRAIN_H
 #define RNNC_TRAIN_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "rnnc/lm.h"
-#include "rnnc/optim.h"
-#include "rnnc/status.h"
+#include "rnnc/run.h"
+#include "rnnc/seq2seq.h"
+
+/* ---- language model ---- */
 
 typedef struct {
-    /* Data. */
     const char *const *data; /* training text files */
     size_t n_data;
     const char *valid;       /* held-out file; NULL: the last valid_fraction of the data */
@@ -32,79 +33,51 @@ typedef struct {
     /* "char", "word" (10,000 words), "word:N", "bpe:N" (trained on the training text), or a
      * tokenizer file or OpenAI name (see rnnc_tokenizer_load). */
     const char *tokenizer;
-    /* Model (the vocabulary size comes from the tokenizer). */
-    rnnc_cell cell;
+    rnnc_cell cell;          /* the vocabulary size comes from the tokenizer */
     int layers, hidden, embed;
     float dropout;
-    /* Output bias at the start: true (default) sets head.bias to the log of the smoothed unigram
-     * frequencies of the training tokens, so the model starts at the unigram loss and never-seen
-     * ids (reserved and byte-fallback ids) start with a tiny probability; false keeps PyTorch's
-     * uniform initialisation. */
+    /* true (default): head.bias starts at the log of the smoothed unigram frequencies of the
+     * training tokens, so the model starts at the unigram loss; false: PyTorch's uniform init. */
     bool unigram_bias;
-    /* Batching: B streams, windows of T tokens. */
-    int batch, seq;
-    /* Budget: training stops at the first of these that is set (> 0). epochs and steps are
-     * exact; seconds is wall-clock time (so a timed run is not reproducible step for step). */
-    long steps;
-    double epochs;
-    double seconds;
-    /* Optimizer and schedule: linear warm-up over `warmup` steps, then cosine decay from lr to
-     * lr * min_lr_ratio at the last step (constant after warm-up when only seconds is set). */
-    rnnc_optim_config optim;
-    double clip;        /* global gradient norm; 0: off */
-    long warmup;
-    double min_lr_ratio;
-    /* Reporting. */
-    long report_every;      /* steps between training-loss reports */
-    long eval_every;        /* steps between validations (and at the end) */
-    long eval_max_tokens;   /* cap on validation targets per evaluation; 0: all */
-    long checkpoint_every;  /* steps between checkpoints (and at the end, and on a stop request) */
-    uint64_t seed;
-    const char *run_dir;
-    bool force;             /* reuse a RUN_DIR that holds another run */
-} rnnc_train_opts;
+    int batch, seq;          /* B streams, windows of T tokens */
+    long eval_max_tokens;    /* cap on validation targets per evaluation; 0: all */
+} rnnc_lm_task_opts;
 
-/* Defaults: valid 5%, LSTM 2x256, embed 64, B 32, T 128, AdamW lr 2e-3 (wd 0.01), clip 5,
- * warm-up 100, min_lr_ratio 0.1, reports every 10 steps, validation every 200, checkpoints
- * every 200, seed 1337. */
-rnnc_train_opts rnnc_train_defaults(void);
+/* held out 5%, char tokenizer, LSTM 2x256, embed 64, unigram bias, B 32, T 128. */
+rnnc_lm_task_opts rnnc_lm_task_defaults(void);
+/* Reads and tokenizes the data and makes the model, initialised from `seed`. The model files the
+ * run writes carry the tokenizer ("rnnc.tokenizer") and the ids never seen in training
+ * ("rnnc.unseen_ids", [[first, last], ...]). Validation reports val_loss, val_ppl and, unless the
+ * held-out text has <unk> tokens (then val_unk, their share), val_bpb. */
+rnnc_status rnnc_lm_task_new(rnnc_task **out, const rnnc_lm_task_opts *o, uint64_t seed);
+/* The model in model_path trained on the id file (whitespace-separated ids, cut into B streams
+ * read in windows of T, as `rnnc eval --ids`); no validation. For a run without a directory. */
+rnnc_status rnnc_lm_task_ids(rnnc_task **out, const char *model_path, const char *ids_path, int B, int T);
+rnnc_status rnnc_lm_task_resume(rnnc_task **out, const rnnc_safetensors *ck, const char *options_json);
 
-typedef enum {
-    RNNC_TRAIN_STARTED,   /* data, tokenizer and model are ready; `message` describes them */
-    RNNC_TRAIN_PROGRESS,  /* after every step: row.step/tokens/epoch/lr; loss of this step */
-    RNNC_TRAIN_REPORT,    /* a training-loss report (row holds the averages since the last) */
-    RNNC_TRAIN_VALID,     /* a validation (row.val_*); `improved` when best.safetensors was written */
-    RNNC_TRAIN_CHECKPOINT,/* checkpoint.safetensors written */
-    RNNC_TRAIN_DONE,
-} rnnc_train_event_kind;
+/* ---- sequence to sequence ---- */
 
 typedef struct {
-    rnnc_train_event_kind kind;
-    long step, total_steps; /* total_steps 0 when only a time budget is set */
-    double epoch, tokens, elapsed, seconds_budget;
-    double loss;            /* PROGRESS: this step's loss */
-    double lr;
-    double tokens_per_s;
-    double val_loss, val_ppl, val_bpb;
-    bool improved;
-    const char *message;
-} rnnc_train_event;
+    const char *data, *valid;     /* TSV pairs: source TAB target */
+    const char *source_tokenizer; /* space | char | word[:N] | bpe:N | FILE (rnnc_s2s_tok_parse) */
+    const char *target_tokenizer;
+    rnnc_s2s_config model;        /* vocabulary sizes come from the data */
+    int batch;
+    double teacher_forcing;       /* probability of feeding the gold previous token (1: always) */
+    double label_smoothing;
+    int max_source, max_target;   /* symbols per side; 0: the library's default (RNNC_S2S_DEFAULT_MAX_LEN) */
+    bool skip_bad, skip_long;     /* count bad or over-long lines instead of failing */
+    long valid_max;               /* dev items scored by greedy decoding at each validation; 0: all */
+} rnnc_s2s_task_opts;
 
-typedef void (*rnnc_train_callback)(const rnnc_train_event *e, void *ctx);
-
-/* Runs a new training run in opts->run_dir (created if missing). Refuses a directory that holds
- * another run (a checkpoint, model or metrics file) unless opts->force. When *stop becomes
- * non-zero (a signal handler sets it) the run writes a checkpoint after the current step and
- * returns RNNC_ERR_INTERRUPTED. */
-rnnc_status rnnc_train_run(const rnnc_train_opts *opts, rnnc_train_callback cb, void *ctx,
-                           volatile sig_atomic_t *stop);
-
-/* Continues the run in run_dir from its checkpoint with the options stored there; a budget
- * (steps, epochs, seconds) > 0 in `budget` replaces the stored one (to train longer). */
-rnnc_status rnnc_train_resume(const char *run_dir, const rnnc_train_opts *budget, rnnc_train_callback cb,
-                              void *ctx, volatile sig_atomic_t *stop);
-
-/* The learning rate at step s (0-based) of a run of `total` steps (0: unknown). */
-double rnnc_train_lr(const rnnc_train_opts *o, long s, long total);
+/* space tokenizers, LSTM 1x256, embed 64, batch 64, teacher forcing 1, no smoothing. */
+rnnc_s2s_task_opts rnnc_s2s_task_defaults(void);
+/* Reads the data (training the word/bpe tokenizers on its columns), makes the model from `seed`
+ * with the output bias at the targets' unigram frequencies. Each epoch visits the batches in an
+ * order drawn from the run's seed and the epoch number. Validation reports val_loss, val_ppl,
+ * val_ter and val_ser (greedy decoding of the first valid_max dev items); the best model is the
+ * one of the lowest SER, then TER. `summary` (may be NULL) gets a few lines on the data. */
+rnnc_status rnnc_s2s_task_new(rnnc_task **out, const rnnc_s2s_task_opts *o, uint64_t seed, char *summary, size_t n);
+rnnc_status rnnc_s2s_task_resume(rnnc_task **out, const rnnc_safetensors *ck, const char *options_json);
 
 #endif

@@ -12,14 +12,24 @@ static void usage(FILE *f) {
             "usage: rnnc eval --model MODEL --ids FILE --batch B --seq T\n"
             "       rnnc eval --model MODEL --data FILE [--batch B] [--seq T]\n"
             "\n"
-            "With --data, the text is encoded with the tokenizer stored in the model and the loss is\n"
-            "printed as nats per token, perplexity and bits per byte (comparable across tokenizers);\n"
-            "B and T default to 16 and 128 (fewer streams when the text is short).\n"
-            "\n"
             "Prints 'loss <mean cross-entropy in nats per token>' over every window of the id file.\n"
             "FILE holds whitespace-separated token ids, cut into B equal contiguous streams (the tail that\n"
             "does not divide is dropped); window k reads ids [kT, kT+T) of each stream and predicts\n"
-            "[kT+1, kT+T+1); the recurrent state carries from window to window.\n");
+            "[kT+1, kT+T+1); the recurrent state carries from window to window.\n"
+            "\n"
+            "With --data, the text is encoded with the tokenizer stored in the model and the loss is\n"
+            "printed as nats per token, perplexity and bits per byte (comparable across tokenizers);\n"
+            "B and T default to 16 and 128 (fewer streams when the text is short). A word model also\n"
+            "prints its <unk> rate, and bits per byte only when no token is <unk> (the bytes behind an\n"
+            "<unk> are not modelled); a char model prints the characters outside its vocabulary (encoded\n"
+            "as bytes, so still counted). A file with nothing to evaluate is an error.\n"
+            "\n"
+            "options:\n"
+            "  --model MODEL   the model file (required)\n"
+            "  --ids FILE      token ids to evaluate\n"
+            "  --data FILE     text to evaluate, encoded with the model's own tokenizer\n"
+            "  --batch B       streams evaluated together (required with --ids)\n"
+            "  --seq T         window length in tokens (required with --ids)\n");
 }
 
 /* rnnc_lm_stream_loss over every window, with its workspace and window buffers. */
@@ -34,18 +44,26 @@ static rnnc_status stream_loss(rnnc_lm *m, const rnnc_stream *st, int B, int T, 
     return s;
 }
 
+/* Characters of UTF-8 text (lead bytes; a stray byte counts as one). */
+static size_t count_chars(const unsigned char *s, size_t n) {
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) c += (s[i] & 0xC0) != 0x80;
+    return c;
+}
+
 static int eval_text(const char *model, const char *data, long B, long T) {
     rnnc_lm *m = NULL;
     rnnc_tokenizer *tok = NULL;
     unsigned char *text = NULL;
-    size_t len = 0;
+    size_t len = 0, oov = 0;
     rnnc_ids ids = {0};
     int rc = 0;
     if (rnnc_lm_load_tokenizer(&m, &tok, model)) return cli_fail_status();
     if (!tok) { rc = cli_fail("%s: the model file has no tokenizer (metadata 'rnnc.tokenizer'); evaluate id files with --ids", model); goto out; }
     if (rnnc_read_file(data, &text, &len)) { rc = cli_fail_status(); goto out; }
-    if (len == 0) { rc = cli_fail("%s: the file is empty", data); goto out; }
-    if (rnnc_tokenizer_encode(tok, text, len, false, &ids, NULL)) { rc = cli_fail_status(); goto out; }
+    if (len == 0) { rc = cli_fail("no text to evaluate in %s (the file is empty)", data); goto out; }
+    if (rnnc_tokenizer_encode(tok, text, len, false, &ids, &oov)) { rc = cli_fail_status(); goto out; }
+    if (ids.len == 0) { rc = cli_fail("no tokens to evaluate in %s (its %zu bytes give no tokens)", data, len); goto out; }
     if (rnnc_ids_check_vocab((const int32_t *)ids.data, ids.len, m->c.vocab, data)) { rc = cli_fail_status(); goto out; }
     while (B > 1 && ids.len / (size_t)B < (size_t)T + 1) B--;
     rnnc_stream st;
@@ -55,14 +73,45 @@ static int eval_text(const char *model, const char *data, long B, long T) {
     double targets = (double)st.windows * (double)B * (double)T;
     /* Bytes covered by the evaluated targets, in proportion to the text's tokens. */
     double bytes = (double)len * targets / (double)ids.len;
-    printf("loss %.6f\nppl %.4f\nbpb %.6f\ntokens %.0f\nbytes %.0f\n", loss, rnnc_perplexity(loss),
-           rnnc_bits_per_byte(loss, targets, bytes), targets, bytes);
+    rnnc_tokenizer_type type = rnnc_tokenizer_type_of(tok);
+    printf("loss %.6f\nppl %.4f\n", loss, rnnc_perplexity(loss));
+    /* Bits per byte charges the model for every byte of the text. A word tokenizer's <unk> stands
+     * for any unknown word, so the bytes behind it are never modelled and the figure would flatter
+     * the model (one that maps everything to <unk> would score near 0): left out, with the reason,
+     * whenever an <unk> occurs. A char tokenizer's unknown characters are byte tokens: modelled. */
+    double unk_rate = (double)oov / (double)ids.len;
+    if (type == RNNC_TOKENIZER_WORD && oov > 0)
+        printf("bits per byte: not shown, %.1f%% of the tokens are <unk>: their bytes are not modelled\n", 100 * unk_rate);
+    else
+        printf("bpb %.6f\n", rnnc_bits_per_byte(loss, targets, bytes));
+    printf("tokens %.0f\nbytes %.0f\n", targets, bytes);
+    if (type == RNNC_TOKENIZER_WORD)
+        printf("unk %.2f%% (%zu of the text's %zu tokens)\n", 100 * unk_rate, oov, ids.len);
+    else if (type == RNNC_TOKENIZER_CHAR && oov > 0) {
+        size_t chars = count_chars(text, len);
+        printf("fallback %.2f%% (%zu of the text's %zu characters are outside the vocabulary: encoded as their bytes, "
+               "so bpb still counts them)\n", chars ? 100.0 * (double)oov / (double)chars : 0.0, oov, chars);
+    }
 out:
     rnnc_ids_free(&ids);
     free(text);
     rnnc_tokenizer_free(tok);
     rnnc_lm_free(m);
     return rc;
+}
+
+/* An id file with no ids in it (empty, or only white space) is an error, not a loss over nothing:
+ * returns the exit code after printing the error (also a read error), or 0 when the file holds
+ * something. */
+static int no_ids(const char *path) {
+    unsigned char *s;
+    size_t n;
+    if (rnnc_read_file(path, &s, &n)) return cli_fail_status();
+    size_t i = 0;
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == '\v' || s[i] == '\f')) i++;
+    free(s);
+    if (i < n) return 0;
+    return cli_fail("no ids to evaluate in %s (the file is %s)", path, n ? "only white space" : "empty");
 }
 
 int cmd_eval(int argc, char **argv) {
@@ -84,8 +133,10 @@ int cmd_eval(int argc, char **argv) {
     if (!ids) return cli_usage_error("eval", "--ids is required");
     if (!B) return cli_usage_error("eval", "--batch is required");
     if (!T) return cli_usage_error("eval", "--seq is required");
+    int rc = no_ids(ids);
+    if (rc) return rc;
     cli_lm_data d;
-    int rc = cli_lm_open("eval", model, ids, B, T, &d);
+    rc = cli_lm_open("eval", model, ids, B, T, &d);
     if (rc) return rc;
     double loss;
     if (stream_loss(d.m, &d.stream, (int)B, (int)T, &loss)) rc = cli_fail_status();

@@ -1,5 +1,5 @@
-/* rnnc seq2seq translate / eval: apply a trained encoder-decoder to stdin, or score it on TSV pairs
- * (TER and SER). Training is in cmd_seq2seq.c. */
+/* rnnc seq2seq translate / eval: apply a trained encoder-decoder to lines of text, or score it on
+ * TSV pairs (TER and SER). Training is in cmd_seq2seq.c. */
 #include <errno.h>
 #include <omp.h>
 #include <stdio.h>
@@ -8,116 +8,212 @@
 
 #include "cli/cli.h"
 
-static const char *CMD = "seq2seq";
+static const char HELP_TRANSLATE[] =
+    "usage: rnnc seq2seq translate --model M [options] [INPUT]\n"
+    "\n"
+    "Translates INPUT (a file, or stdin when absent or '-') line by line: one output line per input\n"
+    "line, in order; an empty (or blank) line gives an empty line. Without -o the lines go to\n"
+    "stdout as each is made; with -o FILE they are written to FILE at the end, atomically (a\n"
+    "failed run leaves no partial file). At the end a line on stderr counts the lines and the\n"
+    "source symbols outside the model's vocabulary (mapped to <unk>), e.g.\n"
+    "  translate: 120 lines, 3 unknown source symbols (0.4% of 845)\n"
+    "(left out when both ends are stdin and stdout and no symbol was unknown).\n"
+    "\n"
+    "options:\n"
+    "  --model M        a model written by rnnc seq2seq train (required)\n"
+    "  --input FILE     the lines to translate (or give FILE as the one positional argument)\n"
+    "  -o, --output FILE  write the translations to FILE instead of stdout\n"
+    "  --beam K         beam search of width K (default 1: greedy)\n"
+    "  --nbest N        with --beam K >= N: N lines per input, INPUT_LINE_NO TAB SCORE TAB OUTPUT\n"
+    "                   (lines numbered from 0)\n"
+    "  --alpha A        length normalisation: score = log-probability / (length+1)^A (default 1)\n"
+    "  --max-len N      the longest output in symbols (default 2 x source length + 10)\n"
+    "  --threads N      OpenMP threads (default: OMP_NUM_THREADS)\n";
+
+static const char HELP_EVAL[] =
+    "usage: rnnc seq2seq eval --model M --data TEST.tsv [options]\n"
+    "\n"
+    "Decodes every source of TEST.tsv (source TAB target a line; equal sources are one item with\n"
+    "several references) and prints the token error rate (TER: edit distance to the closest\n"
+    "reference over its length; PER for G2P) and the sequence error rate (SER: outputs equal to\n"
+    "no reference; WER for G2P). A file with no item left to score (empty, or every line skipped)\n"
+    "is an error, never a perfect score.\n"
+    "\n"
+    "options:\n"
+    "  --model M        a model written by rnnc seq2seq train (required)\n"
+    "  --data FILE      the test pairs (required)\n"
+    "  --beam K         beam search of width K (default 1: greedy)\n"
+    "  --alpha A        beam length normalisation (default 1)\n"
+    "  --batch B        sources decoded together by greedy search (default 64)\n"
+    "  --max-source N   the longest source in symbols (default 1024); longer is an error naming\n"
+    "                   file:line unless --skip-long\n"
+    "  --skip-long      leave out pairs over --max-source (counted)\n"
+    "  --skip-bad       leave out lines without a tab or with an empty side (counted)\n"
+    "  --threads N      OpenMP threads (default: OMP_NUM_THREADS)\n";
+
+/* Where translations go: stdout, flushed line by line, or a file written atomically at the end. */
+typedef struct {
+    FILE *fp;
+    rnnc_atomic_file af;
+    const char *path; /* NULL: stdout */
+} sink;
 
 int cmd_seq2seq_translate(int argc, char **argv) {
-    const char *model = NULL;
+    const char *mode = "seq2seq translate", *model = NULL, *input = NULL, *output = NULL;
     long beam = 1, nbest = 1, max_len = 0, threads = 0;
     double alpha = 1.0;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int err = 0;
-#define OPT(name) cli_opt(CMD, argc, argv, &i, name, &v, &err)
-        if (cli_is_help(argv[i])) { cmd_seq2seq_usage(stdout); return 0; }
+#define OPT(name) cli_opt(mode, argc, argv, &i, name, &v, &err)
+        if (cli_is_help(argv[i])) { fputs(HELP_TRANSLATE, stdout); return 0; }
         else if (OPT("--model")) { if (err) return err; model = v; }
-        else if (OPT("--beam")) { if (err || !cli_parse_long(CMD, "--beam", v, 1, 1000, &beam)) return err ? err : 2; }
-        else if (OPT("--nbest")) { if (err || !cli_parse_long(CMD, "--nbest", v, 1, 1000, &nbest)) return err ? err : 2; }
-        else if (OPT("--alpha")) { if (err || !cli_parse_double(CMD, "--alpha", v, 0, 10, &alpha)) return err ? err : 2; }
-        else if (OPT("--max-len")) { if (err || !cli_parse_long(CMD, "--max-len", v, 1, 1 << 20, &max_len)) return err ? err : 2; }
-        else if (OPT("--threads")) { if (err || !cli_parse_long(CMD, "--threads", v, 1, 1024, &threads)) return err ? err : 2; }
-        else return cli_usage_error(CMD, "translate: unknown option '%s'", argv[i]);
+        else if (OPT("--input")) {
+            if (err) return err;
+            if (input) return cli_usage_error(mode, "one input at most (got '%s' and '%s')", input, v);
+            input = v;
+        }
+        else if (OPT("-o") || OPT("--output")) { if (err) return err; output = v; }
+        else if (OPT("--beam")) { if (err || !cli_parse_long(mode, "--beam", v, 1, 1000, &beam)) return err ? err : 2; }
+        else if (OPT("--nbest")) { if (err || !cli_parse_long(mode, "--nbest", v, 1, 1000, &nbest)) return err ? err : 2; }
+        else if (OPT("--alpha")) { if (err || !cli_parse_double(mode, "--alpha", v, 0, 10, &alpha)) return err ? err : 2; }
+        else if (OPT("--max-len")) { if (err || !cli_parse_long(mode, "--max-len", v, 1, 1 << 20, &max_len)) return err ? err : 2; }
+        else if (OPT("--threads")) { if (err || !cli_parse_long(mode, "--threads", v, 1, 1024, &threads)) return err ? err : 2; }
+        else if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error(mode, "unknown option '%s'", argv[i]);
+        else if (input) return cli_usage_error(mode, "one input at most (got '%s' and '%s')", input, argv[i]);
+        else input = argv[i];
 #undef OPT
     }
-    if (!model) return cli_usage_error(CMD, "translate needs --model M");
-    if (nbest > beam) return cli_usage_error(CMD, "--nbest %ld needs --beam of at least %ld", nbest, nbest);
+    if (!model) return cli_usage_error(mode, "--model M is required");
+    if (nbest > beam) return cli_usage_error(mode, "--nbest %ld needs --beam of at least %ld", nbest, nbest);
     if (threads) omp_set_num_threads((int)threads);
+    bool from_stdin = !input || strcmp(input, "-") == 0;
+    const char *in_name = from_stdin ? "stdin" : input;
     rnnc_s2s_model *m;
     if (rnnc_s2s_load(&m, model)) return cli_fail_status();
+    FILE *in = from_stdin ? stdin : fopen(input, "r");
+    if (!in) {
+        int e = errno;
+        rnnc_s2s_model_free(m);
+        return cli_fail("%s: cannot open: %s", input, strerror(e));
+    }
+    sink out = {stdout, {0}, NULL};
+    if (output) {
+        if (rnnc_atomic_open(&out.af, output)) {
+            if (!from_stdin) fclose(in);
+            rnnc_s2s_model_free(m);
+            return cli_fail_status();
+        }
+        out.fp = out.af.fp;
+        out.path = output;
+    }
     int rc = 0;
     char *line = NULL;
-    size_t cap = 0;
+    size_t cap = 0, symbols = 0, unknown = 0;
     ssize_t n;
     long lineno = 0;
     rnnc_ids ids = {0};
-    rnnc_bytes out = {0};
+    rnnc_bytes text = {0};
     rnnc_s2s_hyp *hyps = calloc((size_t)nbest, sizeof *hyps);
     uint32_t *gout = NULL;
-    while ((n = getline(&line, &cap, stdin)) >= 0) {
+    if (!hyps) rc = cli_fail("out of memory");
+    while (!rc && (n = getline(&line, &cap, in)) >= 0) {
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
         ids.len = 0;
-        if (rnnc_s2s_encode(&m->src_vocab, line, (size_t)n, false, &ids)) {
-            rc = cli_fail("stdin:%ld: %s", lineno + 1, rnnc_last_error());
+        size_t unk = 0;
+        if (rnnc_s2s_encode_ex(&m->src_vocab, line, (size_t)n, false, &ids, &unk)) {
+            rc = cli_fail("%s:%ld: %s", in_name, lineno + 1, rnnc_last_error());
             break;
         }
+        symbols += ids.len;
+        unknown += unk;
         if (ids.len == 0) { /* nothing to translate: an empty line keeps the lines aligned */
             for (long k = 0; k < nbest; k++) {
-                if (nbest > 1) printf("%ld\t-inf\t\n", lineno);
-                else putchar('\n');
+                if (nbest > 1) fprintf(out.fp, "%ld\t-inf\t\n", lineno);
+                else fputc('\n', out.fp);
             }
-            fflush(stdout);
-            lineno++;
-            continue;
-        }
-        int ml = max_len > 0 ? (int)max_len : 2 * (int)ids.len + 10;
-        int nh = 0;
-        if (beam <= 1) {
-            uint32_t *g = realloc(gout, (size_t)ml * sizeof *g);
-            if (!g) { rc = cli_fail("out of memory"); break; }
-            gout = g;
-            int len = (int)ids.len, olen;
-            if (rnnc_s2s_greedy(m, ids.data, &len, 1, len, ml, gout, &olen)) { rc = cli_fail_status(); break; }
-            out.len = 0;
-            if (rnnc_s2s_decode(&m->tgt_vocab, gout, (size_t)olen, &out)) { rc = cli_fail_status(); break; }
-            printf("%s\n", (char *)out.data);
         } else {
-            if (rnnc_s2s_beam(m, ids.data, (int)ids.len, (int)beam, ml, alpha, (int)nbest, hyps, &nh)) { rc = cli_fail_status(); break; }
-            for (int k = 0; k < nh && !rc; k++) {
-                out.len = 0;
-                if (rnnc_s2s_decode(&m->tgt_vocab, hyps[k].ids, (size_t)hyps[k].len, &out)) rc = cli_fail_status();
-                else if (nbest > 1) printf("%ld\t%.6f\t%s\n", lineno, hyps[k].score, (char *)out.data);
-                else printf("%s\n", (char *)out.data);
+            int ml = max_len > 0 ? (int)max_len : 2 * (int)ids.len + 10;
+            int nh = 0;
+            if (beam <= 1) {
+                uint32_t *g = realloc(gout, (size_t)ml * sizeof *g);
+                if (!g) { rc = cli_fail("out of memory"); break; }
+                gout = g;
+                int len = (int)ids.len, olen;
+                if (rnnc_s2s_greedy(m, ids.data, &len, 1, len, ml, gout, &olen)) { rc = cli_fail_status(); break; }
+                text.len = 0;
+                if (rnnc_s2s_decode(&m->tgt_vocab, gout, (size_t)olen, &text)) { rc = cli_fail_status(); break; }
+                fprintf(out.fp, "%s\n", (char *)text.data);
+            } else {
+                if (rnnc_s2s_beam(m, ids.data, (int)ids.len, (int)beam, ml, alpha, (int)nbest, hyps, &nh)) { rc = cli_fail_status(); break; }
+                for (int k = 0; k < nh && !rc; k++) {
+                    text.len = 0;
+                    if (rnnc_s2s_decode(&m->tgt_vocab, hyps[k].ids, (size_t)hyps[k].len, &text)) rc = cli_fail_status();
+                    else if (nbest > 1) fprintf(out.fp, "%ld\t%.6f\t%s\n", lineno, hyps[k].score, (char *)text.data);
+                    else fprintf(out.fp, "%s\n", (char *)text.data);
+                }
+                for (int k = 0; k < nh; k++) rnnc_s2s_hyp_free(&hyps[k]);
+                if (rc) break;
             }
-            for (int k = 0; k < nh; k++) rnnc_s2s_hyp_free(&hyps[k]);
-            if (rc) break;
         }
-        fflush(stdout);
+        if (!out.path) fflush(stdout); /* a filter: each line as soon as it exists */
         lineno++;
     }
-    if (!rc && ferror(stdin)) rc = cli_fail("reading stdin: %s", strerror(errno));
-    if (!rc && (fflush(stdout) || ferror(stdout))) rc = cli_fail("writing stdout: %s", strerror(errno));
+    if (!rc && ferror(in)) rc = cli_fail("reading %s: %s", in_name, strerror(errno));
+    if (!from_stdin) fclose(in);
+    if (out.path) {
+        if (rc) rnnc_atomic_abort(&out.af);
+        else if (rnnc_atomic_commit(&out.af)) rc = cli_fail_status();
+    } else if (!rc && (fflush(stdout) || ferror(stdout))) {
+        rc = cli_fail("writing stdout: %s", strerror(errno));
+    }
+    if (!rc && (!from_stdin || out.path || unknown > 0)) {
+        fprintf(stderr, "translate: %ld line%s, %zu unknown source symbol%s (%.1f%% of %zu)%s%s\n", lineno,
+                lineno == 1 ? "" : "s", unknown, unknown == 1 ? "" : "s",
+                symbols ? 100.0 * (double)unknown / (double)symbols : 0.0, symbols, out.path ? "; wrote " : "",
+                out.path ? out.path : "");
+    }
     free(line);
     free(gout);
     free(hyps);
     rnnc_ids_free(&ids);
-    rnnc_bytes_free(&out);
+    rnnc_bytes_free(&text);
     rnnc_s2s_model_free(m);
     return rc;
 }
 
+/* 1 if the text has no line with anything but white space on it. */
+static int blank_text(const unsigned char *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') return 0;
+    return 1;
+}
+
 int cmd_seq2seq_eval(int argc, char **argv) {
-    const char *model = NULL, *data = NULL;
+    const char *mode = "seq2seq eval", *model = NULL, *data = NULL;
     long beam = 1, batch = 64, threads = 0, max_source = 0;
     double alpha = 1.0;
     bool skip_bad = false, skip_long = false;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int err = 0;
-#define OPT(name) cli_opt(CMD, argc, argv, &i, name, &v, &err)
-        if (cli_is_help(argv[i])) { cmd_seq2seq_usage(stdout); return 0; }
+#define OPT(name) cli_opt(mode, argc, argv, &i, name, &v, &err)
+        if (cli_is_help(argv[i])) { fputs(HELP_EVAL, stdout); return 0; }
         else if (OPT("--model")) { if (err) return err; model = v; }
         else if (OPT("--data")) { if (err) return err; data = v; }
-        else if (OPT("--beam")) { if (err || !cli_parse_long(CMD, "--beam", v, 1, 1000, &beam)) return err ? err : 2; }
-        else if (OPT("--alpha")) { if (err || !cli_parse_double(CMD, "--alpha", v, 0, 10, &alpha)) return err ? err : 2; }
-        else if (OPT("--batch")) { if (err || !cli_parse_long(CMD, "--batch", v, 1, 1 << 16, &batch)) return err ? err : 2; }
-        else if (OPT("--max-source")) { if (err || !cli_parse_long(CMD, "--max-source", v, 0, 1 << 30, &max_source)) return err ? err : 2; }
-        else if (OPT("--threads")) { if (err || !cli_parse_long(CMD, "--threads", v, 1, 1024, &threads)) return err ? err : 2; }
+        else if (OPT("--beam")) { if (err || !cli_parse_long(mode, "--beam", v, 1, 1000, &beam)) return err ? err : 2; }
+        else if (OPT("--alpha")) { if (err || !cli_parse_double(mode, "--alpha", v, 0, 10, &alpha)) return err ? err : 2; }
+        else if (OPT("--batch")) { if (err || !cli_parse_long(mode, "--batch", v, 1, 1 << 16, &batch)) return err ? err : 2; }
+        else if (OPT("--max-source")) { if (err || !cli_parse_long(mode, "--max-source", v, 0, 1 << 30, &max_source)) return err ? err : 2; }
+        else if (OPT("--threads")) { if (err || !cli_parse_long(mode, "--threads", v, 1, 1024, &threads)) return err ? err : 2; }
         else if (cli_flag(argv, i, "--skip-bad")) skip_bad = true;
         else if (cli_flag(argv, i, "--skip-long")) skip_long = true;
-        else return cli_usage_error(CMD, "eval: unknown option '%s'", argv[i]);
+        else if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error(mode, "unknown option '%s'", argv[i]);
+        else return cli_usage_error(mode, "unexpected argument '%s' (the test file goes in --data)", argv[i]);
 #undef OPT
     }
-    if (!model) return cli_usage_error(CMD, "eval needs --model M");
-    if (!data) return cli_usage_error(CMD, "eval needs --data TEST.tsv");
+    if (!model) return cli_usage_error(mode, "--model M is required");
+    if (!data) return cli_usage_error(mode, "--data TEST.tsv is required");
     if (threads) omp_set_num_threads((int)threads);
     rnnc_s2s_model *m;
     if (rnnc_s2s_load(&m, model)) return cli_fail_status();
@@ -127,14 +223,25 @@ int cmd_seq2seq_eval(int argc, char **argv) {
     int rc = 0;
     rnnc_s2s_score sc;
     double t0 = cli_now();
-    if (rnnc_s2s_data_read(&d, data, &ro, &m->src_vocab, &m->tgt_vocab) ||
-        rnnc_s2s_evaluate(m, &d, (int)beam, alpha, (int)batch, 0, &sc, NULL)) {
+    unsigned char *text = NULL;
+    size_t len = 0;
+    if (rnnc_read_file(data, &text, &len)) {
+        rc = cli_fail_status();
+    } else if (blank_text(text, len)) {
+        /* zero items is never a score of 0% */
+        rc = cli_fail("no items to evaluate in %s (%s)", data, len ? "only blank lines" : "the file is empty");
+    } else if (rnnc_s2s_data_parse(&d, (const char *)text, len, data, &ro, &m->src_vocab, &m->tgt_vocab)) {
+        rc = cli_fail_status();
+    } else if (d.n == 0) {
+        rc = cli_fail("no items to evaluate in %s (%zu skipped as bad, %zu as long)", data, d.skipped_bad, d.skipped_long);
+    } else if (rnnc_s2s_evaluate(m, &d, (int)beam, alpha, (int)batch, 0, &sc, NULL)) {
         rc = cli_fail_status();
     } else {
         printf("sources %zu  references %zu  skipped %zu bad %zu long  beam %ld  TER %.2f%%  SER %.2f%%  (%.1fs)\n", d.n,
                d.n_pairs, d.skipped_bad, d.skipped_long, beam, 100 * rnnc_s2s_ter(&sc), 100 * rnnc_s2s_ser(&sc),
                cli_now() - t0);
     }
+    free(text);
     rnnc_s2s_data_free(&d);
     rnnc_s2s_model_free(m);
     return rc;

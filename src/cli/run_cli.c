@@ -1,0 +1,291 @@
+/* The trainers' shared flags, their parser and the view of a run; see run_cli.h. */
+#include "cli/run_cli.h"
+
+#include <math.h>
+#include <omp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BIG 1e12
+
+const cli_flag_def cli_run_flags[RF_COUNT] = {
+    [RF_OUTPUT] = {"--output", "-o", CF_STR, 0, 0, "RUN_DIR", "where the run's files go (model, best, checkpoint, metrics.jsonl)", false},
+    [RF_RESUME] = {"--resume", NULL, CF_STR, 0, 0, "RUN_DIR", "continue the run in RUN_DIR exactly from its checkpoint", true},
+    [RF_FORCE] = {"--force", NULL, CF_SWITCH, 0, 0, NULL, "start over in a RUN_DIR that holds another (stopped) run", false},
+    [RF_STEPS] = {"--steps", NULL, CF_LONG, 1, BIG, "N", "budget: optimizer steps", true},
+    [RF_EPOCHS] = {"--epochs", NULL, CF_DOUBLE, 1e-9, 1e9, "X", "budget: passes over the training data (fractions allowed)", true},
+    [RF_TIME] = {"--time", NULL, CF_DURATION, 0, 0, "T", "budget: wall-clock time (90, 90s, 30m, 1h); the first budget reached "
+                                                        "stops the run. A time budget makes a run unrepeatable", true},
+    [RF_OPTIMIZER] = {"--optimizer", NULL, CF_STR, 0, 0, "O", "sgd | adam | adamw (default adamw)", false},
+    [RF_LR] = {"--lr", NULL, CF_DOUBLE, 0, 10, "X", "peak learning rate (default 0.002)", false},
+    [RF_MOMENTUM] = {"--momentum", NULL, CF_DOUBLE, 0, 0.9999, "X", "SGD momentum (default 0)", false},
+    [RF_WEIGHT_DECAY] = {"--weight-decay", NULL, CF_DOUBLE, 0, 10, "X", "L2 for sgd/adam, decoupled for adamw (default 0; adamw 0.01)", false},
+    [RF_CLIP] = {"--clip", NULL, CF_DOUBLE, 0, 1e9, "X", "clip the global gradient norm to X (default 5; 0 = off)", false},
+    [RF_SCHEDULE] = {"--schedule", NULL, CF_STR, 0, 0, "S", "cosine (from --lr down to --lr x --min-lr-ratio over the budget) "
+                                                           "| constant (default cosine)", false},
+    [RF_WARMUP] = {"--warmup", NULL, CF_LONG, 0, BIG, "N", "linear warm-up steps (default 100)", false},
+    [RF_MIN_LR_RATIO] = {"--min-lr-ratio", NULL, CF_DOUBLE, 0, 1, "X", "final learning rate / peak (default 0.1)", false},
+    [RF_SEED] = {"--seed", NULL, CF_LONG, 0, 4.6e18, "S", "initialisation, data order and dropout (default 1337)", false},
+    [RF_THREADS] = {"--threads", NULL, CF_LONG, 1, 1024, "N", "OpenMP threads (default: OMP_NUM_THREADS or all cores; "
+                                                             "results depend on it)", true},
+    [RF_LOG_EVERY] = {"--log-every", NULL, CF_LONG, 0, BIG, "N", "a training-loss report every N steps (default 10; 0 = only at the end)", true},
+    [RF_EVAL_EVERY] = {"--eval-every", NULL, CF_LONG, 0, BIG, "N", "validate and keep the best model every N steps (default 200; "
+                                                                  "0 = only at the end)", true},
+    [RF_CHECKPOINT_EVERY] = {"--checkpoint-every", NULL, CF_LONG, 1, BIG, "N", "checkpoint every N steps (default 200; also at the "
+                                                                              "end and on Ctrl-C)", true},
+    [RF_PATIENCE] = {"--patience", NULL, CF_LONG, 0, BIG, "N", "stop after N validations without a better one (default 0 = never)", true},
+};
+
+const cli_flag_def cli_model_flags[MF_COUNT] = {
+    [MF_CELL] = {"--cell", NULL, CF_STR, 0, 0, "C", "rnn_tanh | rnn_relu | lstm | gru (default lstm)", false},
+    [MF_LAYERS] = {"--layers", NULL, CF_LONG, 1, 64, "N", "stacked recurrent layers", false},
+    [MF_HIDDEN] = {"--hidden", NULL, CF_LONG, 1, 65536, "H", "hidden units per layer (default 256)", false},
+    [MF_EMBED] = {"--embed", NULL, CF_LONG, 1, 65536, "E", "embedding size (default 64)", false},
+    [MF_DROPOUT] = {"--dropout", NULL, CF_DOUBLE, 0, 0.99, "P", "dropout between stacked layers, training only (default 0)", false},
+    [MF_BATCH] = {"--batch", NULL, CF_LONG, 1, 65536, "B", "batch size", false},
+};
+
+static const cli_flag_def *find(cli_flag_table *tables, size_t n_tables, const char *arg, size_t *len, cli_flag_val **val) {
+    for (size_t t = 0; t < n_tables; t++)
+        for (size_t i = 0; i < tables[t].n; i++) {
+            const cli_flag_def *d = &tables[t].defs[i];
+            const char *names[2] = {d->name, d->alias};
+            for (int k = 0; k < 2; k++) {
+                if (!names[k]) continue;
+                size_t n = strlen(names[k]);
+                if (strncmp(arg, names[k], n) == 0 && (arg[n] == 0 || (arg[n] == '=' && d->kind != CF_SWITCH))) {
+                    *len = n;
+                    *val = &tables[t].vals[i];
+                    return d;
+                }
+            }
+        }
+    return NULL;
+}
+
+/* A value that is really the next flag: "--x", or "-x" that is not a number ("-1" is a value). */
+static bool looks_like_flag(const char *s) {
+    if (s[0] != '-' || s[1] == 0) return false;
+    if (s[1] == '-') return true;
+    return !((s[1] >= '0' && s[1] <= '9') || s[1] == '.');
+}
+
+int cli_flags_parse(const char *mode, int argc, char **argv, int first, cli_flag_table *tables, size_t n_tables) {
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        if (cli_is_help(a)) return -1;
+        size_t len;
+        cli_flag_val *v;
+        const cli_flag_def *d = find(tables, n_tables, a, &len, &v);
+        if (!d) return cli_usage_error(mode, "unknown option '%s'", a);
+        v->given = true; /* given twice, the last value wins (as scripts that append to a command expect) */
+        if (d->kind == CF_SWITCH) continue;
+        const char *val;
+        if (a[len] == '=') val = a + len + 1;
+        else if (i + 1 < argc && !looks_like_flag(argv[i + 1])) val = argv[++i];
+        else if (i + 1 < argc) return cli_usage_error(mode, "%s needs a value (got the flag %s)", d->name, argv[i + 1]);
+        else return cli_usage_error(mode, "%s needs a value", d->name);
+        switch (d->kind) {
+        case CF_LONG:
+            if (!cli_parse_long(mode, d->name, val, (long)d->lo, (long)d->hi, &v->l)) return 2;
+            break;
+        case CF_DOUBLE:
+            if (!cli_parse_double(mode, d->name, val, d->lo, d->hi, &v->d)) return 2;
+            break;
+        case CF_DURATION:
+            if (!cli_parse_duration(mode, d->name, val, &v->d)) return 2;
+            break;
+        case CF_STR:
+            if (!*val) return cli_usage_error(mode, "%s needs a value", d->name);
+            v->s = val;
+            break;
+        case CF_LIST: /* the value, then every argument up to the next flag */
+            for (const char *item = val;; item = argv[++i]) {
+                const char **l = realloc(v->list, (v->n + 1) * sizeof *l);
+                if (!l) return cli_fail("out of memory");
+                v->list = l;
+                l[v->n++] = item;
+                if (a[len] == '=' || i + 1 >= argc || looks_like_flag(argv[i + 1])) break;
+            }
+            break;
+        case CF_SWITCH: break;
+        }
+    }
+    return 0;
+}
+
+void cli_flags_free(cli_flag_table *tables, size_t n_tables) {
+    for (size_t t = 0; t < n_tables; t++)
+        for (size_t i = 0; i < tables[t].n; i++) free(tables[t].vals[i].list);
+}
+
+void cli_flags_help(FILE *f, const cli_flag_table *tables, size_t n_tables) {
+    for (size_t t = 0; t < n_tables; t++) {
+        fprintf(f, "%s:\n", tables[t].title);
+        for (size_t i = 0; i < tables[t].n; i++) {
+            const cli_flag_def *d = &tables[t].defs[i];
+            char left[64];
+            snprintf(left, sizeof left, "%s%s%s%s%s", d->alias ? d->alias : "", d->alias ? ", " : "", d->name,
+                     d->arg ? " " : "", d->arg ? d->arg : "");
+            fprintf(f, "  %-24s %s\n", left, d->help);
+        }
+    }
+}
+
+int cli_flags_check_resume(const char *mode, const cli_flag_table *tables, size_t n_tables) {
+    for (size_t t = 0; t < n_tables; t++)
+        for (size_t i = 0; i < tables[t].n; i++)
+            if (tables[t].vals[i].given && !tables[t].defs[i].on_resume)
+                return cli_usage_error(mode, "%s cannot change on --resume: the model, data and optimizer come from the "
+                                       "checkpoint (a resume may change --steps, --epochs, --time, --threads, --log-every, "
+                                       "--eval-every, --checkpoint-every, --patience)", tables[t].defs[i].name);
+    return 0;
+}
+
+int cli_run_opts(const char *mode, const cli_flag_val *v, rnnc_run_opts *o) {
+    *o = rnnc_run_defaults();
+    rnnc_optim_kind kind = o->optim.kind;
+    if (v[RF_OPTIMIZER].given && rnnc_optim_parse(v[RF_OPTIMIZER].s, &kind))
+        return cli_usage_error(mode, "--optimizer must be sgd, adam or adamw, got '%s'", v[RF_OPTIMIZER].s);
+    o->optim = rnnc_optim_defaults(kind, v[RF_LR].given ? v[RF_LR].d : o->optim.lr);
+    if (v[RF_MOMENTUM].given) {
+        o->optim.momentum = v[RF_MOMENTUM].d;
+        if (kind != RNNC_OPT_SGD) fprintf(stderr, "rnnc %s: warning: --momentum is ignored by --optimizer %s (sgd only)\n", mode,
+                                          rnnc_optim_name(kind));
+    }
+    if (v[RF_WEIGHT_DECAY].given) o->optim.weight_decay = v[RF_WEIGHT_DECAY].d;
+    if (v[RF_LR].given && v[RF_LR].d == 0) fprintf(stderr, "rnnc %s: warning: --lr 0: the weights will not change\n", mode);
+    if (v[RF_CLIP].given) o->clip = v[RF_CLIP].d;
+    if (v[RF_SCHEDULE].given) {
+        if (strcmp(v[RF_SCHEDULE].s, "cosine") == 0) o->schedule = RNNC_SCHEDULE_COSINE;
+        else if (strcmp(v[RF_SCHEDULE].s, "constant") == 0) o->schedule = RNNC_SCHEDULE_CONSTANT;
+        else return cli_usage_error(mode, "--schedule must be cosine or constant, got '%s'", v[RF_SCHEDULE].s);
+    }
+    if (v[RF_WARMUP].given) o->warmup = v[RF_WARMUP].l;
+    if (v[RF_MIN_LR_RATIO].given) o->min_lr_ratio = v[RF_MIN_LR_RATIO].d;
+    if (v[RF_SEED].given) o->seed = (uint64_t)v[RF_SEED].l;
+    if (v[RF_STEPS].given) o->steps = v[RF_STEPS].l;
+    if (v[RF_EPOCHS].given) o->epochs = v[RF_EPOCHS].d;
+    if (v[RF_TIME].given) o->seconds = v[RF_TIME].d;
+    if (v[RF_LOG_EVERY].given) o->log_every = v[RF_LOG_EVERY].l;
+    if (v[RF_EVAL_EVERY].given) o->eval_every = v[RF_EVAL_EVERY].l;
+    if (v[RF_CHECKPOINT_EVERY].given) o->checkpoint_every = v[RF_CHECKPOINT_EVERY].l;
+    if (v[RF_PATIENCE].given) o->patience = v[RF_PATIENCE].l;
+    o->run_dir = v[RF_OUTPUT].s;
+    o->force = v[RF_FORCE].given;
+    if (!v[RF_RESUME].given && !o->steps && !o->epochs && !o->seconds)
+        return cli_usage_error(mode, "no training budget: give --steps, --epochs or --time");
+    if (v[RF_THREADS].given) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        if (cores > 0 && v[RF_THREADS].l > cores)
+            fprintf(stderr, "rnnc %s: warning: --threads %ld is more than the %ld cores of this machine (slower, not faster)\n",
+                    mode, v[RF_THREADS].l, cores);
+        omp_set_num_threads((int)v[RF_THREADS].l);
+    }
+    return 0;
+}
+
+rnnc_run_change cli_run_change(const cli_flag_val *v) {
+    rnnc_run_change c = rnnc_run_change_none();
+    if (v[RF_STEPS].given || v[RF_EPOCHS].given || v[RF_TIME].given) {
+        c.steps = v[RF_STEPS].given ? v[RF_STEPS].l : 0;
+        c.epochs = v[RF_EPOCHS].given ? v[RF_EPOCHS].d : 0;
+        c.seconds = v[RF_TIME].given ? v[RF_TIME].d : 0;
+    }
+    if (v[RF_LOG_EVERY].given) c.log_every = v[RF_LOG_EVERY].l;
+    if (v[RF_EVAL_EVERY].given) c.eval_every = v[RF_EVAL_EVERY].l;
+    if (v[RF_CHECKPOINT_EVERY].given) c.checkpoint_every = v[RF_CHECKPOINT_EVERY].l;
+    if (v[RF_PATIENCE].given) c.patience = v[RF_PATIENCE].l;
+    return c;
+}
+
+/* ---------------------------------------------------------------- the view */
+
+static volatile sig_atomic_t stop_requested;
+static void on_signal(int sig) {
+    (void)sig;
+    stop_requested = 1;
+}
+
+typedef struct {
+    const char *cmd;
+    cli_progress bar;
+    bool bar_started;
+    double last_loss;
+    long warmup;
+    char best[200];
+} view;
+
+static void on_event(const rnnc_run_event *e, void *ctx) {
+    view *u = ctx;
+    char buf[256];
+    switch (e->kind) {
+    case RNNC_RUN_STARTED:
+        fprintf(stderr, "%s: %s\n", u->cmd, e->message);
+        if (e->resumed) {
+            cli_format_duration(buf, sizeof buf, e->elapsed);
+            fprintf(stderr, "%s: resumed from step %ld (epoch %.2f, %s elapsed)\n", u->cmd, e->step, e->epoch, buf);
+        }
+        if (u->warmup > 0 && e->total_steps > 0 && u->warmup >= e->total_steps)
+            fprintf(stderr, "%s: warning: --warmup %ld is as long as the whole run (%ld steps): the learning rate never "
+                            "reaches its peak\n", u->cmd, u->warmup, e->total_steps);
+        cli_progress_start(&u->bar, "train", e->total_steps > 0 ? (double)e->total_steps : e->seconds_budget);
+        u->bar_started = true;
+        u->last_loss = NAN;
+        break;
+    case RNNC_RUN_PROGRESS: {
+        cli_train_status st = {e->step, e->total_steps, e->epoch, isnan(u->last_loss) ? e->loss : u->last_loss, NAN};
+        cli_format_train(buf, sizeof buf, &st);
+        cli_progress_update(&u->bar, e->total_steps > 0 ? (double)e->step : e->elapsed, buf);
+        break;
+    }
+    case RNNC_RUN_REPORT:
+        u->last_loss = e->loss;
+        if (!u->bar.tty)
+            fprintf(stderr, "step %ld  epoch %.2f  loss %.4f  lr %.3g  %.0f tok/s\n", e->step, e->epoch, e->loss, e->lr,
+                    e->tokens_per_s);
+        break;
+    case RNNC_RUN_VALID:
+        cli_progress_log(&u->bar, "step %ld  %s%s", e->step, e->valid->line, e->improved ? "  (best so far: best.safetensors)" : "");
+        if (e->improved) snprintf(u->best, sizeof u->best, "step %ld, %s", e->step, e->valid->line);
+        break;
+    case RNNC_RUN_CHECKPOINT:
+        break;
+    case RNNC_RUN_DONE:
+        if (u->bar_started) cli_progress_finish(&u->bar);
+        u->bar_started = false;
+        fprintf(stderr, "%s: stopped: %s\n", u->cmd, e->message);
+        break;
+    }
+}
+
+int cli_run(const char *cmd, const rnnc_run_opts *o, rnnc_task *task, const cli_flag_val *v) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    view u;
+    memset(&u, 0, sizeof u);
+    u.cmd = cmd;
+    u.warmup = o ? o->warmup : 0;
+    const char *dir = task ? o->run_dir : v[RF_RESUME].s;
+    rnnc_status s;
+    if (task) s = rnnc_run_start(o, task, on_event, &u, &stop_requested);
+    else {
+        rnnc_run_change c = cli_run_change(v);
+        s = rnnc_run_resume(dir, &c, on_event, &u, &stop_requested);
+    }
+    if (u.bar_started) cli_progress_finish(&u.bar);
+    if (s == RNNC_ERR_INTERRUPTED) {
+        fprintf(stderr, "rnnc: %s; continue with: %s --resume %s\n", rnnc_last_error(), cmd, dir);
+        return 130;
+    }
+    if (s) return cli_fail_status();
+    if (dir)
+        fprintf(stderr, "%s: done. %s/model.safetensors (last), %s/best.safetensors (best validation%s%s); plot: rnnc plot %s "
+                        "-o loss.svg\n", cmd, dir, dir, u.best[0] ? ": " : "", u.best, dir);
+    return 0;
+}

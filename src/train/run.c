@@ -1,0 +1,580 @@
+/* The training run, the same for every task; see include/rnnc/run.h.
+ *
+ * Exactness of resume rests on: a task's data position is a function of the step (and the seed);
+ * everything else the next step depends on is in the checkpoint (parameters, optimizer moments and
+ * step, the run's RNG, the task's carried state, the report accumulators); and validation never
+ * touches that state. */
+#include "rnnc/run.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/json.h"
+#include "rnnc/metrics.h"
+#include "rnnc/rundir.h"
+
+#define CHECKPOINT "checkpoint.safetensors"
+#define FORMAT 2 /* of checkpoints; 1 was the separate LM and seq2seq checkpoints before the run module */
+
+rnnc_run_opts rnnc_run_defaults(void) {
+    rnnc_run_opts o;
+    memset(&o, 0, sizeof o);
+    o.optim = rnnc_optim_defaults(RNNC_OPT_ADAMW, 2e-3);
+    o.clip = 5;
+    o.schedule = RNNC_SCHEDULE_COSINE;
+    o.warmup = 100;
+    o.min_lr_ratio = 0.1;
+    o.log_every = 10;
+    o.eval_every = 200;
+    o.checkpoint_every = 200;
+    o.seed = 1337;
+    return o;
+}
+
+rnnc_status rnnc_run_opts_check(const rnnc_run_opts *o) {
+    if (o->steps < 0 || o->epochs < 0 || !(o->seconds >= 0))
+        return rnnc_error(RNNC_ERR_ARG, "--steps, --epochs and --time must not be negative");
+    if (o->steps == 0 && o->epochs == 0 && o->seconds == 0)
+        return rnnc_error(RNNC_ERR_ARG, "no training budget: give --steps, --epochs or --time");
+    if (!(o->optim.lr >= 0 && o->optim.lr <= 10)) return rnnc_error(RNNC_ERR_ARG, "--lr must be in [0, 10]");
+    if (!(o->clip >= 0)) return rnnc_error(RNNC_ERR_ARG, "--clip must not be negative");
+    if (o->warmup < 0 || !(o->min_lr_ratio >= 0 && o->min_lr_ratio <= 1))
+        return rnnc_error(RNNC_ERR_ARG, "--warmup must be >= 0 and --min-lr-ratio in [0, 1]");
+    if (o->log_every < 0 || o->eval_every < 0 || o->checkpoint_every < 1 || o->patience < 0)
+        return rnnc_error(RNNC_ERR_ARG, "--log-every, --eval-every and --patience must be >= 0, --checkpoint-every >= 1");
+    if (!o->run_dir && !o->model_out) return rnnc_error(RNNC_ERR_ARG, "-o: no run directory given");
+    return RNNC_OK;
+}
+
+double rnnc_run_lr(const rnnc_run_opts *o, long s, long total, double elapsed) {
+    double p = -1; /* no known end: constant after warm-up */
+    if (o->schedule == RNNC_SCHEDULE_COSINE) {
+        if (total > o->warmup) p = (double)(s - o->warmup) / (double)(total - o->warmup); /* over the steps after it */
+        if (o->seconds > 0 && elapsed / o->seconds > p) p = elapsed / o->seconds;
+    }
+    return rnnc_lr_schedule(o->optim.lr, o->min_lr_ratio, o->warmup, s, p);
+}
+
+void rnnc_task_free(rnnc_task *t) {
+    if (t && t->ops && t->ops->free) t->ops->free(t);
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---------------------------------------------------------------- options <-> JSON */
+
+static char *opts_to_json(const rnnc_run_opts *o) {
+    cJSON *j = cJSON_CreateObject();
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed); /* a string: JSON numbers lose 64-bit precision */
+    bool ok = j && cJSON_AddNumberToObject(j, "steps", (double)o->steps) && cJSON_AddNumberToObject(j, "epochs", o->epochs) &&
+              cJSON_AddNumberToObject(j, "seconds", o->seconds) &&
+              cJSON_AddStringToObject(j, "optimizer", rnnc_optim_name(o->optim.kind)) &&
+              cJSON_AddNumberToObject(j, "lr", o->optim.lr) && cJSON_AddNumberToObject(j, "momentum", o->optim.momentum) &&
+              cJSON_AddNumberToObject(j, "weight_decay", o->optim.weight_decay) &&
+              cJSON_AddNumberToObject(j, "beta1", o->optim.beta1) && cJSON_AddNumberToObject(j, "beta2", o->optim.beta2) &&
+              cJSON_AddNumberToObject(j, "eps", o->optim.eps) && cJSON_AddNumberToObject(j, "clip", o->clip) &&
+              cJSON_AddStringToObject(j, "schedule", o->schedule == RNNC_SCHEDULE_COSINE ? "cosine" : "constant") &&
+              cJSON_AddNumberToObject(j, "warmup", (double)o->warmup) &&
+              cJSON_AddNumberToObject(j, "min_lr_ratio", o->min_lr_ratio) &&
+              cJSON_AddNumberToObject(j, "log_every", (double)o->log_every) &&
+              cJSON_AddNumberToObject(j, "eval_every", (double)o->eval_every) &&
+              cJSON_AddNumberToObject(j, "checkpoint_every", (double)o->checkpoint_every) &&
+              cJSON_AddNumberToObject(j, "patience", (double)o->patience) && cJSON_AddStringToObject(j, "seed", seed);
+    char *s = ok ? cJSON_PrintUnformatted(j) : NULL;
+    cJSON_Delete(j);
+    return s;
+}
+
+static rnnc_status opts_from_json(rnnc_run_opts *o, const char *text, const char *what) {
+    *o = rnnc_run_defaults();
+    cJSON *j;
+    rnnc_status s = rnnc_json_object(text, what, &j);
+    if (s) return s;
+    const char *opt = NULL, *sched = NULL, *seed = NULL;
+    const double big = 9e15;
+    if ((s = rnnc_json_long(j, "steps", 0, (long)big, false, &o->steps, what)) ||
+        (s = rnnc_json_num(j, "epochs", 0, big, false, false, &o->epochs, what)) ||
+        (s = rnnc_json_num(j, "seconds", 0, big, false, false, &o->seconds, what)) ||
+        (s = rnnc_json_str(j, "optimizer", false, &opt, what)) ||
+        (s = rnnc_json_num(j, "lr", 0, 10, false, false, &o->optim.lr, what)) ||
+        (s = rnnc_json_num(j, "momentum", 0, 1, false, false, &o->optim.momentum, what)) ||
+        (s = rnnc_json_num(j, "weight_decay", 0, 1e6, false, false, &o->optim.weight_decay, what)) ||
+        (s = rnnc_json_num(j, "beta1", 0, 1, false, false, &o->optim.beta1, what)) ||
+        (s = rnnc_json_num(j, "beta2", 0, 1, false, false, &o->optim.beta2, what)) ||
+        (s = rnnc_json_num(j, "eps", 0, 1, false, false, &o->optim.eps, what)) ||
+        (s = rnnc_json_num(j, "clip", 0, big, false, false, &o->clip, what)) ||
+        (s = rnnc_json_str(j, "schedule", false, &sched, what)) ||
+        (s = rnnc_json_long(j, "warmup", 0, (long)big, false, &o->warmup, what)) ||
+        (s = rnnc_json_num(j, "min_lr_ratio", 0, 1, false, false, &o->min_lr_ratio, what)) ||
+        (s = rnnc_json_long(j, "log_every", 0, (long)big, false, &o->log_every, what)) ||
+        (s = rnnc_json_long(j, "eval_every", 0, (long)big, false, &o->eval_every, what)) ||
+        (s = rnnc_json_long(j, "checkpoint_every", 1, (long)big, false, &o->checkpoint_every, what)) ||
+        (s = rnnc_json_long(j, "patience", 0, (long)big, false, &o->patience, what)) ||
+        (s = rnnc_json_str(j, "seed", false, &seed, what)))
+        goto out;
+    if (rnnc_optim_parse(opt, &o->optim.kind)) { s = rnnc_error(RNNC_ERR_FORMAT, "%s: unknown optimizer '%s'", what, opt); goto out; }
+    if (strcmp(sched, "cosine") == 0) o->schedule = RNNC_SCHEDULE_COSINE;
+    else if (strcmp(sched, "constant") == 0) o->schedule = RNNC_SCHEDULE_CONSTANT;
+    else { s = rnnc_error(RNNC_ERR_FORMAT, "%s: unknown schedule '%s'", what, sched); goto out; }
+    char *end;
+    errno = 0;
+    o->seed = strtoull(seed, &end, 10);
+    if (errno || end == seed || *end) s = rnnc_error(RNNC_ERR_FORMAT, "%s: \"seed\" is not a 64-bit number", what);
+out:
+    cJSON_Delete(j);
+    return s;
+}
+
+/* ---------------------------------------------------------------- the run */
+
+typedef struct {
+    rnnc_run_opts o;
+    char *run_dir, *model_out; /* owned copies */
+    rnnc_task *t;
+    rnnc_optim opt;
+    rnnc_rng rng;
+    rnnc_metrics_log log;
+    bool log_open, resumed;
+    rnnc_run_lock lock;
+    size_t spe; /* steps per epoch */
+    long total_steps;
+    /* Progress: all of it in the checkpoint. */
+    long step, bad_evals;
+    double tokens, elapsed, loss_sum, best[2], last_train_loss;
+    long loss_n;
+    rnnc_valid_result last_valid;
+    bool have_valid;
+    bool valid_due; /* a stop skipped the validation of this step: the resumed run does it first */
+    double report_time, report_tokens; /* tokens/s between reports (not in the checkpoint) */
+} run;
+
+static void run_free(run *r) {
+    rnnc_task_free(r->t);
+    rnnc_optim_free(&r->opt);
+    if (r->log_open) rnnc_metrics_close(&r->log);
+    rnnc_run_lock_drop(&r->lock);
+    free(r->run_dir);
+    free(r->model_out);
+}
+
+static char *path_in(const run *r, const char *name) {
+    size_t n = strlen(r->run_dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s/%s", r->run_dir, name);
+    return p;
+}
+
+static long total_steps_of(const rnnc_run_opts *o, size_t spe) {
+    long t = 0;
+    if (o->epochs > 0) t = (long)ceil(o->epochs * (double)spe);
+    if (o->steps > 0 && (t == 0 || o->steps < t)) t = o->steps;
+    return t;
+}
+
+static double epoch_of(const run *r) { return r->spe ? (double)r->step / (double)r->spe : 0; }
+
+static void emit(run *r, rnnc_run_callback cb, void *ctx, rnnc_run_event *e) {
+    if (!cb) return;
+    e->step = r->step;
+    e->total_steps = r->total_steps;
+    e->epoch = epoch_of(r);
+    e->tokens = r->tokens;
+    e->seconds_budget = r->o.seconds;
+    e->resumed = r->resumed;
+    cb(e, ctx);
+}
+
+/* Saves the model to `name` in the run directory (or to path when name is NULL) with where
+ * training stood ("rnnc.training", which rnnc info shows). */
+static rnnc_status save_model(run *r, const char *name, const char *path) {
+    char info[1024];
+    int n = snprintf(info, sizeof info, "{\"step\":%ld,\"tokens\":%.0f,\"epoch\":%.6f", r->step, r->tokens, epoch_of(r));
+    if (isfinite(r->last_train_loss)) n += snprintf(info + n, sizeof info - (size_t)n, ",\"train_loss\":%.6f", r->last_train_loss);
+    for (size_t i = 0; r->have_valid && i < r->last_valid.n && n < (int)sizeof info - 80; i++)
+        if (isfinite(r->last_valid.m[i].value))
+            n += snprintf(info + n, sizeof info - (size_t)n, ",\"%s\":%.6g", r->last_valid.m[i].name, r->last_valid.m[i].value);
+    snprintf(info + n, sizeof info - (size_t)n, "}");
+    char *p = name ? path_in(r, name) : NULL;
+    if (name && !p) return rnnc_error(RNNC_ERR_NOMEM, "out of memory");
+    const char *keys[] = {"rnnc.training"}, *vals[] = {info};
+    rnnc_status s = r->t->ops->save(r->t, name ? p : path, keys, vals, 1, NULL, 0);
+    free(p);
+    return s;
+}
+
+#define MAX_STATE 8
+
+static rnnc_status save_checkpoint(run *r) {
+    rnnc_st_entry e[2 + MAX_STATE];
+    size_t n = 0;
+    if (r->opt.state)
+        e[n++] = (rnnc_st_entry){"train.optimizer_state", RNNC_DT_F32, 1,
+                                 {(int64_t)((r->opt.c.kind == RNNC_OPT_SGD ? 1 : 2) * r->opt.n)}, r->opt.state};
+    e[n++] = (rnnc_st_entry){"train.rng", RNNC_DT_U64, 1, {4}, r->rng.s};
+    if (r->t->ops->state) n += r->t->ops->state(r->t, e + n, MAX_STATE);
+    char prog[768];
+    snprintf(prog, sizeof prog,
+             "{\"format\":%d,\"task\":\"%s\",\"step\":%ld,\"tokens\":%.17g,\"elapsed\":%.17g,\"loss_sum\":%.17g,"
+             "\"loss_n\":%ld,\"best\":[%.17g,%.17g],\"bad_evals\":%ld,\"last_train_loss\":%.17g,\"optimizer_step\":%ld,"
+             "\"valid_due\":%s}",
+             FORMAT, r->t->ops->name, r->step, r->tokens, r->elapsed, r->loss_sum, r->loss_n,
+             isfinite(r->best[0]) ? r->best[0] : 1e308, isfinite(r->best[1]) ? r->best[1] : 1e308, r->bad_evals,
+             isfinite(r->last_train_loss) ? r->last_train_loss : 1e308, r->opt.step, r->valid_due ? "true" : "false");
+    char *opts = opts_to_json(&r->o), *task = r->t->ops->options_json(r->t), *path = path_in(r, CHECKPOINT);
+    rnnc_status s;
+    if (!opts || !task || !path) s = rnnc_error(RNNC_ERR_NOMEM, "out of memory saving a checkpoint");
+    else {
+        const char *keys[] = {"rnnc.run", "rnnc.run.options", "rnnc.task.options"}, *vals[] = {prog, opts, task};
+        s = r->t->ops->save(r->t, path, keys, vals, 3, e, n);
+    }
+    free(opts);
+    free(task);
+    free(path);
+    return s;
+}
+
+/* Compares validation scores in order: a < b. */
+static bool better(const double a[2], const double b[2]) { return a[0] < b[0] || (a[0] == b[0] && a[1] < b[1]); }
+
+static rnnc_status validate(run *r, rnnc_run_callback cb, void *ctx, rnnc_metrics_row *row, bool *patience_out) {
+    rnnc_valid_result v;
+    memset(&v, 0, sizeof v);
+    rnnc_status s = r->t->ops->validate(r->t, &v);
+    if (s) return s;
+    r->last_valid = v;
+    r->have_valid = true;
+    bool improved = better(v.score, r->best);
+    if (improved) {
+        r->best[0] = v.score[0];
+        r->best[1] = v.score[1];
+        r->bad_evals = 0;
+        if (r->run_dir && (s = save_model(r, "best.safetensors", NULL))) return s;
+    } else r->bad_evals++;
+    for (size_t i = 0; i < v.n; i++)
+        for (size_t f = 0; f < RNNC_METRICS_NFIELDS; f++)
+            if (strcmp(rnnc_metrics_fields[f], v.m[i].name) == 0) *rnnc_metrics_field(row, f) = v.m[i].value;
+    rnnc_run_event ev = {.kind = RNNC_RUN_VALID, .valid = &r->last_valid, .improved = improved, .elapsed = r->elapsed};
+    emit(r, cb, ctx, &ev);
+    *patience_out = r->o.patience > 0 && r->bad_evals >= r->o.patience;
+    return RNNC_OK;
+}
+
+static bool budget_spent(const run *r) {
+    return (r->total_steps > 0 && r->step >= r->total_steps) || (r->o.seconds > 0 && r->elapsed >= r->o.seconds);
+}
+
+static rnnc_status loop(run *r, rnnc_run_callback cb, void *ctx, volatile sig_atomic_t *stop) {
+    rnnc_status s;
+    double t0 = now_s() - r->elapsed;
+    r->report_time = now_s();
+    r->report_tokens = r->tokens;
+    rnnc_run_event ev = {.kind = RNNC_RUN_STARTED, .message = r->t->describe};
+    emit(r, cb, ctx, &ev);
+    const char *why = "the budget is spent";
+    if (r->valid_due) { /* the validation a stop put off, as the run never stopped would have made it */
+        rnnc_metrics_row row = rnnc_metrics_row_empty();
+        row.step = (double)r->step;
+        row.tokens = r->tokens;
+        row.epoch = epoch_of(r);
+        row.elapsed = r->elapsed;
+        bool out_of_patience;
+        if ((s = validate(r, cb, ctx, &row, &out_of_patience))) return s;
+        if (r->log_open && (s = rnnc_metrics_append(&r->log, &row))) return s;
+        r->valid_due = false;
+        if (out_of_patience) {
+            if ((s = save_checkpoint(r)) || (s = save_model(r, "model.safetensors", NULL))) return s;
+            ev = (rnnc_run_event){.kind = RNNC_RUN_DONE, .elapsed = r->elapsed,
+                                  .message = "no better validation in --patience evaluations"};
+            emit(r, cb, ctx, &ev);
+            return RNNC_OK;
+        }
+    }
+    for (;;) {
+        r->elapsed = now_s() - t0;
+        double lr = rnnc_run_lr(&r->o, r->step, r->total_steps, r->elapsed);
+        r->opt.c.lr = lr;
+        memset(r->t->grads, 0, r->t->n_params * sizeof *r->t->grads);
+        double loss = 0, count = 0;
+        if ((s = r->t->ops->train_batch(r->t, r->step, r->o.seed, &r->rng, &loss, &count))) return s;
+        if ((s = rnnc_check_finite(loss, "the training loss", r->step + 1))) return s;
+        double norm = r->o.clip > 0 ? rnnc_clip_grad_norm(r->t->grads, r->t->n_params, r->o.clip)
+                                    : rnnc_grad_norm(r->t->grads, r->t->n_params);
+        if ((s = rnnc_check_finite(norm, "the gradient norm", r->step + 1))) return s;
+        rnnc_optim_step(&r->opt, r->t->params, r->t->grads);
+        r->step++;
+        r->tokens += count;
+        r->loss_sum += loss;
+        r->loss_n++;
+        r->elapsed = now_s() - t0;
+        bool last = budget_spent(r);
+        ev = (rnnc_run_event){.kind = RNNC_RUN_PROGRESS, .loss = loss, .lr = lr, .elapsed = r->elapsed};
+        emit(r, cb, ctx, &ev);
+        bool stopping = stop && *stop; /* a stop requested during this step takes effect after it */
+        /* One metrics row per step at most: a report and a validation on the same step share it. */
+        bool report = (r->o.log_every > 0 && r->step % r->o.log_every == 0) || last;
+        bool valid = r->t->ops->validate && ((r->o.eval_every > 0 && r->step % r->o.eval_every == 0) || last);
+        rnnc_metrics_row row = rnnc_metrics_row_empty();
+        row.step = (double)r->step;
+        row.tokens = r->tokens;
+        row.epoch = epoch_of(r);
+        row.elapsed = r->elapsed;
+        if (report) {
+            double now = now_s();
+            row.train_loss = r->last_train_loss = r->loss_sum / (double)r->loss_n;
+            row.lr = lr;
+            row.tokens_per_s = (r->tokens - r->report_tokens) / (now - r->report_time);
+            ev = (rnnc_run_event){.kind = RNNC_RUN_REPORT, .loss = row.train_loss, .lr = lr,
+                                  .tokens_per_s = row.tokens_per_s, .elapsed = r->elapsed};
+            emit(r, cb, ctx, &ev);
+            r->loss_sum = 0;
+            r->loss_n = 0;
+            r->report_time = now;
+            r->report_tokens = r->tokens;
+        }
+        if (valid && stopping) r->valid_due = true; /* Ctrl-C stops now: the resume validates */
+        valid = valid && !stopping;
+        if (valid) {
+            bool out_of_patience = false;
+            if ((s = validate(r, cb, ctx, &row, &out_of_patience))) return s;
+            if (out_of_patience && !last) {
+                last = true;
+                why = "no better validation in --patience evaluations";
+            }
+            r->report_time = now_s(); /* validation time is not training throughput */
+        }
+        if (r->log_open && (report || valid) && (s = rnnc_metrics_append(&r->log, &row))) return s;
+        if (r->run_dir && (r->step % r->o.checkpoint_every == 0 || last || stopping)) {
+            if ((s = save_checkpoint(r))) return s;
+            ev = (rnnc_run_event){.kind = RNNC_RUN_CHECKPOINT, .elapsed = r->elapsed};
+            emit(r, cb, ctx, &ev);
+        }
+        if (stopping) {
+            if (r->run_dir && (s = save_model(r, "model.safetensors", NULL))) return s;
+            return rnnc_error(RNNC_ERR_INTERRUPTED, "stopped at step %ld; %s/" CHECKPOINT " and model.safetensors saved",
+                              r->step, r->run_dir ? r->run_dir : ".");
+        }
+        if (last) break;
+    }
+    if ((s = r->run_dir ? save_model(r, "model.safetensors", NULL) : save_model(r, NULL, r->model_out))) return s;
+    ev = (rnnc_run_event){.kind = RNNC_RUN_DONE, .elapsed = r->elapsed, .message = why};
+    emit(r, cb, ctx, &ev);
+    return RNNC_OK;
+}
+
+/* Under the run's lock (so two runs cannot both pass this check). */
+static rnnc_status check_run_dir(const char *dir, bool force) {
+    static const char *const files[] = {CHECKPOINT, "model.safetensors", "best.safetensors", "metrics.jsonl", "eval.jsonl"};
+    size_t n = strlen(dir) + 32;
+    char *path = malloc(n);
+    if (!path) return rnnc_error(RNNC_ERR_NOMEM, "out of memory");
+    snprintf(path, n, "%s/" CHECKPOINT, dir);
+    bool resumable = access(path, F_OK) == 0;
+    rnnc_status s = RNNC_OK;
+    for (size_t i = 0; i < sizeof files / sizeof files[0] && !s; i++) {
+        snprintf(path, n, "%s/%s", dir, files[i]);
+        if (access(path, F_OK) != 0) continue;
+        if (!force) {
+            if (resumable)
+                s = rnnc_error(RNNC_ERR_ARG, "%s holds another run (%s): continue it with --resume, or start over with --force",
+                               dir, CHECKPOINT);
+            else
+                s = rnnc_error(RNNC_ERR_ARG, "%s holds files of another run (%s) but no checkpoint to resume: start over "
+                               "with --force, or give a new directory", dir, files[i]);
+        } else if (unlink(path) != 0 && errno != ENOENT)
+            s = rnnc_error_errno(RNNC_ERR_IO, "%s: cannot remove the old run's file", path);
+    }
+    free(path);
+    return s;
+}
+
+rnnc_status rnnc_run_dir_check(const char *dir, bool force) {
+    struct stat st;
+    if (!dir || stat(dir, &st) != 0) return RNNC_OK; /* made when the run starts */
+    rnnc_run_lock l;
+    rnnc_status s = rnnc_run_lock_take(&l, dir, false);
+    if (s) return s;
+    if (!force) s = check_run_dir(dir, false);
+    rnnc_run_lock_drop(&l);
+    return s;
+}
+
+static rnnc_status prepare(run *r) {
+    r->spe = r->t->ops->steps_per_epoch(r->t);
+    if (r->spe == 0) return rnnc_error(RNNC_ERR_ARG, "the training data makes no batch");
+    r->total_steps = total_steps_of(&r->o, r->spe);
+    if (r->run_dir) {
+        rnnc_status s = rnnc_metrics_open(&r->log, r->run_dir);
+        if (s) return s;
+        r->log_open = true;
+    }
+    return RNNC_OK;
+}
+
+rnnc_status rnnc_run_start(const rnnc_run_opts *opts, rnnc_task *task, rnnc_run_callback cb, void *ctx,
+                           volatile sig_atomic_t *stop) {
+    run r;
+    memset(&r, 0, sizeof r);
+    r.t = task;
+    rnnc_status s = rnnc_run_opts_check(opts);
+    if (s) goto out;
+    r.o = *opts;
+    r.best[0] = r.best[1] = INFINITY;
+    r.last_train_loss = NAN;
+    if ((opts->run_dir && !(r.run_dir = strdup(opts->run_dir))) || (opts->model_out && !(r.model_out = strdup(opts->model_out)))) {
+        s = rnnc_error(RNNC_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    r.o.run_dir = r.run_dir;
+    r.o.model_out = r.model_out;
+    if (r.run_dir) {
+        if ((s = rnnc_run_lock_take(&r.lock, r.run_dir, true))) goto out;
+        if ((s = check_run_dir(r.run_dir, opts->force))) goto out;
+    }
+    rnnc_rng_seed(&r.rng, r.o.seed);
+    if ((s = rnnc_optim_init(&r.opt, &r.o.optim, task->n_params))) goto out;
+    r.spe = task->ops->steps_per_epoch(task);
+    /* the step-0 checkpoint: from here on, whatever stops the run, --resume continues it */
+    if (r.run_dir && (s = save_checkpoint(&r))) goto out;
+    if ((s = prepare(&r))) goto out;
+    s = loop(&r, cb, ctx, stop);
+out:
+    run_free(&r);
+    return s;
+}
+
+rnnc_run_change rnnc_run_change_none(void) {
+    return (rnnc_run_change){.steps = -1, .epochs = -1, .seconds = -1, .log_every = -1, .eval_every = -1,
+                             .checkpoint_every = -1, .patience = -1};
+}
+
+static rnnc_status load_checkpoint(run *r, const char *path) {
+    rnnc_safetensors st;
+    rnnc_status s = rnnc_st_load(&st, path);
+    if (s) return s;
+    cJSON *pj = NULL;
+    const char *prog = rnnc_st_meta(&st, "rnnc.run");
+    char what[600];
+    snprintf(what, sizeof what, "%s: metadata rnnc.run", path);
+    if (!prog) {
+        if (rnnc_st_meta(&st, "rnnc.progress") || rnnc_st_meta(&st, "rnnc.train.pos"))
+            s = rnnc_error(RNNC_ERR_FORMAT, "%s: a checkpoint of an older rnnc (format 1), which this version cannot resume; "
+                           "its model still loads (rnnc info, sample, eval, seq2seq translate), or train again", path);
+        else
+            s = rnnc_error(RNNC_ERR_FORMAT, "%s: not a training checkpoint (no metadata rnnc.run)", path);
+        goto out;
+    }
+    if ((s = rnnc_json_object(prog, what, &pj))) goto out;
+    int format = 0;
+    const char *task = NULL;
+    double best0 = 0, best1 = 0;
+    const double big = 9e15;
+    if ((s = rnnc_json_int(pj, "format", 1, 1000, false, &format, what)) || (s = rnnc_json_str(pj, "task", false, &task, what)))
+        goto out;
+    if (format != FORMAT) {
+        s = rnnc_error(RNNC_ERR_FORMAT, "%s: checkpoint format %d, this rnnc reads format %d", path, format, FORMAT);
+        goto out;
+    }
+    rnnc_task_resume_fn fn = rnnc_task_resume_fn_for(task);
+    if (!fn) { s = rnnc_error(RNNC_ERR_FORMAT, "%s: a checkpoint of task '%s', which this rnnc does not know", path, task); goto out; }
+    const cJSON *best = cJSON_GetObjectItemCaseSensitive(pj, "best");
+    if (!cJSON_IsArray(best) || cJSON_GetArraySize(best) != 2 || !cJSON_IsNumber(best->child) ||
+        !cJSON_IsNumber(best->child->next)) {
+        s = rnnc_error(RNNC_ERR_FORMAT, "%s: \"best\" is not a pair of numbers", what);
+        goto out;
+    }
+    best0 = best->child->valuedouble;
+    best1 = best->child->next->valuedouble;
+    if ((s = rnnc_json_long(pj, "step", 0, (long)big, false, &r->step, what)) ||
+        (s = rnnc_json_num(pj, "tokens", 0, 1e300, false, false, &r->tokens, what)) ||
+        (s = rnnc_json_num(pj, "elapsed", 0, 1e300, false, false, &r->elapsed, what)) ||
+        (s = rnnc_json_num(pj, "loss_sum", -1e300, 1e300, false, false, &r->loss_sum, what)) ||
+        (s = rnnc_json_long(pj, "loss_n", 0, (long)big, false, &r->loss_n, what)) ||
+        (s = rnnc_json_long(pj, "bad_evals", 0, (long)big, false, &r->bad_evals, what)) ||
+        (s = rnnc_json_num(pj, "last_train_loss", -1e308, 1e308, false, false, &r->last_train_loss, what)) ||
+        (s = rnnc_json_long(pj, "optimizer_step", 0, (long)big, false, &r->opt.step, what)) ||
+        (s = rnnc_json_bool(pj, "valid_due", false, &r->valid_due, what)))
+        goto out;
+    long opt_step = r->opt.step;
+    r->best[0] = best0 >= 1e308 ? INFINITY : best0;
+    r->best[1] = best1 >= 1e308 ? INFINITY : best1;
+    if (r->last_train_loss >= 1e308) r->last_train_loss = NAN;
+    snprintf(what, sizeof what, "%s: metadata rnnc.run.options", path);
+    if ((s = opts_from_json(&r->o, rnnc_st_meta(&st, "rnnc.run.options"), what))) goto out;
+    const char *topts = rnnc_st_meta(&st, "rnnc.task.options");
+    if (!topts) { s = rnnc_error(RNNC_ERR_FORMAT, "%s: metadata rnnc.task.options is missing", path); goto out; }
+    if ((s = fn(&r->t, &st, topts))) goto out;
+    if ((s = rnnc_optim_init(&r->opt, &r->o.optim, r->t->n_params))) goto out;
+    r->opt.step = opt_step;
+    if (r->opt.state) {
+        int64_t ns = (int64_t)((r->o.optim.kind == RNNC_OPT_SGD ? 1 : 2) * r->opt.n);
+        if ((s = rnnc_st_read_f32(&st, "train.optimizer_state", 1, &ns, r->opt.state))) goto out;
+    }
+    int64_t four = 4, rng[4];
+    if ((s = rnnc_st_read_i64(&st, "train.rng", 1, &four, rng))) goto out;
+    for (int i = 0; i < 4; i++) r->rng.s[i] = (uint64_t)rng[i];
+    if (r->t->ops->restore && (s = r->t->ops->restore(r->t, &st))) goto out;
+out:
+    cJSON_Delete(pj);
+    rnnc_st_free(&st);
+    return s;
+}
+
+rnnc_status rnnc_run_resume(const char *run_dir, const rnnc_run_change *change, rnnc_run_callback cb, void *ctx,
+                            volatile sig_atomic_t *stop) {
+    run r;
+    memset(&r, 0, sizeof r);
+    r.resumed = true;
+    rnnc_status s = RNNC_OK;
+    char *path = NULL;
+    if (!(r.run_dir = strdup(run_dir))) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory"); goto out; }
+    if ((s = rnnc_run_lock_take(&r.lock, run_dir, false))) goto out;
+    if (!(path = path_in(&r, CHECKPOINT))) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory"); goto out; }
+    if (access(path, F_OK) != 0) {
+        s = rnnc_error(RNNC_ERR_IO, "%s: no " CHECKPOINT " to resume: the run there never saved one; start it again "
+                       "without --resume (with --force if the directory holds other files)", run_dir);
+        goto out;
+    }
+    if ((s = load_checkpoint(&r, path))) goto out;
+    r.o.run_dir = r.run_dir;
+    r.o.force = false;
+    if (change) {
+        if (change->steps >= 0 || change->epochs >= 0 || change->seconds >= 0) { /* a new budget replaces the old */
+            r.o.steps = change->steps > 0 ? change->steps : 0;
+            r.o.epochs = change->epochs > 0 ? change->epochs : 0;
+            r.o.seconds = change->seconds > 0 ? change->seconds : 0;
+        }
+        if (change->log_every >= 0) r.o.log_every = change->log_every;
+        if (change->eval_every >= 0) r.o.eval_every = change->eval_every;
+        if (change->checkpoint_every >= 1) r.o.checkpoint_every = change->checkpoint_every;
+        if (change->patience >= 0) r.o.patience = change->patience;
+        if ((s = rnnc_run_opts_check(&r.o))) goto out;
+    }
+    if ((s = prepare(&r))) goto out;
+    if (r.total_steps > 0 && r.step >= r.total_steps) {
+        s = rnnc_error(RNNC_ERR_ARG, "%s: the budget is used up: the checkpoint is at step %ld of %ld; give a larger --steps or "
+                       "--epochs to train on", run_dir, r.step, r.total_steps);
+        goto out;
+    }
+    if (r.o.seconds > 0 && r.elapsed >= r.o.seconds) {
+        s = rnnc_error(RNNC_ERR_ARG, "%s: the budget is used up: the run has trained %.0f s of its --time %.0f s; give a larger "
+                       "--time (or --steps/--epochs) to train on", run_dir, r.elapsed, r.o.seconds);
+        goto out;
+    }
+    s = loop(&r, cb, ctx, stop);
+out:
+    free(path);
+    run_free(&r);
+    return s;
+}
