@@ -3,7 +3,7 @@
 # cJSON, OpenMP, Node.js (for fetching data from npm). Idempotent: only missing packages are installed.
 # Extra groups: --bench adds the peers (python3-torch, sentencepiece).
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libopenblas-dev libopenblas-openmp-dev libpcre2-dev libcjson-dev libomp-dev clang libclang-rt-14-dev)
+pkgs=(build-essential cmake pkg-config python3 libopenblas-dev libopenblas-openmp-dev libpcre2-dev libcjson-dev libomp-dev clang libclang-rt-14-dev)
 # Node.js and npm fetch the data; a machine may already have them from another source (whose
 # nodejs package conflicts with Debian's npm), so ask apt only when the commands are missing.
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Hostile files (issue 11): every class of crafted model, checkpoint, tokenizer, rank, sidecar, id
+# and TSV file that once crashed rnnc, tripped a sanitizer or loaded wrong data. tools/make_hostile.py
+# crafts them from small valid files made here and lists, for each, the command that reads it and
+# a piece of the one error line expected. Each must exit 1 or 2 with that line, within the time
+# limit, without a sanitizer report; the valid controls must exit 0. In `make sanitize` this same
+# script runs the ASan+UBSan binary.
+# Usage: cli_hostile.sh RNNC_BINARY REPO_ROOT
+set -u
+rnnc=$1
+root=$2
+py=$(command -v python3) || { echo "cli_hostile: python3 is needed (scripts/install-deps.sh installs it)"; exit 1; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export RNNC_NO_PROGRESS=1 OMP_NUM_THREADS=1
+pass=0 fail=0
+
+# The valid originals: a char LM, a BPE LM, a finished run, a seq2seq model.
+awk 'BEGIN { srand(5); for (i = 0; i < 2000; i++) printf "the cat sees the dog %d. ", int(rand() * 9) }' > "$tmp/corpus.txt"
+small=(--layers 1 --hidden 8 --embed 4 --batch 4 --seq 8 --steps 2)
+"$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --cell lstm -o "$tmp/lm" 2>/dev/null &&
+  "$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --cell gru --tokenizer bpe:300 -o "$tmp/lmbpe" 2>/dev/null || {
+  echo "cli_hostile: could not train the valid models"; exit 1; }
+for i in $(seq 60); do printf 'a b c\tc b a\nb c\tc b\nc a b\tb a c\n'; done > "$tmp/pairs.tsv"
+"$rnnc" seq2seq train --data "$tmp/pairs.tsv" --valid "$tmp/pairs.tsv" -o "$tmp/s2s" --hidden 8 --embed 4 --steps 2 \
+  2>/dev/null || { echo "cli_hostile: could not train the seq2seq model"; exit 1; }
+"$py" "$root/tools/make_hostile.py" "$tmp/lm/model.safetensors" "$tmp/lmbpe/model.safetensors" \
+  "$tmp/s2s/model.safetensors" "$tmp/lm" "$tmp/cases" || { echo "cli_hostile: make_hostile.py failed"; exit 1; }
+
+while IFS=$'\t' read -r -a row; do
+  name=${row[0]} want=${row[1]}
+  args=("${row[@]:2}")
+  in=/dev/null
+  last=${args[${#args[@]}-1]}
+  if [ "${last:0:1}" = "<" ]; then in=${last:1}; unset 'args[${#args[@]}-1]'; fi
+  timeout 60 "$rnnc" "${args[@]}" <"$in" >"$tmp/out" 2>"$tmp/err"
+  rc=$?
+  if grep -q "Sanitizer\|runtime error" "$tmp/err"; then
+    fail=$((fail + 1)); echo "FAIL $name: sanitizer report: $(grep -m3 "Sanitizer\|runtime error" "$tmp/err")"
+  elif [ "$want" = OK ]; then
+    if [ $rc -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL $name: valid file refused (rc $rc): $(head -2 "$tmp/err")"; fi
+  elif [ $rc -ne 1 ] && [ $rc -ne 2 ]; then
+    fail=$((fail + 1)); echo "FAIL $name: exit $rc (want 1 or 2): $(head -2 "$tmp/err")"
+  elif ! grep -q -F -- "$want" "$tmp/err"; then
+    fail=$((fail + 1)); echo "FAIL $name: message lacks '$want': $(head -2 "$tmp/err")"
+  elif [ "$(grep -c . "$tmp/err")" -gt 1 ]; then
+    fail=$((fail + 1)); echo "FAIL $name: more than one error line: $(head -3 "$tmp/err")"
+  else
+    pass=$((pass + 1))
+  fi
+done < "$tmp/cases/cases.tsv"
+
+echo "cli_hostile: $pass passed, $fail failed"
+[ $fail -eq 0 ] && [ $pass -gt 0 ]
