@@ -18,7 +18,7 @@ static void usage(FILE *f) {
             "  --layers N      stacked recurrent layers (default 1)\n"
             "  --dropout P     dropout between recurrent layers in training (default 0)\n"
             "  --seed S        random seed (default 1)\n"
-            "  -o MODEL        output file\n");
+            "  -o, --output MODEL  output file (required)\n");
 }
 
 int cmd_init(int argc, char **argv) {

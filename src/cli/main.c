@@ -14,7 +14,7 @@ static const command commands[] = {
     {"tokenizer", cmd_tokenizer, "train, apply and compare tokenizers (char, word, BPE)"},
     {"plot", cmd_plot, "draw training and validation loss curves of runs as an SVG"},
     {"init", cmd_init, "make a language model with PyTorch's default initialisation"},
-    {"eval", cmd_eval, "mean cross-entropy of a model over an id file"},
+    {"eval", cmd_eval, "loss of a language model on an id file or on text (ppl, bits per byte)"},
     {"train", cmd_train, "train a language model (truncated BPTT, SGD/Adam/AdamW)"},
     {"sample", cmd_sample, "generate text from a language model, streamed as it is produced"},
     {"similar", cmd_similar, "nearest tokens by embedding cosine similarity; Embedding Projector export"},
