@@ -60,11 +60,12 @@ static int train(int argc, char **argv) {
     int rc = cli_flags_parse(mode, argc, argv, 1, tables, nt);
     if (rc < 0) {
         fputs("usage: rnnc seq2seq train --data TRAIN.tsv --valid DEV.tsv -o RUN_DIR [options]\n"
-              "       rnnc seq2seq train --resume RUN_DIR [--steps N | --epochs X | --time T] [--threads N]\n\n"
-              "Trains an encoder-decoder on TSV pairs (teacher forcing) and writes RUN_DIR/model.safetensors,\n"
-              "best.safetensors (lowest dev SER, then TER), checkpoint.safetensors and metrics.jsonl (plot:\n"
-              "rnnc plot RUN_DIR). Ctrl-C, SIGTERM or kill -9 leave a run that --resume continues exactly\n"
-              "(step and epoch budgets; a --time budget is not repeatable).\n\n",
+              "       rnnc seq2seq train --resume RUN_DIR [--steps N | --epochs X | --time T]\n\n"
+              "Trains an encoder-decoder on TSV pairs (teacher forcing) and writes\n"
+              "RUN_DIR/model.safetensors, best.safetensors (lowest dev SER, then TER),\n"
+              "checkpoint.safetensors and metrics.jsonl (plot: rnnc plot RUN_DIR). Ctrl-C,\n"
+              "SIGTERM or kill -9 leave a run that --resume continues exactly (step and epoch\n"
+              "budgets; a --time budget is not repeatable).\n\n",
               stdout);
         cli_flags_help(stdout, tables, nt);
         cli_flags_free(tables, nt);

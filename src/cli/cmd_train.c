@@ -16,15 +16,18 @@ static const cli_flag_def ids_flags[IF_COUNT] = {
 };
 
 static void usage(FILE *f, cli_flag_table *tables, size_t n) {
-    fputs("usage: rnnc train --model MODEL --ids FILE --batch B --seq T --steps N --optimizer sgd|adam|adamw\n"
-          "                  --lr X [--momentum M] [--weight-decay W] [--clip C] [--seed S] -o OUT\n"
+    fputs("usage: rnnc train --model MODEL --ids FILE --batch B --seq T --steps N\n"
+          "                  --optimizer sgd|adam|adamw --lr X [--momentum M]\n"
+          "                  [--weight-decay W] [--clip C] [--seed S] -o OUT\n"
           "\n"
-          "Takes N optimizer steps on consecutive windows of the id file (batched as in 'rnnc eval'),\n"
-          "carrying the recurrent state between windows and starting again from the first window with\n"
-          "zero state when the windows run out. Each step's loss (mean cross-entropy over its B*T\n"
-          "targets) is printed; the trained model is written to OUT. The learning rate is constant\n"
-          "(--schedule constant, no warm-up) and the gradient is not clipped unless --clip is given, as\n"
-          "torch.optim does; --seed (default 1) draws dropout. For text, see 'rnnc train --help'.\n"
+          "Takes N optimizer steps on consecutive windows of the id file (batched as in\n"
+          "'rnnc eval'), carrying the recurrent state between windows and starting again\n"
+          "from the first window with zero state when the windows run out. Each step's\n"
+          "loss (mean cross-entropy over its B*T targets) is printed; the trained model\n"
+          "is written to OUT. The learning rate is constant (--schedule constant, no\n"
+          "warm-up) and the gradient is not clipped unless --clip is given, as\n"
+          "torch.optim does; --seed (default 1) draws dropout. For text, see 'rnnc train\n"
+          "--help'.\n"
           "\n",
           f);
     cli_flags_help(f, tables, n);

@@ -22,14 +22,15 @@ static const cli_flag_def text_flags[TF_COUNT] = {
 
 static void usage(FILE *f, cli_flag_table *tables, size_t n) {
     fputs("usage: rnnc train --data FILE... [options] -o RUN_DIR\n"
-          "       rnnc train --resume RUN_DIR [--steps N | --epochs X | --time T] [--threads N]\n"
-          "       rnnc train --model MODEL --ids FILE ...   (an id file: see 'rnnc train --ids --help')\n"
+          "       rnnc train --resume RUN_DIR [--steps N | --epochs X | --time T]\n"
+          "       rnnc train --model MODEL --ids FILE ...   (see rnnc train --ids --help)\n"
           "\n"
-          "Trains a recurrent language model on text. The tokenizer is trained on the training text (or\n"
-          "loaded) and stored in the model files, so a model file is all that sampling needs. Writes\n"
-          "RUN_DIR/model.safetensors, best.safetensors, checkpoint.safetensors and metrics.jsonl\n"
-          "(plot with: rnnc plot RUN_DIR -o loss.svg). A run stopped by Ctrl-C, SIGTERM or kill -9\n"
-          "continues exactly with --resume (step and epoch budgets; a --time budget is not repeatable).\n"
+          "Trains a recurrent language model on text. The tokenizer is trained on the\n"
+          "training text (or loaded) and stored in the model files, so a model file is\n"
+          "all that sampling needs. Writes RUN_DIR/model.safetensors, best.safetensors,\n"
+          "checkpoint.safetensors and metrics.jsonl (plot with: rnnc plot RUN_DIR -o\n"
+          "loss.svg). A run stopped by Ctrl-C, SIGTERM or kill -9 continues exactly with\n"
+          "--resume (step and epoch budgets; a --time budget is not repeatable).\n"
           "\n",
           f);
     cli_flags_help(f, tables, n);

@@ -16,8 +16,9 @@ const cli_flag_def cli_run_flags[RF_COUNT] = {
     [RF_FORCE] = {"--force", NULL, CF_SWITCH, 0, 0, NULL, "start over in a RUN_DIR that holds another (stopped) run", false},
     [RF_STEPS] = {"--steps", NULL, CF_LONG, 1, BIG, "N", "budget: optimizer steps", true},
     [RF_EPOCHS] = {"--epochs", NULL, CF_DOUBLE, 1e-9, 1e9, "X", "budget: passes over the training data (fractions allowed)", true},
-    [RF_TIME] = {"--time", NULL, CF_DURATION, 0, 0, "T", "budget: wall-clock time (90, 90s, 30m, 1h); the first budget reached "
-                                                        "stops the run. A time budget makes a run unrepeatable", true},
+    [RF_TIME] = {"--time", NULL, CF_DURATION, 0, 0, "T", "budget: wall-clock time (90, 90s, 30m, 1h; 0 = none); the first budget "
+                                                        "reached stops the run. Timing is checked after each step; a time "
+                                                        "budget makes a run unrepeatable", true},
     [RF_OPTIMIZER] = {"--optimizer", NULL, CF_STR, 0, 0, "O", "sgd | adam | adamw (default adamw)", false},
     [RF_LR] = {"--lr", NULL, CF_DOUBLE, 0, 10, "X", "peak learning rate (default 0.002)", false},
     [RF_MOMENTUM] = {"--momentum", NULL, CF_DOUBLE, 0, 0.9999, "X", "SGD momentum (default 0)", false},
@@ -73,6 +74,8 @@ static bool looks_like_flag(const char *s) {
 }
 
 int cli_flags_parse(const char *mode, int argc, char **argv, int first, cli_flag_table *tables, size_t n_tables) {
+    for (int i = first; i < argc; i++) /* --help anywhere wins, even after a flag missing its value */
+        if (cli_is_help(argv[i])) return -1;
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
         if (cli_is_help(a)) return -1;
@@ -129,7 +132,20 @@ void cli_flags_help(FILE *f, const cli_flag_table *tables, size_t n_tables) {
             char left[64];
             snprintf(left, sizeof left, "%s%s%s%s%s", d->alias ? d->alias : "", d->alias ? ", " : "", d->name,
                      d->arg ? " " : "", d->arg ? d->arg : "");
-            fprintf(f, "  %-24s %s\n", left, d->help);
+            /* the help wrapped to 79 columns, continued under its first word */
+            fprintf(f, "  %-24s", left);
+            int col = 26;
+            if ((int)strlen(left) > 24) { fprintf(f, "\n%26s", ""); }
+            for (const char *w = d->help; *w;) {
+                while (*w == ' ') w++;
+                size_t n = strcspn(w, " ");
+                if (!n) break;
+                if (col > 26 && col + 1 + (int)n > 79) { fprintf(f, "\n%26s", ""); col = 26; }
+                fprintf(f, " %.*s", (int)n, w);
+                col += 1 + (int)n;
+                w += n;
+            }
+            fputc('\n', f);
         }
     }
 }
