@@ -7,9 +7,9 @@
 # The helps: `rnnc --help` lists the commands (the lines under "commands:"). For each command C,
 # `rnnc C --help`; its subcommands are the lines under a "commands:" heading and the words right
 # after "rnnc C " on its usage lines (rnnc seq2seq train|translate|eval); each gets
-# `rnnc C S --help`. A help that says "see 'rnnc ... --help'" (quoted, no <placeholder>) is run
-# too, so modes chosen by a flag (rnnc train --data x --help) are read. A flag in a help is a
-# word "--name" or a dash and one letter ("-o"), --help and -h aside.
+# `rnnc C S --help`. Any "rnnc ... --help" a help names (without a <placeholder>) is run too, so
+# modes chosen by a flag ("see rnnc train --ids --help") are read. A flag in a help is a word
+# "--name" or a dash and one letter ("-o"), --help and -h aside.
 #
 # The doc: flags are read only from code, `inline spans` and ``` fenced blocks ```, never from
 # prose. A flag belongs to the command of the "## " section it is in (a heading names the
@@ -55,7 +55,7 @@ help() {
     if ! "$rnnc" $args --help >"$out" 2>&1 </dev/null; then fail "rnnc $args --help exited $?: $(head -3 "$out")"; return 1; fi
     flags_of "$out" | sed "s/^/$cmd /" >>"$tmp/help_flags"
     # modes reached by a help of their own, named in this one
-    grep -oE "'rnnc [^'<>]*--help'" "$out" | sed -e "s/^'rnnc //" -e "s/ *--help'$//" | sort -u >"$out.refs"
+    grep -oE "rnnc [a-z][a-z0-9]*( [^ '()<>]+)* --help" "$out" | sed -e "s/^rnnc //" -e "s/ --help$//" | sort -u >"$out.refs"
     echo "$out"
 }
 
