@@ -2,6 +2,9 @@
  *
  * Input starting with '{': the "rnnc.config" JSON text (rnnc_lm_config_from_json). A config that
  * parses must pass rnnc_lm_config_check and survive to_json -> from_json unchanged.
+ * Input starting with '[': an "rnnc.unseen_ids" value (rnnc_unseen_ids_parse, over 64 ids; also
+ * read from a loaded model's metadata over its vocabulary): what parses formats back to the same
+ * ranges; what does not leaves the marks untouched.
  * Any other input: a whole model file, written to a temp file and loaded with rnnc_lm_load (the
  * loader reads a path). A model that loads must have a valid config, parameter tensors that tile
  * its buffer, finite weights, and run a forward window, the loss with backward, and a sampling
@@ -33,6 +36,36 @@ static void config_mode(const uint8_t *data, size_t size) {
     FUZZ_CHECK(c.cell == d.cell && c.vocab == d.vocab && c.embed == d.embed && c.hidden == d.hidden &&
                c.layers == d.layers && c.dropout == d.dropout);
     free(j);
+}
+
+/* "rnnc.unseen_ids" ([[first, last], ...], read by `rnnc similar`) over a vocabulary of V ids: it
+ * parses or fails cleanly, leaving skip alone on failure; what parses formats back to the same
+ * ranges. */
+static void check_unseen(const char *json, size_t V) {
+    unsigned char *skip = calloc(V, 1), *seen = malloc(V), *again = calloc(V, 1);
+    FUZZ_CHECK(skip && seen && again);
+    fuzz_clear_error();
+    rnnc_status s = rnnc_unseen_ids_parse(json, V, skip);
+    if (s) {
+        fuzz_check_failed(s);
+        for (size_t i = 0; i < V; i++) FUZZ_CHECK(skip[i] == 0);
+    } else {
+        for (size_t i = 0; i < V; i++) seen[i] = !skip[i];
+        char *out;
+        FUZZ_CHECK(rnnc_unseen_ids_format(seen, V, &out) == RNNC_OK);
+        FUZZ_CHECK(rnnc_unseen_ids_parse(out, V, again) == RNNC_OK);
+        FUZZ_CHECK(memcmp(skip, again, V) == 0);
+        free(out);
+    }
+    free(skip);
+    free(seen);
+    free(again);
+}
+
+static void unseen_mode(const uint8_t *data, size_t size) {
+    char *text = fuzz_strndup(data, size);
+    check_unseen(text, 64);
+    free(text);
 }
 
 static const unsigned char PROBE[] = "the cat sat. Hello, w\xC3\xB6rld! \xFF\xC3 <|endoftext|> don't 12";
@@ -101,6 +134,8 @@ static void model_mode(const uint8_t *data, size_t size) {
     FUZZ_CHECK(total == m->n_params);
     for (size_t i = 0; i < m->n_params; i++) FUZZ_CHECK(isfinite(m->params[i]));
     FUZZ_CHECK(rnnc_lm_get_meta(m, "rnnc.config") == NULL); /* the config is not kept as extra metadata */
+    const char *unseen = rnnc_lm_get_meta(m, RNNC_UNSEEN_IDS_KEY);
+    if (unseen) check_unseen(unseen, (size_t)m->c.vocab);
     rnnc_tokenizer *t = check_tokenizer(m, path);
     run_model(m, t);
     rnnc_tokenizer_free(t);
@@ -109,6 +144,7 @@ static void model_mode(const uint8_t *data, size_t size) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size && data[0] == '{') config_mode(data, size);
+    else if (size && data[0] == '[') unseen_mode(data, size);
     else model_mode(data, size);
     return 0;
 }

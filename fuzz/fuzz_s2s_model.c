@@ -6,10 +6,12 @@
  * and encode and decode text with ids inside it.
  * Any other input: a whole model file, written to a temp file and loaded with rnnc_s2s_load (the
  * loader reads a path; the config and both vocabularies are parsed from the metadata there). A
- * model that loads must have vocabularies of its config's sizes and decode greedily and by beam
- * search to target ids inside its vocabulary. Failures must leave a message and no object.
+ * model that loads must have vocabularies of its config's sizes and finite weights, decode greedily
+ * and by beam search to target ids inside its vocabulary, and run a training forward/backward on
+ * one pair. Failures must leave a message and no object.
  * Seeds: real tiny models made by tools/make_fuzz_seeds.c (a real model file's header length is a
  * multiple of 8, so its first byte is never one of the kind letters). */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +66,36 @@ static void vocab_mode(rnnc_s2s_tok tok, const uint8_t *data, size_t size) {
     rnnc_s2s_vocab_free(&v);
 }
 
+/* One teacher-forced forward and backward (scheduled sampling and dropout on) of the pair
+ * (source, greedy output): a loss over |target| + 1 steps and gradients for every parameter. */
+static void train_step(const rnnc_s2s_model *m, uint32_t *src, int Ts, const uint32_t *tgt, int n) {
+    enum { TT = 5 };
+    uint32_t tin[TT], tout[TT];
+    int slen = Ts, tlen = n + 1;
+    size_t item = 0;
+    int ref = 0;
+    tin[0] = RNNC_S2S_BOS;
+    for (int i = 0; i < n; i++) { tin[i + 1] = tgt[i]; tout[i] = tgt[i]; }
+    tout[n] = RNNC_S2S_EOS;
+    for (int i = n + 1; i < TT; i++) tin[i] = tout[i] = RNNC_S2S_PAD;
+    rnnc_s2s_batch b = {1, Ts, TT, src, &slen, tin, tout, &tlen, &item, &ref};
+    rnnc_s2s_ws *ws;
+    FUZZ_CHECK(rnnc_s2s_ws_new(&ws, m, 1, Ts, TT) == RNNC_OK);
+    float *grads = calloc(m->n_params, sizeof *grads);
+    FUZZ_CHECK(grads != NULL);
+    rnnc_rng rng;
+    rnnc_rng_seed(&rng, 7);
+    rnnc_s2s_train_opts o = {0.5f, 0.1f, true};
+    double loss = -1;
+    long count = 0;
+    fuzz_clear_error();
+    rnnc_status s = rnnc_s2s_forward_backward(ws, m, &b, &o, grads, 1.0f, &rng, &loss, &count);
+    if (s) fuzz_check_failed(s); /* a finite model may still overflow */
+    else FUZZ_CHECK(count == tlen && !(loss < 0));
+    free(grads);
+    rnnc_s2s_ws_free(ws);
+}
+
 static void model_mode(const uint8_t *data, size_t size) {
     const char *path = fuzz_write("s2s.safetensors", data, size);
     rnnc_s2s_model *m;
@@ -79,6 +111,7 @@ static void model_mode(const uint8_t *data, size_t size) {
         total += p.size;
     }
     FUZZ_CHECK(total == m->n_params);
+    for (size_t i = 0; i < m->n_params; i++) FUZZ_CHECK(isfinite(m->params[i]));
     check_vocab(&m->src_vocab);
     check_vocab(&m->tgt_vocab);
 
@@ -105,6 +138,7 @@ static void model_mode(const uint8_t *data, size_t size) {
         for (int i = 0; i < hyp[h].len; i++) FUZZ_CHECK(hyp[h].ids[i] < m->tgt_vocab.n);
         rnnc_s2s_hyp_free(&hyp[h]);
     }
+    train_step(m, src.data, Ts, out, out_len);
     rnnc_ids_free(&src);
     rnnc_s2s_model_free(m);
 }

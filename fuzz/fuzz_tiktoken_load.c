@@ -3,7 +3,8 @@
  * Input: RANKS, or RANKS "\n--sidecar--\n" SIDECAR. Without the separator the ranks are parsed in
  * memory (rnnc_bpe_load_mem). With it, RANKS is written to a temp file t.tiktoken and SIDECAR to
  * t.tiktoken.json beside it, and rnnc_bpe_load reads both (the sidecar holds the pattern, a
- * built-in name or a PCRE2 regex, and the special tokens).
+ * built-in name or a PCRE2 regex, and the special tokens); rnnc_tokenizer_load (a --tokenizer FILE)
+ * must then agree with it.
  * A tokenizer that loads must: encode and decode text losslessly, with and without special tokens
  * allowed; give every special its own id; find every rank's bytes at that rank. One that does not
  * must leave an error message and no tokenizer. Seeds: complete 256-byte bases with merges,
@@ -80,6 +81,19 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
         const char *path = fuzz_write("t.tiktoken", data, nr);
         fuzz_write("t.tiktoken.json", data + off, size - off);
         st = rnnc_bpe_load(&b, path, "r50k");
+        /* rnnc_tokenizer_load (--tokenizer FILE) reads a rank file the same way. */
+        rnnc_status st2;
+        rnnc_tokenizer *t = NULL;
+        char first = nr ? (char)data[0] : 0;
+        if (first != '{' && first != ' ' && first != '\t' && first != '\n' && first != '\r') {
+            st2 = rnnc_tokenizer_load(&t, path, "r50k");
+            FUZZ_CHECK((st2 == RNNC_OK) == (st == RNNC_OK));
+            if (t) {
+                FUZZ_CHECK(rnnc_tokenizer_type_of(t) == RNNC_TOKENIZER_BPE);
+                FUZZ_CHECK(rnnc_tokenizer_n_vocab(t) == rnnc_bpe_n_vocab(b));
+                rnnc_tokenizer_free(t);
+            }
+        }
     }
     if (st != RNNC_OK) {
         fuzz_check_failed(st);

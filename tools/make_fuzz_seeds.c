@@ -177,7 +177,8 @@ static void put_file(const char *target, const char *name, const char *path) {
 }
 
 static void seeds_lm(void) {
-    /* fuzz_lm_model: a model file, or (first byte '{') a config JSON text. */
+    /* fuzz_lm_model: a model file, a config JSON text (first byte '{'), or an unseen-ids value
+     * (first byte '['). */
     rnnc_tokenizer *w = make_word(), *b = make_bpe_tok("cl100k");
     char *wj = json_of(w), *bj = json_of(b);
     int wv = (int)rnnc_tokenizer_n_vocab(w), bv = (int)rnnc_tokenizer_n_vocab(b);
@@ -192,6 +193,7 @@ static void seeds_lm(void) {
     m = make_lm(RNNC_CELL_LSTM, wv, 3, 2, 2, 0.25f, 2);
     check(rnnc_lm_set_meta(m, "rnnc.tokenizer", wj), "meta");
     check(rnnc_lm_set_meta(m, "rnnc.note", "two layers"), "meta");
+    check(rnnc_lm_set_meta(m, RNNC_UNSEEN_IDS_KEY, "[[1,2],[5,5]]"), "meta");
     check(rnnc_lm_save(m, tmp("m.safetensors")), "lm save");
     put_file("fuzz_lm_model", "lstm2_word.safetensors", tmp("m.safetensors"));
     rnnc_lm_free(m);
@@ -213,6 +215,7 @@ static void seeds_lm(void) {
     if (!cj) die("config json");
     puts_("fuzz_lm_model", "config_lstm.json", cj);
     free(cj);
+    puts_("fuzz_lm_model", "unseen_ids.json", "[[0,3], [17,17],[20,63]]");
     puts_("fuzz_lm_model", "config_min.json", "{\"cell\":\"gru\",\"vocab\":1,\"embed\":1,\"hidden\":1,\"layers\":1}");
     free(wj);
     free(bj);
