@@ -7,7 +7,8 @@
  *     weight_hh_l{l}[_reverse]  (G*H, H)
  *     bias_ih_l{l}[_reverse]    (G*H)
  *     bias_hh_l{l}[_reverse]    (G*H)
- * G = 1 (Elman), 4 (LSTM: gates i,f,g,o), 3 (GRU: r,z,n with b_hn inside the reset product).
+ * G = 1 (Elman), 4 (LSTM: gates i,f,g,o), 3 (GRU: r,z,n with b_hn inside the reset product):
+ * the cell table's `gates` (rnnc_cell_info_of below).
  * Gradients use the same layout in a buffer of their own; backward accumulates (+=) into it.
  *
  * Shapes (batch first, like nn.LSTM(batch_first=True)): x (B,T,I), y (B,T,D*H), states
@@ -27,12 +28,40 @@
 #include "rnnc/rng.h"
 #include "rnnc/status.h"
 
-typedef enum { RNNC_CELL_RNN_TANH, RNNC_CELL_RNN_RELU, RNNC_CELL_LSTM, RNNC_CELL_GRU } rnnc_cell;
+/* The cell types. RNNC_CELL_COUNT is not one: it counts them (a new cell goes before it). */
+typedef enum { RNNC_CELL_RNN_TANH, RNNC_CELL_RNN_RELU, RNNC_CELL_LSTM, RNNC_CELL_GRU, RNNC_CELL_COUNT } rnnc_cell;
 
-/* "rnn_tanh", "rnn_relu", "lstm", "gru" <-> rnnc_cell. Parsing an unknown name is RNNC_ERR_ARG. */
+/* Everything rnnc knows about a cell type, in one table (src/nn/cells.c): the runner, the
+ * generator and the models read it instead of naming cells. `forward` and `backward` are the
+ * cell's pointwise math over one step's gate pre-activations; their argument structs are internal
+ * (src/nn/cell.h), so outside src/ they are only identities. */
+struct rnnc_cell_fwd;
+struct rnnc_cell_bwd;
+#define RNNC_CELL_MAX_STATES 2 /* the API carries h (h0, hn) and at most a second state c (c0, cn) */
+typedef struct {
+    const char *name; /* "rnn_tanh", "rnn_relu", "lstm", "gru": rnnc_cell_parse / rnnc_cell_name */
+    int gates;        /* G: weight_ih, weight_hh and the biases have G*H rows (LSTM 4, GRU 3, Elman 1) */
+    int states;       /* 1 (h) or 2 (h and c, the c0/cn arguments): the state carried between steps */
+    int aux;          /* values per unit and step that forward keeps for backward besides the gates
+                         and the states (GRU 1: W_hn h + b_hn, the n gate's hidden part; else 0) */
+    int split_dg;     /* 1 when the hidden-side gate gradients differ from the input side's (GRU:
+                         the reset gate multiplies the n block), so the runner keeps both */
+    void (*forward)(const struct rnnc_cell_fwd *);
+    void (*backward)(const struct rnnc_cell_bwd *);
+} rnnc_cell_info;
+
+/* The table row of a cell type, or NULL for a value that is none. */
+const rnnc_cell_info *rnnc_cell_info_of(rnnc_cell cell);
+/* RNNC_OK for a cell type, else RNNC_ERR_ARG with "<what>: unknown cell N (...)" naming the value. */
+rnnc_status rnnc_cell_check(rnnc_cell cell, const char *what);
+/* The table's names <-> rnnc_cell. Parsing an unknown name is RNNC_ERR_ARG naming it and the known
+ * ones; rnnc_cell_name of a value that is no cell type is "unknown". */
 rnnc_status rnnc_cell_parse(const char *name, rnnc_cell *out);
 const char *rnnc_cell_name(rnnc_cell cell);
-/* Gate count G: 1, 4 or 3. */
+/* The known names as a sentence, "rnn_tanh, rnn_relu, lstm or gru", into buf (snprintf's rules;
+ * returns the length it needs). For messages that list the choices. */
+size_t rnnc_cell_list(char *buf, size_t size);
+/* Gate count G (the table's `gates`); 0 for a value that is no cell type. */
 int rnnc_cell_gates(rnnc_cell cell);
 
 typedef struct {
@@ -52,6 +81,13 @@ size_t rnnc_rnn_num_params(const rnnc_rnn_config *c);
 typedef struct { char name[48]; int ndim; int shape[2]; size_t offset, size; } rnnc_param_info;
 size_t rnnc_rnn_num_tensors(const rnnc_rnn_config *c);
 rnnc_param_info rnnc_rnn_tensor(const rnnc_rnn_config *c, size_t k);
+
+/* Where layer l (0 <= l < L), direction d (0, or 1 = reverse) lives in the parameter buffer: the
+ * offsets of its weight_ih (rows x input), weight_hh (rows x H), bias_ih and bias_hh (rows), with
+ * rows = G*H and input = I_l. Everything that reads the weights directly (the generator's batch-1
+ * step) takes them from here. */
+typedef struct { size_t w_ih, w_hh, b_ih, b_hh; int rows, input; } rnnc_rnn_layer_layout;
+rnnc_rnn_layer_layout rnnc_rnn_layer(const rnnc_rnn_config *c, int l, int d);
 
 /* PyTorch's default initialisation: every tensor uniform(-1/sqrt(H), 1/sqrt(H)). */
 void rnnc_rnn_init(const rnnc_rnn_config *c, float *params, rnnc_rng *rng);

@@ -61,8 +61,7 @@ rnnc_status rnnc_generator_new(rnnc_generator **out, rnnc_lm *m, const rnnc_samp
         g->G = rnnc_cell_gates(m->c.cell);
         g->H = m->c.hidden;
         g->L = m->c.layers;
-        g->cell = m->c.cell == RNNC_CELL_LSTM ? rnnc_lstm_forward : m->c.cell == RNNC_CELL_GRU ? rnnc_gru_forward
-                                                                                             : rnnc_elman_forward;
+        g->cell = rnnc_cell_info_of(m->c.cell)->forward;
         /* tensors 4l..4l+3 of the recurrent block: weight_ih, weight_hh, bias_ih, bias_hh */
         const float *rp = m->params + m->off_rnn;
         for (int l = 0; l < g->L; l++) {
@@ -220,7 +219,6 @@ static void step_one(rnnc_generator *g, int id) {
     const int H = g->H, G = g->G, L = g->L, V = m->c.vocab;
     float *h = rnnc_lm_ws_h(g->ws), *c = rnnc_lm_ws_c(g->ws);
     const float *x0 = m->params + m->off_embedding + (size_t)id * (size_t)m->c.embed;
-    const int relu = m->c.cell == RNNC_CELL_RNN_RELU;
     /* below ~64 units per thread the barriers cost more than the split saves */
     int nth = g->threads > 0 ? g->threads : omp_get_max_threads();
     if (nth > H / 64) nth = H / 64 > 0 ? H / 64 : 1;
@@ -242,8 +240,8 @@ static void step_one(rnnc_generator *g, int id) {
                     matvec_rows(g->w_hh[l], (size_t)H, hl, g->gh, q * H + j0, q * H + j1);
                 }
             }
-            rnnc_cell_fwd a = {.B = 1, .H = H, .j0 = j0, .j1 = j1, .t = 0, .len = &one, .relu = relu,
-                               .gates = g->gx, .hg = g->gh, .b_ih = g->b_ih[l], .b_hh = g->b_hh[l], .hn = g->hn,
+            rnnc_cell_fwd a = {.B = 1, .H = H, .j0 = j0, .j1 = j1, .t = 0, .len = &one,
+                               .gates = g->gx, .hg = g->gh, .b_ih = g->b_ih[l], .b_hh = g->b_hh[l], .aux = g->hn,
                                .h_prev = hl, .h_new = g->h_new, .c_prev = cl, .c_new = cl ? g->c_new : NULL,
                                .y = g->y[l & 1], .ldy = H};
             if (j1 > j0) g->cell(&a);

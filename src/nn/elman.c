@@ -5,6 +5,9 @@
  * lstm.c). */
 #include "nn/cell.h"
 
+RNNC_CELL_FUNCS(rnn_tanh);
+RNNC_CELL_FUNCS(rnn_relu);
+
 static void fwd_row(int n, int relu, const float *restrict g, const float *restrict hg, const float *restrict bi,
                     const float *restrict bh, float *restrict hnew, float *restrict y) {
     if (relu) {
@@ -23,7 +26,7 @@ static void fwd_row(int n, int relu, const float *restrict g, const float *restr
     }
 }
 
-void rnnc_elman_forward(const rnnc_cell_fwd *a) {
+static void elman_forward(const rnnc_cell_fwd *a, int relu) {
     const int H = a->H, j0 = a->j0, n = a->j1 - a->j0;
     for (int b = 0; b < a->B; b++) {
         const float *hp = a->h_prev + (size_t)b * H + j0;
@@ -33,7 +36,7 @@ void rnnc_elman_forward(const rnnc_cell_fwd *a) {
             for (int j = 0; j < n; j++) { hnew[j] = hp[j]; y[j] = 0.0f; }
             continue;
         }
-        fwd_row(n, a->relu, a->gates + (size_t)b * H + j0, a->hg + (size_t)b * H + j0, a->b_ih + j0, a->b_hh + j0,
+        fwd_row(n, relu, a->gates + (size_t)b * H + j0, a->hg + (size_t)b * H + j0, a->b_ih + j0, a->b_hh + j0,
                 hnew, y);
     }
 }
@@ -57,7 +60,7 @@ static void bwd_row(int n, int relu, const float *restrict h, const float *restr
     }
 }
 
-void rnnc_elman_backward(const rnnc_cell_bwd *a) {
+static void elman_backward(const rnnc_cell_bwd *a, int relu) {
     const int H = a->H, j0 = a->j0, n = a->j1 - a->j0;
     for (int b = 0; b < a->B; b++) {
         const float *dh = a->dh + (size_t)b * H + j0;
@@ -68,6 +71,11 @@ void rnnc_elman_backward(const rnnc_cell_bwd *a) {
             continue;
         }
         const float *dy = a->dy ? a->dy + (size_t)b * a->lddy + j0 : a->zero;
-        bwd_row(n, a->relu, a->h_new + (size_t)b * H + j0, dh, dy, dg, dhp);
+        bwd_row(n, relu, a->h_new + (size_t)b * H + j0, dh, dy, dg, dhp);
     }
 }
+
+void rnnc_cell_rnn_tanh_forward(const rnnc_cell_fwd *a) { elman_forward(a, 0); }
+void rnnc_cell_rnn_tanh_backward(const rnnc_cell_bwd *a) { elman_backward(a, 0); }
+void rnnc_cell_rnn_relu_forward(const rnnc_cell_fwd *a) { elman_forward(a, 1); }
+void rnnc_cell_rnn_relu_backward(const rnnc_cell_bwd *a) { elman_backward(a, 1); }

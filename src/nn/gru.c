@@ -6,6 +6,8 @@
  * parameters so that GCC vectorises them (see lstm.c). */
 #include "nn/cell.h"
 
+RNNC_CELL_FUNCS(gru);
+
 static void fwd_row(int n, float *restrict gr, float *restrict gz, float *restrict gn, const float *restrict hr,
                     const float *restrict hz, const float *restrict hh, const float *restrict bi,
                     const float *restrict bh, int H, const float *restrict hp, float *restrict hn,
@@ -22,7 +24,7 @@ static void fwd_row(int n, float *restrict gr, float *restrict gz, float *restri
     }
 }
 
-void rnnc_gru_forward(const rnnc_cell_fwd *a) {
+void rnnc_cell_gru_forward(const rnnc_cell_fwd *a) {
     const int H = a->H, j0 = a->j0, n = a->j1 - a->j0;
     const size_t GH = 3 * (size_t)H;
     for (int b = 0; b < a->B; b++) {
@@ -36,7 +38,7 @@ void rnnc_gru_forward(const rnnc_cell_fwd *a) {
         float *g = a->gates + b * GH + j0;
         const float *hg = a->hg + b * GH + j0;
         fwd_row(n, g, g + H, g + 2 * H, hg, hg + H, hg + 2 * H, a->b_ih + j0, a->b_hh + j0, H, hp,
-                a->hn + (size_t)b * H + j0, hnew, y);
+                a->aux + (size_t)b * H + j0, hnew, y);
     }
 }
 
@@ -57,7 +59,7 @@ static void bwd_row(int n, const float *restrict gr, const float *restrict gz, c
     }
 }
 
-void rnnc_gru_backward(const rnnc_cell_bwd *a) {
+void rnnc_cell_gru_backward(const rnnc_cell_bwd *a) {
     const int H = a->H, j0 = a->j0, n = a->j1 - a->j0;
     const size_t GH = 3 * (size_t)H;
     for (int b = 0; b < a->B; b++) {
@@ -74,7 +76,7 @@ void rnnc_gru_backward(const rnnc_cell_bwd *a) {
         }
         const float *g = a->gates + b * GH + j0;
         const float *dy = a->dy ? a->dy + (size_t)b * a->lddy + j0 : a->zero;
-        bwd_row(n, g, g + H, g + 2 * H, a->hn + (size_t)b * H + j0, a->h_prev + (size_t)b * H + j0, dh, dy, x, x + H,
+        bwd_row(n, g, g + H, g + 2 * H, a->aux + (size_t)b * H + j0, a->h_prev + (size_t)b * H + j0, dh, dy, x, x + H,
                 x + 2 * H, h, h + H, h + 2 * H, dhp);
     }
 }

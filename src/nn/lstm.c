@@ -6,6 +6,8 @@
  * run-time alias checks that sent block-scope restrict pointers down the scalar path. */
 #include "nn/cell.h"
 
+RNNC_CELL_FUNCS(lstm);
+
 static void fwd_row(int n, float *restrict gi, float *restrict gf, float *restrict gg, float *restrict go,
                     const float *restrict hi, const float *restrict hf, const float *restrict hgg,
                     const float *restrict ho, const float *restrict bi, const float *restrict bh, int H,
@@ -23,7 +25,7 @@ static void fwd_row(int n, float *restrict gi, float *restrict gf, float *restri
     }
 }
 
-void rnnc_lstm_forward(const rnnc_cell_fwd *a) {
+void rnnc_cell_lstm_forward(const rnnc_cell_fwd *a) {
     const int H = a->H, j0 = a->j0, n = a->j1 - a->j0;
     const size_t GH = 4 * (size_t)H;
     for (int b = 0; b < a->B; b++) {
@@ -61,7 +63,7 @@ static void bwd_row(int n, const float *restrict gi, const float *restrict gf, c
     }
 }
 
-void rnnc_lstm_backward(const rnnc_cell_bwd *a) {
+void rnnc_cell_lstm_backward(const rnnc_cell_bwd *a) {
     const int H = a->H, j0 = a->j0, n = a->j1 - a->j0;
     const size_t GH = 4 * (size_t)H;
     for (int b = 0; b < a->B; b++) {

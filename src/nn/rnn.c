@@ -1,5 +1,7 @@
 /* The recurrent-layer runner: everything about Elman, LSTM and GRU layers except their pointwise
  * math (elman.c, lstm.c, gru.c). See include/rnnc/rnn.h for the API and nn/cell.h for the cells.
+ * No cell is named here: gate and state counts, the buffers a cell keeps for backward and its
+ * pointwise functions come from its row of the cell table (cells.c, ws->cell).
  *
  * Internally everything is time-major ([T, B, ...]) so that one time step is a contiguous block
  * of B rows. Per layer and direction:
@@ -48,26 +50,9 @@
 
 /* ---- configuration and parameter layout ------------------------------------------------- */
 
-static const char *const cell_names[] = {"rnn_tanh", "rnn_relu", "lstm", "gru"};
-
-rnnc_status rnnc_cell_parse(const char *name, rnnc_cell *out) {
-    for (int k = 0; k < 4; k++)
-        if (name && !strcmp(name, cell_names[k])) { *out = (rnnc_cell)k; return RNNC_OK; }
-    return rnnc_error(RNNC_ERR_ARG, "unknown cell \"%s\" (expected rnn_tanh, rnn_relu, lstm or gru)",
-                      name ? name : "(null)");
-}
-
-const char *rnnc_cell_name(rnnc_cell cell) {
-    return (unsigned)cell < 4 ? cell_names[cell] : "unknown";
-}
-
-int rnnc_cell_gates(rnnc_cell cell) {
-    return cell == RNNC_CELL_LSTM ? 4 : cell == RNNC_CELL_GRU ? 3 : 1;
-}
-
 rnnc_status rnnc_rnn_config_check(const rnnc_rnn_config *c) {
     if (!c) return rnnc_error(RNNC_ERR_ARG, "rnn config: NULL");
-    if ((unsigned)c->cell > RNNC_CELL_GRU) return rnnc_error(RNNC_ERR_ARG, "rnn config: cell %d is not a cell type", (int)c->cell);
+    if (rnnc_cell_check(c->cell, "rnn config")) return RNNC_ERR_ARG;
     if (c->input < 1 || c->input > (1 << 20)) return rnnc_error(RNNC_ERR_ARG, "rnn config: input size %d outside [1, 2^20]", c->input);
     if (c->hidden < 1 || c->hidden > (1 << 16)) return rnnc_error(RNNC_ERR_ARG, "rnn config: hidden size %d outside [1, 65536]", c->hidden);
     if (c->layers < 1 || c->layers > 1024) return rnnc_error(RNNC_ERR_ARG, "rnn config: layers %d outside [1, 1024]", c->layers);
@@ -90,17 +75,23 @@ size_t rnnc_rnn_num_params(const rnnc_rnn_config *c) { return block_offset(c, c-
 
 size_t rnnc_rnn_num_tensors(const rnnc_rnn_config *c) { return 4 * (size_t)c->layers * dirs(c); }
 
+rnnc_rnn_layer_layout rnnc_rnn_layer(const rnnc_rnn_config *c, int l, int d) {
+    const int GH = rnnc_cell_gates(c->cell) * c->hidden, I = layer_input(c, l);
+    const size_t o = block_offset(c, l, d), w_hh = o + (size_t)GH * I, b_ih = w_hh + (size_t)GH * c->hidden;
+    return (rnnc_rnn_layer_layout){o, w_hh, b_ih, b_ih + GH, GH, I};
+}
+
 rnnc_param_info rnnc_rnn_tensor(const rnnc_rnn_config *c, size_t k) {
     rnnc_param_info p;
     memset(&p, 0, sizeof p);
     int D = dirs(c), l = (int)(k / (4 * (size_t)D)), d = (int)(k / 4 % D), which = (int)(k % 4);
-    int GH = rnnc_cell_gates(c->cell) * c->hidden, I = layer_input(c, l);
+    const rnnc_rnn_layer_layout y = rnnc_rnn_layer(c, l, d);
     static const char *const kind[] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
     snprintf(p.name, sizeof p.name, "%s_l%d%s", kind[which], l, d ? "_reverse" : "");
-    p.offset = block_offset(c, l, d);
-    if (which == 0) { p.ndim = 2; p.shape[0] = GH; p.shape[1] = I; }
-    if (which == 1) { p.ndim = 2; p.shape[0] = GH; p.shape[1] = c->hidden; p.offset += (size_t)GH * I; }
-    if (which >= 2) { p.ndim = 1; p.shape[0] = GH; p.offset += (size_t)GH * (I + c->hidden) + (which == 3 ? GH : 0); }
+    p.ndim = which < 2 ? 2 : 1;
+    p.shape[0] = y.rows;
+    p.shape[1] = which == 0 ? y.input : which == 1 ? c->hidden : 0;
+    p.offset = which == 0 ? y.w_ih : which == 1 ? y.w_hh : which == 2 ? y.b_ih : y.b_hh;
     p.size = (size_t)p.shape[0] * (p.ndim == 2 ? (size_t)p.shape[1] : 1);
     return p;
 }
@@ -117,14 +108,15 @@ void rnnc_rnn_init(const rnnc_rnn_config *c, float *params, rnnc_rng *rng) {
 
 struct rnnc_rnn_ws {
     rnnc_rnn_config c;
+    const rnnc_cell_info *cell; /* the table row of c.cell: gate and state counts, aux, split_dg, the pointwise code */
     int G, D, L, Bmax, Tmax;
     int B, T;            /* of the last forward */
     bool have_forward;
     int *len;            /* [Bmax] */
     /* per layer and direction, index l*D+d */
     float **gates;       /* [T, B, G*H] input projection, then activated gates */
-    float **hn;          /* GRU: [T, B, H] */
-    float **hs, **cs;    /* [T+1, B, H] states (cs: LSTM) */
+    float **aux;         /* [T, B, aux*H] what the cell keeps for backward (GRU), else NULL */
+    float **hs, **cs;    /* [T+1, B, H] states (cs: the second state, cells with 2 states) */
     /* per layer */
     float **xin;         /* layer input [T, B, I_l]; for l > 0 the previous output after dropout */
     unsigned char **keep;/* dropout keep flags for xin[l], l > 0 (when dropout > 0) */
@@ -133,7 +125,7 @@ struct rnnc_rnn_ws {
     /* scratch, per direction */
     float *hg[2];        /* [B, G*H] */
     float *pk[2];        /* W_hh packed for the per-step products (pgemm.h): G*H*roundup(H, 32) */
-    float *dgx[2], *dgh[2]; /* [T, B, G*H]; dgh == dgx except for GRU */
+    float *dgx[2], *dgh[2]; /* [T, B, G*H]; dgh == dgx unless the cell's split_dg */
     float *dh[2][2], *dc[2][2]; /* [B, H] ping-pong carries */
     float *dbuf[2];      /* [T, B, max(I, D*H)] gradients of layer outputs / inputs */
     float *zero;         /* [B, H] zeros for missing initial states */
@@ -189,13 +181,15 @@ rnnc_status rnnc_rnn_ws_new(rnnc_rnn_ws **out, const rnnc_rnn_config *c, int B, 
     rnnc_rnn_ws *ws = calloc(1, sizeof *ws);
     if (!ws) return rnnc_error(RNNC_ERR_NOMEM, "rnn workspace: out of memory");
     ws->c = *c;
-    ws->G = rnnc_cell_gates(c->cell);
+    ws->cell = rnnc_cell_info_of(c->cell);
+    ws->G = ws->cell->gates;
     ws->D = dirs(c);
     ws->L = c->layers;
     ws->Bmax = B;
     ws->Tmax = T;
     const size_t H = c->hidden, GH = ws->G * H, D = ws->D, L = ws->L, TB = (size_t)T * B;
     const size_t DH = D * H, maxI = (size_t)c->input > DH ? (size_t)c->input : DH;
+    const size_t S2 = ws->cell->states > 1, AUX = (size_t)ws->cell->aux, SPLIT = ws->cell->split_dg ? 2 : 1;
     bool ok = true;
 #define ALLOC(dst, bytes) do { if (ok) { (dst) = ws_alloc(ws, (bytes)); ok = (dst) != NULL; } } while (0)
     /* The pointer tables go in one block so that the number of allocations stays bounded. */
@@ -205,15 +199,14 @@ rnnc_status rnnc_rnn_ws_new(rnnc_rnn_ws **out, const rnnc_rnn_config *c, int B, 
     ALLOC(tab, (4 * L * D + 2 * L) * sizeof(void *));
     ALLOC(ws->dropped, L * sizeof(bool));
     if (ok) {
-        ws->gates = (float **)tab; ws->hn = (float **)tab + L * D; ws->hs = (float **)tab + 2 * L * D;
+        ws->gates = (float **)tab; ws->aux = (float **)tab + L * D; ws->hs = (float **)tab + 2 * L * D;
         ws->cs = (float **)tab + 3 * L * D; ws->xin = (float **)tab + 4 * L * D;
         ws->keep = (unsigned char **)(tab + 4 * L * D + L);
     }
     /* One slab for everything of size T*B-ish keeps the allocation count independent of L. */
-    size_t per_ld = TB * GH + (T + 1) * (size_t)B * H + (c->cell == RNNC_CELL_LSTM ? (T + 1) * (size_t)B * H : 0)
-                    + (c->cell == RNNC_CELL_GRU ? TB * H : 0);
+    size_t per_ld = TB * GH + (1 + S2) * (T + 1) * (size_t)B * H + AUX * TB * H;
     size_t floats = L * D * per_ld + TB * c->input + (L - 1) * TB * DH + TB * DH
-                    + D * ((size_t)B * GH + TB * GH * (c->cell == RNNC_CELL_GRU ? 2 : 1) + 4 * (size_t)B * H)
+                    + D * ((size_t)B * GH + TB * GH * SPLIT + 4 * (size_t)B * H)
                     + 2 * TB * maxI + (size_t)B * H + D * ws->G * rnnc_pgemm_size(c->hidden, c->hidden);
     /* round every piece to 16 floats (64 bytes) */
     floats += 16 * (6 * L * D + L + 4 * D + 16);
@@ -232,8 +225,8 @@ rnnc_status rnnc_rnn_ws_new(rnnc_rnn_ws **out, const rnnc_rnn_config *c, int B, 
     for (size_t k = 0; k < L * D; k++) {
         ws->gates[k] = TAKE(TB * GH);
         ws->hs[k] = TAKE((T + 1) * (size_t)B * H);
-        ws->cs[k] = c->cell == RNNC_CELL_LSTM ? TAKE((T + 1) * (size_t)B * H) : NULL;
-        ws->hn[k] = c->cell == RNNC_CELL_GRU ? TAKE(TB * H) : NULL;
+        ws->cs[k] = S2 ? TAKE((T + 1) * (size_t)B * H) : NULL;
+        ws->aux[k] = AUX ? TAKE(AUX * TB * H) : NULL;
     }
     for (size_t l = 0; l < L; l++) {
         ws->xin[l] = TAKE(TB * (l == 0 ? (size_t)c->input : DH));
@@ -244,7 +237,7 @@ rnnc_status rnnc_rnn_ws_new(rnnc_rnn_ws **out, const rnnc_rnn_config *c, int B, 
         ws->hg[d] = TAKE((size_t)B * GH);
         ws->pk[d] = TAKE(ws->G * rnnc_pgemm_size(c->hidden, c->hidden));
         ws->dgx[d] = TAKE(TB * GH);
-        ws->dgh[d] = c->cell == RNNC_CELL_GRU ? TAKE(TB * GH) : ws->dgx[d];
+        ws->dgh[d] = SPLIT == 2 ? TAKE(TB * GH) : ws->dgx[d];
         for (int k = 0; k < 2; k++) { ws->dh[d][k] = TAKE((size_t)B * H); ws->dc[d][k] = TAKE((size_t)B * H); }
     }
     ws->dbuf[0] = TAKE(TB * maxI);
@@ -261,10 +254,8 @@ typedef struct { const float *w_ih, *w_hh, *b_ih, *b_hh; } layer_params;
 typedef struct { float *w_ih, *w_hh, *b_ih, *b_hh; } layer_grads;
 
 static layer_params params_of(const rnnc_rnn_config *c, const float *params, int l, int d) {
-    size_t GH = (size_t)rnnc_cell_gates(c->cell) * c->hidden, I = layer_input(c, l);
-    const float *p = params + block_offset(c, l, d);
-    layer_params lp = {p, p + GH * I, p + GH * (I + c->hidden), p + GH * (I + c->hidden) + GH};
-    return lp;
+    const rnnc_rnn_layer_layout y = rnnc_rnn_layer(c, l, d);
+    return (layer_params){params + y.w_ih, params + y.w_hh, params + y.b_ih, params + y.b_hh};
 }
 
 static layer_grads grads_of(const rnnc_rnn_config *c, float *g, int l, int d) {
@@ -296,16 +287,6 @@ static void colsum_add(float *db, float *db2, const float *dg, size_t rows, int 
         if (db2)
             for (int k = k0; k < k1; k++) db2[k] += acc[k - k0];
     }
-}
-
-typedef void (*cell_fwd_fn)(const rnnc_cell_fwd *);
-typedef void (*cell_bwd_fn)(const rnnc_cell_bwd *);
-
-static cell_fwd_fn fwd_fn(rnnc_cell c) {
-    return c == RNNC_CELL_LSTM ? rnnc_lstm_forward : c == RNNC_CELL_GRU ? rnnc_gru_forward : rnnc_elman_forward;
-}
-static cell_bwd_fn bwd_fn(rnnc_cell c) {
-    return c == RNNC_CELL_LSTM ? rnnc_lstm_backward : c == RNNC_CELL_GRU ? rnnc_gru_backward : rnnc_elman_backward;
 }
 
 /* ---- forward ------------------------------------------------------------------------------ */
@@ -424,14 +405,15 @@ static void fwd_chunk(rnnc_rnn_ws *ws, int l, const layer_params *p, int q, int 
         }
     }
     for (int g = 0; g < G; g++) rnnc_pgemm(nb, H, j0, j1, h_prev, H, ws->pk[d] + g * ps, hg + (size_t)g * H, GH, 0);
+    const size_t na = (size_t)ws->cell->aux; /* aux rows are aux*H wide */
     rnnc_cell_fwd a = {.B = nb, .H = H, .j0 = j0, .j1 = j1, .t = t, .len = ws->len + b0,
-                       .relu = ws->c.cell == RNNC_CELL_RNN_RELU, .gates = ws->gates[ld] + ((size_t)t * B + b0) * GH,
-                       .hg = hg, .b_ih = p[d].b_ih, .b_hh = p[d].b_hh,
-                       .hn = ws->hn[ld] ? ws->hn[ld] + (size_t)t * BH + r0 : NULL, .h_prev = h_prev,
+                       .gates = ws->gates[ld] + ((size_t)t * B + b0) * GH, .hg = hg, .b_ih = p[d].b_ih,
+                       .b_hh = p[d].b_hh, .aux = ws->aux[ld] ? ws->aux[ld] + na * ((size_t)t * BH + r0) : NULL,
+                       .h_prev = h_prev,
                        .h_new = hs + next * BH + r0, .c_prev = cs ? cs + prev * BH + r0 : NULL,
                        .c_new = cs ? cs + next * BH + r0 : NULL,
                        .y = out + ((size_t)t * B + b0) * DH + (size_t)d * H, .ldy = DH};
-    fwd_fn(ws->c.cell)(&a);
+    ws->cell->forward(&a);
 }
 
 /* The time loop of layer l, all directions. gates[l*D+d] already holds X W_ih^T; writes the
@@ -611,16 +593,17 @@ static void bwd_chunk(rnnc_rnn_ws *ws, int l, const float *dy, int q, int cw, in
     if (s < T) {
         const int t = d == 0 ? T - 1 - s : s, prev = d == 0 ? t : t + 1, next = d == 0 ? t + 1 : t;
         const float *hs = ws->hs[ld], *cs = ws->cs[ld];
+        const size_t na = (size_t)ws->cell->aux;
         rnnc_cell_bwd a = {.B = nb, .H = H, .j0 = j0, .j1 = j1, .t = t, .len = ws->len + b0,
-                           .relu = ws->c.cell == RNNC_CELL_RNN_RELU, .gates = ws->gates[ld] + (size_t)t * B * GH + g0,
-                           .hn = ws->hn[ld] ? ws->hn[ld] + (size_t)t * BH + r0 : NULL, .h_prev = hs + prev * BH + r0,
+                           .gates = ws->gates[ld] + (size_t)t * B * GH + g0,
+                           .aux = ws->aux[ld] ? ws->aux[ld] + na * ((size_t)t * BH + r0) : NULL, .h_prev = hs + prev * BH + r0,
                            .h_new = hs + next * BH + r0, .c_prev = cs ? cs + prev * BH + r0 : NULL,
                            .c_new = cs ? cs + next * BH + r0 : NULL, .dh = ws->dh[d][s & 1] + r0,
                            .dy = dy ? dy + ((size_t)t * B + b0) * DH + (size_t)d * H : NULL, .lddy = DH,
                            .zero = ws->zero, .dc = ws->dc[d][s & 1] + r0, .dc_prev = ws->dc[d][(s + 1) & 1] + r0,
                            .dh_prev = ws->dh[d][(s + 1) & 1] + r0, .dgx = dgx + (size_t)t * B * GH + g0,
                            .dgh = dgh + (size_t)t * B * GH + g0};
-        bwd_fn(ws->c.cell)(&a);
+        ws->cell->backward(&a);
     }
 }
 
