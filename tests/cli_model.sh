@@ -258,7 +258,7 @@ expect_error 2 "--prompt needs a value (got the flag --seed)" "$RNNC" sample --m
 expect_error 2 "--temperature must be between 0 and" "$RNNC" sample --model "$TMP/charrun/model.safetensors" --temperature -0.5
 expect_error 2 "--model needs a value (got the flag -k)" "$RNNC" similar --model -k 3 cat
 
-# Usage errors end by pointing at the help of the mode in use.
+# Usage errors end by pointing at the help of the mode in use; --help anywhere on the line wins.
 for mode in "seq2seq translate" "seq2seq eval" "eval" "init" "sample" "similar" "info" "plot"; do
     checks=$((checks + 1))
     # shellcheck disable=SC2086
@@ -268,6 +268,10 @@ for mode in "seq2seq translate" "seq2seq eval" "eval" "init" "sample" "similar" 
         [ "$(tail -1 "$TMP/err")" = "(see rnnc $mode --help)" ] || fail "rnnc $mode --bogus: rc $rc, $(cat "$TMP/err")"
     # shellcheck disable=SC2086
     "$RNNC" $mode --help >"$TMP/help" 2>&1 && grep -q "^usage: rnnc $mode" "$TMP/help" || fail "rnnc $mode --help: $(head -2 "$TMP/help")"
+    # --help anywhere wins, even as the value a flag is missing
+    # shellcheck disable=SC2086
+    "$RNNC" $mode --bogus --model --help >"$TMP/help" 2>&1 && grep -q "^usage: rnnc $mode" "$TMP/help" ||
+        fail "rnnc $mode --bogus --model --help: $(head -2 "$TMP/help")"
 done
 
 echo "$checks checks, $fails failed"

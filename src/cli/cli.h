@@ -37,6 +37,9 @@ bool cli_flag(char **argv, int i, const char *name);
  * are values. */
 bool cli_looks_like_flag(const char *arg);
 bool cli_is_help(const char *arg);
+/* Whether --help or -h is anywhere in argv[1..argc): help wins over everything else on the line,
+ * even after a flag that is missing its value ("rnnc eval --model --help"). */
+bool cli_wants_help(int argc, char **argv);
 
 /* A progress bar on stderr, drawn only when stderr is a terminal (and RNNC_NO_PROGRESS is unset);
  * at most ~10 redraws a second. Each redraw is one line that fits the terminal it is drawn on: the

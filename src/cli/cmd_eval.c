@@ -118,8 +118,8 @@ int cmd_eval(int argc, char **argv) {
     const char *model = NULL, *ids = NULL, *data = NULL, *v;
     long B = 0, T = 0;
     int err = 0;
+    if (cli_wants_help(argc, argv)) { usage(stdout); return 0; }
     for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) { usage(stdout); return 0; }
         if (cli_opt("eval", argc, argv, &i, "--model", &v, &err)) { if (err) return err; model = v; }
         else if (cli_opt("eval", argc, argv, &i, "--ids", &v, &err)) { if (err) return err; ids = v; }
         else if (cli_opt("eval", argc, argv, &i, "--data", &v, &err)) { if (err) return err; data = v; }

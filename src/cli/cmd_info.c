@@ -40,8 +40,8 @@ static void usage(FILE *f) {
 
 int cmd_info(int argc, char **argv) {
     const char *path = NULL;
+    if (cli_wants_help(argc, argv)) { usage(stdout); return 0; }
     for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) { usage(stdout); return 0; }
         if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error("info", "unknown option '%s'", argv[i]);
         if (path) return cli_usage_error("info", "one model file expected, got '%s' too", argv[i]);
         path = argv[i];

@@ -26,8 +26,8 @@ int cmd_init(int argc, char **argv) {
     long vocab = 0, embed = 0, hidden = 0, layers = 1, seed = 1;
     double dropout = 0;
     int err = 0;
+    if (cli_wants_help(argc, argv)) { usage(stdout); return 0; }
     for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) { usage(stdout); return 0; }
         if (cli_opt("init", argc, argv, &i, "--cell", &v, &err)) { if (err) return err; cell = v; }
         else if (cli_opt("init", argc, argv, &i, "--vocab", &v, &err)) { if (err || !cli_parse_long("init", "--vocab", v, 1, 1L << 24, &vocab)) return 2; }
         else if (cli_opt("init", argc, argv, &i, "--embed", &v, &err)) { if (err || !cli_parse_long("init", "--embed", v, 1, 1L << 20, &embed)) return 2; }

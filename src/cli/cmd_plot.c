@@ -60,9 +60,9 @@ int cmd_plot(int argc, char **argv) {
     const char *inputs[64];
     int n_in = 0, log_x = 0, err = 0;
     long width = 900, height = 540;
+    if (cli_wants_help(argc, argv)) { fputs(plot_help, stdout); return 0; }
     for (int i = 1; i < argc; i++) {
         const char *v;
-        if (cli_is_help(argv[i])) { fputs(plot_help, stdout); return 0; }
         if (cli_opt("plot", argc, argv, &i, "-o", &v, &err) || cli_opt("plot", argc, argv, &i, "--output", &v, &err)) out = v;
         else if (cli_opt("plot", argc, argv, &i, "--labels", &v, &err)) labels = v;
         else if (cli_opt("plot", argc, argv, &i, "--title", &v, &err)) title = v;

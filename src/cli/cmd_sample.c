@@ -141,9 +141,9 @@ int cmd_sample(int argc, char **argv) {
     long n = 200, top_k = 0, seed_l = -1, threads = 0;
     double temperature = 1.0, top_p = 1.0;
     int err = 0, half = 0;
+    if (cli_wants_help(argc, argv)) { fputs(sample_help, stdout); return 0; }
     for (int i = 1; i < argc; i++) {
         const char *v;
-        if (cli_is_help(argv[i])) { fputs(sample_help, stdout); return 0; }
         if (cli_flag(argv, i, "--half")) { half = 1; continue; }
         if (cli_opt("sample", argc, argv, &i, "--model", &v, &err)) model = v;
         else if (cli_opt("sample", argc, argv, &i, "--prompt", &v, &err)) prompt = v;

@@ -62,12 +62,12 @@ int cmd_seq2seq_translate(int argc, char **argv) {
     const char *mode = "seq2seq translate", *model = NULL, *input = NULL, *output = NULL;
     long beam = 1, nbest = 1, max_len = 0, threads = 0;
     double alpha = 1.0;
+    if (cli_wants_help(argc, argv)) { fputs(HELP_TRANSLATE, stdout); return 0; }
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int err = 0;
 #define OPT(name) cli_opt(mode, argc, argv, &i, name, &v, &err)
-        if (cli_is_help(argv[i])) { fputs(HELP_TRANSLATE, stdout); return 0; }
-        else if (OPT("--model")) { if (err) return err; model = v; }
+        if (OPT("--model")) { if (err) return err; model = v; }
         else if (OPT("--input")) {
             if (err) return err;
             if (input) return cli_usage_error(mode, "one input at most (got '%s' and '%s')", input, v);
@@ -194,12 +194,12 @@ int cmd_seq2seq_eval(int argc, char **argv) {
     long beam = 1, batch = 64, threads = 0, max_source = 0;
     double alpha = 1.0;
     bool skip_bad = false, skip_long = false;
+    if (cli_wants_help(argc, argv)) { fputs(HELP_EVAL, stdout); return 0; }
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int err = 0;
 #define OPT(name) cli_opt(mode, argc, argv, &i, name, &v, &err)
-        if (cli_is_help(argv[i])) { fputs(HELP_EVAL, stdout); return 0; }
-        else if (OPT("--model")) { if (err) return err; model = v; }
+        if (OPT("--model")) { if (err) return err; model = v; }
         else if (OPT("--data")) { if (err) return err; data = v; }
         else if (OPT("--beam")) { if (err || !cli_parse_long(mode, "--beam", v, 1, 1000, &beam)) return err ? err : 2; }
         else if (OPT("--alpha")) { if (err || !cli_parse_double(mode, "--alpha", v, 0, 10, &alpha)) return err ? err : 2; }

@@ -114,9 +114,9 @@ int cmd_similar(int argc, char **argv) {
     int n_words = 0, has_ops = 0, next_sign = 1, dangling = 0;
     if (!words || !signs) { free(words); free(signs); return cli_fail("out of memory"); }
     int rc = 0;
+    if (cli_wants_help(argc, argv)) { fputs(similar_help, stdout); free(words); free(signs); return 0; }
     for (int i = 1; i < argc && !rc; i++) {
         const char *v;
-        if (cli_is_help(argv[i])) { fputs(similar_help, stdout); free(words); free(signs); return 0; }
         if (strcmp(argv[i], "+") == 0 || strcmp(argv[i], "-") == 0) {
             if (n_words == 0 || dangling) rc = cli_usage_error("similar", "'%s' must stand between two words", argv[i]);
             has_ops = 1;

@@ -166,9 +166,9 @@ static int tok_train(int argc, char **argv) {
     size_t n_specials = 0, n_files = 0;
     int rc = 0;
     if (!specials || !files) { free(specials); free(files); return cli_fail("out of memory"); }
+    if (cli_wants_help(argc, argv)) { fputs(HELP_TRAIN, stdout); free(specials); free(files); return 0; }
     for (int i = 1; i < argc && !rc; i++) {
         const char *a = argv[i];
-        if (cli_is_help(a)) { fputs(HELP_TRAIN, stdout); free(specials); free(files); return 0; }
         if (cli_opt(cmd, argc, argv, &i, "--type", &v, &rc)) { if (!rc) type_s = v; }
         else if (cli_opt(cmd, argc, argv, &i, "--vocab-size", &v, &rc)) { if (!rc && !cli_parse_long(cmd, "--vocab-size", v, 1, 100000000, &vocab)) rc = 2; }
         else if (cli_opt(cmd, argc, argv, &i, "--min-count", &v, &rc)) { if (!rc && !cli_parse_long(cmd, "--min-count", v, 0, 1000000000000L, &min_count)) rc = 2; }
@@ -226,9 +226,9 @@ static int parse_io_args(const char *cmd, const char *help, int argc, char **arg
     const char *v;
     int rc = 0;
     *done = 0;
+    if (cli_wants_help(argc, argv)) { fputs(help, stdout); *done = 1; return 0; }
     for (int i = 1; i < argc && !rc; i++) {
         const char *a = argv[i];
-        if (cli_is_help(a)) { fputs(help, stdout); *done = 1; return 0; }
         if (cli_opt(cmd, argc, argv, &i, "--tokenizer", &v, &rc) || cli_opt(cmd, argc, argv, &i, "-t", &v, &rc)) { if (!rc) *tok = v; }
         else if (cli_opt(cmd, argc, argv, &i, "--pattern", &v, &rc)) { if (!rc) *pattern = v; }
         else if (allow_special && cli_flag(argv, i, "--allow-special")) *allow_special = true;
@@ -384,9 +384,9 @@ static int tok_stats(int argc, char **argv) {
     int rc = 0;
     if (!files) return cli_fail("out of memory");
     rc = parse_sizes(cmd, "256,1000,4000,16000,32000", sizes, &n_sizes);
+    if (cli_wants_help(argc, argv)) { fputs(HELP_STATS, stdout); free(files); return 0; }
     for (int i = 1; i < argc && !rc; i++) {
         const char *a = argv[i];
-        if (cli_is_help(a)) { fputs(HELP_STATS, stdout); free(files); return 0; }
         if (cli_opt(cmd, argc, argv, &i, "--held-out", &v, &rc)) { if (!rc && !cli_parse_double(cmd, "--held-out", v, 0.001, 0.9, &held)) rc = 2; }
         else if (cli_opt(cmd, argc, argv, &i, "--sizes", &v, &rc)) { if (!rc) rc = parse_sizes(cmd, v, sizes, &n_sizes); }
         else if (cli_opt(cmd, argc, argv, &i, "--pattern", &v, &rc)) { if (!rc) pattern = v; }
