@@ -2,7 +2,9 @@
  *
  * A drawn token runs through a dedicated batch-1 step: per layer two matrix-vector products
  * (W_ih x and W_hh h) and the cell's own pointwise code from src/nn, then the head as one more
- * matrix-vector product. The general window forward serves the prompt; for one token at batch 1
+ * matrix-vector product. Nothing here names a cell or computes the weight layout: the gate and
+ * state counts, the cell's scratch and its forward come from the cell table (rnnc_cell_info_of),
+ * each layer's weights from rnnc_rnn_layer, as in the recurrent stack's own time loop. The general window forward serves the prompt; for one token at batch 1
  * it costs several times the arithmetic (an M = 1 SGEMM repacks the whole weight matrix on every
  * call). Both paths use the same weights, cell code and state buffers, and the tests hold them to
  * the same logits. */
@@ -33,12 +35,14 @@ struct rnnc_generator {
     int ids[PRIME_T]; /* a window of inputs as the model's int ids */
     int threads;      /* for the per-token step */
     /* the batch-1 step */
+    const rnnc_cell_info *cell; /* the model's row of the cell table */
     int G, H, L;
-    void (*cell)(const rnnc_cell_fwd *);
     const float *w_ih[RNNC_GEN_MAX_LAYERS], *w_hh[RNNC_GEN_MAX_LAYERS];
     const float *b_ih[RNNC_GEN_MAX_LAYERS], *b_hh[RNNC_GEN_MAX_LAYERS];
     int in_size[RNNC_GEN_MAX_LAYERS];
-    float *gx, *gh, *hn, *h_new, *c_new; /* (G*H), (G*H), (H), (H), (H) */
+    float *gx, *gh;       /* (G*H) each: input- and hidden-side gate pre-activations */
+    float *aux;           /* (aux*H): what the cell keeps for its backward (GRU), else NULL */
+    float *h_new, *c_new; /* (H) each: the new states (c_new only for a cell with two states) */
     float *y[2];                         /* (H) each: layer outputs, alternating */
     /* half-precision copies of the step's weights (rnnc_generator_use_half), else NULL */
     uint16_t *half;
@@ -58,29 +62,31 @@ rnnc_status rnnc_generator_new(rnnc_generator **out, rnnc_lm *m, const rnnc_samp
     if (!s && m->c.layers > RNNC_GEN_MAX_LAYERS)
         s = rnnc_error(RNNC_ERR_ARG, "generator: %d layers, at most %d supported", m->c.layers, RNNC_GEN_MAX_LAYERS);
     if (!s) {
-        g->G = rnnc_cell_gates(m->c.cell);
+        g->cell = rnnc_cell_info_of(m->c.cell); /* the model's config is checked: a row */
+        g->G = g->cell->gates;
         g->H = m->c.hidden;
         g->L = m->c.layers;
-        g->cell = rnnc_cell_info_of(m->c.cell)->forward;
-        /* tensors 4l..4l+3 of the recurrent block: weight_ih, weight_hh, bias_ih, bias_hh */
+        /* the language model's stack is unidirectional: direction 0 of each layer */
         const float *rp = m->params + m->off_rnn;
         for (int l = 0; l < g->L; l++) {
-            g->w_ih[l] = rp + rnnc_rnn_tensor(&m->rnn, (size_t)4 * l).offset;
-            g->w_hh[l] = rp + rnnc_rnn_tensor(&m->rnn, (size_t)4 * l + 1).offset;
-            g->b_ih[l] = rp + rnnc_rnn_tensor(&m->rnn, (size_t)4 * l + 2).offset;
-            g->b_hh[l] = rp + rnnc_rnn_tensor(&m->rnn, (size_t)4 * l + 3).offset;
-            g->in_size[l] = rnnc_rnn_tensor(&m->rnn, (size_t)4 * l).shape[1];
+            const rnnc_rnn_layer_layout y = rnnc_rnn_layer(&m->rnn, l, 0);
+            g->w_ih[l] = rp + y.w_ih;
+            g->w_hh[l] = rp + y.w_hh;
+            g->b_ih[l] = rp + y.b_ih;
+            g->b_hh[l] = rp + y.b_hh;
+            g->in_size[l] = y.input;
         }
-        size_t GH = (size_t)g->G * (size_t)g->H;
+        size_t GH = (size_t)g->G * (size_t)g->H, H = (size_t)g->H;
         g->logits = malloc((size_t)m->c.vocab * sizeof *g->logits);
         g->gx = malloc(GH * sizeof(float));
         g->gh = malloc(GH * sizeof(float));
-        g->hn = malloc((size_t)g->H * sizeof(float));
-        g->h_new = malloc((size_t)g->H * sizeof(float));
-        g->c_new = malloc((size_t)g->H * sizeof(float));
-        g->y[0] = malloc((size_t)g->H * sizeof(float));
-        g->y[1] = malloc((size_t)g->H * sizeof(float));
-        if (!g->logits || !g->gx || !g->gh || !g->hn || !g->h_new || !g->c_new || !g->y[0] || !g->y[1])
+        if (g->cell->aux) g->aux = malloc((size_t)g->cell->aux * H * sizeof(float));
+        g->h_new = malloc(H * sizeof(float));
+        if (g->cell->states > 1) g->c_new = malloc(H * sizeof(float));
+        g->y[0] = malloc(H * sizeof(float));
+        g->y[1] = malloc(H * sizeof(float));
+        if (!g->logits || !g->gx || !g->gh || (g->cell->aux && !g->aux) || !g->h_new ||
+            (g->cell->states > 1 && !g->c_new) || !g->y[0] || !g->y[1])
             s = rnnc_error(RNNC_ERR_NOMEM, "generator: out of memory for %d logits", m->c.vocab);
     }
     if (s) { rnnc_generator_free(g); return s; }
@@ -95,7 +101,7 @@ void rnnc_generator_free(rnnc_generator *g) {
     free(g->logits);
     free(g->gx);
     free(g->gh);
-    free(g->hn);
+    free(g->aux);
     free(g->h_new);
     free(g->c_new);
     free(g->y[0]);
@@ -217,7 +223,7 @@ static void slice(int N, int k, int n, int *j0, int *j1) {
 static void step_one(rnnc_generator *g, int id) {
     const rnnc_lm *m = g->m;
     const int H = g->H, G = g->G, L = g->L, V = m->c.vocab;
-    float *h = rnnc_lm_ws_h(g->ws), *c = rnnc_lm_ws_c(g->ws);
+    float *h = rnnc_lm_ws_h(g->ws), *c = g->cell->states > 1 ? rnnc_lm_ws_c(g->ws) : NULL;
     const float *x0 = m->params + m->off_embedding + (size_t)id * (size_t)m->c.embed;
     /* below ~64 units per thread the barriers cost more than the split saves */
     int nth = g->threads > 0 ? g->threads : omp_get_max_threads();
@@ -241,10 +247,10 @@ static void step_one(rnnc_generator *g, int id) {
                 }
             }
             rnnc_cell_fwd a = {.B = 1, .H = H, .j0 = j0, .j1 = j1, .t = 0, .len = &one,
-                               .gates = g->gx, .hg = g->gh, .b_ih = g->b_ih[l], .b_hh = g->b_hh[l], .aux = g->hn,
+                               .gates = g->gx, .hg = g->gh, .b_ih = g->b_ih[l], .b_hh = g->b_hh[l], .aux = g->aux,
                                .h_prev = hl, .h_new = g->h_new, .c_prev = cl, .c_new = cl ? g->c_new : NULL,
                                .y = g->y[l & 1], .ldy = H};
-            if (j1 > j0) g->cell(&a);
+            if (j1 > j0) g->cell->forward(&a);
             /* every thread has read all of h_l for its hidden-side rows before any overwrites it */
 #pragma omp barrier
             if (j1 > j0) {
