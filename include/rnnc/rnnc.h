@@ -12,6 +12,7 @@
 #include "rnnc/pretok.h"
 #include "rnnc/bpe.h"
 #include "rnnc/safetensors.h"
+#include "rnnc/filekind.h"
 #include "rnnc/rnn.h"
 #include "rnnc/nn.h"
 #include "rnnc/optim.h"

@@ -1,0 +1,212 @@
+/* Which kind of file is this: rnnc's safetensors kinds from their metadata, other files from their
+ * first bytes, and the sentence that says what a file is and which command takes it. */
+#include "rnnc/filekind.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rnnc/utf8.h"
+
+rnnc_file_kind rnnc_file_kind_of(const rnnc_safetensors *st) {
+    bool s2s = rnnc_st_meta(st, "rnnc.seq2seq") != NULL, lm = rnnc_st_meta(st, "rnnc.config") != NULL;
+    if (!s2s && !lm) return RNNC_FILE_SAFETENSORS;
+    if (rnnc_st_meta(st, "rnnc.run")) return s2s ? RNNC_FILE_S2S_CHECKPOINT : RNNC_FILE_LM_CHECKPOINT;
+    if (s2s) return rnnc_st_meta(st, "rnnc.train.pos") ? RNNC_FILE_OLD_S2S_CHECKPOINT : RNNC_FILE_SEQ2SEQ;
+    return rnnc_st_meta(st, "rnnc.progress") ? RNNC_FILE_OLD_LM_CHECKPOINT : RNNC_FILE_LM;
+}
+
+rnnc_file_kind rnnc_file_kind_task(rnnc_file_kind k) {
+    switch (k) {
+    case RNNC_FILE_LM: case RNNC_FILE_LM_CHECKPOINT: case RNNC_FILE_OLD_LM_CHECKPOINT: return RNNC_FILE_LM;
+    case RNNC_FILE_SEQ2SEQ: case RNNC_FILE_S2S_CHECKPOINT: case RNNC_FILE_OLD_S2S_CHECKPOINT: return RNNC_FILE_SEQ2SEQ;
+    default: return RNNC_FILE_UNKNOWN;
+    }
+}
+
+bool rnnc_file_kind_is_checkpoint(rnnc_file_kind k) {
+    return k == RNNC_FILE_LM_CHECKPOINT || k == RNNC_FILE_S2S_CHECKPOINT || k == RNNC_FILE_OLD_LM_CHECKPOINT ||
+           k == RNNC_FILE_OLD_S2S_CHECKPOINT;
+}
+
+/* ---- other files, from their first bytes ---- */
+
+static bool is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+static bool is_b64(unsigned char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+/* "base64 rank" (a .tiktoken line): [A-Za-z0-9+/]+ ={0,2} ' ' [0-9]+ '\r'? */
+static bool tiktoken_line(const unsigned char *s, size_t n) {
+    if (n && s[n - 1] == '\r') n--;
+    size_t i = 0;
+    while (i < n && is_b64(s[i])) i++;
+    if (i == 0) return false;
+    size_t pad = 0;
+    while (i < n && s[i] == '=' && pad < 2) { i++; pad++; }
+    if (i >= n || s[i] != ' ') return false;
+    size_t d = ++i;
+    while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+    return i > d && i == n;
+}
+
+static bool contains(const unsigned char *h, size_t n, const char *needle) {
+    size_t m = strlen(needle);
+    for (size_t i = 0; i + m <= n; i++)
+        if (!memcmp(h + i, needle, m)) return true;
+    return false;
+}
+
+rnnc_file_kind rnnc_file_kind_sniff(const unsigned char *h, size_t n) {
+    if (!h || n == 0) return RNNC_FILE_UNKNOWN;
+    if (n >= 8) {
+        /* a safetensors header length within the reader's limit: the file may be safetensors (text
+         * never starts so: the high bytes would be NULs) */
+        uint64_t len = 0;
+        for (int i = 7; i >= 0; i--) len = len << 8 | h[i];
+        if (len <= 100000000u) return RNNC_FILE_UNKNOWN;
+    }
+    if (memchr(h, 0, n)) return RNNC_FILE_UNKNOWN;
+    /* UTF-8 but for a sequence that the head may have cut */
+    if (rnnc_utf8_valid_prefix(h, n) + 3 < n) return RNNC_FILE_UNKNOWN;
+    size_t i = 0;
+    if (n >= 3 && h[0] == 0xEF && h[1] == 0xBB && h[2] == 0xBF) i = 3; /* a byte-order mark */
+    while (i < n && is_space(h[i])) i++;
+    if (i == n) return RNNC_FILE_TEXT; /* white space only */
+    if (h[i] == '{') return contains(h + i, n - i, "\"type\"") ? RNNC_FILE_TOKENIZER_JSON : RNNC_FILE_JSON;
+    if (h[i] == '[') return RNNC_FILE_JSON;
+    const unsigned char *nl = memchr(h, '\n', n);
+    size_t line = nl ? (size_t)(nl - h) : n;
+    if (tiktoken_line(h, line)) return RNNC_FILE_TIKTOKEN;
+    if (memchr(h, '\t', line)) return RNNC_FILE_TSV;
+    bool digits = false, ids = true;
+    for (size_t k = 0; k < n && ids; k++) {
+        if (h[k] >= '0' && h[k] <= '9') digits = true;
+        else ids = is_space(h[k]);
+    }
+    return ids && digits ? RNNC_FILE_IDS : RNNC_FILE_TEXT;
+}
+
+rnnc_file_kind rnnc_file_kind_sniff_path(const char *path) {
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (!f) return RNNC_FILE_UNKNOWN;
+    unsigned char head[4096];
+    size_t n = fread(head, 1, sizeof head, f);
+    bool err = ferror(f);
+    fclose(f);
+    return err ? RNNC_FILE_UNKNOWN : rnnc_file_kind_sniff(head, n);
+}
+
+/* ---- in words ---- */
+
+const char *rnnc_file_kind_name(rnnc_file_kind k) {
+    switch (k) {
+    case RNNC_FILE_LM: return "a language model";
+    case RNNC_FILE_SEQ2SEQ: return "a seq2seq model";
+    case RNNC_FILE_LM_CHECKPOINT: return "a checkpoint of a language-model run";
+    case RNNC_FILE_S2S_CHECKPOINT: return "a checkpoint of a seq2seq run";
+    case RNNC_FILE_OLD_LM_CHECKPOINT: return "a checkpoint of a language-model run written by an older rnnc";
+    case RNNC_FILE_OLD_S2S_CHECKPOINT: return "a checkpoint of a seq2seq run written by an older rnnc";
+    case RNNC_FILE_SAFETENSORS: return "a safetensors file that is not rnnc's";
+    case RNNC_FILE_TOKENIZER_JSON: return "a tokenizer (JSON)";
+    case RNNC_FILE_JSON: return "a JSON file";
+    case RNNC_FILE_TIKTOKEN: return "a BPE rank file (.tiktoken)";
+    case RNNC_FILE_TSV: return "a TSV file";
+    case RNNC_FILE_IDS: return "a file of token ids";
+    case RNNC_FILE_TEXT: return "a text file";
+    case RNNC_FILE_UNKNOWN: break;
+    }
+    return "a file of unknown kind";
+}
+
+static const char *const LM_USE = "rnnc sample, rnnc eval or rnnc similar";
+static const char *const S2S_USE = "rnnc seq2seq translate or rnnc seq2seq eval";
+static const char *const TOK_USE = "give it to rnnc train --tokenizer, rnnc seq2seq train --source-tokenizer/"
+                                   "--target-tokenizer or rnnc tokenizer encode -t";
+
+/* The run directory of a checkpoint named checkpoint.safetensors (its directory, "." when the
+ * name has none), written to dir; false for any other name. */
+static bool run_dir_of(const char *path, char *dir, size_t n) {
+    if (!path) return false;
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+    if (strcmp(base, "checkpoint.safetensors") != 0) return false;
+    if (!slash) snprintf(dir, n, ".");
+    else if (slash == path) snprintf(dir, n, "/");
+    else snprintf(dir, n, "%.*s", (int)(slash - path), path);
+    return true;
+}
+
+char *rnnc_file_kind_describe(char *buf, size_t n, rnnc_file_kind k, rnnc_file_kind wanted, const char *path) {
+    if (!buf || !n) return buf;
+    const char *not_ = wanted == RNNC_FILE_LM ? ", not a language model" : wanted == RNNC_FILE_SEQ2SEQ ? ", not a seq2seq model" : "";
+    bool model_kind = rnnc_file_kind_task(k) != RNNC_FILE_UNKNOWN;
+    if (!*not_ && !model_kind && k != RNNC_FILE_SAFETENSORS) not_ = ", not a model";
+    if (model_kind && rnnc_file_kind_task(k) == wanted) not_ = "";
+    char dir[1024];
+    bool named = run_dir_of(path, dir, sizeof dir);
+    const char *sub = k == RNNC_FILE_LM_CHECKPOINT || k == RNNC_FILE_OLD_LM_CHECKPOINT ? "" : "seq2seq ";
+    const char *use = k == RNNC_FILE_LM_CHECKPOINT || k == RNNC_FILE_OLD_LM_CHECKPOINT ? LM_USE : S2S_USE;
+    switch (k) {
+    case RNNC_FILE_LM:
+        snprintf(buf, n, "this is a language model%s; use %s", not_, LM_USE);
+        break;
+    case RNNC_FILE_SEQ2SEQ:
+        snprintf(buf, n, "this is a seq2seq model%s; use %s", not_, S2S_USE);
+        break;
+    case RNNC_FILE_LM_CHECKPOINT:
+    case RNNC_FILE_S2S_CHECKPOINT:
+        if (named)
+            snprintf(buf, n, "this is %s%s; resume it with rnnc %strain --resume %s, or give it (or %s/model.safetensors) to %s",
+                     rnnc_file_kind_name(k), not_, sub, dir, strcmp(dir, "/") ? dir : "", use);
+        else
+            snprintf(buf, n, "this is %s%s; resume its run with rnnc %strain --resume RUN_DIR (it is read as "
+                     "RUN_DIR/checkpoint.safetensors), or give it to %s", rnnc_file_kind_name(k), not_, sub, use);
+        break;
+    case RNNC_FILE_OLD_LM_CHECKPOINT:
+    case RNNC_FILE_OLD_S2S_CHECKPOINT:
+        if (named)
+            snprintf(buf, n, "this is %s%s; this version cannot resume it, but its model loads: give it (or "
+                     "%s/model.safetensors) to %s", rnnc_file_kind_name(k), not_, strcmp(dir, "/") ? dir : "", use);
+        else
+            snprintf(buf, n, "this is %s%s; this version cannot resume it, but its model loads: give it to %s",
+                     rnnc_file_kind_name(k), not_, use);
+        break;
+    case RNNC_FILE_SAFETENSORS:
+        if (wanted == RNNC_FILE_LM)
+            snprintf(buf, n, "this is not an rnnc language model, nor any rnnc file (no \"rnnc.config\" or "
+                     "\"rnnc.seq2seq\" metadata); rnnc info lists its tensors");
+        else if (wanted == RNNC_FILE_SEQ2SEQ)
+            snprintf(buf, n, "this is not an rnnc seq2seq model, nor any rnnc file (no \"rnnc.seq2seq\" or "
+                     "\"rnnc.config\" metadata); rnnc info lists its tensors");
+        else
+            snprintf(buf, n, "this is not an rnnc file (no \"rnnc.config\" or \"rnnc.seq2seq\" metadata)");
+        break;
+    case RNNC_FILE_TOKENIZER_JSON:
+    case RNNC_FILE_TIKTOKEN:
+        snprintf(buf, n, "this is %s%s; %s", rnnc_file_kind_name(k), not_, TOK_USE);
+        break;
+    case RNNC_FILE_TSV:
+        snprintf(buf, n, "this is %s%s; source TAB target pairs are data: give them as --data to rnnc seq2seq train "
+                 "or rnnc seq2seq eval", rnnc_file_kind_name(k), not_);
+        break;
+    case RNNC_FILE_IDS:
+        snprintf(buf, n, "this is %s%s; give it as --ids to rnnc eval or rnnc train", rnnc_file_kind_name(k), not_);
+        break;
+    case RNNC_FILE_TEXT:
+        snprintf(buf, n, "this is %s%s; text is data: give it as --data to rnnc train or rnnc eval", rnnc_file_kind_name(k),
+                 not_);
+        break;
+    case RNNC_FILE_JSON:
+    case RNNC_FILE_UNKNOWN:
+        snprintf(buf, n, "this is %s%s; rnnc's models are safetensors files (a run directory's model.safetensors)",
+                 rnnc_file_kind_name(k), not_);
+        break;
+    }
+    return buf;
+}
+
+rnnc_status rnnc_file_kind_refuse(const char *path, rnnc_file_kind k, rnnc_file_kind wanted) {
+    char what[1600];
+    return rnnc_error(RNNC_ERR_FORMAT, "%s: %s", path, rnnc_file_kind_describe(what, sizeof what, k, wanted, path));
+}
