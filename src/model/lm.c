@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rnnc/filekind.h"
 #include "rnnc/lm.h"
 #include "rnnc/nn.h"
 #include "rnnc/safetensors.h"
@@ -417,12 +418,40 @@ rnnc_status rnnc_lm_from_safetensors(rnnc_lm **out, const rnnc_safetensors *st, 
     return RNNC_OK;
 }
 
+/* The metadata a run writes into its checkpoint (rnnc.run, rnnc.run.options, rnnc.task.options;
+ * before the run module rnnc.train and rnnc.progress) is not the model's: a model loaded from a
+ * checkpoint and saved again is a model file, not a checkpoint that lost its state. */
+static void drop_checkpoint_meta(rnnc_lm *m) {
+    size_t k = 0;
+    for (size_t i = 0; i < m->n_meta; i++) {
+        const char *key = m->meta_keys[i];
+        if (!strcmp(key, "rnnc.run") || !strcmp(key, "rnnc.run.options") || !strcmp(key, "rnnc.task.options") ||
+            !strcmp(key, "rnnc.train") || !strcmp(key, "rnnc.progress")) {
+            free(m->meta_keys[i]);
+            free(m->meta_values[i]);
+            continue;
+        }
+        m->meta_keys[k] = m->meta_keys[i];
+        m->meta_values[k++] = m->meta_values[i];
+    }
+    m->n_meta = k;
+}
+
+/* A language model or a checkpoint of a language-model run (either format: its "train.*" tensors
+ * skipped); any other kind of file is refused with what it is and which command takes it. */
 rnnc_status rnnc_lm_load(rnnc_lm **out, const char *path) {
     *out = NULL;
+    /* a tokenizer, TSV, id or text file is told by its first bytes, before the file is read whole */
+    rnnc_file_kind k = rnnc_file_kind_sniff_path(path);
+    if (k != RNNC_FILE_UNKNOWN) return rnnc_file_kind_refuse(path, k, RNNC_FILE_LM);
     rnnc_safetensors st;
     rnnc_status s = rnnc_st_load(&st, path);
     if (s) return s;
-    s = rnnc_lm_from_safetensors(out, &st, NULL);
+    k = rnnc_file_kind_of(&st);
+    bool checkpoint = rnnc_file_kind_is_checkpoint(k);
+    if (rnnc_file_kind_task(k) != RNNC_FILE_LM) s = rnnc_file_kind_refuse(path, k, RNNC_FILE_LM);
+    else if (!(s = rnnc_lm_from_safetensors(out, &st, checkpoint ? "train." : NULL)) && checkpoint)
+        drop_checkpoint_meta(*out);
     rnnc_st_free(&st);
     return s;
 }

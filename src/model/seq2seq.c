@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rnnc/filekind.h"
 #include "rnnc/nn.h"
 #include "rnnc/safetensors.h"
 
@@ -913,8 +914,13 @@ static rnnc_status check_tensors(const rnnc_s2s_model *lay, const rnnc_safetenso
     return s;
 }
 
+/* A seq2seq model or a checkpoint of a seq2seq run (either format: "train.*" tensors are skipped);
+ * any other kind of file is refused with what it is and which command takes it. */
 rnnc_status rnnc_s2s_load(rnnc_s2s_model **out, const char *path) {
     *out = NULL;
+    /* a tokenizer, TSV, id or text file is told by its first bytes, before the file is read whole */
+    rnnc_file_kind kind = rnnc_file_kind_sniff_path(path);
+    if (kind != RNNC_FILE_UNKNOWN) return rnnc_file_kind_refuse(path, kind, RNNC_FILE_SEQ2SEQ);
     rnnc_safetensors st;
     rnnc_status s = rnnc_st_load(&st, path);
     if (s) return s;
@@ -922,10 +928,9 @@ rnnc_status rnnc_s2s_load(rnnc_s2s_model **out, const char *path) {
     rnnc_s2s_model *m = NULL;
     const char *cfg = rnnc_st_meta(&st, "rnnc.seq2seq");
     const char *toks = rnnc_st_meta(&st, "rnnc.tokenizers");
-    if (!cfg) {
-        s = rnnc_st_meta(&st, "rnnc.config")
-                ? rnnc_error(RNNC_ERR_FORMAT, "%s: a language model, not a seq2seq model (no \"rnnc.seq2seq\" metadata)", path)
-                : rnnc_error(RNNC_ERR_FORMAT, "%s: not an rnnc seq2seq model (no \"rnnc.seq2seq\" metadata)", path);
+    kind = rnnc_file_kind_of(&st);
+    if (!cfg || rnnc_file_kind_task(kind) != RNNC_FILE_SEQ2SEQ) {
+        s = rnnc_file_kind_refuse(path, kind, RNNC_FILE_SEQ2SEQ);
         goto out;
     }
     if (!toks) { s = rnnc_error(RNNC_ERR_FORMAT, "%s: seq2seq model without rnnc.tokenizers", path); goto out; }
