@@ -1,5 +1,6 @@
-/* Generation over a small random LSTM: windowed prompt feeding equals token-by-token stepping,
- * greedy equals argmax over the step API, seeds reproduce, bad use is refused. */
+/* Generation over small random models of every cell in the table: windowed prompt feeding equals
+ * token-by-token stepping, greedy equals argmax over the step API, seeds reproduce, bad use is
+ * refused. */
 #include "rnnc/rnnc.h"
 #include "test.h"
 
@@ -16,9 +17,8 @@ static rnnc_lm *small_model(rnnc_cell cell) {
 }
 
 static void test_windowed_feed_equals_steps(void) {
-    const rnnc_cell cells[3] = {RNNC_CELL_LSTM, RNNC_CELL_GRU, RNNC_CELL_RNN_TANH};
-    for (int ci = 0; ci < 3; ci++) {
-        rnnc_lm *m = small_model(cells[ci]);
+    for (int ci = 0; ci < RNNC_CELL_COUNT; ci++) {
+        rnnc_lm *m = small_model((rnnc_cell)ci);
         uint32_t prompt[150];
         for (int i = 0; i < 150; i++) prompt[i] = (uint32_t)((i * 7 + 3) % V);
         rnnc_sample_params p = rnnc_sample_defaults();
@@ -31,7 +31,7 @@ static void test_windowed_feed_equals_steps(void) {
         CHECK(la && lb);
         double maxdiff = 0;
         for (int v = 0; la && lb && v < V; v++) maxdiff = fmax(maxdiff, fabs(la[v] - lb[v]));
-        CHECK_MSG(maxdiff < 1e-4, "cell %d: max logit difference %g", ci, maxdiff);
+        CHECK_MSG(maxdiff < 1e-4, "%s: max logit difference %g", rnnc_cell_name((rnnc_cell)ci), maxdiff);
         /* and the same tokens follow */
         int differ = 0;
         for (int k = 0; k < 40; k++) {
@@ -49,9 +49,8 @@ static void test_windowed_feed_equals_steps(void) {
 
 /* The generator's own batch-1 step against the model's step API: same logits, same greedy path. */
 static void test_greedy_matches_step_api(void) {
-    const rnnc_cell cells[4] = {RNNC_CELL_LSTM, RNNC_CELL_GRU, RNNC_CELL_RNN_TANH, RNNC_CELL_RNN_RELU};
-    for (int ci = 0; ci < 4; ci++) {
-        rnnc_lm *m = small_model(cells[ci]);
+    for (int ci = 0; ci < RNNC_CELL_COUNT; ci++) {
+        rnnc_lm *m = small_model((rnnc_cell)ci);
         rnnc_sample_params p = {0, 0, 1};
         rnnc_generator *g;
         CHECK(rnnc_generator_new(&g, m, &p, 5) == RNNC_OK);
@@ -73,7 +72,7 @@ static void test_greedy_matches_step_api(void) {
             for (int v = 0; gl && v < V; v++) maxdiff = fmax(maxdiff, fabs(gl[v] - logits[v]));
         }
         CHECK_EQ_LL(bad, 0);
-        CHECK_MSG(maxdiff < 1e-4, "cell %d: generator step and model step differ by %g", ci, maxdiff);
+        CHECK_MSG(maxdiff < 1e-4, "%s: generator step and model step differ by %g", rnnc_cell_name((rnnc_cell)ci), maxdiff);
         rnnc_lm_ws_free(ws);
         rnnc_generator_free(g);
         rnnc_lm_free(m);
@@ -124,34 +123,37 @@ static void test_bad_use(void) {
     rnnc_lm_free(m);
 }
 
-/* The per-token step split over threads computes every row as one thread would: identical logits. */
+/* The per-token step split over threads computes every row as one thread would: identical logits,
+ * for every cell (each slice runs the cell on its units, with its own part of the cell's scratch). */
 static void test_threads_identical(void) {
-    rnnc_lm_config c = {RNNC_CELL_LSTM, 50, 16, 160, 2, 0.0f}; /* 160 units: slices 0-79, 80-159 */
-    rnnc_lm *m;
-    CHECK(rnnc_lm_new(&m, &c) == RNNC_OK);
-    rnnc_rng r;
-    rnnc_rng_seed(&r, 4);
-    rnnc_lm_init(m, &r);
-    rnnc_sample_params p = rnnc_sample_defaults();
-    rnnc_generator *a, *b;
-    CHECK(rnnc_generator_new(&a, m, &p, 3) == RNNC_OK);
-    CHECK(rnnc_generator_new(&b, m, &p, 3) == RNNC_OK);
-    rnnc_generator_set_threads(b, 2);
-    const uint32_t start = 7;
-    rnnc_generator_feed(a, &start, 1);
-    rnnc_generator_feed(b, &start, 1);
-    int differ = 0;
-    for (int k = 0; k < 40; k++) {
-        uint32_t x, y;
-        rnnc_generator_next(a, &x);
-        rnnc_generator_next(b, &y);
-        const float *la = rnnc_generator_logits(a), *lb = rnnc_generator_logits(b);
-        differ += x != y || memcmp(la, lb, 50 * sizeof(float)) != 0;
+    for (int ci = 0; ci < RNNC_CELL_COUNT; ci++) {
+        rnnc_lm_config c = {(rnnc_cell)ci, 50, 16, 160, 2, 0.0f}; /* 160 units: slices 0-79, 80-159 */
+        rnnc_lm *m;
+        CHECK(rnnc_lm_new(&m, &c) == RNNC_OK);
+        rnnc_rng r;
+        rnnc_rng_seed(&r, 4);
+        rnnc_lm_init(m, &r);
+        rnnc_sample_params p = rnnc_sample_defaults();
+        rnnc_generator *a, *b;
+        CHECK(rnnc_generator_new(&a, m, &p, 3) == RNNC_OK);
+        CHECK(rnnc_generator_new(&b, m, &p, 3) == RNNC_OK);
+        rnnc_generator_set_threads(b, 2);
+        const uint32_t start = 7;
+        rnnc_generator_feed(a, &start, 1);
+        rnnc_generator_feed(b, &start, 1);
+        int differ = 0;
+        for (int k = 0; k < 40; k++) {
+            uint32_t x, y;
+            rnnc_generator_next(a, &x);
+            rnnc_generator_next(b, &y);
+            const float *la = rnnc_generator_logits(a), *lb = rnnc_generator_logits(b);
+            differ += x != y || memcmp(la, lb, 50 * sizeof(float)) != 0;
+        }
+        CHECK_MSG(differ == 0, "%s: %d tokens differ between one and two threads", rnnc_cell_name((rnnc_cell)ci), differ);
+        rnnc_generator_free(a);
+        rnnc_generator_free(b);
+        rnnc_lm_free(m);
     }
-    CHECK_EQ_LL(differ, 0);
-    rnnc_generator_free(a);
-    rnnc_generator_free(b);
-    rnnc_lm_free(m);
 }
 
 static void test_half_rounding(void) {
@@ -189,9 +191,8 @@ static void test_half_rounding(void) {
 }
 
 static void test_half_weights_close(void) {
-    const rnnc_cell cells[3] = {RNNC_CELL_LSTM, RNNC_CELL_GRU, RNNC_CELL_RNN_TANH};
-    for (int ci = 0; ci < 3; ci++) {
-        rnnc_lm *m = small_model(cells[ci]);
+    for (int ci = 0; ci < RNNC_CELL_COUNT; ci++) {
+        rnnc_lm *m = small_model((rnnc_cell)ci);
         rnnc_sample_params p = {0, 0, 1};
         rnnc_generator *a, *b;
         CHECK(rnnc_generator_new(&a, m, &p, 1) == RNNC_OK);
@@ -212,8 +213,8 @@ static void test_half_weights_close(void) {
             for (int v = 0; v < V; v++) maxrel = fmax(maxrel, fabs(la[v] - lb[v]) / (scale + 1e-6));
             if (x != y) break; /* the paths diverged: later states are not comparable */
         }
-        CHECK_MSG(maxrel < 2e-3 && maxrel > 0, "cell %d: half-precision logits differ by %g of their scale", ci, maxrel);
-        if (getenv("RNNC_TEST_VERBOSE")) printf("cell %d: half-precision logits within %.2g of their scale\n", ci, maxrel);
+        CHECK_MSG(maxrel < 2e-3 && maxrel > 0, "%s: half-precision logits differ by %g of their scale", rnnc_cell_name((rnnc_cell)ci), maxrel);
+        if (getenv("RNNC_TEST_VERBOSE")) printf("%s: half-precision logits within %.2g of their scale\n", rnnc_cell_name((rnnc_cell)ci), maxrel);
         rnnc_generator_free(a);
         rnnc_generator_free(b);
         rnnc_lm_free(m);

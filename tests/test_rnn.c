@@ -7,7 +7,11 @@
 #include "rnnc/status.h"
 #include "test.h"
 
-static const rnnc_cell all_cells[] = {RNNC_CELL_RNN_TANH, RNNC_CELL_RNN_RELU, RNNC_CELL_LSTM, RNNC_CELL_GRU};
+/* Every cell of the table, so that a new cell is checked by every test here. */
+#define NCELLS ((int)RNNC_CELL_COUNT)
+#define CELL(k) ((rnnc_cell)(k))
+/* Whether the cell carries the second state (c0, cn, dc0): LSTM. */
+static bool two_states(rnnc_cell cell) { return rnnc_cell_info_of(cell)->states > 1; }
 
 static float *randv(size_t n, rnnc_rng *r, float scale) {
     float *v = malloc((n ? n : 1) * sizeof *v);
@@ -68,7 +72,7 @@ static double problem_loss(problem *p) {
     double s = 0;
     for (size_t i = 0; i < p->ny; i++) s += (double)p->wy[i] * p->y[i];
     for (size_t i = 0; i < p->ns; i++) s += (double)p->wh[i] * p->hn[i];
-    if (p->c.cell == RNNC_CELL_LSTM)
+    if (two_states(p->c.cell))
         for (size_t i = 0; i < p->ns; i++) s += (double)p->wc[i] * p->cn[i];
     return s;
 }
@@ -112,18 +116,18 @@ static void gradcheck_n(rnnc_cell cell, int I, int H, int L, bool bidir, int B, 
     CHECK(isfinite(loss));
     float *dp = calloc(p.np, sizeof(float)), *dx = malloc(p.nx * sizeof(float));
     float *dh0 = malloc(p.ns * sizeof(float)), *dc0 = malloc(p.ns * sizeof(float));
-    CHECK(rnnc_rnn_backward(p.ws, p.params, dp, p.wy, p.wh, cell == RNNC_CELL_LSTM ? p.wc : NULL, dx, dh0, dc0) == RNNC_OK);
+    CHECK(rnnc_rnn_backward(p.ws, p.params, dp, p.wy, p.wh, two_states(cell) ? p.wc : NULL, dx, dh0, dc0) == RNNC_OK);
     int bad = fd_compare(&p, p.params, dp, p.np, "param", stride);
     bad += fd_compare(&p, p.x, dx, p.nx, "x", 1);
     bad += fd_compare(&p, p.h0, dh0, p.ns, "h0", 1);
-    if (cell == RNNC_CELL_LSTM) bad += fd_compare(&p, p.c0, dc0, p.ns, "c0", 1);
+    if (two_states(cell)) bad += fd_compare(&p, p.c0, dc0, p.ns, "c0", 1);
     CHECK_MSG(bad == 0, "%s I=%d H=%d L=%d bidir=%d B=%d T=%d len=%s dropout=%g: %d gradients off",
               rnnc_cell_name(cell), I, H, L, bidir, B, T, len ? "var" : "all", (double)dropout, bad);
     /* backward accumulates: a second call doubles the parameter gradient */
     float *dp2 = malloc(p.np * sizeof(float));
     memcpy(dp2, dp, p.np * sizeof(float));
     problem_loss(&p); /* the workspace holds the last perturbed forward */
-    CHECK(rnnc_rnn_backward(p.ws, p.params, dp2, p.wy, p.wh, cell == RNNC_CELL_LSTM ? p.wc : NULL, NULL, NULL, NULL) == RNNC_OK);
+    CHECK(rnnc_rnn_backward(p.ws, p.params, dp2, p.wy, p.wh, two_states(cell) ? p.wc : NULL, NULL, NULL, NULL) == RNNC_OK);
     int acc_bad = 0;
     for (size_t i = 0; i < p.np; i++) acc_bad += !(fabsf(dp2[i] - 2 * dp[i]) <= 1e-5f * (1 + fabsf(dp[i])));
     CHECK_EQ_LL(acc_bad, 0);
@@ -136,41 +140,41 @@ static void gradcheck(rnnc_cell cell, int I, int H, int L, bool bidir, int B, in
 }
 
 static void test_gradcheck_single_layer(void) {
-    for (int k = 0; k < 4; k++) gradcheck(all_cells[k], 3, 5, 1, false, 2, 4, NULL, 0);
+    for (int k = 0; k < NCELLS; k++) gradcheck(CELL(k), 3, 5, 1, false, 2, 4, NULL, 0);
 }
 
 static void test_gradcheck_stacked_bidirectional_varlen(void) {
     static const int len[3] = {4, 1, 3};
-    for (int k = 0; k < 4; k++) gradcheck(all_cells[k], 3, 5, 2, true, 3, 4, len, 0);
+    for (int k = 0; k < NCELLS; k++) gradcheck(CELL(k), 3, 5, 2, true, 3, 4, len, 0);
 }
 
 static void test_gradcheck_three_layers_varlen(void) {
     static const int len[2] = {2, 5};
-    for (int k = 0; k < 4; k++) gradcheck(all_cells[k], 2, 4, 3, false, 2, 5, len, 0);
+    for (int k = 0; k < NCELLS; k++) gradcheck(CELL(k), 2, 4, 3, false, 2, 5, len, 0);
 }
 
 static void test_gradcheck_dropout(void) {
     static const int len[2] = {3, 2};
-    for (int k = 0; k < 4; k++) gradcheck(all_cells[k], 3, 4, 2, true, 2, 3, len, 0.4f);
+    for (int k = 0; k < NCELLS; k++) gradcheck(CELL(k), 3, 4, 2, true, 2, 3, len, 0.4f);
 }
 
 static void test_gradcheck_b1_t1(void) {
-    for (int k = 0; k < 4; k++) gradcheck(all_cells[k], 2, 3, 2, true, 1, 1, NULL, 0);
+    for (int k = 0; k < NCELLS; k++) gradcheck(CELL(k), 2, 3, 2, true, 1, 1, NULL, 0);
 }
 
 /* Wider than one 32-unit chunk of the time loop, with a partial last chunk (H = 37). */
 static void test_gradcheck_wide(void) {
     static const int len[2] = {3, 2};
-    for (int k = 0; k < 4; k++) gradcheck_n(all_cells[k], 2, 37, 1, true, 2, 3, len, 0, 7);
+    for (int k = 0; k < NCELLS; k++) gradcheck_n(CELL(k), 2, 37, 1, true, 2, 3, len, 0, 7);
 }
 
 /* pack_padded_sequence semantics: a padded batch gives each sequence exactly what running it
  * alone gives, zeros after its end, and its final state at its last step (both directions). */
 static void test_varlen_matches_separate_runs(void) {
     static const int len[3] = {5, 2, 4};
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < NCELLS; k++) {
         problem p;
-        problem_init(&p, all_cells[k], 3, 6, 2, true, 3, 5, len, 0, 77);
+        problem_init(&p, CELL(k), 3, 6, 2, true, 3, 5, len, 0, 77);
         problem_loss(&p);
         const int H = 6, D = 2, I = 3, L = 2, T = 5, B = 3;
         int bad = 0, nonzero_pad = 0;
@@ -193,12 +197,12 @@ static void test_varlen_matches_separate_runs(void) {
             for (int s = 0; s < L * D; s++)
                 for (int j = 0; j < H; j++) {
                     bad += !(fabsf(p.hn[((size_t)s * B + b) * H + j] - hn1[s * H + j]) <= 1e-5f);
-                    if (all_cells[k] == RNNC_CELL_LSTM)
+                    if (two_states(CELL(k)))
                         bad += !(fabsf(p.cn[((size_t)s * B + b) * H + j] - cn1[s * H + j]) <= 1e-5f);
                 }
             rnnc_rnn_ws_free(ws);
         }
-        CHECK_MSG(bad == 0, "%s: %d values differ from separate runs", rnnc_cell_name(all_cells[k]), bad);
+        CHECK_MSG(bad == 0, "%s: %d values differ from separate runs", rnnc_cell_name(CELL(k)), bad);
         CHECK_EQ_LL(nonzero_pad, 0);
         problem_free(&p);
     }
@@ -207,8 +211,8 @@ static void test_varlen_matches_separate_runs(void) {
 /* A workspace made for (4, 7) serves (2, 3) exactly as a fresh (2, 3) one; repeated runs and
  * runs on one thread give the same numbers (up to BLAS rounding across thread counts). */
 static void test_workspace_reuse_and_determinism(void) {
-    for (int k = 0; k < 4; k++) {
-        rnnc_rnn_config c = {.cell = all_cells[k], .input = 5, .hidden = 19, .layers = 2, .bidirectional = true};
+    for (int k = 0; k < NCELLS; k++) {
+        rnnc_rnn_config c = {.cell = CELL(k), .input = 5, .hidden = 19, .layers = 2, .bidirectional = true};
         rnnc_rng r;
         rnnc_rng_seed(&r, 5);
         size_t np = rnnc_rnn_num_params(&c);
@@ -298,6 +302,21 @@ static void test_layout(void) {
     p = rnnc_rnn_tensor(&c, 15);
     CHECK_STR(p.name, "bias_hh_l1_reverse");
     CHECK_EQ_LL(p.ndim, 1);
+    /* rnnc_rnn_layer: the four tensors of each layer and direction, for every cell */
+    for (int k = 0; k < NCELLS; k++) {
+        rnnc_rnn_config ck = c;
+        ck.cell = CELL(k);
+        for (int l = 0; l < 2; l++)
+            for (int d = 0; d < 2; d++) {
+                const rnnc_rnn_layer_layout y = rnnc_rnn_layer(&ck, l, d);
+                const size_t t0 = (size_t)(l * 2 + d) * 4;
+                rnnc_param_info w_ih = rnnc_rnn_tensor(&ck, t0), w_hh = rnnc_rnn_tensor(&ck, t0 + 1);
+                rnnc_param_info b_ih = rnnc_rnn_tensor(&ck, t0 + 2), b_hh = rnnc_rnn_tensor(&ck, t0 + 3);
+                CHECK(y.w_ih == w_ih.offset && y.w_hh == w_hh.offset && y.b_ih == b_ih.offset && y.b_hh == b_hh.offset);
+                CHECK(y.rows == rnnc_cell_gates(ck.cell) * 7 && y.rows == w_ih.shape[0] && y.input == w_ih.shape[1]);
+                CHECK_EQ_LL(y.input, l == 0 ? 10 : 14);
+            }
+    }
     /* 4x and 3x the parameters of an Elman layer of the same sizes */
     rnnc_rnn_config e = c, g = c;
     e.cell = RNNC_CELL_RNN_TANH;
@@ -317,11 +336,53 @@ static void test_layout(void) {
     free(w);
 }
 
+/* The cell table: a complete row per value, PyTorch's gate and state counts, names both ways,
+ * and values that are no cell refused by name. */
+static void test_cell_table(void) {
+    for (int k = 0; k < NCELLS; k++) {
+        const rnnc_cell_info *ci = rnnc_cell_info_of(CELL(k));
+        CHECK(ci && ci->name && ci->forward && ci->backward);
+        if (!ci) continue;
+        CHECK(ci->gates >= 1 && ci->states >= 1 && ci->states <= RNNC_CELL_MAX_STATES && ci->aux >= 0);
+        CHECK_EQ_LL(rnnc_cell_gates(CELL(k)), ci->gates);
+        CHECK_STR(rnnc_cell_name(CELL(k)), ci->name);
+    }
+    const rnnc_cell_info *lstm = rnnc_cell_info_of(RNNC_CELL_LSTM), *gru = rnnc_cell_info_of(RNNC_CELL_GRU);
+    const rnnc_cell_info *tanh_ = rnnc_cell_info_of(RNNC_CELL_RNN_TANH), *relu = rnnc_cell_info_of(RNNC_CELL_RNN_RELU);
+    CHECK(lstm->gates == 4 && lstm->states == 2 && lstm->aux == 0 && !lstm->split_dg);
+    CHECK(gru->gates == 3 && gru->states == 1 && gru->aux == 1 && gru->split_dg);
+    CHECK(tanh_->gates == 1 && tanh_->states == 1 && relu->gates == 1 && relu->states == 1);
+    CHECK(tanh_->forward != relu->forward && tanh_->backward != relu->backward);
+    CHECK(rnnc_cell_info_of(RNNC_CELL_COUNT) == NULL && rnnc_cell_info_of((rnnc_cell)-1) == NULL);
+    CHECK_EQ_LL(rnnc_cell_gates(RNNC_CELL_COUNT), 0);
+    CHECK_STR(rnnc_cell_name((rnnc_cell)9), "unknown");
+    CHECK(rnnc_cell_check(RNNC_CELL_GRU, "x") == RNNC_OK);
+    CHECK(rnnc_cell_check((rnnc_cell)9, "model config") == RNNC_ERR_ARG);
+    CHECK(strstr(rnnc_last_error(), "model config: unknown cell 9") != NULL);
+    CHECK(strstr(rnnc_last_error(), "rnn_tanh, rnn_relu, lstm or gru") != NULL);
+    rnnc_rnn_config c = {.cell = (rnnc_cell)RNNC_CELL_COUNT, .input = 4, .hidden = 4, .layers = 1};
+    CHECK(rnnc_rnn_config_check(&c) == RNNC_ERR_ARG);
+    CHECK(strstr(rnnc_last_error(), "rnn config: unknown cell 4") != NULL);
+    rnnc_rnn_ws *ws = NULL;
+    CHECK(rnnc_rnn_ws_new(&ws, &c, 2, 2) == RNNC_ERR_ARG && ws == NULL);
+    /* the list of names, and snprintf's rules when it does not fit */
+    char buf[64];
+    CHECK_EQ_LL(rnnc_cell_list(buf, sizeof buf), strlen("rnn_tanh, rnn_relu, lstm or gru"));
+    CHECK_STR(buf, "rnn_tanh, rnn_relu, lstm or gru");
+    CHECK_EQ_LL(rnnc_cell_list(buf, 12), strlen("rnn_tanh, rnn_relu, lstm or gru"));
+    CHECK_STR(buf, "rnn_tanh, r");
+    CHECK_EQ_LL(rnnc_cell_list(NULL, 0), strlen("rnn_tanh, rnn_relu, lstm or gru"));
+    rnnc_cell cell;
+    CHECK(rnnc_cell_parse(NULL, &cell) == RNNC_ERR_ARG);
+    CHECK(rnnc_cell_parse("transformer", &cell) == RNNC_ERR_ARG);
+    CHECK(strstr(rnnc_last_error(), "\"transformer\" (expected rnn_tanh, rnn_relu, lstm or gru)") != NULL);
+}
+
 static void test_names_and_bad_input(void) {
     rnnc_cell cell;
-    for (int k = 0; k < 4; k++) {
-        CHECK(rnnc_cell_parse(rnnc_cell_name(all_cells[k]), &cell) == RNNC_OK);
-        CHECK(cell == all_cells[k]);
+    for (int k = 0; k < NCELLS; k++) {
+        CHECK(rnnc_cell_parse(rnnc_cell_name(CELL(k)), &cell) == RNNC_OK);
+        CHECK(cell == CELL(k));
     }
     CHECK(rnnc_cell_parse("lstm2", &cell) == RNNC_ERR_ARG);
     CHECK(strstr(rnnc_last_error(), "lstm2") != NULL);
@@ -382,10 +443,10 @@ static void test_loop_modes_identical(void) {
     const int nth = omp_get_max_threads();
     omp_set_num_threads(3);
     const rnnc_loop_mode modes[3] = {RNNC_LOOP_SERIAL, RNNC_LOOP_UNITS, RNNC_LOOP_ROWS};
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < NCELLS; k++)
         for (int bi = 0; bi < 2; bi++)
             for (int B = 5; B <= 27; B += 22) {
-                rnnc_rnn_config c = {.cell = all_cells[k], .input = 6, .hidden = 40, .layers = 2, .bidirectional = bi};
+                rnnc_rnn_config c = {.cell = CELL(k), .input = 6, .hidden = 40, .layers = 2, .bidirectional = bi};
                 const int T = 6, D = bi ? 2 : 1, H = 40;
                 rnnc_rng r;
                 rnnc_rng_seed(&r, 100 + k);
@@ -432,19 +493,19 @@ static int close_all(const float *a, const float *b, size_t n, float tol) {
 static void test_forward_ids(void) {
     const int B = 4, T = 5, I = 3, H = 6, len[] = {5, 2, 4, 1};
     const int vocab[] = {3, 15};
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < NCELLS; k++)
         for (int bi = 0; bi < 2; bi++)
             for (int vi = 0; vi < 2; vi++) {
                 const int V = vocab[vi], L = 2, D = bi ? 2 : 1;
                 problem p;
-                problem_init(&p, all_cells[k], I, H, L, bi, B, T, len, 0.3f, 77 + k);
+                problem_init(&p, CELL(k), I, H, L, bi, B, T, len, 0.3f, 77 + k);
                 rnnc_rng r;
                 rnnc_rng_seed(&r, 5 + vi);
                 float *table = randv((size_t)V * I, &r, 1.0f);
                 int ids[20];
                 for (int n = 0; n < B * T; n++) ids[n] = (int)rnnc_rng_below(&r, (uint64_t)V);
                 for (int n = 0; n < B * T; n++) memcpy(p.x + (size_t)n * I, table + (size_t)ids[n] * I, I * sizeof(float));
-                const bool lstm = all_cells[k] == RNNC_CELL_LSTM;
+                const bool lstm = two_states(CELL(k));
                 /* reference: the looked-up rows */
                 double ref = problem_loss(&p);
                 float *y = malloc(p.ny * sizeof(float)), *hn = malloc(p.ns * sizeof(float)), *cn = malloc(p.ns * sizeof(float));
@@ -465,7 +526,7 @@ static void test_forward_ids(void) {
                 int bad = close_all(y, p.y, p.ny, 1e-5f) + close_all(hn, p.hn, p.ns, 1e-5f) +
                           (lstm ? close_all(cn, p.cn, p.ns, 1e-5f) : 0) + close_all(dp2, dp, p.np, 1e-4f) +
                           close_all(dtab, dtab_ref, (size_t)V * I, 1e-4f) + close_all(dh02, dh0, p.ns, 1e-5f);
-                CHECK_MSG(bad == 0, "%s bidir=%d V=%d: %d values differ from the looked-up path", rnnc_cell_name(all_cells[k]),
+                CHECK_MSG(bad == 0, "%s bidir=%d V=%d: %d values differ from the looked-up path", rnnc_cell_name(CELL(k)),
                           bi, V, bad);
                 /* a backward of the wrong kind, and an id outside the table */
                 CHECK(rnnc_rnn_backward(ws, p.params, dp2, p.wy, NULL, NULL, NULL, NULL, NULL) == RNNC_ERR_ARG);
@@ -498,6 +559,7 @@ int main(void) {
     rnnc_rnn_set_loop_mode(RNNC_LOOP_UNITS);
     RUN(test_math);
     RUN(test_layout);
+    RUN(test_cell_table);
     RUN(test_names_and_bad_input);
     RUN(test_gradcheck_single_layer);
     RUN(test_gradcheck_stacked_bidirectional_varlen);
