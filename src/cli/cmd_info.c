@@ -1,11 +1,33 @@
-/* rnnc info — a model file's configuration and parameter counts per tensor and per layer. */
+/* rnnc info — what a file is, and what is in it: a language model's or a seq2seq model's
+ * configuration, vocabularies and parameter counts; a training checkpoint's progress and run
+ * options (and its model); an old checkpoint's status; another safetensors file's tensors; a
+ * tokenizer's type and size. Any other file: one line saying what it is. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
 #include "cli/cli.h"
+#include "rnnc/filekind.h"
+#include "rnnc/seq2seq.h"
 #include "rnnc/tokenizer.h"
+
+/* ---- small readers of the metadata's JSON (informative only: the loaders are the strict ones) ---- */
+
+static const cJSON *item(const cJSON *j, const char *key) { return cJSON_GetObjectItemCaseSensitive(j, key); }
+static bool num(const cJSON *j, const char *key, double *v) {
+    const cJSON *x = item(j, key);
+    if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble)) return false;
+    *v = x->valuedouble;
+    return true;
+}
+static const char *str(const cJSON *j, const char *key) {
+    const cJSON *x = item(j, key);
+    return cJSON_IsString(x) ? x->valuestring : NULL;
+}
+
+/* ---- language models ---- */
 
 /* The tokenizer stored in the model (NULL: none), in one line. */
 static void print_tokenizer(const rnnc_tokenizer *t) {
@@ -13,40 +35,24 @@ static void print_tokenizer(const rnnc_tokenizer *t) {
     printf("tokenizer   %s, |V| = %zu\n", rnnc_tokenizer_type_name(rnnc_tokenizer_type_of(t)), rnnc_tokenizer_n_vocab(t));
 }
 
-/* Where training stood when the file was written ("rnnc.training", written by rnnc train). */
-static void print_training(const rnnc_lm *m) {
-    const char *tj = rnnc_lm_get_meta(m, "rnnc.training");
+/* Where training stood when the file was written ("rnnc.training", written by the trainers). */
+static void print_training(const char *tj) {
     cJSON *j = tj ? cJSON_Parse(tj) : NULL;
     if (!cJSON_IsObject(j)) { cJSON_Delete(j); return; }
-    const cJSON *step = cJSON_GetObjectItemCaseSensitive(j, "step"), *tok = cJSON_GetObjectItemCaseSensitive(j, "tokens"),
-                *ep = cJSON_GetObjectItemCaseSensitive(j, "epoch"), *tl = cJSON_GetObjectItemCaseSensitive(j, "train_loss"),
-                *vl = cJSON_GetObjectItemCaseSensitive(j, "val_loss");
-    printf("training    step %.0f, %.0f tokens, epoch %.2f", cJSON_IsNumber(step) ? step->valuedouble : 0,
-           cJSON_IsNumber(tok) ? tok->valuedouble : 0, cJSON_IsNumber(ep) ? ep->valuedouble : 0);
-    if (cJSON_IsNumber(tl)) printf(", train loss %.4f", tl->valuedouble);
-    if (cJSON_IsNumber(vl)) printf(", valid loss %.4f", vl->valuedouble);
+    double step = 0, tok = 0, ep = 0, v;
+    num(j, "step", &step);
+    num(j, "tokens", &tok);
+    num(j, "epoch", &ep);
+    printf("training    step %.0f, %.0f tokens, epoch %.2f", step, tok, ep);
+    if (num(j, "train_loss", &v)) printf(", train loss %.4f", v);
+    if (num(j, "val_loss", &v)) printf(", valid loss %.4f", v);
+    if (num(j, "val_ter", &v)) printf(", dev TER %.2f%%", 100 * v);
+    if (num(j, "val_ser", &v)) printf(", SER %.2f%%", 100 * v);
     printf("\n");
     cJSON_Delete(j);
 }
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: rnnc info MODEL\n"
-            "\n"
-            "Prints the model's configuration, every tensor with its shape, and the parameters of each\n"
-            "recurrent layer next to those of an Elman (rnn_tanh) layer of the same sizes: an LSTM layer\n"
-            "has exactly 4x and a GRU layer 3x as many.\n");
-}
-
-int cmd_info(int argc, char **argv) {
-    const char *path = NULL;
-    if (cli_wants_help(argc, argv)) { usage(stdout); return 0; }
-    for (int i = 1; i < argc; i++) {
-        if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error("info", "unknown option '%s'", argv[i]);
-        if (path) return cli_usage_error("info", "one model file expected, got '%s' too", argv[i]);
-        path = argv[i];
-    }
-    if (!path) return cli_usage_error("info", "MODEL is required");
+static int info_lm(const char *path, const char *kind) {
     rnnc_lm *m;
     rnnc_tokenizer *tok;
     /* an unreadable tokenizer, or one of another size than the vocabulary, is refused as by every
@@ -54,12 +60,13 @@ int cmd_info(int argc, char **argv) {
     if (rnnc_lm_load_tokenizer(&m, &tok, path)) return cli_fail_status();
     const rnnc_lm_config *c = &m->c;
     printf("model       %s\n", path);
+    printf("kind        %s\n", kind);
     printf("cell        %s\n", rnnc_cell_name(c->cell));
     printf("vocab       %d\nembed       %d\nhidden      %d\nlayers      %d\ndropout     %g\n", c->vocab, c->embed,
            c->hidden, c->layers, (double)c->dropout);
     print_tokenizer(tok);
     rnnc_tokenizer_free(tok);
-    print_training(m);
+    print_training(rnnc_lm_get_meta(m, "rnnc.training"));
     for (size_t i = 0; i < m->n_meta; i++) printf("metadata    %s (%zu bytes)\n", m->meta_keys[i], strlen(m->meta_values[i]));
     printf("\ntensors:\n");
     size_t nt = rnnc_lm_num_tensors(m);
@@ -84,4 +91,259 @@ int cmd_info(int argc, char **argv) {
            m->n_params);
     rnnc_lm_free(m);
     return 0;
+}
+
+/* ---- seq2seq models ---- */
+
+static void print_vocab(const char *side, const rnnc_s2s_vocab *v) {
+    if (v->tk)
+        printf("%-11s %s vocabulary: a %s tokenizer of %zu tokens, %zu ids with the 4 specials\n", side,
+               rnnc_s2s_tok_name(v->tok), rnnc_tokenizer_type_name(rnnc_tokenizer_type_of(v->tk)),
+               rnnc_tokenizer_n_vocab(v->tk), v->n);
+    else
+        printf("%-11s %s vocabulary: %zu symbols, %zu ids with the 4 specials\n", side, rnnc_s2s_tok_name(v->tok),
+               v->n - RNNC_S2S_NSPECIAL, v->n);
+}
+
+static int info_s2s(const char *path, const rnnc_safetensors *st, const char *kind) {
+    rnnc_s2s_model *m;
+    if (rnnc_s2s_load(&m, path)) return cli_fail_status();
+    const rnnc_s2s_config *c = &m->c;
+    printf("model       %s\n", path);
+    printf("kind        %s\n", kind);
+    printf("cell        %s\nlayers      %d\nhidden      %d\nembed       %d\n", rnnc_cell_name(c->cell), c->layers, c->hidden,
+           c->embed);
+    printf("encoder     %s%s\n", c->bidirectional ? "bidirectional" : "unidirectional",
+           c->reverse_source ? ", reads each source last symbol first" : "");
+    printf("dropout     %g between layers, %g on the outputs (training only)\n", (double)c->dropout,
+           (double)c->output_dropout);
+    print_vocab("source", &m->src_vocab);
+    print_vocab("target", &m->tgt_vocab);
+    const char *tj = rnnc_st_meta(st, "rnnc.training");
+    const char *step = rnnc_st_meta(st, "rnnc.step"), *epoch = rnnc_st_meta(st, "rnnc.epoch");
+    if (tj) print_training(tj);
+    else if (step || epoch) /* written before rnnc.training */
+        printf("training    step %s, epoch %s\n", step ? step : "?", epoch ? epoch : "?");
+    printf("\ntensors:\n");
+    size_t nt = rnnc_s2s_num_tensors(m);
+    /* parameters per part: the name before the first dot (src_embedding, encoder, bridge_h, ...) */
+    char part[16][48];
+    size_t part_n[16], np = 0;
+    for (size_t k = 0; k < nt; k++) {
+        rnnc_param_info p = rnnc_s2s_tensor(m, k);
+        char shape[48];
+        if (p.ndim == 2) snprintf(shape, sizeof shape, "(%d, %d)", p.shape[0], p.shape[1]);
+        else snprintf(shape, sizeof shape, "(%d)", p.shape[0]);
+        printf("  %-32s %-14s %12zu\n", p.name, shape, p.size);
+        size_t dot = strcspn(p.name, ".");
+        size_t i = 0;
+        while (i < np && (strlen(part[i]) != dot || strncmp(part[i], p.name, dot))) i++;
+        if (i == np && np < 16) { snprintf(part[np], sizeof part[np], "%.*s", (int)dot, p.name); part_n[np++] = 0; }
+        if (i < np) part_n[i] += p.size;
+    }
+    printf("\n");
+    for (size_t i = 0; i < np; i++) printf("%-15s %12zu\n", part[i], part_n[i]);
+    printf("%-15s %12zu\n", "total", m->n_params);
+    rnnc_s2s_model_free(m);
+    return 0;
+}
+
+/* ---- checkpoints ---- */
+
+static void print_budget(const cJSON *o) {
+    double steps = 0, epochs = 0, seconds = 0;
+    num(o, "steps", &steps);
+    num(o, "epochs", &epochs);
+    num(o, "seconds", &seconds);
+    printf("budget      ");
+    int n = 0;
+    if (steps > 0) printf("%s%.0f steps", n++ ? " or " : "", steps);
+    if (epochs > 0) printf("%s%g epochs", n++ ? " or " : "", epochs);
+    if (seconds > 0) {
+        char d[32];
+        cli_format_duration(d, sizeof d, seconds);
+        printf("%s%s of training", n++ ? " or " : "", d);
+    }
+    printf("%s\n", n > 1 ? " (the first reached)" : n ? "" : "none");
+}
+
+static void print_optimizer(const cJSON *o) {
+    const char *opt = str(o, "optimizer"), *sched = str(o, "schedule");
+    double lr, v;
+    printf("optimizer   %s", opt ? opt : "?");
+    if (num(o, "lr", &lr)) printf(", lr %g", lr);
+    if (sched) printf(", %s schedule", sched);
+    if (num(o, "warmup", &v) && v > 0) printf(", warm-up %.0f steps", v);
+    if (sched && strcmp(sched, "constant") && num(o, "min_lr_ratio", &v)) printf(", down to %gx", v);
+    if (num(o, "weight_decay", &v) && v > 0) printf(", weight decay %g", v);
+    if (opt && !strcmp(opt, "sgd") && num(o, "momentum", &v) && v > 0) printf(", momentum %g", v);
+    if (num(o, "clip", &v)) printf(v > 0 ? ", clip %g" : ", no clipping", v);
+    printf("\n");
+    const char *seed = str(o, "seed");
+    if (num(o, "patience", &v) && v > 0) printf("patience    %.0f validations\n", v);
+    if (seed) printf("seed        %s\n", seed);
+}
+
+/* The task's data files: "data" (a name or a list) and "valid". */
+static void print_data(const cJSON *t) {
+    const cJSON *d = item(t, "data");
+    if (!d) return;
+    printf("data        ");
+    if (cJSON_IsString(d)) printf("%s", d->valuestring);
+    const cJSON *f;
+    int n = 0;
+    if (cJSON_IsArray(d)) cJSON_ArrayForEach(f, d) if (cJSON_IsString(f)) printf("%s%s", n++ ? " " : "", f->valuestring);
+    const char *v = str(t, "valid");
+    if (v) printf("; held out: %s", v);
+    printf("\n");
+}
+
+/* The run's part of a checkpoint (rnnc.run, rnnc.run.options, rnnc.task.options), then the
+ * resume command; the model follows. */
+static void info_run(const char *path, const rnnc_safetensors *st, rnnc_file_kind k) {
+    bool s2s = k == RNNC_FILE_S2S_CHECKPOINT;
+    cJSON *r = cJSON_Parse(rnnc_st_meta(st, "rnnc.run"));
+    const char *ro = rnnc_st_meta(st, "rnnc.run.options"), *to = rnnc_st_meta(st, "rnnc.task.options");
+    cJSON *o = ro ? cJSON_Parse(ro) : NULL, *t = to ? cJSON_Parse(to) : NULL;
+    double v, fmt = 0, step = 0, tokens = 0, elapsed = 0;
+    const char *task = str(r, "task");
+    num(r, "format", &fmt);
+    printf("checkpoint  %s\n", path);
+    printf("kind        %s (format %.0f, task %s)\n", rnnc_file_kind_name(k), fmt, task ? task : "?");
+    num(r, "step", &step);
+    num(r, "tokens", &tokens);
+    num(r, "elapsed", &elapsed);
+    char d[32];
+    cli_format_duration(d, sizeof d, elapsed);
+    printf("progress    step %.0f, %.0f tokens, %s of training\n", step, tokens, d);
+    const cJSON *best = item(r, "best");
+    double b0 = INFINITY, b1 = INFINITY;
+    if (cJSON_GetArraySize(best) == 2 && cJSON_IsNumber(best->child) && cJSON_IsNumber(best->child->next)) {
+        b0 = best->child->valuedouble;
+        b1 = best->child->next->valuedouble;
+    }
+    if (!(b0 < 1e308)) printf("best        none yet (no validation so far)\n");
+    else if (s2s) printf("best        dev SER %.2f%%, TER %.2f%% (best.safetensors)\n", 100 * b0, 100 * b1);
+    else printf("best        valid loss %.4f (best.safetensors)\n", b0);
+    if (num(r, "last_train_loss", &v) && v < 1e308) printf("train loss  %.4f (the last step)\n", v);
+    if (cJSON_IsObject(o)) {
+        print_budget(o);
+        print_optimizer(o);
+    }
+    if (cJSON_IsObject(t)) print_data(t);
+    char dir[1024];
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+    if (!strcmp(base, "checkpoint.safetensors")) {
+        if (!slash) snprintf(dir, sizeof dir, ".");
+        else snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    } else {
+        snprintf(dir, sizeof dir, "RUN_DIR (a directory holding it as checkpoint.safetensors)");
+    }
+    printf("resume with rnnc %strain --resume %s\n\n", s2s ? "seq2seq " : "", dir);
+    cJSON_Delete(r);
+    cJSON_Delete(o);
+    cJSON_Delete(t);
+}
+
+static void info_old_run(const char *path, const rnnc_safetensors *st, rnnc_file_kind k) {
+    bool s2s = k == RNNC_FILE_OLD_S2S_CHECKPOINT;
+    cJSON *p = cJSON_Parse(rnnc_st_meta(st, s2s ? "rnnc.train.pos" : "rnnc.progress"));
+    double step;
+    printf("checkpoint  %s\n", path);
+    printf("kind        %s\n", rnnc_file_kind_name(k));
+    if (num(p, "step", &step)) printf("progress    step %.0f\n", step);
+    printf("status      written by an older rnnc; cannot be resumed by this version; its model loads\n\n");
+    cJSON_Delete(p);
+}
+
+/* ---- other files ---- */
+
+/* A safetensors file without rnnc's metadata: its tensors, then the one error line. */
+static int info_other(const char *path, const rnnc_safetensors *st) {
+    printf("file        %s\n", path);
+    printf("kind        %s\n", rnnc_file_kind_name(RNNC_FILE_SAFETENSORS));
+    for (size_t i = 0; i < st->n_meta; i++) printf("metadata    %s (%zu bytes)\n", st->meta_keys[i], strlen(st->meta_values[i]));
+    printf("\ntensors:\n");
+    size_t total = 0;
+    for (size_t i = 0; i < st->n_tensors; i++) {
+        const rnnc_st_tensor *t = &st->tensors[i];
+        char shape[200];
+        size_t k = (size_t)snprintf(shape, sizeof shape, "(");
+        for (int d = 0; d < t->ndim && k < sizeof shape; d++)
+            k += (size_t)snprintf(shape + k, sizeof shape - k, d ? ", %lld" : "%lld", (long long)t->shape[d]);
+        if (k < sizeof shape) snprintf(shape + k, sizeof shape - k, ")");
+        printf("  %-32s %-5s %-18s %12zu\n", t->name, rnnc_dtype_name(t->dtype), shape, t->numel);
+        total += t->numel;
+    }
+    printf("\ntotal       %12zu elements in %zu tensors\n", total, st->n_tensors);
+    /* a PyTorch state_dict of rnnc's LM without the config: say what it lacks */
+    if (rnnc_st_find(st, "embedding.weight") && rnnc_st_find(st, "rnn.weight_ih_l0") && rnnc_st_find(st, "head.weight"))
+        printf("note        the tensor names are those of an rnnc language model; it loads with __metadata__ "
+               "\"rnnc.config\" (docs/FORMATS.md)\n");
+    fflush(stdout);
+    char what[1600];
+    return cli_fail("%s: %s", path, rnnc_file_kind_describe(what, sizeof what, RNNC_FILE_SAFETENSORS, RNNC_FILE_UNKNOWN, path));
+}
+
+static int info_tokenizer(const char *path, rnnc_file_kind k) {
+    rnnc_tokenizer *t;
+    if (rnnc_tokenizer_load(&t, path, NULL)) return cli_fail_status();
+    printf("tokenizer   %s\n", path);
+    printf("kind        %s\n", rnnc_file_kind_name(k));
+    printf("type        %s\n", rnnc_tokenizer_type_name(rnnc_tokenizer_type_of(t)));
+    printf("vocabulary  %zu ids\n", rnnc_tokenizer_n_vocab(t));
+    printf("use         rnnc train --tokenizer FILE, rnnc seq2seq train --source-tokenizer FILE, rnnc tokenizer encode -t FILE\n");
+    rnnc_tokenizer_free(t);
+    return 0;
+}
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: rnnc info FILE\n"
+            "\n"
+            "Says what FILE is and what is in it. A language model: its configuration, tokenizer,\n"
+            "training state, every tensor with its shape, and the parameters of each recurrent layer\n"
+            "next to those of an Elman (rnn_tanh) layer of the same sizes (an LSTM layer has exactly\n"
+            "4x and a GRU layer 3x as many). A seq2seq model: its configuration, both vocabularies,\n"
+            "training state and parameters. A training checkpoint: the step, time, best score, budget\n"
+            "and optimizer of its run, the command that resumes it, then its model. A checkpoint of\n"
+            "an older rnnc, another safetensors file (its tensors) or a tokenizer file (its type and\n"
+            "size): what it is. Anything else: one line saying what it is not.\n");
+}
+
+int cmd_info(int argc, char **argv) {
+    const char *path = NULL;
+    if (cli_wants_help(argc, argv)) { usage(stdout); return 0; }
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error("info", "unknown option '%s'", argv[i]);
+        if (path) return cli_usage_error("info", "one file expected, got '%s' too", argv[i]);
+        path = argv[i];
+    }
+    if (!path) return cli_usage_error("info", "FILE is required");
+    char what[1600];
+    rnnc_file_kind k = rnnc_file_kind_sniff_path(path);
+    if (k == RNNC_FILE_TOKENIZER_JSON || k == RNNC_FILE_TIKTOKEN) return info_tokenizer(path, k);
+    if (k != RNNC_FILE_UNKNOWN) return cli_fail("%s: %s", path, rnnc_file_kind_describe(what, sizeof what, k, RNNC_FILE_UNKNOWN, path));
+    rnnc_safetensors st;
+    if (rnnc_st_load(&st, path)) return cli_fail_status();
+    k = rnnc_file_kind_of(&st);
+    int rc;
+    switch (k) {
+    case RNNC_FILE_LM: rc = info_lm(path, "language model"); break;
+    case RNNC_FILE_SEQ2SEQ: rc = info_s2s(path, &st, "seq2seq model"); break;
+    case RNNC_FILE_LM_CHECKPOINT:
+    case RNNC_FILE_S2S_CHECKPOINT:
+        info_run(path, &st, k);
+        rc = k == RNNC_FILE_LM_CHECKPOINT ? info_lm(path, "the run's language model") : info_s2s(path, &st, "the run's seq2seq model");
+        break;
+    case RNNC_FILE_OLD_LM_CHECKPOINT:
+    case RNNC_FILE_OLD_S2S_CHECKPOINT:
+        info_old_run(path, &st, k);
+        rc = k == RNNC_FILE_OLD_LM_CHECKPOINT ? info_lm(path, "the run's language model")
+                                                : info_s2s(path, &st, "the run's seq2seq model");
+        break;
+    default: rc = info_other(path, &st); break;
+    }
+    rnnc_st_free(&st);
+    return rc;
 }

@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# Every file knows its kind (issue 12): each command given the wrong kind of file says what the
+# file is and which command takes it, in one line; rnnc info describes every kind; the models and
+# checkpoints an older rnnc wrote (tests/golden/old/, made at c9803b3) still load and work, and
+# their checkpoints are refused by --resume with the reason.
+# Usage: cli_kinds.sh RNNC_BINARY REPO_ROOT
+set -u
+RNNC=$1
+ROOT=$2
+OLD=$ROOT/tests/golden/old
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+export RNNC_NO_PROGRESS=1 OMP_NUM_THREADS=1
+fails=0
+checks=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# refused NEEDLE CMD...: exit 1, one stderr line "rnnc: ..." holding NEEDLE
+refused() {
+    local needle=$1
+    shift
+    checks=$((checks + 1))
+    "$RNNC" "$@" >"$T/out" 2>"$T/err" </dev/null
+    local rc=$?
+    if [ $rc -ne 1 ]; then fail "rnnc $* exited $rc, expected 1: $(head -3 "$T/err")"; return; fi
+    if ! grep -qF -- "$needle" "$T/err"; then fail "rnnc $*: stderr lacks '$needle': $(cat "$T/err")"; return; fi
+    [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q '^rnnc: ' "$T/err" || fail "rnnc $*: not one 'rnnc: ' line: $(cat "$T/err")"
+}
+
+# works CMD...: exit 0 (stdin from $T/in when it exists)
+works() {
+    checks=$((checks + 1))
+    local in=/dev/null
+    [ -f "$T/in" ] && in=$T/in
+    "$RNNC" "$@" >"$T/out" 2>"$T/err" <"$in" || fail "rnnc $* exited $?: $(head -3 "$T/err")"
+}
+
+# has TEXT: the last command's stdout holds the line fragment TEXT
+has() { checks=$((checks + 1)); grep -qF -- "$1" "$T/out" || fail "output lacks '$1': $(head -40 "$T/out")"; }
+
+# ---- the files: today's runs (an LM and a seq2seq model with their checkpoints), tokenizers,
+# data files of each kind
+for i in $(seq 1 40); do echo "the cat sat on the mat; a dog ran $i times."; done >"$T/corpus.txt"
+"$RNNC" train --data "$T/corpus.txt" --layers 1 --hidden 8 --embed 4 --batch 2 --seq 8 --steps 3 --threads 1 \
+    -o "$T/lm" >"$T/log" 2>&1 || { echo "FAIL: training the LM: $(tail -3 "$T/log")"; exit 1; }
+"$RNNC" seq2seq train --data "$OLD/s2s/train.tsv" --valid "$OLD/s2s/dev.tsv" --hidden 8 --embed 4 --steps 2 \
+    --threads 1 -o "$T/s2s" >"$T/log" 2>&1 || { echo "FAIL: training the seq2seq model: $(tail -3 "$T/log")"; exit 1; }
+"$RNNC" tokenizer train --type char -o "$T/char.json" "$T/corpus.txt" >"$T/log" 2>&1 &&
+    "$RNNC" tokenizer train --type bpe --vocab-size 270 --threads 1 -o "$T/bpe.tiktoken" "$T/corpus.txt" >"$T/log" 2>&1 ||
+    { echo "FAIL: training the tokenizers: $(tail -3 "$T/log")"; exit 1; }
+LM=$T/lm/model.safetensors LMCK=$T/lm/checkpoint.safetensors
+S2S=$T/s2s/model.safetensors S2SCK=$T/s2s/checkpoint.safetensors
+TSV=$OLD/s2s/dev.tsv
+printf '5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20\n' >"$T/ids.txt"
+printf '{"vocab": 10, "hidden": 8}\n' >"$T/config.json"
+printf '\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbage' >"$T/blob.gz"
+
+# ---- the old files load and work
+works info "$OLD/lm/model.safetensors"
+has "kind        language model"
+has "tokenizer   char, |V| = 324"
+has "training    step 3, 48 tokens"
+works sample --model "$OLD/lm/model.safetensors" --prompt "The " -n 20 --seed 3
+head -c 4 "$T/out" | grep -qx 'The ' || fail "old LM: sample does not start with the prompt: $(cat "$T/out")"
+cp "$T/out" "$T/old_sample"
+works eval --model "$OLD/lm/model.safetensors" --data "$T/corpus.txt"
+has "loss"
+works similar --model "$OLD/lm/model.safetensors" e t -k 2
+has "nearest to e:"
+works info "$OLD/s2s/model.safetensors"
+has "kind        seq2seq model"
+has "source      space vocabulary: 6 symbols, 10 ids with the 4 specials"
+has "training    step 1, epoch 1"
+printf 'a b c\nf e d\n' >"$T/in"
+works seq2seq translate --model "$OLD/s2s/model.safetensors"
+[ "$(wc -l <"$T/out")" -eq 2 ] || fail "old seq2seq model: expected 2 output lines, got $(wc -l <"$T/out")"
+cp "$T/out" "$T/old_translation"
+rm -f "$T/in"
+works seq2seq eval --model "$OLD/s2s/model.safetensors" --data "$TSV"
+has "TER"
+
+# the old checkpoints: their models load (the same weights as the model files), info says what
+# they are, --resume refuses them with the reason
+works sample --model "$OLD/lm/checkpoint.safetensors" --prompt "The " -n 20 --seed 3
+cmp -s "$T/out" "$T/old_sample" || fail "the old LM checkpoint samples differently from its model"
+printf 'a b c\nf e d\n' >"$T/in"
+works seq2seq translate --model "$OLD/s2s/checkpoint.safetensors"
+cmp -s "$T/out" "$T/old_translation" || fail "the old seq2seq checkpoint translates differently from its model"
+rm -f "$T/in"
+for task in lm s2s; do
+    works info "$OLD/$task/checkpoint.safetensors"
+    has "written by an older rnnc; cannot be resumed by this version; its model loads"
+    has "progress    step"
+    mkdir -p "$T/old_$task"
+    cp "$OLD/$task/checkpoint.safetensors" "$T/old_$task/"
+done
+has "kind        the run's seq2seq model"
+refused "older rnnc" train --resume "$T/old_lm" --steps 10
+refused "older rnnc" seq2seq train --resume "$T/old_s2s" --steps 10
+
+# ---- today's checkpoints load as their models; a model trained from one is a model file
+works sample --model "$LMCK" --prompt "the" -n 10 --seed 1
+printf 'a b c\n' >"$T/in"
+works seq2seq translate --model "$S2SCK"
+rm -f "$T/in"
+works train --model "$LMCK" --ids "$T/ids.txt" --batch 1 --seq 4 --steps 1 --optimizer sgd --lr 0.1 -o "$T/from_ck.safetensors"
+works info "$T/from_ck.safetensors"
+has "kind        language model"
+grep -q "rnnc.run" "$T/out" && fail "a model trained from a checkpoint keeps the run's metadata: $(grep rnnc.run "$T/out")"
+
+# ---- the LM commands given each wrong kind
+for f in "$S2S" "$OLD/s2s/model.safetensors"; do
+    want="this is a seq2seq model, not a language model; use rnnc seq2seq translate or rnnc seq2seq eval"
+    refused "$f: $want" sample --model "$f" -n 5
+    refused "$f: $want" eval --model "$f" --data "$T/corpus.txt"
+    refused "$f: $want" eval --model "$f" --ids "$T/ids.txt" --batch 1 --seq 4
+    refused "$f: $want" similar --model "$f" a
+    refused "$f: $want" train --model "$f" --ids "$T/ids.txt" --batch 1 --seq 4 --steps 1 --optimizer sgd --lr 0.1 -o "$T/x.safetensors"
+done
+want="this is a checkpoint of a seq2seq run, not a language model; resume it with rnnc seq2seq train --resume $T/s2s, or give it (or $T/s2s/model.safetensors) to rnnc seq2seq translate or rnnc seq2seq eval"
+refused "$want" sample --model "$S2SCK" -n 5
+refused "$want" eval --model "$S2SCK" --data "$T/corpus.txt"
+refused "$want" similar --model "$S2SCK" a
+refused "a checkpoint of a seq2seq run written by an older rnnc, not a language model; this version cannot resume it, but its model loads: give it (or $OLD/s2s/model.safetensors) to rnnc seq2seq translate" \
+    sample --model "$OLD/s2s/checkpoint.safetensors"
+for cmd in "sample --model" "eval --data $T/corpus.txt --model" "similar a --model"; do
+    # shellcheck disable=SC2086
+    {
+        refused "char.json: this is a tokenizer (JSON), not a language model; give it to rnnc train --tokenizer" $cmd "$T/char.json"
+        refused "bpe.tiktoken: this is a BPE rank file (.tiktoken), not a language model" $cmd "$T/bpe.tiktoken"
+        refused "dev.tsv: this is a TSV file, not a language model; source TAB target pairs are data: give them as --data to rnnc seq2seq train or rnnc seq2seq eval" $cmd "$TSV"
+        refused "corpus.txt: this is a text file, not a language model; text is data: give it as --data to rnnc train or rnnc eval" $cmd "$T/corpus.txt"
+        refused "ids.txt: this is a file of token ids, not a language model; give it as --ids to rnnc eval or rnnc train" $cmd "$T/ids.txt"
+        refused "config.json: this is a JSON file, not a language model" $cmd "$T/config.json"
+        refused "bad_nometa.safetensors: this is not an rnnc language model, nor any rnnc file (no \"rnnc.config\"" $cmd "$ROOT/tests/golden/lm/bad_nometa.safetensors"
+        refused "blob.gz: header length" $cmd "$T/blob.gz"
+    }
+done
+
+# ---- the seq2seq commands given each wrong kind
+for f in "$LM" "$OLD/lm/model.safetensors"; do
+    want="$f: this is a language model, not a seq2seq model; use rnnc sample, rnnc eval or rnnc similar"
+    refused "$want" seq2seq translate --model "$f"
+    refused "$want" seq2seq eval --model "$f" --data "$TSV"
+done
+want="$LMCK: this is a checkpoint of a language-model run, not a seq2seq model; resume it with rnnc train --resume $T/lm, or give it (or $T/lm/model.safetensors) to rnnc sample, rnnc eval or rnnc similar"
+refused "$want" seq2seq translate --model "$LMCK"
+refused "$want" seq2seq eval --model "$LMCK" --data "$TSV"
+refused "this is a checkpoint of a language-model run written by an older rnnc, not a seq2seq model" \
+    seq2seq translate --model "$OLD/lm/checkpoint.safetensors"
+for cmd in "seq2seq translate --model" "seq2seq eval --data $TSV --model"; do
+    # shellcheck disable=SC2086
+    {
+        refused "char.json: this is a tokenizer (JSON), not a seq2seq model" $cmd "$T/char.json"
+        refused "bpe.tiktoken: this is a BPE rank file (.tiktoken), not a seq2seq model" $cmd "$T/bpe.tiktoken"
+        refused "dev.tsv: this is a TSV file, not a seq2seq model; source TAB target pairs are data" $cmd "$TSV"
+        refused "corpus.txt: this is a text file, not a seq2seq model" $cmd "$T/corpus.txt"
+        refused "bad_nometa.safetensors: this is not an rnnc seq2seq model" $cmd "$ROOT/tests/golden/lm/bad_nometa.safetensors"
+    }
+done
+
+# ---- info describes every kind
+works info "$LM"
+has "kind        language model"
+works info "$S2S"
+has "kind        seq2seq model"
+has "target      space vocabulary: 6 symbols, 10 ids with the 4 specials"
+has "training    step 2"
+has "total"
+works info "$LMCK"
+has "kind        a checkpoint of a language-model run (format 2, task lm)"
+has "progress    step 3, 48 tokens"
+has "best        valid loss"
+has "budget      3 steps"
+has "optimizer   adamw, lr 0.002"
+has "data        $T/corpus.txt"
+has "resume with rnnc train --resume $T/lm"
+has "kind        the run's language model"
+has "layer 0"
+works info "$S2SCK"
+has "kind        a checkpoint of a seq2seq run (format 2, task seq2seq)"
+has "best        dev SER"
+has "budget      2 steps"
+has "resume with rnnc seq2seq train --resume $T/s2s"
+has "kind        the run's seq2seq model"
+cp "$LMCK" "$T/elsewhere.safetensors"
+works info "$T/elsewhere.safetensors"
+has "resume with rnnc train --resume RUN_DIR (a directory holding it as checkpoint.safetensors)"
+works info "$T/char.json"
+has "type        char"
+has "vocabulary  "
+works info "$T/bpe.tiktoken"
+has "type        bpe"
+has "vocabulary  270 ids"
+refused "$ROOT/tests/golden/lm/bad_nometa.safetensors: this is not an rnnc file (no \"rnnc.config\" or \"rnnc.seq2seq\" metadata)" \
+    info "$ROOT/tests/golden/lm/bad_nometa.safetensors"
+has "embedding.weight                 F32   (5, 3)"
+has "7 tensors"
+has "the tensor names are those of an rnnc language model"
+refused "dev.tsv: this is a TSV file, not a model" info "$TSV"
+refused "corpus.txt: this is a text file, not a model" info "$T/corpus.txt"
+refused "ids.txt: this is a file of token ids, not a model" info "$T/ids.txt"
+refused "bpe.tiktoken.json: this is a JSON file, not a model" info "$T/bpe.tiktoken.json"
+refused "blob.gz: header length" info "$T/blob.gz"
+refused "$T/missing.safetensors" info "$T/missing.safetensors"
+
+echo "cli_kinds: $checks checks, $fails failed"
+[ $fails -eq 0 ]
