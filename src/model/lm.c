@@ -45,7 +45,7 @@ static bool count_params(const rnnc_lm_config *c, size_t *n) {
 }
 
 rnnc_status rnnc_lm_config_check(const rnnc_lm_config *c) {
-    if ((unsigned)c->cell > RNNC_CELL_GRU) return rnnc_error(RNNC_ERR_ARG, "model config: unknown cell %d", (int)c->cell);
+    if (rnnc_cell_check(c->cell, "model config")) return RNNC_ERR_ARG;
     if (c->vocab < 1 || c->vocab > RNNC_LM_MAX_VOCAB)
         return rnnc_error(RNNC_ERR_ARG, "model config: vocab %d is outside [1, %d]", c->vocab, RNNC_LM_MAX_VOCAB);
     if (c->embed < 1 || c->embed > RNNC_LM_MAX_EMBED)
@@ -132,8 +132,10 @@ rnnc_status rnnc_lm_config_from_json(rnnc_lm_config *c, const char *json, const 
     const cJSON *cell = cJSON_GetObjectItemCaseSensitive(root, "cell");
     if (!cJSON_IsString(cell)) { s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.config has no \"cell\" string", what); goto out; }
     if (rnnc_cell_parse(cell->valuestring, &c->cell)) {
-        s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.config \"cell\" is '%.64s' (expected rnn_tanh, rnn_relu, lstm or gru)",
-                       what, cell->valuestring);
+        char cells[256];
+        rnnc_cell_list(cells, sizeof cells);
+        s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.config \"cell\" is '%.64s' (expected %s)", what, cell->valuestring,
+                       cells);
         goto out;
     }
     if ((s = json_int(root, "vocab", 1, RNNC_LM_MAX_VOCAB, &c->vocab, what)) ||
@@ -518,13 +520,13 @@ rnnc_status rnnc_lm_ws_new(rnnc_lm_ws **out, const rnnc_lm *m, int B, int T) {
     ws->y = malloc(N * H * sizeof(float));
     ws->logits = malloc(N * V * sizeof(float));
     ws->dy = malloc(N * H * sizeof(float));
-    bool lstm = m->c.cell == RNNC_CELL_LSTM;
+    bool two = rnnc_cell_info_of(m->c.cell)->states > 1; /* the cell carries c besides h */
     for (int i = 0; i < 2; i++) {
         ws->h[i] = calloc(ws->state_size, sizeof(float));
-        ws->c[i] = lstm ? calloc(ws->state_size, sizeof(float)) : NULL;
+        ws->c[i] = two ? calloc(ws->state_size, sizeof(float)) : NULL;
     }
     if (!ws->y || !ws->logits || !ws->dy || !ws->h[0] || !ws->h[1] ||
-        (lstm && (!ws->c[0] || !ws->c[1]))) {
+        (two && (!ws->c[0] || !ws->c[1]))) {
         rnnc_lm_ws_free(ws);
         return rnnc_error(RNNC_ERR_NOMEM, "model workspace: out of memory for batch %d x seq %d", B, T);
     }

@@ -40,8 +40,8 @@ static bool count_params(const rnnc_s2s_config *c, size_t *n) {
         if (!add_sz(in_enc, H + 2, &t) || !mul_sz(GH, t, &t) || !mul_sz(t, D, &t) || !add_sz(total, t, &total)) return false;
         if (!add_sz(in_dec, H + 2, &t) || !mul_sz(GH, t, &t) || !add_sz(total, t, &total)) return false;
     }
-    if (c->bidirectional) { /* bridge_h (and bridge_c for LSTM): (H, 2H) + (H) per layer */
-        size_t per = 2 * H * H + H, k = c->cell == RNNC_CELL_LSTM ? 2 : 1;
+    if (c->bidirectional) { /* a bridge per state (bridge_h, and bridge_c with c): (H, 2H) + (H) per layer */
+        size_t per = 2 * H * H + H, k = (size_t)rnnc_cell_info_of(c->cell)->states;
         if (!mul_sz(per, L * k, &t) || !add_sz(total, t, &total)) return false;
     }
     if (!mul_sz((size_t)c->tgt_vocab, E + H + 1, &t) || !add_sz(total, t, &total)) return false;
@@ -51,7 +51,7 @@ static bool count_params(const rnnc_s2s_config *c, size_t *n) {
 }
 
 rnnc_status rnnc_s2s_config_check(const rnnc_s2s_config *c) {
-    if ((unsigned)c->cell > RNNC_CELL_GRU) return rnnc_error(RNNC_ERR_ARG, "seq2seq: unknown cell %d", (int)c->cell);
+    if (rnnc_cell_check(c->cell, "seq2seq")) return RNNC_ERR_ARG;
     if (c->src_vocab <= RNNC_S2S_NSPECIAL) return rnnc_error(RNNC_ERR_ARG, "seq2seq: source vocabulary of %d symbols has nothing but the specials", c->src_vocab);
     if (c->tgt_vocab <= RNNC_S2S_NSPECIAL) return rnnc_error(RNNC_ERR_ARG, "seq2seq: target vocabulary of %d symbols has nothing but the specials", c->tgt_vocab);
     if (c->src_vocab > RNNC_S2S_MAX_VOCAB) return rnnc_error(RNNC_ERR_ARG, "seq2seq: source vocabulary of %d symbols is more than %d", c->src_vocab, RNNC_S2S_MAX_VOCAB);
@@ -75,13 +75,16 @@ rnnc_status rnnc_s2s_config_check(const rnnc_s2s_config *c) {
     return RNNC_OK;
 }
 
-static bool is_lstm(const rnnc_s2s_model *m) { return m->c.cell == RNNC_CELL_LSTM; }
+/* The cell's state count (the table's): h, and for LSTM the cell state c, which the encoder then
+ * hands on too (through bridge_c when bidirectional), as c0/cn and dc0/dcn. */
+static int n_states(const rnnc_s2s_model *m) { return rnnc_cell_info_of(m->c.cell)->states; }
+static bool has_c(const rnnc_s2s_model *m) { return n_states(m) > 1; }
 
-/* Tensors: src_embedding, encoder.*, [bridge_h.weight_l/bias_l per layer, bridge_c.* for LSTM],
+/* Tensors: src_embedding, encoder.*, [bridge_h.weight_l/bias_l per layer, bridge_c.* with c],
  * tgt_embedding, decoder.*, head.weight, head.bias. */
 size_t rnnc_s2s_num_tensors(const rnnc_s2s_model *m) {
     size_t n = 1 + rnnc_rnn_num_tensors(&m->enc) + 1 + rnnc_rnn_num_tensors(&m->dec) + 2;
-    if (m->c.bidirectional) n += (size_t)m->c.layers * 2 * (is_lstm(m) ? 2 : 1);
+    if (m->c.bidirectional) n += (size_t)m->c.layers * 2 * (size_t)n_states(m);
     return n;
 }
 
@@ -112,7 +115,7 @@ rnnc_param_info rnnc_s2s_tensor(const rnnc_s2s_model *m, size_t k) {
     }
     k -= ne;
     if (m->c.bidirectional) {
-        size_t nb = (size_t)L * 2 * (is_lstm(m) ? 2 : 1);
+        size_t nb = (size_t)L * 2 * (size_t)n_states(m);
         if (k < nb) {
             size_t which = k / ((size_t)L * 2), l = (k / 2) % (size_t)L;
             bool bias = k % 2;
@@ -150,7 +153,7 @@ static void s2s_layout(rnnc_s2s_model *m, const rnnc_s2s_config *cp) {
     m->off_src_emb = off; off += (size_t)c.src_vocab * E;
     m->off_enc = off; off += rnnc_rnn_num_params(&m->enc);
     m->off_bridge_h = off; if (c.bidirectional) off += L * (2 * H * H + H);
-    m->off_bridge_c = off; if (c.bidirectional && c.cell == RNNC_CELL_LSTM) off += L * (2 * H * H + H);
+    m->off_bridge_c = off; if (c.bidirectional && rnnc_cell_info_of(c.cell)->states > 1) off += L * (2 * H * H + H);
     m->off_tgt_emb = off; off += (size_t)c.tgt_vocab * E;
     m->off_dec = off; off += rnnc_rnn_num_params(&m->dec);
     m->off_head_w = off; off += (size_t)c.tgt_vocab * H;
@@ -295,17 +298,17 @@ static rnnc_status encode(const rnnc_s2s_model *m, encoder_bufs *e, const int *s
     int L = m->c.layers, H = m->c.hidden;
     /* the embedding lookup is the recurrent layer's own (rnnc_rnn_forward_ids) */
     rnnc_status s = rnnc_rnn_forward_ids(e->rnn, m->params + m->off_enc, B, Ts, src, m->params + m->off_src_emb,
-                                         m->c.src_vocab, src_len, NULL, NULL, e->y, e->hn, is_lstm(m) ? e->cn : NULL,
+                                         m->c.src_vocab, src_len, NULL, NULL, e->y, e->hn, has_c(m) ? e->cn : NULL,
                                          training, rng);
     if (s) return s;
     size_t n = (size_t)L * B * H;
     if (!m->c.bidirectional) {
         memcpy(e->h0, e->hn, n * sizeof(float));
-        if (is_lstm(m)) memcpy(e->c0, e->cn, n * sizeof(float));
+        if (has_c(m)) memcpy(e->c0, e->cn, n * sizeof(float));
         return RNNC_OK;
     }
     bridge_forward(m->params + m->off_bridge_h, e->hn, e->cat, e->h0, L, B, H);
-    if (is_lstm(m)) bridge_forward(m->params + m->off_bridge_c, e->cn, e->cat_c, e->c0, L, B, H);
+    if (has_c(m)) bridge_forward(m->params + m->off_bridge_c, e->cn, e->cat_c, e->c0, L, B, H);
     return RNNC_OK;
 }
 
@@ -378,7 +381,7 @@ static rnnc_status decode_train(rnnc_s2s_ws *w, const rnnc_s2s_model *m, const r
     int N = b->B * b->Tt;
     rnnc_status s = rnnc_rnn_forward_ids(w->dec, m->params + m->off_dec, b->B, b->Tt, w->tin,
                                          m->params + m->off_tgt_emb, m->c.tgt_vocab, b->tgt_len, w->enc.h0,
-                                         is_lstm(m) ? w->enc.c0 : NULL, w->dec_y, NULL, NULL, training, rng);
+                                         has_c(m) ? w->enc.c0 : NULL, w->dec_y, NULL, NULL, training, rng);
     if (s) return s;
     /* Output dropout (training only): the top layer's outputs are dropped before the head, as
      * OpenNMT does, so even a one-layer decoder is regularised. */
@@ -458,21 +461,21 @@ rnnc_status rnnc_s2s_forward_backward(rnnc_s2s_ws *w, const rnnc_s2s_model *m, c
     if (w->dropped)
         for (size_t i = 0; i < (size_t)N * H; i++) w->ddec_y[i] *= w->dec_mask[i];
     s = rnnc_rnn_backward_ids(w->dec, P + m->off_dec, G + m->off_dec, w->ddec_y, NULL, NULL, P + m->off_tgt_emb,
-                              G + m->off_tgt_emb, w->dh0, is_lstm(m) ? w->dc0 : NULL);
+                              G + m->off_tgt_emb, w->dh0, has_c(m) ? w->dc0 : NULL);
     if (s) return s;
     size_t n = (size_t)L * B * H;
     if (m->c.bidirectional) {
         bridge_backward(P + m->off_bridge_h, G + m->off_bridge_h, w->enc.cat, w->enc.h0, w->dh0, w->denc_hn, w->dpre,
                         w->dcat, L, B, H);
-        if (is_lstm(m))
+        if (has_c(m))
             bridge_backward(P + m->off_bridge_c, G + m->off_bridge_c, w->enc.cat_c, w->enc.c0, w->dc0, w->denc_cn,
                             w->dpre, w->dcat, L, B, H);
     } else {
         memcpy(w->denc_hn, w->dh0, n * sizeof(float));
-        if (is_lstm(m)) memcpy(w->denc_cn, w->dc0, n * sizeof(float));
+        if (has_c(m)) memcpy(w->denc_cn, w->dc0, n * sizeof(float));
     }
     s = rnnc_rnn_backward_ids(w->enc.rnn, P + m->off_enc, G + m->off_enc, w->enc_dy, w->denc_hn,
-                              is_lstm(m) ? w->denc_cn : NULL, P + m->off_src_emb, G + m->off_src_emb, NULL, NULL);
+                              has_c(m) ? w->denc_cn : NULL, P + m->off_src_emb, G + m->off_src_emb, NULL, NULL);
     if (s) return s;
     return RNNC_OK;
 }
@@ -514,9 +517,9 @@ static rnnc_status step_bufs_new(step_bufs *s, const rnnc_s2s_model *m, int B) {
 static rnnc_status step(const rnnc_s2s_model *m, step_bufs *s, int B) {
     rnnc_status st = rnnc_embedding_forward(s->x, s->ids, m->params + m->off_tgt_emb, B, m->c.tgt_vocab, m->c.embed);
     if (st) return st;
-    bool lstm = is_lstm(m);
-    st = rnnc_rnn_forward(s->rnn, m->params + m->off_dec, B, 1, s->x, NULL, s->h, lstm ? s->c : NULL, s->y, s->h2,
-                          lstm ? s->c2 : NULL, false, NULL);
+    bool with_c = has_c(m);
+    st = rnnc_rnn_forward(s->rnn, m->params + m->off_dec, B, 1, s->x, NULL, s->h, with_c ? s->c : NULL, s->y, s->h2,
+                          with_c ? s->c2 : NULL, false, NULL);
     if (st) return st;
     rnnc_linear_forward(s->logits, s->y, m->params + m->off_head_w, m->params + m->off_head_b, B, m->c.hidden,
                         m->c.tgt_vocab);
@@ -538,7 +541,7 @@ rnnc_status rnnc_s2s_greedy(const rnnc_s2s_model *m, const uint32_t *src, const 
     if ((s = encode(m, &e, sids, src_len, B, Ts, false, NULL))) goto out;
     size_t n = (size_t)m->c.layers * B * m->c.hidden;
     memcpy(sb.h, e.h0, n * sizeof(float));
-    if (is_lstm(m)) memcpy(sb.c, e.c0, n * sizeof(float));
+    if (has_c(m)) memcpy(sb.c, e.c0, n * sizeof(float));
     for (int b = 0; b < B; b++) { out_len[b] = 0; sb.ids[b] = RNNC_S2S_BOS; }
     int left = B;
     for (int t = 0; t < max_len && left > 0; t++) {
@@ -586,7 +589,7 @@ rnnc_status rnnc_s2s_beam(const rnnc_s2s_model *m, const uint32_t *src, int src_
     if (K < 1 || max_len < 1 || nbest < 1 || src_len < 1)
         return rnnc_error(RNNC_ERR_ARG, "beam search: K=%d max_len=%d nbest=%d src_len=%d must be positive", K, max_len, nbest, src_len);
     int V = m->c.tgt_vocab, H = m->c.hidden, L = m->c.layers;
-    bool lstm = is_lstm(m);
+    bool with_c = has_c(m);
     encoder_bufs e;
     step_bufs sb;
     rnnc_status s = encoder_bufs_new(&e, m, 1, src_len);
@@ -606,7 +609,7 @@ rnnc_status rnnc_s2s_beam(const rnnc_s2s_model *m, const uint32_t *src, int src_
         /* every row starts from the context; only row 0 is alive at the first step */
         for (int r = 0; r < K; r++) {
             memcpy(sb.h + ((size_t)l * K + r) * H, e.h0 + (size_t)l * H, (size_t)H * sizeof(float));
-            if (lstm) memcpy(sb.c + ((size_t)l * K + r) * H, e.c0 + (size_t)l * H, (size_t)H * sizeof(float));
+            if (with_c) memcpy(sb.c + ((size_t)l * K + r) * H, e.c0 + (size_t)l * H, (size_t)H * sizeof(float));
         }
     }
     lp[0] = 0;
@@ -658,7 +661,7 @@ rnnc_status rnnc_s2s_beam(const rnnc_s2s_model *m, const uint32_t *src, int src_
             lp2[na] = c->lp;
             for (int l = 0; l < L; l++) {
                 memcpy(sb.h + ((size_t)l * K + na) * H, sb.h2 + ((size_t)l * K + c->row) * H, (size_t)H * sizeof(float));
-                if (lstm) memcpy(sb.c + ((size_t)l * K + na) * H, sb.c2 + ((size_t)l * K + c->row) * H, (size_t)H * sizeof(float));
+                if (with_c) memcpy(sb.c + ((size_t)l * K + na) * H, sb.c2 + ((size_t)l * K + c->row) * H, (size_t)H * sizeof(float));
             }
             sb.ids[na] = c->tok;
             na++;

@@ -307,21 +307,28 @@ static char *lm_options_json(rnnc_task *base) {
     return s;
 }
 
-/* The recurrent state carried from window to window: it is what the next step starts from. */
+/* The recurrent state carried from window to window: it is what the next step starts from. One
+ * tensor per state of the cell (rnnc_cell_info.states), named as checkpoints have always named
+ * them. */
+static const char *const lm_state_names[RNNC_CELL_MAX_STATES] = {"train.h", "train.c"};
+static float *lm_state_of(lm_task *t, int k) { return k == 0 ? rnnc_lm_ws_h(t->ws) : rnnc_lm_ws_c(t->ws); }
+
 static size_t lm_state(rnnc_task *base, rnnc_st_entry *e, size_t max) {
     lm_task *t = (lm_task *)base;
     int64_t L = t->m->c.layers, B = t->o.batch, H = t->m->c.hidden;
     size_t n = 0;
-    if (n < max) e[n++] = (rnnc_st_entry){"train.h", RNNC_DT_F32, 3, {L, B, H}, rnnc_lm_ws_h(t->ws)};
-    if (t->m->c.cell == RNNC_CELL_LSTM && n < max) e[n++] = (rnnc_st_entry){"train.c", RNNC_DT_F32, 3, {L, B, H}, rnnc_lm_ws_c(t->ws)};
+    const int states = rnnc_cell_info_of(t->m->c.cell)->states; /* h, and c for LSTM */
+    for (int k = 0; k < states && n < max; k++)
+        e[n++] = (rnnc_st_entry){lm_state_names[k], RNNC_DT_F32, 3, {L, B, H}, lm_state_of(t, k)};
     return n;
 }
 
 static rnnc_status lm_restore(rnnc_task *base, const rnnc_safetensors *ck) {
     lm_task *t = (lm_task *)base;
     int64_t hs[3] = {t->m->c.layers, t->o.batch, t->m->c.hidden};
-    rnnc_status s = rnnc_st_read_f32(ck, "train.h", 3, hs, rnnc_lm_ws_h(t->ws));
-    if (!s && t->m->c.cell == RNNC_CELL_LSTM) s = rnnc_st_read_f32(ck, "train.c", 3, hs, rnnc_lm_ws_c(t->ws));
+    const int states = rnnc_cell_info_of(t->m->c.cell)->states;
+    rnnc_status s = RNNC_OK;
+    for (int k = 0; k < states && !s; k++) s = rnnc_st_read_f32(ck, lm_state_names[k], 3, hs, lm_state_of(t, k));
     return s;
 }
 
