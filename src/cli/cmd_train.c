@@ -1,6 +1,7 @@
 /* rnnc train — the language-model task, on text (cmd_train_text.c) or on an id file (here): a
  * model made elsewhere (PyTorch's state_dict, `rnnc init`) trained on ids for N steps and written
  * to one file, each step's loss printed, so its numbers can be checked against the reference. */
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,9 +47,10 @@ static void on_step(const rnnc_run_event *e, void *ctx) {
     cli_progress_finish(bar);
     printf("step %ld loss %.6f\n", e->step, e->loss);
     fflush(stdout);
-    char extra[64];
-    snprintf(extra, sizeof extra, "loss %.4f", e->loss);
-    cli_progress_update(bar, (double)e->step, extra);
+    cli_train_status st = {e->step, e->total_steps, -1, e->loss, NAN};
+    cli_train_fields f;
+    cli_train_fields_make(&f, &st);
+    cli_progress_update_fields(bar, (double)e->step, f.field, f.n);
 }
 
 static int train_ids(int argc, char **argv) {

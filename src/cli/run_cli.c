@@ -66,13 +66,6 @@ static const cli_flag_def *find(cli_flag_table *tables, size_t n_tables, const c
     return NULL;
 }
 
-/* A value that is really the next flag: "--x", or "-x" that is not a number ("-1" is a value). */
-static bool looks_like_flag(const char *s) {
-    if (s[0] != '-' || s[1] == 0) return false;
-    if (s[1] == '-') return true;
-    return !((s[1] >= '0' && s[1] <= '9') || s[1] == '.');
-}
-
 int cli_flags_parse(const char *mode, int argc, char **argv, int first, cli_flag_table *tables, size_t n_tables) {
     for (int i = first; i < argc; i++) /* --help anywhere wins, even after a flag missing its value */
         if (cli_is_help(argv[i])) return -1;
@@ -87,7 +80,7 @@ int cli_flags_parse(const char *mode, int argc, char **argv, int first, cli_flag
         if (d->kind == CF_SWITCH) continue;
         const char *val;
         if (a[len] == '=') val = a + len + 1;
-        else if (i + 1 < argc && !looks_like_flag(argv[i + 1])) val = argv[++i];
+        else if (i + 1 < argc && !cli_looks_like_flag(argv[i + 1])) val = argv[++i];
         else if (i + 1 < argc) return cli_usage_error(mode, "%s needs a value (got the flag %s)", d->name, argv[i + 1]);
         else return cli_usage_error(mode, "%s needs a value", d->name);
         switch (d->kind) {
@@ -110,7 +103,7 @@ int cli_flags_parse(const char *mode, int argc, char **argv, int first, cli_flag
                 if (!l) return cli_fail("out of memory");
                 v->list = l;
                 l[v->n++] = item;
-                if (a[len] == '=' || i + 1 >= argc || looks_like_flag(argv[i + 1])) break;
+                if (a[len] == '=' || i + 1 >= argc || cli_looks_like_flag(argv[i + 1])) break;
             }
             break;
         case CF_SWITCH: break;
@@ -229,7 +222,7 @@ typedef struct {
     const char *cmd;
     cli_progress bar;
     bool bar_started;
-    double last_loss;
+    double last_loss, tok_s;
     long warmup;
     char best[200];
 } view;
@@ -249,16 +242,18 @@ static void on_event(const rnnc_run_event *e, void *ctx) {
                             "reaches its peak\n", u->cmd, u->warmup, e->total_steps);
         cli_progress_start(&u->bar, "train", e->total_steps > 0 ? (double)e->total_steps : e->seconds_budget);
         u->bar_started = true;
-        u->last_loss = NAN;
+        u->last_loss = u->tok_s = NAN;
         break;
     case RNNC_RUN_PROGRESS: {
-        cli_train_status st = {e->step, e->total_steps, e->epoch, isnan(u->last_loss) ? e->loss : u->last_loss, NAN};
-        cli_format_train(buf, sizeof buf, &st);
-        cli_progress_update(&u->bar, e->total_steps > 0 ? (double)e->step : e->elapsed, buf);
+        cli_train_status st = {e->step, e->total_steps, e->epoch, isnan(u->last_loss) ? e->loss : u->last_loss, u->tok_s};
+        cli_train_fields f;
+        cli_train_fields_make(&f, &st); /* on a narrow terminal the epoch goes first, the loss and step last */
+        cli_progress_update_fields(&u->bar, e->total_steps > 0 ? (double)e->step : e->elapsed, f.field, f.n);
         break;
     }
     case RNNC_RUN_REPORT:
         u->last_loss = e->loss;
+        u->tok_s = e->tokens_per_s;
         if (!u->bar.tty)
             fprintf(stderr, "step %ld  epoch %.2f  loss %.4f  lr %.3g  %.0f tok/s\n", e->step, e->epoch, e->loss, e->lr,
                     e->tokens_per_s);
