@@ -100,7 +100,26 @@ static void check_tensor(const rnnc_safetensors *st, const rnnc_st_tensor *t, co
     free(v);
 }
 
+/* The words for a kind: a name, and a sentence that always ends inside the buffer. */
+static void check_kind_words(rnnc_file_kind k) {
+    static const char *const paths[] = {"m.safetensors", "run/checkpoint.safetensors", "checkpoint.safetensors"};
+    static const rnnc_file_kind wanted[] = {RNNC_FILE_UNKNOWN, RNNC_FILE_LM, RNNC_FILE_SEQ2SEQ};
+    static const size_t sizes[] = {1, 40, 1600};
+    char buf[1600];
+    FUZZ_CHECK(rnnc_file_kind_name(k) != NULL);
+    for (size_t p = 0; p < 3; p++)
+        for (size_t w = 0; w < 3; w++)
+            for (size_t z = 0; z < 3; z++) {
+                memset(buf, 'x', sizeof buf);
+                FUZZ_CHECK(rnnc_file_kind_describe(buf, sizes[z], k, wanted[w], paths[p]) == buf);
+                FUZZ_CHECK(memchr(buf, 0, sizes[z]) != NULL);
+            }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    /* What the first bytes say: never one of the safetensors kinds (those need the metadata). */
+    rnnc_file_kind sniffed = rnnc_file_kind_sniff(data, size < 4096 ? size : 4096);
+    FUZZ_CHECK(sniffed == RNNC_FILE_UNKNOWN || (sniffed >= RNNC_FILE_TOKENIZER_JSON && sniffed <= RNNC_FILE_TEXT));
     unsigned char *buf = malloc(size ? size : 1); /* rnnc_st_parse takes it over */
     FUZZ_CHECK(buf != NULL);
     if (size) memcpy(buf, data, size);
@@ -113,6 +132,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return 0;
     }
     FUZZ_CHECK(st.buf == buf && st.len == size && size >= 8);
+    /* A file the reader takes may be safetensors by its first bytes, and its metadata says which. */
+    FUZZ_CHECK(sniffed == RNNC_FILE_UNKNOWN);
+    rnnc_file_kind kind = rnnc_file_kind_of(&st);
+    FUZZ_CHECK(kind >= RNNC_FILE_LM && kind <= RNNC_FILE_SAFETENSORS);
+    check_kind_words(kind);
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = hlen << 8 | buf[i];
     FUZZ_CHECK(hlen <= size - 8);

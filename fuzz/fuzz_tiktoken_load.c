@@ -76,6 +76,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     fuzz_clear_error();
     if (!sep) {
         st = rnnc_bpe_load_mem(&b, data, size, "fuzz.tiktoken", "cl100k");
+        /* A rank file the parser takes is one by its first line too (rnnc_file_kind_sniff). */
+        if (st == RNNC_OK) FUZZ_CHECK(rnnc_file_kind_sniff(data, size < 4096 ? size : 4096) == RNNC_FILE_TIKTOKEN);
     } else {
         size_t nr = (size_t)(sep - data), off = nr + strlen(SEP);
         const char *path = fuzz_write("t.tiktoken", data, nr);
