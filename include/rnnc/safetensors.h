@@ -56,6 +56,8 @@ typedef struct {
     char **meta_keys, **meta_values;
     size_t n_meta;
     const rnnc_st_tensor **by_name; /* the tensors sorted by name, for rnnc_st_find */
+    char *strings; /* one block holding every name, metadata key and value (NULL: each is its own
+                    * allocation, as in a struct not made by rnnc_st_parse); rnnc_st_free frees it */
 } rnnc_safetensors;
 
 rnnc_status rnnc_st_load(rnnc_safetensors *st, const char *path);
