@@ -208,5 +208,9 @@ mkdir -p "$t/nock" && echo '{"step":1}' > "$t/nock/metrics.jsonl"
 "$RNNC" seq2seq train "${big[@]}" -o "$t/nock" 2> "$t/err"
 check "leftovers without a checkpoint: refused without suggesting --resume" '[ $? -eq 1 ] && grep -q "no checkpoint to resume" "$t/err" && ! grep -q -- "--resume" "$t/err"'
 
+# each trainer resumes only its own task's runs
+"$RNNC" train --resume "$t/rC" --steps 1000 2> "$t/err"
+check "rnnc train --resume of a seq2seq run: refused, naming the command that resumes it" '[ $? -ne 0 ] && grep -q "checkpoint of a seq2seq run; resume it with rnnc seq2seq train --resume" "$t/err"'
+
 echo "$fails failed"
 [ $fails -eq 0 ]

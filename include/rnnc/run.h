@@ -172,6 +172,7 @@ typedef struct {
     long steps;
     double epochs, seconds;
     long log_every, eval_every, checkpoint_every, patience;
+    const char *task; /* when not NULL, the task the run must be ("lm", "seq2seq"), else an error */
 } rnnc_run_change;
 rnnc_run_change rnnc_run_change_none(void);
 

@@ -75,7 +75,7 @@ static int train(int argc, char **argv) {
     rnnc_run_opts ro;
     if (rv[RF_RESUME].given) {
         if (!(rc = cli_flags_check_resume(mode, tables, nt)) && !(rc = cli_run_opts(mode, rv, &ro)))
-            rc = cli_run("rnnc seq2seq train", NULL, NULL, rv);
+            rc = cli_run("rnnc seq2seq train", "seq2seq", NULL, NULL, rv);
         goto out;
     }
     if (!sv[SF_DATA].given) { rc = cli_usage_error(mode, "--data TRAIN.tsv is required (or --resume RUN_DIR)"); goto out; }
@@ -122,7 +122,7 @@ static int train(int argc, char **argv) {
     char summary[1024];
     if (rnnc_s2s_task_new(&t, &o, ro.seed, summary, sizeof summary)) { rc = cli_fail_status(); goto out; }
     fprintf(stderr, "seq2seq: %s\n", summary);
-    rc = cli_run("rnnc seq2seq train", &ro, t, rv);
+    rc = cli_run("rnnc seq2seq train", "seq2seq", &ro, t, rv);
 out:
     cli_flags_free(tables, nt);
     return rc;

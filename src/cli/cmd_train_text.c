@@ -49,7 +49,7 @@ int cmd_train_text(int argc, char **argv) {
     rnnc_run_opts ro;
     if (rv[RF_RESUME].given) {
         if ((rc = cli_flags_check_resume(mode, tables, nt)) || (rc = cli_run_opts(mode, rv, &ro))) goto out;
-        rc = cli_run("rnnc train", NULL, NULL, rv);
+        rc = cli_run("rnnc train", "lm", NULL, NULL, rv);
         goto out;
     }
     if (!tv[TF_DATA].given) { rc = cli_usage_error(mode, "--data is required (or --resume RUN_DIR)"); goto out; }
@@ -80,7 +80,7 @@ int cmd_train_text(int argc, char **argv) {
     if (rnnc_run_dir_check(ro.run_dir, ro.force)) { rc = cli_fail_status(); goto out; }
     rnnc_task *t;
     if (rnnc_lm_task_new(&t, &o, ro.seed)) { rc = cli_fail_status(); goto out; }
-    rc = cli_run("rnnc train", &ro, t, rv);
+    rc = cli_run("rnnc train", "lm", &ro, t, rv);
 out:
     cli_flags_free(tables, nt);
     return rc;

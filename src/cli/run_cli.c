@@ -196,8 +196,9 @@ int cli_run_opts(const char *mode, const cli_flag_val *v, rnnc_run_opts *o) {
     return 0;
 }
 
-rnnc_run_change cli_run_change(const cli_flag_val *v) {
+rnnc_run_change cli_run_change(const cli_flag_val *v, const char *task) {
     rnnc_run_change c = rnnc_run_change_none();
+    c.task = task;
     if (v[RF_STEPS].given || v[RF_EPOCHS].given || v[RF_TIME].given) {
         c.steps = v[RF_STEPS].given ? v[RF_STEPS].l : 0;
         c.epochs = v[RF_EPOCHS].given ? v[RF_EPOCHS].d : 0;
@@ -272,7 +273,7 @@ static void on_event(const rnnc_run_event *e, void *ctx) {
     }
 }
 
-int cli_run(const char *cmd, const rnnc_run_opts *o, rnnc_task *task, const cli_flag_val *v) {
+int cli_run(const char *cmd, const char *task_name, const rnnc_run_opts *o, rnnc_task *task, const cli_flag_val *v) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -286,7 +287,7 @@ int cli_run(const char *cmd, const rnnc_run_opts *o, rnnc_task *task, const cli_
     rnnc_status s;
     if (task) s = rnnc_run_start(o, task, on_event, &u, &stop_requested);
     else {
-        rnnc_run_change c = cli_run_change(v);
+        rnnc_run_change c = cli_run_change(v, task_name);
         s = rnnc_run_resume(dir, &c, on_event, &u, &stop_requested);
     }
     if (u.bar_started) cli_progress_finish(&u.bar);

@@ -66,12 +66,12 @@ int cli_flags_check_resume(const char *mode, const cli_flag_table *tables, size_
  * for settings that are ignored or odd (--momentum with Adam, --lr 0, --threads above the core
  * count); sets the OpenMP thread count. Returns 0 or a usage exit code. */
 int cli_run_opts(const char *mode, const cli_flag_val *v, rnnc_run_opts *o);
-/* The resume's changes from the shared flags. */
-rnnc_run_change cli_run_change(const cli_flag_val *v);
+/* The resume's changes from the shared flags; `task` the task this trainer resumes. */
+rnnc_run_change cli_run_change(const cli_flag_val *v, const char *task);
 
 /* Runs (task != NULL: a new run under o) or resumes (v[RF_RESUME]) with a progress view and
  * Ctrl-C/SIGTERM stopping after the current step; prints the closing line. `cmd` is the command
  * line to resume with ("rnnc train"). Returns the exit code (130 after a stop). */
-int cli_run(const char *cmd, const rnnc_run_opts *o, rnnc_task *task, const cli_flag_val *v);
+int cli_run(const char *cmd, const char *task_name, const rnnc_run_opts *o, rnnc_task *task, const cli_flag_val *v);
 
 #endif

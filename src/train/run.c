@@ -459,7 +459,7 @@ rnnc_run_change rnnc_run_change_none(void) {
                              .checkpoint_every = -1, .patience = -1};
 }
 
-static rnnc_status load_checkpoint(run *r, const char *path) {
+static rnnc_status load_checkpoint(run *r, const char *path, const char *want_task) {
     rnnc_safetensors st;
     rnnc_status s = rnnc_st_load(&st, path);
     if (s) return s;
@@ -484,6 +484,12 @@ static rnnc_status load_checkpoint(run *r, const char *path) {
         goto out;
     if (format != FORMAT) {
         s = rnnc_error(RNNC_ERR_FORMAT, "%s: checkpoint format %d, this rnnc reads format %d", path, format, FORMAT);
+        goto out;
+    }
+    if (want_task && strcmp(task, want_task) != 0) {
+        bool lm = strcmp(task, "lm") == 0;
+        s = rnnc_error(RNNC_ERR_ARG, "%s: this is a checkpoint of a %s run; resume it with rnnc %s --resume", path,
+                       lm ? "language-model" : task, lm ? "train" : strcmp(task, "seq2seq") == 0 ? "seq2seq train" : task);
         goto out;
     }
     rnnc_task_resume_fn fn = rnnc_task_resume_fn_for(task);
@@ -546,7 +552,7 @@ rnnc_status rnnc_run_resume(const char *run_dir, const rnnc_run_change *change, 
                        "without --resume (with --force if the directory holds other files)", run_dir);
         goto out;
     }
-    if ((s = load_checkpoint(&r, path))) goto out;
+    if ((s = load_checkpoint(&r, path, change ? change->task : NULL))) goto out;
     r.o.run_dir = r.run_dir;
     r.o.force = false;
     if (change) {
