@@ -3,7 +3,14 @@
  * offset order without overlap, with numel and nbytes matching shape and dtype and unique names;
  * every tensor must then read back through rnnc_st_read_f32 or rnnc_st_read_i64 (the one for its
  * dtype) with the same values (the float reader may refuse a value that is not a finite float32,
- * and only that), and the other reader, a wrong shape and a missing name must fail with a message. A file that does not parse must leave a message and an empty struct. */
+ * and only that), and the other reader, a wrong shape and a missing name must fail with a
+ * message. A file that does not parse must leave a message and an empty struct.
+ * The header is also read by cJSON (the reference JSON reader): what rnnc takes, cJSON must read
+ * as the same tensors and metadata.
+ * The file-kind sniffer (rnnc_file_kind_sniff, which the loaders ask first) runs on the same bytes:
+ * a file the reader takes must sniff as possibly safetensors (UNKNOWN), and rnnc_file_kind_of must
+ * name one of the safetensors kinds, whose description always fits its buffer. */
+#include <cjson/cJSON.h>
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -100,6 +107,41 @@ static void check_tensor(const rnnc_safetensors *st, const rnnc_st_tensor *t, co
     free(v);
 }
 
+/* The header as cJSON reads it (rnnc_st_parse has its own parser since cbae39f; cJSON is the
+ * reference): a header rnnc takes must be a JSON object to cJSON too, with the same tensors
+ * (dtype, shape, offsets) and the same metadata. */
+static void check_against_cjson(const rnnc_safetensors *st, const unsigned char *header, size_t hlen,
+                                const unsigned char *data_begin) {
+    cJSON *root = cJSON_ParseWithLength((const char *)header, hlen);
+    FUZZ_CHECK(cJSON_IsObject(root));
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "__metadata__");
+    FUZZ_CHECK((size_t)cJSON_GetArraySize(root) == st->n_tensors + (meta != NULL));
+    for (size_t i = 0; i < st->n_tensors; i++) {
+        const rnnc_st_tensor *t = &st->tensors[i];
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, t->name);
+        FUZZ_CHECK(cJSON_IsObject(e) && cJSON_GetArraySize(e) == 3);
+        const cJSON *dt = cJSON_GetObjectItemCaseSensitive(e, "dtype");
+        const cJSON *shape = cJSON_GetObjectItemCaseSensitive(e, "shape");
+        const cJSON *offs = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
+        FUZZ_CHECK(cJSON_IsString(dt) && strcmp(dt->valuestring, rnnc_dtype_name(t->dtype)) == 0);
+        FUZZ_CHECK(cJSON_IsArray(shape) && cJSON_GetArraySize(shape) == t->ndim);
+        for (int d = 0; d < t->ndim; d++) {
+            const cJSON *v = cJSON_GetArrayItem(shape, d);
+            FUZZ_CHECK(cJSON_IsNumber(v) && v->valuedouble == (double)t->shape[d]);
+        }
+        FUZZ_CHECK(cJSON_IsArray(offs) && cJSON_GetArraySize(offs) == 2);
+        double b = (double)(size_t)(t->data - data_begin), e2 = b + (double)t->nbytes;
+        FUZZ_CHECK(cJSON_IsNumber(cJSON_GetArrayItem(offs, 0)) && cJSON_GetArrayItem(offs, 0)->valuedouble == b);
+        FUZZ_CHECK(cJSON_IsNumber(cJSON_GetArrayItem(offs, 1)) && cJSON_GetArrayItem(offs, 1)->valuedouble == e2);
+    }
+    FUZZ_CHECK((size_t)(meta ? cJSON_GetArraySize(meta) : 0) == st->n_meta);
+    for (size_t i = 0; i < st->n_meta; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, st->meta_keys[i]);
+        FUZZ_CHECK(cJSON_IsString(v) && strcmp(v->valuestring, st->meta_values[i]) == 0);
+    }
+    cJSON_Delete(root);
+}
+
 /* The words for a kind: a name, and a sentence that always ends inside the buffer. */
 static void check_kind_words(rnnc_file_kind k) {
     static const char *const paths[] = {"m.safetensors", "run/checkpoint.safetensors", "checkpoint.safetensors"};
@@ -141,6 +183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (int i = 7; i >= 0; i--) hlen = hlen << 8 | buf[i];
     FUZZ_CHECK(hlen <= size - 8);
     const unsigned char *data_begin = buf + 8 + hlen;
+    check_against_cjson(&st, buf + 8, (size_t)hlen, data_begin);
     for (size_t i = 0; i < st.n_tensors; i++) {
         check_tensor(&st, &st.tensors[i], data_begin);
         if (i) FUZZ_CHECK(st.tensors[i - 1].data + st.tensors[i - 1].nbytes <= st.tensors[i].data);
