@@ -2,21 +2,21 @@
 #include "core/json.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 
-const char *rnnc_json_dup_key(const cJSON *obj) {
+const char *rnnc_json_dup_key(const cJSON *obj, bool *nomem) {
+    if (nomem) *nomem = false;
     size_t n = 0;
     const cJSON *it;
     cJSON_ArrayForEach(it, obj) n++;
     if (n < 2) return NULL;
     const char **keys = malloc(n * sizeof *keys);
-    if (!keys) { /* no memory for the fast way: compare every pair */
-        for (const cJSON *a = obj->child; a; a = a->next)
-            for (const cJSON *b = a->next; b; b = b->next)
-                if (a->string && b->string && strcmp(a->string, b->string) == 0) return a->string;
+    if (!keys) {
+        if (nomem) *nomem = true;
         return NULL;
     }
     n = 0;
@@ -27,6 +27,38 @@ const char *rnnc_json_dup_key(const cJSON *obj) {
         if (strcmp(keys[i - 1], keys[i]) == 0) dup = keys[i];
     free(keys);
     return dup;
+}
+
+const char *rnnc_json_shown(const char *s, size_t n, char buf[RNNC_JSON_SHOWN_CAP]) {
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 60) { memcpy(buf + o, "...", 3); o += 3; break; }
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7F) o += (size_t)snprintf(buf + o, 5, "\\x%02X", c);
+        else buf[o++] = (char)c;
+    }
+    buf[o] = 0;
+    return buf;
+}
+
+int rnnc_json_nul_string(const char *s, size_t len, size_t *at, size_t *n) {
+    size_t start = 0;
+    int in = 0, nul = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!in) {
+            if (c == '"') { in = 1; nul = 0; start = i; }
+        } else if (c == '\\') {
+            if (i + 5 < len && s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0) nul = 1;
+            i++; /* the escaped character cannot end the string */
+        } else if (c == 0) {
+            nul = 1;
+        } else if (c == '"') {
+            in = 0;
+            if (nul) { *at = start; *n = i + 1 - start; return 1; }
+        }
+    }
+    return 0;
 }
 
 rnnc_status rnnc_json_object(const char *text, const char *what, cJSON **out) {
@@ -43,7 +75,12 @@ rnnc_status rnnc_json_object(const char *text, const char *what, cJSON **out) {
         cJSON_Delete(j);
         return rnnc_error(RNNC_ERR_FORMAT, "%s: text after the JSON object", what);
     }
-    const char *dup = rnnc_json_dup_key(j);
+    bool nomem;
+    const char *dup = rnnc_json_dup_key(j, &nomem);
+    if (nomem) {
+        cJSON_Delete(j);
+        return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", what);
+    }
     if (dup) {
         rnnc_status s = rnnc_error(RNNC_ERR_FORMAT, "%s: the key \"%s\" appears twice", what, dup);
         cJSON_Delete(j);

@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "rnnc/status.h"
@@ -14,8 +15,18 @@
 /* Parses `text` as exactly one JSON object (only white space after it) whose keys appear once;
  * errors say "WHAT: ..." (what names the file and metadata key). *out is freed with cJSON_Delete. */
 rnnc_status rnnc_json_object(const char *text, const char *what, cJSON **out);
-/* The first key of obj that appears twice, or NULL. */
-const char *rnnc_json_dup_key(const cJSON *obj);
+/* The first key of obj that appears twice, or NULL (sorted copy of the keys: no quadratic scan
+ * on a hostile object); *nomem (when not NULL) is set when memory ran out, NULL returned. */
+const char *rnnc_json_dup_key(const cJSON *obj, bool *nomem);
+
+/* Text for an error message: at most 60 bytes, control bytes as \xNN, so a message stays one
+ * line however hostile the text. */
+#define RNNC_JSON_SHOWN_CAP 256
+const char *rnnc_json_shown(const char *s, size_t n, char buf[RNNC_JSON_SHOWN_CAP]);
+/* cJSON decodes \u0000 (and copies a raw NUL) into its C strings, which then silently end there.
+ * Finds the first string of well-formed JSON text s[0, len) that holds one: 1 and its span
+ * (quotes included) in *at, *n; else 0. */
+int rnnc_json_nul_string(const char *s, size_t len, size_t *at, size_t *n);
 
 /* obj[key] as a number in [lo, hi] (and a whole number when `integer`): RNNC_ERR_FORMAT naming
  * `what` and the key when missing (unless `optional`, which leaves *out alone), not a number, NaN,

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "rnnc/filekind.h"
 #include "rnnc/lm.h"
 #include "rnnc/nn.h"
@@ -81,28 +82,6 @@ char *rnnc_lm_config_to_json(const rnnc_lm_config *c) {
     return s;
 }
 
-static int cmp_str_ptr(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
-
-/* The first key that appears twice in a JSON object, or NULL. cJSON keeps both and its lookups
- * return the first, so a repeated key would be a second, silently ignored value. Sorted copy of
- * the keys: no quadratic scan on a hostile object. */
-static const char *json_duplicate_key(const cJSON *obj, bool *nomem) {
-    *nomem = false;
-    size_t n = 0;
-    for (const cJSON *it = obj->child; it; it = it->next) n++;
-    if (n < 2) return NULL;
-    const char **keys = malloc(n * sizeof *keys);
-    if (!keys) { *nomem = true; return NULL; }
-    size_t k = 0;
-    for (const cJSON *it = obj->child; it; it = it->next) keys[k++] = it->string ? it->string : "";
-    qsort(keys, n, sizeof *keys, cmp_str_ptr);
-    const char *dup = NULL;
-    for (size_t i = 1; i < n && !dup; i++)
-        if (!strcmp(keys[i - 1], keys[i])) dup = keys[i];
-    free(keys);
-    return dup;
-}
-
 /* A JSON number as an int in [lo, hi]. Finite, integral and in range are checked on the double
  * before the conversion: converting an out-of-range double to int is undefined behaviour. */
 static rnnc_status json_int(const cJSON *root, const char *key, int lo, int hi, int *out, const char *what) {
@@ -126,7 +105,7 @@ rnnc_status rnnc_lm_config_from_json(rnnc_lm_config *c, const char *json, const 
     }
     rnnc_status s = RNNC_OK;
     bool nomem;
-    const char *dup = json_duplicate_key(root, &nomem);
+    const char *dup = rnnc_json_dup_key(root, &nomem);
     if (nomem) { s = rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory reading rnnc.config", what); goto out; }
     if (dup) { s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.config has the key \"%s\" twice", what, dup); goto out; }
     const cJSON *cell = cJSON_GetObjectItemCaseSensitive(root, "cell");

@@ -1,6 +1,7 @@
 /* The sequence-to-sequence model: encoder stack, bridge, decoder stack and head; teacher-forced
  * loss and its backward; greedy and beam decoding; model files. See include/rnnc/seq2seq.h.
  * Built from the shared layers (rnn.h, nn.h); this file only wires them together. */
+#include "core/json.h"
 #include "rnnc/seq2seq.h"
 
 #include <cjson/cJSON.h>
@@ -716,28 +717,6 @@ static char *config_json(const rnnc_s2s_config *c) {
     return s;
 }
 
-static int cmp_str_ptr(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
-
-/* The first key that appears twice in a JSON object, or NULL. cJSON keeps both and its lookups
- * return the first, so a repeated key would be a second, silently ignored value. Sorted copy of
- * the keys: no quadratic scan on a hostile object. */
-static const char *json_duplicate_key(const cJSON *obj, bool *nomem) {
-    *nomem = false;
-    size_t n = 0;
-    for (const cJSON *it = obj->child; it; it = it->next) n++;
-    if (n < 2) return NULL;
-    const char **keys = malloc(n * sizeof *keys);
-    if (!keys) { *nomem = true; return NULL; }
-    size_t k = 0;
-    for (const cJSON *it = obj->child; it; it = it->next) keys[k++] = it->string ? it->string : "";
-    qsort(keys, n, sizeof *keys, cmp_str_ptr);
-    const char *dup = NULL;
-    for (size_t i = 1; i < n && !dup; i++)
-        if (!strcmp(keys[i - 1], keys[i])) dup = keys[i];
-    free(keys);
-    return dup;
-}
-
 /* A JSON number as an int in [lo, hi]. Finite, integral and in range are checked on the double
  * before the conversion: converting an out-of-range double (3e9) to int is undefined behaviour. */
 static rnnc_status json_int(const cJSON *j, const char *key, int lo, int hi, int *out, const char *path) {
@@ -770,7 +749,7 @@ static rnnc_status config_parse(rnnc_s2s_config *c, const char *text, const char
     if (!j || !cJSON_IsObject(j)) { cJSON_Delete(j); return rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.seq2seq is not a JSON object", path); }
     rnnc_status s = RNNC_OK;
     bool nomem;
-    const char *dup = json_duplicate_key(j, &nomem);
+    const char *dup = rnnc_json_dup_key(j, &nomem);
     const cJSON *cell = cJSON_GetObjectItemCaseSensitive(j, "cell");
     const cJSON *bi = cJSON_GetObjectItemCaseSensitive(j, "bidirectional");
     const cJSON *rs = cJSON_GetObjectItemCaseSensitive(j, "reverse_source");

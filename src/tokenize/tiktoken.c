@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/json.h"
 #include "rnnc/bpe.h"
 #include "rnnc/io.h"
 #include "rnnc/pretok.h"
@@ -76,68 +77,10 @@ static void b64_encode(const unsigned char *p, size_t n, char *out) {
 
 /* ---- strict JSON for the sidecar (the same checks as the tokenizer JSON reader in tokenizer.c) ---- */
 
-#define SHOWN_CAP 256
-
-/* Text for an error message: at most 60 bytes, control bytes as \xNN, so the message stays one line. */
-static const char *shown(const char *s, size_t n, char buf[SHOWN_CAP]) {
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (i == 60) { memcpy(buf + o, "...", 3); o += 3; break; }
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7F) o += (size_t)snprintf(buf + o, 5, "\\x%02X", c);
-        else buf[o++] = (char)c;
-    }
-    buf[o] = 0;
-    return buf;
-}
-
-/* cJSON decodes \u0000 (and copies a raw NUL) into its C strings, which then silently end there.
- * Finds the first string of well-formed JSON text that holds one: its span, quotes included. */
-static int json_nul_string(const char *s, size_t len, size_t *at, size_t *n) {
-    size_t start = 0;
-    int in = 0, nul = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (!in) {
-            if (c == '"') { in = 1; nul = 0; start = i; }
-        } else if (c == '\\') {
-            if (i + 5 < len && s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0) nul = 1;
-            i++; /* the escaped character cannot end the string */
-        } else if (c == 0) {
-            nul = 1;
-        } else if (c == '"') {
-            in = 0;
-            if (nul) { *at = start; *n = i + 1 - start; return 1; }
-        }
-    }
-    return 0;
-}
-
-static int by_key(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
-
-/* cJSON keeps every copy of a repeated key and lookups see the first, so a second one would be
- * silently ignored. Returns a key that occurs twice in obj, or NULL; *nomem = 1 if memory ran out. */
-static const char *json_dup_key(const cJSON *obj, int *nomem) {
-    size_t n = 0, k = 0;
-    const cJSON *it;
-    *nomem = 0;
-    for (it = obj->child; it; it = it->next) n++;
-    if (n < 2) return NULL;
-    const char **keys = malloc(n * sizeof *keys);
-    if (!keys) { *nomem = 1; return NULL; }
-    for (it = obj->child; it; it = it->next) keys[k++] = it->string;
-    qsort(keys, n, sizeof *keys, by_key);
-    const char *dup = NULL;
-    for (k = 1; k < n && !dup; k++)
-        if (strcmp(keys[k - 1], keys[k]) == 0) dup = keys[k];
-    free(keys);
-    return dup;
-}
-
 /* Parses text as one JSON object with nothing but white space after it, and no NUL in any string
  * (cJSON accepts trailing bytes). Errors name `file`. */
 static rnnc_status json_parse_object(cJSON **out, const char *text, size_t len, const char *file) {
-    char buf[SHOWN_CAP];
+    char buf[RNNC_JSON_SHOWN_CAP];
     const char *end = NULL;
     *out = NULL;
     cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
@@ -152,9 +95,9 @@ static rnnc_status json_parse_object(cJSON **out, const char *text, size_t len, 
     rnnc_status st = RNNC_OK;
     if (!cJSON_IsObject(j)) st = rnnc_error(RNNC_ERR_FORMAT, "%s: not a JSON object", file);
     else if (e < len) st = rnnc_error(RNNC_ERR_FORMAT, "%s: unexpected data after the JSON object at byte %zu", file, e);
-    else if (json_nul_string(text, len, &at, &n))
+    else if (rnnc_json_nul_string(text, len, &at, &n))
         st = rnnc_error(RNNC_ERR_FORMAT, "%s: the string %s at byte %zu contains NUL (U+0000), which names and patterns cannot hold",
-                        file, shown(text + at, n, buf), at);
+                        file, rnnc_json_shown(text + at, n, buf), at);
     if (st) { cJSON_Delete(j); return st; }
     *out = j;
     return RNNC_OK;
@@ -162,11 +105,11 @@ static rnnc_status json_parse_object(cJSON **out, const char *text, size_t len, 
 
 /* A repeated key in obj is an error naming `file` and `what` (the object). */
 static rnnc_status json_unique_keys(const cJSON *obj, const char *file, const char *what) {
-    char buf[SHOWN_CAP];
-    int nomem;
-    const char *dup = json_dup_key(obj, &nomem);
+    char buf[RNNC_JSON_SHOWN_CAP];
+    bool nomem;
+    const char *dup = rnnc_json_dup_key(obj, &nomem);
     if (nomem) return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", file);
-    if (dup) return rnnc_error(RNNC_ERR_FORMAT, "%s: %skey \"%s\" appears twice", file, what, shown(dup, strlen(dup), buf));
+    if (dup) return rnnc_error(RNNC_ERR_FORMAT, "%s: %skey \"%s\" appears twice", file, what, rnnc_json_shown(dup, strlen(dup), buf));
     return RNNC_OK;
 }
 
@@ -315,7 +258,7 @@ static void free_specials(rnnc_special_token *specials, size_t n) {
 /* Reads the sidecar `side`: {"pattern": "...", "special_tokens": {"text": id, ...}}. *found = 0 if
  * there is none. The ids are checked against the ranks later (rnnc_bpe_check_specials). */
 static rnnc_status read_sidecar(const char *side, char **pattern, rnnc_special_token **specials, size_t *n, int *found) {
-    char buf[SHOWN_CAP];
+    char buf[RNNC_JSON_SHOWN_CAP];
     *pattern = NULL;
     *specials = NULL;
     *n = 0;
@@ -365,9 +308,9 @@ static rnnc_status read_sidecar(const char *side, char **pattern, rnnc_special_t
             if (!cJSON_IsNumber(it) || !(v >= 0 && v <= 4294967295.0) || v != (double)(uint32_t)v) {
                 st = cJSON_IsNumber(it)
                          ? rnnc_error(RNNC_ERR_FORMAT, "%s: special token \"%s\" has id %.15g; ids are integers from 0 to %u",
-                                      side, shown(it->string, strlen(it->string), buf), v, RNNC_BPE_MAX_VOCAB - 1)
+                                      side, rnnc_json_shown(it->string, strlen(it->string), buf), v, RNNC_BPE_MAX_VOCAB - 1)
                          : rnnc_error(RNNC_ERR_FORMAT, "%s: special token \"%s\" needs a number id", side,
-                                      shown(it->string, strlen(it->string), buf));
+                                      rnnc_json_shown(it->string, strlen(it->string), buf));
                 break;
             }
             (*specials)[k].text = strdup(it->string);

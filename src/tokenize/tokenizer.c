@@ -1,5 +1,6 @@
 /* One interface over the char, word and BPE tokenizers: training, files, JSON, encode/decode.
  * See include/rnnc/tokenizer.h. */
+#include "core/json.h"
 #include "rnnc/tokenizer.h"
 
 #include <cjson/cJSON.h>
@@ -356,63 +357,15 @@ rnnc_status rnnc_tokenizer_to_json(const rnnc_tokenizer *t, char **json) {
 
 /* ---- reading JSON strictly (the same checks as the .tiktoken sidecar reader in tiktoken.c) ---- */
 
-#define SHOWN_CAP 256
-
-/* Text for an error message: at most 60 bytes, control bytes as \xNN, so the message stays one line. */
-static const char *shown(const char *s, size_t n, char buf[SHOWN_CAP]) {
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (i == 60) { memcpy(buf + o, "...", 3); o += 3; break; }
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7F) o += (size_t)snprintf(buf + o, 5, "\\x%02X", c);
-        else buf[o++] = (char)c;
-    }
-    buf[o] = 0;
-    return buf;
-}
-
-/* cJSON decodes \u0000 (and copies a raw NUL) into its C strings, which then silently end there.
- * Finds the first string of well-formed JSON text that holds one: its span, quotes included. */
-static int json_nul_string(const char *s, size_t len, size_t *at, size_t *n) {
-    size_t start = 0;
-    int in = 0, nul = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (!in) {
-            if (c == '"') { in = 1; nul = 0; start = i; }
-        } else if (c == '\\') {
-            if (i + 5 < len && s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0) nul = 1;
-            i++; /* the escaped character cannot end the string */
-        } else if (c == 0) {
-            nul = 1;
-        } else if (c == '"') {
-            in = 0;
-            if (nul) { *at = start; *n = i + 1 - start; return 1; }
-        }
-    }
-    return 0;
-}
-
-static int by_key(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
-
 /* cJSON keeps every copy of a repeated key and lookups see the first, so a second one would be
  * silently ignored. A repeated key in obj is an error naming `what` (the object). */
 static rnnc_status json_unique_keys(const cJSON *obj, const char *what) {
-    char buf[SHOWN_CAP];
-    size_t n = 0, k = 0;
-    const cJSON *it;
-    for (it = obj->child; it; it = it->next) n++;
-    if (n < 2) return RNNC_OK;
-    const char **keys = malloc(n * sizeof *keys);
-    if (!keys) return rnnc_error(RNNC_ERR_NOMEM, "tokenizer JSON: out of memory");
-    for (it = obj->child; it; it = it->next) keys[k++] = it->string;
-    qsort(keys, n, sizeof *keys, by_key);
-    rnnc_status s = RNNC_OK;
-    for (k = 1; k < n && !s; k++)
-        if (strcmp(keys[k - 1], keys[k]) == 0)
-            s = rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: %skey \"%s\" appears twice", what, shown(keys[k], strlen(keys[k]), buf));
-    free(keys);
-    return s;
+    char buf[RNNC_JSON_SHOWN_CAP];
+    bool nomem;
+    const char *dup = rnnc_json_dup_key(obj, &nomem);
+    if (nomem) return rnnc_error(RNNC_ERR_NOMEM, "tokenizer JSON: out of memory");
+    if (dup) return rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: %skey \"%s\" appears twice", what, rnnc_json_shown(dup, strlen(dup), buf));
+    return RNNC_OK;
 }
 
 /* Elements of a JSON array or members of an object, counted in size_t (cJSON_GetArraySize's int
@@ -493,7 +446,7 @@ static rnnc_status word_from_json(rnnc_tokenizer **out, const cJSON *root) {
 }
 
 static rnnc_status bpe_from_json(rnnc_tokenizer **out, const cJSON *root) {
-    char buf[SHOWN_CAP];
+    char buf[RNNC_JSON_SHOWN_CAP];
     const cJSON *pattern = cJSON_GetObjectItemCaseSensitive(root, "pattern");
     const cJSON *ranks = cJSON_GetObjectItemCaseSensitive(root, "ranks");
     const cJSON *specials = cJSON_GetObjectItemCaseSensitive(root, "special_tokens");
@@ -534,9 +487,9 @@ static rnnc_status bpe_from_json(rnnc_tokenizer **out, const cJSON *root) {
         if (!cJSON_IsNumber(item) || !(v >= 0 && v <= 4294967295.0) || v != (double)(uint32_t)v) {
             s = cJSON_IsNumber(item)
                     ? rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: special token \"%s\" has id %.15g; ids are integers from 0 to %u",
-                                 shown(item->string, strlen(item->string), buf), v, RNNC_BPE_MAX_VOCAB - 1)
+                                 rnnc_json_shown(item->string, strlen(item->string), buf), v, RNNC_BPE_MAX_VOCAB - 1)
                     : rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: special token \"%s\" needs a number id",
-                                 shown(item->string, strlen(item->string), buf));
+                                 rnnc_json_shown(item->string, strlen(item->string), buf));
             goto done;
         }
         sp[k].text = item->string;
@@ -563,7 +516,7 @@ done:
 }
 
 rnnc_status rnnc_tokenizer_from_json(rnnc_tokenizer **out, const char *json, size_t len) {
-    char buf[SHOWN_CAP];
+    char buf[RNNC_JSON_SHOWN_CAP];
     *out = NULL;
     size_t lead = 0;
     while (lead < len && (json[lead] == ' ' || json[lead] == '\t' || json[lead] == '\n' || json[lead] == '\r')) lead++;
@@ -585,9 +538,9 @@ rnnc_status rnnc_tokenizer_from_json(rnnc_tokenizer **out, const char *json, siz
     size_t at, n;
     if (!cJSON_IsObject(root)) s = rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: not a JSON object");
     else if (e < len) s = rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: unexpected data after the JSON object at byte %zu", e);
-    else if (json_nul_string(json, len, &at, &n))
+    else if (rnnc_json_nul_string(json, len, &at, &n))
         s = rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: the string %s at byte %zu contains NUL (U+0000), which token text cannot hold",
-                       shown(json + at, n, buf), at);
+                       rnnc_json_shown(json + at, n, buf), at);
     else if ((s = json_unique_keys(root, ""))) {}
     else if (!cJSON_IsString(type) || !rnnc_tokenizer_type_parse(type->valuestring, &tt))
         s = rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: \"type\" must be \"char\", \"word\" or \"bpe\"");
