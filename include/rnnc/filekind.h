@@ -44,6 +44,14 @@ typedef enum {
     RNNC_FILE_TSV,
     RNNC_FILE_IDS,
     RNNC_FILE_TEXT,
+    /* the sequence tasks (seqmodel.h): "rnnc.seqmodel" whose "task" names them; "rnnc.run" beside
+     * it makes a checkpoint */
+    RNNC_FILE_CLASSIFIER,
+    RNNC_FILE_TAGGER,
+    RNNC_FILE_FORECASTER,
+    RNNC_FILE_CLS_CHECKPOINT,
+    RNNC_FILE_TAG_CHECKPOINT,
+    RNNC_FILE_FC_CHECKPOINT,
 } rnnc_file_kind;
 
 /* The kind of a parsed safetensors file, from its metadata (one of LM ... SAFETENSORS). */
@@ -58,7 +66,8 @@ rnnc_file_kind rnnc_file_kind_sniff(const unsigned char *head, size_t n);
 rnnc_file_kind rnnc_file_kind_sniff_path(const char *path);
 
 /* The model task a kind holds: RNNC_FILE_LM for LM and LM checkpoints (old or new),
- * RNNC_FILE_SEQ2SEQ for seq2seq models and checkpoints, RNNC_FILE_UNKNOWN for the rest. */
+ * RNNC_FILE_SEQ2SEQ for seq2seq models and checkpoints, RNNC_FILE_CLASSIFIER / TAGGER / FORECASTER
+ * for those models and their checkpoints, RNNC_FILE_UNKNOWN for the rest. */
 rnnc_file_kind rnnc_file_kind_task(rnnc_file_kind k);
 /* A training checkpoint of either format. */
 bool rnnc_file_kind_is_checkpoint(rnnc_file_kind k);

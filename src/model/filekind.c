@@ -2,13 +2,47 @@
  * first bytes, and the sentence that says what a file is and which command takes it. */
 #include "rnnc/filekind.h"
 
+#include <cjson/cJSON.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "rnnc/utf8.h"
 
+/* The sequence tasks, by the "task" of their "rnnc.seqmodel" config: the model kind and the
+ * checkpoint kind, the task's command. */
+static const struct {
+    const char *task;
+    rnnc_file_kind model, checkpoint;
+    const char *name, *cmd;
+} seq_kinds[] = {
+    {"classify", RNNC_FILE_CLASSIFIER, RNNC_FILE_CLS_CHECKPOINT, "a classifier", "classify"},
+    {"tag", RNNC_FILE_TAGGER, RNNC_FILE_TAG_CHECKPOINT, "a tagger", "tag"},
+    {"forecast", RNNC_FILE_FORECASTER, RNNC_FILE_FC_CHECKPOINT, "a forecaster", "forecast"},
+};
+#define N_SEQ_KINDS (sizeof seq_kinds / sizeof seq_kinds[0])
+
+/* The seq_kinds row of a model or checkpoint kind, or -1. */
+static int seq_row(rnnc_file_kind k) {
+    for (size_t i = 0; i < N_SEQ_KINDS; i++)
+        if (seq_kinds[i].model == k || seq_kinds[i].checkpoint == k) return (int)i;
+    return -1;
+}
+
 rnnc_file_kind rnnc_file_kind_of(const rnnc_safetensors *st) {
+    const char *seq = rnnc_st_meta(st, "rnnc.seqmodel");
+    if (seq) {
+        /* the task is a string field of a small config: any file whose config does not name a
+         * known one is no rnnc model */
+        cJSON *j = cJSON_Parse(seq);
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "task");
+        rnnc_file_kind k = RNNC_FILE_SAFETENSORS;
+        for (size_t i = 0; cJSON_IsString(t) && i < N_SEQ_KINDS; i++)
+            if (!strcmp(t->valuestring, seq_kinds[i].task))
+                k = rnnc_st_meta(st, "rnnc.run") ? seq_kinds[i].checkpoint : seq_kinds[i].model;
+        cJSON_Delete(j);
+        return k;
+    }
     bool s2s = rnnc_st_meta(st, "rnnc.seq2seq") != NULL, lm = rnnc_st_meta(st, "rnnc.config") != NULL;
     if (!s2s && !lm) return RNNC_FILE_SAFETENSORS;
     if (rnnc_st_meta(st, "rnnc.run")) return s2s ? RNNC_FILE_S2S_CHECKPOINT : RNNC_FILE_LM_CHECKPOINT;
@@ -20,13 +54,14 @@ rnnc_file_kind rnnc_file_kind_task(rnnc_file_kind k) {
     switch (k) {
     case RNNC_FILE_LM: case RNNC_FILE_LM_CHECKPOINT: case RNNC_FILE_OLD_LM_CHECKPOINT: return RNNC_FILE_LM;
     case RNNC_FILE_SEQ2SEQ: case RNNC_FILE_S2S_CHECKPOINT: case RNNC_FILE_OLD_S2S_CHECKPOINT: return RNNC_FILE_SEQ2SEQ;
-    default: return RNNC_FILE_UNKNOWN;
+    default: return seq_row(k) >= 0 ? seq_kinds[seq_row(k)].model : RNNC_FILE_UNKNOWN;
     }
 }
 
 bool rnnc_file_kind_is_checkpoint(rnnc_file_kind k) {
+    int r = seq_row(k);
     return k == RNNC_FILE_LM_CHECKPOINT || k == RNNC_FILE_S2S_CHECKPOINT || k == RNNC_FILE_OLD_LM_CHECKPOINT ||
-           k == RNNC_FILE_OLD_S2S_CHECKPOINT;
+           k == RNNC_FILE_OLD_S2S_CHECKPOINT || (r >= 0 && seq_kinds[r].checkpoint == k);
 }
 
 /* ---- other files, from their first bytes ---- */
@@ -115,6 +150,10 @@ const char *rnnc_file_kind_name(rnnc_file_kind k) {
     case RNNC_FILE_TSV: return "a TSV file";
     case RNNC_FILE_IDS: return "a file of token ids";
     case RNNC_FILE_TEXT: return "a text file";
+    case RNNC_FILE_CLASSIFIER: case RNNC_FILE_TAGGER: case RNNC_FILE_FORECASTER: return seq_kinds[seq_row(k)].name;
+    case RNNC_FILE_CLS_CHECKPOINT: return "a checkpoint of a classifier's run";
+    case RNNC_FILE_TAG_CHECKPOINT: return "a checkpoint of a tagger's run";
+    case RNNC_FILE_FC_CHECKPOINT: return "a checkpoint of a forecaster's run";
     case RNNC_FILE_UNKNOWN: break;
     }
     return "a file of unknown kind";
@@ -140,6 +179,11 @@ static bool run_dir_of(const char *path, char *dir, size_t n) {
 char *rnnc_file_kind_describe(char *buf, size_t n, rnnc_file_kind k, rnnc_file_kind wanted, const char *path) {
     if (!buf || !n) return buf;
     const char *not_ = wanted == RNNC_FILE_LM ? ", not a language model" : wanted == RNNC_FILE_SEQ2SEQ ? ", not a seq2seq model" : "";
+    char not_seq[64];
+    if (seq_row(wanted) >= 0) {
+        snprintf(not_seq, sizeof not_seq, ", not %s", seq_kinds[seq_row(wanted)].name);
+        not_ = not_seq;
+    }
     bool model_kind = rnnc_file_kind_task(k) != RNNC_FILE_UNKNOWN;
     if (!*not_ && !model_kind && k != RNNC_FILE_SAFETENSORS) not_ = ", not a model";
     if (model_kind && rnnc_file_kind_task(k) == wanted) not_ = "";
@@ -147,6 +191,21 @@ char *rnnc_file_kind_describe(char *buf, size_t n, rnnc_file_kind k, rnnc_file_k
     bool named = run_dir_of(path, dir, sizeof dir);
     const char *sub = k == RNNC_FILE_LM_CHECKPOINT || k == RNNC_FILE_OLD_LM_CHECKPOINT ? "" : "seq2seq ";
     const char *use = k == RNNC_FILE_LM_CHECKPOINT || k == RNNC_FILE_OLD_LM_CHECKPOINT ? LM_USE : S2S_USE;
+    int r = seq_row(k);
+    if (r >= 0) {
+        const char *cmd = seq_kinds[r].cmd;
+        if (seq_kinds[r].model == k)
+            snprintf(buf, n, "this is %s%s; use rnnc %s predict or rnnc %s eval", seq_kinds[r].name, not_, cmd, cmd);
+        else if (named)
+            snprintf(buf, n, "this is %s%s; resume it with rnnc %s train --resume %s, or give it (or %s/model.safetensors) "
+                     "to rnnc %s predict or rnnc %s eval", rnnc_file_kind_name(k), not_, cmd, dir, strcmp(dir, "/") ? dir : "",
+                     cmd, cmd);
+        else
+            snprintf(buf, n, "this is %s%s; resume its run with rnnc %s train --resume RUN_DIR (it is read as "
+                     "RUN_DIR/checkpoint.safetensors), or give it to rnnc %s predict or rnnc %s eval", rnnc_file_kind_name(k),
+                     not_, cmd, cmd, cmd);
+        return buf;
+    }
     switch (k) {
     case RNNC_FILE_LM:
         snprintf(buf, n, "this is a language model%s; use %s", not_, LM_USE);
@@ -199,6 +258,7 @@ char *rnnc_file_kind_describe(char *buf, size_t n, rnnc_file_kind k, rnnc_file_k
         break;
     case RNNC_FILE_JSON:
     case RNNC_FILE_UNKNOWN:
+    default:
         snprintf(buf, n, "this is %s%s; rnnc's models are safetensors files (a run directory's model.safetensors)",
                  rnnc_file_kind_name(k), not_);
         break;
