@@ -153,7 +153,8 @@ void rnnc_seq_ws_free(rnnc_seq_ws *ws);
 
 /* Forward of a batch: out (may be NULL) gets the logits (classify (B,C); tag (B,T,C), zero at
  * padded steps) or the predictions (forecast (B,N), normalised). With labels/targets, *loss gets
- * the batch loss and *count what it averages over (the summed weights for CE, B*N for forecast);
+ * the batch loss and *count the labelled rows (classify: B; tag: the steps with a label >= 0 within
+ * the lengths; forecast: B*N), whatever the class weights (the run counts throughput with it);
  * with grads (not NULL), the gradient of loss * grad_scale is accumulated into grads (n_params).
  * A batch whose labels carry no weight (every tag -1) has loss 0 and count 0. */
 rnnc_status rnnc_seq_forward_backward(rnnc_seq_ws *ws, const rnnc_seq_model *m, const rnnc_seq_batch *b,
