@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what rnnc needs to build and test on Debian 12: compilers, CMake, OpenBLAS, PCRE2,
 # cJSON, OpenMP, Node.js (for fetching data from npm). Idempotent: only missing packages are installed.
-# Extra groups: --bench adds the peers (python3-torch, sentencepiece).
+# Extra groups: --bench adds the peers (python3-torch, sentencepiece) and scikit-learn for the
+# non-neural baselines of bench/baselines.py.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config python3 libopenblas-dev libopenblas-openmp-dev libpcre2-dev libcjson-dev libomp-dev clang libclang-rt-14-dev)
 # Node.js and npm fetch the data; a machine may already have them from another source (whose
@@ -9,7 +10,7 @@ pkgs=(build-essential cmake pkg-config python3 libopenblas-dev libopenblas-openm
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 if [ "${1:-}" = "--bench" ] || [ "${RNNC_BENCH_DEPS:-0}" = 1 ]; then
-  pkgs+=(python3-torch python3-numpy sentencepiece)
+  pkgs+=(python3-torch python3-numpy sentencepiece python3-sklearn)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
