@@ -21,6 +21,7 @@
 #include "rnnc/sample.h"
 #include "rnnc/similar.h"
 #include "rnnc/metrics.h"
+#include "rnnc/scores.h"
 #include "rnnc/plot.h"
 #include "rnnc/generate.h"
 #include "rnnc/seq2seq.h"
