@@ -22,6 +22,7 @@
 #include "rnnc/lm.h"
 #include "rnnc/run.h"
 #include "rnnc/seq2seq.h"
+#include "rnnc/seqmodel.h"
 
 /* ---- language model ---- */
 
@@ -79,5 +80,40 @@ rnnc_s2s_task_opts rnnc_s2s_task_defaults(void);
  * one of the lowest SER, then TER. `summary` (may be NULL) gets a few lines on the data. */
 rnnc_status rnnc_s2s_task_new(rnnc_task **out, const rnnc_s2s_task_opts *o, uint64_t seed, char *summary, size_t n);
 rnnc_status rnnc_s2s_task_resume(rnnc_task **out, const rnnc_safetensors *ck, const char *options_json);
+
+/* ---- classify, tag, forecast ---- */
+
+typedef struct {
+    rnnc_seq_kind kind;
+    /* classify, tag: TSV files (seqdata.h); forecast: a CSV (series.h), validated on its last rows */
+    const char *data, *valid;
+    const char *tokenizer;    /* classify, tag: space | char | word[:N] | bpe:N | FILE (tag: space or char) */
+    /* cell, embed, hidden, layers, bidirectional, dropout, output_dropout, pool, loss; the
+     * vocabulary, outputs, features and known count come from the data */
+    rnnc_seq_config model;
+    int batch;
+    int max_len;              /* tokens per item; 0: RNNC_SEQ_DEFAULT_MAX_LEN */
+    bool skip_bad, skip_long;
+    const char *class_weight; /* classify: NULL or "none", "balanced", "NAME=W,NAME=W" */
+    /* forecast: the target column, the covariates known only up to now and those known ahead
+     * (comma lists), windows of `context` steps predicting the next `horizon`, the season of the
+     * seasonal-naive comparison, the rows validated on (0: a tenth) and those held out after
+     * them (neither trained nor validated on: an eval's test rows) */
+    const char *target, *covariates, *known;
+    int context, horizon, season;
+    long valid_last, holdout;
+} rnnc_seq_task_opts;
+
+/* LSTM 1x128, embed 64, batch 32; classify: word:20000 tokenizer, max pooling; tag: space;
+ * forecast: final-state pooling, MSE, context 28, horizon 1. */
+rnnc_seq_task_opts rnnc_seq_task_defaults(rnnc_seq_kind kind);
+/* Reads the data (labels: the sorted names of the training file; the tokenizer trained on its text
+ * column; forecast: normalisation over the training rows), makes the model from `seed`.
+ * Validation reports val_loss and: classify val_acc, val_macro_f1 (best: the highest macro-F1);
+ * tag val_acc, val_seq_acc, val_macro_f1 and, for BIO tags, val_span_f1 (best: span F1, else
+ * accuracy); forecast val_mae, val_rmse, val_smape in the data's units (best: MAE). `summary` (may
+ * be NULL) gets a few lines on the data. */
+rnnc_status rnnc_seq_task_new(rnnc_task **out, const rnnc_seq_task_opts *o, uint64_t seed, char *summary, size_t n);
+rnnc_status rnnc_seq_task_resume(rnnc_task **out, const rnnc_safetensors *ck, const char *options_json);
 
 #endif

@@ -138,6 +138,10 @@ void cli_train_fields_make(cli_train_fields *f, const cli_train_status *s);
 /* Subcommands. */
 int cmd_tokenizer(int argc, char **argv);
 int cmd_seq2seq(int argc, char **argv);
+/* classify, tag, forecast (cmd_seqtask.c, cmd_seqtask_use.c) */
+int cmd_classify(int argc, char **argv);
+int cmd_tag(int argc, char **argv);
+int cmd_forecast(int argc, char **argv);
 /* seq2seq's subcommands and shared usage text (cmd_seq2seq.c, cmd_seq2seq_use.c) */
 int cmd_seq2seq_translate(int argc, char **argv);
 int cmd_seq2seq_eval(int argc, char **argv);

@@ -20,6 +20,9 @@ static const command commands[] = {
     {"similar", cmd_similar, "nearest tokens by embedding cosine similarity; Embedding Projector export"},
     {"info", cmd_info, "a model's configuration and parameter counts per layer"},
     {"seq2seq", cmd_seq2seq, "train, apply and evaluate encoder-decoder models (TSV pairs)"},
+    {"classify", cmd_classify, "sequence -> label: train, predict and evaluate classifiers (TSV)"},
+    {"tag", cmd_tag, "a label per token: train, predict and evaluate taggers (TSV)"},
+    {"forecast", cmd_forecast, "numbers -> the next numbers: train, predict and evaluate forecasters (CSV)"},
     {"version", cmd_version, "print the version"},
 };
 

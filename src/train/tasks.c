@@ -9,6 +9,9 @@ static const struct {
 } tasks[] = {
     {"lm", rnnc_lm_task_resume},
     {"seq2seq", rnnc_s2s_task_resume},
+    {"classify", rnnc_seq_task_resume},
+    {"tag", rnnc_seq_task_resume},
+    {"forecast", rnnc_seq_task_resume},
 };
 
 rnnc_task_resume_fn rnnc_task_resume_fn_for(const char *name) {

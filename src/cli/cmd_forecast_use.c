@@ -1,0 +1,212 @@
+/* rnnc forecast predict / eval: continue a series past its last row, or score a forecaster on a
+ * CSV against the seasonal-naive forecast. Training is in cmd_seqtask.c. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/seqtask_cli.h"
+#include "rnnc/series.h"
+
+static const char HELP_PREDICT[] =
+    "usage: rnnc forecast predict --model M --data RECENT.csv [-o OUT.csv]\n"
+    "\n"
+    "Forecasts the --horizon steps after the series in RECENT.csv from its last --context rows\n"
+    "(the model's). The CSV has the columns the model was trained on (others are ignored). When the\n"
+    "model takes covariates known ahead, the file ends with one row per forecast step whose target\n"
+    "cell is empty and whose known covariates are filled in. Writes a CSV: step,<target> (1 to N).\n"
+    "\n"
+    "options:\n"
+    "  --model M        a model written by rnnc forecast train (required)\n"
+    "  --data FILE      the recent rows (required; '-' is stdin)\n"
+    "  -o, --output F   write the CSV to F (atomically) instead of stdout\n";
+
+static const char HELP_EVAL[] =
+    "usage: rnnc forecast eval --model M --data SERIES.csv [--last R] [--json]\n"
+    "\n"
+    "Forecasts every window of SERIES.csv whose targets lie in its last R rows (default: every\n"
+    "window of the file) and prints MAE, RMSE, sMAPE and MASE, in the data's units, beside the same\n"
+    "for the seasonal-naive forecast (the model's --season; naive without one). MASE is scaled by the\n"
+    "seasonal-naive in-sample error of the rows before the first target.\n"
+    "\n"
+    "options:\n"
+    "  --model M        a model written by rnnc forecast train (required)\n"
+    "  --data FILE      the series (required)\n"
+    "  --last R         score the windows whose targets lie in the last R rows\n"
+    "  --json           the numbers as one JSON object\n"
+    "  --batch B        windows run together (default 64)\n"
+    "  --threads N      OpenMP threads (default: OMP_NUM_THREADS)\n";
+
+int cmd_forecast_predict(int argc, char **argv) {
+    const char *mode = "forecast predict", *model = NULL, *data = NULL, *output = NULL;
+    if (cli_wants_help(argc, argv)) { fputs(HELP_PREDICT, stdout); return 0; }
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int err = 0;
+#define OPT(name) cli_opt(mode, argc, argv, &i, name, &v, &err)
+        if (OPT("--model")) { if (err) return err; model = v; }
+        else if (OPT("--data")) { if (err) return err; data = v; }
+        else if (OPT("-o") || OPT("--output")) { if (err) return err; output = v; }
+        else if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error(mode, "unknown option '%s'", argv[i]);
+        else return cli_usage_error(mode, "unexpected argument '%s' (the series goes in --data)", argv[i]);
+#undef OPT
+    }
+    if (!model) return cli_usage_error(mode, "--model M is required");
+    if (!data) return cli_usage_error(mode, "--data RECENT.csv is required");
+    rnnc_seq_model *m = NULL;
+    int rc = cli_seq_load(RNNC_SEQ_FORECAST, model, &m);
+    if (rc) return rc;
+    const rnnc_seq_series *sr = &m->series;
+    int T = sr->context, N = m->c.outputs, K = m->c.known;
+    rnnc_series_spec spec = rnnc_series_spec_of(sr, true);
+    rnnc_series_data d = {0};
+    float *x = malloc((size_t)T * sr->n_cols * sizeof *x), *known = malloc((size_t)N * (K ? K : 1) * sizeof *known);
+    float *pred = malloc((size_t)N * sizeof *pred);
+    rnnc_seq_ws *ws = NULL;
+    if (!x || !known || !pred) rc = cli_fail("out of memory");
+    else if (rnnc_series_read(data, &spec, &d)) rc = cli_fail_status();
+    int observed = d.rows - d.future;
+    if (!rc && observed < T)
+        rc = cli_fail("%s: %d rows with a target, but the model reads the last %d (its --context)", data, observed, T);
+    else if (!rc && K > 0 && d.future < N)
+        rc = cli_fail("%s: the model takes %d covariate%s known ahead, so the file must end with %d row%s (one per forecast step) "
+                      "with the target empty and those covariates filled in; it has %d", data, K, K == 1 ? "" : "s", N, N == 1 ? "" : "s",
+                      d.future);
+    int start = observed - T;
+    rnnc_seq_batch b = {.B = 1, .T = T, .x = x, .known = K ? known : NULL};
+    if (!rc && (rnnc_series_fill(sr, &d, &start, 1, N, x, K ? known : NULL, NULL) || rnnc_seq_ws_new(&ws, m, 1, T) ||
+                rnnc_seq_forward_backward(ws, m, &b, NULL, NULL, 1, NULL, pred, NULL, NULL)))
+        rc = cli_fail_status();
+    if (!rc) {
+        rnnc_series_denorm(sr, pred, pred, (size_t)N);
+        rnnc_atomic_file af = {0};
+        FILE *fp = stdout;
+        if (output && rnnc_atomic_open(&af, output)) rc = cli_fail_status();
+        if (output && !rc) fp = af.fp;
+        if (!rc) {
+            fprintf(fp, "step,%s\n", sr->name[0]);
+            for (int h = 0; h < N; h++) fprintf(fp, "%d,%.9g\n", h + 1, pred[h]);
+            if (output) rc = rnnc_atomic_commit(&af) ? cli_fail_status() : 0;
+            else if (fflush(stdout) || ferror(stdout)) rc = cli_fail("writing stdout failed");
+        }
+    }
+    rnnc_seq_ws_free(ws);
+    rnnc_series_data_free(&d);
+    free(x); free(known); free(pred);
+    rnnc_seq_model_free(m);
+    return rc;
+}
+
+static cJSON *metrics_json(const rnnc_series_metrics *mt) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "mae", mt->mae);
+    cJSON_AddNumberToObject(j, "rmse", mt->rmse);
+    cJSON_AddNumberToObject(j, "smape", mt->smape);
+    if (isfinite(mt->mase)) cJSON_AddNumberToObject(j, "mase", mt->mase);
+    else cJSON_AddNullToObject(j, "mase");
+    return j;
+}
+
+int cmd_forecast_eval(int argc, char **argv) {
+    const char *mode = "forecast eval", *model = NULL, *data = NULL;
+    long last = 0, batch = 64, threads = 0;
+    bool json = false;
+    if (cli_wants_help(argc, argv)) { fputs(HELP_EVAL, stdout); return 0; }
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int err = 0;
+#define OPT(name) cli_opt(mode, argc, argv, &i, name, &v, &err)
+        if (OPT("--model")) { if (err) return err; model = v; }
+        else if (OPT("--data")) { if (err) return err; data = v; }
+        else if (OPT("--last")) { if (err || !cli_parse_long(mode, "--last", v, 1, 1L << 40, &last)) return err ? err : 2; }
+        else if (OPT("--batch")) { if (err || !cli_parse_long(mode, "--batch", v, 1, 4096, &batch)) return err ? err : 2; }
+        else if (OPT("--threads")) { if (err || !cli_parse_long(mode, "--threads", v, 1, 1024, &threads)) return err ? err : 2; }
+        else if (cli_flag(argv, i, "--json")) json = true;
+        else if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error(mode, "unknown option '%s'", argv[i]);
+        else return cli_usage_error(mode, "unexpected argument '%s' (the series goes in --data)", argv[i]);
+#undef OPT
+    }
+    if (!model) return cli_usage_error(mode, "--model M is required");
+    if (!data) return cli_usage_error(mode, "--data SERIES.csv is required");
+    if (threads) omp_set_num_threads((int)threads);
+    rnnc_seq_model *m = NULL;
+    int rc = cli_seq_load(RNNC_SEQ_FORECAST, model, &m);
+    if (rc) return rc;
+    const rnnc_seq_series *sr = &m->series;
+    int T = sr->context, N = m->c.outputs, K = m->c.known, B = (int)batch, season = sr->season;
+    rnnc_series_spec spec = rnnc_series_spec_of(sr, false);
+    rnnc_series_data d = {0};
+    int n_win = 0, lo = 0;
+    double scale = 0;
+    rnnc_series_acc acc, naive;
+    rnnc_seq_ws *ws = NULL;
+    float *x = malloc((size_t)B * T * sr->n_cols * sizeof *x), *known = malloc((size_t)B * N * (K ? K : 1) * sizeof *known);
+    float *pred = malloc((size_t)B * N * sizeof *pred), *y = malloc((size_t)B * N * sizeof *y), *sn = malloc((size_t)N * sizeof *sn);
+    int *starts = malloc((size_t)B * sizeof *starts);
+    if (!x || !known || !pred || !y || !sn || !starts) rc = cli_fail("out of memory");
+    else if (rnnc_series_read(data, &spec, &d)) rc = cli_fail_status();
+    if (!rc) {
+        /* the first target row: the last R rows, or the first row a window can reach */
+        int first = last ? d.rows - (int)last : T;
+        if (last && (last > d.rows || first < T))
+            rc = cli_fail("%s: --last %ld leaves %d row%s before it, fewer than the model's context of %d", data, last,
+                          d.rows - (int)(last < d.rows ? last : d.rows), d.rows - last == 1 ? "" : "s", T);
+        lo = first - T;
+        int m_ = season > 0 ? season : 1;
+        if (!rc && rnnc_series_windows(&d, lo, d.rows, T, N, &n_win)) rc = cli_fail_status();
+        else if (!rc && first <= m_) rc = cli_fail("%s: MASE needs more than %d rows before the first target (its season)", data, m_);
+        else if (!rc && rnnc_series_mase_scale(&d, first, season, &scale)) rc = cli_fail_status();
+        else if (!rc && rnnc_seq_ws_new(&ws, m, B, T)) rc = cli_fail_status();
+    }
+    rnnc_series_acc_init(&acc, scale);
+    rnnc_series_acc_init(&naive, scale);
+    for (int w0 = 0; !rc && w0 < n_win; w0 += B) {
+        int n = n_win - w0 < B ? n_win - w0 : B;
+        for (int k = 0; k < n; k++) starts[k] = lo + w0 + k;
+        rnnc_seq_batch b = {.B = n, .T = T, .x = x, .known = K ? known : NULL};
+        if (rnnc_series_fill(sr, &d, starts, n, N, x, K ? known : NULL, NULL) ||
+            rnnc_seq_forward_backward(ws, m, &b, NULL, NULL, 1, NULL, pred, NULL, NULL)) { rc = cli_fail_status(); break; }
+        rnnc_series_denorm(sr, pred, pred, (size_t)n * N);
+        for (int k = 0; k < n && !rc; k++) {
+            int origin = starts[k] + T;
+            for (int h = 0; h < N; h++) y[k * N + h] = d.v[(size_t)(origin + h) * (size_t)d.cols];
+            if (rnnc_series_snaive(&d, origin, N, season, sn)) rc = cli_fail_status();
+            else rnnc_series_acc_add(&naive, y + k * N, sn, (size_t)N);
+        }
+        rnnc_series_acc_add(&acc, y, pred, (size_t)n * N);
+    }
+    rnnc_series_metrics mm, mn;
+    if (!rc && (rnnc_series_acc_finish(&acc, &mm) || rnnc_series_acc_finish(&naive, &mn))) rc = cli_fail_status();
+    if (!rc && json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "data", data);
+        cJSON_AddNumberToObject(j, "windows", n_win);
+        cJSON_AddNumberToObject(j, "horizon", N);
+        cJSON_AddNumberToObject(j, "season", season);
+        cJSON_AddItemToObject(j, "model", metrics_json(&mm));
+        cJSON_AddItemToObject(j, "seasonal_naive", metrics_json(&mn));
+        char *s = cJSON_Print(j);
+        if (s) printf("%s\n", s);
+        free(s);
+        cJSON_Delete(j);
+    } else if (!rc) {
+        printf("%s: %d windows of %d steps -> %d (targets in rows %d-%d), %zu forecasts\n", data, n_win, T, N, lo + T + 1, d.rows, mm.n);
+        printf("%-16s %12s %12s %9s %9s\n", "", "MAE", "RMSE", "sMAPE", "MASE");
+        const rnnc_series_metrics *rows[2] = {&mm, &mn};
+        const char *names[2] = {"model", season > 0 ? "seasonal naive" : "naive"};
+        for (int r = 0; r < 2; r++) {
+            printf("%-16s %12.4g %12.4g %8.2f%%", names[r], rows[r]->mae, rows[r]->rmse, rows[r]->smape);
+            if (isfinite(rows[r]->mase)) printf(" %9.4f\n", rows[r]->mase);
+            else printf(" %9s\n", "-");
+        }
+        if (mn.mae > 0) printf("model MAE is %.1f%% %s the %s forecast's\n", 100 * fabs(1 - mm.mae / mn.mae), mm.mae <= mn.mae ? "below" : "above", names[1]);
+        if (!isfinite(mm.mase)) printf("(no MASE: the rows before the first target repeat exactly with the season, so its scale is 0)\n");
+    }
+    rnnc_seq_ws_free(ws);
+    rnnc_series_data_free(&d);
+    free(x); free(known); free(pred); free(y); free(sn); free(starts);
+    rnnc_seq_model_free(m);
+    return rc;
+}

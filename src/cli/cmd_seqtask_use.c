@@ -1,0 +1,366 @@
+/* rnnc classify | tag — predict and eval: apply a trained classifier or tagger to lines of text,
+ * or score it on labelled TSV. Training is in cmd_seqtask.c; forecast's in cmd_forecast_use.c. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/seqtask_cli.h"
+#include "rnnc/scores.h"
+#include "rnnc/seqdata.h"
+
+static const char HELP_PREDICT[] =
+    "usage: rnnc %s predict --model M [options] [INPUT]\n"
+    "\n"
+    "Reads INPUT (a file, or stdin when absent or '-') one text a line and writes one line per\n"
+    "input line, in order: %s\n"
+    "An empty line gives an empty line. Without -o the lines go to stdout (from a terminal, each as\n"
+    "soon as it is typed); with -o FILE they are written to FILE at the end, atomically. A line on\n"
+    "stderr at the end counts the lines and the tokens outside the model's vocabulary.\n"
+    "\n"
+    "options:\n"
+    "  --model M        a model written by rnnc %s train (required)\n"
+    "  -o, --output FILE  write to FILE instead of stdout\n"
+    "  --json           one JSON object a line: %s\n"
+    "  --max-len N      tokens per line (default 512): %s\n"
+    "  --batch B        lines run together (default 64)\n"
+    "  --threads N      OpenMP threads (default: OMP_NUM_THREADS)\n";
+
+static const char HELP_EVAL[] =
+    "usage: rnnc %s eval --model M --data TEST.tsv [options]\n"
+    "\n"
+    "Scores the model on TEST.tsv (%s) and prints %s.\n"
+    "%s A file with nothing to score is an error, never a perfect score.\n"
+    "\n"
+    "options:\n"
+    "  --model M        a model written by rnnc %s train (required)\n"
+    "  --data FILE      the labelled test data (required)\n"
+    "  --json           the same numbers as one JSON object (with the whole confusion matrix)\n"
+    "  --max-len N      tokens per item (default 512; classify cuts longer texts, tag refuses them)\n"
+    "  --skip-bad       leave out bad lines (counted) instead of failing\n"
+    "  --skip-long      (tag) leave out items over --max-len (counted)\n"
+    "  --batch B        items run together (default 64)\n"
+    "  --threads N      OpenMP threads (default: OMP_NUM_THREADS)\n";
+
+static void help_predict(rnnc_seq_kind k) {
+    bool tag = k == RNNC_SEQ_TAG;
+    const char *name = rnnc_seq_kind_name(k);
+    printf(HELP_PREDICT, name,
+           tag ? "the tags, space-separated, one per token (per character\nfor a char model)."
+               : "the label TAB its probability.",
+           name, tag ? "{\"tags\": [...], \"probs\": [...]} (each tag's probability)" : "{\"label\": L, \"probs\": {label: p, ...}}",
+           tag ? "a longer line is an error" : "longer texts are cut");
+}
+
+static void help_eval(rnnc_seq_kind k) {
+    bool tag = k == RNNC_SEQ_TAG;
+    const char *name = rnnc_seq_kind_name(k);
+    printf(HELP_EVAL, name, tag ? "tokens TAB tags a line" : "label TAB text a line",
+           tag ? "token accuracy, sequence accuracy, per-tag precision/recall/F1 and, when\nthe tags are BIO, span F1 (conlleval's rules)"
+               : "accuracy, macro-F1, per-class precision/recall/F1 and the confusion\nmatrix",
+           tag ? "A tag the model does not know is counted and not scored."
+               : "An item whose label the model does not know is counted and left out.",
+           name);
+}
+
+typedef struct {
+    long batch, max_len, threads;
+    bool json, skip_bad, skip_long;
+    const char *model, *data, *input, *output;
+} opts;
+
+/* The shared flags of predict and eval; returns 0, a usage exit code, or -1 for help. */
+static int parse(const char *mode, bool eval, int argc, char **argv, opts *o) {
+    memset(o, 0, sizeof *o);
+    o->batch = 64;
+    o->max_len = RNNC_SEQ_DEFAULT_MAX_LEN;
+    if (cli_wants_help(argc, argv)) return -1;
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int err = 0;
+#define OPT(name) cli_opt(mode, argc, argv, &i, name, &v, &err)
+        if (OPT("--model")) { if (err) return err; o->model = v; }
+        else if (eval && OPT("--data")) { if (err) return err; o->data = v; }
+        else if (!eval && (OPT("-o") || OPT("--output"))) { if (err) return err; o->output = v; }
+        else if (OPT("--max-len")) { if (err || !cli_parse_long(mode, "--max-len", v, 1, 1 << 30, &o->max_len)) return err ? err : 2; }
+        else if (OPT("--batch")) { if (err || !cli_parse_long(mode, "--batch", v, 1, 4096, &o->batch)) return err ? err : 2; }
+        else if (OPT("--threads")) { if (err || !cli_parse_long(mode, "--threads", v, 1, 1024, &o->threads)) return err ? err : 2; }
+        else if (cli_flag(argv, i, "--json")) o->json = true;
+        else if (eval && cli_flag(argv, i, "--skip-bad")) o->skip_bad = true;
+        else if (eval && cli_flag(argv, i, "--skip-long")) o->skip_long = true;
+        else if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error(mode, "unknown option '%s'", argv[i]);
+        else if (eval) return cli_usage_error(mode, "unexpected argument '%s' (the test file goes in --data)", argv[i]);
+        else if (o->input) return cli_usage_error(mode, "one input at most (got '%s' and '%s')", o->input, argv[i]);
+        else o->input = argv[i];
+#undef OPT
+    }
+    if (!o->model) return cli_usage_error(mode, "--model M is required");
+    if (eval && !o->data) return cli_usage_error(mode, "--data TEST.tsv is required");
+    if (o->threads) omp_set_num_threads((int)o->threads);
+    return 0;
+}
+
+static void softmax(const float *z, int C, double *p) {
+    float mx = z[0];
+    for (int c = 1; c < C; c++) mx = z[c] > mx ? z[c] : mx;
+    double s = 0;
+    for (int c = 0; c < C; c++) s += p[c] = exp((double)z[c] - mx);
+    for (int c = 0; c < C; c++) p[c] /= s;
+}
+
+static int argmax(const double *p, int C) {
+    int b = 0;
+    for (int c = 1; c < C; c++)
+        if (p[c] > p[b]) b = c;
+    return b;
+}
+
+/* Writes the predictions of the items of d (one per line) to fp; empty[i] lines get an empty line. */
+static int write_batch(FILE *fp, const rnnc_seq_model *m, const rnnc_seq_batch *b, const float *out, bool json, double *p) {
+    int C = m->c.outputs;
+    bool tag = m->c.kind == RNNC_SEQ_TAG;
+    for (int r = 0; r < b->B; r++) {
+        if (!tag) {
+            softmax(out + (size_t)r * C, C, p);
+            int best = argmax(p, C);
+            if (!json) {
+                fprintf(fp, "%s\t%.4f\n", m->labels[best], p[best]);
+                continue;
+            }
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddStringToObject(j, "label", m->labels[best]);
+            cJSON *probs = cJSON_AddObjectToObject(j, "probs");
+            for (int c = 0; c < C; c++) cJSON_AddNumberToObject(probs, m->labels[c], round(p[c] * 1e6) / 1e6);
+            char *s = cJSON_PrintUnformatted(j);
+            if (!s) { cJSON_Delete(j); return cli_fail("out of memory"); }
+            fprintf(fp, "%s\n", s);
+            free(s);
+            cJSON_Delete(j);
+            continue;
+        }
+        cJSON *j = json ? cJSON_CreateObject() : NULL, *tags = json ? cJSON_AddArrayToObject(j, "tags") : NULL,
+              *probs = json ? cJSON_AddArrayToObject(j, "probs") : NULL;
+        for (int t = 0; t < b->lengths[r]; t++) {
+            softmax(out + ((size_t)r * b->T + t) * C, C, p);
+            int best = argmax(p, C);
+            if (json) {
+                cJSON_AddItemToArray(tags, cJSON_CreateString(m->labels[best]));
+                cJSON_AddItemToArray(probs, cJSON_CreateNumber(round(p[best] * 1e6) / 1e6));
+            } else {
+                fprintf(fp, "%s%s", t ? " " : "", m->labels[best]);
+            }
+        }
+        if (json) {
+            char *s = cJSON_PrintUnformatted(j);
+            if (!s) { cJSON_Delete(j); return cli_fail("out of memory"); }
+            fprintf(fp, "%s", s);
+            free(s);
+            cJSON_Delete(j);
+        }
+        fputc('\n', fp);
+    }
+    return 0;
+}
+
+int cmd_seqtask_predict(rnnc_seq_kind kind, int argc, char **argv) {
+    char mode[64];
+    snprintf(mode, sizeof mode, "%s predict", rnnc_seq_kind_name(kind));
+    opts o;
+    int rc = parse(mode, false, argc, argv, &o);
+    if (rc < 0) { help_predict(kind); return 0; }
+    if (rc) return rc;
+    rnnc_seq_model *m = NULL;
+    if ((rc = cli_seq_load(kind, o.model, &m))) return rc;
+    bool from_stdin = !o.input || !strcmp(o.input, "-"), tag = kind == RNNC_SEQ_TAG;
+    const char *in_name = from_stdin ? "stdin" : o.input;
+    FILE *in = from_stdin ? stdin : fopen(o.input, "r");
+    if (!in) {
+        int e = errno;
+        rnnc_seq_model_free(m);
+        return cli_fail("%s: cannot open: %s", o.input, strerror(e));
+    }
+    /* from a terminal, each line is answered as it is typed */
+    int B = from_stdin && isatty(0) ? 1 : (int)o.batch, C = m->c.outputs, T = (int)o.max_len;
+    rnnc_atomic_file af = {0};
+    FILE *fp = stdout;
+    if (o.output) {
+        if (rnnc_atomic_open(&af, o.output)) { rc = cli_fail_status(); goto done; }
+        fp = af.fp;
+    }
+    rnnc_seq_ws *ws = NULL;
+    rnnc_seq_data d = {0};
+    uint32_t *ids = malloc((size_t)B * T * sizeof *ids);
+    int *lens = malloc((size_t)B * sizeof *lens);
+    size_t *ex = malloc((size_t)B * sizeof *ex);
+    float *out = malloc((size_t)B * (tag ? (size_t)T : 1) * C * sizeof *out);
+    double *p = malloc((size_t)C * sizeof *p);
+    char *line = NULL;
+    size_t cap = 0, lines = 0, tokens = 0, unknown = 0, cut = 0;
+    rnnc_ids tok = {0};
+    if (!ids || !lens || !ex || !out || !p || !(d.ids = calloc((size_t)B, sizeof *d.ids)) ||
+        !(d.len = calloc((size_t)B, sizeof *d.len))) {
+        rc = cli_fail("out of memory");
+    } else if (rnnc_seq_ws_new(&ws, m, B, T)) {
+        rc = cli_fail_status();
+    }
+    /* lines in batches of B; an empty line is written in its place after the batch before it */
+    bool eof = false;
+    while (!rc && !eof) {
+        int n = 0, empties_before[4097] = {0};
+        while (n < B) {
+            ssize_t k = getline(&line, &cap, in);
+            if (k < 0) { eof = true; break; }
+            lines++;
+            while (k > 0 && (line[k - 1] == '\n' || line[k - 1] == '\r')) k--;
+            tok.len = 0;
+            size_t unk = 0;
+            if (rnnc_s2s_encode_ex(&m->vocab, line, (size_t)k, false, &tok, &unk)) { rc = cli_fail("%s:%zu: %s", in_name, lines, rnnc_last_error()); break; }
+            if (tok.len == 0) { empties_before[n]++; continue; }
+            if (tok.len > (size_t)T) {
+                if (tag) { rc = cli_fail("%s:%zu: %zu tokens, more than --max-len %d", in_name, lines, tok.len, T); break; }
+                tok.len = (size_t)T;
+                cut++;
+            }
+            tokens += tok.len;
+            unknown += unk;
+            free(d.ids[n]);
+            if (!(d.ids[n] = malloc(tok.len * sizeof(uint32_t)))) { rc = cli_fail("out of memory"); break; }
+            memcpy(d.ids[n], tok.data, tok.len * sizeof(uint32_t));
+            d.len[n] = (int)tok.len;
+            ex[n] = (size_t)n;
+            n++;
+        }
+        if (rc) break;
+        d.n = (size_t)n;
+        rnnc_seq_batch b = {0};
+        if (n) {
+            rnnc_seq_data_batch(&d, kind, ex, n, ids, lens, NULL, &b);
+            if (rnnc_seq_forward_backward(ws, m, &b, NULL, NULL, 1, NULL, out, NULL, NULL)) { rc = cli_fail_status(); break; }
+        }
+        for (int r = 0; r <= n && !rc; r++) {
+            for (int e = 0; e < empties_before[r]; e++) fputc('\n', fp);
+            if (r == n) break;
+            rnnc_seq_batch one = b;
+            one.B = 1;
+            one.lengths = lens + r;
+            rc = write_batch(fp, m, &one, out + (size_t)r * (tag ? (size_t)b.T : 1) * C, o.json, p);
+        }
+        if (fp == stdout) fflush(stdout);
+    }
+    if (!rc && ferror(in)) rc = cli_fail("reading %s: %s", in_name, strerror(errno));
+    if (o.output) {
+        if (rc) rnnc_atomic_abort(&af);
+        else if (rnnc_atomic_commit(&af)) rc = cli_fail_status();
+    } else if (!rc && (fflush(stdout) || ferror(stdout))) {
+        rc = cli_fail("writing stdout: %s", strerror(errno));
+    }
+    if (!rc && (!from_stdin || o.output || unknown > 0 || cut > 0))
+        fprintf(stderr, "predict: %zu line%s, %zu unknown token%s (%.1f%% of %zu)%s%s%s\n", lines, lines == 1 ? "" : "s", unknown,
+                unknown == 1 ? "" : "s", tokens ? 100.0 * (double)unknown / (double)tokens : 0.0, tokens,
+                cut ? ", some texts cut to --max-len" : "", o.output ? "; wrote " : "", o.output ? o.output : "");
+    rnnc_seq_ws_free(ws);
+    for (int i = 0; d.ids && i < B; i++) free(d.ids[i]);
+    free(d.ids); free(d.len);
+    free(ids); free(lens); free(ex); free(out); free(p); free(line);
+    rnnc_ids_free(&tok);
+done:
+    if (!from_stdin) fclose(in);
+    rnnc_seq_model_free(m);
+    return rc;
+}
+
+int cmd_seqtask_eval(rnnc_seq_kind kind, int argc, char **argv) {
+    char mode[64];
+    snprintf(mode, sizeof mode, "%s eval", rnnc_seq_kind_name(kind));
+    opts o;
+    int rc = parse(mode, true, argc, argv, &o);
+    if (rc < 0) { help_eval(kind); return 0; }
+    if (rc) return rc;
+    rnnc_seq_model *m = NULL;
+    if ((rc = cli_seq_load(kind, o.model, &m))) return rc;
+    bool tag = kind == RNNC_SEQ_TAG;
+    int C = m->c.outputs, B = (int)o.batch;
+    rnnc_seq_data d = {0};
+    rnnc_seq_read_opts ro = {.kind = kind, .max_len = (int)o.max_len, .skip_bad = o.skip_bad, .skip_long = o.skip_long};
+    rnnc_confusion cm = {0};
+    rnnc_tag_score ts = {0};
+    rnnc_seq_ws *ws = NULL;
+    const char *const *names = (const char *const *)m->labels;
+    double t0 = cli_now();
+    if (rnnc_seq_data_read(&d, o.data, &ro, &m->vocab, names, m->n_labels) ||
+        (tag ? rnnc_tag_score_init(&ts, names, C) : rnnc_confusion_init(&cm, C))) {
+        rnnc_seq_model_free(m);
+        rnnc_seq_data_free(&d);
+        return cli_fail_status();
+    }
+    int T = 1;
+    for (size_t i = 0; i < d.n; i++) T = d.len[i] > T ? d.len[i] : T;
+    uint32_t *ids = malloc((size_t)B * T * sizeof *ids);
+    int *lens = malloc((size_t)B * sizeof *lens), *pred = malloc((size_t)T * sizeof *pred);
+    size_t *ex = malloc((size_t)B * sizeof *ex);
+    float *out = malloc((size_t)B * (tag ? (size_t)T : 1) * C * sizeof *out);
+    if (!ids || !lens || !pred || !ex || !out) rc = cli_fail("out of memory");
+    else if (rnnc_seq_ws_new(&ws, m, B, T)) rc = cli_fail_status();
+    for (size_t first = 0; !rc && first < d.n; first += (size_t)B) {
+        int n = (int)(d.n - first < (size_t)B ? d.n - first : (size_t)B);
+        for (int k = 0; k < n; k++) ex[k] = first + (size_t)k;
+        rnnc_seq_batch b;
+        rnnc_seq_data_batch(&d, kind, ex, n, ids, lens, NULL, &b);
+        if (rnnc_seq_forward_backward(ws, m, &b, NULL, NULL, 1, NULL, out, NULL, NULL)) { rc = cli_fail_status(); break; }
+        for (int k = 0; k < n && !rc; k++) {
+            size_t i = ex[k];
+            rnnc_status s;
+            if (tag) {
+                for (int t = 0; t < d.len[i]; t++) {
+                    const float *z = out + ((size_t)k * b.T + t) * C;
+                    int best = 0;
+                    for (int c = 1; c < C; c++) best = z[c] > z[best] ? c : best;
+                    pred[t] = best;
+                }
+                s = rnnc_tag_score_add(&ts, d.tags[i], pred, (size_t)d.len[i]);
+            } else {
+                const float *z = out + (size_t)k * C;
+                int best = 0;
+                for (int c = 1; c < C; c++) best = z[c] > z[best] ? c : best;
+                s = rnnc_confusion_add(&cm, d.label[i], best);
+            }
+            if (s) rc = cli_fail_status();
+        }
+    }
+    if (!rc && (tag ? ts.tokens.total : cm.total) == 0)
+        rc = cli_fail("%s: nothing to score (every %s is unknown to the model)", o.data, tag ? "tag" : "label");
+    if (!rc) {
+        if (o.json) {
+            cJSON *j = NULL;
+            if (tag ? rnnc_tag_scores_json(names, &ts, &j) : rnnc_scores_json(names, &cm, &j)) rc = cli_fail_status();
+            else {
+                cJSON_AddNumberToObject(j, "skipped_bad", (double)d.skipped_bad);
+                cJSON_AddNumberToObject(j, "skipped_long", (double)d.skipped_long);
+                cJSON_AddNumberToObject(j, "unknown_labels", (double)d.unknown_labels);
+                char *s = cJSON_Print(j);
+                if (s) printf("%s\n", s);
+                free(s);
+                cJSON_Delete(j);
+            }
+        } else {
+            printf("%s: %zu items (skipped %zu bad, %zu long; %zu cut to --max-len), %zu tokens, %.2f%% unknown (%.1fs)\n", o.data, d.n,
+                   d.skipped_bad, d.skipped_long, d.truncated, d.tokens, d.tokens ? 100.0 * (double)d.unk_tokens / (double)d.tokens : 0.0,
+                   cli_now() - t0);
+            if (d.unknown_labels)
+                printf("%zu %s the model does not know, %s (the first at line %zu: '%s')\n", d.unknown_labels,
+                       tag ? "tags" : "items with labels", tag ? "not scored" : "left out", d.unknown_label_line, d.unknown_label);
+            if (tag ? rnnc_tag_scores_report(stdout, names, &ts) : rnnc_scores_report(stdout, names, &cm)) rc = cli_fail_status();
+        }
+    }
+    free(ids); free(lens); free(pred); free(ex); free(out);
+    rnnc_seq_ws_free(ws);
+    if (tag) rnnc_tag_score_free(&ts);
+    else rnnc_confusion_free(&cm);
+    rnnc_seq_data_free(&d);
+    rnnc_seq_model_free(m);
+    return rc;
+}
