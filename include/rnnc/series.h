@@ -56,14 +56,15 @@ typedef struct {
     float *v;    /* [rows * cols] */
 } rnnc_series_data;
 
-/* Reads the CSV at `path` ("-": stdin). On failure *out is left empty (safe to free). */
+/* Reads the CSV at `path` ("-": stdin) into *out (overwritten, not freed first). On failure *out is
+ * left empty (safe to free). */
 rnnc_status rnnc_series_read(const char *path, const rnnc_series_spec *spec, rnnc_series_data *out);
 /* The same over text[0, len) (it need not end in NUL), `name` standing for the file in messages. */
 rnnc_status rnnc_series_parse(const char *text, size_t len, const char *name, const rnnc_series_spec *spec,
                               rnnc_series_data *out);
 void rnnc_series_data_free(rnnc_series_data *d);
 
-/* Fills *out (which rnnc_seq_series_free frees, see seqmodel.h) for the spec's columns: names
+/* Fills *out (overwritten, not freed first; rnnc_seq_series_free frees it) for the spec's columns: names
  * copied, known flags (known[0] false), mean and std of each column over the first `train_rows`
  * rows (at least 1, none of them future), `context` (T >= 1) and `season` (>= 0, 0: none). On
  * failure *out is left empty. */
