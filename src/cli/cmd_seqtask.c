@@ -75,7 +75,7 @@ static const char *const usage_text[3] = {
     "usage: rnnc forecast train --data SERIES.csv --target COL -o RUN_DIR [options]\n"
     "       rnnc forecast train --resume RUN_DIR [--steps N | --epochs X | --time T]\n"
     "       rnnc forecast predict --model M --data RECENT.csv [-o OUT.csv]\n"
-    "       rnnc forecast eval --model M --data SERIES.csv [--last R] [--json] [--plot OUT.svg]\n"
+    "       rnnc forecast eval --model M --data SERIES.csv [--last R] [--json]\n"
     "\n"
     "Numbers -> the next numbers. A CSV with a header; windows of --context rows predict the\n"
     "--horizon rows after them. eval prints MAE, RMSE, sMAPE and MASE beside the seasonal-naive\n"
@@ -96,9 +96,13 @@ static int train(rnnc_seq_kind kind, int argc, char **argv) {
         if (task_flags[i].tasks & (1u << kind)) { map[i] = nd; defs[nd++] = task_flags[i].def; } else map[i] = -1;
     for (int i = 0; i < MF_COUNT; i++)
         if (i != MF_EMBED || kind != RNNC_SEQ_FORECAST) { mmap[i] = nm; mdefs[nm++] = cli_model_flags[i]; } else mmap[i] = -1;
+    /* (the shared help gives the LM's default; these tasks default to 128) */
+    mdefs[mmap[MF_HIDDEN]].help = "hidden units per layer (default 128)";
     cli_flag_val tv[TF_COUNT] = {0}, mv[MF_COUNT] = {0}, rv[RF_COUNT] = {0};
     cli_flag_table tables[] = {{"data and task", defs, tv, (size_t)nd},
-                               {"model (defaults: lstm, 1 layer, hidden 128, embed 64; --batch 32)", mdefs, mv, (size_t)nm},
+                               {kind == RNNC_SEQ_FORECAST ? "model (defaults: lstm, 1 layer, hidden 128; --batch 32)"
+                                                          : "model (defaults: lstm, 1 layer, hidden 128, embed 64; --batch 32)",
+                                mdefs, mv, (size_t)nm},
                                {"training run (the same in every trainer)", cli_run_flags, rv, RF_COUNT}};
     const size_t nt = sizeof tables / sizeof tables[0];
     int rc = cli_flags_parse(mode, argc, argv, 1, tables, nt);
