@@ -220,13 +220,14 @@ int cmd_seqtask_predict(rnnc_seq_kind kind, int argc, char **argv) {
             size_t unk = 0;
             if (rnnc_s2s_encode_ex(&m->vocab, line, (size_t)k, false, &tok, &unk)) { rc = cli_fail("%s:%zu: %s", in_name, lines, rnnc_last_error()); break; }
             if (tok.len == 0) { empties_before[n]++; continue; }
+            /* (counted before any cut: the unknown share is of the tokens the text has) */
+            tokens += tok.len;
+            unknown += unk;
             if (tok.len > (size_t)T) {
                 if (tag) { rc = cli_fail("%s:%zu: %zu tokens, more than --max-len %d", in_name, lines, tok.len, T); break; }
                 tok.len = (size_t)T;
                 cut++;
             }
-            tokens += tok.len;
-            unknown += unk;
             free(d.ids[n]);
             if (!(d.ids[n] = malloc(tok.len * sizeof(uint32_t)))) { rc = cli_fail("out of memory"); break; }
             memcpy(d.ids[n], tok.data, tok.len * sizeof(uint32_t));
@@ -258,10 +259,13 @@ int cmd_seqtask_predict(rnnc_seq_kind kind, int argc, char **argv) {
     } else if (!rc && (fflush(stdout) || ferror(stdout))) {
         rc = cli_fail("writing stdout: %s", strerror(errno));
     }
-    if (!rc && (!from_stdin || o.output || unknown > 0 || cut > 0))
+    if (!rc && (!from_stdin || o.output || unknown > 0 || cut > 0)) {
+        char cut_note[64] = "";
+        if (cut) snprintf(cut_note, sizeof cut_note, ", %zu text%s cut to --max-len %d", cut, cut == 1 ? "" : "s", T);
         fprintf(stderr, "predict: %zu line%s, %zu unknown token%s (%.1f%% of %zu)%s%s%s\n", lines, lines == 1 ? "" : "s", unknown,
-                unknown == 1 ? "" : "s", tokens ? 100.0 * (double)unknown / (double)tokens : 0.0, tokens,
-                cut ? ", some texts cut to --max-len" : "", o.output ? "; wrote " : "", o.output ? o.output : "");
+                unknown == 1 ? "" : "s", tokens ? 100.0 * (double)unknown / (double)tokens : 0.0, tokens, cut_note,
+                o.output ? "; wrote " : "", o.output ? o.output : "");
+    }
     rnnc_seq_ws_free(ws);
     for (int i = 0; d.ids && i < B; i++) free(d.ids[i]);
     free(d.ids); free(d.len);
@@ -280,6 +284,8 @@ int cmd_seqtask_eval(rnnc_seq_kind kind, int argc, char **argv) {
     int rc = parse(mode, true, argc, argv, &o);
     if (rc < 0) { help_eval(kind); return 0; }
     if (rc) return rc;
+    if (kind == RNNC_SEQ_CLASSIFY && o.skip_long)
+        fprintf(stderr, "rnnc %s: warning: --skip-long is ignored: classify cuts a text longer than --max-len instead\n", mode);
     rnnc_seq_model *m = NULL;
     if ((rc = cli_seq_load(kind, o.model, &m))) return rc;
     bool tag = kind == RNNC_SEQ_TAG;
@@ -352,7 +358,8 @@ int cmd_seqtask_eval(rnnc_seq_kind kind, int argc, char **argv) {
                    cli_now() - t0);
             if (d.unknown_labels)
                 printf("%zu %s the model does not know, %s (the first at line %zu: '%s')\n", d.unknown_labels,
-                       tag ? "tags" : "items with labels", tag ? "not scored" : "left out", d.unknown_label_line, d.unknown_label);
+                       tag ? (d.unknown_labels == 1 ? "tag" : "tags") : (d.unknown_labels == 1 ? "item with a label" : "items with labels"),
+                       tag ? "not scored" : "left out", d.unknown_label_line, d.unknown_label);
             if (tag ? rnnc_tag_scores_report(stdout, names, &ts) : rnnc_scores_report(stdout, names, &cm)) rc = cli_fail_status();
         }
     }
