@@ -453,7 +453,9 @@ static void summarize_items(const seq_task *t, char *buf, size_t n) {
                                 pct(t->dev.unk_tokens, t->dev.tokens));
     if (t->dev.unknown_labels && k < n)
         snprintf(buf + k, n - k, "\n%s: %zu %s the training data does not have, left %s (the first at line %zu: '%s')", t->o.valid,
-                 t->dev.unknown_labels, t->o.kind == RNNC_SEQ_TAG ? "tags" : "items with labels",
+                 t->dev.unknown_labels,
+                 t->o.kind == RNNC_SEQ_TAG ? (t->dev.unknown_labels == 1 ? "tag" : "tags")
+                                           : (t->dev.unknown_labels == 1 ? "item with a label" : "items with labels"),
                  t->o.kind == RNNC_SEQ_TAG ? "unscored" : "out", t->dev.unknown_label_line, t->dev.unknown_label);
 }
 
@@ -488,11 +490,13 @@ static rnnc_status forecast_data(seq_task *t, rnnc_seq_series *made) {
         long usable = (long)rows - t->o.holdout;
         long valid = t->o.valid_last ? t->o.valid_last : usable / 10;
         if (valid < N) valid = N;
-        t->train_end = (int)(usable - valid);
-        t->valid_end = (int)usable;
-        if (usable < 1 || t->train_end < T + N)
-            s = rnnc_error(RNNC_ERR_ARG, "%s: %d rows, %ld held out (--holdout) and %ld for validation (--valid-last) leave %d to train on: "
-                           "fewer than --context %d + --horizon %d", t->o.data, rows, t->o.holdout, valid, t->train_end, T, N);
+        /* (compared as longs: a huge --holdout or --valid-last must not wrap into a usable int) */
+        t->train_end = usable - valid > 0 ? (int)(usable - valid) : 0;
+        t->valid_end = usable > 0 ? (int)usable : 0;
+        if (usable < 1 || usable - valid < T + N)
+            s = rnnc_error(RNNC_ERR_ARG, "%s: %d rows, %ld held out (--holdout) and %ld for validation (--valid-last) leave %ld to train on: "
+                           "fewer than --context %d + --horizon %d", t->o.data, rows, t->o.holdout, valid,
+                           usable - valid > 0 ? usable - valid : 0, T, N);
     }
     if (!s) s = rnnc_series_windows(&t->series, 0, t->train_end, T, N, &t->n_train_win);
     if (!s) s = rnnc_series_windows(&t->series, t->train_end - T, t->valid_end, T, N, &t->n_valid_win);
@@ -536,11 +540,13 @@ rnnc_status rnnc_seq_task_new(rnnc_task **out, const rnnc_seq_task_opts *o, uint
     if (tokens(t)) {
         if ((s = rnnc_read_file(t->o.data, &text, &len))) goto out;
         bool tag = t->o.kind == RNNC_SEQ_TAG;
+        /* the labels first: a file without labelled lines says so, rather than that a tokenizer has
+         * nothing to train on */
+        if ((s = rnnc_seq_labels_collect((const char *)text, len, t->o.data, t->o.kind, &labels, &n_labels))) goto out;
         if ((s = rnnc_s2s_vocab_make(&v, t->o.tokenizer, (const char *)text, len, tag ? 0 : 1))) {
             s = rnnc_error(s, "--tokenizer: %s", rnnc_last_error());
             goto out;
         }
-        if ((s = rnnc_seq_labels_collect((const char *)text, len, t->o.data, t->o.kind, &labels, &n_labels))) goto out;
         rnnc_seq_read_opts ro = {.kind = t->o.kind, .max_len = t->o.max_len, .skip_bad = t->o.skip_bad, .skip_long = t->o.skip_long, .grow = true};
         if ((s = rnnc_seq_data_parse(&t->train, (const char *)text, len, t->o.data, &ro, &v, (const char *const *)labels, n_labels))) goto out;
         ro.grow = false;
@@ -564,9 +570,9 @@ rnnc_status rnnc_seq_task_new(rnnc_task **out, const rnnc_seq_task_opts *o, uint
     if ((s = setup(t))) goto out;
     if (tokens(t)) summarize_items(t, summary, n);
     else if (summary && n)
-        snprintf(summary, n, "%s: %d rows; training targets in rows [1, %d], validation in [%d, %d]%s; seasonal-naive MAE on them %.4g",
-                 t->o.data, t->series.rows, t->train_end, t->train_end + 1, t->valid_end, t->o.holdout ? ", the rest held out" : "",
-                 t->snaive_mae);
+        snprintf(summary, n, "%s: %d rows; training targets in rows [%d, %d], validation in [%d, %d]%s; seasonal-naive MAE on them %.4g",
+                 t->o.data, t->series.rows, t->o.context + 1, t->train_end, t->train_end + 1, t->valid_end,
+                 t->o.holdout ? ", the rest held out" : "", t->snaive_mae);
 out:
     free(text);
     rnnc_s2s_vocab_free(&v);
