@@ -243,7 +243,8 @@ rnnc_status rnnc_seq_data_parse(rnnc_seq_data *d, const char *text, size_t len, 
                 k++;
             }
             if (k != ids.len) {
-                snprintf(msg, sizeof msg, "has %zu tags for %zu %s", k, ids.len, v->tok == RNNC_S2S_TOK_CHAR ? "characters" : "tokens");
+                snprintf(msg, sizeof msg, "has %zu tag%s for %zu %s%s", k, k == 1 ? "" : "s", ids.len,
+                         v->tok == RNNC_S2S_TOK_CHAR ? "character" : "token", ids.len == 1 ? "" : "s");
                 why = msg;
             }
             item_tags = tags;
