@@ -159,7 +159,11 @@ static rnnc_status seq_train_batch(rnnc_task *base, long step, uint64_t seed, rn
     rnnc_status s = fill(t, &t->train, idx, (int)n, &b);
     if (s) return s;
     rnnc_seq_opts o = {.class_weight = t->weight, .training = true};
-    return rnnc_seq_forward_backward(t->ws, t->m, &b, &o, t->grads, 1.0f, rng, NULL, loss, count);
+    if ((s = rnnc_seq_forward_backward(t->ws, t->m, &b, &o, t->grads, 1.0f, rng, NULL, loss, count))) return s;
+    /* the run's throughput counts input tokens (time steps), as for the other tasks, not labels */
+    *count = 0;
+    for (int r = 0; r < b.B; r++) *count += b.lengths ? b.lengths[r] : b.T;
+    return RNNC_OK;
 }
 
 /* ---- validation ---- */
