@@ -192,22 +192,24 @@ static rnnc_status parse_number(const csv *c, const cell *f, int col, const char
     size_t n = f->n;
     while (n && is_blank(*p)) { p++; n--; } /* blanks inside quotes */
     while (n && is_blank(p[n - 1])) n--;
-    char shown[RNNC_JSON_SHOWN_CAP];
-    const char *txt = rnnc_json_shown(p, n, shown);
     if (n == 0) return csv_error(c, f->line, col, cname, "empty cell");
     /* strtod would skip a leading newline or other white space: a number starts with a sign, a
      * digit or a point (or is nan/inf, refused below) */
+    bool space = p[0] == ' ' || (p[0] >= '\t' && p[0] <= '\r');
+    char *end = (char *)p;
     errno = 0;
-    char *end;
-    double v = (p[0] == ' ' || (p[0] >= '\t' && p[0] <= '\r')) ? 0 : strtod(p, &end);
-    if ((p[0] == ' ' || (p[0] >= '\t' && p[0] <= '\r')) || end != p + n)
-        return csv_error(c, f->line, col, cname, "'%s' is not a number", txt);
+    double v = space ? 0 : strtod(p, &end);
+    bool whole = !space && end == p + n;
+    if (whole && isfinite(v) && fabs(v) <= FLT_MAX) {
+        *out = (float)v;
+        return RNNC_OK;
+    }
+    char shown[RNNC_JSON_SHOWN_CAP];
+    const char *txt = rnnc_json_shown(p, n, shown); /* only for the message */
+    if (!whole) return csv_error(c, f->line, col, cname, "'%s' is not a number", txt);
     if (isnan(v)) return csv_error(c, f->line, col, cname, "'%s' is not a number (NaN is refused: leave no gaps in a series)", txt);
     if (isinf(v) && errno != ERANGE) return csv_error(c, f->line, col, cname, "'%s' is infinite (Inf is refused)", txt);
-    if (isinf(v) || fabs(v) > FLT_MAX)
-        return csv_error(c, f->line, col, cname, "'%s' is out of range (a value must fit a float, |v| < 3.4e38)", txt);
-    *out = (float)v;
-    return RNNC_OK;
+    return csv_error(c, f->line, col, cname, "'%s' is out of range (a value must fit a float, |v| < 3.4e38)", txt);
 }
 
 /* Nothing but blanks (inside quotes too). */
