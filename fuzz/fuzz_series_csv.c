@@ -5,7 +5,8 @@
  * mode, bits 1-2 how many covariates of "a", "b", "c" (in that order) are read, bits 3-5 which of
  * them are known in advance, bit 6 small limits (at most 8 rows and 6 header columns), bit 7 read
  * through a file (rnnc_series_read), which must give the same as the text.
- * On failure: a message, on one line, naming the file for a format error, and nothing kept.
+ * On failure: a message, one line of valid UTF-8, naming the file for a format error, and nothing
+ * kept.
  * On success: the shape and the limits hold; every value is finite but in the future rows (the
  * target NaN, an unknown covariate NaN or finite, a known one finite), which only predict mode
  * has; the data written back as CSV (quoted, CRLF) reads the same bit for bit; normalisation has
@@ -27,7 +28,8 @@ static const char *const cov_names[3] = {"a", "b", "c"};
 static void check_error(rnnc_status s, const rnnc_series_data *d) {
     fuzz_check_failed(s);
     const char *m = rnnc_last_error();
-    FUZZ_CHECK(strchr(m, '\n') == NULL);
+    FUZZ_CHECK(strchr(m, '\n') == NULL && strchr(m, '\r') == NULL);
+    FUZZ_CHECK(rnnc_utf8_valid_prefix((const unsigned char *)m, strlen(m)) == strlen(m));
     if (s == RNNC_ERR_FORMAT) FUZZ_CHECK(strncmp(m, "fuzz.csv:", 9) == 0);
     FUZZ_CHECK(d->v == NULL && d->rows == 0 && d->name == NULL);
 }

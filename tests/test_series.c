@@ -164,6 +164,16 @@ static void test_bad_input(void) {
     BAD("d,y\n\"a\nb\",1\nx,?\n", &sy, "t.csv:4:2 (y): '?' is not a number");
     /* hostile names are shown with their control bytes escaped */
     BAD("\"y\x01\"\n1\n", &sy, "t.csv: no column 'y'; the columns are: y\\x01");
+    /* bytes that are not UTF-8 too, and C1 controls; UTF-8 text as it is */
+    BAD("y\n\xFF\xFE\n", &sy, "t.csv:2:1 (y): '\\xFF\\xFE' is not a number");
+    BAD("y\n\xC2\x9B\n", &sy, "t.csv:2:1 (y): '\\xC2\\x9B' is not a number");
+    BAD("temp\xC3\xA9" "rature,y\nx,\xE2\x82\xAC" "5\n", &sy, "t.csv:2:2 (y): '\xE2\x82\xAC" "5' is not a number");
+    const char *cov_u[] = {"temp\xC3\xA9" "rature"};
+    rnnc_series_spec su = spec_of("y", cov_u, NULL, 1);
+    BAD("temp\xC3\xA9" "rature,y\n1\xE2\x82\xAC,5\n", &su, "t.csv:2:1 (temp\xC3\xA9" "rature): '1\xE2\x82\xAC' is not a number");
+    /* a long cell is cut at 60 bytes */
+    BAD("y\n0123456789012345678901234567890123456789012345678901234567890123456789x\n", &sy,
+        "t.csv:2:1 (y): '012345678901234567890123456789012345678901234567890123456789...' is not a number");
     /* empty files, header only */
     BAD("", &sy, "t.csv: the file is empty (expected a header line naming the columns, then one row per time step)");
     BAD("\xEF\xBB\xBF\r\n\n", &sy,

@@ -7,15 +7,43 @@
 #include <locale.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/json.h"
 #include "rnnc/buf.h"
 #include "rnnc/io.h"
+#include "rnnc/utf8.h"
 
 /* ---- the CSV scanner ---- */
+
+#define SHOWN_CAP 256
+/* Text for a message: at most 60 bytes of it, control characters and bytes that are not UTF-8 as
+ * \xNN, so that a message stays one line of valid UTF-8 whatever the file holds. */
+static const char *show(const char *s, size_t n, char buf[SHOWN_CAP]) {
+    size_t o = 0, i = 0;
+    while (i < n) {
+        if (i >= 60) {
+            memcpy(buf + o, "...", 3);
+            o += 3;
+            break;
+        }
+        unsigned char ch = (unsigned char)s[i];
+        uint32_t cp = ch;
+        int k = ch < 0x80 ? 1 : rnnc_utf8_decode((const unsigned char *)s + i, n - i, &cp);
+        if (k == 0 || cp < 0x20 || (cp >= 0x7F && cp < 0xA0)) { /* C0, DEL, C1, not UTF-8: byte by byte */
+            o += (size_t)snprintf(buf + o, 5, "\\x%02X", ch);
+            i++;
+            continue;
+        }
+        memcpy(buf + o, s + i, (size_t)k);
+        o += (size_t)k;
+        i += (size_t)k;
+    }
+    buf[o] = 0;
+    return buf;
+}
 
 typedef struct {
     const char *s, *name; /* the text and the file's name */
@@ -33,7 +61,7 @@ typedef struct {
 static rnnc_status csv_error(const csv *c, size_t line, int col, const char *cname, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 static rnnc_status csv_error(const csv *c, size_t line, int col, const char *cname, const char *fmt, ...) {
-    char why[512], where[64] = "", shown[RNNC_JSON_SHOWN_CAP];
+    char why[512], where[64] = "", shown[SHOWN_CAP];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
@@ -41,7 +69,7 @@ static rnnc_status csv_error(const csv *c, size_t line, int col, const char *cna
     if (col > 0) snprintf(where, sizeof where, ":%d", col);
     if (col > 0 && cname && cname[0])
         return rnnc_error(RNNC_ERR_FORMAT, "%s:%zu%s (%s): %s", c->name, line, where,
-                          rnnc_json_shown(cname, strlen(cname), shown), why);
+                          show(cname, strlen(cname), shown), why);
     return rnnc_error(RNNC_ERR_FORMAT, "%s:%zu%s: %s", c->name, line, where, why);
 }
 
@@ -154,13 +182,13 @@ static rnnc_status spec_check(const rnnc_series_spec *sp) {
     if (sp->n_cov < 0 || sp->n_cov >= INT_MAX) return rnnc_error(RNNC_ERR_ARG, "%d covariates", sp->n_cov);
     if (sp->n_cov > 0 && !sp->covariates) return rnnc_error(RNNC_ERR_ARG, "%d covariates but no names", sp->n_cov);
     if (sp->max_rows < 0 || sp->max_cols < 0) return rnnc_error(RNNC_ERR_ARG, "negative row or column limit");
-    char shown[RNNC_JSON_SHOWN_CAP];
+    char shown[SHOWN_CAP];
     for (int j = 1; j <= sp->n_cov; j++) {
         const char *a = spec_col(sp, j);
         if (!a || !a[0]) return rnnc_error(RNNC_ERR_ARG, "covariate %d has no name", j);
         for (int k = 0; k < j; k++)
             if (!strcmp(a, spec_col(sp, k)))
-                return rnnc_error(RNNC_ERR_ARG, "column '%s' is named twice (%s)", rnnc_json_shown(a, strlen(a), shown),
+                return rnnc_error(RNNC_ERR_ARG, "column '%s' is named twice (%s)", show(a, strlen(a), shown),
                                   k == 0 ? "as the target and as a covariate" : "as two covariates");
     }
     return RNNC_OK;
@@ -168,12 +196,12 @@ static rnnc_status spec_check(const rnnc_series_spec *sp) {
 
 /* "FILE: no column 'x'; the columns are: a, b, c" (a long header cut short). */
 static rnnc_status no_column(const csv *c, const char *want, const char *hdr, const size_t *name_off, int H) {
-    char list[640], shown[RNNC_JSON_SHOWN_CAP], shown2[RNNC_JSON_SHOWN_CAP];
+    char list[640], shown[SHOWN_CAP], shown2[SHOWN_CAP];
     size_t o = 0;
     int h = 0;
     for (; h < H; h++) {
         const char *nm = hdr + name_off[h];
-        const char *t = nm[0] ? rnnc_json_shown(nm, strlen(nm), shown) : "\"\"";
+        const char *t = nm[0] ? show(nm, strlen(nm), shown) : "\"\"";
         size_t tl = strlen(t);
         if (o + tl + 2 >= sizeof list - 40) break;
         if (h) { memcpy(list + o, ", ", 2); o += 2; }
@@ -183,7 +211,7 @@ static rnnc_status no_column(const csv *c, const char *want, const char *hdr, co
     if (h < H) o += (size_t)snprintf(list + o, sizeof list - o, ", ... (%d in all)", H);
     list[o] = 0;
     return rnnc_error(RNNC_ERR_FORMAT, "%s: no column '%s'; the columns are: %s", c->name,
-                      rnnc_json_shown(want, strlen(want), shown2), list);
+                      show(want, strlen(want), shown2), list);
 }
 
 /* The value of a read cell, or an error naming it. */
@@ -204,8 +232,8 @@ static rnnc_status parse_number(const csv *c, const cell *f, int col, const char
         *out = (float)v;
         return RNNC_OK;
     }
-    char shown[RNNC_JSON_SHOWN_CAP];
-    const char *txt = rnnc_json_shown(p, n, shown); /* only for the message */
+    char shown[SHOWN_CAP];
+    const char *txt = show(p, n, shown); /* only for the message */
     if (!whole) return csv_error(c, f->line, col, cname, "'%s' is not a number", txt);
     if (isnan(v)) return csv_error(c, f->line, col, cname, "'%s' is not a number (NaN is refused: leave no gaps in a series)", txt);
     if (isinf(v) && errno != ERANGE) return csv_error(c, f->line, col, cname, "'%s' is infinite (Inf is refused)", txt);
@@ -260,7 +288,7 @@ static rnnc_status read_header(csv *c, const rnnc_series_spec *sp, parse_ws *w, 
     w->cells = calloc((size_t)cols, sizeof *w->cells);
     if (!w->use || !w->order || !w->cells) return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory for the header", c->name);
     for (int h = 0; h < H; h++) w->use[h] = -1;
-    char shown[RNNC_JSON_SHOWN_CAP];
+    char shown[SHOWN_CAP];
     for (int j = 0; j < cols; j++) {
         const char *want = spec_col(sp, j);
         int found = -1;
@@ -268,7 +296,7 @@ static rnnc_status read_header(csv *c, const rnnc_series_spec *sp, parse_ws *w, 
             if (strcmp(w->hdr + w->name_off[h], want)) continue;
             if (found >= 0)
                 return csv_error(c, *hdr_line, 0, NULL, "column '%s' appears twice in the header (columns %d and %d)",
-                                 rnnc_json_shown(want, strlen(want), shown), found + 1, h + 1);
+                                 show(want, strlen(want), shown), found + 1, h + 1);
             found = h;
         }
         if (found < 0) return no_column(c, want, w->hdr, w->name_off, H);
@@ -483,10 +511,10 @@ static inline bool norm(const rnnc_seq_series *s, int c, float v, float *out) {
 }
 
 static rnnc_status norm_error(const rnnc_seq_series *s, const rnnc_series_data *d, long long row, int c) {
-    char shown[RNNC_JSON_SHOWN_CAP];
+    char shown[SHOWN_CAP];
     return rnnc_error(RNNC_ERR_NUMERIC, "%s: row %lld: %g in column '%s' normalises to beyond a float (mean %g, std %g)",
                       d->name, row + 1, d->v[(size_t)row * (size_t)d->cols + (size_t)c],
-                      rnnc_json_shown(s->name[c], strlen(s->name[c]), shown), s->mean[c], s->std[c]);
+                      show(s->name[c], strlen(s->name[c]), shown), s->mean[c], s->std[c]);
 }
 
 rnnc_status rnnc_series_fill(const rnnc_seq_series *s, const rnnc_series_data *d, const int *starts, int B,
