@@ -15,7 +15,7 @@ trap 'rm -rf "$tmp"' EXIT
 export RNNC_NO_PROGRESS=1 OMP_NUM_THREADS=1
 pass=0 fail=0
 
-# The valid originals: a char LM, a BPE LM, a finished run, a seq2seq model.
+# The valid originals: a char LM, a BPE LM, a finished run, a seq2seq model, a classifier, a forecaster.
 awk 'BEGIN { srand(5); for (i = 0; i < 2000; i++) printf "the cat sees the dog %d. ", int(rand() * 9) }' > "$tmp/corpus.txt"
 small=(--layers 1 --hidden 8 --embed 4 --batch 4 --seq 8 --steps 2)
 "$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --cell lstm -o "$tmp/lm" 2>/dev/null &&
@@ -24,8 +24,15 @@ small=(--layers 1 --hidden 8 --embed 4 --batch 4 --seq 8 --steps 2)
 for i in $(seq 60); do printf 'a b c\tc b a\nb c\tc b\nc a b\tb a c\n'; done > "$tmp/pairs.tsv"
 "$rnnc" seq2seq train --data "$tmp/pairs.tsv" --valid "$tmp/pairs.tsv" -o "$tmp/s2s" --hidden 8 --embed 4 --steps 2 \
   2>/dev/null || { echo "cli_hostile: could not train the seq2seq model"; exit 1; }
+for i in $(seq 40); do printf 'a\tx y x\nb\ty y\n'; done > "$tmp/labelled.tsv"
+"$rnnc" classify train --data "$tmp/labelled.tsv" --valid "$tmp/labelled.tsv" --tokenizer space -o "$tmp/cls" --hidden 4 \
+  --embed 2 --steps 2 2>/dev/null || { echo "cli_hostile: could not train the classifier"; exit 1; }
+awk 'BEGIN { print "y,k"; for (i = 0; i < 80; i++) printf "%d,%d\n", 10 + i % 7, i % 7 }' > "$tmp/series.csv"
+"$rnnc" forecast train --data "$tmp/series.csv" --target y --known k --context 5 --horizon 2 -o "$tmp/fc" --hidden 4 \
+  --steps 2 2>/dev/null || { echo "cli_hostile: could not train the forecaster"; exit 1; }
 "$py" "$root/tools/make_hostile.py" "$tmp/lm/model.safetensors" "$tmp/lmbpe/model.safetensors" \
-  "$tmp/s2s/model.safetensors" "$tmp/lm" "$tmp/cases" || { echo "cli_hostile: make_hostile.py failed"; exit 1; }
+  "$tmp/s2s/model.safetensors" "$tmp/lm" "$tmp/cls/model.safetensors" "$tmp/fc/model.safetensors" "$tmp/cases" ||
+  { echo "cli_hostile: make_hostile.py failed"; exit 1; }
 
 while IFS=$'\t' read -r -a row; do
   name=${row[0]} want=${row[1]}

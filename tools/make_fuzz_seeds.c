@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "rnnc/rnnc.h"
+#include "rnnc/seqmodel.h"
 
 static const char *outdir;
 static char tmpdir[] = "/tmp/rnnc-seeds-XXXXXX";
@@ -281,6 +282,53 @@ static void seeds_s2s(void) {
     }
 }
 
+static void save_seq(const char *name, rnnc_seq_config c, rnnc_s2s_vocab v, const char *const *labels, rnnc_seq_series *sr,
+                     uint64_t seed) {
+    rnnc_seq_model *m;
+    check(rnnc_seq_model_new(&m, &c, &v, labels, sr), "seq new");
+    rnnc_rng r;
+    rnnc_rng_seed(&r, seed);
+    rnnc_seq_model_init(m, &r);
+    check(rnnc_seq_save(m, tmp("q.safetensors"), NULL, NULL, 0, NULL, 0), "seq save");
+    put_file("fuzz_seqmodel", name, tmp("q.safetensors"));
+    rnnc_seq_model_free(m);
+    rnnc_s2s_vocab_free(&v);
+    remove(tmp("q.safetensors"));
+}
+
+static void seeds_seq(void) {
+    /* fuzz_seqmodel: a model file of each task, or 'C'/'T' + an options byte + TSV. */
+    static const char *const words[] = {"x", "y", "the", "cat", "\xC3\xA9"}, *const labels[] = {"ham", "spam", "B-PER"};
+    rnnc_seq_config c = {.kind = RNNC_SEQ_CLASSIFY, .cell = RNNC_CELL_LSTM, .embed = 2, .hidden = 2, .layers = 1,
+                         .bidirectional = true, .pool = RNNC_POOL_FINAL, .outputs = 2, .loss = RNNC_SEQ_LOSS_CE};
+    save_seq("classify_lstm_bi.safetensors", c, symbols(RNNC_S2S_TOK_SPACE, words, 5), labels, NULL, 1);
+    c = (rnnc_seq_config){.kind = RNNC_SEQ_TAG, .cell = RNNC_CELL_GRU, .embed = 2, .hidden = 2, .layers = 2, .dropout = 0.1f,
+                          .output_dropout = 0.2f, .outputs = 3, .loss = RNNC_SEQ_LOSS_CE};
+    save_seq("tag_gru_char.safetensors", c, symbols(RNNC_S2S_TOK_CHAR, (const char *const[]){"a", "b", " "}, 3), labels, NULL, 2);
+    c = (rnnc_seq_config){.kind = RNNC_SEQ_CLASSIFY, .cell = RNNC_CELL_RNN_TANH, .embed = 2, .hidden = 2, .layers = 1,
+                          .pool = RNNC_POOL_MAX, .outputs = 2, .loss = RNNC_SEQ_LOSS_CE};
+    save_seq("classify_word.safetensors", c, tok_vocab(RNNC_S2S_TOK_WORD, make_word()), labels, NULL, 3);
+    static char n0[] = "y", n1[] = "dow", n2[] = "noise";
+    static char *names[] = {n0, n1, n2};
+    static bool known[] = {false, true, false};
+    static double mean[] = {100, 3, 0.5}, sd[] = {20, 2, 0.3};
+    rnnc_seq_series sr = {.n_cols = 3, .context = 4, .season = 7};
+    sr.name = malloc(3 * sizeof *sr.name);
+    sr.known = malloc(sizeof known);
+    sr.mean = malloc(sizeof mean);
+    sr.std = malloc(sizeof sd);
+    for (int i = 0; i < 3; i++) sr.name[i] = strdup(names[i]);
+    memcpy(sr.known, known, sizeof known);
+    memcpy(sr.mean, mean, sizeof mean);
+    memcpy(sr.std, sd, sizeof sd);
+    c = (rnnc_seq_config){.kind = RNNC_SEQ_FORECAST, .cell = RNNC_CELL_LSTM, .features = 3, .hidden = 2, .layers = 1,
+                          .pool = RNNC_POOL_LAST, .outputs = 2, .known = 1, .loss = RNNC_SEQ_LOSS_MAE};
+    save_seq("forecast_lstm.safetensors", c, (rnnc_s2s_vocab){0}, NULL, &sr, 4);
+    rnnc_seq_series_free(&sr);
+    puts_("fuzz_seqmodel", "classify_tsv", "C\1spam\tbuy now\nham\thello there\n\nham\tno\ttwo tabs\nspam\t\n");
+    puts_("fuzz_seqmodel", "tag_tsv", "T\2the cat\tO B-PER\na b c\tO O\r\nx\tI-PER\n");
+}
+
 static void seeds_safetensors(void) {
     /* fuzz_safetensors: a safetensors file; every dtype, odd shapes, metadata. */
     static float f32[6] = {1, -2, 3.5f, 0, 1e-8f, 65504};
@@ -355,6 +403,7 @@ int main(int argc, char **argv) {
     seeds_tiktoken();
     seeds_lm();
     seeds_s2s();
+    seeds_seq();
     seeds_safetensors();
     seeds_tsv();
     seeds_ids();

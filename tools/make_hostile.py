@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Crafts hostile input files for rnnc from small valid ones, and a manifest of what each must do.
 
-Usage: make_hostile.py LM LM_BPE S2S RUN_DIR OUT_DIR
+Usage: make_hostile.py LM LM_BPE S2S RUN_DIR CLASSIFIER FORECASTER OUT_DIR
 
 LM, LM_BPE and S2S are valid model files (a char-level LM, a BPE-level LM, a seq2seq model) and
 RUN_DIR a finished LM run directory (with checkpoint.safetensors); tests/cli_hostile.sh makes
@@ -291,6 +291,81 @@ def s2s_cases(c, s2s):
     c.add("tsv_nul/eval", "tsv_nul.tsv:2", "seq2seq", "eval", "--model", s2s, "--data", nul)
 
 
+def seq_cases(c, cls, fc):
+    """Classifier and forecaster files (seqmodel.h) with crafted configs, labels, vocabularies and
+    series; each read by predict (classify) or eval (forecast)."""
+    texts = c.file("texts.txt", "x y x\ny\n")
+
+    def cls_refused(name, expected, t, dat):
+        path = c.file(name + ".safetensors", st_bytes(t, dat))
+        c.add(name + "/predict", expected, "classify", "predict", "--model", path, texts)
+
+    hdr, data = st_read(cls)
+    text = header_text(hdr)
+    meta = hdr["__metadata__"]
+    c.add("cls_valid/predict", "OK", "classify", "predict", "--model", cls, texts)
+    cfg = meta["rnnc.seqmodel"]
+    for key, raw in (("vocab", "3e9"), ("hidden", "1e30"), ("layers", "-2"), ("outputs", "18446744073709551616"),
+                     ("embed", "0.5")):
+        j = json.loads(cfg)
+        old = '"%s":%s' % (key, json.dumps(j[key]))
+        assert old in cfg, old
+        h = json.loads(text)
+        h["__metadata__"]["rnnc.seqmodel"] = cfg.replace(old, '"%s":%s' % (key, raw))
+        cls_refused("cls_config_%s_%s" % (key, raw), key, header_text(h), data)
+    j = json.loads(cfg)
+    j.update(layers=64, hidden=16384)
+    h = json.loads(text)
+    h["__metadata__"]["rnnc.seqmodel"] = json.dumps(j, separators=(",", ":"))
+    cls_refused("cls_config_64x16384", "rnnc.seqmodel", header_text(h), data)
+    j = json.loads(cfg)
+    j.update(task="forecast")
+    h = json.loads(text)
+    h["__metadata__"]["rnnc.seqmodel"] = json.dumps(j, separators=(",", ":"))
+    cls_refused("cls_config_task_swapped", "forecast", header_text(h), data)
+    cls_refused("cls_nan_weight", "head.weight", text, set_float(hdr, data, "head.weight", 1, float("nan")))
+    cls_refused("cls_inf_embedding", "embedding.weight", text, set_float(hdr, data, "embedding.weight", 0, float("inf")))
+    labels = meta["rnnc.labels"].split("\n")
+    for name, value, expected in (("dup", "\n".join([labels[0]] * len(labels)), "twice"),
+                                  ("short", labels[0], "rnnc.labels"),
+                                  ("empty", "\n" * (len(labels) - 1), "empty"),
+                                  ("long", "\n".join(labels + ["extra"]), "rnnc.labels")):
+        h = json.loads(text)
+        h["__metadata__"]["rnnc.labels"] = value
+        cls_refused("cls_labels_" + name, expected, header_text(h), data)
+    h = json.loads(text)
+    h["__metadata__"]["rnnc.vocab"] = "x\n"
+    cls_refused("cls_vocab_size", "rnnc.vocab gives", header_text(h), data)
+    h = json.loads(text)
+    del h["__metadata__"]["rnnc.vocab_kind"]
+    cls_refused("cls_vocab_kind_missing", "rnnc.vocab_kind", header_text(h), data)
+
+    series = c.file("series.csv", "y,k\n" + "".join("%d,%d\n" % (10 + (i % 7), i % 7) for i in range(60)))
+
+    def fc_refused(name, expected, t, dat):
+        path = c.file(name + ".safetensors", st_bytes(t, dat))
+        c.add(name + "/eval", expected, "forecast", "eval", "--model", path, "--data", series)
+
+    hdr, data = st_read(fc)
+    text = header_text(hdr)
+    c.add("fc_valid/eval", "OK", "forecast", "eval", "--model", fc, "--data", series)
+    sr = json.loads(hdr["__metadata__"]["rnnc.series"])
+    for name, change, expected in (("std_zero", lambda s: s["columns"][0].update(std=0), "std"),
+                                   ("std_nan", lambda s: s["columns"][0].update(std="nan"), "std"),
+                                   ("known_target", lambda s: s["columns"][0].update(known=True), "target"),
+                                   ("one_column", lambda s: s.update(columns=s["columns"][:1]), "columns"),
+                                   ("context_huge", lambda s: s.update(context=1e12), "context"),
+                                   ("name_missing", lambda s: s["columns"][1].pop("name"), "name")):
+        s2 = json.loads(json.dumps(sr))
+        change(s2)
+        h = json.loads(text)
+        h["__metadata__"]["rnnc.series"] = json.dumps(s2, separators=(",", ":"))
+        fc_refused("fc_series_" + name, expected, header_text(h), data)
+    h = json.loads(text)
+    del h["__metadata__"]["rnnc.series"]
+    fc_refused("fc_series_missing", "rnnc.series", header_text(h), data)
+
+
 def tiktoken_cases(c, data_txt):
     """A .tiktoken rank file (the 256 bytes) and its sidecar with bad special tokens."""
     ranks = "".join("%s %d\n" % (base64.b64encode(bytes([i])).decode(), i) for i in range(256))
@@ -315,15 +390,16 @@ def tiktoken_cases(c, data_txt):
 
 
 def main():
-    if len(sys.argv) != 6:
+    if len(sys.argv) != 8:
         sys.exit(__doc__)
-    lm, lm_bpe, s2s, run_dir, out = sys.argv[1:]
+    lm, lm_bpe, s2s, run_dir, cls, fc, out = sys.argv[1:]
     os.makedirs(out, exist_ok=True)
     c = Cases(out)
     data_txt = c.file("text.txt", "the cat sees the dog. " * 40)
     lm_cases(c, lm, lm_bpe, data_txt, None)
     run_dir_cases(c, run_dir)
     s2s_cases(c, s2s)
+    seq_cases(c, cls, fc)
     tiktoken_cases(c, data_txt)
     c.write()
     print("make_hostile: %d cases in %s" % (len(c.rows), out))
