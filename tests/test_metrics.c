@@ -127,16 +127,17 @@ static void test_resume_replaces_rows(void) {
     }
     rnnc_metrics_series_free(&s);
     rm_tmp();
-    /* a validation row at the training row's step is a companion; a repeated training row at the
-     * last step (crash after logging it, resume from the checkpoint before) is a replay */
+    /* a validation row at the training row's step is a companion and joins it; a repeated
+     * training row at the last step (crash after logging it, resume from the checkpoint before) is
+     * a replay */
     make_tmp();
     append_raw("{\"step\":10,\"train_loss\":5}\n{\"step\":10,\"val_loss\":5.5,\"tokens\":40}\n"
                "{\"step\":20,\"train_loss\":4}\n{\"step\":20,\"train_loss\":4.1}\n{\"step\":20,\"val_loss\":4.4}\n");
     CHECK(rnnc_metrics_read(tmpdir, &s) == RNNC_OK);
-    CHECK_EQ_LL(s.n, 4);
-    if (s.n == 4) {
-        CHECK(s.rows[0].train_loss == 5 && s.rows[1].val_loss == 5.5);
-        CHECK(s.rows[2].train_loss == 4.1 && s.rows[3].val_loss == 4.4);
+    CHECK_EQ_LL(s.n, 2);
+    if (s.n == 2) {
+        CHECK(s.rows[0].train_loss == 5 && s.rows[0].val_loss == 5.5 && s.rows[0].tokens == 40);
+        CHECK(s.rows[1].train_loss == 4.1 && s.rows[1].val_loss == 4.4);
     }
     rnnc_metrics_series_free(&s);
     rm_tmp();

@@ -1,6 +1,7 @@
-/* Language-model training runs: the loss falls on a small corpus; an interrupted and resumed run
- * gives the same losses, step for step, as one that was not interrupted; run directories are
- * guarded; bad data gives clear errors. */
+/* Training runs: the LM's loss falls on a small corpus; an interrupted and resumed run of every
+ * task (lm, seq2seq, classify, tag, forecast) gives the same losses, step for step, and the same
+ * model files as one that was not interrupted; run directories are guarded; bad data gives clear
+ * errors. */
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -143,6 +144,7 @@ typedef rnnc_status (*make_task_fn)(rnnc_task **t, const void *opts, uint64_t se
 
 static rnnc_status make_lm(rnnc_task **t, const void *opts, uint64_t seed) { return rnnc_lm_task_new(t, opts, seed); }
 static rnnc_status make_s2s(rnnc_task **t, const void *opts, uint64_t seed) { return rnnc_s2s_task_new(t, opts, seed, NULL, 0); }
+static rnnc_status make_seq(rnnc_task **t, const void *opts, uint64_t seed) { return rnnc_seq_task_new(t, opts, seed, NULL, 0); }
 
 static bool same_file(const char *dir_a, const char *dir_b, const char *name) {
     char pa[256], pb[256];
@@ -273,6 +275,130 @@ static void test_exact_resume(void) {
     exact_resume("s2s", make_s2s, &so, r, 12, 40);
 }
 
+/* Tiny data for the classify, tag and forecast tasks (write_seq_data). */
+static const char *const cls_words[] = {"good", "bad", "fine", "awful", "the", "film", "was", "very", "quite", "plot"};
+
+/* classify: "pos" or "neg" by which of good/fine or bad/awful a text holds more of, lengths 2-9
+ * (so the batches, sorted by length in chunks, are ragged). */
+static void write_classify(const char *path, int n, uint64_t seed) {
+    rnnc_rng r;
+    rnnc_rng_seed(&r, seed);
+    FILE *f = fopen(path, "w");
+    for (int i = 0; i < n; i++) {
+        int len = 2 + (int)rnnc_rng_below(&r, 8), score = 0;
+        char text[128] = "";
+        for (int k = 0; k < len; k++) {
+            int w = (int)rnnc_rng_below(&r, 10);
+            score += w == 0 || w == 2 ? 1 : w == 1 || w == 3 ? -1 : 0;
+            size_t l = strlen(text);
+            snprintf(text + l, sizeof text - l, "%s%s", k ? " " : "", cls_words[w]);
+        }
+        fprintf(f, "%s\t%s\n", score > 0 ? "pos" : score < 0 ? "neg" : "neutral", text);
+    }
+    fclose(f);
+}
+
+/* tag: BIO spans of names (capitalised words) among lower-case ones. */
+static void write_tag(const char *path, int n, uint64_t seed) {
+    static const char *const lower[] = {"we", "met", "in", "at", "and", "saw"}, *const upper[] = {"Ann", "Bo", "Lee", "Paris", "Rome"};
+    rnnc_rng r;
+    rnnc_rng_seed(&r, seed);
+    FILE *f = fopen(path, "w");
+    for (int i = 0; i < n; i++) {
+        int len = 2 + (int)rnnc_rng_below(&r, 8);
+        char text[160] = "", tags[160] = "";
+        bool in_name = false;
+        for (int k = 0; k < len; k++) {
+            bool name = rnnc_rng_below(&r, 3) == 0;
+            const char *w = name ? upper[rnnc_rng_below(&r, 5)] : lower[rnnc_rng_below(&r, 6)];
+            size_t lt = strlen(text), lg = strlen(tags);
+            snprintf(text + lt, sizeof text - lt, "%s%s", k ? " " : "", w);
+            snprintf(tags + lg, sizeof tags - lg, "%s%s", k ? " " : "", name ? (in_name ? "I-PER" : "B-PER") : "O");
+            in_name = name;
+        }
+        fprintf(f, "%s\t%s\n", text, tags);
+    }
+    fclose(f);
+}
+
+/* forecast: a weekly pattern plus a slow wave and noise; the weekday is known ahead, the
+ * temperature only up to now. */
+static void write_series(const char *path, int rows, uint64_t seed) {
+    rnnc_rng r;
+    rnnc_rng_seed(&r, seed);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "date,births,weekday,temp\n");
+    for (int i = 0; i < rows; i++) {
+        int dow = i % 7;
+        double noise = (double)rnnc_rng_below(&r, 1000) / 1000.0 - 0.5;
+        double y = 100 + 20 * (dow >= 5 ? -1 : 0.3) + 5 * sin(i / 15.0) + 3 * noise;
+        fprintf(f, "day%d,%.3f,%d,%.2f\n", i, y, dow, 10 + 8 * sin(i / 30.0) + noise);
+    }
+    fclose(f);
+}
+
+/* The sequence tasks resume exactly too: classify bidirectional with output dropout and class
+ * weights, tag with dropout between two layers, forecast with known and unknown covariates; each
+ * over several epochs and stopped mid-epoch (so each epoch's order must come back after a resume),
+ * the second time at a validation (put off by the stop and made first by the resume). */
+static void test_exact_resume_seq(void) {
+    char data[3][128], dev[2][128];
+    const char *name[3] = {"classify", "tag", "forecast"};
+    for (int k = 0; k < 3; k++) snprintf(data[k], sizeof data[k], "%s/%s_train.%s", tmpdir, name[k], k == 2 ? "csv" : "tsv");
+    for (int k = 0; k < 2; k++) snprintf(dev[k], sizeof dev[k], "%s/%s_dev.tsv", tmpdir, name[k]);
+    write_classify(data[0], 200, 11);
+    write_classify(dev[0], 40, 12);
+    write_tag(data[1], 150, 13);
+    write_tag(dev[1], 30, 14);
+    write_series(data[2], 260, 15);
+    rnnc_run_opts r = rnnc_run_defaults();
+    r.optim = rnnc_optim_defaults(RNNC_OPT_ADAM, 1e-2);
+    r.warmup = 5;
+    r.log_every = 3;
+    r.eval_every = 10;
+    r.checkpoint_every = 7;
+    r.steps = 50;
+
+    rnnc_seq_task_opts c = rnnc_seq_task_defaults(RNNC_SEQ_CLASSIFY);
+    c.data = data[0];
+    c.valid = dev[0];
+    c.tokenizer = "word:50";
+    c.model.hidden = 12;
+    c.model.embed = 8;
+    c.model.bidirectional = true;
+    c.model.pool = RNNC_POOL_FINAL;
+    c.model.output_dropout = 0.3f;
+    c.class_weight = "balanced";
+    c.batch = 16; /* 13 batches an epoch, the last one short */
+    exact_resume("classify", make_seq, &c, r, 12, 30);
+
+    rnnc_seq_task_opts g = rnnc_seq_task_defaults(RNNC_SEQ_TAG);
+    g.data = data[1];
+    g.valid = dev[1];
+    g.model.hidden = 12;
+    g.model.embed = 8;
+    g.model.layers = 2;
+    g.model.dropout = 0.3f;
+    g.model.cell = RNNC_CELL_GRU;
+    g.batch = 16; /* 10 batches an epoch */
+    exact_resume("tag", make_seq, &g, r, 12, 30);
+
+    rnnc_seq_task_opts f = rnnc_seq_task_defaults(RNNC_SEQ_FORECAST);
+    f.data = data[2];
+    f.target = "births";
+    f.known = "weekday";
+    f.covariates = "temp";
+    f.context = 14;
+    f.horizon = 3;
+    f.season = 7;
+    f.valid_last = 30;
+    f.holdout = 20;
+    f.model.hidden = 12;
+    f.model.output_dropout = 0.2f;
+    f.batch = 32; /* 193 windows: 7 batches an epoch */
+    exact_resume("forecast", make_seq, &f, r, 12, 30);
+}
+
 static void test_bad_data(void) {
     char empty[128], tiny[128], dir[128];
     snprintf(empty, sizeof empty, "%s/empty.txt", tmpdir);
@@ -359,6 +485,7 @@ int main(void) {
     RUN(test_loss_falls_and_files);
     RUN(test_unigram_bias);
     RUN(test_exact_resume);
+    RUN(test_exact_resume_seq);
     RUN(test_bad_data);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);

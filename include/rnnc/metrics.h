@@ -59,8 +59,9 @@ typedef struct {
  * fields read as NaN, unknown keys are ignored, and lines that do not parse are skipped and
  * counted. A resumed run appends rows whose step goes back to the checkpoint's; the rows the
  * resume replaced (same or later step) are dropped, so the series is the one the final run saw.
- * Two rows at one step that report different things (training, then validation) are both kept;
- * a row repeating a measurement of the row before at the same step is a replay and replaces it.
+ * Two rows at one step that report different things (training, then validation) read as one row
+ * (the second fills the fields the first lacks); a row repeating a measurement of the row before
+ * at the same step is a replay and replaces it.
  * An empty log is a series of zero rows, not an error. */
 rnnc_status rnnc_metrics_read(const char *path, rnnc_metrics_series *s);
 /* The same over a log already in memory (data[0, len)); `name` is used in error messages. */

@@ -116,11 +116,24 @@ static int shares_measurement(const rnnc_metrics_row *a, const rnnc_metrics_row 
 static rnnc_status push_row(rnnc_metrics_series *s, const rnnc_metrics_row *r, const char *path) {
     /* A resume rewinds the step: drop what the resumed run replaced. A row at the same step as
      * the last one is a companion (validation after training) unless it reports a measurement the
-     * earlier row already has, in which case the run is replaying that step. */
+     * earlier row already has, in which case the run is replaying that step. A companion joins
+     * the row before (its fields fill the ones that row lacks): a run writes one row per step, but
+     * a stop at a step due both a report and a validation writes the report, and the resume the
+     * validation it put off, so the log reads as the run never stopped. */
     if (!isnan(r->step) && s->n > 0 && !isnan(s->rows[s->n - 1].step)) {
-        int replay = r->step < s->rows[s->n - 1].step;
-        for (size_t j = s->n; !replay && j > 0 && s->rows[j - 1].step == r->step; j--)
-            replay = shares_measurement(&s->rows[j - 1], r);
+        rnnc_metrics_row *last = &s->rows[s->n - 1];
+        int replay = r->step < last->step;
+        if (!replay && r->step == last->step) {
+            if (!shares_measurement(last, r)) {
+                rnnc_metrics_row add = *r;
+                for (size_t i = 0; i < RNNC_METRICS_NFIELDS; i++) {
+                    double *f = rnnc_metrics_field(last, i);
+                    if (isnan(*f)) *f = *rnnc_metrics_field(&add, i);
+                }
+                return RNNC_OK;
+            }
+            replay = 1;
+        }
         if (replay)
             while (s->n > 0 && !isnan(s->rows[s->n - 1].step) && s->rows[s->n - 1].step >= r->step) s->n--;
     }
