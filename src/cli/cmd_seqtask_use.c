@@ -353,8 +353,8 @@ int cmd_seqtask_eval(rnnc_seq_kind kind, int argc, char **argv) {
                 cJSON_Delete(j);
             }
         } else {
-            printf("%s: %zu items (skipped %zu bad, %zu long; %zu cut to --max-len), %zu tokens, %.2f%% unknown (%.1fs)\n", o.data, d.n,
-                   d.skipped_bad, d.skipped_long, d.truncated, d.tokens, d.tokens ? 100.0 * (double)d.unk_tokens / (double)d.tokens : 0.0,
+            printf("%s: %zu item%s (skipped %zu bad, %zu long; %zu cut to --max-len), %zu tokens, %.2f%% unknown (%.1fs)\n", o.data, d.n,
+                   d.n == 1 ? "" : "s", d.skipped_bad, d.skipped_long, d.truncated, d.tokens, d.tokens ? 100.0 * (double)d.unk_tokens / (double)d.tokens : 0.0,
                    cli_now() - t0);
             if (d.unknown_labels)
                 printf("%zu %s the model does not know, %s (the first at line %zu: '%s')\n", d.unknown_labels,
