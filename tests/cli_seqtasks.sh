@@ -1,0 +1,412 @@
+#!/usr/bin/env bash
+# rnnc classify | tag | forecast train / predict / eval end to end, on synthetic tasks made here
+# (deterministic awk) that each model learns in about a second on one core:
+#   classify  whether x outnumbers y in a random string of x and y (odd lengths, no ties);
+#   tag       SAME on a token the next token repeats, else O: only a bidirectional tagger can see
+#             the next token, so it reaches 100% and a unidirectional one stays near the O rate;
+#             a BIO task (runs of a as spans) for span F1; a char-mode task (first letters);
+#   forecast  a weekly pattern plus uniform noise, the weekday a covariate known ahead: the model
+#             must beat the seasonal-naive forecast (the best possible is 25% below it).
+# Then the outputs of predict and eval, -o written atomically, exact resume, and every bad input
+# of issue 13: each one line naming file:line (or file:line:column (name), or the flag), a
+# non-zero exit, and nothing written.
+# Usage: cli_seqtasks.sh RNNC_BINARY REPO_ROOT
+set -u
+RNNC=$1
+fails=0
+t=$(mktemp -d)
+trap 'rm -rf "$t"' EXIT
+export OMP_NUM_THREADS=1 RNNC_NO_PROGRESS=1
+py=$(command -v python3) || { echo "cli_seqtasks: python3 is needed (scripts/install-deps.sh installs it)"; exit 1; }
+ok() { echo "ok   $1"; }
+bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+# refused NAME RC TEXT CMD...: exit status RC, TEXT (fixed string) on the first stderr line, no other
+# line but a usage error's "(see ... --help)", and nothing on stdout
+refused() {
+  local name=$1 rc=$2 text=$3; shift 3
+  "$@" > "$t/out" 2> "$t/err"
+  local got=$?
+  if [ $got -eq "$rc" ] && head -1 "$t/err" | grep -qF -- "$text" && [ "$(wc -l < "$t/err")" -le $((rc == 2 ? 2 : 1)) ] &&
+     [ ! -s "$t/out" ]; then ok "$name"
+  else bad "$name (exit $got; stderr: $(head -c 400 "$t/err"))"; fi
+}
+# the number after "LABEL: " in a report (accuracy: 0.9950 (199 of 200))
+figure() { awk -v k="$1:" '$1 == k || ($1 " " $2) == k { print ($1 == k ? $2 : $3); exit }' "$2"; }
+
+# ---- the data ----
+# classify: label TAB x/y string of 3 to 13 symbols, odd lengths
+awk 'BEGIN { srand(11); for (i = 0; i < 1200; i++) { n = 3 + int(rand() * 10); if (n % 2 == 0) n++; s = ""; x = 0
+  for (k = 0; k < n; k++) { c = rand() < 0.5 ? "x" : "y"; x += c == "x"; s = s (k ? " " : "") c }
+  print (2 * x > n ? "more_x" : "more_y") "\t" s } }' > "$t/cls.tsv"
+head -1000 "$t/cls.tsv" > "$t/cls_train.tsv"; tail -200 "$t/cls.tsv" > "$t/cls_dev.tsv"
+# tag: tokens of {a,b,c} TAB SAME where the next token is the same, else O
+awk 'BEGIN { srand(5); for (i = 0; i < 1200; i++) { n = 4 + int(rand() * 9); for (k = 0; k < n; k++) a[k] = sprintf("%c", 97 + int(rand() * 3))
+  s = ""; g = ""; for (k = 0; k < n; k++) { s = s (k ? " " : "") a[k]; g = g (k ? " " : "") (k < n - 1 && a[k + 1] == a[k] ? "SAME" : "O") }
+  print s "\t" g } }' > "$t/tag.tsv"
+head -1000 "$t/tag.tsv" > "$t/tag_train.tsv"; tail -200 "$t/tag.tsv" > "$t/tag_dev.tsv"
+# BIO: runs of a are spans of type A
+awk 'BEGIN { srand(8); for (i = 0; i < 600; i++) { n = 4 + int(rand() * 8); s = ""; g = ""; p = ""
+  for (k = 0; k < n; k++) { c = rand() < 0.4 ? "a" : (rand() < 0.5 ? "b" : "c"); s = s (k ? " " : "") c
+    g = g (k ? " " : "") (c == "a" ? (p == "a" ? "I-A" : "B-A") : "O"); p = c }
+  print s "\t" g } }' > "$t/bio.tsv"
+head -500 "$t/bio.tsv" > "$t/bio_train.tsv"; tail -100 "$t/bio.tsv" > "$t/bio_dev.tsv"
+# char mode: words of {a,b,c,d}; a tag per character: U for a word's first letter, L for the others, S for a space
+awk 'BEGIN { srand(9); for (i = 0; i < 600; i++) { n = 2 + int(rand() * 4); s = ""
+  for (w = 0; w < n; w++) { l = 1 + int(rand() * 4); if (w) s = s " "; for (k = 0; k < l; k++) s = s sprintf("%c", 97 + int(rand() * 4)) }
+  g = ""; for (k = 1; k <= length(s); k++) { c = substr(s, k, 1); p = k == 1 ? " " : substr(s, k - 1, 1)
+    g = g (k > 1 ? " " : "") (c == " " ? "S" : (p == " " ? "U" : "L")) }
+  print s "\t" g } }' > "$t/char.tsv"
+head -500 "$t/char.tsv" > "$t/char_train.tsv"; tail -100 "$t/char.tsv" > "$t/char_dev.tsv"
+# forecast: 700 days of 100 + a weekly pattern + uniform noise in [-3, 3]; the weekday is known ahead
+awk 'BEGIN { srand(4); split("0 3 5 4 6 -8 -10", p, " "); print "day,sales,weekday"
+  for (i = 0; i < 700; i++) { d = i % 7; printf "%d,%.3f,%d\n", i, 100 + 2 * p[d + 1] + (rand() - 0.5) * 6, d } }' > "$t/fc.csv"
+
+small=(--hidden 16 --embed 8 --lr 0.01 --log-every 0 --eval-every 0)
+
+# ---- classify ----
+"$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/cls" "${small[@]}" --epochs 10 --pool last \
+  2> "$t/cls.err"
+check "classify train: exit 0; model, best, checkpoint and metrics written" '[ $? -eq 0 ] && [ -s "$t/cls/model.safetensors" ] && [ -s "$t/cls/best.safetensors" ] && [ -s "$t/cls/checkpoint.safetensors" ] && [ -s "$t/cls/metrics.jsonl" ]'
+check "classify train: the data summary and the model line" 'grep -q "^classify: .*cls_train.tsv: 1000 items" "$t/cls.err" && grep -q "2 classes, vocabulary [0-9]*; lstm 1x16, pooling last" "$t/cls.err"'
+check "classify train: the last line names the files and the best validation" 'tail -1 "$t/cls.err" | grep -q "done. .*cls/model.safetensors (last), .*cls/best.safetensors (best validation: step [0-9]*, .*acc [0-9.]*%  macro-F1"'
+CM=$t/cls/best.safetensors
+"$RNNC" classify eval --model "$CM" --data "$t/cls_dev.tsv" > "$t/cls.eval"
+check "classify eval: x outnumbers y learnt to >= 99% accuracy" '[ $? -eq 0 ] && awk "BEGIN { exit !($(figure accuracy "$t/cls.eval") >= 0.99) }"'
+check "classify eval: accuracy, macro-F1, a precision/recall/F1 row per class, the confusion matrix" \
+  'grep -q "^items: 200$" "$t/cls.eval" && grep -q "^macro-F1: " "$t/cls.eval" && grep -q "^class  *precision  *recall  *F1  *support" "$t/cls.eval" && grep -q "^more_x  *[0-9.]*  *[0-9.]*  *[0-9.]*  *[0-9]" "$t/cls.eval" && grep -q "^more_y  *[0-9.]*" "$t/cls.eval" && grep -q "^confusion matrix (rows: truth, columns: prediction)" "$t/cls.eval" && [ "$(tail -2 "$t/cls.eval" | awk "{ n += \$2 + \$3 } END { print n }")" = 200 ]'
+"$RNNC" classify eval --model "$CM" --data "$t/cls_dev.tsv" --json > "$t/cls.json"
+check "classify eval --json: one object with accuracy, macro_f1, per_class and the confusion matrix" \
+  '"$py" -c "import json,sys; j = json.load(open(sys.argv[1])); assert j[\"items\"] == 200 and j[\"accuracy\"] >= 0.99 and len(j[\"per_class\"]) == 2 and sum(map(sum, j[\"confusion\"])) == 200 and j[\"unknown_labels\"] == 0" "$t/cls.json"'
+printf 'x x y\n\ny y y x x\n   \nx\n' | "$RNNC" classify predict --model "$CM" > "$t/cls.pred" 2> "$t/err"
+check "classify predict: label TAB probability a line, an empty line for an empty one, right on simple texts" \
+  '[ $? -eq 0 ] && [ "$(wc -l < "$t/cls.pred")" -eq 5 ] && [ "$(cut -f1 "$t/cls.pred" | tr "\n" " ")" = "more_x  more_y  more_x " ] && awk -F"\t" "NF { if (NF != 2 || \$2 < 0.5 || \$2 > 1) exit 1 }" "$t/cls.pred" && [ ! -s "$t/err" ]'
+printf 'x x y\n\ny y y x x\n' | "$RNNC" classify predict --model "$CM" --json > "$t/cls.jl"
+check "classify predict --json: every line parses, with the label and every class's probability" \
+  '"$py" -c "
+import json, sys
+lines = open(sys.argv[1]).read().split(\"\n\")[:-1]
+assert len(lines) == 3 and lines[1] == \"\"
+for l in (lines[0], lines[2]):
+    j = json.loads(l)
+    assert set(j[\"probs\"]) == {\"more_x\", \"more_y\"} and abs(sum(j[\"probs\"].values()) - 1) < 1e-4
+    assert j[\"label\"] == max(j[\"probs\"], key=j[\"probs\"].get)
+assert json.loads(lines[0])[\"label\"] == \"more_x\"" "$t/cls.jl"'
+printf 'x x y\nz z x\n' > "$t/in.txt"
+"$RNNC" classify predict --model "$CM" "$t/in.txt" -o "$t/cls.out" 2> "$t/err"
+check "classify predict FILE -o OUT: writes OUT, counts lines and unknown tokens on stderr" \
+  '[ $? -eq 0 ] && [ "$(wc -l < "$t/cls.out")" -eq 2 ] && grep -q "^predict: 2 lines, 2 unknown tokens (33.3% of 6); wrote .*cls.out$" "$t/err"'
+printf 'x x x x y\n' | "$RNNC" classify predict --model "$CM" --max-len 2 2> "$t/err" > /dev/null
+check "classify predict --max-len: a longer text is cut and counted" '[ $? -eq 0 ] && grep -q "1 text cut to --max-len 2" "$t/err"'
+check "rnnc plot draws a classify run" '"$RNNC" plot "$t/cls" -o "$t/cls.svg" 2>/dev/null && grep -q "<svg" "$t/cls.svg"'
+
+# ---- tag: bidirectional against unidirectional ----
+"$RNNC" tag train --data "$t/tag_train.tsv" --valid "$t/tag_dev.tsv" -o "$t/bi" "${small[@]}" --epochs 10 --bidirectional 2> "$t/bi.err"
+check "tag train --bidirectional: exit 0" '[ $? -eq 0 ] && [ -s "$t/bi/best.safetensors" ] && grep -q "2 tags, vocabulary 7; lstm 1x16 bidirectional" "$t/bi.err"'
+"$RNNC" tag train --data "$t/tag_train.tsv" --valid "$t/tag_dev.tsv" -o "$t/uni" "${small[@]}" --epochs 10 2>/dev/null
+check "tag train (unidirectional): exit 0" '[ $? -eq 0 ] && [ -s "$t/uni/best.safetensors" ]'
+TM=$t/bi/best.safetensors
+"$RNNC" tag eval --model "$TM" --data "$t/tag_dev.tsv" > "$t/bi.eval"
+"$RNNC" tag eval --model "$t/uni/best.safetensors" --data "$t/tag_dev.tsv" > "$t/uni.eval"
+bi_acc=$(figure "token accuracy" "$t/bi.eval"); uni_acc=$(figure "token accuracy" "$t/uni.eval")
+echo "     (token accuracy: bidirectional $bi_acc, unidirectional $uni_acc)"
+check "tag: bidirectional learns 'the next token repeats this one' (token accuracy >= 99%)" 'awk "BEGIN { exit !($bi_acc >= 0.99) }"'
+check "tag: unidirectional cannot see the next token (token accuracy below 85%, 14 points under bidirectional)" 'awk "BEGIN { exit !($uni_acc < 0.85 && $bi_acc - $uni_acc > 0.14) }"'
+check "tag eval: token and sequence accuracy, per-tag rows, the confusion matrix; no spans for non-BIO tags" \
+  'grep -q "^tokens: [0-9]* scored, in 200 sequences" "$t/bi.eval" && grep -q "^sequence accuracy: " "$t/bi.eval" && grep -q "^SAME  *[0-9.]*  *[0-9.]*  *[0-9.]*" "$t/bi.eval" && grep -q "^O  *[0-9.]*" "$t/bi.eval" && grep -q "^confusion matrix" "$t/bi.eval" && ! grep -q "spans" "$t/bi.eval"'
+printf 'a a b\n\nc b b b a\n' | "$RNNC" tag predict --model "$TM" > "$t/tag.pred"
+check "tag predict: one tag per token, an empty line for an empty one" '[ $? -eq 0 ] && [ "$(cat "$t/tag.pred")" = "$(printf "SAME O O\n\nO SAME SAME O O")" ]'
+printf 'a a b\nc c\n' | "$RNNC" tag predict --model "$TM" --json > "$t/tag.jl" 2>/dev/null
+check "tag predict --json: every line parses, a tag and its probability per token" \
+  '"$py" -c "
+import json, sys
+ls = [json.loads(l) for l in open(sys.argv[1])]
+assert [len(j[\"tags\"]) for j in ls] == [3, 2] and [len(j[\"probs\"]) for j in ls] == [3, 2]
+assert ls[0][\"tags\"] == [\"SAME\", \"O\", \"O\"] and all(0.5 <= p <= 1 for j in ls for p in j[\"probs\"])" "$t/tag.jl"'
+# BIO tags: span F1 by conlleval's rules
+"$RNNC" tag train --data "$t/bio_train.tsv" --valid "$t/bio_dev.tsv" -o "$t/bio" "${small[@]}" --epochs 8 2> "$t/bio.err"
+check "tag train with BIO tags validates by span F1" '[ $? -eq 0 ] && grep -q "span F1 1.0000" "$t/bio.err"'
+"$RNNC" tag eval --model "$t/bio/best.safetensors" --data "$t/bio_dev.tsv" > "$t/bio.eval"
+check "tag eval with BIO tags: span counts and a span F1 row per type" '[ $? -eq 0 ] && grep -q "^spans (conlleval): [0-9]* true, [0-9]* predicted, [0-9]* correct" "$t/bio.eval" && grep -q "^A  *1.0000  *1.0000  *1.0000" "$t/bio.eval"'
+"$RNNC" tag eval --model "$t/bio/best.safetensors" --data "$t/bio_dev.tsv" --json > "$t/bio.json"
+check "tag eval --json: sequence accuracy and spans" '"$py" -c "import json,sys; j = json.load(open(sys.argv[1])); assert j[\"sequences\"] == 100 and j[\"spans\"][\"f1\"] == 1 and j[\"spans\"][\"per_type\"][0][\"type\"] == \"A\"" "$t/bio.json"'
+# char mode: a tag per character, spaces included
+"$RNNC" tag train --data "$t/char_train.tsv" --valid "$t/char_dev.tsv" --tokenizer char -o "$t/char" "${small[@]}" --epochs 10 2>/dev/null
+check "tag train --tokenizer char: exit 0" '[ $? -eq 0 ] && [ -s "$t/char/best.safetensors" ]'
+"$RNNC" tag eval --model "$t/char/best.safetensors" --data "$t/char_dev.tsv" > "$t/char.eval"
+check "char tagging learnt (token accuracy >= 99%)" 'awk "BEGIN { exit !($(figure "token accuracy" "$t/char.eval") >= 0.99) }"'
+printf 'ab cd\nd  a\n' | "$RNNC" tag predict --model "$t/char/best.safetensors" > "$t/char.pred"
+check "char tag predict: a tag per character, each space too" '[ $? -eq 0 ] && [ "$(cat "$t/char.pred")" = "$(printf "U L S U L\nU S S U")" ]'
+
+# ---- forecast ----
+fc=(--data "$t/fc.csv" --target sales --known weekday --context 14 --season 7 --holdout 100 --hidden 16 --lr 0.01 --log-every 0 --eval-every 0)
+"$RNNC" forecast train "${fc[@]}" --epochs 20 -o "$t/fc" 2> "$t/fc.err"
+check "forecast train: exit 0; the rows it trains and validates on" '[ $? -eq 0 ] && [ -s "$t/fc/best.safetensors" ] && grep -q "fc.csv: 700 rows; training targets in rows \[15, 540\], validation in \[541, 600\], the rest held out" "$t/fc.err" && grep -q "526 training and 60 validation windows of 14 steps -> 1, 2 inputs (1 known ahead)" "$t/fc.err"'
+FM=$t/fc/best.safetensors
+"$RNNC" forecast eval --model "$FM" --data "$t/fc.csv" --last 100 > "$t/fc.eval"
+check "forecast eval: MAE, RMSE, sMAPE and MASE for the model and the seasonal-naive forecast" \
+  '[ $? -eq 0 ] && grep -q "100 windows of 14 steps -> 1 (targets in rows 601-700), 100 forecasts" "$t/fc.eval" && grep -q "^  *MAE  *RMSE  *sMAPE  *MASE$" "$t/fc.eval" && grep -q "^model  *[0-9.]*  *[0-9.]*  *[0-9.]*%  *[0-9.]*$" "$t/fc.eval" && grep -q "^seasonal naive  *[0-9.]*  *[0-9.]*  *[0-9.]*%  *[0-9.]*$" "$t/fc.eval"'
+"$RNNC" forecast eval --model "$FM" --data "$t/fc.csv" --last 100 --json > "$t/fc.json"
+check "forecast eval --json on the 100 held-out days: model MAE at least 10% below seasonal naive" \
+  '"$py" -c "
+import json, sys
+j = json.load(open(sys.argv[1]))
+print(\"     (test MAE: model %.3f, seasonal naive %.3f)\" % (j[\"model\"][\"mae\"], j[\"seasonal_naive\"][\"mae\"]))
+assert j[\"windows\"] == 100 and j[\"season\"] == 7 and j[\"model\"][\"mae\"] < 0.9 * j[\"seasonal_naive\"][\"mae\"]
+assert set(j[\"model\"]) == {\"mae\", \"rmse\", \"smape\", \"mase\"}" "$t/fc.json"'
+"$RNNC" forecast eval --model "$FM" --data "$t/fc.csv" > "$t/fc_all.eval"
+check "forecast eval without --last: every window of the file" '[ $? -eq 0 ] && grep -q "686 windows of 14 steps -> 1 (targets in rows 15-700)" "$t/fc_all.eval"'
+# predict: the recent rows, then one row per forecast step with the target empty and the weekday given
+{ head -691 "$t/fc.csv"; echo "690,,4"; } > "$t/recent.csv"
+"$RNNC" forecast predict --model "$FM" --data "$t/recent.csv" > "$t/fc.pred"
+check "forecast predict: a CSV step,sales with one forecast near the weekly level" \
+  '[ $? -eq 0 ] && [ "$(head -1 "$t/fc.pred")" = "step,sales" ] && [ "$(wc -l < "$t/fc.pred")" -eq 2 ] && awk -F, "NR == 2 { exit !(\$1 == 1 && \$2 > 108 && \$2 < 116) }" "$t/fc.pred"'
+"$RNNC" forecast predict --model "$FM" --data - -o "$t/fc.out" < "$t/recent.csv"
+check "forecast predict --data - -o OUT: the same CSV, from stdin, in OUT" '[ $? -eq 0 ] && cmp -s "$t/fc.pred" "$t/fc.out"'
+"$RNNC" forecast train "${fc[@]}" --epochs 2 --horizon 3 -o "$t/fc3" 2>/dev/null
+{ head -691 "$t/fc.csv"; printf '690,,4\n691,,5\n692,,6\n'; } > "$t/recent3.csv"
+"$RNNC" forecast predict --model "$t/fc3/best.safetensors" --data "$t/recent3.csv" > "$t/fc3.pred"
+check "forecast predict with --horizon 3: steps 1 to 3" '[ $? -eq 0 ] && [ "$(cut -d, -f1 "$t/fc3.pred" | tr "\n" " ")" = "step 1 2 3 " ]'
+"$RNNC" forecast train --data "$t/fc.csv" --target sales --covariates weekday --context 14 -o "$t/fcu" --hidden 8 --steps 5 2>/dev/null
+head -100 "$t/fc.csv" > "$t/head100.csv"
+"$RNNC" forecast predict --model "$t/fcu/best.safetensors" --data "$t/head100.csv" > "$t/fcu.pred"
+check "a model without covariates known ahead predicts from the observed rows alone" '[ $? -eq 0 ] && [ "$(wc -l < "$t/fcu.pred")" -eq 2 ]'
+
+# ---- runs: repeatable, exact resume ----
+"$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/cls2" "${small[@]}" --epochs 10 --pool last 2>/dev/null
+check "classify training is repeatable bit for bit" 'cmp -s "$t/cls/model.safetensors" "$t/cls2/model.safetensors"'
+# (a constant rate: a cosine schedule follows the budget, which these resumes change)
+for task in classify tag forecast; do
+  case $task in
+    classify) d=(--data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" --hidden 8 --embed 4 --dropout 0.2 --layers 2 --class-weight balanced) ;;
+    tag) d=(--data "$t/tag_train.tsv" --valid "$t/tag_dev.tsv" --hidden 8 --embed 4 --bidirectional --output-dropout 0.2) ;;
+    forecast) d=(--data "$t/fc.csv" --target sales --known weekday --context 14 --hidden 8 --output-dropout 0.2) ;;
+  esac
+  "$RNNC" $task train "${d[@]}" --schedule constant --log-every 5 --eval-every 10 --steps 40 -o "$t/rA_$task" 2>/dev/null
+  "$RNNC" $task train "${d[@]}" --schedule constant --log-every 5 --eval-every 10 --steps 17 -o "$t/rB_$task" 2>/dev/null
+  "$RNNC" $task train --resume "$t/rB_$task" --steps 40 2> "$t/err"
+  check "$task: stopped at step 17 and resumed, the model of a run never stopped (dropout and epoch order included)" \
+    '[ $? -eq 0 ] && grep -q "resumed from step 17 " "$t/err" && cmp -s "$t/rA_$task/model.safetensors" "$t/rB_$task/model.safetensors"'
+done
+
+# ---- -o is atomic: a failing predict leaves no file ----
+printf 'a b\na a a a a a\n' > "$t/long.txt"
+refused "tag predict: a line over --max-len is an error naming file:line" 1 "long.txt:2: 6 tokens, more than --max-len 4" \
+  "$RNNC" tag predict --model "$TM" --max-len 4 "$t/long.txt" -o "$t/p1.txt"
+check "... and -o wrote nothing, no temporary file left" '[ ! -e "$t/p1.txt" ] && [ -z "$(ls "$t" | grep "^p1.txt")" ]'
+{ head -691 "$t/fc.csv"; echo "690,,"; } > "$t/nofuture.csv"
+refused "forecast predict: a future row without its known covariate names file:line:column (name)" 1 "nofuture.csv:692:3 (weekday): empty cell (a known covariate must be given for the rows to forecast too)" \
+  "$RNNC" forecast predict --model "$FM" --data "$t/nofuture.csv" -o "$t/p2.csv"
+check "... and -o wrote nothing" '[ -z "$(ls "$t" | grep "^p2.csv")" ]'
+
+# ---- bad input (issue 13) ----
+# a label or tag that training never saw: classify counts the item and leaves it out, tag counts the tag and does not score it
+printf 'more_x\tx x y\nspam\tx y y\nmore_y\ty y x\nham\ty\n' > "$t/cls_unseen.tsv"
+"$RNNC" classify eval --model "$CM" --data "$t/cls_unseen.tsv" > "$t/o" 2> "$t/err"
+check "classify eval: items whose label the model does not know are counted and left out" \
+  '[ $? -eq 0 ] && grep -q "^2 items with labels the model does not know, left out (the first at line 2: .spam.)$" "$t/o" && grep -q "^items: 2$" "$t/o"'
+printf 'a a b\tSAME O O\na b\tO NEW\n' > "$t/tag_unseen.tsv"
+"$RNNC" tag eval --model "$TM" --data "$t/tag_unseen.tsv" > "$t/o"
+check "tag eval: a tag the model does not know is counted and not scored" \
+  '[ $? -eq 0 ] && grep -q "^1 tag the model does not know, not scored (the first at line 2: .NEW.)$" "$t/o" && grep -q "^tokens: 4 scored" "$t/o"'
+"$RNNC" classify eval --model "$CM" --data "$t/cls_unseen.tsv" --json > "$t/o"
+check "classify eval --json: the count of unknown labels" '"$py" -c "import json,sys; assert json.load(open(sys.argv[1]))[\"unknown_labels\"] == 2" "$t/o"'
+printf 'spam\tx\nham\ty\n' > "$t/cls_allunseen.tsv"
+refused "classify eval: every label unknown is an error, never a perfect score" 1 "cls_allunseen.tsv: no items to read (every label is unknown to the model)" \
+  "$RNNC" classify eval --model "$CM" --data "$t/cls_allunseen.tsv"
+printf 'a b\tX Y\n' > "$t/tag_allunseen.tsv"
+refused "tag eval: every tag unknown is an error" 1 "tag_allunseen.tsv: nothing to score (every tag is unknown to the model)" \
+  "$RNNC" tag eval --model "$TM" --data "$t/tag_allunseen.tsv"
+cat "$t/cls_dev.tsv" "$t/cls_unseen.tsv" > "$t/cls_dev_unseen.tsv"
+"$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev_unseen.tsv" -o "$t/u1" --hidden 4 --embed 4 --steps 2 2> "$t/err"
+check "classify train: dev items with a label the training data lacks are counted and left out" \
+  '[ $? -eq 0 ] && grep -q "cls_dev_unseen.tsv: 2 items with labels the training data does not have, left out (the first at line 202: .spam.)" "$t/err"'
+cat "$t/tag_dev.tsv" "$t/tag_unseen.tsv" > "$t/tag_dev_unseen.tsv"
+"$RNNC" tag train --data "$t/tag_train.tsv" --valid "$t/tag_dev_unseen.tsv" -o "$t/u2" --hidden 4 --embed 4 --steps 2 2> "$t/err"
+check "tag train: a dev tag the training data lacks is counted and left unscored" \
+  '[ $? -eq 0 ] && grep -q "tag_dev_unseen.tsv: 1 tag the training data does not have, left unscored (the first at line 202: .NEW.)" "$t/err"'
+
+# tag count != token count; an empty text; a line without a tab
+printf 'a a b\tSAME O\n' > "$t/count.tsv"
+cat "$t/tag_train.tsv" "$t/count.tsv" > "$t/count_train.tsv"
+refused "tag train: tag count != token count names file:line" 1 "count_train.tsv:1001: the line has 2 tags for 3 tokens" \
+  "$RNNC" tag train --data "$t/count_train.tsv" --valid "$t/tag_dev.tsv" -o "$t/n1" --steps 2
+check "... and no run directory" '[ ! -e "$t/n1" ]'
+refused "tag eval: tag count != token count names file:line" 1 "count.tsv:1: the line has 2 tags for 3 tokens" \
+  "$RNNC" tag eval --model "$TM" --data "$t/count.tsv"
+printf 'ab\tU L L\n' > "$t/charcount.tsv"
+refused "char tag eval: tag count != character count" 1 "charcount.tsv:1: the line has 3 tags for 2 characters" \
+  "$RNNC" tag eval --model "$t/char/best.safetensors" --data "$t/charcount.tsv"
+"$RNNC" tag train --data "$t/count_train.tsv" --valid "$t/tag_dev.tsv" -o "$t/n2" --hidden 4 --embed 4 --steps 2 --skip-bad 2> "$t/err"
+check "tag train --skip-bad: the bad line is counted and skipped" '[ $? -eq 0 ] && grep -q "count_train.tsv: 1000 items (skipped: 1 bad" "$t/err"'
+printf 'more_x\tx x y\nmore_y\t  \n' > "$t/cls_empty.tsv"
+refused "classify eval: an empty text names file:line" 1 "cls_empty.tsv:2: the line has an empty text" \
+  "$RNNC" classify eval --model "$CM" --data "$t/cls_empty.tsv"
+cat "$t/cls_train.tsv" "$t/cls_empty.tsv" > "$t/cls_empty_train.tsv"
+refused "classify train: an empty text names file:line" 1 "cls_empty_train.tsv:1002: the line has an empty text" \
+  "$RNNC" classify train --data "$t/cls_empty_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/n3" --steps 2
+check "... and no run directory" '[ ! -e "$t/n3" ]'
+printf 'a a\tO O\n\tO\n' > "$t/tag_empty.tsv"
+refused "tag eval: an empty text names file:line" 1 "tag_empty.tsv:2: the line has an empty text" \
+  "$RNNC" tag eval --model "$TM" --data "$t/tag_empty.tsv"
+printf 'more_x\tx x y\nno tab here\n' > "$t/notab.tsv"
+refused "classify eval: a line without a tab names file:line" 1 "notab.tsv:2: the line has no tab" \
+  "$RNNC" classify eval --model "$CM" --data "$t/notab.tsv"
+"$RNNC" classify eval --model "$CM" --data "$t/notab.tsv" --skip-bad > "$t/o" 2>&1
+check "classify eval --skip-bad: counted" '[ $? -eq 0 ] && grep -q "notab.tsv: 1 item (skipped 1 bad, 0 long" "$t/o"'
+: > "$t/empty.tsv"
+refused "classify eval: an empty file is an error, never a perfect score" 1 "empty.tsv: no items to read (the file is empty)" \
+  "$RNNC" classify eval --model "$CM" --data "$t/empty.tsv"
+refused "classify train: an empty training file says so" 1 "empty.tsv: no labelled lines" \
+  "$RNNC" classify train --data "$t/empty.tsv" --valid "$t/cls_dev.tsv" -o "$t/n4" --steps 2
+printf 'more_x\tx y x\n' > "$t/one.tsv"
+refused "classify train: a single label leaves nothing to tell apart" 1 "one.tsv: only one label ('more_x'): nothing to tell apart" \
+  "$RNNC" classify train --data "$t/one.tsv" --valid "$t/cls_dev.tsv" -o "$t/n4" --steps 2
+check "... and no run directory" '[ ! -e "$t/n4" ]'
+
+# CSV
+F=(--context 14 --hidden 4 --steps 2)
+refused "forecast train: a missing target column, listing the columns" 1 "fc.csv: no column 'price'; the columns are: day, sales, weekday" \
+  "$RNNC" forecast train --data "$t/fc.csv" --target price -o "$t/c1" "${F[@]}"
+sed '5s/,[0-9.]*,/,abc,/' "$t/fc.csv" > "$t/nonnum.csv"
+refused "forecast train: a non-numeric cell names file:line:column (name)" 1 "nonnum.csv:5:2 (sales): 'abc' is not a number" \
+  "$RNNC" forecast train --data "$t/nonnum.csv" --target sales -o "$t/c1" "${F[@]}"
+sed '5s/,[0-9.]*,/,,/' "$t/fc.csv" > "$t/emptycell.csv"
+refused "forecast train: an empty cell" 1 "emptycell.csv:5:2 (sales): empty cell" \
+  "$RNNC" forecast train --data "$t/emptycell.csv" --target sales -o "$t/c1" "${F[@]}"
+sed '9s/,[0-9]$/,x/' "$t/fc.csv" > "$t/badcov.csv"
+refused "forecast train: a bad covariate cell" 1 "badcov.csv:9:3 (weekday): 'x' is not a number" \
+  "$RNNC" forecast train --data "$t/badcov.csv" --target sales --known weekday -o "$t/c1" "${F[@]}"
+sed '5s/,[0-9.]*,/,NaN,/' "$t/fc.csv" > "$t/nan.csv"
+refused "forecast train: NaN" 1 "nan.csv:5:2 (sales): 'NaN' is not a number (NaN is refused" \
+  "$RNNC" forecast train --data "$t/nan.csv" --target sales -o "$t/c1" "${F[@]}"
+sed '5s/,[0-9.]*,/,-inf,/' "$t/fc.csv" > "$t/inf.csv"
+refused "forecast train: Inf" 1 "inf.csv:5:2 (sales): '-inf' is infinite" \
+  "$RNNC" forecast train --data "$t/inf.csv" --target sales -o "$t/c1" "${F[@]}"
+sed '5s/,[0-9.]*,/,1e400,/' "$t/fc.csv" > "$t/huge.csv"
+refused "forecast train: a value beyond a float" 1 "huge.csv:5:2 (sales): '1e400' is out of range" \
+  "$RNNC" forecast train --data "$t/huge.csv" --target sales -o "$t/c1" "${F[@]}"
+head -15 "$t/fc.csv" > "$t/short.csv"
+refused "forecast train: a series shorter than --context + --horizon (and validation)" 1 "short.csv: 14 rows, 0 held out (--holdout) and 1 for validation (--valid-last) leave 13 to train on: fewer than --context 14 + --horizon 1" \
+  "$RNNC" forecast train --data "$t/short.csv" --target sales -o "$t/c1" "${F[@]}"
+refused "forecast train: --holdout of every row" 1 "fc.csv: 700 rows, 700 held out (--holdout) and 1 for validation (--valid-last) leave 0 to train on" \
+  "$RNNC" forecast train --data "$t/fc.csv" --target sales --holdout 700 -o "$t/c1" "${F[@]}"
+refused "forecast train: a --known column the file lacks" 1 "fc.csv: no column 'holiday'; the columns are: day, sales, weekday" \
+  "$RNNC" forecast train --data "$t/fc.csv" --target sales --known holiday -o "$t/c1" "${F[@]}"
+refused "forecast train: the target also named as a covariate" 1 "column 'sales' is named twice (as the target and as a covariate)" \
+  "$RNNC" forecast train --data "$t/fc.csv" --target sales --covariates sales -o "$t/c1" "${F[@]}"
+check "... and no run directory after any of them" '[ ! -e "$t/c1" ]'
+refused "forecast eval: a non-numeric cell" 1 "nonnum.csv:5:2 (sales): 'abc' is not a number" \
+  "$RNNC" forecast eval --model "$FM" --data "$t/nonnum.csv"
+refused "forecast eval: a series shorter than --context + --horizon" 1 "short.csv: the series has 14 rows, too few for --context 14 + --horizon 1 (one window needs 15 rows)" \
+  "$RNNC" forecast eval --model "$FM" --data "$t/short.csv"
+refused "forecast eval: --last leaving less than the context before it" 1 "fc.csv: --last 695 leaves 5 rows before it, fewer than the model's context of 14" \
+  "$RNNC" forecast eval --model "$FM" --data "$t/fc.csv" --last 695
+head -10 "$t/fc.csv" > "$t/ten.csv"; echo "9,,2" >> "$t/ten.csv"
+refused "forecast predict: fewer observed rows than the model's context" 1 "ten.csv: 9 rows with a target, but the model reads the last 14 (its --context)" \
+  "$RNNC" forecast predict --model "$FM" --data "$t/ten.csv"
+cut -d, -f1,2 "$t/fc.csv" > "$t/nocov.csv"
+refused "forecast predict: a covariate column absent at predict time" 1 "nocov.csv: no column 'weekday'; the columns are: day, sales" \
+  "$RNNC" forecast predict --model "$FM" --data "$t/nocov.csv" -o "$t/p3.csv"
+check "... and -o wrote nothing" '[ -z "$(ls "$t" | grep "^p3.csv")" ]'
+refused "forecast eval: a covariate column absent" 1 "nocov.csv: no column 'weekday'" "$RNNC" forecast eval --model "$FM" --data "$t/nocov.csv"
+cut -d, -f1,3 "$t/fc.csv" > "$t/notarget.csv"
+refused "forecast predict: the target column absent" 1 "notarget.csv: no column 'sales'; the columns are: day, weekday" \
+  "$RNNC" forecast predict --model "$FM" --data "$t/notarget.csv"
+head -691 "$t/fc.csv" > "$t/nofut.csv"
+refused "forecast predict: no future rows for a model with covariates known ahead" 1 "nofut.csv: the model takes 1 covariate known ahead, so the file must end with 1 row (one per forecast step) with the target empty and those covariates filled in; it has 0" \
+  "$RNNC" forecast predict --model "$FM" --data "$t/nofut.csv"
+
+# a model of another task, given to each command: an LM, a seq2seq model, the other seq tasks' models
+"$RNNC" init --cell lstm --vocab 10 --embed 4 --hidden 4 -o "$t/lm.safetensors" 2>/dev/null
+printf 'a b\tb a\nc d\td c\n' > "$t/s2s.tsv"
+"$RNNC" seq2seq train --data "$t/s2s.tsv" --valid "$t/s2s.tsv" --hidden 4 --embed 4 --steps 1 -o "$t/s2s" 2>/dev/null
+declare -A model=([lm]="$t/lm.safetensors" [seq2seq]="$t/s2s/model.safetensors" [classify]="$CM" [tag]="$TM" [forecast]="$FM")
+declare -A article=([classify]="a classifier" [tag]="a tagger" [forecast]="a forecaster")
+for task in classify tag forecast; do
+  for other in lm seq2seq classify tag forecast; do
+    [ $task = $other ] && continue
+    # what the file is, then which commands take it
+    case $other in
+      lm) is="a language model"; use="use rnnc sample, rnnc eval or rnnc similar" ;;
+      seq2seq) is="a seq2seq model"; use="use rnnc seq2seq translate or rnnc seq2seq eval" ;;
+      *) is=${article[$other]}; use="use rnnc $other predict or rnnc $other eval" ;;
+    esac
+    refused "$task eval given a $other model: says what it is" 1 "${model[$other]}: this is $is" \
+      "$RNNC" $task eval --model "${model[$other]}" --data "$t/cls_dev.tsv"
+    check "... and which command takes it" 'grep -qF "$use" "$t/err"'
+    if [ $task = forecast ]; then input=(--data "$t/fc.csv"); else input=("$t/in.txt"); fi
+    refused "$task predict given a $other model: says what it is" 1 "${model[$other]}: this is $is" \
+      "$RNNC" $task predict --model "${model[$other]}" "${input[@]}" -o "$t/p4"
+    check "... and which command takes it" 'grep -qF "$use" "$t/err"'
+  done
+done
+check "... and no predict wrote its -o" '[ -z "$(ls "$t" | grep "^p4")" ]'
+refused "rnnc sample given a classifier" 1 "this is a classifier, not a language model; use rnnc classify predict or rnnc classify eval" \
+  "$RNNC" sample --model "$CM" -n 3
+refused "rnnc seq2seq translate given a forecaster" 1 "this is a forecaster, not a seq2seq model; use rnnc forecast predict or rnnc forecast eval" \
+  "$RNNC" seq2seq translate --model "$FM"
+refused "tag train --resume of a classify run names the command that resumes it" 1 "this is a checkpoint of a classify run; resume it with rnnc classify train --resume" \
+  "$RNNC" tag train --resume "$t/cls" --steps 400
+refused "rnnc train --resume of a forecast run names the command that resumes it" 1 "this is a checkpoint of a forecast run; resume it with rnnc forecast train --resume" \
+  "$RNNC" train --resume "$t/fc" --steps 400
+
+# flags: missing values, bad values, flags another task has, and what a resume may not change
+refused "classify train --data with its value missing" 2 "--data needs a value (got the flag --valid)" \
+  "$RNNC" classify train --data --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2
+refused "tag train --valid with its value missing" 2 "--valid needs a value (got the flag -o)" \
+  "$RNNC" tag train --data "$t/tag_train.tsv" --valid -o "$t/f1" --steps 2
+refused "classify train --tokenizer at the end without a value" 2 "--tokenizer needs a value" \
+  "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2 --tokenizer
+refused "forecast train --target with its value missing" 2 "--target needs a value (got the flag --context)" \
+  "$RNNC" forecast train --data "$t/fc.csv" --target --context 14 -o "$t/f1" --steps 2
+refused "classify predict --model with its value missing" 2 "--model needs a value" "$RNNC" classify predict --model
+refused "tag predict -o with its value missing" 2 "-o needs a value" "$RNNC" tag predict --model "$TM" -o
+refused "tag eval --model with its value missing" 2 "--model needs a value (got the flag --data)" "$RNNC" tag eval --model --data "$t/tag_dev.tsv"
+refused "forecast predict --data with its value missing" 2 "--data needs a value" "$RNNC" forecast predict --model "$FM" --data
+refused "forecast eval --last with its value missing" 2 "--last needs a value" "$RNNC" forecast eval --model "$FM" --data "$t/fc.csv" --last
+refused "tag train --tokenizer word: a tag per token needs space or char" 2 "--tokenizer: tag needs space or char (each token gets one tag), not word" \
+  "$RNNC" tag train --data "$t/tag_train.tsv" --valid "$t/tag_dev.tsv" -o "$t/f1" --steps 2 --tokenizer word
+refused "classify train --pool median" 2 "--pool: unknown pooling 'median' (choose last, mean, max or final)" \
+  "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2 --pool median
+refused "forecast train --loss ce" 2 "--loss: mse or mae, not ce" "$RNNC" forecast train --data "$t/fc.csv" --target sales -o "$t/f1" --steps 2 --loss ce
+refused "classify train --class-weight with a label the data lacks" 1 "--class-weight: no label 'more_z' in the training data" \
+  "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2 --class-weight more_z=2
+refused "classify train --class-weight NAME without =W" 1 "--class-weight: 'more_x' is not NAME=WEIGHT" \
+  "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2 --class-weight more_x
+refused "tag train --pool (classify and forecast only)" 2 "unknown option '--pool'" \
+  "$RNNC" tag train --data "$t/tag_train.tsv" --valid "$t/tag_dev.tsv" -o "$t/f1" --steps 2 --pool max
+refused "forecast train --embed (numeric inputs have no embedding)" 2 "unknown option '--embed'" \
+  "$RNNC" forecast train --data "$t/fc.csv" --target sales -o "$t/f1" --steps 2 --embed 8
+refused "classify train without --valid" 2 "--valid DEV.tsv is required" "$RNNC" classify train --data "$t/cls_train.tsv" -o "$t/f1" --steps 2
+refused "forecast train without --target" 2 "--target COL is required" "$RNNC" forecast train --data "$t/fc.csv" -o "$t/f1" --steps 2
+refused "forecast train --horizon 0" 2 "--horizon" "$RNNC" forecast train --data "$t/fc.csv" --target sales -o "$t/f1" --steps 2 --horizon 0
+refused "classify predict --batch 0" 2 "--batch must be between 1 and 4096, got 0" "$RNNC" classify predict --model "$CM" --batch 0
+refused "an unknown subcommand" 2 "unknown subcommand 'fit' (train, predict, eval)" "$RNNC" tag fit
+check "... and none of them made a run directory" '[ ! -e "$t/f1" ]'
+for f in "--hidden 32" "--bidirectional" "--tokenizer char" "--pool mean" "--class-weight balanced" "--output-dropout 0.1"; do
+  refused "classify train --resume $f: refused, naming the flag" 2 "${f%% *} cannot change on --resume" \
+    "$RNNC" classify train --resume "$t/cls" $f --steps 400
+done
+for f in "--context 7" "--known weekday" "--target day" "--season 14" "--horizon 2"; do
+  refused "forecast train --resume $f: refused, naming the flag" 2 "${f%% *} cannot change on --resume" \
+    "$RNNC" forecast train --resume "$t/fc" $f --steps 400
+done
+refused "tag train --resume --skip-long: refused, naming the flag" 2 "--skip-long cannot change on --resume" "$RNNC" tag train --resume "$t/bi" --skip-long --steps 400
+
+# a run directory in use: a second run, or a resume, is refused naming the process (--time: should the
+# Ctrl-C below go astray, the run still ends)
+"$RNNC" tag train --data "$t/tag_train.tsv" --valid "$t/tag_dev.tsv" -o "$t/live" --hidden 4 --embed 4 --steps 100000000 --time 2m --log-every 1 2>/dev/null &
+pid=$!
+for _ in $(seq 200); do [ -s "$t/live/metrics.jsonl" ] && break; sleep 0.02; done
+refused "a second run in a live run's directory: refused naming the process" 1 "live is in use by process $pid" \
+  "$RNNC" tag train --data "$t/tag_train.tsv" --valid "$t/tag_dev.tsv" -o "$t/live" --steps 2 --force
+refused "a resume of a live run: refused naming the process" 1 "live is in use by process $pid" "$RNNC" tag train --resume "$t/live" --steps 5
+kill -INT $pid
+wait $pid
+check "Ctrl-C stops the run with exit 130 and a checkpoint" '[ $? -eq 130 ] && [ -s "$t/live/checkpoint.safetensors" ]'
+refused "a stopped run's directory is not started over without --force" 1 "holds another run" \
+  "$RNNC" tag train --data "$t/tag_train.tsv" --valid "$t/tag_dev.tsv" -o "$t/live" --steps 2
+
+echo "$fails failed"
+[ $fails -eq 0 ]
