@@ -54,6 +54,14 @@ grep -q '>4\.5<' "$T/time.svg" || fail "--x time: 270 s is not at 4.5 minutes"
 grep -q "elapsed time" "$T/err" || fail "--x time without elapsed times: no clear error"
 "$RNNC" plot "$T/run_a" --metric bpb -o "$T/bpb.svg" || fail "plot --metric bpb failed"
 grep -q '>validation bits per byte<' "$T/bpb.svg" || fail "--metric bpb does not label the axis"
+# any validation figure of the tasks: classify's accuracy, forecast's MAE
+for s in 1 2 3; do echo "{\"step\":$s,\"tokens\":$s,\"val_loss\":1,\"val_acc\":0.$((s + 5)),\"val_mae\":$((20 - s))}" >>"$T/run_c/metrics.jsonl" 2>/dev/null ||
+  { mkdir -p "$T/run_c"; echo "{\"step\":$s,\"tokens\":$s,\"val_loss\":1,\"val_acc\":0.$((s + 5)),\"val_mae\":$((20 - s))}" >>"$T/run_c/metrics.jsonl"; }; done
+"$RNNC" plot "$T/run_c" --metric acc -o "$T/acc.svg" || fail "plot --metric acc failed"
+grep -q '>validation accuracy<' "$T/acc.svg" || fail "--metric acc does not label the axis"
+"$RNNC" plot "$T/run_c" --metric mae -o "$T/mae.svg" || fail "plot --metric mae failed"
+expect_error 2 plot "$T/run_c" --metric loss_rate -o "$T/x.svg"
+expect_error 1 plot "$T/run_c" --metric span_f1 -o "$T/x.svg"
 
 # bad input: one error line, nothing written
 expect_error 1 plot "$T/missing_run" -o "$T/x.svg"

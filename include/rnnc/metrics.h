@@ -25,11 +25,18 @@ typedef struct {
     double val_unk;      /* share of held-out tokens that are <unk> (word tokenizers) */
     double val_ter;      /* seq2seq: token error rate of greedy decoding on the dev items */
     double val_ser;      /* seq2seq: sequence error rate of the same */
+    double val_acc;      /* classify: accuracy; tag: token accuracy */
+    double val_macro_f1; /* classify, tag: macro-F1 over the labels */
+    double val_seq_acc;  /* tag: sequences with every tag right */
+    double val_span_f1;  /* tag with BIO tags: span F1 (conlleval) */
+    double val_mae;      /* forecast: mean absolute error in the data's units */
+    double val_rmse;     /* forecast: root mean squared error */
+    double val_smape;    /* forecast: symmetric MAPE, percent */
 } rnnc_metrics_row;
 
 /* The JSON key of each field, in the order above, and its count (for tools that iterate). */
 extern const char *const rnnc_metrics_fields[];
-enum { RNNC_METRICS_NFIELDS = 13 };
+enum { RNNC_METRICS_NFIELDS = 20 };
 /* Field i of a row (i < RNNC_METRICS_NFIELDS), as a pointer into it. */
 double *rnnc_metrics_field(rnnc_metrics_row *r, size_t i);
 

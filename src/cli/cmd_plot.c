@@ -22,7 +22,8 @@ static const char *const plot_help =
     "  --title TEXT         chart title (default: \"Training and validation loss\")\n"
     "  --x tokens|step|time the x axis: tokens seen, optimizer steps, or minutes of training\n"
     "                       (for runs given the same time budget; default: tokens)\n"
-    "  --metric loss|bpb    nats per token, training and validation (default), or validation bits per byte\n"
+    "  --metric M           loss: nats per token, training and validation (default); or one validation\n"
+    "                       figure: bpb, ppl, ter, ser, acc, macro_f1, seq_acc, span_f1, mae, rmse, smape\n"
     "  --log-x              logarithmic x axis\n"
     "  --width W --height H size in pixels (default 900 x 540)\n";
 
@@ -55,6 +56,18 @@ typedef struct {
     char names[2][300];
 } run_curves;
 
+/* The y axis of a one-figure plot. */
+static const char *metric_label(const char *m) {
+    static const char *const names[][2] = {
+        {"bpb", "validation bits per byte"}, {"ppl", "validation perplexity"}, {"ter", "validation token error rate"},
+        {"ser", "validation sequence error rate"}, {"acc", "validation accuracy"}, {"macro_f1", "validation macro-F1"},
+        {"seq_acc", "validation sequence accuracy"}, {"span_f1", "validation span F1"},
+        {"mae", "validation MAE (data units)"}, {"rmse", "validation RMSE (data units)"}, {"smape", "validation sMAPE (%)"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(m, names[i][0])) return names[i][1];
+    return m;
+}
+
 int cmd_plot(int argc, char **argv) {
     const char *out = NULL, *labels = NULL, *title = "Training and validation loss", *xaxis = "tokens", *metric = "loss";
     const char *inputs[64];
@@ -78,10 +91,22 @@ int cmd_plot(int argc, char **argv) {
     }
     if (n_in == 0) return cli_usage_error("plot", "no run directory or metrics.jsonl given");
     if (!out) return cli_usage_error("plot", "-o OUT.svg is required");
-    int by_step = strcmp(xaxis, "step") == 0, by_time = strcmp(xaxis, "time") == 0, bpb = strcmp(metric, "bpb") == 0;
+    int by_step = strcmp(xaxis, "step") == 0, by_time = strcmp(xaxis, "time") == 0;
     if (!by_step && !by_time && strcmp(xaxis, "tokens") != 0)
         return cli_usage_error("plot", "--x must be tokens, step or time, got '%s'", xaxis);
-    if (!bpb && strcmp(metric, "loss") != 0) return cli_usage_error("plot", "--metric must be loss or bpb, got '%s'", metric);
+    /* --metric loss: training and validation loss; anything else one validation field val_<metric> */
+    int bpb = strcmp(metric, "loss") != 0; /* (named for its first use: one validation curve, no training one) */
+    size_t field = 0;
+    char val_name[64] = "";
+    if (bpb) {
+        snprintf(val_name, sizeof val_name, "val_%.50s", metric);
+        while (field < RNNC_METRICS_NFIELDS && (strcmp(rnnc_metrics_fields[field], val_name) || !strcmp(val_name, "val_loss") ||
+                                                 !strcmp(val_name, "val_unk")))
+            field++;
+        if (field == RNNC_METRICS_NFIELDS)
+            return cli_usage_error("plot", "--metric must be loss, bpb, ppl, ter, ser, acc, macro_f1, seq_acc, span_f1, mae, rmse "
+                                   "or smape, got '%s'", metric);
+    }
 
     run_curves *runs = calloc((size_t)n_in, sizeof *runs);
     if (!runs) return cli_fail("out of memory");
@@ -109,9 +134,9 @@ int cmd_plot(int argc, char **argv) {
             if (!runs[r].x[c] || !runs[r].y[c]) { rc = cli_fail("out of memory"); break; }
         }
         for (size_t i = 0; i < s.n && !rc; i++) {
-            const rnnc_metrics_row *row = &s.rows[i];
+            rnnc_metrics_row *row = &s.rows[i];
             double x = by_step ? row->step : by_time ? row->elapsed / 60.0 : row->tokens;
-            double ys[2] = {bpb ? NAN : row->train_loss, bpb ? row->val_bpb : row->val_loss};
+            double ys[2] = {bpb ? NAN : row->train_loss, bpb ? *rnnc_metrics_field(row, field) : row->val_loss};
             for (int c = 0; c < 2; c++) {
                 /* a row without this curve's value is not a gap in it, just another report */
                 if (isnan(ys[c]) || isnan(x)) continue;
@@ -121,7 +146,7 @@ int cmd_plot(int argc, char **argv) {
         }
         rnnc_metrics_series_free(&s);
         if (!rc && runs[r].n[0] + runs[r].n[1] == 0)
-            rc = cli_fail("%s: the log has no %s values%s", inputs[r], bpb ? "val_bpb" : "train_loss or val_loss",
+            rc = cli_fail("%s: the log has no %s values%s", inputs[r], bpb ? val_name : "train_loss or val_loss",
                           by_step ? "" : by_time ? " with an elapsed time" : " with a token count");
     }
     if (!rc) {
@@ -137,7 +162,7 @@ int cmd_plot(int argc, char **argv) {
                 ser[ns++] = p;
             }
         rnnc_plot_opts o = {title, by_step ? "optimizer steps" : by_time ? "minutes of training" : "tokens seen",
-                            bpb ? "validation bits per byte" : "loss (nats per token)",
+                            bpb ? metric_label(metric) : "loss (nats per token)",
                             (int)width, (int)height, log_x, 1};
         if (!rc && rnnc_plot_svg_file(out, &o, ser, ns)) rc = cli_fail_status();
         free(ser);
