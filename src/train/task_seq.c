@@ -24,7 +24,8 @@ rnnc_seq_task_opts rnnc_seq_task_defaults(rnnc_seq_kind kind) {
     rnnc_seq_task_opts o;
     memset(&o, 0, sizeof o);
     o.kind = kind;
-    o.tokenizer = kind == RNNC_SEQ_TAG ? "space" : "word:20000";
+    /* (forecast reads numbers: no tokenizer, and none in its checkpoint's options) */
+    o.tokenizer = kind == RNNC_SEQ_TAG ? "space" : kind == RNNC_SEQ_CLASSIFY ? "word:20000" : NULL;
     o.model = (rnnc_seq_config){.kind = kind, .cell = RNNC_CELL_LSTM, .embed = 64, .hidden = 128, .layers = 1,
                                 .pool = kind == RNNC_SEQ_CLASSIFY ? RNNC_POOL_MAX : RNNC_POOL_FINAL,
                                 .loss = kind == RNNC_SEQ_FORECAST ? RNNC_SEQ_LOSS_MSE : RNNC_SEQ_LOSS_CE};
