@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every file knows its kind (issue 12): each command given the wrong kind of file says what the
-# file is and which command takes it, in one line; rnnc info describes every kind; the models and
+# file is and which command takes it, in one line; rnnc info describes every kind (the classifier,
+# tagger and forecaster of issue 13 and their checkpoints included); the models and
 # checkpoints an older rnnc wrote (tests/golden/old/, made at c9803b3) still load and work, and
 # their checkpoints are refused by --resume with the reason.
 # Usage: cli_kinds.sh RNNC_BINARY REPO_ROOT
@@ -48,6 +49,27 @@ for i in $(seq 1 40); do echo "the cat sat on the mat; a dog ran $i times."; don
 "$RNNC" tokenizer train --type char -o "$T/char.json" "$T/corpus.txt" >"$T/log" 2>&1 &&
     "$RNNC" tokenizer train --type bpe --vocab-size 270 --threads 1 -o "$T/bpe.tiktoken" "$T/corpus.txt" >"$T/log" 2>&1 ||
     { echo "FAIL: training the tokenizers: $(tail -3 "$T/log")"; exit 1; }
+# a classifier (bidirectional, final-state pooling, class weights), a tagger (BIO tags), a
+# forecaster (a covariate known only up to now and one known ahead)
+for i in $(seq 1 30); do
+    echo "pos	the film was great $i"
+    echo "neg	a dull plot and weak actors $i"
+done >"$T/cls.tsv"
+for i in $(seq 1 20); do
+    echo "we met Ann in Paris	O O B-PER O B-LOC"
+    echo "Ann Lee saw Rome	B-PER I-PER O B-LOC"
+done >"$T/tag.tsv"
+{
+    echo "date,births,temp,weekday"
+    for i in $(seq 0 99); do echo "d$i,$((100 + (i % 7) * 3 + (i % 5))),$((10 + i % 9)),$((i % 7))"; done
+} >"$T/series.csv"
+"$RNNC" classify train --data "$T/cls.tsv" --valid "$T/cls.tsv" --tokenizer word:30 --bidirectional --pool final \
+    --class-weight balanced --hidden 6 --embed 4 --steps 2 --threads 1 -o "$T/cls" >"$T/log" 2>&1 &&
+    "$RNNC" tag train --data "$T/tag.tsv" --valid "$T/tag.tsv" --hidden 6 --embed 4 --layers 2 --dropout 0.1 --steps 2 \
+        --threads 1 -o "$T/tag" >"$T/log" 2>&1 &&
+    "$RNNC" forecast train --data "$T/series.csv" --target births --covariates temp --known weekday --context 14 \
+        --horizon 3 --season 7 --hidden 6 --steps 2 --threads 1 -o "$T/fc" >"$T/log" 2>&1 ||
+    { echo "FAIL: training the sequence-task models: $(tail -3 "$T/log")"; exit 1; }
 LM=$T/lm/model.safetensors LMCK=$T/lm/checkpoint.safetensors
 S2S=$T/s2s/model.safetensors S2SCK=$T/s2s/checkpoint.safetensors
 TSV=$OLD/s2s/dev.tsv
@@ -128,7 +150,7 @@ for cmd in "sample --model" "eval --data $T/corpus.txt --model" "similar a --mod
     {
         refused "char.json: this is a tokenizer (JSON), not a language model; give it to rnnc train --tokenizer" $cmd "$T/char.json"
         refused "bpe.tiktoken: this is a BPE rank file (.tiktoken), not a language model" $cmd "$T/bpe.tiktoken"
-        refused "dev.tsv: this is a TSV file, not a language model; source TAB target pairs are data: give them as --data to rnnc seq2seq train or rnnc seq2seq eval" $cmd "$TSV"
+        refused "dev.tsv: this is a TSV file, not a language model; TSV lines are data (source TAB target for rnnc seq2seq, label TAB text for rnnc classify, tokens TAB tags for rnnc tag): give it as --data to their train or eval" $cmd "$TSV"
         refused "corpus.txt: this is a text file, not a language model; text is data: give it as --data to rnnc train or rnnc eval" $cmd "$T/corpus.txt"
         refused "ids.txt: this is a file of token ids, not a language model; give it as --ids to rnnc eval or rnnc train" $cmd "$T/ids.txt"
         refused "config.json: this is a JSON file, not a language model" $cmd "$T/config.json"
@@ -153,11 +175,61 @@ for cmd in "seq2seq translate --model" "seq2seq eval --data $TSV --model"; do
     {
         refused "char.json: this is a tokenizer (JSON), not a seq2seq model" $cmd "$T/char.json"
         refused "bpe.tiktoken: this is a BPE rank file (.tiktoken), not a seq2seq model" $cmd "$T/bpe.tiktoken"
-        refused "dev.tsv: this is a TSV file, not a seq2seq model; source TAB target pairs are data" $cmd "$TSV"
+        refused "dev.tsv: this is a TSV file, not a seq2seq model; TSV lines are data" $cmd "$TSV"
         refused "corpus.txt: this is a text file, not a seq2seq model" $cmd "$T/corpus.txt"
         refused "bad_nometa.safetensors: this is not an rnnc seq2seq model" $cmd "$ROOT/tests/golden/lm/bad_nometa.safetensors"
     }
 done
+
+
+# ---- the classifier, tagger and forecaster: every other command given one (or its checkpoint)
+# says what it is and which command takes it
+declare -A what=([cls]="a classifier" [tag]="a tagger" [fc]="a forecaster")
+declare -A run_name=([cls]="a classifier's run" [tag]="a tagger's run" [fc]="a forecaster's run")
+declare -A cmd=([cls]=classify [tag]=tag [fc]=forecast)
+for k in cls tag fc; do
+    f=$T/$k/model.safetensors c=$T/$k/checkpoint.safetensors use="rnnc ${cmd[$k]} predict or rnnc ${cmd[$k]} eval"
+    refused "$f: this is ${what[$k]}, not a language model; use $use" sample --model "$f" -n 5
+    refused "$f: this is ${what[$k]}, not a language model; use $use" eval --model "$f" --data "$T/corpus.txt"
+    refused "$f: this is ${what[$k]}, not a language model; use $use" eval --model "$f" --ids "$T/ids.txt" --batch 1 --seq 4
+    refused "$f: this is ${what[$k]}, not a language model; use $use" similar --model "$f" a
+    refused "$f: this is ${what[$k]}, not a language model; use $use" \
+        train --model "$f" --ids "$T/ids.txt" --batch 1 --seq 4 --steps 1 --optimizer sgd --lr 0.1 -o "$T/x.safetensors"
+    refused "$f: this is ${what[$k]}, not a seq2seq model; use $use" seq2seq translate --model "$f"
+    refused "$f: this is ${what[$k]}, not a seq2seq model; use $use" seq2seq eval --model "$f" --data "$TSV"
+    want="$c: this is a checkpoint of ${run_name[$k]}, not a language model; resume it with rnnc ${cmd[$k]} train --resume $T/$k, or give it (or $T/$k/model.safetensors) to $use"
+    refused "$want" sample --model "$c" -n 5
+    refused "$want" eval --model "$c" --data "$T/corpus.txt"
+    refused "$want" similar --model "$c" a
+    refused "$c: this is a checkpoint of ${run_name[$k]}, not a seq2seq model; resume it with rnnc ${cmd[$k]} train --resume $T/$k" \
+        seq2seq translate --model "$c"
+    refused "$c: this is a checkpoint of ${run_name[$k]}, not a seq2seq model" seq2seq eval --model "$c" --data "$TSV"
+    # another trainer's --resume names the one that resumes the run
+    for other in "train" "seq2seq train"; do
+        # shellcheck disable=SC2086
+        refused "$c: this is a checkpoint of a ${cmd[$k]} run; resume it with rnnc ${cmd[$k]} train --resume $T/$k" \
+            $other --resume "$T/$k" --steps 10
+    done
+    [ $k = fc ] || refused "$c: this is a checkpoint of a ${cmd[$k]} run; resume it with rnnc ${cmd[$k]} train --resume $T/$k" \
+        forecast train --resume "$T/$k" --steps 10
+    [ $k = fc ] && refused "$c: this is a checkpoint of a forecast run; resume it with rnnc forecast train --resume $T/fc" \
+        classify train --resume "$T/fc" --steps 10
+done
+# the task commands given another task's model or checkpoint, or a model of the other kinds
+refused "$T/tag/model.safetensors: this is a tagger, not a classifier; use rnnc tag predict or rnnc tag eval" \
+    classify eval --model "$T/tag/model.safetensors" --data "$T/cls.tsv"
+refused "$T/cls/checkpoint.safetensors: this is a checkpoint of a classifier's run, not a forecaster; resume it with rnnc classify train --resume $T/cls" \
+    forecast eval --model "$T/cls/checkpoint.safetensors" --data "$T/series.csv"
+refused "$LM: this is a language model, not a tagger; use rnnc sample, rnnc eval or rnnc similar" \
+    tag eval --model "$LM" --data "$T/tag.tsv"
+refused "$S2SCK: this is a checkpoint of a seq2seq run, not a forecaster; resume it with rnnc seq2seq train --resume $T/s2s" \
+    forecast predict --model "$S2SCK" --data "$T/series.csv"
+refused "$T/series.csv: this is a text file, not a classifier" classify predict --model "$T/series.csv"
+refused "bad_nometa.safetensors: this is not an rnnc file" classify eval --model "$ROOT/tests/golden/lm/bad_nometa.safetensors" --data "$T/cls.tsv"
+# ... and a checkpoint of their own run loads as its model
+printf 'the film was great\n' >"$T/in"
+works classify predict --model "$T/cls/checkpoint.safetensors"
+rm -f "$T/in"
 
 # ---- info describes every kind
 works info "$LM"
@@ -183,6 +255,60 @@ has "best        dev SER"
 has "budget      2 steps"
 has "resume with rnnc seq2seq train --resume $T/s2s"
 has "kind        the run's seq2seq model"
+works info "$T/cls/model.safetensors"
+has "kind        classifier"
+has "task        classify (sequence -> label)"
+has "hidden      6 per direction"
+has "encoder     bidirectional"
+has "pooling     final: the top layer's final states of both directions, concatenated, 12 wide"
+has "labels      2: neg, pos"
+has "vocabulary  word vocabulary: a word tokenizer of"
+has "training    step 2, "
+has "  rnn.weight_ih_l0_reverse     (24, 4)                  96"
+has "  head.weight                  (2, 12)                  24"
+has "  layer 0           576   elman          144   ratio 4.00x"
+has "head                  26"
+works info "$T/cls/checkpoint.safetensors"
+has "kind        a checkpoint of a classifier's run (format 2, task classify)"
+has "progress    step 2, "
+has "best        dev macro-F1 "
+has "budget      2 steps"
+has "data        $T/cls.tsv; held out: $T/cls.tsv"
+has "classes     weighted: balanced"
+has "resume with rnnc classify train --resume $T/cls"
+has "kind        the run's classifier"
+works info "$T/tag/model.safetensors"
+has "kind        tagger"
+has "task        tag (a label per token)"
+has "layers      2"
+has "dropout     0.1 between layers, 0 on the head's input (training only)"
+has "tags        4: B-LOC, B-PER, I-PER, O (BIO: scored by span F1 too)"
+has "vocabulary  space vocabulary: 8 symbols, 12 ids with the 4 specials"
+has "  layer 1 "
+grep -q "^pooling" "$T/out" && fail "info of a tagger shows a pooling: $(grep ^pooling "$T/out")"
+works info "$T/tag/checkpoint.safetensors"
+has "best        dev span F1 "
+has "resume with rnnc tag train --resume $T/tag"
+works info "$T/fc/model.safetensors"
+has "kind        forecaster"
+has "task        forecast (values -> the next values)"
+has "inputs      3 per step: the target and 2 covariates, 1 of them known ahead (also fed for the 3 forecast steps)"
+has "series      3 columns, each normalised as (v - mean) / std over the training rows:"
+has "  births                target"
+has "  temp                  covariate, known up to now"
+has "  weekday               covariate, known ahead"
+has "context     14 steps read per forecast"
+has "horizon     3 steps forecast at once"
+has "season      7 (the seasonal-naive forecast it is compared with)"
+has "loss        mse"
+has "head        9 inputs: the pooled 6 and the 3 known-ahead values of the forecast steps"
+has "  head.weight                  (3, 9)                   27"
+grep -q "^embedding\|^vocabulary\|^labels" "$T/out" && fail "info of a forecaster shows a vocabulary: $(cat "$T/out")"
+works info "$T/fc/checkpoint.safetensors"
+has "kind        a checkpoint of a forecaster's run (format 2, task forecast)"
+has "best        dev MAE "
+has "resume with rnnc forecast train --resume $T/fc"
+has "kind        the run's forecaster"
 cp "$LMCK" "$T/elsewhere.safetensors"
 works info "$T/elsewhere.safetensors"
 has "resume with rnnc train --resume RUN_DIR (a directory holding it as checkpoint.safetensors)"
@@ -192,7 +318,7 @@ has "vocabulary  "
 works info "$T/bpe.tiktoken"
 has "type        bpe"
 has "vocabulary  270 ids"
-refused "$ROOT/tests/golden/lm/bad_nometa.safetensors: this is not an rnnc file (no \"rnnc.config\" or \"rnnc.seq2seq\" metadata)" \
+refused "$ROOT/tests/golden/lm/bad_nometa.safetensors: this is not an rnnc file (no \"rnnc.config\", \"rnnc.seq2seq\" or \"rnnc.seqmodel\" metadata)" \
     info "$ROOT/tests/golden/lm/bad_nometa.safetensors"
 has "embedding.weight                 F32   (5, 3)"
 has "7 tensors"

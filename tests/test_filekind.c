@@ -128,7 +128,8 @@ static void test_wrong_kinds_refused(void) {
     expect_refused(1, p, "this is not an rnnc language model, nor any rnnc file (no \"rnnc.config\"");
     expect_refused(0, p, "this is not an rnnc seq2seq model");
     snprintf(p, sizeof p, "%s", test_path("golden/old/s2s/train.tsv"));
-    expect_refused(1, p, "this is a TSV file, not a language model; source TAB target pairs are data");
+    expect_refused(1, p, "this is a TSV file, not a language model; TSV lines are data (source TAB target for rnnc seq2seq, "
+                         "label TAB text for rnnc classify, tokens TAB tags for rnnc tag)");
     expect_refused(0, p, "this is a TSV file, not a seq2seq model");
     snprintf(p, sizeof p, "%s", test_path("golden/old/README.md"));
     expect_refused(1, p, "this is a text file, not a language model");
@@ -240,13 +241,13 @@ static void test_describe(void) {
               "this is a checkpoint of a seq2seq run, not a language model; resume it with rnnc seq2seq train --resume ., "
               "or give it (or ./model.safetensors) to rnnc seq2seq translate or rnnc seq2seq eval");
     CHECK_STR(rnnc_file_kind_describe(b, sizeof b, RNNC_FILE_SAFETENSORS, RNNC_FILE_UNKNOWN, "x"),
-              "this is not an rnnc file (no \"rnnc.config\" or \"rnnc.seq2seq\" metadata)");
+              "this is not an rnnc file (no \"rnnc.config\", \"rnnc.seq2seq\" or \"rnnc.seqmodel\" metadata)");
     CHECK_STR(rnnc_file_kind_describe(b, sizeof b, RNNC_FILE_IDS, RNNC_FILE_UNKNOWN, "x"),
               "this is a file of token ids, not a model; give it as --ids to rnnc eval or rnnc train");
     CHECK(strstr(rnnc_file_kind_describe(b, sizeof b, RNNC_FILE_TIKTOKEN, RNNC_FILE_SEQ2SEQ, "x"),
                  "this is a BPE rank file (.tiktoken), not a seq2seq model; give it to rnnc train --tokenizer") == b);
     /* every kind has a name and a sentence; a short buffer is cut and terminated */
-    for (int k = RNNC_FILE_UNKNOWN; k <= RNNC_FILE_TEXT; k++) {
+    for (int k = RNNC_FILE_UNKNOWN; k <= RNNC_FILE_FC_CHECKPOINT; k++) {
         CHECK(strncmp(rnnc_file_kind_name((rnnc_file_kind)k), "a", 1) == 0);
         CHECK(strncmp(rnnc_file_kind_describe(b, sizeof b, (rnnc_file_kind)k, RNNC_FILE_LM, "d/checkpoint.safetensors"),
                       "this is ", 8) == 0);

@@ -81,9 +81,10 @@ const char *rnnc_file_kind_name(rnnc_file_kind k);
  * seq2seq translate or rnnc seq2seq eval", "this is a checkpoint of a language-model run; resume it
  * with rnnc train --resume RUN, or give it (or RUN/model.safetensors) to rnnc sample, rnnc eval or
  * rnnc similar" (RUN: the file's directory when it is named checkpoint.safetensors), "this is not an
- * rnnc file (no \"rnnc.config\" or \"rnnc.seq2seq\" metadata)". With wanted RNNC_FILE_LM or
- * RNNC_FILE_SEQ2SEQ (what the caller expected) the sentence says "..., not a language model; ..."
- * (or "not a seq2seq model"); any other wanted adds nothing. Returns buf. */
+ * rnnc file (no \"rnnc.config\", \"rnnc.seq2seq\" or \"rnnc.seqmodel\" metadata)". With wanted
+ * RNNC_FILE_LM, RNNC_FILE_SEQ2SEQ, RNNC_FILE_CLASSIFIER, TAGGER or FORECASTER (what the caller
+ * expected) the sentence says "..., not a language model; ..." (or "not a seq2seq model", "not a
+ * classifier", ...); any other wanted adds nothing. Returns buf. */
 char *rnnc_file_kind_describe(char *buf, size_t n, rnnc_file_kind k, rnnc_file_kind wanted, const char *path);
 
 /* For loaders: records "PATH: <rnnc_file_kind_describe(k, wanted)>" as the error and returns

@@ -1,16 +1,20 @@
-/* rnnc info — what a file is, and what is in it: a language model's or a seq2seq model's
- * configuration, vocabularies and parameter counts; a training checkpoint's progress and run
- * options (and its model); an old checkpoint's status; another safetensors file's tensors; a
- * tokenizer's type and size. Any other file: one line saying what it is. */
+/* rnnc info — what a file is, and what is in it: a language model's, a seq2seq model's or a
+ * classifier's, tagger's or forecaster's configuration, vocabularies, labels or series and
+ * parameter counts; a training checkpoint's progress and run options (and its model); an old
+ * checkpoint's status; another safetensors file's tensors; a tokenizer's type and size. Any other
+ * file: one line saying what it is. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
 #include "cli/cli.h"
 #include "rnnc/filekind.h"
+#include "rnnc/scores.h"
 #include "rnnc/seq2seq.h"
+#include "rnnc/seqmodel.h"
 #include "rnnc/tokenizer.h"
 
 /* ---- small readers of the metadata's JSON (informative only: the loaders are the strict ones) ---- */
@@ -35,21 +39,36 @@ static void print_tokenizer(const rnnc_tokenizer *t) {
     printf("tokenizer   %s, |V| = %zu\n", rnnc_tokenizer_type_name(rnnc_tokenizer_type_of(t)), rnnc_tokenizer_n_vocab(t));
 }
 
-/* Where training stood when the file was written ("rnnc.training", written by the trainers). */
-static void print_training(const char *tj) {
+/* Where training stood when the file was written ("rnnc.training", written by the trainers);
+ * `unit` is what the run counts (tokens; a classifier's items). */
+static void print_training(const char *tj, const char *unit) {
     cJSON *j = tj ? cJSON_Parse(tj) : NULL;
     if (!cJSON_IsObject(j)) { cJSON_Delete(j); return; }
     double step = 0, tok = 0, ep = 0, v;
     num(j, "step", &step);
     num(j, "tokens", &tok);
     num(j, "epoch", &ep);
-    printf("training    step %.0f, %.0f tokens, epoch %.2f", step, tok, ep);
+    printf("training    step %.0f, %.0f %s, epoch %.2f", step, tok, unit, ep);
     if (num(j, "train_loss", &v)) printf(", train loss %.4f", v);
     if (num(j, "val_loss", &v)) printf(", valid loss %.4f", v);
     if (num(j, "val_ter", &v)) printf(", dev TER %.2f%%", 100 * v);
     if (num(j, "val_ser", &v)) printf(", SER %.2f%%", 100 * v);
+    /* the sequence tasks' validation metrics */
+    if (num(j, "val_acc", &v)) printf(", acc %.2f%%", 100 * v);
+    if (num(j, "val_seq_acc", &v)) printf(", seq acc %.2f%%", 100 * v);
+    if (num(j, "val_macro_f1", &v)) printf(", macro-F1 %.4f", v);
+    if (num(j, "val_span_f1", &v)) printf(", span F1 %.4f", v);
+    if (num(j, "val_mae", &v)) printf(", MAE %.4g", v);
+    if (num(j, "val_rmse", &v)) printf(", RMSE %.4g", v);
+    if (num(j, "val_smape", &v)) printf(", sMAPE %.2f%%", v);
     printf("\n");
     cJSON_Delete(j);
+}
+
+/* A tensor's shape as "(a, b)" or "(a)". */
+static void shape_of(const rnnc_param_info *p, char *buf, size_t n) {
+    if (p->ndim == 2) snprintf(buf, n, "(%d, %d)", p->shape[0], p->shape[1]);
+    else snprintf(buf, n, "(%d)", p->shape[0]);
 }
 
 static int info_lm(const char *path, const char *kind) {
@@ -66,15 +85,14 @@ static int info_lm(const char *path, const char *kind) {
            c->hidden, c->layers, (double)c->dropout);
     print_tokenizer(tok);
     rnnc_tokenizer_free(tok);
-    print_training(rnnc_lm_get_meta(m, "rnnc.training"));
+    print_training(rnnc_lm_get_meta(m, "rnnc.training"), "tokens");
     for (size_t i = 0; i < m->n_meta; i++) printf("metadata    %s (%zu bytes)\n", m->meta_keys[i], strlen(m->meta_values[i]));
     printf("\ntensors:\n");
     size_t nt = rnnc_lm_num_tensors(m);
     for (size_t k = 0; k < nt; k++) {
         rnnc_param_info p = rnnc_lm_tensor(m, k);
         char shape[48];
-        if (p.ndim == 2) snprintf(shape, sizeof shape, "(%d, %d)", p.shape[0], p.shape[1]);
-        else snprintf(shape, sizeof shape, "(%d)", p.shape[0]);
+        shape_of(&p, shape, sizeof shape);
         printf("  %-28s %-14s %12zu\n", p.name, shape, p.size);
     }
     printf("\nrecurrent layers (parameters; an Elman layer of the same sizes for comparison):\n");
@@ -121,7 +139,7 @@ static int info_s2s(const char *path, const rnnc_safetensors *st, const char *ki
     print_vocab("target", &m->tgt_vocab);
     const char *tj = rnnc_st_meta(st, "rnnc.training");
     const char *step = rnnc_st_meta(st, "rnnc.step"), *epoch = rnnc_st_meta(st, "rnnc.epoch");
-    if (tj) print_training(tj);
+    if (tj) print_training(tj, "tokens");
     else if (step || epoch) /* written before rnnc.training */
         printf("training    step %s, epoch %s\n", step ? step : "?", epoch ? epoch : "?");
     printf("\ntensors:\n");
@@ -132,8 +150,7 @@ static int info_s2s(const char *path, const rnnc_safetensors *st, const char *ki
     for (size_t k = 0; k < nt; k++) {
         rnnc_param_info p = rnnc_s2s_tensor(m, k);
         char shape[48];
-        if (p.ndim == 2) snprintf(shape, sizeof shape, "(%d, %d)", p.shape[0], p.shape[1]);
-        else snprintf(shape, sizeof shape, "(%d)", p.shape[0]);
+        shape_of(&p, shape, sizeof shape);
         printf("  %-32s %-14s %12zu\n", p.name, shape, p.size);
         size_t dot = strcspn(p.name, ".");
         size_t i = 0;
@@ -145,6 +162,126 @@ static int info_s2s(const char *path, const rnnc_safetensors *st, const char *ki
     for (size_t i = 0; i < np; i++) printf("%-15s %12zu\n", part[i], part_n[i]);
     printf("%-15s %12zu\n", "total", m->n_params);
     rnnc_s2s_model_free(m);
+    return 0;
+}
+
+/* ---- classifiers, taggers, forecasters ---- */
+
+/* A name from the data (a label, a CSV column) as it is, but for control bytes (\xNN) and a cut at
+ * 40 bytes, so that a line stays a line. */
+static void print_name(const char *s) {
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n && i < 40; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f) printf("\\x%02X", c);
+        else putchar(c);
+    }
+    if (n > 40) printf("...");
+}
+
+/* The label names, the first 10 of them. */
+static void print_labels(const char *what, const rnnc_seq_model *m) {
+    printf("%-11s %d: ", what, m->n_labels);
+    for (int i = 0; i < m->n_labels && i < 10; i++) {
+        printf("%s", i ? ", " : "");
+        print_name(m->labels[i]);
+    }
+    if (m->n_labels > 10) printf(", ... (the first 10)");
+    if (m->c.kind == RNNC_SEQ_TAG && rnnc_tags_are_bio((const char *const *)m->labels, m->n_labels))
+        printf(" (BIO: scored by span F1 too)");
+    printf("\n");
+}
+
+static void print_series(const rnnc_seq_model *m) {
+    const rnnc_seq_series *sr = &m->series;
+    printf("inputs      %d per step: the target and %d covariate%s, %d of them known ahead (also fed for the %d "
+           "forecast steps)\n", m->c.features, sr->n_cols - 1, sr->n_cols == 2 ? "" : "s", m->c.known, m->c.outputs);
+    printf("series      %d column%s, each normalised as (v - mean) / std over the training rows:\n", sr->n_cols,
+           sr->n_cols == 1 ? "" : "s");
+    for (int c = 0; c < sr->n_cols; c++) {
+        printf("  ");
+        print_name(sr->name[c]);
+        int w = (int)strlen(sr->name[c]);
+        printf("%*s  %-28s mean %-12.6g std %.6g\n", w < 20 ? 20 - w : 0, "",
+               c == 0 ? "target" : sr->known[c] ? "covariate, known ahead" : "covariate, known up to now", sr->mean[c], sr->std[c]);
+    }
+    printf("context     %d steps read per forecast\n", sr->context);
+    printf("horizon     %d step%s forecast at once\n", m->c.outputs, m->c.outputs == 1 ? "" : "s");
+    if (sr->season > 0) printf("season      %d (the seasonal-naive forecast it is compared with)\n", sr->season);
+    else printf("season      none (compared with the naive forecast: the last value)\n");
+    printf("loss        %s\n", rnnc_seq_loss_name(m->c.loss));
+    int pooled = (m->c.bidirectional ? 2 : 1) * m->c.hidden;
+    if (m->c.known)
+        printf("head        %d inputs: the pooled %d and the %d known-ahead values of the forecast steps\n",
+               rnnc_seq_head_in(&m->c), pooled, m->c.outputs * m->c.known);
+}
+
+static void print_pool(const rnnc_seq_config *c) {
+    static const char *const how[] = {
+        [RNNC_POOL_LAST] = "the output at the last step",
+        [RNNC_POOL_MEAN] = "the mean of the outputs over the steps",
+        [RNNC_POOL_MAX] = "the elementwise max of the outputs over the steps",
+        [RNNC_POOL_FINAL] = "the top layer's final states",
+    };
+    int D = c->bidirectional ? 2 : 1;
+    printf("pooling     %s: %s%s, %d wide\n", rnnc_pool_name(c->pool), how[c->pool],
+           c->pool == RNNC_POOL_FINAL && D == 2 ? " of both directions, concatenated" : "", D * c->hidden);
+}
+
+static int info_seq(const char *path, const rnnc_safetensors *st, const char *kind) {
+    rnnc_seq_model *m;
+    if (rnnc_seq_load_st(&m, st)) return cli_fail_status();
+    const rnnc_seq_config *c = &m->c;
+    static const char *const what[] = {"sequence -> label", "a label per token", "values -> the next values"};
+    bool tokens = c->kind != RNNC_SEQ_FORECAST;
+    int D = c->bidirectional ? 2 : 1;
+    printf("model       %s\n", path);
+    printf("kind        %s\n", kind);
+    printf("task        %s (%s)\n", rnnc_seq_kind_name(c->kind), what[c->kind]);
+    printf("cell        %s\nlayers      %d\nhidden      %d%s\n", rnnc_cell_name(c->cell), c->layers, c->hidden,
+           D == 2 ? " per direction" : "");
+    printf("encoder     %s\n", D == 2 ? "bidirectional" : "unidirectional");
+    if (tokens) printf("embed       %d\n", c->embed);
+    printf("dropout     %g between layers, %g on the head's input (training only)\n", (double)c->dropout, (double)c->output_dropout);
+    if (c->kind != RNNC_SEQ_TAG) print_pool(c);
+    if (tokens) {
+        print_labels(c->kind == RNNC_SEQ_TAG ? "tags" : "labels", m);
+        print_vocab("vocabulary", &m->vocab);
+    } else {
+        print_series(m);
+    }
+    print_training(rnnc_st_meta(st, "rnnc.training"),
+                   c->kind == RNNC_SEQ_CLASSIFY ? "items" : c->kind == RNNC_SEQ_TAG ? "tokens" : "target values");
+    printf("\ntensors:\n");
+    size_t nt = rnnc_seq_num_tensors(m), emb = 0, head = 0;
+    for (size_t k = 0; k < nt; k++) {
+        rnnc_param_info p = rnnc_seq_tensor(m, k);
+        char shape[48];
+        shape_of(&p, shape, sizeof shape);
+        printf("  %-28s %-14s %12zu\n", p.name, shape, p.size);
+        if (!strncmp(p.name, "embedding.", 10)) emb += p.size;
+        if (!strncmp(p.name, "head.", 5)) head += p.size;
+    }
+    printf("\nrecurrent layers (parameters; an Elman layer of the same sizes for comparison):\n");
+    size_t rnn_total = 0;
+    for (int l = 0; l < c->layers; l++) {
+        char suffix[16];
+        snprintf(suffix, sizeof suffix, "_l%d", l);
+        size_t n = 0;
+        for (size_t k = 0; k < nt; k++) { /* rnn.*_lL and rnn.*_lL_reverse */
+            rnnc_param_info p = rnnc_seq_tensor(m, k);
+            const char *at = strncmp(p.name, "rnn.", 4) ? NULL : strstr(p.name, suffix);
+            if (at && (!at[strlen(suffix)] || !strcmp(at + strlen(suffix), "_reverse"))) n += p.size;
+        }
+        size_t I = (size_t)(l > 0 ? D * c->hidden : tokens ? c->embed : c->features), H = (size_t)c->hidden;
+        size_t elman = (size_t)D * H * (I + H + 2);
+        printf("  layer %d  %12zu   elman %12zu   ratio %.2fx\n", l, n, elman, (double)n / (double)elman);
+        rnn_total += n;
+    }
+    printf("\n");
+    if (tokens) printf("embedding   %12zu\n", emb);
+    printf("recurrent   %12zu\nhead        %12zu\ntotal       %12zu\n", rnn_total, head, m->n_params);
+    rnnc_seq_model_free(m);
     return 0;
 }
 
@@ -200,6 +337,37 @@ static void print_data(const cJSON *t) {
 
 /* The run's part of a checkpoint (rnnc.run, rnnc.run.options, rnnc.task.options), then the
  * resume command; the model follows. */
+/* What a run counts as its "tokens" (what the loss averages over), by task. */
+static const char *unit_of(const char *task) {
+    if (task && !strcmp(task, "classify")) return "items";
+    if (task && !strcmp(task, "forecast")) return "target values";
+    return "tokens";
+}
+
+/* Whether the label list of a checkpoint ("rnnc.labels", one a line) is a BIO tag set. */
+static bool labels_bio(const char *labels) {
+    if (!labels) return false;
+    char *copy = strdup(labels);
+    size_t n = 1;
+    for (const char *p = labels; *p; p++) n += *p == '\n';
+    const char **names = malloc(n * sizeof *names);
+    bool bio = false;
+    if (copy && names) {
+        size_t k = 0;
+        for (char *p = copy; k < n; k++) {
+            names[k] = p;
+            char *e = strchr(p, '\n');
+            if (!e) { k++; break; }
+            *e = 0;
+            p = e + 1;
+        }
+        bio = k <= 1u << 20 && rnnc_tags_are_bio(names, (int)k);
+    }
+    free(copy);
+    free(names);
+    return bio;
+}
+
 static void info_run(const char *path, const rnnc_safetensors *st, rnnc_file_kind k) {
     bool s2s = k == RNNC_FILE_S2S_CHECKPOINT;
     cJSON *r = cJSON_Parse(rnnc_st_meta(st, "rnnc.run"));
@@ -215,7 +383,7 @@ static void info_run(const char *path, const rnnc_safetensors *st, rnnc_file_kin
     num(r, "elapsed", &elapsed);
     char d[32];
     cli_format_duration(d, sizeof d, elapsed);
-    printf("progress    step %.0f, %.0f tokens, %s of training\n", step, tokens, d);
+    printf("progress    step %.0f, %.0f %s, %s of training\n", step, tokens, unit_of(task), d);
     const cJSON *best = item(r, "best");
     double b0 = INFINITY, b1 = INFINITY;
     if (cJSON_GetArraySize(best) == 2 && cJSON_IsNumber(best->child) && cJSON_IsNumber(best->child->next)) {
@@ -224,6 +392,11 @@ static void info_run(const char *path, const rnnc_safetensors *st, rnnc_file_kin
     }
     if (!(b0 < 1e308)) printf("best        none yet (no validation so far)\n");
     else if (s2s) printf("best        dev SER %.2f%%, TER %.2f%% (best.safetensors)\n", 100 * b0, 100 * b1);
+    else if (k == RNNC_FILE_CLS_CHECKPOINT) printf("best        dev macro-F1 %.4f, valid loss %.4f (best.safetensors)\n", 1 - b0, b1);
+    else if (k == RNNC_FILE_TAG_CHECKPOINT)
+        printf("best        dev %s %.4f, valid loss %.4f (best.safetensors)\n",
+               labels_bio(rnnc_st_meta(st, "rnnc.labels")) ? "span F1" : "tag accuracy", 1 - b0, b1);
+    else if (k == RNNC_FILE_FC_CHECKPOINT) printf("best        dev MAE %.6g, valid loss %.4f (best.safetensors)\n", b0, b1);
     else printf("best        valid loss %.4f (best.safetensors)\n", b0);
     if (num(r, "last_train_loss", &v) && v < 1e308) printf("train loss  %.4f (the last step)\n", v);
     if (cJSON_IsObject(o)) {
@@ -231,6 +404,8 @@ static void info_run(const char *path, const rnnc_safetensors *st, rnnc_file_kin
         print_optimizer(o);
     }
     if (cJSON_IsObject(t)) print_data(t);
+    const char *cw = str(t, "class_weight");
+    if (cw) printf("classes     weighted: %s\n", cw);
     char dir[1024];
     const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
     if (!strcmp(base, "checkpoint.safetensors")) {
@@ -239,7 +414,9 @@ static void info_run(const char *path, const rnnc_safetensors *st, rnnc_file_kin
     } else {
         snprintf(dir, sizeof dir, "RUN_DIR (a directory holding it as checkpoint.safetensors)");
     }
-    printf("resume with rnnc %strain --resume %s\n\n", s2s ? "seq2seq " : "", dir);
+    /* every trainer but the LM's is rnnc TASK train */
+    bool lm = !task || !strcmp(task, "lm");
+    printf("resume with rnnc %s%strain --resume %s\n\n", lm ? "" : task, lm ? "" : " ", dir);
     cJSON_Delete(r);
     cJSON_Delete(o);
     cJSON_Delete(t);
@@ -305,7 +482,10 @@ static void usage(FILE *f) {
             "training state, every tensor with its shape, and the parameters of each recurrent layer\n"
             "next to those of an Elman (rnn_tanh) layer of the same sizes (an LSTM layer has exactly\n"
             "4x and a GRU layer 3x as many). A seq2seq model: its configuration, both vocabularies,\n"
-            "training state and parameters. A training checkpoint: the step, time, best score, budget\n"
+            "training state and parameters. A classifier or tagger: its configuration, pooling, labels\n"
+            "(the first 10), vocabulary, training state and parameters; a forecaster: the same with its\n"
+            "series (columns, known flags, normalisation), context, horizon and season instead of labels\n"
+            "and vocabulary. A training checkpoint: the step, time, best score, budget\n"
             "and optimizer of its run, the command that resumes it, then its model. A checkpoint of\n"
             "an older rnnc, another safetensors file (its tensors) or a tokenizer file (its type and\n"
             "size): what it is. Anything else: one line saying what it is not.\n");
@@ -341,6 +521,16 @@ int cmd_info(int argc, char **argv) {
         info_old_run(path, &st, k);
         rc = k == RNNC_FILE_OLD_LM_CHECKPOINT ? info_lm(path, "the run's language model")
                                                 : info_s2s(path, &st, "the run's seq2seq model");
+        break;
+    case RNNC_FILE_CLASSIFIER: rc = info_seq(path, &st, "classifier"); break;
+    case RNNC_FILE_TAGGER: rc = info_seq(path, &st, "tagger"); break;
+    case RNNC_FILE_FORECASTER: rc = info_seq(path, &st, "forecaster"); break;
+    case RNNC_FILE_CLS_CHECKPOINT:
+    case RNNC_FILE_TAG_CHECKPOINT:
+    case RNNC_FILE_FC_CHECKPOINT:
+        info_run(path, &st, k);
+        rc = info_seq(path, &st, k == RNNC_FILE_CLS_CHECKPOINT ? "the run's classifier"
+                                 : k == RNNC_FILE_TAG_CHECKPOINT ? "the run's tagger" : "the run's forecaster");
         break;
     default: rc = info_other(path, &st); break;
     }

@@ -6,6 +6,7 @@
 
 #include "cli/run_cli.h"
 #include "cli/seqtask_cli.h"
+#include "rnnc/filekind.h"
 #include "rnnc/train.h"
 
 #define CLS (1u << RNNC_SEQ_CLASSIFY)
@@ -184,18 +185,25 @@ out:
 #undef M_
 }
 
-/* The model, refused with what it is when it is another task's. */
+/* The model, refused in one line with what the file is and which command takes it when it is
+ * anything but this task's model (a checkpoint of its run loads as its model). */
 int cli_seq_load(rnnc_seq_kind kind, const char *path, rnnc_seq_model **m) {
-    static const char *const article[3] = {"a classifier", "a tagger", "a forecaster"};
-    if (rnnc_seq_load(m, path)) return cli_fail_status();
-    if ((*m)->c.kind != kind) {
-        rnnc_seq_kind k = (*m)->c.kind;
-        rnnc_seq_model_free(*m);
-        *m = NULL;
-        return cli_fail("%s: this is %s, not %s; use rnnc %s predict or rnnc %s eval", path, article[k], article[kind],
-                        rnnc_seq_kind_name(k), rnnc_seq_kind_name(k));
-    }
-    return 0;
+    static const rnnc_file_kind want[3] = {RNNC_FILE_CLASSIFIER, RNNC_FILE_TAGGER, RNNC_FILE_FORECASTER};
+    char what[1600];
+    *m = NULL;
+    rnnc_file_kind k = rnnc_file_kind_sniff_path(path);
+    if (k != RNNC_FILE_UNKNOWN) return cli_fail("%s: %s", path, rnnc_file_kind_describe(what, sizeof what, k, want[kind], path));
+    rnnc_safetensors st;
+    if (rnnc_st_load(&st, path)) return cli_fail_status();
+    k = rnnc_file_kind_of(&st);
+    int rc = 0;
+    /* (a file of no known kind goes to the loader, whose error is the precise one) */
+    if (k != RNNC_FILE_SAFETENSORS && rnnc_file_kind_task(k) != want[kind])
+        rc = cli_fail("%s: %s", path, rnnc_file_kind_describe(what, sizeof what, k, want[kind], path));
+    else if (rnnc_seq_load_st(m, &st))
+        rc = cli_fail_status();
+    rnnc_st_free(&st);
+    return rc;
 }
 
 int cmd_seqtask(rnnc_seq_kind kind, int argc, char **argv) {

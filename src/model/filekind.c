@@ -233,21 +233,21 @@ char *rnnc_file_kind_describe(char *buf, size_t n, rnnc_file_kind k, rnnc_file_k
         break;
     case RNNC_FILE_SAFETENSORS:
         if (wanted == RNNC_FILE_LM)
-            snprintf(buf, n, "this is not an rnnc language model, nor any rnnc file (no \"rnnc.config\" or "
-                     "\"rnnc.seq2seq\" metadata); rnnc info lists its tensors");
+            snprintf(buf, n, "this is not an rnnc language model, nor any rnnc file (no \"rnnc.config\", "
+                     "\"rnnc.seq2seq\" or \"rnnc.seqmodel\" metadata); rnnc info lists its tensors");
         else if (wanted == RNNC_FILE_SEQ2SEQ)
-            snprintf(buf, n, "this is not an rnnc seq2seq model, nor any rnnc file (no \"rnnc.seq2seq\" or "
-                     "\"rnnc.config\" metadata); rnnc info lists its tensors");
+            snprintf(buf, n, "this is not an rnnc seq2seq model, nor any rnnc file (no \"rnnc.seq2seq\", "
+                     "\"rnnc.config\" or \"rnnc.seqmodel\" metadata); rnnc info lists its tensors");
         else
-            snprintf(buf, n, "this is not an rnnc file (no \"rnnc.config\" or \"rnnc.seq2seq\" metadata)");
+            snprintf(buf, n, "this is not an rnnc file (no \"rnnc.config\", \"rnnc.seq2seq\" or \"rnnc.seqmodel\" metadata)");
         break;
     case RNNC_FILE_TOKENIZER_JSON:
     case RNNC_FILE_TIKTOKEN:
         snprintf(buf, n, "this is %s%s; %s", rnnc_file_kind_name(k), not_, TOK_USE);
         break;
     case RNNC_FILE_TSV:
-        snprintf(buf, n, "this is %s%s; source TAB target pairs are data: give them as --data to rnnc seq2seq train "
-                 "or rnnc seq2seq eval", rnnc_file_kind_name(k), not_);
+        snprintf(buf, n, "this is %s%s; TSV lines are data (source TAB target for rnnc seq2seq, label TAB text for rnnc "
+                 "classify, tokens TAB tags for rnnc tag): give it as --data to their train or eval", rnnc_file_kind_name(k), not_);
         break;
     case RNNC_FILE_IDS:
         snprintf(buf, n, "this is %s%s; give it as --ids to rnnc eval or rnnc train", rnnc_file_kind_name(k), not_);

@@ -489,8 +489,8 @@ static rnnc_status load_checkpoint(run *r, const char *path, const char *want_ta
     if (want_task && strcmp(task, want_task) != 0) {
         bool lm = strcmp(task, "lm") == 0;
         /* every trainer but the LM's is rnnc TASK train */
-        s = rnnc_error(RNNC_ERR_ARG, "%s: this is a checkpoint of a %s run; resume it with rnnc %s%strain --resume", path,
-                       lm ? "language-model" : task, lm ? "" : task, lm ? "" : " ");
+        s = rnnc_error(RNNC_ERR_ARG, "%s: this is a checkpoint of a %s run; resume it with rnnc %s%strain --resume %s", path,
+                       lm ? "language-model" : task, lm ? "" : task, lm ? "" : " ", r->run_dir);
         goto out;
     }
     rnnc_task_resume_fn fn = rnnc_task_resume_fn_for(task);
