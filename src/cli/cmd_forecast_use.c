@@ -1,5 +1,6 @@
 /* rnnc forecast predict / eval: continue a series past its last row, or score a forecaster on a
- * CSV against the seasonal-naive forecast. Training is in cmd_seqtask.c. */
+ * CSV against the seasonal-naive forecast (and draw both against the truth, --plot). Training is
+ * in cmd_seqtask.c. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <omp.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "cli/seqtask_cli.h"
+#include "rnnc/plot.h"
 #include "rnnc/series.h"
 
 static const char HELP_PREDICT[] =
@@ -24,18 +26,25 @@ static const char HELP_PREDICT[] =
     "  -o, --output F   write the CSV to F (atomically) instead of stdout\n";
 
 static const char HELP_EVAL[] =
-    "usage: rnnc forecast eval --model M --data SERIES.csv [--last R] [--json]\n"
+    "usage: rnnc forecast eval --model M --data SERIES.csv [--last R] [--json] [--plot OUT.svg]\n"
     "\n"
     "Forecasts every window of SERIES.csv whose targets lie in its last R rows (default: every\n"
     "window of the file) and prints MAE, RMSE, sMAPE and MASE, in the data's units, beside the same\n"
     "for the seasonal-naive forecast (the model's --season; naive without one). MASE is scaled by the\n"
     "seasonal-naive in-sample error of the rows before the first target.\n"
     "\n"
+    "--plot draws the truth of the scored rows and, over it, the forecasts that tile them: for a\n"
+    "horizon of N steps, those made from every Nth row on (the first scored row, N rows later, ...),\n"
+    "each a stretch of N points, and the seasonal-naive forecasts from the same rows, dashed. The x\n"
+    "axis is the row number of the data, as the report counts rows; rows past the last whole\n"
+    "stretch are drawn as truth only.\n"
+    "\n"
     "options:\n"
     "  --model M        a model written by rnnc forecast train (required)\n"
     "  --data FILE      the series (required)\n"
     "  --last R         score the windows whose targets lie in the last R rows\n"
     "  --json           the numbers as one JSON object\n"
+    "  --plot OUT.svg   draw the forecasts against the truth (an SVG, written atomically)\n"
     "  --batch B        windows run together (default 64)\n"
     "  --threads N      OpenMP threads (default: OMP_NUM_THREADS)\n";
 
@@ -109,8 +118,43 @@ static cJSON *metrics_json(const rnnc_series_metrics *mt) {
     return j;
 }
 
+/* --plot: the truth of rows [first, rows) and the forecasts from the origins first, first + N, ...
+ * (fc, nv: [rows - first], NaN where no forecast was kept), N > 1 as one stretch of line per origin
+ * (a NaN point between them breaks the line), the naive ones dashed. x: 1-based row numbers. */
+static int plot_forecasts(const char *path, const char *data, const rnnc_series_data *d, const rnnc_seq_series *sr, int first,
+                          int N, const float *fc, const float *nv) {
+    int R = d->rows - first, gaps = N > 1 ? R / N + 1 : 0;
+    double *buf = malloc((size_t)(2 * R + 4 * (R + gaps)) * sizeof *buf);
+    if (!buf) return cli_fail("out of memory for --plot");
+    double *tx = buf, *ty = tx + R, *fx = ty + R, *fy = fx + R + gaps, *nx = fy + R + gaps, *ny = nx + R + gaps;
+    size_t n = 0;
+    for (int i = 0; i < R; i++) {
+        tx[i] = first + i + 1;
+        ty[i] = d->v[(size_t)(first + i) * (size_t)d->cols];
+        if (N > 1 && i > 0 && i % N == 0) { fx[n] = nx[n] = fy[n] = ny[n] = NAN; n++; } /* a new origin */
+        fx[n] = nx[n] = first + i + 1;
+        fy[n] = fc[i];
+        ny[n++] = nv[i];
+    }
+    char model[96], naive[64], title[300];
+    if (N > 1) snprintf(model, sizeof model, "model (%d steps ahead, from every %d rows)", N, N);
+    else snprintf(model, sizeof model, "model (one step ahead)");
+    if (sr->season > 0) snprintf(naive, sizeof naive, "seasonal naive (m = %d)", sr->season);
+    else snprintf(naive, sizeof naive, "naive (the last value)");
+    snprintf(title, sizeof title, "%s: %s, forecasts against the truth", data, sr->name[0]);
+    rnnc_plot_series s[3] = {
+        {.label = "truth", .x = tx, .y = ty, .n = (size_t)R, .color = 0},
+        {.label = model, .x = fx, .y = fy, .n = n, .color = 1},
+        {.label = naive, .x = nx, .y = ny, .n = n, .color = 2, .dashed = 1},
+    };
+    rnnc_plot_opts o = {.title = title, .xlabel = "row", .ylabel = sr->name[0]};
+    int rc = rnnc_plot_svg_file(path, &o, s, 3) ? cli_fail_status() : 0;
+    free(buf);
+    return rc;
+}
+
 int cmd_forecast_eval(int argc, char **argv) {
-    const char *mode = "forecast eval", *model = NULL, *data = NULL;
+    const char *mode = "forecast eval", *model = NULL, *data = NULL, *plot = NULL;
     long last = 0, batch = 64, threads = 0;
     bool json = false;
     if (cli_wants_help(argc, argv)) { fputs(HELP_EVAL, stdout); return 0; }
@@ -120,6 +164,7 @@ int cmd_forecast_eval(int argc, char **argv) {
 #define OPT(name) cli_opt(mode, argc, argv, &i, name, &v, &err)
         if (OPT("--model")) { if (err) return err; model = v; }
         else if (OPT("--data")) { if (err) return err; data = v; }
+        else if (OPT("--plot")) { if (err) return err; plot = v; }
         else if (OPT("--last")) { if (err || !cli_parse_long(mode, "--last", v, 1, 1L << 40, &last)) return err ? err : 2; }
         else if (OPT("--batch")) { if (err || !cli_parse_long(mode, "--batch", v, 1, 4096, &batch)) return err ? err : 2; }
         else if (OPT("--threads")) { if (err || !cli_parse_long(mode, "--threads", v, 1, 1024, &threads)) return err ? err : 2; }
@@ -138,8 +183,9 @@ int cmd_forecast_eval(int argc, char **argv) {
     int T = sr->context, N = m->c.outputs, K = m->c.known, B = (int)batch, season = sr->season;
     rnnc_series_spec spec = rnnc_series_spec_of(sr, false);
     rnnc_series_data d = {0};
-    int n_win = 0, lo = 0;
+    int n_win = 0, lo = 0, first = 0;
     double scale = 0;
+    float *fc = NULL, *nv = NULL; /* --plot: the forecasts from every Nth row (the model's, the naive) */
     rnnc_series_acc acc, naive;
     rnnc_seq_ws *ws = NULL;
     float *x = malloc((size_t)B * T * sr->n_cols * sizeof *x), *known = malloc((size_t)B * N * (K ? K : 1) * sizeof *known);
@@ -149,7 +195,7 @@ int cmd_forecast_eval(int argc, char **argv) {
     else if (rnnc_series_read(data, &spec, &d)) rc = cli_fail_status();
     if (!rc) {
         /* the first target row: the last R rows, or the first row a window can reach */
-        int first = last ? d.rows - (int)last : T;
+        first = last ? d.rows - (int)last : T;
         if (last && (last > d.rows || first < T))
             rc = cli_fail("%s: --last %ld leaves %d row%s before it, fewer than the model's context of %d", data, last,
                           d.rows - (int)(last < d.rows ? last : d.rows), d.rows - last == 1 ? "" : "s", T);
@@ -159,6 +205,12 @@ int cmd_forecast_eval(int argc, char **argv) {
         else if (!rc && first <= m_) rc = cli_fail("%s: MASE needs more than %d rows before the first target (its season)", data, m_);
         else if (!rc && rnnc_series_mase_scale(&d, first, season, &scale)) rc = cli_fail_status();
         else if (!rc && rnnc_seq_ws_new(&ws, m, B, T)) rc = cli_fail_status();
+        if (!rc && plot) {
+            fc = malloc((size_t)(d.rows - first) * sizeof *fc);
+            nv = malloc((size_t)(d.rows - first) * sizeof *nv);
+            if (!fc || !nv) rc = cli_fail("out of memory for --plot");
+            for (int i = 0; !rc && i < d.rows - first; i++) fc[i] = nv[i] = NAN;
+        }
     }
     rnnc_series_acc_init(&acc, scale);
     rnnc_series_acc_init(&naive, scale);
@@ -174,11 +226,18 @@ int cmd_forecast_eval(int argc, char **argv) {
             for (int h = 0; h < N; h++) y[k * N + h] = d.v[(size_t)(origin + h) * (size_t)d.cols];
             if (rnnc_series_snaive(&d, origin, N, season, sn)) rc = cli_fail_status();
             else rnnc_series_acc_add(&naive, y + k * N, sn, (size_t)N);
+            if (plot && (origin - first) % N == 0)
+                for (int h = 0; h < N; h++) {
+                    fc[origin - first + h] = pred[k * N + h];
+                    nv[origin - first + h] = sn[h];
+                }
         }
         rnnc_series_acc_add(&acc, y, pred, (size_t)n * N);
     }
     rnnc_series_metrics mm, mn;
     if (!rc && (rnnc_series_acc_finish(&acc, &mm) || rnnc_series_acc_finish(&naive, &mn))) rc = cli_fail_status();
+    /* (the plot before the report: a failure to write it is the one line printed) */
+    if (!rc && plot) rc = plot_forecasts(plot, data, &d, sr, first, N, fc, nv);
     if (!rc && json) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "data", data);
@@ -187,6 +246,7 @@ int cmd_forecast_eval(int argc, char **argv) {
         cJSON_AddNumberToObject(j, "season", season);
         cJSON_AddItemToObject(j, "model", metrics_json(&mm));
         cJSON_AddItemToObject(j, "seasonal_naive", metrics_json(&mn));
+        if (plot) cJSON_AddStringToObject(j, "plot", plot);
         char *s = cJSON_Print(j);
         if (s) printf("%s\n", s);
         free(s);
@@ -203,10 +263,11 @@ int cmd_forecast_eval(int argc, char **argv) {
         }
         if (mn.mae > 0) printf("model MAE is %.1f%% %s the %s forecast's\n", 100 * fabs(1 - mm.mae / mn.mae), mm.mae <= mn.mae ? "below" : "above", names[1]);
         if (!isfinite(mm.mase)) printf("(no MASE: the rows before the first target repeat exactly with the season, so its scale is 0)\n");
+        if (plot) printf("plot: %s (the truth, the model's and the %s forecasts)\n", plot, names[1]);
     }
     rnnc_seq_ws_free(ws);
     rnnc_series_data_free(&d);
-    free(x); free(known); free(pred); free(y); free(sn); free(starts);
+    free(x); free(known); free(pred); free(y); free(sn); free(starts); free(fc); free(nv);
     rnnc_seq_model_free(m);
     return rc;
 }
