@@ -239,8 +239,8 @@ static void on_event(const rnnc_run_event *e, void *ctx) {
             fprintf(stderr, "%s: resumed from step %ld (epoch %.2f, %s elapsed)\n", u->cmd, e->step, e->epoch, buf);
         }
         if (u->warmup > 0 && e->total_steps > 0 && u->warmup >= e->total_steps)
-            fprintf(stderr, "%s: warning: --warmup %ld is as long as the whole run (%ld steps): the learning rate never "
-                            "reaches its peak\n", u->cmd, u->warmup, e->total_steps);
+            fprintf(stderr, "%s: warning: --warmup %ld is as long as the whole run (%ld step%s): the learning rate never "
+                            "reaches its peak\n", u->cmd, u->warmup, e->total_steps, e->total_steps == 1 ? "" : "s");
         cli_progress_start(&u->bar, "train", e->total_steps > 0 ? (double)e->total_steps : e->seconds_budget);
         u->bar_started = true;
         u->last_loss = u->tok_s = NAN;
