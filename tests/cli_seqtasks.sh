@@ -398,7 +398,7 @@ refused "tag train --resume --skip-long: refused, naming the flag" 2 "--skip-lon
 # Ctrl-C below go astray, the run still ends)
 "$RNNC" tag train --data "$t/tag_train.tsv" --valid "$t/tag_dev.tsv" -o "$t/live" --hidden 4 --embed 4 --steps 100000000 --time 2m --log-every 1 2>/dev/null &
 pid=$!
-for _ in $(seq 200); do [ -s "$t/live/metrics.jsonl" ] && break; sleep 0.02; done
+for _ in $(seq 500); do [ -s "$t/live/checkpoint.safetensors" ] && break; sleep 0.02; done
 refused "a second run in a live run's directory: refused naming the process" 1 "live is in use by process $pid" \
   "$RNNC" tag train --data "$t/tag_train.tsv" --valid "$t/tag_dev.tsv" -o "$t/live" --steps 2 --force
 refused "a resume of a live run: refused naming the process" 1 "live is in use by process $pid" "$RNNC" tag train --resume "$t/live" --steps 5
