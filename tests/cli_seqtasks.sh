@@ -291,6 +291,8 @@ refused "forecast train: a series shorter than --context + --horizon (and valida
   "$RNNC" forecast train --data "$t/short.csv" --target sales -o "$t/c1" "${F[@]}"
 refused "forecast train: --holdout of every row" 1 "fc.csv: 700 rows, 700 held out (--holdout) and 1 for validation (--valid-last) leave 0 to train on" \
   "$RNNC" forecast train --data "$t/fc.csv" --target sales --holdout 700 -o "$t/c1" "${F[@]}"
+refused "forecast train: a --season longer than the rows before validation" 1 "fc.csv: --season 1000 looks back further than the 630 rows before the validation rows" \
+  "$RNNC" forecast train --data "$t/fc.csv" --target sales --season 1000 -o "$t/c1" "${F[@]}"
 refused "forecast train: a --known column the file lacks" 1 "fc.csv: no column 'holiday'; the columns are: day, sales, weekday" \
   "$RNNC" forecast train --data "$t/fc.csv" --target sales --known holiday -o "$t/c1" "${F[@]}"
 refused "forecast train: the target also named as a covariate" 1 "column 'sales' is named twice (as the target and as a covariate)" \

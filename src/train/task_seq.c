@@ -502,6 +502,10 @@ static rnnc_status forecast_data(seq_task *t, rnnc_seq_series *made) {
             s = rnnc_error(RNNC_ERR_ARG, "%s: %d rows, %ld held out (--holdout) and %ld for validation (--valid-last) leave %ld to train on: "
                            "fewer than --context %d + --horizon %d", t->o.data, rows, t->o.holdout, valid,
                            usable - valid > 0 ? usable - valid : 0, T, N);
+        /* the seasonal-naive forecast of the first validation row looks a season back */
+        else if (t->o.season > t->train_end)
+            s = rnnc_error(RNNC_ERR_ARG, "%s: --season %d looks back further than the %d rows before the validation rows (the "
+                           "seasonal-naive forecast of a row is the value a season earlier)", t->o.data, t->o.season, t->train_end);
     }
     if (!s) s = rnnc_series_windows(&t->series, 0, t->train_end, T, N, &t->n_train_win);
     if (!s) s = rnnc_series_windows(&t->series, t->train_end - T, t->valid_end, T, N, &t->n_valid_win);
