@@ -182,7 +182,7 @@ check "--source-tokenizer bpe:abc: usage error naming the value" '[ $? -eq 2 ] &
 "$RNNC" seq2seq train --data "$t/words.tsv" --valid "$t/words_dev.tsv" -o "$t/e1" --target-tokenizer bpe --epochs 1 2> "$t/err"
 check "--target-tokenizer bpe without a size: usage error" '[ $? -eq 2 ] && head -1 "$t/err" | grep -q "target-tokenizer: bpe needs a vocabulary size"'
 "$RNNC" seq2seq train --data "$t/words.tsv" --valid "$t/words_dev.tsv" -o "$t/e1" --source-tokenizer char:30 --epochs 1 2> "$t/err"
-check "--source-tokenizer char:30: usage error" '[ $? -eq 2 ] && head -1 "$t/err" | grep -q "char:30: a seq2seq char vocabulary takes no size"'
+check "--source-tokenizer char:30: usage error" '[ $? -eq 2 ] && head -1 "$t/err" | grep -q "char:30: a char vocabulary takes no size"'
 "$RNNC" seq2seq train --data "$t/words.tsv" --valid "$t/words_dev.tsv" -o "$t/e2" --target-tokenizer "$t/nope.json" --epochs 1 2> "$t/err"
 check "missing tokenizer file: exit 1, one line naming it, no run directory" '[ $? -eq 1 ] && [ $(wc -l < "$t/err") -eq 1 ] && grep -q "^rnnc: --target-tokenizer: .*nope.json: cannot open tokenizer" "$t/err" && [ ! -e "$t/e2" ]'
 "$RNNC" seq2seq train --data "$t/words.tsv" --valid "$t/words_dev.tsv" -o "$t/e3" --source-tokenizer bpe:100 --epochs 1 2> "$t/err"

@@ -23,7 +23,7 @@ rnnc_status rnnc_s2s_tok_parse(const char *spec, rnnc_s2s_tok *out) {
     if (ts.load) *out = RNNC_S2S_TOK_FILE;
     else if (ts.type == RNNC_TOKENIZER_WORD) *out = RNNC_S2S_TOK_WORD;
     else if (ts.type == RNNC_TOKENIZER_BPE) *out = RNNC_S2S_TOK_BPE;
-    else return rnnc_error(RNNC_ERR_ARG, "%s: a seq2seq char vocabulary takes no size (every character of the training data is a symbol)", spec);
+    else return rnnc_error(RNNC_ERR_ARG, "%s: a char vocabulary takes no size (every character of the training data is a symbol)", spec);
     return RNNC_OK;
 }
 
