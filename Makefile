@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 RNNC = $(BUILD)/rnnc
 
-.PHONY: all deps deps-bench data build test test-unit sanitize fuzz demo bench clean
+.PHONY: all deps deps-bench data build install test test-unit sanitize fuzz demo bench clean
 
 all: build
 
@@ -21,6 +21,12 @@ data: deps
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
+
+# librnnc.so and .a, the headers, rnnc.pc, the CMake package, the rnnc binary and its man pages
+# under PREFIX (the same as cmake --install build --prefix PREFIX).
+PREFIX ?= /usr/local
+install: build
+	@cmake --install $(BUILD) --prefix $(PREFIX)
 
 # The whole test suite (unit, golden, CLI, bad-input tests) on the release build.
 test: build data

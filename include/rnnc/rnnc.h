@@ -2,7 +2,8 @@
 #ifndef RNNC_H
 #define RNNC_H
 
-#define RNNC_VERSION "0.1.0"
+/* RNNC_VERSION and rnnc_version(): generated from CMake's project VERSION at build time. */
+#include "rnnc/version.h"
 
 #include "rnnc/status.h"
 #include "rnnc/io.h"

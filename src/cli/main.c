@@ -35,7 +35,7 @@ static void usage(FILE *out) {
 
 int cmd_version(int argc, char **argv) {
     (void)argc; (void)argv;
-    printf("rnnc %s\n", RNNC_VERSION);
+    printf("rnnc %s\n", rnnc_version());
     return 0;
 }
 
