@@ -1,13 +1,18 @@
 /* Example: a language model made by PyTorch, loaded and sampled from C.
  *
- * tests/golden/lm/cli_lstm.safetensors was written by tools/make_golden_lm.py: a torch.nn.Module
- * (Embedding(13, 6) -> 2-layer LSTM(6, 8) -> Linear(8, 13)) with PyTorch's own initialisation,
+ * tests/golden/lm/lm_lstm_l2.safetensors was written by tools/make_golden_lm.py: a torch.nn.Module
+ * (Embedding(11, 5) -> 2-layer LSTM(5, 6) -> Linear(6, 11)) with PyTorch's own initialisation,
  * its state_dict saved as safetensors with an "rnnc.config" entry in the metadata. rnnc reads
- * PyTorch's tensor names and layouts as they are: no conversion step.
+ * PyTorch's tensor names and layouts as they are: no conversion step. lm_lstm_l2_ref.safetensors
+ * holds what PyTorch computed with it: the id stream ("ids") and the logits of its first window
+ * ("logits0", rows b * 4 + t for stream b of 3 after t + 1 ids); the first 4 rows are the logits
+ * after each of the first 4 ids, which this program checks before sampling.
  *
  * Build: cc pytorch_sample.c $(pkg-config --cflags --libs rnnc), or with CMake:
  *   find_package(rnnc REQUIRED) ... target_link_libraries(app PRIVATE rnnc::rnnc)
- * Run:   pytorch_sample [MODEL.safetensors]   (default: the fixture above, from the source tree) */
+ * Run:   pytorch_sample [MODEL.safetensors]   (default: the fixture above, from the source tree,
+ *        checked against PyTorch's logits; another model is only sampled) */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,8 +49,49 @@ static int generate(rnnc_lm *m, const rnnc_tokenizer *tok, const uint32_t *promp
     return 0;
 }
 
+/* The logits after each of the first T ids of PyTorch's stream, against PyTorch's. */
+static int check_against_pytorch(rnnc_lm *m, const char *ref_path) {
+    enum { T = 4 };
+    int V = m->c.vocab;
+    rnnc_safetensors ref;
+    if (rnnc_st_load(&ref, ref_path)) return fail("reference");
+    const rnnc_st_tensor *ids = rnnc_st_find(&ref, "ids"), *lg = rnnc_st_find(&ref, "logits0");
+    if (!ids || !lg || lg->ndim != 2 || lg->shape[1] != V || lg->shape[0] < T || ids->numel < T) {
+        fprintf(stderr, "pytorch_sample: %s: no ids and logits0 of this model\n", ref_path);
+        return 1;
+    }
+    int64_t id64[64];
+    float want[64 * 64];
+    int64_t ids_shape[1] = {ids->shape[0]}, lg_shape[2] = {lg->shape[0], V};
+    if (ids->numel > 64 || lg->numel > 64 * 64 || rnnc_st_read_i64(&ref, "ids", 1, ids_shape, id64) ||
+        rnnc_st_read_f32(&ref, "logits0", 2, lg_shape, want))
+        return fail("reference tensors");
+    rnnc_st_free(&ref);
+    rnnc_sample_params p = rnnc_sample_defaults();
+    rnnc_generator *g;
+    if (rnnc_generator_new(&g, m, &p, 1)) return fail("generator");
+    double worst = 0;
+    for (int t = 0; t < T; t++) {
+        uint32_t id = (uint32_t)id64[t];
+        if (rnnc_generator_feed(g, &id, 1)) return fail("feed");
+        const float *got = rnnc_generator_logits(g);
+        for (int v = 0; v < V; v++) {
+            double e = fabs((double)got[v] - want[t * V + v]) / (fabs(want[t * V + v]) + 1e-3);
+            worst = e > worst ? e : worst;
+        }
+    }
+    rnnc_generator_free(g);
+    printf("next-token logits after each of PyTorch's first %d ids: largest relative difference from "
+           "PyTorch's %.1e\n", T, worst);
+    if (worst > 1e-4) {
+        fprintf(stderr, "pytorch_sample: rnnc's logits differ from PyTorch's\n");
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    const char *path = argc > 1 ? argv[1] : "tests/golden/lm/cli_lstm.safetensors";
+    const char *path = argc > 1 ? argv[1] : "tests/golden/lm/lm_lstm_l2.safetensors";
     printf("rnnc %s\n", rnnc_version());
     rnnc_lm *m;
     rnnc_tokenizer *tok; /* NULL for a model of bare ids, as this one */
@@ -56,6 +102,7 @@ int main(int argc, char **argv) {
         rnnc_param_info t = rnnc_lm_tensor(m, k);
         printf("  %-22s (%d%s%.0d)\n", t.name, t.shape[0], t.ndim == 2 ? ", " : "", t.ndim == 2 ? t.shape[1] : 0);
     }
+    if (argc < 2 && check_against_pytorch(m, "tests/golden/lm/lm_lstm_l2_ref.safetensors")) return 1;
 
     const uint32_t prompt[] = {4, 8, 1, 4, 6};
     enum { N = 16 };
