@@ -22,7 +22,7 @@ static rnnc_seq_model *make(rnnc_seq_kind kind, rnnc_cell cell, bool bi, int lay
         c.features = F;
         c.outputs = N;
         c.known = K;
-        rnnc_seq_series sr = {.n_cols = F, .context = T, .season = 2};
+        rnnc_seq_series sr = {.n_cols = F, .context = T, .season = 2, .relative = true};
         sr.name = calloc(F, sizeof *sr.name);
         sr.known = calloc(F, sizeof *sr.known);
         sr.mean = calloc(F, sizeof *sr.mean);
@@ -228,6 +228,7 @@ static void roundtrip(rnnc_seq_model *m, const char *path) {
         CHECK(m2->series.n_cols == F && m2->series.known[1] && !m2->series.known[2]);
         CHECK_STR(m2->series.name[2], "u");
         CHECK(m2->series.std[2] == m->series.std[2] && m2->series.context == T && m2->series.season == 2);
+        CHECK(m2->series.relative);
     }
     rnnc_safetensors st;
     CHECK(rnnc_st_load(&st, path) == RNNC_OK);

@@ -386,6 +386,27 @@ static void test_windows(void) {
     CHECK_NEAR(back[3], 7, 1e-6, 0);
     rnnc_series_denorm(&s, tg, tg, 4); /* in place */
     CHECK(!memcmp(tg, back, sizeof back));
+    /* relative: each window's level (the mean of its context's normalised y) comes off the y input
+     * and the targets, and denorm_windows puts it back; window 0's level is (1 + 2 + 3)/3 = 2 raw */
+    s.relative = true;
+    float xr[2 * 3 * 3], tr[2 * 2], br[4];
+    CHECK(rnnc_series_fill(&s, &d, starts, 2, N, xr, NULL, tr) == RNNC_OK);
+    for (int b = 0; b < 2; b++) {
+        double level = ((starts[b] + 2) - 2.5) / sdy, mean = 0;
+        for (int t = 0; t < T; t++) {
+            mean += xr[((size_t)b * T + (size_t)t) * F];
+            CHECK(xr[((size_t)b * T + (size_t)t) * F + 2] == x[((size_t)b * T + (size_t)t) * F + 2]); /* covariates as they were */
+        }
+        CHECK_NEAR(mean / T, 0, 0, 1e-6);
+        for (int h = 0; h < N; h++) CHECK_NEAR(tr[b * N + h], ((starts[b] + T + h + 1) - 2.5) / sdy - level, 1e-6, 1e-6);
+    }
+    CHECK_NEAR(tr[0], 2 / sdy, 1e-6, 0); /* row 3's y = 4, two above window 0's level */
+    CHECK(rnnc_series_denorm_windows(&s, &d, starts, 2, N, tr, br) == RNNC_OK);
+    for (int i = 0; i < 4; i++) CHECK_NEAR(br[i], back[i], 1e-6, 1e-6);
+    int late = 7;
+    CHECK(rnnc_series_denorm_windows(&s, &d, &late, 1, N, tr, br) == RNNC_ERR_RANGE);
+    s.relative = false;
+    CHECK(rnnc_series_denorm_windows(&s, &d, starts, 2, N, tr, br) == RNNC_OK); /* absolute: no level */
 
     /* the last window fits, the next one does not */
     int last = 3, past = 4, neg = -1;

@@ -89,6 +89,11 @@ typedef struct {
     double *mean, *std;/* [n_cols] */
     int context;       /* T: steps read */
     int season;        /* for the seasonal-naive comparison (0: none) */
+    /* Each window's target relative to its own level: the mean of the (normalised) target over
+     * the window's context rows is subtracted from that input column and from the targets, and
+     * added back to the predictions (rnnc_series_denorm_windows). For series whose level drifts
+     * beyond the training rows' range (stored as "relative"; absent: false). */
+    bool relative;
 } rnnc_seq_series;
 void rnnc_seq_series_free(rnnc_seq_series *s);
 

@@ -81,6 +81,8 @@ rnnc_status rnnc_series_windows(const rnnc_series_data *d, int lo, int hi, int c
  *   x        (B,T,F): x[(b*T + t)*F + c] = norm_c(v[starts[b] + t][c]);
  *   known    (B,N*K): known[b*N*K + n*K + k] = norm(v[starts[b] + T + n][k-th known column]);
  *   targets  (B,N):   targets[b*N + n] = norm_0(v[starts[b] + T + n][0]).
+ * With s->relative, the window's level L_b = mean over t < T of norm_0(v[starts[b] + t][0]) is
+ * subtracted from x's target column and from the targets.
  * Any of the three may be NULL (not filled). The rows each one reads must exist, and the rows x
  * and targets read must not be future rows (known may read them: a forecast past the end of the
  * data reads x and known only). d must have s->n_cols columns. */
@@ -90,6 +92,11 @@ rnnc_status rnnc_series_fill(const rnnc_seq_series *s, const rnnc_series_data *d
 /* Predictions of the normalised target back in the data's units: out[i] = in[i] * std[0] + mean[0]
  * (in == out is fine). */
 void rnnc_series_denorm(const rnnc_seq_series *s, const float *in, float *out, size_t n);
+/* The same for the predictions in (B,N) of the windows starting at starts[b]: with s->relative,
+ * each window's level (the mean of its context rows' normalised target, which rnnc_series_fill
+ * took off) is added back first. The context rows must exist. */
+rnnc_status rnnc_series_denorm_windows(const rnnc_seq_series *s, const rnnc_series_data *d, const int *starts, int B,
+                                       int horizon, const float *in, float *out);
 
 /* The seasonal-naive forecast, in the data's units, of the N = horizon rows from row `origin` on,
  * from the rows before it: out[h-1] = y[t + h - m*ceil(h/m)] for h = 1..N, t = origin - 1 the last

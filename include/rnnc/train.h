@@ -102,6 +102,7 @@ typedef struct {
     const char *target, *covariates, *known;
     int context, horizon, season;
     long valid_last, holdout;
+    bool relative; /* forecast each window relative to its own level (rnnc_seq_series.relative) */
 } rnnc_seq_task_opts;
 
 /* LSTM 1x128, embed 64, batch 32; classify: word:20000 tokenizer, max pooling; tag: space;

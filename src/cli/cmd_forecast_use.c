@@ -89,7 +89,7 @@ int cmd_forecast_predict(int argc, char **argv) {
                 rnnc_seq_forward_backward(ws, m, &b, NULL, NULL, 1, NULL, pred, NULL, NULL)))
         rc = cli_fail_status();
     if (!rc) {
-        rnnc_series_denorm(sr, pred, pred, (size_t)N);
+        if (rnnc_series_denorm_windows(sr, &d, &start, 1, N, pred, pred)) rc = cli_fail_status();
         rnnc_atomic_file af = {0};
         FILE *fp = stdout;
         if (output && rnnc_atomic_open(&af, output)) rc = cli_fail_status();
@@ -220,7 +220,7 @@ int cmd_forecast_eval(int argc, char **argv) {
         rnnc_seq_batch b = {.B = n, .T = T, .x = x, .known = K ? known : NULL};
         if (rnnc_series_fill(sr, &d, starts, n, N, x, K ? known : NULL, NULL) ||
             rnnc_seq_forward_backward(ws, m, &b, NULL, NULL, 1, NULL, pred, NULL, NULL)) { rc = cli_fail_status(); break; }
-        rnnc_series_denorm(sr, pred, pred, (size_t)n * N);
+        if (rnnc_series_denorm_windows(sr, &d, starts, n, N, pred, pred)) { rc = cli_fail_status(); break; }
         for (int k = 0; k < n && !rc; k++) {
             int origin = starts[k] + T;
             for (int h = 0; h < N; h++) y[k * N + h] = d.v[(size_t)(origin + h) * (size_t)d.cols];

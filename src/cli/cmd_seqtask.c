@@ -16,7 +16,7 @@
 enum {
     TF_DATA, TF_VALID, TF_TOKENIZER, TF_BIDIRECTIONAL, TF_OUTPUT_DROPOUT, TF_POOL, TF_MAX_LEN, TF_SKIP_BAD, TF_SKIP_LONG,
     TF_CLASS_WEIGHT, TF_TARGET, TF_COVARIATES, TF_KNOWN, TF_CONTEXT, TF_HORIZON, TF_SEASON, TF_LOSS, TF_VALID_LAST,
-    TF_HOLDOUT, TF_COUNT
+    TF_HOLDOUT, TF_RELATIVE, TF_COUNT
 };
 static const struct {
     unsigned tasks;
@@ -54,6 +54,9 @@ static const struct {
                                                                        "(default a tenth)", false}},
     [TF_HOLDOUT] = {FC, {"--holdout", NULL, CF_LONG, 0, 1e12, "R", "leave the last R rows out of training and validation (test them "
                                                                  "with eval --last R)", false}},
+    [TF_RELATIVE] = {FC, {"--relative", NULL, CF_SWITCH, 0, 0, NULL, "forecast each window relative to its own level (the mean "
+                                                                  "of its context's target): for a series whose level drifts "
+                                                                  "beyond the training rows'", false}},
 };
 
 static const char *const usage_text[3] = {
@@ -170,6 +173,7 @@ static int train(rnnc_seq_kind kind, int argc, char **argv) {
     if (T_(TF_SEASON)->given) o.season = (int)T_(TF_SEASON)->l;
     if (T_(TF_VALID_LAST)->given) o.valid_last = T_(TF_VALID_LAST)->l;
     if (T_(TF_HOLDOUT)->given) o.holdout = T_(TF_HOLDOUT)->l;
+    o.relative = T_(TF_RELATIVE)->given;
     if (kind == RNNC_SEQ_FORECAST && !o.data) { rc = cli_usage_error(mode, "--data SERIES.csv is required"); goto out; }
     if ((rc = cli_run_opts(mode, rv, &ro))) goto out;
     if (rnnc_run_dir_check(ro.run_dir, ro.force)) { rc = cli_fail_status(); goto out; }

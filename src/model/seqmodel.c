@@ -611,7 +611,8 @@ static rnnc_status labels_parse(const char *text, int n, char ***out, const char
 
 static char *series_json(const rnnc_seq_series *sr) {
     cJSON *j = cJSON_CreateObject(), *cols = cJSON_AddArrayToObject(j, "columns");
-    bool ok = j && cols && cJSON_AddNumberToObject(j, "context", sr->context) && cJSON_AddNumberToObject(j, "season", sr->season);
+    bool ok = j && cols && cJSON_AddNumberToObject(j, "context", sr->context) && cJSON_AddNumberToObject(j, "season", sr->season) &&
+              (!sr->relative || cJSON_AddBoolToObject(j, "relative", true));
     for (int i = 0; ok && i < sr->n_cols; i++) {
         cJSON *c = cJSON_CreateObject();
         ok = c && cJSON_AddItemToArray(cols, c) && cJSON_AddStringToObject(c, "name", sr->name[i]) &&
@@ -632,7 +633,8 @@ static rnnc_status series_parse(rnnc_seq_series *sr, const char *text, const rnn
     if (s) return s;
     const cJSON *cols = cJSON_GetObjectItemCaseSensitive(j, "columns");
     if ((s = rnnc_json_int(j, "context", 1, 1 << 24, false, &sr->context, what)) ||
-        (s = rnnc_json_int(j, "season", 0, 1 << 24, false, &sr->season, what)))
+        (s = rnnc_json_int(j, "season", 0, 1 << 24, false, &sr->season, what)) ||
+        (s = rnnc_json_bool(j, "relative", true, &sr->relative, what))) /* optional: files before it are absolute */
         goto out;
     if (!cJSON_IsArray(cols) || cJSON_GetArraySize(cols) != c->features) {
         s = rnnc_error(RNNC_ERR_FORMAT, "%s: \"columns\" must be an array of %d columns (the model's features)", what, c->features);

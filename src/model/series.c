@@ -517,6 +517,18 @@ static rnnc_status norm_error(const rnnc_seq_series *s, const rnnc_series_data *
                       show(s->name[c], strlen(s->name[c]), shown), s->mean[c], s->std[c]);
 }
 
+/* The mean of the normalised target over the context rows [i, i + T) (they exist and are observed). */
+static rnnc_status window_level(const rnnc_seq_series *s, const rnnc_series_data *d, long long i, float *level) {
+    double sum = 0;
+    for (int t = 0; t < s->context; t++) {
+        float v;
+        if (!norm(s, 0, d->v[(size_t)(i + t) * (size_t)d->cols], &v)) return norm_error(s, d, i + t, 0);
+        sum += v;
+    }
+    *level = (float)(sum / s->context);
+    return RNNC_OK;
+}
+
 rnnc_status rnnc_series_fill(const rnnc_seq_series *s, const rnnc_series_data *d, const int *starts, int B,
                              int horizon, float *x, float *known, float *targets) {
     const int T = s->context, F = s->n_cols, N = horizon;
@@ -546,16 +558,45 @@ rnnc_status rnnc_series_fill(const rnnc_seq_series *s, const rnnc_series_data *d
                     if (!norm(s, c, row[c], &o[c])) return norm_error(s, d, i + t, c);
             }
         }
+        float level = 0;
+        if (s->relative && (x || targets)) {
+            if (end_x > observed)
+                return rnnc_error(RNNC_ERR_RANGE, "%s: window %d (rows %lld to %lld of %d) has no level: its context reads rows "
+                                  "past the last one with a target", d->name, b, i + 1, end_x, d->rows);
+            rnnc_status st = window_level(s, d, i, &level);
+            if (st) return st;
+            for (int t = 0; x && t < T; t++) x[((size_t)b * (size_t)T + (size_t)t) * (size_t)F] -= level;
+        }
         for (int n = 0; n < N && (known || targets); n++) {
             const float *row = d->v + (size_t)(i + T + n) * (size_t)F;
             if (targets && !norm(s, 0, row[0], &targets[(size_t)b * (size_t)N + (size_t)n]))
                 return norm_error(s, d, i + T + n, 0);
+            if (targets) targets[(size_t)b * (size_t)N + (size_t)n] -= level;
             if (known) {
                 float *o = known + ((size_t)b * (size_t)N + (size_t)n) * (size_t)K;
                 int k = 0;
                 for (int c = 1; c < F; c++)
                     if (s->known[c] && !norm(s, c, row[c], &o[k++])) return norm_error(s, d, i + T + n, c);
             }
+        }
+    }
+    return RNNC_OK;
+}
+
+rnnc_status rnnc_series_denorm_windows(const rnnc_seq_series *s, const rnnc_series_data *d, const int *starts, int B,
+                                       int horizon, const float *in, float *out) {
+    for (int b = 0; b < B; b++) {
+        float level = 0;
+        if (s->relative) {
+            if (starts[b] < 0 || (long long)starts[b] + s->context > d->rows - d->future)
+                return rnnc_error(RNNC_ERR_RANGE, "%s: window %d starting at row %d has no context rows to take its level from",
+                                  d->name, b, starts[b] + 1);
+            rnnc_status st = window_level(s, d, starts[b], &level);
+            if (st) return st;
+        }
+        for (int n = 0; n < horizon; n++) {
+            size_t k = (size_t)b * (size_t)horizon + (size_t)n;
+            out[k] = (float)(((double)in[k] + level) * s->std[0] + s->mean[0]);
         }
     }
     return RNNC_OK;

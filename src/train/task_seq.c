@@ -264,7 +264,7 @@ static rnnc_status validate_windows(seq_task *t, rnnc_valid_result *r) {
         if ((s = fill(t, NULL, ex, B, &b)) || (s = rnnc_seq_forward_backward(t->ws, t->m, &b, NULL, NULL, 1, NULL, t->out, &l, &c))) break;
         sum += l * c;
         cnt += c;
-        rnnc_series_denorm(&t->m->series, t->out, t->out, (size_t)B * N);
+        if ((s = rnnc_series_denorm_windows(&t->m->series, &t->series, t->b_starts, B, N, t->out, t->out))) break;
         for (int k = 0; k < B; k++)
             for (int h = 0; h < N; h++) y[k * N + h] = t->series.v[(size_t)(ex[k] + (size_t)t->o.context + (size_t)h) * (size_t)t->series.cols];
         rnnc_series_acc_add(&acc, y, t->out, (size_t)B * N);
@@ -311,7 +311,7 @@ static char *seq_options_json(rnnc_task *base) {
               cJSON_AddBoolToObject(j, "skip_bad", o->skip_bad) && cJSON_AddBoolToObject(j, "skip_long", o->skip_long) &&
               cJSON_AddNumberToObject(j, "context", o->context) && cJSON_AddNumberToObject(j, "horizon", o->horizon) &&
               cJSON_AddNumberToObject(j, "season", o->season) && cJSON_AddNumberToObject(j, "valid_last", (double)o->valid_last) &&
-              cJSON_AddNumberToObject(j, "holdout", (double)o->holdout);
+              cJSON_AddNumberToObject(j, "holdout", (double)o->holdout) && cJSON_AddBoolToObject(j, "relative", o->relative);
     char *s = ok ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
     return s;
@@ -509,7 +509,7 @@ static rnnc_status forecast_data(seq_task *t, rnnc_seq_series *made) {
     }
     if (!s) s = rnnc_series_windows(&t->series, 0, t->train_end, T, N, &t->n_train_win);
     if (!s) s = rnnc_series_windows(&t->series, t->train_end - T, t->valid_end, T, N, &t->n_valid_win);
-    if (!s && made) s = rnnc_series_make(made, &spec, &t->series, t->train_end, T, t->o.season);
+    if (!s && made && !(s = rnnc_series_make(made, &spec, &t->series, t->train_end, T, t->o.season))) made->relative = t->o.relative;
     free(cov);
     free(kn);
     return s;
@@ -615,7 +615,8 @@ rnnc_status rnnc_seq_task_resume(rnnc_task **out, const rnnc_safetensors *ck, co
         !(s = rnnc_json_int(j, "max_len", 0, 1 << 30, false, &o.max_len, what)) && !(s = rnnc_json_bool(j, "skip_bad", false, &o.skip_bad, what)) &&
         !(s = rnnc_json_bool(j, "skip_long", false, &o.skip_long, what)) && !(s = rnnc_json_int(j, "context", 1, 1 << 20, false, &o.context, what)) &&
         !(s = rnnc_json_int(j, "horizon", 1, 65536, false, &o.horizon, what)) && !(s = rnnc_json_int(j, "season", 0, 1 << 24, false, &o.season, what)) &&
-        !(s = rnnc_json_num(j, "valid_last", 0, 1e15, true, false, &vl, what)) && !(s = rnnc_json_num(j, "holdout", 0, 1e15, true, false, &ho, what))) {
+        !(s = rnnc_json_num(j, "valid_last", 0, 1e15, true, false, &vl, what)) && !(s = rnnc_json_num(j, "holdout", 0, 1e15, true, false, &ho, what)) &&
+        !(s = rnnc_json_bool(j, "relative", true, &o.relative, what))) {
         o.valid_last = (long)vl;
         o.holdout = (long)ho;
     }
