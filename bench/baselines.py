@@ -61,6 +61,7 @@ births (data/births/births.csv, 7305 days 1969-01-01..1988-12-31; target births)
   Also printed: MAE by horizon h.
 """
 import csv
+import json
 import math
 import os
 import re
@@ -147,6 +148,28 @@ def spam():
 
 
 # ------------------------------------------------------------------ stress
+def stress_eval(te, seen, predict):
+    """Tag, vowel-tag and word accuracy of predict(i, phonemes, tags) -> predicted tags on the test
+    lines te [(phonemes, tags)], and word accuracy on the lines whose phonemes are not in seen."""
+    tags = right = vt = vright = words = wright = unseen = uright = 0
+    for i, (ph, tg) in enumerate(te):
+        pr = predict(i, ph, tg)
+        if len(pr) != len(tg):
+            sys.exit(f"baselines: stress: line {i + 1}: {len(pr)} predicted tags for {len(tg)} phonemes")
+        ok = [a == b for a, b in zip(pr, tg)]
+        tags += len(ok)
+        right += sum(ok)
+        vt += sum(1 for t in tg if t != "-")
+        vright += sum(1 for o, t in zip(ok, tg) if o and t != "-")
+        words += 1
+        wright += all(ok)
+        if " ".join(ph) not in seen:
+            unseen += 1
+            uright += all(ok)
+    return {"lines": words, "tag_acc": right / tags, "vowel_acc": vright / vt, "word_acc": wright / words,
+            "unseen": unseen, "word_acc_unseen": uright / unseen, "words_right": wright, "unseen_right": uright}
+
+
 def stress():
     t0 = time.time()
     tr, te = read_tsv("stress", "train"), read_tsv("stress", "test")
@@ -182,39 +205,52 @@ def stress():
 
     rows = []
     for name, f in (("most frequent tag per phoneme", pred_phoneme), ("most frequent pattern per vowel count", pred_count)):
-        tags = right = vt = vright = words = wright = unseen = uright = 0
-        for ph, tg in te:
-            pr = f(ph, tg)
-            ok = [a == b for a, b in zip(pr, tg)]
-            tags += len(ok)
-            right += sum(ok)
-            vt += sum(1 for t in tg if t != "-")
-            vright += sum(1 for o, t in zip(ok, tg) if o and t != "-")
-            words += 1
-            wright += all(ok)
-            if " ".join(ph) not in seen:
-                unseen += 1
-                uright += all(ok)
-        rows.append([name, f"{100 * right / tags:.2f}", f"{100 * vright / vt:.2f}", f"{100 * wright / words:.2f}",
-                     f"{100 * uright / unseen:.2f}"])
+        sc = stress_eval(te, seen, lambda i, ph, tg: f(ph, tg))
+        unseen = sc["unseen"]
+        rows.append([name, f"{100 * sc['tag_acc']:.2f}", f"{100 * sc['vowel_acc']:.2f}", f"{100 * sc['word_acc']:.2f}",
+                     f"{100 * sc['word_acc_unseen']:.2f}"])
     table(f"stress: {len(tr)} train / {len(te)} test pronunciations ({unseen} test lines whose phonemes no train line has)",
           ["baseline", "tag acc %", "vowel tag acc %", "word acc %", "word acc % (unseen)"], rows, time.time() - t0)
 
 
 # ------------------------------------------------------------------ truecase
+def truecase_load(part):
+    out = []
+    for n, (low, tags) in enumerate(read_tsv("truecase", part), 1):
+        tg = tags.split(" ")
+        if len(tg) != len(low):
+            sys.exit(f"baselines: truecase/{part}.tsv:{n}: {len(tg)} tags for {len(low)} code points")
+        out.append((low, "".join(c.upper() if t == "U" else c for c, t in zip(low, tg)), tg))
+    return out
+
+
+def truecase_eval(te, form):
+    """Word P/R/F1 on cased words and character accuracy (the docstring's definitions) of
+    form(line, i, w) -> the predicted form of word i (w, lowercased) of test line `line`."""
+    tp = fp = fn = 0
+    chars = cright = 0
+    for k, (low, orig, tg) in enumerate(te):
+        pred = list(low)
+        for i, m in enumerate(WORD_RE.finditer(low)):
+            w = m.group()
+            p = form(k, i, m)
+            true = orig[m.start():m.end()]
+            cased, pcased = true != w, p != w
+            tp += cased and p == true
+            fp += pcased and (p != true or not cased)
+            fn += cased and p != true
+            pred[m.start():m.end()] = list(p)
+        chars += len(low)
+        cright += sum(1 for c, l, t in zip(pred, low, tg) if (c != l) == (t == "U"))
+    prec = tp / (tp + fp) if tp + fp else 0.0
+    rec = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+    return {"p": prec, "r": rec, "f1": f1, "char_acc": cright / chars, "tp": tp, "fp": fp, "fn": fn}
+
+
 def truecase():
     t0 = time.time()
-
-    def load(part):
-        out = []
-        for n, (low, tags) in enumerate(read_tsv("truecase", part), 1):
-            tg = tags.split(" ")
-            if len(tg) != len(low):
-                sys.exit(f"baselines: truecase/{part}.tsv:{n}: {len(tg)} tags for {len(low)} code points")
-            out.append((low, "".join(c.upper() if t == "U" else c for c, t in zip(low, tg)), tg))
-        return out
-
-    tr, te = load("train"), load("test")
+    tr, te = truecase_load("train"), truecase_load("test")
     forms = defaultdict(Counter)
     for low, orig, _ in tr:
         for m in WORD_RE.finditer(low):
@@ -228,33 +264,64 @@ def truecase():
     rows = []
     for name, always_first in (("most frequent casing per word", False),
                                ("  + first word always capitalised", True)):
-        tp = fp = fn = 0
-        chars = cright = 0
-        for low, orig, tg in te:
-            pred = list(low)
-            for i, m in enumerate(WORD_RE.finditer(low)):
-                w = m.group()
-                p = best.get(w)
-                if i == 0 and (p is None or always_first):
-                    p = cap(p if p is not None else w)
-                elif p is None:
-                    p = w
-                true = orig[m.start():m.end()]
-                cased, pcased = true != w, p != w
-                tp += cased and p == true
-                fp += pcased and (p != true or not cased)
-                fn += cased and p != true
-                pred[m.start():m.end()] = list(p)
-            chars += len(low)
-            cright += sum(1 for c, l, t in zip(pred, low, tg) if (c != l) == (t == "U"))
-        prec = tp / (tp + fp) if tp + fp else 0.0
-        rec = tp / (tp + fn) if tp + fn else 0.0
-        f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
-        rows.append([name, f"{100 * prec:.2f}", f"{100 * rec:.2f}", f"{100 * f1:.2f}", f"{100 * cright / chars:.3f}"])
+        def form(k, i, m):
+            w = m.group()
+            p = best.get(w)
+            if i == 0 and (p is None or always_first):
+                p = cap(p if p is not None else w)
+            elif p is None:
+                p = w
+            return p
+        sc = truecase_eval(te, form)
+        rows.append([name, f"{100 * sc['p']:.2f}", f"{100 * sc['r']:.2f}", f"{100 * sc['f1']:.2f}", f"{100 * sc['char_acc']:.3f}"])
     nwords = sum(1 for low, _, _ in te for _ in WORD_RE.finditer(low))
     ncased = sum(1 for low, orig, _ in te for m in WORD_RE.finditer(low) if orig[m.start():m.end()] != m.group())
     table(f"truecase: {len(tr)} train / {len(te)} test sentences; test: {nwords} words, {ncased} cased",
           ["baseline", "P %", "R %", "F1 %", "char acc %"], rows, time.time() - t0)
+
+
+# ------------------------------------------------------------------ scoring a tagger's predictions
+def read_pred(path, n):
+    """A predictions file of `rnnc tag predict`: one line of space-separated tags per test line."""
+    with open(path, encoding="utf-8", newline="\n") as f:
+        lines = [l.rstrip("\n").split(" ") if l.strip() else [] for l in f]
+    if len(lines) != n:
+        sys.exit(f"baselines: {path}: {len(lines)} lines for {n} test lines")
+    return lines
+
+
+def truecase_score(path, as_json):
+    """The baseline's metric for a char tagger: the predicted form of a word is its lowercase span
+    with the code points tagged U upper-cased (rnnc tag predict on the test texts' first column)."""
+    te = truecase_load("test")
+    pred = read_pred(path, len(te))
+    for k, ((low, _, _), tg) in enumerate(zip(te, pred)):
+        if len(tg) != len(low):
+            sys.exit(f"baselines: {path}:{k + 1}: {len(tg)} tags for {len(low)} code points")
+    up = ["".join(c.upper() if t == "U" else c for c, t in zip(low, tg)) for (low, _, _), tg in zip(te, pred)]
+    sc = truecase_eval(te, lambda k, i, m: up[k][m.start():m.end()])
+    if as_json:
+        print(json.dumps(sc))
+    else:
+        table(f"truecase: {path} on the test split", ["predictions", "P %", "R %", "F1 %", "char acc %"],
+              [[os.path.basename(path), f"{100 * sc['p']:.2f}", f"{100 * sc['r']:.2f}", f"{100 * sc['f1']:.2f}",
+                f"{100 * sc['char_acc']:.3f}"]], 0.0)
+
+
+def stress_score(path, as_json):
+    """The stress baseline's metrics for a tagger's predictions of the test split."""
+    split = lambda d: [(a.split(" "), b.split(" ")) for a, b in d]
+    tr, te = split(read_tsv("stress", "train")), split(read_tsv("stress", "test"))
+    seen = {" ".join(ph) for ph, _ in tr}
+    pred = read_pred(path, len(te))
+    sc = stress_eval(te, seen, lambda i, ph, tg: pred[i])
+    if as_json:
+        print(json.dumps(sc))
+    else:
+        table(f"stress: {path} on the test split ({sc['unseen']} test lines whose phonemes no train line has)",
+              ["predictions", "tag acc %", "vowel tag acc %", "word acc %", "word acc % (unseen)"],
+              [[os.path.basename(path), f"{100 * sc['tag_acc']:.2f}", f"{100 * sc['vowel_acc']:.2f}",
+                f"{100 * sc['word_acc']:.2f}", f"{100 * sc['word_acc_unseen']:.2f}"]], 0.0)
 
 
 # ------------------------------------------------------------------ births
@@ -293,11 +360,19 @@ def births():
 
 
 SECTIONS = {"spam": spam, "stress": stress, "truecase": truecase, "births": births}
+SCORERS = {"truecase-score": truecase_score, "stress-score": stress_score}
 
 if __name__ == "__main__":
-    which = sys.argv[1:] or list(SECTIONS)
+    args = sys.argv[1:]
+    if args and args[0] in SCORERS:
+        files = [a for a in args[1:] if a != "--json"]
+        if len(files) != 1:
+            sys.exit(f"usage: baselines.py {args[0]} PREDICTIONS [--json]")
+        SCORERS[args[0]](files[0], "--json" in args)
+        sys.exit(0)
+    which = args or list(SECTIONS)
     for w in which:
         if w not in SECTIONS:
-            sys.exit(f"usage: baselines.py [{'] ['.join(SECTIONS)}]")
+            sys.exit(f"usage: baselines.py [{'] ['.join(SECTIONS)}]  |  baselines.py truecase-score|stress-score PREDICTIONS [--json]")
     for w in which:
         SECTIONS[w]()
