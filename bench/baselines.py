@@ -3,6 +3,11 @@
 a small table and the seconds it took. Results with commands: docs/RESULTS.md.
 
 Usage: /usr/bin/python3 bench/baselines.py [spam] [stress] [truecase] [births]   (default: all four)
+       /usr/bin/python3 bench/baselines.py truecase-score|stress-score PREDICTIONS [--json]
+The second form scores a tagger's predictions of the test split (a file of `rnnc tag predict` on
+the test texts, the first TSV column: one line of space-separated tags per test line) with the
+same code as the baselines: truecase P/R/F1 on cased words and character accuracy; stress tag,
+vowel-tag and word accuracy, and word accuracy on the unseen phoneme strings (bench/seqtasks.sh).
 Needs scikit-learn for spam only (Debian's python3-sklearn: scripts/install-deps.sh --bench); the
 others use the standard library. Data folder: $RNNC_DATA or data/.
 
