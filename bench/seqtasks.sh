@@ -107,7 +107,10 @@ one() { # run $1 on core $2
     "${pin[@]}" $cmd > "$dir/train.log" 2>&1 || { echo "$run: training failed, see $dir/train.log" >&2; tail -3 "$dir/train.log" >&2; return 1; }
     local best="$dir/best.safetensors"
     case "$TASK" in
-        classify) "${pin[@]}" "$RNNC" classify eval --model "$best" --data "$TEST" --threads 1 --json > "$dir/test.json" ;;
+        classify) # eval cuts at its own --max-len (default 512), not the training one: pass the same
+            local ml
+            ml="$(echo "$MODEL" | sed -n 's/.*--max-len \([0-9]*\).*/\1/p')"
+            "${pin[@]}" "$RNNC" classify eval --model "$best" --data "$TEST" --threads 1 ${ml:+--max-len $ml} --json > "$dir/test.json" ;;
         tag)
             "${pin[@]}" "$RNNC" tag eval --model "$best" --data "$TEST" --threads 1 --json > "$dir/test.json"
             cut -f1 "$TEST" | "${pin[@]}" "$RNNC" tag predict --model "$best" --threads 1 -o "$dir/test.pred" 2> "$dir/predict.log"
