@@ -70,6 +70,8 @@ typedef struct {
     int outputs;          /* C classes or tags; N = the forecast horizon */
     int known;            /* forecast: K covariates known for each future step, fed to the head */
     rnnc_seq_loss loss;   /* CE for classify and tag; MSE or MAE for forecast */
+    int max_len;          /* classify, tag: the tokens per item it was trained on (0: the readers'
+                             default), which predict and eval use unless told otherwise */
 } rnnc_seq_config;
 
 #define RNNC_SEQ_MAX_OUTPUTS (1 << 20)

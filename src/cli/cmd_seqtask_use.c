@@ -26,7 +26,8 @@ static const char HELP_PREDICT[] =
     "  --model M        a model written by rnnc %s train (required)\n"
     "  -o, --output FILE  write to FILE instead of stdout\n"
     "  --json           one JSON object a line: %s\n"
-    "  --max-len N      tokens per line (default 512): %s\n"
+    "  --max-len N      tokens per line (default: the --max-len the model was\n"
+    "                   trained with, else 512): %s\n"
     "  --batch B        lines run together (default 64)\n"
     "  --threads N      OpenMP threads (default: OMP_NUM_THREADS)\n";
 
@@ -40,7 +41,8 @@ static const char HELP_EVAL[] =
     "  --model M        a model written by rnnc %s train (required)\n"
     "  --data FILE      the labelled test data (required)\n"
     "  --json           the same numbers as one JSON object (with the whole confusion matrix)\n"
-    "  --max-len N      tokens per item (default 512; classify cuts longer texts, tag refuses them)\n"
+    "  --max-len N      tokens per item (default: the model's training --max-len, else 512;\n"
+    "                   classify cuts longer texts, tag refuses them)\n"
     "  --skip-bad       leave out bad lines (counted) instead of failing\n"
     "  --skip-long      (tag) leave out items over --max-len (counted)\n"
     "  --batch B        items run together (default 64)\n"
@@ -77,7 +79,7 @@ typedef struct {
 static int parse(const char *mode, bool eval, int argc, char **argv, opts *o) {
     memset(o, 0, sizeof *o);
     o->batch = 64;
-    o->max_len = RNNC_SEQ_DEFAULT_MAX_LEN;
+    o->max_len = 0; /* the model's (cli_seq_load's caller fills it in) */
     if (cli_wants_help(argc, argv)) return -1;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
@@ -175,6 +177,7 @@ int cmd_seqtask_predict(rnnc_seq_kind kind, int argc, char **argv) {
     if (rc) return rc;
     rnnc_seq_model *m = NULL;
     if ((rc = cli_seq_load(kind, o.model, &m))) return rc;
+    if (!o.max_len) o.max_len = m->c.max_len ? m->c.max_len : RNNC_SEQ_DEFAULT_MAX_LEN;
     bool from_stdin = !o.input || !strcmp(o.input, "-"), tag = kind == RNNC_SEQ_TAG;
     const char *in_name = from_stdin ? "stdin" : o.input;
     FILE *in = from_stdin ? stdin : fopen(o.input, "r");
@@ -288,6 +291,7 @@ int cmd_seqtask_eval(rnnc_seq_kind kind, int argc, char **argv) {
         fprintf(stderr, "rnnc %s: warning: --skip-long is ignored: classify cuts a text longer than --max-len instead\n", mode);
     rnnc_seq_model *m = NULL;
     if ((rc = cli_seq_load(kind, o.model, &m))) return rc;
+    if (!o.max_len) o.max_len = m->c.max_len ? m->c.max_len : RNNC_SEQ_DEFAULT_MAX_LEN;
     bool tag = kind == RNNC_SEQ_TAG;
     int C = m->c.outputs, B = (int)o.batch;
     rnnc_seq_data d = {0};

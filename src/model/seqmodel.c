@@ -93,6 +93,7 @@ rnnc_status rnnc_seq_config_check(const rnnc_seq_config *c) {
     if (!(c->dropout >= 0 && c->dropout < 1)) return rnnc_error(RNNC_ERR_ARG, "%s: dropout must be in [0, 1)", task);
     if (!(c->output_dropout >= 0 && c->output_dropout < 1)) return rnnc_error(RNNC_ERR_ARG, "%s: output dropout must be in [0, 1)", task);
     if ((unsigned)c->pool > RNNC_POOL_FINAL) return rnnc_error(RNNC_ERR_ARG, "%s: unknown pooling %d", task, (int)c->pool);
+    if (c->max_len < 0 || c->max_len > (1 << 30)) return rnnc_error(RNNC_ERR_ARG, "%s: max_len %d outside [0, 2^30]", task, c->max_len);
     if (tokens(c)) {
         if (c->vocab <= RNNC_S2S_NSPECIAL || c->vocab > RNNC_S2S_MAX_VOCAB)
             return rnnc_error(RNNC_ERR_ARG, "%s: vocabulary of %d ids outside [%d, %d] (the 4 specials included)", task, c->vocab,
@@ -551,7 +552,8 @@ static char *config_json(const rnnc_seq_config *c) {
               cJSON_AddBoolToObject(j, "bidirectional", c->bidirectional) && cJSON_AddNumberToObject(j, "dropout", c->dropout) &&
               cJSON_AddNumberToObject(j, "output_dropout", c->output_dropout) &&
               cJSON_AddStringToObject(j, "pool", rnnc_pool_name(c->pool)) && cJSON_AddNumberToObject(j, "outputs", c->outputs) &&
-              cJSON_AddNumberToObject(j, "known", c->known) && cJSON_AddStringToObject(j, "loss", rnnc_seq_loss_name(c->loss));
+              cJSON_AddNumberToObject(j, "known", c->known) && cJSON_AddStringToObject(j, "loss", rnnc_seq_loss_name(c->loss)) &&
+              (!c->max_len || cJSON_AddNumberToObject(j, "max_len", c->max_len));
     char *s = ok ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
     return s;
@@ -577,7 +579,8 @@ static rnnc_status config_parse(rnnc_seq_config *c, const char *text, const char
         !(s = rnnc_json_num(j, "dropout", 0, 0.999999, false, false, &drop, what)) &&
         !(s = rnnc_json_num(j, "output_dropout", 0, 0.999999, false, false, &odrop, what)) &&
         !(s = rnnc_json_int(j, "outputs", 1, RNNC_SEQ_MAX_OUTPUTS, false, &c->outputs, what)) &&
-        !(s = rnnc_json_int(j, "known", 0, SEQ_MAX_DIM, false, &c->known, what))) {
+        !(s = rnnc_json_int(j, "known", 0, SEQ_MAX_DIM, false, &c->known, what)) &&
+        !(s = rnnc_json_int(j, "max_len", 0, 1 << 30, true, &c->max_len, what))) { /* optional: older files have none */
         c->dropout = (float)drop;
         c->output_dropout = (float)odrop;
         if (rnnc_seq_kind_parse(task, &c->kind) || rnnc_cell_parse(cell, &c->cell) || rnnc_pool_parse(pool, &c->pool) ||

@@ -562,6 +562,7 @@ rnnc_status rnnc_seq_task_new(rnnc_task **out, const rnnc_seq_task_opts *o, uint
         if ((s = rnnc_seq_data_read(&t->dev, t->o.valid, &ro, &v, (const char *const *)labels, n_labels))) goto out;
         c.outputs = n_labels;
         c.features = c.known = 0;
+        c.max_len = t->o.max_len; /* predict and eval read as many tokens */
         if ((s = rnnc_seq_model_new(&t->m, &c, &v, (const char *const *)labels, NULL))) goto out;
     } else {
         if ((s = forecast_data(t, &sr))) goto out;
