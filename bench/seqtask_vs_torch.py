@@ -506,6 +506,7 @@ class Windows:
         self.n_train_win = self.train_end - self.T - self.N + 1
         self.valid_starts = list(range(self.train_end - self.T, self.valid_end - self.T - self.N + 1))
         self.loss_kind = f.get("loss", "mse")
+        self.relative = bool(f.get("relative", False))
 
     def n_train(self):
         return self.n_train_win
@@ -513,10 +514,21 @@ class Windows:
     def lengths(self):
         return None
 
+    def level(self, starts):
+        """--relative: each window's level, the mean of its context's normalised target (else 0)."""
+        if not self.relative:
+            return torch.zeros(len(starts))
+        return torch.stack([self.z[i:i + self.T, 0].double().mean() for i in starts]).float()
+
     def batch(self, starts):
         x = torch.stack([self.z[i:i + self.T] for i in starts])
         known = torch.stack([self.z[i + self.T:i + self.T + self.N][:, self.kidx].reshape(-1) for i in starts]) if self.K else None
         y = torch.stack([self.z[i + self.T:i + self.T + self.N, 0] for i in starts])
+        if self.relative:  # rnnc_series_fill: the level off the target input and the targets
+            lv = self.level(starts)
+            x = x.clone()
+            x[:, :, 0] -= lv[:, None]
+            y = y - lv[:, None]
         return (x, torch.full((len(starts),), self.T), known), y
 
     def model(self):
@@ -533,7 +545,8 @@ class Windows:
                 (x, lengths, known), y = self.batch(starts[k:k + B])
                 o = m(x, lengths, known)
                 loss_sum += self.loss(o, y).item() * len(y)
-                outs.append(o.double() * self.std[0] + self.mean[0])
+                lv = self.level(starts[k:k + B]).double()
+                outs.append((o.double() + lv[:, None]) * self.std[0] + self.mean[0])
         m.train()
         return torch.cat(outs), loss_sum / len(starts)
 

@@ -14,7 +14,7 @@
 #   truecase      characters -> U/L per character, bidirectional LSTM             (budget 15m)
 #   truecase-uni  the same one-directional                                         (budget 15m)
 #   spam          subject + body -> spam/ham, bidirectional LSTM, max pooling     (budget 10m)
-#   births        daily births -> the next 14 days, ReLU RNN, weekday known ahead (budget 5m)
+#   births        daily births -> the next 14 days, LSTM, the calendar known ahead, --relative (budget 5m)
 #
 # --time T   overrides every budget (quick trials: --time 60)
 # --jobs 2   runs two trainings at once, each pinned to one core (taskset -c 0 / -c 1) with one
@@ -77,8 +77,8 @@ config() {
         births)
             TASK=forecast; BUDGET=5m
             TRAINDATA="$DATA/births/births.csv"; VALID=""; TEST="$DATA/births/births.csv"
-            MODEL="--target births --known mon,tue,wed,thu,fri,sat,sun --horizon 14 --season 7 --holdout 366 --valid-last 366 --context 28 --cell rnn_relu --layers 1 --hidden 256 --pool final --loss mae"
-            RUNFLAGS="--batch 32 --lr 0.001 --eval-every 100 --log-every 50" ;;
+            MODEL="--target births --known mon,tue,wed,thu,fri,sat,sun,holiday,near_holiday,year_sin,year_cos --relative --horizon 14 --season 7 --holdout 366 --context 56 --cell lstm --layers 1 --hidden 128 --pool final --output-dropout 0.1"
+            RUNFLAGS="--batch 32 --lr 0.003 --eval-every 400 --log-every 100" ;;
         *) echo "seqtasks.sh: unknown run '$run' (choose: ${ALL[*]})" >&2; exit 2 ;;
     esac
     [ -n "$TIME" ] && BUDGET="$TIME"
