@@ -1,0 +1,51 @@
+/* rnnc lab — the seed's claims, shown on real runs (internal interface, not installed).
+ *
+ * A lab is one experiment: it runs on the library (run module, models, tokenizers, plots), prints a
+ * table to ctx->out, writes its picture (SVG) and its numbers (JSON and/or CSV) into ctx->out_dir,
+ * and ends with one verdict line saying whether the seed's claim held. `rnnc lab NAME` runs one
+ * (src/cli/cmd_lab.c); the registry is in lab.c, one file per lab (lab_<name>.c).
+ *
+ * --quick makes a lab take seconds (make test runs every lab that way and checks its output);
+ * without it a lab runs for a few minutes on a 2-core machine (the numbers in docs/LESSONS.md). */
+#ifndef RNNC_LAB_H
+#define RNNC_LAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "rnnc/status.h"
+
+typedef struct {
+    bool quick;          /* --quick: seconds, for make test */
+    const char *out_dir; /* -o DIR (default: lab-NAME), created; SVG + JSON/CSV written here */
+    uint64_t seed;       /* --seed */
+    int threads;         /* --threads (0 = default) */
+    FILE *out;           /* where tables and the verdict go (stdout) */
+} rnnc_lab_ctx;
+
+typedef struct {
+    const char *name;    /* "memory" */
+    const char *summary; /* one line for `rnnc lab` */
+    const char *claim;   /* the seed's claim being tested, one line */
+    rnnc_status (*run)(const rnnc_lab_ctx *ctx);
+} rnnc_lab;
+
+/* The registry (lab.c): every lab, in the seed's order. */
+extern const rnnc_lab rnnc_labs[];
+extern const int rnnc_lab_count;
+/* The lab called `name`, or NULL. */
+const rnnc_lab *rnnc_lab_find(const char *name);
+
+/* helpers in lab.c that every lab uses (L1 may add more, not change these): */
+void rnnc_lab_table(const rnnc_lab_ctx *c, const char *title, int ncol, const char *const *head,
+                    int nrow, const char *const *cells);   /* aligned text table, row-major cells */
+rnnc_status rnnc_lab_write_json(const rnnc_lab_ctx *c, const char *file, const char *json);
+rnnc_status rnnc_lab_write_csv(const rnnc_lab_ctx *c, const char *file, int ncol,
+                    const char *const *head, int nrow, const char *const *cells);
+rnnc_status rnnc_lab_write_svg(const rnnc_lab_ctx *c, const char *file, const char *svg, size_t n);
+void rnnc_lab_verdict(const rnnc_lab_ctx *c, bool held, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4))); /* last line */
+
+#endif
