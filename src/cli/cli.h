@@ -155,6 +155,7 @@ int cmd_train_text(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_similar(int argc, char **argv);
+int cmd_lab(int argc, char **argv);
 
 /* Loads a model file and the tokenizer stored in its metadata ("rnnc.tokenizer"), checking that
  * the two agree on the vocabulary size. Returns 0, or 1 after printing the error line. */

@@ -23,6 +23,7 @@ static const command commands[] = {
     {"classify", cmd_classify, "sequence -> label: train, predict and evaluate classifiers (TSV)"},
     {"tag", cmd_tag, "a label per token: train, predict and evaluate taggers (TSV)"},
     {"forecast", cmd_forecast, "numbers -> the next numbers: train, predict and evaluate forecasters (CSV)"},
+    {"lab", cmd_lab, "the lesson's claims shown on real runs: a table, a picture and a verdict each"},
     {"version", cmd_version, "print the version"},
 };
 

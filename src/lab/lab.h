@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "rnnc/plot.h"
 #include "rnnc/status.h"
 
 typedef struct {
@@ -47,5 +48,31 @@ rnnc_status rnnc_lab_write_csv(const rnnc_lab_ctx *c, const char *file, int ncol
 rnnc_status rnnc_lab_write_svg(const rnnc_lab_ctx *c, const char *file, const char *svg, size_t n);
 void rnnc_lab_verdict(const rnnc_lab_ctx *c, bool held, const char *fmt, ...)
     __attribute__((format(printf, 3, 4))); /* last line */
+
+/* ---- more helpers (lab.c) ---- */
+
+/* "OUT_DIR/file", malloc'd (NULL when out of memory). */
+char *rnnc_lab_path(const rnnc_lab_ctx *c, const char *file);
+/* Renders a line chart (plot.h) and writes it atomically as OUT_DIR/file. */
+rnnc_status rnnc_lab_plot(const rnnc_lab_ctx *c, const char *file, const rnnc_plot_opts *o,
+                          const rnnc_plot_series *s, size_t n);
+/* A data file of `scripts/fetch-data.sh`: $RNNC_DATA/rel when RNNC_DATA is set, else data/rel
+ * (relative to the working directory). Returns buf when that file exists and is not empty, else
+ * NULL (the lab then says what to run, or falls back). */
+const char *rnnc_lab_data(const char *rel, char *buf, size_t n);
+/* Seconds on a monotonic clock. */
+double rnnc_lab_now(void);
+/* A line of progress or of explanation before the table (to ctx->out, flushed). */
+void rnnc_lab_note(const rnnc_lab_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Table cells built one printf at a time, for rnnc_lab_table and rnnc_lab_write_csv. An allocation
+ * failure sets `failed` (and the cell reads "?"), so a lab checks once before using them. */
+typedef struct {
+    char **s;
+    int n, cap;
+    bool failed;
+} rnnc_lab_cells;
+void rnnc_lab_cell(rnnc_lab_cells *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void rnnc_lab_cells_free(rnnc_lab_cells *t);
 
 #endif
