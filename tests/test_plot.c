@@ -78,7 +78,7 @@ static void test_svg_well_formed(void) {
         {"bad \xff utf8", nx, ny, 2, 1, 0, 0},
         {"empty", NULL, NULL, 0, 2, 1, 1},
     };
-    rnnc_plot_opts o = {"Loss \"quoted\" <title>", "tokens seen", "loss (nats per token)", 0, 0, 0, 1};
+    rnnc_plot_opts o = {"Loss \"quoted\" <title>", "tokens seen", "loss (nats per token)", 0, 0, 0, 1, 0};
     rnnc_bytes b = {0};
     CHECK(rnnc_plot_svg(&b, &o, s, 4) == RNNC_OK);
     const char *svg = (const char *)b.data;
@@ -111,7 +111,7 @@ static void test_svg_well_formed(void) {
 }
 
 static void test_degenerate_inputs(void) {
-    rnnc_plot_opts o = {NULL, NULL, NULL, 0, 0, 0, 0};
+    rnnc_plot_opts o = {NULL, NULL, NULL, 0, 0, 0, 0, 0};
     rnnc_bytes b = {0};
     /* no series at all: empty axes, still valid */
     CHECK(rnnc_plot_svg(&b, &o, NULL, 0) == RNNC_OK);
@@ -134,6 +134,21 @@ static void test_degenerate_inputs(void) {
     CHECK(xml_check((char *)b.data, "svg") == NULL);
     CHECK(strstr((char *)b.data, ">100k<") && strstr((char *)b.data, ">10<"));
     CHECK(strstr((char *)b.data, "nan") == NULL && strstr((char *)b.data, "inf") == NULL);
+    rnnc_bytes_free(&b);
+    /* log y axis: powers of ten over many decades as 1e-N, non-positive y break the line */
+    double gy[5] = {1, 1e-3, 0, 1e-9, 1e-12}, gx[5] = {1, 2, 3, 4, 5};
+    rnnc_plot_series g = {"gradient", gx, gy, 5, 0, 0, 0};
+    rnnc_plot_opts lo = {NULL, "distance", "norm", 0, 0, 0, 0, 1};
+    CHECK(rnnc_plot_svg(&b, &lo, &g, 1) == RNNC_OK);
+    CHECK(xml_check((char *)b.data, "svg") == NULL);
+    CHECK(strstr((char *)b.data, ">1e-12<") && strstr((char *)b.data, ">1<"));
+    CHECK(strstr((char *)b.data, "nan") == NULL && strstr((char *)b.data, "inf") == NULL);
+    {
+        const char *path = strstr((char *)b.data, "<path stroke=");
+        size_t moves = 0;
+        for (const char *p = path; p && p < strstr(path, "/>"); p++) moves += *p == 'M';
+        CHECK_EQ_LL(moves, 2); /* y = 0 splits the line */
+    }
     rnnc_bytes_free(&b);
     o.width = 100;
     CHECK(rnnc_plot_svg(&b, &o, &s, 1) == RNNC_ERR_ARG);

@@ -4,7 +4,7 @@
  * light grid, axis labels, a title and a legend. Each series is a polyline in a palette colour;
  * series that share a colour belong together (one run's training and validation curves), and a
  * dashed style with point markers tells them apart. NaN and infinite points (and non-positive
- * ones on a log axis) break the line rather than bend it; a lone point is drawn as a dot. */
+ * ones on a log axis, x or y) break the line rather than bend it; a lone point is drawn as a dot. */
 #ifndef RNNC_PLOT_H
 #define RNNC_PLOT_H
 
@@ -26,6 +26,8 @@ typedef struct {
     int width, height;                   /* pixels; 0: 900 x 540 */
     int log_x;                           /* 1: logarithmic x axis */
     int x_si;                            /* 1: x tick labels with k/M/G suffixes (token counts) */
+    int log_y;                           /* 1: logarithmic y axis (non-positive y break the line;
+                                            powers of ten outside 1e-3..1e4 labelled 1e-5) */
 } rnnc_plot_opts;
 
 /* Appends the SVG document to out. RNNC_ERR_ARG for a size under 240 x 160. */

@@ -163,7 +163,7 @@ int cmd_plot(int argc, char **argv) {
             }
         rnnc_plot_opts o = {title, by_step ? "optimizer steps" : by_time ? "minutes of training" : "tokens seen",
                             bpb ? metric_label(metric) : "loss (nats per token)",
-                            (int)width, (int)height, log_x, 1};
+                            (int)width, (int)height, log_x, 1, 0};
         if (!rc && rnnc_plot_svg_file(out, &o, ser, ns)) rc = cli_fail_status();
         free(ser);
     }

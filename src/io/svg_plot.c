@@ -142,11 +142,11 @@ static size_t text_chars(const char *s) {
 typedef struct {
     double x0, x1, y0, y1;       /* plot area in pixels (y0 top) */
     double xlo, xhi, ylo, yhi;   /* data range; log10 of it on a log axis */
-    int log_x;
+    int log_x, log_y;
 } frame;
 
 static int valid_point(const frame *f, double x, double y) {
-    return isfinite(x) && isfinite(y) && (!f->log_x || x > 0);
+    return isfinite(x) && isfinite(y) && (!f->log_x || x > 0) && (!f->log_y || y > 0);
 }
 static size_t valid_count(const frame *f, const rnnc_plot_series *s) {
     size_t n = 0;
@@ -157,7 +157,10 @@ static double px(const frame *f, double x) {
     double v = f->log_x ? log10(x) : x;
     return f->x0 + (v - f->xlo) / (f->xhi - f->xlo) * (f->x1 - f->x0);
 }
-static double py(const frame *f, double y) { return f->y1 - (y - f->ylo) / (f->yhi - f->ylo) * (f->y1 - f->y0); }
+static double py(const frame *f, double y) {
+    double v = f->log_y ? log10(y) : y;
+    return f->y1 - (v - f->ylo) / (f->yhi - f->ylo) * (f->y1 - f->y0);
+}
 
 /* Log axis ticks: powers of ten, plus 2x and 5x when the range spans at most two decades. */
 static size_t log_ticks(double lo, double hi, double *ticks, size_t cap, double *alo, double *ahi) {
@@ -178,7 +181,7 @@ static size_t log_ticks(double lo, double hi, double *ticks, size_t cap, double 
 rnnc_status rnnc_plot_svg(rnnc_bytes *out, const rnnc_plot_opts *o, const rnnc_plot_series *s, size_t ns) {
     const int W = o->width ? o->width : 900, H = o->height ? o->height : 540;
     if (W < 240 || H < 160) return rnnc_error(RNNC_ERR_ARG, "plot: size %dx%d is too small (at least 240x160)", W, H);
-    frame f = {78, W - 24.0, o->title ? 48 : 20, H - 58.0, 0, 0, 0, 0, o->log_x};
+    frame f = {78, W - 24.0, o->title ? 48 : 20, H - 58.0, 0, 0, 0, 0, o->log_x, o->log_y};
 
     /* Data ranges over the points that will be drawn. */
     double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
@@ -193,11 +196,11 @@ rnnc_status rnnc_plot_svg(rnnc_bytes *out, const rnnc_plot_opts *o, const rnnc_p
             if (y < ymin) ymin = y;
             if (y > ymax) ymax = y;
         }
-    if (npts == 0) { xmin = f.log_x ? 1 : 0; xmax = f.log_x ? 10 : 1; ymin = 0; ymax = 1; }
-    if (ymin == ymax) { double d = ymin != 0 ? fabs(ymin) * 0.1 : 1; ymin -= d; ymax += d; }
+    if (npts == 0) { xmin = f.log_x ? 1 : 0; xmax = f.log_x ? 10 : 1; ymin = f.log_y ? 1 : 0; ymax = f.log_y ? 10 : 1; }
+    if (ymin == ymax && !f.log_y) { double d = ymin != 0 ? fabs(ymin) * 0.1 : 1; ymin -= d; ymax += d; }
     if (xmin == xmax && !f.log_x) { double d = xmin != 0 ? fabs(xmin) * 0.1 : 1; xmin -= d; xmax += d; }
 
-    double xt[32], yt[32], xstep, ystep;
+    double xt[32], yt[32], xstep = 1, ystep = 1;
     size_t nxt, nyt;
     if (f.log_x) nxt = log_ticks(xmin, xmax, xt, 32, &f.xlo, &f.xhi);
     else {
@@ -205,9 +208,12 @@ rnnc_status rnnc_plot_svg(rnnc_bytes *out, const rnnc_plot_opts *o, const rnnc_p
         f.xlo = xt[0];
         f.xhi = xt[nxt - 1];
     }
-    nyt = rnnc_plot_ticks(ymin, ymax, 8, yt, &ystep);
-    f.ylo = yt[0];
-    f.yhi = yt[nyt - 1];
+    if (f.log_y) nyt = log_ticks(ymin, ymax, yt, 14, &f.ylo, &f.yhi);
+    else {
+        nyt = rnnc_plot_ticks(ymin, ymax, 8, yt, &ystep);
+        f.ylo = yt[0];
+        f.yhi = yt[nyt - 1];
+    }
 
     svgw w = {out, RNNC_OK};
     put(&w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -237,7 +243,9 @@ rnnc_status rnnc_plot_svg(rnnc_bytes *out, const rnnc_plot_opts *o, const rnnc_p
         put(&w, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">%s</text>\n", px(&f, xt[i]), f.y1 + 19, lab);
     }
     for (size_t i = 0; i < nyt; i++) {
-        rnnc_plot_format(yt[i], ystep, 0, lab, sizeof lab);
+        int e = f.log_y ? (int)lround(log10(yt[i])) : 0; /* a log axis's ticks are positive */
+        if (f.log_y && fabs(yt[i] - pow(10, e)) <= 1e-9 * yt[i] && (e < -3 || e > 4)) snprintf(lab, sizeof lab, "1e%d", e);
+        else rnnc_plot_format(yt[i], f.log_y ? yt[i] : ystep, 0, lab, sizeof lab);
         put(&w, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\" dy=\"0.35em\">%s</text>\n", f.x0 - 8, py(&f, yt[i]), lab);
     }
     put(&w, "</g>\n");
