@@ -1,0 +1,107 @@
+"""Sequence-to-sequence models: translate with greedy or beam search."""
+
+import ctypes
+import os
+from ctypes import byref, c_int, c_size_t
+
+import numpy as np
+
+from . import _lib as L
+from ._tokenizer import _ptr
+
+
+class Seq2Seq:
+    """A model written by `rnnc seq2seq train`: an encoder whose final states, through the bridge,
+    start the decoder (include/rnnc/seq2seq.h).
+
+        g2p = rnnc.Seq2Seq.load("runs/g2p/best.safetensors")
+        g2p.translate("h e l l o", beam=5)                 # 'HH AH0 L OW1'
+        g2p.translate("h e l l o", beam=5, nbest=3)        # [(text, score), ...] best first
+    """
+
+    def __init__(self, handle, path):
+        self._h = handle
+        self.path = path
+
+    @classmethod
+    def load(cls, path):
+        m = ctypes.POINTER(L.s2s_model)()
+        L.check(L.s2s_load(byref(m), L.fspath(path)))
+        return cls(L.Handle(m, L.s2s_model_free), os.fspath(path))
+
+    @property
+    def _m(self):
+        return self._h.ptr.contents
+
+    @property
+    def config(self):
+        c = self._m.c
+        return {"cell": L.cell_name(c.cell).decode(), "src_vocab": c.src_vocab, "tgt_vocab": c.tgt_vocab,
+                "embed": c.embed, "hidden": c.hidden, "layers": c.layers, "bidirectional": bool(c.bidirectional),
+                "reverse_source": bool(c.reverse_source), "dropout": float(c.dropout),
+                "output_dropout": float(c.output_dropout)}
+
+    def __repr__(self):
+        c = self.config
+        return (f"<rnnc.Seq2Seq {c['cell']} {c['layers']}x{c['hidden']}{' bidirectional' if c['bidirectional'] else ''}, "
+                f"vocabularies {c['src_vocab']} -> {c['tgt_vocab']}>")
+
+    def encode_source(self, text):
+        """(source ids, unknown symbols) of a source line, as translate reads it."""
+        b = L.enc(text)
+        v = L.ids()
+        unk = c_size_t(0)
+        src_vocab = ctypes.pointer(self._m.src_vocab)
+        try:
+            L.check(L.s2s_encode_ex(src_vocab, b, len(b), False, byref(v), byref(unk)))
+            return np.ctypeslib.as_array(v.data, shape=(v.len,)).copy() if v.len else np.empty(0, np.uint32), unk.value
+        finally:
+            L.ids_free(byref(v))
+
+    def _decode(self, ids, n):
+        out = L.bytes_()
+        code = L.s2s_decode(ctypes.pointer(self._m.tgt_vocab), ids, n, byref(out))
+        if code:
+            err = L.error(code)
+            L.bytes_free(byref(out))
+            raise err
+        return L.take_bytes(out).decode("utf-8", "replace")
+
+    def translate(self, text, beam=1, *, nbest=1, alpha=1.0, max_len=None):
+        """The translation of one source line, as `rnnc seq2seq translate` makes it: greedy
+        decoding (beam 1) or beam search of width `beam` ranked by log-probability /
+        (length + 1)^alpha; max_len: the longest output in symbols (default 2 x source length +
+        10). With nbest > 1 (at most beam): a list of (text, score), best first. An empty source
+        gives "" (or [("", -inf)] * nbest)."""
+        beam, nbest = int(beam), int(nbest)
+        if not 1 <= beam <= 1000:
+            raise L.Error(f"beam must be in [1, 1000], got {beam}")
+        if not 1 <= nbest <= beam:
+            raise L.Error(f"nbest {nbest} needs a beam of at least {nbest}" if nbest > beam else
+                          f"nbest must be >= 1, got {nbest}")
+        alpha = float(alpha)
+        if not 0 <= alpha <= 10:
+            raise L.Error(f"alpha must be in [0, 10], got {alpha}")
+        src, _ = self.encode_source(text)
+        if src.size == 0:
+            return "" if nbest == 1 else [("", float("-inf"))] * nbest
+        ml = 2 * src.size + 10 if max_len is None else int(max_len)
+        if not 1 <= ml <= 1 << 20:
+            raise L.Error(f"max_len must be in [1, {1 << 20}], got {ml}")
+        m = self._h.ptr
+        if beam == 1:
+            out = np.empty(ml, dtype=np.uint32)
+            slen = c_int(src.size)
+            olen = c_int()
+            L.check(L.s2s_greedy(m, _ptr(src), byref(slen), 1, src.size, ml, _ptr(out), byref(olen)))
+            text = self._decode(_ptr(out), olen.value)
+            return text if nbest == 1 else [(text, float("nan"))]
+        hyps = (L.s2s_hyp * nbest)()
+        nh = c_int()
+        L.check(L.s2s_beam(m, _ptr(src), src.size, beam, ml, alpha, nbest, hyps, byref(nh)))
+        try:
+            res = [(self._decode(hyps[k].ids, hyps[k].len), hyps[k].score) for k in range(nh.value)]
+        finally:
+            for k in range(nh.value):
+                L.s2s_hyp_free(byref(hyps[k]))
+        return res[0][0] if nbest == 1 else res
