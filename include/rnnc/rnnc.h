@@ -26,11 +26,13 @@
 #include "rnnc/plot.h"
 #include "rnnc/generate.h"
 #include "rnnc/seq2seq.h"
+#include "rnnc/onnx.h"
 #include "rnnc/seqmodel.h"
 #include "rnnc/seqdata.h"
 #include "rnnc/series.h"
 #include "rnnc/tokenizer.h"
 #include "rnnc/rundir.h"
+#include "rnnc/comm.h"
 #include "rnnc/run.h"
 #include "rnnc/train.h"
 
