@@ -236,6 +236,7 @@ class LM:
             raise L.Error(f"k must be >= 1, got {k}")
         skip = self._unseen_mask(tok)
         V, D = self._m.c.vocab, self._m.c.embed
+        k = min(k, V)
         for t, i in zip([t for t in terms if t not in ("+", "-")], ids):
             if not 0 <= i < V:
                 raise L.Error(f"id {i} is outside the vocabulary of {V}", "range")
@@ -322,8 +323,8 @@ class Generator:
         if half:
             L.check(L.generator_use_half(self._h.ptr))
         threads = int(threads)
-        if threads < 0:
-            raise L.Error(f"threads must be >= 0, got {threads}")
+        if not 0 <= threads <= 1024:
+            raise L.Error(f"threads must be in [0, 1024] (0: OpenMP's default), got {threads}")
         L.generator_set_threads(self._h.ptr, threads)
         self._id = c_uint32()
         self._id_ref = byref(self._id)

@@ -126,6 +126,8 @@ class Tokenizer:
         o.specials = sp_arr
         o.n_specials = len(sp)
         o.threads = int(threads)
+        if not 0 <= o.threads <= 1024 or o.threads != threads:
+            raise L.Error(f"threads must be in [0, 1024] (0: OpenMP's default), got {threads}")
         failed = []
 
         def wrap(phase):
@@ -260,8 +262,8 @@ class Tokenizer:
 
 def _nonneg(name, v):
     v = int(v)
-    if v < 0:
-        raise L.Error(f"{name} must be >= 0, got {v}")
+    if not 0 <= v < 1 << 63:
+        raise L.Error(f"{name} must be in [0, 2^63), got {v}")
     return v
 
 

@@ -169,10 +169,14 @@ RUN_OPTIONS = ("steps", "epochs", "seconds", "optimizer", "lr", "momentum", "wei
                "seed", "force")
 
 
-def _int(name, v):
+def _int(name, v, bits=64):
+    """An integer option, refused (not wrapped, as ctypes would) when it does not fit its C field."""
     if isinstance(v, bool) or int(v) != v:
         raise L.Error(f"{name} must be an integer, got {v!r}")
-    return int(v)
+    v = int(v)
+    if not -(1 << (bits - 1)) <= v < 1 << (bits - 1):
+        raise L.Error(f"{name} {v} is outside the range of its C field ({bits}-bit)")
+    return v
 
 
 def _parse(fn, what, name):
@@ -202,7 +206,9 @@ def _apply(struct, kw, fields, keep):
             keep.append(b)
             setattr(target, parts[-1], b)
         elif kind == "int":
-            setattr(target, parts[-1], _int(name, v))
+            setattr(target, parts[-1], _int(name, v, 32))
+        elif kind == "long":
+            setattr(target, parts[-1], _int(name, v, 64))
         elif kind == "float":
             setattr(target, parts[-1], float(v))
         elif kind == "bool":
@@ -229,7 +235,7 @@ LM_OPTIONS = {
     "valid": ("valid", "str"), "valid_fraction": ("valid_fraction", "float"), "tokenizer": ("tokenizer", "str"),
     "cell": ("cell", "cell"), "layers": ("layers", "int"), "hidden": ("hidden", "int"), "embed": ("embed", "int"),
     "dropout": ("dropout", "float"), "unigram_bias": ("unigram_bias", "bool"), "batch": ("batch", "int"),
-    "seq": ("seq", "int"), "eval_max_tokens": ("eval_max_tokens", "int"),
+    "seq": ("seq", "int"), "eval_max_tokens": ("eval_max_tokens", "long"),
 }
 
 S2S_OPTIONS = {
@@ -241,7 +247,7 @@ S2S_OPTIONS = {
     "batch": ("batch", "int"), "teacher_forcing": ("teacher_forcing", "float"),
     "label_smoothing": ("label_smoothing", "float"), "max_source": ("max_source", "int"),
     "max_target": ("max_target", "int"), "skip_bad": ("skip_bad", "bool"), "skip_long": ("skip_long", "bool"),
-    "valid_max": ("valid_max", "int"),
+    "valid_max": ("valid_max", "long"),
 }
 
 SEQ_OPTIONS = {
@@ -252,8 +258,8 @@ SEQ_OPTIONS = {
     "batch": ("batch", "int"), "max_len": ("max_len", "int"), "skip_bad": ("skip_bad", "bool"),
     "skip_long": ("skip_long", "bool"), "class_weight": ("class_weight", "str"), "target": ("target", "str"),
     "covariates": ("covariates", "str"), "known": ("known", "str"), "context": ("context", "int"),
-    "horizon": ("horizon", "int"), "season": ("season", "int"), "valid_last": ("valid_last", "int"),
-    "holdout": ("holdout", "int"), "relative": ("relative", "bool"),
+    "horizon": ("horizon", "int"), "season": ("season", "int"), "valid_last": ("valid_last", "long"),
+    "holdout": ("holdout", "long"), "relative": ("relative", "bool"),
 }
 # the options each sequence task takes (as the CLI's flag table marks them)
 SEQ_TASK_OPTIONS = {

@@ -148,6 +148,12 @@ def test_run_errors(tmp_path, small):
         rnnc.train_lm(small, tmp_path / "r", **LM_OPTS)
     with pytest.raises(TypeError, match="unknown option hiden"):
         rnnc.train_lm(small, tmp_path / "r", hiden=3, steps=1)
+    with pytest.raises(rnnc.Error, match="layers 1099511627776 is outside the range"):  # not wrapped to 0
+        rnnc.train_lm(small, tmp_path / "r", steps=1, layers=2**40)
+    with pytest.raises(rnnc.Error, match=r"hidden 0 is outside \[1, 65536\]"):
+        rnnc.train_lm(small, tmp_path / "r", steps=1, hidden=0)
+    with pytest.raises(rnnc.Error, match="--lr must be in"):
+        rnnc.train_lm(small, tmp_path / "r", steps=1, lr=float("nan"))
     with pytest.raises(rnnc.Error, match="cell"):
         rnnc.train_lm(small, tmp_path / "r", steps=1, cell="transformer")
     with pytest.raises(rnnc.Error, match="optimizer"):
