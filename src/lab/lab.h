@@ -16,6 +16,8 @@
 #include <stdio.h>
 
 #include "rnnc/plot.h"
+#include "rnnc/run.h"
+#include "rnnc/seqmodel.h"
 #include "rnnc/status.h"
 
 typedef struct {
@@ -74,5 +76,43 @@ typedef struct {
 } rnnc_lab_cells;
 void rnnc_lab_cell(rnnc_lab_cells *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rnnc_lab_cells_free(rnnc_lab_cells *t);
+
+/* ---- training under the run module (lab_tasks.c) ---- */
+
+/* A run's validation curve: the first validation score (score[0]) at each validation, with the
+ * step and the seconds of training so far; the last and best scores; the run's steps, seconds
+ * and last reported throughput (the task's units a second). */
+typedef struct {
+    double *step, *seconds, *value;
+    int n, cap;
+    double last, best;
+    long steps;
+    double elapsed, tokens_per_s;
+} rnnc_lab_curve;
+/* Trains t (owned from here, freed by the run) under o, recording the curve; without --quick a
+ * progress line "  LABEL: step N, S s, <validation>" at most every 30 s. */
+rnnc_status rnnc_lab_train(const rnnc_lab_ctx *c, rnnc_task *t, const rnnc_run_opts *o, const char *label,
+                           rnnc_lab_curve *curve);
+void rnnc_lab_curve_free(rnnc_lab_curve *cv);
+
+/* The adding problem (lab_tasks.c has the rules): batches drawn from (seed, step), a validation
+ * set drawn once, a forecaster of 2 inputs and one output trained with MSE (val_mse). */
+typedef struct {
+    rnnc_cell cell;
+    int hidden, layers;
+    int T;          /* steps per sequence */
+    int batch;
+    int n_valid;    /* validation sequences */
+    uint64_t seed;  /* the model's initialisation and the validation set */
+} rnnc_lab_adding_opts;
+rnnc_status rnnc_lab_adding_task(rnnc_task **out, const rnnc_lab_adding_opts *o);
+/* B sequences of T steps into x (B,T,2) (value, marker) and their targets y (B). */
+void rnnc_lab_adding_fill(rnnc_rng *r, int B, int T, float *x, float *y);
+/* An adding-problem model with zero parameters (rnnc_seq_model_init draws them). */
+rnnc_status rnnc_lab_adding_model(rnnc_seq_model **out, rnnc_cell cell, int hidden, int layers, bool bidirectional, int T);
+/* Mean squared error of m on n sequences (x, y), in batches of at most B (ws sized for B, T);
+ * pred holds B floats of scratch. */
+rnnc_status rnnc_lab_adding_mse(rnnc_seq_model *m, rnnc_seq_ws *ws, int B, int T, const float *x, const float *y, int n,
+                                float *pred, double *mse);
 
 #endif
