@@ -45,6 +45,8 @@ def _load():
                 raise ImportError(f"rnnc: RNNC_LIBRARY={path}: no such file")
             tried.append(path)
             continue
+        if os.path.exists(path):
+            path = os.path.abspath(path)
         try:
             return ctypes.CDLL(path), path, how
         except OSError as e:
@@ -210,6 +212,23 @@ class s2s_hyp(Structure):
                 ("finished", c_bool)]
 
 
+def _reserved(cls):
+    """The mirror of an options struct that C reads (or returns by value) with 64 zero bytes
+    after it: a field appended to the C struct before its mirror follows (the layout test then
+    fails) lands in them and reads as zero, its "unset" value, instead of C reading or writing
+    past the Python object."""
+    return type(cls.__name__ + "_reserved", (cls,), {"_fields_": [("_reserved", ctypes.c_ubyte * 64)]})
+
+
+run_opts_r = _reserved(run_opts)
+run_change_r = _reserved(run_change)
+lm_task_opts_r = _reserved(lm_task_opts)
+s2s_task_opts_r = _reserved(s2s_task_opts)
+seq_task_opts_r = _reserved(seq_task_opts)
+tokenizer_train_opts_r = _reserved(tokenizer_train_opts)
+sample_params_r = _reserved(sample_params)
+optim_config_r = _reserved(optim_config)
+
 # The C name of each mirror, for the layout test.
 STRUCTS = {
     "rnnc_token_bytes": token_bytes, "rnnc_special_token": special_token, "rnnc_ids": ids,
@@ -251,7 +270,7 @@ _PROTOS = {
     "rnnc_ids_free": (None, [P(ids)]),
     "rnnc_bytes_free": (None, [P(bytes_)]),
     # tokenizers
-    "rnnc_tokenizer_train": (status, [P(vp), P(c_char_p), P(c_size_t), c_size_t, P(tokenizer_train_opts)]),
+    "rnnc_tokenizer_train": (status, [P(vp), P(c_char_p), P(c_size_t), c_size_t, P(tokenizer_train_opts_r)]),
     "rnnc_tokenizer_load": (status, [P(vp), c_char_p, c_char_p]),
     "rnnc_tokenizer_save": (status, [vp, c_char_p]),
     "rnnc_tokenizer_to_json": (status, [vp, P(c_void_p)]),
@@ -286,8 +305,8 @@ _PROTOS = {
     "rnnc_perplexity": (c_double, [c_double]),
     "rnnc_bits_per_byte": (c_double, [c_double, c_double, c_double]),
     # generation
-    "rnnc_sample_check": (status, [P(sample_params)]),
-    "rnnc_generator_new": (status, [P(vp), P(lm), P(sample_params), c_uint64]),
+    "rnnc_sample_check": (status, [P(sample_params_r)]),
+    "rnnc_generator_new": (status, [P(vp), P(lm), P(sample_params_r), c_uint64]),
     "rnnc_generator_free": (None, [vp]),
     "rnnc_generator_reset": (None, [vp]),
     "rnnc_generator_feed": (status, [vp, P(c_uint32), c_size_t]),
@@ -300,21 +319,21 @@ _PROTOS = {
                                          P(ctypes.c_ubyte), c_size_t, P(neighbor), P(c_size_t)]),
     "rnnc_unseen_ids_parse": (status, [c_char_p, c_size_t, P(ctypes.c_ubyte)]),
     # training
-    "rnnc_optim_defaults": (optim_config, [c_int, c_double]),
+    "rnnc_optim_defaults": (optim_config_r, [c_int, c_double]),
     "rnnc_optim_parse": (status, [c_char_p, P(c_int)]),
-    "rnnc_run_defaults": (run_opts, []),
-    "rnnc_run_opts_check": (status, [P(run_opts)]),
+    "rnnc_run_defaults": (run_opts_r, []),
+    "rnnc_run_opts_check": (status, [P(run_opts_r)]),
     "rnnc_run_dir_check": (status, [c_char_p, c_bool]),
-    "rnnc_run_change_none": (run_change, []),
-    "rnnc_run_start": (status, [P(run_opts), vp, RUN_CALLBACK, vp, P(c_int)]),
-    "rnnc_run_resume": (status, [c_char_p, P(run_change), RUN_CALLBACK, vp, P(c_int)]),
+    "rnnc_run_change_none": (run_change_r, []),
+    "rnnc_run_start": (status, [P(run_opts_r), vp, RUN_CALLBACK, vp, P(c_int)]),
+    "rnnc_run_resume": (status, [c_char_p, P(run_change_r), RUN_CALLBACK, vp, P(c_int)]),
     "rnnc_task_free": (None, [vp]),
-    "rnnc_lm_task_defaults": (lm_task_opts, []),
-    "rnnc_lm_task_new": (status, [P(vp), P(lm_task_opts), c_uint64]),
-    "rnnc_s2s_task_defaults": (s2s_task_opts, []),
-    "rnnc_s2s_task_new": (status, [P(vp), P(s2s_task_opts), c_uint64, c_char_p, c_size_t]),
-    "rnnc_seq_task_defaults": (seq_task_opts, [c_int]),
-    "rnnc_seq_task_new": (status, [P(vp), P(seq_task_opts), c_uint64, c_char_p, c_size_t]),
+    "rnnc_lm_task_defaults": (lm_task_opts_r, []),
+    "rnnc_lm_task_new": (status, [P(vp), P(lm_task_opts_r), c_uint64]),
+    "rnnc_s2s_task_defaults": (s2s_task_opts_r, []),
+    "rnnc_s2s_task_new": (status, [P(vp), P(s2s_task_opts_r), c_uint64, c_char_p, c_size_t]),
+    "rnnc_seq_task_defaults": (seq_task_opts_r, [c_int]),
+    "rnnc_seq_task_new": (status, [P(vp), P(seq_task_opts_r), c_uint64, c_char_p, c_size_t]),
     "rnnc_seq_kind_parse": (status, [c_char_p, P(c_int)]),
     "rnnc_pool_parse": (status, [c_char_p, P(c_int)]),
     "rnnc_seq_loss_parse": (status, [c_char_p, P(c_int)]),

@@ -309,7 +309,7 @@ class Generator:
     input. Temperature 0 is greedy."""
 
     def __init__(self, model, seed=None, temperature=1.0, top_k=0, top_p=1.0, half=False, threads=1):
-        p = L.sample_params(float(temperature), int(top_k), float(top_p))
+        p = L.sample_params_r(float(temperature), int(top_k), float(top_p))
         L.check(L.sample_check(byref(p)))
         if seed is None:
             seed = int.from_bytes(os.urandom(8), "little") ^ time.time_ns()

@@ -105,7 +105,7 @@ class Tokenizer:
         if isinstance(texts, (str, bytes)):
             texts = [texts]
         blobs = [L.enc(t) for t in texts]
-        o = L.tokenizer_train_opts()
+        o = L.tokenizer_train_opts_r()
         t = c_int()
         if not isinstance(type, str) or not L.tokenizer_type_parse(type.encode(), byref(t)):
             raise L.Error(f"type must be char, word or bpe, got {type!r}")
