@@ -283,9 +283,19 @@ class Encoding:
         self.n_vocab = self._tok.n_vocab
         self.max_token_value = self.n_vocab - 1
         self.eot_token = self._special_tokens.get("<|endoftext|>")
+        self._regexes = {}
 
     def __repr__(self):
         return f"<Encoding {self.name!r}>"
+
+    def _regex(self, specials):
+        """One compiled pattern matching any of the special texts (a single pass over the text),
+        cached per set."""
+        rx = self._regexes.get(specials)
+        if rx is None:
+            rx = self._regexes[specials] = re.compile(
+                "|".join(re.escape(t) for t in sorted(specials, key=len, reverse=True)))
+        return rx
 
     @property
     def special_tokens_set(self):
@@ -305,16 +315,16 @@ class Encoding:
         if disallowed_special == "all":
             disallowed_special = self.special_tokens_set - allowed
         if disallowed_special:
-            disallowed = set(disallowed_special)
-            for s in sorted(disallowed):
-                if s in text:
-                    raise ValueError(
-                        f"Encountered text corresponding to disallowed special token {s!r}.\n"
-                        f"If you want this text to be encoded as a special token, pass it to `allowed_special`, "
-                        f"e.g. `allowed_special={{{s!r}, ...}}`.\n"
-                        f"If you want this text to be encoded as normal text, disable the check for this token "
-                        f"by passing `disallowed_special=(enc.special_tokens_set - {{{s!r}}})`.\n"
-                        f"To disable this check for all special tokens, pass `disallowed_special=()`.\n")
+            m = self._regex(frozenset(disallowed_special)).search(text)
+            if m:
+                s = m.group()
+                raise ValueError(
+                    f"Encountered text corresponding to disallowed special token {s!r}.\n"
+                    f"If you want this text to be encoded as a special token, pass it to `allowed_special`, "
+                    f"e.g. `allowed_special={{{s!r}, ...}}`.\n"
+                    f"If you want this text to be encoded as normal text, disable the check for this token "
+                    f"by passing `disallowed_special=(enc.special_tokens_set - {{{s!r}}})`.\n"
+                    f"To disable this check for all special tokens, pass `disallowed_special=()`.\n")
         return allowed
 
     def encode_to_numpy(self, text, *, allowed_special=frozenset(), disallowed_special="all"):
@@ -324,7 +334,7 @@ class Encoding:
         if allowed == self.special_tokens_set:
             return self._tok.encode(text, allow_special=True)
         # some specials only: the text between them is ordinary text (as tiktoken splits it)
-        rx = re.compile("|".join(re.escape(s) for s in sorted(allowed, key=len, reverse=True)))
+        rx = self._regex(frozenset(allowed))
         parts, pos = [], 0
         for m in rx.finditer(text):
             parts.append(self._tok.encode(text[pos:m.start()]))
