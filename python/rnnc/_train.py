@@ -330,7 +330,9 @@ def train_lm(data, run_dir=None, *, model_out=None, progress=None, **options):
                     "constant"), warmup, min_lr_ratio, log_every, eval_every, checkpoint_every,
                     patience, seed, force
     Defaults are the CLI's. Ctrl-C stops the run after its current step with the checkpoint
-    written, then raises KeyboardInterrupt; rnnc.resume(run_dir) continues it exactly."""
+    written, then raises KeyboardInterrupt; rnnc.resume(run_dir) continues it exactly. (Python
+    handles signals in the main thread only: a run in another thread is stopped by raising an
+    exception in `progress`, which stops it the same way and is raised afterwards.)"""
     keep = []
     files = [L.fspath(p) for p in _paths(data)]
     if not files:
