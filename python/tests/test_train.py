@@ -230,3 +230,26 @@ except KeyboardInterrupt as e:
     step = int(out.split("stopped at step ")[1].split(";")[0])
     run = rnnc.resume(tmp_path / "r", steps=step + 2)
     assert run.started.step == step and run.done.step == step + 2
+
+
+def test_run_in_another_thread(tmp_path, small):
+    """Outside the main thread no signal handler is set (Python allows none there); an exception
+    from progress still stops the run with its checkpoint."""
+    import threading
+    got = {}
+
+    def work():
+        def progress(e):
+            if e.kind == "progress" and e.step == 3:
+                raise RuntimeError("stop from a thread")
+        try:
+            rnnc.train_lm(small, tmp_path / "r", steps=50, progress=progress, **LM_OPTS)
+        except RuntimeError as e:
+            got["error"] = str(e)
+
+    old = signal.getsignal(signal.SIGINT)
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    assert got == {"error": "stop from a thread"} and signal.getsignal(signal.SIGINT) is old
+    assert rnnc.resume(tmp_path / "r", steps=4).started.step == 3
