@@ -244,7 +244,7 @@ assert acc(u, "acc 1st half") < 40 and acc(u, "acc 2nd half") > 80, "left to rig
 "$RNNC" lab >"$T/list" || fail "rnnc lab (the list) exited $?"
 labs=$(awk '/^  [a-z]/ { print $1 }' "$T/list")
 [ -n "$labs" ] || fail "rnnc lab lists no labs"
-for want in tokens embeddings memory params stacking teacher-forcing; do
+for want in tokens embeddings vanishing memory params bidirectional stacking teacher-forcing; do
     echo "$labs" | grep -qx "$want" || fail "rnnc lab does not list '$want'"
 done
 "$RNNC" lab --help >"$T/help" || fail "rnnc lab --help exited $?"

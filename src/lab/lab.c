@@ -18,8 +18,10 @@
 /* Each lab's run function lives in its own file, src/lab/lab_<name>.c. */
 rnnc_status rnnc_lab_tokens_run(const rnnc_lab_ctx *c);
 rnnc_status rnnc_lab_embeddings_run(const rnnc_lab_ctx *c);
+rnnc_status rnnc_lab_vanishing_run(const rnnc_lab_ctx *c);
 rnnc_status rnnc_lab_memory_run(const rnnc_lab_ctx *c);
 rnnc_status rnnc_lab_params_run(const rnnc_lab_ctx *c);
+rnnc_status rnnc_lab_bidirectional_run(const rnnc_lab_ctx *c);
 rnnc_status rnnc_lab_stacking_run(const rnnc_lab_ctx *c);
 rnnc_status rnnc_lab_teacher_forcing_run(const rnnc_lab_ctx *c);
 
@@ -28,10 +30,14 @@ const rnnc_lab rnnc_labs[] = {
      "as |V| grows, L shrinks, and in an RNN a smaller L trains faster", rnnc_lab_tokens_run},
     {"embeddings", "neighbour purity of a word-level LM's vectors for known word categories, against random vectors",
      "embeddings put similar words near each other by cosine similarity", rnnc_lab_embeddings_run},
+    {"vanishing", "the gradient norm |dloss/dh| k steps before the loss, per cell, at initialisation and trained",
+     "an Elman network's gradient vanishes on its way back to x1 (vanishing gradients)", rnnc_lab_vanishing_run},
     {"memory", "the adding problem at T = 25..200: which cells carry a number across T steps",
      "an Elman network forgets x1 by the time it reaches the output; LSTM's gates fix that", rnnc_lab_memory_run},
     {"params", "parameter counts of Elman, LSTM and GRU, by formula and from model files",
      "LSTM has 4x the parameters of a simple RNN, GRU 3x", rnnc_lab_params_run},
+    {"bidirectional", "left-to-right against bidirectional LSTM taggers of equal size and budget",
+     "a bidirectional RNN carries information from both ends of the sequence", rnnc_lab_bidirectional_run},
     {"stacking", "time per step against window length, and held-out bits per byte, for 1, 2 and 3 stacked layers",
      "stacking keeps the forward pass O(L), and the gain from more layers is not dramatic", rnnc_lab_stacking_run},
     {"teacher-forcing", "G2P decoders trained with teacher forcing, scheduled sampling and free running",

@@ -53,6 +53,11 @@ void rnnc_lab_verdict(const rnnc_lab_ctx *c, bool held, const char *fmt, ...)
 
 /* ---- more helpers (lab.c) ---- */
 
+/* Writes a cJSON tree (NULL: out of memory) as OUT_DIR/file and deletes it; NaN and infinite
+ * numbers come out as null (lab_tasks.c). */
+struct cJSON;
+rnnc_status rnnc_lab_write_cjson(const rnnc_lab_ctx *c, const char *file, struct cJSON *j);
+
 /* "OUT_DIR/file", malloc'd (NULL when out of memory). */
 char *rnnc_lab_path(const rnnc_lab_ctx *c, const char *file);
 /* Renders a line chart (plot.h) and writes it atomically as OUT_DIR/file. */
@@ -88,7 +93,10 @@ typedef struct {
     double last, best;
     long steps;
     double elapsed, tokens_per_s;
+    rnnc_valid_result final; /* the last validation, all its metrics (n = 0: none) */
 } rnnc_lab_curve;
+/* A metric of the last validation by name ("val_acc"), or NAN. */
+double rnnc_lab_curve_metric(const rnnc_lab_curve *cv, const char *name);
 /* Trains t (owned from here, freed by the run) under o, recording the curve; without --quick a
  * progress line "  LABEL: step N, S s, <validation>" at most every 30 s. */
 rnnc_status rnnc_lab_train(const rnnc_lab_ctx *c, rnnc_task *t, const rnnc_run_opts *o, const char *label,

@@ -179,6 +179,17 @@ rnnc_status rnnc_lab_adding_task(rnnc_task **out, const rnnc_lab_adding_opts *o)
     return RNNC_OK;
 }
 
+/* ---- JSON from a cJSON tree ---- */
+
+rnnc_status rnnc_lab_write_cjson(const rnnc_lab_ctx *c, const char *file, cJSON *j) {
+    char *text = j ? cJSON_Print(j) : NULL;
+    cJSON_Delete(j);
+    if (!text) return rnnc_error(RNNC_ERR_NOMEM, "%s/%s: out of memory", c->out_dir, file);
+    rnnc_status s = rnnc_lab_write_json(c, file, text);
+    cJSON_free(text);
+    return s;
+}
+
 /* ---- training under the run, with the validation curve ---- */
 
 typedef struct {
@@ -193,22 +204,25 @@ static void on_event(const rnnc_run_event *e, void *p) {
     rnnc_lab_curve *cv = cb->curve;
     if (e->kind == RNNC_RUN_REPORT) cv->tokens_per_s = e->tokens_per_s;
     if (e->kind == RNNC_RUN_VALID && e->valid) {
-        if (cv->n == cv->cap) {
+        bool room = cv->n < cv->cap;
+        if (!room) {
             int cap = cv->cap ? 2 * cv->cap : 64;
             double *a = realloc(cv->step, (size_t)cap * sizeof *a), *b = a ? realloc(cv->seconds, (size_t)cap * sizeof *b) : NULL,
                    *v = b ? realloc(cv->value, (size_t)cap * sizeof *v) : NULL;
             if (a) cv->step = a;
             if (b) cv->seconds = b;
             if (v) cv->value = v;
-            if (!a || !b || !v) return; /* the curve misses a point; the final figures are kept below */
-            cv->cap = cap;
+            if ((room = a && b && v)) cv->cap = cap; /* else the curve misses a point; the figures below are kept */
         }
-        cv->step[cv->n] = (double)e->step;
-        cv->seconds[cv->n] = e->elapsed;
-        cv->value[cv->n] = e->valid->score[0];
-        cv->n++;
+        if (room) {
+            cv->step[cv->n] = (double)e->step;
+            cv->seconds[cv->n] = e->elapsed;
+            cv->value[cv->n] = e->valid->score[0];
+            cv->n++;
+        }
+        if (!(e->valid->score[0] >= cv->best)) cv->best = e->valid->score[0]; /* NaN at the start */
         cv->last = e->valid->score[0];
-        if (cv->n == 1 || e->valid->score[0] < cv->best) cv->best = e->valid->score[0];
+        cv->final = *e->valid;
         double now = rnnc_lab_now();
         if (!cb->c->quick && now - cb->last_note >= 30) {
             rnnc_lab_note(cb->c, "  %s: step %ld, %.0f s, %s", cb->label, e->step, e->elapsed, e->valid->line);
@@ -226,6 +240,12 @@ rnnc_status rnnc_lab_train(const rnnc_lab_ctx *c, rnnc_task *t, const rnnc_run_o
     memset(curve, 0, sizeof *curve);
     curve->best = curve->last = NAN;
     return rnnc_run_start(o, t, on_event, &cb, NULL);
+}
+
+double rnnc_lab_curve_metric(const rnnc_lab_curve *cv, const char *name) {
+    for (size_t i = 0; i < cv->final.n; i++)
+        if (cv->final.m[i].name && strcmp(cv->final.m[i].name, name) == 0) return cv->final.m[i].value;
+    return NAN;
 }
 
 void rnnc_lab_curve_free(rnnc_lab_curve *cv) {
