@@ -214,6 +214,9 @@ assert ratio["lstm"] > 100 * ratio["elman-tanh"] and ratio["gru"] > 100 * ratio[
 j = json.load(open(sys.argv[2]))
 assert j["lab"] == "vanishing" and [c["cell"] for c in j["cells"]] == cells, "vanishing.json"
 assert all(0 < c["init_rate"] < 1 for c in j["cells"]), "decay rates at initialisation: %s" % [c["init_rate"] for c in j["cells"]]
+# the measurement against the loss itself: a central difference along the measured gradient at k = 5
+fd = [c[k] for c in j["cells"] for k in ("fd_rel_err_init", "fd_rel_err_trained")]
+assert all(0 <= e < 0.02 for e in fd), "finite-difference check of the gradients: %s" % fd
 ' "$1/vanishing.csv" "$1/vanishing.json"
 }
 

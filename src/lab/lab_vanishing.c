@@ -30,7 +30,29 @@ typedef struct {
     double *state; /* [T + 1]: k = 0..T, RMS over the batch of |dL/d(state)| */
     double *h;     /* [T + 1]: the h part alone */
     double rate;   /* exp(slope) per step over k = 1..T */
+    double fd_err; /* the check at k = FD_K: |finite difference - |g|| / |g| */
 } profile;
+
+/* The measured gradient is checked against the loss itself at k = FD_K: moving the state by +-eps
+ * along g/|g| must change the summed loss by 2 eps |g| (a central difference, in double). */
+enum { FD_K = 5 };
+
+/* sum_b (pred_b - y_b)^2 of the stack run over the k steps in xs from the states h0 (and c0). */
+static rnnc_status suffix_loss(rnnc_rnn_ws *ws, const rnnc_seq_model *m, int B, int k, const float *xs, const float *h0,
+                               const float *c0, const float *y, float *ys, float *hT, double *loss) {
+    const int H = m->rnn.hidden;
+    const float *hw = m->params + m->off_head_w, *hb = m->params + m->off_head_b;
+    rnnc_status s = rnnc_rnn_forward(ws, m->params + m->off_rnn, B, k, xs, NULL, h0, c0, ys, hT, NULL, false, NULL);
+    if (s) return s;
+    double sum = 0;
+    for (int b = 0; b < B; b++) {
+        double pred = hb[0];
+        for (int j = 0; j < H; j++) pred += (double)hw[j] * hT[(size_t)b * H + j];
+        sum += (pred - y[b]) * (pred - y[b]);
+    }
+    *loss = sum;
+    return RNNC_OK;
+}
 
 /* ln(norm) against k by least squares over k = 1..T (points with a zero norm left out). */
 static double decay_rate(const double *g, int T) {
@@ -104,6 +126,23 @@ static rnnc_status measure(const rnnc_seq_model *m, int B, int T, const float *x
         }
         p->h[k] = sqrt(sh / B);
         p->state[k] = sqrt((sh + sc) / B);
+        if (k == (FD_K < T ? FD_K : T)) {
+            /* the directional derivative along g/|g| is |g|; eps small against states in [-1, 1] */
+            double norm = sqrt(sh + sc), eps = 1e-2, lp = 0, lm = 0;
+            float *hp = malloc(nBH * sizeof *hp), *cp = malloc(nBH * sizeof *cp);
+            if (!hp || !cp) s = rnnc_error(RNNC_ERR_NOMEM, "out of memory");
+            for (int sign = -1; !s && sign <= 1; sign += 2) {
+                for (size_t i = 0; i < nBH; i++) {
+                    hp[i] = (float)(h0[i] + sign * eps * dh0[i] / norm);
+                    cp[i] = lstm ? (float)(c0[i] + sign * eps * dc0[i] / norm) : 0;
+                }
+                s = suffix_loss(ws, m, B, k, xs, hp, lstm ? cp : NULL, y, ys, hT, sign > 0 ? &lp : &lm);
+            }
+            free(hp);
+            free(cp);
+            if (s) break;
+            p->fd_err = norm > 0 ? fabs((lp - lm) / (2 * eps) - norm) / norm : 0;
+        }
     }
     if (!s) p->rate = decay_rate(p->state, T);
     rnnc_rnn_ws_free(ws);
@@ -262,14 +301,20 @@ rnnc_status rnnc_lab_vanishing_run(const rnnc_lab_ctx *ctx) {
             cJSON_AddNumberToObject(o, "trained_k1", trained[ci].state[1]);
             cJSON_AddNumberToObject(o, "trained_kT", trained[ci].state[T]);
             cJSON_AddNumberToObject(o, "trained_mse", mse[ci]);
+            cJSON_AddNumberToObject(o, "fd_rel_err_init", init[ci].fd_err);
+            cJSON_AddNumberToObject(o, "fd_rel_err_trained", trained[ci].fd_err);
         }
         s = rnnc_lab_write_cjson(ctx, "vanishing.json", j);
     }
+    double fd = 0;
+    for (int ci = 0; ci < NCELL; ci++) fd = fmax(fd, fmax(init[ci].fd_err, trained[ci].fd_err));
     for (int ci = 0; ci < NCELL; ci++) {
         free(init[ci].state); free(init[ci].h); free(trained[ci].state); free(trained[ci].h);
     }
     if (s) return s;
-    rnnc_lab_note(ctx, "\nwritten: %s/vanishing.svg, vanishing.csv, vanishing.json, the trained models", ctx->out_dir);
+    rnnc_lab_note(ctx, "\ncheck: at k = %d every measured gradient agrees with a central finite difference of the loss along it "
+                       "to %.1e (relative; the largest of the 8)", FD_K < T ? FD_K : T, fd);
+    rnnc_lab_note(ctx, "written: %s/vanishing.svg, vanishing.csv, vanishing.json, the trained models", ctx->out_dir);
     /* the claim: Elman's gradient from x1 is (nearly) gone after T steps, the gated cells' is not */
     bool held = e_ratio < 1e-3 && l_ratio > 100 * e_ratio && g_ratio > 100 * e_ratio;
     rnnc_lab_verdict(ctx, held,
