@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 RNNC = $(BUILD)/rnnc
 
-.PHONY: all deps deps-bench data build install test test-unit sanitize fuzz demo bench clean
+.PHONY: all deps deps-bench data onnxruntime build install test test-unit sanitize fuzz demo bench clean
 
 all: build
 
@@ -18,6 +18,11 @@ deps-bench:
 data: deps
 	@bash scripts/fetch-data.sh
 
+# ONNX Runtime for node (npm onnxruntime-node, pinned in tools/onnx/): the ONNX export test runs
+# rnnc's exported graphs in it, and bench/onnx_vs_rnnc.sh times it.
+onnxruntime: deps
+	@bash scripts/install-onnxruntime.sh
+
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
@@ -29,12 +34,12 @@ install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX)
 
 # The whole test suite (unit, golden, CLI, bad-input tests) on the release build.
-test: build data
+test: build data onnxruntime
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
 # The unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (clang, no -march=native), at -O1:
 # the learning tests (seq2seq tasks, training runs) take many minutes at -O0.
-sanitize: deps data
+sanitize: deps data onnxruntime
 	@CC=clang cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_FLAGS_RELWITHDEBINFO='-O1 -g' -DRNNC_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j$(JOBS)

@@ -88,9 +88,11 @@ def lm_cases(c, lm, lm_bpe, data_txt, ids_txt):
         c.add(name + "/info", expected, "info", path)
         c.add(name + "/eval", expected, "eval", "--model", path, "--data", data_txt)
         c.add(name + "/sample", expected, "sample", "--model", path, "-n", "5")
+        c.add(name + "/export", expected, "export", path, "-o", os.path.join(c.out, "refused.onnx"))
 
     # the valid file itself loads (the suite's control)
     c.add("lm_valid/info", "OK", "info", lm)
+    c.add("lm_valid/export", "OK", "export", lm, "-o", os.path.join(c.out, "lm_valid.onnx"))
     c.add("lm_valid/eval", "OK", "eval", "--model", lm, "--data", data_txt)
 
     # 3. the tensors must tile the data area exactly
@@ -256,9 +258,11 @@ def s2s_cases(c, s2s):
     def refused(name, expected, t, dat):
         path = c.file(name + ".safetensors", st_bytes(t, dat))
         c.add(name + "/translate", expected, "seq2seq", "translate", "--model", path, "<" + os.path.join(c.out, "src.txt"))
+        c.add(name + "/export", expected, "export", path, "-o", os.path.join(c.out, "refused.onnx"))
 
     c.file("src.txt", "a b c\n")
     c.add("s2s_valid/translate", "OK", "seq2seq", "translate", "--model", s2s, "<" + os.path.join(c.out, "src.txt"))
+    c.add("s2s_valid/export", "OK", "export", s2s, "-o", os.path.join(c.out, "s2s_valid.onnx"))
     cfg = meta["rnnc.seq2seq"]
     for key, raw in (("src_vocab", "3e9"), ("hidden", "1e30"), ("layers", "-2"), ("tgt_vocab", "18446744073709551616")):
         j = json.loads(cfg)

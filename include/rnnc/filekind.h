@@ -20,6 +20,8 @@
  *   TSV             text whose first line holds a tab (seq2seq pairs)
  *   IDS             whitespace-separated decimal token ids
  *   TEXT            other UTF-8 text
+ *   ONNX            an ONNX model (rnnc export's output, or any ModelProto that starts with its
+ *                   IR version and producer name, as exporters write them)
  *   UNKNOWN         anything else: binary, empty, unreadable, or a start that may be safetensors */
 #ifndef RNNC_FILEKIND_H
 #define RNNC_FILEKIND_H
@@ -52,6 +54,7 @@ typedef enum {
     RNNC_FILE_CLS_CHECKPOINT,
     RNNC_FILE_TAG_CHECKPOINT,
     RNNC_FILE_FC_CHECKPOINT,
+    RNNC_FILE_ONNX,
 } rnnc_file_kind;
 
 /* The kind of a parsed safetensors file, from its metadata (one of LM ... SAFETENSORS). */

@@ -276,6 +276,19 @@ rnnc_status rnnc_s2s_forward_backward(rnnc_s2s_ws *ws, const rnnc_s2s_model *m, 
 rnnc_status rnnc_s2s_greedy(const rnnc_s2s_model *m, const uint32_t *src, const int *src_len, int B, int Ts,
                             int max_len, uint32_t *out, int *out_len);
 
+/* The encoder and bridge alone, as greedy and beam decoding run them: src (B,Ts) ids with lengths
+ * src_len (each in [1, Ts]; reversed first when the model reads sources reversed) -> the
+ * decoder's initial states h0, c0 (L,B,H) (c0 only for LSTM: NULL otherwise) and, when y is not
+ * NULL, the top encoder layer's outputs y (B,Ts,D*H), 0 at padded steps. For tools and tests that
+ * drive the decoder themselves (rnnc_s2s_decode_step) or check an exported graph. */
+rnnc_status rnnc_s2s_encoder_forward(const rnnc_s2s_model *m, const uint32_t *src, const int *src_len, int B, int Ts,
+                                     float *h0, float *c0, float *y);
+/* One decoder step, as greedy and beam decoding take it: the previous tokens ids (B) and the
+ * states h, c (L,B,H) (c only for LSTM: NULL otherwise) -> logits (B,Vt) and the next states
+ * h_out, c_out (L,B,H; they may not alias h, c). An id outside the vocabulary is RNNC_ERR_RANGE. */
+rnnc_status rnnc_s2s_decode_step(const rnnc_s2s_model *m, const uint32_t *ids, int B, const float *h, const float *c,
+                                 float *logits, float *h_out, float *c_out);
+
 typedef struct {
     uint32_t *ids; /* malloc'd, without <bos>/<eos> */
     int len;

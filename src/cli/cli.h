@@ -153,6 +153,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_train_text(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_similar(int argc, char **argv);
 int cmd_lab(int argc, char **argv);

@@ -18,6 +18,7 @@ static const command commands[] = {
     {"train", cmd_train, "train a language model (truncated BPTT, SGD/Adam/AdamW)"},
     {"sample", cmd_sample, "generate text from a language model, streamed as it is produced"},
     {"similar", cmd_similar, "nearest tokens by embedding cosine similarity; Embedding Projector export"},
+    {"export", cmd_export, "write a model as ONNX graphs (language models, seq2seq encoder and decoder)"},
     {"info", cmd_info, "a model's configuration and parameter counts per layer"},
     {"seq2seq", cmd_seq2seq, "train, apply and evaluate encoder-decoder models (TSV pairs)"},
     {"classify", cmd_classify, "sequence -> label: train, predict and evaluate classifiers (TSV)"},

@@ -102,6 +102,8 @@ rnnc_file_kind rnnc_file_kind_sniff(const unsigned char *h, size_t n) {
         for (int i = 7; i >= 0; i--) len = len << 8 | h[i];
         if (len <= 100000000u) return RNNC_FILE_UNKNOWN;
     }
+    /* an ONNX ModelProto: field 1 (ir_version, a small varint), then field 2 (producer_name) */
+    if (n >= 4 && h[0] == 0x08 && h[1] >= 1 && h[1] <= 30 && h[2] == 0x12) return RNNC_FILE_ONNX;
     if (memchr(h, 0, n)) return RNNC_FILE_UNKNOWN;
     /* UTF-8 but for a sequence that the head may have cut */
     if (rnnc_utf8_valid_prefix(h, n) + 3 < n) return RNNC_FILE_UNKNOWN;
@@ -154,6 +156,7 @@ const char *rnnc_file_kind_name(rnnc_file_kind k) {
     case RNNC_FILE_CLS_CHECKPOINT: return "a checkpoint of a classifier's run";
     case RNNC_FILE_TAG_CHECKPOINT: return "a checkpoint of a tagger's run";
     case RNNC_FILE_FC_CHECKPOINT: return "a checkpoint of a forecaster's run";
+    case RNNC_FILE_ONNX: return "an ONNX model";
     case RNNC_FILE_UNKNOWN: break;
     }
     return "a file of unknown kind";
@@ -185,7 +188,7 @@ char *rnnc_file_kind_describe(char *buf, size_t n, rnnc_file_kind k, rnnc_file_k
         not_ = not_seq;
     }
     bool model_kind = rnnc_file_kind_task(k) != RNNC_FILE_UNKNOWN;
-    if (!*not_ && !model_kind && k != RNNC_FILE_SAFETENSORS) not_ = ", not a model";
+    if (!*not_ && !model_kind && k != RNNC_FILE_SAFETENSORS && k != RNNC_FILE_ONNX) not_ = ", not a model";
     if (model_kind && rnnc_file_kind_task(k) == wanted) not_ = "";
     char dir[1024];
     bool named = run_dir_of(path, dir, sizeof dir);
@@ -255,6 +258,10 @@ char *rnnc_file_kind_describe(char *buf, size_t n, rnnc_file_kind k, rnnc_file_k
     case RNNC_FILE_TEXT:
         snprintf(buf, n, "this is %s%s; text is data: give it as --data to rnnc train or rnnc eval", rnnc_file_kind_name(k),
                  not_);
+        break;
+    case RNNC_FILE_ONNX:
+        snprintf(buf, n, "this is %s (what rnnc export writes)%s; rnnc reads its models from safetensors files (a run "
+                 "directory's model.safetensors), ONNX Runtime runs this one", rnnc_file_kind_name(k), not_);
         break;
     case RNNC_FILE_JSON:
     case RNNC_FILE_UNKNOWN:

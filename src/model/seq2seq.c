@@ -565,6 +565,51 @@ out:
     return s;
 }
 
+rnnc_status rnnc_s2s_encoder_forward(const rnnc_s2s_model *m, const uint32_t *src, const int *src_len, int B, int Ts,
+                                     float *h0, float *c0, float *y) {
+    if (B < 1 || Ts < 1) return rnnc_error(RNNC_ERR_ARG, "seq2seq encode: B=%d Ts=%d must be positive", B, Ts);
+    if (has_c(m) && !c0) return rnnc_error(RNNC_ERR_ARG, "seq2seq encode: an LSTM encoder needs c0");
+    int *sids = malloc((size_t)B * (size_t)Ts * sizeof(int));
+    if (!sids) return rnnc_error(RNNC_ERR_NOMEM, "out of memory for encoding %d sources", B);
+    encoder_bufs e;
+    rnnc_status s = encoder_bufs_new(&e, m, B, Ts);
+    if (s) { free(sids); return s; }
+    source_ids(m, src, src_len, B, Ts, sids);
+    if (!(s = encode(m, &e, sids, src_len, B, Ts, false, NULL))) {
+        size_t n = (size_t)m->c.layers * (size_t)B * (size_t)m->c.hidden;
+        memcpy(h0, e.h0, n * sizeof(float));
+        if (has_c(m)) memcpy(c0, e.c0, n * sizeof(float));
+        if (y) memcpy(y, e.y, (size_t)B * (size_t)Ts * (m->c.bidirectional ? 2 : 1) * (size_t)m->c.hidden * sizeof(float));
+    }
+    encoder_bufs_free(&e);
+    free(sids);
+    return s;
+}
+
+rnnc_status rnnc_s2s_decode_step(const rnnc_s2s_model *m, const uint32_t *ids, int B, const float *h, const float *c,
+                                 float *logits, float *h_out, float *c_out) {
+    if (B < 1) return rnnc_error(RNNC_ERR_ARG, "seq2seq decode step: B=%d must be positive", B);
+    if (has_c(m) && (!c || !c_out)) return rnnc_error(RNNC_ERR_ARG, "seq2seq decode step: an LSTM decoder needs c and c_out");
+    for (int b = 0; b < B; b++)
+        if (ids[b] >= (uint32_t)m->c.tgt_vocab)
+            return rnnc_error(RNNC_ERR_RANGE, "seq2seq decode step: id %u at row %d is outside the target vocabulary (%d)",
+                              ids[b], b, m->c.tgt_vocab);
+    step_bufs sb;
+    rnnc_status s = step_bufs_new(&sb, m, B);
+    if (s) return s;
+    size_t n = (size_t)m->c.layers * (size_t)B * (size_t)m->c.hidden;
+    for (int b = 0; b < B; b++) sb.ids[b] = (int)ids[b];
+    memcpy(sb.h, h, n * sizeof(float));
+    if (has_c(m)) memcpy(sb.c, c, n * sizeof(float));
+    if (!(s = step(m, &sb, B))) {
+        memcpy(logits, sb.logits, (size_t)B * (size_t)m->c.tgt_vocab * sizeof(float));
+        memcpy(h_out, sb.h2, n * sizeof(float));
+        if (has_c(m)) memcpy(c_out, sb.c2, n * sizeof(float));
+    }
+    step_bufs_free(&sb);
+    return s;
+}
+
 void rnnc_s2s_hyp_free(rnnc_s2s_hyp *h) { free(h->ids); memset(h, 0, sizeof *h); }
 
 typedef struct { double lp; int row, tok; } cand;
