@@ -253,3 +253,11 @@ def test_run_in_another_thread(tmp_path, small):
     t.join()
     assert got == {"error": "stop from a thread"} and signal.getsignal(signal.SIGINT) is old
     assert rnnc.resume(tmp_path / "r", steps=4).started.step == 3
+
+
+def test_seq2seq_wrong_kind_and_missing(tmp_path, char_lm):
+    with pytest.raises(rnnc.Error, match="language model, not a seq2seq model"):
+        rnnc.Seq2Seq.load(char_lm)
+    with pytest.raises(rnnc.Error) as e:
+        rnnc.Seq2Seq.load(tmp_path / "none.safetensors")
+    assert e.value.status == "io" and "none.safetensors" in str(e.value)
