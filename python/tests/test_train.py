@@ -261,3 +261,34 @@ def test_seq2seq_wrong_kind_and_missing(tmp_path, char_lm):
     with pytest.raises(rnnc.Error) as e:
         rnnc.Seq2Seq.load(tmp_path / "none.safetensors")
     assert e.value.status == "io" and "none.safetensors" in str(e.value)
+
+
+def test_resume_across_python_and_cli(tmp_path, rnnc_bin, small):
+    """A run started in Python continues with `rnnc train --resume`, and the other way round, to
+    the same model as a run never stopped (the first part stopped by Ctrl-C, so the budget, and
+    the cosine schedule over it, is the same)."""
+    opts = dict(LM_OPTS, log_every=1)  # the CLI reports every step (the test stops it after one)
+    rnnc.train_lm(small, tmp_path / "whole", steps=10, **opts)
+
+    def ctrl_c_at_6(e):
+        if e.kind == "progress" and e.step == 6:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        rnnc.train_lm(small, tmp_path / "py_then_cli", steps=10, progress=ctrl_c_at_6, **opts)
+    cli(rnnc_bin, "train", "--resume", tmp_path / "py_then_cli")
+    same_files(tmp_path / "whole", tmp_path / "py_then_cli", ("model.safetensors",))
+    # the CLI's run stopped by SIGINT after its report of step 6 (some steps later: enough of
+    # them that it is still running), then resumed in Python
+    rnnc.train_lm(small, tmp_path / "whole300", steps=300, **opts)
+    p = subprocess.Popen([rnnc_bin, "train", "--data", str(small), *map(str, LM_FLAGS), "--steps", "300", "--log-every",
+                          "1", "-o", str(tmp_path / "cli_then_py")], stderr=subprocess.PIPE, text=True,
+                         env=dict(os.environ, RNNC_NO_PROGRESS="1", OMP_NUM_THREADS="1"))
+    for line in p.stderr:
+        if line.startswith("step 6 "):
+            p.send_signal(signal.SIGINT)
+            break
+    p.communicate(timeout=120)
+    run = rnnc.resume(tmp_path / "cli_then_py")
+    assert p.returncode == 130 and 6 <= run.started.step < 300 and run.done.step == 300
+    same_files(tmp_path / "whole300", tmp_path / "cli_then_py", ("model.safetensors",))
