@@ -101,9 +101,10 @@ assert [r["tokenizer"].split(":")[0] for r in tr] == ["char", "bpe", "bpe"], "th
 bpt = [float(r["bytes/token"]) for r in tr]
 assert bpt[0] < bpt[1] < bpt[2], f"bytes per token of the three: {bpt}"
 for r in tr:
-    b = float(r["held-out bits/byte"])
-    assert math.isfinite(b) and 0 < b < 12, f"held-out bits per byte {b}"
+    b, b0 = float(r["held-out bits/byte"]), float(r["bits/byte at start"])
+    assert math.isfinite(b) and 0 < b < 12 and math.isfinite(b0) and 0 < b0 < 12, f"held-out bits per byte {b0} -> {b}"
     assert int(r["steps"]) > 0 and float(r["tokens/s"]) > 0, "no training"
+assert float(tr[0]["held-out bits/byte"]) < float(tr[0]["bits/byte at start"]), "char did not learn"
 j = json.load(open(sys.argv[3]))
 assert len(j["training"]["runs"]) == 3 and all(len(r["curve"]) > 0 for r in j["training"]["runs"]), "curves"
 ' "$1/tokens_vocab.csv" "$1/tokens_training.csv" "$1/tokens.json"
@@ -137,7 +138,7 @@ import csv, math, sys
 t = list(csv.DictReader(open(sys.argv[1], newline="")))
 assert len(t) >= 3, "timing rows"
 for r in t:
-    for k in ("ms 1 layer", "ms 2 layers", "ms 3 layers"):
+    for k in ("CPU ms 1 layer", "CPU ms 2 layers", "CPU ms 3 layers"):
         assert float(r[k]) > 0, f"{k} at T={r[chr(84)]}"
 tr = list(csv.DictReader(open(sys.argv[2], newline="")))
 assert [int(r["layers"]) for r in tr] == [1, 2, 3], "layers"

@@ -428,7 +428,7 @@ rnnc_status rnnc_lab_embeddings_run(const rnnc_lab_ctx *c) {
     float *rv = NULL;
     unsigned char *skip = NULL;
     const double seconds = c->quick ? 3 : 150, demo_seconds = 120;
-    const size_t vocab = c->quick ? 2000 : 10000;
+    const size_t vocab = c->quick ? 2000 : 5000;
     rnnc_lab_note(c, "corpus: %s", k.note);
     if ((s = load_categories(cat))) goto out;
     if ((s = make_tokenizer(c, k.path, vocab, &tok_path, &tok))) goto out;
@@ -449,8 +449,8 @@ rnnc_status rnnc_lab_embeddings_run(const rnnc_lab_ctx *c) {
     o.tokenizer = tok_path;
     o.cell = RNNC_CELL_LSTM;
     o.layers = 1;
-    o.embed = c->quick ? 32 : 128;
-    o.hidden = c->quick ? 64 : 256;
+    o.embed = c->quick ? 32 : 64;
+    o.hidden = c->quick ? 64 : 128;
     o.batch = c->quick ? 16 : 32;
     o.seq = c->quick ? 16 : 32;
     o.eval_max_tokens = c->quick ? 0 : 65536;
@@ -475,7 +475,7 @@ rnnc_status rnnc_lab_embeddings_run(const rnnc_lab_ctx *c) {
         char label[96];
         snprintf(label, sizeof label, "word LSTM 1x%d, embedding started at %s", o.hidden, run_names[q]);
         rnnc_lab_lm_result_free(&res);
-        if ((s = rnnc_lab_lm_train(c, "embeddings", label, &o, &r, on_event, &st[q], &res))) goto out;
+        if ((s = rnnc_lab_lm_train(c, "embeddings", label, &o, &r, false, on_event, &st[q], &res))) goto out;
         if (st[q].err) { s = st[q].err; goto out; }
         if (st[q].n_snap == 0 || !st[q].final_emb) { s = rnnc_error(RNNC_ERR_ARG, "%s: the run ended before a snapshot", label); goto out; }
         { /* the models stay for rnnc similar */

@@ -116,6 +116,13 @@ void rnnc_lab_corpus_done(rnnc_lab_corpus *k) {
 
 /* ---------------------------------------------------------------- one run */
 
+/* The value of a named metric of a validation, or NaN. */
+static double metric(const rnnc_valid_result *v, const char *name) {
+    for (size_t i = 0; i < v->n; i++)
+        if (!strcmp(v->m[i].name, name)) return v->m[i].value;
+    return NAN;
+}
+
 typedef struct {
     const rnnc_lab_ctx *c;
     const char *lab, *label;
@@ -161,14 +168,11 @@ static void on_event(const rnnc_run_event *e, void *vp) {
         r->seconds = e->elapsed;
         break;
     case RNNC_RUN_VALID:
-        for (size_t i = 0; e->valid && i < e->valid->n; i++) {
-            const char *n = e->valid->m[i].name;
-            double v = e->valid->m[i].value;
-            if (!strcmp(n, "val_loss")) r->val_loss = v;
-            else if (!strcmp(n, "val_ppl")) r->val_ppl = v;
-            else if (!strcmp(n, "val_bpb")) r->val_bpb = v;
-            else if (!strcmp(n, "val_unk")) r->val_unk = v;
-        }
+        if (!e->valid) break;
+        r->val_loss = metric(e->valid, "val_loss");
+        r->val_ppl = metric(e->valid, "val_ppl");
+        r->val_bpb = metric(e->valid, "val_bpb");
+        r->val_unk = metric(e->valid, "val_unk");
         break;
     case RNNC_RUN_DONE:
         r->seconds = e->elapsed;
@@ -183,13 +187,24 @@ static void on_event(const rnnc_run_event *e, void *vp) {
 }
 
 rnnc_status rnnc_lab_lm_train(const rnnc_lab_ctx *c, const char *lab_name, const char *label, const rnnc_lm_task_opts *o,
-                         const rnnc_run_opts *r, rnnc_lab_lm_hook hook, void *hook_ctx, rnnc_lab_lm_result *res) {
+                              const rnnc_run_opts *r, bool validate_first, rnnc_lab_lm_hook hook, void *hook_ctx,
+                              rnnc_lab_lm_result *res) {
     memset(res, 0, sizeof *res);
-    res->val_loss = res->val_ppl = res->val_bpb = res->val_unk = NAN;
+    res->val_loss = res->val_ppl = res->val_bpb = res->val_unk = res->start_loss = res->start_bpb = NAN;
     rnnc_task *t;
     rnnc_status s = rnnc_lm_task_new(&t, o, r->seed);
     if (s) return rnnc_error(s, "%s: %s", label, rnnc_last_error());
     res->n_params = t->n_params;
+    if (validate_first) { /* validation leaves the training state alone (run.h), so the run is the same */
+        rnnc_valid_result v;
+        memset(&v, 0, sizeof v);
+        if ((s = t->ops->validate(t, &v))) {
+            rnnc_task_free(t);
+            return rnnc_error(s, "%s: %s", label, rnnc_last_error());
+        }
+        res->start_loss = metric(&v, "val_loss");
+        res->start_bpb = metric(&v, "val_bpb");
+    }
     run_ctx rc = {.c = c, .lab = lab_name, .label = label, .res = res, .hook = hook, .hook_ctx = hook_ctx, .task = t,
                   .budget = r->seconds, .total_steps = r->steps};
     s = rnnc_run_start(r, t, on_event, &rc, NULL); /* owns t from here */

@@ -41,6 +41,7 @@ typedef struct {
     double seconds;    /* training time (the run's elapsed time at its end, validation excluded) */
     double tokens;     /* training tokens seen */
     double val_loss, val_ppl, val_bpb, val_unk; /* the final validation; NaN when not reported */
+    double start_loss, start_bpb; /* the validation before the first step (validate_first), else NaN */
     size_t n_params;
     char describe[400]; /* the task's own line (tokenizer, |V|, tokens, model) */
 } rnnc_lab_lm_result;
@@ -51,10 +52,12 @@ typedef void (*rnnc_lab_lm_hook)(const rnnc_run_event *e, rnnc_task *t, void *ct
 
 /* Makes the LM task of `o`, trains it under `r` (r->run_dir and r->model_out as the caller set
  * them; a caller that wants no files gives model_out in the lab directory and removes it) and
- * fills `res`. Progress goes to stderr as plain lines: one when the run starts, one about every
+ * fills `res`; with validate_first, the held-out loss of the untrained model too (its output bias
+ * at the unigram frequencies: what the run starts from). Progress goes to stderr as plain lines: one when the run starts, one about every
  * 20 s, one at the end, each prefixed "lab NAME: LABEL". */
 rnnc_status rnnc_lab_lm_train(const rnnc_lab_ctx *c, const char *lab_name, const char *label, const rnnc_lm_task_opts *o,
-                         const rnnc_run_opts *r, rnnc_lab_lm_hook hook, void *hook_ctx, rnnc_lab_lm_result *res);
+                              const rnnc_run_opts *r, bool validate_first, rnnc_lab_lm_hook hook, void *hook_ctx,
+                              rnnc_lab_lm_result *res);
 void rnnc_lab_lm_result_free(rnnc_lab_lm_result *res);
 
 #endif

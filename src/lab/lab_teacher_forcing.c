@@ -471,8 +471,8 @@ rnnc_status rnnc_lab_teacher_forcing_run(const rnnc_lab_ctx *c) {
     rnnc_bytes train = {0}, dev = {0};
     rnnc_lab_cells cells = {0};
     rnnc_status s = RNNC_OK;
-    const int percent = c->quick ? 2 : 20, dev_items = c->quick ? 150 : 1000, batch = c->quick ? 32 : 64;
-    const double epochs = c->quick ? 6 : 5;
+    const int percent = c->quick ? 1 : 20, dev_items = c->quick ? 100 : 1000, batch = c->quick ? 32 : 64;
+    const double epochs = c->quick ? 5 : 5;
     if (have) {
         if ((s = subset(train_path, percent, 0, &train)) || (s = subset(dev_path, 100, (size_t)dev_items, &dev))) goto out;
         snprintf(note, sizeof note, "CMUdict grapheme-to-phoneme: the training words whose FNV-1a hash is below %d of 100 (of "
