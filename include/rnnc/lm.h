@@ -104,6 +104,9 @@ typedef struct rnnc_lm_ws rnnc_lm_ws;
 rnnc_status rnnc_lm_ws_new(rnnc_lm_ws **out, const rnnc_lm *m, int B, int T);
 void rnnc_lm_ws_free(rnnc_lm_ws *ws);
 void rnnc_lm_ws_reset_state(rnnc_lm_ws *ws);
+/* The global row (stream) of the window's row 0, for dropout (rnnc_rnn_ws_set_row0): a process
+ * holding streams [row0, row0 + B) of a data-parallel batch. Default 0. */
+void rnnc_lm_ws_set_row0(rnnc_lm_ws *ws, long row0);
 /* The carried state: h (L,B,H) and c (L,B,H) (c NULL unless LSTM); writable. It is laid out for
  * the B of the last forward, so keep B fixed between resets. */
 float *rnnc_lm_ws_h(rnnc_lm_ws *ws);

@@ -15,5 +15,10 @@ float rnnc_rng_uniform(rnnc_rng *r);
 uint64_t rnnc_rng_below(rnnc_rng *r, uint64_t n);
 /* Standard normal (Box-Muller). */
 float rnnc_rng_normal(rnnc_rng *r);
+/* The stream number `index` of `key`: a generator seeded from both, independent of every other
+ * index. Dropout and sampling draw one key from the run's generator per use and a stream per
+ * global row of the batch, so a row's draws do not depend on which rows (which share of a
+ * data-parallel batch) a process holds, nor on the padded length. */
+void rnnc_rng_substream(rnnc_rng *out, uint64_t key, uint64_t index);
 
 #endif

@@ -99,11 +99,16 @@ rnnc_status rnnc_rnn_ws_new(rnnc_rnn_ws **out, const rnnc_rnn_config *c, int B, 
 void rnnc_rnn_ws_free(rnnc_rnn_ws *ws);
 /* Bytes the workspace holds (for memory reports). */
 size_t rnnc_rnn_ws_bytes(const rnnc_rnn_ws *ws);
+/* The global row of the batch's row 0 (default 0): dropout draws row b's masks from stream
+ * row0 + b (rnnc_rng_substream), so a process holding rows [row0, row0 + B) of a data-parallel
+ * batch draws the masks those rows get in the whole batch. */
+void rnnc_rnn_ws_set_row0(rnnc_rnn_ws *ws, long row0);
 
 /* Forward over x (B,T,I). h0, c0 (L*D,B,H) may be NULL (zeros; c0 only for LSTM). Writes y
  * (B,T,D*H) and, when not NULL, hn, cn (L*D,B,H). `training` enables dropout (inverted: kept
- * values scaled by 1/(1-p); p = 1 drops everything), drawn serially from rng, which must then not
- * be NULL. Errors (RNNC_ERR_ARG) name the bad argument: B or T beyond the workspace, lengths[b]
+ * values scaled by 1/(1-p); p = 1 drops everything): one key drawn from rng (which must then not
+ * be NULL) per layer, and each row's mask from its own stream of that key (rnnc_rng_substream: row
+ * row0 + b, steps in order, units in order). Errors (RNNC_ERR_ARG) name the bad argument: B or T beyond the workspace, lengths[b]
  * outside [1, T]. */
 rnnc_status rnnc_rnn_forward(rnnc_rnn_ws *ws, const float *params, int B, int T, const float *x,
                              const int *lengths, const float *h0, const float *c0, float *y,

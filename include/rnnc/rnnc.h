@@ -32,6 +32,7 @@
 #include "rnnc/series.h"
 #include "rnnc/tokenizer.h"
 #include "rnnc/rundir.h"
+#include "rnnc/comm.h"
 #include "rnnc/run.h"
 #include "rnnc/train.h"
 

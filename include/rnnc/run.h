@@ -27,7 +27,19 @@
  * Every file but the log is written atomically. A run saves a checkpoint at step 0 before
  * anything else, so whatever stops it, --resume continues it. With step and epoch budgets a
  * resumed run is the same, bit for bit, as one never stopped (same thread count); a time budget
- * (seconds) makes the step count, and a cosine schedule over it, depend on the machine. */
+ * (seconds) makes the step count, and a cosine schedule over it, depend on the machine.
+ *
+ * Data parallel (opts.comm, comm.h, of N ranks): each rank takes its share of every global batch
+ * (the task's shard); the run sums the ranks' losses weighted by what each averages over, scales
+ * each rank's gradients by its share of that weight and sums them over the ranks in place (so the
+ * gradient is that of the global batch's mean loss), then every rank clips by the same global norm
+ * and applies the same optimizer step. Dropout and sampling draw from one generator seeded per
+ * step from the run's (the same on every rank), each row from its own stream (rnnc_rng_substream),
+ * so N ranks train as one process does with the same global batch, seed and data order, up to
+ * the order of floating-point sums. Validation is split over the ranks and reduced. Only rank 0
+ * takes the lock and writes the directory; on a resume it reads the checkpoint and sends it to the
+ * others. A checkpoint holds no trace of N (the LM's carried state is gathered into the global
+ * batch's layout), so it resumes on any number of ranks that divides the batch. */
 #ifndef RNNC_RUN_H
 #define RNNC_RUN_H
 
@@ -36,6 +48,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rnnc/comm.h"
 #include "rnnc/optim.h"
 #include "rnnc/rng.h"
 #include "rnnc/safetensors.h"
@@ -66,6 +79,8 @@ typedef struct {
     const char *run_dir;
     const char *model_out;
     bool force; /* reuse a directory that holds another run's files */
+    /* The ranks of a data-parallel run (comm.h); NULL: one process. Not recorded in checkpoints. */
+    rnnc_comm *comm;
 } rnnc_run_opts;
 
 /* AdamW lr 2e-3 (weight decay 0.01), clip 5, cosine, warm-up 100, min_lr_ratio 0.1, reports every
@@ -98,11 +113,14 @@ typedef struct {
     /* Optimizer steps in one pass over the training data. */
     size_t (*steps_per_epoch)(rnnc_task *t);
     /* Forward and backward of the batch of step `step` (0-based; the task derives its data
-     * position from it, and `seed` draws any data order): gradients are added into t->grads
-     * (zeroed by the run), *loss gets the batch's mean loss and *count what it averages over
-     * (target tokens). Dropout and the like draw from rng. */
+     * position from it, and `seed` draws any data order): gradients of the mean loss are added
+     * into t->grads (zeroed by the run), *loss gets that mean and *count the tokens it read (for
+     * throughput). Dropout and the like draw from rng (a generator seeded for this step, the same
+     * on every rank: draw per global row, rnnc_rng_substream). Under a comm of N ranks the task
+     * works on its shard of the global batch only, and sets t->weight. */
     rnnc_status (*train_batch)(rnnc_task *t, long step, uint64_t seed, rnnc_rng *rng, double *loss, double *count);
-    /* Validation on the held-out data; must not change any state train_batch depends on. */
+    /* Validation on the held-out data; must not change any state train_batch depends on. Under a
+     * comm, each rank validates its share and the sums are reduced: every rank gets the same r. */
     rnnc_status (*validate)(rnnc_task *t, rnnc_valid_result *r);
     /* Writes the model (atomically) with extra metadata pairs and extra tensors beside its own. */
     rnnc_status (*save)(rnnc_task *t, const char *path, const char *const *keys, const char *const *values, size_t n_meta,
@@ -110,10 +128,19 @@ typedef struct {
     /* The task's own options as JSON (malloc'd), stored in checkpoints as "rnnc.task.options". */
     char *(*options_json)(rnnc_task *t);
     /* State tensors beyond the model that the next step depends on (named "task.*"), into e (at
-     * most max); and their restore from a checkpoint. NULL when the task has none. */
+     * most max); and their restore from a checkpoint. NULL when the task has none. Under a comm,
+     * state gives the global batch's tensors whatever the ranks (see gather), and restore takes
+     * this rank's share of them. */
     size_t (*state)(rnnc_task *t, rnnc_st_entry *e, size_t max);
     rnnc_status (*restore)(rnnc_task *t, const rnnc_safetensors *ck);
     void (*free)(rnnc_task *t);
+    /* Takes this rank's share of the work once t->comm is set (before restore and the first
+     * step): refuses a batch that does not split (rnnc_comm_check_batch). NULL: the task cannot
+     * be split, and a run of several ranks refuses it. */
+    rnnc_status (*shard)(rnnc_task *t);
+    /* Under a comm, called on every rank before state: collects every rank's share of the state
+     * (the LM's carried state of each rank's streams). NULL when there is nothing to collect. */
+    rnnc_status (*gather)(rnnc_task *t);
 } rnnc_task_ops;
 
 /* Every task begins with this; the task sets the fields when it is made. */
@@ -122,6 +149,11 @@ struct rnnc_task {
     float *params, *grads; /* one contiguous buffer each */
     size_t n_params;
     char describe[400];    /* one line: data, vocabulary, model ("lstm 2x256, 1.5M parameters") */
+    rnnc_comm *comm;       /* set by the run: the ranks of a data-parallel run, NULL for one process */
+    /* Set by train_batch under a comm: what this rank's *loss averages over (the mean's
+     * denominator: target tokens, labelled items, their class weights; 0 for no rows). The run
+     * weights the ranks' losses and gradients by it. */
+    double weight;
 };
 
 void rnnc_task_free(rnnc_task *t);
@@ -149,6 +181,10 @@ typedef struct {
     const rnnc_valid_result *valid;
     bool improved, resumed;
     const char *message;
+    /* RNNC_RUN_REPORT of several ranks: this rank's seconds per step since the last report in the
+     * gradient all-reduce (the ranks are in step when it starts, so this is the exchange) and in
+     * the loss all-reduce before it (mostly waiting for the slowest rank); 0 for one process. */
+    double allreduce_s, wait_s;
 } rnnc_run_event;
 
 typedef void (*rnnc_run_callback)(const rnnc_run_event *e, void *ctx);
@@ -173,6 +209,7 @@ typedef struct {
     double epochs, seconds;
     long log_every, eval_every, checkpoint_every, patience;
     const char *task; /* when not NULL, the task the run must be ("lm", "seq2seq"), else an error */
+    rnnc_comm *comm;  /* the ranks to continue on (any number that divides the batch); NULL: one process */
 } rnnc_run_change;
 rnnc_run_change rnnc_run_change_none(void);
 

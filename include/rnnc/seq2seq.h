@@ -244,6 +244,8 @@ rnnc_param_info rnnc_s2s_tensor(const rnnc_s2s_model *m, size_t k);
 rnnc_status rnnc_s2s_save(const rnnc_s2s_model *m, const char *path, const char *const *keys,
                           const char *const *values, size_t n);
 rnnc_status rnnc_s2s_load(rnnc_s2s_model **out, const char *path);
+/* The same from a file already read (a checkpoint a data-parallel run's rank 0 sent the others). */
+rnnc_status rnnc_s2s_load_st(rnnc_s2s_model **out, const rnnc_safetensors *st);
 /* rnnc_s2s_save with extra tensors beside the model's (a training checkpoint's optimizer state);
  * their names must start with "train.", and rnnc_s2s_load skips such tensors. */
 rnnc_status rnnc_s2s_save_ex(const rnnc_s2s_model *m, const char *path, const char *const *keys,
@@ -253,6 +255,11 @@ rnnc_status rnnc_s2s_save_ex(const rnnc_s2s_model *m, const char *path, const ch
 typedef struct rnnc_s2s_ws rnnc_s2s_ws;
 rnnc_status rnnc_s2s_ws_new(rnnc_s2s_ws **out, const rnnc_s2s_model *m, int B, int Ts, int Tt);
 void rnnc_s2s_ws_free(rnnc_s2s_ws *ws);
+/* The global row of a batch's row 0 (default 0): dropout, output dropout and scheduled sampling
+ * draw row b's numbers from stream row0 + b of a key drawn per use (rnnc_rng_substream), so a
+ * process holding rows [row0, row0 + B) of a data-parallel batch draws what those rows get in the
+ * whole batch. */
+void rnnc_s2s_ws_set_row0(rnnc_s2s_ws *ws, long row0);
 
 typedef struct {
     float teacher_forcing; /* R in [0,1]: probability of feeding the gold previous token (1 = always) */

@@ -157,6 +157,10 @@ typedef struct {
 typedef struct rnnc_seq_ws rnnc_seq_ws;
 rnnc_status rnnc_seq_ws_new(rnnc_seq_ws **out, const rnnc_seq_model *m, int B, int T);
 void rnnc_seq_ws_free(rnnc_seq_ws *ws);
+/* The global row of a batch's row 0 (default 0): dropout and output dropout draw item b's masks
+ * from stream row0 + b of a key drawn per use (rnnc_rng_substream), so a process holding rows
+ * [row0, row0 + B) of a data-parallel batch draws what those rows get in the whole batch. */
+void rnnc_seq_ws_set_row0(rnnc_seq_ws *ws, long row0);
 
 /* Forward of a batch: out (may be NULL) gets the logits (classify (B,C); tag (B,T,C), zero at
  * padded steps) or the predictions (forecast (B,N), normalised). With labels/targets, *loss gets

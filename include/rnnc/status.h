@@ -17,6 +17,7 @@ typedef enum {
     RNNC_ERR_RANGE,   /* an id or index is outside the vocabulary or tensor */
     RNNC_ERR_NUMERIC, /* a NaN or Inf appeared */
     RNNC_ERR_INTERRUPTED, /* stopped by a signal; state was saved */
+    RNNC_ERR_COMM,    /* the processes of a data-parallel run disagree, or one failed (comm.h) */
 } rnnc_status;
 
 /* Records a printf-style message for this thread and returns `code` (so `return rnnc_error(...)`). */

@@ -133,12 +133,14 @@ class run_opts(Structure):
     _fields_ = [("steps", c_long), ("epochs", c_double), ("seconds", c_double), ("optim", optim_config),
                 ("clip", c_double), ("schedule", c_int), ("warmup", c_long), ("min_lr_ratio", c_double),
                 ("log_every", c_long), ("eval_every", c_long), ("checkpoint_every", c_long), ("patience", c_long),
-                ("seed", c_uint64), ("run_dir", c_char_p), ("model_out", c_char_p), ("force", c_bool)]
+                ("seed", c_uint64), ("run_dir", c_char_p), ("model_out", c_char_p), ("force", c_bool),
+                ("comm", c_void_p)]
 
 
 class run_change(Structure):
     _fields_ = [("steps", c_long), ("epochs", c_double), ("seconds", c_double), ("log_every", c_long),
-                ("eval_every", c_long), ("checkpoint_every", c_long), ("patience", c_long), ("task", c_char_p)]
+                ("eval_every", c_long), ("checkpoint_every", c_long), ("patience", c_long), ("task", c_char_p),
+                ("comm", c_void_p)]
 
 
 class metric(Structure):
@@ -153,7 +155,8 @@ class run_event(Structure):
     _fields_ = [("kind", c_int), ("step", c_long), ("total_steps", c_long), ("epoch", c_double),
                 ("tokens", c_double), ("elapsed", c_double), ("seconds_budget", c_double), ("loss", c_double),
                 ("lr", c_double), ("tokens_per_s", c_double), ("valid", POINTER(valid_result)),
-                ("improved", c_bool), ("resumed", c_bool), ("message", c_char_p)]
+                ("improved", c_bool), ("resumed", c_bool), ("message", c_char_p), ("allreduce_s", c_double),
+                ("wait_s", c_double)]
 
 
 RUN_CALLBACK = CFUNCTYPE(None, POINTER(run_event), c_void_p)

@@ -60,12 +60,12 @@ int main(void) {
     F(rnnc_run_opts, clip); F(rnnc_run_opts, schedule); F(rnnc_run_opts, warmup); F(rnnc_run_opts, min_lr_ratio);
     F(rnnc_run_opts, log_every); F(rnnc_run_opts, eval_every); F(rnnc_run_opts, checkpoint_every);
     F(rnnc_run_opts, patience); F(rnnc_run_opts, seed); F(rnnc_run_opts, run_dir); F(rnnc_run_opts, model_out);
-    F(rnnc_run_opts, force);
+    F(rnnc_run_opts, force); F(rnnc_run_opts, comm);
     END();
     BEGIN(rnnc_run_change);
     F(rnnc_run_change, steps); F(rnnc_run_change, epochs); F(rnnc_run_change, seconds); F(rnnc_run_change, log_every);
     F(rnnc_run_change, eval_every); F(rnnc_run_change, checkpoint_every); F(rnnc_run_change, patience);
-    F(rnnc_run_change, task);
+    F(rnnc_run_change, task); F(rnnc_run_change, comm);
     END();
     BEGIN(rnnc_valid_result);
     F(rnnc_valid_result, m); F(rnnc_valid_result, n); F(rnnc_valid_result, score); F(rnnc_valid_result, line);
@@ -74,7 +74,7 @@ int main(void) {
     F(rnnc_run_event, kind); F(rnnc_run_event, step); F(rnnc_run_event, total_steps); F(rnnc_run_event, epoch);
     F(rnnc_run_event, tokens); F(rnnc_run_event, elapsed); F(rnnc_run_event, seconds_budget); F(rnnc_run_event, loss);
     F(rnnc_run_event, lr); F(rnnc_run_event, tokens_per_s); F(rnnc_run_event, valid); F(rnnc_run_event, improved);
-    F(rnnc_run_event, resumed); F(rnnc_run_event, message);
+    F(rnnc_run_event, resumed); F(rnnc_run_event, message); F(rnnc_run_event, allreduce_s); F(rnnc_run_event, wait_s);
     END();
     BEGIN(rnnc_lm_task_opts);
     F(rnnc_lm_task_opts, data); F(rnnc_lm_task_opts, n_data); F(rnnc_lm_task_opts, valid);

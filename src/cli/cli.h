@@ -163,4 +163,24 @@ int cmd_lab(int argc, char **argv);
 typedef struct rnnc_tokenizer rnnc_tokenizer;
 int cli_load_lm_tokenizer(const char *path, rnnc_lm **m, rnnc_tokenizer **tok);
 
+/* ---- several processes (comm_mpi.c) ----
+ * A trainer started by mpirun joins MPI here (with rnnc built with MPI; without it a launch of
+ * several processes is refused): *out gets the communicator of the ranks, or NULL for one process.
+ * From then on only rank 0 prints: the other ranks' stdout and stderr go to /dev/null, and their
+ * error lines reach the terminal through cli_dist_error. Returns 0 or an exit code (printed). */
+int cli_dist_start(const char *mode, rnnc_comm **out);
+/* --mpi-timeout: a collective waiting longer than this ends the job, naming the missing rank (0:
+ * wait forever). Set before cli_dist_start. */
+void cli_dist_set_timeout(double seconds);
+int cli_dist_rank(void);
+int cli_dist_size(void);
+bool cli_dist_built(void);
+/* One error line on stderr; from rank N > 0 of several, "rnnc: rank N: ..." on its real stderr
+ * (util.c; cli_errors_from_rank tells it the rank and the descriptor). */
+void cli_dist_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_errors_from_rank(int rank, int fd);
+/* At exit (main): leaves MPI; a failure on any rank of several ends the whole job (MPI_Abort),
+ * since the others may be waiting on this one. Returns rc. */
+int cli_dist_finish(int rc);
+
 #endif

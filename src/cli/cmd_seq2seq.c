@@ -113,7 +113,7 @@ static int train(int argc, char **argv) {
     if (sv[SF_VALID_MAX].given) o.valid_max = sv[SF_VALID_MAX].l;
     if ((rc = cli_run_opts(mode, rv, &ro))) goto out;
     /* the directory first: a used one is refused before the data is read */
-    if (rnnc_run_dir_check(ro.run_dir, ro.force)) { rc = cli_fail_status(); goto out; }
+    if (cli_dist_rank() == 0 && rnnc_run_dir_check(ro.run_dir, ro.force)) { rc = cli_fail_status(); goto out; } /* rank 0 alone touches it */
     for (int k = 0; k < 2; k++)
         if (!strncmp(*tok[k], "word", 4) || !strncmp(*tok[k], "bpe", 3))
             fprintf(stderr, "seq2seq: training the %s tokenizer (%s) on %s's %s column\n", k ? "target" : "source", *tok[k],

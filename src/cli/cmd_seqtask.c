@@ -176,7 +176,7 @@ static int train(rnnc_seq_kind kind, int argc, char **argv) {
     o.relative = T_(TF_RELATIVE)->given;
     if (kind == RNNC_SEQ_FORECAST && !o.data) { rc = cli_usage_error(mode, "--data SERIES.csv is required"); goto out; }
     if ((rc = cli_run_opts(mode, rv, &ro))) goto out;
-    if (rnnc_run_dir_check(ro.run_dir, ro.force)) { rc = cli_fail_status(); goto out; }
+    if (cli_dist_rank() == 0 && rnnc_run_dir_check(ro.run_dir, ro.force)) { rc = cli_fail_status(); goto out; } /* rank 0 alone touches it */
     rnnc_task *t;
     char summary[1024];
     if (rnnc_seq_task_new(&t, &o, ro.seed, summary, sizeof summary)) { rc = cli_fail_status(); goto out; }

@@ -46,7 +46,7 @@ int main(int argc, char **argv) {
     if (cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0) { usage(stdout); return 0; }
     if (strcmp(argv[1], "--version") == 0) return cmd_version(argc - 1, argv + 1);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+        if (strcmp(argv[1], commands[i].name) == 0) return cli_dist_finish(commands[i].run(argc - 1, argv + 1));
     fprintf(stderr, "rnnc: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

@@ -10,6 +10,8 @@
 
 #define BIG 1e12
 
+static rnnc_comm *run_comm; /* the ranks of this process's run (cli_run_opts); NULL: one process */
+
 const cli_flag_def cli_run_flags[RF_COUNT] = {
     [RF_OUTPUT] = {"--output", "-o", CF_STR, 0, 0, "RUN_DIR", "where the run's files go (model, best, checkpoint, metrics.jsonl)", false},
     [RF_RESUME] = {"--resume", NULL, CF_STR, 0, 0, "RUN_DIR", "continue the run in RUN_DIR exactly from its checkpoint", true},
@@ -193,12 +195,23 @@ int cli_run_opts(const char *mode, const cli_flag_val *v, rnnc_run_opts *o) {
                     mode, v[RF_THREADS].l, cores);
         omp_set_num_threads((int)v[RF_THREADS].l);
     }
+    /* several processes (mpirun): only from here on does rank 0 alone print */
+    int rc = cli_dist_start(mode, &o->comm);
+    if (rc) return rc;
+    run_comm = o->comm;
+    const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    if (o->comm && !v[RF_THREADS].given && !getenv("OMP_NUM_THREADS") && local && atoi(local) > 1) {
+        /* the host's cores shared among its ranks, not each rank taking them all */
+        long cores = sysconf(_SC_NPROCESSORS_ONLN), per = cores / atoi(local);
+        omp_set_num_threads(per > 1 ? (int)per : 1);
+    }
     return 0;
 }
 
 rnnc_run_change cli_run_change(const cli_flag_val *v, const char *task) {
     rnnc_run_change c = rnnc_run_change_none();
     c.task = task;
+    c.comm = run_comm;
     if (v[RF_STEPS].given || v[RF_EPOCHS].given || v[RF_TIME].given) {
         c.steps = v[RF_STEPS].given ? v[RF_STEPS].l : 0;
         c.epochs = v[RF_EPOCHS].given ? v[RF_EPOCHS].d : 0;
@@ -255,7 +268,10 @@ static void on_event(const rnnc_run_event *e, void *ctx) {
     case RNNC_RUN_REPORT:
         u->last_loss = e->loss;
         u->tok_s = e->tokens_per_s;
-        if (!u->bar.tty)
+        if (!u->bar.tty && e->allreduce_s > 0) /* several processes: the time in the exchange, per step */
+            fprintf(stderr, "step %ld  epoch %.2f  loss %.4f  lr %.3g  %.0f tok/s  all-reduce %.2f ms/step (waiting %.2f)\n",
+                    e->step, e->epoch, e->loss, e->lr, e->tokens_per_s, 1e3 * e->allreduce_s, 1e3 * e->wait_s);
+        else if (!u->bar.tty)
             fprintf(stderr, "step %ld  epoch %.2f  loss %.4f  lr %.3g  %.0f tok/s\n", e->step, e->epoch, e->loss, e->lr,
                     e->tokens_per_s);
         break;

@@ -64,7 +64,9 @@ int cli_flags_check_resume(const char *mode, const cli_flag_table *tables, size_
 
 /* The run's options from the shared flags (defaults: rnnc_run_defaults), with one-line warnings
  * for settings that are ignored or odd (--momentum with Adam, --lr 0, --threads above the core
- * count); sets the OpenMP thread count. Returns 0 or a usage exit code. */
+ * count); sets the OpenMP thread count. Under mpirun it joins the other processes (cli_dist_start)
+ * and sets o->comm; the thread count then defaults to the cores divided among the host's ranks.
+ * Returns 0 or an exit code. */
 int cli_run_opts(const char *mode, const cli_flag_val *v, rnnc_run_opts *o);
 /* The resume's changes from the shared flags; `task` the task this trainer resumes. */
 rnnc_run_change cli_run_change(const cli_flag_val *v, const char *task);

@@ -11,13 +11,37 @@
 #include <time.h>
 #include <unistd.h>
 
-int cli_fail(const char *fmt, ...) {
+static int err_rank = 0, err_fd = -1; /* a rank > 0 of several: its rank and real stderr */
+
+void cli_errors_from_rank(int rank, int fd) {
+    err_rank = rank;
+    err_fd = fd;
+}
+
+void cli_dist_error(const char *fmt, ...) {
+    char line[2048];
     va_list ap;
     va_start(ap, fmt);
-    fputs("rnnc: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    if (err_rank == 0 || err_fd < 0) {
+        fprintf(stderr, "%s\n", line);
+        fflush(stderr);
+        return;
+    }
+    char out[2200]; /* "rnnc: msg" -> "rnnc: rank N: msg" */
+    const char *rest = strncmp(line, "rnnc: ", 6) == 0 ? line + 6 : line;
+    int n = snprintf(out, sizeof out, "rnnc: rank %d: %s\n", err_rank, rest);
+    if (n > 0 && write(err_fd, out, (size_t)n < sizeof out ? (size_t)n : sizeof out - 1) < 0) return; /* nowhere else to say it */
+}
+
+int cli_fail(const char *fmt, ...) {
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    cli_dist_error("rnnc: %s", line); /* stderr; from a rank other than 0 of several, "rnnc: rank N: ..." */
     return 1;
 }
 

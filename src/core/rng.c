@@ -43,3 +43,10 @@ float rnnc_rng_normal(rnnc_rng *r) {
     double u2 = (double)(rnnc_rng_u64(r) >> 11) * (1.0 / 9007199254740992.0);
     return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
 }
+
+void rnnc_rng_substream(rnnc_rng *out, uint64_t key, uint64_t index) {
+    /* two splitmix64 rounds over the pair: streams of neighbouring indices share no state */
+    uint64_t x = key;
+    uint64_t k = splitmix64(&x) ^ (index * 0xD1B54A32D192ED03ULL + 0x8CB92BA72F3D8DD7ULL);
+    rnnc_rng_seed(out, splitmix64(&k));
+}

@@ -48,6 +48,7 @@ const char *rnnc_status_name(rnnc_status code) {
     case RNNC_ERR_RANGE: return "range";
     case RNNC_ERR_NUMERIC: return "numeric";
     case RNNC_ERR_INTERRUPTED: return "interrupted";
+    case RNNC_ERR_COMM: return "processes";
     }
     return "unknown";
 }

@@ -526,6 +526,8 @@ void rnnc_lm_ws_reset_state(rnnc_lm_ws *ws) {
     if (ws->c[ws->cur]) memset(ws->c[ws->cur], 0, ws->state_size * sizeof(float));
 }
 
+void rnnc_lm_ws_set_row0(rnnc_lm_ws *ws, long row0) { rnnc_rnn_ws_set_row0(ws->rnn, row0); }
+
 float *rnnc_lm_ws_h(rnnc_lm_ws *ws) { return ws->h[ws->cur]; }
 float *rnnc_lm_ws_c(rnnc_lm_ws *ws) { return ws->c[ws->cur]; }
 

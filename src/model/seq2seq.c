@@ -324,7 +324,14 @@ struct rnnc_s2s_ws {
     float *dec_y, *ddec_y, *logits;
     float *dec_mask, *dec_yd; /* output dropout: the scaled keep mask and the dropped outputs */
     bool dropped;             /* the last decode_train applied it */
+    long row0;                /* the global row of row 0 (per-row random streams) */
 };
+
+void rnnc_s2s_ws_set_row0(rnnc_s2s_ws *w, long row0) {
+    w->row0 = row0;
+    rnnc_rnn_ws_set_row0(w->enc.rnn, row0);
+    rnnc_rnn_ws_set_row0(w->dec, row0);
+}
 
 void rnnc_s2s_ws_free(rnnc_s2s_ws *w) {
     if (!w) return;
@@ -389,11 +396,17 @@ static rnnc_status decode_train(rnnc_s2s_ws *w, const rnnc_s2s_model *m, const r
     const float *y = w->dec_y;
     w->dropped = training && rng && m->c.output_dropout > 0 && w->dec_mask;
     if (w->dropped) {
-        size_t n = (size_t)N * (size_t)m->c.hidden;
+        /* each row (b) from its own stream: steps and units in order */
+        size_t n = (size_t)b->Tt * (size_t)m->c.hidden;
         float keep = 1.0f - m->c.output_dropout, scale = 1.0f / keep;
-        for (size_t i = 0; i < n; i++) {
-            w->dec_mask[i] = rnnc_rng_uniform(rng) < keep ? scale : 0.0f;
-            w->dec_yd[i] = w->dec_y[i] * w->dec_mask[i];
+        uint64_t key = rnnc_rng_u64(rng);
+        for (int r = 0; r < b->B; r++) {
+            rnnc_rng rr;
+            rnnc_rng_substream(&rr, key, (uint64_t)(w->row0 + r));
+            for (size_t i = (size_t)r * n; i < (size_t)(r + 1) * n; i++) {
+                w->dec_mask[i] = rnnc_rng_uniform(&rr) < keep ? scale : 0.0f;
+                w->dec_yd[i] = w->dec_y[i] * w->dec_mask[i];
+            }
         }
         y = w->dec_yd;
     }
@@ -430,10 +443,14 @@ rnnc_status rnnc_s2s_forward_backward(rnnc_s2s_ws *w, const rnnc_s2s_model *m, c
         /* Parallel scheduled sampling: predictions from a gold-prefix pass (no dropout) replace
          * some inputs. Drawing is per step, after <bos>, inside each target. */
         if ((s = decode_train(w, m, b, false, NULL))) return s;
-        for (int r = 0; r < B; r++)
+        uint64_t key = rnnc_rng_u64(rng);
+        for (int r = 0; r < B; r++) {
+            rnnc_rng rr; /* the row's own stream */
+            rnnc_rng_substream(&rr, key, (uint64_t)(w->row0 + r));
             for (int t = 1; t < b->tgt_len[r]; t++)
-                if (rnnc_rng_uniform(rng) >= o->teacher_forcing)
+                if (rnnc_rng_uniform(&rr) >= o->teacher_forcing)
                     w->tin[r * Tt + t] = argmax_output(w->logits + ((size_t)r * Tt + t - 1) * V, V);
+        }
     }
     if ((s = decode_train(w, m, b, training, rng))) return s;
     double mean = 0;
@@ -629,117 +646,167 @@ static int cmp_hyp(const void *a, const void *b) {
 
 static double norm_score(double lp, int len, double alpha) { return lp / pow((double)len + 1.0, alpha); }
 
+/* Beam search of width K for B sources at once (src (B,Ts), lengths src_len, max_len[b] steps at
+ * most): each source's search follows exactly the rules of rnnc_s2s_beam (below), and their
+ * decoder steps are taken together, K rows per source still searching, so a step is one product of
+ * up to B*K rows instead of B products of K. out gets nbest hypotheses per source (source b's at
+ * out[b * nbest]), n_out[b] their count. */
+static rnnc_status beam_batch(const rnnc_s2s_model *m, const uint32_t *src, const int *src_len, int B, int Ts, int K,
+                              const int *max_len, double alpha, int nbest, rnnc_s2s_hyp *out, int *n_out) {
+    int V = m->c.tgt_vocab, H = m->c.hidden, L = m->c.layers, ML = 1;
+    bool with_c = has_c(m);
+    for (int b = 0; b < B; b++) {
+        n_out[b] = 0;
+        if (max_len[b] > ML) ML = max_len[b];
+    }
+    size_t BK = (size_t)B * K, cap_fin = 2 * (size_t)K + (size_t)nbest, per_fin = cap_fin + (size_t)K;
+    encoder_bufs e;
+    step_bufs sb;
+    rnnc_status s = encoder_bufs_new(&e, m, B, Ts);
+    if (s) return s;
+    if ((s = step_bufs_new(&sb, m, (int)BK))) { encoder_bufs_free(&e); return s; }
+    int *sids = malloc((size_t)B * Ts * sizeof(int));
+    uint32_t *toks = malloc(BK * ML * sizeof(uint32_t)), *toks2 = malloc(BK * ML * sizeof(uint32_t));
+    double *lp = malloc(BK * sizeof(double)), *lp2 = malloc(BK * sizeof(double));
+    cand *cands = malloc(BK * K * sizeof(cand));
+    int *alive = malloc((size_t)B * sizeof(int)), *n_fin = calloc((size_t)B, sizeof(int));
+    int *act = malloc((size_t)B * sizeof(int)), *act2 = malloc((size_t)B * sizeof(int));
+    int *parent = malloc(BK * sizeof(int)), *next_tok = malloc(BK * sizeof(int));
+    rnnc_s2s_hyp *fin = calloc((size_t)B * per_fin, sizeof *fin);
+    int n_act = B;
+    if (!sids || !toks || !toks2 || !lp || !lp2 || !cands || !alive || !n_fin || !act || !act2 || !parent || !next_tok || !fin) {
+        s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for beam search");
+        goto out;
+    }
+    source_ids(m, src, src_len, B, Ts, sids);
+    if ((s = encode(m, &e, sids, src_len, B, Ts, false, NULL))) goto out;
+    /* Rows of the step: active source a (act[a]) has rows a*K .. a*K+K-1; all start from its
+     * context, only the first is alive at the first step. States are (L, rows, H). */
+    for (int a = 0; a < B; a++) {
+        act[a] = a;
+        alive[a] = 1;
+        lp[(size_t)a * K] = 0;
+        for (int r = 0; r < K; r++) {
+            sb.ids[a * K + r] = RNNC_S2S_BOS;
+            for (int l = 0; l < L; l++) {
+                memcpy(sb.h + ((size_t)l * BK + (size_t)a * K + r) * H, e.h0 + ((size_t)l * B + a) * H, (size_t)H * sizeof(float));
+                if (with_c) memcpy(sb.c + ((size_t)l * BK + (size_t)a * K + r) * H, e.c0 + ((size_t)l * B + a) * H, (size_t)H * sizeof(float));
+            }
+        }
+    }
+    for (int t = 0; t < ML && n_act > 0; t++) {
+        size_t R = (size_t)n_act * K;
+        if ((s = step(m, &sb, (int)R))) goto out;
+        int n_act2 = 0;
+        for (int a = 0; a < n_act; a++) {
+            int b = act[a], na = 0, nc = 0;
+            cand *cs = cands + (size_t)b * K * K;
+            size_t tb = (size_t)b * K * ML; /* source b's token rows in toks / toks2 */
+            /* Per alive row: log-softmax and its K best tokens (<pad> and <bos> are never chosen). */
+            for (int r = 0; r < alive[b]; r++) {
+                const float *row = sb.logits + ((size_t)a * K + r) * V;
+                double mx = row[0];
+                for (int v = 1; v < V; v++) if (row[v] > mx) mx = row[v];
+                double z = 0;
+                for (int v = 0; v < V; v++) z += exp(row[v] - mx);
+                double lse = mx + log(z);
+                for (int k = 0; k < K; k++) {
+                    int best = -1;
+                    for (int v = RNNC_S2S_EOS; v < V; v++) {
+                        bool taken = false;
+                        for (int j = nc - k; j < nc; j++) if (cs[j].tok == v) { taken = true; break; }
+                        if (!taken && (best < 0 || row[v] > row[best])) best = v;
+                    }
+                    if (best < 0) break;
+                    cs[nc++] = (cand){lp[(size_t)b * K + r] + row[best] - lse, r, best};
+                }
+            }
+            qsort(cs, (size_t)nc, sizeof *cs, cmp_cand);
+            for (int i = 0; i < nc && na < K; i++) {
+                const cand *c = &cs[i];
+                if (c->tok == RNNC_S2S_EOS) {
+                    if ((size_t)n_fin[b] >= cap_fin) continue;
+                    rnnc_s2s_hyp *h = &fin[(size_t)b * per_fin + n_fin[b]];
+                    h->ids = malloc((size_t)(t > 0 ? t : 1) * sizeof(uint32_t));
+                    if (!h->ids) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for beam search"); goto out; }
+                    memcpy(h->ids, toks + tb + (size_t)c->row * ML, (size_t)t * sizeof(uint32_t));
+                    h->len = t;
+                    h->logprob = c->lp;
+                    h->score = norm_score(c->lp, t, alpha);
+                    h->finished = true;
+                    n_fin[b]++;
+                    continue;
+                }
+                memcpy(toks2 + tb + (size_t)na * ML, toks + tb + (size_t)c->row * ML, (size_t)t * sizeof(uint32_t));
+                toks2[tb + (size_t)na * ML + t] = (uint32_t)c->tok;
+                lp2[(size_t)b * K + na] = c->lp;
+                parent[(size_t)b * K + na] = a * K + c->row; /* the row of this step it continues */
+                next_tok[(size_t)b * K + na] = c->tok;
+                na++;
+            }
+            alive[b] = na;
+            for (int r = 0; r < na; r++) {
+                memcpy(toks + tb + (size_t)r * ML, toks2 + tb + (size_t)r * ML, (size_t)(t + 1) * sizeof(uint32_t));
+                lp[(size_t)b * K + r] = lp2[(size_t)b * K + r];
+            }
+            if (t + 1 == max_len[b])
+                for (int r = 0; r < na && (size_t)n_fin[b] < per_fin; r++) {
+                    rnnc_s2s_hyp *h = &fin[(size_t)b * per_fin + n_fin[b]];
+                    h->ids = malloc((size_t)(t + 1) * sizeof(uint32_t));
+                    if (!h->ids) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for beam search"); goto out; }
+                    memcpy(h->ids, toks + tb + (size_t)r * ML, (size_t)(t + 1) * sizeof(uint32_t));
+                    h->len = t + 1;
+                    h->logprob = lp[(size_t)b * K + r];
+                    h->score = norm_score(h->logprob, t + 1, alpha);
+                    h->finished = false;
+                    n_fin[b]++;
+                }
+            if (na > 0 && n_fin[b] < K && t + 1 < max_len[b]) act2[n_act2++] = b;
+        }
+        /* The next step's rows: the sources still searching, packed, each row's state that of the
+         * row it continues (rows past a source's alive count copy its first, never read). */
+        size_t R2 = (size_t)n_act2 * K;
+        for (int a2 = 0; a2 < n_act2; a2++) {
+            int b = act2[a2];
+            for (int r = 0; r < K; r++) {
+                int q = r < alive[b] ? r : 0;
+                size_t from = (size_t)parent[(size_t)b * K + q], to = (size_t)a2 * K + r;
+                sb.ids[to] = r < alive[b] ? next_tok[(size_t)b * K + q] : RNNC_S2S_EOS;
+                for (int l = 0; l < L; l++) {
+                    memcpy(sb.h + ((size_t)l * R2 + to) * H, sb.h2 + ((size_t)l * R + from) * H, (size_t)H * sizeof(float));
+                    if (with_c) memcpy(sb.c + ((size_t)l * R2 + to) * H, sb.c2 + ((size_t)l * R + from) * H, (size_t)H * sizeof(float));
+                }
+            }
+        }
+        int *ta = act; act = act2; act2 = ta;
+        n_act = n_act2;
+    }
+    for (int b = 0; b < B; b++) {
+        rnnc_s2s_hyp *f = fin + (size_t)b * per_fin;
+        qsort(f, (size_t)n_fin[b], sizeof *f, cmp_hyp);
+        for (int i = 0; i < n_fin[b]; i++) {
+            if (i < nbest) { out[(size_t)b * nbest + i] = f[i]; n_out[b]++; }
+            else rnnc_s2s_hyp_free(&f[i]);
+        }
+        n_fin[b] = 0;
+    }
+out:
+    if (fin && n_fin)
+        for (int b = 0; b < B; b++)
+            for (int i = 0; i < n_fin[b]; i++) rnnc_s2s_hyp_free(&fin[(size_t)b * per_fin + i]);
+    free(fin); free(cands); free(lp); free(lp2); free(toks); free(toks2); free(sids);
+    free(alive); free(n_fin); free(act); free(act2); free(parent); free(next_tok);
+    step_bufs_free(&sb);
+    encoder_bufs_free(&e);
+    return s;
+}
+
 rnnc_status rnnc_s2s_beam(const rnnc_s2s_model *m, const uint32_t *src, int src_len, int K, int max_len,
                           double alpha, int nbest, rnnc_s2s_hyp *out, int *n_out) {
     *n_out = 0;
     if (K < 1 || max_len < 1 || nbest < 1 || src_len < 1)
         return rnnc_error(RNNC_ERR_ARG, "beam search: K=%d max_len=%d nbest=%d src_len=%d must be positive", K, max_len, nbest, src_len);
-    int V = m->c.tgt_vocab, H = m->c.hidden, L = m->c.layers;
-    bool with_c = has_c(m);
-    encoder_bufs e;
-    step_bufs sb;
-    rnnc_status s = encoder_bufs_new(&e, m, 1, src_len);
-    if (s) return s;
-    if ((s = step_bufs_new(&sb, m, K))) { encoder_bufs_free(&e); return s; }
-    int *sids = malloc((size_t)src_len * sizeof(int));
-    uint32_t *toks = malloc((size_t)K * max_len * sizeof(uint32_t)), *toks2 = malloc((size_t)K * max_len * sizeof(uint32_t));
-    double *lp = malloc((size_t)K * sizeof(double)), *lp2 = malloc((size_t)K * sizeof(double));
-    cand *cands = malloc((size_t)K * K * sizeof(cand));
-    int cap_fin = 2 * K + nbest;
-    rnnc_s2s_hyp *fin = calloc((size_t)cap_fin + K, sizeof *fin);
-    int n_fin = 0, alive = 1;
-    if (!sids || !toks || !toks2 || !lp || !lp2 || !cands || !fin) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for beam search"); goto out; }
-    source_ids(m, src, &src_len, 1, src_len, sids);
-    if ((s = encode(m, &e, sids, &src_len, 1, src_len, false, NULL))) goto out;
-    for (int l = 0; l < L; l++) {
-        /* every row starts from the context; only row 0 is alive at the first step */
-        for (int r = 0; r < K; r++) {
-            memcpy(sb.h + ((size_t)l * K + r) * H, e.h0 + (size_t)l * H, (size_t)H * sizeof(float));
-            if (with_c) memcpy(sb.c + ((size_t)l * K + r) * H, e.c0 + (size_t)l * H, (size_t)H * sizeof(float));
-        }
-    }
-    lp[0] = 0;
-    for (int r = 0; r < K; r++) sb.ids[r] = RNNC_S2S_BOS;
-    for (int t = 0; t < max_len && alive > 0 && n_fin < K; t++) {
-        /* All K rows step (states stay (L,K,H)); rows >= alive are ignored. */
-        if ((s = step(m, &sb, K))) goto out;
-        /* Per row: log-softmax and its K best tokens (K is small; a partial selection is enough). */
-        int nc = 0;
-        for (int r = 0; r < alive; r++) {
-            float *row = sb.logits + (size_t)r * V;
-            /* The model's own distribution over all V (as in training), but <pad> and <bos>
-             * are never chosen. */
-            double mx = row[0];
-            for (int v = 1; v < V; v++) if (row[v] > mx) mx = row[v];
-            double z = 0;
-            for (int v = 0; v < V; v++) z += exp(row[v] - mx);
-            double lse = mx + log(z);
-            for (int k = 0; k < K; k++) {
-                int best = -1;
-                for (int v = RNNC_S2S_EOS; v < V; v++) {
-                    bool taken = false;
-                    for (int j = nc - k; j < nc; j++) if (cands[j].tok == v) { taken = true; break; }
-                    if (!taken && (best < 0 || row[v] > row[best])) best = v;
-                }
-                if (best < 0) break;
-                cands[nc++] = (cand){lp[r] + row[best] - lse, r, best};
-            }
-        }
-        qsort(cands, (size_t)nc, sizeof *cands, cmp_cand);
-        int na = 0;
-        for (int i = 0; i < nc && na < K; i++) {
-            const cand *c = &cands[i];
-            if (c->tok == RNNC_S2S_EOS) {
-                if (n_fin >= cap_fin) continue;
-                rnnc_s2s_hyp *h = &fin[n_fin];
-                h->ids = malloc((size_t)(t > 0 ? t : 1) * sizeof(uint32_t));
-                if (!h->ids) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for beam search"); goto out; }
-                memcpy(h->ids, toks + (size_t)c->row * max_len, (size_t)t * sizeof(uint32_t));
-                h->len = t;
-                h->logprob = c->lp;
-                h->score = norm_score(c->lp, t, alpha);
-                h->finished = true;
-                n_fin++;
-                continue;
-            }
-            memcpy(toks2 + (size_t)na * max_len, toks + (size_t)c->row * max_len, (size_t)t * sizeof(uint32_t));
-            toks2[(size_t)na * max_len + t] = (uint32_t)c->tok;
-            lp2[na] = c->lp;
-            for (int l = 0; l < L; l++) {
-                memcpy(sb.h + ((size_t)l * K + na) * H, sb.h2 + ((size_t)l * K + c->row) * H, (size_t)H * sizeof(float));
-                if (with_c) memcpy(sb.c + ((size_t)l * K + na) * H, sb.c2 + ((size_t)l * K + c->row) * H, (size_t)H * sizeof(float));
-            }
-            sb.ids[na] = c->tok;
-            na++;
-        }
-        uint32_t *tt = toks; toks = toks2; toks2 = tt;
-        double *tl = lp; lp = lp2; lp2 = tl;
-        alive = na;
-        if (t + 1 == max_len)
-            for (int r = 0; r < alive && n_fin < cap_fin + K; r++) {
-                rnnc_s2s_hyp *h = &fin[n_fin];
-                h->ids = malloc((size_t)(t + 1) * sizeof(uint32_t));
-                if (!h->ids) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for beam search"); goto out; }
-                memcpy(h->ids, toks + (size_t)r * max_len, (size_t)(t + 1) * sizeof(uint32_t));
-                h->len = t + 1;
-                h->logprob = lp[r];
-                h->score = norm_score(lp[r], t + 1, alpha);
-                h->finished = false;
-                n_fin++;
-            }
-    }
-    qsort(fin, (size_t)n_fin, sizeof *fin, cmp_hyp);
-    for (int i = 0; i < n_fin; i++) {
-        if (i < nbest) { out[i] = fin[i]; (*n_out)++; }
-        else rnnc_s2s_hyp_free(&fin[i]);
-    }
-    n_fin = 0;
-out:
-    if (fin) for (int i = 0; i < n_fin; i++) rnnc_s2s_hyp_free(&fin[i]);
-    free(fin); free(cands); free(lp); free(lp2); free(toks); free(toks2); free(sids);
-    step_bufs_free(&sb);
-    encoder_bufs_free(&e);
-    return s;
+    return beam_batch(m, src, &src_len, 1, src_len, K, &max_len, alpha, nbest, out, n_out);
 }
 
 /* ---- model files ---- */
@@ -951,11 +1018,21 @@ rnnc_status rnnc_s2s_load(rnnc_s2s_model **out, const char *path) {
     rnnc_safetensors st;
     rnnc_status s = rnnc_st_load(&st, path);
     if (s) return s;
+    s = rnnc_s2s_load_st(out, &st);
+    rnnc_st_free(&st);
+    return s;
+}
+
+rnnc_status rnnc_s2s_load_st(rnnc_s2s_model **out, const rnnc_safetensors *stp) {
+    *out = NULL;
+    const rnnc_safetensors st = *stp; /* (a view: not freed here) */
+    const char *path = st.path;
+    rnnc_status s = RNNC_OK;
     rnnc_s2s_vocab sv = {0}, tv = {0};
     rnnc_s2s_model *m = NULL;
     const char *cfg = rnnc_st_meta(&st, "rnnc.seq2seq");
     const char *toks = rnnc_st_meta(&st, "rnnc.tokenizers");
-    kind = rnnc_file_kind_of(&st);
+    rnnc_file_kind kind = rnnc_file_kind_of(&st);
     if (!cfg || rnnc_file_kind_task(kind) != RNNC_FILE_SEQ2SEQ) {
         s = rnnc_file_kind_refuse(path, kind, RNNC_FILE_SEQ2SEQ);
         goto out;
@@ -998,7 +1075,6 @@ rnnc_status rnnc_s2s_load(rnnc_s2s_model **out, const char *path) {
             }
     }
 out:
-    rnnc_st_free(&st);
     rnnc_s2s_vocab_free(&sv);
     rnnc_s2s_vocab_free(&tv);
     if (s) rnnc_s2s_model_free(m);
@@ -1043,22 +1119,21 @@ rnnc_status rnnc_s2s_evaluate(const rnnc_s2s_model *m, const rnnc_s2s_data *d, i
     if (!hyps || !src || !out || !slen || !olen) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for evaluation"); goto out; }
     for (size_t i0 = 0; i0 < d->n && !s; i0 += (size_t)batch) {
         int B = (int)(d->n - i0 < (size_t)batch ? d->n - i0 : (size_t)batch);
-        if (beam > 1) {
-            for (int b = 0; b < B && !s; b++) {
-                const rnnc_s2s_item *it = &d->items[i0 + b];
-                int n = 0;
-                int ml = max_len > 0 ? max_len : default_out_len(it->src_len);
-                s = rnnc_s2s_beam(m, it->src, it->src_len, beam, ml, alpha, 1, &hyps[i0 + b], &n);
-            }
-            continue;
-        }
-        /* Greedy: pad to the batch's longest source. */
+        /* Pad to the batch's longest source. */
         int T = 1;
         for (int b = 0; b < B; b++) if (d->items[i0 + b].src_len > T) T = d->items[i0 + b].src_len;
         for (int b = 0; b < B; b++) {
             const rnnc_s2s_item *it = &d->items[i0 + b];
             slen[b] = it->src_len;
             for (int t = 0; t < T; t++) src[(size_t)b * T + t] = t < it->src_len ? it->src[t] : RNNC_S2S_PAD;
+        }
+        if (beam > 1) { /* the batch's searches side by side, each as rnnc_s2s_beam makes it */
+            for (int b = 0; b < B; b++) olen[b] = max_len > 0 ? max_len : default_out_len(slen[b]);
+            int *n_out = malloc((size_t)B * sizeof *n_out);
+            s = n_out ? beam_batch(m, src, slen, B, T, beam, olen, alpha, 1, &hyps[i0], n_out)
+                      : rnnc_error(RNNC_ERR_NOMEM, "out of memory for evaluation");
+            free(n_out);
+            continue;
         }
         int ml = max_len > 0 ? max_len : default_out_len(T);
         if ((s = rnnc_s2s_greedy(m, src, slen, B, T, ml, out, olen))) break;

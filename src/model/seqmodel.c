@@ -292,6 +292,7 @@ struct rnnc_seq_ws {
     float *mask;   /* output dropout's scaled keep mask, as feat's D*H part */
     float *dfeat;
     float *logits; /* (B*T, C) or (B, C / N); then its gradient */
+    long row0;     /* the global row of row 0 (per-row dropout streams) */
 };
 
 void rnnc_seq_ws_free(rnnc_seq_ws *w) {
@@ -392,15 +393,28 @@ static void pool_backward(rnnc_seq_ws *w, const rnnc_seq_model *m, const rnnc_se
     }
 }
 
-/* Inverted dropout on `rows` rows of width DH at stride `stride` in feat; mask keeps the factors. */
-static void dropout_forward(rnnc_seq_ws *w, size_t rows, int DH, int stride, float p, rnnc_rng *rng) {
+/* Inverted dropout on `rows` rows (B items of rows / B each) of width DH at stride `stride` in
+ * feat; mask keeps the factors. Item b draws from its own stream (global row row0 + b) of one key,
+ * its rows and units in order. */
+static void dropout_forward(rnnc_seq_ws *w, int B, size_t rows, int DH, int stride, float p, rnnc_rng *rng) {
     float keep = 1.0f - p, scale = 1.0f / keep;
-    for (size_t r = 0; r < rows; r++)
-        for (int j = 0; j < DH; j++) {
-            float k = rnnc_rng_uniform(rng) < keep ? scale : 0.0f;
-            w->mask[r * DH + j] = k;
-            w->feat[r * stride + j] *= k;
-        }
+    size_t per = rows / (size_t)B;
+    uint64_t key = rnnc_rng_u64(rng);
+    for (int b = 0; b < B; b++) {
+        rnnc_rng rr;
+        rnnc_rng_substream(&rr, key, (uint64_t)(w->row0 + b));
+        for (size_t r = (size_t)b * per; r < (size_t)(b + 1) * per; r++)
+            for (int j = 0; j < DH; j++) {
+                float k = rnnc_rng_uniform(&rr) < keep ? scale : 0.0f;
+                w->mask[r * DH + j] = k;
+                w->feat[r * stride + j] *= k;
+            }
+    }
+}
+
+void rnnc_seq_ws_set_row0(rnnc_seq_ws *w, long row0) {
+    w->row0 = row0;
+    rnnc_rnn_ws_set_row0(w->rnn, row0);
 }
 
 /* Weighted softmax cross-entropy over rows with label >= 0: loss = sum w_y nll / sum w_y. The
@@ -484,7 +498,7 @@ rnnc_status rnnc_seq_forward_backward(rnnc_seq_ws *w, const rnnc_seq_model *m, c
         for (int r = 0; r < B && NK; r++) memcpy(w->feat + (size_t)r * width + DH, b->known + (size_t)r * NK, (size_t)NK * sizeof(float));
     }
     bool dropped = training && c->output_dropout > 0;
-    if (dropped) dropout_forward(w, rows, DH, width, c->output_dropout, rng);
+    if (dropped) dropout_forward(w, B, rows, DH, width, c->output_dropout, rng);
     rnnc_linear_forward(w->logits, w->feat, P + m->off_head_w, P + m->off_head_b, (int)rows, width, C);
     if (tag) /* nothing at padded steps */
         for (int r = 0; r < B; r++)

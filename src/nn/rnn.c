@@ -112,6 +112,7 @@ struct rnnc_rnn_ws {
     int G, D, L, Bmax, Tmax;
     int B, T;            /* of the last forward */
     bool have_forward;
+    long row0;           /* the global row of row 0, for dropout's per-row streams */
     int *len;            /* [Bmax] */
     /* per layer and direction, index l*D+d */
     float **gates;       /* [T, B, G*H] input projection, then activated gates */
@@ -164,6 +165,10 @@ static void *ws_alloc(rnnc_rnn_ws *ws, size_t bytes) {
 
 size_t rnnc_rnn_ws_bytes(const rnnc_rnn_ws *ws) {
     return ws ? ws->bytes + sizeof *ws + 3 * ws->tab_floats * sizeof(float) : 0;
+}
+
+void rnnc_rnn_ws_set_row0(rnnc_rnn_ws *ws, long row0) {
+    if (ws) ws->row0 = row0;
 }
 
 void rnnc_rnn_ws_free(rnnc_rnn_ws *ws) {
@@ -558,13 +563,25 @@ static rnnc_status forward_impl(rnnc_rnn_ws *ws, const float *params, int B, int
             if (cn && ws->cs[k]) memcpy(cn + k * BH, ws->cs[k] + last * BH, BH * sizeof(float));
         }
         if (l + 1 < L && dropout) {
-            /* inverted dropout on the next layer's input, drawn serially for determinism */
+            /* inverted dropout on the next layer's input: each row from its own stream of this
+             * layer's key, steps and units in order, so a row's mask depends on its global row
+             * only (not on the rows beside it, nor on the padded length) */
             unsigned char *keep = ws->keep[l + 1];
             float *v = ws->xin[l + 1];
             const float p = c->dropout, scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
-            for (size_t i = 0; i < TB * DH; i++) {
-                keep[i] = rnnc_rng_uniform(rng) >= p;
-                v[i] = keep[i] ? v[i] * scale : 0.0f;
+            const uint64_t key = rnnc_rng_u64(rng);
+            const long row0 = ws->row0;
+#pragma omp parallel for schedule(static) if (TB * DH >= 65536)
+            for (int b = 0; b < B; b++) {
+                rnnc_rng rr;
+                rnnc_rng_substream(&rr, key, (uint64_t)(row0 + b));
+                for (int t = 0; t < T; t++) {
+                    size_t i0 = ((size_t)t * B + b) * DH;
+                    for (int i = 0; i < DH; i++) {
+                        keep[i0 + i] = rnnc_rng_uniform(&rr) >= p;
+                        v[i0 + i] = keep[i0 + i] ? v[i0 + i] * scale : 0.0f;
+                    }
+                }
             }
             ws->dropped[l + 1] = true;
         }

@@ -3,7 +3,14 @@
  * Exactness of resume rests on: a task's data position is a function of the step (and the seed);
  * everything else the next step depends on is in the checkpoint (parameters, optimizer moments and
  * step, the run's RNG, the task's carried state, the report accumulators); and validation never
- * touches that state. */
+ * touches that state.
+ *
+ * Under a communicator of N ranks (comm.h) every rank runs this same loop on its shard of each
+ * global batch; the collectives are, per step, one small all-reduce of (loss x weight, weight,
+ * tokens, stop request, rank 0's clock) and the all-reduce of the gradient buffer; at a
+ * validation, the task's reductions; at a checkpoint, the task's state gather and a check that the
+ * ranks' parameters are still the same. Files are rank 0's alone: it tells the others whether its
+ * writes succeeded (agree), so a failed write stops every rank at the same point. */
 #include "rnnc/run.h"
 
 #include <cjson/cJSON.h>
@@ -17,6 +24,7 @@
 #include <unistd.h>
 
 #include "core/json.h"
+#include "rnnc/io.h"
 #include "rnnc/metrics.h"
 #include "rnnc/rundir.h"
 
@@ -141,6 +149,8 @@ out:
 
 typedef struct {
     rnnc_run_opts o;
+    rnnc_comm *comm; /* NULL: one process */
+    int rank, N;
     char *run_dir, *model_out; /* owned copies */
     rnnc_task *t;
     rnnc_optim opt;
@@ -158,6 +168,9 @@ typedef struct {
     bool have_valid;
     bool valid_due; /* a stop skipped the validation of this step: the resumed run does it first */
     double report_time, report_tokens; /* tokens/s between reports (not in the checkpoint) */
+    double t0;         /* the clock's origin (now_s() - elapsed at the loop's start) */
+    double step_clock; /* rank 0's elapsed time after the last step's backward (several ranks) */
+    double allreduce_time, wait_time; /* seconds in the two all-reduces of each step since the last report */
 } run;
 
 static void run_free(run *r) {
@@ -167,6 +180,40 @@ static void run_free(run *r) {
     rnnc_run_lock_drop(&r->lock);
     free(r->run_dir);
     free(r->model_out);
+}
+
+/* Rank 0 writes the run's files; the others never touch the directory. */
+static bool writer(const run *r) { return r->rank == 0; }
+
+/* After a step only some ranks took (rank 0's files): every rank learns whether any failed, and
+ * fails too, so all stop at the same point. One process: s as it is. */
+static rnnc_status agree(run *r, rnnc_status s) {
+    if (r->N <= 1) return s;
+    double failed = s != RNNC_OK;
+    rnnc_status c = rnnc_comm_allreduce(r->comm, &failed, 1, RNNC_COMM_F64, RNNC_COMM_SUM, "the agreement after a file write");
+    if (c) return c;
+    if (failed > 0 && !s) return rnnc_error(RNNC_ERR_COMM, "stopped: another process failed (its message says why)");
+    return s;
+}
+
+/* Every rank must hold the same parameters, step and data: checked at the start and at each
+ * checkpoint (a difference means different data files on some host, or a broken all-reduce). */
+static rnnc_status check_same(run *r, const char *when) {
+    if (r->N <= 1) return RNNC_OK;
+    uint64_t w[4] = {rnnc_comm_fingerprint(r->t->params, r->t->n_params), (uint64_t)r->t->n_params, (uint64_t)r->spe,
+                     (uint64_t)r->step};
+    char what[160];
+    snprintf(what, sizeof what, "%s: the model's parameters, the data's steps per epoch or the step", when);
+    return rnnc_comm_check_same(r->comm, w, 4, what);
+}
+
+/* Hands the task to the ranks: each takes its share. */
+static rnnc_status shard(run *r) {
+    r->t->comm = r->comm;
+    if (r->N <= 1) return RNNC_OK;
+    if (!r->t->ops->shard)
+        return rnnc_error(RNNC_ERR_ARG, "the %s task cannot be split over processes: run it as one", r->t->ops->name);
+    return r->t->ops->shard(r->t);
 }
 
 static char *path_in(const run *r, const char *name) {
@@ -206,12 +253,13 @@ static rnnc_status save_model(run *r, const char *name, const char *path) {
         if (isfinite(r->last_valid.m[i].value))
             n += snprintf(info + n, sizeof info - (size_t)n, ",\"%s\":%.6g", r->last_valid.m[i].name, r->last_valid.m[i].value);
     snprintf(info + n, sizeof info - (size_t)n, "}");
+    if (!writer(r)) return agree(r, RNNC_OK);
     char *p = name ? path_in(r, name) : NULL;
-    if (name && !p) return rnnc_error(RNNC_ERR_NOMEM, "out of memory");
+    if (name && !p) return agree(r, rnnc_error(RNNC_ERR_NOMEM, "out of memory"));
     const char *keys[] = {"rnnc.training"}, *vals[] = {info};
     rnnc_status s = r->t->ops->save(r->t, name ? p : path, keys, vals, 1, NULL, 0);
     free(p);
-    return s;
+    return agree(r, s);
 }
 
 #define MAX_STATE 8
@@ -223,6 +271,10 @@ static rnnc_status save_checkpoint(run *r) {
         e[n++] = (rnnc_st_entry){"train.optimizer_state", RNNC_DT_F32, 1,
                                  {(int64_t)((r->opt.c.kind == RNNC_OPT_SGD ? 1 : 2) * r->opt.n)}, r->opt.state};
     e[n++] = (rnnc_st_entry){"train.rng", RNNC_DT_U64, 1, {4}, r->rng.s};
+    /* every rank: the state may be gathered from all of them */
+    rnnc_status s0 = r->N > 1 && r->t->ops->gather ? r->t->ops->gather(r->t) : RNNC_OK;
+    if (s0 || (s0 = check_same(r, "at a checkpoint"))) return s0;
+    if (!writer(r)) return agree(r, RNNC_OK);
     if (r->t->ops->state) n += r->t->ops->state(r->t, e + n, MAX_STATE);
     char prog[768];
     snprintf(prog, sizeof prog,
@@ -242,7 +294,7 @@ static rnnc_status save_checkpoint(run *r) {
     free(opts);
     free(task);
     free(path);
-    return s;
+    return agree(r, s);
 }
 
 /* Compares validation scores in order: a < b. */
@@ -275,9 +327,37 @@ static bool budget_spent(const run *r) {
     return (r->total_steps > 0 && r->step >= r->total_steps) || (r->o.seconds > 0 && r->elapsed >= r->o.seconds);
 }
 
+/* Several ranks, after each one's forward and backward: the global batch's mean loss (the ranks'
+ * means weighted by what each averages over), the tokens read, whether any rank was asked to stop,
+ * and rank 0's clock, in one small all-reduce; then each rank's gradients scaled by its share of
+ * the weight and summed over the ranks, in place, so that every rank holds the gradient of the
+ * global mean. */
+static rnnc_status reduce_step(run *r, double *loss, double weight, double *count, volatile sig_atomic_t *stop,
+                               bool *stopping) {
+    double v[5] = {*loss * weight, weight, *count, stop && *stop ? 1 : 0, r->rank == 0 ? now_s() - r->t0 : 0};
+    double t0 = now_s();
+    rnnc_status s = rnnc_comm_allreduce(r->comm, v, 5, RNNC_COMM_F64, RNNC_COMM_SUM, "the loss all-reduce");
+    if (s) return s;
+    double t1 = now_s();
+    r->wait_time += t1 - t0;
+    if (!(v[1] > 0)) return rnnc_error(RNNC_ERR_ARG, "step %ld: the batch holds nothing to learn from", r->step + 1);
+    *loss = v[0] / v[1];
+    *count = v[2];
+    *stopping = v[3] > 0;
+    r->step_clock = v[4];
+    float share = (float)(weight / v[1]);
+    float *g = r->t->grads;
+    if (share != 1.0f)
+        for (size_t i = 0; i < r->t->n_params; i++) g[i] *= share;
+    t1 = now_s();
+    s = rnnc_comm_allreduce(r->comm, g, r->t->n_params, RNNC_COMM_F32, RNNC_COMM_SUM, "the gradient all-reduce");
+    r->allreduce_time += now_s() - t1;
+    return s;
+}
+
 static rnnc_status loop(run *r, rnnc_run_callback cb, void *ctx, volatile sig_atomic_t *stop) {
     rnnc_status s;
-    double t0 = now_s() - r->elapsed;
+    double t0 = r->t0 = now_s() - r->elapsed;
     r->report_time = now_s();
     r->report_tokens = r->tokens;
     rnnc_run_event ev = {.kind = RNNC_RUN_STARTED, .message = r->t->describe};
@@ -291,7 +371,7 @@ static rnnc_status loop(run *r, rnnc_run_callback cb, void *ctx, volatile sig_at
         row.elapsed = r->elapsed;
         bool out_of_patience;
         if ((s = validate(r, cb, ctx, &row, &out_of_patience))) return s;
-        if (r->log_open && (s = rnnc_metrics_append(&r->log, &row))) return s;
+        if ((s = agree(r, r->log_open ? rnnc_metrics_append(&r->log, &row) : RNNC_OK))) return s;
         r->valid_due = false;
         if (out_of_patience) {
             if ((s = save_checkpoint(r)) || (s = save_model(r, "model.safetensors", NULL))) return s;
@@ -302,12 +382,20 @@ static rnnc_status loop(run *r, rnnc_run_callback cb, void *ctx, volatile sig_at
         }
     }
     for (;;) {
-        r->elapsed = now_s() - t0;
+        /* several ranks keep the clock rank 0 sent with the last step (or the checkpoint's), so
+         * that a time budget gives every rank the same learning rate and the same last step */
+        if (r->N <= 1) r->elapsed = now_s() - t0;
         double lr = rnnc_run_lr(&r->o, r->step, r->total_steps, r->elapsed);
         r->opt.c.lr = lr;
         memset(r->t->grads, 0, r->t->n_params * sizeof *r->t->grads);
         double loss = 0, count = 0;
-        if ((s = r->t->ops->train_batch(r->t, r->step, r->o.seed, &r->rng, &loss, &count))) return s;
+        /* this step's generator: one draw of the run's, the same on every rank whatever its share */
+        rnnc_rng step_rng;
+        rnnc_rng_seed(&step_rng, rnnc_rng_u64(&r->rng));
+        r->t->weight = 0;
+        if ((s = r->t->ops->train_batch(r->t, r->step, r->o.seed, &step_rng, &loss, &count))) return s;
+        bool stop_here = false; /* the ranks' stop requests, agreed with the losses */
+        if (r->N > 1 && (s = reduce_step(r, &loss, r->t->weight, &count, stop, &stop_here))) return s;
         if ((s = rnnc_check_finite(loss, "the training loss", r->step + 1))) return s;
         double norm = r->o.clip > 0 ? rnnc_clip_grad_norm(r->t->grads, r->t->n_params, r->o.clip)
                                     : rnnc_grad_norm(r->t->grads, r->t->n_params);
@@ -318,10 +406,12 @@ static rnnc_status loop(run *r, rnnc_run_callback cb, void *ctx, volatile sig_at
         r->loss_sum += loss;
         r->loss_n++;
         r->elapsed = now_s() - t0;
+        if (r->N > 1) r->elapsed = r->step_clock;
         bool last = budget_spent(r);
         ev = (rnnc_run_event){.kind = RNNC_RUN_PROGRESS, .loss = loss, .lr = lr, .elapsed = r->elapsed};
         emit(r, cb, ctx, &ev);
-        bool stopping = stop && *stop; /* a stop requested during this step takes effect after it */
+        /* a stop requested during this step takes effect after it (on every rank at once) */
+        bool stopping = r->N > 1 ? stop_here : stop && *stop;
         /* One metrics row per step at most: a report and a validation on the same step share it. */
         bool report = (r->o.log_every > 0 && r->step % r->o.log_every == 0) || last;
         bool valid = r->t->ops->validate && ((r->o.eval_every > 0 && r->step % r->o.eval_every == 0) || last);
@@ -335,9 +425,12 @@ static rnnc_status loop(run *r, rnnc_run_callback cb, void *ctx, volatile sig_at
             row.train_loss = r->last_train_loss = r->loss_sum / (double)r->loss_n;
             row.lr = lr;
             row.tokens_per_s = (r->tokens - r->report_tokens) / (now - r->report_time);
+            double steps = (double)r->loss_n;
             ev = (rnnc_run_event){.kind = RNNC_RUN_REPORT, .loss = row.train_loss, .lr = lr,
-                                  .tokens_per_s = row.tokens_per_s, .elapsed = r->elapsed};
+                                  .tokens_per_s = row.tokens_per_s, .elapsed = r->elapsed,
+                                  .allreduce_s = r->allreduce_time / steps, .wait_s = r->wait_time / steps};
             emit(r, cb, ctx, &ev);
+            r->allreduce_time = r->wait_time = 0;
             r->loss_sum = 0;
             r->loss_n = 0;
             r->report_time = now;
@@ -354,7 +447,7 @@ static rnnc_status loop(run *r, rnnc_run_callback cb, void *ctx, volatile sig_at
             }
             r->report_time = now_s(); /* validation time is not training throughput */
         }
-        if (r->log_open && (report || valid) && (s = rnnc_metrics_append(&r->log, &row))) return s;
+        if ((report || valid) && (s = agree(r, r->log_open ? rnnc_metrics_append(&r->log, &row) : RNNC_OK))) return s;
         if (r->run_dir && (r->step % r->o.checkpoint_every == 0 || last || stopping)) {
             if ((s = save_checkpoint(r))) return s;
             ev = (rnnc_run_event){.kind = RNNC_RUN_CHECKPOINT, .elapsed = r->elapsed};
@@ -414,12 +507,9 @@ static rnnc_status prepare(run *r) {
     r->spe = r->t->ops->steps_per_epoch(r->t);
     if (r->spe == 0) return rnnc_error(RNNC_ERR_ARG, "the training data makes no batch");
     r->total_steps = total_steps_of(&r->o, r->spe);
-    if (r->run_dir) {
-        rnnc_status s = rnnc_metrics_open(&r->log, r->run_dir);
-        if (s) return s;
-        r->log_open = true;
-    }
-    return RNNC_OK;
+    rnnc_status s = RNNC_OK;
+    if (r->run_dir && writer(r) && !(s = rnnc_metrics_open(&r->log, r->run_dir))) r->log_open = true;
+    return agree(r, s);
 }
 
 rnnc_status rnnc_run_start(const rnnc_run_opts *opts, rnnc_task *task, rnnc_run_callback cb, void *ctx,
@@ -438,13 +528,16 @@ rnnc_status rnnc_run_start(const rnnc_run_opts *opts, rnnc_task *task, rnnc_run_
     }
     r.o.run_dir = r.run_dir;
     r.o.model_out = r.model_out;
-    if (r.run_dir) {
-        if ((s = rnnc_run_lock_take(&r.lock, r.run_dir, true))) goto out;
-        if ((s = check_run_dir(r.run_dir, opts->force))) goto out;
-    }
+    r.comm = opts->comm;
+    r.rank = rnnc_comm_rank(r.comm);
+    r.N = rnnc_comm_size(r.comm);
+    if (r.run_dir && writer(&r) && !(s = rnnc_run_lock_take(&r.lock, r.run_dir, true))) s = check_run_dir(r.run_dir, opts->force);
+    if ((s = agree(&r, s))) goto out;
+    if ((s = agree(&r, shard(&r)))) goto out;
     rnnc_rng_seed(&r.rng, r.o.seed);
     if ((s = rnnc_optim_init(&r.opt, &r.o.optim, task->n_params))) goto out;
     r.spe = task->ops->steps_per_epoch(task);
+    if ((s = check_same(&r, "at the start"))) goto out;
     /* the step-0 checkpoint: from here on, whatever stops the run, --resume continues it */
     if (r.run_dir && (s = save_checkpoint(&r))) goto out;
     if ((s = prepare(&r))) goto out;
@@ -459,10 +552,13 @@ rnnc_run_change rnnc_run_change_none(void) {
                              .checkpoint_every = -1, .patience = -1};
 }
 
-static rnnc_status load_checkpoint(run *r, const char *path, const char *want_task) {
-    rnnc_safetensors st;
-    rnnc_status s = rnnc_st_load(&st, path);
-    if (s) return s;
+/* Reads the checkpoint (st, which it frees): progress, options, the task, its shard, optimizer,
+ * RNG and the task's state. Every rank parses the same bytes, so they fail alike up to the task
+ * (which reads its data files on each rank): from there on they agree. */
+static rnnc_status load_checkpoint(run *r, rnnc_safetensors *stp, const char *want_task) {
+    rnnc_safetensors st = *stp;
+    const char *path = st.path;
+    rnnc_status s = RNNC_OK;
     cJSON *pj = NULL;
     const char *prog = rnnc_st_meta(&st, "rnnc.run");
     char what[600];
@@ -521,7 +617,8 @@ static rnnc_status load_checkpoint(run *r, const char *path, const char *want_ta
     if ((s = opts_from_json(&r->o, rnnc_st_meta(&st, "rnnc.run.options"), what))) goto out;
     const char *topts = rnnc_st_meta(&st, "rnnc.task.options");
     if (!topts) { s = rnnc_error(RNNC_ERR_FORMAT, "%s: metadata rnnc.task.options is missing", path); goto out; }
-    if ((s = fn(&r->t, &st, topts))) goto out;
+    if ((s = agree(r, fn(&r->t, &st, topts)))) goto out;
+    if ((s = agree(r, shard(r)))) goto out;
     if ((s = rnnc_optim_init(&r->opt, &r->o.optim, r->t->n_params))) goto out;
     r->opt.step = opt_step;
     if (r->opt.state) {
@@ -531,7 +628,7 @@ static rnnc_status load_checkpoint(run *r, const char *path, const char *want_ta
     int64_t four = 4, rng[4];
     if ((s = rnnc_st_read_i64(&st, "train.rng", 1, &four, rng))) goto out;
     for (int i = 0; i < 4; i++) r->rng.s[i] = (uint64_t)rng[i];
-    if (r->t->ops->restore && (s = r->t->ops->restore(r->t, &st))) goto out;
+    if (r->t->ops->restore && (s = agree(r, r->t->ops->restore(r->t, &st)))) goto out;
 out:
     cJSON_Delete(pj);
     rnnc_st_free(&st);
@@ -543,17 +640,35 @@ rnnc_status rnnc_run_resume(const char *run_dir, const rnnc_run_change *change, 
     run r;
     memset(&r, 0, sizeof r);
     r.resumed = true;
+    r.comm = change ? change->comm : NULL;
+    r.rank = rnnc_comm_rank(r.comm);
+    r.N = rnnc_comm_size(r.comm);
     rnnc_status s = RNNC_OK;
     char *path = NULL;
-    if (!(r.run_dir = strdup(run_dir))) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory"); goto out; }
-    if ((s = rnnc_run_lock_take(&r.lock, run_dir, false))) goto out;
-    if (!(path = path_in(&r, CHECKPOINT))) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory"); goto out; }
-    if (access(path, F_OK) != 0) {
-        s = rnnc_error(RNNC_ERR_IO, "%s: no " CHECKPOINT " to resume: the run there never saved one; start it again "
-                       "without --resume (with --force if the directory holds other files)", run_dir);
-        goto out;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    if (!(r.run_dir = strdup(run_dir)) || !(path = path_in(&r, CHECKPOINT))) s = rnnc_error(RNNC_ERR_NOMEM, "out of memory");
+    /* rank 0 alone reads the directory, and sends the checkpoint to the others */
+    if (!s && writer(&r) && !(s = rnnc_run_lock_take(&r.lock, run_dir, false))) {
+        if (access(path, F_OK) != 0)
+            s = rnnc_error(RNNC_ERR_IO, "%s: no " CHECKPOINT " to resume: the run there never saved one; start it again "
+                           "without --resume (with --force if the directory holds other files)", run_dir);
+        else
+            s = rnnc_read_file(path, &buf, &len);
     }
-    if ((s = load_checkpoint(&r, path, change ? change->task : NULL))) goto out;
+    if ((s = agree(&r, s))) goto out;
+    if (r.N > 1) {
+        uint64_t n = len;
+        if ((s = rnnc_comm_bcast(r.comm, &n, sizeof n, 0, "sending the checkpoint"))) goto out;
+        if (!writer(&r) && !(buf = malloc(n ? n : 1))) s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for a checkpoint of %llu bytes",
+                                                                   (unsigned long long)n);
+        if ((s = agree(&r, s)) || (s = rnnc_comm_bcast(r.comm, buf, n, 0, "sending the checkpoint"))) goto out;
+        len = n;
+    }
+    rnnc_safetensors st;
+    s = rnnc_st_parse(&st, buf, len, path);
+    buf = NULL; /* st owns it */
+    if (s || (s = load_checkpoint(&r, &st, change ? change->task : NULL))) goto out;
     r.o.run_dir = r.run_dir;
     r.o.force = false;
     if (change) {
@@ -579,8 +694,10 @@ rnnc_status rnnc_run_resume(const char *run_dir, const rnnc_run_change *change, 
                        "--time (or --steps/--epochs) to train on", run_dir, r.elapsed, r.o.seconds);
         goto out;
     }
+    if ((s = check_same(&r, "at the resume"))) goto out;
     s = loop(&r, cb, ctx, stop);
 out:
+    free(buf);
     free(path);
     run_free(&r);
     return s;

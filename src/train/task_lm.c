@@ -3,7 +3,14 @@
  * checkpoint on a resume) and stored in the model, B parallel streams cut into windows of T, the
  * output bias started at the unigram frequencies, truncated BPTT with the recurrent state carried
  * from window to window, and validation in a workspace of its own. Or, from an id file and a model
- * file (rnnc_lm_task_ids): the same steps on ids, without validation, as `rnnc train --ids`. */
+ * file (rnnc_lm_task_ids): the same steps on ids, without validation, as `rnnc train --ids`.
+ *
+ * Data parallel (run.h): rank r of N takes the streams [r B/N, (r+1) B/N) of the B training
+ * streams (each stream is the same stretch of ids as in one process, so the windows are the same)
+ * and carries their state; dropout draws per stream (rnnc_lm_ws_set_row0). Validation takes an
+ * even share of the held-out streams, and the loss sums are reduced. The carried state is
+ * gathered into the checkpoint as (L, B, H), as one process writes it, and each rank of a resume
+ * takes its streams' rows back. */
 #include "rnnc/train.h"
 
 #include <cjson/cJSON.h>
@@ -44,9 +51,14 @@ typedef struct {
     size_t n_unk_val; /* held-out <unk> tokens (word tokenizers) */
     rnnc_lm *m;
     rnnc_lm_ws *ws, *val_ws;
-    rnnc_stream train, val;
-    int val_batch;
+    rnnc_stream train, val; /* this rank's streams (all of them in one process) */
+    int val_batch;          /* held-out streams in all */
     int *x, *y;
+    /* data parallel: this rank's training streams [row0, row0 + B) of o.batch, its held-out
+     * streams [val_lo, val_hi) of val_batch, and the carried state gathered for a checkpoint */
+    int B, row0;
+    size_t val_lo, val_hi;
+    float *gathered;
 } lm_task;
 
 static void lm_free(rnnc_task *base) {
@@ -59,6 +71,7 @@ static void lm_free(rnnc_task *base) {
     rnnc_lm_free(t->m);
     free(t->x);
     free(t->y);
+    free(t->gathered);
     for (size_t i = 0; i < t->n_strings; i++) free(t->strings[i]);
     free(t->strings);
     free((void *)t->o.data);
@@ -189,6 +202,8 @@ static rnnc_status setup(lm_task *t) {
         if (s) return rnnc_error(s, "validation data: %zu tokens are too few for one window of --seq %d", t->n_val, t->o.seq);
         if ((s = rnnc_lm_ws_new(&t->val_ws, t->m, t->val_batch, t->o.seq))) return s;
     }
+    t->B = t->o.batch;
+    t->val_hi = (size_t)t->val_batch;
     size_t n = (size_t)t->o.batch * (size_t)t->o.seq;
     t->x = malloc(n * sizeof *t->x);
     t->y = malloc(n * sizeof *t->y);
@@ -214,9 +229,9 @@ static rnnc_status lm_train_batch(rnnc_task *base, long step, uint64_t seed, rnn
     size_t w = (size_t)step % t->train.windows;
     if (w == 0) rnnc_lm_ws_reset_state(t->ws); /* a new pass: the streams start over from zero state */
     rnnc_stream_window(&t->train, w, t->x, t->y);
-    rnnc_status s = rnnc_lm_forward(t->m, t->ws, t->x, t->o.batch, t->o.seq, true, rng, NULL);
+    rnnc_status s = rnnc_lm_forward(t->m, t->ws, t->x, t->B, t->o.seq, true, rng, NULL);
     if (!s) s = rnnc_lm_loss(t->m, t->ws, t->y, true, loss);
-    *count = (double)t->o.batch * t->o.seq;
+    base->weight = *count = (double)t->B * t->o.seq;
     return s;
 }
 
@@ -225,8 +240,17 @@ static rnnc_status lm_validate(rnnc_task *base, rnnc_valid_result *r) {
     size_t per = (size_t)t->val_batch * (size_t)t->o.seq, windows = t->val.windows;
     if (t->o.eval_max_tokens > 0 && windows * per > (size_t)t->o.eval_max_tokens)
         windows = (size_t)t->o.eval_max_tokens / per > 0 ? (size_t)t->o.eval_max_tokens / per : 1;
-    double loss;
-    rnnc_status s = rnnc_lm_stream_loss(t->m, t->val_ws, &t->val, windows, t->x, t->y, &loss);
+    double loss = 0;
+    rnnc_status s = RNNC_OK;
+    if (rnnc_comm_size(base->comm) <= 1) {
+        s = rnnc_lm_stream_loss(t->m, t->val_ws, &t->val, windows, t->x, t->y, &loss);
+    } else { /* this rank's streams; the sum of the window means weighted by their streams, reduced */
+        double sum[2] = {0, (double)(t->val_hi - t->val_lo) * (double)windows};
+        if (t->val_hi > t->val_lo) s = rnnc_lm_stream_loss(t->m, t->val_ws, &t->val, windows, t->x, t->y, &loss);
+        sum[0] = loss * sum[1];
+        if (!s) s = rnnc_comm_allreduce(base->comm, sum, 2, RNNC_COMM_F64, RNNC_COMM_SUM, "the validation all-reduce");
+        loss = sum[0] / sum[1];
+    }
     if (s) return s;
     double targets = (double)(windows * per), ppl = rnnc_perplexity(loss);
     r->n = 0;
@@ -313,13 +337,41 @@ static char *lm_options_json(rnnc_task *base) {
 static const char *const lm_state_names[RNNC_CELL_MAX_STATES] = {"train.h", "train.c"};
 static float *lm_state_of(lm_task *t, int k) { return k == 0 ? rnnc_lm_ws_h(t->ws) : rnnc_lm_ws_c(t->ws); }
 
+/* Copies state k between this rank's rows (L, B_rank, H) and the global layout (L, B, H). */
+static void state_rows(lm_task *t, int k, float *global, bool to_global) {
+    size_t L = (size_t)t->m->c.layers, Bg = (size_t)t->o.batch, B = (size_t)t->B, H = (size_t)t->m->c.hidden;
+    float *mine = lm_state_of(t, k);
+    for (size_t l = 0; l < L; l++) {
+        float *g = global + (l * Bg + (size_t)t->row0) * H, *m = mine + l * B * H;
+        if (to_global) memcpy(g, m, B * H * sizeof *g);
+        else memcpy(m, g, B * H * sizeof *g);
+    }
+}
+
+/* Several ranks: every rank's streams' state into the global layout (L, B, H), on every rank:
+ * each adds its rows to zeros. */
+static rnnc_status lm_gather(rnnc_task *base) {
+    lm_task *t = (lm_task *)base;
+    size_t per = (size_t)t->m->c.layers * (size_t)t->o.batch * (size_t)t->m->c.hidden;
+    const int states = rnnc_cell_info_of(t->m->c.cell)->states;
+    rnnc_status s = RNNC_OK;
+    for (int k = 0; k < states && !s; k++) {
+        float *v = t->gathered + (size_t)k * per;
+        memset(v, 0, per * sizeof *v);
+        state_rows(t, k, v, true);
+        s = rnnc_comm_allreduce(base->comm, v, per, RNNC_COMM_F32, RNNC_COMM_SUM, "gathering the carried state");
+    }
+    return s;
+}
+
 static size_t lm_state(rnnc_task *base, rnnc_st_entry *e, size_t max) {
     lm_task *t = (lm_task *)base;
     int64_t L = t->m->c.layers, B = t->o.batch, H = t->m->c.hidden;
-    size_t n = 0;
+    size_t n = 0, per = (size_t)(L * B * H);
     const int states = rnnc_cell_info_of(t->m->c.cell)->states; /* h, and c for LSTM */
+    bool split = rnnc_comm_size(base->comm) > 1; /* then lm_gather has collected it */
     for (int k = 0; k < states && n < max; k++)
-        e[n++] = (rnnc_st_entry){lm_state_names[k], RNNC_DT_F32, 3, {L, B, H}, lm_state_of(t, k)};
+        e[n++] = (rnnc_st_entry){lm_state_names[k], RNNC_DT_F32, 3, {L, B, H}, split ? t->gathered + (size_t)k * per : lm_state_of(t, k)};
     return n;
 }
 
@@ -327,14 +379,50 @@ static rnnc_status lm_restore(rnnc_task *base, const rnnc_safetensors *ck) {
     lm_task *t = (lm_task *)base;
     int64_t hs[3] = {t->m->c.layers, t->o.batch, t->m->c.hidden};
     const int states = rnnc_cell_info_of(t->m->c.cell)->states;
+    bool split = rnnc_comm_size(base->comm) > 1;
     rnnc_status s = RNNC_OK;
-    for (int k = 0; k < states && !s; k++) s = rnnc_st_read_f32(ck, lm_state_names[k], 3, hs, lm_state_of(t, k));
+    for (int k = 0; k < states && !s; k++) {
+        if (!split) { s = rnnc_st_read_f32(ck, lm_state_names[k], 3, hs, lm_state_of(t, k)); continue; }
+        float *g = t->gathered + (size_t)k * (size_t)(hs[0] * hs[1] * hs[2]);
+        if (!(s = rnnc_st_read_f32(ck, lm_state_names[k], 3, hs, g))) state_rows(t, k, g, false);
+    }
     return s;
+}
+
+/* This rank's streams: the training streams [row0, row0 + B/N) as a stream set of their own (the
+ * same ids per stream, so the same windows), its workspace, and its share of the held-out streams. */
+static rnnc_status lm_shard(rnnc_task *base) {
+    lm_task *t = (lm_task *)base;
+    rnnc_status s = rnnc_comm_check_batch(base->comm, t->o.batch, "--batch");
+    if (s) return s;
+    int N = rnnc_comm_size(base->comm), T = t->o.seq;
+    t->B = t->o.batch / N;
+    t->row0 = rnnc_comm_rank(base->comm) * t->B;
+    size_t n = t->train.n;
+    if ((s = rnnc_stream_init(&t->train, t->train_ids + (size_t)t->row0 * n, (size_t)t->B * n, t->B, T))) return s;
+    rnnc_lm_ws_free(t->ws);
+    t->ws = NULL;
+    if ((s = rnnc_lm_ws_new(&t->ws, t->m, t->B, T))) return s;
+    rnnc_lm_ws_set_row0(t->ws, t->row0);
+    if (t->val_ids) {
+        size_t vn = t->val.n;
+        rnnc_comm_share(base->comm, (size_t)t->val_batch, &t->val_lo, &t->val_hi);
+        rnnc_lm_ws_free(t->val_ws);
+        t->val_ws = NULL;
+        int vb = (int)(t->val_hi - t->val_lo);
+        if (vb > 0 && ((s = rnnc_stream_init(&t->val, t->val_ids + t->val_lo * vn, (size_t)vb * vn, vb, T)) ||
+                       (s = rnnc_lm_ws_new(&t->val_ws, t->m, vb, T))))
+            return s;
+    }
+    size_t states = (size_t)rnnc_cell_info_of(t->m->c.cell)->states;
+    t->gathered = malloc(states * (size_t)t->m->c.layers * (size_t)t->o.batch * (size_t)t->m->c.hidden * sizeof *t->gathered);
+    return t->gathered ? RNNC_OK : rnnc_error(RNNC_ERR_NOMEM, "out of memory for the carried state");
 }
 
 static const rnnc_task_ops lm_ops = {
     .name = "lm", .steps_per_epoch = lm_steps_per_epoch, .train_batch = lm_train_batch, .validate = lm_validate,
     .save = lm_save, .options_json = lm_options_json, .state = lm_state, .restore = lm_restore, .free = lm_free,
+    .shard = lm_shard, .gather = lm_gather,
 };
 
 static rnnc_status check_opts(const rnnc_lm_task_opts *o) {
@@ -468,6 +556,7 @@ rnnc_status rnnc_lm_task_resume(rnnc_task **out, const rnnc_safetensors *ck, con
 static const rnnc_task_ops lm_ids_ops = {
     .name = "lm-ids", .steps_per_epoch = lm_steps_per_epoch, .train_batch = lm_train_batch, .validate = NULL,
     .save = lm_save, .options_json = lm_options_json, .state = lm_state, .restore = lm_restore, .free = lm_free,
+    .shard = lm_shard, .gather = lm_gather,
 };
 
 rnnc_status rnnc_lm_task_ids(rnnc_task **out, const char *model_path, const char *ids_path, int B, int T) {

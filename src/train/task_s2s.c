@@ -1,7 +1,13 @@
 /* The sequence-to-sequence task on the run module (include/rnnc/train.h): TSV pairs read once,
  * vocabularies grown or tokenizers trained on their columns, batches of items grouped by length,
  * teacher forcing (or scheduled sampling), and validation by dev loss plus greedy decoding scored
- * by TER and SER. */
+ * by TER and SER.
+ *
+ * Data parallel (run.h): every rank plans the same epoch order and takes rows [r n/N, (r+1) n/N)
+ * of each global batch of n rows, padded as the whole batch is; dropout, output dropout and
+ * scheduled sampling draw per global row (rnnc_s2s_ws_set_row0). Validation: rank r computes the
+ * dev loss of the dev batches k with k mod N = r and decodes its share of the dev items; the sums
+ * and the error counts are reduced. */
 #include "rnnc/train.h"
 
 #include <cjson/cJSON.h>
@@ -76,28 +82,49 @@ static rnnc_status s2s_train_batch(rnnc_task *base, long step, uint64_t seed, rn
     rnnc_s2s_train_opts to = {.teacher_forcing = (float)t->o.teacher_forcing, .label_smoothing = (float)t->o.label_smoothing,
                               .training = true};
     long c = 0;
-    rnnc_status s = rnnc_s2s_forward_backward(t->ws, t->m, rnnc_s2s_batcher_get(&t->bt, k), &to, t->grads, 1.0f, rng, loss, &c);
-    *count = (double)c;
+    const rnnc_s2s_batch *b = rnnc_s2s_batcher_get(&t->bt, k);
+    rnnc_s2s_batch mine = *b;
+    size_t lo = 0, hi = (size_t)b->B;
+    rnnc_comm_share(base->comm, (size_t)b->B, &lo, &hi);
+    if (hi == lo) { /* a short last batch may leave a rank nothing */
+        *loss = *count = base->weight = 0;
+        return RNNC_OK;
+    }
+    if (hi - lo < (size_t)b->B) { /* this rank's rows of the global batch, padded as it is */
+        mine.B = (int)(hi - lo);
+        mine.src += lo * (size_t)b->Ts;
+        mine.src_len += lo;
+        mine.tgt_in += lo * (size_t)b->Tt;
+        mine.tgt_out += lo * (size_t)b->Tt;
+        mine.tgt_len += lo;
+        if (mine.item) mine.item += lo;
+        if (mine.ref) mine.ref += lo;
+    }
+    rnnc_s2s_ws_set_row0(t->ws, (long)lo);
+    rnnc_status s = rnnc_s2s_forward_backward(t->ws, t->m, &mine, &to, t->grads, 1.0f, rng, loss, &c);
+    base->weight = *count = (double)c;
     return s;
 }
 
-/* Mean loss over every (item, reference) pair of the dev set, in batches. */
+/* Mean loss over every (item, reference) pair of the dev set, in batches (several ranks: batch k
+ * on rank k mod N, the sums reduced). */
 static rnnc_status dev_loss(s2s_task *t, double *out) {
     rnnc_s2s_batcher bt;
     rnnc_status s = rnnc_s2s_batcher_new(&bt, &t->dev, t->o.batch, true);
     if (s) return s;
-    double sum = 0;
-    long total = 0;
+    double sum[2] = {0, 0};
     rnnc_s2s_train_opts o = {.teacher_forcing = 1.0f};
-    for (size_t k = 0; k < bt.n_batches && !s; k++) {
+    size_t N = (size_t)rnnc_comm_size(t->base.comm);
+    for (size_t k = (size_t)rnnc_comm_rank(t->base.comm); k < bt.n_batches && !s; k += N) {
         double l;
         long c;
         s = rnnc_s2s_forward_backward(t->val_ws, t->m, rnnc_s2s_batcher_get(&bt, k), &o, NULL, 1.0f, NULL, &l, &c);
-        sum += l * (double)c;
-        total += c;
+        sum[0] += l * (double)c;
+        sum[1] += (double)c;
     }
-    *out = total ? sum / (double)total : 0;
     rnnc_s2s_batcher_free(&bt);
+    if (!s) s = rnnc_comm_allreduce(t->base.comm, sum, 2, RNNC_COMM_F64, RNNC_COMM_SUM, "the validation all-reduce");
+    *out = sum[1] > 0 ? sum[0] / sum[1] : 0;
     return s;
 }
 
@@ -108,8 +135,17 @@ static rnnc_status s2s_validate(rnnc_task *base, rnnc_valid_result *r) {
     if (s) return s;
     rnnc_s2s_data sub = t->dev; /* the first valid_max items */
     if (t->o.valid_max > 0 && (size_t)t->o.valid_max < sub.n) sub.n = (size_t)t->o.valid_max;
+    size_t n = sub.n, lo, hi; /* this rank's share of the items decoded; the error counts reduced */
+    rnnc_comm_share(base->comm, n, &lo, &hi);
+    sub.items += lo;
+    sub.n = hi - lo;
     rnnc_s2s_score sc;
+    memset(&sc, 0, sizeof sc);
     if ((s = rnnc_s2s_evaluate(t->m, &sub, 1, 0, t->o.batch, 0, &sc, NULL))) return s;
+    uint64_t cnt[4] = {sc.edits, sc.ref_tokens, sc.seqs, sc.seq_errors};
+    if ((s = rnnc_comm_allreduce(base->comm, cnt, 4, RNNC_COMM_U64, RNNC_COMM_SUM, "the validation all-reduce"))) return s;
+    sc = (rnnc_s2s_score){.edits = cnt[0], .ref_tokens = cnt[1], .seqs = cnt[2], .seq_errors = cnt[3]};
+    sub.n = n;
     double ter = rnnc_s2s_ter(&sc), ser = rnnc_s2s_ser(&sc);
     r->n = 0;
     r->m[r->n].name = "val_loss"; r->m[r->n++].value = loss;
@@ -145,9 +181,15 @@ static char *s2s_options_json(rnnc_task *base) {
     return s;
 }
 
+/* Every rank reads the same batches and takes its rows of each (s2s_train_batch). */
+static rnnc_status s2s_shard(rnnc_task *base) {
+    return rnnc_comm_check_batch(base->comm, ((s2s_task *)base)->o.batch, "--batch");
+}
+
 static const rnnc_task_ops s2s_ops = {
     .name = "seq2seq", .steps_per_epoch = s2s_steps_per_epoch, .train_batch = s2s_train_batch, .validate = s2s_validate,
     .save = s2s_save, .options_json = s2s_options_json, .state = NULL, .restore = NULL, .free = s2s_free,
+    .shard = s2s_shard,
 };
 
 /* The decoder's output bias starts at the log of the smoothed frequencies of the training
@@ -316,7 +358,7 @@ rnnc_status rnnc_s2s_task_resume(rnnc_task **out, const rnnc_safetensors *ck, co
         !(s = rnnc_json_long(j, "valid_max", 0, 1L << 50, false, &valid_max, what)))
         o.valid_max = valid_max;
     s2s_task *t = NULL;
-    if (!s && !(s = check_opts(&o)) && !(s = task_alloc(&t, &o)) && !(s = rnnc_s2s_load(&t->m, ck->path))) {
+    if (!s && !(s = check_opts(&o)) && !(s = task_alloc(&t, &o)) && !(s = rnnc_s2s_load_st(&t->m, ck))) {
         /* the data map onto the checkpoint's vocabularies */
         rnnc_s2s_read_opts ro = read_opts(&t->o, false);
         if (!(s = rnnc_s2s_data_read(&t->train, t->o.data, &ro, &t->m->src_vocab, &t->m->tgt_vocab)) &&

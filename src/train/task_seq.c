@@ -5,7 +5,12 @@
  * Examples are items (classify, tag) or windows (forecast). Each epoch visits them in an order
  * drawn from the seed and the epoch alone (so a resume finds it again): shuffled, then for items
  * sorted by length inside chunks of 50 batches so that a batch holds similar lengths, then the
- * batch order shuffled. */
+ * batch order shuffled.
+ *
+ * Data parallel (run.h): every rank plans the same order and takes rows [r n/N, (r+1) n/N) of
+ * each global batch of n examples; dropout draws per global row (rnnc_seq_ws_set_row0).
+ * Validation: each rank scores its share of the items or windows, and the counts and sums
+ * (confusion matrix, sequences, spans; the forecast errors) are reduced. */
 #include "rnnc/train.h"
 
 #include <cjson/cJSON.h>
@@ -155,16 +160,31 @@ static rnnc_status seq_train_batch(rnnc_task *base, long step, uint64_t seed, rn
     t->planned_epoch = epoch;
     size_t first = k * B, n = t->n_ex - first < B ? t->n_ex - first : B;
     /* (windows: the order holds window numbers, which are their first rows) */
-    const size_t *idx = t->order + first;
+    size_t lo = 0, hi = n; /* this rank's rows of the global batch */
+    rnnc_comm_share(base->comm, n, &lo, &hi);
+    double *weight = &base->weight;
+    *loss = *weight = *count = 0;
+    if (hi == lo) return RNNC_OK; /* a short last batch may leave a rank nothing */
+    const size_t *idx = t->order + first + lo;
     rnnc_seq_batch b;
-    rnnc_status s = fill(t, &t->train, idx, (int)n, &b);
+    rnnc_status s = fill(t, &t->train, idx, (int)(hi - lo), &b);
     if (s) return s;
     rnnc_seq_opts o = {.class_weight = t->weight, .training = true};
-    if ((s = rnnc_seq_forward_backward(t->ws, t->m, &b, &o, t->grads, 1.0f, rng, NULL, loss, count))) return s;
+    rnnc_seq_ws_set_row0(t->ws, (long)lo);
+    if ((s = rnnc_seq_forward_backward(t->ws, t->m, &b, &o, t->grads, 1.0f, rng, NULL, loss, weight))) return s;
+    if (t->weight && tokens(t)) { /* the weighted mean's denominator: the rows' class weights */
+        *weight = 0;
+        for (int r = 0; r < b.B; r++)
+            if (b.labels[r] >= 0) *weight += t->weight[b.labels[r]];
+    }
     /* the run's throughput counts input tokens (time steps), as for the other tasks, not labels */
-    *count = 0;
     for (int r = 0; r < b.B; r++) *count += b.lengths ? b.lengths[r] : b.T;
     return RNNC_OK;
+}
+
+/* Every rank plans the same order and takes its rows of each batch (seq_train_batch). */
+static rnnc_status seq_shard(rnnc_task *base) {
+    return rnnc_comm_check_batch(base->comm, ((seq_task *)base)->o.batch, "--batch");
 }
 
 /* ---- validation ---- */
@@ -182,6 +202,37 @@ static void add_metric(rnnc_valid_result *r, const char *name, double v) {
     r->m[r->n++].value = v;
 }
 
+/* Sums n counters over the ranks, in place. */
+static rnnc_status reduce_counts(rnnc_comm *c, size_t *v, size_t n) {
+    if (rnnc_comm_size(c) <= 1 || n == 0) return RNNC_OK;
+    uint64_t *u = malloc(n * sizeof *u);
+    if (!u) return rnnc_error(RNNC_ERR_NOMEM, "out of memory reducing the validation counts");
+    for (size_t i = 0; i < n; i++) u[i] = v[i];
+    rnnc_status s = rnnc_comm_allreduce(c, u, n, RNNC_COMM_U64, RNNC_COMM_SUM, "the validation all-reduce");
+    for (size_t i = 0; i < n && !s; i++) v[i] = (size_t)u[i];
+    free(u);
+    return s;
+}
+
+/* The ranks' confusion matrix (and, for tags, sequence and span counts) summed. */
+static rnnc_status reduce_scores(rnnc_comm *c, rnnc_confusion *cm, rnnc_tag_score *ts, bool tag) {
+    rnnc_confusion *m = tag ? &ts->tokens : cm;
+    size_t C = (size_t)m->n_classes;
+    rnnc_status s = reduce_counts(c, m->counts, C * C);
+    if (!s) s = reduce_counts(c, &m->total, 1);
+    if (!s && tag) {
+        size_t seqs[2] = {ts->seqs, ts->seqs_correct};
+        if (!(s = reduce_counts(c, seqs, 2))) {
+            ts->seqs = seqs[0];
+            ts->seqs_correct = seqs[1];
+        }
+        size_t K = ts->has_spans ? (size_t)ts->spans.n_types : 0;
+        if (!s && K && !(s = reduce_counts(c, ts->spans.correct, K)) && !(s = reduce_counts(c, ts->spans.predicted, K)))
+            s = reduce_counts(c, ts->spans.truth, K);
+    }
+    return s;
+}
+
 static rnnc_status validate_items(seq_task *t, rnnc_valid_result *r) {
     const rnnc_seq_data *d = &t->dev;
     int C = t->m->c.outputs, Bmax = t->o.batch;
@@ -194,8 +245,10 @@ static rnnc_status validate_items(seq_task *t, rnnc_valid_result *r) {
     size_t *ex = malloc((size_t)Bmax * sizeof *ex);
     int *pred = malloc((size_t)t->T * sizeof *pred);
     if (!ex || !pred) s = rnnc_error(RNNC_ERR_NOMEM, "out of memory validating");
-    for (size_t first = 0; !s && first < d->n; first += (size_t)Bmax) {
-        int B = (int)(d->n - first < (size_t)Bmax ? d->n - first : (size_t)Bmax);
+    size_t lo, hi; /* this rank's share of the items (all of them in one process) */
+    rnnc_comm_share(t->base.comm, d->n, &lo, &hi);
+    for (size_t first = lo; !s && first < hi; first += (size_t)Bmax) {
+        int B = (int)(hi - first < (size_t)Bmax ? hi - first : (size_t)Bmax);
         for (int k = 0; k < B; k++) ex[k] = first + (size_t)k;
         rnnc_seq_batch b;
         double l, c;
@@ -214,6 +267,14 @@ static rnnc_status validate_items(seq_task *t, rnnc_valid_result *r) {
     }
     free(ex);
     free(pred);
+    if (!s && rnnc_comm_size(t->base.comm) > 1) {
+        double v[2] = {sum, cnt};
+        if (!(s = rnnc_comm_allreduce(t->base.comm, v, 2, RNNC_COMM_F64, RNNC_COMM_SUM, "the validation all-reduce"))) {
+            sum = v[0];
+            cnt = v[1];
+            s = reduce_scores(t->base.comm, &cm, &ts, tag);
+        }
+    }
     if (!s) {
         double loss = cnt > 0 ? sum / cnt : 0;
         r->n = 0;
@@ -256,8 +317,10 @@ static rnnc_status validate_windows(seq_task *t, rnnc_valid_result *r) {
     rnnc_status s = RNNC_OK;
     float *y = malloc((size_t)Bmax * N * sizeof *y);
     if (!y) return rnnc_error(RNNC_ERR_NOMEM, "out of memory validating");
-    for (int first = 0; !s && first < t->n_valid_win; first += Bmax) {
-        int B = t->n_valid_win - first < Bmax ? t->n_valid_win - first : Bmax;
+    size_t w_lo, w_hi; /* this rank's share of the windows (all of them in one process) */
+    rnnc_comm_share(t->base.comm, (size_t)t->n_valid_win, &w_lo, &w_hi);
+    for (int first = (int)w_lo; !s && first < (int)w_hi; first += Bmax) {
+        int B = (int)w_hi - first < Bmax ? (int)w_hi - first : Bmax;
         for (int k = 0; k < B; k++) ex[k] = (size_t)(lo + first + k);
         rnnc_seq_batch b;
         double l, c;
@@ -270,6 +333,19 @@ static rnnc_status validate_windows(seq_task *t, rnnc_valid_result *r) {
         rnnc_series_acc_add(&acc, y, t->out, (size_t)B * N);
     }
     free(y);
+    if (!s && rnnc_comm_size(t->base.comm) > 1) {
+        double v[5] = {sum, cnt, acc.sum_abs, acc.sum_sq, acc.sum_smape};
+        size_t n = acc.n;
+        if (!(s = rnnc_comm_allreduce(t->base.comm, v, 5, RNNC_COMM_F64, RNNC_COMM_SUM, "the validation all-reduce")) &&
+            !(s = reduce_counts(t->base.comm, &n, 1))) {
+            sum = v[0];
+            cnt = v[1];
+            acc.sum_abs = v[2];
+            acc.sum_sq = v[3];
+            acc.sum_smape = v[4];
+            acc.n = n;
+        }
+    }
     rnnc_series_metrics mt;
     if (!s) s = rnnc_series_acc_finish(&acc, &mt);
     if (s) return s;
@@ -319,11 +395,11 @@ static char *seq_options_json(rnnc_task *base) {
 
 static const rnnc_task_ops seq_ops[3] = {
     {.name = "classify", .steps_per_epoch = seq_steps_per_epoch, .train_batch = seq_train_batch, .validate = seq_validate,
-     .save = seq_save, .options_json = seq_options_json, .free = seq_free},
+     .save = seq_save, .options_json = seq_options_json, .free = seq_free, .shard = seq_shard},
     {.name = "tag", .steps_per_epoch = seq_steps_per_epoch, .train_batch = seq_train_batch, .validate = seq_validate,
-     .save = seq_save, .options_json = seq_options_json, .free = seq_free},
+     .save = seq_save, .options_json = seq_options_json, .free = seq_free, .shard = seq_shard},
     {.name = "forecast", .steps_per_epoch = seq_steps_per_epoch, .train_batch = seq_train_batch, .validate = seq_validate,
-     .save = seq_save, .options_json = seq_options_json, .free = seq_free},
+     .save = seq_save, .options_json = seq_options_json, .free = seq_free, .shard = seq_shard},
 };
 
 /* ---- making the task ---- */
