@@ -5,7 +5,10 @@
  *
  * usage: bench_sample [--cell lstm] [--vocab 96] [--embed 64] [--hidden 512] [--layers 2]
  *                     [--tokens 2000] [--repeats 5] [--temperature 1] [--top-k 0] [--top-p 1] [--half]
- * --half: the generator's half-precision weights (rnnc_generator_use_half). */
+ *                     [--model FILE]
+ * --half: the generator's half-precision weights (rnnc_generator_use_half).
+ * --model: a model file instead of the random model of the size flags (bench/onnx_vs_rnnc.sh
+ * times the model it exported to ONNX). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +28,7 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    const char *cell = "lstm";
+    const char *cell = "lstm", *model = NULL;
     int V = 96, E = 64, H = 512, L = 2, tokens = 2000, repeats = 5, top_k = 0;
     double temperature = 1, top_p = 1;
     int half = 0;
@@ -42,16 +45,24 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--temperature")) temperature = atof(v);
         else if (!strcmp(a, "--top-k")) top_k = atoi(v);
         else if (!strcmp(a, "--top-p")) top_p = atof(v);
+        else if (!strcmp(a, "--model")) model = v;
         else { fprintf(stderr, "bench_sample: unknown option %s\n", a); return 2; }
     }
     rnnc_lm_config c = {0};
     if (rnnc_cell_parse(cell, &c.cell)) { fprintf(stderr, "bench_sample: %s\n", rnnc_last_error()); return 2; }
     c.vocab = V; c.embed = E; c.hidden = H; c.layers = L;
     rnnc_lm *m;
-    if (rnnc_lm_new(&m, &c)) { fprintf(stderr, "bench_sample: %s\n", rnnc_last_error()); return 1; }
-    rnnc_rng r;
-    rnnc_rng_seed(&r, 1);
-    rnnc_lm_init(m, &r);
+    if (model) {
+        if (rnnc_lm_load(&m, model)) { fprintf(stderr, "bench_sample: %s\n", rnnc_last_error()); return 1; }
+        c = m->c;
+        cell = rnnc_cell_name(c.cell);
+        V = c.vocab; E = c.embed; H = c.hidden; L = c.layers;
+    } else {
+        if (rnnc_lm_new(&m, &c)) { fprintf(stderr, "bench_sample: %s\n", rnnc_last_error()); return 1; }
+        rnnc_rng r;
+        rnnc_rng_seed(&r, 1);
+        rnnc_lm_init(m, &r);
+    }
     rnnc_sample_params p = {(float)temperature, top_k, (float)top_p};
     rnnc_generator *g;
     if (rnnc_generator_new(&g, m, &p, 7)) { fprintf(stderr, "bench_sample: %s\n", rnnc_last_error()); return 1; }
