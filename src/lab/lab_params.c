@@ -215,9 +215,9 @@ rnnc_status rnnc_lab_params_run(const rnnc_lab_ctx *ctx) {
     if (s) return s;
     rnnc_lab_note(ctx, "\nwritten: %s/params.svg, params.csv, ratios.csv, params.json", ctx->out_dir);
     rnnc_lab_verdict(ctx, exact && agree,
-                     "Formula, library and file agree on all %d configurations, and the recurrent stack is exactly %s; "
-                     "a whole model is less (tagger at H = 128: %.3fx), and so is Keras's GRU (%.3fx at H = 128, one bias vector "
-                     "in SimpleRNN, two in GRU).",
+                     "Formula, library and file agree for all %d (cell, configuration) pairs, and the recurrent stack is exactly "
+                     "%s; a whole model is less (a tagger at H = 128: %.3fx), and Keras's GRU is not exactly 3x its SimpleRNN "
+                     "(%.3fx at H = 128: one bias vector in SimpleRNN, two in GRU).",
                      nk * 3, exact ? "4x (LSTM) and 3x (GRU) an Elman stack" : "NOT 4x and 3x", r_tag_lstm[4], r_keras_gru[4]);
     return RNNC_OK;
 }
