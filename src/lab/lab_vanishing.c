@@ -277,9 +277,10 @@ rnnc_status rnnc_lab_vanishing_run(const rnnc_lab_ctx *ctx) {
         s = rnnc_lab_plot(ctx, "vanishing.svg", &po, ps, 2 * NCELL);
     }
     free(ks);
-    double e_ratio = NAN, l_ratio = NAN, g_ratio = NAN;
+    double e_ratio = NAN, l_ratio = NAN, g_ratio = NAN, r_ratio = NAN;
     if (!s) {
         e_ratio = trained[0].state[T] / trained[0].state[1];
+        r_ratio = trained[1].state[T] / trained[1].state[1];
         l_ratio = trained[2].state[T] / trained[2].state[1];
         g_ratio = trained[3].state[T] / trained[3].state[1];
         cJSON *j = cJSON_CreateObject(), *arr = NULL;
@@ -317,7 +318,6 @@ rnnc_status rnnc_lab_vanishing_run(const rnnc_lab_ctx *ctx) {
     rnnc_lab_note(ctx, "written: %s/vanishing.svg, vanishing.csv, vanishing.json, the trained models", ctx->out_dir);
     /* the claim: Elman's gradient from x1 is (nearly) gone after T steps, the gated cells' is not */
     bool held = e_ratio < 1e-3 && l_ratio > 100 * e_ratio && g_ratio > 100 * e_ratio;
-    double r_ratio = trained[1].state[T] / trained[1].state[1];
     rnnc_lab_verdict(ctx, held,
                      "After training, the gradient that reaches the state %d steps back is %.2g of the last step's for the Elman "
                      "network (tanh, x%.3f a step), %.2g for LSTM (x%.3f) and %.2g for GRU (x%.3f); the relu Elman network "
