@@ -103,7 +103,7 @@ assert bpt[0] < bpt[1] < bpt[2], f"bytes per token of the three: {bpt}"
 for r in tr:
     b, b0 = float(r["held-out bits/byte"]), float(r["bits/byte at start"])
     assert math.isfinite(b) and 0 < b < 12 and math.isfinite(b0) and 0 < b0 < 12, f"held-out bits per byte {b0} -> {b}"
-    assert int(r["steps"]) > 0 and float(r["tokens/s"]) > 0, "no training"
+    assert int(r["steps"]) > 0 and float(r["tokens/s"]) > 0 and float(r["text kB/CPU-s"]) > 0, "no training"
 assert float(tr[0]["held-out bits/byte"]) < float(tr[0]["bits/byte at start"]), "char did not learn"
 j = json.load(open(sys.argv[3]))
 assert len(j["training"]["runs"]) == 3 and all(len(r["curve"]) > 0 for r in j["training"]["runs"]), "curves"
@@ -144,6 +144,8 @@ tr = list(csv.DictReader(open(sys.argv[2], newline="")))
 assert [int(r["layers"]) for r in tr] == [1, 2, 3], "layers"
 p = [int(r["parameters"]) for r in tr]
 assert p[0] < p[1] < p[2] and p[2] - p[1] == p[1] - p[0], f"parameters {p}: a layer adds the same count"
+st = [int(r["steps"]) for r in tr]
+assert st[0] > st[1] > st[2], f"steps {st}: equal compute buys fewer steps of a deeper stack"
 for r in tr:
     b = float(r["held-out bits/byte"])
     assert math.isfinite(b) and 0 < b < 12 and int(r["steps"]) > 0, f"run {r}"

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rnnc/io.h"
@@ -130,7 +131,7 @@ typedef struct {
     rnnc_lab_lm_hook hook;
     void *hook_ctx;
     rnnc_task *task;
-    double budget, last_line;
+    double budget, last_line, cpu0;
     long total_steps;
     rnnc_status err;
 } run_ctx;
@@ -166,6 +167,7 @@ static void on_event(const rnnc_run_event *e, void *vp) {
         r->pts[r->n++] = (rnnc_lab_lm_point){.step = e->step, .elapsed = e->elapsed, .tokens = e->tokens, .loss = e->loss,
                                         .tokens_per_s = e->tokens_per_s};
         r->seconds = e->elapsed;
+        r->cpu_seconds = rnnc_lab_cpu_now() - rc->cpu0; /* the last report comes before the last validation */
         break;
     case RNNC_RUN_VALID:
         if (!e->valid) break;
@@ -207,11 +209,18 @@ rnnc_status rnnc_lab_lm_train(const rnnc_lab_ctx *c, const char *lab_name, const
     }
     run_ctx rc = {.c = c, .lab = lab_name, .label = label, .res = res, .hook = hook, .hook_ctx = hook_ctx, .task = t,
                   .budget = r->seconds, .total_steps = r->steps};
+    rc.cpu0 = rnnc_lab_cpu_now();
     s = rnnc_run_start(r, t, on_event, &rc, NULL); /* owns t from here */
     res->tokens = res->n ? res->pts[res->n - 1].tokens : 0;
     if (!s && rc.err) s = rnnc_error(rc.err, "%s: out of memory for the training curve", label);
     if (!s && res->steps == 0) s = rnnc_error(RNNC_ERR_ARG, "%s: no training step was made", label);
     return s;
+}
+
+double rnnc_lab_cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 void rnnc_lab_lm_result_free(rnnc_lab_lm_result *res) {

@@ -39,6 +39,8 @@ typedef struct {
     size_t n, cap;
     long steps;        /* optimizer steps taken */
     double seconds;    /* training time (the run's elapsed time at its end, validation excluded) */
+    double cpu_seconds; /* CPU time of the process (all threads) over the same span: on a shared
+                         * machine, the work done, which other processes' load does not stretch */
     double tokens;     /* training tokens seen */
     double val_loss, val_ppl, val_bpb, val_unk; /* the final validation; NaN when not reported */
     double start_loss, start_bpb; /* the validation before the first step (validate_first), else NaN */
@@ -59,5 +61,8 @@ rnnc_status rnnc_lab_lm_train(const rnnc_lab_ctx *c, const char *lab_name, const
                               const rnnc_run_opts *r, bool validate_first, rnnc_lab_lm_hook hook, void *hook_ctx,
                               rnnc_lab_lm_result *res);
 void rnnc_lab_lm_result_free(rnnc_lab_lm_result *res);
+
+/* CPU seconds of this process, all threads. */
+double rnnc_lab_cpu_now(void);
 
 #endif

@@ -26,6 +26,7 @@
 
 #define N_LAYERS 3
 #define MAX_T 5
+#define TRAIN_T 2 /* the index of the training window's T in the timing (64; --quick 32) */
 
 typedef struct {
     int B, H, E, V, reps;
@@ -37,13 +38,6 @@ typedef struct {
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
-}
-
-/* CPU seconds of this process (all its threads). */
-static double cpu_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* The fastest of `reps` forward + loss + backward passes over random windows (after one warm-up
@@ -76,11 +70,11 @@ static rnnc_status time_steps(timing *tm, uint64_t seed) {
             rnnc_lm_ws *ws;
             if ((s = rnnc_lm_ws_new(&ws, m, tm->B, T))) break;
             for (int r = -1; r < tm->reps && !s; r++) {
-                double loss, t0 = cpu_now();
+                double loss, t0 = rnnc_lab_cpu_now();
                 rnnc_lm_zero_grad(m);
                 s = rnnc_lm_forward(m, ws, x, tm->B, T, true, &rng, NULL);
                 if (!s) s = rnnc_lm_loss(m, ws, y, true, &loss);
-                if (r >= 0) samples[r] = cpu_now() - t0;
+                if (r >= 0) samples[r] = rnnc_lab_cpu_now() - t0;
             }
             rnnc_lm_ws_free(ws);
             qsort(samples, (size_t)tm->reps, sizeof *samples, cmp_double);
@@ -110,7 +104,7 @@ static double line_r2(const int *x, const double *y, int n) {
     return sxx > 0 && syy > 0 ? sxy * sxy / (sxx * syy) : 1;
 }
 
-static rnnc_status train_stack(const rnnc_lab_ctx *c, const char *corpus, int layers, double seconds, rnnc_lab_lm_result *res) {
+static rnnc_status train_stack(const rnnc_lab_ctx *c, const char *corpus, int layers, long steps, rnnc_lab_lm_result *res) {
     rnnc_lm_task_opts o = rnnc_lm_task_defaults();
     o.data = &corpus;
     o.n_data = 1;
@@ -123,7 +117,7 @@ static rnnc_status train_stack(const rnnc_lab_ctx *c, const char *corpus, int la
     o.seq = c->quick ? 32 : 64;
     o.eval_max_tokens = c->quick ? 0 : 262144;
     rnnc_run_opts r = rnnc_run_defaults();
-    r.seconds = seconds;
+    r.steps = steps;
     r.eval_every = 0;
     r.log_every = c->quick ? 2 : 10;
     r.warmup = c->quick ? 5 : 100;
@@ -141,7 +135,7 @@ static rnnc_status train_stack(const rnnc_lab_ctx *c, const char *corpus, int la
     return s;
 }
 
-static rnnc_status plots(const rnnc_lab_ctx *c, const timing *tm, const rnnc_lab_lm_result *res, double seconds) {
+static rnnc_status plots(const rnnc_lab_ctx *c, const timing *tm, const rnnc_lab_lm_result *res, double budget) {
     static const char *const names[N_LAYERS] = {"1 layer", "2 layers", "3 layers"};
     double tx[N_LAYERS][MAX_T], ty[N_LAYERS][MAX_T];
     rnnc_plot_series s[N_LAYERS];
@@ -167,7 +161,7 @@ static rnnc_status plots(const rnnc_lab_ctx *c, const timing *tm, const rnnc_lab
     double *x = buf, *y = buf + total;
     for (int l = 0; l < N_LAYERS; l++) {
         for (size_t i = 0; i < res[l].n; i++) {
-            x[i] = res[l].pts[i].elapsed;
+            x[i] = (double)res[l].pts[i].step * tm->ms[l][TRAIN_T] / 1000; /* the compute spent, in one-thread CPU seconds */
             y[i] = res[l].pts[i].loss / log(2.0); /* char: one token is about one byte */
         }
         snprintf(lab[l], sizeof lab[l], "%s, %ld steps: held-out %.3f bits/byte", names[l], res[l].steps, res[l].val_bpb);
@@ -175,15 +169,16 @@ static rnnc_status plots(const rnnc_lab_ctx *c, const timing *tm, const rnnc_lab
         x += res[l].n;
         y += res[l].n;
     }
-    snprintf(title, sizeof title, "Character LSTM, 1 to 3 layers, %.0f s each: training loss", seconds);
-    o = (rnnc_plot_opts){.title = title, .xlabel = "training time (s)", .ylabel = "bits per character (training)"};
+    snprintf(title, sizeof title, "Character LSTM, 1 to 3 layers, %g CPU-seconds of compute each: training loss", budget);
+    o = (rnnc_plot_opts){.title = title, .xlabel = "compute spent (steps x CPU seconds per step on one thread)",
+                         .ylabel = "bits per character (training)"};
     st = rnnc_lab_plot(c, "stacking_training.svg", &o, s, N_LAYERS);
     free(buf);
     return st;
 }
 
 static rnnc_status write_json(const rnnc_lab_ctx *c, const rnnc_lab_corpus *k, const timing *tm,
-                              const rnnc_lab_lm_result *res, double seconds) {
+                              const rnnc_lab_lm_result *res, double budget) {
     cJSON *j = cJSON_CreateObject();
     if (!j) return rnnc_error(RNNC_ERR_NOMEM, "out of memory");
     cJSON_AddStringToObject(j, "lab", "stacking");
@@ -210,7 +205,7 @@ static rnnc_status write_json(const rnnc_lab_ctx *c, const rnnc_lab_corpus *k, c
     }
     cJSON *tr = cJSON_AddObjectToObject(j, "training");
     if (tr) {
-        cJSON_AddNumberToObject(tr, "seconds_each", seconds);
+        cJSON_AddNumberToObject(tr, "cpu_seconds_each", budget);
         cJSON *runs = cJSON_AddArrayToObject(tr, "runs");
         for (int l = 0; runs && l < N_LAYERS; l++) {
             cJSON *r = cJSON_CreateObject();
@@ -219,8 +214,9 @@ static rnnc_status write_json(const rnnc_lab_ctx *c, const rnnc_lab_corpus *k, c
             cJSON_AddStringToObject(r, "describe", res[l].describe);
             cJSON_AddNumberToObject(r, "parameters", (double)res[l].n_params);
             cJSON_AddNumberToObject(r, "steps", (double)res[l].steps);
-            cJSON_AddNumberToObject(r, "seconds", res[l].seconds);
-            cJSON_AddNumberToObject(r, "ms_per_step", 1000 * res[l].seconds / (double)res[l].steps);
+            cJSON_AddNumberToObject(r, "wall_seconds", res[l].seconds);
+            cJSON_AddNumberToObject(r, "cpu_seconds", res[l].cpu_seconds);
+            cJSON_AddNumberToObject(r, "cpu_ms_per_step_one_thread", tm->ms[l][TRAIN_T]);
             cJSON_AddNumberToObject(r, "held_out_bpb", res[l].val_bpb);
             cJSON *curve = cJSON_AddArrayToObject(r, "curve");
             for (size_t q = 0; curve && q < res[l].n; q++) {
@@ -249,7 +245,7 @@ rnnc_status rnnc_lab_stacking_run(const rnnc_lab_ctx *c) {
     rnnc_lab_cells cells = {0};
     rnnc_lab_lm_result res[N_LAYERS];
     memset(res, 0, sizeof res);
-    const double seconds = c->quick ? 2 : 100;
+    const double budget = c->quick ? 0.25 : 60; /* one-thread CPU seconds of compute for each stack */
     timing tm = c->quick ? (timing){.B = 8, .H = 64, .E = 32, .V = 128, .reps = 3, .T = {8, 16, 32}, .nT = 3}
                          : (timing){.B = 32, .H = 256, .E = 64, .V = 128, .reps = 7, .T = {16, 32, 64, 128, 256}, .nT = 5};
     rnnc_lab_note(c, "corpus: %s", k.note);
@@ -269,26 +265,33 @@ rnnc_status rnnc_lab_stacking_run(const rnnc_lab_ctx *c) {
     if ((s = rnnc_lab_write_csv(c, "stacking_time.csv", 7, thead, tm.nT, (const char *const *)cells.s))) goto out;
     rnnc_lab_cells_free(&cells);
 
-    rnnc_lab_note(c, "\n2. character LSTM language models of 1, 2 and 3 layers (%d wide, embedding %d, batch %d x %d), %.0f s "
-                  "each; held out: the last 5%% of the corpus%s", c->quick ? 64 : 256, c->quick ? 32 : 64, c->quick ? 8 : 32,
-                  c->quick ? 32 : 64, seconds, c->quick ? "" : " (its first 262,144 characters)");
-    for (int l = 0; l < N_LAYERS; l++)
-        if ((s = train_stack(c, k.path, l + 1, seconds, &res[l]))) goto out;
+    rnnc_lab_note(c, "\n2. character LSTM language models of 1, 2 and 3 layers (%d wide, embedding %d, batch %d x %d), each "
+                  "for the steps that %g CPU-seconds buy at its cost per step above (equal compute: on a shared machine "
+                  "equal wall time would hand each model whatever the other processes leave); held out: the last 5%% of the "
+                  "corpus%s", c->quick ? 64 : 256, c->quick ? 32 : 64, c->quick ? 8 : 32, tm.T[TRAIN_T], budget,
+                  c->quick ? "" : " (its first 262,144 characters)");
+    for (int l = 0; l < N_LAYERS; l++) {
+        long steps = (long)ceil(budget / (tm.ms[l][TRAIN_T] / 1000));
+        if ((s = train_stack(c, k.path, l + 1, steps > 0 ? steps : 1, &res[l]))) goto out;
+    }
     for (int l = 0; l < N_LAYERS; l++) {
         rnnc_lab_cell(&cells, "%d", l + 1);
         rnnc_lab_cell(&cells, "%zu", res[l].n_params);
         rnnc_lab_cell(&cells, "%ld", res[l].steps);
-        rnnc_lab_cell(&cells, "%.1f", 1000 * res[l].seconds / (double)res[l].steps);
+        rnnc_lab_cell(&cells, "%.2f", tm.ms[l][TRAIN_T]);
+        rnnc_lab_cell(&cells, "%.1f", res[l].seconds);
+        rnnc_lab_cell(&cells, "%.1f", res[l].cpu_seconds);
         rnnc_lab_cell(&cells, "%.2f", res[l].tokens / 1e6);
         rnnc_lab_cell(&cells, "%.4f", res[l].val_bpb);
     }
-    static const char *const rhead[] = {"layers", "parameters", "steps", "ms/step", "characters read (M)", "held-out bits/byte"};
+    static const char *const rhead[] = {"layers", "parameters", "steps", "CPU ms/step (1 thread)", "wall s", "CPU s",
+                                        "characters read (M)", "held-out bits/byte"};
     if (cells.failed) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory"); goto out; }
     char title[96];
-    snprintf(title, sizeof title, "equal time (%.0f s each)", seconds);
-    rnnc_lab_table(c, title, 6, rhead, N_LAYERS, (const char *const *)cells.s);
-    if ((s = rnnc_lab_write_csv(c, "stacking_training.csv", 6, rhead, N_LAYERS, (const char *const *)cells.s))) goto out;
-    if ((s = plots(c, &tm, res, seconds)) || (s = write_json(c, &k, &tm, res, seconds))) goto out;
+    snprintf(title, sizeof title, "equal compute (%g one-thread CPU-seconds each)", budget);
+    rnnc_lab_table(c, title, 8, rhead, N_LAYERS, (const char *const *)cells.s);
+    if ((s = rnnc_lab_write_csv(c, "stacking_training.csv", 8, rhead, N_LAYERS, (const char *const *)cells.s))) goto out;
+    if ((s = plots(c, &tm, res, budget)) || (s = write_json(c, &k, &tm, res, budget))) goto out;
     rnnc_lab_note(c, "\nwritten: %s/stacking_time.svg, stacking_training.svg, stacking_time.csv, stacking_training.csv, "
                   "stacking.json", c->out_dir);
 
@@ -311,7 +314,7 @@ rnnc_status rnnc_lab_stacking_run(const rnnc_lab_ctx *c) {
                      "The work of a step grows along a straight line in T at every depth (a line through the CPU times from "
                      "T = %d to %d fits with R^2 >= %.3f: O(L) %s), and each layer adds its own: at T = %d a step of 2 layers costs %.2fx and of 3 "
                      "layers %.2fx the CPU time of 1 (the layers run one after another here, not at the same time). At equal "
-                     "time the best stack is %d layer%s at %.3f bits/byte against 1 layer's %.3f: %s%.1f%%, %s.",
+                     "compute the best stack is %d layer%s at %.3f bits/byte against 1 layer's %.3f: %s%.1f%%, %s.",
                      tm.T[0], tm.T[tm.nT - 1], worst, linear ? "holds" : "does not hold", tm.T[Tm], per_layer2, per_layer3,
                      best + 1, best ? "s" : "", res[best].val_bpb, res[0].val_bpb, gain > 0 ? "-" : "", 100 * gain,
                      modest ? "not dramatic, as the seed says" : "more than the seed's \"not dramatic\"");
