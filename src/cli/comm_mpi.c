@@ -168,17 +168,19 @@ static void wait_for(MPI_Request *req, const char *what) {
     double t0 = MPI_Wtime();
     /* the others give rank 0 time to name the missing rank first */
     double limit = dist_rank == 0 ? timeout_s : timeout_s + (timeout_s / 10 > 5 ? timeout_s / 10 : 5);
+    double waited = 0;
     for (long spins = 0;; spins++) {
         int done = 0;
         MPI_Test(req, &done, MPI_STATUS_IGNORE);
         if (done) return;
-        if (spins > 2000) {
-            if (spins < 20000) sched_yield();
-            else sleep_us(50); /* a long wait (a slower rank, a checkpoint): do not burn the core */
-        }
-        if ((spins & 255) == 0) {
-            if (dist_rank != 0 && spins > 0) answer_ping();
-            if (MPI_Wtime() - t0 > limit) timed_out(what, MPI_Wtime() - t0);
+        /* MPI progresses only in MPI_Test: poll hard while a transfer may be under way, but a
+         * long wait (a slower rank, rank 0 writing a checkpoint) should not burn the core */
+        if (waited > 0.2) sleep_us(100);
+        else if (spins > 1000) sched_yield();
+        if ((spins & 63) == 0) {
+            waited = MPI_Wtime() - t0;
+            if (dist_rank != 0 && waited > 0.01) answer_ping();
+            if (waited > limit) timed_out(what, waited);
         }
     }
 }
