@@ -1,9 +1,14 @@
-/* libFuzzer target: the id files of `rnnc train --ids` and `rnnc eval --ids` (whitespace-separated
- * non-negative decimal ids below 2^31), read by rnnc_ids_read_text, which reads a path: the whole
- * input is written to a temp file. The result is compared with a plain reference reading: the
- * reader must succeed exactly when every token is all digits with a value below 2^31, and then
- * give those values in order. The ids then go through rnnc_ids_check_vocab and the stream
- * batching (rnnc_stream_init and every window), B and T taken from the input's length. */
+/* libFuzzer target: the id files of `rnnc train --ids` and `rnnc eval --ids`, read by
+ * rnnc_ids_read_text, which reads a path: the whole input is written to a temp file. Two forms:
+ * - text (whitespace-separated non-negative decimal ids below 2^31): the result is compared with
+ *   a plain reference reading: the reader must succeed exactly when every token is all digits
+ *   with a value below 2^31, and then give those values in order;
+ * - .npy (the input starts with "\x93NUMPY"): when the reader succeeds, the data after the
+ *   declared header must be exactly 4 bytes an id, each the little-endian value read, below 2^31;
+ *   when it fails, it must say why. And the input's bytes as ids (each masked below 2^31) behind
+ *   rnnc_ids_npy_header must read back as those ids.
+ * The ids then go through rnnc_ids_check_vocab and the stream batching (rnnc_stream_init and
+ * every window), B and T taken from the input's length. Seeds: text, and .npy files NumPy wrote. */
 #include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,27 +38,67 @@ static int reference(const uint8_t *d, size_t n, int64_t **out, size_t *len) {
     return 1;
 }
 
+static uint32_t le32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+
+/* The input's bytes as ids behind the writer's header read back exactly. */
+static void npy_round_trip(const uint8_t *data, size_t size) {
+    size_t n = size / 4 > 4096 ? 4096 : size / 4;
+    unsigned char *b = malloc(RNNC_NPY_HEADER_MAX + 4 * n + 1);
+    FUZZ_CHECK(b != NULL);
+    size_t hl = rnnc_ids_npy_header(n, b);
+    FUZZ_CHECK(hl % 64 == 0 && hl <= RNNC_NPY_HEADER_MAX);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v = le32(data + 4 * i) & 0x7FFFFFFFu;
+        b[hl + 4 * i] = (unsigned char)v;
+        b[hl + 4 * i + 1] = (unsigned char)(v >> 8);
+        b[hl + 4 * i + 2] = (unsigned char)(v >> 16);
+        b[hl + 4 * i + 3] = (unsigned char)(v >> 24);
+    }
+    int32_t *ids = NULL;
+    size_t len = 0;
+    FUZZ_CHECK(rnnc_ids_parse(b, hl + 4 * n, "rt.npy", &ids, &len) == RNNC_OK && len == n);
+    for (size_t i = 0; i < n; i++) FUZZ_CHECK((uint32_t)ids[i] == (le32(data + 4 * i) & 0x7FFFFFFFu));
+    free(ids);
+    free(b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *path = fuzz_write("ids.txt", data, size);
     int32_t *ids = NULL;
     size_t len = 0;
     fuzz_clear_error();
     rnnc_status s = rnnc_ids_read_text(path, &ids, &len);
-    int64_t *want = NULL;
-    size_t want_len = 0;
-    int ok = reference(data, size, &want, &want_len);
-    if (s) {
-        fuzz_check_failed(s);
-        FUZZ_CHECK(!ok);
-        return 0;
-    }
-    FUZZ_CHECK(ok && len == want_len);
     int32_t max = -1;
-    for (size_t i = 0; i < len; i++) {
-        FUZZ_CHECK(ids[i] >= 0 && ids[i] == want[i]);
-        if (ids[i] > max) max = ids[i];
+    if (size >= 6 && memcmp(data, "\x93NUMPY", 6) == 0) {
+        npy_round_trip(data, size);
+        if (s) {
+            fuzz_check_failed(s);
+            return 0;
+        }
+        /* accepted: versions 1.0 (u16 header length) and 2.0 (u32) only, ids to the end */
+        FUZZ_CHECK(size >= 10 && data[7] == 0 && (data[6] == 1 || data[6] == 2));
+        size_t off = data[6] == 1 ? 10 + (size_t)(data[8] | data[9] << 8) : 12 + (size_t)le32(data + 8);
+        FUZZ_CHECK(off <= size && size - off == 4 * len && data[off - 1] == '\n');
+        for (size_t i = 0; i < len; i++) {
+            FUZZ_CHECK(ids[i] >= 0 && (uint32_t)ids[i] == le32(data + off + 4 * i));
+            if (ids[i] > max) max = ids[i];
+        }
+    } else {
+        int64_t *want = NULL;
+        size_t want_len = 0;
+        int ok = reference(data, size, &want, &want_len);
+        if (s) {
+            fuzz_check_failed(s);
+            FUZZ_CHECK(!ok);
+            return 0;
+        }
+        FUZZ_CHECK(ok && len == want_len);
+        for (size_t i = 0; i < len; i++) {
+            FUZZ_CHECK(ids[i] >= 0 && ids[i] == want[i]);
+            if (ids[i] > max) max = ids[i];
+        }
+        free(want);
     }
-    free(want);
 
     /* The vocabulary check fails exactly when some id is too large for it. */
     int V = 1000;

@@ -52,6 +52,21 @@ awk '$1 == "step" { print $4 }' "$TMP/train.out" >"$TMP/got"
 paste "$TMP/got" "$TMP/want" | while read -r a b; do near "$a" "$b" 1e-5 || echo "step loss $a vs $b"; done >"$TMP/bad"
 [ -s "$TMP/bad" ] && fail "train losses differ from PyTorch: $(cat "$TMP/bad")"
 
+# Binary id files (.npy written by NumPy, tools/make_npy_ids.py): the same eval loss, and the same
+# trained model byte for byte, as the text ids.
+for npy in "$G/../ids/cli_ids_u4.npy" "$G/../ids/cli_ids_i4.npy"; do
+    checks=$((checks + 1))
+    out=$("$RNNC" eval --model "$G/cli_lstm.safetensors" --ids "$npy" --batch 4 --seq 5)
+    [ "$out" = "$("$RNNC" eval --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5)" ] ||
+        fail "eval --ids $npy: '$out' differs from the text ids'"
+    checks=$((checks + 1))
+    "$RNNC" train --model "$G/cli_lstm.safetensors" --ids "$npy" --batch 4 --seq 5 --steps 12 \
+        --optimizer adam --lr 0.01 --clip 0.5 -o "$TMP/a_npy.safetensors" >/dev/null 2>&1 &&
+        cmp -s "$TMP/a.safetensors" "$TMP/a_npy.safetensors" || fail "train --ids $npy: not the model of the text ids"
+done
+expect_error 1 "empty_u4.npy" "$RNNC" eval --model "$G/cli_lstm.safetensors" --ids "$G/../ids/empty_u4.npy" --batch 4 --seq 5
+expect_error 1 "outside the vocabulary" "$RNNC" eval --model "$G/cli_lstm.safetensors" --ids "$G/../ids/big_u4.npy" --batch 4 --seq 5
+
 # One SGD step: its loss, and the trained model evaluates to something lower-or-different but valid.
 checks=$((checks + 1))
 got=$("$RNNC" train --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 \

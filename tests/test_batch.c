@@ -1,4 +1,5 @@
-/* Stream batching (windows, tail dropping, too-small data) and the id text format. */
+/* Stream batching (windows, tail dropping, too-small data) and the id files: text, and .npy
+ * against fixtures NumPy wrote (tools/make_npy_ids.py) and every header NumPy would not write. */
 #include <unistd.h>
 
 #include "rnnc/batch.h"
@@ -75,9 +76,157 @@ static void test_read_text(void) {
     CHECK_EQ_LL(rnnc_ids_read_text("/nonexistent/ids.txt", &ids, &n), RNNC_ERR_IO);
 }
 
+/* Reads a whole file (fixtures). */
+static unsigned char *slurp(const char *path, size_t *n) {
+    unsigned char *d = NULL;
+    CHECK_EQ_LL(rnnc_read_file(path, &d, n), RNNC_OK);
+    return d;
+}
+
+/* The .npy files NumPy wrote read as their text twins; both dtypes; no ids; 5000 ids. */
+static void test_read_npy_numpy(void) {
+    int32_t *want, *got;
+    size_t nw, ng;
+    CHECK_EQ_LL(rnnc_ids_read(RNNC_TEST_DIR "/golden/lm/cli_ids.txt", &want, &nw), RNNC_OK);
+    const char *files[] = {RNNC_TEST_DIR "/golden/ids/cli_ids_u4.npy", RNNC_TEST_DIR "/golden/ids/cli_ids_i4.npy"};
+    for (int k = 0; k < 2; k++) {
+        CHECK_EQ_LL(rnnc_ids_read(files[k], &got, &ng), RNNC_OK);
+        CHECK_EQ_LL(ng, nw);
+        CHECK(ng == nw && memcmp(got, want, nw * sizeof *got) == 0);
+        free(got);
+        /* the old name reads them too (rnnc train --ids, rnnc eval --ids) */
+        CHECK_EQ_LL(rnnc_ids_read_text(files[k], &got, &ng), RNNC_OK);
+        CHECK(ng == nw && memcmp(got, want, nw * sizeof *got) == 0);
+        free(got);
+    }
+    free(want);
+    CHECK_EQ_LL(rnnc_ids_read(RNNC_TEST_DIR "/golden/ids/empty_u4.npy", &got, &ng), RNNC_OK);
+    CHECK_EQ_LL(ng, 0);
+    free(got);
+    CHECK_EQ_LL(rnnc_ids_read(RNNC_TEST_DIR "/golden/ids/big_u4.npy", &got, &ng), RNNC_OK);
+    CHECK_EQ_LL(ng, 5000);
+    long long sum = 0;
+    int perm = 1;
+    unsigned char *seen = calloc(5000, 1);
+    for (size_t i = 0; i < ng; i++) {
+        sum += got[i];
+        if (got[i] < 0 || got[i] >= 5000 || seen[got[i]]++) perm = 0;
+    }
+    CHECK(perm && sum == 4999LL * 5000 / 2);
+    free(seen);
+    free(got);
+}
+
+/* rnnc's own header is the one NumPy writes (byte for byte, for this count), and reads back. */
+static void test_npy_header(void) {
+    size_t n;
+    unsigned char *np = slurp(RNNC_TEST_DIR "/golden/ids/cli_ids_u4.npy", &n);
+    unsigned char h[RNNC_NPY_HEADER_MAX];
+    size_t hl = rnnc_ids_npy_header(203, h);
+    CHECK_EQ_LL(hl, 128);
+    CHECK(np && n == hl + 203 * 4 && memcmp(np, h, hl) == 0);
+    free(np);
+    uint64_t counts[] = {0, 1, 99999999999ULL, UINT64_MAX};
+    for (int k = 0; k < 4; k++) {
+        hl = rnnc_ids_npy_header(counts[k], h);
+        CHECK(hl % 64 == 0 && hl <= RNNC_NPY_HEADER_MAX && h[hl - 1] == '\n');
+    }
+    /* 3 ids through the writer's header and back */
+    hl = rnnc_ids_npy_header(3, h);
+    unsigned char buf[RNNC_NPY_HEADER_MAX + 12];
+    memcpy(buf, h, hl);
+    const unsigned char le[12] = {7, 0, 0, 0, 0, 1, 0, 0, 0xFF, 0xFF, 0xFF, 0x7F};
+    memcpy(buf + hl, le, 12);
+    int32_t *ids;
+    CHECK_EQ_LL(rnnc_ids_parse(buf, hl + 12, "x.npy", &ids, &n), RNNC_OK);
+    CHECK(n == 3 && ids[0] == 7 && ids[1] == 256 && ids[2] == INT32_MAX);
+    free(ids);
+}
+
+/* A header from its dict text (format 1.0, padded as NumPy pads) and `n` ids of value `v`. */
+static unsigned char *npy_of(const char *dict, size_t n_ids, uint32_t v, size_t *len) {
+    size_t dl = strlen(dict), total = (10 + dl + 1 + 63) / 64 * 64, hl = total - 10;
+    unsigned char *b = calloc(1, total + 4 * n_ids + 1);
+    memcpy(b, "\x93NUMPY\x01\x00", 8);
+    b[8] = (unsigned char)hl;
+    b[9] = (unsigned char)(hl >> 8);
+    memcpy(b + 10, dict, dl);
+    memset(b + 10 + dl, ' ', hl - dl - 1);
+    b[total - 1] = '\n';
+    for (size_t i = 0; i < n_ids; i++) memcpy(b + total + 4 * i, &v, 4);
+    *len = total + 4 * n_ids;
+    return b;
+}
+
+static void expect_npy(const char *dict, size_t n_ids, uint32_t v, rnnc_status want, const char *msg) {
+    size_t len, n;
+    unsigned char *b = npy_of(dict, n_ids, v, &len);
+    int32_t *ids = NULL;
+    rnnc_status s = rnnc_ids_parse(b, len, "t.npy", &ids, &n);
+    CHECK_MSG(s == want, "%s: status %d, want %d (%s)", dict, (int)s, (int)want, rnnc_last_error());
+    if (s && msg) CHECK_MSG(strstr(rnnc_last_error(), msg) != NULL, "%s: '%s' lacks '%s'", dict, rnnc_last_error(), msg);
+    if (s) CHECK(strncmp(rnnc_last_error(), "t.npy: ", 7) == 0);
+    if (!s) free(ids);
+    free(b);
+}
+
+static void test_npy_refused(void) {
+    /* accepted: key order, spacing, no trailing comma, fortran_order True (one dimension) */
+    expect_npy("{'shape': (2,), 'fortran_order': False, 'descr': '<u4'}", 2, 5, RNNC_OK, NULL);
+    expect_npy("{ 'descr' : \"<i4\" , 'fortran_order': True, 'shape': ( 2 , ) , }", 2, 5, RNNC_OK, NULL);
+    /* dtypes */
+    expect_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", 2, 5, RNNC_ERR_FORMAT, "'<u4' or '<i4'");
+    expect_npy("{'descr': '>u4', 'fortran_order': False, 'shape': (2,), }", 2, 5, RNNC_ERR_FORMAT, "'<u4' or '<i4'");
+    expect_npy("{'descr': '<u8', 'fortran_order': False, 'shape': (1,), }", 2, 5, RNNC_ERR_FORMAT, "'<u4' or '<i4'");
+    /* shapes */
+    expect_npy("{'descr': '<u4', 'fortran_order': False, 'shape': (1, 2), }", 2, 5, RNNC_ERR_FORMAT, "one dimension");
+    expect_npy("{'descr': '<u4', 'fortran_order': False, 'shape': (), }", 0, 5, RNNC_ERR_FORMAT, "one dimension");
+    expect_npy("{'descr': '<u4', 'fortran_order': False, 'shape': 2, }", 2, 5, RNNC_ERR_FORMAT, "tuple");
+    expect_npy("{'descr': '<u4', 'fortran_order': False, 'shape': (-2,), }", 2, 5, RNNC_ERR_FORMAT, "one dimension");
+    expect_npy("{'descr': '<u4', 'fortran_order': False, 'shape': (99999999999999999999999,), }", 2, 5, RNNC_ERR_FORMAT, NULL);
+    /* the count against the data */
+    expect_npy("{'descr': '<u4', 'fortran_order': False, 'shape': (3,), }", 2, 5, RNNC_ERR_FORMAT, "says 3 ids");
+    expect_npy("{'descr': '<u4', 'fortran_order': False, 'shape': (1,), }", 2, 5, RNNC_ERR_FORMAT, "says 1 ids");
+    /* keys */
+    expect_npy("{'descr': '<u4', 'fortran_order': False}", 0, 5, RNNC_ERR_FORMAT, "lacks 'shape'");
+    expect_npy("{'descr': '<u4', 'descr': '<u4', 'fortran_order': False, 'shape': (2,)}", 2, 5, RNNC_ERR_FORMAT, "repeated key");
+    expect_npy("{'descr': '<u4', 'fortran_order': False, 'shape': (2,), 'x': 1}", 2, 5, RNNC_ERR_FORMAT, "key 'x'");
+    expect_npy("{'descr': '<u4', 'fortran_order': 0, 'shape': (2,)}", 2, 5, RNNC_ERR_FORMAT, "True or False");
+    expect_npy("['descr']", 0, 5, RNNC_ERR_FORMAT, "not a dict");
+    expect_npy("{'descr': '<u4', 'fortran_order': False, 'shape': (2,)} x", 2, 5, RNNC_ERR_FORMAT, "after the dict");
+    /* values: 2^31 and up as u4, negative as i4 */
+    expect_npy("{'descr': '<u4', 'fortran_order': False, 'shape': (2,), }", 2, 0x80000000u, RNNC_ERR_FORMAT, "id 2147483648 at position 0 is not below 2^31");
+    expect_npy("{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }", 2, 0xFFFFFFFFu, RNNC_ERR_FORMAT, "id -1 at position 0 is negative");
+    /* the frame: version, header length past the end, no newline, truncated */
+    size_t len, n;
+    unsigned char *b = npy_of("{'descr': '<u4', 'fortran_order': False, 'shape': (2,), }", 2, 5, &len);
+    int32_t *ids;
+    b[6] = 3;
+    CHECK_EQ_LL(rnnc_ids_parse(b, len, "t.npy", &ids, &n), RNNC_ERR_FORMAT);
+    CHECK(strstr(rnnc_last_error(), "version 3.0") != NULL);
+    b[6] = 1;
+    b[9] = 0x40; /* header length 16 K */
+    CHECK_EQ_LL(rnnc_ids_parse(b, len, "t.npy", &ids, &n), RNNC_ERR_FORMAT);
+    CHECK(strstr(rnnc_last_error(), "past the end") != NULL);
+    b[9] = 0;
+    b[8 + 2 + b[8] - 1] = ' ';
+    CHECK_EQ_LL(rnnc_ids_parse(b, len, "t.npy", &ids, &n), RNNC_ERR_FORMAT);
+    CHECK(strstr(rnnc_last_error(), "newline") != NULL);
+    for (size_t cut = 0; cut < len; cut++) { /* every truncation of a valid file */
+        b[8 + 2 + b[8] - 1] = '\n';
+        rnnc_status s = rnnc_ids_parse(b, cut, "t.npy", &ids, &n);
+        if (cut < 6) { CHECK(s == RNNC_ERR_FORMAT || s == RNNC_OK); if (!s) free(ids); } /* then text: not all digits */
+        else CHECK_EQ_LL(s, RNNC_ERR_FORMAT);
+    }
+    free(b);
+}
+
 int main(void) {
     RUN(test_windows);
     RUN(test_too_small);
     RUN(test_read_text);
+    RUN(test_read_npy_numpy);
+    RUN(test_npy_header);
+    RUN(test_npy_refused);
     return test_report();
 }

@@ -21,149 +21,13 @@
 
 #include "rnnc/pretok.h"
 #include "tokenize/pretok_fast.h"
+#include "tokenize/bpe_table.h"
+#include "core/bigmem.h"
 
-#define NO_RANK UINT32_MAX
-#define HOT_RANKS 8192
-#define TINY_LEN 5                /* tokens this short live in 8-byte slots */
-#define TINY_ID_BITS 21
 #define SHORT_PIECE 256             /* longer stretches merge with the rank queue */
-#define PACK_LIMIT ((1u << 23) - 1) /* vocabularies with more ranks merge every piece with the queue */
-#define KEY_NONE INT32_MAX          /* merge_short's key of a pair that is no token */
 #define PARALLEL_MIN (1u << 18)     /* inputs below 256 KiB are encoded on one thread */
 #define CHUNK_TARGET (1u << 16)     /* aim for at least 64 KiB per parallel chunk */
 
-typedef struct {
-    uint64_t key8; /* the first min(8, len) bytes, zero-padded */
-    uint32_t len;
-    uint32_t id;   /* NO_RANK: empty slot */
-} slot;
-
-struct rnnc_bpe {
-    size_t n_ranks;          /* one past the largest rank */
-    size_t n_tokens;         /* ranks that are used */
-    uint64_t *tok_off;       /* per rank: offset into arena, or UINT64_MAX for a gap */
-    uint32_t *tok_len;
-    unsigned char *arena;
-    slot *slots;             /* tokens of rank >= HOT_RANKS */
-    size_t mask;             /* slots - 1 (power of two) */
-    slot *hot;               /* longer tokens of rank < HOT_RANKS: the frequent ones (BPE ranks */
-    size_t hot_mask;         /* follow merge order), in a table small enough to stay in L2 */
-    uint64_t *tiny;          /* tokens of <= TINY_LEN bytes: bytes (40 bits), length (3), rank */
-    size_t tiny_mask;        /* (21) in one word, so the table is a quarter of the 16-byte one */
-    int tiny_all;            /* every token of <= TINY_LEN bytes is in `tiny` (ranks fit) */
-    uint64_t *filter;        /* one bit per hash (high bits): clear = certainly no token. It is */
-    unsigned filter_shift;   /* small enough to stay in L2, and most failed merge lookups stop here */
-    uint32_t byte_rank[256];
-    uint32_t *pair2;         /* rank of each two-byte string (b0 << 8 | b1), or NO_RANK */
-    uint64_t inner[1024];    /* bit b0 << 8 | b1: the two bytes occur side by side inside some token */
-    int32_t *pair_key;       /* per byte pair, for cutting long pieces: -1 if inside no token (a cut), */
-                             /* else merge_short's key at offset 0: rank << 8 of a two-byte token, */
-                             /* or KEY_NONE (also for every pair when the ranks do not pack) */
-    size_t n_specials;
-    char **special_text;
-    size_t *special_len;
-    uint32_t *special_id;
-    size_t *special_order;   /* indices of the specials in id order, for lookups by id */
-    size_t n_vocab;
-    char *pattern;
-    rnnc_pretok *pretok;
-    int fast;                /* pretok_fast kind, or -1 */
-};
-
-/* ---- hashing byte strings ---- */
-
-static inline uint64_t load64(const unsigned char *p) { uint64_t x; memcpy(&x, p, 8); return x; }
-static inline uint32_t load32(const unsigned char *p) { uint32_t x; memcpy(&x, p, 4); return x; }
-
-/* The first min(len, 8) bytes as a little-endian integer, without reading past p + len. */
-static inline uint64_t key8_of(const unsigned char *p, size_t len) {
-    if (len >= 8) return load64(p);
-    if (len >= 4) return (uint64_t)load32(p) | ((uint64_t)load32(p + len - 4) << ((len - 4) * 8));
-    if (len == 0) return 0;
-    return (uint64_t)p[0] | ((uint64_t)p[len / 2] << (len / 2 * 8)) | ((uint64_t)p[len - 1] << ((len - 1) * 8));
-}
-
-static inline uint64_t mix(uint64_t h) {
-    h ^= h >> 32;
-    h *= 0xd6e8feb86659fd93ULL;
-    h ^= h >> 32;
-    return h;
-}
-
-static inline uint64_t hash_bytes(const unsigned char *p, size_t len, uint64_t key8) {
-    uint64_t h = (key8 ^ (uint64_t)len * 0x9E3779B97F4A7C15ULL) * 0xbf58476d1ce4e5b9ULL;
-    if (len > 8) {
-        size_t i = 8;
-        for (; i + 8 <= len; i += 8) h = (h ^ load64(p + i)) * 0x94d049bb133111ebULL;
-        if (i < len) h = (h ^ load64(p + len - 8)) * 0x94d049bb133111ebULL; /* overlapping tail */
-    }
-    return mix(h);
-}
-
-static inline uint64_t tiny_key(uint64_t key8, size_t len) { return (key8 & ((1ULL << 40) - 1)) | (uint64_t)len << 40; }
-
-/* Probes the tables for p[0..len) with its key8 and hash (the filter already passed). */
-static inline uint32_t probe(const rnnc_bpe *b, const unsigned char *p, size_t len, uint64_t k, uint64_t h) {
-    size_t i;
-    if (len <= TINY_LEN) {
-        uint64_t want = tiny_key(k, len);
-        for (i = (size_t)h & b->tiny_mask;; i = (i + 1) & b->tiny_mask) {
-            uint64_t e = b->tiny[i];
-            if (e == 0) break;
-            if ((e & ((1ULL << 43) - 1)) == want) return (uint32_t)(e >> 43);
-        }
-        if (b->tiny_all) return NO_RANK;
-    } else {
-        for (i = (size_t)h & b->hot_mask;; i = (i + 1) & b->hot_mask) {
-            const slot *s = &b->hot[i];
-            if (s->id == NO_RANK) break;
-            if (s->key8 == k && s->len == len &&
-                (len <= 8 || memcmp(b->arena + b->tok_off[s->id] + 8, p + 8, len - 8) == 0))
-                return s->id;
-        }
-    }
-    for (i = (size_t)h & b->mask;; i = (i + 1) & b->mask) {
-        const slot *s = &b->slots[i];
-        if (s->id == NO_RANK) return NO_RANK;
-        if (s->key8 == k && s->len == len &&
-            (len <= 8 || memcmp(b->arena + b->tok_off[s->id] + 8, p + 8, len - 8) == 0))
-            return s->id;
-    }
-}
-
-/* Two bits per token in one 64-bit word of the filter (a blocked Bloom filter): the word from the
- * hash's top bits, the two bit positions from the next twelve. About 2% of absent strings pass. */
-static inline uint64_t filter_bits(uint64_t h) { return 1ULL << ((h >> 20) & 63) | 1ULL << ((h >> 26) & 63); }
-
-static inline int filter_has(const rnnc_bpe *b, uint64_t h) {
-    uint64_t bits = filter_bits(h);
-    return (b->filter[h >> b->filter_shift] & bits) == bits;
-}
-
-/* The rank of the token with bytes p[0..len), or NO_RANK. */
-static inline uint32_t lookup(const rnnc_bpe *b, const unsigned char *p, size_t len) {
-    uint64_t k = key8_of(p, len);
-    uint64_t h = hash_bytes(p, len, k);
-    if (!filter_has(b, h)) return NO_RANK;
-    return probe(b, p, len, k, h);
-}
-
-/* A lookup in two halves, so that other work can run while its loads are in flight: start hashes
- * the bytes and prefetches the filter word and the first table slot; finish tests and probes. */
-typedef struct { uint64_t k, h; } pending;
-
-static inline pending lookup_start(const rnnc_bpe *b, const unsigned char *p, size_t len) {
-    pending q;
-    q.k = key8_of(p, len);
-    q.h = hash_bytes(p, len, q.k);
-    __builtin_prefetch(&b->filter[q.h >> b->filter_shift]);
-    __builtin_prefetch(len <= TINY_LEN ? (const void *)&b->tiny[q.h & b->tiny_mask] : (const void *)&b->hot[q.h & b->hot_mask]);
-    return q;
-}
-
-static inline uint32_t lookup_finish(const rnnc_bpe *b, const unsigned char *p, size_t len, pending q) {
-    return filter_has(b, q.h) ? probe(b, p, len, q.k, q.h) : NO_RANK;
-}
 
 /* ---- construction ---- */
 
@@ -208,8 +72,15 @@ static special_ref *sorted_specials(const rnnc_special_token *specials, size_t n
     return r;
 }
 
+static int token_present(const void *ctx, size_t id) { return ((const rnnc_token_bytes *)ctx)[id].data != NULL; }
+
 rnnc_status rnnc_bpe_check_specials(const rnnc_token_bytes *tokens, size_t n_tokens,
                                     const rnnc_special_token *specials, size_t n_specials) {
+    return rnnc_bpe_check_specials_by(n_tokens, token_present, tokens, specials, n_specials);
+}
+
+rnnc_status rnnc_bpe_check_specials_by(size_t n_tokens, int (*has_token)(const void *ctx, size_t id), const void *ctx,
+                                       const rnnc_special_token *specials, size_t n_specials) {
     char s1[SHOWN_CAP], s2[SHOWN_CAP];
     /* The gap limit in size_t, capped so that it cannot wrap whatever the caller passes. */
     size_t limit = RNNC_BPE_MAX_VOCAB;
@@ -225,7 +96,7 @@ rnnc_status rnnc_bpe_check_specials(const rnnc_token_bytes *tokens, size_t n_tok
         if (id >= limit)
             return rnnc_error(RNNC_ERR_ARG, "special token '%s' has id %u; special ids must be below %zu (at most %u past the %zu ranks and %zu special tokens)",
                               shown(t, s1), (unsigned)id, limit, RNNC_BPE_MAX_SPECIAL_GAP, n_tokens, n_specials);
-        if (id < n_tokens && tokens[id].data)
+        if (id < n_tokens && has_token(ctx, id))
             return rnnc_error(RNNC_ERR_ARG, "special token '%s' has id %u, which is already an ordinary token's rank",
                               shown(t, s1), (unsigned)id);
     }
@@ -258,14 +129,16 @@ static void free_specials(rnnc_bpe *b) {
 void rnnc_bpe_free(rnnc_bpe *b) {
     if (!b) return;
     free(b->tok_off);
-    free(b->tok_len);
-    free(b->arena);
-    free(b->slots);
-    free(b->hot);
-    free(b->tiny);
-    free(b->filter);
-    free(b->pair2);
-    free(b->pair_key);
+    if (b->cache_buf) free(b->cache_buf);
+    else {
+        free(b->tok_len);
+        free(b->arena);
+        free(b->slots);
+        free(b->hot);
+        free(b->tiny);
+        free(b->filter);
+    }
+    free(b->pair2); /* and pair_key, its second half */
     free_specials(b);
     free(b->pattern);
     rnnc_pretok_free(b->pretok);
@@ -288,10 +161,9 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
     if (st) return rnnc_error(st, "bpe: %s", rnnc_last_error());
     rnnc_bpe *b = calloc(1, sizeof *b);
     if (!b) return rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory");
+    /* The pattern first, so that a bad one is reported before the tokens are looked at. */
     st = rnnc_pretok_new(&b->pretok, pattern);
     if (st) { free(b); return st; }
-    b->fast = rnnc_pretok_fast_kind_of(b->pretok);
-    b->pattern = strdup(pattern);
     size_t total = 0, used = 0, used_hot = 0, used_tiny = 0;
     for (size_t r = 0; r < n_tokens; r++)
         if (tokens[r].data) {
@@ -323,7 +195,7 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
     while (fwords * 64 < used * 16) { fwords *= 2; flog++; }
     b->filter_shift = 64 - flog;
     b->filter = calloc(fwords, sizeof *b->filter);
-    if (!b->pattern || !b->filter || !b->tok_off || !b->tok_len || !b->arena || !b->slots || !b->hot || !b->tiny) {
+    if (!b->filter || !b->tok_off || !b->tok_len || !b->arena || !b->slots || !b->hot || !b->tiny) {
         st = rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory for %zu tokens", n_tokens);
         goto fail;
     }
@@ -366,14 +238,33 @@ rnnc_status rnnc_bpe_create(rnnc_bpe **out, const rnnc_token_bytes *tokens, size
             st = rnnc_error(RNNC_ERR_FORMAT, "bpe: the single byte 0x%02X has no rank (all 256 bytes must)", i);
             goto fail;
         }
-    for (size_t r = 0; r < n_tokens; r++)
-        for (size_t k = 1; tokens[r].data && k < tokens[r].len; k++) {
-            unsigned pair = (unsigned)tokens[r].data[k - 1] << 8 | tokens[r].data[k];
+    return rnnc_bpe_finish(b, out, pattern, specials, n_specials);
+fail:
+    rnnc_bpe_free(b);
+    return st;
+}
+
+rnnc_status rnnc_bpe_finish(rnnc_bpe *b, rnnc_bpe **out, const char *pattern, const rnnc_special_token *specials,
+                            size_t n_specials) {
+    rnnc_status st = RNNC_OK;
+    *out = NULL;
+    if (!pattern) pattern = "cl100k";
+    if (!b->pretok && (st = rnnc_pretok_new(&b->pretok, pattern))) goto fail;
+    b->fast = rnnc_pretok_fast_kind_of(b->pretok);
+    if (!(b->pattern = strdup(pattern))) { st = rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory"); goto fail; }
+    size_t n_tokens = b->n_ranks;
+    /* Byte pairs inside some token, from the arena (tokens lie there in rank order). */
+    for (size_t r = 0; r < n_tokens; r++) {
+        const unsigned char *p = b->arena + (b->tok_off[r] == UINT64_MAX ? 0 : b->tok_off[r]);
+        for (size_t k = 1; k < b->tok_len[r]; k++) {
+            unsigned pair = (unsigned)p[k - 1] << 8 | p[k];
             b->inner[pair >> 6] |= 1ULL << (pair & 63);
         }
-    b->pair2 = malloc(65536 * sizeof *b->pair2);
-    b->pair_key = malloc(65536 * sizeof *b->pair_key);
-    if (!b->pair2 || !b->pair_key) { st = rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory"); goto fail; }
+    }
+    /* One block for both (pair_key is its second half; freed with pair2), on a 2 MiB page. */
+    b->pair2 = rnnc_big_alloc(65536 * (sizeof *b->pair2 + sizeof *b->pair_key));
+    if (!b->pair2) { st = rnnc_error(RNNC_ERR_NOMEM, "bpe: out of memory"); goto fail; }
+    b->pair_key = (int32_t *)(b->pair2 + 65536);
     for (unsigned k = 0; k < 65536; k++) {
         unsigned char two[2] = {(unsigned char)(k >> 8), (unsigned char)k};
         b->pair2[k] = lookup(b, two, 2);
@@ -471,15 +362,23 @@ typedef struct {
     size_t merge_cap;
     pqueue pq;
     int nomem;
+    int borrowed;       /* ids is a region of someone else's buffer: growing it copies to the heap */
 } enc;
+
+static __attribute__((noinline)) void emit_grow(enc *s) {
+    size_t nc = s->cap ? s->cap * 2 : 1024;
+    uint32_t *nd = s->borrowed ? malloc(nc * sizeof *nd) : realloc(s->ids, nc * sizeof *nd);
+    if (!nd) { s->nomem = 1; return; }
+    if (s->borrowed && s->n) memcpy(nd, s->ids, s->n * sizeof *nd);
+    s->borrowed = 0;
+    s->ids = nd;
+    s->cap = nc;
+}
 
 static inline void emit(enc *s, uint32_t id) {
     if (s->n == s->cap) {
-        size_t nc = s->cap ? s->cap * 2 : 1024;
-        uint32_t *nd = realloc(s->ids, nc * sizeof *nd);
-        if (!nd) { s->nomem = 1; return; }
-        s->ids = nd;
-        s->cap = nc;
+        emit_grow(s);
+        if (s->nomem) return;
     }
     s->ids[s->n++] = id;
 }
@@ -856,14 +755,6 @@ static size_t safe_split(const unsigned char *t, size_t n, size_t from) {
     return n;
 }
 
-static rnnc_status append_ids(rnnc_ids *out, const uint32_t *ids, size_t n) {
-    rnnc_status st = rnnc_ids_reserve(out, out->len + n);
-    if (st) return st;
-    if (n) memcpy(out->data + out->len, ids, n * sizeof *ids);
-    out->len += n;
-    return RNNC_OK;
-}
-
 /* Ordinary text (no special tokens): in parallel chunks when it is big and the pattern built in. */
 static rnnc_status encode_ordinary(const rnnc_bpe *b, const unsigned char *t, size_t n, rnnc_ids *out) {
     int threads = omp_get_max_threads();
@@ -872,8 +763,9 @@ static rnnc_status encode_ordinary(const rnnc_bpe *b, const unsigned char *t, si
         if (n / want < CHUNK_TARGET) want = n / CHUNK_TARGET;
         if (want < 2) want = 2;
         size_t *cut = malloc((want + 1) * sizeof *cut);
-        enc *parts = calloc(want, sizeof *parts);
-        if (!cut || !parts) { free(cut); free(parts); return rnnc_error(RNNC_ERR_NOMEM, "bpe encode: out of memory"); }
+        size_t *got = calloc(want, sizeof *got);
+        int *bad = calloc(want, sizeof *bad);
+        if (!cut || !got || !bad) { free(cut); free(got); free(bad); return rnnc_error(RNNC_ERR_NOMEM, "bpe encode: out of memory"); }
         size_t nc = 0;
         cut[0] = 0;
         for (size_t k = 1; k < want; k++) {
@@ -883,27 +775,84 @@ static rnnc_status encode_ordinary(const rnnc_bpe *b, const unsigned char *t, si
         cut[++nc] = n;
         if (nc == 1) { /* no safe split point (e.g. text without spaces): one thread */
             free(cut);
-            free(parts);
+            free(got);
+            free(bad);
             goto serial;
         }
-        rnnc_status st = RNNC_OK;
+        /* Chunk k writes its ids straight into its region of out: chunk_bytes / 3 + 16 ids, more
+         * than ordinary text needs (cl100k: 0.2 ids a byte), which a chunk that needs more leaves
+         * for a buffer of its own. The regions are then moved together in order. No per-chunk
+         * buffers and no copy for ordinary text; the pages touched are about the ids' own, on
+         * 2 MiB pages (bigmem.h). */
+        size_t base = out->len, need = base;
+        for (size_t k = 0; k < nc; k++) { got[k] = need; need += (cut[k + 1] - cut[k]) / 3 + 16; } /* got: region start, for now */
+        if (out->cap < need) {
+            uint32_t *nd = rnnc_big_alloc(need * sizeof *nd);
+            if (!nd) { free(cut); free(got); free(bad); return rnnc_error(RNNC_ERR_NOMEM, "bpe encode: out of memory"); }
+            if (base) memcpy(nd, out->data, base * sizeof *nd);
+            free(out->data);
+            out->data = nd;
+            out->cap = need;
+        }
+        uint32_t **own = calloc(nc, sizeof *own); /* a chunk's ids when they outgrew its region */
+        size_t *start = malloc(nc * sizeof *start);
+        if (!own || !start) {
+            free(own); free(start); free(cut); free(got); free(bad);
+            return rnnc_error(RNNC_ERR_NOMEM, "bpe encode: out of memory");
+        }
+        memcpy(start, got, nc * sizeof *start);
         #pragma omp parallel for schedule(dynamic, 1)
         for (size_t k = 0; k < nc; k++) {
-            /* Work on a local copy: neighbouring parts[] entries share cache lines across threads. */
             enc s = {0};
-            s.cap = (cut[k + 1] - cut[k]) / 4 + 16;
-            s.ids = malloc(s.cap * sizeof *s.ids);
-            if (!s.ids) s.nomem = 1;
-            else encode_serial(b, t + cut[k], cut[k + 1] - cut[k], &s);
-            parts[k] = s;
+            s.ids = out->data + start[k];
+            s.cap = (cut[k + 1] - cut[k]) / 3 + 16;
+            s.borrowed = 1;
+            encode_serial(b, t + cut[k], cut[k + 1] - cut[k], &s);
+            got[k] = s.n;
+            bad[k] = s.nomem;
+            if (!s.borrowed) own[k] = s.ids;
+            s.ids = NULL;
+            enc_free(&s);
         }
+        rnnc_status st = RNNC_OK;
+        int spilled = 0;
         for (size_t k = 0; k < nc; k++) {
-            if (!st && parts[k].nomem) st = rnnc_error(RNNC_ERR_NOMEM, "bpe encode: out of memory");
-            if (!st) st = append_ids(out, parts[k].ids, parts[k].n);
-            enc_free(&parts[k]);
+            if (bad[k] && !st) st = rnnc_error(RNNC_ERR_NOMEM, "bpe encode: out of memory");
+            spilled |= own[k] != NULL;
         }
+        size_t total = base;
+        for (size_t k = 0; k < nc; k++) total += got[k];
+        uint32_t *dst = out->data;
+        if (!st && spilled && total > out->cap) { /* rare: text with many ids a byte */
+            dst = rnnc_big_alloc(total * sizeof *dst);
+            if (!dst) st = rnnc_error(RNNC_ERR_NOMEM, "bpe encode: out of memory");
+            else if (base) memcpy(dst, out->data, base * sizeof *dst);
+        }
+        if (!st && spilled && dst == out->data) {
+            /* In place, a spilled chunk's ids may reach into later regions: move those first. */
+            for (size_t k = 0; k < nc && !st; k++)
+                if (!own[k] && got[k]) {
+                    own[k] = malloc(got[k] * sizeof **own);
+                    if (!own[k]) st = rnnc_error(RNNC_ERR_NOMEM, "bpe encode: out of memory");
+                    else memcpy(own[k], out->data + start[k], got[k] * sizeof **own);
+                }
+        }
+        size_t at = base;
+        for (size_t k = 0; k < nc && !st; k++) {
+            const uint32_t *src = own[k] ? own[k] : out->data + start[k];
+            if (got[k] && (dst != out->data || at != start[k])) memmove(dst + at, src, got[k] * sizeof *dst);
+            at += got[k];
+        }
+        if (!st) {
+            if (dst != out->data) { free(out->data); out->data = dst; out->cap = total; }
+            out->len = at;
+        } else if (dst != out->data) free(dst);
+        for (size_t k = 0; k < nc; k++) free(own[k]);
+        free(own);
+        free(start);
         free(cut);
-        free(parts);
+        free(got);
+        free(bad);
         return st;
     }
 serial:;

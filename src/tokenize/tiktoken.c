@@ -11,6 +11,8 @@
 #include "rnnc/bpe.h"
 #include "rnnc/io.h"
 #include "rnnc/pretok.h"
+#include "tokenize/bpe_cache.h"
+#include "tokenize/bpe_table.h"
 
 /* tiktoken's registry: pattern and special tokens of each OpenAI encoding. */
 static const rnnc_special_token SPECIALS_R50K[] = {{"<|endoftext|>", 50256}};
@@ -233,6 +235,50 @@ static rnnc_status parse_ranks(rnnc_bpe **out, const unsigned char *data, size_t
     return st;
 }
 
+static int has_rank(const void *ctx, size_t id) { return ((const rnnc_bpe *)ctx)->tok_len[id] != 0; }
+
+/* Reads the rank file `file` and makes its tokenizer (errors as parse_ranks). A rank file of
+ * RNNC_BPE_CACHE_MIN_SOURCE bytes or more goes through the cache beside it (bpe_cache.h): its
+ * tables are taken from there when the cache matches the file and passes its checks, and are
+ * written there after a parse otherwise (where the directory allows). */
+static rnnc_status load_ranks(rnnc_bpe **out, const char *file, const char *pattern, const rnnc_special_token *specials,
+                              size_t n_specials, const char *spec_source) {
+    *out = NULL;
+    struct stat sb;
+    /* Stat before reading: a change after it leaves the recorded time older than the file's. */
+    int regular = stat(file, &sb) == 0 && S_ISREG(sb.st_mode);
+    unsigned char *data;
+    size_t len;
+    rnnc_status st = rnnc_read_file(file, &data, &len);
+    if (st) return st;
+    int mode = rnnc_bpe_cache_mode();
+    int cached = regular && mode && (mode == 1 || len >= RNNC_BPE_CACHE_MIN_SOURCE);
+    rnnc_bpe_source src = {0};
+    if (cached) {
+        src.size = (uint64_t)sb.st_size;
+        src.mtime_s = (int64_t)sb.st_mtim.tv_sec;
+        src.mtime_ns = (int64_t)sb.st_mtim.tv_nsec;
+        src.hash = rnnc_bpe_hash64(data, len, RNNC_BPE_SOURCE_SEED);
+        rnnc_bpe *t = NULL;
+        if ((st = rnnc_bpe_cache_read(&t, file, &src))) { free(data); return st; }
+        if (t) {
+            free(data);
+            if ((st = rnnc_bpe_check_specials_by(t->n_ranks, has_rank, t, specials, n_specials))) {
+                st = rnnc_error(st, "%s: %s", spec_source ? spec_source : file, rnnc_last_error());
+                rnnc_bpe_free(t);
+            } else if ((st = rnnc_bpe_finish(t, out, pattern, specials, n_specials))) {
+                const char *msg = rnnc_last_error();
+                st = rnnc_error(st, "%s: %s", file, strncmp(msg, "bpe: ", 5) == 0 ? msg + 5 : msg);
+            }
+            return st;
+        }
+    }
+    st = parse_ranks(out, data, len, file, pattern, specials, n_specials, spec_source);
+    free(data);
+    if (!st && cached) (void)rnnc_bpe_cache_write(*out, file, &src);
+    return st;
+}
+
 rnnc_status rnnc_bpe_load_mem(rnnc_bpe **out, const unsigned char *data, size_t len, const char *source,
                               const char *pattern) {
     return parse_ranks(out, data, len, source ? source : "<memory>", pattern, NULL, 0, NULL);
@@ -344,15 +390,7 @@ rnnc_status rnnc_bpe_load(rnnc_bpe **out, const char *name_or_path, const char *
         if (stat(file, &sb) != 0)
             st = rnnc_error(RNNC_ERR_IO, "%s: not found (%s); run scripts/fetch-data.sh (or `make data`), or set RNNC_DATA to the data folder",
                             file, ENCODINGS[i].name);
-        else {
-            unsigned char *data;
-            size_t len;
-            st = rnnc_read_file(file, &data, &len);
-            if (!st) {
-                st = parse_ranks(out, data, len, file, ENCODINGS[i].pattern, ENCODINGS[i].specials, ENCODINGS[i].n_specials, NULL);
-                free(data);
-            }
-        }
+        else st = load_ranks(out, file, ENCODINGS[i].pattern, ENCODINGS[i].specials, ENCODINGS[i].n_specials, NULL);
         free(file);
         return st;
     }
@@ -363,16 +401,7 @@ rnnc_status rnnc_bpe_load(rnnc_bpe **out, const char *name_or_path, const char *
     size_t n_specials;
     int found;
     rnnc_status st = read_sidecar(side, &side_pattern, &specials, &n_specials, &found);
-    if (!st) {
-        unsigned char *data;
-        size_t len;
-        st = rnnc_read_file(name_or_path, &data, &len);
-        if (!st) {
-            const char *pat = side_pattern ? side_pattern : pattern;
-            st = parse_ranks(out, data, len, name_or_path, pat, specials, n_specials, found ? side : NULL);
-            free(data);
-        }
-    }
+    if (!st) st = load_ranks(out, name_or_path, side_pattern ? side_pattern : pattern, specials, n_specials, found ? side : NULL);
     free(side_pattern);
     free_specials(specials, n_specials);
     free(side);
