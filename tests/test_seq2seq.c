@@ -263,6 +263,57 @@ static void test_greedy_and_beam(void) {
     rnnc_s2s_model_free(m);
 }
 
+/* Beam search over a set (rnnc_s2s_evaluate: the sources of a batch searched side by side) gives
+ * every source exactly what rnnc_s2s_beam gives it alone: the same tokens and log-probability,
+ * for sources of every length, hypotheses that end early and ones cut at max_len, any batch size. */
+static void test_beam_batched(void) {
+    static const char tsv[] = "s4\tT4\ns5 s6\tT5 T6\ns7 s8 s4 s5 s6 s7\tT7\ns8 s8 s8\tT4 T4\ns6 s4\tT6\n"
+                              "s5 s5 s5 s5 s5\tT5\ns4 s7 s6\tT7 T4\ns8\tT5\ns6 s7 s8 s4\tT6 T6 T6\n";
+    const rnnc_cell cells[] = {RNNC_CELL_LSTM, RNNC_CELL_GRU};
+    for (int ci = 0; ci < 2; ci++) {
+        rnnc_s2s_model *m = tiny_model(cells[ci], ci == 1, 2, 11 + (uint64_t)ci);
+        m->c.reverse_source = ci == 0;
+        /* larger weights: the outputs depend on the source, so some searches end early, some run to
+         * max_len, and a batch's sources finish at different steps */
+        for (size_t k = 0; k < m->n_params; k++) m->params[k] *= 3.0f;
+        m->params[m->off_head_b + RNNC_S2S_EOS] += ci == 0 ? 0.0f : 2.0f;
+        rnnc_s2s_data d;
+        rnnc_s2s_data_init(&d);
+        rnnc_s2s_read_opts ro = {.grow = false};
+        CHECK_EQ_LL(rnnc_s2s_data_parse(&d, tsv, sizeof tsv - 1, "beam.tsv", &ro, &m->src_vocab, &m->tgt_vocab), RNNC_OK);
+        CHECK_EQ_LL(d.n, 9);
+        const int Ks[] = {2, 3, 5}, batches[] = {1, 4, 9}, max_lens[] = {0, 3};
+        int finished = 0, cut = 0;
+        for (int ki = 0; ki < 3; ki++)
+            for (int bi = 0; bi < 3; bi++)
+                for (int mi = 0; mi < 2; mi++) {
+                    rnnc_s2s_score sc;
+                    rnnc_s2s_hyp *hyps = NULL;
+                    CHECK_EQ_LL(rnnc_s2s_evaluate(m, &d, Ks[ki], 1.0, batches[bi], max_lens[mi], &sc, &hyps), RNNC_OK);
+                    for (size_t i = 0; hyps && i < d.n; i++) {
+                        const rnnc_s2s_item *it = &d.items[i];
+                        rnnc_s2s_hyp h[1];
+                        int n = 0, ml = max_lens[mi] ? max_lens[mi] : 2 * it->src_len + 10;
+                        CHECK_EQ_LL(rnnc_s2s_beam(m, it->src, it->src_len, Ks[ki], ml, 1.0, 1, h, &n), RNNC_OK);
+                        CHECK_EQ_LL(n, 1);
+                        CHECK_MSG(hyps[i].len == h[0].len && hyps[i].logprob == h[0].logprob &&
+                                      hyps[i].finished == h[0].finished &&
+                                      !memcmp(hyps[i].ids, h[0].ids, (size_t)h[0].len * sizeof *h[0].ids),
+                                  "cell %d K %d batch %d max_len %d item %zu: batched %d tokens, alone %d", ci, Ks[ki],
+                                  batches[bi], max_lens[mi], i, hyps[i].len, h[0].len);
+                        finished += h[0].finished;
+                        cut += !h[0].finished;
+                        rnnc_s2s_hyp_free(&h[0]);
+                        rnnc_s2s_hyp_free(&hyps[i]);
+                    }
+                    free(hyps);
+                }
+        CHECK_MSG(finished > 0 && cut > 0, "cell %d: %d finished, %d cut", ci, finished, cut);
+        rnnc_s2s_data_free(&d);
+        rnnc_s2s_model_free(m);
+    }
+}
+
 static void test_model_file(void) {
     rnnc_s2s_model *m = tiny_model(RNNC_CELL_LSTM, true, 2, 9);
     const char *path = "test_seq2seq_model.safetensors";
@@ -571,6 +622,7 @@ int main(void) {
     RUN(test_label_smoothing_gradient);
     RUN(test_scheduled_sampling);
     RUN(test_greedy_and_beam);
+    RUN(test_beam_batched);
     RUN(test_model_file);
     RUN(test_hostile_files);
     RUN(test_reverse_source);

@@ -11,6 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
+#include "nn/cell.h"
+#include "nn/pgemm.h"
 #include "rnnc/filekind.h"
 #include "rnnc/nn.h"
 #include "rnnc/safetensors.h"
@@ -514,9 +518,10 @@ static void step_bufs_free(step_bufs *s) {
     memset(s, 0, sizeof *s);
 }
 
-static rnnc_status step_bufs_new(step_bufs *s, const rnnc_s2s_model *m, int B) {
+/* with_rnn: the recurrent layer's workspace too (step() needs it; the packed decoder does not) */
+static rnnc_status step_bufs_new_ex(step_bufs *s, const rnnc_s2s_model *m, int B, bool with_rnn) {
     memset(s, 0, sizeof *s);
-    rnnc_status st = rnnc_rnn_ws_new(&s->rnn, &m->dec, B, 1);
+    rnnc_status st = with_rnn ? rnnc_rnn_ws_new(&s->rnn, &m->dec, B, 1) : RNNC_OK;
     if (st) return st;
     size_t Bz = (size_t)B, H = (size_t)m->c.hidden, n = (size_t)m->c.layers * Bz * H;
     s->ids = malloc(Bz * sizeof(int));
@@ -532,6 +537,8 @@ static rnnc_status step_bufs_new(step_bufs *s, const rnnc_s2s_model *m, int B) {
     return RNNC_OK;
 }
 
+static rnnc_status step_bufs_new(step_bufs *s, const rnnc_s2s_model *m, int B) { return step_bufs_new_ex(s, m, B, true); }
+
 static rnnc_status step(const rnnc_s2s_model *m, step_bufs *s, int B) {
     rnnc_status st = rnnc_embedding_forward(s->x, s->ids, m->params + m->off_tgt_emb, B, m->c.tgt_vocab, m->c.embed);
     if (st) return st;
@@ -544,43 +551,18 @@ static rnnc_status step(const rnnc_s2s_model *m, step_bufs *s, int B) {
     return RNNC_OK;
 }
 
+typedef struct dec_packed dec_packed; /* the decoder with packed weights (below) */
+static rnnc_status greedy_impl(const rnnc_s2s_model *m, dec_packed *dp, const uint32_t *src, const int *src_len,
+                               int B, int Ts, int max_len, uint32_t *out, int *out_len);
+static rnnc_status greedy_packed(const rnnc_s2s_model *m, const uint32_t *src, const int *src_len, int B, int Ts,
+                                 int max_len, uint32_t *out, int *out_len);
+
 rnnc_status rnnc_s2s_greedy(const rnnc_s2s_model *m, const uint32_t *src, const int *src_len, int B, int Ts,
                             int max_len, uint32_t *out, int *out_len) {
     if (B < 1 || Ts < 1 || max_len < 1) return rnnc_error(RNNC_ERR_ARG, "greedy decoding: B=%d Ts=%d max_len=%d must be positive", B, Ts, max_len);
-    encoder_bufs e;
-    step_bufs sb;
-    int *sids = malloc((size_t)B * (size_t)Ts * sizeof(int));
-    bool *done = calloc((size_t)B, sizeof(bool));
-    rnnc_status s = !sids || !done ? rnnc_error(RNNC_ERR_NOMEM, "out of memory for greedy decoding") : RNNC_OK;
-    if (s) { free(sids); free(done); return s; }
-    if ((s = encoder_bufs_new(&e, m, B, Ts))) { free(sids); free(done); return s; }
-    if ((s = step_bufs_new(&sb, m, B))) { encoder_bufs_free(&e); free(sids); free(done); return s; }
-    source_ids(m, src, src_len, B, Ts, sids);
-    if ((s = encode(m, &e, sids, src_len, B, Ts, false, NULL))) goto out;
-    size_t n = (size_t)m->c.layers * B * m->c.hidden;
-    memcpy(sb.h, e.h0, n * sizeof(float));
-    if (has_c(m)) memcpy(sb.c, e.c0, n * sizeof(float));
-    for (int b = 0; b < B; b++) { out_len[b] = 0; sb.ids[b] = RNNC_S2S_BOS; }
-    int left = B;
-    for (int t = 0; t < max_len && left > 0; t++) {
-        if ((s = step(m, &sb, B))) goto out;
-        for (int b = 0; b < B; b++) {
-            int v = argmax_output(sb.logits + (size_t)b * m->c.tgt_vocab, m->c.tgt_vocab);
-            sb.ids[b] = v;
-            if (done[b]) continue;
-            if (v == RNNC_S2S_EOS) { done[b] = true; left--; }
-            else out[(size_t)b * max_len + out_len[b]++] = (uint32_t)v;
-        }
-        float *t1 = sb.h; sb.h = sb.h2; sb.h2 = t1;
-        t1 = sb.c; sb.c = sb.c2; sb.c2 = t1;
-    }
-out:
-    step_bufs_free(&sb);
-    encoder_bufs_free(&e);
-    free(sids);
-    free(done);
-    return s;
+    return greedy_packed(m, src, src_len, B, Ts, max_len, out, out_len);
 }
+
 
 rnnc_status rnnc_s2s_encoder_forward(const rnnc_s2s_model *m, const uint32_t *src, const int *src_len, int B, int Ts,
                                      float *h0, float *c0, float *y) {
@@ -627,6 +609,215 @@ rnnc_status rnnc_s2s_decode_step(const rnnc_s2s_model *m, const uint32_t *ids, i
     return s;
 }
 
+/* ---- the decoder for inference, its weights packed once ----
+ *
+ * Greedy and beam decoding take one decoder step at a time for many rows. Through the recurrent
+ * layer's general forward (step() above) each step packs W_ih and W_hh again and runs its phases
+ * one after the other with the threads meeting between them; here the weights are packed once
+ * per decoding call (the pgemm panels of rnn.c), layer 0's input projection is made once for the
+ * whole target table (V rows: its embedding times W_ih0^T), and a step of R rows runs as blocks
+ * of DEC_BLOCK rows on the threads, each block through every layer and the head with no meeting
+ * (rows are independent). The cells' own pointwise code does the gates, as in training. */
+#define DEC_BLOCK 32
+
+struct dec_packed {
+    int L, H, GH, V;
+    const rnnc_cell_info *cell;
+    float *tab;            /* (V, G*H): tgt_embedding x W_ih0^T */
+    float *p_ih, *p_hh;    /* packed W_ih_l^T (l >= 1) and W_hh_l^T, (H x G*H) each, layer after layer */
+    float *p_head;         /* packed head^T (H x V) */
+    const float **b_ih, **b_hh;
+    const float *head_b;
+    int threads;
+    float *scratch;        /* per thread: gates, hg (DEC_BLOCK x G*H); aux, y, h_prev, c_prev (DEC_BLOCK x H) */
+    float *hgp;            /* (L, rows, G*H): the parents' hidden projections of a step */
+    size_t scratch_per;
+    int ones[DEC_BLOCK];   /* every row valid: the cells' lengths */
+    /* the encoder's and the steps' buffers, kept from call to call (reallocated when too small) */
+    encoder_bufs e;
+    int e_B, e_Ts;
+    step_bufs sb;
+    int sb_rows;
+    float *hgp_own; /* hgp's block (aligned), for sb_rows rows */
+};
+
+/* Packed panels are read with aligned vector loads. */
+static float *alloc_panels(size_t floats) { return aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64); }
+
+/* dp's encoder buffers for B sources of Ts steps and step buffers for `rows` rows. */
+static rnnc_status dec_packed_bufs(dec_packed *dp, const rnnc_s2s_model *m, int B, int Ts, int rows) {
+    rnnc_status s;
+    if (dp->e_B < B || dp->e_Ts < Ts) {
+        encoder_bufs_free(&dp->e);
+        dp->e_B = dp->e_Ts = 0;
+        if ((s = encoder_bufs_new(&dp->e, m, B, Ts))) return s;
+        dp->e_B = B;
+        dp->e_Ts = Ts;
+    }
+    if (dp->sb_rows < rows) {
+        step_bufs_free(&dp->sb);
+        free(dp->hgp_own);
+        dp->hgp = dp->hgp_own = NULL;
+        dp->sb_rows = 0;
+        if ((s = step_bufs_new_ex(&dp->sb, m, rows, false))) return s;
+        dp->hgp = dp->hgp_own = alloc_panels((size_t)dp->L * rows * dp->GH);
+        if (!dp->hgp) { step_bufs_free(&dp->sb); return rnnc_error(RNNC_ERR_NOMEM, "out of memory for decoding %d rows", rows); }
+        dp->sb_rows = rows;
+    }
+    return RNNC_OK;
+}
+
+static void dec_packed_free(dec_packed *d) {
+    if (d->e_B) encoder_bufs_free(&d->e);
+    if (d->sb_rows) step_bufs_free(&d->sb);
+    free(d->hgp_own);
+    free(d->tab); free(d->p_ih); free(d->p_hh); free(d->p_head); free(d->scratch);
+    free((void *)d->b_ih); free((void *)d->b_hh);
+    memset(d, 0, sizeof *d);
+}
+
+static rnnc_status dec_packed_new(dec_packed *d, const rnnc_s2s_model *m) {
+    memset(d, 0, sizeof *d);
+    int L = m->c.layers, H = m->c.hidden, E = m->c.embed, V = m->c.tgt_vocab;
+    d->cell = rnnc_cell_info_of(m->c.cell);
+    int G = d->cell->gates, GH = G * H;
+    d->L = L; d->H = H; d->GH = GH; d->V = V;
+    d->threads = omp_get_max_threads();
+    size_t ph = rnnc_pgemm_size(H, GH);
+    d->scratch_per = (size_t)DEC_BLOCK * (2 * (size_t)GH + 4 * (size_t)H);
+    d->tab = malloc((size_t)V * GH * sizeof(float));
+    d->p_ih = alloc_panels((L > 1 ? (size_t)(L - 1) : 1) * ph);
+    d->p_hh = alloc_panels((size_t)L * ph);
+    d->p_head = alloc_panels(rnnc_pgemm_size(H, V));
+    d->scratch = malloc((size_t)d->threads * d->scratch_per * sizeof(float));
+    d->b_ih = malloc((size_t)L * sizeof *d->b_ih);
+    d->b_hh = malloc((size_t)L * sizeof *d->b_hh);
+    if (!d->tab || !d->p_ih || !d->p_hh || !d->p_head || !d->scratch || !d->b_ih || !d->b_hh) {
+        dec_packed_free(d);
+        return rnnc_error(RNNC_ERR_NOMEM, "out of memory for the decoder's packed weights");
+    }
+    for (int r = 0; r < DEC_BLOCK; r++) d->ones[r] = 1;
+    const float *P = m->params + m->off_dec;
+    for (int l = 0; l < L; l++) {
+        rnnc_rnn_layer_layout ll = rnnc_rnn_layer(&m->dec, l, 0);
+        if (l == 0) {
+            /* every target token's layer-0 input projection, without bias (the cell adds it) */
+            float *pk = alloc_panels(rnnc_pgemm_size(E, GH));
+            if (!pk) { dec_packed_free(d); return rnnc_error(RNNC_ERR_NOMEM, "out of memory for the decoder's packed weights"); }
+            rnnc_pgemm_pack(pk, P + ll.w_ih, E, 1, E, GH, 0, GH);
+            rnnc_pgemm(V, E, 0, GH, m->params + m->off_tgt_emb, E, pk, d->tab, GH, 0);
+            free(pk);
+        } else {
+            rnnc_pgemm_pack(d->p_ih + (size_t)(l - 1) * ph, P + ll.w_ih, H, 1, H, GH, 0, GH);
+        }
+        rnnc_pgemm_pack(d->p_hh + (size_t)l * ph, P + ll.w_hh, H, 1, H, GH, 0, GH);
+        d->b_ih[l] = P + ll.b_ih;
+        d->b_hh[l] = P + ll.b_hh;
+    }
+    rnnc_pgemm_pack(d->p_head, m->params + m->off_head_w, H, 1, H, V, 0, V);
+    d->head_b = m->params + m->off_head_b;
+    return RNNC_OK;
+}
+
+/* One decoder step of R rows from P states: row r reads token ids[r] and the states of row par[r]
+ * of h, c (L,P,H) (par NULL: its own, P = R) -> logits (R,V) and its next states h2, c2 (L,R,H);
+ * c, c2 NULL for cells with one state. The hidden projections h W_hh^T depend on the state alone,
+ * so they are made once per state: the rows of a beam continuing one hypothesis share them. */
+static void dec_packed_step(dec_packed *d, int P, const float *h, const float *c, int R, const int *par,
+                            const int *ids, float *h2, float *c2, float *logits) {
+    int L = d->L, H = d->H, GH = d->GH, V = d->V, nbp = (P + DEC_BLOCK - 1) / DEC_BLOCK, nb = (R + DEC_BLOCK - 1) / DEC_BLOCK;
+    size_t ph = rnnc_pgemm_size(H, GH);
+    #pragma omp parallel if (nb + nbp > 2)
+    {
+        #pragma omp for schedule(dynamic, 1)
+        for (int k = 0; k < nbp * L; k++) {
+            int l = k / nbp, p0 = k % nbp * DEC_BLOCK, M = P - p0 < DEC_BLOCK ? P - p0 : DEC_BLOCK;
+            rnnc_pgemm(M, H, 0, GH, h + ((size_t)l * P + p0) * H, H, d->p_hh + (size_t)l * ph, d->hgp + ((size_t)l * P + p0) * GH,
+                       GH, 0);
+        }
+        #pragma omp for schedule(dynamic, 1)
+        for (int k = 0; k < nb; k++) {
+            int r0 = k * DEC_BLOCK, M = R - r0 < DEC_BLOCK ? R - r0 : DEC_BLOCK, th = omp_get_thread_num();
+            float *gates = d->scratch + (size_t)(th < d->threads ? th : 0) * d->scratch_per;
+            float *hgs = gates + (size_t)DEC_BLOCK * GH, *aux = hgs + (size_t)DEC_BLOCK * GH, *y = aux + (size_t)DEC_BLOCK * H;
+            float *hp = y + (size_t)DEC_BLOCK * H, *cp = hp + (size_t)DEC_BLOCK * H;
+            for (int l = 0; l < L; l++) {
+                const float *hg = d->hgp + ((size_t)l * P + r0) * GH, *hprev = h + ((size_t)l * P + r0) * H;
+                const float *cprev = c ? c + ((size_t)l * P + r0) * H : NULL;
+                if (par) { /* the rows' parents, gathered */
+                    for (int r = 0; r < M; r++) {
+                        size_t q = (size_t)l * P + (size_t)par[r0 + r];
+                        memcpy(hgs + (size_t)r * GH, d->hgp + q * GH, (size_t)GH * sizeof(float));
+                        memcpy(hp + (size_t)r * H, h + q * H, (size_t)H * sizeof(float));
+                        if (c) memcpy(cp + (size_t)r * H, c + q * H, (size_t)H * sizeof(float));
+                    }
+                    hg = hgs;
+                    hprev = hp;
+                    cprev = c ? cp : NULL;
+                }
+                if (l == 0)
+                    for (int r = 0; r < M; r++) memcpy(gates + (size_t)r * GH, d->tab + (size_t)ids[r0 + r] * GH, (size_t)GH * sizeof(float));
+                else
+                    rnnc_pgemm(M, H, 0, GH, y, H, d->p_ih + (size_t)(l - 1) * ph, gates, GH, 0);
+                size_t so = ((size_t)l * R + r0) * H;
+                rnnc_cell_fwd a = {.B = M, .H = H, .j0 = 0, .j1 = H, .t = 0, .len = d->ones, .gates = gates, .hg = hg,
+                                   .b_ih = d->b_ih[l], .b_hh = d->b_hh[l], .aux = d->cell->aux ? aux : NULL, .h_prev = hprev,
+                                   .h_new = h2 + so, .c_prev = cprev, .c_new = c2 ? c2 + so : NULL, .y = y, .ldy = H};
+                d->cell->forward(&a);
+            }
+            float *lg = logits + (size_t)r0 * V;
+            for (int r = 0; r < M; r++) memcpy(lg + (size_t)r * V, d->head_b, (size_t)V * sizeof(float));
+            rnnc_pgemm(M, H, 0, V, y, H, d->p_head, lg, V, 1);
+        }
+    }
+}
+
+static rnnc_status greedy_impl(const rnnc_s2s_model *m, dec_packed *dp, const uint32_t *src, const int *src_len,
+                               int B, int Ts, int max_len, uint32_t *out, int *out_len) {
+    int *sids = malloc((size_t)B * (size_t)Ts * sizeof(int));
+    bool *done = calloc((size_t)B, sizeof(bool));
+    rnnc_status s = !sids || !done ? rnnc_error(RNNC_ERR_NOMEM, "out of memory for greedy decoding") : RNNC_OK;
+    if (!s) s = dec_packed_bufs(dp, m, B, Ts, B);
+    if (s) { free(sids); free(done); return s; }
+    encoder_bufs e = dp->e;
+    step_bufs sb = dp->sb; /* the swaps below change only this copy's pointers: put back at the end */
+    source_ids(m, src, src_len, B, Ts, sids);
+    if ((s = encode(m, &e, sids, src_len, B, Ts, false, NULL))) goto out;
+    size_t n = (size_t)m->c.layers * B * m->c.hidden;
+    memcpy(sb.h, e.h0, n * sizeof(float));
+    if (has_c(m)) memcpy(sb.c, e.c0, n * sizeof(float));
+    for (int b = 0; b < B; b++) { out_len[b] = 0; sb.ids[b] = RNNC_S2S_BOS; }
+    int left = B;
+    bool with_c = has_c(m);
+    for (int t = 0; t < max_len && left > 0; t++) {
+        dec_packed_step(dp, B, sb.h, with_c ? sb.c : NULL, B, NULL, sb.ids, sb.h2, with_c ? sb.c2 : NULL, sb.logits);
+        for (int b = 0; b < B; b++) {
+            int v = argmax_output(sb.logits + (size_t)b * m->c.tgt_vocab, m->c.tgt_vocab);
+            sb.ids[b] = v;
+            if (done[b]) continue;
+            if (v == RNNC_S2S_EOS) { done[b] = true; left--; }
+            else out[(size_t)b * max_len + out_len[b]++] = (uint32_t)v;
+        }
+        float *t1 = sb.h; sb.h = sb.h2; sb.h2 = t1;
+        t1 = sb.c; sb.c = sb.c2; sb.c2 = t1;
+    }
+out:
+    dp->sb = sb;
+    free(sids);
+    free(done);
+    return s;
+}
+
+static rnnc_status greedy_packed(const rnnc_s2s_model *m, const uint32_t *src, const int *src_len, int B, int Ts,
+                                 int max_len, uint32_t *out, int *out_len) {
+    dec_packed dp;
+    rnnc_status s = dec_packed_new(&dp, m);
+    if (s) return s;
+    s = greedy_impl(m, &dp, src, src_len, B, Ts, max_len, out, out_len);
+    dec_packed_free(&dp);
+    return s;
+}
+
 void rnnc_s2s_hyp_free(rnnc_s2s_hyp *h) { free(h->ids); memset(h, 0, sizeof *h); }
 
 typedef struct { double lp; int row, tok; } cand;
@@ -651,8 +842,9 @@ static double norm_score(double lp, int len, double alpha) { return lp / pow((do
  * decoder steps are taken together, K rows per source still searching, so a step is one product of
  * up to B*K rows instead of B products of K. out gets nbest hypotheses per source (source b's at
  * out[b * nbest]), n_out[b] their count. */
-static rnnc_status beam_batch(const rnnc_s2s_model *m, const uint32_t *src, const int *src_len, int B, int Ts, int K,
-                              const int *max_len, double alpha, int nbest, rnnc_s2s_hyp *out, int *n_out) {
+static rnnc_status beam_batch(const rnnc_s2s_model *m, dec_packed *dp, const uint32_t *src, const int *src_len,
+                              int B, int Ts, int K, const int *max_len, double alpha, int nbest, rnnc_s2s_hyp *out,
+                              int *n_out) {
     int V = m->c.tgt_vocab, H = m->c.hidden, L = m->c.layers, ML = 1;
     bool with_c = has_c(m);
     for (int b = 0; b < B; b++) {
@@ -660,11 +852,10 @@ static rnnc_status beam_batch(const rnnc_s2s_model *m, const uint32_t *src, cons
         if (max_len[b] > ML) ML = max_len[b];
     }
     size_t BK = (size_t)B * K, cap_fin = 2 * (size_t)K + (size_t)nbest, per_fin = cap_fin + (size_t)K;
-    encoder_bufs e;
-    step_bufs sb;
-    rnnc_status s = encoder_bufs_new(&e, m, B, Ts);
+    rnnc_status s = dec_packed_bufs(dp, m, B, Ts, (int)BK);
     if (s) return s;
-    if ((s = step_bufs_new(&sb, m, (int)BK))) { encoder_bufs_free(&e); return s; }
+    encoder_bufs e = dp->e;
+    step_bufs sb = dp->sb; /* put back at the end (the swaps change this copy's pointers) */
     int *sids = malloc((size_t)B * Ts * sizeof(int));
     uint32_t *toks = malloc(BK * ML * sizeof(uint32_t)), *toks2 = malloc(BK * ML * sizeof(uint32_t));
     double *lp = malloc(BK * sizeof(double)), *lp2 = malloc(BK * sizeof(double));
@@ -672,31 +863,36 @@ static rnnc_status beam_batch(const rnnc_s2s_model *m, const uint32_t *src, cons
     int *alive = malloc((size_t)B * sizeof(int)), *n_fin = calloc((size_t)B, sizeof(int));
     int *act = malloc((size_t)B * sizeof(int)), *act2 = malloc((size_t)B * sizeof(int));
     int *parent = malloc(BK * sizeof(int)), *next_tok = malloc(BK * sizeof(int));
+    int *rb = malloc(((size_t)B + 1) * sizeof(int)); /* first row of each active source; rb[n_act] = rows */
+    int *par = malloc(BK * sizeof(int)), *pmap = malloc(BK * sizeof(int)); /* each row's state; a row's new state index */
     rnnc_s2s_hyp *fin = calloc((size_t)B * per_fin, sizeof *fin);
     int n_act = B;
-    if (!sids || !toks || !toks2 || !lp || !lp2 || !cands || !alive || !n_fin || !act || !act2 || !parent || !next_tok || !fin) {
+    if (!sids || !toks || !toks2 || !lp || !lp2 || !cands || !alive || !n_fin || !act || !act2 || !parent || !next_tok ||
+        !fin || !rb || !par || !pmap) {
         s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for beam search");
         goto out;
     }
     source_ids(m, src, src_len, B, Ts, sids);
     if ((s = encode(m, &e, sids, src_len, B, Ts, false, NULL))) goto out;
-    /* Rows of the step: active source a (act[a]) has rows a*K .. a*K+K-1; all start from its
-     * context, only the first is alive at the first step. States are (L, rows, H). */
+    /* Rows of the step: one per alive hypothesis, source by source (active source a, act[a], has
+     * rows rb[a] .. rb[a+1]-1), each reading the state of the hypothesis it continues (par: one
+     * state for all the rows that continue one hypothesis); at the first step one row per source,
+     * from its context. States are (L, P, H) with P the states in use. */
     for (int a = 0; a < B; a++) {
         act[a] = a;
         alive[a] = 1;
         lp[(size_t)a * K] = 0;
-        for (int r = 0; r < K; r++) {
-            sb.ids[a * K + r] = RNNC_S2S_BOS;
-            for (int l = 0; l < L; l++) {
-                memcpy(sb.h + ((size_t)l * BK + (size_t)a * K + r) * H, e.h0 + ((size_t)l * B + a) * H, (size_t)H * sizeof(float));
-                if (with_c) memcpy(sb.c + ((size_t)l * BK + (size_t)a * K + r) * H, e.c0 + ((size_t)l * B + a) * H, (size_t)H * sizeof(float));
-            }
-        }
+        rb[a] = a;
+        sb.ids[a] = RNNC_S2S_BOS;
     }
+    rb[B] = B;
+    memcpy(sb.h, e.h0, (size_t)L * B * H * sizeof(float));
+    if (with_c) memcpy(sb.c, e.c0, (size_t)L * B * H * sizeof(float));
+    int P = B;
     for (int t = 0; t < ML && n_act > 0; t++) {
-        size_t R = (size_t)n_act * K;
-        if ((s = step(m, &sb, (int)R))) goto out;
+        size_t R = (size_t)rb[n_act];
+        dec_packed_step(dp, P, sb.h, with_c ? sb.c : NULL, (int)R, t ? par : NULL, sb.ids, sb.h2, with_c ? sb.c2 : NULL,
+                        sb.logits);
         int n_act2 = 0;
         for (int a = 0; a < n_act; a++) {
             int b = act[a], na = 0, nc = 0;
@@ -704,7 +900,7 @@ static rnnc_status beam_batch(const rnnc_s2s_model *m, const uint32_t *src, cons
             size_t tb = (size_t)b * K * ML; /* source b's token rows in toks / toks2 */
             /* Per alive row: log-softmax and its K best tokens (<pad> and <bos> are never chosen). */
             for (int r = 0; r < alive[b]; r++) {
-                const float *row = sb.logits + ((size_t)a * K + r) * V;
+                const float *row = sb.logits + ((size_t)rb[a] + r) * V;
                 double mx = row[0];
                 for (int v = 1; v < V; v++) if (row[v] > mx) mx = row[v];
                 double z = 0;
@@ -740,7 +936,7 @@ static rnnc_status beam_batch(const rnnc_s2s_model *m, const uint32_t *src, cons
                 memcpy(toks2 + tb + (size_t)na * ML, toks + tb + (size_t)c->row * ML, (size_t)t * sizeof(uint32_t));
                 toks2[tb + (size_t)na * ML + t] = (uint32_t)c->tok;
                 lp2[(size_t)b * K + na] = c->lp;
-                parent[(size_t)b * K + na] = a * K + c->row; /* the row of this step it continues */
+                parent[(size_t)b * K + na] = rb[a] + c->row; /* the row of this step it continues */
                 next_tok[(size_t)b * K + na] = c->tok;
                 na++;
             }
@@ -763,21 +959,28 @@ static rnnc_status beam_batch(const rnnc_s2s_model *m, const uint32_t *src, cons
                 }
             if (na > 0 && n_fin[b] < K && t + 1 < max_len[b]) act2[n_act2++] = b;
         }
-        /* The next step's rows: the sources still searching, packed, each row's state that of the
-         * row it continues (rows past a source's alive count copy its first, never read). */
-        size_t R2 = (size_t)n_act2 * K;
+        /* The next step's rows: the alive hypotheses of the sources still searching, packed; its
+         * states: those of the rows they continue, each once. */
+        for (size_t i = 0; i < R; i++) pmap[i] = -1;
+        int P2 = 0, to = 0;
         for (int a2 = 0; a2 < n_act2; a2++) {
             int b = act2[a2];
-            for (int r = 0; r < K; r++) {
-                int q = r < alive[b] ? r : 0;
-                size_t from = (size_t)parent[(size_t)b * K + q], to = (size_t)a2 * K + r;
-                sb.ids[to] = r < alive[b] ? next_tok[(size_t)b * K + q] : RNNC_S2S_EOS;
-                for (int l = 0; l < L; l++) {
-                    memcpy(sb.h + ((size_t)l * R2 + to) * H, sb.h2 + ((size_t)l * R + from) * H, (size_t)H * sizeof(float));
-                    if (with_c) memcpy(sb.c + ((size_t)l * R2 + to) * H, sb.c2 + ((size_t)l * R + from) * H, (size_t)H * sizeof(float));
-                }
+            rb[a2] = to;
+            for (int r = 0; r < alive[b]; r++, to++) {
+                int from = parent[(size_t)b * K + r];
+                if (pmap[from] < 0) pmap[from] = P2++;
+                par[to] = pmap[from];
+                sb.ids[to] = next_tok[(size_t)b * K + r];
             }
         }
+        rb[n_act2] = to;
+        for (size_t i = 0; i < R; i++)
+            if (pmap[i] >= 0)
+                for (int l = 0; l < L; l++) {
+                    memcpy(sb.h + ((size_t)l * P2 + pmap[i]) * H, sb.h2 + ((size_t)l * R + i) * H, (size_t)H * sizeof(float));
+                    if (with_c) memcpy(sb.c + ((size_t)l * P2 + pmap[i]) * H, sb.c2 + ((size_t)l * R + i) * H, (size_t)H * sizeof(float));
+                }
+        P = P2;
         int *ta = act; act = act2; act2 = ta;
         n_act = n_act2;
     }
@@ -795,9 +998,8 @@ out:
         for (int b = 0; b < B; b++)
             for (int i = 0; i < n_fin[b]; i++) rnnc_s2s_hyp_free(&fin[(size_t)b * per_fin + i]);
     free(fin); free(cands); free(lp); free(lp2); free(toks); free(toks2); free(sids);
-    free(alive); free(n_fin); free(act); free(act2); free(parent); free(next_tok);
-    step_bufs_free(&sb);
-    encoder_bufs_free(&e);
+    free(alive); free(n_fin); free(act); free(act2); free(parent); free(next_tok); free(rb); free(par); free(pmap);
+    dp->sb = sb;
     return s;
 }
 
@@ -806,7 +1008,12 @@ rnnc_status rnnc_s2s_beam(const rnnc_s2s_model *m, const uint32_t *src, int src_
     *n_out = 0;
     if (K < 1 || max_len < 1 || nbest < 1 || src_len < 1)
         return rnnc_error(RNNC_ERR_ARG, "beam search: K=%d max_len=%d nbest=%d src_len=%d must be positive", K, max_len, nbest, src_len);
-    return beam_batch(m, src, &src_len, 1, src_len, K, &max_len, alpha, nbest, out, n_out);
+    dec_packed dp;
+    rnnc_status s = dec_packed_new(&dp, m);
+    if (s) return s;
+    s = beam_batch(m, &dp, src, &src_len, 1, src_len, K, &max_len, alpha, nbest, out, n_out);
+    dec_packed_free(&dp);
+    return s;
 }
 
 /* ---- model files ---- */
@@ -1116,7 +1323,11 @@ rnnc_status rnnc_s2s_evaluate(const rnnc_s2s_model *m, const rnnc_s2s_data *d, i
     uint32_t *src = malloc((size_t)batch * Ts * sizeof *src), *out = malloc((size_t)batch * ML * sizeof *out);
     int *slen = malloc((size_t)batch * sizeof *slen), *olen = malloc((size_t)batch * sizeof *olen);
     rnnc_status s = RNNC_OK;
+    dec_packed dp;
+    bool packed = false;
     if (!hyps || !src || !out || !slen || !olen) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for evaluation"); goto out; }
+    if ((s = dec_packed_new(&dp, m))) goto out;
+    packed = true;
     for (size_t i0 = 0; i0 < d->n && !s; i0 += (size_t)batch) {
         int B = (int)(d->n - i0 < (size_t)batch ? d->n - i0 : (size_t)batch);
         /* Pad to the batch's longest source. */
@@ -1130,13 +1341,13 @@ rnnc_status rnnc_s2s_evaluate(const rnnc_s2s_model *m, const rnnc_s2s_data *d, i
         if (beam > 1) { /* the batch's searches side by side, each as rnnc_s2s_beam makes it */
             for (int b = 0; b < B; b++) olen[b] = max_len > 0 ? max_len : default_out_len(slen[b]);
             int *n_out = malloc((size_t)B * sizeof *n_out);
-            s = n_out ? beam_batch(m, src, slen, B, T, beam, olen, alpha, 1, &hyps[i0], n_out)
+            s = n_out ? beam_batch(m, &dp, src, slen, B, T, beam, olen, alpha, 1, &hyps[i0], n_out)
                       : rnnc_error(RNNC_ERR_NOMEM, "out of memory for evaluation");
             free(n_out);
             continue;
         }
         int ml = max_len > 0 ? max_len : default_out_len(T);
-        if ((s = rnnc_s2s_greedy(m, src, slen, B, T, ml, out, olen))) break;
+        if ((s = greedy_impl(m, &dp, src, slen, B, T, ml, out, olen))) break;
         for (int b = 0; b < B; b++) {
             rnnc_s2s_hyp *h = &hyps[i0 + b];
             h->ids = malloc((size_t)(olen[b] ? olen[b] : 1) * sizeof(uint32_t));
@@ -1158,5 +1369,6 @@ out:
         *hyps_out = hyps;
     }
     free(src); free(out); free(slen); free(olen);
+    if (packed) dec_packed_free(&dp);
     return s;
 }
