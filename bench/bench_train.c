@@ -5,12 +5,16 @@
  * usage: bench_train [--cell lstm] [--vocab 96] [--embed 64] [--hidden 512] [--layers 2]
  *                    [--batch 32] [--seq 128] [--steps 5] [--warmup 1] [--no-sgemm]
  *                    [--loop auto|serial|units|rows]   (the time loop's thread use, rnn.h)
+ *                    [--bidirectional]   a bidirectional stack under a per-token head instead of the
+ *                                        LM (a tagger's step: embedding, the stack, a head over the
+ *                                        2H outputs, cross-entropy, backward, clipping, Adam)
  *
  * FLOP per token are counted as 6 x (weights in matrix products: every weight_ih, weight_hh and the
  * head weight), the usual 2 forward + 4 backward; the SGEMM rate is the best of three 2048^3
  * products with the BLAS in use, so "%sgemm" says how close training runs to the machine's GEMM
  * speed. */
 #include <cblas.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,12 +51,75 @@ static double sgemm_gflops(void) {
     return 2.0 * n * n * (double)n / best / 1e9;
 }
 
+/* The bidirectional step (--bidirectional): the library's layers wired as a tagger, one parameter
+ * and one gradient buffer: embedding (V,E), the stack, head (V,2H) and bias (V). */
+static int bidir_main(rnnc_cell cellv, const char *cell, int V, int E, int H, int L, int B, int T, int steps, int warmup,
+                      int do_sgemm) {
+    rnnc_rnn_config rc = {.cell = cellv, .input = E, .hidden = H, .layers = L, .bidirectional = true};
+    size_t nr = rnnc_rnn_num_params(&rc), DH = 2 * (size_t)H, N = (size_t)B * T;
+    size_t off_rnn = (size_t)V * E, off_w = off_rnn + nr, off_b = off_w + (size_t)V * DH, n = off_b + (size_t)V;
+    float *P = calloc(n, sizeof *P), *G = calloc(n, sizeof *G), *y = malloc(N * DH * sizeof *y), *dy = malloc(N * DH * sizeof *dy);
+    float *logits = malloc(N * (size_t)V * sizeof *logits);
+    rnnc_rnn_ws *ws;
+    rnnc_optim opt;
+    rnnc_optim_config oc = rnnc_optim_defaults(RNNC_OPT_ADAM, 1e-3);
+    if (!P || !G || !y || !dy || !logits || rnnc_rnn_ws_new(&ws, &rc, B, T) || rnnc_optim_init(&opt, &oc, n)) {
+        fprintf(stderr, "bench_train: %s\n", rnnc_last_error());
+        return 1;
+    }
+    rnnc_rng rng;
+    rnnc_rng_seed(&rng, 1);
+    for (size_t i = 0; i < off_rnn; i++) P[i] = (float)rnnc_rng_normal(&rng);
+    rnnc_rnn_init(&rc, P + off_rnn, &rng);
+    float a = 1.0f / sqrtf((float)DH);
+    for (size_t i = off_w; i < n; i++) P[i] = a * (2.0f * (float)rnnc_rng_uniform(&rng) - 1.0f);
+    int *x = malloc(N * sizeof *x), *t = malloc(N * sizeof *t);
+    double *times = malloc((size_t)steps * sizeof *times), loss = 0;
+    long cnt;
+    for (int s = 0; s < warmup + steps; s++) {
+        for (size_t i = 0; i < N; i++) { x[i] = (int)rnnc_rng_below(&rng, (uint64_t)V); t[i] = (int)rnnc_rng_below(&rng, (uint64_t)V); }
+        double t0 = now();
+        memset(G, 0, n * sizeof *G);
+        if (rnnc_rnn_forward_ids(ws, P + off_rnn, B, T, x, P, V, NULL, NULL, NULL, y, NULL, NULL, true, &rng)) goto fail;
+        rnnc_linear_forward(logits, y, P + off_w, P + off_b, (int)N, (int)DH, V);
+        if (rnnc_xent_forward_backward(logits, t, (int)N, V, RNNC_IGNORE_INDEX, 1.0f, logits, &loss, &cnt)) goto fail;
+        rnnc_linear_backward(dy, G + off_w, G + off_b, logits, y, P + off_w, (int)N, (int)DH, V);
+        if (rnnc_rnn_backward_ids(ws, P + off_rnn, G + off_rnn, dy, NULL, NULL, P, G, NULL, NULL)) goto fail;
+        rnnc_clip_grad_norm(G, n, 1.0);
+        rnnc_optim_step(&opt, P, G);
+        double dt = now() - t0;
+        if (s >= warmup) times[s - warmup] = dt;
+    }
+    qsort(times, (size_t)steps, sizeof *times, cmp_double);
+    double med = steps % 2 ? times[steps / 2] : 0.5 * (times[steps / 2 - 1] + times[steps / 2]);
+    double matw = (double)V * DH;
+    for (size_t k = 0; k < rnnc_rnn_num_tensors(&rc); k++) {
+        rnnc_param_info p = rnnc_rnn_tensor(&rc, k);
+        if (p.ndim == 2) matw += (double)p.size;
+    }
+    double tok_s = (double)N / med, gf = do_sgemm ? sgemm_gflops() : 0;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("cell=%s bidirectional=1 hidden=%d layers=%d batch=%d seq=%d params=%zu median_step_s=%.4f best_step_s=%.4f "
+           "tokens_per_s=%.1f gflops=%.2f sgemm_gflops=%.2f pct_sgemm=%.1f peak_rss_mb=%.1f loss=%.4f\n",
+           cell, H, L, B, T, n, med, times[0], tok_s, tok_s * 6 * matw / 1e9, gf,
+           gf > 0 ? 100.0 * tok_s * 6 * matw / 1e9 / gf : 0.0, (double)ru.ru_maxrss / 1024.0, loss);
+    free(x); free(t); free(times); free(P); free(G); free(y); free(dy); free(logits);
+    rnnc_optim_free(&opt);
+    rnnc_rnn_ws_free(ws);
+    return 0;
+fail:
+    fprintf(stderr, "bench_train: %s\n", rnnc_last_error());
+    return 1;
+}
+
 int main(int argc, char **argv) {
     const char *cell = "lstm";
-    int V = 96, E = 64, H = 512, L = 2, B = 32, T = 128, steps = 5, warmup = 1, do_sgemm = 1;
+    int V = 96, E = 64, H = 512, L = 2, B = 32, T = 128, steps = 5, warmup = 1, do_sgemm = 1, bidir = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--no-sgemm")) { do_sgemm = 0; continue; }
+        if (!strcmp(a, "--bidirectional")) { bidir = 1; continue; }
         if (!v) { fprintf(stderr, "bench_train: %s needs a value\n", a); return 2; }
         i++;
         if (!strcmp(a, "--cell")) cell = v;
@@ -76,6 +143,7 @@ int main(int argc, char **argv) {
     if (steps < 1) steps = 1;
     rnnc_lm_config c = {0};
     if (rnnc_cell_parse(cell, &c.cell)) { fprintf(stderr, "bench_train: %s\n", rnnc_last_error()); return 2; }
+    if (bidir) return bidir_main(c.cell, cell, V, E, H, L, B, T, steps, warmup, do_sgemm);
     c.vocab = V; c.embed = E; c.hidden = H; c.layers = L;
     rnnc_lm *m;
     rnnc_lm_ws *ws;

@@ -12,7 +12,9 @@ decoder nn.LSTM from the encoder's final states, dropout on its outputs, nn.Line
 first compute the first batch's loss without dropout from the same weights, which must agree.
 tokens/s counts the source and target symbols of the real steps (<eos> included), steps/s the
 batches. Each side runs with 1 and 2 threads, each measurement a fresh process; the best of each
-side is compared.
+side is compared. OMP_NUM_THREADS and OPENBLAS_NUM_THREADS are set to the thread count for both
+(torch.set_num_threads alone leaves Debian's OpenBLAS, under PyTorch's matrix products, on every
+core).
 
 Beam search: width 5, alpha 1 (score = log-probability / (length + 1)), at most 2 * source length
 + 10 steps, on every word of data/cmudict/test.tsv, with the model the rnnc training run ended with
@@ -322,7 +324,7 @@ def main():
             pad = float(r["pad_share"])
             tok_per_step = float(r["tokens_per_s"]) / float(r["steps_per_s"])
             o = json.loads(run(me + ["--torch-train", str(threads), prefix + ".init.safetensors",
-                                     prefix + ".batches", str(a.warmup), str(a.steps)]))
+                                     prefix + ".batches", str(a.warmup), str(a.steps)], env))
             first["torch"] = o["first_batch_loss"]
             sps = o["steps"] / o["seconds"]
             res.setdefault(("torch", threads), []).append((sps, sps * tok_per_step, o["cpu_s"] / o["steps"]))
@@ -373,7 +375,7 @@ def beam_part(a, prefix, test, me):
         bres[("rnnc cpu", threads)] = float(r["cpu_s"])
         per, wer, items = r["per"], r["wer"], int(r["items"])
         o = json.loads(run(me + ["--torch-beam", str(threads), model, test, "5", str(a.beam_batch),
-                                 prefix + f".torch{threads}.out"]))
+                                 prefix + f".torch{threads}.out"], env))
         bres[("torch", threads)] = o["items"] / o["seconds"]
         bres[("torch cpu", threads)] = o["cpu_s"]
         print(f"  {threads} thread(s): rnnc {bres[('rnnc', threads)]:.0f} words/s, "

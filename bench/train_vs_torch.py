@@ -23,28 +23,32 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BIN = os.path.join(ROOT, "build", "bench_train")
 V, E = 96, 64
-CONFIGS = [  # name, cell, hidden, layers, batch, seq
-    ("lstm512x2", "lstm", 512, 2, 32, 128),
-    ("gru512x2", "gru", 512, 2, 32, 128),
-    ("elman512x2", "rnn_tanh", 512, 2, 32, 128),
-    ("lstm128x1", "lstm", 128, 1, 32, 128),
-    ("lstm1024x1", "lstm", 1024, 1, 64, 64),
+CONFIGS = [  # name, cell, hidden, layers, batch, seq, bidirectional
+    ("lstm512x2", "lstm", 512, 2, 32, 128, False),
+    ("gru512x2", "gru", 512, 2, 32, 128, False),
+    ("elman512x2", "rnn_tanh", 512, 2, 32, 128, False),
+    ("lstm128x1", "lstm", 128, 1, 32, 128, False),
+    ("lstm1024x1", "lstm", 1024, 1, 64, 64, False),
+    # a bidirectional layer can be no language model: a tagger's step (a label per token from the
+    # 2H outputs of both directions), the same embedding, head, loss, clipping and Adam
+    ("bilstm512x1", "lstm", 512, 1, 32, 128, True),
 ]
 
 
-def step_gflop(cell, H, L, B, T):
+def step_gflop(cell, H, L, B, T, bidir=False):
     G = {"lstm": 4, "gru": 3}.get(cell, 1)
-    weights = sum(G * H * ((E if l == 0 else H) + H) for l in range(L)) + H * V
+    D = 2 if bidir else 1
+    weights = sum(D * G * H * ((E if l == 0 else D * H) + H) for l in range(L)) + D * H * V
     return 6.0 * weights * B * T / 1e9
 
 
-def plan_steps(cell, H, L, B, T, steps):
+def plan_steps(cell, H, L, B, T, steps, bidir=False):
     """(timed steps, warm-up steps) giving this configuration the work of `steps` LSTM 512x2 steps."""
-    n = max(steps, round(steps * step_gflop("lstm", 512, 2, 32, 128) / step_gflop(cell, H, L, B, T)))
+    n = max(steps, round(steps * step_gflop("lstm", 512, 2, 32, 128) / step_gflop(cell, H, L, B, T, bidir)))
     return n, max(1, n // 10)
 
 
-def torch_worker(cell, H, L, B, T, steps, warmup, threads):
+def torch_worker(cell, H, L, B, T, steps, warmup, threads, bidir=False):
     import torch
     import torch.nn as nn
     torch.set_num_threads(threads)
@@ -55,8 +59,9 @@ def torch_worker(cell, H, L, B, T, steps, warmup, threads):
             super().__init__()
             self.embedding = nn.Embedding(V, E)
             self.rnn = {"lstm": nn.LSTM, "gru": nn.GRU}.get(cell, nn.RNN)(
-                E, H, L, batch_first=True, **({"nonlinearity": cell[4:]} if cell.startswith("rnn_") else {}))
-            self.head = nn.Linear(H, V)
+                E, H, L, batch_first=True, bidirectional=bidir,
+                **({"nonlinearity": cell[4:]} if cell.startswith("rnn_") else {}))
+            self.head = nn.Linear(2 * H if bidir else H, V)
 
         def forward(self, x):
             y, _ = self.rnn(self.embedding(x))
@@ -86,7 +91,7 @@ def parse(line):
     return {k: v for k, v in (kv.split("=", 1) for kv in line.split())}
 
 
-def run_rnnc(cell, H, L, B, T, steps, warmup, unset, one_thread=False):
+def run_rnnc(cell, H, L, B, T, steps, warmup, unset, one_thread=False, bidir=False):
     env = dict(os.environ)
     if one_thread:
         env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
@@ -94,14 +99,15 @@ def run_rnnc(cell, H, L, B, T, steps, warmup, unset, one_thread=False):
         env.pop("OPENBLAS_CORETYPE", None)
         env.pop("OPENBLAS_L2_SIZE", None)
     cmd = [BIN, "--cell", cell, "--vocab", str(V), "--embed", str(E), "--hidden", str(H), "--layers", str(L),
-           "--batch", str(B), "--seq", str(T), "--steps", str(steps), "--warmup", str(warmup)]
+           "--batch", str(B), "--seq", str(T), "--steps", str(steps), "--warmup", str(warmup)] + \
+        (["--bidirectional"] if bidir else [])
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
     return parse(out.strip().splitlines()[-1])
 
 
-def run_torch(cell, H, L, B, T, steps, warmup, threads):
+def run_torch(cell, H, L, B, T, steps, warmup, threads, bidir=False):
     cmd = [sys.executable, __file__, "--worker", cell, str(H), str(L), str(B), str(T), str(steps), str(warmup),
-           str(threads)]
+           str(threads), "1" if bidir else "0"]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
     return parse(out.strip().splitlines()[-1])
@@ -112,11 +118,11 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--only", default="")
-    ap.add_argument("--worker", nargs=8)
+    ap.add_argument("--worker", nargs=9)
     a = ap.parse_args()
     if a.worker:
-        cell, H, L, B, T, steps, warmup, threads = a.worker
-        torch_worker(cell, int(H), int(L), int(B), int(T), int(steps), int(warmup), int(threads))
+        cell, H, L, B, T, steps, warmup, threads, bidir = a.worker
+        torch_worker(cell, int(H), int(L), int(B), int(T), int(steps), int(warmup), int(threads), bidir == "1")
         return
     if not os.path.exists(BIN):
         subprocess.run(["cmake", "--build", os.path.join(ROOT, "build"), "--target", "bench_train", "-j2"], check=True)
@@ -126,19 +132,19 @@ def main():
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} "
           f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', '(unset)')}")
     hdr = (f"{'config':<11} {'B':>3} {'T':>4} {'steps':>5} {'torch1':>8} {'torch2':>8} {'rnnc':>8} {'ratio':>6} {'%sgemm':>6} "
-           f"{'rnnc*':>8} {'ratio*':>6} {'%sgemm*':>7} {'rnnc1t':>7} {'GF/s':>6} {'GF/s*':>6} {'MB':>6} {'torchMB':>7}")
+           f"{'rnnc*':>8} {'ratio*':>6} {'%sgemm*':>7} {'rnnc1t':>7} {'2t/1t':>6} {'GF/s':>6} {'GF/s*':>6} {'MB':>6} {'torchMB':>7}")
     print(hdr)
-    for name, cell, H, L, B, T in CONFIGS:
+    for name, cell, H, L, B, T, bidir in CONFIGS:
         if only and name not in only:
             continue
-        steps, warmup = plan_steps(cell, H, L, B, T, a.steps)
+        steps, warmup = plan_steps(cell, H, L, B, T, a.steps, bidir)
         runs = {k: [] for k in ("t1", "t2", "r", "u", "o")}
         for _ in range(a.repeats):
-            runs["t1"].append(run_torch(cell, H, L, B, T, steps, warmup, 1))
-            runs["t2"].append(run_torch(cell, H, L, B, T, steps, warmup, 2))
-            runs["r"].append(run_rnnc(cell, H, L, B, T, steps, warmup, False))
-            runs["u"].append(run_rnnc(cell, H, L, B, T, steps, warmup, True))
-            runs["o"].append(run_rnnc(cell, H, L, B, T, steps, warmup, False, True))
+            runs["t1"].append(run_torch(cell, H, L, B, T, steps, warmup, 1, bidir))
+            runs["t2"].append(run_torch(cell, H, L, B, T, steps, warmup, 2, bidir))
+            runs["r"].append(run_rnnc(cell, H, L, B, T, steps, warmup, False, bidir=bidir))
+            runs["u"].append(run_rnnc(cell, H, L, B, T, steps, warmup, True, bidir=bidir))
+            runs["o"].append(run_rnnc(cell, H, L, B, T, steps, warmup, False, True, bidir=bidir))
         # the run with the median tokens/s stands for each measurement (its other fields come with it)
         t1, t2, r, u, o = (sorted(runs[k], key=lambda d: float(d["tokens_per_s"]))[(a.repeats - 1) // 2]
                            for k in ("t1", "t2", "r", "u", "o"))
@@ -147,11 +153,11 @@ def main():
         print(f"{name:<11} {B:>3} {T:>4} {steps:>5} {float(t1['tokens_per_s']):>8.0f} {float(t2['tokens_per_s']):>8.0f} "
               f"{float(r['tokens_per_s']):>8.0f} {float(r['tokens_per_s']) / best:>6.2f} {float(r['pct_sgemm']):>6.1f} "
               f"{float(u['tokens_per_s']):>8.0f} {float(u['tokens_per_s']) / best:>6.2f} {float(u['pct_sgemm']):>7.1f} "
-              f"{float(o['tokens_per_s']):>7.0f} {float(r['sgemm_gflops']):>6.0f} {float(u['sgemm_gflops']):>6.0f} {float(r['peak_rss_mb']):>6.0f} "
+              f"{float(o['tokens_per_s']):>7.0f} {float(r['tokens_per_s']) / float(o['tokens_per_s']):>6.2f} {float(r['sgemm_gflops']):>6.0f} {float(u['sgemm_gflops']):>6.0f} {float(r['peak_rss_mb']):>6.0f} "
               f"{float(tmb):>7.0f}", flush=True)
     print("ratio = rnnc / best of torch 1 and 2 threads; * = OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for rnnc; "
           "%sgemm = 6 x matrix weights x tokens/s over the measured 2048^3 SGEMM rate (GF/s); MB = peak RSS; "
-          "rnnc1t = rnnc with OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=1")
+          "rnnc1t = rnnc with OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=1; 2t/1t = rnnc / rnnc1t")
 
 
 if __name__ == "__main__":
