@@ -25,6 +25,7 @@ words / seconds; the outputs of the two are compared word by word.
 
 Usage: /usr/bin/python3 bench/seq2seq_vs_torch.py [--steps 200] [--warmup 20] [--repeats 1]
                                                    [--model M] [--beam-batch 256] [--no-beam]
+                                                   [--no-train] [--unset-coretype] [--bin B]
 """
 import argparse
 import json
@@ -281,6 +282,8 @@ def main():
     ap.add_argument("--beam-batch", type=int, default=256)
     ap.add_argument("--no-beam", action="store_true")
     ap.add_argument("--no-train", action="store_true", help="beam search only (needs --model)")
+    ap.add_argument("--unset-coretype", action="store_true",
+                    help="run both sides with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (OpenBLAS's AVX-512 kernels)")
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "bench_s2s"))
     ap.add_argument("--out", default="/tmp/rnnc-s2s-bench")
     ap.add_argument("--torch-train", nargs=5, help=argparse.SUPPRESS)
@@ -300,13 +303,17 @@ def main():
     if a.bin == os.path.join(ROOT, "build", "bench_s2s"):
         subprocess.run(["cmake", "--build", os.path.join(ROOT, "build"), "--target", "bench_s2s", "-j2"], check=True,
                        stdout=subprocess.DEVNULL)
+    if a.unset_coretype:
+        os.environ.pop("OPENBLAS_CORETYPE", None)
+        os.environ.pop("OPENBLAS_L2_SIZE", None)
     os.makedirs(a.out, exist_ok=True)
     prefix = os.path.join(a.out, "g2p")
     me = [sys.executable, os.path.abspath(__file__)]
     with open("/proc/loadavg") as f:
         load0 = " ".join(f.read().split()[:3])
     print(f"seq2seq_vs_torch: G2P configuration F, {a.warmup} warm-up + {a.steps} timed steps, "
-          f"{a.repeats} repeat(s); load average at start {load0}", flush=True)
+          f"{a.repeats} repeat(s); load average at start {load0}; OPENBLAS_CORETYPE="
+          f"{os.environ.get('OPENBLAS_CORETYPE', '(unset)')}", flush=True)
 
     res = {}
     first = {}

@@ -21,7 +21,7 @@ import sys
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-BIN = os.path.join(ROOT, "build", "bench_train")
+BIN = os.environ.get("BENCH_TRAIN", os.path.join(ROOT, "build", "bench_train"))  # env BENCH_TRAIN: another build
 V, E = 96, 64
 CONFIGS = [  # name, cell, hidden, layers, batch, seq, bidirectional
     ("lstm512x2", "lstm", 512, 2, 32, 128, False),

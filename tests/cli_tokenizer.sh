@@ -186,6 +186,111 @@ printf '4 400' >"$tmp/ids_bpe"
 expect_fail 1 "item 2: id 400 is out of range" "$rnnc" tokenizer decode -t "$tmp/bpe.tiktoken" "$tmp/ids_bpe"
 expect_fail 1 "item 2: id 500 is out of range" "$rnnc" tokenizer decode -t "$tmp/word.json" <(printf '4 500')
 
+# --- encode --format binary (.npy), -o, --threads, and the rank file's table cache ---
+# binary ids decode to the input, for every type; and are the text ids (decoded alike)
+for tok in "$tmp/char.json" "$tmp/bpe.tiktoken" "$tmp/word.json"; do
+    "$rnnc" tokenizer encode -t "$tok" --format binary "$tmp/mixed.txt" >"$tmp/ids.npy" &&
+        "$rnnc" tokenizer encode -t "$tok" "$tmp/mixed.txt" >"$tmp/ids.txt" &&
+        [ "$(head -c 6 "$tmp/ids.npy" | od -An -c | tr -d ' ')" = '223NUMPY' ] &&
+        "$rnnc" tokenizer decode -t "$tok" "$tmp/ids.npy" >"$tmp/back_bin" &&
+        "$rnnc" tokenizer decode -t "$tok" "$tmp/ids.txt" >"$tmp/back_txt" && cmp -s "$tmp/back_bin" "$tmp/back_txt" &&
+        [ $(($(wc -c <"$tmp/ids.npy") - 128)) = $((4 * $(wc -w <"$tmp/ids.txt"))) ] && ok ||
+        fail "encode --format binary with $tok: not the text ids as .npy"
+done
+"$rnnc" tokenizer encode -t "$tmp/char.json" --format binary "$tmp/random.bin" >"$tmp/ids.npy" &&
+    "$rnnc" tokenizer decode -t "$tmp/char.json" <"$tmp/ids.npy" | cmp -s - "$tmp/random.bin" && ok ||
+    fail "binary ids of random bytes (read from stdin) do not decode to them"
+"$rnnc" tokenizer encode -t "$tmp/bpe.tiktoken" --format binary "$tmp/empty.txt" >"$tmp/ids.npy" &&
+    [ "$(wc -c <"$tmp/ids.npy")" = 128 ] && "$rnnc" tokenizer decode -t "$tmp/bpe.tiktoken" "$tmp/ids.npy" | cmp -s - "$tmp/empty.txt" &&
+    ok || fail "binary ids of an empty input"
+# NumPy reads what rnnc writes (when NumPy is there; python3-onnx of scripts/install-deps.sh brings it)
+if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+    "$rnnc" tokenizer encode -t "$tmp/bpe.tiktoken" --format binary -o "$tmp/np.npy" "$tmp/corpus.txt" &&
+        "$rnnc" tokenizer encode -t "$tmp/bpe.tiktoken" "$tmp/corpus.txt" >"$tmp/np.txt" &&
+        /usr/bin/python3 -c 'import numpy as np, sys; a = np.load(sys.argv[1]); b = [int(t) for t in open(sys.argv[2]).read().split()]; sys.exit(0 if a.dtype == np.uint32 and a.ndim == 1 and a.tolist() == b else 1)' "$tmp/np.npy" "$tmp/np.txt" &&
+        ok || fail "np.load of rnnc's binary ids differs from the text ids"
+elif [ "${CI:-}" = true ]; then fail "CI=true and NumPy is missing"; else echo "note: NumPy missing: np.load of the binary ids not checked" >&2; fi
+# -o writes the file (atomically: no temp file left), the same bytes as stdout
+"$rnnc" tokenizer encode -t "$tmp/bpe.tiktoken" -o "$tmp/out.txt" "$tmp/corpus.txt" &&
+    "$rnnc" tokenizer encode -t "$tmp/bpe.tiktoken" "$tmp/corpus.txt" | cmp -s - "$tmp/out.txt" &&
+    [ -z "$(ls "$tmp" | grep '\.tmp\.')" ] && ok || fail "encode -o differs from stdout or left a temp file"
+expect_fail 1 "missing/ids.npy" "$rnnc" tokenizer encode -t "$tmp/bpe.tiktoken" --format binary -o "$tmp/missing/ids.npy" "$tmp/mixed.txt"
+expect_fail 2 "^rnnc tokenizer encode: --format must be text or binary, got 'npy'$" "$rnnc" tokenizer encode -t "$tmp/char.json" --format npy "$tmp/mixed.txt"
+expect_fail 2 "--format needs a value" "$rnnc" tokenizer encode -t "$tmp/char.json" --format
+expect_fail 2 "--threads" "$rnnc" tokenizer encode -t "$tmp/char.json" --threads -1 "$tmp/mixed.txt"
+expect_fail 2 "--threads" "$rnnc" tokenizer encode -t "$tmp/char.json" --threads 1025 "$tmp/mixed.txt"
+# binary to a terminal is refused (a pseudo-terminal by script(1), where it is installed)
+if command -v script >/dev/null; then
+    script -qc "$rnnc tokenizer encode -t $tmp/char.json --format binary $tmp/mixed.txt; echo rc=\$?" /dev/null </dev/null >"$tmp/tty" 2>&1
+    grep -q 'not a terminal' "$tmp/tty" && grep -q 'rc=2' "$tmp/tty" && ok || fail "binary to a terminal: $(cat "$tmp/tty")"
+fi
+# a text of over 256 KiB (encoded in parallel chunks): the same ids on 1, 2 and 3 threads
+for i in 1 2 3 4; do cat "$tmp/corpus.txt" "$tmp/mixed.txt"; done >"$tmp/big.txt"
+while [ "$(wc -c <"$tmp/big.txt")" -lt 300000 ]; do cat "$tmp/big.txt" "$tmp/big.txt" >"$tmp/big2.txt"; mv "$tmp/big2.txt" "$tmp/big.txt"; done
+"$rnnc" tokenizer encode -t "$tmp/bpe.tiktoken" --threads 1 "$tmp/big.txt" >"$tmp/t1" &&
+    "$rnnc" tokenizer encode -t "$tmp/bpe.tiktoken" --threads 2 "$tmp/big.txt" >"$tmp/t2" &&
+    "$rnnc" tokenizer encode -t "$tmp/bpe.tiktoken" --threads 3 --format binary "$tmp/big.txt" >"$tmp/t3.npy" &&
+    cmp -s "$tmp/t1" "$tmp/t2" && "$rnnc" tokenizer decode -t "$tmp/bpe.tiktoken" "$tmp/t3.npy" | cmp -s - "$tmp/big.txt" && ok ||
+    fail "encode depends on --threads"
+# binary id files that are not right: one line naming the file
+printf '\223NUMPY\001\000\010\000{}     \n' >"$tmp/hdr.npy"
+expect_fail 1 "hdr.npy: .npy header lacks 'descr'" "$rnnc" tokenizer decode -t "$tmp/char.json" "$tmp/hdr.npy"
+"$rnnc" tokenizer encode -t "$tmp/char.json" --format binary "$tmp/mixed.txt" >"$tmp/cut.npy" && truncate -s -2 "$tmp/cut.npy"
+expect_fail 1 "cut.npy: .npy header says [0-9]+ ids" "$rnnc" tokenizer decode -t "$tmp/char.json" "$tmp/cut.npy"
+"$rnnc" tokenizer encode -t "$tmp/char.json" --format binary "$tmp/mixed.txt" >"$tmp/range.npy"
+expect_fail 1 "range.npy: item [0-9]+: id [0-9]+ is out of range" "$rnnc" tokenizer decode -t "$tmp/bpe_re.tiktoken" "$tmp/range.npy"
+
+# The table cache beside a rank file (<file>.rnnc-cache; by default only for rank files of 256 KiB
+# or more, RNNC_BPE_CACHE=1 for every one): the same ids whether it is written, used, corrupted,
+# stale or impossible to write.
+cp "$tmp/bpe.tiktoken" "$tmp/c.tiktoken" && cp "$tmp/bpe.tiktoken.json" "$tmp/c.tiktoken.json"
+RNNC_BPE_CACHE=0 "$rnnc" tokenizer encode -t "$tmp/c.tiktoken" "$tmp/big.txt" >"$tmp/want"
+[ ! -e "$tmp/c.tiktoken.rnnc-cache" ] && "$rnnc" tokenizer encode -t "$tmp/c.tiktoken" "$tmp/mixed.txt" >/dev/null &&
+    [ ! -e "$tmp/c.tiktoken.rnnc-cache" ] && ok || fail "a small rank file was cached without RNNC_BPE_CACHE=1"
+export RNNC_BPE_CACHE=1
+"$rnnc" tokenizer encode -t "$tmp/c.tiktoken" "$tmp/big.txt" | cmp -s - "$tmp/want" && [ -s "$tmp/c.tiktoken.rnnc-cache" ] && ok ||
+    fail "the first load did not write the cache, or changed the ids"
+cp "$tmp/c.tiktoken.rnnc-cache" "$tmp/cache.good"
+"$rnnc" tokenizer encode -t "$tmp/c.tiktoken" "$tmp/big.txt" | cmp -s - "$tmp/want" && ok || fail "ids through the cache differ"
+# corrupted in the middle, torn, or garbage: the same ids, and the cache is rewritten
+size=$(wc -c <"$tmp/c.tiktoken.rnnc-cache")
+printf 'XXXXXXXX' | dd of="$tmp/c.tiktoken.rnnc-cache" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+"$rnnc" tokenizer encode -t "$tmp/c.tiktoken" "$tmp/big.txt" | cmp -s - "$tmp/want" && cmp -s "$tmp/cache.good" "$tmp/c.tiktoken.rnnc-cache" &&
+    ok || fail "a corrupted cache changed the ids or was not rewritten"
+truncate -s $((size / 3)) "$tmp/c.tiktoken.rnnc-cache"
+"$rnnc" tokenizer encode -t "$tmp/c.tiktoken" "$tmp/big.txt" | cmp -s - "$tmp/want" && cmp -s "$tmp/cache.good" "$tmp/c.tiktoken.rnnc-cache" &&
+    ok || fail "a torn cache changed the ids or was not rewritten"
+head -c 100000 "$tmp/random.bin" >"$tmp/c.tiktoken.rnnc-cache"
+"$rnnc" tokenizer encode -t "$tmp/c.tiktoken" "$tmp/big.txt" | cmp -s - "$tmp/want" && ok || fail "a garbage cache changed the ids"
+# stale: another rank file at the same path (another vocabulary) gives its own ids
+"$rnnc" tokenizer train --type bpe --vocab-size 350 --special '<|endoftext|>' -o "$tmp/c.tiktoken" "$tmp/corpus.txt" 2>/dev/null
+RNNC_BPE_CACHE=0 "$rnnc" tokenizer encode -t "$tmp/c.tiktoken" "$tmp/big.txt" >"$tmp/want350"
+"$rnnc" tokenizer encode -t "$tmp/c.tiktoken" "$tmp/big.txt" | cmp -s - "$tmp/want350" && ! cmp -s "$tmp/want" "$tmp/want350" && ok ||
+    fail "a stale cache was used after the rank file changed"
+# a cache that cannot be written (its temp name taken by a directory; a read-only folder when not root)
+rm -f "$tmp/c.tiktoken.rnnc-cache"
+mkdir -p "$tmp/ro" && cp "$tmp/c.tiktoken" "$tmp/c.tiktoken.json" "$tmp/ro/"
+if [ "$(id -u)" != 0 ]; then
+    chmod 555 "$tmp/ro"
+    "$rnnc" tokenizer encode -t "$tmp/ro/c.tiktoken" "$tmp/big.txt" 2>"$tmp/err" | cmp -s - "$tmp/want350" && [ ! -s "$tmp/err" ] &&
+        [ ! -e "$tmp/ro/c.tiktoken.rnnc-cache" ] && ok || fail "a read-only folder: $(cat "$tmp/err")"
+    chmod 755 "$tmp/ro"
+fi
+mkfifo "$tmp/ro/c.tiktoken.rnnc-cache"
+timeout 60 "$rnnc" tokenizer encode -t "$tmp/ro/c.tiktoken" "$tmp/big.txt" 2>"$tmp/err" | cmp -s - "$tmp/want350" && [ ! -s "$tmp/err" ] &&
+    ok || fail "a FIFO in the cache's place: $(cat "$tmp/err")"
+unset RNNC_BPE_CACHE
+# cl100k_base (when fetched) through its cache, in a copy of the data folder
+if [ -s "$data/tiktoken/cl100k_base.tiktoken" ]; then
+    mkdir -p "$tmp/data/tiktoken" && cp "$data/tiktoken/cl100k_base.tiktoken" "$tmp/data/tiktoken/"
+    RNNC_DATA="$tmp/data" RNNC_BPE_CACHE=0 "$rnnc" tokenizer encode -t cl100k_base "$tmp/big.txt" >"$tmp/cl_want"
+    RNNC_DATA="$tmp/data" "$rnnc" tokenizer encode -t cl100k_base "$tmp/big.txt" | cmp -s - "$tmp/cl_want" &&
+        [ -s "$tmp/data/tiktoken/cl100k_base.tiktoken.rnnc-cache" ] &&
+        RNNC_DATA="$tmp/data" "$rnnc" tokenizer encode -t cl100k_base --format binary "$tmp/big.txt" >"$tmp/cl.npy" &&
+        RNNC_DATA="$tmp/data" "$rnnc" tokenizer decode -t cl100k_base "$tmp/cl.npy" | cmp -s - "$tmp/big.txt" && ok ||
+        fail "cl100k_base through its cache"
+fi
+
 # stats: bad flags and inputs
 expect_fail 2 "--sizes" "$rnnc" tokenizer stats --sizes 10,x "$tmp/corpus.txt"
 expect_fail 2 "--held-out must be between" "$rnnc" tokenizer stats --held-out 2 "$tmp/corpus.txt"

@@ -1,11 +1,16 @@
 /* rnnc tokenizer train|encode|decode — a thin layer over include/rnnc/tokenizer.h (stats: cmd_tokenizer_stats.c). */
 #include <errno.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/cmd_tokenizer.h"
+#include "core/bigmem.h"
+#include "rnnc/batch.h"
+#include "rnnc/io.h"
 #include "rnnc/tokenizer.h"
 
 static const char HELP_TOKENIZER[] =
@@ -43,20 +48,28 @@ static const char HELP_TRAIN[] =
     "  -o, --output FILE   where to write the tokenizer (required)\n";
 
 static const char HELP_ENCODE[] =
-    "usage: rnnc tokenizer encode -t TOKENIZER [--allow-special] [--pattern P] [FILE]\n"
+    "usage: rnnc tokenizer encode -t TOKENIZER [--allow-special] [--pattern P] [--format text|binary]\n"
+    "                             [--threads N] [-o OUT] [FILE]\n"
     "\n"
-    "Encodes FILE (stdin if absent or '-') and prints the ids, space-separated, on one line.\n"
+    "Encodes FILE (stdin if absent or '-') and writes the ids to stdout (or OUT): as text, space-\n"
+    "separated on one line, or as a binary id file (NumPy .npy, little-endian u32), which\n"
+    "rnnc train and rnnc eval take as id files, as they take text ids.\n"
     "\n"
     "options:\n"
     "  -t, --tokenizer T   a tokenizer file or r50k_base | p50k_base | cl100k_base | o200k_base\n"
     "  --allow-special     BPE: text of special tokens becomes their ids (default: ordinary text)\n"
-    "  --pattern P         BPE: the pattern for a .tiktoken file without a sidecar (default cl100k)\n";
+    "  --pattern P         BPE: the pattern for a .tiktoken file without a sidecar (default cl100k)\n"
+    "  --format F          text (default) or binary (.npy; not to a terminal: use -o or a pipe)\n"
+    "  --threads N         threads for encoding (BPE inputs of 256 KiB or more) and for writing\n"
+    "                      the text (default: all)\n"
+    "  -o, --output OUT    write the ids to OUT (atomically) instead of stdout\n";
 
 static const char HELP_DECODE[] =
     "usage: rnnc tokenizer decode -t TOKENIZER [--pattern P] [FILE]\n"
     "\n"
-    "Reads whitespace-separated ids from FILE (stdin if absent or '-') and writes the bytes they\n"
-    "stand for to stdout. A word tokenizer's decoding is lossy (see docs/CLI.md).\n"
+    "Reads whitespace-separated ids, or a binary id file (.npy, as encode --format binary writes),\n"
+    "from FILE (stdin if absent or '-') and writes the bytes they stand for to stdout. A word\n"
+    "tokenizer's decoding is lossy (see docs/CLI.md).\n"
     "\n"
     "options:\n"
     "  -t, --tokenizer T   a tokenizer file or r50k_base | p50k_base | cl100k_base | o200k_base\n"
@@ -216,13 +229,131 @@ static int write_all(const void *p, size_t n) {
     return 0;
 }
 
+/* The decimal digits of x at p; returns the end. Two digits per step from a table. */
+static const char DIGITS2[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+static inline int n_digits(uint32_t x) {
+    return x < 10 ? 1 : x < 100 ? 2 : x < 1000 ? 3 : x < 10000 ? 4 : x < 100000 ? 5 : x < 1000000 ? 6
+         : x < 10000000 ? 7 : x < 100000000 ? 8 : x < 1000000000 ? 9 : 10;
+}
+
+static inline char *put_u32(char *p, uint32_t x) {
+    char *e = p + n_digits(x), *q = e;
+    while (x >= 100) {
+        uint32_t r = x % 100;
+        x /= 100;
+        q -= 2;
+        memcpy(q, DIGITS2 + 2 * r, 2);
+    }
+    if (x >= 10) { q -= 2; memcpy(q, DIGITS2 + 2 * x, 2); }
+    else *--q = (char)('0' + x);
+    return e;
+}
+
+/* Writes n bytes to fp; 0 or the exit code of a printed error naming `where`. */
+static int write_to(FILE *fp, const char *where, const void *p, size_t n) {
+    if (n && fwrite(p, 1, n, fp) != n) return cli_fail("writing to %s failed: %s", where, strerror(errno));
+    return 0;
+}
+
+/* The ids [lo, hi) of n as text into p ("a b c", a space after each but the last of all, which
+ * gets the newline); returns the end. */
+static char *format_ids(char *p, const uint32_t *ids, size_t lo, size_t hi, size_t n) {
+    for (size_t i = lo; i < hi; i++) {
+        p = put_u32(p, ids[i]);
+        *p++ = i + 1 < n ? ' ' : '\n';
+    }
+    return p;
+}
+
+/* The ids as text, "a b c\n". Big outputs are formatted in one piece per thread (each into its own
+ * buffer, on 2 MiB pages) and written in order; small ones through one buffer of 1 MiB. */
+static int write_ids_text(FILE *fp, const char *where, const uint32_t *ids, size_t n) {
+    if (n == 0) return write_to(fp, where, "\n", 1);
+    int rc = 0;
+    size_t pieces = (size_t)omp_get_max_threads();
+    if (pieces > 1 && n >= (1u << 18)) {
+        char **buf = calloc(pieces, sizeof *buf);
+        size_t *len = calloc(pieces, sizeof *len);
+        int bad = !buf || !len;
+        #pragma omp parallel for schedule(static, 1) if (!bad)
+        for (size_t k = 0; k < (bad ? 0 : pieces); k++) {
+            size_t lo = n / pieces * k, hi = k + 1 == pieces ? n : n / pieces * (k + 1);
+            buf[k] = rnnc_big_alloc((hi - lo) * 11);
+            if (buf[k]) len[k] = (size_t)(format_ids(buf[k], ids, lo, hi, n) - buf[k]);
+        }
+        for (size_t k = 0; k < pieces && !bad; k++) {
+            if (!rc && !buf[k]) rc = cli_fail("out of memory");
+            if (!rc) rc = write_to(fp, where, buf[k], len[k]);
+            free(buf[k]);
+        }
+        if (bad) rc = cli_fail("out of memory");
+        free(buf);
+        free(len);
+        return rc;
+    }
+    enum { CAP = 1 << 20, IDS = (CAP - 16) / 11 };
+    char *buf = malloc(CAP);
+    if (!buf) return cli_fail("out of memory");
+    for (size_t i = 0; i < n && !rc; i += IDS) {
+        size_t hi = n - i < IDS ? n : i + IDS;
+        rc = write_to(fp, where, buf, (size_t)(format_ids(buf, ids, i, hi, n) - buf));
+    }
+    free(buf);
+    return rc;
+}
+
+/* The ids as a .npy file (rnnc_ids_npy_header, then little-endian u32). */
+static int write_ids_npy(FILE *fp, const char *where, const uint32_t *ids, size_t n) {
+    unsigned char head[RNNC_NPY_HEADER_MAX];
+    int rc = write_to(fp, where, head, rnnc_ids_npy_header(n, head));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (!rc) rc = write_to(fp, where, ids, n * sizeof *ids);
+#else
+    unsigned char le[4096];
+    for (size_t i = 0; i < n && !rc;) {
+        size_t k = 0;
+        for (; i < n && k + 4 <= sizeof le; i++, k += 4) {
+            le[k] = (unsigned char)ids[i];
+            le[k + 1] = (unsigned char)(ids[i] >> 8);
+            le[k + 2] = (unsigned char)(ids[i] >> 16);
+            le[k + 3] = (unsigned char)(ids[i] >> 24);
+        }
+        rc = write_to(fp, where, le, k);
+    }
+#endif
+    return rc;
+}
+
 static int tok_encode(int argc, char **argv) {
-    const char *tok = NULL, *pattern = NULL, *file = NULL;
+    const char *cmd = "tokenizer encode", *tok = NULL, *pattern = NULL, *file = NULL, *out = NULL, *format = "text", *v;
     bool allow = false;
-    int done, rc = parse_io_args("tokenizer encode", HELP_ENCODE, argc, argv, &tok, &pattern, &allow, &file, &done);
-    if (rc || done) return rc;
+    long threads = 0;
+    int rc = 0;
+    if (cli_wants_help(argc, argv)) { fputs(HELP_ENCODE, stdout); return 0; }
+    for (int i = 1; i < argc && !rc; i++) {
+        const char *a = argv[i];
+        if (cli_opt(cmd, argc, argv, &i, "--tokenizer", &v, &rc) || cli_opt(cmd, argc, argv, &i, "-t", &v, &rc)) { if (!rc) tok = v; }
+        else if (cli_opt(cmd, argc, argv, &i, "--pattern", &v, &rc)) { if (!rc) pattern = v; }
+        else if (cli_opt(cmd, argc, argv, &i, "--format", &v, &rc)) { if (!rc) format = v; }
+        else if (cli_opt(cmd, argc, argv, &i, "--threads", &v, &rc)) { if (!rc && !cli_parse_long(cmd, "--threads", v, 0, 1024, &threads)) rc = 2; }
+        else if (cli_opt(cmd, argc, argv, &i, "--output", &v, &rc) || cli_opt(cmd, argc, argv, &i, "-o", &v, &rc)) { if (!rc) out = v; }
+        else if (cli_flag(argv, i, "--allow-special")) allow = true;
+        else if (a[0] == '-' && a[1]) rc = cli_usage_error(cmd, "unknown option '%s'", a);
+        else if (file) rc = cli_usage_error(cmd, "one input FILE at most (got '%s' and '%s')", file, a);
+        else file = a;
+    }
+    if (rc) return rc;
+    bool binary = strcmp(format, "binary") == 0;
+    if (!binary && strcmp(format, "text") != 0) return cli_usage_error(cmd, "--format must be text or binary, got '%s'", format);
+    if (binary && !out && isatty(STDOUT_FILENO))
+        return cli_usage_error(cmd, "--format binary writes binary data; give -o OUT or redirect stdout, not a terminal");
+    if (threads > 0) omp_set_num_threads((int)threads);
     rnnc_tokenizer *t;
-    if ((rc = load_tokenizer(&t, "tokenizer encode", tok, pattern))) return rc;
+    if ((rc = load_tokenizer(&t, cmd, tok, pattern))) return rc;
     unsigned char *text;
     size_t len;
     if (rnnc_read_file(file ? file : "-", &text, &len)) { rnnc_tokenizer_free(t); return cli_fail_status(); }
@@ -230,24 +361,18 @@ static int tok_encode(int argc, char **argv) {
     if (rnnc_tokenizer_encode(t, text, len, allow, &ids, NULL)) rc = cli_fail_status();
     free(text);
     rnnc_tokenizer_free(t);
-    /* Format into one buffer: printf per id would dominate the run time on large files. */
-    char *buf = rc ? NULL : malloc(ids.len * 11 + 2);
-    if (!rc && !buf) rc = cli_fail("out of memory");
-    if (!rc) {
-        char *p = buf;
-        for (size_t i = 0; i < ids.len; i++) {
-            char tmp[12];
-            int k = 0;
-            uint32_t x = ids.data[i];
-            do { tmp[k++] = (char)('0' + x % 10); x /= 10; } while (x);
-            if (i) *p++ = ' ';
-            while (k) *p++ = tmp[--k];
-        }
-        *p++ = '\n';
-        rc = write_all(buf, (size_t)(p - buf));
-        if (!rc && fflush(stdout)) rc = cli_fail("writing to stdout failed: %s", strerror(errno));
+    rnnc_atomic_file af = {0};
+    FILE *fp = stdout;
+    const char *where = out ? out : "stdout";
+    if (!rc && out) {
+        if (rnnc_atomic_open(&af, out)) rc = cli_fail_status();
+        else fp = af.fp;
     }
-    free(buf);
+    if (!rc) rc = binary ? write_ids_npy(fp, where, ids.data, ids.len) : write_ids_text(fp, where, ids.data, ids.len);
+    if (out && af.fp) {
+        if (rc) rnnc_atomic_abort(&af);
+        else if (rnnc_atomic_commit(&af)) rc = cli_fail_status();
+    } else if (!rc && fflush(stdout)) rc = cli_fail("writing to stdout failed: %s", strerror(errno));
     rnnc_ids_free(&ids);
     return rc;
 }
@@ -267,6 +392,20 @@ static int tok_decode(int argc, char **argv) {
     if (rnnc_read_file(file ? file : "-", &text, &len)) { rnnc_tokenizer_free(t); return cli_fail_status(); }
     rnnc_ids ids = {0};
     size_t nv = rnnc_tokenizer_n_vocab(t), p = 0;
+    if (len >= 6 && memcmp(text, RNNC_NPY_MAGIC, 6) == 0) { /* a binary id file */
+        int32_t *bin = NULL;
+        size_t n = 0;
+        if (rnnc_ids_parse(text, len, name, &bin, &n)) rc = cli_fail_status();
+        for (size_t i = 0; i < n && !rc; i++) {
+            uint32_t v = (uint32_t)bin[i];
+            if (v >= nv || !rnnc_tokenizer_token(t, v).data)
+                rc = cli_fail("%s: item %zu: id %u is %s (the vocabulary has %zu ids)", name, i + 1, v,
+                              v >= nv ? "out of range" : "not used by this tokenizer", nv);
+            else if (rnnc_ids_push(&ids, v)) rc = cli_fail_status();
+        }
+        free(bin);
+        p = len; /* the text loop below has nothing left to read */
+    }
     while (!rc) {
         while (p < len && tok_is_space(text[p])) p++;
         if (p == len) break;

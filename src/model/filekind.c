@@ -95,6 +95,7 @@ static bool contains(const unsigned char *h, size_t n, const char *needle) {
 
 rnnc_file_kind rnnc_file_kind_sniff(const unsigned char *h, size_t n) {
     if (!h || n == 0) return RNNC_FILE_UNKNOWN;
+    if (n >= 6 && memcmp(h, "\x93NUMPY", 6) == 0) return RNNC_FILE_IDS; /* a binary id file (.npy) */
     if (n >= 8) {
         /* a safetensors header length within the reader's limit: the file may be safetensors (text
          * never starts so: the high bytes would be NULs) */
