@@ -13,7 +13,7 @@
 #   one process within the tolerance;
 # - faults: SIGINT to mpirun writes one checkpoint at the step it names and stops every rank
 #   (resumable); kill -9 of one rank ends the job naming the rank, the last checkpoint intact and
-#   resumable;
+#   resumable; a stopped rank (SIGSTOP) ends the job after --mpi-timeout naming it;
 # - a --batch that does not split over the ranks is refused naming the counts that would.
 # Usage: mpi_train.sh RNNC SOURCE_DIR MPIEXEC
 set -u
@@ -174,6 +174,19 @@ if started $p k9; then
     check "kill -9 of rank 1: the run resumes from the last checkpoint" '[ $? -eq 0 ] && [ "$(step_of k9)" = "$((before + 5))" ]'
 else
     bad "kill -9: the long run did not start: $(tail -3 k9.out)"
+fi
+
+"${mpi[@]}" -np 2 "$RNNC" "${long[@]}" --mpi-timeout 2 -o hang > hang.out 2>&1 &
+p=$!; pids+=($p)
+if started $p hang; then
+    r1=$(rank_pid $p 1)
+    pids+=($r1)
+    kill -STOP "$r1"
+    check "a stopped rank: the job ends after --mpi-timeout 2 (no hang)" 'ended $p 60'
+    check "a stopped rank: rank 0 names rank 1" 'grep -q "rank 1 (of 2 processes)" hang.out && grep -q -- "--mpi-timeout 2" hang.out'
+    kill -9 "$r1" 2>/dev/null
+else
+    bad "timeout: the long run did not start: $(tail -3 hang.out)"
 fi
 
 echo "mpi_train: $fails failed"

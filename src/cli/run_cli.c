@@ -31,14 +31,18 @@ const cli_flag_def cli_run_flags[RF_COUNT] = {
     [RF_WARMUP] = {"--warmup", NULL, CF_LONG, 0, BIG, "N", "linear warm-up steps (default 100)", false},
     [RF_MIN_LR_RATIO] = {"--min-lr-ratio", NULL, CF_DOUBLE, 0, 1, "X", "final learning rate / peak (default 0.1)", false},
     [RF_SEED] = {"--seed", NULL, CF_LONG, 0, 4.6e18, "S", "initialisation, data order and dropout (default 1337)", false},
-    [RF_THREADS] = {"--threads", NULL, CF_LONG, 1, 1024, "N", "OpenMP threads (default: OMP_NUM_THREADS or all cores; "
-                                                             "results depend on it)", true},
+    [RF_THREADS] = {"--threads", NULL, CF_LONG, 1, 1024, "N", "OpenMP threads (default: OMP_NUM_THREADS or all cores, under "
+                                                             "mpirun the host's cores shared among its ranks; results "
+                                                             "depend on it)", true},
     [RF_LOG_EVERY] = {"--log-every", NULL, CF_LONG, 0, BIG, "N", "a training-loss report every N steps (default 10; 0 = only at the end)", true},
     [RF_EVAL_EVERY] = {"--eval-every", NULL, CF_LONG, 0, BIG, "N", "validate and keep the best model every N steps (default 200; "
                                                                   "0 = only at the end)", true},
     [RF_CHECKPOINT_EVERY] = {"--checkpoint-every", NULL, CF_LONG, 1, BIG, "N", "checkpoint every N steps (default 200; also at the "
                                                                               "end and on Ctrl-C)", true},
     [RF_PATIENCE] = {"--patience", NULL, CF_LONG, 0, BIG, "N", "stop after N validations without a better one (default 0 = never)", true},
+    [RF_MPI_TIMEOUT] = {"--mpi-timeout", NULL, CF_DURATION, 0, 0, "T", "under mpirun: end the job, naming the missing rank, when a "
+                                                                       "collective waits longer than T for a process (default 5m; "
+                                                                       "0 = wait forever)", true},
 };
 
 const cli_flag_def cli_model_flags[MF_COUNT] = {
@@ -151,7 +155,7 @@ int cli_flags_check_resume(const char *mode, const cli_flag_table *tables, size_
             if (tables[t].vals[i].given && !tables[t].defs[i].on_resume)
                 return cli_usage_error(mode, "%s cannot change on --resume: the model, data and optimizer come from the "
                                        "checkpoint (a resume may change --steps, --epochs, --time, --threads, --log-every, "
-                                       "--eval-every, --checkpoint-every, --patience)", tables[t].defs[i].name);
+                                       "--eval-every, --checkpoint-every, --patience, --mpi-timeout)", tables[t].defs[i].name);
     return 0;
 }
 
@@ -196,6 +200,7 @@ int cli_run_opts(const char *mode, const cli_flag_val *v, rnnc_run_opts *o) {
         omp_set_num_threads((int)v[RF_THREADS].l);
     }
     /* several processes (mpirun): only from here on does rank 0 alone print */
+    if (v[RF_MPI_TIMEOUT].given) cli_dist_set_timeout(v[RF_MPI_TIMEOUT].d);
     int rc = cli_dist_start(mode, &o->comm);
     if (rc) return rc;
     run_comm = o->comm;

@@ -43,7 +43,7 @@ typedef struct {
 enum {
     RF_OUTPUT, RF_RESUME, RF_FORCE, RF_STEPS, RF_EPOCHS, RF_TIME, RF_OPTIMIZER, RF_LR, RF_MOMENTUM, RF_WEIGHT_DECAY,
     RF_CLIP, RF_SCHEDULE, RF_WARMUP, RF_MIN_LR_RATIO, RF_SEED, RF_THREADS, RF_LOG_EVERY, RF_EVAL_EVERY,
-    RF_CHECKPOINT_EVERY, RF_PATIENCE, RF_COUNT
+    RF_CHECKPOINT_EVERY, RF_PATIENCE, RF_MPI_TIMEOUT, RF_COUNT
 };
 extern const cli_flag_def cli_run_flags[RF_COUNT];
 /* The model flags the trainers share (cell, layers, hidden, embed, dropout, batch). */
