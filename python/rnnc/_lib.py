@@ -283,7 +283,7 @@ _PROTOS = {
     "rnnc_tokenizer_n_vocab": (c_size_t, [vp]),
     "rnnc_tokenizer_token": (token_bytes, [vp, c_uint32]),
     "rnnc_tokenizer_special_id": (c_uint32, [vp, c_char_p]),
-    "rnnc_tokenizer_encode": (status, [vp, c_char_p, c_size_t, c_bool, P(ids), P(c_size_t)]),
+    "rnnc_tokenizer_encode": (status, [vp, c_void_p, c_size_t, c_bool, P(ids), P(c_size_t)]),
     "rnnc_tokenizer_decode": (status, [vp, P(c_uint32), c_size_t, P(bytes_)]),
     "rnnc_tokenizer_type_parse": (c_bool, [c_char_p, P(c_int)]),
     "rnnc_tokenizer_bpe": (vp, [vp]),
@@ -396,6 +396,28 @@ def enc(s, what="text"):
     if isinstance(s, os.PathLike):
         return os.fsencode(s)
     raise TypeError(f"{what} must be str or bytes, not {type(s).__name__}")
+
+
+# CPython's own UTF-8 view of a str: for an ASCII-only str it is the str's storage itself (no copy
+# and no conversion), so encode() reads an ASCII text in place.
+try:
+    _as_utf8 = ctypes.pythonapi.PyUnicode_AsUTF8AndSize
+    _as_utf8.restype = c_void_p
+    _as_utf8.argtypes = [ctypes.py_object, POINTER(ctypes.c_ssize_t)]
+except (AttributeError, ValueError):  # not CPython
+    _as_utf8 = None
+
+
+def text_view(s, what="text"):
+    """(pointer, length, owner) of the UTF-8 bytes of s (str or bytes), for a call that reads them
+    while owner is alive: an ASCII str in place, any other str encoded (surrogateescape, as enc)."""
+    if _as_utf8 is not None and type(s) is str and s.isascii():
+        n = ctypes.c_ssize_t(0)
+        addr = _as_utf8(s, ctypes.byref(n))
+        if addr:
+            return addr, n.value, s
+    b = enc(s, what)
+    return b, len(b), b
 
 
 def fspath(p):

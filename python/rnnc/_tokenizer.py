@@ -208,10 +208,10 @@ class Tokenizer:
     # ---- encoding
 
     def _encode(self, text, allow_special=False):
-        b = L.enc(text)
+        ptr, n, _owner = L.text_view(text)  # _owner keeps the bytes alive through the call
         v = L.ids()
         oov = c_size_t(0)
-        code = L.tokenizer_encode(self._h.ptr, b, len(b), bool(allow_special), byref(v), byref(oov))
+        code = L.tokenizer_encode(self._h.ptr, ptr, n, bool(allow_special), byref(v), byref(oov))
         if code:
             err = L.error(code)
             L.ids_free(byref(v))

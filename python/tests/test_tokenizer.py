@@ -66,6 +66,27 @@ def test_round_trip_random_bytes(kind, size, corpus):
     assert t.decode(t.encode(s)) == s
 
 
+def test_str_read_in_place_equals_bytes(corpus):
+    """An ASCII str is read in place (CPython's own UTF-8 view); every other str, str subclass,
+    lone surrogate (surrogateescape) or bytes gives the ids of its UTF-8 bytes."""
+    t = rnnc.Tokenizer.train(corpus.read_bytes()[:50000], "bpe", 400)
+
+    class S(str):
+        pass
+
+    text = corpus.read_text(encoding="utf-8", errors="replace")[:20000]
+    ascii_text = text.encode("ascii", "ignore").decode("ascii")
+    for s in (ascii_text, "", "a", text, "caf\u00e9 \u4e2d\U0001f600", "x\udc80y", S(ascii_text), ascii_text[5:900]):
+        want = t.encode(s.encode("utf-8", "surrogateescape"))
+        got = t.encode(s)
+        assert got.tolist() == want.tolist()
+        assert t.decode_bytes(got) == s.encode("utf-8", "surrogateescape")
+    with pytest.raises(UnicodeEncodeError):
+        t.encode("x\ud800y")  # a lone surrogate that is not an escaped byte: as str.encode
+    with pytest.raises(TypeError):
+        t.encode(1234)
+
+
 def test_ids_are_the_library_buffer():
     """encode returns the library's own buffer (no copy); it is freed with the last array over it."""
     t = rnnc.Tokenizer.train("abcabc", "char")
