@@ -4,6 +4,8 @@
  *
  *   bench_rnn CELL H LAYERS [B T I REPS]      e.g.  bench_rnn lstm 512 2 32 128 64 10
  *   bench_rnn gemm [N REPS]                    only the SGEMM rate
+ * Environment: BENCH_LOOP=auto|serial|units|rows|dirs|wave forces the time loop's schedule
+ * (rnnc_rnn_set_loop_mode), BENCH_BIDIR=1 makes the stack bidirectional.
  * Output: one line of key=value pairs per measurement. */
 #include <cblas.h>
 #include <omp.h>
@@ -69,13 +71,20 @@ int main(int argc, char **argv) {
         return 2;
     }
     rnnc_rnn_config c = {.hidden = atoi(argv[2]), .layers = atoi(argv[3])};
+    const char *loop = getenv("BENCH_LOOP"), *bidir = getenv("BENCH_BIDIR");
+    static const char *const modes[] = {"auto", "serial", "units", "rows", "dirs", "wave"};
+    int mode = 0;
+    while (loop && mode < 6 && strcmp(loop, modes[mode])) mode++;
+    if (mode == 6) { fprintf(stderr, "bench_rnn: BENCH_LOOP=%s: expected auto, serial, units, rows, dirs or wave\n", loop); return 2; }
+    rnnc_rnn_set_loop_mode((rnnc_loop_mode)mode);
+    c.bidirectional = bidir && atoi(bidir) != 0;
     if (rnnc_cell_parse(argv[1], &c.cell)) { fprintf(stderr, "bench_rnn: %s\n", rnnc_last_error()); return 2; }
     int B = argc > 4 ? atoi(argv[4]) : 32, T = argc > 5 ? atoi(argv[5]) : 128;
     c.input = argc > 6 ? atoi(argv[6]) : 64;
     int reps = argc > 7 ? atoi(argv[7]) : 10;
     if (reps < 1 || reps > 1000) reps = 10;
     if (rnnc_rnn_config_check(&c)) { fprintf(stderr, "bench_rnn: %s\n", rnnc_last_error()); return 2; }
-    size_t np = rnnc_rnn_num_params(&c), nx = (size_t)B * T * c.input, ny = (size_t)B * T * c.hidden;
+    size_t np = rnnc_rnn_num_params(&c), nx = (size_t)B * T * c.input, ny = (size_t)B * T * c.hidden * (c.bidirectional ? 2 : 1);
     float *params = malloc(np * sizeof(float)), *dp = calloc(np, sizeof(float));
     float *x = malloc(nx * sizeof(float)), *dx = malloc(nx * sizeof(float));
     float *y = malloc(ny * sizeof(float)), *dy = malloc(ny * sizeof(float));
@@ -103,8 +112,9 @@ int main(int argc, char **argv) {
     }
     double mf = median(tf, reps), mb = median(tb, reps), mt = median(tt, reps);
     double tokens = (double)B * T;
-    printf("rnnc cell=%s H=%d L=%d B=%d T=%d I=%d threads=%d fwd_ms=%.2f bwd_ms=%.2f step_ms=%.2f tok_s=%.0f "
-           "gflops=%.1f ws_mb=%.1f maxrss_mb=%.1f\n", argv[1], c.hidden, c.layers, B, T, c.input, omp_get_max_threads(),
+    printf("rnnc cell=%s H=%d L=%d D=%d loop=%s B=%d T=%d I=%d threads=%d fwd_ms=%.2f bwd_ms=%.2f step_ms=%.2f tok_s=%.0f "
+           "gflops=%.1f ws_mb=%.1f maxrss_mb=%.1f\n", argv[1], c.hidden, c.layers, c.bidirectional ? 2 : 1, modes[mode], B, T, c.input,
+           omp_get_max_threads(),
            mf * 1e3, mb * 1e3, mt * 1e3, tokens / mt, 6.0 * weights * tokens / mt / 1e9, rnnc_rnn_ws_bytes(ws) / 1048576.0,
            peak_mb());
     rnnc_rnn_ws_free(ws);

@@ -4,7 +4,7 @@
  *
  * usage: bench_train [--cell lstm] [--vocab 96] [--embed 64] [--hidden 512] [--layers 2]
  *                    [--batch 32] [--seq 128] [--steps 5] [--warmup 1] [--no-sgemm]
- *                    [--loop auto|serial|units|rows]   (the time loop's thread use, rnn.h)
+ *                    [--loop auto|serial|units|rows|dirs|wave]   (the time loop's thread use, rnn.h)
  *                    [--bidirectional]   a bidirectional stack under a per-token head instead of the
  *                                        LM (a tagger's step: embedding, the stack, a head over the
  *                                        2H outputs, cross-entropy, backward, clipping, Adam)
@@ -132,10 +132,10 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--steps")) steps = atoi(v);
         else if (!strcmp(a, "--warmup")) warmup = atoi(v);
         else if (!strcmp(a, "--loop")) { /* the recurrent time loop's thread use (rnn.h) */
-            static const char *const modes[] = {"auto", "serial", "units", "rows"};
+            static const char *const modes[] = {"auto", "serial", "units", "rows", "dirs", "wave"};
             int m = 0;
-            while (m < 4 && strcmp(v, modes[m])) m++;
-            if (m == 4) { fprintf(stderr, "bench_train: --loop %s: expected auto, serial, units or rows\n", v); return 2; }
+            while (m < 6 && strcmp(v, modes[m])) m++;
+            if (m == 6) { fprintf(stderr, "bench_train: --loop %s: expected auto, serial, units, rows, dirs or wave\n", v); return 2; }
             rnnc_rnn_set_loop_mode((rnnc_loop_mode)m);
         }
         else { fprintf(stderr, "bench_train: unknown option %s\n", a); return 2; }

@@ -443,48 +443,95 @@ static void test_math(void) {
     CHECK(rnnc_sigmoidf(-200.0f) >= 0.0f && rnnc_sigmoidf(-200.0f) < 1e-37f && rnnc_sigmoidf(200.0f) == 1.0f);
 }
 
-/* The three ways of running the time loop (one thread; threads splitting each step by hidden
- * units; threads each carrying their own rows) give bit-identical outputs and gradients, with
- * batches that split into single rows (B 5) and into 8-row blocks (B 27), on three threads. */
+/* The schedules of the time loops (rnnc_loop_mode: one thread; each step split by hidden units;
+ * threads carrying their own rows; each direction on its own threads; every layer at once as a
+ * wavefront) give bit-identical outputs, final states and gradients, for every cell, one- and
+ * two-direction stacks (2 layers; 3 layers of one direction), batches that split into single rows (B 5) and into
+ * 8-row blocks (B 27), variable lengths, initial states, dropout in training, and layer 0 reading
+ * x or ids from a projected table, on 2 and 3 threads. Across thread counts (1, 2, 3) everything
+ * but the weight gradients is bit-identical too: the weight gradients' row-split sums (nn/gemm.h)
+ * add per-thread partials, so only those depend on the thread count. */
+typedef struct { float *y, *hn, *cn, *dx, *dh0, *dc0, *dp; } mode_run;
+
+static void mode_run_free(mode_run *r) {
+    free(r->y); free(r->hn); free(r->cn); free(r->dx); free(r->dh0); free(r->dc0); free(r->dp);
+}
+
 static void test_loop_modes_identical(void) {
-    const int nth = omp_get_max_threads();
-    omp_set_num_threads(3);
-    const rnnc_loop_mode modes[3] = {RNNC_LOOP_SERIAL, RNNC_LOOP_UNITS, RNNC_LOOP_ROWS};
+    const int nth0 = omp_get_max_threads();
+    enum { NM = 5 };
+    const rnnc_loop_mode modes[NM] = {RNNC_LOOP_SERIAL, RNNC_LOOP_UNITS, RNNC_LOOP_ROWS, RNNC_LOOP_DIRS, RNNC_LOOP_WAVE};
+    const char *const names[NM] = {"serial", "units", "rows", "dirs", "wave"};
+    const struct { int L, bi; } shapes[] = {{2, 0}, {2, 1}, {3, 0}};
+    int compared = 0;
     for (int k = 0; k < NCELLS; k++)
-        for (int bi = 0; bi < 2; bi++)
-            for (int B = 5; B <= 27; B += 22) {
-                rnnc_rnn_config c = {.cell = CELL(k), .input = 6, .hidden = 40, .layers = 2, .bidirectional = bi};
-                const int T = 6, D = bi ? 2 : 1, H = 40;
-                rnnc_rng r;
-                rnnc_rng_seed(&r, 100 + k);
-                const size_t np = rnnc_rnn_num_params(&c), ny = (size_t)B * T * D * H, nx = (size_t)B * T * 6;
-                const size_t ns = (size_t)2 * D * B * H;
-                float *params = randv(np, &r, 0.3f), *x = randv(nx, &r, 1.0f), *dy = randv(ny, &r, 1.0f);
-                float *dhn = randv(ns, &r, 1.0f);
-                int len[27];
-                for (int b = 0; b < B; b++) len[b] = 1 + b * 7 % T;
-                float *y[3], *dx[3], *dp[3], *hn[3];
-                rnnc_rnn_ws *ws;
-                CHECK(rnnc_rnn_ws_new(&ws, &c, B, T) == RNNC_OK);
-                for (int m = 0; m < 3; m++) {
-                    rnnc_rnn_set_loop_mode(modes[m]);
-                    y[m] = malloc(ny * sizeof(float)); dx[m] = malloc(nx * sizeof(float));
-                    hn[m] = malloc(ns * sizeof(float)); dp[m] = calloc(np, sizeof(float));
-                    CHECK(rnnc_rnn_forward(ws, params, B, T, x, len, NULL, NULL, y[m], hn[m], NULL, false, NULL) == RNNC_OK);
-                    CHECK(rnnc_rnn_backward(ws, params, dp[m], dy, dhn, NULL, dx[m], NULL, NULL) == RNNC_OK);
+        for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
+            for (int B = 5; B <= 27; B += 22)
+                for (int from_ids = 0; from_ids < 2; from_ids++) {
+                    const int L = shapes[si].L, bi = shapes[si].bi, T = 6, D = bi ? 2 : 1, H = 40, I = 6, V = 3;
+                    rnnc_rnn_config c = {.cell = CELL(k), .input = I, .hidden = H, .layers = L, .bidirectional = bi,
+                                         .dropout = 0.25f};
+                    const bool lstm = two_states(c.cell);
+                    rnnc_rng r;
+                    rnnc_rng_seed(&r, 100 + k);
+                    const size_t np = rnnc_rnn_num_params(&c), ny = (size_t)B * T * D * H, nx = (size_t)B * T * I;
+                    const size_t ns = (size_t)L * D * B * H, nd = from_ids ? (size_t)V * I : nx;
+                    float *params = randv(np, &r, 0.3f), *x = randv(nx, &r, 1.0f), *dy = randv(ny, &r, 1.0f);
+                    float *dhn = randv(ns, &r, 1.0f), *dcn = randv(ns, &r, 1.0f), *h0 = randv(ns, &r, 0.5f);
+                    float *c0 = randv(ns, &r, 0.5f), *table = randv((size_t)V * I, &r, 1.0f);
+                    int len[27], ids[27 * 6];
+                    for (int b = 0; b < B; b++) len[b] = 1 + b * 7 % T;
+                    for (int n = 0; n < B * T; n++) ids[n] = (int)rnnc_rng_below(&r, (uint64_t)V);
+                    rnnc_rnn_ws *ws;
+                    CHECK(rnnc_rnn_ws_new(&ws, &c, B, T) == RNNC_OK);
+                    /* run 0: one thread (the reference); then every mode on 2 and on 3 threads */
+                    mode_run run[1 + 2 * NM];
+                    for (int q = 0; q < 1 + 2 * NM; q++) {
+                        const int nth = q == 0 ? 1 : q <= NM ? 2 : 3, m = q == 0 ? 0 : (q - 1) % NM;
+                        omp_set_num_threads(nth);
+                        rnnc_rnn_set_loop_mode(modes[m]);
+                        mode_run *o = &run[q];
+                        o->y = malloc(ny * sizeof(float)); o->hn = malloc(ns * sizeof(float));
+                        o->cn = malloc(ns * sizeof(float)); o->dx = calloc(nd, sizeof(float));
+                        o->dh0 = malloc(ns * sizeof(float)); o->dc0 = malloc(ns * sizeof(float));
+                        o->dp = calloc(np, sizeof(float));
+                        rnnc_rng dr;
+                        rnnc_rng_seed(&dr, 7);
+                        if (from_ids) {
+                            CHECK(rnnc_rnn_forward_ids(ws, params, B, T, ids, table, V, len, h0, lstm ? c0 : NULL, o->y, o->hn,
+                                                       lstm ? o->cn : NULL, true, &dr) == RNNC_OK);
+                            CHECK(rnnc_rnn_backward_ids(ws, params, o->dp, dy, dhn, lstm ? dcn : NULL, table, o->dx, o->dh0,
+                                                        lstm ? o->dc0 : NULL) == RNNC_OK);
+                        } else {
+                            CHECK(rnnc_rnn_forward(ws, params, B, T, x, len, h0, lstm ? c0 : NULL, o->y, o->hn,
+                                                   lstm ? o->cn : NULL, true, &dr) == RNNC_OK);
+                            CHECK(rnnc_rnn_backward(ws, params, o->dp, dy, dhn, lstm ? dcn : NULL, o->dx, o->dh0,
+                                                    lstm ? o->dc0 : NULL) == RNNC_OK);
+                        }
+                    }
+                    for (int q = 1; q < 1 + 2 * NM; q++) {
+                        const mode_run *a = &run[0], *o = &run[q];
+                        const int nth = q <= NM ? 2 : 3, m = (q - 1) % NM;
+                        const bool states = !memcmp(a->y, o->y, ny * sizeof(float)) && !memcmp(a->hn, o->hn, ns * sizeof(float)) &&
+                                            (!lstm || !memcmp(a->cn, o->cn, ns * sizeof(float)));
+                        const bool grads = !memcmp(a->dx, o->dx, nd * sizeof(float)) && !memcmp(a->dh0, o->dh0, ns * sizeof(float)) &&
+                                           (!lstm || !memcmp(a->dc0, o->dc0, ns * sizeof(float)));
+                        /* the weight gradients: against the first mode on the same thread count */
+                        const mode_run *same = &run[nth == 2 ? 1 : 1 + NM];
+                        const bool wgrads = !memcmp(same->dp, o->dp, np * sizeof(float));
+                        CHECK_MSG(states && grads && wgrads,
+                                  "%s L %d bi %d B %d %s, %s on %d threads: outputs %s, input/state gradients %s, weight gradients %s",
+                                  rnnc_cell_name(c.cell), L, bi, B, from_ids ? "ids" : "x", names[m], nth,
+                                  states ? "same" : "DIFFER", grads ? "same" : "DIFFER", wgrads ? "same" : "DIFFER");
+                        compared++;
+                    }
+                    for (int q = 0; q < 1 + 2 * NM; q++) mode_run_free(&run[q]);
+                    free(params); free(x); free(dy); free(dhn); free(dcn); free(h0); free(c0); free(table);
+                    rnnc_rnn_ws_free(ws);
                 }
-                for (int m = 1; m < 3; m++) {
-                    CHECK_MSG(!memcmp(y[0], y[m], ny * sizeof(float)) && !memcmp(hn[0], hn[m], ns * sizeof(float)),
-                              "%s bi %d B %d: outputs of mode %d differ", rnnc_cell_name(c.cell), bi, B, m);
-                    CHECK_MSG(!memcmp(dx[0], dx[m], nx * sizeof(float)) && !memcmp(dp[0], dp[m], np * sizeof(float)),
-                              "%s bi %d B %d: gradients of mode %d differ", rnnc_cell_name(c.cell), bi, B, m);
-                }
-                for (int m = 0; m < 3; m++) { free(y[m]); free(dx[m]); free(dp[m]); free(hn[m]); }
-                free(params); free(x); free(dy); free(dhn);
-                rnnc_rnn_ws_free(ws);
-            }
+    CHECK_EQ_LL(compared, NCELLS * 3 * 2 * 2 * 2 * NM);
     rnnc_rnn_set_loop_mode(RNNC_LOOP_AUTO);
-    omp_set_num_threads(nth);
+    omp_set_num_threads(nth0);
 }
 
 /* rnnc_rnn_forward_ids / backward_ids against forward on the looked-up rows, with dx scattered into
@@ -586,6 +633,17 @@ int main(void) {
     RUN(test_gradcheck_b1_t1);
     RUN(test_varlen_matches_separate_runs);
     RUN(test_workspace_reuse_and_determinism);
+    RUN(test_forward_ids);
+    /* ... each direction on its own threads, and all layers at once (the wavefront) */
+    rnnc_rnn_set_loop_mode(RNNC_LOOP_DIRS);
+    RUN(test_gradcheck_stacked_bidirectional_varlen);
+    RUN(test_forward_ids);
+    rnnc_rnn_set_loop_mode(RNNC_LOOP_WAVE);
+    RUN(test_gradcheck_three_layers_varlen);
+    RUN(test_gradcheck_dropout);
+    RUN(test_varlen_matches_separate_runs);
+    RUN(test_workspace_reuse_and_determinism);
+    RUN(test_dropout_semantics);
     RUN(test_forward_ids);
     rnnc_rnn_set_loop_mode(RNNC_LOOP_SERIAL);
     RUN(test_forward_ids);

@@ -124,8 +124,8 @@ static void test_golden_all(void) {
 
 int main(void) {
     /* every way of running the time loop, the threaded ones even on these small layers */
-    const rnnc_loop_mode modes[3] = {RNNC_LOOP_UNITS, RNNC_LOOP_ROWS, RNNC_LOOP_SERIAL};
-    for (int m = 0; m < 3; m++) {
+    const rnnc_loop_mode modes[5] = {RNNC_LOOP_UNITS, RNNC_LOOP_ROWS, RNNC_LOOP_SERIAL, RNNC_LOOP_DIRS, RNNC_LOOP_WAVE};
+    for (int m = 0; m < 5; m++) {
         rnnc_rnn_set_loop_mode(modes[m]);
         RUN(test_golden_all);
     }

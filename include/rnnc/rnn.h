@@ -138,14 +138,21 @@ rnnc_status rnnc_rnn_backward_ids(rnnc_rnn_ws *ws, const float *params, float *d
                                   const float *dhn, const float *dcn, const float *table, float *dtable, float *dh0,
                                   float *dc0);
 
-/* How the time loop of a layer uses the OpenMP threads. AUTO (the default) picks ROWS when W_hh
- * (all directions) is at most 12 MiB and the batch has 8 rows per thread, else UNITS when a step has
- * at least 8M multiply-adds (B x G*H x H x directions), else SERIAL. ROWS: each thread carries its
- * own rows of the batch through all steps, with no waiting between threads; UNITS: each step is
- * split by hidden units, the threads meeting at every step; SERIAL: one thread (the input and
- * gradient GEMMs around the loop still use every thread). Every mode gives the same numbers.
- * Global, not thread-safe: set it before training (the tests use it to run every mode). */
-typedef enum { RNNC_LOOP_AUTO, RNNC_LOOP_SERIAL, RNNC_LOOP_UNITS, RNNC_LOOP_ROWS } rnnc_loop_mode;
+/* How the time loops use the OpenMP threads. AUTO (the default) picks ROWS when W_hh (all
+ * directions) is at most 12 MiB and the batch has 8 rows per thread, else UNITS when a step has at
+ * least 8M multiply-adds (B x G*H x H x directions), else SERIAL. ROWS: each thread carries its own
+ * rows of the batch through all steps, with no waiting between threads; UNITS: each step is split
+ * by hidden units, the threads meeting at every step; SERIAL: one thread (the input and gradient
+ * GEMMs around the loop still use every thread); DIRS: each direction's rows through all its steps
+ * on threads of its own (nth / D blocks of rows per direction), the directions never meeting;
+ * WAVE: a one-direction stack of 2 or more layers runs all its layers' forward loops at once as a
+ * wavefront (layer l+1 at step t while layer l runs step t+1, each waiting on a per-step counter
+ * of the layer below, no barrier), where each layer's input projection can be made step by step
+ * with the same kernel; elsewhere, and in backward, WAVE falls back to AUTO's pick. Every mode
+ * gives the same numbers; across thread counts only the weight gradients differ (their sums over
+ * the tokens add per-thread partials). Global, not thread-safe: set it before training (the tests
+ * use it to run every mode). */
+typedef enum { RNNC_LOOP_AUTO, RNNC_LOOP_SERIAL, RNNC_LOOP_UNITS, RNNC_LOOP_ROWS, RNNC_LOOP_DIRS, RNNC_LOOP_WAVE } rnnc_loop_mode;
 void rnnc_rnn_set_loop_mode(rnnc_loop_mode mode);
 
 #endif

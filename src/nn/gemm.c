@@ -74,6 +74,11 @@ void rnnc_wgrad(int M, int N, int K, const float *A, int lda, const float *B, in
  * more than 1 MiB packed, or a W of more than 16 MiB (a head over a very large vocabulary). */
 #define AW_ROWS 64
 
+int rnnc_gemm_aw_packs(int M, int N, int K) {
+    const size_t psize = rnnc_pgemm_size(K, N);
+    return K >= 1 && (psize <= ((size_t)1 << 18) || (psize <= ((size_t)1 << 22) && M >= 256));
+}
+
 void rnnc_gemm_aw(int M, int N, int K, const float *A, int lda, const float *W, int ldw, int transw, float *C,
                   int ldc, int accumulate) {
     if (M < 1 || N < 1) return;
@@ -83,9 +88,9 @@ void rnnc_gemm_aw(int M, int N, int K, const float *A, int lda, const float *W, 
         return;
     }
     const size_t psize = rnnc_pgemm_size(K, N);
-    const bool small = psize <= ((size_t)1 << 18), fits = psize <= ((size_t)1 << 22);
+    const bool small = psize <= ((size_t)1 << 18);
     float *P = NULL;
-    if (small || (fits && M >= 256)) P = aligned_alloc(64, (psize * sizeof(float) + 63) / 64 * 64);
+    if (rnnc_gemm_aw_packs(M, N, K)) P = aligned_alloc(64, (psize * sizeof(float) + 63) / 64 * 64);
     if (!P) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, transw ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A, lda, W, ldw,
                     accumulate ? 1.0f : 0.0f, C, ldc);

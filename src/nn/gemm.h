@@ -15,4 +15,10 @@ void rnnc_wgrad(int M, int N, int K, const float *A, int lda, const float *B, in
 void rnnc_gemm_aw(int M, int N, int K, const float *A, int lda, const float *W, int ldw, int transw, float *C,
                   int ldc, int accumulate);
 
+/* Whether rnnc_gemm_aw takes the packed kernel for this shape (it falls back to BLAS only when
+ * that says no or the panels cannot be allocated). Then every row of C equals rnnc_pgemm of that
+ * row over W packed by rnnc_pgemm_pack(P, W, ldw, transw, K, N, ...), whichever rows are computed
+ * together: the recurrent runner's wavefront makes the input projection step by step this way. */
+int rnnc_gemm_aw_packs(int M, int N, int K);
+
 #endif

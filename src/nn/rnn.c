@@ -138,6 +138,13 @@ struct rnnc_rnn_ws {
     float *ptab[2];      /* folded: [V, G*H] table W_ih^T per direction */
     float *stab;         /* folded: [V, G*H] per-id sums of one direction's gate gradients */
     size_t tab_floats;   /* floats allocated in each of ptab[0], ptab[1], stab */
+    /* the wavefront over layers (RNNC_LOOP_WAVE, one direction), allocated on its first use */
+    bool wave;           /* set while fwd_chunk runs in the wavefront: it reads the per-layer buffers */
+    float *wbuf;         /* one block holding the three below */
+    float *wpk;          /* [L][G * pgemm_size(H, H)] every layer's W_hh packed as pack_layer packs it */
+    float *wih;          /* [L][pgemm_size(H, G*H)] layers l >= 1: W_ih packed as rnnc_gemm_aw packs it */
+    float *whg;          /* [L][Bmax, G*H] the per-step products, per layer */
+    size_t wave_floats;
     void *allocs[MAX_ALLOCS];
     int n_allocs;
     size_t bytes;        /* allocated in all */
@@ -164,7 +171,7 @@ static void *ws_alloc(rnnc_rnn_ws *ws, size_t bytes) {
 }
 
 size_t rnnc_rnn_ws_bytes(const rnnc_rnn_ws *ws) {
-    return ws ? ws->bytes + sizeof *ws + 3 * ws->tab_floats * sizeof(float) : 0;
+    return ws ? ws->bytes + sizeof *ws + (3 * ws->tab_floats + ws->wave_floats) * sizeof(float) : 0;
 }
 
 void rnnc_rnn_ws_set_row0(rnnc_rnn_ws *ws, long row0) {
@@ -175,6 +182,7 @@ void rnnc_rnn_ws_free(rnnc_rnn_ws *ws) {
     if (!ws) return;
     for (int i = 0; i < ws->n_allocs; i++) free(ws->allocs[i]);
     free(ws->ptab[0]); free(ws->ptab[1]); free(ws->stab);
+    free(ws->wbuf);
     free(ws);
 }
 
@@ -337,16 +345,22 @@ static rnnc_loop_mode loop_mode = RNNC_LOOP_AUTO;
 
 void rnnc_rnn_set_loop_mode(rnnc_loop_mode mode) { loop_mode = mode; }
 
-static void loop_plan(const rnnc_rnn_ws *ws, int *nth, bool *rows) {
+static bool wave_ok(const rnnc_rnn_ws *ws, int nth);
+
+/* The schedule of the time loops of the last forward's shape: the mode of every layer (the
+ * wavefront runs every layer at once, forward only; for fwd false, or where the stack cannot run
+ * as one, it falls back to AUTO's per-layer pick) and the threads it uses. */
+static void loop_plan(const rnnc_rnn_ws *ws, int *nth, rnnc_loop_mode *mode, bool fwd) {
     const double H = ws->c.hidden, whh_bytes = 4.0 * ws->D * ws->G * H * H, work = (double)ws->B * ws->G * H * H * ws->D;
     const int n = omp_get_max_threads();
     rnnc_loop_mode m = loop_mode;
+    if (m == RNNC_LOOP_WAVE && !(fwd && wave_ok(ws, n))) m = RNNC_LOOP_AUTO;
     if (m == RNNC_LOOP_AUTO)
         m = n == 1 ? RNNC_LOOP_SERIAL
             : ws->B >= 8 * n && whh_bytes <= 12.0 * 1048576.0 ? RNNC_LOOP_ROWS
             : work >= 8e6 ? RNNC_LOOP_UNITS : RNNC_LOOP_SERIAL;
     *nth = m == RNNC_LOOP_SERIAL ? 1 : n;
-    *rows = m == RNNC_LOOP_ROWS;
+    *mode = m;
 }
 
 /* Rows mode hands out blocks of rows from a counter, each block carried through every step by
@@ -357,6 +371,20 @@ static void loop_plan(const rnnc_rnn_ws *ws, int *nth, bool *rows) {
  * 512x2 with fixed halves dipped to 18k tokens/s where the per-step split held 29k). Each row's
  * numbers do not depend on which thread computes it. */
 static int row_block(int B, int nth) { return B >= 8 * nth ? 8 : 1; }
+
+/* Dirs mode: work items (direction, block of rows), each carried through every step of its one
+ * direction by the thread that takes it, so each thread reads one direction's W_hh and the two
+ * directions never meet. nth / D blocks per direction (at least one), of whole 8-row register
+ * blocks where there are enough rows. Item k: direction k / nbd, block k % nbd; rows [*b0, *b1),
+ * empty when the block lies past B. */
+static int dirs_blocks(int D, int nth) { return nth / D > 1 ? nth / D : 1; }
+static int dirs_item(int k, int B, int D, int nth, int *b0, int *b1) {
+    const int nbd = dirs_blocks(D, nth), per = (B + nbd - 1) / nbd, bs = B >= 8 * nbd ? (per + 7) / 8 * 8 : per;
+    const int blk = k % nbd;
+    *b0 = blk * bs < B ? blk * bs : B;
+    *b1 = *b0 + bs < B ? *b0 + bs : B;
+    return k / nbd;
+}
 
 /* Packs W_hh of every direction of layer l for the per-step products, all threads sharing the
  * panels; ends with a barrier. fwd: per gate, K = H rows of W_hh^T; bwd: K = G*H rows of W_hh. */
@@ -399,7 +427,9 @@ static void fwd_chunk(rnnc_rnn_ws *ws, int l, const layer_params *p, int q, int 
     const int s = it.s, d = it.d, j0 = it.j0, j1 = it.j1, nb = b1 - b0;
     const int ld = l * D + d, t = d == 0 ? s : T - 1 - s;
     const int prev = d == 0 ? t : t + 1, next = d == 0 ? t + 1 : t;
-    float *hs = ws->hs[ld], *cs = ws->cs[ld], *hg = ws->hg[d] + (size_t)b0 * GH;
+    float *hs = ws->hs[ld], *cs = ws->cs[ld];
+    float *hg = (ws->wave ? ws->whg + (size_t)l * ws->Bmax * GH : ws->hg[d]) + (size_t)b0 * GH;
+    const float *pk = ws->wave ? ws->wpk + (size_t)l * G * ps : ws->pk[d];
     const float *h_prev = hs + prev * BH + r0;
     if (l == 0 && ws->folded) {
         /* the input projection of each row is its id's row of table W_ih^T, which stays in cache */
@@ -409,7 +439,7 @@ static void fwd_chunk(rnnc_rnn_ws *ws, int l, const layer_params *p, int q, int 
             for (int g = 0; g < G; g++) memcpy(gt + (size_t)b * GH + g * H + j0, src + g * H + j0, (size_t)(j1 - j0) * sizeof(float));
         }
     }
-    for (int g = 0; g < G; g++) rnnc_pgemm(nb, H, j0, j1, h_prev, H, ws->pk[d] + g * ps, hg + (size_t)g * H, GH, 0);
+    for (int g = 0; g < G; g++) rnnc_pgemm(nb, H, j0, j1, h_prev, H, pk + g * ps, hg + (size_t)g * H, GH, 0);
     const size_t na = (size_t)ws->cell->aux; /* aux rows are aux*H wide */
     rnnc_cell_fwd a = {.B = nb, .H = H, .j0 = j0, .j1 = j1, .t = t, .len = ws->len + b0,
                        .gates = ws->gates[ld] + ((size_t)t * B + b0) * GH, .hg = hg, .b_ih = p[d].b_ih,
@@ -424,7 +454,8 @@ static void fwd_chunk(rnnc_rnn_ws *ws, int l, const layer_params *p, int q, int 
 /* The time loop of layer l, all directions. gates[l*D+d] already holds X W_ih^T; writes the
  * outputs into out (time-major, row stride D*H, direction d at column d*H). h0, c0: (D, B, H). */
 static void forward_layer(rnnc_rnn_ws *ws, int l, const float *params, const float *h0, const float *c0,
-                          float *out, int nth, bool rows) {
+                          float *out, int nth, rnnc_loop_mode mode) {
+    const bool rows = mode == RNNC_LOOP_ROWS, split = mode == RNNC_LOOP_SERIAL || mode == RNNC_LOOP_UNITS;
     const int B = ws->B, T = ws->T, H = ws->c.hidden, D = ws->D;
     const size_t BH = (size_t)B * H;
     const int total = D * ((H + CHUNK - 1) / CHUNK);
@@ -445,13 +476,164 @@ static void forward_layer(rnnc_rnn_ws *ws, int l, const float *params, const flo
         /* rows: a block of rows through every step */
         for (int k; rows && (k = atomic_fetch_add_explicit(&sc.ticket, 1, memory_order_relaxed)) < nblk;)
             for (int q = 0; q < T * D; q++) fwd_chunk(ws, l, p, q, H, k * unit, k * unit + unit < B ? k * unit + unit : B, out);
+        /* dirs: a block of rows of one direction through every step */
+        for (int k; mode == RNNC_LOOP_DIRS && (k = atomic_fetch_add_explicit(&sc.ticket, 1, memory_order_relaxed)) < D * dirs_blocks(D, nth);) {
+            int b0, b1;
+            const int d = dirs_item(k, B, D, nth, &b0, &b1);
+            for (int s = 0; s < T && b0 < b1; s++) fwd_chunk(ws, l, p, s * D + d, H, b0, b1, out);
+        }
         /* units: all rows of one chunk, once every chunk of the step before is done */
-        for (int q; !rows && (q = atomic_fetch_add_explicit(&sc.ticket, 1, memory_order_relaxed)) < T * total;) {
+        for (int q; split && (q = atomic_fetch_add_explicit(&sc.ticket, 1, memory_order_relaxed)) < T * total;) {
             if (q >= total) wait_done(&sc.done, q / total * total);
             fwd_chunk(ws, l, p, q, CHUNK, 0, B, out);
             atomic_fetch_add_explicit(&sc.done, 1, memory_order_release);
         }
     }
+}
+
+/* Inverted dropout on layer l's input xin[l] (l >= 1), in two parts: the keep flags, each row
+ * from its own stream of the layer's key (steps and units in order), so a row's mask depends on
+ * its global row only (not on the rows beside it, nor on the padded length); then the scaling of
+ * steps [t0, t1) of rows [b0, b1), which the wavefront applies step by step. */
+static void draw_keep(rnnc_rnn_ws *ws, int l, uint64_t key) {
+    const int B = ws->B, T = ws->T, DH = ws->D * ws->c.hidden;
+    unsigned char *keep = ws->keep[l];
+    const float p = ws->c.dropout;
+    const long row0 = ws->row0;
+#pragma omp parallel for schedule(static) if ((size_t)T * B * DH >= 65536)
+    for (int b = 0; b < B; b++) {
+        rnnc_rng rr;
+        rnnc_rng_substream(&rr, key, (uint64_t)(row0 + b));
+        for (int t = 0; t < T; t++) {
+            size_t i0 = ((size_t)t * B + b) * DH;
+            for (int i = 0; i < DH; i++) keep[i0 + i] = rnnc_rng_uniform(&rr) >= p;
+        }
+    }
+    ws->dropped[l] = true;
+}
+
+static void apply_keep(rnnc_rnn_ws *ws, int l, int t0, int t1, int b0, int b1) {
+    const int B = ws->B, DH = ws->D * ws->c.hidden;
+    const unsigned char *keep = ws->keep[l];
+    float *v = ws->xin[l];
+    const float p = ws->c.dropout, scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+    const bool par = (size_t)(t1 - t0) * (b1 - b0) * DH >= 65536 && !omp_in_parallel();
+#pragma omp parallel for schedule(static) if (par)
+    for (int t = t0; t < t1; t++)
+        for (size_t i = ((size_t)t * B + b0) * DH; i < ((size_t)t * B + b1) * DH; i++) v[i] = keep[i] ? v[i] * scale : 0.0f;
+}
+
+/* ---- the wavefront over layers (RNNC_LOOP_WAVE) ---------------------------------------------
+ *
+ * A one-direction stack of L >= 2 layers whose input projections (layers >= 1) rnnc_gemm_aw makes
+ * with the packed kernel can run all its layers in one parallel region: layer l+1 runs step t
+ * while layer l runs step t+1. Layer l >= 1 makes its input projection step by step (the same
+ * packed kernel on the same panels, so every gate equals the one the whole-sequence product
+ * gives), and dropout between layers is drawn before the region and applied step by step (the
+ * same flags and the same multiply). The work is cut into pairs (layer, block of rows): nth / L
+ * blocks of rows (at least one), pair l*nblk + k on thread (l*nblk + k) % nth. A pair waits only
+ * for its block's previous layer to finish the same step (a counter per pair, release after the
+ * step, acquire before reading it): no barrier, and no two threads ever wait for each other in a
+ * cycle (a thread runs its pairs step by step, lower layers first, and what the lowest unfinished
+ * (step, layer) waits for is always finished). Each number is computed as in the other modes. */
+
+/* Whether the stack can run as a wavefront on nth threads. */
+static bool wave_ok(const rnnc_rnn_ws *ws, int nth) {
+    const int H = ws->c.hidden;
+    return ws->D == 1 && ws->L >= 2 && nth >= 2 && rnnc_gemm_aw_packs(ws->T * ws->B, ws->G * H, H);
+}
+
+static rnnc_status wave_reserve(rnnc_rnn_ws *ws) {
+    if (ws->wbuf) return RNNC_OK;
+    const size_t H = ws->c.hidden, GH = (size_t)ws->G * H, L = ws->L;
+    const size_t pk = ws->G * rnnc_pgemm_size((int)H, (int)H), ih = rnnc_pgemm_size((int)H, (int)GH), hg = (size_t)ws->Bmax * GH;
+    const size_t n = L * (pk + ih + hg);
+    float *b = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
+    if (!b) return rnnc_error(RNNC_ERR_NOMEM, "rnn forward: out of memory for the wavefront's packed weights");
+    ws->wbuf = b;
+    ws->wpk = b;
+    ws->wih = b + L * pk;
+    ws->whg = b + L * (pk + ih);
+    ws->wave_floats = n;
+    return RNNC_OK;
+}
+
+static void wave_wait(const atomic_int *done, int target) {
+    int spins = 0;
+    while (atomic_load_explicit(done, memory_order_acquire) < target) {
+        if (++spins < 2000) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        } else {
+            sched_yield();
+        }
+    }
+}
+
+/* The time loops of every layer of a one-direction stack as one wavefront. gates[0] already holds
+ * layer 0's input projection (or the projected table, folded); h0, c0 (L, B, H) may be NULL.
+ * Dropout's flags for layers >= 1 are drawn (when dropout) before it is called. */
+static rnnc_status forward_wave(rnnc_rnn_ws *ws, const float *params, const float *h0, const float *c0, bool dropout,
+                                int nth) {
+    rnnc_status st = wave_reserve(ws);
+    if (st) return st;
+    const int B = ws->B, T = ws->T, H = ws->c.hidden, G = ws->G, GH = G * H, L = ws->L;
+    const size_t BH = (size_t)B * H, ps = rnnc_pgemm_size(H, H), ips = rnnc_pgemm_size(H, GH);
+    const int nch = (H + CHUNK - 1) / CHUNK, gch = (GH + CHUNK - 1) / CHUNK;
+    int nblk = nth / L > 1 ? nth / L : 1;
+    if (nblk > B) nblk = B;
+    const int per = (B + nblk - 1) / nblk, pairs = L * nblk;
+    layer_params *lp = malloc((size_t)L * sizeof *lp);
+    atomic_int *done = malloc((size_t)pairs * sizeof *done);
+    if (!lp || !done) {
+        free(lp); free(done);
+        return rnnc_error(RNNC_ERR_NOMEM, "rnn forward: out of memory for the wavefront");
+    }
+    for (int l = 0; l < L; l++) {
+        lp[l] = params_of(&ws->c, params, l, 0);
+        memcpy(ws->hs[l] + 0, h0 ? h0 + l * BH : ws->zero, BH * sizeof(float));
+        if (ws->cs[l]) memcpy(ws->cs[l], c0 ? c0 + l * BH : ws->zero, BH * sizeof(float));
+    }
+    for (int q = 0; q < pairs; q++) atomic_init(&done[q], 0);
+    ws->wave = true;
+#pragma omp parallel num_threads(nth)
+    {
+        const int tid = omp_get_thread_num(), n = omp_get_num_threads();
+        /* pack every layer's W_hh (per gate, as pack_layer) and W_ih (as rnnc_gemm_aw) */
+        const int per_l = G * nch + gch;
+        for (int q = tid; q < L * per_l; q += n) {
+            const int l = q / per_l, r = q % per_l;
+            if (r < G * nch) {
+                const int g = r / nch, j0 = r % nch * CHUNK, j1 = j0 + CHUNK < H ? j0 + CHUNK : H;
+                rnnc_pgemm_pack(ws->wpk + (size_t)l * G * ps + g * ps, lp[l].w_hh + (size_t)g * H * H, H, 1, H, H, j0, j1);
+            } else if (l > 0) {
+                const int j0 = (r - G * nch) * CHUNK, j1 = j0 + CHUNK < GH ? j0 + CHUNK : GH;
+                rnnc_pgemm_pack(ws->wih + (size_t)l * ips, lp[l].w_ih, H, 1, H, GH, j0, j1);
+            }
+        }
+#pragma omp barrier
+        for (int t = 0; t < T; t++)
+            for (int q = tid; q < pairs; q += n) {
+                const int l = q / nblk, k = q % nblk, b0 = k * per < B ? k * per : B, b1 = b0 + per < B ? b0 + per : B;
+                float *out = l + 1 < L ? ws->xin[l + 1] : ws->ylast;
+                if (b0 < b1) {
+                    if (l > 0) {
+                        wave_wait(&done[q - nblk], t + 1);
+                        const size_t r = (size_t)t * B + b0;
+                        rnnc_pgemm(b1 - b0, H, 0, GH, ws->xin[l] + r * H, H, ws->wih + (size_t)l * ips,
+                                   ws->gates[l] + r * GH, GH, 0);
+                    }
+                    fwd_chunk(ws, l, &lp[l], t, H, b0, b1, out);
+                    if (dropout && l + 1 < L) apply_keep(ws, l + 1, t, t + 1, b0, b1);
+                }
+                atomic_store_explicit(&done[q], t + 1, memory_order_release);
+            }
+    }
+    ws->wave = false;
+    free(lp);
+    free(done);
+    return RNNC_OK;
 }
 
 /* Whether forward_ids projects the table (V rows) instead of the looked-up rows (T*B): when the
@@ -538,8 +720,8 @@ static rnnc_status forward_impl(rnnc_rnn_ws *ws, const float *params, int B, int
     for (int l = 0; l < ws->L; l++) ws->dropped[l] = false;
 
     int nth;
-    bool rows;
-    loop_plan(ws, &nth, &rows);
+    rnnc_loop_mode mode;
+    loop_plan(ws, &nth, &mode, true);
     if (x) {
         swap01(ws->xin[0], x, B, T, c->input);
     } else if (!fold) {
@@ -547,43 +729,32 @@ static rnnc_status forward_impl(rnnc_rnn_ws *ws, const float *params, int B, int
     }
     for (int l = 0; l < L; l++) {
         const int I = layer_input(c, l);
-        for (int d = 0; d < D; d++) {
+        for (int d = 0; d < D && (l == 0 || mode != RNNC_LOOP_WAVE); d++) {
             layer_params p = params_of(c, params, l, d);
             if (l == 0 && fold) /* the gates are gathered from this table in the time loop */
                 rnnc_gemm_aw(V, GH, I, table, I, p.w_ih, I, 1, ws->ptab[d], GH, 0);
             else
                 rnnc_gemm_aw((int)TB, GH, I, ws->xin[l], I, p.w_ih, I, 1, ws->gates[l * D + d], GH, 0);
         }
-        float *out = l + 1 < L ? ws->xin[l + 1] : ws->ylast;
-        forward_layer(ws, l, params, h0 ? h0 + (size_t)l * D * BH : NULL, c0 ? c0 + (size_t)l * D * BH : NULL, out, nth, rows);
-        for (int d = 0; d < D; d++) {
-            int k = l * D + d;
-            int last = d == 0 ? T : 0;
+        if (mode == RNNC_LOOP_WAVE) {
+            /* every layer at once (the wavefront); the dropout keys in the order of the loop below */
+            for (int k = 1; k < L && dropout; k++) draw_keep(ws, k, rnnc_rng_u64(rng));
+            rnnc_status st = forward_wave(ws, params, h0, c0, dropout, nth);
+            if (st) return st;
+        } else {
+            float *out = l + 1 < L ? ws->xin[l + 1] : ws->ylast;
+            forward_layer(ws, l, params, h0 ? h0 + (size_t)l * D * BH : NULL, c0 ? c0 + (size_t)l * D * BH : NULL, out, nth,
+                          mode);
+        }
+        for (int k = l * D; k < (mode == RNNC_LOOP_WAVE ? L * D : l * D + D); k++) {
+            int last = k % D == 0 ? T : 0;
             if (hn) memcpy(hn + k * BH, ws->hs[k] + last * BH, BH * sizeof(float));
             if (cn && ws->cs[k]) memcpy(cn + k * BH, ws->cs[k] + last * BH, BH * sizeof(float));
         }
+        if (mode == RNNC_LOOP_WAVE) break;
         if (l + 1 < L && dropout) {
-            /* inverted dropout on the next layer's input: each row from its own stream of this
-             * layer's key, steps and units in order, so a row's mask depends on its global row
-             * only (not on the rows beside it, nor on the padded length) */
-            unsigned char *keep = ws->keep[l + 1];
-            float *v = ws->xin[l + 1];
-            const float p = c->dropout, scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
-            const uint64_t key = rnnc_rng_u64(rng);
-            const long row0 = ws->row0;
-#pragma omp parallel for schedule(static) if (TB * DH >= 65536)
-            for (int b = 0; b < B; b++) {
-                rnnc_rng rr;
-                rnnc_rng_substream(&rr, key, (uint64_t)(row0 + b));
-                for (int t = 0; t < T; t++) {
-                    size_t i0 = ((size_t)t * B + b) * DH;
-                    for (int i = 0; i < DH; i++) {
-                        keep[i0 + i] = rnnc_rng_uniform(&rr) >= p;
-                        v[i0 + i] = keep[i0 + i] ? v[i0 + i] * scale : 0.0f;
-                    }
-                }
-            }
-            ws->dropped[l + 1] = true;
+            draw_keep(ws, l + 1, rnnc_rng_u64(rng));
+            apply_keep(ws, l + 1, 0, T, 0, B);
         }
     }
     swap01(y, ws->ylast, T, B, DH);
@@ -627,7 +798,8 @@ static void bwd_chunk(rnnc_rnn_ws *ws, int l, const float *dy, int q, int cw, in
 /* The reversed time loop of layer l, all directions. dy: [T, B, D*H] gradient of this layer's
  * output (NULL: none). Leaves dG in dgx[d] / dgh[d]; writes dL/dh0, dL/dc0 (D, B, H) when asked. */
 static void backward_layer(rnnc_rnn_ws *ws, int l, const float *params, const float *dy, const float *dhn,
-                           const float *dcn, float *dh0, float *dc0, int nth, bool rows) {
+                           const float *dcn, float *dh0, float *dc0, int nth, rnnc_loop_mode mode) {
+    const bool rows = mode == RNNC_LOOP_ROWS, split = mode == RNNC_LOOP_SERIAL || mode == RNNC_LOOP_UNITS;
     const int B = ws->B, T = ws->T, H = ws->c.hidden, D = ws->D;
     const size_t BH = (size_t)B * H;
     const int total = D * ((H + CHUNK - 1) / CHUNK), items = (T + 1) * total;
@@ -648,8 +820,14 @@ static void backward_layer(rnnc_rnn_ws *ws, int l, const float *params, const fl
          * dh, and the next phase needs all of dG, which the same thread has just made) */
         for (int k; rows && (k = atomic_fetch_add_explicit(&sc.ticket, 1, memory_order_relaxed)) < nblk;)
             for (int q = 0; q < (T + 1) * D; q++) bwd_chunk(ws, l, dy, q, H, k * unit, k * unit + unit < B ? k * unit + unit : B);
+        /* dirs: a block of rows of one direction through every phase */
+        for (int k; mode == RNNC_LOOP_DIRS && (k = atomic_fetch_add_explicit(&sc.ticket, 1, memory_order_relaxed)) < D * dirs_blocks(D, nth);) {
+            int b0, b1;
+            const int d = dirs_item(k, B, D, nth, &b0, &b1);
+            for (int s = 0; s <= T && b0 < b1; s++) bwd_chunk(ws, l, dy, s * D + d, H, b0, b1);
+        }
         /* units: all rows of one chunk, once every chunk of the phase before is done */
-        for (int q; !rows && (q = atomic_fetch_add_explicit(&sc.ticket, 1, memory_order_relaxed)) < items;) {
+        for (int q; split && (q = atomic_fetch_add_explicit(&sc.ticket, 1, memory_order_relaxed)) < items;) {
             if (q >= total) wait_done(&sc.done, q / total * total);
             bwd_chunk(ws, l, dy, q, CHUNK, 0, B);
             atomic_fetch_add_explicit(&sc.done, 1, memory_order_release);
@@ -707,8 +885,8 @@ static rnnc_status backward_impl(rnnc_rnn_ws *ws, const float *params, float *dp
     const int B = ws->B, T = ws->T, H = c->hidden, GH = ws->G * H, D = ws->D, L = ws->L, DH = D * H;
     const size_t TB = (size_t)T * B, BH = (size_t)B * H;
     int nth;
-    bool rows;
-    loop_plan(ws, &nth, &rows);
+    rnnc_loop_mode mode;
+    loop_plan(ws, &nth, &mode, false);
     const float *dcur = NULL; /* gradient of the current layer's output, time-major */
     int which = 0;
     if (dy) {
@@ -718,7 +896,7 @@ static rnnc_status backward_impl(rnnc_rnn_ws *ws, const float *params, float *dp
     for (int l = L - 1; l >= 0; l--) {
         const int I = layer_input(c, l);
         backward_layer(ws, l, params, dcur, dhn ? dhn + (size_t)l * D * BH : NULL, dcn ? dcn + (size_t)l * D * BH : NULL,
-                       dh0 ? dh0 + (size_t)l * D * BH : NULL, dc0 ? dc0 + (size_t)l * D * BH : NULL, nth, rows);
+                       dh0 ? dh0 + (size_t)l * D * BH : NULL, dc0 ? dc0 + (size_t)l * D * BH : NULL, nth, mode);
         /* The big products, once for all steps. */
         const bool folded = l == 0 && ws->folded;
         const bool need_dx = l > 0 || dx || (dtable && !folded);
