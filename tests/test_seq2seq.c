@@ -1,6 +1,7 @@
 /* The seq2seq model: finite-difference gradient check of the whole model (embeddings, encoder,
  * bridge, decoder, head) for each cell, padding masks, model files, greedy vs beam decoding. */
 #include <math.h>
+#include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -481,6 +482,57 @@ static void test_gradcheck_dropout(void) {
     rnnc_s2s_model_free(m);
 }
 
+/* The encoder and the decoder's teacher-forced pass run through the recurrent runner, so every
+ * schedule of its time loops (rnnc_loop_mode) must give the same loss and gradient to the bit:
+ * one- and two-direction encoders of 2 and 3 layers, LSTM and GRU, dropout between layers and on
+ * the outputs, on 2 and 3 threads (the weight gradients' sums depend on the thread count, so the
+ * modes are compared on each). */
+static void test_loop_modes_identical(void) {
+    const int nth0 = omp_get_max_threads();
+    const rnnc_loop_mode modes[] = {RNNC_LOOP_SERIAL, RNNC_LOOP_UNITS, RNNC_LOOP_ROWS, RNNC_LOOP_DIRS, RNNC_LOOP_WAVE};
+    const int NM = (int)(sizeof modes / sizeof *modes);
+    const struct { rnnc_cell cell; bool bidir; int layers; } shapes[] = {
+        {RNNC_CELL_LSTM, false, 2}, {RNNC_CELL_GRU, true, 2}, {RNNC_CELL_LSTM, false, 3}};
+    for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
+        for (int nth = 2; nth <= 3; nth++) {
+            rnnc_s2s_vocab sv, tv;
+            make_vocabs(&sv, &tv, 9, 8);
+            rnnc_s2s_config c = {.cell = shapes[si].cell, .embed = 5, .hidden = 36, .layers = shapes[si].layers,
+                                 .bidirectional = shapes[si].bidir, .dropout = 0.3f, .output_dropout = 0.2f};
+            rnnc_s2s_model *m = NULL;
+            CHECK(rnnc_s2s_model_new(&m, &c, &sv, &tv) == RNNC_OK);
+            if (!m) return;
+            rnnc_rng rng;
+            rnnc_rng_seed(&rng, 21);
+            rnnc_s2s_model_init(m, &rng);
+            rnnc_s2s_ws *ws = tiny_ws(m);
+            tiny_data d;
+            tiny_batch(&d);
+            omp_set_num_threads(nth);
+            float *g0 = NULL;
+            double l0 = 0;
+            for (int k = 0; k < NM; k++) {
+                rnnc_rnn_set_loop_mode(modes[k]);
+                float *g = calloc(m->n_params, sizeof *g);
+                double l = loss_at(m, ws, &d.b, g, 99);
+                CHECK(isfinite(l));
+                if (k == 0) {
+                    g0 = g;
+                    l0 = l;
+                    continue;
+                }
+                CHECK_MSG(l == l0 && !memcmp(g, g0, m->n_params * sizeof *g), "%s bidir %d layers %d, %d threads: mode %d differs",
+                          rnnc_cell_name(c.cell), c.bidirectional, c.layers, nth, (int)modes[k]);
+                free(g);
+            }
+            free(g0);
+            rnnc_s2s_ws_free(ws);
+            rnnc_s2s_model_free(m);
+        }
+    rnnc_rnn_set_loop_mode(RNNC_LOOP_AUTO);
+    omp_set_num_threads(nth0);
+}
+
 /* path_out: the tensors of model file path_in (without `drop`, and with `extra` added when not
  * NULL) and its metadata, with metadata `key` set to `value` (added when missing). */
 static void rewrite_model(const char *path_in, const char *path_out, const char *key, const char *value, const char *drop,
@@ -627,5 +679,6 @@ int main(void) {
     RUN(test_hostile_files);
     RUN(test_reverse_source);
     RUN(test_gradcheck_dropout);
+    RUN(test_loop_modes_identical);
     return test_report();
 }

@@ -144,6 +144,12 @@ struct rnnc_rnn_ws {
     float *wpk;          /* [L][G * pgemm_size(H, H)] every layer's W_hh packed as pack_layer packs it */
     float *wih;          /* [L][pgemm_size(H, G*H)] layers l >= 1: W_ih packed as rnnc_gemm_aw packs it */
     float *whg;          /* [L][Bmax, G*H] the per-step products, per layer */
+    float *bbuf;         /* the reverse wavefront's block: */
+    float *bpk;          /* [L][pgemm_size(G*H, H)] every layer's W_hh packed as the backward pack_layer packs it */
+    float *bih;          /* [L][pgemm_size(G*H, H)] layers l >= 1: W_ih packed as rnnc_gemm_aw packs it for dX */
+    float *bdg;          /* [L][split][T, B, G*H] every layer's gate gradients (dgx, then dgh when split) */
+    float *bdy;          /* [L-1][T, B, H] layer l's output gradient, made step by step by layer l+1 */
+    float *bdh;          /* [L][2][2][Bmax, H] the dh, dc ping-pong carries per layer */
     size_t wave_floats;
     void *allocs[MAX_ALLOCS];
     int n_allocs;
@@ -183,6 +189,7 @@ void rnnc_rnn_ws_free(rnnc_rnn_ws *ws) {
     for (int i = 0; i < ws->n_allocs; i++) free(ws->allocs[i]);
     free(ws->ptab[0]); free(ws->ptab[1]); free(ws->stab);
     free(ws->wbuf);
+    free(ws->bbuf);
     free(ws);
 }
 
@@ -346,6 +353,7 @@ static rnnc_loop_mode loop_mode = RNNC_LOOP_AUTO;
 void rnnc_rnn_set_loop_mode(rnnc_loop_mode mode) { loop_mode = mode; }
 
 static bool wave_ok(const rnnc_rnn_ws *ws, int nth);
+static bool bwave_ok(const rnnc_rnn_ws *ws, int nth);
 
 /* The schedule of the time loops of the last forward's shape: the mode of every layer (the
  * wavefront runs every layer at once, forward only; for fwd false, or where the stack cannot run
@@ -354,7 +362,7 @@ static void loop_plan(const rnnc_rnn_ws *ws, int *nth, rnnc_loop_mode *mode, boo
     const double H = ws->c.hidden, whh_bytes = 4.0 * ws->D * ws->G * H * H, work = (double)ws->B * ws->G * H * H * ws->D;
     const int n = omp_get_max_threads();
     rnnc_loop_mode m = loop_mode;
-    if (m == RNNC_LOOP_WAVE && !(fwd && wave_ok(ws, n))) m = RNNC_LOOP_AUTO;
+    if (m == RNNC_LOOP_WAVE && !(fwd ? wave_ok(ws, n) : bwave_ok(ws, n))) m = RNNC_LOOP_AUTO;
     if (m == RNNC_LOOP_AUTO)
         m = n == 1 ? RNNC_LOOP_SERIAL
             : ws->B >= 8 * n && whh_bytes <= 12.0 * 1048576.0 ? RNNC_LOOP_ROWS
@@ -773,10 +781,19 @@ static void bwd_chunk(rnnc_rnn_ws *ws, int l, const float *dy, int q, int cw, in
     const size_t BH = (size_t)B * H, r0 = (size_t)b0 * H, g0 = (size_t)b0 * GH;
     const loop_item it = item_of(q, cw, H, D);
     const int s = it.s, d = it.d, j0 = it.j0, j1 = it.j1, nb = b1 - b0, ld = l * D + d;
-    float *dgx = ws->dgx[d], *dgh = ws->dgh[d];
+    float *dgx = ws->dgx[d], *dgh = ws->dgh[d], *dh[2] = {ws->dh[d][0], ws->dh[d][1]}, *dc[2] = {ws->dc[d][0], ws->dc[d][1]};
+    const float *pk = ws->pk[d];
+    if (ws->wave) { /* the reverse wavefront: every layer's own buffers */
+        const size_t tg = (size_t)ws->Tmax * ws->Bmax * GH, bh = (size_t)ws->Bmax * H;
+        const int split = ws->cell->split_dg ? 2 : 1;
+        dgx = ws->bdg + (size_t)l * split * tg;
+        dgh = dgx + (split - 1) * tg;
+        for (int k = 0; k < 2; k++) { dh[k] = ws->bdh + ((size_t)l * 4 + k) * bh; dc[k] = ws->bdh + ((size_t)l * 4 + 2 + k) * bh; }
+        pk = ws->bpk + (size_t)l * rnnc_pgemm_size(GH, H);
+    }
     if (s > 0) {
         const int tp = d == 0 ? T - s : s - 1; /* the time index of step s-1 */
-        rnnc_pgemm(nb, GH, j0, j1, dgh + (size_t)tp * B * GH + g0, GH, ws->pk[d], ws->dh[d][s & 1] + r0, H, 1);
+        rnnc_pgemm(nb, GH, j0, j1, dgh + (size_t)tp * B * GH + g0, GH, pk, dh[s & 1] + r0, H, 1);
     }
     if (s < T) {
         const int t = d == 0 ? T - 1 - s : s, prev = d == 0 ? t : t + 1, next = d == 0 ? t + 1 : t;
@@ -786,10 +803,10 @@ static void bwd_chunk(rnnc_rnn_ws *ws, int l, const float *dy, int q, int cw, in
                            .gates = ws->gates[ld] + (size_t)t * B * GH + g0,
                            .aux = ws->aux[ld] ? ws->aux[ld] + na * ((size_t)t * BH + r0) : NULL, .h_prev = hs + prev * BH + r0,
                            .h_new = hs + next * BH + r0, .c_prev = cs ? cs + prev * BH + r0 : NULL,
-                           .c_new = cs ? cs + next * BH + r0 : NULL, .dh = ws->dh[d][s & 1] + r0,
+                           .c_new = cs ? cs + next * BH + r0 : NULL, .dh = dh[s & 1] + r0,
                            .dy = dy ? dy + ((size_t)t * B + b0) * DH + (size_t)d * H : NULL, .lddy = DH,
-                           .zero = ws->zero, .dc = ws->dc[d][s & 1] + r0, .dc_prev = ws->dc[d][(s + 1) & 1] + r0,
-                           .dh_prev = ws->dh[d][(s + 1) & 1] + r0, .dgx = dgx + (size_t)t * B * GH + g0,
+                           .zero = ws->zero, .dc = dc[s & 1] + r0, .dc_prev = dc[(s + 1) & 1] + r0,
+                           .dh_prev = dh[(s + 1) & 1] + r0, .dgx = dgx + (size_t)t * B * GH + g0,
                            .dgh = dgh + (size_t)t * B * GH + g0};
         ws->cell->backward(&a);
     }
@@ -837,6 +854,107 @@ static void backward_layer(rnnc_rnn_ws *ws, int l, const float *params, const fl
         if (dh0) memcpy(dh0 + d * BH, ws->dh[d][T & 1], BH * sizeof(float));
         if (dc0 && ws->cs[l * D + d]) memcpy(dc0 + d * BH, ws->dc[d][T & 1], BH * sizeof(float));
     }
+}
+
+/* The reverse wavefront (RNNC_LOOP_WAVE in backward): the reversed time loops of every layer of a
+ * one-direction stack at once, layer l at phase s while layer l+1 runs phase s+1. Layer l+1 makes
+ * layer l's output gradient step by step, dX = dG_x W_ih on the panels rnnc_gemm_aw packs (the
+ * same numbers as its whole-sequence product), with dropout's backward on those rows; each pair
+ * (layer, block of rows) waits only for its block's layer above to finish the same phase. Leaves
+ * every layer's gate gradients in bdg for the weight gradients made after it. */
+static bool bwave_ok(const rnnc_rnn_ws *ws, int nth) {
+    const int H = ws->c.hidden;
+    return wave_ok(ws, nth) && rnnc_gemm_aw_packs(ws->T * ws->B, H, ws->G * H);
+}
+
+static rnnc_status bwave_reserve(rnnc_rnn_ws *ws) {
+    if (ws->bbuf) return RNNC_OK;
+    const size_t H = ws->c.hidden, GH = (size_t)ws->G * H, L = ws->L, TB = (size_t)ws->Tmax * ws->Bmax;
+    const size_t pk = rnnc_pgemm_size((int)GH, (int)H), split = ws->cell->split_dg ? 2 : 1;
+    const size_t n = L * 2 * pk + L * split * TB * GH + (L - 1) * TB * H + L * 4 * (size_t)ws->Bmax * H;
+    float *b = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
+    if (!b) return rnnc_error(RNNC_ERR_NOMEM, "rnn backward: out of memory for the wavefront's buffers");
+    ws->bbuf = b;
+    ws->bpk = b;
+    ws->bih = b + L * pk;
+    ws->bdg = b + 2 * L * pk;
+    ws->bdy = ws->bdg + L * split * TB * GH;
+    ws->bdh = ws->bdy + (L - 1) * TB * H;
+    ws->wave_floats += n;
+    return RNNC_OK;
+}
+
+static rnnc_status backward_wave(rnnc_rnn_ws *ws, const float *params, const float *dy, const float *dhn,
+                                 const float *dcn, float *dh0, float *dc0, int nth) {
+    rnnc_status st = bwave_reserve(ws);
+    if (st) return st;
+    const int B = ws->B, T = ws->T, H = ws->c.hidden, G = ws->G, GH = G * H, L = ws->L;
+    const size_t BH = (size_t)B * H, bh = (size_t)ws->Bmax * H, pks = rnnc_pgemm_size(GH, H), TB = (size_t)T * B;
+    const size_t tg = (size_t)ws->Tmax * ws->Bmax * GH, tbh = (size_t)ws->Tmax * ws->Bmax * H;
+    const int split = ws->cell->split_dg ? 2 : 1, nch = (H + CHUNK - 1) / CHUNK;
+    int nblk = nth / L > 1 ? nth / L : 1;
+    if (nblk > B) nblk = B;
+    const int per = (B + nblk - 1) / nblk, pairs = L * nblk;
+    layer_params *lp = malloc((size_t)L * sizeof *lp);
+    atomic_int *done = malloc((size_t)pairs * sizeof *done);
+    if (!lp || !done) {
+        free(lp); free(done);
+        return rnnc_error(RNNC_ERR_NOMEM, "rnn backward: out of memory for the wavefront");
+    }
+    for (int l = 0; l < L; l++) {
+        lp[l] = params_of(&ws->c, params, l, 0);
+        memcpy(ws->bdh + (size_t)l * 4 * bh, dhn ? dhn + l * BH : ws->zero, BH * sizeof(float));
+        if (ws->cs[l]) memcpy(ws->bdh + ((size_t)l * 4 + 2) * bh, dcn ? dcn + l * BH : ws->zero, BH * sizeof(float));
+    }
+    for (int q = 0; q < pairs; q++) atomic_init(&done[q], 0);
+    const float p = ws->c.dropout, scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+    ws->wave = true;
+#pragma omp parallel num_threads(nth)
+    {
+        const int tid = omp_get_thread_num(), n = omp_get_num_threads();
+        for (int q = tid; q < L * 2 * nch; q += n) { /* W_hh (K = G*H rows) and, l >= 1, W_ih for dX */
+            const int l = q / (2 * nch), w = q % (2 * nch) / nch, j0 = q % nch * CHUNK, j1 = j0 + CHUNK < H ? j0 + CHUNK : H;
+            if (w == 0)
+                rnnc_pgemm_pack(ws->bpk + (size_t)l * pks, lp[l].w_hh, H, 0, GH, H, j0, j1);
+            else if (l > 0)
+                rnnc_pgemm_pack(ws->bih + (size_t)l * pks, lp[l].w_ih, H, 0, GH, H, j0, j1);
+        }
+#pragma omp barrier
+        for (int s = 0; s <= T; s++)
+            for (int i = tid; i < pairs; i += n) {
+                const int q = pairs - 1 - i; /* the top layer first */
+                const int l = q / nblk, k = q % nblk, b0 = k * per < B ? k * per : B, b1 = b0 + per < B ? b0 + per : B;
+                if (b0 < b1) {
+                    const float *ldy = dy;
+                    if (l + 1 < L) {
+                        wave_wait(&done[q + nblk], s < T ? s + 1 : T);
+                        ldy = ws->bdy + (size_t)l * tbh;
+                    }
+                    bwd_chunk(ws, l, ldy, s, H, b0, b1);
+                    if (l > 0 && s < T) { /* the output gradient of the layer below at this step */
+                        const int t = T - 1 - s;
+                        const size_t r = (size_t)t * B + b0;
+                        const float *dgx = ws->bdg + (size_t)l * split * tg;
+                        float *o = ws->bdy + (size_t)(l - 1) * tbh + r * H;
+                        rnnc_pgemm(b1 - b0, GH, 0, H, dgx + r * GH, GH, ws->bih + (size_t)l * pks, o, H, 0);
+                        if (ws->dropped[l]) {
+                            const unsigned char *keep = ws->keep[l] + r * H;
+                            for (size_t e = 0; e < (size_t)(b1 - b0) * H; e++) o[e] = keep[e] ? o[e] * scale : 0.0f;
+                        }
+                    }
+                }
+                atomic_store_explicit(&done[q], s + 1, memory_order_release);
+            }
+    }
+    ws->wave = false;
+    for (int l = 0; l < L; l++) {
+        if (dh0) memcpy(dh0 + l * BH, ws->bdh + ((size_t)l * 4 + (T & 1)) * bh, BH * sizeof(float));
+        if (dc0 && ws->cs[l]) memcpy(dc0 + l * BH, ws->bdh + ((size_t)l * 4 + 2 + (T & 1)) * bh, BH * sizeof(float));
+    }
+    (void)TB;
+    free(lp);
+    free(done);
+    return RNNC_OK;
 }
 
 /* stab[v, :] = the sum of dg's rows r with ids[r] = v ([rows, cols] -> [V, cols]). Split by
@@ -893,40 +1011,55 @@ static rnnc_status backward_impl(rnnc_rnn_ws *ws, const float *params, float *dp
         swap01(ws->dbuf[0], dy, B, T, DH);
         dcur = ws->dbuf[0];
     }
+    const bool wave = mode == RNNC_LOOP_WAVE;
+    if (wave) { /* every layer's reversed loop at once; the products below then run layer by layer */
+        rnnc_status st = backward_wave(ws, params, dcur, dhn, dcn, dh0, dc0, nth);
+        if (st) return st;
+    }
     for (int l = L - 1; l >= 0; l--) {
         const int I = layer_input(c, l);
-        backward_layer(ws, l, params, dcur, dhn ? dhn + (size_t)l * D * BH : NULL, dcn ? dcn + (size_t)l * D * BH : NULL,
-                       dh0 ? dh0 + (size_t)l * D * BH : NULL, dc0 ? dc0 + (size_t)l * D * BH : NULL, nth, mode);
-        /* The big products, once for all steps. */
+        if (!wave)
+            backward_layer(ws, l, params, dcur, dhn ? dhn + (size_t)l * D * BH : NULL, dcn ? dcn + (size_t)l * D * BH : NULL,
+                           dh0 ? dh0 + (size_t)l * D * BH : NULL, dc0 ? dc0 + (size_t)l * D * BH : NULL, nth, mode);
+        /* The big products, once for all steps (the wavefront made the layers' dX already). */
         const bool folded = l == 0 && ws->folded;
-        const bool need_dx = l > 0 || dx || (dtable && !folded);
+        const bool need_dx = (l > 0 && !wave) || (l == 0 && (dx || (dtable && !folded)));
         float *dxin = ws->dbuf[which ^ 1];
         for (int d = 0; d < D; d++) {
             layer_params p = params_of(c, params, l, d);
             layer_grads g = grads_of(c, dparams, l, d);
             const float *hprev = ws->hs[l * D + d] + (d == 0 ? 0 : BH);
+            float *dgx = ws->dgx[d], *dgh = ws->dgh[d];
+            if (wave) {
+                const size_t tg = (size_t)ws->Tmax * ws->Bmax * GH;
+                const int split = ws->cell->split_dg ? 2 : 1;
+                dgx = ws->bdg + (size_t)l * split * tg;
+                dgh = dgx + (split - 1) * tg;
+            }
             /* The input side over its rows: the T*B inputs, or, projected, the table's V rows with
              * each one's gate gradients summed (every product shrinks by T*B/V). */
-            const float *dgi = ws->dgx[d], *xi = ws->xin[l];
+            const float *dgi = dgx, *xi = ws->xin[l];
             size_t ni = TB;
             if (folded) {
-                sum_by_id(ws->stab, ws->dgx[d], ws->ids, TB, GH, ws->V);
+                sum_by_id(ws->stab, dgx, ws->ids, TB, GH, ws->V);
                 dgi = ws->stab; xi = table; ni = (size_t)ws->V;
             }
             rnnc_wgrad(GH, I, (int)ni, dgi, GH, xi, I, g.w_ih, I);
-            rnnc_wgrad(GH, H, (int)TB, ws->dgh[d], GH, hprev, H, g.w_hh, H);
-            if (ws->dgh[d] == ws->dgx[d]) {
+            rnnc_wgrad(GH, H, (int)TB, dgh, GH, hprev, H, g.w_hh, H);
+            if (dgh == dgx) {
                 colsum_add(g.b_ih, g.b_hh, dgi, ni, GH);
             } else {
                 colsum_add(g.b_ih, NULL, dgi, ni, GH);
-                colsum_add(g.b_hh, NULL, ws->dgh[d], TB, GH);
+                colsum_add(g.b_hh, NULL, dgh, TB, GH);
             }
             if (folded && dtable)
                 rnnc_gemm_aw((int)ni, I, GH, dgi, GH, p.w_ih, I, 0, dtable, I, 1);
             else if (need_dx)
-                rnnc_gemm_aw((int)TB, I, GH, ws->dgx[d], GH, p.w_ih, I, 0, dxin, I, d != 0);
+                rnnc_gemm_aw((int)TB, I, GH, dgx, GH, p.w_ih, I, 0, dxin, I, d != 0);
         }
-        if (l > 0) {
+        if (l > 0 && wave) {
+            continue;
+        } else if (l > 0) {
             if (ws->dropped[l]) {
                 const unsigned char *keep = ws->keep[l];
                 const float p = c->dropout, scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
