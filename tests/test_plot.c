@@ -155,11 +155,36 @@ static void test_degenerate_inputs(void) {
     rnnc_bytes_free(&b);
 }
 
+/* The legend goes to a corner that no line crosses, also when a line crosses a corner between two
+ * points far apart (points alone would call every corner empty and pick the top right, over the
+ * line near the top). */
+static void test_legend_avoids_lines(void) {
+    double x[2] = {0, 10}, top[2] = {9.2, 9.2}, bottom[2] = {0, 0};
+    rnnc_plot_series s[2] = {
+        {"a line near the top, with its two points at the ends", x, top, 2, 0, 0, 0},
+        {"a line at the bottom", x, bottom, 2, 1, 0, 0},
+    };
+    rnnc_plot_opts o = {"legend", "x", "y", 0, 0, 0, 0, 0};
+    rnnc_bytes b = {0};
+    CHECK(rnnc_plot_svg(&b, &o, s, 2) == RNNC_OK);
+    CHECK(rnnc_bytes_append(&b, "", 1) == RNNC_OK);
+    const char *svg = (const char *)b.data, *r = strstr(svg, "rx=\"4\"");
+    CHECK(r != NULL);
+    if (r) {
+        while (r > svg && strncmp(r, "<rect", 5)) r--;
+        double lx, ly, lw, lh;
+        CHECK(sscanf(r, "<rect x=\"%lf\" y=\"%lf\" width=\"%lf\" height=\"%lf\"", &lx, &ly, &lw, &lh) == 4);
+        CHECK(ly > 540 / 2.0); /* a bottom corner: the top line is 8% of the range below the top */
+    }
+    rnnc_bytes_free(&b);
+}
+
 int main(void) {
     RUN(test_ticks);
     RUN(test_format);
     RUN(test_escape);
     RUN(test_svg_well_formed);
     RUN(test_degenerate_inputs);
+    RUN(test_legend_avoids_lines);
     return test_report();
 }

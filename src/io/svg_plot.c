@@ -291,7 +291,9 @@ rnnc_status rnnc_plot_svg(rnnc_bytes *out, const rnnc_plot_opts *o, const rnnc_p
     }
     put(&w, "</g>\n");
 
-    /* legend in the corner that covers the fewest points (top right on ties) */
+    /* legend in the corner that covers the least of the lines: their points, and samples every few
+     * pixels along each drawn segment (a line may cross a corner between two distant points);
+     * top right on ties */
     if (ns > 0) {
         size_t maxc = 0;
         for (size_t i = 0; i < ns; i++) {
@@ -309,6 +311,16 @@ rnnc_status rnnc_plot_svg(rnnc_bytes *out, const rnnc_plot_opts *o, const rnnc_p
                     if (!valid_point(&f, s[i].x[k], s[i].y[k])) continue;
                     double X = px(&f, s[i].x[k]), Y = py(&f, s[i].y[k]);
                     cover += X >= corners[c][0] && X <= corners[c][0] + lw && Y >= corners[c][1] && Y <= corners[c][1] + lh;
+                    if (k + 1 == s[i].n || !valid_point(&f, s[i].x[k + 1], s[i].y[k + 1])) continue;
+                    double X2 = px(&f, s[i].x[k + 1]), Y2 = py(&f, s[i].y[k + 1]);
+                    double len = fabs(X2 - X) + fabs(Y2 - Y);
+                    int m = len > 8 ? (int)(len / 8) : 1; /* a sample every 8 px or so, inside the segment */
+                    if (m > 400) m = 400;
+                    for (int q = 1; q < m; q++) {
+                        double XS = X + (X2 - X) * q / m, YS = Y + (Y2 - Y) * q / m;
+                        cover += XS >= corners[c][0] && XS <= corners[c][0] + lw && YS >= corners[c][1] &&
+                                 YS <= corners[c][1] + lh;
+                    }
                 }
             if (cover < best_cover) { best_cover = cover; best = (size_t)c; }
         }

@@ -5,7 +5,8 @@
  * and ends with one verdict line saying whether the seed's claim held. `rnnc lab NAME` runs one
  * (src/cli/cmd_lab.c); the registry is in lab.c, one file per lab (lab_<name>.c).
  *
- * --quick makes a lab take seconds (make test runs every lab that way and checks its output);
+ * --quick makes a lab take seconds (make test runs every lab that way and checks its output), with
+ * budgets in steps or items, never seconds, so that its numbers repeat whatever the machine's load;
  * without it a lab runs for a few minutes on a 2-core machine (the numbers in docs/LESSONS.md). */
 #ifndef RNNC_LAB_H
 #define RNNC_LAB_H

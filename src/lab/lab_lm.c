@@ -1,4 +1,4 @@
-/* rnnc lab — the corpus and the timed LM runs that the tokens, stacking and embeddings labs share
+/* rnnc lab — the corpus and the LM runs that the tokens, stacking and embeddings labs share
  * (lab_lm.h). */
 #include "lab/lab_lm.h"
 
@@ -16,12 +16,12 @@
 /* ---------------------------------------------------------------- the corpus */
 
 /* A generated stand-in for the corpus when data/sotu.txt is missing under --quick: sentences from
- * a few templates over small word classes (months, weekdays, numbers, states, names, nouns), so
+ * a few templates over small word classes (months, countries, numbers, states, names, nouns), so
  * that the tokenizers have something to split and an LM something to learn. Not English text:
  * the lab says so in its note. */
 static const char *const GEN_MONTHS[] = {"January", "February", "April", "June", "July", "August", "September",
                                          "October", "November", "December"};
-static const char *const GEN_DAYS[] = {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"};
+static const char *const GEN_COUNTRIES[] = {"France", "Spain", "Mexico", "Japan", "China", "Russia", "Cuba"};
 static const char *const GEN_NUMBERS[] = {"two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twelve"};
 static const char *const GEN_STATES[] = {"Ohio", "Texas", "Virginia", "Kansas", "Oregon", "Maine", "Nevada", "Utah",
                                          "Georgia", "Florida"};
@@ -29,7 +29,33 @@ static const char *const GEN_NAMES[] = {"John", "Mary", "James", "Susan", "Rober
 static const char *const GEN_NOUNS[] = {"schools", "roads", "farms", "ships", "banks", "courts", "taxes", "treaties",
                                         "soldiers", "workers", "prices", "harbors"};
 static const char *const GEN_VERBS[] = {"built", "inspected", "reformed", "counted", "defended", "reported", "funded"};
-#define PICK(a) a[rnnc_rng_below(&rng, sizeof a / sizeof a[0])]
+typedef struct {
+    const char *const *w;
+    size_t n;
+} word_class;
+#define CLASS(a) {a, sizeof a / sizeof a[0]}
+
+/* A template and its slots' classes, filled in slot order (not as snprintf arguments, whose order
+ * of evaluation C leaves to the compiler: gcc and clang drew different texts from one seed). */
+typedef struct {
+    const char *fmt;
+    int n;
+    word_class slot[8];
+} sentence;
+
+static const sentence SENTENCES[] = {
+    {"From %s, %s %s, the people of %s %s %s new %s.\n", 7,
+     {CLASS(GEN_COUNTRIES), CLASS(GEN_MONTHS), CLASS(GEN_NUMBERS), CLASS(GEN_STATES), CLASS(GEN_VERBS),
+      CLASS(GEN_NUMBERS), CLASS(GEN_NOUNS)}},
+    {"In %s %s %s the %s of %s, and %s more were %s for %s.\n", 8,
+     {CLASS(GEN_MONTHS), CLASS(GEN_NAMES), CLASS(GEN_VERBS), CLASS(GEN_NOUNS), CLASS(GEN_STATES), CLASS(GEN_NUMBERS),
+      CLASS(GEN_VERBS), CLASS(GEN_COUNTRIES)}},
+    {"%s and %s reported that %s %s in %s were %s by %s.\n", 7,
+     {CLASS(GEN_NAMES), CLASS(GEN_NAMES), CLASS(GEN_NUMBERS), CLASS(GEN_NOUNS), CLASS(GEN_STATES), CLASS(GEN_VERBS),
+      CLASS(GEN_COUNTRIES)}},
+    {"The %s of %s and %s rose by %s percent from %s to %s.\n", 6,
+     {CLASS(GEN_NOUNS), CLASS(GEN_STATES), CLASS(GEN_STATES), CLASS(GEN_NUMBERS), CLASS(GEN_MONTHS), CLASS(GEN_MONTHS)}},
+};
 
 static rnnc_status generate(const char *path, size_t bytes, uint64_t seed) {
     rnnc_bytes b = {0};
@@ -38,28 +64,13 @@ static rnnc_status generate(const char *path, size_t bytes, uint64_t seed) {
     char line[512];
     rnnc_status s = RNNC_OK;
     while (b.len < bytes && !s) {
-        int n;
-        switch (rnnc_rng_below(&rng, 4)) {
-        case 0:
-            n = snprintf(line, sizeof line, "On %s, %s %s, the people of %s %s %s new %s.\n", PICK(GEN_DAYS),
-                         PICK(GEN_MONTHS), PICK(GEN_NUMBERS), PICK(GEN_STATES), PICK(GEN_VERBS), PICK(GEN_NUMBERS),
-                         PICK(GEN_NOUNS));
-            break;
-        case 1:
-            n = snprintf(line, sizeof line, "In %s %s %s the %s of %s, and %s more were %s by %s.\n", PICK(GEN_MONTHS),
-                         PICK(GEN_NAMES), PICK(GEN_VERBS), PICK(GEN_NOUNS), PICK(GEN_STATES), PICK(GEN_NUMBERS),
-                         PICK(GEN_VERBS), PICK(GEN_DAYS));
-            break;
-        case 2:
-            n = snprintf(line, sizeof line, "%s and %s reported that %s %s in %s were %s last %s.\n", PICK(GEN_NAMES),
-                         PICK(GEN_NAMES), PICK(GEN_NUMBERS), PICK(GEN_NOUNS), PICK(GEN_STATES), PICK(GEN_VERBS),
-                         PICK(GEN_DAYS));
-            break;
-        default:
-            n = snprintf(line, sizeof line, "The %s of %s and %s rose by %s percent from %s to %s.\n", PICK(GEN_NOUNS),
-                         PICK(GEN_STATES), PICK(GEN_STATES), PICK(GEN_NUMBERS), PICK(GEN_MONTHS), PICK(GEN_MONTHS));
-            break;
-        }
+        const sentence *t = &SENTENCES[rnnc_rng_below(&rng, sizeof SENTENCES / sizeof SENTENCES[0])];
+        const char *w[8] = {"", "", "", "", "", "", "", ""};
+        for (int i = 0; i < t->n; i++) w[i] = t->slot[i].w[rnnc_rng_below(&rng, t->slot[i].n)];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        int n = snprintf(line, sizeof line, t->fmt, w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]);
+#pragma GCC diagnostic pop
         s = rnnc_bytes_append(&b, line, (size_t)n);
     }
     if (!s) s = rnnc_write_file_atomic(path, b.data, b.len);

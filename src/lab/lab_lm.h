@@ -1,6 +1,7 @@
 /* rnnc lab — what the language-model labs (tokens, stacking, embeddings) share: the corpus they
  * read (data/sotu.txt, a slice of it for --quick, or a generated text when it is missing under
- * --quick) and one timed training run on the run module that records its curve. Internal. */
+ * --quick) and one training run on the run module, for a time or a number of steps, that records
+ * its curve. Internal. */
 #ifndef RNNC_LAB_LM_H
 #define RNNC_LAB_LM_H
 
@@ -21,7 +22,7 @@ typedef struct {
  * `quick_bytes` (cut after a line end) written to OUT_DIR/corpus-quick.txt, or, when it is
  * missing or `quick_generated` is set, a generated text of that size (said in `note`, so a quick
  * run in a tree without data still checks the machinery). The generated text is sentences from
- * templates whose slots take words of one class each (months, weekdays, number words, US states,
+ * templates whose slots take words of one class each (months, countries, number words, US states,
  * first names, nouns, verbs). A full run without data/sotu.txt is an error that says how to fetch
  * it. */
 rnnc_status rnnc_lab_corpus_get(const rnnc_lab_ctx *c, size_t quick_bytes, bool quick_generated, rnnc_lab_corpus *out);

@@ -191,11 +191,11 @@ rnnc_status rnnc_lab_params_run(const rnnc_lab_ctx *ctx) {
     rnnc_lab_cells_free(&kt);
     if (!s) {
         rnnc_plot_series ps[] = {
-            {.label = "LSTM / Elman, recurrent layer (rnnc, PyTorch)", .x = hs, .y = r_lstm, .n = NH, .color = 0, .markers = 1},
-            {.label = "GRU / Elman, recurrent layer (rnnc, PyTorch)", .x = hs, .y = r_gru, .n = NH, .color = 1, .markers = 1},
-            {.label = "LSTM / Elman, whole tagger (1004-symbol embedding, 10-tag head)", .x = hs, .y = r_tag_lstm, .n = NH,
+            {.label = "LSTM / Elman: the recurrent layer (rnnc, PyTorch)", .x = hs, .y = r_lstm, .n = NH, .color = 0, .markers = 1},
+            {.label = "GRU / Elman: the recurrent layer (rnnc, PyTorch)", .x = hs, .y = r_gru, .n = NH, .color = 1, .markers = 1},
+            {.label = "LSTM / Elman: a whole tagger (1004-symbol emb., 10 tags)", .x = hs, .y = r_tag_lstm, .n = NH,
              .color = 0, .dashed = 1},
-            {.label = "GRU / Elman, whole tagger", .x = hs, .y = r_tag_gru, .n = NH, .color = 1, .dashed = 1},
+            {.label = "GRU / Elman: a whole tagger", .x = hs, .y = r_tag_gru, .n = NH, .color = 1, .dashed = 1},
             {.label = "Keras GRU / SimpleRNN (bias 2x3H against H)", .x = hs, .y = r_keras_gru, .n = NH, .color = 2,
              .markers = 1},
         };

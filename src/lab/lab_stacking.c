@@ -7,8 +7,10 @@
  * before the next layer starts (the seed's "they can proceed at the same time" is a wavefront
  * schedule that overlaps layers on more cores), so each layer adds its own share.
  *
- * Part 2 trains the three stacks for the same time on the corpus and compares held-out bits per
- * byte. */
+ * Part 2 trains the three stacks for equal compute on the corpus and compares held-out bits per
+ * byte: each for the steps that 60 one-thread CPU-seconds buy at its measured cost per step; with
+ * --quick, for steps in inverse proportion to its multiply-adds per token (a fixed count, so that
+ * the quick numbers repeat whatever the machine's load). */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -34,6 +36,16 @@ typedef struct {
     double ms[N_LAYERS][MAX_T]; /* the fastest training step of a (B, T) window, CPU ms on one thread */
     size_t params[N_LAYERS];
 } timing;
+
+/* --quick: the steps of the 1-layer stack; a deeper one gets fewer, in proportion to its work */
+#define QUICK_STEPS 80
+
+/* Multiply-adds per token of a character LSTM stack's forward pass: the first layer's input and
+ * recurrent products, each further layer's (its input is the layer below, H wide), and the head. */
+static double macs_per_token(const timing *tm, int layers) {
+    double H = tm->H;
+    return 4 * H * (tm->E + H) + (layers - 1) * 4 * H * (2 * H) + H * tm->V;
+}
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -169,7 +181,10 @@ static rnnc_status plots(const rnnc_lab_ctx *c, const timing *tm, const rnnc_lab
         x += res[l].n;
         y += res[l].n;
     }
-    snprintf(title, sizeof title, "Character LSTM, 1 to 3 layers, %g CPU-seconds of compute each: training loss", budget);
+    if (budget > 0)
+        snprintf(title, sizeof title, "Character LSTM, 1 to 3 layers, %g CPU-seconds of compute each: training loss", budget);
+    else
+        snprintf(title, sizeof title, "Character LSTM, 1 to 3 layers, equal multiply-adds each: training loss");
     o = (rnnc_plot_opts){.title = title, .xlabel = "compute spent (steps x CPU seconds per step on one thread)",
                          .ylabel = "bits per character (training)"};
     st = rnnc_lab_plot(c, "stacking_training.svg", &o, s, N_LAYERS);
@@ -205,7 +220,8 @@ static rnnc_status write_json(const rnnc_lab_ctx *c, const rnnc_lab_corpus *k, c
     }
     cJSON *tr = cJSON_AddObjectToObject(j, "training");
     if (tr) {
-        cJSON_AddNumberToObject(tr, "cpu_seconds_each", budget);
+        if (budget > 0) cJSON_AddNumberToObject(tr, "cpu_seconds_each", budget);
+        else cJSON_AddStringToObject(tr, "budget", "steps in inverse proportion to the multiply-adds per token (--quick)");
         cJSON *runs = cJSON_AddArrayToObject(tr, "runs");
         for (int l = 0; runs && l < N_LAYERS; l++) {
             cJSON *r = cJSON_CreateObject();
@@ -240,12 +256,13 @@ static rnnc_status write_json(const rnnc_lab_ctx *c, const rnnc_lab_corpus *k, c
 
 rnnc_status rnnc_lab_stacking_run(const rnnc_lab_ctx *c) {
     rnnc_lab_corpus k;
-    rnnc_status s = rnnc_lab_corpus_get(c, 400000, false, &k);
+    rnnc_status s = rnnc_lab_corpus_get(c, 200000, false, &k);
     if (s) return s;
     rnnc_lab_cells cells = {0};
     rnnc_lab_lm_result res[N_LAYERS];
     memset(res, 0, sizeof res);
-    const double budget = c->quick ? 0.25 : 60; /* one-thread CPU seconds of compute for each stack */
+    /* one-thread CPU seconds of compute for each stack; --quick: 0, and a fixed step count (below) */
+    const double budget = c->quick ? 0 : 60;
     timing tm = c->quick ? (timing){.B = 8, .H = 64, .E = 32, .V = 128, .reps = 3, .T = {8, 16, 32}, .nT = 3}
                          : (timing){.B = 32, .H = 256, .E = 64, .V = 128, .reps = 7, .T = {16, 32, 64, 128, 256}, .nT = 5};
     rnnc_lab_note(c, "corpus: %s", k.note);
@@ -265,13 +282,19 @@ rnnc_status rnnc_lab_stacking_run(const rnnc_lab_ctx *c) {
     if ((s = rnnc_lab_write_csv(c, "stacking_time.csv", 7, thead, tm.nT, (const char *const *)cells.s))) goto out;
     rnnc_lab_cells_free(&cells);
 
-    rnnc_lab_note(c, "\n2. character LSTM language models of 1, 2 and 3 layers (%d wide, embedding %d, batch %d x %d), each "
-                  "for the steps that %g CPU-seconds buy at its cost per step above (equal compute: on a shared machine "
-                  "equal wall time would hand each model whatever the other processes leave); held out: the last 5%% of the "
-                  "corpus%s", c->quick ? 64 : 256, c->quick ? 32 : 64, c->quick ? 8 : 32, tm.T[TRAIN_T], budget,
-                  c->quick ? "" : " (its first 262,144 characters)");
+    if (c->quick)
+        rnnc_lab_note(c, "\n2. character LSTM language models of 1, 2 and 3 layers (%d wide, embedding %d, batch %d x %d), "
+                      "each for %d steps times 1 layer's multiply-adds per token over its own (equal compute, counted "
+                      "rather than timed so that --quick repeats whatever the load); held out: the last 5%% of the corpus",
+                      tm.H, tm.E, tm.B, tm.T[TRAIN_T], QUICK_STEPS);
+    else
+        rnnc_lab_note(c, "\n2. character LSTM language models of 1, 2 and 3 layers (%d wide, embedding %d, batch %d x %d), "
+                      "each for the steps that %g CPU-seconds buy at its cost per step above (equal compute: on a shared "
+                      "machine equal wall time would hand each model whatever the other processes leave); held out: the last "
+                      "5%% of the corpus (its first 262,144 characters)", tm.H, tm.E, tm.B, tm.T[TRAIN_T], budget);
     for (int l = 0; l < N_LAYERS; l++) {
-        long steps = (long)ceil(budget / (tm.ms[l][TRAIN_T] / 1000));
+        long steps = c->quick ? (long)ceil(QUICK_STEPS * macs_per_token(&tm, 1) / macs_per_token(&tm, l + 1))
+                              : (long)ceil(budget / (tm.ms[l][TRAIN_T] / 1000));
         if ((s = train_stack(c, k.path, l + 1, steps > 0 ? steps : 1, &res[l]))) goto out;
     }
     for (int l = 0; l < N_LAYERS; l++) {
@@ -288,7 +311,8 @@ rnnc_status rnnc_lab_stacking_run(const rnnc_lab_ctx *c) {
                                         "characters read (M)", "held-out bits/byte"};
     if (cells.failed) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory"); goto out; }
     char title[96];
-    snprintf(title, sizeof title, "equal compute (%g one-thread CPU-seconds each)", budget);
+    if (c->quick) snprintf(title, sizeof title, "equal compute (%d steps of 1 layer's multiply-adds each)", QUICK_STEPS);
+    else snprintf(title, sizeof title, "equal compute (%g one-thread CPU-seconds each)", budget);
     rnnc_lab_table(c, title, 8, rhead, N_LAYERS, (const char *const *)cells.s);
     if ((s = rnnc_lab_write_csv(c, "stacking_training.csv", 8, rhead, N_LAYERS, (const char *const *)cells.s))) goto out;
     if ((s = plots(c, &tm, res, budget)) || (s = write_json(c, &k, &tm, res, budget))) goto out;

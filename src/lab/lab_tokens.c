@@ -143,7 +143,9 @@ typedef struct {
     double tokens_per_byte; /* of the held-out text, from the final validation */
 } lm_point;
 
-static rnnc_status train_point(const rnnc_lab_ctx *c, const char *corpus, lm_point *p, double seconds) {
+/* One tokenizer's run: for `seconds` (the full run: equal time), or for `steps` (--quick: equal
+ * steps, so that the numbers repeat whatever the machine's load). */
+static rnnc_status train_point(const rnnc_lab_ctx *c, const char *corpus, lm_point *p, double seconds, long steps) {
     rnnc_lm_task_opts o = rnnc_lm_task_defaults();
     o.data = &corpus;
     o.n_data = 1;
@@ -156,6 +158,7 @@ static rnnc_status train_point(const rnnc_lab_ctx *c, const char *corpus, lm_poi
     o.seq = c->quick ? 32 : 64;
     rnnc_run_opts r = rnnc_run_defaults();
     r.seconds = seconds;
+    r.steps = steps;
     r.eval_every = 0; /* one validation, after the budget: the timed part is training only */
     r.log_every = c->quick ? 2 : 10;
     r.warmup = c->quick ? 5 : 100;
@@ -225,8 +228,12 @@ static rnnc_status plot_training(const rnnc_lab_ctx *c, const lm_point *p, int n
         y += p[k].r.n;
     }
     char title[160];
-    snprintf(title, sizeof title, "The same LSTM for %.0f s on three tokenizers: training loss in bits per byte",
-             p[0].r.seconds);
+    if (c->quick)
+        snprintf(title, sizeof title, "The same LSTM for %ld steps on three tokenizers: training loss in bits per byte",
+                 p[0].r.steps);
+    else
+        snprintf(title, sizeof title, "The same LSTM for %.0f s on three tokenizers: training loss in bits per byte",
+                 p[0].r.seconds);
     rnnc_plot_opts o = {.title = title, .xlabel = "training time (s)", .ylabel = "bits per byte of text"};
     rnnc_status st = rnnc_lab_plot(c, "tokens_training.svg", &o, s, (size_t)n);
     free(buf);
@@ -234,7 +241,7 @@ static rnnc_status plot_training(const rnnc_lab_ctx *c, const lm_point *p, int n
 }
 
 static rnnc_status write_json(const rnnc_lab_ctx *c, const rnnc_lab_corpus *k, const vocab_table *t, const lm_point *p,
-                              int n, double seconds) {
+                              int n, double seconds, long steps) {
     cJSON *j = cJSON_CreateObject();
     if (!j) return rnnc_error(RNNC_ERR_NOMEM, "out of memory");
     cJSON_AddStringToObject(j, "lab", "tokens");
@@ -255,7 +262,8 @@ static rnnc_status write_json(const rnnc_lab_ctx *c, const rnnc_lab_corpus *k, c
     }
     cJSON *tr = cJSON_AddObjectToObject(j, "training");
     if (tr) {
-        cJSON_AddNumberToObject(tr, "seconds_each", seconds);
+        if (seconds > 0) cJSON_AddNumberToObject(tr, "seconds_each", seconds);
+        else cJSON_AddNumberToObject(tr, "steps_each", (double)steps);
         cJSON *runs = cJSON_AddArrayToObject(tr, "runs");
         for (int i = 0; runs && i < n; i++) {
             cJSON *r = cJSON_CreateObject();
@@ -296,12 +304,17 @@ static rnnc_status write_json(const rnnc_lab_ctx *c, const rnnc_lab_corpus *k, c
 
 rnnc_status rnnc_lab_tokens_run(const rnnc_lab_ctx *c) {
     rnnc_lab_corpus k;
-    rnnc_status s = rnnc_lab_corpus_get(c, 400000, false, &k);
+    rnnc_status s = rnnc_lab_corpus_get(c, 200000, false, &k);
     if (s) return s;
     vocab_table t;
     memset(&t, 0, sizeof t);
     rnnc_lab_cells cells = {0};
-    const double seconds = c->quick ? 2 : 90;
+    /* the budget of each LM: equal time (90 s) in a full run; --quick: equal steps, repeatable */
+    const double seconds = c->quick ? 0 : 90;
+    const long steps = c->quick ? 60 : 0;
+    char budget[64];
+    if (c->quick) snprintf(budget, sizeof budget, "%ld steps", steps);
+    else snprintf(budget, sizeof budget, "%.0f s", seconds);
     lm_point p[3] = {{.spec = "char"}, {.spec = c->quick ? "bpe:500" : "bpe:2000"}, {.spec = c->quick ? "bpe:2000" : "bpe:16000"}};
     int done = 0;
     rnnc_lab_note(c, "corpus: %s", k.note);
@@ -325,11 +338,11 @@ rnnc_status rnnc_lab_tokens_run(const rnnc_lab_ctx *c) {
     rnnc_lab_cells_free(&cells);
     if ((s = plot_vocab(c, &t))) goto out;
 
-    rnnc_lab_note(c, "\n2. the same LSTM language model (1 x %d, embedding %d, batch %d x %d tokens, AdamW 2e-3) for %.0f s on "
+    rnnc_lab_note(c, "\n2. the same LSTM language model (1 x %d, embedding %d, batch %d x %d tokens, AdamW 2e-3) for %s on "
                   "each tokenizer; held out: the last 5%% of the corpus", c->quick ? 64 : 256, c->quick ? 32 : 64,
-                  c->quick ? 8 : 32, c->quick ? 32 : 64, seconds);
+                  c->quick ? 8 : 32, c->quick ? 32 : 64, budget);
     for (; done < 3; done++)
-        if ((s = train_point(c, k.path, &p[done], seconds))) goto out;
+        if ((s = train_point(c, k.path, &p[done], seconds, steps))) goto out;
     for (int i = 0; i < 3; i++) {
         rnnc_lab_cell(&cells, "%s", p[i].spec);
         rnnc_lab_cell(&cells, "%.2f", 1 / p[i].tokens_per_byte);
@@ -344,14 +357,15 @@ rnnc_status rnnc_lab_tokens_run(const rnnc_lab_ctx *c) {
     static const char *const thead[] = {"tokenizer", "bytes/token", "steps", "tokens/s", "text kB/s", "text kB/CPU-s",
                                         "text read (MB)", "bits/byte at start", "held-out bits/byte"};
     if (cells.failed) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory"); goto out; }
-    char title[128];
-    snprintf(title, sizeof title, "equal time (%.0f s each): speed in tokens and in text, and held-out bits per byte", seconds);
+    char title[160];
+    snprintf(title, sizeof title, "equal %s (%s each): speed in tokens and in text, and held-out bits per byte",
+             c->quick ? "steps" : "time", budget);
     rnnc_lab_table(c, title, 9, thead, 3, (const char *const *)cells.s);
     rnnc_lab_note(c, "bits/byte at start: the held-out text under the untrained model, whose output bias starts at the "
                   "training tokens' unigram frequencies (a bigger vocabulary's unigram model already knows whole words); "
                   "text kB/CPU-s: per second of the process's CPU time, which the machine's other load does not stretch");
     if ((s = rnnc_lab_write_csv(c, "tokens_training.csv", 9, thead, 3, (const char *const *)cells.s))) goto out;
-    if ((s = plot_training(c, p, 3)) || (s = write_json(c, &k, &t, p, 3, seconds))) goto out;
+    if ((s = plot_training(c, p, 3)) || (s = write_json(c, &k, &t, p, 3, seconds, steps))) goto out;
     rnnc_lab_note(c, "\nwritten: %s/tokens_vocab.svg, tokens_training.svg, tokens_vocab.csv, tokens_training.csv, tokens.json",
                   c->out_dir);
 
@@ -366,12 +380,12 @@ rnnc_status rnnc_lab_tokens_run(const rnnc_lab_ctx *c) {
     bool faster = bs[1] > bs[0] && bs[2] > bs[1];
     rnnc_lab_verdict(c, faster,
                      "Per CPU-second the LSTM read %.1f kB of text as char, %.1f kB as %s (L %.1fx shorter) and %.1f kB as %s "
-                     "(L %.1fx shorter)%s. At equal time the best held-out bits per byte was %s's %.3f (char %.3f from %.3f "
+                     "(L %.1fx shorter)%s. At equal %s the best held-out bits per byte was %s's %.3f (char %.3f from %.3f "
                      "untrained, %s %.3f from %.3f, %s %.3f from %.3f).",
                      bs[0] / 1000, bs[1] / 1000, p[1].spec, p[0].tokens_per_byte / p[1].tokens_per_byte, bs[2] / 1000,
                      p[2].spec, p[0].tokens_per_byte / p[2].tokens_per_byte,
                      faster ? "" : ": past some |V| the softmax over the vocabulary costs more than the shorter sequence saves",
-                     p[best].spec, p[best].r.val_bpb, p[0].r.val_bpb, p[0].r.start_bpb, p[1].spec, p[1].r.val_bpb,
+                     c->quick ? "steps" : "time", p[best].spec, p[best].r.val_bpb, p[0].r.val_bpb, p[0].r.start_bpb, p[1].spec, p[1].r.val_bpb,
                      p[1].r.start_bpb, p[2].spec, p[2].r.val_bpb, p[2].r.start_bpb);
 out:
     rnnc_lab_cells_free(&cells);
