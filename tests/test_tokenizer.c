@@ -683,83 +683,6 @@ static void test_openai_by_name(void) {
     rnnc_tokenizer_free(t);
 }
 
-/* UTF-8 of one UCS-2 unit the way Python's surrogateescape writes it (DC80..DCFF: one byte). */
-static size_t put_ucs2(uint16_t c, unsigned char *o) {
-    if (c < 0x80) { o[0] = (unsigned char)c; return 1; }
-    if (c >= 0xDC80 && c <= 0xDCFF) { o[0] = (unsigned char)(c - 0xDC00); return 1; }
-    if (c < 0x800) { o[0] = (unsigned char)(0xC0 | c >> 6); o[1] = (unsigned char)(0x80 | (c & 0x3F)); return 2; }
-    o[0] = (unsigned char)(0xE0 | c >> 12); o[1] = (unsigned char)(0x80 | (c >> 6 & 0x3F));
-    o[2] = (unsigned char)(0x80 | (c & 0x3F));
-    return 3;
-}
-
-/* rnnc_tokenizer_encode_ucs2 gives the ids of the same text as UTF-8, for every type, for short
- * texts and for texts long enough to be converted in parallel chunks (with the non-ASCII units at
- * chunk and block edges); a surrogate that is not an escaped byte is refused naming its position. */
-static void test_encode_ucs2(void) {
-    const char *corpus = "the quick brown fox \xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac caf\xc3\xa9 na\xc3\xafve \xe2\x80\x94 \xc2\xb0";
-    const unsigned char *texts[] = {U(corpus)};
-    size_t lens[] = {strlen(corpus)};
-    static const uint16_t pool[] = {'a', 'e', ' ', 't', 'h', '\n', 0xE9, 0xB0, 0x2014, 0x65E5, 0x7FF, 0x800,
-                                    0xDC80, 0xDCFF, 0xFFFF, 0x41, 0x1};
-    rnnc_tokenizer_type types[] = {RNNC_TOKENIZER_CHAR, RNNC_TOKENIZER_WORD, RNNC_TOKENIZER_BPE};
-    size_t sizes[] = {0, 20, 300};
-    rnnc_rng r;
-    rnnc_rng_seed(&r, 7);
-    size_t big = (size_t)3 << 20; /* over the 1M units that go to the threads */
-    uint16_t *u = malloc(big * sizeof *u);
-    unsigned char *b = malloc(big * 3);
-    if (!u || !b) { CHECK(0); free(u); free(b); return; }
-    for (int k = 0; k < 3; k++) {
-        rnnc_tokenizer_train_opts o = {.type = types[k], .vocab_size = sizes[k]};
-        rnnc_tokenizer *t = NULL;
-        CHECK_MSG(rnnc_tokenizer_train(&t, texts, lens, 1, &o) == RNNC_OK, "%s", rnnc_last_error());
-        if (!t) continue;
-        size_t ns[] = {0, 1, 31, 32, 33, 100, 5000, big};
-        for (size_t q = 0; q < sizeof ns / sizeof *ns; q++) {
-            size_t n = ns[q], nb = 0;
-            for (size_t i = 0; i < n; i++) {
-                /* mostly ASCII in long runs, as text is, with a non-ASCII unit now and then */
-                uint64_t x = rnnc_rng_u64(&r);
-                u[i] = x % 97 == 0 ? pool[6 + x / 97 % 11] : pool[x / 97 % 6];
-            }
-            if (n == big) u[(size_t)1 << 20] = 0x2014, u[n / 2] = 0xDC9F, u[n - 1] = 0xE9;
-            for (size_t i = 0; i < n; i++) nb += put_ucs2(u[i], b + nb);
-            rnnc_ids want = {0}, got = {0};
-            size_t oov_w = 0, oov_g = 0;
-            CHECK(rnnc_tokenizer_encode(t, b, nb, false, &want, &oov_w) == RNNC_OK);
-            CHECK_MSG(rnnc_tokenizer_encode_ucs2(t, u, n, false, &got, &oov_g) == RNNC_OK, "%s", rnnc_last_error());
-            CHECK_EQ_LL((long long)got.len, (long long)want.len);
-            CHECK(got.len == want.len && (!got.len || memcmp(got.data, want.data, got.len * sizeof *got.data) == 0));
-            CHECK_EQ_LL((long long)oov_g, (long long)oov_w);
-            rnnc_ids_free(&want);
-            rnnc_ids_free(&got);
-        }
-        /* lone surrogates outside the escaped bytes, near the start, in a later chunk, at the end */
-        size_t at[] = {0, 40, (size_t)1 << 20 | 5, big - 1};
-        uint16_t bad[] = {0xD800, 0xDBFF, 0xDC00, 0xDFFF};
-        for (int j = 0; j < 4; j++) {
-            for (size_t i = 0; i < big; i++) u[i] = 'a';
-            u[at[j]] = bad[j];
-            rnnc_ids got = {0};
-            CHECK_EQ_LL(rnnc_tokenizer_encode_ucs2(t, u, big, false, &got, NULL), RNNC_ERR_FORMAT);
-            char want[64];
-            snprintf(want, sizeof want, "U+%04X at position %zu ", (unsigned)bad[j], at[j]);
-            CHECK_MSG(strstr(rnnc_last_error(), want) != NULL, "%s", rnnc_last_error());
-            CHECK(got.len == 0);
-            rnnc_ids_free(&got);
-        }
-        rnnc_ids none = {0};
-        CHECK_EQ_LL(rnnc_tokenizer_encode_ucs2(t, NULL, 3, false, &none, NULL), RNNC_ERR_ARG);
-        CHECK_EQ_LL(rnnc_tokenizer_encode_ucs2(t, NULL, 0, false, &none, NULL), RNNC_OK);
-        CHECK(none.len == 0);
-        rnnc_ids_free(&none);
-        rnnc_tokenizer_free(t);
-    }
-    free(u);
-    free(b);
-}
-
 int main(void) {
     RUN(test_char_vocabulary_order);
     RUN(test_char_encode_fallback);
@@ -781,6 +704,5 @@ int main(void) {
     RUN(test_json_hostile);
     RUN(test_json_file_errors);
     RUN(test_openai_by_name);
-    RUN(test_encode_ucs2);
     return test_report();
 }

@@ -195,13 +195,6 @@ const rnnc_bpe *rnnc_tokenizer_bpe(const rnnc_tokenizer *t);
  * the char fallbacks or word <unk>s (BPE has none). */
 rnnc_status rnnc_tokenizer_encode(const rnnc_tokenizer *t, const unsigned char *text, size_t len,
                                   bool allow_special, rnnc_ids *out, size_t *n_oov);
-/* rnnc_tokenizer_encode of text given as UCS-2: n 16-bit units, each one code point (no surrogate
- * pairs), as CPython stores a str whose characters are all below U+10000. The text is converted to
- * UTF-8 (in parallel) and encoded; a code point U+DC80..U+DCFF stands for the byte 0x80..0xFF
- * (Python's "surrogateescape"), any other surrogate is RNNC_ERR_FORMAT naming its position. The
- * ids are those of rnnc_tokenizer_encode on the UTF-8 bytes. */
-rnnc_status rnnc_tokenizer_encode_ucs2(const rnnc_tokenizer *t, const uint16_t *units, size_t n,
-                                       bool allow_special, rnnc_ids *out, size_t *n_oov);
 /* Ids outside [0, n_vocab) or unused are RNNC_ERR_RANGE naming the position and the id. */
 rnnc_status rnnc_tokenizer_decode(const rnnc_tokenizer *t, const uint32_t *ids, size_t n, rnnc_bytes *out);
 

@@ -284,7 +284,6 @@ _PROTOS = {
     "rnnc_tokenizer_token": (token_bytes, [vp, c_uint32]),
     "rnnc_tokenizer_special_id": (c_uint32, [vp, c_char_p]),
     "rnnc_tokenizer_encode": (status, [vp, c_void_p, c_size_t, c_bool, P(ids), P(c_size_t)]),
-    "rnnc_tokenizer_encode_ucs2": (status, [vp, c_char_p, c_size_t, c_bool, P(ids), P(c_size_t)]),
     "rnnc_tokenizer_decode": (status, [vp, P(c_uint32), c_size_t, P(bytes_)]),
     "rnnc_tokenizer_type_parse": (c_bool, [c_char_p, P(c_int)]),
     "rnnc_tokenizer_bpe": (vp, [vp]),

@@ -208,25 +208,10 @@ class Tokenizer:
     # ---- encoding
 
     def _encode(self, text, allow_special=False):
+        ptr, n, _owner = L.text_view(text)  # _owner keeps the bytes alive through the call
         v = L.ids()
         oov = c_size_t(0)
-        code = -1
-        if type(text) is str and not text.isascii():
-            # CPython turns a str with characters up to U+FFFF into UTF-16 at memcpy speed (its
-            # UTF-8 encoder is several times slower); the library makes the UTF-8 on its threads.
-            # Not when the str has characters above U+FFFF (UTF-16 would pair surrogates the str
-            # holds as separate code points), nor when it holds a surrogate that is not an
-            # escaped byte (the UTF-8 path below raises UnicodeEncodeError as str.encode does).
-            u16 = text.encode("utf-16-le", "surrogatepass")
-            if len(u16) == 2 * len(text):
-                code = L.tokenizer_encode_ucs2(self._h.ptr, u16, len(text), bool(allow_special), byref(v), byref(oov))
-                if code == L.RNNC_ERR_FORMAT:
-                    L.ids_free(byref(v))
-                    code = -1
-            del u16
-        if code == -1:
-            ptr, n, _owner = L.text_view(text)  # _owner keeps the bytes alive through the call
-            code = L.tokenizer_encode(self._h.ptr, ptr, n, bool(allow_special), byref(v), byref(oov))
+        code = L.tokenizer_encode(self._h.ptr, ptr, n, bool(allow_special), byref(v), byref(oov))
         if code:
             err = L.error(code)
             L.ids_free(byref(v))

@@ -1,8 +1,6 @@
 /* One interface over the char, word and BPE tokenizers: training, files, JSON, encode/decode.
  * See include/rnnc/tokenizer.h. */
-#include "core/bigmem.h"
 #include "core/json.h"
-#include <omp.h>
 #include "rnnc/tokenizer.h"
 
 #include <cjson/cJSON.h>
@@ -202,105 +200,6 @@ rnnc_status rnnc_tokenizer_encode(const rnnc_tokenizer *t, const unsigned char *
     case RNNC_TOKENIZER_BPE: return rnnc_bpe_encode(t->bpe, text, len, allow_special, out);
     }
     return rnnc_error(RNNC_ERR_ARG, "tokenizer: unknown type");
-}
-
-/* ---- UCS-2 text: converted to UTF-8 in chunks on the threads (each chunk's length first, then
- * each chunk written at its offset), then encoded as bytes ---- */
-
-/* The UTF-8 length of units [0, n), or SIZE_MAX with *bad the index of the first surrogate that
- * is not an escaped byte. */
-/* Blocks of 32 units all below 0x80 (most text) go as a whole: an OR over the block, then a
- * narrowing copy, both of which the compiler vectorises. */
-enum { UCS2_BLOCK = 32 };
-
-static inline bool ucs2_block_ascii(const uint16_t *u) {
-    uint16_t m = 0;
-    for (int j = 0; j < UCS2_BLOCK; j++) m |= u[j];
-    return m < 0x80;
-}
-
-/* The UTF-8 length of units [0, n), or SIZE_MAX with *bad the index of the first surrogate that
- * is not an escaped byte. */
-static size_t ucs2_utf8_len(const uint16_t *u, size_t n, size_t *bad) {
-    size_t len = n, i = 0;
-    while (i < n) {
-        if (i + UCS2_BLOCK <= n && ucs2_block_ascii(u + i)) {
-            i += UCS2_BLOCK;
-            continue;
-        }
-        size_t e = i + UCS2_BLOCK < n ? i + UCS2_BLOCK : n;
-        for (; i < e; i++) {
-            uint16_t c = u[i];
-            if (c < 0x80) continue;
-            if (c >= 0xD800 && c <= 0xDFFF) {
-                if (c >= 0xDC80 && c <= 0xDCFF) continue; /* one byte */
-                *bad = i;
-                return SIZE_MAX;
-            }
-            len += c < 0x800 ? 1 : 2;
-        }
-    }
-    return len;
-}
-
-static void ucs2_utf8_write(const uint16_t *u, size_t n, unsigned char *o) {
-    size_t i = 0;
-    while (i < n) {
-        if (i + UCS2_BLOCK <= n && ucs2_block_ascii(u + i)) {
-            for (int j = 0; j < UCS2_BLOCK; j++) o[j] = (unsigned char)u[i + j];
-            o += UCS2_BLOCK;
-            i += UCS2_BLOCK;
-            continue;
-        }
-        size_t e = i + UCS2_BLOCK < n ? i + UCS2_BLOCK : n;
-        for (; i < e; i++) {
-            uint16_t c = u[i];
-            if (c < 0x80) *o++ = (unsigned char)c;
-            else if (c >= 0xDC80 && c <= 0xDCFF) *o++ = (unsigned char)(c - 0xDC00);
-            else if (c < 0x800) {
-                *o++ = (unsigned char)(0xC0 | c >> 6);
-                *o++ = (unsigned char)(0x80 | (c & 0x3F));
-            } else {
-                *o++ = (unsigned char)(0xE0 | c >> 12);
-                *o++ = (unsigned char)(0x80 | (c >> 6 & 0x3F));
-                *o++ = (unsigned char)(0x80 | (c & 0x3F));
-            }
-        }
-    }
-}
-
-rnnc_status rnnc_tokenizer_encode_ucs2(const rnnc_tokenizer *t, const uint16_t *units, size_t n,
-                                       bool allow_special, rnnc_ids *out, size_t *n_oov) {
-    if (!t || !out || (!units && n)) return rnnc_error(RNNC_ERR_ARG, "tokenizer encode: NULL argument");
-    enum { MAXC = 64 };
-    size_t nc = n < ((size_t)1 << 20) ? 1 : (size_t)omp_get_max_threads();
-    if (nc > MAXC) nc = MAXC;
-    size_t off[MAXC + 1], bad[MAXC];
-    size_t step = (n + nc - 1) / (nc ? nc : 1);
-#pragma omp parallel for if (nc > 1) schedule(static)
-    for (size_t c = 0; c < nc; c++) {
-        size_t a = c * step < n ? c * step : n, b = a + step < n ? a + step : n;
-        bad[c] = SIZE_MAX;
-        off[c + 1] = ucs2_utf8_len(units + a, b - a, &bad[c]);
-        if (off[c + 1] == SIZE_MAX) bad[c] += a;
-    }
-    off[0] = 0;
-    for (size_t c = 0; c < nc; c++) {
-        if (bad[c] != SIZE_MAX)
-            return rnnc_error(RNNC_ERR_FORMAT, "text: code point U+%04X at position %zu is a surrogate (only "
-                              "U+DC80..U+DCFF, escaped bytes, may stand alone)", (unsigned)units[bad[c]], bad[c]);
-        off[c + 1] += off[c];
-    }
-    unsigned char *buf = rnnc_big_alloc(off[nc] ? off[nc] : 1);
-    if (!buf) return rnnc_error(RNNC_ERR_NOMEM, "tokenizer encode: out of memory for %zu bytes of text", off[nc]);
-#pragma omp parallel for if (nc > 1) schedule(static)
-    for (size_t c = 0; c < nc; c++) {
-        size_t a = c * step < n ? c * step : n, b = a + step < n ? a + step : n;
-        ucs2_utf8_write(units + a, b - a, buf + off[c]);
-    }
-    rnnc_status s = rnnc_tokenizer_encode(t, buf, off[nc], allow_special, out, n_oov);
-    free(buf);
-    return s;
 }
 
 rnnc_status rnnc_tokenizer_decode(const rnnc_tokenizer *t, const uint32_t *ids, size_t n, rnnc_bytes *out) {
