@@ -76,13 +76,15 @@ def test_str_read_in_place_equals_bytes(corpus):
 
     text = corpus.read_text(encoding="utf-8", errors="replace")[:20000]
     ascii_text = text.encode("ascii", "ignore").decode("ascii")
-    for s in (ascii_text, "", "a", text, "caf\u00e9 \u4e2d\U0001f600", "x\udc80y", S(ascii_text), ascii_text[5:900]):
+    for s in (ascii_text, "", "a", text, "caf\u00e9 \u4e2d\U0001f600", "x\udc80y", S(ascii_text), ascii_text[5:900],
+              "caf\u00e9", "\u2014" + ascii_text + "\u00e9\udcff", "\U0001f600\udc80"):
         want = t.encode(s.encode("utf-8", "surrogateescape"))
         got = t.encode(s)
         assert got.tolist() == want.tolist()
         assert t.decode_bytes(got) == s.encode("utf-8", "surrogateescape")
-    with pytest.raises(UnicodeEncodeError):
-        t.encode("x\ud800y")  # a lone surrogate that is not an escaped byte: as str.encode
+    for bad in ("x\ud800y", "\ud83d\ude00", "\u00e9\udbff", "\U0001f600\ud800"):
+        with pytest.raises(UnicodeEncodeError):  # surrogates that are not escaped bytes: as str.encode
+            t.encode(bad)
     with pytest.raises(TypeError):
         t.encode(1234)
 
