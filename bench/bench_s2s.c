@@ -15,7 +15,8 @@
  *       Beam search of width K (alpha 1, at most 2 * source length + 10 steps) over every test
  *       source, as `rnnc seq2seq eval --beam K` runs it, in-process; prints items, seconds, CPU
  *       seconds, words/s, PER, WER; writes each item's best output, one line of ids, to OUT.
- * Threads: OMP_NUM_THREADS. */
+ * Threads: OMP_NUM_THREADS. BENCH_LOOP=auto|serial|units|rows|dirs|wave forces the recurrent time
+ * loops' schedule (rnnc_rnn_set_loop_mode). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +167,12 @@ static int beam(const char *model, const char *tsv, int K, const char *out) {
 }
 
 int main(int argc, char **argv) {
+    const char *loop = getenv("BENCH_LOOP");
+    static const char *const modes[] = {"auto", "serial", "units", "rows", "dirs", "wave"};
+    int mode = 0;
+    while (loop && mode < 6 && strcmp(loop, modes[mode])) mode++;
+    if (mode == 6) { fprintf(stderr, "bench_s2s: BENCH_LOOP=%s: expected auto, serial, units, rows, dirs or wave\n", loop); return 2; }
+    rnnc_rnn_set_loop_mode((rnnc_loop_mode)mode);
     if (argc == 6 && strcmp(argv[1], "train") == 0) return train(argv[2], atol(argv[3]), atol(argv[4]), argv[5]);
     if (argc == 6 && strcmp(argv[1], "beam") == 0) return beam(argv[2], argv[3], atoi(argv[4]), argv[5]);
     fprintf(stderr, "usage: bench_s2s train TRAIN.tsv WARMUP STEPS OUT_PREFIX | beam MODEL TEST.tsv K OUT\n");

@@ -355,17 +355,28 @@ void rnnc_rnn_set_loop_mode(rnnc_loop_mode mode) { loop_mode = mode; }
 static bool wave_ok(const rnnc_rnn_ws *ws, int nth);
 static bool bwave_ok(const rnnc_rnn_ws *ws, int nth);
 
-/* The schedule of the time loops of the last forward's shape: the mode of every layer (the
- * wavefront runs every layer at once, forward only; for fwd false, or where the stack cannot run
- * as one, it falls back to AUTO's per-layer pick) and the threads it uses. */
+/* The schedule of the time loops of the last forward's shape, for its forward (fwd) or backward
+ * pass: the mode of every layer and the threads it uses. A forced WAVE that the stack cannot run
+ * (see wave_ok, bwave_ok) falls back to AUTO's pick. AUTO, on n > 1 threads:
+ *   two directions: DIRS when the two directions' W_hh fill 2 MiB or more (a core's L2 here;
+ *     bidirectional LSTM 256 and up) or rows cannot be used; each thread then streams one
+ *     direction's W_hh over all its rows at once (docs/PERFORMANCE.md, issue 17 part 1);
+ *   else ROWS when W_hh is at most 12 MiB and the batch has 8 rows per thread;
+ *   else, for a one-direction stack of 2 or more layers, WAVE (the layers on different threads
+ *     instead of one thread or a meeting at every step);
+ *   else UNITS when a step has at least 8M multiply-adds (B x G*H x H x directions), else SERIAL. */
 static void loop_plan(const rnnc_rnn_ws *ws, int *nth, rnnc_loop_mode *mode, bool fwd) {
     const double H = ws->c.hidden, whh_bytes = 4.0 * ws->D * ws->G * H * H, work = (double)ws->B * ws->G * H * H * ws->D;
     const int n = omp_get_max_threads();
+    const bool rows_ok = ws->B >= 8 * n && whh_bytes <= 12.0 * 1048576.0;
+    const bool wave = fwd ? wave_ok(ws, n) : bwave_ok(ws, n);
     rnnc_loop_mode m = loop_mode;
-    if (m == RNNC_LOOP_WAVE && !(fwd ? wave_ok(ws, n) : bwave_ok(ws, n))) m = RNNC_LOOP_AUTO;
+    if (m == RNNC_LOOP_WAVE && !wave) m = RNNC_LOOP_AUTO;
     if (m == RNNC_LOOP_AUTO)
         m = n == 1 ? RNNC_LOOP_SERIAL
-            : ws->B >= 8 * n && whh_bytes <= 12.0 * 1048576.0 ? RNNC_LOOP_ROWS
+            : ws->D == 2 && (whh_bytes >= 2.0 * 1048576.0 || !rows_ok) ? RNNC_LOOP_DIRS
+            : rows_ok ? RNNC_LOOP_ROWS
+            : wave ? RNNC_LOOP_WAVE
             : work >= 8e6 ? RNNC_LOOP_UNITS : RNNC_LOOP_SERIAL;
     *nth = m == RNNC_LOOP_SERIAL ? 1 : n;
     *mode = m;
@@ -545,6 +556,12 @@ static void apply_keep(rnnc_rnn_ws *ws, int l, int t0, int t1, int b0, int b1) {
  * cycle (a thread runs its pairs step by step, lower layers first, and what the lowest unfinished
  * (step, layer) waits for is always finished). Each number is computed as in the other modes. */
 
+/* Row blocks of the wavefront: nth / L (at least one, at most B). */
+static int wave_blocks(int B, int L, int nth) {
+    const int n = nth / L > 1 ? nth / L : 1;
+    return n < B ? n : B;
+}
+
 /* Whether the stack can run as a wavefront on nth threads. */
 static bool wave_ok(const rnnc_rnn_ws *ws, int nth) {
     const int H = ws->c.hidden;
@@ -589,8 +606,7 @@ static rnnc_status forward_wave(rnnc_rnn_ws *ws, const float *params, const floa
     const int B = ws->B, T = ws->T, H = ws->c.hidden, G = ws->G, GH = G * H, L = ws->L;
     const size_t BH = (size_t)B * H, ps = rnnc_pgemm_size(H, H), ips = rnnc_pgemm_size(H, GH);
     const int nch = (H + CHUNK - 1) / CHUNK, gch = (GH + CHUNK - 1) / CHUNK;
-    int nblk = nth / L > 1 ? nth / L : 1;
-    if (nblk > B) nblk = B;
+    int nblk = wave_blocks(B, L, nth);
     const int per = (B + nblk - 1) / nblk, pairs = L * nblk;
     layer_params *lp = malloc((size_t)L * sizeof *lp);
     atomic_int *done = malloc((size_t)pairs * sizeof *done);
@@ -892,8 +908,7 @@ static rnnc_status backward_wave(rnnc_rnn_ws *ws, const float *params, const flo
     const size_t BH = (size_t)B * H, bh = (size_t)ws->Bmax * H, pks = rnnc_pgemm_size(GH, H), TB = (size_t)T * B;
     const size_t tg = (size_t)ws->Tmax * ws->Bmax * GH, tbh = (size_t)ws->Tmax * ws->Bmax * H;
     const int split = ws->cell->split_dg ? 2 : 1, nch = (H + CHUNK - 1) / CHUNK;
-    int nblk = nth / L > 1 ? nth / L : 1;
-    if (nblk > B) nblk = B;
+    int nblk = wave_blocks(B, L, nth);
     const int per = (B + nblk - 1) / nblk, pairs = L * nblk;
     layer_params *lp = malloc((size_t)L * sizeof *lp);
     atomic_int *done = malloc((size_t)pairs * sizeof *done);
