@@ -21,7 +21,9 @@
  * step, direction and chunk of hidden units (fwd_chunk, bwd_chunk), run in one of the modes of
  * rnnc_loop_mode: by blocks of batch rows, each block through every step with one item per step
  * and direction covering all H units (rows), or all rows of a 32-unit chunk at a time from a
- * shared ticket counter, with no barrier (units), or on one thread.
+ * shared ticket counter, with no barrier (units), or on one thread, or each direction's blocks of
+ * rows on threads of their own (dirs); or, for a one-direction stack, every layer's loop at once
+ * as a wavefront over per-step counters (wave; forward_wave, backward_wave).
  * The big products run from serial code through nn/gemm.h on every thread. Every number is
  * computed the same way whatever the schedule, so results are reproducible for a given thread
  * count (and differ across thread counts only by BLAS rounding in the big products). */
