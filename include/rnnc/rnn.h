@@ -141,7 +141,7 @@ rnnc_status rnnc_rnn_backward_ids(rnnc_rnn_ws *ws, const float *params, float *d
 /* How the time loops use the OpenMP threads. AUTO (the default), on more than one thread, picks
  * DIRS for two directions whose W_hh fill 2 MiB or more, or when ROWS cannot be used; else ROWS
  * when W_hh (all directions) is at most 12 MiB and the batch has 8 rows per thread; else WAVE for
- * a one-direction stack of 2 or more layers; else UNITS when a step has at least 8M multiply-adds
+ * a one-direction stack of L >= 2 layers and T >= 2L steps; else UNITS when a step has at least 8M multiply-adds
  * (B x G*H x H x directions), else SERIAL (one thread: SERIAL). ROWS: each thread carries its own
  * rows of the batch through all steps, with no waiting between threads; UNITS: each step is split
  * by hidden units, the threads meeting at every step; SERIAL: one thread (the input and gradient

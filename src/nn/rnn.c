@@ -364,8 +364,10 @@ static bool bwave_ok(const rnnc_rnn_ws *ws, int nth);
  *     bidirectional LSTM 256 and up) or rows cannot be used; each thread then streams one
  *     direction's W_hh over all its rows at once (docs/PERFORMANCE.md, issue 17 part 1);
  *   else ROWS when W_hh is at most 12 MiB and the batch has 8 rows per thread;
- *   else, for a one-direction stack of 2 or more layers, WAVE (the layers on different threads
- *     instead of one thread or a meeting at every step);
+ *   else, for a one-direction stack of 2 or more layers and at least 2 steps per layer, WAVE (the
+ *     layers on different threads instead of one thread or a meeting at every step; with fewer
+ *     steps the pipeline would be mostly filling and draining, e.g. a decoder stepped one step
+ *     at a time);
  *   else UNITS when a step has at least 8M multiply-adds (B x G*H x H x directions), else SERIAL. */
 static void loop_plan(const rnnc_rnn_ws *ws, int *nth, rnnc_loop_mode *mode, bool fwd) {
     const double H = ws->c.hidden, whh_bytes = 4.0 * ws->D * ws->G * H * H, work = (double)ws->B * ws->G * H * H * ws->D;
@@ -378,7 +380,7 @@ static void loop_plan(const rnnc_rnn_ws *ws, int *nth, rnnc_loop_mode *mode, boo
         m = n == 1 ? RNNC_LOOP_SERIAL
             : ws->D == 2 && (whh_bytes >= 2.0 * 1048576.0 || !rows_ok) ? RNNC_LOOP_DIRS
             : rows_ok ? RNNC_LOOP_ROWS
-            : wave ? RNNC_LOOP_WAVE
+            : wave && ws->T >= 2 * ws->L ? RNNC_LOOP_WAVE
             : work >= 8e6 ? RNNC_LOOP_UNITS : RNNC_LOOP_SERIAL;
     *nth = m == RNNC_LOOP_SERIAL ? 1 : n;
     *mode = m;
