@@ -151,8 +151,8 @@ rnnc_status rnnc_rnn_backward_ids(rnnc_rnn_ws *ws, const float *params, float *d
  * wavefront (layer l+1 at step t while layer l runs step t+1, each waiting on a per-step counter
  * of the layer below, no barrier), where each layer's input projection can be made step by step
  * with the same kernel; elsewhere, and in backward, WAVE falls back to AUTO's pick. Every mode
- * gives the same numbers; across thread counts only the weight gradients differ (their sums over
- * the tokens add per-thread partials). Global, not thread-safe: set it before training (the tests
+ * gives the same numbers; across thread counts the weight gradients differ (their sums over the
+ * tokens add per-thread partials), and so may whatever passes through BLAS's own products. Global, not thread-safe: set it before training (the tests
  * use it to run every mode). */
 typedef enum { RNNC_LOOP_AUTO, RNNC_LOOP_SERIAL, RNNC_LOOP_UNITS, RNNC_LOOP_ROWS, RNNC_LOOP_DIRS, RNNC_LOOP_WAVE } rnnc_loop_mode;
 void rnnc_rnn_set_loop_mode(rnnc_loop_mode mode);
