@@ -23,8 +23,8 @@
 #            at a time pinned to core ${SEQTASKS_CORE:-0}, also with one thread.
 # Every training gets --threads 1: the budgets are per core. The data comes from
 # scripts/fetch-data.sh --tasks; truecasing F1 is scored by bench/baselines.py truecase-score
-# (the exact metric of the baseline), stress word accuracy on unseen phoneme strings by
-# bench/baselines.py stress-score.
+# (the exact metric of the baseline), stress word accuracy on unseen phoneme strings and
+# primary-stress word accuracy by bench/baselines.py stress-score.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 RNNC="${RNNC:-$ROOT/build/rnnc}"
@@ -144,6 +144,8 @@ for r in runs:
         m = f"tag acc {100 * t['accuracy']:.2f}%  seq (word) acc {100 * t['sequence_accuracy']:.2f}%"
         if "word_acc_unseen" in sc:
             m += f"  unseen {100 * sc['word_acc_unseen']:.2f}%  vowel acc {100 * sc['vowel_acc']:.2f}%"
+        if "primary_word_acc" in sc:
+            m += f"  primary-stress word acc {100 * sc['primary_word_acc']:.2f}%"
         if "f1" in sc:
             m += f"  cased-word P {100 * sc['p']:.2f}% R {100 * sc['r']:.2f}% F1 {100 * sc['f1']:.2f}%  char acc {100 * sc['char_acc']:.3f}%"
     else:
