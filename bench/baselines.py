@@ -244,7 +244,17 @@ def stress():
     table(f"stress: {len(tr)} train / {len(te)} test pronunciations ({unseen} test lines whose phonemes no train line has)",
           ["baseline", "tag acc %", "vowel tag acc %", "word acc %", "word acc % (unseen)", "primary word acc %",
            "primary (unseen) %"], rows, time.time() - t0)
-    print(f"stress: {sc['truth_invalid']} test lines have no or several primary stresses in the data\n")
+    print(f"stress: {sc['truth_invalid']} test lines have no or several primary stresses in the data")
+    # the homophone ceiling: the most frequent pattern (and primary positions) of each phoneme
+    # string over all three splits, as an oracle would predict it
+    full, prim = defaultdict(Counter), defaultdict(Counter)
+    for ph, tg in tr + split(read_tsv("stress", "dev")) + te:
+        full[" ".join(ph)][tuple(tg)] += 1
+        prim[" ".join(ph)][primary(tg)] += 1
+    fo = sum(full[" ".join(ph)].most_common(1)[0][0] == tuple(tg) for ph, tg in te)
+    po = sum(prim[" ".join(ph)].most_common(1)[0][0] == primary(tg) for ph, tg in te)
+    print(f"stress: ceiling of any tagger of phonemes (most frequent pattern per phoneme string, all splits): "
+          f"word acc {100 * fo / len(te):.2f}%, primary-stress word acc {100 * po / len(te):.2f}%\n")
 
 
 # ------------------------------------------------------------------ truecase
