@@ -291,6 +291,11 @@ if [ -s "$data/tiktoken/cl100k_base.tiktoken" ]; then
         fail "cl100k_base through its cache"
 fi
 
+# -t given another kind of rnnc file: named as such, not a parse error from inside it
+printf '1 2 3\n' > "$tmp/ids.txt"
+expect_fail 1 "ids.txt: this is a file of token ids" "$rnnc" tokenizer encode -t "$tmp/ids.txt" "$tmp/corpus.txt"
+expect_fail 1 "sample.safetensors: this is a language model" "$rnnc" tokenizer decode -t "$root/tests/golden/safetensors/sample.safetensors" "$tmp/ids.txt"
+
 # stats: bad flags and inputs
 expect_fail 2 "--sizes" "$rnnc" tokenizer stats --sizes 10,x "$tmp/corpus.txt"
 expect_fail 2 "--held-out must be between" "$rnnc" tokenizer stats --held-out 2 "$tmp/corpus.txt"

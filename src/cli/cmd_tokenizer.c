@@ -10,6 +10,8 @@
 #include "cli/cmd_tokenizer.h"
 #include "core/bigmem.h"
 #include "rnnc/batch.h"
+#include "rnnc/filekind.h"
+#include "rnnc/safetensors.h"
 #include "rnnc/io.h"
 #include "rnnc/tokenizer.h"
 
@@ -104,10 +106,23 @@ int tok_corpus_read(tok_corpus *c, char **paths, size_t n) {
     return 0;
 }
 
+/* A file that failed to load as a tokenizer but is another kind of rnnc file (a model, a
+ * checkpoint, ids, a TSV, ONNX) is named as such, with what to use it for. */
 static int load_tokenizer(rnnc_tokenizer **t, const char *cmd, const char *name, const char *pattern) {
     if (!name) return cli_usage_error(cmd, "-t TOKENIZER is required");
-    if (rnnc_tokenizer_load(t, name, pattern)) return cli_fail_status();
-    return 0;
+    if (rnnc_tokenizer_load(t, name, pattern) == RNNC_OK) return 0;
+    rnnc_file_kind k = rnnc_file_kind_sniff_path(name);
+    if (k == RNNC_FILE_UNKNOWN) {
+        rnnc_safetensors st;
+        if (rnnc_st_load(&st, name) == RNNC_OK) {
+            k = rnnc_file_kind_of(&st);
+            rnnc_st_free(&st);
+        }
+    }
+    if (k == RNNC_FILE_UNKNOWN || k == RNNC_FILE_TOKENIZER_JSON || k == RNNC_FILE_TIKTOKEN || k == RNNC_FILE_TEXT)
+        return cli_fail_status(); /* the loader's own error says what is wrong inside */
+    char what[1600];
+    return cli_fail("%s: %s", name, rnnc_file_kind_describe(what, sizeof what, k, RNNC_FILE_UNKNOWN, name));
 }
 
 static void on_phase(tok_bpe_progress *p, int phase, const char *label, size_t total) {
