@@ -4,23 +4,12 @@
 // median seconds. Usage: node bench/_tiktoken_encode.js ENCODING FILE RUNS
 'use strict';
 const fs = require('fs');
-const path = require('path');
-const { get_encoding } = require(path.join(__dirname, '..', 'data', 'npm', 'node_modules', 'tiktoken'));
+const { get_encoding, timeRuns } = require('./_tiktoken_common.js');
 const [name, file, runsArg] = process.argv.slice(2);
 const runs = Number(runsArg || 5);
 const text = fs.readFileSync(file, 'utf8');
 const enc = get_encoding(name);
-const times = [], cpus = [];
-let ids;
-for (let r = 0; r < runs; r++) {
-  const t0 = process.hrtime.bigint(), c0 = process.cpuUsage();
-  ids = enc.encode(text, 'all');
-  times.push(Number(process.hrtime.bigint() - t0) / 1e9);
-  const c = process.cpuUsage(c0);
-  cpus.push((c.user + c.system) / 1e6); // the process's CPU time (WASM runs on this one thread)
-}
-times.sort((a, b) => a - b);
-cpus.sort((a, b) => a - b);
+const { out: ids, times, cpus } = timeRuns(() => enc.encode(text, 'all'), runs);
 // FNV-1a 64 with two 32-bit halves (BigInt per byte would dominate the run time).
 let hi = 0xcbf29ce4 >>> 0, lo = 0x84222325 >>> 0;
 for (let i = 0; i < ids.length; i++) {

@@ -5,23 +5,12 @@
 // ids are identical; cpu_s is the least CPU time of a call. Usage: node bench/_tiktoken_ordinary.js ENCODING FILE RUNS [IDS.npy]
 'use strict';
 const fs = require('fs');
-const path = require('path');
-const { get_encoding } = require(path.join(__dirname, '..', 'data', 'npm', 'node_modules', 'tiktoken'));
+const { get_encoding, timeRuns } = require('./_tiktoken_common.js');
 const [name, file, runsArg, idsFile] = process.argv.slice(2);
 const runs = Number(runsArg || 3);
 const text = fs.readFileSync(file, 'utf8');
 const enc = get_encoding(name);
-const times = [], cpus = [];
-let ids;
-for (let r = 0; r < runs; r++) {
-  const t0 = process.hrtime.bigint(), c0 = process.cpuUsage();
-  ids = enc.encode_ordinary(text);
-  times.push(Number(process.hrtime.bigint() - t0) / 1e9);
-  const c = process.cpuUsage(c0);
-  cpus.push((c.user + c.system) / 1e6); // the process's CPU time (WASM runs on this one thread)
-}
-times.sort((a, b) => a - b);
-cpus.sort((a, b) => a - b);
+const { out: ids, times, cpus } = timeRuns(() => enc.encode_ordinary(text), runs);
 let match = 'skipped';
 if (idsFile) {
   // .npy 1.0: magic (6), version (2), header length (u16 LE), header, then little-endian u32 ids
