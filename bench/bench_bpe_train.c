@@ -5,29 +5,23 @@
  * usage: bench_bpe_train CORPUS VOCAB_SIZE THREADS [OUT.tiktoken] [PATTERN] */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "rnnc/rnnc.h"
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 int main(int argc, char **argv) {
     if (argc < 4) {
         fprintf(stderr, "usage: %s CORPUS VOCAB_SIZE THREADS [OUT.tiktoken] [PATTERN]\n", argv[0]);
         return 2;
     }
-    double t0 = now();
+    double t0 = bench_now();
     unsigned char *text;
     size_t len;
     if (rnnc_read_file(argv[1], &text, &len)) {
         fprintf(stderr, "bench_bpe_train: %s\n", rnnc_last_error());
         return 1;
     }
-    double t1 = now();
+    double t1 = bench_now();
     rnnc_bpe_train_opts o = {0};
     o.vocab_size = (size_t)strtoull(argv[2], NULL, 10);
     o.threads = atoi(argv[3]);
@@ -38,12 +32,12 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_bpe_train: %s\n", rnnc_last_error());
         return 1;
     }
-    double t2 = now();
+    double t2 = bench_now();
     if (argc > 4 && rnnc_bpe_save(bpe, argv[4])) {
         fprintf(stderr, "bench_bpe_train: %s\n", rnnc_last_error());
         return 1;
     }
-    double t3 = now();
+    double t3 = bench_now();
     printf("rnnc bpe train: %.1f MB, vocab %zu, %d threads: read %.3f s, train %.3f s, save %.3f s\n",
            (double)len / 1e6, rnnc_bpe_n_vocab(bpe), o.threads, t1 - t0, t2 - t1, t3 - t2);
     rnnc_bpe_free(bpe);

@@ -11,26 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "rnnc/rnnc.h"
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double cpu_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static uint64_t fnv_ids(const rnnc_ids *ids) {
     uint64_t h = 0xcbf29ce484222325ULL;
@@ -46,15 +29,13 @@ static double time_encode(const rnnc_bpe *b, const unsigned char *t, size_t n, i
     double *s = malloc((size_t)runs * sizeof *s), *c = malloc((size_t)runs * sizeof *c);
     for (int r = 0; r < runs; r++) {
         ids->len = 0;
-        double t0 = now(), c0 = cpu_now();
+        double t0 = bench_now(), c0 = bench_thread_cpu_now();
         if (rnnc_bpe_encode(b, t, n, true, ids)) { fprintf(stderr, "bench_encode: %s\n", rnnc_last_error()); exit(1); }
-        s[r] = now() - t0;
-        c[r] = cpu_now() - c0;
+        s[r] = bench_now() - t0;
+        c[r] = bench_thread_cpu_now() - c0;
     }
-    qsort(s, (size_t)runs, sizeof *s, cmp_double);
-    qsort(c, (size_t)runs, sizeof *c, cmp_double);
-    double m = s[runs / 2];
-    *cpu = c[runs / 2];
+    double m = bench_upper_median(s, (size_t)runs);
+    *cpu = bench_upper_median(c, (size_t)runs);
     free(s);
     free(c);
     return m;
@@ -65,9 +46,9 @@ int main(int argc, char **argv) {
     int runs = atoi(argv[3]);
     if (runs < 1) runs = 1;
     rnnc_bpe *b;
-    double t0 = now();
+    double t0 = bench_now();
     if (rnnc_bpe_load(&b, argv[1], NULL)) { fprintf(stderr, "bench_encode: %s\n", rnnc_last_error()); return 1; }
-    double load_s = now() - t0;
+    double load_s = bench_now() - t0;
     unsigned char *text;
     size_t n;
     if (rnnc_read_file(argv[2], &text, &n)) { fprintf(stderr, "bench_encode: %s\n", rnnc_last_error()); return 1; }

@@ -12,18 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+#include "bench_util.h"
 
 int main(int argc, char **argv) {
     double mb = argc > 1 ? atof(argv[1]) : 13.3;
@@ -45,18 +35,17 @@ int main(int argc, char **argv) {
         size_t a = n / 16 * (size_t)id / (size_t)k * 16, b = n / 16 * (size_t)(id + 1) / (size_t)k * 16;
         for (int r = -1; r < reps; r++) {
 #pragma omp barrier
-            double t0 = now();
+            double t0 = bench_now();
             float s[16] = {0};
             for (size_t i = a; i < b; i += 16)
 #pragma omp simd
                 for (int j = 0; j < 16; j++) s[j] += buf[i + j];
             for (int j = 0; j < 16; j++) total += s[j];
 #pragma omp barrier
-            if (id == 0 && r >= 0) t[r] = now() - t0;
+            if (id == 0 && r >= 0) t[r] = bench_now() - t0;
         }
     }
-    qsort(t, (size_t)reps, sizeof *t, cmp);
-    double med = t[reps / 2], best = t[0], bytes = (double)n * sizeof(float);
+    double med = bench_upper_median(t, (size_t)reps), best = t[0], bytes = (double)n * sizeof(float);
     printf("membw: %.1f MB on %d thread(s), %d passes: median %.1f GB/s (best %.1f); a generator reading "
            "%.1f MB a token: at most %.0f tokens/s (checksum %g)\n",
            bytes / 1e6, nth, reps, bytes / med / 1e9, bytes / best / 1e9, bytes / 1e6, 1.0 / med, (double)total);

@@ -12,26 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "rnnc/rnn.h"
 #include "rnnc/status.h"
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 /* Peak resident memory from /proc (getrusage's ru_maxrss would include the parent's image when
  * a large process such as Python forks and execs us). */
@@ -52,12 +36,12 @@ static double gemm_gflops(int N, int reps) {
     double t[64];
     if (reps > 64) reps = 64;
     for (int r = -1; r < reps; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, N, N, 1.0f, a, N, b, N, 0.0f, c, N);
-        if (r >= 0) t[r] = now() - t0;
+        if (r >= 0) t[r] = bench_now() - t0;
     }
     free(a); free(b); free(c);
-    return 2.0 * N * N * (double)N / median(t, reps) / 1e9;
+    return 2.0 * N * N * (double)N / bench_median(t, (size_t)reps) / 1e9;
 }
 
 int main(int argc, char **argv) {
@@ -72,10 +56,8 @@ int main(int argc, char **argv) {
     }
     rnnc_rnn_config c = {.hidden = atoi(argv[2]), .layers = atoi(argv[3])};
     const char *loop = getenv("BENCH_LOOP"), *bidir = getenv("BENCH_BIDIR");
-    static const char *const modes[] = {"auto", "serial", "units", "rows", "dirs", "wave"};
-    int mode = 0;
-    while (loop && mode < 6 && strcmp(loop, modes[mode])) mode++;
-    if (mode == 6) { fprintf(stderr, "bench_rnn: BENCH_LOOP=%s: expected auto, serial, units, rows, dirs or wave\n", loop); return 2; }
+    int mode = bench_loop_mode_parse(loop);
+    if (mode < 0) { fprintf(stderr, "bench_rnn: BENCH_LOOP=%s: " BENCH_LOOP_EXPECTED "\n", loop); return 2; }
     rnnc_rnn_set_loop_mode((rnnc_loop_mode)mode);
     c.bidirectional = bidir && atoi(bidir) != 0;
     if (rnnc_cell_parse(argv[1], &c.cell)) { fprintf(stderr, "bench_rnn: %s\n", rnnc_last_error()); return 2; }
@@ -103,17 +85,17 @@ int main(int argc, char **argv) {
     }
     double *tf = malloc(reps * sizeof(double)), *tb = malloc(reps * sizeof(double)), *tt = malloc(reps * sizeof(double));
     for (int r = -1; r < reps; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         rnnc_rnn_forward(ws, params, B, T, x, NULL, NULL, NULL, y, NULL, NULL, true, &rng);
-        double t1 = now();
+        double t1 = bench_now();
         rnnc_rnn_backward(ws, params, dp, dy, NULL, NULL, dx, NULL, NULL);
-        double t2 = now();
+        double t2 = bench_now();
         if (r >= 0) { tf[r] = t1 - t0; tb[r] = t2 - t1; tt[r] = t2 - t0; }
     }
-    double mf = median(tf, reps), mb = median(tb, reps), mt = median(tt, reps);
+    double mf = bench_median(tf, (size_t)reps), mb = bench_median(tb, (size_t)reps), mt = bench_median(tt, (size_t)reps);
     double tokens = (double)B * T;
     printf("rnnc cell=%s H=%d L=%d D=%d loop=%s B=%d T=%d I=%d threads=%d fwd_ms=%.2f bwd_ms=%.2f step_ms=%.2f tok_s=%.0f "
-           "gflops=%.1f ws_mb=%.1f maxrss_mb=%.1f\n", argv[1], c.hidden, c.layers, c.bidirectional ? 2 : 1, modes[mode], B, T, c.input,
+           "gflops=%.1f ws_mb=%.1f maxrss_mb=%.1f\n", argv[1], c.hidden, c.layers, c.bidirectional ? 2 : 1, bench_loop_modes[mode], B, T, c.input,
            omp_get_max_threads(),
            mf * 1e3, mb * 1e3, mt * 1e3, tokens / mt, 6.0 * weights * tokens / mt / 1e9, rnnc_rnn_ws_bytes(ws) / 1048576.0,
            peak_mb());

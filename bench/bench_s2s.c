@@ -21,26 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "rnnc/rnnc.h"
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double cpu_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static void die(const char *what) {
     fprintf(stderr, "bench_s2s: %s: %s\n", what, rnnc_last_error());
@@ -111,19 +94,18 @@ static int train(const char *tsv, long warmup, long steps, const char *prefix) {
     long timed = 0;
     for (long k = 0; k < total; k++) {
         const rnnc_s2s_batch *b = rnnc_s2s_batcher_get(&bt, (size_t)k);
-        double t0 = now(), c0 = cpu_now();
+        double t0 = bench_now(), c0 = bench_process_cpu_now();
         if (rnnc_s2s_train_step(m, ws, b, &opt, grads, &to, 5.0, &rng, &loss, NULL)) die("train step");
-        double t1 = now();
+        double t1 = bench_now();
         if (k < warmup) continue;
-        cpu += cpu_now() - c0;
+        cpu += bench_process_cpu_now() - c0;
         dt[timed++] = t1 - t0;
         sum_t += t1 - t0;
         for (int r = 0; r < b->B; r++) tok += b->src_len[r] + b->tgt_len[r];
         cells += (double)b->B * (b->Ts + b->Tt);
         pad = 1.0 - tok / cells;
     }
-    qsort(dt, (size_t)timed, sizeof *dt, cmp_double);
-    double med = timed ? dt[timed / 2] : 0;
+    double med = bench_upper_median(dt, (size_t)timed);
     printf("rnnc steps=%ld median_s=%.6f steps_per_s=%.3f tokens_per_s=%.1f cpu_s=%.4f wall_s=%.4f pad_share=%.3f last_loss=%.4f\n",
            timed, med, timed / sum_t, tok / sum_t, cpu, sum_t, pad, loss);
     snprintf(path, sizeof path, "%s.trained.safetensors", prefix);
@@ -147,9 +129,9 @@ static int beam(const char *model, const char *tsv, int K, const char *out) {
     if (rnnc_s2s_data_read(&d, tsv, &ro, &m->src_vocab, &m->tgt_vocab)) die(tsv);
     rnnc_s2s_score score;
     rnnc_s2s_hyp *hyps;
-    double t0 = now(), c0 = cpu_now();
+    double t0 = bench_now(), c0 = bench_process_cpu_now();
     if (rnnc_s2s_evaluate(m, &d, K, 1.0, 64, 0, &score, &hyps)) die("beam search");
-    double t = now() - t0, c = cpu_now() - c0;
+    double t = bench_now() - t0, c = bench_process_cpu_now() - c0;
     printf("rnnc items=%zu seconds=%.4f cpu_s=%.4f words_per_s=%.1f per=%.4f wer=%.4f\n", d.n, t, c, (double)d.n / t,
            100 * rnnc_s2s_ter(&score), 100 * rnnc_s2s_ser(&score));
     FILE *f = fopen(out, "w");
@@ -168,10 +150,8 @@ static int beam(const char *model, const char *tsv, int K, const char *out) {
 
 int main(int argc, char **argv) {
     const char *loop = getenv("BENCH_LOOP");
-    static const char *const modes[] = {"auto", "serial", "units", "rows", "dirs", "wave"};
-    int mode = 0;
-    while (loop && mode < 6 && strcmp(loop, modes[mode])) mode++;
-    if (mode == 6) { fprintf(stderr, "bench_s2s: BENCH_LOOP=%s: expected auto, serial, units, rows, dirs or wave\n", loop); return 2; }
+    int mode = bench_loop_mode_parse(loop);
+    if (mode < 0) { fprintf(stderr, "bench_s2s: BENCH_LOOP=%s: " BENCH_LOOP_EXPECTED "\n", loop); return 2; }
     rnnc_rnn_set_loop_mode((rnnc_loop_mode)mode);
     if (argc == 6 && strcmp(argv[1], "train") == 0) return train(argv[2], atol(argv[3]), atol(argv[4]), argv[5]);
     if (argc == 6 && strcmp(argv[1], "beam") == 0) return beam(argv[2], argv[3], atoi(argv[4]), argv[5]);

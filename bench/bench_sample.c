@@ -12,20 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "rnnc/rnnc.h"
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv) {
     const char *cell = "lstm", *model = NULL;
@@ -74,17 +63,17 @@ int main(int argc, char **argv) {
         rnnc_generator_reset(g);
         const uint32_t start = 1;
         rnnc_generator_feed(g, &start, 1);
-        double t0 = now();
+        double t0 = bench_now();
         for (int k = 0; k < tokens; k++) {
             uint32_t id;
             if (rnnc_generator_next(g, &id)) { fprintf(stderr, "bench_sample: %s\n", rnnc_last_error()); return 1; }
             checksum += id;
         }
-        rate[rep] = tokens / (now() - t0);
+        rate[rep] = tokens / (bench_now() - t0);
     }
-    qsort(rate + 1, (size_t)repeats, sizeof *rate, cmp_double);
+    double med = bench_upper_median(rate + 1, (size_t)repeats); /* sorts: rate[repeats] is the best */
     printf("impl=rnnc%s cell=%s V=%d E=%d H=%d L=%d tokens=%d repeats=%d median_tok_s=%.1f best_tok_s=%.1f checksum=%llu\n",
-           half ? "-half" : "", cell, V, E, H, L, tokens, repeats, rate[1 + repeats / 2], rate[repeats], (unsigned long long)checksum);
+           half ? "-half" : "", cell, V, E, H, L, tokens, repeats, med, rate[repeats], (unsigned long long)checksum);
     free(rate);
     rnnc_generator_free(g);
     rnnc_lm_free(m);

@@ -19,20 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "rnnc/rnnc.h"
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static double sgemm_gflops(void) {
     const int n = 2048;
@@ -42,9 +31,9 @@ static double sgemm_gflops(void) {
     for (size_t i = 0; i < (size_t)n * n; i++) { a[i] = (float)(i % 7) * 0.1f; b[i] = (float)(i % 5) * 0.2f; }
     double best = 1e30;
     for (int r = 0; r < 4; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-        double dt = now() - t0;
+        double dt = bench_now() - t0;
         if (r > 0 && dt < best) best = dt; /* the first run warms the threads and caches */
     }
     free(a); free(b); free(c);
@@ -78,7 +67,7 @@ static int bidir_main(rnnc_cell cellv, const char *cell, int V, int E, int H, in
     long cnt;
     for (int s = 0; s < warmup + steps; s++) {
         for (size_t i = 0; i < N; i++) { x[i] = (int)rnnc_rng_below(&rng, (uint64_t)V); t[i] = (int)rnnc_rng_below(&rng, (uint64_t)V); }
-        double t0 = now();
+        double t0 = bench_now();
         memset(G, 0, n * sizeof *G);
         if (rnnc_rnn_forward_ids(ws, P + off_rnn, B, T, x, P, V, NULL, NULL, NULL, y, NULL, NULL, true, &rng)) goto fail;
         rnnc_linear_forward(logits, y, P + off_w, P + off_b, (int)N, (int)DH, V);
@@ -87,11 +76,10 @@ static int bidir_main(rnnc_cell cellv, const char *cell, int V, int E, int H, in
         if (rnnc_rnn_backward_ids(ws, P + off_rnn, G + off_rnn, dy, NULL, NULL, P, G, NULL, NULL)) goto fail;
         rnnc_clip_grad_norm(G, n, 1.0);
         rnnc_optim_step(&opt, P, G);
-        double dt = now() - t0;
+        double dt = bench_now() - t0;
         if (s >= warmup) times[s - warmup] = dt;
     }
-    qsort(times, (size_t)steps, sizeof *times, cmp_double);
-    double med = steps % 2 ? times[steps / 2] : 0.5 * (times[steps / 2 - 1] + times[steps / 2]);
+    double med = bench_median(times, (size_t)steps); /* sorts: times[0] is the best */
     double matw = (double)V * DH;
     for (size_t k = 0; k < rnnc_rnn_num_tensors(&rc); k++) {
         rnnc_param_info p = rnnc_rnn_tensor(&rc, k);
@@ -132,10 +120,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--steps")) steps = atoi(v);
         else if (!strcmp(a, "--warmup")) warmup = atoi(v);
         else if (!strcmp(a, "--loop")) { /* the recurrent time loop's thread use (rnn.h) */
-            static const char *const modes[] = {"auto", "serial", "units", "rows", "dirs", "wave"};
-            int m = 0;
-            while (m < 6 && strcmp(v, modes[m])) m++;
-            if (m == 6) { fprintf(stderr, "bench_train: --loop %s: expected auto, serial, units, rows, dirs or wave\n", v); return 2; }
+            int m = bench_loop_mode_parse(v);
+            if (m < 0) { fprintf(stderr, "bench_train: --loop %s: " BENCH_LOOP_EXPECTED "\n", v); return 2; }
             rnnc_rnn_set_loop_mode((rnnc_loop_mode)m);
         }
         else { fprintf(stderr, "bench_train: unknown option %s\n", a); return 2; }
@@ -161,7 +147,7 @@ int main(int argc, char **argv) {
     double loss = 0;
     for (int s = 0; s < warmup + steps; s++) {
         for (int i = 0; i < B * T; i++) { x[i] = (int)rnnc_rng_below(&rng, (uint64_t)V); y[i] = (int)rnnc_rng_below(&rng, (uint64_t)V); }
-        double t0 = now();
+        double t0 = bench_now();
         rnnc_lm_zero_grad(m);
         if (rnnc_lm_forward(m, ws, x, B, T, true, &rng, NULL) || rnnc_lm_loss(m, ws, y, true, &loss)) {
             fprintf(stderr, "bench_train: %s\n", rnnc_last_error());
@@ -169,11 +155,10 @@ int main(int argc, char **argv) {
         }
         rnnc_clip_grad_norm(m->grads, m->n_params, 1.0);
         rnnc_optim_step(&opt, m->params, m->grads);
-        double dt = now() - t0;
+        double dt = bench_now() - t0;
         if (s >= warmup) times[s - warmup] = dt;
     }
-    qsort(times, (size_t)steps, sizeof *times, cmp_double);
-    double med = steps % 2 ? times[steps / 2] : 0.5 * (times[steps / 2 - 1] + times[steps / 2]);
+    double med = bench_median(times, (size_t)steps); /* sorts: times[0] is the best */
     /* Weights that take part in matrix products: every recurrent weight matrix and the head. */
     double matw = (double)V * H;
     for (size_t k = 0; k < rnnc_rnn_num_tensors(&m->rnn); k++) {

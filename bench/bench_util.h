@@ -1,0 +1,73 @@
+/* Helpers shared by the benchmarks (every bench/ C file): clocks, sorting and medians of
+ * timings, and the names of the recurrent time loop's modes. Header-only (static inline), so each
+ * bench target stays one source file and CMakeLists.txt builds it as before. */
+#ifndef RNNC_BENCH_UTIL_H
+#define RNNC_BENCH_UTIL_H
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Wall-clock seconds (monotonic). */
+static inline double bench_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* CPU seconds of the calling thread (on a crowded machine it leaves out the time the thread
+ * waited for a core). */
+static inline double bench_thread_cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* CPU seconds of the whole process, all threads. */
+static inline double bench_process_cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static inline int bench_cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorts v[0..n) ascending, in place. */
+static inline void bench_sort(double *v, size_t n) {
+    qsort(v, n, sizeof *v, bench_cmp_double);
+}
+
+/* Sorts v[0..n) in place and returns its median: the middle value, or the mean of the two middle
+ * values when n is even; 0 when n is 0. */
+static inline double bench_median(double *v, size_t n) {
+    if (!n) return 0;
+    bench_sort(v, n);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Sorts v[0..n) in place and returns v[n / 2], the upper of the two middle values when n is even;
+ * 0 when n is 0. */
+static inline double bench_upper_median(double *v, size_t n) {
+    if (!n) return 0;
+    bench_sort(v, n);
+    return v[n / 2];
+}
+
+/* The time loop's modes (rnnc_loop_mode, rnn.h) in enum order, as BENCH_LOOP and --loop name them. */
+#define BENCH_LOOP_MODES 6
+static const char *const bench_loop_modes[BENCH_LOOP_MODES] = {"auto", "serial", "units", "rows", "dirs", "wave"};
+#define BENCH_LOOP_EXPECTED "expected auto, serial, units, rows, dirs or wave"
+
+/* The mode named s (NULL: auto), or -1 for an unknown name. */
+static inline int bench_loop_mode_parse(const char *s) {
+    if (!s) return 0;
+    for (int m = 0; m < BENCH_LOOP_MODES; m++)
+        if (!strcmp(s, bench_loop_modes[m])) return m;
+    return -1;
+}
+
+#endif
