@@ -15,6 +15,7 @@
 #include "rnnc/rnnc.h"
 #include "rnnc/train.h"
 #include "test.h"
+#include "train_tasks.h"
 
 static char tmpdir[64];
 
@@ -89,10 +90,9 @@ static rnnc_status t_bcast(rnnc_comm *c, void *buf, size_t bytes, int root, cons
 }
 
 /* What each rank runs: a new run of the task made from opts, or a resume. */
-typedef rnnc_status (*make_fn)(rnnc_task **t, const void *opts, uint64_t seed);
 typedef struct {
     tcomm comm;
-    make_fn make;
+    make_task_fn make;
     const void *opts;
     rnnc_run_opts run;     /* run_dir: this rank's (rank > 0: a path it must never create) */
     const char *resume;    /* resume this directory instead (rank 0's path; others: their own) */
@@ -121,7 +121,7 @@ static void *rank_main(void *arg) {
 
 /* Runs N ranks: rank 0 in dir (or resuming it), the others in dir.rankR, which must never appear.
  * Returns rank 0's status; every rank must end with the same one. */
-static rnnc_status run_ranks(int N, make_fn make, const void *opts, rnnc_run_opts run, const char *dir, long resume_steps,
+static rnnc_status run_ranks(int N, make_task_fn make, const void *opts, rnnc_run_opts run, const char *dir, long resume_steps,
                              char *err0, size_t errn) {
     shared sh = {.N = N};
     pthread_barrier_init(&sh.bar, NULL, (unsigned)N);
@@ -182,13 +182,9 @@ static double worst_diff(const char *a, const char *b) {
 
 static void path(char *out, size_t n, const char *name) { snprintf(out, n, "%s/%s", tmpdir, name); }
 
-static rnnc_status make_lm(rnnc_task **t, const void *o, uint64_t seed) { return rnnc_lm_task_new(t, o, seed); }
-static rnnc_status make_s2s(rnnc_task **t, const void *o, uint64_t seed) { return rnnc_s2s_task_new(t, o, seed, NULL, 0); }
-static rnnc_status make_seq(rnnc_task **t, const void *o, uint64_t seed) { return rnnc_seq_task_new(t, o, seed, NULL, 0); }
-
 /* One process, then N ranks, of the same run: the final weights, the checkpoint's optimizer
  * state and carried state, within tol. */
-static void same_run(const char *name, int N, make_fn make, const void *opts, rnnc_run_opts run) {
+static void same_run(const char *name, int N, make_task_fn make, const void *opts, rnnc_run_opts run) {
     char one[160], many[160], a[200], b[200];
     snprintf(one, sizeof one, "%s/%s_n%d_one", tmpdir, name, N);
     snprintf(many, sizeof many, "%s/%s_n%d", tmpdir, name, N);
@@ -271,22 +267,9 @@ static void test_seq2seq_classify(void) {
     char tsv[160], dev[160];
     path(tsv, sizeof tsv, "pairs.tsv");
     path(dev, sizeof dev, "dev.tsv");
-    FILE *f = fopen(tsv, "w"), *g = fopen(dev, "w");
     rnnc_rng rng;
     rnnc_rng_seed(&rng, 9);
-    for (int i = 0; i < 240; i++) {
-        char src[32] = "", tgt[32] = "", sym[6];
-        int n = 2 + (int)rnnc_rng_below(&rng, 4);
-        for (int k = 0; k < n; k++) sym[k] = (char)('a' + rnnc_rng_below(&rng, 6));
-        for (int k = 0; k < n; k++) {
-            size_t ls = strlen(src), lt = strlen(tgt);
-            snprintf(src + ls, sizeof src - ls, "%s%c", k ? " " : "", sym[k]);
-            snprintf(tgt + lt, sizeof tgt - lt, "%s%c", k ? " " : "", sym[n - 1 - k]);
-        }
-        fprintf(i < 30 ? g : f, "%s\t%s\n", src, tgt);
-    }
-    fclose(f);
-    fclose(g);
+    write_reverse_pairs(tsv, dev, 240, 30, &rng);
     rnnc_s2s_task_opts so = rnnc_s2s_task_defaults();
     so.data = tsv;
     so.valid = dev;
@@ -307,8 +290,7 @@ static void test_seq2seq_classify(void) {
     char ctr[160], cdv[160];
     path(ctr, sizeof ctr, "cls.tsv");
     path(cdv, sizeof cdv, "cls_dev.tsv");
-    f = fopen(ctr, "w");
-    g = fopen(cdv, "w");
+    FILE *f = fopen(ctr, "w"), *g = fopen(cdv, "w");
     static const char *w[] = {"good", "bad", "fine", "poor", "great", "awful"};
     for (int i = 0; i < 130; i++) {
         int n = 2 + (int)rnnc_rng_below(&rng, 5), pos = 0;

@@ -9,6 +9,7 @@
 #include "rnnc/train.h"
 #include "rnnc/tokenizer.h"
 #include "test.h"
+#include "train_tasks.h"
 
 static char tmpdir[64];
 
@@ -139,13 +140,6 @@ static void test_loss_falls_and_files(void) {
     rnnc_lm_free(m2);
 }
 
-/* Makes a task from its options (the LM's or seq2seq's) and the run's seed. */
-typedef rnnc_status (*make_task_fn)(rnnc_task **t, const void *opts, uint64_t seed);
-
-static rnnc_status make_lm(rnnc_task **t, const void *opts, uint64_t seed) { return rnnc_lm_task_new(t, opts, seed); }
-static rnnc_status make_s2s(rnnc_task **t, const void *opts, uint64_t seed) { return rnnc_s2s_task_new(t, opts, seed, NULL, 0); }
-static rnnc_status make_seq(rnnc_task **t, const void *opts, uint64_t seed) { return rnnc_seq_task_new(t, opts, seed, NULL, 0); }
-
 static bool same_file(const char *dir_a, const char *dir_b, const char *name) {
     char pa[256], pb[256];
     snprintf(pa, sizeof pa, "%s/%s", dir_a, name);
@@ -240,22 +234,9 @@ static void test_exact_resume(void) {
     char tsv[128], dev[128];
     snprintf(tsv, sizeof tsv, "%s/pairs.tsv", tmpdir);
     snprintf(dev, sizeof dev, "%s/dev.tsv", tmpdir);
-    FILE *f = fopen(tsv, "w"), *g = fopen(dev, "w");
     rnnc_rng rng;
     rnnc_rng_seed(&rng, 9);
-    for (int i = 0; i < 300; i++) {
-        char src[32] = "", tgt[32] = "", sym[6];
-        int n = 2 + (int)rnnc_rng_below(&rng, 4);
-        for (int k = 0; k < n; k++) sym[k] = (char)('a' + rnnc_rng_below(&rng, 6));
-        for (int k = 0; k < n; k++) {
-            size_t ls = strlen(src), lt = strlen(tgt);
-            snprintf(src + ls, sizeof src - ls, "%s%c", k ? " " : "", sym[k]);
-            snprintf(tgt + lt, sizeof tgt - lt, "%s%c", k ? " " : "", sym[n - 1 - k]);
-        }
-        fprintf(i < 40 ? g : f, "%s\t%s\n", src, tgt);
-    }
-    fclose(f);
-    fclose(g);
+    write_reverse_pairs(tsv, dev, 300, 40, &rng);
     rnnc_s2s_task_opts so = rnnc_s2s_task_defaults();
     so.data = tsv;
     so.valid = dev;
