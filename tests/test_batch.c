@@ -64,14 +64,22 @@ static void test_read_text(void) {
     CHECK(strstr(rnnc_last_error(), "id 15 at position 2 is outside the vocabulary of 15") != NULL);
     CHECK_EQ_LL(rnnc_ids_check_vocab(ids, n, 16, p), RNNC_OK);
     free(ids);
-    p = write_tmp("1 2 x3 4");
-    CHECK_EQ_LL(rnnc_ids_read_text(p, &ids, &n), RNNC_ERR_FORMAT);
-    CHECK(strstr(rnnc_last_error(), "token 2 ('x3')") != NULL);
-    p = write_tmp("1 -2");
-    CHECK_EQ_LL(rnnc_ids_read_text(p, &ids, &n), RNNC_ERR_FORMAT);
-    p = write_tmp("99999999999");
-    CHECK_EQ_LL(rnnc_ids_read_text(p, &ids, &n), RNNC_ERR_FORMAT);
-    CHECK(strstr(rnnc_last_error(), "2^31") != NULL);
+    /* refused text: what the error must say (NULL: only that it is refused) */
+    static const struct { const char *text, *msg; } bad[] = {
+        {"1 2 x3 4", "token 2 ('x3')"},
+        {"1 -2", NULL},
+        {"99999999999", "2^31"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        p = write_tmp(bad[k].text);
+        rnnc_status s = rnnc_ids_read_text(p, &ids, &n);
+        CHECK_MSG(s == RNNC_ERR_FORMAT, "bad text row %zu ('%s'): status %d, want %d", k, bad[k].text, (int)s,
+                  (int)RNNC_ERR_FORMAT);
+        if (!s) free(ids);
+        if (bad[k].msg)
+            CHECK_MSG(strstr(rnnc_last_error(), bad[k].msg) != NULL, "bad text row %zu ('%s'): '%s' lacks '%s'", k,
+                      bad[k].text, rnnc_last_error(), bad[k].msg);
+    }
     unlink(p);
     CHECK_EQ_LL(rnnc_ids_read_text("/nonexistent/ids.txt", &ids, &n), RNNC_ERR_IO);
 }
@@ -158,45 +166,65 @@ static unsigned char *npy_of(const char *dict, size_t n_ids, uint32_t v, size_t 
     return b;
 }
 
-static void expect_npy(const char *dict, size_t n_ids, uint32_t v, rnnc_status want, const char *msg) {
+/* A header dict with n_ids ids of value v, the status rnnc_ids_parse must give, and what its
+ * error must say (NULL: anything). */
+typedef struct {
+    const char *dict;
+    size_t n_ids;
+    uint32_t v;
+    rnnc_status want;
+    const char *msg;
+} npy_case;
+
+static const npy_case npy_cases[] = {
+    /* accepted: key order, spacing, no trailing comma, fortran_order True (one dimension) */
+    {"{'shape': (2,), 'fortran_order': False, 'descr': '<u4'}", 2, 5, RNNC_OK, NULL},
+    {"{ 'descr' : \"<i4\" , 'fortran_order': True, 'shape': ( 2 , ) , }", 2, 5, RNNC_OK, NULL},
+    /* dtypes */
+    {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", 2, 5, RNNC_ERR_FORMAT, "'<u4' or '<i4'"},
+    {"{'descr': '>u4', 'fortran_order': False, 'shape': (2,), }", 2, 5, RNNC_ERR_FORMAT, "'<u4' or '<i4'"},
+    {"{'descr': '<u8', 'fortran_order': False, 'shape': (1,), }", 2, 5, RNNC_ERR_FORMAT, "'<u4' or '<i4'"},
+    /* shapes */
+    {"{'descr': '<u4', 'fortran_order': False, 'shape': (1, 2), }", 2, 5, RNNC_ERR_FORMAT, "one dimension"},
+    {"{'descr': '<u4', 'fortran_order': False, 'shape': (), }", 0, 5, RNNC_ERR_FORMAT, "one dimension"},
+    {"{'descr': '<u4', 'fortran_order': False, 'shape': 2, }", 2, 5, RNNC_ERR_FORMAT, "tuple"},
+    {"{'descr': '<u4', 'fortran_order': False, 'shape': (-2,), }", 2, 5, RNNC_ERR_FORMAT, "one dimension"},
+    {"{'descr': '<u4', 'fortran_order': False, 'shape': (99999999999999999999999,), }", 2, 5, RNNC_ERR_FORMAT, NULL},
+    /* the count against the data */
+    {"{'descr': '<u4', 'fortran_order': False, 'shape': (3,), }", 2, 5, RNNC_ERR_FORMAT, "says 3 ids"},
+    {"{'descr': '<u4', 'fortran_order': False, 'shape': (1,), }", 2, 5, RNNC_ERR_FORMAT, "says 1 ids"},
+    /* keys */
+    {"{'descr': '<u4', 'fortran_order': False}", 0, 5, RNNC_ERR_FORMAT, "lacks 'shape'"},
+    {"{'descr': '<u4', 'descr': '<u4', 'fortran_order': False, 'shape': (2,)}", 2, 5, RNNC_ERR_FORMAT, "repeated key"},
+    {"{'descr': '<u4', 'fortran_order': False, 'shape': (2,), 'x': 1}", 2, 5, RNNC_ERR_FORMAT, "key 'x'"},
+    {"{'descr': '<u4', 'fortran_order': 0, 'shape': (2,)}", 2, 5, RNNC_ERR_FORMAT, "True or False"},
+    {"['descr']", 0, 5, RNNC_ERR_FORMAT, "not a dict"},
+    {"{'descr': '<u4', 'fortran_order': False, 'shape': (2,)} x", 2, 5, RNNC_ERR_FORMAT, "after the dict"},
+    /* values: 2^31 and up as u4, negative as i4 */
+    {"{'descr': '<u4', 'fortran_order': False, 'shape': (2,), }", 2, 0x80000000u, RNNC_ERR_FORMAT,
+     "id 2147483648 at position 0 is not below 2^31"},
+    {"{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }", 2, 0xFFFFFFFFu, RNNC_ERR_FORMAT,
+     "id -1 at position 0 is negative"},
+};
+
+/* Row k of npy_cases: the status, the message, and an error that starts with the file's name. */
+static void expect_npy(size_t k) {
+    const npy_case *c = &npy_cases[k];
     size_t len, n;
-    unsigned char *b = npy_of(dict, n_ids, v, &len);
+    unsigned char *b = npy_of(c->dict, c->n_ids, c->v, &len);
     int32_t *ids = NULL;
     rnnc_status s = rnnc_ids_parse(b, len, "t.npy", &ids, &n);
-    CHECK_MSG(s == want, "%s: status %d, want %d (%s)", dict, (int)s, (int)want, rnnc_last_error());
-    if (s && msg) CHECK_MSG(strstr(rnnc_last_error(), msg) != NULL, "%s: '%s' lacks '%s'", dict, rnnc_last_error(), msg);
-    if (s) CHECK(strncmp(rnnc_last_error(), "t.npy: ", 7) == 0);
+    CHECK_MSG(s == c->want, "npy row %zu %s: status %d, want %d (%s)", k, c->dict, (int)s, (int)c->want, rnnc_last_error());
+    if (s && c->msg)
+        CHECK_MSG(strstr(rnnc_last_error(), c->msg) != NULL, "npy row %zu %s: '%s' lacks '%s'", k, c->dict, rnnc_last_error(),
+                  c->msg);
+    if (s) CHECK_MSG(strncmp(rnnc_last_error(), "t.npy: ", 7) == 0, "npy row %zu %s: '%s'", k, c->dict, rnnc_last_error());
     if (!s) free(ids);
     free(b);
 }
 
 static void test_npy_refused(void) {
-    /* accepted: key order, spacing, no trailing comma, fortran_order True (one dimension) */
-    expect_npy("{'shape': (2,), 'fortran_order': False, 'descr': '<u4'}", 2, 5, RNNC_OK, NULL);
-    expect_npy("{ 'descr' : \"<i4\" , 'fortran_order': True, 'shape': ( 2 , ) , }", 2, 5, RNNC_OK, NULL);
-    /* dtypes */
-    expect_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", 2, 5, RNNC_ERR_FORMAT, "'<u4' or '<i4'");
-    expect_npy("{'descr': '>u4', 'fortran_order': False, 'shape': (2,), }", 2, 5, RNNC_ERR_FORMAT, "'<u4' or '<i4'");
-    expect_npy("{'descr': '<u8', 'fortran_order': False, 'shape': (1,), }", 2, 5, RNNC_ERR_FORMAT, "'<u4' or '<i4'");
-    /* shapes */
-    expect_npy("{'descr': '<u4', 'fortran_order': False, 'shape': (1, 2), }", 2, 5, RNNC_ERR_FORMAT, "one dimension");
-    expect_npy("{'descr': '<u4', 'fortran_order': False, 'shape': (), }", 0, 5, RNNC_ERR_FORMAT, "one dimension");
-    expect_npy("{'descr': '<u4', 'fortran_order': False, 'shape': 2, }", 2, 5, RNNC_ERR_FORMAT, "tuple");
-    expect_npy("{'descr': '<u4', 'fortran_order': False, 'shape': (-2,), }", 2, 5, RNNC_ERR_FORMAT, "one dimension");
-    expect_npy("{'descr': '<u4', 'fortran_order': False, 'shape': (99999999999999999999999,), }", 2, 5, RNNC_ERR_FORMAT, NULL);
-    /* the count against the data */
-    expect_npy("{'descr': '<u4', 'fortran_order': False, 'shape': (3,), }", 2, 5, RNNC_ERR_FORMAT, "says 3 ids");
-    expect_npy("{'descr': '<u4', 'fortran_order': False, 'shape': (1,), }", 2, 5, RNNC_ERR_FORMAT, "says 1 ids");
-    /* keys */
-    expect_npy("{'descr': '<u4', 'fortran_order': False}", 0, 5, RNNC_ERR_FORMAT, "lacks 'shape'");
-    expect_npy("{'descr': '<u4', 'descr': '<u4', 'fortran_order': False, 'shape': (2,)}", 2, 5, RNNC_ERR_FORMAT, "repeated key");
-    expect_npy("{'descr': '<u4', 'fortran_order': False, 'shape': (2,), 'x': 1}", 2, 5, RNNC_ERR_FORMAT, "key 'x'");
-    expect_npy("{'descr': '<u4', 'fortran_order': 0, 'shape': (2,)}", 2, 5, RNNC_ERR_FORMAT, "True or False");
-    expect_npy("['descr']", 0, 5, RNNC_ERR_FORMAT, "not a dict");
-    expect_npy("{'descr': '<u4', 'fortran_order': False, 'shape': (2,)} x", 2, 5, RNNC_ERR_FORMAT, "after the dict");
-    /* values: 2^31 and up as u4, negative as i4 */
-    expect_npy("{'descr': '<u4', 'fortran_order': False, 'shape': (2,), }", 2, 0x80000000u, RNNC_ERR_FORMAT, "id 2147483648 at position 0 is not below 2^31");
-    expect_npy("{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }", 2, 0xFFFFFFFFu, RNNC_ERR_FORMAT, "id -1 at position 0 is negative");
+    for (size_t k = 0; k < sizeof npy_cases / sizeof npy_cases[0]; k++) expect_npy(k);
     /* the frame: version, header length past the end, no newline, truncated */
     size_t len, n;
     unsigned char *b = npy_of("{'descr': '<u4', 'fortran_order': False, 'shape': (2,), }", 2, 5, &len);

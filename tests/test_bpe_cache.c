@@ -184,19 +184,35 @@ static void test_stale(void) {
     rnnc_bpe_free(ref);
 }
 
+/* The source stamp the test images carry. */
+static const rnnc_bpe_source IMG_SRC = {1, 2, 3, 4};
+
+/* The cache image of make_ranks()'s tokenizer (*ref), stamped IMG_SRC. */
+static unsigned char *make_image(rnnc_bpe **ref, size_t *len) {
+    unsigned char *img = NULL;
+    *ref = make_ranks();
+    CHECK_EQ_LL(rnnc_bpe_cache_image(*ref, &IMG_SRC, &img, len), RNNC_OK);
+    return img;
+}
+
+/* A 64-byte aligned copy of the image, as rnnc_bpe_cache_tables takes it (and keeps it). */
+static unsigned char *image_copy(const unsigned char *img, size_t len) {
+    unsigned char *w = NULL;
+    CHECK(posix_memalign((void **)&w, 64, len) == 0);
+    if (w) memcpy(w, img, len);
+    return w;
+}
+
 /* Every byte of the image changed alone is refused unless re-sealed; re-sealed changes of the
  * tables are refused by the table checks, or else leave consistent tables. */
 static void test_corrupt(void) {
-    rnnc_bpe *ref = make_ranks();
-    rnnc_bpe_source src = {1, 2, 3, 4};
-    unsigned char *img;
+    rnnc_bpe *ref;
+    rnnc_bpe_source src = IMG_SRC;
     size_t len;
-    CHECK_EQ_LL(rnnc_bpe_cache_image(ref, &src, &img, &len), RNNC_OK);
-    unsigned char *work = NULL;
-    CHECK(posix_memalign((void **)&work, 64, len) == 0);
+    unsigned char *img = make_image(&ref, &len), *work;
     rnnc_bpe *t;
     /* unchanged: accepted, and a tokenizer made from it encodes as the original */
-    memcpy(work, img, len);
+    work = image_copy(img, len);
     CHECK_EQ_LL(rnnc_bpe_cache_tables(&t, work, len, &src), RNNC_OK);
     rnnc_bpe *b = NULL;
     CHECK_EQ_LL(rnnc_bpe_finish(t, &b, "cl100k", NULL, 0), RNNC_OK);
@@ -205,15 +221,13 @@ static void test_corrupt(void) {
     /* another source stamp: stale */
     rnnc_bpe_source other = src;
     other.hash ^= 1;
-    CHECK(posix_memalign((void **)&work, 64, len) == 0);
-    memcpy(work, img, len);
+    work = image_copy(img, len);
     CHECK_EQ_LL(rnnc_bpe_cache_tables(&t, work, len, &other), RNNC_ERR_FORMAT);
     CHECK(strstr(rnnc_last_error(), "stale") != NULL);
     /* one flipped byte at many offsets, not re-sealed: refused (checksum, or a header check) */
     int refused = 0, tried = 0;
     for (size_t at = 0; at < len; at += at < 256 ? 1 : 997) {
-        CHECK(posix_memalign((void **)&work, 64, len) == 0);
-        memcpy(work, img, len);
+        work = image_copy(img, len);
         work[at] ^= 0x5A;
         tried++;
         refused += rnnc_bpe_cache_tables(&t, work, len, &src) == RNNC_ERR_FORMAT;
@@ -221,8 +235,7 @@ static void test_corrupt(void) {
     CHECK_EQ_LL(refused, tried);
     /* every truncation is refused */
     for (size_t cut = 0; cut < len; cut += 1 + cut / 2) {
-        CHECK(posix_memalign((void **)&work, 64, len) == 0);
-        memcpy(work, img, len);
+        work = image_copy(img, len);
         CHECK_EQ_LL(rnnc_bpe_cache_tables(&t, work, cut, &src), RNNC_ERR_FORMAT);
     }
     /* re-sealed changes (a crafted image): refused, or consistent tables. Every byte of the
@@ -230,8 +243,7 @@ static void test_corrupt(void) {
     uint64_t x = 0x2545F4914F6CDD1DULL;
     int accepted = 0;
     for (int it = 0; it < 3000; it++) {
-        CHECK(posix_memalign((void **)&work, 64, len) == 0);
-        memcpy(work, img, len);
+        work = image_copy(img, len);
         x ^= x << 13; x ^= x >> 7; x ^= x << 17;
         size_t at = it < 1024 ? (size_t)it * 7 % len : (size_t)(x % len);
         work[at] ^= (unsigned char)(1 + (x >> 32) % 255);
@@ -261,15 +273,12 @@ static void test_corrupt(void) {
 
 /* Specific crafted images, re-sealed: each breaks one invariant the encoder relies on. */
 static void test_crafted(void) {
-    rnnc_bpe *ref = make_ranks();
-    rnnc_bpe_source src = {1, 2, 3, 4};
-    unsigned char *img;
+    rnnc_bpe *ref;
+    rnnc_bpe_source src = IMG_SRC;
     size_t len;
-    CHECK_EQ_LL(rnnc_bpe_cache_image(ref, &src, &img, &len), RNNC_OK);
+    unsigned char *img = make_image(&ref, &len);
     rnnc_bpe *t;
-    unsigned char *w = NULL;
-    CHECK(posix_memalign((void **)&w, 64, len) == 0);
-    memcpy(w, img, len);
+    unsigned char *w = image_copy(img, len);
     CHECK_EQ_LL(rnnc_bpe_cache_tables(&t, w, len, &src), RNNC_OK);
     size_t off_slots = (size_t)((unsigned char *)t->slots - (unsigned char *)t->cache_buf);
     size_t off_hot = (size_t)((unsigned char *)t->hot - (unsigned char *)t->cache_buf);
@@ -289,8 +298,7 @@ static void test_crafted(void) {
         {"the filter cleared", "not found at its rank"},
     };
     for (int k = 0; k < (int)(sizeof cases / sizeof cases[0]); k++) {
-        CHECK(posix_memalign((void **)&w, 64, len) == 0);
-        memcpy(w, img, len);
+        w = image_copy(img, len);
         slot *slots = (slot *)(void *)(w + off_slots), *hot = (slot *)(void *)(w + off_hot);
         uint64_t *tiny = (uint64_t *)(void *)(w + off_tiny);
         uint32_t *tl = (uint32_t *)(void *)(w + off_len);
@@ -318,37 +326,39 @@ static void test_crafted(void) {
     rnnc_bpe_free(ref);
 }
 
+/* The odd things put where the cache belongs (test_hostile_places). */
+enum { ODD_FIFO, ODD_DIR, ODD_DEVICE_LINK, ODD_HUGE, N_ODD };
+static const char *const odd_what[N_ODD] = {"a FIFO (must not block)", "a directory", "a symlink to a device",
+                                            "a huge (sparse) file (not read)"};
+
+/* Puts odd thing k at cache_path; whether that worked. */
+static int make_odd(int k) {
+    switch (k) {
+    case ODD_FIFO: return mkfifo(cache_path, 0600) == 0;
+    case ODD_DIR: return mkdir(cache_path, 0700) == 0;
+    case ODD_DEVICE_LINK: return symlink("/dev/zero", cache_path) == 0;
+    default: {
+        int fd = open(cache_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int ok = fd >= 0 && ftruncate(fd, (off_t)1 << 34) == 0;
+        if (fd >= 0) close(fd);
+        return ok;
+    }
+    }
+}
+
 /* Odd things where the cache belongs, and a directory that cannot take it: the load works. */
 static void test_hostile_places(void) {
     rnnc_bpe *ref = make_ranks(), *b;
     CHECK_EQ_LL(rnnc_bpe_save(ref, rank_path), RNNC_OK);
     unlink(cache_path);
-    /* a FIFO: must not block */
-    CHECK(mkfifo(cache_path, 0600) == 0);
-    b = load();
-    CHECK(b && same_ids(b, ref));
-    rnnc_bpe_free(b);
-    unlink(cache_path);
-    /* a directory */
-    CHECK(mkdir(cache_path, 0700) == 0);
-    b = load();
-    CHECK(b && same_ids(b, ref));
-    rnnc_bpe_free(b);
-    rmdir(cache_path);
-    /* a symlink to a device */
-    CHECK(symlink("/dev/zero", cache_path) == 0);
-    b = load();
-    CHECK(b && same_ids(b, ref));
-    rnnc_bpe_free(b);
-    unlink(cache_path);
-    /* a huge (sparse) file: not read */
-    int fd = open(cache_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    CHECK(fd >= 0 && ftruncate(fd, (off_t)1 << 34) == 0);
-    close(fd);
-    b = load();
-    CHECK(b && same_ids(b, ref));
-    rnnc_bpe_free(b);
-    unlink(cache_path);
+    for (int k = 0; k < N_ODD; k++) {
+        CHECK_MSG(make_odd(k), "%s at the cache's place: not made (%s)", odd_what[k], strerror(errno));
+        b = load();
+        CHECK_MSG(b && same_ids(b, ref), "%s at the cache's place: the load failed or differs", odd_what[k]);
+        rnnc_bpe_free(b);
+        if (k == ODD_DIR) rmdir(cache_path);
+        else unlink(cache_path);
+    }
     /* the temp file's name taken by a directory: the cache cannot be written; the load works */
     char blocked[200];
     snprintf(blocked, sizeof blocked, "%s.tmp.%ld", cache_path, (long)getpid());
