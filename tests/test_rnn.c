@@ -447,7 +447,9 @@ static void test_math(void) {
  * threads carrying their own rows; each direction on its own threads; every layer at once as a
  * wavefront) give bit-identical outputs, final states and gradients, for every cell, one- and
  * two-direction stacks (2 layers; 3 layers of one direction), batches that split into single rows (B 5) and into
- * 8-row blocks (B 27), variable lengths, initial states, dropout in training, and layer 0 reading
+ * 8-row blocks (B 27), variable lengths in three orders (mixed; sorted longest first, as packed
+ * sequences, with every row padded at the last step; sorted shortest first, as the batchers make
+ * them: the time loops then compute each step's products on its live rows only), initial states, dropout in training, and layer 0 reading
  * x or ids from a projected table, on 2 and 3 threads. Across thread counts (1, 2, 3) everything
  * but the weight gradients is bit-identical too: the weight gradients' row-split sums (nn/gemm.h)
  * add per-thread partials, so only those depend on the thread count. */
@@ -467,7 +469,8 @@ static void test_loop_modes_identical(void) {
     for (int k = 0; k < NCELLS; k++)
         for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
             for (int B = 5; B <= 27; B += 22)
-                for (int from_ids = 0; from_ids < 2; from_ids++) {
+                for (int from_ids = 0; from_ids < 2; from_ids++)
+                for (int order = 0; order < 3; order++) {
                     const int L = shapes[si].L, bi = shapes[si].bi, T = 6, D = bi ? 2 : 1, H = 40, I = 6, V = 3;
                     rnnc_rnn_config c = {.cell = CELL(k), .input = I, .hidden = H, .layers = L, .bidirectional = bi,
                                          .dropout = 0.25f};
@@ -480,7 +483,8 @@ static void test_loop_modes_identical(void) {
                     float *dhn = randv(ns, &r, 1.0f), *dcn = randv(ns, &r, 1.0f), *h0 = randv(ns, &r, 0.5f);
                     float *c0 = randv(ns, &r, 0.5f), *table = randv((size_t)V * I, &r, 1.0f);
                     int len[27], ids[27 * 6];
-                    for (int b = 0; b < B; b++) len[b] = 1 + b * 7 % T;
+                    for (int b = 0; b < B; b++)
+                        len[b] = order == 0 ? 1 + b * 7 % T : order == 1 ? (T - 1) - b * (T - 1) / B : 1 + b * T / B;
                     for (int n = 0; n < B * T; n++) ids[n] = (int)rnnc_rng_below(&r, (uint64_t)V);
                     rnnc_rnn_ws *ws;
                     CHECK(rnnc_rnn_ws_new(&ws, &c, B, T) == RNNC_OK);
@@ -520,8 +524,9 @@ static void test_loop_modes_identical(void) {
                         const mode_run *same = &run[nth == 2 ? 1 : 1 + NM];
                         const bool wgrads = !memcmp(same->dp, o->dp, np * sizeof(float));
                         CHECK_MSG(states && grads && wgrads,
-                                  "%s L %d bi %d B %d %s, %s on %d threads: outputs %s, input/state gradients %s, weight gradients %s",
-                                  rnnc_cell_name(c.cell), L, bi, B, from_ids ? "ids" : "x", names[m], nth,
+                                  "%s L %d bi %d B %d %s, lengths %s, %s on %d threads: outputs %s, input/state gradients %s, weight gradients %s",
+                                  rnnc_cell_name(c.cell), L, bi, B, from_ids ? "ids" : "x",
+                                  order == 0 ? "mixed" : order == 1 ? "descending" : "ascending", names[m], nth,
                                   states ? "same" : "DIFFER", grads ? "same" : "DIFFER", wgrads ? "same" : "DIFFER");
                         compared++;
                     }
@@ -529,7 +534,7 @@ static void test_loop_modes_identical(void) {
                     free(params); free(x); free(dy); free(dhn); free(dcn); free(h0); free(c0); free(table);
                     rnnc_rnn_ws_free(ws);
                 }
-    CHECK_EQ_LL(compared, NCELLS * 3 * 2 * 2 * 2 * NM);
+    CHECK_EQ_LL(compared, NCELLS * 3 * 2 * 2 * 3 * 2 * NM);
     rnnc_rnn_set_loop_mode(RNNC_LOOP_AUTO);
     omp_set_num_threads(nth0);
 }

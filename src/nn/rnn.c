@@ -116,6 +116,7 @@ struct rnnc_rnn_ws {
     bool have_forward;
     long row0;           /* the global row of row 0, for dropout's per-row streams */
     int *len;            /* [Bmax] */
+    int *live;           /* [2*Tmax] rows [live[2t], live[2t+1]) hold every row with t < len (live_span) */
     /* per layer and direction, index l*D+d */
     float **gates;       /* [T, B, G*H] input projection, then activated gates */
     float **aux;         /* [T, B, aux*H] what the cell keeps for backward (GRU), else NULL */
@@ -216,6 +217,7 @@ rnnc_status rnnc_rnn_ws_new(rnnc_rnn_ws **out, const rnnc_rnn_config *c, int B, 
 #define ALLOC(dst, bytes) do { if (ok) { (dst) = ws_alloc(ws, (bytes)); ok = (dst) != NULL; } } while (0)
     /* The pointer tables go in one block so that the number of allocations stays bounded. */
     ALLOC(ws->len, B * sizeof(int));
+    ALLOC(ws->live, 2 * (size_t)T * sizeof(int));
     ALLOC(ws->ids, TB * sizeof(int));
     void **tab = NULL;
     ALLOC(tab, (4 * L * D + 2 * L) * sizeof(void *));
@@ -309,6 +311,36 @@ static void colsum_add(float *db, float *db2, const float *dg, size_t rows, int 
         if (db2)
             for (int k = k0; k < k1; k++) db2[k] += acc[k - k0];
     }
+}
+
+/* ---- the live rows of each step ------------------------------------------------------------
+ *
+ * Row b takes part in step t when t < len[b]; the cells keep a padded row's state, write 0 to its
+ * output and pass its gradients through, and its gate gradients are 0. The time loops compute the
+ * per-step products only for the rows [live[2t], live[2t+1]), the smallest span holding every
+ * row alive at t (in either direction: a reverse direction's live rows at time t are the same).
+ * When a batch is ordered by length (descending, as PyTorch's packed sequences, or ascending, as
+ * the seq2seq and tagging batchers make it) the span is exactly the live rows, a prefix or a
+ * suffix; otherwise it still leaves out the padded rows at its ends. A row's product does not
+ * depend on the rows computed with it (rnnc_pgemm), and the cells treat padded rows as before,
+ * so every number stays as it was: a padded row's hg is no longer written, and nothing reads it. */
+static void live_span(rnnc_rnn_ws *ws) {
+    const int B = ws->B, T = ws->T, *len = ws->len;
+    for (int t = 0; t < T; t++) {
+        int lo = 0, hi = B;
+        while (lo < B && len[lo] <= t) lo++;
+        while (hi > lo && len[hi - 1] <= t) hi--;
+        ws->live[2 * t] = lo < hi ? lo : 0;
+        ws->live[2 * t + 1] = lo < hi ? hi : 0;
+    }
+}
+
+/* The live rows of step t inside rows [b0, b1): [*m0, *m1), empty when none. */
+static void live_rows(const rnnc_rnn_ws *ws, int t, int b0, int b1, int *m0, int *m1) {
+    const int lo = ws->live[2 * t], hi = ws->live[2 * t + 1];
+    *m0 = b0 > lo ? b0 : lo;
+    *m1 = b1 < hi ? b1 : hi;
+    if (*m1 < *m0) *m1 = *m0;
 }
 
 /* ---- forward ------------------------------------------------------------------------------ */
@@ -454,15 +486,19 @@ static void fwd_chunk(rnnc_rnn_ws *ws, int l, const layer_params *p, int q, int 
     float *hg = (ws->wave ? ws->whg + (size_t)l * ws->Bmax * GH : ws->hg[d]) + (size_t)b0 * GH;
     const float *pk = ws->wave ? ws->wpk + (size_t)l * G * ps : ws->pk[d];
     const float *h_prev = hs + prev * BH + r0;
+    int m0, m1; /* the rows of [b0, b1) alive at t: the rest only keep their state (live_span) */
+    live_rows(ws, t, b0, b1, &m0, &m1);
     if (l == 0 && ws->folded) {
         /* the input projection of each row is its id's row of table W_ih^T, which stays in cache */
         float *gt = ws->gates[ld] + (size_t)t * B * GH;
-        for (int b = b0; b < b1; b++) {
+        for (int b = m0; b < m1; b++) {
             const float *src = ws->ptab[d] + (size_t)ws->ids[(size_t)t * B + b] * GH;
             for (int g = 0; g < G; g++) memcpy(gt + (size_t)b * GH + g * H + j0, src + g * H + j0, (size_t)(j1 - j0) * sizeof(float));
         }
     }
-    for (int g = 0; g < G; g++) rnnc_pgemm(nb, H, j0, j1, h_prev, H, pk + g * ps, hg + (size_t)g * H, GH, 0);
+    for (int g = 0; g < G && m0 < m1; g++)
+        rnnc_pgemm(m1 - m0, H, j0, j1, h_prev + (size_t)(m0 - b0) * H, H, pk + g * ps,
+                   hg + (size_t)(m0 - b0) * GH + (size_t)g * H, GH, 0);
     const size_t na = (size_t)ws->cell->aux; /* aux rows are aux*H wide */
     rnnc_cell_fwd a = {.B = nb, .H = H, .j0 = j0, .j1 = j1, .t = t, .len = ws->len + b0,
                        .gates = ws->gates[ld] + ((size_t)t * B + b0) * GH, .hg = hg, .b_ih = p[d].b_ih,
@@ -648,9 +684,12 @@ static rnnc_status forward_wave(rnnc_rnn_ws *ws, const float *params, const floa
                 if (b0 < b1) {
                     if (l > 0) {
                         wave_wait(&done[q - nblk], t + 1);
-                        const size_t r = (size_t)t * B + b0;
-                        rnnc_pgemm(b1 - b0, H, 0, GH, ws->xin[l] + r * H, H, ws->wih + (size_t)l * ips,
-                                   ws->gates[l] + r * GH, GH, 0);
+                        int m0, m1; /* a padded row's gates are not read */
+                        live_rows(ws, t, b0, b1, &m0, &m1);
+                        const size_t r = (size_t)t * B + m0;
+                        if (m0 < m1)
+                            rnnc_pgemm(m1 - m0, H, 0, GH, ws->xin[l] + r * H, H, ws->wih + (size_t)l * ips,
+                                       ws->gates[l] + r * GH, GH, 0);
                     }
                     fwd_chunk(ws, l, &lp[l], t, H, b0, b1, out);
                     if (dropout && l + 1 < L) apply_keep(ws, l + 1, t, t + 1, b0, b1);
@@ -745,6 +784,7 @@ static rnnc_status forward_impl(rnnc_rnn_ws *ws, const float *params, int B, int
     ws->folded = fold;
     ws->V = V;
     for (int b = 0; b < B; b++) ws->len[b] = lengths ? lengths[b] : T;
+    live_span(ws);
     for (int l = 0; l < ws->L; l++) ws->dropped[l] = false;
 
     int nth;
@@ -813,7 +853,10 @@ static void bwd_chunk(rnnc_rnn_ws *ws, int l, const float *dy, int q, int cw, in
     }
     if (s > 0) {
         const int tp = d == 0 ? T - s : s - 1; /* the time index of step s-1 */
-        rnnc_pgemm(nb, GH, j0, j1, dgh + (size_t)tp * B * GH + g0, GH, pk, dh[s & 1] + r0, H, 1);
+        int m0, m1; /* rows padded at tp have no gate gradient: nothing to add (live_span) */
+        live_rows(ws, tp, b0, b1, &m0, &m1);
+        if (m0 < m1)
+            rnnc_pgemm(m1 - m0, GH, j0, j1, dgh + ((size_t)tp * B + m0) * GH, GH, pk, dh[s & 1] + (size_t)m0 * H, H, 1);
     }
     if (s < T) {
         const int t = d == 0 ? T - 1 - s : s, prev = d == 0 ? t : t + 1, next = d == 0 ? t + 1 : t;
@@ -952,13 +995,16 @@ static rnnc_status backward_wave(rnnc_rnn_ws *ws, const float *params, const flo
                     bwd_chunk(ws, l, ldy, s, H, b0, b1);
                     if (l > 0 && s < T) { /* the output gradient of the layer below at this step */
                         const int t = T - 1 - s;
-                        const size_t r = (size_t)t * B + b0;
+                        int m0, m1; /* a padded row's output gradient is not read (its cell passes dh on) */
+                        live_rows(ws, t, b0, b1, &m0, &m1);
+                        const size_t r = (size_t)t * B + m0;
                         const float *dgx = ws->bdg + (size_t)l * split * tg;
                         float *o = ws->bdy + (size_t)(l - 1) * tbh + r * H;
-                        rnnc_pgemm(b1 - b0, GH, 0, H, dgx + r * GH, GH, ws->bih + (size_t)l * pks, o, H, 0);
+                        if (m0 < m1)
+                            rnnc_pgemm(m1 - m0, GH, 0, H, dgx + r * GH, GH, ws->bih + (size_t)l * pks, o, H, 0);
                         if (ws->dropped[l]) {
                             const unsigned char *keep = ws->keep[l] + r * H;
-                            for (size_t e = 0; e < (size_t)(b1 - b0) * H; e++) o[e] = keep[e] ? o[e] * scale : 0.0f;
+                            for (size_t e = 0; e < (size_t)(m1 - m0) * H; e++) o[e] = keep[e] ? o[e] * scale : 0.0f;
                         }
                     }
                 }
