@@ -223,11 +223,15 @@ static void test_seq_golden_all(void) {
 }
 
 int main(void) {
-    /* every way of running the recurrent time loop, as test_rnn_golden does */
-    const rnnc_loop_mode modes[3] = {RNNC_LOOP_UNITS, RNNC_LOOP_ROWS, RNNC_LOOP_SERIAL};
-    for (int m = 0; m < 3; m++) {
+    /* every way of running the recurrent time loop, as test_rnn_golden does (dirs on the
+     * bidirectional fixtures, wave on the one-direction stacks of 2 layers) */
+    const rnnc_loop_mode modes[] = {RNNC_LOOP_UNITS, RNNC_LOOP_ROWS, RNNC_LOOP_SERIAL, RNNC_LOOP_DIRS, RNNC_LOOP_WAVE};
+    const char *const names[] = {"units", "rows", "serial", "dirs", "wave"};
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
         rnnc_rnn_set_loop_mode(modes[m]);
+        printf("loop mode %s:\n", names[m]);
         RUN(test_seq_golden_all);
     }
+    rnnc_rnn_set_loop_mode(RNNC_LOOP_AUTO);
     return test_report();
 }
