@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "rnnc/rnnc.h"
+#include "rnnc/utf8.h"
 #include "test.h"
 
 static const char *const NAMES[4] = {"r50k_base", "p50k_base", "cl100k_base", "o200k_base"};
@@ -242,6 +243,108 @@ static void test_parallel_equals_serial(void) {
     }
     omp_set_num_threads(saved);
     free(text);
+}
+
+/* Text as code units (what Python hands over for a str): the ids of its UTF-8, for Latin-1, UCS-2
+ * and code points, on one thread and on four (the parallel chunks make their UTF-8 on their
+ * threads), special tokens allowed or not; surrogate escapes as Python's "surrogateescape"; a
+ * unit with no UTF-8 form is an error naming it, leaving the ids as they were. The reference
+ * UTF-8 is made here, code point by code point. */
+static size_t ref_utf8(const uint32_t *cp, size_t n, unsigned char *out) {
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (cp[i] >= 0xDC80 && cp[i] <= 0xDCFF) out[o++] = (unsigned char)(cp[i] & 0xFF);
+        else o += (size_t)rnnc_utf8_encode(cp[i], out + o);
+    }
+    return o;
+}
+
+static void test_units_equal_utf8(void) {
+    if (!have_data) { printf("skipped\n"); return; }
+    enum { N = 600000 };
+    static const char *const words[] = {"the", "union", "Congress", "state", "caf", "of", "2024", "it's", "nation"};
+    /* per kind, the characters beyond ASCII it may hold */
+    static const uint32_t extra1[] = {0xE9, 0xA0, 0xB7, 0xFF};
+    static const uint32_t extra2[] = {0xE9, 0x2022, 0x4E2D, 0x2014, 0xDC80, 0xDCFF, 0xFFFD, 0x0416};
+    static const uint32_t extra4[] = {0xE9, 0x2022, 0x1F600, 0x10FFFF, 0xDCC3, 0x4E2D, 0x10000};
+    const uint32_t *extras[3] = {extra1, extra2, extra4};
+    const size_t n_extra[3] = {4, 8, 7};
+    const int units[3] = {1, 2, 4};
+    uint32_t *cp = malloc(N * sizeof *cp);
+    unsigned char *u8 = malloc((size_t)N * 4 + 1), *raw = malloc((size_t)N * 4);
+    rnnc_rng r;
+    rnnc_rng_seed(&r, 11);
+    int saved = omp_get_max_threads();
+    size_t compared = 0;
+    for (int kind = 0; kind < 3; kind++) {
+        size_t n = 0;
+        while (n + 40 < N) {
+            uint32_t pick = rnnc_rng_below(&r, 20);
+            if (pick < 12) {
+                const char *w = words[rnnc_rng_below(&r, 9)];
+                for (size_t i = 0; w[i]; i++) cp[n++] = (unsigned char)w[i];
+            } else if (pick < 16) cp[n++] = extras[kind][rnnc_rng_below(&r, (uint32_t)n_extra[kind])];
+            else if (pick == 16) { const char *e = "<|endoftext|>"; for (size_t i = 0; e[i]; i++) cp[n++] = (unsigned char)e[i]; }
+            else if (pick == 17) cp[n++] = '\n';
+            cp[n++] = ' ';
+        }
+        const int unit = units[kind];
+        for (size_t i = 0; i < n; i++) {
+            if (unit == 1) raw[i] = (unsigned char)cp[i];
+            else if (unit == 2) ((uint16_t *)(void *)raw)[i] = (uint16_t)cp[i];
+            else ((uint32_t *)(void *)raw)[i] = cp[i];
+        }
+        size_t len = ref_utf8(cp, n, u8);
+        for (int special = 0; special < 2; special++) {
+            rnnc_ids want = {0};
+            omp_set_num_threads(1);
+            CHECK_EQ_LL(rnnc_bpe_encode(enc[2], u8, len, special, &want), RNNC_OK);
+            for (int th = 1; th <= 4; th *= 4) {
+                omp_set_num_threads(th);
+                rnnc_ids got = {0};
+                rnnc_status st = rnnc_bpe_encode_units(enc[2], raw, n, unit, special, &got);
+                CHECK_MSG(st == RNNC_OK, "unit %d: %s", unit, rnnc_last_error());
+                CHECK_MSG(got.len == want.len && memcmp(got.data, want.data, want.len * sizeof *want.data) == 0,
+                          "unit %d, %d threads, special %d: %zu ids against %zu", unit, th, special, got.len, want.len);
+                rnnc_ids_free(&got);
+                compared++;
+            }
+            rnnc_ids_free(&want);
+        }
+        /* a unit with no UTF-8 form: named, nothing appended */
+        if (unit > 1) {
+            const size_t at = n / 2 + 7;
+            const uint32_t badv = unit == 2 ? 0xD800 : 0x110000;
+            if (unit == 2) ((uint16_t *)(void *)raw)[at] = (uint16_t)badv;
+            else ((uint32_t *)(void *)raw)[at] = badv;
+            char want_msg[64];
+            snprintf(want_msg, sizeof want_msg, "code unit %zu", at);
+            for (int th = 1; th <= 4; th *= 4)
+                for (int special = 0; special < 2; special++) {
+                    omp_set_num_threads(th);
+                    rnnc_ids got = {0};
+                    CHECK_EQ_LL(rnnc_ids_push(&got, 42), RNNC_OK);
+                    CHECK_EQ_LL(rnnc_bpe_encode_units(enc[2], raw, n, unit, special, &got), RNNC_ERR_ARG);
+                    CHECK_MSG(strstr(rnnc_last_error(), want_msg) != NULL, "%s", rnnc_last_error());
+                    CHECK(got.len == 1 && got.data[0] == 42);
+                    rnnc_ids_free(&got);
+                }
+        }
+    }
+    CHECK_EQ_LL(rnnc_bpe_encode_units(enc[2], raw, 4, 3, false, &(rnnc_ids){0}), RNNC_ERR_ARG);
+    /* the transcoder alone, on a few exact cases */
+    const uint16_t s2[] = {'a', 0xE9, 0x2022, 0xDC80, 'b', 'c', 'd', 'e', 0xFFFF};
+    unsigned char o[32];
+    size_t bad = 99, k = rnnc_units_to_utf8(s2, 9, 2, o, &bad);
+    CHECK(k == 14 && memcmp(o, "a\xC3\xA9\xE2\x80\xA2\x80" "bcde\xEF\xBF\xBF", 14) == 0);
+    const uint16_t lone[] = {'x', 'y', 'z', 'w', 'v', 0xDBFF};
+    CHECK(rnnc_units_to_utf8(lone, 6, 2, o, &bad) == SIZE_MAX && bad == 5);
+    CHECK_EQ_LL(rnnc_units_utf8_max(10, 2), 30);
+    omp_set_num_threads(saved);
+    printf("  %zu encodings compared\n", compared);
+    free(cp);
+    free(u8);
+    free(raw);
 }
 
 static void test_specials(void) {
@@ -702,6 +805,7 @@ int main(void) {
     RUN(test_huge_single_piece);
     RUN(test_random_bytes_round_trip);
     RUN(test_parallel_equals_serial);
+    RUN(test_units_equal_utf8);
     RUN(test_specials);
     RUN(test_decode_errors);
     RUN(test_malformed_files);

@@ -71,6 +71,12 @@ uint32_t rnnc_bpe_rank_of(const rnnc_bpe *bpe, const unsigned char *bytes, size_
  * OpenMP threads (same ids). Time is O(n log n) in the length of the longest piece. Thread-safe. */
 rnnc_status rnnc_bpe_encode(const rnnc_bpe *bpe, const unsigned char *text, size_t len,
                             bool allow_special, rnnc_ids *out);
+/* The same for text given as n code units of `unit` bytes (1 Latin-1, 2 UCS-2, 4 code points: the
+ * forms CPython keeps a str in; see rnnc_units_to_utf8 in utf8.h, surrogate escapes included): the
+ * ids of its UTF-8, which big inputs make chunk by chunk on the encoding threads instead of whole.
+ * A unit with no UTF-8 form is RNNC_ERR_ARG naming its index; then *out is as before. */
+rnnc_status rnnc_bpe_encode_units(const rnnc_bpe *bpe, const void *units, size_t n, int unit, bool allow_special,
+                                  rnnc_ids *out);
 /* Appends the bytes of ids[0..n) to *out; an unknown id is RNNC_ERR_RANGE naming the id and its position. */
 rnnc_status rnnc_bpe_decode(const rnnc_bpe *bpe, const uint32_t *ids, size_t n, rnnc_bytes *out);
 

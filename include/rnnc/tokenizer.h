@@ -195,6 +195,12 @@ const rnnc_bpe *rnnc_tokenizer_bpe(const rnnc_tokenizer *t);
  * the char fallbacks or word <unk>s (BPE has none). */
 rnnc_status rnnc_tokenizer_encode(const rnnc_tokenizer *t, const unsigned char *text, size_t len,
                                   bool allow_special, rnnc_ids *out, size_t *n_oov);
+/* The same for text given as n code units of `unit` bytes (1 Latin-1, 2 UCS-2, 4 code points, the
+ * forms CPython keeps a str in; surrogate escapes as Python's "surrogateescape": see utf8.h): the
+ * ids of its UTF-8. BPE makes the UTF-8 chunk by chunk on its encoding threads; char and word
+ * whole, first. A unit with no UTF-8 form (another surrogate, above U+10FFFF) is RNNC_ERR_ARG. */
+rnnc_status rnnc_tokenizer_encode_units(const rnnc_tokenizer *t, const void *units, size_t n, int unit,
+                                        bool allow_special, rnnc_ids *out, size_t *n_oov);
 /* Ids outside [0, n_vocab) or unused are RNNC_ERR_RANGE naming the position and the id. */
 rnnc_status rnnc_tokenizer_decode(const rnnc_tokenizer *t, const uint32_t *ids, size_t n, rnnc_bytes *out);
 

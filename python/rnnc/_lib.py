@@ -8,6 +8,7 @@ Nothing here is part of the package's interface: the modules beside it wrap it i
 import ctypes
 import ctypes.util
 import os
+import sys
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_bool, c_char, c_char_p, c_double, c_float, c_int, c_int32,
                     c_long, c_size_t, c_uint32, c_uint64, c_void_p)
 from pathlib import Path
@@ -284,6 +285,7 @@ _PROTOS = {
     "rnnc_tokenizer_token": (token_bytes, [vp, c_uint32]),
     "rnnc_tokenizer_special_id": (c_uint32, [vp, c_char_p]),
     "rnnc_tokenizer_encode": (status, [vp, c_void_p, c_size_t, c_bool, P(ids), P(c_size_t)]),
+    "rnnc_tokenizer_encode_units": (status, [vp, c_void_p, c_size_t, c_int, c_bool, P(ids), P(c_size_t)]),
     "rnnc_tokenizer_decode": (status, [vp, P(c_uint32), c_size_t, P(bytes_)]),
     "rnnc_tokenizer_type_parse": (c_bool, [c_char_p, P(c_int)]),
     "rnnc_tokenizer_bpe": (vp, [vp]),
@@ -418,6 +420,69 @@ def text_view(s, what="text"):
             return addr, n.value, s
     b = enc(s, what)
     return b, len(b), b
+
+
+# Any other str: CPython keeps it (PEP 393) as a "compact" object, a header and then the code
+# units, 1, 2 or 4 bytes each (Latin-1, UCS-2, code points), which the library reads in place
+# (rnnc_tokenizer_encode_units) and makes UTF-8 on its threads, chunk by chunk, instead of
+# str.encode("utf-8") making a copy of the whole text first. The header's layout is CPython's
+# own, not its API, so it is found at import on strs of each kind and checked against their own
+# encodings (and at each call, the length and both ends against the str): where any check fails
+# (another interpreter, another layout, a str subclass) the text goes through str.encode.
+_SSIZE = ctypes.sizeof(ctypes.c_ssize_t)
+_STATE = 4 * _SSIZE  # after ob_refcnt, ob_type, length and hash
+_LENGTH = 2 * _SSIZE
+_UNIT_CODEC = {1: "latin-1", 2: "utf-16-" + ("le" if sys.byteorder == "little" else "be"),
+               4: "utf-32-" + ("le" if sys.byteorder == "little" else "be")}
+
+
+def _units_raw(s):
+    """(address, kind) of s's code units from its header, or None; no checks against s."""
+    state = ctypes.c_uint32.from_address(id(s) + _STATE).value
+    kind, compact, ascii_ = (state >> 2) & 7, (state >> 5) & 1, (state >> 6) & 1
+    if not compact or ascii_ or kind not in (1, 2, 4):
+        return None
+    return id(s) + _HEADER, kind
+
+
+def _probe_units():
+    if sys.implementation.name != "cpython":
+        return False
+    global _HEADER
+    _HEADER = sys.getsizeof(chr(0x100)) - 2 * 2  # a fresh 1-unit UCS-2 str: header + 2 units (with NUL)
+    for s, kind in (("\xe9" + "abc" * 5, 1), ("\u2022x" * 7, 2), ("\U0001F600y" * 3, 4)):
+        s = "".join(list(s))  # a fresh object, not a constant
+        got = _units_raw(s)
+        if got is None or got[1] != kind or ctypes.c_ssize_t.from_address(id(s) + _LENGTH).value != len(s):
+            return False
+        if ctypes.string_at(got[0], len(s) * kind) != s.encode(_UNIT_CODEC[kind], "surrogatepass"):
+            return False
+    return True
+
+
+_HEADER = 0
+try:
+    _units_ok = _probe_units()
+except Exception:  # noqa: BLE001 - any surprise means: do not read strs in place
+    _units_ok = False
+
+
+def str_units(s):
+    """(address, n, unit) of a non-ASCII str's own code units, valid while s is alive; or None
+    (not a str, ASCII, or not a layout this module checked)."""
+    if not _units_ok or type(s) is not str or s.isascii() or not s:
+        return None
+    got = _units_raw(s)
+    if got is None:
+        return None
+    addr, kind = got
+    n = len(s)
+    if ctypes.c_ssize_t.from_address(id(s) + _LENGTH).value != n:
+        return None
+    at = ctypes.c_uint8 if kind == 1 else ctypes.c_uint16 if kind == 2 else ctypes.c_uint32
+    if at.from_address(addr).value != ord(s[0]) or at.from_address(addr + (n - 1) * kind).value != ord(s[-1]):
+        return None
+    return addr, n, kind
 
 
 def fspath(p):

@@ -208,6 +208,15 @@ class Tokenizer:
     # ---- encoding
 
     def _encode(self, text, allow_special=False):
+        units = L.str_units(text)  # a non-ASCII str, read in place (text keeps it alive)
+        if units is not None:
+            v = L.ids()
+            oov = c_size_t(0)
+            code = L.tokenizer_encode_units(self._h.ptr, units[0], units[1], units[2], bool(allow_special),
+                                            byref(v), byref(oov))
+            if not code:
+                return _ids_array(v), oov.value
+            L.ids_free(byref(v))  # e.g. a lone surrogate: str.encode below raises Python's own error
         ptr, n, _owner = L.text_view(text)  # _owner keeps the bytes alive through the call
         v = L.ids()
         oov = c_size_t(0)

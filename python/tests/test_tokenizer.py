@@ -89,6 +89,32 @@ def test_str_read_in_place_equals_bytes(corpus):
         t.encode(1234)
 
 
+@pytest.mark.parametrize("kind", ["char", "word", "bpe"])
+def test_str_code_units_read_in_place(corpus, kind):
+    """A non-ASCII str of each of CPython's three forms (Latin-1, UCS-2, UCS-4) is read in place as
+    code units (rnnc_tokenizer_encode_units) and gives the ids of its UTF-8; a str subclass, an
+    ASCII str and non-str take the other ways."""
+    import platform
+    from rnnc import _lib as L
+    t = rnnc.Tokenizer.train(corpus.read_bytes()[:50000], kind, None if kind == "char" else 400)
+    base = corpus.read_text(encoding="utf-8", errors="replace")[:30000].encode("ascii", "ignore").decode()
+    texts = {1: base + " caf\u00e9 \u00ff", 2: "\u2014" + base + "\u4e2d\udcc3 \ufffd", 4: base + " \U0001f600\udc80 \U0010ffff"}
+    for unit, s in texts.items():
+        view = L.str_units(s)
+        if platform.python_implementation() == "CPython":
+            assert view is not None and view[1] == len(s) and view[2] == unit
+        assert t.encode(s).tolist() == t.encode(s.encode("utf-8", "surrogateescape")).tolist()
+        assert t.encode_count_oov(s)[1] == t.encode_count_oov(s.encode("utf-8", "surrogateescape"))[1]
+
+    class S(str):
+        pass
+
+    assert L.str_units(S(texts[2])) is None and L.str_units(base) is None and L.str_units(b"x") is None
+    assert t.encode(S(texts[2])).tolist() == t.encode(texts[2]).tolist()
+    with pytest.raises(UnicodeEncodeError):
+        t.encode(texts[4] + "\ud800")
+
+
 def test_ids_are_the_library_buffer():
     """encode returns the library's own buffer (no copy); it is freed with the last array over it."""
     t = rnnc.Tokenizer.train("abcabc", "char")

@@ -53,3 +53,56 @@ size_t rnnc_utf8_valid_prefix(const unsigned char *s, size_t n) {
     }
     return i;
 }
+
+size_t rnnc_units_utf8_max(size_t n, int unit) { return n * (unit == 1 ? 2 : unit == 2 ? 3 : 4); }
+
+/* One code point of a str (no surrogate pairs: CPython keeps astral text as code points). */
+static inline int put_cp(uint32_t c, unsigned char *o) {
+    if (c < 0x80) { o[0] = (unsigned char)c; return 1; }
+    if (c < 0x800) {
+        o[0] = (unsigned char)(0xC0 | (c >> 6));
+        o[1] = (unsigned char)(0x80 | (c & 0x3F));
+        return 2;
+    }
+    if (c >= 0xD800 && c <= 0xDFFF) {
+        if (c >= 0xDC80 && c <= 0xDCFF) { o[0] = (unsigned char)(c & 0xFF); return 1; } /* surrogateescape */
+        return 0;
+    }
+    return rnnc_utf8_encode(c, o);
+}
+
+size_t rnnc_units_to_utf8(const void *units, size_t n, int unit, unsigned char *out, size_t *bad) {
+    unsigned char *o = out;
+    size_t i = 0;
+    if (unit == 1) {
+        const uint8_t *u = units;
+        for (; i < n; i++) o += put_cp(u[i], o);
+        return (size_t)(o - out);
+    }
+    if (unit == 2) {
+        const uint16_t *u = units;
+        while (i < n) {
+            /* ASCII runs, four units at a time (most of English text even when it is not all ASCII) */
+            while (i + 4 <= n && ((u[i] | u[i + 1] | u[i + 2] | u[i + 3]) & 0xFF80u) == 0) {
+                o[0] = (unsigned char)u[i]; o[1] = (unsigned char)u[i + 1];
+                o[2] = (unsigned char)u[i + 2]; o[3] = (unsigned char)u[i + 3];
+                o += 4;
+                i += 4;
+            }
+            const size_t end = i + 4 <= n ? i + 4 : n;
+            for (; i < end; i++) {
+                int k = put_cp(u[i], o);
+                if (!k) { *bad = i; return SIZE_MAX; }
+                o += k;
+            }
+        }
+        return (size_t)(o - out);
+    }
+    const uint32_t *u = units;
+    for (; i < n; i++) {
+        int k = u[i] > 0x10FFFF ? 0 : put_cp(u[i], o);
+        if (!k) { *bad = i; return SIZE_MAX; }
+        o += k;
+    }
+    return (size_t)(o - out);
+}

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "rnnc/pretok.h"
+#include "rnnc/utf8.h"
 #include "tokenize/pretok_fast.h"
 #include "tokenize/bpe_table.h"
 #include "core/bigmem.h"
@@ -755,12 +756,31 @@ static size_t safe_split(const unsigned char *t, size_t n, size_t from) {
     return n;
 }
 
-/* Ordinary text (no special tokens): in parallel chunks when it is big and the pattern built in. */
-static rnnc_status encode_ordinary(const rnnc_bpe *b, const unsigned char *t, size_t n, rnnc_ids *out) {
+/* The same positions in text given as code units (rnnc_bpe_encode_units): ASCII letters and the
+ * space are the same code points in every form. */
+static inline uint32_t unit_at(const void *u, int unit, size_t i) {
+    return unit == 1 ? ((const uint8_t *)u)[i] : unit == 2 ? ((const uint16_t *)u)[i] : ((const uint32_t *)u)[i];
+}
+static inline int is_alpha_cp(uint32_t c) { return c < 0x80 && is_alpha((unsigned char)c); }
+static size_t safe_split_units(const void *u, int unit, size_t n, size_t from) {
+    for (size_t i = from ? from : 1; i + 1 < n; i++)
+        if (unit_at(u, unit, i) == ' ' && is_alpha_cp(unit_at(u, unit, i - 1)) && is_alpha_cp(unit_at(u, unit, i + 1)))
+            return i;
+    return n;
+}
+
+#define UNITS_CHUNK (1u << 18) /* code units a parallel chunk of unit text at most: its UTF-8 stays in L2 */
+
+/* Ordinary text (no special tokens): in parallel chunks when it is big and the pattern built in.
+ * The text is t[0..n) (unit 0), or n code units at u (unit 1, 2, 4): then each chunk is made UTF-8
+ * on its thread, into that thread's buffer, just before it is encoded. */
+static rnnc_status encode_ordinary_src(const rnnc_bpe *b, const unsigned char *t, const void *u, int unit, size_t n,
+                                       rnnc_ids *out) {
     int threads = omp_get_max_threads();
     if (b->fast >= 0 && threads > 1 && n >= PARALLEL_MIN && !omp_in_parallel()) {
         size_t want = (size_t)threads * 4;
         if (n / want < CHUNK_TARGET) want = n / CHUNK_TARGET;
+        if (unit && n / want > UNITS_CHUNK) want = n / UNITS_CHUNK + 1;
         if (want < 2) want = 2;
         size_t *cut = malloc((want + 1) * sizeof *cut);
         size_t *got = calloc(want, sizeof *got);
@@ -769,7 +789,7 @@ static rnnc_status encode_ordinary(const rnnc_bpe *b, const unsigned char *t, si
         size_t nc = 0;
         cut[0] = 0;
         for (size_t k = 1; k < want; k++) {
-            size_t at = safe_split(t, n, n / want * k);
+            size_t at = unit ? safe_split_units(u, unit, n, n / want * k) : safe_split(t, n, n / want * k);
             if (at > cut[nc] && at < n) cut[++nc] = at;
         }
         cut[++nc] = n;
@@ -779,6 +799,11 @@ static rnnc_status encode_ordinary(const rnnc_bpe *b, const unsigned char *t, si
             free(bad);
             goto serial;
         }
+        size_t big = 0; /* the longest chunk, for the per-thread UTF-8 buffers */
+        for (size_t k = 0; k < nc; k++) big = cut[k + 1] - cut[k] > big ? cut[k + 1] - cut[k] : big;
+        unsigned char **tbuf = unit ? calloc((size_t)threads, sizeof *tbuf) : NULL;
+        size_t bad_unit = SIZE_MAX;
+        if (unit && !tbuf) { free(cut); free(got); free(bad); return rnnc_error(RNNC_ERR_NOMEM, "bpe encode: out of memory"); }
         /* Chunk k writes its ids straight into its region of out: chunk_bytes / 3 + 16 ids, more
          * than ordinary text needs (cl100k: 0.2 ids a byte), which a chunk that needs more leaves
          * for a buffer of its own. The regions are then moved together in order. No per-chunk
@@ -803,19 +828,40 @@ static rnnc_status encode_ordinary(const rnnc_bpe *b, const unsigned char *t, si
         memcpy(start, got, nc * sizeof *start);
         #pragma omp parallel for schedule(dynamic, 1)
         for (size_t k = 0; k < nc; k++) {
+            const unsigned char *ct = t + cut[k];
+            size_t cn = cut[k + 1] - cut[k];
+            if (unit) {
+                unsigned char **mine = &tbuf[omp_get_thread_num()];
+                if (!*mine) *mine = malloc(rnnc_units_utf8_max(big, unit));
+                size_t at = 0;
+                if (!*mine) { bad[k] = 1; continue; }
+                cn = rnnc_units_to_utf8((const char *)u + cut[k] * (size_t)unit, cn, unit, *mine, &at);
+                if (cn == SIZE_MAX) {
+                    bad[k] = 2;
+                    #pragma omp critical(rnnc_bpe_bad_unit)
+                    if (cut[k] + at < bad_unit) bad_unit = cut[k] + at;
+                    continue;
+                }
+                ct = *mine;
+            }
             enc s = {0};
             s.ids = out->data + start[k];
             s.cap = (cut[k + 1] - cut[k]) / 3 + 16;
             s.borrowed = 1;
-            encode_serial(b, t + cut[k], cut[k + 1] - cut[k], &s);
+            encode_serial(b, ct, cn, &s);
             got[k] = s.n;
             bad[k] = s.nomem;
             if (!s.borrowed) own[k] = s.ids;
             s.ids = NULL;
             enc_free(&s);
         }
+        for (int q = 0; unit && q < threads; q++) free(tbuf[q]);
+        free(tbuf);
         rnnc_status st = RNNC_OK;
         int spilled = 0;
+        if (bad_unit != SIZE_MAX)
+            st = rnnc_error(RNNC_ERR_ARG, "text: code unit %zu (U+%04X) has no UTF-8 form", bad_unit,
+                            (unsigned)unit_at(u, unit, bad_unit));
         for (size_t k = 0; k < nc; k++) {
             if (bad[k] && !st) st = rnnc_error(RNNC_ERR_NOMEM, "bpe encode: out of memory");
             spilled |= own[k] != NULL;
@@ -856,6 +902,18 @@ static rnnc_status encode_ordinary(const rnnc_bpe *b, const unsigned char *t, si
         return st;
     }
 serial:;
+    unsigned char *whole = NULL;
+    if (unit) { /* one thread: the whole text made UTF-8 first */
+        size_t at = 0;
+        whole = malloc(rnnc_units_utf8_max(n, unit) + 1);
+        if (!whole) return rnnc_error(RNNC_ERR_NOMEM, "bpe encode: out of memory");
+        n = rnnc_units_to_utf8(u, n, unit, whole, &at);
+        if (n == SIZE_MAX) {
+            free(whole);
+            return rnnc_error(RNNC_ERR_ARG, "text: code unit %zu (U+%04X) has no UTF-8 form", at, (unsigned)unit_at(u, unit, at));
+        }
+        t = whole;
+    }
     enc s = {0};
     s.ids = out->data;
     s.n = out->len;
@@ -871,7 +929,12 @@ serial:;
     out->cap = s.cap;
     s.ids = NULL;
     enc_free(&s);
+    free(whole);
     return st;
+}
+
+static rnnc_status encode_ordinary(const rnnc_bpe *b, const unsigned char *t, size_t n, rnnc_ids *out) {
+    return encode_ordinary_src(b, t, NULL, 0, n, out);
 }
 
 /* First occurrence of needle in t[from..n), or n. */
@@ -918,6 +981,22 @@ rnnc_status rnnc_bpe_encode(const rnnc_bpe *b, const unsigned char *text, size_t
         pos = at + b->special_len[which];
     }
     free(cache);
+    return st;
+}
+
+rnnc_status rnnc_bpe_encode_units(const rnnc_bpe *b, const void *units, size_t n, int unit, bool allow_special,
+                                  rnnc_ids *out) {
+    if (unit != 1 && unit != 2 && unit != 4) return rnnc_error(RNNC_ERR_ARG, "bpe encode: code units of %d bytes", unit);
+    if (n > (UINT32_MAX - 1) / 4) return rnnc_error(RNNC_ERR_ARG, "bpe encode: input of %zu code units is over 1 Gi", n);
+    if (!allow_special || b->n_specials == 0) return encode_ordinary_src(b, NULL, units, unit, n, out);
+    /* special tokens: made UTF-8 whole, then as any text */
+    unsigned char *t = malloc(rnnc_units_utf8_max(n, unit) + 1);
+    if (!t) return rnnc_error(RNNC_ERR_NOMEM, "bpe encode: out of memory");
+    size_t at = 0, len = rnnc_units_to_utf8(units, n, unit, t, &at);
+    rnnc_status st = len == SIZE_MAX ? rnnc_error(RNNC_ERR_ARG, "text: code unit %zu (U+%04X) has no UTF-8 form", at,
+                                                  (unsigned)unit_at(units, unit, at))
+                                     : rnnc_bpe_encode(b, t, len, true, out);
+    free(t);
     return st;
 }
 

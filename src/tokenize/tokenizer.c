@@ -2,6 +2,7 @@
  * See include/rnnc/tokenizer.h. */
 #include "core/json.h"
 #include "rnnc/tokenizer.h"
+#include "rnnc/utf8.h"
 
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -200,6 +201,20 @@ rnnc_status rnnc_tokenizer_encode(const rnnc_tokenizer *t, const unsigned char *
     case RNNC_TOKENIZER_BPE: return rnnc_bpe_encode(t->bpe, text, len, allow_special, out);
     }
     return rnnc_error(RNNC_ERR_ARG, "tokenizer: unknown type");
+}
+
+rnnc_status rnnc_tokenizer_encode_units(const rnnc_tokenizer *t, const void *units, size_t n, int unit,
+                                        bool allow_special, rnnc_ids *out, size_t *n_oov) {
+    if (unit != 1 && unit != 2 && unit != 4) return rnnc_error(RNNC_ERR_ARG, "tokenizer: code units of %d bytes", unit);
+    if (t->type == RNNC_TOKENIZER_BPE) return rnnc_bpe_encode_units(t->bpe, units, n, unit, allow_special, out);
+    if (n > SIZE_MAX / 8) return rnnc_error(RNNC_ERR_ARG, "tokenizer: input of %zu code units is too long", n);
+    unsigned char *text = malloc(rnnc_units_utf8_max(n, unit) + 1);
+    if (!text) return rnnc_error(RNNC_ERR_NOMEM, "tokenizer: out of memory for %zu code units", n);
+    size_t bad = 0, len = rnnc_units_to_utf8(units, n, unit, text, &bad);
+    rnnc_status st = len == SIZE_MAX ? rnnc_error(RNNC_ERR_ARG, "text: code unit %zu has no UTF-8 form", bad)
+                                     : rnnc_tokenizer_encode(t, text, len, allow_special, out, n_oov);
+    free(text);
+    return st;
 }
 
 rnnc_status rnnc_tokenizer_decode(const rnnc_tokenizer *t, const uint32_t *ids, size_t n, rnnc_bytes *out) {
