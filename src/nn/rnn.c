@@ -117,6 +117,9 @@ struct rnnc_rnn_ws {
     long row0;           /* the global row of row 0, for dropout's per-row streams */
     int *len;            /* [Bmax] */
     int *live;           /* [2*Tmax] rows [live[2t], live[2t+1]) hold every row with t < len (live_span) */
+    int *perm;           /* [Bmax] the caller's row of internal row b, when permuted (length_order) */
+    bool permuted;       /* the last forward ran its rows in perm's order */
+    float *pst;          /* [4][L*D*Bmax*H] initial / final states and their gradients in perm's order */
     /* per layer and direction, index l*D+d */
     float **gates;       /* [T, B, G*H] input projection, then activated gates */
     float **aux;         /* [T, B, aux*H] what the cell keeps for backward (GRU), else NULL */
@@ -153,6 +156,9 @@ struct rnnc_rnn_ws {
     float *bdg;          /* [L][split][T, B, G*H] every layer's gate gradients (dgx, then dgh when split) */
     float *bdy;          /* [L-1][T, B, H] layer l's output gradient, made step by step by layer l+1 */
     float *bdh;          /* [L][2][2][Bmax, H] the dh, dc ping-pong carries per layer */
+    /* the weight gradients over the live rows only (live_gather), allocated on first use */
+    float *lbuf;         /* one block: [Tmax*Bmax] rows of max(I, D*H) inputs, H previous states, split*G*H gate gradients */
+    size_t live_floats;
     size_t wave_floats;
     void *allocs[MAX_ALLOCS];
     int n_allocs;
@@ -180,7 +186,7 @@ static void *ws_alloc(rnnc_rnn_ws *ws, size_t bytes) {
 }
 
 size_t rnnc_rnn_ws_bytes(const rnnc_rnn_ws *ws) {
-    return ws ? ws->bytes + sizeof *ws + (3 * ws->tab_floats + ws->wave_floats) * sizeof(float) : 0;
+    return ws ? ws->bytes + sizeof *ws + (3 * ws->tab_floats + ws->wave_floats + ws->live_floats) * sizeof(float) : 0;
 }
 
 void rnnc_rnn_ws_set_row0(rnnc_rnn_ws *ws, long row0) {
@@ -193,6 +199,7 @@ void rnnc_rnn_ws_free(rnnc_rnn_ws *ws) {
     free(ws->ptab[0]); free(ws->ptab[1]); free(ws->stab);
     free(ws->wbuf);
     free(ws->bbuf);
+    free(ws->lbuf);
     free(ws);
 }
 
@@ -218,6 +225,8 @@ rnnc_status rnnc_rnn_ws_new(rnnc_rnn_ws **out, const rnnc_rnn_config *c, int B, 
     /* The pointer tables go in one block so that the number of allocations stays bounded. */
     ALLOC(ws->len, B * sizeof(int));
     ALLOC(ws->live, 2 * (size_t)T * sizeof(int));
+    ALLOC(ws->perm, B * sizeof(int));
+    ALLOC(ws->pst, 4 * L * D * (size_t)B * c->hidden * sizeof(float));
     ALLOC(ws->ids, TB * sizeof(int));
     void **tab = NULL;
     ALLOC(tab, (4 * L * D + 2 * L) * sizeof(void *));
@@ -288,11 +297,50 @@ static layer_grads grads_of(const rnnc_rnn_config *c, float *g, int l, int d) {
     return lg;
 }
 
-/* src (A, Bn, C) -> dst (Bn, A, C): batch-first <-> time-major. */
-static void swap01(float *dst, const float *src, int A, int Bn, size_t C) {
+/* Batch-first <-> time-major, internal row b being the caller's row perm[b] (perm NULL: b). */
+static void to_time_major(float *dst, const float *src, int B, int T, size_t C, const int *perm) {
 #pragma omp parallel for schedule(static)
-    for (int a = 0; a < A; a++)
-        for (int b = 0; b < Bn; b++) memcpy(dst + ((size_t)b * A + a) * C, src + ((size_t)a * Bn + b) * C, C * sizeof(float));
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++)
+            memcpy(dst + ((size_t)t * B + b) * C, src + ((size_t)(perm ? perm[b] : b) * T + t) * C, C * sizeof(float));
+}
+
+static void to_batch_first(float *dst, const float *src, int T, int B, size_t C, const int *perm) {
+#pragma omp parallel for schedule(static)
+    for (int t = 0; t < T; t++)
+        for (int b = 0; b < B; b++)
+            memcpy(dst + ((size_t)(perm ? perm[b] : b) * T + t) * C, src + ((size_t)t * B + b) * C, C * sizeof(float));
+}
+
+/* n blocks of [B, H] states: dst's internal row b from the caller's row perm[b] (in), or back (out). */
+static void states_in(float *dst, const float *src, size_t n, int B, size_t H, const int *perm) {
+    for (size_t k = 0; k < n; k++)
+        for (int b = 0; b < B; b++) memcpy(dst + (k * B + b) * H, src + (k * B + perm[b]) * H, H * sizeof(float));
+}
+
+static void states_out(float *dst, const float *src, size_t n, int B, size_t H, const int *perm) {
+    for (size_t k = 0; k < n; k++)
+        for (int b = 0; b < B; b++) memcpy(dst + (k * B + perm[b]) * H, src + (k * B + b) * H, H * sizeof(float));
+}
+
+/* Whether the rows run in another order than the caller's: when the lengths are neither
+ * non-increasing nor non-decreasing, the rows are taken longest first (stable), so that each
+ * step's live rows are one span (live_span) and no padded row is computed with them. A row's
+ * numbers do not depend on its place in the batch (dropout draws from the caller's row), so
+ * only the weight gradients' sums, which add the rows in order, see the permutation. */
+static bool length_order(rnnc_rnn_ws *ws, const int *lengths) {
+    const int B = ws->B, T = ws->T;
+    bool up = true, down = true;
+    for (int b = 1; lengths && b < B; b++) {
+        up = up && lengths[b] >= lengths[b - 1];
+        down = down && lengths[b] <= lengths[b - 1];
+    }
+    if (!lengths || up || down) return false;
+    int k = 0; /* a counting pass per length, longest first: B x T at most, and stable */
+    for (int t = T; t >= 1; t--)
+        for (int b = 0; b < B; b++)
+            if (lengths[b] == t) ws->perm[k++] = b;
+    return true;
 }
 
 /* db[k] += sum over rows of dg[r, k], and db2[k] too when db2 is not NULL (the two bias
@@ -319,9 +367,9 @@ static void colsum_add(float *db, float *db2, const float *dg, size_t rows, int 
  * output and pass its gradients through, and its gate gradients are 0. The time loops compute the
  * per-step products only for the rows [live[2t], live[2t+1]), the smallest span holding every
  * row alive at t (in either direction: a reverse direction's live rows at time t are the same).
- * When a batch is ordered by length (descending, as PyTorch's packed sequences, or ascending, as
- * the seq2seq and tagging batchers make it) the span is exactly the live rows, a prefix or a
- * suffix; otherwise it still leaves out the padded rows at its ends. A row's product does not
+ * When a batch is ordered by length (descending, as PyTorch's packed sequences and the tagging
+ * batcher, or ascending, as the seq2seq batcher makes it) the span is exactly the live rows, a
+ * prefix or a suffix; any other batch runs its rows longest first (length_order). A row's product does not
  * depend on the rows computed with it (rnnc_pgemm), and the cells treat padded rows as before,
  * so every number stays as it was: a padded row's hg is no longer written, and nothing reads it. */
 static void live_span(rnnc_rnn_ws *ws) {
@@ -562,7 +610,7 @@ static void draw_keep(rnnc_rnn_ws *ws, int l, uint64_t key) {
 #pragma omp parallel for schedule(static) if ((size_t)T * B * DH >= 65536)
     for (int b = 0; b < B; b++) {
         rnnc_rng rr;
-        rnnc_rng_substream(&rr, key, (uint64_t)(row0 + b));
+        rnnc_rng_substream(&rr, key, (uint64_t)(row0 + (ws->permuted ? ws->perm[b] : b)));
         for (int t = 0; t < T; t++) {
             size_t i0 = ((size_t)t * B + b) * DH;
             for (int i = 0; i < DH; i++) keep[i0 + i] = rnnc_rng_uniform(&rr) >= p;
@@ -770,7 +818,6 @@ static rnnc_status forward_impl(rnnc_rnn_ws *ws, const float *params, int B, int
                 if (id < 0 || id >= V)
                     return rnnc_error(RNNC_ERR_RANGE, "embedding: id %d at position %d is outside the vocabulary of %d",
                                       id, b * T + t, V);
-                ws->ids[(size_t)t * B + b] = id;
             }
         if (fold) {
             rnnc_status st = tab_reserve(ws, V);
@@ -783,15 +830,24 @@ static rnnc_status forward_impl(rnnc_rnn_ws *ws, const float *params, int B, int
     ws->from_ids = ids != NULL;
     ws->folded = fold;
     ws->V = V;
-    for (int b = 0; b < B; b++) ws->len[b] = lengths ? lengths[b] : T;
+    ws->permuted = length_order(ws, lengths);
+    const int *perm = ws->permuted ? ws->perm : NULL;
+    for (int b = 0; b < B; b++) ws->len[b] = lengths ? lengths[perm ? perm[b] : b] : T;
+    for (int b = 0; ids && b < B; b++)
+        for (int t = 0; t < T; t++) ws->ids[(size_t)t * B + b] = ids[(size_t)(perm ? perm[b] : b) * T + t];
     live_span(ws);
+    const size_t nst = (size_t)L * D * BH; /* floats in h0, c0, hn, cn */
+    if (perm) { /* the initial states in the rows' order; the final ones are put back below */
+        if (h0) { states_in(ws->pst, h0, (size_t)L * D, B, H, perm); h0 = ws->pst; }
+        if (c0 && ws->cell->states > 1) { states_in(ws->pst + nst, c0, (size_t)L * D, B, H, perm); c0 = ws->pst + nst; }
+    }
     for (int l = 0; l < ws->L; l++) ws->dropped[l] = false;
 
     int nth;
     rnnc_loop_mode mode;
     loop_plan(ws, &nth, &mode, true);
     if (x) {
-        swap01(ws->xin[0], x, B, T, c->input);
+        to_time_major(ws->xin[0], x, B, T, c->input, perm);
     } else if (!fold) {
         rnnc_embedding_forward(ws->xin[0], ws->ids, table, (int)TB, V, c->input); /* ids checked above */
     }
@@ -816,8 +872,10 @@ static rnnc_status forward_impl(rnnc_rnn_ws *ws, const float *params, int B, int
         }
         for (int k = l * D; k < (mode == RNNC_LOOP_WAVE ? L * D : l * D + D); k++) {
             int last = k % D == 0 ? T : 0;
-            if (hn) memcpy(hn + k * BH, ws->hs[k] + last * BH, BH * sizeof(float));
-            if (cn && ws->cs[k]) memcpy(cn + k * BH, ws->cs[k] + last * BH, BH * sizeof(float));
+            if (hn && perm) states_out(hn + k * BH, ws->hs[k] + last * BH, 1, B, H, perm);
+            else if (hn) memcpy(hn + k * BH, ws->hs[k] + last * BH, BH * sizeof(float));
+            if (cn && ws->cs[k] && perm) states_out(cn + k * BH, ws->cs[k] + last * BH, 1, B, H, perm);
+            else if (cn && ws->cs[k]) memcpy(cn + k * BH, ws->cs[k] + last * BH, BH * sizeof(float));
         }
         if (mode == RNNC_LOOP_WAVE) break;
         if (l + 1 < L && dropout) {
@@ -825,7 +883,7 @@ static rnnc_status forward_impl(rnnc_rnn_ws *ws, const float *params, int B, int
             apply_keep(ws, l + 1, 0, T, 0, B);
         }
     }
-    swap01(y, ws->ylast, T, B, DH);
+    to_batch_first(y, ws->ylast, T, B, DH, perm);
     ws->have_forward = true;
     return RNNC_OK;
 }
@@ -1043,6 +1101,44 @@ static rnnc_status backward_impl(rnnc_rnn_ws *ws, const float *params, float *dp
                                  const float *dhn, const float *dcn, float *dx, const float *table, float *dtable,
                                  float *dh0, float *dc0);
 
+/* The weight and bias gradients sum over the time-major rows (t, b); a padded row (t >= len[b])
+ * adds nothing, its gate gradients being 0. When a batch has padding, the rows that do add are
+ * first gathered into one block (in time-major order) so that those products run over them only,
+ * as PyTorch's packed sequences do: the sums then group their terms differently than over all
+ * T*B rows, so a padded batch's weight gradients differ from the full products' in the last bits
+ * (the same in every loop mode). Batches without padding take the full products as before. */
+static size_t live_count(const rnnc_rnn_ws *ws) {
+    size_t n = 0;
+    for (int b = 0; b < ws->B; b++) n += (size_t)ws->len[b];
+    return n;
+}
+
+static rnnc_status live_reserve(rnnc_rnn_ws *ws) {
+    if (ws->lbuf) return RNNC_OK;
+    const size_t H = ws->c.hidden, DH = ws->D * H, maxI = (size_t)ws->c.input > DH ? (size_t)ws->c.input : DH;
+    const size_t n = (size_t)ws->Tmax * ws->Bmax * (maxI + H + (ws->cell->split_dg ? 2 : 1) * ws->G * H);
+    ws->lbuf = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
+    if (!ws->lbuf) return rnnc_error(RNNC_ERR_NOMEM, "rnn backward: out of memory for the live rows' buffers");
+    ws->live_floats = n;
+    return RNNC_OK;
+}
+
+/* dst = the rows (t, b) of src ([T, B, cols], time-major) with t < len[b], in order. */
+static void live_gather(const rnnc_rnn_ws *ws, float *dst, const float *src, size_t cols) {
+    const int B = ws->B, T = ws->T;
+    size_t o = 0;
+    for (int t = 0; t < T; t++)
+        for (int b = 0; b < B; b++)
+            if (t < ws->len[b]) {
+                /* runs of live rows in one copy */
+                int e = b + 1;
+                while (e < B && t < ws->len[e]) e++;
+                memcpy(dst + o * cols, src + ((size_t)t * B + b) * cols, (size_t)(e - b) * cols * sizeof(float));
+                o += (size_t)(e - b);
+                b = e - 1;
+            }
+}
+
 rnnc_status rnnc_rnn_backward(rnnc_rnn_ws *ws, const float *params, float *dparams, const float *dy,
                               const float *dhn, const float *dcn, float *dx, float *dh0, float *dc0) {
     if (ws && ws->have_forward && ws->from_ids)
@@ -1070,13 +1166,31 @@ static rnnc_status backward_impl(rnnc_rnn_ws *ws, const float *params, float *dp
     int nth;
     rnnc_loop_mode mode;
     loop_plan(ws, &nth, &mode, false);
+    const int *perm = ws->permuted ? ws->perm : NULL;
+    const size_t nst = (size_t)L * D * BH;
+    float *udh0 = dh0, *udc0 = dc0; /* the caller's, when the rows run permuted */
+    if (perm) {
+        if (dhn) { states_in(ws->pst, dhn, (size_t)L * D, B, H, perm); dhn = ws->pst; }
+        if (dcn && ws->cell->states > 1) { states_in(ws->pst + nst, dcn, (size_t)L * D, B, H, perm); dcn = ws->pst + nst; }
+        if (dh0) dh0 = ws->pst + 2 * nst;
+        if (dc0) dc0 = ws->pst + 3 * nst;
+    }
     const float *dcur = NULL; /* gradient of the current layer's output, time-major */
     int which = 0;
     if (dy) {
-        swap01(ws->dbuf[0], dy, B, T, DH);
+        to_time_major(ws->dbuf[0], dy, B, T, DH, perm);
         dcur = ws->dbuf[0];
     }
     const bool wave = mode == RNNC_LOOP_WAVE;
+    const size_t nlive = live_count(ws);
+    const bool gather = nlive < TB; /* padding: the weight gradients over the live rows only */
+    if (gather) {
+        rnnc_status st = live_reserve(ws);
+        if (st) return st;
+    }
+    const size_t DHmax = (size_t)(c->input > DH ? c->input : DH);
+    float *lx = NULL, *lh = NULL, *lgx = NULL, *lgh = NULL;
+    if (gather) { lx = ws->lbuf; lh = lx + TB * DHmax; lgx = lh + TB * H; lgh = lgx + TB * GH; }
     if (wave) { /* every layer's reversed loop at once; the products below then run layer by layer */
         rnnc_status st = backward_wave(ws, params, dcur, dhn, dcn, dh0, dc0, nth);
         if (st) return st;
@@ -1090,6 +1204,7 @@ static rnnc_status backward_impl(rnnc_rnn_ws *ws, const float *params, float *dp
         const bool folded = l == 0 && ws->folded;
         const bool need_dx = (l > 0 && !wave) || (l == 0 && (dx || (dtable && !folded)));
         float *dxin = ws->dbuf[which ^ 1];
+        if (gather && !folded) live_gather(ws, lx, ws->xin[l], (size_t)I);
         for (int d = 0; d < D; d++) {
             layer_params p = params_of(c, params, l, d);
             layer_grads g = grads_of(c, dparams, l, d);
@@ -1103,19 +1218,28 @@ static rnnc_status backward_impl(rnnc_rnn_ws *ws, const float *params, float *dp
             }
             /* The input side over its rows: the T*B inputs, or, projected, the table's V rows with
              * each one's gate gradients summed (every product shrinks by T*B/V). */
-            const float *dgi = dgx, *xi = ws->xin[l];
-            size_t ni = TB;
+            const float *dgi = dgx, *xi = ws->xin[l], *wdgh = dgh, *wh = hprev;
+            size_t ni = TB, nh = TB;
+            if (gather) { /* the live rows only (live_gather) */
+                live_gather(ws, lh, hprev, (size_t)H);
+                live_gather(ws, lgx, dgx, (size_t)GH);
+                if (dgh != dgx) live_gather(ws, lgh, dgh, (size_t)GH);
+                wdgh = dgh != dgx ? lgh : lgx;
+                wh = lh;
+                nh = nlive;
+                if (!folded) { dgi = lgx; xi = lx; ni = nlive; }
+            }
             if (folded) {
                 sum_by_id(ws->stab, dgx, ws->ids, TB, GH, ws->V);
                 dgi = ws->stab; xi = table; ni = (size_t)ws->V;
             }
             rnnc_wgrad(GH, I, (int)ni, dgi, GH, xi, I, g.w_ih, I);
-            rnnc_wgrad(GH, H, (int)TB, dgh, GH, hprev, H, g.w_hh, H);
+            rnnc_wgrad(GH, H, (int)nh, wdgh, GH, wh, H, g.w_hh, H);
             if (dgh == dgx) {
                 colsum_add(g.b_ih, g.b_hh, dgi, ni, GH);
             } else {
                 colsum_add(g.b_ih, NULL, dgi, ni, GH);
-                colsum_add(g.b_hh, NULL, dgh, TB, GH);
+                colsum_add(g.b_hh, NULL, wdgh, nh, GH);
             }
             if (folded && dtable)
                 rnnc_gemm_aw((int)ni, I, GH, dgi, GH, p.w_ih, I, 0, dtable, I, 1);
@@ -1134,10 +1258,12 @@ static rnnc_status backward_impl(rnnc_rnn_ws *ws, const float *params, float *dp
             dcur = dxin;
             which ^= 1;
         } else if (dx) {
-            swap01(dx, dxin, T, B, c->input);
+            to_batch_first(dx, dxin, T, B, c->input, perm);
         } else if (dtable && !folded) {
             rnnc_embedding_backward(dtable, dxin, ws->ids, (int)TB, c->input); /* the lookup's backward */
         }
     }
+    if (perm && udh0) states_out(udh0, dh0, (size_t)L * D, B, H, perm);
+    if (perm && udc0 && ws->cell->states > 1) states_out(udc0, dc0, (size_t)L * D, B, H, perm);
     return RNNC_OK;
 }
