@@ -671,6 +671,43 @@ static rnnc_status wave_reserve(rnnc_rnn_ws *ws) {
     return RNNC_OK;
 }
 
+/* What both wavefronts set up: the pairs (layer, block of rows), their per-pair step counters
+ * (all 0) and every layer's weights. */
+typedef struct {
+    int nblk, per, pairs; /* row blocks, rows a block, L * nblk pairs */
+    layer_params *lp;     /* L */
+    atomic_int *done;     /* pairs: the steps (phases) pair q has finished */
+} wave_plan;
+
+static rnnc_status wave_setup(rnnc_rnn_ws *ws, const float *params, int nth, const char *what, wave_plan *w) {
+    const int B = ws->B, L = ws->L;
+    w->nblk = wave_blocks(B, L, nth);
+    w->per = (B + w->nblk - 1) / w->nblk;
+    w->pairs = L * w->nblk;
+    w->lp = malloc((size_t)L * sizeof *w->lp);
+    w->done = malloc((size_t)w->pairs * sizeof *w->done);
+    if (!w->lp || !w->done) {
+        free(w->lp); free(w->done);
+        return rnnc_error(RNNC_ERR_NOMEM, "rnn %s: out of memory for the wavefront", what);
+    }
+    for (int l = 0; l < L; l++) w->lp[l] = params_of(&ws->c, params, l, 0);
+    for (int q = 0; q < w->pairs; q++) atomic_init(&w->done[q], 0);
+    return RNNC_OK;
+}
+
+static void wave_teardown(wave_plan *w) {
+    free(w->lp);
+    free(w->done);
+}
+
+/* Pair q's layer and rows [b0, b1) of B (empty when its block starts past B). */
+static void wave_pair(const wave_plan *w, int q, int B, int *l, int *b0, int *b1) {
+    const int k = q % w->nblk;
+    *l = q / w->nblk;
+    *b0 = k * w->per < B ? k * w->per : B;
+    *b1 = *b0 + w->per < B ? *b0 + w->per : B;
+}
+
 static void wave_wait(const atomic_int *done, int target) {
     int spins = 0;
     while (atomic_load_explicit(done, memory_order_acquire) < target) {
@@ -694,20 +731,15 @@ static rnnc_status forward_wave(rnnc_rnn_ws *ws, const float *params, const floa
     const int B = ws->B, T = ws->T, H = ws->c.hidden, G = ws->G, GH = G * H, L = ws->L;
     const size_t BH = (size_t)B * H, ps = rnnc_pgemm_size(H, H), ips = rnnc_pgemm_size(H, GH);
     const int nch = (H + CHUNK - 1) / CHUNK, gch = (GH + CHUNK - 1) / CHUNK;
-    int nblk = wave_blocks(B, L, nth);
-    const int per = (B + nblk - 1) / nblk, pairs = L * nblk;
-    layer_params *lp = malloc((size_t)L * sizeof *lp);
-    atomic_int *done = malloc((size_t)pairs * sizeof *done);
-    if (!lp || !done) {
-        free(lp); free(done);
-        return rnnc_error(RNNC_ERR_NOMEM, "rnn forward: out of memory for the wavefront");
-    }
+    wave_plan w;
+    if ((st = wave_setup(ws, params, nth, "forward", &w))) return st;
+    const int nblk = w.nblk, pairs = w.pairs;
+    const layer_params *lp = w.lp;
+    atomic_int *done = w.done;
     for (int l = 0; l < L; l++) {
-        lp[l] = params_of(&ws->c, params, l, 0);
         memcpy(ws->hs[l] + 0, h0 ? h0 + l * BH : ws->zero, BH * sizeof(float));
         if (ws->cs[l]) memcpy(ws->cs[l], c0 ? c0 + l * BH : ws->zero, BH * sizeof(float));
     }
-    for (int q = 0; q < pairs; q++) atomic_init(&done[q], 0);
     ws->wave = true;
 #pragma omp parallel num_threads(nth)
     {
@@ -727,7 +759,8 @@ static rnnc_status forward_wave(rnnc_rnn_ws *ws, const float *params, const floa
 #pragma omp barrier
         for (int t = 0; t < T; t++)
             for (int q = tid; q < pairs; q += n) {
-                const int l = q / nblk, k = q % nblk, b0 = k * per < B ? k * per : B, b1 = b0 + per < B ? b0 + per : B;
+                int l, b0, b1;
+                wave_pair(&w, q, B, &l, &b0, &b1);
                 float *out = l + 1 < L ? ws->xin[l + 1] : ws->ylast;
                 if (b0 < b1) {
                     if (l > 0) {
@@ -746,8 +779,7 @@ static rnnc_status forward_wave(rnnc_rnn_ws *ws, const float *params, const floa
             }
     }
     ws->wave = false;
-    free(lp);
-    free(done);
+    wave_teardown(&w);
     return RNNC_OK;
 }
 
@@ -1013,20 +1045,15 @@ static rnnc_status backward_wave(rnnc_rnn_ws *ws, const float *params, const flo
     const size_t BH = (size_t)B * H, bh = (size_t)ws->Bmax * H, pks = rnnc_pgemm_size(GH, H), TB = (size_t)T * B;
     const size_t tg = (size_t)ws->Tmax * ws->Bmax * GH, tbh = (size_t)ws->Tmax * ws->Bmax * H;
     const int split = ws->cell->split_dg ? 2 : 1, nch = (H + CHUNK - 1) / CHUNK;
-    int nblk = wave_blocks(B, L, nth);
-    const int per = (B + nblk - 1) / nblk, pairs = L * nblk;
-    layer_params *lp = malloc((size_t)L * sizeof *lp);
-    atomic_int *done = malloc((size_t)pairs * sizeof *done);
-    if (!lp || !done) {
-        free(lp); free(done);
-        return rnnc_error(RNNC_ERR_NOMEM, "rnn backward: out of memory for the wavefront");
-    }
+    wave_plan w;
+    if ((st = wave_setup(ws, params, nth, "backward", &w))) return st;
+    const int nblk = w.nblk, pairs = w.pairs;
+    const layer_params *lp = w.lp;
+    atomic_int *done = w.done;
     for (int l = 0; l < L; l++) {
-        lp[l] = params_of(&ws->c, params, l, 0);
         memcpy(ws->bdh + (size_t)l * 4 * bh, dhn ? dhn + l * BH : ws->zero, BH * sizeof(float));
         if (ws->cs[l]) memcpy(ws->bdh + ((size_t)l * 4 + 2) * bh, dcn ? dcn + l * BH : ws->zero, BH * sizeof(float));
     }
-    for (int q = 0; q < pairs; q++) atomic_init(&done[q], 0);
     const float p = ws->c.dropout, scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
     ws->wave = true;
 #pragma omp parallel num_threads(nth)
@@ -1043,7 +1070,8 @@ static rnnc_status backward_wave(rnnc_rnn_ws *ws, const float *params, const flo
         for (int s = 0; s <= T; s++)
             for (int i = tid; i < pairs; i += n) {
                 const int q = pairs - 1 - i; /* the top layer first */
-                const int l = q / nblk, k = q % nblk, b0 = k * per < B ? k * per : B, b1 = b0 + per < B ? b0 + per : B;
+                int l, b0, b1;
+                wave_pair(&w, q, B, &l, &b0, &b1);
                 if (b0 < b1) {
                     const float *ldy = dy;
                     if (l + 1 < L) {
@@ -1075,8 +1103,7 @@ static rnnc_status backward_wave(rnnc_rnn_ws *ws, const float *params, const flo
         if (dc0 && ws->cs[l]) memcpy(dc0 + l * BH, ws->bdh + ((size_t)l * 4 + 2 + (T & 1)) * bh, BH * sizeof(float));
     }
     (void)TB;
-    free(lp);
-    free(done);
+    wave_teardown(&w);
     return RNNC_OK;
 }
 
