@@ -1,6 +1,7 @@
 """Tokenizers (character, word, byte-level BPE) and the tiktoken-style `encoding()`."""
 
 import ctypes
+import os
 import re
 import weakref
 from ctypes import byref, c_char_p, c_int, c_size_t, c_uint32, c_void_p
@@ -306,6 +307,31 @@ class Encoding:
                 "|".join(re.escape(t) for t in sorted(specials, key=len, reverse=True)))
         return rx
 
+    def _find_special(self, text, specials):
+        """The first of `specials` in text (the longest where several start there), or None. Where
+        they share a prefix of 2+ characters (tiktoken's all start with "<|"), str.find runs over
+        the text for that prefix at memchr-like speed, which is about twice as fast as the
+        regular expression on big texts; after 64 hits that are no special, the expression."""
+        if not text or not specials:
+            return None
+        prefix = os.path.commonprefix(list(specials))
+        if len(prefix) >= 2:
+            by_len = sorted(specials, key=len, reverse=True)
+            at = text.find(prefix)
+            for _ in range(64):
+                if at < 0:
+                    return None
+                for sp in by_len:
+                    if text.startswith(sp, at):
+                        return sp
+                at = text.find(prefix, at + 1)
+            if at < 0:
+                return None
+        else:
+            at = 0
+        m = self._regex(specials).search(text, at)
+        return m.group() if m else None
+
     @property
     def special_tokens_set(self):
         return set(self._special_tokens)
@@ -324,9 +350,8 @@ class Encoding:
         if disallowed_special == "all":
             disallowed_special = self.special_tokens_set - allowed
         if disallowed_special:
-            m = self._regex(frozenset(disallowed_special)).search(text)
-            if m:
-                s = m.group()
+            s = self._find_special(text, frozenset(disallowed_special))
+            if s is not None:
                 raise ValueError(
                     f"Encountered text corresponding to disallowed special token {s!r}.\n"
                     f"If you want this text to be encoded as a special token, pass it to `allowed_special`, "

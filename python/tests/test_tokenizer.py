@@ -222,6 +222,28 @@ def test_encoding_special_rules_as_tiktoken(data_dir):
         rnnc.encoding("gpt2")
 
 
+def test_find_special_equals_regex(data_dir):
+    """The disallowed-special check (a prefix scan with str.find, then the expression after 64
+    decoys) finds what one regular expression over the text finds: the leftmost special, the
+    longest where several start there, also for specials without a common prefix."""
+    import random
+    import re
+    need(data_dir, "cl100k_base")
+    enc = rnnc.encoding("cl100k_base")
+    r = random.Random(7)
+    sets = [frozenset(enc.special_tokens_set), frozenset({"<|a|>", "<|ab|>", "<|a"}), frozenset({"END", "<|x|>"}),
+            frozenset({"\u00e9\u00e9", "\u00e9\u00e9!"})]
+    bits = ["<|", "<|a", "<|ab|>", "<|a|>", "<|endoftext|>", "<|fim_prefix|", "END", "EN", "x", " ", "\u00e9", "!",
+            "<|x|>", "\u4e2d"]
+    for k in range(400):
+        specials = sets[k % len(sets)]
+        decoys = r.choice((0, 3, 70, 200))
+        text = "".join(r.choice(bits[:2]) for _ in range(decoys)) + "".join(r.choice(bits) for _ in range(r.randrange(30)))
+        rx = re.compile("|".join(re.escape(t) for t in sorted(specials, key=len, reverse=True)))
+        m = rx.search(text)
+        assert enc._find_special(text, specials) == (m.group() if m else None), (text, specials)
+
+
 def test_encoding_equals_cli_on_sotu(data_dir, rnnc_bin):
     need(data_dir, "cl100k_base")
     sotu = data_dir / "sotu.txt"
