@@ -164,7 +164,7 @@ def run_rnnc(train_path, val_path, out_dir, pin=None):
     steps_per_eval = EVAL_EVERY
     cmd = [RNNC, "train", "--data", train_path, "--valid", val_path, "--tokenizer", "char", "--cell", "lstm",
            "--layers", str(LAYERS), "--hidden", str(H), "--embed", str(V_E), "--batch", str(B), "--seq", str(T),
-           "--optimizer", "adam", "--lr", str(LR), "--clip", str(CLIP), "--warmup", str(WARMUP),
+           "--optimizer", "adam", "--lr", str(LR), "--schedule", "constant", "--clip", str(CLIP), "--warmup", str(WARMUP),
            "--time", str(BUDGET), "--eval-every", str(steps_per_eval), "--eval-tokens", str(EVAL_TOKENS),
            "--checkpoint-every", "1000000", "-o", out_dir]
     env = dict(os.environ, RNNC_NO_PROGRESS="1")
@@ -175,7 +175,7 @@ def run_rnnc(train_path, val_path, out_dir, pin=None):
     subprocess.run(cmd, check=True, env=env)
     out = subprocess.run(([] if pin is None else ["taskset", "-c", str(pin)]) + [RNNC, "eval", "--model", os.path.join(out_dir, "best.safetensors"), "--data", val_path,
                           "--batch", str(B), "--seq", str(T)], check=True, capture_output=True, text=True, env=env).stdout
-    vals = dict(line.split() for line in out.strip().splitlines())
+    vals = dict(f for f in (line.split() for line in out.strip().splitlines()) if len(f) == 2)  # "key value" lines
     rows = [json.loads(l) for l in open(os.path.join(out_dir, "metrics.jsonl")) if l.strip()]
     steps = max(r.get("step", 0) for r in rows)
     return {"steps": steps, "tokens_per_s": steps * B * T / BUDGET, "val_loss": float(vals["loss"]),
