@@ -116,6 +116,20 @@ check "tag eval: token and sequence accuracy, per-tag rows, the confusion matrix
   'grep -q "^tokens: [0-9]* scored, in 200 sequences" "$t/bi.eval" && grep -q "^sequence accuracy: " "$t/bi.eval" && grep -q "^SAME  *[0-9.]*  *[0-9.]*  *[0-9.]*" "$t/bi.eval" && grep -q "^O  *[0-9.]*" "$t/bi.eval" && grep -q "^confusion matrix" "$t/bi.eval" && ! grep -q "spans" "$t/bi.eval"'
 printf 'a a b\n\nc b b b a\n' | "$RNNC" tag predict --model "$TM" > "$t/tag.pred"
 check "tag predict: one tag per token, an empty line for an empty one" '[ $? -eq 0 ] && [ "$(cat "$t/tag.pred")" = "$(printf "SAME O O\n\nO SAME SAME O O")" ]'
+printf 'a a b\nc b b b a\na b c\n\nb\n' > "$t/one.txt"
+"$RNNC" tag predict --model "$TM" "$t/one.txt" > "$t/one.free" 2>/dev/null
+"$RNNC" tag predict --model "$TM" --exactly-one SAME "$t/one.txt" > "$t/one.pred" 2>/dev/null
+check "tag predict --exactly-one SAME: one SAME on every non-empty line; a line that had one is unchanged" \
+  '[ $? -eq 0 ] && [ "$(awk "NF { n = 0; for (i = 1; i <= NF; i++) n += \$i == \"SAME\"; if (n != 1) bad++ } END { print NR, bad + 0 }" "$t/one.pred")" = "5 0" ] &&
+   [ "$(sed -n 1p "$t/one.pred")" = "$(sed -n 1p "$t/one.free")" ] && [ "$(sed -n 1p "$t/one.free")" = "SAME O O" ] &&
+   [ "$(sed -n 4p "$t/one.pred")" = "" ] && [ "$(sed -n 5p "$t/one.pred")" = "SAME" ]'
+"$RNNC" tag eval --model "$TM" --data "$t/tag_dev.tsv" --exactly-one O --json > "$t/one.json"
+check "tag eval --exactly-one: scores the constrained tagging (one O a line: fewer tokens right than free)" \
+  '"$py" -c "import json,sys; j = json.load(open(sys.argv[1])); assert j[\"sequences\"] == 200 and j[\"accuracy\"] < $bi_acc, j[\"accuracy\"]" "$t/one.json"'
+refused "tag predict --exactly-one: a tag the model lacks is a usage error naming the flag and the tags" 2 \
+  "--exactly-one: 'X' is not a tag of $TM (its tags: 'O', 'SAME')" "$RNNC" tag predict --model "$TM" --exactly-one X "$t/one.txt"
+refused "tag eval --exactly-one without a value" 2 "--exactly-one needs a value" "$RNNC" tag eval --model "$TM" --data "$t/tag_dev.tsv" --exactly-one
+refused "classify predict has no --exactly-one" 2 "unknown option '--exactly-one'" "$RNNC" classify predict --model "$CM" --exactly-one SAME "$t/one.txt"
 printf 'a a b\nc c\n' | "$RNNC" tag predict --model "$TM" --json > "$t/tag.jl" 2>/dev/null
 check "tag predict --json: every line parses, a tag and its probability per token" \
   '"$py" -c "

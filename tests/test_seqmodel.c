@@ -3,10 +3,12 @@
  * loader's refusals of inconsistent files. PyTorch agreement: test_seq_golden.c. */
 #include "rnnc/seqmodel.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <unistd.h>
 
 #include "rnnc/filekind.h"
+#include "rnnc/rng.h"
 #include "rnnc/safetensors.h"
 #include "test.h"
 
@@ -340,6 +342,66 @@ static void test_refusals(void) {
     unlink(path);
 }
 
+/* rnnc_tag_decode: without a constraint each position's highest score (the first on a tie); with
+ * --exactly-one's tag, exactly one position carries it and the tagging's summed log-softmax is
+ * the highest of all taggings with exactly one such position (brute force over C'^n of them). */
+static double log_softmax_at(const float *r, int Cn, int c) {
+    double mx = r[0], s = 0;
+    for (int k = 1; k < Cn; k++) mx = r[k] > mx ? r[k] : mx;
+    for (int k = 0; k < Cn; k++) s += exp((double)r[k] - mx);
+    return (double)r[c] - mx - log(s);
+}
+
+static void test_tag_decode(void) {
+    rnnc_rng r;
+    rnnc_rng_seed(&r, 21);
+    int cases = 0;
+    for (int iter = 0; iter < 300; iter++) {
+        const int n = 1 + (int)rnnc_rng_below(&r, 5), Cn = 2 + (int)rnnc_rng_below(&r, 3), one = (int)rnnc_rng_below(&r, (uint64_t)Cn);
+        float z[5 * 4];
+        for (int i = 0; i < n * Cn; i++) z[i] = (float)rnnc_rng_below(&r, 9) - 4.0f; /* small integers: ties happen */
+        int pred[5], got[5];
+        rnnc_tag_decode(z, n, Cn, -1, pred);
+        for (int t = 0; t < n; t++) {
+            int best = 0;
+            for (int c = 1; c < Cn; c++) best = z[t * Cn + c] > z[t * Cn + best] ? c : best;
+            CHECK_EQ_LL(pred[t], best);
+        }
+        rnnc_tag_decode(z, n, Cn, one, got);
+        int ones = 0;
+        double score = 0;
+        for (int t = 0; t < n; t++) {
+            ones += got[t] == one;
+            score += log_softmax_at(z + t * Cn, Cn, got[t]);
+        }
+        CHECK_EQ_LL(ones, 1);
+        double best = -INFINITY;
+        int total = 1;
+        for (int t = 0; t < n; t++) total *= Cn;
+        for (int code = 0; code < total; code++) {
+            int x = code, k = 0;
+            double sc = 0;
+            for (int t = 0; t < n; t++, x /= Cn) {
+                k += x % Cn == one;
+                sc += log_softmax_at(z + t * Cn, Cn, x % Cn);
+            }
+            if (k == 1 && sc > best) best = sc;
+        }
+        CHECK_MSG(score >= best - 1e-9, "iter %d: %.9f < brute force %.9f", iter, score, best);
+        cases++;
+    }
+    /* C = 1 or a tag out of range: no constraint */
+    float z1[3] = {0.5f, -1, 2};
+    int p1[3] = {9, 9, 9};
+    rnnc_tag_decode(z1, 3, 1, 0, p1);
+    CHECK(p1[0] == 0 && p1[1] == 0 && p1[2] == 0);
+    rnnc_tag_decode(z1, 1, 3, 5, p1);
+    CHECK_EQ_LL(p1[0], 2);
+    rnnc_tag_decode(z1, 0, 3, 1, p1); /* nothing to tag: nothing written */
+    CHECK_EQ_LL(p1[0], 2);
+    printf("  %d taggings checked against brute force\n", cases);
+}
+
 int main(void) {
     RUN(test_grad_classify);
     RUN(test_grad_tag);
@@ -347,5 +409,6 @@ int main(void) {
     RUN(test_counts);
     RUN(test_roundtrip);
     RUN(test_refusals);
+    RUN(test_tag_decode);
     return test_report();
 }

@@ -125,6 +125,13 @@ size_t rnnc_seq_num_tensors(const rnnc_seq_model *m);
 rnnc_param_info rnnc_seq_tensor(const rnnc_seq_model *m, size_t k);
 /* The label id of a name, or -1. */
 int rnnc_seq_label_id(const rnnc_seq_model *m, const char *name);
+/* The tags of one tagged item from its head's outputs z (n positions, C scores each, one row after
+ * another): each position's highest score; or, with one >= 0 (a tag id, C >= 2, n >= 1), the most
+ * probable tagging in which exactly one position carries tag `one` (lexical stress: one primary
+ * stress a word). The position where z[one] - max over c != one of z[c] is largest gets it and
+ * every other its best other tag: under the softmax the positions are independent, so that is
+ * the constrained maximum of the summed log-probabilities (the first position on a tie). */
+void rnnc_tag_decode(const float *z, int n, int C, int one, int *pred);
 
 /* Atomic save with extra metadata and extra tensors (names "train.*" / "run.*" / "task.*", skipped
  * by load); load checks the config, the vocabulary, labels and series against it and every

@@ -29,7 +29,8 @@ static const char HELP_PREDICT[] =
     "  --max-len N      tokens per line (default: the --max-len the model was\n"
     "                   trained with, else 512): %s\n"
     "  --batch B        lines run together (default 64)\n"
-    "  --threads N      OpenMP threads (default: OMP_NUM_THREADS)\n";
+    "  --threads N      OpenMP threads (default: OMP_NUM_THREADS)\n"
+    "%s";
 
 static const char HELP_EVAL[] =
     "usage: rnnc %s eval --model M --data TEST.tsv [options]\n"
@@ -46,7 +47,14 @@ static const char HELP_EVAL[] =
     "  --skip-bad       leave out bad lines (counted) instead of failing\n"
     "  --skip-long      (tag) leave out items over --max-len (counted)\n"
     "  --batch B        items run together (default 64)\n"
-    "  --threads N      OpenMP threads (default: OMP_NUM_THREADS)\n";
+    "  --threads N      OpenMP threads (default: OMP_NUM_THREADS)\n"
+    "%s";
+
+/* tag predict and eval */
+static const char HELP_ONE[] =
+    "  --exactly-one TAG  exactly one token of each line gets TAG: the most probable\n"
+    "                   tagging with one TAG (lexical stress: --exactly-one 1, one\n"
+    "                   primary stress a word)\n";
 
 static void help_predict(rnnc_seq_kind k) {
     bool tag = k == RNNC_SEQ_TAG;
@@ -55,7 +63,7 @@ static void help_predict(rnnc_seq_kind k) {
            tag ? "the tags, space-separated, one per token (per character\nfor a char model)."
                : "the label TAB its probability.",
            name, tag ? "{\"tags\": [...], \"probs\": [...]} (each tag's probability)" : "{\"label\": L, \"probs\": {label: p, ...}}",
-           tag ? "a longer line is an error" : "longer texts are cut");
+           tag ? "a longer line is an error" : "longer texts are cut", tag ? HELP_ONE : "");
 }
 
 static void help_eval(rnnc_seq_kind k) {
@@ -66,17 +74,18 @@ static void help_eval(rnnc_seq_kind k) {
                : "accuracy, macro-F1, per-class precision/recall/F1 and the confusion\nmatrix",
            tag ? "A tag the model does not know is counted and not scored."
                : "An item whose label the model does not know is counted and left out.",
-           name);
+           name, tag ? HELP_ONE : "");
 }
 
 typedef struct {
     long batch, max_len, threads;
     bool json, skip_bad, skip_long;
     const char *model, *data, *input, *output;
+    const char *one; /* tag: --exactly-one TAG */
 } opts;
 
 /* The shared flags of predict and eval; returns 0, a usage exit code, or -1 for help. */
-static int parse(const char *mode, bool eval, int argc, char **argv, opts *o) {
+static int parse(const char *mode, bool eval, bool tag, int argc, char **argv, opts *o) {
     memset(o, 0, sizeof *o);
     o->batch = 64;
     o->max_len = 0; /* the model's (cli_seq_load's caller fills it in) */
@@ -91,6 +100,7 @@ static int parse(const char *mode, bool eval, int argc, char **argv, opts *o) {
         else if (OPT("--max-len")) { if (err || !cli_parse_long(mode, "--max-len", v, 1, 1 << 30, &o->max_len)) return err ? err : 2; }
         else if (OPT("--batch")) { if (err || !cli_parse_long(mode, "--batch", v, 1, 4096, &o->batch)) return err ? err : 2; }
         else if (OPT("--threads")) { if (err || !cli_parse_long(mode, "--threads", v, 1, 1024, &o->threads)) return err ? err : 2; }
+        else if (tag && OPT("--exactly-one")) { if (err) return err; o->one = v; }
         else if (cli_flag(argv, i, "--json")) o->json = true;
         else if (eval && cli_flag(argv, i, "--skip-bad")) o->skip_bad = true;
         else if (eval && cli_flag(argv, i, "--skip-long")) o->skip_long = true;
@@ -104,6 +114,22 @@ static int parse(const char *mode, bool eval, int argc, char **argv, opts *o) {
     if (eval && !o->data) return cli_usage_error(mode, "--data TEST.tsv is required");
     if (o->threads) omp_set_num_threads((int)o->threads);
     return 0;
+}
+
+/* --exactly-one's tag id (-1 without the flag), or a usage error naming the flag and the tags. */
+static int one_tag(const char *mode, const opts *o, const rnnc_seq_model *m, int *id) {
+    *id = -1;
+    if (!o->one) return 0;
+    if ((*id = rnnc_seq_label_id(m, o->one)) >= 0 && m->n_labels >= 2) return 0;
+    char list[512] = "";
+    size_t at = 0;
+    for (int i = 0; i < m->n_labels && at + 8 < sizeof list; i++) {
+        int k = snprintf(list + at, sizeof list - at, "%s'%s'", i ? ", " : "", m->labels[i]);
+        if (k < 0 || (size_t)k >= sizeof list - at) { snprintf(list + at, sizeof list - at, ", ..."); break; }
+        at += (size_t)k;
+    }
+    if (*id >= 0) return cli_usage_error(mode, "--exactly-one: the model has one tag only (%s)", list);
+    return cli_usage_error(mode, "--exactly-one: '%s' is not a tag of %s (its tags: %s)", o->one, o->model, list);
 }
 
 static void softmax(const float *z, int C, double *p) {
@@ -122,7 +148,8 @@ static int argmax(const double *p, int C) {
 }
 
 /* Writes the predictions of the items of d (one per line) to fp; empty[i] lines get an empty line. */
-static int write_batch(FILE *fp, const rnnc_seq_model *m, const rnnc_seq_batch *b, const float *out, bool json, double *p) {
+static int write_batch(FILE *fp, const rnnc_seq_model *m, const rnnc_seq_batch *b, const float *out, bool json, double *p,
+                       int one, int *pred) {
     int C = m->c.outputs;
     bool tag = m->c.kind == RNNC_SEQ_TAG;
     for (int r = 0; r < b->B; r++) {
@@ -146,9 +173,10 @@ static int write_batch(FILE *fp, const rnnc_seq_model *m, const rnnc_seq_batch *
         }
         cJSON *j = json ? cJSON_CreateObject() : NULL, *tags = json ? cJSON_AddArrayToObject(j, "tags") : NULL,
               *probs = json ? cJSON_AddArrayToObject(j, "probs") : NULL;
+        rnnc_tag_decode(out + (size_t)r * b->T * C, b->lengths[r], C, one, pred);
         for (int t = 0; t < b->lengths[r]; t++) {
             softmax(out + ((size_t)r * b->T + t) * C, C, p);
-            int best = argmax(p, C);
+            int best = pred[t];
             if (json) {
                 cJSON_AddItemToArray(tags, cJSON_CreateString(m->labels[best]));
                 cJSON_AddItemToArray(probs, cJSON_CreateNumber(round(p[best] * 1e6) / 1e6));
@@ -172,11 +200,13 @@ int cmd_seqtask_predict(rnnc_seq_kind kind, int argc, char **argv) {
     char mode[64];
     snprintf(mode, sizeof mode, "%s predict", rnnc_seq_kind_name(kind));
     opts o;
-    int rc = parse(mode, false, argc, argv, &o);
+    int rc = parse(mode, false, kind == RNNC_SEQ_TAG, argc, argv, &o);
     if (rc < 0) { help_predict(kind); return 0; }
     if (rc) return rc;
     rnnc_seq_model *m = NULL;
     if ((rc = cli_seq_load(kind, o.model, &m))) return rc;
+    int one = -1;
+    if ((rc = one_tag(mode, &o, m, &one))) { rnnc_seq_model_free(m); return rc; }
     if (!o.max_len) o.max_len = m->c.max_len ? m->c.max_len : RNNC_SEQ_DEFAULT_MAX_LEN;
     bool from_stdin = !o.input || !strcmp(o.input, "-"), tag = kind == RNNC_SEQ_TAG;
     const char *in_name = from_stdin ? "stdin" : o.input;
@@ -201,10 +231,11 @@ int cmd_seqtask_predict(rnnc_seq_kind kind, int argc, char **argv) {
     size_t *ex = malloc((size_t)B * sizeof *ex);
     float *out = malloc((size_t)B * (tag ? (size_t)T : 1) * C * sizeof *out);
     double *p = malloc((size_t)C * sizeof *p);
+    int *pred = malloc((size_t)T * sizeof *pred);
     char *line = NULL;
     size_t cap = 0, lines = 0, tokens = 0, unknown = 0, cut = 0;
     rnnc_ids tok = {0};
-    if (!ids || !lens || !ex || !out || !p || !(d.ids = calloc((size_t)B, sizeof *d.ids)) ||
+    if (!ids || !lens || !ex || !out || !p || !pred || !(d.ids = calloc((size_t)B, sizeof *d.ids)) ||
         !(d.len = calloc((size_t)B, sizeof *d.len))) {
         rc = cli_fail("out of memory");
     } else if (rnnc_seq_ws_new(&ws, m, B, T)) {
@@ -248,10 +279,10 @@ int cmd_seqtask_predict(rnnc_seq_kind kind, int argc, char **argv) {
         for (int r = 0; r <= n && !rc; r++) {
             for (int e = 0; e < empties_before[r]; e++) fputc('\n', fp);
             if (r == n) break;
-            rnnc_seq_batch one = b;
-            one.B = 1;
-            one.lengths = lens + r;
-            rc = write_batch(fp, m, &one, out + (size_t)r * (tag ? (size_t)b.T : 1) * C, o.json, p);
+            rnnc_seq_batch item = b;
+            item.B = 1;
+            item.lengths = lens + r;
+            rc = write_batch(fp, m, &item, out + (size_t)r * (tag ? (size_t)b.T : 1) * C, o.json, p, one, pred);
         }
         if (fp == stdout) fflush(stdout);
     }
@@ -272,7 +303,7 @@ int cmd_seqtask_predict(rnnc_seq_kind kind, int argc, char **argv) {
     rnnc_seq_ws_free(ws);
     for (int i = 0; d.ids && i < B; i++) free(d.ids[i]);
     free(d.ids); free(d.len);
-    free(ids); free(lens); free(ex); free(out); free(p); free(line);
+    free(ids); free(lens); free(ex); free(out); free(p); free(pred); free(line);
     rnnc_ids_free(&tok);
 done:
     if (!from_stdin) fclose(in);
@@ -284,13 +315,15 @@ int cmd_seqtask_eval(rnnc_seq_kind kind, int argc, char **argv) {
     char mode[64];
     snprintf(mode, sizeof mode, "%s eval", rnnc_seq_kind_name(kind));
     opts o;
-    int rc = parse(mode, true, argc, argv, &o);
+    int rc = parse(mode, true, kind == RNNC_SEQ_TAG, argc, argv, &o);
     if (rc < 0) { help_eval(kind); return 0; }
     if (rc) return rc;
     if (kind == RNNC_SEQ_CLASSIFY && o.skip_long)
         fprintf(stderr, "rnnc %s: warning: --skip-long is ignored: classify cuts a text longer than --max-len instead\n", mode);
     rnnc_seq_model *m = NULL;
     if ((rc = cli_seq_load(kind, o.model, &m))) return rc;
+    int one = -1;
+    if ((rc = one_tag(mode, &o, m, &one))) { rnnc_seq_model_free(m); return rc; }
     if (!o.max_len) o.max_len = m->c.max_len ? m->c.max_len : RNNC_SEQ_DEFAULT_MAX_LEN;
     bool tag = kind == RNNC_SEQ_TAG;
     int C = m->c.outputs, B = (int)o.batch;
@@ -325,12 +358,7 @@ int cmd_seqtask_eval(rnnc_seq_kind kind, int argc, char **argv) {
             size_t i = ex[k];
             rnnc_status s;
             if (tag) {
-                for (int t = 0; t < d.len[i]; t++) {
-                    const float *z = out + ((size_t)k * b.T + t) * C;
-                    int best = 0;
-                    for (int c = 1; c < C; c++) best = z[c] > z[best] ? c : best;
-                    pred[t] = best;
-                }
+                rnnc_tag_decode(out + (size_t)k * b.T * C, d.len[i], C, one, pred);
                 s = rnnc_tag_score_add(&ts, d.tags[i], pred, (size_t)d.len[i]);
             } else {
                 const float *z = out + (size_t)k * C;

@@ -279,6 +279,23 @@ int rnnc_seq_label_id(const rnnc_seq_model *m, const char *name) {
     return -1;
 }
 
+void rnnc_tag_decode(const float *z, int n, int C, int one, int *pred) {
+    const bool constrained = one >= 0 && one < C && C >= 2;
+    int at = -1;
+    float gain = 0;
+    for (int t = 0; t < n; t++) {
+        const float *r = z + (size_t)t * C;
+        int best = -1;
+        for (int c = 0; c < C; c++)
+            if (!(constrained && c == one) && (best < 0 || r[c] > r[best])) best = c;
+        if (!constrained) { pred[t] = best; continue; }
+        pred[t] = best;
+        float g = r[one] - r[best];
+        if (at < 0 || g > gain) { at = t; gain = g; }
+    }
+    if (constrained && at >= 0) pred[at] = one;
+}
+
 /* ---- forward and backward ---- */
 
 struct rnnc_seq_ws {
