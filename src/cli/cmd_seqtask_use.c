@@ -16,16 +16,18 @@
 static const char HELP_PREDICT[] =
     "usage: rnnc %s predict --model M [options] [INPUT]\n"
     "\n"
-    "Reads INPUT (a file, or stdin when absent or '-') one text a line and writes one line per\n"
-    "input line, in order: %s\n"
-    "An empty line gives an empty line. Without -o the lines go to stdout (from a terminal, each as\n"
-    "soon as it is typed); with -o FILE they are written to FILE at the end, atomically. A line on\n"
-    "stderr at the end counts the lines and the tokens outside the model's vocabulary.\n"
+    "Reads INPUT (a file, or stdin when absent or '-') one text a line and writes\n"
+    "one line per input line, in order: %s\n"
+    "An empty line gives an empty line. Without -o the lines go to stdout (from a\n"
+    "terminal, each as soon as it is typed); with -o FILE they are written to FILE\n"
+    "at the end, atomically. A line on stderr at the end counts the lines and the\n"
+    "tokens outside the model's vocabulary.\n"
     "\n"
     "options:\n"
     "  --model M        a model written by rnnc %s train (required)\n"
     "  -o, --output FILE  write to FILE instead of stdout\n"
-    "  --json           one JSON object a line: %s\n"
+    "  --json           one JSON object a line:\n"
+    "                   %s\n"
     "  --max-len N      tokens per line (default: the --max-len the model was\n"
     "                   trained with, else 512): %s\n"
     "  --batch B        lines run together (default 64)\n"
@@ -35,15 +37,18 @@ static const char HELP_PREDICT[] =
 static const char HELP_EVAL[] =
     "usage: rnnc %s eval --model M --data TEST.tsv [options]\n"
     "\n"
-    "Scores the model on TEST.tsv (%s) and prints %s.\n"
-    "%s A file with nothing to score is an error, never a perfect score.\n"
+    "Scores the model on TEST.tsv (%s) and prints\n"
+    "%s.\n"
+    "%s\n"
+    "A file with nothing to score is an error, never a perfect score.\n"
     "\n"
     "options:\n"
     "  --model M        a model written by rnnc %s train (required)\n"
     "  --data FILE      the labelled test data (required)\n"
-    "  --json           the same numbers as one JSON object (with the whole confusion matrix)\n"
-    "  --max-len N      tokens per item (default: the model's training --max-len, else 512;\n"
-    "                   classify cuts longer texts, tag refuses them)\n"
+    "  --json           the same numbers as one JSON object (with the whole\n"
+    "                   confusion matrix)\n"
+    "  --max-len N      tokens per item (default: the model's training --max-len,\n"
+    "                   else 512; classify cuts longer texts, tag refuses them)\n"
     "  --skip-bad       leave out bad lines (counted) instead of failing\n"
     "  --skip-long      (tag) leave out items over --max-len (counted)\n"
     "  --batch B        items run together (default 64)\n"
@@ -60,7 +65,7 @@ static void help_predict(rnnc_seq_kind k) {
     bool tag = k == RNNC_SEQ_TAG;
     const char *name = rnnc_seq_kind_name(k);
     printf(HELP_PREDICT, name,
-           tag ? "the tags, space-separated, one per token (per character\nfor a char model)."
+           tag ? "the tags, space-separated, one per\ntoken (per character for a char model)."
                : "the label TAB its probability.",
            name, tag ? "{\"tags\": [...], \"probs\": [...]} (each tag's probability)" : "{\"label\": L, \"probs\": {label: p, ...}}",
            tag ? "a longer line is an error" : "longer texts are cut", tag ? HELP_ONE : "");
@@ -70,8 +75,8 @@ static void help_eval(rnnc_seq_kind k) {
     bool tag = k == RNNC_SEQ_TAG;
     const char *name = rnnc_seq_kind_name(k);
     printf(HELP_EVAL, name, tag ? "tokens TAB tags a line" : "label TAB text a line",
-           tag ? "token accuracy, sequence accuracy, per-tag precision/recall/F1 and, when\nthe tags are BIO, span F1 (conlleval's rules)"
-               : "accuracy, macro-F1, per-class precision/recall/F1 and the confusion\nmatrix",
+           tag ? "token accuracy, sequence accuracy, per-tag precision/recall/F1 and, when the\ntags are BIO, span F1 (conlleval's rules)"
+               : "accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix",
            tag ? "A tag the model does not know is counted and not scored."
                : "An item whose label the model does not know is counted and left out.",
            name, tag ? HELP_ONE : "");
