@@ -769,6 +769,10 @@ static size_t safe_split_units(const void *u, int unit, size_t n, size_t from) {
     return n;
 }
 
+static rnnc_status bad_unit_error(const void *u, int unit, size_t at) {
+    return rnnc_error(RNNC_ERR_ARG, "text: code unit %zu (U+%04X) has no UTF-8 form", at, (unsigned)unit_at(u, unit, at));
+}
+
 #define UNITS_CHUNK (1u << 18) /* code units a parallel chunk of unit text at most: its UTF-8 stays in L2 */
 
 /* Ordinary text (no special tokens): in parallel chunks when it is big and the pattern built in.
@@ -860,8 +864,7 @@ static rnnc_status encode_ordinary_src(const rnnc_bpe *b, const unsigned char *t
         rnnc_status st = RNNC_OK;
         int spilled = 0;
         if (bad_unit != SIZE_MAX)
-            st = rnnc_error(RNNC_ERR_ARG, "text: code unit %zu (U+%04X) has no UTF-8 form", bad_unit,
-                            (unsigned)unit_at(u, unit, bad_unit));
+            st = bad_unit_error(u, unit, bad_unit);
         for (size_t k = 0; k < nc; k++) {
             if (bad[k] && !st) st = rnnc_error(RNNC_ERR_NOMEM, "bpe encode: out of memory");
             spilled |= own[k] != NULL;
@@ -910,7 +913,7 @@ serial:;
         n = rnnc_units_to_utf8(u, n, unit, whole, &at);
         if (n == SIZE_MAX) {
             free(whole);
-            return rnnc_error(RNNC_ERR_ARG, "text: code unit %zu (U+%04X) has no UTF-8 form", at, (unsigned)unit_at(u, unit, at));
+            return bad_unit_error(u, unit, at);
         }
         t = whole;
     }
@@ -993,9 +996,7 @@ rnnc_status rnnc_bpe_encode_units(const rnnc_bpe *b, const void *units, size_t n
     unsigned char *t = malloc(rnnc_units_utf8_max(n, unit) + 1);
     if (!t) return rnnc_error(RNNC_ERR_NOMEM, "bpe encode: out of memory");
     size_t at = 0, len = rnnc_units_to_utf8(units, n, unit, t, &at);
-    rnnc_status st = len == SIZE_MAX ? rnnc_error(RNNC_ERR_ARG, "text: code unit %zu (U+%04X) has no UTF-8 form", at,
-                                                  (unsigned)unit_at(units, unit, at))
-                                     : rnnc_bpe_encode(b, t, len, true, out);
+    rnnc_status st = len == SIZE_MAX ? bad_unit_error(units, unit, at) : rnnc_bpe_encode(b, t, len, true, out);
     free(t);
     return st;
 }

@@ -211,7 +211,8 @@ rnnc_status rnnc_tokenizer_encode_units(const rnnc_tokenizer *t, const void *uni
     unsigned char *text = malloc(rnnc_units_utf8_max(n, unit) + 1);
     if (!text) return rnnc_error(RNNC_ERR_NOMEM, "tokenizer: out of memory for %zu code units", n);
     size_t bad = 0, len = rnnc_units_to_utf8(units, n, unit, text, &bad);
-    rnnc_status st = len == SIZE_MAX ? rnnc_error(RNNC_ERR_ARG, "text: code unit %zu has no UTF-8 form", bad)
+    uint32_t v = len != SIZE_MAX ? 0 : unit == 2 ? ((const uint16_t *)units)[bad] : ((const uint32_t *)units)[bad];
+    rnnc_status st = len == SIZE_MAX ? rnnc_error(RNNC_ERR_ARG, "text: code unit %zu (U+%04X) has no UTF-8 form", bad, (unsigned)v)
                                      : rnnc_tokenizer_encode(t, text, len, allow_special, out, n_oov);
     free(text);
     return st;
