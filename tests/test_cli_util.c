@@ -276,6 +276,36 @@ static void test_unseen_ids(void) {
     CHECK(n == 3 && nb[0].id == 1);
 }
 
+/* cli_print_wrapped: lines within 80 columns, the first counting what came before it, the
+ * others indented; the words and their order unchanged; an over-long word kept whole. */
+static void test_print_wrapped(void) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    CHECK(f != NULL);
+    if (!f) return;
+    const char *text = "the gradient norm |dloss/dh| k steps before the loss, per cell, at initialisation "
+                       "and trained, then some more words so that the text runs to three lines at least";
+    int col = fprintf(f, "  %-16s ", "vanishing");
+    cli_print_wrapped(f, col, 19, text);
+    cli_print_wrapped(f, 0, 0, "short");
+    cli_print_wrapped(f, 70, 4, "a-word-of-more-than-eighty-columns-a-word-of-more-than-eighty-columns-stays-whole x");
+    fclose(f);
+    CHECK_STR(buf, "  vanishing        the gradient norm |dloss/dh| k steps before the loss, per\n"
+                   "                   cell, at initialisation and trained, then some more words so\n"
+                   "                   that the text runs to three lines at least\n"
+                   "short\n"
+                   "\n    a-word-of-more-than-eighty-columns-a-word-of-more-than-eighty-columns-stays-whole\n"
+                   "    x\n");
+    /* every line within 80 columns but the one holding the over-long word */
+    int line_cols = 0, over = 0;
+    for (const char *s = buf; *s; s++) {
+        if (*s == '\n') { over += line_cols > 80; line_cols = 0; } else line_cols++;
+    }
+    CHECK_EQ_LL(over, 1);
+    free(buf);
+}
+
 int main(void) {
     RUN(test_format_si);
     RUN(test_format_duration);
@@ -287,5 +317,6 @@ int main(void) {
     RUN(test_term_width);
     RUN(test_flag_values);
     RUN(test_unseen_ids);
+    RUN(test_print_wrapped);
     return test_report();
 }

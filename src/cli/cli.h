@@ -82,6 +82,11 @@ enum {
 int cli_term_width(int fd);
 /* Display columns of a UTF-8 string: one per character (lead byte), control bytes included. */
 int cli_text_cols(const char *s);
+/* Writes TEXT to F with its words wrapped so that no line passes 80 columns (a --help fits an
+ * 80-column terminal), the line having COL columns already (what the caller wrote before it);
+ * the lines after the first start with INDENT spaces. A word longer than a line stays whole.
+ * Ends with a newline. */
+void cli_print_wrapped(FILE *f, int col, int indent, const char *text);
 /* Which fields fit in `max_cols` columns when joined two spaces apart: keep[i] is set for each
  * field kept (absent fields are never kept). Fields are dropped in order of decreasing prio
  * (later first among equals) until the rest fits; the last field left is kept even when it alone

@@ -478,17 +478,19 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: rnnc info FILE\n"
             "\n"
-            "Says what FILE is and what is in it. A language model: its configuration, tokenizer,\n"
-            "training state, every tensor with its shape, and the parameters of each recurrent layer\n"
-            "next to those of an Elman (rnn_tanh) layer of the same sizes (an LSTM layer has exactly\n"
-            "4x and a GRU layer 3x as many). A seq2seq model: its configuration, both vocabularies,\n"
-            "training state and parameters. A classifier or tagger: its configuration, pooling, labels\n"
-            "(the first 10), vocabulary, training state and parameters; a forecaster: the same with its\n"
-            "series (columns, known flags, normalisation), context, horizon and season instead of labels\n"
-            "and vocabulary. A training checkpoint: the step, time, best score, budget\n"
-            "and optimizer of its run, the command that resumes it, then its model. A checkpoint of\n"
-            "an older rnnc, another safetensors file (its tensors) or a tokenizer file (its type and\n"
-            "size): what it is. Anything else: one line saying what it is not.\n");
+            "Says what FILE is and what is in it. A language model: its configuration,\n"
+            "tokenizer, training state, every tensor with its shape, and the parameters of\n"
+            "each recurrent layer next to those of an Elman (rnn_tanh) layer of the same\n"
+            "sizes (an LSTM layer has exactly 4x and a GRU layer 3x as many). A seq2seq\n"
+            "model: its configuration, both vocabularies, training state and parameters. A\n"
+            "classifier or tagger: its configuration, pooling, labels (the first 10),\n"
+            "vocabulary, training state and parameters; a forecaster: the same with its\n"
+            "series (columns, known flags, normalisation), context, horizon and season\n"
+            "instead of labels and vocabulary. A training checkpoint: the step, time, best\n"
+            "score, budget and optimizer of its run, the command that resumes it, then its\n"
+            "model. A checkpoint of an older rnnc, another safetensors file (its tensors) or\n"
+            "a tokenizer file (its type and size): what it is. Anything else: one line saying\n"
+            "what it is not.\n");
 }
 
 int cmd_info(int argc, char **argv) {

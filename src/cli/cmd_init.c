@@ -6,10 +6,11 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: rnnc init --cell CELL --vocab V --embed E --hidden H --layers N [--dropout P] [--seed S] -o MODEL\n"
+            "usage: rnnc init --cell CELL --vocab V --embed E --hidden H --layers N\n"
+            "                 [--dropout P] [--seed S] -o MODEL\n"
             "\n"
-            "Makes a language model (embedding -> recurrent stack -> linear head) initialised as PyTorch\n"
-            "does and writes it as a safetensors file with PyTorch's tensor names.\n"
+            "Makes a language model (embedding -> recurrent stack -> linear head) initialised\n"
+            "as PyTorch does and writes it as a safetensors file with PyTorch's tensor names.\n"
             "\n"
             "  --cell CELL     rnn_tanh, rnn_relu, lstm or gru\n"
             "  --vocab V       vocabulary size\n"

@@ -10,28 +10,35 @@
 #include "lab/lab.h"
 
 static void list_labs(FILE *f) {
-    for (int i = 0; i < rnnc_lab_count; i++) fprintf(f, "  %-16s %s\n", rnnc_labs[i].name, rnnc_labs[i].summary);
+    for (int i = 0; i < rnnc_lab_count; i++) cli_print_wrapped(f, fprintf(f, "  %-16s ", rnnc_labs[i].name), 19, rnnc_labs[i].summary);
 }
 
 static void usage(FILE *f, const rnnc_lab *lab) {
     if (lab) {
-        fprintf(f, "usage: rnnc lab %s [--quick] [-o DIR] [--seed N] [--threads N]\n\n%s.\nThe seed's claim: %s.\n",
-                lab->name, lab->summary, lab->claim);
+        fprintf(f, "usage: rnnc lab %s [--quick] [-o DIR] [--seed N] [--threads N]\n\n", lab->name);
+        char line[1024];
+        snprintf(line, sizeof line, "%s.", lab->summary);
+        cli_print_wrapped(f, 0, 0, line);
+        snprintf(line, sizeof line, "The seed's claim: %s.", lab->claim);
+        cli_print_wrapped(f, 0, 0, line);
     } else {
         fprintf(f, "usage: rnnc lab                 list the labs\n"
                    "       rnnc lab NAME [--quick] [-o DIR] [--seed N] [--threads N]\n\n"
-                   "Each lab tests one claim of the lesson behind rnnc on a real run: it prints a table, writes\n"
-                   "its picture (SVG) and its numbers (CSV, JSON) into DIR, and ends with a line saying whether\n"
-                   "the claim held. docs/LESSONS.md has every lab's full run.\n\nlabs:\n");
+                   "Each lab tests one claim of the lesson behind rnnc on a real run: it prints a\n"
+                   "table, writes its picture (SVG) and its numbers (CSV, JSON) into DIR, and ends\n"
+                   "with a line saying whether the claim held. docs/LESSONS.md has every lab's full\n"
+                   "run.\n\nlabs:\n");
         list_labs(f);
     }
     fprintf(f, "\noptions:\n"
-               "  --quick          a few seconds instead of a few minutes (smaller models, shorter runs)\n"
+               "  --quick          a few seconds instead of a few minutes (smaller models,\n"
+               "                   shorter runs)\n"
                "  -o DIR           where the SVG, CSV and JSON go (default: lab-NAME); created\n"
                "  --seed N         the seed of every initialisation and data draw (default 1337)\n"
                "  --threads N      OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
-               "Data: labs on the State of the Union or the task data read data/ (or $RNNC_DATA), filled\n"
-               "by scripts/fetch-data.sh (--tasks for the tagging data); a lab says what it lacks.\n");
+               "Data: labs on the State of the Union or the task data read data/ (or\n"
+               "$RNNC_DATA), filled by scripts/fetch-data.sh (--tasks for the tagging data); a\n"
+               "lab says what it lacks.\n");
 }
 
 int cmd_lab(int argc, char **argv) {

@@ -12,14 +12,17 @@ static const char *CMD = "seq2seq";
 void cmd_seq2seq_usage(FILE *f) {
     fputs("usage: rnnc seq2seq train --data TRAIN.tsv --valid DEV.tsv -o RUN_DIR [options]\n"
           "       rnnc seq2seq train --resume RUN_DIR [--steps N | --epochs X | --time T]\n"
-          "       rnnc seq2seq translate --model M [--beam K] [--nbest N] [--alpha A] [--max-len N]\n"
-          "       rnnc seq2seq eval --model M --data TEST.tsv [--beam K] [--alpha A] [--skip-bad]\n"
+          "       rnnc seq2seq translate --model M [--beam K] [--nbest N] [--alpha A]\n"
+          "                              [--max-len N]\n"
+          "       rnnc seq2seq eval --model M --data TEST.tsv [--beam K] [--alpha A]\n"
+          "                         [--skip-bad]\n"
           "\n"
-          "TSV files hold one pair a line: source TAB target; equal sources are one item with several\n"
-          "references. 'rnnc seq2seq train --help' lists the training options; translate: one output\n"
-          "line per input line, flushed as it goes (an empty line gives an empty line); with --nbest N,\n"
-          "N lines per input: INPUT_LINE_NO TAB SCORE TAB OUTPUT. eval prints the token error rate (TER,\n"
-          "PER for G2P) and sequence error rate (SER, WER).\n",
+          "TSV files hold one pair a line: source TAB target; equal sources are one item\n"
+          "with several references. 'rnnc seq2seq train --help' lists the training options;\n"
+          "translate: one output line per input line, flushed as it goes (an empty line\n"
+          "gives an empty line); with --nbest N, N lines per input: INPUT_LINE_NO TAB SCORE\n"
+          "TAB OUTPUT. eval prints the token error rate (TER, PER for G2P) and sequence\n"
+          "error rate (SER, WER).\n",
           f);
 }
 

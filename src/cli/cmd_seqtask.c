@@ -65,25 +65,27 @@ static const char *const usage_text[3] = {
     "       rnnc classify predict --model M [FILE] [--json] [-o OUT]\n"
     "       rnnc classify eval --model M --data TEST.tsv [--json]\n"
     "\n"
-    "Sequence -> label. TSV lines: label TAB text. predict reads one text a line and prints\n"
-    "label TAB probability (--json: every probability); eval prints accuracy, macro-F1, per-class\n"
-    "precision/recall/F1 and the confusion matrix.\n",
+    "Sequence -> label. TSV lines: label TAB text. predict reads one text a line and\n"
+    "prints label TAB probability (--json: every probability); eval prints accuracy,\n"
+    "macro-F1, per-class precision/recall/F1 and the confusion matrix.\n",
     "usage: rnnc tag train --data TRAIN.tsv --valid DEV.tsv -o RUN_DIR [options]\n"
     "       rnnc tag train --resume RUN_DIR [--steps N | --epochs X | --time T]\n"
     "       rnnc tag predict --model M [FILE] [--json] [-o OUT]\n"
     "       rnnc tag eval --model M --data TEST.tsv [--json]\n"
     "\n"
-    "A tag per token. TSV lines: tokens TAB tags, space-separated with equal counts (with\n"
-    "--tokenizer char, a tag per character of the text). predict prints one line of tags per\n"
-    "input line; eval prints token and sequence accuracy, per-tag F1 and, for BIO tags, span F1.\n",
+    "A tag per token. TSV lines: tokens TAB tags, space-separated with equal counts\n"
+    "(with --tokenizer char, a tag per character of the text). predict prints one\n"
+    "line of tags per input line; eval prints token and sequence accuracy, per-tag F1\n"
+    "and, for BIO tags, span F1.\n",
     "usage: rnnc forecast train --data SERIES.csv --target COL -o RUN_DIR [options]\n"
     "       rnnc forecast train --resume RUN_DIR [--steps N | --epochs X | --time T]\n"
     "       rnnc forecast predict --model M --data RECENT.csv [-o OUT.csv]\n"
     "       rnnc forecast eval --model M --data SERIES.csv [--last R] [--json]\n"
     "\n"
-    "Numbers -> the next numbers. A CSV with a header; windows of --context rows predict the\n"
-    "--horizon rows after them. eval prints MAE, RMSE, sMAPE and MASE beside the seasonal-naive\n"
-    "forecast's; predict continues the series past its last row.\n",
+    "Numbers -> the next numbers. A CSV with a header; windows of --context rows\n"
+    "predict the --horizon rows after them. eval prints MAE, RMSE, sMAPE and MASE\n"
+    "beside the seasonal-naive forecast's; predict continues the series past its last\n"
+    "row.\n",
 };
 
 void cmd_seqtask_usage(rnnc_seq_kind kind, FILE *f) { fputs(usage_text[kind], f); }
@@ -112,9 +114,10 @@ static int train(rnnc_seq_kind kind, int argc, char **argv) {
     int rc = cli_flags_parse(mode, argc, argv, 1, tables, nt);
     if (rc < 0) {
         fputs(usage_text[kind], stdout);
-        fputs("\nWrites RUN_DIR/model.safetensors, best.safetensors (the best validation), checkpoint.safetensors\n"
-              "and metrics.jsonl (plot: rnnc plot RUN_DIR). Ctrl-C, SIGTERM or kill -9 leave a run that --resume\n"
-              "continues exactly (step and epoch budgets).\n\n", stdout);
+        fputs("\nWrites RUN_DIR/model.safetensors, best.safetensors (the best validation),\n"
+              "checkpoint.safetensors and metrics.jsonl (plot: rnnc plot RUN_DIR). Ctrl-C,\n"
+              "SIGTERM or kill -9 leave a run that --resume continues exactly (step and epoch\n"
+              "budgets).\n\n", stdout);
         cli_flags_help(stdout, tables, nt);
         cli_flags_free(tables, nt);
         return 0;

@@ -12,19 +12,21 @@ static const char *const similar_help =
     "       rnnc similar --model M WORD (+|-) WORD ... [-k 10]\n"
     "       rnnc similar --model M --export DIR\n"
     "\n"
-    "Lists the tokens whose embedding vectors are closest in direction (cosine similarity) to each\n"
-    "WORD's. With + and - between words, the query is the sum of their unit vectors (king - man +\n"
-    "woman), and the words themselves are left out of the answer. A WORD must be one token of the\n"
-    "model's tokenizer (a character for a char model; for BPE, the word or the word after a space).\n"
-    "Tokens that never occurred in training are never answers, nor queries: their vectors are still\n"
-    "random. The model lists them in its metadata (rnnc.unseen_ids); for a model that does not, a\n"
-    "note says so and only the ids no text can produce are left out (char: reserved and byte ids,\n"
-    "word: reserved ids).\n"
+    "Lists the tokens whose embedding vectors are closest in direction (cosine\n"
+    "similarity) to each WORD's. With + and - between words, the query is the sum of\n"
+    "their unit vectors (king - man + woman), and the words themselves are left out\n"
+    "of the answer. A WORD must be one token of the model's tokenizer (a character\n"
+    "for a char model; for BPE, the word or the word after a space). Tokens that\n"
+    "never occurred in training are never answers, nor queries: their vectors are\n"
+    "still random. The model lists them in its metadata (rnnc.unseen_ids); for a\n"
+    "model that does not, a note says so and only the ids no text can produce are\n"
+    "left out (char: reserved and byte ids, word: reserved ids).\n"
     "\n"
     "options:\n"
     "  --model M       model file (.safetensors with its tokenizer inside)\n"
     "  -k K            neighbours to list (default 10)\n"
-    "  --export DIR    write DIR/vectors.tsv and DIR/metadata.tsv for projector.tensorflow.org\n";
+    "  --export DIR    write DIR/vectors.tsv and DIR/metadata.tsv for\n"
+    "                  projector.tensorflow.org\n";
 
 /* The id of `word`: its single token, or for BPE the single token of " word" (the form a word takes
  * inside running text). 0 on success, else the error has been printed. */

@@ -182,6 +182,29 @@ int cli_text_cols(const char *s) {
     return n;
 }
 
+void cli_print_wrapped(FILE *f, int col, int indent, const char *text) {
+    const int width = 80;
+    bool first = true; /* no word written yet */
+    for (const char *s = text; *s;) {
+        if (*s == ' ') { s++; continue; }
+        size_t n = strcspn(s, " ");
+        int cols = 0;
+        for (size_t k = 0; k < n; k++) cols += ((unsigned char)s[k] & 0xC0) != 0x80;
+        int sep = first ? 0 : 1;
+        if (col + sep + cols > width && col > indent) { /* to the next line, unless it is bare */
+            fprintf(f, "\n%*s", indent, "");
+            col = indent;
+            sep = 0;
+        }
+        if (sep) { fputc(' ', f); col++; }
+        fwrite(s, 1, n, f);
+        col += cols;
+        first = false;
+        s += n;
+    }
+    fputc('\n', f);
+}
+
 static bool field_present(const cli_field *f) { return f->text && f->text[0]; }
 
 int cli_fields_fit(const cli_field *f, size_t n, int max_cols, bool *keep) {
