@@ -5,11 +5,14 @@
 #  - every flag docs/CLI.md writes for a command exists in one of that command's --help texts.
 #
 # The helps: `rnnc --help` lists the commands (the lines under "commands:"). For each command C,
-# `rnnc C --help`; its subcommands are the lines under a "commands:" heading and the words right
-# after "rnnc C " on its usage lines (rnnc seq2seq train|translate|eval); each gets
-# `rnnc C S --help`. Any "rnnc ... --help" a help names (without a <placeholder>) is run too, so
+# `rnnc C --help`; its subcommands are the lines under a "commands:" (or "labs:") heading and
+# the words right after "rnnc C " on its usage lines (rnnc seq2seq train|translate|eval); each
+# gets `rnnc C S --help`. Any "rnnc ... --help" a help names (without a <placeholder>) is run too, so
 # modes chosen by a flag ("see rnnc train --ids --help") are read. A flag in a help is a word
 # "--name" or a dash and one letter ("-o"), --help and -h aside.
+#
+# Every one of those helps, `rnnc --help` too, fits an 80-column terminal: a line over 80
+# columns fails, named with its command and line number.
 #
 # The doc: flags are read only from code, `inline spans` and ``` fenced blocks ```, never from
 # prose. A flag belongs to the command of the "## " section it is in (a heading names the
@@ -42,6 +45,13 @@ flags_of() {
            } }' "$1" | sort -u
 }
 
+# too_wide WHAT FILE: every line of a help fits an 80-column terminal (reports on stderr: help()'s
+# stdout is the name of its file)
+too_wide() {
+    awk -v what="$1" 'length($0) > 80 { printf "FAIL: %s: line %d is %d columns (over 80): %s\n", what, NR, length($0), $0; n++ }
+                      END { exit n > 0 }' "$2" >&2 || echo >>"$tmp/fails"
+}
+
 # help NAME ARGS...: runs `rnnc ARGS... --help` once; its text in $tmp/help.NAME; records
 # "COMMAND FLAG" lines in $tmp/help_flags and the invocation in $tmp/helps.
 : >"$tmp/help_flags"
@@ -54,6 +64,7 @@ help() {
     # shellcheck disable=SC2086
     if ! "$rnnc" $args --help >"$out" 2>&1 </dev/null; then fail "rnnc $args --help exited $?: $(head -3 "$out")"; return 1; fi
     flags_of "$out" | sed "s/^/$cmd /" >>"$tmp/help_flags"
+    too_wide "rnnc $args --help" "$out"
     # modes reached by a help of their own, named in this one
     grep -oE "rnnc [a-z][a-z0-9]*( [^ '()<>]+)* --help" "$out" | sed -e "s/^rnnc //" -e "s/ --help$//" | sort -u >"$out.refs"
     echo "$out"
@@ -61,11 +72,12 @@ help() {
 
 top=$tmp/top
 "$rnnc" --help >"$top" || fail "rnnc --help exited $?"
+too_wide "rnnc --help" "$top"
 commands=$(awk '/^commands:/ { on = 1; next } on && /^  [a-z]/ { print $1; next } on && !/^  / { on = 0 }' "$top")
 [ -n "$commands" ] || fail "rnnc --help lists no commands"
 for c in $commands; do
     out=$(help "$c") || continue
-    subs=$( { awk '/^commands:/ { on = 1; next } on && /^  [a-z]/ { print $1; next } on && !/^  / { on = 0 }' "$out"
+    subs=$( { awk '/^(commands|labs):/ { on = 1; next } on && /^  [a-z]/ { print $1; next } on && !/^  / { on = 0 }' "$out"
               grep -oE "rnnc $c [a-z][a-z0-9-]*" "$out" | awk '{ print $3 }'; } | sort -u)
     queue=$(cat "$out.refs")
     for s in $subs; do
