@@ -832,7 +832,7 @@ static rnnc_status encode_ordinary_src(const rnnc_bpe *b, const unsigned char *t
         memcpy(start, got, nc * sizeof *start);
         #pragma omp parallel for schedule(dynamic, 1)
         for (size_t k = 0; k < nc; k++) {
-            const unsigned char *ct = t + cut[k];
+            const unsigned char *ct = unit ? NULL : t + cut[k]; /* (t is NULL for unit text) */
             size_t cn = cut[k + 1] - cut[k];
             if (unit) {
                 unsigned char **mine = &tbuf[omp_get_thread_num()];
