@@ -294,6 +294,7 @@ class Encoding:
         self.max_token_value = self.n_vocab - 1
         self.eot_token = self._special_tokens.get("<|endoftext|>")
         self._regexes = {}
+        self._prefixes = {}
 
     def __repr__(self):
         return f"<Encoding {self.name!r}>"
@@ -314,9 +315,12 @@ class Encoding:
         regular expression on big texts; after 64 hits that are no special, the expression."""
         if not text or not specials:
             return None
-        prefix = os.path.commonprefix(list(specials))
+        plan = self._prefixes.get(specials)
+        if plan is None:  # per set, once: the common prefix and the specials longest first
+            plan = self._prefixes[specials] = (os.path.commonprefix(list(specials)),
+                                               sorted(specials, key=len, reverse=True))
+        prefix, by_len = plan
         if len(prefix) >= 2:
-            by_len = sorted(specials, key=len, reverse=True)
             at = text.find(prefix)
             for _ in range(64):
                 if at < 0:
