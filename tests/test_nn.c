@@ -120,34 +120,56 @@ static void test_linear_bias_null(void) {
 /* The weight-gradient product C += A^T B against a double-precision sum, on shapes that BLAS
  * takes whole (short K, wide C) and on ones split over the rows (K from 512, with a remainder),
  * on 1, 2 and 3 threads, with strided A, B and C and C holding earlier values. */
+/* C += A^T B on both paths (BLAS, and rnnc's own kernel where the build has AVX-512), strided
+ * operands, shapes with row and column tails and K over several of the own kernel's 256-row
+ * blocks, against a double-precision sum; on the own path the result is bit-identical for 1, 2 and
+ * 3 threads. */
 static void test_wgrad(void) {
-    const int shapes[][3] = {{7, 5, 9}, {64, 16, 600}, {33, 10, 1027}, {96, 128, 300}, {600, 300, 520}};
+    const int shapes[][3] = {{7, 5, 9}, {64, 16, 600}, {33, 10, 1027}, {96, 128, 300}, {600, 300, 520},
+                             {1, 1, 1}, {130, 47, 257}, {1024, 64, 40}};
+    const rnnc_wgrad_path paths[] = {RNNC_WGRAD_BLAS, RNNC_WGRAD_OWN};
     const int nth = omp_get_max_threads();
     rnnc_rng r;
     rnnc_rng_seed(&r, 77);
-    for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++)
-        for (int threads = 1; threads <= 3; threads++) {
+    for (size_t pi = 0; pi < 2; pi++) {
+        rnnc_wgrad_set_path(paths[pi]);
+        const bool own = rnnc_wgrad_own(); /* no own kernel without AVX-512: BLAS twice */
+        for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++) {
             const int M = shapes[k][0], Nn = shapes[k][1], K = shapes[k][2], lda = M + 3, ldb = Nn + 1, ldc = Nn + 2;
             float *A = malloc((size_t)K * lda * sizeof(float)), *B = malloc((size_t)K * ldb * sizeof(float));
-            float *C = malloc((size_t)M * ldc * sizeof(float)), *C0 = malloc((size_t)M * ldc * sizeof(float));
+            float *C0 = malloc((size_t)M * ldc * sizeof(float)), *C[3];
             for (size_t i = 0; i < (size_t)K * lda; i++) A[i] = 2.0f * rnnc_rng_uniform(&r) - 1.0f;
             for (size_t i = 0; i < (size_t)K * ldb; i++) B[i] = 2.0f * rnnc_rng_uniform(&r) - 1.0f;
-            for (size_t i = 0; i < (size_t)M * ldc; i++) C[i] = C0[i] = 2.0f * rnnc_rng_uniform(&r) - 1.0f;
-            omp_set_num_threads(threads);
-            rnnc_wgrad(M, Nn, K, A, lda, B, ldb, C, ldc);
+            for (size_t i = 0; i < (size_t)M * ldc; i++) C0[i] = 2.0f * rnnc_rng_uniform(&r) - 1.0f;
+            for (int t = 0; t < 3; t++) {
+                C[t] = malloc((size_t)M * ldc * sizeof(float));
+                memcpy(C[t], C0, (size_t)M * ldc * sizeof(float));
+                omp_set_num_threads(t + 1);
+                rnnc_wgrad(M, Nn, K, A, lda, B, ldb, C[t], ldc);
+            }
             omp_set_num_threads(nth);
-            int bad = 0;
-            for (int i = 0; i < M; i++)
-                for (int j = 0; j < ldc; j++) {
-                    double want = C0[(size_t)i * ldc + j];
-                    if (j < Nn)
-                        for (int q = 0; q < K; q++) want += (double)A[(size_t)q * lda + i] * B[(size_t)q * ldb + j];
-                    /* a sum of K products of size <= 1: float error grows like sqrt(K) ulps */
-                    bad += !(fabs(C[(size_t)i * ldc + j] - want) <= 1e-5 * (1 + sqrt((double)K)));
-                }
-            CHECK_MSG(bad == 0, "wgrad %dx%d over %d rows, %d threads: %d values off", M, Nn, K, threads, bad);
-            free(A); free(B); free(C); free(C0);
+            for (int t = 0; t < 3; t++) {
+                int bad = 0;
+                for (int i = 0; i < M; i++)
+                    for (int j = 0; j < ldc; j++) {
+                        double want = C0[(size_t)i * ldc + j];
+                        if (j < Nn)
+                            for (int q = 0; q < K; q++) want += (double)A[(size_t)q * lda + i] * B[(size_t)q * ldb + j];
+                        /* a sum of K products of size <= 1: float error grows like sqrt(K) ulps */
+                        bad += !(fabs(C[t][(size_t)i * ldc + j] - want) <= 1e-5 * (1 + sqrt((double)K)));
+                    }
+                CHECK_MSG(bad == 0, "wgrad (%s) %dx%d over %d rows, %d threads: %d values off",
+                          own ? "own" : "BLAS", M, Nn, K, t + 1, bad);
+            }
+            if (own)
+                CHECK_MSG(!memcmp(C[0], C[1], (size_t)M * ldc * sizeof(float)) &&
+                              !memcmp(C[0], C[2], (size_t)M * ldc * sizeof(float)),
+                          "wgrad %dx%dx%d: the own kernel differs across thread counts", M, Nn, K);
+            for (int t = 0; t < 3; t++) free(C[t]);
+            free(A); free(B); free(C0);
         }
+    }
+    rnnc_wgrad_set_path(RNNC_WGRAD_AUTO);
 }
 
 /* C = A W (or C += A W) on both of its paths (the packed kernel when N or K is at most 128, BLAS

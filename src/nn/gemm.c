@@ -1,19 +1,40 @@
 /* Products over all the tokens of a batch (nn/gemm.h).
  *
  * Weight gradients, C += A^T B over K rows.
- * OpenBLAS splits a product among its threads by tiles of the output. A weight gradient of a
- * small layer has a thin output and a long sum ([512, 64] over 4,096 tokens for LSTM 128's
- * W_ih), so each thread gets a sliver of C and repacks most of the inputs: on two threads such
- * products ran at 68 GFLOP/s ([512,64]), 102 ([512,128]) and 89 ([96,128], the LM head). Here,
- * for outputs of at most 2^17 elements, the K rows are split instead: every thread runs the whole
- * output over its share of the rows on one thread, the first adding straight into C and the
- * others into scratch, and the partial sums are then added in thread order: 130, 155 and 163
- * GFLOP/s in the same run. For wider outputs BLAS's own split is as fast (measured at [512,512]
- * and up), so they go to BLAS unchanged. The sum is the same for a given thread count. */
+ * Two ways, picked per call (rnnc_wgrad_own):
+ * - rnnc's own AVX-512 kernel: 8 x 32 tiles of C, each summed in registers over blocks of 256
+ *   rows of K (A's 8 values of a row broadcast, B's 32 read as they lie) and added to C block by
+ *   block. A work item is 64 rows of C with all its 32-column panels (or one panel, when there are
+ *   too few row groups to share); it copies each 256-row block of its 64 columns of A into a
+ *   contiguous scratch first, as A's rows lie 4 KiB apart in these models and the prefetchers do
+ *   not follow 32-byte reads at that stride. Items go to the threads as they come free. Every
+ *   element is the same sum in the same order whatever the thread count. It is taken where
+ *   OpenBLAS runs without AVX-512 kernels (OPENBLAS_CORETYPE=Haswell, this machine's setting, or a
+ *   core it does not know). On this machine (2026-12-05; one core / two) it ran G2P's shapes
+ *   ([1024, 256] and [1024, 64] over 480 rows, [43, 256] over 480) at 158-190 / 252-368 GFLOP/s
+ *   against 80-102 / 85-180 for OpenBLAS's Haswell kernels, and inside the G2P step (caches
+ *   holding other data) at 139-144 / 255-260 against 89-92 / 157-163; LSTM 512's [2048, 512] over
+ *   4,096 rows at 144 / 283 against 97 / 177. With OpenBLAS's AVX-512 kernels (OPENBLAS_CORETYPE
+ *   unset) BLAS stays: one core ran these shapes at 177-187 against 159-183, and G2P's step at
+ *   242-250 against 214-225 on two threads. (On two threads the own kernel did beat BLAS's row
+ *   split below on its own, [512, 128] over 4,096 rows at 295-324 against 167-180, but LSTM 128's
+ *   whole step was 5% slower with it: every item rereads all of B, 2 MiB there.)
+ * - BLAS. OpenBLAS splits a product among its threads by tiles of the output. A weight gradient of
+ *   a small layer has a thin output and a long sum ([512, 64] over 4,096 tokens for LSTM 128's
+ *   W_ih), so each thread gets a sliver of C and repacks most of the inputs: on two threads such
+ *   products ran at 68 GFLOP/s ([512,64]), 102 ([512,128]) and 89 ([96,128], the LM head). Here,
+ *   for outputs of at most 2^17 elements, the K rows are split instead: every thread runs the whole
+ *   output over its share of the rows on one thread, the first adding straight into C and the
+ *   others into scratch, and the partial sums are then added in thread order: 130, 155 and 163
+ *   GFLOP/s in the same run. For wider outputs BLAS's own split is as fast (measured at [512,512]
+ *   and up), so they go to BLAS unchanged. The sum is the same for a given thread count. */
 #include "nn/gemm.h"
 #include "nn/pgemm.h"
 
 #include <cblas.h>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 #include <omp.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -23,15 +44,128 @@
 #undef I
 
 #define MAX_SPLIT 16
+#define SPLIT_MAX ((size_t)1 << 17) /* outputs up to this many elements: the rows are split (BLAS path) */
+
+static rnnc_wgrad_path wgrad_path = RNNC_WGRAD_AUTO;
+
+void rnnc_wgrad_set_path(rnnc_wgrad_path path) { wgrad_path = path; }
+
+#ifdef __AVX512F__
+#define WG_KC 256 /* rows of K a tile sums in registers before adding into C */
+#define WG_MG 64  /* rows of C a work item covers */
+
+/* C[mr, w] += A[kc, mr]^T B[kc, w] for w <= 32 columns (masks m0, m1). */
+static inline __attribute__((always_inline)) void wg_tile(const int mr, int kc, const float *a, int lda,
+                                                          const float *b, int ldb, float *c, int ldc, __mmask16 m0,
+                                                          __mmask16 m1) {
+    __m512 c0[8], c1[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < mr; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); }
+    for (int k = 0; k < kc; k++) {
+        const __m512 b0 = _mm512_maskz_loadu_ps(m0, b), b1 = _mm512_maskz_loadu_ps(m1, b + 16);
+#pragma GCC unroll 8
+        for (int i = 0; i < mr; i++) {
+            const __m512 x = _mm512_set1_ps(a[i]);
+            c0[i] = _mm512_fmadd_ps(x, b0, c0[i]);
+            c1[i] = _mm512_fmadd_ps(x, b1, c1[i]);
+        }
+        a += lda;
+        b += ldb;
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < mr; i++) {
+        float *ci = c + (size_t)i * ldc;
+        _mm512_mask_storeu_ps(ci, m0, _mm512_add_ps(c0[i], _mm512_maskz_loadu_ps(m0, ci)));
+        _mm512_mask_storeu_ps(ci + 16, m1, _mm512_add_ps(c1[i], _mm512_maskz_loadu_ps(m1, ci + 16)));
+    }
+}
+
+/* Rows [i0, i1) (at most WG_MG) and the 32-column panels [p0, p1) of C, over all K in blocks of
+ * WG_KC rows: each block of A's columns i0..i1 is first copied into ap (contiguous rows of WG_MG,
+ * read at a stride the prefetchers follow), then every tile of the item adds that block's sum. */
+static void wg_item(int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int i0, int i1,
+                    int p0, int p1, float *ap) {
+    const int m = i1 - i0;
+    for (int k0 = 0; k0 < K; k0 += WG_KC) {
+        const int kc = K - k0 < WG_KC ? K - k0 : WG_KC;
+        for (int k = 0; k < kc; k++) memcpy(ap + (size_t)k * WG_MG, A + (size_t)(k0 + k) * lda + i0, (size_t)m * sizeof(float));
+        for (int p = p0; p < p1; p++) {
+            const int j0 = p * 32, w = N - j0 < 32 ? N - j0 : 32;
+            const __mmask16 m0 = w >= 16 ? 0xFFFF : (__mmask16)((1u << w) - 1);
+            const __mmask16 m1 = w >= 32 ? 0xFFFF : w > 16 ? (__mmask16)((1u << (w - 16)) - 1) : 0;
+            for (int i = 0; i < m; i += 8) {
+                const float *a = ap + i, *b = B + (size_t)k0 * ldb + j0;
+                float *c = C + (size_t)(i0 + i) * ldc + j0;
+                switch (m - i < 8 ? m - i : 8) {
+                case 8: wg_tile(8, kc, a, WG_MG, b, ldb, c, ldc, m0, m1); break;
+                case 7: wg_tile(7, kc, a, WG_MG, b, ldb, c, ldc, m0, m1); break;
+                case 6: wg_tile(6, kc, a, WG_MG, b, ldb, c, ldc, m0, m1); break;
+                case 5: wg_tile(5, kc, a, WG_MG, b, ldb, c, ldc, m0, m1); break;
+                case 4: wg_tile(4, kc, a, WG_MG, b, ldb, c, ldc, m0, m1); break;
+                case 3: wg_tile(3, kc, a, WG_MG, b, ldb, c, ldc, m0, m1); break;
+                case 2: wg_tile(2, kc, a, WG_MG, b, ldb, c, ldc, m0, m1); break;
+                default: wg_tile(1, kc, a, WG_MG, b, ldb, c, ldc, m0, m1); break;
+                }
+            }
+        }
+    }
+}
+
+/* Returns false when the scratch cannot be allocated (the caller then takes BLAS). */
+static bool wgrad_own(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc) {
+    const int groups = (M + WG_MG - 1) / WG_MG, panels = (N + 31) / 32;
+    /* below about a million multiply-adds a second thread costs more than it brings */
+    int nth = (double)M * N * K >= 1e6 && !omp_in_parallel() ? omp_get_max_threads() : 1;
+    /* an item is a group of rows with all panels (A read once) where there are groups enough to
+     * share, else one panel of a group; the sums are the same either way */
+    const int per = groups >= 4 * nth ? panels : 1, items = groups * ((panels + per - 1) / per);
+    if (nth > items) nth = items;
+    float *scratch = aligned_alloc(64, (size_t)nth * WG_KC * WG_MG * sizeof(float));
+    if (!scratch) return false;
+#pragma omp parallel for schedule(dynamic, 1) if (nth > 1) num_threads(nth)
+    for (int q = 0; q < items; q++) {
+        const int g = q % groups, p0 = q / groups * per, p1 = p0 + per < panels ? p0 + per : panels;
+        const int i0 = g * WG_MG, i1 = i0 + WG_MG < M ? i0 + WG_MG : M;
+        wg_item(N, K, A, lda, B, ldb, C, ldc, i0, i1, p0, p1, scratch + (size_t)omp_get_thread_num() * WG_KC * WG_MG);
+    }
+    free(scratch);
+    return true;
+}
+
+/* Whether OpenBLAS runs AVX-512 kernels here (its core name, read once; OPENBLAS_CORETYPE sets it). */
+static bool blas_has_avx512(void) {
+    static int known = -1;
+    int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
+    if (k < 0) {
+        const char *core = openblas_get_corename();
+        k = core && (strstr(core, "SkylakeX") || strstr(core, "Cooperlake") || strstr(core, "SapphireRapids") ||
+                     strstr(core, "Zen4") || strstr(core, "Zen5"));
+        __atomic_store_n(&known, k, __ATOMIC_RELAXED);
+    }
+    return k;
+}
+#endif
+
+bool rnnc_wgrad_own(void) {
+#ifdef __AVX512F__
+    if (wgrad_path != RNNC_WGRAD_AUTO) return wgrad_path == RNNC_WGRAD_OWN;
+    return !blas_has_avx512();
+#else
+    return false;
+#endif
+}
 
 void rnnc_wgrad(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc) {
     if (M < 1 || N < 1 || K < 1) return;
+#ifdef __AVX512F__
+    if (rnnc_wgrad_own() && wgrad_own(M, N, K, A, lda, B, ldb, C, ldc)) return;
+#endif
     const size_t mn = (size_t)M * N;
     int n = omp_in_parallel() ? 1 : omp_get_max_threads();
     if (n > MAX_SPLIT) n = MAX_SPLIT;
     if (n > K / 256) n = K / 256; /* at least 256 rows each */
     float *part[MAX_SPLIT] = {0};
-    bool ok = n > 1 && mn <= ((size_t)1 << 17);
+    bool ok = n > 1 && mn <= SPLIT_MAX;
     for (int t = 1; ok && t < n; t++) ok = (part[t] = malloc(mn * sizeof(float))) != NULL;
     if (!ok) {
         for (int t = 1; t < n; t++) free(part[t]);

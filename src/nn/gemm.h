@@ -4,9 +4,21 @@
 #ifndef RNNC_NN_GEMM_H
 #define RNNC_NN_GEMM_H
 
+#include <stdbool.h>
+
 /* The weight gradient C[M, N] += A^T B, a sum over K rows (tokens); A is [K, M] (row stride lda),
- * B is [K, N] (row stride ldb). */
+ * B is [K, N] (row stride ldb). On rnnc's own kernel (rnnc_wgrad_own) each element is the same sum
+ * on any thread count; through BLAS the sum depends on the thread count. */
 void rnnc_wgrad(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc);
+
+/* Whether rnnc_wgrad takes rnnc's own AVX-512 kernel: in an AVX-512 build, when OpenBLAS's kernels
+ * are not AVX-512 ones (gemm.c says why). */
+bool rnnc_wgrad_own(void);
+
+/* For tests and benchmarks: force one path of rnnc_wgrad (AUTO: the rule above). Not thread-safe;
+ * set it before the products run. */
+typedef enum { RNNC_WGRAD_AUTO, RNNC_WGRAD_BLAS, RNNC_WGRAD_OWN } rnnc_wgrad_path;
+void rnnc_wgrad_set_path(rnnc_wgrad_path path);
 
 /* C[M, N] = A[M, K] W, or C += A W with accumulate; W's element (k, n) is W[k*ldw + n]
  * (transw 0) or W[n*ldw + k] (transw 1, as for x W^T with W an nn.Linear weight). With at most
