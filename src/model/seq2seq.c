@@ -404,6 +404,7 @@ static rnnc_status decode_train(rnnc_s2s_ws *w, const rnnc_s2s_model *m, const r
         size_t n = (size_t)b->Tt * (size_t)m->c.hidden;
         float keep = 1.0f - m->c.output_dropout, scale = 1.0f / keep;
         uint64_t key = rnnc_rng_u64(rng);
+#pragma omp parallel for schedule(static) if ((size_t)b->B * n >= ((size_t)1 << 15) && !omp_in_parallel())
         for (int r = 0; r < b->B; r++) {
             rnnc_rng rr;
             rnnc_rng_substream(&rr, key, (uint64_t)(w->row0 + r));

@@ -1150,20 +1150,25 @@ static rnnc_status live_reserve(rnnc_rnn_ws *ws) {
     return RNNC_OK;
 }
 
-/* dst = the rows (t, b) of src ([T, B, cols], time-major) with t < len[b], in order. */
+/* dst = the rows (t, b) of src ([T, B, cols], time-major) with t < len[b], in order. The runner
+ * keeps its rows in one length order (length_order), so step t's live rows are exactly its span
+ * [live[2t], live[2t+1]) and each step is one copy; each thread copies a range of steps, starting
+ * at the sum of the spans before it. */
 static void live_gather(const rnnc_rnn_ws *ws, float *dst, const float *src, size_t cols) {
     const int B = ws->B, T = ws->T;
-    size_t o = 0;
-    for (int t = 0; t < T; t++)
-        for (int b = 0; b < B; b++)
-            if (t < ws->len[b]) {
-                /* runs of live rows in one copy */
-                int e = b + 1;
-                while (e < B && t < ws->len[e]) e++;
-                memcpy(dst + o * cols, src + ((size_t)t * B + b) * cols, (size_t)(e - b) * cols * sizeof(float));
-                o += (size_t)(e - b);
-                b = e - 1;
-            }
+    const bool par = (size_t)T * B * cols >= ((size_t)1 << 16) && !omp_in_parallel();
+#pragma omp parallel if (par)
+    {
+        const int nt = omp_get_num_threads(), id = omp_get_thread_num();
+        const int t0 = (int)((long)T * id / nt), t1 = (int)((long)T * (id + 1) / nt);
+        size_t o = 0;
+        for (int t = 0; t < t0; t++) o += (size_t)(ws->live[2 * t + 1] - ws->live[2 * t]);
+        for (int t = t0; t < t1; t++) {
+            const int lo = ws->live[2 * t], n = ws->live[2 * t + 1] - lo;
+            memcpy(dst + o * cols, src + ((size_t)t * B + lo) * cols, (size_t)n * cols * sizeof(float));
+            o += (size_t)n;
+        }
+    }
 }
 
 rnnc_status rnnc_rnn_backward(rnnc_rnn_ws *ws, const float *params, float *dparams, const float *dy,
