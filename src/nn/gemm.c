@@ -231,7 +231,9 @@ void rnnc_gemm_aw(int M, int N, int K, const float *A, int lda, const float *W, 
         return;
     }
     const int NR = RNNC_PGEMM_NR, panels = (N + NR - 1) / NR;
-#pragma omp parallel for schedule(static) if (!small && !omp_in_parallel())
+    /* the packing is shared by the threads too where the product is big enough to be (a 1 MiB W
+     * packed on one thread while the others waited took a quarter of G2P's input projections) */
+#pragma omp parallel for schedule(static) if ((!small || M >= 256) && !omp_in_parallel())
     for (int c = 0; c < panels; c++) rnnc_pgemm_pack(P, W, ldw, transw, K, N, c * NR, c * NR + NR < N ? c * NR + NR : N);
     int gcols = ((1 << 17) / K) / NR * NR; /* columns per group: 2^17 floats of panels */
     if (gcols < NR) gcols = NR;
