@@ -8,6 +8,7 @@
 #include <omp.h>
 
 #include "nn/gemm.h"
+#include "nn/pgemm.h"
 
 enum { V = 7, E = 5, O = 6, N = 9 };
 
@@ -172,6 +173,37 @@ static void test_wgrad(void) {
     rnnc_wgrad_set_path(RNNC_WGRAD_AUTO);
 }
 
+/* The packed layout of pgemm.h, element by element, for W plain and transposed (whose AVX-512
+ * path moves 16 x 16 blocks through registers): K not a multiple of 16, N not a multiple of 32,
+ * packing started and stopped at inner panels, strided sources. */
+static void test_pgemm_pack(void) {
+    const int shapes[][3] = {{1, 1, 0}, {16, 32, 0}, {17, 33, 1}, {256, 1024, 0}, {64, 100, 3}, {31, 200, 5}};
+    rnnc_rng r;
+    rnnc_rng_seed(&r, 5);
+    for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++)
+        for (int tr = 0; tr < 2; tr++) {
+            const int K = shapes[k][0], Nn = shapes[k][1], ld = (tr ? K : Nn) + shapes[k][2], rows = tr ? Nn : K;
+            float *W = malloc((size_t)rows * ld * sizeof(float));
+            const size_t size = rnnc_pgemm_size(K, Nn);
+            float *P = aligned_alloc(64, (size * sizeof(float) + 63) / 64 * 64);
+            for (size_t i = 0; i < (size_t)rows * ld; i++) W[i] = rnnc_rng_uniform(&r);
+            for (size_t i = 0; i < size; i++) P[i] = -1.0f;
+            const int panels = (Nn + 31) / 32, cut = panels / 2 * 32; /* two calls: [0, cut), [cut, N) */
+            rnnc_pgemm_pack(P, W, ld, tr, K, Nn, 0, cut);
+            rnnc_pgemm_pack(P, W, ld, tr, K, Nn, cut, Nn);
+            int bad = 0;
+            for (int p = 0; p < panels; p++)
+                for (int q = 0; q < K; q++)
+                    for (int j = 0; j < 32; j++) {
+                        const int n = p * 32 + j;
+                        const float want = n >= Nn ? 0.0f : tr ? W[(size_t)n * ld + q] : W[(size_t)q * ld + n];
+                        bad += P[(size_t)p * K * 32 + (size_t)q * 32 + j] != want;
+                    }
+            CHECK_MSG(bad == 0, "pgemm_pack K %d N %d ld %d trans %d: %d elements wrong", K, Nn, ld, tr, bad);
+            free(W); free(P);
+        }
+}
+
 /* C = A W (or C += A W) on both of its paths (the packed kernel when N or K is at most 128, BLAS
  * otherwise), W plain and transposed, strided operands, M not a multiple of the 64-row blocks,
  * against a double-precision sum; on the packed path the result is bit-identical for 1, 2 and 3
@@ -228,5 +260,6 @@ int main(void) {
     RUN(test_linear_bias_null);
     RUN(test_wgrad);
     RUN(test_gemm_aw);
+    RUN(test_pgemm_pack);
     return test_report();
 }

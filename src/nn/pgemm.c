@@ -9,8 +9,60 @@
 #include <immintrin.h>
 #endif
 
+#ifdef __AVX512F__
+/* r[i] = column i of the 16 x 16 block r (rows in, columns out), in registers. */
+static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    /* now r[4q + c] holds, in each 128-bit lane L, element c of rows 4L'..: combine lanes */
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
+        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xDD);
+    }
+}
+#endif
+
 void rnnc_pgemm_pack(float *dst, const float *src, int ld, int trans, int K, int N, int n0, int n1) {
     const int NR = RNNC_PGEMM_NR;
+#ifdef __AVX512F__
+    /* transposed, full panels: 16 x 16 blocks through registers (a column of W is a row of src) */
+    if (trans) {
+        int p = n0 / NR;
+        for (; p * NR + NR <= n1 && p * NR + NR <= N; p++) {
+            float *panel = dst + (size_t)p * K * NR;
+            const int c0 = p * NR;
+            int k = 0;
+            for (; k + 16 <= K; k += 16)
+                for (int h = 0; h < 2; h++) {
+                    __m512 r[16];
+                    for (int j = 0; j < 16; j++) r[j] = _mm512_loadu_ps(src + (size_t)(c0 + 16 * h + j) * ld + k);
+                    transpose16(r);
+                    for (int i = 0; i < 16; i++) _mm512_storeu_ps(panel + (size_t)(k + i) * NR + 16 * h, r[i]);
+                }
+            for (; k < K; k++)
+                for (int j = 0; j < NR; j++) panel[(size_t)k * NR + j] = src[(size_t)(c0 + j) * ld + k];
+        }
+        n0 = p * NR;
+        if (n0 >= n1) return;
+    }
+#endif
     for (int p = n0 / NR; p * NR < n1; p++) {
         float *panel = dst + (size_t)p * K * NR;
         int c0 = p * NR, w = N - c0 < NR ? N - c0 : NR;
