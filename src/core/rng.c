@@ -1,9 +1,8 @@
 /* xoshiro256** (Blackman & Vigna) seeded through splitmix64; see include/rnnc/rng.h. */
+#include "core/rng_inline.h"
 #include "rnnc/rng.h"
 
 #include <math.h>
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 static uint64_t splitmix64(uint64_t *x) {
     uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
@@ -16,20 +15,9 @@ void rnnc_rng_seed(rnnc_rng *r, uint64_t seed) {
     for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&seed);
 }
 
-uint64_t rnnc_rng_u64(rnnc_rng *r) {
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
+uint64_t rnnc_rng_u64(rnnc_rng *r) { return rnnc_rng_next(r); }
 
-float rnnc_rng_uniform(rnnc_rng *r) { return (float)(rnnc_rng_u64(r) >> 40) * (1.0f / 16777216.0f); }
+float rnnc_rng_uniform(rnnc_rng *r) { return rnnc_rng_next_uniform(r); }
 
 uint64_t rnnc_rng_below(rnnc_rng *r, uint64_t n) {
     uint64_t limit = UINT64_MAX - UINT64_MAX % n; /* reject the biased top slice */

@@ -2,6 +2,7 @@
  * loss and its backward; greedy and beam decoding; model files. See include/rnnc/seq2seq.h.
  * Built from the shared layers (rnn.h, nn.h); this file only wires them together. */
 #include "core/json.h"
+#include "core/rng_inline.h"
 #include "rnnc/seq2seq.h"
 
 #include <cjson/cJSON.h>
@@ -409,7 +410,7 @@ static rnnc_status decode_train(rnnc_s2s_ws *w, const rnnc_s2s_model *m, const r
             rnnc_rng rr;
             rnnc_rng_substream(&rr, key, (uint64_t)(w->row0 + r));
             for (size_t i = (size_t)r * n; i < (size_t)(r + 1) * n; i++) {
-                w->dec_mask[i] = rnnc_rng_uniform(&rr) < keep ? scale : 0.0f;
+                w->dec_mask[i] = rnnc_rng_next_uniform(&rr) < keep ? scale : 0.0f;
                 w->dec_yd[i] = w->dec_y[i] * w->dec_mask[i];
             }
         }

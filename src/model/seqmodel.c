@@ -1,6 +1,7 @@
 /* Sequence models with a head (classify, tag, forecast): layout, initialisation, the forward and
  * backward pass through pooling, head and loss, and model files. See include/rnnc/seqmodel.h.
  * The recurrent stack is rnn.h's; this file wires the input, the pooling and the head to it. */
+#include "core/rng_inline.h"
 #include "rnnc/seqmodel.h"
 
 #include <cjson/cJSON.h>
@@ -422,7 +423,7 @@ static void dropout_forward(rnnc_seq_ws *w, int B, size_t rows, int DH, int stri
         rnnc_rng_substream(&rr, key, (uint64_t)(w->row0 + b));
         for (size_t r = (size_t)b * per; r < (size_t)(b + 1) * per; r++)
             for (int j = 0; j < DH; j++) {
-                float k = rnnc_rng_uniform(&rr) < keep ? scale : 0.0f;
+                float k = rnnc_rng_next_uniform(&rr) < keep ? scale : 0.0f;
                 w->mask[r * DH + j] = k;
                 w->feat[r * stride + j] *= k;
             }

@@ -29,6 +29,7 @@
  * count (and differ across thread counts only by BLAS rounding in the big products). */
 /* madvise(MADV_HUGEPAGE) is a Linux extension */
 #define _DEFAULT_SOURCE
+#include "core/rng_inline.h"
 #include "rnnc/rnn.h"
 
 #include <cblas.h>
@@ -613,7 +614,7 @@ static void draw_keep(rnnc_rnn_ws *ws, int l, uint64_t key) {
         rnnc_rng_substream(&rr, key, (uint64_t)(row0 + (ws->permuted ? ws->perm[b] : b)));
         for (int t = 0; t < T; t++) {
             size_t i0 = ((size_t)t * B + b) * DH;
-            for (int i = 0; i < DH; i++) keep[i0 + i] = rnnc_rng_uniform(&rr) >= p;
+            for (int i = 0; i < DH; i++) keep[i0 + i] = rnnc_rng_next_uniform(&rr) >= p;
         }
     }
     ws->dropped[l] = true;
