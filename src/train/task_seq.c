@@ -189,13 +189,6 @@ static rnnc_status seq_shard(rnnc_task *base) {
 
 /* ---- validation ---- */
 
-static int argmax(const float *z, int C) {
-    int best = 0;
-    for (int c = 1; c < C; c++)
-        if (z[c] > z[best]) best = c;
-    return best;
-}
-
 static void add_metric(rnnc_valid_result *r, const char *name, double v) {
     if (r->n >= RNNC_MAX_METRICS) return;
     r->m[r->n].name = name;
@@ -258,10 +251,12 @@ static rnnc_status validate_items(seq_task *t, rnnc_valid_result *r) {
         for (int k = 0; k < B && !s; k++) {
             size_t i = ex[k];
             if (tag) {
-                for (int j = 0; j < d->len[i]; j++) pred[j] = argmax(t->out + ((size_t)k * b.T + j) * C, C);
+                rnnc_tag_decode(t->out + (size_t)k * b.T * C, d->len[i], C, -1, pred); /* each token's best tag */
                 s = rnnc_tag_score_add(&ts, d->tags[i], pred, (size_t)d->len[i]);
             } else {
-                s = rnnc_confusion_add(&cm, d->label[i], argmax(t->out + (size_t)k * C, C));
+                int label;
+                rnnc_tag_decode(t->out + (size_t)k * C, 1, C, -1, &label); /* the best class */
+                s = rnnc_confusion_add(&cm, d->label[i], label);
             }
         }
     }
