@@ -8,17 +8,24 @@
  *   too few row groups to share); it copies each 256-row block of its 64 columns of A into a
  *   contiguous scratch first, as A's rows lie 4 KiB apart in these models and the prefetchers do
  *   not follow 32-byte reads at that stride. Items go to the threads as they come free. Every
- *   element is the same sum in the same order whatever the thread count. It is taken where
- *   OpenBLAS runs without AVX-512 kernels (OPENBLAS_CORETYPE=Haswell, this machine's setting, or a
- *   core it does not know). On this machine (2026-12-05; one core / two) it ran G2P's shapes
- *   ([1024, 256] and [1024, 64] over 480 rows, [43, 256] over 480) at 158-190 / 252-368 GFLOP/s
- *   against 80-102 / 85-180 for OpenBLAS's Haswell kernels, and inside the G2P step (caches
- *   holding other data) at 139-144 / 255-260 against 89-92 / 157-163; LSTM 512's [2048, 512] over
- *   4,096 rows at 144 / 283 against 97 / 177. With OpenBLAS's AVX-512 kernels (OPENBLAS_CORETYPE
- *   unset) BLAS stays: one core ran these shapes at 177-187 against 159-183, and G2P's step at
- *   242-250 against 214-225 on two threads. (On two threads the own kernel did beat BLAS's row
- *   split below on its own, [512, 128] over 4,096 rows at 295-324 against 167-180, but LSTM 128's
- *   whole step was 5% slower with it: every item rereads all of B, 2 MiB there.)
+ *   element is the same sum in the same order whatever the thread count. A small output (at most
+ *   2^17 elements) over many rows (2,048 or more) is summed in slices of 1,024 rows instead: each
+ *   slice's whole [M, N] by one thread into scratch, reading its rows of A and B once, then C +=
+ *   slice 0 + slice 1 + ... in that order; the cut is fixed, so this too is the same sum on any
+ *   thread count. It is taken:
+ *   - for every shape where OpenBLAS runs without AVX-512 kernels (OPENBLAS_CORETYPE=Haswell,
+ *     this machine's setting, or a core it does not know). On this machine (2026-12-05; one core
+ *     / two) it ran G2P's shapes ([1024, 256] and [1024, 64] over 480 rows, [43, 256] over 480)
+ *     at 158-190 / 252-368 GFLOP/s against 80-102 / 85-180 for OpenBLAS's Haswell kernels, and
+ *     inside the G2P step (caches holding other data) at 139-144 / 255-260 against 89-92 /
+ *     157-163; LSTM 512's [2048, 512] over 4,096 rows at 144 / 283 against 97 / 177;
+ *   - for the sliced shapes whatever BLAS's kernels: there BLAS's row split below ran [512, 128]
+ *     over 4,096 rows (LSTM 128's dW_hh) at 167-180 GFLOP/s on two threads on the quiet machine,
+ *     and at 27-33 beside a test run (its threads call OpenBLAS from inside an OpenMP region),
+ *     the slices at 246-261 beside the same test run.
+ *   Elsewhere OpenBLAS's AVX-512 kernels (SkylakeX, Cooperlake) are as fast or faster: one core
+ *   ran these shapes at 177-187 against 159-183, [2048, 512] over 4,096 on two at 362 against
+ *   331, and G2P's step made its weight gradients at 242-250 against 214-225 on two threads.
  * - BLAS. OpenBLAS splits a product among its threads by tiles of the output. A weight gradient of
  *   a small layer has a thin output and a long sum ([512, 64] over 4,096 tokens for LSTM 128's
  *   W_ih), so each thread gets a sliver of C and repacks most of the inputs: on two threads such
@@ -53,6 +60,10 @@ void rnnc_wgrad_set_path(rnnc_wgrad_path path) { wgrad_path = path; }
 #ifdef __AVX512F__
 #define WG_KC 256 /* rows of K a tile sums in registers before adding into C */
 #define WG_MG 64  /* rows of C a work item covers */
+#define WG_KS 1024 /* rows of K in a slice, for small outputs over many rows (wg_sliced) */
+
+/* Small outputs over many rows are summed in slices of K (wgrad_own). */
+static bool wg_sliced(int M, int N, int K) { return (size_t)M * N <= SPLIT_MAX && K >= 2 * WG_KS; }
 
 /* C[mr, w] += A[kc, mr]^T B[kc, w] for w <= 32 columns (masks m0, m1). */
 static inline __attribute__((always_inline)) void wg_tile(const int mr, int kc, const float *a, int lda,
@@ -116,6 +127,42 @@ static bool wgrad_own(int M, int N, int K, const float *A, int lda, const float 
     const int groups = (M + WG_MG - 1) / WG_MG, panels = (N + 31) / 32;
     /* below about a million multiply-adds a second thread costs more than it brings */
     int nth = (double)M * N * K >= 1e6 && !omp_in_parallel() ? omp_get_max_threads() : 1;
+    if (wg_sliced(M, N, K)) {
+        /* a small output over many rows: slices of WG_KS rows (a fixed cut, whatever the thread
+         * count), each slice's whole [M, N] sum into scratch by one thread, reading its rows of A
+         * and B once from memory; then C += slice 0 + slice 1 + ..., in that order */
+        const int S = (K + WG_KS - 1) / WG_KS;
+        const size_t mn = (size_t)M * N;
+        if (nth > S) nth = S;
+        float *part = aligned_alloc(64, ((size_t)S * mn + (size_t)nth * WG_KC * WG_MG) * sizeof(float));
+        if (!part) return false;
+        float *scratch = part + (size_t)S * mn;
+#pragma omp parallel num_threads(nth) if (nth > 1)
+        {
+            float *ap = scratch + (size_t)omp_get_thread_num() * WG_KC * WG_MG;
+#pragma omp for schedule(dynamic, 1)
+            for (int q = 0; q < S; q++) {
+                const int k0 = q * WG_KS, kn = K - k0 < WG_KS ? K - k0 : WG_KS;
+                float *P = part + (size_t)q * mn;
+                memset(P, 0, mn * sizeof(float));
+                for (int g = 0; g < groups; g++) {
+                    const int i0 = g * WG_MG, i1 = i0 + WG_MG < M ? i0 + WG_MG : M;
+                    wg_item(N, kn, A + (size_t)k0 * lda, lda, B + (size_t)k0 * ldb, ldb, P, N, i0, i1, 0, panels, ap);
+                }
+            }
+#pragma omp for schedule(static)
+            for (int i = 0; i < M; i++) {
+                float *c = C + (size_t)i * ldc;
+                for (int q = 0; q < S; q++) {
+                    const float *p = part + (size_t)q * mn + (size_t)i * N;
+#pragma omp simd
+                    for (int j = 0; j < N; j++) c[j] += p[j];
+                }
+            }
+        }
+        free(part);
+        return true;
+    }
     /* an item is a group of rows with all panels (A read once) where there are groups enough to
      * share, else one panel of a group; the sums are the same either way */
     const int per = groups >= 4 * nth ? panels : 1, items = groups * ((panels + per - 1) / per);
@@ -146,11 +193,12 @@ static bool blas_has_avx512(void) {
 }
 #endif
 
-bool rnnc_wgrad_own(void) {
+bool rnnc_wgrad_own(int M, int N, int K) {
 #ifdef __AVX512F__
     if (wgrad_path != RNNC_WGRAD_AUTO) return wgrad_path == RNNC_WGRAD_OWN;
-    return !blas_has_avx512();
+    return !blas_has_avx512() || wg_sliced(M, N, K);
 #else
+    (void)M, (void)N, (void)K;
     return false;
 #endif
 }
@@ -158,7 +206,7 @@ bool rnnc_wgrad_own(void) {
 void rnnc_wgrad(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc) {
     if (M < 1 || N < 1 || K < 1) return;
 #ifdef __AVX512F__
-    if (rnnc_wgrad_own() && wgrad_own(M, N, K, A, lda, B, ldb, C, ldc)) return;
+    if (rnnc_wgrad_own(M, N, K) && wgrad_own(M, N, K, A, lda, B, ldb, C, ldc)) return;
 #endif
     const size_t mn = (size_t)M * N;
     int n = omp_in_parallel() ? 1 : omp_get_max_threads();
