@@ -11,21 +11,19 @@
  *   element is the same sum in the same order whatever the thread count. A small output (at most
  *   2^17 elements) over many rows (2,048 or more) is summed in slices of 1,024 rows instead: each
  *   slice's whole [M, N] by one thread into scratch, reading its rows of A and B once, then C +=
- *   slice 0 + slice 1 + ... in that order; the cut is fixed, so this too is the same sum on any
- *   thread count. It is taken:
- *   - for every shape where OpenBLAS runs without AVX-512 kernels (OPENBLAS_CORETYPE=Haswell,
- *     this machine's setting, or a core it does not know). On this machine (2026-12-05; one core
- *     / two) it ran G2P's shapes ([1024, 256] and [1024, 64] over 480 rows, [43, 256] over 480)
- *     at 158-190 / 252-368 GFLOP/s against 80-102 / 85-180 for OpenBLAS's Haswell kernels, and
- *     inside the G2P step (caches holding other data) at 139-144 / 255-260 against 89-92 /
- *     157-163; LSTM 512's [2048, 512] over 4,096 rows at 144 / 283 against 97 / 177;
- *   - for the sliced shapes whatever BLAS's kernels: there BLAS's row split below ran [512, 128]
- *     over 4,096 rows (LSTM 128's dW_hh) at 167-180 GFLOP/s on two threads on the quiet machine,
- *     and at 27-33 beside a test run (its threads call OpenBLAS from inside an OpenMP region),
- *     the slices at 246-261 beside the same test run.
- *   Elsewhere OpenBLAS's AVX-512 kernels (SkylakeX, Cooperlake) are as fast or faster: one core
- *   ran these shapes at 177-187 against 159-183, [2048, 512] over 4,096 on two at 362 against
- *   331, and G2P's step made its weight gradients at 242-250 against 214-225 on two threads.
+ *   slice 0 + slice 1 + ..., in that order; the cut is fixed, so this too is the same sum on any
+ *   thread count. The own kernel is taken where OpenBLAS runs without AVX-512 kernels
+ *   (OPENBLAS_CORETYPE=Haswell, this machine's setting, or a core it does not know). On this
+ *   machine (2026-12-05; one core / two; OpenBLAS's OpenMP build, as rnnc links it) it ran G2P's
+ *   shapes ([1024, 256], [1024, 64] and [43, 256] over 480 rows) at 158-206 / 222-307 GFLOP/s
+ *   against 79-102 / 68-171 for OpenBLAS's Haswell kernels, and inside the G2P step (caches
+ *   holding other data) at 139-144 / 255-260 against 89-92 / 157-163; LSTM 512's [2048, 512] over
+ *   4,096 rows at 144-158 / 283-302 against 97-103 / 177-193; LSTM 128's [512, 128] over 4,096 at
+ *   171 / 296 against 99 / 176. With OpenBLAS's AVX-512 kernels (SkylakeX, Cooperlake; the
+ *   variable unset) BLAS is as fast or faster and keeps every shape: one core 177-187 against
+ *   159-183, two threads [2048, 512] over 4,096 at 286-362 against 198-331, [512, 128] over 4,096
+ *   (the row split below) at 342-361 against 305-317, and G2P's step made its weight gradients at
+ *   242-250 against 214-225.
  * - BLAS. OpenBLAS splits a product among its threads by tiles of the output. A weight gradient of
  *   a small layer has a thin output and a long sum ([512, 64] over 4,096 tokens for LSTM 128's
  *   W_ih), so each thread gets a sliver of C and repacks most of the inputs: on two threads such
@@ -193,12 +191,11 @@ static bool blas_has_avx512(void) {
 }
 #endif
 
-bool rnnc_wgrad_own(int M, int N, int K) {
+bool rnnc_wgrad_own(void) {
 #ifdef __AVX512F__
     if (wgrad_path != RNNC_WGRAD_AUTO) return wgrad_path == RNNC_WGRAD_OWN;
-    return !blas_has_avx512() || wg_sliced(M, N, K);
+    return !blas_has_avx512();
 #else
-    (void)M, (void)N, (void)K;
     return false;
 #endif
 }
@@ -206,7 +203,7 @@ bool rnnc_wgrad_own(int M, int N, int K) {
 void rnnc_wgrad(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc) {
     if (M < 1 || N < 1 || K < 1) return;
 #ifdef __AVX512F__
-    if (rnnc_wgrad_own(M, N, K) && wgrad_own(M, N, K, A, lda, B, ldb, C, ldc)) return;
+    if (rnnc_wgrad_own() && wgrad_own(M, N, K, A, lda, B, ldb, C, ldc)) return;
 #endif
     const size_t mn = (size_t)M * N;
     int n = omp_in_parallel() ? 1 : omp_get_max_threads();

@@ -11,11 +11,9 @@
  * on any thread count; through BLAS the sum depends on the thread count. */
 void rnnc_wgrad(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc);
 
-/* Whether rnnc_wgrad takes rnnc's own AVX-512 kernel for an [M, N] output over K rows: in an
- * AVX-512 build, when OpenBLAS's kernels are not AVX-512 ones, or for outputs of at most 2^17
- * elements over 2,048 rows or more (gemm.c says why). The choice never depends on the thread
- * count. */
-bool rnnc_wgrad_own(int M, int N, int K);
+/* Whether rnnc_wgrad takes rnnc's own AVX-512 kernel: in an AVX-512 build, when OpenBLAS's kernels
+ * are not AVX-512 ones (gemm.c says why). */
+bool rnnc_wgrad_own(void);
 
 /* For tests and benchmarks: force one path of rnnc_wgrad (AUTO: the rule above). Not thread-safe;
  * set it before the products run. */
