@@ -87,6 +87,8 @@ int cli_text_cols(const char *s);
  * the lines after the first start with INDENT spaces. A word longer than a line stays whole.
  * Ends with a newline. */
 void cli_print_wrapped(FILE *f, int col, int indent, const char *text);
+/* The same within WIDTH columns. */
+void cli_print_wrapped_to(FILE *f, int col, int indent, int width, const char *text);
 /* Which fields fit in `max_cols` columns when joined two spaces apart: keep[i] is set for each
  * field kept (absent fields are never kept). Fields are dropped in order of decreasing prio
  * (later first among equals) until the rest fits; the last field left is kept even when it alone

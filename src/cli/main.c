@@ -31,10 +31,7 @@ static const command commands[] = {
 static void usage(FILE *out) {
     fprintf(out, "usage: rnnc <command> [options]\n\nRecurrent sequence models in C.\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    {
-        int col = fprintf(out, "  %-10s ", commands[i].name);
-        cli_print_wrapped(out, col, 13, commands[i].summary);
-    }
+        cli_print_wrapped(out, fprintf(out, "  %-10s ", commands[i].name), 13, commands[i].summary);
     fprintf(out, "\nRun 'rnnc <command> --help' for a command's options.\n");
 }
 

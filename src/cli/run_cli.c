@@ -133,18 +133,9 @@ void cli_flags_help(FILE *f, const cli_flag_table *tables, size_t n_tables) {
                      d->arg ? " " : "", d->arg ? d->arg : "");
             /* the help wrapped to 79 columns, continued under its first word */
             fprintf(f, "  %-24s", left);
-            int col = 26;
-            if ((int)strlen(left) > 24) { fprintf(f, "\n%26s", ""); }
-            for (const char *w = d->help; *w;) {
-                while (*w == ' ') w++;
-                size_t n = strcspn(w, " ");
-                if (!n) break;
-                if (col > 26 && col + 1 + (int)n > 79) { fprintf(f, "\n%26s", ""); col = 26; }
-                fprintf(f, " %.*s", (int)n, w);
-                col += 1 + (int)n;
-                w += n;
-            }
-            fputc('\n', f);
+            if ((int)strlen(left) > 24) fprintf(f, "\n%26s", "");
+            fputc(' ', f);
+            cli_print_wrapped_to(f, 27, 27, 79, d->help);
         }
     }
 }

@@ -176,20 +176,21 @@ int cli_term_width(int fd) {
     return 80;
 }
 
-int cli_text_cols(const char *s) {
-    int n = 0;
-    for (; s && *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
+/* Display columns of the n bytes at s: one per character (lead byte). */
+static int text_cols_n(const char *s, size_t n) {
+    int c = 0;
+    for (size_t k = 0; k < n; k++) c += ((unsigned char)s[k] & 0xC0) != 0x80;
+    return c;
 }
 
-void cli_print_wrapped(FILE *f, int col, int indent, const char *text) {
-    const int width = 80;
+int cli_text_cols(const char *s) { return s ? text_cols_n(s, strlen(s)) : 0; }
+
+void cli_print_wrapped_to(FILE *f, int col, int indent, int width, const char *text) {
     bool first = true; /* no word written yet */
     for (const char *s = text; *s;) {
         if (*s == ' ') { s++; continue; }
         size_t n = strcspn(s, " ");
-        int cols = 0;
-        for (size_t k = 0; k < n; k++) cols += ((unsigned char)s[k] & 0xC0) != 0x80;
+        const int cols = text_cols_n(s, n);
         int sep = first ? 0 : 1;
         if (col + sep + cols > width && col > indent) { /* to the next line, unless it is bare */
             fprintf(f, "\n%*s", indent, "");
@@ -204,6 +205,8 @@ void cli_print_wrapped(FILE *f, int col, int indent, const char *text) {
     }
     fputc('\n', f);
 }
+
+void cli_print_wrapped(FILE *f, int col, int indent, const char *text) { cli_print_wrapped_to(f, col, indent, 80, text); }
 
 static bool field_present(const cli_field *f) { return f->text && f->text[0]; }
 
