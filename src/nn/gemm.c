@@ -120,49 +120,52 @@ static void wg_item(int N, int K, const float *A, int lda, const float *B, int l
     }
 }
 
-/* Returns false when the scratch cannot be allocated (the caller then takes BLAS). */
-static bool wgrad_own(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc) {
-    const int groups = (M + WG_MG - 1) / WG_MG, panels = (N + 31) / 32;
-    /* below about a million multiply-adds a second thread costs more than it brings */
-    int nth = (double)M * N * K >= 1e6 && !omp_in_parallel() ? omp_get_max_threads() : 1;
-    if (wg_sliced(M, N, K)) {
-        /* a small output over many rows: slices of WG_KS rows (a fixed cut, whatever the thread
-         * count), each slice's whole [M, N] sum into scratch by one thread, reading its rows of A
-         * and B once from memory; then C += slice 0 + slice 1 + ..., in that order */
-        const int S = (K + WG_KS - 1) / WG_KS;
-        const size_t mn = (size_t)M * N;
-        if (nth > S) nth = S;
-        float *part = aligned_alloc(64, ((size_t)S * mn + (size_t)nth * WG_KC * WG_MG) * sizeof(float));
-        if (!part) return false;
-        float *scratch = part + (size_t)S * mn;
+/* A small output over many rows (wg_sliced): slices of WG_KS rows (a fixed cut, whatever the
+ * thread count), each slice's whole [M, N] summed into scratch by one thread, reading its rows of
+ * A and B once from memory; then C += slice 0 + slice 1 + ..., in that order. */
+static bool wgrad_slices(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
+                         int nth) {
+    const int groups = (M + WG_MG - 1) / WG_MG, panels = (N + 31) / 32, S = (K + WG_KS - 1) / WG_KS;
+    const size_t mn = (size_t)M * N;
+    if (nth > S) nth = S;
+    float *part = aligned_alloc(64, ((size_t)S * mn + (size_t)nth * WG_KC * WG_MG) * sizeof(float));
+    if (!part) return false;
+    float *scratch = part + (size_t)S * mn;
 #pragma omp parallel num_threads(nth) if (nth > 1)
-        {
-            float *ap = scratch + (size_t)omp_get_thread_num() * WG_KC * WG_MG;
+    {
+        float *ap = scratch + (size_t)omp_get_thread_num() * WG_KC * WG_MG;
 #pragma omp for schedule(dynamic, 1)
-            for (int q = 0; q < S; q++) {
-                const int k0 = q * WG_KS, kn = K - k0 < WG_KS ? K - k0 : WG_KS;
-                float *P = part + (size_t)q * mn;
-                memset(P, 0, mn * sizeof(float));
-                for (int g = 0; g < groups; g++) {
-                    const int i0 = g * WG_MG, i1 = i0 + WG_MG < M ? i0 + WG_MG : M;
-                    wg_item(N, kn, A + (size_t)k0 * lda, lda, B + (size_t)k0 * ldb, ldb, P, N, i0, i1, 0, panels, ap);
-                }
-            }
-#pragma omp for schedule(static)
-            for (int i = 0; i < M; i++) {
-                float *c = C + (size_t)i * ldc;
-                for (int q = 0; q < S; q++) {
-                    const float *p = part + (size_t)q * mn + (size_t)i * N;
-#pragma omp simd
-                    for (int j = 0; j < N; j++) c[j] += p[j];
-                }
+        for (int q = 0; q < S; q++) {
+            const int k0 = q * WG_KS, kn = K - k0 < WG_KS ? K - k0 : WG_KS;
+            float *P = part + (size_t)q * mn;
+            memset(P, 0, mn * sizeof(float));
+            for (int g = 0; g < groups; g++) {
+                const int i0 = g * WG_MG, i1 = i0 + WG_MG < M ? i0 + WG_MG : M;
+                wg_item(N, kn, A + (size_t)k0 * lda, lda, B + (size_t)k0 * ldb, ldb, P, N, i0, i1, 0, panels, ap);
             }
         }
-        free(part);
-        return true;
+#pragma omp for schedule(static)
+        for (int i = 0; i < M; i++) {
+            float *c = C + (size_t)i * ldc;
+            for (int q = 0; q < S; q++) {
+                const float *p = part + (size_t)q * mn + (size_t)i * N;
+#pragma omp simd
+                for (int j = 0; j < N; j++) c[j] += p[j];
+            }
+        }
     }
+    free(part);
+    return true;
+}
+
+/* Returns false when the scratch cannot be allocated (the caller then takes BLAS). */
+static bool wgrad_own(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc) {
+    /* below about a million multiply-adds a second thread costs more than it brings */
+    int nth = (double)M * N * K >= 1e6 && !omp_in_parallel() ? omp_get_max_threads() : 1;
+    if (wg_sliced(M, N, K)) return wgrad_slices(M, N, K, A, lda, B, ldb, C, ldc, nth);
     /* an item is a group of rows with all panels (A read once) where there are groups enough to
      * share, else one panel of a group; the sums are the same either way */
+    const int groups = (M + WG_MG - 1) / WG_MG, panels = (N + 31) / 32;
     const int per = groups >= 4 * nth ? panels : 1, items = groups * ((panels + per - 1) / per);
     if (nth > items) nth = items;
     float *scratch = aligned_alloc(64, (size_t)nth * WG_KC * WG_MG * sizeof(float));
