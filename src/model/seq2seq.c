@@ -2,7 +2,7 @@
  * loss and its backward; greedy and beam decoding; model files. See include/rnnc/seq2seq.h.
  * Built from the shared layers (rnn.h, nn.h); this file only wires them together. */
 #include "core/json.h"
-#include "core/rng_inline.h"
+#include "nn/dropout.h"
 #include "rnnc/seq2seq.h"
 
 #include <cjson/cJSON.h>
@@ -402,18 +402,9 @@ static rnnc_status decode_train(rnnc_s2s_ws *w, const rnnc_s2s_model *m, const r
     w->dropped = training && rng && m->c.output_dropout > 0 && w->dec_mask;
     if (w->dropped) {
         /* each row (b) from its own stream: steps and units in order */
-        size_t n = (size_t)b->Tt * (size_t)m->c.hidden;
-        float keep = 1.0f - m->c.output_dropout, scale = 1.0f / keep;
-        uint64_t key = rnnc_rng_u64(rng);
-#pragma omp parallel for schedule(static) if ((size_t)b->B * n >= ((size_t)1 << 15) && !omp_in_parallel())
-        for (int r = 0; r < b->B; r++) {
-            rnnc_rng rr;
-            rnnc_rng_substream(&rr, key, (uint64_t)(w->row0 + r));
-            for (size_t i = (size_t)r * n; i < (size_t)(r + 1) * n; i++) {
-                w->dec_mask[i] = rnnc_rng_next_uniform(&rr) < keep ? scale : 0.0f;
-                w->dec_yd[i] = w->dec_y[i] * w->dec_mask[i];
-            }
-        }
+        const size_t n = (size_t)b->Tt * (size_t)m->c.hidden;
+        rnnc_dropout_rows(w->dec_y, n, w->dec_yd, n, w->dec_mask, b->B, 1, (int)n, m->c.output_dropout,
+                          rnnc_rng_u64(rng), w->row0);
         y = w->dec_yd;
     }
     rnnc_linear_forward(w->logits, y, m->params + m->off_head_w, m->params + m->off_head_b, N, m->c.hidden,

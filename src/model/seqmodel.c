@@ -1,7 +1,7 @@
 /* Sequence models with a head (classify, tag, forecast): layout, initialisation, the forward and
  * backward pass through pooling, head and loss, and model files. See include/rnnc/seqmodel.h.
  * The recurrent stack is rnn.h's; this file wires the input, the pooling and the head to it. */
-#include "core/rng_inline.h"
+#include "nn/dropout.h"
 #include "rnnc/seqmodel.h"
 
 #include <cjson/cJSON.h>
@@ -415,19 +415,8 @@ static void pool_backward(rnnc_seq_ws *w, const rnnc_seq_model *m, const rnnc_se
  * feat; mask keeps the factors. Item b draws from its own stream (global row row0 + b) of one key,
  * its rows and units in order. */
 static void dropout_forward(rnnc_seq_ws *w, int B, size_t rows, int DH, int stride, float p, rnnc_rng *rng) {
-    float keep = 1.0f - p, scale = 1.0f / keep;
-    size_t per = rows / (size_t)B;
-    uint64_t key = rnnc_rng_u64(rng);
-    for (int b = 0; b < B; b++) {
-        rnnc_rng rr;
-        rnnc_rng_substream(&rr, key, (uint64_t)(w->row0 + b));
-        for (size_t r = (size_t)b * per; r < (size_t)(b + 1) * per; r++)
-            for (int j = 0; j < DH; j++) {
-                float k = rnnc_rng_next_uniform(&rr) < keep ? scale : 0.0f;
-                w->mask[r * DH + j] = k;
-                w->feat[r * stride + j] *= k;
-            }
-    }
+    rnnc_dropout_rows(w->feat, (size_t)stride, w->feat, (size_t)stride, w->mask, B, rows / (size_t)B, DH, p,
+                      rnnc_rng_u64(rng), w->row0);
 }
 
 void rnnc_seq_ws_set_row0(rnnc_seq_ws *w, long row0) {
