@@ -261,11 +261,21 @@ int rnnc_gemm_aw_packs(int M, int N, int K) {
     return K >= 1 && (psize <= ((size_t)1 << 18) || (psize <= ((size_t)1 << 22) && M >= 256));
 }
 
-void rnnc_gemm_aw(int M, int N, int K, const float *A, int lda, const float *W, int ldw, int transw, float *C,
-                  int ldc, int accumulate) {
+/* C's rows [r0, r1), columns [c0, c1) = bias[c0, c1). */
+static void fill_bias(float *C, int ldc, const float *bias, int r0, int r1, int c0, int c1) {
+    for (int i = r0; i < r1; i++) memcpy(C + (size_t)i * ldc + c0, bias + c0, (size_t)(c1 - c0) * sizeof(float));
+}
+
+/* C = A W (accumulate 0), C += A W (1), or C = bias + A W (bias not NULL): the bias is broadcast
+ * by each work item into its own block of C just before the product adds onto it, so the same
+ * numbers come out as from a broadcast of all rows first, without that serial pass over C. */
+static void gemm_aw(int M, int N, int K, const float *A, int lda, const float *W, int ldw, int transw,
+                    const float *bias, float *C, int ldc, int accumulate) {
     if (M < 1 || N < 1) return;
+    if (bias) accumulate = 1;
     if (K < 1) {
-        if (!accumulate)
+        if (bias) fill_bias(C, ldc, bias, 0, M, 0, N);
+        else if (!accumulate)
             for (int i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof(float));
         return;
     }
@@ -274,6 +284,10 @@ void rnnc_gemm_aw(int M, int N, int K, const float *A, int lda, const float *W, 
     float *P = NULL;
     if (rnnc_gemm_aw_packs(M, N, K)) P = aligned_alloc(64, (psize * sizeof(float) + 63) / 64 * 64);
     if (!P) {
+        if (bias) {
+#pragma omp parallel for schedule(static) if ((size_t)M * N >= ((size_t)1 << 16) && !omp_in_parallel())
+            for (int i = 0; i < M; i++) fill_bias(C, ldc, bias, i, i + 1, 0, N);
+        }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, transw ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A, lda, W, ldw,
                     accumulate ? 1.0f : 0.0f, C, ldc);
         return;
@@ -291,7 +305,36 @@ void rnnc_gemm_aw(int M, int N, int K, const float *A, int lda, const float *W, 
         const int g = q / blocks, b = q % blocks;
         const int r0 = b * AW_ROWS, m = M - r0 < AW_ROWS ? M - r0 : AW_ROWS;
         const int c0 = g * gcols, c1 = c0 + gcols < N ? c0 + gcols : N;
+        if (bias) fill_bias(C, ldc, bias, r0, r0 + m, c0, c1);
         rnnc_pgemm(m, K, c0, c1, A + (size_t)r0 * lda, lda, P, C + (size_t)r0 * ldc, ldc, accumulate);
     }
     free(P);
+}
+
+void rnnc_gemm_aw(int M, int N, int K, const float *A, int lda, const float *W, int ldw, int transw, float *C,
+                  int ldc, int accumulate) {
+    gemm_aw(M, N, K, A, lda, W, ldw, transw, NULL, C, ldc, accumulate);
+}
+
+void rnnc_gemm_aw_bias(int M, int N, int K, const float *A, int lda, const float *W, int ldw, int transw,
+                       const float *bias, float *C, int ldc) {
+    gemm_aw(M, N, K, A, lda, W, ldw, transw, bias, C, ldc, 1);
+}
+
+/* In column blocks of 64, one per work item: the sum of a column runs over the rows in order in a
+ * local accumulator, and is then added to db, whatever the thread count. */
+void rnnc_colsum_add(float *db, float *db2, const float *dg, size_t rows, int cols) {
+#pragma omp parallel for schedule(static) if (rows * (size_t)cols >= ((size_t)1 << 15) && cols > 64 && !omp_in_parallel())
+    for (int k0 = 0; k0 < cols; k0 += 64) {
+        int k1 = k0 + 64 < cols ? k0 + 64 : cols;
+        float acc[64] = {0};
+        for (size_t r = 0; r < rows; r++) {
+            const float *row = dg + r * cols;
+#pragma omp simd
+            for (int k = k0; k < k1; k++) acc[k - k0] += row[k];
+        }
+        for (int k = k0; k < k1; k++) db[k] += acc[k - k0];
+        if (db2)
+            for (int k = k0; k < k1; k++) db2[k] += acc[k - k0];
+    }
 }

@@ -5,6 +5,7 @@
 #define RNNC_NN_GEMM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* The weight gradient C[M, N] += A^T B, a sum over K rows (tokens); A is [K, M] (row stride lda),
  * B is [K, N] (row stride ldb). On rnnc's own kernel (rnnc_wgrad_own) each element is the same sum
@@ -27,10 +28,21 @@ void rnnc_wgrad_set_path(rnnc_wgrad_path path);
 void rnnc_gemm_aw(int M, int N, int K, const float *A, int lda, const float *W, int ldw, int transw, float *C,
                   int ldc, int accumulate);
 
+/* C[M, N] = bias[N] (broadcast to every row) + A W, with the numbers of a broadcast followed by
+ * rnnc_gemm_aw(..., accumulate 1); each work item broadcasts into its own block. */
+void rnnc_gemm_aw_bias(int M, int N, int K, const float *A, int lda, const float *W, int ldw, int transw,
+                       const float *bias, float *C, int ldc);
+
 /* Whether rnnc_gemm_aw takes the packed kernel for this shape (it falls back to BLAS only when
  * that says no or the panels cannot be allocated). Then every row of C equals rnnc_pgemm of that
  * row over W packed by rnnc_pgemm_pack(P, W, ldw, transw, K, N, ...), whichever rows are computed
  * together: the recurrent runner's wavefront makes the input projection step by step this way. */
 int rnnc_gemm_aw_packs(int M, int N, int K);
+
+/* db[k] += the sum over the rows of dg[r, k] (a bias gradient; dg is [rows, cols], dense), and
+ * db2[k] too when db2 is not NULL (a cell whose input- and hidden-side gate gradients are the same
+ * takes both bias gradients from one pass). Each column's sum runs over the rows in order, into a
+ * local sum added to db at the end, on any thread count. */
+void rnnc_colsum_add(float *db, float *db2, const float *dg, size_t rows, int cols);
 
 #endif

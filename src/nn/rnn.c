@@ -344,24 +344,6 @@ static bool length_order(rnnc_rnn_ws *ws, const int *lengths) {
     return true;
 }
 
-/* db[k] += sum over rows of dg[r, k], and db2[k] too when db2 is not NULL (the two bias
- * gradients of a cell whose input- and hidden-side gate gradients are the same: one pass). */
-static void colsum_add(float *db, float *db2, const float *dg, size_t rows, int cols) {
-#pragma omp parallel for schedule(static)
-    for (int k0 = 0; k0 < cols; k0 += 64) {
-        int k1 = k0 + 64 < cols ? k0 + 64 : cols;
-        float acc[64] = {0};
-        for (size_t r = 0; r < rows; r++) {
-            const float *row = dg + r * cols;
-#pragma omp simd
-            for (int k = k0; k < k1; k++) acc[k - k0] += row[k];
-        }
-        for (int k = k0; k < k1; k++) db[k] += acc[k - k0];
-        if (db2)
-            for (int k = k0; k < k1; k++) db2[k] += acc[k - k0];
-    }
-}
-
 /* ---- the live rows of each step ------------------------------------------------------------
  *
  * Row b takes part in step t when t < len[b]; the cells keep a padded row's state, write 0 to its
@@ -1110,8 +1092,12 @@ static rnnc_status backward_wave(rnnc_rnn_ws *ws, const float *params, const flo
 
 /* stab[v, :] = the sum of dg's rows r with ids[r] = v ([rows, cols] -> [V, cols]). Split by
  * columns, each thread taking every row of its columns in order, so the sums do not depend on the
- * thread count. */
+ * thread count. A 64-column block keeps its 96 (V) partial rows in L1; dg (8 MiB in LSTM 128's
+ * step, written by the reversed loop) comes from memory at a 2 KiB stride that the hardware does
+ * not prefetch across pages, so the rows 12 ahead are asked for by hand: 0.55-0.60 ms -> 0.37-0.40
+ * ms a step there. */
 static void sum_by_id(float *stab, const float *dg, const int *ids, size_t rows, int cols, int V) {
+    const size_t ahead = 12;
 #pragma omp parallel for schedule(static)
     for (int k0 = 0; k0 < cols; k0 += 64) {
         const int n = k0 + 64 < cols ? 64 : cols - k0;
@@ -1119,6 +1105,8 @@ static void sum_by_id(float *stab, const float *dg, const int *ids, size_t rows,
         for (size_t r = 0; r < rows; r++) {
             float *dst = stab + (size_t)ids[r] * cols + k0;
             const float *src = dg + r * cols + k0;
+            if (r + ahead < rows)
+                for (int k = 0; k < n; k += 16) __builtin_prefetch(src + ahead * (size_t)cols + k);
 #pragma omp simd
             for (int k = 0; k < n; k++) dst[k] += src[k];
         }
@@ -1269,10 +1257,10 @@ static rnnc_status backward_impl(rnnc_rnn_ws *ws, const float *params, float *dp
             rnnc_wgrad(GH, I, (int)ni, dgi, GH, xi, I, g.w_ih, I);
             rnnc_wgrad(GH, H, (int)nh, wdgh, GH, wh, H, g.w_hh, H);
             if (dgh == dgx) {
-                colsum_add(g.b_ih, g.b_hh, dgi, ni, GH);
+                rnnc_colsum_add(g.b_ih, g.b_hh, dgi, ni, GH);
             } else {
-                colsum_add(g.b_ih, NULL, dgi, ni, GH);
-                colsum_add(g.b_hh, NULL, wdgh, nh, GH);
+                rnnc_colsum_add(g.b_ih, NULL, dgi, ni, GH);
+                rnnc_colsum_add(g.b_hh, NULL, wdgh, nh, GH);
             }
             if (folded && dtable)
                 rnnc_gemm_aw((int)ni, I, GH, dgi, GH, p.w_ih, I, 0, dtable, I, 1);
