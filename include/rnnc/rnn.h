@@ -103,6 +103,12 @@ size_t rnnc_rnn_ws_bytes(const rnnc_rnn_ws *ws);
  * row0 + b (rnnc_rng_substream), so a process holding rows [row0, row0 + B) of a data-parallel
  * batch draws the masks those rows get in the whole batch. */
 void rnnc_rnn_ws_set_row0(rnnc_rnn_ws *ws, long row0);
+/* The layout of the forwards that follow, and of their backwards: false (the default) for x, ids,
+ * y, dy and dx as (B,T,...), true for (T,B,...), PyTorch's batch_first=False. The runner works
+ * time-major, so with true and no `lengths` it writes y and reads dy in place instead of through
+ * a transposed copy of each (an LSTM 128 language model's step: two copies of 2 MiB). An id's
+ * position in an error is its index in the caller's array either way. */
+void rnnc_rnn_ws_set_time_major(rnnc_rnn_ws *ws, bool time_major);
 
 /* Forward over x (B,T,I). h0, c0 (L*D,B,H) may be NULL (zeros; c0 only for LSTM). Writes y
  * (B,T,D*H) and, when not NULL, hn, cn (L*D,B,H). `training` enables dropout (inverted: kept

@@ -475,6 +475,8 @@ struct rnnc_lm_ws {
     float *y;        /* (B,T,H) recurrent output */
     float *logits;   /* (B*T,V); becomes dlogits in place during backward */
     float *dy;       /* (B,T,H) */
+    int *ids_tm, *tgt_tm; /* (T,B) the window's ids and targets, when the rows run time-major */
+    bool tm;         /* the last forward ran time-major: y, logits and dy are (T,B,...) */
     float *h[2], *c[2]; /* carried state (L,B,H), double-buffered: [cur] is the state in */
     int cur;
     size_t state_size;
@@ -499,12 +501,14 @@ rnnc_status rnnc_lm_ws_new(rnnc_lm_ws **out, const rnnc_lm *m, int B, int T) {
     ws->y = malloc(N * H * sizeof(float));
     ws->logits = malloc(N * V * sizeof(float));
     ws->dy = malloc(N * H * sizeof(float));
+    ws->ids_tm = malloc(N * sizeof(int));
+    ws->tgt_tm = malloc(N * sizeof(int));
     bool two = rnnc_cell_info_of(m->c.cell)->states > 1; /* the cell carries c besides h */
     for (int i = 0; i < 2; i++) {
         ws->h[i] = calloc(ws->state_size, sizeof(float));
         ws->c[i] = two ? calloc(ws->state_size, sizeof(float)) : NULL;
     }
-    if (!ws->y || !ws->logits || !ws->dy || !ws->h[0] || !ws->h[1] ||
+    if (!ws->y || !ws->logits || !ws->dy || !ws->ids_tm || !ws->tgt_tm || !ws->h[0] || !ws->h[1] ||
         (two && (!ws->c[0] || !ws->c[1]))) {
         rnnc_lm_ws_free(ws);
         return rnnc_error(RNNC_ERR_NOMEM, "model workspace: out of memory for batch %d x seq %d", B, T);
@@ -516,7 +520,7 @@ rnnc_status rnnc_lm_ws_new(rnnc_lm_ws **out, const rnnc_lm *m, int B, int T) {
 void rnnc_lm_ws_free(rnnc_lm_ws *ws) {
     if (!ws) return;
     rnnc_rnn_ws_free(ws->rnn);
-    free(ws->y); free(ws->logits); free(ws->dy);
+    free(ws->y); free(ws->logits); free(ws->dy); free(ws->ids_tm); free(ws->tgt_tm);
     for (int i = 0; i < 2; i++) { free(ws->h[i]); free(ws->c[i]); }
     free(ws);
 }
@@ -542,6 +546,22 @@ rnnc_status rnnc_lm_forward(rnnc_lm *m, rnnc_lm_ws *ws, const int *ids, int B, i
     /* The state in stays untouched in [cur] (backward may need it); the state out goes to the
      * other buffer, which then becomes the current one. */
     int nxt = 1 - ws->cur;
+    /* A caller that does not read the logits (training, the loss) gets the rows in the recurrent
+     * runner's own order, time-major: y, the logits and dy then need no transposed copies. The
+     * ids are put in that order here, with their positions in errors still the caller's. */
+    ws->tm = logits == NULL && T > 1 && B > 1;
+    if (ws->tm) {
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < T; t++) {
+                const int id = ids[(size_t)b * T + t];
+                if (id < 0 || id >= V)
+                    return rnnc_error(RNNC_ERR_RANGE, "embedding: id %d at position %d is outside the vocabulary of %d",
+                                      id, b * T + t, V);
+                ws->ids_tm[(size_t)t * B + b] = id;
+            }
+        ids = ws->ids_tm;
+    }
+    rnnc_rnn_ws_set_time_major(ws->rnn, ws->tm);
     /* the embedding lookup happens inside the recurrent layer (rnnc_rnn_forward_ids), which can
      * then project the table instead of every looked-up row; it also rejects ids outside it */
     rnnc_status s = rnnc_rnn_forward_ids(ws->rnn, m->params + m->off_rnn, B, T, ids, m->params + m->off_embedding, V,
@@ -561,6 +581,19 @@ rnnc_status rnnc_lm_loss(rnnc_lm *m, rnnc_lm_ws *ws, const int *targets, bool ba
     if (!ws->have_forward) return rnnc_error(RNNC_ERR_ARG, "model loss: no forward pass to take the loss of");
     const int V = m->c.vocab, H = m->c.hidden;
     const int N = ws->B * ws->T;
+    if (ws->tm) { /* the targets in the rows' time-major order (forward) */
+        const int B = ws->B, T = ws->T;
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < T; t++) {
+                const int y = targets[(size_t)b * T + t];
+                if (y != RNNC_IGNORE_INDEX && (y < 0 || y >= V))
+                    return rnnc_error(RNNC_ERR_RANGE,
+                                      "cross-entropy: target %d at position %d is outside the vocabulary of %d", y,
+                                      b * T + t, V);
+                ws->tgt_tm[(size_t)t * B + b] = y;
+            }
+        targets = ws->tgt_tm;
+    }
     rnnc_status s = rnnc_xent_forward_backward(ws->logits, targets, N, V, RNNC_IGNORE_INDEX, 1.0f,
                                                backward ? ws->logits : NULL, loss, NULL);
     if (s || !backward) return s;

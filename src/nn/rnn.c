@@ -130,6 +130,9 @@ struct rnnc_rnn_ws {
     unsigned char **keep;/* dropout keep flags for xin[l], l > 0 (when dropout > 0) */
     bool *dropped;       /* whether the last forward applied dropout to xin[l] */
     float *ylast;        /* [T, B, D*H] output of the last layer */
+    float *yout;         /* where the last layer writes: ylast, or the caller's y (time-major, unpermuted) */
+    bool tm_io;          /* rnnc_rnn_ws_set_time_major: the caller's x, y, dy, dx are [T, B, ...] */
+    bool tm_fwd;         /* the last forward ran with tm_io (its backward reads dy that way) */
     /* scratch, per direction */
     float *hg[2];        /* [B, G*H] */
     float *pk[2];        /* W_hh packed for the per-step products (pgemm.h): G*H*roundup(H, 32) */
@@ -189,6 +192,8 @@ static void *ws_alloc(rnnc_rnn_ws *ws, size_t bytes) {
 size_t rnnc_rnn_ws_bytes(const rnnc_rnn_ws *ws) {
     return ws ? ws->bytes + sizeof *ws + (3 * ws->tab_floats + ws->wave_floats + ws->live_floats) * sizeof(float) : 0;
 }
+
+void rnnc_rnn_ws_set_time_major(rnnc_rnn_ws *ws, bool time_major) { ws->tm_io = time_major; }
 
 void rnnc_rnn_ws_set_row0(rnnc_rnn_ws *ws, long row0) {
     if (ws) ws->row0 = row0;
@@ -299,18 +304,26 @@ static layer_grads grads_of(const rnnc_rnn_config *c, float *g, int l, int d) {
 }
 
 /* Batch-first <-> time-major, internal row b being the caller's row perm[b] (perm NULL: b). */
-static void to_time_major(float *dst, const float *src, int B, int T, size_t C, const int *perm) {
+/* The caller's row (t, b) of a [B, T, C] array (or of a [T, B, C] one when tm), b being the
+ * runner's internal row: the caller's row perm[b] when the rows run permuted. */
+static size_t io_row(int b, int t, int B, int T, const int *perm, bool tm) {
+    const size_t cb = (size_t)(perm ? perm[b] : b);
+    return tm ? (size_t)t * B + cb : cb * T + t;
+}
+
+/* dst [T, B, C] (the runner's order) from the caller's src; to_io is the way back. */
+static void to_time_major(float *dst, const float *src, int B, int T, size_t C, const int *perm, bool tm) {
 #pragma omp parallel for schedule(static)
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++)
-            memcpy(dst + ((size_t)t * B + b) * C, src + ((size_t)(perm ? perm[b] : b) * T + t) * C, C * sizeof(float));
+            memcpy(dst + ((size_t)t * B + b) * C, src + io_row(b, t, B, T, perm, tm) * C, C * sizeof(float));
 }
 
-static void to_batch_first(float *dst, const float *src, int T, int B, size_t C, const int *perm) {
+static void to_io(float *dst, const float *src, int T, int B, size_t C, const int *perm, bool tm) {
 #pragma omp parallel for schedule(static)
     for (int t = 0; t < T; t++)
         for (int b = 0; b < B; b++)
-            memcpy(dst + ((size_t)(perm ? perm[b] : b) * T + t) * C, src + ((size_t)t * B + b) * C, C * sizeof(float));
+            memcpy(dst + io_row(b, t, B, T, perm, tm) * C, src + ((size_t)t * B + b) * C, C * sizeof(float));
 }
 
 /* n blocks of [B, H] states: dst's internal row b from the caller's row perm[b] (in), or back (out). */
@@ -744,7 +757,7 @@ static rnnc_status forward_wave(rnnc_rnn_ws *ws, const float *params, const floa
             for (int q = tid; q < pairs; q += n) {
                 int l, b0, b1;
                 wave_pair(&w, q, B, &l, &b0, &b1);
-                float *out = l + 1 < L ? ws->xin[l + 1] : ws->ylast;
+                float *out = l + 1 < L ? ws->xin[l + 1] : ws->yout;
                 if (b0 < b1) {
                     if (l > 0) {
                         wave_wait(&done[q - nblk], t + 1);
@@ -827,13 +840,10 @@ static rnnc_status forward_impl(rnnc_rnn_ws *ws, const float *params, int B, int
     const size_t TB = (size_t)T * B, BH = (size_t)B * H;
     const bool fold = ids && fold_plan(V, TB);
     if (ids) {
-        for (int b = 0; b < B; b++)
-            for (int t = 0; t < T; t++) {
-                int id = ids[(size_t)b * T + t];
-                if (id < 0 || id >= V)
-                    return rnnc_error(RNNC_ERR_RANGE, "embedding: id %d at position %d is outside the vocabulary of %d",
-                                      id, b * T + t, V);
-            }
+        for (size_t i = 0; i < TB; i++)
+            if (ids[i] < 0 || ids[i] >= V)
+                return rnnc_error(RNNC_ERR_RANGE, "embedding: id %d at position %zu is outside the vocabulary of %d",
+                                  ids[i], i, V);
         if (fold) {
             rnnc_status st = tab_reserve(ws, V);
             if (st) return st;
@@ -846,10 +856,12 @@ static rnnc_status forward_impl(rnnc_rnn_ws *ws, const float *params, int B, int
     ws->folded = fold;
     ws->V = V;
     ws->permuted = length_order(ws, lengths);
+    ws->tm_fwd = ws->tm_io;
     const int *perm = ws->permuted ? ws->perm : NULL;
+    ws->yout = ws->tm_io && !perm ? y : ws->ylast;
     for (int b = 0; b < B; b++) ws->len[b] = lengths ? lengths[perm ? perm[b] : b] : T;
     for (int b = 0; ids && b < B; b++)
-        for (int t = 0; t < T; t++) ws->ids[(size_t)t * B + b] = ids[(size_t)(perm ? perm[b] : b) * T + t];
+        for (int t = 0; t < T; t++) ws->ids[(size_t)t * B + b] = ids[io_row(b, t, B, T, perm, ws->tm_io)];
     live_span(ws);
     const size_t nst = (size_t)L * D * BH; /* floats in h0, c0, hn, cn */
     if (perm) { /* the initial states in the rows' order; the final ones are put back below */
@@ -862,7 +874,7 @@ static rnnc_status forward_impl(rnnc_rnn_ws *ws, const float *params, int B, int
     rnnc_loop_mode mode;
     loop_plan(ws, &nth, &mode, true);
     if (x) {
-        to_time_major(ws->xin[0], x, B, T, c->input, perm);
+        to_time_major(ws->xin[0], x, B, T, c->input, perm, ws->tm_io);
     } else if (!fold) {
         rnnc_embedding_forward(ws->xin[0], ws->ids, table, (int)TB, V, c->input); /* ids checked above */
     }
@@ -881,7 +893,7 @@ static rnnc_status forward_impl(rnnc_rnn_ws *ws, const float *params, int B, int
             rnnc_status st = forward_wave(ws, params, h0, c0, dropout, nth);
             if (st) return st;
         } else {
-            float *out = l + 1 < L ? ws->xin[l + 1] : ws->ylast;
+            float *out = l + 1 < L ? ws->xin[l + 1] : ws->yout;
             forward_layer(ws, l, params, h0 ? h0 + (size_t)l * D * BH : NULL, c0 ? c0 + (size_t)l * D * BH : NULL, out, nth,
                           mode);
         }
@@ -898,7 +910,7 @@ static rnnc_status forward_impl(rnnc_rnn_ws *ws, const float *params, int B, int
             apply_keep(ws, l + 1, 0, T, 0, B);
         }
     }
-    to_batch_first(y, ws->ylast, T, B, DH, perm);
+    if (ws->yout != y) to_io(y, ws->ylast, T, B, DH, perm, ws->tm_io);
     ws->have_forward = true;
     return RNNC_OK;
 }
@@ -1199,8 +1211,12 @@ static rnnc_status backward_impl(rnnc_rnn_ws *ws, const float *params, float *dp
     const float *dcur = NULL; /* gradient of the current layer's output, time-major */
     int which = 0;
     if (dy) {
-        to_time_major(ws->dbuf[0], dy, B, T, DH, perm);
-        dcur = ws->dbuf[0];
+        if (ws->tm_fwd && !perm) { /* the runner's own order: read in place */
+            dcur = dy;
+        } else {
+            to_time_major(ws->dbuf[0], dy, B, T, DH, perm, ws->tm_fwd);
+            dcur = ws->dbuf[0];
+        }
     }
     const bool wave = mode == RNNC_LOOP_WAVE;
     const size_t nlive = live_count(ws);
@@ -1279,7 +1295,7 @@ static rnnc_status backward_impl(rnnc_rnn_ws *ws, const float *params, float *dp
             dcur = dxin;
             which ^= 1;
         } else if (dx) {
-            to_batch_first(dx, dxin, T, B, c->input, perm);
+            to_io(dx, dxin, T, B, c->input, perm, ws->tm_fwd);
         } else if (dtable && !folded) {
             rnnc_embedding_backward(dtable, dxin, ws->ids, (int)TB, c->input); /* the lookup's backward */
         }
