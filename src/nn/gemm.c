@@ -321,20 +321,24 @@ void rnnc_gemm_aw_bias(int M, int N, int K, const float *A, int lda, const float
     gemm_aw(M, N, K, A, lda, W, ldw, transw, bias, C, ldc, 1);
 }
 
-/* In column blocks of 64, one per work item: the sum of a column runs over the rows in order in a
- * local accumulator, and is then added to db, whatever the thread count. */
+/* In column blocks of 256, one per work item: the sum of a column runs over the rows in order in a
+ * local accumulator, and is then added to db, whatever the thread count. A block reads 1 KiB of
+ * each row (64 columns read 256 bytes at the row stride, which the hardware prefetchers did not
+ * follow: the head's bias gradient over 2,000 columns took 2.5% of an LSTM 2x256 LM's step). */
+#define CS_BLOCK 256
 void rnnc_colsum_add(float *db, float *db2, const float *dg, size_t rows, int cols) {
-#pragma omp parallel for schedule(static) if (rows * (size_t)cols >= ((size_t)1 << 15) && cols > 64 && !omp_in_parallel())
-    for (int k0 = 0; k0 < cols; k0 += 64) {
-        int k1 = k0 + 64 < cols ? k0 + 64 : cols;
-        float acc[64] = {0};
+    const int blocks = (cols + CS_BLOCK - 1) / CS_BLOCK;
+#pragma omp parallel for schedule(static) if (rows * (size_t)cols >= ((size_t)1 << 15) && blocks > 1 && !omp_in_parallel())
+    for (int q = 0; q < blocks; q++) {
+        const int k0 = q * CS_BLOCK, n = cols - k0 < CS_BLOCK ? cols - k0 : CS_BLOCK;
+        float acc[CS_BLOCK] = {0};
         for (size_t r = 0; r < rows; r++) {
-            const float *row = dg + r * cols;
+            const float *row = dg + r * cols + k0;
 #pragma omp simd
-            for (int k = k0; k < k1; k++) acc[k - k0] += row[k];
+            for (int k = 0; k < n; k++) acc[k] += row[k];
         }
-        for (int k = k0; k < k1; k++) db[k] += acc[k - k0];
+        for (int k = 0; k < n; k++) db[k0 + k] += acc[k];
         if (db2)
-            for (int k = k0; k < k1; k++) db2[k] += acc[k - k0];
+            for (int k = 0; k < n; k++) db2[k0 + k] += acc[k];
     }
 }
