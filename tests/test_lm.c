@@ -488,6 +488,62 @@ static void test_dropout(void) {
     rnnc_lm_free(m);
 }
 
+/* A forward that does not ask for the logits runs the rows time-major (lm.c): its loss, its
+ * gradients and its carried state match a forward that does, to rounding (the loss and the
+ * head's sums add in another order), for every cell, with ignored targets; an out-of-range target
+ * or id still names its position in the caller's batch-first array. */
+static void test_time_major_rows(void) {
+    for (int k = 0; k < (int)RNNC_CELL_COUNT; k++) {
+        rnnc_lm_config cfg = {(rnnc_cell)k, 11, 5, 6, 2, 0.0f};
+        rnnc_lm *m;
+        CHECK_EQ_LL(rnnc_lm_new(&m, &cfg), RNNC_OK);
+        rnnc_rng r;
+        rnnc_rng_seed(&r, 40 + k);
+        rnnc_lm_init(m, &r);
+        enum { B = 3, T = 4 };
+        int x[B * T], y[B * T];
+        for (int i = 0; i < B * T; i++) { x[i] = (int)rnnc_rng_below(&r, 11); y[i] = (int)rnnc_rng_below(&r, 11); }
+        y[5] = RNNC_IGNORE_INDEX;
+        double loss[2];
+        float *g[2], *h[2];
+        const size_t ns = (size_t)cfg.layers * B * cfg.hidden;
+        for (int v = 0; v < 2; v++) {
+            rnnc_lm_ws *ws;
+            CHECK_EQ_LL(rnnc_lm_ws_new(&ws, m, B, T), RNNC_OK);
+            const float *l = NULL;
+            rnnc_lm_zero_grad(m);
+            CHECK_EQ_LL(rnnc_lm_forward(m, ws, x, B, T, true, &r, v ? NULL : &l), RNNC_OK);
+            CHECK_EQ_LL(rnnc_lm_loss(m, ws, y, true, &loss[v]), RNNC_OK);
+            g[v] = malloc(m->n_params * sizeof(float));
+            memcpy(g[v], m->grads, m->n_params * sizeof(float));
+            h[v] = malloc(ns * sizeof(float));
+            memcpy(h[v], rnnc_lm_ws_h(ws), ns * sizeof(float));
+            if (v == 1) {
+                int bad[B * T];
+                memcpy(bad, y, sizeof bad);
+                bad[6] = 11;
+                CHECK_EQ_LL(rnnc_lm_forward(m, ws, x, B, T, true, &r, NULL), RNNC_OK);
+                double unused;
+                CHECK_EQ_LL(rnnc_lm_loss(m, ws, bad, true, &unused), RNNC_ERR_RANGE);
+                CHECK(strstr(rnnc_last_error(), "target 11 at position 6 ") != NULL);
+                memcpy(bad, x, sizeof bad);
+                bad[9] = -2;
+                CHECK_EQ_LL(rnnc_lm_forward(m, ws, bad, B, T, true, &r, NULL), RNNC_ERR_RANGE);
+                CHECK(strstr(rnnc_last_error(), "id -2 at position 9 ") != NULL);
+            }
+            rnnc_lm_ws_free(ws);
+        }
+        CHECK_NEAR(loss[1], loss[0], 1e-12, 1e-9);
+        int off = 0;
+        for (size_t i = 0; i < m->n_params; i++) off += !(fabsf(g[1][i] - g[0][i]) <= 1e-6f * (1 + fabsf(g[0][i])));
+        CHECK_MSG(off == 0, "%s: %d gradients differ between the time-major and the batch-first rows",
+                  rnnc_cell_name((rnnc_cell)k), off);
+        CHECK(memcmp(h[0], h[1], ns * sizeof(float)) == 0);
+        for (int v = 0; v < 2; v++) { free(g[v]); free(h[v]); }
+        rnnc_lm_free(m);
+    }
+}
+
 int main(void) {
     rnnc_rnn_set_loop_mode(RNNC_LOOP_UNITS); /* the threaded time loop, even on these small layers */
     RUN(test_golden_all_cells);
@@ -501,5 +557,6 @@ int main(void) {
     RUN(test_skip_prefix);
     RUN(test_config_checks);
     RUN(test_dropout);
+    RUN(test_time_major_rows);
     return test_report();
 }

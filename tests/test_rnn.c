@@ -677,9 +677,90 @@ static void test_length_order_permutation(void) {
         }
 }
 
+/* rnnc_rnn_ws_set_time_major: the same forward and backward with x, ids, y, dy and dx laid out
+ * (T,B,...) give bit-identical results, element for element, to the batch-first ones (the runner
+ * computes the same thing, only its copies in and out change): every cell, one and two
+ * directions, with and without lengths (and so with and without the permutation of rows), with
+ * dropout in training, through x and through ids (a table small enough to be projected, and
+ * one too large to be). */
+static void test_time_major(void) {
+    const int B = 5, T = 4, I = 3, H = 7, L = 2, len[5] = {2, 4, 1, 4, 3};
+    for (int k = 0; k < NCELLS; k++)
+        for (int bi = 0; bi < 2; bi++)
+            for (int var = 0; var < 2; var++)
+                for (int in = 0; in < 3; in++) { /* x; ids folded (V 3); ids looked up (V 40) */
+                    rnnc_rnn_config c = {.cell = CELL(k), .input = I, .hidden = H, .layers = L, .bidirectional = bi, .dropout = 0.3f};
+                    const int D = bi ? 2 : 1, V = in == 1 ? 3 : 40;
+                    const int *lens = var ? len : NULL;
+                    const bool lstm = two_states(c.cell);
+                    rnnc_rng r;
+                    rnnc_rng_seed(&r, 500 + k);
+                    const size_t np = rnnc_rnn_num_params(&c), ny = (size_t)B * T * D * H, nx = (size_t)B * T * I;
+                    const size_t ns = (size_t)L * D * B * H;
+                    float *params = randv(np, &r, 0.4f), *x = randv(nx, &r, 1.0f), *dy = randv(ny, &r, 1.0f);
+                    float *table = randv((size_t)V * I, &r, 1.0f), *dhn = randv(ns, &r, 1.0f);
+                    int ids[20], ids_t[20];
+                    for (int n = 0; n < B * T; n++) ids[n] = (int)rnnc_rng_below(&r, (uint64_t)V);
+                    float *x_t = malloc(nx * sizeof(float)), *dy_t = malloc(ny * sizeof(float));
+                    for (int b = 0; b < B; b++)
+                        for (int t = 0; t < T; t++) {
+                            memcpy(x_t + ((size_t)t * B + b) * I, x + ((size_t)b * T + t) * I, I * sizeof(float));
+                            memcpy(dy_t + ((size_t)t * B + b) * D * H, dy + ((size_t)b * T + t) * D * H, D * H * sizeof(float));
+                            ids_t[t * B + b] = ids[b * T + t];
+                        }
+                    float *out[2][6]; /* y, hn, cn, dparams, dx (or dtable), dh0 */
+                    const size_t nd = in ? (size_t)V * I : nx, n[6] = {ny, ns, ns, np, nd, ns};
+                    for (int v = 0; v < 2; v++) {
+                        for (int a = 0; a < 6; a++) out[v][a] = calloc(n[a], sizeof(float));
+                        rnnc_rnn_ws *ws;
+                        CHECK(rnnc_rnn_ws_new(&ws, &c, B, T) == RNNC_OK);
+                        rnnc_rnn_ws_set_time_major(ws, v == 1);
+                        rnnc_rng dr;
+                        rnnc_rng_seed(&dr, 77);
+                        if (in == 0) {
+                            CHECK(rnnc_rnn_forward(ws, params, B, T, v ? x_t : x, lens, NULL, NULL, out[v][0], out[v][1],
+                                                   lstm ? out[v][2] : NULL, true, &dr) == RNNC_OK);
+                            CHECK(rnnc_rnn_backward(ws, params, out[v][3], v ? dy_t : dy, dhn, NULL, out[v][4], out[v][5],
+                                                    NULL) == RNNC_OK);
+                        } else {
+                            CHECK(rnnc_rnn_forward_ids(ws, params, B, T, v ? ids_t : ids, table, V, lens, NULL, NULL,
+                                                       out[v][0], out[v][1], lstm ? out[v][2] : NULL, true, &dr) == RNNC_OK);
+                            CHECK(rnnc_rnn_backward_ids(ws, params, out[v][3], v ? dy_t : dy, dhn, NULL, table, out[v][4],
+                                                        out[v][5], NULL) == RNNC_OK);
+                        }
+                        if (v == 1 && in) { /* an id's position in an error is its index in the caller's array */
+                            ids_t[6] = V;
+                            CHECK(rnnc_rnn_forward_ids(ws, params, B, T, ids_t, table, V, lens, NULL, NULL, out[v][0], NULL,
+                                                       NULL, false, NULL) == RNNC_ERR_RANGE);
+                            CHECK(strstr(rnnc_last_error(), "at position 6 ") != NULL);
+                        }
+                        rnnc_rnn_ws_free(ws);
+                    }
+                    /* back to batch-first: y and dx of the time-major run */
+                    float *yb = malloc(ny * sizeof(float)), *dxb = malloc(nx * sizeof(float));
+                    for (int b = 0; b < B; b++)
+                        for (int t = 0; t < T; t++) {
+                            memcpy(yb + ((size_t)b * T + t) * D * H, out[1][0] + ((size_t)t * B + b) * D * H, D * H * sizeof(float));
+                            if (!in) memcpy(dxb + ((size_t)b * T + t) * I, out[1][4] + ((size_t)t * B + b) * I, I * sizeof(float));
+                        }
+                    int differ = memcmp(yb, out[0][0], ny * sizeof(float)) != 0;
+                    differ += 2 * (memcmp(out[1][1], out[0][1], ns * sizeof(float)) != 0);
+                    differ += 4 * (memcmp(out[1][2], out[0][2], ns * sizeof(float)) != 0);
+                    differ += 8 * (memcmp(out[1][3], out[0][3], np * sizeof(float)) != 0);
+                    differ += 16 * (memcmp(in ? out[1][4] : dxb, out[0][4], nd * sizeof(float)) != 0);
+                    differ += 32 * (memcmp(out[1][5], out[0][5], ns * sizeof(float)) != 0);
+                    CHECK_MSG(differ == 0, "%s bi %d lengths %d input %d: time-major differs (mask %d)",
+                              rnnc_cell_name(c.cell), bi, var, in, differ);
+                    for (int v = 0; v < 2; v++)
+                        for (int a = 0; a < 6; a++) free(out[v][a]);
+                    free(params); free(x); free(dy); free(table); free(dhn); free(x_t); free(dy_t); free(yb); free(dxb);
+                }
+}
+
 int main(void) {
     RUN(test_loop_modes_identical);
     RUN(test_length_order_permutation);
+    RUN(test_time_major);
     /* the threaded loops, even on these small layers: each step split by units ... */
     rnnc_rnn_set_loop_mode(RNNC_LOOP_UNITS);
     RUN(test_math);
