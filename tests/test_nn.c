@@ -7,7 +7,6 @@
 
 #include <omp.h>
 
-#include "nn/fused.h"
 #include "nn/gemm.h"
 #include "nn/pgemm.h"
 
@@ -254,62 +253,6 @@ static void test_gemm_aw(void) {
             }
 }
 
-/* rnnc_head_xent against the three passes it fuses (rnnc_linear_forward, rnnc_xent_forward_backward,
- * rnnc_gemm_aw for dx): the same logits, gradients and dx bit for bit, the loss to rounding and the
- * same on 1 and 2 threads; with and without a bias, with ignored targets, loss only, a row count
- * that is not a multiple of the 64-row blocks, and a W too large to pack (the unfused fallback). */
-static void test_head_xent(void) {
-    const int shapes[][3] = {{200, 24, 37}, {300, 64, 70}, {3, 64, 5000}}; /* N, IN, V: serial, parallel, fallback */
-    for (int si = 0; si < 3; si++)
-        for (int wb = 0; wb < 2; wb++)
-            for (int bw = 0; bw < 2; bw++) {
-                const int N = shapes[si][0], IN = shapes[si][1], V = shapes[si][2];
-                rnnc_rng r;
-                rnnc_rng_seed(&r, 31 + si);
-                float *x = malloc((size_t)N * IN * sizeof(float)), *W = malloc((size_t)V * IN * sizeof(float));
-                float *b = malloc((size_t)V * sizeof(float));
-                for (int i = 0; i < N * IN; i++) x[i] = 2.0f * rnnc_rng_uniform(&r) - 1.0f;
-                for (int i = 0; i < V * IN; i++) W[i] = 0.3f * (2.0f * rnnc_rng_uniform(&r) - 1.0f);
-                for (int i = 0; i < V; i++) b[i] = rnnc_rng_uniform(&r) - 0.5f;
-                int *t = malloc((size_t)N * sizeof(int));
-                for (int i = 0; i < N; i++) t[i] = i % 7 == 3 ? RNNC_IGNORE_INDEX : (int)rnnc_rng_below(&r, (uint64_t)V);
-                const float *bias = wb ? b : NULL;
-                float *l0 = malloc((size_t)N * V * sizeof(float)), *dx0 = malloc((size_t)N * IN * sizeof(float));
-                double loss[2];
-                for (int nt = 1; nt <= 2; nt++) {
-                    omp_set_num_threads(nt);
-                    /* the three passes, on as many threads (BLAS, which the fallback shape takes,
-                     * may add in another order on another thread count) */
-                    double loss0;
-                    long c0;
-                    rnnc_linear_forward(l0, x, W, bias, N, IN, V);
-                    CHECK_EQ_LL(rnnc_xent_forward_backward(l0, t, N, V, RNNC_IGNORE_INDEX, 1.0f, bw ? l0 : NULL, &loss0, &c0),
-                                RNNC_OK);
-                    if (bw) rnnc_gemm_aw(N, IN, V, l0, V, W, IN, 0, dx0, IN, 0);
-                    float *l1 = malloc((size_t)N * V * sizeof(float)), *dx1 = malloc((size_t)N * IN * sizeof(float));
-                    long c1;
-                    CHECK_EQ_LL(rnnc_head_xent(x, W, bias, t, N, IN, V, RNNC_IGNORE_INDEX, l1, bw, bw ? dx1 : NULL,
-                                               &loss[nt - 1], &c1), RNNC_OK);
-                    CHECK_EQ_LL(c1, c0);
-                    CHECK(memcmp(l1, l0, (size_t)N * V * sizeof(float)) == 0);
-                    if (bw) CHECK_MSG(memcmp(dx1, dx0, (size_t)N * IN * sizeof(float)) == 0, "dx shape %d bias %d threads %d", si, wb, nt);
-                    CHECK_NEAR(loss[nt - 1], loss0, 1e-12, 1e-12);
-                    free(l1); free(dx1);
-                }
-                if (si < 2) CHECK(loss[0] == loss[1]); /* the fallback's loss sums by thread */
-                /* a target outside the vocabulary, named by its position */
-                t[N - 1] = V;
-                float *l2 = malloc((size_t)N * V * sizeof(float));
-                CHECK_EQ_LL(rnnc_head_xent(x, W, bias, t, N, IN, V, RNNC_IGNORE_INDEX, l2, bw, NULL, &loss[0], NULL),
-                            RNNC_ERR_RANGE);
-                char want[96];
-                snprintf(want, sizeof want, "target %d at position %d ", V, N - 1);
-                CHECK(strstr(rnnc_last_error(), want) != NULL);
-                free(x); free(W); free(b); free(t); free(l0); free(dx0); free(l2);
-            }
-    omp_set_num_threads(2);
-}
-
 int main(void) {
     RUN(test_finite_difference);
     RUN(test_xent_values);
@@ -318,6 +261,5 @@ int main(void) {
     RUN(test_wgrad);
     RUN(test_gemm_aw);
     RUN(test_pgemm_pack);
-    RUN(test_head_xent);
     return test_report();
 }

@@ -9,8 +9,6 @@
 #include <string.h>
 
 #include "core/json.h"
-#include "nn/fused.h"
-#include "nn/gemm.h"
 #include "rnnc/filekind.h"
 #include "rnnc/lm.h"
 #include "rnnc/nn.h"
@@ -479,7 +477,6 @@ struct rnnc_lm_ws {
     float *dy;       /* (B,T,H) */
     int *ids_tm, *tgt_tm; /* (T,B) the window's ids and targets, when the rows run time-major */
     bool tm;         /* the last forward ran time-major: y, logits and dy are (T,B,...) */
-    bool defer;      /* the last forward left the head to the loss (rnnc_head_xent) */
     float *h[2], *c[2]; /* carried state (L,B,H), double-buffered: [cur] is the state in */
     int cur;
     size_t state_size;
@@ -551,10 +548,8 @@ rnnc_status rnnc_lm_forward(rnnc_lm *m, rnnc_lm_ws *ws, const int *ids, int B, i
     int nxt = 1 - ws->cur;
     /* A caller that does not read the logits (training, the loss) gets the rows in the recurrent
      * runner's own order, time-major: y, the logits and dy then need no transposed copies. The
-     * ids are put in that order here, with their positions in errors still the caller's. The
-     * head is then left to the loss, which makes it together with the cross-entropy and dy. */
-    ws->defer = logits == NULL;
-    ws->tm = ws->defer && T > 1 && B > 1;
+     * ids are put in that order here, with their positions in errors still the caller's. */
+    ws->tm = logits == NULL && T > 1 && B > 1;
     if (ws->tm) {
         for (int b = 0; b < B; b++)
             for (int t = 0; t < T; t++) {
@@ -574,7 +569,7 @@ rnnc_status rnnc_lm_forward(rnnc_lm *m, rnnc_lm_ws *ws, const int *ids, int B, i
                                          rng);
     if (s) return s;
     ws->cur = nxt;
-    if (!ws->defer) rnnc_linear_forward(ws->logits, ws->y, m->params + m->off_head_w, m->params + m->off_head_b, N, H, V);
+    rnnc_linear_forward(ws->logits, ws->y, m->params + m->off_head_w, m->params + m->off_head_b, N, H, V);
     ws->B = B;
     ws->T = T;
     ws->have_forward = true;
@@ -599,22 +594,12 @@ rnnc_status rnnc_lm_loss(rnnc_lm *m, rnnc_lm_ws *ws, const int *targets, bool ba
             }
         targets = ws->tgt_tm;
     }
-    rnnc_status s;
-    if (ws->defer) { /* the head, the loss and dy in one pass; then the head's weight and bias gradients */
-        s = rnnc_head_xent(ws->y, m->params + m->off_head_w, m->params + m->off_head_b, targets, N, H, V,
-                           RNNC_IGNORE_INDEX, ws->logits, backward, ws->dy, loss, NULL);
-        if (s || !backward) return s;
-        ws->have_forward = false; /* the logits now hold their gradient */
-        rnnc_wgrad(V, H, N, ws->logits, V, ws->y, H, m->grads + m->off_head_w, H);
-        rnnc_colsum_add(m->grads + m->off_head_b, NULL, ws->logits, (size_t)N, V);
-    } else {
-        s = rnnc_xent_forward_backward(ws->logits, targets, N, V, RNNC_IGNORE_INDEX, 1.0f, backward ? ws->logits : NULL,
-                                       loss, NULL);
-        if (s || !backward) return s;
-        ws->have_forward = false; /* the logits now hold their gradient */
-        rnnc_linear_backward(ws->dy, m->grads + m->off_head_w, m->grads + m->off_head_b, ws->logits, ws->y,
-                             m->params + m->off_head_w, N, H, V);
-    }
+    rnnc_status s = rnnc_xent_forward_backward(ws->logits, targets, N, V, RNNC_IGNORE_INDEX, 1.0f,
+                                               backward ? ws->logits : NULL, loss, NULL);
+    if (s || !backward) return s;
+    ws->have_forward = false; /* the logits now hold their gradient */
+    rnnc_linear_backward(ws->dy, m->grads + m->off_head_w, m->grads + m->off_head_b, ws->logits, ws->y,
+                         m->params + m->off_head_w, N, H, V);
     return rnnc_rnn_backward_ids(ws->rnn, m->params + m->off_rnn, m->grads + m->off_rnn, ws->dy, NULL, NULL,
                                  m->params + m->off_embedding, m->grads + m->off_embedding, NULL, NULL);
 }
