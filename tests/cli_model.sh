@@ -222,6 +222,23 @@ printf 'the cat \303\251t\303\251 \342\202\254.\n%.0s' $(seq 10) >"$TMP/fallback
 grep -q '^bpb [0-9.]*$' "$TMP/out" && grep -q '^fallback 20.00% (30 of the text.s 150 characters' "$TMP/out" ||
     fail "char model with unknown characters: bpb (bytes are modelled) and the fallback rate expected: $(cat "$TMP/out")"
 
+# --json: the same figures as one object; bpb null with the reason where the text leaves it out.
+jnum() { tr -d ' \t\n' <"$2" | sed -n "s/.*\"$1\":\([-0-9.eE+]*\).*/\1/p"; }
+checks=$((checks + 1))
+"$RNNC" eval --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --json >"$TMP/out.json" || fail "eval --ids --json exited $?"
+[ "$(jnum tokens "$TMP/out.json")" = 180 ] && [ "$(awk -v l="$(jnum loss "$TMP/out.json")" 'BEGIN { printf "%.6f", l }')" = \
+    "$("$RNNC" eval --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 | awk '{ print $2 }')" ] &&
+    [ -n "$(jnum ppl "$TMP/out.json")" ] || fail "eval --ids --json: loss, ppl and tokens expected: $(cat "$TMP/out.json")"
+checks=$((checks + 1))
+"$RNNC" eval --model "$TMP/wordrun/model.safetensors" --data "$TMP/unk.txt" --seq 8 --json >"$TMP/out.json" 2>"$TMP/err" || fail "eval word --json: $(cat "$TMP/err")"
+tr -d ' \t\n' <"$TMP/out.json" | grep -q '"bpb":null,"bpb_withheld":"<unk>tokens:theirbytesarenotmodelled"' &&
+    [ "$(jnum unk_tokens "$TMP/out.json")" = 80 ] && [ "$(jnum text_tokens "$TMP/out.json")" = 200 ] ||
+    fail "eval word --json with <unk>s: bpb null, the reason and the counts expected: $(cat "$TMP/out.json")"
+checks=$((checks + 1))
+"$RNNC" eval --model "$TMP/charrun/model.safetensors" --data "$TMP/fallback.txt" --seq 8 --json >"$TMP/out.json" 2>"$TMP/err" || fail "eval char --json: $(cat "$TMP/err")"
+[ -n "$(jnum bpb "$TMP/out.json")" ] && [ "$(jnum fallback_chars "$TMP/out.json")" = 30 ] && [ "$(jnum text_chars "$TMP/out.json")" = 150 ] ||
+    fail "eval char --json: a bpb and the fallback counts expected: $(cat "$TMP/out.json")"
+
 # seq2seq translate: an input file (positional or --input, - for stdin), -o written at the end, a
 # closing count of lines and unknown source symbols; seq2seq eval on zero items is an error.
 for i in $(seq 60); do printf 'a b c\tc b a\nb c\tc b\nc a b\tb a c\n'; done >"$TMP/pairs.tsv"

@@ -1,4 +1,5 @@
 /* rnnc eval — mean cross-entropy (nats per token) of a model over a stream-batched id file. */
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +10,8 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: rnnc eval --model MODEL --ids FILE --batch B --seq T\n"
-            "       rnnc eval --model MODEL --data FILE [--batch B] [--seq T]\n"
+            "usage: rnnc eval --model MODEL --ids FILE --batch B --seq T [--json]\n"
+            "       rnnc eval --model MODEL --data FILE [--batch B] [--seq T] [--json]\n"
             "\n"
             "Prints 'loss <mean cross-entropy in nats per token>' over every window of the id\n"
             "file. FILE holds whitespace-separated token ids, cut into B equal contiguous\n"
@@ -31,7 +32,10 @@ static void usage(FILE *f) {
             "  --ids FILE      token ids to evaluate\n"
             "  --data FILE     text to evaluate, encoded with the model's own tokenizer\n"
             "  --batch B       streams evaluated together (required with --ids)\n"
-            "  --seq T         window length in tokens (required with --ids)\n");
+            "  --seq T         window length in tokens (required with --ids)\n"
+            "  --json          the same figures as one JSON object: loss, ppl, tokens; with\n"
+            "                  --data also bytes, bpb (null where not shown, with\n"
+            "                  bpb_withheld saying why), and unk or fallback counts\n");
 }
 
 /* rnnc_lm_stream_loss over every window, with its workspace and window buffers. */
@@ -53,7 +57,18 @@ static size_t count_chars(const unsigned char *s, size_t n) {
     return c;
 }
 
-static int eval_text(const char *model, const char *data, long B, long T) {
+/* The figures as one JSON object on stdout (cJSON_Print: numbers to 17 significant digits).
+ * Returns the exit code. */
+static int print_json(cJSON *j) {
+    char *s = j ? cJSON_Print(j) : NULL;
+    cJSON_Delete(j);
+    if (!s) return cli_fail("out of memory");
+    printf("%s\n", s);
+    free(s);
+    return 0;
+}
+
+static int eval_text(const char *model, const char *data, long B, long T, bool json) {
     rnnc_lm *m = NULL;
     rnnc_tokenizer *tok = NULL;
     unsigned char *text = NULL;
@@ -76,24 +91,45 @@ static int eval_text(const char *model, const char *data, long B, long T) {
     /* Bytes covered by the evaluated targets, in proportion to the text's tokens. */
     double bytes = (double)len * targets / (double)ids.len;
     rnnc_tokenizer_type type = rnnc_tokenizer_type_of(tok);
-    printf("loss %.6f\nppl %.4f\n", loss, rnnc_perplexity(loss));
     /* Bits per byte charges the model for every byte of the text. A word tokenizer's <unk> stands
      * for any unknown word, so the bytes behind it are never modelled and the figure would flatter
      * the model (one that maps everything to <unk> would score near 0): left out, with the reason,
      * whenever an <unk> occurs. A char tokenizer's unknown characters are byte tokens: modelled. */
-    double unk_rate = (double)oov / (double)ids.len;
-    if (type == RNNC_TOKENIZER_WORD && oov > 0)
+    const double unk_rate = (double)oov / (double)ids.len, bpb = rnnc_bits_per_byte(loss, targets, bytes);
+    const bool bpb_shown = !(type == RNNC_TOKENIZER_WORD && oov > 0);
+    const size_t chars = type == RNNC_TOKENIZER_CHAR && oov > 0 ? count_chars(text, len) : 0;
+    if (json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "loss", loss);
+        cJSON_AddNumberToObject(j, "ppl", rnnc_perplexity(loss));
+        if (bpb_shown) cJSON_AddNumberToObject(j, "bpb", bpb);
+        else {
+            cJSON_AddNullToObject(j, "bpb");
+            cJSON_AddStringToObject(j, "bpb_withheld", "<unk> tokens: their bytes are not modelled");
+        }
+        cJSON_AddNumberToObject(j, "tokens", targets);
+        cJSON_AddNumberToObject(j, "bytes", bytes);
+        if (type == RNNC_TOKENIZER_WORD) {
+            cJSON_AddNumberToObject(j, "unk_tokens", (double)oov);
+            cJSON_AddNumberToObject(j, "text_tokens", (double)ids.len);
+        } else if (chars) {
+            cJSON_AddNumberToObject(j, "fallback_chars", (double)oov);
+            cJSON_AddNumberToObject(j, "text_chars", (double)chars);
+        }
+        rc = print_json(j);
+        goto out;
+    }
+    printf("loss %.6f\nppl %.4f\n", loss, rnnc_perplexity(loss));
+    if (!bpb_shown)
         printf("bits per byte: not shown, %.1f%% of the tokens are <unk>: their bytes are not modelled\n", 100 * unk_rate);
     else
-        printf("bpb %.6f\n", rnnc_bits_per_byte(loss, targets, bytes));
+        printf("bpb %.6f\n", bpb);
     printf("tokens %.0f\nbytes %.0f\n", targets, bytes);
     if (type == RNNC_TOKENIZER_WORD)
         printf("unk %.2f%% (%zu of the text's %zu tokens)\n", 100 * unk_rate, oov, ids.len);
-    else if (type == RNNC_TOKENIZER_CHAR && oov > 0) {
-        size_t chars = count_chars(text, len);
+    else if (chars)
         printf("fallback %.2f%% (%zu of the text's %zu characters are outside the vocabulary: encoded as their bytes, "
-               "so bpb still counts them)\n", chars ? 100.0 * (double)oov / (double)chars : 0.0, oov, chars);
-    }
+               "so bpb still counts them)\n", 100.0 * (double)oov / (double)chars, oov, chars);
 out:
     rnnc_ids_free(&ids);
     free(text);
@@ -120,8 +156,10 @@ int cmd_eval(int argc, char **argv) {
     const char *model = NULL, *ids = NULL, *data = NULL, *v;
     long B = 0, T = 0;
     int err = 0;
+    bool json = false;
     if (cli_wants_help(argc, argv)) { usage(stdout); return 0; }
     for (int i = 1; i < argc; i++) {
+        if (cli_flag(argv, i, "--json")) { json = true; continue; }
         if (cli_opt("eval", argc, argv, &i, "--model", &v, &err)) { if (err) return err; model = v; }
         else if (cli_opt("eval", argc, argv, &i, "--ids", &v, &err)) { if (err) return err; ids = v; }
         else if (cli_opt("eval", argc, argv, &i, "--data", &v, &err)) { if (err) return err; data = v; }
@@ -131,7 +169,7 @@ int cmd_eval(int argc, char **argv) {
     }
     if (!model) return cli_usage_error("eval", "--model is required");
     if (data && ids) return cli_usage_error("eval", "give --data or --ids, not both");
-    if (data) return eval_text(model, data, B ? B : 16, T ? T : 128);
+    if (data) return eval_text(model, data, B ? B : 16, T ? T : 128, json);
     if (!ids) return cli_usage_error("eval", "--ids is required");
     if (!B) return cli_usage_error("eval", "--batch is required");
     if (!T) return cli_usage_error("eval", "--seq is required");
@@ -142,7 +180,13 @@ int cmd_eval(int argc, char **argv) {
     if (rc) return rc;
     double loss;
     if (stream_loss(d.m, &d.stream, (int)B, (int)T, &loss)) rc = cli_fail_status();
-    else printf("loss %.6f\n", loss);
+    else if (json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "loss", loss);
+        cJSON_AddNumberToObject(j, "ppl", rnnc_perplexity(loss));
+        cJSON_AddNumberToObject(j, "tokens", (double)d.stream.windows * (double)B * (double)T);
+        rc = print_json(j);
+    } else printf("loss %.6f\n", loss);
     cli_lm_close(&d);
     return rc;
 }
