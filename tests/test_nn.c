@@ -253,6 +253,35 @@ static void test_gemm_aw(void) {
             }
 }
 
+/* rnnc_colsum_add: each column's sum runs over the rows in order into a local sum that is then
+ * added to db (and db2): the same bits as that plain loop on 1, 2 and 3 threads, whatever width
+ * the columns are cut into, small and large, with and without db2. */
+static void test_colsum_add(void) {
+    const int shapes[][2] = {{3, 5}, {300, 64}, {300, 200}, {129, 1000}, {64, 2000}, {1000, 37}};
+    for (int si = 0; si < 6; si++) {
+        const int rows = shapes[si][0], cols = shapes[si][1];
+        rnnc_rng r;
+        rnnc_rng_seed(&r, 70 + si);
+        float *dg = malloc((size_t)rows * cols * sizeof(float)), *want = malloc((size_t)cols * sizeof(float));
+        float *db = malloc((size_t)cols * sizeof(float)), *db2 = malloc((size_t)cols * sizeof(float));
+        for (int i = 0; i < rows * cols; i++) dg[i] = 2.0f * rnnc_rng_uniform(&r) - 1.0f;
+        for (int k = 0; k < cols; k++) {
+            float acc = 0.0f;
+            for (int i = 0; i < rows; i++) acc += dg[(size_t)i * cols + k];
+            want[k] = 0.25f + acc; /* db starts at 0.25 */
+        }
+        for (int nt = 1; nt <= 3; nt++) {
+            omp_set_num_threads(nt);
+            for (int k = 0; k < cols; k++) db[k] = db2[k] = 0.25f;
+            rnnc_colsum_add(db, nt == 2 ? db2 : NULL, dg, (size_t)rows, cols);
+            CHECK_MSG(memcmp(db, want, (size_t)cols * sizeof(float)) == 0, "colsum %dx%d on %d threads", rows, cols, nt);
+            if (nt == 2) CHECK(memcmp(db2, want, (size_t)cols * sizeof(float)) == 0);
+        }
+        free(dg); free(want); free(db); free(db2);
+    }
+    omp_set_num_threads(2);
+}
+
 int main(void) {
     RUN(test_finite_difference);
     RUN(test_xent_values);
@@ -261,5 +290,6 @@ int main(void) {
     RUN(test_wgrad);
     RUN(test_gemm_aw);
     RUN(test_pgemm_pack);
+    RUN(test_colsum_add);
     return test_report();
 }
