@@ -89,6 +89,11 @@ int cli_text_cols(const char *s);
 void cli_print_wrapped(FILE *f, int col, int indent, const char *text);
 /* The same within WIDTH columns. */
 void cli_print_wrapped_to(FILE *f, int col, int indent, int width, const char *text);
+/* Prints the JSON object J (a cJSON *) on stdout, indented, numbers to 17 significant digits,
+ * and frees it: what every --json report ends with. Returns 0, or the exit code of a failure
+ * (printed) when J is NULL or cannot be printed for want of memory. */
+struct cJSON;
+int cli_print_json(struct cJSON *j);
 /* Which fields fit in `max_cols` columns when joined two spaces apart: keep[i] is set for each
  * field kept (absent fields are never kept). Fields are dropped in order of decreasing prio
  * (later first among equals) until the rest fits; the last field left is kept even when it alone

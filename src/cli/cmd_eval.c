@@ -57,17 +57,6 @@ static size_t count_chars(const unsigned char *s, size_t n) {
     return c;
 }
 
-/* The figures as one JSON object on stdout (cJSON_Print: numbers to 17 significant digits).
- * Returns the exit code. */
-static int print_json(cJSON *j) {
-    char *s = j ? cJSON_Print(j) : NULL;
-    cJSON_Delete(j);
-    if (!s) return cli_fail("out of memory");
-    printf("%s\n", s);
-    free(s);
-    return 0;
-}
-
 static int eval_text(const char *model, const char *data, long B, long T, bool json) {
     rnnc_lm *m = NULL;
     rnnc_tokenizer *tok = NULL;
@@ -116,7 +105,7 @@ static int eval_text(const char *model, const char *data, long B, long T, bool j
             cJSON_AddNumberToObject(j, "fallback_chars", (double)oov);
             cJSON_AddNumberToObject(j, "text_chars", (double)chars);
         }
-        rc = print_json(j);
+        rc = cli_print_json(j);
         goto out;
     }
     printf("loss %.6f\nppl %.4f\n", loss, rnnc_perplexity(loss));
@@ -185,7 +174,7 @@ int cmd_eval(int argc, char **argv) {
         cJSON_AddNumberToObject(j, "loss", loss);
         cJSON_AddNumberToObject(j, "ppl", rnnc_perplexity(loss));
         cJSON_AddNumberToObject(j, "tokens", (double)d.stream.windows * (double)B * (double)T);
-        rc = print_json(j);
+        rc = cli_print_json(j);
     } else printf("loss %.6f\n", loss);
     cli_lm_close(&d);
     return rc;

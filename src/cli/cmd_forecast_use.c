@@ -252,10 +252,7 @@ int cmd_forecast_eval(int argc, char **argv) {
         cJSON_AddItemToObject(j, "model", metrics_json(&mm));
         cJSON_AddItemToObject(j, "seasonal_naive", metrics_json(&mn));
         if (plot) cJSON_AddStringToObject(j, "plot", plot);
-        char *s = cJSON_Print(j);
-        if (s) printf("%s\n", s);
-        free(s);
-        cJSON_Delete(j);
+        rc = cli_print_json(j);
     } else if (!rc) {
         printf("%s: %d windows of %d steps -> %d (targets in rows %d-%d), %zu forecasts\n", data, n_win, T, N, lo + T + 1, d.rows, mm.n);
         printf("%-16s %12s %12s %9s %9s\n", "", "MAE", "RMSE", "sMAPE", "MASE");

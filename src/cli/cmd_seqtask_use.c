@@ -384,10 +384,7 @@ int cmd_seqtask_eval(rnnc_seq_kind kind, int argc, char **argv) {
                 cJSON_AddNumberToObject(j, "skipped_bad", (double)d.skipped_bad);
                 cJSON_AddNumberToObject(j, "skipped_long", (double)d.skipped_long);
                 cJSON_AddNumberToObject(j, "unknown_labels", (double)d.unknown_labels);
-                char *s = cJSON_Print(j);
-                if (s) printf("%s\n", s);
-                free(s);
-                cJSON_Delete(j);
+                rc = cli_print_json(j);
             }
         } else {
             printf("%s: %zu item%s (skipped %zu bad, %zu long; %zu cut to --max-len), %zu tokens, %.2f%% unknown (%.1fs)\n", o.data, d.n,

@@ -1,6 +1,8 @@
 /* Shared CLI helpers: error lines, strict flag parsing, progress bar. */
 #include "cli/cli.h"
 
+#include <cjson/cJSON.h>
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -403,4 +405,13 @@ void cli_train_fields_make(cli_train_fields *f, const cli_train_status *s) {
         FIELD(CLI_PRIO_DETAIL, "%s tok/s", si);
     }
 #undef FIELD
+}
+
+int cli_print_json(cJSON *j) {
+    char *s = j ? cJSON_Print(j) : NULL;
+    cJSON_Delete(j);
+    if (!s) return cli_fail("out of memory for the JSON report");
+    printf("%s\n", s);
+    free(s);
+    return 0;
 }
