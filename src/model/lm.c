@@ -472,9 +472,9 @@ rnnc_status rnnc_lm_load_tokenizer(rnnc_lm **out, rnnc_tokenizer **tok, const ch
 struct rnnc_lm_ws {
     int Bmax, Tmax, B, T;
     rnnc_rnn_ws *rnn;
-    float *y;        /* (B,T,H) recurrent output */
-    float *logits;   /* (B*T,V); becomes dlogits in place during backward */
-    float *dy;       /* (B,T,H) */
+    float *y;        /* (B,T,H) recurrent output, (T,B,H) when tm */
+    float *logits;   /* (B*T,V) in y's row order; becomes dlogits in place during backward */
+    float *dy;       /* y's shape */
     int *ids_tm, *tgt_tm; /* (T,B) the window's ids and targets, when the rows run time-major */
     bool tm;         /* the last forward ran time-major: y, logits and dy are (T,B,...) */
     float *h[2], *c[2]; /* carried state (L,B,H), double-buffered: [cur] is the state in */

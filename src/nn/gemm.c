@@ -266,13 +266,13 @@ static void fill_bias(float *C, int ldc, const float *bias, int r0, int r1, int 
     for (int i = r0; i < r1; i++) memcpy(C + (size_t)i * ldc + c0, bias + c0, (size_t)(c1 - c0) * sizeof(float));
 }
 
-/* C = A W (accumulate 0), C += A W (1), or C = bias + A W (bias not NULL): the bias is broadcast
+/* C = A W (accumulate 0), C += A W (1), or C = bias + A W (bias not NULL, accumulate 1: the product
+ * adds onto the broadcast bias): the bias is broadcast
  * by each work item into its own block of C just before the product adds onto it, so the same
  * numbers come out as from a broadcast of all rows first, without that serial pass over C. */
 static void gemm_aw(int M, int N, int K, const float *A, int lda, const float *W, int ldw, int transw,
                     const float *bias, float *C, int ldc, int accumulate) {
     if (M < 1 || N < 1) return;
-    if (bias) accumulate = 1;
     if (K < 1) {
         if (bias) fill_bias(C, ldc, bias, 0, M, 0, N);
         else if (!accumulate)

@@ -193,7 +193,9 @@ size_t rnnc_rnn_ws_bytes(const rnnc_rnn_ws *ws) {
     return ws ? ws->bytes + sizeof *ws + (3 * ws->tab_floats + ws->wave_floats + ws->live_floats) * sizeof(float) : 0;
 }
 
-void rnnc_rnn_ws_set_time_major(rnnc_rnn_ws *ws, bool time_major) { ws->tm_io = time_major; }
+void rnnc_rnn_ws_set_time_major(rnnc_rnn_ws *ws, bool time_major) {
+    if (ws) ws->tm_io = time_major;
+}
 
 void rnnc_rnn_ws_set_row0(rnnc_rnn_ws *ws, long row0) {
     if (ws) ws->row0 = row0;
@@ -303,7 +305,6 @@ static layer_grads grads_of(const rnnc_rnn_config *c, float *g, int l, int d) {
     return lg;
 }
 
-/* Batch-first <-> time-major, internal row b being the caller's row perm[b] (perm NULL: b). */
 /* The caller's row (t, b) of a [B, T, C] array (or of a [T, B, C] one when tm), b being the
  * runner's internal row: the caller's row perm[b] when the rows run permuted. */
 static size_t io_row(int b, int t, int B, int T, const int *perm, bool tm) {
