@@ -204,6 +204,40 @@ static void test_pgemm_pack(void) {
         }
 }
 
+/* rnnc_pgemm2: K rows of A from one array and K2 from another give the same bits as rnnc_pgemm
+ * on the two laid side by side in one array (the GRU backward's r, z blocks from dgx and n block
+ * from dgh), written and accumulated, for row counts around the 8-row kernel and column ranges
+ * that end inside a panel. */
+static void test_pgemm2(void) {
+    const int shapes[][4] = {{1, 2, 1, 32}, {8, 64, 32, 96}, {13, 40, 20, 70}, {32, 1024, 512, 512}, {3, 5, 0, 33}};
+    rnnc_rng r;
+    rnnc_rng_seed(&r, 17);
+    for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++) {
+        const int M = shapes[k][0], K = shapes[k][1], K2 = shapes[k][2], N = shapes[k][3], KP = K + K2;
+        float *W = malloc((size_t)KP * N * sizeof(float)), *A = malloc((size_t)M * KP * sizeof(float));
+        float *A1 = malloc((size_t)M * (K + 3) * sizeof(float)), *A2 = malloc((size_t)M * (K2 + 1) * sizeof(float));
+        float *C1 = malloc((size_t)M * N * sizeof(float)), *C2 = malloc((size_t)M * N * sizeof(float));
+        const size_t size = rnnc_pgemm_size(KP, N);
+        float *P = aligned_alloc(64, (size * sizeof(float) + 63) / 64 * 64);
+        for (size_t i = 0; i < (size_t)KP * N; i++) W[i] = 2.0f * rnnc_rng_uniform(&r) - 1.0f;
+        for (int i = 0; i < M; i++)
+            for (int q = 0; q < KP; q++) {
+                const float v = 2.0f * rnnc_rng_uniform(&r) - 1.0f;
+                A[(size_t)i * KP + q] = v;
+                if (q < K) A1[(size_t)i * (K + 3) + q] = v; else A2[(size_t)i * (K2 + 1) + q - K] = v;
+            }
+        rnnc_pgemm_pack(P, W, N, 0, KP, N, 0, N);
+        for (int acc = 0; acc < 2; acc++) {
+            const int n0 = N > 32 ? 32 : 0, n1 = N - 1 > n0 ? N - 1 : N; /* a later panel start, a ragged end */
+            for (size_t i = 0; i < (size_t)M * N; i++) C1[i] = C2[i] = 0.5f;
+            rnnc_pgemm(M, KP, n0, n1, A, KP, P, C1, N, acc);
+            rnnc_pgemm2(M, K, A1, K + 3, K2, A2, K2 + 1, n0, n1, P, C2, N, acc);
+            CHECK_MSG(memcmp(C1, C2, (size_t)M * N * sizeof(float)) == 0, "pgemm2 M %d K %d+%d N %d acc %d", M, K, K2, N, acc);
+        }
+        free(W); free(A); free(A1); free(A2); free(C1); free(C2); free(P);
+    }
+}
+
 /* C = A W (or C += A W) on both of its paths (the packed kernel when N or K is at most 128, BLAS
  * otherwise), W plain and transposed, strided operands, M not a multiple of the 64-row blocks,
  * against a double-precision sum; on the packed path the result is bit-identical for 1, 2 and 3
@@ -254,8 +288,9 @@ static void test_gemm_aw(void) {
 }
 
 /* rnnc_colsum_add: each column's sum runs over the rows in order into a local sum that is then
- * added to db (and db2): the same bits as that plain loop on 1, 2 and 3 threads, whatever width
- * the columns are cut into, small and large, with and without db2. */
+ * added to db (and db2 on its first cols2 columns): the same bits as that plain loop on 1, 2 and 3
+ * threads, whatever width the columns are cut into, small and large, with and without db2, on
+ * dense rows and on the leading columns of wider ones. */
 static void test_colsum_add(void) {
     const int shapes[][2] = {{3, 5}, {300, 64}, {300, 200}, {129, 1000}, {64, 2000}, {1000, 37}};
     for (int si = 0; si < 6; si++) {
@@ -273,9 +308,20 @@ static void test_colsum_add(void) {
         for (int nt = 1; nt <= 3; nt++) {
             omp_set_num_threads(nt);
             for (int k = 0; k < cols; k++) db[k] = db2[k] = 0.25f;
-            rnnc_colsum_add(db, nt == 2 ? db2 : NULL, dg, (size_t)rows, cols);
+            rnnc_colsum_add(db, nt == 2 ? db2 : NULL, cols, dg, (size_t)cols, (size_t)rows, cols);
             CHECK_MSG(memcmp(db, want, (size_t)cols * sizeof(float)) == 0, "colsum %dx%d on %d threads", rows, cols, nt);
             if (nt == 2) CHECK(memcmp(db2, want, (size_t)cols * sizeof(float)) == 0);
+        }
+        /* the first cols - 3 columns of the same rows (ld = cols), db2 on the first half of them */
+        const int sub = cols > 3 ? cols - 3 : 1, half = sub / 2;
+        for (int nt = 1; nt <= 3; nt++) {
+            omp_set_num_threads(nt);
+            for (int k = 0; k < cols; k++) db[k] = db2[k] = 0.25f;
+            rnnc_colsum_add(db, db2, half, dg, (size_t)cols, (size_t)rows, sub);
+            CHECK_MSG(memcmp(db, want, (size_t)sub * sizeof(float)) == 0, "colsum %dx%d of ld %d on %d threads", rows, sub, cols, nt);
+            CHECK(memcmp(db2, want, (size_t)half * sizeof(float)) == 0);
+            for (int k = sub; k < cols; k++) CHECK(db[k] == 0.25f);
+            for (int k = half; k < cols; k++) CHECK(db2[k] == 0.25f);
         }
         free(dg); free(want); free(db); free(db2);
     }
@@ -290,6 +336,7 @@ int main(void) {
     RUN(test_wgrad);
     RUN(test_gemm_aw);
     RUN(test_pgemm_pack);
+    RUN(test_pgemm2);
     RUN(test_colsum_add);
     return test_report();
 }

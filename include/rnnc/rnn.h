@@ -44,8 +44,9 @@ typedef struct {
     int states;       /* 1 (h) or 2 (h and c, the c0/cn arguments): the state carried between steps */
     int aux;          /* values per unit and step that forward keeps for backward besides the gates
                          and the states (GRU 1: W_hn h + b_hn, the n gate's hidden part; else 0) */
-    int split_dg;     /* 1 when the hidden-side gate gradients differ from the input side's (GRU:
-                         the reset gate multiplies the n block), so the runner keeps both */
+    int split_dg;     /* 1 when the hidden-side gate gradients differ from the input side's in the
+                         last gate block (GRU: the reset gate multiplies the n block), so the runner
+                         keeps that block of the hidden side apart */
     void (*forward)(const struct rnnc_cell_fwd *);
     void (*backward)(const struct rnnc_cell_bwd *);
 } rnnc_cell_info;

@@ -53,8 +53,9 @@ typedef struct rnnc_cell_bwd {
     float *dh_prev;       /* [B, H] out: the part of dL/dh_prev not through W_hh (the runner adds
                              dgh W_hh afterwards); for padded rows all of dh */
     float *dgx;           /* [B, G*H] out: gradient of the input-side pre-activations */
-    float *dgh;           /* [B, G*H] out: hidden side (split_dg cells only, GRU: differs in the
-                             n block; otherwise the same buffer as dgx and not written) */
+    float *dgh;           /* [B, H] out (split_dg cells only): the hidden side's last gate block,
+                             the one that differs from dgx's (GRU: n); its other blocks are dgx's.
+                             Otherwise the same buffer as dgx and not written */
 } rnnc_cell_bwd;
 
 /* The prototypes of cell X's pair, rnnc_cell_X_forward and rnnc_cell_X_backward. The cell's own

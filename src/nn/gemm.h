@@ -39,10 +39,11 @@ void rnnc_gemm_aw_bias(int M, int N, int K, const float *A, int lda, const float
  * together: the recurrent runner's wavefront makes the input projection step by step this way. */
 int rnnc_gemm_aw_packs(int M, int N, int K);
 
-/* db[k] += the sum over the rows of dg[r, k] (a bias gradient; dg is [rows, cols], dense), and
- * db2[k] too when db2 is not NULL (a cell whose input- and hidden-side gate gradients are the same
- * takes both bias gradients from one pass). Each column's sum runs over the rows in order, into a
- * local sum added to db at the end, on any thread count. */
-void rnnc_colsum_add(float *db, float *db2, const float *dg, size_t rows, int cols);
+/* db[k] += the sum over the rows of dg[r*ld + k], k < cols (a bias gradient), and db2[k] too for
+ * k < cols2 when db2 is not NULL (where a cell's input- and hidden-side gate gradients agree, both
+ * bias gradients come from one pass: all columns for the LSTM, the r and z blocks for the GRU).
+ * Each column's sum runs over the rows in order, into a local sum added to db at the end, on any
+ * thread count. */
+void rnnc_colsum_add(float *db, float *db2, int cols2, const float *dg, size_t ld, size_t rows, int cols);
 
 #endif

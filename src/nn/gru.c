@@ -2,7 +2,8 @@
  *   r = σ(x_r + h_r)   z = σ(x_z + h_z)   (x_k = x W_ik^T + b_ik,  h_k = h W_hk^T + b_hk)
  *   n = tanh(x_n + r * h_n)               h' = (1 - z) * n + z * h
  * Forward keeps r, z, n and h_n; because of r * h_n the n block's gradient differs between the
- * input side (dgx) and the hidden side (dgh = r * dgx there). Row functions take restrict
+ * input side (dgx) and the hidden side (r * dgx there), so backward writes that block alone into
+ * dgh ([B, H]); the r and z blocks of the hidden side are dgx's. Row functions take restrict
  * parameters so that GCC vectorises them (see lstm.c). */
 #include "nn/cell.h"
 
@@ -45,7 +46,7 @@ void rnnc_cell_gru_forward(const rnnc_cell_fwd *a) {
 static void bwd_row(int n, const float *restrict gr, const float *restrict gz, const float *restrict gn,
                     const float *restrict hn, const float *restrict hp, const float *restrict dh,
                     const float *restrict dy, float *restrict xr, float *restrict xz, float *restrict xn,
-                    float *restrict hr, float *restrict hz, float *restrict hnn, float *restrict dhp) {
+                    float *restrict hnn, float *restrict dhp) {
 #pragma omp simd
     for (int j = 0; j < n; j++) {
         float d = dh[j] + dy[j];
@@ -54,7 +55,7 @@ static void bwd_row(int n, const float *restrict gr, const float *restrict gz, c
         float daz = d * (hp[j] - nv) * z * (1.0f - z);
         float dar = dan * hn[j] * r * (1.0f - r);
         xr[j] = dar; xz[j] = daz; xn[j] = dan;
-        hr[j] = dar; hz[j] = daz; hnn[j] = dan * r;
+        hnn[j] = dan * r;
         dhp[j] = d * z;
     }
 }
@@ -65,18 +66,18 @@ void rnnc_cell_gru_backward(const rnnc_cell_bwd *a) {
     for (int b = 0; b < a->B; b++) {
         const float *dh = a->dh + (size_t)b * H + j0;
         float *dhp = a->dh_prev + (size_t)b * H + j0;
-        float *x = a->dgx + b * GH + j0, *h = a->dgh + b * GH + j0;
+        float *x = a->dgx + b * GH + j0, *hnn = a->dgh + (size_t)b * H + j0;
         if (a->t >= a->len[b]) {
             for (int j = 0; j < n; j++) {
                 dhp[j] = dh[j];
                 x[j] = x[H + j] = x[2 * H + j] = 0.0f;
-                h[j] = h[H + j] = h[2 * H + j] = 0.0f;
+                hnn[j] = 0.0f;
             }
             continue;
         }
         const float *g = a->gates + b * GH + j0;
         const float *dy = a->dy ? a->dy + (size_t)b * a->lddy + j0 : a->zero;
         bwd_row(n, g, g + H, g + 2 * H, a->aux + (size_t)b * H + j0, a->h_prev + (size_t)b * H + j0, dh, dy, x, x + H,
-                x + 2 * H, h, h + H, h + 2 * H, dhp);
+                x + 2 * H, hnn, dhp);
     }
 }

@@ -16,7 +16,7 @@ void rnnc_linear_backward(float *dx, float *dW, float *db, const float *dout, co
                           int N, int IN, int OUT) {
     if (dx) rnnc_gemm_aw(N, IN, OUT, dout, OUT, W, IN, 0, dx, IN, 0);
     rnnc_wgrad(OUT, IN, N, dout, OUT, x, IN, dW, IN);
-    if (db) rnnc_colsum_add(db, NULL, dout, (size_t)N, OUT);
+    if (db) rnnc_colsum_add(db, NULL, 0, dout, (size_t)OUT, (size_t)N, OUT);
 }
 
 void rnnc_unigram_bias(float *bias, const double *count, int V) {

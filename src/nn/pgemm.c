@@ -84,8 +84,9 @@ void rnnc_pgemm_pack(float *dst, const float *src, int ld, int trans, int K, int
 }
 
 #ifdef __AVX512F__
-static inline __attribute__((always_inline)) void kernel(const int mr, int K, const float *A, int lda,
-                                                         const float *P, float *C, int ldc, int w, int acc) {
+static inline __attribute__((always_inline)) void kernel(const int mr, int K, const float *A, int lda, int K2,
+                                                         const float *A2, int lda2, const float *P, float *C, int ldc,
+                                                         int w, int acc) {
     __m512 c0[8], c1[8];
 #pragma GCC unroll 8
     for (int i = 0; i < mr; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); }
@@ -94,6 +95,17 @@ static inline __attribute__((always_inline)) void kernel(const int mr, int K, co
 #pragma GCC unroll 8
         for (int i = 0; i < mr; i++) {
             __m512 a = _mm512_set1_ps(A[(size_t)i * lda + k]);
+            c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
+            c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
+        }
+    }
+    /* rows K.. of the panel from the second source, into the same sums in the same order */
+    P += (size_t)K * 32;
+    for (int k = 0; k < K2; k++) {
+        __m512 b0 = _mm512_load_ps(P + (size_t)k * 32), b1 = _mm512_load_ps(P + (size_t)k * 32 + 16);
+#pragma GCC unroll 8
+        for (int i = 0; i < mr; i++) {
+            __m512 a = _mm512_set1_ps(A2[(size_t)i * lda2 + k]);
             c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
             c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
         }
@@ -113,32 +125,34 @@ static inline __attribute__((always_inline)) void kernel(const int mr, int K, co
 }
 #endif
 
-void rnnc_pgemm(int M, int K, int n0, int n1, const float *A, int lda, const float *P, float *C, int ldc,
-                int accumulate) {
-    const int NR = RNNC_PGEMM_NR;
+/* Both entry points, inlined into each: rnnc_pgemm's constant K2 = 0 drops the second loop. */
+static inline __attribute__((always_inline)) void pgemm_body(int M, int K, const float *A, int lda, int K2,
+                                                             const float *A2, int lda2, int n0, int n1,
+                                                             const float *P, float *C, int ldc, int accumulate) {
+    const int NR = RNNC_PGEMM_NR, KP = K + K2;
     for (int c0 = n0; c0 < n1; c0 += NR) {
-        const float *panel = P + (size_t)(c0 / NR) * K * NR;
+        const float *panel = P + (size_t)(c0 / NR) * KP * NR;
         int w = n1 - c0 < NR ? n1 - c0 : NR;
         for (int i0 = 0; i0 < M; i0 += 8) {
             int mr = M - i0 < 8 ? M - i0 : 8;
-            const float *a = A + (size_t)i0 * lda;
+            const float *a = A + (size_t)i0 * lda, *a2 = A2 ? A2 + (size_t)i0 * lda2 : NULL;
             float *c = C + (size_t)i0 * ldc + c0;
 #ifdef __AVX512F__
             switch (mr) {
-            case 8: kernel(8, K, a, lda, panel, c, ldc, w, accumulate); break;
-            case 7: kernel(7, K, a, lda, panel, c, ldc, w, accumulate); break;
-            case 6: kernel(6, K, a, lda, panel, c, ldc, w, accumulate); break;
-            case 5: kernel(5, K, a, lda, panel, c, ldc, w, accumulate); break;
-            case 4: kernel(4, K, a, lda, panel, c, ldc, w, accumulate); break;
-            case 3: kernel(3, K, a, lda, panel, c, ldc, w, accumulate); break;
-            case 2: kernel(2, K, a, lda, panel, c, ldc, w, accumulate); break;
-            default: kernel(1, K, a, lda, panel, c, ldc, w, accumulate); break;
+            case 8: kernel(8, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
+            case 7: kernel(7, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
+            case 6: kernel(6, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
+            case 5: kernel(5, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
+            case 4: kernel(4, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
+            case 3: kernel(3, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
+            case 2: kernel(2, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
+            default: kernel(1, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
             }
 #else
             for (int i = 0; i < mr; i++) {
                 float acc[32] = {0};
-                for (int k = 0; k < K; k++) {
-                    float av = a[(size_t)i * lda + k];
+                for (int k = 0; k < KP; k++) {
+                    float av = k < K ? a[(size_t)i * lda + k] : a2[(size_t)i * lda2 + (k - K)];
                     for (int j = 0; j < 32; j++) acc[j] += av * panel[(size_t)k * 32 + j];
                 }
                 float *ci = c + (size_t)i * ldc;
@@ -147,4 +161,14 @@ void rnnc_pgemm(int M, int K, int n0, int n1, const float *A, int lda, const flo
 #endif
         }
     }
+}
+
+void rnnc_pgemm2(int M, int K, const float *A, int lda, int K2, const float *A2, int lda2, int n0, int n1,
+                 const float *P, float *C, int ldc, int accumulate) {
+    pgemm_body(M, K, A, lda, K2, A2, lda2, n0, n1, P, C, ldc, accumulate);
+}
+
+void rnnc_pgemm(int M, int K, int n0, int n1, const float *A, int lda, const float *P, float *C, int ldc,
+                int accumulate) {
+    pgemm_body(M, K, A, lda, 0, NULL, 0, n0, n1, P, C, ldc, accumulate);
 }

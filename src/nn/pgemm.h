@@ -23,4 +23,11 @@ void rnnc_pgemm_pack(float *dst, const float *src, int ld, int trans, int K, int
 void rnnc_pgemm(int M, int K, int n0, int n1, const float *A, int lda, const float *P, float *C, int ldc,
                 int accumulate);
 
+/* The same with the K + K2 rows of P taken from two sources: row k < K of A's rows from A[i*lda + k],
+ * the rest from A2[i*lda2 + k - K], summed in the order of one K + K2 product (the same numbers as
+ * rnnc_pgemm on the two laid side by side). The GRU's backward step reads its r and z gate
+ * gradients from the input side's array and its n block from a narrower one. */
+void rnnc_pgemm2(int M, int K, const float *A, int lda, int K2, const float *A2, int lda2, int n0, int n1,
+                 const float *P, float *C, int ldc, int accumulate);
+
 #endif

@@ -136,7 +136,8 @@ struct rnnc_rnn_ws {
     /* scratch, per direction */
     float *hg[2];        /* [B, G*H] */
     float *pk[2];        /* W_hh packed for the per-step products (pgemm.h): G*H*roundup(H, 32) */
-    float *dgx[2], *dgh[2]; /* [T, B, G*H]; dgh == dgx unless the cell's split_dg */
+    float *dgx[2], *dgh[2]; /* [T, B, G*H]; dgh == dgx unless the cell's split_dg, then [T, B, H]:
+                               the hidden side's last gate block (cell.h) */
     float *dh[2][2], *dc[2][2]; /* [B, H] ping-pong carries */
     float *dbuf[2];      /* [T, B, max(I, D*H)] gradients of layer outputs / inputs */
     float *zero;         /* [B, H] zeros for missing initial states */
@@ -157,11 +158,11 @@ struct rnnc_rnn_ws {
     float *bbuf;         /* the reverse wavefront's block: */
     float *bpk;          /* [L][pgemm_size(G*H, H)] every layer's W_hh packed as the backward pack_layer packs it */
     float *bih;          /* [L][pgemm_size(G*H, H)] layers l >= 1: W_ih packed as rnnc_gemm_aw packs it for dX */
-    float *bdg;          /* [L][split][T, B, G*H] every layer's gate gradients (dgx, then dgh when split) */
+    float *bdg;          /* [L] every layer's gate gradients, [T, B, G*H] dgx then, split, [T, B, H] dgh (wave_dg) */
     float *bdy;          /* [L-1][T, B, H] layer l's output gradient, made step by step by layer l+1 */
     float *bdh;          /* [L][2][2][Bmax, H] the dh, dc ping-pong carries per layer */
     /* the weight gradients over the live rows only (live_gather), allocated on first use */
-    float *lbuf;         /* one block: [Tmax*Bmax] rows of max(I, D*H) inputs, H previous states, split*G*H gate gradients */
+    float *lbuf;         /* one block: [Tmax*Bmax] rows of max(I, D*H) inputs, H previous states, G*H gate gradients (+ H, split) */
     size_t live_floats;
     size_t wave_floats;
     void *allocs[MAX_ALLOCS];
@@ -247,7 +248,7 @@ rnnc_status rnnc_rnn_ws_new(rnnc_rnn_ws **out, const rnnc_rnn_config *c, int B, 
     /* One slab for everything of size T*B-ish keeps the allocation count independent of L. */
     size_t per_ld = TB * GH + (1 + S2) * (T + 1) * (size_t)B * H + AUX * TB * H;
     size_t floats = L * D * per_ld + TB * c->input + (L - 1) * TB * DH + TB * DH
-                    + D * ((size_t)B * GH + TB * GH * SPLIT + 4 * (size_t)B * H)
+                    + D * ((size_t)B * GH + TB * GH + (SPLIT - 1) * TB * H + 4 * (size_t)B * H)
                     + 2 * TB * maxI + (size_t)B * H + D * ws->G * rnnc_pgemm_size(c->hidden, c->hidden);
     /* round every piece to 16 floats (64 bytes) */
     floats += 16 * (6 * L * D + L + 4 * D + 16);
@@ -278,7 +279,7 @@ rnnc_status rnnc_rnn_ws_new(rnnc_rnn_ws **out, const rnnc_rnn_config *c, int B, 
         ws->hg[d] = TAKE((size_t)B * GH);
         ws->pk[d] = TAKE(ws->G * rnnc_pgemm_size(c->hidden, c->hidden));
         ws->dgx[d] = TAKE(TB * GH);
-        ws->dgh[d] = SPLIT == 2 ? TAKE(TB * GH) : ws->dgx[d];
+        ws->dgh[d] = SPLIT == 2 ? TAKE(TB * H) : ws->dgx[d];
         for (int k = 0; k < 2; k++) { ws->dh[d][k] = TAKE((size_t)B * H); ws->dc[d][k] = TAKE((size_t)B * H); }
     }
     ws->dbuf[0] = TAKE(TB * maxI);
@@ -918,6 +919,15 @@ static rnnc_status forward_impl(rnnc_rnn_ws *ws, const float *params, int B, int
 
 /* ---- backward ----------------------------------------------------------------------------- */
 
+/* Layer l's gate gradients in the reverse wavefront's block (bwave_reserve): dgx [T, B, G*H], then
+ * for a split_dg cell its dgh [T, B, H] (Tmax * Bmax rows each); *dgh = dgx otherwise. */
+static float *wave_dg(const rnnc_rnn_ws *ws, int l, float **dgh) {
+    const size_t TB = (size_t)ws->Tmax * ws->Bmax, H = ws->c.hidden, GH = (size_t)ws->G * H;
+    float *dgx = ws->bdg + (size_t)l * TB * (GH + (ws->cell->split_dg ? H : 0));
+    if (dgh) *dgh = ws->cell->split_dg ? dgx + TB * GH : dgx;
+    return dgx;
+}
+
 /* Work item q of layer l's reversed loop on rows [b0, b1), chunks of cw units as in fwd_chunk:
  * phase s = q / (D*nch) of one direction and unit chunk. It first finishes step s-1 for its units
  * (dh_prev += dG_h W_hh, which needs all of step s-1's dG) and then runs the cell of step s on
@@ -929,11 +939,10 @@ static void bwd_chunk(rnnc_rnn_ws *ws, int l, const float *dy, int q, int cw, in
     const int s = it.s, d = it.d, j0 = it.j0, j1 = it.j1, nb = b1 - b0, ld = l * D + d;
     float *dgx = ws->dgx[d], *dgh = ws->dgh[d], *dh[2] = {ws->dh[d][0], ws->dh[d][1]}, *dc[2] = {ws->dc[d][0], ws->dc[d][1]};
     const float *pk = ws->pk[d];
+    const bool split = ws->cell->split_dg; /* dgh holds the last gate block only, H wide */
     if (ws->wave) { /* the reverse wavefront: every layer's own buffers */
-        const size_t tg = (size_t)ws->Tmax * ws->Bmax * GH, bh = (size_t)ws->Bmax * H;
-        const int split = ws->cell->split_dg ? 2 : 1;
-        dgx = ws->bdg + (size_t)l * split * tg;
-        dgh = dgx + (split - 1) * tg;
+        const size_t bh = (size_t)ws->Bmax * H;
+        dgx = wave_dg(ws, l, &dgh);
         for (int k = 0; k < 2; k++) { dh[k] = ws->bdh + ((size_t)l * 4 + k) * bh; dc[k] = ws->bdh + ((size_t)l * 4 + 2 + k) * bh; }
         pk = ws->bpk + (size_t)l * rnnc_pgemm_size(GH, H);
     }
@@ -941,8 +950,11 @@ static void bwd_chunk(rnnc_rnn_ws *ws, int l, const float *dy, int q, int cw, in
         const int tp = d == 0 ? T - s : s - 1; /* the time index of step s-1 */
         int m0, m1; /* rows padded at tp have no gate gradient: nothing to add (live_span) */
         live_rows(ws, tp, b0, b1, &m0, &m1);
-        if (m0 < m1)
-            rnnc_pgemm(m1 - m0, GH, j0, j1, dgh + ((size_t)tp * B + m0) * GH, GH, pk, dh[s & 1] + (size_t)m0 * H, H, 1);
+        const size_t r = (size_t)tp * B + m0;
+        if (m0 < m1 && split) /* the first G-1 blocks from dgx, the last from dgh: one product's sums */
+            rnnc_pgemm2(m1 - m0, GH - H, dgx + r * GH, GH, H, dgh + r * H, H, j0, j1, pk, dh[s & 1] + (size_t)m0 * H, H, 1);
+        else if (m0 < m1)
+            rnnc_pgemm(m1 - m0, GH, j0, j1, dgh + r * GH, GH, pk, dh[s & 1] + (size_t)m0 * H, H, 1);
     }
     if (s < T) {
         const int t = d == 0 ? T - 1 - s : s, prev = d == 0 ? t : t + 1, next = d == 0 ? t + 1 : t;
@@ -956,7 +968,7 @@ static void bwd_chunk(rnnc_rnn_ws *ws, int l, const float *dy, int q, int cw, in
                            .dy = dy ? dy + ((size_t)t * B + b0) * DH + (size_t)d * H : NULL, .lddy = DH,
                            .zero = ws->zero, .dc = dc[s & 1] + r0, .dc_prev = dc[(s + 1) & 1] + r0,
                            .dh_prev = dh[(s + 1) & 1] + r0, .dgx = dgx + (size_t)t * B * GH + g0,
-                           .dgh = dgh + (size_t)t * B * GH + g0};
+                           .dgh = split ? dgh + (size_t)t * BH + r0 : dgh + (size_t)t * B * GH + g0};
         ws->cell->backward(&a);
     }
 }
@@ -1019,15 +1031,15 @@ static bool bwave_ok(const rnnc_rnn_ws *ws, int nth) {
 static rnnc_status bwave_reserve(rnnc_rnn_ws *ws) {
     if (ws->bbuf) return RNNC_OK;
     const size_t H = ws->c.hidden, GH = (size_t)ws->G * H, L = ws->L, TB = (size_t)ws->Tmax * ws->Bmax;
-    const size_t pk = rnnc_pgemm_size((int)GH, (int)H), split = ws->cell->split_dg ? 2 : 1;
-    const size_t n = L * 2 * pk + L * split * TB * GH + (L - 1) * TB * H + L * 4 * (size_t)ws->Bmax * H;
+    const size_t pk = rnnc_pgemm_size((int)GH, (int)H), dg = TB * (GH + (ws->cell->split_dg ? H : 0));
+    const size_t n = L * 2 * pk + L * dg + (L - 1) * TB * H + L * 4 * (size_t)ws->Bmax * H;
     float *b = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
     if (!b) return rnnc_error(RNNC_ERR_NOMEM, "rnn backward: out of memory for the wavefront's buffers");
     ws->bbuf = b;
     ws->bpk = b;
     ws->bih = b + L * pk;
     ws->bdg = b + 2 * L * pk;
-    ws->bdy = ws->bdg + L * split * TB * GH;
+    ws->bdy = ws->bdg + L * dg;
     ws->bdh = ws->bdy + (L - 1) * TB * H;
     ws->wave_floats += n;
     return RNNC_OK;
@@ -1039,8 +1051,8 @@ static rnnc_status backward_wave(rnnc_rnn_ws *ws, const float *params, const flo
     if (st) return st;
     const int B = ws->B, T = ws->T, H = ws->c.hidden, G = ws->G, GH = G * H, L = ws->L;
     const size_t BH = (size_t)B * H, bh = (size_t)ws->Bmax * H, pks = rnnc_pgemm_size(GH, H), TB = (size_t)T * B;
-    const size_t tg = (size_t)ws->Tmax * ws->Bmax * GH, tbh = (size_t)ws->Tmax * ws->Bmax * H;
-    const int split = ws->cell->split_dg ? 2 : 1, nch = (H + CHUNK - 1) / CHUNK;
+    const size_t tbh = (size_t)ws->Tmax * ws->Bmax * H;
+    const int nch = (H + CHUNK - 1) / CHUNK;
     wave_plan w;
     if ((st = wave_setup(ws, params, nth, "backward", &w))) return st;
     const int nblk = w.nblk, pairs = w.pairs;
@@ -1080,7 +1092,7 @@ static rnnc_status backward_wave(rnnc_rnn_ws *ws, const float *params, const flo
                         int m0, m1; /* a padded row's output gradient is not read (its cell passes dh on) */
                         live_rows(ws, t, b0, b1, &m0, &m1);
                         const size_t r = (size_t)t * B + m0;
-                        const float *dgx = ws->bdg + (size_t)l * split * tg;
+                        const float *dgx = wave_dg(ws, l, NULL);
                         float *o = ws->bdy + (size_t)(l - 1) * tbh + r * H;
                         if (m0 < m1)
                             rnnc_pgemm(m1 - m0, GH, 0, H, dgx + r * GH, GH, ws->bih + (size_t)l * pks, o, H, 0);
@@ -1145,7 +1157,7 @@ static size_t live_count(const rnnc_rnn_ws *ws) {
 static rnnc_status live_reserve(rnnc_rnn_ws *ws) {
     if (ws->lbuf) return RNNC_OK;
     const size_t H = ws->c.hidden, DH = ws->D * H, maxI = (size_t)ws->c.input > DH ? (size_t)ws->c.input : DH;
-    const size_t n = (size_t)ws->Tmax * ws->Bmax * (maxI + H + (ws->cell->split_dg ? 2 : 1) * ws->G * H);
+    const size_t n = (size_t)ws->Tmax * ws->Bmax * (maxI + H + ws->G * H + (ws->cell->split_dg ? H : 0));
     ws->lbuf = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
     if (!ws->lbuf) return rnnc_error(RNNC_ERR_NOMEM, "rnn backward: out of memory for the live rows' buffers");
     ws->live_floats = n;
@@ -1248,21 +1260,21 @@ static rnnc_status backward_impl(rnnc_rnn_ws *ws, const float *params, float *dp
             layer_grads g = grads_of(c, dparams, l, d);
             const float *hprev = ws->hs[l * D + d] + (d == 0 ? 0 : BH);
             float *dgx = ws->dgx[d], *dgh = ws->dgh[d];
-            if (wave) {
-                const size_t tg = (size_t)ws->Tmax * ws->Bmax * GH;
-                const int split = ws->cell->split_dg ? 2 : 1;
-                dgx = ws->bdg + (size_t)l * split * tg;
-                dgh = dgx + (split - 1) * tg;
-            }
+            if (wave) dgx = wave_dg(ws, l, &dgh);
             /* The input side over its rows: the T*B inputs, or, projected, the table's V rows with
              * each one's gate gradients summed (every product shrinks by T*B/V). */
-            const float *dgi = dgx, *xi = ws->xin[l], *wdgh = dgh, *wh = hprev;
+            /* The hidden side: dgx's gate blocks, except a split cell's last block, which is dgh
+             * ([T, B, H]); KH of the G*H blocks' columns are shared with the input side. */
+            const bool split = dgh != dgx;
+            const int KH = split ? GH - H : GH;
+            const float *dgi = dgx, *xi = ws->xin[l], *wdgx = dgx, *wdgh = dgh, *wh = hprev;
             size_t ni = TB, nh = TB;
             if (gather) { /* the live rows only (live_gather) */
                 live_gather(ws, lh, hprev, (size_t)H);
                 live_gather(ws, lgx, dgx, (size_t)GH);
-                if (dgh != dgx) live_gather(ws, lgh, dgh, (size_t)GH);
-                wdgh = dgh != dgx ? lgh : lgx;
+                if (split) live_gather(ws, lgh, dgh, (size_t)H);
+                wdgx = lgx;
+                wdgh = split ? lgh : lgx;
                 wh = lh;
                 nh = nlive;
                 if (!folded) { dgi = lgx; xi = lx; ni = nlive; }
@@ -1272,12 +1284,12 @@ static rnnc_status backward_impl(rnnc_rnn_ws *ws, const float *params, float *dp
                 dgi = ws->stab; xi = table; ni = (size_t)ws->V;
             }
             rnnc_wgrad(GH, I, (int)ni, dgi, GH, xi, I, g.w_ih, I);
-            rnnc_wgrad(GH, H, (int)nh, wdgh, GH, wh, H, g.w_hh, H);
-            if (dgh == dgx) {
-                rnnc_colsum_add(g.b_ih, g.b_hh, dgi, ni, GH);
-            } else {
-                rnnc_colsum_add(g.b_ih, NULL, dgi, ni, GH);
-                rnnc_colsum_add(g.b_hh, NULL, wdgh, nh, GH);
+            rnnc_wgrad(KH, H, (int)nh, wdgx, GH, wh, H, g.w_hh, H);
+            /* the bias gradients of the shared blocks from the input side's rows (the table's, folded) */
+            rnnc_colsum_add(g.b_ih, g.b_hh, KH, dgi, GH, ni, GH);
+            if (split) {
+                rnnc_wgrad(H, H, (int)nh, wdgh, H, wh, H, g.w_hh + (size_t)KH * H, H);
+                rnnc_colsum_add(g.b_hh + KH, NULL, 0, wdgh, H, nh, H);
             }
             if (folded && dtable)
                 rnnc_gemm_aw((int)ni, I, GH, dgi, GH, p.w_ih, I, 0, dtable, I, 1);
