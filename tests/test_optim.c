@@ -5,6 +5,8 @@
 #include "rnnc/rnnc.h"
 #include "test.h"
 
+#include <stdlib.h>
+
 enum { P = 30, S = 4 };
 
 static void run_golden(const rnnc_safetensors *st, const char *name, rnnc_optim_config c) {
@@ -92,10 +94,27 @@ static void test_nonfinite(void) {
     CHECK(strstr(rnnc_last_error(), "step 4: gradient norm is Inf") != NULL);
 }
 
+/* rnnc_zero_grad clears exactly n floats, in one piece or in parallel 64K-float chunks with a
+ * short last one, and leaves the float after them alone. */
+static void test_zero_grad(void) {
+    const size_t sizes[] = {0, 1, 65535, 65536, 65537, 3 * 65536 + 5};
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        const size_t n = sizes[k];
+        float *g = malloc((n + 1) * sizeof(float));
+        for (size_t i = 0; i <= n; i++) g[i] = 1.5f;
+        rnnc_zero_grad(g, n);
+        size_t bad = 0;
+        for (size_t i = 0; i < n; i++) bad += g[i] != 0.0f;
+        CHECK_MSG(bad == 0 && g[n] == 1.5f, "zero_grad n %zu: %zu not cleared, sentinel %g", n, bad, g[n]);
+        free(g);
+    }
+}
+
 int main(void) {
     RUN(test_golden);
     RUN(test_clip);
     RUN(test_defaults_and_parse);
     RUN(test_nonfinite);
+    RUN(test_zero_grad);
     return test_report();
 }

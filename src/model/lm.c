@@ -12,6 +12,7 @@
 #include "rnnc/filekind.h"
 #include "rnnc/lm.h"
 #include "rnnc/nn.h"
+#include "rnnc/optim.h"
 #include "rnnc/safetensors.h"
 
 /* Sizes beyond this many floats in one tensor are refused as implausible (and keep int math safe). */
@@ -604,7 +605,7 @@ rnnc_status rnnc_lm_loss(rnnc_lm *m, rnnc_lm_ws *ws, const int *targets, bool ba
                                  m->params + m->off_embedding, m->grads + m->off_embedding, NULL, NULL);
 }
 
-void rnnc_lm_zero_grad(rnnc_lm *m) { memset(m->grads, 0, m->n_params * sizeof(float)); }
+void rnnc_lm_zero_grad(rnnc_lm *m) { rnnc_zero_grad(m->grads, m->n_params); }
 
 rnnc_status rnnc_lm_step(rnnc_lm *m, rnnc_lm_ws *ws, const int *ids, int B, float *logits) {
     const float *l;

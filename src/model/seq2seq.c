@@ -1287,7 +1287,7 @@ out:
 rnnc_status rnnc_s2s_train_step(rnnc_s2s_model *m, rnnc_s2s_ws *ws, const rnnc_s2s_batch *b, rnnc_optim *opt,
                                 float *grads, const rnnc_s2s_train_opts *o, double clip, rnnc_rng *rng,
                                 double *loss, double *grad_norm) {
-    memset(grads, 0, m->n_params * sizeof *grads);
+    rnnc_zero_grad(grads, m->n_params);
     long count = 0;
     rnnc_status s = rnnc_s2s_forward_backward(ws, m, b, o, grads, 1.0f, rng, loss, &count);
     if (s) return s;

@@ -162,6 +162,13 @@ void rnnc_optim_step(rnnc_optim *o, float *params, const float *grads) {
     else adam_step(o, params, grads);
 }
 
+void rnnc_zero_grad(float *g, size_t n) {
+    const size_t CH = (size_t)1 << 16; /* floats a work item clears: 256 KiB */
+    const size_t chunks = (n + CH - 1) / CH;
+    #pragma omp parallel for schedule(static) if (chunks > 1 && !omp_in_parallel())
+    for (size_t c = 0; c < chunks; c++) memset(g + c * CH, 0, (c + 1 < chunks ? CH : n - c * CH) * sizeof(float));
+}
+
 double rnnc_grad_norm(const float *g, size_t n) {
     double s = 0.0;
     #pragma omp parallel for reduction(+:s) schedule(static) if (n > 65536)

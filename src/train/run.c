@@ -387,7 +387,7 @@ static rnnc_status loop(run *r, rnnc_run_callback cb, void *ctx, volatile sig_at
         if (r->N <= 1) r->elapsed = now_s() - t0;
         double lr = rnnc_run_lr(&r->o, r->step, r->total_steps, r->elapsed);
         r->opt.c.lr = lr;
-        memset(r->t->grads, 0, r->t->n_params * sizeof *r->t->grads);
+        rnnc_zero_grad(r->t->grads, r->t->n_params);
         double loss = 0, count = 0;
         /* this step's generator: one draw of the run's, the same on every rank whatever its share */
         rnnc_rng step_rng;
