@@ -617,6 +617,14 @@ static void draw_keep(rnnc_rnn_ws *ws, int l, uint64_t key) {
     ws->dropped[l] = true;
 }
 
+/* v[i] = keep[i] ? v[i] * scale : 0 for i < n. restrict tells GCC that the flags (unsigned char,
+ * which may alias anything) are not written through v: then it vectorises the loop, which it left
+ * scalar, 1.8% of G2P's step each for the forward and the backward pass. */
+static void keep_scale(float *restrict v, const unsigned char *restrict keep, size_t n, float scale) {
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) v[i] = keep[i] ? v[i] * scale : 0.0f;
+}
+
 static void apply_keep(rnnc_rnn_ws *ws, int l, int t0, int t1, int b0, int b1) {
     const int B = ws->B, DH = ws->D * ws->c.hidden;
     const unsigned char *keep = ws->keep[l];
@@ -624,8 +632,10 @@ static void apply_keep(rnnc_rnn_ws *ws, int l, int t0, int t1, int b0, int b1) {
     const float p = ws->c.dropout, scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
     const bool par = (size_t)(t1 - t0) * (b1 - b0) * DH >= 65536 && !omp_in_parallel();
 #pragma omp parallel for schedule(static) if (par)
-    for (int t = t0; t < t1; t++)
-        for (size_t i = ((size_t)t * B + b0) * DH; i < ((size_t)t * B + b1) * DH; i++) v[i] = keep[i] ? v[i] * scale : 0.0f;
+    for (int t = t0; t < t1; t++) {
+        const size_t i0 = ((size_t)t * B + b0) * DH;
+        keep_scale(v + i0, keep + i0, (size_t)(b1 - b0) * DH, scale);
+    }
 }
 
 /* ---- the wavefront over layers (RNNC_LOOP_WAVE) ---------------------------------------------
@@ -1096,10 +1106,7 @@ static rnnc_status backward_wave(rnnc_rnn_ws *ws, const float *params, const flo
                         float *o = ws->bdy + (size_t)(l - 1) * tbh + r * H;
                         if (m0 < m1)
                             rnnc_pgemm(m1 - m0, GH, 0, H, dgx + r * GH, GH, ws->bih + (size_t)l * pks, o, H, 0);
-                        if (ws->dropped[l]) {
-                            const unsigned char *keep = ws->keep[l] + r * H;
-                            for (size_t e = 0; e < (size_t)(m1 - m0) * H; e++) o[e] = keep[e] ? o[e] * scale : 0.0f;
-                        }
+                        if (ws->dropped[l]) keep_scale(o, ws->keep[l] + r * H, (size_t)(m1 - m0) * H, scale);
                     }
                 }
                 atomic_store_explicit(&done[q], s + 1, memory_order_release);
@@ -1302,8 +1309,9 @@ static rnnc_status backward_impl(rnnc_rnn_ws *ws, const float *params, float *dp
             if (ws->dropped[l]) {
                 const unsigned char *keep = ws->keep[l];
                 const float p = c->dropout, scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
-#pragma omp parallel for schedule(static)
-                for (size_t i = 0; i < TB * DH; i++) dxin[i] = keep[i] ? dxin[i] * scale : 0.0f;
+                const size_t n = TB * DH, CH = 4096; /* elements a work item scales */
+#pragma omp parallel for schedule(static) if (n >= 65536)
+                for (size_t i0 = 0; i0 < n; i0 += CH) keep_scale(dxin + i0, keep + i0, n - i0 < CH ? n - i0 : CH, scale);
             }
             dcur = dxin;
             which ^= 1;
