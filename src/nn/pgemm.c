@@ -62,6 +62,21 @@ void rnnc_pgemm_pack(float *dst, const float *src, int ld, int trans, int K, int
         n0 = p * NR;
         if (n0 >= n1) return;
     }
+    /* plain, full panels: a row of 32 is two vector copies (a memcpy call per row was 2% of G2P's
+     * step, with the rest of the packing another 4%) */
+    if (!trans) {
+        int p = n0 / NR;
+        for (; p * NR + NR <= n1 && p * NR + NR <= N; p++) {
+            float *panel = dst + (size_t)p * K * NR;
+            const float *s = src + (size_t)p * NR;
+            for (int k = 0; k < K; k++) {
+                _mm512_store_ps(panel + (size_t)k * NR, _mm512_loadu_ps(s + (size_t)k * ld));
+                _mm512_store_ps(panel + (size_t)k * NR + 16, _mm512_loadu_ps(s + (size_t)k * ld + 16));
+            }
+        }
+        n0 = p * NR;
+        if (n0 >= n1) return;
+    }
 #endif
     for (int p = n0 / NR; p * NR < n1; p++) {
         float *panel = dst + (size_t)p * K * NR;
