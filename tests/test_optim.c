@@ -5,6 +5,8 @@
 #include "rnnc/rnnc.h"
 #include "test.h"
 
+#include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 
 enum { P = 30, S = 4 };
@@ -110,11 +112,39 @@ static void test_zero_grad(void) {
     }
 }
 
+/* rnnc_grad_norm: the same bits on 1, 2 and 3 threads (chunks' sums added in order), for sizes
+ * below one chunk, across a ragged last chunk and past the 64 partial sums kept on the stack,
+ * and within 1e-12 of a long-double sum. */
+static void test_grad_norm_threads(void) {
+    const size_t sizes[] = {5, 33, 65536 * 2 + 77, 65536 * 70 + 3};
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        const size_t n = sizes[k];
+        float *g = malloc(n * sizeof(float));
+        long double want = 0.0L;
+        for (size_t i = 0; i < n; i++) {
+            g[i] = (float)((double)((i * 2654435761u) % 2001) / 1000.0 - 1.0);
+            want += (long double)g[i] * g[i];
+        }
+        double norms[3];
+        for (int nt = 1; nt <= 3; nt++) {
+            omp_set_num_threads(nt);
+            norms[nt - 1] = rnnc_grad_norm(g, n);
+        }
+        omp_set_num_threads(2);
+        CHECK_MSG(norms[0] == norms[1] && norms[1] == norms[2], "grad_norm n %zu: %.17g %.17g %.17g on 1-3 threads", n,
+                  norms[0], norms[1], norms[2]);
+        CHECK_MSG(fabs(norms[0] - sqrt((double)want)) <= 1e-12 * sqrt((double)want), "grad_norm n %zu: %.17g against %.17g", n,
+                  norms[0], sqrt((double)want));
+        free(g);
+    }
+}
+
 int main(void) {
     RUN(test_golden);
     RUN(test_clip);
     RUN(test_defaults_and_parse);
     RUN(test_nonfinite);
     RUN(test_zero_grad);
+    RUN(test_grad_norm_threads);
     return test_report();
 }
