@@ -68,7 +68,7 @@ static int bidir_main(rnnc_cell cellv, const char *cell, int V, int E, int H, in
     for (int s = 0; s < warmup + steps; s++) {
         for (size_t i = 0; i < N; i++) { x[i] = (int)rnnc_rng_below(&rng, (uint64_t)V); t[i] = (int)rnnc_rng_below(&rng, (uint64_t)V); }
         double t0 = bench_now();
-        memset(G, 0, n * sizeof *G);
+        rnnc_zero_grad(G, n);
         if (rnnc_rnn_forward_ids(ws, P + off_rnn, B, T, x, P, V, NULL, NULL, NULL, y, NULL, NULL, true, &rng)) goto fail;
         rnnc_linear_forward(logits, y, P + off_w, P + off_b, (int)N, (int)DH, V);
         if (rnnc_xent_forward_backward(logits, t, (int)N, V, RNNC_IGNORE_INDEX, 1.0f, logits, &loss, &cnt)) goto fail;
