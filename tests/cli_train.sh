@@ -33,6 +33,12 @@ for f in model.safetensors best.safetensors checkpoint.safetensors metrics.jsonl
   [ -s "$tmp/run/$f" ] && ok || bad "missing $tmp/run/$f"
 done
 grep -q '"val_loss"' "$tmp/run/metrics.jsonl" && ok || bad "no validation in metrics.jsonl"
+# each training report has the mean gradient norm, and with clipping (on by default) the clipped share
+[ "$(grep '"train_loss"' "$tmp/run/metrics.jsonl" | grep -c '"grad_norm":[0-9].*"clip_share":[01]')" -eq \
+  "$(grep -c '"train_loss"' "$tmp/run/metrics.jsonl")" ] && ok || bad "reports without grad_norm / clip_share: $(head -2 "$tmp/run/metrics.jsonl")"
+"$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 5 --clip 0 -o "$tmp/noclip" 2>/dev/null \
+  && grep -q '"grad_norm"' "$tmp/noclip/metrics.jsonl" && ! grep -q '"clip_share"' "$tmp/noclip/metrics.jsonl" && ok \
+  || bad "--clip 0: grad_norm without clip_share: $(head -1 "$tmp/noclip/metrics.jsonl")"
 "$rnnc" info "$tmp/run/model.safetensors" > "$tmp/info" 2>&1 && grep -qi lstm "$tmp/info" && ok || bad "info: $(cat "$tmp/info")"
 
 # A run directory whose parents do not exist yet is created with them.

@@ -196,12 +196,19 @@ static void exact_resume(const char *name, make_task_fn make, const void *opts, 
     CHECK_EQ_LL(rnnc_metrics_read(a, &sa), RNNC_OK);
     CHECK_EQ_LL(rnnc_metrics_read(b, &sb), RNNC_OK);
     CHECK_EQ_LL(sa.n, sb.n);
-    int rows_differ = 0;
-    for (size_t i = 0; i < sa.n && i < sb.n; i++)
-        rows_differ += sa.rows[i].step != sb.rows[i].step ||
-                       (sa.rows[i].train_loss != sb.rows[i].train_loss && !isnan(sa.rows[i].train_loss)) ||
-                       (sa.rows[i].val_loss != sb.rows[i].val_loss && !isnan(sa.rows[i].val_loss));
+    int rows_differ = 0, bad_norm = 0;
+#define SAME(f) (sa.rows[i].f == sb.rows[i].f || (isnan(sa.rows[i].f) && isnan(sb.rows[i].f)))
+    for (size_t i = 0; i < sa.n && i < sb.n; i++) {
+        /* the gradient-norm report's sums cross the stops (a stop between two reports) */
+        rows_differ += sa.rows[i].step != sb.rows[i].step || !SAME(train_loss) || !SAME(val_loss) || !SAME(grad_norm) ||
+                       !SAME(clip_share);
+        /* every training report has the mean norm, and with --clip (here 5) the clipped share */
+        if (!isnan(sa.rows[i].train_loss))
+            bad_norm += !(sa.rows[i].grad_norm > 0) || !(sa.rows[i].clip_share >= 0 && sa.rows[i].clip_share <= 1);
+    }
+#undef SAME
     CHECK_EQ_LL(rows_differ, 0);
+    CHECK_MSG(bad_norm == 0, "%s: %d training reports without a gradient norm or clipped share", name, bad_norm);
     rnnc_metrics_series_free(&sa);
     rnnc_metrics_series_free(&sb);
     /* Resuming with a larger budget trains further; a budget already spent is an error. */

@@ -32,11 +32,13 @@ typedef struct {
     double val_mae;      /* forecast: mean absolute error in the data's units */
     double val_rmse;     /* forecast: root mean squared error */
     double val_smape;    /* forecast: symmetric MAPE, percent */
+    double grad_norm;    /* the global gradient norm before clipping, mean over the steps since the previous report */
+    double clip_share;   /* the share of those steps that --clip scaled down (absent without clipping) */
 } rnnc_metrics_row;
 
 /* The JSON key of each field, in the order above, and its count (for tools that iterate). */
 extern const char *const rnnc_metrics_fields[];
-enum { RNNC_METRICS_NFIELDS = 20 };
+enum { RNNC_METRICS_NFIELDS = 22 };
 /* Field i of a row (i < RNNC_METRICS_NFIELDS), as a pointer into it. */
 double *rnnc_metrics_field(rnnc_metrics_row *r, size_t i);
 

@@ -13,14 +13,15 @@
 const char *const rnnc_metrics_fields[RNNC_METRICS_NFIELDS] = {
     "step", "tokens", "epoch", "train_loss", "val_loss", "val_ppl", "val_bpb", "lr", "tokens_per_s", "elapsed",
     "val_unk", "val_ter", "val_ser", "val_acc", "val_macro_f1", "val_seq_acc", "val_span_f1", "val_mae", "val_rmse",
-    "val_smape",
+    "val_smape", "grad_norm", "clip_share",
 };
 
 double *rnnc_metrics_field(rnnc_metrics_row *r, size_t i) {
     double *f[RNNC_METRICS_NFIELDS] = {&r->step, &r->tokens, &r->epoch, &r->train_loss, &r->val_loss,
                                        &r->val_ppl, &r->val_bpb, &r->lr, &r->tokens_per_s, &r->elapsed,
                                        &r->val_unk, &r->val_ter, &r->val_ser, &r->val_acc, &r->val_macro_f1,
-                                       &r->val_seq_acc, &r->val_span_f1, &r->val_mae, &r->val_rmse, &r->val_smape};
+                                       &r->val_seq_acc, &r->val_span_f1, &r->val_mae, &r->val_rmse, &r->val_smape,
+                                       &r->grad_norm, &r->clip_share};
     return i < RNNC_METRICS_NFIELDS ? f[i] : NULL;
 }
 

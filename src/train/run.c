@@ -164,6 +164,8 @@ typedef struct {
     long step, bad_evals;
     double tokens, elapsed, loss_sum, best[2], last_train_loss;
     long loss_n;
+    double norm_sum; /* gradient norms since the last report (norm_n of them, clip_n clipped) */
+    long norm_n, clip_n;
     rnnc_valid_result last_valid;
     bool have_valid;
     bool valid_due; /* a stop skipped the validation of this step: the resumed run does it first */
@@ -276,14 +278,15 @@ static rnnc_status save_checkpoint(run *r) {
     if (s0 || (s0 = check_same(r, "at a checkpoint"))) return s0;
     if (!writer(r)) return agree(r, RNNC_OK);
     if (r->t->ops->state) n += r->t->ops->state(r->t, e + n, MAX_STATE);
-    char prog[768];
+    char prog[1024];
     snprintf(prog, sizeof prog,
              "{\"format\":%d,\"task\":\"%s\",\"step\":%ld,\"tokens\":%.17g,\"elapsed\":%.17g,\"loss_sum\":%.17g,"
              "\"loss_n\":%ld,\"best\":[%.17g,%.17g],\"bad_evals\":%ld,\"last_train_loss\":%.17g,\"optimizer_step\":%ld,"
-             "\"valid_due\":%s}",
+             "\"valid_due\":%s,\"norm_sum\":%.17g,\"norm_n\":%ld,\"clip_n\":%ld}",
              FORMAT, r->t->ops->name, r->step, r->tokens, r->elapsed, r->loss_sum, r->loss_n,
              isfinite(r->best[0]) ? r->best[0] : 1e308, isfinite(r->best[1]) ? r->best[1] : 1e308, r->bad_evals,
-             isfinite(r->last_train_loss) ? r->last_train_loss : 1e308, r->opt.step, r->valid_due ? "true" : "false");
+             isfinite(r->last_train_loss) ? r->last_train_loss : 1e308, r->opt.step, r->valid_due ? "true" : "false",
+             r->norm_sum, r->norm_n, r->clip_n);
     char *opts = opts_to_json(&r->o), *task = r->t->ops->options_json(r->t), *path = path_in(r, CHECKPOINT);
     rnnc_status s;
     if (!opts || !task || !path) s = rnnc_error(RNNC_ERR_NOMEM, "out of memory saving a checkpoint");
@@ -400,6 +403,10 @@ static rnnc_status loop(run *r, rnnc_run_callback cb, void *ctx, volatile sig_at
         double norm = r->o.clip > 0 ? rnnc_clip_grad_norm(r->t->grads, r->t->n_params, r->o.clip)
                                     : rnnc_grad_norm(r->t->grads, r->t->n_params);
         if ((s = rnnc_check_finite(norm, "the gradient norm", r->step + 1))) return s;
+        r->norm_sum += norm;
+        r->norm_n++;
+        /* rnnc_clip_grad_norm's own test: it scaled the gradients down exactly when this holds */
+        if (r->o.clip > 0 && (float)r->o.clip / ((float)norm + 1e-6f) < 1.0f) r->clip_n++;
         rnnc_optim_step(&r->opt, r->t->params, r->t->grads);
         r->step++;
         r->tokens += count;
@@ -425,6 +432,12 @@ static rnnc_status loop(run *r, rnnc_run_callback cb, void *ctx, volatile sig_at
             row.train_loss = r->last_train_loss = r->loss_sum / (double)r->loss_n;
             row.lr = lr;
             row.tokens_per_s = (r->tokens - r->report_tokens) / (now - r->report_time);
+            if (r->norm_n > 0) {
+                row.grad_norm = r->norm_sum / (double)r->norm_n;
+                if (r->o.clip > 0) row.clip_share = (double)r->clip_n / (double)r->norm_n;
+            }
+            r->norm_sum = 0;
+            r->norm_n = r->clip_n = 0;
             double steps = (double)r->loss_n;
             ev = (rnnc_run_event){.kind = RNNC_RUN_REPORT, .loss = row.train_loss, .lr = lr,
                                   .tokens_per_s = row.tokens_per_s, .elapsed = r->elapsed,
@@ -607,8 +620,16 @@ static rnnc_status load_checkpoint(run *r, rnnc_safetensors *stp, const char *wa
         (s = rnnc_json_long(pj, "bad_evals", 0, (long)big, false, &r->bad_evals, what)) ||
         (s = rnnc_json_num(pj, "last_train_loss", -1e308, 1e308, false, false, &r->last_train_loss, what)) ||
         (s = rnnc_json_long(pj, "optimizer_step", 0, (long)big, false, &r->opt.step, what)) ||
-        (s = rnnc_json_bool(pj, "valid_due", false, &r->valid_due, what)))
+        (s = rnnc_json_bool(pj, "valid_due", false, &r->valid_due, what)) ||
+        /* the gradient-norm report's sums (checkpoints before 2026-12-06 have none: 0) */
+        (s = rnnc_json_num(pj, "norm_sum", 0, 1e300, false, true, &r->norm_sum, what)) ||
+        (s = rnnc_json_long(pj, "norm_n", 0, (long)big, true, &r->norm_n, what)) ||
+        (s = rnnc_json_long(pj, "clip_n", 0, (long)big, true, &r->clip_n, what)))
         goto out;
+    if (r->clip_n > r->norm_n) {
+        s = rnnc_error(RNNC_ERR_FORMAT, "%s: \"clip_n\" %ld is more than \"norm_n\" %ld", what, r->clip_n, r->norm_n);
+        goto out;
+    }
     long opt_step = r->opt.step;
     r->best[0] = best0 >= 1e308 ? INFINITY : best0;
     r->best[1] = best1 >= 1e308 ? INFINITY : best1;
