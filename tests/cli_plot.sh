@@ -62,6 +62,13 @@ grep -q '>validation accuracy<' "$T/acc.svg" || fail "--metric acc does not labe
 "$RNNC" plot "$T/run_c" --metric mae -o "$T/mae.svg" || fail "plot --metric mae failed"
 expect_error 2 plot "$T/run_c" --metric loss_rate -o "$T/x.svg"
 expect_error 1 plot "$T/run_c" --metric span_f1 -o "$T/x.svg"
+# the training's gradient norm: one solid curve, its own axis label; a log without it is an error
+mkdir -p "$T/run_g"
+for s in 1 2 3; do echo "{\"step\":$s,\"tokens\":$((s * 100)),\"train_loss\":2,\"grad_norm\":$((4 - s)).5,\"clip_share\":0}" >>"$T/run_g/metrics.jsonl"; done
+"$RNNC" plot "$T/run_g" --metric grad_norm -o "$T/gn.svg" || fail "plot --metric grad_norm failed"
+grep -q '>gradient norm before clipping (mean per report)<' "$T/gn.svg" || fail "--metric grad_norm does not label the axis"
+grep -q '>validation<' "$T/gn.svg" && fail "--metric grad_norm drew a validation curve"
+expect_error 1 plot "$T/run_c" --metric grad_norm -o "$T/x.svg"
 
 # bad input: one error line, nothing written
 expect_error 1 plot "$T/missing_run" -o "$T/x.svg"

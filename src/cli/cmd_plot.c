@@ -26,7 +26,8 @@ static const char *const plot_help =
     "                       tokens)\n"
     "  --metric M           loss: nats per token, training and validation (default);\n"
     "                       or one validation figure: bpb, ppl, ter, ser, acc,\n"
-    "                       macro_f1, seq_acc, span_f1, mae, rmse, smape\n"
+    "                       macro_f1, seq_acc, span_f1, mae, rmse, smape; or\n"
+    "                       grad_norm: the training's gradient norm before clipping\n"
     "  --log-x              logarithmic x axis\n"
     "  --width W --height H size in pixels (default 900 x 540)\n";
 
@@ -65,7 +66,8 @@ static const char *metric_label(const char *m) {
         {"bpb", "validation bits per byte"}, {"ppl", "validation perplexity"}, {"ter", "validation token error rate"},
         {"ser", "validation sequence error rate"}, {"acc", "validation accuracy"}, {"macro_f1", "validation macro-F1"},
         {"seq_acc", "validation sequence accuracy"}, {"span_f1", "validation span F1"},
-        {"mae", "validation MAE (data units)"}, {"rmse", "validation RMSE (data units)"}, {"smape", "validation sMAPE (%)"}};
+        {"mae", "validation MAE (data units)"}, {"rmse", "validation RMSE (data units)"}, {"smape", "validation sMAPE (%)"},
+        {"grad_norm", "gradient norm before clipping (mean per report)"}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (!strcmp(m, names[i][0])) return names[i][1];
     return m;
@@ -97,18 +99,23 @@ int cmd_plot(int argc, char **argv) {
     int by_step = strcmp(xaxis, "step") == 0, by_time = strcmp(xaxis, "time") == 0;
     if (!by_step && !by_time && strcmp(xaxis, "tokens") != 0)
         return cli_usage_error("plot", "--x must be tokens, step or time, got '%s'", xaxis);
-    /* --metric loss: training and validation loss; anything else one validation field val_<metric> */
-    int bpb = strcmp(metric, "loss") != 0; /* (named for its first use: one validation curve, no training one) */
+    /* --metric loss: training and validation loss; grad_norm: one training curve of that field;
+     * anything else one validation field val_<metric> */
+    int gnorm = strcmp(metric, "grad_norm") == 0;
+    int bpb = strcmp(metric, "loss") != 0 && !gnorm; /* (named for its first use: one validation curve, no training one) */
     size_t field = 0;
     char val_name[64] = "";
-    if (bpb) {
+    if (gnorm) {
+        snprintf(val_name, sizeof val_name, "grad_norm");
+        while (field < RNNC_METRICS_NFIELDS && strcmp(rnnc_metrics_fields[field], val_name)) field++;
+    } else if (bpb) {
         snprintf(val_name, sizeof val_name, "val_%.50s", metric);
         while (field < RNNC_METRICS_NFIELDS && (strcmp(rnnc_metrics_fields[field], val_name) || !strcmp(val_name, "val_loss") ||
                                                  !strcmp(val_name, "val_unk")))
             field++;
         if (field == RNNC_METRICS_NFIELDS)
-            return cli_usage_error("plot", "--metric must be loss, bpb, ppl, ter, ser, acc, macro_f1, seq_acc, span_f1, mae, rmse "
-                                   "or smape, got '%s'", metric);
+            return cli_usage_error("plot", "--metric must be loss, bpb, ppl, ter, ser, acc, macro_f1, seq_acc, span_f1, mae, rmse, "
+                                   "smape or grad_norm, got '%s'", metric);
     }
 
     run_curves *runs = calloc((size_t)n_in, sizeof *runs);
@@ -139,7 +146,8 @@ int cmd_plot(int argc, char **argv) {
         for (size_t i = 0; i < s.n && !rc; i++) {
             rnnc_metrics_row *row = &s.rows[i];
             double x = by_step ? row->step : by_time ? row->elapsed / 60.0 : row->tokens;
-            double ys[2] = {bpb ? NAN : row->train_loss, bpb ? *rnnc_metrics_field(row, field) : row->val_loss};
+            double ys[2] = {bpb ? NAN : gnorm ? row->grad_norm : row->train_loss,
+                            bpb ? *rnnc_metrics_field(row, field) : gnorm ? NAN : row->val_loss};
             for (int c = 0; c < 2; c++) {
                 /* a row without this curve's value is not a gap in it, just another report */
                 if (isnan(ys[c]) || isnan(x)) continue;
@@ -149,7 +157,7 @@ int cmd_plot(int argc, char **argv) {
         }
         rnnc_metrics_series_free(&s);
         if (!rc && runs[r].n[0] + runs[r].n[1] == 0)
-            rc = cli_fail("%s: the log has no %s values%s", inputs[r], bpb ? val_name : "train_loss or val_loss",
+            rc = cli_fail("%s: the log has no %s values%s", inputs[r], bpb || gnorm ? val_name : "train_loss or val_loss",
                           by_step ? "" : by_time ? " with an elapsed time" : " with a token count");
     }
     if (!rc) {
@@ -158,14 +166,14 @@ int cmd_plot(int argc, char **argv) {
         if (!ser) rc = cli_fail("out of memory");
         for (int r = 0; r < n_in && !rc; r++)
             for (int c = 0; c < 2; c++) {
-                if (bpb && c == 0) continue;
+                if ((bpb && c == 0) || (gnorm && c == 1)) continue;
                 if (n_in == 1) snprintf(runs[r].names[c], sizeof runs[r].names[c], "%s", c ? "validation" : "training");
                 else snprintf(runs[r].names[c], sizeof runs[r].names[c], "%s %s", runs[r].label, c ? "validation" : "training");
                 rnnc_plot_series p = {runs[r].names[c], runs[r].x[c], runs[r].y[c], runs[r].n[c], r, c, c};
                 ser[ns++] = p;
             }
         rnnc_plot_opts o = {title, by_step ? "optimizer steps" : by_time ? "minutes of training" : "tokens seen",
-                            bpb ? metric_label(metric) : "loss (nats per token)",
+                            bpb || gnorm ? metric_label(metric) : "loss (nats per token)",
                             (int)width, (int)height, log_x, 1, 0};
         if (!rc && rnnc_plot_svg_file(out, &o, ser, ns)) rc = cli_fail_status();
         free(ser);
