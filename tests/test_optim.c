@@ -67,6 +67,11 @@ static void test_clip(void) {
     CHECK_NEAR(rnnc_clip_grad_norm(g, 4, 1.0), 5.0, 1e-12, 0);
     CHECK_NEAR(rnnc_grad_norm(g, 4), 1.0, 1e-5, 0);
     CHECK_NEAR(g[0], 0.6, 1e-5, 0);
+    /* the coefficient alone, as torch forms it: 1 below the limit, max/(total+1e-6) in float above
+     * it, and just under 1 at the limit itself (torch scales there too) */
+    CHECK(rnnc_clip_coef(4.0, 5.0) == 1.0f);
+    CHECK(rnnc_clip_coef(10.0, 5.0) == 5.0f / (10.0f + 1e-6f));
+    CHECK(rnnc_clip_coef(5.0, 5.0) < 1.0f && rnnc_clip_coef(5.0, 5.0) > 0.999999f);
 }
 
 static void test_defaults_and_parse(void) {

@@ -50,6 +50,9 @@ double rnnc_grad_norm(const float *grads, size_t n);
 /* As torch.nn.utils.clip_grad_norm_(max_norm): total = the norm above; when
  * max_norm / (total + 1e-6) < 1 every gradient is multiplied by that coefficient. Returns total. */
 double rnnc_clip_grad_norm(float *grads, size_t n, double max_norm);
+/* The coefficient rnnc_clip_grad_norm multiplies by for a norm `total` (computed in float as
+ * torch does), or 1 when it leaves the gradients as they are. */
+float rnnc_clip_coef(double total, double max_norm);
 
 /* RNNC_ERR_NUMERIC "step S: <what> is <value>" when value is NaN or Inf, else RNNC_OK. Training
  * calls it on the loss and on the gradient norm (which is non-finite iff some gradient is). */

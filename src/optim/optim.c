@@ -201,10 +201,15 @@ double rnnc_grad_norm(const float *g, size_t n) {
     return sqrt(s);
 }
 
+float rnnc_clip_coef(double total, double max_norm) {
+    /* torch: clip_coef = max_norm / (total + 1e-6), clamped at 1, computed as float tensors. */
+    const float coef = (float)max_norm / ((float)total + 1e-6f);
+    return coef < 1.0f ? coef : 1.0f;
+}
+
 double rnnc_clip_grad_norm(float *g, size_t n, double max_norm) {
     double total = rnnc_grad_norm(g, n);
-    /* torch: clip_coef = max_norm / (total + 1e-6), clamped at 1, computed as float tensors. */
-    float coef = (float)max_norm / ((float)total + 1e-6f);
+    const float coef = rnnc_clip_coef(total, max_norm);
     if (coef < 1.0f) {
         const size_t chunks = (n + CHUNK - 1) / CHUNK;
         #pragma omp parallel for schedule(dynamic) if (chunks > 1 && !omp_in_parallel())

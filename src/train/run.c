@@ -405,8 +405,7 @@ static rnnc_status loop(run *r, rnnc_run_callback cb, void *ctx, volatile sig_at
         if ((s = rnnc_check_finite(norm, "the gradient norm", r->step + 1))) return s;
         r->norm_sum += norm;
         r->norm_n++;
-        /* rnnc_clip_grad_norm's own test: it scaled the gradients down exactly when this holds */
-        if (r->o.clip > 0 && (float)r->o.clip / ((float)norm + 1e-6f) < 1.0f) r->clip_n++;
+        if (r->o.clip > 0 && rnnc_clip_coef(norm, r->o.clip) < 1.0f) r->clip_n++; /* the step it scaled down */
         rnnc_optim_step(&r->opt, r->t->params, r->t->grads);
         r->step++;
         r->tokens += count;
