@@ -67,6 +67,8 @@ mkdir -p "$T/run_g"
 for s in 1 2 3; do echo "{\"step\":$s,\"tokens\":$((s * 100)),\"train_loss\":2,\"grad_norm\":$((4 - s)).5,\"clip_share\":0}" >>"$T/run_g/metrics.jsonl"; done
 "$RNNC" plot "$T/run_g" --metric grad_norm -o "$T/gn.svg" || fail "plot --metric grad_norm failed"
 grep -q '>gradient norm before clipping (mean per report)<' "$T/gn.svg" || fail "--metric grad_norm does not label the axis"
+grep -q '>Gradient norm before clipping (mean per report)<' "$T/gn.svg" || fail "--metric grad_norm: the default title does not name it"
+grep -q '>Validation bits per byte<' "$T/bpb.svg" || fail "--metric bpb: the default title does not name it"
 grep -q '>validation<' "$T/gn.svg" && fail "--metric grad_norm drew a validation curve"
 expect_error 1 plot "$T/run_c" --metric grad_norm -o "$T/x.svg"
 

@@ -1,4 +1,5 @@
 /* rnnc plot: training and validation curves of one or more runs as one SVG. */
+#include <ctype.h>
 #include <libgen.h>
 #include <math.h>
 #include <stdio.h>
@@ -20,7 +21,8 @@ static const char *const plot_help =
     "  -o, --output FILE    the SVG to write (required)\n"
     "  --labels A,B,...     legend names of the runs (default: the run directory\n"
     "                       names)\n"
-    "  --title TEXT         chart title (default: \"Training and validation loss\")\n"
+    "  --title TEXT         chart title (default: \"Training and validation loss\", or\n"
+    "                       the figure --metric draws)\n"
     "  --x tokens|step|time the x axis: tokens seen, optimizer steps, or minutes of\n"
     "                       training (for runs given the same time budget; default:\n"
     "                       tokens)\n"
@@ -74,7 +76,7 @@ static const char *metric_label(const char *m) {
 }
 
 int cmd_plot(int argc, char **argv) {
-    const char *out = NULL, *labels = NULL, *title = "Training and validation loss", *xaxis = "tokens", *metric = "loss";
+    const char *out = NULL, *labels = NULL, *title = NULL, *xaxis = "tokens", *metric = "loss";
     const char *inputs[64];
     int n_in = 0, log_x = 0, err = 0;
     long width = 900, height = 540;
@@ -172,7 +174,11 @@ int cmd_plot(int argc, char **argv) {
                 rnnc_plot_series p = {runs[r].names[c], runs[r].x[c], runs[r].y[c], runs[r].n[c], r, c, c};
                 ser[ns++] = p;
             }
-        rnnc_plot_opts o = {title, by_step ? "optimizer steps" : by_time ? "minutes of training" : "tokens seen",
+        /* the default title names what is drawn: the axis label, capitalised */
+        char deftitle[96];
+        snprintf(deftitle, sizeof deftitle, "%s", bpb || gnorm ? metric_label(metric) : "Training and validation loss");
+        deftitle[0] = (char)toupper((unsigned char)deftitle[0]);
+        rnnc_plot_opts o = {title ? title : deftitle, by_step ? "optimizer steps" : by_time ? "minutes of training" : "tokens seen",
                             bpb || gnorm ? metric_label(metric) : "loss (nats per token)",
                             (int)width, (int)height, log_x, 1, 0};
         if (!rc && rnnc_plot_svg_file(out, &o, ser, ns)) rc = cli_fail_status();
