@@ -99,12 +99,9 @@ void rnnc_pgemm_pack(float *dst, const float *src, int ld, int trans, int K, int
 }
 
 #ifdef __AVX512F__
-static inline __attribute__((always_inline)) void kernel(const int mr, int K, const float *A, int lda, int K2,
-                                                         const float *A2, int lda2, const float *P, float *C, int ldc,
-                                                         int w, int acc) {
-    __m512 c0[8], c1[8];
-#pragma GCC unroll 8
-    for (int i = 0; i < mr; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); }
+/* c0, c1 (rows i < mr, 32 columns) += A[i, 0:K] x the K panel rows at P, k in order. */
+static inline __attribute__((always_inline)) void kernel_rows(const int mr, int K, const float *A, int lda, const float *P,
+                                                              __m512 c0[8], __m512 c1[8]) {
     for (int k = 0; k < K; k++) {
         __m512 b0 = _mm512_load_ps(P + (size_t)k * 32), b1 = _mm512_load_ps(P + (size_t)k * 32 + 16);
 #pragma GCC unroll 8
@@ -114,17 +111,17 @@ static inline __attribute__((always_inline)) void kernel(const int mr, int K, co
             c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
         }
     }
-    /* rows K.. of the panel from the second source, into the same sums in the same order */
-    P += (size_t)K * 32;
-    for (int k = 0; k < K2; k++) {
-        __m512 b0 = _mm512_load_ps(P + (size_t)k * 32), b1 = _mm512_load_ps(P + (size_t)k * 32 + 16);
+}
+
+static inline __attribute__((always_inline)) void kernel(const int mr, int K, const float *A, int lda, int K2,
+                                                         const float *A2, int lda2, const float *P, float *C, int ldc,
+                                                         int w, int acc) {
+    __m512 c0[8], c1[8];
 #pragma GCC unroll 8
-        for (int i = 0; i < mr; i++) {
-            __m512 a = _mm512_set1_ps(A2[(size_t)i * lda2 + k]);
-            c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
-            c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
-        }
-    }
+    for (int i = 0; i < mr; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); }
+    kernel_rows(mr, K, A, lda, P, c0, c1);
+    /* rows K.. of the panel from the second source, into the same sums in the same order */
+    kernel_rows(mr, K2, A2, lda2, P + (size_t)K * 32, c0, c1);
     __mmask16 m0 = w >= 16 ? 0xFFFF : (__mmask16)((1u << w) - 1);
     __mmask16 m1 = w >= 32 ? 0xFFFF : w > 16 ? (__mmask16)((1u << (w - 16)) - 1) : 0;
 #pragma GCC unroll 8
