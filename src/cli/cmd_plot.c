@@ -106,14 +106,11 @@ int cmd_plot(int argc, char **argv) {
     int gnorm = strcmp(metric, "grad_norm") == 0;
     int bpb = strcmp(metric, "loss") != 0 && !gnorm; /* (named for its first use: one validation curve, no training one) */
     size_t field = 0;
-    char val_name[64] = "";
-    if (gnorm) {
-        snprintf(val_name, sizeof val_name, "grad_norm");
-        while (field < RNNC_METRICS_NFIELDS && strcmp(rnnc_metrics_fields[field], val_name)) field++;
-    } else if (bpb) {
-        snprintf(val_name, sizeof val_name, "val_%.50s", metric);
-        while (field < RNNC_METRICS_NFIELDS && (strcmp(rnnc_metrics_fields[field], val_name) || !strcmp(val_name, "val_loss") ||
-                                                 !strcmp(val_name, "val_unk")))
+    char field_name[64] = "";
+    if (bpb || gnorm) { /* the one field drawn */
+        snprintf(field_name, sizeof field_name, gnorm ? "%.50s" : "val_%.50s", metric);
+        while (field < RNNC_METRICS_NFIELDS && (strcmp(rnnc_metrics_fields[field], field_name) || !strcmp(field_name, "val_loss") ||
+                                                 !strcmp(field_name, "val_unk")))
             field++;
         if (field == RNNC_METRICS_NFIELDS)
             return cli_usage_error("plot", "--metric must be loss, bpb, ppl, ter, ser, acc, macro_f1, seq_acc, span_f1, mae, rmse, "
@@ -148,7 +145,7 @@ int cmd_plot(int argc, char **argv) {
         for (size_t i = 0; i < s.n && !rc; i++) {
             rnnc_metrics_row *row = &s.rows[i];
             double x = by_step ? row->step : by_time ? row->elapsed / 60.0 : row->tokens;
-            double ys[2] = {bpb ? NAN : gnorm ? row->grad_norm : row->train_loss,
+            double ys[2] = {bpb ? NAN : gnorm ? *rnnc_metrics_field(row, field) : row->train_loss,
                             bpb ? *rnnc_metrics_field(row, field) : gnorm ? NAN : row->val_loss};
             for (int c = 0; c < 2; c++) {
                 /* a row without this curve's value is not a gap in it, just another report */
@@ -159,7 +156,7 @@ int cmd_plot(int argc, char **argv) {
         }
         rnnc_metrics_series_free(&s);
         if (!rc && runs[r].n[0] + runs[r].n[1] == 0)
-            rc = cli_fail("%s: the log has no %s values%s", inputs[r], bpb || gnorm ? val_name : "train_loss or val_loss",
+            rc = cli_fail("%s: the log has no %s values%s", inputs[r], bpb || gnorm ? field_name : "train_loss or val_loss",
                           by_step ? "" : by_time ? " with an elapsed time" : " with a token count");
     }
     if (!rc) {

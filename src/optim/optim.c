@@ -57,8 +57,11 @@ void rnnc_optim_free(rnnc_optim *o) {
     o->state = NULL;
 }
 
-/* Elements a work item of the optimizer's and the gradient norm's loops takes: 256 KiB of floats. */
+/* Elements a work item of the optimizer's and the gradient norm's loops takes: 256 KiB of floats.
+ * Chunk c of n elements is [c * CHUNK, chunk_end(c, n)). */
 #define CHUNK ((size_t)1 << 16)
+static size_t chunks_of(size_t n) { return (n + CHUNK - 1) / CHUNK; }
+static size_t chunk_end(size_t c, size_t n) { return (c + 1) * CHUNK < n ? (c + 1) * CHUNK : n; }
 
 static void sgd_step(rnnc_optim *o, float *p, const float *g) {
     const float lr = (float)o->c.lr, wd = (float)o->c.weight_decay, mu = (float)o->c.momentum;
@@ -150,11 +153,11 @@ static void adam_step(rnnc_optim *o, float *p, const float *g) {
     k.decay = (float)(1.0 - o->c.lr * o->c.weight_decay); /* AdamW */
     k.adamw = o->c.kind == RNNC_OPT_ADAMW;
     float *m = o->state, *v = o->state + o->n;
-    const size_t n = o->n, chunks = (n + CHUNK - 1) / CHUNK;
+    const size_t n = o->n, chunks = chunks_of(n);
     /* chunks handed out as threads come free: with two equal halves one thread waited for the
      * other 14% of G2P's step (parts of the arrays were still in one core's cache, not the other's) */
     #pragma omp parallel for schedule(dynamic) if (chunks > 1 && !omp_in_parallel())
-    for (size_t c = 0; c < chunks; c++) adam_range(&k, p, g, m, v, c * CHUNK, c + 1 < chunks ? (c + 1) * CHUNK : n);
+    for (size_t c = 0; c < chunks; c++) adam_range(&k, p, g, m, v, c * CHUNK, chunk_end(c, n));
 }
 
 void rnnc_optim_step(rnnc_optim *o, float *params, const float *grads) {
@@ -164,9 +167,9 @@ void rnnc_optim_step(rnnc_optim *o, float *params, const float *grads) {
 }
 
 void rnnc_zero_grad(float *g, size_t n) {
-    const size_t chunks = (n + CHUNK - 1) / CHUNK;
+    const size_t chunks = chunks_of(n);
     #pragma omp parallel for schedule(dynamic) if (chunks > 1 && !omp_in_parallel())
-    for (size_t c = 0; c < chunks; c++) memset(g + c * CHUNK, 0, (c + 1 < chunks ? CHUNK : n - c * CHUNK) * sizeof(float));
+    for (size_t c = 0; c < chunks; c++) memset(g + c * CHUNK, 0, (chunk_end(c, n) - c * CHUNK) * sizeof(float));
 }
 
 /* The sum of squares of g[lo, hi) in double: 32 running sums (element i into sum i % 32, which
@@ -187,15 +190,15 @@ static double sum_squares(const float *g, size_t lo, size_t hi) {
  * thread count (a reduction clause adds per-thread partials, which the thread count moves), with
  * the chunks handed out as threads come free. */
 double rnnc_grad_norm(const float *g, size_t n) {
-    const size_t chunks = (n + CHUNK - 1) / CHUNK;
+    const size_t chunks = chunks_of(n);
     double stack[64], *part = chunks <= 64 ? stack : malloc(chunks * sizeof(double));
     double s = 0.0;
     if (!part) { /* no memory for the partial sums: the same sums on this thread */
-        for (size_t c = 0; c < chunks; c++) s += sum_squares(g, c * CHUNK, c + 1 < chunks ? (c + 1) * CHUNK : n);
+        for (size_t c = 0; c < chunks; c++) s += sum_squares(g, c * CHUNK, chunk_end(c, n));
         return sqrt(s);
     }
     #pragma omp parallel for schedule(dynamic) if (chunks > 1 && !omp_in_parallel())
-    for (size_t c = 0; c < chunks; c++) part[c] = sum_squares(g, c * CHUNK, c + 1 < chunks ? (c + 1) * CHUNK : n);
+    for (size_t c = 0; c < chunks; c++) part[c] = sum_squares(g, c * CHUNK, chunk_end(c, n));
     for (size_t c = 0; c < chunks; c++) s += part[c];
     if (part != stack) free(part);
     return sqrt(s);
@@ -211,12 +214,10 @@ double rnnc_clip_grad_norm(float *g, size_t n, double max_norm) {
     double total = rnnc_grad_norm(g, n);
     const float coef = rnnc_clip_coef(total, max_norm);
     if (coef < 1.0f) {
-        const size_t chunks = (n + CHUNK - 1) / CHUNK;
+        const size_t chunks = chunks_of(n);
         #pragma omp parallel for schedule(dynamic) if (chunks > 1 && !omp_in_parallel())
-        for (size_t c = 0; c < chunks; c++) {
-            const size_t hi = c + 1 < chunks ? (c + 1) * CHUNK : n;
-            for (size_t i = c * CHUNK; i < hi; i++) g[i] *= coef;
-        }
+        for (size_t c = 0; c < chunks; c++)
+            for (size_t i = c * CHUNK, hi = chunk_end(c, n); i < hi; i++) g[i] *= coef;
     }
     return total;
 }
