@@ -9,7 +9,9 @@ machine sets it, and with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for that 
 Every configuration is measured over about the same work: --steps N is the count for the
 largest step (LSTM 512x2, about 81 GFLOP); a configuration whose step has k times fewer FLOPs gets
 k times more steps (LSTM 128x1: 30x), and a tenth of its steps as warm-up (at least one). With
---repeats R every measurement is made R times, interleaved, and the median is reported.
+--repeats R every measurement is made R times, interleaved, and the median is reported. The share
+of SGEMM is the median training rate over the median SGEMM rate of the same R processes; with R > 1
+a second line gives the range of the single processes' shares.
 
 Usage: /usr/bin/python3 bench/train_vs_torch.py [--steps N] [--repeats R] [--only lstm512x2,...]
 """
@@ -87,6 +89,12 @@ def torch_worker(cell, H, L, B, T, steps, warmup, threads, bidir=False):
     print(f"tokens_per_s={B * T / med:.1f} median_step_s={med:.4f} peak_rss_mb={rss:.1f}")
 
 
+def med(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else 0.5 * (xs[n // 2 - 1] + xs[n // 2])
+
+
 def parse(line):
     return {k: v for k, v in (kv.split("=", 1) for kv in line.split())}
 
@@ -148,15 +156,26 @@ def main():
         # the run with the median tokens/s stands for each measurement (its other fields come with it)
         t1, t2, r, u, o = (sorted(runs[k], key=lambda d: float(d["tokens_per_s"]))[(a.repeats - 1) // 2]
                            for k in ("t1", "t2", "r", "u", "o"))
+        # The share of SGEMM is the median training rate over the median SGEMM rate of the same
+        # processes: each process's own 2048^3 reference moved by up to 15% between runs on this
+        # shared host, more than rnnc's rate did, so a single process's quotient swung with it.
+        share = {k: 100.0 * med([float(d["gflops"]) for d in runs[k]]) / med([float(d["sgemm_gflops"]) for d in runs[k]])
+                 for k in ("r", "u")}
+        spread = {k: sorted(float(d["pct_sgemm"]) for d in runs[k]) for k in ("r", "u")}
         best = max(float(t1["tokens_per_s"]), float(t2["tokens_per_s"]))
         tmb = t1["peak_rss_mb"] if float(t1["tokens_per_s"]) >= float(t2["tokens_per_s"]) else t2["peak_rss_mb"]
         print(f"{name:<11} {B:>3} {T:>4} {steps:>5} {float(t1['tokens_per_s']):>8.0f} {float(t2['tokens_per_s']):>8.0f} "
-              f"{float(r['tokens_per_s']):>8.0f} {float(r['tokens_per_s']) / best:>6.2f} {float(r['pct_sgemm']):>6.1f} "
-              f"{float(u['tokens_per_s']):>8.0f} {float(u['tokens_per_s']) / best:>6.2f} {float(u['pct_sgemm']):>7.1f} "
-              f"{float(o['tokens_per_s']):>7.0f} {float(r['tokens_per_s']) / float(o['tokens_per_s']):>6.2f} {float(r['sgemm_gflops']):>6.0f} {float(u['sgemm_gflops']):>6.0f} {float(r['peak_rss_mb']):>6.0f} "
-              f"{float(tmb):>7.0f}", flush=True)
+              f"{float(r['tokens_per_s']):>8.0f} {float(r['tokens_per_s']) / best:>6.2f} {share['r']:>6.1f} "
+              f"{float(u['tokens_per_s']):>8.0f} {float(u['tokens_per_s']) / best:>6.2f} {share['u']:>7.1f} "
+              f"{float(o['tokens_per_s']):>7.0f} {float(r['tokens_per_s']) / float(o['tokens_per_s']):>6.2f} "
+              f"{med([float(d['sgemm_gflops']) for d in runs['r']]):>6.0f} {med([float(d['sgemm_gflops']) for d in runs['u']]):>6.0f} "
+              f"{float(r['peak_rss_mb']):>6.0f} {float(tmb):>7.0f}", flush=True)
+        if a.repeats > 1:
+            print(f"{'':<11} per process: %sgemm {spread['r'][0]:.1f}-{spread['r'][-1]:.1f}, "
+                  f"%sgemm* {spread['u'][0]:.1f}-{spread['u'][-1]:.1f}", flush=True)
     print("ratio = rnnc / best of torch 1 and 2 threads; * = OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for rnnc; "
-          "%sgemm = 6 x matrix weights x tokens/s over the measured 2048^3 SGEMM rate (GF/s); MB = peak RSS; "
+          "%sgemm = 6 x matrix weights x tokens/s over the 2048^3 SGEMM rate (GF/s) measured in the same processes, "
+          "medians of both over the repeats; MB = peak RSS; "
           "rnnc1t = rnnc with OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=1; 2t/1t = rnnc / rnnc1t")
 
 
