@@ -426,7 +426,15 @@ static void wait_done(atomic_int *done, int target) {
  *   units: every step is split into chunks of 32 hidden units (below); each thread then reads
  *          only its share of W_hh, but all threads meet at every step. For larger layers.
  *   serial: one thread, below about 8M multiply-adds per step, where those meetings cost more
- *          than the split saves (LSTM 128x1, B 32: 65k tokens/s on two threads, 88k on one).
+ *          than the split saves (LSTM 128x1, B 32: 65k tokens/s on two threads, 88k on one), and
+ *          on one thread where rows cannot run.
+ * On one thread rows mode is still the better loop where it can run: its items cover all H units
+ * of 8 rows, so a cell call works through whole rows (16 vectors at H 128) where serial's 32-unit
+ * chunks gave it two vectors per row and a row stride between them (one thread, paired training
+ * runs, B 32: LSTM 128x1 1.05-1.12x, GRU 128x1 1.07-1.14x, LSTM 64x1 1.04-1.09x, Elman 512x2
+ * 1.05x; LSTM/GRU 256-512 and Elman 128 within noise). Two directions of 2 MiB or more take dirs
+ * there as on more threads (bidirectional LSTM 512x1: 13.1-14.4k tokens/s against 12.8-13.0k
+ * serial, 12.2-12.5k rows).
  * The big GEMMs around the loop use every thread in any case. */
 static rnnc_loop_mode loop_mode = RNNC_LOOP_AUTO;
 
@@ -437,7 +445,8 @@ static bool bwave_ok(const rnnc_rnn_ws *ws, int nth);
 
 /* The schedule of the time loops of the last forward's shape, for its forward (fwd) or backward
  * pass: the mode of every layer and the threads it uses. A forced WAVE that the stack cannot run
- * (see wave_ok, bwave_ok) falls back to AUTO's pick. AUTO, on n > 1 threads:
+ * (see wave_ok, bwave_ok) falls back to AUTO's pick. AUTO, on one thread: SERIAL where rows
+ * cannot run, else DIRS for two directions whose W_hh fill 2 MiB or more, else ROWS. On n > 1:
  *   two directions: DIRS when the two directions' W_hh fill 2 MiB or more (a core's L2 here;
  *     bidirectional LSTM 256 and up) or rows cannot be used; each thread then streams one
  *     direction's W_hh over all its rows at once (docs/PERFORMANCE.md, issue 17 part 1);
@@ -455,7 +464,8 @@ static void loop_plan(const rnnc_rnn_ws *ws, int *nth, rnnc_loop_mode *mode, boo
     rnnc_loop_mode m = loop_mode;
     if (m == RNNC_LOOP_WAVE && !wave) m = RNNC_LOOP_AUTO;
     if (m == RNNC_LOOP_AUTO)
-        m = n == 1 ? RNNC_LOOP_SERIAL
+        m = n == 1 ? (!rows_ok ? RNNC_LOOP_SERIAL : ws->D == 2 && whh_bytes >= 2.0 * 1048576.0 ? RNNC_LOOP_DIRS
+                                                                                            : RNNC_LOOP_ROWS)
             : ws->D == 2 && (whh_bytes >= 2.0 * 1048576.0 || !rows_ok) ? RNNC_LOOP_DIRS
             : rows_ok ? RNNC_LOOP_ROWS
             : wave && ws->T >= 2 * ws->L ? RNNC_LOOP_WAVE

@@ -6,24 +6,41 @@
 #include <stdint.h>
 
 /* Vectorisable exp, sigmoid and tanh (libm's are calls the compiler cannot vectorise). Relative
- * error is a few float ulps over the whole range, far inside the 1e-4 we promise against PyTorch. */
+ * error is a few float ulps over the whole range, far inside the 1e-4 we promise against PyTorch.
+ *
+ * The polynomials are chains of fused multiply-adds where the target has them (-march=native here).
+ * A cell's forward is one long dependent chain per element (a gate's exp and divide, c', tanh(c')'s
+ * exp and divide, h'); fusing shortens it and cuts its instructions, so the core overlaps more
+ * elements. The fusion is written out (RNNC_FMA), not left to -ffp-contract, so a vector loop, its
+ * tail and every other caller round alike: an element is the same bits whichever thread, chunk or
+ * loop part computes it. Without FMA (a portable build) it is the plain a * b + c throughout. */
+#ifdef __FMA__
+#define RNNC_FMA(a, b, c) __builtin_fmaf((a), (b), (c))
+#else
+#define RNNC_FMA(a, b, c) ((a) * (b) + (c))
+#endif
+
 static inline float rnnc_expf(float x) {
-    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-    float n = floorf(x * 1.44269504f + 0.5f);
+    /* written so that GCC makes min/max of them; a NaN x stays NaN (the comparisons are false) */
+    x = 88.0f < x ? 88.0f : x;
+    x = -87.0f > x ? -87.0f : x;
+    /* n = round(x / ln2): adding 1.5 * 2^23 leaves the integer n in the low mantissa bits of t,
+     * the bits 2^n is built from below. No float-to-int conversion, so a NaN argument (whose bits
+     * end up as garbage there) is not undefined behaviour, and comes out as NaN through p. */
+    float t = RNNC_FMA(x, 1.44269504f, 12582912.0f);
+    float n = t - 12582912.0f;
     /* r = x - n ln2 in two pieces so r keeps its low bits */
-    float r = x - n * 0.693359375f;
-    r = r + n * 2.12194440e-4f;
+    float r = RNNC_FMA(n, -0.693359375f, x);
+    r = RNNC_FMA(n, 2.12194440e-4f, r);
     float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    /* 2^n built from bits: adding 1.5 * 2^23 leaves the integer n in the low mantissa bits. No
-     * float-to-int conversion, so a NaN argument (whose bits end up as garbage here) is not
-     * undefined behaviour, and comes out as NaN through p. A union vectorises, memcpy did not. */
-    union { float f; uint32_t u; } m = {.f = n + 12582912.0f}, s;
+    p = RNNC_FMA(p, r, 1.3981999507e-3f);
+    p = RNNC_FMA(p, r, 8.3334519073e-3f);
+    p = RNNC_FMA(p, r, 4.1665795894e-2f);
+    p = RNNC_FMA(p, r, 1.6666665459e-1f);
+    p = RNNC_FMA(p, r, 5.0000001201e-1f);
+    p = RNNC_FMA(p, r * r, r) + 1.0f;
+    /* A union vectorises, memcpy did not. */
+    union { float f; uint32_t u; } m = {.f = t}, s;
     s.u = (m.u - 0x4B400000u + 127u) << 23;
     return p * s.f;
 }
@@ -36,14 +53,14 @@ static inline float rnnc_tanhf(float x) {
      * whose truncation error below 0.5 is < 1e-8 relative (no cancellation near 0). */
     float big = 1.0f - 2.0f / (rnnc_expf(2.0f * ax) + 1.0f);
     float x2 = ax * ax;
-    float p = 1.45583438705e-3f;          /* 929569/638512875 */
-    p = p * x2 - 3.59212803657e-3f;       /* 21844/6081075 */
-    p = p * x2 + 8.86323552990e-3f;       /* 1382/155925 */
-    p = p * x2 - 2.18694885362e-2f;       /* 62/2835 */
-    p = p * x2 + 5.39682539683e-2f;       /* 17/315 */
-    p = p * x2 - 1.33333333333e-1f;       /* -2/15 -> sign below */
-    p = p * x2 + 3.33333333333e-1f;
-    float small = ax - ax * x2 * p;
+    float p = 1.45583438705e-3f;             /* 929569/638512875 */
+    p = RNNC_FMA(p, x2, -3.59212803657e-3f); /* 21844/6081075 */
+    p = RNNC_FMA(p, x2, 8.86323552990e-3f);  /* 1382/155925 */
+    p = RNNC_FMA(p, x2, -2.18694885362e-2f); /* 62/2835 */
+    p = RNNC_FMA(p, x2, 5.39682539683e-2f);  /* 17/315 */
+    p = RNNC_FMA(p, x2, -1.33333333333e-1f); /* -2/15 -> sign below */
+    p = RNNC_FMA(p, x2, 3.33333333333e-1f);
+    float small = RNNC_FMA(-ax * x2, p, ax);
     float v = ax < 0.5f ? small : big;
     return x < 0.0f ? -v : v;
 }
