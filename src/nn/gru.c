@@ -13,14 +13,19 @@ static void fwd_row(int n, float *restrict gr, float *restrict gz, float *restri
                     const float *restrict hz, const float *restrict hh, const float *restrict bi,
                     const float *restrict bh, int H, const float *restrict hp, float *restrict hn,
                     float *restrict hnew, float *restrict y) {
+    /* two passes, as in lstm.c: r and z, then n and h' (each pass's chain one exp and divide) */
 #pragma omp simd
     for (int j = 0; j < n; j++) {
-        float r = rnnc_sigmoidf(gr[j] + hr[j] + bi[j] + bh[j]);
-        float z = rnnc_sigmoidf(gz[j] + hz[j] + bi[H + j] + bh[H + j]);
+        gr[j] = rnnc_sigmoidf(gr[j] + hr[j] + bi[j] + bh[j]);
+        gz[j] = rnnc_sigmoidf(gz[j] + hz[j] + bi[H + j] + bh[H + j]);
+    }
+#pragma omp simd
+    for (int j = 0; j < n; j++) {
+        float r = gr[j], z = gz[j];
         float hnv = hh[j] + bh[2 * H + j];
         float nv = rnnc_tanhf(gn[j] + bi[2 * H + j] + r * hnv);
         float h = (1.0f - z) * nv + z * hp[j];
-        gr[j] = r; gz[j] = z; gn[j] = nv; hn[j] = hnv;
+        gn[j] = nv; hn[j] = hnv;
         hnew[j] = h; y[j] = h;
     }
 }
