@@ -83,10 +83,9 @@ def torch_worker(cell, H, L, B, T, steps, warmup, threads, bidir=False):
         opt.step()
         if s >= warmup:
             times.append(time.perf_counter() - t0)
-    times.sort()
-    med = times[len(times) // 2] if len(times) % 2 else 0.5 * (times[len(times) // 2 - 1] + times[len(times) // 2])
+    step = med(times)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"tokens_per_s={B * T / med:.1f} median_step_s={med:.4f} peak_rss_mb={rss:.1f}")
+    print(f"tokens_per_s={B * T / step:.1f} median_step_s={step:.4f} peak_rss_mb={rss:.1f}")
 
 
 def med(xs):
@@ -159,8 +158,8 @@ def main():
         # The share of SGEMM is the median training rate over the median SGEMM rate of the same
         # processes: each process's own 2048^3 reference moved by up to 15% between runs on this
         # shared host, more than rnnc's rate did, so a single process's quotient swung with it.
-        share = {k: 100.0 * med([float(d["gflops"]) for d in runs[k]]) / med([float(d["sgemm_gflops"]) for d in runs[k]])
-                 for k in ("r", "u")}
+        sgemm = {k: med([float(d["sgemm_gflops"]) for d in runs[k]]) for k in ("r", "u")}
+        share = {k: 100.0 * med([float(d["gflops"]) for d in runs[k]]) / sgemm[k] for k in ("r", "u")}
         spread = {k: sorted(float(d["pct_sgemm"]) for d in runs[k]) for k in ("r", "u")}
         best = max(float(t1["tokens_per_s"]), float(t2["tokens_per_s"]))
         tmb = t1["peak_rss_mb"] if float(t1["tokens_per_s"]) >= float(t2["tokens_per_s"]) else t2["peak_rss_mb"]
@@ -168,7 +167,7 @@ def main():
               f"{float(r['tokens_per_s']):>8.0f} {float(r['tokens_per_s']) / best:>6.2f} {share['r']:>6.1f} "
               f"{float(u['tokens_per_s']):>8.0f} {float(u['tokens_per_s']) / best:>6.2f} {share['u']:>7.1f} "
               f"{float(o['tokens_per_s']):>7.0f} {float(r['tokens_per_s']) / float(o['tokens_per_s']):>6.2f} "
-              f"{med([float(d['sgemm_gflops']) for d in runs['r']]):>6.0f} {med([float(d['sgemm_gflops']) for d in runs['u']]):>6.0f} "
+              f"{sgemm['r']:>6.0f} {sgemm['u']:>6.0f} "
               f"{float(r['peak_rss_mb']):>6.0f} {float(tmb):>7.0f}", flush=True)
         if a.repeats > 1:
             print(f"{'':<11} per process: %sgemm {spread['r'][0]:.1f}-{spread['r'][-1]:.1f}, "

@@ -445,8 +445,8 @@ static bool bwave_ok(const rnnc_rnn_ws *ws, int nth);
 
 /* The schedule of the time loops of the last forward's shape, for its forward (fwd) or backward
  * pass: the mode of every layer and the threads it uses. A forced WAVE that the stack cannot run
- * (see wave_ok, bwave_ok) falls back to AUTO's pick. AUTO, on one thread: SERIAL where rows
- * cannot run, else DIRS for two directions whose W_hh fill 2 MiB or more, else ROWS. On n > 1:
+ * (see wave_ok, bwave_ok) falls back to AUTO's pick. AUTO: SERIAL on one thread where rows cannot
+ * run; otherwise, on any number of threads:
  *   two directions: DIRS when the two directions' W_hh fill 2 MiB or more (a core's L2 here;
  *     bidirectional LSTM 256 and up) or rows cannot be used; each thread then streams one
  *     direction's W_hh over all its rows at once (docs/PERFORMANCE.md, issue 17 part 1);
@@ -464,8 +464,7 @@ static void loop_plan(const rnnc_rnn_ws *ws, int *nth, rnnc_loop_mode *mode, boo
     rnnc_loop_mode m = loop_mode;
     if (m == RNNC_LOOP_WAVE && !wave) m = RNNC_LOOP_AUTO;
     if (m == RNNC_LOOP_AUTO)
-        m = n == 1 ? (!rows_ok ? RNNC_LOOP_SERIAL : ws->D == 2 && whh_bytes >= 2.0 * 1048576.0 ? RNNC_LOOP_DIRS
-                                                                                            : RNNC_LOOP_ROWS)
+        m = n == 1 && !rows_ok ? RNNC_LOOP_SERIAL /* one thread otherwise takes the same rules as more */
             : ws->D == 2 && (whh_bytes >= 2.0 * 1048576.0 || !rows_ok) ? RNNC_LOOP_DIRS
             : rows_ok ? RNNC_LOOP_ROWS
             : wave && ws->T >= 2 * ws->L ? RNNC_LOOP_WAVE
