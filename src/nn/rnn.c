@@ -474,13 +474,24 @@ static void loop_plan(const rnnc_rnn_ws *ws, int *nth, rnnc_loop_mode *mode, boo
 }
 
 /* Rows mode hands out blocks of rows from a counter, each block carried through every step by
- * the thread that took it: blocks of 8 rows (the per-step product's register block) when there
- * are at least as many as threads, single rows otherwise. Taking blocks as they come, rather
- * than a fixed share per thread, lets a thread whose core is busy with something else do fewer
- * (on this shared machine one of the two cores is sometimes slower for seconds at a time: Elman
- * 512x2 with fixed halves dipped to 18k tokens/s where the per-step split held 29k). Each row's
- * numbers do not depend on which thread computes it. */
-static int row_block(int B, int nth) { return B >= 8 * nth ? 8 : 1; }
+ * the thread that took it. Taking blocks as they come, rather than a fixed share per thread, lets
+ * a thread whose core is busy with something else do fewer (on this shared machine one of the two
+ * cores is sometimes slower for seconds at a time: Elman 512x2 with fixed halves dipped to 18k
+ * tokens/s where the per-step split held 29k). Each row's numbers do not depend on which thread
+ * computes it, nor on the rows computed with it.
+ *
+ * Blocks are of 16 rows where that gives no thread more rows than blocks of 8 would (B 32 or 64
+ * on two threads, any B of 16 or more on one), else of 8 (B 48 on two threads: six blocks, not
+ * three), and of single rows when there are fewer than 8 rows per thread. A 16-row block runs its
+ * per-step product as two 8-row register blocks over each weight panel, the second reading it
+ * from L1 instead of L2, and calls the cell once for the 16 rows: G2P's step (B 64) 1.04x on two
+ * threads (ten paired rounds, 0.98-1.07) and 1.02-1.08x on one; LSTM and GRU 128x1 (B 32) within
+ * noise to 1.03x; LSTM 512x2 0.98-1.04x (docs/PERFORMANCE.md). */
+static int row_block(int B, int nth) {
+    if (B < 8 * nth) return 1;
+    const int per16 = ((B + 15) / 16 + nth - 1) / nth * 16, per8 = ((B + 7) / 8 + nth - 1) / nth * 8;
+    return per16 <= per8 ? 16 : 8;
+}
 
 /* Dirs mode: work items (direction, block of rows), each carried through every step of its one
  * direction by the thread that takes it, so each thread reads one direction's W_hh and the two
