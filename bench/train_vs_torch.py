@@ -134,6 +134,11 @@ def main():
     if not os.path.exists(BIN):
         subprocess.run(["cmake", "--build", os.path.join(ROOT, "build"), "--target", "bench_train", "-j2"], check=True)
     only = set(filter(None, a.only.split(",")))
+    names = [c[0] for c in CONFIGS]
+    unknown = sorted(only - set(names))
+    if unknown:
+        sys.exit(f"train_vs_torch.py: --only: no configuration named {', '.join(unknown)} "
+                 f"(there are: {', '.join(names)})")
     print(f"load average {os.getloadavg()[0]:.1f} at start; V={V} E={E}, the work of {a.steps} LSTM 512x2 steps per "
           f"measurement (steps column), median step; median of {a.repeats} interleaved repeat(s); tokens/s; "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} "
