@@ -466,13 +466,14 @@ static void test_loop_modes_identical(void) {
     const rnnc_loop_mode modes[NM] = {RNNC_LOOP_SERIAL, RNNC_LOOP_UNITS, RNNC_LOOP_ROWS, RNNC_LOOP_DIRS, RNNC_LOOP_WAVE};
     const char *const names[NM] = {"serial", "units", "rows", "dirs", "wave"};
     const struct { int L, bi; } shapes[] = {{2, 0}, {2, 1}, {3, 0}};
+    const int batches[3] = {5, 24, 27};
     int compared = 0;
     for (int k = 0; k < NCELLS; k++)
         for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
-            for (int bi_ = 0; bi_ < 3; bi_++)
+            for (int bk = 0; bk < 3; bk++)
                 for (int from_ids = 0; from_ids < 2; from_ids++)
                 for (int order = 0; order < 3; order++) {
-                    const int B = (const int[]){5, 24, 27}[bi_];
+                    const int B = batches[bk];
                     const int L = shapes[si].L, bi = shapes[si].bi, T = 6, D = bi ? 2 : 1, H = 40, I = 6, V = 3;
                     rnnc_rnn_config c = {.cell = CELL(k), .input = I, .hidden = H, .layers = L, .bidirectional = bi,
                                          .dropout = 0.25f};
