@@ -447,11 +447,11 @@ static void test_math(void) {
  * threads carrying their own rows; each direction on its own threads; every layer at once as a
  * wavefront) give bit-identical outputs, final states and gradients, for every cell, one- and
  * two-direction stacks (2 layers; 3 layers of one direction), batches that split into single rows (B 5), into
- * 8-row blocks (B 24 on 3 threads) and into 16-row blocks with a shorter last one (B 24 and 27 on 2 threads,
- * B 27 on 3), variable lengths in three orders (mixed; sorted longest first, as packed
+ * 8-row blocks (B 24 and 27 on 2 and 3 threads) and into 16-row blocks with a shorter last one (B 24 and 27 on
+ * one thread), variable lengths in three orders (mixed; sorted longest first, as packed
  * sequences, with every row padded at the last step; sorted shortest first, as the batchers make
  * them: the time loops then compute each step's products on its live rows only), initial states, dropout in training, and layer 0 reading
- * x or ids from a projected table, on 2 and 3 threads. Across thread counts (1, 2, 3) everything
+ * x or ids from a projected table, on 1, 2 and 3 threads. Across thread counts everything
  * but the weight gradients is bit-identical too: the weight gradients' row-split sums (nn/gemm.h)
  * add per-thread partials, so only those depend on the thread count. */
 typedef struct { float *y, *hn, *cn, *dx, *dh0, *dc0, *dp; } mode_run;
@@ -492,9 +492,9 @@ static void test_loop_modes_identical(void) {
                     rnnc_rnn_ws *ws;
                     CHECK(rnnc_rnn_ws_new(&ws, &c, B, T) == RNNC_OK);
                     /* run 0: one thread (the reference); then every mode on 2 and on 3 threads */
-                    mode_run run[1 + 2 * NM];
-                    for (int q = 0; q < 1 + 2 * NM; q++) {
-                        const int nth = q == 0 ? 1 : q <= NM ? 2 : 3, m = q == 0 ? 0 : (q - 1) % NM;
+                    mode_run run[1 + 3 * NM];
+                    for (int q = 0; q < 1 + 3 * NM; q++) {
+                        const int nth = q == 0 ? 1 : 1 + (q - 1) / NM, m = q == 0 ? 0 : (q - 1) % NM;
                         omp_set_num_threads(nth);
                         rnnc_rnn_set_loop_mode(modes[m]);
                         mode_run *o = &run[q];
@@ -516,15 +516,15 @@ static void test_loop_modes_identical(void) {
                                                     lstm ? o->dc0 : NULL) == RNNC_OK);
                         }
                     }
-                    for (int q = 1; q < 1 + 2 * NM; q++) {
+                    for (int q = 1; q < 1 + 3 * NM; q++) {
                         const mode_run *a = &run[0], *o = &run[q];
-                        const int nth = q <= NM ? 2 : 3, m = (q - 1) % NM;
+                        const int nth = 1 + (q - 1) / NM, m = (q - 1) % NM;
                         const bool states = !memcmp(a->y, o->y, ny * sizeof(float)) && !memcmp(a->hn, o->hn, ns * sizeof(float)) &&
                                             (!lstm || !memcmp(a->cn, o->cn, ns * sizeof(float)));
                         const bool grads = !memcmp(a->dx, o->dx, nd * sizeof(float)) && !memcmp(a->dh0, o->dh0, ns * sizeof(float)) &&
                                            (!lstm || !memcmp(a->dc0, o->dc0, ns * sizeof(float)));
                         /* the weight gradients: against the first mode on the same thread count */
-                        const mode_run *same = &run[nth == 2 ? 1 : 1 + NM];
+                        const mode_run *same = &run[1 + (nth - 1) * NM];
                         const bool wgrads = !memcmp(same->dp, o->dp, np * sizeof(float));
                         CHECK_MSG(states && grads && wgrads,
                                   "%s L %d bi %d B %d %s, lengths %s, %s on %d threads: outputs %s, input/state gradients %s, weight gradients %s",
@@ -533,11 +533,11 @@ static void test_loop_modes_identical(void) {
                                   states ? "same" : "DIFFER", grads ? "same" : "DIFFER", wgrads ? "same" : "DIFFER");
                         compared++;
                     }
-                    for (int q = 0; q < 1 + 2 * NM; q++) mode_run_free(&run[q]);
+                    for (int q = 0; q < 1 + 3 * NM; q++) mode_run_free(&run[q]);
                     free(params); free(x); free(dy); free(dhn); free(dcn); free(h0); free(c0); free(table);
                     rnnc_rnn_ws_free(ws);
                 }
-    CHECK_EQ_LL(compared, NCELLS * 3 * 3 * 2 * 3 * 2 * NM);
+    CHECK_EQ_LL(compared, NCELLS * 3 * 3 * 2 * 3 * 3 * NM);
     rnnc_rnn_set_loop_mode(RNNC_LOOP_AUTO);
     omp_set_num_threads(nth0);
 }

@@ -480,15 +480,20 @@ static void loop_plan(const rnnc_rnn_ws *ws, int *nth, rnnc_loop_mode *mode, boo
  * tokens/s where the per-step split held 29k). Each row's numbers do not depend on which thread
  * computes it, nor on the rows computed with it.
  *
- * Blocks are of 16 rows where that gives no thread more rows than blocks of 8 would (B 32 or 64
- * on two threads, any B of 16 or more on one), else of 8 (B 48 on two threads: six blocks, not
- * three), and of single rows when there are fewer than 8 rows per thread. A 16-row block runs its
- * per-step product as two 8-row register blocks over each weight panel, the second reading it
+ * Blocks are of 16 rows on one thread (B 16 and up), and on more threads where each thread gets
+ * at least two of them and no thread more rows than with blocks of 8 (B 64 on two threads; B 80
+ * on two takes 8: ten blocks, five each, where blocks of 16 would give one thread 48 rows); else
+ * of 8 rows, and of single rows when there are fewer than 8 rows per thread. A 16-row block runs
+ * its per-step product as two 8-row register blocks over each weight panel, the second reading it
  * from L1 instead of L2, and calls the cell once for the 16 rows: G2P's step (B 64) 1.04x on two
- * threads (ten paired rounds, 0.98-1.07) and 1.02-1.08x on one; LSTM and GRU 128x1 (B 32) within
- * noise to 1.03x; LSTM 512x2 0.98-1.04x (docs/PERFORMANCE.md). */
+ * threads (ten paired rounds, 0.98-1.07) and 1.02-1.08x on one. B 32 on two threads keeps four
+ * blocks of 8: one 16-row block per thread was within noise on a quiet machine (LSTM 128x1, LSTM
+ * 512x2) and left nothing to hand out when the other core was busy (LSTM 512x2 with a busy loop
+ * on one core: 0.78-0.91x of the 8-row blocks; docs/PERFORMANCE.md). */
 static int row_block(int B, int nth) {
+    if (nth == 1) return B >= 16 ? 16 : B >= 8 ? 8 : 1;
     if (B < 8 * nth) return 1;
+    if (B < 32 * nth) return 8;
     const int per16 = ((B + 15) / 16 + nth - 1) / nth * 16, per8 = ((B + 7) / 8 + nth - 1) / nth * 8;
     return per16 <= per8 ? 16 : 8;
 }
