@@ -428,13 +428,13 @@ static void wait_done(atomic_int *done, int target) {
  *   serial: one thread, below about 8M multiply-adds per step, where those meetings cost more
  *          than the split saves (LSTM 128x1, B 32: 65k tokens/s on two threads, 88k on one), and
  *          on one thread where rows cannot run.
- * On one thread rows mode is still the better loop where it can run: its items cover all H units
- * of a block of rows (8 when this was measured, 16 since: row_block), so a cell call works
- * through whole rows (16 vectors at H 128) where serial's 32-unit chunks gave it two vectors per
- * row and a row stride between them (one thread, paired training runs, B 32: LSTM 128x1 1.05-1.12x, GRU 128x1 1.07-1.14x, LSTM 64x1 1.04-1.09x, Elman 512x2
- * 1.05x; LSTM/GRU 256-512 and Elman 128 within noise). Two directions of 2 MiB or more take dirs
- * there as on more threads (bidirectional LSTM 512x1: 13.1-14.4k tokens/s against 12.8-13.0k
- * serial, 12.2-12.5k rows).
+ * On one thread rows mode is still the better loop where it can run: its items cover all H units of
+ * a block of rows (8 when this was measured, 16 since: row_block), so a cell call works through
+ * whole rows (16 vectors at H 128) where serial's 32-unit chunks gave it two vectors per row and a
+ * row stride between them (one thread, paired training runs, B 32: LSTM 128x1 1.05-1.12x, GRU 128x1
+ * 1.07-1.14x, LSTM 64x1 1.04-1.09x, Elman 512x2 1.05x; LSTM/GRU 256-512 and Elman 128 within
+ * noise). Two directions of 2 MiB or more take dirs there as on more threads (bidirectional LSTM
+ * 512x1: 13.1-14.4k tokens/s against 12.8-13.0k serial, 12.2-12.5k rows).
  * The big GEMMs around the loop use every thread in any case. */
 static rnnc_loop_mode loop_mode = RNNC_LOOP_AUTO;
 
