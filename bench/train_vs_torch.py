@@ -127,6 +127,9 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--worker", nargs=9)
     a = ap.parse_args()
+    for flag, v in (("--steps", a.steps), ("--repeats", a.repeats)):
+        if not a.worker and v < 1:
+            sys.exit(f"train_vs_torch.py: {flag} {v}: must be at least 1")
     if a.worker:
         cell, H, L, B, T, steps, warmup, threads, bidir = a.worker
         torch_worker(cell, int(H), int(L), int(B), int(T), int(steps), int(warmup), int(threads), bidir == "1")
