@@ -289,6 +289,10 @@ def main():
     ap.add_argument("--torch-train", nargs=5, help=argparse.SUPPRESS)
     ap.add_argument("--torch-beam", nargs=6, help=argparse.SUPPRESS)
     a = ap.parse_args()
+    for flag, v, lo in (("--steps", a.steps, 1), ("--warmup", a.warmup, 0), ("--repeats", a.repeats, 1),
+                        ("--beam-batch", a.beam_batch, 1)):
+        if not (a.torch_train or a.torch_beam) and v < lo:
+            sys.exit(f"seq2seq_vs_torch: {flag} {v}: must be at least {lo}")
     if a.torch_train:
         t, mp, bp, w, s = a.torch_train
         return torch_train(int(t), mp, bp, int(w), int(s))
