@@ -1,0 +1,67 @@
+/* The per-step product kernel alone (src/nn/pgemm.c), one thread, against OpenBLAS's SGEMM on the
+ * same thread: the ceiling of the recurrent time loops, which run one such product per step and
+ * block of rows.
+ *
+ *   build/bench_pgemm [repeats]     (default 30; run with OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1)
+ *
+ * For each shape [M rows, K, N] (the rows of a block, the hidden size, the gate columns of the time
+ * loops of LSTM 128, G2P's LSTM 256 and LSTM 512) W is packed once and the product C = A x W
+ * timed over enough calls for about 20 MFLOP a repeat; the best repeat is printed as GFLOP/s, with
+ * the SGEMM rate of a 1024^3 product measured in the same process and the kernel's share of it. */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bench_util.h"
+#include "nn/pgemm.h"
+
+static double sgemm_rate(int reps) {
+    const int n = 1024;
+    float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n), *c = malloc(sizeof(float) * n * n);
+    if (!a || !b || !c) exit(1);
+    for (int i = 0; i < n * n; i++) a[i] = b[i] = 0.01f * (float)(i % 9);
+    double best = 1e30;
+    for (int r = 0; r < reps / 3 + 2; r++) {
+        double t0 = bench_now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+        double t = bench_now() - t0;
+        if (t < best) best = t;
+    }
+    free(a); free(b); free(c);
+    return 2.0 * n * n * n / best / 1e9;
+}
+
+int main(int argc, char **argv) {
+    int reps = argc > 1 ? atoi(argv[1]) : 30;
+    if (reps < 1 || reps > 100000) {
+        fprintf(stderr, "usage: bench_pgemm [repeats]\n");
+        return 2;
+    }
+    static const int shapes[][3] = {{8, 128, 512},   {16, 128, 512},  {32, 128, 512}, {8, 256, 1024},
+                                    {16, 256, 1024}, {64, 256, 1024}, {8, 512, 2048}, {16, 512, 2048}};
+    const double sg = sgemm_rate(reps);
+    printf("sgemm_1024_gflops=%.1f\n", sg);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int M = shapes[s][0], K = shapes[s][1], N = shapes[s][2];
+        float *A = aligned_alloc(64, sizeof(float) * M * K), *W = aligned_alloc(64, sizeof(float) * K * N);
+        float *C = aligned_alloc(64, sizeof(float) * M * N);
+        float *P = aligned_alloc(64, sizeof(float) * rnnc_pgemm_size(K, N));
+        if (!A || !W || !C || !P) return 1;
+        for (int i = 0; i < M * K; i++) A[i] = 0.1f * (float)(i % 7);
+        for (int i = 0; i < K * N; i++) W[i] = 0.01f * (float)(i % 5);
+        rnnc_pgemm_pack(P, W, N, 0, K, N, 0, N);
+        const double flop = 2.0 * M * K * N;
+        int calls = (int)(2e7 / flop) + 1;
+        double best = 1e30;
+        for (int r = 0; r < reps; r++) {
+            double t0 = bench_now();
+            for (int q = 0; q < calls; q++) rnnc_pgemm(M, K, 0, N, A, K, P, C, N, 0);
+            double t = (bench_now() - t0) / calls;
+            if (t < best) best = t;
+        }
+        const double gf = flop / best / 1e9;
+        printf("M=%d K=%d N=%d pgemm_gflops=%.1f pct_sgemm=%.1f\n", M, K, N, gf, 100.0 * gf / sg);
+        free(A); free(W); free(C); free(P);
+    }
+    return 0;
+}
