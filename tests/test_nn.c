@@ -328,6 +328,74 @@ static void test_colsum_add(void) {
     omp_set_num_threads(2);
 }
 
+/* The SIMD kernels of pgemm.c (AVX-512, or AVX2 where the build or the CPU has it) against its
+ * plain loops (rnnc_pgemm_set_plain) and a double-precision sum: packing is the same copy either
+ * way, bit for bit, plain and transposed; products agree within rounding, written and accumulated,
+ * with a second source (K2), row counts around the 4- and 8-row register blocks, K with odd tails,
+ * column ranges starting at an inner panel and ending inside one; and each row's result is the
+ * same bits whether it is computed in a block or alone. */
+static void test_pgemm_kernels(void) {
+    const int shapes[][4] = {{1, 1, 0, 32}, {3, 7, 5, 33}, {4, 64, 0, 70}, {5, 130, 3, 96}, {8, 128, 0, 512},
+                             {9, 17, 9, 64}, {16, 40, 20, 100}, {17, 256, 0, 1024}};
+    rnnc_rng r;
+    rnnc_rng_seed(&r, 29);
+    for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++) {
+        const int M = shapes[k][0], K = shapes[k][1], K2 = shapes[k][2], N = shapes[k][3], KP = K + K2;
+        const size_t size = rnnc_pgemm_size(KP, N);
+        float *W = malloc((size_t)KP * N * sizeof(float)), *WT = malloc((size_t)N * KP * sizeof(float));
+        float *A1 = malloc((size_t)M * (K + 1) * sizeof(float)), *A2 = malloc((size_t)M * (K2 + 2) * sizeof(float));
+        float *P[2], *PT[2], *C[3];
+        for (int q = 0; q < 2; q++) {
+            P[q] = aligned_alloc(64, (size * sizeof(float) + 63) / 64 * 64);
+            PT[q] = aligned_alloc(64, (size * sizeof(float) + 63) / 64 * 64);
+        }
+        for (int q = 0; q < 3; q++) C[q] = malloc((size_t)M * N * sizeof(float));
+        for (int i = 0; i < KP; i++)
+            for (int j = 0; j < N; j++) W[(size_t)i * N + j] = WT[(size_t)j * KP + i] = 2.0f * rnnc_rng_uniform(&r) - 1.0f;
+        for (size_t i = 0; i < (size_t)M * (K + 1); i++) A1[i] = 2.0f * rnnc_rng_uniform(&r) - 1.0f;
+        for (size_t i = 0; i < (size_t)M * (K2 + 2); i++) A2[i] = 2.0f * rnnc_rng_uniform(&r) - 1.0f;
+        for (int plain = 0; plain < 2; plain++) {
+            rnnc_pgemm_set_plain(plain);
+            memset(P[plain], 0, size * sizeof(float));
+            memset(PT[plain], 0, size * sizeof(float));
+            rnnc_pgemm_pack(P[plain], W, N, 0, KP, N, 0, N);
+            rnnc_pgemm_pack(PT[plain], WT, KP, 1, KP, N, 0, N);
+        }
+        rnnc_pgemm_set_plain(0);
+        CHECK_MSG(!memcmp(P[0], P[1], size * sizeof(float)) && !memcmp(PT[0], PT[1], size * sizeof(float)) &&
+                      !memcmp(P[0], PT[0], size * sizeof(float)),
+                  "pgemm_pack K %d N %d: the SIMD and plain packings differ", KP, N);
+        const int n0 = N > 32 ? 32 : 0, n1 = N - 1 > n0 ? N - 1 : N;
+        for (int acc = 0; acc < 2; acc++) {
+            for (int q = 0; q < 3; q++)
+                for (size_t i = 0; i < (size_t)M * N; i++) C[q][i] = 0.25f;
+            rnnc_pgemm_set_plain(1);
+            rnnc_pgemm2(M, K, A1, K + 1, K2, A2, K2 + 2, n0, n1, P[0], C[1], N, acc);
+            rnnc_pgemm_set_plain(0);
+            rnnc_pgemm2(M, K, A1, K + 1, K2, A2, K2 + 2, n0, n1, P[0], C[0], N, acc);
+            for (int i = 0; i < M; i++) /* one row at a time */
+                rnnc_pgemm2(1, K, A1 + (size_t)i * (K + 1), K + 1, K2, A2 + (size_t)i * (K2 + 2), K2 + 2, n0, n1, P[0],
+                            C[2] + (size_t)i * N, N, acc);
+            CHECK_MSG(!memcmp(C[0], C[2], (size_t)M * N * sizeof(float)),
+                      "pgemm M %d K %d+%d N %d acc %d: a row differs computed alone", M, K, K2, N, acc);
+            int bad = 0;
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < N; j++) {
+                    double want = acc || j < n0 || j >= n1 ? 0.25 : 0.0;
+                    for (int q = 0; j >= n0 && j < n1 && q < KP; q++)
+                        want += (double)(q < K ? A1[(size_t)i * (K + 1) + q] : A2[(size_t)i * (K2 + 2) + q - K]) *
+                                W[(size_t)q * N + j];
+                    const double tol = 1e-5 * (1 + sqrt((double)KP));
+                    for (int q = 0; q < 2; q++) bad += !(fabs(C[q][(size_t)i * N + j] - want) <= tol);
+                }
+            CHECK_MSG(bad == 0, "pgemm M %d K %d+%d N %d acc %d: %d values off the double sum", M, K, K2, N, acc, bad);
+        }
+        free(W); free(WT); free(A1); free(A2);
+        for (int q = 0; q < 2; q++) { free(P[q]); free(PT[q]); }
+        for (int q = 0; q < 3; q++) free(C[q]);
+    }
+}
+
 int main(void) {
     RUN(test_finite_difference);
     RUN(test_xent_values);
@@ -337,6 +405,7 @@ int main(void) {
     RUN(test_gemm_aw);
     RUN(test_pgemm_pack);
     RUN(test_pgemm2);
+    RUN(test_pgemm_kernels);
     RUN(test_colsum_add);
     return test_report();
 }

@@ -9,11 +9,35 @@
 
 #include <string.h>
 
-#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+static int plain_only; /* rnnc_pgemm_set_plain: the tests' switch to the plain loops */
+
+void rnnc_pgemm_set_plain(int on) { plain_only = on; }
+
+/* Which kernel: AVX-512 when the build targets it; AVX2 when the build targets AVX2 and FMA; on
+ * other x86 builds (no -march=native: RNNC_NATIVE=OFF, the sanitizer build, a distribution's
+ * package) the AVX2 kernel compiled for that target alone and taken when the CPU has AVX2 and FMA,
+ * else the plain loop. */
+#if defined(__AVX512F__)
 #include <immintrin.h>
-#endif
-#if !defined(__AVX512F__) && defined(__AVX2__) && defined(__FMA__)
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
 #define PGEMM_AVX2 1
+#define AVX2_TARGET
+static inline int avx2_ok(void) { return !plain_only; }
+#elif (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#include <immintrin.h>
+#define PGEMM_AVX2 1
+#define AVX2_TARGET __attribute__((target("avx2,fma")))
+static int avx2_ok(void) {
+    static int known = -1;
+    int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
+    if (k < 0) {
+        __builtin_cpu_init();
+        k = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        __atomic_store_n(&known, k, __ATOMIC_RELAXED);
+    }
+    return k && !plain_only;
+}
 #endif
 
 #ifdef __AVX512F__
@@ -48,7 +72,7 @@ static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
 
 #ifdef PGEMM_AVX2
 /* r[i] = column i of the 8 x 8 block r (rows in, columns out), in registers. */
-static inline __attribute__((always_inline)) void transpose8(__m256 r[8]) {
+static inline __attribute__((always_inline)) AVX2_TARGET void transpose8(__m256 r[8]) {
     __m256 t[8], u[8];
     for (int i = 0; i < 8; i += 2) {
         t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
@@ -68,11 +92,47 @@ static inline __attribute__((always_inline)) void transpose8(__m256 r[8]) {
 }
 #endif
 
+#ifdef PGEMM_AVX2
+/* The full panels of [n0, n1) with AVX2; returns the first column left to the plain loop. */
+static AVX2_TARGET int pack_avx2(float *dst, const float *src, int ld, int trans, int K, int N, int n0, int n1) {
+    const int NR = RNNC_PGEMM_NR;
+    if (trans) {
+        int p = n0 / NR;
+        for (; p * NR + NR <= n1 && p * NR + NR <= N; p++) {
+            float *panel = dst + (size_t)p * K * NR;
+            const int c0 = p * NR;
+            int k = 0;
+            for (; k + 8 <= K; k += 8)
+                for (int h = 0; h < 4; h++) {
+                    __m256 r[8];
+                    for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(src + (size_t)(c0 + 8 * h + j) * ld + k);
+                    transpose8(r);
+                    for (int i = 0; i < 8; i++) _mm256_store_ps(panel + (size_t)(k + i) * NR + 8 * h, r[i]);
+                }
+            for (; k < K; k++)
+                for (int j = 0; j < NR; j++) panel[(size_t)k * NR + j] = src[(size_t)(c0 + j) * ld + k];
+        }
+        n0 = p * NR;
+    } else {
+        int p = n0 / NR;
+        for (; p * NR + NR <= n1 && p * NR + NR <= N; p++) {
+            float *panel = dst + (size_t)p * K * NR;
+            const float *s = src + (size_t)p * NR;
+            for (int k = 0; k < K; k++)
+                for (int q = 0; q < NR; q += 8)
+                    _mm256_store_ps(panel + (size_t)k * NR + q, _mm256_loadu_ps(s + (size_t)k * ld + q));
+        }
+        n0 = p * NR;
+    }
+    return n0;
+}
+#endif
+
 void rnnc_pgemm_pack(float *dst, const float *src, int ld, int trans, int K, int N, int n0, int n1) {
     const int NR = RNNC_PGEMM_NR;
 #ifdef __AVX512F__
     /* transposed, full panels: 16 x 16 blocks through registers (a column of W is a row of src) */
-    if (trans) {
+    if (trans && !plain_only) {
         int p = n0 / NR;
         for (; p * NR + NR <= n1 && p * NR + NR <= N; p++) {
             float *panel = dst + (size_t)p * K * NR;
@@ -93,7 +153,7 @@ void rnnc_pgemm_pack(float *dst, const float *src, int ld, int trans, int K, int
     }
     /* plain, full panels: a row of 32 is two vector copies (a memcpy call per row was 2% of G2P's
      * step, with the rest of the packing another 4%) */
-    if (!trans) {
+    if (!trans && !plain_only) {
         int p = n0 / NR;
         for (; p * NR + NR <= n1 && p * NR + NR <= N; p++) {
             float *panel = dst + (size_t)p * K * NR;
@@ -108,34 +168,8 @@ void rnnc_pgemm_pack(float *dst, const float *src, int ld, int trans, int K, int
     }
 #endif
 #ifdef PGEMM_AVX2
-    if (trans) {
-        int p = n0 / NR;
-        for (; p * NR + NR <= n1 && p * NR + NR <= N; p++) {
-            float *panel = dst + (size_t)p * K * NR;
-            const int c0 = p * NR;
-            int k = 0;
-            for (; k + 8 <= K; k += 8)
-                for (int h = 0; h < 4; h++) {
-                    __m256 r[8];
-                    for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(src + (size_t)(c0 + 8 * h + j) * ld + k);
-                    transpose8(r);
-                    for (int i = 0; i < 8; i++) _mm256_store_ps(panel + (size_t)(k + i) * NR + 8 * h, r[i]);
-                }
-            for (; k < K; k++)
-                for (int j = 0; j < NR; j++) panel[(size_t)k * NR + j] = src[(size_t)(c0 + j) * ld + k];
-        }
-        n0 = p * NR;
-        if (n0 >= n1) return;
-    } else {
-        int p = n0 / NR;
-        for (; p * NR + NR <= n1 && p * NR + NR <= N; p++) {
-            float *panel = dst + (size_t)p * K * NR;
-            const float *s = src + (size_t)p * NR;
-            for (int k = 0; k < K; k++)
-                for (int q = 0; q < NR; q += 8)
-                    _mm256_store_ps(panel + (size_t)k * NR + q, _mm256_loadu_ps(s + (size_t)k * ld + q));
-        }
-        n0 = p * NR;
+    if (avx2_ok()) {
+        n0 = pack_avx2(dst, src, ld, trans, K, N, n0, n1);
         if (n0 >= n1) return;
     }
 #endif
@@ -200,7 +234,7 @@ static inline __attribute__((always_inline)) void kernel(const int mr, int K, co
 
 #ifdef PGEMM_AVX2
 /* c[i][0..1] (rows i < mr <= 4, 16 columns) += A[i, 0:K] x the K half-panel rows at P, k in order. */
-static inline __attribute__((always_inline)) void kernel2_rows(const int mr, int K, const float *A, int lda,
+static inline __attribute__((always_inline)) AVX2_TARGET void kernel2_rows(const int mr, int K, const float *A, int lda,
                                                                const float *P, __m256 c[4][2]) {
     for (int k = 0; k < K; k++) {
         __m256 b0 = _mm256_load_ps(P + (size_t)k * 32), b1 = _mm256_load_ps(P + (size_t)k * 32 + 8);
@@ -217,7 +251,7 @@ static inline __attribute__((always_inline)) void kernel2_rows(const int mr, int
 }
 
 /* Rows i < mr <= 4 of C's w <= 16 columns at C from the half panel at P. */
-static inline __attribute__((always_inline)) void kernel2(const int mr, int K, const float *A, int lda, int K2,
+static inline __attribute__((always_inline)) AVX2_TARGET void kernel2(const int mr, int K, const float *A, int lda, int K2,
                                                           const float *A2, int lda2, const float *P, float *C,
                                                           int ldc, int w, int acc) {
     __m256 c[4][2];
@@ -246,7 +280,7 @@ static inline __attribute__((always_inline)) void kernel2(const int mr, int K, c
 
 /* Rows i < mr <= 8 of C's w <= 32 columns: each 16-column half, four rows at a time (the half
  * panel, K x 64 bytes, read again from L1 for the second four). */
-static void kernel2_block(int mr, int K, const float *a, int lda, int K2, const float *a2, int lda2,
+static AVX2_TARGET void kernel2_block(int mr, int K, const float *a, int lda, int K2, const float *a2, int lda2,
                           const float *P, float *C, int ldc, int w, int acc) {
     for (int h = 0; h < 2 && 16 * h < w; h++) {
         const int wh = w - 16 * h < 16 ? w - 16 * h : 16;
@@ -277,19 +311,26 @@ static inline __attribute__((always_inline)) void pgemm_body(int M, int K, const
             const float *a = A + (size_t)i0 * lda, *a2 = A2 ? A2 + (size_t)i0 * lda2 : NULL;
             float *c = C + (size_t)i0 * ldc + c0;
 #ifdef __AVX512F__
-            switch (mr) {
-            case 8: kernel(8, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
-            case 7: kernel(7, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
-            case 6: kernel(6, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
-            case 5: kernel(5, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
-            case 4: kernel(4, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
-            case 3: kernel(3, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
-            case 2: kernel(2, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
-            default: kernel(1, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
+            if (!plain_only) {
+                switch (mr) {
+                case 8: kernel(8, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
+                case 7: kernel(7, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
+                case 6: kernel(6, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
+                case 5: kernel(5, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
+                case 4: kernel(4, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
+                case 3: kernel(3, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
+                case 2: kernel(2, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
+                default: kernel(1, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
+                }
+                continue;
             }
-#elif defined(PGEMM_AVX2)
-            kernel2_block(mr, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate);
-#else
+#endif
+#ifdef PGEMM_AVX2
+            if (avx2_ok()) {
+                kernel2_block(mr, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate);
+                continue;
+            }
+#endif
             for (int i = 0; i < mr; i++) {
                 float acc[32] = {0};
                 for (int k = 0; k < KP; k++) {
@@ -299,7 +340,6 @@ static inline __attribute__((always_inline)) void pgemm_body(int M, int K, const
                 float *ci = c + (size_t)i * ldc;
                 for (int j = 0; j < w; j++) ci[j] = accumulate ? ci[j] + acc[j] : acc[j];
             }
-#endif
         }
     }
 }

@@ -30,4 +30,8 @@ void rnnc_pgemm(int M, int K, int n0, int n1, const float *A, int lda, const flo
 void rnnc_pgemm2(int M, int K, const float *A, int lda, int K2, const float *A2, int lda2, int n0, int n1,
                  const float *P, float *C, int ldc, int accumulate);
 
+/* Tests only: nonzero makes the packing and the products take the plain loops instead of the
+ * AVX-512 or AVX2 kernels (process-wide; not thread-safe against running products). */
+void rnnc_pgemm_set_plain(int on);
+
 #endif
