@@ -2,7 +2,8 @@
  * same thread: the ceiling of the recurrent time loops, which run one such product per step and
  * block of rows.
  *
- *   build/bench_pgemm [repeats]     (default 30; run with OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1)
+ *   build/bench_pgemm [repeats]     (default 30, at most 100000; run with OMP_NUM_THREADS=1
+ *                                    OPENBLAS_NUM_THREADS=1)
  *
  * For each shape [M rows, K, N] (the rows of a block, the hidden size, the gate columns of the time
  * loops of LSTM 128, G2P's LSTM 256 and LSTM 512) W is packed once and the product C = A x W
@@ -32,14 +33,22 @@ static double sgemm_rate(int reps) {
 }
 
 int main(int argc, char **argv) {
-    int reps = argc > 1 ? atoi(argv[1]) : 30;
-    if (reps < 1 || reps > 100000) {
+    long reps = 30;
+    if (argc > 2) {
         fprintf(stderr, "usage: bench_pgemm [repeats]\n");
         return 2;
     }
+    if (argc > 1) {
+        char *end;
+        reps = strtol(argv[1], &end, 10);
+        if (end == argv[1] || *end || reps < 1 || reps > 100000) {
+            fprintf(stderr, "bench_pgemm: repeats '%s': expected a whole number in [1, 100000]\n", argv[1]);
+            return 2;
+        }
+    }
     static const int shapes[][3] = {{8, 128, 512},   {16, 128, 512},  {32, 128, 512}, {8, 256, 1024},
                                     {16, 256, 1024}, {64, 256, 1024}, {8, 512, 2048}, {16, 512, 2048}};
-    const double sg = sgemm_rate(reps);
+    const double sg = sgemm_rate((int)reps);
     printf("sgemm_1024_gflops=%.1f\n", sg);
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const int M = shapes[s][0], K = shapes[s][1], N = shapes[s][2];
