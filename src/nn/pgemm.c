@@ -90,9 +90,7 @@ static inline __attribute__((always_inline)) AVX2_TARGET void transpose8(__m256 
         r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
     }
 }
-#endif
 
-#ifdef PGEMM_AVX2
 /* The full panels of [n0, n1) with AVX2; returns the first column left to the plain loop. */
 static AVX2_TARGET int pack_avx2(float *dst, const float *src, int ld, int trans, int K, int N, int n0, int n1) {
     const int NR = RNNC_PGEMM_NR;
