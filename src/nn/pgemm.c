@@ -40,6 +40,13 @@ static int avx2_ok(void) {
 }
 #endif
 
+/* Rows k0..K-1 of the transposed full panel at column c0, element by element (the tails the
+ * register transposes leave). */
+static inline void panel_rows_t(float *panel, const float *src, int ld, int c0, int k0, int K) {
+    for (int k = k0; k < K; k++)
+        for (int j = 0; j < RNNC_PGEMM_NR; j++) panel[(size_t)k * RNNC_PGEMM_NR + j] = src[(size_t)(c0 + j) * ld + k];
+}
+
 #ifdef __AVX512F__
 /* r[i] = column i of the 16 x 16 block r (rows in, columns out), in registers. */
 static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
@@ -91,86 +98,67 @@ static inline __attribute__((always_inline)) AVX2_TARGET void transpose8(__m256 
     }
 }
 
-/* The full panels of [n0, n1) with AVX2; returns the first column left to the plain loop. */
-static AVX2_TARGET int pack_avx2(float *dst, const float *src, int ld, int trans, int K, int N, int n0, int n1) {
+/* Full panel p (its 32 columns all inside W) with AVX2: 8 x 8 register transposes (trans), or four
+ * vector copies a row. */
+static AVX2_TARGET void panel_avx2(float *panel, const float *src, int ld, int trans, int K, int c0) {
     const int NR = RNNC_PGEMM_NR;
     if (trans) {
-        int p = n0 / NR;
-        for (; p * NR + NR <= n1 && p * NR + NR <= N; p++) {
-            float *panel = dst + (size_t)p * K * NR;
-            const int c0 = p * NR;
-            int k = 0;
-            for (; k + 8 <= K; k += 8)
-                for (int h = 0; h < 4; h++) {
-                    __m256 r[8];
-                    for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(src + (size_t)(c0 + 8 * h + j) * ld + k);
-                    transpose8(r);
-                    for (int i = 0; i < 8; i++) _mm256_store_ps(panel + (size_t)(k + i) * NR + 8 * h, r[i]);
-                }
-            for (; k < K; k++)
-                for (int j = 0; j < NR; j++) panel[(size_t)k * NR + j] = src[(size_t)(c0 + j) * ld + k];
-        }
-        n0 = p * NR;
+        int k = 0;
+        for (; k + 8 <= K; k += 8)
+            for (int h = 0; h < 4; h++) {
+                __m256 r[8];
+                for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(src + (size_t)(c0 + 8 * h + j) * ld + k);
+                transpose8(r);
+                for (int i = 0; i < 8; i++) _mm256_store_ps(panel + (size_t)(k + i) * NR + 8 * h, r[i]);
+            }
+        panel_rows_t(panel, src, ld, c0, k, K);
     } else {
-        int p = n0 / NR;
-        for (; p * NR + NR <= n1 && p * NR + NR <= N; p++) {
-            float *panel = dst + (size_t)p * K * NR;
-            const float *s = src + (size_t)p * NR;
-            for (int k = 0; k < K; k++)
-                for (int q = 0; q < NR; q += 8)
-                    _mm256_store_ps(panel + (size_t)k * NR + q, _mm256_loadu_ps(s + (size_t)k * ld + q));
-        }
-        n0 = p * NR;
+        const float *s = src + c0;
+        for (int k = 0; k < K; k++)
+            for (int q = 0; q < NR; q += 8)
+                _mm256_store_ps(panel + (size_t)k * NR + q, _mm256_loadu_ps(s + (size_t)k * ld + q));
     }
-    return n0;
+}
+#endif
+
+#ifdef __AVX512F__
+/* Full panel p (its 32 columns all inside W) with AVX-512: 16 x 16 register transposes (trans; a
+ * column of W is a row of src), or two vector copies a row (a memcpy call per row was 2% of G2P's
+ * step, with the rest of the packing another 4%). */
+static void panel_avx512(float *panel, const float *src, int ld, int trans, int K, int c0) {
+    const int NR = RNNC_PGEMM_NR;
+    if (trans) {
+        int k = 0;
+        for (; k + 16 <= K; k += 16)
+            for (int h = 0; h < 2; h++) {
+                __m512 r[16];
+                for (int j = 0; j < 16; j++) r[j] = _mm512_loadu_ps(src + (size_t)(c0 + 16 * h + j) * ld + k);
+                transpose16(r);
+                for (int i = 0; i < 16; i++) _mm512_storeu_ps(panel + (size_t)(k + i) * NR + 16 * h, r[i]);
+            }
+        panel_rows_t(panel, src, ld, c0, k, K);
+    } else {
+        const float *s = src + c0;
+        for (int k = 0; k < K; k++) {
+            _mm512_store_ps(panel + (size_t)k * NR, _mm512_loadu_ps(s + (size_t)k * ld));
+            _mm512_store_ps(panel + (size_t)k * NR + 16, _mm512_loadu_ps(s + (size_t)k * ld + 16));
+        }
+    }
 }
 #endif
 
 void rnnc_pgemm_pack(float *dst, const float *src, int ld, int trans, int K, int N, int n0, int n1) {
     const int NR = RNNC_PGEMM_NR;
+    /* the full panels with this build's and CPU's vector code, if any, the rest with the plain loop */
+    void (*panel_simd)(float *, const float *, int, int, int, int) = NULL;
 #ifdef __AVX512F__
-    /* transposed, full panels: 16 x 16 blocks through registers (a column of W is a row of src) */
-    if (trans && !plain_only) {
-        int p = n0 / NR;
-        for (; p * NR + NR <= n1 && p * NR + NR <= N; p++) {
-            float *panel = dst + (size_t)p * K * NR;
-            const int c0 = p * NR;
-            int k = 0;
-            for (; k + 16 <= K; k += 16)
-                for (int h = 0; h < 2; h++) {
-                    __m512 r[16];
-                    for (int j = 0; j < 16; j++) r[j] = _mm512_loadu_ps(src + (size_t)(c0 + 16 * h + j) * ld + k);
-                    transpose16(r);
-                    for (int i = 0; i < 16; i++) _mm512_storeu_ps(panel + (size_t)(k + i) * NR + 16 * h, r[i]);
-                }
-            for (; k < K; k++)
-                for (int j = 0; j < NR; j++) panel[(size_t)k * NR + j] = src[(size_t)(c0 + j) * ld + k];
-        }
-        n0 = p * NR;
-        if (n0 >= n1) return;
-    }
-    /* plain, full panels: a row of 32 is two vector copies (a memcpy call per row was 2% of G2P's
-     * step, with the rest of the packing another 4%) */
-    if (!trans && !plain_only) {
-        int p = n0 / NR;
-        for (; p * NR + NR <= n1 && p * NR + NR <= N; p++) {
-            float *panel = dst + (size_t)p * K * NR;
-            const float *s = src + (size_t)p * NR;
-            for (int k = 0; k < K; k++) {
-                _mm512_store_ps(panel + (size_t)k * NR, _mm512_loadu_ps(s + (size_t)k * ld));
-                _mm512_store_ps(panel + (size_t)k * NR + 16, _mm512_loadu_ps(s + (size_t)k * ld + 16));
-            }
-        }
-        n0 = p * NR;
-        if (n0 >= n1) return;
-    }
+    if (!plain_only) panel_simd = panel_avx512;
 #endif
 #ifdef PGEMM_AVX2
-    if (avx2_ok()) {
-        n0 = pack_avx2(dst, src, ld, trans, K, N, n0, n1);
-        if (n0 >= n1) return;
-    }
+    if (avx2_ok()) panel_simd = panel_avx2;
 #endif
+    for (; panel_simd && n0 + NR <= n1 && n0 + NR <= N; n0 += NR)
+        panel_simd(dst + (size_t)(n0 / NR) * K * NR, src, ld, trans, K, n0);
     for (int p = n0 / NR; p * NR < n1; p++) {
         float *panel = dst + (size_t)p * K * NR;
         int c0 = p * NR, w = N - c0 < NR ? N - c0 : NR;
@@ -301,6 +289,13 @@ static inline __attribute__((always_inline)) void pgemm_body(int M, int K, const
                                                              const float *A2, int lda2, int n0, int n1,
                                                              const float *P, float *C, int ldc, int accumulate) {
     const int NR = RNNC_PGEMM_NR, KP = K + K2;
+    /* the kernel, chosen once per call (not per block: the dispatching build's check is an atomic load) */
+#ifdef __AVX512F__
+    const int use512 = !plain_only;
+#endif
+#ifdef PGEMM_AVX2
+    const int use2 = avx2_ok();
+#endif
     for (int c0 = n0; c0 < n1; c0 += NR) {
         const float *panel = P + (size_t)(c0 / NR) * KP * NR;
         int w = n1 - c0 < NR ? n1 - c0 : NR;
@@ -309,7 +304,7 @@ static inline __attribute__((always_inline)) void pgemm_body(int M, int K, const
             const float *a = A + (size_t)i0 * lda, *a2 = A2 ? A2 + (size_t)i0 * lda2 : NULL;
             float *c = C + (size_t)i0 * ldc + c0;
 #ifdef __AVX512F__
-            if (!plain_only) {
+            if (use512) {
                 switch (mr) {
                 case 8: kernel(8, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
                 case 7: kernel(7, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
@@ -324,7 +319,7 @@ static inline __attribute__((always_inline)) void pgemm_body(int M, int K, const
             }
 #endif
 #ifdef PGEMM_AVX2
-            if (avx2_ok()) {
+            if (use2) {
                 kernel2_block(mr, K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate);
                 continue;
             }
