@@ -9,28 +9,11 @@
  * loops of LSTM 128, G2P's LSTM 256 and LSTM 512) W is packed once and the product C = A x W
  * timed over enough calls for about 20 MFLOP a repeat; the best repeat is printed as GFLOP/s, with
  * the SGEMM rate of a 1024^3 product measured in the same process and the kernel's share of it. */
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "bench_util.h"
 #include "nn/pgemm.h"
-
-static double sgemm_rate(int reps) {
-    const int n = 1024;
-    float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n), *c = malloc(sizeof(float) * n * n);
-    if (!a || !b || !c) exit(1);
-    for (int i = 0; i < n * n; i++) a[i] = b[i] = 0.01f * (float)(i % 9);
-    double best = 1e30;
-    for (int r = 0; r < reps / 3 + 2; r++) {
-        double t0 = bench_now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-        double t = bench_now() - t0;
-        if (t < best) best = t;
-    }
-    free(a); free(b); free(c);
-    return 2.0 * n * n * n / best / 1e9;
-}
 
 int main(int argc, char **argv) {
     long reps = 30;
@@ -48,7 +31,7 @@ int main(int argc, char **argv) {
     }
     static const int shapes[][3] = {{8, 128, 512},   {16, 128, 512},  {32, 128, 512}, {8, 256, 1024},
                                     {16, 256, 1024}, {64, 256, 1024}, {8, 512, 2048}, {16, 512, 2048}};
-    const double sg = sgemm_rate((int)reps);
+    const double sg = bench_sgemm_gflops(1024, (int)reps / 3 + 2, 0);
     printf("sgemm_1024_gflops=%.1f\n", sg);
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const int M = shapes[s][0], K = shapes[s][1], N = shapes[s][2];

@@ -29,25 +29,10 @@ static double peak_mb(void) {
     return kb / 1024.0;
 }
 
-static double gemm_gflops(int N, int reps) {
-    float *a = malloc((size_t)N * N * sizeof(float)), *b = malloc((size_t)N * N * sizeof(float));
-    float *c = malloc((size_t)N * N * sizeof(float));
-    for (size_t i = 0; i < (size_t)N * N; i++) { a[i] = (float)(i % 7) * 0.1f; b[i] = (float)(i % 5) * 0.1f; }
-    double t[64];
-    if (reps > 64) reps = 64;
-    for (int r = -1; r < reps; r++) {
-        double t0 = bench_now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, N, N, 1.0f, a, N, b, N, 0.0f, c, N);
-        if (r >= 0) t[r] = bench_now() - t0;
-    }
-    free(a); free(b); free(c);
-    return 2.0 * N * N * (double)N / bench_median(t, (size_t)reps) / 1e9;
-}
-
 int main(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "gemm")) {
         int N = argc > 2 ? atoi(argv[2]) : 2048, reps = argc > 3 ? atoi(argv[3]) : 7;
-        printf("gemm n=%d gflops=%.1f blas_threads=%d\n", N, gemm_gflops(N, reps), openblas_get_num_threads());
+        printf("gemm n=%d gflops=%.1f blas_threads=%d\n", N, bench_sgemm_gflops(N, reps > 64 ? 64 : reps, 1), openblas_get_num_threads());
         return 0;
     }
     if (argc < 4) {

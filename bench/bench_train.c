@@ -13,7 +13,6 @@
  * head weight), the usual 2 forward + 4 backward; the SGEMM rate is the best of three 2048^3
  * products with the BLAS in use, so "%sgemm" says how close training runs to the machine's GEMM
  * speed. */
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,23 +21,6 @@
 
 #include "bench_util.h"
 #include "rnnc/rnnc.h"
-
-static double sgemm_gflops(void) {
-    const int n = 2048;
-    float *a = malloc((size_t)n * n * sizeof(float)), *b = malloc((size_t)n * n * sizeof(float)),
-          *c = malloc((size_t)n * n * sizeof(float));
-    if (!a || !b || !c) { free(a); free(b); free(c); return 0; }
-    for (size_t i = 0; i < (size_t)n * n; i++) { a[i] = (float)(i % 7) * 0.1f; b[i] = (float)(i % 5) * 0.2f; }
-    double best = 1e30;
-    for (int r = 0; r < 4; r++) {
-        double t0 = bench_now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-        double dt = bench_now() - t0;
-        if (r > 0 && dt < best) best = dt; /* the first run warms the threads and caches */
-    }
-    free(a); free(b); free(c);
-    return 2.0 * n * n * (double)n / best / 1e9;
-}
 
 /* The bidirectional step (--bidirectional): the library's layers wired as a tagger, one parameter
  * and one gradient buffer: embedding (V,E), the stack, head (V,2H) and bias (V). */
@@ -85,7 +67,7 @@ static int bidir_main(rnnc_cell cellv, const char *cell, int V, int E, int H, in
         rnnc_param_info p = rnnc_rnn_tensor(&rc, k);
         if (p.ndim == 2) matw += (double)p.size;
     }
-    double tok_s = (double)N / med, gf = do_sgemm ? sgemm_gflops() : 0;
+    double tok_s = (double)N / med, gf = do_sgemm ? bench_sgemm_gflops(2048, 3, 0) : 0;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("cell=%s bidirectional=1 hidden=%d layers=%d batch=%d seq=%d params=%zu median_step_s=%.4f best_step_s=%.4f "
@@ -166,7 +148,7 @@ int main(int argc, char **argv) {
         if (p.ndim == 2) matw += (double)p.size;
     }
     double tok_s = (double)B * T / med;
-    double gf = do_sgemm ? sgemm_gflops() : 0;
+    double gf = do_sgemm ? bench_sgemm_gflops(2048, 3, 0) : 0;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("cell=%s hidden=%d layers=%d batch=%d seq=%d params=%zu median_step_s=%.4f best_step_s=%.4f tokens_per_s=%.1f "

@@ -4,6 +4,7 @@
 #ifndef RNNC_BENCH_UTIL_H
 #define RNNC_BENCH_UTIL_H
 
+#include <cblas.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,29 @@ static inline double bench_upper_median(double *v, size_t n) {
     if (!n) return 0;
     bench_sort(v, n);
     return v[n / 2];
+}
+
+/* cblas_sgemm's rate on an n x n x n product in GFLOP/s, on the BLAS threads as set: one untimed
+ * run (threads woken, caches filled), then reps timed ones, of which the best (median 0) or the
+ * median (median 1). 0 when reps < 1 or the buffers cannot be allocated. The reference the
+ * benchmarks quote their shares of SGEMM against. */
+static inline double bench_sgemm_gflops(int n, int reps, int median) {
+    float *a = malloc((size_t)n * n * sizeof(float)), *b = malloc((size_t)n * n * sizeof(float));
+    float *c = malloc((size_t)n * n * sizeof(float));
+    double *t = reps > 0 ? malloc((size_t)reps * sizeof(double)) : NULL;
+    double rate = 0;
+    if (a && b && c && t) {
+        for (size_t i = 0; i < (size_t)n * n; i++) { a[i] = (float)(i % 7) * 0.1f; b[i] = (float)(i % 5) * 0.1f; }
+        for (int r = -1; r < reps; r++) {
+            double t0 = bench_now();
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+            if (r >= 0) t[r] = bench_now() - t0;
+        }
+        const double pick = median ? bench_median(t, (size_t)reps) : (bench_sort(t, (size_t)reps), t[0]);
+        rate = 2.0 * n * n * (double)n / pick / 1e9;
+    }
+    free(a); free(b); free(c); free(t);
+    return rate;
 }
 
 /* The time loop's modes (rnnc_loop_mode, rnn.h) in enum order, as BENCH_LOOP and --loop name them. */
