@@ -2,21 +2,27 @@
  * same thread: the ceiling of the recurrent time loops, which run one such product per step and
  * block of rows.
  *
- *   build/bench_pgemm [repeats]     (default 30, at most 100000; run with OMP_NUM_THREADS=1
- *                                    OPENBLAS_NUM_THREADS=1)
+ *   build/bench_pgemm [repeats]     (default 30, at most 100000; both sides on one thread,
+ *                                    whatever OMP_NUM_THREADS says)
  *
  * For each shape [M rows, K, N] (the rows of a block, the hidden size, the gate columns of the time
  * loops of LSTM 128, G2P's LSTM 256 and LSTM 512) W is packed once and the product C = A x W
  * timed over enough calls for about 20 MFLOP a repeat; the best repeat is printed as GFLOP/s, with
  * the SGEMM rate of a 1024^3 product measured in the same process and the kernel's share of it. */
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bench_util.h"
 #include "nn/pgemm.h"
 
 int main(int argc, char **argv) {
     long reps = 30;
+    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: bench_pgemm [repeats]   (default 30, at most 100000; one thread)\n");
+        return 0;
+    }
     if (argc > 2) {
         fprintf(stderr, "usage: bench_pgemm [repeats]\n");
         return 2;
@@ -31,6 +37,9 @@ int main(int argc, char **argv) {
     }
     static const int shapes[][3] = {{8, 128, 512},   {16, 128, 512},  {32, 128, 512}, {8, 256, 1024},
                                     {16, 256, 1024}, {64, 256, 1024}, {8, 512, 2048}, {16, 512, 2048}};
+    /* one thread on both sides whatever the environment says: the kernel runs on one */
+    omp_set_num_threads(1);
+    openblas_set_num_threads(1);
     const double sg = bench_sgemm_gflops(1024, (int)reps / 3 + 2, 0);
     printf("sgemm_1024_gflops=%.1f\n", sg);
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
