@@ -8,7 +8,10 @@
  * For each shape [M rows, K, N] (the rows of a block, the hidden size, the gate columns of the time
  * loops of LSTM 128, G2P's LSTM 256 and LSTM 512) W is packed once and the product C = A x W
  * timed over enough calls for about 20 MFLOP a repeat; the best repeat is printed as GFLOP/s, with
- * the SGEMM rate of a 1024^3 product measured in the same process and the kernel's share of it. */
+ * the SGEMM rate of a 1024^3 product measured in the same process and the kernel's share of it.
+ * On x86 it first prints the core's multiply-add peak, fma_peak_gflops: twelve independent chains
+ * of vector multiply-adds (512-bit in an AVX-512 build, else 256-bit where the CPU has AVX2 and
+ * FMA), the rate no kernel on this core can pass; docs/PERFORMANCE.md's bounds start from it. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,62 @@
 
 #include "bench_util.h"
 #include "nn/pgemm.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+/* Seconds for `iters` rounds of twelve independent vector multiply-adds; the sums are returned
+ * through *sink so the loop cannot be dropped. */
+#ifdef __AVX512F__
+#define PEAK_LANES 16
+static double fma_chains(long iters, float *sink) {
+    __m512 c[12], a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(1e-3f);
+    for (int i = 0; i < 12; i++) c[i] = _mm512_set1_ps((float)i);
+    double t0 = bench_now();
+    for (long n = 0; n < iters; n++)
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; i++) c[i] = _mm512_fmadd_ps(c[i], a, b);
+    double t = bench_now() - t0;
+    for (int i = 1; i < 12; i++) c[0] = _mm512_add_ps(c[0], c[i]);
+    *sink += _mm512_reduce_add_ps(c[0]);
+    return t;
+}
+#else
+#define PEAK_LANES 8
+__attribute__((target("avx2,fma"))) static double fma_chains(long iters, float *sink) {
+    __m256 c[12], a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(1e-3f);
+    for (int i = 0; i < 12; i++) c[i] = _mm256_set1_ps((float)i);
+    double t0 = bench_now();
+    for (long n = 0; n < iters; n++)
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; i++) c[i] = _mm256_fmadd_ps(c[i], a, b);
+    double t = bench_now() - t0;
+    float v[8];
+    for (int i = 1; i < 12; i++) c[0] = _mm256_add_ps(c[0], c[i]);
+    _mm256_storeu_ps(v, c[0]);
+    for (int i = 0; i < 8; i++) *sink += v[i];
+    return t;
+}
+#endif
+
+/* The best of `reps` rounds of about 0.1 GFLOP each, in GFLOP/s; 0 where the CPU lacks the
+ * instructions. */
+static double fma_peak_gflops(long reps) {
+#ifndef __AVX512F__
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return 0;
+#endif
+    const long iters = 100000000L / (12 * 2 * PEAK_LANES);
+    double best = 1e30;
+    float sink = 0;
+    for (long r = 0; r < reps; r++) {
+        double t = fma_chains(iters, &sink);
+        if (t < best) best = t;
+    }
+    if (sink == 12345.0f) printf("(sink %g)\n", (double)sink); /* keeps the sums alive */
+    return (double)iters * 12 * 2 * PEAK_LANES / best / 1e9;
+}
+#endif
 
 int main(int argc, char **argv) {
     long reps = 30;
@@ -40,6 +99,10 @@ int main(int argc, char **argv) {
     /* one thread on both sides whatever the environment says: the kernel runs on one */
     omp_set_num_threads(1);
     openblas_set_num_threads(1);
+#if defined(__x86_64__) || defined(__i386__)
+    const double peak = fma_peak_gflops(reps < 10 ? 10 : reps);
+    if (peak > 0) printf("fma_peak_gflops=%.1f\n", peak);
+#endif
     const double sg = bench_sgemm_gflops(1024, (int)reps / 3 + 2, 0);
     printf("sgemm_1024_gflops=%.1f\n", sg);
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
