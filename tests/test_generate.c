@@ -124,10 +124,13 @@ static void test_bad_use(void) {
 }
 
 /* The per-token step split over threads computes every row as one thread would: identical logits,
- * for every cell (each slice runs the cell on its units, with its own part of the cell's scratch). */
+ * for every cell (each slice runs the cell on its units, with its own part of the cell's scratch).
+ * 160 units on two threads: slices 0-79, 80-159; 200 units on three, three layers: slices cut at
+ * multiples of 16 units (0-63, 64-127, 128-199). */
 static void test_threads_identical(void) {
-    for (int ci = 0; ci < RNNC_CELL_COUNT; ci++) {
-        rnnc_lm_config c = {(rnnc_cell)ci, 50, 16, 160, 2, 0.0f}; /* 160 units: slices 0-79, 80-159 */
+    for (int ci = 0; ci < 2 * RNNC_CELL_COUNT; ci++) {
+        const int wide = ci >= RNNC_CELL_COUNT, threads = wide ? 3 : 2;
+        rnnc_lm_config c = {(rnnc_cell)(ci % RNNC_CELL_COUNT), 50, 16, wide ? 200 : 160, wide ? 3 : 2, 0.0f};
         rnnc_lm *m;
         CHECK(rnnc_lm_new(&m, &c) == RNNC_OK);
         rnnc_rng r;
@@ -137,7 +140,7 @@ static void test_threads_identical(void) {
         rnnc_generator *a, *b;
         CHECK(rnnc_generator_new(&a, m, &p, 3) == RNNC_OK);
         CHECK(rnnc_generator_new(&b, m, &p, 3) == RNNC_OK);
-        rnnc_generator_set_threads(b, 2);
+        rnnc_generator_set_threads(b, threads);
         const uint32_t start = 7;
         rnnc_generator_feed(a, &start, 1);
         rnnc_generator_feed(b, &start, 1);
@@ -149,7 +152,8 @@ static void test_threads_identical(void) {
             const float *la = rnnc_generator_logits(a), *lb = rnnc_generator_logits(b);
             differ += x != y || memcmp(la, lb, 50 * sizeof(float)) != 0;
         }
-        CHECK_MSG(differ == 0, "%s: %d tokens differ between one and two threads", rnnc_cell_name((rnnc_cell)ci), differ);
+        CHECK_MSG(differ == 0, "%s, %d units: %d tokens differ between one and %d threads", rnnc_cell_name(c.cell),
+                  c.hidden, differ, threads);
         rnnc_generator_free(a);
         rnnc_generator_free(b);
         rnnc_lm_free(m);
