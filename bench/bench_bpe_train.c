@@ -14,6 +14,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s CORPUS VOCAB_SIZE THREADS [OUT.tiktoken] [PATTERN]\n", argv[0]);
         return 2;
     }
+    rnnc_bpe_train_opts o = {0};
+    o.vocab_size = (size_t)bench_parse_long("bench_bpe_train", "VOCAB_SIZE", argv[2], 1, 1L << 31);
+    o.threads = (int)bench_parse_long("bench_bpe_train", "THREADS", argv[3], 0, 1024);
     double t0 = bench_now();
     unsigned char *text;
     size_t len;
@@ -22,9 +25,6 @@ int main(int argc, char **argv) {
         return 1;
     }
     double t1 = bench_now();
-    rnnc_bpe_train_opts o = {0};
-    o.vocab_size = (size_t)strtoull(argv[2], NULL, 10);
-    o.threads = atoi(argv[3]);
     o.pattern = argc > 5 ? argv[5] : "cl100k";
     const unsigned char *texts[1] = {text};
     rnnc_bpe *bpe;

@@ -43,8 +43,7 @@ static double time_encode(const rnnc_bpe *b, const unsigned char *t, size_t n, i
 
 int main(int argc, char **argv) {
     if (argc != 4) { fprintf(stderr, "usage: bench_encode ENCODING FILE RUNS\n"); return 2; }
-    int runs = atoi(argv[3]);
-    if (runs < 1) runs = 1;
+    int runs = (int)bench_parse_long("bench_encode", "RUNS", argv[3], 1, 100000);
     rnnc_bpe *b;
     double t0 = bench_now();
     if (rnnc_bpe_load(&b, argv[1], NULL)) { fprintf(stderr, "bench_encode: %s\n", rnnc_last_error()); return 1; }

@@ -22,12 +22,12 @@
 typedef float v8 __attribute__((vector_size(32)));
 
 int main(int argc, char **argv) {
-    double mb = argc > 1 ? atof(argv[1]) : 13.3;
-    int reps = argc > 2 ? atoi(argv[2]) : 200;
-    if (!(mb > 0 && mb < 65536) || reps < 1 || reps > 100000) {
-        fprintf(stderr, "usage: bench_membw [MB] [repeats]\n");
-        return 2;
+    if (argc > 3 || (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))) {
+        fprintf(argc > 3 ? stderr : stdout, "usage: bench_membw [MB] [repeats]   (default 13.3 MB, 200 repeats)\n");
+        return argc > 3 ? 2 : 0;
     }
+    double mb = argc > 1 ? bench_parse_double("bench_membw", "MB", argv[1], 0.001, 65535) : 13.3;
+    int reps = argc > 2 ? (int)bench_parse_long("bench_membw", "repeats", argv[2], 1, 100000) : 200;
     size_t n = (size_t)(mb * 1e6 / sizeof(float)) / 64 * 64;
     float *buf = aligned_alloc(64, n * sizeof(float));
     double *t = malloc((size_t)reps * sizeof *t);

@@ -31,25 +31,27 @@ static double peak_mb(void) {
 
 int main(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "gemm")) {
-        int N = argc > 2 ? atoi(argv[2]) : 2048, reps = argc > 3 ? atoi(argv[3]) : 7;
-        printf("gemm n=%d gflops=%.1f blas_threads=%d\n", N, bench_sgemm_gflops(N, reps > 64 ? 64 : reps, 1), openblas_get_num_threads());
+        int N = argc > 2 ? (int)bench_parse_long("bench_rnn gemm", "N", argv[2], 1, 32768) : 2048;
+        int reps = argc > 3 ? (int)bench_parse_long("bench_rnn gemm", "REPS", argv[3], 1, 64) : 7;
+        printf("gemm n=%d gflops=%.1f blas_threads=%d\n", N, bench_sgemm_gflops(N, reps, 1), openblas_get_num_threads());
         return 0;
     }
-    if (argc < 4) {
+    if (argc < 4 || argc > 8) {
         fprintf(stderr, "usage: bench_rnn CELL H LAYERS [B T I REPS] | bench_rnn gemm [N REPS]\n");
         return 2;
     }
-    rnnc_rnn_config c = {.hidden = atoi(argv[2]), .layers = atoi(argv[3])};
+    rnnc_rnn_config c = {.hidden = (int)bench_parse_long("bench_rnn", "H", argv[2], 1, 65536),
+                         .layers = (int)bench_parse_long("bench_rnn", "LAYERS", argv[3], 1, 64)};
     const char *loop = getenv("BENCH_LOOP"), *bidir = getenv("BENCH_BIDIR");
     int mode = bench_loop_mode_parse(loop);
     if (mode < 0) { fprintf(stderr, "bench_rnn: BENCH_LOOP=%s: " BENCH_LOOP_EXPECTED "\n", loop); return 2; }
     rnnc_rnn_set_loop_mode((rnnc_loop_mode)mode);
-    c.bidirectional = bidir && atoi(bidir) != 0;
+    c.bidirectional = bidir && bench_parse_long("bench_rnn", "BENCH_BIDIR", bidir, 0, 1) != 0;
     if (rnnc_cell_parse(argv[1], &c.cell)) { fprintf(stderr, "bench_rnn: %s\n", rnnc_last_error()); return 2; }
-    int B = argc > 4 ? atoi(argv[4]) : 32, T = argc > 5 ? atoi(argv[5]) : 128;
-    c.input = argc > 6 ? atoi(argv[6]) : 64;
-    int reps = argc > 7 ? atoi(argv[7]) : 10;
-    if (reps < 1 || reps > 1000) reps = 10;
+    int B = argc > 4 ? (int)bench_parse_long("bench_rnn", "B", argv[4], 1, 65536) : 32;
+    int T = argc > 5 ? (int)bench_parse_long("bench_rnn", "T", argv[5], 1, 1 << 20) : 128;
+    c.input = argc > 6 ? (int)bench_parse_long("bench_rnn", "I", argv[6], 1, 65536) : 64;
+    int reps = argc > 7 ? (int)bench_parse_long("bench_rnn", "REPS", argv[7], 1, 1000) : 10;
     if (rnnc_rnn_config_check(&c)) { fprintf(stderr, "bench_rnn: %s\n", rnnc_last_error()); return 2; }
     size_t np = rnnc_rnn_num_params(&c), nx = (size_t)B * T * c.input, ny = (size_t)B * T * c.hidden * (c.bidirectional ? 2 : 1);
     float *params = malloc(np * sizeof(float)), *dp = calloc(np, sizeof(float));

@@ -153,8 +153,11 @@ int main(int argc, char **argv) {
     int mode = bench_loop_mode_parse(loop);
     if (mode < 0) { fprintf(stderr, "bench_s2s: BENCH_LOOP=%s: " BENCH_LOOP_EXPECTED "\n", loop); return 2; }
     rnnc_rnn_set_loop_mode((rnnc_loop_mode)mode);
-    if (argc == 6 && strcmp(argv[1], "train") == 0) return train(argv[2], atol(argv[3]), atol(argv[4]), argv[5]);
-    if (argc == 6 && strcmp(argv[1], "beam") == 0) return beam(argv[2], argv[3], atoi(argv[4]), argv[5]);
+    if (argc == 6 && strcmp(argv[1], "train") == 0)
+        return train(argv[2], bench_parse_long("bench_s2s train", "WARMUP", argv[3], 0, 1000000),
+                     bench_parse_long("bench_s2s train", "STEPS", argv[4], 1, 1000000), argv[5]);
+    if (argc == 6 && strcmp(argv[1], "beam") == 0)
+        return beam(argv[2], argv[3], (int)bench_parse_long("bench_s2s beam", "K", argv[4], 1, 1024), argv[5]);
     fprintf(stderr, "usage: bench_s2s train TRAIN.tsv WARMUP STEPS OUT_PREFIX | beam MODEL TEST.tsv K OUT\n");
     return 2;
 }

@@ -23,17 +23,23 @@ int main(int argc, char **argv) {
     int half = 0;
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            printf("usage: bench_sample [--cell lstm] [--vocab 96] [--embed 64] [--hidden 512] [--layers 2]\n"
+                   "                    [--tokens 2000] [--repeats 5] [--temperature 1] [--top-k 0] [--top-p 1] [--half]\n"
+                   "                    [--model FILE]\n");
+            return 0;
+        }
         if (!strcmp(a, "--half")) { half = 1; i--; continue; }
         if (!strcmp(a, "--cell")) cell = v;
-        else if (!strcmp(a, "--vocab")) V = atoi(v);
-        else if (!strcmp(a, "--embed")) E = atoi(v);
-        else if (!strcmp(a, "--hidden")) H = atoi(v);
-        else if (!strcmp(a, "--layers")) L = atoi(v);
-        else if (!strcmp(a, "--tokens")) tokens = atoi(v);
-        else if (!strcmp(a, "--repeats")) repeats = atoi(v);
-        else if (!strcmp(a, "--temperature")) temperature = atof(v);
-        else if (!strcmp(a, "--top-k")) top_k = atoi(v);
-        else if (!strcmp(a, "--top-p")) top_p = atof(v);
+        else if (!strcmp(a, "--vocab")) V = (int)bench_parse_long("bench_sample", a, v, 2, 16777216);
+        else if (!strcmp(a, "--embed")) E = (int)bench_parse_long("bench_sample", a, v, 1, 65536);
+        else if (!strcmp(a, "--hidden")) H = (int)bench_parse_long("bench_sample", a, v, 1, 65536);
+        else if (!strcmp(a, "--layers")) L = (int)bench_parse_long("bench_sample", a, v, 1, 64);
+        else if (!strcmp(a, "--tokens")) tokens = (int)bench_parse_long("bench_sample", a, v, 1, 100000000);
+        else if (!strcmp(a, "--repeats")) repeats = (int)bench_parse_long("bench_sample", a, v, 1, 100000);
+        else if (!strcmp(a, "--temperature")) temperature = bench_parse_double("bench_sample", a, v, 0, 1e6);
+        else if (!strcmp(a, "--top-k")) top_k = (int)bench_parse_long("bench_sample", a, v, 0, 16777216);
+        else if (!strcmp(a, "--top-p")) top_p = bench_parse_double("bench_sample", a, v, 0, 1);
         else if (!strcmp(a, "--model")) model = v;
         else { fprintf(stderr, "bench_sample: unknown option %s\n", a); return 2; }
     }

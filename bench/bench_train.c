@@ -83,24 +83,30 @@ fail:
     return 1;
 }
 
+#define USAGE                                                                                              \
+    "usage: bench_train [--cell lstm] [--vocab 96] [--embed 64] [--hidden 512] [--layers 2]\n"              \
+    "                   [--batch 32] [--seq 128] [--steps 5] [--warmup 1] [--no-sgemm]\n"                    \
+    "                   [--loop auto|serial|units|rows|dirs|wave] [--bidirectional]\n"
+
 int main(int argc, char **argv) {
     const char *cell = "lstm";
     int V = 96, E = 64, H = 512, L = 2, B = 32, T = 128, steps = 5, warmup = 1, do_sgemm = 1, bidir = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(USAGE, stdout); return 0; }
         if (!strcmp(a, "--no-sgemm")) { do_sgemm = 0; continue; }
         if (!strcmp(a, "--bidirectional")) { bidir = 1; continue; }
         if (!v) { fprintf(stderr, "bench_train: %s needs a value\n", a); return 2; }
         i++;
         if (!strcmp(a, "--cell")) cell = v;
-        else if (!strcmp(a, "--vocab")) V = atoi(v);
-        else if (!strcmp(a, "--embed")) E = atoi(v);
-        else if (!strcmp(a, "--hidden")) H = atoi(v);
-        else if (!strcmp(a, "--layers")) L = atoi(v);
-        else if (!strcmp(a, "--batch")) B = atoi(v);
-        else if (!strcmp(a, "--seq")) T = atoi(v);
-        else if (!strcmp(a, "--steps")) steps = atoi(v);
-        else if (!strcmp(a, "--warmup")) warmup = atoi(v);
+        else if (!strcmp(a, "--vocab")) V = (int)bench_parse_long("bench_train", a, v, 2, 16777216);
+        else if (!strcmp(a, "--embed")) E = (int)bench_parse_long("bench_train", a, v, 1, 65536);
+        else if (!strcmp(a, "--hidden")) H = (int)bench_parse_long("bench_train", a, v, 1, 65536);
+        else if (!strcmp(a, "--layers")) L = (int)bench_parse_long("bench_train", a, v, 1, 64);
+        else if (!strcmp(a, "--batch")) B = (int)bench_parse_long("bench_train", a, v, 1, 65536);
+        else if (!strcmp(a, "--seq")) T = (int)bench_parse_long("bench_train", a, v, 1, 1048576);
+        else if (!strcmp(a, "--steps")) steps = (int)bench_parse_long("bench_train", a, v, 1, 1000000);
+        else if (!strcmp(a, "--warmup")) warmup = (int)bench_parse_long("bench_train", a, v, 0, 1000000);
         else if (!strcmp(a, "--loop")) { /* the recurrent time loop's thread use (rnn.h) */
             int m = bench_loop_mode_parse(v);
             if (m < 0) { fprintf(stderr, "bench_train: --loop %s: " BENCH_LOOP_EXPECTED "\n", v); return 2; }

@@ -5,7 +5,9 @@
 #define RNNC_BENCH_UTIL_H
 
 #include <cblas.h>
+#include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -79,6 +81,32 @@ static inline double bench_sgemm_gflops(int n, int reps, int median) {
     }
     free(a); free(b); free(c); free(t);
     return rate;
+}
+
+/* The whole number v (what: the flag or argument it came from) in [lo, hi]; anything else (empty,
+ * trailing characters, out of range, NULL: a flag without its value) prints one line naming tool
+ * and what and exits with status 2. */
+static inline long bench_parse_long(const char *tool, const char *what, const char *v, long lo, long hi) {
+    char *end = NULL;
+    errno = 0;
+    long x = v && *v ? strtol(v, &end, 10) : 0;
+    if (!v || !*v || *end || errno || x < lo || x > hi) {
+        fprintf(stderr, "%s: %s '%s': expected a whole number in [%ld, %ld]\n", tool, what, v ? v : "", lo, hi);
+        exit(2);
+    }
+    return x;
+}
+
+/* The finite number v in [lo, hi], else one line and exit status 2 (as bench_parse_long). */
+static inline double bench_parse_double(const char *tool, const char *what, const char *v, double lo, double hi) {
+    char *end = NULL;
+    errno = 0;
+    double x = v && *v ? strtod(v, &end) : 0;
+    if (!v || !*v || *end || errno || !(x >= lo && x <= hi)) {
+        fprintf(stderr, "%s: %s '%s': expected a number in [%g, %g]\n", tool, what, v ? v : "", lo, hi);
+        exit(2);
+    }
+    return x;
 }
 
 /* The time loop's modes (rnnc_loop_mode, rnn.h) in enum order, as BENCH_LOOP and --loop name them. */
