@@ -174,9 +174,21 @@ static void test_wgrad(void) {
 }
 
 /* The packed layout of pgemm.h, element by element, for W plain and transposed (whose AVX-512
- * path moves 16 x 16 blocks through registers): K not a multiple of 16, N not a multiple of 32,
- * packing started and stopped at inner panels, strided sources. */
+ * path moves 16 x 16 blocks through registers, the AVX2 one 8 x 8): K not a multiple of 16, N not
+ * a multiple of 32, packing started and stopped at inner panels, strided sources. The places
+ * rnnc_pgemm_index gives are one of the two layouts the header describes, for every K alike. */
 static void test_pgemm_pack(void) {
+    for (int K = 1; K <= 40; K += 13) {
+        int rowwise = 0, split = 0;
+        for (int k = 0; k < K; k++)
+            for (int j = 0; j < 32; j++) {
+                const size_t at = rnnc_pgemm_index(K, k, j);
+                rowwise += at == (size_t)k * 32 + (size_t)j;
+                split += at == (size_t)(j / 16) * (size_t)K * 16 + (size_t)k * 16 + (size_t)(j % 16);
+            }
+        CHECK_MSG(rowwise == 32 * K || split == 32 * K, "pgemm_index K %d: %d places row-wise, %d split, of %d", K,
+                  rowwise, split, 32 * K);
+    }
     const int shapes[][3] = {{1, 1, 0}, {16, 32, 0}, {17, 33, 1}, {256, 1024, 0}, {64, 100, 3}, {31, 200, 5}};
     rnnc_rng r;
     rnnc_rng_seed(&r, 5);
@@ -197,7 +209,7 @@ static void test_pgemm_pack(void) {
                     for (int j = 0; j < 32; j++) {
                         const int n = p * 32 + j;
                         const float want = n >= Nn ? 0.0f : tr ? W[(size_t)n * ld + q] : W[(size_t)q * ld + n];
-                        bad += P[(size_t)p * K * 32 + (size_t)q * 32 + j] != want;
+                        bad += P[(size_t)p * K * 32 + rnnc_pgemm_index(K, q, j)] != want;
                     }
             CHECK_MSG(bad == 0, "pgemm_pack K %d N %d ld %d trans %d: %d elements wrong", K, Nn, ld, tr, bad);
             free(W); free(P);

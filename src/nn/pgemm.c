@@ -23,12 +23,12 @@ void rnnc_pgemm_set_plain(int on) { plain_only = on; }
 #include <immintrin.h>
 #define PGEMM_AVX2 1
 #define AVX2_TARGET
-static inline int avx2_ok(void) { return !plain_only; }
+static inline int avx2_cpu(void) { return 1; }
 #elif (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
 #include <immintrin.h>
 #define PGEMM_AVX2 1
 #define AVX2_TARGET __attribute__((target("avx2,fma")))
-static int avx2_ok(void) {
+static int avx2_cpu(void) {
     static int known = -1;
     int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
     if (k < 0) {
@@ -36,15 +36,32 @@ static int avx2_ok(void) {
         k = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
         __atomic_store_n(&known, k, __ATOMIC_RELAXED);
     }
-    return k && !plain_only;
+    return k;
 }
 #endif
 
+#ifdef PGEMM_AVX2
+static inline int avx2_ok(void) { return avx2_cpu() && !plain_only; }
+/* The AVX2 kernel's layout (pgemm.h): each panel as two K x 16 halves, one after the other. It
+ * depends on the CPU alone, not on the tests' switch to the plain loops, which read and write the
+ * same layout. */
+static inline int split_layout(void) { return avx2_cpu(); }
+#else
+static inline int split_layout(void) { return 0; }
+#endif
+
+/* Element (k, j) of a panel of K rows, from the panel's start. */
+static inline size_t pidx(int split, int K, int k, int j) {
+    return split ? (size_t)(j >> 4) * (size_t)K * 16 + (size_t)k * 16 + (size_t)(j & 15) : (size_t)k * RNNC_PGEMM_NR + (size_t)j;
+}
+
+size_t rnnc_pgemm_index(int K, int k, int j) { return pidx(split_layout(), K, k, j); }
+
 /* Rows k0..K-1 of the transposed full panel at column c0, element by element (the tails the
- * register transposes leave). */
-static inline void panel_rows_t(float *panel, const float *src, int ld, int c0, int k0, int K) {
+ * register transposes leave), in the given layout. */
+static inline void panel_rows_t(float *panel, const float *src, int ld, int c0, int k0, int K, int split) {
     for (int k = k0; k < K; k++)
-        for (int j = 0; j < RNNC_PGEMM_NR; j++) panel[(size_t)k * RNNC_PGEMM_NR + j] = src[(size_t)(c0 + j) * ld + k];
+        for (int j = 0; j < RNNC_PGEMM_NR; j++) panel[pidx(split, K, k, j)] = src[(size_t)(c0 + j) * ld + k];
 }
 
 #ifdef __AVX512F__
@@ -98,25 +115,26 @@ static inline __attribute__((always_inline)) AVX2_TARGET void transpose8(__m256 
     }
 }
 
-/* Full panel p (its 32 columns all inside W) with AVX2: 8 x 8 register transposes (trans), or four
- * vector copies a row. */
+/* Full panel p (its 32 columns all inside W) with AVX2, in the split layout (columns 16h..16h+15
+ * as K x 16 from panel + 16 K h): 8 x 8 register transposes (trans), or four vector copies a row. */
 static AVX2_TARGET void panel_avx2(float *panel, const float *src, int ld, int trans, int K, int c0) {
     const int NR = RNNC_PGEMM_NR;
     if (trans) {
         int k = 0;
         for (; k + 8 <= K; k += 8)
-            for (int h = 0; h < 4; h++) {
+            for (int q = 0; q < 4; q++) { /* columns 8q..8q+7: half q / 2, offset 8 (q % 2) in it */
                 __m256 r[8];
-                for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(src + (size_t)(c0 + 8 * h + j) * ld + k);
+                for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(src + (size_t)(c0 + 8 * q + j) * ld + k);
                 transpose8(r);
-                for (int i = 0; i < 8; i++) _mm256_store_ps(panel + (size_t)(k + i) * NR + 8 * h, r[i]);
+                float *half = panel + (size_t)(q >> 1) * K * 16 + 8 * (q & 1);
+                for (int i = 0; i < 8; i++) _mm256_store_ps(half + (size_t)(k + i) * 16, r[i]);
             }
-        panel_rows_t(panel, src, ld, c0, k, K);
+        panel_rows_t(panel, src, ld, c0, k, K, 1);
     } else {
         const float *s = src + c0;
         for (int k = 0; k < K; k++)
             for (int q = 0; q < NR; q += 8)
-                _mm256_store_ps(panel + (size_t)k * NR + q, _mm256_loadu_ps(s + (size_t)k * ld + q));
+                _mm256_store_ps(panel + pidx(1, K, k, q), _mm256_loadu_ps(s + (size_t)k * ld + q));
     }
 }
 #endif
@@ -136,7 +154,7 @@ static void panel_avx512(float *panel, const float *src, int ld, int trans, int 
                 transpose16(r);
                 for (int i = 0; i < 16; i++) _mm512_storeu_ps(panel + (size_t)(k + i) * NR + 16 * h, r[i]);
             }
-        panel_rows_t(panel, src, ld, c0, k, K);
+        panel_rows_t(panel, src, ld, c0, k, K, 0);
     } else {
         const float *s = src + c0;
         for (int k = 0; k < K; k++) {
@@ -159,21 +177,25 @@ void rnnc_pgemm_pack(float *dst, const float *src, int ld, int trans, int K, int
 #endif
     for (; panel_simd && n0 + NR <= n1 && n0 + NR <= N; n0 += NR)
         panel_simd(dst + (size_t)(n0 / NR) * K * NR, src, ld, trans, K, n0);
+    const int split = split_layout();
     for (int p = n0 / NR; p * NR < n1; p++) {
         float *panel = dst + (size_t)p * K * NR;
         int c0 = p * NR, w = N - c0 < NR ? N - c0 : NR;
-        if (!trans) {
+        if (!split && !trans) { /* row by row: memcpy */
             for (int k = 0; k < K; k++) {
                 memcpy(panel + (size_t)k * NR, src + (size_t)k * ld + c0, (size_t)w * sizeof(float));
                 for (int j = w; j < NR; j++) panel[(size_t)k * NR + j] = 0.0f;
             }
-        } else {
-            for (int j = 0; j < NR; j++) {
+            continue;
+        }
+        for (int j = 0; j < NR; j++) {
+            if (j >= w) {
+                for (int k = 0; k < K; k++) panel[pidx(split, K, k, j)] = 0.0f;
+            } else if (trans) {
                 const float *col = src + (size_t)(c0 + j) * ld;
-                if (j < w)
-                    for (int k = 0; k < K; k++) panel[(size_t)k * NR + j] = col[k];
-                else
-                    for (int k = 0; k < K; k++) panel[(size_t)k * NR + j] = 0.0f;
+                for (int k = 0; k < K; k++) panel[pidx(split, K, k, j)] = col[k];
+            } else {
+                for (int k = 0; k < K; k++) panel[pidx(split, K, k, j)] = src[(size_t)k * ld + c0 + j];
             }
         }
     }
@@ -219,11 +241,12 @@ static inline __attribute__((always_inline)) void kernel(const int mr, int K, co
 #endif
 
 #ifdef PGEMM_AVX2
-/* c[i][0..1] (rows i < mr <= 4, 16 columns) += A[i, 0:K] x the K half-panel rows at P, k in order. */
+/* c[i][0..1] (rows i < mr <= 4, 16 columns) += A[i, 0:K] x the K rows of 16 of the half panel at
+ * P, k in order. */
 static inline __attribute__((always_inline)) AVX2_TARGET void kernel2_rows(const int mr, int K, const float *A, int lda,
                                                                const float *P, __m256 c[4][2]) {
     for (int k = 0; k < K; k++) {
-        __m256 b0 = _mm256_load_ps(P + (size_t)k * 32), b1 = _mm256_load_ps(P + (size_t)k * 32 + 8);
+        __m256 b0 = _mm256_load_ps(P + (size_t)k * 16), b1 = _mm256_load_ps(P + (size_t)k * 16 + 8);
         /* kept in registers: GCC otherwise folds the two loads into each row's multiply-adds, and
          * the eight loads a k then bound the loop (46-56 against 78-91 GFLOP/s on one core) */
         __asm__("" : "+x"(b0), "+x"(b1));
@@ -244,7 +267,7 @@ static inline __attribute__((always_inline)) AVX2_TARGET void kernel2(const int 
 #pragma GCC unroll 4
     for (int i = 0; i < mr; i++) c[i][0] = c[i][1] = _mm256_setzero_ps();
     kernel2_rows(mr, K, A, lda, P, c);
-    kernel2_rows(mr, K2, A2, lda2, P + (size_t)K * 32, c);
+    kernel2_rows(mr, K2, A2, lda2, P + (size_t)K * 16, c);
 #pragma GCC unroll 4
     for (int i = 0; i < mr; i++) {
         float *ci = C + (size_t)i * ldc;
@@ -265,19 +288,20 @@ static inline __attribute__((always_inline)) AVX2_TARGET void kernel2(const int 
 }
 
 /* Rows i < mr <= 8 of C's w <= 32 columns: each 16-column half, four rows at a time (the half
- * panel, K x 64 bytes, read again from L1 for the second four). */
+ * panel, (K + K2) x 64 contiguous bytes, read again from L1 or L2 for the second four). */
 static AVX2_TARGET void kernel2_block(int mr, int K, const float *a, int lda, int K2, const float *a2, int lda2,
-                          const float *P, float *C, int ldc, int w, int acc) {
+                          const float *panel, float *C, int ldc, int w, int acc) {
     for (int h = 0; h < 2 && 16 * h < w; h++) {
         const int wh = w - 16 * h < 16 ? w - 16 * h : 16;
+        const float *P = panel + (size_t)h * (size_t)(K + K2) * 16;
         for (int r = 0; r < mr; r += 4) {
             const float *ar = a + (size_t)r * lda, *ar2 = a2 ? a2 + (size_t)r * lda2 : NULL;
             float *cr = C + (size_t)r * ldc + 16 * h;
             switch (mr - r < 4 ? mr - r : 4) {
-            case 4: kernel2(4, K, ar, lda, K2, ar2, lda2, P + 16 * h, cr, ldc, wh, acc); break;
-            case 3: kernel2(3, K, ar, lda, K2, ar2, lda2, P + 16 * h, cr, ldc, wh, acc); break;
-            case 2: kernel2(2, K, ar, lda, K2, ar2, lda2, P + 16 * h, cr, ldc, wh, acc); break;
-            default: kernel2(1, K, ar, lda, K2, ar2, lda2, P + 16 * h, cr, ldc, wh, acc); break;
+            case 4: kernel2(4, K, ar, lda, K2, ar2, lda2, P, cr, ldc, wh, acc); break;
+            case 3: kernel2(3, K, ar, lda, K2, ar2, lda2, P, cr, ldc, wh, acc); break;
+            case 2: kernel2(2, K, ar, lda, K2, ar2, lda2, P, cr, ldc, wh, acc); break;
+            default: kernel2(1, K, ar, lda, K2, ar2, lda2, P, cr, ldc, wh, acc); break;
             }
         }
     }
@@ -296,6 +320,7 @@ static inline __attribute__((always_inline)) void pgemm_body(int M, int K, const
 #ifdef PGEMM_AVX2
     const int use2 = avx2_ok();
 #endif
+    const int split = split_layout();
     for (int c0 = n0; c0 < n1; c0 += NR) {
         const float *panel = P + (size_t)(c0 / NR) * KP * NR;
         int w = n1 - c0 < NR ? n1 - c0 : NR;
@@ -328,7 +353,7 @@ static inline __attribute__((always_inline)) void pgemm_body(int M, int K, const
                 float acc[32] = {0};
                 for (int k = 0; k < KP; k++) {
                     float av = k < K ? a[(size_t)i * lda + k] : a2[(size_t)i * lda2 + (k - K)];
-                    for (int j = 0; j < 32; j++) acc[j] += av * panel[(size_t)k * 32 + j];
+                    for (int j = 0; j < 32; j++) acc[j] += av * panel[pidx(split, KP, k, j)];
                 }
                 float *ci = c + (size_t)i * ldc;
                 for (int j = 0; j < w; j++) ci[j] = accumulate ? ci[j] + acc[j] : acc[j];

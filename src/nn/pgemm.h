@@ -2,8 +2,14 @@
  * with W packed once per forward/backward call instead of once per step (what a general GEMM
  * does: at B = 32 that repacking of the weights cost about a fifth of the step).
  *
- * Packed layout: panels of 32 columns; panel p holds rows k = 0..K-1 of columns 32p..32p+31 as
- * K x 32 contiguous floats, zero beyond column N. */
+ * Packed layout: panels of 32 columns; panel p holds rows k = 0..K-1 of columns 32p..32p+31 in
+ * K x 32 contiguous floats, zero beyond column N. Inside a panel the order is the kernel's: row
+ * after row of 32 (AVX-512, and CPUs without AVX2 and FMA), or, where the AVX2 kernel runs, the
+ * K x 16 rows of columns 0-15 and then those of columns 16-31, so that each half-panel pass of that
+ * kernel reads whole cache lines in order (a row of 32 is two lines, and a pass that reads one of
+ * them a k streamed the weights from L3 at 77-87% of the kernel's L1 rate; the split layout 96-98
+ * GFLOP/s on Zen 3). The layout is fixed per process by the CPU; rnnc_pgemm_index gives it. A
+ * panel must be read with the K it was packed with (rnnc_pgemm2: K + K2). */
 #ifndef RNNC_NN_PGEMM_H
 #define RNNC_NN_PGEMM_H
 
@@ -18,6 +24,9 @@ static inline size_t rnnc_pgemm_size(int K, int N) {
 /* Packs the panels covering columns [n0, n1) (n0 a multiple of 32) of the K x N matrix whose
  * element (k, n) is src[k*ld + n] (trans = 0) or src[n*ld + k] (trans = 1). */
 void rnnc_pgemm_pack(float *dst, const float *src, int ld, int trans, int K, int N, int n0, int n1);
+
+/* Where element (k, j < 32) of a panel packed with K rows lies, from the panel's start. */
+size_t rnnc_pgemm_index(int K, int k, int j);
 
 /* C[0:M, n0:n1] = A[0:M, 0:K] x P[:, n0:n1]  (accumulate: +=). n0 a multiple of 32. */
 void rnnc_pgemm(int M, int K, int n0, int n1, const float *A, int lda, const float *P, float *C, int ldc,
