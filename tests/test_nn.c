@@ -121,7 +121,7 @@ static void test_linear_bias_null(void) {
 /* The weight-gradient product C += A^T B against a double-precision sum, on shapes that BLAS
  * takes whole (short K, wide C) and on ones split over the rows (K from 512, with a remainder),
  * on 1, 2 and 3 threads, with strided A, B and C and C holding earlier values. */
-/* C += A^T B on both paths (BLAS, and rnnc's own kernel where the build has AVX-512), strided
+/* C += A^T B on both paths (BLAS, and rnnc's own kernel where the build has AVX-512 or AVX2), strided
  * operands, shapes with row and column tails and K over several of the own kernel's 256-row
  * blocks, against a double-precision sum; on the own path the result is bit-identical for 1, 2 and
  * 3 threads. */
@@ -134,7 +134,7 @@ static void test_wgrad(void) {
     rnnc_rng_seed(&r, 77);
     for (size_t pi = 0; pi < 2; pi++) {
         rnnc_wgrad_set_path(paths[pi]);
-        const bool own = rnnc_wgrad_own(); /* no own kernel without AVX-512: BLAS twice */
+        const bool own = rnnc_wgrad_own(); /* no own kernel without AVX-512 or AVX2: BLAS twice */
         for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++) {
             const int M = shapes[k][0], Nn = shapes[k][1], K = shapes[k][2], lda = M + 3, ldb = Nn + 1, ldc = Nn + 2;
             float *A = malloc((size_t)K * lda * sizeof(float)), *B = malloc((size_t)K * ldb * sizeof(float));

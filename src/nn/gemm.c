@@ -24,6 +24,13 @@
  *   159-183, two threads [2048, 512] over 4,096 at 286-362 against 198-331, [512, 128] over 4,096
  *   (the row split below) at 342-361 against 305-317, and G2P's step made its weight gradients at
  *   242-250 against 214-225.
+ *   An AVX2 + FMA build has the same kernel in 4 x 16 tiles (two per 32-column panel), each element
+ *   the same sum as the AVX-512 tile's; each 256-row block of B's 32 columns is first copied into
+ *   scratch as two contiguous 16-column halves, which the tiles read from L1 (read where they lie,
+ *   N floats apart, a half's lines crowd a few cache sets: that first port ran 0.93-0.94 of BLAS).
+ *   It is taken there in every case: against OpenBLAS's Zen kernels on a Zen 3 host (2026-12-06,
+ *   paired rounds) LSTM 512x2 trained 1.13x as fast, LSTM 128x1 1.06x, G2P's step 0.99x on two
+ *   threads and 0.98x on one, and the weight gradients stop depending on the thread count.
  * - BLAS. OpenBLAS splits a product among its threads by tiles of the output. A weight gradient of
  *   a small layer has a thin output and a long sum ([512, 64] over 4,096 tokens for LSTM 128's
  *   W_ih), so each thread gets a sliver of C and repacks most of the inputs: on two threads such
@@ -37,7 +44,13 @@
 #include "nn/pgemm.h"
 
 #include <cblas.h>
-#ifdef __AVX512F__
+/* rnnc's own weight-gradient kernel: AVX-512 (8 x 32 tiles) or AVX2 + FMA (4 x 16 tiles over a
+ * packed copy of B), where the build targets either */
+#if defined(__AVX512F__)
+#define WG_OWN 512
+#include <immintrin.h>
+#elif defined(__AVX2__) && defined(__FMA__)
+#define WG_OWN 2
 #include <immintrin.h>
 #endif
 #include <omp.h>
@@ -55,14 +68,17 @@ static rnnc_wgrad_path wgrad_path = RNNC_WGRAD_AUTO;
 
 void rnnc_wgrad_set_path(rnnc_wgrad_path path) { wgrad_path = path; }
 
-#ifdef __AVX512F__
+#ifdef WG_OWN
 #define WG_KC 256 /* rows of K a tile sums in registers before adding into C */
 #define WG_MG 64  /* rows of C a work item covers */
 #define WG_KS 1024 /* rows of K in a slice, for small outputs over many rows (wg_sliced) */
+/* a thread's scratch: a block of A's columns (WG_KC x WG_MG) and, for the AVX2 tiles, of B's (WG_KC x 32) */
+#define WG_SCRATCH ((size_t)WG_KC * (WG_MG + 32))
 
 /* Small outputs over many rows are summed in slices of K (wgrad_own). */
 static bool wg_sliced(int M, int N, int K) { return (size_t)M * N <= SPLIT_MAX && K >= 2 * WG_KS; }
 
+#if WG_OWN == 512
 /* C[mr, w] += A[kc, mr]^T B[kc, w] for w <= 32 columns (masks m0, m1). */
 static inline __attribute__((always_inline)) void wg_tile(const int mr, int kc, const float *a, int lda,
                                                           const float *b, int ldb, float *c, int ldc, __mmask16 m0,
@@ -120,6 +136,84 @@ static void wg_item(int N, int K, const float *A, int lda, const float *B, int l
     }
 }
 
+#else
+/* AVX2: C[mr, 16] += A[kc, mr]^T Bp[kc, 16] for mr <= 4 rows, Bp one half of a packed B block (16
+ * floats a k, contiguous). Each element is the same sum as the AVX-512 tile's: multiply-adds over
+ * the block's k from zero, then added into C; columns past w are computed on zeros and not stored. */
+static inline __attribute__((always_inline)) void wg_tile2(const int mr, int kc, const float *a, const float *bp,
+                                                           float *c, int ldc, int w) {
+    __m256 c0[4], c1[4];
+#pragma GCC unroll 4
+    for (int i = 0; i < mr; i++) c0[i] = c1[i] = _mm256_setzero_ps();
+    for (int k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_load_ps(bp + (size_t)k * 16), b1 = _mm256_load_ps(bp + (size_t)k * 16 + 8);
+        __asm__("" : "+x"(b0), "+x"(b1)); /* kept in registers (see pgemm.c) */
+#pragma GCC unroll 4
+        for (int i = 0; i < mr; i++) {
+            const __m256 x = _mm256_broadcast_ss(a + (size_t)k * WG_MG + i);
+            c0[i] = _mm256_fmadd_ps(x, b0, c0[i]);
+            c1[i] = _mm256_fmadd_ps(x, b1, c1[i]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < mr; i++) {
+        float *ci = c + (size_t)i * ldc;
+        if (w == 16) {
+            _mm256_storeu_ps(ci, _mm256_add_ps(c0[i], _mm256_loadu_ps(ci)));
+            _mm256_storeu_ps(ci + 8, _mm256_add_ps(c1[i], _mm256_loadu_ps(ci + 8)));
+        } else {
+            float t[16];
+            _mm256_storeu_ps(t, c0[i]);
+            _mm256_storeu_ps(t + 8, c1[i]);
+            for (int j = 0; j < w; j++) ci[j] += t[j];
+        }
+    }
+}
+
+/* The AVX2 wg_item: as the AVX-512 one below, and each 32-column block of B's kc rows is first
+ * copied into bp as two contiguous kc x 16 halves (zeros past N), which the tiles of every four
+ * rows then read from L1 (B's own rows are N floats apart, a stride that maps a half's kc lines
+ * onto a few cache sets). */
+static void wg_item(int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int i0, int i1,
+                    int p0, int p1, float *ap) {
+    const int m = i1 - i0;
+    float *bp = ap + (size_t)WG_KC * WG_MG;
+    for (int k0 = 0; k0 < K; k0 += WG_KC) {
+        const int kc = K - k0 < WG_KC ? K - k0 : WG_KC;
+        for (int k = 0; k < kc; k++) memcpy(ap + (size_t)k * WG_MG, A + (size_t)(k0 + k) * lda + i0, (size_t)m * sizeof(float));
+        for (int p = p0; p < p1; p++) {
+            const int j0 = p * 32, w = N - j0 < 32 ? N - j0 : 32;
+            for (int k = 0; k < kc; k++) {
+                const float *b = B + (size_t)(k0 + k) * ldb + j0;
+                float *h0 = bp + (size_t)k * 16, *h1 = bp + (size_t)kc * 16 + (size_t)k * 16;
+                if (w == 32) {
+                    _mm256_store_ps(h0, _mm256_loadu_ps(b));
+                    _mm256_store_ps(h0 + 8, _mm256_loadu_ps(b + 8));
+                    _mm256_store_ps(h1, _mm256_loadu_ps(b + 16));
+                    _mm256_store_ps(h1 + 8, _mm256_loadu_ps(b + 24));
+                } else {
+                    for (int j = 0; j < 32; j++) (j < 16 ? h0 : h1 - 16)[j] = j < w ? b[j] : 0.0f;
+                }
+            }
+            for (int h = 0; h < 2 && 16 * h < w; h++) {
+                const int wh = w - 16 * h < 16 ? w - 16 * h : 16;
+                const float *bh = bp + (size_t)h * kc * 16;
+                for (int i = 0; i < m; i += 4) {
+                    const float *a = ap + i;
+                    float *c = C + (size_t)(i0 + i) * ldc + j0 + 16 * h;
+                    switch (m - i < 4 ? m - i : 4) {
+                    case 4: wg_tile2(4, kc, a, bh, c, ldc, wh); break;
+                    case 3: wg_tile2(3, kc, a, bh, c, ldc, wh); break;
+                    case 2: wg_tile2(2, kc, a, bh, c, ldc, wh); break;
+                    default: wg_tile2(1, kc, a, bh, c, ldc, wh); break;
+                    }
+                }
+            }
+        }
+    }
+}
+#endif
+
 /* A small output over many rows (wg_sliced): slices of WG_KS rows (a fixed cut, whatever the
  * thread count), each slice's whole [M, N] summed into scratch by one thread, reading its rows of
  * A and B once from memory; then C += slice 0 + slice 1 + ..., in that order. */
@@ -128,12 +222,12 @@ static bool wgrad_slices(int M, int N, int K, const float *A, int lda, const flo
     const int groups = (M + WG_MG - 1) / WG_MG, panels = (N + 31) / 32, S = (K + WG_KS - 1) / WG_KS;
     const size_t mn = (size_t)M * N;
     if (nth > S) nth = S;
-    float *part = aligned_alloc(64, ((size_t)S * mn + (size_t)nth * WG_KC * WG_MG) * sizeof(float));
+    float *part = aligned_alloc(64, ((size_t)S * mn + (size_t)nth * WG_SCRATCH) * sizeof(float));
     if (!part) return false;
     float *scratch = part + (size_t)S * mn;
 #pragma omp parallel num_threads(nth) if (nth > 1)
     {
-        float *ap = scratch + (size_t)omp_get_thread_num() * WG_KC * WG_MG;
+        float *ap = scratch + (size_t)omp_get_thread_num() * WG_SCRATCH;
 #pragma omp for schedule(dynamic, 1)
         for (int q = 0; q < S; q++) {
             const int k0 = q * WG_KS, kn = K - k0 < WG_KS ? K - k0 : WG_KS;
@@ -168,18 +262,19 @@ static bool wgrad_own(int M, int N, int K, const float *A, int lda, const float 
     const int groups = (M + WG_MG - 1) / WG_MG, panels = (N + 31) / 32;
     const int per = groups >= 4 * nth ? panels : 1, items = groups * ((panels + per - 1) / per);
     if (nth > items) nth = items;
-    float *scratch = aligned_alloc(64, (size_t)nth * WG_KC * WG_MG * sizeof(float));
+    float *scratch = aligned_alloc(64, (size_t)nth * WG_SCRATCH * sizeof(float));
     if (!scratch) return false;
 #pragma omp parallel for schedule(dynamic, 1) if (nth > 1) num_threads(nth)
     for (int q = 0; q < items; q++) {
         const int g = q % groups, p0 = q / groups * per, p1 = p0 + per < panels ? p0 + per : panels;
         const int i0 = g * WG_MG, i1 = i0 + WG_MG < M ? i0 + WG_MG : M;
-        wg_item(N, K, A, lda, B, ldb, C, ldc, i0, i1, p0, p1, scratch + (size_t)omp_get_thread_num() * WG_KC * WG_MG);
+        wg_item(N, K, A, lda, B, ldb, C, ldc, i0, i1, p0, p1, scratch + (size_t)omp_get_thread_num() * WG_SCRATCH);
     }
     free(scratch);
     return true;
 }
 
+#if WG_OWN == 512
 /* Whether OpenBLAS runs AVX-512 kernels here (its core name, read once; OPENBLAS_CORETYPE sets it). */
 static bool blas_has_avx512(void) {
     static int known = -1;
@@ -193,11 +288,15 @@ static bool blas_has_avx512(void) {
     return k;
 }
 #endif
+#endif
 
 bool rnnc_wgrad_own(void) {
-#ifdef __AVX512F__
+#if defined(WG_OWN) && WG_OWN == 512
     if (wgrad_path != RNNC_WGRAD_AUTO) return wgrad_path == RNNC_WGRAD_OWN;
     return !blas_has_avx512();
+#elif defined(WG_OWN)
+    if (wgrad_path != RNNC_WGRAD_AUTO) return wgrad_path == RNNC_WGRAD_OWN;
+    return true; /* against OpenBLAS's AVX2 kernels: as fast (docs/PERFORMANCE.md), and the same sums on any thread count */
 #else
     return false;
 #endif
@@ -205,7 +304,7 @@ bool rnnc_wgrad_own(void) {
 
 void rnnc_wgrad(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc) {
     if (M < 1 || N < 1 || K < 1) return;
-#ifdef __AVX512F__
+#ifdef WG_OWN
     if (rnnc_wgrad_own() && wgrad_own(M, N, K, A, lda, B, ldb, C, ldc)) return;
 #endif
     const size_t mn = (size_t)M * N;

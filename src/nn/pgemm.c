@@ -1,8 +1,9 @@
 /* The per-step product with pre-packed weights; see pgemm.h. With AVX-512 an 8 x 32 register
  * block (16 accumulators) walks down K, reading one 32-float row of the packed panel and
  * broadcasting 8 values of A per k. With AVX2 and FMA (16 registers of 8 floats) a 4 x 16 block
- * (8 accumulators, two vectors of the panel row, one broadcast) does the same over each half of
- * the panel, up to four rows at a time. Otherwise a plain loop. In either kernel every element is
+ * (8 accumulators, two vectors of a 16-float row, one broadcast) does the same over each half of
+ * the panel, up to four rows at a time; that kernel's panels are packed half after half (pgemm.h).
+ * Otherwise a plain loop, over either layout. In either kernel every element is
  * the same sum in the same order whichever block or thread computes it: fused multiply-adds over
  * k from zero, the second source after the first, then the old C added when accumulating. */
 #include "nn/pgemm.h"
