@@ -127,7 +127,8 @@ static void test_linear_bias_null(void) {
  * 3 threads. */
 static void test_wgrad(void) {
     const int shapes[][3] = {{7, 5, 9}, {64, 16, 600}, {33, 10, 1027}, {96, 128, 300}, {600, 300, 520},
-                             {1, 1, 1}, {130, 47, 257}, {1024, 64, 40}, {96, 40, 2100}, {70, 33, 3073}};
+                             {1, 1, 1}, {130, 47, 257}, {1024, 64, 40}, {96, 40, 2100}, {70, 33, 3073},
+                             {5, 3, 2050}}; /* the last: slices of 15 floats, the scratch after them realigned */
     const rnnc_wgrad_path paths[] = {RNNC_WGRAD_BLAS, RNNC_WGRAD_OWN};
     const int nth = omp_get_max_threads();
     rnnc_rng r;

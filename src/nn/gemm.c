@@ -222,9 +222,12 @@ static bool wgrad_slices(int M, int N, int K, const float *A, int lda, const flo
     const int groups = (M + WG_MG - 1) / WG_MG, panels = (N + 31) / 32, S = (K + WG_KS - 1) / WG_KS;
     const size_t mn = (size_t)M * N;
     if (nth > S) nth = S;
-    float *part = aligned_alloc(64, ((size_t)S * mn + (size_t)nth * WG_SCRATCH) * sizeof(float));
+    /* the scratch starts on a 64-byte boundary (the AVX2 tiles read their copy of B with aligned
+     * loads), and aligned_alloc's size must be a multiple of its alignment */
+    const size_t parts = ((size_t)S * mn + 15) / 16 * 16;
+    float *part = aligned_alloc(64, (parts + (size_t)nth * WG_SCRATCH) * sizeof(float));
     if (!part) return false;
-    float *scratch = part + (size_t)S * mn;
+    float *scratch = part + parts;
 #pragma omp parallel num_threads(nth) if (nth > 1)
     {
         float *ap = scratch + (size_t)omp_get_thread_num() * WG_SCRATCH;
