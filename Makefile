@@ -39,13 +39,13 @@ test: build data onnxruntime
 
 # The unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (clang, no -march=native), at -O1:
 # the learning tests (seq2seq tasks, training runs) take many minutes at -O0. Then test_nn again in a
-# -march=native sanitizer build, for the kernels only such a build has.
+# -march=native sanitizer build, for the kernels only such a build has (AVX-512 on such a host).
 sanitize: deps data onnxruntime
 	@CC=clang cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_FLAGS_RELWITHDEBINFO='-O1 -g' -DRNNC_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j$(JOBS)
 	@# the build above is portable (no -march=native), so the kernels only a native build compiles
-	@# (the own weight-gradient tiles) are checked in a second, native one: test_nn holds them
+	@# (AVX-512 ones on such a host) are checked in a second, native one: test_nn holds them
 	@CC=clang cmake -S . -B $(ASAN_BUILD)-native -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_FLAGS_RELWITHDEBINFO='-O1 -g' -DCMAKE_C_FLAGS='-march=native' -DRNNC_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD)-native -j$(JOBS) --target test_nn
 	@cd $(ASAN_BUILD)-native && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -R '^test_nn$$'

@@ -44,14 +44,32 @@
 #include "nn/pgemm.h"
 
 #include <cblas.h>
-/* rnnc's own weight-gradient kernel: AVX-512 (8 x 32 tiles) or AVX2 + FMA (4 x 16 tiles over a
- * packed copy of B), where the build targets either */
+/* rnnc's own weight-gradient kernel: AVX-512 (8 x 32 tiles) where the build targets it; AVX2 +
+ * FMA (4 x 16 tiles over a packed copy of B) where the build targets that, and in other x86 builds
+ * (no -march=native: a distribution's package, the sanitizer build) compiled for that target alone
+ * and taken when the CPU has AVX2 and FMA, as pgemm.c does */
 #if defined(__AVX512F__)
 #define WG_OWN 512
 #include <immintrin.h>
 #elif defined(__AVX2__) && defined(__FMA__)
 #define WG_OWN 2
+#define WG_TARGET
 #include <immintrin.h>
+static inline int wg_cpu(void) { return 1; }
+#elif (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#define WG_OWN 2
+#define WG_TARGET __attribute__((target("avx2,fma")))
+#include <immintrin.h>
+static int wg_cpu(void) {
+    static int known = -1;
+    int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
+    if (k < 0) {
+        __builtin_cpu_init();
+        k = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        __atomic_store_n(&known, k, __ATOMIC_RELAXED);
+    }
+    return k;
+}
 #endif
 #include <omp.h>
 #include <stdbool.h>
@@ -140,8 +158,8 @@ static void wg_item(int N, int K, const float *A, int lda, const float *B, int l
 /* AVX2: C[mr, 16] += A[kc, mr]^T Bp[kc, 16] for mr <= 4 rows, Bp one half of a packed B block (16
  * floats a k, contiguous). Each element is the same sum as the AVX-512 tile's: multiply-adds over
  * the block's k from zero, then added into C; columns past w are computed on zeros and not stored. */
-static inline __attribute__((always_inline)) void wg_tile2(const int mr, int kc, const float *a, const float *bp,
-                                                           float *c, int ldc, int w) {
+static inline __attribute__((always_inline)) WG_TARGET void wg_tile2(const int mr, int kc, const float *a,
+                                                                     const float *bp, float *c, int ldc, int w) {
     __m256 c0[4], c1[4];
 #pragma GCC unroll 4
     for (int i = 0; i < mr; i++) c0[i] = c1[i] = _mm256_setzero_ps();
@@ -174,8 +192,8 @@ static inline __attribute__((always_inline)) void wg_tile2(const int mr, int kc,
  * copied into bp as two contiguous kc x 16 halves (zeros past N), which the tiles of every four
  * rows then read from L1 (B's own rows are N floats apart, a stride that maps a half's kc lines
  * onto a few cache sets). */
-static void wg_item(int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int i0, int i1,
-                    int p0, int p1, float *ap) {
+static WG_TARGET void wg_item(int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int i0,
+                              int i1, int p0, int p1, float *ap) {
     const int m = i1 - i0;
     float *bp = ap + (size_t)WG_KC * WG_MG;
     for (int k0 = 0; k0 < K; k0 += WG_KC) {
@@ -298,6 +316,7 @@ bool rnnc_wgrad_own(void) {
     if (wgrad_path != RNNC_WGRAD_AUTO) return wgrad_path == RNNC_WGRAD_OWN;
     return !blas_has_avx512();
 #elif defined(WG_OWN)
+    if (!wg_cpu()) return false;
     if (wgrad_path != RNNC_WGRAD_AUTO) return wgrad_path == RNNC_WGRAD_OWN;
     return true; /* against OpenBLAS's AVX2 kernels: as fast (docs/PERFORMANCE.md), and the same sums on any thread count */
 #else

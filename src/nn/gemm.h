@@ -13,7 +13,8 @@
 void rnnc_wgrad(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc);
 
 /* Whether rnnc_wgrad takes rnnc's own kernel: in an AVX-512 build when OpenBLAS's kernels are not
- * AVX-512 ones, in an AVX2 + FMA build always; in other builds never (gemm.c says why). */
+ * AVX-512 ones, in other x86 builds whenever the CPU has AVX2 and FMA; elsewhere never (gemm.c says
+ * why). */
 bool rnnc_wgrad_own(void);
 
 /* For tests and benchmarks: force one path of rnnc_wgrad (AUTO: the rule above). Not thread-safe;
