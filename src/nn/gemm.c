@@ -55,21 +55,10 @@
 #define WG_OWN 2
 #define WG_TARGET
 #include <immintrin.h>
-static inline int wg_cpu(void) { return 1; }
 #elif (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
 #define WG_OWN 2
 #define WG_TARGET __attribute__((target("avx2,fma")))
 #include <immintrin.h>
-static int wg_cpu(void) {
-    static int known = -1;
-    int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
-    if (k < 0) {
-        __builtin_cpu_init();
-        k = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-        __atomic_store_n(&known, k, __ATOMIC_RELAXED);
-    }
-    return k;
-}
 #endif
 #include <omp.h>
 #include <stdbool.h>
@@ -316,7 +305,7 @@ bool rnnc_wgrad_own(void) {
     if (wgrad_path != RNNC_WGRAD_AUTO) return wgrad_path == RNNC_WGRAD_OWN;
     return !blas_has_avx512();
 #elif defined(WG_OWN)
-    if (!wg_cpu()) return false;
+    if (!rnnc_cpu_avx2_fma()) return false;
     if (wgrad_path != RNNC_WGRAD_AUTO) return wgrad_path == RNNC_WGRAD_OWN;
     return true; /* against OpenBLAS's AVX2 kernels: as fast (docs/PERFORMANCE.md), and the same sums on any thread count */
 #else

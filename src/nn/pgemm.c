@@ -24,12 +24,16 @@ void rnnc_pgemm_set_plain(int on) { plain_only = on; }
 #include <immintrin.h>
 #define PGEMM_AVX2 1
 #define AVX2_TARGET
-static inline int avx2_cpu(void) { return 1; }
 #elif (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
 #include <immintrin.h>
 #define PGEMM_AVX2 1
 #define AVX2_TARGET __attribute__((target("avx2,fma")))
-static int avx2_cpu(void) {
+#endif
+
+int rnnc_cpu_avx2_fma(void) {
+#if defined(__AVX2__) && defined(__FMA__)
+    return 1;
+#elif (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
     static int known = -1;
     int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
     if (k < 0) {
@@ -38,10 +42,13 @@ static int avx2_cpu(void) {
         __atomic_store_n(&known, k, __ATOMIC_RELAXED);
     }
     return k;
-}
+#else
+    return 0;
 #endif
+}
 
 #ifdef PGEMM_AVX2
+static inline int avx2_cpu(void) { return rnnc_cpu_avx2_fma(); }
 static inline int avx2_ok(void) { return avx2_cpu() && !plain_only; }
 /* The AVX2 kernel's layout (pgemm.h): each panel as two K x 16 halves, one after the other. It
  * depends on the CPU alone, not on the tests' switch to the plain loops, which read and write the
