@@ -23,47 +23,47 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-/* Seconds for `iters` rounds of twelve independent vector multiply-adds; the sums are returned
- * through *sink so the loop cannot be dropped. */
+/* The vector type and operations of the peak loop: 512-bit in an AVX-512 build, else 256-bit
+ * compiled for AVX2 and FMA (taken only where the CPU has them, fma_peak_gflops). */
 #ifdef __AVX512F__
 #define PEAK_LANES 16
-static double fma_chains(long iters, float *sink) {
-    __m512 c[12], a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(1e-3f);
-    for (int i = 0; i < 12; i++) c[i] = _mm512_set1_ps((float)i);
-    double t0 = bench_now();
-    for (long n = 0; n < iters; n++)
-#pragma GCC unroll 12
-        for (int i = 0; i < 12; i++) c[i] = _mm512_fmadd_ps(c[i], a, b);
-    double t = bench_now() - t0;
-    for (int i = 1; i < 12; i++) c[0] = _mm512_add_ps(c[0], c[i]);
-    *sink += _mm512_reduce_add_ps(c[0]);
-    return t;
-}
+#define PEAK_TARGET
+typedef __m512 peak_v;
+#define PEAK_SET _mm512_set1_ps
+#define PEAK_FMA _mm512_fmadd_ps
+#define PEAK_ADD _mm512_add_ps
+#define PEAK_STORE _mm512_storeu_ps
 #else
 #define PEAK_LANES 8
-__attribute__((target("avx2,fma"))) static double fma_chains(long iters, float *sink) {
-    __m256 c[12], a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(1e-3f);
-    for (int i = 0; i < 12; i++) c[i] = _mm256_set1_ps((float)i);
+#define PEAK_TARGET __attribute__((target("avx2,fma")))
+typedef __m256 peak_v;
+#define PEAK_SET _mm256_set1_ps
+#define PEAK_FMA _mm256_fmadd_ps
+#define PEAK_ADD _mm256_add_ps
+#define PEAK_STORE _mm256_storeu_ps
+#endif
+
+/* Seconds for `iters` rounds of twelve independent vector multiply-adds; the sums are returned
+ * through *sink so the loop cannot be dropped. */
+static PEAK_TARGET double fma_chains(long iters, float *sink) {
+    peak_v c[12], a = PEAK_SET(0.999f), b = PEAK_SET(1e-3f);
+    for (int i = 0; i < 12; i++) c[i] = PEAK_SET((float)i);
     double t0 = bench_now();
     for (long n = 0; n < iters; n++)
 #pragma GCC unroll 12
-        for (int i = 0; i < 12; i++) c[i] = _mm256_fmadd_ps(c[i], a, b);
+        for (int i = 0; i < 12; i++) c[i] = PEAK_FMA(c[i], a, b);
     double t = bench_now() - t0;
-    float v[8];
-    for (int i = 1; i < 12; i++) c[0] = _mm256_add_ps(c[0], c[i]);
-    _mm256_storeu_ps(v, c[0]);
-    for (int i = 0; i < 8; i++) *sink += v[i];
+    float v[PEAK_LANES];
+    for (int i = 1; i < 12; i++) c[0] = PEAK_ADD(c[0], c[i]);
+    PEAK_STORE(v, c[0]);
+    for (int i = 0; i < PEAK_LANES; i++) *sink += v[i];
     return t;
 }
-#endif
 
 /* The best of `reps` rounds of about 0.1 GFLOP each, in GFLOP/s; 0 where the CPU lacks the
  * instructions. */
 static double fma_peak_gflops(long reps) {
-#ifndef __AVX512F__
-    __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return 0;
-#endif
+    if (!rnnc_cpu_avx2_fma()) return 0; /* the library's check (an AVX-512 build has both) */
     const long iters = 100000000L / (12 * 2 * PEAK_LANES);
     double best = 1e30;
     float sink = 0;

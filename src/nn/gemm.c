@@ -177,10 +177,11 @@ static inline __attribute__((always_inline)) WG_TARGET void wg_tile2(const int m
     }
 }
 
-/* The AVX2 wg_item: as the AVX-512 one below, and each 32-column block of B's kc rows is first
- * copied into bp as two contiguous kc x 16 halves (zeros past N), which the tiles of every four
- * rows then read from L1 (B's own rows are N floats apart, a stride that maps a half's kc lines
- * onto a few cache sets). */
+/* The AVX2 wg_item: as the AVX-512 one above, and each 32-column block of B's kc rows is first
+ * packed into bp as one pgemm panel (rnnc_pgemm_pack): on a CPU with AVX2 and FMA, the only one
+ * this runs on, that is two contiguous kc x 16 halves, zeros past N (pgemm.h), which the tiles of
+ * every four rows then read from L1 (B's own rows are N floats apart, a stride that maps a half's
+ * kc lines onto a few cache sets). */
 static WG_TARGET void wg_item(int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int i0,
                               int i1, int p0, int p1, float *ap) {
     const int m = i1 - i0;
@@ -190,18 +191,7 @@ static WG_TARGET void wg_item(int N, int K, const float *A, int lda, const float
         for (int k = 0; k < kc; k++) memcpy(ap + (size_t)k * WG_MG, A + (size_t)(k0 + k) * lda + i0, (size_t)m * sizeof(float));
         for (int p = p0; p < p1; p++) {
             const int j0 = p * 32, w = N - j0 < 32 ? N - j0 : 32;
-            for (int k = 0; k < kc; k++) {
-                const float *b = B + (size_t)(k0 + k) * ldb + j0;
-                float *h0 = bp + (size_t)k * 16, *h1 = bp + (size_t)kc * 16 + (size_t)k * 16;
-                if (w == 32) {
-                    _mm256_store_ps(h0, _mm256_loadu_ps(b));
-                    _mm256_store_ps(h0 + 8, _mm256_loadu_ps(b + 8));
-                    _mm256_store_ps(h1, _mm256_loadu_ps(b + 16));
-                    _mm256_store_ps(h1 + 8, _mm256_loadu_ps(b + 24));
-                } else {
-                    for (int j = 0; j < 32; j++) (j < 16 ? h0 : h1 - 16)[j] = j < w ? b[j] : 0.0f;
-                }
-            }
+            rnnc_pgemm_pack(bp, B + (size_t)k0 * ldb + j0, ldb, 0, kc, w, 0, w);
             for (int h = 0; h < 2 && 16 * h < w; h++) {
                 const int wh = w - 16 * h < 16 ? w - 16 * h : 16;
                 const float *bh = bp + (size_t)h * kc * 16;
