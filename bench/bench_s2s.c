@@ -25,8 +25,10 @@
 #include "bench_util.h"
 #include "rnnc/rnnc.h"
 
+/* The error of the failed step (what: its name, or NULL where the error names the file itself). */
 static void die(const char *what) {
-    fprintf(stderr, "bench_s2s: %s: %s\n", what, rnnc_last_error());
+    if (what) fprintf(stderr, "bench_s2s: %s: %s\n", what, rnnc_last_error());
+    else fprintf(stderr, "bench_s2s: %s\n", rnnc_last_error());
     exit(1);
 }
 
@@ -49,7 +51,7 @@ static int train(const char *tsv, long warmup, long steps, const char *prefix) {
     rnnc_s2s_data d;
     rnnc_s2s_data_init(&d);
     rnnc_s2s_read_opts ro = {.grow = true};
-    if (rnnc_s2s_data_read(&d, tsv, &ro, &sv, &tv)) die(tsv);
+    if (rnnc_s2s_data_read(&d, tsv, &ro, &sv, &tv)) die(NULL);
     rnnc_s2s_config c = {.cell = RNNC_CELL_LSTM, .embed = 64, .hidden = 256, .layers = 2, .reverse_source = true,
                          .dropout = 0.3f, .output_dropout = 0.3f};
     rnnc_s2s_model *m;
@@ -59,7 +61,7 @@ static int train(const char *tsv, long warmup, long steps, const char *prefix) {
     rnnc_s2s_model_init(m, &rng);
     char path[4096];
     snprintf(path, sizeof path, "%s.init.safetensors", prefix);
-    if (rnnc_s2s_save(m, path, NULL, NULL, 0)) die(path);
+    if (rnnc_s2s_save(m, path, NULL, NULL, 0)) die(NULL);
     rnnc_s2s_batcher bt;
     if (rnnc_s2s_batcher_new(&bt, &d, 64, true)) die("batcher");
     rnnc_rng plan;
@@ -109,7 +111,7 @@ static int train(const char *tsv, long warmup, long steps, const char *prefix) {
     printf("rnnc steps=%ld median_s=%.6f steps_per_s=%.3f tokens_per_s=%.1f cpu_s=%.4f wall_s=%.4f pad_share=%.3f last_loss=%.4f\n",
            timed, med, timed / sum_t, tok / sum_t, cpu, sum_t, pad, loss);
     snprintf(path, sizeof path, "%s.trained.safetensors", prefix);
-    if (rnnc_s2s_save(m, path, NULL, NULL, 0)) die(path);
+    if (rnnc_s2s_save(m, path, NULL, NULL, 0)) die(NULL);
     free(dt);
     free(grads);
     rnnc_optim_free(&opt);
@@ -122,11 +124,11 @@ static int train(const char *tsv, long warmup, long steps, const char *prefix) {
 
 static int beam(const char *model, const char *tsv, int K, const char *out) {
     rnnc_s2s_model *m;
-    if (rnnc_s2s_load(&m, model)) die(model);
+    if (rnnc_s2s_load(&m, model)) die(NULL);
     rnnc_s2s_data d;
     rnnc_s2s_data_init(&d);
     rnnc_s2s_read_opts ro = {.grow = false};
-    if (rnnc_s2s_data_read(&d, tsv, &ro, &m->src_vocab, &m->tgt_vocab)) die(tsv);
+    if (rnnc_s2s_data_read(&d, tsv, &ro, &m->src_vocab, &m->tgt_vocab)) die(NULL);
     rnnc_s2s_score score;
     rnnc_s2s_hyp *hyps;
     double t0 = bench_now(), c0 = bench_process_cpu_now();
