@@ -81,6 +81,8 @@ void rnnc_wgrad_set_path(rnnc_wgrad_path path) { wgrad_path = path; }
 #define WG_KS 1024 /* rows of K in a slice, for small outputs over many rows (wg_sliced) */
 /* a thread's scratch: a block of A's columns (WG_KC x WG_MG) and, for the AVX2 tiles, of B's (WG_KC x 32) */
 #define WG_SCRATCH ((size_t)WG_KC * (WG_MG + 32))
+#define WG_BLOCK ((size_t)WG_KC * 32) /* floats of one packed block of B (AVX2 tiles): WG_KC rows x 32 columns */
+_Static_assert(WG_KS % WG_KC == 0, "a slice of K is whole blocks of K (the packed B's blocks are shared)");
 
 /* Small outputs over many rows are summed in slices of K (wgrad_own). */
 static bool wg_sliced(int M, int N, int K) { return (size_t)M * N <= SPLIT_MAX && K >= 2 * WG_KS; }
@@ -116,7 +118,8 @@ static inline __attribute__((always_inline)) void wg_tile(const int mr, int kc, 
  * WG_KC rows: each block of A's columns i0..i1 is first copied into ap (contiguous rows of WG_MG,
  * read at a stride the prefetchers follow), then every tile of the item adds that block's sum. */
 static void wg_item(int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int i0, int i1,
-                    int p0, int p1, float *ap) {
+                    int p0, int p1, float *ap, const float *bpk) {
+    (void)bpk; /* the AVX-512 tiles read B in place */
     const int m = i1 - i0;
     for (int k0 = 0; k0 < K; k0 += WG_KC) {
         const int kc = K - k0 < WG_KC ? K - k0 : WG_KC;
@@ -177,24 +180,27 @@ static inline __attribute__((always_inline)) WG_TARGET void wg_tile2(const int m
     }
 }
 
-/* The AVX2 wg_item: as the AVX-512 one above, and each 32-column block of B's kc rows is first
- * packed into bp as one pgemm panel (rnnc_pgemm_pack): on a CPU with AVX2 and FMA, the only one
- * this runs on, that is two contiguous kc x 16 halves, zeros past N (pgemm.h), which the tiles of
- * every four rows then read from L1 (B's own rows are N floats apart, a stride that maps a half's
- * kc lines onto a few cache sets). */
+/* The AVX2 wg_item: as the AVX-512 one above, and the tiles read each 32-column block of B's kc rows
+ * as one pgemm panel (rnnc_pgemm_pack): on a CPU with AVX2 and FMA, the only one this runs on, that
+ * is two contiguous kc x 16 halves, zeros past N (pgemm.h), read from L1 by the tiles of every four
+ * rows (B's own rows are N floats apart, a stride that maps a half's kc lines onto a few cache
+ * sets). The blocks come packed in bpk (wg_prepack: block (kb, p) of WG_KC rows at
+ * bpk + (kb * panels + p) * WG_BLOCK), or, where bpk is NULL, are packed here into the scratch. */
 static WG_TARGET void wg_item(int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, int i0,
-                              int i1, int p0, int p1, float *ap) {
-    const int m = i1 - i0;
+                              int i1, int p0, int p1, float *ap, const float *bpk) {
+    const int m = i1 - i0, panels = (N + 31) / 32;
     float *bp = ap + (size_t)WG_KC * WG_MG;
     for (int k0 = 0; k0 < K; k0 += WG_KC) {
         const int kc = K - k0 < WG_KC ? K - k0 : WG_KC;
         for (int k = 0; k < kc; k++) memcpy(ap + (size_t)k * WG_MG, A + (size_t)(k0 + k) * lda + i0, (size_t)m * sizeof(float));
         for (int p = p0; p < p1; p++) {
             const int j0 = p * 32, w = N - j0 < 32 ? N - j0 : 32;
-            rnnc_pgemm_pack(bp, B + (size_t)k0 * ldb + j0, ldb, 0, kc, w, 0, w);
+            const float *bb = bp;
+            if (bpk) bb = bpk + ((size_t)(k0 / WG_KC) * panels + p) * WG_BLOCK;
+            else rnnc_pgemm_pack(bp, B + (size_t)k0 * ldb + j0, ldb, 0, kc, w, 0, w);
             for (int h = 0; h < 2 && 16 * h < w; h++) {
                 const int wh = w - 16 * h < 16 ? w - 16 * h : 16;
-                const float *bh = bp + (size_t)h * kc * 16;
+                const float *bh = bb + (size_t)h * kc * 16;
                 for (int i = 0; i < m; i += 4) {
                     const float *a = ap + i;
                     float *c = C + (size_t)(i0 + i) * ldc + j0 + 16 * h;
@@ -211,6 +217,37 @@ static WG_TARGET void wg_item(int N, int K, const float *A, int lda, const float
 }
 #endif
 
+/* B packed once for the AVX2 tiles, where more than one group of rows would read it (each group
+ * would pack every block again: with M = 4H = 1024 that is 16 copies of B): the buffer, or NULL
+ * where the items pack their own (one group; the AVX-512 tiles, which read B in place; no memory). */
+static float *wg_prepack_alloc(int M, int N, int K) {
+#if WG_OWN == 2
+    if (M <= WG_MG) return NULL;
+    const size_t blocks = (size_t)((K + WG_KC - 1) / WG_KC) * (size_t)((N + 31) / 32);
+    return aligned_alloc(64, blocks * WG_BLOCK * sizeof(float));
+#else
+    (void)M, (void)N, (void)K;
+    return NULL;
+#endif
+}
+
+/* Fills wg_prepack_alloc's buffer (block (kb, p) at (kb * panels + p) * WG_BLOCK), the blocks shared
+ * out over the threads of the caller's parallel region (an orphaned loop, whose end is a barrier). */
+static void wg_prepack_fill(float *bpk, int N, int K, const float *B, int ldb) {
+#if WG_OWN == 2
+    if (!bpk) return;
+    const int panels = (N + 31) / 32, blocks = (K + WG_KC - 1) / WG_KC * panels;
+#pragma omp for schedule(static)
+    for (int q = 0; q < blocks; q++) {
+        const int k0 = q / panels * WG_KC, j0 = q % panels * 32;
+        const int kc = K - k0 < WG_KC ? K - k0 : WG_KC, w = N - j0 < 32 ? N - j0 : 32;
+        rnnc_pgemm_pack(bpk + (size_t)q * WG_BLOCK, B + (size_t)k0 * ldb + j0, ldb, 0, kc, w, 0, w);
+    }
+#else
+    (void)bpk, (void)N, (void)K, (void)B, (void)ldb;
+#endif
+}
+
 /* A small output over many rows (wg_sliced): slices of WG_KS rows (a fixed cut, whatever the
  * thread count), each slice's whole [M, N] summed into scratch by one thread, reading its rows of
  * A and B once from memory; then C += slice 0 + slice 1 + ..., in that order. */
@@ -224,10 +261,11 @@ static bool wgrad_slices(int M, int N, int K, const float *A, int lda, const flo
     const size_t parts = ((size_t)S * mn + 15) / 16 * 16;
     float *part = aligned_alloc(64, (parts + (size_t)nth * WG_SCRATCH) * sizeof(float));
     if (!part) return false;
-    float *scratch = part + parts;
+    float *scratch = part + parts, *bpk = wg_prepack_alloc(M, N, K);
 #pragma omp parallel num_threads(nth) if (nth > 1)
     {
         float *ap = scratch + (size_t)omp_get_thread_num() * WG_SCRATCH;
+        wg_prepack_fill(bpk, N, K, B, ldb);
 #pragma omp for schedule(dynamic, 1)
         for (int q = 0; q < S; q++) {
             const int k0 = q * WG_KS, kn = K - k0 < WG_KS ? K - k0 : WG_KS;
@@ -235,7 +273,8 @@ static bool wgrad_slices(int M, int N, int K, const float *A, int lda, const flo
             memset(P, 0, mn * sizeof(float));
             for (int g = 0; g < groups; g++) {
                 const int i0 = g * WG_MG, i1 = i0 + WG_MG < M ? i0 + WG_MG : M;
-                wg_item(N, kn, A + (size_t)k0 * lda, lda, B + (size_t)k0 * ldb, ldb, P, N, i0, i1, 0, panels, ap);
+                wg_item(N, kn, A + (size_t)k0 * lda, lda, B + (size_t)k0 * ldb, ldb, P, N, i0, i1, 0, panels, ap,
+                        bpk ? bpk + (size_t)(k0 / WG_KC) * panels * WG_BLOCK : NULL);
             }
         }
 #pragma omp for schedule(static)
@@ -248,6 +287,7 @@ static bool wgrad_slices(int M, int N, int K, const float *A, int lda, const flo
             }
         }
     }
+    free(bpk);
     free(part);
     return true;
 }
@@ -264,12 +304,19 @@ static bool wgrad_own(int M, int N, int K, const float *A, int lda, const float 
     if (nth > items) nth = items;
     float *scratch = aligned_alloc(64, (size_t)nth * WG_SCRATCH * sizeof(float));
     if (!scratch) return false;
-#pragma omp parallel for schedule(dynamic, 1) if (nth > 1) num_threads(nth)
-    for (int q = 0; q < items; q++) {
-        const int g = q % groups, p0 = q / groups * per, p1 = p0 + per < panels ? p0 + per : panels;
-        const int i0 = g * WG_MG, i1 = i0 + WG_MG < M ? i0 + WG_MG : M;
-        wg_item(N, K, A, lda, B, ldb, C, ldc, i0, i1, p0, p1, scratch + (size_t)omp_get_thread_num() * WG_SCRATCH);
+    float *bpk = wg_prepack_alloc(M, N, K);
+#pragma omp parallel num_threads(nth) if (nth > 1)
+    {
+        wg_prepack_fill(bpk, N, K, B, ldb);
+#pragma omp for schedule(dynamic, 1)
+        for (int q = 0; q < items; q++) {
+            const int g = q % groups, p0 = q / groups * per, p1 = p0 + per < panels ? p0 + per : panels;
+            const int i0 = g * WG_MG, i1 = i0 + WG_MG < M ? i0 + WG_MG : M;
+            wg_item(N, K, A, lda, B, ldb, C, ldc, i0, i1, p0, p1, scratch + (size_t)omp_get_thread_num() * WG_SCRATCH,
+                    bpk);
+        }
     }
+    free(bpk);
     free(scratch);
     return true;
 }
