@@ -369,7 +369,9 @@ static void test_exact_resume_seq(void) {
     g.model.dropout = 0.3f;
     g.model.cell = RNNC_CELL_GRU;
     g.batch = 16; /* 10 batches an epoch */
-    exact_resume("tag", make_seq, &g, r, 12, 30);
+    rnnc_run_opts ra = r;
+    ra.ema = 0.95; /* with the weight average: the checkpoint carries it (train.ema) */
+    exact_resume("tag", make_seq, &g, ra, 12, 30);
 
     rnnc_seq_task_opts f = rnnc_seq_task_defaults(RNNC_SEQ_FORECAST);
     f.data = data[2];
@@ -385,6 +387,132 @@ static void test_exact_resume_seq(void) {
     f.model.output_dropout = 0.2f;
     f.batch = 32; /* 193 windows: 7 batches an epoch */
     exact_resume("forecast", make_seq, &f, r, 12, 30);
+}
+
+/* The weight average (opts.ema): the test keeps its own average of the raw weights the run steps
+ * (read in the progress events, which come after each step's update), in the documented order;
+ * model.safetensors and the end's best.safetensors hold that average, the checkpoint keeps the raw
+ * weights as its model and the average as train.ema, "rnnc.training" says so, and the average does
+ * not change the training itself (the same losses as without it). */
+typedef struct {
+    rnnc_task *t;
+    float *avg, *raw;
+    size_t np; /* the task's parameters (the run frees the task when it ends) */
+    double ema;
+    double loss[64];
+    long n;
+} ema_trace;
+
+static void ema_record(const rnnc_run_event *e, void *ctx) {
+    ema_trace *u = ctx;
+    const size_t np = u->t->n_params;
+    if (e->kind == RNNC_RUN_STARTED && u->ema > 0) memcpy(u->avg, u->t->params, np * sizeof(float));
+    if (e->kind != RNNC_RUN_PROGRESS) return;
+    if (e->step - 1 < 64) u->loss[e->step - 1] = e->loss;
+    u->n = e->step;
+    memcpy(u->raw, u->t->params, np * sizeof(float));
+    if (!(u->ema > 0)) return;
+    const double n = (double)e->step, d = fmin(u->ema, (1.0 + n) / (10.0 + n));
+    const float a = (float)d, b = (float)(1.0 - d);
+    for (size_t i = 0; i < np; i++) u->avg[i] = a * u->avg[i] + b * u->t->params[i];
+}
+
+static void test_ema(void) {
+    char corpus[128], dir[2][128], path[256];
+    snprintf(corpus, sizeof corpus, "%s/corpus_ema.txt", tmpdir);
+    write_corpus(corpus, 20000, 4);
+    const char *data[] = {corpus};
+    ema_trace tr[2];
+    for (int k = 0; k < 2; k++) {
+        snprintf(dir[k], sizeof dir[k], "%s/ema%d", tmpdir, k);
+        lm_cfg o = small_cfg(data, dir[k]);
+        o.r.steps = 30;
+        o.r.eval_every = 0; /* one validation, at the end: the best model is the last average */
+        o.r.checkpoint_every = 1000;
+        o.r.ema = k == 0 ? 0.0 : 0.9;
+        rnnc_task *t;
+        CHECK_EQ_LL(rnnc_lm_task_new(&t, &o.t, o.r.seed), RNNC_OK);
+        memset(&tr[k], 0, sizeof tr[k]);
+        tr[k].t = t;
+        tr[k].np = t->n_params;
+        tr[k].ema = o.r.ema;
+        tr[k].avg = malloc(t->n_params * sizeof(float));
+        tr[k].raw = malloc(t->n_params * sizeof(float));
+        CHECK_EQ_LL(rnnc_run_start(&o.r, t, ema_record, &tr[k], NULL), RNNC_OK);
+        tr[k].t = NULL;
+        CHECK_EQ_LL(tr[k].n, 30);
+    }
+    int differ = 0;
+    for (int i = 0; i < 30; i++) differ += tr[0].loss[i] != tr[1].loss[i];
+    CHECK_MSG(differ == 0, "the weight average changed %d of the training losses", differ);
+    const size_t np = tr[1].np;
+    rnnc_lm *m = NULL;
+    snprintf(path, sizeof path, "%s/model.safetensors", dir[1]);
+    CHECK_EQ_LL(rnnc_lm_load(&m, path), RNNC_OK);
+    if (m) {
+        CHECK_EQ_LL(m->n_params, np);
+        double worst = 0, moved = 0;
+        for (size_t i = 0; i < np && i < m->n_params; i++) {
+            worst = fmax(worst, fabs(m->params[i] - tr[1].avg[i]) / (1e-3 + fabs(tr[1].avg[i])));
+            moved = fmax(moved, fabs(tr[1].raw[i] - tr[1].avg[i]));
+        }
+        CHECK_MSG(worst < 1e-5, "model.safetensors is off the average by %g (relative)", worst);
+        CHECK_MSG(moved > 1e-4, "the average equals the raw weights (largest difference %g)", moved);
+        const char *info = rnnc_lm_get_meta(m, "rnnc.training");
+        CHECK_MSG(info && strstr(info, "\"ema\":0.9"), "rnnc.training: %s", info ? info : "(none)");
+        rnnc_lm_free(m);
+    }
+    {   /* the end's validation saved the same average as the best model */
+        char pb[256];
+        snprintf(pb, sizeof pb, "%s/best.safetensors", dir[1]);
+        rnnc_lm *b = NULL;
+        CHECK_EQ_LL(rnnc_lm_load(&b, pb), RNNC_OK);
+        if (b) {
+            int off = 0;
+            CHECK_EQ_LL(b->n_params, np);
+            for (size_t i = 0; i < b->n_params && i < np; i++) off += b->params[i] != tr[1].avg[i] &&
+                                                            fabs(b->params[i] - tr[1].avg[i]) > 1e-5 * (1e-3 + fabs(tr[1].avg[i]));
+            CHECK_MSG(off == 0, "best.safetensors: %d weights off the average", off);
+            rnnc_lm_free(b);
+        }
+    }
+    /* the checkpoint: raw weights as the model, the average as train.ema; without --ema, none */
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir[k]);
+        rnnc_safetensors st;
+        CHECK_EQ_LL(rnnc_st_load(&st, path), RNNC_OK);
+        CHECK((rnnc_st_find(&st, "train.ema") != NULL) == (k == 1));
+        const char *ro = rnnc_st_meta(&st, "rnnc.run.options");
+        CHECK_MSG(ro && strstr(ro, k ? "\"ema\":0.9" : "\"ema\":0"), "%s", ro ? ro : "(none)");
+        if (k == 1) {
+            float *e = malloc(np * sizeof(float));
+            int64_t n = (int64_t)np;
+            CHECK_EQ_LL(rnnc_st_read_f32(&st, "train.ema", 1, &n, e), RNNC_OK);
+            int off = 0;
+            for (size_t i = 0; i < np; i++) off += fabs(e[i] - tr[1].avg[i]) > 1e-5 * (1e-3 + fabs(tr[1].avg[i]));
+            CHECK_EQ_LL(off, 0);
+            free(e);
+        }
+        rnnc_st_free(&st);
+        rnnc_lm *c = NULL;
+        CHECK_EQ_LL(rnnc_lm_load(&c, path), RNNC_OK);
+        if (c) { /* the checkpoint's model tensors are the raw weights, bit for bit */
+            CHECK_EQ_LL(c->n_params, tr[k].np);
+            CHECK(c->n_params == tr[k].np && memcmp(c->params, tr[k].raw, c->n_params * sizeof(float)) == 0);
+            rnnc_lm_free(c);
+        }
+    }
+    /* bad decays */
+    rnnc_run_opts o = rnnc_run_defaults();
+    o.steps = 1;
+    o.run_dir = dir[0];
+    const double bad[] = {1.0, -0.1, NAN, 2.0};
+    for (int i = 0; i < 4; i++) {
+        o.ema = bad[i];
+        CHECK_EQ_LL(rnnc_run_opts_check(&o), RNNC_ERR_ARG);
+        CHECK(strstr(rnnc_last_error(), "--ema") != NULL);
+    }
+    for (int k = 0; k < 2; k++) { free(tr[k].avg); free(tr[k].raw); }
 }
 
 static void test_bad_data(void) {
@@ -475,6 +603,7 @@ int main(void) {
     RUN(test_exact_resume);
     RUN(test_exact_resume_seq);
     RUN(test_bad_data);
+    RUN(test_ema);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (!getenv("KEEP") && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);

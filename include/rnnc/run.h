@@ -19,7 +19,8 @@
  * A run directory holds:
  *   model.safetensors       the model when the run stopped (at its budget, or by a signal)
  *   best.safetensors        the model of the best validation so far
- *   checkpoint.safetensors  the model + "run.*" tensors (optimizer state, RNG) + the task's state
+ *   checkpoint.safetensors  the model + "train.*" tensors (optimizer state, RNG, the weight average
+ *                           of opts.ema) + the task's state
  *                           tensors ("task.*") + metadata "rnnc.run" (JSON: format, task, step,
  *                           accumulators), "rnnc.run.options" and "rnnc.task.options"
  *   metrics.jsonl           training reports and validations (metrics.h)
@@ -81,10 +82,18 @@ typedef struct {
     bool force; /* reuse a directory that holds another run's files */
     /* The ranks of a data-parallel run (comm.h); NULL: one process. Not recorded in checkpoints. */
     rnnc_comm *comm;
+    /* An exponential moving average of the weights (Polyak averaging), 0 = off, else its decay in
+     * (0, 1): after optimizer step n, avg = d_n avg + (1 - d_n) w with d_n = min(ema, (1 + n) /
+     * (10 + n)) (so early steps are not dominated by the initial weights), avg starting at the
+     * initial weights. Training always steps the raw weights; validation (and so the best-model
+     * choice), best.safetensors and model.safetensors use the average, and "rnnc.training" says
+     * so ("ema"). The checkpoint keeps the raw weights as the model and the average as "train.ema". */
+    double ema;
 } rnnc_run_opts;
 
 /* AdamW lr 2e-3 (weight decay 0.01), clip 5, cosine, warm-up 100, min_lr_ratio 0.1, reports every
- * 10 steps, validation and checkpoints every 200, no patience, seed 1337; no budget. */
+ * 10 steps, validation and checkpoints every 200, no patience, seed 1337, no weight average; no
+ * budget. */
 rnnc_run_opts rnnc_run_defaults(void);
 /* Names the option at fault in the CLI's words ("--lr must be ..."). */
 rnnc_status rnnc_run_opts_check(const rnnc_run_opts *o);

@@ -135,7 +135,7 @@ class run_opts(Structure):
                 ("clip", c_double), ("schedule", c_int), ("warmup", c_long), ("min_lr_ratio", c_double),
                 ("log_every", c_long), ("eval_every", c_long), ("checkpoint_every", c_long), ("patience", c_long),
                 ("seed", c_uint64), ("run_dir", c_char_p), ("model_out", c_char_p), ("force", c_bool),
-                ("comm", c_void_p)]
+                ("comm", c_void_p), ("ema", c_double)]
 
 
 class run_change(Structure):

@@ -152,7 +152,7 @@ def _set_run_options(o, kw):
     for k in ("steps", "warmup", "log_every", "eval_every", "checkpoint_every", "patience"):
         if k in kw:
             setattr(o, k, _int(k, kw.pop(k)))
-    for k in ("epochs", "seconds", "clip", "min_lr_ratio"):
+    for k in ("epochs", "seconds", "clip", "min_lr_ratio", "ema"):
         if k in kw:
             setattr(o, k, float(kw.pop(k)))
     if "seed" in kw:
@@ -166,7 +166,7 @@ def _set_run_options(o, kw):
 
 RUN_OPTIONS = ("steps", "epochs", "seconds", "optimizer", "lr", "momentum", "weight_decay", "beta1", "beta2", "eps",
                "clip", "schedule", "warmup", "min_lr_ratio", "log_every", "eval_every", "checkpoint_every", "patience",
-               "seed", "force")
+               "seed", "force", "ema")
 
 
 def _int(name, v, bits=64):
@@ -328,7 +328,8 @@ def train_lm(data, run_dir=None, *, model_out=None, progress=None, **options):
     run options     steps, epochs, seconds (a budget is required), optimizer ("adamw", "adam",
                     "sgd"), lr, momentum, weight_decay, beta1, beta2, eps, clip, schedule ("cosine",
                     "constant"), warmup, min_lr_ratio, log_every, eval_every, checkpoint_every,
-                    patience, seed, force
+                    patience, seed, force, ema (decay of a moving average of the weights, which
+                    validation and the saved models use; 0 = off)
     Defaults are the CLI's. Ctrl-C stops the run after its current step with the checkpoint
     written, then raises KeyboardInterrupt; rnnc.resume(run_dir) continues it exactly. (Python
     handles signals in the main thread only: a run in another thread is stopped by raising an

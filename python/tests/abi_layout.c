@@ -60,7 +60,7 @@ int main(void) {
     F(rnnc_run_opts, clip); F(rnnc_run_opts, schedule); F(rnnc_run_opts, warmup); F(rnnc_run_opts, min_lr_ratio);
     F(rnnc_run_opts, log_every); F(rnnc_run_opts, eval_every); F(rnnc_run_opts, checkpoint_every);
     F(rnnc_run_opts, patience); F(rnnc_run_opts, seed); F(rnnc_run_opts, run_dir); F(rnnc_run_opts, model_out);
-    F(rnnc_run_opts, force); F(rnnc_run_opts, comm);
+    F(rnnc_run_opts, force); F(rnnc_run_opts, comm); F(rnnc_run_opts, ema);
     END();
     BEGIN(rnnc_run_change);
     F(rnnc_run_change, steps); F(rnnc_run_change, epochs); F(rnnc_run_change, seconds); F(rnnc_run_change, log_every);

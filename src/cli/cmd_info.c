@@ -50,6 +50,7 @@ static void print_training(const char *tj, const char *unit) {
     num(j, "epoch", &ep);
     printf("training    step %.0f, %.0f %s, epoch %.2f", step, tok, unit, ep);
     if (num(j, "train_loss", &v)) printf(", train loss %.4f", v);
+    if (num(j, "ema", &v)) printf(", weights averaged (ema %g)", v);
     if (num(j, "val_loss", &v)) printf(", valid loss %.4f", v);
     if (num(j, "val_ter", &v)) printf(", dev TER %.2f%%", 100 * v);
     if (num(j, "val_ser", &v)) printf(", SER %.2f%%", 100 * v);
@@ -315,6 +316,7 @@ static void print_optimizer(const cJSON *o) {
     if (num(o, "weight_decay", &v) && v > 0) printf(", weight decay %g", v);
     if (opt && !strcmp(opt, "sgd") && num(o, "momentum", &v) && v > 0) printf(", momentum %g", v);
     if (num(o, "clip", &v)) printf(v > 0 ? ", clip %g" : ", no clipping", v);
+    if (num(o, "ema", &v) && v > 0) printf(", weight average (ema %g)", v);
     printf("\n");
     const char *seed = str(o, "seed");
     if (num(o, "patience", &v) && v > 0) printf("patience    %.0f validations\n", v);

@@ -26,6 +26,9 @@ const cli_flag_def cli_run_flags[RF_COUNT] = {
     [RF_MOMENTUM] = {"--momentum", NULL, CF_DOUBLE, 0, 0.9999, "X", "SGD momentum (default 0)", false},
     [RF_WEIGHT_DECAY] = {"--weight-decay", NULL, CF_DOUBLE, 0, 10, "X", "L2 for sgd/adam, decoupled for adamw (default 0; adamw 0.01)", false},
     [RF_CLIP] = {"--clip", NULL, CF_DOUBLE, 0, 1e9, "X", "clip the global gradient norm to X (default 5; 0 = off)", false},
+    [RF_EMA] = {"--ema", NULL, CF_DOUBLE, 0, 0.999999, "D", "keep a moving average of the weights with decay D (0.999 is usual; "
+                                                         "default 0 = off): validation, best.safetensors and "
+                                                         "model.safetensors use the average, training the raw weights", false},
     [RF_SCHEDULE] = {"--schedule", NULL, CF_STR, 0, 0, "S", "cosine (from --lr down to --lr x --min-lr-ratio over the budget) "
                                                            "| constant (default cosine)", false},
     [RF_WARMUP] = {"--warmup", NULL, CF_LONG, 0, BIG, "N", "linear warm-up steps (default 100)", false},
@@ -164,6 +167,7 @@ int cli_run_opts(const char *mode, const cli_flag_val *v, rnnc_run_opts *o) {
     if (v[RF_WEIGHT_DECAY].given) o->optim.weight_decay = v[RF_WEIGHT_DECAY].d;
     if (v[RF_LR].given && v[RF_LR].d == 0) fprintf(stderr, "rnnc %s: warning: --lr 0: the weights will not change\n", mode);
     if (v[RF_CLIP].given) o->clip = v[RF_CLIP].d;
+    if (v[RF_EMA].given) o->ema = v[RF_EMA].d;
     if (v[RF_SCHEDULE].given) {
         if (strcmp(v[RF_SCHEDULE].s, "cosine") == 0) o->schedule = RNNC_SCHEDULE_COSINE;
         else if (strcmp(v[RF_SCHEDULE].s, "constant") == 0) o->schedule = RNNC_SCHEDULE_CONSTANT;

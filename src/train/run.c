@@ -57,6 +57,7 @@ rnnc_status rnnc_run_opts_check(const rnnc_run_opts *o) {
         return rnnc_error(RNNC_ERR_ARG, "--warmup must be >= 0 and --min-lr-ratio in [0, 1]");
     if (o->log_every < 0 || o->eval_every < 0 || o->checkpoint_every < 1 || o->patience < 0)
         return rnnc_error(RNNC_ERR_ARG, "--log-every, --eval-every and --patience must be >= 0, --checkpoint-every >= 1");
+    if (!(o->ema >= 0 && o->ema < 1)) return rnnc_error(RNNC_ERR_ARG, "--ema must be in [0, 1) (0 = off; 0.999 is usual)");
     if (!o->run_dir && !o->model_out) return rnnc_error(RNNC_ERR_ARG, "-o: no run directory given");
     return RNNC_OK;
 }
@@ -99,7 +100,8 @@ static char *opts_to_json(const rnnc_run_opts *o) {
               cJSON_AddNumberToObject(j, "log_every", (double)o->log_every) &&
               cJSON_AddNumberToObject(j, "eval_every", (double)o->eval_every) &&
               cJSON_AddNumberToObject(j, "checkpoint_every", (double)o->checkpoint_every) &&
-              cJSON_AddNumberToObject(j, "patience", (double)o->patience) && cJSON_AddStringToObject(j, "seed", seed);
+              cJSON_AddNumberToObject(j, "patience", (double)o->patience) && cJSON_AddStringToObject(j, "seed", seed) &&
+              cJSON_AddNumberToObject(j, "ema", o->ema);
     char *s = ok ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
     return s;
@@ -130,7 +132,9 @@ static rnnc_status opts_from_json(rnnc_run_opts *o, const char *text, const char
         (s = rnnc_json_long(j, "eval_every", 0, (long)big, false, &o->eval_every, what)) ||
         (s = rnnc_json_long(j, "checkpoint_every", 1, (long)big, false, &o->checkpoint_every, what)) ||
         (s = rnnc_json_long(j, "patience", 0, (long)big, false, &o->patience, what)) ||
-        (s = rnnc_json_str(j, "seed", false, &seed, what)))
+        (s = rnnc_json_str(j, "seed", false, &seed, what)) ||
+        /* checkpoints before 2026-12-06 have none: no average */
+        (s = rnnc_json_num(j, "ema", 0, 0.999999999999, false, true, &o->ema, what)))
         goto out;
     if (rnnc_optim_parse(opt, &o->optim.kind)) { s = rnnc_error(RNNC_ERR_FORMAT, "%s: unknown optimizer '%s'", what, opt); goto out; }
     if (strcmp(sched, "cosine") == 0) o->schedule = RNNC_SCHEDULE_COSINE;
@@ -173,11 +177,17 @@ typedef struct {
     double t0;         /* the clock's origin (now_s() - elapsed at the loop's start) */
     double step_clock; /* rank 0's elapsed time after the last step's backward (several ranks) */
     double allreduce_time, wait_time; /* seconds in the two all-reduces of each step since the last report */
+    /* The weight average (o.ema > 0; else NULL): avg, and the raw weights while the average is in
+     * the task's parameters (avg_in). */
+    float *avg, *held;
+    bool avg_in;
 } run;
 
 static void run_free(run *r) {
     rnnc_task_free(r->t);
     rnnc_optim_free(&r->opt);
+    free(r->avg);
+    free(r->held);
     if (r->log_open) rnnc_metrics_close(&r->log);
     rnnc_run_lock_drop(&r->lock);
     free(r->run_dir);
@@ -234,6 +244,43 @@ static long total_steps_of(const rnnc_run_opts *o, size_t spe) {
 
 static double epoch_of(const run *r) { return r->spe ? (double)r->step / (double)r->spe : 0; }
 
+/* ---------------------------------------------------------------- the weight average (o.ema) */
+
+/* Its buffers, the average starting at the task's weights (a resume then reads it, avg_read). */
+static rnnc_status avg_new(run *r) {
+    if (!(r->o.ema > 0)) return RNNC_OK;
+    const size_t n = r->t->n_params;
+    r->avg = malloc(n * sizeof(float));
+    r->held = malloc(n * sizeof(float));
+    if (!r->avg || !r->held)
+        return rnnc_error(RNNC_ERR_NOMEM, "out of memory for the weight average (--ema) of %zu parameters", n);
+    memcpy(r->avg, r->t->params, n * sizeof(float));
+    return RNNC_OK;
+}
+
+/* After optimizer step r->step (1-based): avg = d avg + (1 - d) w, d = min(ema, (1 + n) / (10 + n)). */
+static void avg_update(run *r) {
+    if (!r->avg) return;
+    const double n = (double)r->step, d = fmin(r->o.ema, (1.0 + n) / (10.0 + n));
+    const float a = (float)d, b = (float)(1.0 - d);
+    const float *w = r->t->params;
+    float *avg = r->avg;
+    const long np = (long)r->t->n_params;
+#pragma omp parallel for simd schedule(static) if (np >= 1L << 16)
+    for (long i = 0; i < np; i++) avg[i] = a * avg[i] + b * w[i];
+}
+
+/* Puts the average (true) or the raw weights (false) into the task's parameters. */
+static void avg_use(run *r, bool average) {
+    if (!r->avg || r->avg_in == average) return;
+    const size_t bytes = r->t->n_params * sizeof(float);
+    if (average) {
+        memcpy(r->held, r->t->params, bytes);
+        memcpy(r->t->params, r->avg, bytes);
+    } else memcpy(r->t->params, r->held, bytes);
+    r->avg_in = average;
+}
+
 static void emit(run *r, rnnc_run_callback cb, void *ctx, rnnc_run_event *e) {
     if (!cb) return;
     e->step = r->step;
@@ -251,6 +298,7 @@ static rnnc_status save_model(run *r, const char *name, const char *path) {
     char info[1024];
     int n = snprintf(info, sizeof info, "{\"step\":%ld,\"tokens\":%.0f,\"epoch\":%.6f", r->step, r->tokens, epoch_of(r));
     if (isfinite(r->last_train_loss)) n += snprintf(info + n, sizeof info - (size_t)n, ",\"train_loss\":%.6f", r->last_train_loss);
+    if (r->avg) n += snprintf(info + n, sizeof info - (size_t)n, ",\"ema\":%.17g", r->o.ema); /* the weights are the average */
     for (size_t i = 0; r->have_valid && i < r->last_valid.n && n < (int)sizeof info - 80; i++)
         if (isfinite(r->last_valid.m[i].value))
             n += snprintf(info + n, sizeof info - (size_t)n, ",\"%s\":%.6g", r->last_valid.m[i].name, r->last_valid.m[i].value);
@@ -259,7 +307,10 @@ static rnnc_status save_model(run *r, const char *name, const char *path) {
     char *p = name ? path_in(r, name) : NULL;
     if (name && !p) return agree(r, rnnc_error(RNNC_ERR_NOMEM, "out of memory"));
     const char *keys[] = {"rnnc.training"}, *vals[] = {info};
+    const bool was_in = r->avg_in;
+    avg_use(r, true);
     rnnc_status s = r->t->ops->save(r->t, name ? p : path, keys, vals, 1, NULL, 0);
+    avg_use(r, was_in);
     free(p);
     return agree(r, s);
 }
@@ -267,8 +318,9 @@ static rnnc_status save_model(run *r, const char *name, const char *path) {
 #define MAX_STATE 8
 
 static rnnc_status save_checkpoint(run *r) {
-    rnnc_st_entry e[2 + MAX_STATE];
+    rnnc_st_entry e[3 + MAX_STATE];
     size_t n = 0;
+    if (r->avg) e[n++] = (rnnc_st_entry){"train.ema", RNNC_DT_F32, 1, {(int64_t)r->t->n_params}, r->avg};
     if (r->opt.state)
         e[n++] = (rnnc_st_entry){"train.optimizer_state", RNNC_DT_F32, 1,
                                  {(int64_t)((r->opt.c.kind == RNNC_OPT_SGD ? 1 : 2) * r->opt.n)}, r->opt.state};
@@ -306,8 +358,9 @@ static bool better(const double a[2], const double b[2]) { return a[0] < b[0] ||
 static rnnc_status validate(run *r, rnnc_run_callback cb, void *ctx, rnnc_metrics_row *row, bool *patience_out) {
     rnnc_valid_result v;
     memset(&v, 0, sizeof v);
+    avg_use(r, true); /* the average is what is validated (and saved as the best) */
     rnnc_status s = r->t->ops->validate(r->t, &v);
-    if (s) return s;
+    if (s) { avg_use(r, false); return s; }
     r->last_valid = v;
     r->have_valid = true;
     bool improved = better(v.score, r->best);
@@ -315,8 +368,9 @@ static rnnc_status validate(run *r, rnnc_run_callback cb, void *ctx, rnnc_metric
         r->best[0] = v.score[0];
         r->best[1] = v.score[1];
         r->bad_evals = 0;
-        if (r->run_dir && (s = save_model(r, "best.safetensors", NULL))) return s;
+        if (r->run_dir && (s = save_model(r, "best.safetensors", NULL))) { avg_use(r, false); return s; }
     } else r->bad_evals++;
+    avg_use(r, false);
     for (size_t i = 0; i < v.n; i++)
         for (size_t f = 0; f < RNNC_METRICS_NFIELDS; f++)
             if (strcmp(rnnc_metrics_fields[f], v.m[i].name) == 0) *rnnc_metrics_field(row, f) = v.m[i].value;
@@ -408,6 +462,7 @@ static rnnc_status loop(run *r, rnnc_run_callback cb, void *ctx, volatile sig_at
         if (r->o.clip > 0 && rnnc_clip_coef(norm, r->o.clip) < 1.0f) r->clip_n++; /* the step it scaled down */
         rnnc_optim_step(&r->opt, r->t->params, r->t->grads);
         r->step++;
+        avg_update(r);
         r->tokens += count;
         r->loss_sum += loss;
         r->loss_n++;
@@ -547,7 +602,7 @@ rnnc_status rnnc_run_start(const rnnc_run_opts *opts, rnnc_task *task, rnnc_run_
     if ((s = agree(&r, s))) goto out;
     if ((s = agree(&r, shard(&r)))) goto out;
     rnnc_rng_seed(&r.rng, r.o.seed);
-    if ((s = rnnc_optim_init(&r.opt, &r.o.optim, task->n_params))) goto out;
+    if ((s = rnnc_optim_init(&r.opt, &r.o.optim, task->n_params)) || (s = avg_new(&r))) goto out;
     r.spe = task->ops->steps_per_epoch(task);
     if ((s = check_same(&r, "at the start"))) goto out;
     /* the step-0 checkpoint: from here on, whatever stops the run, --resume continues it */
@@ -644,6 +699,16 @@ static rnnc_status load_checkpoint(run *r, rnnc_safetensors *stp, const char *wa
     if (r->opt.state) {
         int64_t ns = (int64_t)((r->o.optim.kind == RNNC_OPT_SGD ? 1 : 2) * r->opt.n);
         if ((s = rnnc_st_read_f32(&st, "train.optimizer_state", 1, &ns, r->opt.state))) goto out;
+    }
+    if ((s = avg_new(r))) goto out;
+    if (r->avg) {
+        int64_t np = (int64_t)r->t->n_params;
+        if (!rnnc_st_find(&st, "train.ema")) {
+            s = rnnc_error(RNNC_ERR_FORMAT, "%s: the run averages its weights (\"ema\" %g in rnnc.run.options) but the checkpoint "
+                           "has no tensor train.ema", path, r->o.ema);
+            goto out;
+        }
+        if ((s = rnnc_st_read_f32(&st, "train.ema", 1, &np, r->avg))) goto out;
     }
     int64_t four = 4, rng[4];
     if ((s = rnnc_st_read_i64(&st, "train.rng", 1, &four, rng))) goto out;
