@@ -177,9 +177,9 @@ typedef struct {
     double t0;         /* the clock's origin (now_s() - elapsed at the loop's start) */
     double step_clock; /* rank 0's elapsed time after the last step's backward (several ranks) */
     double allreduce_time, wait_time; /* seconds in the two all-reduces of each step since the last report */
-    /* The weight average (o.ema > 0; else NULL): avg, and the raw weights while the average is in
-     * the task's parameters (avg_in). */
-    float *avg, *held;
+    /* The weight average (o.ema > 0; else NULL). While avg_in, the two buffers are swapped: the
+     * average in the task's parameters, the raw weights in avg. */
+    float *avg;
     bool avg_in;
 } run;
 
@@ -187,7 +187,6 @@ static void run_free(run *r) {
     rnnc_task_free(r->t);
     rnnc_optim_free(&r->opt);
     free(r->avg);
-    free(r->held);
     if (r->log_open) rnnc_metrics_close(&r->log);
     rnnc_run_lock_drop(&r->lock);
     free(r->run_dir);
@@ -251,8 +250,7 @@ static rnnc_status avg_new(run *r) {
     if (!(r->o.ema > 0)) return RNNC_OK;
     const size_t n = r->t->n_params;
     r->avg = malloc(n * sizeof(float));
-    r->held = malloc(n * sizeof(float));
-    if (!r->avg || !r->held)
+    if (!r->avg)
         return rnnc_error(RNNC_ERR_NOMEM, "out of memory for the weight average (--ema) of %zu parameters", n);
     memcpy(r->avg, r->t->params, n * sizeof(float));
     return RNNC_OK;
@@ -270,14 +268,18 @@ static void avg_update(run *r) {
     for (long i = 0; i < np; i++) avg[i] = a * avg[i] + b * w[i];
 }
 
-/* Puts the average (true) or the raw weights (false) into the task's parameters. */
+/* Puts the average (true) or the raw weights (false) into the task's parameters, by swapping the
+ * two buffers' contents (no third copy of the weights). */
 static void avg_use(run *r, bool average) {
     if (!r->avg || r->avg_in == average) return;
-    const size_t bytes = r->t->n_params * sizeof(float);
-    if (average) {
-        memcpy(r->held, r->t->params, bytes);
-        memcpy(r->t->params, r->avg, bytes);
-    } else memcpy(r->t->params, r->held, bytes);
+    float *w = r->t->params, *a = r->avg;
+    const long np = (long)r->t->n_params;
+#pragma omp parallel for simd schedule(static) if (np >= 1L << 16)
+    for (long i = 0; i < np; i++) {
+        const float x = w[i];
+        w[i] = a[i];
+        a[i] = x;
+    }
     r->avg_in = average;
 }
 
