@@ -57,6 +57,18 @@ def test_lm_model_out_without_run_dir(tmp_path, small):
     assert run.run_dir is None and Path(run.model).is_file() and os.listdir(tmp_path) == ["m.safetensors"]
 
 
+def test_ema_equals_cli(tmp_path, rnnc_bin, small):
+    """ema= is --ema: the same averaged model files as the CLI's, marked as averaged."""
+    rnnc.train_lm(small, tmp_path / "py", steps=8, ema=0.9, **LM_OPTS)
+    cli(rnnc_bin, "train", "--data", small, *LM_FLAGS, "--steps", 8, "--ema", 0.9, "-o", tmp_path / "cli")
+    same_files(tmp_path / "py", tmp_path / "cli")
+    rnnc.train_lm(small, tmp_path / "raw", steps=8, **LM_OPTS)
+    assert (tmp_path / "py" / "model.safetensors").read_bytes() != (tmp_path / "raw" / "model.safetensors").read_bytes()
+    assert '"ema":0.9' in rnnc.LM.load(tmp_path / "py" / "model.safetensors").meta("rnnc.training")
+    with pytest.raises(rnnc.Error, match="--ema"):
+        rnnc.train_lm(small, tmp_path / "bad", steps=2, ema=1.0, **LM_OPTS)
+
+
 def test_seq2seq_equals_cli_and_translates(tmp_path, rnnc_bin, work, s2s_model):
     train, dev = work / "rev_train.tsv", work / "rev_dev.tsv"
     opts = dict(valid=dev, cell="lstm", hidden=24, embed=8, batch=16, steps=10, eval_every=5, seed=4,

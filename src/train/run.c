@@ -245,7 +245,8 @@ static double epoch_of(const run *r) { return r->spe ? (double)r->step / (double
 
 /* ---------------------------------------------------------------- the weight average (o.ema) */
 
-/* Its buffers, the average starting at the task's weights (a resume then reads it, avg_read). */
+/* Its buffer, the average starting at the task's weights (a resume then reads the checkpoint's
+ * train.ema into it). */
 static rnnc_status avg_new(run *r) {
     if (!(r->o.ema > 0)) return RNNC_OK;
     const size_t n = r->t->n_params;
