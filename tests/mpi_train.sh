@@ -79,14 +79,17 @@ check "classify: mpirun -np 4 trains (exit 0)" '[ $? -eq 0 ] && [ -s c4/model.sa
 check "classify: 4 ranks (one step with 3 of them idle) agree with one process within 1e-5" \
   'cmp_st c1/model.safetensors c4/model.safetensors --tol 1e-5 && cmp_st --metrics c1/metrics.jsonl c4/metrics.jsonl --tol 1e-5'
 
-# ---- equivalence: forecast (windows of a CSV series, the known column, MAE against seasonal naive)
+# ---- equivalence: forecast (windows of a CSV series, the known column, MAE against seasonal naive),
+# with the weight average (--ema: every rank keeps the same one)
 awk 'BEGIN{srand(2); print "day,value,dow"; for(i=0;i<600;i++) printf "%d,%.3f,%d\n", i, 100+10*sin(i/7*6.283)+rand()*5, i%7}' > series.csv
 fc=(forecast train --data series.csv --target value --known dow --context 14 --horizon 3 --season 7 --hidden 16 --layers 2
-    --dropout 0.1 --batch 16 --steps 40 --log-every 10 --eval-every 20 --seed 4 --threads 1)
+    --dropout 0.1 --batch 16 --steps 40 --log-every 10 --eval-every 20 --seed 4 --threads 1 --ema 0.9)
 "$RNNC" "${fc[@]}" -o f1 2>/dev/null
 "${mpi[@]}" -np 2 "$RNNC" "${fc[@]}" -o f2 > f2.out 2>&1
 check "forecast: 2 ranks agree with one process within 1e-5 (weights, losses, validation MAE)" \
   'cmp_st f1/model.safetensors f2/model.safetensors --tol 1e-5 && cmp_st --metrics f1/metrics.jsonl f2/metrics.jsonl --tol 1e-5'
+check "forecast: the checkpoint's weight average (train.ema) and optimizer state agree within 1e-5" \
+  'cmp_st f1/checkpoint.safetensors f2/checkpoint.safetensors --prefix train. --tol 1e-5'
 
 # ---- the batch must split over the ranks
 "${mpi[@]}" -np 3 "$RNNC" "${lm[@]}" -o bad3 > bad3.out 2>&1
