@@ -188,6 +188,10 @@ def torch_beam(threads, model_path, test_path, K, batch, out_path):
     items = test_items(meta, test_path)
     order = sorted(range(len(items)), key=lambda i: len(items[i]))
     best = [None] * len(items)
+    # the work of the search, in the products an implementation that shares a parent's hidden-side
+    # projection among the rows continuing it makes (as rnnc's does): decoder rows (live
+    # hypotheses of unfinished sources), their distinct parent states, real source symbols
+    rows = states = symbols = 0
     t0, c0 = time.perf_counter(), time.process_time()
     with torch.no_grad():
         for i0 in range(0, len(order), batch):
@@ -199,6 +203,7 @@ def torch_beam(threads, model_path, test_path, K, batch, out_path):
             for r, i in enumerate(idx):
                 s = items[i][::-1] if cfg["reverse_source"] else items[i]
                 src[r, :len(s)] = torch.tensor(s)
+            symbols += int(lens.sum())
             h, c = m.encode(src, lens)
             h = h.repeat_interleave(K, dim=1)
             c = c.repeat_interleave(K, dim=1)
@@ -211,7 +216,11 @@ def torch_beam(threads, model_path, test_path, K, batch, out_path):
             fin = [[] for _ in range(Bs)]
             done = torch.zeros(Bs, dtype=torch.bool)
             base = torch.arange(Bs)[:, None] * K
+            par = torch.zeros(Bs, K, dtype=torch.long)  # each hypothesis's parent in the last step
             for t in range(Tmax):
+                live = (lp > float("-inf")) & ~done[:, None]
+                rows += int(live.sum())
+                states += int(torch.unique((base + par)[live]).numel())
                 y, (h, c) = m.decoder(m.tgt_embedding(prev)[:, None, :], (h, c))
                 logp = torch.log_softmax(m.head(y[:, 0]).double(), dim=1)
                 logp[:, PAD] = float("-inf")
@@ -239,6 +248,7 @@ def torch_beam(threads, model_path, test_path, K, batch, out_path):
                 new_lp[ss, slot] = cv[ss, jj]
                 new_row[ss, slot] = crow[ss, jj]
                 new_tok[ss, slot] = ctok[ss, jj]
+                par = new_row
                 sel = (base + new_row).view(-1)
                 h, c = h[:, sel], c[:, sel]
                 toks = toks.gather(1, new_row[:, :, None].expand(Bs, K, Tmax)).clone()
@@ -259,7 +269,9 @@ def torch_beam(threads, model_path, test_path, K, batch, out_path):
     with open(out_path, "w") as f:
         for b in best:
             f.write(" ".join(map(str, b)) + "\n")
-    print(json.dumps({"items": len(items), "seconds": seconds, "cpu_s": cpu}))
+    print(json.dumps({"items": len(items), "seconds": seconds, "cpu_s": cpu, "rows": rows, "states": states,
+                      "symbols": symbols, "H": cfg["hidden"], "E": cfg["embed"], "L": cfg["layers"],
+                      "V": cfg["tgt_vocab"]}))
 
 
 def run(cmd, env=None):
@@ -388,6 +400,7 @@ def beam_part(a, prefix, test, me):
         o = json.loads(run(me + ["--torch-beam", str(threads), model, test, "5", str(a.beam_batch),
                                  prefix + f".torch{threads}.out"], env))
         bres[("torch", threads)] = o["items"] / o["seconds"]
+        work = o
         bres[("torch cpu", threads)] = o["cpu_s"]
         print(f"  {threads} thread(s): rnnc {bres[('rnnc', threads)]:.0f} words/s, "
               f"PyTorch {bres[('torch', threads)]:.0f} words/s", flush=True)
@@ -401,6 +414,15 @@ def beam_part(a, prefix, test, me):
           f"ratio {rb / tb:.2f}x (goal >= 5x)")
     print(f"one thread by CPU time: rnnc {bres[('rnnc cpu', 1)]:.2f} s, PyTorch {bres[('torch cpu', 1)]:.2f} s, "
           f"ratio {bres[('torch cpu', 1)] / bres[('rnnc cpu', 1)]:.2f}x")
+    # the products the search needs (an LSTM decoder whose layer-0 input projection is a table
+    # lookup): per row layer 1..L-1's input side and the head, per parent state every layer's
+    # hidden side; the encoder per source symbol the same minus layer 0's input side
+    H, L, V, G = work["H"], work["L"], work["V"], 4
+    mm = 2.0 * H * G * H
+    flop = work["rows"] * ((L - 1) * mm + 2.0 * H * V) + work["states"] * L * mm + work["symbols"] * (2 * L - 1) * mm
+    print(f"search work: {work['rows']} decoder rows, {work['states']} parent states "
+          f"({work['rows'] / max(work['states'], 1):.2f} rows a state), {work['symbols']} source symbols: "
+          f"{flop / 1e9:.0f} GFLOP of products; rnnc {flop / 1e9 * rb / items:.0f} GFLOP/s at its best")
     with open("/proc/loadavg") as f:
         print("load average at end " + " ".join(f.read().split()[:3]))
 
