@@ -118,9 +118,6 @@ static void test_linear_bias_null(void) {
     CHECK(out[0] == 8.0f && out[1] == 23.0f && out[2] == 8.0f && out[3] == 27.5f);
 }
 
-/* The weight-gradient product C += A^T B against a double-precision sum, on shapes that BLAS
- * takes whole (short K, wide C) and on ones split over the rows (K from 512, with a remainder),
- * on 1, 2 and 3 threads, with strided A, B and C and C holding earlier values. */
 /* C += A^T B on both paths (BLAS, and rnnc's own kernel where the build has AVX-512 or AVX2), strided
  * operands, shapes with row and column tails and K over several of the own kernel's 256-row
  * blocks, against a double-precision sum; on the own path the result is bit-identical for 1, 2 and

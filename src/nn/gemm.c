@@ -25,9 +25,10 @@
  *   (the row split below) at 342-361 against 305-317, and G2P's step made its weight gradients at
  *   242-250 against 214-225.
  *   An AVX2 + FMA build has the same kernel in 4 x 16 tiles (two per 32-column panel), each element
- *   the same sum as the AVX-512 tile's; each 256-row block of B's 32 columns is first copied into
- *   scratch as two contiguous 16-column halves, which the tiles read from L1 (read where they lie,
- *   N floats apart, a half's lines crowd a few cache sets: that first port ran 0.93-0.94 of BLAS).
+ *   the same sum as the AVX-512 tile's; the tiles read each 256-row block of B's 32 columns as two
+ *   contiguous 16-column halves (a pgemm panel), from L1 (read where they lie, N floats apart, a
+ *   half's lines crowd a few cache sets: that first port ran 0.93-0.94 of BLAS), all of B packed
+ *   so once per call where several groups of rows read it (wg_prepack_fill).
  *   It is taken there in every case: against OpenBLAS's Zen kernels on a Zen 3 host (2026-12-06,
  *   paired rounds) LSTM 512x2 trained 1.13x as fast, LSTM 128x1 1.06x, G2P's step 0.99x on two
  *   threads and 0.98x on one, and the weight gradients stop depending on the thread count.

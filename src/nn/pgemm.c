@@ -48,12 +48,11 @@ int rnnc_cpu_avx2_fma(void) {
 }
 
 #ifdef PGEMM_AVX2
-static inline int avx2_cpu(void) { return rnnc_cpu_avx2_fma(); }
-static inline int avx2_ok(void) { return avx2_cpu() && !plain_only; }
+static inline int avx2_ok(void) { return rnnc_cpu_avx2_fma() && !plain_only; }
 /* The AVX2 kernel's layout (pgemm.h): each panel as two K x 16 halves, one after the other. It
  * depends on the CPU alone, not on the tests' switch to the plain loops, which read and write the
  * same layout. */
-static inline int split_layout(void) { return avx2_cpu(); }
+static inline int split_layout(void) { return rnnc_cpu_avx2_fma(); }
 #else
 static inline int split_layout(void) { return 0; }
 #endif

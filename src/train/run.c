@@ -177,10 +177,9 @@ typedef struct {
     double t0;         /* the clock's origin (now_s() - elapsed at the loop's start) */
     double step_clock; /* rank 0's elapsed time after the last step's backward (several ranks) */
     double allreduce_time, wait_time; /* seconds in the two all-reduces of each step since the last report */
-    /* The weight average (o.ema > 0; else NULL). While avg_in, the two buffers are swapped: the
-     * average in the task's parameters, the raw weights in avg. */
+    /* The weight average (o.ema > 0; else NULL). Between a pair of avg_swap calls the two buffers
+     * are exchanged: the average in the task's parameters, the raw weights here. */
     float *avg;
-    bool avg_in;
 } run;
 
 static void run_free(run *r) {
@@ -269,10 +268,10 @@ static void avg_update(run *r) {
     for (long i = 0; i < np; i++) avg[i] = a * avg[i] + b * w[i];
 }
 
-/* Puts the average (true) or the raw weights (false) into the task's parameters, by swapping the
- * two buffers' contents (no third copy of the weights). */
-static void avg_use(run *r, bool average) {
-    if (!r->avg || r->avg_in == average) return;
+/* Exchanges the average and the task's parameters (no third copy of the weights): a first call puts
+ * the average in for a validation or a save, the second puts the raw weights back. */
+static void avg_swap(run *r) {
+    if (!r->avg) return;
     float *w = r->t->params, *a = r->avg;
     const long np = (long)r->t->n_params;
 #pragma omp parallel for simd schedule(static) if (np >= 1L << 16)
@@ -281,7 +280,6 @@ static void avg_use(run *r, bool average) {
         w[i] = a[i];
         a[i] = x;
     }
-    r->avg_in = average;
 }
 
 static void emit(run *r, rnnc_run_callback cb, void *ctx, rnnc_run_event *e) {
@@ -310,10 +308,9 @@ static rnnc_status save_model(run *r, const char *name, const char *path) {
     char *p = name ? path_in(r, name) : NULL;
     if (name && !p) return agree(r, rnnc_error(RNNC_ERR_NOMEM, "out of memory"));
     const char *keys[] = {"rnnc.training"}, *vals[] = {info};
-    const bool was_in = r->avg_in;
-    avg_use(r, true);
+    avg_swap(r); /* the average is the model (o.ema) */
     rnnc_status s = r->t->ops->save(r->t, name ? p : path, keys, vals, 1, NULL, 0);
-    avg_use(r, was_in);
+    avg_swap(r);
     free(p);
     return agree(r, s);
 }
@@ -361,9 +358,10 @@ static bool better(const double a[2], const double b[2]) { return a[0] < b[0] ||
 static rnnc_status validate(run *r, rnnc_run_callback cb, void *ctx, rnnc_metrics_row *row, bool *patience_out) {
     rnnc_valid_result v;
     memset(&v, 0, sizeof v);
-    avg_use(r, true); /* the average is what is validated (and saved as the best) */
+    avg_swap(r); /* the average is what is validated (save_model saves it as the best) */
     rnnc_status s = r->t->ops->validate(r->t, &v);
-    if (s) { avg_use(r, false); return s; }
+    avg_swap(r);
+    if (s) return s;
     r->last_valid = v;
     r->have_valid = true;
     bool improved = better(v.score, r->best);
@@ -371,9 +369,8 @@ static rnnc_status validate(run *r, rnnc_run_callback cb, void *ctx, rnnc_metric
         r->best[0] = v.score[0];
         r->best[1] = v.score[1];
         r->bad_evals = 0;
-        if (r->run_dir && (s = save_model(r, "best.safetensors", NULL))) { avg_use(r, false); return s; }
+        if (r->run_dir && (s = save_model(r, "best.safetensors", NULL))) return s;
     } else r->bad_evals++;
-    avg_use(r, false);
     for (size_t i = 0; i < v.n; i++)
         for (size_t f = 0; f < RNNC_METRICS_NFIELDS; f++)
             if (strcmp(rnnc_metrics_fields[f], v.m[i].name) == 0) *rnnc_metrics_field(row, f) = v.m[i].value;
