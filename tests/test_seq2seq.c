@@ -266,7 +266,9 @@ static void test_greedy_and_beam(void) {
 
 /* Beam search over a set (rnnc_s2s_evaluate: the sources of a batch searched side by side) gives
  * every source exactly what rnnc_s2s_beam gives it alone: the same tokens and log-probability,
- * for sources of every length, hypotheses that end early and ones cut at max_len, any batch size. */
+ * for sources of every length, hypotheses that end early and ones cut at max_len, any batch size.
+ * Greedy decoding over a set (K = 1) gives what rnnc_s2s_greedy gives the source alone, cut at the
+ * source's own limit (2 x its length + 10), not its batch's longest source's. */
 static void test_beam_batched(void) {
     static const char tsv[] = "s4\tT4\ns5 s6\tT5 T6\ns7 s8 s4 s5 s6 s7\tT7\ns8 s8 s8\tT4 T4\ns6 s4\tT6\n"
                               "s5 s5 s5 s5 s5\tT5\ns4 s7 s6\tT7 T4\ns8\tT5\ns6 s7 s8 s4\tT6 T6 T6\n";
@@ -283,9 +285,9 @@ static void test_beam_batched(void) {
         rnnc_s2s_read_opts ro = {.grow = false};
         CHECK_EQ_LL(rnnc_s2s_data_parse(&d, tsv, sizeof tsv - 1, "beam.tsv", &ro, &m->src_vocab, &m->tgt_vocab), RNNC_OK);
         CHECK_EQ_LL(d.n, 9);
-        const int Ks[] = {2, 3, 5}, batches[] = {1, 4, 9}, max_lens[] = {0, 3};
+        const int Ks[] = {1, 2, 3, 5}, batches[] = {1, 4, 9}, max_lens[] = {0, 3};
         int finished = 0, cut = 0;
-        for (int ki = 0; ki < 3; ki++)
+        for (int ki = 0; ki < 4; ki++)
             for (int bi = 0; bi < 3; bi++)
                 for (int mi = 0; mi < 2; mi++) {
                     rnnc_s2s_score sc;
@@ -295,6 +297,16 @@ static void test_beam_batched(void) {
                         const rnnc_s2s_item *it = &d.items[i];
                         rnnc_s2s_hyp h[1];
                         int n = 0, ml = max_lens[mi] ? max_lens[mi] : 2 * it->src_len + 10;
+                        if (Ks[ki] == 1) {
+                            uint32_t out1[32];
+                            int olen1 = -1, sl = it->src_len;
+                            CHECK_EQ_LL(rnnc_s2s_greedy(m, it->src, &sl, 1, sl, ml, out1, &olen1), RNNC_OK);
+                            CHECK_MSG(hyps[i].len == olen1 && !memcmp(hyps[i].ids, out1, (size_t)olen1 * sizeof *out1),
+                                      "cell %d greedy batch %d max_len %d item %zu: batched %d tokens, alone %d", ci,
+                                      batches[bi], max_lens[mi], i, hyps[i].len, olen1);
+                            rnnc_s2s_hyp_free(&hyps[i]);
+                            continue;
+                        }
                         CHECK_EQ_LL(rnnc_s2s_beam(m, it->src, it->src_len, Ks[ki], ml, 1.0, 1, h, &n), RNNC_OK);
                         CHECK_EQ_LL(n, 1);
                         CHECK_MSG(hyps[i].len == h[0].len && hyps[i].logprob == h[0].logprob &&
@@ -310,6 +322,17 @@ static void test_beam_batched(void) {
                     free(hyps);
                 }
         CHECK_MSG(finished > 0 && cut > 0, "cell %d: %d finished, %d cut", ci, finished, cut);
+        /* <eos> made unlikely: every output runs to its source's own limit, whatever its batch */
+        m->params[m->off_head_b + RNNC_S2S_EOS] -= 100.0f;
+        rnnc_s2s_score sc;
+        rnnc_s2s_hyp *hyps = NULL;
+        CHECK_EQ_LL(rnnc_s2s_evaluate(m, &d, 1, 1.0, 9, 0, &sc, &hyps), RNNC_OK);
+        for (size_t i = 0; hyps && i < d.n; i++) {
+            CHECK_MSG(hyps[i].len == 2 * d.items[i].src_len + 10, "cell %d item %zu of %d symbols: %d tokens", ci, i,
+                      d.items[i].src_len, hyps[i].len);
+            rnnc_s2s_hyp_free(&hyps[i]);
+        }
+        free(hyps);
         rnnc_s2s_data_free(&d);
         rnnc_s2s_model_free(m);
     }

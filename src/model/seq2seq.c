@@ -546,7 +546,7 @@ static rnnc_status step(const rnnc_s2s_model *m, step_bufs *s, int B) {
 
 typedef struct dec_packed dec_packed; /* the decoder with packed weights (below) */
 static rnnc_status greedy_impl(const rnnc_s2s_model *m, dec_packed *dp, const uint32_t *src, const int *src_len,
-                               int B, int Ts, int max_len, uint32_t *out, int *out_len);
+                               int B, int Ts, int max_len, const int *row_max, uint32_t *out, int *out_len);
 static rnnc_status greedy_packed(const rnnc_s2s_model *m, const uint32_t *src, const int *src_len, int B, int Ts,
                                  int max_len, uint32_t *out, int *out_len);
 
@@ -622,7 +622,7 @@ struct dec_packed {
     const float **b_ih, **b_hh;
     const float *head_b;
     int threads;
-    float *scratch;        /* per thread: gates, hg (DEC_BLOCK x G*H); aux, y, h_prev, c_prev (DEC_BLOCK x H) */
+    float *scratch;        /* per thread: gates (DEC_BLOCK x G*H); aux, y (DEC_BLOCK x H) */
     float *hgp;            /* (L, rows, G*H): the parents' hidden projections of a step */
     size_t scratch_per;
     int ones[DEC_BLOCK];   /* every row valid: the cells' lengths */
@@ -677,7 +677,7 @@ static rnnc_status dec_packed_new(dec_packed *d, const rnnc_s2s_model *m) {
     d->L = L; d->H = H; d->GH = GH; d->V = V;
     d->threads = omp_get_max_threads();
     size_t ph = rnnc_pgemm_size(H, GH);
-    d->scratch_per = (size_t)DEC_BLOCK * (2 * (size_t)GH + 4 * (size_t)H);
+    d->scratch_per = (size_t)DEC_BLOCK * ((size_t)GH + 2 * (size_t)H);
     d->tab = malloc((size_t)V * GH * sizeof(float));
     d->p_ih = alloc_panels((L > 1 ? (size_t)(L - 1) : 1) * ph);
     d->p_hh = alloc_panels((size_t)L * ph);
@@ -712,12 +712,38 @@ static rnnc_status dec_packed_new(dec_packed *d, const rnnc_s2s_model *m) {
     return RNNC_OK;
 }
 
+/* Row r's K best output tokens (<pad> and <bos> never) in top[0..K-1], best first, ties to the
+ * lower id, and the log of its softmax's denominator in *lse (so token v's log-probability is
+ * row[v] - *lse). Returns how many there are: K, or fewer when V - 2 < K. */
+static int row_topk(const float *row, int V, int K, int *top, double *lse) {
+    double mx = row[0];
+    for (int v = 1; v < V; v++) if (row[v] > mx) mx = row[v];
+    double z = 0;
+    for (int v = 0; v < V; v++) z += exp(row[v] - mx);
+    *lse = mx + log(z);
+    int n = 0;
+    for (int v = RNNC_S2S_EOS; v < V; v++) {
+        /* insert v after every kept token at least as large (the earlier id wins a tie) */
+        int i = n < K ? n : K;
+        while (i > 0 && row[v] > row[top[i - 1]]) i--;
+        if (i >= K) continue;
+        for (int j = (n < K ? n : K - 1); j > i; j--) top[j] = top[j - 1];
+        top[i] = v;
+        if (n < K) n++;
+    }
+    return n;
+}
+
 /* One decoder step of R rows from P states: row r reads token ids[r] and the states of row par[r]
  * of h, c (L,P,H) (par NULL: its own, P = R) -> logits (R,V) and its next states h2, c2 (L,R,H);
  * c, c2 NULL for cells with one state. The hidden projections h W_hh^T depend on the state alone,
- * so they are made once per state: the rows of a beam continuing one hypothesis share them. */
+ * so they are made once per state: the rows of a beam continuing one hypothesis share them, and
+ * the cell reads each row's parent state and projection where they are (one row at a time), not
+ * from gathered copies. With K > 0 each row's K best tokens and log-softmax denominator are made
+ * here too, on the threads, while its logits are in cache: topk (R,K), n_top (R), lse (R). */
 static void dec_packed_step(dec_packed *d, int P, const float *h, const float *c, int R, const int *par,
-                            const int *ids, float *h2, float *c2, float *logits) {
+                            const int *ids, float *h2, float *c2, float *logits, int K, int *topk, int *n_top,
+                            double *lse) {
     int L = d->L, H = d->H, GH = d->GH, V = d->V, nbp = (P + DEC_BLOCK - 1) / DEC_BLOCK, nb = (R + DEC_BLOCK - 1) / DEC_BLOCK;
     size_t ph = rnnc_pgemm_size(H, GH);
     #pragma omp parallel if (nb + nbp > 2)
@@ -732,41 +758,36 @@ static void dec_packed_step(dec_packed *d, int P, const float *h, const float *c
         for (int k = 0; k < nb; k++) {
             int r0 = k * DEC_BLOCK, M = R - r0 < DEC_BLOCK ? R - r0 : DEC_BLOCK, th = omp_get_thread_num();
             float *gates = d->scratch + (size_t)(th < d->threads ? th : 0) * d->scratch_per;
-            float *hgs = gates + (size_t)DEC_BLOCK * GH, *aux = hgs + (size_t)DEC_BLOCK * GH, *y = aux + (size_t)DEC_BLOCK * H;
-            float *hp = y + (size_t)DEC_BLOCK * H, *cp = hp + (size_t)DEC_BLOCK * H;
+            float *aux = gates + (size_t)DEC_BLOCK * GH, *y = aux + (size_t)DEC_BLOCK * H;
             for (int l = 0; l < L; l++) {
-                const float *hg = d->hgp + ((size_t)l * P + r0) * GH, *hprev = h + ((size_t)l * P + r0) * H;
-                const float *cprev = c ? c + ((size_t)l * P + r0) * H : NULL;
-                if (par) { /* the rows' parents, gathered */
-                    for (int r = 0; r < M; r++) {
-                        size_t q = (size_t)l * P + (size_t)par[r0 + r];
-                        memcpy(hgs + (size_t)r * GH, d->hgp + q * GH, (size_t)GH * sizeof(float));
-                        memcpy(hp + (size_t)r * H, h + q * H, (size_t)H * sizeof(float));
-                        if (c) memcpy(cp + (size_t)r * H, c + q * H, (size_t)H * sizeof(float));
-                    }
-                    hg = hgs;
-                    hprev = hp;
-                    cprev = c ? cp : NULL;
-                }
                 if (l == 0)
                     for (int r = 0; r < M; r++) memcpy(gates + (size_t)r * GH, d->tab + (size_t)ids[r0 + r] * GH, (size_t)GH * sizeof(float));
                 else
                     rnnc_pgemm(M, H, 0, GH, y, H, d->p_ih + (size_t)(l - 1) * ph, gates, GH, 0);
-                size_t so = ((size_t)l * R + r0) * H;
-                rnnc_cell_fwd a = {.B = M, .H = H, .j0 = 0, .j1 = H, .t = 0, .len = d->ones, .gates = gates, .hg = hg,
-                                   .b_ih = d->b_ih[l], .b_hh = d->b_hh[l], .aux = d->cell->aux ? aux : NULL, .h_prev = hprev,
-                                   .h_new = h2 + so, .c_prev = cprev, .c_new = c2 ? c2 + so : NULL, .y = y, .ldy = H};
-                d->cell->forward(&a);
+                for (int r = 0; r < M; r++) {
+                    size_t q = (size_t)l * P + (size_t)(par ? par[r0 + r] : r0 + r), so = ((size_t)l * R + r0 + r) * H;
+                    rnnc_cell_fwd a = {.B = 1, .H = H, .j0 = 0, .j1 = H, .t = 0, .len = d->ones, .gates = gates + (size_t)r * GH,
+                                       .hg = d->hgp + q * GH, .b_ih = d->b_ih[l], .b_hh = d->b_hh[l],
+                                       .aux = d->cell->aux ? aux + (size_t)r * H : NULL, .h_prev = h + q * H, .h_new = h2 + so,
+                                       .c_prev = c ? c + q * H : NULL, .c_new = c2 ? c2 + so : NULL, .y = y + (size_t)r * H,
+                                       .ldy = H};
+                    d->cell->forward(&a);
+                }
             }
             float *lg = logits + (size_t)r0 * V;
             for (int r = 0; r < M; r++) memcpy(lg + (size_t)r * V, d->head_b, (size_t)V * sizeof(float));
             rnnc_pgemm(M, H, 0, V, y, H, d->p_head, lg, V, 1);
+            if (K > 0)
+                for (int r = 0; r < M; r++)
+                    n_top[r0 + r] = row_topk(lg + (size_t)r * V, V, K, topk + (size_t)(r0 + r) * K, &lse[r0 + r]);
         }
     }
 }
 
+/* Greedy decoding of B sources; row b's output at out[b * max_len], out_len[b] tokens, at most
+ * row_max[b] of them (row_max NULL: max_len each; row_max[b] <= max_len). */
 static rnnc_status greedy_impl(const rnnc_s2s_model *m, dec_packed *dp, const uint32_t *src, const int *src_len,
-                               int B, int Ts, int max_len, uint32_t *out, int *out_len) {
+                               int B, int Ts, int max_len, const int *row_max, uint32_t *out, int *out_len) {
     int *sids = malloc((size_t)B * (size_t)Ts * sizeof(int));
     bool *done = calloc((size_t)B, sizeof(bool));
     rnnc_status s = !sids || !done ? rnnc_error(RNNC_ERR_NOMEM, "out of memory for greedy decoding") : RNNC_OK;
@@ -783,13 +804,15 @@ static rnnc_status greedy_impl(const rnnc_s2s_model *m, dec_packed *dp, const ui
     int left = B;
     bool with_c = has_c(m);
     for (int t = 0; t < max_len && left > 0; t++) {
-        dec_packed_step(dp, B, sb.h, with_c ? sb.c : NULL, B, NULL, sb.ids, sb.h2, with_c ? sb.c2 : NULL, sb.logits);
+        dec_packed_step(dp, B, sb.h, with_c ? sb.c : NULL, B, NULL, sb.ids, sb.h2, with_c ? sb.c2 : NULL, sb.logits, 0, NULL, NULL,
+                        NULL);
         for (int b = 0; b < B; b++) {
             int v = argmax_output(sb.logits + (size_t)b * m->c.tgt_vocab, m->c.tgt_vocab);
             sb.ids[b] = v;
             if (done[b]) continue;
-            if (v == RNNC_S2S_EOS) { done[b] = true; left--; }
-            else out[(size_t)b * max_len + out_len[b]++] = (uint32_t)v;
+            if (v == RNNC_S2S_EOS) { done[b] = true; left--; continue; }
+            out[(size_t)b * max_len + out_len[b]++] = (uint32_t)v;
+            if (out_len[b] == (row_max ? row_max[b] : max_len)) { done[b] = true; left--; }
         }
         float *t1 = sb.h; sb.h = sb.h2; sb.h2 = t1;
         t1 = sb.c; sb.c = sb.c2; sb.c2 = t1;
@@ -806,7 +829,7 @@ static rnnc_status greedy_packed(const rnnc_s2s_model *m, const uint32_t *src, c
     dec_packed dp;
     rnnc_status s = dec_packed_new(&dp, m);
     if (s) return s;
-    s = greedy_impl(m, &dp, src, src_len, B, Ts, max_len, out, out_len);
+    s = greedy_impl(m, &dp, src, src_len, B, Ts, max_len, NULL, out, out_len);
     dec_packed_free(&dp);
     return s;
 }
@@ -858,10 +881,12 @@ static rnnc_status beam_batch(const rnnc_s2s_model *m, dec_packed *dp, const uin
     int *parent = malloc(BK * sizeof(int)), *next_tok = malloc(BK * sizeof(int));
     int *rb = malloc(((size_t)B + 1) * sizeof(int)); /* first row of each active source; rb[n_act] = rows */
     int *par = malloc(BK * sizeof(int)), *pmap = malloc(BK * sizeof(int)); /* each row's state; a row's new state index */
+    int *topk = malloc(BK * K * sizeof(int)), *n_top = malloc(BK * sizeof(int)); /* each row's best tokens */
+    double *lse = malloc(BK * sizeof(double));
     rnnc_s2s_hyp *fin = calloc((size_t)B * per_fin, sizeof *fin);
     int n_act = B;
     if (!sids || !toks || !toks2 || !lp || !lp2 || !cands || !alive || !n_fin || !act || !act2 || !parent || !next_tok ||
-        !fin || !rb || !par || !pmap) {
+        !fin || !rb || !par || !pmap || !topk || !n_top || !lse) {
         s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for beam search");
         goto out;
     }
@@ -885,29 +910,19 @@ static rnnc_status beam_batch(const rnnc_s2s_model *m, dec_packed *dp, const uin
     for (int t = 0; t < ML && n_act > 0; t++) {
         size_t R = (size_t)rb[n_act];
         dec_packed_step(dp, P, sb.h, with_c ? sb.c : NULL, (int)R, t ? par : NULL, sb.ids, sb.h2, with_c ? sb.c2 : NULL,
-                        sb.logits);
+                        sb.logits, K, topk, n_top, lse);
         int n_act2 = 0;
         for (int a = 0; a < n_act; a++) {
             int b = act[a], na = 0, nc = 0;
             cand *cs = cands + (size_t)b * K * K;
             size_t tb = (size_t)b * K * ML; /* source b's token rows in toks / toks2 */
-            /* Per alive row: log-softmax and its K best tokens (<pad> and <bos> are never chosen). */
+            /* Per alive row: its K best tokens (<pad> and <bos> are never chosen), from the step. */
             for (int r = 0; r < alive[b]; r++) {
-                const float *row = sb.logits + ((size_t)rb[a] + r) * V;
-                double mx = row[0];
-                for (int v = 1; v < V; v++) if (row[v] > mx) mx = row[v];
-                double z = 0;
-                for (int v = 0; v < V; v++) z += exp(row[v] - mx);
-                double lse = mx + log(z);
-                for (int k = 0; k < K; k++) {
-                    int best = -1;
-                    for (int v = RNNC_S2S_EOS; v < V; v++) {
-                        bool taken = false;
-                        for (int j = nc - k; j < nc; j++) if (cs[j].tok == v) { taken = true; break; }
-                        if (!taken && (best < 0 || row[v] > row[best])) best = v;
-                    }
-                    if (best < 0) break;
-                    cs[nc++] = (cand){lp[(size_t)b * K + r] + row[best] - lse, r, best};
+                size_t q = (size_t)rb[a] + r;
+                const float *row = sb.logits + q * V;
+                for (int k = 0; k < n_top[q]; k++) {
+                    int v = topk[q * K + k];
+                    cs[nc++] = (cand){lp[(size_t)b * K + r] + row[v] - lse[q], r, v};
                 }
             }
             qsort(cs, (size_t)nc, sizeof *cs, cmp_cand);
@@ -992,6 +1007,7 @@ out:
             for (int i = 0; i < n_fin[b]; i++) rnnc_s2s_hyp_free(&fin[(size_t)b * per_fin + i]);
     free(fin); free(cands); free(lp); free(lp2); free(toks); free(toks2); free(sids);
     free(alive); free(n_fin); free(act); free(act2); free(parent); free(next_tok); free(rb); free(par); free(pmap);
+    free(topk); free(n_top); free(lse);
     dp->sb = sb;
     return s;
 }
@@ -1315,32 +1331,33 @@ rnnc_status rnnc_s2s_evaluate(const rnnc_s2s_model *m, const rnnc_s2s_data *d, i
     rnnc_s2s_hyp *hyps = calloc(d->n, sizeof *hyps);
     uint32_t *src = malloc((size_t)batch * Ts * sizeof *src), *out = malloc((size_t)batch * ML * sizeof *out);
     int *slen = malloc((size_t)batch * sizeof *slen), *olen = malloc((size_t)batch * sizeof *olen);
+    int *rmax = malloc((size_t)batch * sizeof *rmax); /* each source's own limit: its output is the same in any batch */
     rnnc_status s = RNNC_OK;
     dec_packed dp;
     bool packed = false;
-    if (!hyps || !src || !out || !slen || !olen) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for evaluation"); goto out; }
+    if (!hyps || !src || !out || !slen || !olen || !rmax) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for evaluation"); goto out; }
     if ((s = dec_packed_new(&dp, m))) goto out;
     packed = true;
     for (size_t i0 = 0; i0 < d->n && !s; i0 += (size_t)batch) {
         int B = (int)(d->n - i0 < (size_t)batch ? d->n - i0 : (size_t)batch);
         /* Pad to the batch's longest source. */
-        int T = 1;
+        int T = 1, ml = 1;
         for (int b = 0; b < B; b++) if (d->items[i0 + b].src_len > T) T = d->items[i0 + b].src_len;
         for (int b = 0; b < B; b++) {
             const rnnc_s2s_item *it = &d->items[i0 + b];
             slen[b] = it->src_len;
             for (int t = 0; t < T; t++) src[(size_t)b * T + t] = t < it->src_len ? it->src[t] : RNNC_S2S_PAD;
+            rmax[b] = max_len > 0 ? max_len : default_out_len(slen[b]);
+            if (rmax[b] > ml) ml = rmax[b];
         }
         if (beam > 1) { /* the batch's searches side by side, each as rnnc_s2s_beam makes it */
-            for (int b = 0; b < B; b++) olen[b] = max_len > 0 ? max_len : default_out_len(slen[b]);
             int *n_out = malloc((size_t)B * sizeof *n_out);
-            s = n_out ? beam_batch(m, &dp, src, slen, B, T, beam, olen, alpha, 1, &hyps[i0], n_out)
+            s = n_out ? beam_batch(m, &dp, src, slen, B, T, beam, rmax, alpha, 1, &hyps[i0], n_out)
                       : rnnc_error(RNNC_ERR_NOMEM, "out of memory for evaluation");
             free(n_out);
             continue;
         }
-        int ml = max_len > 0 ? max_len : default_out_len(T);
-        if ((s = greedy_impl(m, &dp, src, slen, B, T, ml, out, olen))) break;
+        if ((s = greedy_impl(m, &dp, src, slen, B, T, ml, rmax, out, olen))) break;
         for (int b = 0; b < B; b++) {
             rnnc_s2s_hyp *h = &hyps[i0 + b];
             h->ids = malloc((size_t)(olen[b] ? olen[b] : 1) * sizeof(uint32_t));
@@ -1361,7 +1378,7 @@ out:
     } else if (hyps_out) {
         *hyps_out = hyps;
     }
-    free(src); free(out); free(slen); free(olen);
+    free(src); free(out); free(slen); free(olen); free(rmax);
     if (packed) dec_packed_free(&dp);
     return s;
 }
