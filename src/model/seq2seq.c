@@ -744,19 +744,29 @@ static int row_topk(const float *row, int V, int K, int *top, double *lse) {
 static void dec_packed_step(dec_packed *d, int P, const float *h, const float *c, int R, const int *par,
                             const int *ids, float *h2, float *c2, float *logits, int K, int *topk, int *n_top,
                             double *lse) {
-    int L = d->L, H = d->H, GH = d->GH, V = d->V, nbp = (P + DEC_BLOCK - 1) / DEC_BLOCK, nb = (R + DEC_BLOCK - 1) / DEC_BLOCK;
+    int L = d->L, H = d->H, GH = d->GH, V = d->V, T = d->threads;
+    /* blocks of at most DEC_BLOCK rows, as many of each phase as a multiple of the threads, of
+     * equal sizes (a multiple of the kernel's four rows): no thread waits out a lone short block */
+    int nb = (R + DEC_BLOCK - 1) / DEC_BLOCK, nbp = (P + DEC_BLOCK - 1) / DEC_BLOCK;
+    if (T > 1) {
+        nb = (nb + T - 1) / T * T;
+        while ((nbp * L) % T) nbp++;
+    }
+    int bs = ((R + nb - 1) / nb + 3) / 4 * 4, bsp = ((P + nbp - 1) / nbp + 3) / 4 * 4;
+    nb = (R + bs - 1) / bs;
     size_t ph = rnnc_pgemm_size(H, GH);
     #pragma omp parallel if (nb + nbp > 2)
     {
         #pragma omp for schedule(dynamic, 1)
         for (int k = 0; k < nbp * L; k++) {
-            int l = k / nbp, p0 = k % nbp * DEC_BLOCK, M = P - p0 < DEC_BLOCK ? P - p0 : DEC_BLOCK;
+            int l = k / nbp, p0 = k % nbp * bsp, M = P - p0 < bsp ? P - p0 : bsp;
+            if (M <= 0) continue;
             rnnc_pgemm(M, H, 0, GH, h + ((size_t)l * P + p0) * H, H, d->p_hh + (size_t)l * ph, d->hgp + ((size_t)l * P + p0) * GH,
                        GH, 0);
         }
         #pragma omp for schedule(dynamic, 1)
         for (int k = 0; k < nb; k++) {
-            int r0 = k * DEC_BLOCK, M = R - r0 < DEC_BLOCK ? R - r0 : DEC_BLOCK, th = omp_get_thread_num();
+            int r0 = k * bs, M = R - r0 < bs ? R - r0 : bs, th = omp_get_thread_num();
             float *gates = d->scratch + (size_t)(th < d->threads ? th : 0) * d->scratch_per;
             float *aux = gates + (size_t)DEC_BLOCK * GH, *y = aux + (size_t)DEC_BLOCK * H;
             for (int l = 0; l < L; l++) {
