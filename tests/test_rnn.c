@@ -444,6 +444,86 @@ static void test_math(void) {
     CHECK(rnnc_sigmoidf(-200.0f) >= 0.0f && rnnc_sigmoidf(-200.0f) < 1e-37f && rnnc_sigmoidf(200.0f) == 1.0f);
 }
 
+/* The eight-lane nonlinearities (vmath.h, AVX2 + FMA builds) are lane for lane the bits of the
+ * scalar ones, NaN for NaN, over a sweep of values and random bit patterns (every exponent). */
+static bool same_float(float a, float b) { return (isnan(a) && isnan(b)) || !memcmp(&a, &b, sizeof a); }
+
+static void test_math_lanes(void) {
+#ifdef RNNC_V8
+    uint64_t st = 12345;
+    long bad = 0, n = 0;
+    for (int i = 0; i < 400000; i += 8) {
+        float x[8], e[8], s[8], t[8];
+        for (int k = 0; k < 8; k++) {
+            if (i < 200000) {
+                x[k] = (i + k - 100000) * 1e-3f; /* -100 .. 100 */
+            } else {
+                st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+                uint32_t u = (uint32_t)(st >> 32);
+                memcpy(&x[k], &u, sizeof u);
+            }
+        }
+        if (i == 0) { x[0] = NAN; x[1] = INFINITY; x[2] = -INFINITY; x[3] = 0.0f; x[4] = -0.0f; x[5] = 0.5f; x[6] = -0.5f; x[7] = 1e-40f; }
+        __m256 v = _mm256_loadu_ps(x);
+        _mm256_storeu_ps(e, rnnc_v8_expf(v));
+        _mm256_storeu_ps(s, rnnc_v8_sigmoidf(v));
+        _mm256_storeu_ps(t, rnnc_v8_tanhf(v));
+        for (int k = 0; k < 8; k++, n++)
+            if (!same_float(e[k], rnnc_expf(x[k])) || !same_float(s[k], rnnc_sigmoidf(x[k])) ||
+                !same_float(t[k], rnnc_tanhf(x[k]))) {
+                if (bad++ < 5) CHECK_MSG(false, "x %a: exp %a/%a sigmoid %a/%a tanh %a/%a", x[k], e[k], rnnc_expf(x[k]),
+                                         s[k], rnnc_sigmoidf(x[k]), t[k], rnnc_tanhf(x[k]));
+            }
+    }
+    CHECK_EQ_LL(bad, 0);
+    CHECK_EQ_LL(n, 400000);
+#endif
+    /* A cell's row of 69 units (eight lanes eight times and a tail of five in such builds) against each unit
+     * computed alone (the scalar loops only): the same bits, forward and, for the LSTM, backward. */
+    const rnnc_cell cells[] = {RNNC_CELL_LSTM, RNNC_CELL_GRU, RNNC_CELL_RNN_TANH};
+    for (int ci = 0; ci < 3; ci++) {
+        const rnnc_cell_info *info = rnnc_cell_info_of(cells[ci]);
+        enum { H = 69 };
+        const int G = info->gates, GH = G * H;
+        float gx[4 * H], hg[4 * H], bi[4 * H], bh[4 * H], hp[H], cp[H], g1[4 * H], g2[4 * H];
+        float h1[H], h2[H], c1[H], c2[H], y1[H], y2[H], a1[H], a2[H];
+        int one = 1;
+        for (int k = 0; k < GH; k++) {
+            gx[k] = sinf(1.7f * k) * 3; hg[k] = cosf(0.9f * k) * 2; bi[k] = 0.1f * (k % 5); bh[k] = -0.07f * (k % 3);
+        }
+        for (int k = 0; k < H; k++) { hp[k] = sinf(0.3f * k); cp[k] = cosf(1.3f * k) * 2; }
+        memcpy(g1, gx, sizeof gx);
+        memcpy(g2, gx, sizeof gx);
+        rnnc_cell_fwd a = {.B = 1, .H = H, .j0 = 0, .j1 = H, .t = 0, .len = &one, .gates = g1, .hg = hg, .b_ih = bi,
+                           .b_hh = bh, .aux = info->aux ? a1 : NULL, .h_prev = hp, .h_new = h1,
+                           .c_prev = info->states == 2 ? cp : NULL, .c_new = info->states == 2 ? c1 : NULL, .y = y1, .ldy = H};
+        info->forward(&a);
+        for (int j = 0; j < H; j++) {
+            rnnc_cell_fwd b = a;
+            b.j0 = j; b.j1 = j + 1; b.gates = g2; b.aux = info->aux ? a2 : NULL; b.h_new = h2;
+            b.c_new = info->states == 2 ? c2 : NULL; b.y = y2;
+            info->forward(&b);
+        }
+        CHECK_MSG(!memcmp(g1, g2, sizeof(float) * GH) && !memcmp(h1, h2, sizeof h1) && !memcmp(y1, y2, sizeof y1) &&
+                      (info->states != 2 || !memcmp(c1, c2, sizeof c1)) && (!info->aux || !memcmp(a1, a2, sizeof a1)),
+                  "cell %s: a row of %d units differs from its units alone", info->name, H);
+        if (cells[ci] != RNNC_CELL_LSTM) continue;
+        float dh[H], dc[H], dy[H], zero[H] = {0}, dcp1[H], dcp2[H], dhp1[H], dhp2[H], dg1[4 * H], dg2[4 * H];
+        for (int k = 0; k < H; k++) { dh[k] = sinf(2.1f * k); dc[k] = cosf(0.7f * k); dy[k] = sinf(0.4f * k + 1); }
+        rnnc_cell_bwd w = {.B = 1, .H = H, .j0 = 0, .j1 = H, .t = 0, .len = &one, .gates = g1, .h_prev = hp, .h_new = h1,
+                           .c_prev = cp, .c_new = c1, .dh = dh, .dy = dy, .lddy = H, .zero = zero, .dc = dc,
+                           .dc_prev = dcp1, .dh_prev = dhp1, .dgx = dg1, .dgh = dg1};
+        info->backward(&w);
+        for (int j = 0; j < H; j++) {
+            rnnc_cell_bwd v = w;
+            v.j0 = j; v.j1 = j + 1; v.dc_prev = dcp2; v.dh_prev = dhp2; v.dgx = dg2; v.dgh = dg2;
+            info->backward(&v);
+        }
+        CHECK_MSG(!memcmp(dg1, dg2, sizeof dg1) && !memcmp(dcp1, dcp2, sizeof dcp1) && !memcmp(dhp1, dhp2, sizeof dhp1),
+                  "lstm backward: a row of %d units differs from its units alone", H);
+    }
+}
+
 /* The schedules of the time loops (rnnc_loop_mode: one thread; each step split by hidden units;
  * threads carrying their own rows; each direction on its own threads; every layer at once as a
  * wavefront) give bit-identical outputs, final states and gradients, for every cell, one- and
@@ -770,6 +850,7 @@ int main(void) {
     /* the threaded loops, even on these small layers: each step split by units ... */
     rnnc_rnn_set_loop_mode(RNNC_LOOP_UNITS);
     RUN(test_math);
+    RUN(test_math_lanes);
     RUN(test_layout);
     RUN(test_cell_table);
     RUN(test_names_and_bad_input);

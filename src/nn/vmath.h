@@ -65,4 +65,58 @@ static inline float rnnc_tanhf(float x) {
     return x < 0.0f ? -v : v;
 }
 
+/* Eight lanes at a time, written out for AVX2 with FMA: rnnc_v8_expf, rnnc_v8_sigmoidf and
+ * rnnc_v8_tanhf do the same operations in the same order as the scalar functions above, so each
+ * lane is the same bits as the scalar function of it (test_rnn's test_math_lanes), NaN included:
+ * a vector loop and its scalar tail agree. Written out because GCC, keeping NaN semantics, turns
+ * the two clamps into about ten compares and blends a call where vminps and vmaxps do it in two
+ * (they return their second operand when either is NaN, as the clamps' false comparisons do);
+ * the cells' forward loops run 1.25x faster for it. */
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define RNNC_V8 1
+
+static inline __m256 rnnc_v8_expf(__m256 x) {
+    x = _mm256_min_ps(_mm256_set1_ps(88.0f), x);
+    x = _mm256_max_ps(_mm256_set1_ps(-87.0f), x);
+    __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504f), _mm256_set1_ps(12582912.0f));
+    __m256 n = _mm256_sub_ps(t, _mm256_set1_ps(12582912.0f));
+    __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-0.693359375f), x);
+    r = _mm256_fmadd_ps(n, _mm256_set1_ps(2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
+    /* (bits - 0x4B400000 + 127) << 23, wrapping as the scalar's unsigned arithmetic does */
+    __m256i s = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B400000 - 127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(s));
+}
+
+static inline __m256 rnnc_v8_sigmoidf(__m256 x) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    return _mm256_div_ps(one, _mm256_add_ps(one, rnnc_v8_expf(_mm256_xor_ps(x, _mm256_set1_ps(-0.0f)))));
+}
+
+static inline __m256 rnnc_v8_tanhf(__m256 x) {
+    const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
+    __m256 ax = _mm256_andnot_ps(sign, x);
+    __m256 big = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(rnnc_v8_expf(_mm256_add_ps(ax, ax)), one)));
+    __m256 x2 = _mm256_mul_ps(ax, ax);
+    __m256 p = _mm256_set1_ps(1.45583438705e-3f);
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-3.59212803657e-3f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(8.86323552990e-3f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-2.18694885362e-2f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(5.39682539683e-2f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-1.33333333333e-1f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(3.33333333333e-1f));
+    __m256 small = _mm256_fmadd_ps(_mm256_xor_ps(_mm256_mul_ps(ax, x2), sign), p, ax);
+    /* ordered, non-signalling "<": false for NaN, as C's < */
+    __m256 v = _mm256_blendv_ps(big, small, _mm256_cmp_ps(ax, _mm256_set1_ps(0.5f), _CMP_LT_OQ));
+    return _mm256_blendv_ps(v, _mm256_xor_ps(v, sign), _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ));
+}
+#endif
+
 #endif
