@@ -1329,6 +1329,15 @@ rnnc_status rnnc_s2s_train_step(rnnc_s2s_model *m, rnnc_s2s_ws *ws, const rnnc_s
  * can give (the allocation then fails cleanly instead) */
 static int default_out_len(int src_len) { return src_len > (INT_MAX - 10) / 2 ? INT_MAX : 2 * src_len + 10; }
 
+typedef struct { int len; size_t i; } len_index;
+
+/* Shorter sources first, ties in the set's order. */
+static int cmp_len_index(const void *a, const void *b) {
+    const len_index *x = a, *y = b;
+    if (x->len != y->len) return x->len < y->len ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
 rnnc_status rnnc_s2s_evaluate(const rnnc_s2s_model *m, const rnnc_s2s_data *d, int beam, double alpha, int batch,
                               int max_len, rnnc_s2s_score *score, rnnc_s2s_hyp **hyps_out) {
     memset(score, 0, sizeof *score);
@@ -1338,42 +1347,50 @@ rnnc_status rnnc_s2s_evaluate(const rnnc_s2s_model *m, const rnnc_s2s_data *d, i
     int Ts = 1;
     for (size_t i = 0; i < d->n; i++) if (d->items[i].src_len > Ts) Ts = d->items[i].src_len;
     int ML = max_len > 0 ? max_len : default_out_len(Ts);
-    rnnc_s2s_hyp *hyps = calloc(d->n, sizeof *hyps);
+    rnnc_s2s_hyp *hyps = calloc(d->n, sizeof *hyps), *bh = calloc((size_t)batch, sizeof *bh);
     uint32_t *src = malloc((size_t)batch * Ts * sizeof *src), *out = malloc((size_t)batch * ML * sizeof *out);
     int *slen = malloc((size_t)batch * sizeof *slen), *olen = malloc((size_t)batch * sizeof *olen);
-    int *rmax = malloc((size_t)batch * sizeof *rmax); /* each source's own limit: its output is the same in any batch */
+    int *rmax = malloc((size_t)batch * sizeof *rmax), *n_out = malloc((size_t)batch * sizeof *n_out);
+    len_index *order = malloc(d->n * sizeof *order);
     rnnc_status s = RNNC_OK;
     dec_packed dp;
     bool packed = false;
-    if (!hyps || !src || !out || !slen || !olen || !rmax) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for evaluation"); goto out; }
+    if (!hyps || !bh || !src || !out || !slen || !olen || !rmax || !n_out || !order) {
+        s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for evaluation");
+        goto out;
+    }
     if ((s = dec_packed_new(&dp, m))) goto out;
     packed = true;
+    /* Batches of sources of one length, or nearly: the encoder's input projections run over every
+     * padded position of a batch, which in the set's own order was 43% of them on the CMUdict
+     * test set. Each source's output is its own whatever its batch (its limit too: rmax), so the
+     * order changes nothing but the time. */
+    for (size_t i = 0; i < d->n; i++) order[i] = (len_index){d->items[i].src_len, i};
+    qsort(order, d->n, sizeof *order, cmp_len_index);
     for (size_t i0 = 0; i0 < d->n && !s; i0 += (size_t)batch) {
         int B = (int)(d->n - i0 < (size_t)batch ? d->n - i0 : (size_t)batch);
         /* Pad to the batch's longest source. */
         int T = 1, ml = 1;
-        for (int b = 0; b < B; b++) if (d->items[i0 + b].src_len > T) T = d->items[i0 + b].src_len;
+        for (int b = 0; b < B; b++) if (d->items[order[i0 + b].i].src_len > T) T = d->items[order[i0 + b].i].src_len;
         for (int b = 0; b < B; b++) {
-            const rnnc_s2s_item *it = &d->items[i0 + b];
+            const rnnc_s2s_item *it = &d->items[order[i0 + b].i];
             slen[b] = it->src_len;
             for (int t = 0; t < T; t++) src[(size_t)b * T + t] = t < it->src_len ? it->src[t] : RNNC_S2S_PAD;
             rmax[b] = max_len > 0 ? max_len : default_out_len(slen[b]);
             if (rmax[b] > ml) ml = rmax[b];
         }
-        if (beam > 1) { /* the batch's searches side by side, each as rnnc_s2s_beam makes it */
-            int *n_out = malloc((size_t)B * sizeof *n_out);
-            s = n_out ? beam_batch(m, &dp, src, slen, B, T, beam, rmax, alpha, 1, &hyps[i0], n_out)
-                      : rnnc_error(RNNC_ERR_NOMEM, "out of memory for evaluation");
-            free(n_out);
-            continue;
-        }
-        if ((s = greedy_impl(m, &dp, src, slen, B, T, ml, rmax, out, olen))) break;
-        for (int b = 0; b < B; b++) {
-            rnnc_s2s_hyp *h = &hyps[i0 + b];
-            h->ids = malloc((size_t)(olen[b] ? olen[b] : 1) * sizeof(uint32_t));
-            if (!h->ids) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for evaluation"); break; }
-            memcpy(h->ids, out + (size_t)b * ml, (size_t)olen[b] * sizeof(uint32_t));
-            h->len = olen[b];
+        if (beam > 1) /* the batch's searches side by side, each as rnnc_s2s_beam makes it */
+            s = beam_batch(m, &dp, src, slen, B, T, beam, rmax, alpha, 1, bh, n_out);
+        else if (!(s = greedy_impl(m, &dp, src, slen, B, T, ml, rmax, out, olen)))
+            for (int b = 0; b < B && !s; b++) {
+                bh[b].ids = malloc((size_t)(olen[b] ? olen[b] : 1) * sizeof(uint32_t));
+                if (!bh[b].ids) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for evaluation"); break; }
+                memcpy(bh[b].ids, out + (size_t)b * ml, (size_t)olen[b] * sizeof(uint32_t));
+                bh[b].len = olen[b];
+            }
+        for (int b = 0; b < B; b++) { /* to the sources' own places (freed from there on an error) */
+            hyps[order[i0 + b].i] = bh[b];
+            memset(&bh[b], 0, sizeof bh[b]);
         }
     }
     for (size_t i = 0; i < d->n && !s; i++) {
@@ -1388,7 +1405,7 @@ out:
     } else if (hyps_out) {
         *hyps_out = hyps;
     }
-    free(src); free(out); free(slen); free(olen); free(rmax);
+    free(src); free(out); free(slen); free(olen); free(rmax); free(n_out); free(order); free(bh);
     if (packed) dec_packed_free(&dp);
     return s;
 }
