@@ -798,39 +798,54 @@ static void dec_packed_step(dec_packed *d, int P, const float *h, const float *c
  * row_max[b] of them (row_max NULL: max_len each; row_max[b] <= max_len). */
 static rnnc_status greedy_impl(const rnnc_s2s_model *m, dec_packed *dp, const uint32_t *src, const int *src_len,
                                int B, int Ts, int max_len, const int *row_max, uint32_t *out, int *out_len) {
-    int *sids = malloc((size_t)B * (size_t)Ts * sizeof(int));
-    bool *done = calloc((size_t)B, sizeof(bool));
-    rnnc_status s = !sids || !done ? rnnc_error(RNNC_ERR_NOMEM, "out of memory for greedy decoding") : RNNC_OK;
+    int *sids = malloc((size_t)B * (size_t)Ts * sizeof(int)), *row = malloc((size_t)B * sizeof(int));
+    rnnc_status s = !sids || !row ? rnnc_error(RNNC_ERR_NOMEM, "out of memory for greedy decoding") : RNNC_OK;
     if (!s) s = dec_packed_bufs(dp, m, B, Ts, B);
-    if (s) { free(sids); free(done); return s; }
+    if (s) { free(sids); free(row); return s; }
     encoder_bufs e = dp->e;
     step_bufs sb = dp->sb; /* the swaps below change only this copy's pointers: put back at the end */
     source_ids(m, src, src_len, B, Ts, sids);
     if ((s = encode(m, &e, sids, src_len, B, Ts, false, NULL))) goto out;
-    size_t n = (size_t)m->c.layers * B * m->c.hidden;
+    const int L = m->c.layers, H = m->c.hidden, V = m->c.tgt_vocab;
+    size_t n = (size_t)L * B * H;
     memcpy(sb.h, e.h0, n * sizeof(float));
     if (has_c(m)) memcpy(sb.c, e.c0, n * sizeof(float));
-    for (int b = 0; b < B; b++) { out_len[b] = 0; sb.ids[b] = RNNC_S2S_BOS; }
-    int left = B;
+    for (int b = 0; b < B; b++) { out_len[b] = 0; sb.ids[b] = RNNC_S2S_BOS; row[b] = b; }
+    /* Only the rows still decoding are stepped: row r of the step is source row[r], and the states
+     * (L, R, H) are those rows' alone, packed again when some finish. A row's numbers do not
+     * depend on the rows stepped with it, so the outputs are those of stepping every row. */
+    int R = B;
     bool with_c = has_c(m);
-    for (int t = 0; t < max_len && left > 0; t++) {
-        dec_packed_step(dp, B, sb.h, with_c ? sb.c : NULL, B, NULL, sb.ids, sb.h2, with_c ? sb.c2 : NULL, sb.logits, 0, NULL, NULL,
-                        NULL);
-        for (int b = 0; b < B; b++) {
-            int v = argmax_output(sb.logits + (size_t)b * m->c.tgt_vocab, m->c.tgt_vocab);
-            sb.ids[b] = v;
-            if (done[b]) continue;
-            if (v == RNNC_S2S_EOS) { done[b] = true; left--; continue; }
+    for (int t = 0; t < max_len && R > 0; t++) {
+        dec_packed_step(dp, R, sb.h, with_c ? sb.c : NULL, R, NULL, sb.ids, sb.h2, with_c ? sb.c2 : NULL, sb.logits, 0, NULL,
+                        NULL, NULL);
+        int R2 = 0;
+        for (int r = 0; r < R; r++) {
+            int b = row[r], v = argmax_output(sb.logits + (size_t)r * V, V);
+            if (v == RNNC_S2S_EOS) continue;
             out[(size_t)b * max_len + out_len[b]++] = (uint32_t)v;
-            if (out_len[b] == (row_max ? row_max[b] : max_len)) { done[b] = true; left--; }
+            if (out_len[b] == (row_max ? row_max[b] : max_len)) continue;
+            if (R2 < r) /* row r moves up to R2: its states and its next input */
+                for (int l = 0; l < L; l++) {
+                    memcpy(sb.h2 + ((size_t)l * R + R2) * H, sb.h2 + ((size_t)l * R + r) * H, (size_t)H * sizeof(float));
+                    if (with_c) memcpy(sb.c2 + ((size_t)l * R + R2) * H, sb.c2 + ((size_t)l * R + r) * H, (size_t)H * sizeof(float));
+                }
+            row[R2] = b;
+            sb.ids[R2++] = v;
         }
+        if (R2 < R) /* the layers' blocks, R rows apart, closed up to R2 rows apart */
+            for (int l = 1; l < L; l++) {
+                memmove(sb.h2 + (size_t)l * R2 * H, sb.h2 + (size_t)l * R * H, (size_t)R2 * H * sizeof(float));
+                if (with_c) memmove(sb.c2 + (size_t)l * R2 * H, sb.c2 + (size_t)l * R * H, (size_t)R2 * H * sizeof(float));
+            }
+        R = R2;
         float *t1 = sb.h; sb.h = sb.h2; sb.h2 = t1;
         t1 = sb.c; sb.c = sb.c2; sb.c2 = t1;
     }
 out:
     dp->sb = sb;
     free(sids);
-    free(done);
+    free(row);
     return s;
 }
 
