@@ -1376,6 +1376,11 @@ rnnc_status rnnc_s2s_evaluate(const rnnc_s2s_model *m, const rnnc_s2s_data *d, i
     }
     if ((s = dec_packed_new(&dp, m))) goto out;
     packed = true;
+    /* the buffers for the longest source at once: the batches come shortest first, and growing
+     * them batch by batch cleared fresh pages at every new length (2% of a beam search) */
+    int B0 = d->n < (size_t)batch ? (int)d->n : batch;
+    size_t rows0 = (size_t)B0 * (size_t)(beam > 1 ? beam : 1);
+    if (rows0 <= INT_MAX && (s = dec_packed_bufs(&dp, m, B0, Ts, (int)rows0))) goto out;
     /* Batches of sources of one length, or nearly: the encoder's input projections run over every
      * padded position of a batch, which in the set's own order was 43% of them on the CMUdict
      * test set. Each source's output is its own whatever its batch (its limit too: rmax), so the
