@@ -338,6 +338,42 @@ static void test_beam_batched(void) {
     }
 }
 
+/* A set large enough that the searches' own work between steps runs on the threads (32 sources
+ * or more searching): every source still gets what its search alone gives it. */
+static void test_beam_many_sources(void) {
+    rnnc_s2s_model *m = tiny_model(RNNC_CELL_LSTM, false, 2, 23);
+    for (size_t k = 0; k < m->n_params; k++) m->params[k] *= 3.0f;
+    char tsv[4096];
+    size_t n = 0;
+    for (int i = 0; i < 70; i++) { /* distinct sources of 2-5 symbols from s4..s8: i's base-5 digits */
+        int len = 2 + i % 4;
+        for (int j = 0, v = i; j < len; j++, v /= 5) n += (size_t)snprintf(tsv + n, sizeof tsv - n, "%ss%d", j ? " " : "", 4 + v % 5);
+        n += (size_t)snprintf(tsv + n, sizeof tsv - n, "\tT%d\n", 4 + i % 4);
+    }
+    rnnc_s2s_data d;
+    rnnc_s2s_data_init(&d);
+    rnnc_s2s_read_opts ro = {.grow = false};
+    CHECK_EQ_LL(rnnc_s2s_data_parse(&d, tsv, n, "many.tsv", &ro, &m->src_vocab, &m->tgt_vocab), RNNC_OK);
+    CHECK_EQ_LL(d.n, 70);
+    rnnc_s2s_score sc;
+    rnnc_s2s_hyp *hyps = NULL;
+    CHECK_EQ_LL(rnnc_s2s_evaluate(m, &d, 4, 1.0, 64, 0, &sc, &hyps), RNNC_OK);
+    for (size_t i = 0; hyps && i < d.n; i++) {
+        const rnnc_s2s_item *it = &d.items[i];
+        rnnc_s2s_hyp h[1];
+        int k = 0;
+        CHECK_EQ_LL(rnnc_s2s_beam(m, it->src, it->src_len, 4, 2 * it->src_len + 10, 1.0, 1, h, &k), RNNC_OK);
+        CHECK_MSG(k == 1 && hyps[i].len == h[0].len && hyps[i].logprob == h[0].logprob &&
+                      !memcmp(hyps[i].ids, h[0].ids, (size_t)h[0].len * sizeof *h[0].ids),
+                  "item %zu: batched %d tokens, alone %d", i, hyps[i].len, h[0].len);
+        rnnc_s2s_hyp_free(&h[0]);
+        rnnc_s2s_hyp_free(&hyps[i]);
+    }
+    free(hyps);
+    rnnc_s2s_data_free(&d);
+    rnnc_s2s_model_free(m);
+}
+
 static void test_model_file(void) {
     rnnc_s2s_model *m = tiny_model(RNNC_CELL_LSTM, true, 2, 9);
     const char *path = "test_seq2seq_model.safetensors";
@@ -698,6 +734,7 @@ int main(void) {
     RUN(test_scheduled_sampling);
     RUN(test_greedy_and_beam);
     RUN(test_beam_batched);
+    RUN(test_beam_many_sources);
     RUN(test_model_file);
     RUN(test_hostile_files);
     RUN(test_reverse_source);

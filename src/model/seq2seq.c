@@ -878,6 +878,81 @@ static int cmp_hyp(const void *a, const void *b) {
 
 static double norm_score(double lp, int len, double alpha) { return lp / pow((double)len + 1.0, alpha); }
 
+/* The search's per-source state, shared by the sources' steps (each writes only its own slices). */
+typedef struct {
+    int K, V, ML;
+    size_t cap_fin, per_fin;
+    double alpha;
+    const float *logits;
+    const int *topk, *n_top, *rb, *max_len;
+    const double *lse;
+    cand *cands;
+    uint32_t *toks, *toks2;
+    double *lp, *lp2;
+    int *alive, *n_fin, *parent, *next_tok;
+    rnnc_s2s_hyp *fin;
+} beam_state;
+
+/* Active source a (source b) after step t: its candidates (each alive row's K best tokens), the K
+ * best kept as its next hypotheses, those ending in <eos> finished; at its length limit the alive
+ * ones finished too. Returns whether it searches on (-1: out of memory). */
+static int beam_advance(beam_state *st, int a, int b, int t) {
+    const int K = st->K, V = st->V, ML = st->ML;
+    int na = 0, nc = 0;
+    cand *cs = st->cands + (size_t)b * K * K;
+    size_t tb = (size_t)b * K * ML; /* source b's token rows in toks / toks2 */
+    /* Per alive row: its K best tokens (<pad> and <bos> are never chosen), from the step. */
+    for (int r = 0; r < st->alive[b]; r++) {
+        size_t q = (size_t)st->rb[a] + r;
+        const float *row = st->logits + q * V;
+        for (int k = 0; k < st->n_top[q]; k++) {
+            int v = st->topk[q * K + k];
+            cs[nc++] = (cand){st->lp[(size_t)b * K + r] + row[v] - st->lse[q], r, v};
+        }
+    }
+    qsort(cs, (size_t)nc, sizeof *cs, cmp_cand);
+    for (int i = 0; i < nc && na < K; i++) {
+        const cand *c = &cs[i];
+        if (c->tok == RNNC_S2S_EOS) {
+            if ((size_t)st->n_fin[b] >= st->cap_fin) continue;
+            rnnc_s2s_hyp *h = &st->fin[(size_t)b * st->per_fin + st->n_fin[b]];
+            h->ids = malloc((size_t)(t > 0 ? t : 1) * sizeof(uint32_t));
+            if (!h->ids) return -1;
+            memcpy(h->ids, st->toks + tb + (size_t)c->row * ML, (size_t)t * sizeof(uint32_t));
+            h->len = t;
+            h->logprob = c->lp;
+            h->score = norm_score(c->lp, t, st->alpha);
+            h->finished = true;
+            st->n_fin[b]++;
+            continue;
+        }
+        memcpy(st->toks2 + tb + (size_t)na * ML, st->toks + tb + (size_t)c->row * ML, (size_t)t * sizeof(uint32_t));
+        st->toks2[tb + (size_t)na * ML + t] = (uint32_t)c->tok;
+        st->lp2[(size_t)b * K + na] = c->lp;
+        st->parent[(size_t)b * K + na] = st->rb[a] + c->row; /* the row of this step it continues */
+        st->next_tok[(size_t)b * K + na] = c->tok;
+        na++;
+    }
+    st->alive[b] = na;
+    for (int r = 0; r < na; r++) {
+        memcpy(st->toks + tb + (size_t)r * ML, st->toks2 + tb + (size_t)r * ML, (size_t)(t + 1) * sizeof(uint32_t));
+        st->lp[(size_t)b * K + r] = st->lp2[(size_t)b * K + r];
+    }
+    if (t + 1 == st->max_len[b])
+        for (int r = 0; r < na && (size_t)st->n_fin[b] < st->per_fin; r++) {
+            rnnc_s2s_hyp *h = &st->fin[(size_t)b * st->per_fin + st->n_fin[b]];
+            h->ids = malloc((size_t)(t + 1) * sizeof(uint32_t));
+            if (!h->ids) return -1;
+            memcpy(h->ids, st->toks + tb + (size_t)r * ML, (size_t)(t + 1) * sizeof(uint32_t));
+            h->len = t + 1;
+            h->logprob = st->lp[(size_t)b * K + r];
+            h->score = norm_score(h->logprob, t + 1, st->alpha);
+            h->finished = false;
+            st->n_fin[b]++;
+        }
+    return na > 0 && st->n_fin[b] < K && t + 1 < st->max_len[b];
+}
+
 /* Beam search of width K for B sources at once (src (B,Ts), lengths src_len, max_len[b] steps at
  * most): each source's search follows exactly the rules of rnnc_s2s_beam (below), and their
  * decoder steps are taken together, K rows per source still searching, so a step is one product of
@@ -908,10 +983,11 @@ static rnnc_status beam_batch(const rnnc_s2s_model *m, dec_packed *dp, const uin
     int *par = malloc(BK * sizeof(int)), *pmap = malloc(BK * sizeof(int)); /* each row's state; a row's new state index */
     int *topk = malloc(BK * K * sizeof(int)), *n_top = malloc(BK * sizeof(int)); /* each row's best tokens */
     double *lse = malloc(BK * sizeof(double));
+    char *more = malloc((size_t)B);
     rnnc_s2s_hyp *fin = calloc((size_t)B * per_fin, sizeof *fin);
     int n_act = B;
     if (!sids || !toks || !toks2 || !lp || !lp2 || !cands || !alive || !n_fin || !act || !act2 || !parent || !next_tok ||
-        !fin || !rb || !par || !pmap || !topk || !n_top || !lse) {
+        !fin || !rb || !par || !pmap || !topk || !n_top || !lse || !more) {
         s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for beam search");
         goto out;
     }
@@ -932,66 +1008,26 @@ static rnnc_status beam_batch(const rnnc_s2s_model *m, dec_packed *dp, const uin
     memcpy(sb.h, e.h0, (size_t)L * B * H * sizeof(float));
     if (with_c) memcpy(sb.c, e.c0, (size_t)L * B * H * sizeof(float));
     int P = B;
+    beam_state st = {.K = K, .V = V, .ML = ML, .cap_fin = cap_fin, .per_fin = per_fin, .alpha = alpha, .logits = sb.logits,
+                     .topk = topk, .n_top = n_top, .rb = rb, .max_len = max_len, .lse = lse, .cands = cands, .toks = toks,
+                     .toks2 = toks2, .lp = lp, .lp2 = lp2, .alive = alive, .n_fin = n_fin, .parent = parent,
+                     .next_tok = next_tok, .fin = fin};
     for (int t = 0; t < ML && n_act > 0; t++) {
         size_t R = (size_t)rb[n_act];
         dec_packed_step(dp, P, sb.h, with_c ? sb.c : NULL, (int)R, t ? par : NULL, sb.ids, sb.h2, with_c ? sb.c2 : NULL,
                         sb.logits, K, topk, n_top, lse);
-        int n_act2 = 0;
+        /* the sources' own work, on the threads where there are enough of them; more[a] says
+         * whether active source a searches on */
+        int n_act2 = 0, failed = 0;
+        #pragma omp parallel for schedule(dynamic, 4) reduction(|| : failed) if (n_act >= 32)
         for (int a = 0; a < n_act; a++) {
-            int b = act[a], na = 0, nc = 0;
-            cand *cs = cands + (size_t)b * K * K;
-            size_t tb = (size_t)b * K * ML; /* source b's token rows in toks / toks2 */
-            /* Per alive row: its K best tokens (<pad> and <bos> are never chosen), from the step. */
-            for (int r = 0; r < alive[b]; r++) {
-                size_t q = (size_t)rb[a] + r;
-                const float *row = sb.logits + q * V;
-                for (int k = 0; k < n_top[q]; k++) {
-                    int v = topk[q * K + k];
-                    cs[nc++] = (cand){lp[(size_t)b * K + r] + row[v] - lse[q], r, v};
-                }
-            }
-            qsort(cs, (size_t)nc, sizeof *cs, cmp_cand);
-            for (int i = 0; i < nc && na < K; i++) {
-                const cand *c = &cs[i];
-                if (c->tok == RNNC_S2S_EOS) {
-                    if ((size_t)n_fin[b] >= cap_fin) continue;
-                    rnnc_s2s_hyp *h = &fin[(size_t)b * per_fin + n_fin[b]];
-                    h->ids = malloc((size_t)(t > 0 ? t : 1) * sizeof(uint32_t));
-                    if (!h->ids) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for beam search"); goto out; }
-                    memcpy(h->ids, toks + tb + (size_t)c->row * ML, (size_t)t * sizeof(uint32_t));
-                    h->len = t;
-                    h->logprob = c->lp;
-                    h->score = norm_score(c->lp, t, alpha);
-                    h->finished = true;
-                    n_fin[b]++;
-                    continue;
-                }
-                memcpy(toks2 + tb + (size_t)na * ML, toks + tb + (size_t)c->row * ML, (size_t)t * sizeof(uint32_t));
-                toks2[tb + (size_t)na * ML + t] = (uint32_t)c->tok;
-                lp2[(size_t)b * K + na] = c->lp;
-                parent[(size_t)b * K + na] = rb[a] + c->row; /* the row of this step it continues */
-                next_tok[(size_t)b * K + na] = c->tok;
-                na++;
-            }
-            alive[b] = na;
-            for (int r = 0; r < na; r++) {
-                memcpy(toks + tb + (size_t)r * ML, toks2 + tb + (size_t)r * ML, (size_t)(t + 1) * sizeof(uint32_t));
-                lp[(size_t)b * K + r] = lp2[(size_t)b * K + r];
-            }
-            if (t + 1 == max_len[b])
-                for (int r = 0; r < na && (size_t)n_fin[b] < per_fin; r++) {
-                    rnnc_s2s_hyp *h = &fin[(size_t)b * per_fin + n_fin[b]];
-                    h->ids = malloc((size_t)(t + 1) * sizeof(uint32_t));
-                    if (!h->ids) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for beam search"); goto out; }
-                    memcpy(h->ids, toks + tb + (size_t)r * ML, (size_t)(t + 1) * sizeof(uint32_t));
-                    h->len = t + 1;
-                    h->logprob = lp[(size_t)b * K + r];
-                    h->score = norm_score(h->logprob, t + 1, alpha);
-                    h->finished = false;
-                    n_fin[b]++;
-                }
-            if (na > 0 && n_fin[b] < K && t + 1 < max_len[b]) act2[n_act2++] = b;
+            int r = beam_advance(&st, a, act[a], t);
+            failed = failed || r < 0;
+            more[a] = r > 0;
         }
+        if (failed) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for beam search"); goto out; }
+        for (int a = 0; a < n_act; a++)
+            if (more[a]) act2[n_act2++] = act[a];
         /* The next step's rows: the alive hypotheses of the sources still searching, packed; its
          * states: those of the rows they continue, each once. */
         for (size_t i = 0; i < R; i++) pmap[i] = -1;
@@ -1007,6 +1043,7 @@ static rnnc_status beam_batch(const rnnc_s2s_model *m, dec_packed *dp, const uin
             }
         }
         rb[n_act2] = to;
+        #pragma omp parallel for schedule(static) if (R * (size_t)L * H >= ((size_t)1 << 16))
         for (size_t i = 0; i < R; i++)
             if (pmap[i] >= 0)
                 for (int l = 0; l < L; l++) {
@@ -1032,7 +1069,7 @@ out:
             for (int i = 0; i < n_fin[b]; i++) rnnc_s2s_hyp_free(&fin[(size_t)b * per_fin + i]);
     free(fin); free(cands); free(lp); free(lp2); free(toks); free(toks2); free(sids);
     free(alive); free(n_fin); free(act); free(act2); free(parent); free(next_tok); free(rb); free(par); free(pmap);
-    free(topk); free(n_top); free(lse);
+    free(topk); free(n_top); free(lse); free(more);
     dp->sb = sb;
     return s;
 }
