@@ -44,11 +44,12 @@ sanitize: deps data onnxruntime
 	@CC=clang cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_FLAGS_RELWITHDEBINFO='-O1 -g' -DRNNC_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j$(JOBS)
-	@# the build above is portable (no -march=native), so the kernels only a native build compiles
-	@# (AVX-512 ones on such a host) are checked in a second, native one: test_nn holds them
+	@# the build above is portable (no -march=native), so the code only a native build compiles
+	@# (AVX-512 kernels on such a host, the cells' AVX2 lanes) is checked in a second, native one:
+	@# test_nn holds the kernels, test_rnn the cells
 	@CC=clang cmake -S . -B $(ASAN_BUILD)-native -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_FLAGS_RELWITHDEBINFO='-O1 -g' -DCMAKE_C_FLAGS='-march=native' -DRNNC_SANITIZE=ON >/dev/null
-	@cmake --build $(ASAN_BUILD)-native -j$(JOBS) --target test_nn
-	@cd $(ASAN_BUILD)-native && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -R '^test_nn$$'
+	@cmake --build $(ASAN_BUILD)-native -j$(JOBS) --target test_nn test_rnn
+	@cd $(ASAN_BUILD)-native && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -R '^test_(nn|rnn)$$'
 
 # libFuzzer targets, each for a short bounded time (FUZZ_SECONDS).
 FUZZ_SECONDS ?= 20
