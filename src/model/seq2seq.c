@@ -608,9 +608,9 @@ rnnc_status rnnc_s2s_decode_step(const rnnc_s2s_model *m, const uint32_t *ids, i
  * layer's general forward (step() above) each step packs W_ih and W_hh again and runs its phases
  * one after the other with the threads meeting between them; here the weights are packed once
  * per decoding call (the pgemm panels of rnn.c), layer 0's input projection is made once for the
- * whole target table (V rows: its embedding times W_ih0^T), and a step of R rows runs as blocks
- * of DEC_BLOCK rows on the threads, each block through every layer and the head with no meeting
- * (rows are independent). The cells' own pointwise code does the gates, as in training. */
+ * whole target table (V rows: its embedding times W_ih0^T), and a step of R rows runs as equal
+ * blocks of at most DEC_BLOCK rows on the threads, each block through every layer and the head
+ * with no meeting (rows are independent). The cells' own pointwise code does the gates, as in training. */
 #define DEC_BLOCK 32
 
 struct dec_packed {
@@ -745,6 +745,7 @@ static void dec_packed_step(dec_packed *d, int P, const float *h, const float *c
                             const int *ids, float *h2, float *c2, float *logits, int K, int *topk, int *n_top,
                             double *lse) {
     int L = d->L, H = d->H, GH = d->GH, V = d->V, T = d->threads;
+    if (R < 1 || P < 1) return;
     /* blocks of at most DEC_BLOCK rows, as many of each phase as a multiple of the threads, of
      * equal sizes (a multiple of the kernel's four rows): no thread waits out a lone short block */
     int nb = (R + DEC_BLOCK - 1) / DEC_BLOCK, nbp = (P + DEC_BLOCK - 1) / DEC_BLOCK;
