@@ -42,6 +42,20 @@ check "nbest: 3 lines per input, numbered, scores sorted" '[ $(wc -l < "$t/nbest
 printf 'a b c\nd e\n' | "$RNNC" seq2seq translate --model "$t/run/best.safetensors" --beam 1 > "$t/g.txt"
 printf 'a b c\nd e\n' | "$RNNC" seq2seq translate --model "$t/run/best.safetensors" > "$t/g2.txt"
 check "beam 1 equals greedy" 'cmp -s "$t/g.txt" "$t/g2.txt"'
+# lines are decoded in batches (of like length, from a file many batches at a time): the outputs
+# are those of one line at a time, in order, empty lines kept, whatever the batch and the input
+for i in 1 2 3; do cut -f1 "$t/dev.tsv"; echo; printf '   \n'; done > "$t/many.txt"
+"$RNNC" seq2seq translate --model "$t/run/best.safetensors" --batch 1 < "$t/many.txt" > "$t/b1.txt" 2>/dev/null
+"$RNNC" seq2seq translate --model "$t/run/best.safetensors" --batch 7 < "$t/many.txt" > "$t/b7.txt"
+"$RNNC" seq2seq translate --model "$t/run/best.safetensors" "$t/many.txt" > "$t/bf.txt" 2>/dev/null
+check "translate --batch 1, --batch 7 and a file give the same lines" '[ $(wc -l < "$t/b1.txt") -eq $(wc -l < "$t/many.txt") ] && cmp -s "$t/b1.txt" "$t/b7.txt" && cmp -s "$t/b1.txt" "$t/bf.txt"'
+"$RNNC" seq2seq translate --model "$t/run/best.safetensors" --beam 3 --nbest 2 --batch 1 < "$t/many.txt" > "$t/n1.txt"
+"$RNNC" seq2seq translate --model "$t/run/best.safetensors" --beam 3 --nbest 2 "$t/many.txt" > "$t/nf.txt" 2>/dev/null
+check "translate --nbest: the same lists batched and one line at a time" '[ $(wc -l < "$t/n1.txt") -eq $((2 * $(wc -l < "$t/many.txt"))) ] && cmp -s "$t/n1.txt" "$t/nf.txt"'
+"$RNNC" seq2seq translate --model "$t/run/best.safetensors" --batch 0 < /dev/null 2> "$t/err"
+check "translate --batch 0: exit 2 naming the flag" '[ $? -eq 2 ] && grep -q -- "--batch" "$t/err"'
+"$RNNC" seq2seq translate --model "$t/run/best.safetensors" --batch 2> "$t/err" < /dev/null
+check "translate --batch without a value: exit 2" '[ $? -eq 2 ] && grep -q -- "--batch needs a value" "$t/err"'
 
 "$RNNC" seq2seq eval --model "$t/run/best.safetensors" --data "$t/dev.tsv" > "$t/eval.txt"
 check "eval prints TER and SER" '[ $? -eq 0 ] && grep -q "TER [0-9.]*%  SER [0-9.]*%" "$t/eval.txt"'

@@ -374,6 +374,61 @@ static void test_beam_many_sources(void) {
     rnnc_s2s_model_free(m);
 }
 
+/* rnnc_s2s_translate: the n-best lists of rnnc_s2s_beam and the outputs of rnnc_s2s_greedy for each
+ * source alone, whatever the batch; bad arguments refused with nothing left allocated. */
+static void test_translate(void) {
+    rnnc_s2s_model *m = tiny_model(RNNC_CELL_GRU, true, 2, 31);
+    for (size_t k = 0; k < m->n_params; k++) m->params[k] *= 3.0f;
+    enum { N = 11 };
+    uint32_t data[N][6];
+    const uint32_t *src[N];
+    int len[N];
+    for (int i = 0; i < N; i++) {
+        len[i] = 1 + (i * 5) % 6;
+        for (int t = 0; t < len[i]; t++) data[i][t] = 4 + (uint32_t)((i + 2 * t) % 5);
+        src[i] = data[i];
+    }
+    const int batches[] = {1, 4, 64};
+    for (int bi = 0; bi < 3; bi++) {
+        rnnc_s2s_hyp out[N * 2];
+        int n_out[N];
+        CHECK_EQ_LL(rnnc_s2s_translate(m, src, len, N, 4, 0.7, 2, 0, batches[bi], out, n_out), RNNC_OK);
+        for (int i = 0; i < N; i++) {
+            rnnc_s2s_hyp h[2];
+            int k = 0;
+            CHECK_EQ_LL(rnnc_s2s_beam(m, src[i], len[i], 4, 2 * len[i] + 10, 0.7, 2, h, &k), RNNC_OK);
+            CHECK_EQ_LL(n_out[i], k);
+            for (int j = 0; j < k && j < n_out[i]; j++)
+                CHECK_MSG(out[i * 2 + j].len == h[j].len && out[i * 2 + j].score == h[j].score &&
+                              !memcmp(out[i * 2 + j].ids, h[j].ids, (size_t)h[j].len * sizeof *h[j].ids),
+                          "batch %d source %d hypothesis %d", batches[bi], i, j);
+            for (int j = 0; j < k; j++) rnnc_s2s_hyp_free(&h[j]);
+            for (int j = 0; j < n_out[i]; j++) rnnc_s2s_hyp_free(&out[i * 2 + j]);
+        }
+        CHECK_EQ_LL(rnnc_s2s_translate(m, src, len, N, 1, 0, 1, 5, batches[bi], out, n_out), RNNC_OK);
+        for (int i = 0; i < N; i++) {
+            uint32_t g[5];
+            int gl = -1;
+            CHECK_EQ_LL(rnnc_s2s_greedy(m, src[i], &len[i], 1, len[i], 5, g, &gl), RNNC_OK);
+            CHECK_EQ_LL(n_out[i], 1);
+            CHECK(out[i].len == gl && !memcmp(out[i].ids, g, (size_t)gl * sizeof *g) && out[i].finished == (gl < 5));
+            rnnc_s2s_hyp_free(&out[i]);
+        }
+    }
+    rnnc_s2s_hyp out[N * 2];
+    int n_out[N], zero = 0;
+    CHECK_EQ_LL(rnnc_s2s_translate(m, src, len, N, 1, 0, 2, 0, 8, out, n_out), RNNC_ERR_ARG); /* n-best without a beam */
+    CHECK_EQ_LL(rnnc_s2s_translate(m, src, len, N, 0, 0, 1, 0, 8, out, n_out), RNNC_ERR_ARG);
+    CHECK_EQ_LL(rnnc_s2s_translate(m, src, len, N, 2, 0, 1, -1, 8, out, n_out), RNNC_ERR_ARG);
+    CHECK_EQ_LL(rnnc_s2s_translate(m, src, &zero, 1, 2, 0, 1, 0, 8, out, n_out), RNNC_ERR_ARG); /* an empty source */
+    uint32_t bad[2] = {4, 999};
+    const uint32_t *bs[1] = {bad};
+    int bl = 2;
+    CHECK_EQ_LL(rnnc_s2s_translate(m, bs, &bl, 1, 2, 0, 1, 0, 8, out, n_out), RNNC_ERR_RANGE);
+    CHECK_EQ_LL(rnnc_s2s_translate(m, src, len, 0, 2, 0, 1, 0, 8, out, n_out), RNNC_OK); /* nothing to do */
+    rnnc_s2s_model_free(m);
+}
+
 static void test_model_file(void) {
     rnnc_s2s_model *m = tiny_model(RNNC_CELL_LSTM, true, 2, 9);
     const char *path = "test_seq2seq_model.safetensors";
@@ -735,6 +790,7 @@ int main(void) {
     RUN(test_greedy_and_beam);
     RUN(test_beam_batched);
     RUN(test_beam_many_sources);
+    RUN(test_translate);
     RUN(test_model_file);
     RUN(test_hostile_files);
     RUN(test_reverse_source);

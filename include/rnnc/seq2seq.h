@@ -312,6 +312,17 @@ rnnc_status rnnc_s2s_beam(const rnnc_s2s_model *m, const uint32_t *src, int src_
                           double alpha, int nbest, rnnc_s2s_hyp *out, int *n_out);
 void rnnc_s2s_hyp_free(rnnc_s2s_hyp *h);
 
+/* Decodes n sources at once: src[i] holds src_len[i] >= 1 ids. Greedy when beam is 1 (nbest must be
+ * 1 then), else beam search of width beam with length-normalisation alpha, as rnnc_s2s_beam; each
+ * source cut at max_len tokens (0: 2 x its length + 10). The sources are decoded batch at a time, in
+ * batches of like length, and each one's output is exactly what decoding it alone gives.
+ * out[i * nbest + k] receives source i's k-th best hypothesis and n_out[i] their count (greedy: one,
+ * logprob and score 0, finished when it ended at <eos>); free each with rnnc_s2s_hyp_free. On an
+ * error nothing is left allocated in out. */
+rnnc_status rnnc_s2s_translate(const rnnc_s2s_model *m, const uint32_t *const *src, const int *src_len, size_t n,
+                               int beam, double alpha, int nbest, int max_len, int batch, rnnc_s2s_hyp *out,
+                               int *n_out);
+
 /* One optimizer step on a batch: zero grads (n_params), forward/backward of the mean loss,
  * NaN/Inf guard (RNNC_ERR_NUMERIC naming the step), global-norm clipping when clip > 0, update.
  * *loss gets the batch's mean cross-entropy, *grad_norm (may be NULL) the norm before clipping. */

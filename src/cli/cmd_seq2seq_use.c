@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -13,8 +14,9 @@ static const char HELP_TRANSLATE[] =
     "\n"
     "Translates INPUT (a file, or stdin when absent or '-') line by line: one output\n"
     "line per input line, in order; an empty (or blank) line gives an empty line.\n"
-    "Without -o the lines go to stdout as each is made; with -o FILE they are written\n"
-    "to FILE at the end, atomically (a failed run leaves no partial file). At the end\n"
+    "Lines are decoded --batch at a time. Without -o the lines go to stdout as each\n"
+    "batch is done; with -o FILE they are written to FILE at the end, atomically (a\n"
+    "failed run leaves no partial file). At the end\n"
     "a line on stderr counts the lines and the source symbols outside the model's\n"
     "vocabulary (mapped to <unk>), e.g.\n"
     "  translate: 120 lines, 3 unknown source symbols (0.4% of 845)\n"
@@ -32,6 +34,9 @@ static const char HELP_TRANSLATE[] =
     "                   (default 1)\n"
     "  --max-len N      the longest output in symbols (default 2 x source\n"
     "                   length + 10)\n"
+    "  --batch B        lines decoded together (default 64; 1 when stdin is a\n"
+    "                   terminal, so that each typed line is answered at once).\n"
+    "                   The outputs do not depend on it\n"
     "  --threads N      OpenMP threads (default: OMP_NUM_THREADS)\n";
 
 static const char HELP_EVAL[] =
@@ -63,9 +68,74 @@ typedef struct {
     const char *path; /* NULL: stdout */
 } sink;
 
+/* Lines read and waiting to be decoded together: ids[i] (len[i] symbols; 0 for an empty line). */
+typedef struct {
+    uint32_t **ids;
+    int *len, n, cap;
+    long first; /* the line number of line 0 */
+    rnnc_s2s_hyp *hyps;
+    int *n_out;
+    const uint32_t **srcs;
+    int *slen;
+} pending;
+
+static void pending_free(pending *p) {
+    for (int i = 0; i < p->cap && p->ids; i++) free(p->ids[i]);
+    free(p->ids); free(p->len); free(p->hyps); free(p->n_out); free(p->srcs); free(p->slen);
+    memset(p, 0, sizeof *p);
+}
+
+static int pending_new(pending *p, int cap, int nbest) {
+    memset(p, 0, sizeof *p);
+    p->cap = cap;
+    p->ids = calloc((size_t)cap, sizeof *p->ids);
+    p->len = calloc((size_t)cap, sizeof *p->len);
+    p->hyps = calloc((size_t)cap * (size_t)nbest, sizeof *p->hyps);
+    p->n_out = calloc((size_t)cap, sizeof *p->n_out);
+    p->srcs = calloc((size_t)cap, sizeof *p->srcs);
+    p->slen = calloc((size_t)cap, sizeof *p->slen);
+    if (!p->ids || !p->len || !p->hyps || !p->n_out || !p->srcs || !p->slen) { pending_free(p); return -1; }
+    return 0;
+}
+
+/* Decodes the waiting lines and writes their outputs in order (an empty line: an empty output, or
+ * nbest "-inf" lines). Returns 0, or the command's exit code. */
+static int pending_flush(pending *p, const rnnc_s2s_model *m, long beam, long nbest, double alpha, long max_len,
+                         long batch, sink *out, rnnc_bytes *text) {
+    int ne = 0, rc = 0;
+    for (int i = 0; i < p->n; i++)
+        if (p->len[i] > 0) { p->srcs[ne] = p->ids[i]; p->slen[ne++] = p->len[i]; }
+    if (ne && rnnc_s2s_translate(m, p->srcs, p->slen, (size_t)ne, (int)beam, alpha, (int)nbest, (int)max_len, (int)batch,
+                                 p->hyps, p->n_out))
+        rc = cli_fail_status();
+    for (int i = 0, j = 0; i < p->n && !rc; i++) {
+        long lineno = p->first + i;
+        if (p->len[i] == 0) { /* nothing to translate: an empty line keeps the lines aligned */
+            for (long k = 0; k < nbest; k++) {
+                if (nbest > 1) fprintf(out->fp, "%ld\t-inf\t\n", lineno);
+                else fputc('\n', out->fp);
+            }
+            continue;
+        }
+        for (int k = 0; k < p->n_out[j] && !rc; k++) {
+            const rnnc_s2s_hyp *h = &p->hyps[(size_t)j * nbest + k];
+            text->len = 0;
+            if (rnnc_s2s_decode(&m->tgt_vocab, h->ids, (size_t)h->len, text)) rc = cli_fail_status();
+            else if (nbest > 1) fprintf(out->fp, "%ld\t%.6f\t%s\n", lineno, h->score, (char *)text->data);
+            else fprintf(out->fp, "%s\n", (char *)text->data);
+        }
+        j++;
+    }
+    for (size_t k = 0; k < (size_t)ne * (size_t)nbest; k++) rnnc_s2s_hyp_free(&p->hyps[k]);
+    p->first += p->n;
+    p->n = 0;
+    if (!rc && !out->path) fflush(stdout); /* a filter: each batch as soon as it exists */
+    return rc;
+}
+
 int cmd_seq2seq_translate(int argc, char **argv) {
     const char *mode = "seq2seq translate", *model = NULL, *input = NULL, *output = NULL;
-    long beam = 1, nbest = 1, max_len = 0, threads = 0;
+    long beam = 1, nbest = 1, max_len = 0, threads = 0, batch = 0;
     double alpha = 1.0;
     if (cli_wants_help(argc, argv)) { fputs(HELP_TRANSLATE, stdout); return 0; }
     for (int i = 1; i < argc; i++) {
@@ -84,6 +154,7 @@ int cmd_seq2seq_translate(int argc, char **argv) {
         else if (OPT("--alpha")) { if (err || !cli_parse_double(mode, "--alpha", v, 0, 10, &alpha)) return err ? err : 2; }
         else if (OPT("--max-len")) { if (err || !cli_parse_long(mode, "--max-len", v, 1, 1 << 20, &max_len)) return err ? err : 2; }
         else if (OPT("--threads")) { if (err || !cli_parse_long(mode, "--threads", v, 1, 1024, &threads)) return err ? err : 2; }
+        else if (OPT("--batch")) { if (err || !cli_parse_long(mode, "--batch", v, 1, 1 << 16, &batch)) return err ? err : 2; }
         else if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error(mode, "unknown option '%s'", argv[i]);
         else if (input) return cli_usage_error(mode, "one input at most (got '%s' and '%s')", input, argv[i]);
         else input = argv[i];
@@ -119,9 +190,14 @@ int cmd_seq2seq_translate(int argc, char **argv) {
     long lineno = 0;
     rnnc_ids ids = {0};
     rnnc_bytes text = {0};
-    rnnc_s2s_hyp *hyps = calloc((size_t)nbest, sizeof *hyps);
-    uint32_t *gout = NULL;
-    if (!hyps) rc = cli_fail("out of memory");
+    /* typed lines are answered one by one; a file or a pipe is decoded in batches. Lines from stdin
+     * are handed on a batch at a time (a filter answers as soon as it can); from a file, 64 batches
+     * at a time, so that the decoder's weights are packed once for many batches and the batches
+     * are made of lines of like length */
+    if (!batch) batch = from_stdin && isatty(fileno(stdin)) ? 1 : 64;
+    long chunk = from_stdin ? batch : batch * 64 < 4096 ? 4096 : batch * 64;
+    pending pend;
+    if (pending_new(&pend, (int)chunk, (int)nbest)) rc = cli_fail("out of memory");
     while (!rc && (n = getline(&line, &cap, in)) >= 0) {
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
         ids.len = 0;
@@ -132,38 +208,19 @@ int cmd_seq2seq_translate(int argc, char **argv) {
         }
         symbols += ids.len;
         unknown += unk;
-        if (ids.len == 0) { /* nothing to translate: an empty line keeps the lines aligned */
-            for (long k = 0; k < nbest; k++) {
-                if (nbest > 1) fprintf(out.fp, "%ld\t-inf\t\n", lineno);
-                else fputc('\n', out.fp);
-            }
-        } else {
-            int ml = max_len > 0 ? (int)max_len : 2 * (int)ids.len + 10;
-            int nh = 0;
-            if (beam <= 1) {
-                uint32_t *g = realloc(gout, (size_t)ml * sizeof *g);
-                if (!g) { rc = cli_fail("out of memory"); break; }
-                gout = g;
-                int len = (int)ids.len, olen;
-                if (rnnc_s2s_greedy(m, ids.data, &len, 1, len, ml, gout, &olen)) { rc = cli_fail_status(); break; }
-                text.len = 0;
-                if (rnnc_s2s_decode(&m->tgt_vocab, gout, (size_t)olen, &text)) { rc = cli_fail_status(); break; }
-                fprintf(out.fp, "%s\n", (char *)text.data);
-            } else {
-                if (rnnc_s2s_beam(m, ids.data, (int)ids.len, (int)beam, ml, alpha, (int)nbest, hyps, &nh)) { rc = cli_fail_status(); break; }
-                for (int k = 0; k < nh && !rc; k++) {
-                    text.len = 0;
-                    if (rnnc_s2s_decode(&m->tgt_vocab, hyps[k].ids, (size_t)hyps[k].len, &text)) rc = cli_fail_status();
-                    else if (nbest > 1) fprintf(out.fp, "%ld\t%.6f\t%s\n", lineno, hyps[k].score, (char *)text.data);
-                    else fprintf(out.fp, "%s\n", (char *)text.data);
-                }
-                for (int k = 0; k < nh; k++) rnnc_s2s_hyp_free(&hyps[k]);
-                if (rc) break;
-            }
+        int k = pend.n;
+        pend.len[k] = (int)ids.len;
+        if (ids.len) {
+            uint32_t *c = realloc(pend.ids[k], ids.len * sizeof *c);
+            if (!c) { rc = cli_fail("out of memory"); break; }
+            memcpy(c, ids.data, ids.len * sizeof *c);
+            pend.ids[k] = c;
         }
-        if (!out.path) fflush(stdout); /* a filter: each line as soon as it exists */
+        pend.n++;
         lineno++;
+        if (pend.n == pend.cap) rc = pending_flush(&pend, m, beam, nbest, alpha, max_len, batch, &out, &text);
     }
+    if (!rc && pend.n) rc = pending_flush(&pend, m, beam, nbest, alpha, max_len, batch, &out, &text);
     if (!rc && ferror(in)) rc = cli_fail("reading %s: %s", in_name, strerror(errno));
     if (!from_stdin) fclose(in);
     if (out.path) {
@@ -179,8 +236,7 @@ int cmd_seq2seq_translate(int argc, char **argv) {
                 out.path ? out.path : "");
     }
     free(line);
-    free(gout);
-    free(hyps);
+    pending_free(&pend);
     rnnc_ids_free(&ids);
     rnnc_bytes_free(&text);
     rnnc_s2s_model_free(m);

@@ -1391,66 +1391,119 @@ static int cmp_len_index(const void *a, const void *b) {
     return x->i < y->i ? -1 : x->i > y->i;
 }
 
-rnnc_status rnnc_s2s_evaluate(const rnnc_s2s_model *m, const rnnc_s2s_data *d, int beam, double alpha, int batch,
-                              int max_len, rnnc_s2s_score *score, rnnc_s2s_hyp **hyps_out) {
-    memset(score, 0, sizeof *score);
-    if (hyps_out) *hyps_out = NULL;
-    if (d->n == 0) return RNNC_OK;
+/* n sources (src[i], src_len[i] ids, each >= 1) decoded `batch` at a time, greedy (beam <= 1) or by
+ * beam search of width beam: out[i * nbest ..] their hypotheses, n_out[i] how many. */
+static rnnc_status decode_set(const rnnc_s2s_model *m, const uint32_t *const *srcs, const int *lens, size_t n, int beam,
+                              double alpha, int nbest, int max_len, int batch, rnnc_s2s_hyp *hyps, int *n_out) {
+    if (n == 0) return RNNC_OK;
     if (batch < 1) batch = 1;
+    if (beam <= 1) nbest = 1;
     int Ts = 1;
-    for (size_t i = 0; i < d->n; i++) if (d->items[i].src_len > Ts) Ts = d->items[i].src_len;
+    for (size_t i = 0; i < n; i++) if (lens[i] > Ts) Ts = lens[i];
     int ML = max_len > 0 ? max_len : default_out_len(Ts);
-    rnnc_s2s_hyp *hyps = calloc(d->n, sizeof *hyps), *bh = calloc((size_t)batch, sizeof *bh);
+    rnnc_s2s_hyp *bh = calloc((size_t)batch * (size_t)nbest, sizeof *bh);
     uint32_t *src = malloc((size_t)batch * Ts * sizeof *src), *out = malloc((size_t)batch * ML * sizeof *out);
     int *slen = malloc((size_t)batch * sizeof *slen), *olen = malloc((size_t)batch * sizeof *olen);
-    int *rmax = malloc((size_t)batch * sizeof *rmax), *n_out = malloc((size_t)batch * sizeof *n_out);
-    len_index *order = malloc(d->n * sizeof *order);
+    int *rmax = malloc((size_t)batch * sizeof *rmax), *bn = malloc((size_t)batch * sizeof *bn);
+    len_index *order = malloc(n * sizeof *order);
     rnnc_status s = RNNC_OK;
     dec_packed dp;
     bool packed = false;
-    if (!hyps || !bh || !src || !out || !slen || !olen || !rmax || !n_out || !order) {
-        s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for evaluation");
+    for (size_t i = 0; i < n; i++) n_out[i] = 0;
+    if (!bh || !src || !out || !slen || !olen || !rmax || !bn || !order) {
+        s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for decoding %zu sources", n);
         goto out;
     }
     if ((s = dec_packed_new(&dp, m))) goto out;
     packed = true;
     /* the buffers for the longest source at once: the batches come shortest first, and growing
      * them batch by batch cleared fresh pages at every new length (2% of a beam search) */
-    int B0 = d->n < (size_t)batch ? (int)d->n : batch;
+    int B0 = n < (size_t)batch ? (int)n : batch;
     size_t rows0 = (size_t)B0 * (size_t)(beam > 1 ? beam : 1);
     if (rows0 <= INT_MAX && (s = dec_packed_bufs(&dp, m, B0, Ts, (int)rows0))) goto out;
     /* Batches of sources of one length, or nearly: the encoder's input projections run over every
      * padded position of a batch, which in the set's own order was 43% of them on the CMUdict
      * test set. Each source's output is its own whatever its batch (its limit too: rmax), so the
      * order changes nothing but the time. */
-    for (size_t i = 0; i < d->n; i++) order[i] = (len_index){d->items[i].src_len, i};
-    qsort(order, d->n, sizeof *order, cmp_len_index);
-    for (size_t i0 = 0; i0 < d->n && !s; i0 += (size_t)batch) {
-        int B = (int)(d->n - i0 < (size_t)batch ? d->n - i0 : (size_t)batch);
+    for (size_t i = 0; i < n; i++) order[i] = (len_index){lens[i], i};
+    qsort(order, n, sizeof *order, cmp_len_index);
+    for (size_t i0 = 0; i0 < n && !s; i0 += (size_t)batch) {
+        int B = (int)(n - i0 < (size_t)batch ? n - i0 : (size_t)batch);
         /* Pad to the batch's longest source. */
         int T = 1, ml = 1;
-        for (int b = 0; b < B; b++) if (d->items[order[i0 + b].i].src_len > T) T = d->items[order[i0 + b].i].src_len;
+        for (int b = 0; b < B; b++) if (lens[order[i0 + b].i] > T) T = lens[order[i0 + b].i];
         for (int b = 0; b < B; b++) {
-            const rnnc_s2s_item *it = &d->items[order[i0 + b].i];
-            slen[b] = it->src_len;
-            for (int t = 0; t < T; t++) src[(size_t)b * T + t] = t < it->src_len ? it->src[t] : RNNC_S2S_PAD;
+            const uint32_t *x = srcs[order[i0 + b].i];
+            slen[b] = lens[order[i0 + b].i];
+            for (int t = 0; t < T; t++) src[(size_t)b * T + t] = t < slen[b] ? x[t] : RNNC_S2S_PAD;
             rmax[b] = max_len > 0 ? max_len : default_out_len(slen[b]);
             if (rmax[b] > ml) ml = rmax[b];
+            bn[b] = 0;
         }
         if (beam > 1) /* the batch's searches side by side, each as rnnc_s2s_beam makes it */
-            s = beam_batch(m, &dp, src, slen, B, T, beam, rmax, alpha, 1, bh, n_out);
+            s = beam_batch(m, &dp, src, slen, B, T, beam, rmax, alpha, nbest, bh, bn);
         else if (!(s = greedy_impl(m, &dp, src, slen, B, T, ml, rmax, out, olen)))
             for (int b = 0; b < B && !s; b++) {
                 bh[b].ids = malloc((size_t)(olen[b] ? olen[b] : 1) * sizeof(uint32_t));
-                if (!bh[b].ids) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for evaluation"); break; }
+                if (!bh[b].ids) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for decoding"); break; }
                 memcpy(bh[b].ids, out + (size_t)b * ml, (size_t)olen[b] * sizeof(uint32_t));
                 bh[b].len = olen[b];
+                bh[b].finished = olen[b] < rmax[b]; /* it stopped at <eos>, not at its limit */
+                bn[b] = 1;
             }
         for (int b = 0; b < B; b++) { /* to the sources' own places (freed from there on an error) */
-            hyps[order[i0 + b].i] = bh[b];
-            memset(&bh[b], 0, sizeof bh[b]);
+            size_t i = order[i0 + b].i;
+            for (int k = 0; k < nbest; k++) {
+                hyps[i * (size_t)nbest + (size_t)k] = bh[(size_t)b * nbest + k];
+                memset(&bh[(size_t)b * nbest + k], 0, sizeof *bh);
+            }
+            n_out[i] = bn[b];
         }
     }
+out:
+    free(src); free(out); free(slen); free(olen); free(rmax); free(bn); free(order);
+    if (bh)
+        for (size_t k = 0; k < (size_t)batch * (size_t)nbest; k++) rnnc_s2s_hyp_free(&bh[k]);
+    free(bh);
+    if (packed) dec_packed_free(&dp);
+    return s;
+}
+
+rnnc_status rnnc_s2s_translate(const rnnc_s2s_model *m, const uint32_t *const *src, const int *src_len, size_t n,
+                               int beam, double alpha, int nbest, int max_len, int batch, rnnc_s2s_hyp *out,
+                               int *n_out) {
+    if (beam < 1 || nbest < 1 || batch < 1 || max_len < 0 || (beam == 1 && nbest > 1))
+        return rnnc_error(RNNC_ERR_ARG, "seq2seq translate: beam=%d nbest=%d batch=%d max_len=%d (beam, nbest and batch "
+                          "positive, nbest 1 without a beam, max_len 0 or more)", beam, nbest, batch, max_len);
+    for (size_t i = 0; i < n; i++) {
+        if (src_len[i] < 1) return rnnc_error(RNNC_ERR_ARG, "seq2seq translate: source %zu is empty", i);
+        for (int t = 0; t < src_len[i]; t++)
+            if (src[i][t] >= (uint32_t)m->c.src_vocab)
+                return rnnc_error(RNNC_ERR_RANGE, "seq2seq translate: id %u at position %d of source %zu is outside the "
+                                  "source vocabulary (%d)", src[i][t], t, i, m->c.src_vocab);
+    }
+    for (size_t k = 0; k < n * (size_t)nbest; k++) memset(&out[k], 0, sizeof out[k]);
+    rnnc_status s = decode_set(m, src, src_len, n, beam, alpha, nbest, max_len, batch, out, n_out);
+    if (s)
+        for (size_t k = 0; k < n * (size_t)nbest; k++) rnnc_s2s_hyp_free(&out[k]);
+    return s;
+}
+
+rnnc_status rnnc_s2s_evaluate(const rnnc_s2s_model *m, const rnnc_s2s_data *d, int beam, double alpha, int batch,
+                              int max_len, rnnc_s2s_score *score, rnnc_s2s_hyp **hyps_out) {
+    memset(score, 0, sizeof *score);
+    if (hyps_out) *hyps_out = NULL;
+    if (d->n == 0) return RNNC_OK;
+    rnnc_s2s_hyp *hyps = calloc(d->n, sizeof *hyps);
+    const uint32_t **srcs = malloc(d->n * sizeof *srcs);
+    int *lens = malloc(d->n * sizeof *lens), *n_out = malloc(d->n * sizeof *n_out);
+    rnnc_status s = RNNC_OK;
+    if (!hyps || !srcs || !lens || !n_out) {
+        s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for evaluation");
+        goto out;
+    }
+    for (size_t i = 0; i < d->n; i++) { srcs[i] = d->items[i].src; lens[i] = d->items[i].src_len; }
+    s = decode_set(m, srcs, lens, d->n, beam, alpha, 1, max_len, batch, hyps, n_out);
     for (size_t i = 0; i < d->n && !s; i++) {
         const rnnc_s2s_item *it = &d->items[i];
         s = rnnc_s2s_score_add(score, hyps[i].ids, (size_t)hyps[i].len, (const uint32_t *const *)it->ref, it->ref_len,
@@ -1463,7 +1516,6 @@ out:
     } else if (hyps_out) {
         *hyps_out = hyps;
     }
-    free(src); free(out); free(slen); free(olen); free(rmax); free(n_out); free(order); free(bh);
-    if (packed) dec_packed_free(&dp);
+    free(srcs); free(lens); free(n_out);
     return s;
 }
