@@ -351,6 +351,8 @@ _PROTOS = {
     "rnnc_s2s_beam": (status, [P(s2s_model), P(c_uint32), c_int, c_int, c_int, c_double, c_int, P(s2s_hyp),
                                P(c_int)]),
     "rnnc_s2s_hyp_free": (None, [P(s2s_hyp)]),
+    "rnnc_s2s_translate": (status, [P(s2s_model), P(P(c_uint32)), P(c_int), c_size_t, c_int, c_double, c_int, c_int,
+                                    c_int, P(s2s_hyp), P(c_int)]),
 }
 
 for _name, (_res, _args) in _PROTOS.items():

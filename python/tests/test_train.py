@@ -94,6 +94,13 @@ def test_translate_equals_cli(tmp_path, rnnc_bin, s2s_model):
         for text, score in m.translate(s, beam=4, nbest=3, alpha=0.5):
             want.append(f"{i}\t{score:.6f}\t{text}" if text or score != float("-inf") else f"{i}\t-inf\t")
     assert out == want
+    # many lines at once: each exactly what translate() gives it, whatever the batch
+    for beam, nbest, batch in ((1, 1, 64), (4, 1, 2), (4, 3, 1), (4, 3, 64)):
+        assert m.translate_many(lines, beam, nbest=nbest, alpha=0.5, batch=batch) == \
+            [m.translate(s, beam, nbest=nbest, alpha=0.5) for s in lines]
+    assert m.translate_many([]) == [] and m.translate_many(["", ""]) == ["", ""]
+    with pytest.raises(rnnc.Error, match="batch must be in"):
+        m.translate_many(lines, batch=0)
     # it learned the task: reversing
     assert m.translate("a b c d", beam=4) == "d c b a"
     with pytest.raises(rnnc.Error, match="nbest 3 needs a beam of at least 3"):
