@@ -191,11 +191,11 @@ int cmd_seq2seq_translate(int argc, char **argv) {
     rnnc_ids ids = {0};
     rnnc_bytes text = {0};
     /* typed lines are answered one by one; a file or a pipe is decoded in batches. Lines from stdin
-     * are handed on a batch at a time (a filter answers as soon as it can); from a file, 64 batches
-     * at a time, so that the decoder's weights are packed once for many batches and the batches
-     * are made of lines of like length */
+     * are handed on a batch at a time (a filter answers as soon as it can); from a file, 4,096
+     * lines (or a batch, if larger) at a time, so that the decoder's weights are packed once for
+     * many batches and the batches are made of lines of like length */
     if (!batch) batch = from_stdin && isatty(fileno(stdin)) ? 1 : 64;
-    long chunk = from_stdin ? batch : batch * 64 < 4096 ? 4096 : batch * 64;
+    long chunk = from_stdin || batch > 4096 ? batch : 4096;
     pending pend;
     if (pending_new(&pend, (int)chunk, (int)nbest)) rc = cli_fail("out of memory");
     while (!rc && (n = getline(&line, &cap, in)) >= 0) {
