@@ -1391,8 +1391,107 @@ static int cmp_len_index(const void *a, const void *b) {
     return x->i < y->i ? -1 : x->i > y->i;
 }
 
+/* A set's decoding: the sources, their order (by length) and where the outputs go. */
+typedef struct {
+    const rnnc_s2s_model *m;
+    const uint32_t *const *srcs;
+    const int *lens;
+    const len_index *order;
+    size_t n;
+    int beam, nbest, max_len, batch, Ts, ML;
+    double alpha;
+    rnnc_s2s_hyp *hyps;
+    int *n_out;
+} set_job;
+
+/* One decoder's scratch: its packed weights and the buffers of one batch. */
+typedef struct {
+    dec_packed dp;
+    bool packed;
+    rnnc_s2s_hyp *bh; /* nbh: a batch's hypotheses, empty between batches */
+    size_t nbh;
+    uint32_t *src, *out;
+    int *slen, *olen, *rmax, *bn;
+} set_worker;
+
+/* Frees what worker_new made (a zeroed worker too). */
+static void worker_free(set_worker *w) {
+    for (size_t k = 0; w->bh && k < w->nbh; k++) rnnc_s2s_hyp_free(&w->bh[k]);
+    free(w->bh); free(w->src); free(w->out); free(w->slen); free(w->olen); free(w->rmax); free(w->bn);
+    if (w->packed) dec_packed_free(&w->dp);
+    memset(w, 0, sizeof *w);
+}
+
+static rnnc_status worker_new(set_worker *w, const set_job *j) {
+    memset(w, 0, sizeof *w);
+    size_t B = (size_t)j->batch;
+    w->nbh = B * (size_t)j->nbest;
+    w->bh = calloc(w->nbh, sizeof *w->bh);
+    w->src = malloc(B * (size_t)j->Ts * sizeof *w->src);
+    w->out = malloc(B * (size_t)j->ML * sizeof *w->out);
+    w->slen = malloc(B * sizeof *w->slen); w->olen = malloc(B * sizeof *w->olen);
+    w->rmax = malloc(B * sizeof *w->rmax); w->bn = malloc(B * sizeof *w->bn);
+    rnnc_status s = RNNC_OK;
+    if (!w->bh || !w->src || !w->out || !w->slen || !w->olen || !w->rmax || !w->bn)
+        s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for decoding %zu sources", j->n);
+    if (!s && !(s = dec_packed_new(&w->dp, j->m))) {
+        w->packed = true;
+        /* the buffers for the longest source at once: the batches come shortest first, and
+         * growing them batch by batch cleared fresh pages at every new length (2% of a search) */
+        int B0 = j->n < B ? (int)j->n : j->batch;
+        size_t rows0 = (size_t)B0 * (size_t)(j->beam > 1 ? j->beam : 1);
+        if (rows0 <= INT_MAX) s = dec_packed_bufs(&w->dp, j->m, B0, j->Ts, (int)rows0);
+    }
+    if (s) worker_free(w);
+    return s;
+}
+
+/* Batch i0 / batch of the sorted sources: decoded, the outputs put in the sources' own places. */
+static rnnc_status decode_batch(const set_job *j, set_worker *w, size_t i0) {
+    const int B = (int)(j->n - i0 < (size_t)j->batch ? j->n - i0 : (size_t)j->batch), nbest = j->nbest;
+    /* Pad to the batch's longest source. */
+    int T = 1, ml = 1;
+    for (int b = 0; b < B; b++) if (j->lens[j->order[i0 + b].i] > T) T = j->lens[j->order[i0 + b].i];
+    for (int b = 0; b < B; b++) {
+        const uint32_t *x = j->srcs[j->order[i0 + b].i];
+        w->slen[b] = j->lens[j->order[i0 + b].i];
+        for (int t = 0; t < T; t++) w->src[(size_t)b * T + t] = t < w->slen[b] ? x[t] : RNNC_S2S_PAD;
+        w->rmax[b] = j->max_len > 0 ? j->max_len : default_out_len(w->slen[b]);
+        if (w->rmax[b] > ml) ml = w->rmax[b];
+        w->bn[b] = 0;
+    }
+    rnnc_status s;
+    if (j->beam > 1) /* the batch's searches side by side, each as rnnc_s2s_beam makes it */
+        s = beam_batch(j->m, &w->dp, w->src, w->slen, B, T, j->beam, w->rmax, j->alpha, nbest, w->bh, w->bn);
+    else if (!(s = greedy_impl(j->m, &w->dp, w->src, w->slen, B, T, ml, w->rmax, w->out, w->olen)))
+        for (int b = 0; b < B && !s; b++) {
+            rnnc_s2s_hyp *h = &w->bh[b];
+            h->ids = malloc((size_t)(w->olen[b] ? w->olen[b] : 1) * sizeof(uint32_t));
+            if (!h->ids) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for decoding"); break; }
+            memcpy(h->ids, w->out + (size_t)b * ml, (size_t)w->olen[b] * sizeof(uint32_t));
+            h->len = w->olen[b];
+            h->finished = w->olen[b] < w->rmax[b]; /* it stopped at <eos>, not at its limit */
+            w->bn[b] = 1;
+        }
+    for (int b = 0; b < B; b++) { /* to the sources' own places (freed from there on an error) */
+        size_t i = j->order[i0 + b].i;
+        for (int k = 0; k < nbest; k++) {
+            j->hyps[i * (size_t)nbest + (size_t)k] = w->bh[(size_t)b * nbest + k];
+            memset(&w->bh[(size_t)b * nbest + k], 0, sizeof *w->bh);
+        }
+        j->n_out[i] = w->bn[b];
+    }
+    return s;
+}
+
 /* n sources (src[i], src_len[i] ids, each >= 1) decoded `batch` at a time, greedy (beam <= 1) or by
- * beam search of width beam: out[i * nbest ..] their hypotheses, n_out[i] how many. */
+ * beam search of width beam: out[i * nbest ..] their hypotheses, n_out[i] how many.
+ *
+ * With several threads and at least two batches a thread, each thread decodes whole batches on
+ * its own (its own packed decoder, one thread inside), taking the next batch from a counter: no
+ * meeting inside a step, where splitting each step over the threads met three times a step and
+ * left one thread waiting during the search's serial parts. Fewer batches: each batch's steps
+ * are split over the threads. Either way each source's output is its own. */
 static rnnc_status decode_set(const rnnc_s2s_model *m, const uint32_t *const *srcs, const int *lens, size_t n, int beam,
                               double alpha, int nbest, int max_len, int batch, rnnc_s2s_hyp *hyps, int *n_out) {
     if (n == 0) return RNNC_OK;
@@ -1400,72 +1499,56 @@ static rnnc_status decode_set(const rnnc_s2s_model *m, const uint32_t *const *sr
     if (beam <= 1) nbest = 1;
     int Ts = 1;
     for (size_t i = 0; i < n; i++) if (lens[i] > Ts) Ts = lens[i];
-    int ML = max_len > 0 ? max_len : default_out_len(Ts);
-    rnnc_s2s_hyp *bh = calloc((size_t)batch * (size_t)nbest, sizeof *bh);
-    uint32_t *src = malloc((size_t)batch * Ts * sizeof *src), *out = malloc((size_t)batch * ML * sizeof *out);
-    int *slen = malloc((size_t)batch * sizeof *slen), *olen = malloc((size_t)batch * sizeof *olen);
-    int *rmax = malloc((size_t)batch * sizeof *rmax), *bn = malloc((size_t)batch * sizeof *bn);
-    len_index *order = malloc(n * sizeof *order);
-    rnnc_status s = RNNC_OK;
-    dec_packed dp;
-    bool packed = false;
     for (size_t i = 0; i < n; i++) n_out[i] = 0;
-    if (!bh || !src || !out || !slen || !olen || !rmax || !bn || !order) {
-        s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for decoding %zu sources", n);
-        goto out;
-    }
-    if ((s = dec_packed_new(&dp, m))) goto out;
-    packed = true;
-    /* the buffers for the longest source at once: the batches come shortest first, and growing
-     * them batch by batch cleared fresh pages at every new length (2% of a beam search) */
-    int B0 = n < (size_t)batch ? (int)n : batch;
-    size_t rows0 = (size_t)B0 * (size_t)(beam > 1 ? beam : 1);
-    if (rows0 <= INT_MAX && (s = dec_packed_bufs(&dp, m, B0, Ts, (int)rows0))) goto out;
+    len_index *order = malloc(n * sizeof *order);
+    if (!order) return rnnc_error(RNNC_ERR_NOMEM, "out of memory for decoding %zu sources", n);
     /* Batches of sources of one length, or nearly: the encoder's input projections run over every
      * padded position of a batch, which in the set's own order was 43% of them on the CMUdict
-     * test set. Each source's output is its own whatever its batch (its limit too: rmax), so the
-     * order changes nothing but the time. */
+     * test set. Each source's output is its own whatever its batch (its limit too), so the order
+     * changes nothing but the time. */
     for (size_t i = 0; i < n; i++) order[i] = (len_index){lens[i], i};
     qsort(order, n, sizeof *order, cmp_len_index);
-    for (size_t i0 = 0; i0 < n && !s; i0 += (size_t)batch) {
-        int B = (int)(n - i0 < (size_t)batch ? n - i0 : (size_t)batch);
-        /* Pad to the batch's longest source. */
-        int T = 1, ml = 1;
-        for (int b = 0; b < B; b++) if (lens[order[i0 + b].i] > T) T = lens[order[i0 + b].i];
-        for (int b = 0; b < B; b++) {
-            const uint32_t *x = srcs[order[i0 + b].i];
-            slen[b] = lens[order[i0 + b].i];
-            for (int t = 0; t < T; t++) src[(size_t)b * T + t] = t < slen[b] ? x[t] : RNNC_S2S_PAD;
-            rmax[b] = max_len > 0 ? max_len : default_out_len(slen[b]);
-            if (rmax[b] > ml) ml = rmax[b];
-            bn[b] = 0;
+    set_job j = {.m = m, .srcs = srcs, .lens = lens, .order = order, .n = n, .beam = beam, .nbest = nbest,
+                 .max_len = max_len, .batch = batch, .Ts = Ts, .ML = max_len > 0 ? max_len : default_out_len(Ts),
+                 .alpha = alpha, .hyps = hyps, .n_out = n_out};
+    const size_t batches = (n + (size_t)batch - 1) / (size_t)batch;
+    const int nth = omp_in_parallel() ? 1 : omp_get_max_threads();
+    /* each thread's own packed decoder, within 256 MiB for them all (beyond, the steps are split) */
+    const int L = m->c.layers, H = m->c.hidden, GH = rnnc_cell_info_of(m->c.cell)->gates * H, V = m->c.tgt_vocab;
+    const size_t packed = sizeof(float) * ((size_t)L * 2 * rnnc_pgemm_size(H, GH) + rnnc_pgemm_size(H, V) + (size_t)V * GH);
+    rnnc_status s = RNNC_OK;
+    if (nth > 1 && batches >= 2 * (size_t)nth && packed * (size_t)nth <= ((size_t)256 << 20)) {
+        size_t next = 0;
+        char msg[1024] = "";
+        #pragma omp parallel num_threads(nth)
+        {
+            omp_set_num_threads(1); /* this thread's decoder, and all it calls, on one thread */
+            set_worker w;
+            rnnc_status ws = worker_new(&w, &j);
+            while (!ws) {
+                size_t k;
+                #pragma omp atomic capture
+                k = next++;
+                if (k >= batches) break;
+                ws = decode_batch(&j, &w, k * (size_t)batch);
+            }
+            if (ws) {
+                #pragma omp critical(rnnc_decode_set_error)
+                if (!s) { s = ws; snprintf(msg, sizeof msg, "%s", rnnc_last_error()); }
+                #pragma omp atomic write
+                next = batches; /* the others stop after their batch */
+            }
+            worker_free(&w);
         }
-        if (beam > 1) /* the batch's searches side by side, each as rnnc_s2s_beam makes it */
-            s = beam_batch(m, &dp, src, slen, B, T, beam, rmax, alpha, nbest, bh, bn);
-        else if (!(s = greedy_impl(m, &dp, src, slen, B, T, ml, rmax, out, olen)))
-            for (int b = 0; b < B && !s; b++) {
-                bh[b].ids = malloc((size_t)(olen[b] ? olen[b] : 1) * sizeof(uint32_t));
-                if (!bh[b].ids) { s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for decoding"); break; }
-                memcpy(bh[b].ids, out + (size_t)b * ml, (size_t)olen[b] * sizeof(uint32_t));
-                bh[b].len = olen[b];
-                bh[b].finished = olen[b] < rmax[b]; /* it stopped at <eos>, not at its limit */
-                bn[b] = 1;
-            }
-        for (int b = 0; b < B; b++) { /* to the sources' own places (freed from there on an error) */
-            size_t i = order[i0 + b].i;
-            for (int k = 0; k < nbest; k++) {
-                hyps[i * (size_t)nbest + (size_t)k] = bh[(size_t)b * nbest + k];
-                memset(&bh[(size_t)b * nbest + k], 0, sizeof *bh);
-            }
-            n_out[i] = bn[b];
+        if (s) rnnc_error(s, "%s", msg); /* the message, on the caller's thread */
+    } else {
+        set_worker w;
+        if (!(s = worker_new(&w, &j))) {
+            for (size_t i0 = 0; i0 < n && !s; i0 += (size_t)batch) s = decode_batch(&j, &w, i0);
+            worker_free(&w);
         }
     }
-out:
-    free(src); free(out); free(slen); free(olen); free(rmax); free(bn); free(order);
-    if (bh)
-        for (size_t k = 0; k < (size_t)batch * (size_t)nbest; k++) rnnc_s2s_hyp_free(&bh[k]);
-    free(bh);
-    if (packed) dec_packed_free(&dp);
+    free(order);
     return s;
 }
 
