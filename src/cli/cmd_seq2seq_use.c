@@ -54,7 +54,7 @@ static const char HELP_EVAL[] =
     "  --data FILE      the test pairs (required)\n"
     "  --beam K         beam search of width K (default 1: greedy)\n"
     "  --alpha A        beam length normalisation (default 1)\n"
-    "  --batch B        sources decoded together by greedy search (default 64)\n"
+    "  --batch B        sources decoded together, greedy or beam (default 64)\n"
     "  --max-source N   the longest source in symbols (default 1024); longer is an\n"
     "                   error naming file:line unless --skip-long\n"
     "  --skip-long      leave out pairs over --max-source (counted)\n"
