@@ -621,6 +621,7 @@ struct dec_packed {
     float *p_head;         /* packed head^T (H x V) */
     const float **b_ih, **b_hh;
     const float *head_b;
+    bool borrowed;         /* the weights above are another dec_packed's (dec_packed_borrow) */
     int threads;
     float *scratch;        /* per thread: gates (DEC_BLOCK x G*H); aux, y (DEC_BLOCK x H) */
     float *hgp;            /* (L, rows, G*H): the parents' hidden projections of a step */
@@ -664,9 +665,29 @@ static void dec_packed_free(dec_packed *d) {
     if (d->e_B) encoder_bufs_free(&d->e);
     if (d->sb_rows) step_bufs_free(&d->sb);
     free(d->hgp_own);
-    free(d->tab); free(d->p_ih); free(d->p_hh); free(d->p_head); free(d->scratch);
-    free((void *)d->b_ih); free((void *)d->b_hh);
+    free(d->scratch);
+    if (!d->borrowed) {
+        free(d->tab); free(d->p_ih); free(d->p_hh); free(d->p_head);
+        free((void *)d->b_ih); free((void *)d->b_hh);
+    }
     memset(d, 0, sizeof *d);
+}
+
+/* d: w's packed weights (read only, w outlives d) with buffers of its own, for the threads
+ * (omp_get_max_threads() where it is called) that will step it. */
+static rnnc_status dec_packed_borrow(dec_packed *d, const dec_packed *w) {
+    memset(d, 0, sizeof *d);
+    d->L = w->L; d->H = w->H; d->GH = w->GH; d->V = w->V;
+    d->cell = w->cell;
+    d->tab = w->tab; d->p_ih = w->p_ih; d->p_hh = w->p_hh; d->p_head = w->p_head;
+    d->b_ih = w->b_ih; d->b_hh = w->b_hh; d->head_b = w->head_b;
+    d->borrowed = true;
+    d->threads = omp_get_max_threads();
+    d->scratch_per = w->scratch_per;
+    d->scratch = malloc((size_t)d->threads * d->scratch_per * sizeof(float));
+    if (!d->scratch) return rnnc_error(RNNC_ERR_NOMEM, "out of memory for a decoder's buffers");
+    for (int r = 0; r < DEC_BLOCK; r++) d->ones[r] = 1;
+    return RNNC_OK;
 }
 
 static rnnc_status dec_packed_new(dec_packed *d, const rnnc_s2s_model *m) {
@@ -1422,7 +1443,8 @@ static void worker_free(set_worker *w) {
     memset(w, 0, sizeof *w);
 }
 
-static rnnc_status worker_new(set_worker *w, const set_job *j) {
+/* shared: packed weights to borrow (NULL: pack them here) */
+static rnnc_status worker_new(set_worker *w, const set_job *j, const dec_packed *shared) {
     memset(w, 0, sizeof *w);
     size_t B = (size_t)j->batch;
     w->nbh = B * (size_t)j->nbest;
@@ -1434,7 +1456,7 @@ static rnnc_status worker_new(set_worker *w, const set_job *j) {
     rnnc_status s = RNNC_OK;
     if (!w->bh || !w->src || !w->out || !w->slen || !w->olen || !w->rmax || !w->bn)
         s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for decoding %zu sources", j->n);
-    if (!s && !(s = dec_packed_new(&w->dp, j->m))) {
+    if (!s && !(s = shared ? dec_packed_borrow(&w->dp, shared) : dec_packed_new(&w->dp, j->m))) {
         w->packed = true;
         /* the buffers for the longest source at once: the batches come shortest first, and
          * growing them batch by batch cleared fresh pages at every new length (2% of a search) */
@@ -1442,7 +1464,10 @@ static rnnc_status worker_new(set_worker *w, const set_job *j) {
         size_t rows0 = (size_t)B0 * (size_t)(j->beam > 1 ? j->beam : 1);
         if (rows0 <= INT_MAX) s = dec_packed_bufs(&w->dp, j->m, B0, j->Ts, (int)rows0);
     }
-    if (s) worker_free(w);
+    if (s) {
+        w->packed = w->dp.scratch != NULL; /* a failed borrow or pack left nothing to free there */
+        worker_free(w);
+    }
     return s;
 }
 
@@ -1488,10 +1513,11 @@ static rnnc_status decode_batch(const set_job *j, set_worker *w, size_t i0) {
  * beam search of width beam: out[i * nbest ..] their hypotheses, n_out[i] how many.
  *
  * With several threads and at least two batches a thread, each thread decodes whole batches on
- * its own (its own packed decoder, one thread inside), taking the next batch from a counter: no
- * meeting inside a step, where splitting each step over the threads met three times a step and
- * left one thread waiting during the search's serial parts. Fewer batches: each batch's steps
- * are split over the threads. Either way each source's output is its own. */
+ * its own (its own decoder and buffers, one thread inside, on weights packed once for all),
+ * taking the next batch from a counter: no meeting inside a step, where splitting each step over
+ * the threads met three times a step and left one thread waiting during the search's serial
+ * parts. Fewer batches: each batch's steps are split over the threads. Either way each source's
+ * output is its own. */
 static rnnc_status decode_set(const rnnc_s2s_model *m, const uint32_t *const *srcs, const int *lens, size_t n, int beam,
                               double alpha, int nbest, int max_len, int batch, rnnc_s2s_hyp *hyps, int *n_out) {
     if (n == 0) return RNNC_OK;
@@ -1513,18 +1539,17 @@ static rnnc_status decode_set(const rnnc_s2s_model *m, const uint32_t *const *sr
                  .alpha = alpha, .hyps = hyps, .n_out = n_out};
     const size_t batches = (n + (size_t)batch - 1) / (size_t)batch;
     const int nth = omp_in_parallel() ? 1 : omp_get_max_threads();
-    /* each thread's own packed decoder, within 256 MiB for them all (beyond, the steps are split) */
-    const int L = m->c.layers, H = m->c.hidden, GH = rnnc_cell_info_of(m->c.cell)->gates * H, V = m->c.tgt_vocab;
-    const size_t packed = sizeof(float) * ((size_t)L * 2 * rnnc_pgemm_size(H, GH) + rnnc_pgemm_size(H, V) + (size_t)V * GH);
     rnnc_status s = RNNC_OK;
-    if (nth > 1 && batches >= 2 * (size_t)nth && packed * (size_t)nth <= ((size_t)256 << 20)) {
+    if (nth > 1 && batches >= 2 * (size_t)nth) {
         size_t next = 0;
         char msg[1024] = "";
+        dec_packed shared; /* the weights, packed once, read by every thread's decoder */
+        if ((s = dec_packed_new(&shared, m))) { free(order); return s; }
         #pragma omp parallel num_threads(nth)
         {
             omp_set_num_threads(1); /* this thread's decoder, and all it calls, on one thread */
             set_worker w;
-            rnnc_status ws = worker_new(&w, &j);
+            rnnc_status ws = worker_new(&w, &j, &shared);
             while (!ws) {
                 size_t k;
                 #pragma omp atomic capture
@@ -1540,10 +1565,11 @@ static rnnc_status decode_set(const rnnc_s2s_model *m, const uint32_t *const *sr
             }
             worker_free(&w);
         }
+        dec_packed_free(&shared);
         if (s) rnnc_error(s, "%s", msg); /* the message, on the caller's thread */
     } else {
         set_worker w;
-        if (!(s = worker_new(&w, &j))) {
+        if (!(s = worker_new(&w, &j, NULL))) {
             for (size_t i0 = 0; i0 < n && !s; i0 += (size_t)batch) s = decode_batch(&j, &w, i0);
             worker_free(&w);
         }
