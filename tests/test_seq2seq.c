@@ -264,6 +264,24 @@ static void test_greedy_and_beam(void) {
     rnnc_s2s_model_free(m);
 }
 
+/* got, the output a search over a set gave source it, against the search of width K and limit ml
+ * over the source alone: the same tokens, log-probability and end (what: the case, for the
+ * message). Frees got's tokens. Returns whether the search alone finished at <eos>. */
+static bool same_as_alone(const rnnc_s2s_model *m, const rnnc_s2s_item *it, rnnc_s2s_hyp *got, int K, int ml,
+                          const char *what) {
+    rnnc_s2s_hyp h[1];
+    int n = 0;
+    CHECK_EQ_LL(rnnc_s2s_beam(m, it->src, it->src_len, K, ml, 1.0, 1, h, &n), RNNC_OK);
+    CHECK_EQ_LL(n, 1);
+    bool finished = n == 1 && h[0].finished;
+    CHECK_MSG(n == 1 && got->len == h[0].len && got->logprob == h[0].logprob && got->finished == h[0].finished &&
+                  !memcmp(got->ids, h[0].ids, (size_t)h[0].len * sizeof *h[0].ids),
+              "%s: batched %d tokens, alone %d", what, got->len, n == 1 ? h[0].len : -1);
+    if (n == 1) rnnc_s2s_hyp_free(&h[0]);
+    rnnc_s2s_hyp_free(got);
+    return finished;
+}
+
 /* Beam search over a set (rnnc_s2s_evaluate: the sources of a batch searched side by side) gives
  * every source exactly what rnnc_s2s_beam gives it alone: the same tokens and log-probability,
  * for sources of every length, hypotheses that end early and ones cut at max_len, any batch size.
@@ -295,8 +313,7 @@ static void test_beam_batched(void) {
                     CHECK_EQ_LL(rnnc_s2s_evaluate(m, &d, Ks[ki], 1.0, batches[bi], max_lens[mi], &sc, &hyps), RNNC_OK);
                     for (size_t i = 0; hyps && i < d.n; i++) {
                         const rnnc_s2s_item *it = &d.items[i];
-                        rnnc_s2s_hyp h[1];
-                        int n = 0, ml = max_lens[mi] ? max_lens[mi] : 2 * it->src_len + 10;
+                        int ml = max_lens[mi] ? max_lens[mi] : 2 * it->src_len + 10;
                         if (Ks[ki] == 1) {
                             uint32_t out1[32];
                             int olen1 = -1, sl = it->src_len;
@@ -307,17 +324,12 @@ static void test_beam_batched(void) {
                             rnnc_s2s_hyp_free(&hyps[i]);
                             continue;
                         }
-                        CHECK_EQ_LL(rnnc_s2s_beam(m, it->src, it->src_len, Ks[ki], ml, 1.0, 1, h, &n), RNNC_OK);
-                        CHECK_EQ_LL(n, 1);
-                        CHECK_MSG(hyps[i].len == h[0].len && hyps[i].logprob == h[0].logprob &&
-                                      hyps[i].finished == h[0].finished &&
-                                      !memcmp(hyps[i].ids, h[0].ids, (size_t)h[0].len * sizeof *h[0].ids),
-                                  "cell %d K %d batch %d max_len %d item %zu: batched %d tokens, alone %d", ci, Ks[ki],
-                                  batches[bi], max_lens[mi], i, hyps[i].len, h[0].len);
-                        finished += h[0].finished;
-                        cut += !h[0].finished;
-                        rnnc_s2s_hyp_free(&h[0]);
-                        rnnc_s2s_hyp_free(&hyps[i]);
+                        char what[96];
+                        snprintf(what, sizeof what, "cell %d K %d batch %d max_len %d item %zu", ci, Ks[ki], batches[bi],
+                                 max_lens[mi], i);
+                        bool fin = same_as_alone(m, it, &hyps[i], Ks[ki], ml, what);
+                        finished += fin;
+                        cut += !fin;
                     }
                     free(hyps);
                 }
@@ -359,15 +371,9 @@ static void test_beam_many_sources(void) {
     rnnc_s2s_hyp *hyps = NULL;
     CHECK_EQ_LL(rnnc_s2s_evaluate(m, &d, 4, 1.0, 64, 0, &sc, &hyps), RNNC_OK);
     for (size_t i = 0; hyps && i < d.n; i++) {
-        const rnnc_s2s_item *it = &d.items[i];
-        rnnc_s2s_hyp h[1];
-        int k = 0;
-        CHECK_EQ_LL(rnnc_s2s_beam(m, it->src, it->src_len, 4, 2 * it->src_len + 10, 1.0, 1, h, &k), RNNC_OK);
-        CHECK_MSG(k == 1 && hyps[i].len == h[0].len && hyps[i].logprob == h[0].logprob &&
-                      !memcmp(hyps[i].ids, h[0].ids, (size_t)h[0].len * sizeof *h[0].ids),
-                  "item %zu: batched %d tokens, alone %d", i, hyps[i].len, h[0].len);
-        rnnc_s2s_hyp_free(&h[0]);
-        rnnc_s2s_hyp_free(&hyps[i]);
+        char what[32];
+        snprintf(what, sizeof what, "item %zu", i);
+        same_as_alone(m, &d.items[i], &hyps[i], 4, 2 * d.items[i].src_len + 10, what);
     }
     free(hyps);
     rnnc_s2s_data_free(&d);

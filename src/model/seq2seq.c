@@ -1464,10 +1464,7 @@ static rnnc_status worker_new(set_worker *w, const set_job *j, const dec_packed 
         size_t rows0 = (size_t)B0 * (size_t)(j->beam > 1 ? j->beam : 1);
         if (rows0 <= INT_MAX) s = dec_packed_bufs(&w->dp, j->m, B0, j->Ts, (int)rows0);
     }
-    if (s) {
-        w->packed = w->dp.scratch != NULL; /* a failed borrow or pack left nothing to free there */
-        worker_free(w);
-    }
+    if (s) worker_free(w); /* (a failed borrow or pack leaves nothing in dp: packed stays false) */
     return s;
 }
 

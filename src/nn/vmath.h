@@ -20,24 +20,46 @@
 #define RNNC_FMA(a, b, c) ((a) * (b) + (c))
 #endif
 
+/* The constants of both forms (the scalar functions and the eight-lane ones below), written once. */
+#define RNNC_EXP_MAX 88.0f
+#define RNNC_EXP_MIN -87.0f
+#define RNNC_EXP_LOG2E 1.44269504f
+#define RNNC_EXP_SHIFT 12582912.0f /* 1.5 * 2^23 */
+#define RNNC_EXP_LN2_HI -0.693359375f
+#define RNNC_EXP_LN2_LO 2.12194440e-4f
+#define RNNC_EXP_P0 1.9875691500e-4f
+#define RNNC_EXP_P1 1.3981999507e-3f
+#define RNNC_EXP_P2 8.3334519073e-3f
+#define RNNC_EXP_P3 4.1665795894e-2f
+#define RNNC_EXP_P4 1.6666665459e-1f
+#define RNNC_EXP_P5 5.0000001201e-1f
+#define RNNC_TANH_T0 1.45583438705e-3f  /* 929569/638512875 */
+#define RNNC_TANH_T1 -3.59212803657e-3f /* 21844/6081075 */
+#define RNNC_TANH_T2 8.86323552990e-3f  /* 1382/155925 */
+#define RNNC_TANH_T3 -2.18694885362e-2f /* 62/2835 */
+#define RNNC_TANH_T4 5.39682539683e-2f  /* 17/315 */
+#define RNNC_TANH_T5 -1.33333333333e-1f /* -2/15 -> sign below */
+#define RNNC_TANH_T6 3.33333333333e-1f
+
 static inline float rnnc_expf(float x) {
-    /* written so that GCC makes min/max of them; a NaN x stays NaN (the comparisons are false) */
-    x = 88.0f < x ? 88.0f : x;
-    x = -87.0f > x ? -87.0f : x;
+    /* a NaN x stays NaN (the comparisons are false); GCC, keeping that, makes compares and blends
+     * of these, where rnnc_v8_expf below has vminps/vmaxps */
+    x = RNNC_EXP_MAX < x ? RNNC_EXP_MAX : x;
+    x = RNNC_EXP_MIN > x ? RNNC_EXP_MIN : x;
     /* n = round(x / ln2): adding 1.5 * 2^23 leaves the integer n in the low mantissa bits of t,
      * the bits 2^n is built from below. No float-to-int conversion, so a NaN argument (whose bits
      * end up as garbage there) is not undefined behaviour, and comes out as NaN through p. */
-    float t = RNNC_FMA(x, 1.44269504f, 12582912.0f);
-    float n = t - 12582912.0f;
+    float t = RNNC_FMA(x, RNNC_EXP_LOG2E, RNNC_EXP_SHIFT);
+    float n = t - RNNC_EXP_SHIFT;
     /* r = x - n ln2 in two pieces so r keeps its low bits */
-    float r = RNNC_FMA(n, -0.693359375f, x);
-    r = RNNC_FMA(n, 2.12194440e-4f, r);
-    float p = 1.9875691500e-4f;
-    p = RNNC_FMA(p, r, 1.3981999507e-3f);
-    p = RNNC_FMA(p, r, 8.3334519073e-3f);
-    p = RNNC_FMA(p, r, 4.1665795894e-2f);
-    p = RNNC_FMA(p, r, 1.6666665459e-1f);
-    p = RNNC_FMA(p, r, 5.0000001201e-1f);
+    float r = RNNC_FMA(n, RNNC_EXP_LN2_HI, x);
+    r = RNNC_FMA(n, RNNC_EXP_LN2_LO, r);
+    float p = RNNC_EXP_P0;
+    p = RNNC_FMA(p, r, RNNC_EXP_P1);
+    p = RNNC_FMA(p, r, RNNC_EXP_P2);
+    p = RNNC_FMA(p, r, RNNC_EXP_P3);
+    p = RNNC_FMA(p, r, RNNC_EXP_P4);
+    p = RNNC_FMA(p, r, RNNC_EXP_P5);
     p = RNNC_FMA(p, r * r, r) + 1.0f;
     /* A union vectorises, memcpy did not. */
     union { float f; uint32_t u; } m = {.f = t}, s;
@@ -53,13 +75,13 @@ static inline float rnnc_tanhf(float x) {
      * whose truncation error below 0.5 is < 1e-8 relative (no cancellation near 0). */
     float big = 1.0f - 2.0f / (rnnc_expf(2.0f * ax) + 1.0f);
     float x2 = ax * ax;
-    float p = 1.45583438705e-3f;             /* 929569/638512875 */
-    p = RNNC_FMA(p, x2, -3.59212803657e-3f); /* 21844/6081075 */
-    p = RNNC_FMA(p, x2, 8.86323552990e-3f);  /* 1382/155925 */
-    p = RNNC_FMA(p, x2, -2.18694885362e-2f); /* 62/2835 */
-    p = RNNC_FMA(p, x2, 5.39682539683e-2f);  /* 17/315 */
-    p = RNNC_FMA(p, x2, -1.33333333333e-1f); /* -2/15 -> sign below */
-    p = RNNC_FMA(p, x2, 3.33333333333e-1f);
+    float p = RNNC_TANH_T0;
+    p = RNNC_FMA(p, x2, RNNC_TANH_T1);
+    p = RNNC_FMA(p, x2, RNNC_TANH_T2);
+    p = RNNC_FMA(p, x2, RNNC_TANH_T3);
+    p = RNNC_FMA(p, x2, RNNC_TANH_T4);
+    p = RNNC_FMA(p, x2, RNNC_TANH_T5);
+    p = RNNC_FMA(p, x2, RNNC_TANH_T6);
     float small = RNNC_FMA(-ax * x2, p, ax);
     float v = ax < 0.5f ? small : big;
     return x < 0.0f ? -v : v;
@@ -77,18 +99,18 @@ static inline float rnnc_tanhf(float x) {
 #define RNNC_V8 1
 
 static inline __m256 rnnc_v8_expf(__m256 x) {
-    x = _mm256_min_ps(_mm256_set1_ps(88.0f), x);
-    x = _mm256_max_ps(_mm256_set1_ps(-87.0f), x);
-    __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504f), _mm256_set1_ps(12582912.0f));
-    __m256 n = _mm256_sub_ps(t, _mm256_set1_ps(12582912.0f));
-    __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-0.693359375f), x);
-    r = _mm256_fmadd_ps(n, _mm256_set1_ps(2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    x = _mm256_min_ps(_mm256_set1_ps(RNNC_EXP_MAX), x);
+    x = _mm256_max_ps(_mm256_set1_ps(RNNC_EXP_MIN), x);
+    __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(RNNC_EXP_LOG2E), _mm256_set1_ps(RNNC_EXP_SHIFT));
+    __m256 n = _mm256_sub_ps(t, _mm256_set1_ps(RNNC_EXP_SHIFT));
+    __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(RNNC_EXP_LN2_HI), x);
+    r = _mm256_fmadd_ps(n, _mm256_set1_ps(RNNC_EXP_LN2_LO), r);
+    __m256 p = _mm256_set1_ps(RNNC_EXP_P0);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(RNNC_EXP_P1));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(RNNC_EXP_P2));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(RNNC_EXP_P3));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(RNNC_EXP_P4));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(RNNC_EXP_P5));
     p = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
     /* (bits - 0x4B400000 + 127) << 23, wrapping as the scalar's unsigned arithmetic does */
     __m256i s = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B400000 - 127)), 23);
@@ -105,13 +127,13 @@ static inline __m256 rnnc_v8_tanhf(__m256 x) {
     __m256 ax = _mm256_andnot_ps(sign, x);
     __m256 big = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(rnnc_v8_expf(_mm256_add_ps(ax, ax)), one)));
     __m256 x2 = _mm256_mul_ps(ax, ax);
-    __m256 p = _mm256_set1_ps(1.45583438705e-3f);
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-3.59212803657e-3f));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(8.86323552990e-3f));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-2.18694885362e-2f));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(5.39682539683e-2f));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-1.33333333333e-1f));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(3.33333333333e-1f));
+    __m256 p = _mm256_set1_ps(RNNC_TANH_T0);
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(RNNC_TANH_T1));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(RNNC_TANH_T2));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(RNNC_TANH_T3));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(RNNC_TANH_T4));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(RNNC_TANH_T5));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(RNNC_TANH_T6));
     __m256 small = _mm256_fmadd_ps(_mm256_xor_ps(_mm256_mul_ps(ax, x2), sign), p, ax);
     /* ordered, non-signalling "<": false for NaN, as C's < */
     __m256 v = _mm256_blendv_ps(big, small, _mm256_cmp_ps(ax, _mm256_set1_ps(0.5f), _CMP_LT_OQ));
