@@ -534,7 +534,9 @@ static void test_math_lanes(void) {
  * one thread), variable lengths in three orders (mixed; sorted longest first, as packed
  * sequences, with every row padded at the last step; sorted shortest first, as the batchers make
  * them: the time loops then compute each step's products on its live rows only), initial states, dropout in training, and layer 0 reading
- * x or ids from a projected table, on 1, 2 and 3 threads. Across thread counts everything is
+ * x or ids from a projected table, on 1, 2 and 3 threads; each also with the weights packed
+ * once beforehand (rnnc_rnn_ws_set_packed), which the forwards then read instead of packing their
+ * own, and with a packed set of other weights, which they must ignore. Across thread counts everything is
  * bit-identical too where rnnc's own weight-gradient kernel runs (AVX-512 or AVX2 builds,
  * nn/gemm.h); through BLAS the weight gradients' row-split sums add per-thread partials, so there
  * only those depend on the thread count. */
@@ -575,12 +577,17 @@ static void test_loop_modes_identical(void) {
                     for (int n = 0; n < B * T; n++) ids[n] = (int)rnnc_rng_below(&r, (uint64_t)V);
                     rnnc_rnn_ws *ws;
                     CHECK(rnnc_rnn_ws_new(&ws, &c, B, T) == RNNC_OK);
-                    /* every mode on 1, 2 and 3 threads; run 0 (serial on one thread) is the reference */
-                    mode_run run[3 * NM];
-                    for (int q = 0; q < 3 * NM; q++) {
-                        const int nth = 1 + q / NM, m = q % NM;
+                    rnnc_rnn_packed *pk = NULL, *other = NULL;
+                    CHECK(rnnc_rnn_packed_new(&pk, &c, params) == RNNC_OK);
+                    CHECK(rnnc_rnn_packed_new(&other, &c, dy) == RNNC_OK); /* any other floats */
+                    /* every mode on 1, 2 and 3 threads, without packed weights, with them, and with
+                     * another stack's; run 0 (serial on one thread, unpacked) is the reference */
+                    mode_run run[3 * 3 * NM];
+                    for (int q = 0; q < 3 * 3 * NM; q++) {
+                        const int nth = 1 + q / NM % 3, m = q % NM, pre = q / (3 * NM);
                         omp_set_num_threads(nth);
                         rnnc_rnn_set_loop_mode(modes[m]);
+                        CHECK(rnnc_rnn_ws_set_packed(ws, pre == 1 ? pk : pre == 2 ? other : NULL) == RNNC_OK);
                         mode_run *o = &run[q];
                         o->y = malloc(ny * sizeof(float)); o->hn = malloc(ns * sizeof(float));
                         o->cn = malloc(ns * sizeof(float)); o->dx = calloc(nd, sizeof(float));
@@ -600,9 +607,9 @@ static void test_loop_modes_identical(void) {
                                                     lstm ? o->dc0 : NULL) == RNNC_OK);
                         }
                     }
-                    for (int q = 1; q < 3 * NM; q++) {
+                    for (int q = 1; q < 3 * 3 * NM; q++) {
                         const mode_run *a = &run[0], *o = &run[q];
-                        const int nth = 1 + q / NM, m = q % NM;
+                        const int nth = 1 + q / NM % 3, m = q % NM, pre = q / (3 * NM);
                         const bool states = !memcmp(a->y, o->y, ny * sizeof(float)) && !memcmp(a->hn, o->hn, ns * sizeof(float)) &&
                                             (!lstm || !memcmp(a->cn, o->cn, ns * sizeof(float)));
                         const bool grads = !memcmp(a->dx, o->dx, nd * sizeof(float)) && !memcmp(a->dh0, o->dh0, ns * sizeof(float)) &&
@@ -612,17 +619,35 @@ static void test_loop_modes_identical(void) {
                         const mode_run *same = rnnc_wgrad_own() ? &run[0] : &run[(nth - 1) * NM];
                         const bool wgrads = !memcmp(same->dp, o->dp, np * sizeof(float));
                         CHECK_MSG(states && grads && wgrads,
-                                  "%s L %d bi %d B %d %s, lengths %s, %s on %d threads: outputs %s, input/state gradients %s, weight gradients %s",
+                                  "%s L %d bi %d B %d %s, lengths %s, %s on %d threads%s: outputs %s, input/state gradients %s, weight gradients %s",
                                   rnnc_cell_name(c.cell), L, bi, B, from_ids ? "ids" : "x",
                                   order == 0 ? "mixed" : order == 1 ? "descending" : "ascending", names[m], nth,
+                                  pre == 1 ? ", packed" : pre == 2 ? ", other packed" : "",
                                   states ? "same" : "DIFFER", grads ? "same" : "DIFFER", wgrads ? "same" : "DIFFER");
                         compared++;
                     }
-                    for (int q = 0; q < 3 * NM; q++) mode_run_free(&run[q]);
+                    for (int q = 0; q < 3 * 3 * NM; q++) mode_run_free(&run[q]);
+                    rnnc_rnn_packed_free(pk);
+                    rnnc_rnn_packed_free(other);
                     free(params); free(x); free(dy); free(dhn); free(dcn); free(h0); free(c0); free(table);
                     rnnc_rnn_ws_free(ws);
                 }
-    CHECK_EQ_LL(compared, NCELLS * 3 * 3 * 2 * 3 * (3 * NM - 1));
+    CHECK_EQ_LL(compared, NCELLS * 3 * 3 * 2 * 3 * (3 * 3 * NM - 1));
+    /* a packed set of another shape is refused */
+    rnnc_rnn_config c1 = {.cell = RNNC_CELL_LSTM, .input = 4, .hidden = 8, .layers = 1}, c2 = c1;
+    c2.hidden = 16;
+    float w[2048] = {0};
+    rnnc_rnn_ws *ws;
+    rnnc_rnn_packed *pk;
+    CHECK(rnnc_rnn_ws_new(&ws, &c1, 2, 2) == RNNC_OK);
+    CHECK(rnnc_rnn_packed_new(&pk, &c2, w) == RNNC_OK);
+    CHECK(rnnc_rnn_ws_set_packed(ws, pk) == RNNC_ERR_ARG);
+    c2.hidden = 0;
+    rnnc_rnn_packed *bad = (rnnc_rnn_packed *)1;
+    CHECK(rnnc_rnn_packed_new(&bad, &c2, w) == RNNC_ERR_ARG && bad == NULL);
+    rnnc_rnn_packed_free(pk);
+    rnnc_rnn_packed_free(NULL);
+    rnnc_rnn_ws_free(ws);
     rnnc_rnn_set_loop_mode(RNNC_LOOP_AUTO);
     omp_set_num_threads(nth0);
 }

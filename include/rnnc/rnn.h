@@ -111,6 +111,18 @@ void rnnc_rnn_ws_set_row0(rnnc_rnn_ws *ws, long row0);
  * position in an error is its index in the caller's array either way. */
 void rnnc_rnn_ws_set_time_major(rnnc_rnn_ws *ws, bool time_major);
 
+/* A stack's weights packed once for the product kernel, for forwards over weights that do not
+ * change (inference: a seq2seq translator's encoder). Made from params as they are; read only
+ * afterwards, so several workspaces on several threads may read one at once. */
+typedef struct rnnc_rnn_packed rnnc_rnn_packed;
+rnnc_status rnnc_rnn_packed_new(rnnc_rnn_packed **out, const rnnc_rnn_config *c, const float *params);
+void rnnc_rnn_packed_free(rnnc_rnn_packed *p);
+/* The workspace's forwards over the params p was made from read p's panels instead of packing
+ * W_hh and W_ih at every call: the same numbers, to the bit. A forward over other params packs its
+ * own, as without p. p (NULL: none) must stay alive while set; a p of another shape than the
+ * workspace's stack is RNNC_ERR_ARG. Backward packs its own always. */
+rnnc_status rnnc_rnn_ws_set_packed(rnnc_rnn_ws *ws, const rnnc_rnn_packed *p);
+
 /* Forward over x (B,T,I). h0, c0 (L*D,B,H) may be NULL (zeros; c0 only for LSTM). Writes y
  * (B,T,D*H) and, when not NULL, hn, cn (L*D,B,H). `training` enables dropout (inverted: kept
  * values scaled by 1/(1-p); p = 1 drops everything): one key drawn from rng (which must then not

@@ -418,6 +418,9 @@ static void fill_bias(float *C, int ldc, const float *bias, int r0, int r1, int 
  * adds onto the broadcast bias): the bias is broadcast
  * by each work item into its own block of C just before the product adds onto it, so the same
  * numbers come out as from a broadcast of all rows first, without that serial pass over C. */
+static void gemm_aw_on(int M, int N, int K, const float *A, int lda, const float *P, const float *bias, float *C,
+                       int ldc, int accumulate);
+
 static void gemm_aw(int M, int N, int K, const float *A, int lda, const float *W, int ldw, int transw,
                     const float *bias, float *C, int ldc, int accumulate) {
     if (M < 1 || N < 1) return;
@@ -445,6 +448,14 @@ static void gemm_aw(int M, int N, int K, const float *A, int lda, const float *W
      * packed on one thread while the others waited took a quarter of G2P's input projections) */
 #pragma omp parallel for schedule(static) if ((!small || M >= 256) && !omp_in_parallel())
     for (int c = 0; c < panels; c++) rnnc_pgemm_pack(P, W, ldw, transw, K, N, c * NR, c * NR + NR < N ? c * NR + NR : N);
+    gemm_aw_on(M, N, K, A, lda, P, bias, C, ldc, accumulate);
+    free(P);
+}
+
+/* The product of gemm_aw on W already packed into P. */
+static void gemm_aw_on(int M, int N, int K, const float *A, int lda, const float *P, const float *bias, float *C,
+                       int ldc, int accumulate) {
+    const int NR = RNNC_PGEMM_NR;
     int gcols = ((1 << 17) / K) / NR * NR; /* columns per group: 2^17 floats of panels */
     if (gcols < NR) gcols = NR;
     const int groups = (N + gcols - 1) / gcols, blocks = (M + AW_ROWS - 1) / AW_ROWS, items = groups * blocks;
@@ -456,7 +467,17 @@ static void gemm_aw(int M, int N, int K, const float *A, int lda, const float *W
         if (bias) fill_bias(C, ldc, bias, r0, r0 + m, c0, c1);
         rnnc_pgemm(m, K, c0, c1, A + (size_t)r0 * lda, lda, P, C + (size_t)r0 * ldc, ldc, accumulate);
     }
-    free(P);
+}
+
+void rnnc_gemm_aw_pack(float *P, const float *W, int ldw, int transw, int K, int N) {
+    const int NR = RNNC_PGEMM_NR;
+    for (int c = 0; c * NR < N; c++) rnnc_pgemm_pack(P, W, ldw, transw, K, N, c * NR, c * NR + NR < N ? c * NR + NR : N);
+}
+
+void rnnc_gemm_aw_packed(int M, int N, int K, const float *A, int lda, const float *P, float *C, int ldc,
+                         int accumulate) {
+    if (M < 1 || N < 1 || K < 1) return;
+    gemm_aw_on(M, N, K, A, lda, P, NULL, C, ldc, accumulate);
 }
 
 void rnnc_gemm_aw(int M, int N, int K, const float *A, int lda, const float *W, int ldw, int transw, float *C,

@@ -40,6 +40,14 @@ void rnnc_gemm_aw_bias(int M, int N, int K, const float *A, int lda, const float
  * together: the recurrent runner's wavefront makes the input projection step by step this way. */
 int rnnc_gemm_aw_packs(int M, int N, int K);
 
+/* W packed once, as rnnc_gemm_aw packs it (rnnc_pgemm_size(K, N) floats at P, 64-byte aligned),
+ * and rnnc_gemm_aw's product on it (without accumulate's K < 1 case: K >= 1): where
+ * rnnc_gemm_aw_packs(M, N, K), C is then exactly what rnnc_gemm_aw(M, N, K, A, lda, W, ...) makes.
+ * For weights that do not change between calls (the recurrent stack's rnnc_rnn_packed). */
+void rnnc_gemm_aw_pack(float *P, const float *W, int ldw, int transw, int K, int N);
+void rnnc_gemm_aw_packed(int M, int N, int K, const float *A, int lda, const float *P, float *C, int ldc,
+                         int accumulate);
+
 /* db[k] += the sum over the rows of dg[r*ld + k], k < cols (a bias gradient), and db2[k] too for
  * k < cols2 when db2 is not NULL (where a cell's input- and hidden-side gate gradients agree, both
  * bias gradients come from one pass: all columns for the LSTM, the r and z blocks for the GRU).

@@ -165,6 +165,9 @@ struct rnnc_rnn_ws {
     float *lbuf;         /* one block: [Tmax*Bmax] rows of max(I, D*H) inputs, H previous states, G*H gate gradients (+ H, split) */
     size_t live_floats;
     size_t wave_floats;
+    /* weights packed once (rnnc_rnn_ws_set_packed), and what the running forward reads: pre when
+     * it was made from that forward's params, else NULL (the forward packs its own) */
+    const rnnc_rnn_packed *pre, *fpre;
     void *allocs[MAX_ALLOCS];
     int n_allocs;
     size_t bytes;        /* allocated in all */
@@ -298,6 +301,75 @@ typedef struct { float *w_ih, *w_hh, *b_ih, *b_hh; } layer_grads;
 static layer_params params_of(const rnnc_rnn_config *c, const float *params, int l, int d) {
     const rnnc_rnn_layer_layout y = rnnc_rnn_layer(c, l, d);
     return (layer_params){params + y.w_ih, params + y.w_hh, params + y.b_ih, params + y.b_hh};
+}
+
+struct rnnc_rnn_packed {
+    rnnc_rnn_config c;
+    const float *params; /* what it was packed from */
+    float *whh;          /* [L*D][G * pgemm_size(H, H)]: W_hh per gate, as pack_layer packs it forward */
+    float *wih;          /* per layer and direction, at wih_off[l*D+d]: W_ih as rnnc_gemm_aw packs it */
+    size_t *wih_off;
+};
+
+static const float *pre_whh(const rnnc_rnn_packed *p, int l, int d) {
+    const int G = rnnc_cell_gates(p->c.cell), D = p->c.bidirectional ? 2 : 1;
+    return p->whh + (size_t)(l * D + d) * G * rnnc_pgemm_size(p->c.hidden, p->c.hidden);
+}
+
+static const float *pre_wih(const rnnc_rnn_packed *p, int l, int d) {
+    return p->wih + p->wih_off[l * (p->c.bidirectional ? 2 : 1) + d];
+}
+
+void rnnc_rnn_packed_free(rnnc_rnn_packed *p) {
+    if (!p) return;
+    free(p->whh);
+    free(p->wih);
+    free(p->wih_off);
+    free(p);
+}
+
+rnnc_status rnnc_rnn_packed_new(rnnc_rnn_packed **out, const rnnc_rnn_config *c, const float *params) {
+    *out = NULL;
+    rnnc_status st = rnnc_rnn_config_check(c);
+    if (st) return st;
+    const int G = rnnc_cell_gates(c->cell), H = c->hidden, GH = G * H, D = dirs(c), L = c->layers;
+    const size_t ps = rnnc_pgemm_size(H, H);
+    rnnc_rnn_packed *p = calloc(1, sizeof *p);
+    if (!p) return rnnc_error(RNNC_ERR_NOMEM, "rnn: out of memory for packed weights");
+    p->c = *c;
+    p->params = params;
+    p->wih_off = malloc((size_t)L * D * sizeof *p->wih_off);
+    size_t nih = 0;
+    for (int l = 0; l < L && p->wih_off; l++)
+        for (int d = 0; d < D; d++) {
+            p->wih_off[l * D + d] = nih;
+            nih += (rnnc_pgemm_size(layer_input(c, l), GH) + 15) / 16 * 16; /* 64-byte aligned */
+        }
+    p->whh = aligned_alloc(64, ((size_t)L * D * G * ps * sizeof(float) + 63) / 64 * 64);
+    p->wih = aligned_alloc(64, (nih * sizeof(float) + 63) / 64 * 64);
+    if (!p->wih_off || !p->whh || !p->wih) {
+        rnnc_rnn_packed_free(p);
+        return rnnc_error(RNNC_ERR_NOMEM, "rnn: out of memory for packed weights");
+    }
+    #pragma omp parallel for schedule(dynamic, 1) if ((size_t)L * D * GH * H >= ((size_t)1 << 18))
+    for (int q = 0; q < L * D * (G + 1); q++) {
+        const int ld = q / (G + 1), g = q % (G + 1), l = ld / D, d = ld % D;
+        const layer_params lp = params_of(c, params, l, d);
+        if (g < G)
+            rnnc_gemm_aw_pack((float *)pre_whh(p, l, d) + (size_t)g * ps, lp.w_hh + (size_t)g * H * H, H, 1, H, H);
+        else
+            rnnc_gemm_aw_pack(p->wih + p->wih_off[ld], lp.w_ih, layer_input(c, l), 1, layer_input(c, l), GH);
+    }
+    *out = p;
+    return RNNC_OK;
+}
+
+rnnc_status rnnc_rnn_ws_set_packed(rnnc_rnn_ws *ws, const rnnc_rnn_packed *p) {
+    if (p && (p->c.cell != ws->c.cell || p->c.input != ws->c.input || p->c.hidden != ws->c.hidden ||
+              p->c.layers != ws->c.layers || p->c.bidirectional != ws->c.bidirectional))
+        return rnnc_error(RNNC_ERR_ARG, "rnn: packed weights of another shape than the workspace's stack");
+    ws->pre = p;
+    return RNNC_OK;
 }
 
 static layer_grads grads_of(const rnnc_rnn_config *c, float *g, int l, int d) {
@@ -555,7 +627,7 @@ static void fwd_chunk(rnnc_rnn_ws *ws, int l, const layer_params *p, int q, int 
     const int prev = d == 0 ? t : t + 1, next = d == 0 ? t + 1 : t;
     float *hs = ws->hs[ld], *cs = ws->cs[ld];
     float *hg = (ws->wave ? ws->whg + (size_t)l * ws->Bmax * GH : ws->hg[d]) + (size_t)b0 * GH;
-    const float *pk = ws->wave ? ws->wpk + (size_t)l * G * ps : ws->pk[d];
+    const float *pk = ws->fpre ? pre_whh(ws->fpre, l, d) : ws->wave ? ws->wpk + (size_t)l * G * ps : ws->pk[d];
     const float *h_prev = hs + prev * BH + r0;
     int m0, m1; /* the rows of [b0, b1) alive at t: the rest only keep their state (live_span) */
     live_rows(ws, t, b0, b1, &m0, &m1);
@@ -601,7 +673,7 @@ static void forward_layer(rnnc_rnn_ws *ws, int l, const float *params, const flo
     atomic_init(&sc.done, 0);
 #pragma omp parallel num_threads(nth)
     {
-        pack_layer(ws, p, 1);
+        if (!ws->fpre) pack_layer(ws, p, 1);
         const int unit = row_block(B, nth), nblk = (B + unit - 1) / unit;
         /* rows: a block of rows through every step */
         for (int k; rows && (k = atomic_fetch_add_explicit(&sc.ticket, 1, memory_order_relaxed)) < nblk;)
@@ -779,7 +851,7 @@ static rnnc_status forward_wave(rnnc_rnn_ws *ws, const float *params, const floa
         const int tid = omp_get_thread_num(), n = omp_get_num_threads();
         /* pack every layer's W_hh (per gate, as pack_layer) and W_ih (as rnnc_gemm_aw) */
         const int per_l = G * nch + gch;
-        for (int q = tid; q < L * per_l; q += n) {
+        for (int q = tid; q < L * per_l && !ws->fpre; q += n) {
             const int l = q / per_l, r = q % per_l;
             if (r < G * nch) {
                 const int g = r / nch, j0 = r % nch * CHUNK, j1 = j0 + CHUNK < H ? j0 + CHUNK : H;
@@ -802,8 +874,9 @@ static rnnc_status forward_wave(rnnc_rnn_ws *ws, const float *params, const floa
                         live_rows(ws, t, b0, b1, &m0, &m1);
                         const size_t r = (size_t)t * B + m0;
                         if (m0 < m1)
-                            rnnc_pgemm(m1 - m0, H, 0, GH, ws->xin[l] + r * H, H, ws->wih + (size_t)l * ips,
-                                       ws->gates[l] + r * GH, GH, 0);
+                            rnnc_pgemm(m1 - m0, H, 0, GH, ws->xin[l] + r * H, H,
+                                       ws->fpre ? pre_wih(ws->fpre, l, 0) : ws->wih + (size_t)l * ips, ws->gates[l] + r * GH,
+                                       GH, 0);
                     }
                     fwd_chunk(ws, l, &lp[l], t, H, b0, b1, out);
                     if (dropout && l + 1 < L) apply_keep(ws, l + 1, t, t + 1, b0, b1);
@@ -889,6 +962,7 @@ static rnnc_status forward_impl(rnnc_rnn_ws *ws, const float *params, int B, int
     ws->B = B;
     ws->T = T;
     ws->have_forward = false;
+    ws->fpre = ws->pre && ws->pre->params == params ? ws->pre : NULL;
     ws->from_ids = ids != NULL;
     ws->folded = fold;
     ws->V = V;
@@ -919,10 +993,14 @@ static rnnc_status forward_impl(rnnc_rnn_ws *ws, const float *params, int B, int
         const int I = layer_input(c, l);
         for (int d = 0; d < D && (l == 0 || mode != RNNC_LOOP_WAVE); d++) {
             layer_params p = params_of(c, params, l, d);
-            if (l == 0 && fold) /* the gates are gathered from this table in the time loop */
-                rnnc_gemm_aw(V, GH, I, table, I, p.w_ih, I, 1, ws->ptab[d], GH, 0);
+            /* the gates are gathered from the projected table in the time loop (fold) */
+            const int M = l == 0 && fold ? V : (int)TB;
+            const float *A = l == 0 && fold ? table : ws->xin[l];
+            float *C = l == 0 && fold ? ws->ptab[d] : ws->gates[l * D + d];
+            if (ws->fpre && rnnc_gemm_aw_packs(M, GH, I)) /* the same numbers, on panels packed once */
+                rnnc_gemm_aw_packed(M, GH, I, A, I, pre_wih(ws->fpre, l, d), C, GH, 0);
             else
-                rnnc_gemm_aw((int)TB, GH, I, ws->xin[l], I, p.w_ih, I, 1, ws->gates[l * D + d], GH, 0);
+                rnnc_gemm_aw(M, GH, I, A, I, p.w_ih, I, 1, C, GH, 0);
         }
         if (mode == RNNC_LOOP_WAVE) {
             /* every layer at once (the wavefront); the dropout keys in the order of the loop below */
