@@ -435,6 +435,83 @@ static void test_translate(void) {
     rnnc_s2s_model_free(m);
 }
 
+/* Two outputs of a set are the same hypotheses, to the bit. */
+static bool same_hyps(const rnnc_s2s_hyp *a, const int *na, const rnnc_s2s_hyp *b, const int *nb, int n, int nbest) {
+    for (int i = 0; i < n; i++) {
+        if (na[i] != nb[i]) return false;
+        for (int k = 0; k < na[i]; k++) {
+            const rnnc_s2s_hyp *x = &a[i * nbest + k], *y = &b[i * nbest + k];
+            if (x->len != y->len || x->finished != y->finished || memcmp(&x->score, &y->score, sizeof x->score) ||
+                memcmp(&x->logprob, &y->logprob, sizeof x->logprob) || memcmp(x->ids, y->ids, (size_t)x->len * sizeof *x->ids))
+                return false;
+        }
+    }
+    return true;
+}
+
+static void free_hyps(rnnc_s2s_hyp *h, int n) {
+    for (int k = 0; k < n; k++) rnnc_s2s_hyp_free(&h[k]);
+}
+
+/* A translator kept over many calls gives what rnnc_s2s_translate gives each call: whatever came
+ * before it (greedy, beam, other batches), on other thread counts than it was made on, and from
+ * several threads at once. Bad arguments are refused as rnnc_s2s_translate refuses them. */
+static void test_translator(void) {
+    rnnc_s2s_model *m = tiny_model(RNNC_CELL_LSTM, false, 2, 41);
+    for (size_t k = 0; k < m->n_params; k++) m->params[k] *= 3.0f;
+    enum { N = 75, NB = 2 };
+    uint32_t data[N][7];
+    const uint32_t *src[N];
+    int len[N];
+    for (int i = 0; i < N; i++) {
+        len[i] = 1 + (i * 5) % 7;
+        for (int t = 0; t < len[i]; t++) data[i][t] = 4 + (uint32_t)((i + 3 * t) % 5);
+        src[i] = data[i];
+    }
+    /* beam, nbest, max_len, batch */
+    const int runs[][4] = {{1, 1, 0, 1}, {4, 2, 0, 4}, {1, 1, 6, 64}, {3, 2, 9, 8}, {4, 2, 0, 4}, {1, 1, 0, 1}};
+    const int nth0 = omp_get_max_threads();
+    rnnc_s2s_translator *t = NULL;
+    omp_set_num_threads(1); /* made on one thread, run on one to three */
+    CHECK_EQ_LL(rnnc_s2s_translator_new(&t, m), RNNC_OK);
+    static rnnc_s2s_hyp want[N * NB], got[3][N * NB];
+    int n_want[N], n_got[3][N];
+    for (size_t r = 0; r < sizeof runs / sizeof runs[0] && t; r++) {
+        const int *a = runs[r];
+        omp_set_num_threads(1 + (int)r % 3);
+        CHECK_EQ_LL(rnnc_s2s_translate(m, src, len, N, a[0], 0.7, a[1], a[2], a[3], want, n_want), RNNC_OK);
+        CHECK_EQ_LL(rnnc_s2s_translator_run(t, src, len, N, a[0], 0.7, a[1], a[2], a[3], got[0], n_got[0]), RNNC_OK);
+        CHECK_MSG(same_hyps(want, n_want, got[0], n_got[0], N, a[1]), "run %zu", r);
+        free_hyps(got[0], N * a[1]);
+        /* three threads at once on the one translator, each with a batch of its own */
+        int rc[3] = {-1, -1, -1};
+        #pragma omp parallel num_threads(3)
+        {
+            int k = omp_get_thread_num();
+            if (k < 3) rc[k] = rnnc_s2s_translator_run(t, src, len, N, a[0], 0.7, a[1], a[2], 1 + 5 * k, got[k], n_got[k]);
+        }
+        for (int k = 0; k < 3; k++) {
+            CHECK_EQ_LL(rc[k], RNNC_OK);
+            if (rc[k] == RNNC_OK) {
+                CHECK_MSG(same_hyps(want, n_want, got[k], n_got[k], N, a[1]), "run %zu, thread %d", r, k);
+                free_hyps(got[k], N * a[1]);
+            }
+        }
+        free_hyps(want, N * a[1]);
+    }
+    omp_set_num_threads(nth0);
+    int zero = 0;
+    CHECK_EQ_LL(rnnc_s2s_translator_run(t, src, len, N, 1, 0, 2, 0, 8, got[0], n_got[0]), RNNC_ERR_ARG);
+    CHECK_EQ_LL(rnnc_s2s_translator_run(t, src, &zero, 1, 2, 0, 1, 0, 8, got[0], n_got[0]), RNNC_ERR_ARG);
+    uint32_t bad[2] = {4, 999};
+    const uint32_t *bs[1] = {bad};
+    int bl = 2;
+    CHECK_EQ_LL(rnnc_s2s_translator_run(t, bs, &bl, 1, 2, 0, 1, 0, 8, got[0], n_got[0]), RNNC_ERR_RANGE);
+    rnnc_s2s_translator_free(t);
+    rnnc_s2s_translator_free(NULL);
+    rnnc_s2s_model_free(m);
+}
+
 static void test_model_file(void) {
     rnnc_s2s_model *m = tiny_model(RNNC_CELL_LSTM, true, 2, 9);
     const char *path = "test_seq2seq_model.safetensors";
@@ -797,6 +874,7 @@ int main(void) {
     RUN(test_beam_batched);
     RUN(test_beam_many_sources);
     RUN(test_translate);
+    RUN(test_translator);
     RUN(test_model_file);
     RUN(test_hostile_files);
     RUN(test_reverse_source);

@@ -323,6 +323,21 @@ rnnc_status rnnc_s2s_translate(const rnnc_s2s_model *m, const uint32_t *const *s
                                int beam, double alpha, int nbest, int max_len, int batch, rnnc_s2s_hyp *out,
                                int *n_out);
 
+/* A translator: the model's weights packed once for translation (the decoder's target table times
+ * its first layer's input weights; the recurrent and head weights, and the encoder's, in the
+ * product kernel's panels: about 6.6 MiB for the G2P model). rnnc_s2s_translate makes one per call;
+ * a program that translates a line at a time keeps one and calls rnnc_s2s_translator_run, which
+ * does what rnnc_s2s_translate does with the same arguments, to the bit. A translator is read only
+ * once made: several threads may run one at once. It reads the model's biases in place and keeps
+ * a copy of the rest, so the model must outlive it, and a translator made before the model's
+ * weights change decodes with a mixture of old and new weights: make a new one after training. */
+typedef struct rnnc_s2s_translator rnnc_s2s_translator;
+rnnc_status rnnc_s2s_translator_new(rnnc_s2s_translator **out, const rnnc_s2s_model *m);
+void rnnc_s2s_translator_free(rnnc_s2s_translator *t);
+rnnc_status rnnc_s2s_translator_run(const rnnc_s2s_translator *t, const uint32_t *const *src, const int *src_len,
+                                       size_t n, int beam, double alpha, int nbest, int max_len, int batch,
+                                       rnnc_s2s_hyp *out, int *n_out);
+
 /* One optimizer step on a batch: zero grads (n_params), forward/backward of the mean loss,
  * NaN/Inf guard (RNNC_ERR_NUMERIC naming the step), global-norm clipping when clip > 0, update.
  * *loss gets the batch's mean cross-entropy, *grad_norm (may be NULL) the norm before clipping. */

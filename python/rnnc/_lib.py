@@ -353,6 +353,10 @@ _PROTOS = {
     "rnnc_s2s_hyp_free": (None, [P(s2s_hyp)]),
     "rnnc_s2s_translate": (status, [P(s2s_model), P(P(c_uint32)), P(c_int), c_size_t, c_int, c_double, c_int, c_int,
                                     c_int, P(s2s_hyp), P(c_int)]),
+    "rnnc_s2s_translator_new": (status, [P(vp), P(s2s_model)]),
+    "rnnc_s2s_translator_free": (None, [vp]),
+    "rnnc_s2s_translator_run": (status, [vp, P(P(c_uint32)), P(c_int), c_size_t, c_int, c_double, c_int, c_int,
+                                            c_int, P(s2s_hyp), P(c_int)]),
 }
 
 for _name, (_res, _args) in _PROTOS.items():

@@ -21,6 +21,7 @@ class Seq2Seq:
 
     def __init__(self, handle, path):
         self._h = handle
+        self._tr = None  # the translator (the packed decoder weights), made at the first translation
         self.path = path
 
     @classmethod
@@ -80,6 +81,37 @@ class Seq2Seq:
             raise L.Error(f"alpha must be in [0, 10], got {alpha}")
         return beam, nbest, alpha
 
+    def _translator(self):
+        """The model's translator: its decoder weights packed once (made at the first translation)."""
+        if self._tr is None:
+            d = ctypes.c_void_p()
+            L.check(L.s2s_translator_new(byref(d), self._h.ptr))
+            self._tr = L.Handle(d.value, L.s2s_translator_free)
+        return self._tr.ptr
+
+    def _search(self, srcs, beam, nbest, alpha, max_len, batch):
+        """[(text, score), ...] best first for each of the non-empty id arrays srcs."""
+        n = len(srcs)
+        ptrs = (ctypes.POINTER(ctypes.c_uint32) * n)(*[_ptr(x) for x in srcs])
+        lens = (c_int * n)(*[x.size for x in srcs])
+        hyps = (L.s2s_hyp * (n * nbest))()
+        n_out = (c_int * n)()
+        L.check(L.s2s_translator_run(self._translator(), ptrs, lens, n, beam, alpha, nbest, max_len, batch, hyps,
+                                        n_out))
+        try:
+            return [[(self._decode(hyps[j * nbest + k].ids, hyps[j * nbest + k].len), hyps[j * nbest + k].score)
+                     for k in range(n_out[j])] for j in range(n)]
+        finally:
+            for k in range(n * nbest):
+                L.s2s_hyp_free(byref(hyps[k]))
+
+    @staticmethod
+    def _check_max_len(max_len):
+        ml = 0 if max_len is None else int(max_len)
+        if max_len is not None and not 1 <= ml <= 1 << 20:
+            raise L.Error(f"max_len must be in [1, {1 << 20}], got {ml}")
+        return ml
+
     def translate_many(self, lines, beam=1, *, nbest=1, alpha=1.0, max_len=None, batch=64):
         """The translations of many source lines, one entry per line, each exactly what
         translate() gives it, made `batch` lines at a time (lines of like length together) as
@@ -88,29 +120,14 @@ class Seq2Seq:
         batch = int(batch)
         if not 1 <= batch <= 1 << 16:
             raise L.Error(f"batch must be in [1, {1 << 16}], got {batch}")
-        ml = 0 if max_len is None else int(max_len)
-        if max_len is not None and not 1 <= ml <= 1 << 20:
-            raise L.Error(f"max_len must be in [1, {1 << 20}], got {ml}")
+        ml = self._check_max_len(max_len)
         srcs = [self.encode_source(t)[0] for t in lines]
         empty = "" if nbest == 1 else [("", float("-inf"))] * nbest
         res = [empty if nbest == 1 else list(empty) for _ in srcs]
         idx = [i for i, x in enumerate(srcs) if x.size]
-        n = len(idx)
-        if not n:
-            return res
-        ptrs = (ctypes.POINTER(ctypes.c_uint32) * n)(*[_ptr(srcs[i]) for i in idx])
-        lens = (c_int * n)(*[srcs[i].size for i in idx])
-        hyps = (L.s2s_hyp * (n * nbest))()
-        n_out = (c_int * n)()
-        L.check(L.s2s_translate(self._h.ptr, ptrs, lens, n, beam, alpha, nbest, ml, batch, hyps, n_out))
-        try:
-            for j, i in enumerate(idx):
-                got = [(self._decode(hyps[j * nbest + k].ids, hyps[j * nbest + k].len), hyps[j * nbest + k].score)
-                       for k in range(n_out[j])]
+        if idx:
+            for i, got in zip(idx, self._search([srcs[i] for i in idx], beam, nbest, alpha, ml, batch)):
                 res[i] = got[0][0] if nbest == 1 else got
-        finally:
-            for k in range(n * nbest):
-                L.s2s_hyp_free(byref(hyps[k]))
         return res
 
     def translate(self, text, beam=1, *, nbest=1, alpha=1.0, max_len=None):
@@ -118,28 +135,12 @@ class Seq2Seq:
         decoding (beam 1) or beam search of width `beam` ranked by log-probability /
         (length + 1)^alpha; max_len: the longest output in symbols (default 2 x source length +
         10). With nbest > 1 (at most beam): a list of (text, score), best first. An empty source
-        gives "" (or [("", -inf)] * nbest)."""
+        gives "" (or [("", -inf)] * nbest). The model's decoder weights are packed at the first
+        call and kept, so a loop over lines pays for that once."""
         beam, nbest, alpha = self._check_search(beam, nbest, alpha)
+        ml = self._check_max_len(max_len)
         src, _ = self.encode_source(text)
         if src.size == 0:
             return "" if nbest == 1 else [("", float("-inf"))] * nbest
-        ml = 2 * src.size + 10 if max_len is None else int(max_len)
-        if not 1 <= ml <= 1 << 20:
-            raise L.Error(f"max_len must be in [1, {1 << 20}], got {ml}")
-        m = self._h.ptr
-        if beam == 1:
-            out = np.empty(ml, dtype=np.uint32)
-            slen = c_int(src.size)
-            olen = c_int()
-            L.check(L.s2s_greedy(m, _ptr(src), byref(slen), 1, src.size, ml, _ptr(out), byref(olen)))
-            text = self._decode(_ptr(out), olen.value)
-            return text if nbest == 1 else [(text, float("nan"))]
-        hyps = (L.s2s_hyp * nbest)()
-        nh = c_int()
-        L.check(L.s2s_beam(m, _ptr(src), src.size, beam, ml, alpha, nbest, hyps, byref(nh)))
-        try:
-            res = [(self._decode(hyps[k].ids, hyps[k].len), hyps[k].score) for k in range(nh.value)]
-        finally:
-            for k in range(nh.value):
-                L.s2s_hyp_free(byref(hyps[k]))
-        return res[0][0] if nbest == 1 else res
+        got = self._search([src], beam, nbest, alpha, ml, 1)[0]
+        return got[0][0] if nbest == 1 else got

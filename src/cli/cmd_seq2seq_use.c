@@ -100,12 +100,12 @@ static int pending_new(pending *p, int cap, int nbest) {
 
 /* Decodes the waiting lines and writes their outputs in order (an empty line: an empty output, or
  * nbest "-inf" lines). Returns 0, or the command's exit code. */
-static int pending_flush(pending *p, const rnnc_s2s_model *m, long beam, long nbest, double alpha, long max_len,
+static int pending_flush(pending *p, const rnnc_s2s_model *m, const rnnc_s2s_translator *dec, long beam, long nbest, double alpha, long max_len,
                          long batch, sink *out, rnnc_bytes *text) {
     int ne = 0, rc = 0;
     for (int i = 0; i < p->n; i++)
         if (p->len[i] > 0) { p->srcs[ne] = p->ids[i]; p->slen[ne++] = p->len[i]; }
-    if (ne && rnnc_s2s_translate(m, p->srcs, p->slen, (size_t)ne, (int)beam, alpha, (int)nbest, (int)max_len, (int)batch,
+    if (ne && rnnc_s2s_translator_run(dec, p->srcs, p->slen, (size_t)ne, (int)beam, alpha, (int)nbest, (int)max_len, (int)batch,
                                  p->hyps, p->n_out))
         rc = cli_fail_status();
     for (int i = 0, j = 0; i < p->n && !rc; i++) {
@@ -192,12 +192,14 @@ int cmd_seq2seq_translate(int argc, char **argv) {
     rnnc_bytes text = {0};
     /* typed lines are answered one by one; a file or a pipe is decoded in batches. Lines from stdin
      * are handed on a batch at a time (a filter answers as soon as it can); from a file, 4,096
-     * lines (or a batch, if larger) at a time, so that the decoder's weights are packed once for
-     * many batches and the batches are made of lines of like length */
+     * lines (or a batch, if larger) at a time, so that the batches are made of lines of like
+     * length. The decoder's weights are packed once, for all of them. */
     if (!batch) batch = from_stdin && isatty(fileno(stdin)) ? 1 : 64;
     long chunk = from_stdin || batch > 4096 ? batch : 4096;
     pending pend;
+    rnnc_s2s_translator *dec = NULL; /* the decoder's weights packed once for the whole input */
     if (pending_new(&pend, (int)chunk, (int)nbest)) rc = cli_fail("out of memory");
+    else if (rnnc_s2s_translator_new(&dec, m)) rc = cli_fail_status();
     while (!rc && (n = getline(&line, &cap, in)) >= 0) {
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
         ids.len = 0;
@@ -218,9 +220,9 @@ int cmd_seq2seq_translate(int argc, char **argv) {
         }
         pend.n++;
         lineno++;
-        if (pend.n == pend.cap) rc = pending_flush(&pend, m, beam, nbest, alpha, max_len, batch, &out, &text);
+        if (pend.n == pend.cap) rc = pending_flush(&pend, m, dec, beam, nbest, alpha, max_len, batch, &out, &text);
     }
-    if (!rc && pend.n) rc = pending_flush(&pend, m, beam, nbest, alpha, max_len, batch, &out, &text);
+    if (!rc && pend.n) rc = pending_flush(&pend, m, dec, beam, nbest, alpha, max_len, batch, &out, &text);
     if (!rc && ferror(in)) rc = cli_fail("reading %s: %s", in_name, strerror(errno));
     if (!from_stdin) fclose(in);
     if (out.path) {
@@ -237,6 +239,7 @@ int cmd_seq2seq_translate(int argc, char **argv) {
     }
     free(line);
     pending_free(&pend);
+    rnnc_s2s_translator_free(dec);
     rnnc_ids_free(&ids);
     rnnc_bytes_free(&text);
     rnnc_s2s_model_free(m);

@@ -549,6 +549,8 @@ static rnnc_status greedy_impl(const rnnc_s2s_model *m, dec_packed *dp, const ui
                                int B, int Ts, int max_len, const int *row_max, uint32_t *out, int *out_len);
 static rnnc_status greedy_packed(const rnnc_s2s_model *m, const uint32_t *src, const int *src_len, int B, int Ts,
                                  int max_len, uint32_t *out, int *out_len);
+static rnnc_status beam_packed(const rnnc_s2s_model *m, const uint32_t *src, int src_len, int K, int max_len,
+                               double alpha, int nbest, rnnc_s2s_hyp *out, int *n_out);
 
 rnnc_status rnnc_s2s_greedy(const rnnc_s2s_model *m, const uint32_t *src, const int *src_len, int B, int Ts,
                             int max_len, uint32_t *out, int *out_len) {
@@ -610,7 +612,11 @@ rnnc_status rnnc_s2s_decode_step(const rnnc_s2s_model *m, const uint32_t *ids, i
  * per decoding call (the pgemm panels of rnn.c), layer 0's input projection is made once for the
  * whole target table (V rows: its embedding times W_ih0^T), and a step of R rows runs as equal
  * blocks of at most DEC_BLOCK rows on the threads, each block through every layer and the head
- * with no meeting (rows are independent). The cells' own pointwise code does the gates, as in training. */
+ * with no meeting (rows are independent). The cells' own pointwise code does the gates, as in training.
+ * The encoder's weights are packed once with them (rnnc_rnn_packed), for the recurrent layer's own
+ * forward to read. A dec_packed made by dec_packed_new holds the weights alone; the decoders that
+ * step borrow them (dec_packed_borrow), each with its own buffers, so a translator's weights serve
+ * any number of calls and threads. */
 #define DEC_BLOCK 32
 
 struct dec_packed {
@@ -621,7 +627,9 @@ struct dec_packed {
     float *p_head;         /* packed head^T (H x V) */
     const float **b_ih, **b_hh;
     const float *head_b;
+    rnnc_rnn_packed *enc;  /* the encoder's weights packed (its workspaces read them: rnnc_rnn_ws_set_packed) */
     bool borrowed;         /* the weights above are another dec_packed's (dec_packed_borrow) */
+    /* Below: what stepping needs, in a borrowing dec_packed only (dec_packed_new packs weights alone) */
     int threads;
     float *scratch;        /* per thread: gates (DEC_BLOCK x G*H); aux, y (DEC_BLOCK x H) */
     float *hgp;            /* (L, rows, G*H): the parents' hidden projections of a step */
@@ -645,6 +653,7 @@ static rnnc_status dec_packed_bufs(dec_packed *dp, const rnnc_s2s_model *m, int 
         encoder_bufs_free(&dp->e);
         dp->e_B = dp->e_Ts = 0;
         if ((s = encoder_bufs_new(&dp->e, m, B, Ts))) return s;
+        if ((s = rnnc_rnn_ws_set_packed(dp->e.rnn, dp->enc))) { encoder_bufs_free(&dp->e); return s; }
         dp->e_B = B;
         dp->e_Ts = Ts;
     }
@@ -669,6 +678,7 @@ static void dec_packed_free(dec_packed *d) {
     if (!d->borrowed) {
         free(d->tab); free(d->p_ih); free(d->p_hh); free(d->p_head);
         free((void *)d->b_ih); free((void *)d->b_hh);
+        rnnc_rnn_packed_free(d->enc);
     }
     memset(d, 0, sizeof *d);
 }
@@ -681,6 +691,7 @@ static rnnc_status dec_packed_borrow(dec_packed *d, const dec_packed *w) {
     d->cell = w->cell;
     d->tab = w->tab; d->p_ih = w->p_ih; d->p_hh = w->p_hh; d->p_head = w->p_head;
     d->b_ih = w->b_ih; d->b_hh = w->b_hh; d->head_b = w->head_b;
+    d->enc = w->enc;
     d->borrowed = true;
     d->threads = omp_get_max_threads();
     d->scratch_per = w->scratch_per;
@@ -690,27 +701,28 @@ static rnnc_status dec_packed_borrow(dec_packed *d, const dec_packed *w) {
     return RNNC_OK;
 }
 
+/* m's decoder weights packed, read only from here on: the decoders that step borrow them
+ * (dec_packed_borrow), any number at once. */
 static rnnc_status dec_packed_new(dec_packed *d, const rnnc_s2s_model *m) {
     memset(d, 0, sizeof *d);
     int L = m->c.layers, H = m->c.hidden, E = m->c.embed, V = m->c.tgt_vocab;
     d->cell = rnnc_cell_info_of(m->c.cell);
     int G = d->cell->gates, GH = G * H;
     d->L = L; d->H = H; d->GH = GH; d->V = V;
-    d->threads = omp_get_max_threads();
     size_t ph = rnnc_pgemm_size(H, GH);
     d->scratch_per = (size_t)DEC_BLOCK * ((size_t)GH + 2 * (size_t)H);
     d->tab = malloc((size_t)V * GH * sizeof(float));
     d->p_ih = alloc_panels((L > 1 ? (size_t)(L - 1) : 1) * ph);
     d->p_hh = alloc_panels((size_t)L * ph);
     d->p_head = alloc_panels(rnnc_pgemm_size(H, V));
-    d->scratch = malloc((size_t)d->threads * d->scratch_per * sizeof(float));
     d->b_ih = malloc((size_t)L * sizeof *d->b_ih);
     d->b_hh = malloc((size_t)L * sizeof *d->b_hh);
-    if (!d->tab || !d->p_ih || !d->p_hh || !d->p_head || !d->scratch || !d->b_ih || !d->b_hh) {
+    if (!d->tab || !d->p_ih || !d->p_hh || !d->p_head || !d->b_ih || !d->b_hh) {
         dec_packed_free(d);
         return rnnc_error(RNNC_ERR_NOMEM, "out of memory for the decoder's packed weights");
     }
-    for (int r = 0; r < DEC_BLOCK; r++) d->ones[r] = 1;
+    rnnc_status s = rnnc_rnn_packed_new(&d->enc, &m->enc, m->params + m->off_enc);
+    if (s) { dec_packed_free(d); return s; }
     const float *P = m->params + m->off_dec;
     for (int l = 0; l < L; l++) {
         rnnc_rnn_layer_layout ll = rnnc_rnn_layer(&m->dec, l, 0);
@@ -873,11 +885,12 @@ out:
 
 static rnnc_status greedy_packed(const rnnc_s2s_model *m, const uint32_t *src, const int *src_len, int B, int Ts,
                                  int max_len, uint32_t *out, int *out_len) {
-    dec_packed dp;
-    rnnc_status s = dec_packed_new(&dp, m);
+    dec_packed w, dp;
+    rnnc_status s = dec_packed_new(&w, m);
     if (s) return s;
-    s = greedy_impl(m, &dp, src, src_len, B, Ts, max_len, NULL, out, out_len);
+    if (!(s = dec_packed_borrow(&dp, &w))) s = greedy_impl(m, &dp, src, src_len, B, Ts, max_len, NULL, out, out_len);
     dec_packed_free(&dp);
+    dec_packed_free(&w);
     return s;
 }
 
@@ -1101,11 +1114,17 @@ rnnc_status rnnc_s2s_beam(const rnnc_s2s_model *m, const uint32_t *src, int src_
     *n_out = 0;
     if (K < 1 || max_len < 1 || nbest < 1 || src_len < 1)
         return rnnc_error(RNNC_ERR_ARG, "beam search: K=%d max_len=%d nbest=%d src_len=%d must be positive", K, max_len, nbest, src_len);
-    dec_packed dp;
-    rnnc_status s = dec_packed_new(&dp, m);
+    return beam_packed(m, src, src_len, K, max_len, alpha, nbest, out, n_out);
+}
+
+static rnnc_status beam_packed(const rnnc_s2s_model *m, const uint32_t *src, int src_len, int K, int max_len,
+                               double alpha, int nbest, rnnc_s2s_hyp *out, int *n_out) {
+    dec_packed w, dp;
+    rnnc_status s = dec_packed_new(&w, m);
     if (s) return s;
-    s = beam_batch(m, &dp, src, &src_len, 1, src_len, K, &max_len, alpha, nbest, out, n_out);
+    if (!(s = dec_packed_borrow(&dp, &w))) s = beam_batch(m, &dp, src, &src_len, 1, src_len, K, &max_len, alpha, nbest, out, n_out);
     dec_packed_free(&dp);
+    dec_packed_free(&w);
     return s;
 }
 
@@ -1425,7 +1444,7 @@ typedef struct {
     int *n_out;
 } set_job;
 
-/* One decoder's scratch: its packed weights and the buffers of one batch. */
+/* One decoder's scratch: its decoder (on borrowed weights) and the buffers of one batch. */
 typedef struct {
     dec_packed dp;
     bool packed;
@@ -1443,7 +1462,7 @@ static void worker_free(set_worker *w) {
     memset(w, 0, sizeof *w);
 }
 
-/* shared: packed weights to borrow (NULL: pack them here) */
+/* A worker stepping the packed weights `shared`. */
 static rnnc_status worker_new(set_worker *w, const set_job *j, const dec_packed *shared) {
     memset(w, 0, sizeof *w);
     size_t B = (size_t)j->batch;
@@ -1456,7 +1475,7 @@ static rnnc_status worker_new(set_worker *w, const set_job *j, const dec_packed 
     rnnc_status s = RNNC_OK;
     if (!w->bh || !w->src || !w->out || !w->slen || !w->olen || !w->rmax || !w->bn)
         s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for decoding %zu sources", j->n);
-    if (!s && !(s = shared ? dec_packed_borrow(&w->dp, shared) : dec_packed_new(&w->dp, j->m))) {
+    if (!s && !(s = dec_packed_borrow(&w->dp, shared))) {
         w->packed = true;
         /* the buffers for the longest source at once: the batches come shortest first, and
          * growing them batch by batch cleared fresh pages at every new length (2% of a search) */
@@ -1464,7 +1483,7 @@ static rnnc_status worker_new(set_worker *w, const set_job *j, const dec_packed 
         size_t rows0 = (size_t)B0 * (size_t)(j->beam > 1 ? j->beam : 1);
         if (rows0 <= INT_MAX) s = dec_packed_bufs(&w->dp, j->m, B0, j->Ts, (int)rows0);
     }
-    if (s) worker_free(w); /* (a failed borrow or pack leaves nothing in dp: packed stays false) */
+    if (s) worker_free(w); /* (a failed borrow leaves nothing in dp: packed stays false) */
     return s;
 }
 
@@ -1507,16 +1526,18 @@ static rnnc_status decode_batch(const set_job *j, set_worker *w, size_t i0) {
 }
 
 /* n sources (src[i], src_len[i] ids, each >= 1) decoded `batch` at a time, greedy (beam <= 1) or by
- * beam search of width beam: out[i * nbest ..] their hypotheses, n_out[i] how many.
+ * beam search of width beam, on the decoder weights packed in `weights` (read only): out[i * nbest ..]
+ * their hypotheses, n_out[i] how many.
  *
  * With several threads and at least two batches a thread, each thread decodes whole batches on
- * its own (its own decoder and buffers, one thread inside, on weights packed once for all),
+ * its own (its own decoder and buffers, one thread inside, on the shared weights),
  * taking the next batch from a counter: no meeting inside a step, where splitting each step over
  * the threads met three times a step and left one thread waiting during the search's serial
  * parts. Fewer batches: each batch's steps are split over the threads. Either way each source's
  * output is its own. */
-static rnnc_status decode_set(const rnnc_s2s_model *m, const uint32_t *const *srcs, const int *lens, size_t n, int beam,
-                              double alpha, int nbest, int max_len, int batch, rnnc_s2s_hyp *hyps, int *n_out) {
+static rnnc_status decode_set(const rnnc_s2s_model *m, const dec_packed *weights, const uint32_t *const *srcs,
+                              const int *lens, size_t n, int beam, double alpha, int nbest, int max_len, int batch,
+                              rnnc_s2s_hyp *hyps, int *n_out) {
     if (n == 0) return RNNC_OK;
     if (batch < 1) batch = 1;
     if (beam <= 1) nbest = 1;
@@ -1540,13 +1561,11 @@ static rnnc_status decode_set(const rnnc_s2s_model *m, const uint32_t *const *sr
     if (nth > 1 && batches >= 2 * (size_t)nth) {
         size_t next = 0;
         char msg[1024] = "";
-        dec_packed shared; /* the weights, packed once, read by every thread's decoder */
-        if ((s = dec_packed_new(&shared, m))) { free(order); return s; }
         #pragma omp parallel num_threads(nth)
         {
             omp_set_num_threads(1); /* this thread's decoder, and all it calls, on one thread */
             set_worker w;
-            rnnc_status ws = worker_new(&w, &j, &shared);
+            rnnc_status ws = worker_new(&w, &j, weights);
             while (!ws) {
                 size_t k;
                 #pragma omp atomic capture
@@ -1562,11 +1581,10 @@ static rnnc_status decode_set(const rnnc_s2s_model *m, const uint32_t *const *sr
             }
             worker_free(&w);
         }
-        dec_packed_free(&shared);
         if (s) rnnc_error(s, "%s", msg); /* the message, on the caller's thread */
     } else {
         set_worker w;
-        if (!(s = worker_new(&w, &j, NULL))) {
+        if (!(s = worker_new(&w, &j, weights))) {
             for (size_t i0 = 0; i0 < n && !s; i0 += (size_t)batch) s = decode_batch(&j, &w, i0);
             worker_free(&w);
         }
@@ -1575,9 +1593,43 @@ static rnnc_status decode_set(const rnnc_s2s_model *m, const uint32_t *const *sr
     return s;
 }
 
+struct rnnc_s2s_translator {
+    const rnnc_s2s_model *m;
+    dec_packed w; /* the packed weights, read only: calls on several threads at once share them */
+};
+
+rnnc_status rnnc_s2s_translator_new(rnnc_s2s_translator **out, const rnnc_s2s_model *m) {
+    *out = NULL;
+    rnnc_s2s_translator *t = malloc(sizeof *t);
+    if (!t) return rnnc_error(RNNC_ERR_NOMEM, "out of memory for a seq2seq translator");
+    t->m = m;
+    rnnc_status s = dec_packed_new(&t->w, m);
+    if (s) { free(t); return s; }
+    *out = t;
+    return RNNC_OK;
+}
+
+void rnnc_s2s_translator_free(rnnc_s2s_translator *t) {
+    if (!t) return;
+    dec_packed_free(&t->w);
+    free(t);
+}
+
 rnnc_status rnnc_s2s_translate(const rnnc_s2s_model *m, const uint32_t *const *src, const int *src_len, size_t n,
                                int beam, double alpha, int nbest, int max_len, int batch, rnnc_s2s_hyp *out,
                                int *n_out) {
+    rnnc_s2s_translator *t;
+    rnnc_status s = rnnc_s2s_translator_new(&t, m);
+    if (s) return s;
+    s = rnnc_s2s_translator_run(t, src, src_len, n, beam, alpha, nbest, max_len, batch, out, n_out);
+    rnnc_s2s_translator_free(t);
+    return s;
+}
+
+rnnc_status rnnc_s2s_translator_run(const rnnc_s2s_translator *tr, const uint32_t *const *src, const int *src_len,
+                                    size_t n, int beam, double alpha, int nbest, int max_len, int batch,
+                                    rnnc_s2s_hyp *out, int *n_out) {
+    const rnnc_s2s_model *m = tr->m;
     if (beam < 1 || nbest < 1 || batch < 1 || max_len < 0 || (beam == 1 && nbest > 1))
         return rnnc_error(RNNC_ERR_ARG, "seq2seq translate: beam=%d nbest=%d batch=%d max_len=%d (beam, nbest and batch "
                           "positive, nbest 1 without a beam, max_len 0 or more)", beam, nbest, batch, max_len);
@@ -1589,7 +1641,7 @@ rnnc_status rnnc_s2s_translate(const rnnc_s2s_model *m, const uint32_t *const *s
                                   "source vocabulary (%d)", src[i][t], t, i, m->c.src_vocab);
     }
     for (size_t k = 0; k < n * (size_t)nbest; k++) memset(&out[k], 0, sizeof out[k]);
-    rnnc_status s = decode_set(m, src, src_len, n, beam, alpha, nbest, max_len, batch, out, n_out);
+    rnnc_status s = decode_set(m, &tr->w, src, src_len, n, beam, alpha, nbest, max_len, batch, out, n_out);
     if (s)
         for (size_t k = 0; k < n * (size_t)nbest; k++) rnnc_s2s_hyp_free(&out[k]);
     return s;
@@ -1609,7 +1661,10 @@ rnnc_status rnnc_s2s_evaluate(const rnnc_s2s_model *m, const rnnc_s2s_data *d, i
         goto out;
     }
     for (size_t i = 0; i < d->n; i++) { srcs[i] = d->items[i].src; lens[i] = d->items[i].src_len; }
-    s = decode_set(m, srcs, lens, d->n, beam, alpha, 1, max_len, batch, hyps, n_out);
+    dec_packed w;
+    if ((s = dec_packed_new(&w, m))) goto out;
+    s = decode_set(m, &w, srcs, lens, d->n, beam, alpha, 1, max_len, batch, hyps, n_out);
+    dec_packed_free(&w);
     for (size_t i = 0; i < d->n && !s; i++) {
         const rnnc_s2s_item *it = &d->items[i];
         s = rnnc_s2s_score_add(score, hyps[i].ids, (size_t)hyps[i].len, (const uint32_t *const *)it->ref, it->ref_len,
