@@ -2,6 +2,7 @@
 
 import ctypes
 import os
+import threading
 from ctypes import byref, c_int, c_size_t
 
 import numpy as np
@@ -21,7 +22,8 @@ class Seq2Seq:
 
     def __init__(self, handle, path):
         self._h = handle
-        self._tr = None  # the translator (the packed decoder weights), made at the first translation
+        self._tr = None  # the translator (the packed weights), made at the first translation, then kept
+        self._tr_lock = threading.Lock()
         self.path = path
 
     @classmethod
@@ -82,12 +84,15 @@ class Seq2Seq:
         return beam, nbest, alpha
 
     def _translator(self):
-        """The model's translator: its decoder weights packed once (made at the first translation)."""
-        if self._tr is None:
-            d = ctypes.c_void_p()
-            L.check(L.s2s_translator_new(byref(d), self._h.ptr))
-            self._tr = L.Handle(d.value, L.s2s_translator_free)
-        return self._tr.ptr
+        """The model's translator, its weights packed once: made at the first translation (under a
+        lock, so threads translating at once share one and none is freed under another), then kept.
+        The library lets several threads run one translator at once."""
+        with self._tr_lock:
+            if self._tr is None:
+                t = ctypes.c_void_p()
+                L.check(L.s2s_translator_new(byref(t), self._h.ptr))
+                self._tr = L.Handle(t.value, L.s2s_translator_free)
+            return self._tr
 
     def _search(self, srcs, beam, nbest, alpha, max_len, batch):
         """[(text, score), ...] best first for each of the non-empty id arrays srcs."""
@@ -96,8 +101,8 @@ class Seq2Seq:
         lens = (c_int * n)(*[x.size for x in srcs])
         hyps = (L.s2s_hyp * (n * nbest))()
         n_out = (c_int * n)()
-        L.check(L.s2s_translator_run(self._translator(), ptrs, lens, n, beam, alpha, nbest, max_len, batch, hyps,
-                                        n_out))
+        tr = self._translator()  # held for the call
+        L.check(L.s2s_translator_run(tr.ptr, ptrs, lens, n, beam, alpha, nbest, max_len, batch, hyps, n_out))
         try:
             return [[(self._decode(hyps[j * nbest + k].ids, hyps[j * nbest + k].len), hyps[j * nbest + k].score)
                      for k in range(n_out[j])] for j in range(n)]

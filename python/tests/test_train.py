@@ -107,6 +107,27 @@ def test_translate_equals_cli(tmp_path, rnnc_bin, s2s_model):
         m.translate("a", beam=2, nbest=3)
 
 
+def test_translate_from_threads(s2s_model):
+    """Threads translating with one fresh Seq2Seq at once share its translator (made once, under
+    its lock) and each get what a lone call gives."""
+    import threading
+    lines = ["a b c", "f e d c", "b", "a z z", "c c a b e"] * 4
+    want = [rnnc.Seq2Seq.load(s2s_model).translate(s, beam=3) for s in lines]
+    m = rnnc.Seq2Seq.load(s2s_model)
+    got, start = [None] * 6, threading.Barrier(6)
+
+    def work(k):
+        start.wait()
+        got[k] = [m.translate(s, beam=3) for s in lines] if k % 2 else m.translate_many(lines, 3, batch=1 + k)
+
+    ts = [threading.Thread(target=work, args=(k,)) for k in range(6)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert got == [want] * 6
+
+
 def seq_data(d):
     r = random.Random(11)
     cls = []
