@@ -288,6 +288,8 @@ expect_error 2 "--data needs a value (got the flag --skip-bad)" "$RNNC" seq2seq 
 expect_error 2 "--model needs a value (got the flag -n)" "$RNNC" sample --model -n 5
 expect_error 2 "--prompt needs a value (got the flag --seed)" "$RNNC" sample --model "$TMP/charrun/model.safetensors" --prompt --seed 3
 expect_error 2 "--temperature must be between 0 and" "$RNNC" sample --model "$TMP/charrun/model.safetensors" --temperature -0.5
+# a refused number is quoted as typed (not rounded by %g into the bound it broke)
+expect_error 2 "--ema must be between 0 and 0.999999, got 0.9999995" "$RNNC" train --data "$TMP/x.txt" --ema 0.9999995 -o "$TMP/emarun"
 expect_error 2 "--model needs a value (got the flag -k)" "$RNNC" similar --model -k 3 cat
 
 # Usage errors end by pointing at the help of the mode in use; --help anywhere on the line wins.

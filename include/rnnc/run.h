@@ -83,12 +83,13 @@ typedef struct {
     /* The ranks of a data-parallel run (comm.h); NULL: one process. Not recorded in checkpoints. */
     rnnc_comm *comm;
     /* An exponential moving average of the weights (Polyak averaging), 0 = off, else its decay in
-     * (0, 1): after optimizer step n, avg = d_n avg + (1 - d_n) w with d_n = min(ema, (1 + n) /
+     * (0, RNNC_RUN_EMA_MAX]: after optimizer step n, avg = d_n avg + (1 - d_n) w with d_n = min(ema, (1 + n) /
      * (10 + n)) (so early steps are not dominated by the initial weights), avg starting at the
      * initial weights. Training always steps the raw weights; validation (and so the best-model
      * choice), best.safetensors and model.safetensors use the average, and "rnnc.training" says
      * so ("ema"). The checkpoint keeps the raw weights as the model and the average as "train.ema". */
     double ema;
+#define RNNC_RUN_EMA_MAX 0.999999 /* the largest decay the runs take (the CLI, the library, a checkpoint) */
 } rnnc_run_opts;
 
 /* AdamW lr 2e-3 (weight decay 0.01), clip 5, cosine, warm-up 100, min_lr_ratio 0.1, reports every

@@ -26,7 +26,7 @@ const cli_flag_def cli_run_flags[RF_COUNT] = {
     [RF_MOMENTUM] = {"--momentum", NULL, CF_DOUBLE, 0, 0.9999, "X", "SGD momentum (default 0)", false},
     [RF_WEIGHT_DECAY] = {"--weight-decay", NULL, CF_DOUBLE, 0, 10, "X", "L2 for sgd/adam, decoupled for adamw (default 0; adamw 0.01)", false},
     [RF_CLIP] = {"--clip", NULL, CF_DOUBLE, 0, 1e9, "X", "clip the global gradient norm to X (default 5; 0 = off)", false},
-    [RF_EMA] = {"--ema", NULL, CF_DOUBLE, 0, 0.999999, "D", "keep a moving average of the weights with decay D (0.999 is usual; "
+    [RF_EMA] = {"--ema", NULL, CF_DOUBLE, 0, RNNC_RUN_EMA_MAX, "D", "keep a moving average of the weights with decay D (0.999 is usual; "
                                                          "default 0 = off): validation, best.safetensors and "
                                                          "model.safetensors use the average, training the raw weights", false},
     [RF_SCHEDULE] = {"--schedule", NULL, CF_STR, 0, 0, "S", "cosine (from --lr down to --lr x --min-lr-ratio over the budget) "

@@ -102,7 +102,7 @@ bool cli_parse_double(const char *cmd, const char *flag, const char *val, double
         return false;
     }
     if (v < min || v > max) {
-        cli_usage_error(cmd, "%s must be between %g and %g, got %g", flag, min, max, v);
+        cli_usage_error(cmd, "%s must be between %g and %g, got %s", flag, min, max, val);
         return false;
     }
     *out = v;

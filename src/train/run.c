@@ -57,7 +57,8 @@ rnnc_status rnnc_run_opts_check(const rnnc_run_opts *o) {
         return rnnc_error(RNNC_ERR_ARG, "--warmup must be >= 0 and --min-lr-ratio in [0, 1]");
     if (o->log_every < 0 || o->eval_every < 0 || o->checkpoint_every < 1 || o->patience < 0)
         return rnnc_error(RNNC_ERR_ARG, "--log-every, --eval-every and --patience must be >= 0, --checkpoint-every >= 1");
-    if (!(o->ema >= 0 && o->ema < 1)) return rnnc_error(RNNC_ERR_ARG, "--ema must be in [0, 1) (0 = off; 0.999 is usual)");
+    if (!(o->ema >= 0 && o->ema <= RNNC_RUN_EMA_MAX))
+        return rnnc_error(RNNC_ERR_ARG, "--ema must be in [0, %g] (0 = off; 0.999 is usual)", RNNC_RUN_EMA_MAX);
     if (!o->run_dir && !o->model_out) return rnnc_error(RNNC_ERR_ARG, "-o: no run directory given");
     return RNNC_OK;
 }
@@ -134,7 +135,7 @@ static rnnc_status opts_from_json(rnnc_run_opts *o, const char *text, const char
         (s = rnnc_json_long(j, "patience", 0, (long)big, false, &o->patience, what)) ||
         (s = rnnc_json_str(j, "seed", false, &seed, what)) ||
         /* checkpoints before 2026-12-06 have none: no average */
-        (s = rnnc_json_num(j, "ema", 0, 0.999999999999, false, true, &o->ema, what)))
+        (s = rnnc_json_num(j, "ema", 0, RNNC_RUN_EMA_MAX, false, true, &o->ema, what)))
         goto out;
     if (rnnc_optim_parse(opt, &o->optim.kind)) { s = rnnc_error(RNNC_ERR_FORMAT, "%s: unknown optimizer '%s'", what, opt); goto out; }
     if (strcmp(sched, "cosine") == 0) o->schedule = RNNC_SCHEDULE_COSINE;
