@@ -148,25 +148,25 @@ static void wg_item(int N, int K, const float *A, int lda, const float *B, int l
 }
 
 #else
-/* AVX2: C[mr, 16] += A[kc, mr]^T Bp[kc, 16] for mr <= 4 rows, Bp one half of a packed B block (16
+/* AVX2: C[mr, 16] += A[kc, mr]^T Bp[kc, 16] for mr <= 6 rows, Bp one half of a packed B block (16
  * floats a k, contiguous). Each element is the same sum as the AVX-512 tile's: multiply-adds over
  * the block's k from zero, then added into C; columns past w are computed on zeros and not stored. */
 static inline __attribute__((always_inline)) WG_TARGET void wg_tile2(const int mr, int kc, const float *a,
                                                                      const float *bp, float *c, int ldc, int w) {
-    __m256 c0[4], c1[4];
-#pragma GCC unroll 4
+    __m256 c0[6], c1[6];
+#pragma GCC unroll 6
     for (int i = 0; i < mr; i++) c0[i] = c1[i] = _mm256_setzero_ps();
     for (int k = 0; k < kc; k++) {
         __m256 b0 = _mm256_load_ps(bp + (size_t)k * 16), b1 = _mm256_load_ps(bp + (size_t)k * 16 + 8);
         __asm__("" : "+x"(b0), "+x"(b1)); /* kept in registers (see pgemm.c) */
-#pragma GCC unroll 4
+#pragma GCC unroll 6
         for (int i = 0; i < mr; i++) {
             const __m256 x = _mm256_broadcast_ss(a + (size_t)k * WG_MG + i);
             c0[i] = _mm256_fmadd_ps(x, b0, c0[i]);
             c1[i] = _mm256_fmadd_ps(x, b1, c1[i]);
         }
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 6
     for (int i = 0; i < mr; i++) {
         float *ci = c + (size_t)i * ldc;
         if (w == 16) {
@@ -202,10 +202,12 @@ static WG_TARGET void wg_item(int N, int K, const float *A, int lda, const float
             for (int h = 0; h < 2 && 16 * h < w; h++) {
                 const int wh = w - 16 * h < 16 ? w - 16 * h : 16;
                 const float *bh = bb + (size_t)h * kc * 16;
-                for (int i = 0; i < m; i += 4) {
+                for (int i = 0; i < m; i += 6) {
                     const float *a = ap + i;
                     float *c = C + (size_t)(i0 + i) * ldc + j0 + 16 * h;
-                    switch (m - i < 4 ? m - i : 4) {
+                    switch (m - i < 6 ? m - i : 6) {
+                    case 6: wg_tile2(6, kc, a, bh, c, ldc, wh); break;
+                    case 5: wg_tile2(5, kc, a, bh, c, ldc, wh); break;
                     case 4: wg_tile2(4, kc, a, bh, c, ldc, wh); break;
                     case 3: wg_tile2(3, kc, a, bh, c, ldc, wh); break;
                     case 2: wg_tile2(2, kc, a, bh, c, ldc, wh); break;
