@@ -116,6 +116,13 @@ check "tag eval: token and sequence accuracy, per-tag rows, the confusion matrix
   'grep -q "^tokens: [0-9]* scored, in 200 sequences" "$t/bi.eval" && grep -q "^sequence accuracy: " "$t/bi.eval" && grep -q "^SAME  *[0-9.]*  *[0-9.]*  *[0-9.]*" "$t/bi.eval" && grep -q "^O  *[0-9.]*" "$t/bi.eval" && grep -q "^confusion matrix" "$t/bi.eval" && ! grep -q "spans" "$t/bi.eval"'
 printf 'a a b\n\nc b b b a\n' | "$RNNC" tag predict --model "$TM" > "$t/tag.pred"
 check "tag predict: one tag per token, an empty line for an empty one" '[ $? -eq 0 ] && [ "$(cat "$t/tag.pred")" = "$(printf "SAME O O\n\nO SAME SAME O O")" ]'
+# lines growing in length batch after batch (the workspace grows with them) and a short one last
+printf 'a\nb a\na b c\nc c b a\na b c a b c a\nb b a a c c b b a a c c\na c\n' > "$t/grow.txt"
+"$RNNC" tag predict --model "$TM" --batch 1 "$t/grow.txt" > "$t/grow.1" 2>/dev/null
+"$RNNC" tag predict --model "$TM" --batch 2 "$t/grow.txt" > "$t/grow.2" 2>/dev/null
+"$RNNC" tag predict --model "$TM" "$t/grow.txt" > "$t/grow.64" 2>/dev/null
+check "tag predict: batches of 1, 2 and 64 lines of growing lengths give the same tags" \
+  '[ -s "$t/grow.1" ] && cmp -s "$t/grow.1" "$t/grow.2" && cmp -s "$t/grow.1" "$t/grow.64" && [ "$(wc -l < "$t/grow.1")" -eq 7 ]'
 printf 'a a b\nc b b b a\na b c\n\nb\n' > "$t/one.txt"
 "$RNNC" tag predict --model "$TM" "$t/one.txt" > "$t/one.free" 2>/dev/null
 "$RNNC" tag predict --model "$TM" --exactly-one SAME "$t/one.txt" > "$t/one.pred" 2>/dev/null

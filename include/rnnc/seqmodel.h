@@ -168,6 +168,11 @@ void rnnc_seq_ws_free(rnnc_seq_ws *ws);
  * from stream row0 + b of a key drawn per use (rnnc_rng_substream), so a process holding rows
  * [row0, row0 + B) of a data-parallel batch draws what those rows get in the whole batch. */
 void rnnc_seq_ws_set_row0(rnnc_seq_ws *ws, long row0);
+/* For prediction over m's weights as they are now: the recurrent weights packed once
+ * (rnnc_rnn_packed), which every later forward through ws over m reads instead of packing its own
+ * (the same numbers), until ws is freed. Not for training: once m's weights change, a forward
+ * would mix the old packed ones with the new. */
+rnnc_status rnnc_seq_ws_pack(rnnc_seq_ws *ws, const rnnc_seq_model *m);
 
 /* Forward of a batch: out (may be NULL) gets the logits (classify (B,C); tag (B,T,C), zero at
  * padded steps) or the predictions (forecast (B,N), normalised). With labels/targets, *loss gets

@@ -209,7 +209,7 @@ int cmd_forecast_eval(int argc, char **argv) {
         if (!rc && rnnc_series_windows(&d, lo, d.rows, T, N, &n_win)) rc = cli_fail_status();
         else if (!rc && first <= m_) rc = cli_fail("%s: MASE needs more than %d rows before the first target (its season)", data, m_);
         else if (!rc && rnnc_series_mase_scale(&d, first, season, &scale)) rc = cli_fail_status();
-        else if (!rc && rnnc_seq_ws_new(&ws, m, B, T)) rc = cli_fail_status();
+        else if (!rc && (rnnc_seq_ws_new(&ws, m, B, T) || rnnc_seq_ws_pack(ws, m))) rc = cli_fail_status();
         if (!rc && plot) {
             fc = malloc((size_t)(d.rows - first) * sizeof *fc);
             nv = malloc((size_t)(d.rows - first) * sizeof *nv);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/seqtask_cli.h"
+#include "core/len_order.h"
 #include "rnnc/scores.h"
 #include "rnnc/seqdata.h"
 
@@ -243,9 +244,8 @@ int cmd_seqtask_predict(rnnc_seq_kind kind, int argc, char **argv) {
     if (!ids || !lens || !ex || !out || !p || !pred || !(d.ids = calloc((size_t)B, sizeof *d.ids)) ||
         !(d.len = calloc((size_t)B, sizeof *d.len))) {
         rc = cli_fail("out of memory");
-    } else if (rnnc_seq_ws_new(&ws, m, B, T)) {
-        rc = cli_fail_status();
     }
+    int ws_T = 0; /* the workspace's length: grown to the longest batch so far, not --max-len at once */
     /* lines in batches of B; an empty line is written in its place after the batch before it */
     bool eof = false;
     while (!rc && !eof) {
@@ -279,6 +279,14 @@ int cmd_seqtask_predict(rnnc_seq_kind kind, int argc, char **argv) {
         rnnc_seq_batch b = {0};
         if (n) {
             rnnc_seq_data_batch(&d, kind, ex, n, ids, lens, NULL, &b);
+            if (b.T > ws_T) {
+                /* a workspace of (B, --max-len) held and cleared hundreds of MiB for lines of a
+                 * few dozen tokens (a bidirectional 2x256 tagger: 512 MiB of gates alone at 512) */
+                rnnc_seq_ws_free(ws);
+                ws = NULL;
+                ws_T = b.T > 2 * ws_T ? b.T : 2 * ws_T < T ? 2 * ws_T : T;
+                if (rnnc_seq_ws_new(&ws, m, B, ws_T) || rnnc_seq_ws_pack(ws, m)) { rc = cli_fail_status(); break; }
+            }
             if (rnnc_seq_forward_backward(ws, m, &b, NULL, NULL, 1, NULL, out, NULL, NULL)) { rc = cli_fail_status(); break; }
         }
         for (int r = 0; r <= n && !rc; r++) {
@@ -352,10 +360,15 @@ int cmd_seqtask_eval(rnnc_seq_kind kind, int argc, char **argv) {
     size_t *ex = malloc((size_t)B * sizeof *ex);
     float *out = malloc((size_t)B * (tag ? (size_t)T : 1) * C * sizeof *out);
     if (!ids || !lens || !pred || !ex || !out) rc = cli_fail("out of memory");
-    else if (rnnc_seq_ws_new(&ws, m, B, T)) rc = cli_fail_status();
+    else if (rnnc_seq_ws_new(&ws, m, B, T) || rnnc_seq_ws_pack(ws, m)) rc = cli_fail_status(); /* weights packed once */
+    /* batches of items of like length (the scores are sums, so the order changes none of them):
+     * the input projections run over every padded position of a batch */
+    rnnc_len_index *order = rc ? NULL : malloc((d.n ? d.n : 1) * sizeof *order);
+    if (!rc && !order) rc = cli_fail("out of memory");
+    if (!rc) rnnc_len_order(order, d.len, d.n);
     for (size_t first = 0; !rc && first < d.n; first += (size_t)B) {
         int n = (int)(d.n - first < (size_t)B ? d.n - first : (size_t)B);
-        for (int k = 0; k < n; k++) ex[k] = first + (size_t)k;
+        for (int k = 0; k < n; k++) ex[k] = order[first + (size_t)k].i;
         rnnc_seq_batch b;
         rnnc_seq_data_batch(&d, kind, ex, n, ids, lens, NULL, &b);
         if (rnnc_seq_forward_backward(ws, m, &b, NULL, NULL, 1, NULL, out, NULL, NULL)) { rc = cli_fail_status(); break; }
@@ -397,7 +410,7 @@ int cmd_seqtask_eval(rnnc_seq_kind kind, int argc, char **argv) {
             if (tag ? rnnc_tag_scores_report(stdout, names, &ts) : rnnc_scores_report(stdout, names, &cm)) rc = cli_fail_status();
         }
     }
-    free(ids); free(lens); free(pred); free(ex); free(out);
+    free(ids); free(lens); free(pred); free(ex); free(out); free(order);
     rnnc_seq_ws_free(ws);
     if (tag) rnnc_tag_score_free(&ts);
     else rnnc_confusion_free(&cm);

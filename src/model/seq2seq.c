@@ -2,6 +2,7 @@
  * loss and its backward; greedy and beam decoding; model files. See include/rnnc/seq2seq.h.
  * Built from the shared layers (rnn.h, nn.h); this file only wires them together. */
 #include "core/json.h"
+#include "core/len_order.h"
 #include "nn/dropout.h"
 #include "rnnc/seq2seq.h"
 
@@ -1422,21 +1423,12 @@ rnnc_status rnnc_s2s_train_step(rnnc_s2s_model *m, rnnc_s2s_ws *ws, const rnnc_s
  * can give (the allocation then fails cleanly instead) */
 static int default_out_len(int src_len) { return src_len > (INT_MAX - 10) / 2 ? INT_MAX : 2 * src_len + 10; }
 
-typedef struct { int len; size_t i; } len_index;
-
-/* Shorter sources first, ties in the set's order. */
-static int cmp_len_index(const void *a, const void *b) {
-    const len_index *x = a, *y = b;
-    if (x->len != y->len) return x->len < y->len ? -1 : 1;
-    return x->i < y->i ? -1 : x->i > y->i;
-}
-
 /* A set's decoding: the sources, their order (by length) and where the outputs go. */
 typedef struct {
     const rnnc_s2s_model *m;
     const uint32_t *const *srcs;
     const int *lens;
-    const len_index *order;
+    const rnnc_len_index *order;
     size_t n;
     int beam, nbest, max_len, batch, Ts, ML;
     double alpha;
@@ -1544,14 +1536,13 @@ static rnnc_status decode_set(const rnnc_s2s_model *m, const dec_packed *weights
     int Ts = 1;
     for (size_t i = 0; i < n; i++) if (lens[i] > Ts) Ts = lens[i];
     for (size_t i = 0; i < n; i++) n_out[i] = 0;
-    len_index *order = malloc(n * sizeof *order);
+    rnnc_len_index *order = malloc(n * sizeof *order);
     if (!order) return rnnc_error(RNNC_ERR_NOMEM, "out of memory for decoding %zu sources", n);
     /* Batches of sources of one length, or nearly: the encoder's input projections run over every
      * padded position of a batch, which in the set's own order was 43% of them on the CMUdict
      * test set. Each source's output is its own whatever its batch (its limit too), so the order
      * changes nothing but the time. */
-    for (size_t i = 0; i < n; i++) order[i] = (len_index){lens[i], i};
-    qsort(order, n, sizeof *order, cmp_len_index);
+    rnnc_len_order(order, lens, n);
     set_job j = {.m = m, .srcs = srcs, .lens = lens, .order = order, .n = n, .beam = beam, .nbest = nbest,
                  .max_len = max_len, .batch = batch, .Ts = Ts, .ML = max_len > 0 ? max_len : default_out_len(Ts),
                  .alpha = alpha, .hyps = hyps, .n_out = n_out};

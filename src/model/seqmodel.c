@@ -311,11 +311,13 @@ struct rnnc_seq_ws {
     float *dfeat;
     float *logits; /* (B*T, C) or (B, C / N); then its gradient */
     long row0;     /* the global row of row 0 (per-row dropout streams) */
+    rnnc_rnn_packed *pk; /* rnnc_seq_ws_pack's packed weights, else NULL */
 };
 
 void rnnc_seq_ws_free(rnnc_seq_ws *w) {
     if (!w) return;
     rnnc_rnn_ws_free(w->rnn);
+    rnnc_rnn_packed_free(w->pk);
     free(w->ids); free(w->lab); free(w->arg); free(w->y); free(w->dy); free(w->feat); free(w->mask); free(w->dfeat); free(w->logits);
     free(w);
 }
@@ -346,6 +348,16 @@ rnnc_status rnnc_seq_ws_new(rnnc_seq_ws **out, const rnnc_seq_model *m, int B, i
         return rnnc_error(RNNC_ERR_NOMEM, "out of memory for a workspace (B=%d, T=%d)", B, T);
     }
     *out = w;
+    return RNNC_OK;
+}
+
+rnnc_status rnnc_seq_ws_pack(rnnc_seq_ws *w, const rnnc_seq_model *m) {
+    rnnc_rnn_packed *pk;
+    rnnc_status s = rnnc_rnn_packed_new(&pk, &m->rnn, m->params + m->off_rnn);
+    if (s) return s;
+    if ((s = rnnc_rnn_ws_set_packed(w->rnn, pk))) { rnnc_rnn_packed_free(pk); return s; }
+    rnnc_rnn_packed_free(w->pk);
+    w->pk = pk;
     return RNNC_OK;
 }
 
