@@ -404,7 +404,7 @@ refused "forecast train --embed (numeric inputs have no embedding)" 2 "unknown o
 refused "classify train without --valid" 2 "--valid DEV.tsv is required" "$RNNC" classify train --data "$t/cls_train.tsv" -o "$t/f1" --steps 2
 refused "forecast train without --target" 2 "--target COL is required" "$RNNC" forecast train --data "$t/fc.csv" -o "$t/f1" --steps 2
 refused "forecast train --horizon 0" 2 "--horizon" "$RNNC" forecast train --data "$t/fc.csv" --target sales -o "$t/f1" --steps 2 --horizon 0
-refused "classify predict --batch 0" 2 "--batch must be between 1 and 4096, got 0" "$RNNC" classify predict --model "$CM" --batch 0
+refused "classify predict --batch 0" 2 "--batch must be between 1 and 65536, got 0" "$RNNC" classify predict --model "$CM" --batch 0
 refused "an unknown subcommand" 2 "unknown subcommand 'fit' (train, predict, eval)" "$RNNC" tag fit
 check "... and none of them made a run directory" '[ ! -e "$t/f1" ]'
 for f in "--hidden 32" "--bidirectional" "--tokenizer char" "--pool mean" "--class-weight balanced" "--output-dropout 0.1"; do

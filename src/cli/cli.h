@@ -20,6 +20,8 @@ int cli_usage_error(const char *mode, const char *fmt, ...) __attribute__((forma
 /* Strict number parsing for flag values: the whole string must be a number within [min, max].
  * On failure prints a usage error naming the flag and returns false. */
 bool cli_parse_long(const char *cmd, const char *flag, const char *val, long min, long max, long *out);
+/* The largest --batch of every command (training, prediction, evaluation, translation). */
+#define CLI_BATCH_MAX 65536
 bool cli_parse_double(const char *cmd, const char *flag, const char *val, double min, double max, double *out);
 /* A duration in seconds: "120", "90s", "2.5m", "1h" (0: no time budget); else a usage error
  * naming flag. */

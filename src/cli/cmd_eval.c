@@ -152,7 +152,7 @@ int cmd_eval(int argc, char **argv) {
         if (cli_opt("eval", argc, argv, &i, "--model", &v, &err)) { if (err) return err; model = v; }
         else if (cli_opt("eval", argc, argv, &i, "--ids", &v, &err)) { if (err) return err; ids = v; }
         else if (cli_opt("eval", argc, argv, &i, "--data", &v, &err)) { if (err) return err; data = v; }
-        else if (cli_opt("eval", argc, argv, &i, "--batch", &v, &err)) { if (err || !cli_parse_long("eval", "--batch", v, 1, 1 << 20, &B)) return 2; }
+        else if (cli_opt("eval", argc, argv, &i, "--batch", &v, &err)) { if (err || !cli_parse_long("eval", "--batch", v, 1, CLI_BATCH_MAX, &B)) return 2; }
         else if (cli_opt("eval", argc, argv, &i, "--seq", &v, &err)) { if (err || !cli_parse_long("eval", "--seq", v, 1, 1 << 20, &T)) return 2; }
         else return cli_usage_error("eval", "unknown option '%s'", argv[i]);
     }

@@ -171,7 +171,7 @@ int cmd_forecast_eval(int argc, char **argv) {
         else if (OPT("--data")) { if (err) return err; data = v; }
         else if (OPT("--plot")) { if (err) return err; plot = v; }
         else if (OPT("--last")) { if (err || !cli_parse_long(mode, "--last", v, 1, 1L << 40, &last)) return err ? err : 2; }
-        else if (OPT("--batch")) { if (err || !cli_parse_long(mode, "--batch", v, 1, 4096, &batch)) return err ? err : 2; }
+        else if (OPT("--batch")) { if (err || !cli_parse_long(mode, "--batch", v, 1, CLI_BATCH_MAX, &batch)) return err ? err : 2; }
         else if (OPT("--threads")) { if (err || !cli_parse_long(mode, "--threads", v, 1, 1024, &threads)) return err ? err : 2; }
         else if (cli_flag(argv, i, "--json")) json = true;
         else if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error(mode, "unknown option '%s'", argv[i]);

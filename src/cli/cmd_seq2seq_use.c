@@ -154,7 +154,7 @@ int cmd_seq2seq_translate(int argc, char **argv) {
         else if (OPT("--alpha")) { if (err || !cli_parse_double(mode, "--alpha", v, 0, 10, &alpha)) return err ? err : 2; }
         else if (OPT("--max-len")) { if (err || !cli_parse_long(mode, "--max-len", v, 1, 1 << 20, &max_len)) return err ? err : 2; }
         else if (OPT("--threads")) { if (err || !cli_parse_long(mode, "--threads", v, 1, 1024, &threads)) return err ? err : 2; }
-        else if (OPT("--batch")) { if (err || !cli_parse_long(mode, "--batch", v, 1, 1 << 16, &batch)) return err ? err : 2; }
+        else if (OPT("--batch")) { if (err || !cli_parse_long(mode, "--batch", v, 1, CLI_BATCH_MAX, &batch)) return err ? err : 2; }
         else if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error(mode, "unknown option '%s'", argv[i]);
         else if (input) return cli_usage_error(mode, "one input at most (got '%s' and '%s')", input, argv[i]);
         else input = argv[i];
@@ -267,7 +267,7 @@ int cmd_seq2seq_eval(int argc, char **argv) {
         else if (OPT("--data")) { if (err) return err; data = v; }
         else if (OPT("--beam")) { if (err || !cli_parse_long(mode, "--beam", v, 1, 1000, &beam)) return err ? err : 2; }
         else if (OPT("--alpha")) { if (err || !cli_parse_double(mode, "--alpha", v, 0, 10, &alpha)) return err ? err : 2; }
-        else if (OPT("--batch")) { if (err || !cli_parse_long(mode, "--batch", v, 1, 1 << 16, &batch)) return err ? err : 2; }
+        else if (OPT("--batch")) { if (err || !cli_parse_long(mode, "--batch", v, 1, CLI_BATCH_MAX, &batch)) return err ? err : 2; }
         else if (OPT("--max-source")) { if (err || !cli_parse_long(mode, "--max-source", v, 0, 1 << 30, &max_source)) return err ? err : 2; }
         else if (OPT("--threads")) { if (err || !cli_parse_long(mode, "--threads", v, 1, 1024, &threads)) return err ? err : 2; }
         else if (cli_flag(argv, i, "--skip-bad")) skip_bad = true;

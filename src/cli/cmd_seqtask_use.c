@@ -104,7 +104,7 @@ static int parse(const char *mode, bool eval, bool tag, int argc, char **argv, o
         else if (eval && OPT("--data")) { if (err) return err; o->data = v; }
         else if (!eval && (OPT("-o") || OPT("--output"))) { if (err) return err; o->output = v; }
         else if (OPT("--max-len")) { if (err || !cli_parse_long(mode, "--max-len", v, 1, 1 << 30, &o->max_len)) return err ? err : 2; }
-        else if (OPT("--batch")) { if (err || !cli_parse_long(mode, "--batch", v, 1, 4096, &o->batch)) return err ? err : 2; }
+        else if (OPT("--batch")) { if (err || !cli_parse_long(mode, "--batch", v, 1, CLI_BATCH_MAX, &o->batch)) return err ? err : 2; }
         else if (OPT("--threads")) { if (err || !cli_parse_long(mode, "--threads", v, 1, 1024, &o->threads)) return err ? err : 2; }
         else if (tag && OPT("--exactly-one")) { if (err) return err; o->one = v; }
         else if (cli_flag(argv, i, "--json")) o->json = true;
@@ -246,10 +246,14 @@ int cmd_seqtask_predict(rnnc_seq_kind kind, int argc, char **argv) {
         rc = cli_fail("out of memory");
     }
     int ws_T = 0; /* the workspace's length: grown to the longest batch so far, not --max-len at once */
-    /* lines in batches of B; an empty line is written in its place after the batch before it */
+    /* lines in batches of B; an empty line is written in its place after the batch before it
+     * (empties_before[r]: the empty lines before the batch's line r, or after its last for r = n) */
+    int *empties_before = rc ? NULL : malloc(((size_t)B + 1) * sizeof *empties_before);
+    if (!rc && !empties_before) rc = cli_fail("out of memory");
     bool eof = false;
     while (!rc && !eof) {
-        int n = 0, empties_before[4097] = {0};
+        int n = 0;
+        memset(empties_before, 0, ((size_t)B + 1) * sizeof *empties_before);
         while (n < B) {
             ssize_t k = getline(&line, &cap, in);
             if (k < 0) { eof = true; break; }
@@ -316,7 +320,7 @@ int cmd_seqtask_predict(rnnc_seq_kind kind, int argc, char **argv) {
     rnnc_seq_ws_free(ws);
     for (int i = 0; d.ids && i < B; i++) free(d.ids[i]);
     free(d.ids); free(d.len);
-    free(ids); free(lens); free(ex); free(out); free(p); free(pred); free(line);
+    free(ids); free(lens); free(ex); free(out); free(p); free(pred); free(line); free(empties_before);
     rnnc_ids_free(&tok);
 done:
     if (!from_stdin) fclose(in);

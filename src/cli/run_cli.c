@@ -54,7 +54,7 @@ const cli_flag_def cli_model_flags[MF_COUNT] = {
     [MF_HIDDEN] = {"--hidden", NULL, CF_LONG, 1, 65536, "H", "hidden units per layer (default 256)", false},
     [MF_EMBED] = {"--embed", NULL, CF_LONG, 1, 65536, "E", "embedding size (default 64)", false},
     [MF_DROPOUT] = {"--dropout", NULL, CF_DOUBLE, 0, 0.99, "P", "dropout between stacked layers, training only (default 0)", false},
-    [MF_BATCH] = {"--batch", NULL, CF_LONG, 1, 65536, "B", "batch size", false},
+    [MF_BATCH] = {"--batch", NULL, CF_LONG, 1, CLI_BATCH_MAX, "B", "batch size", false},
 };
 
 static const cli_flag_def *find(cli_flag_table *tables, size_t n_tables, const char *arg, size_t *len, cli_flag_val **val) {
