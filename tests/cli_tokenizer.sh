@@ -299,6 +299,8 @@ expect_fail 1 "sample.safetensors: this is a language model" "$rnnc" tokenizer d
 # stats: bad flags and inputs
 expect_fail 2 "--sizes" "$rnnc" tokenizer stats --sizes 10,x "$tmp/corpus.txt"
 expect_fail 2 "--held-out must be between" "$rnnc" tokenizer stats --held-out 2 "$tmp/corpus.txt"
+# --threads takes 1..1024 here as in every command (0 was taken and meant the default)
+expect_fail 2 "--threads must be between 1 and 1024, got 0" "$rnnc" tokenizer encode -t char --threads 0 "$tmp/corpus.txt"
 expect_fail 1 "empty" "$rnnc" tokenizer stats "$tmp/empty.txt"
 expect_fail 1 "nope.txt" "$rnnc" tokenizer stats "$tmp/nope.txt"
 expect_fail 1 "offset" "$rnnc" tokenizer stats --pattern '[a' --sizes 300 "$tmp/corpus.txt"

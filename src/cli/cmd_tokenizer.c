@@ -189,7 +189,7 @@ static int tok_train(int argc, char **argv) {
         else if (cli_opt(cmd, argc, argv, &i, "--vocab-size", &v, &rc)) { if (!rc && !cli_parse_long(cmd, "--vocab-size", v, 1, 100000000, &vocab)) rc = 2; }
         else if (cli_opt(cmd, argc, argv, &i, "--min-count", &v, &rc)) { if (!rc && !cli_parse_long(cmd, "--min-count", v, 0, 1000000000000L, &min_count)) rc = 2; }
         else if (cli_opt(cmd, argc, argv, &i, "--min-frequency", &v, &rc)) { if (!rc && !cli_parse_long(cmd, "--min-frequency", v, 0, 1000000000000L, &min_freq)) rc = 2; }
-        else if (cli_opt(cmd, argc, argv, &i, "--threads", &v, &rc)) { if (!rc && !cli_parse_long(cmd, "--threads", v, 0, 1024, &threads)) rc = 2; }
+        else if (cli_opt(cmd, argc, argv, &i, "--threads", &v, &rc)) { if (!rc && !cli_parse_long(cmd, "--threads", v, 1, 1024, &threads)) rc = 2; }
         else if (cli_opt(cmd, argc, argv, &i, "--pattern", &v, &rc)) { if (!rc) pattern = v; }
         else if (cli_opt(cmd, argc, argv, &i, "--special", &v, &rc)) { if (!rc) specials[n_specials++] = v; }
         else if (cli_opt(cmd, argc, argv, &i, "--output", &v, &rc) || cli_opt(cmd, argc, argv, &i, "-o", &v, &rc)) { if (!rc) out = v; }
@@ -370,7 +370,7 @@ static int tok_encode(int argc, char **argv) {
         if (cli_opt(cmd, argc, argv, &i, "--tokenizer", &v, &rc) || cli_opt(cmd, argc, argv, &i, "-t", &v, &rc)) { if (!rc) tok = v; }
         else if (cli_opt(cmd, argc, argv, &i, "--pattern", &v, &rc)) { if (!rc) pattern = v; }
         else if (cli_opt(cmd, argc, argv, &i, "--format", &v, &rc)) { if (!rc) format = v; }
-        else if (cli_opt(cmd, argc, argv, &i, "--threads", &v, &rc)) { if (!rc && !cli_parse_long(cmd, "--threads", v, 0, 1024, &threads)) rc = 2; }
+        else if (cli_opt(cmd, argc, argv, &i, "--threads", &v, &rc)) { if (!rc && !cli_parse_long(cmd, "--threads", v, 1, 1024, &threads)) rc = 2; }
         else if (cli_opt(cmd, argc, argv, &i, "--output", &v, &rc) || cli_opt(cmd, argc, argv, &i, "-o", &v, &rc)) { if (!rc) out = v; }
         else if (cli_flag(argv, i, "--allow-special")) allow = true;
         else if (a[0] == '-' && a[1]) rc = cli_usage_error(cmd, "unknown option '%s'", a);
