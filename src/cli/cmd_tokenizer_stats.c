@@ -96,7 +96,7 @@ int tok_stats(int argc, char **argv) {
         if (cli_opt(cmd, argc, argv, &i, "--held-out", &v, &rc)) { if (!rc && !cli_parse_double(cmd, "--held-out", v, 0.001, 0.9, &held)) rc = 2; }
         else if (cli_opt(cmd, argc, argv, &i, "--sizes", &v, &rc)) { if (!rc) rc = parse_sizes(cmd, v, sizes, &n_sizes); }
         else if (cli_opt(cmd, argc, argv, &i, "--pattern", &v, &rc)) { if (!rc) pattern = v; }
-        else if (cli_opt(cmd, argc, argv, &i, "--min-count", &v, &rc)) { if (!rc && !cli_parse_long(cmd, "--min-count", v, 1, 1000000000000L, &min_count)) rc = 2; }
+        else if (cli_opt(cmd, argc, argv, &i, "--min-count", &v, &rc)) { if (!rc && !cli_parse_long(cmd, "--min-count", v, 0, 1000000000000L, &min_count)) rc = 2; }
         else if (cli_opt(cmd, argc, argv, &i, "--threads", &v, &rc)) { if (!rc && !cli_parse_long(cmd, "--threads", v, 1, 1024, &threads)) rc = 2; }
         else if (a[0] == '-' && a[1]) rc = cli_usage_error(cmd, "unknown option '%s'", a);
         else files[n_files++] = argv[i];
