@@ -49,6 +49,12 @@ for i in 1 2 3; do cut -f1 "$t/dev.tsv"; echo; printf '   \n'; done > "$t/many.t
 "$RNNC" seq2seq translate --model "$t/run/best.safetensors" --batch 7 < "$t/many.txt" > "$t/b7.txt"
 "$RNNC" seq2seq translate --model "$t/run/best.safetensors" "$t/many.txt" > "$t/bf.txt" 2>/dev/null
 check "translate --batch 1, --batch 7 and a file give the same lines" '[ $(wc -l < "$t/b1.txt") -eq $(wc -l < "$t/many.txt") ] && cmp -s "$t/b1.txt" "$t/b7.txt" && cmp -s "$t/b1.txt" "$t/bf.txt"'
+# --alpha ranks beams: without --beam it changes nothing, and says so (once, on stderr)
+printf 'a b c\n' | "$RNNC" seq2seq translate --model "$t/run/best.safetensors" --alpha 0.5 > "$t/al.txt" 2> "$t/al.err"
+check "translate --alpha without --beam: the greedy output, and one warning naming --alpha" \
+  '[ "$(cat "$t/al.txt")" = "$(sed -n 1p "$t/g.txt")" ] && [ "$(wc -l < "$t/al.err")" -eq 1 ] && grep -q "^rnnc seq2seq translate: warning: --alpha is ignored without --beam" "$t/al.err"'
+printf 'a b c\n' | "$RNNC" seq2seq translate --model "$t/run/best.safetensors" --alpha 0.5 --beam 2 > /dev/null 2> "$t/al2.err"
+check "translate --alpha with --beam: no warning" '[ ! -s "$t/al2.err" ]'
 "$RNNC" seq2seq translate --model "$t/run/best.safetensors" --beam 3 --nbest 2 --batch 1 < "$t/many.txt" > "$t/n1.txt"
 "$RNNC" seq2seq translate --model "$t/run/best.safetensors" --beam 3 --nbest 2 "$t/many.txt" > "$t/nf.txt" 2>/dev/null
 check "translate --nbest: the same lists batched and one line at a time" '[ $(wc -l < "$t/n1.txt") -eq $((2 * $(wc -l < "$t/many.txt"))) ] && cmp -s "$t/n1.txt" "$t/nf.txt"'

@@ -137,6 +137,7 @@ int cmd_seq2seq_translate(int argc, char **argv) {
     const char *mode = "seq2seq translate", *model = NULL, *input = NULL, *output = NULL;
     long beam = 1, nbest = 1, max_len = 0, threads = 0, batch = 0;
     double alpha = 1.0;
+    bool alpha_given = false;
     if (cli_wants_help(argc, argv)) { fputs(HELP_TRANSLATE, stdout); return 0; }
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
@@ -151,7 +152,10 @@ int cmd_seq2seq_translate(int argc, char **argv) {
         else if (OPT("-o") || OPT("--output")) { if (err) return err; output = v; }
         else if (OPT("--beam")) { if (err || !cli_parse_long(mode, "--beam", v, 1, 1000, &beam)) return err ? err : 2; }
         else if (OPT("--nbest")) { if (err || !cli_parse_long(mode, "--nbest", v, 1, 1000, &nbest)) return err ? err : 2; }
-        else if (OPT("--alpha")) { if (err || !cli_parse_double(mode, "--alpha", v, 0, 10, &alpha)) return err ? err : 2; }
+        else if (OPT("--alpha")) {
+            if (err || !cli_parse_double(mode, "--alpha", v, 0, 10, &alpha)) return err ? err : 2;
+            alpha_given = true;
+        }
         else if (OPT("--max-len")) { if (err || !cli_parse_long(mode, "--max-len", v, 1, 1 << 20, &max_len)) return err ? err : 2; }
         else if (OPT("--threads")) { if (err || !cli_parse_long(mode, "--threads", v, 1, 1024, &threads)) return err ? err : 2; }
         else if (OPT("--batch")) { if (err || !cli_parse_long(mode, "--batch", v, 1, CLI_BATCH_MAX, &batch)) return err ? err : 2; }
@@ -162,6 +166,8 @@ int cmd_seq2seq_translate(int argc, char **argv) {
     }
     if (!model) return cli_usage_error(mode, "--model M is required");
     if (nbest > beam) return cli_usage_error(mode, "--nbest %ld needs --beam of at least %ld", nbest, nbest);
+    if (alpha_given && beam == 1)
+        fprintf(stderr, "rnnc %s: warning: --alpha is ignored without --beam (greedy decoding ranks nothing)\n", mode);
     if (threads) omp_set_num_threads((int)threads);
     bool from_stdin = !input || strcmp(input, "-") == 0;
     const char *in_name = from_stdin ? "stdin" : input;
@@ -257,7 +263,7 @@ int cmd_seq2seq_eval(int argc, char **argv) {
     const char *mode = "seq2seq eval", *model = NULL, *data = NULL;
     long beam = 1, batch = 64, threads = 0, max_source = 0;
     double alpha = 1.0;
-    bool skip_bad = false, skip_long = false;
+    bool skip_bad = false, skip_long = false, alpha_given = false;
     if (cli_wants_help(argc, argv)) { fputs(HELP_EVAL, stdout); return 0; }
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
@@ -266,7 +272,10 @@ int cmd_seq2seq_eval(int argc, char **argv) {
         if (OPT("--model")) { if (err) return err; model = v; }
         else if (OPT("--data")) { if (err) return err; data = v; }
         else if (OPT("--beam")) { if (err || !cli_parse_long(mode, "--beam", v, 1, 1000, &beam)) return err ? err : 2; }
-        else if (OPT("--alpha")) { if (err || !cli_parse_double(mode, "--alpha", v, 0, 10, &alpha)) return err ? err : 2; }
+        else if (OPT("--alpha")) {
+            if (err || !cli_parse_double(mode, "--alpha", v, 0, 10, &alpha)) return err ? err : 2;
+            alpha_given = true;
+        }
         else if (OPT("--batch")) { if (err || !cli_parse_long(mode, "--batch", v, 1, CLI_BATCH_MAX, &batch)) return err ? err : 2; }
         else if (OPT("--max-source")) { if (err || !cli_parse_long(mode, "--max-source", v, 0, 1 << 30, &max_source)) return err ? err : 2; }
         else if (OPT("--threads")) { if (err || !cli_parse_long(mode, "--threads", v, 1, 1024, &threads)) return err ? err : 2; }
@@ -278,6 +287,8 @@ int cmd_seq2seq_eval(int argc, char **argv) {
     }
     if (!model) return cli_usage_error(mode, "--model M is required");
     if (!data) return cli_usage_error(mode, "--data TEST.tsv is required");
+    if (alpha_given && beam == 1)
+        fprintf(stderr, "rnnc %s: warning: --alpha is ignored without --beam (greedy decoding ranks nothing)\n", mode);
     if (threads) omp_set_num_threads((int)threads);
     rnnc_s2s_model *m;
     if (rnnc_s2s_load(&m, model)) return cli_fail_status();
