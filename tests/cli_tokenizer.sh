@@ -62,6 +62,10 @@ done
 # --- char ---
 if "$rnnc" tokenizer train --type char -o "$tmp/char.json" "$tmp/corpus.txt" 2>"$tmp/err"; then ok; else fail "train char: $(cat "$tmp/err")"; fi
 grep -q '"type":"char"' "$tmp/char.json" && ok || fail "char tokenizer file is not JSON of type char"
+# --threads is for BPE: with char it is ignored, with one warning, and the file is the same
+"$rnnc" tokenizer train --type char --threads 2 -o "$tmp/char_t.json" "$tmp/corpus.txt" 2>"$tmp/err" &&
+    grep -q "^rnnc tokenizer train: warning: --threads is ignored by --type char (bpe only)$" "$tmp/err" &&
+    cmp -s "$tmp/char.json" "$tmp/char_t.json" && ok || fail "char with --threads: no warning, or another file: $(cat "$tmp/err")"
 round_trip "$tmp/char.json" "$tmp/random.bin"
 round_trip "$tmp/char.json" "$tmp/mixed.txt"
 round_trip "$tmp/char.json" "$tmp/corpus.txt"

@@ -207,6 +207,8 @@ static int tok_train(int argc, char **argv) {
     if (!rc && o.type == RNNC_TOKENIZER_BPE && min_count)
         rc = cli_usage_error(cmd, "--min-count applies to char and word; BPE has --min-frequency");
     if (rc) { free(specials); free(files); return rc; }
+    if (o.type != RNNC_TOKENIZER_BPE && threads > 0) /* counting characters or words is one pass */
+        fprintf(stderr, "rnnc %s: warning: --threads is ignored by --type %s (bpe only)\n", cmd, type_s);
 
     tok_corpus c;
     if ((rc = tok_corpus_read(&c, files, n_files))) { free(specials); free(files); return rc; }
