@@ -288,6 +288,14 @@ expect_error 2 "--data needs a value (got the flag --skip-bad)" "$RNNC" seq2seq 
 expect_error 2 "--model needs a value (got the flag -n)" "$RNNC" sample --model -n 5
 expect_error 2 "--prompt needs a value (got the flag --seed)" "$RNNC" sample --model "$TMP/charrun/model.safetensors" --prompt --seed 3
 expect_error 2 "--temperature must be between 0 and" "$RNNC" sample --model "$TMP/charrun/model.safetensors" --temperature -0.5
+# greedy draws nothing: --top-k and --seed are ignored, with one warning naming both, and the text is greedy's
+checks=$((checks + 1))
+"$RNNC" sample --model "$TMP/charrun/model.safetensors" -n 20 --temperature 0 > "$TMP/greedy.txt" 2>/dev/null
+"$RNNC" sample --model "$TMP/charrun/model.safetensors" -n 20 --temperature 0 --top-k 3 --seed 9 > "$TMP/greedy2.txt" 2> "$TMP/greedy2.err"
+if ! cmp -s "$TMP/greedy.txt" "$TMP/greedy2.txt" || [ "$(wc -l < "$TMP/greedy2.err")" -ne 1 ] ||
+   ! grep -q "^rnnc sample: warning: --top-k and --seed are ignored with --temperature 0" "$TMP/greedy2.err"; then
+    fail "sample --temperature 0 --top-k 3 --seed 9: $(cat "$TMP/greedy2.err")"
+fi
 # a refused number is quoted as typed (not rounded by %g into the bound it broke)
 expect_error 2 "--ema must be between 0 and 0.999999, got 0.9999995" "$RNNC" train --data "$TMP/x.txt" --ema 0.9999995 -o "$TMP/emarun"
 expect_error 2 "--model needs a value (got the flag -k)" "$RNNC" similar --model -k 3 cat

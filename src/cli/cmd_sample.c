@@ -165,6 +165,17 @@ int cmd_sample(int argc, char **argv) {
         if (err) return err;
     }
     if (!model) return cli_usage_error("sample", "--model M is required");
+    if (temperature == 0) { /* greedy: nothing is drawn, so what shapes or seeds the draw is ignored */
+        const char *given[3];
+        int ng = 0;
+        if (top_k > 0) given[ng++] = "--top-k";
+        if (top_p < 1) given[ng++] = "--top-p";
+        if (seed_l >= 0) given[ng++] = "--seed";
+        if (ng)
+            fprintf(stderr, "rnnc sample: warning: %s%s%s%s%s %s ignored with --temperature 0 (greedy: always the likeliest token)\n",
+                    given[0], ng == 3 ? ", " : ng == 2 ? " and " : "", ng > 1 ? given[1] : "", ng == 3 ? " and " : "",
+                    ng == 3 ? given[2] : "", ng == 1 ? "is" : "are");
+    }
     uint64_t seed = (uint64_t)seed_l;
     if (seed_l < 0) {
         struct timespec ts;
