@@ -3,6 +3,7 @@
 import ctypes
 import os
 import threading
+import warnings
 from ctypes import byref, c_int, c_size_t
 
 import numpy as np
@@ -78,6 +79,10 @@ class Seq2Seq:
         if not 1 <= nbest <= beam:
             raise L.Error(f"nbest {nbest} needs a beam of at least {nbest}" if nbest > beam else
                           f"nbest must be >= 1, got {nbest}")
+        if alpha is None:
+            alpha = 1.0
+        elif beam == 1:  # as `rnnc seq2seq translate --alpha` without --beam
+            warnings.warn("alpha is ignored without a beam (greedy decoding ranks nothing)", stacklevel=3)
         alpha = float(alpha)
         if not 0 <= alpha <= 10:
             raise L.Error(f"alpha must be in [0, 10], got {alpha}")
@@ -117,7 +122,7 @@ class Seq2Seq:
             raise L.Error(f"max_len must be in [1, {1 << 20}], got {ml}")
         return ml
 
-    def translate_many(self, lines, beam=1, *, nbest=1, alpha=1.0, max_len=None, batch=64):
+    def translate_many(self, lines, beam=1, *, nbest=1, alpha=None, max_len=None, batch=64):
         """The translations of many source lines, one entry per line, each exactly what
         translate() gives it, made `batch` lines at a time (lines of like length together) as
         `rnnc seq2seq translate` makes them from a file: much faster than a loop over translate()."""
@@ -135,13 +140,14 @@ class Seq2Seq:
                 res[i] = got[0][0] if nbest == 1 else got
         return res
 
-    def translate(self, text, beam=1, *, nbest=1, alpha=1.0, max_len=None):
+    def translate(self, text, beam=1, *, nbest=1, alpha=None, max_len=None):
         """The translation of one source line, as `rnnc seq2seq translate` makes it: greedy
         decoding (beam 1) or beam search of width `beam` ranked by log-probability /
-        (length + 1)^alpha; max_len: the longest output in symbols (default 2 x source length +
-        10). With nbest > 1 (at most beam): a list of (text, score), best first. An empty source
-        gives "" (or [("", -inf)] * nbest). The model's decoder weights are packed at the first
-        call and kept, so a loop over lines pays for that once."""
+        (length + 1)^alpha (default 1; given with beam 1 it changes nothing, and warns); max_len:
+        the longest output in symbols (default 2 x source length + 10). With nbest > 1 (at most
+        beam): a list of (text, score), best first. An empty source gives "" (or [("", -inf)] *
+        nbest). The model's weights are packed for decoding at the first call and kept, so a loop
+        over lines pays for that once."""
         beam, nbest, alpha = self._check_search(beam, nbest, alpha)
         ml = self._check_max_len(max_len)
         src, _ = self.encode_source(text)
