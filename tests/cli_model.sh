@@ -125,6 +125,10 @@ expect_error 2 "--lr is required" "$RNNC" train --model "$G/cli_lstm.safetensors
 "$RNNC" train --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 --optimizer adam \
     --lr 0.1 --momentum 0.9 -o "$TMP/mom.safetensors" >/dev/null 2>"$TMP/mom.err" || fail "train with --momentum and adam failed"
 grep -q "warning: --momentum is ignored by --optimizer adam" "$TMP/mom.err" || fail "no --momentum warning: $(cat "$TMP/mom.err")"
+# --min-lr-ratio is the cosine schedule's floor: with --schedule constant it is ignored, with a warning
+"$RNNC" train --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 --optimizer adam \
+    --lr 0.1 --schedule constant --min-lr-ratio 0.5 -o "$TMP/sch.safetensors" >/dev/null 2>"$TMP/sch.err" || fail "train with --schedule constant failed"
+grep -q "warning: --min-lr-ratio is ignored by --schedule constant (cosine only)" "$TMP/sch.err" || fail "no --min-lr-ratio warning: $(cat "$TMP/sch.err")"
 expect_error 2 "unknown option '--bogus'" "$RNNC" "${ev[@]}" --model "$G/cli_lstm.safetensors" --bogus
 expect_error 2 "--cell must be rnn_tanh, rnn_relu, lstm or gru" "$RNNC" init --cell transformer --vocab 5 --embed 2 \
     --hidden 2 -o "$TMP/x.safetensors"

@@ -174,7 +174,11 @@ int cli_run_opts(const char *mode, const cli_flag_val *v, rnnc_run_opts *o) {
         else return cli_usage_error(mode, "--schedule must be cosine or constant, got '%s'", v[RF_SCHEDULE].s);
     }
     if (v[RF_WARMUP].given) o->warmup = v[RF_WARMUP].l;
-    if (v[RF_MIN_LR_RATIO].given) o->min_lr_ratio = v[RF_MIN_LR_RATIO].d;
+    if (v[RF_MIN_LR_RATIO].given) {
+        o->min_lr_ratio = v[RF_MIN_LR_RATIO].d;
+        if (o->schedule == RNNC_SCHEDULE_CONSTANT)
+            fprintf(stderr, "rnnc %s: warning: --min-lr-ratio is ignored by --schedule constant (cosine only)\n", mode);
+    }
     if (v[RF_SEED].given) o->seed = (uint64_t)v[RF_SEED].l;
     if (v[RF_STEPS].given) o->steps = v[RF_STEPS].l;
     if (v[RF_EPOCHS].given) o->epochs = v[RF_EPOCHS].d;
