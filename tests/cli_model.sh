@@ -129,6 +129,10 @@ grep -q "warning: --momentum is ignored by --optimizer adam" "$TMP/mom.err" || f
 "$RNNC" train --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 --optimizer adam \
     --lr 0.1 --schedule constant --min-lr-ratio 0.5 -o "$TMP/sch.safetensors" >/dev/null 2>"$TMP/sch.err" || fail "train with --schedule constant failed"
 grep -q "warning: --min-lr-ratio is ignored by --schedule constant (cosine only)" "$TMP/sch.err" || fail "no --min-lr-ratio warning: $(cat "$TMP/sch.err")"
+# --patience counts validations: with --eval-every 0 there is one, at the end, so it is ignored, with a warning
+"$RNNC" train --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 --optimizer adam \
+    --lr 0.1 --patience 2 --eval-every 0 -o "$TMP/pat.safetensors" >/dev/null 2>"$TMP/pat.err" || fail "train with --patience and --eval-every 0 failed"
+grep -q "warning: --patience is ignored with --eval-every 0" "$TMP/pat.err" || fail "no --patience warning: $(cat "$TMP/pat.err")"
 expect_error 2 "unknown option '--bogus'" "$RNNC" "${ev[@]}" --model "$G/cli_lstm.safetensors" --bogus
 expect_error 2 "--cell must be rnn_tanh, rnn_relu, lstm or gru" "$RNNC" init --cell transformer --vocab 5 --embed 2 \
     --hidden 2 -o "$TMP/x.safetensors"

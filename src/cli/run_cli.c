@@ -187,6 +187,8 @@ int cli_run_opts(const char *mode, const cli_flag_val *v, rnnc_run_opts *o) {
     if (v[RF_EVAL_EVERY].given) o->eval_every = v[RF_EVAL_EVERY].l;
     if (v[RF_CHECKPOINT_EVERY].given) o->checkpoint_every = v[RF_CHECKPOINT_EVERY].l;
     if (v[RF_PATIENCE].given) o->patience = v[RF_PATIENCE].l;
+    if (o->patience > 0 && v[RF_EVAL_EVERY].given && o->eval_every == 0) /* one validation, at the end */
+        fprintf(stderr, "rnnc %s: warning: --patience is ignored with --eval-every 0 (validation only at the end)\n", mode);
     o->run_dir = v[RF_OUTPUT].s;
     o->force = v[RF_FORCE].given;
     if (!v[RF_RESUME].given && !o->steps && !o->epochs && !o->seconds)
