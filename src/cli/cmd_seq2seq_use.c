@@ -68,6 +68,22 @@ typedef struct {
     const char *path; /* NULL: stdout */
 } sink;
 
+/* The search every batch of lines gets, and where its outputs go. */
+typedef struct {
+    const rnnc_s2s_model *m;
+    const rnnc_s2s_translator *tr;
+    long beam, nbest, max_len, batch;
+    double alpha;
+    sink *out;
+    rnnc_bytes *text; /* scratch for one output's text */
+} search;
+
+/* --alpha ranks beams: given without one, it changes nothing, and the user is told. */
+static void warn_alpha(const char *mode, bool given, long beam) {
+    if (given && beam == 1)
+        fprintf(stderr, "rnnc %s: warning: --alpha is ignored without --beam (greedy decoding ranks nothing)\n", mode);
+}
+
 /* Lines read and waiting to be decoded together: ids[i] (len[i] symbols; 0 for an empty line). */
 typedef struct {
     uint32_t **ids;
@@ -100,13 +116,15 @@ static int pending_new(pending *p, int cap, int nbest) {
 
 /* Decodes the waiting lines and writes their outputs in order (an empty line: an empty output, or
  * nbest "-inf" lines). Returns 0, or the command's exit code. */
-static int pending_flush(pending *p, const rnnc_s2s_model *m, const rnnc_s2s_translator *dec, long beam, long nbest, double alpha, long max_len,
-                         long batch, sink *out, rnnc_bytes *text) {
+static int pending_flush(pending *p, const search *s) {
+    const long nbest = s->nbest;
+    sink *out = s->out;
+    rnnc_bytes *text = s->text;
     int ne = 0, rc = 0;
     for (int i = 0; i < p->n; i++)
         if (p->len[i] > 0) { p->srcs[ne] = p->ids[i]; p->slen[ne++] = p->len[i]; }
-    if (ne && rnnc_s2s_translator_run(dec, p->srcs, p->slen, (size_t)ne, (int)beam, alpha, (int)nbest, (int)max_len, (int)batch,
-                                 p->hyps, p->n_out))
+    if (ne && rnnc_s2s_translator_run(s->tr, p->srcs, p->slen, (size_t)ne, (int)s->beam, s->alpha, (int)nbest,
+                                      (int)s->max_len, (int)s->batch, p->hyps, p->n_out))
         rc = cli_fail_status();
     for (int i = 0, j = 0; i < p->n && !rc; i++) {
         long lineno = p->first + i;
@@ -120,7 +138,7 @@ static int pending_flush(pending *p, const rnnc_s2s_model *m, const rnnc_s2s_tra
         for (int k = 0; k < p->n_out[j] && !rc; k++) {
             const rnnc_s2s_hyp *h = &p->hyps[(size_t)j * nbest + k];
             text->len = 0;
-            if (rnnc_s2s_decode(&m->tgt_vocab, h->ids, (size_t)h->len, text)) rc = cli_fail_status();
+            if (rnnc_s2s_decode(&s->m->tgt_vocab, h->ids, (size_t)h->len, text)) rc = cli_fail_status();
             else if (nbest > 1) fprintf(out->fp, "%ld\t%.6f\t%s\n", lineno, h->score, (char *)text->data);
             else fprintf(out->fp, "%s\n", (char *)text->data);
         }
@@ -166,8 +184,7 @@ int cmd_seq2seq_translate(int argc, char **argv) {
     }
     if (!model) return cli_usage_error(mode, "--model M is required");
     if (nbest > beam) return cli_usage_error(mode, "--nbest %ld needs --beam of at least %ld", nbest, nbest);
-    if (alpha_given && beam == 1)
-        fprintf(stderr, "rnnc %s: warning: --alpha is ignored without --beam (greedy decoding ranks nothing)\n", mode);
+    warn_alpha(mode, alpha_given, beam);
     if (threads) omp_set_num_threads((int)threads);
     bool from_stdin = !input || strcmp(input, "-") == 0;
     const char *in_name = from_stdin ? "stdin" : input;
@@ -206,6 +223,7 @@ int cmd_seq2seq_translate(int argc, char **argv) {
     rnnc_s2s_translator *dec = NULL; /* the decoder's weights packed once for the whole input */
     if (pending_new(&pend, (int)chunk, (int)nbest)) rc = cli_fail("out of memory");
     else if (rnnc_s2s_translator_new(&dec, m)) rc = cli_fail_status();
+    const search srch = {m, dec, beam, nbest, max_len, batch, alpha, &out, &text};
     while (!rc && (n = getline(&line, &cap, in)) >= 0) {
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
         ids.len = 0;
@@ -226,9 +244,9 @@ int cmd_seq2seq_translate(int argc, char **argv) {
         }
         pend.n++;
         lineno++;
-        if (pend.n == pend.cap) rc = pending_flush(&pend, m, dec, beam, nbest, alpha, max_len, batch, &out, &text);
+        if (pend.n == pend.cap) rc = pending_flush(&pend, &srch);
     }
-    if (!rc && pend.n) rc = pending_flush(&pend, m, dec, beam, nbest, alpha, max_len, batch, &out, &text);
+    if (!rc && pend.n) rc = pending_flush(&pend, &srch);
     if (!rc && ferror(in)) rc = cli_fail("reading %s: %s", in_name, strerror(errno));
     if (!from_stdin) fclose(in);
     if (out.path) {
@@ -287,8 +305,7 @@ int cmd_seq2seq_eval(int argc, char **argv) {
     }
     if (!model) return cli_usage_error(mode, "--model M is required");
     if (!data) return cli_usage_error(mode, "--data TEST.tsv is required");
-    if (alpha_given && beam == 1)
-        fprintf(stderr, "rnnc %s: warning: --alpha is ignored without --beam (greedy decoding ranks nothing)\n", mode);
+    warn_alpha(mode, alpha_given, beam);
     if (threads) omp_set_num_threads((int)threads);
     rnnc_s2s_model *m;
     if (rnnc_s2s_load(&m, model)) return cli_fail_status();

@@ -1439,7 +1439,7 @@ typedef struct {
 /* One decoder's scratch: its decoder (on borrowed weights) and the buffers of one batch. */
 typedef struct {
     dec_packed dp;
-    bool packed;
+    bool has_dp; /* dp borrowed (to be freed) */
     rnnc_s2s_hyp *bh; /* nbh: a batch's hypotheses, empty between batches */
     size_t nbh;
     uint32_t *src, *out;
@@ -1450,7 +1450,7 @@ typedef struct {
 static void worker_free(set_worker *w) {
     for (size_t k = 0; w->bh && k < w->nbh; k++) rnnc_s2s_hyp_free(&w->bh[k]);
     free(w->bh); free(w->src); free(w->out); free(w->slen); free(w->olen); free(w->rmax); free(w->bn);
-    if (w->packed) dec_packed_free(&w->dp);
+    if (w->has_dp) dec_packed_free(&w->dp);
     memset(w, 0, sizeof *w);
 }
 
@@ -1468,14 +1468,14 @@ static rnnc_status worker_new(set_worker *w, const set_job *j, const dec_packed 
     if (!w->bh || !w->src || !w->out || !w->slen || !w->olen || !w->rmax || !w->bn)
         s = rnnc_error(RNNC_ERR_NOMEM, "out of memory for decoding %zu sources", j->n);
     if (!s && !(s = dec_packed_borrow(&w->dp, shared))) {
-        w->packed = true;
+        w->has_dp = true;
         /* the buffers for the longest source at once: the batches come shortest first, and
          * growing them batch by batch cleared fresh pages at every new length (2% of a search) */
         int B0 = j->n < B ? (int)j->n : j->batch;
         size_t rows0 = (size_t)B0 * (size_t)(j->beam > 1 ? j->beam : 1);
         if (rows0 <= INT_MAX) s = dec_packed_bufs(&w->dp, j->m, B0, j->Ts, (int)rows0);
     }
-    if (s) worker_free(w); /* (a failed borrow leaves nothing in dp: packed stays false) */
+    if (s) worker_free(w); /* (a failed borrow leaves nothing in dp: has_dp stays false) */
     return s;
 }
 
@@ -1606,21 +1606,13 @@ void rnnc_s2s_translator_free(rnnc_s2s_translator *t) {
     free(t);
 }
 
-rnnc_status rnnc_s2s_translate(const rnnc_s2s_model *m, const uint32_t *const *src, const int *src_len, size_t n,
-                               int beam, double alpha, int nbest, int max_len, int batch, rnnc_s2s_hyp *out,
-                               int *n_out) {
-    rnnc_s2s_translator *t;
-    rnnc_status s = rnnc_s2s_translator_new(&t, m);
-    if (s) return s;
-    s = rnnc_s2s_translator_run(t, src, src_len, n, beam, alpha, nbest, max_len, batch, out, n_out);
-    rnnc_s2s_translator_free(t);
-    return s;
-}
+static rnnc_status translator_run_checked(const rnnc_s2s_translator *tr, const uint32_t *const *src, const int *src_len,
+                                          size_t n, int beam, double alpha, int nbest, int max_len, int batch,
+                                          rnnc_s2s_hyp *out, int *n_out);
 
-rnnc_status rnnc_s2s_translator_run(const rnnc_s2s_translator *tr, const uint32_t *const *src, const int *src_len,
-                                    size_t n, int beam, double alpha, int nbest, int max_len, int batch,
-                                    rnnc_s2s_hyp *out, int *n_out) {
-    const rnnc_s2s_model *m = tr->m;
+/* The arguments of a translation, checked before any work. */
+static rnnc_status translate_args(const rnnc_s2s_model *m, const uint32_t *const *src, const int *src_len, size_t n,
+                                  int beam, int nbest, int max_len, int batch) {
     if (beam < 1 || nbest < 1 || batch < 1 || max_len < 0 || (beam == 1 && nbest > 1))
         return rnnc_error(RNNC_ERR_ARG, "seq2seq translate: beam=%d nbest=%d batch=%d max_len=%d (beam, nbest and batch "
                           "positive, nbest 1 without a beam, max_len 0 or more)", beam, nbest, batch, max_len);
@@ -1631,11 +1623,37 @@ rnnc_status rnnc_s2s_translator_run(const rnnc_s2s_translator *tr, const uint32_
                 return rnnc_error(RNNC_ERR_RANGE, "seq2seq translate: id %u at position %d of source %zu is outside the "
                                   "source vocabulary (%d)", src[i][t], t, i, m->c.src_vocab);
     }
+    return RNNC_OK;
+}
+
+rnnc_status rnnc_s2s_translate(const rnnc_s2s_model *m, const uint32_t *const *src, const int *src_len, size_t n,
+                               int beam, double alpha, int nbest, int max_len, int batch, rnnc_s2s_hyp *out,
+                               int *n_out) {
+    rnnc_s2s_translator *t;
+    /* refused arguments cost no packing */
+    rnnc_status s = translate_args(m, src, src_len, n, beam, nbest, max_len, batch);
+    if (s || (s = rnnc_s2s_translator_new(&t, m))) return s;
+    s = translator_run_checked(t, src, src_len, n, beam, alpha, nbest, max_len, batch, out, n_out);
+    rnnc_s2s_translator_free(t);
+    return s;
+}
+
+/* rnnc_s2s_translator_run on arguments translate_args has passed. */
+static rnnc_status translator_run_checked(const rnnc_s2s_translator *tr, const uint32_t *const *src, const int *src_len,
+                                          size_t n, int beam, double alpha, int nbest, int max_len, int batch,
+                                          rnnc_s2s_hyp *out, int *n_out) {
     for (size_t k = 0; k < n * (size_t)nbest; k++) memset(&out[k], 0, sizeof out[k]);
-    rnnc_status s = decode_set(m, &tr->w, src, src_len, n, beam, alpha, nbest, max_len, batch, out, n_out);
+    rnnc_status s = decode_set(tr->m, &tr->w, src, src_len, n, beam, alpha, nbest, max_len, batch, out, n_out);
     if (s)
         for (size_t k = 0; k < n * (size_t)nbest; k++) rnnc_s2s_hyp_free(&out[k]);
     return s;
+}
+
+rnnc_status rnnc_s2s_translator_run(const rnnc_s2s_translator *tr, const uint32_t *const *src, const int *src_len,
+                                    size_t n, int beam, double alpha, int nbest, int max_len, int batch,
+                                    rnnc_s2s_hyp *out, int *n_out) {
+    rnnc_status s = translate_args(tr->m, src, src_len, n, beam, nbest, max_len, batch);
+    return s ? s : translator_run_checked(tr, src, src_len, n, beam, alpha, nbest, max_len, batch, out, n_out);
 }
 
 rnnc_status rnnc_s2s_evaluate(const rnnc_s2s_model *m, const rnnc_s2s_data *d, int beam, double alpha, int batch,
