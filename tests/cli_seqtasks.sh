@@ -123,6 +123,19 @@ printf 'a\nb a\na b c\nc c b a\na b c a b c a\nb b a a c c b b a a c c\na c\n' >
 "$RNNC" tag predict --model "$TM" "$t/grow.txt" > "$t/grow.64" 2>/dev/null
 check "tag predict: batches of 1, 2 and 64 lines of growing lengths give the same tags" \
   '[ -s "$t/grow.1" ] && cmp -s "$t/grow.1" "$t/grow.2" && cmp -s "$t/grow.1" "$t/grow.64" && [ "$(wc -l < "$t/grow.1")" -eq 7 ]'
+# predict runs a chunk of 16 batches in batches of like length and writes the outputs in the
+# input's order: 300 lines of mixed lengths, every seventh empty, over several chunks at --batch 2
+awk 'BEGIN { for (i = 1; i <= 300; i++) { if (i % 7 == 0) { print ""; continue } n = (i * 37) % 23 + 1; s = ""; for (k = 0; k < n; k++) s = s (k ? " " : "") substr("abc", (i + k * k) % 3 + 1, 1); print s } }' > "$t/mix.txt"
+"$RNNC" tag predict --model "$TM" --batch 1 --json "$t/mix.txt" > "$t/mix.1" 2>/dev/null
+"$RNNC" tag predict --model "$TM" --batch 2 --json "$t/mix.txt" > "$t/mix.2" 2>/dev/null
+"$RNNC" tag predict --model "$TM" --json "$t/mix.txt" > "$t/mix.64" 2>/dev/null
+check "tag predict: lines of mixed lengths run sorted by length come out in the input's order, the same as one at a time" \
+  '[ "$(wc -l < "$t/mix.1")" -eq 300 ] && cmp -s "$t/mix.1" "$t/mix.2" && cmp -s "$t/mix.1" "$t/mix.64" && [ "$(awk "NR % 7 == 0 && \$0 != \"\"" "$t/mix.1" | wc -l)" -eq 0 ] && [ "$(awk "NR % 7 != 0 && \$0 == \"\"" "$t/mix.1" | wc -l)" -eq 0 ] && [ "$(sed -n 1p "$t/mix.1" | grep -o "\"[A-Z]*\"" | wc -l)" -eq "$(sed -n 1p "$t/mix.txt" | wc -w)" ]'
+tr abc xyx < "$t/mix.txt" > "$t/mixc.txt"
+"$RNNC" classify predict --model "$CM" --batch 1 --json "$t/mixc.txt" > "$t/mixc.1" 2>/dev/null
+"$RNNC" classify predict --model "$CM" --batch 3 --json "$t/mixc.txt" > "$t/mixc.3" 2>/dev/null
+check "classify predict: the same over lines of mixed lengths, at --batch 1 and 3" \
+  '[ "$(wc -l < "$t/mixc.1")" -eq 300 ] && cmp -s "$t/mixc.1" "$t/mixc.3"'
 printf 'a a b\nc b b b a\na b c\n\nb\n' > "$t/one.txt"
 "$RNNC" tag predict --model "$TM" "$t/one.txt" > "$t/one.free" 2>/dev/null
 "$RNNC" tag predict --model "$TM" --exactly-one SAME "$t/one.txt" > "$t/one.pred" 2>/dev/null

@@ -14,6 +14,9 @@
 #include "rnnc/scores.h"
 #include "rnnc/seqdata.h"
 
+/* predict reads this many batches of lines at a time, to run them in batches of like length */
+enum { PREDICT_CHUNK = 16 };
+
 static const char HELP_PREDICT[] =
     "usage: rnnc %s predict --model M [options] [INPUT]\n"
     "\n"
@@ -31,7 +34,9 @@ static const char HELP_PREDICT[] =
     "                   %s\n"
     "  --max-len N      tokens per line (default: the --max-len the model was\n"
     "                   trained with, else 512): %s\n"
-    "  --batch B        lines run together (default 64)\n"
+    "  --batch B        lines run together (default 64); except from a terminal,\n"
+    "                   16 batches of lines are read at a time and run in batches\n"
+    "                   of like length, their outputs written in the input's order\n"
     "  --threads N      OpenMP threads (default: OMP_NUM_THREADS)\n"
     "%s";
 
@@ -222,8 +227,12 @@ int cmd_seqtask_predict(rnnc_seq_kind kind, int argc, char **argv) {
         rnnc_seq_model_free(m);
         return cli_fail("%s: cannot open: %s", o.input, strerror(e));
     }
-    /* from a terminal, each line is answered as it is typed */
+    /* from a terminal, each line is answered as it is typed; otherwise lines are read a chunk of
+     * PREDICT_CHUNK batches at a time and run in batches of like length (a batch's products run
+     * over every padded position, and texts of ten and a thousand tokens side by side cost a
+     * thousand each), their outputs put back in the input's order */
     int B = from_stdin && isatty(0) ? 1 : (int)o.batch, C = m->c.outputs, T = (int)o.max_len;
+    size_t CH = B == 1 ? 1 : (size_t)B * PREDICT_CHUNK;
     rnnc_atomic_file af = {0};
     FILE *fp = stdout;
     if (o.output) {
@@ -238,23 +247,25 @@ int cmd_seqtask_predict(rnnc_seq_kind kind, int argc, char **argv) {
     float *out = malloc((size_t)B * (tag ? (size_t)T : 1) * C * sizeof *out);
     double *p = malloc((size_t)C * sizeof *p);
     int *pred = malloc((size_t)T * sizeof *pred);
-    char *line = NULL;
-    size_t cap = 0, lines = 0, tokens = 0, unknown = 0, cut = 0;
+    char *line = NULL, *text = NULL; /* text: the chunk's outputs, in the order they were made */
+    size_t cap = 0, lines = 0, tokens = 0, unknown = 0, cut = 0, text_size = 0;
     rnnc_ids tok = {0};
-    if (!ids || !lens || !ex || !out || !p || !pred || !(d.ids = calloc((size_t)B, sizeof *d.ids)) ||
-        !(d.len = calloc((size_t)B, sizeof *d.len))) {
+    /* the chunk's items: empties_before[k] empty lines before item k (after the last for k = n);
+     * its output text[span[k] .. span[k + 1]) where order puts item k at position span_at[k] */
+    int *empties_before = malloc((CH + 1) * sizeof *empties_before);
+    size_t *span = malloc((CH + 1) * sizeof *span), *span_at = malloc(CH * sizeof *span_at);
+    rnnc_len_index *order = malloc(CH * sizeof *order);
+    FILE *ms = open_memstream(&text, &text_size);
+    if (!ids || !lens || !ex || !out || !p || !pred || !empties_before || !span || !span_at || !order || !ms ||
+        !(d.ids = calloc(CH, sizeof *d.ids)) || !(d.len = calloc(CH, sizeof *d.len))) {
         rc = cli_fail("out of memory");
     }
     int ws_T = 0; /* the workspace's length: grown to the longest batch so far, not --max-len at once */
-    /* lines in batches of B; an empty line is written in its place after the batch before it
-     * (empties_before[r]: the empty lines before the batch's line r, or after its last for r = n) */
-    int *empties_before = rc ? NULL : malloc(((size_t)B + 1) * sizeof *empties_before);
-    if (!rc && !empties_before) rc = cli_fail("out of memory");
     bool eof = false;
     while (!rc && !eof) {
-        int n = 0;
-        memset(empties_before, 0, ((size_t)B + 1) * sizeof *empties_before);
-        while (n < B) {
+        size_t n = 0;
+        memset(empties_before, 0, (CH + 1) * sizeof *empties_before);
+        while (n < CH) {
             ssize_t k = getline(&line, &cap, in);
             if (k < 0) { eof = true; break; }
             lines++;
@@ -275,14 +286,17 @@ int cmd_seqtask_predict(rnnc_seq_kind kind, int argc, char **argv) {
             if (!(d.ids[n] = malloc(tok.len * sizeof(uint32_t)))) { rc = cli_fail("out of memory"); break; }
             memcpy(d.ids[n], tok.data, tok.len * sizeof(uint32_t));
             d.len[n] = (int)tok.len;
-            ex[n] = (size_t)n;
             n++;
         }
         if (rc) break;
-        d.n = (size_t)n;
-        rnnc_seq_batch b = {0};
-        if (n) {
-            rnnc_seq_data_batch(&d, kind, ex, n, ids, lens, NULL, &b);
+        d.n = n;
+        rnnc_len_order(order, d.len, n);
+        rewind(ms);
+        for (size_t first = 0; first < n && !rc; first += (size_t)B) {
+            int nb = (int)(n - first < (size_t)B ? n - first : (size_t)B);
+            for (int k = 0; k < nb; k++) ex[k] = order[first + (size_t)k].i;
+            rnnc_seq_batch b = {0};
+            rnnc_seq_data_batch(&d, kind, ex, nb, ids, lens, NULL, &b);
             if (b.T > ws_T) {
                 /* a workspace of (B, --max-len) held and cleared hundreds of MiB for lines of a
                  * few dozen tokens (a bidirectional 2x256 tagger: 512 MiB of gates alone at 512) */
@@ -292,14 +306,22 @@ int cmd_seqtask_predict(rnnc_seq_kind kind, int argc, char **argv) {
                 if (rnnc_seq_ws_new(&ws, m, B, ws_T) || rnnc_seq_ws_pack(ws, m)) { rc = cli_fail_status(); break; }
             }
             if (rnnc_seq_forward_backward(ws, m, &b, NULL, NULL, 1, NULL, out, NULL, NULL)) { rc = cli_fail_status(); break; }
+            for (int k = 0; k < nb && !rc; k++) {
+                rnnc_seq_batch item = b;
+                item.B = 1;
+                item.lengths = lens + k;
+                span[first + (size_t)k] = (size_t)ftell(ms);
+                span_at[ex[k]] = first + (size_t)k;
+                rc = write_batch(ms, m, &item, out + (size_t)k * (tag ? (size_t)b.T : 1) * C, o.json, p, one, pred);
+            }
         }
-        for (int r = 0; r <= n && !rc; r++) {
-            for (int e = 0; e < empties_before[r]; e++) fputc('\n', fp);
-            if (r == n) break;
-            rnnc_seq_batch item = b;
-            item.B = 1;
-            item.lengths = lens + r;
-            rc = write_batch(fp, m, &item, out + (size_t)r * (tag ? (size_t)b.T : 1) * C, o.json, p, one, pred);
+        span[n] = (size_t)ftell(ms);
+        if (!rc && fflush(ms)) rc = cli_fail("out of memory");
+        for (size_t k = 0; k <= n && !rc; k++) {
+            for (int e = 0; e < empties_before[k]; e++) fputc('\n', fp);
+            if (k == n) break;
+            size_t at = span_at[k];
+            fwrite(text + span[at], 1, span[at + 1] - span[at], fp);
         }
         if (fp == stdout) fflush(stdout);
     }
@@ -318,9 +340,12 @@ int cmd_seqtask_predict(rnnc_seq_kind kind, int argc, char **argv) {
                 o.output ? "; wrote " : "", o.output ? o.output : "");
     }
     rnnc_seq_ws_free(ws);
-    for (int i = 0; d.ids && i < B; i++) free(d.ids[i]);
+    for (size_t i = 0; d.ids && i < CH; i++) free(d.ids[i]);
     free(d.ids); free(d.len);
     free(ids); free(lens); free(ex); free(out); free(p); free(pred); free(line); free(empties_before);
+    free(span); free(span_at); free(order);
+    if (ms) fclose(ms);
+    free(text);
     rnnc_ids_free(&tok);
 done:
     if (!from_stdin) fclose(in);
