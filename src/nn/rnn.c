@@ -169,27 +169,40 @@ struct rnnc_rnn_ws {
      * it was made from that forward's params, else NULL (the forward packs its own) */
     const rnnc_rnn_packed *pre, *fpre;
     void *allocs[MAX_ALLOCS];
+    size_t mapped[MAX_ALLOCS]; /* allocs[i]'s mapping's bytes; 0: a heap block */
     int n_allocs;
     size_t bytes;        /* allocated in all */
 };
 
+/* A zeroed block of the workspace. Big ones are mappings of their own, on 2 MiB pages where the
+ * kernel allows it: a time step's rows lie G*H*4 bytes apart, so with 4 KiB pages nearly every row
+ * read by a cell or packed by BLAS is a TLB miss. A fresh mapping reads as zeros and takes memory
+ * only where it is written, so nothing is cleared here: a forward-only caller (prediction) never
+ * touches the backward pass's buffers, which for long texts are most of the workspace (clearing
+ * them all was half the time of `rnnc classify predict` on 1,024-token texts). */
 static void *ws_alloc(rnnc_rnn_ws *ws, size_t bytes) {
     if (ws->n_allocs == MAX_ALLOCS) return NULL;
     bytes = (bytes + 63) / 64 * 64;
     void *p;
+    size_t mapped = 0;
+    const size_t A = (size_t)2 << 20;
     if (bytes >= ((size_t)4 << 20)) {
-        /* Big buffers on 2 MiB pages where the kernel allows it: a time step's rows lie G*H*4
-         * bytes apart, so with 4 KiB pages nearly every row read by a cell or packed by BLAS is a
-         * TLB miss. */
-        bytes = (bytes + ((size_t)2 << 20) - 1) & ~(((size_t)2 << 20) - 1);
-        p = aligned_alloc((size_t)2 << 20, bytes);
+        bytes = (bytes + A - 1) & ~(A - 1);
+        char *m = mmap(NULL, bytes + A, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) return NULL;
+        char *a = (char *)(((uintptr_t)m + A - 1) & ~(uintptr_t)(A - 1)); /* 2 MiB aligned, trimmed */
+        if (a > m) munmap(m, (size_t)(a - m));
+        if (a - m < (ptrdiff_t)A) munmap(a + bytes, A - (size_t)(a - m));
+        p = a;
+        mapped = bytes;
 #ifdef MADV_HUGEPAGE
-        if (p) madvise(p, bytes, MADV_HUGEPAGE);
+        madvise(p, bytes, MADV_HUGEPAGE);
 #endif
     } else {
         p = aligned_alloc(64, bytes ? bytes : 64);
+        if (p) memset(p, 0, bytes ? bytes : 64);
     }
-    if (p) { memset(p, 0, bytes ? bytes : 64); ws->allocs[ws->n_allocs++] = p; ws->bytes += bytes; }
+    if (p) { ws->allocs[ws->n_allocs] = p; ws->mapped[ws->n_allocs++] = mapped; ws->bytes += bytes; }
     return p;
 }
 
@@ -207,7 +220,10 @@ void rnnc_rnn_ws_set_row0(rnnc_rnn_ws *ws, long row0) {
 
 void rnnc_rnn_ws_free(rnnc_rnn_ws *ws) {
     if (!ws) return;
-    for (int i = 0; i < ws->n_allocs; i++) free(ws->allocs[i]);
+    for (int i = 0; i < ws->n_allocs; i++) {
+        if (ws->mapped[i]) munmap(ws->allocs[i], ws->mapped[i]);
+        else free(ws->allocs[i]);
+    }
     free(ws->ptab[0]); free(ws->ptab[1]); free(ws->stab);
     free(ws->wbuf);
     free(ws->bbuf);
