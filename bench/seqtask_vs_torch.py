@@ -41,7 +41,9 @@ What is the same:
   order shuffled (the last, short batch stays last): rnnc's scheme, with Python's random module
   for the draws (so not the same draws);
 - validation every --eval-every steps and at the end, keeping the best model by the same score
-  (classify: macro-F1; tag: token accuracy; forecast: MAE; ties by the validation loss);
+  (classify: macro-F1; tag: token accuracy; forecast: MAE; ties by the validation loss); with
+  --ema D in the configuration, rnnc's weight average (the same rule, after every step) is what
+  is validated and kept, and training goes on from the raw weights;
 - the test metrics: classify accuracy and macro-F1; tag token and sequence (word) accuracy, and
   bench/baselines.py's scorers for stress (unseen phoneme strings) and truecasing (F1 on cased
   words); forecast MAE, RMSE, sMAPE, MASE over the windows whose targets lie in the last 366 rows.
@@ -596,6 +598,8 @@ def run_torch(run, cfg, out_dir):
     opt = torch.optim.AdamW(m.parameters(), lr=float(f.get("lr", 0.002)), betas=(0.9, 0.999), eps=1e-8,
                             weight_decay=float(f.get("weight-decay", 0.01)))
     B, clip = int(f.get("batch", 32)), float(f.get("clip", 5))
+    ema = float(f.get("ema", 0))  # rnnc's --ema: validation and the best model use the average
+    avg = [p.detach().clone() for p in m.parameters()] if ema > 0 else None
     eval_every, log_every = int(f.get("eval-every", 200)), int(f.get("log-every", 10))
     n = data.n_train()
     spe = (n + B - 1) // B
@@ -625,6 +629,11 @@ def run_torch(run, cfg, out_dir):
             nn.utils.clip_grad_norm_(m.parameters(), clip)
         opt.step()
         step += 1
+        if avg is not None:  # avg = d avg + (1 - d) w, d = min(ema, (1 + n) / (10 + n)) after step n
+            d = min(ema, (1.0 + step) / (10.0 + step))
+            with torch.no_grad():
+                for a, p in zip(avg, m.parameters()):
+                    a.mul_(d).add_(p, alpha=1.0 - d)
         loss_sum, loss_n = loss_sum + loss.item(), loss_n + 1
         el = time.perf_counter() - t0
         last = el >= budget
@@ -632,6 +641,11 @@ def run_torch(run, cfg, out_dir):
             log.write(json.dumps({"step": step, "epoch": step / spe, "train_loss": loss_sum / loss_n, "lr": lr, "elapsed": el}) + "\n")
             loss_sum, loss_n = 0.0, 0
         if step % eval_every == 0 or last:
+            if avg is not None:  # validate (and keep) the average; train on from the raw weights
+                raw = [p.detach().clone() for p in m.parameters()]
+                with torch.no_grad():
+                    for a, p in zip(avg, m.parameters()):
+                        p.copy_(a)
             score, vals = data.validate(m)
             vals.update(step=step, epoch=step / spe, elapsed=time.perf_counter() - t0)
             log.write(json.dumps(vals) + "\n")
@@ -639,6 +653,11 @@ def run_torch(run, cfg, out_dir):
             if score < best:
                 best = score
                 torch.save(m.state_dict(), os.path.join(out_dir, "best.pt"))
+            if avg is not None:
+                with torch.no_grad():
+                    for r, p in zip(raw, m.parameters()):
+                        p.copy_(r)
+            m.train()
         if last:
             break
     log.close()

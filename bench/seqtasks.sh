@@ -72,8 +72,8 @@ config() {
         spam)
             TASK=classify; BUDGET=10m
             TRAINDATA="$DATA/spam/train.tsv"; VALID="$DATA/spam/dev.tsv"; TEST="$DATA/spam/test.tsv"
-            MODEL="--tokenizer word:20000 --cell lstm --layers 1 --hidden 128 --embed 128 --bidirectional --pool max --output-dropout 0.3 --max-len 256"
-            RUNFLAGS="--batch 32 --lr 0.003 --eval-every 100 --log-every 20" ;;
+            MODEL="--tokenizer word:20000 --cell lstm --layers 1 --hidden 128 --embed 128 --bidirectional --pool max --output-dropout 0.3 --max-len 1024"
+            RUNFLAGS="--batch 32 --lr 0.003 --eval-every 100 --log-every 20 --ema 0.99" ;;
         births)
             TASK=forecast; BUDGET=5m
             TRAINDATA="$DATA/births/births.csv"; VALID=""; TEST="$DATA/births/births.csv"
