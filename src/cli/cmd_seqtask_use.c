@@ -298,11 +298,14 @@ int cmd_seqtask_predict(rnnc_seq_kind kind, int argc, char **argv) {
             rnnc_seq_batch b = {0};
             rnnc_seq_data_batch(&d, kind, ex, nb, ids, lens, NULL, &b);
             if (b.T > ws_T) {
-                /* a workspace of (B, --max-len) held and cleared hundreds of MiB for lines of a
-                 * few dozen tokens (a bidirectional 2x256 tagger: 512 MiB of gates alone at 512) */
+                /* a workspace of (B, --max-len) held hundreds of MiB for lines of a few dozen
+                 * tokens (a bidirectional 2x256 tagger: 512 MiB of gates alone at 512): it is made
+                 * for the chunk's longest line (its last batch) and grown again only by a longer
+                 * chunk, at least doubling then (capped at --max-len) */
                 rnnc_seq_ws_free(ws);
                 ws = NULL;
-                ws_T = b.T > 2 * ws_T ? b.T : 2 * ws_T < T ? 2 * ws_T : T;
+                int want = order[n - 1].len, twice = 2 * ws_T < T ? 2 * ws_T : T;
+                ws_T = want > twice ? want : twice;
                 if (rnnc_seq_ws_new(&ws, m, B, ws_T) || rnnc_seq_ws_pack(ws, m)) { rc = cli_fail_status(); break; }
             }
             if (rnnc_seq_forward_backward(ws, m, &b, NULL, NULL, 1, NULL, out, NULL, NULL)) { rc = cli_fail_status(); break; }
