@@ -260,7 +260,7 @@ int cmd_seqtask_predict(rnnc_seq_kind kind, int argc, char **argv) {
         !(d.ids = calloc(CH, sizeof *d.ids)) || !(d.len = calloc(CH, sizeof *d.len))) {
         rc = cli_fail("out of memory");
     }
-    int ws_T = 0; /* the workspace's length: grown to the longest batch so far, not --max-len at once */
+    int ws_T = 0; /* the workspace's length: the longest chunk's longest line so far, not --max-len at once */
     bool eof = false;
     while (!rc && !eof) {
         size_t n = 0;

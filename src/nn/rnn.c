@@ -203,7 +203,7 @@ static void *ws_alloc(rnnc_rnn_ws *ws, size_t bytes) {
         if (m == MAP_FAILED) return NULL;
         char *a = (char *)(((uintptr_t)m + A - 1) & ~(uintptr_t)(A - 1)); /* 2 MiB aligned, trimmed */
         if (a > m) munmap(m, (size_t)(a - m));
-        if (a - m < (ptrdiff_t)A) munmap(a + bytes, A - (size_t)(a - m));
+        munmap(a + bytes, A - (size_t)(a - m)); /* the rest of the slack, never empty */
         p = a;
         mapped = bytes;
 #ifdef MADV_HUGEPAGE
