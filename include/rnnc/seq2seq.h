@@ -279,7 +279,9 @@ rnnc_status rnnc_s2s_forward_backward(rnnc_s2s_ws *ws, const rnnc_s2s_model *m, 
 
 /* Greedy decoding of B sources src (B,Ts) with lengths src_len: from <bos>, each step's argmax fed
  * back, until <eos> or max_len tokens. out (B,max_len) gets the tokens without <eos>, out_len
- * their counts. */
+ * their counts. Each call packs the model's weights for the product kernel first (6.6 MiB for the
+ * G2P model, most of a one-word call): a program that decodes many small batches keeps a
+ * translator (rnnc_s2s_translator_new, below) and gets the same outputs without the packing. */
 rnnc_status rnnc_s2s_greedy(const rnnc_s2s_model *m, const uint32_t *src, const int *src_len, int B, int Ts,
                             int max_len, uint32_t *out, int *out_len);
 
@@ -307,7 +309,8 @@ typedef struct {
 /* Beam search of width K for one source: keeps the K best partial hypotheses by log-probability,
  * moves those ending in <eos> to the finished list, and stops when K are finished or at max_len.
  * Hypotheses are ranked by logprob / (len+1)^alpha (alpha 0: raw log-probability, 1: per token).
- * Writes up to nbest hypotheses, best first, into out (free each with rnnc_s2s_hyp_free). */
+ * Writes up to nbest hypotheses, best first, into out (free each with rnnc_s2s_hyp_free). Like
+ * rnnc_s2s_greedy it packs the weights at every call; a translator does that once. */
 rnnc_status rnnc_s2s_beam(const rnnc_s2s_model *m, const uint32_t *src, int src_len, int K, int max_len,
                           double alpha, int nbest, rnnc_s2s_hyp *out, int *n_out);
 void rnnc_s2s_hyp_free(rnnc_s2s_hyp *h);
