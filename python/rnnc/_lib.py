@@ -385,6 +385,17 @@ class Error(Exception):
         self.status = status
 
 
+def warn(message):
+    """warnings.warn(message) pointed at the first frame outside this package: the user's line,
+    however many of rnnc's own calls (LM.generator, LM.sample, Seq2Seq.translate_many) lie
+    between it and the check that warns."""
+    import warnings
+    here, f, level = os.path.dirname(os.path.abspath(__file__)), sys._getframe(1), 2  # 1: this function
+    while f is not None and os.path.dirname(os.path.abspath(f.f_code.co_filename)) == here:
+        f, level = f.f_back, level + 1
+    warnings.warn(message, stacklevel=level)
+
+
 def error(code):
     """The Error for a failed call: the message the library left on this thread."""
     return Error(last_error().decode("utf-8", "replace"), status_name(code).decode())

@@ -4,7 +4,6 @@ import codecs
 import ctypes
 import os
 import time
-import warnings
 from ctypes import byref, c_double, c_float, c_int, c_int32, c_size_t, c_uint32, c_ubyte, c_void_p
 
 import numpy as np
@@ -316,8 +315,8 @@ class Generator:
             given = [n for n, on in (("top_k", int(top_k) > 0), ("top_p", float(top_p) < 1), ("seed", seed is not None))
                      if on]
             if given:
-                warnings.warn(f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} ignored with temperature 0 "
-                              "(greedy: always the likeliest token)", stacklevel=2)
+                L.warn(f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} ignored with temperature 0 "
+                       "(greedy: always the likeliest token)")
         if seed is None:
             seed = int.from_bytes(os.urandom(8), "little") ^ time.time_ns()
         seed = int(seed)

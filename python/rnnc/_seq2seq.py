@@ -3,7 +3,6 @@
 import ctypes
 import os
 import threading
-import warnings
 from ctypes import byref, c_int, c_size_t
 
 import numpy as np
@@ -82,7 +81,7 @@ class Seq2Seq:
         if alpha is None:
             alpha = 1.0
         elif beam == 1:  # as `rnnc seq2seq translate --alpha` without --beam
-            warnings.warn("alpha is ignored without a beam (greedy decoding ranks nothing)", stacklevel=3)
+            L.warn("alpha is ignored without a beam (greedy decoding ranks nothing)")
         alpha = float(alpha)
         if not 0 <= alpha <= 10:
             raise L.Error(f"alpha must be in [0, 10], got {alpha}")

@@ -154,8 +154,12 @@ def test_generator(char_lm):
     m = rnnc.LM.load(char_lm)
     tok = m.tokenizer
     g = m.generator(temperature=0)
-    with pytest.warns(UserWarning, match="^top_k and seed are ignored with temperature 0"):
+    with pytest.warns(UserWarning, match="^top_k and seed are ignored with temperature 0") as w:
         m.generator(seed=5, temperature=0, top_k=3)  # greedy draws nothing, as `rnnc sample` warns
+    assert w[0].filename == __file__  # the warning names this line, not rnnc's own wrapper
+    with pytest.warns(UserWarning, match="^seed is ignored") as w:
+        rnnc.Generator(m, seed=5, temperature=0)
+    assert w[0].filename == __file__
     assert g.logits() is None
     with pytest.raises(rnnc.Error):
         g.next()  # no input yet

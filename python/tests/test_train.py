@@ -99,8 +99,12 @@ def test_translate_equals_cli(tmp_path, rnnc_bin, s2s_model):
         a = 0.5 if beam > 1 else None  # (greedy ranks nothing: an alpha would only warn)
         assert m.translate_many(lines, beam, nbest=nbest, alpha=a, batch=batch) == \
             [m.translate(s, beam, nbest=nbest, alpha=a) for s in lines]
-    with pytest.warns(UserWarning, match="^alpha is ignored without a beam"):
+    with pytest.warns(UserWarning, match="^alpha is ignored without a beam") as w:
         assert m.translate("a b c", alpha=0.5) == m.translate("a b c")
+    assert w[0].filename == __file__  # the warning names this line, not rnnc's own code
+    with pytest.warns(UserWarning, match="^alpha is ignored without a beam") as w:
+        m.translate_many(["a b"], alpha=0.5)
+    assert w[0].filename == __file__
     assert m.translate_many([]) == [] and m.translate_many(["", ""]) == ["", ""]
     with pytest.raises(rnnc.Error, match="batch must be in"):
         m.translate_many(lines, batch=0)
