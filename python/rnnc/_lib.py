@@ -9,6 +9,7 @@ import ctypes
 import ctypes.util
 import os
 import sys
+import warnings
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_bool, c_char, c_char_p, c_double, c_float, c_int, c_int32,
                     c_long, c_size_t, c_uint32, c_uint64, c_void_p)
 from pathlib import Path
@@ -389,7 +390,6 @@ def warn(message):
     """warnings.warn(message) pointed at the first frame outside this package: the user's line,
     however many of rnnc's own calls (LM.generator, LM.sample, Seq2Seq.translate_many) lie
     between it and the check that warns."""
-    import warnings
     here, f, level = os.path.dirname(os.path.abspath(__file__)), sys._getframe(1), 2  # 1: this function
     while f is not None and os.path.dirname(os.path.abspath(f.f_code.co_filename)) == here:
         f, level = f.f_back, level + 1
