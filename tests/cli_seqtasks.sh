@@ -136,6 +136,21 @@ tr abc xyx < "$t/mix.txt" > "$t/mixc.txt"
 "$RNNC" classify predict --model "$CM" --batch 3 --json "$t/mixc.txt" > "$t/mixc.3" 2>/dev/null
 check "classify predict: the same over lines of mixed lengths, at --batch 1 and 3" \
   '[ "$(wc -l < "$t/mixc.1")" -eq 300 ] && cmp -s "$t/mixc.1" "$t/mixc.3"'
+# a batch holds at most 256 x --batch padded tokens: lines of up to 1,400 tokens run in fewer rows
+# (at --batch 2 a line over 512 tokens alone), with the same output as one line at a time
+awk 'BEGIN { for (i = 1; i <= 40; i++) { n = (i * 353) % 1400 + 1; s = ""; for (k = 0; k < n; k++) s = s (k ? " " : "") substr("xy", (i + k) % 2 + 1, 1); print s } }' > "$t/long.txt"
+"$RNNC" classify predict --model "$CM" --max-len 2000 --batch 1 --json "$t/long.txt" > "$t/long.1" 2>/dev/null
+"$RNNC" classify predict --model "$CM" --max-len 2000 --batch 2 --json "$t/long.txt" > "$t/long.2" 2>/dev/null
+"$RNNC" classify predict --model "$CM" --max-len 2000 --batch 5 --json "$t/long.txt" > "$t/long.5" 2>/dev/null
+"$RNNC" classify predict --model "$CM" --max-len 2000 --json "$t/long.txt" > "$t/long.64" 2>/dev/null
+check "classify predict: lines of 1 to 1,400 tokens (fewer rows a batch for long ones) at --batch 1, 2, 5 and 64 agree" \
+  '[ "$(wc -l < "$t/long.1")" -eq 40 ] && cmp -s "$t/long.1" "$t/long.2" && cmp -s "$t/long.1" "$t/long.5" && cmp -s "$t/long.1" "$t/long.64"'
+awk '{ nx = gsub(/x/, "x"); ny = gsub(/y/, "y"); print (nx > ny ? "more_x" : "more_y") "\t" $0 }' "$t/long.txt" > "$t/long.tsv"
+"$RNNC" classify eval --model "$CM" --max-len 2000 --batch 1 --json --data "$t/long.tsv" > "$t/long.e1" 2>/dev/null
+"$RNNC" classify eval --model "$CM" --max-len 2000 --batch 3 --json --data "$t/long.tsv" > "$t/long.e3" 2>/dev/null
+"$RNNC" classify eval --model "$CM" --max-len 2000 --json --data "$t/long.tsv" > "$t/long.e64" 2>/dev/null
+check "classify eval: the same scores for items of 1 to 1,400 tokens at --batch 1, 3 and 64" \
+  'grep -q "\"items\":[[:space:]]*40," "$t/long.e1" && cmp -s "$t/long.e1" "$t/long.e3" && cmp -s "$t/long.e1" "$t/long.e64"'
 printf 'a a b\nc b b b a\na b c\n\nb\n' > "$t/one.txt"
 "$RNNC" tag predict --model "$TM" "$t/one.txt" > "$t/one.free" 2>/dev/null
 "$RNNC" tag predict --model "$TM" --exactly-one SAME "$t/one.txt" > "$t/one.pred" 2>/dev/null

@@ -14,8 +14,51 @@
 #include "rnnc/scores.h"
 #include "rnnc/seqdata.h"
 
-/* predict reads this many batches of lines at a time, to run them in batches of like length */
-enum { PREDICT_CHUNK = 16 };
+/* predict reads this many batches of lines at a time, to run them in batches of like length, and
+ * a batch of B rows holds at most PREDICT_ROW_TOKENS * B padded tokens: longer lines run in
+ * fewer rows, so that the workspace (every step's gates and states) stays within that many tokens
+ * whatever --max-len allows */
+enum { PREDICT_CHUNK = 16, PREDICT_ROW_TOKENS = 256 };
+
+/* The rows of a batch whose longest line has len tokens: B, or for a line longer than
+ * PREDICT_ROW_TOKENS the largest power of two that keeps rows * len within B * PREDICT_ROW_TOKENS
+ * (at least 1). Powers of two keep the distinct workspace shapes few. */
+static int rows_for(int B, int len) {
+    size_t fit = (size_t)B * PREDICT_ROW_TOKENS / (size_t)(len > 0 ? len : 1);
+    if (fit >= (size_t)B) return B;
+    int r = 1;
+    while ((size_t)r * 2 <= fit) r *= 2;
+    return r;
+}
+
+/* The next batch of items in order of length, from order[first] (n items in all): as many as
+ * rows_for allows for the longest of them. */
+static size_t next_batch(const rnnc_len_index *order, size_t first, size_t n, int B) {
+    size_t nb = 0;
+    while (first + nb < n && nb < (size_t)rows_for(B, order[first + nb].len)) nb++;
+    return nb;
+}
+
+/* A workspace for batches of up to B rows of up to T steps, sized on demand. */
+typedef struct { rnnc_seq_ws *ws; int B, T; } sized_ws;
+
+/* Makes w fit a batch of nb rows whose longest item has Tb tokens, where the longest item still
+ * to come has longest tokens and --max-len is T: for the batch's row class (rows_for) and,
+ * within the token budget, for the longest item to come (a longer one of the same row class at
+ * least doubles it), so that batches run shortest first re-make it only where their rows drop.
+ * 0 or the CLI's failure code. */
+static int ws_fit(sized_ws *w, const rnnc_seq_model *m, int B, int T, int Tb, int longest) {
+    int Bc = rows_for(B, Tb);
+    if (w->ws && Tb <= w->T && Bc <= w->B) return 0;
+    int lim = (int)(((size_t)B * PREDICT_ROW_TOKENS) / (size_t)Bc), want = longest < lim ? longest : lim;
+    if (Bc == w->B && 2 * w->T < lim && want < 2 * w->T) want = 2 * w->T < T ? 2 * w->T : T;
+    rnnc_seq_ws_free(w->ws);
+    w->ws = NULL;
+    w->T = Tb > want ? Tb : want;
+    w->B = Bc;
+    if (rnnc_seq_ws_new(&w->ws, m, w->B, w->T) || rnnc_seq_ws_pack(w->ws, m)) return cli_fail_status();
+    return 0;
+}
 
 static const char HELP_PREDICT[] =
     "usage: rnnc %s predict --model M [options] [INPUT]\n"
@@ -34,9 +77,10 @@ static const char HELP_PREDICT[] =
     "                   %s\n"
     "  --max-len N      tokens per line (default: the --max-len the model was\n"
     "                   trained with, else 512): %s\n"
-    "  --batch B        lines run together (default 64); except from a terminal,\n"
-    "                   16 batches of lines are read at a time and run in batches\n"
-    "                   of like length, their outputs written in the input's order\n"
+    "  --batch B        lines run together (default 64; at most 256 x B tokens a\n"
+    "                   batch, so longer lines run fewer at a time); except from\n"
+    "                   a terminal, 16 batches of lines are read at a time and run\n"
+    "                   in batches of like length, their outputs in input order\n"
     "  --threads N      OpenMP threads (default: OMP_NUM_THREADS)\n"
     "%s";
 
@@ -57,7 +101,8 @@ static const char HELP_EVAL[] =
     "                   else 512; classify cuts longer texts, tag refuses them)\n"
     "  --skip-bad       leave out bad lines (counted) instead of failing\n"
     "  --skip-long      (tag) leave out items over --max-len (counted)\n"
-    "  --batch B        items run together (default 64)\n"
+    "  --batch B        items run together (default 64; at most 256 x B tokens a\n"
+    "                   batch, so longer items run fewer at a time)\n"
     "  --threads N      OpenMP threads (default: OMP_NUM_THREADS)\n"
     "%s";
 
@@ -239,7 +284,6 @@ int cmd_seqtask_predict(rnnc_seq_kind kind, int argc, char **argv) {
         if (rnnc_atomic_open(&af, o.output)) { rc = cli_fail_status(); goto done; }
         fp = af.fp;
     }
-    rnnc_seq_ws *ws = NULL;
     rnnc_seq_data d = {0};
     uint32_t *ids = malloc((size_t)B * T * sizeof *ids);
     int *lens = malloc((size_t)B * sizeof *lens);
@@ -260,7 +304,7 @@ int cmd_seqtask_predict(rnnc_seq_kind kind, int argc, char **argv) {
         !(d.ids = calloc(CH, sizeof *d.ids)) || !(d.len = calloc(CH, sizeof *d.len))) {
         rc = cli_fail("out of memory");
     }
-    int ws_T = 0; /* the workspace's length: the longest chunk's longest line so far, not --max-len at once */
+    sized_ws sw = {0};
     bool eof = false;
     while (!rc && !eof) {
         size_t n = 0;
@@ -292,30 +336,22 @@ int cmd_seqtask_predict(rnnc_seq_kind kind, int argc, char **argv) {
         d.n = n;
         rnnc_len_order(order, d.len, n);
         rewind(ms);
-        for (size_t first = 0; first < n && !rc; first += (size_t)B) {
-            int nb = (int)(n - first < (size_t)B ? n - first : (size_t)B);
-            for (int k = 0; k < nb; k++) ex[k] = order[first + (size_t)k].i;
+        for (size_t first = 0, nb; first < n && !rc; first += nb) {
+            /* a batch: the next lines in order of length, at most B of them and at most
+             * PREDICT_ROW_TOKENS * B padded tokens; the workspace fitted to it */
+            nb = next_batch(order, first, n, B);
+            for (size_t k = 0; k < nb; k++) ex[k] = order[first + k].i;
             rnnc_seq_batch b = {0};
-            rnnc_seq_data_batch(&d, kind, ex, nb, ids, lens, NULL, &b);
-            if (b.T > ws_T) {
-                /* a workspace of (B, --max-len) held hundreds of MiB for lines of a few dozen
-                 * tokens (a bidirectional 2x256 tagger: 512 MiB of gates alone at 512): it is made
-                 * for the chunk's longest line (its last batch) and grown again only by a longer
-                 * chunk, at least doubling then (capped at --max-len) */
-                rnnc_seq_ws_free(ws);
-                ws = NULL;
-                int want = order[n - 1].len, twice = 2 * ws_T < T ? 2 * ws_T : T;
-                ws_T = want > twice ? want : twice;
-                if (rnnc_seq_ws_new(&ws, m, B, ws_T) || rnnc_seq_ws_pack(ws, m)) { rc = cli_fail_status(); break; }
-            }
-            if (rnnc_seq_forward_backward(ws, m, &b, NULL, NULL, 1, NULL, out, NULL, NULL)) { rc = cli_fail_status(); break; }
-            for (int k = 0; k < nb && !rc; k++) {
+            rnnc_seq_data_batch(&d, kind, ex, (int)nb, ids, lens, NULL, &b);
+            if ((rc = ws_fit(&sw, m, B, T, b.T, order[n - 1].len))) break;
+            if (rnnc_seq_forward_backward(sw.ws, m, &b, NULL, NULL, 1, NULL, out, NULL, NULL)) { rc = cli_fail_status(); break; }
+            for (size_t k = 0; k < nb && !rc; k++) {
                 rnnc_seq_batch item = b;
                 item.B = 1;
                 item.lengths = lens + k;
-                span[first + (size_t)k] = (size_t)ftell(ms);
-                span_at[ex[k]] = first + (size_t)k;
-                rc = write_batch(ms, m, &item, out + (size_t)k * (tag ? (size_t)b.T : 1) * C, o.json, p, one, pred);
+                span[first + k] = (size_t)ftell(ms);
+                span_at[ex[k]] = first + k;
+                rc = write_batch(ms, m, &item, out + k * (tag ? (size_t)b.T : 1) * C, o.json, p, one, pred);
             }
         }
         span[n] = (size_t)ftell(ms);
@@ -342,7 +378,7 @@ int cmd_seqtask_predict(rnnc_seq_kind kind, int argc, char **argv) {
                 unknown == 1 ? "" : "s", tokens ? 100.0 * (double)unknown / (double)tokens : 0.0, tokens, cut_note,
                 o.output ? "; wrote " : "", o.output ? o.output : "");
     }
-    rnnc_seq_ws_free(ws);
+    rnnc_seq_ws_free(sw.ws);
     for (size_t i = 0; d.ids && i < CH; i++) free(d.ids[i]);
     free(d.ids); free(d.len);
     free(ids); free(lens); free(ex); free(out); free(p); free(pred); free(line); free(empties_before);
@@ -376,7 +412,6 @@ int cmd_seqtask_eval(rnnc_seq_kind kind, int argc, char **argv) {
     rnnc_seq_read_opts ro = {.kind = kind, .max_len = (int)o.max_len, .skip_bad = o.skip_bad, .skip_long = o.skip_long};
     rnnc_confusion cm = {0};
     rnnc_tag_score ts = {0};
-    rnnc_seq_ws *ws = NULL;
     const char *const *names = (const char *const *)m->labels;
     double t0 = cli_now();
     if (rnnc_seq_data_read(&d, o.data, &ro, &m->vocab, names, m->n_labels) ||
@@ -392,26 +427,28 @@ int cmd_seqtask_eval(rnnc_seq_kind kind, int argc, char **argv) {
     size_t *ex = malloc((size_t)B * sizeof *ex);
     float *out = malloc((size_t)B * (tag ? (size_t)T : 1) * C * sizeof *out);
     if (!ids || !lens || !pred || !ex || !out) rc = cli_fail("out of memory");
-    else if (rnnc_seq_ws_new(&ws, m, B, T) || rnnc_seq_ws_pack(ws, m)) rc = cli_fail_status(); /* weights packed once */
     /* batches of items of like length (the scores are sums, so the order changes none of them):
-     * the input projections run over every padded position of a batch */
+     * the input projections run over every padded position of a batch; at most B items and
+     * PREDICT_ROW_TOKENS * B padded tokens a batch, as in predict, with the workspace fitted */
     rnnc_len_index *order = rc ? NULL : malloc((d.n ? d.n : 1) * sizeof *order);
     if (!rc && !order) rc = cli_fail("out of memory");
     if (!rc) rnnc_len_order(order, d.len, d.n);
-    for (size_t first = 0; !rc && first < d.n; first += (size_t)B) {
-        int n = (int)(d.n - first < (size_t)B ? d.n - first : (size_t)B);
-        for (int k = 0; k < n; k++) ex[k] = order[first + (size_t)k].i;
+    sized_ws sw = {0};
+    for (size_t first = 0, n; !rc && first < d.n; first += n) {
+        n = next_batch(order, first, d.n, B);
+        for (size_t k = 0; k < n; k++) ex[k] = order[first + k].i;
         rnnc_seq_batch b;
-        rnnc_seq_data_batch(&d, kind, ex, n, ids, lens, NULL, &b);
-        if (rnnc_seq_forward_backward(ws, m, &b, NULL, NULL, 1, NULL, out, NULL, NULL)) { rc = cli_fail_status(); break; }
-        for (int k = 0; k < n && !rc; k++) {
+        rnnc_seq_data_batch(&d, kind, ex, (int)n, ids, lens, NULL, &b);
+        if ((rc = ws_fit(&sw, m, B, T, b.T, order[d.n - 1].len))) break;
+        if (rnnc_seq_forward_backward(sw.ws, m, &b, NULL, NULL, 1, NULL, out, NULL, NULL)) { rc = cli_fail_status(); break; }
+        for (size_t k = 0; k < n && !rc; k++) {
             size_t i = ex[k];
             rnnc_status s;
             if (tag) {
-                rnnc_tag_decode(out + (size_t)k * b.T * C, d.len[i], C, one, pred);
+                rnnc_tag_decode(out + k * b.T * C, d.len[i], C, one, pred);
                 s = rnnc_tag_score_add(&ts, d.tags[i], pred, (size_t)d.len[i]);
             } else {
-                const float *z = out + (size_t)k * C;
+                const float *z = out + k * C;
                 int best = 0;
                 for (int c = 1; c < C; c++) best = z[c] > z[best] ? c : best;
                 s = rnnc_confusion_add(&cm, d.label[i], best);
@@ -443,7 +480,7 @@ int cmd_seqtask_eval(rnnc_seq_kind kind, int argc, char **argv) {
         }
     }
     free(ids); free(lens); free(pred); free(ex); free(out); free(order);
-    rnnc_seq_ws_free(ws);
+    rnnc_seq_ws_free(sw.ws);
     if (tag) rnnc_tag_score_free(&ts);
     else rnnc_confusion_free(&cm);
     rnnc_seq_data_free(&d);
