@@ -171,10 +171,11 @@ int cmd_sample(int argc, char **argv) {
         if (top_k > 0) given[ng++] = "--top-k";
         if (top_p < 1) given[ng++] = "--top-p";
         if (seed_l >= 0) given[ng++] = "--seed";
-        if (ng)
-            fprintf(stderr, "rnnc sample: warning: %s%s%s%s%s %s ignored with --temperature 0 (greedy: always the likeliest token)\n",
-                    given[0], ng == 3 ? ", " : ng == 2 ? " and " : "", ng > 1 ? given[1] : "", ng == 3 ? " and " : "",
-                    ng == 3 ? given[2] : "", ng == 1 ? "is" : "are");
+        if (ng) { /* "A is", "A and B are", "A, B and C are" */
+            fputs("rnnc sample: warning: ", stderr);
+            for (int k = 0; k < ng; k++) fprintf(stderr, "%s%s", k == 0 ? "" : k == ng - 1 ? " and " : ", ", given[k]);
+            fprintf(stderr, " %s ignored with --temperature 0 (greedy: always the likeliest token)\n", ng == 1 ? "is" : "are");
+        }
     }
     uint64_t seed = (uint64_t)seed_l;
     if (seed_l < 0) {

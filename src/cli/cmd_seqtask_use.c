@@ -39,6 +39,14 @@ static size_t next_batch(const rnnc_len_index *order, size_t first, size_t n, in
     return nb;
 }
 
+/* The most padded tokens a batch of next_batch can hold with items of at most T tokens: B * T, or
+ * less where the budget binds (then B * PREDICT_ROW_TOKENS, or T for one item longer than that). */
+static size_t batch_tokens(int B, int T) {
+    size_t all = (size_t)B * (size_t)T, budget = (size_t)B * PREDICT_ROW_TOKENS;
+    size_t most = budget > (size_t)T ? budget : (size_t)T;
+    return all < most ? all : most;
+}
+
 /* A workspace for batches of up to B rows of up to T steps, sized on demand. */
 typedef struct { rnnc_seq_ws *ws; int B, T; } sized_ws;
 
@@ -285,10 +293,11 @@ int cmd_seqtask_predict(rnnc_seq_kind kind, int argc, char **argv) {
         fp = af.fp;
     }
     rnnc_seq_data d = {0};
-    uint32_t *ids = malloc((size_t)B * T * sizeof *ids);
+    size_t BT = batch_tokens(B, T); /* the ids (and tag outputs) of a batch */
+    uint32_t *ids = malloc(BT * sizeof *ids);
     int *lens = malloc((size_t)B * sizeof *lens);
     size_t *ex = malloc((size_t)B * sizeof *ex);
-    float *out = malloc((size_t)B * (tag ? (size_t)T : 1) * C * sizeof *out);
+    float *out = malloc((tag ? BT : (size_t)B) * C * sizeof *out);
     double *p = malloc((size_t)C * sizeof *p);
     int *pred = malloc((size_t)T * sizeof *pred);
     char *line = NULL, *text = NULL; /* text: the chunk's outputs, in the order they were made */
@@ -422,10 +431,11 @@ int cmd_seqtask_eval(rnnc_seq_kind kind, int argc, char **argv) {
     }
     int T = 1;
     for (size_t i = 0; i < d.n; i++) T = d.len[i] > T ? d.len[i] : T;
-    uint32_t *ids = malloc((size_t)B * T * sizeof *ids);
+    size_t BT = batch_tokens(B, T); /* the ids (and tag outputs) of a batch */
+    uint32_t *ids = malloc(BT * sizeof *ids);
     int *lens = malloc((size_t)B * sizeof *lens), *pred = malloc((size_t)T * sizeof *pred);
     size_t *ex = malloc((size_t)B * sizeof *ex);
-    float *out = malloc((size_t)B * (tag ? (size_t)T : 1) * C * sizeof *out);
+    float *out = malloc((tag ? BT : (size_t)B) * C * sizeof *out);
     if (!ids || !lens || !pred || !ex || !out) rc = cli_fail("out of memory");
     /* batches of items of like length (the scores are sums, so the order changes none of them):
      * the input projections run over every padded position of a batch; at most B items and

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #define HUGE_PAGE ((size_t)2 << 20)
@@ -21,4 +22,43 @@ void *rnnc_big_alloc(size_t bytes) {
     (void)madvise(p, whole, MADV_HUGEPAGE);
 #endif
     return p;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define ZMAP 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ZMAP 0
+#endif
+#endif
+#ifndef ZMAP
+#define ZMAP 1
+#endif
+
+void *rnnc_big_zalloc(size_t bytes, size_t *mapped) {
+    *mapped = 0;
+    if (bytes > SIZE_MAX - 2 * HUGE_PAGE) return NULL;
+    if (!ZMAP || bytes < 2 * HUGE_PAGE) {
+        size_t b = (bytes + 63) / 64 * 64;
+        void *p = aligned_alloc(64, b ? b : 64);
+        if (p) memset(p, 0, b ? b : 64);
+        return p;
+    }
+    size_t whole = (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    char *m = mmap(NULL, whole + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return NULL;
+    /* 2 MiB aligned: the slack before and after is given back (after, never empty) */
+    char *a = (char *)(((uintptr_t)m + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+    if (a > m) munmap(m, (size_t)(a - m));
+    munmap(a + whole, HUGE_PAGE - (size_t)(a - m));
+#ifdef MADV_HUGEPAGE
+    (void)madvise(a, whole, MADV_HUGEPAGE);
+#endif
+    *mapped = whole;
+    return a;
+}
+
+void rnnc_big_zfree(void *p, size_t mapped) {
+    if (mapped) munmap(p, mapped);
+    else free(p);
 }

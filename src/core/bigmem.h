@@ -11,4 +11,12 @@
  * of memory. Not zeroed. */
 void *rnnc_big_alloc(size_t bytes);
 
+/* A zeroed block of bytes, 64-byte aligned. From 4 MiB on it is a mapping of its own on 2 MiB
+ * pages (where the kernel allows): the kernel's zero pages, so nothing is cleared here and memory
+ * is taken only where the block is written; *mapped gets the mapping's size. Smaller blocks, and
+ * every block under ASan (whose heap guards their ends), are cleared heap blocks: *mapped = 0.
+ * NULL when out of memory. Free with rnnc_big_zfree(p, *mapped). */
+void *rnnc_big_zalloc(size_t bytes, size_t *mapped);
+void rnnc_big_zfree(void *p, size_t mapped);
+
 #endif

@@ -1606,10 +1606,6 @@ void rnnc_s2s_translator_free(rnnc_s2s_translator *t) {
     free(t);
 }
 
-static rnnc_status translator_run_checked(const rnnc_s2s_translator *tr, const uint32_t *const *src, const int *src_len,
-                                          size_t n, int beam, double alpha, int nbest, int max_len, int batch,
-                                          rnnc_s2s_hyp *out, int *n_out);
-
 /* The arguments of a translation, checked before any work. */
 static rnnc_status translate_args(const rnnc_s2s_model *m, const uint32_t *const *src, const int *src_len, size_t n,
                                   int beam, int nbest, int max_len, int batch) {
@@ -1626,6 +1622,17 @@ static rnnc_status translate_args(const rnnc_s2s_model *m, const uint32_t *const
     return RNNC_OK;
 }
 
+/* rnnc_s2s_translator_run on arguments translate_args has passed. */
+static rnnc_status translator_run_checked(const rnnc_s2s_translator *tr, const uint32_t *const *src, const int *src_len,
+                                          size_t n, int beam, double alpha, int nbest, int max_len, int batch,
+                                          rnnc_s2s_hyp *out, int *n_out) {
+    for (size_t k = 0; k < n * (size_t)nbest; k++) memset(&out[k], 0, sizeof out[k]);
+    rnnc_status s = decode_set(tr->m, &tr->w, src, src_len, n, beam, alpha, nbest, max_len, batch, out, n_out);
+    if (s)
+        for (size_t k = 0; k < n * (size_t)nbest; k++) rnnc_s2s_hyp_free(&out[k]);
+    return s;
+}
+
 rnnc_status rnnc_s2s_translate(const rnnc_s2s_model *m, const uint32_t *const *src, const int *src_len, size_t n,
                                int beam, double alpha, int nbest, int max_len, int batch, rnnc_s2s_hyp *out,
                                int *n_out) {
@@ -1635,17 +1642,6 @@ rnnc_status rnnc_s2s_translate(const rnnc_s2s_model *m, const uint32_t *const *s
     if (s || (s = rnnc_s2s_translator_new(&t, m))) return s;
     s = translator_run_checked(t, src, src_len, n, beam, alpha, nbest, max_len, batch, out, n_out);
     rnnc_s2s_translator_free(t);
-    return s;
-}
-
-/* rnnc_s2s_translator_run on arguments translate_args has passed. */
-static rnnc_status translator_run_checked(const rnnc_s2s_translator *tr, const uint32_t *const *src, const int *src_len,
-                                          size_t n, int beam, double alpha, int nbest, int max_len, int batch,
-                                          rnnc_s2s_hyp *out, int *n_out) {
-    for (size_t k = 0; k < n * (size_t)nbest; k++) memset(&out[k], 0, sizeof out[k]);
-    rnnc_status s = decode_set(tr->m, &tr->w, src, src_len, n, beam, alpha, nbest, max_len, batch, out, n_out);
-    if (s)
-        for (size_t k = 0; k < n * (size_t)nbest; k++) rnnc_s2s_hyp_free(&out[k]);
     return s;
 }
 

@@ -27,8 +27,7 @@
  * The big products run from serial code through nn/gemm.h on every thread. Every number is
  * computed the same way whatever the schedule, so results are reproducible for a given thread
  * count (and differ across thread counts only by BLAS rounding in the big products). */
-/* madvise(MADV_HUGEPAGE) is a Linux extension */
-#define _DEFAULT_SOURCE
+#include "core/bigmem.h"
 #include "core/rng_inline.h"
 #include "rnnc/rnn.h"
 
@@ -41,7 +40,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "nn/cell.h"
 #include "nn/pgemm.h"
@@ -174,46 +172,17 @@ struct rnnc_rnn_ws {
     size_t bytes;        /* allocated in all */
 };
 
-/* A zeroed block of the workspace. Big ones are mappings of their own, on 2 MiB pages where the
- * kernel allows it: a time step's rows lie G*H*4 bytes apart, so with 4 KiB pages nearly every row
- * read by a cell or packed by BLAS is a TLB miss. A fresh mapping reads as zeros and takes memory
- * only where it is written, so nothing is cleared here: a forward-only caller (prediction) never
- * touches the backward pass's buffers, which for long texts are most of the workspace (clearing
- * them all was half the time of `rnnc classify predict` on 1,024-token texts). */
-#if defined(__SANITIZE_ADDRESS__)
-#define WS_MAP 0 /* under ASan every block stays on the heap, where its ends are guarded */
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WS_MAP 0
-#endif
-#endif
-#ifndef WS_MAP
-#define WS_MAP 1
-#endif
-
+/* A zeroed block of the workspace (rnnc_big_zalloc): big ones are mappings of their own, on 2 MiB
+ * pages where the kernel allows it (a time step's rows lie G*H*4 bytes apart, so with 4 KiB pages
+ * nearly every row read by a cell or packed by BLAS is a TLB miss), not cleared here and taking
+ * memory only where written: a forward-only caller (prediction) never touches the backward
+ * pass's buffers, which for long texts are most of the workspace (clearing them all was half the
+ * time of `rnnc classify predict` on 1,024-token texts). */
 static void *ws_alloc(rnnc_rnn_ws *ws, size_t bytes) {
     if (ws->n_allocs == MAX_ALLOCS) return NULL;
-    bytes = (bytes + 63) / 64 * 64;
-    void *p;
-    size_t mapped = 0;
-    const size_t A = (size_t)2 << 20;
-    if (WS_MAP && bytes >= ((size_t)4 << 20)) {
-        bytes = (bytes + A - 1) & ~(A - 1);
-        char *m = mmap(NULL, bytes + A, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (m == MAP_FAILED) return NULL;
-        char *a = (char *)(((uintptr_t)m + A - 1) & ~(uintptr_t)(A - 1)); /* 2 MiB aligned, trimmed */
-        if (a > m) munmap(m, (size_t)(a - m));
-        munmap(a + bytes, A - (size_t)(a - m)); /* the rest of the slack, never empty */
-        p = a;
-        mapped = bytes;
-#ifdef MADV_HUGEPAGE
-        madvise(p, bytes, MADV_HUGEPAGE);
-#endif
-    } else {
-        p = aligned_alloc(64, bytes ? bytes : 64);
-        if (p) memset(p, 0, bytes ? bytes : 64);
-    }
-    if (p) { ws->allocs[ws->n_allocs] = p; ws->mapped[ws->n_allocs++] = mapped; ws->bytes += bytes; }
+    size_t mapped;
+    void *p = rnnc_big_zalloc(bytes, &mapped);
+    if (p) { ws->allocs[ws->n_allocs] = p; ws->mapped[ws->n_allocs++] = mapped; ws->bytes += mapped ? mapped : bytes; }
     return p;
 }
 
@@ -231,10 +200,7 @@ void rnnc_rnn_ws_set_row0(rnnc_rnn_ws *ws, long row0) {
 
 void rnnc_rnn_ws_free(rnnc_rnn_ws *ws) {
     if (!ws) return;
-    for (int i = 0; i < ws->n_allocs; i++) {
-        if (ws->mapped[i]) munmap(ws->allocs[i], ws->mapped[i]);
-        else free(ws->allocs[i]);
-    }
+    for (int i = 0; i < ws->n_allocs; i++) rnnc_big_zfree(ws->allocs[i], ws->mapped[i]);
     free(ws->ptab[0]); free(ws->ptab[1]); free(ws->stab);
     free(ws->wbuf);
     free(ws->bbuf);
