@@ -95,7 +95,8 @@ int main(int argc, char **argv) {
         }
     }
     static const int shapes[][3] = {{8, 128, 512},   {16, 128, 512},  {32, 128, 512}, {8, 256, 1024},
-                                    {16, 256, 1024}, {64, 256, 1024}, {8, 512, 2048}, {16, 512, 2048}};
+                                    {16, 256, 1024}, {64, 256, 1024}, {8, 512, 2048}, {16, 512, 2048},
+                                    {1, 256, 1024},  {2, 256, 1024},  {1, 512, 2048}, {2, 512, 2048}};
     /* one thread on both sides whatever the environment says: the kernel runs on one */
     omp_set_num_threads(1);
     openblas_set_num_threads(1);
@@ -124,7 +125,10 @@ int main(int argc, char **argv) {
             if (t < best) best = t;
         }
         const double gf = flop / best / 1e9;
-        printf("M=%d K=%d N=%d pgemm_gflops=%.1f pct_sgemm=%.1f\n", M, K, N, gf, 100.0 * gf / sg);
+        printf("M=%d K=%d N=%d pgemm_gflops=%.1f pct_sgemm=%.1f", M, K, N, gf, 100.0 * gf / sg);
+        /* one or two rows read every weight once a call: the rate the panels stream at */
+        if (M <= 2) printf(" panel_gbytes_per_s=%.1f", (double)K * N * sizeof(float) / best / 1e9);
+        printf("\n");
         free(A); free(W); free(C); free(P);
     }
     return 0;

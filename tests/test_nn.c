@@ -341,12 +341,16 @@ static void test_colsum_add(void) {
 /* The SIMD kernels of pgemm.c (AVX-512, or AVX2 where the build or the CPU has it) against its
  * plain loops (rnnc_pgemm_set_plain) and a double-precision sum: packing is the same copy either
  * way, bit for bit, plain and transposed; products agree within rounding, written and accumulated,
- * with a second source (K2), row counts around the 4- and 8-row register blocks, K with odd tails,
+ * with a second source (K2), row counts around the 4- and 8-row register blocks and the one- and
+ * two-row kernels (1, 2, 5, 6, 7, 9 rows), K with odd tails,
  * column ranges starting at an inner panel and ending inside one; and each row's result is the
  * same bits whether it is computed in a block or alone. */
 static void test_pgemm_kernels(void) {
     const int shapes[][4] = {{1, 1, 0, 32}, {3, 7, 5, 33}, {4, 64, 0, 70}, {5, 130, 3, 96}, {8, 128, 0, 512},
-                             {9, 17, 9, 64}, {16, 40, 20, 100}, {17, 256, 0, 1024}};
+                             {9, 17, 9, 64}, {16, 40, 20, 100}, {17, 256, 0, 1024},
+                             /* one and two rows across several panels (four and three half panels at
+                              * once, ragged ends), and blocks ending in one, two or three rows */
+                             {1, 50, 10, 230}, {2, 33, 7, 200}, {2, 3, 0, 40}, {6, 20, 4, 150}, {7, 9, 0, 81}};
     rnnc_rng r;
     rnnc_rng_seed(&r, 29);
     for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++) {

@@ -294,23 +294,121 @@ static inline __attribute__((always_inline)) AVX2_TARGET void kernel2(const int 
     }
 }
 
-/* Rows i < mr <= 8 of C's w <= 32 columns: each 16-column half, four rows at a time (the half
- * panel, (K + K2) x 64 contiguous bytes, read again from L1 or L2 for the second four). */
-static AVX2_TARGET void kernel2_block(int mr, int K, const float *a, int lda, int K2, const float *a2, int lda2,
-                          const float *panel, float *C, int ldc, int w, int acc) {
-    for (int h = 0; h < 2 && 16 * h < w; h++) {
-        const int wh = w - 16 * h < 16 ? w - 16 * h : 16;
-        const float *P = panel + (size_t)h * (size_t)(K + K2) * 16;
-        for (int r = 0; r < mr; r += 4) {
-            const float *ar = a + (size_t)r * lda, *ar2 = a2 ? a2 + (size_t)r * lda2 : NULL;
-            float *cr = C + (size_t)r * ldc + 16 * h;
-            switch (mr - r < 4 ? mr - r : 4) {
-            case 4: kernel2(4, K, ar, lda, K2, ar2, lda2, P, cr, ldc, wh, acc); break;
-            case 3: kernel2(3, K, ar, lda, K2, ar2, lda2, P, cr, ldc, wh, acc); break;
-            case 2: kernel2(2, K, ar, lda, K2, ar2, lda2, P, cr, ldc, wh, acc); break;
-            default: kernel2(1, K, ar, lda, K2, ar2, lda2, P, cr, ldc, wh, acc); break;
+/* One or two rows: kernel2's four-row block would hold two or four accumulators, one fused
+ * multiply-add chain each, and the loop waits on their latency (a call of one row streamed the
+ * panel at 42-49 GB/s, two rows no faster, where the core reads 58-70 from the caches). So these
+ * take nh half panels at once (up to 64 columns for one row, 48 for two): 2 x mr x nh chains over
+ * the same k. Each element is still its own sum over k in order, as in kernel2. */
+static inline __attribute__((always_inline)) AVX2_TARGET void few_rows(const int mr, const int nh, int K,
+                                                                       const float *A, int lda, const float *P,
+                                                                       size_t hstride, __m256 c[2][4][2]) {
+    for (int k = 0; k < K; k++) {
+        __m256 a[2];
+#pragma GCC unroll 2
+        for (int i = 0; i < mr; i++) a[i] = _mm256_broadcast_ss(A + (size_t)i * lda + k);
+#pragma GCC unroll 4
+        for (int h = 0; h < nh; h++) {
+            const float *b = P + (size_t)h * hstride + (size_t)k * 16;
+            __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+#pragma GCC unroll 2
+            for (int i = 0; i < mr; i++) {
+                c[i][h][0] = _mm256_fmadd_ps(a[i], b0, c[i][h][0]);
+                c[i][h][1] = _mm256_fmadd_ps(a[i], b1, c[i][h][1]);
             }
         }
+    }
+}
+
+/* Rows i < mr <= 2 of C's columns from nh <= 4 (mr 1) or 3 (mr 2) consecutive half panels, the
+ * first at P, hstride floats apart; the last one's w <= 16 columns, the others 16 wide. */
+static inline __attribute__((always_inline)) AVX2_TARGET void kernel2_few(const int mr, const int nh, int K,
+                                                                          const float *A, int lda, int K2,
+                                                                          const float *A2, int lda2, const float *P,
+                                                                          size_t hstride, float *C, int ldc, int w,
+                                                                          int acc) {
+    __m256 c[2][4][2];
+#pragma GCC unroll 2
+    for (int i = 0; i < mr; i++)
+#pragma GCC unroll 4
+        for (int h = 0; h < nh; h++) c[i][h][0] = c[i][h][1] = _mm256_setzero_ps();
+    few_rows(mr, nh, K, A, lda, P, hstride, c);
+    few_rows(mr, nh, K2, A2, lda2, P + (size_t)K * 16, hstride, c);
+#pragma GCC unroll 2
+    for (int i = 0; i < mr; i++)
+#pragma GCC unroll 4
+        for (int h = 0; h < nh; h++) {
+            float *ci = C + (size_t)i * ldc + 16 * h;
+            if (h < nh - 1 || w == 16) {
+                if (acc) {
+                    c[i][h][0] = _mm256_add_ps(c[i][h][0], _mm256_loadu_ps(ci));
+                    c[i][h][1] = _mm256_add_ps(c[i][h][1], _mm256_loadu_ps(ci + 8));
+                }
+                _mm256_storeu_ps(ci, c[i][h][0]);
+                _mm256_storeu_ps(ci + 8, c[i][h][1]);
+            } else {
+                float t[16];
+                _mm256_storeu_ps(t, c[i][h][0]);
+                _mm256_storeu_ps(t + 8, c[i][h][1]);
+                for (int j = 0; j < w; j++) ci[j] = acc ? ci[j] + t[j] : t[j];
+            }
+        }
+}
+
+/* A product of M <= 2 rows over columns [n0, n1) (n0 a multiple of 32): kernel2_few across panels. */
+static AVX2_TARGET void few_block(int M, int K, const float *A, int lda, int K2, const float *A2, int lda2, int n0,
+                                  int n1, const float *P, float *C, int ldc, int acc) {
+    const size_t hs = (size_t)(K + K2) * 16;
+    const int per = M == 1 ? 4 : 3, halves = (n1 - n0 + 15) / 16;
+    const float *P0 = P + (size_t)(n0 / 32) * 2 * hs;
+    for (int q = 0; q < halves; q += per) {
+        const int nh = halves - q < per ? halves - q : per, col = n0 + 16 * q;
+        const int w = n1 - (col + 16 * (nh - 1)) < 16 ? n1 - (col + 16 * (nh - 1)) : 16;
+        const float *Pq = P0 + (size_t)q * hs;
+        float *Cq = C + col;
+        if (M == 1) {
+            switch (nh) {
+            case 4: kernel2_few(1, 4, K, A, lda, K2, A2, lda2, Pq, hs, Cq, ldc, w, acc); break;
+            case 3: kernel2_few(1, 3, K, A, lda, K2, A2, lda2, Pq, hs, Cq, ldc, w, acc); break;
+            case 2: kernel2_few(1, 2, K, A, lda, K2, A2, lda2, Pq, hs, Cq, ldc, w, acc); break;
+            default: kernel2_few(1, 1, K, A, lda, K2, A2, lda2, Pq, hs, Cq, ldc, w, acc); break;
+            }
+        } else {
+            switch (nh) {
+            case 3: kernel2_few(2, 3, K, A, lda, K2, A2, lda2, Pq, hs, Cq, ldc, w, acc); break;
+            case 2: kernel2_few(2, 2, K, A, lda, K2, A2, lda2, Pq, hs, Cq, ldc, w, acc); break;
+            default: kernel2_few(2, 1, K, A, lda, K2, A2, lda2, Pq, hs, Cq, ldc, w, acc); break;
+            }
+        }
+    }
+}
+
+/* Rows i < mr <= 8 of C's w <= 32 columns: each 16-column half, four (or three) rows at a time
+ * (the half panel, (K + K2) x 64 contiguous bytes, read again from L1 or L2 for the next rows);
+ * a last one or two rows over both halves at once (kernel2_few). */
+static AVX2_TARGET void kernel2_block(int mr, int K, const float *a, int lda, int K2, const float *a2, int lda2,
+                                      const float *panel, float *C, int ldc, int w, int acc) {
+    const int r4 = mr == 3 || mr == 7 ? mr : mr & ~3; /* rows for kernel2 */
+    for (int h = 0; h < 2 && 16 * h < w && r4 > 0; h++) {
+        const int wh = w - 16 * h < 16 ? w - 16 * h : 16;
+        const float *P = panel + (size_t)h * (size_t)(K + K2) * 16;
+        for (int r = 0; r < r4; r += 4) {
+            const float *ar = a + (size_t)r * lda, *ar2 = a2 ? a2 + (size_t)r * lda2 : NULL;
+            float *cr = C + (size_t)r * ldc + 16 * h;
+            if (r4 - r == 3) kernel2(3, K, ar, lda, K2, ar2, lda2, P, cr, ldc, wh, acc);
+            else kernel2(4, K, ar, lda, K2, ar2, lda2, P, cr, ldc, wh, acc);
+        }
+    }
+    if (r4 == mr) return;
+    const size_t hs = (size_t)(K + K2) * 16;
+    const float *ar = a + (size_t)r4 * lda, *ar2 = a2 ? a2 + (size_t)r4 * lda2 : NULL;
+    float *cr = C + (size_t)r4 * ldc;
+    const int wl = w > 16 ? w - 16 : w;
+    if (mr - r4 == 1) {
+        if (w > 16) kernel2_few(1, 2, K, ar, lda, K2, ar2, lda2, panel, hs, cr, ldc, wl, acc);
+        else kernel2_few(1, 1, K, ar, lda, K2, ar2, lda2, panel, hs, cr, ldc, wl, acc);
+    } else {
+        if (w > 16) kernel2_few(2, 2, K, ar, lda, K2, ar2, lda2, panel, hs, cr, ldc, wl, acc);
+        else kernel2_few(2, 1, K, ar, lda, K2, ar2, lda2, panel, hs, cr, ldc, wl, acc);
     }
 }
 #endif
@@ -328,6 +426,12 @@ static inline __attribute__((always_inline)) void pgemm_body(int M, int K, const
     const int use2 = avx2_ok();
 #endif
     const int split = split_layout();
+#ifdef PGEMM_AVX2
+    if (use2 && M <= 2) {
+        few_block(M, K, A, lda, K2, A2, lda2, n0, n1, P, C, ldc, accumulate);
+        return;
+    }
+#endif
     for (int c0 = n0; c0 < n1; c0 += NR) {
         const float *panel = P + (size_t)(c0 / NR) * KP * NR;
         int w = n1 - c0 < NR ? n1 - c0 : NR;
