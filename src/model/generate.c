@@ -50,7 +50,8 @@ struct rnnc_generator {
      * W_ih and W_hh block, then the head; NULL after rnnc_generator_use_half */
     float *packed;
     const float *pk_ih[RNNC_GEN_MAX_LAYERS], *pk_hh[RNNC_GEN_MAX_LAYERS], *pk_head;
-    /* half-precision copies of the step's weights (rnnc_generator_use_half), else NULL */
+    /* the same weights rounded to half precision in panels of 16 columns (hpanel_pack), each gate
+     * block apart (rnnc_generator_use_half), else NULL */
     uint16_t *half;
     const uint16_t *hw_ih[RNNC_GEN_MAX_LAYERS], *hw_hh[RNNC_GEN_MAX_LAYERS], *hw_head;
 };
@@ -188,29 +189,79 @@ static float half_to_float(uint16_t h) {
     return f;
 }
 
-/* y[r] = W[r, :] . x for rows [r0, r1) of a row-major W (n columns) of half-precision weights:
- * converted to float in registers (F16C), one row at a time with two 8-wide accumulators, summed
- * in float, so the memory traffic halves. Without F16C and AVX, a plain loop. */
-static void matvec_rows_h(const uint16_t *restrict W, size_t n, const float *restrict x, float *restrict y, int r0, int r1) {
-    for (int r = r0; r < r1; r++) {
-        const uint16_t *w = W + (size_t)r * n;
-        size_t k = 0;
-        float s = 0;
-#if defined(__F16C__) && defined(__AVX__)
-        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-        for (; k + 16 <= n; k += 16) {
-            __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + k)));
-            __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + k + 8)));
-            a0 = _mm256_add_ps(a0, _mm256_mul_ps(w0, _mm256_loadu_ps(x + k)));
-            a1 = _mm256_add_ps(a1, _mm256_mul_ps(w1, _mm256_loadu_ps(x + k + 8)));
+/* Half-precision weights in panels of 16 output columns: panel p holds the K x 16 values of
+ * columns 16p..16p+15 (zero beyond N), row k after row k (32 bytes a row). */
+static size_t hpanel_size(int K, int N) { return (size_t)K * (size_t)((N + 15) / 16 * 16); }
+
+/* Packs W (N rows of K, row-major: output column n is row n), rounded to half, as hpanel_size's
+ * panels. */
+static void hpanel_pack(uint16_t *dst, const float *W, int K, int N) {
+    for (int p = 0; p < (N + 15) / 16; p++)
+        for (int k = 0; k < K; k++)
+            for (int j = 0; j < 16; j++) {
+                const int n = 16 * p + j;
+                dst[((size_t)p * K + k) * 16 + j] = n < N ? float_to_half(W[(size_t)n * K + k]) : 0;
+            }
+}
+
+#if defined(__F16C__) && defined(__AVX2__) && defined(__FMA__)
+/* Columns of np <= 4 panels (the last w <= 16 wide) at once: 2 x np multiply-add chains over k,
+ * each column its own sum over k in order, the weights converted in registers. */
+static inline __attribute__((always_inline)) void hpanels(const int np, const uint16_t *P, int K, const float *x,
+                                                          float *y, int w) {
+    __m256 c[4][2];
+#pragma GCC unroll 4
+    for (int h = 0; h < np; h++) c[h][0] = c[h][1] = _mm256_setzero_ps();
+    for (int k = 0; k < K; k++) {
+        const __m256 a = _mm256_broadcast_ss(x + k);
+#pragma GCC unroll 4
+        for (int h = 0; h < np; h++) {
+            const uint16_t *b = P + ((size_t)h * K + k) * 16;
+            c[h][0] = _mm256_fmadd_ps(a, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b)), c[h][0]);
+            c[h][1] = _mm256_fmadd_ps(a, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(b + 8))), c[h][1]);
         }
-        float t[8];
-        _mm256_storeu_ps(t, _mm256_add_ps(a0, a1));
-        s = ((t[0] + t[4]) + (t[1] + t[5])) + ((t[2] + t[6]) + (t[3] + t[7]));
-#endif
-        for (; k < n; k++) s += half_to_float(w[k]) * x[k];
-        y[r] = s;
     }
+#pragma GCC unroll 4
+    for (int h = 0; h < np; h++) {
+        float *yh = y + 16 * h;
+        if (h < np - 1 || w == 16) {
+            _mm256_storeu_ps(yh, c[h][0]);
+            _mm256_storeu_ps(yh + 8, c[h][1]);
+        } else {
+            float t[16];
+            _mm256_storeu_ps(t, c[h][0]);
+            _mm256_storeu_ps(t + 8, c[h][1]);
+            memcpy(yh, t, (size_t)w * sizeof(float));
+        }
+    }
+}
+#endif
+
+/* y[n0:n1] = x W^T over hpanel_pack's panels of W (n0 a multiple of 16): the half traffic of the
+ * float weights. With F16C, AVX2 and FMA four panels at a time (one accumulator chain per panel
+ * half would wait on the multiply-adds' latency); otherwise a plain loop. */
+static void hpanel_matvec(const uint16_t *P, int K, const float *x, float *y, int n0, int n1) {
+#if defined(__F16C__) && defined(__AVX2__) && defined(__FMA__)
+    for (int p = n0 / 16; 16 * p < n1; p += 4) {
+        const int left = (n1 - 16 * p + 15) / 16, np = left < 4 ? left : 4;
+        const int w = n1 - 16 * (p + np - 1) < 16 ? n1 - 16 * (p + np - 1) : 16;
+        const uint16_t *Pp = P + (size_t)p * K * 16;
+        float *yp = y + 16 * p;
+        switch (np) {
+        case 4: hpanels(4, Pp, K, x, yp, w); break;
+        case 3: hpanels(3, Pp, K, x, yp, w); break;
+        case 2: hpanels(2, Pp, K, x, yp, w); break;
+        default: hpanels(1, Pp, K, x, yp, w); break;
+        }
+    }
+#else
+    for (int n = n0; n < n1; n++) {
+        const uint16_t *col = P + (size_t)(n / 16) * K * 16 + n % 16;
+        float s = 0;
+        for (int k = 0; k < K; k++) s += half_to_float(col[(size_t)k * 16]) * x[k];
+        y[n] = s;
+    }
+#endif
 }
 
 /* Thread k of n owns units [j0, j1), cut at multiples of 32: the packed panels' width (and no
@@ -248,8 +299,9 @@ static void step_one(rnnc_generator *g, int id) {
             size_t I = (size_t)g->in_size[l];
             for (int q = 0; q < G; q++) {
                 if (g->half) {
-                    matvec_rows_h(g->hw_ih[l], I, xin, g->gx, q * H + j0, q * H + j1);
-                    matvec_rows_h(g->hw_hh[l], (size_t)H, hl, g->gh, q * H + j0, q * H + j1);
+                    hpanel_matvec(g->hw_ih[l] + (size_t)q * hpanel_size((int)I, H), (int)I, xin, g->gx + (size_t)q * H,
+                                  j0, j1);
+                    hpanel_matvec(g->hw_hh[l] + (size_t)q * hpanel_size(H, H), H, hl, g->gh + (size_t)q * H, j0, j1);
                 } else if (j1 > j0) {
                     rnnc_pgemm(1, (int)I, j0, j1, xin, (int)I, g->pk_ih[l] + (size_t)q * rnnc_pgemm_size((int)I, H),
                                g->gx + (size_t)q * H, G * H, 0);
@@ -272,7 +324,7 @@ static void step_one(rnnc_generator *g, int id) {
         int v0, v1;
         slice(V, k, n, &v0, &v1);
         const float *y = g->y[(L - 1) & 1];
-        if (g->half) matvec_rows_h(g->hw_head, (size_t)H, y, g->logits, v0, v1);
+        if (g->half) hpanel_matvec(g->hw_head, H, y, g->logits, v0, v1);
         else if (v1 > v0) rnnc_pgemm(1, H, v0, v1, y, H, g->pk_head, g->logits, V, 0);
         const float *hb = m->params + m->off_head_b;
         for (int v = v0; v < v1; v++) g->logits[v] += hb[v];
@@ -321,22 +373,20 @@ rnnc_status rnnc_generator_next(rnnc_generator *g, uint32_t *id) {
 rnnc_status rnnc_generator_use_half(rnnc_generator *g) {
     if (g->half) return RNNC_OK;
     const rnnc_lm *m = g->m;
-    size_t GH = (size_t)g->G * (size_t)g->H, total = (size_t)m->c.vocab * (size_t)g->H;
-    for (int l = 0; l < g->L; l++) total += GH * ((size_t)g->in_size[l] + (size_t)g->H);
+    const int H = g->H, G = g->G, V = m->c.vocab;
+    size_t total = hpanel_size(H, V);
+    for (int l = 0; l < g->L; l++) total += (size_t)G * (hpanel_size(g->in_size[l], H) + hpanel_size(H, H));
     uint16_t *h = malloc(total * sizeof *h);
     if (!h) return rnnc_error(RNNC_ERR_NOMEM, "generator: out of memory for %zu half-precision weights", total);
     uint16_t *p = h;
     for (int l = 0; l < g->L; l++) {
-        size_t n_ih = GH * (size_t)g->in_size[l], n_hh = GH * (size_t)g->H;
-        for (size_t i = 0; i < n_ih; i++) p[i] = float_to_half(g->w_ih[l][i]);
+        const int I = g->in_size[l];
         g->hw_ih[l] = p;
-        p += n_ih;
-        for (size_t i = 0; i < n_hh; i++) p[i] = float_to_half(g->w_hh[l][i]);
+        for (int q = 0; q < G; q++, p += hpanel_size(I, H)) hpanel_pack(p, g->w_ih[l] + (size_t)q * H * I, I, H);
         g->hw_hh[l] = p;
-        p += n_hh;
+        for (int q = 0; q < G; q++, p += hpanel_size(H, H)) hpanel_pack(p, g->w_hh[l] + (size_t)q * H * H, H, H);
     }
-    const float *hw = m->params + m->off_head_w;
-    for (size_t i = 0; i < (size_t)m->c.vocab * (size_t)g->H; i++) p[i] = float_to_half(hw[i]);
+    hpanel_pack(p, m->params + m->off_head_w, H, V);
     g->hw_head = p;
     g->half = h;
     free(g->packed); /* the float step's panels are no longer read */
