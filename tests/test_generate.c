@@ -124,12 +124,13 @@ static void test_bad_use(void) {
 }
 
 /* The per-token step split over threads computes every row as one thread would: identical logits,
- * for every cell (each slice runs the cell on its units, with its own part of the cell's scratch).
- * 160 units on two threads: slices 0-79, 80-159; 200 units on three, three layers: slices cut at
- * multiples of 16 units (0-63, 64-127, 128-199). */
+ * for every cell (each slice runs the cell on its units, with its own part of the cell's scratch),
+ * with float and with half-precision weights. 160 units on two threads: slices 0-63, 64-159; 200
+ * units on three, three layers: 0-63, 64-127, 128-199 (cut at multiples of 32 units, the packed
+ * panels' width); the 50-word head 0-31, 32-49 on two. */
 static void test_threads_identical(void) {
-    for (int ci = 0; ci < 2 * RNNC_CELL_COUNT; ci++) {
-        const int wide = ci >= RNNC_CELL_COUNT, threads = wide ? 3 : 2;
+    for (int ci = 0; ci < 4 * RNNC_CELL_COUNT; ci++) {
+        const int wide = ci / RNNC_CELL_COUNT % 2, half = ci >= 2 * RNNC_CELL_COUNT, threads = wide ? 3 : 2;
         rnnc_lm_config c = {(rnnc_cell)(ci % RNNC_CELL_COUNT), 50, 16, wide ? 200 : 160, wide ? 3 : 2, 0.0f};
         rnnc_lm *m;
         CHECK(rnnc_lm_new(&m, &c) == RNNC_OK);
@@ -141,6 +142,10 @@ static void test_threads_identical(void) {
         CHECK(rnnc_generator_new(&a, m, &p, 3) == RNNC_OK);
         CHECK(rnnc_generator_new(&b, m, &p, 3) == RNNC_OK);
         rnnc_generator_set_threads(b, threads);
+        if (half) {
+            CHECK(rnnc_generator_use_half(a) == RNNC_OK);
+            CHECK(rnnc_generator_use_half(b) == RNNC_OK);
+        }
         const uint32_t start = 7;
         rnnc_generator_feed(a, &start, 1);
         rnnc_generator_feed(b, &start, 1);
@@ -152,8 +157,8 @@ static void test_threads_identical(void) {
             const float *la = rnnc_generator_logits(a), *lb = rnnc_generator_logits(b);
             differ += x != y || memcmp(la, lb, 50 * sizeof(float)) != 0;
         }
-        CHECK_MSG(differ == 0, "%s, %d units: %d tokens differ between one and %d threads", rnnc_cell_name(c.cell),
-                  c.hidden, differ, threads);
+        CHECK_MSG(differ == 0, "%s, %d units%s: %d tokens differ between one and %d threads", rnnc_cell_name(c.cell),
+                  c.hidden, half ? ", half" : "", differ, threads);
         rnnc_generator_free(a);
         rnnc_generator_free(b);
         rnnc_lm_free(m);
