@@ -16,7 +16,9 @@
 
 typedef struct rnnc_generator rnnc_generator;
 
-/* The model is borrowed (it must outlive the generator). The state starts at zero. */
+/* The model is borrowed: it must outlive the generator, and its weights must not change while the
+ * generator lives (the per-token step reads copies packed at creation; a model trained further
+ * needs a new generator). The state starts at zero. */
 rnnc_status rnnc_generator_new(rnnc_generator **out, rnnc_lm *m, const rnnc_sample_params *p, uint64_t seed);
 void rnnc_generator_free(rnnc_generator *g);
 /* Back to the zero state, no logits; the RNG is not reseeded. */
