@@ -5,7 +5,10 @@
 # (build/bench_sample --model, the per-token path of rnnc sample) and ONNX Runtime
 # (onnxruntime-node 1.31 from tools/onnx, bench/_ort_steps.js: the exported graph run on [1, 1] ids
 # with the state fed back) each generate TOKENS tokens one at a time (softmax at temperature 1,
-# one draw, fed back), with 1 and with 2 threads (OMP_NUM_THREADS; ORT's intra-op threads).
+# one draw, fed back), with 1 and with 2 threads (OMP_NUM_THREADS; ORT's intra-op threads), each
+# with its library's default wait policy (until 2026-12-07 rnnc ran with OMP_WAIT_POLICY=passive,
+# which puts a thread to sleep at each of a token's barriers: slower on two threads than on one
+# once a token takes about 0.1 ms).
 # The four are interleaved round by round, so machine load hits them alike; each prints the median
 # tokens/s of REPEATS timed runs after a warm-up; the table gives the median over the rounds of
 # each rate and of each round's ratio (rnnc and ORT of the same round saw the same load).
@@ -39,7 +42,7 @@ rate() { sed -n 's/.*median_tok_s=\([0-9.]*\).*/\1/p'; }
 echo "batch-1 LSTM ${L}x${H} (V 96, E 64) next-token steps, $tokens tokens x $repeats repeats, $rounds rounds; load $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$rounds"); do
   for t in 1 2; do
-    a=$(OMP_NUM_THREADS=$t OMP_WAIT_POLICY=passive "$build/bench_sample" --model "$tmp/lm.safetensors" --tokens "$tokens" --repeats "$repeats" | rate)
+    a=$(OMP_NUM_THREADS=$t "$build/bench_sample" --model "$tmp/lm.safetensors" --tokens "$tokens" --repeats "$repeats" | rate)
     b=$(node "$root/bench/_ort_steps.js" "$tmp/lm.onnx" $L $H $t "$tokens" "$repeats" | rate)
     q=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }')
     echo "  round $r, $t thread(s): rnnc $a tokens/s, ONNX Runtime $b tokens/s, ratio ${q}x"
