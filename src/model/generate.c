@@ -13,8 +13,28 @@
 
 #include <omp.h>
 #include <stdlib.h>
-#if defined(__AVX__)
+/* The half-precision step's kernel (hpanels): compiled in where the build targets F16C, AVX2 and
+ * FMA; in other x86 builds (RNNC_NATIVE=OFF, a distribution's package) compiled for that target
+ * alone and taken where the CPU has all three, as pgemm.c does for its AVX2 kernel. */
+#if defined(__F16C__) && defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
+#define HALF_SIMD 1
+#define HALF_TARGET
+static int half_simd_ok(void) { return 1; }
+#elif (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#include <immintrin.h>
+#define HALF_SIMD 1
+#define HALF_TARGET __attribute__((target("avx2,fma,f16c")))
+static int half_simd_ok(void) {
+    static int known = -1;
+    int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
+    if (k < 0) {
+        __builtin_cpu_init();
+        k = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+        __atomic_store_n(&known, k, __ATOMIC_RELAXED);
+    }
+    return k;
+}
 #endif
 #include <string.h>
 
@@ -204,10 +224,10 @@ static void hpanel_pack(uint16_t *dst, const float *W, int K, int N) {
             }
 }
 
-#if defined(__F16C__) && defined(__AVX2__) && defined(__FMA__)
+#ifdef HALF_SIMD
 /* Columns of np <= 4 panels (the last w <= 16 wide) at once: 2 x np multiply-add chains over k,
  * each column its own sum over k in order, the weights converted in registers. */
-static inline __attribute__((always_inline)) void hpanels(const int np, const uint16_t *P, int K, const float *x,
+static inline __attribute__((always_inline)) HALF_TARGET void hpanels(const int np, const uint16_t *P, int K, const float *x,
                                                           float *y, int w) {
     __m256 c[4][2];
 #pragma GCC unroll 4
@@ -237,11 +257,9 @@ static inline __attribute__((always_inline)) void hpanels(const int np, const ui
 }
 #endif
 
-/* y[n0:n1] = x W^T over hpanel_pack's panels of W (n0 a multiple of 16): the half traffic of the
- * float weights. With F16C, AVX2 and FMA four panels at a time (one accumulator chain per panel
- * half would wait on the multiply-adds' latency); otherwise a plain loop. */
-static void hpanel_matvec(const uint16_t *P, int K, const float *x, float *y, int n0, int n1) {
-#if defined(__F16C__) && defined(__AVX2__) && defined(__FMA__)
+#ifdef HALF_SIMD
+/* hpanel_matvec's four panels at a time. */
+static HALF_TARGET void hpanel_matvec_simd(const uint16_t *P, int K, const float *x, float *y, int n0, int n1) {
     for (int p = n0 / 16; 16 * p < n1; p += 4) {
         const int left = (n1 - 16 * p + 15) / 16, np = left < 4 ? left : 4;
         const int w = n1 - 16 * (p + np - 1) < 16 ? n1 - 16 * (p + np - 1) : 16;
@@ -254,14 +272,25 @@ static void hpanel_matvec(const uint16_t *P, int K, const float *x, float *y, in
         default: hpanels(1, Pp, K, x, yp, w); break;
         }
     }
-#else
+}
+#endif
+
+/* y[n0:n1] = x W^T over hpanel_pack's panels of W (n0 a multiple of 16): the half traffic of the
+ * float weights. Where the CPU has F16C, AVX2 and FMA four panels at a time (one accumulator
+ * chain per panel half would wait on the multiply-adds' latency); otherwise a plain loop. */
+static void hpanel_matvec(const uint16_t *P, int K, const float *x, float *y, int n0, int n1) {
+#ifdef HALF_SIMD
+    if (half_simd_ok()) {
+        hpanel_matvec_simd(P, K, x, y, n0, n1);
+        return;
+    }
+#endif
     for (int n = n0; n < n1; n++) {
         const uint16_t *col = P + (size_t)(n / 16) * K * 16 + n % 16;
         float s = 0;
         for (int k = 0; k < K; k++) s += half_to_float(col[(size_t)k * 16]) * x[k];
         y[n] = s;
     }
-#endif
 }
 
 /* Thread k of n owns units [j0, j1), cut at multiples of 32: the packed panels' width (and no
