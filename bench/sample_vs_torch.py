@@ -87,7 +87,8 @@ def main():
             best[name] = max(best.get(name, 0.0), float(r["median_tok_s"]))
     for name, rate in best.items():
         print(f"sample {a.cell} H={a.hidden} L={a.layers} V={V} E={E} batch 1: {name} {rate:.0f} tokens/s, "
-              f"PyTorch {torch_best:.0f} tokens/s, ratio {rate / torch_best:.2f}x (target >= 5x)")
+              f"PyTorch {torch_best:.0f} tokens/s, ratio {rate / torch_best:.2f}x "
+              f"(goals: >= 5x, issue 4; >= 8x with float weights, issue 17)")
 
 
 if __name__ == "__main__":
