@@ -13,6 +13,11 @@
 
 #include <omp.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "nn/cell.h"
+#include "nn/pgemm.h"
+
 /* The half-precision step's kernel (hpanels): compiled in where the build targets F16C, AVX2 and
  * FMA; in other x86 builds (RNNC_NATIVE=OFF, a distribution's package) compiled for that target
  * alone and taken where the CPU has all three, as pgemm.c does for its AVX2 kernel. */
@@ -22,24 +27,24 @@
 #define HALF_TARGET
 static int half_simd_ok(void) { return 1; }
 #elif (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define HALF_SIMD 1
 #define HALF_TARGET __attribute__((target("avx2,fma,f16c")))
+/* F16C from CPUID leaf 1 (ECX bit 29; clang's __builtin_cpu_supports has no name for it), with
+ * pgemm's check of AVX2 and FMA, which includes the OS saving the vector registers. */
 static int half_simd_ok(void) {
     static int known = -1;
     int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
     if (k < 0) {
-        __builtin_cpu_init();
-        k = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+        unsigned a, b, c, d;
+        k = rnnc_cpu_avx2_fma() && __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
         __atomic_store_n(&known, k, __ATOMIC_RELAXED);
     }
     return k;
 }
 #endif
-#include <string.h>
 
-#include "nn/cell.h"
-#include "nn/pgemm.h"
 
 /* Prompt windows: long enough that the input projection is one real GEMM, small enough that the
  * workspace (T x V logits) stays modest for large vocabularies. */
