@@ -336,7 +336,7 @@ static void step_one(rnnc_generator *g, int id) {
                     hpanel_matvec(g->hw_ih[l] + (size_t)q * hpanel_size((int)I, H), (int)I, xin, g->gx + (size_t)q * H,
                                   j0, j1);
                     hpanel_matvec(g->hw_hh[l] + (size_t)q * hpanel_size(H, H), H, hl, g->gh + (size_t)q * H, j0, j1);
-                } else if (j1 > j0) {
+                } else {
                     rnnc_pgemm(1, (int)I, j0, j1, xin, (int)I, g->pk_ih[l] + (size_t)q * rnnc_pgemm_size((int)I, H),
                                g->gx + (size_t)q * H, G * H, 0);
                     rnnc_pgemm(1, H, j0, j1, hl, H, g->pk_hh[l] + (size_t)q * rnnc_pgemm_size(H, H),
@@ -359,7 +359,7 @@ static void step_one(rnnc_generator *g, int id) {
         slice(V, k, n, &v0, &v1);
         const float *y = g->y[(L - 1) & 1];
         if (g->half) hpanel_matvec(g->hw_head, H, y, g->logits, v0, v1);
-        else if (v1 > v0) rnnc_pgemm(1, H, v0, v1, y, H, g->pk_head, g->logits, V, 0);
+        else rnnc_pgemm(1, H, v0, v1, y, H, g->pk_head, g->logits, V, 0);
         const float *hb = m->params + m->off_head_b;
         for (int v = v0; v < v1; v++) g->logits[v] += hb[v];
     }

@@ -266,6 +266,25 @@ static inline __attribute__((always_inline)) AVX2_TARGET void kernel2_rows(const
     }
 }
 
+/* 16 columns of one row of C from its two accumulators: w <= 16 of them written, or with acc
+ * added to what C holds (the same adds in the same order in every kernel below). */
+static inline __attribute__((always_inline)) AVX2_TARGET void store16(float *ci, __m256 lo, __m256 hi, int w,
+                                                                      int acc) {
+    if (w == 16) {
+        if (acc) {
+            lo = _mm256_add_ps(lo, _mm256_loadu_ps(ci));
+            hi = _mm256_add_ps(hi, _mm256_loadu_ps(ci + 8));
+        }
+        _mm256_storeu_ps(ci, lo);
+        _mm256_storeu_ps(ci + 8, hi);
+    } else {
+        float t[16];
+        _mm256_storeu_ps(t, lo);
+        _mm256_storeu_ps(t + 8, hi);
+        for (int j = 0; j < w; j++) ci[j] = acc ? ci[j] + t[j] : t[j];
+    }
+}
+
 /* Rows i < mr <= 4 of C's w <= 16 columns at C from the half panel at P. */
 static inline __attribute__((always_inline)) AVX2_TARGET void kernel2(const int mr, int K, const float *A, int lda, int K2,
                                                           const float *A2, int lda2, const float *P, float *C,
@@ -276,22 +295,7 @@ static inline __attribute__((always_inline)) AVX2_TARGET void kernel2(const int 
     kernel2_rows(mr, K, A, lda, P, c);
     kernel2_rows(mr, K2, A2, lda2, P + (size_t)K * 16, c);
 #pragma GCC unroll 4
-    for (int i = 0; i < mr; i++) {
-        float *ci = C + (size_t)i * ldc;
-        if (w == 16) {
-            if (acc) {
-                c[i][0] = _mm256_add_ps(c[i][0], _mm256_loadu_ps(ci));
-                c[i][1] = _mm256_add_ps(c[i][1], _mm256_loadu_ps(ci + 8));
-            }
-            _mm256_storeu_ps(ci, c[i][0]);
-            _mm256_storeu_ps(ci + 8, c[i][1]);
-        } else {
-            float t[16];
-            _mm256_storeu_ps(t, c[i][0]);
-            _mm256_storeu_ps(t + 8, c[i][1]);
-            for (int j = 0; j < w; j++) ci[j] = acc ? ci[j] + t[j] : t[j];
-        }
-    }
+    for (int i = 0; i < mr; i++) store16(C + (size_t)i * ldc, c[i][0], c[i][1], w, acc);
 }
 
 /* One or two rows: kernel2's four-row block would hold two or four accumulators, one fused
@@ -336,22 +340,8 @@ static inline __attribute__((always_inline)) AVX2_TARGET void kernel2_few(const 
 #pragma GCC unroll 2
     for (int i = 0; i < mr; i++)
 #pragma GCC unroll 4
-        for (int h = 0; h < nh; h++) {
-            float *ci = C + (size_t)i * ldc + 16 * h;
-            if (h < nh - 1 || w == 16) {
-                if (acc) {
-                    c[i][h][0] = _mm256_add_ps(c[i][h][0], _mm256_loadu_ps(ci));
-                    c[i][h][1] = _mm256_add_ps(c[i][h][1], _mm256_loadu_ps(ci + 8));
-                }
-                _mm256_storeu_ps(ci, c[i][h][0]);
-                _mm256_storeu_ps(ci + 8, c[i][h][1]);
-            } else {
-                float t[16];
-                _mm256_storeu_ps(t, c[i][h][0]);
-                _mm256_storeu_ps(t + 8, c[i][h][1]);
-                for (int j = 0; j < w; j++) ci[j] = acc ? ci[j] + t[j] : t[j];
-            }
-        }
+        for (int h = 0; h < nh; h++)
+            store16(C + (size_t)i * ldc + 16 * h, c[i][h][0], c[i][h][1], h < nh - 1 ? 16 : w, acc);
 }
 
 /* A product of M <= 2 rows over columns [n0, n1) (n0 a multiple of 32): kernel2_few across panels. */
