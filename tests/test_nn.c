@@ -6,7 +6,9 @@
 #include "test.h"
 
 #include <omp.h>
+#include <stdint.h>
 
+#include "core/bigmem.h"
 #include "nn/gemm.h"
 #include "nn/pgemm.h"
 
@@ -410,6 +412,73 @@ static void test_pgemm_kernels(void) {
     }
 }
 
+/* The scratch cache (bigmem.h): aligned blocks, a freed big one taken again by a request of at
+ * most its size, a bounded number kept, and alloc/free from many threads at once. */
+static void test_scratch(void) {
+    rnnc_scratch_trim();
+    CHECK_EQ_LL(rnnc_scratch_cached(), 0);
+    size_t sizes[] = {1, 100, 4096, 300000, (size_t)3 << 20, (size_t)5 << 20};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        unsigned char *p = rnnc_scratch_alloc(sizes[i]);
+        CHECK(p != NULL);
+        CHECK(((uintptr_t)p & 63) == 0);
+        memset(p, 0xab, sizes[i]); /* the whole block is usable (ASan would see an overrun) */
+        rnnc_scratch_free(p);
+    }
+    rnnc_scratch_free(NULL);
+    const bool on = rnnc_scratch_cached() > 0; /* off under ASan */
+    if (on) {
+        /* the 5 MiB block serves a 4 MiB request; a request bigger than every cached block maps anew */
+        rnnc_scratch_trim();
+        void *a = rnnc_scratch_alloc((size_t)5 << 20);
+        rnnc_scratch_free(a);
+        CHECK_EQ_LL(rnnc_scratch_cached(), 1);
+        void *b = rnnc_scratch_alloc((size_t)4 << 20);
+        CHECK(b == a);
+        CHECK_EQ_LL(rnnc_scratch_cached(), 0);
+        void *c = rnnc_scratch_alloc((size_t)9 << 20);
+        CHECK(c != NULL && c != b);
+        rnnc_scratch_free(b);
+        rnnc_scratch_free(c);
+        CHECK_EQ_LL(rnnc_scratch_cached(), 2);
+        /* small blocks are not kept */
+        rnnc_scratch_free(rnnc_scratch_alloc(1000));
+        CHECK_EQ_LL(rnnc_scratch_cached(), 2);
+    }
+    /* more blocks than slots: at most RNNC_SCRATCH_SLOTS stay, the biggest */
+    enum { n = RNNC_SCRATCH_SLOTS + 4 };
+    void *q[n];
+    for (int i = 0; i < n; i++) q[i] = rnnc_scratch_alloc(((size_t)1 << 20) * (size_t)(i + 1));
+    for (int i = 0; i < n; i++) {
+        CHECK(q[i] != NULL);
+        rnnc_scratch_free(q[i]);
+    }
+    CHECK(rnnc_scratch_cached() <= RNNC_SCRATCH_SLOTS);
+    if (on) {
+        CHECK_EQ_LL(rnnc_scratch_cached(), RNNC_SCRATCH_SLOTS);
+        void *big = rnnc_scratch_alloc((size_t)n << 20); /* the biggest was kept */
+        CHECK(big == q[n - 1]);
+        rnnc_scratch_free(big);
+    }
+    /* threads taking and giving back blocks at once, each checking its block stays its own */
+    int bad = 0;
+#pragma omp parallel num_threads(4) reduction(+ : bad)
+    {
+        const int me = omp_get_thread_num();
+        for (int it = 0; it < 200; it++) {
+            size_t bytes = ((size_t)1 << 18) * (size_t)(1 + (it + me) % 7);
+            unsigned char *p = rnnc_scratch_alloc(bytes);
+            if (!p) { bad++; continue; }
+            memset(p, me + 1, bytes);
+            for (size_t k = 0; k < bytes; k += 4093) bad += p[k] != (unsigned char)(me + 1);
+            rnnc_scratch_free(p);
+        }
+    }
+    CHECK_EQ_LL(bad, 0);
+    rnnc_scratch_trim();
+    CHECK_EQ_LL(rnnc_scratch_cached(), 0);
+}
+
 int main(void) {
     RUN(test_finite_difference);
     RUN(test_xent_values);
@@ -421,5 +490,6 @@ int main(void) {
     RUN(test_pgemm2);
     RUN(test_pgemm_kernels);
     RUN(test_colsum_add);
+    RUN(test_scratch);
     return test_report();
 }

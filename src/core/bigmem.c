@@ -2,6 +2,7 @@
 #define _DEFAULT_SOURCE /* madvise(MADV_HUGEPAGE) is a Linux extension */
 #include "core/bigmem.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,4 +62,105 @@ void *rnnc_big_zalloc(size_t bytes, size_t *mapped) {
 void rnnc_big_zfree(void *p, size_t mapped) {
     if (mapped) munmap(p, mapped);
     else free(p);
+}
+
+/* ---- scratch ----------------------------------------------------------------------------------- */
+
+#define SCRATCH_MIN ((size_t)256 << 10)
+#define HDR 64 /* the block's size lives in the 64 bytes before the caller's pointer */
+
+static pthread_mutex_t scratch_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    char *base;
+    size_t size; /* usable bytes after the header */
+} cache[RNNC_SCRATCH_SLOTS];
+
+void *rnnc_scratch_alloc(size_t bytes) {
+    if (bytes > SIZE_MAX - 2 * HUGE_PAGE) return NULL;
+    size_t b = (bytes + 63) / 64 * 64;
+    if (!b) b = 64;
+    if (!ZMAP || b < SCRATCH_MIN) {
+        char *base = aligned_alloc(64, b + HDR);
+        if (!base) return NULL;
+        memcpy(base, &b, sizeof b);
+        return base + HDR;
+    }
+    /* the smallest cached block that is big enough */
+    char *base = NULL;
+    pthread_mutex_lock(&scratch_mu);
+    int best = -1;
+    for (int i = 0; i < RNNC_SCRATCH_SLOTS; i++)
+        if (cache[i].base && cache[i].size >= b && (best < 0 || cache[i].size < cache[best].size)) best = i;
+    if (best >= 0) {
+        base = cache[best].base;
+        b = cache[best].size;
+        cache[best].base = NULL;
+    }
+    pthread_mutex_unlock(&scratch_mu);
+    if (!base) {
+        /* whole 2 MiB pages (rnnc_big_alloc) from 512 KiB on, the header included: the block
+         * is as big as its pages */
+        if (b + HDR < HUGE_PAGE / 4) base = aligned_alloc(64, b + HDR);
+        else {
+            base = rnnc_big_alloc(b + HDR); /* 2 MiB aligned */
+            b = ((b + HDR + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1)) - HDR;
+        }
+        if (!base) return NULL;
+    }
+    memcpy(base, &b, sizeof b);
+    return base + HDR;
+}
+
+void rnnc_scratch_free(void *p) {
+    if (!p) return;
+    char *base = (char *)p - HDR;
+    size_t b;
+    memcpy(&b, base, sizeof b);
+    if (!ZMAP || b < SCRATCH_MIN) {
+        free(base);
+        return;
+    }
+    /* into an empty slot, else in place of the smallest cached block if that is smaller */
+    pthread_mutex_lock(&scratch_mu);
+    int slot = -1;
+    for (int i = 0; i < RNNC_SCRATCH_SLOTS && slot < 0; i++)
+        if (!cache[i].base) slot = i;
+    if (slot < 0) {
+        int small = 0;
+        for (int i = 1; i < RNNC_SCRATCH_SLOTS; i++)
+            if (cache[i].size < cache[small].size) small = i;
+        if (cache[small].size < b) {
+            char *old = cache[small].base;
+            cache[small].base = NULL;
+            slot = small;
+            pthread_mutex_unlock(&scratch_mu);
+            free(old);
+            pthread_mutex_lock(&scratch_mu);
+            if (cache[slot].base) slot = -1; /* taken meanwhile */
+        }
+    }
+    if (slot >= 0) {
+        cache[slot].base = base;
+        cache[slot].size = b;
+        base = NULL;
+    }
+    pthread_mutex_unlock(&scratch_mu);
+    free(base);
+}
+
+void rnnc_scratch_trim(void) {
+    pthread_mutex_lock(&scratch_mu);
+    for (int i = 0; i < RNNC_SCRATCH_SLOTS; i++) {
+        free(cache[i].base);
+        cache[i].base = NULL;
+    }
+    pthread_mutex_unlock(&scratch_mu);
+}
+
+int rnnc_scratch_cached(void) {
+    int n = 0;
+    pthread_mutex_lock(&scratch_mu);
+    for (int i = 0; i < RNNC_SCRATCH_SLOTS; i++) n += cache[i].base != NULL;
+    pthread_mutex_unlock(&scratch_mu);
+    return n;
 }

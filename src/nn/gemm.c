@@ -42,6 +42,7 @@
  *   GFLOP/s in the same run. For wider outputs BLAS's own split is as fast (measured at [512,512]
  *   and up), so they go to BLAS unchanged. The sum is the same for a given thread count. */
 #include "nn/gemm.h"
+#include "core/bigmem.h"
 #include "nn/pgemm.h"
 
 #include <cblas.h>
@@ -227,7 +228,7 @@ static float *wg_prepack_alloc(int M, int N, int K) {
 #if WG_OWN == 2
     if (M <= WG_MG) return NULL;
     const size_t blocks = (size_t)((K + WG_KC - 1) / WG_KC) * (size_t)((N + 31) / 32);
-    return aligned_alloc(64, blocks * WG_BLOCK * sizeof(float));
+    return rnnc_scratch_alloc(blocks * WG_BLOCK * sizeof(float));
 #else
     (void)M, (void)N, (void)K;
     return NULL;
@@ -260,9 +261,9 @@ static bool wgrad_slices(int M, int N, int K, const float *A, int lda, const flo
     const size_t mn = (size_t)M * N;
     if (nth > S) nth = S;
     /* the scratch starts on a 64-byte boundary (the AVX2 tiles read their copy of B with aligned
-     * loads), and aligned_alloc's size must be a multiple of its alignment */
+     * loads) */
     const size_t parts = ((size_t)S * mn + 15) / 16 * 16;
-    float *part = aligned_alloc(64, (parts + (size_t)nth * WG_SCRATCH) * sizeof(float));
+    float *part = rnnc_scratch_alloc((parts + (size_t)nth * WG_SCRATCH) * sizeof(float));
     if (!part) return false;
     float *scratch = part + parts, *bpk = wg_prepack_alloc(M, N, K);
 #pragma omp parallel num_threads(nth) if (nth > 1)
@@ -290,8 +291,8 @@ static bool wgrad_slices(int M, int N, int K, const float *A, int lda, const flo
             }
         }
     }
-    free(bpk);
-    free(part);
+    rnnc_scratch_free(bpk);
+    rnnc_scratch_free(part);
     return true;
 }
 
@@ -305,7 +306,7 @@ static bool wgrad_own(int M, int N, int K, const float *A, int lda, const float 
     const int groups = (M + WG_MG - 1) / WG_MG, panels = (N + 31) / 32;
     const int per = groups >= 4 * nth ? panels : 1, items = groups * ((panels + per - 1) / per);
     if (nth > items) nth = items;
-    float *scratch = aligned_alloc(64, (size_t)nth * WG_SCRATCH * sizeof(float));
+    float *scratch = rnnc_scratch_alloc((size_t)nth * WG_SCRATCH * sizeof(float));
     if (!scratch) return false;
     float *bpk = wg_prepack_alloc(M, N, K);
 #pragma omp parallel num_threads(nth) if (nth > 1)
@@ -319,8 +320,8 @@ static bool wgrad_own(int M, int N, int K, const float *A, int lda, const float 
                     bpk);
         }
     }
-    free(bpk);
-    free(scratch);
+    rnnc_scratch_free(bpk);
+    rnnc_scratch_free(scratch);
     return true;
 }
 
@@ -364,9 +365,9 @@ void rnnc_wgrad(int M, int N, int K, const float *A, int lda, const float *B, in
     if (n > K / 256) n = K / 256; /* at least 256 rows each */
     float *part[MAX_SPLIT] = {0};
     bool ok = n > 1 && mn <= SPLIT_MAX;
-    for (int t = 1; ok && t < n; t++) ok = (part[t] = malloc(mn * sizeof(float))) != NULL;
+    for (int t = 1; ok && t < n; t++) ok = (part[t] = rnnc_scratch_alloc(mn * sizeof(float))) != NULL;
     if (!ok) {
-        for (int t = 1; t < n; t++) free(part[t]);
+        for (int t = 1; t < n; t++) rnnc_scratch_free(part[t]);
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, 1.0f, A, lda, B, ldb, 1.0f, C, ldc);
         return;
     }
@@ -391,7 +392,7 @@ void rnnc_wgrad(int M, int N, int K, const float *A, int lda, const float *B, in
                 for (int j = 0; j < N; j++) c[j] += p[j];
             }
     }
-    for (int t = 1; t < n; t++) free(part[t]);
+    for (int t = 1; t < n; t++) rnnc_scratch_free(part[t]);
 }
 
 /* C = A W through the packed 8x32 kernel of pgemm.h. OpenBLAS ran the thin products of these
@@ -435,7 +436,7 @@ static void gemm_aw(int M, int N, int K, const float *A, int lda, const float *W
     const size_t psize = rnnc_pgemm_size(K, N);
     const bool small = psize <= ((size_t)1 << 18);
     float *P = NULL;
-    if (rnnc_gemm_aw_packs(M, N, K)) P = aligned_alloc(64, (psize * sizeof(float) + 63) / 64 * 64);
+    if (rnnc_gemm_aw_packs(M, N, K)) P = rnnc_scratch_alloc(psize * sizeof(float));
     if (!P) {
         if (bias) {
 #pragma omp parallel for schedule(static) if ((size_t)M * N >= ((size_t)1 << 16) && !omp_in_parallel())
@@ -451,7 +452,7 @@ static void gemm_aw(int M, int N, int K, const float *A, int lda, const float *W
 #pragma omp parallel for schedule(static) if ((!small || M >= 256) && !omp_in_parallel())
     for (int c = 0; c < panels; c++) rnnc_pgemm_pack(P, W, ldw, transw, K, N, c * NR, c * NR + NR < N ? c * NR + NR : N);
     gemm_aw_on(M, N, K, A, lda, P, bias, C, ldc, accumulate);
-    free(P);
+    rnnc_scratch_free(P);
 }
 
 /* The product of gemm_aw on W already packed into P. */
