@@ -306,6 +306,37 @@ static void test_print_wrapped(void) {
     free(buf);
 }
 
+/* rnnc sample's default thread count: idle cores up to 4 and OpenMP's limit; 1 for small H; 1
+ * under a passive wait unless a token reads 24 MiB of weights (the LSTM 512x2 of the benchmarks
+ * reads 13 MB at V 96, 17 at V 2000 and 34 at V 10000). */
+static void test_token_threads(void) {
+    const double MB = 1024.0 * 1024;
+    CHECK_EQ_LL(cli_token_threads(2, 2, 512, 13 * MB, false), 2);
+    CHECK_EQ_LL(cli_token_threads(8, 16, 512, 13 * MB, false), 4);
+    CHECK_EQ_LL(cli_token_threads(8, 3, 512, 13 * MB, false), 3);
+    CHECK_EQ_LL(cli_token_threads(0, 2, 512, 13 * MB, false), 1);  /* a busy machine */
+    CHECK_EQ_LL(cli_token_threads(-3, 2, 512, 13 * MB, false), 1);
+    CHECK_EQ_LL(cli_token_threads(2, 2, 128, 400 * MB, false), 1); /* small H */
+    CHECK_EQ_LL(cli_token_threads(2, 2, 512, 13 * MB, true), 1);   /* passive */
+    CHECK_EQ_LL(cli_token_threads(2, 2, 512, 17 * MB, true), 1);
+    CHECK_EQ_LL(cli_token_threads(2, 2, 512, 34 * MB, true), 2);
+    CHECK_EQ_LL(cli_token_threads(2, 2, 512, CLI_PASSIVE_BYTES, true), 2);
+    CHECK_EQ_LL(cli_token_threads(2, 2, 512, NAN, true), 1);
+    CHECK_EQ_LL(cli_token_threads(0, 2, 512, 400 * MB, true), 1);
+    const char *pass[] = {"passive", "PASSIVE", "Passive", " passive", "passive "};
+    const char *not_pass[] = {"active", "", "passives", "pas", "passive-ish"};
+    for (size_t i = 0; i < sizeof pass / sizeof *pass; i++) {
+        setenv("OMP_WAIT_POLICY", pass[i], 1);
+        CHECK(cli_omp_passive());
+    }
+    for (size_t i = 0; i < sizeof not_pass / sizeof *not_pass; i++) {
+        setenv("OMP_WAIT_POLICY", not_pass[i], 1);
+        CHECK(!cli_omp_passive());
+    }
+    unsetenv("OMP_WAIT_POLICY");
+    CHECK(!cli_omp_passive());
+}
+
 int main(void) {
     RUN(test_format_si);
     RUN(test_format_duration);
@@ -318,5 +349,6 @@ int main(void) {
     RUN(test_flag_values);
     RUN(test_unseen_ids);
     RUN(test_print_wrapped);
+    RUN(test_token_threads);
     return test_report();
 }

@@ -129,6 +129,16 @@ void cli_format_duration(char *buf, size_t n, double seconds);
 /* 3 significant digits with a k/M/G suffix: 950, 12.3k, 1.20M. */
 void cli_format_si(char *buf, size_t n, double v);
 
+/* Threads for a chain of per-token steps (rnnc sample): the idle cores, at most 4 and at most
+ * max_threads; 1 for models with hidden < 256, whose steps are too small to share; and 1 where
+ * waiting threads sleep (passive: OMP_WAIT_POLICY=passive) unless a token reads at least
+ * CLI_PASSIVE_BYTES of weights: each of a token's meetings then costs a wake-up, more than a
+ * second core gives a smaller model (docs/PERFORMANCE.md, "Sampling under a passive wait"). */
+#define CLI_PASSIVE_BYTES (24.0 * 1024 * 1024)
+long cli_token_threads(long idle, long max_threads, int hidden, double weight_bytes, bool passive);
+/* Whether OMP_WAIT_POLICY says passive (any case), as OpenMP reads it. */
+bool cli_omp_passive(void);
+
 /* What a training progress bar shows after the bar itself (which has elapsed time and ETA). */
 typedef struct {
     long step, total_steps; /* total_steps 0: unknown (time budget) */

@@ -33,7 +33,9 @@ static const char *const sample_help =
     "  --threads N        threads for each generated token (default: the cores idle\n"
     "                     at the start, up to 4, for models with H >= 256; else 1.\n"
     "                     Threads help only on idle cores: each token is a chain of\n"
-    "                     small steps that wait for each other)\n"
+    "                     small steps that wait for each other. With\n"
+    "                     OMP_WAIT_POLICY=passive, 1 unless a token reads 24 MiB of\n"
+    "                     weights or more)\n"
     "  --half             read the weights in half precision while generating: about\n"
     "                     twice as fast on large models, logits within about 0.1% of\n"
     "                     the float model's\n";
@@ -68,13 +70,16 @@ static double self_jiffies(void) {
     return (double)ut + (double)st;
 }
 
-/* The default thread count: the cores idle right now, at most 4 and at most OpenMP's limit; 1 for
- * models with H < 256, whose per-token steps are too small to share. Idle cores are measured
- * over 50 ms of /proc/stat (the load average lags by a minute); without /proc every processor
- * counts as idle. Oversubscribed threads make every token wait for a descheduled one, so a busy
- * machine gets 1. */
-static long auto_threads(const rnnc_lm *m) {
-    if (m->c.hidden < 256) return 1;
+/* The default thread count (cli_token_threads): the cores idle right now, at most 4 and at most
+ * OpenMP's limit; 1 for models with H < 256, and 1 under OMP_WAIT_POLICY=passive for models whose
+ * token reads under 24 MiB of weights. Idle cores are measured over 50 ms of /proc/stat (the load
+ * average lags by a minute); without /proc every processor counts as idle. Oversubscribed
+ * threads make every token wait for a descheduled one, so a busy machine gets 1. */
+static long auto_threads(const rnnc_lm *m, int half) {
+    /* what a token reads: every weight but the embedding table, of which it reads one row */
+    double bytes = (double)(m->n_params - (size_t)m->c.vocab * (size_t)m->c.embed) * (half ? 2 : 4);
+    const bool passive = cli_omp_passive();
+    if (cli_token_threads(4, 4, m->c.hidden, bytes, passive) == 1) return 1; /* no need to look */
     long procs = sysconf(_SC_NPROCESSORS_ONLN), idle = procs;
     double b0, t0, b1, t1, s0 = self_jiffies();
     if (procs > 1 && cpu_times(&b0, &t0)) {
@@ -88,10 +93,7 @@ static long auto_threads(const rnnc_lm *m) {
             idle = (long)floor((double)procs * (1.0 - (busy > 0 ? busy : 0) / (t1 - t0)) + 0.5);
         }
     }
-    long t = idle < 1 ? 1 : idle;
-    if (t > 4) t = 4;
-    if (t > omp_get_max_threads()) t = omp_get_max_threads();
-    return t < 1 ? 1 : t;
+    return cli_token_threads(idle, omp_get_max_threads(), m->c.hidden, bytes, passive);
 }
 
 /* Output in the token's own bytes, holding back characters split across tokens. For the word
@@ -193,7 +195,7 @@ int cmd_sample(int argc, char **argv) {
     rnnc_ids ids = {0};
     text_out o = {tok, rnnc_tokenizer_type_of(tok) == RNNC_TOKENIZER_WORD, {0}, 0, {0}, {{0}, 0}, NULL, 0, -1};
     if (rnnc_generator_new(&g, m, &p, seed) || (half && rnnc_generator_use_half(g))) { rc = cli_fail_status(); goto done; }
-    if (threads == 0) threads = auto_threads(m);
+    if (threads == 0) threads = auto_threads(m, half);
     rnnc_generator_set_threads(g, (int)threads);
 
     /* The prompt, or a newline when there is none: text usually resumes after a line break, and a

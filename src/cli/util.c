@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -363,6 +364,21 @@ void cli_progress_log(cli_progress *p, const char *fmt, ...) {
     fflush(stderr);
     va_end(ap);
     p->last_draw = 0; /* redraw the bar at the next update, under the line */
+}
+
+long cli_token_threads(long idle, long max_threads, int hidden, double weight_bytes, bool passive) {
+    if (hidden < 256 || (passive && !(weight_bytes >= CLI_PASSIVE_BYTES))) return 1;
+    long t = idle < 1 ? 1 : idle;
+    if (t > 4) t = 4;
+    if (t > max_threads) t = max_threads;
+    return t < 1 ? 1 : t;
+}
+
+bool cli_omp_passive(void) {
+    const char *v = getenv("OMP_WAIT_POLICY");
+    if (!v) return false;
+    while (*v == ' ' || *v == '\t') v++;
+    return strncasecmp(v, "passive", 7) == 0 && (v[7] == 0 || v[7] == ' ' || v[7] == '\t');
 }
 
 void cli_format_si(char *buf, size_t n, double v) {
