@@ -10,6 +10,7 @@
 #include "rnnc/filekind.h"
 #include "rnnc/rng.h"
 #include "rnnc/safetensors.h"
+#include "model/layout.h"
 #include "test.h"
 
 enum { B = 3, T = 5, V = 9, C = 3, F = 3, N = 2, K = 1 };
@@ -321,7 +322,7 @@ static void test_refusals(void) {
     char *h = strstr(big, "\"hidden\":4");
     memcpy(h, "\"hidden\":9", 10);
     refuse(m, path, (const char *[]){"rnnc.seqmodel", big, "rnnc.vocab_kind", "space", "rnnc.vocab", vocab, "rnnc.labels", "x\ny\nz"}, 4,
-           "tensor 'rnn.weight_ih_l0' has");
+           "tensor 'rnn.weight_ih_l0' has shape (16, 3) but rnnc.seqmodel asks for (36, 3)");
     snprintf(big, sizeof big, "%.*s\"loss\":\"mse\"}", (int)(strstr(cfg, "\"loss\"") - cfg), cfg);
     refuse(m, path, (const char *[]){"rnnc.seqmodel", big, "rnnc.vocab_kind", "space", "rnnc.vocab", vocab, "rnnc.labels", "x\ny\nz"}, 4,
            "the loss is cross-entropy (ce), not mse");
@@ -339,6 +340,56 @@ static void test_refusals(void) {
     CHECK(rnnc_seq_load(&m2, path) == RNNC_ERR_FORMAT);
     CHECK(strstr(rnnc_last_error(), "text file") != NULL);
     rnnc_seq_model_free(m);
+    unlink(path);
+}
+
+/* The check every model loader runs (model/layout.h): each tensor of the layout there with its
+ * shape, no other but the skipped prefixes, and errors that name the file, the tensor and the key. */
+static void test_check_layout(void) {
+    char path[] = "/tmp/rnnc_layout_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    float buf[16] = {0};
+    rnnc_st_entry e[] = {{.name = "a.weight", .dtype = RNNC_DT_F32, .ndim = 2, .shape = {2, 3}, .data = buf},
+                         {.name = "a.bias", .dtype = RNNC_DT_F32, .ndim = 1, .shape = {2}, .data = buf},
+                         {.name = "train.step", .dtype = RNNC_DT_F32, .ndim = 1, .shape = {1}, .data = buf}};
+    CHECK(rnnc_st_save(path, e, 3, NULL, NULL, 0) == RNNC_OK);
+    rnnc_safetensors st;
+    if (rnnc_st_load(&st, path) != RNNC_OK) { CHECK(0); return; }
+    rnnc_param_info want[] = {{"a.weight", 2, {2, 3}, 0, 6}, {"a.bias", 1, {2, 0}, 6, 2}};
+    const char *skip[] = {"train.", NULL};
+    char msg[512];
+    CHECK_EQ_LL(rnnc_check_layout(&st, want, 2, skip, "rnnc.key", "cfg text"), RNNC_OK);
+    /* the same file without the skip: train.step is a tensor the layout lacks */
+    CHECK_EQ_LL(rnnc_check_layout(&st, want, 2, NULL, "rnnc.key", "cfg text"), RNNC_ERR_FORMAT);
+    snprintf(msg, sizeof msg, "%s: unexpected tensor 'train.step' (rnnc.key: cfg text)", path);
+    CHECK_STR(rnnc_last_error(), msg);
+    CHECK_EQ_LL(rnnc_check_layout(&st, want, 2, NULL, "rnnc.key", NULL), RNNC_ERR_FORMAT);
+    snprintf(msg, sizeof msg, "%s: unexpected tensor 'train.step' (rnnc.key does not have it)", path);
+    CHECK_STR(rnnc_last_error(), msg);
+    /* a tensor the file lacks */
+    rnnc_param_info more[] = {want[0], want[1], {"b.weight", 1, {4, 0}, 8, 4}};
+    CHECK_EQ_LL(rnnc_check_layout(&st, more, 3, skip, "rnnc.key", "cfg text"), RNNC_ERR_FORMAT);
+    snprintf(msg, sizeof msg, "%s: tensor 'b.weight' is missing (rnnc.key: cfg text)", path);
+    CHECK_STR(rnnc_last_error(), msg);
+    CHECK_EQ_LL(rnnc_check_layout(&st, more, 3, skip, "rnnc.key", NULL), RNNC_ERR_FORMAT);
+    snprintf(msg, sizeof msg, "%s: tensor 'b.weight' is missing (rnnc.key asks for it)", path);
+    CHECK_STR(rnnc_last_error(), msg);
+    /* another shape, in either rank */
+    rnnc_param_info other[] = {{"a.weight", 2, {3, 2}, 0, 6}, want[1]};
+    CHECK_EQ_LL(rnnc_check_layout(&st, other, 2, skip, "rnnc.key", "cfg text"), RNNC_ERR_FORMAT);
+    snprintf(msg, sizeof msg, "%s: tensor 'a.weight' has shape (2, 3) but rnnc.key asks for (3, 2) (cfg text)", path);
+    CHECK_STR(rnnc_last_error(), msg);
+    rnnc_param_info flat[] = {{"a.weight", 1, {6, 0}, 0, 6}, want[1]};
+    CHECK_EQ_LL(rnnc_check_layout(&st, flat, 2, skip, "rnnc.key", NULL), RNNC_ERR_FORMAT);
+    snprintf(msg, sizeof msg, "%s: tensor 'a.weight' has shape (2, 3) but rnnc.key asks for (6)", path);
+    CHECK_STR(rnnc_last_error(), msg);
+    /* a layout of one tensor: a.bias is then unexpected */
+    CHECK_EQ_LL(rnnc_check_layout(&st, want, 1, skip, "rnnc.key", NULL), RNNC_ERR_FORMAT);
+    snprintf(msg, sizeof msg, "%s: unexpected tensor 'a.bias' (rnnc.key does not have it)", path);
+    CHECK_STR(rnnc_last_error(), msg);
+    rnnc_st_free(&st);
     unlink(path);
 }
 
@@ -443,6 +494,7 @@ int main(void) {
     RUN(test_counts);
     RUN(test_roundtrip);
     RUN(test_refusals);
+    RUN(test_check_layout);
     RUN(test_tag_decode);
     RUN(test_packed_forward);
     return test_report();

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "model/layout.h"
 #include "rnnc/filekind.h"
 #include "rnnc/lm.h"
 #include "rnnc/nn.h"
@@ -291,58 +292,20 @@ out:
     free(e); free(info); free(keys); free(vals); free(cfg);
     return s;
 }
-/* "(a, b)" for a shape of ndim dims */
-static void shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
-    size_t k = (size_t)snprintf(buf, n, "(");
-    for (int d = 0; d < ndim && k < n; d++) k += (size_t)snprintf(buf + k, n - k, d ? ", %lld" : "%lld", (long long)shape[d]);
-    if (k < n) snprintf(buf + k, n - k, ")");
-}
-
-static bool has_prefix(const char *s, const char *prefix) { return prefix && !strncmp(s, prefix, strlen(prefix)); }
 
 /* Every tensor the config asks for is in the file with that shape, and the file holds no other
- * (but skip_prefix ones). Only shapes are compared, on the layout alone, so that a config asking
- * for gigabytes the file does not hold is refused by tensor name before anything is allocated. */
+ * (but skip_prefix ones): model/layout.h. */
 static rnnc_status check_tensors(const rnnc_lm *lay, const rnnc_safetensors *st, const char *skip_prefix) {
     const rnnc_lm_config *c = &lay->c;
     char cfg[160];
     snprintf(cfg, sizeof cfg, "cell %s, vocab %d, embed %d, hidden %d, layers %d", rnnc_cell_name(c->cell), c->vocab,
              c->embed, c->hidden, c->layers);
     size_t nt = rnnc_lm_num_tensors(lay);
-    /* the table once: the search for an unexpected tensor compares every file tensor with it */
     rnnc_param_info *want = malloc(nt * sizeof *want);
     if (!want) return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", st->path);
-    rnnc_status s = RNNC_OK;
-    for (size_t k = 0; k < nt && !s; k++) {
-        const rnnc_param_info *p = &want[k];
-        want[k] = rnnc_lm_tensor(lay, k);
-        const rnnc_st_tensor *t = rnnc_st_find(st, p->name);
-        int64_t shape[2] = {p->shape[0], p->shape[1]};
-        bool same = t && t->ndim == p->ndim;
-        for (int d = 0; same && d < p->ndim; d++) same = t->shape[d] == shape[d];
-        if (!t) {
-            s = rnnc_error(RNNC_ERR_FORMAT, "%s: tensor '%s' is missing (rnnc.config: %s)", st->path, p->name, cfg);
-        } else if (!same) {
-            char got[200], exp[64];
-            shape_str(got, sizeof got, t->ndim, t->shape);
-            shape_str(exp, sizeof exp, p->ndim, shape);
-            s = rnnc_error(RNNC_ERR_FORMAT, "%s: tensor '%s' has shape %s but rnnc.config asks for %s (%s)", st->path, p->name,
-                           got, exp, cfg);
-        }
-    }
-    /* with every expected tensor there, any further one is unexpected (a file for another
-     * architecture) */
-    size_t n_file = 0;
-    for (size_t i = 0; i < st->n_tensors; i++) n_file += !has_prefix(st->tensors[i].name, skip_prefix);
-    for (size_t i = 0; !s && n_file != nt && i < st->n_tensors; i++) {
-        const char *name = st->tensors[i].name;
-        if (has_prefix(name, skip_prefix)) continue;
-        size_t k = 0;
-        while (k < nt && strcmp(want[k].name, name) != 0) k++;
-        if (k == nt) s = rnnc_error(RNNC_ERR_FORMAT, "%s: unexpected tensor '%s' (rnnc.config: %s)", st->path, name, cfg);
-    }
-    if (!s && n_file != nt) /* a name given twice */
-        s = rnnc_error(RNNC_ERR_FORMAT, "%s: %zu model tensors, but rnnc.config (%s) has %zu", st->path, n_file, cfg, nt);
+    for (size_t k = 0; k < nt; k++) want[k] = rnnc_lm_tensor(lay, k);
+    const char *skip[] = {skip_prefix, NULL};
+    rnnc_status s = rnnc_check_layout(st, want, nt, skip, "rnnc.config", cfg);
     free(want);
     return s;
 }

@@ -3,6 +3,7 @@
  * Built from the shared layers (rnn.h, nn.h); this file only wires them together. */
 #include "core/json.h"
 #include "core/len_order.h"
+#include "model/layout.h"
 #include "nn/dropout.h"
 #include "rnnc/seq2seq.h"
 
@@ -1274,56 +1275,20 @@ static rnnc_status vocab_load(rnnc_s2s_vocab *v, const rnnc_safetensors *st, rnn
     return rnnc_s2s_vocab_from_string(v, tok, text, what);
 }
 
-/* "(a, b)" for a shape of ndim dims */
-static void shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
-    size_t k = (size_t)snprintf(buf, n, "(");
-    for (int d = 0; d < ndim && k < n; d++) k += (size_t)snprintf(buf + k, n - k, d ? ", %lld" : "%lld", (long long)shape[d]);
-    if (k < n) snprintf(buf + k, n - k, ")");
-}
 
 /* Every tensor the config asks for is in the file with that shape, and the file holds no other
- * (but train.* ones). Only shapes are compared, on the layout alone, so that a config asking for
- * gigabytes the file does not hold is refused by tensor name before anything is allocated. */
+ * (but train.* ones): model/layout.h. */
 static rnnc_status check_tensors(const rnnc_s2s_model *lay, const rnnc_safetensors *st) {
     const rnnc_s2s_config *c = &lay->c;
     char cfg[200];
     snprintf(cfg, sizeof cfg, "cell %s, vocabularies %d and %d, embed %d, hidden %d, layers %d%s", rnnc_cell_name(c->cell),
              c->src_vocab, c->tgt_vocab, c->embed, c->hidden, c->layers, c->bidirectional ? ", bidirectional" : "");
     size_t nt = rnnc_s2s_num_tensors(lay);
-    /* the table once: the search for an unexpected tensor compares every file tensor with it */
     rnnc_param_info *want = malloc(nt * sizeof *want);
     if (!want) return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", st->path);
-    rnnc_status s = RNNC_OK;
-    for (size_t k = 0; k < nt && !s; k++) {
-        const rnnc_param_info *p = &want[k];
-        want[k] = rnnc_s2s_tensor(lay, k);
-        const rnnc_st_tensor *t = rnnc_st_find(st, p->name);
-        int64_t shape[2] = {p->shape[0], p->shape[1]};
-        bool same = t && t->ndim == p->ndim;
-        for (int d = 0; same && d < p->ndim; d++) same = t->shape[d] == shape[d];
-        if (!t) {
-            s = rnnc_error(RNNC_ERR_FORMAT, "%s: tensor '%s' is missing (rnnc.seq2seq: %s)", st->path, p->name, cfg);
-        } else if (!same) {
-            char got[200], exp[64];
-            shape_str(got, sizeof got, t->ndim, t->shape);
-            shape_str(exp, sizeof exp, p->ndim, shape);
-            s = rnnc_error(RNNC_ERR_FORMAT, "%s: tensor '%s' has shape %s but rnnc.seq2seq asks for %s (%s)", st->path, p->name,
-                           got, exp, cfg);
-        }
-    }
-    /* with every expected tensor there, any further one is unexpected (a file for another
-     * architecture) */
-    size_t n_file = 0;
-    for (size_t i = 0; i < st->n_tensors; i++) n_file += !is_train_tensor(st->tensors[i].name);
-    for (size_t i = 0; !s && n_file != nt && i < st->n_tensors; i++) {
-        const char *name = st->tensors[i].name;
-        if (is_train_tensor(name)) continue;
-        size_t k = 0;
-        while (k < nt && strcmp(want[k].name, name) != 0) k++;
-        if (k == nt) s = rnnc_error(RNNC_ERR_FORMAT, "%s: unexpected tensor '%s' (rnnc.seq2seq: %s)", st->path, name, cfg);
-    }
-    if (!s && n_file != nt) /* a name given twice */
-        s = rnnc_error(RNNC_ERR_FORMAT, "%s: %zu model tensors, but rnnc.seq2seq (%s) has %zu", st->path, n_file, cfg, nt);
+    for (size_t k = 0; k < nt; k++) want[k] = rnnc_s2s_tensor(lay, k);
+    const char *skip[] = {"train.", NULL};
+    rnnc_status s = rnnc_check_layout(st, want, nt, skip, "rnnc.seq2seq", cfg);
     free(want);
     return s;
 }

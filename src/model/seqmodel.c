@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "model/layout.h"
 #include "rnnc/filekind.h"
 #include "rnnc/nn.h"
 
@@ -753,33 +754,17 @@ out:
     return s;
 }
 
-/* Every tensor of the layout is in the file with its shape, and no other model tensor is; only
- * shapes, before anything the config sizes is allocated. */
+/* Every tensor of the layout is in the file with its shape, and no other model tensor is
+ * (model/layout.h). */
 static rnnc_status check_tensors(const rnnc_seq_model *lay, const rnnc_safetensors *st) {
-    size_t nt = rnnc_seq_num_tensors(lay), n_file = 0;
-    for (size_t k = 0; k < nt; k++) {
-        rnnc_param_info p = rnnc_seq_tensor(lay, k);
-        const rnnc_st_tensor *t = rnnc_st_find(st, p.name);
-        if (!t) return rnnc_error(RNNC_ERR_FORMAT, "%s: tensor '%s' is missing (rnnc.seqmodel asks for it)", st->path, p.name);
-        bool same = t->ndim == p.ndim;
-        for (int d = 0; same && d < p.ndim; d++) same = t->shape[d] == p.shape[d];
-        if (!same)
-            return rnnc_error(RNNC_ERR_FORMAT, "%s: tensor '%s' has %d dimensions (%lld, ...) but rnnc.seqmodel asks for (%d%s%d)",
-                              st->path, p.name, t->ndim, t->ndim ? (long long)t->shape[0] : 0LL, p.shape[0],
-                              p.ndim == 2 ? ", " : "", p.ndim == 2 ? p.shape[1] : 0);
-    }
-    for (size_t i = 0; i < st->n_tensors; i++) n_file += !is_state_tensor(st->tensors[i].name);
-    if (n_file != nt) {
-        for (size_t i = 0; i < st->n_tensors; i++) {
-            const char *name = st->tensors[i].name;
-            if (is_state_tensor(name)) continue;
-            size_t k = 0;
-            while (k < nt && strcmp(rnnc_seq_tensor(lay, k).name, name)) k++;
-            if (k == nt) return rnnc_error(RNNC_ERR_FORMAT, "%s: unexpected tensor '%s' (not in the model rnnc.seqmodel describes)", st->path, name);
-        }
-        return rnnc_error(RNNC_ERR_FORMAT, "%s: %zu model tensors where rnnc.seqmodel asks for %zu", st->path, n_file, nt);
-    }
-    return RNNC_OK;
+    size_t nt = rnnc_seq_num_tensors(lay);
+    rnnc_param_info *want = malloc((nt ? nt : 1) * sizeof *want);
+    if (!want) return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", st->path);
+    for (size_t k = 0; k < nt; k++) want[k] = rnnc_seq_tensor(lay, k);
+    const char *skip[] = {"train.", "run.", "task.", NULL};
+    rnnc_status s = rnnc_check_layout(st, want, nt, skip, "rnnc.seqmodel", NULL);
+    free(want);
+    return s;
 }
 
 rnnc_status rnnc_seq_load_st(rnnc_seq_model **out, const rnnc_safetensors *st) {
