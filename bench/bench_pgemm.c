@@ -19,6 +19,7 @@
 
 #include "bench_util.h"
 #include "nn/pgemm.h"
+#include "core/cpu.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>

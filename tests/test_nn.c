@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/bigmem.h"
+#include "core/cpu.h"
 #include "nn/gemm.h"
 #include "nn/pgemm.h"
 
@@ -479,6 +480,34 @@ static void test_scratch(void) {
     CHECK_EQ_LL(rnnc_scratch_cached(), 0);
 }
 
+/* The run-time CPU checks (core/cpu.h) against the kernel's own list in /proc/cpuinfo (x86 Linux;
+ * elsewhere both checks say no). */
+static bool has_flag(const char *flags, const char *name) {
+    size_t n = strlen(name);
+    for (const char *p = flags; (p = strstr(p, name)); p += n)
+        if ((p == flags || p[-1] == ' ' || p[-1] == '\t' || p[-1] == ':') && (p[n] == ' ' || p[n] == '\n' || p[n] == 0)) return true;
+    return false;
+}
+
+static void test_cpu_flags(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[8192];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f)) found = !strncmp(line, "flags", 5);
+    fclose(f);
+    if (!found) return;
+    const bool avx2_fma = has_flag(line, "avx2") && has_flag(line, "fma");
+    CHECK_EQ_LL(rnnc_cpu_avx2_fma(), avx2_fma);
+    CHECK_EQ_LL(rnnc_cpu_avx2_fma_f16c(), avx2_fma && has_flag(line, "f16c"));
+    CHECK(!has_flag("fpu avx2x fma", "avx2") && has_flag("fpu avx2 fma", "avx2") && has_flag("flags\t: avx2", "avx2"));
+#else
+    CHECK_EQ_LL(rnnc_cpu_avx2_fma(), 0);
+    CHECK_EQ_LL(rnnc_cpu_avx2_fma_f16c(), 0);
+#endif
+}
+
 int main(void) {
     RUN(test_finite_difference);
     RUN(test_xent_values);
@@ -491,5 +520,6 @@ int main(void) {
     RUN(test_pgemm_kernels);
     RUN(test_colsum_add);
     RUN(test_scratch);
+    RUN(test_cpu_flags);
     return test_report();
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "nn/cell.h"
 #include "nn/pgemm.h"
 
@@ -25,24 +26,10 @@
 #include <immintrin.h>
 #define HALF_SIMD 1
 #define HALF_TARGET
-static int half_simd_ok(void) { return 1; }
 #elif (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-#include <cpuid.h>
 #include <immintrin.h>
 #define HALF_SIMD 1
 #define HALF_TARGET __attribute__((target("avx2,fma,f16c")))
-/* F16C from CPUID leaf 1 (ECX bit 29; clang's __builtin_cpu_supports has no name for it), with
- * pgemm's check of AVX2 and FMA, which includes the OS saving the vector registers. */
-static int half_simd_ok(void) {
-    static int known = -1;
-    int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
-    if (k < 0) {
-        unsigned a, b, c, d;
-        k = rnnc_cpu_avx2_fma() && __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
-        __atomic_store_n(&known, k, __ATOMIC_RELAXED);
-    }
-    return k;
-}
 #endif
 
 
@@ -285,7 +272,7 @@ static HALF_TARGET void hpanel_matvec_simd(const uint16_t *P, int K, const float
  * chain per panel half would wait on the multiply-adds' latency); otherwise a plain loop. */
 static void hpanel_matvec(const uint16_t *P, int K, const float *x, float *y, int n0, int n1) {
 #ifdef HALF_SIMD
-    if (half_simd_ok()) {
+    if (rnnc_cpu_avx2_fma_f16c()) {
         hpanel_matvec_simd(P, K, x, y, n0, n1);
         return;
     }

@@ -43,6 +43,7 @@
  *   and up), so they go to BLAS unchanged. The sum is the same for a given thread count. */
 #include "nn/gemm.h"
 #include "core/bigmem.h"
+#include "core/cpu.h"
 #include "nn/pgemm.h"
 
 #include <cblas.h>

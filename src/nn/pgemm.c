@@ -7,6 +7,7 @@
  * the same sum in the same order whichever block or thread computes it: fused multiply-adds over
  * k from zero, the second source after the first, then the old C added when accumulating. */
 #include "nn/pgemm.h"
+#include "core/cpu.h"
 
 #include <string.h>
 
@@ -29,23 +30,6 @@ void rnnc_pgemm_set_plain(int on) { plain_only = on; }
 #define PGEMM_AVX2 1
 #define AVX2_TARGET __attribute__((target("avx2,fma")))
 #endif
-
-int rnnc_cpu_avx2_fma(void) {
-#if defined(__AVX2__) && defined(__FMA__)
-    return 1;
-#elif (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-    static int known = -1;
-    int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
-    if (k < 0) {
-        __builtin_cpu_init();
-        k = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-        __atomic_store_n(&known, k, __ATOMIC_RELAXED);
-    }
-    return k;
-#else
-    return 0;
-#endif
-}
 
 #ifdef PGEMM_AVX2
 static inline int avx2_ok(void) { return rnnc_cpu_avx2_fma() && !plain_only; }

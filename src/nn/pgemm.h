@@ -39,9 +39,6 @@ void rnnc_pgemm(int M, int K, int n0, int n1, const float *A, int lda, const flo
 void rnnc_pgemm2(int M, int K, const float *A, int lda, int K2, const float *A2, int lda2, int n0, int n1,
                  const float *P, float *C, int ldc, int accumulate);
 
-/* Whether the CPU has AVX2 and FMA (x86, checked once; 1 in a build that targets them, 0 off x86):
- * where the AVX2 kernels here and in gemm.c run. */
-int rnnc_cpu_avx2_fma(void);
 
 /* Tests only: nonzero makes the packing and the products take the plain loops instead of the
  * AVX-512 or AVX2 kernels (process-wide; not thread-safe against running products). */
