@@ -6,8 +6,8 @@
 
 enum { V = 30 };
 
-static rnnc_lm *small_model(rnnc_cell cell) {
-    rnnc_lm_config c = {cell, V, 8, 16, 2, 0.0f};
+static rnnc_lm *sized_model(rnnc_cell cell, int hidden) {
+    rnnc_lm_config c = {cell, V, 8, hidden, 2, 0.0f};
     rnnc_lm *m = NULL;
     if (rnnc_lm_new(&m, &c)) { fprintf(stderr, "%s\n", rnnc_last_error()); exit(1); }
     rnnc_rng r;
@@ -15,6 +15,8 @@ static rnnc_lm *small_model(rnnc_cell cell) {
     rnnc_lm_init(m, &r);
     return m;
 }
+
+static rnnc_lm *small_model(rnnc_cell cell) { return sized_model(cell, 16); }
 
 static void test_windowed_feed_equals_steps(void) {
     for (int ci = 0; ci < RNNC_CELL_COUNT; ci++) {
@@ -32,6 +34,17 @@ static void test_windowed_feed_equals_steps(void) {
         double maxdiff = 0;
         for (int v = 0; la && lb && v < V; v++) maxdiff = fmax(maxdiff, fabs(la[v] - lb[v]));
         CHECK_MSG(maxdiff < 1e-4, "%s: max logit difference %g", rnnc_cell_name((rnnc_cell)ci), maxdiff);
+        /* and the model's own forward of the whole prompt, every position's logits, its last */
+        rnnc_lm_ws *ws;
+        CHECK(rnnc_lm_ws_new(&ws, m, 1, 150) == RNNC_OK);
+        int ids[150];
+        for (int i = 0; i < 150; i++) ids[i] = (int)prompt[i];
+        const float *lw = NULL;
+        CHECK(rnnc_lm_forward(m, ws, ids, 1, 150, false, NULL, &lw) == RNNC_OK);
+        maxdiff = 0;
+        for (int v = 0; la && lw && v < V; v++) maxdiff = fmax(maxdiff, fabs(la[v] - lw[149 * V + v]));
+        CHECK_MSG(maxdiff < 1e-4, "%s: feed and the model's forward differ by %g", rnnc_cell_name((rnnc_cell)ci), maxdiff);
+        rnnc_lm_ws_free(ws);
         /* and the same tokens follow */
         int differ = 0;
         for (int k = 0; k < 40; k++) {
@@ -49,8 +62,9 @@ static void test_windowed_feed_equals_steps(void) {
 
 /* The generator's own batch-1 step against the model's step API: same logits, same greedy path. */
 static void test_greedy_matches_step_api(void) {
-    for (int ci = 0; ci < RNNC_CELL_COUNT; ci++) {
-        rnnc_lm *m = small_model((rnnc_cell)ci);
+    /* H 16: W_ih packed by the generator; H 64: its panels those of the stack's packed set */
+    for (int ci = 0; ci < 2 * RNNC_CELL_COUNT; ci++) {
+        rnnc_lm *m = sized_model((rnnc_cell)(ci % RNNC_CELL_COUNT), ci < RNNC_CELL_COUNT ? 16 : 64);
         rnnc_sample_params p = {0, 0, 1};
         rnnc_generator *g;
         CHECK(rnnc_generator_new(&g, m, &p, 5) == RNNC_OK);
@@ -72,7 +86,8 @@ static void test_greedy_matches_step_api(void) {
             for (int v = 0; gl && v < V; v++) maxdiff = fmax(maxdiff, fabs(gl[v] - logits[v]));
         }
         CHECK_EQ_LL(bad, 0);
-        CHECK_MSG(maxdiff < 1e-4, "%s: generator step and model step differ by %g", rnnc_cell_name((rnnc_cell)ci), maxdiff);
+        CHECK_MSG(maxdiff < 1e-4, "%s, H %d: generator step and model step differ by %g", rnnc_cell_name(m->c.cell),
+                  m->c.hidden, maxdiff);
         rnnc_lm_ws_free(ws);
         rnnc_generator_free(g);
         rnnc_lm_free(m);

@@ -125,6 +125,57 @@ static void test_step_matches_window(void) {
     }
 }
 
+/* rnnc_lm_forward_hidden: the stack's outputs, to the bit those the full forward's head reads
+ * (its logits are the head over them), the state carried alike, and no loss after it; and a
+ * workspace reading the stack's weights packed once (rnnc_lm_ws_set_packed) gives the same bits. */
+static void test_forward_hidden_and_packed(void) {
+    for (int c = 0; c < 4; c++) {
+        rnnc_lm_config cfg = {0};
+        rnnc_cell_parse(cells[c], &cfg.cell);
+        cfg.vocab = 11; cfg.embed = 5; cfg.hidden = 64; cfg.layers = 2;
+        rnnc_lm *m;
+        CHECK_EQ_LL(rnnc_lm_new(&m, &cfg), RNNC_OK);
+        rnnc_rng r;
+        rnnc_rng_seed(&r, 31 + (uint64_t)c);
+        rnnc_lm_init(m, &r);
+        enum { B = 3, T = 7, H = 64, V = 11 };
+        int ids[2][B * T];
+        for (int w = 0; w < 2; w++)
+            for (int i = 0; i < B * T; i++) ids[w][i] = (int)rnnc_rng_below(&r, V);
+        rnnc_lm_ws *wa, *wb, *wc;
+        CHECK_EQ_LL(rnnc_lm_ws_new(&wa, m, B, T), RNNC_OK);
+        CHECK_EQ_LL(rnnc_lm_ws_new(&wb, m, B, T), RNNC_OK);
+        CHECK_EQ_LL(rnnc_lm_ws_new(&wc, m, B, T), RNNC_OK);
+        rnnc_rnn_packed *p;
+        CHECK_EQ_LL(rnnc_rnn_packed_new(&p, &m->rnn, m->params + m->off_rnn), RNNC_OK);
+        CHECK_EQ_LL(rnnc_lm_ws_set_packed(wc, p), RNNC_OK);
+        int differ = 0;
+        for (int w = 0; w < 2; w++) { /* two windows: the second starts from the carried state */
+            const float *full, *y, *yc;
+            CHECK_EQ_LL(rnnc_lm_forward(m, wa, ids[w], B, T, false, NULL, &full), RNNC_OK);
+            CHECK_EQ_LL(rnnc_lm_forward_hidden(m, wb, ids[w], B, T, &y), RNNC_OK);
+            float lg[B * T * V];
+            rnnc_linear_forward(lg, y, m->params + m->off_head_w, m->params + m->off_head_b, B * T, H, V);
+            differ += memcmp(lg, full, sizeof lg) != 0;
+            CHECK_EQ_LL(rnnc_lm_forward_hidden(m, wc, ids[w], B, T, &yc), RNNC_OK);
+            differ += memcmp(yc, y, (size_t)B * T * H * sizeof(float)) != 0;
+        }
+        CHECK_MSG(differ == 0, "%s: %d windows differ", cells[c], differ);
+        differ = memcmp(rnnc_lm_ws_h(wa), rnnc_lm_ws_h(wb), (size_t)2 * B * H * sizeof(float)) != 0 ||
+                 memcmp(rnnc_lm_ws_h(wa), rnnc_lm_ws_h(wc), (size_t)2 * B * H * sizeof(float)) != 0;
+        CHECK_MSG(!differ, "%s: carried states differ", cells[c]);
+        double loss;
+        int tg[B * T] = {0};
+        CHECK_EQ_LL(rnnc_lm_loss(m, wb, tg, false, &loss), RNNC_ERR_ARG); /* no logits to take a loss of */
+        CHECK_EQ_LL(rnnc_lm_loss(m, wa, tg, false, &loss), RNNC_OK);
+        rnnc_lm_ws_free(wa);
+        rnnc_lm_ws_free(wb);
+        rnnc_lm_ws_free(wc);
+        rnnc_rnn_packed_free(p);
+        rnnc_lm_free(m);
+    }
+}
+
 static void test_save_load_roundtrip(void) {
     rnnc_lm_config cfg = {RNNC_CELL_GRU, 17, 6, 8, 3, 0.25f};
     rnnc_lm *m, *m2;
@@ -548,6 +599,7 @@ int main(void) {
     rnnc_rnn_set_loop_mode(RNNC_LOOP_UNITS); /* the threaded time loop, even on these small layers */
     RUN(test_golden_all_cells);
     RUN(test_step_matches_window);
+    RUN(test_forward_hidden_and_packed);
     RUN(test_save_load_roundtrip);
     RUN(test_init_statistics);
     RUN(test_bad_files);

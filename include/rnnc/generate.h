@@ -1,9 +1,10 @@
 /* rnnc — generating tokens from a language model, one at a time.
  *
  * A generator holds the model's recurrent state for one sequence (batch 1), the sampler and its
- * RNG. feed() runs ids through the model (a prompt is fed in windows, one batched forward each,
- * not token by token) and keeps the logits after the last one; next() draws a token from them and
- * schedules it as the next input. Nothing is allocated per token. */
+ * RNG. feed() runs ids through the model (a prompt is fed in windows, one batched forward of the
+ * recurrent stack each, not token by token, over the stack's weights packed once) and computes the
+ * logits after the last one only; next() draws a token from them and schedules it as the next
+ * input. Nothing is allocated per token. */
 #ifndef RNNC_GENERATE_H
 #define RNNC_GENERATE_H
 
@@ -33,7 +34,8 @@ rnnc_status rnnc_generator_next(rnnc_generator *g, uint32_t *id);
 /* From now on the per-token step reads the recurrent and head weights rounded to IEEE half
  * precision (11 significant bits; biases, embedding, state and sums stay float): half the memory
  * each token streams, which is what bounds batch-1 speed. Logits then differ from the float
- * model's by about 1e-3 relative; prompts fed with feed() still run in float. */
+ * model's by about 1e-3 relative; feed() still runs a prompt's recurrent stack in float (the head
+ * after its last id reads the half weights too). */
 rnnc_status rnnc_generator_use_half(rnnc_generator *g);
 /* Threads for the per-token step (0: OpenMP's default). The default is 1: a batch-1 step is a few
  * hundred microseconds of weight streaming, and the split across cores pays off only on an idle

@@ -117,6 +117,15 @@ float *rnnc_lm_ws_c(rnnc_lm_ws *ws);
  * `training` enables dropout (drawn from rng, which may be NULL otherwise). */
 rnnc_status rnnc_lm_forward(rnnc_lm *m, rnnc_lm_ws *ws, const int *ids, int B, int T, bool training,
                             rnnc_rng *rng, const float **logits);
+/* The same forward without the head: the last layer's outputs (B, T, H) through *y (owned by ws,
+ * valid until the next call), the carried state advanced as by rnnc_lm_forward; for a caller
+ * that needs only some positions' logits (a prompt's last). rnnc_lm_loss does not follow it. */
+rnnc_status rnnc_lm_forward_hidden(rnnc_lm *m, rnnc_lm_ws *ws, const int *ids, int B, int T, const float **y);
+/* For forwards over weights that do not change: the recurrent stack's weights packed once
+ * (rnnc_rnn_packed_new on m->rnn and m->params + m->off_rnn), read by this workspace's forwards
+ * instead of packing them at every window; the same numbers (rnnc_rnn_ws_set_packed). p (NULL:
+ * none) must stay alive while set. */
+rnnc_status rnnc_lm_ws_set_packed(rnnc_lm_ws *ws, const rnnc_rnn_packed *p);
 /* Mean cross-entropy of the last forward's logits against targets (B,T) (RNNC_IGNORE_INDEX
  * skipped) into *loss; with `backward`, also backpropagates through the window (not into the
  * carried-in state: truncated BPTT) and accumulates parameter gradients into m->grads. */

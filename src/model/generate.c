@@ -18,6 +18,7 @@
 #include "core/cpu.h"
 #include "nn/cell.h"
 #include "nn/pgemm.h"
+#include "nn/rnn_packed.h"
 
 /* The half-precision step's kernel (hpanels): compiled in where the build targets F16C, AVX2 and
  * FMA; in other x86 builds (RNNC_NATIVE=OFF, a distribution's package) compiled for that target
@@ -62,6 +63,10 @@ struct rnnc_generator {
      * W_ih and W_hh block, then the head; NULL after rnnc_generator_use_half */
     float *packed;
     const float *pk_ih[RNNC_GEN_MAX_LAYERS], *pk_hh[RNNC_GEN_MAX_LAYERS], *pk_head;
+    /* the stack's weights packed once (rnnc_rnn_packed), read by the prompt's window forwards and
+     * by the float step, whose W_hh (and with H a multiple of 32 W_ih) panels are these; NULL
+     * after rnnc_generator_use_half */
+    rnnc_rnn_packed *rp;
     /* the same weights rounded to half precision in panels of 16 columns (hpanel_pack), each gate
      * block apart (rnnc_generator_use_half), else NULL */
     uint16_t *half;
@@ -71,23 +76,28 @@ struct rnnc_generator {
 /* The step's float weights packed once as the recurrent time loops pack theirs (nn/pgemm.h):
  * each gate block of W_ih and W_hh, and the head, as panels of 32 output columns. A one-row product
  * over panels (rnnc_pgemm) reads them at about the caches' rate (60 GB/s on one Zen 3 core), where
- * a dot product per row, two accumulators and a sum across the lanes, read 41-45. */
+ * a dot product per row, two accumulators and a sum across the lanes, read 41-45. The stack's
+ * panels are those of the rnnc_rnn_packed the prompt's window forwards read (nn/rnn_packed.h), so
+ * they are held once; W_ih's only where H is a multiple of 32 (else each gate block is packed
+ * apart here), and the head's here. */
 static rnnc_status pack_weights(rnnc_generator *g) {
     const rnnc_lm *m = g->m;
     const int H = g->H, G = g->G, V = m->c.vocab;
+    rnnc_status s = rnnc_rnn_packed_new(&g->rp, &m->rnn, m->params + m->off_rnn);
+    if (!s) s = rnnc_lm_ws_set_packed(g->ws, g->rp);
+    if (s) return s;
+    const bool own_ih = H % RNNC_PGEMM_NR != 0;
     size_t total = rnnc_pgemm_size(H, V);
-    for (int l = 0; l < g->L; l++) total += (size_t)G * (rnnc_pgemm_size(g->in_size[l], H) + rnnc_pgemm_size(H, H));
+    for (int l = 0; own_ih && l < g->L; l++) total += (size_t)G * rnnc_pgemm_size(g->in_size[l], H);
     float *p = aligned_alloc(64, (total * sizeof(float) + 63) / 64 * 64);
     if (!p) return rnnc_error(RNNC_ERR_NOMEM, "generator: out of memory for %zu packed weights", total);
     g->packed = p;
     for (int l = 0; l < g->L; l++) {
         const int I = g->in_size[l];
-        g->pk_ih[l] = p;
-        for (int q = 0; q < G; q++, p += rnnc_pgemm_size(I, H))
+        g->pk_hh[l] = rnnc_rnn_packed_whh(g->rp, l, 0);
+        g->pk_ih[l] = own_ih ? p : rnnc_rnn_packed_wih(g->rp, l, 0);
+        for (int q = 0; own_ih && q < G; q++, p += rnnc_pgemm_size(I, H))
             rnnc_pgemm_pack(p, g->w_ih[l] + (size_t)q * H * I, I, 1, I, H, 0, H);
-        g->pk_hh[l] = p;
-        for (int q = 0; q < G; q++, p += rnnc_pgemm_size(H, H))
-            rnnc_pgemm_pack(p, g->w_hh[l] + (size_t)q * H * H, H, 1, H, H, 0, H);
     }
     g->pk_head = p;
     rnnc_pgemm_pack(p, m->params + m->off_head_w, H, 1, H, V, 0, V);
@@ -154,6 +164,7 @@ void rnnc_generator_free(rnnc_generator *g) {
     free(g->y[1]);
     free(g->half);
     free(g->packed);
+    rnnc_rnn_packed_free(g->rp);
     free(g);
 }
 
@@ -301,14 +312,31 @@ static void slice(int N, int k, int n, int *j0, int *j1) {
  * input and hidden side), runs the cell on them, and the threads meet once per layer, because the
  * next layer reads the whole output. The head is split by vocabulary rows. So the weights are read
  * once per token, split between the cores, with L + 1 barriers. */
+/* The threads of a step: below ~64 units per thread the barriers cost more than the split saves. */
+static int step_threads(const rnnc_generator *g) {
+    int nth = g->threads > 0 ? g->threads : omp_get_max_threads();
+    if (nth > g->H / 64) nth = g->H / 64 > 0 ? g->H / 64 : 1;
+    return nth;
+}
+
+/* Thread k of n: its slice of the logits of the last layer's output y (the head). */
+static void head_slice(rnnc_generator *g, const float *y, int k, int n) {
+    const rnnc_lm *m = g->m;
+    const int H = g->H, V = m->c.vocab;
+    int v0, v1;
+    slice(V, k, n, &v0, &v1);
+    if (g->half) hpanel_matvec(g->hw_head, H, y, g->logits, v0, v1);
+    else rnnc_pgemm(1, H, v0, v1, y, H, g->pk_head, g->logits, V, 0);
+    const float *hb = m->params + m->off_head_b;
+    for (int v = v0; v < v1; v++) g->logits[v] += hb[v];
+}
+
 static void step_one(rnnc_generator *g, int id) {
     const rnnc_lm *m = g->m;
-    const int H = g->H, G = g->G, L = g->L, V = m->c.vocab;
+    const int H = g->H, G = g->G, L = g->L;
     float *h = rnnc_lm_ws_h(g->ws), *c = g->cell->states > 1 ? rnnc_lm_ws_c(g->ws) : NULL;
     const float *x0 = m->params + m->off_embedding + (size_t)id * (size_t)m->c.embed;
-    /* below ~64 units per thread the barriers cost more than the split saves */
-    int nth = g->threads > 0 ? g->threads : omp_get_max_threads();
-    if (nth > H / 64) nth = H / 64 > 0 ? H / 64 : 1;
+    const int nth = step_threads(g);
     static const int one = 1;
 #pragma omp parallel num_threads(nth)
     {
@@ -342,13 +370,7 @@ static void step_one(rnnc_generator *g, int id) {
                 if (cl) memcpy(cl + j0, g->c_new + j0, (size_t)(j1 - j0) * sizeof(float));
             }
         }
-        int v0, v1;
-        slice(V, k, n, &v0, &v1);
-        const float *y = g->y[(L - 1) & 1];
-        if (g->half) hpanel_matvec(g->hw_head, H, y, g->logits, v0, v1);
-        else rnnc_pgemm(1, H, v0, v1, y, H, g->pk_head, g->logits, V, 0);
-        const float *hb = m->params + m->off_head_b;
-        for (int v = v0; v < v1; v++) g->logits[v] += hb[v];
+        head_slice(g, g->y[(L - 1) & 1], k, n);
     }
 }
 
@@ -366,16 +388,22 @@ rnnc_status rnnc_generator_feed(rnnc_generator *g, const uint32_t *ids, size_t n
         if (ids[i] >= (uint32_t)V)
             return rnnc_error(RNNC_ERR_RANGE, "generator: id %u at position %zu is outside the vocabulary of %d", ids[i], i, V);
     rnnc_status s = run_pending(g);
-    for (size_t done = 0; !s && done < n;) {
-        int t = n - done < PRIME_T ? (int)(n - done) : PRIME_T;
+    const float *y = NULL;
+    int t = 0;
+    /* the stack over windows of the prompt; the head only for its last position, as for a drawn
+     * token (the other positions' logits are never read: with a large vocabulary they were most of
+     * a window's work) */
+    for (size_t done = 0; !s && done < n; done += (size_t)t) {
+        t = n - done < PRIME_T ? (int)(n - done) : PRIME_T;
         for (int k = 0; k < t; k++) g->ids[k] = (int)ids[done + (size_t)k];
-        const float *l;
-        s = rnnc_lm_forward(g->m, g->ws, g->ids, 1, t, false, NULL, &l);
-        if (!s) memcpy(g->logits, l + (size_t)(t - 1) * (size_t)V, (size_t)V * sizeof *g->logits);
-        done += (size_t)t;
+        s = rnnc_lm_forward_hidden(g->m, g->ws, g->ids, 1, t, &y);
     }
-    if (!s && n > 0) g->have_logits = 1;
-    return s;
+    if (s || n == 0) return s;
+    const float *last = y + (size_t)(t - 1) * (size_t)g->H;
+#pragma omp parallel num_threads(step_threads(g))
+    head_slice(g, last, omp_get_thread_num(), omp_get_num_threads());
+    g->have_logits = 1;
+    return RNNC_OK;
 }
 
 const float *rnnc_generator_logits(rnnc_generator *g) {
@@ -410,8 +438,14 @@ rnnc_status rnnc_generator_use_half(rnnc_generator *g) {
     hpanel_pack(p, m->params + m->off_head_w, H, V);
     g->hw_head = p;
     g->half = h;
-    free(g->packed); /* the float step's panels are no longer read */
+    /* the float step's panels are no longer read; the prompt's windows pack their own again */
+    free(g->packed);
     g->packed = NULL;
+    rnnc_lm_ws_set_packed(g->ws, NULL);
+    rnnc_rnn_packed_free(g->rp);
+    g->rp = NULL;
+    for (int l = 0; l < g->L; l++) g->pk_ih[l] = g->pk_hh[l] = NULL;
+    g->pk_head = NULL;
     return RNNC_OK;
 }
 

@@ -499,8 +499,11 @@ void rnnc_lm_ws_set_row0(rnnc_lm_ws *ws, long row0) { rnnc_rnn_ws_set_row0(ws->r
 float *rnnc_lm_ws_h(rnnc_lm_ws *ws) { return ws->h[ws->cur]; }
 float *rnnc_lm_ws_c(rnnc_lm_ws *ws) { return ws->c[ws->cur]; }
 
-rnnc_status rnnc_lm_forward(rnnc_lm *m, rnnc_lm_ws *ws, const int *ids, int B, int T, bool training,
-                            rnnc_rng *rng, const float **logits) {
+rnnc_status rnnc_lm_ws_set_packed(rnnc_lm_ws *ws, const rnnc_rnn_packed *p) { return rnnc_rnn_ws_set_packed(ws->rnn, p); }
+
+/* The window's forward; the head too where `head` (and *logits, if logits is not NULL). */
+static rnnc_status forward(rnnc_lm *m, rnnc_lm_ws *ws, const int *ids, int B, int T, bool training, rnnc_rng *rng,
+                           bool head, const float **logits) {
     if (B < 1 || T < 1 || B > ws->Bmax || T > ws->Tmax)
         return rnnc_error(RNNC_ERR_ARG, "model forward: window %d x %d does not fit the workspace of %d x %d", B, T,
                           ws->Bmax, ws->Tmax);
@@ -513,7 +516,7 @@ rnnc_status rnnc_lm_forward(rnnc_lm *m, rnnc_lm_ws *ws, const int *ids, int B, i
     /* A caller that does not read the logits (training, the loss) gets the rows in the recurrent
      * runner's own order, time-major: y, the logits and dy then need no transposed copies. The
      * ids are put in that order here, with their positions in errors still the caller's. */
-    ws->tm = logits == NULL && T > 1 && B > 1;
+    ws->tm = head && logits == NULL && T > 1 && B > 1;
     if (ws->tm) {
         for (int b = 0; b < B; b++)
             for (int t = 0; t < T; t++) {
@@ -533,12 +536,24 @@ rnnc_status rnnc_lm_forward(rnnc_lm *m, rnnc_lm_ws *ws, const int *ids, int B, i
                                          rng);
     if (s) return s;
     ws->cur = nxt;
-    rnnc_linear_forward(ws->logits, ws->y, m->params + m->off_head_w, m->params + m->off_head_b, N, H, V);
     ws->B = B;
     ws->T = T;
+    if (!head) return RNNC_OK; /* have_forward stays false: there are no logits to take a loss of */
+    rnnc_linear_forward(ws->logits, ws->y, m->params + m->off_head_w, m->params + m->off_head_b, N, H, V);
     ws->have_forward = true;
     if (logits) *logits = ws->logits;
     return RNNC_OK;
+}
+
+rnnc_status rnnc_lm_forward(rnnc_lm *m, rnnc_lm_ws *ws, const int *ids, int B, int T, bool training,
+                            rnnc_rng *rng, const float **logits) {
+    return forward(m, ws, ids, B, T, training, rng, true, logits);
+}
+
+rnnc_status rnnc_lm_forward_hidden(rnnc_lm *m, rnnc_lm_ws *ws, const int *ids, int B, int T, const float **y) {
+    rnnc_status s = forward(m, ws, ids, B, T, false, NULL, false, NULL);
+    if (!s) *y = ws->y;
+    return s;
 }
 
 rnnc_status rnnc_lm_loss(rnnc_lm *m, rnnc_lm_ws *ws, const int *targets, bool backward, double *loss) {

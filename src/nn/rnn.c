@@ -28,6 +28,7 @@
  * computed the same way whatever the schedule, so results are reproducible for a given thread
  * count (and differ across thread counts only by BLAS rounding in the big products). */
 #include "core/bigmem.h"
+#include "nn/rnn_packed.h"
 #include "core/rng_inline.h"
 #include "rnnc/rnn.h"
 
@@ -312,6 +313,9 @@ static const float *pre_whh(const rnnc_rnn_packed *p, int l, int d) {
 static const float *pre_wih(const rnnc_rnn_packed *p, int l, int d) {
     return p->wih + p->wih_off[l * (p->c.bidirectional ? 2 : 1) + d];
 }
+
+const float *rnnc_rnn_packed_whh(const rnnc_rnn_packed *p, int l, int d) { return pre_whh(p, l, d); }
+const float *rnnc_rnn_packed_wih(const rnnc_rnn_packed *p, int l, int d) { return pre_wih(p, l, d); }
 
 void rnnc_rnn_packed_free(rnnc_rnn_packed *p) {
     if (!p) return;
