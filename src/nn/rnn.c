@@ -494,9 +494,13 @@ static void wait_done(atomic_int *done, int target) {
  *          below the 16 MiB of LSTM 1024 and well inside the 32 MiB L3. Needs 8 rows per thread.
  *   units: every step is split into chunks of 32 hidden units (below); each thread then reads
  *          only its share of W_hh, but all threads meet at every step. For larger layers.
- *   serial: one thread, below about 8M multiply-adds per step, where those meetings cost more
- *          than the split saves (LSTM 128x1, B 32: 65k tokens/s on two threads, 88k on one), and
- *          on one thread where rows cannot run.
+ *   serial: one thread, below about 8M multiply-adds per step with H under 256, where those
+ *          meetings cost more than the split saves (LSTM 128x1, B 32: 65k tokens/s on two
+ *          threads, 88k on one), and on one thread where rows cannot run. From H 256 on units
+ *          runs the small batches rows cannot take (a prompt's B 1, a prediction's few rows):
+ *          each thread streams half of a W_hh of 256 KiB and more, which a step at B 1 mostly
+ *          is (two threads, 64-step windows of B 1: LSTM 512 1.6-1.8x serial's rate, LSTM 256
+ *          1.4x, Elman 256 1.8x, GRU 256 1.5x; under H 256 the two were within noise).
  * On one thread rows mode is still the better loop where it can run: its items cover all H units of
  * a block of rows (8 when this was measured, 16 since: row_block), so a cell call works through
  * whole rows (16 vectors at H 128) where serial's 32-unit chunks gave it two vectors per row and a
@@ -524,7 +528,8 @@ static bool bwave_ok(const rnnc_rnn_ws *ws, int nth);
  *     layers on different threads instead of one thread or a meeting at every step; with fewer
  *     steps the pipeline would be mostly filling and draining, e.g. a decoder stepped one step
  *     at a time);
- *   else UNITS when a step has at least 8M multiply-adds (B x G*H x H x directions), else SERIAL. */
+ *   else UNITS when a step has at least 8M multiply-adds (B x G*H x H x directions) or H is 256
+ *     or more, else SERIAL. */
 static void loop_plan(const rnnc_rnn_ws *ws, int *nth, rnnc_loop_mode *mode, bool fwd) {
     const double H = ws->c.hidden, whh_bytes = 4.0 * ws->D * ws->G * H * H, work = (double)ws->B * ws->G * H * H * ws->D;
     const int n = omp_get_max_threads();
@@ -537,7 +542,7 @@ static void loop_plan(const rnnc_rnn_ws *ws, int *nth, rnnc_loop_mode *mode, boo
             : ws->D == 2 && (whh_bytes >= 2.0 * 1048576.0 || !rows_ok) ? RNNC_LOOP_DIRS
             : rows_ok ? RNNC_LOOP_ROWS
             : wave && ws->T >= 2 * ws->L ? RNNC_LOOP_WAVE
-            : work >= 8e6 ? RNNC_LOOP_UNITS : RNNC_LOOP_SERIAL;
+            : work >= 8e6 || H >= 256 ? RNNC_LOOP_UNITS : RNNC_LOOP_SERIAL;
     *nth = m == RNNC_LOOP_SERIAL ? 1 : n;
     *mode = m;
 }
