@@ -656,6 +656,41 @@ static void test_loop_modes_identical(void) {
     omp_set_num_threads(nth0);
 }
 
+/* A packed set and few rows with a W_ih over 1 MiB (layer 1 of a bidirectional stack of H 192:
+ * 384 x 768 floats), which a forward without the set runs through BLAS: with the set it runs on
+ * the packed panels, so each row's outputs are those it gets among 64 rows (where both paths pack)
+ * to the bit, and within rounding of the unpacked forward's. */
+static void test_packed_few_rows(void) {
+    for (int k = 0; k < NCELLS; k++) {
+        enum { H = 192, I = 8, T = 5, BS = 2, BB = 64 };
+        rnnc_rnn_config c = {.cell = CELL(k), .input = I, .hidden = H, .layers = 2, .bidirectional = true};
+        rnnc_rng r;
+        rnnc_rng_seed(&r, 40 + k);
+        const size_t np = rnnc_rnn_num_params(&c);
+        float *params = randv(np, &r, 0.1f), *x = randv((size_t)BB * T * I, &r, 1.0f);
+        rnnc_rnn_packed *pk;
+        rnnc_rnn_ws *small, *big;
+        CHECK(rnnc_rnn_packed_new(&pk, &c, params) == RNNC_OK);
+        CHECK(rnnc_rnn_ws_new(&small, &c, BS, T) == RNNC_OK);
+        CHECK(rnnc_rnn_ws_new(&big, &c, BB, T) == RNNC_OK);
+        const size_t ny = (size_t)T * 2 * H;
+        float *ys = malloc(BS * ny * sizeof(float)), *yu = malloc(BS * ny * sizeof(float)), *yb = malloc(BB * ny * sizeof(float));
+        CHECK(rnnc_rnn_forward(small, params, BS, T, x, NULL, NULL, NULL, yu, NULL, NULL, false, NULL) == RNNC_OK);
+        CHECK(rnnc_rnn_ws_set_packed(small, pk) == RNNC_OK);
+        CHECK(rnnc_rnn_ws_set_packed(big, pk) == RNNC_OK);
+        CHECK(rnnc_rnn_forward(small, params, BS, T, x, NULL, NULL, NULL, ys, NULL, NULL, false, NULL) == RNNC_OK);
+        CHECK(rnnc_rnn_forward(big, params, BB, T, x, NULL, NULL, NULL, yb, NULL, NULL, false, NULL) == RNNC_OK);
+        CHECK_MSG(!memcmp(ys, yb, BS * ny * sizeof(float)), "%s: packed rows differ between 2 and 64 rows", rnnc_cell_name(c.cell));
+        double d = 0;
+        for (size_t i = 0; i < BS * ny; i++) d = fmax(d, fabs(ys[i] - yu[i]));
+        CHECK_MSG(d < 1e-5, "%s: packed and unpacked forwards differ by %g", rnnc_cell_name(c.cell), d);
+        free(ys); free(yu); free(yb); free(params); free(x);
+        rnnc_rnn_ws_free(small);
+        rnnc_rnn_ws_free(big);
+        rnnc_rnn_packed_free(pk);
+    }
+}
+
 /* rnnc_rnn_forward_ids / backward_ids against forward on the looked-up rows, with dx scattered into
  * the table by hand: outputs, final states and every gradient, for a table small enough to be
  * projected (V = 3 against B*T = 20) and one that is not (V = 15), every cell, stacked and
@@ -876,6 +911,7 @@ static void test_time_major(void) {
 
 int main(void) {
     RUN(test_loop_modes_identical);
+    RUN(test_packed_few_rows);
     RUN(test_length_order_permutation);
     RUN(test_time_major);
     /* the threaded loops, even on these small layers: each step split by units ... */

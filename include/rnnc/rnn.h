@@ -118,9 +118,13 @@ typedef struct rnnc_rnn_packed rnnc_rnn_packed;
 rnnc_status rnnc_rnn_packed_new(rnnc_rnn_packed **out, const rnnc_rnn_config *c, const float *params);
 void rnnc_rnn_packed_free(rnnc_rnn_packed *p);
 /* The workspace's forwards over the params p was made from read p's panels instead of packing
- * W_hh and W_ih at every call: the same numbers, to the bit. A forward over other params packs its
- * own, as without p. p (NULL: none) must stay alive while set; a p of another shape than the
- * workspace's stack is RNNC_ERR_ARG. Backward packs its own always. */
+ * W_hh and W_ih at every call: the same numbers, to the bit, except for an input projection that
+ * the forward without p runs through BLAS (fewer than 256 rows of time steps x batch with a W_ih
+ * over 1 MiB packed, or any over 16 MiB): with p it runs on p's panels, as with 256 rows, which
+ * rounds differently in the last bits. Each row's numbers then do not depend on how many rows
+ * are run with it. A forward over other params packs its own, as without p. p (NULL: none) must
+ * stay alive while set; a p of another shape than the workspace's stack is RNNC_ERR_ARG. Backward
+ * packs its own always. */
 rnnc_status rnnc_rnn_ws_set_packed(rnnc_rnn_ws *ws, const rnnc_rnn_packed *p);
 
 /* Forward over x (B,T,I). h0, c0 (L*D,B,H) may be NULL (zeros; c0 only for LSTM). Writes y

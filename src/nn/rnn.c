@@ -999,7 +999,10 @@ static rnnc_status forward_impl(rnnc_rnn_ws *ws, const float *params, int B, int
             const int M = l == 0 && fold ? V : (int)TB;
             const float *A = l == 0 && fold ? table : ws->xin[l];
             float *C = l == 0 && fold ? ws->ptab[d] : ws->gates[l * D + d];
-            if (ws->fpre && rnnc_gemm_aw_packs(M, GH, I)) /* the same numbers, on panels packed once */
+            /* on panels packed once: the same numbers where rnnc_gemm_aw packs too, and the packed
+             * kernel also where it would take BLAS (few rows and W_ih over 1 MiB: a prediction's
+             * short batches, whose every call through BLAS packed W_ih again) */
+            if (ws->fpre)
                 rnnc_gemm_aw_packed(M, GH, I, A, I, pre_wih(ws->fpre, l, d), C, GH, 0);
             else
                 rnnc_gemm_aw(M, GH, I, A, I, p.w_ih, I, 1, C, GH, 0);
