@@ -6,9 +6,9 @@
  * here names a cell or computes the weight layout: the gate and state counts, the cell's scratch
  * and its forward come from the cell table (rnnc_cell_info_of), each layer's weights from
  * rnnc_rnn_layer, as in the recurrent stack's own time loop. The general window forward serves
- * the prompt; for one token at batch 1 it costs several times the arithmetic (an M = 1 SGEMM
- * repacks the whole weight matrix on every call). Both paths use the same weights, cell code and
- * state buffers, and the tests hold them to the same logits. */
+ * the prompt (the stack alone, over the same packed panels; the head once, for its last position);
+ * for one token at batch 1 it costs several times the arithmetic. Both paths use the same
+ * weights, cell code and state buffers, and the tests hold them to the same logits. */
 #include "rnnc/generate.h"
 
 #include <omp.h>
@@ -59,8 +59,9 @@ struct rnnc_generator {
     float *aux;           /* (aux*H): what the cell keeps for its backward (GRU), else NULL */
     float *h_new, *c_new; /* (H) each: the new states (c_new only for a cell with two states) */
     float *y[2];                         /* (H) each: layer outputs, alternating */
-    /* the float step's weights as the time loops' packed panels (nn/pgemm.h): per layer each gate's
-     * W_ih and W_hh block, then the head; NULL after rnnc_generator_use_half */
+    /* the float step's weights as the time loops' packed panels (nn/pgemm.h) that rp does not
+     * hold: the head, and before it, where H is not a multiple of 32, each layer's W_ih per gate
+     * block; NULL after rnnc_generator_use_half */
     float *packed;
     const float *pk_ih[RNNC_GEN_MAX_LAYERS], *pk_hh[RNNC_GEN_MAX_LAYERS], *pk_head;
     /* the stack's weights packed once (rnnc_rnn_packed), read by the prompt's window forwards and
@@ -305,13 +306,6 @@ static void slice(int N, int k, int n, int *j0, int *j1) {
     *j1 = b < *j0 ? *j0 : b;
 }
 
-/* One token through the model at batch 1, reading and writing the workspace's carried state
- * (h, c: (L, H)), leaving the logits in g->logits.
- *
- * Each thread owns a slice of hidden units: it computes the gate rows of its units (all G gates,
- * input and hidden side), runs the cell on them, and the threads meet once per layer, because the
- * next layer reads the whole output. The head is split by vocabulary rows. So the weights are read
- * once per token, split between the cores, with L + 1 barriers. */
 /* The threads of a step: below ~64 units per thread the barriers cost more than the split saves. */
 static int step_threads(const rnnc_generator *g) {
     int nth = g->threads > 0 ? g->threads : omp_get_max_threads();
@@ -331,6 +325,13 @@ static void head_slice(rnnc_generator *g, const float *y, int k, int n) {
     for (int v = v0; v < v1; v++) g->logits[v] += hb[v];
 }
 
+/* One token through the model at batch 1, reading and writing the workspace's carried state
+ * (h, c: (L, H)), leaving the logits in g->logits.
+ *
+ * Each thread owns a slice of hidden units: it computes the gate rows of its units (all G gates,
+ * input and hidden side), runs the cell on them, and the threads meet once per layer, because the
+ * next layer reads the whole output. The head is split by vocabulary rows. So the weights are read
+ * once per token, split between the cores, with L + 1 barriers. */
 static void step_one(rnnc_generator *g, int id) {
     const rnnc_lm *m = g->m;
     const int H = g->H, G = g->G, L = g->L;
