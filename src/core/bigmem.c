@@ -121,23 +121,16 @@ void rnnc_scratch_free(void *p) {
         return;
     }
     /* into an empty slot, else in place of the smallest cached block if that is smaller */
+    char *evict = NULL;
     pthread_mutex_lock(&scratch_mu);
-    int slot = -1;
-    for (int i = 0; i < RNNC_SCRATCH_SLOTS && slot < 0; i++)
+    int slot = -1, small = -1;
+    for (int i = 0; i < RNNC_SCRATCH_SLOTS && slot < 0; i++) {
         if (!cache[i].base) slot = i;
-    if (slot < 0) {
-        int small = 0;
-        for (int i = 1; i < RNNC_SCRATCH_SLOTS; i++)
-            if (cache[i].size < cache[small].size) small = i;
-        if (cache[small].size < b) {
-            char *old = cache[small].base;
-            cache[small].base = NULL;
-            slot = small;
-            pthread_mutex_unlock(&scratch_mu);
-            free(old);
-            pthread_mutex_lock(&scratch_mu);
-            if (cache[slot].base) slot = -1; /* taken meanwhile */
-        }
+        else if (small < 0 || cache[i].size < cache[small].size) small = i;
+    }
+    if (slot < 0 && cache[small].size < b) {
+        evict = cache[small].base;
+        slot = small;
     }
     if (slot >= 0) {
         cache[slot].base = base;
@@ -145,6 +138,7 @@ void rnnc_scratch_free(void *p) {
         base = NULL;
     }
     pthread_mutex_unlock(&scratch_mu);
+    free(evict);
     free(base);
 }
 
