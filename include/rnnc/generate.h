@@ -34,8 +34,8 @@ rnnc_status rnnc_generator_next(rnnc_generator *g, uint32_t *id);
 /* From now on the per-token step reads the recurrent and head weights rounded to IEEE half
  * precision (11 significant bits; biases, embedding, state and sums stay float): half the memory
  * each token streams, which is what bounds batch-1 speed. Logits then differ from the float
- * model's by about 1e-3 relative; feed() still runs a prompt's recurrent stack in float (the head
- * after its last id reads the half weights too). */
+ * model's by about 1e-3 relative; feed() still runs a prompt's recurrent stack in float, over the
+ * float weights packed once (the head after its last id reads the half weights too). */
 rnnc_status rnnc_generator_use_half(rnnc_generator *g);
 /* Threads for the per-token step (0: OpenMP's default). The default is 1: a batch-1 step is a few
  * hundred microseconds of weight streaming, and the split across cores pays off only on an idle

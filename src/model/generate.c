@@ -65,8 +65,7 @@ struct rnnc_generator {
     float *packed;
     const float *pk_ih[RNNC_GEN_MAX_LAYERS], *pk_hh[RNNC_GEN_MAX_LAYERS], *pk_head;
     /* the stack's weights packed once (rnnc_rnn_packed), read by the prompt's window forwards and
-     * by the float step, whose W_hh (and with H a multiple of 32 W_ih) panels are these; NULL
-     * after rnnc_generator_use_half */
+     * by the float step, whose W_hh (and with H a multiple of 32 W_ih) panels are these */
     rnnc_rnn_packed *rp;
     /* the same weights rounded to half precision in panels of 16 columns (hpanel_pack), each gate
      * block apart (rnnc_generator_use_half), else NULL */
@@ -439,12 +438,10 @@ rnnc_status rnnc_generator_use_half(rnnc_generator *g) {
     hpanel_pack(p, m->params + m->off_head_w, H, V);
     g->hw_head = p;
     g->half = h;
-    /* the float step's panels are no longer read; the prompt's windows pack their own again */
+    /* the float step's own panels are no longer read; the stack's packed set stays for the
+     * prompt's windows, which run in float */
     free(g->packed);
     g->packed = NULL;
-    rnnc_lm_ws_set_packed(g->ws, NULL);
-    rnnc_rnn_packed_free(g->rp);
-    g->rp = NULL;
     for (int l = 0; l < g->L; l++) g->pk_ih[l] = g->pk_hh[l] = NULL;
     g->pk_head = NULL;
     return RNNC_OK;
