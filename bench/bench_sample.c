@@ -80,7 +80,7 @@ int main(int argc, char **argv) {
             return 1;
         }
         prate[rep] = prompt / (bench_now() - t0);
-        if (prompt > 0) checksum += (uint64_t)(rnnc_generator_logits(g)[0] * 1e6f);
+        if (prompt > 0) checksum += (uint64_t)(int64_t)(rnnc_generator_logits(g)[0] * 1e6f); /* via int64: the logit may be negative */
         t0 = bench_now();
         for (int k = 0; k < tokens; k++) {
             uint32_t id;
