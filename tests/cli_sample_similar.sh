@@ -54,6 +54,25 @@ cmp -s "$T/h1" "$T/h2" || fail "--half is not deterministic"
 "$RNNC" sample --model "$M" --prompt "x" -n 0 >"$T/n0" || fail "-n 0 failed"
 [ "$(cat "$T/n0")" = x ] || fail "-n 0 should print just the prompt"
 
+# --prompt-file: the same text as --prompt, from a file or stdin; NUL bytes pass through
+printf 'the cat' >"$T/p.txt"
+"$RNNC" sample --model "$M" --prompt-file "$T/p.txt" -n 40 --seed 7 >"$T/pf" || fail "--prompt-file failed"
+cmp -s "$T/s1" "$T/pf" || fail "--prompt-file gave other text than --prompt"
+"$RNNC" sample --model "$M" --prompt-file - -n 40 --seed 7 <"$T/p.txt" >"$T/pfs" || fail "--prompt-file - failed"
+cmp -s "$T/s1" "$T/pfs" || fail "--prompt-file - (stdin) gave other text than --prompt"
+printf 'a\0b' >"$T/nul.txt"
+printf 'a\0b\n' >"$T/nul.want" # the prompt, then the final newline sample adds
+"$RNNC" sample --model "$M" --prompt-file "$T/nul.txt" -n 0 >"$T/pnul" || fail "a prompt file with a NUL byte failed"
+cmp -s "$T/nul.want" "$T/pnul" || fail "a prompt file with a NUL byte was not written back byte for byte"
+: >"$T/empty.txt"
+expect_error 1 sample --model "$M" --prompt-file "$T/empty.txt"
+grep -q "empty.txt: the prompt file is empty" "$T/err" || fail "empty prompt file: $(cat "$T/err")"
+expect_error 1 sample --model "$M" --prompt-file "$T/none.txt"
+grep -q "none.txt" "$T/err" || fail "missing prompt file not named: $(cat "$T/err")"
+expect_error 1 sample --model "$M" --prompt-file "$T"
+expect_error 2 sample --model "$M" --prompt x --prompt-file "$T/p.txt"
+expect_error 2 sample --model "$M" --prompt-file
+
 expect_error 2 sample --model "$M" --temperature -1
 expect_error 2 sample --model "$M" --top-p 0
 expect_error 2 sample --model "$M" --top-p 1.5

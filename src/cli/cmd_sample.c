@@ -12,8 +12,8 @@
 #include "rnnc/tokenizer.h"
 
 static const char *const sample_help =
-    "usage: rnnc sample --model M [--prompt TEXT] [-n TOKENS] [--temperature X]\n"
-    "                   [--top-k K] [--top-p P] [--seed S]\n"
+    "usage: rnnc sample --model M [--prompt TEXT | --prompt-file FILE] [-n TOKENS]\n"
+    "                   [--temperature X] [--top-k K] [--top-p P] [--seed S]\n"
     "\n"
     "Generates text from a language model and writes it to stdout as it is produced.\n"
     "The prompt (printed first) primes the recurrent state; without one, generation\n"
@@ -22,6 +22,8 @@ static const char *const sample_help =
     "options:\n"
     "  --model M          model file (.safetensors with its tokenizer inside)\n"
     "  --prompt TEXT      text to continue\n"
+    "  --prompt-file FILE the text to continue read from FILE ('-': stdin), for\n"
+    "                     prompts too long or too binary for a command line\n"
     "  -n TOKENS          tokens to generate (default 200)\n"
     "  --temperature X    0 = greedy (always the likeliest token); higher = more\n"
     "                     varied (default 1)\n"
@@ -143,7 +145,7 @@ static int emit_id(text_out *o, uint32_t id) {
 }
 
 int cmd_sample(int argc, char **argv) {
-    const char *model = NULL, *prompt = NULL;
+    const char *model = NULL, *prompt = NULL, *prompt_file = NULL;
     long n = 200, top_k = 0, seed_l = -1, threads = 0;
     double temperature = 1.0, top_p = 1.0;
     int err = 0, half = 0;
@@ -153,6 +155,7 @@ int cmd_sample(int argc, char **argv) {
         if (cli_flag(argv, i, "--half")) { half = 1; continue; }
         if (cli_opt("sample", argc, argv, &i, "--model", &v, &err)) model = v;
         else if (cli_opt("sample", argc, argv, &i, "--prompt", &v, &err)) prompt = v;
+        else if (cli_opt("sample", argc, argv, &i, "--prompt-file", &v, &err)) prompt_file = v;
         else if (cli_opt("sample", argc, argv, &i, "-n", &v, &err)) { if (!err && !cli_parse_long("sample", "-n", v, 0, 100000000, &n)) return 2; }
         else if (cli_opt("sample", argc, argv, &i, "--temperature", &v, &err)) { if (!err && !cli_parse_double("sample", "--temperature", v, 0, 1e6, &temperature)) return 2; }
         else if (cli_opt("sample", argc, argv, &i, "--top-k", &v, &err)) { if (!err && !cli_parse_long("sample", "--top-k", v, 0, 100000000, &top_k)) return 2; }
@@ -167,6 +170,7 @@ int cmd_sample(int argc, char **argv) {
         if (err) return err;
     }
     if (!model) return cli_usage_error("sample", "--model M is required");
+    if (prompt && prompt_file) return cli_usage_error("sample", "--prompt and --prompt-file: give one of them");
     if (temperature == 0) { /* greedy: nothing is drawn, so what shapes or seeds the draw is ignored */
         const char *given[3];
         int ng = 0;
@@ -186,10 +190,23 @@ int cmd_sample(int argc, char **argv) {
         seed = (uint64_t)ts.tv_sec * 1000000007ULL ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
     }
 
+    /* the prompt as bytes: the flag's text, or the whole file (NUL bytes and all), read before the
+     * model so that a missing file fails at once */
+    unsigned char *pfile = NULL;
+    const unsigned char *pdata = (const unsigned char *)prompt;
+    size_t plen = prompt ? strlen(prompt) : 0;
+    if (prompt_file) {
+        if (rnnc_read_file(prompt_file, &pfile, &plen)) return cli_fail_status();
+        if (plen == 0) {
+            free(pfile);
+            return cli_fail("%s: the prompt file is empty", strcmp(prompt_file, "-") ? prompt_file : "<stdin>");
+        }
+        pdata = pfile;
+    }
     rnnc_lm *m;
     rnnc_tokenizer *tok;
     int rc = cli_load_lm_tokenizer(model, &m, &tok);
-    if (rc) return rc;
+    if (rc) { free(pfile); return rc; }
     rnnc_sample_params p = {(float)temperature, (int)top_k, (float)top_p};
     rnnc_generator *g = NULL;
     rnnc_ids ids = {0};
@@ -200,13 +217,16 @@ int cmd_sample(int argc, char **argv) {
 
     /* The prompt, or a newline when there is none: text usually resumes after a line break, and a
      * recurrent model needs an input before it has a distribution to draw from. */
-    const char *primer = prompt && *prompt ? prompt : "\n";
-    if (rnnc_tokenizer_encode(tok, (const unsigned char *)primer, strlen(primer), false, &ids, NULL)) { rc = cli_fail_status(); goto done; }
-    if (ids.len == 0) { rc = cli_fail("--prompt: the tokenizer gives no tokens for this text"); goto done; }
+    const unsigned char *primer = plen ? pdata : (const unsigned char *)"\n";
+    if (rnnc_tokenizer_encode(tok, primer, plen ? plen : 1, false, &ids, NULL)) { rc = cli_fail_status(); goto done; }
+    if (ids.len == 0) {
+        rc = cli_fail("%s: the tokenizer gives no tokens for this text", prompt_file ? "--prompt-file" : "--prompt");
+        goto done;
+    }
     if (rnnc_generator_feed(g, ids.data, ids.len)) { rc = cli_fail_status(); goto done; }
-    if (prompt && *prompt) {
-        fputs(prompt, stdout);
-        o.last = (unsigned char)prompt[strlen(prompt) - 1];
+    if (plen) {
+        fwrite(pdata, 1, plen, stdout);
+        o.last = pdata[plen - 1];
         if (o.word) {
             for (size_t i = 0; i < ids.len; i++) if (rnnc_ids_push(&o.all, ids.data[i])) { rc = cli_fail_status(); goto done; }
             if (rnnc_tokenizer_decode(tok, o.all.data, o.all.len, &o.text)) { rc = cli_fail_status(); goto done; }
@@ -235,5 +255,6 @@ done:
     free(o.out);
     rnnc_tokenizer_free(tok);
     rnnc_lm_free(m);
+    free(pfile);
     return rc;
 }
