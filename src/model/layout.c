@@ -7,9 +7,9 @@
 
 #include "rnnc/rnnc.h"
 
-static bool skipped(const char *name, const char *const *skip) {
-    for (size_t i = 0; skip && skip[i]; i++)
-        if (!strncmp(name, skip[i], strlen(skip[i]))) return true;
+bool rnnc_layout_has_prefix(const char *name, const char *const *prefixes) {
+    for (size_t i = 0; prefixes && prefixes[i]; i++)
+        if (!strncmp(name, prefixes[i], strlen(prefixes[i]))) return true;
     return false;
 }
 
@@ -42,11 +42,11 @@ rnnc_status rnnc_check_layout(const rnnc_safetensors *st, const rnnc_param_info 
     /* with every expected tensor there, any further one is unexpected (a file for another
      * architecture), or a name is given twice */
     size_t n_file = 0;
-    for (size_t i = 0; i < st->n_tensors; i++) n_file += !skipped(st->tensors[i].name, skip);
+    for (size_t i = 0; i < st->n_tensors; i++) n_file += !rnnc_layout_has_prefix(st->tensors[i].name, skip);
     if (n_file == n) return RNNC_OK;
     for (size_t i = 0; i < st->n_tensors; i++) {
         const char *name = st->tensors[i].name;
-        if (skipped(name, skip)) continue;
+        if (rnnc_layout_has_prefix(name, skip)) continue;
         size_t k = 0;
         while (k < n && strcmp(want[k].name, name) != 0) k++;
         if (k == n)

@@ -1213,7 +1213,9 @@ rnnc_status rnnc_s2s_save(const rnnc_s2s_model *m, const char *path, const char 
     return rnnc_s2s_save_ex(m, path, keys, values, n, NULL, 0);
 }
 
-static bool is_train_tensor(const char *name) { return strncmp(name, "train.", 6) == 0; }
+/* A run's state saved beside the model tensors (checkpoints): the loader passes these over. */
+static const char *const train_prefixes[] = {"train.", NULL};
+static bool is_train_tensor(const char *name) { return rnnc_layout_has_prefix(name, train_prefixes); }
 
 rnnc_status rnnc_s2s_save_ex(const rnnc_s2s_model *m, const char *path, const char *const *keys,
                              const char *const *values, size_t n, const rnnc_st_entry *extra, size_t n_extra) {
@@ -1287,8 +1289,7 @@ static rnnc_status check_tensors(const rnnc_s2s_model *lay, const rnnc_safetenso
     rnnc_param_info *want = malloc(nt * sizeof *want);
     if (!want) return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", st->path);
     for (size_t k = 0; k < nt; k++) want[k] = rnnc_s2s_tensor(lay, k);
-    const char *skip[] = {"train.", NULL};
-    rnnc_status s = rnnc_check_layout(st, want, nt, skip, "rnnc.seq2seq", cfg);
+    rnnc_status s = rnnc_check_layout(st, want, nt, train_prefixes, "rnnc.seq2seq", cfg);
     free(want);
     return s;
 }

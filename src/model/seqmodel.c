@@ -704,9 +704,9 @@ out:
     return s;
 }
 
-static bool is_state_tensor(const char *name) {
-    return !strncmp(name, "train.", 6) || !strncmp(name, "run.", 4) || !strncmp(name, "task.", 5);
-}
+/* A run's state saved beside the model tensors (checkpoints): the loader passes these over. */
+static const char *const state_prefixes[] = {"train.", "run.", "task.", NULL};
+static bool is_state_tensor(const char *name) { return rnnc_layout_has_prefix(name, state_prefixes); }
 
 rnnc_status rnnc_seq_save(const rnnc_seq_model *m, const char *path, const char *const *keys, const char *const *values,
                           size_t n, const rnnc_st_entry *extra, size_t n_extra) {
@@ -761,8 +761,7 @@ static rnnc_status check_tensors(const rnnc_seq_model *lay, const rnnc_safetenso
     rnnc_param_info *want = malloc((nt ? nt : 1) * sizeof *want);
     if (!want) return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", st->path);
     for (size_t k = 0; k < nt; k++) want[k] = rnnc_seq_tensor(lay, k);
-    const char *skip[] = {"train.", "run.", "task.", NULL};
-    rnnc_status s = rnnc_check_layout(st, want, nt, skip, "rnnc.seqmodel", NULL);
+    rnnc_status s = rnnc_check_layout(st, want, nt, state_prefixes, "rnnc.seqmodel", NULL);
     free(want);
     return s;
 }
