@@ -323,6 +323,12 @@ static void test_token_threads(void) {
     CHECK_EQ_LL(cli_token_threads(2, 2, 512, CLI_PASSIVE_BYTES, true), 2);
     CHECK_EQ_LL(cli_token_threads(2, 2, 512, NAN, true), 1);
     CHECK_EQ_LL(cli_token_threads(0, 2, 512, 400 * MB, true), 1);
+    /* the split rule alone, as the sampler asks it before measuring the idle cores */
+    CHECK(cli_token_threads_split(512, 13 * MB, false));
+    CHECK(!cli_token_threads_split(128, 400 * MB, false));
+    CHECK(!cli_token_threads_split(512, 17 * MB, true));
+    CHECK(cli_token_threads_split(512, 34 * MB, true));
+    CHECK(!cli_token_threads_split(512, NAN, true));
     const char *pass[] = {"passive", "PASSIVE", "Passive", " passive", "passive "};
     const char *not_pass[] = {"active", "", "passives", "pas", "passive-ish"};
     for (size_t i = 0; i < sizeof pass / sizeof *pass; i++) {

@@ -136,6 +136,9 @@ void cli_format_si(char *buf, size_t n, double v);
  * second core gives a smaller model (docs/PERFORMANCE.md, "Sampling under a passive wait"). */
 #define CLI_PASSIVE_BYTES (24.0 * 1024 * 1024)
 long cli_token_threads(long idle, long max_threads, int hidden, double weight_bytes, bool passive);
+/* Whether such a model's tokens can use more than one thread at all (cli_token_threads' rule
+ * before it looks at the idle cores). */
+bool cli_token_threads_split(int hidden, double weight_bytes, bool passive);
 /* Whether OMP_WAIT_POLICY says passive (any case), as OpenMP reads it. */
 bool cli_omp_passive(void);
 

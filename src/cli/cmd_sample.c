@@ -81,7 +81,7 @@ static long auto_threads(const rnnc_lm *m, int half) {
     /* what a token reads: every weight but the embedding table, of which it reads one row */
     double bytes = (double)(m->n_params - (size_t)m->c.vocab * (size_t)m->c.embed) * (half ? 2 : 4);
     const bool passive = cli_omp_passive();
-    if (cli_token_threads(4, 4, m->c.hidden, bytes, passive) == 1) return 1; /* no need to look */
+    if (!cli_token_threads_split(m->c.hidden, bytes, passive)) return 1; /* no need to look */
     long procs = sysconf(_SC_NPROCESSORS_ONLN), idle = procs;
     double b0, t0, b1, t1, s0 = self_jiffies();
     if (procs > 1 && cpu_times(&b0, &t0)) {

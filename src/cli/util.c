@@ -366,8 +366,12 @@ void cli_progress_log(cli_progress *p, const char *fmt, ...) {
     p->last_draw = 0; /* redraw the bar at the next update, under the line */
 }
 
+bool cli_token_threads_split(int hidden, double weight_bytes, bool passive) {
+    return hidden >= 256 && (!passive || weight_bytes >= CLI_PASSIVE_BYTES);
+}
+
 long cli_token_threads(long idle, long max_threads, int hidden, double weight_bytes, bool passive) {
-    if (hidden < 256 || (passive && !(weight_bytes >= CLI_PASSIVE_BYTES))) return 1;
+    if (!cli_token_threads_split(hidden, weight_bytes, passive)) return 1;
     long t = idle < 1 ? 1 : idle;
     if (t > 4) t = 4;
     if (t > max_threads) t = max_threads;

@@ -34,8 +34,9 @@
 #endif
 
 
-/* Prompt windows: long enough that the input projection is one real GEMM, small enough that the
- * workspace (T x V logits) stays modest for large vocabularies. */
+/* Prompt windows: long enough that the input projection is one real GEMM. feed() computes no
+ * window's logits (rnnc_lm_forward_hidden), so the workspace's T x V logits buffer is never
+ * written and takes address space only. */
 #define PRIME_T 64
 #define RNNC_GEN_MAX_LAYERS 64
 
