@@ -345,6 +345,15 @@ static void test_refusals(void) {
 
 /* The check every model loader runs (model/layout.h): each tensor of the layout there with its
  * shape, no other but the skipped prefixes, and errors that name the file, the tensor and the key. */
+/* rnnc_check_layout refuses the file (RNNC_ERR_FORMAT) with exactly "PATH: " + want. */
+static void layout_refused(const rnnc_safetensors *st, const rnnc_param_info *layout, size_t n, const char *const *skip,
+                           const char *cfg, const char *want) {
+    char msg[512];
+    CHECK_EQ_LL(rnnc_check_layout(st, layout, n, skip, "rnnc.key", cfg), RNNC_ERR_FORMAT);
+    snprintf(msg, sizeof msg, "%s: %s", st->path, want);
+    CHECK_STR(rnnc_last_error(), msg);
+}
+
 static void test_check_layout(void) {
     char path[] = "/tmp/rnnc_layout_XXXXXX";
     int fd = mkstemp(path);
@@ -359,36 +368,21 @@ static void test_check_layout(void) {
     if (rnnc_st_load(&st, path) != RNNC_OK) { CHECK(0); return; }
     rnnc_param_info want[] = {{"a.weight", 2, {2, 3}, 0, 6}, {"a.bias", 1, {2, 0}, 6, 2}};
     const char *skip[] = {"train.", NULL};
-    char msg[512];
     CHECK_EQ_LL(rnnc_check_layout(&st, want, 2, skip, "rnnc.key", "cfg text"), RNNC_OK);
     /* the same file without the skip: train.step is a tensor the layout lacks */
-    CHECK_EQ_LL(rnnc_check_layout(&st, want, 2, NULL, "rnnc.key", "cfg text"), RNNC_ERR_FORMAT);
-    snprintf(msg, sizeof msg, "%s: unexpected tensor 'train.step' (rnnc.key: cfg text)", path);
-    CHECK_STR(rnnc_last_error(), msg);
-    CHECK_EQ_LL(rnnc_check_layout(&st, want, 2, NULL, "rnnc.key", NULL), RNNC_ERR_FORMAT);
-    snprintf(msg, sizeof msg, "%s: unexpected tensor 'train.step' (rnnc.key does not have it)", path);
-    CHECK_STR(rnnc_last_error(), msg);
+    layout_refused(&st, want, 2, NULL, "cfg text", "unexpected tensor 'train.step' (rnnc.key: cfg text)");
+    layout_refused(&st, want, 2, NULL, NULL, "unexpected tensor 'train.step' (rnnc.key does not have it)");
     /* a tensor the file lacks */
     rnnc_param_info more[] = {want[0], want[1], {"b.weight", 1, {4, 0}, 8, 4}};
-    CHECK_EQ_LL(rnnc_check_layout(&st, more, 3, skip, "rnnc.key", "cfg text"), RNNC_ERR_FORMAT);
-    snprintf(msg, sizeof msg, "%s: tensor 'b.weight' is missing (rnnc.key: cfg text)", path);
-    CHECK_STR(rnnc_last_error(), msg);
-    CHECK_EQ_LL(rnnc_check_layout(&st, more, 3, skip, "rnnc.key", NULL), RNNC_ERR_FORMAT);
-    snprintf(msg, sizeof msg, "%s: tensor 'b.weight' is missing (rnnc.key asks for it)", path);
-    CHECK_STR(rnnc_last_error(), msg);
+    layout_refused(&st, more, 3, skip, "cfg text", "tensor 'b.weight' is missing (rnnc.key: cfg text)");
+    layout_refused(&st, more, 3, skip, NULL, "tensor 'b.weight' is missing (rnnc.key asks for it)");
     /* another shape, in either rank */
     rnnc_param_info other[] = {{"a.weight", 2, {3, 2}, 0, 6}, want[1]};
-    CHECK_EQ_LL(rnnc_check_layout(&st, other, 2, skip, "rnnc.key", "cfg text"), RNNC_ERR_FORMAT);
-    snprintf(msg, sizeof msg, "%s: tensor 'a.weight' has shape (2, 3) but rnnc.key asks for (3, 2) (cfg text)", path);
-    CHECK_STR(rnnc_last_error(), msg);
+    layout_refused(&st, other, 2, skip, "cfg text", "tensor 'a.weight' has shape (2, 3) but rnnc.key asks for (3, 2) (cfg text)");
     rnnc_param_info flat[] = {{"a.weight", 1, {6, 0}, 0, 6}, want[1]};
-    CHECK_EQ_LL(rnnc_check_layout(&st, flat, 2, skip, "rnnc.key", NULL), RNNC_ERR_FORMAT);
-    snprintf(msg, sizeof msg, "%s: tensor 'a.weight' has shape (2, 3) but rnnc.key asks for (6)", path);
-    CHECK_STR(rnnc_last_error(), msg);
+    layout_refused(&st, flat, 2, skip, NULL, "tensor 'a.weight' has shape (2, 3) but rnnc.key asks for (6)");
     /* a layout of one tensor: a.bias is then unexpected */
-    CHECK_EQ_LL(rnnc_check_layout(&st, want, 1, skip, "rnnc.key", NULL), RNNC_ERR_FORMAT);
-    snprintf(msg, sizeof msg, "%s: unexpected tensor 'a.bias' (rnnc.key does not have it)", path);
-    CHECK_STR(rnnc_last_error(), msg);
+    layout_refused(&st, want, 1, skip, NULL, "unexpected tensor 'a.bias' (rnnc.key does not have it)");
     rnnc_st_free(&st);
     unlink(path);
 }
