@@ -96,7 +96,7 @@ int main(int argc, char **argv) {
         }
     }
     static const int shapes[][3] = {{8, 128, 512},   {16, 128, 512},  {32, 128, 512}, {8, 256, 1024},
-                                    {16, 256, 1024}, {64, 256, 1024}, {8, 512, 2048}, {16, 512, 2048},
+                                    {16, 256, 1024}, {64, 256, 1024}, {8, 512, 2048}, {16, 512, 2048}, {32, 512, 1024},
                                     {1, 256, 1024},  {2, 256, 1024},  {1, 512, 2048}, {2, 512, 2048}};
     /* one thread on both sides whatever the environment says: the kernel runs on one */
     omp_set_num_threads(1);
