@@ -4,7 +4,8 @@ The model is a character-level LM (V=96, E=64) with a 2-layer LSTM of H=512 unle
 otherwise, randomly initialised (speed does not depend on the weights). Each implementation
 generates --tokens tokens one at a time, feeding each drawn token back: embedding, recurrent step,
 head, softmax with temperature 1, one multinomial draw. PyTorch runs under torch.no_grad() in a
-fresh process per thread count (1 and 2) and its best is the reference; rnnc runs
+fresh process per thread count (1 and 2), on 2 threads also with OpenBLAS's OpenMP build preloaded
+(bench/torch_blas.py), and its best is the reference; rnnc runs
 build/bench_sample with OMP_NUM_THREADS 1 and 2, with float weights and with --half (the step reads
 half-precision weights), and the best of each is reported. Medians of --repeats timed runs after
 one warm-up.
@@ -23,6 +24,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+import torch_blas
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BIN = os.path.join(ROOT, "build", "bench_sample")
@@ -86,13 +89,15 @@ def main():
         subprocess.run(["cmake", "--build", os.path.join(ROOT, "build"), "--target", "bench_sample"], check=True)
     torch_best = torch_prompt = 0.0
     pr = ["--prompt", str(a.prompt)] if a.prompt > 0 else []
-    for threads in (1, 2):
+    for threads, omp, _ in torch_blas.variants():
         out = subprocess.run([sys.executable, __file__, "--worker", str(threads), "--tokens", str(a.tokens),
                               "--repeats", str(a.repeats), "--cell", a.cell, "--hidden", str(a.hidden),
-                              "--layers", str(a.layers)] + pr, capture_output=True, text=True, check=True).stdout
+                              "--layers", str(a.layers)] + pr, capture_output=True, text=True, check=True,
+                             env=torch_blas.env(threads, omp)).stdout
         r = parse(out.strip().splitlines()[-1])
         extra = f", prompt {float(r['prompt_tok_s']):9.1f} tokens/s" if a.prompt > 0 else ""
-        print(f"  pytorch {threads} thread(s): {float(r['median_tok_s']):9.1f} tokens/s{extra}")
+        blas = " (OpenMP BLAS)" if omp else ""
+        print(f"  pytorch {threads} thread(s){blas}: {float(r['median_tok_s']):9.1f} tokens/s{extra}")
         torch_best = max(torch_best, float(r["median_tok_s"]))
         if a.prompt > 0:
             torch_prompt = max(torch_prompt, float(r["prompt_tok_s"]))

@@ -4,7 +4,8 @@ Each configuration (V=96, E=64) is timed as full training steps: forward, cross-
 clip_grad_norm_(1.0) and Adam. rnnc runs build/bench_train twice: with the environment as the
 machine sets it, and with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for that command alone
 (OpenBLAS then picks its AVX-512 kernels). PyTorch runs in a fresh process per thread count (1 and
-2); its best is the reference. Every measurement is a separate process, so peak RSS is per run.
+2), and on 2 threads also with OpenBLAS's OpenMP build preloaded (bench/torch_blas.py: Debian's
+default pthread build halved PyTorch's two-thread rate); its best is the reference. Every measurement is a separate process, so peak RSS is per run.
 
 Every configuration is measured over about the same work: --steps N is the count for the
 largest step (LSTM 512x2, about 81 GFLOP); a configuration whose step has k times fewer FLOPs gets
@@ -21,6 +22,8 @@ import resource
 import subprocess
 import sys
 import time
+
+import torch_blas
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BIN = os.environ.get("BENCH_TRAIN", os.path.join(ROOT, "build", "bench_train"))  # env BENCH_TRAIN: another build
@@ -112,10 +115,10 @@ def run_rnnc(cell, H, L, B, T, steps, warmup, unset, one_thread=False, bidir=Fal
     return parse(out.strip().splitlines()[-1])
 
 
-def run_torch(cell, H, L, B, T, steps, warmup, threads, bidir=False):
+def run_torch(cell, H, L, B, T, steps, warmup, threads, bidir=False, openmp=False):
     cmd = [sys.executable, __file__, "--worker", cell, str(H), str(L), str(B), str(T), str(steps), str(warmup),
            str(threads), "1" if bidir else "0"]
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    env = torch_blas.env(threads, openmp)
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
     return parse(out.strip().splitlines()[-1])
 
@@ -145,33 +148,39 @@ def main():
     print(f"load average {os.getloadavg()[0]:.1f} at start; V={V} E={E}, the work of {a.steps} LSTM 512x2 steps per "
           f"measurement (steps column), median step; median of {a.repeats} interleaved repeat(s); tokens/s; "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} "
-          f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', '(unset)')}")
-    hdr = (f"{'config':<11} {'B':>3} {'T':>4} {'steps':>5} {'torch1':>8} {'torch2':>8} {'rnnc':>8} {'ratio':>6} {'%sgemm':>6} "
+          f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', '(unset)')}; {torch_blas.describe()}")
+    omp = torch_blas.openmp_libblas() is not None
+    hdr = (f"{'config':<11} {'B':>3} {'T':>4} {'steps':>5} {'torch1':>8} {'torch2':>8} {'torch2o':>8} {'rnnc':>8} {'ratio':>6} {'%sgemm':>6} "
            f"{'rnnc*':>8} {'ratio*':>6} {'%sgemm*':>7} {'rnnc1t':>7} {'2t/1t':>6} {'GF/s':>6} {'GF/s*':>6} {'MB':>6} {'torchMB':>7}")
     print(hdr)
     for name, cell, H, L, B, T, bidir in CONFIGS:
         if only and name not in only:
             continue
         steps, warmup = plan_steps(cell, H, L, B, T, a.steps, bidir)
-        runs = {k: [] for k in ("t1", "t2", "r", "u", "o")}
+        runs = {k: [] for k in ("t1", "t2", "t2o", "r", "u", "o")}
         for _ in range(a.repeats):
             runs["t1"].append(run_torch(cell, H, L, B, T, steps, warmup, 1, bidir))
             runs["t2"].append(run_torch(cell, H, L, B, T, steps, warmup, 2, bidir))
+            if omp:
+                runs["t2o"].append(run_torch(cell, H, L, B, T, steps, warmup, 2, bidir, openmp=True))
             runs["r"].append(run_rnnc(cell, H, L, B, T, steps, warmup, False, bidir=bidir))
             runs["u"].append(run_rnnc(cell, H, L, B, T, steps, warmup, True, bidir=bidir))
             runs["o"].append(run_rnnc(cell, H, L, B, T, steps, warmup, False, True, bidir=bidir))
         # the run with the median tokens/s stands for each measurement (its other fields come with it)
-        t1, t2, r, u, o = (sorted(runs[k], key=lambda d: float(d["tokens_per_s"]))[(a.repeats - 1) // 2]
-                           for k in ("t1", "t2", "r", "u", "o"))
+        if not omp:
+            runs["t2o"] = [{"tokens_per_s": "0", "peak_rss_mb": "0"}] * a.repeats
+        t1, t2, t2o, r, u, o = (sorted(runs[k], key=lambda d: float(d["tokens_per_s"]))[(a.repeats - 1) // 2]
+                                for k in ("t1", "t2", "t2o", "r", "u", "o"))
         # The share of SGEMM is the median training rate over the median SGEMM rate of the same
         # processes: each process's own 2048^3 reference moved by up to 15% between runs on this
         # shared host, more than rnnc's rate did, so a single process's quotient swung with it.
         sgemm = {k: med([float(d["sgemm_gflops"]) for d in runs[k]]) for k in ("r", "u")}
         share = {k: 100.0 * med([float(d["gflops"]) for d in runs[k]]) / sgemm[k] for k in ("r", "u")}
         spread = {k: sorted(float(d["pct_sgemm"]) for d in runs[k]) for k in ("r", "u")}
-        best = max(float(t1["tokens_per_s"]), float(t2["tokens_per_s"]))
-        tmb = t1["peak_rss_mb"] if float(t1["tokens_per_s"]) >= float(t2["tokens_per_s"]) else t2["peak_rss_mb"]
+        tbest = max((t1, t2, t2o), key=lambda d: float(d["tokens_per_s"]))
+        best, tmb = float(tbest["tokens_per_s"]), tbest["peak_rss_mb"]
         print(f"{name:<11} {B:>3} {T:>4} {steps:>5} {float(t1['tokens_per_s']):>8.0f} {float(t2['tokens_per_s']):>8.0f} "
+              f"{float(t2o['tokens_per_s']):>8.0f} "
               f"{float(r['tokens_per_s']):>8.0f} {float(r['tokens_per_s']) / best:>6.2f} {share['r']:>6.1f} "
               f"{float(u['tokens_per_s']):>8.0f} {float(u['tokens_per_s']) / best:>6.2f} {share['u']:>7.1f} "
               f"{float(o['tokens_per_s']):>7.0f} {float(r['tokens_per_s']) / float(o['tokens_per_s']):>6.2f} "
@@ -180,7 +189,8 @@ def main():
         if a.repeats > 1:
             print(f"{'':<11} per process: %sgemm {spread['r'][0]:.1f}-{spread['r'][-1]:.1f}, "
                   f"%sgemm* {spread['u'][0]:.1f}-{spread['u'][-1]:.1f}", flush=True)
-    print("ratio = rnnc / best of torch 1 and 2 threads; * = OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for rnnc; "
+    print("torch2o = PyTorch on 2 threads with OpenBLAS's OpenMP build preloaded (bench/torch_blas.py; 0: not "
+          "installed); ratio = rnnc / best of torch1, torch2 and torch2o; * = OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for rnnc; "
           "%sgemm = 6 x matrix weights x tokens/s over the 2048^3 SGEMM rate (GF/s) measured in the same processes, "
           "medians of both over the repeats; MB = peak RSS; "
           "rnnc1t = rnnc with OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=1; 2t/1t = rnnc / rnnc1t")
