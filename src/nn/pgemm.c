@@ -1,6 +1,7 @@
 /* The per-step product with pre-packed weights; see pgemm.h. With AVX-512 an 8 x 32 register
  * block (16 accumulators) walks down K, reading one 32-float row of the packed panel and
- * broadcasting 8 values of A per k. With AVX2 and FMA (16 registers of 8 floats) a 4 x 16 block
+ * broadcasting 8 values of A per k; one or two rows walk two panels at once (few_block512), for
+ * more independent chains. With AVX2 and FMA (16 registers of 8 floats) a 4 x 16 block
  * (8 accumulators, two vectors of a 16-float row, one broadcast) does the same over each half of
  * the panel, up to four rows at a time; that kernel's panels are packed half after half (pgemm.h).
  * Otherwise a plain loop, over either layout. In either kernel every element is
@@ -240,6 +241,77 @@ static inline __attribute__((always_inline)) void kernel(const int mr, int K, co
         kernel(m, K, A, lda, K2, A2, lda2, P, C, ldc, w, acc); \
     }
 KERNEL_MR(1) KERNEL_MR(2) KERNEL_MR(3) KERNEL_MR(4) KERNEL_MR(5) KERNEL_MR(6) KERNEL_MR(7) KERNEL_MR(8)
+
+/* One or two rows over np <= 2 panels at once, ps floats apart: kernel(1) holds two accumulators,
+ * one multiply-add chain each, and waits on their latency (one row of [256] x [256, 1024] streamed
+ * its L2-resident panels at 115 GB/s where the core reads about 160); two panels give it four
+ * chains (157 GB/s in a scratch loop), and two rows eight. Each element is still its own sum over
+ * k in order, the second source after the first, as in kernel. */
+static inline __attribute__((always_inline)) void few_rows512(const int mr, const int np, int K, const float *A,
+                                                              int lda, const float *P, size_t ps, __m512 c[2][2][2]) {
+    for (int k = 0; k < K; k++) {
+        __m512 a[2];
+#pragma GCC unroll 2
+        for (int i = 0; i < mr; i++) a[i] = _mm512_set1_ps(A[(size_t)i * lda + k]);
+#pragma GCC unroll 2
+        for (int q = 0; q < np; q++) {
+            const float *b = P + (size_t)q * ps + (size_t)k * 32;
+            __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 2
+            for (int i = 0; i < mr; i++) {
+                c[i][q][0] = _mm512_fmadd_ps(a[i], b0, c[i][q][0]);
+                c[i][q][1] = _mm512_fmadd_ps(a[i], b1, c[i][q][1]);
+            }
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void few_pair512(const int mr, const int np, int K, const float *A, int lda,
+                                                              int K2, const float *A2, int lda2, const float *P,
+                                                              size_t ps, float *C, int ldc, int w, int acc) {
+    __m512 c[2][2][2];
+#pragma GCC unroll 2
+    for (int i = 0; i < mr; i++)
+#pragma GCC unroll 2
+        for (int q = 0; q < np; q++) c[i][q][0] = c[i][q][1] = _mm512_setzero_ps();
+    few_rows512(mr, np, K, A, lda, P, ps, c);
+    few_rows512(mr, np, K2, A2, lda2, P + (size_t)K * 32, ps, c);
+#pragma GCC unroll 2
+    for (int q = 0; q < np; q++) {
+        const int wq = q < np - 1 ? 32 : w; /* the last panel's columns */
+        __mmask16 m0 = wq >= 16 ? 0xFFFF : (__mmask16)((1u << wq) - 1);
+        __mmask16 m1 = wq >= 32 ? 0xFFFF : wq > 16 ? (__mmask16)((1u << (wq - 16)) - 1) : 0;
+#pragma GCC unroll 2
+        for (int i = 0; i < mr; i++) {
+            float *ci = C + (size_t)i * ldc + 32 * q;
+            if (acc) {
+                c[i][q][0] = _mm512_add_ps(c[i][q][0], _mm512_maskz_loadu_ps(m0, ci));
+                c[i][q][1] = _mm512_add_ps(c[i][q][1], _mm512_maskz_loadu_ps(m1, ci + 16));
+            }
+            _mm512_mask_storeu_ps(ci, m0, c[i][q][0]);
+            _mm512_mask_storeu_ps(ci + 16, m1, c[i][q][1]);
+        }
+    }
+}
+
+/* A product of M <= 2 rows over columns [n0, n1) (n0 a multiple of 32), two panels at a time. */
+static __attribute__((noinline)) void few_block512(int M, int K, const float *A, int lda, int K2, const float *A2,
+                                                   int lda2, int n0, int n1, const float *P, float *C, int ldc,
+                                                   int acc) {
+    const size_t ps = (size_t)(K + K2) * 32;
+    for (int c0 = n0; c0 < n1; c0 += 64) {
+        const float *Pc = P + (size_t)(c0 / 32) * ps;
+        float *Cc = C + c0;
+        const int two = n1 - c0 > 32, w = two ? (n1 - c0 - 32 < 32 ? n1 - c0 - 32 : 32) : n1 - c0;
+        if (M == 1) {
+            if (two) few_pair512(1, 2, K, A, lda, K2, A2, lda2, Pc, ps, Cc, ldc, w, acc);
+            else few_pair512(1, 1, K, A, lda, K2, A2, lda2, Pc, ps, Cc, ldc, w, acc);
+        } else {
+            if (two) few_pair512(2, 2, K, A, lda, K2, A2, lda2, Pc, ps, Cc, ldc, w, acc);
+            else few_pair512(2, 1, K, A, lda, K2, A2, lda2, Pc, ps, Cc, ldc, w, acc);
+        }
+    }
+}
 #endif
 
 #ifdef PGEMM_AVX2
@@ -411,6 +483,12 @@ static inline __attribute__((always_inline)) void pgemm_body(int M, int K, const
     const int use2 = avx2_ok();
 #endif
     const int split = split_layout();
+#ifdef __AVX512F__
+    if (use512 && M <= 2) {
+        few_block512(M, K, A, lda, K2, A2, lda2, n0, n1, P, C, ldc, accumulate);
+        return;
+    }
+#endif
 #ifdef PGEMM_AVX2
     if (use2 && M <= 2) {
         few_block(M, K, A, lda, K2, A2, lda2, n0, n1, P, C, ldc, accumulate);
