@@ -51,7 +51,7 @@ static rnnc_status make_tagger(rnnc_seq_model **out, rnnc_cell cell, const confi
         s = rnnc_s2s_vocab_add(&v, sym, (size_t)n, &id);
     }
     const char *tags[TAGS];
-    char tagbuf[TAGS][8];
+    char tagbuf[TAGS][16]; /* room for any int: GCC at -O1 cannot see that i < TAGS and warns */
     for (int i = 0; i < TAGS; i++) {
         snprintf(tagbuf[i], sizeof tagbuf[i], "t%d", i);
         tags[i] = tagbuf[i];
