@@ -418,7 +418,7 @@ static void ema_record(const rnnc_run_event *e, void *ctx) {
 }
 
 static void test_ema(void) {
-    char corpus[128], dir[2][128], path[256];
+    char corpus[128], dir[2][128], path[512]; /* GCC at -Os sizes dir[k] as the whole array */
     snprintf(corpus, sizeof corpus, "%s/corpus_ema.txt", tmpdir);
     write_corpus(corpus, 20000, 4);
     const char *data[] = {corpus};

@@ -45,14 +45,15 @@ static void run_name(const char *path, char *buf, size_t n) {
             if (base == tmp) { snprintf(buf, n, "run"); return; }
             tmp[base - tmp - 1] = 0;
             const char *p = strrchr(tmp, '/');
-            snprintf(buf, n, "%s", p ? p + 1 : tmp);
-            if (!*buf) snprintf(buf, n, "run");
+            /* a longer name is cut to the legend's width (the length is looked at so that GCC does
+             * not take the cut for a mistake at -O1) */
+            if (snprintf(buf, n, "%s", p ? p + 1 : tmp) <= 0) snprintf(buf, n, "run");
             return;
         }
         snprintf(buf, n, "%.*s", (int)(strlen(base) - 6), base);
         return;
     }
-    snprintf(buf, n, "%s", base);
+    if (snprintf(buf, n, "%s", base) <= 0) snprintf(buf, n, "run"); /* cut to the width, as above */
 }
 
 typedef struct {
@@ -160,7 +161,7 @@ int cmd_plot(int argc, char **argv) {
                           by_step ? "" : by_time ? " with an elapsed time" : " with a token count");
     }
     if (!rc) {
-        rnnc_plot_series *ser = calloc((size_t)n_in * 2, sizeof *ser);
+        rnnc_plot_series *ser = calloc((size_t)(unsigned)n_in * 2, sizeof *ser);
         size_t ns = 0;
         if (!ser) rc = cli_fail("out of memory");
         for (int r = 0; r < n_in && !rc; r++)

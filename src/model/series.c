@@ -313,7 +313,7 @@ static rnnc_status parse_inner(csv *c, const rnnc_series_spec *sp, rnnc_series_d
     if (!next_record(c))
         return rnnc_error(RNNC_ERR_FORMAT, "%s: the file is empty (expected a header line naming the columns, then "
                           "one row per time step)", c->name);
-    int H;
+    int H = 0; /* set by read_header; GCC at -O1 cannot see it */
     size_t hdr_line;
     rnnc_status st = read_header(c, sp, w, &H, &hdr_line);
     if (st) return st;
