@@ -249,6 +249,18 @@ static void test_pgemm2(void) {
         }
         free(W); free(A); free(A1); free(A2); free(C1); free(C2); free(P);
     }
+    /* no rows: nothing written, also where one and two rows take their own path */
+    float *P0 = aligned_alloc(64, 2 * 64 * sizeof(float)), A0[4] = {1, 2, 3, 4}, C0[2 * 64];
+    for (int i = 0; i < 2 * 64; i++) P0[i] = 1.0f;
+    for (int acc = 0; acc < 2; acc++) {
+        for (int i = 0; i < 2 * 64; i++) C0[i] = 7.0f;
+        rnnc_pgemm(0, 2, 0, 64, A0, 2, P0, C0, 64, acc);
+        rnnc_pgemm2(0, 1, A0, 2, 1, A0 + 1, 2, 0, 64, P0, C0, 64, acc);
+        int changed = 0;
+        for (int i = 0; i < 2 * 64; i++) changed += C0[i] != 7.0f;
+        CHECK_MSG(changed == 0, "pgemm with no rows wrote %d values (acc %d)", changed, acc);
+    }
+    free(P0);
 }
 
 /* C = A W (or C += A W) on both of its paths (the packed kernel when N or K is at most 128, BLAS

@@ -483,6 +483,7 @@ static inline __attribute__((always_inline)) void pgemm_body(int M, int K, const
     const int use2 = avx2_ok();
 #endif
     const int split = split_layout();
+    if (M < 1) return; /* the few-row paths below would write one or two rows */
 #ifdef __AVX512F__
     if (use512 && M <= 2) {
         few_block512(M, K, A, lda, K2, A2, lda2, n0, n1, P, C, ldc, accumulate);
