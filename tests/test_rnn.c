@@ -444,8 +444,9 @@ static void test_math(void) {
     CHECK(rnnc_sigmoidf(-200.0f) >= 0.0f && rnnc_sigmoidf(-200.0f) < 1e-37f && rnnc_sigmoidf(200.0f) == 1.0f);
 }
 
-/* The eight-lane nonlinearities (vmath.h, AVX2 + FMA builds) are lane for lane the bits of the
- * scalar ones, NaN for NaN, over a sweep of values and random bit patterns (every exponent). */
+/* The eight-lane nonlinearities (vmath.h, AVX2 + FMA builds), and the sixteen-lane ones of AVX-512
+ * builds, are lane for lane the bits of the scalar ones, NaN for NaN, over a sweep of values and
+ * random bit patterns (every exponent). */
 #ifdef RNNC_V8
 static bool same_float(float a, float b) { return (isnan(a) && isnan(b)) || !memcmp(&a, &b, sizeof a); }
 #endif
@@ -453,7 +454,7 @@ static bool same_float(float a, float b) { return (isnan(a) && isnan(b)) || !mem
 static void test_math_lanes(void) {
 #ifdef RNNC_V8
     uint64_t st = 12345;
-    long bad = 0, n = 0;
+    long bad = 0, n = 0, n16 = 0;
     for (int i = 0; i < 400000; i += 8) {
         float x[8], e[8], s[8], t[8];
         for (int k = 0; k < 8; k++) {
@@ -476,11 +477,31 @@ static void test_math_lanes(void) {
                 if (bad++ < 5) CHECK_MSG(false, "x %a: exp %a/%a sigmoid %a/%a tanh %a/%a", x[k], e[k], rnnc_expf(x[k]),
                                          s[k], rnnc_sigmoidf(x[k]), t[k], rnnc_tanhf(x[k]));
             }
+#ifdef RNNC_V16
+        /* the same eight values, then reversed, in sixteen lanes */
+        float x16[16], e16[16], s16[16], t16[16];
+        for (int k = 0; k < 8; k++) x16[k] = x16[15 - k] = x[k];
+        __m512 w = _mm512_loadu_ps(x16);
+        _mm512_storeu_ps(e16, rnnc_v16_expf(w));
+        _mm512_storeu_ps(s16, rnnc_v16_sigmoidf(w));
+        _mm512_storeu_ps(t16, rnnc_v16_tanhf(w));
+        for (int k = 0; k < 16; k++, n16++)
+            if (!same_float(e16[k], rnnc_expf(x16[k])) || !same_float(s16[k], rnnc_sigmoidf(x16[k])) ||
+                !same_float(t16[k], rnnc_tanhf(x16[k]))) {
+                if (bad++ < 5) CHECK_MSG(false, "x %a in 16 lanes: exp %a/%a sigmoid %a/%a tanh %a/%a", x16[k], e16[k],
+                                         rnnc_expf(x16[k]), s16[k], rnnc_sigmoidf(x16[k]), t16[k], rnnc_tanhf(x16[k]));
+            }
+#endif
     }
     CHECK_EQ_LL(bad, 0);
     CHECK_EQ_LL(n, 400000);
+#ifdef RNNC_V16
+    CHECK_EQ_LL(n16, 800000);
+#else
+    (void)n16;
 #endif
-    /* A cell's row of 69 units (eight lanes eight times and a tail of five in such builds) against each unit
+#endif
+    /* A cell's row of 69 units (eight lanes eight times, or sixteen four times, and a tail of five in such builds) against each unit
      * computed alone (the scalar loops only): the same bits, forward and, for the LSTM, backward. */
     const rnnc_cell cells[] = {RNNC_CELL_LSTM, RNNC_CELL_GRU, RNNC_CELL_RNN_TANH};
     for (int ci = 0; ci < 3; ci++) {

@@ -19,13 +19,12 @@ static void fwd_row(int n, int relu, const float *restrict g, const float *restr
         }
     } else {
         int j0 = 0;
-#ifdef RNNC_V8 /* eight units at a time written out (vmath.h), the same bits as the loop below */
-        for (; j0 + 8 <= n; j0 += 8) {
+#ifdef RNNC_VEC /* RNNC_VW units at a time written out (vmath.h), the same bits as the loop below */
+        for (; j0 + RNNC_VW <= n; j0 += RNNC_VW) {
             const int j = j0;
-            __m256 v = rnnc_v8_tanhf(_mm256_add_ps(
-                _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(g + j), _mm256_loadu_ps(hg + j)), _mm256_loadu_ps(bi + j)),
-                _mm256_loadu_ps(bh + j)));
-            _mm256_storeu_ps(hnew + j, v); _mm256_storeu_ps(y + j, v);
+            rnnc_vf v = rnnc_vtanhf(RNNC_VADD(RNNC_VADD(RNNC_VADD(RNNC_VLD(g + j), RNNC_VLD(hg + j)), RNNC_VLD(bi + j)),
+                                              RNNC_VLD(bh + j)));
+            RNNC_VST(hnew + j, v); RNNC_VST(y + j, v);
         }
 #endif
 #pragma omp simd

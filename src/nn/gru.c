@@ -16,20 +16,20 @@ static void fwd_row(int n, float *restrict gr, float *restrict gz, float *restri
     /* two passes, as in lstm.c: r and z, then n and h' (each pass's chain one exp and divide);
      * with AVX2 and FMA eight units at a time written out, the same bits as the loops below */
     int j0 = 0;
-#ifdef RNNC_V8
-#define LD(p) _mm256_loadu_ps((p) + j)
-    const __m256 one = _mm256_set1_ps(1.0f);
-    for (int j = 0; j + 8 <= n; j += 8) {
-        _mm256_storeu_ps(gr + j, rnnc_v8_sigmoidf(_mm256_add_ps(_mm256_add_ps(_mm256_add_ps(LD(gr), LD(hr)), LD(bi)), LD(bh))));
-        _mm256_storeu_ps(gz + j, rnnc_v8_sigmoidf(_mm256_add_ps(_mm256_add_ps(_mm256_add_ps(LD(gz), LD(hz)), LD(bi + H)), LD(bh + H))));
+#ifdef RNNC_VEC
+#define LD(p) RNNC_VLD((p) + j)
+    const rnnc_vf one = RNNC_VSET1(1.0f);
+    for (int j = 0; j + RNNC_VW <= n; j += RNNC_VW) {
+        RNNC_VST(gr + j, rnnc_vsigmoidf(RNNC_VADD(RNNC_VADD(RNNC_VADD(LD(gr), LD(hr)), LD(bi)), LD(bh))));
+        RNNC_VST(gz + j, rnnc_vsigmoidf(RNNC_VADD(RNNC_VADD(RNNC_VADD(LD(gz), LD(hz)), LD(bi + H)), LD(bh + H))));
     }
-    for (; j0 + 8 <= n; j0 += 8) {
+    for (; j0 + RNNC_VW <= n; j0 += RNNC_VW) {
         const int j = j0;
-        __m256 r = LD(gr), z = LD(gz), hnv = _mm256_add_ps(LD(hh), LD(bh + 2 * H));
-        __m256 nv = rnnc_v8_tanhf(_mm256_add_ps(_mm256_add_ps(LD(gn), LD(bi + 2 * H)), _mm256_mul_ps(r, hnv)));
-        __m256 h = _mm256_add_ps(_mm256_mul_ps(_mm256_sub_ps(one, z), nv), _mm256_mul_ps(z, LD(hp)));
-        _mm256_storeu_ps(gn + j, nv); _mm256_storeu_ps(hn + j, hnv);
-        _mm256_storeu_ps(hnew + j, h); _mm256_storeu_ps(y + j, h);
+        rnnc_vf r = LD(gr), z = LD(gz), hnv = RNNC_VADD(LD(hh), LD(bh + 2 * H));
+        rnnc_vf nv = rnnc_vtanhf(RNNC_VADD(RNNC_VADD(LD(gn), LD(bi + 2 * H)), RNNC_VMUL(r, hnv)));
+        rnnc_vf h = RNNC_VADD(RNNC_VMUL(RNNC_VSUB(one, z), nv), RNNC_VMUL(z, LD(hp)));
+        RNNC_VST(gn + j, nv); RNNC_VST(hn + j, hnv);
+        RNNC_VST(hnew + j, h); RNNC_VST(y + j, h);
     }
 #undef LD
 #endif

@@ -16,22 +16,22 @@ static void fwd_row(int n, float *restrict gi, float *restrict gf, float *restri
      * dependent chain (a gate's exp and divide, c', tanh(c')'s exp and divide, h') of about 220
      * instructions, of which the core held two elements' worth; split, each pass's chain is half
      * as long and twice as many elements overlap. The activated gates and c' are in L1 for the
-     * second pass. With AVX2 and FMA eight units at a time written out (vmath.h), the rest in the
-     * loops below, the same bits either way. */
+     * second pass. With AVX2 and FMA eight units at a time written out (vmath.h; sixteen with
+     * AVX-512), the rest in the loops below, the same bits either way. */
     int j0 = 0;
-#ifdef RNNC_V8
-#define LD(p) _mm256_loadu_ps((p) + j)
-#define GATE(g, h, k) _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(LD(g), LD(h)), LD(bi + (k) * H)), LD(bh + (k) * H))
-    for (; j0 + 8 <= n; j0 += 8) {
+#ifdef RNNC_VEC
+#define LD(p) RNNC_VLD((p) + j)
+#define GATE(g, h, k) RNNC_VADD(RNNC_VADD(RNNC_VADD(LD(g), LD(h)), LD(bi + (k) * H)), LD(bh + (k) * H))
+    for (; j0 + RNNC_VW <= n; j0 += RNNC_VW) {
         const int j = j0;
-        __m256 i = rnnc_v8_sigmoidf(GATE(gi, hi, 0)), f = rnnc_v8_sigmoidf(GATE(gf, hf, 1));
-        __m256 g = rnnc_v8_tanhf(GATE(gg, hgg, 2)), o = rnnc_v8_sigmoidf(GATE(go, ho, 3));
-        _mm256_storeu_ps(gi + j, i); _mm256_storeu_ps(gf + j, f); _mm256_storeu_ps(gg + j, g); _mm256_storeu_ps(go + j, o);
-        _mm256_storeu_ps(cnew + j, _mm256_add_ps(_mm256_mul_ps(f, LD(cp)), _mm256_mul_ps(i, g)));
+        rnnc_vf i = rnnc_vsigmoidf(GATE(gi, hi, 0)), f = rnnc_vsigmoidf(GATE(gf, hf, 1));
+        rnnc_vf g = rnnc_vtanhf(GATE(gg, hgg, 2)), o = rnnc_vsigmoidf(GATE(go, ho, 3));
+        RNNC_VST(gi + j, i); RNNC_VST(gf + j, f); RNNC_VST(gg + j, g); RNNC_VST(go + j, o);
+        RNNC_VST(cnew + j, RNNC_VADD(RNNC_VMUL(f, LD(cp)), RNNC_VMUL(i, g)));
     }
-    for (int j = 0; j + 8 <= n; j += 8) {
-        __m256 h = _mm256_mul_ps(LD(go), rnnc_v8_tanhf(LD(cnew)));
-        _mm256_storeu_ps(hnew + j, h); _mm256_storeu_ps(y + j, h);
+    for (int j = 0; j + RNNC_VW <= n; j += RNNC_VW) {
+        rnnc_vf h = RNNC_VMUL(LD(go), rnnc_vtanhf(LD(cnew)));
+        RNNC_VST(hnew + j, h); RNNC_VST(y + j, h);
     }
 #undef GATE
 #undef LD
@@ -76,21 +76,21 @@ static void bwd_row(int n, const float *restrict gi, const float *restrict gf, c
                     float *restrict di, float *restrict df, float *restrict dg, float *restrict dO,
                     float *restrict dcp, float *restrict dhp) {
     int j0 = 0;
-#ifdef RNNC_V8
-    /* the loop below, eight units at a time, each product in its order there */
-#define LD(p) _mm256_loadu_ps((p) + j)
-    const __m256 one = _mm256_set1_ps(1.0f);
-    for (; j0 + 8 <= n; j0 += 8) {
+#ifdef RNNC_VEC
+    /* the loop below, RNNC_VW units at a time, each product in its order there */
+#define LD(p) RNNC_VLD((p) + j)
+    const rnnc_vf one = RNNC_VSET1(1.0f);
+    for (; j0 + RNNC_VW <= n; j0 += RNNC_VW) {
         const int j = j0;
-        __m256 d = _mm256_add_ps(LD(dh), LD(dy)), i = LD(gi), f = LD(gf), g = LD(gg), o = LD(go);
-        __m256 tc = rnnc_v8_tanhf(LD(cn));
-        __m256 dct = _mm256_add_ps(LD(dc), _mm256_mul_ps(_mm256_mul_ps(d, o), _mm256_sub_ps(one, _mm256_mul_ps(tc, tc))));
-        _mm256_storeu_ps(di + j, _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(dct, g), i), _mm256_sub_ps(one, i)));
-        _mm256_storeu_ps(df + j, _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(dct, LD(cp)), f), _mm256_sub_ps(one, f)));
-        _mm256_storeu_ps(dg + j, _mm256_mul_ps(_mm256_mul_ps(dct, i), _mm256_sub_ps(one, _mm256_mul_ps(g, g))));
-        _mm256_storeu_ps(dO + j, _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(d, tc), o), _mm256_sub_ps(one, o)));
-        _mm256_storeu_ps(dcp + j, _mm256_mul_ps(dct, f));
-        _mm256_storeu_ps(dhp + j, _mm256_setzero_ps());
+        rnnc_vf d = RNNC_VADD(LD(dh), LD(dy)), i = LD(gi), f = LD(gf), g = LD(gg), o = LD(go);
+        rnnc_vf tc = rnnc_vtanhf(LD(cn));
+        rnnc_vf dct = RNNC_VADD(LD(dc), RNNC_VMUL(RNNC_VMUL(d, o), RNNC_VSUB(one, RNNC_VMUL(tc, tc))));
+        RNNC_VST(di + j, RNNC_VMUL(RNNC_VMUL(RNNC_VMUL(dct, g), i), RNNC_VSUB(one, i)));
+        RNNC_VST(df + j, RNNC_VMUL(RNNC_VMUL(RNNC_VMUL(dct, LD(cp)), f), RNNC_VSUB(one, f)));
+        RNNC_VST(dg + j, RNNC_VMUL(RNNC_VMUL(dct, i), RNNC_VSUB(one, RNNC_VMUL(g, g))));
+        RNNC_VST(dO + j, RNNC_VMUL(RNNC_VMUL(RNNC_VMUL(d, tc), o), RNNC_VSUB(one, o)));
+        RNNC_VST(dcp + j, RNNC_VMUL(dct, f));
+        RNNC_VST(dhp + j, RNNC_VZERO());
     }
 #undef LD
 #endif
