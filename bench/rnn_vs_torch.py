@@ -72,7 +72,7 @@ def torch_step(cell, H, L, B, T, reps, threads):
     """PyTorch's step time on `threads` threads: on more than one, the faster of the system's OpenBLAS
     and the OpenMP build preloaded (bench/torch_blas.py)."""
     best = None
-    for _, omp, _ in [v for v in torch_blas.variants() if v[0] == threads]:
+    for _, omp in torch_blas.variants((threads,)):
         out = subprocess.run([sys.executable, os.path.abspath(__file__), "--torch-worker", cell, str(H), str(L),
                               str(B), str(T), str(reps), str(threads)], check=True, capture_output=True, text=True,
                              env=torch_blas.env(threads, omp)).stdout

@@ -89,7 +89,7 @@ def main():
         subprocess.run(["cmake", "--build", os.path.join(ROOT, "build"), "--target", "bench_sample"], check=True)
     torch_best = torch_prompt = 0.0
     pr = ["--prompt", str(a.prompt)] if a.prompt > 0 else []
-    for threads, omp, _ in torch_blas.variants():
+    for threads, omp in torch_blas.variants():
         out = subprocess.run([sys.executable, __file__, "--worker", str(threads), "--tokens", str(a.tokens),
                               "--repeats", str(a.repeats), "--cell", a.cell, "--hidden", str(a.hidden),
                               "--layers", str(a.layers)] + pr, capture_output=True, text=True, check=True,

@@ -352,7 +352,7 @@ def main():
             pad = float(r["pad_share"])
             tok_per_step = float(r["tokens_per_s"]) / float(r["steps_per_s"])
             said = []
-            for _, omp, _ in [v for v in torch_blas.variants() if v[0] == threads]:
+            for _, omp in torch_blas.variants((threads,)):
                 o = json.loads(run(me + ["--torch-train", str(threads), prefix + ".init.safetensors",
                                          prefix + ".batches", str(a.warmup), str(a.steps)],
                                    torch_blas.env(threads, omp)))
@@ -413,7 +413,7 @@ def beam_part(a, prefix, test, me):
         bres[("rnnc cpu", threads)] = float(r["cpu_s"])
         per, wer, items = r["per"], r["wer"], int(r["items"])
         said = []
-        for _, omp, _ in [v for v in torch_blas.variants() if v[0] == threads]:
+        for _, omp in torch_blas.variants((threads,)):
             o = json.loads(run(me + ["--torch-beam", str(threads), model, test, "5", str(a.beam_batch),
                                      prefix + f".torch{threads}{'omp' if omp else ''}.out"],
                                torch_blas.env(threads, omp)))

@@ -44,11 +44,11 @@ def env(threads, openmp=False, base=None):
 
 
 def variants(threads=(1, 2)):
-    """(threads, openmp, label) for each way PyTorch is measured: every thread count on the system's
+    """(threads, openmp) for each way PyTorch is measured: every thread count on the system's
     build, and the counts above one again on the OpenMP build where it is installed."""
-    out = [(t, False, f"{t}t") for t in threads]
+    out = [(t, False) for t in threads]
     if openmp_libblas():
-        out += [(t, True, f"{t}t-omp") for t in threads if t > 1]
+        out += [(t, True) for t in threads if t > 1]
     return out
 
 

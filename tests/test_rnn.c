@@ -449,6 +449,19 @@ static void test_math(void) {
  * random bit patterns (every exponent). */
 #ifdef RNNC_V8
 static bool same_float(float a, float b) { return (isnan(a) && isnan(b)) || !memcmp(&a, &b, sizeof a); }
+
+/* Lanes k < n of the vector results e, s, t against the scalar functions of x[k]: counts the
+ * checked lanes in *n_checked and the wrong ones in *bad, reporting the first five. */
+static void check_lanes(const float *x, const float *e, const float *s, const float *t, int n, long *n_checked,
+                        long *bad) {
+    for (int k = 0; k < n; k++, (*n_checked)++)
+        if (!same_float(e[k], rnnc_expf(x[k])) || !same_float(s[k], rnnc_sigmoidf(x[k])) ||
+            !same_float(t[k], rnnc_tanhf(x[k]))) {
+            if ((*bad)++ < 5)
+                CHECK_MSG(false, "x %a in %d lanes: exp %a/%a sigmoid %a/%a tanh %a/%a", x[k], n, e[k], rnnc_expf(x[k]),
+                          s[k], rnnc_sigmoidf(x[k]), t[k], rnnc_tanhf(x[k]));
+        }
+}
 #endif
 
 static void test_math_lanes(void) {
@@ -471,12 +484,7 @@ static void test_math_lanes(void) {
         _mm256_storeu_ps(e, rnnc_v8_expf(v));
         _mm256_storeu_ps(s, rnnc_v8_sigmoidf(v));
         _mm256_storeu_ps(t, rnnc_v8_tanhf(v));
-        for (int k = 0; k < 8; k++, n++)
-            if (!same_float(e[k], rnnc_expf(x[k])) || !same_float(s[k], rnnc_sigmoidf(x[k])) ||
-                !same_float(t[k], rnnc_tanhf(x[k]))) {
-                if (bad++ < 5) CHECK_MSG(false, "x %a: exp %a/%a sigmoid %a/%a tanh %a/%a", x[k], e[k], rnnc_expf(x[k]),
-                                         s[k], rnnc_sigmoidf(x[k]), t[k], rnnc_tanhf(x[k]));
-            }
+        check_lanes(x, e, s, t, 8, &n, &bad);
 #ifdef RNNC_V16
         /* the same eight values, then reversed, in sixteen lanes */
         float x16[16], e16[16], s16[16], t16[16];
@@ -485,12 +493,7 @@ static void test_math_lanes(void) {
         _mm512_storeu_ps(e16, rnnc_v16_expf(w));
         _mm512_storeu_ps(s16, rnnc_v16_sigmoidf(w));
         _mm512_storeu_ps(t16, rnnc_v16_tanhf(w));
-        for (int k = 0; k < 16; k++, n16++)
-            if (!same_float(e16[k], rnnc_expf(x16[k])) || !same_float(s16[k], rnnc_sigmoidf(x16[k])) ||
-                !same_float(t16[k], rnnc_tanhf(x16[k]))) {
-                if (bad++ < 5) CHECK_MSG(false, "x %a in 16 lanes: exp %a/%a sigmoid %a/%a tanh %a/%a", x16[k], e16[k],
-                                         rnnc_expf(x16[k]), s16[k], rnnc_sigmoidf(x16[k]), t16[k], rnnc_tanhf(x16[k]));
-            }
+        check_lanes(x16, e16, s16, t16, 16, &n16, &bad);
 #endif
     }
     CHECK_EQ_LL(bad, 0);

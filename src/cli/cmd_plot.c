@@ -45,15 +45,15 @@ static void run_name(const char *path, char *buf, size_t n) {
             if (base == tmp) { snprintf(buf, n, "run"); return; }
             tmp[base - tmp - 1] = 0;
             const char *p = strrchr(tmp, '/');
-            /* a longer name is cut to the legend's width (the length is looked at so that GCC does
-             * not take the cut for a mistake at -O1) */
+            /* a longer name is cut to the label buffer, n - 1 bytes (the length is looked at so that
+             * GCC does not take the cut for a mistake at -O1) */
             if (snprintf(buf, n, "%s", p ? p + 1 : tmp) <= 0) snprintf(buf, n, "run");
             return;
         }
         snprintf(buf, n, "%.*s", (int)(strlen(base) - 6), base);
         return;
     }
-    if (snprintf(buf, n, "%s", base) <= 0) snprintf(buf, n, "run"); /* cut to the width, as above */
+    if (snprintf(buf, n, "%s", base) <= 0) snprintf(buf, n, "run"); /* cut to the buffer, as above */
 }
 
 typedef struct {
