@@ -102,5 +102,31 @@ grep -q -- "--title needs a value (got the flag --log-x)" "$T/err" || fail "--ti
 expect_error 2 plot "$T/run_a" --bogus -o "$T/x.svg"
 [ "$(tail -1 "$T/err")" = "(see rnnc plot --help)" ] || fail "usage error hint: $(cat "$T/err")"
 
+# a file that is not a log is named for what it is; a log of torn lines only is a log without rows
+printf 'hello\nworld\n' >"$T/notes.txt"
+expect_error 1 plot "$T/notes.txt" -o "$T/x.svg"
+grep -q "notes.txt: this is a text file, not a metrics log" "$T/err" || fail "text file as a log: $(cat "$T/err")"
+printf 'a\tb\n' >"$T/pairs.tsv"
+expect_error 1 plot "$T/pairs.tsv" -o "$T/x.svg"
+grep -q "this is a TSV file, not a metrics log" "$T/err" || fail "TSV file as a log: $(cat "$T/err")"
+mkdir -p "$T/torn_run" && printf '{"step":1,"tra' >"$T/torn_run/metrics.jsonl"
+expect_error 1 plot "$T/torn_run" -o "$T/x.svg"
+grep -q "no metrics in the log yet (1 line that is not a JSON object" "$T/err" || fail "torn log: $(cat "$T/err")"
+[ -e "$T/x.svg" ] && fail "an SVG was written despite the error"
+
+# a legend name wider than the plot loses its middle, and the legend stays inside the picture
+long="run-$(printf 'x%.0s' $(seq 1 200))-lr0.003"
+mkdir -p "$T/$long" && cp "$T/run_a/metrics.jsonl" "$T/$long/"
+for w in 900 300; do
+    "$RNNC" plot "$T/$long" "$T/run_b" --width $w -o "$T/long$w.svg" || fail "plot of a long run name, width $w"
+    grep -q "$long" "$T/long$w.svg" && fail "width $w: the long name is drawn whole"
+    grep -q "…" "$T/long$w.svg" || fail "width $w: no ellipsis in the cut name"
+    box=$(grep -o '<rect x="[-0-9.]*" y="[-0-9.]*" width="[0-9.]*"[^>]*rx="4"' "$T/long$w.svg" |
+          sed 's/.*x="\([-0-9.]*\)".*width="\([0-9.]*\)".*/\1 \2/')
+    awk -v b="$box" -v w="$w" 'BEGIN{split(b, a, " "); exit !(b != "" && a[1] >= 0 && a[1] + a[2] <= w)}' ||
+        fail "width $w: the legend box (x, width) is '$box'"
+done
+grep -q '>run-xxx[x]*…x*-lr0.003 training<' "$T/long900.svg" || fail "the cut name does not keep both ends"
+
 [ "$fails" -eq 0 ] && echo "cli_plot: all passed"
 exit "$fails"

@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "rnnc/filekind.h"
 #include "rnnc/metrics.h"
 #include "rnnc/plot.h"
 
@@ -54,6 +56,26 @@ static void run_name(const char *path, char *buf, size_t n) {
         return;
     }
     if (snprintf(buf, n, "%s", base) <= 0) snprintf(buf, n, "run"); /* cut to the buffer, as above */
+}
+
+/* A file given as a log that has lines but no JSON object among them: say what it is instead
+ * ("no metrics in the log yet" would send the user to wait for a run). */
+static int not_a_log(const char *path, size_t skipped) {
+    size_t len = strlen(path);
+    struct stat sb;
+    if ((stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) || (len >= 13 && !strcmp(path + len - 13, "metrics.jsonl")))
+        return cli_fail("%s: no metrics in the log yet (%zu %s: a torn write?)", path, skipped,
+                        skipped == 1 ? "line that is not a JSON object" : "lines that are not JSON objects");
+    rnnc_file_kind k = rnnc_file_kind_sniff_path(path);
+    if (k == RNNC_FILE_UNKNOWN) { /* binary: a safetensors file says what it holds in its header */
+        rnnc_safetensors st;
+        if (rnnc_st_load(&st, path) == RNNC_OK) {
+            k = rnnc_file_kind_of(&st);
+            rnnc_st_free(&st);
+        }
+    }
+    return cli_fail("%s: this is %s, not a metrics log; rnnc plot draws a run "
+                    "directory or its metrics.jsonl", path, rnnc_file_kind_name(k));
 }
 
 typedef struct {
@@ -137,6 +159,7 @@ int cmd_plot(int argc, char **argv) {
     for (int r = 0; r < n_in && !rc; r++) {
         rnnc_metrics_series s;
         if (rnnc_metrics_read(inputs[r], &s)) { rc = cli_fail_status(); break; }
+        if (s.n == 0 && s.skipped > 0) { rc = not_a_log(inputs[r], s.skipped); rnnc_metrics_series_free(&s); break; }
         if (s.n == 0) { rc = cli_fail("%s: no metrics in the log yet", inputs[r]); rnnc_metrics_series_free(&s); break; }
         for (int c = 0; c < 2; c++) {
             runs[r].x[c] = malloc(s.n * sizeof(double));

@@ -139,6 +139,25 @@ static size_t text_chars(const char *s) {
     return n;
 }
 
+/* s itself when it has at most max characters; else its first and last characters around an
+ * ellipsis, max in all, in buf (n bytes; cut at whole UTF-8 characters): run names differ at either
+ * end ("lstm-512-lr0.003" and "lstm-512-lr0.006"), so both ends stay. */
+static const char *fit_text(const char *s, size_t max, char *buf, size_t n) {
+    size_t chars = text_chars(s);
+    if (chars <= max || max < 3 || n < 8) return s;
+    size_t head = (max - 1 + 1) / 2, tail = max - 1 - head, len = strlen(s), a = 0, b = len, k = 0;
+    for (size_t c = 0; a < len && c < head; c++)
+        for (a++; a < len && ((unsigned char)s[a] & 0xC0) == 0x80; a++) {}
+    for (; b > a && k < tail; k++)
+        for (b--; b > a && ((unsigned char)s[b] & 0xC0) == 0x80; b--) {}
+    if (a + 3 + (len - b) + 1 > n) return s; /* no room: left whole (the caller's buffer is ample) */
+    memcpy(buf, s, a);
+    memcpy(buf + a, "\xE2\x80\xA6", 3); /* U+2026 */
+    memcpy(buf + a + 3, s + b, len - b);
+    buf[a + 3 + len - b] = 0;
+    return buf;
+}
+
 typedef struct {
     double x0, x1, y0, y1;       /* plot area in pixels (y0 top) */
     double xlo, xhi, ylo, yhi;   /* data range; log10 of it on a log axis */
@@ -295,10 +314,15 @@ rnnc_status rnnc_plot_svg(rnnc_bytes *out, const rnnc_plot_opts *o, const rnnc_p
      * pixels along each drawn segment (a line may cross a corner between two distant points);
      * top right on ties */
     if (ns > 0) {
+        /* names longer than the plot area holds beside the line sample (50 px) lose their middle */
+        const double room = (f.x1 - f.x0 - 20 - 50) / 7.4;
+        const size_t fit = room > 14 ? (size_t)room : 14; /* at least 4 characters beside " (no data)" */
+        char cut[1024];
         size_t maxc = 0;
         for (size_t i = 0; i < ns; i++) {
-            size_t c = text_chars(s[i].label ? s[i].label : "") + (valid_count(&f, &s[i]) == 0 ? 10 : 0);
-            if (c > maxc) maxc = c;
+            size_t extra = valid_count(&f, &s[i]) == 0 ? 10 : 0, c = text_chars(s[i].label ? s[i].label : "");
+            if (c > fit - extra) c = fit - extra;
+            if (c + extra > maxc) maxc = c + extra;
         }
         double lw = 50 + 7.4 * (double)maxc, lh = 10 + 20.0 * (double)ns;
         double corners[4][2] = {{f.x1 - 10 - lw, f.y0 + 10}, {f.x0 + 10, f.y0 + 10},
@@ -335,8 +359,9 @@ rnnc_status rnnc_plot_svg(rnnc_bytes *out, const rnnc_plot_opts *o, const rnnc_p
             if (s[i].markers)
                 put(&w, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3\" fill=\"%s\"/>\n", lx + 24, y, col);
             put(&w, "<text x=\"%.2f\" y=\"%.2f\" dy=\"0.35em\" fill=\"#222\">", lx + 46, y);
-            put_text(&w, s[i].label ? s[i].label : "");
-            if (valid_count(&f, &s[i]) == 0) put(&w, " (no data)");
+            size_t extra = valid_count(&f, &s[i]) == 0 ? 10 : 0;
+            put_text(&w, fit_text(s[i].label ? s[i].label : "", fit - extra, cut, sizeof cut));
+            if (extra) put(&w, " (no data)");
             put(&w, "</text>\n");
         }
         put(&w, "</g>\n");
