@@ -194,10 +194,14 @@ void rnnc_pgemm_pack(float *dst, const float *src, int ld, int trans, int K, int
 }
 
 #ifdef __AVX512F__
-/* c0, c1 (rows i < mr, 32 columns) += A[i, 0:K] x the K panel rows at P, k in order. */
+/* c0, c1 (rows i < mr, 32 columns) += A[i, 0:K] x the K panel rows at P, k in order; with use_pf
+ * each k also asks for the line at pf + k * pfs to come into L2 (pgemm_body's share of the next
+ * panel). */
 static inline __attribute__((always_inline)) void kernel_rows(const int mr, int K, const float *A, int lda, const float *P,
-                                                              __m512 c0[8], __m512 c1[8]) {
+                                                              __m512 c0[8], __m512 c1[8], const int use_pf,
+                                                              const float *pf, int pfs) {
     for (int k = 0; k < K; k++) {
+        if (use_pf) _mm_prefetch((const char *)(pf + (size_t)k * pfs), _MM_HINT_T1);
         __m512 b0 = _mm512_load_ps(P + (size_t)k * 32), b1 = _mm512_load_ps(P + (size_t)k * 32 + 16);
 #pragma GCC unroll 8
         for (int i = 0; i < mr; i++) {
@@ -210,13 +214,13 @@ static inline __attribute__((always_inline)) void kernel_rows(const int mr, int 
 
 static inline __attribute__((always_inline)) void kernel(const int mr, int K, const float *A, int lda, int K2,
                                                          const float *A2, int lda2, const float *P, float *C, int ldc,
-                                                         int w, int acc) {
+                                                         int w, int acc, const int use_pf, const float *pf, int pfs) {
     __m512 c0[8], c1[8];
 #pragma GCC unroll 8
     for (int i = 0; i < mr; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); }
-    kernel_rows(mr, K, A, lda, P, c0, c1);
+    kernel_rows(mr, K, A, lda, P, c0, c1, use_pf, pf, pfs);
     /* rows K.. of the panel from the second source, into the same sums in the same order */
-    kernel_rows(mr, K2, A2, lda2, P + (size_t)K * 32, c0, c1);
+    kernel_rows(mr, K2, A2, lda2, P + (size_t)K * 32, c0, c1, use_pf, use_pf ? pf + (size_t)K * pfs : pf, pfs);
     __mmask16 m0 = w >= 16 ? 0xFFFF : (__mmask16)((1u << w) - 1);
     __mmask16 m1 = w >= 32 ? 0xFFFF : w > 16 ? (__mmask16)((1u << (w - 16)) - 1) : 0;
 #pragma GCC unroll 8
@@ -234,13 +238,25 @@ static inline __attribute__((always_inline)) void kernel(const int mr, int K, co
 /* One function per row count, each with its own register allocation. Inlined into pgemm_body
  * beside every other kernel, GCC kept the eight row offsets on the stack and reloaded each per k:
  * nine extra loads beside the ten vector ones, 160-165 GFLOP/s against a multiply-add peak of 223
- * on a Golden Cove core (panel in L1). Out of line they stay in registers: 172-190. */
+ * on a Golden Cove core (panel in L1). Out of line they stay in registers: 172-190. Each row count
+ * also has a form that brings its share of the next panel into L2 (kernel_pf_m, pgemm_body). */
+typedef void (*kernel_fn)(int K, const float *A, int lda, int K2, const float *A2, int lda2, const float *P, float *C,
+                          int ldc, int w, int acc, const float *pf, int pfs);
 #define KERNEL_MR(m) \
     static __attribute__((noinline)) void kernel_##m(int K, const float *A, int lda, int K2, const float *A2, int lda2, \
-                                                     const float *P, float *C, int ldc, int w, int acc) { \
-        kernel(m, K, A, lda, K2, A2, lda2, P, C, ldc, w, acc); \
+                                                     const float *P, float *C, int ldc, int w, int acc, \
+                                                     const float *pf, int pfs) { \
+        kernel(m, K, A, lda, K2, A2, lda2, P, C, ldc, w, acc, 0, pf, pfs); \
+    } \
+    static __attribute__((noinline)) void kernel_pf_##m(int K, const float *A, int lda, int K2, const float *A2, \
+                                                        int lda2, const float *P, float *C, int ldc, int w, int acc, \
+                                                        const float *pf, int pfs) { \
+        kernel(m, K, A, lda, K2, A2, lda2, P, C, ldc, w, acc, 1, pf, pfs); \
     }
 KERNEL_MR(1) KERNEL_MR(2) KERNEL_MR(3) KERNEL_MR(4) KERNEL_MR(5) KERNEL_MR(6) KERNEL_MR(7) KERNEL_MR(8)
+static const kernel_fn kernels[2][9] = {
+    {NULL, kernel_1, kernel_2, kernel_3, kernel_4, kernel_5, kernel_6, kernel_7, kernel_8},
+    {NULL, kernel_pf_1, kernel_pf_2, kernel_pf_3, kernel_pf_4, kernel_pf_5, kernel_pf_6, kernel_pf_7, kernel_pf_8}};
 
 /* One or two rows over np <= 2 panels at once, ps floats apart: kernel(1) holds two accumulators,
  * one multiply-add chain each, and waits on their latency (one row of [256] x [256, 1024] streamed
@@ -496,8 +512,17 @@ static inline __attribute__((always_inline)) void pgemm_body(int M, int K, const
         return;
     }
 #endif
+    /* Where a panel serves two to four blocks of rows (the per-step products of a recurrent layer,
+     * 16 to 32 rows), the blocks together bring the next panel of the call into L2, each its
+     * share (pfs floats a k): the first block of a panel then finds it there instead of waiting on
+     * L3, where a large layer's W_hh lives (an LSTM 512's is 4 MiB, a Golden Cove core's L2 2 MiB).
+     * One block has no time to hide the fetch in; from five blocks on (the big products' 64-row
+     * items, whose panels the threads share) the hints cost more than they saved. Hints only: no
+     * number changes. */
+    const int nblk = (M + 7) / 8, pfs = nblk > 1 && nblk <= 4 ? (NR + nblk - 1) / nblk : 0;
     for (int c0 = n0; c0 < n1; c0 += NR) {
         const float *panel = P + (size_t)(c0 / NR) * KP * NR;
+        const int more = pfs && c0 + NR < n1;
         int w = n1 - c0 < NR ? n1 - c0 : NR;
         for (int i0 = 0; i0 < M; i0 += 8) {
             int mr = M - i0 < 8 ? M - i0 : 8;
@@ -505,18 +530,12 @@ static inline __attribute__((always_inline)) void pgemm_body(int M, int K, const
             float *c = C + (size_t)i0 * ldc + c0;
 #ifdef __AVX512F__
             if (use512) {
-                switch (mr) {
-                case 8: kernel_8(K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
-                case 7: kernel_7(K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
-                case 6: kernel_6(K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
-                case 5: kernel_5(K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
-                case 4: kernel_4(K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
-                case 3: kernel_3(K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
-                case 2: kernel_2(K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
-                default: kernel_1(K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate); break;
-                }
+                const float *next = more ? panel + (size_t)KP * NR + (size_t)(i0 / 8) * KP * pfs : NULL;
+                kernels[more][mr](K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate, next, pfs);
                 continue;
             }
+#else
+            (void)more;
 #endif
 #ifdef PGEMM_AVX2
             if (use2) {
