@@ -554,8 +554,8 @@ static void test_math_lanes(void) {
  * threads carrying their own rows; each direction on its own threads; every layer at once as a
  * wavefront) give bit-identical outputs, final states and gradients, for every cell, one- and
  * two-direction stacks (2 layers; 3 layers of one direction), batches that split into single rows (B 5), into
- * 8-row blocks (B 24 and 27 on 2 and 3 threads) and into 16-row blocks with a shorter last one (B 24 and 27 on
- * one thread), variable lengths in three orders (mixed; sorted longest first, as packed
+ * 8-row blocks (B 27 on 2 threads, B 32 and 27 on 3), into 16-row blocks on several threads (B 32 on 2) and into
+ * 16-row blocks with a shorter last one (B 27 on one thread), variable lengths in three orders (mixed; sorted longest first, as packed
  * sequences, with every row padded at the last step; sorted shortest first, as the batchers make
  * them: the time loops then compute each step's products on its live rows only), initial states, dropout in training, and layer 0 reading
  * x or ids from a projected table, on 1, 2 and 3 threads; each also with the weights packed
@@ -576,7 +576,7 @@ static void test_loop_modes_identical(void) {
     const rnnc_loop_mode modes[NM] = {RNNC_LOOP_SERIAL, RNNC_LOOP_UNITS, RNNC_LOOP_ROWS, RNNC_LOOP_DIRS, RNNC_LOOP_WAVE};
     const char *const names[NM] = {"serial", "units", "rows", "dirs", "wave"};
     const struct { int L, bi; } shapes[] = {{2, 0}, {2, 1}, {3, 0}};
-    const int batches[3] = {5, 24, 27};
+    const int batches[3] = {5, 32, 27};
     int compared = 0;
     for (int k = 0; k < NCELLS; k++)
         for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
@@ -595,7 +595,7 @@ static void test_loop_modes_identical(void) {
                     float *params = randv(np, &r, 0.3f), *x = randv(nx, &r, 1.0f), *dy = randv(ny, &r, 1.0f);
                     float *dhn = randv(ns, &r, 1.0f), *dcn = randv(ns, &r, 1.0f), *h0 = randv(ns, &r, 0.5f);
                     float *c0 = randv(ns, &r, 0.5f), *table = randv((size_t)V * I, &r, 1.0f);
-                    int len[27], ids[27 * 6];
+                    int len[32], ids[32 * 6];
                     for (int b = 0; b < B; b++)
                         len[b] = order == 0 ? 1 + b * 7 % T : order == 1 ? (T - 1) - b * (T - 1) / B : 1 + b * T / B;
                     for (int n = 0; n < B * T; n++) ids[n] = (int)rnnc_rng_below(&r, (uint64_t)V);

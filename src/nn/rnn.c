@@ -555,19 +555,24 @@ static void loop_plan(const rnnc_rnn_ws *ws, int *nth, rnnc_loop_mode *mode, boo
  * computes it, nor on the rows computed with it.
  *
  * Blocks are of 16 rows on one thread (B 16 and up), and on more threads where each thread gets
- * at least two of them and no thread more rows than with blocks of 8 (B 64 on two threads; B 80
- * on two takes 8: ten blocks, five each, where blocks of 16 would give one thread 48 rows); else
- * of 8 rows, and of single rows when there are fewer than 8 rows per thread. A 16-row block runs
- * its per-step product as two 8-row register blocks over each weight panel, the second reading it
- * from L1 instead of L2, and calls the cell once for the 16 rows: G2P's step (B 64) 1.04x on two
- * threads (ten paired rounds, 0.98-1.07) and 1.02-1.08x on one. B 32 on two threads keeps four
- * blocks of 8: one 16-row block per thread was within noise on a quiet machine (LSTM 128x1, LSTM
- * 512x2) and left nothing to hand out when the other core was busy (LSTM 512x2 with a busy loop
- * on one core: 0.78-0.91x of the 8-row blocks; docs/PERFORMANCE.md). */
+ * at least one of them and no thread more rows than with blocks of 8 (B 32 and 64 on two threads;
+ * B 48 or 80 on two takes 8: six or ten blocks, three or five each, where blocks of 16 would give
+ * one thread 32 or 48 rows); else of 8 rows, and of single rows when there are fewer than 8 rows
+ * per thread. A 16-row block runs its per-step product as two 8-row register blocks over each
+ * weight panel, the second reading it from L1 or L2, the first bringing the next panel into L2
+ * for both (pgemm.c), and calls the cell once for the 16 rows. Where W_hh does not fit a core's
+ * L2 (LSTM 512: 4 MiB) an 8-row block streams all of it from L3 for every 8 rows, more than L3
+ * delivers to one core (bench_pgemm [8,512]x[512,2048] 106-119 GFLOP/s, [16,...] 159-160): B 32 on
+ * two threads in 16-row blocks trained LSTM 512x2 1.17-1.19x as fast as in four blocks of 8, GRU
+ * 512x2 1.16-1.17x, Elman 1024x2 1.20-1.22x, LSTM 256x2 1.02-1.10x, LSTM 128x1 within noise; G2P's
+ * step (B 64) 1.04x on two threads (ten paired rounds, 0.98-1.07) and 1.02-1.08x on one. With a
+ * busy loop on one of the two cores the two 16-row blocks ran LSTM 512x2 at 5.7-5.8k tokens/s
+ * against 5.5-5.6k for the four 8-row blocks (docs/PERFORMANCE.md; before the next-panel hints
+ * the 16-row blocks were within noise on a quiet machine and 0.78-0.91x beside a busy loop). */
 static int row_block(int B, int nth) {
     if (nth == 1) return B >= 16 ? 16 : B >= 8 ? 8 : 1;
     if (B < 8 * nth) return 1;
-    if (B < 32 * nth) return 8;
+    if (B < 16 * nth) return 8;
     const int per16 = ((B + 15) / 16 + nth - 1) / nth * 16, per8 = ((B + 7) / 8 + nth - 1) / nth * 8;
     return per16 <= per8 ? 16 : 8;
 }
