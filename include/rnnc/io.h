@@ -7,6 +7,8 @@
 
 /* Reads a whole file (path "-" is stdin). *data is malloc'd and NUL-terminated one past *len. */
 rnnc_status rnnc_read_file(const char *path, unsigned char **data, size_t *len);
+/* How messages name a path that rnnc_read_file takes: "<stdin>" for "-", else the path itself. */
+const char *rnnc_path_label(const char *path);
 
 /* A file being written atomically: data goes to a temp file beside `path`, which replaces `path`
  * only on commit (after fflush and fsync), so a crash or a full disk never leaves a torn file. */

@@ -199,7 +199,7 @@ int cmd_sample(int argc, char **argv) {
         if (rnnc_read_file(prompt_file, &pfile, &plen)) return cli_fail_status();
         if (plen == 0) {
             free(pfile);
-            return cli_fail("%s: the prompt file is empty", strcmp(prompt_file, "-") ? prompt_file : "<stdin>");
+            return cli_fail("%s: the prompt file is empty", rnnc_path_label(prompt_file));
         }
         pdata = pfile;
     }

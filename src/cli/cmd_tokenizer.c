@@ -419,7 +419,7 @@ static int tok_decode(int argc, char **argv) {
     if (rc || done) return rc;
     rnnc_tokenizer *t;
     if ((rc = load_tokenizer(&t, "tokenizer decode", tok, pattern))) return rc;
-    const char *name = file && strcmp(file, "-") ? file : "<stdin>";
+    const char *name = rnnc_path_label(file ? file : "-");
     unsigned char *text;
     size_t len;
     if (rnnc_read_file(file ? file : "-", &text, &len)) { rnnc_tokenizer_free(t); return cli_fail_status(); }

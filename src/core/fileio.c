@@ -38,10 +38,12 @@ static rnnc_status read_stream(FILE *fp, const char *path, unsigned char **data,
     return RNNC_OK;
 }
 
+const char *rnnc_path_label(const char *path) { return strcmp(path, "-") == 0 ? "<stdin>" : path; }
+
 rnnc_status rnnc_read_file(const char *path, unsigned char **data, size_t *len) {
     *data = NULL;
     *len = 0;
-    if (strcmp(path, "-") == 0) return read_stream(stdin, "<stdin>", data, len, 0);
+    if (strcmp(path, "-") == 0) return read_stream(stdin, rnnc_path_label(path), data, len, 0);
     FILE *fp = fopen(path, "rb");
     if (!fp) return rnnc_error_errno(RNNC_ERR_IO, "%s: cannot open", path);
     struct stat st;

@@ -197,7 +197,7 @@ rnnc_status rnnc_ids_read(const char *path, int32_t **ids, size_t *len) {
     *len = 0;
     rnnc_status s = rnnc_read_file(path, &data, &n);
     if (s) return s;
-    s = rnnc_ids_parse(data, n, strcmp(path, "-") ? path : "<stdin>", ids, len);
+    s = rnnc_ids_parse(data, n, rnnc_path_label(path), ids, len);
     free(data);
     return s;
 }
