@@ -553,9 +553,9 @@ static void test_math_lanes(void) {
 /* The schedules of the time loops (rnnc_loop_mode: one thread; each step split by hidden units;
  * threads carrying their own rows; each direction on its own threads; every layer at once as a
  * wavefront) give bit-identical outputs, final states and gradients, for every cell, one- and
- * two-direction stacks (2 layers; 3 layers of one direction), batches that split into single rows (B 5), into
- * 8-row blocks (B 27 on 2 threads, B 32 and 27 on 3), into 16-row blocks on several threads (B 32 on 2) and into
- * 16-row blocks with a shorter last one (B 27 on one thread), variable lengths in three orders (mixed; sorted longest first, as packed
+ * two-direction stacks (2 layers; 3 layers of one direction), batches (B 5, 32 and 45) that rows mode splits
+ * into single rows, into blocks of 8, 16, 24 and 32 rows (its own choice for these small layers, at most 16,
+ * and forced bounds of 32 and 8: rnnc_rnn_set_row_block_max), some with a shorter last block, variable lengths in three orders (mixed; sorted longest first, as packed
  * sequences, with every row padded at the last step; sorted shortest first, as the batchers make
  * them: the time loops then compute each step's products on its live rows only), initial states, dropout in training, and layer 0 reading
  * x or ids from a projected table, on 1, 2 and 3 threads; each also with the weights packed
@@ -576,7 +576,7 @@ static void test_loop_modes_identical(void) {
     const rnnc_loop_mode modes[NM] = {RNNC_LOOP_SERIAL, RNNC_LOOP_UNITS, RNNC_LOOP_ROWS, RNNC_LOOP_DIRS, RNNC_LOOP_WAVE};
     const char *const names[NM] = {"serial", "units", "rows", "dirs", "wave"};
     const struct { int L, bi; } shapes[] = {{2, 0}, {2, 1}, {3, 0}};
-    const int batches[3] = {5, 32, 27};
+    const int batches[3] = {5, 32, 45};
     int compared = 0;
     for (int k = 0; k < NCELLS; k++)
         for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
@@ -595,7 +595,7 @@ static void test_loop_modes_identical(void) {
                     float *params = randv(np, &r, 0.3f), *x = randv(nx, &r, 1.0f), *dy = randv(ny, &r, 1.0f);
                     float *dhn = randv(ns, &r, 1.0f), *dcn = randv(ns, &r, 1.0f), *h0 = randv(ns, &r, 0.5f);
                     float *c0 = randv(ns, &r, 0.5f), *table = randv((size_t)V * I, &r, 1.0f);
-                    int len[32], ids[32 * 6];
+                    int len[45], ids[45 * 6];
                     for (int b = 0; b < B; b++)
                         len[b] = order == 0 ? 1 + b * 7 % T : order == 1 ? (T - 1) - b * (T - 1) / B : 1 + b * T / B;
                     for (int n = 0; n < B * T; n++) ids[n] = (int)rnnc_rng_below(&r, (uint64_t)V);
@@ -614,6 +614,7 @@ static void test_loop_modes_identical(void) {
                         const int nth = 1 + q / NM % 3, m = q % NM, pre = q / (3 * NM);
                         omp_set_num_threads(nth);
                         rnnc_rnn_set_loop_mode(modes[m]);
+                        rnnc_rnn_set_row_block_max(pre == 1 ? 32 : pre == 2 ? 8 : 0); /* rows mode's blocks */
                         CHECK(rnnc_rnn_ws_set_packed(ws, pre == 1 ? pk : pre == 2 ? other : NULL) == RNNC_OK);
                         mode_run *o = &run[q];
                         o->y = malloc(ny * sizeof(float)); o->hn = malloc(ns * sizeof(float));
@@ -649,7 +650,7 @@ static void test_loop_modes_identical(void) {
                                   "%s L %d bi %d B %d %s, lengths %s, %s on %d threads%s: outputs %s, input/state gradients %s, weight gradients %s",
                                   rnnc_cell_name(c.cell), L, bi, B, from_ids ? "ids" : "x",
                                   order == 0 ? "mixed" : order == 1 ? "descending" : "ascending", names[m], nth,
-                                  pre == 1 ? ", packed" : pre == 2 ? ", other packed" : "",
+                                  pre == 1 ? ", packed, blocks up to 32 rows" : pre == 2 ? ", other packed, 8-row blocks" : "",
                                   states ? "same" : "DIFFER", grads ? "same" : "DIFFER", wgrads ? "same" : "DIFFER");
                         compared++;
                     }
@@ -677,6 +678,7 @@ static void test_loop_modes_identical(void) {
     rnnc_rnn_packed_free(NULL);
     rnnc_rnn_ws_free(ws);
     rnnc_rnn_set_loop_mode(RNNC_LOOP_AUTO);
+    rnnc_rnn_set_row_block_max(0);
     omp_set_num_threads(nth0);
 }
 

@@ -179,5 +179,9 @@ rnnc_status rnnc_rnn_backward_ids(rnnc_rnn_ws *ws, const float *params, float *d
  * use it to run every mode). */
 typedef enum { RNNC_LOOP_AUTO, RNNC_LOOP_SERIAL, RNNC_LOOP_UNITS, RNNC_LOOP_ROWS, RNNC_LOOP_DIRS, RNNC_LOOP_WAVE } rnnc_loop_mode;
 void rnnc_rnn_set_loop_mode(rnnc_loop_mode mode);
+/* The largest block of rows that ROWS mode hands a thread: 0 (the default) for its own choice
+ * (32 rows where W_hh fills a core's L2, 16 below); 8, 16, 24 or 32 to force that bound (the
+ * tests use it to run every block size on small layers). Global, as above. */
+void rnnc_rnn_set_row_block_max(int rows);
 
 #endif

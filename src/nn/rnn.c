@@ -502,7 +502,7 @@ static void wait_done(atomic_int *done, int target) {
  *          is (two threads, 64-step windows of B 1: LSTM 512 1.6-1.8x serial's rate, LSTM 256
  *          1.4x, Elman 256 1.8x, GRU 256 1.5x; under H 256 the two were within noise).
  * On one thread rows mode is still the better loop where it can run: its items cover all H units of
- * a block of rows (8 when this was measured, 16 since: row_block), so a cell call works through
+ * a block of rows (8 when this was measured, 8 to 32 since: row_block), so a cell call works through
  * whole rows (16 vectors at H 128) where serial's 32-unit chunks gave it two vectors per row and a
  * row stride between them (one thread, paired training runs, B 32: LSTM 128x1 1.05-1.12x, GRU 128x1
  * 1.07-1.14x, LSTM 64x1 1.04-1.09x, Elman 512x2 1.05x; LSTM/GRU 256-512 and Elman 128 within
@@ -512,6 +512,10 @@ static void wait_done(atomic_int *done, int target) {
 static rnnc_loop_mode loop_mode = RNNC_LOOP_AUTO;
 
 void rnnc_rnn_set_loop_mode(rnnc_loop_mode mode) { loop_mode = mode; }
+
+static int row_block_max = 0;
+
+void rnnc_rnn_set_row_block_max(int rows) { row_block_max = rows >= 8 && rows <= 32 ? rows / 8 * 8 : 0; }
 
 static bool wave_ok(const rnnc_rnn_ws *ws, int nth);
 static bool bwave_ok(const rnnc_rnn_ws *ws, int nth);
@@ -554,27 +558,35 @@ static void loop_plan(const rnnc_rnn_ws *ws, int *nth, rnnc_loop_mode *mode, boo
  * tokens/s where the per-step split held 29k). Each row's numbers do not depend on which thread
  * computes it, nor on the rows computed with it.
  *
- * Blocks are of 16 rows on one thread (B 16 and up), and on more threads where each thread gets
- * at least one of them and no thread more rows than with blocks of 8 (B 32 and 64 on two threads;
- * B 48 or 80 on two takes 8: six or ten blocks, three or five each, where blocks of 16 would give
- * one thread 32 or 48 rows); else of 8 rows, and of single rows when there are fewer than 8 rows
- * per thread. A 16-row block runs its per-step product as two 8-row register blocks over each
- * weight panel, the second reading it from L1 or L2, the first bringing the next panel into L2
- * for both (pgemm.c), and calls the cell once for the 16 rows. Where W_hh does not fit a core's
- * L2 (LSTM 512: 4 MiB) an 8-row block streams all of it from L3 for every 8 rows, more than L3
- * delivers to one core (bench_pgemm [8,512]x[512,2048] 106-119 GFLOP/s, [16,...] 159-160): B 32 on
- * two threads in 16-row blocks trained LSTM 512x2 1.17-1.19x as fast as in four blocks of 8, GRU
- * 512x2 1.16-1.17x, Elman 1024x2 1.20-1.22x, LSTM 256x2 1.02-1.10x, LSTM 128x1 within noise; G2P's
- * step (B 64) 1.04x on two threads (ten paired rounds, 0.98-1.07) and 1.02-1.08x on one. With a
- * busy loop on one of the two cores the two 16-row blocks ran LSTM 512x2 at 5.7-5.8k tokens/s
- * against 5.5-5.6k for the four 8-row blocks (docs/PERFORMANCE.md; before the next-panel hints
- * the 16-row blocks were within noise on a quiet machine and 0.78-0.91x beside a busy loop). */
-static int row_block(int B, int nth) {
-    if (nth == 1) return B >= 16 ? 16 : B >= 8 ? 8 : 1;
+ * A block has a multiple of 8 rows, at most 32 where W_hh (all directions) fills a core's L2 (2 MiB
+ * or more) and at most 16 below: the largest such that every thread gets a block and no thread
+ * more rows than with blocks of 8 (two threads, LSTM 512: B 32 in blocks of 16, B 48 of 24, B 64
+ * of 32, B 80 of 8, where bigger blocks would give one thread more than its 40 rows; one thread:
+ * blocks of 32 from B 25 on), and single rows when there are fewer than 8 rows per thread. A
+ * block runs its per-step product as 8-row register blocks over each weight panel, the first
+ * bringing the next panel into L2 for the others (pgemm.c), and calls the cell once for its rows.
+ * Where W_hh does not fit a core's L2 (LSTM 512: 4 MiB) an 8-row block streams all of it from L3
+ * for every 8 rows, more than L3 delivers to one core (bench_pgemm [8,512]x[512,2048] 106-119
+ * GFLOP/s, [16,...] 159-160, [32,...] 163). Paired training runs, LSTM 512x2: two threads, B 32,
+ * 16-row blocks against four of 8 1.15-1.19x (GRU 512x2 1.13-1.20x, Elman 1024x2 1.18-1.22x,
+ * LSTM 256x2 1.02-1.10x, LSTM 128x1 within noise); two threads, B 48, 24-row blocks against 8-row
+ * ones 1.18-1.29x; B 64, 32 against 16 1.03-1.04x; one thread, B 32, 32 against 16 1.04-1.06x.
+ * Where W_hh sits in L2 blocks over 16 rows did not pay (LSTM 128x1 on one thread 0.94-1.00x, the
+ * G2P step (B 64) 0.96-1.01x), and 16 against 8 gave that step 1.04x on two threads (ten paired
+ * rounds, 0.98-1.07) and 1.02-1.08x on one. With a busy loop on one of the two cores the two
+ * 16-row blocks ran LSTM 512x2 at 5.7-5.8k tokens/s against 5.5-5.6k for the four 8-row blocks
+ * (docs/PERFORMANCE.md; before the next-panel hints the 16-row blocks were within noise on a
+ * quiet machine and 0.78-0.91x beside a busy loop). */
+static int row_block(const rnnc_rnn_ws *ws, int B, int nth) {
     if (B < 8 * nth) return 1;
-    if (B < 16 * nth) return 8;
-    const int per16 = ((B + 15) / 16 + nth - 1) / nth * 16, per8 = ((B + 7) / 8 + nth - 1) / nth * 8;
-    return per16 <= per8 ? 16 : 8;
+    const double whh_bytes = 4.0 * ws->D * ws->G * (double)ws->c.hidden * ws->c.hidden;
+    const int most8 = ((B + 7) / 8 + nth - 1) / nth * 8; /* a thread's rows at most, in 8-row blocks */
+    const int cap = row_block_max ? row_block_max : whh_bytes >= 2.0 * 1048576.0 ? 32 : 16;
+    for (int bs = cap; bs > 8; bs -= 8) {
+        const int nb = (B + bs - 1) / bs;
+        if (nb >= nth && (nb + nth - 1) / nth * bs <= most8) return bs;
+    }
+    return 8;
 }
 
 /* Dirs mode: work items (direction, block of rows), each carried through every step of its one
@@ -681,7 +693,7 @@ static void forward_layer(rnnc_rnn_ws *ws, int l, const float *params, const flo
 #pragma omp parallel num_threads(nth)
     {
         if (!ws->fpre) pack_layer(ws, p, 1);
-        const int unit = row_block(B, nth), nblk = (B + unit - 1) / unit;
+        const int unit = row_block(ws, B, nth), nblk = (B + unit - 1) / unit;
         /* rows: a block of rows through every step */
         for (int k; rows && (k = atomic_fetch_add_explicit(&sc.ticket, 1, memory_order_relaxed)) < nblk;)
             for (int q = 0; q < T * D; q++) fwd_chunk(ws, l, p, q, H, k * unit, k * unit + unit < B ? k * unit + unit : B, out);
@@ -1116,7 +1128,7 @@ static void backward_layer(rnnc_rnn_ws *ws, int l, const float *params, const fl
 #pragma omp parallel num_threads(nth)
     {
         pack_layer(ws, p, 0);
-        const int unit = row_block(B, nth), nblk = (B + unit - 1) / unit;
+        const int unit = row_block(ws, B, nth), nblk = (B + unit - 1) / unit;
         /* rows: a block of rows through every phase (a chunk's cell needs only its own units of
          * dh, and the next phase needs all of dG, which the same thread has just made) */
         for (int k; rows && (k = atomic_fetch_add_explicit(&sc.ticket, 1, memory_order_relaxed)) < nblk;)
