@@ -32,7 +32,7 @@ int main(int argc, char **argv) {
         else { fprintf(stderr, "bench_window: unknown option %s\n", a); return 2; }
     }
     int mode = bench_loop_mode_parse(loop);
-    if (mode < 0) { fprintf(stderr, "bench_window: --loop %s is not a loop mode\n", loop); return 2; }
+    if (mode < 0) { fprintf(stderr, "bench_window: --loop %s: " BENCH_LOOP_EXPECTED "\n", loop); return 2; }
     rnnc_rnn_set_loop_mode((rnnc_loop_mode)mode);
     rnnc_lm_config c = {0};
     if (rnnc_cell_parse(cell, &c.cell)) { fprintf(stderr, "bench_window: %s\n", rnnc_last_error()); return 2; }

@@ -431,6 +431,94 @@ static void test_packed_forward(void) {
         }
 }
 
+/* A prediction of more steps than the workspace holds: one-direction classifiers (every pooling,
+ * every cell, one and two layers) and forecasters run their stack in chunks of the workspace's
+ * steps (5: the table of 9 ids then outgrows half of a chunk's tokens, so the chunks look their
+ * ids up where the one pass projects the table; 7; 40, one pass), rows ending in different
+ * chunks, and give the outputs of one pass to the bit, with and without packed weights. A
+ * bidirectional stack, a tagger, training and gradients over more steps than the workspace are
+ * refused. */
+static void test_chunked_forward(void) {
+    enum { LT = 40 };
+    const int lens[B] = {LT, 13, 27}, chunk_T[3] = {5, 7, LT};
+    uint32_t ids[B * LT];
+    float x[B * LT * F], known[B * N * K];
+    rnnc_rng rng;
+    rnnc_rng_seed(&rng, 9);
+    for (int r = 0; r < B; r++)
+        for (int t = 0; t < LT; t++) {
+            ids[r * LT + t] = t < lens[r] ? 4 + (uint32_t)((r * 5 + t * 3 + t / 7) % 5) : RNNC_S2S_PAD;
+            for (int f = 0; f < F; f++) x[(r * LT + t) * F + f] = rnnc_rng_normal(&rng);
+        }
+    for (int i = 0; i < B * N * K; i++) known[i] = rnnc_rng_normal(&rng);
+    const rnnc_pool pools[4] = {RNNC_POOL_LAST, RNNC_POOL_MEAN, RNNC_POOL_MAX, RNNC_POOL_FINAL};
+    const rnnc_cell cells[3] = {RNNC_CELL_LSTM, RNNC_CELL_GRU, RNNC_CELL_RNN_TANH};
+    int compared = 0;
+    for (int fc = 0; fc < 2; fc++)
+        for (int ci = 0; ci < 3; ci++)
+            for (int pi = 0; pi < (fc ? 1 : 4); pi++)
+                for (int layers = 1; layers <= 2; layers++) {
+                    const rnnc_seq_kind kind = fc ? RNNC_SEQ_FORECAST : RNNC_SEQ_CLASSIFY;
+                    rnnc_seq_model *m = make(kind, cells[ci], false, layers, fc ? RNNC_POOL_FINAL : pools[pi],
+                                             fc ? RNNC_SEQ_LOSS_MSE : RNNC_SEQ_LOSS_CE, 0, 0);
+                    if (!m) return;
+                    rnnc_seq_batch b = {.B = B, .T = LT, .lengths = lens};
+                    if (fc) { b.x = x; b.known = known; } else b.ids = ids;
+                    const int no = fc ? B * N : B * C;
+                    float ref[B * C > B * N ? B * C : B * N], out[B * C > B * N ? B * C : B * N];
+                    rnnc_seq_ws *one; /* the reference: one pass, weights not packed */
+                    CHECK(rnnc_seq_ws_new(&one, m, B, LT) == RNNC_OK);
+                    CHECK_MSG(rnnc_seq_forward_backward(one, m, &b, NULL, NULL, 1, NULL, ref, NULL, NULL) == RNNC_OK, "%s",
+                              rnnc_last_error());
+                    rnnc_seq_ws_free(one);
+                    for (int pk = 0; pk < 2; pk++)
+                        for (int q = 0; q < 3; q++) {
+                            rnnc_seq_ws *ws;
+                            CHECK(rnnc_seq_ws_new(&ws, m, B, chunk_T[q]) == RNNC_OK);
+                            if (pk) CHECK(rnnc_seq_ws_pack(ws, m) == RNNC_OK);
+                            memset(out, 0, sizeof out);
+                            CHECK_MSG(rnnc_seq_forward_backward(ws, m, &b, NULL, NULL, 1, NULL, out, NULL, NULL) == RNNC_OK,
+                                      "%s", rnnc_last_error());
+                            CHECK_MSG(!memcmp(ref, out, (size_t)no * sizeof *out), "%s %s L%d pool %s, %d-step workspace%s: outputs differ from one pass",
+                                      rnnc_seq_kind_name(kind), rnnc_cell_name(cells[ci]), layers,
+                                      rnnc_pool_name(fc ? RNNC_POOL_FINAL : pools[pi]), chunk_T[q], pk ? ", packed" : "");
+                            compared++;
+                            rnnc_seq_ws_free(ws);
+                        }
+                    CHECK(rnnc_seq_ws_steps(m, 100000) == RNNC_SEQ_STEP_CHUNK && rnnc_seq_ws_steps(m, 12) == 12);
+                    /* training and gradients need every step in the workspace */
+                    rnnc_seq_ws *small;
+                    CHECK(rnnc_seq_ws_new(&small, m, B, 7) == RNNC_OK);
+                    int labels[B] = {0, 1, 2};
+                    float targets[B * N] = {0};
+                    rnnc_seq_batch lb = b;
+                    if (fc) lb.targets = targets; else lb.labels = labels;
+                    float *g = calloc(m->n_params, sizeof *g);
+                    rnnc_seq_opts tr = {.training = true};
+                    rnnc_rng dr;
+                    rnnc_rng_seed(&dr, 1);
+                    CHECK(rnnc_seq_forward_backward(small, m, &lb, NULL, g, 1, NULL, NULL, NULL, NULL) == RNNC_ERR_ARG);
+                    CHECK(rnnc_seq_forward_backward(small, m, &lb, &tr, NULL, 1, &dr, NULL, NULL, NULL) == RNNC_ERR_ARG);
+                    free(g);
+                    rnnc_seq_ws_free(small);
+                    rnnc_seq_model_free(m);
+                }
+    CHECK_EQ_LL(compared, (3 * 4 * 2 + 3 * 1 * 2) * 6);
+    /* a bidirectional classifier and a tagger need every step at once */
+    for (int k = 0; k < 2; k++) {
+        rnnc_seq_model *m = make(k ? RNNC_SEQ_TAG : RNNC_SEQ_CLASSIFY, RNNC_CELL_LSTM, !k, 1, RNNC_POOL_MEAN, RNNC_SEQ_LOSS_CE, 0, 0);
+        if (!m) return;
+        rnnc_seq_ws *ws;
+        CHECK(rnnc_seq_ws_new(&ws, m, B, 7) == RNNC_OK);
+        rnnc_seq_batch b = {.B = B, .T = LT, .lengths = lens, .ids = ids};
+        float out[B * LT * C];
+        CHECK(rnnc_seq_forward_backward(ws, m, &b, NULL, NULL, 1, NULL, out, NULL, NULL) == RNNC_ERR_ARG);
+        CHECK(rnnc_seq_ws_steps(m, 100000) == 100000);
+        rnnc_seq_ws_free(ws);
+        rnnc_seq_model_free(m);
+    }
+}
+
 static void test_tag_decode(void) {
     rnnc_rng r;
     rnnc_rng_seed(&r, 21);
@@ -491,5 +579,6 @@ int main(void) {
     RUN(test_check_layout);
     RUN(test_tag_decode);
     RUN(test_packed_forward);
+    RUN(test_chunked_forward);
     return test_report();
 }

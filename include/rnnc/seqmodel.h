@@ -160,9 +160,16 @@ typedef struct {
     bool training;             /* dropout on (needs rng) */
 } rnnc_seq_opts;
 
-/* Workspace for batches up to (B, T). */
+/* Workspace for batches up to (B, T). A prediction (no gradients, not training) of a
+ * one-direction classifier or forecaster may run more steps than T: its recurrent stack then runs
+ * min(T, RNNC_SEQ_STEP_CHUNK) steps at a time, each chunk from the states the one before ended in,
+ * with the pooling carried along, so its memory follows the chunk, not the text, and its numbers
+ * are those of one pass. rnnc_seq_ws_steps gives the T that such a prediction of T steps needs
+ * (T itself for taggers and bidirectional stacks, which need every step at once). */
 typedef struct rnnc_seq_ws rnnc_seq_ws;
+#define RNNC_SEQ_STEP_CHUNK 4096
 rnnc_status rnnc_seq_ws_new(rnnc_seq_ws **out, const rnnc_seq_model *m, int B, int T);
+int rnnc_seq_ws_steps(const rnnc_seq_model *m, int T);
 void rnnc_seq_ws_free(rnnc_seq_ws *ws);
 /* The global row of a batch's row 0 (default 0): dropout and output dropout draw item b's masks
  * from stream row0 + b of a key drawn per use (rnnc_rng_substream), so a process holding rows

@@ -57,12 +57,14 @@ typedef struct { rnnc_seq_ws *ws; int B, T; } sized_ws;
  * 0 or the CLI's failure code. */
 static int ws_fit(sized_ws *w, const rnnc_seq_model *m, int B, int T, int Tb, int longest) {
     int Bc = rows_for(B, Tb);
-    if (w->ws && Tb <= w->T && Bc <= w->B) return 0;
+    /* (a one-direction classifier runs a long text through a workspace of fewer steps, in chunks:
+     * rnnc_seq_ws_steps) */
+    if (w->ws && rnnc_seq_ws_steps(m, Tb) <= w->T && Bc <= w->B) return 0;
     int lim = (int)(((size_t)B * PREDICT_ROW_TOKENS) / (size_t)Bc), want = longest < lim ? longest : lim;
     if (Bc == w->B && 2 * w->T < lim && want < 2 * w->T) want = 2 * w->T < T ? 2 * w->T : T;
     rnnc_seq_ws_free(w->ws);
     w->ws = NULL;
-    w->T = Tb > want ? Tb : want;
+    w->T = rnnc_seq_ws_steps(m, Tb > want ? Tb : want);
     w->B = Bc;
     if (rnnc_seq_ws_new(&w->ws, m, w->B, w->T) || rnnc_seq_ws_pack(w->ws, m)) return cli_fail_status();
     return 0;

@@ -478,42 +478,128 @@ static rnnc_status ce(float *logits, const int *labels, size_t rows, int C, cons
     return RNNC_OK;
 }
 
+/* Whether an inference forward of m over T steps runs in chunks of the steps (chunked_pool):
+ * one-direction classifiers and forecasters, over more steps than the workspace holds or than
+ * RNNC_SEQ_STEP_CHUNK. A tagger needs every step's output, a bidirectional stack every step's
+ * input before its reverse direction starts. */
+static bool chunkable(const rnnc_seq_config *c) { return c->kind != RNNC_SEQ_TAG && !c->bidirectional; }
+
+int rnnc_seq_ws_steps(const rnnc_seq_model *m, int T) {
+    return chunkable(&m->c) && T > RNNC_SEQ_STEP_CHUNK ? RNNC_SEQ_STEP_CHUNK : T;
+}
+
+/* The pooled features of a one-direction stack (feat rows of width `stride`) from a forward in
+ * chunks of Tc steps: each chunk starts from the states (L, B, H) the one before ended in, and
+ * the pooling goes along (the last output; the sum for the mean, over the steps in order; the
+ * maximum and its step). Memory then follows Tc, not T, and the numbers are those of one pass:
+ * a step's products and cell do not depend on the steps run with it, and the mean's sums add in
+ * the same order. A row whose length ended before a chunk runs one step of id 0 (or of zeros) there,
+ * its output and state unused. */
+static rnnc_status chunked_pool(rnnc_seq_ws *w, const rnnc_seq_model *m, const rnnc_seq_batch *b, int stride, int Tc) {
+    const rnnc_seq_config *c = &m->c;
+    const int B = b->B, T = b->T, H = c->hidden, L = c->layers, F = c->features;
+    const bool ids = tokens(c), two = rnnc_cell_info_of(c->cell)->states == 2;
+    const size_t BH = (size_t)B * H, LBH = (size_t)L * BH;
+    float *st = malloc(4 * LBH * sizeof *st), *x = ids ? NULL : malloc((size_t)B * Tc * F * sizeof *x);
+    double *sum = c->pool == RNNC_POOL_MEAN ? calloc(BH, sizeof *sum) : NULL;
+    int *len = malloc((size_t)B * sizeof *len);
+    rnnc_status s = !st || (!ids && !x) || (c->pool == RNNC_POOL_MEAN && !sum) || !len
+                        ? rnnc_error(RNNC_ERR_NOMEM, "out of memory for a forward in chunks (B=%d, %d steps)", B, Tc)
+                        : RNNC_OK;
+    const float *P = m->params;
+    for (int t0 = 0, k = 0; !s && t0 < T; t0 += Tc, k ^= 1) {
+        const int tn = T - t0 < Tc ? T - t0 : Tc;
+        float *h0 = st + (size_t)k * LBH, *h1 = st + (size_t)(k ^ 1) * LBH;
+        float *c0 = st + (size_t)(2 + k) * LBH, *c1 = st + (size_t)(2 + (k ^ 1)) * LBH;
+        for (int r = 0; r < B; r++) {
+            const int n = len_of(b, r) - t0;
+            len[r] = n < 1 ? 1 : n < tn ? n : tn;
+            for (int t = 0; t < tn; t++) {
+                const bool live = t < n;
+                if (ids) w->ids[(size_t)r * tn + t] = live ? (int)b->ids[(size_t)r * T + t0 + t] : 0;
+                else if (live) memcpy(x + ((size_t)r * tn + t) * F, b->x + ((size_t)r * T + t0 + t) * F, (size_t)F * sizeof *x);
+                else memset(x + ((size_t)r * tn + t) * F, 0, (size_t)F * sizeof *x);
+            }
+        }
+        s = ids ? rnnc_rnn_forward_ids(w->rnn, P + m->off_rnn, B, tn, w->ids, P + m->off_emb, c->vocab, len, t0 ? h0 : NULL,
+                                       t0 && two ? c0 : NULL, w->y, h1, two ? c1 : NULL, false, NULL)
+                : rnnc_rnn_forward(w->rnn, P + m->off_rnn, B, tn, x, len, t0 ? h0 : NULL, t0 && two ? c0 : NULL, w->y, h1,
+                                   two ? c1 : NULL, false, NULL);
+        for (int r = 0; r < B && !s; r++) {
+            const int n = len_of(b, r), end = n - t0 < tn ? n - t0 : tn; /* this chunk's steps of row r: [0, end) */
+            if (end < 1) continue;
+            const float *y = w->y + (size_t)r * tn * H;
+            float *f = w->feat + (size_t)r * stride;
+            int *arg = w->arg + (size_t)r * H;
+            switch (c->pool) {
+            case RNNC_POOL_LAST:
+            case RNNC_POOL_FINAL: /* one direction: the last output is the final state */
+                if (n - t0 <= tn) memcpy(f, y + (size_t)(end - 1) * H, (size_t)H * sizeof *f);
+                break;
+            case RNNC_POOL_MEAN:
+                for (int j = 0; j < H; j++) {
+                    double a = sum[(size_t)r * H + j];
+                    for (int t = 0; t < end; t++) a += y[(size_t)t * H + j];
+                    sum[(size_t)r * H + j] = a;
+                    if (n - t0 <= tn) f[j] = (float)(a / n);
+                }
+                break;
+            case RNNC_POOL_MAX:
+                for (int j = 0; j < H; j++) {
+                    int t = 0;
+                    if (t0 == 0) { arg[j] = 0; f[j] = y[j]; t = 1; }
+                    for (; t < end; t++)
+                        if (y[(size_t)t * H + j] > f[j]) { arg[j] = t0 + t; f[j] = y[(size_t)t * H + j]; }
+                }
+                break;
+            }
+        }
+    }
+    free(st); free(x); free(sum); free(len);
+    return s;
+}
+
 rnnc_status rnnc_seq_forward_backward(rnnc_seq_ws *w, const rnnc_seq_model *m, const rnnc_seq_batch *b,
                                       const rnnc_seq_opts *o, float *grads, float grad_scale, rnnc_rng *rng,
                                       float *out, double *loss, double *count) {
     const rnnc_seq_config *c = &m->c;
     int B = b->B, T = b->T, DH = dirs(c) * c->hidden, C = c->outputs;
-    if (B < 1 || T < 1 || B > w->B || T > w->T)
+    bool training = o && o->training;
+    /* an inference forward of a one-direction classifier or forecaster runs in chunks of the
+     * steps where there are more than RNNC_SEQ_STEP_CHUNK or than the workspace holds */
+    const bool chunked = !training && !grads && chunkable(c) && (T > w->T || T > RNNC_SEQ_STEP_CHUNK);
+    if (B < 1 || T < 1 || B > w->B || (T > w->T && !chunked))
         return rnnc_error(RNNC_ERR_ARG, "batch (B=%d, T=%d) outside the workspace (%d, %d)", B, T, w->B, w->T);
     for (int r = 0; r < B; r++)
         if (len_of(b, r) < 1 || len_of(b, r) > T) return rnnc_error(RNNC_ERR_ARG, "length %d of row %d outside [1, %d]", len_of(b, r), r, T);
-    bool training = o && o->training;
     if (training && !rng) return rnnc_error(RNNC_ERR_ARG, "training needs an rng (dropout)");
     const float *P = m->params;
     rnnc_status s;
     size_t BT = (size_t)B * (size_t)T;
+    bool tag = c->kind == RNNC_SEQ_TAG;
+    int width = tag ? DH : rnnc_seq_head_in(c);
     if (tokens(c)) {
         if (!b->ids) return rnnc_error(RNNC_ERR_ARG, "%s: the batch has no ids", rnnc_seq_kind_name(c->kind));
         for (size_t i = 0; i < BT; i++) {
             if (b->ids[i] >= (uint32_t)c->vocab) return rnnc_error(RNNC_ERR_RANGE, "id %u at position %zu is outside the vocabulary of %d", b->ids[i], i, c->vocab);
-            w->ids[i] = (int)b->ids[i];
+            if (!chunked) w->ids[i] = (int)b->ids[i];
         }
-        s = rnnc_rnn_forward_ids(w->rnn, P + m->off_rnn, B, T, w->ids, P + m->off_emb, c->vocab, b->lengths, NULL, NULL, w->y,
-                                 NULL, NULL, training, rng);
+        if (!chunked)
+            s = rnnc_rnn_forward_ids(w->rnn, P + m->off_rnn, B, T, w->ids, P + m->off_emb, c->vocab, b->lengths, NULL, NULL,
+                                     w->y, NULL, NULL, training, rng);
     } else {
         if (!b->x || (c->known && !b->known)) return rnnc_error(RNNC_ERR_ARG, "forecast: the batch has no inputs");
-        s = rnnc_rnn_forward(w->rnn, P + m->off_rnn, B, T, b->x, b->lengths, NULL, NULL, w->y, NULL, NULL, training, rng);
+        if (!chunked) s = rnnc_rnn_forward(w->rnn, P + m->off_rnn, B, T, b->x, b->lengths, NULL, NULL, w->y, NULL, NULL, training, rng);
     }
+    if (chunked) s = chunked_pool(w, m, b, width, w->T < RNNC_SEQ_STEP_CHUNK ? w->T : RNNC_SEQ_STEP_CHUNK);
     if (s) return s;
 
     /* the head's input */
-    bool tag = c->kind == RNNC_SEQ_TAG;
-    int width = tag ? DH : rnnc_seq_head_in(c);
     size_t rows = tag ? BT : (size_t)B;
     if (tag) {
         memcpy(w->feat, w->y, BT * DH * sizeof *w->feat);
     } else {
-        pool_forward(w, m, b, width);
+        if (!chunked) pool_forward(w, m, b, width);
         int NK = c->outputs * c->known;
         for (int r = 0; r < B && NK; r++) memcpy(w->feat + (size_t)r * width + DH, b->known + (size_t)r * NK, (size_t)NK * sizeof(float));
     }
