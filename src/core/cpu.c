@@ -1,6 +1,8 @@
 /* CPU features, read once; see cpu.h. */
 #include "core/cpu.h"
 
+#include <unistd.h>
+
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
 #include <cpuid.h>
 #define X86_GNU 1
@@ -40,4 +42,17 @@ int rnnc_cpu_avx2_fma_f16c(void) {
 #else
     return 0;
 #endif
+}
+
+long rnnc_cpu_l3_bytes(void) {
+    static long known = -1;
+    long k = __atomic_load_n(&known, __ATOMIC_RELAXED);
+    if (k < 0) {
+#ifdef _SC_LEVEL3_CACHE_SIZE
+        k = sysconf(_SC_LEVEL3_CACHE_SIZE);
+#endif
+        if (k < 0) k = 0;
+        __atomic_store_n(&known, k, __ATOMIC_RELAXED);
+    }
+    return k;
 }

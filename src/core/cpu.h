@@ -10,4 +10,9 @@ int rnnc_cpu_avx2_fma(void);
  * kernel runs (generate.c). 1 in a build that targets all three, 0 off x86. */
 int rnnc_cpu_avx2_fma_f16c(void);
 
+/* The last-level (L3) cache's size in bytes as the C library reports it (sysconf), 0 where it
+ * does not: the time loops' schedule asks it how much of a recurrent layer's weights every thread
+ * may stream at every step (nn/rnn.c). Read once. */
+long rnnc_cpu_l3_bytes(void);
+
 #endif

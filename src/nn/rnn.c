@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "nn/cell.h"
+#include "core/cpu.h"
 #include "nn/pgemm.h"
 #include "nn/gemm.h"
 #include "rnnc/nn.h"
@@ -490,8 +491,11 @@ static void wait_done(atomic_int *done, int target) {
  *          half the time of units mode. Since a rows item covers all H units, it also beats units
  *          where W_hh is well over L2 (paired training runs, B 32: LSTM 512x2 1.07x, GRU 512x2
  *          1.10x, Elman 1024x2 1.07x, GRU 1024x1 1.10x, LSTM 1024x1 1.03x; at B 64 GRU 1024x1
- *          1.03x, LSTM 1024x1 0.99x), so AUTO takes it up to 12 MiB of W_hh (all directions),
- *          below the 16 MiB of LSTM 1024 and well inside the 32 MiB L3. Needs 8 rows per thread.
+ *          1.03x, LSTM 1024x1 0.99x, on a host with a 32 MiB L3), so AUTO takes it up to 12 MiB of
+ *          W_hh (all directions) or half the L3 the C library reports, whichever is more. With
+ *          blocks of up to 32 rows and the kernel's next-panel hints, on a Xeon whose L3 is
+ *          reported as 480 MiB, rows ran LSTM 1024x1 1.18x (B 32) and 1.20x (B 64) as fast as
+ *          units, and LSTM 2048x1 (64 MiB, B 64) 1.23x. Needs 8 rows per thread.
  *   units: every step is split into chunks of 32 hidden units (below); each thread then reads
  *          only its share of W_hh, but all threads meet at every step. For larger layers.
  *   serial: one thread, below about 8M multiply-adds per step with H under 256, where those
@@ -527,7 +531,7 @@ static bool bwave_ok(const rnnc_rnn_ws *ws, int nth);
  *   two directions: DIRS when the two directions' W_hh fill 2 MiB or more (a core's L2 here;
  *     bidirectional LSTM 256 and up) or rows cannot be used; each thread then streams one
  *     direction's W_hh over all its rows at once (docs/PERFORMANCE.md, issue 17 part 1);
- *   else ROWS when W_hh is at most 12 MiB and the batch has 8 rows per thread;
+ *   else ROWS when W_hh is at most max(12 MiB, half the L3) and the batch has 8 rows per thread;
  *   else, for a one-direction stack of 2 or more layers and at least 2 steps per layer, WAVE (the
  *     layers on different threads instead of one thread or a meeting at every step; with fewer
  *     steps the pipeline would be mostly filling and draining, e.g. a decoder stepped one step
@@ -537,7 +541,9 @@ static bool bwave_ok(const rnnc_rnn_ws *ws, int nth);
 static void loop_plan(const rnnc_rnn_ws *ws, int *nth, rnnc_loop_mode *mode, bool fwd) {
     const double H = ws->c.hidden, whh_bytes = 4.0 * ws->D * ws->G * H * H, work = (double)ws->B * ws->G * H * H * ws->D;
     const int n = omp_get_max_threads();
-    const bool rows_ok = ws->B >= 8 * n && whh_bytes <= 12.0 * 1048576.0;
+    const double rows_max = 0.5 * (double)rnnc_cpu_l3_bytes() > 12.0 * 1048576.0 ? 0.5 * (double)rnnc_cpu_l3_bytes()
+                                                                                  : 12.0 * 1048576.0;
+    const bool rows_ok = ws->B >= 8 * n && whh_bytes <= rows_max;
     const bool wave = fwd ? wave_ok(ws, n) : bwave_ok(ws, n);
     rnnc_loop_mode m = loop_mode;
     if (m == RNNC_LOOP_WAVE && !wave) m = RNNC_LOOP_AUTO;
