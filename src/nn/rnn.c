@@ -541,8 +541,7 @@ static bool bwave_ok(const rnnc_rnn_ws *ws, int nth);
 static void loop_plan(const rnnc_rnn_ws *ws, int *nth, rnnc_loop_mode *mode, bool fwd) {
     const double H = ws->c.hidden, whh_bytes = 4.0 * ws->D * ws->G * H * H, work = (double)ws->B * ws->G * H * H * ws->D;
     const int n = omp_get_max_threads();
-    const double rows_max = 0.5 * (double)rnnc_cpu_l3_bytes() > 12.0 * 1048576.0 ? 0.5 * (double)rnnc_cpu_l3_bytes()
-                                                                                  : 12.0 * 1048576.0;
+    const double half_l3 = 0.5 * (double)rnnc_cpu_l3_bytes(), rows_max = half_l3 > 12.0 * 1048576.0 ? half_l3 : 12.0 * 1048576.0;
     const bool rows_ok = ws->B >= 8 * n && whh_bytes <= rows_max;
     const bool wave = fwd ? wave_ok(ws, n) : bwave_ok(ws, n);
     rnnc_loop_mode m = loop_mode;
