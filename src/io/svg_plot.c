@@ -145,7 +145,7 @@ static size_t text_chars(const char *s) {
 static const char *fit_text(const char *s, size_t max, char *buf, size_t n) {
     size_t chars = text_chars(s);
     if (chars <= max || max < 3 || n < 8) return s;
-    size_t head = (max - 1 + 1) / 2, tail = max - 1 - head, len = strlen(s), a = 0, b = len, k = 0;
+    size_t head = max / 2, tail = max - 1 - head, len = strlen(s), a = 0, b = len, k = 0;
     for (size_t c = 0; a < len && c < head; c++)
         for (a++; a < len && ((unsigned char)s[a] & 0xC0) == 0x80; a++) {}
     for (; b > a && k < tail; k++)

@@ -364,41 +364,49 @@ rnnc_status rnnc_seq_ws_pack(rnnc_seq_ws *w, const rnnc_seq_model *m) {
 
 static int len_of(const rnnc_seq_batch *b, int r) { return b->lengths ? b->lengths[r] : b->T; }
 
-/* Pools y (B,T,DH) into feat rows of width `stride` (the first DH columns). */
-static void pool_forward(rnnc_seq_ws *w, const rnnc_seq_model *m, const rnnc_seq_batch *b, int stride) {
-    int DH = dirs(&m->c) * m->c.hidden, H = m->c.hidden, T = b->T;
-    for (int r = 0; r < b->B; r++) {
-        int n = len_of(b, r);
-        const float *y = w->y + (size_t)r * T * DH;
-        float *f = w->feat + (size_t)r * stride;
-        int *arg = w->arg + (size_t)r * DH;
-        switch (m->c.pool) {
-        case RNNC_POOL_LAST: memcpy(f, y + (size_t)(n - 1) * DH, (size_t)DH * sizeof *f); break;
-        case RNNC_POOL_FINAL:
-            memcpy(f, y + (size_t)(n - 1) * DH, (size_t)H * sizeof *f);
-            if (m->c.bidirectional) memcpy(f + H, y + H, (size_t)H * sizeof *f);
-            break;
-        case RNNC_POOL_MEAN:
-            for (int j = 0; j < DH; j++) {
-                double s = 0;
-                for (int t = 0; t < n; t++) s += y[(size_t)t * DH + j];
-                f[j] = (float)(s / n);
-            }
-            break;
-        case RNNC_POOL_MAX:
-            for (int j = 0; j < DH; j++) {
-                int best = 0;
-                for (int t = 1; t < n; t++)
-                    if (y[(size_t)t * DH + j] > y[(size_t)best * DH + j]) best = t;
-                arg[j] = best;
-                f[j] = y[(size_t)best * DH + j];
-            }
-            break;
+/* Pools steps [t0, t0 + end) of a row of n steps into its feature row f (the first DH columns);
+ * y holds those steps, DH floats apart. One pass (pool_forward) gives all n steps at t0 0; a
+ * forward in chunks (chunked_pool) gives them chunk by chunk in order: the mean's running sums
+ * then wait in sum (DH doubles; never read or written in one pass), the maximum in f and arg, and
+ * the last output comes from the chunk that holds step n - 1. */
+static void pool_span(const rnnc_seq_config *c, const float *y, int t0, int end, int n, float *f, int *arg, double *sum) {
+    const int H = c->hidden, DH = dirs(c) * H;
+    const bool last = t0 + end == n;
+    switch (c->pool) {
+    case RNNC_POOL_LAST:
+        if (last) memcpy(f, y + (size_t)(end - 1) * DH, (size_t)DH * sizeof *f);
+        break;
+    case RNNC_POOL_FINAL:
+        if (last) memcpy(f, y + (size_t)(end - 1) * DH, (size_t)H * sizeof *f);
+        if (c->bidirectional && t0 == 0) memcpy(f + H, y + H, (size_t)H * sizeof *f);
+        break;
+    case RNNC_POOL_MEAN:
+        for (int j = 0; j < DH; j++) {
+            double a = t0 ? sum[j] : 0;
+            for (int t = 0; t < end; t++) a += y[(size_t)t * DH + j];
+            if (last) f[j] = (float)(a / n);
+            else sum[j] = a;
         }
+        break;
+    case RNNC_POOL_MAX:
+        for (int j = 0; j < DH; j++) {
+            int t = 0;
+            if (t0 == 0) { arg[j] = 0; f[j] = y[j]; t = 1; }
+            for (; t < end; t++)
+                if (y[(size_t)t * DH + j] > f[j]) { arg[j] = t0 + t; f[j] = y[(size_t)t * DH + j]; }
+        }
+        break;
     }
 }
 
-/* dy (zeroed here) from the gradient of the pooled rows dfeat (width `stride`). */
+/* Pools y (B,T,DH) into feat rows of width `stride` (the first DH columns). */
+static void pool_forward(rnnc_seq_ws *w, const rnnc_seq_model *m, const rnnc_seq_batch *b, int stride) {
+    const int DH = dirs(&m->c) * m->c.hidden, T = b->T;
+    for (int r = 0; r < b->B; r++)
+        pool_span(&m->c, w->y + (size_t)r * T * DH, 0, len_of(b, r), len_of(b, r), w->feat + (size_t)r * stride,
+                  w->arg + (size_t)r * DH, NULL);
+}
+
 static void pool_backward(rnnc_seq_ws *w, const rnnc_seq_model *m, const rnnc_seq_batch *b, int stride) {
     int DH = dirs(&m->c) * m->c.hidden, H = m->c.hidden, T = b->T;
     memset(w->dy, 0, (size_t)b->B * T * DH * sizeof *w->dy);
@@ -490,8 +498,7 @@ int rnnc_seq_ws_steps(const rnnc_seq_model *m, int T) {
 
 /* The pooled features of a one-direction stack (feat rows of width `stride`) from a forward in
  * chunks of Tc steps: each chunk starts from the states (L, B, H) the one before ended in, and
- * the pooling goes along (the last output; the sum for the mean, over the steps in order; the
- * maximum and its step). Memory then follows Tc, not T, and the numbers are those of one pass:
+ * the pooling goes along (pool_span). Memory then follows Tc, not T, and the numbers are those of one pass:
  * a step's products and cell do not depend on the steps run with it, and the mean's sums add in
  * the same order. A row whose length ended before a chunk runs one step of id 0 (or of zeros) there,
  * its output and state unused. */
@@ -527,32 +534,9 @@ static rnnc_status chunked_pool(rnnc_seq_ws *w, const rnnc_seq_model *m, const r
                                    two ? c1 : NULL, false, NULL);
         for (int r = 0; r < B && !s; r++) {
             const int n = len_of(b, r), end = n - t0 < tn ? n - t0 : tn; /* this chunk's steps of row r: [0, end) */
-            if (end < 1) continue;
-            const float *y = w->y + (size_t)r * tn * H;
-            float *f = w->feat + (size_t)r * stride;
-            int *arg = w->arg + (size_t)r * H;
-            switch (c->pool) {
-            case RNNC_POOL_LAST:
-            case RNNC_POOL_FINAL: /* one direction: the last output is the final state */
-                if (n - t0 <= tn) memcpy(f, y + (size_t)(end - 1) * H, (size_t)H * sizeof *f);
-                break;
-            case RNNC_POOL_MEAN:
-                for (int j = 0; j < H; j++) {
-                    double a = sum[(size_t)r * H + j];
-                    for (int t = 0; t < end; t++) a += y[(size_t)t * H + j];
-                    sum[(size_t)r * H + j] = a;
-                    if (n - t0 <= tn) f[j] = (float)(a / n);
-                }
-                break;
-            case RNNC_POOL_MAX:
-                for (int j = 0; j < H; j++) {
-                    int t = 0;
-                    if (t0 == 0) { arg[j] = 0; f[j] = y[j]; t = 1; }
-                    for (; t < end; t++)
-                        if (y[(size_t)t * H + j] > f[j]) { arg[j] = t0 + t; f[j] = y[(size_t)t * H + j]; }
-                }
-                break;
-            }
+            if (end >= 1)
+                pool_span(c, w->y + (size_t)r * tn * H, t0, end, n, w->feat + (size_t)r * stride, w->arg + (size_t)r * H,
+                          sum ? sum + (size_t)r * H : NULL);
         }
     }
     free(st); free(x); free(sum); free(len);

@@ -521,6 +521,13 @@ static int row_block_max = 0;
 
 void rnnc_rnn_set_row_block_max(int rows) { row_block_max = rows >= 8 && rows <= 32 ? rows / 8 * 8 : 0; }
 
+/* A core's L2 here (2 MiB): the weights that fill it stream from L3 at every step, which the
+ * schedule and the row blocks below weigh. */
+#define L2_BYTES (2.0 * 1048576.0)
+
+/* The bytes of W_hh of every direction of a layer of the stack. */
+static double whh_bytes(const rnnc_rnn_ws *ws) { return 4.0 * ws->D * ws->G * (double)ws->c.hidden * ws->c.hidden; }
+
 static bool wave_ok(const rnnc_rnn_ws *ws, int nth);
 static bool bwave_ok(const rnnc_rnn_ws *ws, int nth);
 
@@ -539,16 +546,16 @@ static bool bwave_ok(const rnnc_rnn_ws *ws, int nth);
  *   else UNITS when a step has at least 8M multiply-adds (B x G*H x H x directions) or H is 256
  *     or more, else SERIAL. */
 static void loop_plan(const rnnc_rnn_ws *ws, int *nth, rnnc_loop_mode *mode, bool fwd) {
-    const double H = ws->c.hidden, whh_bytes = 4.0 * ws->D * ws->G * H * H, work = (double)ws->B * ws->G * H * H * ws->D;
+    const double H = ws->c.hidden, whh = whh_bytes(ws), work = (double)ws->B * ws->G * H * H * ws->D;
     const int n = omp_get_max_threads();
     const double half_l3 = 0.5 * (double)rnnc_cpu_l3_bytes(), rows_max = half_l3 > 12.0 * 1048576.0 ? half_l3 : 12.0 * 1048576.0;
-    const bool rows_ok = ws->B >= 8 * n && whh_bytes <= rows_max;
+    const bool rows_ok = ws->B >= 8 * n && whh <= rows_max;
     const bool wave = fwd ? wave_ok(ws, n) : bwave_ok(ws, n);
     rnnc_loop_mode m = loop_mode;
     if (m == RNNC_LOOP_WAVE && !wave) m = RNNC_LOOP_AUTO;
     if (m == RNNC_LOOP_AUTO)
         m = n == 1 && !rows_ok ? RNNC_LOOP_SERIAL /* one thread otherwise takes the same rules as more */
-            : ws->D == 2 && (whh_bytes >= 2.0 * 1048576.0 || !rows_ok) ? RNNC_LOOP_DIRS
+            : ws->D == 2 && (whh >= L2_BYTES || !rows_ok) ? RNNC_LOOP_DIRS
             : rows_ok ? RNNC_LOOP_ROWS
             : wave && ws->T >= 2 * ws->L ? RNNC_LOOP_WAVE
             : work >= 8e6 || H >= 256 ? RNNC_LOOP_UNITS : RNNC_LOOP_SERIAL;
@@ -584,9 +591,8 @@ static void loop_plan(const rnnc_rnn_ws *ws, int *nth, rnnc_loop_mode *mode, boo
  * quiet machine and 0.78-0.91x beside a busy loop). */
 static int row_block(const rnnc_rnn_ws *ws, int B, int nth) {
     if (B < 8 * nth) return 1;
-    const double whh_bytes = 4.0 * ws->D * ws->G * (double)ws->c.hidden * ws->c.hidden;
     const int most8 = ((B + 7) / 8 + nth - 1) / nth * 8; /* a thread's rows at most, in 8-row blocks */
-    const int cap = row_block_max ? row_block_max : whh_bytes >= 2.0 * 1048576.0 ? 32 : 16;
+    const int cap = row_block_max ? row_block_max : whh_bytes(ws) >= L2_BYTES ? 32 : 16;
     for (int bs = cap; bs > 8; bs -= 8) {
         const int nb = (B + bs - 1) / bs;
         if (nb >= nth && (nb + nth - 1) / nth * bs <= most8) return bs;
