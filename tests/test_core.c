@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/cpu.h"
 #include "rnnc/rnnc.h"
 #include "test.h"
 
@@ -136,6 +137,72 @@ static void test_run_lock(void) {
     rmdir(dir);
 }
 
+/* dir/indexI/{level,type,size} as sysfs lays out a CPU's caches. */
+static void put_cache(const char *dir, int i, const char *level, const char *type, const char *size) {
+    char p[512];
+    snprintf(p, sizeof p, "%s/index%d", dir, i);
+    CHECK(mkdir(p, 0700) == 0);
+    const char *names[3] = {"level", "type", "size"}, *vals[3] = {level, type, size};
+    for (int k = 0; k < 3; k++) {
+        if (!vals[k]) continue;
+        snprintf(p, sizeof p, "%s/index%d/%s", dir, i, names[k]);
+        FILE *f = fopen(p, "w");
+        CHECK(f != NULL);
+        if (f) fprintf(f, "%s\n", vals[k]), fclose(f);
+    }
+}
+
+static void rm_tree(const char *dir, int n) {
+    char p[512];
+    const char *names[3] = {"level", "type", "size"};
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < 3; k++) snprintf(p, sizeof p, "%s/index%d/%s", dir, i, names[k]), unlink(p);
+        snprintf(p, sizeof p, "%s/index%d", dir, i), rmdir(p);
+    }
+    rmdir(dir);
+}
+
+/* The cache sizes the time loops' schedule reads: sysfs's layout parsed, the instruction cache
+ * skipped, K and M suffixes, and what is missing or malformed read as unknown (0), never a guess. */
+static void test_cache_sizes(void) {
+    char dir[] = "/tmp/rnnc_test_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    put_cache(dir, 0, "1", "Data", "32K");
+    put_cache(dir, 1, "1", "Instruction", "64K");
+    put_cache(dir, 2, "2", "Unified", "512K");
+    put_cache(dir, 3, "3", "Unified", "32768K");
+    CHECK_EQ_LL(rnnc_cpu_cache_bytes_in(dir, 1), 32 * 1024);
+    CHECK_EQ_LL(rnnc_cpu_cache_bytes_in(dir, 2), 512 * 1024);
+    CHECK_EQ_LL(rnnc_cpu_cache_bytes_in(dir, 3), 32L * 1048576);
+    CHECK_EQ_LL(rnnc_cpu_cache_bytes_in(dir, 4), 0);
+    rm_tree(dir, 4);
+    /* the instruction cache listed first, an M suffix, a size in bytes, a level with no size file */
+    CHECK(mkdtemp(strcpy(dir, "/tmp/rnnc_test_XXXXXX")) != NULL);
+    put_cache(dir, 0, "1", "Instruction", "64K");
+    put_cache(dir, 1, "1", "Data", "49152");
+    put_cache(dir, 2, "2", "Unified", "2M");
+    put_cache(dir, 3, "3", "Unified", NULL);
+    CHECK_EQ_LL(rnnc_cpu_cache_bytes_in(dir, 1), 49152);
+    CHECK_EQ_LL(rnnc_cpu_cache_bytes_in(dir, 2), 2L * 1048576);
+    CHECK_EQ_LL(rnnc_cpu_cache_bytes_in(dir, 3), 0);
+    rm_tree(dir, 4);
+    /* malformed sizes, a missing directory */
+    CHECK(mkdtemp(strcpy(dir, "/tmp/rnnc_test_XXXXXX")) != NULL);
+    put_cache(dir, 0, "1", "Data", "32Q");
+    put_cache(dir, 1, "2", "Unified", "-512K");
+    put_cache(dir, 2, "3", "Unified", "99999999999999999999K");
+    for (int l = 1; l <= 3; l++) CHECK_EQ_LL(rnnc_cpu_cache_bytes_in(dir, l), 0);
+    rm_tree(dir, 3);
+    CHECK_EQ_LL(rnnc_cpu_cache_bytes_in("/nonexistent/rnnc", 2), 0);
+    /* this machine's: a level it reports is at least a few KiB and the levels grow */
+    const long l1 = rnnc_cpu_cache_bytes(1), l2 = rnnc_cpu_cache_bytes(2), l3 = rnnc_cpu_cache_bytes(3);
+    CHECK(l1 == 0 || l1 >= 4096);
+    CHECK(l2 == 0 || l1 == 0 || l2 > l1);
+    CHECK(l3 == 0 || l2 == 0 || l3 > l2);
+    CHECK_EQ_LL(rnnc_cpu_cache_bytes(0), 0);
+    CHECK_EQ_LL(rnnc_cpu_cache_bytes(4), 0);
+}
+
 int main(void) {
     RUN(test_utf8_roundtrip_all_scalars);
     RUN(test_utf8_rejects_invalid);
@@ -143,5 +210,6 @@ int main(void) {
     RUN(test_atomic_write);
     RUN(test_read_missing_file);
     RUN(test_run_lock);
+    RUN(test_cache_sizes);
     return test_report();
 }

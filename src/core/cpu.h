@@ -10,9 +10,16 @@ int rnnc_cpu_avx2_fma(void);
  * kernel runs (generate.c). 1 in a build that targets all three, 0 off x86. */
 int rnnc_cpu_avx2_fma_f16c(void);
 
-/* The last-level (L3) cache's size in bytes as the C library reports it (sysconf), 0 where it
- * does not: the time loops' schedule asks it how much of a recurrent layer's weights every thread
- * may stream at every step (nn/rnn.c). Read once. */
-long rnnc_cpu_l3_bytes(void);
+/* The size in bytes of the data (or unified) cache of the given level (1, 2 or 3) of the first
+ * CPU, 0 where the system does not say: read once from Linux's /sys/devices/system/cpu/cpu0/cache,
+ * else from the C library (sysconf). sysfs first because glibc's numbers can be far off under a
+ * hypervisor (an AMD EPYC VM: sysconf's L3 256 MiB, sysfs and lscpu 32 MiB). The time loops'
+ * schedule asks how much of a recurrent layer's weights a core holds (L2) and how much every
+ * thread may stream at every step (L3) (nn/rnn.c). */
+long rnnc_cpu_cache_bytes(int level);
+
+/* The same read from a directory laid out as sysfs's cpuN/cache (indexI/level, type, size): the
+ * tests' way in. */
+long rnnc_cpu_cache_bytes_in(const char *dir, int level);
 
 #endif

@@ -510,8 +510,9 @@ static void wait_done(atomic_int *done, int target) {
  * whole rows (16 vectors at H 128) where serial's 32-unit chunks gave it two vectors per row and a
  * row stride between them (one thread, paired training runs, B 32: LSTM 128x1 1.05-1.12x, GRU 128x1
  * 1.07-1.14x, LSTM 64x1 1.04-1.09x, Elman 512x2 1.05x; LSTM/GRU 256-512 and Elman 128 within
- * noise). Two directions of 2 MiB or more take dirs there as on more threads (bidirectional LSTM
- * 512x1: 13.1-14.4k tokens/s against 12.8-13.0k serial, 12.2-12.5k rows).
+ * noise). Two directions that fill L2 take dirs there as on more threads (bidirectional LSTM
+ * 512x1: 13.1-14.4k tokens/s against 12.8-13.0k serial, 12.2-12.5k rows; on a Zen 3 core,
+ * bidirectional LSTM 128, 512 KiB: 1.04x rows).
  * The big GEMMs around the loop use every thread in any case. */
 static rnnc_loop_mode loop_mode = RNNC_LOOP_AUTO;
 
@@ -521,9 +522,13 @@ static int row_block_max = 0;
 
 void rnnc_rnn_set_row_block_max(int rows) { row_block_max = rows >= 8 && rows <= 32 ? rows / 8 * 8 : 0; }
 
-/* A core's L2 here (2 MiB): the weights that fill it stream from L3 at every step, which the
- * schedule and the row blocks below weigh. */
-#define L2_BYTES (2.0 * 1048576.0)
+/* A core's L2 (rnnc_cpu_cache_bytes; 2 MiB where the system does not say, a Golden Cove core's,
+ * on which these rules were first measured; an AMD Zen 3 core has 512 KiB): the weights that fill
+ * it stream from L3 at every step, which the schedule and the row blocks below weigh. */
+static double l2_bytes(void) {
+    const long l2 = rnnc_cpu_cache_bytes(2);
+    return l2 > 0 ? (double)l2 : 2.0 * 1048576.0;
+}
 
 /* The bytes of W_hh of every direction of a layer of the stack. */
 static double whh_bytes(const rnnc_rnn_ws *ws) { return 4.0 * ws->D * ws->G * (double)ws->c.hidden * ws->c.hidden; }
@@ -535,9 +540,11 @@ static bool bwave_ok(const rnnc_rnn_ws *ws, int nth);
  * pass: the mode of every layer and the threads it uses. A forced WAVE that the stack cannot run
  * (see wave_ok, bwave_ok) falls back to AUTO's pick. AUTO: SERIAL on one thread where rows cannot
  * run; otherwise, on any number of threads:
- *   two directions: DIRS when the two directions' W_hh fill 2 MiB or more (a core's L2 here;
- *     bidirectional LSTM 256 and up) or rows cannot be used; each thread then streams one
- *     direction's W_hh over all its rows at once (docs/PERFORMANCE.md, issue 17 part 1);
+ *   two directions: DIRS when the two directions' W_hh fill a core's L2 (l2_bytes; with 2 MiB
+ *     bidirectional LSTM 256 and up, with 512 KiB LSTM 128 and up) or rows cannot be used; each
+ *     thread then streams one direction's W_hh over all its rows at once (docs/PERFORMANCE.md,
+ *     issue 17 part 1; on a Zen 3 core dirs against rows ran bidirectional LSTM 128 at 1.03x,
+ *     192 at 0.97-1.02x and 256 at 1.04x, so the exact threshold matters little there);
  *   else ROWS when W_hh is at most max(12 MiB, half the L3) and the batch has 8 rows per thread;
  *   else, for a one-direction stack of 2 or more layers and at least 2 steps per layer, WAVE (the
  *     layers on different threads instead of one thread or a meeting at every step; with fewer
@@ -548,14 +555,14 @@ static bool bwave_ok(const rnnc_rnn_ws *ws, int nth);
 static void loop_plan(const rnnc_rnn_ws *ws, int *nth, rnnc_loop_mode *mode, bool fwd) {
     const double H = ws->c.hidden, whh = whh_bytes(ws), work = (double)ws->B * ws->G * H * H * ws->D;
     const int n = omp_get_max_threads();
-    const double half_l3 = 0.5 * (double)rnnc_cpu_l3_bytes(), rows_max = half_l3 > 12.0 * 1048576.0 ? half_l3 : 12.0 * 1048576.0;
+    const double half_l3 = 0.5 * (double)rnnc_cpu_cache_bytes(3), rows_max = half_l3 > 12.0 * 1048576.0 ? half_l3 : 12.0 * 1048576.0;
     const bool rows_ok = ws->B >= 8 * n && whh <= rows_max;
     const bool wave = fwd ? wave_ok(ws, n) : bwave_ok(ws, n);
     rnnc_loop_mode m = loop_mode;
     if (m == RNNC_LOOP_WAVE && !wave) m = RNNC_LOOP_AUTO;
     if (m == RNNC_LOOP_AUTO)
         m = n == 1 && !rows_ok ? RNNC_LOOP_SERIAL /* one thread otherwise takes the same rules as more */
-            : ws->D == 2 && (whh >= L2_BYTES || !rows_ok) ? RNNC_LOOP_DIRS
+            : ws->D == 2 && (whh >= l2_bytes() || !rows_ok) ? RNNC_LOOP_DIRS
             : rows_ok ? RNNC_LOOP_ROWS
             : wave && ws->T >= 2 * ws->L ? RNNC_LOOP_WAVE
             : work >= 8e6 || H >= 256 ? RNNC_LOOP_UNITS : RNNC_LOOP_SERIAL;
@@ -570,8 +577,8 @@ static void loop_plan(const rnnc_rnn_ws *ws, int *nth, rnnc_loop_mode *mode, boo
  * tokens/s where the per-step split held 29k). Each row's numbers do not depend on which thread
  * computes it, nor on the rows computed with it.
  *
- * A block has a multiple of 8 rows, at most 32 where W_hh (all directions) fills a core's L2 (2 MiB
- * or more) and at most 16 below: the largest such that every thread gets a block and no thread
+ * A block has a multiple of 8 rows, at most 32 where W_hh (all directions) fills a core's L2
+ * (l2_bytes) and at most 16 below: the largest such that every thread gets a block and no thread
  * more rows than with blocks of 8 (two threads, LSTM 512: B 32 in blocks of 16, B 48 of 24, B 64
  * of 32, B 80 of 8, where bigger blocks would give one thread more than its 40 rows; one thread:
  * blocks of 32 from B 25 on), and single rows when there are fewer than 8 rows per thread. A
@@ -583,6 +590,8 @@ static void loop_plan(const rnnc_rnn_ws *ws, int *nth, rnnc_loop_mode *mode, boo
  * 16-row blocks against four of 8 1.15-1.19x (GRU 512x2 1.13-1.20x, Elman 1024x2 1.18-1.22x,
  * LSTM 256x2 1.02-1.10x, LSTM 128x1 within noise); two threads, B 48, 24-row blocks against 8-row
  * ones 1.18-1.29x; B 64, 32 against 16 1.03-1.04x; one thread, B 32, 32 against 16 1.04-1.06x.
+ * On a Zen 3 core (512 KiB L2, no next-panel hints in the AVX2 kernel), LSTM 256x2 on one thread
+ * at B 32 (W_hh 1 MiB: blocks of 32 against 16) was within noise (0.96-1.03x).
  * Where W_hh sits in L2 blocks over 16 rows did not pay (LSTM 128x1 on one thread 0.94-1.00x, the
  * G2P step (B 64) 0.96-1.01x), and 16 against 8 gave that step 1.04x on two threads (ten paired
  * rounds, 0.98-1.07) and 1.02-1.08x on one. With a busy loop on one of the two cores the two
@@ -592,7 +601,7 @@ static void loop_plan(const rnnc_rnn_ws *ws, int *nth, rnnc_loop_mode *mode, boo
 static int row_block(const rnnc_rnn_ws *ws, int B, int nth) {
     if (B < 8 * nth) return 1;
     const int most8 = ((B + 7) / 8 + nth - 1) / nth * 8; /* a thread's rows at most, in 8-row blocks */
-    const int cap = row_block_max ? row_block_max : whh_bytes(ws) >= L2_BYTES ? 32 : 16;
+    const int cap = row_block_max ? row_block_max : whh_bytes(ws) >= l2_bytes() ? 32 : 16;
     for (int bs = cap; bs > 8; bs -= 8) {
         const int nb = (B + bs - 1) / bs;
         if (nb >= nth && (nb + nth - 1) / nth * bs <= most8) return bs;
