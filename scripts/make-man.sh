@@ -12,13 +12,15 @@ out=$2
 version=$3
 export LC_ALL=C RNNC_NO_PROGRESS=1
 mkdir -p "$out"
+rm -f "$out"/rnnc.1 "$out"/rnnc-*.1 # pages of commands that are gone are not installed
 date=$(date -u -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}" +%Y-%m-%d)
 
 # roff-escape a help text: backslashes, and a leading . or ' that roff would take as a request
 esc() { sed -e 's/\\/\\e/g' -e "s/^\\([.']\\)/\\\\\\&\\1/"; }
 
-# the words under "commands:" (up to the first blank line), one a line
-commands_of() { awk '/^commands:/ { on = 1; next } on && /^[ \t]*$/ { on = 0 } on { print $1 }'; }
+# the words under "commands:" (up to the first blank line), one a line: the lines indented by two
+# spaces (a summary too long for the line goes on under itself, indented further)
+commands_of() { awk '/^commands:/ { on = 1; next } on && /^[ \t]*$/ { on = 0 } on && /^  [a-z]/ { print $1 }'; }
 
 page() { # page NAME SECTION-TITLE SUMMARY
     printf '.TH %s 1 "%s" "rnnc %s" "rnnc manual"\n' "$(echo "$1" | tr a-z A-Z)" "$date" "$version"
@@ -42,7 +44,10 @@ cmds=$(printf '%s\n' "$top" | commands_of)
 } >"$out/rnnc.1"
 
 for c in $cmds; do
-    summary=$(printf '%s\n' "$top" | awk -v c="$c" '/^commands:/ { on = 1; next } on && $1 == c { $1 = ""; sub(/^ +/, ""); print; exit }')
+    # its summary, with the lines it is wrapped onto
+    summary=$(printf '%s\n' "$top" | awk -v c="$c" '/^commands:/ { on = 1; next }
+        got && /^   / { sub(/^ +/, ""); s = s " " $0; next } got { exit }
+        on && /^  [a-z]/ && $1 == c { $1 = ""; sub(/^ +/, ""); s = $0; got = 1 } END { print s }')
     help=$("$rnnc" "$c" --help 2>&1 || true)
     subs=$( { printf '%s\n' "$help" | commands_of
               printf '%s\n' "$help" | sed -n "s/^\\(usage:\\)\\{0,1\\} *rnnc $c \\([a-z][a-z0-9-]*\\).*/\\2/p"; } | awk '!seen[$0]++')

@@ -324,5 +324,41 @@ for mode in "seq2seq translate" "seq2seq eval" "eval" "init" "sample" "similar" 
         fail "rnnc $mode --bogus --model --help: $(head -2 "$TMP/help")"
 done
 
+# rnnc version: the plain line; --verbose's six lines, its caches those the system reports (sysfs
+# where it has them); --json the same as an object; an unknown option a usage error; --help wins.
+checks=$((checks + 1))
+ver=$("$RNNC" version) && [ "$ver" = "$("$RNNC" --version)" ] && [[ $ver =~ ^rnnc\ [0-9]+\.[0-9]+\.[0-9]+$ ]] ||
+    fail "rnnc version: '$ver'"
+"$RNNC" version --verbose >"$TMP/ver" || fail "rnnc version --verbose failed"
+for k in compiler kernels cpu threads blas; do
+    checks=$((checks + 1))
+    [ "$(grep -c "^$k: " "$TMP/ver")" -eq 1 ] || fail "rnnc version --verbose: no single '$k:' line: $(cat "$TMP/ver")"
+done
+checks=$((checks + 1))
+[ "$(head -1 "$TMP/ver")" = "$ver" ] && [ "$(wc -l <"$TMP/ver")" -eq 6 ] || fail "rnnc version --verbose: $(cat "$TMP/ver")"
+l2dir=
+for d in /sys/devices/system/cpu/cpu0/cache/index*; do
+    [ "$(cat "$d/level" 2>/dev/null)" = 2 ] && [ "$(cat "$d/type" 2>/dev/null)" != Instruction ] && l2dir=$d
+done
+if [ -n "$l2dir" ] && [ -r "$l2dir/size" ]; then
+    checks=$((checks + 1))
+    l2=$(cat "$l2dir/size")
+    case $l2 in *K) want="${l2%K} KiB" ;; *M) want="${l2%M} MiB" ;; *) want=$l2 ;; esac
+    if [[ $l2 == *K ]] && [ $((${l2%K} % 1024)) -eq 0 ]; then want="$((${l2%K} / 1024)) MiB"; fi
+    grep -q "L2 $want," "$TMP/ver" || fail "rnnc version --verbose: L2 is not sysfs's $l2: $(grep '^cpu' "$TMP/ver")"
+fi
+checks=$((checks + 1))
+"$RNNC" version --json >"$TMP/ver.json" && for k in '"version"' '"step_kernel"' '"cache_bytes"' '"l2"' '"threads"' '"blas_core"'; do
+    grep -q "$k:" "$TMP/ver.json" || fail "rnnc version --json lacks $k: $(cat "$TMP/ver.json")"
+done
+checks=$((checks + 1))
+OMP_NUM_THREADS=1 "$RNNC" version -v | grep -q '^threads:   1 (OpenMP; OMP_NUM_THREADS 1)' || fail "rnnc version -v under OMP_NUM_THREADS=1"
+checks=$((checks + 1))
+"$RNNC" version --bogus >/dev/null 2>"$TMP/err"
+rc=$?
+[ $rc -eq 2 ] && head -1 "$TMP/err" | grep -q "^rnnc version: unknown option '--bogus'" || fail "rnnc version --bogus: rc $rc, $(cat "$TMP/err")"
+checks=$((checks + 1))
+"$RNNC" version --bogus --help | grep -q '^usage: rnnc version' || fail "rnnc version --bogus --help"
+
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]

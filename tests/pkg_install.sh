@@ -43,6 +43,14 @@ n_inst=$(ls "$P"/include/rnnc/*.h | wc -l)
 [ "$n_inst" -eq $((n_src + 1)) ] || fail "$n_inst headers installed, want $((n_src + 1)) (include/rnnc/ and version.h)"
 got=$("$P/bin/rnnc" --version 2>&1)
 [ "$got" = "rnnc $version" ] || fail "installed rnnc --version says '$got', want 'rnnc $version'"
+# one page per command `rnnc --help` lists and rnnc(1), none for a word of a wrapped summary line
+# (there were rnnc-byte).1 and rnnc-verdict.1, pages of "unknown command")
+want_pages=$("$P/bin/rnnc" --help | awk '/^commands:/ { on = 1; next } on && /^  [a-z]/ { print "rnnc-" $1 ".1" } on && !/^  / { on = 0 }' | sort)
+got_pages=$(cd "$P/share/man/man1" && ls rnnc-*.1 | sort)
+[ "$got_pages" = "$want_pages" ] || fail "man pages: $(echo $got_pages), want $(echo $want_pages)"
+! grep -l "unknown command" "$P"/share/man/man1/*.1 >/dev/null || fail "a man page shows an error: $(grep -l "unknown command" "$P"/share/man/man1/*.1)"
+grep -q '^rnnc-eval \\- loss of a language model on an id file or on text (ppl, bits per byte)$' "$P/share/man/man1/rnnc-eval.1" ||
+    fail "rnnc-eval(1)'s NAME line lacks the wrapped end of its summary: $(sed -n 3p "$P/share/man/man1/rnnc-eval.1")"
 if command -v man >/dev/null; then
     man -l "$P/share/man/man1/rnnc-sample.1" 2>/dev/null | grep -q -- '--temperature' || fail "man page rnnc-sample(1) does not show --temperature"
 fi

@@ -25,7 +25,7 @@ static const command commands[] = {
     {"tag", cmd_tag, "a label per token: train, predict and evaluate taggers (TSV)"},
     {"forecast", cmd_forecast, "numbers -> the next numbers: train, predict and evaluate forecasters (CSV)"},
     {"lab", cmd_lab, "the lesson's claims shown on real runs: a table, a picture and a verdict each"},
-    {"version", cmd_version, "print the version"},
+    {"version", cmd_version, "print the version; --verbose: the build, kernels, CPU, caches and BLAS"},
 };
 
 static void usage(FILE *out) {
@@ -33,12 +33,6 @@ static void usage(FILE *out) {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         cli_print_wrapped(out, fprintf(out, "  %-10s ", commands[i].name), 13, commands[i].summary);
     fprintf(out, "\nRun 'rnnc <command> --help' for a command's options.\n");
-}
-
-int cmd_version(int argc, char **argv) {
-    (void)argc; (void)argv;
-    printf("rnnc %s\n", rnnc_version());
-    return 0;
 }
 
 int main(int argc, char **argv) {

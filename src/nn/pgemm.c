@@ -556,6 +556,16 @@ static inline __attribute__((always_inline)) void pgemm_body(int M, int K, const
     }
 }
 
+const char *rnnc_pgemm_kernel(void) {
+#ifdef __AVX512F__
+    if (!plain_only) return "AVX-512 8x32";
+#endif
+#ifdef PGEMM_AVX2
+    if (avx2_ok()) return "AVX2+FMA 4x16";
+#endif
+    return "plain C";
+}
+
 void rnnc_pgemm2(int M, int K, const float *A, int lda, int K2, const float *A2, int lda2, int n0, int n1,
                  const float *P, float *C, int ldc, int accumulate) {
     pgemm_body(M, K, A, lda, K2, A2, lda2, n0, n1, P, C, ldc, accumulate);

@@ -28,6 +28,10 @@ void rnnc_pgemm_pack(float *dst, const float *src, int ld, int trans, int K, int
 /* Where element (k, j < 32) of a panel packed with K rows lies, from the panel's start. */
 size_t rnnc_pgemm_index(int K, int k, int j);
 
+/* The register kernel the products take in this process ("AVX-512 8x32", "AVX2+FMA 4x16" or
+ * "plain C"), for `rnnc version --verbose`. */
+const char *rnnc_pgemm_kernel(void);
+
 /* C[0:M, n0:n1] = A[0:M, 0:K] x P[:, n0:n1]  (accumulate: +=). n0 a multiple of 32. */
 void rnnc_pgemm(int M, int K, int n0, int n1, const float *A, int lda, const float *P, float *C, int ldc,
                 int accumulate);
