@@ -190,7 +190,7 @@ static void test_pgemm_pack(void) {
         CHECK_MSG(rowwise == 32 * K || split == 32 * K, "pgemm_index K %d: %d places row-wise, %d split, of %d", K,
                   rowwise, split, 32 * K);
     }
-    const int shapes[][3] = {{1, 1, 0}, {16, 32, 0}, {17, 33, 1}, {256, 1024, 0}, {64, 100, 3}, {31, 200, 5}};
+    const int shapes[][3] = {{1, 1, 0}, {16, 32, 0}, {17, 33, 1}, {256, 1024, 0}, {64, 100, 3}, {31, 200, 5}, {1024, 256, 0}, {40, 96, 7}};
     rnnc_rng r;
     rnnc_rng_seed(&r, 5);
     for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++)

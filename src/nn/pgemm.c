@@ -90,10 +90,12 @@ static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
 /* r[i] = column i of the 8 x 8 block r (rows in, columns out), in registers. */
 static inline __attribute__((always_inline)) AVX2_TARGET void transpose8(__m256 r[8]) {
     __m256 t[8], u[8];
+#pragma GCC unroll 8
     for (int i = 0; i < 8; i += 2) {
         t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
         t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
     }
+#pragma GCC unroll 8
     for (int i = 0; i < 8; i += 4) {
         u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
         u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
@@ -101,32 +103,63 @@ static inline __attribute__((always_inline)) AVX2_TARGET void transpose8(__m256 
         u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
     }
     /* u[4q + c] holds rows 4q..4q+3 of column c in its low lane and of column c + 4 in its high one */
+#pragma GCC unroll 8
     for (int i = 0; i < 4; i++) {
         r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
         r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
     }
 }
 
-/* Full panel p (its 32 columns all inside W) with AVX2, in the split layout (columns 16h..16h+15
- * as K x 16 from panel + 16 K h): 8 x 8 register transposes (trans), or four vector copies a row. */
-static AVX2_TARGET void panel_avx2(float *panel, const float *src, int ld, int trans, int K, int c0) {
-    const int NR = RNNC_PGEMM_NR;
-    if (trans) {
-        int k = 0;
-        for (; k + 8 <= K; k += 8)
-            for (int q = 0; q < 4; q++) { /* columns 8q..8q+7: half q / 2, offset 8 (q % 2) in it */
-                __m256 r[8];
-                for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(src + (size_t)(c0 + 8 * q + j) * ld + k);
-                transpose8(r);
-                float *half = panel + (size_t)(q >> 1) * K * 16 + 8 * (q & 1);
-                for (int i = 0; i < 8; i++) _mm256_store_ps(half + (size_t)(k + i) * 16, r[i]);
+/* Full panel p (its 32 columns all inside W) with AVX2, transposed (a column of W is a row of src),
+ * in the split layout (columns 16h..16h+15 as K x 16 from panel + 16 K h): 8 x 8 register
+ * transposes, eight source rows at a time through all of K. The rows of a group lie one after the
+ * other in memory when ld is K (W_hh, W_ih); while a group is transposed the next one (for the
+ * last, the next panel's first, from next, NULL for none) is asked into L1 four lines a transpose,
+ * in address order, so the weights stream in from L3 as one sequential read instead of as 32
+ * (or 8) strided ones. Against all 32 rows at once, 8 columns at a time: [1024 x 256] from L3
+ * 150-203 -> 134-159 us (rnnc_pgemm_pack alone, interleaved, best of 60). The loops are unrolled
+ * by hand (-O2 does not), or the eight vectors went through the stack (in L1: 16 -> 10-14 us). */
+static AVX2_TARGET void panel_avx2_t(float *panel, const float *src, int ld, int K, int c0, const float *next) {
+    const int K8 = K & ~7, lpr = (K + 15) / 16; /* lpr: the cache lines of a source row */
+    for (int q = 0; q < 4; q++) { /* columns 8q..8q+7: half q / 2, offset 8 (q % 2) in it */
+        float *half = panel + (size_t)(q >> 1) * K * 16 + 8 * (q & 1);
+        const float *rows = src + (size_t)(c0 + 8 * q) * ld, *nq = q < 3 ? rows + (size_t)8 * ld : next;
+        int line = 0;
+        for (int k = 0; k < K8; k += 8) {
+            __m256 r[8];
+            if (nq)
+                for (int l = 0; l < 4; l++, line++)
+                    _mm_prefetch((const char *)(nq + (size_t)(line / lpr) * ld + (size_t)(line % lpr) * 16), _MM_HINT_T0);
+#pragma GCC unroll 8
+            for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(rows + (size_t)j * ld + k);
+            transpose8(r);
+#pragma GCC unroll 8
+            for (int i = 0; i < 8; i++) _mm256_store_ps(half + (size_t)(k + i) * 16, r[i]);
+        }
+    }
+    panel_rows_t(panel, src, ld, c0, K8, K, 1);
+}
+
+/* The np full panels from src's first column on, not transposed (row k of a panel is 32 floats of
+ * row k of src), in the split layout: blocks of 16 rows of src, each copied into every panel
+ * before the next, so src is read in address order a block at a time. Panel by panel, the K
+ * rows of 128 bytes ld apart read W from L3 at 5 GB/s ([1024 x 256]: 403 -> 152 us; [256 x 1024]
+ * 409 -> 122 us, as above). */
+static AVX2_TARGET void panels_avx2_n(float *dst, const float *src, int ld, int K, int np) {
+    const int KB = 16;
+    for (int k0 = 0; k0 < K; k0 += KB) {
+        const int k1 = K - k0 < KB ? K : k0 + KB;
+        for (int p = 0; p < np; p++) {
+            float *lo = dst + (size_t)p * K * RNNC_PGEMM_NR, *hi = lo + (size_t)K * 16;
+            const float *s = src + (size_t)p * RNNC_PGEMM_NR;
+            for (int k = k0; k < k1; k++) {
+                const float *r = s + (size_t)k * ld;
+                _mm256_store_ps(lo + (size_t)k * 16, _mm256_loadu_ps(r));
+                _mm256_store_ps(lo + (size_t)k * 16 + 8, _mm256_loadu_ps(r + 8));
+                _mm256_store_ps(hi + (size_t)k * 16, _mm256_loadu_ps(r + 16));
+                _mm256_store_ps(hi + (size_t)k * 16 + 8, _mm256_loadu_ps(r + 24));
             }
-        panel_rows_t(panel, src, ld, c0, k, K, 1);
-    } else {
-        const float *s = src + c0;
-        for (int k = 0; k < K; k++)
-            for (int q = 0; q < NR; q += 8)
-                _mm256_store_ps(panel + pidx(1, K, k, q), _mm256_loadu_ps(s + (size_t)k * ld + q));
+        }
     }
 }
 #endif
@@ -160,15 +193,22 @@ static void panel_avx512(float *panel, const float *src, int ld, int trans, int 
 void rnnc_pgemm_pack(float *dst, const float *src, int ld, int trans, int K, int N, int n0, int n1) {
     const int NR = RNNC_PGEMM_NR;
     /* the full panels with this build's and CPU's vector code, if any, the rest with the plain loop */
-    void (*panel_simd)(float *, const float *, int, int, int, int) = NULL;
+    const int full = (n1 < N ? n1 : N) < n0 + NR ? 0 : ((n1 < N ? n1 : N) - n0) / NR;
 #ifdef __AVX512F__
-    if (!plain_only) panel_simd = panel_avx512;
+    if (!plain_only) {
+        for (int p = 0; p < full; p++, n0 += NR) panel_avx512(dst + (size_t)(n0 / NR) * K * NR, src, ld, trans, K, n0);
+    }
 #endif
 #ifdef PGEMM_AVX2
-    if (avx2_ok()) panel_simd = panel_avx2;
+    if (avx2_ok()) {
+        if (!trans) panels_avx2_n(dst + (size_t)(n0 / NR) * K * NR, src + n0, ld, K, full);
+        else
+            for (int p = 0; p < full; p++)
+                panel_avx2_t(dst + (size_t)((n0 + p * NR) / NR) * K * NR, src, ld, K, n0 + p * NR,
+                             p + 1 < full ? src + (size_t)(n0 + (p + 1) * NR) * ld : NULL);
+        n0 += full * NR;
+    }
 #endif
-    for (; panel_simd && n0 + NR <= n1 && n0 + NR <= N; n0 += NR)
-        panel_simd(dst + (size_t)(n0 / NR) * K * NR, src, ld, trans, K, n0);
     const int split = split_layout();
     for (int p = n0 / NR; p * NR < n1; p++) {
         float *panel = dst + (size_t)p * K * NR;
