@@ -358,6 +358,10 @@ checks=$((checks + 1))
 rc=$?
 [ $rc -eq 2 ] && head -1 "$TMP/err" | grep -q "^rnnc version: unknown option '--bogus'" || fail "rnnc version --bogus: rc $rc, $(cat "$TMP/err")"
 checks=$((checks + 1))
+"$RNNC" version extra >/dev/null 2>"$TMP/err"
+rc=$?
+[ $rc -eq 2 ] && head -1 "$TMP/err" | grep -q "^rnnc version: takes no arguments, got 'extra'" || fail "rnnc version extra: rc $rc, $(cat "$TMP/err")"
+checks=$((checks + 1))
 "$RNNC" version --bogus --help | grep -q '^usage: rnnc version' || fail "rnnc version --bogus --help"
 
 echo "$checks checks, $fails failed"

@@ -69,7 +69,8 @@ int cmd_version(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--verbose") || !strcmp(argv[i], "-v")) verbose = true;
         else if (!strcmp(argv[i], "--json")) json = verbose = true;
-        else return cli_usage_error("version", "unknown option '%s'", argv[i]);
+        else if (cli_looks_like_flag(argv[i])) return cli_usage_error("version", "unknown option '%s'", argv[i]);
+        else return cli_usage_error("version", "takes no arguments, got '%s'", argv[i]);
     }
     if (!verbose) {
         printf("rnnc %s\n", rnnc_version());
