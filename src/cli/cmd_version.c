@@ -48,15 +48,6 @@ static const char *target_isa(void) {
 #define COMPILER "unknown"
 #endif
 
-static int cpu_avx512(void) {
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f");
-#else
-    return 0;
-#endif
-}
-
 static void cache_text(char *buf, size_t n, long bytes) {
     if (bytes <= 0) snprintf(buf, n, "unknown");
     else if (bytes % 1048576 == 0) snprintf(buf, n, "%ld MiB", bytes / 1048576);
@@ -78,7 +69,7 @@ int cmd_version(int argc, char **argv) {
     }
     char cpu[128], l1[32], l2[32], l3[32];
     snprintf(cpu, sizeof cpu, "%s%s%s", rnnc_cpu_avx2_fma() ? "AVX2 FMA" : "no AVX2/FMA",
-             rnnc_cpu_avx2_fma_f16c() ? " F16C" : "", cpu_avx512() ? " AVX-512F" : "");
+             rnnc_cpu_avx2_fma_f16c() ? " F16C" : "", rnnc_cpu_avx512f() ? " AVX-512F" : "");
     cache_text(l1, sizeof l1, rnnc_cpu_cache_bytes(1));
     cache_text(l2, sizeof l2, rnnc_cpu_cache_bytes(2));
     cache_text(l3, sizeof l3, rnnc_cpu_cache_bytes(3));

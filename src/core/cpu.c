@@ -49,6 +49,17 @@ int rnnc_cpu_avx2_fma_f16c(void) {
 #endif
 }
 
+int rnnc_cpu_avx512f(void) {
+#if defined(__AVX512F__)
+    return 1;
+#elif defined(X86_GNU)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
 /* A size as sysfs writes it ("32K", "512K", "32768K", "2M", or bytes): its bytes, -1 if it is
  * none of those. */
 static long parse_size(const char *s) {

@@ -10,6 +10,11 @@ int rnnc_cpu_avx2_fma(void);
  * kernel runs (generate.c). 1 in a build that targets all three, 0 off x86. */
 int rnnc_cpu_avx2_fma_f16c(void);
 
+/* Whether the CPU has AVX-512F (1 in a build that targets it, 0 off x86). No kernel is chosen by
+ * it at run time (the AVX-512 kernels are compiled in only for a target that has it); `rnnc
+ * version --verbose` reports it. */
+int rnnc_cpu_avx512f(void);
+
 /* The size in bytes of the data (or unified) cache of the given level (1, 2 or 3) of the first
  * CPU, 0 where the system does not say: read once from Linux's /sys/devices/system/cpu/cpu0/cache,
  * else from the C library (sysconf). sysfs first because glibc's numbers can be far off under a
