@@ -120,6 +120,7 @@ struct rnnc_rnn_ws {
     int *live;           /* [2*Tmax] rows [live[2t], live[2t+1]) hold every row with t < len (live_span) */
     int *perm;           /* [Bmax] the caller's row of internal row b, when permuted (length_order) */
     bool permuted;       /* the last forward ran its rows in perm's order */
+    bool ragged;         /* the last forward's rows are not all T steps long */
     float *pst;          /* [4][L*D*Bmax*H] initial / final states and their gradients in perm's order */
     /* per layer and direction, index l*D+d */
     float **gates;       /* [T, B, G*H] input projection, then activated gates */
@@ -578,7 +579,8 @@ static void loop_plan(const rnnc_rnn_ws *ws, int *nth, rnnc_loop_mode *mode, boo
  * computes it, nor on the rows computed with it.
  *
  * A block has a multiple of 8 rows, at most 32 where W_hh (all directions) fills a core's L2
- * (l2_bytes) and at most 16 below: the largest such that every thread gets a block and no thread
+ * (l2_bytes) and at most 16 below: the largest such that every thread gets a block (two blocks
+ * when the rows have different lengths and there are two or more threads) and no thread
  * more rows than with blocks of 8 (two threads, LSTM 512: B 32 in blocks of 16, B 48 of 24, B 64
  * of 32, B 80 of 8, where bigger blocks would give one thread more than its 40 rows; one thread:
  * blocks of 32 from B 25 on), and single rows when there are fewer than 8 rows per thread. A
@@ -591,7 +593,12 @@ static void loop_plan(const rnnc_rnn_ws *ws, int *nth, rnnc_loop_mode *mode, boo
  * LSTM 256x2 1.02-1.10x, LSTM 128x1 within noise); two threads, B 48, 24-row blocks against 8-row
  * ones 1.18-1.29x; B 64, 32 against 16 1.03-1.04x; one thread, B 32, 32 against 16 1.04-1.06x.
  * On a Zen 3 core (512 KiB L2, no next-panel hints in the AVX2 kernel), LSTM 256x2 on one thread
- * at B 32 (W_hh 1 MiB: blocks of 32 against 16) was within noise (0.96-1.03x).
+ * at B 32 (W_hh 1 MiB: blocks of 32 against 16) was within noise (0.96-1.03x). Rows of different
+ * lengths want two blocks a thread: their blocks carry different numbers of live steps (a batch
+ * ordered by length puts its short rows in the last blocks), and with one block a thread the
+ * thread with the long rows is the step's time; with two the counter evens them out. The G2P
+ * step (B 64, W_hh 1 MiB over the Zen 3 L2) in two 32-row blocks on two threads ran 0.76-1.18x
+ * (median 0.91, 13 paired rounds) the four 16-row blocks it had before.
  * Where W_hh sits in L2 blocks over 16 rows did not pay (LSTM 128x1 on one thread 0.94-1.00x, the
  * G2P step (B 64) 0.96-1.01x), and 16 against 8 gave that step 1.04x on two threads (ten paired
  * rounds, 0.98-1.07) and 1.02-1.08x on one. With a busy loop on one of the two cores the two
@@ -602,9 +609,10 @@ static int row_block(const rnnc_rnn_ws *ws, int B, int nth) {
     if (B < 8 * nth) return 1;
     const int most8 = ((B + 7) / 8 + nth - 1) / nth * 8; /* a thread's rows at most, in 8-row blocks */
     const int cap = row_block_max ? row_block_max : whh_bytes(ws) >= l2_bytes() ? 32 : 16;
+    const int per = ws->ragged && nth > 1 ? 2 * nth : nth; /* blocks wanted at least */
     for (int bs = cap; bs > 8; bs -= 8) {
         const int nb = (B + bs - 1) / bs;
-        if (nb >= nth && (nb + nth - 1) / nth * bs <= most8) return bs;
+        if (nb >= per && (nb + nth - 1) / nth * bs <= most8) return bs;
     }
     return 8;
 }
@@ -1009,7 +1017,11 @@ static rnnc_status forward_impl(rnnc_rnn_ws *ws, const float *params, int B, int
     ws->tm_fwd = ws->tm_io;
     const int *perm = ws->permuted ? ws->perm : NULL;
     ws->yout = ws->tm_io && !perm ? y : ws->ylast;
-    for (int b = 0; b < B; b++) ws->len[b] = lengths ? lengths[perm ? perm[b] : b] : T;
+    ws->ragged = false;
+    for (int b = 0; b < B; b++) {
+        ws->len[b] = lengths ? lengths[perm ? perm[b] : b] : T;
+        ws->ragged = ws->ragged || ws->len[b] < T;
+    }
     for (int b = 0; ids && b < B; b++)
         for (int t = 0; t < T; t++) ws->ids[(size_t)t * B + b] = ids[io_row(b, t, B, T, perm, ws->tm_io)];
     live_span(ws);
