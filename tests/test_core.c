@@ -162,35 +162,38 @@ static void rm_tree(const char *dir, int n) {
     rmdir(dir);
 }
 
+/* A cache tree as sysfs lays it out, in a new directory (dir: its path, a "/tmp/..XXXXXX" buffer):
+ * entry i is index<i>'s level, type and size (a NULL size: no size file). */
+typedef struct { const char *level, *type, *size; } cache_entry;
+static void cache_tree(char *dir, const cache_entry *e, int n) {
+    CHECK(mkdtemp(strcpy(dir, "/tmp/rnnc_test_XXXXXX")) != NULL);
+    for (int i = 0; i < n; i++) put_cache(dir, i, e[i].level, e[i].type, e[i].size);
+}
+
 /* The cache sizes the time loops' schedule reads: sysfs's layout parsed, the instruction cache
  * skipped, K and M suffixes, and what is missing or malformed read as unknown (0), never a guess. */
 static void test_cache_sizes(void) {
-    char dir[] = "/tmp/rnnc_test_XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
-    put_cache(dir, 0, "1", "Data", "32K");
-    put_cache(dir, 1, "1", "Instruction", "64K");
-    put_cache(dir, 2, "2", "Unified", "512K");
-    put_cache(dir, 3, "3", "Unified", "32768K");
+    char dir[32];
+    /* a Zen 3 core's: K sizes, an instruction cache among the data ones, no level 4 */
+    const cache_entry zen3[] = {{"1", "Data", "32K"}, {"1", "Instruction", "64K"}, {"2", "Unified", "512K"},
+                                {"3", "Unified", "32768K"}};
+    cache_tree(dir, zen3, 4);
     CHECK_EQ_LL(rnnc_cpu_cache_bytes_in(dir, 1), 32 * 1024);
     CHECK_EQ_LL(rnnc_cpu_cache_bytes_in(dir, 2), 512 * 1024);
     CHECK_EQ_LL(rnnc_cpu_cache_bytes_in(dir, 3), 32L * 1048576);
     CHECK_EQ_LL(rnnc_cpu_cache_bytes_in(dir, 4), 0);
     rm_tree(dir, 4);
     /* the instruction cache listed first, an M suffix, a size in bytes, a level with no size file */
-    CHECK(mkdtemp(strcpy(dir, "/tmp/rnnc_test_XXXXXX")) != NULL);
-    put_cache(dir, 0, "1", "Instruction", "64K");
-    put_cache(dir, 1, "1", "Data", "49152");
-    put_cache(dir, 2, "2", "Unified", "2M");
-    put_cache(dir, 3, "3", "Unified", NULL);
+    const cache_entry other[] = {{"1", "Instruction", "64K"}, {"1", "Data", "49152"}, {"2", "Unified", "2M"},
+                                 {"3", "Unified", NULL}};
+    cache_tree(dir, other, 4);
     CHECK_EQ_LL(rnnc_cpu_cache_bytes_in(dir, 1), 49152);
     CHECK_EQ_LL(rnnc_cpu_cache_bytes_in(dir, 2), 2L * 1048576);
     CHECK_EQ_LL(rnnc_cpu_cache_bytes_in(dir, 3), 0);
     rm_tree(dir, 4);
     /* malformed sizes, a missing directory */
-    CHECK(mkdtemp(strcpy(dir, "/tmp/rnnc_test_XXXXXX")) != NULL);
-    put_cache(dir, 0, "1", "Data", "32Q");
-    put_cache(dir, 1, "2", "Unified", "-512K");
-    put_cache(dir, 2, "3", "Unified", "99999999999999999999K");
+    const cache_entry bad[] = {{"1", "Data", "32Q"}, {"2", "Unified", "-512K"}, {"3", "Unified", "99999999999999999999K"}};
+    cache_tree(dir, bad, 3);
     for (int l = 1; l <= 3; l++) CHECK_EQ_LL(rnnc_cpu_cache_bytes_in(dir, l), 0);
     rm_tree(dir, 3);
     CHECK_EQ_LL(rnnc_cpu_cache_bytes_in("/nonexistent/rnnc", 2), 0);

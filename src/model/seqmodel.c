@@ -566,16 +566,16 @@ rnnc_status rnnc_seq_forward_backward(rnnc_seq_ws *w, const rnnc_seq_model *m, c
         if (!b->ids) return rnnc_error(RNNC_ERR_ARG, "%s: the batch has no ids", rnnc_seq_kind_name(c->kind));
         for (size_t i = 0; i < BT; i++) {
             if (b->ids[i] >= (uint32_t)c->vocab) return rnnc_error(RNNC_ERR_RANGE, "id %u at position %zu is outside the vocabulary of %d", b->ids[i], i, c->vocab);
-            if (!chunked) w->ids[i] = (int)b->ids[i];
+            if (!chunked) w->ids[i] = (int)b->ids[i]; /* (chunked_pool copies each chunk's own) */
         }
-        if (!chunked)
-            s = rnnc_rnn_forward_ids(w->rnn, P + m->off_rnn, B, T, w->ids, P + m->off_emb, c->vocab, b->lengths, NULL, NULL,
-                                     w->y, NULL, NULL, training, rng);
-    } else {
-        if (!b->x || (c->known && !b->known)) return rnnc_error(RNNC_ERR_ARG, "forecast: the batch has no inputs");
-        if (!chunked) s = rnnc_rnn_forward(w->rnn, P + m->off_rnn, B, T, b->x, b->lengths, NULL, NULL, w->y, NULL, NULL, training, rng);
+    } else if (!b->x || (c->known && !b->known)) {
+        return rnnc_error(RNNC_ERR_ARG, "forecast: the batch has no inputs");
     }
     if (chunked) s = chunked_pool(w, m, b, width, w->T < RNNC_SEQ_STEP_CHUNK ? w->T : RNNC_SEQ_STEP_CHUNK);
+    else if (tokens(c))
+        s = rnnc_rnn_forward_ids(w->rnn, P + m->off_rnn, B, T, w->ids, P + m->off_emb, c->vocab, b->lengths, NULL, NULL, w->y,
+                                 NULL, NULL, training, rng);
+    else s = rnnc_rnn_forward(w->rnn, P + m->off_rnn, B, T, b->x, b->lengths, NULL, NULL, w->y, NULL, NULL, training, rng);
     if (s) return s;
 
     /* the head's input */

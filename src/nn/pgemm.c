@@ -193,7 +193,7 @@ static void panel_avx512(float *panel, const float *src, int ld, int trans, int 
 void rnnc_pgemm_pack(float *dst, const float *src, int ld, int trans, int K, int N, int n0, int n1) {
     const int NR = RNNC_PGEMM_NR;
     /* the full panels with this build's and CPU's vector code, if any, the rest with the plain loop */
-    const int full = (n1 < N ? n1 : N) < n0 + NR ? 0 : ((n1 < N ? n1 : N) - n0) / NR;
+    const int lim = n1 < N ? n1 : N, full = lim > n0 ? (lim - n0) / NR : 0;
 #ifdef __AVX512F__
     if (!plain_only) {
         for (int p = 0; p < full; p++, n0 += NR) panel_avx512(dst + (size_t)(n0 / NR) * K * NR, src, ld, trans, K, n0);

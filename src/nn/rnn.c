@@ -120,7 +120,6 @@ struct rnnc_rnn_ws {
     int *live;           /* [2*Tmax] rows [live[2t], live[2t+1]) hold every row with t < len (live_span) */
     int *perm;           /* [Bmax] the caller's row of internal row b, when permuted (length_order) */
     bool permuted;       /* the last forward ran its rows in perm's order */
-    bool ragged;         /* the last forward's rows are not all T steps long */
     float *pst;          /* [4][L*D*Bmax*H] initial / final states and their gradients in perm's order */
     /* per layer and direction, index l*D+d */
     float **gates;       /* [T, B, G*H] input projection, then activated gates */
@@ -605,11 +604,19 @@ static void loop_plan(const rnnc_rnn_ws *ws, int *nth, rnnc_loop_mode *mode, boo
  * 16-row blocks ran LSTM 512x2 at 5.7-5.8k tokens/s against 5.5-5.6k for the four 8-row blocks
  * (docs/PERFORMANCE.md; before the next-panel hints the 16-row blocks were within noise on a
  * quiet machine and 0.78-0.91x beside a busy loop). */
-static int row_block(const rnnc_rnn_ws *ws, int B, int nth) {
+/* Whether the last forward's rows are not all T steps long: its last step's live span (live_span)
+ * is then not all B rows. */
+static bool ragged(const rnnc_rnn_ws *ws) {
+    const int *last = ws->live + 2 * (ws->T - 1);
+    return last[0] != 0 || last[1] != ws->B;
+}
+
+static int row_block(const rnnc_rnn_ws *ws, int nth) {
+    const int B = ws->B;
     if (B < 8 * nth) return 1;
     const int most8 = ((B + 7) / 8 + nth - 1) / nth * 8; /* a thread's rows at most, in 8-row blocks */
     const int cap = row_block_max ? row_block_max : whh_bytes(ws) >= l2_bytes() ? 32 : 16;
-    const int per = ws->ragged && nth > 1 ? 2 * nth : nth; /* blocks wanted at least */
+    const int per = nth > 1 && ragged(ws) ? 2 * nth : nth; /* blocks wanted at least */
     for (int bs = cap; bs > 8; bs -= 8) {
         const int nb = (B + bs - 1) / bs;
         if (nb >= per && (nb + nth - 1) / nth * bs <= most8) return bs;
@@ -721,7 +728,7 @@ static void forward_layer(rnnc_rnn_ws *ws, int l, const float *params, const flo
 #pragma omp parallel num_threads(nth)
     {
         if (!ws->fpre) pack_layer(ws, p, 1);
-        const int unit = row_block(ws, B, nth), nblk = (B + unit - 1) / unit;
+        const int unit = row_block(ws, nth), nblk = (B + unit - 1) / unit;
         /* rows: a block of rows through every step */
         for (int k; rows && (k = atomic_fetch_add_explicit(&sc.ticket, 1, memory_order_relaxed)) < nblk;)
             for (int q = 0; q < T * D; q++) fwd_chunk(ws, l, p, q, H, k * unit, k * unit + unit < B ? k * unit + unit : B, out);
@@ -1017,11 +1024,7 @@ static rnnc_status forward_impl(rnnc_rnn_ws *ws, const float *params, int B, int
     ws->tm_fwd = ws->tm_io;
     const int *perm = ws->permuted ? ws->perm : NULL;
     ws->yout = ws->tm_io && !perm ? y : ws->ylast;
-    ws->ragged = false;
-    for (int b = 0; b < B; b++) {
-        ws->len[b] = lengths ? lengths[perm ? perm[b] : b] : T;
-        ws->ragged = ws->ragged || ws->len[b] < T;
-    }
+    for (int b = 0; b < B; b++) ws->len[b] = lengths ? lengths[perm ? perm[b] : b] : T;
     for (int b = 0; ids && b < B; b++)
         for (int t = 0; t < T; t++) ws->ids[(size_t)t * B + b] = ids[io_row(b, t, B, T, perm, ws->tm_io)];
     live_span(ws);
@@ -1160,7 +1163,7 @@ static void backward_layer(rnnc_rnn_ws *ws, int l, const float *params, const fl
 #pragma omp parallel num_threads(nth)
     {
         pack_layer(ws, p, 0);
-        const int unit = row_block(ws, B, nth), nblk = (B + unit - 1) / unit;
+        const int unit = row_block(ws, nth), nblk = (B + unit - 1) / unit;
         /* rows: a block of rows through every phase (a chunk's cell needs only its own units of
          * dh, and the next phase needs all of dG, which the same thread has just made) */
         for (int k; rows && (k = atomic_fetch_add_explicit(&sc.ticket, 1, memory_order_relaxed)) < nblk;)
