@@ -361,6 +361,17 @@ checks=$((checks + 1))
 "$RNNC" version extra >/dev/null 2>"$TMP/err"
 rc=$?
 [ $rc -eq 2 ] && head -1 "$TMP/err" | grep -q "^rnnc version: takes no arguments, got 'extra'" || fail "rnnc version extra: rc $rc, $(cat "$TMP/err")"
+# output that cannot be written is an error of every command, not a silent exit 0
+if [ -w /dev/full ]; then
+    for cmd in "version --verbose" "--help" "info $G/cli_lstm.safetensors"; do
+        checks=$((checks + 1))
+        # shellcheck disable=SC2086
+        "$RNNC" $cmd >/dev/full 2>"$TMP/err"
+        rc=$?
+        [ $rc -eq 1 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q "^rnnc: writing the standard output failed" "$TMP/err" ||
+            fail "rnnc $cmd >/dev/full: rc $rc, $(cat "$TMP/err")"
+    done
+fi
 checks=$((checks + 1))
 "$RNNC" version --bogus --help | grep -q '^usage: rnnc version' || fail "rnnc version --bogus --help"
 

@@ -1,4 +1,5 @@
 /* rnnc — command-line front end: git-style subcommands over the library in include/rnnc/. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,12 +36,23 @@ static void usage(FILE *out) {
     fprintf(out, "\nRun 'rnnc <command> --help' for a command's options.\n");
 }
 
+/* A command's exit status, failing one that succeeded when its standard output could not be
+ * written in full (a full disk, a closed pipe's reader gone): the data is lost, so the exit says
+ * so, for every command alike. */
+static int out_checked(int rc) {
+    if (rc == 0 && (fflush(stdout) || ferror(stdout))) {
+        fprintf(stderr, "rnnc: writing the standard output failed: %s\n", strerror(errno));
+        return 1;
+    }
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) { usage(stderr); return 2; }
-    if (cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0) { usage(stdout); return 0; }
-    if (strcmp(argv[1], "--version") == 0) return cmd_version(argc - 1, argv + 1);
+    if (cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0) { usage(stdout); return out_checked(0); }
+    if (strcmp(argv[1], "--version") == 0) return out_checked(cmd_version(argc - 1, argv + 1));
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0) return cli_dist_finish(commands[i].run(argc - 1, argv + 1));
+        if (strcmp(argv[1], commands[i].name) == 0) return cli_dist_finish(out_checked(commands[i].run(argc - 1, argv + 1)));
     fprintf(stderr, "rnnc: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;
