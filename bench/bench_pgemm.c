@@ -4,6 +4,7 @@
  *
  *   build/bench_pgemm [repeats]     (default 30, at most 100000; both sides on one thread,
  *                                    whatever OMP_NUM_THREADS says)
+ *   build/bench_pgemm pack [repeats] (the packing of W into panels alone, default 60 repeats)
  *
  * For each shape [M rows, K, N] (the rows of a block, the hidden size, the gate columns of the time
  * loops of LSTM 128, G2P's LSTM 256 and LSTM 512) W is packed once and the product C = A x W
@@ -11,7 +12,14 @@
  * the SGEMM rate of a 1024^3 product measured in the same process and the kernel's share of it.
  * On x86 it first prints the core's multiply-add peak, fma_peak_gflops: twelve independent chains
  * of vector multiply-adds (512-bit in an AVX-512 build, else 256-bit where the CPU has AVX2 and
- * FMA), the rate no kernel on this core can pass; docs/PERFORMANCE.md's bounds start from it. */
+ * FMA), the rate no kernel on this core can pass; docs/PERFORMANCE.md's bounds start from it.
+ *
+ * `pack` times rnnc_pgemm_pack alone for the weights of the time loops (W_hh forward, transposed,
+ * and backward, not transposed; W_ih of the input projections), over eight copies of W taken in
+ * turn so that each pack reads W from L3 or memory rather than from the cache it just filled
+ * (where W is small enough to stay in L2 the copies change nothing). The shapes are interleaved
+ * repeat by repeat and each one's best time is printed in microseconds, with the rate W was read
+ * at. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,14 +85,62 @@ static double fma_peak_gflops(long reps) {
 }
 #endif
 
+/* Best microseconds of rnnc_pgemm_pack for each shape, interleaved over `reps` repeats. */
+static int bench_pack(long reps) {
+    enum { COPIES = 8 };
+    static const struct { int K, N, trans; const char *what; } sh[] = {
+        {256, 1024, 1, "forward W_hh^T, H 256 (src [1024 x 256])"},
+        {1024, 256, 0, "backward W_hh, H 256 (src [1024 x 256])"},
+        {512, 2048, 1, "forward W_hh^T, H 512 (src [2048 x 512])"},
+        {2048, 512, 0, "backward W_hh, H 512 (src [2048 x 512])"},
+        {256, 1024, 0, "src [256 x 1024]"},
+        {64, 1024, 1, "W_ih^T, E 64 (src [1024 x 64], in L2)"},
+        {64, 1024, 0, "src [64 x 1024] (in L2)"},
+    };
+    enum { NS = sizeof sh / sizeof sh[0] };
+    float *src[NS], *dst[NS];
+    double best[NS];
+    for (int s = 0; s < NS; s++) {
+        const size_t n = (size_t)sh[s].K * sh[s].N;
+        src[s] = aligned_alloc(64, sizeof(float) * n * COPIES);
+        dst[s] = aligned_alloc(64, sizeof(float) * rnnc_pgemm_size(sh[s].K, sh[s].N));
+        if (!src[s] || !dst[s]) return 1;
+        for (size_t i = 0; i < n * COPIES; i++) src[s][i] = 0.01f * (float)(i % 11);
+        best[s] = 1e30;
+    }
+    for (long r = 0; r < reps; r++)
+        for (int s = 0; s < NS; s++) {
+            const int K = sh[s].K, N = sh[s].N, t = sh[s].trans;
+            const float *w = src[s] + (size_t)(r % COPIES) * K * N;
+            double t0 = bench_now();
+            /* the source is [N x K] when transposed (a column of W is a row), else [K x N] */
+            rnnc_pgemm_pack(dst[s], w, t ? K : N, t, K, N, 0, N);
+            double dt = bench_now() - t0;
+            if (dt < best[s]) best[s] = dt;
+        }
+    printf("kernel=%s\n", rnnc_pgemm_kernel());
+    for (int s = 0; s < NS; s++) {
+        printf("pack K=%d N=%d trans=%d us=%.1f gbytes_per_s=%.1f  %s\n", sh[s].K, sh[s].N, sh[s].trans,
+               best[s] * 1e6, (double)sh[s].K * sh[s].N * sizeof(float) / best[s] / 1e9, sh[s].what);
+        free(src[s]); free(dst[s]);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     long reps = 30;
+    int pack = 0;
     if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: bench_pgemm [repeats]   (default 30, at most 100000; one thread)\n");
+        printf("usage: bench_pgemm [repeats]        (default 30, at most 100000; one thread)\n"
+               "       bench_pgemm pack [repeats]   (the packing alone; default 60)\n");
         return 0;
     }
+    if (argc > 1 && !strcmp(argv[1], "pack")) {
+        pack = 1, reps = 60;
+        argc--, argv++;
+    }
     if (argc > 2) {
-        fprintf(stderr, "usage: bench_pgemm [repeats]\n");
+        fprintf(stderr, "usage: bench_pgemm [pack] [repeats]\n");
         return 2;
     }
     if (argc > 1) {
@@ -95,6 +151,7 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
+    if (pack) return bench_pack(reps);
     static const int shapes[][3] = {{8, 128, 512},   {16, 128, 512},  {32, 128, 512}, {8, 256, 1024},
                                     {16, 256, 1024}, {64, 256, 1024}, {8, 512, 2048}, {16, 512, 2048}, {32, 512, 1024}, {32, 512, 2048}, {64, 512, 512},
                                     {1, 256, 1024},  {2, 256, 1024},  {1, 512, 2048}, {2, 512, 2048}};

@@ -60,10 +60,12 @@ static inline void panel_rows_t(float *panel, const float *src, int ld, int c0, 
 /* r[i] = column i of the 16 x 16 block r (rows in, columns out), in registers. */
 static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
     __m512 t[16];
+#pragma GCC unroll 16
     for (int i = 0; i < 16; i += 2) {
         t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
         t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
     }
+#pragma GCC unroll 16
     for (int i = 0; i < 16; i += 4) {
         r[i] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
         r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
@@ -71,12 +73,14 @@ static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
         r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
     }
     /* now r[4q + c] holds, in each 128-bit lane L, element c of rows 4L'..: combine lanes */
+#pragma GCC unroll 4
     for (int i = 0; i < 4; i++) {
         t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
         t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
         t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
         t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
     }
+#pragma GCC unroll 4
     for (int i = 0; i < 4; i++) {
         r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
         r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
@@ -165,26 +169,46 @@ static AVX2_TARGET void panels_avx2_n(float *dst, const float *src, int ld, int 
 #endif
 
 #ifdef __AVX512F__
-/* Full panel p (its 32 columns all inside W) with AVX-512: 16 x 16 register transposes (trans; a
- * column of W is a row of src), or two vector copies a row (a memcpy call per row was 2% of G2P's
- * step, with the rest of the packing another 4%). */
-static void panel_avx512(float *panel, const float *src, int ld, int trans, int K, int c0) {
-    const int NR = RNNC_PGEMM_NR;
-    if (trans) {
-        int k = 0;
-        for (; k + 16 <= K; k += 16)
-            for (int h = 0; h < 2; h++) {
-                __m512 r[16];
-                for (int j = 0; j < 16; j++) r[j] = _mm512_loadu_ps(src + (size_t)(c0 + 16 * h + j) * ld + k);
-                transpose16(r);
-                for (int i = 0; i < 16; i++) _mm512_storeu_ps(panel + (size_t)(k + i) * NR + 16 * h, r[i]);
+/* Full panel p (its 32 columns all inside W) with AVX-512, transposed (a column of W is a row of
+ * src): 16 x 16 register transposes, sixteen source rows (one half of the panel) at a time through
+ * all of K, with the next sixteen (for the second half, the next panel's first, from next, NULL
+ * for none) asked into L1 a line per row a transpose, in address order: the AVX2 pack's stream
+ * (panel_avx2_t) with twice its rows. */
+static void panel_avx512_t(float *panel, const float *src, int ld, int K, int c0, const float *next) {
+    const int NR = RNNC_PGEMM_NR, K16 = K & ~15, lpr = (K + 15) / 16; /* lpr: cache lines a source row */
+    for (int h = 0; h < 2; h++) {
+        const float *rows = src + (size_t)(c0 + 16 * h) * ld, *nh = h == 0 ? rows + (size_t)16 * ld : next;
+        int line = 0;
+        for (int k = 0; k < K16; k += 16) {
+            __m512 r[16];
+            if (nh)
+                for (int l = 0; l < 16; l++, line++)
+                    _mm_prefetch((const char *)(nh + (size_t)(line / lpr) * ld + (size_t)(line % lpr) * 16), _MM_HINT_T0);
+#pragma GCC unroll 16
+            for (int j = 0; j < 16; j++) r[j] = _mm512_loadu_ps(rows + (size_t)j * ld + k);
+            transpose16(r);
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++) _mm512_storeu_ps(panel + (size_t)(k + i) * NR + 16 * h, r[i]);
+        }
+    }
+    panel_rows_t(panel, src, ld, c0, K16, K, 0);
+}
+
+/* The np full panels from src's first column on, not transposed (row k of a panel is 32 floats of
+ * row k of src): blocks of 16 rows of src, each copied into every panel before the next, so src is
+ * read in address order a block at a time rather than K rows ld apart a panel (panels_avx2_n's
+ * order, in this kernel's layout). */
+static void panels_avx512_n(float *dst, const float *src, int ld, int K, int np) {
+    const int NR = RNNC_PGEMM_NR, KB = 16;
+    for (int k0 = 0; k0 < K; k0 += KB) {
+        const int k1 = K - k0 < KB ? K : k0 + KB;
+        for (int p = 0; p < np; p++) {
+            float *panel = dst + (size_t)p * K * NR;
+            const float *s = src + (size_t)p * NR;
+            for (int k = k0; k < k1; k++) {
+                _mm512_store_ps(panel + (size_t)k * NR, _mm512_loadu_ps(s + (size_t)k * ld));
+                _mm512_store_ps(panel + (size_t)k * NR + 16, _mm512_loadu_ps(s + (size_t)k * ld + 16));
             }
-        panel_rows_t(panel, src, ld, c0, k, K, 0);
-    } else {
-        const float *s = src + c0;
-        for (int k = 0; k < K; k++) {
-            _mm512_store_ps(panel + (size_t)k * NR, _mm512_loadu_ps(s + (size_t)k * ld));
-            _mm512_store_ps(panel + (size_t)k * NR + 16, _mm512_loadu_ps(s + (size_t)k * ld + 16));
         }
     }
 }
@@ -196,7 +220,12 @@ void rnnc_pgemm_pack(float *dst, const float *src, int ld, int trans, int K, int
     const int lim = n1 < N ? n1 : N, full = lim > n0 ? (lim - n0) / NR : 0;
 #ifdef __AVX512F__
     if (!plain_only) {
-        for (int p = 0; p < full; p++, n0 += NR) panel_avx512(dst + (size_t)(n0 / NR) * K * NR, src, ld, trans, K, n0);
+        if (!trans) panels_avx512_n(dst + (size_t)(n0 / NR) * K * NR, src + n0, ld, K, full);
+        else
+            for (int p = 0; p < full; p++)
+                panel_avx512_t(dst + (size_t)((n0 + p * NR) / NR) * K * NR, src, ld, K, n0 + p * NR,
+                               p + 1 < full ? src + (size_t)(n0 + (p + 1) * NR) * ld : NULL);
+        n0 += full * NR;
     }
 #endif
 #ifdef PGEMM_AVX2
