@@ -587,7 +587,8 @@ static inline __attribute__((always_inline)) void pgemm_body(int M, int K, const
      * L3, where a large layer's W_hh lives (an LSTM 512's is 4 MiB, a Golden Cove core's L2 2 MiB).
      * One block has no time to hide the fetch in; from five blocks on (the big products' 64-row
      * items, whose panels the threads share) the hints cost more than they saved. Hints only: no
-     * number changes. */
+     * number changes. The last block takes what the others leave of the panel's 32 floats a k
+     * (10 of them with three blocks), so no hint points past the next panel, which may be P's last. */
     const int nblk = (M + 7) / 8, pfs = nblk > 1 && nblk <= 4 ? (NR + nblk - 1) / nblk : 0;
     for (int c0 = n0; c0 < n1; c0 += NR) {
         const float *panel = P + (size_t)(c0 / NR) * KP * NR;
@@ -599,8 +600,9 @@ static inline __attribute__((always_inline)) void pgemm_body(int M, int K, const
             float *c = C + (size_t)i0 * ldc + c0;
 #ifdef __AVX512F__
             if (use512) {
-                const float *next = more ? panel + (size_t)KP * NR + (size_t)(i0 / 8) * KP * pfs : NULL;
-                kernels[more][mr](K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate, next, pfs);
+                const int b = i0 / 8, bs = b == nblk - 1 ? NR - b * pfs : pfs; /* this block's share */
+                const float *next = more ? panel + (size_t)KP * NR + (size_t)b * KP * pfs : NULL;
+                kernels[more][mr](K, a, lda, K2, a2, lda2, panel, c, ldc, w, accumulate, next, bs);
                 continue;
             }
 #else
