@@ -56,6 +56,15 @@ static inline void panel_rows_t(float *panel, const float *src, int ld, int c0, 
         for (int j = 0; j < RNNC_PGEMM_NR; j++) panel[pidx(split, K, k, j)] = src[(size_t)(c0 + j) * ld + k];
 }
 
+#if defined(__AVX512F__) || defined(PGEMM_AVX2)
+/* The transposed packs' stream: asks n more cache lines of the row group at rows (rows ld floats
+ * apart, lpr lines each) into L1, from line *line on in address order, and advances *line. */
+static inline __attribute__((always_inline)) void prefetch_lines(const float *rows, int ld, int lpr, int *line, int n) {
+    for (int l = 0; l < n; l++, ++*line)
+        _mm_prefetch((const char *)(rows + (size_t)(*line / lpr) * ld + (size_t)(*line % lpr) * 16), _MM_HINT_T0);
+}
+#endif
+
 #ifdef __AVX512F__
 /* r[i] = column i of the 16 x 16 block r (rows in, columns out), in registers. */
 static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
@@ -131,9 +140,7 @@ static AVX2_TARGET void panel_avx2_t(float *panel, const float *src, int ld, int
         int line = 0;
         for (int k = 0; k < K8; k += 8) {
             __m256 r[8];
-            if (nq)
-                for (int l = 0; l < 4; l++, line++)
-                    _mm_prefetch((const char *)(nq + (size_t)(line / lpr) * ld + (size_t)(line % lpr) * 16), _MM_HINT_T0);
+            if (nq) prefetch_lines(nq, ld, lpr, &line, 4);
 #pragma GCC unroll 8
             for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(rows + (size_t)j * ld + k);
             transpose8(r);
@@ -181,9 +188,7 @@ static void panel_avx512_t(float *panel, const float *src, int ld, int K, int c0
         int line = 0;
         for (int k = 0; k < K16; k += 16) {
             __m512 r[16];
-            if (nh)
-                for (int l = 0; l < 16; l++, line++)
-                    _mm_prefetch((const char *)(nh + (size_t)(line / lpr) * ld + (size_t)(line % lpr) * 16), _MM_HINT_T0);
+            if (nh) prefetch_lines(nh, ld, lpr, &line, 16);
 #pragma GCC unroll 16
             for (int j = 0; j < 16; j++) r[j] = _mm512_loadu_ps(rows + (size_t)j * ld + k);
             transpose16(r);
@@ -214,27 +219,29 @@ static void panels_avx512_n(float *dst, const float *src, int ld, int K, int np)
 }
 #endif
 
+/* The vector packs of this build (the AVX-512 ones, or the AVX2 ones where the CPU has AVX2 and
+ * FMA), off under the tests' switch to the plain loops. */
+#if defined(__AVX512F__)
+static inline int vec_pack_ok(void) { return !plain_only; }
+#define panels_vec_n panels_avx512_n
+#define panel_vec_t panel_avx512_t
+#elif defined(PGEMM_AVX2)
+static inline int vec_pack_ok(void) { return avx2_ok(); }
+#define panels_vec_n panels_avx2_n
+#define panel_vec_t panel_avx2_t
+#endif
+
 void rnnc_pgemm_pack(float *dst, const float *src, int ld, int trans, int K, int N, int n0, int n1) {
     const int NR = RNNC_PGEMM_NR;
     /* the full panels with this build's and CPU's vector code, if any, the rest with the plain loop */
     const int lim = n1 < N ? n1 : N, full = lim > n0 ? (lim - n0) / NR : 0;
-#ifdef __AVX512F__
-    if (!plain_only) {
-        if (!trans) panels_avx512_n(dst + (size_t)(n0 / NR) * K * NR, src + n0, ld, K, full);
+#if defined(__AVX512F__) || defined(PGEMM_AVX2)
+    if (vec_pack_ok()) {
+        if (!trans) panels_vec_n(dst + (size_t)(n0 / NR) * K * NR, src + n0, ld, K, full);
         else
             for (int p = 0; p < full; p++)
-                panel_avx512_t(dst + (size_t)((n0 + p * NR) / NR) * K * NR, src, ld, K, n0 + p * NR,
-                               p + 1 < full ? src + (size_t)(n0 + (p + 1) * NR) * ld : NULL);
-        n0 += full * NR;
-    }
-#endif
-#ifdef PGEMM_AVX2
-    if (avx2_ok()) {
-        if (!trans) panels_avx2_n(dst + (size_t)(n0 / NR) * K * NR, src + n0, ld, K, full);
-        else
-            for (int p = 0; p < full; p++)
-                panel_avx2_t(dst + (size_t)((n0 + p * NR) / NR) * K * NR, src, ld, K, n0 + p * NR,
-                             p + 1 < full ? src + (size_t)(n0 + (p + 1) * NR) * ld : NULL);
+                panel_vec_t(dst + (size_t)((n0 + p * NR) / NR) * K * NR, src, ld, K, n0 + p * NR,
+                            p + 1 < full ? src + (size_t)(n0 + (p + 1) * NR) * ld : NULL);
         n0 += full * NR;
     }
 #endif
