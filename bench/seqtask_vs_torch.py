@@ -350,6 +350,14 @@ class Items:
             check_word_ids(self.vocab, vtext, [r[1] for r in tr + dv + te])
         elif tok in ("space", "char"):
             self.vocab = Vocab(tok)
+            if tok == "space" and rnnc_model and os.path.exists(rnnc_model):
+                # the model's own token ids (its training data's order of first use), so that a
+                # model trained on other data than cfg's (a subset, say) is read right
+                vk, vtext, _ = rnnc_vocab(rnnc_model)
+                if vk == "space":
+                    for t in vtext.split("\n"):
+                        if t:
+                            self.vocab.ids.setdefault(t, len(self.vocab.ids) + NSPECIAL)
         else:
             sys.exit(f"seqtask_vs_torch: tokenizer {tok}: only space, char and word:N are reproduced")
         if kind == "classify":
@@ -358,6 +366,11 @@ class Items:
         else:
             labels = sorted({t for a, b in tr for t in b.split(" ") if t})
             text = lambda r: r[0]
+        if rnnc_model and os.path.exists(rnnc_model):
+            md = rnnc_vocab(rnnc_model)[2]
+            if "rnnc.labels" in md and md["rnnc.labels"].split("\n") != labels:
+                sys.exit(f"seqtask_vs_torch: {rnnc_model}: its labels {md['rnnc.labels'].split(chr(10))} are not "
+                         f"those of {cfg['TRAIN']} {labels}")
         self.labels = labels
         lid = {l: i for i, l in enumerate(labels)}
 

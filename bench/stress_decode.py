@@ -14,7 +14,12 @@ given the input, so the best sequence under "exactly one 1" is the argmax elsewh
 best place for the 1. About 1% of the data's own patterns break the constraint (compounds with two
 primary stresses, function words with none): the scorer prints how many test lines do.
 
-Usage: /usr/bin/python3 bench/stress_decode.py MODEL.safetensors [MODEL.safetensors...] [--out DIR]
+With --nbest K it also prints how often the truth is among the K most probable patterns with
+exactly one "1" (exact K-best under the constraint: a beam of K per "primary seen yet" state, exact
+because the per-step scores add up independently), for the full pattern and for the place of the
+primary stress, at 1, 2, 3, 5 and K: what a reranker of the tagger's K-best could reach at most.
+
+Usage: /usr/bin/python3 bench/stress_decode.py MODEL.safetensors [MODEL.safetensors...] [--out DIR] [--nbest K]
   writes DIR/argmax.pred and DIR/one-primary.pred (default DIR: the first model's folder) and
   prints the scorer's table for each. Each model's sizes (layers, hidden, embed, direction) are
   read from its tensors. With several models (trained on the same data) the decode runs on the mean
@@ -68,9 +73,65 @@ def step_probs(model):
     return data, probs
 
 
+def kbest_one_primary(p, labels, one, K):
+    """The K best tag sequences (log-probability, tags) of the (L, tags) log-probabilities p that
+    have exactly one primary stress; fewer when fewer exist."""
+    beams = {0: [(0.0, ())], 1: []}
+    for t in range(p.shape[0]):
+        row = p[t].tolist()
+        nxt = {0: [], 1: []}
+        for st, beam in beams.items():
+            for sc, seq in beam:
+                for j, lp in enumerate(row):
+                    ns = st + (j == one)
+                    if ns < 2:
+                        nxt[ns].append((sc + lp, seq + (j,)))
+        beams = {st: sorted(b, key=lambda e: -e[0])[:K] for st, b in nxt.items()}
+    return [(sc, [labels[j] for j in seq]) for sc, seq in beams[1]]
+
+
+def nbest_oracle(data, probs, n_models, K, con):
+    labels = data.labels
+    one = labels.index("1")
+    ks = sorted({k for k in (1, 2, 3, 5, K) if k <= K})
+    full, prim = {k: 0 for k in ks}, {k: 0 for k in ks}
+    for i in range(len(probs)):
+        truth = data.test_rows[i][1].split(" ")
+        p = torch.log(probs[i] / n_models)
+        best = kbest_one_primary(p, labels, one, K)
+        if best and "1" in con[i] and best[0][1] != con[i]:  # the two decodes must agree on the best
+            sys.exit(f"stress_decode: test line {i + 1}: the K-best's first pattern is not the one-primary decode's")
+        fr = next((r for r, (_, tg) in enumerate(best) if tg == truth), None)
+        # the places of the primary stress by rank: the best pattern with its 1 at t scores
+        # log p(1 at t) - log p(t's best other tag) above the sum of every phoneme's best other tag
+        other = p.clone()
+        other[:, one] = float("-inf")
+        gain = (p[:, one] - other.max(-1).values).tolist()
+        places = sorted((t for t in range(p.shape[0]) if gain[t] > float("-inf")), key=lambda t: -gain[t])
+        tp = baselines.primary(truth)
+        pr = places.index(tp[0]) if len(tp) == 1 and tp[0] in places else None
+        for k in ks:
+            full[k] += fr is not None and fr < k
+            prim[k] += pr is not None and pr < k
+    n = len(probs)
+    print(f"stress_decode: the truth among the k most probable one-primary patterns ({n} test lines; "
+          f"for the primary stress, its k most probable places; {sum(len(baselines.primary(r[1].split(' '))) != 1 for r in data.test_rows)} "
+          f"lines have no or several primary stresses and count as misses):")
+    print("  k  " + "  ".join(f"{k:>7}" for k in ks))
+    print("  full pattern   " + "  ".join(f"{100 * full[k] / n:6.2f}%" for k in ks))
+    print("  primary stress " + "  ".join(f"{100 * prim[k] / n:6.2f}%" for k in ks))
+
+
 def main():
     args = [a for a in sys.argv[1:]]
     out = None
+    nbest = 0
+    if "--nbest" in args:
+        i = args.index("--nbest")
+        if i + 1 >= len(args) or not args[i + 1].isdigit() or int(args[i + 1]) < 1:
+            sys.exit("stress_decode: --nbest needs a whole number >= 1")
+        nbest = int(args[i + 1])
+        del args[i:i + 2]
     if "--out" in args:
         i = args.index("--out")
         out = args[i + 1]
@@ -117,6 +178,8 @@ def main():
             fh.write("".join(" ".join(t) + "\n" for t in pred))
         os.replace(path + ".tmp", path)
         baselines.stress_score(path, False)
+    if nbest:
+        nbest_oracle(data, probs, len(args), nbest, con)
 
 
 if __name__ == "__main__":
