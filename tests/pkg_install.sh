@@ -3,7 +3,7 @@
 # temporary prefix (the build is reused, nothing is recompiled), then
 #  - the layout: librnnc.so -> librnnc.so.MAJOR -> librnnc.so.VERSION, librnnc.a, the headers
 #    (rnnc.h and the generated version.h among them), rnnc.pc, the CMake package, bin/rnnc
-#    (whose --version is the project's), the man pages;
+#    (whose --version is the project's), the man pages, the bash completion;
 #  - pkg-config: examples/tokenize.c built with `pkg-config --cflags --libs rnnc` (librnnc.so)
 #    and again with `--static` (librnnc.a and its Requires.private/Libs.private), both run;
 #  - find_package: tests/pkg_consumer builds examples/pytorch_sample.c on rnnc::rnnc and
@@ -53,6 +53,14 @@ grep -q '^rnnc-eval \\- loss of a language model on an id file or on text (ppl, 
     fail "rnnc-eval(1)'s NAME line lacks the wrapped end of its summary: $(sed -n 3p "$P/share/man/man1/rnnc-eval.1")"
 if command -v man >/dev/null; then
     man -l "$P/share/man/man1/rnnc-sample.1" 2>/dev/null | grep -q -- '--temperature' || fail "man page rnnc-sample(1) does not show --temperature"
+fi
+# the bash completion, where bash-completion finds it, completing from the installed rnnc
+comp=$P/share/bash-completion/completions/rnnc
+if [ -f "$comp" ]; then
+    got=$(bash -c 'source "$1"; COMP_WORDS=("$2" tag ""); COMP_CWORD=2; _rnnc; echo "${COMPREPLY[*]}"' _ "$comp" "$P/bin/rnnc" 2>&1)
+    [ "$got" = "train predict eval" ] || fail "the installed completion gives '$got' for 'rnnc tag <TAB>'"
+else
+    fail "not installed: share/bash-completion/completions/rnnc"
 fi
 
 # pkg-config, shared and static
