@@ -9,7 +9,8 @@
 #   rnnc tag <TAB>                the subcommands: `rnnc tag --help`'s "commands:" or "labs:"
 #                                 lists and its usage lines ("rnnc tag train ...")
 #   rnnc tag train --hi<TAB>      the flags of `rnnc tag train --help` (`rnnc tag --help` when
-#                                 the command has no subcommands)
+#                                 the command has no subcommands, with those of the modes it
+#                                 points to: "see rnnc train --ids --help")
 #   rnnc tag train --cell <TAB>   a flag's value: the choices its help lists ("a | b | c" in
 #                                 its text or "a, b or c" at its start, or "a|b|c" as its
 #                                 metavar), with file names when the help speaks of a file
@@ -131,6 +132,19 @@ _rnnc() {
 
     local table
     table=$(printf '%s\n' "$help" | _rnnc_flag_table)
+    # modes with a help of their own ("see rnnc train --ids --help"): their flags join the table,
+    # first when the mode's flag is on the line (a flag's row is the first one found)
+    local mode modehelp w typed
+    for mode in $(printf '%s\n' "$help" | grep -oE "rnnc $cmd --[a-z][a-z0-9-]* --help" | awk '!seen[$3]++ { print $3 }'); do
+        modehelp=$("$rnnc" "$cmd" "$mode" --help 2>/dev/null) || continue
+        typed=""
+        for w in "${COMP_WORDS[@]:1}"; do [[ $w == "$mode" ]] && typed=1; done
+        if [[ -n $typed ]]; then
+            table=$(printf '%s\n' "$modehelp" | _rnnc_flag_table; printf '%s\n' "$table")
+        else
+            table=$(printf '%s\n' "$table"; printf '%s\n' "$modehelp" | _rnnc_flag_table)
+        fi
+    done
 
     # the value of the flag before the cursor: the choices its help lists ("a | b | c" in its
     # text, or "a|b|c" as its metavar), with file names too when it names a FILE; with no
@@ -169,7 +183,7 @@ _rnnc() {
 
     if [[ $cur == -* ]]; then
         local flags
-        flags=$(printf '%s\n' "$table" | cut -d $'\037' -f1)
+        flags=$(printf '%s\n' "$table" | cut -d $'\037' -f1 | awk '!seen[$0]++')
         mapfile -t COMPREPLY < <(compgen -W "$flags --help" -- "$cur")
     fi
     return 0

@@ -63,6 +63,9 @@ expect "--exactly-one" tag predict --ex
 expect "--verbose -v --json --help" version -
 expect "--height --help" plot --he
 expect "--cell" train --ce
+# a mode's own help ("see rnnc train --ids --help"): its flags too, its values first when given
+expect "--model --momentum" train --mo
+expect "--seed --seq" train --ids x.ids --se
 
 # values: the choices a flag's help lists, in each way helps write them
 expect "rnn_tanh rnn_relu lstm gru" tag train --cell ""
@@ -81,6 +84,7 @@ expect "cl100k_base" tokenizer encode -t cl
 # a value with choices and a file: both (from a folder holding one file)
 mkdir "$T/d" && : >"$T/d/tok.json"
 (
+    fails=0 # this subshell's own, added to the count below
     cd "$T/d" || exit 1
     expect "space char word tok.json" tag train --tokenizer ""
     expect "tok.json" tag train --tokenizer t
