@@ -2,6 +2,7 @@
  * token-by-token stepping, greedy equals argmax over the step API, seeds reproduce, bad use is
  * refused. */
 #include "rnnc/rnnc.h"
+#include "core/bigmem.h"
 #include "test.h"
 
 enum { V = 30 };
@@ -245,7 +246,19 @@ static void test_half_weights_close(void) {
     }
 }
 
+/* Done generating or done with a model, done with their temporaries: freeing a generator or a
+ * language model empties the scratch cache */
+static void test_free_trims_scratch(void) {
+    rnnc_lm *m = small_model(RNNC_CELL_LSTM);
+    rnnc_sample_params p = rnnc_sample_defaults();
+    rnnc_generator *g = NULL;
+    CHECK(rnnc_generator_new(&g, m, &p, 1) == RNNC_OK);
+    if (g) CHECK_FREE_TRIMS_SCRATCH(rnnc_generator_free, g);
+    CHECK_FREE_TRIMS_SCRATCH(rnnc_lm_free, m);
+}
+
 int main(void) {
+    RUN(test_free_trims_scratch);
     RUN(test_windowed_feed_equals_steps);
     RUN(test_greedy_matches_step_api);
     RUN(test_seeds);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "rnnc/rnnc.h"
+#include "core/bigmem.h"
 #include "test.h"
 
 /* Vocabularies of Vs and Vt symbols (specials included). */
@@ -862,7 +863,20 @@ static void test_hostile_files(void) {
     rnnc_s2s_model_free(m);
 }
 
+/* Done with a translator or a model, done with their temporaries: freeing either empties the
+ * scratch cache */
+static void test_free_trims_scratch(void) {
+    rnnc_s2s_model *m = tiny_model(RNNC_CELL_LSTM, false, 1, 5);
+    CHECK(m != NULL);
+    if (!m) return;
+    rnnc_s2s_translator *t = NULL;
+    CHECK_EQ_LL(rnnc_s2s_translator_new(&t, m), RNNC_OK);
+    if (t) CHECK_FREE_TRIMS_SCRATCH(rnnc_s2s_translator_free, t);
+    CHECK_FREE_TRIMS_SCRATCH(rnnc_s2s_model_free, m);
+}
+
 int main(void) {
+    RUN(test_free_trims_scratch);
     RUN(test_gradcheck_lstm_bidir);
     RUN(test_gradcheck_gru_bidir);
     RUN(test_gradcheck_lstm_uni);

@@ -10,6 +10,7 @@
 #include "rnnc/filekind.h"
 #include "rnnc/rng.h"
 #include "rnnc/safetensors.h"
+#include "core/bigmem.h"
 #include "model/layout.h"
 #include "test.h"
 
@@ -569,7 +570,15 @@ static void test_tag_decode(void) {
     printf("  %d taggings checked against brute force\n", cases);
 }
 
+/* Done with a model, done with its temporaries: freeing it empties the scratch cache */
+static void test_free_trims_scratch(void) {
+    rnnc_seq_model *m = make(RNNC_SEQ_CLASSIFY, RNNC_CELL_LSTM, false, 1, RNNC_POOL_LAST, RNNC_SEQ_LOSS_CE, 0, 0);
+    CHECK(m != NULL);
+    if (m) CHECK_FREE_TRIMS_SCRATCH(rnnc_seq_model_free, m);
+}
+
 int main(void) {
+    RUN(test_free_trims_scratch);
     RUN(test_grad_classify);
     RUN(test_grad_tag);
     RUN(test_grad_forecast);

@@ -21,7 +21,7 @@ typedef struct rnnc_generator rnnc_generator;
  * generator lives (the per-token step reads copies packed at creation; a model trained further
  * needs a new generator). The state starts at zero. */
 rnnc_status rnnc_generator_new(rnnc_generator **out, rnnc_lm *m, const rnnc_sample_params *p, uint64_t seed);
-void rnnc_generator_free(rnnc_generator *g);
+void rnnc_generator_free(rnnc_generator *g); /* with the cached temporaries, as rnnc_lm_free */
 /* Back to the zero state, no logits; the RNG is not reseeded. */
 void rnnc_generator_reset(rnnc_generator *g);
 

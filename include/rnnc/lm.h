@@ -66,6 +66,10 @@ typedef struct {
 } rnnc_lm;
 
 rnnc_status rnnc_lm_new(rnnc_lm **out, const rnnc_lm_config *c); /* parameters zero */
+/* Frees the model, and gives back the temporaries rnnc keeps cached between computations (packed
+ * panels, partial sums; all of them, whichever model made them), so that a program done with a
+ * model holds none. rnnc_s2s_model_free, rnnc_seq_model_free, rnnc_s2s_translator_free and
+ * rnnc_generator_free do the same. */
 void rnnc_lm_free(rnnc_lm *m);
 /* PyTorch's default initialisation: embedding N(0,1); recurrent tensors uniform(+-1/sqrt(H));
  * head weight and bias uniform(+-1/sqrt(H)) (kaiming_uniform with a=sqrt(5) reduces to that). */

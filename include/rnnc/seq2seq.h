@@ -230,7 +230,7 @@ typedef struct {
  * cleared); the config's vocabulary sizes are taken from them. */
 rnnc_status rnnc_s2s_model_new(rnnc_s2s_model **out, const rnnc_s2s_config *c, rnnc_s2s_vocab *src_vocab,
                                rnnc_s2s_vocab *tgt_vocab);
-void rnnc_s2s_model_free(rnnc_s2s_model *m);
+void rnnc_s2s_model_free(rnnc_s2s_model *m); /* with the cached temporaries, as rnnc_lm_free */
 /* PyTorch's defaults: embeddings N(0,1), recurrent and linear tensors uniform(+-1/sqrt(fan_in)). */
 void rnnc_s2s_model_init(rnnc_s2s_model *m, rnnc_rng *rng);
 size_t rnnc_s2s_num_tensors(const rnnc_s2s_model *m);
@@ -336,7 +336,7 @@ rnnc_status rnnc_s2s_translate(const rnnc_s2s_model *m, const uint32_t *const *s
  * weights change decodes with a mixture of old and new weights: make a new one after training. */
 typedef struct rnnc_s2s_translator rnnc_s2s_translator;
 rnnc_status rnnc_s2s_translator_new(rnnc_s2s_translator **out, const rnnc_s2s_model *m);
-void rnnc_s2s_translator_free(rnnc_s2s_translator *t);
+void rnnc_s2s_translator_free(rnnc_s2s_translator *t); /* with the cached temporaries, as rnnc_lm_free */
 rnnc_status rnnc_s2s_translator_run(const rnnc_s2s_translator *t, const uint32_t *const *src, const int *src_len,
                                        size_t n, int beam, double alpha, int nbest, int max_len, int batch,
                                        rnnc_s2s_hyp *out, int *n_out);

@@ -118,7 +118,7 @@ typedef struct {
  * config's vocab comes from the vocabulary. */
 rnnc_status rnnc_seq_model_new(rnnc_seq_model **out, const rnnc_seq_config *c, rnnc_s2s_vocab *vocab,
                                const char *const *labels, rnnc_seq_series *series);
-void rnnc_seq_model_free(rnnc_seq_model *m);
+void rnnc_seq_model_free(rnnc_seq_model *m); /* with the cached temporaries, as rnnc_lm_free */
 /* PyTorch's defaults: embedding N(0,1); recurrent and head uniform(+-1/sqrt(fan_in)). */
 void rnnc_seq_model_init(rnnc_seq_model *m, rnnc_rng *rng);
 size_t rnnc_seq_num_tensors(const rnnc_seq_model *m);

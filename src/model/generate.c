@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bigmem.h"
 #include "core/cpu.h"
 #include "nn/cell.h"
 #include "nn/pgemm.h"
@@ -167,6 +168,7 @@ void rnnc_generator_free(rnnc_generator *g) {
     free(g->packed);
     rnnc_rnn_packed_free(g->rp);
     free(g);
+    rnnc_scratch_trim(); /* done generating: the cached temporaries go too */
 }
 
 void rnnc_generator_reset(rnnc_generator *g) {

@@ -15,6 +15,7 @@
 #include "rnnc/nn.h"
 #include "rnnc/optim.h"
 #include "rnnc/safetensors.h"
+#include "core/bigmem.h"
 
 /* Sizes beyond this many floats in one tensor are refused as implausible (and keep int math safe). */
 #define MAX_TENSOR ((size_t)1 << 31)
@@ -182,6 +183,7 @@ void rnnc_lm_free(rnnc_lm *m) {
     free(m->params);
     free(m->grads);
     free(m);
+    rnnc_scratch_trim(); /* done with a model: the temporaries cached for computing go too */
 }
 
 void rnnc_lm_init(rnnc_lm *m, rnnc_rng *rng) {

@@ -21,6 +21,7 @@
 #include "rnnc/filekind.h"
 #include "rnnc/nn.h"
 #include "rnnc/safetensors.h"
+#include "core/bigmem.h"
 
 /* a * b and a + b, false on size_t overflow */
 static bool mul_sz(size_t a, size_t b, size_t *out) {
@@ -205,6 +206,7 @@ void rnnc_s2s_model_free(rnnc_s2s_model *m) {
     rnnc_s2s_vocab_free(&m->src_vocab);
     rnnc_s2s_vocab_free(&m->tgt_vocab);
     free(m);
+    rnnc_scratch_trim(); /* done with a model: the temporaries cached for computing go too */
 }
 
 static void fill_uniform(float *p, size_t n, float a, rnnc_rng *rng) {
@@ -1570,6 +1572,7 @@ void rnnc_s2s_translator_free(rnnc_s2s_translator *t) {
     if (!t) return;
     dec_packed_free(&t->w);
     free(t);
+    rnnc_scratch_trim(); /* done translating: the cached temporaries go too */
 }
 
 /* The arguments of a translation, checked before any work. */

@@ -15,6 +15,7 @@
 #include "model/layout.h"
 #include "rnnc/filekind.h"
 #include "rnnc/nn.h"
+#include "core/bigmem.h"
 
 /* ---- names ---- */
 
@@ -266,6 +267,7 @@ void rnnc_seq_model_free(rnnc_seq_model *m) {
     free_labels(m->labels, m->n_labels);
     rnnc_seq_series_free(&m->series);
     free(m);
+    rnnc_scratch_trim(); /* done with a model: the temporaries cached for computing go too */
 }
 
 void rnnc_seq_model_init(rnnc_seq_model *m, rnnc_rng *rng) {
