@@ -15,7 +15,7 @@ best place for the 1. About 1% of the data's own patterns break the constraint (
 primary stresses, function words with none): the scorer prints how many test lines do.
 
 With --nbest K it also prints how often the truth is among the K most probable patterns with
-exactly one "1" (exact K-best under the constraint: a beam of K per "primary seen yet" state, exact
+exactly one "1", on a vowel (exact K-best under the constraint: a beam of K per "primary seen yet" state, exact
 because the per-step scores add up independently), for the full pattern and for the place of the
 primary stress, at 1, 2, 3, 5 and K: what a reranker of the tagger's K-best could reach at most.
 
@@ -73,9 +73,10 @@ def step_probs(model):
     return data, probs
 
 
-def kbest_one_primary(p, labels, one, K):
+def kbest_one_primary(p, labels, one, vowels, K):
     """The K best tag sequences (log-probability, tags) of the (L, tags) log-probabilities p that
-    have exactly one primary stress; fewer when fewer exist."""
+    have exactly one primary stress, on one of the positions in vowels (as the one-primary decode
+    places it); fewer when fewer exist."""
     beams = {0: [(0.0, ())], 1: []}
     for t in range(p.shape[0]):
         row = p[t].tolist()
@@ -84,13 +85,13 @@ def kbest_one_primary(p, labels, one, K):
             for sc, seq in beam:
                 for j, lp in enumerate(row):
                     ns = st + (j == one)
-                    if ns < 2:
+                    if ns < 2 and (j != one or t in vowels):
                         nxt[ns].append((sc + lp, seq + (j,)))
         beams = {st: sorted(b, key=lambda e: -e[0])[:K] for st, b in nxt.items()}
     return [(sc, [labels[j] for j in seq]) for sc, seq in beams[1]]
 
 
-def nbest_oracle(data, probs, n_models, K, con):
+def nbest_oracle(data, probs, n_models, K, con, vposs):
     labels = data.labels
     one = labels.index("1")
     ks = sorted({k for k in (1, 2, 3, 5, K) if k <= K})
@@ -98,7 +99,7 @@ def nbest_oracle(data, probs, n_models, K, con):
     for i in range(len(probs)):
         truth = data.test_rows[i][1].split(" ")
         p = torch.log(probs[i] / n_models)
-        best = kbest_one_primary(p, labels, one, K)
+        best = kbest_one_primary(p, labels, one, set(vposs[i]), K)
         if best and "1" in con[i] and best[0][1] != con[i]:  # the two decodes must agree on the best
             sys.exit(f"stress_decode: test line {i + 1}: the K-best's first pattern is not the one-primary decode's")
         fr = next((r for r, (_, tg) in enumerate(best) if tg == truth), None)
@@ -107,7 +108,7 @@ def nbest_oracle(data, probs, n_models, K, con):
         other = p.clone()
         other[:, one] = float("-inf")
         gain = (p[:, one] - other.max(-1).values).tolist()
-        places = sorted((t for t in range(p.shape[0]) if gain[t] > float("-inf")), key=lambda t: -gain[t])
+        places = sorted(vposs[i], key=lambda t: -gain[t])
         tp = baselines.primary(truth)
         pr = places.index(tp[0]) if len(tp) == 1 and tp[0] in places else None
         for k in ks:
@@ -154,7 +155,7 @@ def main():
             if t.isdigit():
                 vowels.add(p)
     xs = data.test[0]
-    arg, con = [], []
+    arg, con, vposs = [], [], []
     for i in range(len(xs)):
         L = len(xs[i])
         p = torch.log(probs[i] / len(args))
@@ -162,6 +163,7 @@ def main():
         arg.append([labels[j] for j in a])
         phs = data.test_rows[i][0].split(" ")
         vpos = [t for t in range(L) if phs[t] in vowels]
+        vposs.append(vpos)
         if not vpos:
             con.append(list(arg[-1]))
             continue
@@ -179,7 +181,7 @@ def main():
         os.replace(path + ".tmp", path)
         baselines.stress_score(path, False)
     if nbest:
-        nbest_oracle(data, probs, len(args), nbest, con)
+        nbest_oracle(data, probs, len(args), nbest, con, vposs)
 
 
 if __name__ == "__main__":
