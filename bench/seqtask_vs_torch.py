@@ -73,6 +73,8 @@ PAD, UNK, NSPECIAL = 0, 3, 4
 def arg(name, default):
     if name in sys.argv:
         i = sys.argv.index(name)
+        if i + 1 >= len(sys.argv) or sys.argv[i + 1].startswith("--"):
+            sys.exit(f"{os.path.basename(sys.argv[0])}: {name} needs a value")
         return sys.argv[i + 1]
     return default
 
@@ -340,8 +342,9 @@ class Items:
         tok = f.get("tokenizer", "space" if kind == "tag" else "word:20000")
         maxlen = int(f.get("max-len", 512))
         tr, dv, te = read_tsv(cfg["TRAIN"]), read_tsv(cfg["VALID"]), read_tsv(cfg["TEST"])
+        # the model's metadata, read once (absent while the PyTorch side trains before rnnc's)
+        vk, vtext, md = rnnc_vocab(rnnc_model) if rnnc_model and os.path.exists(rnnc_model) else (None, None, {})
         if tok.startswith("word"):
-            vk, vtext, _ = rnnc_vocab(rnnc_model)
             if vk != "word":
                 sys.exit(f"seqtask_vs_torch: {rnnc_model}: vocab kind {vk}")
             words = json.loads(vtext)["words"]
@@ -350,14 +353,12 @@ class Items:
             check_word_ids(self.vocab, vtext, [r[1] for r in tr + dv + te])
         elif tok in ("space", "char"):
             self.vocab = Vocab(tok)
-            if tok == "space" and rnnc_model and os.path.exists(rnnc_model):
+            if tok == "space" and vk == "space":
                 # the model's own token ids (its training data's order of first use), so that a
                 # model trained on other data than cfg's (a subset, say) is read right
-                vk, vtext, _ = rnnc_vocab(rnnc_model)
-                if vk == "space":
-                    for t in vtext.split("\n"):
-                        if t:
-                            self.vocab.ids.setdefault(t, len(self.vocab.ids) + NSPECIAL)
+                for t in vtext.split("\n"):
+                    if t:
+                        self.vocab.ids.setdefault(t, len(self.vocab.ids) + NSPECIAL)
         else:
             sys.exit(f"seqtask_vs_torch: tokenizer {tok}: only space, char and word:N are reproduced")
         if kind == "classify":
@@ -366,11 +367,9 @@ class Items:
         else:
             labels = sorted({t for a, b in tr for t in b.split(" ") if t})
             text = lambda r: r[0]
-        if rnnc_model and os.path.exists(rnnc_model):
-            md = rnnc_vocab(rnnc_model)[2]
-            if "rnnc.labels" in md and md["rnnc.labels"].split("\n") != labels:
-                sys.exit(f"seqtask_vs_torch: {rnnc_model}: its labels {md['rnnc.labels'].split(chr(10))} are not "
-                         f"those of {cfg['TRAIN']} {labels}")
+        if "rnnc.labels" in md and md["rnnc.labels"].split("\n") != labels:
+            sys.exit(f"seqtask_vs_torch: {rnnc_model}: its labels {md['rnnc.labels'].split(chr(10))} are not "
+                     f"those of {cfg['TRAIN']} {labels}")
         self.labels = labels
         lid = {l: i for i, l in enumerate(labels)}
 

@@ -91,7 +91,7 @@ def kbest_one_primary(p, labels, one, vowels, K):
     return [(sc, [labels[j] for j in seq]) for sc, seq in beams[1]]
 
 
-def nbest_oracle(data, probs, n_models, K, con, vposs):
+def nbest_oracle(data, probs, n_models, K, con, vposs, gains):
     labels = data.labels
     one = labels.index("1")
     ks = sorted({k for k in (1, 2, 3, 5, K) if k <= K})
@@ -103,12 +103,8 @@ def nbest_oracle(data, probs, n_models, K, con, vposs):
         if best and "1" in con[i] and best[0][1] != con[i]:  # the two decodes must agree on the best
             sys.exit(f"stress_decode: test line {i + 1}: the K-best's first pattern is not the one-primary decode's")
         fr = next((r for r, (_, tg) in enumerate(best) if tg == truth), None)
-        # the places of the primary stress by rank: the best pattern with its 1 at t scores
-        # log p(1 at t) - log p(t's best other tag) above the sum of every phoneme's best other tag
-        other = p.clone()
-        other[:, one] = float("-inf")
-        gain = (p[:, one] - other.max(-1).values).tolist()
-        places = sorted(vposs[i], key=lambda t: -gain[t])
+        # the places of the primary stress by rank of the one-primary decode's gain (main)
+        places = [vposs[i][q] for q in sorted(range(len(vposs[i])), key=lambda q: -gains[i][q])]
         tp = baselines.primary(truth)
         pr = places.index(tp[0]) if len(tp) == 1 and tp[0] in places else None
         for k in ks:
@@ -155,7 +151,7 @@ def main():
             if t.isdigit():
                 vowels.add(p)
     xs = data.test[0]
-    arg, con, vposs = [], [], []
+    arg, con, vposs, gains = [], [], [], []
     for i in range(len(xs)):
         L = len(xs[i])
         p = torch.log(probs[i] / len(args))
@@ -164,13 +160,16 @@ def main():
         phs = data.test_rows[i][0].split(" ")
         vpos = [t for t in range(L) if phs[t] in vowels]
         vposs.append(vpos)
+        gains.append([])
         if not vpos:
             con.append(list(arg[-1]))
             continue
         other = p.clone()
         other[:, one] = float("-inf")
         b = other.argmax(-1).tolist()
-        gain = [float(p[t, one] - other[t, b[t]]) for t in vpos]
+        # the best pattern with its 1 at t scores log p(1 at t) - log p(t's best other tag) above
+        # the sum of every phoneme's best other tag
+        gain = gains[-1] = [float(p[t, one] - other[t, b[t]]) for t in vpos]
         star = vpos[max(range(len(vpos)), key=lambda q: gain[q])]
         con.append([labels[one] if t == star else labels[b[t]] for t in range(L)])
     os.makedirs(out, exist_ok=True)
@@ -181,7 +180,7 @@ def main():
         os.replace(path + ".tmp", path)
         baselines.stress_score(path, False)
     if nbest:
-        nbest_oracle(data, probs, len(args), nbest, con, vposs)
+        nbest_oracle(data, probs, len(args), nbest, con, vposs, gains)
 
 
 if __name__ == "__main__":

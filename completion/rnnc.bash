@@ -67,22 +67,24 @@ _rnnc_flag_table() {
         END { flush() }'
 }
 
-# The subcommands a command's help lists: under "commands:" or "labs:", and on its usage lines.
+# The subcommands a command's help lists, each once: under "commands:" or "labs:", and on its
+# usage lines. With an empty command, the commands of `rnnc --help`.
 _rnnc_subcommands() { # $1: the command, stdin: its help
     awk -v cmd="$1" '
+        function out(w) { if (!(w in seen)) { seen[w] = 1; print w } }
         /^[a-z]+:$/ { section = ($0 == "commands:" || $0 == "labs:"); next }
         /^$/ { section = 0; next }
-        section && /^  [a-z][a-z0-9-]*( |$)/ { print $1; next }
-        {
+        section && /^  [a-z][a-z0-9-]*( |$)/ { out($1); next }
+        cmd != "" {
             line = $0
             sub(/^usage: */, "", line); sub(/^ +/, "", line)
             # "rnnc tag train --data ...", but not "rnnc lab          list the labs"
             if (index(line, "rnnc " cmd " ") == 1 && substr(line, length("rnnc " cmd " ") + 1, 1) != " ") {
                 rest = substr(line, length("rnnc " cmd " ") + 1)
                 split(rest, w, " ")
-                if (w[1] ~ /^[a-z][a-z0-9-]*$/) print w[1]
+                if (w[1] ~ /^[a-z][a-z0-9-]*$/) out(w[1])
             }
-        }' | awk '!seen[$0]++'
+        }'
 }
 
 _rnnc() {
@@ -107,7 +109,7 @@ _rnnc() {
     if [[ -z $cmd ]]; then
         if [[ $cur != -* ]]; then
             local cmds
-            cmds=$("$rnnc" --help 2>/dev/null | awk '/^commands:$/ { s = 1; next } /^$/ { s = 0 } s && /^  [a-z]/ { print $1 }')
+            cmds=$("$rnnc" --help 2>/dev/null | _rnnc_subcommands "")
             mapfile -t COMPREPLY < <(compgen -W "$cmds" -- "$cur")
         else
             mapfile -t COMPREPLY < <(compgen -W "--help --version" -- "$cur")

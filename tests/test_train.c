@@ -105,9 +105,10 @@ static void test_loss_falls_and_files(void) {
     o.r.eval_every = 40;
     trace t = {.first_val = NAN};
     /* a cached temporary from before the run (none under ASan, whose cache is off) is given back
-     * with the run's own when the run ends */
+     * with the run's own when the run ends (its task frees the model, which trims the cache) */
     rnnc_scratch_free(rnnc_scratch_alloc((size_t)1 << 20));
     const int before = rnnc_scratch_cached();
+    CHECK_EQ_LL(before, TEST_SCRATCH_CACHE);
     CHECK_EQ_LL(run_lm(&o, record, &t, NULL), RNNC_OK);
     CHECK_MSG(rnnc_scratch_cached() == 0, "the run ended with %d cached temporaries (%d before it)",
               rnnc_scratch_cached(), before);

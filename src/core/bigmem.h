@@ -29,10 +29,10 @@ void rnnc_big_zfree(void *p, size_t mapped);
 #define RNNC_SCRATCH_SLOTS 8
 void *rnnc_scratch_alloc(size_t bytes);
 void rnnc_scratch_free(void *p);
-/* Frees the cached blocks (for tests and for a program that is done computing): a training run
- * calls it as it ends (src/train/run.c), and so does freeing a model (LM, seq2seq, sequence
- * model), a translator or a generator, so that a program or Python session that is done with a
- * model does not keep its temporaries. Blocks in use are not touched. */
+/* Frees the cached blocks (for tests and for a program that is done computing). Freeing a model
+ * (LM, seq2seq, sequence model), a translator or a generator calls it, so a program or Python
+ * session done with a model, a training run's included (its task frees its model), keeps none of
+ * its temporaries. Blocks in use are not touched. */
 void rnnc_scratch_trim(void);
 /* The number of blocks in the cache now (0 where it is off). */
 int rnnc_scratch_cached(void);

@@ -23,7 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/bigmem.h"
 #include "core/json.h"
 #include "rnnc/io.h"
 #include "rnnc/metrics.h"
@@ -184,8 +183,9 @@ typedef struct {
     float *avg;
 } run;
 
-/* Everything the run holds, and the products' cached temporaries (core/bigmem.h): a program that
- * trains and then goes on to other work keeps none of them. */
+/* Everything the run holds. The products' cached temporaries (core/bigmem.h) go with the task's
+ * model: every model's free function trims the cache, so a program that trains and then goes on
+ * to other work keeps none of them. */
 static void run_free(run *r) {
     rnnc_task_free(r->t);
     rnnc_optim_free(&r->opt);
@@ -194,7 +194,6 @@ static void run_free(run *r) {
     rnnc_run_lock_drop(&r->lock);
     free(r->run_dir);
     free(r->model_out);
-    rnnc_scratch_trim();
 }
 
 /* Rank 0 writes the run's files; the others never touch the directory. */
