@@ -70,25 +70,54 @@ SEQTASKS = os.path.join(ROOT, "bench", "seqtasks.sh")
 PAD, UNK, NSPECIAL = 0, 3, 4
 
 
-def arg(name, default):
-    if name in sys.argv:
-        i = sys.argv.index(name)
-        if i + 1 >= len(sys.argv) or sys.argv[i + 1].startswith("--"):
-            sys.exit(f"{os.path.basename(sys.argv[0])}: {name} needs a value")
-        return sys.argv[i + 1]
-    return default
-
-
-TIME = arg("--time", None)
-OUT = arg("--out", "/tmp/rnnc-seqtasks")
-PARALLEL = "--parallel" in sys.argv
-TORCH_ONLY = "--torch-only" in sys.argv
-WORKER = arg("--worker", None)
-VOCAB_FROM = arg("--vocab-from", None)
-CROSSCHECK = "--crosscheck" in sys.argv
+ALL_TASKS = ["spam", "stress", "truecase", "births"]
+KNOWN_TASKS = ALL_TASKS + ["stress-uni", "truecase-uni"]  # bench/seqtasks.sh's runs
 _VALUED = {"--time", "--out", "--worker", "--vocab-from"}
-TASKS = [a for i, a in enumerate(sys.argv[1:], 1) if not a.startswith("--") and sys.argv[i - 1] not in _VALUED] \
-    or ["spam", "stress", "truecase", "births"]
+_SWITCHES = {"--parallel", "--torch-only", "--crosscheck"}
+
+# The command line's settings. parse_args sets them in main(); a script that imports this module
+# (bench/stress_decode.py) gets these defaults and keeps its own command line.
+TIME = None
+OUT = "/tmp/rnnc-seqtasks"
+PARALLEL = TORCH_ONLY = CROSSCHECK = False
+WORKER = VOCAB_FROM = None
+TASKS = ALL_TASKS
+
+
+def parse_args(argv):
+    """Sets the settings above from argv (without the program name); exits with one line on a flag
+    it does not know or one without its value, and prints the usage for -h/--help."""
+    global TIME, OUT, PARALLEL, TORCH_ONLY, CROSSCHECK, WORKER, VOCAB_FROM, TASKS
+    prog = os.path.basename(sys.argv[0])
+    values, tasks, i = {}, [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("-h", "--help"):
+            print(__doc__)
+            sys.exit(0)
+        if a in _VALUED:
+            if i + 1 >= len(argv) or argv[i + 1].startswith("--"):
+                sys.exit(f"{prog}: {a} needs a value")
+            values[a] = argv[i + 1]
+            i += 2
+            continue
+        if a in _SWITCHES:
+            values[a] = True
+        elif a.startswith("-"):
+            sys.exit(f"{prog}: unknown flag {a} (--help lists them)")
+        elif a not in KNOWN_TASKS:
+            sys.exit(f"{prog}: unknown task {a} (one of {' '.join(KNOWN_TASKS)})")
+        else:
+            tasks.append(a)
+        i += 1
+    TIME = values.get("--time")
+    OUT = values.get("--out", OUT)
+    PARALLEL = "--parallel" in values
+    TORCH_ONLY = "--torch-only" in values
+    CROSSCHECK = "--crosscheck" in values
+    WORKER = values.get("--worker")
+    VOCAB_FROM = values.get("--vocab-from")
+    TASKS = tasks or ALL_TASKS
 
 
 def seconds(t):
@@ -808,6 +837,7 @@ def describe(kind, r):
 
 
 def main():
+    parse_args(sys.argv[1:])
     if CROSSCHECK:
         for run in TASKS:
             crosscheck(run)

@@ -131,8 +131,16 @@ def main():
         del args[i:i + 2]
     if "--out" in args:
         i = args.index("--out")
+        if i + 1 >= len(args) or args[i + 1].startswith("--"):
+            sys.exit("stress_decode: --out needs a value")
         out = args[i + 1]
         del args[i:i + 2]
+    if "-h" in args or "--help" in args:
+        print(__doc__)
+        return
+    unknown = [a for a in args if a.startswith("-")]
+    if unknown:
+        sys.exit(f"stress_decode: unknown flag {unknown[0]} (--help lists them)")
     if not args:
         sys.exit("usage: stress_decode.py MODEL.safetensors [MODEL.safetensors...] [--out DIR]")
     out = out or os.path.dirname(os.path.abspath(args[0]))
