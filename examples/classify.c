@@ -1,9 +1,10 @@
 /* Training a tiny text classifier from C, then using it: make the task, run it, load the best
- * model and classify two new texts. Build: cc classify.c $(pkg-config --cflags --libs rnnc) (or
- * as the tests do).
+ * model and classify two new texts. Build: cc classify.c $(pkg-config --cflags --libs rnnc) -lm
+ * (it calls exp itself), or as the tests do.
  *
  * The data: made-up film reviews, "pos" when they hold a word of praise, "neg" when they hold a
  * word of blame, among filler words that say nothing. */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp, also under -std=c11 */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,6 +3,7 @@
  * never stopped. Build: cc seq2seq_resume.c $(pkg-config --cflags --libs rnnc) (or as the tests do).
  *
  * The task here reverses short sequences of letters ("a b c" -> "c b a"). */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp, also under -std=c11 */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

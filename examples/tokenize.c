@@ -1,6 +1,7 @@
 /* Example: the tokenizer library from C. Encodes a sentence with OpenAI's cl100k_base and with a
  * character tokenizer trained on the sentence itself, then decodes both back.
- * Build: part of the CMake build (build/example_tokenize); run with the fetched data present. */
+ * Build: cc tokenize.c $(pkg-config --cflags --libs rnnc), or as part of the CMake build
+ * (build/example_tokenize); run with the fetched data present. */
 #include <stdio.h>
 #include <string.h>
 

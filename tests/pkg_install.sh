@@ -7,7 +7,8 @@
 #  - pkg-config: examples/tokenize.c built with `pkg-config --cflags --libs rnnc` (librnnc.so)
 #    and again with `--static` (librnnc.a and its Requires.private/Libs.private), both run;
 #  - find_package: tests/pkg_consumer builds examples/pytorch_sample.c on rnnc::rnnc and
-#    examples/train_lm.c on rnnc::rnnc_static; both run.
+#    examples/train_lm.c on rnnc::rnnc_static; both run;
+#  - C++: a program including rnnc/rnnc.h, built with g++ through pkg-config, runs.
 # Usage: pkg_install.sh BUILD_DIR SOURCE_DIR CC   (RNNC_DATA: the fetched data, for cl100k_base)
 set -u
 build=$1
@@ -78,6 +79,54 @@ if run "$tmp/cc-static.log" "$cc" -std=c11 -Wall -Wextra -Werror "$src/examples/
         $(pkg-config --cflags rnnc) $static_libs; then
     ldd "$tmp/tokenize-static" | grep -q librnnc && fail "tokenize-static loads librnnc.so"
     run "$tmp/tokenize-static.log" "$tmp/tokenize-static" && echo "pkg_install: pkg-config --static (librnnc.a): examples/tokenize.c built and ran"
+fi
+
+# every example builds with the line its header comment gives ("Build: cc X.c ..."), as a reader
+# would type it
+for ex in "$src"/examples/*.c; do
+    line=$(tr '\n' ' ' <"$ex" | sed -n 's/.*Build: \(cc [a-z0-9_]*\.c \$(pkg-config --cflags --libs rnnc)\( -l[a-z]*\)*\).*/\1/p')
+    name=$(basename "$ex")
+    [ -n "$line" ] || { fail "examples/$name: no 'Build: cc $name \$(pkg-config --cflags --libs rnnc)' line"; continue; }
+    libs=${line#*rnnc)}
+    # shellcheck disable=SC2086  # the documented extra libraries, word-split as a shell would
+    run "$tmp/ex-$name.log" "$cc" -std=c11 -Wall -Wextra -Werror "$ex" -o "$tmp/ex-${name%.c}" $(pkg-config --cflags --libs rnnc) $libs \
+        || continue
+done
+echo "pkg_install: every example builds with its documented command line"
+
+# C++: the public headers declare C linkage (extern "C"), so a C++ program links against the C
+# library; rnnc.h includes every public header
+cxx=$(command -v c++ || true)
+if [ -n "$cxx" ]; then
+    cat >"$tmp/consumer.cpp" <<'CPP'
+#include <rnnc/rnnc.h>
+#include <cstdio>
+#include <cstring>
+int main() {
+    const uint32_t chars[] = {'a', 'b', 0x00e9};
+    rnnc_char_tok *t = nullptr;
+    rnnc_ids ids = {};
+    rnnc_bytes back = {};
+    const char text[] = "ab\xc3\xa9";
+    if (rnnc_char_create(&t, chars, 3) != RNNC_OK || rnnc_char_encode(t, (const unsigned char *)text, std::strlen(text), &ids, nullptr) != RNNC_OK
+        || rnnc_char_decode(t, ids.data, ids.len, &back) != RNNC_OK) {
+        std::fprintf(stderr, "%s\n", rnnc_last_error());
+        return 1;
+    }
+    const bool ok = ids.len == 3 && back.len == std::strlen(text) && std::memcmp(back.data, text, back.len) == 0;
+    std::printf("rnnc %s from C++: %zu ids, round trip %s\n", rnnc_version(), ids.len, ok ? "ok" : "FAILED");
+    rnnc_ids_free(&ids);
+    rnnc_bytes_free(&back);
+    rnnc_char_free(t);
+    return ok && std::strcmp(rnnc_version(), RNNC_VERSION) == 0 ? 0 : 1;
+}
+CPP
+    if run "$tmp/cxx.log" "$cxx" -std=c++11 -Wall -Wextra -Werror -pedantic "$tmp/consumer.cpp" -o "$tmp/consumer-cxx" \
+            $(pkg-config --cflags --libs rnnc) -Wl,-rpath,"$L"; then
+        run "$tmp/cxx-run.log" "$tmp/consumer-cxx" && echo "pkg_install: pkg-config (librnnc.so): a C++ program built and ran"
+    fi
+else
+    echo "pkg_install: no C++ compiler, the C++ consumer is not tried"
 fi
 
 # find_package

@@ -11,6 +11,10 @@
 #include <stdint.h>
 #include "rnnc/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     const int32_t *ids;
     size_t len;       /* ids available */
@@ -46,5 +50,9 @@ rnnc_status rnnc_ids_parse(const unsigned char *data, size_t n, const char *name
 size_t rnnc_ids_npy_header(uint64_t n, unsigned char out[RNNC_NPY_HEADER_MAX]);
 /* RNNC_ERR_RANGE "<what>: id X at position P is outside the vocabulary of V" for the first bad id. */
 rnnc_status rnnc_ids_check_vocab(const int32_t *ids, size_t len, int V, const char *what);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

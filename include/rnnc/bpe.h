@@ -13,6 +13,10 @@
 #include "rnnc/buf.h"
 #include "rnnc/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct rnnc_bpe rnnc_bpe;
 
 /* One token as bytes. */
@@ -105,5 +109,9 @@ typedef struct {
 
 rnnc_status rnnc_bpe_train(rnnc_bpe **out, const unsigned char *const *texts, const size_t *lens,
                            size_t n_texts, const rnnc_bpe_train_opts *opts);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -6,6 +6,10 @@
 #include <stdint.h>
 #include "rnnc/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct { uint32_t *data; size_t len, cap; } rnnc_ids;
 typedef struct { unsigned char *data; size_t len, cap; } rnnc_bytes;
 
@@ -16,5 +20,9 @@ void rnnc_ids_free(rnnc_ids *v);
 rnnc_status rnnc_bytes_reserve(rnnc_bytes *b, size_t cap);
 rnnc_status rnnc_bytes_append(rnnc_bytes *b, const void *data, size_t len);
 void rnnc_bytes_free(rnnc_bytes *b);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

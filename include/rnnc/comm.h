@@ -19,6 +19,10 @@
 
 #include "rnnc/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum { RNNC_COMM_F32, RNNC_COMM_F64, RNNC_COMM_U64 } rnnc_comm_type;
 typedef enum { RNNC_COMM_SUM, RNNC_COMM_MAX, RNNC_COMM_MIN } rnnc_comm_op;
 
@@ -51,5 +55,9 @@ rnnc_status rnnc_comm_check_batch(const rnnc_comm *c, long batch, const char *fl
 rnnc_status rnnc_comm_check_same(rnnc_comm *c, const uint64_t *words, size_t n, const char *what);
 /* A 64-bit fingerprint of n floats (FNV-1a over their bytes), for rnnc_comm_check_same. */
 uint64_t rnnc_comm_fingerprint(const float *x, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -31,6 +31,10 @@
 #include "rnnc/safetensors.h"
 #include "rnnc/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     RNNC_FILE_UNKNOWN,
     RNNC_FILE_LM,
@@ -93,5 +97,9 @@ char *rnnc_file_kind_describe(char *buf, size_t n, rnnc_file_kind k, rnnc_file_k
 /* For loaders: records "PATH: <rnnc_file_kind_describe(k, wanted)>" as the error and returns
  * RNNC_ERR_FORMAT. */
 rnnc_status rnnc_file_kind_refuse(const char *path, rnnc_file_kind k, rnnc_file_kind wanted);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -15,6 +15,10 @@
 #include "rnnc/sample.h"
 #include "rnnc/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct rnnc_generator rnnc_generator;
 
 /* The model is borrowed: it must outlive the generator, and its weights must not change while the
@@ -48,5 +52,9 @@ float rnnc_half_round(float x);
 /* The logits (V) next() would draw from (after running a pending input), or NULL before any
  * input. For tests and tools that show the distribution. */
 const float *rnnc_generator_logits(rnnc_generator *g);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

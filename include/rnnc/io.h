@@ -5,6 +5,10 @@
 #include <stdio.h>
 #include "rnnc/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Reads a whole file (path "-" is stdin). *data is malloc'd and NUL-terminated one past *len. */
 rnnc_status rnnc_read_file(const char *path, unsigned char **data, size_t *len);
 /* How messages name a path that rnnc_read_file takes: "<stdin>" for "-", else the path itself. */
@@ -30,5 +34,9 @@ rnnc_status rnnc_write_file_atomic(const char *path, const void *data, size_t le
 /* Directory holding fetched data: $RNNC_DATA if set, else <dir of the rnnc binary>/../data when
  * it exists, else "./data". Returned string is static. */
 const char *rnnc_data_dir(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

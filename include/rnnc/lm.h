@@ -29,6 +29,10 @@
 #include "rnnc/status.h"
 #include "rnnc/tokenizer.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Bounds on the config's fields (the recurrent layer's own limit for hidden); each tensor must
  * also hold at most 2^31 floats. */
 #define RNNC_LM_MAX_VOCAB (1 << 24)
@@ -150,5 +154,9 @@ rnnc_status rnnc_lm_step(rnnc_lm *m, rnnc_lm_ws *ws, const int *ids, int B, floa
 
 /* Parameters of recurrent layer l (both directions' tensors), for `rnnc info`. */
 size_t rnnc_lm_layer_params(const rnnc_lm *m, int l);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

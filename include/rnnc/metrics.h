@@ -11,6 +11,10 @@
 #include <stdio.h>
 #include "rnnc/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     double step;         /* optimizer steps taken */
     double tokens;       /* training tokens seen */
@@ -83,5 +87,9 @@ double rnnc_perplexity(double nats_per_token);
  * tokenizers, since it charges the model for the whole text whatever the token count. NaN when
  * bytes is not positive. */
 double rnnc_bits_per_byte(double nats_per_token, double tokens, double bytes);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -11,6 +11,10 @@
 #include <stddef.h>
 #include "rnnc/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* out (N,E) = W[ids[n]] for W (V,E). An id outside [0,V) is RNNC_ERR_RANGE naming its position. */
 rnnc_status rnnc_embedding_forward(float *out, const int *ids, const float *W, int N, int V, int E);
 /* dW (V,E) += scatter of dout (N,E) by ids (rows of repeated ids add up). ids must be valid. */
@@ -38,5 +42,9 @@ void rnnc_linear_backward(float *dx, float *dW, float *db, const float *dout, co
  * [0,V) that is not ignore_index is RNNC_ERR_RANGE naming its position. */
 rnnc_status rnnc_xent_forward_backward(const float *logits, const int *targets, int N, int V, int ignore_index,
                                        float grad_scale, float *dlogits, double *loss, long *count);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -34,6 +34,10 @@
 #include "rnnc/seq2seq.h"
 #include "rnnc/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define RNNC_ONNX_IR_VERSION 7
 #define RNNC_ONNX_OPSET 14
 
@@ -43,5 +47,9 @@
 rnnc_status rnnc_onnx_export_lm(const rnnc_lm *m, const char *path);
 rnnc_status rnnc_onnx_export_s2s_encoder(const rnnc_s2s_model *m, const char *path);
 rnnc_status rnnc_onnx_export_s2s_decoder(const rnnc_s2s_model *m, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

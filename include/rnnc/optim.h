@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include "rnnc/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum { RNNC_OPT_SGD, RNNC_OPT_ADAM, RNNC_OPT_ADAMW } rnnc_optim_kind;
 
 typedef struct {
@@ -57,5 +61,9 @@ float rnnc_clip_coef(double total, double max_norm);
 /* RNNC_ERR_NUMERIC "step S: <what> is <value>" when value is NaN or Inf, else RNNC_OK. Training
  * calls it on the loss and on the gradient norm (which is non-finite iff some gradient is). */
 rnnc_status rnnc_check_finite(double value, const char *what, long step);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

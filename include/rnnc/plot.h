@@ -12,6 +12,10 @@
 #include "rnnc/buf.h"
 #include "rnnc/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     const char *label;     /* legend text (UTF-8; escaped on output) */
     const double *x, *y;   /* n points */
@@ -45,5 +49,9 @@ void rnnc_plot_format(double v, double step, int si, char *buf, size_t n);
  * label is one line); other control characters and invalid UTF-8 as U+FFFD, since XML 1.0 cannot
  * carry them at all. */
 rnnc_status rnnc_xml_escape(rnnc_bytes *out, const char *s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

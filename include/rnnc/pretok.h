@@ -13,6 +13,10 @@
 #include <stddef.h>
 #include "rnnc/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct rnnc_pretok rnnc_pretok;
 
 /* Compiles `pattern`. An invalid regex gives RNNC_ERR_ARG with PCRE2's message and offset. */
@@ -30,5 +34,9 @@ typedef int (*rnnc_piece_fn)(const unsigned char *piece, size_t len, void *ctx);
 /* Splits text[0..len). Safe to call from several threads on one rnnc_pretok. */
 rnnc_status rnnc_pretok_split(const rnnc_pretok *p, const unsigned char *text, size_t len,
                               rnnc_piece_fn fn, void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -5,6 +5,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct { uint64_t s[4]; } rnnc_rng;
 
 void rnnc_rng_seed(rnnc_rng *r, uint64_t seed);
@@ -20,5 +24,9 @@ float rnnc_rng_normal(rnnc_rng *r);
  * global row of the batch, so a row's draws do not depend on which rows (which share of a
  * data-parallel batch) a process holds, nor on the padded length. */
 void rnnc_rng_substream(rnnc_rng *out, uint64_t key, uint64_t index);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -28,6 +28,10 @@
 #include "rnnc/rng.h"
 #include "rnnc/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The cell types. RNNC_CELL_COUNT is not one: it counts them (a new cell goes before it). */
 typedef enum { RNNC_CELL_RNN_TANH, RNNC_CELL_RNN_RELU, RNNC_CELL_LSTM, RNNC_CELL_GRU, RNNC_CELL_COUNT } rnnc_cell;
 
@@ -183,5 +187,9 @@ void rnnc_rnn_set_loop_mode(rnnc_loop_mode mode);
  * (32 rows where W_hh fills a core's L2, 16 below); 8, 16, 24 or 32 to force that bound (the
  * tests use it to run every block size on small layers). Global, as above. */
 void rnnc_rnn_set_row_block_max(int rows);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -55,6 +55,10 @@
 #include "rnnc/safetensors.h"
 #include "rnnc/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum { RNNC_SCHEDULE_COSINE, RNNC_SCHEDULE_CONSTANT } rnnc_schedule;
 
 typedef struct {
@@ -230,5 +234,9 @@ rnnc_status rnnc_run_resume(const char *run_dir, const rnnc_run_change *change, 
 
 /* The task kinds a checkpoint may name, and how each resumes. */
 rnnc_task_resume_fn rnnc_task_resume_fn_for(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

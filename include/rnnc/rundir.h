@@ -11,6 +11,10 @@
 #include <stdbool.h>
 #include "rnnc/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define RNNC_RUN_LOCK_FILE "run.lock"
 
 typedef struct {
@@ -31,5 +35,9 @@ void rnnc_run_lock_drop(rnnc_run_lock *l);
 
 /* mkdir -p: creates `dir` and its missing parents; an existing directory is fine. */
 rnnc_status rnnc_mkdirs(const char *dir);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

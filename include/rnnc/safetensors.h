@@ -27,6 +27,10 @@
 #include <stdint.h>
 #include "rnnc/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     RNNC_DT_F32, RNNC_DT_F64, RNNC_DT_F16, RNNC_DT_BF16,
     RNNC_DT_I64, RNNC_DT_I32, RNNC_DT_U32, RNNC_DT_U64, RNNC_DT_U8, RNNC_DT_I8, RNNC_DT_BOOL,
@@ -92,5 +96,9 @@ typedef struct {
  * at or above 2^53 bytes. */
 rnnc_status rnnc_st_save(const char *path, const rnnc_st_entry *entries, size_t n,
                          const char *const *meta_keys, const char *const *meta_values, size_t n_meta);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

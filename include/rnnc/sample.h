@@ -17,6 +17,10 @@
 #include "rnnc/rng.h"
 #include "rnnc/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     float temperature; /* >= 0; 0 means greedy (argmax, lowest id on ties) */
     int top_k;         /* >= 0; 0 means off */
@@ -71,5 +75,9 @@ typedef struct {
 size_t rnnc_utf8_stream_push(rnnc_utf8_stream *s, const unsigned char *in, size_t n, unsigned char *out);
 /* Writes whatever is still held (an incomplete character at the end of generation). */
 size_t rnnc_utf8_stream_flush(rnnc_utf8_stream *s, unsigned char *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

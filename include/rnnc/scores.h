@@ -29,6 +29,10 @@
 #include <stdio.h>
 #include "rnnc/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cJSON;
 
 /* Precision, recall and F1 from the three counts (true positives, predicted, support or true
@@ -138,5 +142,9 @@ rnnc_status rnnc_tag_scores_report(FILE *fp, const char *const *names, const rnn
  * string when names is NULL. */
 rnnc_status rnnc_scores_json(const char *const *names, const rnnc_confusion *cm, struct cJSON **out);
 rnnc_status rnnc_tag_scores_json(const char *const *names, const rnnc_tag_score *t, struct cJSON **out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -29,6 +29,10 @@
 #include "rnnc/status.h"
 #include "rnnc/tokenizer.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Special ids, the same in every seq2seq vocabulary. */
 enum { RNNC_S2S_PAD = 0, RNNC_S2S_BOS = 1, RNNC_S2S_EOS = 2, RNNC_S2S_UNK = 3, RNNC_S2S_NSPECIAL = 4 };
 
@@ -375,5 +379,9 @@ double rnnc_s2s_ser(const rnnc_s2s_score *s);
  * i's output (malloc'd array of d->n, free each .ids and the array). */
 rnnc_status rnnc_s2s_evaluate(const rnnc_s2s_model *m, const rnnc_s2s_data *d, int beam, double alpha, int batch,
                               int max_len, rnnc_s2s_score *score, rnnc_s2s_hyp **hyps);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

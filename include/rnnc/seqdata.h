@@ -25,6 +25,10 @@
 #include "rnnc/seqmodel.h"
 #include "rnnc/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The longest text the readers take unless told otherwise, in tokens: classify cuts longer texts
  * (counted in `truncated`); tag refuses them (they cannot be cut without losing tags) unless
  * skip_long counts them in skipped_long. */
@@ -73,5 +77,9 @@ void rnnc_seq_data_free(rnnc_seq_data *d);
  * labels with -1; labels NULL fills none (prediction). Sets b (B, T, ids, lengths, labels). */
 void rnnc_seq_data_batch(const rnnc_seq_data *d, rnnc_seq_kind kind, const size_t *ex, int B, uint32_t *ids, int *lengths,
                          int *labels, rnnc_seq_batch *b);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

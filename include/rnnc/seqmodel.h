@@ -43,6 +43,10 @@
 #include "rnnc/seq2seq.h"
 #include "rnnc/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum { RNNC_SEQ_CLASSIFY, RNNC_SEQ_TAG, RNNC_SEQ_FORECAST } rnnc_seq_kind;
 typedef enum { RNNC_POOL_LAST, RNNC_POOL_MEAN, RNNC_POOL_MAX, RNNC_POOL_FINAL } rnnc_pool;
 typedef enum { RNNC_SEQ_LOSS_CE, RNNC_SEQ_LOSS_MSE, RNNC_SEQ_LOSS_MAE } rnnc_seq_loss;
@@ -190,5 +194,9 @@ rnnc_status rnnc_seq_ws_pack(rnnc_seq_ws *ws, const rnnc_seq_model *m);
 rnnc_status rnnc_seq_forward_backward(rnnc_seq_ws *ws, const rnnc_seq_model *m, const rnnc_seq_batch *b,
                                       const rnnc_seq_opts *o, float *grads, float grad_scale, rnnc_rng *rng,
                                       float *out, double *loss, double *count);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -26,6 +26,10 @@
 #include "rnnc/seqmodel.h"
 #include "rnnc/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Which columns to read. The names are matched exactly (case and all) against the header. */
 typedef struct {
     const char *target;            /* the column to forecast */
@@ -127,5 +131,9 @@ void rnnc_series_acc_init(rnnc_series_acc *a, double scale);
 void rnnc_series_acc_add(rnnc_series_acc *a, const float *y, const float *f, size_t n);
 /* No forecasts added is an error (never a perfect score), and so is a NaN or Inf among them. */
 rnnc_status rnnc_series_acc_finish(const rnnc_series_acc *a, rnnc_series_metrics *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

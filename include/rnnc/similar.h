@@ -11,6 +11,10 @@
 #include <stdint.h>
 #include "rnnc/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     uint32_t id;
     float sim; /* cosine similarity in [-1, 1] */
@@ -76,5 +80,9 @@ size_t rnnc_projector_escape(const char *s, size_t n, char *out, size_t cap);
 /* The inverse: decodes an escaped label into out (room for strlen(s) bytes), setting *n. A
  * malformed escape is RNNC_ERR_FORMAT. */
 rnnc_status rnnc_projector_unescape(const char *s, char *out, size_t *n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

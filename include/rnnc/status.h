@@ -8,6 +8,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     RNNC_OK = 0,
     RNNC_ERR_IO,      /* a file could not be opened, read or written */
@@ -28,5 +32,9 @@ rnnc_status rnnc_error_errno(rnnc_status code, const char *fmt, ...) __attribute
 const char *rnnc_last_error(void);
 /* Short name of a status code ("io", "format", ...). */
 const char *rnnc_status_name(rnnc_status code);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -33,6 +33,10 @@
 #include "rnnc/buf.h"
 #include "rnnc/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum {
     RNNC_TOK_PAD = 0,
     RNNC_TOK_BOS = 1,
@@ -203,5 +207,9 @@ rnnc_status rnnc_tokenizer_encode_units(const rnnc_tokenizer *t, const void *uni
                                         bool allow_special, rnnc_ids *out, size_t *n_oov);
 /* Ids outside [0, n_vocab) or unused are RNNC_ERR_RANGE naming the position and the id. */
 rnnc_status rnnc_tokenizer_decode(const rnnc_tokenizer *t, const uint32_t *ids, size_t n, rnnc_bytes *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -24,6 +24,10 @@
 #include "rnnc/seq2seq.h"
 #include "rnnc/seqmodel.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---- language model ---- */
 
 typedef struct {
@@ -116,5 +120,9 @@ rnnc_seq_task_opts rnnc_seq_task_defaults(rnnc_seq_kind kind);
  * be NULL) gets a few lines on the data. */
 rnnc_status rnnc_seq_task_new(rnnc_task **out, const rnnc_seq_task_opts *o, uint64_t seed, char *summary, size_t n);
 rnnc_status rnnc_seq_task_resume(rnnc_task **out, const rnnc_safetensors *ck, const char *options_json);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

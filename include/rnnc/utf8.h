@@ -5,6 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Decodes one code point from s[0..n). Returns its byte length (1..4) and stores it in *cp, or
  * returns 0 if the bytes at s do not start a valid UTF-8 sequence (n == 0 also returns 0). */
 int rnnc_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
@@ -22,5 +26,9 @@ size_t rnnc_utf8_valid_prefix(const unsigned char *s, size_t n);
  * has no UTF-8 form (another surrogate, or a code point above U+10FFFF), writing nothing more. */
 size_t rnnc_units_utf8_max(size_t n, int unit);
 size_t rnnc_units_to_utf8(const void *units, size_t n, int unit, unsigned char *out, size_t *bad);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
