@@ -312,6 +312,23 @@ printf 'more_x\tx y x\n' > "$t/one.tsv"
 refused "classify train: a single label leaves nothing to tell apart" 1 "one.tsv: only one label ('more_x'): nothing to tell apart" \
   "$RNNC" classify train --data "$t/one.tsv" --valid "$t/cls_dev.tsv" -o "$t/n4" --steps 2
 check "... and no run directory" '[ ! -e "$t/n4" ]'
+# labels, tags and space tokens are stored in the model file (UTF-8 metadata): invalid UTF-8 in
+# them names file:line before anything runs (it used to fail at the first checkpoint, naming it)
+printf 'more_x\tx y x\nle\377ss\tx y y\n' > "$t/badlabel.tsv"
+refused "classify train: a label in invalid UTF-8 names file:line" 1 "badlabel.tsv:2: a label is not valid UTF-8 (byte 2 of the line)" \
+  "$RNNC" classify train --data "$t/badlabel.tsv" --valid "$t/cls_dev.tsv" -o "$t/n4" --steps 2
+printf 'more_x\tx y x\nless_x\ty \377 y\n' > "$t/badtok.tsv"
+refused "classify train --tokenizer space: a token in invalid UTF-8 names file:line" 1 "badtok.tsv:2: invalid UTF-8 at byte 2" \
+  "$RNNC" classify train --data "$t/badtok.tsv" --valid "$t/cls_dev.tsv" -o "$t/n4" --steps 2 --tokenizer space
+printf 'a b\tX Y\nb a\tY X\377\n' > "$t/badtag.tsv"
+refused "tag train: a tag in invalid UTF-8 names file:line" 1 "badtag.tsv:2: a tag is not valid UTF-8 (byte 7 of the line)" \
+  "$RNNC" tag train --data "$t/badtag.tsv" --valid "$t/tag_dev.tsv" -o "$t/n4" --steps 2
+check "... and no run directory" '[ ! -e "$t/n4" ]'
+# a file whose lines do not split: the labels are too few, and the message says which line is why
+printf 'more_x\tx y x\nless_x\tx\ty\n' > "$t/threecol.tsv"
+refused "classify train: too few labels names the malformed line left out" 1 \
+  "threecol.tsv: only one label ('more_x'): nothing to tell apart (1 line not in two columns left out; the first, line 2, has a second tab" \
+  "$RNNC" classify train --data "$t/threecol.tsv" --valid "$t/cls_dev.tsv" -o "$t/n4" --steps 2
 
 # CSV
 F=(--context 14 --hidden 4 --steps 2)

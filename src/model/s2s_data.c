@@ -265,6 +265,9 @@ rnnc_status rnnc_s2s_encode_ex(rnnc_s2s_vocab *v, const char *text, size_t len, 
         size_t j = i;
         while (j < len && text[j] != ' ' && text[j] != '\t') j++;
         if (j > i) {
+            /* a new symbol is stored in the model file's metadata, which is UTF-8 */
+            size_t ok = grow ? rnnc_utf8_valid_prefix((const unsigned char *)text + i, j - i) : j - i;
+            if (ok < j - i) return rnnc_error(RNNC_ERR_FORMAT, "invalid UTF-8 at byte %zu", i + ok);
             rnnc_status s = encode_sym(v, text + i, j - i, grow, out, n_unk);
             if (s) return s;
         }

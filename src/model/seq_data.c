@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "rnnc/io.h"
+#include "rnnc/utf8.h"
 
 /* ---- lines and fields ---- */
 
@@ -108,6 +109,14 @@ static rnnc_status set_add(name_set *set, const char *s, size_t n) {
     return RNNC_OK;
 }
 
+/* set_add for a label or tag read at name:line, byte col of the line: names are stored in model
+ * files, so they must be UTF-8. */
+static rnnc_status label_add(name_set *set, const char *s, size_t n, const char *what, const char *name, size_t line, size_t col) {
+    size_t ok = rnnc_utf8_valid_prefix((const unsigned char *)s, n);
+    if (ok < n) return rnnc_error(RNNC_ERR_FORMAT, "%s:%zu: a %s is not valid UTF-8 (byte %zu of the line)", name, line, what, col + ok);
+    return set_add(set, s, n);
+}
+
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 void rnnc_seq_labels_free(char **names, int n) {
@@ -123,21 +132,34 @@ rnnc_status rnnc_seq_labels_collect(const char *text, size_t len, const char *na
     const char *s, *a, *b;
     size_t sn, na, nb;
     rnnc_status st = RNNC_OK;
+    size_t bad = 0, bad_line = 0; /* lines that do not split in two columns, and the first of them */
+    const char *bad_why = NULL;
     while (!st && next_line(&it, &s, &sn)) {
-        if (blank(s, sn) || split(s, sn, &a, &na, &b, &nb)) continue;
+        if (blank(s, sn)) continue;
+        const char *why = split(s, sn, &a, &na, &b, &nb);
+        if (why) {
+            if (!bad++) { bad_line = it.line; bad_why = why; }
+            continue;
+        }
         if (kind == RNNC_SEQ_CLASSIFY) {
-            if (na) st = set_add(&set, a, na);
+            if (na) st = label_add(&set, a, na, "label", name, it.line, 0);
         } else {
             size_t i = 0;
             const char *t;
             size_t tn;
-            while (!st && next_token(b, nb, &i, &t, &tn)) st = set_add(&set, t, tn);
+            while (!st && next_token(b, nb, &i, &t, &tn)) st = label_add(&set, t, tn, "tag", name, it.line, (size_t)(t - s));
         }
     }
     free(set.table);
+    /* the lines left out, where they may be why the labels are too few */
+    char skipped[160] = "";
+    if (bad)
+        snprintf(skipped, sizeof skipped, " (%zu line%s not in two columns left out; the first, line %zu, %s)", bad, bad == 1 ? "" : "s",
+                 bad_line, bad_why);
     if (!st && set.n < 2)
-        st = set.n ? rnnc_error(RNNC_ERR_ARG, "%s: only one %s ('%s'): nothing to tell apart", name, kind == RNNC_SEQ_TAG ? "tag" : "label", set.names[0])
-                   : rnnc_error(RNNC_ERR_ARG, "%s: no %s", name, kind == RNNC_SEQ_TAG ? "tags" : "labelled lines");
+        st = set.n ? rnnc_error(RNNC_ERR_ARG, "%s: only one %s ('%s'): nothing to tell apart%s", name, kind == RNNC_SEQ_TAG ? "tag" : "label",
+                                set.names[0], skipped)
+                   : rnnc_error(RNNC_ERR_ARG, "%s: no %s%s", name, kind == RNNC_SEQ_TAG ? "tags" : "labelled lines", skipped);
     if (st) {
         rnnc_seq_labels_free(set.names, set.n);
         return st;
