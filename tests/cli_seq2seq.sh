@@ -42,6 +42,16 @@ check "nbest: 3 lines per input, numbered, scores sorted" '[ $(wc -l < "$t/nbest
 printf 'a b c\nd e\n' | "$RNNC" seq2seq translate --model "$t/run/best.safetensors" --beam 1 > "$t/g.txt"
 printf 'a b c\nd e\n' | "$RNNC" seq2seq translate --model "$t/run/best.safetensors" > "$t/g2.txt"
 check "beam 1 equals greedy" 'cmp -s "$t/g.txt" "$t/g2.txt"'
+# -o: '-' is stdout; the input or the model named as output is refused (the write replaces the
+# file at the end: the input would be lost), also spelled another way
+printf 'a b c\nd e\n' > "$t/in.txt"; cp "$t/in.txt" "$t/in.bak"
+"$RNNC" seq2seq translate --model "$t/run/best.safetensors" "$t/in.txt" -o - > "$t/dash.txt" 2>/dev/null
+check "translate -o -: stdout, no file named '-'" '[ $? -eq 0 ] && cmp -s "$t/dash.txt" "$t/g2.txt" && [ ! -e ./- ] && [ ! -e "$t/-" ]'
+(cd "$t" && "$RNNC" seq2seq translate --model run/best.safetensors in.txt -o ./in.txt) > /dev/null 2> "$t/err"
+check "translate -o INPUT (as ./INPUT): refused, the input intact" '[ $? -eq 2 ] && grep -q "^rnnc seq2seq translate: -o ./in.txt names in.txt, which this command reads" "$t/err" && cmp -s "$t/in.txt" "$t/in.bak"'
+cp "$t/run/best.safetensors" "$t/best.bak"
+"$RNNC" seq2seq translate --model "$t/run/best.safetensors" "$t/in.txt" -o "$t/run/best.safetensors" > /dev/null 2> "$t/err"
+check "translate -o MODEL: refused, the model intact" '[ $? -eq 2 ] && grep -q "which this command reads" "$t/err" && cmp -s "$t/run/best.safetensors" "$t/best.bak"'
 # lines are decoded in batches (of like length, from a file many batches at a time): the outputs
 # are those of one line at a time, in order, empty lines kept, whatever the batch and the input
 for i in 1 2 3; do cut -f1 "$t/dev.tsv"; echo; printf '   \n'; done > "$t/many.txt"

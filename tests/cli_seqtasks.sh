@@ -96,6 +96,12 @@ printf 'x x y\nz z x\n' > "$t/in.txt"
 "$RNNC" classify predict --model "$CM" "$t/in.txt" -o "$t/cls.out" 2> "$t/err"
 check "classify predict FILE -o OUT: writes OUT, counts lines and unknown tokens on stderr" \
   '[ $? -eq 0 ] && [ "$(wc -l < "$t/cls.out")" -eq 2 ] && grep -q "^predict: 2 lines, 2 unknown tokens (33.3% of 6); wrote .*cls.out$" "$t/err"'
+cp "$t/in.txt" "$t/in.bak"
+refused "classify predict -o INPUT: refused (it would replace the input)" 2 "-o $t/in.txt names $t/in.txt, which this command reads" \
+  "$RNNC" classify predict --model "$CM" "$t/in.txt" -o "$t/in.txt"
+check "... and the input is intact" 'cmp -s "$t/in.txt" "$t/in.bak"'
+"$RNNC" classify predict --model "$CM" "$t/in.txt" -o - > "$t/dash.out" 2> /dev/null
+check "classify predict -o -: stdout" '[ $? -eq 0 ] && cmp -s "$t/dash.out" "$t/cls.out"'
 printf 'x x x x y\n' | "$RNNC" classify predict --model "$CM" --max-len 2 2> "$t/err" > /dev/null
 check "classify predict --max-len: a longer text is cut and counted" '[ $? -eq 0 ] && grep -q "1 text cut to --max-len 2" "$t/err"'
 check "rnnc plot draws a classify run" '"$RNNC" plot "$t/cls" -o "$t/cls.svg" 2>/dev/null && grep -q "<svg" "$t/cls.svg"'

@@ -139,6 +139,16 @@ expect_fail 2 "--vocab-size needs a value" "$rnnc" tokenizer train --type bpe --
 expect_fail 2 "^rnnc tokenizer train: --output needs a value \(got the flag --vocab-size\)$" "$rnnc" tokenizer train --type bpe --output --vocab-size 300 "$tmp/corpus.txt"
 expect_fail 2 "^rnnc tokenizer encode: -t needs a value \(got the flag --pattern\)$" "$rnnc" tokenizer encode -t --pattern cl100k "$tmp/mixed.txt"
 expect_fail 2 "^rnnc tokenizer decode: --tokenizer needs a value \(got the flag -t\)$" "$rnnc" tokenizer decode --tokenizer -t x
+# -o naming a file the command reads is refused (it would be replaced at the end), the file intact
+cp "$tmp/corpus.txt" "$tmp/corpus.bak"
+expect_fail 2 "^rnnc tokenizer train: -o .*corpus.txt names .*corpus.txt, which this command reads" \
+    "$rnnc" tokenizer train --type char -o "$tmp/corpus.txt" "$tmp/mixed.txt" "$tmp/corpus.txt"
+expect_fail 2 "^rnnc tokenizer encode: -o .*corpus.txt names .*corpus.txt, which this command reads" \
+    "$rnnc" tokenizer encode -t cl100k_base -o "$tmp/corpus.txt" "$tmp/corpus.txt"
+cmp -s "$tmp/corpus.txt" "$tmp/corpus.bak" && ok || fail "the input of a refused -o changed"
+# -o - is stdout
+printf 'ab' | "$rnnc" tokenizer encode -t "$tmp/char.json" -o - >"$tmp/ids" && [ "$(tr '\n' ' ' <"$tmp/ids")" != "" ] && [ ! -e ./- ] && ok \
+    || fail "tokenizer encode -o - should write to stdout"
 expect_fail 2 "^rnnc tokenizer stats: --sizes needs a value \(got the flag --threads\)$" "$rnnc" tokenizer stats --sizes --threads 1 "$tmp/corpus.txt"
 # usage errors point at the help of the subcommand in use
 for sub in train encode decode stats; do

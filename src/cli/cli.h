@@ -17,6 +17,12 @@ int cli_fail_status(void);
  * "tokenizer train", "seq2seq translate"), so the hint points at the help of that mode. */
 int cli_usage_error(const char *mode, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* 0, or a usage error (2) where the output file out (the value of -o) is the same file as one of
+ * the inputs the command reads, inputs[0, n) (NULL entries skipped): the output is written at the
+ * end, by rename, so an input named as output would be replaced by what was made from it. Same
+ * file: by device and inode, so other spellings (./x, a link) count too. */
+int cli_output_not_input(const char *mode, const char *out, const char *const *inputs, int n);
+
 /* Strict number parsing for flag values: the whole string must be a number within [min, max].
  * On failure prints a usage error naming the flag and returns false. */
 bool cli_parse_long(const char *cmd, const char *flag, const char *val, long min, long max, long *out);

@@ -69,8 +69,11 @@ int cmd_forecast_predict(int argc, char **argv) {
     }
     if (!model) return cli_usage_error(mode, "--model M is required");
     if (!data) return cli_usage_error(mode, "--data RECENT.csv is required");
+    if (output && !strcmp(output, "-")) output = NULL; /* -o -: stdout */
+    int rc = cli_output_not_input(mode, output, (const char *const[]){model, data}, 2);
+    if (rc) return rc;
     rnnc_seq_model *m = NULL;
-    int rc = cli_seq_load(RNNC_SEQ_FORECAST, model, &m);
+    rc = cli_seq_load(RNNC_SEQ_FORECAST, model, &m);
     if (rc) return rc;
     const rnnc_seq_series *sr = &m->series;
     int T = sr->context, N = m->c.outputs, K = m->c.known;

@@ -26,7 +26,8 @@ static const char HELP_TRANSLATE[] =
     "  --model M        a model written by rnnc seq2seq train (required)\n"
     "  --input FILE     the lines to translate (or give FILE as the one positional\n"
     "                   argument)\n"
-    "  -o, --output FILE  write the translations to FILE instead of stdout\n"
+    "  -o, --output FILE  write the translations to FILE instead of stdout ('-':\n"
+    "                   stdout); not the input or the model\n"
     "  --beam K         beam search of width K (default 1: greedy)\n"
     "  --nbest N        with --beam K >= N: N lines per input, INPUT_LINE_NO TAB\n"
     "                   SCORE TAB OUTPUT (lines numbered from 0)\n"
@@ -184,6 +185,9 @@ int cmd_seq2seq_translate(int argc, char **argv) {
     }
     if (!model) return cli_usage_error(mode, "--model M is required");
     if (nbest > beam) return cli_usage_error(mode, "--nbest %ld needs --beam of at least %ld", nbest, nbest);
+    if (output && !strcmp(output, "-")) output = NULL; /* -o -: stdout, as INPUT - is stdin */
+    int urc = cli_output_not_input(mode, output, (const char *const[]){model, input}, 2);
+    if (urc) return urc;
     warn_alpha(mode, alpha_given, beam);
     if (threads) omp_set_num_threads((int)threads);
     bool from_stdin = !input || strcmp(input, "-") == 0;

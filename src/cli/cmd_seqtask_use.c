@@ -82,7 +82,8 @@ static const char HELP_PREDICT[] =
     "\n"
     "options:\n"
     "  --model M        a model written by rnnc %s train (required)\n"
-    "  -o, --output FILE  write to FILE instead of stdout\n"
+    "  -o, --output FILE  write to FILE instead of stdout ('-': stdout); not\n"
+    "                   the input or the model\n"
     "  --json           one JSON object a line:\n"
     "                   %s\n"
     "  --max-len N      tokens per line (default: the --max-len the model was\n"
@@ -178,6 +179,9 @@ static int parse(const char *mode, bool eval, bool tag, int argc, char **argv, o
     }
     if (!o->model) return cli_usage_error(mode, "--model M is required");
     if (eval && !o->data) return cli_usage_error(mode, "--data TEST.tsv is required");
+    if (o->output && !strcmp(o->output, "-")) o->output = NULL; /* -o -: stdout, as INPUT - is stdin */
+    int rc = cli_output_not_input(mode, o->output, (const char *const[]){o->model, o->input}, 2);
+    if (rc) return rc;
     if (o->threads) omp_set_num_threads((int)o->threads);
     return 0;
 }

@@ -201,6 +201,7 @@ static int tok_train(int argc, char **argv) {
     if (!rc && !rnnc_tokenizer_type_parse(type_s, &o.type)) rc = cli_usage_error(cmd, "--type must be char, word or bpe, got '%s'", type_s);
     if (!rc && !out) rc = cli_usage_error(cmd, "-o FILE is required");
     if (!rc && n_files == 0) rc = cli_usage_error(cmd, "no CORPUS file given");
+    if (!rc) rc = cli_output_not_input(cmd, out, (const char *const *)files, (int)n_files);
     if (!rc && vocab < 0 && o.type != RNNC_TOKENIZER_CHAR) rc = cli_usage_error(cmd, "--vocab-size is required for --type %s", type_s);
     if (!rc && o.type != RNNC_TOKENIZER_BPE && (pattern || n_specials || min_freq))
         rc = cli_usage_error(cmd, "--pattern, --special and --min-frequency apply only to --type bpe");
@@ -380,6 +381,8 @@ static int tok_encode(int argc, char **argv) {
         else file = a;
     }
     if (rc) return rc;
+    if (out && !strcmp(out, "-")) out = NULL; /* -o -: stdout */
+    if ((rc = cli_output_not_input(cmd, out, (const char *const[]){file, tok}, 2))) return rc;
     bool binary = strcmp(format, "binary") == 0;
     if (!binary && strcmp(format, "text") != 0) return cli_usage_error(cmd, "--format must be text or binary, got '%s'", format);
     if (binary && !out && isatty(STDOUT_FILENO))

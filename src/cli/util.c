@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,6 +59,16 @@ int cli_usage_error(const char *mode, const char *fmt, ...) {
     fprintf(stderr, "\n(see rnnc %s --help)\n", mode);
     va_end(ap);
     return 2;
+}
+
+int cli_output_not_input(const char *mode, const char *out, const char *const *inputs, int n) {
+    struct stat so, si;
+    if (!out || stat(out, &so) != 0) return 0; /* a new file is no input */
+    for (int k = 0; k < n; k++)
+        if (inputs[k] && strcmp(inputs[k], "-") && stat(inputs[k], &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
+            return cli_usage_error(mode, "-o %s names %s, which this command reads: writing there would replace it; give another name", out,
+                                   inputs[k]);
+    return 0;
 }
 
 bool cli_parse_long(const char *cmd, const char *flag, const char *val, long min, long max, long *out) {
