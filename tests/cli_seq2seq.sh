@@ -111,6 +111,20 @@ check "resume mid-epoch: same final model as without a stop" 'cmp -s "$t/rA/mode
 "$RNNC" seq2seq train --resume "$t/rC" --epochs 2 2>/dev/null
 check "resume at an epoch's end with a larger --epochs: same final model" 'cmp -s "$t/rA/model.safetensors" "$t/rC/model.safetensors"'
 check "the resumed run's shared log still plots" '"$RNNC" plot "$t/rC" -o "$t/c.svg" --x step 2>/dev/null'
+# a step's numbers depend on the thread count: a resume given none (no --threads, no
+# OMP_NUM_THREADS) goes on with the run's own, where the machine has the cores, and one given
+# another count says its numbers will differ
+if [ "$(nproc)" -ge 2 ]; then
+  "$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/tA" "${common[@]}" --threads 2 2>/dev/null
+  "$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/tB" "${common[@]}" --threads 2 --steps 13 2>/dev/null
+  env -u OMP_NUM_THREADS "$RNNC" seq2seq train --resume "$t/tB" --epochs 2 2> "$t/err"
+  check "resume without a thread count: the run's own (2), no warning, the uninterrupted run's model" \
+    '[ $? -eq 0 ] && ! grep -q "threads\? and goes on with" "$t/err" && cmp -s "$t/tA/model.safetensors" "$t/tB/model.safetensors"'
+  "$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/tC" "${common[@]}" --threads 2 --steps 13 2>/dev/null
+  "$RNNC" seq2seq train --resume "$t/tC" --epochs 2 --threads 1 2> "$t/err"
+  check "resume on another thread count: one warning naming both" \
+    '[ $? -eq 0 ] && grep -q "warning: the run trained on 2 threads and goes on with 1: its numbers will differ from those of a run that never stopped (--threads 2 for the same)" "$t/err"'
+fi
 # The cosine schedule (the default) runs from --lr down to --lr x --min-lr-ratio over the budget,
 # after --warmup steps; Ctrl-C (SIGINT) stops after the current step with a checkpoint and exit
 # 130, and resuming with the same budget ends with the uninterrupted run's model.

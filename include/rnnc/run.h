@@ -199,6 +199,10 @@ typedef struct {
      * gradient all-reduce (the ranks are in step when it starts, so this is the exchange) and in
      * the loss all-reduce before it (mostly waiting for the slowest rank); 0 for one process. */
     double allreduce_s, wait_s;
+    /* RNNC_RUN_STARTED: the thread count the run goes on with, and on a resume the one its
+     * checkpoint was written on (0 when the checkpoint does not say); different, the continued
+     * run's numbers are not those of a run that never stopped */
+    int threads, threads_trained;
 } rnnc_run_event;
 
 typedef void (*rnnc_run_callback)(const rnnc_run_event *e, void *ctx);
@@ -224,6 +228,11 @@ typedef struct {
     long log_every, eval_every, checkpoint_every, patience;
     const char *task; /* when not NULL, the task the run must be ("lm", "seq2seq"), else an error */
     rnnc_comm *comm;  /* the ranks to continue on (any number that divides the batch); NULL: one process */
+    /* > 0: the caller chose the thread count (and set it, omp_set_num_threads); 0: continue on
+     * the count the checkpoint was written on, where this machine has that many cores (the
+     * numbers of a step depend on the thread count, so that is what makes the continuation
+     * exact); the STARTED event says which count it runs on and which it trained on */
+    int threads;
 } rnnc_run_change;
 rnnc_run_change rnnc_run_change_none(void);
 

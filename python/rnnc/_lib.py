@@ -142,7 +142,7 @@ class run_opts(Structure):
 class run_change(Structure):
     _fields_ = [("steps", c_long), ("epochs", c_double), ("seconds", c_double), ("log_every", c_long),
                 ("eval_every", c_long), ("checkpoint_every", c_long), ("patience", c_long), ("task", c_char_p),
-                ("comm", c_void_p)]
+                ("comm", c_void_p), ("threads", c_int)]
 
 
 class metric(Structure):
@@ -158,7 +158,7 @@ class run_event(Structure):
                 ("tokens", c_double), ("elapsed", c_double), ("seconds_budget", c_double), ("loss", c_double),
                 ("lr", c_double), ("tokens_per_s", c_double), ("valid", POINTER(valid_result)),
                 ("improved", c_bool), ("resumed", c_bool), ("message", c_char_p), ("allreduce_s", c_double),
-                ("wait_s", c_double)]
+                ("wait_s", c_double), ("threads", c_int), ("threads_trained", c_int)]
 
 
 RUN_CALLBACK = CFUNCTYPE(None, POINTER(run_event), c_void_p)

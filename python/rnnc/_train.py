@@ -24,10 +24,14 @@ class Event:
     improved        valid: best.safetensors was written
     resumed         started: the run continues from a checkpoint
     message         started: what is trained; done: why the run stopped
+    threads, threads_trained
+                    started: the thread count the run goes on with, and on a resume the one it
+                    trained on (0: not recorded); different, the numbers are not those of a run
+                    that never stopped
     """
 
     __slots__ = ("kind", "step", "total_steps", "epoch", "tokens", "elapsed", "seconds_budget", "loss", "lr",
-                 "tokens_per_s", "metrics", "line", "improved", "resumed", "message")
+                 "tokens_per_s", "metrics", "line", "improved", "resumed", "message", "threads", "threads_trained")
 
     def __init__(self, e):
         self.kind = L.EVENT_KINDS[e.kind] if 0 <= e.kind < len(L.EVENT_KINDS) else str(e.kind)
@@ -43,6 +47,7 @@ class Event:
         self.improved = bool(e.improved)
         self.resumed = bool(e.resumed)
         self.message = e.message.decode("utf-8", "replace") if e.message else None
+        self.threads, self.threads_trained = e.threads, e.threads_trained
         self.metrics, self.line = {}, None
         if e.valid:
             v = e.valid.contents
@@ -416,7 +421,9 @@ def resume(run_dir, *, progress=None, steps=None, epochs=None, seconds=None, log
     """Continues the run in run_dir from its checkpoint, exactly (with step or epoch budgets, the
     result is the run that never stopped, bit for bit). A new budget (steps, epochs, seconds)
     replaces the old one; the cadence may change too; anything else comes from the checkpoint.
-    task ("lm", "seq2seq", "classify", "tag", "forecast"): the run must be of that task."""
+    task ("lm", "seq2seq", "classify", "tag", "forecast"): the run must be of that task. It goes on
+    with the thread count it trained on (a step's numbers depend on it), where this machine has
+    the cores; the "started" event says both counts."""
     c = L.run_change_none()
     if steps is not None or epochs is not None or seconds is not None:
         c.steps = 0 if steps is None else _int("steps", steps)

@@ -65,7 +65,7 @@ int main(void) {
     BEGIN(rnnc_run_change);
     F(rnnc_run_change, steps); F(rnnc_run_change, epochs); F(rnnc_run_change, seconds); F(rnnc_run_change, log_every);
     F(rnnc_run_change, eval_every); F(rnnc_run_change, checkpoint_every); F(rnnc_run_change, patience);
-    F(rnnc_run_change, task); F(rnnc_run_change, comm);
+    F(rnnc_run_change, task); F(rnnc_run_change, comm); F(rnnc_run_change, threads);
     END();
     BEGIN(rnnc_valid_result);
     F(rnnc_valid_result, m); F(rnnc_valid_result, n); F(rnnc_valid_result, score); F(rnnc_valid_result, line);
@@ -75,6 +75,7 @@ int main(void) {
     F(rnnc_run_event, tokens); F(rnnc_run_event, elapsed); F(rnnc_run_event, seconds_budget); F(rnnc_run_event, loss);
     F(rnnc_run_event, lr); F(rnnc_run_event, tokens_per_s); F(rnnc_run_event, valid); F(rnnc_run_event, improved);
     F(rnnc_run_event, resumed); F(rnnc_run_event, message); F(rnnc_run_event, allreduce_s); F(rnnc_run_event, wait_s);
+    F(rnnc_run_event, threads); F(rnnc_run_event, threads_trained);
     END();
     BEGIN(rnnc_lm_task_opts);
     F(rnnc_lm_task_opts, data); F(rnnc_lm_task_opts, n_data); F(rnnc_lm_task_opts, valid);

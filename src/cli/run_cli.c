@@ -11,6 +11,9 @@
 #define BIG 1e12
 
 static rnnc_comm *run_comm; /* the ranks of this process's run (cli_run_opts); NULL: one process */
+/* the thread count cli_run_opts chose (--threads, OMP_NUM_THREADS, a host's share under mpirun),
+ * or 0: a resume goes on with the run's own (rnnc_run_change.threads) */
+static int run_threads;
 
 const cli_flag_def cli_run_flags[RF_COUNT] = {
     [RF_OUTPUT] = {"--output", "-o", CF_STR, 0, 0, "RUN_DIR", "where the run's files go (model, best, checkpoint, metrics.jsonl)", false},
@@ -35,8 +38,8 @@ const cli_flag_def cli_run_flags[RF_COUNT] = {
     [RF_MIN_LR_RATIO] = {"--min-lr-ratio", NULL, CF_DOUBLE, 0, 1, "X", "final learning rate / peak (default 0.1)", false},
     [RF_SEED] = {"--seed", NULL, CF_LONG, 0, 4.6e18, "S", "initialisation, data order and dropout (default 1337)", false},
     [RF_THREADS] = {"--threads", NULL, CF_LONG, 1, 1024, "N", "OpenMP threads (default: OMP_NUM_THREADS or all cores, under "
-                                                             "mpirun the host's cores shared among its ranks; results "
-                                                             "depend on it)", true},
+                                                             "mpirun the host's cores shared among its ranks; a --resume "
+                                                             "without it: the run's own count; results depend on it)", true},
     [RF_LOG_EVERY] = {"--log-every", NULL, CF_LONG, 0, BIG, "N", "a training-loss report every N steps (default 10; 0 = only at the end)", true},
     [RF_EVAL_EVERY] = {"--eval-every", NULL, CF_LONG, 0, BIG, "N", "validate and keep the best model every N steps (default 200; "
                                                                   "0 = only at the end)", true},
@@ -199,6 +202,9 @@ int cli_run_opts(const char *mode, const cli_flag_val *v, rnnc_run_opts *o) {
             fprintf(stderr, "rnnc %s: warning: --threads %ld is more than the %ld cores of this machine (slower, not faster)\n",
                     mode, v[RF_THREADS].l, cores);
         omp_set_num_threads((int)v[RF_THREADS].l);
+        run_threads = (int)v[RF_THREADS].l;
+    } else if (getenv("OMP_NUM_THREADS")) {
+        run_threads = omp_get_max_threads();
     }
     /* several processes (mpirun): only from here on does rank 0 alone print */
     if (v[RF_MPI_TIMEOUT].given) cli_dist_set_timeout(v[RF_MPI_TIMEOUT].d);
@@ -210,6 +216,7 @@ int cli_run_opts(const char *mode, const cli_flag_val *v, rnnc_run_opts *o) {
         /* the host's cores shared among its ranks, not each rank taking them all */
         long cores = sysconf(_SC_NPROCESSORS_ONLN), per = cores / atoi(local);
         omp_set_num_threads(per > 1 ? (int)per : 1);
+        run_threads = per > 1 ? (int)per : 1;
     }
     return 0;
 }
@@ -218,6 +225,7 @@ rnnc_run_change cli_run_change(const cli_flag_val *v, const char *task) {
     rnnc_run_change c = rnnc_run_change_none();
     c.task = task;
     c.comm = run_comm;
+    c.threads = run_threads;
     if (v[RF_STEPS].given || v[RF_EPOCHS].given || v[RF_TIME].given) {
         c.steps = v[RF_STEPS].given ? v[RF_STEPS].l : 0;
         c.epochs = v[RF_EPOCHS].given ? v[RF_EPOCHS].d : 0;
@@ -256,6 +264,10 @@ static void on_event(const rnnc_run_event *e, void *ctx) {
         if (e->resumed) {
             cli_format_duration(buf, sizeof buf, e->elapsed);
             fprintf(stderr, "%s: resumed from step %ld (epoch %.2f, %s elapsed)\n", u->cmd, e->step, e->epoch, buf);
+            if (e->threads_trained > 0 && e->threads != e->threads_trained)
+                fprintf(stderr, "%s: warning: the run trained on %d thread%s and goes on with %d: its numbers will differ from "
+                                "those of a run that never stopped (--threads %d for the same)\n", u->cmd, e->threads_trained,
+                        e->threads_trained == 1 ? "" : "s", e->threads, e->threads_trained);
         }
         if (u->warmup > 0 && e->total_steps > 0 && u->warmup >= e->total_steps)
             fprintf(stderr, "%s: warning: --warmup %ld is as long as the whole run (%ld step%s): the learning rate never "

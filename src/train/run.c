@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,7 @@ typedef struct {
     rnnc_rng rng;
     rnnc_metrics_log log;
     bool log_open, resumed;
+    int threads_trained; /* a resume: the thread count the checkpoint was written on (0: not recorded) */
     rnnc_run_lock lock;
     size_t spe; /* steps per epoch */
     long total_steps;
@@ -338,11 +340,11 @@ static rnnc_status save_checkpoint(run *r) {
     snprintf(prog, sizeof prog,
              "{\"format\":%d,\"task\":\"%s\",\"step\":%ld,\"tokens\":%.17g,\"elapsed\":%.17g,\"loss_sum\":%.17g,"
              "\"loss_n\":%ld,\"best\":[%.17g,%.17g],\"bad_evals\":%ld,\"last_train_loss\":%.17g,\"optimizer_step\":%ld,"
-             "\"valid_due\":%s,\"norm_sum\":%.17g,\"norm_n\":%ld,\"clip_n\":%ld}",
+             "\"valid_due\":%s,\"norm_sum\":%.17g,\"norm_n\":%ld,\"clip_n\":%ld,\"threads\":%d}",
              FORMAT, r->t->ops->name, r->step, r->tokens, r->elapsed, r->loss_sum, r->loss_n,
              isfinite(r->best[0]) ? r->best[0] : 1e308, isfinite(r->best[1]) ? r->best[1] : 1e308, r->bad_evals,
              isfinite(r->last_train_loss) ? r->last_train_loss : 1e308, r->opt.step, r->valid_due ? "true" : "false",
-             r->norm_sum, r->norm_n, r->clip_n);
+             r->norm_sum, r->norm_n, r->clip_n, omp_get_max_threads());
     char *opts = opts_to_json(&r->o), *task = r->t->ops->options_json(r->t), *path = path_in(r, CHECKPOINT);
     rnnc_status s;
     if (!opts || !task || !path) s = rnnc_error(RNNC_ERR_NOMEM, "out of memory saving a checkpoint");
@@ -421,7 +423,8 @@ static rnnc_status loop(run *r, rnnc_run_callback cb, void *ctx, volatile sig_at
     double t0 = r->t0 = now_s() - r->elapsed;
     r->report_time = now_s();
     r->report_tokens = r->tokens;
-    rnnc_run_event ev = {.kind = RNNC_RUN_STARTED, .message = r->t->describe};
+    rnnc_run_event ev = {.kind = RNNC_RUN_STARTED, .message = r->t->describe, .threads = omp_get_max_threads(),
+                         .threads_trained = r->threads_trained};
     emit(r, cb, ctx, &ev);
     const char *why = "the budget is spent";
     if (r->valid_due) { /* the validation a stop put off, as the run never stopped would have made it */
@@ -682,7 +685,9 @@ static rnnc_status load_checkpoint(run *r, rnnc_safetensors *stp, const char *wa
         /* the gradient-norm report's sums (checkpoints before 2026-12-06 have none: 0) */
         (s = rnnc_json_num(pj, "norm_sum", 0, 1e300, false, true, &r->norm_sum, what)) ||
         (s = rnnc_json_long(pj, "norm_n", 0, (long)big, true, &r->norm_n, what)) ||
-        (s = rnnc_json_long(pj, "clip_n", 0, (long)big, true, &r->clip_n, what)))
+        (s = rnnc_json_long(pj, "clip_n", 0, (long)big, true, &r->clip_n, what)) ||
+        /* the threads it trained on (checkpoints before 2026-12-07 do not say: 0) */
+        (s = rnnc_json_int(pj, "threads", 1, 1 << 20, true, &r->threads_trained, what)))
         goto out;
     if (r->clip_n > r->norm_n) {
         s = rnnc_error(RNNC_ERR_FORMAT, "%s: \"clip_n\" %ld is more than \"norm_n\" %ld", what, r->clip_n, r->norm_n);
@@ -760,6 +765,13 @@ rnnc_status rnnc_run_resume(const char *run_dir, const rnnc_run_change *change, 
     if (s || (s = load_checkpoint(&r, &st, change ? change->task : NULL))) goto out;
     r.o.run_dir = r.run_dir;
     r.o.force = false;
+    /* The numbers of a step depend on the thread count (the order of some sums): a resume the
+     * caller gave no count continues on the run's own, where this machine has the cores for it,
+     * so that the run is the one that never stopped, bit for bit. */
+    if (r.threads_trained > 0 && !(change && change->threads > 0) && r.threads_trained != omp_get_max_threads()) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        if (cores <= 0 || r.threads_trained <= cores) omp_set_num_threads(r.threads_trained);
+    }
     if (change) {
         if (change->steps >= 0 || change->epochs >= 0 || change->seconds >= 0) { /* a new budget replaces the old */
             r.o.steps = change->steps > 0 ? change->steps : 0;
