@@ -243,6 +243,20 @@ for task in classify tag forecast; do
   check "$task: stopped at step 17 and resumed, the model of a run never stopped (dropout and epoch order included)" \
     '[ $? -eq 0 ] && grep -q "resumed from step 17 " "$t/err" && cmp -s "$t/rA_$task/model.safetensors" "$t/rB_$task/model.safetensors"'
 done
+# a resume reads the same data or none: a training or validation file changed since the start
+# (shorter, or the same size with other bytes) is refused naming it, before anything is read;
+# put back, the run resumes
+cp "$t/cls_train.tsv" "$t/ch_train.tsv"
+"$RNNC" classify train --data "$t/ch_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/ch" "${small[@]}" --steps 5 2>/dev/null
+head -100 "$t/cls_train.tsv" > "$t/ch_train.tsv"
+refused "resume after the training file shrank: refused naming it" 1 "ch_train.tsv has changed since the run started (" \
+  "$RNNC" classify train --resume "$t/ch" --steps 8
+sed '3s/x/y/' "$t/cls_train.tsv" > "$t/ch_train.tsv"
+refused "resume after the training file changed in place: refused (same size, other bytes)" 1 "now, other bytes): a resume continues exactly only on the same data" \
+  "$RNNC" classify train --resume "$t/ch" --steps 8
+cp "$t/cls_train.tsv" "$t/ch_train.tsv"
+"$RNNC" classify train --resume "$t/ch" --steps 8 2>/dev/null
+check "... the file put back: the run resumes" '[ $? -eq 0 ]'
 
 # ---- -o is atomic: a failing predict leaves no file ----
 printf 'a b\na a a a a a\n' > "$t/long.txt"

@@ -50,6 +50,12 @@ expect_error "rerun refused" "holds another run" "$rnnc" train --data "$tmp/corp
 "$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 10 --force -o "$tmp/run" 2>/dev/null && ok || bad "--force"
 "$rnnc" train --resume "$tmp/run" --steps 14 2>"$tmp/err" && grep -q '"step":14' "$tmp/run/metrics.jsonl" && ok \
   || bad "resume to 14: $(cat "$tmp/err")"
+# A line appended to the data since the start: the resume says the file changed (it used to fail
+# on the held-out cut, or go on with other data).
+cp "$tmp/corpus.txt" "$tmp/grow.txt"
+"$rnnc" train --data "$tmp/grow.txt" "${small[@]}" --steps 3 -o "$tmp/grow" 2>/dev/null
+echo "one more line" >> "$tmp/grow.txt"
+expect_error "resume after the data changed" "grow.txt has changed since the run started" "$rnnc" train --resume "$tmp/grow" --steps 5
 
 # 3. Ctrl-C (SIGINT) writes a checkpoint and says how to resume; exit code 130.
 "$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 1000000 --checkpoint-every 1000000 -o "$tmp/int" 2>"$tmp/int.err" &

@@ -155,6 +155,11 @@ typedef struct {
     /* Under a comm, called on every rank before state: collects every rank's share of the state
      * (the LM's carried state of each rank's streams). NULL when there is nothing to collect. */
     rnnc_status (*gather)(rnnc_task *t);
+    /* The files the task reads its examples from (training, validation), into paths (at most
+     * max); their count. The run records each file's size and digest in the checkpoint
+     * ("rnnc.run.inputs"), and a resume refuses a file that changed since, naming it: the
+     * continuation is exact only on the same data. NULL: none to check. */
+    size_t (*inputs)(rnnc_task *t, const char **paths, size_t max);
 } rnnc_task_ops;
 
 /* Every task begins with this; the task sets the fields when it is made. */

@@ -164,6 +164,7 @@ typedef struct {
     rnnc_metrics_log log;
     bool log_open, resumed;
     int threads_trained; /* a resume: the thread count the checkpoint was written on (0: not recorded) */
+    char *inputs;        /* the task's input files, their sizes and digests (JSON, "rnnc.run.inputs"); NULL: none */
     rnnc_run_lock lock;
     size_t spe; /* steps per epoch */
     long total_steps;
@@ -194,6 +195,7 @@ static void run_free(run *r) {
     free(r->avg);
     if (r->log_open) rnnc_metrics_close(&r->log);
     rnnc_run_lock_drop(&r->lock);
+    free(r->inputs);
     free(r->run_dir);
     free(r->model_out);
 }
@@ -349,8 +351,9 @@ static rnnc_status save_checkpoint(run *r) {
     rnnc_status s;
     if (!opts || !task || !path) s = rnnc_error(RNNC_ERR_NOMEM, "out of memory saving a checkpoint");
     else {
-        const char *keys[] = {"rnnc.run", "rnnc.run.options", "rnnc.task.options"}, *vals[] = {prog, opts, task};
-        s = r->t->ops->save(r->t, path, keys, vals, 3, e, n);
+        const char *keys[] = {"rnnc.run", "rnnc.run.options", "rnnc.task.options", "rnnc.run.inputs"},
+                   *vals[] = {prog, opts, task, r->inputs};
+        s = r->t->ops->save(r->t, path, keys, vals, r->inputs ? 4 : 3, e, n);
     }
     free(opts);
     free(task);
@@ -586,6 +589,95 @@ static rnnc_status prepare(run *r) {
     return agree(r, s);
 }
 
+/* ---- the task's input files: what a resume checks has not changed ---- */
+
+#define MAX_INPUTS 8
+
+/* A 64-bit digest of a file's bytes (a change detector, not a cryptographic hash: eight bytes
+ * a multiply and a shift, about as fast as the file is read) and its size. */
+static rnnc_status digest_file(const char *path, uint64_t *h, uint64_t *size) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return rnnc_error(RNNC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    enum { BLOCK = 1 << 20 };
+    unsigned char *buf = malloc(BLOCK);
+    if (!buf) { fclose(f); return rnnc_error(RNNC_ERR_NOMEM, "out of memory reading %s", path); }
+    uint64_t x = 0x9e3779b97f4a7c15ULL, n = 0;
+    size_t got;
+    while ((got = fread(buf, 1, BLOCK, f)) > 0) {
+        size_t i = 0;
+        for (; i + 8 <= got; i += 8) {
+            uint64_t w;
+            memcpy(&w, buf + i, 8);
+            x = (x ^ w) * 0xff51afd7ed558ccdULL;
+            x ^= x >> 32;
+        }
+        for (; i < got; i++) x = (x ^ buf[i]) * 0x100000001b3ULL;
+        n += got;
+    }
+    int err = ferror(f);
+    fclose(f);
+    free(buf);
+    if (err) return rnnc_error(RNNC_ERR_IO, "%s: read error", path);
+    *h = x ^ n;
+    *size = n;
+    return RNNC_OK;
+}
+
+/* The task's input files as the JSON array [{"path", "bytes", "digest"}, ...] (malloc'd in
+ * *out; NULL when the task names none). */
+static rnnc_status inputs_json(rnnc_task *t, char **out) {
+    *out = NULL;
+    const char *paths[MAX_INPUTS];
+    size_t n = t->ops->inputs ? t->ops->inputs(t, paths, MAX_INPUTS) : 0;
+    if (!n) return RNNC_OK;
+    cJSON *a = cJSON_CreateArray();
+    rnnc_status s = a ? RNNC_OK : rnnc_error(RNNC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n && !s; i++) {
+        uint64_t h = 0, size = 0;
+        char hex[17];
+        if ((s = digest_file(paths[i], &h, &size))) break;
+        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
+        cJSON *o = cJSON_CreateObject();
+        if (!o || !cJSON_AddStringToObject(o, "path", paths[i]) || !cJSON_AddNumberToObject(o, "bytes", (double)size) ||
+            !cJSON_AddStringToObject(o, "digest", hex) || !cJSON_AddItemToArray(a, o)) {
+            cJSON_Delete(o);
+            s = rnnc_error(RNNC_ERR_NOMEM, "out of memory");
+        }
+    }
+    if (!s && !(*out = cJSON_PrintUnformatted(a))) s = rnnc_error(RNNC_ERR_NOMEM, "out of memory");
+    cJSON_Delete(a);
+    return s;
+}
+
+/* A resume, before the task reads its data: each input file the checkpoint recorded (`stored`,
+ * its "rnnc.run.inputs"; NULL in checkpoints before 2026-12-07: nothing to check) must be as it
+ * was, byte for byte (its size and digest). */
+static rnnc_status inputs_unchanged(const char *stored, const char *ckpt) {
+    if (!stored) return RNNC_OK;
+    cJSON *a = cJSON_Parse(stored);
+    rnnc_status s = cJSON_IsArray(a) ? RNNC_OK : rnnc_error(RNNC_ERR_FORMAT, "%s: metadata rnnc.run.inputs is not a JSON array", ckpt);
+    const cJSON *x;
+    cJSON_ArrayForEach(x, a) {
+        if (s) break;
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(x, "path"), *nb = cJSON_GetObjectItemCaseSensitive(x, "bytes"),
+                    *d = cJSON_GetObjectItemCaseSensitive(x, "digest");
+        if (!cJSON_IsString(p) || !cJSON_IsNumber(nb) || !cJSON_IsString(d)) {
+            s = rnnc_error(RNNC_ERR_FORMAT, "%s: metadata rnnc.run.inputs: an entry lacks its path, bytes or digest", ckpt);
+            break;
+        }
+        uint64_t h = 0, size = 0;
+        char hex[17];
+        if ((s = digest_file(p->valuestring, &h, &size))) break;
+        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
+        if ((double)size != nb->valuedouble || strcmp(hex, d->valuestring))
+            s = rnnc_error(RNNC_ERR_ARG, "%s has changed since the run started (%.0f bytes then, %.0f now%s): a resume continues "
+                           "exactly only on the same data; put the file back, or start a new run", p->valuestring,
+                           nb->valuedouble, (double)size, (double)size == nb->valuedouble ? ", other bytes" : "");
+    }
+    cJSON_Delete(a);
+    return s;
+}
+
 rnnc_status rnnc_run_start(const rnnc_run_opts *opts, rnnc_task *task, rnnc_run_callback cb, void *ctx,
                            volatile sig_atomic_t *stop) {
     run r;
@@ -611,6 +703,8 @@ rnnc_status rnnc_run_start(const rnnc_run_opts *opts, rnnc_task *task, rnnc_run_
     rnnc_rng_seed(&r.rng, r.o.seed);
     if ((s = rnnc_optim_init(&r.opt, &r.o.optim, task->n_params)) || (s = avg_new(&r))) goto out;
     r.spe = task->ops->steps_per_epoch(task);
+    if (r.run_dir && writer(&r)) s = inputs_json(task, &r.inputs);
+    if ((s = agree(&r, s))) goto out;
     if ((s = check_same(&r, "at the start"))) goto out;
     /* the step-0 checkpoint: from here on, whatever stops the run, --resume continues it */
     if (r.run_dir && (s = save_checkpoint(&r))) goto out;
@@ -701,7 +795,11 @@ static rnnc_status load_checkpoint(run *r, rnnc_safetensors *stp, const char *wa
     if ((s = opts_from_json(&r->o, rnnc_st_meta(&st, "rnnc.run.options"), what))) goto out;
     const char *topts = rnnc_st_meta(&st, "rnnc.task.options");
     if (!topts) { s = rnnc_error(RNNC_ERR_FORMAT, "%s: metadata rnnc.task.options is missing", path); goto out; }
-    if ((s = agree(r, fn(&r->t, &st, topts)))) goto out;
+    /* the data the task is about to read must be what the run trained on */
+    if (writer(r)) s = inputs_unchanged(rnnc_st_meta(&st, "rnnc.run.inputs"), path);
+    if ((s = agree(r, s)) || (s = agree(r, fn(&r->t, &st, topts)))) goto out;
+    if (writer(r)) s = inputs_json(r->t, &r->inputs); /* for the checkpoints to come (also of a run from before the record) */
+    if ((s = agree(r, s))) goto out;
     if ((s = agree(r, shard(r)))) goto out;
     if ((s = rnnc_optim_init(&r->opt, &r->o.optim, r->t->n_params))) goto out;
     r->opt.step = opt_step;

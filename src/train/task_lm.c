@@ -419,10 +419,19 @@ static rnnc_status lm_shard(rnnc_task *base) {
     return t->gathered ? RNNC_OK : rnnc_error(RNNC_ERR_NOMEM, "out of memory for the carried state");
 }
 
+/* The text files (training, then validation when given apart) */
+static size_t lm_inputs(rnnc_task *base, const char **paths, size_t max) {
+    const rnnc_lm_task_opts *o = &((lm_task *)base)->o;
+    size_t n = 0;
+    for (size_t i = 0; i < o->n_data && n < max; i++) paths[n++] = o->data[i];
+    if (o->valid && n < max) paths[n++] = o->valid;
+    return n;
+}
+
 static const rnnc_task_ops lm_ops = {
     .name = "lm", .steps_per_epoch = lm_steps_per_epoch, .train_batch = lm_train_batch, .validate = lm_validate,
     .save = lm_save, .options_json = lm_options_json, .state = lm_state, .restore = lm_restore, .free = lm_free,
-    .shard = lm_shard, .gather = lm_gather,
+    .shard = lm_shard, .gather = lm_gather, .inputs = lm_inputs,
 };
 
 static rnnc_status check_opts(const rnnc_lm_task_opts *o) {

@@ -186,10 +186,18 @@ static rnnc_status s2s_shard(rnnc_task *base) {
     return rnnc_comm_check_batch(base->comm, ((s2s_task *)base)->o.batch, "--batch");
 }
 
+static size_t s2s_inputs(rnnc_task *base, const char **paths, size_t max) {
+    const rnnc_s2s_task_opts *o = &((s2s_task *)base)->o;
+    size_t n = 0;
+    if (o->data && n < max) paths[n++] = o->data;
+    if (o->valid && n < max) paths[n++] = o->valid;
+    return n;
+}
+
 static const rnnc_task_ops s2s_ops = {
     .name = "seq2seq", .steps_per_epoch = s2s_steps_per_epoch, .train_batch = s2s_train_batch, .validate = s2s_validate,
     .save = s2s_save, .options_json = s2s_options_json, .state = NULL, .restore = NULL, .free = s2s_free,
-    .shard = s2s_shard,
+    .shard = s2s_shard, .inputs = s2s_inputs,
 };
 
 /* The decoder's output bias starts at the log of the smoothed frequencies of the training

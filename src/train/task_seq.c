@@ -388,13 +388,21 @@ static char *seq_options_json(rnnc_task *base) {
     return s;
 }
 
+static size_t seq_inputs(rnnc_task *base, const char **paths, size_t max) {
+    const rnnc_seq_task_opts *o = &((seq_task *)base)->o;
+    size_t n = 0;
+    if (o->data && n < max) paths[n++] = o->data;
+    if (o->valid && n < max) paths[n++] = o->valid;
+    return n;
+}
+
 static const rnnc_task_ops seq_ops[3] = {
     {.name = "classify", .steps_per_epoch = seq_steps_per_epoch, .train_batch = seq_train_batch, .validate = seq_validate,
-     .save = seq_save, .options_json = seq_options_json, .free = seq_free, .shard = seq_shard},
+     .save = seq_save, .options_json = seq_options_json, .free = seq_free, .shard = seq_shard, .inputs = seq_inputs},
     {.name = "tag", .steps_per_epoch = seq_steps_per_epoch, .train_batch = seq_train_batch, .validate = seq_validate,
-     .save = seq_save, .options_json = seq_options_json, .free = seq_free, .shard = seq_shard},
+     .save = seq_save, .options_json = seq_options_json, .free = seq_free, .shard = seq_shard, .inputs = seq_inputs},
     {.name = "forecast", .steps_per_epoch = seq_steps_per_epoch, .train_batch = seq_train_batch, .validate = seq_validate,
-     .save = seq_save, .options_json = seq_options_json, .free = seq_free, .shard = seq_shard},
+     .save = seq_save, .options_json = seq_options_json, .free = seq_free, .shard = seq_shard, .inputs = seq_inputs},
 };
 
 /* ---- making the task ---- */
