@@ -307,8 +307,11 @@ fi
 
 # -t given another kind of rnnc file: named as such, not a parse error from inside it
 printf '1 2 3\n' > "$tmp/ids.txt"
-expect_fail 1 "ids.txt: this is a file of token ids" "$rnnc" tokenizer encode -t "$tmp/ids.txt" "$tmp/corpus.txt"
-expect_fail 1 "sample.safetensors: this is a language model" "$rnnc" tokenizer decode -t "$root/tests/golden/safetensors/sample.safetensors" "$tmp/ids.txt"
+expect_fail 1 "ids.txt: not a tokenizer: this is a file of token ids" "$rnnc" tokenizer encode -t "$tmp/ids.txt" "$tmp/corpus.txt"
+expect_fail 1 "sample.safetensors: not a tokenizer: this is a language model" "$rnnc" tokenizer decode -t "$root/tests/golden/safetensors/sample.safetensors" "$tmp/ids.txt"
+# the same through a trainer's --tokenizer (it used to say "invalid base64 token")
+expect_fail 1 "^rnnc: .*sample.safetensors: not a tokenizer: this is a language model" \
+    "$rnnc" train --data "$tmp/corpus.txt" --tokenizer "$root/tests/golden/safetensors/sample.safetensors" --steps 1 -o "$tmp/tokrun"
 
 # stats: bad flags and inputs
 expect_fail 2 "--sizes" "$rnnc" tokenizer stats --sizes 10,x "$tmp/corpus.txt"

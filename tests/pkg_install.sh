@@ -64,6 +64,14 @@ else
     fail "not installed: share/bash-completion/completions/rnnc"
 fi
 
+# the installed rnnc has no data folder beside it: an OpenAI encoding by name says where it looked
+# and how to get it (it used to say "cl100k_base: cannot open")
+got=$(cd / && printf 'hi' | env -u RNNC_DATA "$P/bin/rnnc" tokenizer encode -t cl100k_base 2>&1 >/dev/null)
+case $got in
+    *"cl100k_base.tiktoken: not found (cl100k_base); run scripts/fetch-data.sh"*"RNNC_DATA"*) ;;
+    *) fail "installed rnnc, -t cl100k_base without data: '$got'" ;;
+esac
+
 # pkg-config, shared and static
 export PKG_CONFIG_PATH=$L/pkgconfig
 got=$(pkg-config --modversion rnnc)

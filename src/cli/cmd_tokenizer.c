@@ -126,19 +126,8 @@ int tok_corpus_read(tok_corpus *c, char **paths, size_t n) {
  * checkpoint, ids, a TSV, ONNX) is named as such, with what to use it for. */
 static int load_tokenizer(rnnc_tokenizer **t, const char *cmd, const char *name, const char *pattern) {
     if (!name) return cli_usage_error(cmd, "-t TOKENIZER is required");
-    if (rnnc_tokenizer_load(t, name, pattern) == RNNC_OK) return 0;
-    rnnc_file_kind k = rnnc_file_kind_sniff_path(name);
-    if (k == RNNC_FILE_UNKNOWN) {
-        rnnc_safetensors st;
-        if (rnnc_st_load(&st, name) == RNNC_OK) {
-            k = rnnc_file_kind_of(&st);
-            rnnc_st_free(&st);
-        }
-    }
-    if (k == RNNC_FILE_UNKNOWN || k == RNNC_FILE_TOKENIZER_JSON || k == RNNC_FILE_TIKTOKEN || k == RNNC_FILE_TEXT)
-        return cli_fail_status(); /* the loader's own error says what is wrong inside */
-    char what[1600];
-    return cli_fail("%s: %s", name, rnnc_file_kind_describe(what, sizeof what, k, RNNC_FILE_UNKNOWN, name));
+    /* a file of another kind is named as such by the loader ("not a tokenizer: this is ...") */
+    return rnnc_tokenizer_load(t, name, pattern) == RNNC_OK ? 0 : cli_fail_status();
 }
 
 static void on_phase(tok_bpe_progress *p, int phase, const char *label, size_t total) {

@@ -365,7 +365,8 @@ rnnc_status rnnc_lm_from_safetensors(rnnc_lm **out, const rnnc_safetensors *st, 
     return RNNC_OK;
 }
 
-/* The metadata a run writes into its checkpoint (rnnc.run, rnnc.run.options, rnnc.task.options;
+/* The metadata a run writes into its checkpoint (rnnc.run, rnnc.run.options, rnnc.task.options,
+ * rnnc.run.inputs;
  * before the run module rnnc.train and rnnc.progress) is not the model's: a model loaded from a
  * checkpoint and saved again is a model file, not a checkpoint that lost its state. */
 static void drop_checkpoint_meta(rnnc_lm *m) {
@@ -373,7 +374,7 @@ static void drop_checkpoint_meta(rnnc_lm *m) {
     for (size_t i = 0; i < m->n_meta; i++) {
         const char *key = m->meta_keys[i];
         if (!strcmp(key, "rnnc.run") || !strcmp(key, "rnnc.run.options") || !strcmp(key, "rnnc.task.options") ||
-            !strcmp(key, "rnnc.train") || !strcmp(key, "rnnc.progress")) {
+            !strcmp(key, "rnnc.run.inputs") || !strcmp(key, "rnnc.train") || !strcmp(key, "rnnc.progress")) {
             free(m->meta_keys[i]);
             free(m->meta_values[i]);
             continue;

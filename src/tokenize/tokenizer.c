@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rnnc/filekind.h"
 #include "rnnc/io.h"
 #include "rnnc/pretok.h"
 
@@ -574,7 +575,32 @@ rnnc_status rnnc_tokenizer_from_json(rnnc_tokenizer **out, const char *json, siz
 }
 
 /* ---- files ---- */
+static rnnc_status load_any(rnnc_tokenizer **out, const char *name_or_path, const char *bpe_pattern);
+
 rnnc_status rnnc_tokenizer_load(rnnc_tokenizer **out, const char *name_or_path, const char *bpe_pattern) {
+    rnnc_status s = load_any(out, name_or_path, bpe_pattern);
+    if (!s) return RNNC_OK;
+    /* A file of another kind (a model, a checkpoint, TSV, ids) says what it is rather than how it
+     * failed to parse as a rank file ("invalid base64 token"). */
+    rnnc_file_kind k = rnnc_file_kind_sniff_path(name_or_path);
+    if (k == RNNC_FILE_UNKNOWN) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", rnnc_last_error());
+        rnnc_safetensors st;
+        if (rnnc_st_load(&st, name_or_path) == RNNC_OK) {
+            k = rnnc_file_kind_of(&st);
+            rnnc_st_free(&st);
+        }
+        if (k == RNNC_FILE_UNKNOWN) return rnnc_error(s, "%s", why); /* the loader's own words */
+    }
+    if (k == RNNC_FILE_TOKENIZER_JSON || k == RNNC_FILE_TIKTOKEN || k == RNNC_FILE_TEXT || k == RNNC_FILE_JSON)
+        return s; /* a tokenizer, or what might be one: the loader's error says what is wrong inside */
+    char what[1200];
+    return rnnc_error(RNNC_ERR_FORMAT, "%s: not a tokenizer: %s", name_or_path,
+                      rnnc_file_kind_describe(what, sizeof what, k, RNNC_FILE_UNKNOWN, name_or_path));
+}
+
+static rnnc_status load_any(rnnc_tokenizer **out, const char *name_or_path, const char *bpe_pattern) {
     *out = NULL;
     rnnc_status s;
     for (size_t k = 0; k < sizeof OPENAI_NAMES / sizeof OPENAI_NAMES[0]; k++)
