@@ -130,6 +130,9 @@ class Seq2Seq:
         if not 1 <= batch <= 1 << 16:
             raise L.Error(f"batch must be in [1, {1 << 16}], got {batch}")
         ml = self._check_max_len(max_len)
+        if isinstance(lines, (str, bytes)):  # iterating it would translate each character
+            raise TypeError(f"translate_many: lines must be a list of lines, not one {type(lines).__name__} "
+                            "(translate() takes one line)")
         srcs = [self.encode_source(t)[0] for t in lines]
         empty = "" if nbest == 1 else [("", float("-inf"))] * nbest
         res = [empty if nbest == 1 else list(empty) for _ in srcs]

@@ -3,6 +3,7 @@ runs, files and exact resume as the CLI's trainers, a Python callable for the pr
 Ctrl-C that writes the checkpoint before KeyboardInterrupt."""
 
 import os
+import re
 import signal
 import threading
 from ctypes import byref, c_char_p, c_int, c_void_p
@@ -138,6 +139,7 @@ def _drive(run_dir, model_out, start, progress):
 def _set_run_options(o, kw):
     """Applies the run's keyword options to an rnnc_run_opts made by rnnc_run_defaults, as the
     CLI's run flags do (cli_run_opts): an optimizer choice brings that optimizer's defaults."""
+    given = set(kw)
     if "optimizer" in kw:
         kind = c_int()
         name = kw.pop("optimizer")
@@ -160,6 +162,9 @@ def _set_run_options(o, kw):
     for k in ("epochs", "seconds", "clip", "min_lr_ratio", "ema"):
         if k in kw:
             setattr(o, k, float(kw.pop(k)))
+    for k in ("steps", "epochs", "seconds"):  # 0 would read as "no such budget" in C
+        if getattr(o, k) == 0 and k in given:
+            raise L.Error(f"{k} must be more than 0 (leave it out for no {k} budget)")
     if "seed" in kw:
         seed = _int("seed", kw.pop("seed"))
         if seed < 0:
@@ -296,7 +301,11 @@ def _start(run_dir, model_out, kw, make_task, what, task_options, progress):
     mo = None if model_out is None else L.fspath(model_out)
     ro.run_dir = rd
     ro.model_out = mo
-    L.check(L.run_opts_check(byref(ro)))
+    if L.run_opts_check(byref(ro)):
+        # the library names options as the CLI's flags (--steps, --time): here, as keywords
+        msg = L.last_error().decode("utf-8", "replace")
+        msg = re.sub(r"--([a-z][a-z-]*)", lambda m: "seconds" if m.group(1) == "time" else m.group(1).replace("-", "_"), msg)
+        raise L.Error(f"{what}: {msg}")
     if rd is not None:
         L.check(L.run_dir_check(rd, ro.force))
     task = make_task(ro.seed)

@@ -65,7 +65,7 @@ def test_ema_equals_cli(tmp_path, rnnc_bin, small):
     rnnc.train_lm(small, tmp_path / "raw", steps=8, **LM_OPTS)
     assert (tmp_path / "py" / "model.safetensors").read_bytes() != (tmp_path / "raw" / "model.safetensors").read_bytes()
     assert '"ema":0.9' in rnnc.LM.load(tmp_path / "py" / "model.safetensors").meta("rnnc.training")
-    with pytest.raises(rnnc.Error, match="--ema"):
+    with pytest.raises(rnnc.Error, match="ema must be in"):
         rnnc.train_lm(small, tmp_path / "bad", steps=2, ema=1.0, **LM_OPTS)
 
 
@@ -106,6 +106,8 @@ def test_translate_equals_cli(tmp_path, rnnc_bin, s2s_model):
         m.translate_many(["a b"], alpha=0.5)
     assert w[0].filename == __file__
     assert m.translate_many([]) == [] and m.translate_many(["", ""]) == ["", ""]
+    with pytest.raises(TypeError, match="lines must be a list of lines, not one str"):
+        m.translate_many("a b c")  # not one translation per character
     with pytest.raises(rnnc.Error, match="batch must be in"):
         m.translate_many(lines, batch=0)
     # it learned the task: reversing
@@ -191,15 +193,17 @@ def test_seq_task_option_errors(tmp_path):
 
 
 def test_run_errors(tmp_path, small):
-    with pytest.raises(rnnc.Error, match="no training budget"):
+    with pytest.raises(rnnc.Error, match="no training budget: give steps, epochs or seconds"):  # keywords, not flags
         rnnc.train_lm(small, tmp_path / "r", **LM_OPTS)
+    with pytest.raises(rnnc.Error, match=r"steps must be more than 0 \(leave it out for no steps budget\)"):
+        rnnc.train_lm(small, tmp_path / "r", steps=0, **LM_OPTS)
     with pytest.raises(TypeError, match="unknown option hiden"):
         rnnc.train_lm(small, tmp_path / "r", hiden=3, steps=1)
     with pytest.raises(rnnc.Error, match="layers 1099511627776 is outside the range"):  # not wrapped to 0
         rnnc.train_lm(small, tmp_path / "r", steps=1, layers=2**40)
     with pytest.raises(rnnc.Error, match=r"hidden 0 is outside \[1, 65536\]"):
         rnnc.train_lm(small, tmp_path / "r", steps=1, hidden=0)
-    with pytest.raises(rnnc.Error, match="--lr must be in"):
+    with pytest.raises(rnnc.Error, match="^train_lm: lr must be in"):
         rnnc.train_lm(small, tmp_path / "r", steps=1, lr=float("nan"))
     with pytest.raises(rnnc.Error, match="cell"):
         rnnc.train_lm(small, tmp_path / "r", steps=1, cell="transformer")
