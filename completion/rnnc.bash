@@ -165,12 +165,24 @@ _rnnc() {
                     # text that starts "char, word or bpe"; asides in parentheses dropped
                     local plain
                     plain=$(printf '%s\n' "$desc" | sed -E 's/ *\([^)]*\)//g')
-                    choices=$(printf '%s\n' "$plain" | grep -oE '[a-z0-9_]+( \| [a-z0-9_]+)+' | head -n 1 | tr -d '|')
+                    # a choice may take a number: "word:N" is offered as "word:", "word[:N]" as
+                    # "word" and "word:" (each once)
+                    choices=$(printf '%s\n' "$plain" | grep -oE '[a-z0-9_]+(\[?:[A-Z]+\]?)?( \| [a-z0-9_]+(\[?:[A-Z]+\]?)?)+' |
+                        head -n 1 | tr -d '|' | tr ' ' '\n' | sed -E '/^$/d; s/^([a-z0-9_]+)\[:[A-Z]+\]$/\1\n\1:/; s/:[A-Z]+$/:/' |
+                        awk '!seen[$0]++' | tr '\n' ' ')
                     [[ -n $choices ]] || choices=$(printf '%s\n' "$plain" |
                         grep -oE '^[a-z0-9_]+(, [a-z0-9_]+)*,? or [a-z0-9_]+' | sed -E 's/,? or / /; s/,//g')
+                    # "a tokenizer file or cl100k_base ...": the OpenAI names, as tokenizer encode's
+                    # help lists them
+                    if [[ $desc == *cl100k_base* && $cmd != tokenizer ]]; then
+                        choices+=" $("$rnnc" tokenizer encode --help 2>/dev/null | _rnnc_flag_table |
+                            awk -F '\037' '$1 == "--tokenizer" { print $3; exit }' | grep -oE '[a-z0-9]+_base' | tr '\n' ' ')"
+                    fi
                 fi
                 if [[ -n $choices ]]; then
                     mapfile -t COMPREPLY < <(compgen -W "$choices" -- "$cur")
+                    # "bpe:" is not a whole value: its number follows without a space
+                    [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *: ]] && compopt -o nospace 2>/dev/null
                     if [[ $meta == *FILE* || ${desc,,} == *file* ]]; then
                         local files
                         mapfile -t files < <(compgen -f -- "$cur")

@@ -86,11 +86,16 @@ mkdir "$T/d" && : >"$T/d/tok.json"
 (
     fails=0 # this subshell's own, added to the count below
     cd "$T/d" || exit 1
-    expect "space char word tok.json" tag train --tokenizer ""
+    # "space | char | word[:N] | bpe:N | FILE (a tokenizer file or cl100k_base ...)": a choice
+    # taking a number is offered up to its colon, each once; the OpenAI names from tokenizer
+    # encode's help
+    expect "space char word word: bpe: r50k_base p50k_base cl100k_base o200k_base tok.json" tag train --tokenizer ""
     expect "tok.json" tag train --tokenizer t
+    expect "bpe:" seq2seq train --source-tokenizer b
+    expect "space char word word: bpe: r50k_base p50k_base cl100k_base o200k_base tok.json" seq2seq train --source-tokenizer ""
     exit "$fails"
 ) || fails=$((fails + $?))
-checks=$((checks + 2))
+checks=$((checks + 4))
 
 # left to bash's file names: a file flag's value, a number, a word after the subcommand
 expect "" tag train --data ""
