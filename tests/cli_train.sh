@@ -56,6 +56,8 @@ cp "$tmp/corpus.txt" "$tmp/grow.txt"
 "$rnnc" train --data "$tmp/grow.txt" "${small[@]}" --steps 3 -o "$tmp/grow" 2>/dev/null
 echo "one more line" >> "$tmp/grow.txt"
 expect_error "resume after the data changed" "grow.txt has changed since the run started" "$rnnc" train --resume "$tmp/grow" --steps 5
+# A device as data would be read until memory ran out: refused by name (/dev/null reads as empty).
+expect_error "a device as --data" "/dev/zero: is a device, not a file" "$rnnc" train --data /dev/zero "${small[@]}" --steps 1 -o "$tmp/dev"
 
 # 3. Ctrl-C (SIGINT) writes a checkpoint and says how to resume; exit code 130.
 "$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 1000000 --checkpoint-every 1000000 -o "$tmp/int" 2>"$tmp/int.err" &

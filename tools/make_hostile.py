@@ -248,6 +248,38 @@ def run_dir_cases(c, run_dir):
     with open(os.path.join(d, "checkpoint.safetensors"), "wb") as f:
         f.write(st_bytes(header_text(h), ck_data))
     c.add("ck_old_format/resume", "older rnnc", "train", "--resume", d, "--steps", "1000000")
+    # the record of the data files (rnnc.run.inputs): one naming a device or a FIFO must not make
+    # the resume read forever; malformed records are refused
+    fifo = os.path.join(c.out, "inputs.fifo")
+    if not os.path.exists(fifo):
+        os.mkfifo(fifo)
+    for label, inputs, expected in (
+            ("dev_zero", [{"path": "/dev/zero", "bytes": 1, "digest": "00"}], "not a regular file"),
+            ("fifo", [{"path": fifo, "bytes": 1, "digest": "00"}], "not a regular file"),
+            ("not_array", {"path": "x"}, "rnnc.run.inputs is not a JSON array"),
+            ("no_digest", [{"path": "x", "bytes": 1}], "lacks its path, bytes or digest")):
+        d = os.path.join(c.out, "ck_inputs_" + label)
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        h = json.loads(header_text(ck_hdr))
+        h["__metadata__"]["rnnc.run.inputs"] = json.dumps(inputs)
+        with open(os.path.join(d, "checkpoint.safetensors"), "wb") as f:
+            f.write(st_bytes(header_text(h), ck_data))
+        c.add("ck_inputs_" + label + "/resume", expected, "train", "--resume", d, "--steps", "1000000")
+    # task options naming a device or a FIFO as the data: refused before the task opens it (a
+    # FIFO would block in open, /dev/zero read until memory ran out)
+    for label, path in (("dev_zero", "/dev/zero"), ("fifo", fifo)):
+        d = os.path.join(c.out, "ck_data_" + label)
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        h = json.loads(header_text(ck_hdr))
+        h["__metadata__"].pop("rnnc.run.inputs", None)
+        t = json.loads(meta["rnnc.task.options"])
+        t["data"] = [path]
+        h["__metadata__"]["rnnc.task.options"] = json.dumps(t)
+        with open(os.path.join(d, "checkpoint.safetensors"), "wb") as f:
+            f.write(st_bytes(header_text(h), ck_data))
+        c.add("ck_data_" + label + "/resume", "which is not a regular file", "train", "--resume", d, "--steps", "1000000")
 
 
 def s2s_cases(c, s2s):

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 /* Reads fp to its end; `hint` is the expected size (a regular file's), 0 if unknown. */
@@ -51,6 +52,12 @@ rnnc_status rnnc_read_file(const char *path, unsigned char **data, size_t *len) 
     if (known && S_ISDIR(st.st_mode)) {
         fclose(fp);
         return rnnc_error(RNNC_ERR_IO, "%s: is a directory, not a file", path);
+    }
+    /* a device never ends (/dev/zero, /dev/urandom, a disk): read whole, it would take all memory.
+     * /dev/null (empty) and a terminal (typed input, as stdin) are read as streams. */
+    if (known && (S_ISBLK(st.st_mode) || (S_ISCHR(st.st_mode) && st.st_rdev != makedev(1, 3) && !isatty(fileno(fp))))) {
+        fclose(fp);
+        return rnnc_error(RNNC_ERR_IO, "%s: is a device, not a file", path);
     }
     size_t hint = known && S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size : 0;
     /* Unbuffered: the data goes straight into our buffer, not through stdio's. */

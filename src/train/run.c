@@ -596,6 +596,11 @@ static rnnc_status prepare(run *r) {
 /* A 64-bit digest of a file's bytes (a change detector, not a cryptographic hash: eight bytes
  * a multiply and a shift, about as fast as the file is read) and its size. */
 static rnnc_status digest_file(const char *path, uint64_t *h, uint64_t *size) {
+    /* regular files only, asked before opening: a crafted checkpoint naming /dev/zero or a FIFO
+     * must not make the resume read forever (or wait for a writer in open) */
+    struct stat sb;
+    if (stat(path, &sb) != 0) return rnnc_error(RNNC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode)) return rnnc_error(RNNC_ERR_IO, "%s: not a regular file", path);
     FILE *f = fopen(path, "rb");
     if (!f) return rnnc_error(RNNC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     enum { BLOCK = 1 << 20 };
@@ -723,6 +728,29 @@ rnnc_run_change rnnc_run_change_none(void) {
 /* Reads the checkpoint (st, which it frees): progress, options, the task, its shard, optimizer,
  * RNG and the task's state. Every rank parses the same bytes, so they fail alike up to the task
  * (which reads its data files on each rank): from there on they agree. */
+/* A checkpoint is a file from anyone: the files its task options name (the data, the validation
+ * set, a tokenizer file), which the task opens on resume, must be regular files where they exist,
+ * or a crafted one naming a FIFO would hang the resume in open and one naming a device read it
+ * forever. (One that does not exist is left to the task's own error.) */
+static rnnc_status task_files_regular(const char *topts, const char *ckpt) {
+    static const char *const keys[] = {"data", "valid", "tokenizer", "source_tokenizer", "target_tokenizer"};
+    cJSON *j = cJSON_Parse(topts);
+    rnnc_status s = RNNC_OK;
+    for (size_t k = 0; j && !s && k < sizeof keys / sizeof keys[0]; k++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[k]);
+        int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 1;
+        for (int i = 0; i < n && !s; i++) {
+            const cJSON *x = cJSON_IsArray(v) ? cJSON_GetArrayItem(v, i) : v;
+            struct stat sb;
+            if (cJSON_IsString(x) && stat(x->valuestring, &sb) == 0 && !S_ISREG(sb.st_mode))
+                s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.task.options names %s as its %s, which is not a regular file", ckpt,
+                               x->valuestring, keys[k]);
+        }
+    }
+    cJSON_Delete(j); /* malformed options: the task's resume says so */
+    return s;
+}
+
 static rnnc_status load_checkpoint(run *r, rnnc_safetensors *stp, const char *want_task) {
     rnnc_safetensors st = *stp;
     const char *path = st.path;
@@ -796,7 +824,7 @@ static rnnc_status load_checkpoint(run *r, rnnc_safetensors *stp, const char *wa
     const char *topts = rnnc_st_meta(&st, "rnnc.task.options");
     if (!topts) { s = rnnc_error(RNNC_ERR_FORMAT, "%s: metadata rnnc.task.options is missing", path); goto out; }
     /* the data the task is about to read must be what the run trained on */
-    if (writer(r)) s = inputs_unchanged(rnnc_st_meta(&st, "rnnc.run.inputs"), path);
+    if (!(s = task_files_regular(topts, path)) && writer(r)) s = inputs_unchanged(rnnc_st_meta(&st, "rnnc.run.inputs"), path);
     if ((s = agree(r, s)) || (s = agree(r, fn(&r->t, &st, topts)))) goto out;
     if (writer(r)) s = inputs_json(r->t, &r->inputs); /* for the checkpoints to come (also of a run from before the record) */
     if ((s = agree(r, s))) goto out;
