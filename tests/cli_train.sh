@@ -122,6 +122,12 @@ wait $pid 2>/dev/null
 : > "$tmp/live/model.safetensors.tmp.$pid" # as a write cut short by the kill leaves it
 "$rnnc" train --resume "$tmp/live" --steps 1000 2>"$tmp/err" && ok || bad "resume after kill -9 of a live run: $(cat "$tmp/err")"
 ls "$tmp/live" | grep -q '\.tmp\.' && bad "temp files of the killed run remain: $(ls "$tmp/live")" || ok
+# One line that ends in a line break: its only break is the end, so the held-out cut falls inside
+# the line (not at the end, which would leave nothing to hold out).
+{ cat "$tmp/corpus.txt"; echo; } > "$tmp/oneline.txt"
+"$rnnc" train --data "$tmp/oneline.txt" "${small[@]}" --steps 2 -o "$tmp/oneline" 2>"$tmp/err" && grep -q '"val_loss"' "$tmp/oneline/metrics.jsonl" \
+  && ok || bad "one line with a final newline: $(cat "$tmp/err")"
+
 expect_error "budget used up" "budget is used up" "$rnnc" train --resume "$tmp/live" --steps 10
 
 # kill -9 before any periodic checkpoint: the run saved one at step 0, so --resume continues it.
