@@ -88,6 +88,12 @@ printf 'the Qwxzy' | "$rnnc" tokenizer encode -t "$tmp/word.json" >"$tmp/ids" &&
 "$rnnc" tokenizer train --type word --vocab-size 100000 --min-count 50 -o "$tmp/word50.json" "$tmp/corpus.txt" 2>/dev/null &&
     "$rnnc" tokenizer train --type word --vocab-size 100000 -o "$tmp/wordall.json" "$tmp/corpus.txt" 2>/dev/null &&
     [ "$(wc -c <"$tmp/word50.json")" -lt "$(wc -c <"$tmp/wordall.json")" ] && ok || fail "word --min-count 50 should shrink the vocabulary"
+# a --min-count that leaves no word is refused, naming it (a tokenizer of <unk> alone scores ppl 1 on
+# nothing); so is such a file
+expect_fail 1 'min-count 999999 leaves no word' "$rnnc" tokenizer train --type word --vocab-size 100 --min-count 999999 -o "$tmp/none.json" "$tmp/corpus.txt"
+[ ! -e "$tmp/none.json" ] && ok || fail "a refused tokenizer train wrote $tmp/none.json"
+printf '{"type":"word","version":1,"words":[]}' > "$tmp/nowords.json"
+expect_fail 1 'nowords.json.*"words" is empty' "$rnnc" tokenizer encode -t "$tmp/nowords.json" "$tmp/corpus.txt"
 printf 'the' | "$rnnc" tokenizer encode -t "$tmp/word50.json" - >"$tmp/ids" && [ "$(cat "$tmp/ids")" = 4 ] && ok || fail "'the' should be id 4 (most frequent), got $(cat "$tmp/ids")"
 
 # --- BPE ---
