@@ -178,6 +178,20 @@ rewrite_header "$TMP/v262.safetensors" "$TMP/tok_ok.safetensors" "s|\"__metadata
 "$RNNC" eval --model "$TMP/tok_ok.safetensors" --data "$TMP/ab.txt" --batch 2 --seq 5 >"$TMP/out" 2>"$TMP/err" &&
     grep -q '^loss ' "$TMP/out" || fail "eval with a matching tokenizer: $(cat "$TMP/err")"
 "$RNNC" info "$TMP/tok_ok.safetensors" | grep -q 'tokenizer   char, |V| = 262' || fail "info does not show the tokenizer"
+# eval --data scores every token but the first, whatever B and T (600 bytes: 599 targets), not the
+# part B streams of whole T-windows cover; a shorter last window is the same as one long window.
+printf '{"type":"char","version":1,"reserved":["<pad>","<bos>","<eos>","<unk>"],"byte_fallback":true,"chars":[97,98]}' >"$TMP/ab.json"
+"$RNNC" tokenizer encode -t "$TMP/ab.json" "$TMP/ab.txt" >"$TMP/ab.ids" || fail "encode ab.txt"
+checks=$((checks + 1))
+"$RNNC" eval --model "$TMP/tok_ok.safetensors" --data "$TMP/ab.txt" --batch 16 --seq 128 >"$TMP/out" 2>&1 &&
+    grep -q '^tokens 599 ' "$TMP/out" && grep -q '^bytes 599$' "$TMP/out" || fail "eval --data B 16 T 128 on 600 bytes: $(cat "$TMP/out")"
+checks=$((checks + 1))
+d7=$("$RNNC" eval --model "$TMP/tok_ok.safetensors" --data "$TMP/ab.txt" --batch 1 --seq 7 | awk '$1 == "loss" { print $2 }')
+all=$("$RNNC" eval --model "$TMP/tok_ok.safetensors" --ids "$TMP/ab.ids" --batch 1 --seq 599 | awk '$1 == "loss" { print $2 }')
+[ -n "$d7" ] && near "$d7" "$all" 1e-5 || fail "eval --data --batch 1 --seq 7 ($d7) should equal one window over all 599 targets ($all)"
+printf 'a' >"$TMP/a1.txt"
+expect_error 1 "nothing to evaluate in $TMP/a1.txt: its 1 byte is one token" "$RNNC" eval --model "$TMP/tok_ok.safetensors" --data "$TMP/a1.txt"
+expect_error 2 "--data FILE (text) or --ids FILE (token ids) is required" "$RNNC" eval --model "$TMP/tok_ok.safetensors"
 
 # A tiny file whose config asks for 64 layers x 16384 hidden (over 500 GB): one error naming the
 # first tensor that does not match, before anything is allocated (it used to reach a failed
