@@ -75,6 +75,23 @@ near "$got" "$want_sgd" 1e-5 || fail "sgd step loss $got vs $want_sgd"
 [ -s "$TMP/s.safetensors" ] || fail "train wrote no model"
 ls "$TMP" | grep -q tmp && fail "a temp file was left behind"
 
+# train --ids: its help gives this mode's defaults, not the text trainer's, and lists only the flags
+# it uses; the run flags it has no use for are refused, naming the flag.
+"$RNNC" train --ids x --help >"$TMP/idshelp"
+for want in "sgd | adam | adamw (required)" "learning rate (required)" "default constant)" "warm-up steps (default 0)" \
+    "(default 0 = off)" "draws dropout (default 1)" "-o, --output OUT"; do
+    grep -qF -- "$want" "$TMP/idshelp" || fail "train --ids --help lacks '$want'"
+done
+for flag in --log-every --eval-every --patience --checkpoint-every --dropout --resume --force "default 1337" "adamw)" "default 100"; do
+    grep -qF -- "$flag" "$TMP/idshelp" && fail "train --ids --help shows '$flag'"
+done
+idtr=(train --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 --optimizer sgd --lr 0.5 -o "$TMP/u.safetensors")
+for f in "--log-every 3" "--eval-every 3" "--patience 2" "--checkpoint-every 3" "--resume $TMP"; do
+    expect_error 2 "${f%% *} does not apply to an id-file run" "$RNNC" "${idtr[@]}" $f
+done
+expect_error 2 "--force does not apply to an id-file run (it has no run directory to start over in" "$RNNC" "${idtr[@]}" --force
+[ -e "$TMP/u.safetensors" ] && fail "a refused train --ids wrote its model"
+
 # init then info: LSTM layers have 4x and GRU layers 3x an Elman layer's parameters.
 for cell in rnn_tanh lstm gru; do
     checks=$((checks + 1))
@@ -129,10 +146,6 @@ grep -q "warning: --momentum is ignored by --optimizer adam" "$TMP/mom.err" || f
 "$RNNC" train --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 --optimizer adam \
     --lr 0.1 --schedule constant --min-lr-ratio 0.5 -o "$TMP/sch.safetensors" >/dev/null 2>"$TMP/sch.err" || fail "train with --schedule constant failed"
 grep -q "warning: --min-lr-ratio is ignored by --schedule constant (cosine only)" "$TMP/sch.err" || fail "no --min-lr-ratio warning: $(cat "$TMP/sch.err")"
-# --patience counts validations: with --eval-every 0 there is one, at the end, so it is ignored, with a warning
-"$RNNC" train --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 --optimizer adam \
-    --lr 0.1 --patience 2 --eval-every 0 -o "$TMP/pat.safetensors" >/dev/null 2>"$TMP/pat.err" || fail "train with --patience and --eval-every 0 failed"
-grep -q "warning: --patience is ignored with --eval-every 0" "$TMP/pat.err" || fail "no --patience warning: $(cat "$TMP/pat.err")"
 expect_error 2 "unknown option '--bogus'" "$RNNC" "${ev[@]}" --model "$G/cli_lstm.safetensors" --bogus
 expect_error 2 "--cell must be rnn_tanh, rnn_relu, lstm or gru" "$RNNC" init --cell transformer --vocab 5 --embed 2 \
     --hidden 2 -o "$TMP/x.safetensors"

@@ -128,6 +128,11 @@ ls "$tmp/live" | grep -q '\.tmp\.' && bad "temp files of the killed run remain: 
 "$rnnc" train --data "$tmp/oneline.txt" "${small[@]}" --steps 2 -o "$tmp/oneline" 2>"$tmp/err" && grep -q '"val_loss"' "$tmp/oneline/metrics.jsonl" \
   && ok || bad "one line with a final newline: $(cat "$tmp/err")"
 
+# --patience counts validations: with --eval-every 0 there is one, at the end, so it is ignored, with a warning
+# (train --ids, which never validates, refuses both: cli_model)
+"$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 2 --patience 2 --eval-every 0 -o "$tmp/pat" 2>"$tmp/err" \
+  && grep -q "warning: --patience is ignored with --eval-every 0" "$tmp/err" && ok || bad "no --patience warning: $(cat "$tmp/err")"
+
 expect_error "budget used up" "budget is used up" "$rnnc" train --resume "$tmp/live" --steps 10
 
 # kill -9 before any periodic checkpoint: the run saved one at step 0, so --resume continues it.
