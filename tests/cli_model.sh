@@ -92,6 +92,23 @@ done
 expect_error 2 "--force does not apply to an id-file run (it has no run directory to start over in" "$RNNC" "${idtr[@]}" --force
 [ -e "$TMP/u.safetensors" ] && fail "a refused train --ids wrote its model"
 
+# A flag has the same bounds in init as in train (one table, run_cli.c): --hidden and --embed up to
+# 65536 (init took 1048576 at parse, then failed in the model config), --dropout below 1 up to
+# 0.99, --seed up to 2^63 - 1 everywhere (train stopped at 4.6e18); a number beyond long is out of
+# range, not "not an integer". --dropout with one layer does nothing: a one-line warning.
+expect_error 2 "--hidden must be between 1 and 65536, got 100000" "$RNNC" init --cell lstm --vocab 5 --embed 2 --hidden 100000 -o "$TMP/x.safetensors"
+expect_error 2 "--embed must be between 1 and 65536, got 100000" "$RNNC" init --cell lstm --vocab 5 --embed 100000 --hidden 2 -o "$TMP/x.safetensors"
+expect_error 2 "--dropout must be between 0 and 0.99, got 0.995" "$RNNC" init --cell lstm --vocab 5 --embed 2 --hidden 2 --layers 2 --dropout 0.995 -o "$TMP/x.safetensors"
+expect_error 2 "--seed must be between 0 and 9223372036854775807, got 9223372036854775808" "$RNNC" init --cell lstm --vocab 5 --embed 2 --hidden 2 --seed 9223372036854775808 -o "$TMP/x.safetensors"
+expect_error 2 "--seed must be between 0 and 9223372036854775807, got 9223372036854775808" "$RNNC" train --data "$G/cli_ids.txt" --seed 9223372036854775808 --steps 1 -o "$TMP/x"
+checks=$((checks + 1))
+"$RNNC" init --cell lstm --vocab 5 --embed 2 --hidden 2 --dropout 0.5 --seed 9223372036854775807 -o "$TMP/d1.safetensors" >/dev/null 2>"$TMP/err" &&
+    [ "$(cat "$TMP/err")" = "rnnc init: warning: --dropout is ignored with one layer (it acts between stacked layers; give --layers 2 or more)" ] ||
+    fail "init --dropout with one layer: $(cat "$TMP/err")"
+checks=$((checks + 1))
+"$RNNC" init --cell lstm --vocab 5 --embed 2 --hidden 2 --layers 2 --dropout 0.5 -o "$TMP/d2.safetensors" >/dev/null 2>"$TMP/err" &&
+    [ ! -s "$TMP/err" ] || fail "init --dropout with two layers warned: $(cat "$TMP/err")"
+
 # init then info: LSTM layers have 4x and GRU layers 3x an Elman layer's parameters.
 for cell in rnn_tanh lstm gru; do
     checks=$((checks + 1))

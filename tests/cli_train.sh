@@ -128,6 +128,11 @@ ls "$tmp/live" | grep -q '\.tmp\.' && bad "temp files of the killed run remain: 
 "$rnnc" train --data "$tmp/oneline.txt" "${small[@]}" --steps 2 -o "$tmp/oneline" 2>"$tmp/err" && grep -q '"val_loss"' "$tmp/oneline/metrics.jsonl" \
   && ok || bad "one line with a final newline: $(cat "$tmp/err")"
 
+# --dropout acts between stacked layers: with --layers 1 it is ignored, with a one-line warning; the
+# largest --seed of every command is taken
+"$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 1 --dropout 0.3 --seed 9223372036854775807 -o "$tmp/drop" 2>"$tmp/err" \
+  && [ "$(grep -c "warning: --dropout is ignored with one layer" "$tmp/err")" -eq 1 ] && ok || bad "no --dropout warning: $(cat "$tmp/err")"
+
 # --patience counts validations: with --eval-every 0 there is one, at the end, so it is ignored, with a warning
 # (train --ids, which never validates, refuses both: cli_model)
 "$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 2 --patience 2 --eval-every 0 -o "$tmp/pat" 2>"$tmp/err" \

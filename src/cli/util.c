@@ -64,12 +64,12 @@ bool cli_parse_long(const char *cmd, const char *flag, const char *val, long min
     char *end;
     errno = 0;
     long v = strtol(val, &end, 10);
-    if (errno || end == val || *end) {
+    if ((errno && errno != ERANGE) || end == val || *end) {
         cli_usage_error(cmd, "%s expects an integer, got '%s'", flag, val);
         return false;
     }
-    if (v < min || v > max) {
-        cli_usage_error(cmd, "%s must be between %ld and %ld, got %ld", flag, min, max, v);
+    if (errno == ERANGE || v < min || v > max) { /* an integer beyond long is out of range too, not "not an integer" */
+        cli_usage_error(cmd, "%s must be between %ld and %ld, got %s", flag, min, max, val);
         return false;
     }
     *out = v;
