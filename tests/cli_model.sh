@@ -419,5 +419,25 @@ fi
 checks=$((checks + 1))
 "$RNNC" version --bogus --help | grep -q '^usage: rnnc version' || fail "rnnc version --bogus --help"
 
+# A bad -o is refused up front by every command that writes a file, with the same words: an empty
+# name, an existing directory (train --ids found it only after all its steps), a missing directory.
+mkdir -p "$TMP/adir"
+printf '{"step":1,"tokens":10,"train_loss":2}\n' >"$TMP/m.jsonl"
+writers=("init --cell lstm --vocab 5 --embed 2 --hidden 2"
+         "tokenizer train --type char $TMP/ab.txt"
+         "tokenizer encode -t char $TMP/ab.txt"
+         "plot $TMP/m.jsonl"
+         "export $G/cli_lstm.safetensors"
+         "train --model $G/cli_lstm.safetensors --ids $G/cli_ids.txt --batch 4 --seq 5 --steps 1 --optimizer sgd --lr 0.5")
+for w in "${writers[@]}"; do
+    # shellcheck disable=SC2086
+    expect_error 2 "-o needs a file name" "$RNNC" $w -o ""
+    # shellcheck disable=SC2086
+    expect_error 2 "-o $TMP/adir is a directory; give the name of the file to write" "$RNNC" $w -o "$TMP/adir"
+    # shellcheck disable=SC2086
+    expect_error 1 "$TMP/nodir/x: cannot write it: $TMP/nodir is not a directory that exists" "$RNNC" $w -o "$TMP/nodir/x"
+done
+[ -z "$(ls -A "$TMP/adir")" ] || fail "a refused -o wrote into the directory: $(ls "$TMP/adir")"
+
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]

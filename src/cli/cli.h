@@ -17,6 +17,12 @@ int cli_fail_status(void);
  * "tokenizer train", "seq2seq translate"), so the hint points at the help of that mode. */
 int cli_usage_error(const char *mode, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The file a command is to write, named by FLAG ("-o", "--plot"): checked before any work, so a
+ * long run cannot end in a failed rename. An empty name or an existing directory is a usage error
+ * naming the flag (returns 2); a name whose directory does not exist is an error naming the path
+ * (returns 1); else 0. Every command that writes a file with -o calls it. */
+int cli_check_output(const char *mode, const char *flag, const char *path);
+
 /* Strict number parsing for flag values: the whole string must be a number within [min, max].
  * On failure prints a usage error naming the flag and returns false. */
 bool cli_parse_long(const char *cmd, const char *flag, const char *val, long min, long max, long *out);

@@ -69,6 +69,10 @@ int cmd_forecast_predict(int argc, char **argv) {
     }
     if (!model) return cli_usage_error(mode, "--model M is required");
     if (!data) return cli_usage_error(mode, "--data RECENT.csv is required");
+    if (output) {
+        int orc = cli_check_output(mode, "-o", output);
+        if (orc) return orc;
+    }
     rnnc_seq_model *m = NULL;
     int rc = cli_seq_load(RNNC_SEQ_FORECAST, model, &m);
     if (rc) return rc;
@@ -180,6 +184,10 @@ int cmd_forecast_eval(int argc, char **argv) {
     }
     if (!model) return cli_usage_error(mode, "--model M is required");
     if (!data) return cli_usage_error(mode, "--data SERIES.csv is required");
+    if (plot) {
+        int orc = cli_check_output(mode, "--plot", plot);
+        if (orc) return orc;
+    }
     if (threads) omp_set_num_threads((int)threads);
     rnnc_seq_model *m = NULL;
     int rc = cli_seq_load(RNNC_SEQ_FORECAST, model, &m);

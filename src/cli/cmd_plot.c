@@ -121,6 +121,8 @@ int cmd_plot(int argc, char **argv) {
     }
     if (n_in == 0) return cli_usage_error("plot", "no run directory or metrics.jsonl given");
     if (!out) return cli_usage_error("plot", "-o OUT.svg is required");
+    int orc = cli_check_output("plot", "-o", out);
+    if (orc) return orc;
     int by_step = strcmp(xaxis, "step") == 0, by_time = strcmp(xaxis, "time") == 0;
     if (!by_step && !by_time && strcmp(xaxis, "tokens") != 0)
         return cli_usage_error("plot", "--x must be tokens, step or time, got '%s'", xaxis);

@@ -184,6 +184,10 @@ int cmd_seq2seq_translate(int argc, char **argv) {
     }
     if (!model) return cli_usage_error(mode, "--model M is required");
     if (nbest > beam) return cli_usage_error(mode, "--nbest %ld needs --beam of at least %ld", nbest, nbest);
+    if (output) {
+        int orc = cli_check_output(mode, "-o", output);
+        if (orc) return orc;
+    }
     warn_alpha(mode, alpha_given, beam);
     if (threads) omp_set_num_threads((int)threads);
     bool from_stdin = !input || strcmp(input, "-") == 0;

@@ -178,6 +178,10 @@ static int parse(const char *mode, bool eval, bool tag, int argc, char **argv, o
     }
     if (!o->model) return cli_usage_error(mode, "--model M is required");
     if (eval && !o->data) return cli_usage_error(mode, "--data TEST.tsv is required");
+    if (o->output) {
+        int orc = cli_check_output(mode, "-o", o->output);
+        if (orc) return orc;
+    }
     if (o->threads) omp_set_num_threads((int)o->threads);
     return 0;
 }

@@ -65,13 +65,8 @@ static void usage(FILE *f, cli_flag_table *tables, size_t n) {
     /* the help of this mode: its own defaults, and only the flags it uses (model: --batch) */
     cli_flag_def run_defs[RF_COUNT], model_defs[1] = {cli_model_flags[MF_BATCH]};
     size_t nr = 0;
-    for (int k = 0; k < RF_COUNT; k++) {
-        if (ids_unused(k)) continue;
-        run_defs[nr] = cli_run_flags[k];
-        if (k == RF_OUTPUT) run_defs[nr].arg = "OUT";
-        if (ids_help(k)) run_defs[nr].help = ids_help(k);
-        nr++;
-    }
+    for (int k = 0; k < RF_COUNT; k++)
+        if (!ids_unused(k)) run_defs[nr++] = tables[2].defs[k];
     model_defs[0].help = "streams the ids are cut into (required)";
     cli_flag_table shown[] = {tables[0], {"model (the model file decides everything but the batch)", model_defs, tables[1].vals, 1},
                               {"training run", run_defs, tables[2].vals, nr}};
@@ -101,10 +96,15 @@ static void on_step(const rnnc_run_event *e, void *ctx) {
 static int train_ids(int argc, char **argv) {
     const char *mode = "train --ids";
     cli_flag_val iv[IF_COUNT] = {0}, mv[MF_COUNT] = {0}, rv[RF_COUNT] = {0};
+    cli_flag_def run_defs[RF_COUNT]; /* the trainers' run flags, with this mode's -o and defaults */
+    for (int k = 0; k < RF_COUNT; k++) {
+        run_defs[k] = cli_run_flags[k];
+        if (ids_help(k)) run_defs[k].help = ids_help(k);
+    }
+    run_defs[RF_OUTPUT].arg = "OUT";
     cli_flag_table tables[] = {{"id file", ids_flags, iv, IF_COUNT},
                                {"model", cli_model_flags, mv, MF_COUNT},
-                               {"training run (the same in every trainer; here -o is the model file to write)", cli_run_flags,
-                                rv, RF_COUNT}};
+                               {"training run", run_defs, rv, RF_COUNT}};
     const size_t nt = sizeof tables / sizeof tables[0];
     int rc = cli_flags_parse(mode, argc, argv, 1, tables, nt);
     if (rc < 0) { usage(stdout, tables, nt); cli_flags_free(tables, nt); return 0; }
@@ -119,6 +119,7 @@ static int train_ids(int argc, char **argv) {
         if (k != MF_BATCH && mv[k].given) { rc = cli_usage_error(mode, "%s: the model file decides it", cli_model_flags[k].name); goto out; }
     for (int k = 0; k < RF_COUNT; k++)
         if (rv[k].given && ids_unused(k)) { rc = cli_usage_error(mode, "%s does not apply to an id-file run (%s)", cli_run_flags[k].name, ids_unused(k)); goto out; }
+    if ((rc = cli_check_output(mode, "-o", rv[RF_OUTPUT].s))) goto out; /* before the training, not at its end */
     rnnc_run_opts ro;
     if ((rc = cli_run_opts(mode, rv, &ro))) goto out;
     if (!rv[RF_SCHEDULE].given) ro.schedule = RNNC_SCHEDULE_CONSTANT;

@@ -111,7 +111,9 @@ int cli_flags_parse(const char *mode, int argc, char **argv, int first, cli_flag
             if (!cli_parse_duration(mode, d->name, val, &v->d)) return 2;
             break;
         case CF_STR:
-            if (!*val) return cli_usage_error(mode, "%s needs a value", d->name);
+            if (!*val) /* -o "" reads as every command's (cli_check_output) */
+                return cli_usage_error(mode, "%s needs a %s", typed, !d->arg || strcmp(d->name, "--output") ? "value"
+                                                                    : strcmp(d->arg, "RUN_DIR") ? "file name" : "directory name");
             v->s = val;
             break;
         case CF_LIST: /* the value, then every argument up to the next flag */

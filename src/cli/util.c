@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,6 +59,27 @@ int cli_usage_error(const char *mode, const char *fmt, ...) {
     fprintf(stderr, "\n(see rnnc %s --help)\n", mode);
     va_end(ap);
     return 2;
+}
+
+int cli_check_output(const char *mode, const char *flag, const char *path) {
+    if (!*path) return cli_usage_error(mode, "%s needs a file name", flag);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return cli_usage_error(mode, "%s %s is a directory; give the name of the file to write", flag, path);
+    /* the directory the file goes in (the temp file beside it, then the rename) must exist */
+    const char *slash = strrchr(path, '/');
+    if (slash && slash != path) {
+        size_t n = (size_t)(slash - path);
+        char *dir = malloc(n + 1);
+        if (!dir) return cli_fail("out of memory");
+        memcpy(dir, path, n);
+        dir[n] = 0;
+        bool ok = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+        int rc = ok ? 0 : cli_fail("%s: cannot write it: %s is not a directory that exists", path, dir);
+        free(dir);
+        return rc;
+    }
+    return 0;
 }
 
 bool cli_parse_long(const char *cmd, const char *flag, const char *val, long min, long max, long *out) {
