@@ -74,8 +74,11 @@ expect_error 2 sample --model "$M" --prompt x --prompt-file "$T/p.txt"
 expect_error 2 sample --model "$M" --prompt-file
 
 expect_error 2 sample --model "$M" --temperature -1
-expect_error 2 sample --model "$M" --top-p 0
-expect_error 2 sample --model "$M" --top-p 1.5
+# one message for every --top-p outside (0, 1] (0 said "in (0, 1]", 1.5 "between 0 and 1")
+for p in 0 1.5 -0.5; do
+    expect_error 2 sample --model "$M" --top-p $p
+    grep -q "^rnnc sample: --top-p must be in (0, 1\], got $p$" "$T/err" || fail "--top-p $p: $(cat "$T/err")"
+done
 expect_error 2 sample --model "$M" --top-k -1
 expect_error 2 sample --model "$M" -n abc
 expect_error 2 sample --prompt hi
