@@ -320,5 +320,19 @@ if "$rnnc" tokenizer stats --sizes 300,600 "$tmp/corpus.txt" >"$tmp/stats" 2>"$t
         [ "$(grep -Ec '^bpe +(300|600) ' "$tmp/stats")" = 2 ] && ok || fail "stats table: $(cat "$tmp/stats")"
 else fail "stats: $(cat "$tmp/err")"; fi
 
+# stats says what it leaves out: word and BPE rows under --sizes too small for them, the real upper
+# limit of --sizes, ratios over a held-out part with no words ("-", not 0.000%), and a cut that
+# falls inside a line
+"$rnnc" tokenizer stats --sizes 1 "$tmp/corpus.txt" >"$tmp/stats" 2>&1 && grep -q '^word: no row: every --sizes is below 5' "$tmp/stats" &&
+    grep -q '^bpe: no row: every --sizes is below 256' "$tmp/stats" && ok || fail "stats --sizes 1: $(cat "$tmp/stats")"
+expect_fail 2 "--sizes expects up to 32 comma-separated integers from 1 to 10000000, got '100000000'" "$rnnc" tokenizer stats --sizes 100000000 "$tmp/corpus.txt"
+printf 'hello world\n  ' >"$tmp/t14.txt"
+"$rnnc" tokenizer stats --sizes 300 "$tmp/t14.txt" >"$tmp/stats" 2>&1 && grep -q 'the held-out part has no words' "$tmp/stats" &&
+    grep -Eq '^word \(all words\) +[0-9]+ +0 +- +- +- ' "$tmp/stats" && ! grep -q '%' <(grep '^word' "$tmp/stats") && ok ||
+    fail "stats on a held-out part without words: $(cat "$tmp/stats")"
+tr -d '\n' <"$tmp/corpus.txt" >"$tmp/oneline.txt"
+"$rnnc" tokenizer stats --sizes 300 "$tmp/oneline.txt" >"$tmp/stats" 2>&1 && head -1 "$tmp/stats" | grep -q 'cut inside a line' && ok ||
+    fail "stats on one line: the cut inside the line is not said: $(head -1 "$tmp/stats")"
+
 echo "$checks checks passed, $failures failed"
 [ "$failures" = 0 ]
