@@ -52,51 +52,6 @@ static rnnc_status stream_loss(rnnc_lm *m, const rnnc_stream *st, int B, int T, 
     return s;
 }
 
-/* Mean cross-entropy over every prediction a text allows: each of its ids after the first is a
- * target once. The n - 1 targets are cut into B contiguous streams whose lengths differ by at
- * most one (fewer streams when there are fewer targets), run as windows of T with the state
- * carried; where a stream ends inside a window, the rest of its row is padding whose targets are
- * ignored, so the last window is in effect shorter. (rnnc_stream, as --ids uses it, drops the
- * tail that B and T do not divide: up to half a short text.) *targets gets n - 1. */
-static rnnc_status text_loss(rnnc_lm *m, const int32_t *ids, size_t n, int B, int T, double *loss, size_t *targets) {
-    const size_t N = n - 1;
-    if ((size_t)B > N) B = (int)N;
-    const size_t per = N / (size_t)B, extra = N % (size_t)B, longest = per + (extra > 0);
-    const size_t windows = (longest + (size_t)T - 1) / (size_t)T;
-    rnnc_lm_ws *ws = NULL;
-    int *x = malloc((size_t)B * (size_t)T * sizeof *x), *y = malloc((size_t)B * (size_t)T * sizeof *y);
-    rnnc_status s = (!x || !y) ? rnnc_error(RNNC_ERR_NOMEM, "out of memory") : rnnc_lm_ws_new(&ws, m, B, T);
-    double sum = 0; /* of the window means weighted by their targets */
-    for (size_t k = 0; k < windows && !s; k++) {
-        size_t count = 0, start = 0;
-        for (int b = 0; b < B; b++) {
-            const size_t len = per + ((size_t)b < extra);
-            for (size_t t = 0; t < (size_t)T; t++) {
-                const size_t at = k * (size_t)T + t, i = (size_t)b * (size_t)T + t;
-                if (at < len) {
-                    x[i] = ids[start + at];
-                    y[i] = ids[start + at + 1];
-                    count++;
-                } else {
-                    x[i] = 0; /* a valid id whose prediction is not scored */
-                    y[i] = RNNC_IGNORE_INDEX;
-                }
-            }
-            start += len;
-        }
-        double l = 0;
-        s = rnnc_lm_forward(m, ws, x, B, T, false, NULL, NULL);
-        if (!s) s = rnnc_lm_loss(m, ws, y, false, &l);
-        sum += l * (double)count;
-    }
-    free(x);
-    free(y);
-    rnnc_lm_ws_free(ws);
-    *loss = sum / (double)N;
-    *targets = N;
-    return s;
-}
-
 /* Characters of UTF-8 text (lead bytes; a stray byte counts as one). */
 static size_t count_chars(const unsigned char *s, size_t n) {
     size_t c = 0;
@@ -122,7 +77,7 @@ static int eval_text(const char *model, const char *data, long B, long T, bool j
                                   len == 1 ? " is" : "s are"); goto out; }
     double loss;
     size_t n_targets;
-    if (text_loss(m, (const int32_t *)ids.data, ids.len, (int)B, (int)T, &loss, &n_targets)) { rc = cli_fail_status(); goto out; }
+    if (rnnc_lm_text_loss(m, (const int32_t *)ids.data, ids.len, (int)B, (int)T, &loss, &n_targets)) { rc = cli_fail_status(); goto out; }
     double targets = (double)n_targets;
     /* Bytes covered by the evaluated targets (all tokens but the first), in proportion to the
      * text's tokens. */
@@ -161,8 +116,7 @@ static int eval_text(const char *model, const char *data, long B, long T, bool j
         printf("bits per byte: not shown, %.1f%% of the tokens are <unk>: their bytes are not modelled\n", 100 * unk_rate);
     else
         printf("bpb %.6f\n", bpb);
-    printf("tokens %.0f (every token of the text's %zu but the first, which is only context)\nbytes %.0f\n", targets, ids.len,
-           bytes);
+    printf("tokens %.0f\nbytes %.0f\n", targets, bytes); /* every token but the first: the targets */
     if (type == RNNC_TOKENIZER_WORD)
         printf("unk %.2f%% (%zu of the text's %zu tokens)\n", 100 * unk_rate, oov, ids.len);
     else if (chars)
