@@ -32,6 +32,8 @@ export LC_ALL=C RNNC_NO_PROGRESS=1
 fail() { echo "FAIL: $*"; echo >>"$tmp/fails"; }
 
 [ -s "$doc" ] || { echo "FAIL: $doc is missing"; exit 1; }
+# --threads is 1 to 1,024 in every command (0 is refused): no section may offer a 0 for it
+grep -n '`--threads N` \[0' "$doc" | sed 's/^/FAIL: docs\/CLI.md offers --threads 0, which every command refuses: line /' | grep . && echo >>"$tmp/fails"
 extra=$(cd "$root/docs" && ls CLI?*.md 2>/dev/null)
 [ -z "$extra" ] || fail "docs/CLI.md is the one command-line document; merge and remove: $extra"
 

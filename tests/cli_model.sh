@@ -75,6 +75,40 @@ near "$got" "$want_sgd" 1e-5 || fail "sgd step loss $got vs $want_sgd"
 [ -s "$TMP/s.safetensors" ] || fail "train wrote no model"
 ls "$TMP" | grep -q tmp && fail "a temp file was left behind"
 
+# train --ids: its help gives this mode's defaults, not the text trainer's, and lists only the flags
+# it uses; the run flags it has no use for are refused, naming the flag.
+"$RNNC" train --ids x --help >"$TMP/idshelp"
+for want in "sgd | adam | adamw (required)" "learning rate (required)" "default constant)" "warm-up steps (default 0)" \
+    "(default 0 = off)" "draws dropout (default 1)" "-o, --output OUT"; do
+    grep -qF -- "$want" "$TMP/idshelp" || fail "train --ids --help lacks '$want'"
+done
+for flag in --log-every --eval-every --patience --checkpoint-every --dropout --resume --force "default 1337" "adamw)" "default 100"; do
+    grep -qF -- "$flag" "$TMP/idshelp" && fail "train --ids --help shows '$flag'"
+done
+idtr=(train --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 --optimizer sgd --lr 0.5 -o "$TMP/u.safetensors")
+for f in "--log-every 3" "--eval-every 3" "--patience 2" "--checkpoint-every 3" "--resume $TMP"; do
+    expect_error 2 "${f%% *} does not apply to an id-file run" "$RNNC" "${idtr[@]}" $f
+done
+expect_error 2 "--force does not apply to an id-file run (it has no run directory to start over in" "$RNNC" "${idtr[@]}" --force
+[ -e "$TMP/u.safetensors" ] && fail "a refused train --ids wrote its model"
+
+# A flag has the same bounds in init as in train (one table, run_cli.c): --hidden and --embed up to
+# 65536 (init took 1048576 at parse, then failed in the model config), --dropout below 1 up to
+# 0.99, --seed up to 2^63 - 1 everywhere (train stopped at 4.6e18); a number beyond long is out of
+# range, not "not an integer". --dropout with one layer does nothing: a one-line warning.
+expect_error 2 "--hidden must be between 1 and 65536, got 100000" "$RNNC" init --cell lstm --vocab 5 --embed 2 --hidden 100000 -o "$TMP/x.safetensors"
+expect_error 2 "--embed must be between 1 and 65536, got 100000" "$RNNC" init --cell lstm --vocab 5 --embed 100000 --hidden 2 -o "$TMP/x.safetensors"
+expect_error 2 "--dropout must be between 0 and 0.99, got 0.995" "$RNNC" init --cell lstm --vocab 5 --embed 2 --hidden 2 --layers 2 --dropout 0.995 -o "$TMP/x.safetensors"
+expect_error 2 "--seed must be between 0 and 9223372036854775807, got 9223372036854775808" "$RNNC" init --cell lstm --vocab 5 --embed 2 --hidden 2 --seed 9223372036854775808 -o "$TMP/x.safetensors"
+expect_error 2 "--seed must be between 0 and 9223372036854775807, got 9223372036854775808" "$RNNC" train --data "$G/cli_ids.txt" --seed 9223372036854775808 --steps 1 -o "$TMP/x"
+checks=$((checks + 1))
+"$RNNC" init --cell lstm --vocab 5 --embed 2 --hidden 2 --dropout 0.5 --seed 9223372036854775807 -o "$TMP/d1.safetensors" >/dev/null 2>"$TMP/err" &&
+    [ "$(cat "$TMP/err")" = "rnnc init: warning: --dropout is ignored with one layer (it acts between stacked layers; give --layers 2 or more)" ] ||
+    fail "init --dropout with one layer: $(cat "$TMP/err")"
+checks=$((checks + 1))
+"$RNNC" init --cell lstm --vocab 5 --embed 2 --hidden 2 --layers 2 --dropout 0.5 -o "$TMP/d2.safetensors" >/dev/null 2>"$TMP/err" &&
+    [ ! -s "$TMP/err" ] || fail "init --dropout with two layers warned: $(cat "$TMP/err")"
+
 # init then info: LSTM layers have 4x and GRU layers 3x an Elman layer's parameters.
 for cell in rnn_tanh lstm gru; do
     checks=$((checks + 1))
@@ -129,10 +163,6 @@ grep -q "warning: --momentum is ignored by --optimizer adam" "$TMP/mom.err" || f
 "$RNNC" train --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 --optimizer adam \
     --lr 0.1 --schedule constant --min-lr-ratio 0.5 -o "$TMP/sch.safetensors" >/dev/null 2>"$TMP/sch.err" || fail "train with --schedule constant failed"
 grep -q "warning: --min-lr-ratio is ignored by --schedule constant (cosine only)" "$TMP/sch.err" || fail "no --min-lr-ratio warning: $(cat "$TMP/sch.err")"
-# --patience counts validations: with --eval-every 0 there is one, at the end, so it is ignored, with a warning
-"$RNNC" train --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 --optimizer adam \
-    --lr 0.1 --patience 2 --eval-every 0 -o "$TMP/pat.safetensors" >/dev/null 2>"$TMP/pat.err" || fail "train with --patience and --eval-every 0 failed"
-grep -q "warning: --patience is ignored with --eval-every 0" "$TMP/pat.err" || fail "no --patience warning: $(cat "$TMP/pat.err")"
 expect_error 2 "unknown option '--bogus'" "$RNNC" "${ev[@]}" --model "$G/cli_lstm.safetensors" --bogus
 expect_error 2 "--cell must be rnn_tanh, rnn_relu, lstm or gru" "$RNNC" init --cell transformer --vocab 5 --embed 2 \
     --hidden 2 -o "$TMP/x.safetensors"
@@ -178,6 +208,20 @@ rewrite_header "$TMP/v262.safetensors" "$TMP/tok_ok.safetensors" "s|\"__metadata
 "$RNNC" eval --model "$TMP/tok_ok.safetensors" --data "$TMP/ab.txt" --batch 2 --seq 5 >"$TMP/out" 2>"$TMP/err" &&
     grep -q '^loss ' "$TMP/out" || fail "eval with a matching tokenizer: $(cat "$TMP/err")"
 "$RNNC" info "$TMP/tok_ok.safetensors" | grep -q 'tokenizer   char, |V| = 262' || fail "info does not show the tokenizer"
+# eval --data scores every token but the first, whatever B and T (600 bytes: 599 targets), not the
+# part B streams of whole T-windows cover; a shorter last window is the same as one long window.
+printf '{"type":"char","version":1,"reserved":["<pad>","<bos>","<eos>","<unk>"],"byte_fallback":true,"chars":[97,98]}' >"$TMP/ab.json"
+"$RNNC" tokenizer encode -t "$TMP/ab.json" "$TMP/ab.txt" >"$TMP/ab.ids" || fail "encode ab.txt"
+checks=$((checks + 1))
+"$RNNC" eval --model "$TMP/tok_ok.safetensors" --data "$TMP/ab.txt" --batch 16 --seq 128 >"$TMP/out" 2>&1 &&
+    grep -q '^tokens 599$' "$TMP/out" && grep -q '^bytes 599$' "$TMP/out" || fail "eval --data B 16 T 128 on 600 bytes: $(cat "$TMP/out")"
+checks=$((checks + 1))
+d7=$("$RNNC" eval --model "$TMP/tok_ok.safetensors" --data "$TMP/ab.txt" --batch 1 --seq 7 | awk '$1 == "loss" { print $2 }')
+all=$("$RNNC" eval --model "$TMP/tok_ok.safetensors" --ids "$TMP/ab.ids" --batch 1 --seq 599 | awk '$1 == "loss" { print $2 }')
+[ -n "$d7" ] && near "$d7" "$all" 1e-5 || fail "eval --data --batch 1 --seq 7 ($d7) should equal one window over all 599 targets ($all)"
+printf 'a' >"$TMP/a1.txt"
+expect_error 1 "nothing to evaluate in $TMP/a1.txt: its 1 byte is one token" "$RNNC" eval --model "$TMP/tok_ok.safetensors" --data "$TMP/a1.txt"
+expect_error 2 "--data FILE (text) or --ids FILE (token ids) is required" "$RNNC" eval --model "$TMP/tok_ok.safetensors"
 
 # A tiny file whose config asks for 64 layers x 16384 hidden (over 500 GB): one error naming the
 # first tensor that does not match, before anything is allocated (it used to reach a failed
@@ -374,6 +418,26 @@ if [ -w /dev/full ]; then
 fi
 checks=$((checks + 1))
 "$RNNC" version --bogus --help | grep -q '^usage: rnnc version' || fail "rnnc version --bogus --help"
+
+# A bad -o is refused up front by every command that writes a file, with the same words: an empty
+# name, an existing directory (train --ids found it only after all its steps), a missing directory.
+mkdir -p "$TMP/adir"
+printf '{"step":1,"tokens":10,"train_loss":2}\n' >"$TMP/m.jsonl"
+writers=("init --cell lstm --vocab 5 --embed 2 --hidden 2"
+         "tokenizer train --type char $TMP/ab.txt"
+         "tokenizer encode -t char $TMP/ab.txt"
+         "plot $TMP/m.jsonl"
+         "export $G/cli_lstm.safetensors"
+         "train --model $G/cli_lstm.safetensors --ids $G/cli_ids.txt --batch 4 --seq 5 --steps 1 --optimizer sgd --lr 0.5")
+for w in "${writers[@]}"; do
+    # shellcheck disable=SC2086
+    expect_error 2 "-o needs a file name" "$RNNC" $w -o ""
+    # shellcheck disable=SC2086
+    expect_error 2 "-o $TMP/adir is a directory; give the name of the file to write" "$RNNC" $w -o "$TMP/adir"
+    # shellcheck disable=SC2086
+    expect_error 1 "$TMP/nodir/x: cannot write it: $TMP/nodir is not a directory that exists" "$RNNC" $w -o "$TMP/nodir/x"
+done
+[ -z "$(ls -A "$TMP/adir")" ] || fail "a refused -o wrote into the directory: $(ls "$TMP/adir")"
 
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]

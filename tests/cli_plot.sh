@@ -114,6 +114,25 @@ expect_error 1 plot "$T/torn_run" -o "$T/x.svg"
 grep -q "no metrics in the log yet (1 line that is not a JSON object" "$T/err" || fail "torn log: $(cat "$T/err")"
 [ -e "$T/x.svg" ] && fail "an SVG was written despite the error"
 
+# a log with nothing plottable is an error, not an empty chart: NaN is not JSON, 1e400 is not finite;
+# --log-x cannot place a token count of 0
+printf '{"step":1,"tokens":10,"train_loss":NaN}\n{"step":2,"tokens":20,"train_loss":1e400}\n' >"$T/nan.jsonl"
+expect_error 1 plot "$T/nan.jsonl" -o "$T/x.svg"
+grep -q "no finite train_loss or val_loss values.*skipped 1 line that is not a JSON object, the first at $T/nan.jsonl:1" "$T/err" ||
+    fail "log of NaN and 1e400: $(cat "$T/err")"
+printf '{"step":1,"tokens":0,"train_loss":2}\n{"step":2,"tokens":0,"train_loss":3}\n' >"$T/zero.jsonl"
+expect_error 1 plot "$T/zero.jsonl" --log-x -o "$T/x.svg"
+grep -q "above 0 (--log-x cannot place 0)" "$T/err" || fail "--log-x with all tokens 0: $(cat "$T/err")"
+[ -e "$T/x.svg" ] && fail "an SVG was written despite the error"
+# a line that is not JSON before the last is skipped with a warning naming file:line (a torn last
+# line, as in run_b above, is skipped quietly); success ends with the "wrote" line
+printf '{"step":1,"tokens":10,"train_loss":2}\ngarbage line\n{"step":3,"tokens":30,"train_loss":1}\n' >"$T/mid.jsonl"
+"$RNNC" plot "$T/mid.jsonl" -o "$T/mid.svg" 2>"$T/err" || fail "plot of a log with a bad middle line: $(cat "$T/err")"
+grep -q "^rnnc plot: warning: $T/mid.jsonl:2: not a JSON object, skipped (1 such line" "$T/err" || fail "bad middle line: $(cat "$T/err")"
+grep -q "^wrote $T/mid.svg: 1 run, 2 points$" "$T/err" || fail "no 'wrote' line: $(cat "$T/err")"
+"$RNNC" plot "$T/run_b" -o "$T/b.svg" 2>"$T/err" && [ "$(cat "$T/err")" = "wrote $T/b.svg: 1 run, 6 points" ] ||
+    fail "a torn last line should pass quietly: $(cat "$T/err")"
+
 # a legend name wider than the plot loses its middle, and the legend stays inside the picture
 long="run-$(printf 'x%.0s' $(seq 1 200))-lr0.003"
 mkdir -p "$T/$long" && cp "$T/run_a/metrics.jsonl" "$T/$long/"

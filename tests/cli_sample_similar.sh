@@ -74,8 +74,11 @@ expect_error 2 sample --model "$M" --prompt x --prompt-file "$T/p.txt"
 expect_error 2 sample --model "$M" --prompt-file
 
 expect_error 2 sample --model "$M" --temperature -1
-expect_error 2 sample --model "$M" --top-p 0
-expect_error 2 sample --model "$M" --top-p 1.5
+# one message for every --top-p outside (0, 1] (0 said "in (0, 1]", 1.5 "between 0 and 1")
+for p in 0 1.5 -0.5; do
+    expect_error 2 sample --model "$M" --top-p $p
+    grep -q "^rnnc sample: --top-p must be in (0, 1\], got $p$" "$T/err" || fail "--top-p $p: $(cat "$T/err")"
+done
 expect_error 2 sample --model "$M" --top-k -1
 expect_error 2 sample --model "$M" -n abc
 expect_error 2 sample --prompt hi
@@ -96,7 +99,7 @@ grep -q '^nearest to c - a + o:' "$T/ana" || fail "analogy header: $(cat "$T/ana
 expect_error 1 similar --model "$M" zq
 grep -q "'zq'" "$T/err" || fail "unknown word not named: $(cat "$T/err")"
 expect_error 1 similar --model "$M" "€"
-grep -q "'€'" "$T/err" || fail "unknown character not named: $(cat "$T/err")"
+grep -q "unknown character '€': not in this model's char vocabulary" "$T/err" || fail "unknown character not named as such: $(cat "$T/err")"
 expect_error 1 similar --model "$T/bare.safetensors" a
 expect_error 2 similar --model "$M"
 expect_error 2 similar --model "$M" + a
@@ -184,7 +187,7 @@ if [ -s "$B" ]; then
     # an unseen query word is refused naming it
     with_unseen none "[[0,$((VB - 1))]]"
     expect_error 1 similar --model "$T/none.safetensors" cat
-    grep -q "'cat' (token [0-9]*) never occurred in the training data (metadata rnnc.unseen_ids)" "$T/err" || fail "unseen query: $(cat "$T/err")"
+    grep -q "'cat' never occurred in the training data (as ' cat', token [0-9]*; metadata rnnc.unseen_ids)" "$T/err" || fail "unseen query: $(cat "$T/err")"
     expect_error 1 similar --model "$T/none.safetensors" cat - dog + the
     # malformed values: one line naming the key (expect_error checks the one line)
     for v in '[[3,1]]' "[[0,$VB]]" '[[0,3]' '[[5,9],[2,3]]' '[[0,3],[3,4]]' '[[-1,3]]' '[[01,3]]' '[[1.5,3]]' '[[1e2,300]]' \
@@ -193,6 +196,15 @@ if [ -s "$B" ]; then
         expect_error 1 similar --model "$T/bad.safetensors" cat
         grep -q "rnnc.unseen_ids" "$T/err" || fail "malformed rnnc.unseen_ids '$v': error does not name the key: $(cat "$T/err")"
     done
+    # a word whose bare token never occurred falls back to its form after a space (docs: WORD is "the
+    # word itself or the word after a space"); it was refused as unseen
+    "$RNNC" similar --model "$B" --export "$T/bproj" >/dev/null || fail "export of the BPE model"
+    bare=$(grep -nx 'the' "$T/bproj/metadata.tsv" | cut -d: -f1)
+    if [ -n "$bare" ] && grep -qx ' the' "$T/bproj/metadata.tsv"; then
+        with_unseen thebare "[[$((bare - 1)),$((bare - 1))]]"
+        "$RNNC" similar --model "$T/thebare.safetensors" the -k 3 >"$T/tb" 2>"$T/err" && grep -q '^nearest to the:' "$T/tb" ||
+            fail "an unseen bare 'the' should fall back to ' the': $(cat "$T/err")"
+    else fail "the BPE model has no tokens 'the' and ' the' to test the fallback with"; fi
     with_unseen empty '[]'
     "$RNNC" similar --model "$T/empty.safetensors" cat -k 100000 >"$T/e" 2>"$T/err" && [ ! -s "$T/err" ] &&
         [ "$(grep -c '^  ' "$T/e")" -eq $((VB - 1)) ] || fail "rnnc.unseen_ids [] (every token seen): $(cat "$T/err")"

@@ -88,6 +88,12 @@ printf 'the Qwxzy' | "$rnnc" tokenizer encode -t "$tmp/word.json" >"$tmp/ids" &&
 "$rnnc" tokenizer train --type word --vocab-size 100000 --min-count 50 -o "$tmp/word50.json" "$tmp/corpus.txt" 2>/dev/null &&
     "$rnnc" tokenizer train --type word --vocab-size 100000 -o "$tmp/wordall.json" "$tmp/corpus.txt" 2>/dev/null &&
     [ "$(wc -c <"$tmp/word50.json")" -lt "$(wc -c <"$tmp/wordall.json")" ] && ok || fail "word --min-count 50 should shrink the vocabulary"
+# a --min-count that leaves no word is refused, naming it (a tokenizer of <unk> alone scores ppl 1 on
+# nothing); so is such a file
+expect_fail 1 'min-count 999999 leaves no word' "$rnnc" tokenizer train --type word --vocab-size 100 --min-count 999999 -o "$tmp/none.json" "$tmp/corpus.txt"
+[ ! -e "$tmp/none.json" ] && ok || fail "a refused tokenizer train wrote $tmp/none.json"
+printf '{"type":"word","version":1,"words":[]}' > "$tmp/nowords.json"
+expect_fail 1 'nowords.json.*"words" is empty' "$rnnc" tokenizer encode -t "$tmp/nowords.json" "$tmp/corpus.txt"
 printf 'the' | "$rnnc" tokenizer encode -t "$tmp/word50.json" - >"$tmp/ids" && [ "$(cat "$tmp/ids")" = 4 ] && ok || fail "'the' should be id 4 (most frequent), got $(cat "$tmp/ids")"
 
 # --- BPE ---
@@ -326,6 +332,20 @@ if "$rnnc" tokenizer stats --sizes 300,600 "$tmp/corpus.txt" >"$tmp/stats" 2>"$t
     grep -Eq '^char +[0-9]+' "$tmp/stats" && [ "$(grep -Ec '^word +[0-9]+' "$tmp/stats")" = 2 ] &&
         [ "$(grep -Ec '^bpe +(300|600) ' "$tmp/stats")" = 2 ] && ok || fail "stats table: $(cat "$tmp/stats")"
 else fail "stats: $(cat "$tmp/err")"; fi
+
+# stats says what it leaves out: word and BPE rows under --sizes too small for them, the real upper
+# limit of --sizes, ratios over a held-out part with no words ("-", not 0.000%), and a cut that
+# falls inside a line
+"$rnnc" tokenizer stats --sizes 1 "$tmp/corpus.txt" >"$tmp/stats" 2>&1 && grep -q '^word: no row: every --sizes is below 5' "$tmp/stats" &&
+    grep -q '^bpe: no row: every --sizes is below 256' "$tmp/stats" && ok || fail "stats --sizes 1: $(cat "$tmp/stats")"
+expect_fail 2 "--sizes expects up to 32 comma-separated integers from 1 to 10000000, got '100000000'" "$rnnc" tokenizer stats --sizes 100000000 "$tmp/corpus.txt"
+printf 'hello world\n  ' >"$tmp/t14.txt"
+"$rnnc" tokenizer stats --sizes 300 "$tmp/t14.txt" >"$tmp/stats" 2>&1 && grep -q 'the held-out part has no words' "$tmp/stats" &&
+    grep -Eq '^word \(all words\) +[0-9]+ +0 +- +- +- ' "$tmp/stats" && ! grep -q '%' <(grep '^word' "$tmp/stats") && ok ||
+    fail "stats on a held-out part without words: $(cat "$tmp/stats")"
+tr -d '\n' <"$tmp/corpus.txt" >"$tmp/oneline.txt"
+"$rnnc" tokenizer stats --sizes 300 "$tmp/oneline.txt" >"$tmp/stats" 2>&1 && head -1 "$tmp/stats" | grep -q 'cut inside a line' && ok ||
+    fail "stats on one line: the cut inside the line is not said: $(head -1 "$tmp/stats")"
 
 echo "$checks checks passed, $failures failed"
 [ "$failures" = 0 ]

@@ -130,6 +130,22 @@ wait $pid 2>/dev/null
 : > "$tmp/live/model.safetensors.tmp.$pid" # as a write cut short by the kill leaves it
 "$rnnc" train --resume "$tmp/live" --steps 1000 2>"$tmp/err" && ok || bad "resume after kill -9 of a live run: $(cat "$tmp/err")"
 ls "$tmp/live" | grep -q '\.tmp\.' && bad "temp files of the killed run remain: $(ls "$tmp/live")" || ok
+# One line that ends in a line break: its only break is the end, so the held-out cut falls inside
+# the line (not at the end, which would leave nothing to hold out).
+{ cat "$tmp/corpus.txt"; echo; } > "$tmp/oneline.txt"
+"$rnnc" train --data "$tmp/oneline.txt" "${small[@]}" --steps 2 -o "$tmp/oneline" 2>"$tmp/err" && grep -q '"val_loss"' "$tmp/oneline/metrics.jsonl" \
+  && ok || bad "one line with a final newline: $(cat "$tmp/err")"
+
+# --dropout acts between stacked layers: with --layers 1 it is ignored, with a one-line warning; the
+# largest --seed of every command is taken
+"$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 1 --dropout 0.3 --seed 9223372036854775807 -o "$tmp/drop" 2>"$tmp/err" \
+  && [ "$(grep -c "warning: --dropout is ignored with one layer" "$tmp/err")" -eq 1 ] && ok || bad "no --dropout warning: $(cat "$tmp/err")"
+
+# --patience counts validations: with --eval-every 0 there is one, at the end, so it is ignored, with a warning
+# (train --ids, which never validates, refuses both: cli_model)
+"$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 2 --patience 2 --eval-every 0 -o "$tmp/pat" 2>"$tmp/err" \
+  && grep -q "warning: --patience is ignored with --eval-every 0" "$tmp/err" && ok || bad "no --patience warning: $(cat "$tmp/err")"
+
 expect_error "budget used up" "budget is used up" "$rnnc" train --resume "$tmp/live" --steps 10
 
 # kill -9 before any periodic checkpoint: the run saved one at step 0, so --resume continues it.

@@ -90,6 +90,8 @@ static void test_missing_fields_and_torn_line(void) {
     CHECK(rnnc_metrics_read(tmpdir, &s) == RNNC_OK);
     CHECK_EQ_LL(s.n, 2);
     CHECK_EQ_LL(s.skipped, 1);
+    CHECK_EQ_LL(s.first_skipped, 4); /* the blank line counts as a line */
+    CHECK(s.last_skipped);
     if (s.n == 2) {
         CHECK(s.rows[0].step == 1 && s.rows[0].train_loss == 4.5 && isnan(s.rows[0].tokens));
         CHECK(isnan(s.rows[1].tokens) && isnan(s.rows[1].val_loss) && s.rows[1].val_bpb == 1.25);
@@ -106,6 +108,8 @@ static void test_missing_fields_and_torn_line(void) {
     CHECK(rnnc_metrics_read(tmpdir, &s) == RNNC_OK);
     CHECK_EQ_LL(s.n, 3);
     CHECK_EQ_LL(s.skipped, 1);
+    CHECK_EQ_LL(s.first_skipped, 4); /* now before the last line: what rnnc plot warns about */
+    CHECK(!s.last_skipped);
     if (s.n == 3) CHECK(s.rows[2].step == 3 && s.rows[2].train_loss == 4.0);
     rnnc_metrics_series_free(&s);
     rm_tmp();

@@ -239,6 +239,10 @@ static void test_word_bad_input(void) {
     lens[0] = 10;
     o.vocab_size = 4;
     CHECK_EQ_LL(rnnc_word_build(&t, texts, lens, 1, &o), RNNC_ERR_ARG);
+    o.vocab_size = 100; /* a minimum count no word reaches: no words, every id <unk> */
+    o.min_count = 3;
+    CHECK_EQ_LL(rnnc_word_build(&t, texts, lens, 1, &o), RNNC_ERR_ARG);
+    CHECK_MSG(strstr(rnnc_last_error(), "--min-count 3 leaves no word (the most frequent is seen 1 time)"), "%s", rnnc_last_error());
     const char *dup[] = {"a", "b", "a"}, *empty[] = {""};
     CHECK_EQ_LL(rnnc_word_create(&t, dup, 3), RNNC_ERR_ARG);
     CHECK_EQ_LL(rnnc_word_create(&t, empty, 1), RNNC_ERR_ARG);
@@ -321,7 +325,7 @@ static void test_json_bad(void) {
     const char *bad[] = {
         "{\"type\":\"char\",\"chars\":[104,", "{\"type\":\"chars\"}", "{\"type\":\"char\",\"chars\":[\"a\"]}",
         "{\"type\":\"char\",\"chars\":[-1]}", "{\"type\":\"char\",\"version\":2,\"chars\":[]}",
-        "{\"type\":\"word\",\"words\":[1]}", "{\"type\":\"word\",\"words\":[\"a\",\"a\"]}",
+        "{\"type\":\"word\",\"words\":[1]}", "{\"type\":\"word\",\"words\":[]}", "{\"type\":\"word\",\"words\":[\"a\",\"a\"]}",
         "{\"type\":\"word\",\"rule\":\"\\\\w+\",\"words\":[\"a\"]}", "[]",
         "{\"type\":\"bpe\",\"pattern\":\"cl100k\",\"ranks\":[\"not base64!\"]}",
         "{\"type\":\"bpe\",\"ranks\":[]}",

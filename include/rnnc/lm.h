@@ -145,6 +145,14 @@ rnnc_status rnnc_lm_loss(rnnc_lm *m, rnnc_lm_ws *ws, const int *targets, bool ba
 rnnc_status rnnc_lm_stream_loss(rnnc_lm *m, rnnc_lm_ws *ws, const rnnc_stream *st, size_t max_windows,
                                 int *x, int *y, double *loss);
 
+/* Forward-only mean cross-entropy over every prediction a token sequence allows: each of the n ids
+ * after the first is a target once (*targets gets n - 1). The targets are cut into B contiguous
+ * streams (fewer when there are fewer targets) whose lengths differ by at most one, run as windows
+ * of T from zero state with the state carried; where a stream ends inside a window the rest of its
+ * row is not scored. Unlike rnnc_stream, nothing is dropped. `rnnc eval --data` and Python's
+ * LM.eval use it. RNNC_ERR_ARG for n < 2. */
+rnnc_status rnnc_lm_text_loss(rnnc_lm *m, const int32_t *ids, size_t n, int B, int T, double *loss, size_t *targets);
+
 /* Sets every gradient to zero. */
 void rnnc_lm_zero_grad(rnnc_lm *m);
 

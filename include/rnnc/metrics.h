@@ -7,6 +7,7 @@
 #ifndef RNNC_METRICS_H
 #define RNNC_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include "rnnc/status.h"
@@ -66,6 +67,8 @@ typedef struct {
     rnnc_metrics_row *rows;
     size_t n, cap;
     size_t skipped; /* lines that were not JSON objects (a torn line after a crash) */
+    size_t first_skipped; /* the 1-based line number of the first of them (0: none) */
+    bool last_skipped;    /* whether the last non-blank line is one of them (a run killed while logging) */
 } rnnc_metrics_series;
 
 /* Loads a log back. path is the metrics.jsonl file or the run directory holding it. Missing

@@ -304,6 +304,7 @@ _PROTOS = {
     "rnnc_lm_ws_free": (None, [vp]),
     "rnnc_lm_forward": (status, [P(lm), vp, P(c_int), c_int, c_int, c_bool, vp, P(P(c_float))]),
     "rnnc_lm_stream_loss": (status, [P(lm), vp, P(stream), c_size_t, P(c_int), P(c_int), P(c_double)]),
+    "rnnc_lm_text_loss": (status, [P(lm), P(c_int32), c_size_t, c_int, c_int, P(c_double), P(c_size_t)]),
     "rnnc_cell_name": (c_char_p, [c_int]),
     "rnnc_cell_parse": (status, [c_char_p, P(c_int)]),
     "rnnc_stream_init": (status, [P(stream), P(c_int32), c_size_t, c_int, c_int]),

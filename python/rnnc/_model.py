@@ -168,11 +168,12 @@ class LM:
 
     def eval(self, text, batch=16, seq=128):
         """Loss of the model on `text` (str, bytes, or a path given as os.PathLike) encoded with
-        its tokenizer, as `rnnc eval --data` computes it: B streams read in windows of T tokens,
-        the state carried between windows (fewer streams when the text is short). Returns
-        {"loss" (nats per token), "ppl", "bpb" (absent when a word model met <unk>: the bytes
-        behind it are not modelled), "tokens", "bytes", "oov" (the tokenizer's out-of-vocabulary
-        count)}."""
+        its tokenizer, as `rnnc eval --data` computes it: every token but the first is a target,
+        the targets cut into B streams (fewer when the text is short) read in windows of T tokens,
+        the state carried between windows, the last window stopping where each stream ends.
+        Returns {"loss" (nats per token), "ppl", "bpb" (absent when a word model met <unk>: the
+        bytes behind it are not modelled), "tokens" (the targets), "bytes", "oov" (the
+        tokenizer's out-of-vocabulary count)}."""
         tok = self._require_tokenizer()
         if isinstance(text, os.PathLike):
             with open(text, "rb") as f:
@@ -181,27 +182,16 @@ class LM:
         if not data:
             raise L.Error("no text to evaluate (it is empty)")
         ids, oov = tok.encode_count_oov(data)
-        if ids.size == 0:
-            raise L.Error(f"no tokens to evaluate (its {len(data)} bytes give no tokens)")
+        if ids.size < 2:
+            raise L.Error(f"nothing to evaluate: its {len(data)} bytes give {ids.size} tokens, and the first token is only context")
         B, T = int(batch), int(seq)
         if B < 1 or T < 1:
             raise L.Error(f"batch and seq must be >= 1, got {B} and {T}")
         x32 = ids.view(np.int32)
         L.check(L.ids_check_vocab(_ptr(x32, c_int32), ids.size, self._m.c.vocab, b"text"))
-        while B > 1 and ids.size // B < T + 1:
-            B -= 1
-        st = L.stream()
-        L.check(L.stream_init(byref(st), _ptr(x32, c_int32), ids.size, B, T))
-        ws = c_void_p()
-        L.check(L.lm_ws_new(byref(ws), self._h.ptr, B, T))
-        try:
-            x = np.empty(B * T, dtype=np.int32)
-            y = np.empty(B * T, dtype=np.int32)
-            loss = c_double()
-            L.check(L.lm_stream_loss(self._h.ptr, ws, byref(st), 0, _ptr(x, c_int), _ptr(y, c_int), byref(loss)))
-        finally:
-            L.lm_ws_free(ws)
-        targets = float(st.windows) * B * T
+        loss, n_targets = c_double(), c_size_t()
+        L.check(L.lm_text_loss(self._h.ptr, _ptr(x32, c_int32), ids.size, B, T, byref(loss), byref(n_targets)))
+        targets = float(n_targets.value)
         nbytes = len(data) * targets / ids.size
         r = {"loss": loss.value, "ppl": L.perplexity(loss.value), "tokens": int(targets), "bytes": nbytes,
              "oov": oov}

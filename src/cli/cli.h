@@ -22,6 +22,11 @@ int cli_usage_error(const char *mode, const char *fmt, ...) __attribute__((forma
  * end, by rename, so an input named as output would be replaced by what was made from it. Same
  * file: by device and inode, so other spellings (./x, a link) count too. */
 int cli_output_not_input(const char *mode, const char *out, const char *const *inputs, int n);
+/* The file a command is to write, named by FLAG ("-o", "--plot"): checked before any work, so a
+ * long run cannot end in a failed rename. An empty name or an existing directory is a usage error
+ * naming the flag (returns 2); a name whose directory does not exist is an error naming the path
+ * (returns 1); else 0. Every command that writes a file with -o calls it. */
+int cli_check_output(const char *mode, const char *flag, const char *path);
 
 /* Strict number parsing for flag values: the whole string must be a number within [min, max].
  * On failure prints a usage error naming the flag and returns false. */

@@ -21,8 +21,10 @@ static void usage(FILE *f) {
             "\n"
             "With --data, the text is encoded with the tokenizer stored in the model and the\n"
             "loss is printed as nats per token, perplexity and bits per byte (comparable\n"
-            "across tokenizers); B and T default to 16 and 128 (fewer streams when the text\n"
-            "is short). A word model also prints its <unk> rate, and bits per byte only when\n"
+            "across tokenizers). Every token but the first is scored: the text is cut into B\n"
+            "streams whose lengths differ by at most one (fewer when the text is short), and\n"
+            "the last window stops where each stream ends; B and T default to 16 and 128.\n"
+            "A word model also prints its <unk> rate, and bits per byte only when\n"
             "no token is <unk> (the bytes behind an <unk> are not modelled); a char model\n"
             "prints the characters outside its vocabulary (encoded as bytes, so still\n"
             "counted). A file with nothing to evaluate is an error.\n"
@@ -71,13 +73,14 @@ static int eval_text(const char *model, const char *data, long B, long T, bool j
     if (rnnc_tokenizer_encode(tok, text, len, false, &ids, &oov)) { rc = cli_fail_status(); goto out; }
     if (ids.len == 0) { rc = cli_fail("no tokens to evaluate in %s (its %zu bytes give no tokens)", data, len); goto out; }
     if (rnnc_ids_check_vocab((const int32_t *)ids.data, ids.len, m->c.vocab, data)) { rc = cli_fail_status(); goto out; }
-    while (B > 1 && ids.len / (size_t)B < (size_t)T + 1) B--;
-    rnnc_stream st;
-    if (rnnc_stream_init(&st, (const int32_t *)ids.data, ids.len, (int)B, (int)T)) { rc = cli_fail("%s: %s", data, rnnc_last_error()); goto out; }
+    if (ids.len < 2) { rc = cli_fail("nothing to evaluate in %s: its %zu byte%s one token, and the first token is only context", data, len,
+                                  len == 1 ? " is" : "s are"); goto out; }
     double loss;
-    if (stream_loss(m, &st, (int)B, (int)T, &loss)) { rc = cli_fail_status(); goto out; }
-    double targets = (double)st.windows * (double)B * (double)T;
-    /* Bytes covered by the evaluated targets, in proportion to the text's tokens. */
+    size_t n_targets;
+    if (rnnc_lm_text_loss(m, (const int32_t *)ids.data, ids.len, (int)B, (int)T, &loss, &n_targets)) { rc = cli_fail_status(); goto out; }
+    double targets = (double)n_targets;
+    /* Bytes covered by the evaluated targets (all tokens but the first), in proportion to the
+     * text's tokens. */
     double bytes = (double)len * targets / (double)ids.len;
     rnnc_tokenizer_type type = rnnc_tokenizer_type_of(tok);
     /* Bits per byte charges the model for every byte of the text. A word tokenizer's <unk> stands
@@ -113,7 +116,7 @@ static int eval_text(const char *model, const char *data, long B, long T, bool j
         printf("bits per byte: not shown, %.1f%% of the tokens are <unk>: their bytes are not modelled\n", 100 * unk_rate);
     else
         printf("bpb %.6f\n", bpb);
-    printf("tokens %.0f\nbytes %.0f\n", targets, bytes);
+    printf("tokens %.0f\nbytes %.0f\n", targets, bytes); /* every token but the first: the targets */
     if (type == RNNC_TOKENIZER_WORD)
         printf("unk %.2f%% (%zu of the text's %zu tokens)\n", 100 * unk_rate, oov, ids.len);
     else if (chars)
@@ -159,7 +162,7 @@ int cmd_eval(int argc, char **argv) {
     if (!model) return cli_usage_error("eval", "--model is required");
     if (data && ids) return cli_usage_error("eval", "give --data or --ids, not both");
     if (data) return eval_text(model, data, B ? B : 16, T ? T : 128, json);
-    if (!ids) return cli_usage_error("eval", "--ids is required");
+    if (!ids) return cli_usage_error("eval", "--data FILE (text) or --ids FILE (token ids) is required");
     if (!B) return cli_usage_error("eval", "--batch is required");
     if (!T) return cli_usage_error("eval", "--seq is required");
     int rc = no_ids(ids);

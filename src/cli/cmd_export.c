@@ -129,7 +129,8 @@ int cmd_export(int argc, char **argv) {
     if (strcmp(format, "onnx")) return cli_usage_error("export", "--format '%s': rnnc exports onnx only", format);
     if (!model) return cli_usage_error("export", "MODEL is required");
     if (!out) return cli_usage_error("export", "-o OUT is required");
-    if (!*out) return cli_usage_error("export", "-o needs a file name");
+    int orc = cli_check_output("export", "-o", out);
+    if (orc) return orc;
 
     char what[1600];
     rnnc_file_kind k = rnnc_file_kind_sniff_path(model);

@@ -1,67 +1,78 @@
-/* rnnc init — a new language model with PyTorch's default initialisation, saved as safetensors. */
+/* rnnc init — a new language model with PyTorch's default initialisation, saved as safetensors.
+ * Its flags are the trainers' (run_cli.c: the model flags and --seed), so each has the same name
+ * and bounds here as in rnnc train; only the help gives init's own defaults. */
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/cli.h"
+#include "cli/run_cli.h"
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: rnnc init --cell CELL --vocab V --embed E --hidden H --layers N\n"
-            "                 [--dropout P] [--seed S] -o MODEL\n"
-            "\n"
-            "Makes a language model (embedding -> recurrent stack -> linear head) initialised\n"
-            "as PyTorch does and writes it as a safetensors file with PyTorch's tensor names.\n"
-            "\n"
-            "  --cell CELL     rnn_tanh, rnn_relu, lstm or gru\n"
-            "  --vocab V       vocabulary size\n"
-            "  --embed E       embedding width\n"
-            "  --hidden H      hidden state width\n"
-            "  --layers N      stacked recurrent layers (default 1)\n"
-            "  --dropout P     dropout between recurrent layers in training (default 0)\n"
-            "  --seed S        random seed (default 1)\n"
-            "  -o, --output MODEL  output file (required)\n");
-}
+enum { NF_VOCAB, NF_OUTPUT, NF_COUNT };
+static const cli_flag_def init_flags[NF_COUNT] = {
+    [NF_VOCAB] = {"--vocab", NULL, CF_LONG, 1, RNNC_LM_MAX_VOCAB, "V", "vocabulary size (required)", false},
+    [NF_OUTPUT] = {"--output", "-o", CF_STR, 0, 0, "MODEL", "output file (required)", false},
+};
 
 int cmd_init(int argc, char **argv) {
-    const char *cell = NULL, *out = NULL, *v;
-    long vocab = 0, embed = 0, hidden = 0, layers = 1, seed = 1;
-    double dropout = 0;
-    int err = 0;
-    if (cli_wants_help(argc, argv)) { usage(stdout); return 0; }
-    for (int i = 1; i < argc; i++) {
-        if (cli_opt("init", argc, argv, &i, "--cell", &v, &err)) { if (err) return err; cell = v; }
-        else if (cli_opt("init", argc, argv, &i, "--vocab", &v, &err)) { if (err || !cli_parse_long("init", "--vocab", v, 1, 1L << 24, &vocab)) return 2; }
-        else if (cli_opt("init", argc, argv, &i, "--embed", &v, &err)) { if (err || !cli_parse_long("init", "--embed", v, 1, 1L << 20, &embed)) return 2; }
-        else if (cli_opt("init", argc, argv, &i, "--hidden", &v, &err)) { if (err || !cli_parse_long("init", "--hidden", v, 1, 1L << 20, &hidden)) return 2; }
-        else if (cli_opt("init", argc, argv, &i, "--layers", &v, &err)) { if (err || !cli_parse_long("init", "--layers", v, 1, 64, &layers)) return 2; }
-        else if (cli_opt("init", argc, argv, &i, "--dropout", &v, &err)) { if (err || !cli_parse_double("init", "--dropout", v, 0, 0.999999, &dropout)) return 2; }
-        else if (cli_opt("init", argc, argv, &i, "--seed", &v, &err)) { if (err || !cli_parse_long("init", "--seed", v, 0, 0x7fffffffffffffffL, &seed)) return 2; }
-        else if (cli_opt("init", argc, argv, &i, "-o", &v, &err) || cli_opt("init", argc, argv, &i, "--output", &v, &err)) { if (err) return err; out = v; }
-        else return cli_usage_error("init", "unknown option '%s'", argv[i]);
+    const char *mode = "init";
+    /* the model flags but --batch, and --seed, with init's defaults in their help */
+    cli_flag_def mdefs[MF_COUNT - 1], sdefs[1] = {cli_run_flags[RF_SEED]};
+    for (int k = 0; k < MF_BATCH; k++) mdefs[k] = cli_model_flags[k];
+    mdefs[MF_CELL].help = "rnn_tanh | rnn_relu | lstm | gru (required)";
+    mdefs[MF_LAYERS].help = "stacked recurrent layers (default 1)";
+    mdefs[MF_HIDDEN].help = "hidden units per layer (required)";
+    mdefs[MF_EMBED].help = "embedding size (required)";
+    mdefs[MF_DROPOUT].help = "dropout between stacked layers, in training (default 0; needs --layers 2 or more)";
+    sdefs[0].help = "initialisation (default 1)";
+    cli_flag_val nv[NF_COUNT] = {0}, mv[MF_COUNT - 1] = {0}, sv[1] = {0};
+    cli_flag_table tables[] = {{"model file", init_flags, nv, NF_COUNT},
+                               {"model (the same flags as rnnc train)", mdefs, mv, MF_COUNT - 1},
+                               {"random numbers", sdefs, sv, 1}};
+    const size_t nt = sizeof tables / sizeof tables[0];
+    int rc = cli_flags_parse(mode, argc, argv, 1, tables, nt);
+    if (rc < 0) {
+        fputs("usage: rnnc init --cell CELL --vocab V --embed E --hidden H [--layers N]\n"
+              "                 [--dropout P] [--seed S] -o MODEL\n"
+              "\n"
+              "Makes a language model (embedding -> recurrent stack -> linear head) initialised\n"
+              "as PyTorch does and writes it as a safetensors file with PyTorch's tensor names.\n"
+              "The same seed gives the same file.\n"
+              "\n",
+              stdout);
+        cli_flags_help(stdout, tables, nt);
+        cli_flags_free(tables, nt);
+        return 0;
     }
-    if (!cell) return cli_usage_error("init", "--cell is required (rnn_tanh, rnn_relu, lstm or gru)");
-    if (!vocab) return cli_usage_error("init", "--vocab is required");
-    if (!embed) return cli_usage_error("init", "--embed is required");
-    if (!hidden) return cli_usage_error("init", "--hidden is required");
-    if (!out) return cli_usage_error("init", "-o MODEL is required");
+    if (rc) goto out;
     rnnc_lm_config c = {0};
-    if (rnnc_cell_parse(cell, &c.cell))
-        return cli_usage_error("init", "--cell must be rnn_tanh, rnn_relu, lstm or gru, got '%s'", cell);
-    c.vocab = (int)vocab;
-    c.embed = (int)embed;
-    c.hidden = (int)hidden;
-    c.layers = (int)layers;
-    c.dropout = (float)dropout;
+    if (!mv[MF_CELL].given) { rc = cli_usage_error(mode, "--cell is required (rnn_tanh, rnn_relu, lstm or gru)"); goto out; }
+    if (rnnc_cell_parse(mv[MF_CELL].s, &c.cell)) {
+        rc = cli_usage_error(mode, "--cell must be rnn_tanh, rnn_relu, lstm or gru, got '%s'", mv[MF_CELL].s);
+        goto out;
+    }
+    const char *need[][2] = {{"--vocab", nv[NF_VOCAB].given ? "" : NULL}, {"--embed", mv[MF_EMBED].given ? "" : NULL},
+                             {"--hidden", mv[MF_HIDDEN].given ? "" : NULL}, {"-o MODEL", nv[NF_OUTPUT].s}};
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+        if (!need[i][1]) { rc = cli_usage_error(mode, "%s is required", need[i][0]); goto out; }
+    c.vocab = (int)nv[NF_VOCAB].l;
+    c.embed = (int)mv[MF_EMBED].l;
+    c.hidden = (int)mv[MF_HIDDEN].l;
+    c.layers = mv[MF_LAYERS].given ? (int)mv[MF_LAYERS].l : 1;
+    c.dropout = mv[MF_DROPOUT].given ? (float)mv[MF_DROPOUT].d : 0;
+    cli_warn_dropout(mode, &mv[MF_DROPOUT], c.layers);
+    const char *out = nv[NF_OUTPUT].s;
+    if ((rc = cli_check_output(mode, "-o", out))) goto out;
     rnnc_lm *m;
-    if (rnnc_lm_new(&m, &c)) return cli_fail_status();
+    if (rnnc_lm_new(&m, &c)) { rc = cli_fail_status(); goto out; }
     rnnc_rng rng;
-    rnnc_rng_seed(&rng, (uint64_t)seed);
+    rnnc_rng_seed(&rng, sv[0].given ? (uint64_t)sv[0].l : 1);
     rnnc_lm_init(m, &rng);
     rnnc_status s = rnnc_lm_save(m, out);
     size_t n = m->n_params;
     rnnc_lm_free(m);
-    if (s) return cli_fail_status();
-    printf("wrote %s: %s, vocab %ld, embed %ld, hidden %ld, layers %ld, %zu parameters\n", out, cell, vocab, embed,
-           hidden, layers, n);
-    return 0;
+    if (s) { rc = cli_fail_status(); goto out; }
+    printf("wrote %s: %s, vocab %d, embed %d, hidden %d, layers %d, %zu parameters\n", out, rnnc_cell_name(c.cell), c.vocab,
+           c.embed, c.hidden, c.layers, n);
+out:
+    cli_flags_free(tables, nt);
+    return rc;
 }

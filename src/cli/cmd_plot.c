@@ -121,6 +121,8 @@ int cmd_plot(int argc, char **argv) {
     }
     if (n_in == 0) return cli_usage_error("plot", "no run directory or metrics.jsonl given");
     if (!out) return cli_usage_error("plot", "-o OUT.svg is required");
+    int orc = cli_check_output("plot", "-o", out);
+    if (orc) return orc;
     int by_step = strcmp(xaxis, "step") == 0, by_time = strcmp(xaxis, "time") == 0;
     if (!by_step && !by_time && strcmp(xaxis, "tokens") != 0)
         return cli_usage_error("plot", "--x must be tokens, step or time, got '%s'", xaxis);
@@ -161,27 +163,49 @@ int cmd_plot(int argc, char **argv) {
         if (rnnc_metrics_read(inputs[r], &s)) { rc = cli_fail_status(); break; }
         if (s.n == 0 && s.skipped > 0) { rc = not_a_log(inputs[r], s.skipped); rnnc_metrics_series_free(&s); break; }
         if (s.n == 0) { rc = cli_fail("%s: no metrics in the log yet", inputs[r]); rnnc_metrics_series_free(&s); break; }
+        /* A torn last line is what a run killed while logging leaves (documented, skipped quietly);
+         * any other line that is not a JSON object is said below, with where the first one is. */
+        const size_t mid = s.skipped - (size_t)s.last_skipped, first_bad = s.first_skipped;
         for (int c = 0; c < 2; c++) {
             runs[r].x[c] = malloc(s.n * sizeof(double));
             runs[r].y[c] = malloc(s.n * sizeof(double));
             if (!runs[r].x[c] || !runs[r].y[c]) { rc = cli_fail("out of memory"); break; }
         }
+        size_t unplaced = 0; /* values whose x a logarithmic axis cannot show (<= 0) */
         for (size_t i = 0; i < s.n && !rc; i++) {
             rnnc_metrics_row *row = &s.rows[i];
             double x = by_step ? row->step : by_time ? row->elapsed / 60.0 : row->tokens;
             double ys[2] = {bpb ? NAN : gnorm ? *rnnc_metrics_field(row, field) : row->train_loss,
                             bpb ? *rnnc_metrics_field(row, field) : gnorm ? NAN : row->val_loss};
             for (int c = 0; c < 2; c++) {
-                /* a row without this curve's value is not a gap in it, just another report */
-                if (isnan(ys[c]) || isnan(x)) continue;
+                /* a row without this curve's value is not a gap in it, just another report; nor is
+                 * a value that is not finite (1e400 reads as infinity), which no axis can show */
+                if (!isfinite(ys[c]) || !isfinite(x)) continue;
+                if (log_x && x <= 0) { unplaced++; continue; }
                 runs[r].x[c][runs[r].n[c]] = x;
                 runs[r].y[c][runs[r].n[c]++] = ys[c];
             }
         }
         rnnc_metrics_series_free(&s);
-        if (!rc && runs[r].n[0] + runs[r].n[1] == 0)
-            rc = cli_fail("%s: the log has no %s values%s", inputs[r], bpb || gnorm ? field_name : "train_loss or val_loss",
-                          by_step ? "" : by_time ? " with an elapsed time" : " with a token count");
+        if (rc) break;
+        const char *xs = by_step ? "a step" : by_time ? "an elapsed time" : "a token count";
+        struct stat sb;
+        const char *log_name = stat(inputs[r], &sb) == 0 && S_ISDIR(sb.st_mode) ? "/metrics.jsonl" : "";
+        char bad_lines[160] = "";
+        if (mid)
+            snprintf(bad_lines, sizeof bad_lines, "; skipped %zu line%s that %s, the first at %s%s:%zu", mid, mid == 1 ? "" : "s",
+                     mid == 1 ? "is not a JSON object" : "are not JSON objects", inputs[r], log_name, first_bad);
+        if (runs[r].n[0] + runs[r].n[1] == 0) { /* an empty chart is no answer: one error line says why */
+            rc = cli_fail("%s: the log has no finite %s values with %s%s%s", inputs[r], bpb || gnorm ? field_name : "train_loss or val_loss",
+                          xs, unplaced ? " above 0 (--log-x cannot place 0)" : "", bad_lines);
+            break;
+        }
+        if (mid)
+            fprintf(stderr, "rnnc plot: warning: %s%s:%zu: not a JSON object, skipped (%zu such line%s before the last; a run killed "
+                            "while logging, then resumed, leaves one)\n", inputs[r], log_name, first_bad, mid, mid == 1 ? "" : "s");
+        if (unplaced)
+            fprintf(stderr, "rnnc plot: warning: %s: %zu value%s at %s of 0 left out (--log-x cannot place 0)\n", inputs[r], unplaced,
+                    unplaced == 1 ? "" : "s", xs);
     }
     if (!rc) {
         rnnc_plot_series *ser = calloc((size_t)(unsigned)n_in * 2, sizeof *ser);
@@ -203,6 +227,9 @@ int cmd_plot(int argc, char **argv) {
                             bpb || gnorm ? metric_label(metric) : "loss (nats per token)",
                             (int)width, (int)height, log_x, 1, 0};
         if (!rc && rnnc_plot_svg_file(out, &o, ser, ns)) rc = cli_fail_status();
+        size_t points = 0;
+        for (size_t k = 0; k < ns; k++) points += ser[k].n;
+        if (!rc) fprintf(stderr, "wrote %s: %d run%s, %zu point%s\n", out, n_in, n_in == 1 ? "" : "s", points, points == 1 ? "" : "s");
         free(ser);
     }
     for (int r = 0; r < n_in; r++)

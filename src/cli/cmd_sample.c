@@ -160,8 +160,9 @@ int cmd_sample(int argc, char **argv) {
         else if (cli_opt("sample", argc, argv, &i, "--temperature", &v, &err)) { if (!err && !cli_parse_double("sample", "--temperature", v, 0, 1e6, &temperature)) return 2; }
         else if (cli_opt("sample", argc, argv, &i, "--top-k", &v, &err)) { if (!err && !cli_parse_long("sample", "--top-k", v, 0, 100000000, &top_k)) return 2; }
         else if (cli_opt("sample", argc, argv, &i, "--top-p", &v, &err)) {
-            if (!err && !cli_parse_double("sample", "--top-p", v, 0, 1, &top_p)) return 2;
-            if (!err && top_p == 0) return cli_usage_error("sample", "--top-p must be in (0, 1], got 0");
+            /* one message for every value outside (0, 1], 0 included: a range that excludes 0 */
+            if (!err && !cli_parse_double("sample", "--top-p", v, -INFINITY, INFINITY, &top_p)) return 2;
+            if (!err && !(top_p > 0 && top_p <= 1)) return cli_usage_error("sample", "--top-p must be in (0, 1], got %s", v);
         }
         else if (cli_opt("sample", argc, argv, &i, "--threads", &v, &err)) { if (!err && !cli_parse_long("sample", "--threads", v, 1, 1024, &threads)) return 2; }
         else if (cli_opt("sample", argc, argv, &i, "--seed", &v, &err)) { if (!err && !cli_parse_long("sample", "--seed", v, 0, 0x7fffffffffffffffL, &seed_l)) return 2; }

@@ -104,6 +104,7 @@ static int train(int argc, char **argv) {
     if (mv[MF_EMBED].given) o.model.embed = (int)mv[MF_EMBED].l;
     if (mv[MF_DROPOUT].given) o.model.dropout = (float)mv[MF_DROPOUT].d;
     if (mv[MF_BATCH].given) o.batch = (int)mv[MF_BATCH].l;
+    cli_warn_dropout(mode, &mv[MF_DROPOUT], o.model.layers);
     o.model.bidirectional = sv[SF_BIDIRECTIONAL].given;
     o.model.reverse_source = sv[SF_REVERSE_SOURCE].given;
     if (sv[SF_OUTPUT_DROPOUT].given) o.model.output_dropout = (float)sv[SF_OUTPUT_DROPOUT].d;

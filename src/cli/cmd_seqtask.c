@@ -157,6 +157,7 @@ static int train(rnnc_seq_kind kind, int argc, char **argv) {
     if (M_(MF_EMBED)->given) o.model.embed = (int)M_(MF_EMBED)->l;
     if (M_(MF_DROPOUT)->given) o.model.dropout = (float)M_(MF_DROPOUT)->d;
     if (M_(MF_BATCH)->given) o.batch = (int)M_(MF_BATCH)->l;
+    cli_warn_dropout(mode, M_(MF_DROPOUT), o.model.layers);
     o.model.bidirectional = T_(TF_BIDIRECTIONAL)->given;
     if (T_(TF_OUTPUT_DROPOUT)->given) o.model.output_dropout = (float)T_(TF_OUTPUT_DROPOUT)->d;
     if (T_(TF_POOL)->given && rnnc_pool_parse(T_(TF_POOL)->s, &o.model.pool)) { rc = cli_usage_error(mode, "--pool: %s", rnnc_last_error()); goto out; }

@@ -1,5 +1,6 @@
 /* rnnc similar: nearest tokens by cosine similarity of the embedding vectors, and export for the
  * TensorBoard Embedding Projector. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +29,23 @@ static const char *const similar_help =
     "  --export DIR    write DIR/vectors.tsv and DIR/metadata.tsv for\n"
     "                  projector.tensorflow.org\n";
 
+/* Characters of UTF-8 text (lead bytes; a stray byte counts as one). */
+static size_t count_chars(const char *s) {
+    size_t c = 0;
+    for (; *s; s++) c += ((unsigned char)*s & 0xC0) != 0x80;
+    return c;
+}
+
 /* The id of `word`: its single token, or for BPE the single token of " word" (the form a word takes
- * inside running text). 0 on success, else the error has been printed. */
-static int find_token(const rnnc_tokenizer *tok, const char *word, uint32_t *id) {
+ * inside running text). A form whose token never occurred in training (skip) gives way to the
+ * other, so "government" finds " government" when only that was seen. 0 on success, else the
+ * error has been printed. */
+static int find_token(const rnnc_tokenizer *tok, const char *word, const unsigned char *skip, uint32_t *id) {
     rnnc_ids ids = {0};
     rnnc_tokenizer_type type = rnnc_tokenizer_type_of(tok);
-    size_t len = strlen(word), n_tokens = 0;
+    size_t len = strlen(word), n_tokens = 0, first_oov = 0;
+    long unseen = -1; /* a form that is one token, but one never seen in training */
+    bool unseen_spaced = false; /* that form is " word" */
     for (int attempt = 0; attempt < 2; attempt++) {
         char *text = malloc(len + 2);
         if (!text) return cli_fail("out of memory");
@@ -43,15 +55,26 @@ static int find_token(const rnnc_tokenizer *tok, const char *word, uint32_t *id)
         rnnc_status s = rnnc_tokenizer_encode(tok, (const unsigned char *)text, strlen(text), false, &ids, &oov);
         free(text);
         if (s) { rnnc_ids_free(&ids); return cli_fail_status(); }
-        if (attempt == 0) n_tokens = ids.len;
+        if (attempt == 0) { n_tokens = ids.len; first_oov = oov; }
         if (ids.len == 1 && oov == 0) {
-            *id = ids.data[0];
-            rnnc_ids_free(&ids);
-            return 0;
+            if (!skip[ids.data[0]]) {
+                *id = ids.data[0];
+                rnnc_ids_free(&ids);
+                return 0;
+            }
+            if (unseen < 0) { unseen = ids.data[0]; unseen_spaced = attempt == 1; }
         }
         if (type != RNNC_TOKENIZER_BPE) break;
     }
     rnnc_ids_free(&ids);
+    if (unseen >= 0)
+        return cli_fail("'%s' never occurred in the training data (%s%s%s%stoken %ld; metadata %s), so its vector is still the "
+                        "random initial one", word, type == RNNC_TOKENIZER_BPE ? "as '" : "", type == RNNC_TOKENIZER_BPE && unseen_spaced ? " " : "",
+                        type == RNNC_TOKENIZER_BPE ? word : "", type == RNNC_TOKENIZER_BPE ? "', " : "", unseen, RNNC_UNSEEN_IDS_KEY);
+    /* a character outside a char vocabulary falls back to its bytes: that is not "several tokens" */
+    if (type == RNNC_TOKENIZER_CHAR && first_oov > 0 && count_chars(word) == 1)
+        return cli_fail("unknown character '%s': not in this model's char vocabulary (text would encode it as its %zu bytes)",
+                        word, n_tokens);
     if (n_tokens > 1)
         return cli_fail("unknown word '%s': it is %zu tokens for this model's %s tokenizer, not one", word, n_tokens,
                         rnnc_tokenizer_type_name(type));
@@ -156,15 +179,11 @@ int cmd_similar(int argc, char **argv) {
         uint32_t *ids = malloc((size_t)n_words * sizeof *ids);
         rnnc_neighbor *nb = malloc((size_t)k * sizeof *nb);
         if (!ids || !nb) rc = cli_fail("out of memory");
-        for (int w = 0; w < n_words && !rc; w++) rc = find_token(tok, words[w], &ids[w]);
         char label[300];
         unsigned char *skip = rc ? NULL : calloc(V, 1);
         if (!rc && !skip) rc = cli_fail("out of memory");
         if (!rc) rc = unseen_mask(m, tok, model, skip);
-        for (int w = 0; w < n_words && !rc; w++)
-            if (skip[ids[w]])
-                rc = cli_fail("'%s' (token %u) never occurred in the training data (metadata %s), so its vector is "
-                              "still the random initial one", words[w], ids[w], RNNC_UNSEEN_IDS_KEY);
+        for (int w = 0; w < n_words && !rc; w++) rc = find_token(tok, words[w], skip, &ids[w]);
         for (int q = 0; q < (has_ops ? 1 : n_words) && !rc; q++) {
             size_t n = 0;
             rnnc_status s = has_ops ? rnnc_similar_terms_skip(E, V, D, ids, signs, (size_t)n_words, skip, (size_t)k, nb, &n)

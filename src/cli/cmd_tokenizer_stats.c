@@ -34,10 +34,14 @@ static const char HELP_STATS[] =
 /* ---- stats ---- */
 
 /* The first line start at or after `at` whose first byte is not white space: cutting there keeps
- * the pre-tokenizer's pieces the same as in the whole text. Falls back to `at`. */
-static size_t line_cut(const unsigned char *s, size_t len, size_t at) {
+ * the pre-tokenizer's pieces the same as in the whole text. Falls back to `at`, moved to a
+ * character boundary (*mid_line set: the caller says so). */
+static size_t line_cut(const unsigned char *s, size_t len, size_t at, bool *mid_line) {
+    *mid_line = false;
     for (size_t p = at; p < len; p++)
         if (p > 0 && s[p - 1] == '\n' && !tok_is_space(s[p])) return p;
+    *mid_line = at > 0 && s[at - 1] != '\n';
+    while (at < len && (s[at] & 0xC0) == 0x80) at++;
     return at;
 }
 
@@ -54,8 +58,11 @@ static void print_row(const char *name, size_t V, const held_out *h, size_t L, d
     char secs_s[32];
     if (secs < 0) snprintf(secs_s, sizeof secs_s, "-");
     else snprintf(secs_s, sizeof secs_s, "%.1f", secs);
-    printf("%-22s %8zu %12zu %11.3f %11.3f %10s %8s\n", name, V, L, h->words ? (double)L / (double)h->words : 0,
-           L ? (double)h->len / (double)L : 0, oov_s, secs_s);
+    /* a ratio over zero words or zero tokens is no figure: "-" (the corpus line says why) */
+    char tpw[32] = "-", bpt[32] = "-";
+    if (h->words) snprintf(tpw, sizeof tpw, "%.3f", (double)L / (double)h->words);
+    if (L) snprintf(bpt, sizeof bpt, "%.3f", (double)h->len / (double)L);
+    printf("%-22s %8zu %12zu %11s %11s %10s %8s\n", name, V, L, tpw, bpt, oov_s, secs_s);
     fflush(stdout);
 }
 
@@ -67,7 +74,7 @@ static int parse_sizes(const char *cmd, const char *s, size_t *sizes, size_t *n)
         errno = 0;
         long v = strtol(p, &end, 10);
         if (end == p || errno || v < 1 || v > 10000000 || (*end && *end != ',') || *n == 32)
-            return cli_usage_error(cmd, "--sizes expects up to 32 comma-separated positive integers, got '%s'", s);
+            return cli_usage_error(cmd, "--sizes expects up to 32 comma-separated integers from 1 to 10000000, got '%s'", s);
         sizes[(*n)++] = (size_t)v;
         p = *end ? end + 1 : end;
     }
@@ -118,7 +125,8 @@ int tok_stats(int argc, char **argv) {
     size_t total = 0;
     for (size_t i = 0; i < c.n; i++) { memcpy(all + total, c.data[i], c.lens[i]); total += c.lens[i]; }
     tok_corpus_free(&c);
-    size_t cut = line_cut(all, total, (size_t)((double)total * (1 - held)));
+    bool mid_line;
+    size_t cut = line_cut(all, total, (size_t)((double)total * (1 - held)), &mid_line);
     if (cut == 0 || cut >= total) { free(all); return cli_fail("the corpus (%zu bytes) is too small to hold out %g of it", total, held); }
     held_out h = {all + cut, total - cut, 0, 0};
     for (size_t p = 0; p < h.len; p++) {
@@ -129,8 +137,10 @@ int tok_stats(int argc, char **argv) {
     const unsigned char *train_texts[1] = {all};
     size_t train_lens[1] = {cut}, n_train = 1;
 
-    printf("corpus: %zu bytes; trained on the first %zu, measured on the last %zu (%.0f%%, %zu words)\n",
-           total, cut, h.len, 100.0 * (double)h.len / (double)total, h.words);
+    printf("corpus: %zu bytes; trained on the first %zu, measured on the last %zu (%.0f%%, %zu words)%s\n",
+           total, cut, h.len, 100.0 * (double)h.len / (double)total, h.words,
+           mid_line ? "; cut inside a line: no line starts after that point" : "");
+    if (h.words == 0) printf("the held-out part has no words: tokens/word and the word OOV rate are left out (-)\n");
     printf("L = held-out length in tokens; OOV = held-out characters (char) or word tokens (word) outside the vocabulary\n\n");
     printf("%-22s %8s %12s %11s %11s %10s %8s\n", "tokenizer", "|V|", "L", "tokens/word", "bytes/token", "OOV", "train s");
 
@@ -146,7 +156,7 @@ int tok_stats(int argc, char **argv) {
         size_t fb = 0;
         ids.len = 0;
         if ((s = rnnc_char_encode(ct, h.text, h.len, &ids, &fb))) { rnnc_char_free(ct); goto fail; }
-        print_row("char", rnnc_char_n_vocab(ct), &h, ids.len, h.chars ? (double)fb / (double)h.chars : 0, NULL, dt);
+        print_row("char", rnnc_char_n_vocab(ct), &h, ids.len, h.chars ? (double)fb / (double)h.chars : 0, h.chars ? NULL : "-", dt);
         rnnc_char_free(ct);
     }
     /* word: built once at the largest size; a smaller vocabulary is a prefix of its id order, so
@@ -166,7 +176,8 @@ int tok_stats(int argc, char **argv) {
             for (size_t i = 0; i < ids.len; i++) unk += ids.data[i] >= V || ids.data[i] == RNNC_TOK_UNK;
             char name[48];
             snprintf(name, sizeof name, "word%s", sizes[k] > natural ? " (all words)" : "");
-            print_row(name, V, &h, ids.len, ids.len ? (double)unk / (double)ids.len : 0, NULL, dt);
+            /* a rate over no held-out tokens is no figure: left out, the note says why */
+            print_row(name, V, &h, ids.len, ids.len ? (double)unk / (double)ids.len : 0, ids.len ? NULL : "-", dt);
             if (sizes[k] >= natural) break;
         }
         rnnc_word_free(wt);
@@ -215,6 +226,8 @@ int tok_stats(int argc, char **argv) {
             rnnc_bpe_free(b);
         }
     }
+    if (sizes[n_sizes - 1] < 5) printf("word: no row: every --sizes is below 5 (4 reserved ids and one word)\n");
+    if (sizes[n_sizes - 1] < 256) printf("bpe: no row: every --sizes is below 256 (its byte tokens)\n");
     printf("\nword and bpe are trained once, at the largest size; a smaller vocabulary is the first |V| ids\n"
            "of that run (word ids go by count, BPE merges are nested), so its row equals training at |V|.\n");
     rnnc_ids_free(&ids);

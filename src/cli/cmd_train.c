@@ -16,6 +16,37 @@ static const cli_flag_def ids_flags[IF_COUNT] = {
     [IF_SEQ] = {"--seq", NULL, CF_LONG, 1, 1 << 20, "T", "window length (required)", false},
 };
 
+/* The shared run flags an id-file run has no use for: it keeps no run directory (no checkpoint
+ * to resume or start over), prints every step's loss and never validates. Refused, naming the
+ * flag, rather than taken and ignored; left out of this mode's help. */
+static const char *ids_unused(int k) {
+    switch (k) {
+    case RF_RESUME: return "it keeps no checkpoint to resume; -o names the model file it writes";
+    case RF_FORCE: return "it has no run directory to start over in; -o names a model file, which is replaced";
+    case RF_LOG_EVERY: return "every step's loss is printed";
+    case RF_EVAL_EVERY:
+    case RF_PATIENCE: return "it does not validate";
+    case RF_CHECKPOINT_EVERY: return "it writes no checkpoints, only the model at the end";
+    default: return NULL;
+    }
+}
+
+/* This mode's defaults differ from the text trainer's (torch.optim's behaviour: nothing scheduled,
+ * nothing clipped unless asked), so its help says its own. */
+static const char *ids_help(int k) {
+    switch (k) {
+    case RF_OUTPUT: return "the model file to write, atomically (required)";
+    case RF_OPTIMIZER: return "sgd | adam | adamw (required)";
+    case RF_LR: return "learning rate (required)";
+    case RF_CLIP: return "clip the global gradient norm to X (default 0 = off)";
+    case RF_SCHEDULE: return "constant | cosine (from --lr down to --lr x --min-lr-ratio over the budget; default constant)";
+    case RF_WARMUP: return "linear warm-up steps (default 0)";
+    case RF_SEED: return "draws dropout (default 1)";
+    case RF_EMA: return "keep a moving average of the weights with decay D (default 0 = off): the model written is the average";
+    default: return NULL;
+    }
+}
+
 static void usage(FILE *f, cli_flag_table *tables, size_t n) {
     fputs("usage: rnnc train --model MODEL --ids FILE --batch B --seq T --steps N\n"
           "                  --optimizer sgd|adam|adamw --lr X [--momentum M]\n"
@@ -31,7 +62,16 @@ static void usage(FILE *f, cli_flag_table *tables, size_t n) {
           "--help'.\n"
           "\n",
           f);
-    cli_flags_help(f, tables, n);
+    /* the help of this mode: its own defaults, and only the flags it uses (model: --batch) */
+    cli_flag_def run_defs[RF_COUNT], model_defs[1] = {cli_model_flags[MF_BATCH]};
+    size_t nr = 0;
+    for (int k = 0; k < RF_COUNT; k++)
+        if (!ids_unused(k)) run_defs[nr++] = tables[2].defs[k];
+    model_defs[0].help = "streams the ids are cut into (required)";
+    cli_flag_table shown[] = {tables[0], {"model (the model file decides everything but the batch)", model_defs, tables[1].vals, 1},
+                              {"training run", run_defs, tables[2].vals, nr}};
+    (void)n;
+    cli_flags_help(f, shown, sizeof shown / sizeof shown[0]);
 }
 
 static volatile sig_atomic_t stop_requested;
@@ -56,10 +96,15 @@ static void on_step(const rnnc_run_event *e, void *ctx) {
 static int train_ids(int argc, char **argv) {
     const char *mode = "train --ids";
     cli_flag_val iv[IF_COUNT] = {0}, mv[MF_COUNT] = {0}, rv[RF_COUNT] = {0};
+    cli_flag_def run_defs[RF_COUNT]; /* the trainers' run flags, with this mode's -o and defaults */
+    for (int k = 0; k < RF_COUNT; k++) {
+        run_defs[k] = cli_run_flags[k];
+        if (ids_help(k)) run_defs[k].help = ids_help(k);
+    }
+    run_defs[RF_OUTPUT].arg = "OUT";
     cli_flag_table tables[] = {{"id file", ids_flags, iv, IF_COUNT},
                                {"model", cli_model_flags, mv, MF_COUNT},
-                               {"training run (the same in every trainer; here -o is the model file to write)", cli_run_flags,
-                                rv, RF_COUNT}};
+                               {"training run", run_defs, rv, RF_COUNT}};
     const size_t nt = sizeof tables / sizeof tables[0];
     int rc = cli_flags_parse(mode, argc, argv, 1, tables, nt);
     if (rc < 0) { usage(stdout, tables, nt); cli_flags_free(tables, nt); return 0; }
@@ -72,7 +117,9 @@ static int train_ids(int argc, char **argv) {
         if (!need[i][1]) { rc = cli_usage_error(mode, "%s is required", need[i][0]); goto out; }
     for (int k = 0; k < MF_COUNT; k++)
         if (k != MF_BATCH && mv[k].given) { rc = cli_usage_error(mode, "%s: the model file decides it", cli_model_flags[k].name); goto out; }
-    if (rv[RF_RESUME].given || rv[RF_FORCE].given) { rc = cli_usage_error(mode, "an id-file run has no run directory to resume"); goto out; }
+    for (int k = 0; k < RF_COUNT; k++)
+        if (rv[k].given && ids_unused(k)) { rc = cli_usage_error(mode, "%s does not apply to an id-file run (%s)", cli_run_flags[k].name, ids_unused(k)); goto out; }
+    if ((rc = cli_check_output(mode, "-o", rv[RF_OUTPUT].s))) goto out; /* before the training, not at its end */
     rnnc_run_opts ro;
     if ((rc = cli_run_opts(mode, rv, &ro))) goto out;
     if (!rv[RF_SCHEDULE].given) ro.schedule = RNNC_SCHEDULE_CONSTANT;

@@ -76,6 +76,7 @@ int cmd_train_text(int argc, char **argv) {
     if (mv[MF_EMBED].given) o.embed = (int)mv[MF_EMBED].l;
     if (mv[MF_DROPOUT].given) o.dropout = (float)mv[MF_DROPOUT].d;
     if (mv[MF_BATCH].given) o.batch = (int)mv[MF_BATCH].l;
+    cli_warn_dropout(mode, &mv[MF_DROPOUT], o.layers);
     /* the directory first: a used one is refused before minutes of tokenizer training */
     if (cli_dist_rank() == 0 && rnnc_run_dir_check(ro.run_dir, ro.force)) { rc = cli_fail_status(); goto out; } /* rank 0 alone touches it */
     rnnc_task *t;

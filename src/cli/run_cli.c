@@ -1,6 +1,7 @@
 /* The trainers' shared flags, their parser and the view of a run; see run_cli.h. */
 #include "cli/run_cli.h"
 
+#include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <signal.h>
@@ -36,7 +37,7 @@ const cli_flag_def cli_run_flags[RF_COUNT] = {
                                                            "| constant (default cosine)", false},
     [RF_WARMUP] = {"--warmup", NULL, CF_LONG, 0, BIG, "N", "linear warm-up steps (default 100)", false},
     [RF_MIN_LR_RATIO] = {"--min-lr-ratio", NULL, CF_DOUBLE, 0, 1, "X", "final learning rate / peak (default 0.1)", false},
-    [RF_SEED] = {"--seed", NULL, CF_LONG, 0, 4.6e18, "S", "initialisation, data order and dropout (default 1337)", false},
+    [RF_SEED] = {"--seed", NULL, CF_LONG, 0, (double)LONG_MAX, "S", "initialisation, data order and dropout (default 1337)", false},
     [RF_THREADS] = {"--threads", NULL, CF_LONG, 1, 1024, "N", "OpenMP threads (default: OMP_NUM_THREADS or all cores, under "
                                                              "mpirun the host's cores shared among its ranks; a --resume "
                                                              "without it: the run's own count; results depend on it)", true},
@@ -59,6 +60,12 @@ const cli_flag_def cli_model_flags[MF_COUNT] = {
     [MF_DROPOUT] = {"--dropout", NULL, CF_DOUBLE, 0, 0.99, "P", "dropout between stacked layers, training only (default 0)", false},
     [MF_BATCH] = {"--batch", NULL, CF_LONG, 1, CLI_BATCH_MAX, "B", "batch size", false},
 };
+
+void cli_warn_dropout(const char *mode, const cli_flag_val *dropout, int layers) {
+    if (dropout->given && dropout->d > 0 && layers == 1)
+        fprintf(stderr, "rnnc %s: warning: --dropout is ignored with one layer (it acts between stacked layers; give --layers 2 "
+                        "or more)\n", mode);
+}
 
 static const cli_flag_def *find(cli_flag_table *tables, size_t n_tables, const char *arg, size_t *len, cli_flag_val **val) {
     for (size_t t = 0; t < n_tables; t++)
@@ -90,14 +97,15 @@ int cli_flags_parse(const char *mode, int argc, char **argv, int first, cli_flag
         if (!d) return cli_usage_error(mode, "unknown option '%s'", a);
         v->given = true; /* given twice, the last value wins (as scripts that append to a command expect) */
         if (d->kind == CF_SWITCH) continue;
+        const char *typed = d->alias && strncmp(a, d->alias, len) == 0 && strlen(d->alias) == len ? d->alias : d->name;
         const char *val;
         if (a[len] == '=') val = a + len + 1;
         else if (i + 1 < argc && !cli_looks_like_flag(argv[i + 1])) val = argv[++i];
-        else if (i + 1 < argc) return cli_usage_error(mode, "%s needs a value (got the flag %s)", d->name, argv[i + 1]);
-        else return cli_usage_error(mode, "%s needs a value", d->name);
+        else if (i + 1 < argc) return cli_usage_error(mode, "%s needs a value (got the flag %s)", typed, argv[i + 1]);
+        else return cli_usage_error(mode, "%s needs a value", typed);
         switch (d->kind) {
-        case CF_LONG:
-            if (!cli_parse_long(mode, d->name, val, (long)d->lo, (long)d->hi, &v->l)) return 2;
+        case CF_LONG: /* (double)LONG_MAX rounds up to 2^63, which (long) cannot hold: the bound is LONG_MAX */
+            if (!cli_parse_long(mode, d->name, val, (long)d->lo, d->hi >= (double)LONG_MAX ? LONG_MAX : (long)d->hi, &v->l)) return 2;
             break;
         case CF_DOUBLE:
             if (!cli_parse_double(mode, d->name, val, d->lo, d->hi, &v->d)) return 2;
@@ -106,7 +114,9 @@ int cli_flags_parse(const char *mode, int argc, char **argv, int first, cli_flag
             if (!cli_parse_duration(mode, d->name, val, &v->d)) return 2;
             break;
         case CF_STR:
-            if (!*val) return cli_usage_error(mode, "%s needs a value", d->name);
+            if (!*val) /* -o "" reads as every command's (cli_check_output) */
+                return cli_usage_error(mode, "%s needs a %s", typed, !d->arg || strcmp(d->name, "--output") ? "value"
+                                                                    : strcmp(d->arg, "RUN_DIR") ? "file name" : "directory name");
             v->s = val;
             break;
         case CF_LIST: /* the value, then every argument up to the next flag */

@@ -50,6 +50,10 @@ extern const cli_flag_def cli_run_flags[RF_COUNT];
 enum { MF_CELL, MF_LAYERS, MF_HIDDEN, MF_EMBED, MF_DROPOUT, MF_BATCH, MF_COUNT };
 extern const cli_flag_def cli_model_flags[MF_COUNT];
 
+/* The one-line warning for --dropout (its value) given above 0 when the model has one recurrent
+ * layer (`layers`, the count in effect): it acts between stacked layers, so it would do nothing. */
+void cli_warn_dropout(const char *mode, const cli_flag_val *dropout, int layers);
+
 /* Parses argv[first..] against the tables: "--flag VALUE", "--flag=VALUE", switches, lists
  * (values up to the next flag); a flag given twice keeps its last value. An unknown flag, a missing value (the next
  * argument is a flag: "--data --steps 3") or a value out of bounds is a usage error naming the

@@ -71,16 +71,37 @@ int cli_output_not_input(const char *mode, const char *out, const char *const *i
     return 0;
 }
 
+int cli_check_output(const char *mode, const char *flag, const char *path) {
+    if (!*path) return cli_usage_error(mode, "%s needs a file name", flag);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return cli_usage_error(mode, "%s %s is a directory; give the name of the file to write", flag, path);
+    /* the directory the file goes in (the temp file beside it, then the rename) must exist */
+    const char *slash = strrchr(path, '/');
+    if (slash && slash != path) {
+        size_t n = (size_t)(slash - path);
+        char *dir = malloc(n + 1);
+        if (!dir) return cli_fail("out of memory");
+        memcpy(dir, path, n);
+        dir[n] = 0;
+        bool ok = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+        int rc = ok ? 0 : cli_fail("%s: cannot write it: %s is not a directory that exists", path, dir);
+        free(dir);
+        return rc;
+    }
+    return 0;
+}
+
 bool cli_parse_long(const char *cmd, const char *flag, const char *val, long min, long max, long *out) {
     char *end;
     errno = 0;
     long v = strtol(val, &end, 10);
-    if (errno || end == val || *end) {
+    if ((errno && errno != ERANGE) || end == val || *end) {
         cli_usage_error(cmd, "%s expects an integer, got '%s'", flag, val);
         return false;
     }
-    if (v < min || v > max) {
-        cli_usage_error(cmd, "%s must be between %ld and %ld, got %ld", flag, min, max, v);
+    if (errno == ERANGE || v < min || v > max) { /* an integer beyond long is out of range too, not "not an integer" */
+        cli_usage_error(cmd, "%s must be between %ld and %ld, got %s", flag, min, max, val);
         return false;
     }
     *out = v;

@@ -177,16 +177,23 @@ rnnc_status rnnc_metrics_read(const char *path, rnnc_metrics_series *s) {
 rnnc_status rnnc_metrics_parse(const char *data, size_t len, const char *name, rnnc_metrics_series *s) {
     memset(s, 0, sizeof *s);
     rnnc_status rc = RNNC_OK;
+    size_t line_no = 0;
     for (size_t pos = 0; !rc && pos < len;) {
         const char *line = data + pos;
         const char *nl = memchr(line, '\n', len - pos);
         size_t n = nl ? (size_t)(nl - line) : len - pos;
         pos += n + (nl != NULL);
+        line_no++;
         size_t k = 0;
         while (k < n && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r')) k++;
         if (k == n) continue; /* blank line */
         cJSON *o = cJSON_ParseWithLength(line, n);
-        if (!cJSON_IsObject(o)) { cJSON_Delete(o); s->skipped++; continue; }
+        s->last_skipped = !cJSON_IsObject(o);
+        if (s->last_skipped) {
+            cJSON_Delete(o);
+            if (!s->skipped++) s->first_skipped = line_no;
+            continue;
+        }
         rnnc_metrics_row r = rnnc_metrics_row_empty();
         for (size_t i = 0; i < RNNC_METRICS_NFIELDS; i++) {
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, rnnc_metrics_fields[i]);

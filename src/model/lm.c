@@ -596,6 +596,53 @@ rnnc_status rnnc_lm_step(rnnc_lm *m, rnnc_lm_ws *ws, const int *ids, int B, floa
     return RNNC_OK;
 }
 
+/* Mean cross-entropy over every prediction a text allows: each of its ids after the first is a
+ * target once. The n - 1 targets are cut into B contiguous streams whose lengths differ by at
+ * most one (fewer streams when there are fewer targets), run as windows of T with the state
+ * carried; where a stream ends inside a window, the rest of its row is padding whose targets are
+ * ignored, so the last window is in effect shorter. (rnnc_stream, as --ids uses it, drops the
+ * tail that B and T do not divide: up to half a short text.) *targets gets n - 1 (see lm.h). */
+rnnc_status rnnc_lm_text_loss(rnnc_lm *m, const int32_t *ids, size_t n, int B, int T, double *loss, size_t *targets) {
+    if (n < 2) return rnnc_error(RNNC_ERR_ARG, "%zu token%s: nothing to predict (the first token is only context)", n, n == 1 ? "" : "s");
+    if (B < 1 || T < 1) return rnnc_error(RNNC_ERR_ARG, "batch %d and seq %d must both be at least 1", B, T);
+    const size_t N = n - 1;
+    if ((size_t)B > N) B = (int)N;
+    const size_t per = N / (size_t)B, extra = N % (size_t)B, longest = per + (extra > 0);
+    const size_t windows = (longest + (size_t)T - 1) / (size_t)T;
+    rnnc_lm_ws *ws = NULL;
+    int *x = malloc((size_t)B * (size_t)T * sizeof *x), *y = malloc((size_t)B * (size_t)T * sizeof *y);
+    rnnc_status s = (!x || !y) ? rnnc_error(RNNC_ERR_NOMEM, "out of memory") : rnnc_lm_ws_new(&ws, m, B, T);
+    double sum = 0; /* of the window means weighted by their targets */
+    for (size_t k = 0; k < windows && !s; k++) {
+        size_t count = 0, start = 0;
+        for (int b = 0; b < B; b++) {
+            const size_t len = per + ((size_t)b < extra);
+            for (size_t t = 0; t < (size_t)T; t++) {
+                const size_t at = k * (size_t)T + t, i = (size_t)b * (size_t)T + t;
+                if (at < len) {
+                    x[i] = ids[start + at];
+                    y[i] = ids[start + at + 1];
+                    count++;
+                } else {
+                    x[i] = 0; /* a valid id whose prediction is not scored */
+                    y[i] = RNNC_IGNORE_INDEX;
+                }
+            }
+            start += len;
+        }
+        double l = 0;
+        s = rnnc_lm_forward(m, ws, x, B, T, false, NULL, NULL);
+        if (!s) s = rnnc_lm_loss(m, ws, y, false, &l);
+        sum += l * (double)count;
+    }
+    free(x);
+    free(y);
+    rnnc_lm_ws_free(ws);
+    *loss = sum / (double)N;
+    *targets = N;
+    return s;
+}
+
 rnnc_status rnnc_lm_stream_loss(rnnc_lm *m, rnnc_lm_ws *ws, const rnnc_stream *st, size_t max_windows,
                                 int *x, int *y, double *loss) {
     size_t windows = max_windows && max_windows < st->windows ? max_windows : st->windows;

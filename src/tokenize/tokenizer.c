@@ -445,6 +445,8 @@ static rnnc_status word_from_json(rnnc_tokenizer **out, const cJSON *root) {
         return rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: unknown word rule (this rnnc splits words by %s)", RNNC_WORD_PATTERN);
     if (!cJSON_IsArray(words)) return rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: \"words\" must be an array of strings");
     size_t n = json_count(words), k = 0;
+    if (n == 0) /* all <unk>: nothing a model could learn or be scored on */
+        return rnnc_error(RNNC_ERR_FORMAT, "tokenizer JSON: \"words\" is empty: a word tokenizer needs at least one word");
     const char **w = malloc((n + 1) * sizeof *w);
     if (!w) return rnnc_error(RNNC_ERR_NOMEM, "tokenizer JSON: out of memory");
     const cJSON *item;

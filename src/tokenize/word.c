@@ -220,12 +220,21 @@ rnnc_status rnnc_word_build(rnnc_word_tok **out, const unsigned char *const *tex
     word_count *order = malloc(counts.n * sizeof *order);
     size_t m = 0;
     if (!order) { strmap_free(&counts); return rnnc_error(RNNC_ERR_NOMEM, "word tokenizer: out of memory"); }
+    uint64_t top = 0; /* the count of the most frequent word that could be kept */
     for (size_t e = 0; e < counts.n; e++) {
         const unsigned char *w = counts.text.data + counts.off[e];
         size_t len = counts.len[e];
         /* JSON strings (our file format) hold only valid UTF-8 without NUL. */
-        if (counts.val[e] >= min && rnnc_utf8_valid_prefix(w, len) == len && !memchr(w, 0, len))
-            order[m++] = (word_count){w, len, counts.val[e]};
+        if (rnnc_utf8_valid_prefix(w, len) != len || memchr(w, 0, len)) continue;
+        if (counts.val[e] > top) top = counts.val[e];
+        if (counts.val[e] >= min) order[m++] = (word_count){w, len, counts.val[e]};
+    }
+    if (m == 0) { /* every id would be <unk>: a model on it learns nothing and scores perfectly */
+        free(order);
+        strmap_free(&counts);
+        if (top == 0) return rnnc_error(RNNC_ERR_ARG, "word tokenizer: the corpus has no word in valid UTF-8 without NUL");
+        return rnnc_error(RNNC_ERR_ARG, "word tokenizer: --min-count %llu leaves no word (the most frequent is seen %llu "
+                          "time%s): lower it", (unsigned long long)min, (unsigned long long)top, top == 1 ? "" : "s");
     }
     qsort(order, m, sizeof *order, by_count);
     if (m > o.vocab_size - RNNC_TOK_N_RESERVED) m = o.vocab_size - RNNC_TOK_N_RESERVED;

@@ -102,11 +102,14 @@ static rnnc_status read_all(const char *const *files, size_t n, rnnc_bytes *out)
     return RNNC_OK;
 }
 
-/* Where to cut off the held-out tail: at the first line break after the nominal point when one
- * is near, else at a UTF-8 character boundary. */
+/* Where to cut off the held-out tail: after the first line break within 4 KiB of the nominal
+ * point when that leaves text after it, else at the first UTF-8 character boundary from the
+ * nominal point (a text of one line, whose only line break is its last byte, is cut inside the
+ * line rather than left with nothing to hold out). Depends on the bytes alone, so a resume cuts
+ * where the run did. */
 static size_t split_point(const unsigned char *text, size_t len, double fraction) {
     size_t p = (size_t)((double)len * (1 - fraction));
-    for (size_t q = p; q < len && q < p + 4096; q++)
+    for (size_t q = p; q + 1 < len && q < p + 4096; q++)
         if (text[q] == '\n') return q + 1;
     while (p < len && (text[p] & 0xC0) == 0x80) p++;
     return p;
