@@ -39,7 +39,7 @@ const cli_flag_def cli_run_flags[RF_COUNT] = {
     [RF_MIN_LR_RATIO] = {"--min-lr-ratio", NULL, CF_DOUBLE, 0, 1, "X", "final learning rate / peak (default 0.1)", false},
     [RF_SEED] = {"--seed", NULL, CF_LONG, 0, (double)LONG_MAX, "S", "initialisation, data order and dropout (default 1337)", false},
     [RF_THREADS] = {"--threads", NULL, CF_LONG, 1, 1024, "N", "OpenMP threads (default: OMP_NUM_THREADS or all cores, under "
-                                                             "mpirun the host's cores shared among its ranks; a --resume "
+                                                             "mpirun the host's cores shared among its ranks; a resumed run "
                                                              "without it: the run's own count; results depend on it)", true},
     [RF_LOG_EVERY] = {"--log-every", NULL, CF_LONG, 0, BIG, "N", "a training-loss report every N steps (default 10; 0 = only at the end)", true},
     [RF_EVAL_EVERY] = {"--eval-every", NULL, CF_LONG, 0, BIG, "N", "validate and keep the best model every N steps (default 200; "
