@@ -451,6 +451,16 @@ refused "forecast train without --target" 2 "--target COL is required" "$RNNC" f
 refused "forecast train --horizon 0" 2 "--horizon" "$RNNC" forecast train --data "$t/fc.csv" --target sales -o "$t/f1" --steps 2 --horizon 0
 refused "classify predict --batch 0" 2 "--batch must be between 1 and 65536, got 0" "$RNNC" classify predict --model "$CM" --batch 0
 refused "an unknown subcommand" 2 "unknown subcommand 'fit' (train, predict, eval)" "$RNNC" tag fit
+# --batch: the trainers take the whole range the parser allows (they refused 4097 late, exit 1),
+# and refuse beyond it as a usage error naming the range
+declare -A bdata=([classify]="--data $t/cls_train.tsv --valid $t/cls_dev.tsv" [tag]="--data $t/tag_train.tsv --valid $t/tag_dev.tsv"
+                  [forecast]="--data $t/fc.csv --target sales --context 14")
+for task in classify tag forecast; do
+  "$RNNC" $task train ${bdata[$task]} -o "$t/b_$task" --hidden 4 --steps 1 --batch 4097 2> "$t/err"
+  check "$task train --batch 4097 (above the trainers' old bound of 4096) runs" '[ $? -eq 0 ] && [ -s "$t/b_$task/model.safetensors" ]'
+  refused "$task train --batch 65537: a usage error naming the range" 2 "--batch must be between 1 and 65536, got 65537" \
+    "$RNNC" $task train ${bdata[$task]} -o "$t/f1" --steps 1 --batch 65537
+done
 check "... and none of them made a run directory" '[ ! -e "$t/f1" ]'
 for f in "--hidden 32" "--bidirectional" "--tokenizer char" "--pool mean" "--class-weight balanced" "--output-dropout 0.1"; do
   refused "classify train --resume $f: refused, naming the flag" 2 "${f%% *} cannot change on --resume" \

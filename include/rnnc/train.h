@@ -95,7 +95,7 @@ typedef struct {
     /* cell, embed, hidden, layers, bidirectional, dropout, output_dropout, pool, loss; the
      * vocabulary, outputs, features and known count come from the data */
     rnnc_seq_config model;
-    int batch;
+    int batch;                /* 1 to RNNC_SEQ_MAX_BATCH */
     int max_len;              /* tokens per item; 0: RNNC_SEQ_DEFAULT_MAX_LEN */
     bool skip_bad, skip_long;
     const char *class_weight; /* classify: NULL or "none", "balanced", "NAME=W,NAME=W" */
@@ -108,6 +108,9 @@ typedef struct {
     long valid_last, holdout;
     bool relative; /* forecast each window relative to its own level (rnnc_seq_series.relative) */
 } rnnc_seq_task_opts;
+
+/* The largest batch: the bound every rnnc command puts on --batch. */
+#define RNNC_SEQ_MAX_BATCH 65536
 
 /* LSTM 1x128, embed 64, batch 32; classify: word:20000 tokenizer, max pooling; tag: space;
  * forecast: final-state pooling, MSE, context 28, horizon 1. */

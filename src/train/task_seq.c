@@ -308,10 +308,14 @@ static rnnc_status validate_windows(seq_task *t, rnnc_valid_result *r) {
     double sum = 0, cnt = 0;
     rnnc_series_acc acc;
     rnnc_series_acc_init(&acc, 1.0);
-    size_t ex[4096];
     rnnc_status s = RNNC_OK;
+    size_t *ex = malloc((size_t)Bmax * sizeof *ex);
     float *y = malloc((size_t)Bmax * N * sizeof *y);
-    if (!y) return rnnc_error(RNNC_ERR_NOMEM, "out of memory validating");
+    if (!ex || !y) {
+        free(ex);
+        free(y);
+        return rnnc_error(RNNC_ERR_NOMEM, "out of memory validating");
+    }
     size_t w_lo, w_hi; /* this rank's share of the windows (all of them in one process) */
     rnnc_comm_share(t->base.comm, (size_t)t->n_valid_win, &w_lo, &w_hi);
     for (int first = (int)w_lo; !s && first < (int)w_hi; first += Bmax) {
@@ -327,6 +331,7 @@ static rnnc_status validate_windows(seq_task *t, rnnc_valid_result *r) {
             for (int h = 0; h < N; h++) y[k * N + h] = t->series.v[(size_t)(ex[k] + (size_t)t->o.context + (size_t)h) * (size_t)t->series.cols];
         rnnc_series_acc_add(&acc, y, t->out, (size_t)B * N);
     }
+    free(ex);
     free(y);
     if (!s && rnnc_comm_size(t->base.comm) > 1) {
         double v[5] = {sum, cnt, acc.sum_abs, acc.sum_sq, acc.sum_smape};
@@ -403,7 +408,7 @@ static rnnc_status check_opts(const rnnc_seq_task_opts *o) {
     const char *task = rnnc_seq_kind_name(o->kind);
     if ((unsigned)o->kind > RNNC_SEQ_FORECAST) return rnnc_error(RNNC_ERR_ARG, "unknown task %d", (int)o->kind);
     if (!o->data) return rnnc_error(RNNC_ERR_ARG, "--data: no training file given");
-    if (o->batch < 1 || o->batch > 4096) return rnnc_error(RNNC_ERR_ARG, "--batch must be in [1, 4096]");
+    if (o->batch < 1 || o->batch > RNNC_SEQ_MAX_BATCH) return rnnc_error(RNNC_ERR_ARG, "--batch must be in [1, %d]", RNNC_SEQ_MAX_BATCH);
     if (o->kind == RNNC_SEQ_FORECAST) {
         if (!o->target) return rnnc_error(RNNC_ERR_ARG, "--target: name the column to forecast");
         if (o->context < 1 || o->context > (1 << 20)) return rnnc_error(RNNC_ERR_ARG, "--context must be in [1, 1048576]");
@@ -683,7 +688,7 @@ rnnc_status rnnc_seq_task_resume(rnnc_task **out, const rnnc_safetensors *ck, co
     if (!(s = rnnc_json_str(j, "data", false, &o.data, what)) && !(s = rnnc_json_str(j, "valid", true, &o.valid, what)) &&
         !(s = rnnc_json_str(j, "tokenizer", true, &o.tokenizer, what)) && !(s = rnnc_json_str(j, "class_weight", true, &o.class_weight, what)) &&
         !(s = rnnc_json_str(j, "target", true, &o.target, what)) && !(s = rnnc_json_str(j, "covariates", true, &o.covariates, what)) &&
-        !(s = rnnc_json_str(j, "known", true, &o.known, what)) && !(s = rnnc_json_int(j, "batch", 1, 4096, false, &o.batch, what)) &&
+        !(s = rnnc_json_str(j, "known", true, &o.known, what)) && !(s = rnnc_json_int(j, "batch", 1, RNNC_SEQ_MAX_BATCH, false, &o.batch, what)) &&
         !(s = rnnc_json_int(j, "max_len", 0, 1 << 30, false, &o.max_len, what)) && !(s = rnnc_json_bool(j, "skip_bad", false, &o.skip_bad, what)) &&
         !(s = rnnc_json_bool(j, "skip_long", false, &o.skip_long, what)) && !(s = rnnc_json_int(j, "context", 1, 1 << 20, false, &o.context, what)) &&
         !(s = rnnc_json_int(j, "horizon", 1, 65536, false, &o.horizon, what)) && !(s = rnnc_json_int(j, "season", 0, 1 << 24, false, &o.season, what)) &&
