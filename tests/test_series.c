@@ -407,6 +407,14 @@ static void test_windows(void) {
     CHECK(rnnc_series_denorm_windows(&s, &d, &late, 1, N, tr, br) == RNNC_ERR_RANGE);
     s.relative = false;
     CHECK(rnnc_series_denorm_windows(&s, &d, starts, 2, N, tr, br) == RNNC_OK); /* absolute: no level */
+    /* a forecast beyond a float (or NaN) is refused, never written as Inf */
+    float big[4] = {1e38f, 2, 3, 4}, nan4[4] = {NAN, 0, 0, 0};
+    double std0 = s.std[0];
+    s.std[0] = 1e10;
+    CHECK(rnnc_series_denorm_windows(&s, &d, starts, 2, N, big, br) == RNNC_ERR_NUMERIC);
+    CHECK_MSG(strstr(rnnc_last_error(), "the forecast 1 step after row 3 of t.csv is 1e+48, beyond a float") != NULL, "%s", rnnc_last_error());
+    s.std[0] = std0;
+    CHECK(rnnc_series_denorm_windows(&s, &d, starts, 2, N, nan4, br) == RNNC_ERR_NUMERIC);
 
     /* the last window fits, the next one does not */
     int last = 3, past = 4, neg = -1;

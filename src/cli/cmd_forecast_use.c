@@ -94,10 +94,11 @@ int cmd_forecast_predict(int argc, char **argv) {
                 rnnc_seq_forward_backward(ws, m, &b, NULL, NULL, 1, NULL, pred, NULL, NULL)))
         rc = cli_fail_status();
     if (!rc) {
-        if (rnnc_series_denorm_windows(sr, &d, &start, 1, N, pred, pred)) rc = cli_fail_status();
+        /* (a forecast beyond a float: the model file is at fault, and named) */
+        if (rnnc_series_denorm_windows(sr, &d, &start, 1, N, pred, pred)) rc = cli_fail("%s: %s", model, rnnc_last_error());
         rnnc_atomic_file af = {0};
         FILE *fp = stdout;
-        if (output && rnnc_atomic_open(&af, output)) rc = cli_fail_status();
+        if (!rc && output && rnnc_atomic_open(&af, output)) rc = cli_fail_status();
         if (output && !rc) fp = af.fp;
         if (!rc) {
             fprintf(fp, "step,%s\n", sr->name[0]);
@@ -225,7 +226,7 @@ int cmd_forecast_eval(int argc, char **argv) {
         rnnc_seq_batch b = {.B = n, .T = T, .x = x, .known = K ? known : NULL};
         if (rnnc_series_fill(sr, &d, starts, n, N, x, K ? known : NULL, NULL) ||
             rnnc_seq_forward_backward(ws, m, &b, NULL, NULL, 1, NULL, pred, NULL, NULL)) { rc = cli_fail_status(); break; }
-        if (rnnc_series_denorm_windows(sr, &d, starts, n, N, pred, pred)) { rc = cli_fail_status(); break; }
+        if (rnnc_series_denorm_windows(sr, &d, starts, n, N, pred, pred)) { rc = cli_fail("%s: %s", model, rnnc_last_error()); break; }
         for (int k = 0; k < n && !rc; k++) {
             int origin = starts[k] + T;
             for (int h = 0; h < N; h++) y[k * N + h] = d.v[(size_t)(origin + h) * (size_t)d.cols];
@@ -240,7 +241,8 @@ int cmd_forecast_eval(int argc, char **argv) {
         rnnc_series_acc_add(&acc, y, pred, (size_t)n * N);
     }
     rnnc_series_metrics mm, mn;
-    if (!rc && (rnnc_series_acc_finish(&acc, &mm) || rnnc_series_acc_finish(&naive, &mn))) rc = cli_fail_status();
+    if (!rc && rnnc_series_acc_finish(&acc, &mm)) rc = cli_fail("%s: %s", model, rnnc_last_error()); /* the model's forecasts */
+    else if (!rc && rnnc_series_acc_finish(&naive, &mn)) rc = cli_fail_status();
     /* (the plot before the report: a failure to write it is the one line printed) */
     if (!rc && plot) rc = plot_forecasts(plot, data, &d, sr, first, N, fc, nv);
     if (!rc && json) {

@@ -472,6 +472,9 @@ rnnc_status rnnc_series_make(rnnc_seq_series *out, const rnnc_series_spec *spec,
         out->mean[c] = mean;
         out->std[c] = sqrt(ss / train_rows);
         if (!(out->std[c] > 0)) out->std[c] = 1; /* not reached for lo < hi, kept as a guard */
+        /* the std of floats is at most FLT_MAX (half the rows at -FLT_MAX, half at FLT_MAX), but
+         * rounding may take it an ulp past, which the model loader would refuse */
+        if (out->std[c] > FLT_MAX) out->std[c] = FLT_MAX;
     }
     return RNNC_OK;
 nomem:
@@ -596,7 +599,14 @@ rnnc_status rnnc_series_denorm_windows(const rnnc_seq_series *s, const rnnc_seri
         }
         for (int n = 0; n < horizon; n++) {
             size_t k = (size_t)b * (size_t)horizon + (size_t)n;
-            out[k] = (float)(((double)in[k] + level) * s->std[0] + s->mean[0]);
+            double v = ((double)in[k] + level) * s->std[0] + s->mean[0];
+            /* a forecast is never written or scored as Inf or NaN: a model's weights or
+             * normalisation gone wrong (or crafted) say so here */
+            if (!(fabs(v) <= FLT_MAX))
+                return rnnc_error(RNNC_ERR_NUMERIC, "the forecast %d step%s after row %d of %s is %g, beyond a float (the model's "
+                                  "output %g, the target's mean %g and std %g)", n + 1, n ? "s" : "", starts[b] + s->context,
+                                  d->name, v, (double)in[k], s->mean[0], s->std[0]);
+            out[k] = (float)v;
         }
     }
     return RNNC_OK;
