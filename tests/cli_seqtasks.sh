@@ -94,6 +94,15 @@ for l in (lines[0], lines[2]):
 assert json.loads(lines[0])[\"label\"] == \"more_x\"" "$t/cls.jl"'
 printf 'x x y\nz z x\n' > "$t/in.txt"
 "$RNNC" classify predict --model "$CM" "$t/in.txt" -o "$t/cls.out" 2> "$t/err"
+# texts cut to --max-len: the unknown share is of the same tokens as the count, the whole texts'
+# (it was unknowns before the cut over tokens after it: 125%)
+printf 'more_x\tzz zz zz x x\nmore_y\tqq qq y\n' > "$t/unkcut.tsv"
+"$RNNC" classify eval --model "$CM" --data "$t/unkcut.tsv" --max-len 2 > "$t/o" 2>&1
+check "classify eval --max-len: tokens and unknowns counted over the same (uncut) tokens" \
+  'grep -q "^.*unkcut.tsv: 2 items (skipped 0 bad, 0 long; 2 cut to --max-len), 8 tokens, 62.50% unknown" "$t/o"'
+"$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/unkcut.tsv" --max-len 2 -o "$t/unkcut" --hidden 4 --steps 1 > "$t/o" 2>&1
+check "classify train --max-len: the dev file's unknown share over the same tokens" \
+  'grep -q "unkcut.tsv: 2 items, 5 tokens out of the vocabulary (62.50%)" "$t/o"'
 check "classify predict FILE -o OUT: writes OUT, counts lines and unknown tokens on stderr" \
   '[ $? -eq 0 ] && [ "$(wc -l < "$t/cls.out")" -eq 2 ] && grep -q "^predict: 2 lines, 2 unknown tokens (33.3% of 6); wrote .*cls.out$" "$t/err"'
 printf 'x x x x y\n' | "$RNNC" classify predict --model "$CM" --max-len 2 2> "$t/err" > /dev/null

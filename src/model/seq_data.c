@@ -271,6 +271,9 @@ rnnc_status rnnc_seq_data_parse(rnnc_seq_data *d, const char *text, size_t len, 
             }
             item_tags = tags;
         }
+        /* the text's tokens, counted before any cut as its unknowns are (and as predict counts
+         * them): the unknown share is of the tokens the texts have, never over 100% */
+        size_t text_tokens = ids.len;
         if (!why && ids.len > (size_t)max_len) {
             if (tag) {
                 if (!o->skip_long) {
@@ -315,7 +318,7 @@ rnnc_status rnnc_seq_data_parse(rnnc_seq_data *d, const char *text, size_t len, 
         d->len[i] = (int)ids.len;
         d->label[i] = label;
         d->line[i] = it.line;
-        d->tokens += ids.len;
+        d->tokens += text_tokens;
         d->unk_tokens += unk;
         d->n++;
     }
