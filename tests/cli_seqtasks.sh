@@ -201,6 +201,8 @@ fc=(--data "$t/fc.csv" --target sales --known weekday --context 14 --season 7 --
 "$RNNC" forecast train "${fc[@]}" --epochs 20 -o "$t/fc" 2> "$t/fc.err"
 check "forecast train: exit 0; the rows it trains and validates on" '[ $? -eq 0 ] && [ -s "$t/fc/best.safetensors" ] && grep -q "fc.csv: 700 rows; training targets in rows \[15, 540\], validation in \[541, 600\], the rest held out" "$t/fc.err" && grep -q "526 training and 60 validation windows of 14 steps -> 1, 2 inputs (1 known ahead)" "$t/fc.err"'
 FM=$t/fc/best.safetensors
+"$RNNC" forecast train "${fc[@]}" --steps 2 --log-every 1 -o "$t/fcrate" 2> "$t/err"
+check "forecast train: the report's rate counts the rows the windows read" 'grep -q "^step 1  epoch .*  [0-9]* rows/s$" "$t/err"'
 "$RNNC" forecast eval --model "$FM" --data "$t/fc.csv" --last 100 > "$t/fc.eval"
 check "forecast eval: MAE, RMSE, sMAPE and MASE for the model and the seasonal-naive forecast" \
   '[ $? -eq 0 ] && grep -q "100 windows of 14 steps -> 1 (targets in rows 601-700), 100 forecasts" "$t/fc.eval" && grep -q "^  *MAE  *RMSE  *sMAPE  *MASE$" "$t/fc.eval" && grep -q "^model  *[0-9.]*  *[0-9.]*  *[0-9.]*%  *[0-9.]*$" "$t/fc.eval" && grep -q "^seasonal naive  *[0-9.]*  *[0-9.]*  *[0-9.]*%  *[0-9.]*$" "$t/fc.eval"'
