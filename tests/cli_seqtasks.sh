@@ -451,8 +451,17 @@ refused "classify train --pool median" 2 "--pool: unknown pooling 'median' (choo
 refused "forecast train --loss ce" 2 "--loss: mse or mae, not ce" "$RNNC" forecast train --data "$t/fc.csv" --target sales -o "$t/f1" --steps 2 --loss ce
 refused "classify train --class-weight with a label the data lacks" 1 "--class-weight: no label 'more_z' in the training data" \
   "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2 --class-weight more_z=2
-refused "classify train --class-weight NAME without =W" 1 "--class-weight: 'more_x' is not NAME=WEIGHT" \
+check "... and lists the labels there are" 'grep -qF "(its labels: more_x, more_y)" "$t/err"'
+# what can be checked before the data is read is a usage error naming the flag (it was exit 1)
+refused "classify train --class-weight NAME without =W" 2 "--class-weight: 'more_x' is not NAME=WEIGHT" \
   "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2 --class-weight more_x
+refused "classify train --class-weight with a negative weight" 2 "--class-weight: weight '-1' of 'more_x' is not a number in [0, 1e6]" \
+  "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2 --class-weight more_x=-1
+refused "classify train --class-weight naming a label twice (the last won)" 2 "--class-weight: 'more_x' is given twice" \
+  "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2 --class-weight more_x=2,more_y=1,more_x=3
+# every class at 0: a loss of 0 that learns nothing (it trained silently)
+refused "classify train --class-weight with every class at 0" 1 "--class-weight: every class has weight 0 (more_x=0,more_y=0)" \
+  "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2 --class-weight more_x=0,more_y=0
 refused "tag train --pool (classify and forecast only)" 2 "unknown option '--pool'" \
   "$RNNC" tag train --data "$t/tag_train.tsv" --valid "$t/tag_dev.tsv" -o "$t/f1" --steps 2 --pool max
 refused "forecast train --embed (numeric inputs have no embedding)" 2 "unknown option '--embed'" \

@@ -122,6 +122,10 @@ rnnc_seq_task_opts rnnc_seq_task_defaults(rnnc_seq_kind kind);
  * accuracy); forecast val_mae, val_rmse, val_smape in the data's units (best: MAE). `summary` (may
  * be NULL) gets a few lines on the data. */
 rnnc_status rnnc_seq_task_new(rnnc_task **out, const rnnc_seq_task_opts *o, uint64_t seed, char *summary, size_t n);
+/* The checks of a class_weight spec that need no data: none, balanced, or NAME=W items each of
+ * that form, W a number in [0, 1e6], no name twice (RNNC_ERR_ARG naming --class-weight). The
+ * task also refuses a name the training data lacks and weights that are all 0. */
+rnnc_status rnnc_seq_class_weight_check(const char *spec);
 rnnc_status rnnc_seq_task_resume(rnnc_task **out, const rnnc_safetensors *ck, const char *options_json);
 
 #ifdef __cplusplus

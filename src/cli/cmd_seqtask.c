@@ -171,6 +171,8 @@ static int train(rnnc_seq_kind kind, int argc, char **argv) {
     o.skip_bad = T_(TF_SKIP_BAD)->given;
     o.skip_long = T_(TF_SKIP_LONG)->given;
     o.class_weight = T_(TF_CLASS_WEIGHT)->s;
+    /* (the label names are checked once the data is read) */
+    if (rnnc_seq_class_weight_check(o.class_weight)) { rc = cli_usage_error(mode, "%s", rnnc_last_error()); goto out; }
     o.target = T_(TF_TARGET)->s;
     o.covariates = T_(TF_COVARIATES)->s;
     o.known = T_(TF_KNOWN)->s;

@@ -409,6 +409,8 @@ static rnnc_status check_opts(const rnnc_seq_task_opts *o) {
     if ((unsigned)o->kind > RNNC_SEQ_FORECAST) return rnnc_error(RNNC_ERR_ARG, "unknown task %d", (int)o->kind);
     if (!o->data) return rnnc_error(RNNC_ERR_ARG, "--data: no training file given");
     if (o->batch < 1 || o->batch > RNNC_SEQ_MAX_BATCH) return rnnc_error(RNNC_ERR_ARG, "--batch must be in [1, %d]", RNNC_SEQ_MAX_BATCH);
+    rnnc_status s = rnnc_seq_class_weight_check(o->class_weight);
+    if (s) return s;
     if (o->kind == RNNC_SEQ_FORECAST) {
         if (!o->target) return rnnc_error(RNNC_ERR_ARG, "--target: name the column to forecast");
         if (o->context < 1 || o->context > (1 << 20)) return rnnc_error(RNNC_ERR_ARG, "--context must be in [1, 1048576]");
@@ -438,6 +440,59 @@ static rnnc_status task_alloc(seq_task **out, const rnnc_seq_task_opts *o) {
     return RNNC_OK;
 }
 
+/* One pass over --class-weight's NAME=W list: each item checked (the form, a number in [0, 1e6],
+ * a name given once); with a model, each weight set on its label (a name the training data lacks
+ * is an error listing the labels). Without one, the check that needs no data (the flag's parse). */
+static rnnc_status weight_list(const char *spec, const rnnc_seq_model *m, float *weight) {
+    for (const char *p = spec; *p;) {
+        const char *eq = strchr(p, '='), *end = strchr(p, ',');
+        if (!end) end = p + strlen(p);
+        if (!eq || eq > end)
+            return rnnc_error(RNNC_ERR_ARG, "--class-weight: '%.*s' is not NAME=WEIGHT (or use none or balanced)", (int)(end - p), p);
+        char name[256], num[64];
+        snprintf(name, sizeof name, "%.*s", (int)(eq - p), p);
+        snprintf(num, sizeof num, "%.*s", (int)(end - eq - 1), eq + 1);
+        if (!name[0]) return rnnc_error(RNNC_ERR_ARG, "--class-weight: '%.*s' has no label name before '='", (int)(end - p), p);
+        char *e;
+        double w = strtod(num, &e);
+        if (e == num || *e || !(w >= 0 && w <= 1e6))
+            return rnnc_error(RNNC_ERR_ARG, "--class-weight: weight '%s' of '%s' is not a number in [0, 1e6]", num, name);
+        /* (a name given twice would leave one of its weights unused, silently) */
+        size_t nlen = (size_t)(eq - p);
+        for (const char *q = spec; q < p;) {
+            const char *qe = strchr(q, '=');
+            if ((size_t)(qe - q) == nlen && !strncmp(q, p, nlen))
+                return rnnc_error(RNNC_ERR_ARG, "--class-weight: '%s' is given twice", name);
+            q = strchr(q, ',') + 1; /* (items before p are well formed: each has its '=' and ',') */
+        }
+        if (m) {
+            int c = rnnc_seq_label_id(m, name);
+            if (c < 0) {
+                char list[512]; /* the labels, as many as fit, then "..." */
+                size_t k = 0;
+                for (int i = 0; i < m->n_labels; i++) {
+                    size_t n = strlen(m->labels[i]), sep = i ? 2 : 0;
+                    if (k + sep + n + 6 > sizeof list) { memcpy(list + k, i ? ", ..." : "...", i ? 6 : 4); k = sizeof list; break; }
+                    memcpy(list + k, ", ", sep);
+                    memcpy(list + k + sep, m->labels[i], n);
+                    k += sep + n;
+                }
+                if (k < sizeof list) list[k] = 0;
+                return rnnc_error(RNNC_ERR_ARG, "--class-weight: no label '%s' in the training data (its labels: %s)", name, list);
+            }
+            weight[c] = (float)w;
+        }
+        p = *end ? end + 1 : end;
+    }
+    return RNNC_OK;
+}
+
+rnnc_status rnnc_seq_class_weight_check(const char *spec) {
+    if (!spec || !strcmp(spec, "none") || !strcmp(spec, "balanced")) return RNNC_OK;
+    if (!*spec) return rnnc_error(RNNC_ERR_ARG, "--class-weight: none, balanced or NAME=WEIGHT,...");
+    return weight_list(spec, NULL, NULL);
+}
+
 /* --class-weight: none, balanced (n / (C n_c), scikit-learn's), or name=w,name=w (others 1). */
 static rnnc_status class_weights(seq_task *t) {
     const char *spec = t->o.class_weight;
@@ -454,23 +509,14 @@ static rnnc_status class_weights(seq_task *t) {
         return RNNC_OK;
     }
     for (int c = 0; c < C; c++) t->weight[c] = 1.0f;
-    const char *p = spec;
-    while (*p) {
-        const char *eq = strchr(p, '='), *end = strchr(p, ',');
-        if (!end) end = p + strlen(p);
-        if (!eq || eq > end)
-            return rnnc_error(RNNC_ERR_ARG, "--class-weight: '%.*s' is not NAME=WEIGHT (or use none or balanced)", (int)(end - p), p);
-        char name[256], num[64];
-        snprintf(name, sizeof name, "%.*s", (int)(eq - p), p);
-        snprintf(num, sizeof num, "%.*s", (int)(end - eq - 1), eq + 1);
-        int c = rnnc_seq_label_id(t->m, name);
-        if (c < 0) return rnnc_error(RNNC_ERR_ARG, "--class-weight: no label '%s' in the training data", name);
-        char *e;
-        double w = strtod(num, &e);
-        if (e == num || *e || !(w >= 0 && w <= 1e6)) return rnnc_error(RNNC_ERR_ARG, "--class-weight: weight '%s' of '%s' is not a number in [0, 1e6]", num, name);
-        t->weight[c] = (float)w;
-        p = *end ? end + 1 : end;
-    }
+    rnnc_status s = weight_list(spec, t->m, t->weight);
+    if (s) return s;
+    /* every class at 0: the loss is 0 (PyTorch's weighted mean would be 0/0) and nothing is learnt */
+    int zero = 0;
+    for (int c = 0; c < C; c++) zero += t->weight[c] == 0;
+    if (zero == C)
+        return rnnc_error(RNNC_ERR_ARG, "--class-weight: every class has weight 0 (%s), so the loss is 0 and nothing would be "
+                          "learnt; give at least one class a positive weight", spec);
     return RNNC_OK;
 }
 
