@@ -201,6 +201,11 @@ fc=(--data "$t/fc.csv" --target sales --known weekday --context 14 --season 7 --
 "$RNNC" forecast train "${fc[@]}" --epochs 20 -o "$t/fc" 2> "$t/fc.err"
 check "forecast train: exit 0; the rows it trains and validates on" '[ $? -eq 0 ] && [ -s "$t/fc/best.safetensors" ] && grep -q "fc.csv: 700 rows; training targets in rows \[15, 540\], validation in \[541, 600\], the rest held out" "$t/fc.err" && grep -q "526 training and 60 validation windows of 14 steps -> 1, 2 inputs (1 known ahead)" "$t/fc.err"'
 FM=$t/fc/best.safetensors
+# values near the float limit: the seasonal-naive MAE is summed in double, as eval's (it said inf)
+awk 'BEGIN { print "t,y"; for (i = 0; i < 60; i++) printf "%d,%s\n", i, i % 2 ? "3.3e+38" : "-3.3e+38" }' > "$t/fcmax.csv"
+"$RNNC" forecast train --data "$t/fcmax.csv" --target y --context 7 --hidden 4 --steps 1 -o "$t/fcmax" 2> "$t/err"
+check "forecast train: values near the float limit give a finite seasonal-naive MAE" \
+  '[ $? -eq 0 ] && grep -q "seasonal-naive MAE on them 6.6e+38$" "$t/err"'
 "$RNNC" forecast train "${fc[@]}" --steps 2 --log-every 1 -o "$t/fcrate" 2> "$t/err"
 check "forecast train: the report's rate counts the rows the windows read" 'grep -q "^step 1  epoch .*  [0-9]* rows/s$" "$t/err"'
 "$RNNC" forecast eval --model "$FM" --data "$t/fc.csv" --last 100 > "$t/fc.eval"

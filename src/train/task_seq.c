@@ -646,7 +646,8 @@ static void snaive_mae(seq_task *t) {
     for (int w = 0; buf && w < t->n_valid_win; w++) {
         int origin = t->train_end - T + w + T;
         if (origin < m || rnnc_series_snaive(&t->series, origin, N, t->o.season, buf)) continue;
-        for (int h = 0; h < N; h++, n++) sum += fabs(buf[h] - t->series.v[(size_t)(origin + h) * (size_t)t->series.cols]);
+        /* in double, as eval's errors: two floats near the limit differ by more than a float holds */
+        for (int h = 0; h < N; h++, n++) sum += fabs((double)buf[h] - (double)t->series.v[(size_t)(origin + h) * (size_t)t->series.cols]);
     }
     free(buf);
     t->snaive_mae = n ? sum / (double)n : NAN;
