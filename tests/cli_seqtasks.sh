@@ -451,6 +451,11 @@ refused "forecast predict --data with its value missing" 2 "--data needs a value
 refused "forecast eval --last with its value missing" 2 "--last needs a value" "$RNNC" forecast eval --model "$FM" --data "$t/fc.csv" --last
 refused "tag train --tokenizer word: a tag per token needs space or char" 2 "--tokenizer: tag needs space or char (each token gets one tag), not word" \
   "$RNNC" tag train --data "$t/tag_train.tsv" --valid "$t/tag_dev.tsv" -o "$t/f1" --steps 2 --tokenizer word
+# char takes no size: an empty one gets the same answer as char:5 (it asked for a positive size)
+for spec in char: char:5; do
+  refused "classify train --tokenizer $spec: char takes no size" 2 "--tokenizer: $spec: a char vocabulary takes no size" \
+    "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2 --tokenizer $spec
+done
 refused "classify train --pool median" 2 "--pool: unknown pooling 'median' (choose last, mean, max or final)" \
   "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2 --pool median
 refused "forecast train --loss ce" 2 "--loss: mse or mae, not ce" "$RNNC" forecast train --data "$t/fc.csv" --target sales -o "$t/f1" --steps 2 --loss ce
