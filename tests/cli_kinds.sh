@@ -224,7 +224,7 @@ refused "$LM: this is a language model, not a tagger; use rnnc sample, rnnc eval
     tag eval --model "$LM" --data "$T/tag.tsv"
 refused "$S2SCK: this is a checkpoint of a seq2seq run, not a forecaster; resume it with rnnc seq2seq train --resume $T/s2s" \
     forecast predict --model "$S2SCK" --data "$T/series.csv"
-refused "$T/series.csv: this is a text file, not a classifier" classify predict --model "$T/series.csv"
+refused "$T/series.csv: this is a text file (a CSV with a header), not a classifier; a series is data: give it as --data to rnnc forecast train, predict or eval" classify predict --model "$T/series.csv"
 refused "bad_nometa.safetensors: this is not an rnnc file" classify eval --model "$ROOT/tests/golden/lm/bad_nometa.safetensors" --data "$T/cls.tsv"
 # ... and a checkpoint of their own run loads as its model
 printf 'the film was great\n' >"$T/in"

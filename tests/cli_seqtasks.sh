@@ -317,6 +317,15 @@ refused "tag eval: an empty text names file:line" 1 "tag_empty.tsv:2: the line h
 printf 'more_x\tx x y\nno tab here\n' > "$t/notab.tsv"
 refused "classify eval: a line without a tab names file:line" 1 "notab.tsv:2: the line has no tab" \
   "$RNNC" classify eval --model "$CM" --data "$t/notab.tsv"
+check "... with what was expected, once (it said it twice)" 'grep -q "the line has no tab (expected two columns: label TAB text)$" "$t/err"'
+printf 'x x\tO O\nno tab\n' > "$t/tagnotab.tsv"
+refused "tag eval: a line without a tab says what tag expects" 1 "tagnotab.tsv:2: the line has no tab (expected two columns: tokens TAB tags)" \
+  "$RNNC" tag eval --model "$TM" --data "$t/tagnotab.tsv"
+printf '\n  \n\n' > "$t/blank.tsv"
+refused "classify eval: a file of blank lines says so (it said empty)" 1 "blank.tsv: no items to read (the file has only blank lines)" \
+  "$RNNC" classify eval --model "$CM" --data "$t/blank.tsv"
+refused "classify eval --model a CSV with a header: points to rnnc forecast too" 1 "fc.csv: this is a text file (a CSV with a header), not a classifier; a series is data: give it as --data to rnnc forecast train, predict or eval" \
+  "$RNNC" classify eval --model "$t/fc.csv" --data "$t/cls_dev.tsv"
 "$RNNC" classify eval --model "$CM" --data "$t/notab.tsv" --skip-bad > "$t/o" 2>&1
 check "classify eval --skip-bad: counted" '[ $? -eq 0 ] && grep -q "notab.tsv: 1 item (skipped 1 bad, 0 long" "$t/o"'
 : > "$t/empty.tsv"
@@ -377,8 +386,10 @@ refused "forecast train: a --season longer than the rows before validation" 1 "f
   "$RNNC" forecast train --data "$t/fc.csv" --target sales --season 1000 -o "$t/c1" "${F[@]}"
 refused "forecast train: a --known column the file lacks" 1 "fc.csv: no column 'holiday'; the columns are: day, sales, weekday" \
   "$RNNC" forecast train --data "$t/fc.csv" --target sales --known holiday -o "$t/c1" "${F[@]}"
-refused "forecast train: the target also named as a covariate" 1 "column 'sales' is named twice (as the target and as a covariate)" \
+refused "forecast train: the target also named as a covariate" 1 "column 'sales' is named twice (as --target and in --covariates)" \
   "$RNNC" forecast train --data "$t/fc.csv" --target sales --covariates sales -o "$t/c1" "${F[@]}"
+refused "forecast train: a column twice in --known names the flag" 1 "column 'weekday' is named twice in --known" \
+  "$RNNC" forecast train --data "$t/fc.csv" --target sales --known weekday,weekday -o "$t/c1" "${F[@]}"
 check "... and no run directory after any of them" '[ ! -e "$t/c1" ]'
 refused "forecast eval: a non-numeric cell" 1 "nonnum.csv:5:2 (sales): 'abc' is not a number" \
   "$RNNC" forecast eval --model "$FM" --data "$t/nonnum.csv"
@@ -397,6 +408,12 @@ refused "forecast eval: a covariate column absent" 1 "nocov.csv: no column 'week
 cut -d, -f1,3 "$t/fc.csv" > "$t/notarget.csv"
 refused "forecast predict: the target column absent" 1 "notarget.csv: no column 'sales'; the columns are: day, weekday" \
   "$RNNC" forecast predict --model "$FM" --data "$t/notarget.csv"
+refused "forecast eval: --last shorter than the horizon names --last" 1 "fc.csv: --last 2 is fewer rows than the model's horizon of 3" \
+  "$RNNC" forecast eval --model "$t/fc3/best.safetensors" --data "$t/fc.csv" --last 2
+(head -691 "$t/fc.csv"; printf ',,%d\n' 0 1 2) > "$t/morefut.csv"
+"$RNNC" forecast predict --model "$FM" --data "$t/morefut.csv" > "$t/o" 2> "$t/err"
+check "forecast predict: future rows past the horizon are used up to it, with one warning" \
+  '[ $? -eq 0 ] && [ "$(wc -l < "$t/o")" -eq 2 ] && [ "$(wc -l < "$t/err")" -eq 1 ] && grep -q "warning: .*morefut.csv has 3 rows with the target empty after the last one with a target, but the model forecasts 1 step (its --horizon): the last 2 are not used" "$t/err"'
 head -691 "$t/fc.csv" > "$t/nofut.csv"
 refused "forecast predict: no future rows for a model with covariates known ahead" 1 "nofut.csv: the model takes 1 covariate known ahead, so the file must end with 1 row (one per forecast step) with the target empty and those covariates filled in; it has 0" \
   "$RNNC" forecast predict --model "$FM" --data "$t/nofut.csv"

@@ -196,11 +196,18 @@ static void test_bad_input(void) {
     const char *dup[] = {"a", "a"};
     rnnc_series_spec bad = spec_of("y", dup, NULL, 2);
     CHECK(rnnc_series_parse("y,a\n1,2\n", 8, "t.csv", &bad, &d) == RNNC_ERR_ARG);
-    CHECK_STR(rnnc_last_error(), "column 'a' is named twice (as two covariates)");
+    CHECK_STR(rnnc_last_error(), "column 'a' is named twice in --covariates"); /* the flags that named them */
+    const bool kk[] = {false, true}, kn[] = {true, true};
+    bad = spec_of("y", dup, kk, 2);
+    CHECK(rnnc_series_parse("y,a\n1,2\n", 8, "t.csv", &bad, &d) == RNNC_ERR_ARG);
+    CHECK_STR(rnnc_last_error(), "column 'a' is named twice (in --covariates and in --known)");
+    bad = spec_of("y", dup, kn, 2);
+    CHECK(rnnc_series_parse("y,a\n1,2\n", 8, "t.csv", &bad, &d) == RNNC_ERR_ARG);
+    CHECK_STR(rnnc_last_error(), "column 'a' is named twice in --known");
     const char *ty[] = {"y"};
     bad = spec_of("y", ty, NULL, 1);
     CHECK(rnnc_series_parse("y,a\n1,2\n", 8, "t.csv", &bad, &d) == RNNC_ERR_ARG);
-    CHECK_STR(rnnc_last_error(), "column 'y' is named twice (as the target and as a covariate)");
+    CHECK_STR(rnnc_last_error(), "column 'y' is named twice (as --target and in --covariates)");
     bad = spec_of("", NULL, NULL, 0);
     CHECK(rnnc_series_parse("y\n1\n", 4, "t.csv", &bad, &d) == RNNC_ERR_ARG);
     /* files */

@@ -360,6 +360,9 @@ def seq_cases(c, cls, fc):
                                    ("std_huge", lambda s: s["columns"][0].update(std=1e300), '"std" is 1e+300, not a number in'),
                                    ("mean_huge", lambda s: s["columns"][0].update(mean=-1e300), '"mean" is -1e+300, not a number in'),
                                    ("known_target", lambda s: s["columns"][0].update(known=True), "target"),
+                                   # (it loaded, and the CSV reader named no file)
+                                   ("name_twice", lambda s: s["columns"][1].update(name=s["columns"][0]["name"]),
+                                    "fc_series_name_twice.safetensors: rnnc.series: forecast: column 'y' is named twice"),
                                    ("one_column", lambda s: s.update(columns=s["columns"][:1]), "columns"),
                                    ("context_huge", lambda s: s.update(context=1e12), "context"),
                                    ("name_missing", lambda s: s["columns"][1].pop("name"), "name")):

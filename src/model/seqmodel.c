@@ -196,6 +196,8 @@ static rnnc_status check_labels(const char *const *labels, int n, const char *ta
     return RNNC_OK;
 }
 
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
 /* The series matches the config: F columns, K of them known (not the target), finite statistics,
  * a positive context. */
 static rnnc_status check_series(const rnnc_seq_series *s, const rnnc_seq_config *c) {
@@ -211,6 +213,18 @@ static rnnc_status check_series(const rnnc_seq_series *s, const rnnc_seq_config 
                               "a float, %g)", s->name[i], s->mean[i], s->std[i], FLT_MAX);
         k += s->known[i];
     }
+    /* a column named twice (sorted: a crafted file may hold 65536 of them) */
+    char **sorted = malloc((size_t)s->n_cols * sizeof *sorted);
+    if (!sorted) return rnnc_error(RNNC_ERR_NOMEM, "out of memory checking the series' columns");
+    memcpy(sorted, s->name, (size_t)s->n_cols * sizeof *sorted);
+    qsort(sorted, (size_t)s->n_cols, sizeof *sorted, cmp_str);
+    for (int i = 1; i < s->n_cols; i++)
+        if (!strcmp(sorted[i - 1], sorted[i])) {
+            rnnc_status st = rnnc_error(RNNC_ERR_ARG, "forecast: column '%.200s' is named twice", sorted[i]);
+            free(sorted);
+            return st;
+        }
+    free(sorted);
     if (s->known[0]) return rnnc_error(RNNC_ERR_ARG, "forecast: the target '%s' cannot be a known covariate", s->name[0]);
     if (k != c->known) return rnnc_error(RNNC_ERR_ARG, "forecast: %d known columns but the model takes %d", k, c->known);
     if (s->context < 1) return rnnc_error(RNNC_ERR_ARG, "forecast: context %d must be positive", s->context);

@@ -186,10 +186,14 @@ static rnnc_status spec_check(const rnnc_series_spec *sp) {
     for (int j = 1; j <= sp->n_cov; j++) {
         const char *a = spec_col(sp, j);
         if (!a || !a[0]) return rnnc_error(RNNC_ERR_ARG, "covariate %d has no name", j);
+        /* (a model file's columns are checked as it loads: a spec with a name twice is the flags') */
         for (int k = 0; k < j; k++)
-            if (!strcmp(a, spec_col(sp, k)))
-                return rnnc_error(RNNC_ERR_ARG, "column '%s' is named twice (%s)", show(a, strlen(a), shown),
-                                  k == 0 ? "as the target and as a covariate" : "as two covariates");
+            if (!strcmp(a, spec_col(sp, k))) {
+                const char *fa = spec_known(sp, j) ? "--known" : "--covariates", *fk = spec_known(sp, k) ? "--known" : "--covariates";
+                if (k == 0) return rnnc_error(RNNC_ERR_ARG, "column '%s' is named twice (as --target and in %s)", show(a, strlen(a), shown), fa);
+                if (fa == fk) return rnnc_error(RNNC_ERR_ARG, "column '%s' is named twice in %s", show(a, strlen(a), shown), fa);
+                return rnnc_error(RNNC_ERR_ARG, "column '%s' is named twice (in --covariates and in --known)", show(a, strlen(a), shown));
+            }
     }
     return RNNC_OK;
 }
