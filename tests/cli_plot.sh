@@ -72,6 +72,24 @@ grep -q '>Validation bits per byte<' "$T/bpb.svg" || fail "--metric bpb: the def
 grep -q '>validation<' "$T/gn.svg" && fail "--metric grad_norm drew a validation curve"
 expect_error 1 plot "$T/run_c" --metric grad_norm -o "$T/x.svg"
 
+# the axes follow the run's task: from the checkpoint beside the log (a real forecast run, MSE), or
+# from the log's validation figures when there is none (classify: loss per item); a language
+# model's (run_a: bpb) per token; runs of different tasks get labels true of both
+awk 'BEGIN { print "y"; for (i = 0; i < 60; i++) print 10 + i % 7 }' >"$T/series.csv"
+"$RNNC" forecast train --data "$T/series.csv" --target y --context 7 --hidden 4 --steps 2 --threads 1 -o "$T/run_fc" \
+    >/dev/null 2>&1 || fail "training the forecaster to plot"
+"$RNNC" plot "$T/run_fc" -o "$T/fc.svg" || fail "plot of a forecast run failed"
+grep -q '>rows read<' "$T/fc.svg" || fail "a forecast run's x axis is not the rows read"
+grep -q '>loss (MSE on the normalised values)<' "$T/fc.svg" || fail "a forecast run's loss axis: $(grep -o '>loss[^<]*<' "$T/fc.svg")"
+"$RNNC" plot "$T/run_fc/metrics.jsonl" -o "$T/fc2.svg" && grep -q '>rows read<' "$T/fc2.svg" || fail "plot of a forecast run's log"
+mkdir -p "$T/run_cls"
+for s in 1 2 3; do echo "{\"step\":$s,\"tokens\":$((s * 50)),\"train_loss\":0.$((7 - s)),\"val_loss\":0.6,\"val_acc\":0.$((s + 5))}" >>"$T/run_cls/metrics.jsonl"; done
+"$RNNC" plot "$T/run_cls" -o "$T/cls.svg" || fail "plot of a classify log failed"
+grep -q '>loss (nats per item)<' "$T/cls.svg" && grep -q '>tokens seen<' "$T/cls.svg" || fail "a classify log's axes: $(grep -o '>[a-z ]*\(loss\|seen\|read\)[^<]*<' "$T/cls.svg")"
+grep -q '>loss (nats per token)<' "$T/loss.svg" || fail "a language model's loss axis is not per token"
+"$RNNC" plot "$T/run_fc" "$T/run_cls" -o "$T/mix.svg" || fail "plot of a forecast and a classify run"
+grep -q '>loss<' "$T/mix.svg" && grep -q '>tokens seen (rows read, forecast)<' "$T/mix.svg" || fail "mixed tasks' axes"
+
 # bad input: one error line, nothing written
 expect_error 1 plot "$T/missing_run" -o "$T/x.svg"
 mkdir -p "$T/empty_run" && : >"$T/empty_run/metrics.jsonl"

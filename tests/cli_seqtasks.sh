@@ -94,6 +94,15 @@ for l in (lines[0], lines[2]):
 assert json.loads(lines[0])[\"label\"] == \"more_x\"" "$t/cls.jl"'
 printf 'x x y\nz z x\n' > "$t/in.txt"
 "$RNNC" classify predict --model "$CM" "$t/in.txt" -o "$t/cls.out" 2> "$t/err"
+# texts cut to --max-len: the unknown share is of the same tokens as the count, the whole texts'
+# (it was unknowns before the cut over tokens after it: 125%)
+printf 'more_x\tzz zz zz x x\nmore_y\tqq qq y\n' > "$t/unkcut.tsv"
+"$RNNC" classify eval --model "$CM" --data "$t/unkcut.tsv" --max-len 2 > "$t/o" 2>&1
+check "classify eval --max-len: tokens and unknowns counted over the same (uncut) tokens" \
+  'grep -q "^.*unkcut.tsv: 2 items (skipped 0 bad, 0 long; 2 cut to --max-len), 8 tokens, 62.50% unknown" "$t/o"'
+"$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/unkcut.tsv" --max-len 2 -o "$t/unkcut" --hidden 4 --steps 1 > "$t/o" 2>&1
+check "classify train --max-len: the dev file's unknown share over the same tokens" \
+  'grep -q "unkcut.tsv: 2 items, 5 tokens out of the vocabulary (62.50%)" "$t/o"'
 check "classify predict FILE -o OUT: writes OUT, counts lines and unknown tokens on stderr" \
   '[ $? -eq 0 ] && [ "$(wc -l < "$t/cls.out")" -eq 2 ] && grep -q "^predict: 2 lines, 2 unknown tokens (33.3% of 6); wrote .*cls.out$" "$t/err"'
 cp "$t/in.txt" "$t/in.bak"
@@ -198,6 +207,13 @@ fc=(--data "$t/fc.csv" --target sales --known weekday --context 14 --season 7 --
 "$RNNC" forecast train "${fc[@]}" --epochs 20 -o "$t/fc" 2> "$t/fc.err"
 check "forecast train: exit 0; the rows it trains and validates on" '[ $? -eq 0 ] && [ -s "$t/fc/best.safetensors" ] && grep -q "fc.csv: 700 rows; training targets in rows \[15, 540\], validation in \[541, 600\], the rest held out" "$t/fc.err" && grep -q "526 training and 60 validation windows of 14 steps -> 1, 2 inputs (1 known ahead)" "$t/fc.err"'
 FM=$t/fc/best.safetensors
+# values near the float limit: the seasonal-naive MAE is summed in double, as eval's (it said inf)
+awk 'BEGIN { print "t,y"; for (i = 0; i < 60; i++) printf "%d,%s\n", i, i % 2 ? "3.3e+38" : "-3.3e+38" }' > "$t/fcmax.csv"
+"$RNNC" forecast train --data "$t/fcmax.csv" --target y --context 7 --hidden 4 --steps 1 -o "$t/fcmax" 2> "$t/err"
+check "forecast train: values near the float limit give a finite seasonal-naive MAE" \
+  '[ $? -eq 0 ] && grep -q "seasonal-naive MAE on them 6.6e+38$" "$t/err"'
+"$RNNC" forecast train "${fc[@]}" --steps 2 --log-every 1 -o "$t/fcrate" 2> "$t/err"
+check "forecast train: the report's rate counts the rows the windows read" 'grep -q "^step 1  epoch .*  [0-9]* rows/s$" "$t/err"'
 "$RNNC" forecast eval --model "$FM" --data "$t/fc.csv" --last 100 > "$t/fc.eval"
 check "forecast eval: MAE, RMSE, sMAPE and MASE for the model and the seasonal-naive forecast" \
   '[ $? -eq 0 ] && grep -q "100 windows of 14 steps -> 1 (targets in rows 601-700), 100 forecasts" "$t/fc.eval" && grep -q "^  *MAE  *RMSE  *sMAPE  *MASE$" "$t/fc.eval" && grep -q "^model  *[0-9.]*  *[0-9.]*  *[0-9.]*%  *[0-9.]*$" "$t/fc.eval" && grep -q "^seasonal naive  *[0-9.]*  *[0-9.]*  *[0-9.]*%  *[0-9.]*$" "$t/fc.eval"'
@@ -321,6 +337,15 @@ refused "tag eval: an empty text names file:line" 1 "tag_empty.tsv:2: the line h
 printf 'more_x\tx x y\nno tab here\n' > "$t/notab.tsv"
 refused "classify eval: a line without a tab names file:line" 1 "notab.tsv:2: the line has no tab" \
   "$RNNC" classify eval --model "$CM" --data "$t/notab.tsv"
+check "... with what was expected, once (it said it twice)" 'grep -q "the line has no tab (expected two columns: label TAB text)$" "$t/err"'
+printf 'x x\tO O\nno tab\n' > "$t/tagnotab.tsv"
+refused "tag eval: a line without a tab says what tag expects" 1 "tagnotab.tsv:2: the line has no tab (expected two columns: tokens TAB tags)" \
+  "$RNNC" tag eval --model "$TM" --data "$t/tagnotab.tsv"
+printf '\n  \n\n' > "$t/blank.tsv"
+refused "classify eval: a file of blank lines says so (it said empty)" 1 "blank.tsv: no items to read (the file has only blank lines)" \
+  "$RNNC" classify eval --model "$CM" --data "$t/blank.tsv"
+refused "classify eval --model a CSV with a header: points to rnnc forecast too" 1 "fc.csv: this is a text file (a CSV with a header), not a classifier; a series is data: give it as --data to rnnc forecast train, predict or eval" \
+  "$RNNC" classify eval --model "$t/fc.csv" --data "$t/cls_dev.tsv"
 "$RNNC" classify eval --model "$CM" --data "$t/notab.tsv" --skip-bad > "$t/o" 2>&1
 check "classify eval --skip-bad: counted" '[ $? -eq 0 ] && grep -q "notab.tsv: 1 item (skipped 1 bad, 0 long" "$t/o"'
 : > "$t/empty.tsv"
@@ -381,8 +406,10 @@ refused "forecast train: a --season longer than the rows before validation" 1 "f
   "$RNNC" forecast train --data "$t/fc.csv" --target sales --season 1000 -o "$t/c1" "${F[@]}"
 refused "forecast train: a --known column the file lacks" 1 "fc.csv: no column 'holiday'; the columns are: day, sales, weekday" \
   "$RNNC" forecast train --data "$t/fc.csv" --target sales --known holiday -o "$t/c1" "${F[@]}"
-refused "forecast train: the target also named as a covariate" 1 "column 'sales' is named twice (as the target and as a covariate)" \
+refused "forecast train: the target also named as a covariate" 1 "column 'sales' is named twice (as --target and in --covariates)" \
   "$RNNC" forecast train --data "$t/fc.csv" --target sales --covariates sales -o "$t/c1" "${F[@]}"
+refused "forecast train: a column twice in --known names the flag" 1 "column 'weekday' is named twice in --known" \
+  "$RNNC" forecast train --data "$t/fc.csv" --target sales --known weekday,weekday -o "$t/c1" "${F[@]}"
 check "... and no run directory after any of them" '[ ! -e "$t/c1" ]'
 refused "forecast eval: a non-numeric cell" 1 "nonnum.csv:5:2 (sales): 'abc' is not a number" \
   "$RNNC" forecast eval --model "$FM" --data "$t/nonnum.csv"
@@ -401,6 +428,12 @@ refused "forecast eval: a covariate column absent" 1 "nocov.csv: no column 'week
 cut -d, -f1,3 "$t/fc.csv" > "$t/notarget.csv"
 refused "forecast predict: the target column absent" 1 "notarget.csv: no column 'sales'; the columns are: day, weekday" \
   "$RNNC" forecast predict --model "$FM" --data "$t/notarget.csv"
+refused "forecast eval: --last shorter than the horizon names --last" 1 "fc.csv: --last 2 is fewer rows than the model's horizon of 3" \
+  "$RNNC" forecast eval --model "$t/fc3/best.safetensors" --data "$t/fc.csv" --last 2
+(head -691 "$t/fc.csv"; printf ',,%d\n' 0 1 2) > "$t/morefut.csv"
+"$RNNC" forecast predict --model "$FM" --data "$t/morefut.csv" > "$t/o" 2> "$t/err"
+check "forecast predict: future rows past the horizon are used up to it, with one warning" \
+  '[ $? -eq 0 ] && [ "$(wc -l < "$t/o")" -eq 2 ] && [ "$(wc -l < "$t/err")" -eq 1 ] && grep -q "warning: .*morefut.csv has 3 rows with the target empty after the last one with a target, but the model forecasts 1 step (its --horizon): the last 2 are not used" "$t/err"'
 head -691 "$t/fc.csv" > "$t/nofut.csv"
 refused "forecast predict: no future rows for a model with covariates known ahead" 1 "nofut.csv: the model takes 1 covariate known ahead, so the file must end with 1 row (one per forecast step) with the target empty and those covariates filled in; it has 0" \
   "$RNNC" forecast predict --model "$FM" --data "$t/nofut.csv"
@@ -455,13 +488,27 @@ refused "forecast predict --data with its value missing" 2 "--data needs a value
 refused "forecast eval --last with its value missing" 2 "--last needs a value" "$RNNC" forecast eval --model "$FM" --data "$t/fc.csv" --last
 refused "tag train --tokenizer word: a tag per token needs space or char" 2 "--tokenizer: tag needs space or char (each token gets one tag), not word" \
   "$RNNC" tag train --data "$t/tag_train.tsv" --valid "$t/tag_dev.tsv" -o "$t/f1" --steps 2 --tokenizer word
+# char takes no size: an empty one gets the same answer as char:5 (it asked for a positive size)
+for spec in char: char:5; do
+  refused "classify train --tokenizer $spec: char takes no size" 2 "--tokenizer: $spec: a char vocabulary takes no size" \
+    "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2 --tokenizer $spec
+done
 refused "classify train --pool median" 2 "--pool: unknown pooling 'median' (choose last, mean, max or final)" \
   "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2 --pool median
 refused "forecast train --loss ce" 2 "--loss: mse or mae, not ce" "$RNNC" forecast train --data "$t/fc.csv" --target sales -o "$t/f1" --steps 2 --loss ce
 refused "classify train --class-weight with a label the data lacks" 1 "--class-weight: no label 'more_z' in the training data" \
   "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2 --class-weight more_z=2
-refused "classify train --class-weight NAME without =W" 1 "--class-weight: 'more_x' is not NAME=WEIGHT" \
+check "... and lists the labels there are" 'grep -qF "(its labels: more_x, more_y)" "$t/err"'
+# what can be checked before the data is read is a usage error naming the flag (it was exit 1)
+refused "classify train --class-weight NAME without =W" 2 "--class-weight: 'more_x' is not NAME=WEIGHT" \
   "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2 --class-weight more_x
+refused "classify train --class-weight with a negative weight" 2 "--class-weight: weight '-1' of 'more_x' is not a number in [0, 1e6]" \
+  "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2 --class-weight more_x=-1
+refused "classify train --class-weight naming a label twice (the last won)" 2 "--class-weight: 'more_x' is given twice" \
+  "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2 --class-weight more_x=2,more_y=1,more_x=3
+# every class at 0: a loss of 0 that learns nothing (it trained silently)
+refused "classify train --class-weight with every class at 0" 1 "--class-weight: every class has weight 0 (more_x=0,more_y=0)" \
+  "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2 --class-weight more_x=0,more_y=0
 refused "tag train --pool (classify and forecast only)" 2 "unknown option '--pool'" \
   "$RNNC" tag train --data "$t/tag_train.tsv" --valid "$t/tag_dev.tsv" -o "$t/f1" --steps 2 --pool max
 refused "forecast train --embed (numeric inputs have no embedding)" 2 "unknown option '--embed'" \
@@ -471,6 +518,16 @@ refused "forecast train without --target" 2 "--target COL is required" "$RNNC" f
 refused "forecast train --horizon 0" 2 "--horizon" "$RNNC" forecast train --data "$t/fc.csv" --target sales -o "$t/f1" --steps 2 --horizon 0
 refused "classify predict --batch 0" 2 "--batch must be between 1 and 65536, got 0" "$RNNC" classify predict --model "$CM" --batch 0
 refused "an unknown subcommand" 2 "unknown subcommand 'fit' (train, predict, eval)" "$RNNC" tag fit
+# --batch: the trainers take the whole range the parser allows (they refused 4097 late, exit 1),
+# and refuse beyond it as a usage error naming the range
+declare -A bdata=([classify]="--data $t/cls_train.tsv --valid $t/cls_dev.tsv" [tag]="--data $t/tag_train.tsv --valid $t/tag_dev.tsv"
+                  [forecast]="--data $t/fc.csv --target sales --context 14")
+for task in classify tag forecast; do
+  "$RNNC" $task train ${bdata[$task]} -o "$t/b_$task" --hidden 4 --steps 1 --batch 4097 2> "$t/err"
+  check "$task train --batch 4097 (above the trainers' old bound of 4096) runs" '[ $? -eq 0 ] && [ -s "$t/b_$task/model.safetensors" ]'
+  refused "$task train --batch 65537: a usage error naming the range" 2 "--batch must be between 1 and 65536, got 65537" \
+    "$RNNC" $task train ${bdata[$task]} -o "$t/f1" --steps 1 --batch 65537
+done
 check "... and none of them made a run directory" '[ ! -e "$t/f1" ]'
 for f in "--hidden 32" "--bidirectional" "--tokenizer char" "--pool mean" "--class-weight balanced" "--output-dropout 0.1"; do
   refused "classify train --resume $f: refused, naming the flag" 2 "${f%% *} cannot change on --resume" \

@@ -28,10 +28,18 @@ static void test_format_duration(void) {
 
 static void test_format_train(void) {
     char b[128];
-    cli_train_status s = {1200, 5000, 0.354, 1.23456, 52100};
+    cli_train_status s = {1200, 5000, 0.354, 1.23456, 52100, NULL};
     cli_format_train(b, sizeof b, &s);
     CHECK_STR(b, "step 1200/5000  epoch 0.35  loss 1.2346  52.1k tok/s");
-    cli_train_status t = {7, 0, -1, NAN, 0}; /* time budget, nothing measured yet */
+    /* a forecaster counts the rows its windows read, and says so */
+    cli_train_status fc = {10, 50, 0.5, 0.25, 4100, cli_task_rate_unit("forecast")};
+    cli_format_train(b, sizeof b, &fc);
+    CHECK_STR(b, "step 10/50  epoch 0.50  loss 0.2500  4.10k rows/s");
+    CHECK_STR(cli_task_count_unit("forecast"), "rows read");
+    CHECK_STR(cli_task_count_unit("classify"), "tokens");
+    CHECK_STR(cli_task_rate_unit("lm"), "tok/s");
+    CHECK_STR(cli_task_count_unit(NULL), "tokens");
+    cli_train_status t = {7, 0, -1, NAN, 0, NULL}; /* time budget, nothing measured yet */
     cli_format_train(b, sizeof b, &t);
     CHECK_STR(b, "step 7");
     char small[12];
@@ -106,7 +114,7 @@ static void test_fields_fit(void) {
  * fields go in the order of their priorities. */
 static void test_progress_widths(void) {
     cli_progress p = {.label = "train", .total = 5000, .start = 100, .last_draw = 0, .tty = true};
-    cli_train_status st = {1200, 5000, 0.354, 1.23456, 52100};
+    cli_train_status st = {1200, 5000, 0.354, 1.23456, 52100, NULL};
     cli_train_fields tf;
     cli_train_fields_make(&tf, &st);
     CHECK_EQ_LL(tf.n, 4);

@@ -196,11 +196,18 @@ static void test_bad_input(void) {
     const char *dup[] = {"a", "a"};
     rnnc_series_spec bad = spec_of("y", dup, NULL, 2);
     CHECK(rnnc_series_parse("y,a\n1,2\n", 8, "t.csv", &bad, &d) == RNNC_ERR_ARG);
-    CHECK_STR(rnnc_last_error(), "column 'a' is named twice (as two covariates)");
+    CHECK_STR(rnnc_last_error(), "column 'a' is named twice in --covariates"); /* the flags that named them */
+    const bool kk[] = {false, true}, kn[] = {true, true};
+    bad = spec_of("y", dup, kk, 2);
+    CHECK(rnnc_series_parse("y,a\n1,2\n", 8, "t.csv", &bad, &d) == RNNC_ERR_ARG);
+    CHECK_STR(rnnc_last_error(), "column 'a' is named twice (in --covariates and in --known)");
+    bad = spec_of("y", dup, kn, 2);
+    CHECK(rnnc_series_parse("y,a\n1,2\n", 8, "t.csv", &bad, &d) == RNNC_ERR_ARG);
+    CHECK_STR(rnnc_last_error(), "column 'a' is named twice in --known");
     const char *ty[] = {"y"};
     bad = spec_of("y", ty, NULL, 1);
     CHECK(rnnc_series_parse("y,a\n1,2\n", 8, "t.csv", &bad, &d) == RNNC_ERR_ARG);
-    CHECK_STR(rnnc_last_error(), "column 'y' is named twice (as the target and as a covariate)");
+    CHECK_STR(rnnc_last_error(), "column 'y' is named twice (as --target and in --covariates)");
     bad = spec_of("", NULL, NULL, 0);
     CHECK(rnnc_series_parse("y\n1\n", 4, "t.csv", &bad, &d) == RNNC_ERR_ARG);
     /* files */
@@ -407,6 +414,14 @@ static void test_windows(void) {
     CHECK(rnnc_series_denorm_windows(&s, &d, &late, 1, N, tr, br) == RNNC_ERR_RANGE);
     s.relative = false;
     CHECK(rnnc_series_denorm_windows(&s, &d, starts, 2, N, tr, br) == RNNC_OK); /* absolute: no level */
+    /* a forecast beyond a float (or NaN) is refused, never written as Inf */
+    float big[4] = {1e38f, 2, 3, 4}, nan4[4] = {NAN, 0, 0, 0};
+    double std0 = s.std[0];
+    s.std[0] = 1e10;
+    CHECK(rnnc_series_denorm_windows(&s, &d, starts, 2, N, big, br) == RNNC_ERR_NUMERIC);
+    CHECK_MSG(strstr(rnnc_last_error(), "the forecast 1 step after row 3 of t.csv is 1e+48, beyond a float") != NULL, "%s", rnnc_last_error());
+    s.std[0] = std0;
+    CHECK(rnnc_series_denorm_windows(&s, &d, starts, 2, N, nan4, br) == RNNC_ERR_NUMERIC);
 
     /* the last window fits, the next one does not */
     int last = 3, past = 4, neg = -1;

@@ -66,10 +66,13 @@ typedef struct {
     double first_val, last_val;
     long stop_at;
     volatile sig_atomic_t *stop;
+    double started_elapsed, last_elapsed; /* the last start event's elapsed, and the last step's */
 } trace;
 
 static void record(const rnnc_run_event *e, void *ctx) {
     trace *t = ctx;
+    if (e->kind == RNNC_RUN_STARTED) t->started_elapsed = e->elapsed;
+    if (e->kind == RNNC_RUN_PROGRESS) t->last_elapsed = e->elapsed;
     if (e->kind == RNNC_RUN_PROGRESS && e->step - 1 < 256) {
         t->loss[e->step - 1] = e->loss;
         if (e->step > t->n) t->n = e->step;
@@ -187,9 +190,14 @@ static void exact_resume(const char *name, make_task_fn make, const void *opts, 
     CHECK_MSG(strstr(rnnc_last_error(), want) != NULL, "%s", rnnc_last_error());
     CHECK_EQ_LL(part.n, stop1);
     CHECK(exists(b, "model.safetensors")); /* a stopped run leaves a usable model beside its checkpoint */
+    CHECK(part.started_elapsed == 0 && part.last_elapsed > 0);
+    double stopped_at = part.last_elapsed;
     stop = 0;
     part.stop_at = stop2; /* interrupt the resumed run too */
     CHECK_EQ_LL(rnnc_run_resume(b, NULL, record, &part, &stop), RNNC_ERR_INTERRUPTED);
+    /* the resume starts from the time the checkpoint stored (it said 00:00 elapsed) */
+    CHECK_MSG(part.started_elapsed >= stopped_at, "%s: the resume started at %g s elapsed, the stopped run had %g s", name,
+              part.started_elapsed, stopped_at);
     stop = 0;
     part.stop = NULL;
     CHECK_EQ_LL(rnnc_run_resume(b, NULL, record, &part, &stop), RNNC_OK);

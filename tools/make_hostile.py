@@ -388,7 +388,13 @@ def seq_cases(c, cls, fc):
     sr = json.loads(hdr["__metadata__"]["rnnc.series"])
     for name, change, expected in (("std_zero", lambda s: s["columns"][0].update(std=0), "std"),
                                    ("std_nan", lambda s: s["columns"][0].update(std="nan"), "std"),
+                                   # beyond a float: every forecast would be Inf (predict wrote them)
+                                   ("std_huge", lambda s: s["columns"][0].update(std=1e300), '"std" is 1e+300, not a number in'),
+                                   ("mean_huge", lambda s: s["columns"][0].update(mean=-1e300), '"mean" is -1e+300, not a number in'),
                                    ("known_target", lambda s: s["columns"][0].update(known=True), "target"),
+                                   # (it loaded, and the CSV reader named no file)
+                                   ("name_twice", lambda s: s["columns"][1].update(name=s["columns"][0]["name"]),
+                                    "fc_series_name_twice.safetensors: rnnc.series: forecast: column 'y' is named twice"),
                                    ("one_column", lambda s: s.update(columns=s["columns"][:1]), "columns"),
                                    ("context_huge", lambda s: s.update(context=1e12), "context"),
                                    ("name_missing", lambda s: s["columns"][1].pop("name"), "name")):
@@ -400,6 +406,20 @@ def seq_cases(c, cls, fc):
     h = json.loads(text)
     del h["__metadata__"]["rnnc.series"]
     fc_refused("fc_series_missing", "rnnc.series", header_text(h), data)
+    # statistics within a float but a head that takes the forecasts beyond one: predict and eval
+    # refuse naming the model file, rather than write or score Inf
+    s2 = json.loads(json.dumps(sr))
+    s2["columns"][0].update(std=1e38)
+    h = json.loads(text)
+    h["__metadata__"]["rnnc.series"] = json.dumps(s2, separators=(",", ":"))
+    d2 = data
+    for i in range(h["head.bias"]["shape"][0]):
+        d2 = set_float(h, d2, "head.bias", i, 1e38)
+    inf = "fc_forecast_inf.safetensors: the forecast 1 step after row"
+    fc_refused("fc_forecast_inf", inf, header_text(h), d2)
+    recent = c.file("recent.csv", "y,k\n" + "".join("%d,%d\n" % (10 + (i % 7), i % 7) for i in range(20)) + ",6\n,0\n")
+    c.add("fc_forecast_inf/predict", inf, "forecast", "predict", "--model", os.path.join(c.out, "fc_forecast_inf.safetensors"),
+          "--data", recent)
 
 
 def tiktoken_cases(c, data_txt):

@@ -184,7 +184,7 @@ typedef rnnc_status (*rnnc_task_resume_fn)(rnnc_task **out, const rnnc_safetenso
 /* ---- the run ---- */
 
 typedef enum {
-    RNNC_RUN_STARTED,    /* `message` describes the task; `resumed` on a resume */
+    RNNC_RUN_STARTED,    /* `message` describes the task; `resumed` on a resume, `elapsed` its time so far */
     RNNC_RUN_PROGRESS,   /* after every step: loss of that step, lr */
     RNNC_RUN_REPORT,     /* a training report: loss averaged since the last, tokens_per_s */
     RNNC_RUN_VALID,      /* a validation: `valid`; `improved` when best.safetensors was written */

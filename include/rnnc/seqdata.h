@@ -52,7 +52,8 @@ typedef struct {
     size_t unknown_labels;      /* items (classify) or steps (tag) whose label the set lacks */
     size_t unknown_label_line;  /* the first of them, and its label (cut) */
     char unknown_label[64];
-    size_t tokens, unk_tokens;  /* tokens read and those out of the vocabulary */
+    size_t tokens, unk_tokens;  /* the items' tokens and those out of the vocabulary, both counted
+                                   before any cut to max_len */
     size_t cap;
 } rnnc_seq_data;
 

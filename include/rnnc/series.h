@@ -98,7 +98,9 @@ rnnc_status rnnc_series_fill(const rnnc_seq_series *s, const rnnc_series_data *d
 void rnnc_series_denorm(const rnnc_seq_series *s, const float *in, float *out, size_t n);
 /* The same for the predictions in (B,N) of the windows starting at starts[b]: with s->relative,
  * each window's level (the mean of its context rows' normalised target, which rnnc_series_fill
- * took off) is added back first. The context rows must exist. */
+ * took off) is added back first. The context rows must exist. A forecast beyond a float (or NaN)
+ * is an error (RNNC_ERR_NUMERIC) naming the window's row, the model's output and the
+ * normalisation. */
 rnnc_status rnnc_series_denorm_windows(const rnnc_seq_series *s, const rnnc_series_data *d, const int *starts, int B,
                                        int horizon, const float *in, float *out);
 

@@ -95,7 +95,7 @@ typedef struct {
     /* cell, embed, hidden, layers, bidirectional, dropout, output_dropout, pool, loss; the
      * vocabulary, outputs, features and known count come from the data */
     rnnc_seq_config model;
-    int batch;
+    int batch;                /* 1 to RNNC_SEQ_MAX_BATCH */
     int max_len;              /* tokens per item; 0: RNNC_SEQ_DEFAULT_MAX_LEN */
     bool skip_bad, skip_long;
     const char *class_weight; /* classify: NULL or "none", "balanced", "NAME=W,NAME=W" */
@@ -109,6 +109,9 @@ typedef struct {
     bool relative; /* forecast each window relative to its own level (rnnc_seq_series.relative) */
 } rnnc_seq_task_opts;
 
+/* The largest batch: the bound every rnnc command puts on --batch. */
+#define RNNC_SEQ_MAX_BATCH 65536
+
 /* LSTM 1x128, embed 64, batch 32; classify: word:20000 tokenizer, max pooling; tag: space;
  * forecast: final-state pooling, MSE, context 28, horizon 1. */
 rnnc_seq_task_opts rnnc_seq_task_defaults(rnnc_seq_kind kind);
@@ -119,6 +122,10 @@ rnnc_seq_task_opts rnnc_seq_task_defaults(rnnc_seq_kind kind);
  * accuracy); forecast val_mae, val_rmse, val_smape in the data's units (best: MAE). `summary` (may
  * be NULL) gets a few lines on the data. */
 rnnc_status rnnc_seq_task_new(rnnc_task **out, const rnnc_seq_task_opts *o, uint64_t seed, char *summary, size_t n);
+/* The checks of a class_weight spec that need no data: none, balanced, or NAME=W items each of
+ * that form, W a number in [0, 1e6], no name twice (RNNC_ERR_ARG naming --class-weight). The
+ * task also refuses a name the training data lacks and weights that are all 0. */
+rnnc_status rnnc_seq_class_weight_check(const char *spec);
 rnnc_status rnnc_seq_task_resume(rnnc_task **out, const rnnc_safetensors *ck, const char *options_json);
 
 #ifdef __cplusplus

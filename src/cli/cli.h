@@ -159,7 +159,15 @@ typedef struct {
     double epoch;           /* fractional; < 0: not shown */
     double loss;            /* recent training loss; NaN: not shown */
     double tokens_per_s;    /* NaN or <= 0: not shown */
+    const char *rate_unit;  /* what tokens_per_s counts: cli_task_rate_unit; NULL: "tok/s" */
 } cli_train_status;
+/* What a training run of `task` ("lm", "seq2seq", "classify", "tag", "forecast"; NULL: not known)
+ * counts as its "tokens" (rnnc.run, metrics.jsonl's tokens and tokens_per_s): each example's input
+ * steps, which are tokens, except for forecast, whose windows read rows. The count's unit
+ * ("tokens", "rows read") and the rate's ("tok/s", "rows/s"), the same in info, the progress
+ * lines and plot. */
+const char *cli_task_count_unit(const char *task);
+const char *cli_task_rate_unit(const char *task);
 /* "step 1200/5000  epoch 0.35  loss 1.234  52.1k tok/s" into buf (truncated to fit n). */
 void cli_format_train(char *buf, size_t n, const cli_train_status *s);
 /* The same figures as progress-bar fields, each with its priority: step (CLI_PRIO_MAIN), loss

@@ -92,16 +92,22 @@ int cmd_forecast_predict(int argc, char **argv) {
         rc = cli_fail("%s: the model takes %d covariate%s known ahead, so the file must end with %d row%s (one per forecast step) "
                       "with the target empty and those covariates filled in; it has %d", data, K, K == 1 ? "" : "s", N, N == 1 ? "" : "s",
                       d.future);
+    /* future rows past the horizon are not read: said once, not passed over silently */
+    if (!rc && d.future > N)
+        fprintf(stderr, "rnnc %s: warning: %s has %d rows with the target empty after the last one with a target, but the model "
+                        "forecasts %d step%s (its --horizon): the last %d are not used\n", mode, data, d.future, N, N == 1 ? "" : "s",
+                d.future - N);
     int start = observed - T;
     rnnc_seq_batch b = {.B = 1, .T = T, .x = x, .known = K ? known : NULL};
     if (!rc && (rnnc_series_fill(sr, &d, &start, 1, N, x, K ? known : NULL, NULL) || rnnc_seq_ws_new(&ws, m, 1, T) ||
                 rnnc_seq_forward_backward(ws, m, &b, NULL, NULL, 1, NULL, pred, NULL, NULL)))
         rc = cli_fail_status();
     if (!rc) {
-        if (rnnc_series_denorm_windows(sr, &d, &start, 1, N, pred, pred)) rc = cli_fail_status();
+        /* (a forecast beyond a float: the model file is at fault, and named) */
+        if (rnnc_series_denorm_windows(sr, &d, &start, 1, N, pred, pred)) rc = cli_fail("%s: %s", model, rnnc_last_error());
         rnnc_atomic_file af = {0};
         FILE *fp = stdout;
-        if (output && rnnc_atomic_open(&af, output)) rc = cli_fail_status();
+        if (!rc && output && rnnc_atomic_open(&af, output)) rc = cli_fail_status();
         if (output && !rc) fp = af.fp;
         if (!rc) {
             fprintf(fp, "step,%s\n", sr->name[0]);
@@ -214,6 +220,10 @@ int cmd_forecast_eval(int argc, char **argv) {
                           d.rows - (int)(last < d.rows ? last : d.rows), d.rows - last == 1 ? "" : "s", T);
         lo = first - T;
         int m_ = season > 0 ? season : 1;
+        /* (the windows' own error would count rows and name --context and --horizon, not --last) */
+        if (!rc && last && last < N)
+            rc = cli_fail("%s: --last %ld is fewer rows than the model's horizon of %d: no window has all its targets in them "
+                          "(give --last %d or more)", data, last, N, N);
         if (!rc && rnnc_series_windows(&d, lo, d.rows, T, N, &n_win)) rc = cli_fail_status();
         else if (!rc && first <= m_) rc = cli_fail("%s: MASE needs more than %d rows before the first target (its season)", data, m_);
         else if (!rc && rnnc_series_mase_scale(&d, first, season, &scale)) rc = cli_fail_status();
@@ -233,7 +243,7 @@ int cmd_forecast_eval(int argc, char **argv) {
         rnnc_seq_batch b = {.B = n, .T = T, .x = x, .known = K ? known : NULL};
         if (rnnc_series_fill(sr, &d, starts, n, N, x, K ? known : NULL, NULL) ||
             rnnc_seq_forward_backward(ws, m, &b, NULL, NULL, 1, NULL, pred, NULL, NULL)) { rc = cli_fail_status(); break; }
-        if (rnnc_series_denorm_windows(sr, &d, starts, n, N, pred, pred)) { rc = cli_fail_status(); break; }
+        if (rnnc_series_denorm_windows(sr, &d, starts, n, N, pred, pred)) { rc = cli_fail("%s: %s", model, rnnc_last_error()); break; }
         for (int k = 0; k < n && !rc; k++) {
             int origin = starts[k] + T;
             for (int h = 0; h < N; h++) y[k * N + h] = d.v[(size_t)(origin + h) * (size_t)d.cols];
@@ -248,7 +258,8 @@ int cmd_forecast_eval(int argc, char **argv) {
         rnnc_series_acc_add(&acc, y, pred, (size_t)n * N);
     }
     rnnc_series_metrics mm, mn;
-    if (!rc && (rnnc_series_acc_finish(&acc, &mm) || rnnc_series_acc_finish(&naive, &mn))) rc = cli_fail_status();
+    if (!rc && rnnc_series_acc_finish(&acc, &mm)) rc = cli_fail("%s: %s", model, rnnc_last_error()); /* the model's forecasts */
+    else if (!rc && rnnc_series_acc_finish(&naive, &mn)) rc = cli_fail_status();
     /* (the plot before the report: a failure to write it is the one line printed) */
     if (!rc && plot) rc = plot_forecasts(plot, data, &d, sr, first, N, fc, nv);
     if (!rc && json) {
@@ -262,7 +273,8 @@ int cmd_forecast_eval(int argc, char **argv) {
         if (plot) cJSON_AddStringToObject(j, "plot", plot);
         rc = cli_print_json(j);
     } else if (!rc) {
-        printf("%s: %d windows of %d steps -> %d (targets in rows %d-%d), %zu forecasts\n", data, n_win, T, N, lo + T + 1, d.rows, mm.n);
+        printf("%s: %d window%s of %d steps -> %d (targets in rows %d-%d), %zu forecast%s\n", data, n_win, n_win == 1 ? "" : "s", T, N,
+               lo + T + 1, d.rows, mm.n, mm.n == 1 ? "" : "s");
         printf("%-16s %12s %12s %9s %9s\n", "", "MAE", "RMSE", "sMAPE", "MASE");
         const rnnc_series_metrics *rows[2] = {&mm, &mn};
         const char *names[2] = {"model", season > 0 ? "seasonal naive" : "naive"};

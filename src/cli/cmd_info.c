@@ -40,7 +40,7 @@ static void print_tokenizer(const rnnc_tokenizer *t) {
 }
 
 /* Where training stood when the file was written ("rnnc.training", written by the trainers);
- * `unit` is what the run counts (tokens; a classifier's items). */
+ * `unit` is what the run counts (cli_task_count_unit). */
 static void print_training(const char *tj, const char *unit) {
     cJSON *j = tj ? cJSON_Parse(tj) : NULL;
     if (!cJSON_IsObject(j)) { cJSON_Delete(j); return; }
@@ -251,8 +251,7 @@ static int info_seq(const char *path, const rnnc_safetensors *st, const char *ki
     } else {
         print_series(m);
     }
-    print_training(rnnc_st_meta(st, "rnnc.training"),
-                   c->kind == RNNC_SEQ_CLASSIFY ? "items" : c->kind == RNNC_SEQ_TAG ? "tokens" : "target values");
+    print_training(rnnc_st_meta(st, "rnnc.training"), cli_task_count_unit(rnnc_seq_kind_name(c->kind)));
     printf("\ntensors:\n");
     size_t nt = rnnc_seq_num_tensors(m), emb = 0, head = 0;
     for (size_t k = 0; k < nt; k++) {
@@ -339,13 +338,6 @@ static void print_data(const cJSON *t) {
 
 /* The run's part of a checkpoint (rnnc.run, rnnc.run.options, rnnc.task.options), then the
  * resume command; the model follows. */
-/* What a run counts as its "tokens" (what the loss averages over), by task. */
-static const char *unit_of(const char *task) {
-    if (task && !strcmp(task, "classify")) return "items";
-    if (task && !strcmp(task, "forecast")) return "target values";
-    return "tokens";
-}
-
 /* Whether the label list of a checkpoint ("rnnc.labels", one a line) is a BIO tag set. */
 static bool labels_bio(const char *labels) {
     if (!labels) return false;
@@ -385,7 +377,7 @@ static void info_run(const char *path, const rnnc_safetensors *st, rnnc_file_kin
     num(r, "elapsed", &elapsed);
     char d[32];
     cli_format_duration(d, sizeof d, elapsed);
-    printf("progress    step %.0f, %.0f %s, %s of training\n", step, tokens, unit_of(task), d);
+    printf("progress    step %.0f, %.0f %s, %s of training\n", step, tokens, cli_task_count_unit(task), d);
     const cJSON *best = item(r, "best");
     double b0 = INFINITY, b1 = INFINITY;
     if (cJSON_GetArraySize(best) == 2 && cJSON_IsNumber(best->child) && cJSON_IsNumber(best->child->next)) {

@@ -1,6 +1,8 @@
 /* rnnc plot: training and validation curves of one or more runs as one SVG. */
+#include <cjson/cJSON.h>
 #include <ctype.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +18,11 @@ static const char *const plot_help =
     "usage: rnnc plot RUN_DIR|metrics.jsonl... -o OUT.svg [options]\n"
     "\n"
     "Draws the training and validation loss of each run against the tokens it has\n"
-    "seen, as an SVG (open it in a browser). Several runs go in one chart, one colour\n"
-    "each: training solid, validation dashed with dots.\n"
+    "seen (a forecaster: the rows its windows read), as an SVG (open it in a\n"
+    "browser). Several runs go in one chart, one colour each: training solid,\n"
+    "validation dashed with dots. The axes name the run's units: the loss per token\n"
+    "(language model, seq2seq, tag), per item (classify) or on normalised values\n"
+    "(forecast).\n"
     "\n"
     "options:\n"
     "  -o, --output FILE    the SVG to write (required)\n"
@@ -25,10 +30,10 @@ static const char *const plot_help =
     "                       names)\n"
     "  --title TEXT         chart title (default: \"Training and validation loss\", or\n"
     "                       the figure --metric draws)\n"
-    "  --x tokens|step|time the x axis: tokens seen, optimizer steps, or minutes of\n"
-    "                       training (for runs given the same time budget; default:\n"
-    "                       tokens)\n"
-    "  --metric M           loss: nats per token, training and validation (default);\n"
+    "  --x tokens|step|time the x axis: tokens seen (rows read), optimizer steps, or\n"
+    "                       minutes of training (for runs given the same time\n"
+    "                       budget; default: tokens)\n"
+    "  --metric M           loss: training and validation (default);\n"
     "                       or one validation figure: bpb, ppl, ter, ser, acc,\n"
     "                       macro_f1, seq_acc, span_f1, mae, rmse, smape; or\n"
     "                       grad_norm: the training's gradient norm before clipping\n"
@@ -84,6 +89,68 @@ typedef struct {
     size_t n[2];
     char names[2][300];
 } run_curves;
+
+/* The task of the run whose log is `input` (a run directory or its metrics.jsonl): "task" in
+ * rnnc.run of the checkpoint beside the log, read from the file's header alone (a checkpoint may
+ * be large); into task (empty when there is none), with a forecaster's loss ("mse", "mae") from
+ * rnnc.seqmodel into loss. */
+static void run_task(const char *input, char *task, size_t n, char *loss, size_t nl) {
+    task[0] = loss[0] = 0;
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s", input);
+    size_t len = strlen(dir);
+    if (len > 6 && !strcmp(dir + len - 6, ".jsonl")) { /* the log's directory */
+        char *slash = strrchr(dir, '/');
+        if (slash) *slash = 0;
+        else snprintf(dir, sizeof dir, ".");
+    }
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
+    FILE *f = fopen(path, "rb");
+    if (!f) return;
+    unsigned char h8[8];
+    uint64_t hn = 0;
+    char *hdr = NULL;
+    if (fread(h8, 1, 8, f) == 8) {
+        for (int i = 7; i >= 0; i--) hn = hn << 8 | h8[i];
+        /* (a header of over 64 MiB is no checkpoint of rnnc's: the labels stay generic) */
+        if (hn > 0 && hn <= (64u << 20) && (hdr = malloc(hn + 1)) && fread(hdr, 1, hn, f) == hn) hdr[hn] = 0;
+        else { free(hdr); hdr = NULL; }
+    }
+    fclose(f);
+    cJSON *j = hdr ? cJSON_Parse(hdr) : NULL, *meta = cJSON_GetObjectItemCaseSensitive(j, "__metadata__");
+    const cJSON *run = cJSON_GetObjectItemCaseSensitive(meta, "rnnc.run"), *seq = cJSON_GetObjectItemCaseSensitive(meta, "rnnc.seqmodel");
+    cJSON *r = cJSON_IsString(run) ? cJSON_Parse(run->valuestring) : NULL, *sm = cJSON_IsString(seq) ? cJSON_Parse(seq->valuestring) : NULL;
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(r, "task"), *l = cJSON_GetObjectItemCaseSensitive(sm, "loss");
+    if (cJSON_IsString(t)) snprintf(task, n, "%s", t->valuestring);
+    if (cJSON_IsString(l)) snprintf(loss, nl, "%s", l->valuestring);
+    cJSON_Delete(sm);
+    cJSON_Delete(r);
+    cJSON_Delete(j);
+    free(hdr);
+}
+
+/* Without a checkpoint (a log copied out, a run killed before its first): the task its
+ * validation figures belong to, or "" when they say nothing. */
+static const char *task_of_rows(const rnnc_metrics_series *s) {
+    for (size_t i = 0; i < s->n; i++) {
+        const rnnc_metrics_row *r = &s->rows[i];
+        if (!isnan(r->val_mae)) return "forecast";
+        if (!isnan(r->val_seq_acc)) return "tag";
+        if (!isnan(r->val_acc)) return "classify";
+        if (!isnan(r->val_ter)) return "seq2seq";
+        if (!isnan(r->val_ppl) || !isnan(r->val_bpb)) return "lm";
+    }
+    return "";
+}
+
+/* The loss axis of a task's runs: what its loss is a mean over. */
+static void loss_label(const char *task, const char *loss, char *buf, size_t n) {
+    if (!strcmp(task, "classify")) snprintf(buf, n, "loss (nats per item)");
+    else if (!strcmp(task, "forecast"))
+        snprintf(buf, n, "loss (%son the normalised values)", !strcmp(loss, "mae") ? "MAE " : !strcmp(loss, "mse") ? "MSE " : "");
+    else if (task[0]) snprintf(buf, n, "loss (nats per token)");
+    else snprintf(buf, n, "loss");
+}
 
 /* The y axis of a one-figure plot. */
 static const char *metric_label(const char *m) {
@@ -158,6 +225,9 @@ int cmd_plot(int argc, char **argv) {
     if (labels && lp) { free(runs); return cli_usage_error("plot", "--labels has more names than the %d runs", n_in); }
 
     int rc = 0;
+    /* the runs' task and forecast loss, for the axes' units: kept while every run whose task is
+     * known agrees ("?" once they differ: generic labels) */
+    char task[32] = "", loss[16] = "";
     for (int r = 0; r < n_in && !rc; r++) {
         rnnc_metrics_series s;
         if (rnnc_metrics_read(inputs[r], &s)) { rc = cli_fail_status(); break; }
@@ -166,6 +236,14 @@ int cmd_plot(int argc, char **argv) {
         /* A torn last line is what a run killed while logging leaves (documented, skipped quietly);
          * any other line that is not a JSON object is said below, with where the first one is. */
         const size_t mid = s.skipped - (size_t)s.last_skipped, first_bad = s.first_skipped;
+        char rt[32], rl[16];
+        run_task(inputs[r], rt, sizeof rt, rl, sizeof rl);
+        if (!rt[0]) snprintf(rt, sizeof rt, "%s", task_of_rows(&s));
+        if (rt[0] && !task[0]) { snprintf(task, sizeof task, "%s", rt); snprintf(loss, sizeof loss, "%s", rl); }
+        else if (rt[0]) {
+            if (strcmp(task, rt)) snprintf(task, sizeof task, "?");
+            if (strcmp(loss, rl)) loss[0] = 0;
+        }
         for (int c = 0; c < 2; c++) {
             runs[r].x[c] = malloc(s.n * sizeof(double));
             runs[r].y[c] = malloc(s.n * sizeof(double));
@@ -223,9 +301,15 @@ int cmd_plot(int argc, char **argv) {
         char deftitle[96];
         snprintf(deftitle, sizeof deftitle, "%s", bpb || gnorm ? metric_label(metric) : "Training and validation loss");
         deftitle[0] = (char)toupper((unsigned char)deftitle[0]);
-        rnnc_plot_opts o = {title ? title : deftitle, by_step ? "optimizer steps" : by_time ? "minutes of training" : "tokens seen",
-                            bpb || gnorm ? metric_label(metric) : "loss (nats per token)",
-                            (int)width, (int)height, log_x, 1, 0};
+        /* the units follow the task: a forecaster counts the rows its windows read; a mix of
+         * tasks gets labels true of all */
+        bool mixed = !strcmp(task, "?");
+        char xlabel[64], ylabel[64];
+        snprintf(xlabel, sizeof xlabel, "%s", mixed ? "tokens seen (rows read, forecast)"
+                                                    : !strcmp(task, "forecast") ? "rows read" : "tokens seen");
+        loss_label(mixed ? "" : task, loss, ylabel, sizeof ylabel);
+        rnnc_plot_opts o = {title ? title : deftitle, by_step ? "optimizer steps" : by_time ? "minutes of training" : xlabel,
+                            bpb || gnorm ? metric_label(metric) : ylabel, (int)width, (int)height, log_x, 1, 0};
         if (!rc && rnnc_plot_svg_file(out, &o, ser, ns)) rc = cli_fail_status();
         size_t points = 0;
         for (size_t k = 0; k < ns; k++) points += ser[k].n;

@@ -13,6 +13,9 @@
 #define TAG (1u << RNNC_SEQ_TAG)
 #define FC (1u << RNNC_SEQ_FORECAST)
 
+/* --batch is parsed against the bound every command shares; the trainer must take all of it */
+_Static_assert(CLI_BATCH_MAX == RNNC_SEQ_MAX_BATCH, "the trainers' --batch bound is not the CLI's");
+
 enum {
     TF_DATA, TF_VALID, TF_TOKENIZER, TF_BIDIRECTIONAL, TF_OUTPUT_DROPOUT, TF_POOL, TF_MAX_LEN, TF_SKIP_BAD, TF_SKIP_LONG,
     TF_CLASS_WEIGHT, TF_TARGET, TF_COVARIATES, TF_KNOWN, TF_CONTEXT, TF_HORIZON, TF_SEASON, TF_LOSS, TF_VALID_LAST,
@@ -169,6 +172,8 @@ static int train(rnnc_seq_kind kind, int argc, char **argv) {
     o.skip_bad = T_(TF_SKIP_BAD)->given;
     o.skip_long = T_(TF_SKIP_LONG)->given;
     o.class_weight = T_(TF_CLASS_WEIGHT)->s;
+    /* (the label names are checked once the data is read) */
+    if (rnnc_seq_class_weight_check(o.class_weight)) { rc = cli_usage_error(mode, "%s", rnnc_last_error()); goto out; }
     o.target = T_(TF_TARGET)->s;
     o.covariates = T_(TF_COVARIATES)->s;
     o.known = T_(TF_KNOWN)->s;

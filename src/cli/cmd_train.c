@@ -87,7 +87,7 @@ static void on_step(const rnnc_run_event *e, void *ctx) {
     cli_progress_finish(bar);
     printf("step %ld loss %.6f\n", e->step, e->loss);
     fflush(stdout);
-    cli_train_status st = {e->step, e->total_steps, -1, e->loss, NAN};
+    cli_train_status st = {e->step, e->total_steps, -1, e->loss, NAN, NULL};
     cli_train_fields f;
     cli_train_fields_make(&f, &st);
     cli_progress_update_fields(bar, (double)e->step, f.field, f.n);

@@ -261,6 +261,7 @@ typedef struct {
     cli_progress bar;
     bool bar_started;
     double last_loss, tok_s;
+    const char *rate; /* what tok_s counts: tok/s, or a forecaster's rows/s */
     long warmup;
     char best[200];
 } view;
@@ -287,7 +288,7 @@ static void on_event(const rnnc_run_event *e, void *ctx) {
         u->last_loss = u->tok_s = NAN;
         break;
     case RNNC_RUN_PROGRESS: {
-        cli_train_status st = {e->step, e->total_steps, e->epoch, isnan(u->last_loss) ? e->loss : u->last_loss, u->tok_s};
+        cli_train_status st = {e->step, e->total_steps, e->epoch, isnan(u->last_loss) ? e->loss : u->last_loss, u->tok_s, u->rate};
         cli_train_fields f;
         cli_train_fields_make(&f, &st); /* on a narrow terminal the epoch goes first, the loss and step last */
         cli_progress_update_fields(&u->bar, e->total_steps > 0 ? (double)e->step : e->elapsed, f.field, f.n);
@@ -297,11 +298,11 @@ static void on_event(const rnnc_run_event *e, void *ctx) {
         u->last_loss = e->loss;
         u->tok_s = e->tokens_per_s;
         if (!u->bar.tty && e->allreduce_s > 0) /* several processes: the time in the exchange, per step */
-            fprintf(stderr, "step %ld  epoch %.2f  loss %.4f  lr %.3g  %.0f tok/s  all-reduce %.2f ms/step (waiting %.2f)\n",
-                    e->step, e->epoch, e->loss, e->lr, e->tokens_per_s, 1e3 * e->allreduce_s, 1e3 * e->wait_s);
+            fprintf(stderr, "step %ld  epoch %.2f  loss %.4f  lr %.3g  %.0f %s  all-reduce %.2f ms/step (waiting %.2f)\n",
+                    e->step, e->epoch, e->loss, e->lr, e->tokens_per_s, u->rate, 1e3 * e->allreduce_s, 1e3 * e->wait_s);
         else if (!u->bar.tty)
-            fprintf(stderr, "step %ld  epoch %.2f  loss %.4f  lr %.3g  %.0f tok/s\n", e->step, e->epoch, e->loss, e->lr,
-                    e->tokens_per_s);
+            fprintf(stderr, "step %ld  epoch %.2f  loss %.4f  lr %.3g  %.0f %s\n", e->step, e->epoch, e->loss, e->lr,
+                    e->tokens_per_s, u->rate);
         break;
     case RNNC_RUN_VALID:
         cli_progress_log(&u->bar, "step %ld  %s%s", e->step, e->valid->line, e->improved ? "  (best so far: best.safetensors)" : "");
@@ -327,6 +328,7 @@ int cli_run(const char *cmd, const char *task_name, const rnnc_run_opts *o, rnnc
     memset(&u, 0, sizeof u);
     u.cmd = cmd;
     u.warmup = o ? o->warmup : 0;
+    u.rate = cli_task_rate_unit(task_name);
     const char *dir = task ? o->run_dir : v[RF_RESUME].s;
     rnnc_status s;
     if (task) s = rnnc_run_start(o, task, on_event, &u, &stop_requested);

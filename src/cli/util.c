@@ -427,6 +427,10 @@ void cli_format_si(char *buf, size_t n, double v) {
     else snprintf(buf, n, "%.*f%s", a >= 99.95 ? 0 : a >= 9.995 ? 1 : 2, v, suffix[k]);
 }
 
+static bool is_forecast(const char *task) { return task && !strcmp(task, "forecast"); }
+const char *cli_task_count_unit(const char *task) { return is_forecast(task) ? "rows read" : "tokens"; }
+const char *cli_task_rate_unit(const char *task) { return is_forecast(task) ? "rows/s" : "tok/s"; }
+
 void cli_format_train(char *buf, size_t n, const cli_train_status *s) {
     size_t len = 0;
     buf[0] = 0;
@@ -438,7 +442,7 @@ void cli_format_train(char *buf, size_t n, const cli_train_status *s) {
     if (s->tokens_per_s > 0) {
         char si[32];
         cli_format_si(si, sizeof si, s->tokens_per_s);
-        ADD("  %s tok/s", si);
+        ADD("  %s %s", si, s->rate_unit ? s->rate_unit : "tok/s");
     }
 #undef ADD
 }
@@ -454,7 +458,7 @@ void cli_train_fields_make(cli_train_fields *f, const cli_train_status *s) {
     if (s->tokens_per_s > 0) {
         char si[32];
         cli_format_si(si, sizeof si, s->tokens_per_s);
-        FIELD(CLI_PRIO_DETAIL, "%s tok/s", si);
+        FIELD(CLI_PRIO_DETAIL, "%s %s", si, s->rate_unit ? s->rate_unit : "tok/s");
     }
 #undef FIELD
 }

@@ -180,6 +180,22 @@ static bool run_dir_of(const char *path, char *dir, size_t n) {
     return true;
 }
 
+/* Whether a text file starts as a CSV with a header does: its first two lines hold the same
+ * number of commas, at least one (a series for rnnc forecast, not text for rnnc train). */
+static bool csv_with_header(const char *path) {
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (!f) return false;
+    char head[4096];
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    size_t commas[2] = {0, 0}, line = 0;
+    for (size_t i = 0; i < n && line < 2; i++) {
+        if (head[i] == '\n') line++;
+        else if (head[i] == ',') commas[line]++;
+    }
+    return line >= 1 && commas[0] > 0 && commas[0] == commas[1];
+}
+
 char *rnnc_file_kind_describe(char *buf, size_t n, rnnc_file_kind k, rnnc_file_kind wanted, const char *path) {
     if (!buf || !n) return buf;
     const char *not_ = wanted == RNNC_FILE_LM ? ", not a language model" : wanted == RNNC_FILE_SEQ2SEQ ? ", not a seq2seq model" : "";
@@ -257,8 +273,12 @@ char *rnnc_file_kind_describe(char *buf, size_t n, rnnc_file_kind k, rnnc_file_k
         snprintf(buf, n, "this is %s%s; give it as --ids to rnnc eval or rnnc train", rnnc_file_kind_name(k), not_);
         break;
     case RNNC_FILE_TEXT:
-        snprintf(buf, n, "this is %s%s; text is data: give it as --data to rnnc train or rnnc eval", rnnc_file_kind_name(k),
-                 not_);
+        if (csv_with_header(path))
+            snprintf(buf, n, "this is %s (a CSV with a header)%s; a series is data: give it as --data to rnnc forecast train, "
+                     "predict or eval (and text as --data to rnnc train or rnnc eval)", rnnc_file_kind_name(k), not_);
+        else
+            snprintf(buf, n, "this is %s%s; text is data: give it as --data to rnnc train or rnnc eval", rnnc_file_kind_name(k),
+                     not_);
         break;
     case RNNC_FILE_ONNX:
         snprintf(buf, n, "this is %s (what rnnc export writes)%s; rnnc reads its models from safetensors files (a run "

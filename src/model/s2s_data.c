@@ -17,6 +17,10 @@ static const char *const tok_names[] = {"space", "char", "word", "bpe", "file"};
 rnnc_status rnnc_s2s_tok_parse(const char *spec, rnnc_s2s_tok *out) {
     if (!strcmp(spec, "space")) { *out = RNNC_S2S_TOK_SPACE; return RNNC_OK; }
     if (!strcmp(spec, "char")) { *out = RNNC_S2S_TOK_CHAR; return RNNC_OK; }
+    /* any size given to char, an empty one too, gets the one answer (the tokenizer's parser would
+     * ask "char:" for a positive size, which char:5 is then refused for) */
+    if (!strncmp(spec, "char:", 5))
+        return rnnc_error(RNNC_ERR_ARG, "%s: a char vocabulary takes no size (every character of the training data is a symbol)", spec);
     rnnc_tokenizer_spec ts;
     rnnc_status s = rnnc_tokenizer_spec_parse(spec, &ts);
     if (s) return s;

@@ -29,15 +29,17 @@ static bool next_line(line_iter *it, const char **s, size_t *n) {
 }
 
 /* Splits a line into its two columns; the reason it cannot, or NULL. */
+static const char NUL_WHY[] = "holds a NUL byte";
+/* (the reasons are bare: the error line adds the two columns expected, once) */
 static const char *split(const char *s, size_t n, const char **a, size_t *na, const char **b, size_t *nb) {
-    if (memchr(s, 0, n)) return "holds a NUL byte";
+    if (memchr(s, 0, n)) return NUL_WHY;
     const char *tab = memchr(s, '\t', n);
-    if (!tab) return "has no tab (expected two columns)";
+    if (!tab) return "has no tab";
     *a = s;
     *na = (size_t)(tab - s);
     *b = tab + 1;
     *nb = n - *na - 1;
-    if (memchr(*b, '\t', *nb)) return "has a second tab (expected two columns)";
+    if (memchr(*b, '\t', *nb)) return "has a second tab";
     return NULL;
 }
 
@@ -271,6 +273,9 @@ rnnc_status rnnc_seq_data_parse(rnnc_seq_data *d, const char *text, size_t len, 
             }
             item_tags = tags;
         }
+        /* the text's tokens, counted before any cut as its unknowns are (and as predict counts
+         * them): the unknown share is of the tokens the texts have, never over 100% */
+        size_t text_tokens = ids.len;
         if (!why && ids.len > (size_t)max_len) {
             if (tag) {
                 if (!o->skip_long) {
@@ -286,7 +291,8 @@ rnnc_status rnnc_seq_data_parse(rnnc_seq_data *d, const char *text, size_t len, 
         }
         if (why) {
             if (!o->skip_bad) {
-                st = rnnc_error(RNNC_ERR_FORMAT, "%s:%zu: the line %s%s", name, it.line, why, tag ? "" : " (expected label TAB text)");
+                st = rnnc_error(RNNC_ERR_FORMAT, "%s:%zu: the line %s%s", name, it.line, why,
+                                why == NUL_WHY ? "" : tag ? " (expected two columns: tokens TAB tags)" : " (expected two columns: label TAB text)");
                 break;
             }
             d->skipped_bad++;
@@ -315,7 +321,7 @@ rnnc_status rnnc_seq_data_parse(rnnc_seq_data *d, const char *text, size_t len, 
         d->len[i] = (int)ids.len;
         d->label[i] = label;
         d->line[i] = it.line;
-        d->tokens += ids.len;
+        d->tokens += text_tokens;
         d->unk_tokens += unk;
         d->n++;
     }
@@ -323,7 +329,8 @@ rnnc_status rnnc_seq_data_parse(rnnc_seq_data *d, const char *text, size_t len, 
     rnnc_ids_free(&ids);
     if (!st && d->n == 0)
         st = rnnc_error(RNNC_ERR_ARG, "%s: no items to read%s", name,
-                        d->unknown_labels ? " (every label is unknown to the model)" : d->lines ? " (every line was skipped)" : " (the file is empty)");
+                        d->unknown_labels ? " (every label is unknown to the model)" : d->lines ? " (every line was skipped)"
+                        : len ? " (the file has only blank lines)" : " (the file is empty)");
 out:
     rnnc_seq_labels_free(set.names, set.n);
     free(set.table);

@@ -5,6 +5,7 @@
 #include "rnnc/seqmodel.h"
 
 #include <cjson/cJSON.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -195,6 +196,8 @@ static rnnc_status check_labels(const char *const *labels, int n, const char *ta
     return RNNC_OK;
 }
 
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
 /* The series matches the config: F columns, K of them known (not the target), finite statistics,
  * a positive context. */
 static rnnc_status check_series(const rnnc_seq_series *s, const rnnc_seq_config *c) {
@@ -203,10 +206,25 @@ static rnnc_status check_series(const rnnc_seq_series *s, const rnnc_seq_config 
     int k = 0;
     for (int i = 0; i < s->n_cols; i++) {
         if (!s->name[i] || !*s->name[i]) return rnnc_error(RNNC_ERR_ARG, "forecast: series column %d has no name", i);
-        if (!isfinite(s->mean[i]) || !isfinite(s->std[i]) || !(s->std[i] > 0))
-            return rnnc_error(RNNC_ERR_ARG, "forecast: column '%s' has mean %g and std %g (std must be positive)", s->name[i], s->mean[i], s->std[i]);
+        /* (training on float data gives statistics within a float; beyond it a crafted file would
+         * turn every forecast into Inf) */
+        if (!(fabs(s->mean[i]) <= FLT_MAX) || !(s->std[i] > 0 && s->std[i] <= FLT_MAX))
+            return rnnc_error(RNNC_ERR_ARG, "forecast: column '%s' has mean %g and std %g (std must be positive, and both within "
+                              "a float, %g)", s->name[i], s->mean[i], s->std[i], FLT_MAX);
         k += s->known[i];
     }
+    /* a column named twice (sorted: a crafted file may hold 65536 of them) */
+    char **sorted = malloc((size_t)s->n_cols * sizeof *sorted);
+    if (!sorted) return rnnc_error(RNNC_ERR_NOMEM, "out of memory checking the series' columns");
+    memcpy(sorted, s->name, (size_t)s->n_cols * sizeof *sorted);
+    qsort(sorted, (size_t)s->n_cols, sizeof *sorted, cmp_str);
+    for (int i = 1; i < s->n_cols; i++)
+        if (!strcmp(sorted[i - 1], sorted[i])) {
+            rnnc_status st = rnnc_error(RNNC_ERR_ARG, "forecast: column '%.200s' is named twice", sorted[i]);
+            free(sorted);
+            return st;
+        }
+    free(sorted);
     if (s->known[0]) return rnnc_error(RNNC_ERR_ARG, "forecast: the target '%s' cannot be a known covariate", s->name[0]);
     if (k != c->known) return rnnc_error(RNNC_ERR_ARG, "forecast: %d known columns but the model takes %d", k, c->known);
     if (s->context < 1) return rnnc_error(RNNC_ERR_ARG, "forecast: context %d must be positive", s->context);
@@ -765,8 +783,8 @@ static rnnc_status series_parse(rnnc_seq_series *sr, const char *text, const rnn
         if (!cJSON_IsObject(col)) s = rnnc_error(RNNC_ERR_FORMAT, "%s is not an object", w2);
         else if (rnnc_json_dup_key(col, &nomem) || nomem) s = rnnc_error(RNNC_ERR_FORMAT, "%s has a key twice", w2);
         else if (!(s = rnnc_json_str(col, "name", false, &name, w2)) && !(s = rnnc_json_bool(col, "known", false, &sr->known[i], w2)) &&
-                 !(s = rnnc_json_num(col, "mean", -1e300, 1e300, false, false, &sr->mean[i], w2)) &&
-                 !(s = rnnc_json_num(col, "std", 1e-300, 1e300, false, false, &sr->std[i], w2)) && !(sr->name[i] = strdup(name)))
+                 !(s = rnnc_json_num(col, "mean", -FLT_MAX, FLT_MAX, false, false, &sr->mean[i], w2)) &&
+                 !(s = rnnc_json_num(col, "std", 1e-300, FLT_MAX, false, false, &sr->std[i], w2)) && !(sr->name[i] = strdup(name)))
             s = rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", w2);
     }
     if (!s && check_series(sr, c)) s = rnnc_error(RNNC_ERR_FORMAT, "%s: %s", what, rnnc_last_error());

@@ -186,10 +186,14 @@ static rnnc_status spec_check(const rnnc_series_spec *sp) {
     for (int j = 1; j <= sp->n_cov; j++) {
         const char *a = spec_col(sp, j);
         if (!a || !a[0]) return rnnc_error(RNNC_ERR_ARG, "covariate %d has no name", j);
+        /* (a model file's columns are checked as it loads: a spec with a name twice is the flags') */
         for (int k = 0; k < j; k++)
-            if (!strcmp(a, spec_col(sp, k)))
-                return rnnc_error(RNNC_ERR_ARG, "column '%s' is named twice (%s)", show(a, strlen(a), shown),
-                                  k == 0 ? "as the target and as a covariate" : "as two covariates");
+            if (!strcmp(a, spec_col(sp, k))) {
+                const char *fa = spec_known(sp, j) ? "--known" : "--covariates", *fk = spec_known(sp, k) ? "--known" : "--covariates";
+                if (k == 0) return rnnc_error(RNNC_ERR_ARG, "column '%s' is named twice (as --target and in %s)", show(a, strlen(a), shown), fa);
+                if (fa == fk) return rnnc_error(RNNC_ERR_ARG, "column '%s' is named twice in %s", show(a, strlen(a), shown), fa);
+                return rnnc_error(RNNC_ERR_ARG, "column '%s' is named twice (in --covariates and in --known)", show(a, strlen(a), shown));
+            }
     }
     return RNNC_OK;
 }
@@ -472,6 +476,9 @@ rnnc_status rnnc_series_make(rnnc_seq_series *out, const rnnc_series_spec *spec,
         out->mean[c] = mean;
         out->std[c] = sqrt(ss / train_rows);
         if (!(out->std[c] > 0)) out->std[c] = 1; /* not reached for lo < hi, kept as a guard */
+        /* the std of floats is at most FLT_MAX (half the rows at -FLT_MAX, half at FLT_MAX), but
+         * rounding may take it an ulp past, which the model loader would refuse */
+        if (out->std[c] > FLT_MAX) out->std[c] = FLT_MAX;
     }
     return RNNC_OK;
 nomem:
@@ -596,7 +603,14 @@ rnnc_status rnnc_series_denorm_windows(const rnnc_seq_series *s, const rnnc_seri
         }
         for (int n = 0; n < horizon; n++) {
             size_t k = (size_t)b * (size_t)horizon + (size_t)n;
-            out[k] = (float)(((double)in[k] + level) * s->std[0] + s->mean[0]);
+            double v = ((double)in[k] + level) * s->std[0] + s->mean[0];
+            /* a forecast is never written or scored as Inf or NaN: a model's weights or
+             * normalisation gone wrong (or crafted) say so here */
+            if (!(fabs(v) <= FLT_MAX))
+                return rnnc_error(RNNC_ERR_NUMERIC, "the forecast %d step%s after row %d of %s is %g, beyond a float (the model's "
+                                  "output %g, the target's mean %g and std %g)", n + 1, n ? "s" : "", starts[b] + s->context,
+                                  d->name, v, (double)in[k], s->mean[0], s->std[0]);
+            out[k] = (float)v;
         }
     }
     return RNNC_OK;

@@ -426,8 +426,9 @@ static rnnc_status loop(run *r, rnnc_run_callback cb, void *ctx, volatile sig_at
     double t0 = r->t0 = now_s() - r->elapsed;
     r->report_time = now_s();
     r->report_tokens = r->tokens;
-    rnnc_run_event ev = {.kind = RNNC_RUN_STARTED, .message = r->t->describe, .threads = omp_get_max_threads(),
-                         .threads_trained = r->threads_trained};
+    /* (elapsed: a resume's time so far, from its checkpoint) */
+    rnnc_run_event ev = {.kind = RNNC_RUN_STARTED, .message = r->t->describe, .elapsed = r->elapsed,
+                         .threads = omp_get_max_threads(), .threads_trained = r->threads_trained};
     emit(r, cb, ctx, &ev);
     const char *why = "the budget is spent";
     if (r->valid_due) { /* the validation a stop put off, as the run never stopped would have made it */

@@ -308,10 +308,14 @@ static rnnc_status validate_windows(seq_task *t, rnnc_valid_result *r) {
     double sum = 0, cnt = 0;
     rnnc_series_acc acc;
     rnnc_series_acc_init(&acc, 1.0);
-    size_t ex[4096];
     rnnc_status s = RNNC_OK;
+    size_t *ex = malloc((size_t)Bmax * sizeof *ex);
     float *y = malloc((size_t)Bmax * N * sizeof *y);
-    if (!y) return rnnc_error(RNNC_ERR_NOMEM, "out of memory validating");
+    if (!ex || !y) {
+        free(ex);
+        free(y);
+        return rnnc_error(RNNC_ERR_NOMEM, "out of memory validating");
+    }
     size_t w_lo, w_hi; /* this rank's share of the windows (all of them in one process) */
     rnnc_comm_share(t->base.comm, (size_t)t->n_valid_win, &w_lo, &w_hi);
     for (int first = (int)w_lo; !s && first < (int)w_hi; first += Bmax) {
@@ -327,6 +331,7 @@ static rnnc_status validate_windows(seq_task *t, rnnc_valid_result *r) {
             for (int h = 0; h < N; h++) y[k * N + h] = t->series.v[(size_t)(ex[k] + (size_t)t->o.context + (size_t)h) * (size_t)t->series.cols];
         rnnc_series_acc_add(&acc, y, t->out, (size_t)B * N);
     }
+    free(ex);
     free(y);
     if (!s && rnnc_comm_size(t->base.comm) > 1) {
         double v[5] = {sum, cnt, acc.sum_abs, acc.sum_sq, acc.sum_smape};
@@ -411,7 +416,9 @@ static rnnc_status check_opts(const rnnc_seq_task_opts *o) {
     const char *task = rnnc_seq_kind_name(o->kind);
     if ((unsigned)o->kind > RNNC_SEQ_FORECAST) return rnnc_error(RNNC_ERR_ARG, "unknown task %d", (int)o->kind);
     if (!o->data) return rnnc_error(RNNC_ERR_ARG, "--data: no training file given");
-    if (o->batch < 1 || o->batch > 4096) return rnnc_error(RNNC_ERR_ARG, "--batch must be in [1, 4096]");
+    if (o->batch < 1 || o->batch > RNNC_SEQ_MAX_BATCH) return rnnc_error(RNNC_ERR_ARG, "--batch must be in [1, %d]", RNNC_SEQ_MAX_BATCH);
+    rnnc_status s = rnnc_seq_class_weight_check(o->class_weight);
+    if (s) return s;
     if (o->kind == RNNC_SEQ_FORECAST) {
         if (!o->target) return rnnc_error(RNNC_ERR_ARG, "--target: name the column to forecast");
         if (o->context < 1 || o->context > (1 << 20)) return rnnc_error(RNNC_ERR_ARG, "--context must be in [1, 1048576]");
@@ -441,6 +448,59 @@ static rnnc_status task_alloc(seq_task **out, const rnnc_seq_task_opts *o) {
     return RNNC_OK;
 }
 
+/* One pass over --class-weight's NAME=W list: each item checked (the form, a number in [0, 1e6],
+ * a name given once); with a model, each weight set on its label (a name the training data lacks
+ * is an error listing the labels). Without one, the check that needs no data (the flag's parse). */
+static rnnc_status weight_list(const char *spec, const rnnc_seq_model *m, float *weight) {
+    for (const char *p = spec; *p;) {
+        const char *eq = strchr(p, '='), *end = strchr(p, ',');
+        if (!end) end = p + strlen(p);
+        if (!eq || eq > end)
+            return rnnc_error(RNNC_ERR_ARG, "--class-weight: '%.*s' is not NAME=WEIGHT (or use none or balanced)", (int)(end - p), p);
+        char name[256], num[64];
+        snprintf(name, sizeof name, "%.*s", (int)(eq - p), p);
+        snprintf(num, sizeof num, "%.*s", (int)(end - eq - 1), eq + 1);
+        if (!name[0]) return rnnc_error(RNNC_ERR_ARG, "--class-weight: '%.*s' has no label name before '='", (int)(end - p), p);
+        char *e;
+        double w = strtod(num, &e);
+        if (e == num || *e || !(w >= 0 && w <= 1e6))
+            return rnnc_error(RNNC_ERR_ARG, "--class-weight: weight '%s' of '%s' is not a number in [0, 1e6]", num, name);
+        /* (a name given twice would leave one of its weights unused, silently) */
+        size_t nlen = (size_t)(eq - p);
+        for (const char *q = spec; q < p;) {
+            const char *qe = strchr(q, '=');
+            if ((size_t)(qe - q) == nlen && !strncmp(q, p, nlen))
+                return rnnc_error(RNNC_ERR_ARG, "--class-weight: '%s' is given twice", name);
+            q = strchr(q, ',') + 1; /* (items before p are well formed: each has its '=' and ',') */
+        }
+        if (m) {
+            int c = rnnc_seq_label_id(m, name);
+            if (c < 0) {
+                char list[512]; /* the labels, as many as fit, then "..." */
+                size_t k = 0;
+                for (int i = 0; i < m->n_labels; i++) {
+                    size_t n = strlen(m->labels[i]), sep = i ? 2 : 0;
+                    if (k + sep + n + 6 > sizeof list) { memcpy(list + k, i ? ", ..." : "...", i ? 6 : 4); k = sizeof list; break; }
+                    memcpy(list + k, ", ", sep);
+                    memcpy(list + k + sep, m->labels[i], n);
+                    k += sep + n;
+                }
+                if (k < sizeof list) list[k] = 0;
+                return rnnc_error(RNNC_ERR_ARG, "--class-weight: no label '%s' in the training data (its labels: %s)", name, list);
+            }
+            weight[c] = (float)w;
+        }
+        p = *end ? end + 1 : end;
+    }
+    return RNNC_OK;
+}
+
+rnnc_status rnnc_seq_class_weight_check(const char *spec) {
+    if (!spec || !strcmp(spec, "none") || !strcmp(spec, "balanced")) return RNNC_OK;
+    if (!*spec) return rnnc_error(RNNC_ERR_ARG, "--class-weight: none, balanced or NAME=WEIGHT,...");
+    return weight_list(spec, NULL, NULL);
+}
+
 /* --class-weight: none, balanced (n / (C n_c), scikit-learn's), or name=w,name=w (others 1). */
 static rnnc_status class_weights(seq_task *t) {
     const char *spec = t->o.class_weight;
@@ -457,23 +517,14 @@ static rnnc_status class_weights(seq_task *t) {
         return RNNC_OK;
     }
     for (int c = 0; c < C; c++) t->weight[c] = 1.0f;
-    const char *p = spec;
-    while (*p) {
-        const char *eq = strchr(p, '='), *end = strchr(p, ',');
-        if (!end) end = p + strlen(p);
-        if (!eq || eq > end)
-            return rnnc_error(RNNC_ERR_ARG, "--class-weight: '%.*s' is not NAME=WEIGHT (or use none or balanced)", (int)(end - p), p);
-        char name[256], num[64];
-        snprintf(name, sizeof name, "%.*s", (int)(eq - p), p);
-        snprintf(num, sizeof num, "%.*s", (int)(end - eq - 1), eq + 1);
-        int c = rnnc_seq_label_id(t->m, name);
-        if (c < 0) return rnnc_error(RNNC_ERR_ARG, "--class-weight: no label '%s' in the training data", name);
-        char *e;
-        double w = strtod(num, &e);
-        if (e == num || *e || !(w >= 0 && w <= 1e6)) return rnnc_error(RNNC_ERR_ARG, "--class-weight: weight '%s' of '%s' is not a number in [0, 1e6]", num, name);
-        t->weight[c] = (float)w;
-        p = *end ? end + 1 : end;
-    }
+    rnnc_status s = weight_list(spec, t->m, t->weight);
+    if (s) return s;
+    /* every class at 0: the loss is 0 (PyTorch's weighted mean would be 0/0) and nothing is learnt */
+    int zero = 0;
+    for (int c = 0; c < C; c++) zero += t->weight[c] == 0;
+    if (zero == C)
+        return rnnc_error(RNNC_ERR_ARG, "--class-weight: every class has weight 0 (%s), so the loss is 0 and nothing would be "
+                          "learnt; give at least one class a positive weight", spec);
     return RNNC_OK;
 }
 
@@ -603,7 +654,8 @@ static void snaive_mae(seq_task *t) {
     for (int w = 0; buf && w < t->n_valid_win; w++) {
         int origin = t->train_end - T + w + T;
         if (origin < m || rnnc_series_snaive(&t->series, origin, N, t->o.season, buf)) continue;
-        for (int h = 0; h < N; h++, n++) sum += fabs(buf[h] - t->series.v[(size_t)(origin + h) * (size_t)t->series.cols]);
+        /* in double, as eval's errors: two floats near the limit differ by more than a float holds */
+        for (int h = 0; h < N; h++, n++) sum += fabs((double)buf[h] - (double)t->series.v[(size_t)(origin + h) * (size_t)t->series.cols]);
     }
     free(buf);
     t->snaive_mae = n ? sum / (double)n : NAN;
@@ -691,7 +743,7 @@ rnnc_status rnnc_seq_task_resume(rnnc_task **out, const rnnc_safetensors *ck, co
     if (!(s = rnnc_json_str(j, "data", false, &o.data, what)) && !(s = rnnc_json_str(j, "valid", true, &o.valid, what)) &&
         !(s = rnnc_json_str(j, "tokenizer", true, &o.tokenizer, what)) && !(s = rnnc_json_str(j, "class_weight", true, &o.class_weight, what)) &&
         !(s = rnnc_json_str(j, "target", true, &o.target, what)) && !(s = rnnc_json_str(j, "covariates", true, &o.covariates, what)) &&
-        !(s = rnnc_json_str(j, "known", true, &o.known, what)) && !(s = rnnc_json_int(j, "batch", 1, 4096, false, &o.batch, what)) &&
+        !(s = rnnc_json_str(j, "known", true, &o.known, what)) && !(s = rnnc_json_int(j, "batch", 1, RNNC_SEQ_MAX_BATCH, false, &o.batch, what)) &&
         !(s = rnnc_json_int(j, "max_len", 0, 1 << 30, false, &o.max_len, what)) && !(s = rnnc_json_bool(j, "skip_bad", false, &o.skip_bad, what)) &&
         !(s = rnnc_json_bool(j, "skip_long", false, &o.skip_long, what)) && !(s = rnnc_json_int(j, "context", 1, 1 << 20, false, &o.context, what)) &&
         !(s = rnnc_json_int(j, "horizon", 1, 65536, false, &o.horizon, what)) && !(s = rnnc_json_int(j, "season", 0, 1 << 24, false, &o.season, what)) &&
