@@ -62,6 +62,12 @@ grep -q '>validation accuracy<' "$T/acc.svg" || fail "--metric acc does not labe
 "$RNNC" plot "$T/run_c" --metric mae -o "$T/mae.svg" || fail "plot --metric mae failed"
 expect_error 2 plot "$T/run_c" --metric loss_rate -o "$T/x.svg"
 expect_error 1 plot "$T/run_c" --metric span_f1 -o "$T/x.svg"
+# the log read must not be the picture written over it (by its directory, or as ./ another spelling)
+cp "$T/run_c/metrics.jsonl" "$T/log.bak"
+expect_error 2 plot "$T/run_c" -o "$T/run_c/metrics.jsonl"
+grep -q "which this command reads" "$T/err" || fail "plot -o LOG: $(cat "$T/err")"
+expect_error 2 plot "$T/run_c/metrics.jsonl" -o "$T/run_c/./metrics.jsonl"
+cmp -s "$T/run_c/metrics.jsonl" "$T/log.bak" || fail "plot -o LOG changed the log"
 # the training's gradient norm: one solid curve, its own axis label; a log without it is an error
 mkdir -p "$T/run_g"
 for s in 1 2 3; do echo "{\"step\":$s,\"tokens\":$((s * 100)),\"train_loss\":2,\"grad_norm\":$((4 - s)).5,\"clip_share\":0}" >>"$T/run_g/metrics.jsonl"; done

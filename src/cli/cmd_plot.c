@@ -190,6 +190,15 @@ int cmd_plot(int argc, char **argv) {
     if (!out) return cli_usage_error("plot", "-o OUT.svg is required");
     int orc = cli_check_output("plot", "-o", out);
     if (orc) return orc;
+    /* the logs read (RUN/metrics.jsonl for a run directory) must not be the picture's file */
+    for (int r = 0; r < n_in && !orc; r++) {
+        char log[4096];
+        struct stat st;
+        bool dir = stat(inputs[r], &st) == 0 && S_ISDIR(st.st_mode);
+        snprintf(log, sizeof log, dir ? "%s/metrics.jsonl" : "%s", inputs[r]);
+        orc = cli_output_not_input("plot", out, (const char *const[]){log}, 1);
+    }
+    if (orc) return orc;
     int by_step = strcmp(xaxis, "step") == 0, by_time = strcmp(xaxis, "time") == 0;
     if (!by_step && !by_time && strcmp(xaxis, "tokens") != 0)
         return cli_usage_error("plot", "--x must be tokens, step or time, got '%s'", xaxis);
