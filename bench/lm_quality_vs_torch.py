@@ -151,9 +151,33 @@ def run_torch(train_text, val_text, out_dir):
             if vl < best:
                 best = vl
                 torch.save(m.state_dict(), os.path.join(out_dir, "best.pt"))
+    def evaluate_text():
+        """Every target of the validation text, as `rnnc eval --data` scores it (rnnc_lm_text_loss):
+        the n - 1 targets cut into B streams whose lengths differ by at most one, windows of T with
+        the state carried, the rest of a row whose stream has ended not scored."""
+        m.eval()
+        N = len(va) - 1
+        b = min(B, N)
+        per, extra = divmod(N, b)
+        lens = [per + (r < extra) for r in range(b)]
+        starts = [sum(lens[:r]) for r in range(b)]
+        total, state = 0.0, None
+        with torch.no_grad():
+            for k in range(0, max(lens), T):
+                x = torch.zeros(b, T, dtype=torch.long)
+                y = torch.full((b, T), -100, dtype=torch.long)
+                for r in range(b):
+                    n = max(0, min(T, lens[r] - k))
+                    x[r, :n] = va[starts[r] + k:starts[r] + k + n]
+                    y[r, :n] = va[starts[r] + k + 1:starts[r] + k + n + 1]
+                logits, state = m(x, state)
+                total += nn.functional.cross_entropy(logits.reshape(-1, V), y.reshape(-1), ignore_index=-100,
+                                                     reduction="sum").item()
+        return total / N, N
+
     log.close()
     m.load_state_dict(torch.load(os.path.join(out_dir, "best.pt")))
-    vl, count = evaluate(0)
+    vl, count = evaluate_text()
     bpb = vl / math.log(2) / val_bytes_per_token
     return {"threads": threads, "steps": step, "tokens_per_s": step * B * T / BUDGET, "val_loss": vl, "val_bpb": bpb,
             "probe_rate": rate}

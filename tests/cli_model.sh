@@ -74,6 +74,15 @@ got=$("$RNNC" train --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --b
 near "$got" "$want_sgd" 1e-5 || fail "sgd step loss $got vs $want_sgd"
 [ -s "$TMP/s.safetensors" ] || fail "train wrote no model"
 ls "$TMP" | grep -q tmp && fail "a temp file was left behind"
+# -o may write over the model (trained further in place: it is read first), never over the ids
+cp "$G/cli_ids.txt" "$TMP/ids.txt"
+expect_error 2 "ids.txt, which this command reads" "$RNNC" train --model "$G/cli_lstm.safetensors" --ids "$TMP/ids.txt" \
+    --batch 4 --seq 5 --steps 1 --optimizer sgd --lr 0.5 -o "$TMP/ids.txt"
+cmp -s "$TMP/ids.txt" "$G/cli_ids.txt" || fail "train --ids -o IDS changed the ids"
+cp "$TMP/s.safetensors" "$TMP/inplace.safetensors"
+"$RNNC" train --model "$TMP/inplace.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 --optimizer sgd --lr 0.5 \
+    -o "$TMP/inplace.safetensors" >/dev/null 2>&1 && ! cmp -s "$TMP/inplace.safetensors" "$TMP/s.safetensors" ||
+    fail "train --ids -o MODEL: the model trained in place"
 
 # train --ids: its help gives this mode's defaults, not the text trainer's, and lists only the flags
 # it uses; the run flags it has no use for are refused, naming the flag.

@@ -226,6 +226,10 @@ print(\"     (test MAE: model %.3f, seasonal naive %.3f)\" % (j[\"model\"][\"mae
 assert j[\"windows\"] == 100 and j[\"season\"] == 7 and j[\"model\"][\"mae\"] < 0.9 * j[\"seasonal_naive\"][\"mae\"]
 assert set(j[\"model\"]) == {\"mae\", \"rmse\", \"smape\", \"mase\"}" "$t/fc.json"'
 "$RNNC" forecast eval --model "$FM" --data "$t/fc.csv" > "$t/fc_all.eval"
+cp "$t/fc.csv" "$t/fc.bak"
+refused "forecast eval --plot DATA: refused (the picture would replace the series)" 2 "--plot $t/fc.csv names $t/fc.csv, which this command reads" \
+  "$RNNC" forecast eval --model "$FM" --data "$t/fc.csv" --plot "$t/fc.csv"
+check "... and the series is intact" 'cmp -s "$t/fc.csv" "$t/fc.bak"'
 check "forecast eval without --last: every window of the file" '[ $? -eq 0 ] && grep -q "686 windows of 14 steps -> 1 (targets in rows 15-700)" "$t/fc_all.eval"'
 # predict: the recent rows, then one row per forecast step with the target empty and the weekday given
 { head -691 "$t/fc.csv"; echo "690,,4"; } > "$t/recent.csv"

@@ -56,6 +56,14 @@ cp "$tmp/corpus.txt" "$tmp/grow.txt"
 "$rnnc" train --data "$tmp/grow.txt" "${small[@]}" --steps 3 -o "$tmp/grow" 2>/dev/null
 echo "one more line" >> "$tmp/grow.txt"
 expect_error "resume after the data changed" "grow.txt has changed since the run started" "$rnnc" train --resume "$tmp/grow" --steps 5
+# Every data file is recorded, however many (the ninth used to go unchecked).
+for i in 1 2 3 4 5 6 7 8 9; do head -c 3000 "$tmp/corpus.txt" >"$tmp/part$i.txt"; done
+"$rnnc" train --data "$tmp"/part[1-9].txt "${small[@]}" --steps 2 -o "$tmp/nine" 2>/dev/null
+echo "one more line" >> "$tmp/part9.txt"
+expect_error "resume after the ninth data file changed" "part9.txt has changed since the run started" "$rnnc" train --resume "$tmp/nine" --steps 4
+# Data from stdin (or a pipe) trains: it cannot be read again, so the run records no digest of it.
+"$rnnc" train --data - "${small[@]}" --steps 2 -o "$tmp/stdin" <"$tmp/corpus.txt" 2>"$tmp/err" && [ -s "$tmp/stdin/model.safetensors" ] && ok \
+  || bad "train --data - (stdin): $(cat "$tmp/err")"
 # A device as data would be read until memory ran out: refused by name (/dev/null reads as empty).
 expect_error "a device as --data" "/dev/zero: is a device, not a file" "$rnnc" train --data /dev/zero "${small[@]}" --steps 1 -o "$tmp/dev"
 

@@ -2,6 +2,7 @@
  * task (lm, seq2seq, classify, tag, forecast) gives the same losses, step for step, and the same
  * model files as one that was not interrupted; run directories are guarded; bad data gives clear
  * errors. */
+#include <omp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -232,7 +233,12 @@ static void exact_resume(const char *name, make_task_fn make, const void *opts, 
     rnnc_run_change more = rnnc_run_change_none();
     more.steps = steps + 5;
     trace ext = {.first_val = NAN};
+    /* a resume with a thread count of its caller's choosing leaves the process's count as it was */
+    const int threads_before = omp_get_max_threads();
+    more.threads = threads_before + 1;
     CHECK_EQ_LL(rnnc_run_resume(b, &more, record, &ext, NULL), RNNC_OK);
+    CHECK_EQ_LL(omp_get_max_threads(), threads_before);
+    more.threads = 0;
     CHECK_EQ_LL(ext.n, steps + 5);
     more.steps = steps - 10;
     CHECK_EQ_LL(rnnc_run_resume(b, &more, NULL, NULL, NULL), RNNC_ERR_ARG);

@@ -22,12 +22,14 @@
  *   checkpoint.safetensors  the model + "train.*" tensors (optimizer state, RNG, the weight average
  *                           of opts.ema) + the task's state
  *                           tensors ("task.*") + metadata "rnnc.run" (JSON: format, task, step,
- *                           accumulators), "rnnc.run.options" and "rnnc.task.options"
+ *                           accumulators, thread count), "rnnc.run.options", "rnnc.task.options"
+ *                           and "rnnc.run.inputs" (the data files' sizes and digests)
  *   metrics.jsonl           training reports and validations (metrics.h)
  *   run.lock                the lock that keeps one live run per directory (rundir.h)
  * Every file but the log is written atomically. A run saves a checkpoint at step 0 before
  * anything else, so whatever stops it, --resume continues it. With step and epoch budgets a
- * resumed run is the same, bit for bit, as one never stopped (same thread count); a time budget
+ * resumed run is the same, bit for bit, as one never stopped (on the same data, checked, and the
+ * same thread count, kept unless the caller chooses another); a time budget
  * (seconds) makes the step count, and a cosine schedule over it, depend on the machine.
  *
  * Data parallel (opts.comm, comm.h, of N ranks): each rank takes its share of every global batch
@@ -155,10 +157,11 @@ typedef struct {
     /* Under a comm, called on every rank before state: collects every rank's share of the state
      * (the LM's carried state of each rank's streams). NULL when there is nothing to collect. */
     rnnc_status (*gather)(rnnc_task *t);
-    /* The files the task reads its examples from (training, validation), into paths (at most
-     * max); their count. The run records each file's size and digest in the checkpoint
-     * ("rnnc.run.inputs"), and a resume refuses a file that changed since, naming it: the
-     * continuation is exact only on the same data. NULL: none to check. */
+    /* The files the task reads its examples from (training, validation): the first max of them
+     * into paths (which may be NULL when max is 0), and their number, all of them. The run
+     * records each regular file's size and digest in the checkpoint ("rnnc.run.inputs"; stdin
+     * and pipes cannot be read again and are not recorded), and a resume refuses a file that
+     * changed since, naming it: the continuation is exact only on the same data. NULL: none. */
     size_t (*inputs)(rnnc_task *t, const char **paths, size_t max);
 } rnnc_task_ops;
 

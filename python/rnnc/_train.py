@@ -426,13 +426,14 @@ def train_forecast(data, run_dir=None, *, model_out=None, progress=None, **optio
 
 
 def resume(run_dir, *, progress=None, steps=None, epochs=None, seconds=None, log_every=None, eval_every=None,
-           checkpoint_every=None, patience=None, task=None):
+           checkpoint_every=None, patience=None, task=None, threads=None):
     """Continues the run in run_dir from its checkpoint, exactly (with step or epoch budgets, the
     result is the run that never stopped, bit for bit). A new budget (steps, epochs, seconds)
     replaces the old one; the cadence may change too; anything else comes from the checkpoint.
     task ("lm", "seq2seq", "classify", "tag", "forecast"): the run must be of that task. It goes on
-    with the thread count it trained on (a step's numbers depend on it), where this machine has
-    the cores; the "started" event says both counts."""
+    with the thread count it trained on (a step's numbers depend on it), where this process may use
+    that many cores, unless `threads` (or OMP_NUM_THREADS) chooses another; the "started" event
+    says both counts. The thread count of the process is as it was afterwards."""
     c = L.run_change_none()
     if steps is not None or epochs is not None or seconds is not None:
         c.steps = 0 if steps is None else _int("steps", steps)
@@ -444,6 +445,10 @@ def resume(run_dir, *, progress=None, steps=None, epochs=None, seconds=None, log
                  ("patience", patience)):
         if v is not None:
             setattr(c, k, _int(k, v))
+    if threads is not None:
+        c.threads = _int("threads", threads, 32)
+        if not 1 <= c.threads <= 1024:
+            raise L.Error(f"threads must be in [1, 1024], got {threads}")
     t = None if task is None else L.enc(task)
     c.task = t
     rd = L.fspath(run_dir)

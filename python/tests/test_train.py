@@ -256,6 +256,18 @@ def test_progress_exception_stops_the_run(tmp_path, small):
     assert run.done.step == 5
 
 
+def test_resume_threads(tmp_path, small):
+    """The started event says the thread count a resume goes on with and the one the run trained
+    on (the tests run under OMP_NUM_THREADS=1: the caller's choice); threads= chooses one."""
+    rnnc.train_lm(small, tmp_path / "r", steps=3, **LM_OPTS)
+    run = rnnc.resume(tmp_path / "r", steps=4)
+    assert run.started.threads_trained == 1 and run.started.threads == 1
+    run = rnnc.resume(tmp_path / "r", steps=5, threads=2)
+    assert run.started.threads_trained == 1 and run.started.threads == 2
+    with pytest.raises(rnnc.Error, match=r"threads must be in \[1, 1024\]"):
+        rnnc.resume(tmp_path / "r", steps=6, threads=0)
+
+
 def test_ctrl_c_from_outside(tmp_path, small):
     """A real Ctrl-C from another process (as a terminal sends it) stops a Python training."""
     code = f"""

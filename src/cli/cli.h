@@ -17,16 +17,13 @@ int cli_fail_status(void);
  * "tokenizer train", "seq2seq translate"), so the hint points at the help of that mode. */
 int cli_usage_error(const char *mode, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* 0, or a usage error (2) where the output file out (the value of -o) is the same file as one of
- * the inputs the command reads, inputs[0, n) (NULL entries skipped): the output is written at the
- * end, by rename, so an input named as output would be replaced by what was made from it. Same
- * file: by device and inode, so other spellings (./x, a link) count too. */
-int cli_output_not_input(const char *mode, const char *out, const char *const *inputs, int n);
-/* The file a command is to write, named by FLAG ("-o", "--plot"): checked before any work, so a
- * long run cannot end in a failed rename. An empty name or an existing directory is a usage error
- * naming the flag (returns 2); a name whose directory does not exist is an error naming the path
- * (returns 1); else 0. Every command that writes a file with -o calls it. */
-int cli_check_output(const char *mode, const char *flag, const char *path);
+/* The file a command writes (flag: "-o", "--plot"), checked before any work: 0, or the exit
+ * code after one line. *path NULL (none given) passes; "-" is stdout where dash_is_stdout (then
+ * *path becomes NULL); refused: an empty name (2), an existing directory (2), one of the files
+ * the command reads, inputs[0, n) (NULL entries skipped; by device and inode, so ./x or a link
+ * counts; 2: the write ends in a rename that would replace it), a directory to write in that
+ * does not exist (1). */
+int cli_output_ok(const char *mode, const char *flag, const char **path, bool dash_is_stdout, const char *const *inputs, int n);
 
 /* Strict number parsing for flag values: the whole string must be a number within [min, max].
  * On failure prints a usage error naming the flag and returns false. */

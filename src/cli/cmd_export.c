@@ -50,12 +50,6 @@ static char *derived(const char *out, const char *suffix) {
     return p;
 }
 
-/* Whether out names the model file itself (the same file, by device and inode). */
-static bool same_file(const char *a, const char *b) {
-    struct stat sa, sb;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
 static void print_size(const char *path) {
     struct stat st;
     double mb = stat(path, &st) == 0 ? (double)st.st_size / 1e6 : 0;
@@ -66,7 +60,6 @@ static int export_lm(const char *model, const char *out) {
     rnnc_lm *m;
     /* a model whose tokenizer disagrees with it is refused as by every command that loads one */
     if (rnnc_lm_load_tokenizer(&m, NULL, model)) return cli_fail_status();
-    if (same_file(model, out)) { rnnc_lm_free(m); return cli_fail("-o %s is the model file itself", out); }
     if (rnnc_onnx_export_lm(m, out)) { rnnc_lm_free(m); return cli_fail_status(); }
     const rnnc_lm_config *c = &m->c;
     bool lstm = rnnc_cell_info_of(c->cell)->states == 2;
@@ -85,10 +78,10 @@ static int export_s2s(const char *model, const char *out) {
     rnnc_s2s_model *m = NULL;
     int rc = 0;
     if (!enc || !dec) { rc = cli_fail("out of memory"); goto done; }
-    if (same_file(model, enc) || same_file(model, dec)) {
-        rc = cli_fail("-o %s: %s is the model file itself", out, same_file(model, enc) ? enc : dec);
+    /* the two files -o names must not be the model either */
+    if ((rc = cli_output_ok("export", "-o", (const char **)&enc, false, (const char *const[]){model}, 1)) ||
+        (rc = cli_output_ok("export", "-o", (const char **)&dec, false, (const char *const[]){model}, 1)))
         goto done;
-    }
     if (rnnc_s2s_load(&m, model) || rnnc_onnx_export_s2s_encoder(m, enc) || rnnc_onnx_export_s2s_decoder(m, dec)) {
         rc = cli_fail_status();
         goto done;
@@ -129,7 +122,7 @@ int cmd_export(int argc, char **argv) {
     if (strcmp(format, "onnx")) return cli_usage_error("export", "--format '%s': rnnc exports onnx only", format);
     if (!model) return cli_usage_error("export", "MODEL is required");
     if (!out) return cli_usage_error("export", "-o OUT is required");
-    int orc = cli_check_output("export", "-o", out);
+    int orc = cli_output_ok("export", "-o", &out, false, (const char *const[]){model}, 1);
     if (orc) return orc;
 
     char what[1600];

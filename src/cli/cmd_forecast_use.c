@@ -69,9 +69,7 @@ int cmd_forecast_predict(int argc, char **argv) {
     }
     if (!model) return cli_usage_error(mode, "--model M is required");
     if (!data) return cli_usage_error(mode, "--data RECENT.csv is required");
-    if (output && !strcmp(output, "-")) output = NULL; /* -o -: stdout */
-    int rc = output ? cli_check_output(mode, "-o", output) : 0;
-    if (!rc) rc = cli_output_not_input(mode, output, (const char *const[]){model, data}, 2);
+    int rc = cli_output_ok(mode, "-o", &output, true, (const char *const[]){model, data}, 2);
     if (rc) return rc;
     rnnc_seq_model *m = NULL;
     rc = cli_seq_load(RNNC_SEQ_FORECAST, model, &m);
@@ -190,10 +188,8 @@ int cmd_forecast_eval(int argc, char **argv) {
     }
     if (!model) return cli_usage_error(mode, "--model M is required");
     if (!data) return cli_usage_error(mode, "--data SERIES.csv is required");
-    if (plot) {
-        int orc = cli_check_output(mode, "--plot", plot);
-        if (orc) return orc;
-    }
+    int orc = cli_output_ok(mode, "--plot", &plot, false, (const char *const[]){model, data}, 2);
+    if (orc) return orc;
     if (threads) omp_set_num_threads((int)threads);
     rnnc_seq_model *m = NULL;
     int rc = cli_seq_load(RNNC_SEQ_FORECAST, model, &m);

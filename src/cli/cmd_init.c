@@ -60,7 +60,7 @@ int cmd_init(int argc, char **argv) {
     c.dropout = mv[MF_DROPOUT].given ? (float)mv[MF_DROPOUT].d : 0;
     cli_warn_dropout(mode, &mv[MF_DROPOUT], c.layers);
     const char *out = nv[NF_OUTPUT].s;
-    if ((rc = cli_check_output(mode, "-o", out))) goto out;
+    if ((rc = cli_output_ok(mode, "-o", &out, false, NULL, 0))) goto out;
     rnnc_lm *m;
     if (rnnc_lm_new(&m, &c)) { rc = cli_fail_status(); goto out; }
     rnnc_rng rng;

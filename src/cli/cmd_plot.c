@@ -188,15 +188,14 @@ int cmd_plot(int argc, char **argv) {
     }
     if (n_in == 0) return cli_usage_error("plot", "no run directory or metrics.jsonl given");
     if (!out) return cli_usage_error("plot", "-o OUT.svg is required");
-    int orc = cli_check_output("plot", "-o", out);
-    if (orc) return orc;
     /* the logs read (RUN/metrics.jsonl for a run directory) must not be the picture's file */
+    int orc = cli_output_ok("plot", "-o", &out, false, NULL, 0);
     for (int r = 0; r < n_in && !orc; r++) {
         char log[4096];
         struct stat st;
         bool dir = stat(inputs[r], &st) == 0 && S_ISDIR(st.st_mode);
         snprintf(log, sizeof log, dir ? "%s/metrics.jsonl" : "%s", inputs[r]);
-        orc = cli_output_not_input("plot", out, (const char *const[]){log}, 1);
+        orc = cli_output_ok("plot", "-o", &out, false, (const char *const[]){log}, 1);
     }
     if (orc) return orc;
     int by_step = strcmp(xaxis, "step") == 0, by_time = strcmp(xaxis, "time") == 0;

@@ -185,9 +185,7 @@ int cmd_seq2seq_translate(int argc, char **argv) {
     }
     if (!model) return cli_usage_error(mode, "--model M is required");
     if (nbest > beam) return cli_usage_error(mode, "--nbest %ld needs --beam of at least %ld", nbest, nbest);
-    if (output && !strcmp(output, "-")) output = NULL; /* -o -: stdout, as INPUT - is stdin */
-    int urc = output ? cli_check_output(mode, "-o", output) : 0;
-    if (!urc) urc = cli_output_not_input(mode, output, (const char *const[]){model, input}, 2);
+    int urc = cli_output_ok(mode, "-o", &output, true, (const char *const[]){model, input}, 2);
     if (urc) return urc;
     warn_alpha(mode, alpha_given, beam);
     if (threads) omp_set_num_threads((int)threads);

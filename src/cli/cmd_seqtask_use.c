@@ -179,9 +179,7 @@ static int parse(const char *mode, bool eval, bool tag, int argc, char **argv, o
     }
     if (!o->model) return cli_usage_error(mode, "--model M is required");
     if (eval && !o->data) return cli_usage_error(mode, "--data TEST.tsv is required");
-    if (o->output && !strcmp(o->output, "-")) o->output = NULL; /* -o -: stdout, as INPUT - is stdin */
-    int rc = o->output ? cli_check_output(mode, "-o", o->output) : 0;
-    if (!rc) rc = cli_output_not_input(mode, o->output, (const char *const[]){o->model, o->input}, 2);
+    int rc = cli_output_ok(mode, "-o", &o->output, true, (const char *const[]){o->model, o->input}, 2);
     if (rc) return rc;
     if (o->threads) omp_set_num_threads((int)o->threads);
     return 0;

@@ -189,9 +189,8 @@ static int tok_train(int argc, char **argv) {
     if (!rc && !type_s) rc = cli_usage_error(cmd, "--type char|word|bpe is required");
     if (!rc && !rnnc_tokenizer_type_parse(type_s, &o.type)) rc = cli_usage_error(cmd, "--type must be char, word or bpe, got '%s'", type_s);
     if (!rc && !out) rc = cli_usage_error(cmd, "-o FILE is required");
-    if (!rc) rc = cli_check_output(cmd, "-o", out);
+    if (!rc) rc = cli_output_ok(cmd, "-o", &out, false, (const char *const *)files, (int)n_files);
     if (!rc && n_files == 0) rc = cli_usage_error(cmd, "no CORPUS file given");
-    if (!rc) rc = cli_output_not_input(cmd, out, (const char *const *)files, (int)n_files);
     if (!rc && vocab < 0 && o.type != RNNC_TOKENIZER_CHAR) rc = cli_usage_error(cmd, "--vocab-size is required for --type %s", type_s);
     if (!rc && o.type != RNNC_TOKENIZER_BPE && (pattern || n_specials || min_freq))
         rc = cli_usage_error(cmd, "--pattern, --special and --min-frequency apply only to --type bpe");
@@ -371,13 +370,11 @@ static int tok_encode(int argc, char **argv) {
         else file = a;
     }
     if (rc) return rc;
-    if (out && !strcmp(out, "-")) out = NULL; /* -o -: stdout */
-    if ((rc = cli_output_not_input(cmd, out, (const char *const[]){file, tok}, 2))) return rc;
+    if ((rc = cli_output_ok(cmd, "-o", &out, true, (const char *const[]){file, tok}, 2))) return rc;
     bool binary = strcmp(format, "binary") == 0;
     if (!binary && strcmp(format, "text") != 0) return cli_usage_error(cmd, "--format must be text or binary, got '%s'", format);
     if (binary && !out && isatty(STDOUT_FILENO))
         return cli_usage_error(cmd, "--format binary writes binary data; give -o OUT or redirect stdout, not a terminal");
-    if (out && (rc = cli_check_output(cmd, "-o", out))) return rc;
     if (threads > 0) omp_set_num_threads((int)threads);
     rnnc_tokenizer *t;
     if ((rc = load_tokenizer(&t, cmd, tok, pattern))) return rc;

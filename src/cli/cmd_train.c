@@ -119,7 +119,9 @@ static int train_ids(int argc, char **argv) {
         if (k != MF_BATCH && mv[k].given) { rc = cli_usage_error(mode, "%s: the model file decides it", cli_model_flags[k].name); goto out; }
     for (int k = 0; k < RF_COUNT; k++)
         if (rv[k].given && ids_unused(k)) { rc = cli_usage_error(mode, "%s does not apply to an id-file run (%s)", cli_run_flags[k].name, ids_unused(k)); goto out; }
-    if ((rc = cli_check_output(mode, "-o", rv[RF_OUTPUT].s))) goto out; /* before the training, not at its end */
+    /* before the training, not at its end; the model may be written over (trained further in
+     * place: it is read first), the ids may not */
+    if ((rc = cli_output_ok(mode, "-o", &rv[RF_OUTPUT].s, false, (const char *const[]){iv[IF_IDS].s}, 1))) goto out;
     rnnc_run_opts ro;
     if ((rc = cli_run_opts(mode, rv, &ro))) goto out;
     if (!rv[RF_SCHEDULE].given) ro.schedule = RNNC_SCHEDULE_CONSTANT;

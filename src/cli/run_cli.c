@@ -114,7 +114,7 @@ int cli_flags_parse(const char *mode, int argc, char **argv, int first, cli_flag
             if (!cli_parse_duration(mode, d->name, val, &v->d)) return 2;
             break;
         case CF_STR:
-            if (!*val) /* -o "" reads as every command's (cli_check_output) */
+            if (!*val) /* -o "" reads as every command's (cli_output_ok) */
                 return cli_usage_error(mode, "%s needs a %s", typed, !d->arg || strcmp(d->name, "--output") ? "value"
                                                                     : strcmp(d->arg, "RUN_DIR") ? "file name" : "directory name");
             v->s = val;

@@ -61,31 +61,31 @@ int cli_usage_error(const char *mode, const char *fmt, ...) {
     return 2;
 }
 
-int cli_output_not_input(const char *mode, const char *out, const char *const *inputs, int n) {
+int cli_output_ok(const char *mode, const char *flag, const char **path, bool dash_is_stdout, const char *const *inputs, int n) {
+    const char *out = *path;
+    if (!out) return 0;
+    if (dash_is_stdout && !strcmp(out, "-")) { *path = NULL; return 0; }
+    if (!*out) return cli_usage_error(mode, "%s needs a file name", flag);
     struct stat so, si;
-    if (!out || stat(out, &so) != 0) return 0; /* a new file is no input */
-    for (int k = 0; k < n; k++)
+    const bool exists = stat(out, &so) == 0;
+    if (exists && S_ISDIR(so.st_mode))
+        return cli_usage_error(mode, "%s %s is a directory; give the name of the file to write", flag, out);
+    /* an input named as the output would be replaced by what was made from it (the write ends in
+     * a rename); by device and inode, so ./in.txt or a link to it counts */
+    for (int k = 0; exists && k < n; k++)
         if (inputs[k] && strcmp(inputs[k], "-") && stat(inputs[k], &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
-            return cli_usage_error(mode, "-o %s names %s, which this command reads: writing there would replace it; give another name", out,
-                                   inputs[k]);
-    return 0;
-}
-
-int cli_check_output(const char *mode, const char *flag, const char *path) {
-    if (!*path) return cli_usage_error(mode, "%s needs a file name", flag);
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return cli_usage_error(mode, "%s %s is a directory; give the name of the file to write", flag, path);
+            return cli_usage_error(mode, "%s %s names %s, which this command reads: writing there would replace it; give another name",
+                                   flag, out, inputs[k]);
     /* the directory the file goes in (the temp file beside it, then the rename) must exist */
-    const char *slash = strrchr(path, '/');
-    if (slash && slash != path) {
-        size_t n = (size_t)(slash - path);
-        char *dir = malloc(n + 1);
+    const char *slash = strrchr(out, '/');
+    if (slash && slash != out) {
+        size_t len = (size_t)(slash - out);
+        char *dir = malloc(len + 1);
         if (!dir) return cli_fail("out of memory");
-        memcpy(dir, path, n);
-        dir[n] = 0;
-        bool ok = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
-        int rc = ok ? 0 : cli_fail("%s: cannot write it: %s is not a directory that exists", path, dir);
+        memcpy(dir, out, len);
+        dir[len] = 0;
+        bool ok = stat(dir, &si) == 0 && S_ISDIR(si.st_mode);
+        int rc = ok ? 0 : cli_fail("%s: cannot write it: %s is not a directory that exists", out, dir);
         free(dir);
         return rc;
     }

@@ -2,8 +2,9 @@
  *
  * Exactness of resume rests on: a task's data position is a function of the step (and the seed);
  * everything else the next step depends on is in the checkpoint (parameters, optimizer moments and
- * step, the run's RNG, the task's carried state, the report accumulators); and validation never
- * touches that state.
+ * step, the run's RNG, the task's carried state, the report accumulators); validation never
+ * touches that state; and the resume runs on the same data (its files' digests, checked) with the
+ * same thread count (recorded, and kept unless the caller chooses another).
  *
  * Under a communicator of N ranks (comm.h) every rank runs this same loop on its shard of each
  * global batch; the collectives are, per step, one small all-reduce of (loss x weight, weight,
@@ -11,12 +12,14 @@
  * validation, the task's reductions; at a checkpoint, the task's state gather and a check that the
  * ranks' parameters are still the same. Files are rank 0's alone: it tells the others whether its
  * writes succeeded (agree), so a failed write stops every rank at the same point. */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "rnnc/run.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <omp.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -592,7 +595,9 @@ static rnnc_status prepare(run *r) {
 
 /* ---- the task's input files: what a resume checks has not changed ---- */
 
-#define MAX_INPUTS 8
+/* The most files a checkpoint's record may list: a crafted one listing a big file a hundred
+ * thousand times must not make a resume read for hours (a run records its task's few files). */
+#define MAX_INPUTS 4096
 
 /* A 64-bit digest of a file's bytes (a change detector, not a cryptographic hash: eight bytes
  * a multiply and a shift, about as fast as the file is read) and its size. */
@@ -633,12 +638,16 @@ static rnnc_status digest_file(const char *path, uint64_t *h, uint64_t *size) {
  * *out; NULL when the task names none). */
 static rnnc_status inputs_json(rnnc_task *t, char **out) {
     *out = NULL;
-    const char *paths[MAX_INPUTS];
-    size_t n = t->ops->inputs ? t->ops->inputs(t, paths, MAX_INPUTS) : 0;
+    size_t n = t->ops->inputs ? t->ops->inputs(t, NULL, 0) : 0;
     if (!n) return RNNC_OK;
-    cJSON *a = cJSON_CreateArray();
+    const char **paths = malloc(n * sizeof *paths);
+    cJSON *a = paths ? cJSON_CreateArray() : NULL;
     rnnc_status s = a ? RNNC_OK : rnnc_error(RNNC_ERR_NOMEM, "out of memory");
+    if (!s) n = t->ops->inputs(t, paths, n);
     for (size_t i = 0; i < n && !s; i++) {
+        /* stdin or a pipe (--data -, <(zcat ...)) cannot be read again: nothing to record */
+        struct stat sb;
+        if (!strcmp(paths[i], "-") || stat(paths[i], &sb) != 0 || !S_ISREG(sb.st_mode)) continue;
         uint64_t h = 0, size = 0;
         char hex[17];
         if ((s = digest_file(paths[i], &h, &size))) break;
@@ -650,8 +659,9 @@ static rnnc_status inputs_json(rnnc_task *t, char **out) {
             s = rnnc_error(RNNC_ERR_NOMEM, "out of memory");
         }
     }
-    if (!s && !(*out = cJSON_PrintUnformatted(a))) s = rnnc_error(RNNC_ERR_NOMEM, "out of memory");
+    if (!s && cJSON_GetArraySize(a) > 0 && !(*out = cJSON_PrintUnformatted(a))) s = rnnc_error(RNNC_ERR_NOMEM, "out of memory");
     cJSON_Delete(a);
+    free(paths);
     return s;
 }
 
@@ -662,6 +672,9 @@ static rnnc_status inputs_unchanged(const char *stored, const char *ckpt) {
     if (!stored) return RNNC_OK;
     cJSON *a = cJSON_Parse(stored);
     rnnc_status s = cJSON_IsArray(a) ? RNNC_OK : rnnc_error(RNNC_ERR_FORMAT, "%s: metadata rnnc.run.inputs is not a JSON array", ckpt);
+    if (!s && cJSON_GetArraySize(a) > MAX_INPUTS)
+        s = rnnc_error(RNNC_ERR_FORMAT, "%s: metadata rnnc.run.inputs lists %d files, more than %d", ckpt, cJSON_GetArraySize(a),
+                       MAX_INPUTS);
     const cJSON *x;
     cJSON_ArrayForEach(x, a) {
         if (s) break;
@@ -726,9 +739,6 @@ rnnc_run_change rnnc_run_change_none(void) {
                              .checkpoint_every = -1, .patience = -1};
 }
 
-/* Reads the checkpoint (st, which it frees): progress, options, the task, its shard, optimizer,
- * RNG and the task's state. Every rank parses the same bytes, so they fail alike up to the task
- * (which reads its data files on each rank): from there on they agree. */
 /* A checkpoint is a file from anyone: the files its task options name (the data, the validation
  * set, a tokenizer file), which the task opens on resume, must be regular files where they exist,
  * or a crafted one naming a FIFO would hang the resume in open and one naming a device read it
@@ -752,6 +762,9 @@ static rnnc_status task_files_regular(const char *topts, const char *ckpt) {
     return s;
 }
 
+/* Reads the checkpoint (st, which it frees): progress, options, the task, its shard, optimizer,
+ * RNG and the task's state. Every rank parses the same bytes, so they fail alike up to the task
+ * (which reads its data files on each rank): from there on they agree. */
 static rnnc_status load_checkpoint(run *r, rnnc_safetensors *stp, const char *want_task) {
     rnnc_safetensors st = *stp;
     const char *path = st.path;
@@ -825,9 +838,15 @@ static rnnc_status load_checkpoint(run *r, rnnc_safetensors *stp, const char *wa
     const char *topts = rnnc_st_meta(&st, "rnnc.task.options");
     if (!topts) { s = rnnc_error(RNNC_ERR_FORMAT, "%s: metadata rnnc.task.options is missing", path); goto out; }
     /* the data the task is about to read must be what the run trained on */
-    if (!(s = task_files_regular(topts, path)) && writer(r)) s = inputs_unchanged(rnnc_st_meta(&st, "rnnc.run.inputs"), path);
+    const char *stored = rnnc_st_meta(&st, "rnnc.run.inputs");
+    if (!(s = task_files_regular(topts, path)) && writer(r)) s = inputs_unchanged(stored, path);
     if ((s = agree(r, s)) || (s = agree(r, fn(&r->t, &st, topts)))) goto out;
-    if (writer(r)) s = inputs_json(r->t, &r->inputs); /* for the checkpoints to come (also of a run from before the record) */
+    /* the record goes on into the checkpoints to come: the one just checked, or for a run from
+     * before the record, one made now */
+    if (writer(r)) {
+        if (stored && !(r->inputs = strdup(stored))) s = rnnc_error(RNNC_ERR_NOMEM, "out of memory");
+        else if (!stored) s = inputs_json(r->t, &r->inputs);
+    }
     if ((s = agree(r, s))) goto out;
     if ((s = agree(r, shard(r)))) goto out;
     if ((s = rnnc_optim_init(&r->opt, &r->o.optim, r->t->n_params))) goto out;
@@ -856,8 +875,18 @@ out:
     return s;
 }
 
+/* The cores this process may run on (its affinity mask: a container's or taskset's limit, not
+ * the machine's count). */
+static int usable_cores(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
 rnnc_status rnnc_run_resume(const char *run_dir, const rnnc_run_change *change, rnnc_run_callback cb, void *ctx,
                             volatile sig_atomic_t *stop) {
+    const int threads_before = omp_get_max_threads();
     run r;
     memset(&r, 0, sizeof r);
     r.resumed = true;
@@ -892,13 +921,14 @@ rnnc_status rnnc_run_resume(const char *run_dir, const rnnc_run_change *change, 
     if (s || (s = load_checkpoint(&r, &st, change ? change->task : NULL))) goto out;
     r.o.run_dir = r.run_dir;
     r.o.force = false;
-    /* The numbers of a step depend on the thread count (the order of some sums): a resume the
-     * caller gave no count continues on the run's own, where this machine has the cores for it,
-     * so that the run is the one that never stopped, bit for bit. */
-    if (r.threads_trained > 0 && !(change && change->threads > 0) && r.threads_trained != omp_get_max_threads()) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        if (cores <= 0 || r.threads_trained <= cores) omp_set_num_threads(r.threads_trained);
-    }
+    /* The numbers of a step depend on the thread count (the order of some sums): a resume whose
+     * caller chose no count (change->threads 0, no OMP_NUM_THREADS) continues on the run's own,
+     * where this process may use that many cores, so that the run is the one that never stopped,
+     * bit for bit. The count in force before is put back at the end. */
+    if (change && change->threads > 0) omp_set_num_threads(change->threads);
+    else if (r.threads_trained > 0 && !getenv("OMP_NUM_THREADS") && r.threads_trained != omp_get_max_threads() &&
+             r.threads_trained <= usable_cores())
+        omp_set_num_threads(r.threads_trained);
     if (change) {
         if (change->steps >= 0 || change->epochs >= 0 || change->seconds >= 0) { /* a new budget replaces the old */
             r.o.steps = change->steps > 0 ? change->steps : 0;
@@ -928,5 +958,6 @@ out:
     free(buf);
     free(path);
     run_free(&r);
+    if (omp_get_max_threads() != threads_before) omp_set_num_threads(threads_before); /* the caller's, as it was */
     return s;
 }

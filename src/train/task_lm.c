@@ -426,9 +426,10 @@ static rnnc_status lm_shard(rnnc_task *base) {
 static size_t lm_inputs(rnnc_task *base, const char **paths, size_t max) {
     const rnnc_lm_task_opts *o = &((lm_task *)base)->o;
     size_t n = 0;
-    for (size_t i = 0; i < o->n_data && n < max; i++) paths[n++] = o->data[i];
-    if (o->valid && n < max) paths[n++] = o->valid;
-    return n;
+    for (size_t i = 0; i < o->n_data; i++, n++)
+        if (n < max) paths[n] = o->data[i];
+    if (o->valid && n < max) paths[n] = o->valid;
+    return n + (o->valid != NULL);
 }
 
 static const rnnc_task_ops lm_ops = {

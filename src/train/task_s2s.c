@@ -188,9 +188,11 @@ static rnnc_status s2s_shard(rnnc_task *base) {
 
 static size_t s2s_inputs(rnnc_task *base, const char **paths, size_t max) {
     const rnnc_s2s_task_opts *o = &((s2s_task *)base)->o;
+    const char *all[2];
     size_t n = 0;
-    if (o->data && n < max) paths[n++] = o->data;
-    if (o->valid && n < max) paths[n++] = o->valid;
+    if (o->data) all[n++] = o->data;
+    if (o->valid) all[n++] = o->valid;
+    for (size_t i = 0; i < n && i < max; i++) paths[i] = all[i];
     return n;
 }
 

@@ -395,9 +395,11 @@ static char *seq_options_json(rnnc_task *base) {
 
 static size_t seq_inputs(rnnc_task *base, const char **paths, size_t max) {
     const rnnc_seq_task_opts *o = &((seq_task *)base)->o;
+    const char *all[2];
     size_t n = 0;
-    if (o->data && n < max) paths[n++] = o->data;
-    if (o->valid && n < max) paths[n++] = o->valid;
+    if (o->data) all[n++] = o->data;
+    if (o->valid) all[n++] = o->valid;
+    for (size_t i = 0; i < n && i < max; i++) paths[i] = all[i];
     return n;
 }
 
@@ -450,29 +452,49 @@ static rnnc_status task_alloc(seq_task **out, const rnnc_seq_task_opts *o) {
 
 /* One pass over --class-weight's NAME=W list: each item checked (the form, a number in [0, 1e6],
  * a name given once); with a model, each weight set on its label (a name the training data lacks
- * is an error listing the labels). Without one, the check that needs no data (the flag's parse). */
+ * is an error listing the labels). Without one, the check that needs no data (the flag's parse).
+ * A name given twice is found by label id where the model is known (a resume reads the spec from
+ * a checkpoint, which may be crafted: linear), and by comparing with the items before it where
+ * only the command line's spec is (a person's typing: at most WEIGHT_ITEMS_MAX items, so the
+ * quadratic scan stays short). */
+#define WEIGHT_ITEMS_MAX 4096
+
 static rnnc_status weight_list(const char *spec, const rnnc_seq_model *m, float *weight) {
-    for (const char *p = spec; *p;) {
+    size_t items = 1;
+    for (const char *p = spec; *p; p++) items += *p == ',';
+    if (!m && items > WEIGHT_ITEMS_MAX)
+        return rnnc_error(RNNC_ERR_ARG, "--class-weight: %zu items, more than %d", items, WEIGHT_ITEMS_MAX);
+    bool *seen = m ? calloc((size_t)m->n_labels + 1, sizeof *seen) : NULL;
+    if (m && !seen) return rnnc_error(RNNC_ERR_NOMEM, "out of memory");
+    rnnc_status s = RNNC_OK;
+    for (const char *p = spec; *p && !s;) {
         const char *eq = strchr(p, '='), *end = strchr(p, ',');
         if (!end) end = p + strlen(p);
-        if (!eq || eq > end)
-            return rnnc_error(RNNC_ERR_ARG, "--class-weight: '%.*s' is not NAME=WEIGHT (or use none or balanced)", (int)(end - p), p);
+        if (!eq || eq > end) {
+            s = rnnc_error(RNNC_ERR_ARG, "--class-weight: '%.*s' is not NAME=WEIGHT (or use none or balanced)", (int)(end - p), p);
+            break;
+        }
         char name[256], num[64];
         snprintf(name, sizeof name, "%.*s", (int)(eq - p), p);
         snprintf(num, sizeof num, "%.*s", (int)(end - eq - 1), eq + 1);
-        if (!name[0]) return rnnc_error(RNNC_ERR_ARG, "--class-weight: '%.*s' has no label name before '='", (int)(end - p), p);
+        if (!name[0]) {
+            s = rnnc_error(RNNC_ERR_ARG, "--class-weight: '%.*s' has no label name before '='", (int)(end - p), p);
+            break;
+        }
         char *e;
         double w = strtod(num, &e);
-        if (e == num || *e || !(w >= 0 && w <= 1e6))
-            return rnnc_error(RNNC_ERR_ARG, "--class-weight: weight '%s' of '%s' is not a number in [0, 1e6]", num, name);
+        if (e == num || *e || !(w >= 0 && w <= 1e6)) {
+            s = rnnc_error(RNNC_ERR_ARG, "--class-weight: weight '%s' of '%s' is not a number in [0, 1e6]", num, name);
+            break;
+        }
         /* (a name given twice would leave one of its weights unused, silently) */
         size_t nlen = (size_t)(eq - p);
-        for (const char *q = spec; q < p;) {
+        for (const char *q = spec; !m && q < p && !s;) {
             const char *qe = strchr(q, '=');
-            if ((size_t)(qe - q) == nlen && !strncmp(q, p, nlen))
-                return rnnc_error(RNNC_ERR_ARG, "--class-weight: '%s' is given twice", name);
+            if ((size_t)(qe - q) == nlen && !strncmp(q, p, nlen)) s = rnnc_error(RNNC_ERR_ARG, "--class-weight: '%s' is given twice", name);
             q = strchr(q, ',') + 1; /* (items before p are well formed: each has its '=' and ',') */
         }
+        if (s) break;
         if (m) {
             int c = rnnc_seq_label_id(m, name);
             if (c < 0) {
@@ -486,13 +508,20 @@ static rnnc_status weight_list(const char *spec, const rnnc_seq_model *m, float 
                     k += sep + n;
                 }
                 if (k < sizeof list) list[k] = 0;
-                return rnnc_error(RNNC_ERR_ARG, "--class-weight: no label '%s' in the training data (its labels: %s)", name, list);
+                s = rnnc_error(RNNC_ERR_ARG, "--class-weight: no label '%s' in the training data (its labels: %s)", name, list);
+                break;
             }
+            if (seen[c]) {
+                s = rnnc_error(RNNC_ERR_ARG, "--class-weight: '%s' is given twice", name);
+                break;
+            }
+            seen[c] = true;
             weight[c] = (float)w;
         }
         p = *end ? end + 1 : end;
     }
-    return RNNC_OK;
+    free(seen);
+    return s;
 }
 
 rnnc_status rnnc_seq_class_weight_check(const char *spec) {
