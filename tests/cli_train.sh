@@ -64,6 +64,10 @@ expect_error "resume after the ninth data file changed" "part9.txt has changed s
 # Data from stdin (or a pipe) trains: it cannot be read again, so the run records no digest of it.
 "$rnnc" train --data - "${small[@]}" --steps 2 -o "$tmp/stdin" <"$tmp/corpus.txt" 2>"$tmp/err" && [ -s "$tmp/stdin/model.safetensors" ] && ok \
   || bad "train --data - (stdin): $(cat "$tmp/err")"
+# Bytes that are not UTF-8 (a binary file given as text) train, as byte tokens, and the first line says how many.
+{ printf '\377\376\375'; cat "$tmp/corpus.txt"; } >"$tmp/bin.txt"
+"$rnnc" train --data "$tmp/bin.txt" "${small[@]}" --steps 1 -o "$tmp/bin" 2>"$tmp/err" &&
+  grep -q "; note: 3 bytes (.*%) of the training text are not UTF-8$" "$tmp/err" && ok || bad "non-UTF-8 note: $(head -2 "$tmp/err")"
 # A device as data would be read until memory ran out: refused by name (/dev/null reads as empty).
 expect_error "a device as --data" "/dev/zero: is a device, not a file" "$rnnc" train --data /dev/zero "${small[@]}" --steps 1 -o "$tmp/dev"
 

@@ -22,6 +22,7 @@
 #include "core/json.h"
 #include "rnnc/batch.h"
 #include "rnnc/io.h"
+#include "rnnc/utf8.h"
 #include "rnnc/metrics.h"
 #include "rnnc/nn.h"
 
@@ -49,6 +50,7 @@ typedef struct {
     int32_t *train_ids, *val_ids;
     size_t n_train, n_val, val_bytes;
     size_t n_unk_val; /* held-out <unk> tokens (word tokenizers) */
+    size_t bad_utf8, train_bytes; /* bytes of the training text not UTF-8 (a binary file?), of all: said in describe */
     rnnc_lm *m;
     rnnc_lm_ws *ws, *val_ws;
     rnnc_stream train, val; /* this rank's streams (all of them in one process) */
@@ -155,6 +157,11 @@ static rnnc_status prepare_data(lm_task *t, const char *tok_json) {
     }
     if (s) goto out;
     if ((s = encode_ids(t->tok, all.data, train_len, &t->train_ids, &t->n_train))) goto out;
+    t->train_bytes = train_len;
+    for (size_t i = 0; i < train_len;) { /* each byte outside valid UTF-8 counted once */
+        i += rnnc_utf8_valid_prefix(all.data + i, train_len - i);
+        if (i < train_len) { t->bad_utf8++; i++; }
+    }
     if ((s = encode_ids(t->tok, val_text, t->val_bytes, &t->val_ids, &t->n_val))) goto out;
     /* <unk> in the held-out text: its bytes are not modelled, so bits per byte would flatter */
     if (rnnc_tokenizer_type_of(t->tok) == RNNC_TOKENIZER_WORD)
@@ -219,6 +226,11 @@ static rnnc_status setup(lm_task *t) {
              t->tok ? rnnc_tokenizer_type_name(rnnc_tokenizer_type_of(t->tok)) : "no", t->m->c.vocab, t->n_train,
              t->train.windows, t->o.batch, t->o.seq, t->n_val, rnnc_cell_name(t->m->c.cell), t->m->c.layers,
              t->m->c.hidden, t->m->n_params);
+    if (t->bad_utf8) { /* a binary file given as text trains, on byte tokens: say so */
+        size_t at = strlen(t->base.describe);
+        snprintf(t->base.describe + at, sizeof t->base.describe - at, "; note: %zu bytes (%.1f%%) of the training text are not UTF-8",
+                 t->bad_utf8, 100.0 * (double)t->bad_utf8 / (double)(t->train_bytes ? t->train_bytes : 1));
+    }
     return RNNC_OK;
 }
 
