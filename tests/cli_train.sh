@@ -50,6 +50,14 @@ expect_error "rerun refused" "holds another run" "$rnnc" train --data "$tmp/corp
 "$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 10 --force -o "$tmp/run" 2>/dev/null && ok || bad "--force"
 "$rnnc" train --resume "$tmp/run" --steps 14 2>"$tmp/err" && grep -q '"step":14' "$tmp/run/metrics.jsonl" && ok \
   || bad "resume to 14: $(cat "$tmp/err")"
+# A run stopped by its --steps between two reports and resumed logs the next report over the
+# same steps as a run never stopped (its train_loss and grad_norm), with the same model.
+lw=(--data "$tmp/corpus.txt" "${small[@]}" --log-every 10 --eval-every 0 --schedule constant --warmup 0)
+"$rnnc" train "${lw[@]}" --steps 20 -o "$tmp/lw1" 2>/dev/null
+"$rnnc" train "${lw[@]}" --steps 13 -o "$tmp/lw2" 2>/dev/null && "$rnnc" train --resume "$tmp/lw2" --steps 20 2>/dev/null
+row20() { grep '"step":20,' "$1/metrics.jsonl" | grep -o '"train_loss":[^,]*\|"grad_norm":[^,]*' | tr '\n' ' '; }
+[ -n "$(row20 "$tmp/lw1")" ] && [ "$(row20 "$tmp/lw1")" = "$(row20 "$tmp/lw2")" ] && cmp -s "$tmp/lw1/model.safetensors" "$tmp/lw2/model.safetensors" && ok \
+  || bad "the report after a --steps stop and resume: '$(row20 "$tmp/lw1")' against '$(row20 "$tmp/lw2")'"
 # A line appended to the data since the start: the resume says the file changed (it used to fail
 # on the held-out cut, or go on with other data).
 cp "$tmp/corpus.txt" "$tmp/grow.txt"

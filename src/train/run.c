@@ -504,16 +504,21 @@ static rnnc_status loop(run *r, rnnc_run_callback cb, void *ctx, volatile sig_at
                 row.grad_norm = r->norm_sum / (double)r->norm_n;
                 if (r->o.clip > 0) row.clip_share = (double)r->clip_n / (double)r->norm_n;
             }
-            r->norm_sum = 0;
-            r->norm_n = r->clip_n = 0;
             double steps = (double)r->loss_n;
             ev = (rnnc_run_event){.kind = RNNC_RUN_REPORT, .loss = row.train_loss, .lr = lr,
                                   .tokens_per_s = row.tokens_per_s, .elapsed = r->elapsed,
                                   .allreduce_s = r->allreduce_time / steps, .wait_s = r->wait_time / steps};
             emit(r, cb, ctx, &ev);
-            r->allreduce_time = r->wait_time = 0;
-            r->loss_sum = 0;
-            r->loss_n = 0;
+            /* A report off the cadence, made only because the budget ends here, leaves the sums
+             * as they were: the checkpoint keeps them, so a resume's next report averages the
+             * same steps as the run that never stopped does (11-20, not 14-20). */
+            if (!last || (r->o.log_every > 0 && r->step % r->o.log_every == 0)) {
+                r->allreduce_time = r->wait_time = 0;
+                r->loss_sum = 0;
+                r->loss_n = 0;
+                r->norm_sum = 0;
+                r->norm_n = r->clip_n = 0;
+            }
             r->report_time = now;
             r->report_tokens = r->tokens;
         }
