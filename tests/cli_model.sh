@@ -416,7 +416,12 @@ rc=$?
 [ $rc -eq 2 ] && head -1 "$TMP/err" | grep -q "^rnnc version: takes no arguments, got 'extra'" || fail "rnnc version extra: rc $rc, $(cat "$TMP/err")"
 # output that cannot be written is an error of every command, not a silent exit 0
 if [ -w /dev/full ]; then
-    for cmd in "version --verbose" "--help" "info $G/cli_lstm.safetensors"; do
+    # (and the commands that write their output as they go, which report it themselves, alike)
+    for i in $(seq 300); do echo "the cat sat on the mat"; done >"$TMP/line.txt"
+    "$RNNC" tokenizer train --type char -o "$TMP/char.json" "$TMP/line.txt" 2>/dev/null
+    "$RNNC" train --data "$TMP/line.txt" --hidden 4 --embed 2 --batch 2 --seq 8 --steps 1 -o "$TMP/fullrun" 2>/dev/null
+    for cmd in "version --verbose" "--help" "info $G/cli_lstm.safetensors" "tokenizer encode -t $TMP/char.json $TMP/line.txt" \
+               "sample --model $TMP/fullrun/model.safetensors -n 5 --seed 1"; do
         checks=$((checks + 1))
         # shellcheck disable=SC2086
         "$RNNC" $cmd >/dev/full 2>"$TMP/err"

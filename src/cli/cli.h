@@ -12,6 +12,9 @@
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "rnnc: <rnnc_last_error()>" and returns 1. */
 int cli_fail_status(void);
+/* Standard output could not be written (a full disk): "rnnc: writing the standard output failed:
+ * <strerror(errno)>", as main says it for every command; returns 1. */
+int cli_fail_stdout(void);
 /* A usage error: prints "rnnc <mode>: <message>" and the hint "(see rnnc <mode> --help)" on the
  * next line to stderr, and returns 2. `mode` is the command and subcommand in use ("eval",
  * "tokenizer train", "seq2seq translate"), so the hint points at the help of that mode. */

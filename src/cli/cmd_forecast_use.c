@@ -111,7 +111,7 @@ int cmd_forecast_predict(int argc, char **argv) {
             fprintf(fp, "step,%s\n", sr->name[0]);
             for (int h = 0; h < N; h++) fprintf(fp, "%d,%.9g\n", h + 1, pred[h]);
             if (output) rc = rnnc_atomic_commit(&af) ? cli_fail_status() : 0;
-            else if (fflush(stdout) || ferror(stdout)) rc = cli_fail("writing stdout failed");
+            else if (fflush(stdout) || ferror(stdout)) rc = cli_fail_stdout();
         }
     }
     rnnc_seq_ws_free(ws);

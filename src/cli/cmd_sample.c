@@ -123,7 +123,7 @@ static int emit_bytes(text_out *o, const unsigned char *b, size_t n) {
     }
     size_t w = rnnc_utf8_stream_push(&o->utf8, b, n, o->out);
     if (w) {
-        if (fwrite(o->out, 1, w, stdout) != w) return cli_fail("cannot write to stdout");
+        if (fwrite(o->out, 1, w, stdout) != w) return cli_fail_stdout();
         o->last = o->out[w - 1];
     }
     return 0;
@@ -246,7 +246,7 @@ int cmd_sample(int argc, char **argv) {
         size_t r = rnnc_utf8_stream_flush(&o.utf8, rest);
         if (r) { fwrite(rest, 1, r, stdout); o.last = rest[r - 1]; }
         if (o.last != '\n' && o.last != -1) fputc('\n', stdout);
-        if (fflush(stdout) != 0) rc = cli_fail("cannot write to stdout");
+        if (fflush(stdout) != 0) rc = cli_fail_stdout();
     }
 done:
     rnnc_generator_free(g);

@@ -256,7 +256,7 @@ int cmd_seq2seq_translate(int argc, char **argv) {
         if (rc) rnnc_atomic_abort(&out.af);
         else if (rnnc_atomic_commit(&out.af)) rc = cli_fail_status();
     } else if (!rc && (fflush(stdout) || ferror(stdout))) {
-        rc = cli_fail("writing stdout: %s", strerror(errno));
+        rc = cli_fail_stdout();
     }
     if (!rc && (!from_stdin || out.path || unknown > 0)) {
         fprintf(stderr, "translate: %ld line%s, %zu unknown source symbol%s (%.1f%% of %zu)%s%s\n", lineno,

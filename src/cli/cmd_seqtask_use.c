@@ -383,7 +383,7 @@ int cmd_seqtask_predict(rnnc_seq_kind kind, int argc, char **argv) {
         if (rc) rnnc_atomic_abort(&af);
         else if (rnnc_atomic_commit(&af)) rc = cli_fail_status();
     } else if (!rc && (fflush(stdout) || ferror(stdout))) {
-        rc = cli_fail("writing stdout: %s", strerror(errno));
+        rc = cli_fail_stdout();
     }
     if (!rc && (!from_stdin || o.output || unknown > 0 || cut > 0)) {
         char cut_note[64] = "";

@@ -248,7 +248,7 @@ static int parse_io_args(const char *cmd, const char *help, int argc, char **arg
 }
 
 static int write_all(const void *p, size_t n) {
-    if (n && fwrite(p, 1, n, stdout) != n) return cli_fail("writing to stdout failed: %s", strerror(errno));
+    if (n && fwrite(p, 1, n, stdout) != n) return cli_fail_stdout();
     return 0;
 }
 
@@ -278,7 +278,8 @@ static inline char *put_u32(char *p, uint32_t x) {
 
 /* Writes n bytes to fp; 0 or the exit code of a printed error naming `where`. */
 static int write_to(FILE *fp, const char *where, const void *p, size_t n) {
-    if (n && fwrite(p, 1, n, fp) != n) return cli_fail("writing to %s failed: %s", where, strerror(errno));
+    if (n && fwrite(p, 1, n, fp) != n)
+        return fp == stdout ? cli_fail_stdout() : cli_fail("writing %s failed: %s", where, strerror(errno));
     return 0;
 }
 
@@ -396,7 +397,7 @@ static int tok_encode(int argc, char **argv) {
     if (out && af.fp) {
         if (rc) rnnc_atomic_abort(&af);
         else if (rnnc_atomic_commit(&af)) rc = cli_fail_status();
-    } else if (!rc && fflush(stdout)) rc = cli_fail("writing to stdout failed: %s", strerror(errno));
+    } else if (!rc && fflush(stdout)) rc = cli_fail_stdout();
     rnnc_ids_free(&ids);
     return rc;
 }
@@ -453,7 +454,7 @@ static int tok_decode(int argc, char **argv) {
     rnnc_bytes out = {0};
     if (!rc && rnnc_tokenizer_decode(t, ids.data, ids.len, &out)) rc = cli_fail_status();
     if (!rc) rc = write_all(out.data, out.len);
-    if (!rc && fflush(stdout)) rc = cli_fail("writing to stdout failed: %s", strerror(errno));
+    if (!rc && fflush(stdout)) rc = cli_fail_stdout();
     rnnc_bytes_free(&out);
     rnnc_ids_free(&ids);
     rnnc_tokenizer_free(t);

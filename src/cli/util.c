@@ -51,6 +51,10 @@ int cli_fail(const char *fmt, ...) {
 
 int cli_fail_status(void) { return cli_fail("%s", rnnc_last_error()); }
 
+int cli_fail_stdout(void) {
+    return cli_fail("writing the standard output failed: %s", strerror(errno ? errno : EIO));
+}
+
 int cli_usage_error(const char *mode, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

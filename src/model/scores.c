@@ -424,7 +424,7 @@ static void overall(FILE *fp, const rnnc_confusion *cm, const char *accuracy_nam
 }
 
 static rnnc_status report_done(FILE *fp) {
-    if (fflush(fp) != 0 || ferror(fp)) return rnnc_error_errno(RNNC_ERR_IO, "score report: cannot write");
+    if (fflush(fp) != 0 || ferror(fp)) return rnnc_error_errno(RNNC_ERR_IO, "writing the score report failed");
     return RNNC_OK;
 }
 
