@@ -116,6 +116,9 @@ V=$("$RNNC" info "$M" 2>/dev/null | grep -oE 'vocab[^0-9]*[0-9]+' | head -1 | gr
 awk -F'\t' 'NF != 8 {bad=1} END {exit bad}' "$T/proj/vectors.tsv" || fail "vectors.tsv rows do not have E=8 fields"
 grep -q '^ $' "$T/proj/metadata.tsv" || fail "the space token is missing from metadata.tsv"
 grep -qx '\\n' "$T/proj/metadata.tsv" || fail "the newline token is not escaped as \\n"
+# a char model's byte-fallback ids have labels of their own ("<0x65>"), so no label appears twice
+[ -z "$(sort "$T/proj/metadata.tsv" | uniq -d)" ] || fail "labels appear twice: $(sort "$T/proj/metadata.tsv" | uniq -d | head -3 | tr '\n' ' ')"
+[ "$(sed -n "$((4 + 0x65 + 1))p" "$T/proj/metadata.tsv")" = "<0x65>" ] || fail "byte 0x65's id is not labelled <0x65>"
 
 # word and BPE models: words are looked up as one token (BPE: also after a space), spacing of
 # sampled words comes from the word tokenizer's decoder

@@ -116,8 +116,19 @@ static int export_projector(const rnnc_lm *m, const rnnc_tokenizer *tok, const c
     size_t V = (size_t)m->c.vocab;
     const char **labels = malloc(V * sizeof *labels);
     size_t *lens = malloc(V * sizeof *lens);
-    if (!labels || !lens) { free(labels); free(lens); return cli_fail("out of memory"); }
+    /* a char model's byte-fallback ids read as their byte, the same text as the character token
+     * beside them: they get labels of their own, "<0x65>" (as SentencePiece names byte pieces),
+     * so that a search for "e" finds the trained character, not also an untrained byte */
+    const bool chars = rnnc_tokenizer_type_of(tok) == RNNC_TOKENIZER_CHAR;
+    char(*byte_label)[8] = chars ? malloc(256 * sizeof *byte_label) : NULL;
+    if (!labels || !lens || (chars && !byte_label)) { free(labels); free(lens); free(byte_label); return cli_fail("out of memory"); }
     for (size_t i = 0; i < V; i++) {
+        if (chars && i >= RNNC_CHAR_BYTE_BASE && i < RNNC_CHAR_FIRST) {
+            char *l = byte_label[i - RNNC_CHAR_BYTE_BASE];
+            lens[i] = (size_t)snprintf(l, sizeof byte_label[0], "<0x%02X>", (unsigned)(i - RNNC_CHAR_BYTE_BASE));
+            labels[i] = l;
+            continue;
+        }
         rnnc_token_bytes b = rnnc_tokenizer_token(tok, (uint32_t)i);
         labels[i] = b.data ? (const char *)b.data : "";
         lens[i] = b.data ? b.len : 0;
@@ -127,6 +138,7 @@ static int export_projector(const rnnc_lm *m, const rnnc_tokenizer *tok, const c
     else printf("wrote %s/vectors.tsv and %s/metadata.tsv (%zu tokens x %d dimensions)\n", dir, dir, V, m->c.embed);
     free(labels);
     free(lens);
+    free(byte_label);
     return rc;
 }
 

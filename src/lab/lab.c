@@ -184,6 +184,16 @@ void rnnc_lab_verdict(const rnnc_lab_ctx *c, bool held, const char *fmt, ...) {
     fflush(c->out);
 }
 
+void rnnc_lab_verdict_inconclusive(const rnnc_lab_ctx *c, const char *fmt, ...) {
+    fprintf(c->out, "\nverdict: inconclusive. ");
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(c->out, fmt, ap);
+    va_end(ap);
+    fputc('\n', c->out);
+    fflush(c->out);
+}
+
 void rnnc_lab_note(const rnnc_lab_ctx *c, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

@@ -51,6 +51,9 @@ rnnc_status rnnc_lab_write_csv(const rnnc_lab_ctx *c, const char *file, int ncol
 rnnc_status rnnc_lab_write_svg(const rnnc_lab_ctx *c, const char *file, const char *svg, size_t n);
 void rnnc_lab_verdict(const rnnc_lab_ctx *c, bool held, const char *fmt, ...)
     __attribute__((format(printf, 3, 4))); /* last line */
+/* The last line where the runs cannot decide the claim either way (a --quick run too short to
+ * tell): "verdict: inconclusive. <why>". */
+void rnnc_lab_verdict_inconclusive(const rnnc_lab_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- more helpers (lab.c) ---- */
 

@@ -334,14 +334,21 @@ rnnc_status rnnc_lab_stacking_run(const rnnc_lab_ctx *c) {
         if (res[l].val_bpb < res[best].val_bpb) best = l;
     double gain = (res[0].val_bpb - res[best].val_bpb) / res[0].val_bpb;
     bool modest = gain < 0.05;
+    /* the stacks' outcome in words: the best deeper one against 1 layer, or, where 1 layer wins,
+     * the deeper ones against it (never 1 layer against itself) */
+    char outcome[320];
+    if (best > 0)
+        snprintf(outcome, sizeof outcome, "the best stack is %d layers at %.3f bits/byte against 1 layer's %.3f: -%.1f%%, %s", best + 1,
+                 res[best].val_bpb, res[0].val_bpb, 100 * gain, modest ? "not dramatic, as the seed says" : "more than the seed's \"not dramatic\"");
+    else
+        snprintf(outcome, sizeof outcome, "1 layer is best at %.3f bits/byte; 2 layers reach %.3f and 3 layers %.3f: the deeper "
+                 "stacks gain nothing here, not dramatic, as the seed says", res[0].val_bpb, res[1].val_bpb, res[2].val_bpb);
     rnnc_lab_verdict(c, linear && modest,
                      "The work of a step grows along a straight line in T at every depth (a line through the CPU times from "
                      "T = %d to %d fits with R^2 >= %.3f: O(L) %s), and each layer adds its own: at T = %d a step of 2 layers costs %.2fx and of 3 "
                      "layers %.2fx the CPU time of 1 (the layers run one after another here, not at the same time). At equal "
-                     "compute the best stack is %d layer%s at %.3f bits/byte against 1 layer's %.3f: %s%.1f%%, %s.",
-                     tm.T[0], tm.T[tm.nT - 1], worst, linear ? "holds" : "does not hold", tm.T[Tm], per_layer2, per_layer3,
-                     best + 1, best ? "s" : "", res[best].val_bpb, res[0].val_bpb, gain > 0 ? "-" : "", 100 * gain,
-                     modest ? "not dramatic, as the seed says" : "more than the seed's \"not dramatic\"");
+                     "compute %s.",
+                     tm.T[0], tm.T[tm.nT - 1], worst, linear ? "holds" : "does not hold", tm.T[Tm], per_layer2, per_layer3, outcome);
 out:
     rnnc_lab_cells_free(&cells);
     for (int l = 0; l < N_LAYERS; l++) rnnc_lab_lm_result_free(&res[l]);

@@ -520,6 +520,15 @@ rnnc_status rnnc_lab_teacher_forcing_run(const rnnc_lab_ctx *c) {
                   "teacher_forcing.json", c->out_dir);
     const valid_point *tf = &res[MODE_TF].v[res[MODE_TF].n - 1], *ss = &res[MODE_SS].v[res[MODE_SS].n - 1],
                       *fr = &res[MODE_FR].v[res[MODE_FR].n - 1];
+    /* a run too short for any model to spell a dev word (every WER 100%) cannot tell the regimes
+     * apart by words, and a PER difference of a point or less on a hundred words is noise */
+    if (tf->wer >= 1 && ss->wer >= 1 && fr->wer >= 1 && fabs(tf->per - fr->per) < 0.01) {
+        rnnc_lab_verdict_inconclusive(c, "After %ld steps no model spells a single dev word right (WER 100%% for all three) and "
+                                      "their PER are within a point (teacher forcing %.1f%%, scheduled sampling %.1f%%, free "
+                                      "running %.1f%%): too short to tell%s.", res[MODE_TF].steps, 100 * tf->per,
+                                      100 * ss->per, 100 * fr->per, c->quick ? "; run it without --quick" : "");
+        goto out;
+    }
     bool held = tf->wer < fr->wer || (tf->wer == fr->wer && tf->per < fr->per);
     rnnc_lab_verdict(c, held,
                      "With the same steps, teacher forcing reached dev WER %.1f%% (PER %.1f%%), scheduled sampling %.1f%% "
