@@ -344,6 +344,13 @@ expect_error 2 lab params --seed --quick
 : >"$T/afile"
 expect_error 1 lab params --quick -o "$T/afile"
 expect_error 1 lab params --quick -o "$T/afile/sub"
+# data that is there but wrong says so, naming the file (and line), never "missing" or a subset's
+mkdir -p "$T/bad/cmudict" && : >"$T/bad/sotu.txt"
+printf 'abc\n' >"$T/bad/cmudict/train.tsv" && printf 'a b\tA B\n' >"$T/bad/cmudict/dev.tsv"
+RNNC_DATA=$T/bad expect_error 1 lab teacher-forcing --quick -o "$T/badtf"
+grep -q "bad/cmudict/train.tsv:1: the line has no tab" "$T/err" || fail "teacher-forcing on a malformed train.tsv: $(cat "$T/err")"
+RNNC_DATA=$T/bad expect_error 1 lab stacking -o "$T/badst"
+grep -q "bad/sotu.txt is empty" "$T/err" || fail "stacking on an empty sotu.txt: $(cat "$T/err")"
 
 echo "cli_lab: $(echo "$labs" | wc -w) labs; $fails failed"
 [ "$fails" -eq 0 ]

@@ -214,6 +214,11 @@ const char *rnnc_lab_data(const char *rel, char *buf, size_t n) {
     return buf;
 }
 
+const char *rnnc_lab_data_why(const char *path) {
+    struct stat st;
+    return stat(path, &st) != 0 ? "is missing" : !S_ISREG(st.st_mode) ? "is not a regular file" : "is empty";
+}
+
 double rnnc_lab_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -68,9 +68,12 @@ char *rnnc_lab_path(const rnnc_lab_ctx *c, const char *file);
 rnnc_status rnnc_lab_plot(const rnnc_lab_ctx *c, const char *file, const rnnc_plot_opts *o,
                           const rnnc_plot_series *s, size_t n);
 /* A data file of `scripts/fetch-data.sh`: $RNNC_DATA/rel when RNNC_DATA is set, else data/rel
- * (relative to the working directory). Returns buf when that file exists and is not empty, else
- * NULL (the lab then says what to run, or falls back). */
+ * (relative to the working directory), always written to buf. Returns buf when that file exists
+ * and is not empty, else NULL (the lab then says what to run, or falls back, saying why with
+ * rnnc_lab_data_why). */
 const char *rnnc_lab_data(const char *rel, char *buf, size_t n);
+/* Why rnnc_lab_data refused path: "is missing", "is empty" or "is not a regular file". */
+const char *rnnc_lab_data_why(const char *path);
 /* Seconds on a monotonic clock. */
 double rnnc_lab_now(void);
 /* A line of progress or of explanation before the table (to ctx->out, flushed). */

@@ -82,12 +82,11 @@ rnnc_status rnnc_lab_corpus_get(const rnnc_lab_ctx *c, size_t quick_bytes, bool 
     memset(out, 0, sizeof *out);
     char sotu[4096];
     bool have = rnnc_lab_data("sotu.txt", sotu, sizeof sotu) != NULL;
-    if (!have) snprintf(sotu, sizeof sotu, "%s/sotu.txt", getenv("RNNC_DATA") && *getenv("RNNC_DATA") ? getenv("RNNC_DATA") : "data");
     if (!c->quick) {
         if (!have)
-            return rnnc_error(RNNC_ERR_IO, "%s is missing: the lab trains on the State of the Union corpus; run "
+            return rnnc_error(RNNC_ERR_IO, "%s %s: the lab trains on the State of the Union corpus; run "
                               "scripts/fetch-data.sh (or make data) in the source tree, or give --quick for a short run "
-                              "on generated text", sotu);
+                              "on generated text", sotu, rnnc_lab_data_why(sotu));
         snprintf(out->path, sizeof out->path, "%s", sotu);
         out->real = true;
         snprintf(out->note, sizeof out->note, "%s (the State of the Union speeches, 1790-2018)", sotu);
@@ -103,8 +102,8 @@ rnnc_status rnnc_lab_corpus_get(const rnnc_lab_ctx *c, size_t quick_bytes, bool 
             snprintf(out->note, sizeof out->note, "generated text, %zu bytes: template sentences whose slots take words of "
                      "one class each (--quick; without it, %s)", quick_bytes, sotu);
         else
-            snprintf(out->note, sizeof out->note, "generated text, %zu bytes (%s is missing; run scripts/fetch-data.sh for "
-                     "the real corpus)", quick_bytes, sotu);
+            snprintf(out->note, sizeof out->note, "generated text, %zu bytes (%s %s; run scripts/fetch-data.sh for "
+                     "the real corpus)", quick_bytes, sotu, rnnc_lab_data_why(sotu));
         return generate(out->path, quick_bytes, c->seed);
     }
     unsigned char *text;

@@ -28,6 +28,7 @@
 #include "rnnc/io.h"
 #include "rnnc/nn.h"
 #include "rnnc/rng.h"
+#include "rnnc/utf8.h"
 #include "rnnc/train.h"
 
 enum { MODE_TF, MODE_SS, MODE_FR, N_MODES };
@@ -54,14 +55,24 @@ static rnnc_status subset(const char *path, int percent, size_t max_items, rnnc_
     size_t len;
     rnnc_status s = rnnc_read_file(path, &text, &len);
     if (s) return s;
-    size_t items = 0;
+    size_t items = 0, line = 0;
     const char *last = NULL;
     size_t last_n = 0;
     for (char *p = (char *)text, *end; p < (char *)text + len && !s; p = end + 1) {
         end = memchr(p, '\n', (size_t)((char *)text + len - p));
         if (!end) end = (char *)text + len;
+        line++;
+        if (end == p || (end == p + 1 && *p == '\r')) continue; /* a blank line */
+        /* the file's own lines are checked here, where their numbers are known (the subset
+         * that is parsed later has others) */
         const char *tab = memchr(p, '\t', (size_t)(end - p));
-        if (!tab) continue;
+        size_t ok = rnnc_utf8_valid_prefix((const unsigned char *)p, (size_t)(end - p));
+        if (!tab || memchr(tab + 1, '\t', (size_t)(end - tab - 1)) || memchr(p, 0, (size_t)(end - p)) || ok < (size_t)(end - p)) {
+            s = rnnc_error(RNNC_ERR_FORMAT, "%s:%zu: %s (expected SOURCE TAB TARGET, as scripts/fetch-data.sh writes it)", path, line,
+                           !tab ? "the line has no tab" : memchr(p, 0, (size_t)(end - p)) ? "the line holds a NUL byte"
+                           : ok < (size_t)(end - p) ? "the line is not valid UTF-8" : "the line has a second tab");
+            break;
+        }
         size_t n = (size_t)(tab - p);
         /* the word without its spaces: "c a t" -> hash of "cat", as the split was made */
         char word[256];
@@ -80,6 +91,8 @@ static rnnc_status subset(const char *path, int percent, size_t max_items, rnnc_
         if (!s) s = rnnc_bytes_append(out, "\n", 1);
     }
     free(text);
+    if (!s && out->len == 0) s = rnnc_error(RNNC_ERR_FORMAT, "%s: no word of its %zu line%s falls in the lab's subset", path, line,
+                                            line == 1 ? "" : "s");
     return s;
 }
 
@@ -466,8 +479,10 @@ static rnnc_status write_json(const rnnc_lab_ctx *c, const char *data_note, cons
 
 rnnc_status rnnc_lab_teacher_forcing_run(const rnnc_lab_ctx *c) {
     char train_path[4096], dev_path[4096], note[600];
-    bool have = rnnc_lab_data("cmudict/train.tsv", train_path, sizeof train_path) &&
-                rnnc_lab_data("cmudict/dev.tsv", dev_path, sizeof dev_path);
+    bool have_train = rnnc_lab_data("cmudict/train.tsv", train_path, sizeof train_path) != NULL,
+         have_dev = rnnc_lab_data("cmudict/dev.tsv", dev_path, sizeof dev_path) != NULL, have = have_train && have_dev;
+    char why[4200]; /* the first of the two that is not there, and why */
+    snprintf(why, sizeof why, "%s %s", have_train ? dev_path : train_path, rnnc_lab_data_why(have_train ? dev_path : train_path));
     rnnc_bytes train = {0}, dev = {0};
     rnnc_lab_cells cells = {0};
     rnnc_status s = RNNC_OK;
@@ -476,15 +491,15 @@ rnnc_status rnnc_lab_teacher_forcing_run(const rnnc_lab_ctx *c) {
     if (have) {
         if ((s = subset(train_path, percent, 0, &train)) || (s = subset(dev_path, 100, (size_t)dev_items, &dev))) goto out;
         snprintf(note, sizeof note, "CMUdict grapheme-to-phoneme: the training words whose FNV-1a hash is below %d of 100 (of "
-                 "data/cmudict/train.tsv), the first %d dev words", percent, dev_items);
+                 "%.400s), the first %d dev words", percent, train_path, dev_items);
     } else if (c->quick) {
         if ((s = generated(c->seed, 1500, &train)) || (s = generated(c->seed + 1, 150, &dev))) goto out;
-        snprintf(note, sizeof note, "generated words spelled by a few rules (data/cmudict is missing: run "
-                 "scripts/fetch-data.sh for the real task)");
+        snprintf(note, sizeof note, "generated words spelled by a few rules (%.400s: run scripts/fetch-data.sh for the real "
+                 "task)", why);
     } else {
-        s = rnnc_error(RNNC_ERR_IO, "data/cmudict/train.tsv and dev.tsv are missing (RNNC_DATA or ./data): the lab trains on "
-                       "the grapheme-to-phoneme split; run scripts/fetch-data.sh (or make data) in the source tree, or give "
-                       "--quick for a short run on generated words");
+        s = rnnc_error(RNNC_ERR_IO, "%s (RNNC_DATA or ./data): the lab trains on the grapheme-to-phoneme split of "
+                       "cmudict/train.tsv and dev.tsv; run scripts/fetch-data.sh (or make data) in the source tree, or give "
+                       "--quick for a short run on generated words", why);
         goto out;
     }
     rnnc_s2s_config cfg = {.cell = RNNC_CELL_LSTM, .embed = c->quick ? 32 : 64, .hidden = c->quick ? 64 : 128, .layers = 1,
