@@ -330,7 +330,12 @@ has "the tensor names are those of an rnnc language model"
 refused "dev.tsv: this is a TSV file, not a model" info "$TSV"
 refused "corpus.txt: this is a text file, not a model" info "$T/corpus.txt"
 refused "ids.txt: this is a file of token ids, not a model" info "$T/ids.txt"
-refused "bpe.tiktoken.json: this is a JSON file, not a model" info "$T/bpe.tiktoken.json"
+refused "bpe.tiktoken.json: this is the sidecar of a BPE rank file (its pattern and special tokens), not a model" info "$T/bpe.tiktoken.json"
+# files rnnc writes beside the others are known by their names, not taken for what their bytes resemble
+printf '12345\n' >"$T/run.lock"
+refused "run.lock: this is a run directory's lock" info "$T/run.lock"
+printf 'RNNCACHE\377\376\375\000' >"$T/bpe.tiktoken.rnnc-cache"
+refused "bpe.tiktoken.rnnc-cache: this is rnnc's cache of a BPE rank file" info "$T/bpe.tiktoken.rnnc-cache"
 refused "blob.gz: header length" info "$T/blob.gz"
 refused "$T/missing.safetensors" info "$T/missing.safetensors"
 

@@ -337,6 +337,7 @@ grep -q "params" "$T/err" || fail "an unknown lab does not list the labs"
 expect_error 2 lab --quick
 expect_error 2 lab params --bogus
 expect_error 2 lab params -o
+expect_error 2 lab params --quick -o -
 expect_error 2 lab params --seed -3
 expect_error 2 lab params --seed 1e400
 expect_error 2 lab params --threads 0

@@ -105,6 +105,7 @@ expect_error 1 "this is an ONNX model (what rnnc export writes), not a seq2seq m
   seq2seq translate --model "$tmp/g2p.decoder.onnx"
 expect_error 1 "missing.safetensors: cannot open" export "$tmp/missing.safetensors" -o "$tmp/keep.onnx"
 expect_error 2 "init.safetensors, which this command reads" export "$tmp/init.safetensors" -o "$tmp/init.safetensors"
+expect_error 2 "-o -: this command writes a file, not to stdout" export "$tmp/init.safetensors" -o -
 expect_error 2 "m.encoder.onnx, which this command reads" export "$tmp/m.encoder.onnx" -o "$tmp/m.onnx"
 expect_error 1 "$tmp/no/dir/x.onnx" export "$tmp/init.safetensors" -o "$tmp/no/dir/x.onnx"
 expect_error 2 "--format 'tflite': rnnc exports onnx only" export --format tflite "$tmp/init.safetensors" -o "$tmp/keep.onnx"

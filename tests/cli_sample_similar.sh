@@ -106,6 +106,8 @@ expect_error 2 similar --model "$M" + a
 expect_error 2 similar --model "$M" a -
 expect_error 2 similar --model "$M" a -k 0
 expect_error 2 similar --model "$M" --export "$T/p" a
+expect_error 2 similar --model "$M" --export ""
+expect_error 2 similar --model "$M" --export -
 
 # export: one line per token in both files, no header
 "$RNNC" similar --model "$M" --export "$T/proj" >/dev/null || fail "export failed"

@@ -94,6 +94,12 @@ const char *rnnc_file_kind_name(rnnc_file_kind k);
  * classifier", ...); any other wanted adds nothing. Returns buf. */
 char *rnnc_file_kind_describe(char *buf, size_t n, rnnc_file_kind k, rnnc_file_kind wanted, const char *path);
 
+/* Files rnnc writes beside the others whose content alone reads as something else, known by their
+ * names: a run directory's run.lock (a number, like an id file), a BPE rank file's .tiktoken.json
+ * sidecar (JSON), a .rnnc-cache (binary). True, with its sentence in buf, when path is one of
+ * them and k (what its content sniffed as) agrees; rnnc_file_kind_describe says the same. */
+bool rnnc_file_kind_by_name(char *buf, size_t n, const char *path, rnnc_file_kind k);
+
 /* For loaders: records "PATH: <rnnc_file_kind_describe(k, wanted)>" as the error and returns
  * RNNC_ERR_FORMAT. */
 rnnc_status rnnc_file_kind_refuse(const char *path, rnnc_file_kind k, rnnc_file_kind wanted);

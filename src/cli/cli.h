@@ -22,7 +22,8 @@ int cli_usage_error(const char *mode, const char *fmt, ...) __attribute__((forma
 
 /* The file a command writes (flag: "-o", "--plot"), checked before any work: 0, or the exit
  * code after one line. *path NULL (none given) passes; "-" is stdout where dash_is_stdout (then
- * *path becomes NULL); refused: an empty name (2), an existing directory (2), one of the files
+ * *path becomes NULL; elsewhere it is refused, 2, not made a file named "-"); refused: an empty
+ * name (2), an existing directory (2), one of the files
  * the command reads, inputs[0, n) (NULL entries skipped; by device and inode, so ./x or a link
  * counts; 2: the write ends in a rename that would replace it), a directory to write in that
  * does not exist (1). */

@@ -501,7 +501,11 @@ int cmd_info(int argc, char **argv) {
     if (k == RNNC_FILE_TOKENIZER_JSON || k == RNNC_FILE_TIKTOKEN) return info_tokenizer(path, k);
     if (k != RNNC_FILE_UNKNOWN) return cli_fail("%s: %s", path, rnnc_file_kind_describe(what, sizeof what, k, RNNC_FILE_UNKNOWN, path));
     rnnc_safetensors st;
-    if (rnnc_st_load(&st, path)) return cli_fail_status();
+    if (rnnc_st_load(&st, path)) {
+        /* not safetensors after all: a file rnnc writes that is known by its name (a BPE cache)
+         * says what it is; anything else gets the reader's reason */
+        return rnnc_file_kind_by_name(what, sizeof what, path, RNNC_FILE_UNKNOWN) ? cli_fail("%s: %s", path, what) : cli_fail_status();
+    }
     k = rnnc_file_kind_of(&st);
     int rc;
     switch (k) {

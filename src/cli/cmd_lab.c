@@ -68,6 +68,7 @@ int cmd_lab(int argc, char **argv) {
         } else if (cli_opt("lab", argc, argv, &i, "-o", &v, &err)) {
             if (err) return err;
             if (!*v) return cli_usage_error("lab", "-o needs a directory");
+            if (!strcmp(v, "-")) return cli_usage_error("lab", "-o -: a lab writes a directory of files, not to stdout; give the directory");
             ctx.out_dir = v;
         } else if (cli_opt("lab", argc, argv, &i, "--seed", &v, &err)) {
             long n;

@@ -177,6 +177,8 @@ int cmd_similar(int argc, char **argv) {
     if (!rc && !model) rc = cli_usage_error("similar", "--model M is required");
     if (!rc && !export_dir && n_words == 0) rc = cli_usage_error("similar", "give one or more words, or --export DIR");
     if (!rc && export_dir && n_words) rc = cli_usage_error("similar", "--export takes no words");
+    if (!rc && export_dir && (!*export_dir || !strcmp(export_dir, "-")))
+        rc = cli_usage_error("similar", "--export needs the name of a directory to write vectors.tsv and metadata.tsv into");
     if (rc) { free(words); free(signs); return rc; }
 
     rnnc_lm *m;

@@ -68,7 +68,10 @@ int cli_usage_error(const char *mode, const char *fmt, ...) {
 int cli_output_ok(const char *mode, const char *flag, const char **path, bool dash_is_stdout, const char *const *inputs, int n) {
     const char *out = *path;
     if (!out) return 0;
-    if (dash_is_stdout && !strcmp(out, "-")) { *path = NULL; return 0; }
+    if (!strcmp(out, "-")) {
+        if (dash_is_stdout) { *path = NULL; return 0; }
+        return cli_usage_error(mode, "%s -: this command writes a file, not to stdout; give the file's name", flag);
+    }
     if (!*out) return cli_usage_error(mode, "%s needs a file name", flag);
     struct stat so, si;
     const bool exists = stat(out, &so) == 0;

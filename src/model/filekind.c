@@ -196,8 +196,32 @@ static bool csv_with_header(const char *path) {
     return line >= 1 && commas[0] > 0 && commas[0] == commas[1];
 }
 
+/* Whether path's last component is name, or ends in suffix (either NULL). */
+static bool named_like(const char *path, const char *name, const char *suffix) {
+    if (!path) return false;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strlen(base), m = suffix ? strlen(suffix) : 0;
+    return (name && !strcmp(base, name)) || (suffix && n > m && !strcmp(base + n - m, suffix));
+}
+
+bool rnnc_file_kind_by_name(char *buf, size_t n, const char *path, rnnc_file_kind k) {
+    if (!buf || !n) return false;
+    if (named_like(path, "run.lock", NULL) && (k == RNNC_FILE_IDS || k == RNNC_FILE_TEXT || k == RNNC_FILE_UNKNOWN))
+        snprintf(buf, n, "this is a run directory's lock (the process id of the run that holds it; rundir.h), not a model");
+    else if (named_like(path, NULL, ".tiktoken.json") && (k == RNNC_FILE_JSON || k == RNNC_FILE_TOKENIZER_JSON))
+        snprintf(buf, n, "this is the sidecar of a BPE rank file (its pattern and special tokens), not a model; give the "
+                 ".tiktoken file beside it as the tokenizer");
+    else if (named_like(path, NULL, ".rnnc-cache") && k == RNNC_FILE_UNKNOWN)
+        snprintf(buf, n, "this is rnnc's cache of a BPE rank file (made on first use, safe to delete), not a model");
+    else
+        return false;
+    return true;
+}
+
 char *rnnc_file_kind_describe(char *buf, size_t n, rnnc_file_kind k, rnnc_file_kind wanted, const char *path) {
     if (!buf || !n) return buf;
+    if (rnnc_file_kind_by_name(buf, n, path, k)) return buf;
     const char *not_ = wanted == RNNC_FILE_LM ? ", not a language model" : wanted == RNNC_FILE_SEQ2SEQ ? ", not a seq2seq model" : "";
     char not_seq[64];
     if (seq_row(wanted) >= 0) {
