@@ -72,6 +72,27 @@ static void shape_of(const rnnc_param_info *p, char *buf, size_t n) {
     else snprintf(buf, n, "(%d)", p->shape[0]);
 }
 
+/* The parameters of recurrent layer l of the stack whose tensors are PREFIX*_lL (and its reverse
+ * direction's, PREFIX*_lL_reverse), among the model's tensors ps[0, nt). */
+static size_t layer_params(const rnnc_param_info *ps, size_t nt, const char *prefix, int l) {
+    char suffix[16];
+    snprintf(suffix, sizeof suffix, "_l%d", l);
+    size_t n = 0, np = strlen(prefix), ns = strlen(suffix);
+    for (size_t k = 0; k < nt; k++) {
+        const char *at = strncmp(ps[k].name, prefix, np) ? NULL : strstr(ps[k].name + np, suffix);
+        if (at && (!at[ns] || !strcmp(at + ns, "_reverse"))) n += ps[k].size;
+    }
+    return n;
+}
+
+/* One recurrent layer's line: its parameters beside an Elman layer's of the same sizes, D
+ * directions of H units over I inputs (D·H·(I+H+2): weight_ih, weight_hh and two biases), the
+ * seed's comparison (LSTM 4x, GRU 3x). */
+static void layer_line(const char *stack, int l, size_t n, size_t D, size_t I, size_t H) {
+    size_t elman = D * H * (I + H + 2);
+    printf("  %s%slayer %d  %12zu   elman %12zu   ratio %.2fx\n", stack, *stack ? " " : "", l, n, elman, (double)n / (double)elman);
+}
+
 static int info_lm(const char *path, const char *kind) {
     rnnc_lm *m;
     rnnc_tokenizer *tok;
@@ -100,9 +121,7 @@ static int info_lm(const char *path, const char *kind) {
     size_t rnn_total = 0;
     for (int l = 0; l < c->layers; l++) {
         size_t n = rnnc_lm_layer_params(m, l);
-        size_t I = (size_t)(l == 0 ? c->embed : c->hidden), H = (size_t)c->hidden;
-        size_t elman = H * (I + H + 2); /* weight_ih (H,I) + weight_hh (H,H) + two biases (H) */
-        printf("  layer %d  %12zu   elman %12zu   ratio %.2fx\n", l, n, elman, (double)n / (double)elman);
+        layer_line("", l, n, 1, (size_t)(l == 0 ? c->embed : c->hidden), (size_t)c->hidden);
         rnn_total += n;
     }
     size_t emb = (size_t)c->vocab * (size_t)c->embed, head = (size_t)c->vocab * ((size_t)c->hidden + 1);
@@ -159,6 +178,16 @@ static int info_s2s(const char *path, const rnnc_safetensors *st, const char *ki
         if (i == np && np < 16) { snprintf(part[np], sizeof part[np], "%.*s", (int)dot, p.name); part_n[np++] = 0; }
         if (i < np) part_n[i] += p.size;
     }
+    /* each stack's layers beside Elman layers of the same sizes: the encoder reads the source
+     * embedding (then the D*H outputs below), the decoder the target embedding (then H) */
+    rnnc_param_info *ps = malloc(nt * sizeof *ps);
+    if (!ps) { rnnc_s2s_model_free(m); return cli_fail("out of memory"); }
+    for (size_t k = 0; k < nt; k++) ps[k] = rnnc_s2s_tensor(m, k);
+    printf("\nrecurrent layers (parameters; an Elman layer of the same sizes for comparison):\n");
+    const size_t D = c->bidirectional ? 2 : 1, H = (size_t)c->hidden, E = (size_t)c->embed;
+    for (int l = 0; l < c->layers; l++) layer_line("encoder", l, layer_params(ps, nt, "encoder.", l), D, l ? D * H : E, H);
+    for (int l = 0; l < c->layers; l++) layer_line("decoder", l, layer_params(ps, nt, "decoder.", l), 1, l ? H : E, H);
+    free(ps);
     printf("\n");
     for (size_t i = 0; i < np; i++) printf("%-15s %12zu\n", part[i], part_n[i]);
     printf("%-15s %12zu\n", "total", m->n_params);
@@ -264,20 +293,15 @@ static int info_seq(const char *path, const rnnc_safetensors *st, const char *ki
     }
     printf("\nrecurrent layers (parameters; an Elman layer of the same sizes for comparison):\n");
     size_t rnn_total = 0;
+    rnnc_param_info *ps = malloc(nt * sizeof *ps);
+    if (!ps) { rnnc_seq_model_free(m); return cli_fail("out of memory"); }
+    for (size_t k = 0; k < nt; k++) ps[k] = rnnc_seq_tensor(m, k);
     for (int l = 0; l < c->layers; l++) {
-        char suffix[16];
-        snprintf(suffix, sizeof suffix, "_l%d", l);
-        size_t n = 0;
-        for (size_t k = 0; k < nt; k++) { /* rnn.*_lL and rnn.*_lL_reverse */
-            rnnc_param_info p = rnnc_seq_tensor(m, k);
-            const char *at = strncmp(p.name, "rnn.", 4) ? NULL : strstr(p.name, suffix);
-            if (at && (!at[strlen(suffix)] || !strcmp(at + strlen(suffix), "_reverse"))) n += p.size;
-        }
-        size_t I = (size_t)(l > 0 ? D * c->hidden : tokens ? c->embed : c->features), H = (size_t)c->hidden;
-        size_t elman = (size_t)D * H * (I + H + 2);
-        printf("  layer %d  %12zu   elman %12zu   ratio %.2fx\n", l, n, elman, (double)n / (double)elman);
+        size_t n = layer_params(ps, nt, "rnn.", l);
+        layer_line("", l, n, (size_t)D, (size_t)(l > 0 ? D * c->hidden : tokens ? c->embed : c->features), (size_t)c->hidden);
         rnn_total += n;
     }
+    free(ps);
     printf("\n");
     if (tokens) printf("embedding   %12zu\n", emb);
     printf("recurrent   %12zu\nhead        %12zu\ntotal       %12zu\n", rnn_total, head, m->n_params);
