@@ -234,6 +234,22 @@ rm -f "$T/in"
 # ---- info describes every kind
 works info "$LM"
 has "kind        language model"
+# a training record edited by hand (a negative step, a count past a double's range) shows "?",
+# never a count it is not
+if command -v python3 >/dev/null; then
+    python3 - "$LM" "$T/crafted_training.safetensors" <<'PY'
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+h["__metadata__"]["rnnc.training"] = '{"step":-5,"tokens":1e400,"epoch":0.5}'
+t = json.dumps(h, separators=(",", ":")).encode()
+t += b" " * (-len(t) % 8)
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(t)) + t + b[8 + n:])
+PY
+    works info "$T/crafted_training.safetensors"
+    has "training    step ?, ? tokens, epoch 0.50"
+fi
 works info "$S2S"
 has "kind        seq2seq model"
 has "target      space vocabulary: 6 symbols, 10 ids with the 4 specials"

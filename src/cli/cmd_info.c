@@ -44,11 +44,14 @@ static void print_tokenizer(const rnnc_tokenizer *t) {
 static void print_training(const char *tj, const char *unit) {
     cJSON *j = tj ? cJSON_Parse(tj) : NULL;
     if (!cJSON_IsObject(j)) { cJSON_Delete(j); return; }
-    double step = 0, tok = 0, ep = 0, v;
-    num(j, "step", &step);
-    num(j, "tokens", &tok);
-    num(j, "epoch", &ep);
-    printf("training    step %.0f, %.0f %s, epoch %.2f", step, tok, unit, ep);
+    /* the counters as a trainer writes them, whole and not negative; anything else (a file edited
+     * or crafted by hand) shows as "?" rather than as a count it is not */
+    double step, tok, ep, v;
+    char s_step[32] = "?", s_tok[32] = "?", s_ep[32] = "?";
+    if (num(j, "step", &step) && step >= 0 && step == floor(step) && step < 1e18) snprintf(s_step, sizeof s_step, "%.0f", step);
+    if (num(j, "tokens", &tok) && tok >= 0 && tok == floor(tok) && tok < 1e18) snprintf(s_tok, sizeof s_tok, "%.0f", tok);
+    if (num(j, "epoch", &ep) && ep >= 0 && ep < 1e12) snprintf(s_ep, sizeof s_ep, "%.2f", ep);
+    printf("training    step %s, %s %s, epoch %s", s_step, s_tok, unit, s_ep);
     if (num(j, "train_loss", &v)) printf(", train loss %.4f", v);
     if (num(j, "ema", &v)) printf(", weights averaged (ema %g)", v);
     if (num(j, "val_loss", &v)) printf(", valid loss %.4f", v);
