@@ -530,9 +530,21 @@ class Handle:
         self._free = free
 
     def __del__(self):
-        if self.ptr:
+        if getattr(self, "ptr", None):  # (a half-made copy has none)
             self._free(self.ptr)
             self.ptr = None
+
+    def __reduce__(self):
+        # a pointer into this process's library: pickling or copying it would free one object
+        # twice; the objects that hold it (models, tokenizers) say what to do instead
+        raise TypeError("rnnc objects cannot be pickled or copied: save the model (or tokenizer) to a file and load it "
+                        "again")
+
+    def __copy__(self):
+        return self.__reduce__()
+
+    def __deepcopy__(self, memo):
+        return self.__reduce__()
 
 
 def library_version():

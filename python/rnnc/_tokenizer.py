@@ -30,9 +30,11 @@ def _as_ids(ids):
     """ids (a NumPy array or any sequence of ints) as a C-contiguous uint32 array, copied only
     when it is not one already. A negative id is refused as the library refuses an id outside the
     vocabulary."""
-    if isinstance(ids, np.ndarray) and ids.dtype == np.uint32:
-        return np.ascontiguousarray(ids).reshape(-1)
     a = np.asarray(ids)
+    if a.ndim > 1:  # a batch would be read as one sequence of all its ids
+        raise TypeError(f"ids must be one sequence (1-D), not an array of shape {a.shape}; take one row at a time")
+    if a.dtype == np.uint32:
+        return np.ascontiguousarray(a).reshape(-1)
     if a.size == 0:
         return np.empty(0, dtype=np.uint32)
     if a.dtype.kind not in "iu":

@@ -2,6 +2,7 @@
 runs, files and exact resume as the CLI's trainers, a Python callable for the progress events, and
 Ctrl-C that writes the checkpoint before KeyboardInterrupt."""
 
+import math
 import os
 import re
 import signal
@@ -439,16 +440,20 @@ def resume(run_dir, *, progress=None, steps=None, epochs=None, seconds=None, log
         c.steps = 0 if steps is None else _int("steps", steps)
         c.epochs = 0.0 if epochs is None else float(epochs)
         c.seconds = 0.0 if seconds is None else float(seconds)
-        if c.steps < 0 or c.epochs < 0 or c.seconds < 0:
-            raise L.Error("steps, epochs and seconds must not be negative")
-    for k, v in (("log_every", log_every), ("eval_every", eval_every), ("checkpoint_every", checkpoint_every),
-                 ("patience", patience)):
+        for k in ("steps", "epochs", "seconds"):
+            v = getattr(c, k)
+            if not (v >= 0 and math.isfinite(v)):
+                raise L.Error(f"{k} must be finite and not negative, got {v}")
+    for k, v, lo in (("log_every", log_every, 0), ("eval_every", eval_every, 0), ("checkpoint_every", checkpoint_every, 1),
+                     ("patience", patience, 0)):
         if v is not None:
             setattr(c, k, _int(k, v))
-    if threads is not None:
+            if getattr(c, k) < lo:  # the library reads a negative as "keep the checkpoint's"
+                raise L.Error(f"{k} must be at least {lo}, got {v}")
+    if threads is not None:  # 0, as in sample(): no choice (the run's own count)
         c.threads = _int("threads", threads, 32)
-        if not 1 <= c.threads <= 1024:
-            raise L.Error(f"threads must be in [1, 1024], got {threads}")
+        if not 0 <= c.threads <= 1024:
+            raise L.Error(f"threads must be in [0, 1024] (0: the run's own), got {threads}")
     t = None if task is None else L.enc(task)
     c.task = t
     rd = L.fspath(run_dir)

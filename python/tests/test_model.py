@@ -97,6 +97,22 @@ def test_eval_errors(char_lm):
     assert m.eval("a" * 10, seq=100)["tokens"] == 9
 
 
+def test_no_silent_reshape_no_copies(char_lm):
+    """A batch of ids is refused rather than read as one long sequence; a model cannot be pickled
+    or deep-copied (its pointer would be freed twice), and says what to do instead."""
+    import copy
+    import pickle
+    m = rnnc.LM.load(char_lm)
+    with pytest.raises(TypeError, match=r"one sequence \(1-D\), not an array of shape \(2, 2\)"):
+        m.logits(np.array([[5, 6], [7, 8]]))
+    with pytest.raises(TypeError, match="1-D"):
+        m.tokenizer.decode(np.array([[5, 6], [7, 8]], dtype=np.uint32))
+    assert m.logits(np.array([5, 6, 7], dtype=np.uint32)).shape == (3, m.config["vocab"])
+    for f in (pickle.dumps, copy.deepcopy):
+        with pytest.raises(TypeError, match="cannot be pickled or copied: save the model"):
+            f(m)
+
+
 def test_similar_equals_cli(rnnc_bin, char_lm, bpe_lm):
     for path, queries in ((char_lm, [["e"], ["a", "+", "b", "-", "c"]]), (bpe_lm, [["the"], ["of"]])):
         m = rnnc.LM.load(path)

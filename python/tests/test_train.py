@@ -264,8 +264,21 @@ def test_resume_threads(tmp_path, small):
     assert run.started.threads_trained == 1 and run.started.threads == 1
     run = rnnc.resume(tmp_path / "r", steps=5, threads=2)
     assert run.started.threads_trained == 1 and run.started.threads == 2
-    with pytest.raises(rnnc.Error, match=r"threads must be in \[1, 1024\]"):
-        rnnc.resume(tmp_path / "r", steps=6, threads=0)
+    with pytest.raises(rnnc.Error, match=r"threads must be in \[0, 1024\]"):
+        rnnc.resume(tmp_path / "r", steps=6, threads=-1)
+    # a budget no checkpoint could record, and cadences the library would read as "unset"
+    with pytest.raises(rnnc.Error, match="seconds must be finite and not negative"):
+        rnnc.resume(tmp_path / "r", seconds=float("inf"))
+    with pytest.raises(rnnc.Error, match="epochs must be finite"):
+        rnnc.resume(tmp_path / "r", epochs=float("nan"))
+    with pytest.raises(rnnc.Error, match="log_every must be at least 0"):
+        rnnc.resume(tmp_path / "r", steps=6, log_every=-1)
+    with pytest.raises(rnnc.Error, match="checkpoint_every must be at least 1"):
+        rnnc.resume(tmp_path / "r", steps=6, checkpoint_every=0)
+    with pytest.raises(rnnc.Error, match="finite"):
+        rnnc.train_lm(small, tmp_path / "inf", seconds=float("inf"), **LM_OPTS)
+    with pytest.raises(rnnc.Error, match="'bogus' is not a task"):
+        rnnc.resume(tmp_path / "r", steps=6, task="bogus")
 
 
 def test_ctrl_c_from_outside(tmp_path, small):

@@ -135,7 +135,11 @@ static int export_projector(const rnnc_lm *m, const rnnc_tokenizer *tok, const c
     }
     int rc = 0;
     if (rnnc_projector_export(dir, m->params + m->off_embedding, V, (size_t)m->c.embed, labels, lens)) rc = cli_fail_status();
-    else printf("wrote %s/vectors.tsv and %s/metadata.tsv (%zu tokens x %d dimensions)\n", dir, dir, V, m->c.embed);
+    else {
+        int n = (int)strlen(dir);
+        while (n > 1 && dir[n - 1] == '/') n--; /* "proj/" names proj/vectors.tsv, not proj//vectors.tsv */
+        printf("wrote %.*s/vectors.tsv and %.*s/metadata.tsv (%zu tokens x %d dimensions)\n", n, dir, n, dir, V, m->c.embed);
+    }
     free(labels);
     free(lens);
     free(byte_label);

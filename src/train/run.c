@@ -51,8 +51,9 @@ rnnc_run_opts rnnc_run_defaults(void) {
 }
 
 rnnc_status rnnc_run_opts_check(const rnnc_run_opts *o) {
-    if (o->steps < 0 || o->epochs < 0 || !(o->seconds >= 0))
-        return rnnc_error(RNNC_ERR_ARG, "--steps, --epochs and --time must not be negative");
+    /* (an infinite budget would be written to the checkpoint as null, which no resume reads) */
+    if (o->steps < 0 || !(o->epochs >= 0 && isfinite(o->epochs)) || !(o->seconds >= 0 && isfinite(o->seconds)))
+        return rnnc_error(RNNC_ERR_ARG, "--steps, --epochs and --time must be finite and not negative");
     if (o->steps == 0 && o->epochs == 0 && o->seconds == 0)
         return rnnc_error(RNNC_ERR_ARG, "no training budget: give --steps, --epochs or --time");
     if (!(o->optim.lr >= 0 && o->optim.lr <= 10)) return rnnc_error(RNNC_ERR_ARG, "--lr must be in [0, 10]");
@@ -795,6 +796,10 @@ static rnnc_status load_checkpoint(run *r, rnnc_safetensors *stp, const char *wa
         goto out;
     if (format != FORMAT) {
         s = rnnc_error(RNNC_ERR_FORMAT, "%s: checkpoint format %d, this rnnc reads format %d", path, format, FORMAT);
+        goto out;
+    }
+    if (want_task && !rnnc_task_resume_fn_for(want_task)) {
+        s = rnnc_error(RNNC_ERR_ARG, "'%s' is not a task (lm, seq2seq, classify, tag or forecast)", want_task);
         goto out;
     }
     if (want_task && strcmp(task, want_task) != 0) {
