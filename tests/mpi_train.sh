@@ -104,6 +104,11 @@ check "rank 1 in another directory: rank 0 writes the run, rank 1 never touches 
 check "resume with rank 1 lacking the checkpoint (rank 0 sends it): the same model as the run never stopped" \
   '[ $? -eq 0 ] && ! [ -e w1/run ] && cmp_st w0/run/model.safetensors lm2/model.safetensors --exact'
 
+# ---- an error every rank meets (a batch that does not split) is said once, by rank 0
+"${mpi[@]}" -np 3 "$RNNC" "${lm[@]}" --batch 8 --steps 2 -o runsplit > split.out 2>&1
+check "a batch that does not split over 3 ranks: one error line, not one per rank" \
+  '[ $? -ne 0 ] && [ "$(grep -c "does not split over 3 processes" split.out)" -eq 1 ] && ! grep -q "^rnnc: rank [12]:" split.out'
+
 # ---- a rank whose host lacks the data, or holds other data
 mkdir w2 w3 && head -c 20000 corpus.txt > w3/corpus.txt
 "${mpi[@]}" -np 1 --wdir "$t/w0" "$RNNC" "${lm[@]}" -o run2 : -np 1 --wdir "$t/w2" "$RNNC" "${lm[@]}" -o run2 > miss.out 2>&1

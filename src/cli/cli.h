@@ -222,10 +222,15 @@ void cli_dist_set_timeout(double seconds);
 int cli_dist_rank(void);
 int cli_dist_size(void);
 bool cli_dist_built(void);
-/* One error line on stderr; from rank N > 0 of several, "rnnc: rank N: ..." on its real stderr
- * (util.c; cli_errors_from_rank tells it the rank and the descriptor). */
+/* One error line on stderr; from rank N > 0 of several, "rnnc: rank N: ..." on its real stderr,
+ * held until cli_errors_release (util.c; cli_errors_from_rank tells it the rank and the
+ * descriptor). */
 void cli_dist_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_errors_from_rank(int rank, int fd);
+/* Writes a rank > 0's held error lines after wait_s seconds: a failure every rank meets (the same
+ * data) is ended by rank 0 first, so the terminal shows its line once; one only this rank meets
+ * is shown after the wait. */
+void cli_errors_release(double wait_s);
 /* At exit (main): leaves MPI; a failure on any rank of several ends the whole job (MPI_Abort),
  * since the others may be waiting on this one. Returns rc. */
 int cli_dist_finish(int rc);

@@ -135,6 +135,7 @@ static void timed_out(const char *what, double waited) {
         cli_dist_error("rnnc: %s has waited %.0f s for the other processes (rank 0, or one rank 0 names, never joined it); "
                        "stopping the job (--mpi-timeout %.0f)", what, waited, timeout_s);
     }
+    cli_errors_release(0); /* (the other ranks have waited already: rank 0's line comes first) */
     MPI_Abort(ctx.world, 1);
     _exit(1);
 }
@@ -275,11 +276,15 @@ int cli_dist_start(const char *mode, rnnc_comm **out) {
 int cli_dist_finish(int rc) {
     if (!mpi_on) return rc;
     if (dist_size > 1 && rc != 0 && rc != 130) {
-        /* a failed rank ends the job: the others may be waiting on it */
+        /* a failed rank ends the job: the others may be waiting on it. A rank > 0 waits two
+         * seconds first (Open MPI takes about one to carry an abort to the other ranks): where
+         * every rank failed alike, rank 0's abort ends it meanwhile, and the error is said once */
         fflush(stdout);
         fflush(stderr);
+        cli_errors_release(dist_rank ? 2 : 0);
         MPI_Abort(MPI_COMM_WORLD, rc);
     }
+    cli_errors_release(0);
     if (dist_rank == 0 && ctx.arrivals) /* the receives of notes that will never come */
         for (int r = 1; r < dist_size; r++) {
             MPI_Cancel(&ctx.arrivals[r - 1]);

@@ -16,6 +16,10 @@
 #include <unistd.h>
 
 static int err_rank = 0, err_fd = -1; /* a rank > 0 of several: its rank and real stderr */
+/* A rank > 0's error lines wait here for cli_errors_release: every rank reads the same files, so
+ * most failures are every rank's, and rank 0's line, which ends the job, should be the only one. */
+static char held[4096];
+static size_t held_n;
 
 void cli_errors_from_rank(int rank, int fd) {
     err_rank = rank;
@@ -33,10 +37,19 @@ void cli_dist_error(const char *fmt, ...) {
         fflush(stderr);
         return;
     }
-    char out[2200]; /* "rnnc: msg" -> "rnnc: rank N: msg" */
     const char *rest = strncmp(line, "rnnc: ", 6) == 0 ? line + 6 : line;
-    int n = snprintf(out, sizeof out, "rnnc: rank %d: %s\n", err_rank, rest);
-    if (n > 0 && write(err_fd, out, (size_t)n < sizeof out ? (size_t)n : sizeof out - 1) < 0) return; /* nowhere else to say it */
+    int n = snprintf(held + held_n, sizeof held - held_n, "rnnc: rank %d: %s\n", err_rank, rest); /* "rnnc: msg" -> "rnnc: rank N: msg" */
+    if (n > 0) held_n = held_n + (size_t)n < sizeof held ? held_n + (size_t)n : sizeof held - 1;
+}
+
+void cli_errors_release(double wait_s) {
+    if (!held_n || err_fd < 0) return;
+    if (wait_s > 0) { /* rank 0, failing the same way, ends the job in the meantime: its line alone is seen */
+        struct timespec ts = {(time_t)wait_s, (long)((wait_s - (double)(time_t)wait_s) * 1e9)};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+    }
+    if (write(err_fd, held, held_n) < 0) {} /* nowhere else to say it */
+    held_n = 0;
 }
 
 int cli_fail(const char *fmt, ...) {
