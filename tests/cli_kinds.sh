@@ -350,7 +350,7 @@ has "the tensor names are those of an rnnc language model"
 refused "dev.tsv: this is a TSV file, not a model" info "$TSV"
 refused "corpus.txt: this is a text file, not a model" info "$T/corpus.txt"
 refused "ids.txt: this is a file of token ids, not a model" info "$T/ids.txt"
-refused "bpe.tiktoken.json: this is the sidecar of a BPE rank file (its pattern and special tokens), not a model" info "$T/bpe.tiktoken.json"
+refused "bpe.tiktoken.json: this is the sidecar of a BPE rank file (its pattern and special tokens); give the .tiktoken file" info "$T/bpe.tiktoken.json"
 # files rnnc writes beside the others are known by their names, not taken for what their bytes resemble
 printf '12345\n' >"$T/run.lock"
 refused "run.lock: this is a run directory's lock" info "$T/run.lock"

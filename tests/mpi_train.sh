@@ -114,6 +114,11 @@ mkdir w2 w3 && head -c 20000 corpus.txt > w3/corpus.txt
 "${mpi[@]}" -np 1 --wdir "$t/w0" "$RNNC" "${lm[@]}" -o run2 : -np 1 --wdir "$t/w2" "$RNNC" "${lm[@]}" -o run2 > miss.out 2>&1
 check "rank 1 without the data file: the job fails, and the error names rank 1 and the file" \
   '[ $? -ne 0 ] && grep -q "^rnnc: rank 1: .*corpus.txt" miss.out'
+# the same on a resume, where rank 0 learns of it through the run's agreement: rank 1's own line,
+# which says why, is heard before the job ends (rank 0 says only that another process failed)
+"${mpi[@]}" -np 1 --wdir "$t/w0" "$RNNC" train --resume run --steps 60 : -np 1 --wdir "$t/w2" "$RNNC" train --resume run --steps 60 > miss2.out 2>&1
+check "a resume with rank 1 lacking the data: rank 1's reason is shown" \
+  '[ $? -ne 0 ] && grep -q "^rnnc: rank 1: .*corpus.txt" miss2.out && grep -q "another process failed" miss2.out'
 "${mpi[@]}" -np 1 --wdir "$t/w0" "$RNNC" "${lm[@]}" -o run3 : -np 1 --wdir "$t/w3" "$RNNC" "${lm[@]}" -o run3 > diff.out 2>&1
 check "rank 1 with other data: refused at the start (the ranks' models or data differ)" \
   '[ $? -ne 0 ] && grep -q "differ between the 2 processes" diff.out && ! [ -e w0/run3/model.safetensors ]'

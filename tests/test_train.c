@@ -243,6 +243,15 @@ static void exact_resume(const char *name, make_task_fn make, const void *opts, 
     more.steps = steps - 10;
     CHECK_EQ_LL(rnnc_run_resume(b, &more, NULL, NULL, NULL), RNNC_ERR_ARG);
     CHECK(strstr(rnnc_last_error(), "budget is used up") != NULL);
+    /* a budget that is not a number, or infinite, is refused, not read as "unset" (NaN) or
+     * recorded as a budget no checkpoint can hold */
+    rnnc_run_change bad = rnnc_run_change_none();
+    bad.seconds = NAN;
+    CHECK_EQ_LL(rnnc_run_resume(b, &bad, NULL, NULL, NULL), RNNC_ERR_ARG);
+    CHECK(strstr(rnnc_last_error(), "must be finite") != NULL);
+    bad = rnnc_run_change_none();
+    bad.epochs = INFINITY;
+    CHECK_EQ_LL(rnnc_run_resume(b, &bad, NULL, NULL, NULL), RNNC_ERR_ARG);
 }
 
 static void test_exact_resume(void) {

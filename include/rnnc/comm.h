@@ -23,6 +23,11 @@
 extern "C" {
 #endif
 
+/* The message of a rank that stops because another failed (the run's agreement after a step only
+ * some ranks took): that rank's own message says why, so a caller under several processes lets it
+ * be heard first (src/cli/comm_mpi.c). */
+#define RNNC_COMM_PEER_FAILED "stopped: another process failed (its message says why)"
+
 typedef enum { RNNC_COMM_F32, RNNC_COMM_F64, RNNC_COMM_U64 } rnnc_comm_type;
 typedef enum { RNNC_COMM_SUM, RNNC_COMM_MAX, RNNC_COMM_MIN } rnnc_comm_op;
 

@@ -231,6 +231,8 @@ void cli_errors_from_rank(int rank, int fd);
  * data) is ended by rank 0 first, so the terminal shows its line once; one only this rank meets
  * is shown after the wait. */
 void cli_errors_release(double wait_s);
+/* Forgets a rank > 0's held error lines (one that only echoes another rank's failure). */
+void cli_errors_drop(void);
 /* At exit (main): leaves MPI; a failure on any rank of several ends the whole job (MPI_Abort),
  * since the others may be waiting on this one. Returns rc. */
 int cli_dist_finish(int rc);

@@ -278,10 +278,19 @@ int cli_dist_finish(int rc) {
     if (dist_size > 1 && rc != 0 && rc != 130) {
         /* a failed rank ends the job: the others may be waiting on it. A rank > 0 waits two
          * seconds first (Open MPI takes about one to carry an abort to the other ranks): where
-         * every rank failed alike, rank 0's abort ends it meanwhile, and the error is said once */
+         * every rank failed alike, rank 0's abort ends it meanwhile, and the error is said once.
+         * A rank that stopped only because another failed (RNNC_COMM_PEER_FAILED) waits longer
+         * and says nothing more, so that the failed rank's own line, which says why, is heard
+         * before its abort ends the job. */
         fflush(stdout);
         fflush(stderr);
-        cli_errors_release(dist_rank ? 2 : 0);
+        if (!strcmp(rnnc_last_error(), RNNC_COMM_PEER_FAILED)) {
+            if (dist_rank) cli_errors_drop();
+            struct timespec ts = {4, 0};
+            while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+        } else {
+            cli_errors_release(dist_rank ? 2 : 0);
+        }
         MPI_Abort(MPI_COMM_WORLD, rc);
     }
     cli_errors_release(0);

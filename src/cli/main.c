@@ -40,10 +40,7 @@ static void usage(FILE *out) {
  * written in full (a full disk, a closed pipe's reader gone): the data is lost, so the exit says
  * so, for every command alike. */
 static int out_checked(int rc) {
-    if (rc == 0 && (fflush(stdout) || ferror(stdout))) {
-        fprintf(stderr, "rnnc: writing the standard output failed: %s\n", strerror(errno));
-        return 1;
-    }
+    if (rc == 0 && (fflush(stdout) || ferror(stdout))) return cli_fail_stdout();
     return rc;
 }
 

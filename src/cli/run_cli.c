@@ -117,6 +117,8 @@ int cli_flags_parse(const char *mode, int argc, char **argv, int first, cli_flag
             if (!*val) /* -o "" reads as every command's (cli_output_ok) */
                 return cli_usage_error(mode, "%s needs a %s", typed, !d->arg || strcmp(d->name, "--output") ? "value"
                                                                     : strcmp(d->arg, "RUN_DIR") ? "file name" : "directory name");
+            if (!strcmp(d->name, "--output") && d->arg && !strcmp(d->arg, "RUN_DIR") && !strcmp(val, "-"))
+                return cli_usage_error(mode, "%s -: a run writes a directory of files, not to stdout; give the directory", typed);
             v->s = val;
             break;
         case CF_LIST: /* the value, then every argument up to the next flag */

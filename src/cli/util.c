@@ -42,6 +42,8 @@ void cli_dist_error(const char *fmt, ...) {
     if (n > 0) held_n = held_n + (size_t)n < sizeof held ? held_n + (size_t)n : sizeof held - 1;
 }
 
+void cli_errors_drop(void) { held_n = 0; }
+
 void cli_errors_release(double wait_s) {
     if (!held_n || err_fd < 0) return;
     if (wait_s > 0) { /* rank 0, failing the same way, ends the job in the meantime: its line alone is seen */

@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -174,24 +175,26 @@ rnnc_status rnnc_lab_plot(const rnnc_lab_ctx *c, const char *file, const rnnc_pl
     return st;
 }
 
-void rnnc_lab_verdict(const rnnc_lab_ctx *c, bool held, const char *fmt, ...) {
-    fprintf(c->out, "\nverdict: %s. ", held ? "the seed's claim held" : "the seed's claim did NOT hold");
-    va_list ap;
-    va_start(ap, fmt);
+/* The last line: "verdict: <what>. <why>". */
+static void verdict(const rnnc_lab_ctx *c, const char *what, const char *fmt, va_list ap) {
+    fprintf(c->out, "\nverdict: %s. ", what);
     vfprintf(c->out, fmt, ap);
-    va_end(ap);
     fputc('\n', c->out);
     fflush(c->out);
 }
 
-void rnnc_lab_verdict_inconclusive(const rnnc_lab_ctx *c, const char *fmt, ...) {
-    fprintf(c->out, "\nverdict: inconclusive. ");
+void rnnc_lab_verdict(const rnnc_lab_ctx *c, bool held, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(c->out, fmt, ap);
+    verdict(c, held ? "the seed's claim held" : "the seed's claim did NOT hold", fmt, ap);
     va_end(ap);
-    fputc('\n', c->out);
-    fflush(c->out);
+}
+
+void rnnc_lab_verdict_inconclusive(const rnnc_lab_ctx *c, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    verdict(c, "inconclusive", fmt, ap);
+    va_end(ap);
 }
 
 void rnnc_lab_note(const rnnc_lab_ctx *c, const char *fmt, ...) {
@@ -215,8 +218,14 @@ const char *rnnc_lab_data(const char *rel, char *buf, size_t n) {
 }
 
 const char *rnnc_lab_data_why(const char *path) {
+    static _Thread_local char why[160];
     struct stat st;
-    return stat(path, &st) != 0 ? "is missing" : !S_ISREG(st.st_mode) ? "is not a regular file" : "is empty";
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT) return "is missing";
+        snprintf(why, sizeof why, "cannot be read (%s)", strerror(errno)); /* EACCES, ENOTDIR: not "missing" */
+        return why;
+    }
+    return !S_ISREG(st.st_mode) ? "is not a regular file" : "is empty";
 }
 
 double rnnc_lab_now(void) {

@@ -55,7 +55,7 @@ static rnnc_status subset(const char *path, int percent, size_t max_items, rnnc_
     size_t len;
     rnnc_status s = rnnc_read_file(path, &text, &len);
     if (s) return s;
-    size_t items = 0, line = 0;
+    size_t items = 0, line = 0, lines = 0; /* line: the number of the current line; lines: those not blank */
     const char *last = NULL;
     size_t last_n = 0;
     for (char *p = (char *)text, *end; p < (char *)text + len && !s; p = end + 1) {
@@ -63,6 +63,7 @@ static rnnc_status subset(const char *path, int percent, size_t max_items, rnnc_
         if (!end) end = (char *)text + len;
         line++;
         if (end == p || (end == p + 1 && *p == '\r')) continue; /* a blank line */
+        lines++;
         /* the file's own lines are checked here, where their numbers are known (the subset
          * that is parsed later has others) */
         const char *tab = memchr(p, '\t', (size_t)(end - p));
@@ -91,8 +92,8 @@ static rnnc_status subset(const char *path, int percent, size_t max_items, rnnc_
         if (!s) s = rnnc_bytes_append(out, "\n", 1);
     }
     free(text);
-    if (!s && out->len == 0) s = rnnc_error(RNNC_ERR_FORMAT, "%s: no word of its %zu line%s falls in the lab's subset", path, line,
-                                            line == 1 ? "" : "s");
+    if (!s && out->len == 0) s = rnnc_error(RNNC_ERR_FORMAT, "%s: no word of its %zu line%s falls in the lab's subset", path, lines,
+                                            lines == 1 ? "" : "s");
     return s;
 }
 

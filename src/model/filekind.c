@@ -208,12 +208,12 @@ static bool named_like(const char *path, const char *name, const char *suffix) {
 bool rnnc_file_kind_by_name(char *buf, size_t n, const char *path, rnnc_file_kind k) {
     if (!buf || !n) return false;
     if (named_like(path, "run.lock", NULL) && (k == RNNC_FILE_IDS || k == RNNC_FILE_TEXT || k == RNNC_FILE_UNKNOWN))
-        snprintf(buf, n, "this is a run directory's lock (the process id of the run that holds it; rundir.h), not a model");
+        snprintf(buf, n, "this is a run directory's lock (the process id of the run that holds it)");
     else if (named_like(path, NULL, ".tiktoken.json") && (k == RNNC_FILE_JSON || k == RNNC_FILE_TOKENIZER_JSON))
-        snprintf(buf, n, "this is the sidecar of a BPE rank file (its pattern and special tokens), not a model; give the "
-                 ".tiktoken file beside it as the tokenizer");
+        snprintf(buf, n, "this is the sidecar of a BPE rank file (its pattern and special tokens); give the .tiktoken "
+                 "file beside it as the tokenizer");
     else if (named_like(path, NULL, ".rnnc-cache") && k == RNNC_FILE_UNKNOWN)
-        snprintf(buf, n, "this is rnnc's cache of a BPE rank file (made on first use, safe to delete), not a model");
+        snprintf(buf, n, "this is rnnc's cache of a BPE rank file (made on first use, safe to delete)");
     else
         return false;
     return true;

@@ -185,6 +185,7 @@ typedef struct {
     double t0;         /* the clock's origin (now_s() - elapsed at the loop's start) */
     double step_clock; /* rank 0's elapsed time after the last step's backward (several ranks) */
     double allreduce_time, wait_time; /* seconds in the two all-reduces of each step since the last report */
+    long timed_n;                     /* the steps those seconds are of */
     /* The weight average (o.ema > 0; else NULL). Between a pair of avg_swap calls the two buffers
      * are exchanged: the average in the task's parameters, the raw weights here. */
     float *avg;
@@ -214,7 +215,7 @@ static rnnc_status agree(run *r, rnnc_status s) {
     double failed = s != RNNC_OK;
     rnnc_status c = rnnc_comm_allreduce(r->comm, &failed, 1, RNNC_COMM_F64, RNNC_COMM_SUM, "the agreement after a file write");
     if (c) return c;
-    if (failed > 0 && !s) return rnnc_error(RNNC_ERR_COMM, "stopped: another process failed (its message says why)");
+    if (failed > 0 && !s) return rnnc_error(RNNC_ERR_COMM, "%s", RNNC_COMM_PEER_FAILED);
     return s;
 }
 
@@ -422,6 +423,7 @@ static rnnc_status reduce_step(run *r, double *loss, double weight, double *coun
     t1 = now_s();
     s = rnnc_comm_allreduce(r->comm, g, r->t->n_params, RNNC_COMM_F32, RNNC_COMM_SUM, "the gradient all-reduce");
     r->allreduce_time += now_s() - t1;
+    r->timed_n++;
     return s;
 }
 
@@ -489,7 +491,8 @@ static rnnc_status loop(run *r, rnnc_run_callback cb, void *ctx, volatile sig_at
         /* a stop requested during this step takes effect after it (on every rank at once) */
         bool stopping = r->N > 1 ? stop_here : stop && *stop;
         /* One metrics row per step at most: a report and a validation on the same step share it. */
-        bool report = (r->o.log_every > 0 && r->step % r->o.log_every == 0) || last;
+        const bool on_cadence = r->o.log_every > 0 && r->step % r->o.log_every == 0;
+        bool report = on_cadence || last;
         bool valid = r->t->ops->validate && ((r->o.eval_every > 0 && r->step % r->o.eval_every == 0) || last);
         rnnc_metrics_row row = rnnc_metrics_row_empty();
         row.step = (double)r->step;
@@ -505,16 +508,19 @@ static rnnc_status loop(run *r, rnnc_run_callback cb, void *ctx, volatile sig_at
                 row.grad_norm = r->norm_sum / (double)r->norm_n;
                 if (r->o.clip > 0) row.clip_share = (double)r->clip_n / (double)r->norm_n;
             }
-            double steps = (double)r->loss_n;
+            /* the all-reduce times per step of this process's steps since they were last reset
+             * (timed_n: not in the checkpoint, as the times are not) */
+            const double timed = r->timed_n > 0 ? (double)r->timed_n : 1;
             ev = (rnnc_run_event){.kind = RNNC_RUN_REPORT, .loss = row.train_loss, .lr = lr,
                                   .tokens_per_s = row.tokens_per_s, .elapsed = r->elapsed,
-                                  .allreduce_s = r->allreduce_time / steps, .wait_s = r->wait_time / steps};
+                                  .allreduce_s = r->allreduce_time / timed, .wait_s = r->wait_time / timed};
             emit(r, cb, ctx, &ev);
+            r->allreduce_time = r->wait_time = 0;
+            r->timed_n = 0;
             /* A report off the cadence, made only because the budget ends here, leaves the sums
              * as they were: the checkpoint keeps them, so a resume's next report averages the
              * same steps as the run that never stopped does (11-20, not 14-20). */
-            if (!last || (r->o.log_every > 0 && r->step % r->o.log_every == 0)) {
-                r->allreduce_time = r->wait_time = 0;
+            if (!last || on_cadence) {
                 r->loss_sum = 0;
                 r->loss_n = 0;
                 r->norm_sum = 0;
@@ -939,6 +945,11 @@ rnnc_status rnnc_run_resume(const char *run_dir, const rnnc_run_change *change, 
     else if (r.threads_trained > 0 && !getenv("OMP_NUM_THREADS") && r.threads_trained != omp_get_max_threads() &&
              r.threads_trained <= usable_cores())
         omp_set_num_threads(r.threads_trained);
+    if (change && (!isfinite(change->epochs) || !isfinite(change->seconds))) {
+        /* (NaN would read as "unset" below, an infinity as a budget no checkpoint can record) */
+        s = rnnc_error(RNNC_ERR_ARG, "--epochs and --time must be finite numbers (-1: keep the checkpoint's)");
+        goto out;
+    }
     if (change) {
         if (change->steps >= 0 || change->epochs >= 0 || change->seconds >= 0) { /* a new budget replaces the old */
             r.o.steps = change->steps > 0 ? change->steps : 0;

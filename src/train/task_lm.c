@@ -228,8 +228,9 @@ static rnnc_status setup(lm_task *t) {
              t->m->c.hidden, t->m->n_params);
     if (t->bad_utf8) { /* a binary file given as text trains, on byte tokens: say so */
         size_t at = strlen(t->base.describe);
-        snprintf(t->base.describe + at, sizeof t->base.describe - at, "; note: %zu bytes (%.1f%%) of the training text are not UTF-8",
-                 t->bad_utf8, 100.0 * (double)t->bad_utf8 / (double)(t->train_bytes ? t->train_bytes : 1));
+        snprintf(t->base.describe + at, sizeof t->base.describe - at, "; note: %zu byte%s (%.1f%%) of the training text %s not UTF-8",
+                 t->bad_utf8, t->bad_utf8 == 1 ? "" : "s", 100.0 * (double)t->bad_utf8 / (double)(t->train_bytes ? t->train_bytes : 1),
+                 t->bad_utf8 == 1 ? "is" : "are");
     }
     return RNNC_OK;
 }
