@@ -76,6 +76,10 @@ expect_error "resume after the ninth data file changed" "part9.txt has changed s
 { printf '\377\376\375'; cat "$tmp/corpus.txt"; } >"$tmp/bin.txt"
 "$rnnc" train --data "$tmp/bin.txt" "${small[@]}" --steps 1 -o "$tmp/bin" 2>"$tmp/err" &&
   grep -q "; note: 3 bytes (.*%) of the training text are not UTF-8$" "$tmp/err" && ok || bad "non-UTF-8 note: $(head -2 "$tmp/err")"
+# -o - is no run directory: a usage error, not a directory named "-".
+(cd "$tmp" && "$rnnc" train --data corpus.txt "${small[@]}" --steps 1 -o - >/dev/null 2>err; echo $? >rc)
+[ "$(cat "$tmp/rc")" = 2 ] && grep -q "^rnnc train: -o -: a run writes a directory of files" "$tmp/err" && [ ! -e "$tmp/-" ] && ok \
+  || bad "train -o -: rc $(cat "$tmp/rc"), $(cat "$tmp/err")"
 # A device as data would be read until memory ran out: refused by name (/dev/null reads as empty).
 expect_error "a device as --data" "/dev/zero: is a device, not a file" "$rnnc" train --data /dev/zero "${small[@]}" --steps 1 -o "$tmp/dev"
 
