@@ -152,6 +152,14 @@ expect_fail 2 "^rnnc tokenizer train: -o .*corpus.txt names .*corpus.txt, which 
 expect_fail 2 "^rnnc tokenizer encode: -o .*corpus.txt names .*corpus.txt, which this command reads" \
     "$rnnc" tokenizer encode -t cl100k_base -o "$tmp/corpus.txt" "$tmp/corpus.txt"
 cmp -s "$tmp/corpus.txt" "$tmp/corpus.bak" && ok || fail "the input of a refused -o changed"
+# -o through a symbolic link writes its target and keeps the link; -o to a FIFO writes into it
+# (with a reader), never replacing it with a file (as a rename would /dev/null itself, as root)
+: >"$tmp/target.ids" && ln -sf "$tmp/target.ids" "$tmp/link.ids"
+printf 'ab' | "$rnnc" tokenizer encode -t "$tmp/char.json" -o "$tmp/link.ids" && [ -L "$tmp/link.ids" ] && [ -s "$tmp/target.ids" ] && ok \
+    || fail "-o through a symbolic link"
+mkfifo "$tmp/out.fifo" && { cat "$tmp/out.fifo" >"$tmp/fifo.got" & }
+printf 'ab' | timeout 20 "$rnnc" tokenizer encode -t "$tmp/char.json" -o "$tmp/out.fifo"; wait
+[ -p "$tmp/out.fifo" ] && cmp -s "$tmp/fifo.got" "$tmp/target.ids" && ok || fail "-o to a FIFO: $(ls -la "$tmp/out.fifo")"
 # -o - is stdout
 printf 'ab' | "$rnnc" tokenizer encode -t "$tmp/char.json" -o - >"$tmp/ids" && [ "$(tr '\n' ' ' <"$tmp/ids")" != "" ] && [ ! -e ./- ] && ok \
     || fail "tokenizer encode -o - should write to stdout"

@@ -1,5 +1,7 @@
 /* Core utilities: UTF-8, RNG, atomic file writes, error messages. */
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/cpu.h"
@@ -83,6 +85,34 @@ static void test_atomic_write(void) {
     snprintf(bad, sizeof bad, "%s/no/such/dir/x", dir);
     CHECK_EQ_LL(rnnc_write_file_atomic(bad, "x", 1), RNNC_ERR_IO);
     CHECK(strstr(rnnc_last_error(), bad) != NULL);
+    /* Through a symbolic link: its target gets the new content, the link stays a link. */
+    char link[300];
+    snprintf(link, sizeof link, "%s/link.bin", dir);
+    CHECK(symlink(path, link) == 0);
+    CHECK_EQ_LL(rnnc_write_file_atomic(link, "world", 5), RNNC_OK);
+    struct stat st;
+    CHECK(lstat(link, &st) == 0 && S_ISLNK(st.st_mode));
+    CHECK_EQ_LL(rnnc_read_file(path, &data, &len), RNNC_OK);
+    CHECK(len == 5 && memcmp(data, "world", 5) == 0);
+    free(data);
+    unlink(link);
+    /* A FIFO (as a device, such as /dev/null) is written directly, not replaced by a file: a
+     * reader on the other end gets the bytes, and the FIFO is still one afterwards. */
+    char fifo[300];
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    pid_t pid = fork();
+    if (pid == 0) { /* the reader */
+        int fd = open(fifo, O_RDONLY);
+        char b[8] = {0};
+        ssize_t got = fd >= 0 ? read(fd, b, sizeof b) : -1;
+        _exit(got == 3 && !memcmp(b, "abc", 3) ? 0 : 1);
+    }
+    CHECK_EQ_LL(rnnc_write_file_atomic(fifo, "abc", 3), RNNC_OK);
+    int status = 1;
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode));
+    unlink(fifo);
     unlink(path);
     rmdir(dir);
 }

@@ -15,7 +15,10 @@ rnnc_status rnnc_read_file(const char *path, unsigned char **data, size_t *len);
 const char *rnnc_path_label(const char *path);
 
 /* A file being written atomically: data goes to a temp file beside `path`, which replaces `path`
- * only on commit (after fflush and fsync), so a crash or a full disk never leaves a torn file. */
+ * only on commit (after fflush and fsync), so a crash or a full disk never leaves a torn file.
+ * Where path is a symbolic link, its target is written (the link stays). Where it exists and is
+ * not a regular file (/dev/null, /dev/stdout, a FIFO) it is written directly, tmp_path NULL: a
+ * rename over it would replace the device or pipe with a file (as root, /dev/null itself). */
 typedef struct {
     FILE *fp;
     char *path;

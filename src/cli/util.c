@@ -94,7 +94,7 @@ int cli_output_ok(const char *mode, const char *flag, const char **path, bool da
         return cli_usage_error(mode, "%s %s is a directory; give the name of the file to write", flag, out);
     /* an input named as the output would be replaced by what was made from it (the write ends in
      * a rename); by device and inode, so ./in.txt or a link to it counts */
-    for (int k = 0; exists && k < n; k++)
+    for (int k = 0; exists && S_ISREG(so.st_mode) && k < n; k++) /* (/dev/null in and out is no loss) */
         if (inputs[k] && strcmp(inputs[k], "-") && stat(inputs[k], &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
             return cli_usage_error(mode, "%s %s names %s, which this command reads: writing there would replace it; give another name",
                                    flag, out, inputs[k]);

@@ -1,3 +1,4 @@
+#define _DEFAULT_SOURCE /* realpath */
 /* Whole-file reads and atomic writes; see include/rnnc/io.h. */
 #include "rnnc/io.h"
 
@@ -69,15 +70,36 @@ rnnc_status rnnc_read_file(const char *path, unsigned char **data, size_t *len) 
 
 rnnc_status rnnc_atomic_open(rnnc_atomic_file *af, const char *path) {
     memset(af, 0, sizeof *af);
-    size_t n = strlen(path);
+    /* a link is written through: its target is replaced, the link kept (a rename over the link
+     * would replace it with a file and leave its target as it was) */
+    struct stat st;
+    char *real = lstat(path, &st) == 0 && S_ISLNK(st.st_mode) ? realpath(path, NULL) : NULL;
+    const char *target = real ? real : path;
+    if (stat(target, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        /* a device or a pipe: written directly, as it is not a file a rename could replace */
+        af->path = strdup(target);
+        af->fp = af->path ? fopen(target, "wb") : NULL;
+        free(real);
+        if (!af->fp) {
+            rnnc_status s = af->path ? rnnc_error_errno(RNNC_ERR_IO, "%s: cannot open for writing", path)
+                                     : rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", path);
+            free(af->path);
+            memset(af, 0, sizeof *af);
+            return s;
+        }
+        return RNNC_OK;
+    }
+    size_t n = strlen(target);
     af->path = malloc(n + 1);
     af->tmp_path = malloc(n + 32);
     if (!af->path || !af->tmp_path) {
+        free(real);
         rnnc_atomic_abort(af);
         return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", path);
     }
-    memcpy(af->path, path, n + 1);
-    snprintf(af->tmp_path, n + 32, "%s.tmp.%ld", path, (long)getpid());
+    memcpy(af->path, target, n + 1);
+    snprintf(af->tmp_path, n + 32, "%s.tmp.%ld", target, (long)getpid());
+    free(real);
     af->fp = fopen(af->tmp_path, "wb");
     if (!af->fp) {
         rnnc_status s = rnnc_error_errno(RNNC_ERR_IO, "%s: cannot create temp file %s", path, af->tmp_path);
@@ -99,6 +121,13 @@ static void sync_parent_dir(const char *path) {
 rnnc_status rnnc_atomic_commit(rnnc_atomic_file *af) {
     if (!af->fp) return rnnc_error(RNNC_ERR_IO, "atomic write: file not open");
     rnnc_status s = RNNC_OK;
+    if (!af->tmp_path) { /* a device or a pipe, written directly: nothing to sync or rename */
+        if (fflush(af->fp) != 0 || ferror(af->fp)) s = rnnc_error_errno(RNNC_ERR_IO, "%s: write failed", af->path);
+        if (fclose(af->fp) != 0 && s == RNNC_OK) s = rnnc_error_errno(RNNC_ERR_IO, "%s: close failed", af->path);
+        af->fp = NULL;
+        rnnc_atomic_abort(af);
+        return s;
+    }
     if (fflush(af->fp) != 0 || ferror(af->fp))
         s = rnnc_error_errno(RNNC_ERR_IO, "%s: write failed (the old file is unchanged)", af->path);
     else if (fsync(fileno(af->fp)) != 0)

@@ -338,7 +338,11 @@ int rnnc_bpe_cache_write(const rnnc_bpe *b, const char *rank_path, const rnnc_bp
     char *path = cache_path(rank_path);
     unsigned char *img = NULL;
     size_t len = 0;
-    int ok = path && rnnc_bpe_cache_image(b, src, &img, &len) == RNNC_OK;
+    /* only into a regular file or none: something else in the cache's place (a FIFO, a device)
+     * is left alone, as the atomic writer would write into it directly (and a FIFO without a
+     * reader would wait for one forever) */
+    struct stat st;
+    int ok = path && (lstat(path, &st) != 0 || S_ISREG(st.st_mode)) && rnnc_bpe_cache_image(b, src, &img, &len) == RNNC_OK;
     rnnc_atomic_file af;
     if (ok) ok = rnnc_atomic_open(&af, path) == RNNC_OK;
     if (ok) {
