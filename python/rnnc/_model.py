@@ -192,7 +192,10 @@ class LM:
         loss, n_targets = c_double(), c_size_t()
         L.check(L.lm_text_loss(self._h.ptr, _ptr(x32, c_int32), ids.size, B, T, byref(loss), byref(n_targets)))
         targets = float(n_targets.value)
-        nbytes = len(data) * targets / ids.size
+        # the text's bytes but the first token's (char, BPE: the tokens are the bytes, in order); a
+        # word tokenizer's share out the text in proportion to the tokens, as rnnc eval does
+        first = len(tok.token_bytes(int(ids[0]))) if tok.type != "word" else None
+        nbytes = float(len(data) - first) if first is not None and first <= len(data) else len(data) * targets / ids.size
         r = {"loss": loss.value, "ppl": L.perplexity(loss.value), "tokens": int(targets), "bytes": nbytes,
              "oov": oov}
         if not (tok.type == "word" and oov > 0):

@@ -79,10 +79,14 @@ static int eval_text(const char *model, const char *data, long B, long T, bool j
     size_t n_targets;
     if (rnnc_lm_text_loss(m, (const int32_t *)ids.data, ids.len, (int)B, (int)T, &loss, &n_targets)) { rc = cli_fail_status(); goto out; }
     double targets = (double)n_targets;
-    /* Bytes covered by the evaluated targets (all tokens but the first), in proportion to the
-     * text's tokens. */
-    double bytes = (double)len * targets / (double)ids.len;
+    /* Bytes covered by the evaluated targets (all tokens but the first). A char or BPE tokenizer's
+     * tokens are the text's bytes, in order: the text's bytes but the first token's, counted. A
+     * word tokenizer's are words without the spaces between them, so there the text's bytes are
+     * shared out in proportion to the tokens (an estimate). */
     rnnc_tokenizer_type type = rnnc_tokenizer_type_of(tok);
+    rnnc_token_bytes first = rnnc_tokenizer_token(tok, ids.data[0]);
+    double bytes = type != RNNC_TOKENIZER_WORD && first.data && first.len <= len ? (double)(len - first.len)
+                                                                                 : (double)len * targets / (double)ids.len;
     /* Bits per byte charges the model for every byte of the text. A word tokenizer's <unk> stands
      * for any unknown word, so the bytes behind it are never modelled and the figure would flatter
      * the model (one that maps everything to <unk> would score near 0): left out, with the reason,
