@@ -224,6 +224,10 @@ printf '{"type":"char","version":1,"reserved":["<pad>","<bos>","<eos>","<unk>"],
 checks=$((checks + 1))
 "$RNNC" eval --model "$TMP/tok_ok.safetensors" --data "$TMP/ab.txt" --batch 16 --seq 128 >"$TMP/out" 2>&1 &&
     grep -q '^tokens 599$' "$TMP/out" && grep -q '^bytes 599$' "$TMP/out" || fail "eval --data B 16 T 128 on 600 bytes: $(cat "$TMP/out")"
+# the bytes the targets cover are counted (the text's but the first token's), not pro-rated
+checks=$((checks + 1))
+"$RNNC" eval --model "$TMP/tok_ok.safetensors" --data "$TMP/ab.txt" --json | grep -q '"bytes":[[:space:]]*599,' ||
+    fail "eval --json bytes is not the whole number 599: $("$RNNC" eval --model "$TMP/tok_ok.safetensors" --data "$TMP/ab.txt" --json | grep bytes)"
 checks=$((checks + 1))
 d7=$("$RNNC" eval --model "$TMP/tok_ok.safetensors" --data "$TMP/ab.txt" --batch 1 --seq 7 | awk '$1 == "loss" { print $2 }')
 all=$("$RNNC" eval --model "$TMP/tok_ok.safetensors" --ids "$TMP/ab.ids" --batch 1 --seq 599 | awk '$1 == "loss" { print $2 }')
