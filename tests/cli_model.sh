@@ -224,10 +224,17 @@ printf '{"type":"char","version":1,"reserved":["<pad>","<bos>","<eos>","<unk>"],
 checks=$((checks + 1))
 "$RNNC" eval --model "$TMP/tok_ok.safetensors" --data "$TMP/ab.txt" --batch 16 --seq 128 >"$TMP/out" 2>&1 &&
     grep -q '^tokens 599$' "$TMP/out" && grep -q '^bytes 599$' "$TMP/out" || fail "eval --data B 16 T 128 on 600 bytes: $(cat "$TMP/out")"
-# the bytes the targets cover are counted (the text's but the first token's), not pro-rated
+# the bytes the targets cover are counted (the text's but the first token's), not pro-rated: a
+# text opening with a two-byte character then 10 one-byte ones covers 10 bytes (pro-rated,
+# 12 x 10 / 11 = 10.9)
+tok3='{\\"type\\":\\"char\\",\\"version\\":1,\\"reserved\\":[\\"<pad>\\",\\"<bos>\\",\\"<eos>\\",\\"<unk>\\"],\\"byte_fallback\\":true,\\"chars\\":[97,98,233]}'
+"$RNNC" init --cell lstm --vocab 263 --embed 4 --hidden 8 --layers 1 -o "$TMP/v263.safetensors" >/dev/null || fail "init v263"
+rewrite_header "$TMP/v263.safetensors" "$TMP/tok3.safetensors" "s|\"__metadata__\":{|&\"rnnc.tokenizer\":\"$tok3\",|"
+printf '\303\251ababababab' >"$TMP/eab.txt"
 checks=$((checks + 1))
-"$RNNC" eval --model "$TMP/tok_ok.safetensors" --data "$TMP/ab.txt" --json | grep -q '"bytes":[[:space:]]*599,' ||
-    fail "eval --json bytes is not the whole number 599: $("$RNNC" eval --model "$TMP/tok_ok.safetensors" --data "$TMP/ab.txt" --json | grep bytes)"
+got=$("$RNNC" eval --model "$TMP/tok3.safetensors" --data "$TMP/eab.txt" --json 2>&1)
+printf '%s\n' "$got" | grep -q '"tokens":[[:space:]]*10,' && printf '%s\n' "$got" | grep -Eq '"bytes":[[:space:]]*10,?$' ||
+    fail "eval --json: 10 targets over 10 counted bytes expected: $got"
 checks=$((checks + 1))
 d7=$("$RNNC" eval --model "$TMP/tok_ok.safetensors" --data "$TMP/ab.txt" --batch 1 --seq 7 | awk '$1 == "loss" { print $2 }')
 all=$("$RNNC" eval --model "$TMP/tok_ok.safetensors" --ids "$TMP/ab.ids" --batch 1 --seq 599 | awk '$1 == "loss" { print $2 }')
