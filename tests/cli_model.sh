@@ -224,6 +224,9 @@ printf '{"type":"char","version":1,"reserved":["<pad>","<bos>","<eos>","<unk>"],
 checks=$((checks + 1))
 "$RNNC" eval --model "$TMP/tok_ok.safetensors" --data "$TMP/ab.txt" --batch 16 --seq 128 >"$TMP/out" 2>&1 &&
     grep -q '^tokens 599$' "$TMP/out" && grep -q '^bytes 599$' "$TMP/out" || fail "eval --data B 16 T 128 on 600 bytes: $(cat "$TMP/out")"
+# ids from a pipe or stdin are read once (eval read them twice, the second time finding none)
+checks=$((checks + 1))
+"$RNNC" eval --model "$TMP/tok_ok.safetensors" --ids - --batch 2 --seq 5 <"$TMP/ab.ids" | grep -q '^loss ' || fail "eval --ids - (stdin)"
 # the bytes the targets cover are counted (the text's but the first token's), not pro-rated: a
 # text opening with a two-byte character then 10 one-byte ones covers 10 bytes (pro-rated,
 # 12 x 10 / 11 = 10.9)

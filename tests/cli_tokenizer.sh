@@ -160,6 +160,11 @@ printf 'ab' | "$rnnc" tokenizer encode -t "$tmp/char.json" -o "$tmp/link.ids" &&
 mkfifo "$tmp/out.fifo" && { cat "$tmp/out.fifo" >"$tmp/fifo.got" & }
 printf 'ab' | timeout 20 "$rnnc" tokenizer encode -t "$tmp/char.json" -o "$tmp/out.fifo"; wait
 [ -p "$tmp/out.fifo" ] && cmp -s "$tmp/fifo.got" "$tmp/target.ids" && ok || fail "-o to a FIFO: $(ls -la "$tmp/out.fifo")"
+# a pipe is read once: a tokenizer JSON from <(...) works; a model from a pipe is refused in one
+# line (it is read more than once: it hung on a FIFO, or read nothing the second time)
+"$rnnc" tokenizer encode -t <(cat "$tmp/char.json") "$tmp/corpus.txt" >"$tmp/p.ids" && "$rnnc" tokenizer encode -t "$tmp/char.json" "$tmp/corpus.txt" | cmp -s - "$tmp/p.ids" && ok \
+    || fail "tokenizer JSON from a pipe"
+expect_fail 1 "not a regular file: a model is read more than once" "$rnnc" info <(cat "$root/tests/golden/safetensors/sample.safetensors")
 # -o - is stdout
 printf 'ab' | "$rnnc" tokenizer encode -t "$tmp/char.json" -o - >"$tmp/ids" && [ "$(tr '\n' ' ' <"$tmp/ids")" != "" ] && [ ! -e ./- ] && ok \
     || fail "tokenizer encode -o - should write to stdout"

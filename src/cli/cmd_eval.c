@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/lm_common.h"
 #include "rnnc/metrics.h"
@@ -138,6 +139,10 @@ out:
  * returns the exit code after printing the error (also a read error), or 0 when the file holds
  * something. */
 static int no_ids(const char *path) {
+    /* a pipe (stdin, a FIFO, <(...)) can be read once only: the load that follows reads it, and
+     * its own check says when there are too few ids */
+    struct stat st;
+    if (!strcmp(path, "-") || stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
     unsigned char *s;
     size_t n;
     if (rnnc_read_file(path, &s, &n)) return cli_fail_status();

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "rnnc/io.h"
 #include "rnnc/utf8.h"
@@ -726,6 +727,15 @@ out:
 
 rnnc_status rnnc_st_load(rnnc_safetensors *st, const char *path) {
     memset(st, 0, sizeof *st);
+    /* a model or checkpoint is read more than once on its way in (what it is, then the model,
+     * then its tokenizer): a pipe would give its bytes to the first read only, and a FIFO with
+     * no writer would wait in open */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode))
+        return rnnc_error(RNNC_ERR_IO, "%s: not a regular file: a model is read more than once, so it must be a file, not a "
+                          "pipe or a device (save it to a file first)", path);
+    if (!strcmp(path, "-"))
+        return rnnc_error(RNNC_ERR_IO, "-: a model is read more than once, so it must be a file, not the standard input");
     unsigned char *buf;
     size_t len;
     rnnc_status s = rnnc_read_file(path, &buf, &len);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "rnnc/utf8.h"
 
@@ -127,7 +128,11 @@ rnnc_file_kind rnnc_file_kind_sniff(const unsigned char *h, size_t n) {
 }
 
 rnnc_file_kind rnnc_file_kind_sniff_path(const char *path) {
-    FILE *f = path ? fopen(path, "rb") : NULL;
+    /* only a regular file is peeked at: the start of a pipe (a FIFO, <(...), stdin) read here
+     * would be gone for the reader that comes next, and opening a FIFO with no writer waits */
+    struct stat st;
+    if (!path || stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return RNNC_FILE_UNKNOWN;
+    FILE *f = fopen(path, "rb");
     if (!f) return RNNC_FILE_UNKNOWN;
     unsigned char head[4096];
     size_t n = fread(head, 1, sizeof head, f);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "rnnc/filekind.h"
 #include "rnnc/io.h"
@@ -611,6 +612,24 @@ static rnnc_status load_any(rnnc_tokenizer **out, const char *name_or_path, cons
             if ((s = rnnc_bpe_load(&b, name_or_path, NULL))) return s;
             return rnnc_tokenizer_wrap_bpe(out, b);
         }
+    /* A pipe (a FIFO, <(...)) is read once, whole: only our JSON can come that way (a .tiktoken
+     * file is read with its sidecar and cache beside it), and a peek would use up its start. */
+    struct stat sb;
+    if (stat(name_or_path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) {
+        unsigned char *data;
+        size_t len;
+        if ((s = rnnc_read_file(name_or_path, &data, &len))) return s;
+        size_t i = 0;
+        while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r')) i++;
+        if (i == len || data[i] != '{') {
+            free(data);
+            return rnnc_error(RNNC_ERR_IO, "%s: not a regular file: from a pipe only a tokenizer JSON can be read; a .tiktoken "
+                              "rank file must be a file (its sidecar is read beside it)", name_or_path);
+        }
+        s = rnnc_tokenizer_from_json(out, (const char *)data, len);
+        free(data);
+        return s ? rnnc_error(s, "%s: %s", name_or_path, rnnc_last_error()) : RNNC_OK;
+    }
     /* Peek at the first non-blank byte: '{' is our JSON; a .tiktoken line starts with base64. */
     FILE *fp = fopen(name_or_path, "rb");
     if (!fp) return rnnc_error_errno(RNNC_ERR_IO, "%s: cannot open tokenizer", name_or_path);
