@@ -160,6 +160,10 @@ printf 'ab' | "$rnnc" tokenizer encode -t "$tmp/char.json" -o "$tmp/link.ids" &&
 mkfifo "$tmp/out.fifo" && { cat "$tmp/out.fifo" >"$tmp/fifo.got" & }
 printf 'ab' | timeout 20 "$rnnc" tokenizer encode -t "$tmp/char.json" -o "$tmp/out.fifo"; wait
 [ -p "$tmp/out.fifo" ] && cmp -s "$tmp/fifo.got" "$tmp/target.ids" && ok || fail "-o to a FIFO: $(ls -la "$tmp/out.fifo")"
+# the file on the standard input is an input too: -o naming it is refused, the file intact
+cp "$tmp/corpus.txt" "$tmp/in2.txt"
+expect_fail 2 "names the file on its standard input" sh -c '"$1" tokenizer encode -t "$2" -o "$3" <"$3"' _ "$rnnc" "$tmp/char.json" "$tmp/in2.txt"
+cmp -s "$tmp/in2.txt" "$tmp/corpus.txt" && ok || fail "-o over the standard input's file changed it"
 # a pipe is read once: a tokenizer JSON from <(...) works; a model from a pipe is refused in one
 # line (it is read more than once: it hung on a FIFO, or read nothing the second time)
 "$rnnc" tokenizer encode -t <(cat "$tmp/char.json") "$tmp/corpus.txt" >"$tmp/p.ids" && "$rnnc" tokenizer encode -t "$tmp/char.json" "$tmp/corpus.txt" | cmp -s - "$tmp/p.ids" && ok \

@@ -96,6 +96,19 @@ static void test_atomic_write(void) {
     CHECK(len == 5 && memcmp(data, "world", 5) == 0);
     free(data);
     unlink(link);
+    /* A dangling link: its target is created (the link kept), as a shell's > would. */
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s/missing.bin", dir);
+    CHECK(symlink("missing.bin", link) == 0);
+    CHECK_EQ_LL(rnnc_write_file_atomic(link, "new", 3), RNNC_OK);
+    CHECK(lstat(link, &st) == 0 && S_ISLNK(st.st_mode));
+    CHECK(stat(missing, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 3);
+    unlink(link);
+    unlink(missing);
+    /* The file replaced keeps its permissions (a private file stays private). */
+    CHECK(chmod(path, 0640) == 0);
+    CHECK_EQ_LL(rnnc_write_file_atomic(path, "again", 5), RNNC_OK);
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0640);
     /* A FIFO (as a device, such as /dev/null) is written directly, not replaced by a file: a
      * reader on the other end gets the bytes, and the FIFO is still one afterwards. */
     char fifo[300];

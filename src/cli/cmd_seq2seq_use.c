@@ -185,7 +185,7 @@ int cmd_seq2seq_translate(int argc, char **argv) {
     }
     if (!model) return cli_usage_error(mode, "--model M is required");
     if (nbest > beam) return cli_usage_error(mode, "--nbest %ld needs --beam of at least %ld", nbest, nbest);
-    int urc = cli_output_ok(mode, "-o", &output, true, (const char *const[]){model, input}, 2);
+    int urc = cli_output_ok(mode, "-o", &output, true, (const char *const[]){model, input ? input : "-"}, 2);
     if (urc) return urc;
     warn_alpha(mode, alpha_given, beam);
     if (threads) omp_set_num_threads((int)threads);

@@ -179,7 +179,7 @@ static int parse(const char *mode, bool eval, bool tag, int argc, char **argv, o
     }
     if (!o->model) return cli_usage_error(mode, "--model M is required");
     if (eval && !o->data) return cli_usage_error(mode, "--data TEST.tsv is required");
-    int rc = cli_output_ok(mode, "-o", &o->output, true, (const char *const[]){o->model, o->input}, 2);
+    int rc = cli_output_ok(mode, "-o", &o->output, true, (const char *const[]){o->model, o->input ? o->input : "-"}, 2);
     if (rc) return rc;
     if (o->threads) omp_set_num_threads((int)o->threads);
     return 0;

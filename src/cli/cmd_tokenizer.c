@@ -371,7 +371,7 @@ static int tok_encode(int argc, char **argv) {
         else file = a;
     }
     if (rc) return rc;
-    if ((rc = cli_output_ok(cmd, "-o", &out, true, (const char *const[]){file, tok}, 2))) return rc;
+    if ((rc = cli_output_ok(cmd, "-o", &out, true, (const char *const[]){file ? file : "-", tok}, 2))) return rc;
     bool binary = strcmp(format, "binary") == 0;
     if (!binary && strcmp(format, "text") != 0) return cli_usage_error(cmd, "--format must be text or binary, got '%s'", format);
     if (binary && !out && isatty(STDOUT_FILENO))

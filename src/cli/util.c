@@ -94,10 +94,13 @@ int cli_output_ok(const char *mode, const char *flag, const char **path, bool da
         return cli_usage_error(mode, "%s %s is a directory; give the name of the file to write", flag, out);
     /* an input named as the output would be replaced by what was made from it (the write ends in
      * a rename); by device and inode, so ./in.txt or a link to it counts */
-    for (int k = 0; exists && S_ISREG(so.st_mode) && k < n; k++) /* (/dev/null in and out is no loss) */
-        if (inputs[k] && strcmp(inputs[k], "-") && stat(inputs[k], &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
+    for (int k = 0; exists && S_ISREG(so.st_mode) && k < n; k++) { /* (/dev/null in and out is no loss) */
+        if (!inputs[k]) continue;
+        const bool in_stdin = !strcmp(inputs[k], "-"); /* "-": the standard input, which may be a file (< in.txt) */
+        if ((in_stdin ? fstat(STDIN_FILENO, &si) : stat(inputs[k], &si)) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
             return cli_usage_error(mode, "%s %s names %s, which this command reads: writing there would replace it; give another name",
-                                   flag, out, inputs[k]);
+                                   flag, out, in_stdin ? "the file on its standard input" : inputs[k]);
+    }
     /* the directory the file goes in (the temp file beside it, then the rename) must exist */
     const char *slash = strrchr(out, '/');
     if (slash && slash != out) {

@@ -5,6 +5,7 @@
 #include "core/bigmem.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -73,8 +74,26 @@ rnnc_status rnnc_atomic_open(rnnc_atomic_file *af, const char *path) {
     /* a link is written through: its target is replaced, the link kept (a rename over the link
      * would replace it with a file and leave its target as it was) */
     struct stat st;
-    char *real = lstat(path, &st) == 0 && S_ISLNK(st.st_mode) ? realpath(path, NULL) : NULL;
+    char *real = NULL;
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && !(real = realpath(path, NULL))) {
+        if (errno == ELOOP) return rnnc_error_errno(RNNC_ERR_IO, "%s: cannot write it", path);
+        /* a dangling link: its target is created, as a shell's > would (the rename would replace
+         * the link itself) */
+        char link[PATH_MAX];
+        ssize_t k = readlink(path, link, sizeof link - 1);
+        if (k <= 0) return rnnc_error_errno(RNNC_ERR_IO, "%s: cannot read the link", path);
+        link[k] = 0;
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s", path);
+        const char *d = dirname(dir); /* (the link's folder: a relative target is read from there) */
+        size_t need = strlen(d) + (size_t)k + 2;
+        if (!(real = malloc(need))) return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", path);
+        if (link[0] == '/') snprintf(real, need, "%s", link);
+        else snprintf(real, need, "%s/%s", d, link);
+    }
     const char *target = real ? real : path;
+    const bool existed = stat(target, &st) == 0 && S_ISREG(st.st_mode);
+    const mode_t mode = existed ? st.st_mode & 07777 : 0;
     if (stat(target, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
         /* a device or a pipe: written directly, as it is not a file a rename could replace */
         af->path = strdup(target);
@@ -101,6 +120,8 @@ rnnc_status rnnc_atomic_open(rnnc_atomic_file *af, const char *path) {
     snprintf(af->tmp_path, n + 32, "%s.tmp.%ld", target, (long)getpid());
     free(real);
     af->fp = fopen(af->tmp_path, "wb");
+    /* the file it replaces keeps its permissions (a private file stays private) */
+    if (af->fp && existed) (void)fchmod(fileno(af->fp), mode);
     if (!af->fp) {
         rnnc_status s = rnnc_error_errno(RNNC_ERR_IO, "%s: cannot create temp file %s", path, af->tmp_path);
         free(af->path); free(af->tmp_path);
