@@ -105,6 +105,23 @@ static void test_atomic_write(void) {
     CHECK(stat(missing, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 3);
     unlink(link);
     unlink(missing);
+    /* A pair committed together: both replaced; a pair aborted: neither. */
+    char second[300];
+    snprintf(second, sizeof second, "%s/second.bin", dir);
+    rnnc_atomic_file a, b;
+    CHECK_EQ_LL(rnnc_atomic_open(&a, path), RNNC_OK);
+    CHECK_EQ_LL(rnnc_atomic_open(&b, second), RNNC_OK);
+    fputs("AA", a.fp);
+    fputs("BB", b.fp);
+    CHECK_EQ_LL(rnnc_atomic_commit_pair(&a, &b), RNNC_OK);
+    CHECK_EQ_LL(rnnc_read_file(path, &data, &len), RNNC_OK);
+    CHECK(len == 2 && !memcmp(data, "AA", 2));
+    free(data);
+    CHECK_EQ_LL(rnnc_read_file(second, &data, &len), RNNC_OK);
+    CHECK(len == 2 && !memcmp(data, "BB", 2));
+    free(data);
+    CHECK(a.fp == NULL && b.fp == NULL && a.tmp_path == NULL && b.tmp_path == NULL);
+    unlink(second);
     /* The file replaced keeps its permissions (a private file stays private). */
     CHECK(chmod(path, 0640) == 0);
     CHECK_EQ_LL(rnnc_write_file_atomic(path, "again", 5), RNNC_OK);

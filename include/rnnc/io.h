@@ -29,6 +29,10 @@ rnnc_status rnnc_atomic_open(rnnc_atomic_file *af, const char *path);
 /* Flushes, fsyncs, closes and renames over the target; on any failure the temp file is removed,
  * the old target is untouched, and an error naming the path is returned. */
 rnnc_status rnnc_atomic_commit(rnnc_atomic_file *af);
+/* Two files that belong together (a BPE rank file and its sidecar; the Projector's vectors and
+ * labels): both are written out in full before either replaces its target, a then b, so a failed
+ * write leaves both old ones. Both are closed either way. */
+rnnc_status rnnc_atomic_commit_pair(rnnc_atomic_file *a, rnnc_atomic_file *b);
 /* Discards the temp file (safe to call after a failed commit, or twice). */
 void rnnc_atomic_abort(rnnc_atomic_file *af);
 /* One-shot helper: writes `len` bytes atomically to `path`. */

@@ -139,27 +139,45 @@ static void sync_parent_dir(const char *path) {
     if (fd >= 0) { fsync(fd); close(fd); }
 }
 
-rnnc_status rnnc_atomic_commit(rnnc_atomic_file *af) {
+/* The first half of a commit: the temp file flushed, synced and closed (a device or pipe: flushed
+ * and closed); on failure the error names the file and nothing has replaced it. */
+static rnnc_status atomic_finish(rnnc_atomic_file *af) {
     if (!af->fp) return rnnc_error(RNNC_ERR_IO, "atomic write: file not open");
     rnnc_status s = RNNC_OK;
-    if (!af->tmp_path) { /* a device or a pipe, written directly: nothing to sync or rename */
-        if (fflush(af->fp) != 0 || ferror(af->fp)) s = rnnc_error_errno(RNNC_ERR_IO, "%s: write failed", af->path);
-        if (fclose(af->fp) != 0 && s == RNNC_OK) s = rnnc_error_errno(RNNC_ERR_IO, "%s: close failed", af->path);
-        af->fp = NULL;
-        rnnc_atomic_abort(af);
-        return s;
-    }
-    if (fflush(af->fp) != 0 || ferror(af->fp))
-        s = rnnc_error_errno(RNNC_ERR_IO, "%s: write failed (the old file is unchanged)", af->path);
-    else if (fsync(fileno(af->fp)) != 0)
-        s = rnnc_error_errno(RNNC_ERR_IO, "%s: fsync failed (the old file is unchanged)", af->path);
-    if (fclose(af->fp) != 0 && s == RNNC_OK)
-        s = rnnc_error_errno(RNNC_ERR_IO, "%s: close failed (the old file is unchanged)", af->path);
+    const char *kept = af->tmp_path ? " (the old file is unchanged)" : "";
+    if (fflush(af->fp) != 0 || ferror(af->fp)) s = rnnc_error_errno(RNNC_ERR_IO, "%s: write failed%s", af->path, kept);
+    else if (af->tmp_path && fsync(fileno(af->fp)) != 0)
+        s = rnnc_error_errno(RNNC_ERR_IO, "%s: fsync failed%s", af->path, kept);
+    if (fclose(af->fp) != 0 && s == RNNC_OK) s = rnnc_error_errno(RNNC_ERR_IO, "%s: close failed%s", af->path, kept);
     af->fp = NULL;
-    if (s == RNNC_OK && rename(af->tmp_path, af->path) != 0)
-        s = rnnc_error_errno(RNNC_ERR_IO, "%s: rename from temp file failed", af->path);
-    if (s == RNNC_OK) sync_parent_dir(af->path);
+    return s;
+}
+
+/* The second half: the temp file renamed over the target (nothing for a device or pipe). */
+static rnnc_status atomic_publish(rnnc_atomic_file *af) {
+    if (!af->tmp_path) return RNNC_OK;
+    if (rename(af->tmp_path, af->path) != 0) return rnnc_error_errno(RNNC_ERR_IO, "%s: rename from temp file failed", af->path);
+    sync_parent_dir(af->path);
+    return RNNC_OK;
+}
+
+rnnc_status rnnc_atomic_commit(rnnc_atomic_file *af) {
+    rnnc_status s = atomic_finish(af);
+    if (!s) s = atomic_publish(af);
     rnnc_atomic_abort(af);
+    return s;
+}
+
+rnnc_status rnnc_atomic_commit_pair(rnnc_atomic_file *a, rnnc_atomic_file *b) {
+    /* both written out in full before either replaces its target: a full disk or a failed write
+     * of either leaves both old files (only a failing rename between the two could split them) */
+    rnnc_status s = atomic_finish(a);
+    rnnc_status t = atomic_finish(b);
+    if (!s) s = t;
+    if (!s) s = atomic_publish(a);
+    if (!s) s = atomic_publish(b);
+    rnnc_atomic_abort(a);
+    rnnc_atomic_abort(b);
     return s;
 }
 

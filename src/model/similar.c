@@ -297,31 +297,23 @@ static rnnc_status make_dir(const char *dir) {
     return rnnc_error_errno(RNNC_ERR_IO, "%s: cannot create directory", dir);
 }
 
-static rnnc_status write_vectors(const char *path, const float *E, size_t V, size_t D) {
-    rnnc_atomic_file af;
-    rnnc_status s = rnnc_atomic_open(&af, path);
-    if (s) return s;
+/* The two files are written into open atomic files af, committed together by the caller. */
+static rnnc_status write_vectors(rnnc_atomic_file *af, const char *path, const float *E, size_t V, size_t D) {
     for (size_t i = 0; i < V; i++) {
         for (size_t j = 0; j < D; j++) {
             float x = E[i * D + j];
-            if (!isfinite(x)) {
-                rnnc_atomic_abort(&af);
-                return rnnc_error(RNNC_ERR_NUMERIC, "%s: embedding row %zu column %zu is not finite", path, i, j);
-            }
-            fprintf(af.fp, j ? "\t%.9g" : "%.9g", (double)x); /* 9 digits: exact float round trip */
+            if (!isfinite(x)) return rnnc_error(RNNC_ERR_NUMERIC, "%s: embedding row %zu column %zu is not finite", path, i, j);
+            fprintf(af->fp, j ? "\t%.9g" : "%.9g", (double)x); /* 9 digits: exact float round trip */
         }
-        fputc('\n', af.fp);
+        fputc('\n', af->fp);
     }
-    return rnnc_atomic_commit(&af);
+    return RNNC_OK;
 }
 
-static rnnc_status write_metadata(const char *path, size_t V, const char *const *labels, const size_t *lens) {
-    rnnc_atomic_file af;
-    rnnc_status s = rnnc_atomic_open(&af, path);
-    if (s) return s;
+static rnnc_status write_metadata(rnnc_atomic_file *af, const char *path, size_t V, const char *const *labels, const size_t *lens) {
     size_t cap = 256;
     char *buf = malloc(cap);
-    if (!buf) { rnnc_atomic_abort(&af); return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", path); }
+    if (!buf) return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", path);
     for (size_t i = 0; i < V; i++) {
         const char *l = labels[i] ? labels[i] : "";
         size_t n = lens ? lens[i] : strlen(l);
@@ -329,15 +321,15 @@ static rnnc_status write_metadata(const char *path, size_t V, const char *const 
         if (need >= cap) {
             cap = need + 1;
             char *nb = realloc(buf, cap);
-            if (!nb) { free(buf); rnnc_atomic_abort(&af); return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", path); }
+            if (!nb) { free(buf); return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", path); }
             buf = nb;
             rnnc_projector_escape(l, n, buf, cap);
         }
-        fputs(buf, af.fp);
-        fputc('\n', af.fp);
+        fputs(buf, af->fp);
+        fputc('\n', af->fp);
     }
     free(buf);
-    return rnnc_atomic_commit(&af);
+    return RNNC_OK;
 }
 
 rnnc_status rnnc_projector_export(const char *dir, const float *E, size_t V, size_t D,
@@ -348,12 +340,20 @@ rnnc_status rnnc_projector_export(const char *dir, const float *E, size_t V, siz
     size_t n = strlen(dir) + 32;
     char *path = malloc(n);
     if (!path) return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", dir);
+    char *meta = malloc(n);
+    if (!meta) { free(path); return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", dir); }
     snprintf(path, n, "%s/vectors.tsv", dir);
-    s = write_vectors(path, E, V, D);
-    if (!s) {
-        snprintf(path, n, "%s/metadata.tsv", dir);
-        s = write_metadata(path, V, labels, label_lens);
-    }
+    snprintf(meta, n, "%s/metadata.tsv", dir);
+    /* the vectors and their labels are one export: both written out before either replaces the
+     * old pair (a failed label file left new vectors beside old labels, rows misattributed) */
+    rnnc_atomic_file vf = {0}, mf = {0};
+    s = rnnc_atomic_open(&vf, path);
+    if (!s) s = rnnc_atomic_open(&mf, meta);
+    if (!s) s = write_vectors(&vf, path, E, V, D);
+    if (!s) s = write_metadata(&mf, meta, V, labels, label_lens);
+    if (!s) s = rnnc_atomic_commit_pair(&vf, &mf);
+    else { rnnc_atomic_abort(&vf); rnnc_atomic_abort(&mf); }
     free(path);
+    free(meta);
     return s;
 }

@@ -438,8 +438,9 @@ rnnc_status rnnc_bpe_save(const rnnc_bpe *b, const char *path) {
         free(side);
         return st;
     }
-    rnnc_atomic_file af;
+    rnnc_atomic_file af = {0}, sf = {0};
     rnnc_status st = rnnc_atomic_open(&af, path);
+    if (!st && (st = rnnc_atomic_open(&sf, side))) rnnc_atomic_abort(&af);
     char *line = NULL;
     size_t line_cap = 0;
     size_t n = rnnc_bpe_n_vocab(b);
@@ -459,9 +460,11 @@ rnnc_status rnnc_bpe_save(const rnnc_bpe *b, const char *path) {
         if (fprintf(af.fp, "%s %u\n", line, r) < 0) st = rnnc_error_errno(RNNC_ERR_IO, "%s: write failed", path);
     }
     free(line);
-    if (st) rnnc_atomic_abort(&af);
-    else st = rnnc_atomic_commit(&af);
-    if (!st) st = rnnc_write_file_atomic(side, side_txt, side_len);
+    /* the rank file and its sidecar are one tokenizer: both are written out before either
+     * replaces the old pair (a sidecar that failed to write left new ranks beside old specials) */
+    if (!st && side_len && fwrite(side_txt, 1, side_len, sf.fp) != side_len) st = rnnc_error_errno(RNNC_ERR_IO, "%s: write failed", side);
+    if (!st) st = rnnc_atomic_commit_pair(&af, &sf);
+    else { rnnc_atomic_abort(&af); rnnc_atomic_abort(&sf); } /* (safe on files never opened) */
     cJSON_free(side_txt);
     free(side);
     return st;
