@@ -72,6 +72,10 @@ expect_error "resume after the ninth data file changed" "part9.txt has changed s
 # Data from stdin (or a pipe) trains: it cannot be read again, so the run records no digest of it.
 "$rnnc" train --data - "${small[@]}" --steps 2 -o "$tmp/stdin" <"$tmp/corpus.txt" 2>"$tmp/err" && [ -s "$tmp/stdin/model.safetensors" ] && ok \
   || bad "train --data - (stdin): $(cat "$tmp/err")"
+# ... and its resume reads stdin again, which it cannot check: the first line says so
+"$rnnc" train --resume "$tmp/stdin" --steps 3 <"$tmp/corpus.txt" 2>"$tmp/err" &&
+  head -1 "$tmp/err" | grep -q "note: the run's data came from the standard input, which a resume reads again and cannot check" && ok \
+  || bad "resume of a stdin run: $(head -2 "$tmp/err")"
 # Bytes that are not UTF-8 (a binary file given as text) train, as byte tokens, and the first line says how many.
 { printf '\377\376\375'; cat "$tmp/corpus.txt"; } >"$tmp/bin.txt"
 "$rnnc" train --data "$tmp/bin.txt" "${small[@]}" --steps 1 -o "$tmp/bin" 2>"$tmp/err" &&

@@ -774,6 +774,20 @@ static rnnc_status task_files_regular(const char *topts, const char *ckpt) {
     return s;
 }
 
+/* Whether the task options name the standard input ("-") as data or validation: a resume reads
+ * it again and cannot check that it is the same (its bytes were never recorded). */
+static bool names_stdin(const char *topts) {
+    cJSON *j = cJSON_Parse(topts);
+    bool found = false;
+    for (int k = 0; j && !found && k < 2; k++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k ? "valid" : "data"), *x;
+        if (cJSON_IsString(v)) found = !strcmp(v->valuestring, "-");
+        else if (cJSON_IsArray(v)) cJSON_ArrayForEach(x, v) found = found || (cJSON_IsString(x) && !strcmp(x->valuestring, "-"));
+    }
+    cJSON_Delete(j);
+    return found;
+}
+
 /* Reads the checkpoint (st, which it frees): progress, options, the task, its shard, optimizer,
  * RNG and the task's state. Every rank parses the same bytes, so they fail alike up to the task
  * (which reads its data files on each rank): from there on they agree. */
@@ -857,6 +871,11 @@ static rnnc_status load_checkpoint(run *r, rnnc_safetensors *stp, const char *wa
     const char *stored = rnnc_st_meta(&st, "rnnc.run.inputs");
     if (!(s = task_files_regular(topts, path)) && writer(r)) s = inputs_unchanged(stored, path);
     if ((s = agree(r, s)) || (s = agree(r, fn(&r->t, &st, topts)))) goto out;
+    if (names_stdin(topts)) { /* said on the run's first line, as the task's own notes are */
+        size_t at = strlen(r->t->describe);
+        snprintf(r->t->describe + at, sizeof r->t->describe - at,
+                 "; note: the run's data came from the standard input, which a resume reads again and cannot check is the same");
+    }
     /* the record goes on into the checkpoints to come: the one just checked, or for a run from
      * before the record, one made now */
     if (writer(r)) {
