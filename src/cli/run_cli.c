@@ -268,6 +268,23 @@ typedef struct {
     char best[200];
 } view;
 
+/* s as one shell word into out: as it is when it holds only characters a shell leaves alone, else
+ * in single quotes (a quote inside as '\'') */
+static void shell_quote(const char *s, char *out, size_t n) {
+    bool plain = *s != 0;
+    for (const char *p = s; *p && plain; p++)
+        plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("/._-+,:@%=", *p);
+    if (plain) { snprintf(out, n, "%s", s); return; }
+    size_t k = 0;
+    if (k + 1 < n) out[k++] = '\'';
+    for (const char *p = s; *p && k + 5 < n; p++) {
+        if (*p == '\'') { memcpy(out + k, "'\\''", 4); k += 4; }
+        else out[k++] = *p;
+    }
+    if (k + 1 < n) out[k++] = '\'';
+    out[k < n ? k : n - 1] = 0;
+}
+
 static void on_event(const rnnc_run_event *e, void *ctx) {
     view *u = ctx;
     char buf[256];
@@ -339,13 +356,16 @@ int cli_run(const char *cmd, const char *task_name, const rnnc_run_opts *o, rnnc
         s = rnnc_run_resume(dir, &c, on_event, &u, &stop_requested);
     }
     if (u.bar_started) cli_progress_finish(&u.bar);
+    /* the directory as a shell takes it back, in the commands the lines suggest ("run é 2" quoted) */
+    char qdir[4200];
+    shell_quote(dir ? dir : "", qdir, sizeof qdir);
     if (s == RNNC_ERR_INTERRUPTED) {
-        fprintf(stderr, "rnnc: %s; continue with: %s --resume %s\n", rnnc_last_error(), cmd, dir);
+        fprintf(stderr, "rnnc: %s; continue with: %s --resume %s\n", rnnc_last_error(), cmd, qdir);
         return 130;
     }
     if (s) return cli_fail_status();
     if (dir)
         fprintf(stderr, "%s: done. %s/model.safetensors (last), %s/best.safetensors (best validation%s%s); plot: rnnc plot %s "
-                        "-o loss.svg\n", cmd, dir, dir, u.best[0] ? ": " : "", u.best, dir);
+                        "-o loss.svg\n", cmd, dir, dir, u.best[0] ? ": " : "", u.best, qdir);
     return 0;
 }
