@@ -92,9 +92,9 @@ rnnc_status rnnc_atomic_open(rnnc_atomic_file *af, const char *path) {
         else snprintf(real, need, "%s/%s", d, link);
     }
     const char *target = real ? real : path;
-    const bool existed = stat(target, &st) == 0 && S_ISREG(st.st_mode);
+    const bool there = stat(target, &st) == 0, existed = there && S_ISREG(st.st_mode);
     const mode_t mode = existed ? st.st_mode & 07777 : 0;
-    if (stat(target, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+    if (there && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
         /* a device or a pipe: written directly, as it is not a file a rename could replace */
         af->path = strdup(target);
         af->fp = af->path ? fopen(target, "wb") : NULL;
