@@ -1,4 +1,5 @@
 /* Core utilities: UTF-8, RNG, atomic file writes, error messages. */
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -122,6 +123,23 @@ static void test_atomic_write(void) {
     free(data);
     CHECK(a.fp == NULL && b.fp == NULL && a.tmp_path == NULL && b.tmp_path == NULL);
     unlink(second);
+    /* A name too long for NAME.tmp.PID (NAME_MAX 255) is written through a short temp name. */
+    char longname[600];
+    int at = snprintf(longname, sizeof longname, "%s/", dir);
+    for (int i = 0; i < 250; i++) longname[at++] = 'n';
+    longname[at] = 0;
+    CHECK_EQ_LL(rnnc_write_file_atomic(longname, "long", 4), RNNC_OK);
+    CHECK(stat(longname, &st) == 0 && st.st_size == 4);
+    unlink(longname);
+    /* A message too long for the buffer keeps its reason: the message is cut, not the errno. */
+    char huge[12000];
+    memset(huge, 'p', sizeof huge - 1);
+    huge[sizeof huge - 1] = 0;
+    errno = ENOENT;
+    rnnc_error_errno(RNNC_ERR_IO, "%s", huge);
+    const char *msg = rnnc_last_error();
+    size_t ml = strlen(msg), rl = strlen(strerror(ENOENT));
+    CHECK(ml > rl && !strcmp(msg + ml - rl, strerror(ENOENT)) && strstr(msg, "...: ") != NULL);
     /* The file replaced keeps its permissions (a private file stays private). */
     CHECK(chmod(path, 0640) == 0);
     CHECK_EQ_LL(rnnc_write_file_atomic(path, "again", 5), RNNC_OK);

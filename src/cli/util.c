@@ -18,7 +18,7 @@
 static int err_rank = 0, err_fd = -1; /* a rank > 0 of several: its rank and real stderr */
 /* A rank > 0's error lines wait here for cli_errors_release: every rank reads the same files, so
  * most failures are every rank's, and rank 0's line, which ends the job, should be the only one. */
-static char held[4096];
+static char held[16384];
 static size_t held_n;
 
 void cli_errors_from_rank(int rank, int fd) {
@@ -27,7 +27,7 @@ void cli_errors_from_rank(int rank, int fd) {
 }
 
 void cli_dist_error(const char *fmt, ...) {
-    char line[2048];
+    char line[10400];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
@@ -55,7 +55,7 @@ void cli_errors_release(double wait_s) {
 }
 
 int cli_fail(const char *fmt, ...) {
-    char line[2048];
+    char line[10400];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);

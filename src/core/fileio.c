@@ -117,7 +117,18 @@ rnnc_status rnnc_atomic_open(rnnc_atomic_file *af, const char *path) {
         return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", path);
     }
     memcpy(af->path, target, n + 1);
-    snprintf(af->tmp_path, n + 32, "%s.tmp.%ld", target, (long)getpid());
+    /* NAME.tmp.PID beside the target; for a name so long that this would pass NAME_MAX (255
+     * bytes), a short name in the same folder instead (numbered, so that one process's files
+     * never share one) */
+    const char *slash = strrchr(target, '/');
+    const size_t base = strlen(slash ? slash + 1 : target);
+    if (base + 24 <= 255) {
+        snprintf(af->tmp_path, n + 32, "%s.tmp.%ld", target, (long)getpid());
+    } else {
+        static unsigned long counter;
+        unsigned long k = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
+        snprintf(af->tmp_path, n + 32, "%.*s.rnnc-tmp.%ld.%lu", slash ? (int)(slash - target + 1) : 0, target, (long)getpid(), k);
+    }
     free(real);
     af->fp = fopen(af->tmp_path, "wb");
     /* the file it replaces keeps its permissions (a private file stays private) */

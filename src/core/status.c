@@ -6,7 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static _Thread_local char last_error[1024];
+/* Room for a message naming two paths of PATH_MAX (4096) and its reason. */
+static _Thread_local char last_error[10240];
 
 /* Formatted into a scratch buffer first: callers often wrap the previous message
  * (rnnc_error(s, "%s: %s", file, rnnc_last_error())), and vsnprintf must not read the buffer it
@@ -31,8 +32,17 @@ rnnc_status rnnc_error_errno(rnnc_status code, const char *fmt, ...) {
     va_start(ap, fmt);
     vset(fmt, ap);
     va_end(ap);
-    size_t n = strlen(last_error);
-    snprintf(last_error + n, sizeof last_error - n, ": %s", strerror(e));
+    /* the reason goes last and must not be the part cut off: a message too long for it is cut
+     * short ("...") before it */
+    char why[160];
+    int w = snprintf(why, sizeof why, ": %s", strerror(e));
+    size_t n = strlen(last_error), room = sizeof last_error - 1 - (size_t)(w > 0 ? w : 0);
+    if (n > room) {
+        n = room > 3 ? room - 3 : 0;
+        memcpy(last_error + n, "...", 3);
+        n += 3;
+    }
+    snprintf(last_error + n, sizeof last_error - n, "%s", why);
     return code;
 }
 
