@@ -165,6 +165,10 @@ typedef struct {
     size_t (*inputs)(rnnc_task *t, const char **paths, size_t max);
 } rnnc_task_ops;
 
+/* For an ops->inputs: the non-NULL names of files[0, n) (a task's data and validation options),
+ * the first max of them into paths, and their number. */
+size_t rnnc_task_list_inputs(const char *const *files, size_t n, const char **paths, size_t max);
+
 /* Every task begins with this; the task sets the fields when it is made. */
 struct rnnc_task {
     const rnnc_task_ops *ops;

@@ -189,14 +189,15 @@ int cmd_plot(int argc, char **argv) {
     if (n_in == 0) return cli_usage_error("plot", "no run directory or metrics.jsonl given");
     if (!out) return cli_usage_error("plot", "-o OUT.svg is required");
     /* the logs read (RUN/metrics.jsonl for a run directory) must not be the picture's file */
-    int orc = cli_output_ok("plot", "-o", &out, false, NULL, 0);
-    for (int r = 0; r < n_in && !orc; r++) {
-        char log[4096];
+    static char logs[64][4096]; /* (as many as inputs[] holds) */
+    const char *log_of[64];
+    for (int r = 0; r < n_in; r++) {
         struct stat st;
         bool dir = stat(inputs[r], &st) == 0 && S_ISDIR(st.st_mode);
-        snprintf(log, sizeof log, dir ? "%s/metrics.jsonl" : "%s", inputs[r]);
-        orc = cli_output_ok("plot", "-o", &out, false, (const char *const[]){log}, 1);
+        snprintf(logs[r], sizeof logs[r], dir ? "%s/metrics.jsonl" : "%s", inputs[r]);
+        log_of[r] = logs[r];
     }
+    int orc = cli_output_ok("plot", "-o", &out, false, log_of, n_in);
     if (orc) return orc;
     int by_step = strcmp(xaxis, "step") == 0, by_time = strcmp(xaxis, "time") == 0;
     if (!by_step && !by_time && strcmp(xaxis, "tokens") != 0)

@@ -607,6 +607,16 @@ static rnnc_status prepare(run *r) {
 
 /* ---- the task's input files: what a resume checks has not changed ---- */
 
+size_t rnnc_task_list_inputs(const char *const *files, size_t n, const char **paths, size_t max) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (files[i]) {
+            if (k < max) paths[k] = files[i];
+            k++;
+        }
+    return k;
+}
+
 /* The most files a checkpoint's record may list: a crafted one listing a big file a hundred
  * thousand times must not make a resume read for hours (a run records its task's few files). */
 #define MAX_INPUTS 4096
@@ -754,8 +764,11 @@ rnnc_run_change rnnc_run_change_none(void) {
 /* A checkpoint is a file from anyone: the files its task options name (the data, the validation
  * set, a tokenizer file), which the task opens on resume, must be regular files where they exist,
  * or a crafted one naming a FIFO would hang the resume in open and one naming a device read it
- * forever. (One that does not exist is left to the task's own error.) */
-static rnnc_status task_files_regular(const char *topts, const char *ckpt) {
+ * forever. (One that does not exist is left to the task's own error.) *from_stdin: whether the
+ * data or validation set is the standard input ("-"), which a resume reads again and cannot
+ * check is the same (its bytes were never recorded). */
+static rnnc_status task_files_regular(const char *topts, const char *ckpt, bool *from_stdin) {
+    *from_stdin = false;
     static const char *const keys[] = {"data", "valid", "tokenizer", "source_tokenizer", "target_tokenizer"};
     cJSON *j = cJSON_Parse(topts);
     rnnc_status s = RNNC_OK;
@@ -764,6 +777,7 @@ static rnnc_status task_files_regular(const char *topts, const char *ckpt) {
         int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 1;
         for (int i = 0; i < n && !s; i++) {
             const cJSON *x = cJSON_IsArray(v) ? cJSON_GetArrayItem(v, i) : v;
+            if (k < 2 && cJSON_IsString(x) && !strcmp(x->valuestring, "-")) *from_stdin = true;
             struct stat sb;
             if (cJSON_IsString(x) && stat(x->valuestring, &sb) == 0 && !S_ISREG(sb.st_mode))
                 s = rnnc_error(RNNC_ERR_FORMAT, "%s: rnnc.task.options names %s as its %s, which is not a regular file", ckpt,
@@ -772,20 +786,6 @@ static rnnc_status task_files_regular(const char *topts, const char *ckpt) {
     }
     cJSON_Delete(j); /* malformed options: the task's resume says so */
     return s;
-}
-
-/* Whether the task options name the standard input ("-") as data or validation: a resume reads
- * it again and cannot check that it is the same (its bytes were never recorded). */
-static bool names_stdin(const char *topts) {
-    cJSON *j = cJSON_Parse(topts);
-    bool found = false;
-    for (int k = 0; j && !found && k < 2; k++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k ? "valid" : "data"), *x;
-        if (cJSON_IsString(v)) found = !strcmp(v->valuestring, "-");
-        else if (cJSON_IsArray(v)) cJSON_ArrayForEach(x, v) found = found || (cJSON_IsString(x) && !strcmp(x->valuestring, "-"));
-    }
-    cJSON_Delete(j);
-    return found;
 }
 
 /* Reads the checkpoint (st, which it frees): progress, options, the task, its shard, optimizer,
@@ -869,9 +869,10 @@ static rnnc_status load_checkpoint(run *r, rnnc_safetensors *stp, const char *wa
     if (!topts) { s = rnnc_error(RNNC_ERR_FORMAT, "%s: metadata rnnc.task.options is missing", path); goto out; }
     /* the data the task is about to read must be what the run trained on */
     const char *stored = rnnc_st_meta(&st, "rnnc.run.inputs");
-    if (!(s = task_files_regular(topts, path)) && writer(r)) s = inputs_unchanged(stored, path);
+    bool from_stdin;
+    if (!(s = task_files_regular(topts, path, &from_stdin)) && writer(r)) s = inputs_unchanged(stored, path);
     if ((s = agree(r, s)) || (s = agree(r, fn(&r->t, &st, topts)))) goto out;
-    if (names_stdin(topts)) { /* said on the run's first line, as the task's own notes are */
+    if (from_stdin) { /* said on the run's first line, as the task's own notes are */
         size_t at = strlen(r->t->describe);
         snprintf(r->t->describe + at, sizeof r->t->describe - at,
                  "; note: the run's data came from the standard input, which a resume reads again and cannot check is the same");

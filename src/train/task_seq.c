@@ -395,12 +395,7 @@ static char *seq_options_json(rnnc_task *base) {
 
 static size_t seq_inputs(rnnc_task *base, const char **paths, size_t max) {
     const rnnc_seq_task_opts *o = &((seq_task *)base)->o;
-    const char *all[2];
-    size_t n = 0;
-    if (o->data) all[n++] = o->data;
-    if (o->valid) all[n++] = o->valid;
-    for (size_t i = 0; i < n && i < max; i++) paths[i] = all[i];
-    return n;
+    return rnnc_task_list_inputs((const char *const[]){o->data, o->valid}, 2, paths, max);
 }
 
 static const rnnc_task_ops seq_ops[3] = {
