@@ -69,6 +69,15 @@ for i in 1 2 3 4 5 6 7 8 9; do head -c 3000 "$tmp/corpus.txt" >"$tmp/part$i.txt"
 "$rnnc" train --data "$tmp"/part[1-9].txt "${small[@]}" --steps 2 -o "$tmp/nine" 2>/dev/null
 echo "one more line" >> "$tmp/part9.txt"
 expect_error "resume after the ninth data file changed" "part9.txt has changed since the run started" "$rnnc" train --resume "$tmp/nine" --steps 4
+# A FIFO planted in place of a run's own file would block the resume (reading the checkpoint) or
+# its first save (opening model.safetensors): refused by name before anything is read or written.
+cp -r "$tmp/grow" "$tmp/fifo" && cp "$tmp/corpus.txt" "$tmp/grow.txt"  # (grow's data back as it was)
+rm -f "$tmp/fifo/model.safetensors" && mkfifo "$tmp/fifo/model.safetensors"
+expect_error "a FIFO as the run's model.safetensors" "fifo/model.safetensors: is a FIFO where the run keeps a regular file" \
+  timeout 60 "$rnnc" train --resume "$tmp/fifo" --steps 5
+rm -f "$tmp/fifo/model.safetensors" "$tmp/fifo/checkpoint.safetensors" && mkfifo "$tmp/fifo/checkpoint.safetensors"
+expect_error "a FIFO as the run's checkpoint" "fifo/checkpoint.safetensors: is a FIFO where the run keeps a regular file" \
+  timeout 60 "$rnnc" train --resume "$tmp/fifo" --steps 5
 # Data from stdin (or a pipe) trains: it cannot be read again, so the run records no digest of it.
 "$rnnc" train --data - "${small[@]}" --steps 2 -o "$tmp/stdin" <"$tmp/corpus.txt" 2>"$tmp/err" && [ -s "$tmp/stdin/model.safetensors" ] && ok \
   || bad "train --data - (stdin): $(cat "$tmp/err")"

@@ -559,16 +559,40 @@ static rnnc_status loop(run *r, rnnc_run_callback cb, void *ctx, volatile sig_at
     return RNNC_OK;
 }
 
+/* The files a run writes in its directory (besides the lock). */
+static const char *const run_files[] = {CHECKPOINT, "model.safetensors", "best.safetensors", "metrics.jsonl", "eval.jsonl"};
+
+/* A run's own files, where they exist, must be regular files (links to one are followed): a FIFO
+ * planted as checkpoint.safetensors or model.safetensors would block the resume's read or a save's
+ * open until some writer or reader came, and a directory or device would fail only at the first
+ * save. Under the run's lock, before anything is read or written. */
+static rnnc_status check_own_files(const char *dir) {
+    size_t n = strlen(dir) + 32;
+    char *path = malloc(n);
+    if (!path) return rnnc_error(RNNC_ERR_NOMEM, "out of memory");
+    rnnc_status s = RNNC_OK;
+    for (size_t i = 0; i < sizeof run_files / sizeof run_files[0] && !s; i++) {
+        snprintf(path, n, "%s/%s", dir, run_files[i]);
+        struct stat sb;
+        if (stat(path, &sb) != 0 || S_ISREG(sb.st_mode)) continue;
+        const char *what = S_ISDIR(sb.st_mode) ? "a directory" : S_ISFIFO(sb.st_mode) ? "a FIFO" : S_ISSOCK(sb.st_mode) ? "a socket"
+                                                                                                  : "a device";
+        s = rnnc_error(RNNC_ERR_IO, "%s: is %s where the run keeps a regular file: remove or rename it", path, what);
+    }
+    free(path);
+    return s;
+}
+
 /* Under the run's lock (so two runs cannot both pass this check). */
 static rnnc_status check_run_dir(const char *dir, bool force) {
-    static const char *const files[] = {CHECKPOINT, "model.safetensors", "best.safetensors", "metrics.jsonl", "eval.jsonl"};
+    const char *const *files = run_files;
     size_t n = strlen(dir) + 32;
     char *path = malloc(n);
     if (!path) return rnnc_error(RNNC_ERR_NOMEM, "out of memory");
     snprintf(path, n, "%s/" CHECKPOINT, dir);
     bool resumable = access(path, F_OK) == 0;
     rnnc_status s = RNNC_OK;
-    for (size_t i = 0; i < sizeof files / sizeof files[0] && !s; i++) {
+    for (size_t i = 0; i < sizeof run_files / sizeof run_files[0] && !s; i++) {
         snprintf(path, n, "%s/%s", dir, files[i]);
         if (access(path, F_OK) != 0) continue;
         if (!force) {
@@ -738,7 +762,9 @@ rnnc_status rnnc_run_start(const rnnc_run_opts *opts, rnnc_task *task, rnnc_run_
     r.comm = opts->comm;
     r.rank = rnnc_comm_rank(r.comm);
     r.N = rnnc_comm_size(r.comm);
-    if (r.run_dir && writer(&r) && !(s = rnnc_run_lock_take(&r.lock, r.run_dir, true))) s = check_run_dir(r.run_dir, opts->force);
+    if (r.run_dir && writer(&r) && !(s = rnnc_run_lock_take(&r.lock, r.run_dir, true)) &&
+        !(s = check_run_dir(r.run_dir, opts->force)))
+        s = check_own_files(r.run_dir);
     if ((s = agree(&r, s))) goto out;
     if ((s = agree(&r, shard(&r)))) goto out;
     rnnc_rng_seed(&r.rng, r.o.seed);
@@ -935,7 +961,7 @@ rnnc_status rnnc_run_resume(const char *run_dir, const rnnc_run_change *change, 
     size_t len = 0;
     if (!(r.run_dir = strdup(run_dir)) || !(path = path_in(&r, CHECKPOINT))) s = rnnc_error(RNNC_ERR_NOMEM, "out of memory");
     /* rank 0 alone reads the directory, and sends the checkpoint to the others */
-    if (!s && writer(&r) && !(s = rnnc_run_lock_take(&r.lock, run_dir, false))) {
+    if (!s && writer(&r) && !(s = rnnc_run_lock_take(&r.lock, run_dir, false)) && !(s = check_own_files(run_dir))) {
         if (access(path, F_OK) != 0)
             s = rnnc_error(RNNC_ERR_IO, "%s: no " CHECKPOINT " to resume: the run there never saved one; start it again "
                            "without --resume (with --force if the directory holds other files)", run_dir);
