@@ -213,7 +213,7 @@ awk 'BEGIN { print "t,y"; for (i = 0; i < 60; i++) printf "%d,%s\n", i, i % 2 ? 
 check "forecast train: values near the float limit give a finite seasonal-naive MAE" \
   '[ $? -eq 0 ] && grep -q "seasonal-naive MAE on them 6.6e+38$" "$t/err"'
 "$RNNC" forecast train "${fc[@]}" --steps 2 --log-every 1 -o "$t/fcrate" 2> "$t/err"
-check "forecast train: the report's rate counts the rows the windows read" 'grep -q "^step 1  epoch .*  [0-9]* rows/s$" "$t/err"'
+check "forecast train: the report's rate counts the rows the windows read" 'grep -q "^step 1  epoch .*  [0-9]* rows/s  [0-9:]* elapsed$" "$t/err"'
 "$RNNC" forecast eval --model "$FM" --data "$t/fc.csv" --last 100 > "$t/fc.eval"
 check "forecast eval: MAE, RMSE, sMAPE and MASE for the model and the seasonal-naive forecast" \
   '[ $? -eq 0 ] && grep -q "100 windows of 14 steps -> 1 (targets in rows 601-700), 100 forecasts" "$t/fc.eval" && grep -q "^  *MAE  *RMSE  *sMAPE  *MASE$" "$t/fc.eval" && grep -q "^model  *[0-9.]*  *[0-9.]*  *[0-9.]*%  *[0-9.]*$" "$t/fc.eval" && grep -q "^seasonal naive  *[0-9.]*  *[0-9.]*  *[0-9.]*%  *[0-9.]*$" "$t/fc.eval"'

@@ -316,17 +316,26 @@ static void on_event(const rnnc_run_event *e, void *ctx) {
     case RNNC_RUN_REPORT:
         u->last_loss = e->loss;
         u->tok_s = e->tokens_per_s;
+        /* without a terminal (no bar with its clock): the elapsed time ends each line */
+        cli_format_duration(buf, sizeof buf, e->elapsed);
         if (!u->bar.tty && e->allreduce_s > 0) /* several processes: the time in the exchange, per step */
-            fprintf(stderr, "step %ld  epoch %.2f  loss %.4f  lr %.3g  %.0f %s  all-reduce %.2f ms/step (waiting %.2f)\n",
-                    e->step, e->epoch, e->loss, e->lr, e->tokens_per_s, u->rate, 1e3 * e->allreduce_s, 1e3 * e->wait_s);
+            fprintf(stderr, "step %ld  epoch %.2f  loss %.4f  lr %.3g  %.0f %s  all-reduce %.2f ms/step (waiting %.2f)  %s elapsed\n",
+                    e->step, e->epoch, e->loss, e->lr, e->tokens_per_s, u->rate, 1e3 * e->allreduce_s, 1e3 * e->wait_s, buf);
         else if (!u->bar.tty)
-            fprintf(stderr, "step %ld  epoch %.2f  loss %.4f  lr %.3g  %.0f %s\n", e->step, e->epoch, e->loss, e->lr,
-                    e->tokens_per_s, u->rate);
+            fprintf(stderr, "step %ld  epoch %.2f  loss %.4f  lr %.3g  %.0f %s  %s elapsed\n", e->step, e->epoch, e->loss, e->lr,
+                    e->tokens_per_s, u->rate, buf);
         break;
-    case RNNC_RUN_VALID:
-        cli_progress_log(&u->bar, "step %ld  %s%s", e->step, e->valid->line, e->improved ? "  (best so far: best.safetensors)" : "");
+    case RNNC_RUN_VALID: {
+        char when[48] = "", t[24];
+        if (!u->bar.tty) {
+            cli_format_duration(t, sizeof t, e->elapsed);
+            snprintf(when, sizeof when, "  %s elapsed", t);
+        }
+        cli_progress_log(&u->bar, "step %ld  %s%s%s", e->step, e->valid->line, when,
+                         e->improved ? "  (best so far: best.safetensors)" : "");
         if (e->improved) snprintf(u->best, sizeof u->best, "step %ld, %s", e->step, e->valid->line);
         break;
+    }
     case RNNC_RUN_CHECKPOINT:
         break;
     case RNNC_RUN_DONE:
