@@ -77,6 +77,16 @@ check "translate --batch without a value: exit 2" '[ $? -eq 2 ] && grep -q -- "-
 check "eval prints TER and SER" '[ $? -eq 0 ] && grep -q "TER [0-9.]*%  SER [0-9.]*%" "$t/eval.txt"'
 "$RNNC" seq2seq eval --model "$t/run/best.safetensors" --data "$t/dev.tsv" --beam 3 > "$t/eval3.txt"
 check "eval with beam" '[ $? -eq 0 ] && grep -q "beam 3" "$t/eval3.txt"'
+# --json: the same figures as the line, as fractions, with the counts behind them
+"$RNNC" seq2seq eval --model "$t/run/best.safetensors" --data "$t/dev.tsv" --beam 3 --json > "$t/eval3.json"
+check "eval --json: TER and SER as the line's, and their counts" '/usr/bin/python3 - "$t/eval3.json" "$t/eval3.txt" <<"PY"
+import json, re, sys
+j = json.load(open(sys.argv[1])); line = open(sys.argv[2]).read()
+ter, ser = (float(x) for x in re.search(r"TER ([0-9.]+)%  SER ([0-9.]+)%", line).groups())
+assert abs(100 * j["ter"] - ter) < 0.006 and abs(100 * j["ser"] - ser) < 0.006, (j, line)
+assert j["beam"] == 3 and abs(j["ter"] - j["edits"] / j["ref_tokens"]) < 1e-12 and j["seq_errors"] <= j["sources"], j
+assert re.search(r"sources %d  references %d " % (j["sources"], j["references"]), line), (j, line)
+PY'
 
 # bad TSV lines
 printf 'a b\tb a\nno tab here\n' > "$t/notab.tsv"

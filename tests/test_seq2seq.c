@@ -351,6 +351,20 @@ static void test_beam_batched(void) {
     }
 }
 
+typedef struct {
+    int calls, shrank, other_thread;
+    size_t last, total;
+} progress_seen;
+
+static void on_progress(size_t done, size_t total, void *ctx) {
+    progress_seen *p = ctx;
+    if (done < p->last) p->shrank = 1;
+    if (omp_get_thread_num() != 0) p->other_thread = 1;
+    p->last = done;
+    p->total = total;
+    p->calls++;
+}
+
 /* A set large enough that the searches' own work between steps runs on the threads (32 sources
  * or more searching): every source still gets what its search alone gives it. */
 static void test_beam_many_sources(void) {
@@ -377,6 +391,23 @@ static void test_beam_many_sources(void) {
         same_as_alone(m, &d.items[i], &hyps[i], 4, 2 * d.items[i].src_len + 10, what);
     }
     free(hyps);
+    /* rnnc_s2s_evaluate_ex's progress: calls that only grow, the last at every item, on the calling
+     * thread alone, on one thread and on several (batches of 8: enough of them to share), and the
+     * scores as without it */
+    for (int nth = 1; nth <= 2; nth++) {
+        int keep = omp_get_max_threads();
+        omp_set_num_threads(nth);
+        progress_seen ps = {0};
+        rnnc_s2s_score sc2;
+        CHECK_EQ_LL(rnnc_s2s_evaluate(m, &d, 1, 1.0, 8, 0, &sc, NULL), RNNC_OK);
+        CHECK_EQ_LL(rnnc_s2s_evaluate_ex(m, &d, 1, 1.0, 8, 0, &sc2, NULL, on_progress, &ps), RNNC_OK);
+        omp_set_num_threads(keep);
+        CHECK_MSG(ps.calls >= 1 && ps.last == d.n && ps.total == d.n && !ps.shrank && !ps.other_thread,
+                  "%d threads: %d calls, last %zu of %zu, shrank %d, other thread %d", nth, ps.calls, ps.last, ps.total, ps.shrank,
+                  ps.other_thread);
+        CHECK_MSG(sc.edits == sc2.edits && sc.seq_errors == sc2.seq_errors && sc.ref_tokens == sc2.ref_tokens,
+                  "%d threads: the scores differ with a progress callback", nth);
+    }
     rnnc_s2s_data_free(&d);
     rnnc_s2s_model_free(m);
 }

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli/cli.h"
 
 static const char HELP_TRANSLATE[] =
@@ -60,7 +62,9 @@ static const char HELP_EVAL[] =
     "                   error naming file:line unless --skip-long\n"
     "  --skip-long      leave out pairs over --max-source (counted)\n"
     "  --skip-bad       leave out lines without a tab or with an empty side (counted)\n"
-    "  --threads N      OpenMP threads (default: OMP_NUM_THREADS)\n";
+    "  --threads N      OpenMP threads (default: OMP_NUM_THREADS)\n"
+    "  --json           the figures as one JSON object (TER and SER as fractions,\n"
+    "                   with the counts behind them)\n";
 
 /* Where translations go: stdout, flushed line by line, or a file written atomically at the end. */
 typedef struct {
@@ -280,11 +284,20 @@ static int blank_text(const unsigned char *s, size_t n) {
     return 1;
 }
 
+static void eval_progress(size_t done, size_t total, void *ctx) {
+    (void)total;
+    cli_progress *bar = ctx;
+    char rate[48];
+    double el = cli_now() - bar->start;
+    snprintf(rate, sizeof rate, "%.0f sources/s", el > 0 ? (double)done / el : 0.0);
+    cli_progress_update(bar, (double)done, rate);
+}
+
 int cmd_seq2seq_eval(int argc, char **argv) {
     const char *mode = "seq2seq eval", *model = NULL, *data = NULL;
     long beam = 1, batch = 64, threads = 0, max_source = 0;
     double alpha = 1.0;
-    bool skip_bad = false, skip_long = false, alpha_given = false;
+    bool skip_bad = false, skip_long = false, alpha_given = false, json = false;
     if (cli_wants_help(argc, argv)) { fputs(HELP_EVAL, stdout); return 0; }
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
@@ -302,6 +315,7 @@ int cmd_seq2seq_eval(int argc, char **argv) {
         else if (OPT("--threads")) { if (err || !cli_parse_long(mode, "--threads", v, 1, 1024, &threads)) return err ? err : 2; }
         else if (cli_flag(argv, i, "--skip-bad")) skip_bad = true;
         else if (cli_flag(argv, i, "--skip-long")) skip_long = true;
+        else if (cli_flag(argv, i, "--json")) json = true;
         else if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error(mode, "unknown option '%s'", argv[i]);
         else return cli_usage_error(mode, "unexpected argument '%s' (the test file goes in --data)", argv[i]);
 #undef OPT
@@ -329,9 +343,24 @@ int cmd_seq2seq_eval(int argc, char **argv) {
         rc = cli_fail_status();
     } else if (d.n == 0) {
         rc = cli_fail("no items to evaluate in %s (%zu skipped as bad, %zu as long)", data, d.skipped_bad, d.skipped_long);
-    } else if (rnnc_s2s_evaluate(m, &d, (int)beam, alpha, (int)batch, 0, &sc, NULL)) {
-        rc = cli_fail_status();
     } else {
+        cli_progress bar; /* on a terminal: the sources decoded so far (beam search takes a while) */
+        cli_progress_start(&bar, "eval", (double)d.n);
+        rnnc_status s = rnnc_s2s_evaluate_ex(m, &d, (int)beam, alpha, (int)batch, 0, &sc, NULL, eval_progress, &bar);
+        cli_progress_finish(&bar);
+        if (s) rc = cli_fail_status();
+    }
+    if (!rc && d.n && json) {
+        static const char *const key[] = {"sources", "references", "skipped_bad", "skipped_long", "beam", "alpha", "ter", "ser",
+                                          "edits", "ref_tokens", "seq_errors", "seconds"};
+        const double val[] = {(double)d.n, (double)d.n_pairs, (double)d.skipped_bad, (double)d.skipped_long, (double)beam,
+                              alpha, rnnc_s2s_ter(&sc), rnnc_s2s_ser(&sc), (double)sc.edits,
+                              (double)sc.ref_tokens, (double)sc.seq_errors, cli_now() - t0};
+        cJSON *j = cJSON_CreateObject();
+        for (size_t k = 0; j && k < sizeof val / sizeof val[0]; k++)
+            if (!cJSON_AddNumberToObject(j, key[k], val[k])) { cJSON_Delete(j); j = NULL; }
+        rc = cli_print_json(j); /* (NULL: out of memory, said) */
+    } else if (!rc && d.n) {
         printf("sources %zu  references %zu  skipped %zu bad %zu long  beam %ld  TER %.2f%%  SER %.2f%%  (%.1fs)\n", d.n,
                d.n_pairs, d.skipped_bad, d.skipped_long, beam, 100 * rnnc_s2s_ter(&sc), 100 * rnnc_s2s_ser(&sc),
                cli_now() - t0);

@@ -449,7 +449,15 @@ int cmd_seqtask_eval(rnnc_seq_kind kind, int argc, char **argv) {
     if (!rc && !order) rc = cli_fail("out of memory");
     if (!rc) rnnc_len_order(order, d.len, d.n);
     sized_ws sw = {0};
+    cli_progress bar; /* on a terminal: the items scored so far (a large test set takes a while) */
+    cli_progress_start(&bar, "eval", (double)d.n);
     for (size_t first = 0, n; !rc && first < d.n; first += n) {
+        if (first) {
+            char rate[48];
+            double el = cli_now() - bar.start;
+            snprintf(rate, sizeof rate, "%.0f items/s", el > 0 ? (double)first / el : 0.0);
+            cli_progress_update(&bar, (double)first, rate);
+        }
         n = next_batch(order, first, d.n, B);
         for (size_t k = 0; k < n; k++) ex[k] = order[first + k].i;
         rnnc_seq_batch b;
@@ -471,6 +479,7 @@ int cmd_seqtask_eval(rnnc_seq_kind kind, int argc, char **argv) {
             if (s) rc = cli_fail_status();
         }
     }
+    cli_progress_finish(&bar);
     if (!rc && (tag ? ts.tokens.total : cm.total) == 0)
         rc = cli_fail("%s: nothing to score (every %s is unknown to the model)", o.data, tag ? "tag" : "label");
     if (!rc) {

@@ -1402,6 +1402,8 @@ typedef struct {
     double alpha;
     rnnc_s2s_hyp *hyps;
     int *n_out;
+    rnnc_s2s_progress_fn progress; /* NULL: none; called on the calling thread only */
+    void *progress_ctx;
 } set_job;
 
 /* One decoder's scratch: its decoder (on borrowed weights) and the buffers of one batch. */
@@ -1497,7 +1499,7 @@ static rnnc_status decode_batch(const set_job *j, set_worker *w, size_t i0) {
  * output is its own. */
 static rnnc_status decode_set(const rnnc_s2s_model *m, const dec_packed *weights, const uint32_t *const *srcs,
                               const int *lens, size_t n, int beam, double alpha, int nbest, int max_len, int batch,
-                              rnnc_s2s_hyp *hyps, int *n_out) {
+                              rnnc_s2s_hyp *hyps, int *n_out, rnnc_s2s_progress_fn progress, void *progress_ctx) {
     if (n == 0) return RNNC_OK;
     if (batch < 1) batch = 1;
     if (beam <= 1) nbest = 1;
@@ -1513,12 +1515,12 @@ static rnnc_status decode_set(const rnnc_s2s_model *m, const dec_packed *weights
     rnnc_len_order(order, lens, n);
     set_job j = {.m = m, .srcs = srcs, .lens = lens, .order = order, .n = n, .beam = beam, .nbest = nbest,
                  .max_len = max_len, .batch = batch, .Ts = Ts, .ML = max_len > 0 ? max_len : default_out_len(Ts),
-                 .alpha = alpha, .hyps = hyps, .n_out = n_out};
+                 .alpha = alpha, .hyps = hyps, .n_out = n_out, .progress = progress, .progress_ctx = progress_ctx};
     const size_t batches = (n + (size_t)batch - 1) / (size_t)batch;
     const int nth = omp_in_parallel() ? 1 : omp_get_max_threads();
     rnnc_status s = RNNC_OK;
     if (nth > 1 && batches >= 2 * (size_t)nth) {
-        size_t next = 0;
+        size_t next = 0, done = 0;
         char msg[1024] = "";
         #pragma omp parallel num_threads(nth)
         {
@@ -1531,6 +1533,11 @@ static rnnc_status decode_set(const rnnc_s2s_model *m, const dec_packed *weights
                 k = next++;
                 if (k >= batches) break;
                 ws = decode_batch(&j, &w, k * (size_t)batch);
+                size_t items = k + 1 < batches ? (size_t)batch : n - k * (size_t)batch, now;
+                #pragma omp atomic capture
+                now = done += items;
+                /* the callback runs on the calling thread alone (the team's first), never at once */
+                if (!ws && j.progress && omp_get_thread_num() == 0) j.progress(now, n, j.progress_ctx);
             }
             if (ws) {
                 #pragma omp critical(rnnc_decode_set_error)
@@ -1541,10 +1548,15 @@ static rnnc_status decode_set(const rnnc_s2s_model *m, const dec_packed *weights
             worker_free(&w);
         }
         if (s) rnnc_error(s, "%s", msg); /* the message, on the caller's thread */
+        else if (j.progress) j.progress(n, n, j.progress_ctx); /* the others may have decoded the last batches */
     } else {
         set_worker w;
         if (!(s = worker_new(&w, &j, weights))) {
-            for (size_t i0 = 0; i0 < n && !s; i0 += (size_t)batch) s = decode_batch(&j, &w, i0);
+            for (size_t i0 = 0; i0 < n && !s; i0 += (size_t)batch) {
+                s = decode_batch(&j, &w, i0);
+                size_t now = i0 + (size_t)batch < n ? i0 + (size_t)batch : n;
+                if (!s && j.progress) j.progress(now, n, j.progress_ctx);
+            }
             worker_free(&w);
         }
     }
@@ -1596,7 +1608,7 @@ static rnnc_status translator_run_checked(const rnnc_s2s_translator *tr, const u
                                           size_t n, int beam, double alpha, int nbest, int max_len, int batch,
                                           rnnc_s2s_hyp *out, int *n_out) {
     for (size_t k = 0; k < n * (size_t)nbest; k++) memset(&out[k], 0, sizeof out[k]);
-    rnnc_status s = decode_set(tr->m, &tr->w, src, src_len, n, beam, alpha, nbest, max_len, batch, out, n_out);
+    rnnc_status s = decode_set(tr->m, &tr->w, src, src_len, n, beam, alpha, nbest, max_len, batch, out, n_out, NULL, NULL);
     if (s)
         for (size_t k = 0; k < n * (size_t)nbest; k++) rnnc_s2s_hyp_free(&out[k]);
     return s;
@@ -1623,6 +1635,12 @@ rnnc_status rnnc_s2s_translator_run(const rnnc_s2s_translator *tr, const uint32_
 
 rnnc_status rnnc_s2s_evaluate(const rnnc_s2s_model *m, const rnnc_s2s_data *d, int beam, double alpha, int batch,
                               int max_len, rnnc_s2s_score *score, rnnc_s2s_hyp **hyps_out) {
+    return rnnc_s2s_evaluate_ex(m, d, beam, alpha, batch, max_len, score, hyps_out, NULL, NULL);
+}
+
+rnnc_status rnnc_s2s_evaluate_ex(const rnnc_s2s_model *m, const rnnc_s2s_data *d, int beam, double alpha, int batch,
+                                 int max_len, rnnc_s2s_score *score, rnnc_s2s_hyp **hyps_out, rnnc_s2s_progress_fn progress,
+                                 void *progress_ctx) {
     memset(score, 0, sizeof *score);
     if (hyps_out) *hyps_out = NULL;
     if (d->n == 0) return RNNC_OK;
@@ -1637,7 +1655,7 @@ rnnc_status rnnc_s2s_evaluate(const rnnc_s2s_model *m, const rnnc_s2s_data *d, i
     for (size_t i = 0; i < d->n; i++) { srcs[i] = d->items[i].src; lens[i] = d->items[i].src_len; }
     dec_packed w;
     if ((s = dec_packed_new(&w, m))) goto out;
-    s = decode_set(m, &w, srcs, lens, d->n, beam, alpha, 1, max_len, batch, hyps, n_out);
+    s = decode_set(m, &w, srcs, lens, d->n, beam, alpha, 1, max_len, batch, hyps, n_out, progress, progress_ctx);
     dec_packed_free(&w);
     for (size_t i = 0; i < d->n && !s; i++) {
         const rnnc_s2s_item *it = &d->items[i];
