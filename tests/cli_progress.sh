@@ -72,6 +72,18 @@ for cols in 80 60 40; do
         --hidden 8 --embed 4 --epochs 2 --batch 8
     [ -s "$tmp/s2s$cols/model.safetensors" ] && ok || bad "seq2seq train under a terminal: $(tail -c 300 "$tmp/s2s$cols.tty")"
     check_bars s2s$cols "$cols" 1
+    # the evaluations: a bar of the items scored (batches of 4: many redraws), the report on stdout
+    under_tty s2seval$cols "$cols" "$rnnc" seq2seq eval --model "$tmp/s2s$cols/best.safetensors" --data "$tmp/pairs.tsv" --batch 4 --threads 1
+    grep -q "^sources 3 " "$tmp/s2seval$cols.out" && ok || bad "seq2seq eval under a terminal: $(tail -c 300 "$tmp/s2seval$cols.tty")"
+    check_bars s2seval$cols "$cols" 1
+done
+"$rnnc" tag train --data "$tmp/pairs.tsv" --valid "$tmp/pairs.tsv" --tokenizer space --hidden 8 --embed 4 --steps 2 --batch 4 \
+    --threads 1 -o "$tmp/tag" 2>/dev/null >/dev/null
+for i in $(seq 300); do cat "$tmp/pairs.tsv"; done >"$tmp/tagtest.tsv"
+for cols in 80 40; do
+    under_tty tageval$cols "$cols" "$rnnc" tag eval --model "$tmp/tag/best.safetensors" --data "$tmp/tagtest.tsv" --batch 1 --threads 1
+    grep -q "54000 items" "$tmp/tageval$cols.out" && ok || bad "tag eval under a terminal: $(tail -c 300 "$tmp/tageval$cols.tty")"
+    check_bars tageval$cols "$cols" 1
 done
 
 # a terminal that reports no size: $COLUMNS, else 80
@@ -85,6 +97,8 @@ check_bars c50 50 2
     --eval-every 10 --threads 1 -o "$tmp/lmpipe" 2>>"$tmp/pipe.err" >/dev/null
 "$rnnc" seq2seq train --data "$tmp/pairs.tsv" --valid "$tmp/pairs.tsv" -o "$tmp/s2spipe" --hidden 8 --embed 4 --epochs 1 \
     --batch 8 2>>"$tmp/pipe.err" >/dev/null
+"$rnnc" seq2seq eval --model "$tmp/s2spipe/best.safetensors" --data "$tmp/pairs.tsv" --batch 4 2>>"$tmp/pipe.err" >/dev/null
+"$rnnc" tag eval --model "$tmp/tag/best.safetensors" --data "$tmp/pairs.tsv" --batch 4 2>>"$tmp/pipe.err" >/dev/null
 [ -s "$tmp/pipe.err" ] && ok || bad "no progress lines at all without a terminal"
 if LC_ALL=C grep -q $'[\r\033]' "$tmp/pipe.err"; then bad "control characters without a terminal: $(cat -v "$tmp/pipe.err" | head -3)"; else ok; fi
 
