@@ -198,7 +198,7 @@ rnnc_status rnnc_lab_memory_run(const rnnc_lab_ctx *ctx) {
                  mse[2][last]);
     rnnc_lab_verdict(ctx, held,
                      "At T = %d the Elman network stays at %.3f (answering 1: %.3f) while LSTM reaches %.4f and GRU %.4f%s%s "
-                     "(%ld steps a run; all T: Elman %.0f s, LSTM %.0f s, GRU %.0f s here).",
+                     "(%ld steps a run; all T: Elman %.1f s, LSTM %.1f s, GRU %.1f s here).",
                      goal_T, e, BASELINE, l, g, held ? "" : " (the goal: both gated cells under the bar, Elman above 0.1)", beyond,
                      steps, cell_secs[0], cell_secs[1], cell_secs[2]);
     return RNNC_OK;
