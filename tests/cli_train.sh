@@ -78,6 +78,18 @@ expect_error "a FIFO as the run's model.safetensors" "fifo/model.safetensors: is
 rm -f "$tmp/fifo/model.safetensors" "$tmp/fifo/checkpoint.safetensors" && mkfifo "$tmp/fifo/checkpoint.safetensors"
 expect_error "a FIFO as the run's checkpoint" "fifo/checkpoint.safetensors: is a FIFO where the run keeps a regular file" \
   timeout 60 "$rnnc" train --resume "$tmp/fifo" --steps 5
+# A user's folder: a failed --resume leaves it as it was (no run.lock, and their "notes.tmp.2024"
+# kept); a run into it removes only its own files' dead temps; a run that fails there on bad data
+# leaves no run.lock behind.
+mkdir -p "$tmp/mine" && echo draft >"$tmp/mine/notes.tmp.2024" && echo x >"$tmp/mine/keep.txt"
+expect_error "resume of a folder without a checkpoint" "mine: no checkpoint.safetensors to resume" "$rnnc" train --resume "$tmp/mine"
+[ "$(ls -A "$tmp/mine" | tr '\n' ' ')" = "keep.txt notes.tmp.2024 " ] && ok || bad "a failed resume changed the folder: $(ls -A "$tmp/mine")"
+"$rnnc" train --data "$tmp/mine/missing.txt" "${small[@]}" --steps 1 -o "$tmp/mine" 2>/dev/null
+[ "$(ls -A "$tmp/mine" | tr '\n' ' ')" = "keep.txt notes.tmp.2024 " ] && ok || bad "a failed run left files in the folder: $(ls -A "$tmp/mine")"
+echo stale >"$tmp/mine/model.safetensors.tmp.99999999"
+"$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 1 -o "$tmp/mine" 2>/dev/null
+[ -e "$tmp/mine/notes.tmp.2024" ] && [ ! -e "$tmp/mine/model.safetensors.tmp.99999999" ] && [ -s "$tmp/mine/model.safetensors" ] && ok \
+  || bad "a run in a user's folder: $(ls -A "$tmp/mine")"
 # Data from stdin (or a pipe) trains: it cannot be read again, so the run records no digest of it.
 "$rnnc" train --data - "${small[@]}" --steps 2 -o "$tmp/stdin" <"$tmp/corpus.txt" 2>"$tmp/err" && [ -s "$tmp/stdin/model.safetensors" ] && ok \
   || bad "train --data - (stdin): $(cat "$tmp/err")"

@@ -36,18 +36,30 @@ rnnc_status rnnc_mkdirs(const char *dir) {
     return RNNC_OK;
 }
 
-/* Temp files of atomic writes ("NAME.tmp.PID", see rnnc_atomic_open) that a killed run left
- * behind. Only called under the lock, when no live run of this directory can own one. */
+const char *const rnnc_run_files[] = {"checkpoint.safetensors", "model.safetensors", "best.safetensors", "metrics.jsonl",
+                                      "eval.jsonl", NULL};
+
+/* True when name is "F.tmp.PID" for one of the run's own files F. */
+static bool own_temp(const char *name) {
+    for (size_t i = 0; rnnc_run_files[i]; i++) {
+        size_t n = strlen(rnnc_run_files[i]);
+        if (strncmp(name, rnnc_run_files[i], n) != 0 || strncmp(name + n, ".tmp.", 5) != 0 || !name[n + 5]) continue;
+        const char *p = name + n + 5;
+        while (isdigit((unsigned char)*p)) p++;
+        if (!*p) return true;
+    }
+    return false;
+}
+
+/* Temp files of atomic writes of the run's own files (rnnc_atomic_open) that a killed run left
+ * behind; nothing else of the directory's (it may be the user's folder, with their own
+ * "notes.tmp.2024"). Only called under the lock, when no live run of this directory can own one. */
 static void remove_dead_temps(const char *dir) {
     DIR *d = opendir(dir);
     if (!d) return;
     struct dirent *e;
     while ((e = readdir(d))) {
-        const char *t = strstr(e->d_name, ".tmp.");
-        if (!t || !t[5]) continue;
-        const char *p = t + 5;
-        while (isdigit((unsigned char)*p)) p++;
-        if (*p) continue;
+        if (!own_temp(e->d_name)) continue;
         size_t n = strlen(dir) + strlen(e->d_name) + 2;
         char *path = malloc(n);
         if (!path) break;
@@ -62,6 +74,7 @@ rnnc_status rnnc_run_lock_take(rnnc_run_lock *l, const char *dir, bool create) {
     l->fd = -1;
     l->held = false;
     l->created = NULL;
+    l->created_lock = NULL;
     rnnc_status s;
     struct stat st;
     bool existed = stat(dir, &st) == 0;
@@ -75,18 +88,21 @@ rnnc_status rnnc_run_lock_take(rnnc_run_lock *l, const char *dir, bool create) {
     char *path = malloc(n);
     if (!path) return rnnc_error(RNNC_ERR_NOMEM, "%s: out of memory", dir);
     snprintf(path, n, "%s/" RNNC_RUN_LOCK_FILE, dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    bool made = false;
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && (fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666)) >= 0) made = true;
+    else if (fd < 0 && errno == EEXIST) fd = open(path, O_RDWR | O_CLOEXEC); /* another process made it meanwhile */
     if (fd < 0) {
         s = rnnc_error_errno(RNNC_ERR_IO, "%s: cannot open the run lock", path);
         free(path);
         return s;
     }
-    free(path);
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int err = errno;
         char pid[32] = "";
         ssize_t got = pread(fd, pid, sizeof pid - 1, 0);
         close(fd);
+        free(path);
         if (err != EWOULDBLOCK) {
             errno = err;
             return rnnc_error_errno(RNNC_ERR_IO, "%s: cannot lock the run directory", dir);
@@ -103,8 +119,25 @@ rnnc_status rnnc_run_lock_take(rnnc_run_lock *l, const char *dir, bool create) {
     l->fd = fd;
     l->held = true;
     if (create && !existed) l->created = strdup(dir); /* NULL on no memory: the directory then stays */
+    if (made && !l->created) l->created_lock = path;
+    else free(path);
     remove_dead_temps(dir);
     return RNNC_OK;
+}
+
+/* True when the directory of `lock` (a path ending in "/run.lock") holds any of the run's files. */
+static bool any_run_file(const char *lock) {
+    size_t d = strlen(lock) - strlen(RNNC_RUN_LOCK_FILE);
+    bool any = false;
+    for (size_t i = 0; rnnc_run_files[i] && !any; i++) {
+        size_t n = d + strlen(rnnc_run_files[i]) + 1;
+        char *p = malloc(n);
+        if (!p) return true; /* keep the lock file when in doubt */
+        snprintf(p, n, "%.*s%s", (int)d, lock, rnnc_run_files[i]);
+        any = access(p, F_OK) == 0;
+        free(p);
+    }
+    return any;
 }
 
 /* True when dir holds no entry but the lock file. */
@@ -130,9 +163,13 @@ void rnnc_run_lock_drop(rnnc_run_lock *l) {
             free(path);
         }
     }
+    if (l->held && l->created_lock && !any_run_file(l->created_lock)) /* still under the lock */
+        unlink(l->created_lock); /* best effort: a leftover lock file only costs a name */
     if (l->held) close(l->fd); /* closing the only descriptor releases the flock */
     free(l->created);
+    free(l->created_lock);
     l->created = NULL;
+    l->created_lock = NULL;
     l->fd = -1;
     l->held = false;
 }

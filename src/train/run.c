@@ -559,9 +559,6 @@ static rnnc_status loop(run *r, rnnc_run_callback cb, void *ctx, volatile sig_at
     return RNNC_OK;
 }
 
-/* The files a run writes in its directory (besides the lock). */
-static const char *const run_files[] = {CHECKPOINT, "model.safetensors", "best.safetensors", "metrics.jsonl", "eval.jsonl"};
-
 /* A run's own files, where they exist, must be regular files (links to one are followed): a FIFO
  * planted as checkpoint.safetensors or model.safetensors would block the resume's read or a save's
  * open until some writer or reader came, and a directory or device would fail only at the first
@@ -571,8 +568,8 @@ static rnnc_status check_own_files(const char *dir) {
     char *path = malloc(n);
     if (!path) return rnnc_error(RNNC_ERR_NOMEM, "out of memory");
     rnnc_status s = RNNC_OK;
-    for (size_t i = 0; i < sizeof run_files / sizeof run_files[0] && !s; i++) {
-        snprintf(path, n, "%s/%s", dir, run_files[i]);
+    for (size_t i = 0; rnnc_run_files[i] && !s; i++) {
+        snprintf(path, n, "%s/%s", dir, rnnc_run_files[i]);
         struct stat sb;
         if (stat(path, &sb) != 0 || S_ISREG(sb.st_mode)) continue;
         const char *what = S_ISDIR(sb.st_mode) ? "a directory" : S_ISFIFO(sb.st_mode) ? "a FIFO" : S_ISSOCK(sb.st_mode) ? "a socket"
@@ -585,14 +582,14 @@ static rnnc_status check_own_files(const char *dir) {
 
 /* Under the run's lock (so two runs cannot both pass this check). */
 static rnnc_status check_run_dir(const char *dir, bool force) {
-    const char *const *files = run_files;
+    const char *const *files = rnnc_run_files;
     size_t n = strlen(dir) + 32;
     char *path = malloc(n);
     if (!path) return rnnc_error(RNNC_ERR_NOMEM, "out of memory");
     snprintf(path, n, "%s/" CHECKPOINT, dir);
     bool resumable = access(path, F_OK) == 0;
     rnnc_status s = RNNC_OK;
-    for (size_t i = 0; i < sizeof run_files / sizeof run_files[0] && !s; i++) {
+    for (size_t i = 0; files[i] && !s; i++) {
         snprintf(path, n, "%s/%s", dir, files[i]);
         if (access(path, F_OK) != 0) continue;
         if (!force) {
@@ -961,8 +958,13 @@ rnnc_status rnnc_run_resume(const char *run_dir, const rnnc_run_change *change, 
     size_t len = 0;
     if (!(r.run_dir = strdup(run_dir)) || !(path = path_in(&r, CHECKPOINT))) s = rnnc_error(RNNC_ERR_NOMEM, "out of memory");
     /* rank 0 alone reads the directory, and sends the checkpoint to the others */
+    /* no checkpoint: nothing of the directory is touched (no lock file made, no temp file removed) */
+    struct stat sb;
+    if (!s && writer(&r) && stat(run_dir, &sb) == 0 && S_ISDIR(sb.st_mode) && access(path, F_OK) != 0 && errno == ENOENT)
+        s = rnnc_error(RNNC_ERR_IO, "%s: no " CHECKPOINT " to resume: the run there never saved one; start it again "
+                       "without --resume (with --force if the directory holds other files)", run_dir);
     if (!s && writer(&r) && !(s = rnnc_run_lock_take(&r.lock, run_dir, false)) && !(s = check_own_files(run_dir))) {
-        if (access(path, F_OK) != 0)
+        if (access(path, F_OK) != 0) /* removed since the look above */
             s = rnnc_error(RNNC_ERR_IO, "%s: no " CHECKPOINT " to resume: the run there never saved one; start it again "
                            "without --resume (with --force if the directory holds other files)", run_dir);
         else
