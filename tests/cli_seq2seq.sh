@@ -246,7 +246,7 @@ check "train --help lists the tokenizer values" 'grep -q "bpe:N" "$t/help.txt" &
 
 # One run per directory: a second run or a resume of a live run is refused naming the process;
 # kill -9 before the first epoch's checkpoint leaves the step-0 one, which --resume continues.
-big=(--data "$t/train.tsv" --valid "$t/dev.tsv" --hidden 16 --embed 8 --epochs 100000 --batch 4 --checkpoint-every 1000000)
+big=(--data "$t/train.tsv" --valid "$t/dev.tsv" --hidden 16 --embed 8 --epochs 100000 --batch 4 --checkpoint-every 1000000 --eval-every 1000000)
 "$RNNC" seq2seq train "${big[@]}" -o "$t/live" 2>/dev/null &
 pid=$!
 for _ in $(seq 200); do [ -s "$t/live/checkpoint.safetensors" ] && break; sleep 0.02; done

@@ -196,9 +196,33 @@ ls "$tmp/live" | grep -q '\.tmp\.' && bad "temp files of the killed run remain: 
   && grep -q "warning: --patience is ignored with --eval-every 0" "$tmp/err" && ok || bad "no --patience warning: $(cat "$tmp/err")"
 
 expect_error "budget used up" "budget is used up" "$rnnc" train --resume "$tmp/live" --steps 10
+grep -q "the checkpoint is at step [0-9]* (epoch [0-9.]*) and the budget ends at step 10 (--steps 10)" "$tmp/err" && ok \
+  || bad "used up, in steps: $(cat "$tmp/err")"
+expect_error "budget used up, in epochs" "budget ends at step [0-9]* (--epochs 0.001, [0-9]* steps of [0-9]* an epoch)" \
+  "$rnnc" train --resume "$tmp/live" --epochs 0.001
+# --time 0 alone is no budget: a usage error naming it, on a resume as on a start
+expect_error "resume --time 0" "rnnc train: --time 0 means no time limit, and no --steps or --epochs is given" \
+  "$rnnc" train --resume "$tmp/live" --time 0
+grep -q "^(see rnnc train --help)" "$tmp/err" && ok || bad "resume --time 0 is not a usage error: $(cat "$tmp/err")"
+
+# A run its --patience stopped is not resumed into more of the same: refused, unless --patience grows
+"$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --lr 0 --steps 100 --eval-every 1 --patience 1 -o "$tmp/pat1" 2>"$tmp/err"
+grep -q "stopped: no better validation in --patience evaluations" "$tmp/err" && ok || bad "--patience 1 at lr 0: $(cat "$tmp/err")"
+expect_error "resume of a run --patience stopped" "the run stopped early: no better validation in its last 1 evaluations (--patience 1); give a larger --patience" \
+  "$rnnc" train --resume "$tmp/pat1"
+"$rnnc" train --resume "$tmp/pat1" --patience 3 2>"$tmp/err" && grep -q "stopped: no better validation" "$tmp/err" && ok \
+  || bad "resume with a larger --patience: $(cat "$tmp/err")"
+# ... and its last line names the best by its step and figure (from the checkpoint: the resumed part
+# found no better), and best.safetensors only while it is there
+tail -1 "$tmp/err" | grep -q "pat1/best.safetensors (best validation: step 1, valid loss" && ok \
+  || bad "a resumed run's last line without its best: $(tail -1 "$tmp/err")"
+rm "$tmp/pat1/best.safetensors"
+"$rnnc" train --resume "$tmp/pat1" --patience 5 2>"$tmp/err"
+tail -1 "$tmp/err" | grep -q "(last); best validation: step 1, valid loss .* (its best.safetensors is no longer there); plot" && ok \
+  || bad "the last line names a best.safetensors that is gone: $(tail -1 "$tmp/err")"
 
 # kill -9 before any periodic checkpoint: the run saved one at step 0, so --resume continues it.
-"$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 1000000 --checkpoint-every 1000000 -o "$tmp/early" 2>/dev/null &
+"$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 1000000 --checkpoint-every 1000000 --eval-every 0 -o "$tmp/early" 2>/dev/null &
 pid=$!
 for _ in $(seq 200); do [ -s "$tmp/early/checkpoint.safetensors" ] && break; sleep 0.02; done
 kill -9 $pid

@@ -215,6 +215,10 @@ typedef struct {
      * checkpoint was written on (0 when the checkpoint does not say); different, the continued
      * run's numbers are not those of a run that never stopped */
     int threads, threads_trained;
+    /* RNNC_RUN_STARTED: the step of best.safetensors so far (-1: none yet) and its validation line
+     * ("" when a resumed checkpoint does not say), so a resumed run can name its best */
+    long best_step;
+    const char *best_line;
 } rnnc_run_event;
 
 typedef void (*rnnc_run_callback)(const rnnc_run_event *e, void *ctx);

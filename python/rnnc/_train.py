@@ -30,10 +30,14 @@ class Event:
                     started: the thread count the run goes on with, and on a resume the one it
                     trained on (0: not recorded); different, the numbers are not those of a run
                     that never stopped
+    best_step, best_line
+                    started: the step of best.safetensors so far (-1: none yet) and its
+                    validation line (None when a resumed checkpoint does not say)
     """
 
     __slots__ = ("kind", "step", "total_steps", "epoch", "tokens", "elapsed", "seconds_budget", "loss", "lr",
-                 "tokens_per_s", "metrics", "line", "improved", "resumed", "message", "threads", "threads_trained")
+                 "tokens_per_s", "metrics", "line", "improved", "resumed", "message", "threads", "threads_trained",
+                 "best_step", "best_line")
 
     def __init__(self, e):
         self.kind = L.EVENT_KINDS[e.kind] if 0 <= e.kind < len(L.EVENT_KINDS) else str(e.kind)
@@ -50,6 +54,9 @@ class Event:
         self.resumed = bool(e.resumed)
         self.message = e.message.decode("utf-8", "replace") if e.message else None
         self.threads, self.threads_trained = e.threads, e.threads_trained
+        started = self.kind == "started"
+        self.best_step = e.best_step if started else -1
+        self.best_line = e.best_line.decode("utf-8", "replace") if started and e.best_line else None
         self.metrics, self.line = {}, None
         if e.valid:
             v = e.valid.contents

@@ -264,6 +264,8 @@ def test_resume_threads(tmp_path, small):
     assert run.started.threads_trained == 1 and run.started.threads == 1
     run = rnnc.resume(tmp_path / "r", steps=5, threads=2)
     assert run.started.threads_trained == 1 and run.started.threads == 2
+    # and where its best stands: the step of best.safetensors and its validation line
+    assert run.started.best_step == 4 and run.started.best_line.startswith("valid loss ")
     with pytest.raises(rnnc.Error, match=r"threads must be in \[0, 1024\]"):
         rnnc.resume(tmp_path / "r", steps=6, threads=-1)
     # a budget no checkpoint could record, and cadences the library would read as "unset"

@@ -195,6 +195,9 @@ int cli_run_opts(const char *mode, const cli_flag_val *v, rnnc_run_opts *o) {
             fprintf(stderr, "rnnc %s: warning: --min-lr-ratio is ignored by --schedule constant (cosine only)\n", mode);
     }
     if (v[RF_SEED].given) o->seed = (uint64_t)v[RF_SEED].l;
+    if (v[RF_TIME].given && v[RF_TIME].d == 0 && !v[RF_STEPS].given && !v[RF_EPOCHS].given)
+        return cli_usage_error(mode, "--time 0 means no time limit, and no --steps or --epochs is given: the run would have no "
+                               "budget");
     if (v[RF_STEPS].given) o->steps = v[RF_STEPS].l;
     if (v[RF_EPOCHS].given) o->epochs = v[RF_EPOCHS].d;
     if (v[RF_TIME].given) o->seconds = v[RF_TIME].d;
@@ -299,6 +302,8 @@ static void on_event(const rnnc_run_event *e, void *ctx) {
                                 "those of a run that never stopped (--threads %d for the same)\n", u->cmd, e->threads_trained,
                         e->threads_trained == 1 ? "" : "s", e->threads, e->threads_trained);
         }
+        if (e->resumed && e->best_step >= 0 && e->best_line && *e->best_line)
+            snprintf(u->best, sizeof u->best, "step %ld, %s", e->best_step, e->best_line);
         if (u->warmup > 0 && e->total_steps > 0 && u->warmup >= e->total_steps)
             fprintf(stderr, "%s: warning: --warmup %ld is as long as the whole run (%ld step%s): the learning rate never "
                             "reaches its peak\n", u->cmd, u->warmup, e->total_steps, e->total_steps == 1 ? "" : "s");
@@ -373,8 +378,18 @@ int cli_run(const char *cmd, const char *task_name, const rnnc_run_opts *o, rnnc
         return 130;
     }
     if (s) return cli_fail_status();
-    if (dir)
-        fprintf(stderr, "%s: done. %s/model.safetensors (last), %s/best.safetensors (best validation%s%s); plot: rnnc plot %s "
-                        "-o loss.svg\n", cmd, dir, dir, u.best[0] ? ": " : "", u.best, qdir);
+    if (dir) {
+        /* best.safetensors by name only where it is (a user may have moved it away meanwhile) */
+        char best[sizeof u.best + 4200 + 64] = "";
+        size_t n = strlen(dir) + sizeof "/best.safetensors";
+        char *bp = malloc(n);
+        if (bp) snprintf(bp, n, "%s/best.safetensors", dir);
+        if (bp && access(bp, F_OK) == 0)
+            snprintf(best, sizeof best, ", %s (best validation%s%s)", bp, u.best[0] ? ": " : "", u.best);
+        else if (u.best[0])
+            snprintf(best, sizeof best, "; best validation: %s (its best.safetensors is no longer there)", u.best);
+        free(bp);
+        fprintf(stderr, "%s: done. %s/model.safetensors (last)%s; plot: rnnc plot %s -o loss.svg\n", cmd, dir, best, qdir);
+    }
     return 0;
 }

@@ -175,6 +175,8 @@ typedef struct {
     /* Progress: all of it in the checkpoint. */
     long step, bad_evals;
     double tokens, elapsed, loss_sum, best[2], last_train_loss;
+    long best_step;      /* the step of best.safetensors, -1 before any validation */
+    char best_line[160]; /* its validation line ("" when the checkpoint does not say) */
     long loss_n;
     double norm_sum; /* gradient norms since the last report (norm_n of them, clip_n clipped) */
     long norm_n, clip_n;
@@ -343,15 +345,22 @@ static rnnc_status save_checkpoint(run *r) {
     if (s0 || (s0 = check_same(r, "at a checkpoint"))) return s0;
     if (!writer(r)) return agree(r, RNNC_OK);
     if (r->t->ops->state) n += r->t->ops->state(r->t, e + n, MAX_STATE);
-    char prog[1024];
+    /* the best's validation line, as a JSON string (quoted and escaped) */
+    cJSON *bl = cJSON_CreateString(r->best_line);
+    char *best_line = bl ? cJSON_PrintUnformatted(bl) : NULL;
+    cJSON_Delete(bl);
+    if (!best_line) return agree(r, rnnc_error(RNNC_ERR_NOMEM, "out of memory saving a checkpoint"));
+    char prog[2048];
     snprintf(prog, sizeof prog,
              "{\"format\":%d,\"task\":\"%s\",\"step\":%ld,\"tokens\":%.17g,\"elapsed\":%.17g,\"loss_sum\":%.17g,"
              "\"loss_n\":%ld,\"best\":[%.17g,%.17g],\"bad_evals\":%ld,\"last_train_loss\":%.17g,\"optimizer_step\":%ld,"
-             "\"valid_due\":%s,\"norm_sum\":%.17g,\"norm_n\":%ld,\"clip_n\":%ld,\"threads\":%d}",
+             "\"valid_due\":%s,\"norm_sum\":%.17g,\"norm_n\":%ld,\"clip_n\":%ld,\"threads\":%d,\"best_step\":%ld,"
+             "\"best_line\":%s}",
              FORMAT, r->t->ops->name, r->step, r->tokens, r->elapsed, r->loss_sum, r->loss_n,
              isfinite(r->best[0]) ? r->best[0] : 1e308, isfinite(r->best[1]) ? r->best[1] : 1e308, r->bad_evals,
              isfinite(r->last_train_loss) ? r->last_train_loss : 1e308, r->opt.step, r->valid_due ? "true" : "false",
-             r->norm_sum, r->norm_n, r->clip_n, omp_get_max_threads());
+             r->norm_sum, r->norm_n, r->clip_n, omp_get_max_threads(), r->best_step, best_line);
+    free(best_line);
     char *opts = opts_to_json(&r->o), *task = r->t->ops->options_json(r->t), *path = path_in(r, CHECKPOINT);
     rnnc_status s;
     if (!opts || !task || !path) s = rnnc_error(RNNC_ERR_NOMEM, "out of memory saving a checkpoint");
@@ -383,6 +392,8 @@ static rnnc_status validate(run *r, rnnc_run_callback cb, void *ctx, rnnc_metric
         r->best[0] = v.score[0];
         r->best[1] = v.score[1];
         r->bad_evals = 0;
+        r->best_step = r->step;
+        snprintf(r->best_line, sizeof r->best_line, "%s", v.line);
         if (r->run_dir && (s = save_model(r, "best.safetensors", NULL))) return s;
     } else r->bad_evals++;
     for (size_t i = 0; i < v.n; i++)
@@ -434,7 +445,8 @@ static rnnc_status loop(run *r, rnnc_run_callback cb, void *ctx, volatile sig_at
     r->report_tokens = r->tokens;
     /* (elapsed: a resume's time so far, from its checkpoint) */
     rnnc_run_event ev = {.kind = RNNC_RUN_STARTED, .message = r->t->describe, .elapsed = r->elapsed,
-                         .threads = omp_get_max_threads(), .threads_trained = r->threads_trained};
+                         .threads = omp_get_max_threads(), .threads_trained = r->threads_trained,
+                         .best_step = r->best_step, .best_line = r->best_line};
     emit(r, cb, ctx, &ev);
     const char *why = "the budget is spent";
     if (r->valid_due) { /* the validation a stop put off, as the run never stopped would have made it */
@@ -541,8 +553,12 @@ static rnnc_status loop(run *r, rnnc_run_callback cb, void *ctx, volatile sig_at
             r->report_time = now_s(); /* validation time is not training throughput */
         }
         if ((report || valid) && (s = agree(r, r->log_open ? rnnc_metrics_append(&r->log, &row) : RNNC_OK))) return s;
-        if (r->run_dir && (r->step % r->o.checkpoint_every == 0 || last || stopping)) {
+        /* also at a step that wrote best.safetensors: the checkpoint then records that best, and a
+         * kill -9 cannot leave a best file from steps the resume does not repeat as they were; and
+         * model.safetensors with every checkpoint, so that it is never older than the checkpoint */
+        if (r->run_dir && (r->step % r->o.checkpoint_every == 0 || last || stopping || r->best_step == r->step)) {
             if ((s = save_checkpoint(r))) return s;
+            if (!last && !stopping && (s = save_model(r, "model.safetensors", NULL))) return s;
             ev = (rnnc_run_event){.kind = RNNC_RUN_CHECKPOINT, .elapsed = r->elapsed};
             emit(r, cb, ctx, &ev);
         }
@@ -749,6 +765,7 @@ rnnc_status rnnc_run_start(const rnnc_run_opts *opts, rnnc_task *task, rnnc_run_
     if (s) goto out;
     r.o = *opts;
     r.best[0] = r.best[1] = INFINITY;
+    r.best_step = -1;
     r.last_train_loss = NAN;
     if ((opts->run_dir && !(r.run_dir = strdup(opts->run_dir))) || (opts->model_out && !(r.model_out = strdup(opts->model_out)))) {
         s = rnnc_error(RNNC_ERR_NOMEM, "out of memory");
@@ -862,12 +879,15 @@ static rnnc_status load_checkpoint(run *r, rnnc_safetensors *stp, const char *wa
     }
     best0 = best->child->valuedouble;
     best1 = best->child->next->valuedouble;
+    r->best_step = -1; /* (checkpoints before 2026-12-08 do not say) */
+    const char *best_line = "";
     if ((s = rnnc_json_long(pj, "step", 0, (long)big, false, &r->step, what)) ||
         (s = rnnc_json_num(pj, "tokens", 0, 1e300, false, false, &r->tokens, what)) ||
         (s = rnnc_json_num(pj, "elapsed", 0, 1e300, false, false, &r->elapsed, what)) ||
         (s = rnnc_json_num(pj, "loss_sum", -1e300, 1e300, false, false, &r->loss_sum, what)) ||
         (s = rnnc_json_long(pj, "loss_n", 0, (long)big, false, &r->loss_n, what)) ||
         (s = rnnc_json_long(pj, "bad_evals", 0, (long)big, false, &r->bad_evals, what)) ||
+        (s = rnnc_json_long(pj, "best_step", -1, (long)big, true, &r->best_step, what)) ||
         (s = rnnc_json_num(pj, "last_train_loss", -1e308, 1e308, false, false, &r->last_train_loss, what)) ||
         (s = rnnc_json_long(pj, "optimizer_step", 0, (long)big, false, &r->opt.step, what)) ||
         (s = rnnc_json_bool(pj, "valid_due", false, &r->valid_due, what)) ||
@@ -876,8 +896,14 @@ static rnnc_status load_checkpoint(run *r, rnnc_safetensors *stp, const char *wa
         (s = rnnc_json_long(pj, "norm_n", 0, (long)big, true, &r->norm_n, what)) ||
         (s = rnnc_json_long(pj, "clip_n", 0, (long)big, true, &r->clip_n, what)) ||
         /* the threads it trained on (checkpoints before 2026-12-07 do not say: 0) */
-        (s = rnnc_json_int(pj, "threads", 1, 1 << 20, true, &r->threads_trained, what)))
+        (s = rnnc_json_int(pj, "threads", 1, 1 << 20, true, &r->threads_trained, what)) ||
+        (s = rnnc_json_str(pj, "best_line", true, &best_line, what)))
         goto out;
+    if (r->best_step > r->step) {
+        s = rnnc_error(RNNC_ERR_FORMAT, "%s: \"best_step\" %ld is after \"step\" %ld", what, r->best_step, r->step);
+        goto out;
+    }
+    snprintf(r->best_line, sizeof r->best_line, "%s", best_line);
     if (r->clip_n > r->norm_n) {
         s = rnnc_error(RNNC_ERR_FORMAT, "%s: \"clip_n\" %ld is more than \"norm_n\" %ld", what, r->clip_n, r->norm_n);
         goto out;
@@ -1012,8 +1038,18 @@ rnnc_status rnnc_run_resume(const char *run_dir, const rnnc_run_change *change, 
     }
     if ((s = prepare(&r))) goto out;
     if (r.total_steps > 0 && r.step >= r.total_steps) {
-        s = rnnc_error(RNNC_ERR_ARG, "%s: the budget is used up: the checkpoint is at step %ld of %ld; give a larger --steps or "
-                       "--epochs to train on", run_dir, r.step, r.total_steps);
+        /* in the unit of the budget that ends the run */
+        char ends[96];
+        if (r.o.steps > 0 && r.o.steps == r.total_steps) snprintf(ends, sizeof ends, "--steps %ld", r.o.steps);
+        else snprintf(ends, sizeof ends, "--epochs %g, %ld steps of %zu an epoch", r.o.epochs, r.total_steps, r.spe);
+        s = rnnc_error(RNNC_ERR_ARG, "%s: the budget is used up: the checkpoint is at step %ld (epoch %.2f) and the budget "
+                       "ends at step %ld (%s); give a larger --steps or --epochs to train on", run_dir, r.step, epoch_of(&r),
+                       r.total_steps, ends);
+        goto out;
+    }
+    if (r.o.patience > 0 && r.bad_evals >= r.o.patience) {
+        s = rnnc_error(RNNC_ERR_ARG, "%s: the run stopped early: no better validation in its last %ld evaluations (--patience "
+                       "%ld); give a larger --patience to train on", run_dir, r.bad_evals, r.o.patience);
         goto out;
     }
     if (r.o.seconds > 0 && r.elapsed >= r.o.seconds) {
