@@ -205,6 +205,13 @@ expect_error "resume --time 0" "rnnc train: --time 0 means no time limit, and no
   "$rnnc" train --resume "$tmp/live" --time 0
 grep -q "^(see rnnc train --help)" "$tmp/err" && ok || bad "resume --time 0 is not a usage error: $(cat "$tmp/err")"
 
+# A larger budget on a resume moves the cosine schedule: one note line says how the learning rate jumps
+"$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 30 --warmup 0 -o "$tmp/cos" 2>/dev/null
+"$rnnc" train --resume "$tmp/cos" --steps 60 2>"$tmp/err"
+grep -q "note: the new budget moves the cosine schedule (it runs over the budget): the learning rate goes from 0.0002 to 0.00[0-9]* at step 30" "$tmp/err" \
+  && ok || bad "no note on the schedule's jump: $(head -3 "$tmp/err")"
+"$rnnc" train --resume "$tmp/cos" --steps 70 --schedule constant 2>/dev/null; [ $? -eq 2 ] && ok || bad "--schedule changed on a resume"
+
 # A run its --patience stopped is not resumed into more of the same: refused, unless --patience grows
 "$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --lr 0 --steps 100 --eval-every 1 --patience 1 -o "$tmp/pat1" 2>"$tmp/err"
 grep -q "stopped: no better validation in --patience evaluations" "$tmp/err" && ok || bad "--patience 1 at lr 0: $(cat "$tmp/err")"

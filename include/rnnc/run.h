@@ -191,7 +191,7 @@ typedef rnnc_status (*rnnc_task_resume_fn)(rnnc_task **out, const rnnc_safetenso
 /* ---- the run ---- */
 
 typedef enum {
-    RNNC_RUN_STARTED,    /* `message` describes the task; `resumed` on a resume, `elapsed` its time so far */
+    RNNC_RUN_STARTED,    /* `message` describes the task; `resumed` on a resume, `elapsed` its time so far; lr */
     RNNC_RUN_PROGRESS,   /* after every step: loss of that step, lr */
     RNNC_RUN_REPORT,     /* a training report: loss averaged since the last, tokens_per_s */
     RNNC_RUN_VALID,      /* a validation: `valid`; `improved` when best.safetensors was written */
@@ -219,6 +219,10 @@ typedef struct {
      * ("" when a resumed checkpoint does not say), so a resumed run can name its best */
     long best_step;
     const char *best_line;
+    /* RNNC_RUN_STARTED of a resume: the learning rate its first step would have had under the
+     * checkpoint's budget (lr: the one it has under the new); NaN on a new run. A cosine schedule
+     * runs over the budget, so a larger one raises it. */
+    double lr_was;
 } rnnc_run_event;
 
 typedef void (*rnnc_run_callback)(const rnnc_run_event *e, void *ctx);

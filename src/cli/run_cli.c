@@ -302,6 +302,9 @@ static void on_event(const rnnc_run_event *e, void *ctx) {
                                 "those of a run that never stopped (--threads %d for the same)\n", u->cmd, e->threads_trained,
                         e->threads_trained == 1 ? "" : "s", e->threads, e->threads_trained);
         }
+        if (e->resumed && isfinite(e->lr_was) && fabs(e->lr - e->lr_was) > 1e-6 * fabs(e->lr_was) + 1e-12)
+            fprintf(stderr, "%s: note: the new budget moves the cosine schedule (it runs over the budget): the learning rate "
+                            "goes from %.3g to %.3g at step %ld\n", u->cmd, e->lr_was, e->lr, e->step);
         if (e->resumed && e->best_step >= 0 && e->best_line && *e->best_line)
             snprintf(u->best, sizeof u->best, "step %ld, %s", e->best_step, e->best_line);
         if (u->warmup > 0 && e->total_steps > 0 && u->warmup >= e->total_steps)

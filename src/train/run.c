@@ -176,6 +176,7 @@ typedef struct {
     long step, bad_evals;
     double tokens, elapsed, loss_sum, best[2], last_train_loss;
     long best_step;      /* the step of best.safetensors, -1 before any validation */
+    double lr_was;       /* a resume: the learning rate of its first step under the checkpoint's budget */
     char best_line[160]; /* its validation line ("" when the checkpoint does not say) */
     long loss_n;
     double norm_sum; /* gradient norms since the last report (norm_n of them, clip_n clipped) */
@@ -446,7 +447,8 @@ static rnnc_status loop(run *r, rnnc_run_callback cb, void *ctx, volatile sig_at
     /* (elapsed: a resume's time so far, from its checkpoint) */
     rnnc_run_event ev = {.kind = RNNC_RUN_STARTED, .message = r->t->describe, .elapsed = r->elapsed,
                          .threads = omp_get_max_threads(), .threads_trained = r->threads_trained,
-                         .best_step = r->best_step, .best_line = r->best_line};
+                         .best_step = r->best_step, .best_line = r->best_line,
+                         .lr = rnnc_run_lr(&r->o, r->step, r->total_steps, r->elapsed), .lr_was = r->lr_was};
     emit(r, cb, ctx, &ev);
     const char *why = "the budget is spent";
     if (r->valid_due) { /* the validation a stop put off, as the run never stopped would have made it */
@@ -766,6 +768,7 @@ rnnc_status rnnc_run_start(const rnnc_run_opts *opts, rnnc_task *task, rnnc_run_
     r.o = *opts;
     r.best[0] = r.best[1] = INFINITY;
     r.best_step = -1;
+    r.lr_was = NAN;
     r.last_train_loss = NAN;
     if ((opts->run_dir && !(r.run_dir = strdup(opts->run_dir))) || (opts->model_out && !(r.model_out = strdup(opts->model_out)))) {
         s = rnnc_error(RNNC_ERR_NOMEM, "out of memory");
@@ -1024,6 +1027,7 @@ rnnc_status rnnc_run_resume(const char *run_dir, const rnnc_run_change *change, 
         s = rnnc_error(RNNC_ERR_ARG, "--epochs and --time must be finite numbers (-1: keep the checkpoint's)");
         goto out;
     }
+    rnnc_run_opts before = r.o; /* the budget as the checkpoint has it */
     if (change) {
         if (change->steps >= 0 || change->epochs >= 0 || change->seconds >= 0) { /* a new budget replaces the old */
             r.o.steps = change->steps > 0 ? change->steps : 0;
@@ -1037,6 +1041,8 @@ rnnc_status rnnc_run_resume(const char *run_dir, const rnnc_run_change *change, 
         if ((s = rnnc_run_opts_check(&r.o))) goto out;
     }
     if ((s = prepare(&r))) goto out;
+    /* a cosine schedule runs over the budget: a new one moves the learning rate of this step */
+    r.lr_was = rnnc_run_lr(&before, r.step, total_steps_of(&before, r.spe), r.elapsed);
     if (r.total_steps > 0 && r.step >= r.total_steps) {
         /* in the unit of the budget that ends the run */
         char ends[96];
