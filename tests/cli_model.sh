@@ -172,6 +172,11 @@ grep -q "warning: --momentum is ignored by --optimizer adam" "$TMP/mom.err" || f
 "$RNNC" train --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 --optimizer adam \
     --lr 0.1 --schedule constant --min-lr-ratio 0.5 -o "$TMP/sch.safetensors" >/dev/null 2>"$TMP/sch.err" || fail "train with --schedule constant failed"
 grep -q "warning: --min-lr-ratio is ignored by --schedule constant (cosine only)" "$TMP/sch.err" || fail "no --min-lr-ratio warning: $(cat "$TMP/sch.err")"
+# --mpi-timeout outside mpirun: one process, nothing to wait for; ignored with a warning
+"$RNNC" train --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 --optimizer sgd \
+    --lr 0.1 --mpi-timeout 10 -o "$TMP/mpit.safetensors" >/dev/null 2>"$TMP/mpit.err" || fail "train --ids with --mpi-timeout failed"
+[ "$(grep -c "^rnnc train --ids: warning: --mpi-timeout is ignored in a single process" "$TMP/mpit.err")" -eq 1 ] \
+    || fail "no --mpi-timeout warning: $(cat "$TMP/mpit.err")"
 expect_error 2 "unknown option '--bogus'" "$RNNC" "${ev[@]}" --model "$G/cli_lstm.safetensors" --bogus
 expect_error 2 "--cell must be rnn_tanh, rnn_relu, lstm or gru" "$RNNC" init --cell transformer --vocab 5 --embed 2 \
     --hidden 2 -o "$TMP/x.safetensors"

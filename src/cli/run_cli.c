@@ -223,6 +223,9 @@ int cli_run_opts(const char *mode, const cli_flag_val *v, rnnc_run_opts *o) {
     int rc = cli_dist_start(mode, &o->comm);
     if (rc) return rc;
     run_comm = o->comm;
+    if (v[RF_MPI_TIMEOUT].given && !o->comm) /* one process: there is no other to wait for */
+        fprintf(stderr, "rnnc %s: warning: --mpi-timeout is ignored in a single process (it bounds the waits between the "
+                        "processes of mpirun -np 2 or more)\n", mode);
     const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
     if (o->comm && !v[RF_THREADS].given && !getenv("OMP_NUM_THREADS") && local && atoi(local) > 1) {
         /* the host's cores shared among its ranks, not each rank taking them all */
