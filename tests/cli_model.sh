@@ -115,6 +115,19 @@ expect_error 2 "no training budget: give --steps, --epochs or --time" "$RNNC" "$
     fail "train --ids: no --min-lr-ratio or --warmup warning: $(cat "$TMP/err")"
 "$RNNC" "${idb[@]}" --steps 2 --schedule cosine --min-lr-ratio 0.5 --warmup 1 -o "$TMP/w.safetensors" >/dev/null 2>"$TMP/err" &&
     ! grep -q warning "$TMP/err" || fail "train --ids --schedule cosine --min-lr-ratio 0.5: a warning: $(cat "$TMP/err")"
+# --seed draws dropout only: for a model without (cli_lstm has dropout 0; one layer, whatever its
+# dropout) it is ignored, with a warning
+"$RNNC" "${idb[@]}" --steps 1 --seed 5 -o "$TMP/seed.safetensors" >/dev/null 2>"$TMP/err" &&
+    [ "$(grep -c "^rnnc train --ids: warning: --seed is ignored: it draws dropout only, and the model has none (dropout 0)$" "$TMP/err")" -eq 1 ] ||
+    fail "train --ids --seed without dropout: $(cat "$TMP/err")"
+"$RNNC" init --cell gru --vocab 50 --embed 4 --hidden 4 --layers 1 --dropout 0.3 -o "$TMP/drop1.safetensors" 2>/dev/null
+"$RNNC" train --model "$TMP/drop1.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 --optimizer sgd --lr 0.5 --seed 5 \
+    -o "$TMP/drop1o.safetensors" >/dev/null 2>"$TMP/err" &&
+    [ "$(grep -c "^rnnc train --ids: warning: --seed is ignored: it draws dropout only, and the model has none (one layer)$" "$TMP/err")" -eq 1 ] ||
+    fail "train --ids --seed without dropout: $(cat "$TMP/err")"
+"$RNNC" init --cell gru --vocab 50 --embed 4 --hidden 4 --layers 2 --dropout 0.3 -o "$TMP/drop2.safetensors" 2>/dev/null
+"$RNNC" train --model "$TMP/drop2.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 --optimizer sgd --lr 0.5 --seed 5 \
+    -o "$TMP/drop2o.safetensors" >/dev/null 2>"$TMP/err" && ! grep -q warning "$TMP/err" || fail "train --ids --seed with dropout: $(cat "$TMP/err")"
 idtr=(train --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 --optimizer sgd --lr 0.5 -o "$TMP/u.safetensors")
 for f in "--log-every 3" "--eval-every 3" "--patience 2" "--checkpoint-every 3" "--resume $TMP"; do
     expect_error 2 "${f%% *} does not apply to an id-file run" "$RNNC" "${idtr[@]}" $f

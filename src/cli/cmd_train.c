@@ -149,6 +149,15 @@ static int train_ids(int argc, char **argv) {
     ro.model_out = rv[RF_OUTPUT].s;
     rnnc_task *t;
     if (rnnc_lm_task_ids(&t, iv[IF_MODEL].s, iv[IF_IDS].s, (int)mv[MF_BATCH].l, (int)iv[IF_SEQ].l)) { rc = cli_fail_status(); goto out; }
+    if (rv[RF_SEED].given) { /* it draws dropout only (the windows go in order): a model without any draws nothing */
+        rnnc_lm *m;
+        if (rnnc_lm_load(&m, iv[IF_MODEL].s) == RNNC_OK) {
+            if (!(m->c.dropout > 0 && m->c.layers > 1))
+                fprintf(stderr, "rnnc %s: warning: --seed is ignored: it draws dropout only, and the model has none (%s)\n",
+                        mode, m->c.layers > 1 ? "dropout 0" : "one layer");
+            rnnc_lm_free(m);
+        }
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
