@@ -91,9 +91,43 @@ for want in "sgd | adam | adamw (required)" "learning rate (required)" "default 
     "(default 0 = off)" "draws dropout (default 1)" "-o, --output OUT"; do
     grep -qF -- "$want" "$TMP/idshelp" || fail "train --ids --help lacks '$want'"
 done
-for flag in --log-every --eval-every --patience --checkpoint-every --dropout --resume --force "default 1337" "adamw)" "default 100"; do
+for flag in --log-every --eval-every --patience --checkpoint-every --dropout --resume --force "default 1337" "adamw)" "default 100" \
+    "resumed"; do
     grep -qF -- "$flag" "$TMP/idshelp" && fail "train --ids --help shows '$flag'"
 done
+# its budgets are the other trainers': --epochs (passes over the windows) or --time alone is one,
+# and a run with none is refused as there
+idb=(train --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --optimizer sgd --lr 0.5)
+nwin=$("$RNNC" "${idb[@]}" --epochs 1 -o "$TMP/ep1.safetensors" 2>"$TMP/err" | grep -c '^step ')
+[ "$nwin" -gt 0 ] || fail "train --ids --epochs 1: no steps: $(cat "$TMP/err")"
+[ "$("$RNNC" "${idb[@]}" --epochs 2 -o "$TMP/ep2.safetensors" 2>/dev/null | grep -c '^step ')" -eq $((2 * nwin)) ] ||
+    fail "train --ids --epochs 2 is not twice --epochs 1 ($nwin steps)"
+"$RNNC" "${idb[@]}" --steps "$nwin" -o "$TMP/st1.safetensors" >/dev/null 2>&1 && cmp -s "$TMP/st1.safetensors" "$TMP/ep1.safetensors" ||
+    fail "train --ids --epochs 1 differs from --steps $nwin"
+"$RNNC" "${idb[@]}" --time 1 -o "$TMP/t1.safetensors" >"$TMP/out" 2>"$TMP/err" && grep -q '^step 1 ' "$TMP/out" &&
+    [ -s "$TMP/t1.safetensors" ] || fail "train --ids --time 1: $(cat "$TMP/err")"
+expect_error 2 "no training budget: give --steps, --epochs or --time" "$RNNC" "${idb[@]}" -o "$TMP/nb.safetensors"
+# the warnings judge this mode's defaults: --min-lr-ratio under its constant schedule, and a
+# --warmup as long as the run, each one line
+"$RNNC" "${idb[@]}" --steps 2 --min-lr-ratio 0.5 --warmup 50 -o "$TMP/w.safetensors" >/dev/null 2>"$TMP/err" || fail "train --ids --warmup 50"
+[ "$(grep -c "^rnnc train --ids: warning: --min-lr-ratio is ignored by --schedule constant (cosine only)$" "$TMP/err")" -eq 1 ] &&
+    [ "$(grep -c "^rnnc train --ids: warning: --warmup 50 is as long as the whole run (2 steps)" "$TMP/err")" -eq 1 ] ||
+    fail "train --ids: no --min-lr-ratio or --warmup warning: $(cat "$TMP/err")"
+"$RNNC" "${idb[@]}" --steps 2 --schedule cosine --min-lr-ratio 0.5 --warmup 1 -o "$TMP/w.safetensors" >/dev/null 2>"$TMP/err" &&
+    ! grep -q warning "$TMP/err" || fail "train --ids --schedule cosine --min-lr-ratio 0.5: a warning: $(cat "$TMP/err")"
+# --seed draws dropout only: for a model without (cli_lstm has dropout 0; one layer, whatever its
+# dropout) it is ignored, with a warning
+"$RNNC" "${idb[@]}" --steps 1 --seed 5 -o "$TMP/seed.safetensors" >/dev/null 2>"$TMP/err" &&
+    [ "$(grep -c "^rnnc train --ids: warning: --seed is ignored: it draws dropout only, and the model has none (dropout 0)$" "$TMP/err")" -eq 1 ] ||
+    fail "train --ids --seed without dropout: $(cat "$TMP/err")"
+"$RNNC" init --cell gru --vocab 50 --embed 4 --hidden 4 --layers 1 --dropout 0.3 -o "$TMP/drop1.safetensors" 2>/dev/null
+"$RNNC" train --model "$TMP/drop1.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 --optimizer sgd --lr 0.5 --seed 5 \
+    -o "$TMP/drop1o.safetensors" >/dev/null 2>"$TMP/err" &&
+    [ "$(grep -c "^rnnc train --ids: warning: --seed is ignored: it draws dropout only, and the model has none (one layer)$" "$TMP/err")" -eq 1 ] ||
+    fail "train --ids --seed without dropout: $(cat "$TMP/err")"
+"$RNNC" init --cell gru --vocab 50 --embed 4 --hidden 4 --layers 2 --dropout 0.3 -o "$TMP/drop2.safetensors" 2>/dev/null
+"$RNNC" train --model "$TMP/drop2.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 --optimizer sgd --lr 0.5 --seed 5 \
+    -o "$TMP/drop2o.safetensors" >/dev/null 2>"$TMP/err" && ! grep -q warning "$TMP/err" || fail "train --ids --seed with dropout: $(cat "$TMP/err")"
 idtr=(train --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 --optimizer sgd --lr 0.5 -o "$TMP/u.safetensors")
 for f in "--log-every 3" "--eval-every 3" "--patience 2" "--checkpoint-every 3" "--resume $TMP"; do
     expect_error 2 "${f%% *} does not apply to an id-file run" "$RNNC" "${idtr[@]}" $f
@@ -172,6 +206,11 @@ grep -q "warning: --momentum is ignored by --optimizer adam" "$TMP/mom.err" || f
 "$RNNC" train --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 --optimizer adam \
     --lr 0.1 --schedule constant --min-lr-ratio 0.5 -o "$TMP/sch.safetensors" >/dev/null 2>"$TMP/sch.err" || fail "train with --schedule constant failed"
 grep -q "warning: --min-lr-ratio is ignored by --schedule constant (cosine only)" "$TMP/sch.err" || fail "no --min-lr-ratio warning: $(cat "$TMP/sch.err")"
+# --mpi-timeout outside mpirun: one process, nothing to wait for; ignored with a warning
+"$RNNC" train --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 --optimizer sgd \
+    --lr 0.1 --mpi-timeout 10 -o "$TMP/mpit.safetensors" >/dev/null 2>"$TMP/mpit.err" || fail "train --ids with --mpi-timeout failed"
+[ "$(grep -c "^rnnc train --ids: warning: --mpi-timeout is ignored in a single process" "$TMP/mpit.err")" -eq 1 ] \
+    || fail "no --mpi-timeout warning: $(cat "$TMP/mpit.err")"
 expect_error 2 "unknown option '--bogus'" "$RNNC" "${ev[@]}" --model "$G/cli_lstm.safetensors" --bogus
 expect_error 2 "--cell must be rnn_tanh, rnn_relu, lstm or gru" "$RNNC" init --cell transformer --vocab 5 --embed 2 \
     --hidden 2 -o "$TMP/x.safetensors"

@@ -46,6 +46,12 @@ n=$(wc -c <"$T/s1")
 cmp -s "$T/g1" "$T/g2" || fail "greedy output depends on the seed"
 "$RNNC" sample --model "$M" --prompt "the" -n 30 --top-k 1 --seed 3 >"$T/k1"
 cmp -s "$T/g1" "$T/k1" || fail "top-k 1 differs from greedy"
+# --top-k at or above the vocabulary cuts nothing: ignored, with one warning line, the same text as without
+"$RNNC" sample --model "$M" --prompt "the" -n 30 --seed 3 >"$T/ka" 2>/dev/null
+"$RNNC" sample --model "$M" --prompt "the" -n 30 --seed 3 --top-k 100000 >"$T/kb" 2>"$T/err" && cmp -s "$T/ka" "$T/kb" &&
+    [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "^rnnc sample: warning: --top-k 100000 is ignored: the model has [0-9]* tokens, all of them among the 100000 likeliest$" "$T/err" ||
+    fail "--top-k above the vocabulary: $(cat "$T/err")"
+"$RNNC" sample --model "$M" --prompt "the" -n 30 --seed 3 --top-k 5 >/dev/null 2>"$T/err" && [ ! -s "$T/err" ] || fail "--top-k 5: a warning: $(cat "$T/err")"
 "$RNNC" sample --model "$M" --prompt "the" -n 30 --temperature 0 --half >"$T/h1" || fail "sample --half failed"
 "$RNNC" sample --model "$M" --prompt "the" -n 30 --temperature 0 --half >"$T/h2"
 cmp -s "$T/h1" "$T/h2" || fail "--half is not deterministic"
@@ -118,6 +124,12 @@ V=$("$RNNC" info "$M" 2>/dev/null | grep -oE 'vocab[^0-9]*[0-9]+' | head -1 | gr
 awk -F'\t' 'NF != 8 {bad=1} END {exit bad}' "$T/proj/vectors.tsv" || fail "vectors.tsv rows do not have E=8 fields"
 grep -q '^ $' "$T/proj/metadata.tsv" || fail "the space token is missing from metadata.tsv"
 grep -qx '\\n' "$T/proj/metadata.tsv" || fail "the newline token is not escaped as \\n"
+# -k counts a WORD's neighbours: with --export (every token's vector) it is ignored, with one
+# warning line, and the files are the same
+"$RNNC" similar --model "$M" --export "$T/projk" -k 5 >/dev/null 2>"$T/err" || fail "export with -k failed"
+[ "$(cat "$T/err")" = "rnnc similar: warning: -k is ignored with --export (it writes every token's vector; -k counts the neighbours listed for a WORD)" ] ||
+    fail "export -k: no warning: $(cat "$T/err")"
+cmp -s "$T/proj/vectors.tsv" "$T/projk/vectors.tsv" && cmp -s "$T/proj/metadata.tsv" "$T/projk/metadata.tsv" || fail "export -k: other files"
 # a char model's byte-fallback ids have labels of their own ("<0x65>"), so no label appears twice
 [ -z "$(sort "$T/proj/metadata.tsv" | uniq -d)" ] || fail "labels appear twice: $(sort "$T/proj/metadata.tsv" | uniq -d | head -3 | tr '\n' ' ')"
 [ "$(sed -n "$((4 + 0x65 + 1))p" "$T/proj/metadata.tsv")" = "<0x65>" ] || fail "byte 0x65's id is not labelled <0x65>"

@@ -364,5 +364,50 @@ tr -d '\n' <"$tmp/corpus.txt" >"$tmp/oneline.txt"
 "$rnnc" tokenizer stats --sizes 300 "$tmp/oneline.txt" >"$tmp/stats" 2>&1 && head -1 "$tmp/stats" | grep -q 'cut inside a line' && ok ||
     fail "stats on one line: the cut inside the line is not said: $(head -1 "$tmp/stats")"
 
+# A flag the tokenizer leaves without effect: one warning line each, and the ids are those without it.
+# warned NAME WANT CMD...: the command succeeds, stderr is exactly the lines WANT (a regex per line,
+# '|'-separated), and stdout is the same as CMD without the flags after '--' (given last)
+warned() {
+    local name=$1 want=$2
+    shift 2
+    local i n=$# args=("$@") plain=()
+    for ((i = 0; i < n; i++)); do [ "${args[i]}" = -- ] && break; plain+=("${args[i]}"); done
+    local extra=("${args[@]:i+1}")
+    "$rnnc" "${plain[@]}" >"$tmp/w_plain" 2>/dev/null
+    if "$rnnc" "${plain[@]}" "${extra[@]}" >"$tmp/w_out" 2>"$tmp/w_err" && cmp -s "$tmp/w_plain" "$tmp/w_out" &&
+        [ "$(wc -l <"$tmp/w_err")" -eq "$(echo "$want" | tr '|' '\n' | grep -c .)" ] &&
+        ! echo "$want" | tr '|' '\n' | while read -r w; do grep -qE -- "$w" "$tmp/w_err" || echo missing; done | grep -q .; then ok
+    else fail "$name: stderr $(cat "$tmp/w_err")"; fi
+}
+cp "$tmp/bpe.tiktoken" "$tmp/bare.tiktoken" # no sidecar, no special tokens: --pattern is its pattern
+"$rnnc" tokenizer train --type bpe --vocab-size 300 -o "$tmp/nospec.tiktoken" "$tmp/corpus.txt" 2>/dev/null
+warned "encode char --allow-special --pattern" \
+    "^rnnc tokenizer encode: warning: --pattern is ignored by a char tokenizer \(BPE only\)$|^rnnc tokenizer encode: warning: --allow-special is ignored by a char tokenizer \(BPE only\)$" \
+    tokenizer encode -t "$tmp/char.json" "$tmp/mixed.txt" -- --allow-special --pattern r50k
+warned "encode word --pattern" "^rnnc tokenizer encode: warning: --pattern is ignored by a word tokenizer \(BPE only\)$" \
+    tokenizer encode -t "$tmp/word.json" "$tmp/mixed.txt" -- --pattern r50k
+warned "encode bpe with a sidecar --pattern" "^rnnc tokenizer encode: warning: --pattern is ignored: the sidecar .*bpe.tiktoken.json gives the pattern" \
+    tokenizer encode -t "$tmp/bpe.tiktoken" "$tmp/mixed.txt" -- --pattern r50k
+warned "encode bpe without specials --allow-special" "^rnnc tokenizer encode: warning: --allow-special is ignored: .*nospec.tiktoken has no special tokens$" \
+    tokenizer encode -t "$tmp/nospec.tiktoken" "$tmp/mixed.txt" -- --allow-special
+warned "encode char --format binary --threads" "^rnnc tokenizer encode: warning: --threads is ignored by a char tokenizer with --format binary" \
+    tokenizer encode -t "$tmp/char.json" --format binary "$tmp/mixed.txt" -- --threads 2
+"$rnnc" tokenizer encode -t "$tmp/bpe.tiktoken" "$tmp/mixed.txt" >"$tmp/w_ids"
+warned "decode --pattern" "^rnnc tokenizer decode: warning: --pattern is ignored by decode" \
+    tokenizer decode -t "$tmp/bpe.tiktoken" "$tmp/w_ids" -- --pattern '[a'
+# ... and none where it acts: --pattern for a rank file without a sidecar (other ids), --allow-special
+# with special tokens, --threads with the text output
+"$rnnc" tokenizer encode -t "$tmp/bare.tiktoken" --pattern r50k "$tmp/mixed.txt" >/dev/null 2>"$tmp/err" && [ ! -s "$tmp/err" ] &&
+    printf '<|endoftext|>' | "$rnnc" tokenizer encode -t "$tmp/bpe.tiktoken" --allow-special >/dev/null 2>"$tmp/err" && [ ! -s "$tmp/err" ] &&
+    "$rnnc" tokenizer encode -t "$tmp/char.json" --threads 2 "$tmp/mixed.txt" >/dev/null 2>"$tmp/err" && [ ! -s "$tmp/err" ] && ok ||
+    fail "a warning for a flag that acts: $(cat "$tmp/err")"
+# stats with every size below 256 has no BPE row: --pattern and --threads are ignored, one line each
+"$rnnc" tokenizer stats --sizes 100 --pattern r50k --threads 2 "$tmp/corpus.txt" >/dev/null 2>"$tmp/err" &&
+    [ "$(grep -c '^rnnc tokenizer stats: warning: --pattern is ignored: every --sizes is below 256' "$tmp/err")" -eq 1 ] &&
+    [ "$(grep -c '^rnnc tokenizer stats: warning: --threads is ignored: every --sizes is below 256' "$tmp/err")" -eq 1 ] &&
+    [ "$(wc -l <"$tmp/err")" -eq 2 ] && ok || fail "stats --sizes 100 --pattern --threads: $(cat "$tmp/err")"
+"$rnnc" tokenizer stats --sizes 300 --pattern r50k --threads 2 "$tmp/corpus.txt" >/dev/null 2>"$tmp/err" && ! grep -q warning "$tmp/err" && ok ||
+    fail "stats --sizes 300 --pattern --threads: a warning: $(cat "$tmp/err")"
+
 echo "$checks checks passed, $failures failed"
 [ "$failures" = 0 ]

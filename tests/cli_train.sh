@@ -190,6 +190,17 @@ ls "$tmp/live" | grep -q '\.tmp\.' && bad "temp files of the killed run remain: 
 "$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 1 --dropout 0.3 --seed 9223372036854775807 -o "$tmp/drop" 2>"$tmp/err" \
   && [ "$(grep -c "warning: --dropout is ignored with one layer" "$tmp/err")" -eq 1 ] && ok || bad "no --dropout warning: $(cat "$tmp/err")"
 
+# --mpi-timeout bounds the waits between mpirun's processes: in one process it is ignored, with a
+# one-line warning, when a run starts and when it resumes (and the run is the same)
+"$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 2 --mpi-timeout 10 -o "$tmp/mpit" 2>"$tmp/err" \
+  && [ "$(grep -c "^rnnc train: warning: --mpi-timeout is ignored in a single process" "$tmp/err")" -eq 1 ] && ok \
+  || bad "no --mpi-timeout warning: $(cat "$tmp/err")"
+"$rnnc" train --resume "$tmp/mpit" --steps 3 --mpi-timeout 0 2>"$tmp/err" \
+  && [ "$(grep -c "^rnnc train: warning: --mpi-timeout is ignored in a single process" "$tmp/err")" -eq 1 ] && ok \
+  || bad "no --mpi-timeout warning on --resume: $(cat "$tmp/err")"
+"$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 2 -o "$tmp/mpit0" 2>"$tmp/err" && ! grep -q -- "--mpi-timeout" "$tmp/err" && ok \
+  || bad "an --mpi-timeout warning without the flag: $(cat "$tmp/err")"
+
 # --patience counts validations: with --eval-every 0 there is one, at the end, so it is ignored, with a warning
 # (train --ids, which never validates, refuses both: cli_model)
 "$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 2 --patience 2 --eval-every 0 -o "$tmp/pat" 2>"$tmp/err" \

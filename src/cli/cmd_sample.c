@@ -208,6 +208,9 @@ int cmd_sample(int argc, char **argv) {
     rnnc_tokenizer *tok;
     int rc = cli_load_lm_tokenizer(model, &m, &tok);
     if (rc) { free(pfile); return rc; }
+    if (temperature > 0 && top_k >= m->c.vocab) /* the K likeliest are every token: no cut (greedy said so above) */
+        fprintf(stderr, "rnnc sample: warning: --top-k %ld is ignored: the model has %d tokens, all of them among the %ld "
+                        "likeliest\n", top_k, m->c.vocab, top_k);
     rnnc_sample_params p = {(float)temperature, (int)top_k, (float)top_p};
     rnnc_generator *g = NULL;
     rnnc_ids ids = {0};

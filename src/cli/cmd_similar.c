@@ -153,6 +153,7 @@ int cmd_similar(int argc, char **argv) {
     char **words = calloc((size_t)argc, sizeof *words);
     int *signs = calloc((size_t)argc, sizeof *signs);
     int n_words = 0, has_ops = 0, next_sign = 1, dangling = 0;
+    bool k_given = false;
     if (!words || !signs) { free(words); free(signs); return cli_fail("out of memory"); }
     int rc = 0;
     if (cli_wants_help(argc, argv)) { fputs(similar_help, stdout); free(words); free(signs); return 0; }
@@ -167,7 +168,10 @@ int cmd_similar(int argc, char **argv) {
         }
         if (cli_opt("similar", argc, argv, &i, "--model", &v, &err)) model = v;
         else if (cli_opt("similar", argc, argv, &i, "--export", &v, &err)) export_dir = v;
-        else if (cli_opt("similar", argc, argv, &i, "-k", &v, &err)) { if (!err && !cli_parse_long("similar", "-k", v, 1, 100000, &k)) rc = 2; }
+        else if (cli_opt("similar", argc, argv, &i, "-k", &v, &err)) {
+            if (!err && !cli_parse_long("similar", "-k", v, 1, 100000, &k)) rc = 2;
+            k_given = true;
+        }
         else if (argv[i][0] == '-' && argv[i][1]) rc = cli_usage_error("similar", "unknown option '%s'", argv[i]);
         else {
             words[n_words] = argv[i];
@@ -184,6 +188,9 @@ int cmd_similar(int argc, char **argv) {
     if (!rc && export_dir && (!*export_dir || !strcmp(export_dir, "-")))
         rc = cli_usage_error("similar", "--export needs the name of a directory to write vectors.tsv and metadata.tsv into");
     if (rc) { free(words); free(signs); return rc; }
+    if (export_dir && k_given) /* every token's vector is written, no neighbours listed */
+        fprintf(stderr, "rnnc similar: warning: -k is ignored with --export (it writes every token's vector; -k counts the "
+                        "neighbours listed for a WORD)\n");
 
     rnnc_lm *m;
     rnnc_tokenizer *tok;

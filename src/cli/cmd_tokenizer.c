@@ -4,12 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/cmd_tokenizer.h"
 #include "core/bigmem.h"
 #include "rnnc/batch.h"
+#include "rnnc/bpe.h"
 #include "rnnc/filekind.h"
 #include "rnnc/safetensors.h"
 #include "rnnc/io.h"
@@ -90,8 +92,8 @@ static const char HELP_DECODE[] =
     "options:\n"
     "  -t, --tokenizer T   a tokenizer file or r50k_base | p50k_base | cl100k_base |\n"
     "                      o200k_base\n"
-    "  --pattern P         BPE: the pattern for a .tiktoken file without a sidecar\n"
-    "                      (default cl100k)\n";
+    "  --pattern P         taken as encode takes it, but ignored, with a warning: ids\n"
+    "                      decode to their bytes without a pattern\n";
 
 
 /* ---- helpers ---- */
@@ -226,6 +228,43 @@ static int tok_train(int argc, char **argv) {
     fprintf(stderr, "wrote %s: %s tokenizer, %zu ids, trained in %.2f s\n", out, type_s, rnnc_tokenizer_n_vocab(t), dt);
     rnnc_tokenizer_free(t);
     return 0;
+}
+
+/* The one-line warnings for encode's flags that the tokenizer loaded (t, named `name`) leaves
+ * without effect: --pattern (a .tiktoken file without a sidecar only), --allow-special (BPE with
+ * special tokens only), --threads with --format binary for char and word (their encoders run on
+ * one thread; only BPE inputs and the text output use more). */
+static void warn_unused(const char *cmd, const char *name, const rnnc_tokenizer *t, const char *pattern, bool allow,
+                        long threads, bool binary) {
+    rnnc_tokenizer_type type = rnnc_tokenizer_type_of(t);
+    const char *tn = rnnc_tokenizer_type_name(type);
+    const rnnc_bpe *b = rnnc_tokenizer_bpe(t);
+    if (pattern && !b)
+        fprintf(stderr, "rnnc %s: warning: --pattern is ignored by a %s tokenizer (BPE only)\n", cmd, tn);
+    else if (pattern) {
+        static const char *const openai[] = {"r50k_base", "p50k_base", "cl100k_base", "o200k_base"};
+        bool named = false;
+        for (size_t k = 0; k < sizeof openai / sizeof openai[0]; k++) named |= strcmp(name, openai[k]) == 0;
+        rnnc_file_kind kind = named ? RNNC_FILE_UNKNOWN : rnnc_file_kind_sniff_path(name);
+        struct stat sb; /* from a pipe only a tokenizer JSON can be read (not sniffed: it is read once) */
+        if (!named && (stat(name, &sb) != 0 || !S_ISREG(sb.st_mode))) kind = RNNC_FILE_TOKENIZER_JSON;
+        if (named)
+            fprintf(stderr, "rnnc %s: warning: --pattern is ignored: %s has its own (it is for a .tiktoken file without a "
+                            "sidecar)\n", cmd, name);
+        else if (kind == RNNC_FILE_TOKENIZER_JSON || kind == RNNC_FILE_JSON)
+            fprintf(stderr, "rnnc %s: warning: --pattern is ignored: the tokenizer file %s carries its own (it is for a "
+                            ".tiktoken file without a sidecar)\n", cmd, name);
+        else if (strcmp(rnnc_bpe_pattern(b), pattern) != 0) /* the sidecar's took its place */
+            fprintf(stderr, "rnnc %s: warning: --pattern is ignored: the sidecar %s.json gives the pattern (it is for a "
+                            ".tiktoken file without a sidecar)\n", cmd, name);
+    }
+    if (allow && !b)
+        fprintf(stderr, "rnnc %s: warning: --allow-special is ignored by a %s tokenizer (BPE only)\n", cmd, tn);
+    else if (allow && rnnc_bpe_n_specials(b) == 0)
+        fprintf(stderr, "rnnc %s: warning: --allow-special is ignored: %s has no special tokens\n", cmd, name);
+    if (threads > 0 && binary && !b)
+        fprintf(stderr, "rnnc %s: warning: --threads is ignored by a %s tokenizer with --format binary (it encodes on one "
+                        "thread; BPE inputs and the text output use more)\n", cmd, tn);
 }
 
 /* ---- encode ---- */
@@ -379,6 +418,7 @@ static int tok_encode(int argc, char **argv) {
     if (threads > 0) omp_set_num_threads((int)threads);
     rnnc_tokenizer *t;
     if ((rc = load_tokenizer(&t, cmd, tok, pattern))) return rc;
+    warn_unused(cmd, tok, t, pattern, allow, threads, binary);
     unsigned char *text;
     size_t len;
     if (rnnc_read_file(file ? file : "-", &text, &len)) { rnnc_tokenizer_free(t); return cli_fail_status(); }
@@ -409,8 +449,11 @@ static int tok_decode(int argc, char **argv) {
     const char *tok = NULL, *pattern = NULL, *file = NULL;
     int done, rc = parse_io_args("tokenizer decode", HELP_DECODE, argc, argv, &tok, &pattern, NULL, &file, &done);
     if (rc || done) return rc;
+    if (pattern) /* not even checked: a pattern cuts text into pieces, and decoding has no text to cut */
+        fprintf(stderr, "rnnc tokenizer decode: warning: --pattern is ignored by decode (ids decode to their bytes without "
+                        "a pattern; encode uses it)\n");
     rnnc_tokenizer *t;
-    if ((rc = load_tokenizer(&t, "tokenizer decode", tok, pattern))) return rc;
+    if ((rc = load_tokenizer(&t, "tokenizer decode", tok, NULL))) return rc;
     const char *name = rnnc_path_label(file ? file : "-");
     unsigned char *text;
     size_t len;

@@ -91,6 +91,7 @@ int tok_stats(int argc, char **argv) {
     const char *cmd = "tokenizer stats", *v, *pattern = "cl100k";
     double held = 0.1;
     long min_count = 1, threads = 0;
+    bool pattern_given = false;
     size_t sizes[32], n_sizes = 0;
     char **files = calloc((size_t)argc + 1, sizeof *files);
     size_t n_files = 0;
@@ -102,7 +103,7 @@ int tok_stats(int argc, char **argv) {
         const char *a = argv[i];
         if (cli_opt(cmd, argc, argv, &i, "--held-out", &v, &rc)) { if (!rc && !cli_parse_double(cmd, "--held-out", v, 0.001, 0.9, &held)) rc = 2; }
         else if (cli_opt(cmd, argc, argv, &i, "--sizes", &v, &rc)) { if (!rc) rc = parse_sizes(cmd, v, sizes, &n_sizes); }
-        else if (cli_opt(cmd, argc, argv, &i, "--pattern", &v, &rc)) { if (!rc) pattern = v; }
+        else if (cli_opt(cmd, argc, argv, &i, "--pattern", &v, &rc)) { if (!rc) { pattern = v; pattern_given = true; } }
         else if (cli_opt(cmd, argc, argv, &i, "--min-count", &v, &rc)) { if (!rc && !cli_parse_long(cmd, "--min-count", v, 0, 1000000000000L, &min_count)) rc = 2; }
         else if (cli_opt(cmd, argc, argv, &i, "--threads", &v, &rc)) { if (!rc && !cli_parse_long(cmd, "--threads", v, 1, 1024, &threads)) rc = 2; }
         else if (a[0] == '-' && a[1]) rc = cli_usage_error(cmd, "unknown option '%s'", a);
@@ -111,6 +112,14 @@ int tok_stats(int argc, char **argv) {
     if (!rc && n_files == 0) rc = cli_usage_error(cmd, "no CORPUS file given");
     if (rc) { free(files); return rc; }
     qsort(sizes, n_sizes, sizeof *sizes, by_size);
+    /* every size below BPE's 256 byte tokens: no BPE row, so BPE is not trained, and its flags do nothing */
+    const bool bpe_rows = sizes[n_sizes - 1] >= 256;
+    if (!bpe_rows && pattern_given)
+        fprintf(stderr, "rnnc %s: warning: --pattern is ignored: every --sizes is below 256, so there is no BPE row (BPE "
+                        "only)\n", cmd);
+    if (!bpe_rows && threads > 0)
+        fprintf(stderr, "rnnc %s: warning: --threads is ignored: every --sizes is below 256, so there is no BPE row (BPE "
+                        "training only)\n", cmd);
     rnnc_pretok *re; /* a bad pattern should fail now, not after the char and word rows */
     if (rnnc_pretok_new(&re, pattern)) { free(files); return cli_fail_status(); }
     rnnc_pretok_free(re);
@@ -183,8 +192,8 @@ int tok_stats(int argc, char **argv) {
         rnnc_word_free(wt);
     }
     /* BPE: trained once at the largest size; smaller sizes keep its first ranks. */
-    {
-        size_t big = sizes[n_sizes - 1] < 256 ? 256 : sizes[n_sizes - 1];
+    if (bpe_rows) {
+        size_t big = sizes[n_sizes - 1];
         tok_bpe_progress bar = {0};
         rnnc_bpe_train_opts o = {.vocab_size = big, .pattern = pattern, .threads = (int)threads,
                                  .progress = tok_on_merge, .count_progress = tok_on_count, .progress_ctx = &bar};

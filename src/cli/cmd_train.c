@@ -1,6 +1,7 @@
 /* rnnc train — the language-model task, on text (cmd_train_text.c) or on an id file (here): a
- * model made elsewhere (PyTorch's state_dict, `rnnc init`) trained on ids for N steps and written
- * to one file, each step's loss printed, so its numbers can be checked against the reference. */
+ * model made elsewhere (PyTorch's state_dict, `rnnc init`) trained on ids for its budget (steps,
+ * epochs or time) and written to one file, each step's loss printed, so its numbers can be
+ * checked against the reference. */
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,17 +44,21 @@ static const char *ids_help(int k) {
     case RF_WARMUP: return "linear warm-up steps (default 0)";
     case RF_SEED: return "draws dropout (default 1)";
     case RF_EMA: return "keep a moving average of the weights with decay D (default 0 = off): the model written is the average";
+    case RF_THREADS: return "OpenMP threads (default: OMP_NUM_THREADS or all cores, under mpirun the host's cores shared among "
+                            "its ranks; results depend on it)";
     default: return NULL;
     }
 }
 
 static void usage(FILE *f, cli_flag_table *tables, size_t n) {
-    fputs("usage: rnnc train --model MODEL --ids FILE --batch B --seq T --steps N\n"
+    fputs("usage: rnnc train --model MODEL --ids FILE --batch B --seq T\n"
+          "                  (--steps N | --epochs X | --time T)\n"
           "                  --optimizer sgd|adam|adamw --lr X [--momentum M]\n"
           "                  [--weight-decay W] [--clip C] [--seed S] -o OUT\n"
           "\n"
-          "Takes N optimizer steps on consecutive windows of the id file (batched as in\n"
-          "'rnnc eval'), carrying the recurrent state between windows and starting again\n"
+          "Takes optimizer steps on consecutive windows of the id file (batched as in\n"
+          "'rnnc eval') until the first budget is reached (an epoch is one pass over the\n"
+          "windows), carrying the recurrent state between windows and starting again\n"
           "from the first window with zero state when the windows run out. Each step's\n"
           "loss (mean cross-entropy over its B*T targets) is printed; the trained model\n"
           "is written to OUT. The learning rate is constant (--schedule constant, no\n"
@@ -80,9 +85,18 @@ static void on_signal(int sig) {
     stop_requested = 1;
 }
 
+typedef struct {
+    cli_progress bar;
+    long warmup; /* in effect, for the warning that it outlasts the run */
+} ids_view;
+
 static void on_step(const rnnc_run_event *e, void *ctx) {
-    cli_progress *bar = ctx;
-    if (e->kind == RNNC_RUN_STARTED) cli_progress_start(bar, "train", (double)e->total_steps);
+    ids_view *u = ctx;
+    cli_progress *bar = &u->bar;
+    if (e->kind == RNNC_RUN_STARTED) { /* the bar counts steps, or seconds under --time alone */
+        cli_warn_warmup("rnnc train --ids", u->warmup, e->total_steps);
+        cli_progress_start(bar, "train", e->total_steps > 0 ? (double)e->total_steps : e->seconds_budget);
+    }
     if (e->kind != RNNC_RUN_PROGRESS) return;
     cli_progress_finish(bar);
     printf("step %ld loss %.6f\n", e->step, e->loss);
@@ -90,7 +104,7 @@ static void on_step(const rnnc_run_event *e, void *ctx) {
     cli_train_status st = {e->step, e->total_steps, -1, e->loss, NAN, NULL};
     cli_train_fields f;
     cli_train_fields_make(&f, &st);
-    cli_progress_update_fields(bar, (double)e->step, f.field, f.n);
+    cli_progress_update_fields(bar, e->total_steps > 0 ? (double)e->step : e->elapsed, f.field, f.n);
 }
 
 static int train_ids(int argc, char **argv) {
@@ -110,7 +124,7 @@ static int train_ids(int argc, char **argv) {
     if (rc < 0) { usage(stdout, tables, nt); cli_flags_free(tables, nt); return 0; }
     if (rc) goto out;
     const char *need[][2] = {{"--model", iv[IF_MODEL].s}, {"--ids", iv[IF_IDS].s}, {"--batch", mv[MF_BATCH].given ? "" : NULL},
-                             {"--seq", iv[IF_SEQ].given ? "" : NULL}, {"--steps", rv[RF_STEPS].given ? "" : NULL},
+                             {"--seq", iv[IF_SEQ].given ? "" : NULL},
                              {"--optimizer", rv[RF_OPTIMIZER].s}, {"--lr", rv[RF_LR].given ? "" : NULL},
                              {"-o", rv[RF_OUTPUT].s}};
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
@@ -122,25 +136,36 @@ static int train_ids(int argc, char **argv) {
     /* before the training, not at its end; the model may be written over (trained further in
      * place: it is read first), the ids may not */
     if ((rc = cli_output_ok(mode, "-o", &rv[RF_OUTPUT].s, false, (const char *const[]){iv[IF_IDS].s}, 1))) goto out;
-    rnnc_run_opts ro;
-    if ((rc = cli_run_opts(mode, rv, &ro))) goto out;
-    if (!rv[RF_SCHEDULE].given) ro.schedule = RNNC_SCHEDULE_CONSTANT;
-    if (!rv[RF_WARMUP].given) ro.warmup = 0;
-    if (!rv[RF_CLIP].given) ro.clip = 0;
-    if (!rv[RF_SEED].given) ro.seed = 1;
+    /* this mode's defaults go in first, so the warnings judge what is in effect (--min-lr-ratio
+     * under the constant schedule); the budget is --steps, --epochs or --time, as in the others */
+    rnnc_run_opts base = rnnc_run_defaults(), ro;
+    base.schedule = RNNC_SCHEDULE_CONSTANT;
+    base.warmup = 0;
+    base.clip = 0;
+    base.seed = 1;
+    if ((rc = cli_run_opts_from(mode, rv, &base, &ro))) goto out;
     ro.eval_every = ro.log_every = 0;
     ro.run_dir = NULL;
     ro.model_out = rv[RF_OUTPUT].s;
     rnnc_task *t;
     if (rnnc_lm_task_ids(&t, iv[IF_MODEL].s, iv[IF_IDS].s, (int)mv[MF_BATCH].l, (int)iv[IF_SEQ].l)) { rc = cli_fail_status(); goto out; }
+    if (rv[RF_SEED].given) { /* it draws dropout only (the windows go in order): a model without any draws nothing */
+        rnnc_lm *m;
+        if (rnnc_lm_load(&m, iv[IF_MODEL].s) == RNNC_OK) {
+            if (!(m->c.dropout > 0 && m->c.layers > 1))
+                fprintf(stderr, "rnnc %s: warning: --seed is ignored: it draws dropout only, and the model has none (%s)\n",
+                        mode, m->c.layers > 1 ? "dropout 0" : "one layer");
+            rnnc_lm_free(m);
+        }
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    cli_progress bar = {0};
-    rnnc_status s = rnnc_run_start(&ro, t, on_step, &bar, &stop_requested);
-    cli_progress_finish(&bar);
+    ids_view u = {.warmup = ro.warmup};
+    rnnc_status s = rnnc_run_start(&ro, t, on_step, &u, &stop_requested);
+    cli_progress_finish(&u.bar);
     if (s) rc = s == RNNC_ERR_INTERRUPTED ? (cli_fail("interrupted: %s was not written", ro.model_out), 130) : cli_fail_status();
     else fprintf(stderr, "wrote %s\n", ro.model_out);
 out:

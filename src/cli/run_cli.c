@@ -168,8 +168,16 @@ int cli_flags_check_resume(const char *mode, const cli_flag_table *tables, size_
     return 0;
 }
 
-int cli_run_opts(const char *mode, const cli_flag_val *v, rnnc_run_opts *o) {
-    *o = rnnc_run_defaults();
+int cli_run_opts(const char *mode, const cli_flag_val *v, rnnc_run_opts *o) { return cli_run_opts_from(mode, v, NULL, o); }
+
+void cli_warn_warmup(const char *who, long warmup, long total_steps) {
+    if (warmup > 0 && total_steps > 0 && warmup >= total_steps)
+        fprintf(stderr, "%s: warning: --warmup %ld is as long as the whole run (%ld step%s): the learning rate never "
+                        "reaches its peak\n", who, warmup, total_steps, total_steps == 1 ? "" : "s");
+}
+
+int cli_run_opts_from(const char *mode, const cli_flag_val *v, const rnnc_run_opts *base, rnnc_run_opts *o) {
+    *o = base ? *base : rnnc_run_defaults();
     rnnc_optim_kind kind = o->optim.kind;
     if (v[RF_OPTIMIZER].given && rnnc_optim_parse(v[RF_OPTIMIZER].s, &kind))
         return cli_usage_error(mode, "--optimizer must be sgd, adam or adamw, got '%s'", v[RF_OPTIMIZER].s);
@@ -226,6 +234,9 @@ int cli_run_opts(const char *mode, const cli_flag_val *v, rnnc_run_opts *o) {
     int rc = cli_dist_start(mode, &o->comm);
     if (rc) return rc;
     run_comm = o->comm;
+    if (v[RF_MPI_TIMEOUT].given && !o->comm) /* one process: there is no other to wait for */
+        fprintf(stderr, "rnnc %s: warning: --mpi-timeout is ignored in a single process (it bounds the waits between the "
+                        "processes of mpirun -np 2 or more)\n", mode);
     const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
     if (o->comm && !v[RF_THREADS].given && !getenv("OMP_NUM_THREADS") && local && atoi(local) > 1) {
         /* the host's cores shared among its ranks, not each rank taking them all */
@@ -307,9 +318,7 @@ static void on_event(const rnnc_run_event *e, void *ctx) {
                             "goes from %.3g to %.3g at step %ld\n", u->cmd, e->lr_was, e->lr, e->step);
         if (e->resumed && e->best_step >= 0 && e->best_line && *e->best_line)
             snprintf(u->best, sizeof u->best, "step %ld, %s", e->best_step, e->best_line);
-        if (u->warmup > 0 && e->total_steps > 0 && u->warmup >= e->total_steps)
-            fprintf(stderr, "%s: warning: --warmup %ld is as long as the whole run (%ld step%s): the learning rate never "
-                            "reaches its peak\n", u->cmd, u->warmup, e->total_steps, e->total_steps == 1 ? "" : "s");
+        cli_warn_warmup(u->cmd, u->warmup, e->total_steps);
         cli_progress_start(&u->bar, "train", e->total_steps > 0 ? (double)e->total_steps : e->seconds_budget);
         u->bar_started = true;
         u->last_loss = u->tok_s = NAN;

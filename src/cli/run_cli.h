@@ -72,6 +72,12 @@ int cli_flags_check_resume(const char *mode, const cli_flag_table *tables, size_
  * and sets o->comm; the thread count then defaults to the cores divided among the host's ranks.
  * Returns 0 or an exit code. */
 int cli_run_opts(const char *mode, const cli_flag_val *v, rnnc_run_opts *o);
+/* The same from a mode's own defaults `base` (train --ids: constant schedule, no warm-up, no
+ * clipping), so that its warnings judge the settings in effect (--min-lr-ratio without cosine). */
+int cli_run_opts_from(const char *mode, const cli_flag_val *v, const rnnc_run_opts *base, rnnc_run_opts *o);
+/* The one-line warning when --warmup (in effect) is as long as the whole run of total_steps (0:
+ * no step budget, nothing said); `who` starts the line ("rnnc train"). */
+void cli_warn_warmup(const char *who, long warmup, long total_steps);
 /* The resume's changes from the shared flags; `task` the task this trainer resumes. */
 rnnc_run_change cli_run_change(const cli_flag_val *v, const char *task);
 
