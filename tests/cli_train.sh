@@ -90,6 +90,14 @@ echo stale >"$tmp/mine/model.safetensors.tmp.99999999"
 "$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 1 -o "$tmp/mine" 2>/dev/null
 [ -e "$tmp/mine/notes.tmp.2024" ] && [ ! -e "$tmp/mine/model.safetensors.tmp.99999999" ] && [ -s "$tmp/mine/model.safetensors" ] && ok \
   || bad "a run in a user's folder: $(ls -A "$tmp/mine")"
+# Relative data paths are the run's, from where it started: a resume from another directory reads
+# them there (not a file of the same name here), and says so by the full path when one changed.
+mkdir -p "$tmp/wd/a" "$tmp/wd/b" && cp "$tmp/corpus.txt" "$tmp/wd/a/text.txt" && head -c 5000 "$tmp/corpus.txt" >"$tmp/wd/b/text.txt"
+(cd "$tmp/wd/a" && "$rnnc" train --data text.txt "${small[@]}" --steps 3 -o run 2>/dev/null)
+(cd "$tmp/wd/b" && "$rnnc" train --resume ../a/run --steps 5 2>"$tmp/err") && ok || bad "resume from another directory: $(cat "$tmp/err")"
+echo "one more line" >>"$tmp/wd/a/text.txt"
+(cd "$tmp/wd/b" && "$rnnc" train --resume ../a/run --steps 7 2>"$tmp/err")
+grep -q "^rnnc: $(cd "$tmp/wd/a" && pwd -P)/text.txt has changed since the run started" "$tmp/err" && ok || bad "changed data from elsewhere: $(cat "$tmp/err")"
 # Data from stdin (or a pipe) trains: it cannot be read again, so the run records no digest of it.
 "$rnnc" train --data - "${small[@]}" --steps 2 -o "$tmp/stdin" <"$tmp/corpus.txt" 2>"$tmp/err" && [ -s "$tmp/stdin/model.safetensors" ] && ok \
   || bad "train --data - (stdin): $(cat "$tmp/err")"

@@ -177,6 +177,7 @@ typedef struct {
     double tokens, elapsed, loss_sum, best[2], last_train_loss;
     long best_step;      /* the step of best.safetensors, -1 before any validation */
     double lr_was;       /* a resume: the learning rate of its first step under the checkpoint's budget */
+    char *cwd;           /* the working directory the run started in: its relative data paths are from there */
     char best_line[160]; /* its validation line ("" when the checkpoint does not say) */
     long loss_n;
     double norm_sum; /* gradient norms since the last report (norm_n of them, clip_n clipped) */
@@ -198,6 +199,7 @@ typedef struct {
  * model: every model's free function trims the cache, so a program that trains and then goes on
  * to other work keeps none of them. */
 static void run_free(run *r) {
+    free(r->cwd);
     rnnc_task_free(r->t);
     rnnc_optim_free(&r->opt);
     free(r->avg);
@@ -347,21 +349,32 @@ static rnnc_status save_checkpoint(run *r) {
     if (!writer(r)) return agree(r, RNNC_OK);
     if (r->t->ops->state) n += r->t->ops->state(r->t, e + n, MAX_STATE);
     /* the best's validation line, as a JSON string (quoted and escaped) */
-    cJSON *bl = cJSON_CreateString(r->best_line);
-    char *best_line = bl ? cJSON_PrintUnformatted(bl) : NULL;
+    cJSON *bl = cJSON_CreateString(r->best_line), *wd = cJSON_CreateString(r->cwd ? r->cwd : "");
+    char *best_line = bl ? cJSON_PrintUnformatted(bl) : NULL, *cwd = wd ? cJSON_PrintUnformatted(wd) : NULL;
     cJSON_Delete(bl);
-    if (!best_line) return agree(r, rnnc_error(RNNC_ERR_NOMEM, "out of memory saving a checkpoint"));
-    char prog[2048];
-    snprintf(prog, sizeof prog,
+    cJSON_Delete(wd);
+    if (!best_line || !cwd) {
+        free(best_line);
+        free(cwd);
+        return agree(r, rnnc_error(RNNC_ERR_NOMEM, "out of memory saving a checkpoint"));
+    }
+    char *prog = malloc(2048 + strlen(cwd));
+    if (!prog) {
+        free(best_line);
+        free(cwd);
+        return agree(r, rnnc_error(RNNC_ERR_NOMEM, "out of memory saving a checkpoint"));
+    }
+    snprintf(prog, 2048 + strlen(cwd),
              "{\"format\":%d,\"task\":\"%s\",\"step\":%ld,\"tokens\":%.17g,\"elapsed\":%.17g,\"loss_sum\":%.17g,"
              "\"loss_n\":%ld,\"best\":[%.17g,%.17g],\"bad_evals\":%ld,\"last_train_loss\":%.17g,\"optimizer_step\":%ld,"
              "\"valid_due\":%s,\"norm_sum\":%.17g,\"norm_n\":%ld,\"clip_n\":%ld,\"threads\":%d,\"best_step\":%ld,"
-             "\"best_line\":%s}",
+             "\"best_line\":%s,\"cwd\":%s}",
              FORMAT, r->t->ops->name, r->step, r->tokens, r->elapsed, r->loss_sum, r->loss_n,
              isfinite(r->best[0]) ? r->best[0] : 1e308, isfinite(r->best[1]) ? r->best[1] : 1e308, r->bad_evals,
              isfinite(r->last_train_loss) ? r->last_train_loss : 1e308, r->opt.step, r->valid_due ? "true" : "false",
-             r->norm_sum, r->norm_n, r->clip_n, omp_get_max_threads(), r->best_step, best_line);
+             r->norm_sum, r->norm_n, r->clip_n, omp_get_max_threads(), r->best_step, best_line, cwd);
     free(best_line);
+    free(cwd);
     char *opts = opts_to_json(&r->o), *task = r->t->ops->options_json(r->t), *path = path_in(r, CHECKPOINT);
     rnnc_status s;
     if (!opts || !task || !path) s = rnnc_error(RNNC_ERR_NOMEM, "out of memory saving a checkpoint");
@@ -373,6 +386,7 @@ static rnnc_status save_checkpoint(run *r) {
     free(opts);
     free(task);
     free(path);
+    free(prog);
     return agree(r, s);
 }
 
@@ -776,6 +790,7 @@ rnnc_status rnnc_run_start(const rnnc_run_opts *opts, rnnc_task *task, rnnc_run_
     }
     r.o.run_dir = r.run_dir;
     r.o.model_out = r.model_out;
+    r.cwd = getcwd(NULL, 0); /* NULL (unknown, no memory): the checkpoint records "" and a resume reads from its own */
     r.comm = opts->comm;
     r.rank = rnnc_comm_rank(r.comm);
     r.N = rnnc_comm_size(r.comm);
@@ -831,6 +846,50 @@ static rnnc_status task_files_regular(const char *topts, const char *ckpt, bool 
     return s;
 }
 
+/* A relative path of the run's, as seen from `cwd`: "-" (stdin) and absolute paths stay. */
+static bool rebase_one(cJSON *x, const char *cwd) {
+    if (!cJSON_IsString(x) || !x->valuestring[0] || !strcmp(x->valuestring, "-") || x->valuestring[0] == '/') return true;
+    size_t n = strlen(cwd) + strlen(x->valuestring) + 2;
+    char *p = malloc(n);
+    if (!p) return false;
+    snprintf(p, n, "%s/%s", cwd, x->valuestring);
+    bool ok = cJSON_SetValuestring(x, p) != NULL;
+    free(p);
+    return ok;
+}
+
+/* A resume in another working directory than the run's start: the relative data paths of the
+ * task options ("data", "valid": a string or an array of them) or of the inputs record (each
+ * "path") made absolute from the run's `cwd`, as the run read them. The new JSON in *out
+ * (malloc'd), or NULL when json is malformed (left to its reader's error). */
+static rnnc_status rebase_paths(const char *json, const char *cwd, bool inputs, char **out) {
+    *out = NULL;
+    cJSON *j = cJSON_Parse(json);
+    if (!j) return RNNC_OK;
+    bool ok = true;
+    if (inputs) {
+        cJSON *x;
+        cJSON_ArrayForEach(x, j) ok = ok && rebase_one(cJSON_GetObjectItemCaseSensitive(x, "path"), cwd);
+    } else {
+        static const char *const keys[] = {"data", "valid"};
+        for (size_t k = 0; k < 2; k++) {
+            cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[k]), *x;
+            if (cJSON_IsArray(v)) { cJSON_ArrayForEach(x, v) ok = ok && rebase_one(x, cwd); }
+            else ok = ok && rebase_one(v, cwd);
+        }
+    }
+    if (ok) ok = (*out = cJSON_PrintUnformatted(j)) != NULL;
+    cJSON_Delete(j);
+    return ok ? RNNC_OK : rnnc_error(RNNC_ERR_NOMEM, "out of memory");
+}
+
+/* True when a and b name the same directory. */
+static bool same_dir(const char *a, const char *b) {
+    struct stat sa, sb;
+    if (!strcmp(a, b)) return true;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 /* Reads the checkpoint (st, which it frees): progress, options, the task, its shard, optimizer,
  * RNG and the task's state. Every rank parses the same bytes, so they fail alike up to the task
  * (which reads its data files on each rank): from there on they agree. */
@@ -839,6 +898,7 @@ static rnnc_status load_checkpoint(run *r, rnnc_safetensors *stp, const char *wa
     const char *path = st.path;
     rnnc_status s = RNNC_OK;
     cJSON *pj = NULL;
+    char *topts_rebased = NULL, *stored_rebased = NULL; /* (a resume from elsewhere: see below) */
     const char *prog = rnnc_st_meta(&st, "rnnc.run");
     char what[600];
     snprintf(what, sizeof what, "%s: metadata rnnc.run", path);
@@ -883,7 +943,7 @@ static rnnc_status load_checkpoint(run *r, rnnc_safetensors *stp, const char *wa
     best0 = best->child->valuedouble;
     best1 = best->child->next->valuedouble;
     r->best_step = -1; /* (checkpoints before 2026-12-08 do not say) */
-    const char *best_line = "";
+    const char *best_line = "", *run_cwd = NULL;
     if ((s = rnnc_json_long(pj, "step", 0, (long)big, false, &r->step, what)) ||
         (s = rnnc_json_num(pj, "tokens", 0, 1e300, false, false, &r->tokens, what)) ||
         (s = rnnc_json_num(pj, "elapsed", 0, 1e300, false, false, &r->elapsed, what)) ||
@@ -900,7 +960,8 @@ static rnnc_status load_checkpoint(run *r, rnnc_safetensors *stp, const char *wa
         (s = rnnc_json_long(pj, "clip_n", 0, (long)big, true, &r->clip_n, what)) ||
         /* the threads it trained on (checkpoints before 2026-12-07 do not say: 0) */
         (s = rnnc_json_int(pj, "threads", 1, 1 << 20, true, &r->threads_trained, what)) ||
-        (s = rnnc_json_str(pj, "best_line", true, &best_line, what)))
+        (s = rnnc_json_str(pj, "best_line", true, &best_line, what)) ||
+        (s = rnnc_json_str(pj, "cwd", true, &run_cwd, what)))
         goto out;
     if (r->best_step > r->step) {
         s = rnnc_error(RNNC_ERR_FORMAT, "%s: \"best_step\" %ld is after \"step\" %ld", what, r->best_step, r->step);
@@ -921,6 +982,18 @@ static rnnc_status load_checkpoint(run *r, rnnc_safetensors *stp, const char *wa
     if (!topts) { s = rnnc_error(RNNC_ERR_FORMAT, "%s: metadata rnnc.task.options is missing", path); goto out; }
     /* the data the task is about to read must be what the run trained on */
     const char *stored = rnnc_st_meta(&st, "rnnc.run.inputs");
+    /* resumed from elsewhere: its relative paths read from where the run started (the data it
+     * trained on, not a file of the same name here); the records that follow keep them absolute */
+    char *here = getcwd(NULL, 0);
+    if (run_cwd && *run_cwd && here && !same_dir(run_cwd, here)) {
+        if (!(s = rebase_paths(topts, run_cwd, false, &topts_rebased)) && stored)
+            s = rebase_paths(stored, run_cwd, true, &stored_rebased);
+        if (topts_rebased) topts = topts_rebased;
+        if (stored_rebased) stored = stored_rebased;
+    }
+    r->cwd = run_cwd && *run_cwd ? strdup(run_cwd) : here ? strdup(here) : NULL;
+    free(here);
+    if (s) goto out;
     bool from_stdin;
     if (!(s = task_files_regular(topts, path, &from_stdin)) && writer(r)) s = inputs_unchanged(stored, path);
     if ((s = agree(r, s)) || (s = agree(r, fn(&r->t, &st, topts)))) goto out;
@@ -958,6 +1031,8 @@ static rnnc_status load_checkpoint(run *r, rnnc_safetensors *stp, const char *wa
     for (int i = 0; i < 4; i++) r->rng.s[i] = (uint64_t)rng[i];
     if (r->t->ops->restore && (s = agree(r, r->t->ops->restore(r->t, &st)))) goto out;
 out:
+    free(topts_rebased);
+    free(stored_rebased);
     cJSON_Delete(pj);
     rnnc_st_free(&st);
     return s;
