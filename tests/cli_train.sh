@@ -105,6 +105,13 @@ grep -q "^rnnc: $(cd "$tmp/wd/a" && pwd -P)/text.txt has changed since the run s
 "$rnnc" train --resume "$tmp/stdin" --steps 3 <"$tmp/corpus.txt" 2>"$tmp/err" &&
   head -1 "$tmp/err" | grep -q "note: the run's data came from the standard input, which a resume reads again and cannot check" && ok \
   || bad "resume of a stdin run: $(head -2 "$tmp/err")"
+# ... and a stdin run stopped by Ctrl-C says its resume needs the data piped in again
+"$rnnc" train --data - "${small[@]}" --steps 1000000 -o "$tmp/stdin2" <"$tmp/corpus.txt" 2>"$tmp/err" &
+pid=$!
+for _ in $(seq 250); do [ -s "$tmp/stdin2/checkpoint.safetensors" ] && break; sleep 0.02; done
+kill -INT $pid; wait $pid
+grep -q "continue with: rnnc train --resume .*stdin2 < DATA (the same data on the standard input again" "$tmp/err" && ok \
+  || bad "a stdin run's resume hint: $(tail -1 "$tmp/err")"
 # Bytes that are not UTF-8 (a binary file given as text) train, as byte tokens, and the first line says how many.
 { printf '\377\376\375'; cat "$tmp/corpus.txt"; } >"$tmp/bin.txt"
 "$rnnc" train --data "$tmp/bin.txt" "${small[@]}" --steps 1 -o "$tmp/bin" 2>"$tmp/err" &&

@@ -223,6 +223,9 @@ typedef struct {
      * checkpoint's budget (lr: the one it has under the new); NaN on a new run. A cosine schedule
      * runs over the budget, so a larger one raises it. */
     double lr_was;
+    /* RNNC_RUN_STARTED: the task reads its data or validation set from the standard input, which a
+     * resume must be given again (and cannot check is the same) */
+    bool from_stdin;
 } rnnc_run_event;
 
 typedef void (*rnnc_run_callback)(const rnnc_run_event *e, void *ctx);

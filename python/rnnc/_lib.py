@@ -159,7 +159,8 @@ class run_event(Structure):
                 ("lr", c_double), ("tokens_per_s", c_double), ("valid", POINTER(valid_result)),
                 ("improved", c_bool), ("resumed", c_bool), ("message", c_char_p), ("allreduce_s", c_double),
                 ("wait_s", c_double), ("threads", c_int), ("threads_trained", c_int),
-                ("best_step", c_long), ("best_line", c_char_p), ("lr_was", c_double)]
+                ("best_step", c_long), ("best_line", c_char_p), ("lr_was", c_double),
+                ("from_stdin", c_bool)]
 
 
 RUN_CALLBACK = CFUNCTYPE(None, POINTER(run_event), c_void_p)

@@ -76,7 +76,7 @@ int main(void) {
     F(rnnc_run_event, lr); F(rnnc_run_event, tokens_per_s); F(rnnc_run_event, valid); F(rnnc_run_event, improved);
     F(rnnc_run_event, resumed); F(rnnc_run_event, message); F(rnnc_run_event, allreduce_s); F(rnnc_run_event, wait_s);
     F(rnnc_run_event, threads); F(rnnc_run_event, threads_trained); F(rnnc_run_event, best_step);
-    F(rnnc_run_event, best_line); F(rnnc_run_event, lr_was);
+    F(rnnc_run_event, best_line); F(rnnc_run_event, lr_was); F(rnnc_run_event, from_stdin);
     END();
     BEGIN(rnnc_lm_task_opts);
     F(rnnc_lm_task_opts, data); F(rnnc_lm_task_opts, n_data); F(rnnc_lm_task_opts, valid);

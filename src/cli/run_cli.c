@@ -280,6 +280,7 @@ typedef struct {
     const char *rate; /* what tok_s counts: tok/s, or a forecaster's rows/s */
     long warmup;
     char best[200];
+    bool from_stdin; /* the run reads stdin: its resume needs the data piped in again */
 } view;
 
 /* s as one shell word into out: as it is when it holds only characters a shell leaves alone, else
@@ -316,6 +317,7 @@ static void on_event(const rnnc_run_event *e, void *ctx) {
         if (e->resumed && isfinite(e->lr_was) && fabs(e->lr - e->lr_was) > 1e-6 * fabs(e->lr_was) + 1e-12)
             fprintf(stderr, "%s: note: the new budget moves the cosine schedule (it runs over the budget): the learning rate "
                             "goes from %.3g to %.3g at step %ld\n", u->cmd, e->lr_was, e->lr, e->step);
+        u->from_stdin = e->from_stdin;
         if (e->resumed && e->best_step >= 0 && e->best_line && *e->best_line)
             snprintf(u->best, sizeof u->best, "step %ld, %s", e->best_step, e->best_line);
         cli_warn_warmup(u->cmd, u->warmup, e->total_steps);
@@ -386,7 +388,8 @@ int cli_run(const char *cmd, const char *task_name, const rnnc_run_opts *o, rnnc
     char qdir[4200];
     shell_quote(dir ? dir : "", qdir, sizeof qdir);
     if (s == RNNC_ERR_INTERRUPTED) {
-        fprintf(stderr, "rnnc: %s; continue with: %s --resume %s\n", rnnc_last_error(), cmd, qdir);
+        fprintf(stderr, "rnnc: %s; continue with: %s --resume %s%s\n", rnnc_last_error(), cmd, qdir,
+                u.from_stdin ? " < DATA (the same data on the standard input again: the run read it from there)" : "");
         return 130;
     }
     if (s) return cli_fail_status();

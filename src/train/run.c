@@ -178,6 +178,7 @@ typedef struct {
     long best_step;      /* the step of best.safetensors, -1 before any validation */
     double lr_was;       /* a resume: the learning rate of its first step under the checkpoint's budget */
     char *cwd;           /* the working directory the run started in: its relative data paths are from there */
+    bool from_stdin;     /* the task reads its data or validation set from the standard input */
     char best_line[160]; /* its validation line ("" when the checkpoint does not say) */
     long loss_n;
     double norm_sum; /* gradient norms since the last report (norm_n of them, clip_n clipped) */
@@ -462,7 +463,8 @@ static rnnc_status loop(run *r, rnnc_run_callback cb, void *ctx, volatile sig_at
     rnnc_run_event ev = {.kind = RNNC_RUN_STARTED, .message = r->t->describe, .elapsed = r->elapsed,
                          .threads = omp_get_max_threads(), .threads_trained = r->threads_trained,
                          .best_step = r->best_step, .best_line = r->best_line,
-                         .lr = rnnc_run_lr(&r->o, r->step, r->total_steps, r->elapsed), .lr_was = r->lr_was};
+                         .lr = rnnc_run_lr(&r->o, r->step, r->total_steps, r->elapsed), .lr_was = r->lr_was,
+                         .from_stdin = r->from_stdin};
     emit(r, cb, ctx, &ev);
     const char *why = "the budget is spent";
     if (r->valid_due) { /* the validation a stop put off, as the run never stopped would have made it */
@@ -803,6 +805,11 @@ rnnc_status rnnc_run_start(const rnnc_run_opts *opts, rnnc_task *task, rnnc_run_
     if ((s = rnnc_optim_init(&r.opt, &r.o.optim, task->n_params)) || (s = avg_new(&r))) goto out;
     r.spe = task->ops->steps_per_epoch(task);
     if (r.run_dir && writer(&r)) s = inputs_json(task, &r.inputs);
+    size_t n_in = task->ops->inputs ? task->ops->inputs(task, NULL, 0) : 0;
+    const char **in = n_in ? malloc(n_in * sizeof *in) : NULL;
+    if (in) n_in = task->ops->inputs(task, in, n_in);
+    for (size_t i = 0; in && i < n_in; i++) r.from_stdin |= !strcmp(in[i], "-");
+    free(in);
     if ((s = agree(&r, s))) goto out;
     if ((s = check_same(&r, "at the start"))) goto out;
     /* the step-0 checkpoint: from here on, whatever stops the run, --resume continues it */
@@ -996,6 +1003,7 @@ static rnnc_status load_checkpoint(run *r, rnnc_safetensors *stp, const char *wa
     if (s) goto out;
     bool from_stdin;
     if (!(s = task_files_regular(topts, path, &from_stdin)) && writer(r)) s = inputs_unchanged(stored, path);
+    r->from_stdin = from_stdin;
     if ((s = agree(r, s)) || (s = agree(r, fn(&r->t, &st, topts)))) goto out;
     if (from_stdin) { /* said on the run's first line, as the task's own notes are */
         size_t at = strlen(r->t->describe);
