@@ -132,6 +132,20 @@ wait $pid
 rc=$?
 [ $rc -eq 130 ] && grep -q -- "--resume" "$tmp/int.err" && [ -s "$tmp/int/checkpoint.safetensors" ] && ok \
   || bad "SIGINT: rc=$rc $(cat "$tmp/int.err")"
+# A closed terminal (SIGHUP) stops it the same way; under nohup (SIGHUP ignored when rnnc started)
+# it stays ignored, and SIGTERM then stops it.
+"$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 1000000 --checkpoint-every 1000000 -o "$tmp/hup" 2>"$tmp/hup.err" &
+pid=$!
+for _ in $(seq 100); do grep -q '"step"' "$tmp/hup/metrics.jsonl" 2>/dev/null && break; sleep 0.1; done
+kill -HUP $pid; wait $pid; rc=$?
+[ $rc -eq 130 ] && grep -q "continue with: rnnc train --resume" "$tmp/hup.err" && ok || bad "SIGHUP: rc=$rc $(cat "$tmp/hup.err")"
+(trap '' HUP; exec "$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 1000000 --checkpoint-every 1000000 -o "$tmp/ign") 2>"$tmp/ign.err" &
+pid=$!
+for _ in $(seq 100); do grep -q '"step"' "$tmp/ign/metrics.jsonl" 2>/dev/null && break; sleep 0.1; done
+kill -HUP $pid; sleep 0.5
+if kill -0 $pid 2>/dev/null; then ok; else bad "an ignored SIGHUP stopped the run: $(cat "$tmp/ign.err")"; fi
+kill -TERM $pid; wait $pid; rc=$?
+[ $rc -eq 130 ] && ok || bad "SIGTERM after an ignored SIGHUP: rc=$rc"
 
 # 4. kill -9 at any moment leaves the last checkpoint intact: it resumes.
 "$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 1000000 --checkpoint-every 3 -o "$tmp/k9" 2>/dev/null &

@@ -158,11 +158,7 @@ static int train_ids(int argc, char **argv) {
             rnnc_lm_free(m);
         }
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    cli_catch_stop_signals(on_signal);
     ids_view u = {.warmup = ro.warmup};
     rnnc_status s = rnnc_run_start(&ro, t, on_step, &u, &stop_requested);
     cli_progress_finish(&u.bar);

@@ -266,6 +266,15 @@ rnnc_run_change cli_run_change(const cli_flag_val *v, const char *task) {
 
 /* ---------------------------------------------------------------- the view */
 
+void cli_catch_stop_signals(void (*handler)(int)) {
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (sigaction(SIGHUP, NULL, &old) == 0 && old.sa_handler != SIG_IGN) sigaction(SIGHUP, &sa, NULL);
+}
+
 static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig) {
     (void)sig;
@@ -366,11 +375,7 @@ static void on_event(const rnnc_run_event *e, void *ctx) {
 }
 
 int cli_run(const char *cmd, const char *task_name, const rnnc_run_opts *o, rnnc_task *task, const cli_flag_val *v) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    cli_catch_stop_signals(on_signal);
     view u;
     memset(&u, 0, sizeof u);
     u.cmd = cmd;

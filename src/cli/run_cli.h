@@ -85,5 +85,10 @@ rnnc_run_change cli_run_change(const cli_flag_val *v, const char *task);
  * Ctrl-C/SIGTERM stopping after the current step; prints the closing line. `cmd` is the command
  * line to resume with ("rnnc train"). Returns the exit code (130 after a stop). */
 int cli_run(const char *cmd, const char *task_name, const rnnc_run_opts *o, rnnc_task *task, const cli_flag_val *v);
+/* Ctrl-C (SIGINT), SIGTERM and a closed terminal (SIGHUP) call `handler` (which asks the run to
+ * stop after its step, with a checkpoint). A SIGHUP ignored when rnnc started (nohup) stays
+ * ignored; SIGINT is caught even where a shell started rnnc with it ignored (a script's
+ * background job), since `kill -INT` of such a job is how scripts stop a run. */
+void cli_catch_stop_signals(void (*handler)(int));
 
 #endif
