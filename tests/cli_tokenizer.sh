@@ -58,6 +58,14 @@ for sub in "" train encode decode stats; do
     if "$rnnc" tokenizer $sub --help >"$tmp/out" 2>&1 && grep -q '^usage: rnnc tokenizer' "$tmp/out"; then ok
     else fail "rnnc tokenizer $sub --help"; fi
 done
+# The summaries name subcommands that exist: the comparison of the types is 'stats' (there is no
+# 'tokenizer compare', which 'rnnc --help' once promised).
+summary=$("$rnnc" --help | awk '/^  tokenizer / { on = 1; print; next } on && /^     / { print; next } { on = 0 }')
+intro=$("$rnnc" tokenizer --help | sed -n '3,5p')
+for text in "$summary" "$intro"; do
+    if [ -n "$text" ] && ! grep -qi compare <<<"$text" && grep -q stats <<<"$text"; then ok
+    else fail "tokenizer summary names no stats or a compare: '$text'"; fi
+done
 
 # --- char ---
 if "$rnnc" tokenizer train --type char -o "$tmp/char.json" "$tmp/corpus.txt" 2>"$tmp/err"; then ok; else fail "train char: $(cat "$tmp/err")"; fi

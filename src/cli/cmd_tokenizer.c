@@ -18,9 +18,9 @@
 static const char HELP_TOKENIZER[] =
     "usage: rnnc tokenizer <command> [options]\n"
     "\n"
-    "Train, apply and compare tokenizers: char (one token per Unicode character, byte\n"
-    "fallback), word (words and punctuation, <unk> for the rest) and byte-level BPE\n"
-    "(tiktoken-compatible).\n"
+    "Train tokenizers, encode and decode with them, and measure them side by side\n"
+    "(stats): char (one token per Unicode character, byte fallback), word (words and\n"
+    "punctuation, <unk> for the rest) and byte-level BPE (tiktoken-compatible).\n"
     "\n"
     "commands:\n"
     "  train    learn a vocabulary from text files and write the tokenizer\n"
