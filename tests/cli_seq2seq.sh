@@ -95,6 +95,13 @@ printf 'a b c d e\te d c b a\na b\tb a\n' > "$t/long.tsv"
 check "long source: exit 1 naming file:line" '[ $? -eq 1 ] && grep -q "long.tsv:1: source of 5 symbols is longer than the maximum 3" "$t/err"'
 "$RNNC" seq2seq eval --model "$t/run/best.safetensors" --data "$t/long.tsv" --max-source 3 --skip-long > "$t/o" 2>&1
 check "long source with --skip-long: counted" '[ $? -eq 0 ] && grep -q "sources 1 .* 1 long" "$t/o"'
+# --max-source has train's bounds, 1 to 1073741824: 0 is refused, not read as the default 1024
+for n in 0 1073741825; do
+  "$RNNC" seq2seq eval --model "$t/run/best.safetensors" --data "$t/long.tsv" --max-source $n > /dev/null 2> "$t/err"
+  check "eval --max-source $n: exit 2, train's range" '[ $? -eq 2 ] && [ "$(head -1 "$t/err")" = "rnnc seq2seq eval: --max-source must be between 1 and 1073741824, got $n" ] && grep -q "^(see rnnc seq2seq eval --help)$" "$t/err"'
+  "$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/ms" --steps 1 --max-source $n > /dev/null 2> "$t/err2"
+  check "train --max-source $n: the same refusal" '[ $? -eq 2 ] && [ "$(head -1 "$t/err2")" = "rnnc seq2seq train: --max-source must be between 1 and 1073741824, got $n" ]'
+done
 
 # checkpoints resume exactly: a run stopped by --steps (mid-epoch, and at an epoch's end) and
 # resumed ends with the same model as an uninterrupted run (scheduled sampling and dropout draw
