@@ -467,5 +467,34 @@ for w in "${writers[@]}"; do
 done
 [ -z "$(ls -A "$TMP/adir")" ] || fail "a refused -o wrote into the directory: $(ls "$TMP/adir")"
 
+# A flag of one name takes one range in every command that has it (CLI.md, "Flag values"); the
+# value is checked as it is read, before any file is opened, so no model is needed here.
+threaders=("sample" "tokenizer train" "tokenizer encode" "tokenizer stats" "seq2seq translate" "seq2seq eval"
+           "seq2seq train" "classify predict" "classify eval" "tag predict" "tag eval" "forecast eval" "train"
+           "classify train" "tag train" "forecast train" "lab params")
+for c in "${threaders[@]}"; do
+    # shellcheck disable=SC2086
+    expect_error 2 "--threads must be between 1 and 1024, got 1025" "$RNNC" $c --threads 1025
+done
+for c in "eval" "seq2seq translate" "seq2seq eval" "seq2seq train" "classify predict" "classify eval" "tag predict" \
+         "tag eval" "forecast eval" "train" "classify train" "tag train" "forecast train"; do
+    # shellcheck disable=SC2086
+    expect_error 2 "--batch must be between 1 and 65536, got 65537" "$RNNC" $c --batch 65537
+done
+for c in "sample" "train" "seq2seq train" "classify train" "lab params"; do
+    # shellcheck disable=SC2086
+    expect_error 2 "--seed must be between 0 and 9223372036854775807, got -1" "$RNNC" $c --seed -1
+done
+for c in "classify train" "tag train" "classify predict" "classify eval" "tag predict" "tag eval"; do
+    # shellcheck disable=SC2086
+    expect_error 2 "--max-len must be between 1 and 1073741824, got 1073741825" "$RNNC" $c --max-len 1073741825
+done
+# (translate's --max-len is the longest output, whose room is set aside per line: CLI.md)
+expect_error 2 "--max-len must be between 1 and 1048576, got 1048577" "$RNNC" seq2seq translate --max-len 1048577
+for c in "seq2seq train" "seq2seq eval"; do
+    # shellcheck disable=SC2086
+    expect_error 2 "--max-source must be between 1 and 1073741824, got 0" "$RNNC" $c --max-source 0
+done
+
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]
