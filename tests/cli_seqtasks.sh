@@ -508,6 +508,11 @@ refused "classify train --class-weight NAME without =W" 2 "--class-weight: 'more
   "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2 --class-weight more_x
 refused "classify train --class-weight with a negative weight" 2 "--class-weight: weight '-1' of 'more_x' is not a number in [0, 1e6]" \
   "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2 --class-weight more_x=-1
+for w in 0x10 "' 2'" inf; do
+  eval "w=$w"
+  refused "classify train --class-weight more_x=$w: decimal only, as every flag's number" 2 "--class-weight: weight '$w' of 'more_x' is not a number in [0, 1e6]" \
+    "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2 --class-weight "more_x=$w"
+done
 refused "classify train --class-weight naming a label twice (the last won)" 2 "--class-weight: 'more_x' is given twice" \
   "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2 --class-weight more_x=2,more_y=1,more_x=3
 # every class at 0: a loss of 0 that learns nothing (it trained silently)
