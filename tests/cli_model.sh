@@ -375,6 +375,43 @@ fi
 expect_error 2 "--ema must be between 0 and 0.999999, got 0.9999995" "$RNNC" train --data "$TMP/x.txt" --ema 0.9999995 -o "$TMP/emarun"
 expect_error 2 "--model needs a value (got the flag -k)" "$RNNC" similar --model -k 3 cat
 
+# An empty value, after '=' or as its own argument, is a missing one, named as such (a file flag
+# said "rnnc: : cannot open", exit 1, naming no flag). The hint line follows.
+# usage_is MODE LINE CMD...: exit 2, the first stderr line "rnnc MODE: LINE", the second the hint
+usage_is() {
+    local mode=$1 line=$2
+    shift 2
+    checks=$((checks + 1))
+    "$@" >"$TMP/out" 2>"$TMP/err"
+    local rc=$?
+    if [ $rc -ne 2 ] || [ "$(head -1 "$TMP/err")" != "rnnc $mode: $line" ] || [ "$(sed -n 2p "$TMP/err")" != "(see rnnc $mode --help)" ] ||
+       [ "$(wc -l <"$TMP/err")" -ne 2 ]; then fail "$* (exit $rc): $(cat "$TMP/err")"; fi
+}
+CH=$TMP/charrun/model.safetensors
+usage_is eval "--model needs a value" "$RNNC" eval --model= --ids "$G/cli_ids.txt" --batch 2 --seq 4
+usage_is eval "--model needs a value" "$RNNC" eval --model "" --ids "$G/cli_ids.txt" --batch 2 --seq 4
+usage_is eval "--ids needs a value" "$RNNC" eval --model "$G/cli_lstm.safetensors" --ids= --batch 2 --seq 4
+usage_is eval "--data needs a value" "$RNNC" eval --model "$CH" --data=
+usage_is train "--data needs a value" "$RNNC" train --data= --steps 2 -o "$TMP/t3"
+usage_is train "--data: value 2 is empty" "$RNNC" train --data "$TMP/words.txt" "" --steps 2 -o "$TMP/t3"
+usage_is "train --ids" "--model needs a value" "$RNNC" train --model= --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 --optimizer sgd --lr 0.1 -o "$TMP/t3.safetensors"
+usage_is "train --ids" "--ids needs a value" "$RNNC" train --model "$G/cli_lstm.safetensors" --ids= --batch 4 --seq 5 --steps 1 --optimizer sgd --lr 0.1 -o "$TMP/t3.safetensors"
+[ -e "$TMP/t3" ] || [ -e "$TMP/t3.safetensors" ] && fail "an empty value made an output"
+usage_is sample "--model needs a value" "$RNNC" sample --model=
+usage_is sample "--prompt-file needs a value" "$RNNC" sample --model "$CH" --prompt-file=
+usage_is similar "--model needs a value" "$RNNC" similar --model= cat
+usage_is "seq2seq translate" "--model needs a value" "$RNNC" seq2seq translate --model=
+usage_is "seq2seq translate" "--input needs a value" "$RNNC" seq2seq translate --model "$S" --input ""
+usage_is "seq2seq eval" "--model needs a value" "$RNNC" seq2seq eval --model= --data "$TMP/long.tsv"
+usage_is "seq2seq eval" "--data needs a value" "$RNNC" seq2seq eval --model "$S" --data=
+usage_is export "--format needs a value" "$RNNC" export --format= "$G/cli_lstm.safetensors" -o "$TMP/x.onnx"
+# where empty means something it is taken: an empty --prompt is no prompt (the text starts after a
+# newline, as without one)
+checks=$((checks + 1))
+"$RNNC" sample --model "$CH" -n 12 --temperature 0 --prompt= >"$TMP/p0" 2>"$TMP/err" &&
+    "$RNNC" sample --model "$CH" -n 12 --temperature 0 >"$TMP/p1" && cmp -s "$TMP/p0" "$TMP/p1" ||
+    fail "sample --prompt= is not sample without a prompt: $(cat "$TMP/err")"
+
 # Usage errors end by pointing at the help of the mode in use; --help anywhere on the line wins.
 for mode in "seq2seq translate" "seq2seq eval" "eval" "init" "sample" "similar" "info" "plot"; do
     checks=$((checks + 1))

@@ -215,6 +215,18 @@ expect_fail 1 "bad.json.*syntax" "$rnnc" tokenizer encode -t "$tmp/bad.json" "$t
 expect_fail 1 "nope.txt" "$rnnc" tokenizer encode -t "$tmp/char.json" "$tmp/nope.txt"
 expect_fail 2 "-t TOKENIZER" "$rnnc" tokenizer encode "$tmp/mixed.txt"
 expect_fail 2 "-t needs a value" "$rnnc" tokenizer encode -t
+# an empty value is a missing one, naming the flag (--special= and --pattern= failed later, exit 1,
+# with 'bpe train: special token 1 is empty' and 'pattern: the regular expression is empty')
+expect_fail 2 "^rnnc tokenizer train: --special needs a value$" "$rnnc" tokenizer train --type bpe --vocab-size 300 --special= -o "$tmp/e.tiktoken" "$tmp/corpus.txt"
+expect_fail 2 "^rnnc tokenizer train: --pattern needs a value$" "$rnnc" tokenizer train --type bpe --vocab-size 300 --pattern "" -o "$tmp/e.tiktoken" "$tmp/corpus.txt"
+expect_fail 2 "^rnnc tokenizer train: --type needs a value$" "$rnnc" tokenizer train --type= -o "$tmp/e.json" "$tmp/corpus.txt"
+expect_fail 2 "^rnnc tokenizer encode: -t needs a value$" "$rnnc" tokenizer encode -t= "$tmp/mixed.txt"
+expect_fail 2 "^rnnc tokenizer decode: --tokenizer needs a value$" "$rnnc" tokenizer decode --tokenizer=
+expect_fail 2 "^rnnc tokenizer encode: --pattern needs a value$" "$rnnc" tokenizer encode -t cl100k_base --pattern= "$tmp/mixed.txt"
+expect_fail 2 "^rnnc tokenizer stats: --pattern needs a value$" "$rnnc" tokenizer stats --pattern= "$tmp/corpus.txt"
+[ -e "$tmp/e.tiktoken" ] || [ -e "$tmp/e.json" ] && fail "an empty value wrote a tokenizer"
+"$rnnc" tokenizer train --type bpe --vocab-size 300 --special= -o "$tmp/e.tiktoken" "$tmp/corpus.txt" 2>&1 | sed -n 2p | grep -qx "(see rnnc tokenizer train --help)" && ok ||
+    fail "--special=: no hint line"
 expect_fail 2 "unknown option '--nope'" "$rnnc" tokenizer encode -t "$tmp/char.json" --nope
 expect_fail 2 "one input FILE" "$rnnc" tokenizer encode -t "$tmp/char.json" "$tmp/mixed.txt" "$tmp/mixed.txt"
 

@@ -65,7 +65,7 @@ int cmd_lab(int argc, char **argv) {
         int err = 0;
         if (cli_flag(argv, i, "--quick")) {
             ctx.quick = true;
-        } else if (cli_opt("lab", argc, argv, &i, "-o", &v, &err)) {
+        } else if (cli_opt_text("lab", argc, argv, &i, "-o", &v, &err)) {
             if (err) return err;
             if (!*v) return cli_usage_error("lab", "-o needs a directory");
             if (!strcmp(v, "-")) return cli_usage_error("lab", "-o -: a lab writes a directory of files, not to stdout; give the directory");

@@ -214,22 +214,36 @@ bool cli_looks_like_flag(const char *a) {
     return ((a[1] >= 'a' && a[1] <= 'z') || (a[1] >= 'A' && a[1] <= 'Z')) && a[2] == 0; /* "-o" */
 }
 
-bool cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name, const char **val, int *err) {
+static bool opt_impl(const char *cmd, int argc, char **argv, int *i, const char *name, const char **val, int *err,
+                     bool empty_ok) {
     const char *a = argv[*i];
     size_t n = strlen(name);
     if (strncmp(a, name, n) != 0) return false;
-    if (a[n] == '=') { *val = a + n + 1; return true; }
-    if (a[n] != 0) return false;
-    if (*i + 1 >= argc) {
+    const char *v;
+    if (a[n] == '=') v = a + n + 1;
+    else if (a[n] != 0) return false;
+    else if (*i + 1 >= argc) {
         *err = cli_usage_error(cmd, "%s needs a value", name);
         return true;
-    }
-    if (cli_looks_like_flag(argv[*i + 1])) {
+    } else if (cli_looks_like_flag(argv[*i + 1])) {
         *err = cli_usage_error(cmd, "%s needs a value (got the flag %s)", name, argv[*i + 1]);
         return true;
+    } else v = argv[++*i];
+    if (!*v && !empty_ok) { /* "--model=" or --model "": no file is named "" (it was "rnnc: : cannot open") */
+        const bool file = !strcmp(name, "-o") || !strcmp(name, "--output") || !strcmp(name, "--plot"); /* the files written */
+        *err = cli_usage_error(cmd, "%s needs a %s", name, file ? "file name" : !strcmp(name, "--export") ? "directory name" : "value");
+        return true;
     }
-    *val = argv[++*i];
+    *val = v;
     return true;
+}
+
+bool cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name, const char **val, int *err) {
+    return opt_impl(cmd, argc, argv, i, name, val, err, false);
+}
+
+bool cli_opt_text(const char *cmd, int argc, char **argv, int *i, const char *name, const char **val, int *err) {
+    return opt_impl(cmd, argc, argv, i, name, val, err, true);
 }
 
 bool cli_flag(char **argv, int i, const char *name) { return strcmp(argv[i], name) == 0; }
