@@ -412,6 +412,20 @@ checks=$((checks + 1))
     "$RNNC" sample --model "$CH" -n 12 --temperature 0 >"$TMP/p1" && cmp -s "$TMP/p0" "$TMP/p1" ||
     fail "sample --prompt= is not sample without a prompt: $(cat "$TMP/err")"
 
+# train's two modes: flags of both on one line are one usage error naming them (the id-file mode,
+# picked by --model anywhere, said "unknown option '--data'"); each mode alone is as before
+usage_is train "--model and --data do not go together: --model MODEL --ids FILE trains a model file on token ids, --data FILE... (or --resume RUN_DIR) a new model on text" \
+    "$RNNC" train --data "$TMP/words.txt" --steps 2 -o "$TMP/t4" --model
+usage_is train "--ids and --data do not go together: --model MODEL --ids FILE trains a model file on token ids, --data FILE... (or --resume RUN_DIR) a new model on text" \
+    "$RNNC" train --ids "$G/cli_ids.txt" --data "$TMP/words.txt" -o "$TMP/t4" --steps 1
+usage_is train "--model and --data do not go together: --model MODEL --ids FILE trains a model file on token ids, --data FILE... (or --resume RUN_DIR) a new model on text" \
+    "$RNNC" train --model="$G/cli_lstm.safetensors" --data="$TMP/words.txt" -o "$TMP/t4" --steps 1
+[ -e "$TMP/t4" ] && fail "a mixed train line made its run directory"
+usage_is "train --ids" "--model needs a value" "$RNNC" train --ids "$G/cli_ids.txt" --steps 2 -o "$TMP/t4.safetensors" --model
+usage_is train "--data needs a value" "$RNNC" train --steps 2 -o "$TMP/t4" --data
+checks=$((checks + 1))
+"$RNNC" train --data x --model y --help | grep -q "^usage: rnnc train" || fail "train --data --model --help: no help"
+
 # Usage errors end by pointing at the help of the mode in use; --help anywhere on the line wins.
 for mode in "seq2seq translate" "seq2seq eval" "eval" "init" "sample" "similar" "info" "plot"; do
     checks=$((checks + 1))
