@@ -490,6 +490,8 @@ refused "tag predict -o with its value missing" 2 "-o needs a value" "$RNNC" tag
 refused "tag eval --model with its value missing" 2 "--model needs a value (got the flag --data)" "$RNNC" tag eval --model --data "$t/tag_dev.tsv"
 refused "forecast predict --data with its value missing" 2 "--data needs a value" "$RNNC" forecast predict --model "$FM" --data
 # an empty value is a missing one, naming the flag ("rnnc: : cannot open" named none)
+refused "classify train --tokenizer word:3 (below the least)" 2 "rnnc classify train: --tokenizer: word:3: a word vocabulary is at least 5 (4 reserved ids and a word)" \
+  "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 1 --tokenizer word:3
 refused "classify predict --model=" 2 "rnnc classify predict: --model needs a value" "$RNNC" classify predict --model=
 refused "classify eval --data=" 2 "rnnc classify eval: --data needs a value" "$RNNC" classify eval --model "$CM" --data=
 refused "tag eval --model ''" 2 "rnnc tag eval: --model needs a value" "$RNNC" tag eval --model "" --data "$t/tag_dev.tsv"

@@ -227,6 +227,11 @@ usage_error "--time 1e20" "rnnc train: --time must be between 0 and 8760h (a yea
 usage_error "--time 8761h" "rnnc train: --time must be between 0 and 8760h (a year), got 8761h" "$rnnc" "${t[@]}" --time 8761h
 usage_error "--time -1" "rnnc train: --time must be between 0 and 8760h (a year), got -1" "$rnnc" "${t[@]}" --time -1
 usage_error "--mpi-timeout 1e20" "rnnc train: --mpi-timeout must be between 0 and 8760h (a year), got 1e20" "$rnnc" "${t[@]}" --steps 1 --mpi-timeout 1e20
+# a --tokenizer spec is checked before any work, as the other trainers check theirs: a bad size or
+# one below the type's least is a usage error (it was exit 1, after reading the data)
+usage_error "--tokenizer bpe:x" "rnnc train: --tokenizer: bpe:x: expected bpe:N with a positive size N" "$rnnc" "${t[@]}" --steps 1 --tokenizer bpe:x
+usage_error "--tokenizer bpe:100" "rnnc train: --tokenizer: bpe:100: a bpe vocabulary is at least 256 (its 256 byte tokens)" "$rnnc" "${t[@]}" --steps 1 --tokenizer bpe:100
+usage_error "--tokenizer word:4" "rnnc train: --tokenizer: word:4: a word vocabulary is at least 5 (4 reserved ids and a word)" "$rnnc" "${t[@]}" --steps 1 --tokenizer word:4
 [ ! -e "$tmp/num" ] && ok || bad "a refused number made the run directory"
 # the decimal forms all pass: a sign, a fraction without leading or trailing digits, an exponent,
 # a year to the second
