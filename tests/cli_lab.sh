@@ -342,6 +342,26 @@ expect_error 2 lab params --seed -3
 expect_error 2 lab params --seed 1e400
 expect_error 2 lab params --threads 0
 expect_error 2 lab params --seed --quick
+# lab takes -o and --output, with or without '=', as the other commands do, and says "unknown
+# option" in their words (it said "unknown argument '--output'")
+# lab_usage LINE ARGS...: exit 2, "rnnc lab: LINE", then the hint
+lab_usage() {
+    local line=$1; shift
+    expect_error 2 "$@"
+    [ "$(head -1 "$T/err")" = "rnnc lab: $line" ] && [ "$(sed -n 2p "$T/err")" = "(see rnnc lab --help)" ] ||
+        fail "rnnc $*: $(cat "$T/err")"
+}
+lab_usage "unknown option '--bogus'" lab params --bogus
+lab_usage "unexpected argument 'extra' (one lab at a time: its name comes first)" lab params extra
+lab_usage "--output needs a value" lab params --output
+lab_usage "--output needs a directory name" lab params --output=
+lab_usage "-o needs a directory name" lab params -o ""
+lab_usage "--output -: a lab writes a directory of files, not to stdout; give the directory" lab params --output -
+for o in "--output $T/out-a" "--output=$T/out-b" "-o=$T/out-c"; do
+    # shellcheck disable=SC2086
+    "$RNNC" lab params --quick $o >/dev/null 2>"$T/err" && [ -s "$T/out-${o: -1}/params.csv" ] ||
+        fail "lab params $o: $(cat "$T/err")"
+done
 : >"$T/afile"
 expect_error 1 lab params --quick -o "$T/afile"
 expect_error 1 lab params --quick -o "$T/afile/sub"

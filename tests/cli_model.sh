@@ -414,6 +414,57 @@ fi
 expect_error 2 "--ema must be between 0 and 0.999999, got 0.9999995" "$RNNC" train --data "$TMP/x.txt" --ema 0.9999995 -o "$TMP/emarun"
 expect_error 2 "--model needs a value (got the flag -k)" "$RNNC" similar --model -k 3 cat
 
+# An empty value, after '=' or as its own argument, is a missing one, named as such (a file flag
+# said "rnnc: : cannot open", exit 1, naming no flag). The hint line follows.
+# usage_is MODE LINE CMD...: exit 2, the first stderr line "rnnc MODE: LINE", the second the hint
+usage_is() {
+    local mode=$1 line=$2
+    shift 2
+    checks=$((checks + 1))
+    "$@" >"$TMP/out" 2>"$TMP/err"
+    local rc=$?
+    if [ $rc -ne 2 ] || [ "$(head -1 "$TMP/err")" != "rnnc $mode: $line" ] || [ "$(sed -n 2p "$TMP/err")" != "(see rnnc $mode --help)" ] ||
+       [ "$(wc -l <"$TMP/err")" -ne 2 ]; then fail "$* (exit $rc): $(cat "$TMP/err")"; fi
+}
+CH=$TMP/charrun/model.safetensors
+usage_is eval "--model needs a value" "$RNNC" eval --model= --ids "$G/cli_ids.txt" --batch 2 --seq 4
+usage_is eval "--model needs a value" "$RNNC" eval --model "" --ids "$G/cli_ids.txt" --batch 2 --seq 4
+usage_is eval "--ids needs a value" "$RNNC" eval --model "$G/cli_lstm.safetensors" --ids= --batch 2 --seq 4
+usage_is eval "--data needs a value" "$RNNC" eval --model "$CH" --data=
+usage_is train "--data needs a value" "$RNNC" train --data= --steps 2 -o "$TMP/t3"
+usage_is train "--data: value 2 is empty" "$RNNC" train --data "$TMP/words.txt" "" --steps 2 -o "$TMP/t3"
+usage_is "train --ids" "--model needs a value" "$RNNC" train --model= --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 1 --optimizer sgd --lr 0.1 -o "$TMP/t3.safetensors"
+usage_is "train --ids" "--ids needs a value" "$RNNC" train --model "$G/cli_lstm.safetensors" --ids= --batch 4 --seq 5 --steps 1 --optimizer sgd --lr 0.1 -o "$TMP/t3.safetensors"
+[ -e "$TMP/t3" ] || [ -e "$TMP/t3.safetensors" ] && fail "an empty value made an output"
+usage_is sample "--model needs a value" "$RNNC" sample --model=
+usage_is sample "--prompt-file needs a value" "$RNNC" sample --model "$CH" --prompt-file=
+usage_is similar "--model needs a value" "$RNNC" similar --model= cat
+usage_is "seq2seq translate" "--model needs a value" "$RNNC" seq2seq translate --model=
+usage_is "seq2seq translate" "--input needs a value" "$RNNC" seq2seq translate --model "$S" --input ""
+usage_is "seq2seq eval" "--model needs a value" "$RNNC" seq2seq eval --model= --data "$TMP/long.tsv"
+usage_is "seq2seq eval" "--data needs a value" "$RNNC" seq2seq eval --model "$S" --data=
+usage_is export "--format needs a value" "$RNNC" export --format= "$G/cli_lstm.safetensors" -o "$TMP/x.onnx"
+# where empty means something it is taken: an empty --prompt is no prompt (the text starts after a
+# newline, as without one)
+checks=$((checks + 1))
+"$RNNC" sample --model "$CH" -n 12 --temperature 0 --prompt= >"$TMP/p0" 2>"$TMP/err" &&
+    "$RNNC" sample --model "$CH" -n 12 --temperature 0 >"$TMP/p1" && cmp -s "$TMP/p0" "$TMP/p1" ||
+    fail "sample --prompt= is not sample without a prompt: $(cat "$TMP/err")"
+
+# train's two modes: flags of both on one line are one usage error naming them (the id-file mode,
+# picked by --model anywhere, said "unknown option '--data'"); each mode alone is as before
+usage_is train "--model and --data do not go together: --model MODEL --ids FILE trains a model file on token ids, --data FILE... (or --resume RUN_DIR) a new model on text" \
+    "$RNNC" train --data "$TMP/words.txt" --steps 2 -o "$TMP/t4" --model
+usage_is train "--ids and --data do not go together: --model MODEL --ids FILE trains a model file on token ids, --data FILE... (or --resume RUN_DIR) a new model on text" \
+    "$RNNC" train --ids "$G/cli_ids.txt" --data "$TMP/words.txt" -o "$TMP/t4" --steps 1
+usage_is train "--model and --data do not go together: --model MODEL --ids FILE trains a model file on token ids, --data FILE... (or --resume RUN_DIR) a new model on text" \
+    "$RNNC" train --model="$G/cli_lstm.safetensors" --data="$TMP/words.txt" -o "$TMP/t4" --steps 1
+[ -e "$TMP/t4" ] && fail "a mixed train line made its run directory"
+usage_is "train --ids" "--model needs a value" "$RNNC" train --ids "$G/cli_ids.txt" --steps 2 -o "$TMP/t4.safetensors" --model
+usage_is train "--data needs a value" "$RNNC" train --steps 2 -o "$TMP/t4" --data
+checks=$((checks + 1))
+"$RNNC" train --data x --model y --help | grep -q "^usage: rnnc train" || fail "train --data --model --help: no help"
+
 # Usage errors end by pointing at the help of the mode in use; --help anywhere on the line wins.
 for mode in "seq2seq translate" "seq2seq eval" "eval" "init" "sample" "similar" "info" "plot"; do
     checks=$((checks + 1))
@@ -505,6 +556,35 @@ for w in "${writers[@]}"; do
     expect_error 1 "$TMP/nodir/x: cannot write it: $TMP/nodir is not a directory that exists" "$RNNC" $w -o "$TMP/nodir/x"
 done
 [ -z "$(ls -A "$TMP/adir")" ] || fail "a refused -o wrote into the directory: $(ls "$TMP/adir")"
+
+# A flag of one name takes one range in every command that has it (CLI.md, "Flag values"); the
+# value is checked as it is read, before any file is opened, so no model is needed here.
+threaders=("sample" "tokenizer train" "tokenizer encode" "tokenizer stats" "seq2seq translate" "seq2seq eval"
+           "seq2seq train" "classify predict" "classify eval" "tag predict" "tag eval" "forecast eval" "train"
+           "classify train" "tag train" "forecast train" "lab params")
+for c in "${threaders[@]}"; do
+    # shellcheck disable=SC2086
+    expect_error 2 "--threads must be between 1 and 1024, got 1025" "$RNNC" $c --threads 1025
+done
+for c in "eval" "seq2seq translate" "seq2seq eval" "seq2seq train" "classify predict" "classify eval" "tag predict" \
+         "tag eval" "forecast eval" "train" "classify train" "tag train" "forecast train"; do
+    # shellcheck disable=SC2086
+    expect_error 2 "--batch must be between 1 and 65536, got 65537" "$RNNC" $c --batch 65537
+done
+for c in "sample" "train" "seq2seq train" "classify train" "lab params"; do
+    # shellcheck disable=SC2086
+    expect_error 2 "--seed must be between 0 and 9223372036854775807, got -1" "$RNNC" $c --seed -1
+done
+for c in "classify train" "tag train" "classify predict" "classify eval" "tag predict" "tag eval"; do
+    # shellcheck disable=SC2086
+    expect_error 2 "--max-len must be between 1 and 1073741824, got 1073741825" "$RNNC" $c --max-len 1073741825
+done
+# (translate's --max-len is the longest output, whose room is set aside per line: CLI.md)
+expect_error 2 "--max-len must be between 1 and 1048576, got 1048577" "$RNNC" seq2seq translate --max-len 1048577
+for c in "seq2seq train" "seq2seq eval"; do
+    # shellcheck disable=SC2086
+    expect_error 2 "--max-source must be between 1 and 1073741824, got 0" "$RNNC" $c --max-source 0
+done
 
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]

@@ -120,6 +120,14 @@ grep -q -- "^rnnc plot: -o needs a value (got the flag --labels)" "$T/err" || fa
 [ -e "--labels" ] && fail "-o --labels wrote a file named --labels"
 expect_error 2 plot "$T/run_a" --title --log-x -o "$T/x.svg"
 grep -q -- "--title needs a value (got the flag --log-x)" "$T/err" || fail "--title --log-x: $(cat "$T/err")"
+# an empty --title or --labels is refused, naming it (it drew a blank title's room, or an unnamed run)
+for f in --title= --labels= -o= --x= --metric=; do
+    expect_error 2 plot "$T/run_a" -o "$T/empty.svg" "$f"
+    want=${f%=}
+    [ "$(head -1 "$T/err")" = "rnnc plot: $want needs a $([ "$want" = -o ] && echo "file name" || echo value)" ] &&
+        [ "$(sed -n 2p "$T/err")" = "(see rnnc plot --help)" ] || fail "plot $f: $(cat "$T/err")"
+done
+[ -e "$T/empty.svg" ] && fail "an empty flag value drew the plot"
 # --name=VALUE takes the value as it is, even one that starts with a dash
 "$RNNC" plot "$T/run_a" --title=--dashes-- -o "$T/dash.svg" && grep -q -- '--dashes--' "$T/dash.svg" || fail "--title=--dashes--"
 # usage errors point at plot's help

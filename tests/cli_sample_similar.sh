@@ -71,6 +71,13 @@ printf 'a\0b\n' >"$T/nul.want" # the prompt, then the final newline sample adds
 "$RNNC" sample --model "$M" --prompt-file "$T/nul.txt" -n 0 >"$T/pnul" || fail "a prompt file with a NUL byte failed"
 cmp -s "$T/nul.want" "$T/pnul" || fail "a prompt file with a NUL byte was not written back byte for byte"
 : >"$T/empty.txt"
+# numbers as typed in decimal: hexadecimal (strtod read --temperature 0x10 as 16) and blanks are
+# usage errors naming the flag, as for every command
+for bad in "--temperature 0x10" "--temperature 1e400" "--top-p 0x0.8" "--seed 0x10" "-n ' 5'"; do
+    eval "set -- $bad"
+    expect_error 2 sample --model "$M" "$@"
+    grep -q -- "^rnnc sample: $1 " "$T/err" || fail "sample $bad: the error does not name $1: $(cat "$T/err")"
+done
 expect_error 1 sample --model "$M" --prompt-file "$T/empty.txt"
 grep -q "empty.txt: the prompt file is empty" "$T/err" || fail "empty prompt file: $(cat "$T/err")"
 expect_error 1 sample --model "$M" --prompt-file "$T/none.txt"

@@ -105,6 +105,13 @@ printf 'a b c d e\te d c b a\na b\tb a\n' > "$t/long.tsv"
 check "long source: exit 1 naming file:line" '[ $? -eq 1 ] && grep -q "long.tsv:1: source of 5 symbols is longer than the maximum 3" "$t/err"'
 "$RNNC" seq2seq eval --model "$t/run/best.safetensors" --data "$t/long.tsv" --max-source 3 --skip-long > "$t/o" 2>&1
 check "long source with --skip-long: counted" '[ $? -eq 0 ] && grep -q "sources 1 .* 1 long" "$t/o"'
+# --max-source has train's bounds, 1 to 1073741824: 0 is refused, not read as the default 1024
+for n in 0 1073741825; do
+  "$RNNC" seq2seq eval --model "$t/run/best.safetensors" --data "$t/long.tsv" --max-source $n > /dev/null 2> "$t/err"
+  check "eval --max-source $n: exit 2, train's range" '[ $? -eq 2 ] && [ "$(head -1 "$t/err")" = "rnnc seq2seq eval: --max-source must be between 1 and 1073741824, got $n" ] && grep -q "^(see rnnc seq2seq eval --help)$" "$t/err"'
+  "$RNNC" seq2seq train --data "$t/train.tsv" --valid "$t/dev.tsv" -o "$t/ms" --steps 1 --max-source $n > /dev/null 2> "$t/err2"
+  check "train --max-source $n: the same refusal" '[ $? -eq 2 ] && [ "$(head -1 "$t/err2")" = "rnnc seq2seq train: --max-source must be between 1 and 1073741824, got $n" ]'
+done
 
 # checkpoints resume exactly: a run stopped by --steps (mid-epoch, and at an epoch's end) and
 # resumed ends with the same model as an uninterrupted run (scheduled sampling and dropout draw
@@ -240,7 +247,7 @@ check "--source-tokenizer char:30: usage error" '[ $? -eq 2 ] && head -1 "$t/err
 "$RNNC" seq2seq train --data "$t/words.tsv" --valid "$t/words_dev.tsv" -o "$t/e2" --target-tokenizer "$t/nope.json" --epochs 1 2> "$t/err"
 check "missing tokenizer file: exit 1, one line naming it, no run directory" '[ $? -eq 1 ] && [ $(wc -l < "$t/err") -eq 1 ] && grep -q "^rnnc: --target-tokenizer: .*nope.json: cannot open tokenizer" "$t/err" && [ ! -e "$t/e2" ]'
 "$RNNC" seq2seq train --data "$t/words.tsv" --valid "$t/words_dev.tsv" -o "$t/e3" --source-tokenizer bpe:100 --epochs 1 2> "$t/err"
-check "bpe:100 (below the 256 bytes): exit 1 with one line" '[ $? -eq 1 ] && grep -q "^rnnc: --source-tokenizer: .*256 byte tokens" "$t/err" && [ $(grep -c "^rnnc:" "$t/err") -eq 1 ] && [ ! -e "$t/e3" ]'
+check "bpe:100 (below the 256 bytes): a usage error naming the least, before any tokenizer training" '[ $? -eq 2 ] && [ "$(head -1 "$t/err")" = "rnnc seq2seq train: --source-tokenizer: bpe:100: a bpe vocabulary is at least 256 (its 256 byte tokens)" ] && [ $(wc -l < "$t/err") -eq 2 ] && [ ! -e "$t/e3" ]'
 "$RNNC" seq2seq train --help > "$t/help.txt"
 check "train --help lists the tokenizer values" 'grep -q "bpe:N" "$t/help.txt" && grep -q "word:N" "$t/help.txt" && grep -q "cl100k_base" "$t/help.txt"'
 

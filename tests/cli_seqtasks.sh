@@ -489,6 +489,18 @@ refused "classify predict --model with its value missing" 2 "--model needs a val
 refused "tag predict -o with its value missing" 2 "-o needs a value" "$RNNC" tag predict --model "$TM" -o
 refused "tag eval --model with its value missing" 2 "--model needs a value (got the flag --data)" "$RNNC" tag eval --model --data "$t/tag_dev.tsv"
 refused "forecast predict --data with its value missing" 2 "--data needs a value" "$RNNC" forecast predict --model "$FM" --data
+# an empty value is a missing one, naming the flag ("rnnc: : cannot open" named none)
+refused "classify train --tokenizer word:3 (below the least)" 2 "rnnc classify train: --tokenizer: word:3: a word vocabulary is at least 5 (4 reserved ids and a word)" \
+  "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 1 --tokenizer word:3
+refused "classify predict --model=" 2 "rnnc classify predict: --model needs a value" "$RNNC" classify predict --model=
+refused "classify eval --data=" 2 "rnnc classify eval: --data needs a value" "$RNNC" classify eval --model "$CM" --data=
+refused "tag eval --model ''" 2 "rnnc tag eval: --model needs a value" "$RNNC" tag eval --model "" --data "$t/tag_dev.tsv"
+refused "tag predict --exactly-one=" 2 "rnnc tag predict: --exactly-one needs a value" "$RNNC" tag predict --model "$TM" --exactly-one=
+refused "forecast predict --data=" 2 "rnnc forecast predict: --data needs a value" "$RNNC" forecast predict --model "$FM" --data=
+refused "forecast eval --data=" 2 "rnnc forecast eval: --data needs a value" "$RNNC" forecast eval --model "$FM" --data=
+refused "forecast eval --plot=" 2 "rnnc forecast eval: --plot needs a file name" "$RNNC" forecast eval --model "$FM" --data "$t/fc.csv" --plot=
+refused "classify train --data=" 2 "rnnc classify train: --data needs a value" "$RNNC" classify train --data= --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 1
+check "... each with the hint line" '[ "$(sed -n 2p "$t/err")" = "(see rnnc classify train --help)" ]'
 refused "forecast eval --last with its value missing" 2 "--last needs a value" "$RNNC" forecast eval --model "$FM" --data "$t/fc.csv" --last
 refused "tag train --tokenizer word: a tag per token needs space or char" 2 "--tokenizer: tag needs space or char (each token gets one tag), not word" \
   "$RNNC" tag train --data "$t/tag_train.tsv" --valid "$t/tag_dev.tsv" -o "$t/f1" --steps 2 --tokenizer word
@@ -508,6 +520,11 @@ refused "classify train --class-weight NAME without =W" 2 "--class-weight: 'more
   "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2 --class-weight more_x
 refused "classify train --class-weight with a negative weight" 2 "--class-weight: weight '-1' of 'more_x' is not a number in [0, 1e6]" \
   "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2 --class-weight more_x=-1
+for w in 0x10 "' 2'" inf; do
+  eval "w=$w"
+  refused "classify train --class-weight more_x=$w: decimal only, as every flag's number" 2 "--class-weight: weight '$w' of 'more_x' is not a number in [0, 1e6]" \
+    "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2 --class-weight "more_x=$w"
+done
 refused "classify train --class-weight naming a label twice (the last won)" 2 "--class-weight: 'more_x' is given twice" \
   "$RNNC" classify train --data "$t/cls_train.tsv" --valid "$t/cls_dev.tsv" -o "$t/f1" --steps 2 --class-weight more_x=2,more_y=1,more_x=3
 # every class at 0: a loss of 0 that learns nothing (it trained silently)

@@ -284,5 +284,42 @@ expect_error "leftovers without a checkpoint" "no checkpoint to resume" \
 grep -q -- "--resume" "$tmp/err" && bad "leftovers: the message suggests --resume: $(cat "$tmp/err")" || ok
 expect_error "resume without a checkpoint" "no checkpoint.safetensors to resume" "$rnnc" train --resume "$tmp/nock"
 
+# usage_error NAME LINE CMD...: exit 2, the first stderr line exactly LINE, then the mode's hint
+usage_error() {
+  local name=$1 line=$2; shift 2
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  if [ $rc -eq 2 ] && [ "$(head -1 "$tmp/err")" = "$line" ] && [ "$(sed -n 2p "$tmp/err")" = "(see rnnc train --help)" ] &&
+     [ "$(wc -l <"$tmp/err")" -eq 2 ]; then ok
+  else bad "$name: rc=$rc, stderr: $(cat "$tmp/err")"; fi
+}
+
+# Numbers are decimal, as typed: no white space around them, no hexadecimal (strtod took 0x10 as
+# 16 for real-valued flags only), no inf or nan; a duration is at most a year (1e20 was taken).
+t=(train --data "$tmp/corpus.txt" "${small[@]}" -o "$tmp/num")
+usage_error "--threads ' 5'" "rnnc train: --threads expects an integer, got ' 5'" "$rnnc" "${t[@]}" --steps 1 --threads ' 5'
+usage_error "--steps '5 '" "rnnc train: --steps expects an integer, got '5 '" "$rnnc" "${t[@]}" --steps '5 '
+usage_error "--clip 0x10" "rnnc train: --clip expects a number, got '0x10'" "$rnnc" "${t[@]}" --steps 1 --clip 0x10
+usage_error "--lr ' 0.1'" "rnnc train: --lr expects a number, got ' 0.1'" "$rnnc" "${t[@]}" --steps 1 --lr ' 0.1'
+usage_error "--lr 1e-3x" "rnnc train: --lr expects a number, got '1e-3x'" "$rnnc" "${t[@]}" --steps 1 --lr 1e-3x
+usage_error "--epochs inf" "rnnc train: --epochs expects a number, got 'inf'" "$rnnc" "${t[@]}" --epochs inf
+usage_error "--epochs 1e400" "rnnc train: --epochs must be between 1e-09 and 1e+09, got 1e400" "$rnnc" "${t[@]}" --epochs 1e400
+usage_error "--time 0x10" "rnnc train: --time expects a duration such as 120, 90s, 2m or 1h, got '0x10'" "$rnnc" "${t[@]}" --time 0x10
+usage_error "--time ' 5m'" "rnnc train: --time expects a duration such as 120, 90s, 2m or 1h, got ' 5m'" "$rnnc" "${t[@]}" --time ' 5m'
+usage_error "--time 1e20" "rnnc train: --time must be between 0 and 8760h (a year), got 1e20" "$rnnc" "${t[@]}" --time 1e20
+usage_error "--time 8761h" "rnnc train: --time must be between 0 and 8760h (a year), got 8761h" "$rnnc" "${t[@]}" --time 8761h
+usage_error "--time -1" "rnnc train: --time must be between 0 and 8760h (a year), got -1" "$rnnc" "${t[@]}" --time -1
+usage_error "--mpi-timeout 1e20" "rnnc train: --mpi-timeout must be between 0 and 8760h (a year), got 1e20" "$rnnc" "${t[@]}" --steps 1 --mpi-timeout 1e20
+# a --tokenizer spec is checked before any work, as the other trainers check theirs: a bad size or
+# one below the type's least is a usage error (it was exit 1, after reading the data)
+usage_error "--tokenizer bpe:x" "rnnc train: --tokenizer: bpe:x: expected bpe:N with a positive size N" "$rnnc" "${t[@]}" --steps 1 --tokenizer bpe:x
+usage_error "--tokenizer bpe:100" "rnnc train: --tokenizer: bpe:100: a bpe vocabulary is at least 256 (its 256 byte tokens)" "$rnnc" "${t[@]}" --steps 1 --tokenizer bpe:100
+usage_error "--tokenizer word:4" "rnnc train: --tokenizer: word:4: a word vocabulary is at least 5 (4 reserved ids and a word)" "$rnnc" "${t[@]}" --steps 1 --tokenizer word:4
+[ ! -e "$tmp/num" ] && ok || bad "a refused number made the run directory"
+# the decimal forms all pass: a sign, a fraction without leading or trailing digits, an exponent,
+# a year to the second
+"$rnnc" "${t[@]}" --steps +2 --lr .01 --clip 5. --weight-decay 1E-2 --time 31536000 --mpi-timeout 8760h >/dev/null 2>"$tmp/err" &&
+  ok || bad "decimal forms refused: $(cat "$tmp/err")"
+
 echo "cli_train: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -43,8 +43,15 @@ bool cli_parse_duration(const char *cmd, const char *flag, const char *val, doub
  * (next argument, or the part after '=') in *val and advancing *i. A missing value prints a usage
  * error and sets *err: no next argument, or a next argument that is a flag (cli_looks_like_flag:
  * "--data --steps 3" is "--data needs a value (got the flag --steps)", never a file named
- * "--steps"). `name=value` takes the value literally. Flags without values: use cli_flag. */
+ * "--steps"). `name=value` takes the value literally. An empty value ("--model=", --model "") is
+ * missing too: "--model needs a value" ("-o needs a file name" for -o, --output and --plot, "a
+ * directory name" for --export), as the
+ * trainers' table parser says it; no flag read this way names a file, a choice or a number that
+ * can be empty. Flags without values: use cli_flag. */
 bool cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name, const char **val, int *err);
+/* cli_opt for a flag whose empty value means something (sample --prompt "": no prompt; lab -o,
+ * which says it needs a directory): the empty value is stored like any other. */
+bool cli_opt_text(const char *cmd, int argc, char **argv, int *i, const char *name, const char **val, int *err);
 bool cli_flag(char **argv, int i, const char *name);
 /* Whether an argument given as a flag's value is a flag instead: "--anything" (and "--"), or a dash
  * and one letter ("-o"). Negative numbers ("-1", "-0.5", "-.5", "-1e3") and a lone "-" (stdin)

@@ -33,7 +33,7 @@ static void usage(FILE *f, const rnnc_lab *lab) {
     fprintf(f, "\noptions:\n"
                "  --quick          a few seconds instead of a few minutes (smaller models,\n"
                "                   shorter runs)\n"
-               "  -o DIR           where the SVG, CSV and JSON go (default: lab-NAME); created\n"
+               "  -o, --output DIR where the SVG, CSV and JSON go (default: lab-NAME); created\n"
                "  --seed N         the seed of every initialisation and data draw (default 1337)\n"
                "  --threads N      OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
                "Data: labs on the State of the Union or the task data read data/ (or\n"
@@ -61,14 +61,16 @@ int cmd_lab(int argc, char **argv) {
     snprintf(defdir, sizeof defdir, "lab-%s", lab->name);
     rnnc_lab_ctx ctx = {.quick = false, .out_dir = defdir, .seed = 1337, .threads = 0, .out = stdout};
     for (int i = 2; i < argc; i++) {
-        const char *v = NULL;
+        const char *v = NULL, *typed;
         int err = 0;
         if (cli_flag(argv, i, "--quick")) {
             ctx.quick = true;
-        } else if (cli_opt("lab", argc, argv, &i, "-o", &v, &err)) {
+        } else if ((typed = "-o", cli_opt_text("lab", argc, argv, &i, typed, &v, &err)) ||
+                   (typed = "--output", cli_opt_text("lab", argc, argv, &i, typed, &v, &err))) {
             if (err) return err;
-            if (!*v) return cli_usage_error("lab", "-o needs a directory");
-            if (!strcmp(v, "-")) return cli_usage_error("lab", "-o -: a lab writes a directory of files, not to stdout; give the directory");
+            if (!*v) return cli_usage_error("lab", "%s needs a directory name", typed); /* as the trainers' run directory */
+            if (!strcmp(v, "-"))
+                return cli_usage_error("lab", "%s -: a lab writes a directory of files, not to stdout; give the directory", typed);
             ctx.out_dir = v;
         } else if (cli_opt("lab", argc, argv, &i, "--seed", &v, &err)) {
             long n;
@@ -80,8 +82,10 @@ int cmd_lab(int argc, char **argv) {
             if (err) return err;
             if (!cli_parse_long("lab", "--threads", v, 1, 1024, &n)) return 2;
             ctx.threads = (int)n;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return cli_usage_error("lab", "unknown option '%s'", argv[i]); /* in every command's words */
         } else {
-            return cli_usage_error("lab", "unknown argument '%s'", argv[i]);
+            return cli_usage_error("lab", "unexpected argument '%s' (one lab at a time: its name comes first)", argv[i]);
         }
     }
     if (ctx.threads > 0) {

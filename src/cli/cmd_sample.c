@@ -154,7 +154,7 @@ int cmd_sample(int argc, char **argv) {
         const char *v;
         if (cli_flag(argv, i, "--half")) { half = 1; continue; }
         if (cli_opt("sample", argc, argv, &i, "--model", &v, &err)) model = v;
-        else if (cli_opt("sample", argc, argv, &i, "--prompt", &v, &err)) prompt = v;
+        else if (cli_opt_text("sample", argc, argv, &i, "--prompt", &v, &err)) prompt = v; /* "": no prompt */
         else if (cli_opt("sample", argc, argv, &i, "--prompt-file", &v, &err)) prompt_file = v;
         else if (cli_opt("sample", argc, argv, &i, "-n", &v, &err)) { if (!err && !cli_parse_long("sample", "-n", v, 0, 100000000, &n)) return 2; }
         else if (cli_opt("sample", argc, argv, &i, "--temperature", &v, &err)) { if (!err && !cli_parse_double("sample", "--temperature", v, 0, 1e6, &temperature)) return 2; }

@@ -35,8 +35,8 @@ static const char HELP_TRANSLATE[] =
     "                   SCORE TAB OUTPUT (lines numbered from 0)\n"
     "  --alpha A        length normalisation: score = log-probability / (length+1)^A\n"
     "                   (default 1)\n"
-    "  --max-len N      the longest output in symbols (default 2 x source\n"
-    "                   length + 10)\n"
+    "  --max-len N      the longest output in symbols, 1 to 1048576 (default 2 x\n"
+    "                   source length + 10)\n"
     "  --batch B        lines decoded together (default 64; 1 when stdin is a\n"
     "                   terminal, so that each typed line is answered at once).\n"
     "                   The outputs do not depend on it\n"
@@ -295,7 +295,7 @@ static void eval_progress(size_t done, size_t total, void *ctx) {
 
 int cmd_seq2seq_eval(int argc, char **argv) {
     const char *mode = "seq2seq eval", *model = NULL, *data = NULL;
-    long beam = 1, batch = 64, threads = 0, max_source = 0;
+    long beam = 1, batch = 64, threads = 0, max_source = 0; /* 0: not given, the default 1024 */
     double alpha = 1.0;
     bool skip_bad = false, skip_long = false, alpha_given = false, json = false;
     if (cli_wants_help(argc, argv)) { fputs(HELP_EVAL, stdout); return 0; }
@@ -311,7 +311,7 @@ int cmd_seq2seq_eval(int argc, char **argv) {
             alpha_given = true;
         }
         else if (OPT("--batch")) { if (err || !cli_parse_long(mode, "--batch", v, 1, CLI_BATCH_MAX, &batch)) return err ? err : 2; }
-        else if (OPT("--max-source")) { if (err || !cli_parse_long(mode, "--max-source", v, 0, 1 << 30, &max_source)) return err ? err : 2; }
+        else if (OPT("--max-source")) { if (err || !cli_parse_long(mode, "--max-source", v, 1, 1 << 30, &max_source)) return err ? err : 2; }
         else if (OPT("--threads")) { if (err || !cli_parse_long(mode, "--threads", v, 1, 1024, &threads)) return err ? err : 2; }
         else if (cli_flag(argv, i, "--skip-bad")) skip_bad = true;
         else if (cli_flag(argv, i, "--skip-long")) skip_long = true;

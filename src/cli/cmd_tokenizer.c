@@ -20,9 +20,9 @@
 static const char HELP_TOKENIZER[] =
     "usage: rnnc tokenizer <command> [options]\n"
     "\n"
-    "Train, apply and compare tokenizers: char (one token per Unicode character, byte\n"
-    "fallback), word (words and punctuation, <unk> for the rest) and byte-level BPE\n"
-    "(tiktoken-compatible).\n"
+    "Train tokenizers, encode and decode with them, and measure them side by side\n"
+    "(stats): char (one token per Unicode character, byte fallback), word (words and\n"
+    "punctuation, <unk> for the rest) and byte-level BPE (tiktoken-compatible).\n"
     "\n"
     "commands:\n"
     "  train    learn a vocabulary from text files and write the tokenizer\n"
@@ -198,6 +198,20 @@ static int tok_train(int argc, char **argv) {
         rc = cli_usage_error(cmd, "--pattern, --special and --min-frequency apply only to --type bpe");
     if (!rc && o.type == RNNC_TOKENIZER_BPE && min_count)
         rc = cli_usage_error(cmd, "--min-count applies to char and word; BPE has --min-frequency");
+    for (size_t k = 0; !rc && k < n_specials; k++) /* (each is given once: a repeat would be one token) */
+        for (size_t j = 0; !rc && j < k; j++)
+            if (!strcmp(specials[j], specials[k])) rc = cli_usage_error(cmd, "--special '%s' is given twice", specials[k]);
+    if (!rc && vocab >= 0) { /* the smallest vocabulary of each type, named here rather than by the trainer (exit 1) */
+        const long least = o.type == RNNC_TOKENIZER_CHAR ? RNNC_CHAR_FIRST
+                         : o.type == RNNC_TOKENIZER_WORD ? RNNC_TOK_N_RESERVED + 1 : 256 + (long)n_specials;
+        if (vocab < least) {
+            char why[96];
+            if (o.type == RNNC_TOKENIZER_CHAR) snprintf(why, sizeof why, "%d reserved ids and 256 bytes", RNNC_TOK_N_RESERVED);
+            else if (o.type == RNNC_TOKENIZER_WORD) snprintf(why, sizeof why, "%d reserved ids and a word", RNNC_TOK_N_RESERVED);
+            else snprintf(why, sizeof why, "256 byte tokens and %zu special token%s", n_specials, n_specials == 1 ? "" : "s");
+            rc = cli_usage_error(cmd, "--vocab-size must be at least %ld for --type %s (%s), got %ld", least, type_s, why, vocab);
+        }
+    }
     if (rc) { free(specials); free(files); return rc; }
     if (o.type != RNNC_TOKENIZER_BPE && threads > 0) /* counting characters or words is one pass */
         fprintf(stderr, "rnnc %s: warning: --threads is ignored by --type %s (bpe only)\n", cmd, type_s);

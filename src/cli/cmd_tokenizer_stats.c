@@ -72,7 +72,7 @@ static int parse_sizes(const char *cmd, const char *s, size_t *sizes, size_t *n)
     while (*p) {
         char *end;
         errno = 0;
-        long v = strtol(p, &end, 10);
+        long v = *p >= '0' && *p <= '9' ? strtol(p, &end, 10) : (end = (char *)p, 0); /* digits: no sign, no blank */
         if (end == p || errno || v < 1 || v > 10000000 || (*end && *end != ',') || *n == 32)
             return cli_usage_error(cmd, "--sizes expects up to 32 comma-separated integers from 1 to 10000000, got '%s'", s);
         sizes[(*n)++] = (size_t)v;

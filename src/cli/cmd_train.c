@@ -169,10 +169,24 @@ out:
     return rc;
 }
 
+/* Whether argument a is the flag `name` ("--model", or "--model=..."). A value is never taken for
+ * one: a value that starts with "--" is refused as a missing value by the parsers. */
+static bool is_flag(const char *a, const char *name) {
+    size_t n = strlen(name);
+    return strncmp(a, name, n) == 0 && (a[n] == 0 || a[n] == '=');
+}
+
 int cmd_train(int argc, char **argv) {
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--ids") == 0 || strncmp(argv[i], "--ids=", 6) == 0 || strcmp(argv[i], "--model") == 0 ||
-            strncmp(argv[i], "--model=", 8) == 0)
-            return train_ids(argc, argv);
-    return cmd_train_text(argc, argv);
+    /* the mode by its flags: --model/--ids train a model file on an id file, --data a model of
+     * the run's own on text. Both on one line are one usage error saying so (the id-file mode,
+     * chosen first, said "unknown option '--data'"). */
+    const char *ids_flag = NULL, *text_flag = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!ids_flag && (is_flag(argv[i], "--model") || is_flag(argv[i], "--ids"))) ids_flag = is_flag(argv[i], "--model") ? "--model" : "--ids";
+        if (!text_flag && is_flag(argv[i], "--data")) text_flag = "--data"; /* (--resume: the id-file mode says why not) */
+    }
+    if (ids_flag && text_flag && !cli_wants_help(argc, argv))
+        return cli_usage_error("train", "%s and %s do not go together: --model MODEL --ids FILE trains a model file on token "
+                               "ids, --data FILE... (or --resume RUN_DIR) a new model on text", ids_flag, text_flag);
+    return ids_flag ? train_ids(argc, argv) : cmd_train_text(argc, argv);
 }

@@ -63,7 +63,11 @@ int cmd_train_text(int argc, char **argv) {
         o.valid_fraction = tv[TF_VALID_FRACTION].d;
         if (tv[TF_VALID].given) fprintf(stderr, "rnnc train: warning: --valid-fraction is ignored: --valid gives the held-out text\n");
     }
-    if (tv[TF_TOKENIZER].given) o.tokenizer = tv[TF_TOKENIZER].s;
+    if (tv[TF_TOKENIZER].given) {
+        rnnc_tokenizer_spec ts; /* a bad spec (bpe:x, bpe:100) is a usage error, before any work */
+        if (rnnc_tokenizer_spec_parse(tv[TF_TOKENIZER].s, &ts)) { rc = cli_usage_error(mode, "--tokenizer: %s", rnnc_last_error()); goto out; }
+        o.tokenizer = tv[TF_TOKENIZER].s;
+    }
     if (tv[TF_UNIFORM_BIAS].given) o.unigram_bias = false;
     if (tv[TF_SEQ].given) o.seq = (int)tv[TF_SEQ].l;
     if (tv[TF_EVAL_TOKENS].given) o.eval_max_tokens = tv[TF_EVAL_TOKENS].l;

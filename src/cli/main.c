@@ -12,7 +12,7 @@ typedef struct {
 } command;
 
 static const command commands[] = {
-    {"tokenizer", cmd_tokenizer, "train, apply and compare tokenizers (char, word, BPE)"},
+    {"tokenizer", cmd_tokenizer, "train tokenizers (char, word, BPE), encode and decode with them; stats measures them side by side"},
     {"plot", cmd_plot, "draw training and validation loss curves of runs as an SVG"},
     {"init", cmd_init, "make a language model with PyTorch's default initialisation"},
     {"eval", cmd_eval, "loss of a language model on an id file or on text (ppl, bits per byte)"},

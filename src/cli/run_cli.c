@@ -123,6 +123,9 @@ int cli_flags_parse(const char *mode, int argc, char **argv, int first, cli_flag
             break;
         case CF_LIST: /* the value, then every argument up to the next flag */
             for (const char *item = val;; item = argv[++i]) {
+                if (!*item) /* no file is named "" (it was "rnnc: : cannot open") */
+                    return item == val ? cli_usage_error(mode, "%s needs a value", typed)
+                                       : cli_usage_error(mode, "%s: value %zu is empty", typed, v->n + 1);
                 const char **l = realloc(v->list, (v->n + 1) * sizeof *l);
                 if (!l) return cli_fail("out of memory");
                 v->list = l;

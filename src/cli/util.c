@@ -117,11 +117,34 @@ int cli_output_ok(const char *mode, const char *flag, const char **path, bool da
     return 0;
 }
 
+/* The length of the decimal number at the start of s, 0 if none: an optional sign, then digits
+ * with at most one '.', and for a real (real) an optional exponent, e or E, an optional sign and
+ * digits. What strtol and strtod take beyond that is refused: white space before or after,
+ * hexadecimal ("0x10", "0x1p4"), "inf", "nan". */
+static size_t decimal_len(const char *s, bool real) {
+    size_t k = 0, digits = 0;
+    if (s[k] == '+' || s[k] == '-') k++;
+    while (s[k] >= '0' && s[k] <= '9') { k++; digits++; }
+    if (real && s[k] == '.') {
+        k++;
+        while (s[k] >= '0' && s[k] <= '9') { k++; digits++; }
+    }
+    if (!digits) return 0;
+    if (real && (s[k] == 'e' || s[k] == 'E')) {
+        size_t e = k + 1, ed = 0;
+        if (s[e] == '+' || s[e] == '-') e++;
+        while (s[e] >= '0' && s[e] <= '9') { e++; ed++; }
+        if (ed) k = e; /* "2e" is no exponent: the 'e' is left over, and refused */
+    }
+    return k;
+}
+
 bool cli_parse_long(const char *cmd, const char *flag, const char *val, long min, long max, long *out) {
     char *end;
     errno = 0;
-    long v = strtol(val, &end, 10);
-    if ((errno && errno != ERANGE) || end == val || *end) {
+    size_t n = decimal_len(val, false);
+    long v = n ? strtol(val, &end, 10) : 0;
+    if (!n || val[n] || (errno && errno != ERANGE) || end != val + n) {
         cli_usage_error(cmd, "%s expects an integer, got '%s'", flag, val);
         return false;
     }
@@ -133,18 +156,28 @@ bool cli_parse_long(const char *cmd, const char *flag, const char *val, long min
     return true;
 }
 
+/* A duration's longest: a year. A longer budget or timeout is a typing slip, not a plan. */
+#define DURATION_MAX (365.0 * 24 * 3600)
+
 bool cli_parse_duration(const char *cmd, const char *flag, const char *val, double *out) {
     char *end;
-    errno = 0;
-    double x = strtod(val, &end);
-    double unit = 0;
-    if (!errno && end != val && isfinite(x) && x >= 0) {
-        if (*end == 0 || strcmp(end, "s") == 0) unit = 1;
-        else if (strcmp(end, "m") == 0) unit = 60;
-        else if (strcmp(end, "h") == 0) unit = 3600;
+    size_t n = decimal_len(val, true);
+    double unit = 0, x = 0;
+    if (n) {
+        errno = 0;
+        x = strtod(val, &end);
+        const char *u = val + n;
+        if (end != val + n) unit = 0;
+        else if (*u == 0 || strcmp(u, "s") == 0) unit = 1;
+        else if (strcmp(u, "m") == 0) unit = 60;
+        else if (strcmp(u, "h") == 0) unit = 3600;
     }
     if (unit == 0) {
         cli_usage_error(cmd, "%s expects a duration such as 120, 90s, 2m or 1h, got '%s'", flag, val);
+        return false;
+    }
+    if (!isfinite(x) || x < 0 || x * unit > DURATION_MAX) {
+        cli_usage_error(cmd, "%s must be between 0 and 8760h (a year), got %s", flag, val);
         return false;
     }
     *out = x * unit;
@@ -154,12 +187,19 @@ bool cli_parse_duration(const char *cmd, const char *flag, const char *val, doub
 bool cli_parse_double(const char *cmd, const char *flag, const char *val, double min, double max, double *out) {
     char *end;
     errno = 0;
-    double v = strtod(val, &end);
-    if (errno || end == val || *end || !isfinite(v)) {
+    size_t n = decimal_len(val, true);
+    double v = n ? strtod(val, &end) : 0;
+    if (!n || val[n] || end != val + n) {
         cli_usage_error(cmd, "%s expects a number, got '%s'", flag, val);
         return false;
     }
-    if (v < min || v > max) {
+    /* (beyond a double, 1e400, is out of range; below its smallest, 1e-400, is the 0 or tiny
+     * value strtod gives, checked as any other) */
+    if (!isfinite(v) && !(isfinite(min) && isfinite(max))) { /* no range to name (the caller checks its own) */
+        cli_usage_error(cmd, "%s expects a finite number, got '%s'", flag, val);
+        return false;
+    }
+    if (!isfinite(v) || v < min || v > max) {
         cli_usage_error(cmd, "%s must be between %g and %g, got %s", flag, min, max, val);
         return false;
     }
@@ -174,22 +214,36 @@ bool cli_looks_like_flag(const char *a) {
     return ((a[1] >= 'a' && a[1] <= 'z') || (a[1] >= 'A' && a[1] <= 'Z')) && a[2] == 0; /* "-o" */
 }
 
-bool cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name, const char **val, int *err) {
+static bool opt_impl(const char *cmd, int argc, char **argv, int *i, const char *name, const char **val, int *err,
+                     bool empty_ok) {
     const char *a = argv[*i];
     size_t n = strlen(name);
     if (strncmp(a, name, n) != 0) return false;
-    if (a[n] == '=') { *val = a + n + 1; return true; }
-    if (a[n] != 0) return false;
-    if (*i + 1 >= argc) {
+    const char *v;
+    if (a[n] == '=') v = a + n + 1;
+    else if (a[n] != 0) return false;
+    else if (*i + 1 >= argc) {
         *err = cli_usage_error(cmd, "%s needs a value", name);
         return true;
-    }
-    if (cli_looks_like_flag(argv[*i + 1])) {
+    } else if (cli_looks_like_flag(argv[*i + 1])) {
         *err = cli_usage_error(cmd, "%s needs a value (got the flag %s)", name, argv[*i + 1]);
         return true;
+    } else v = argv[++*i];
+    if (!*v && !empty_ok) { /* "--model=" or --model "": no file is named "" (it was "rnnc: : cannot open") */
+        const bool file = !strcmp(name, "-o") || !strcmp(name, "--output") || !strcmp(name, "--plot"); /* the files written */
+        *err = cli_usage_error(cmd, "%s needs a %s", name, file ? "file name" : !strcmp(name, "--export") ? "directory name" : "value");
+        return true;
     }
-    *val = argv[++*i];
+    *val = v;
     return true;
+}
+
+bool cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name, const char **val, int *err) {
+    return opt_impl(cmd, argc, argv, i, name, val, err, false);
+}
+
+bool cli_opt_text(const char *cmd, int argc, char **argv, int *i, const char *name, const char **val, int *err) {
+    return opt_impl(cmd, argc, argv, i, name, val, err, true);
 }
 
 bool cli_flag(char **argv, int i, const char *name) { return strcmp(argv[i], name) == 0; }

@@ -133,6 +133,14 @@ rnnc_status rnnc_tokenizer_spec_parse(const char *spec, rnnc_tokenizer_spec *out
         }
         if (!ok || n == 0 || n > INT32_MAX)
             return rnnc_error(RNNC_ERR_ARG, "%s: expected %s:N with a positive size N", spec, kind);
+        /* the least of each type, as tokenizer train's --vocab-size says it (the trainer said it
+         * later, after the data was read, naming no spec) */
+        const size_t least = out->type == RNNC_TOKENIZER_BPE ? 256 : out->type == RNNC_TOKENIZER_WORD ? RNNC_TOK_N_RESERVED + 1
+                                                                                                          : RNNC_CHAR_FIRST;
+        if (n < least)
+            return rnnc_error(RNNC_ERR_ARG, "%s: a %s vocabulary is at least %zu (%s)", spec, kind, least,
+                              out->type == RNNC_TOKENIZER_BPE ? "its 256 byte tokens"
+                              : out->type == RNNC_TOKENIZER_WORD ? "4 reserved ids and a word" : "4 reserved ids and 256 bytes");
         out->vocab_size = n;
         out->sized = true;
     } else if (out->type == RNNC_TOKENIZER_BPE) {

@@ -477,7 +477,7 @@ static rnnc_status weight_list(const char *spec, const rnnc_seq_model *m, float 
             break;
         }
         char *e;
-        double w = strtod(num, &e);
+        double w = strspn(num, "0123456789.eE+-") == strlen(num) ? strtod(num, &e) : (e = num, 0); /* decimal: no blank, no hex */
         if (e == num || *e || !(w >= 0 && w <= 1e6)) {
             s = rnnc_error(RNNC_ERR_ARG, "--class-weight: weight '%s' of '%s' is not a number in [0, 1e6]", num, name);
             break;
