@@ -990,9 +990,11 @@ static rnnc_status load_checkpoint(run *r, rnnc_safetensors *stp, const char *wa
     /* the data the task is about to read must be what the run trained on */
     const char *stored = rnnc_st_meta(&st, "rnnc.run.inputs");
     /* resumed from elsewhere: its relative paths read from where the run started (the data it
-     * trained on, not a file of the same name here); the records that follow keep them absolute */
+     * trained on, not a file of the same name here); the records that follow keep them absolute.
+     * Not under mpirun, where each rank reads them from its own working directory (a host's
+     * --wdir, which need not be rank 0's) */
     char *here = getcwd(NULL, 0);
-    if (run_cwd && *run_cwd && here && !same_dir(run_cwd, here)) {
+    if (r->N <= 1 && run_cwd && *run_cwd && here && !same_dir(run_cwd, here)) {
         if (!(s = rebase_paths(topts, run_cwd, false, &topts_rebased)) && stored)
             s = rebase_paths(stored, run_cwd, true, &stored_rebased);
         if (topts_rebased) topts = topts_rebased;
