@@ -252,6 +252,11 @@ grep -q "note: the new budget moves the cosine schedule (it runs over the budget
   && ok || bad "no note on the schedule's jump: $(head -3 "$tmp/err")"
 "$rnnc" train --resume "$tmp/cos" --steps 70 --schedule constant 2>/dev/null; [ $? -eq 2 ] && ok || bad "--schedule changed on a resume"
 
+# --force and -o with --resume: each refused with what it is for, not as a "change"
+expect_error "--resume with --force" "rnnc train: --force starts a new run over an old one; --resume continues the old one" \
+  "$rnnc" train --resume "$tmp/cos" --force
+expect_error "--resume with -o" "rnnc train: -o: --resume RUN_DIR names the run directory" "$rnnc" train --resume "$tmp/cos" -o "$tmp/cos"
+
 # A run its --patience stopped is not resumed into more of the same: refused, unless --patience grows
 "$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --lr 0 --steps 100 --eval-every 1 --patience 1 -o "$tmp/pat1" 2>"$tmp/err"
 grep -q "stopped: no better validation in --patience evaluations" "$tmp/err" && ok || bad "--patience 1 at lr 0: $(cat "$tmp/err")"

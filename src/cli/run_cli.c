@@ -164,10 +164,18 @@ void cli_flags_help(FILE *f, const cli_flag_table *tables, size_t n_tables) {
 int cli_flags_check_resume(const char *mode, const cli_flag_table *tables, size_t n_tables) {
     for (size_t t = 0; t < n_tables; t++)
         for (size_t i = 0; i < tables[t].n; i++)
-            if (tables[t].vals[i].given && !tables[t].defs[i].on_resume)
+            if (tables[t].vals[i].given && !tables[t].defs[i].on_resume) {
+                const char *name = tables[t].defs[i].name;
+                if (!strcmp(name, "--force"))
+                    return cli_usage_error(mode, "--force starts a new run over an old one; --resume continues the old one: give "
+                                           "one of them");
+                if (!strcmp(name, "--output"))
+                    return cli_usage_error(mode, "-o: --resume RUN_DIR names the run directory, where the run goes on writing; "
+                                           "leave out -o");
                 return cli_usage_error(mode, "%s cannot change on --resume: the model, data and optimizer come from the "
                                        "checkpoint (a resume may change --steps, --epochs, --time, --threads, --log-every, "
-                                       "--eval-every, --checkpoint-every, --patience, --mpi-timeout)", tables[t].defs[i].name);
+                                       "--eval-every, --checkpoint-every, --patience, --mpi-timeout)", name);
+            }
     return 0;
 }
 
