@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -437,7 +439,33 @@ static void info_run(const char *path, const rnnc_safetensors *st, rnnc_file_kin
     }
     /* every trainer but the LM's is rnnc TASK train */
     bool lm = !task || !strcmp(task, "lm");
-    printf("resume with rnnc %s%strain --resume %s\n\n", lm ? "" : task, lm ? "" : " ", dir);
+    /* a run that has ended resumes only with more budget or patience: say which (an epoch budget's
+     * steps depend on the data, which info does not read) */
+    double steps = 0, seconds = 0, patience = 0, bad = 0;
+    num(o, "steps", &steps);
+    num(o, "seconds", &seconds);
+    num(o, "patience", &patience);
+    num(r, "bad_evals", &bad);
+    const char *more = NULL;
+    char than[48];
+    if (steps > 0 && step >= steps) {
+        more = "--steps N";
+        snprintf(than, sizeof than, "N above %.0f", steps);
+        printf("state       ended: its --steps %.0f are done\n", steps);
+    } else if (seconds > 0 && elapsed >= seconds) {
+        more = "--time T";
+        cli_format_duration(d, sizeof d, seconds);
+        snprintf(than, sizeof than, "T above %s", d);
+        printf("state       ended: its --time (%s) is spent\n", d);
+    } else if (patience > 0 && bad >= patience) {
+        more = "--patience N";
+        snprintf(than, sizeof than, "N above %.0f", patience);
+        printf("state       ended: --patience %.0f (no better validation in the last %.0f)\n", patience, bad);
+    }
+    if (more)
+        printf("resume with rnnc %s%strain --resume %s %s (%s)\n\n", lm ? "" : task, lm ? "" : " ", dir, more, than);
+    else
+        printf("resume with rnnc %s%strain --resume %s\n\n", lm ? "" : task, lm ? "" : " ", dir);
     cJSON_Delete(r);
     cJSON_Delete(o);
     cJSON_Delete(t);
@@ -511,8 +539,11 @@ static void usage(FILE *f) {
             "score, budget and optimizer of its run, the command that resumes it, then its\n"
             "model. A checkpoint of an older rnnc, another safetensors file (its tensors) or\n"
             "a tokenizer file (its type and size): what it is. Anything else: one line saying\n"
-            "what it is not.\n");
+            "what it is not. A run directory: its checkpoint.safetensors (or, without one,\n"
+            "its model.safetensors).\n");
 }
+
+static int info_file(const char *path);
 
 int cmd_info(int argc, char **argv) {
     const char *path = NULL;
@@ -523,6 +554,32 @@ int cmd_info(int argc, char **argv) {
         path = argv[i];
     }
     if (!path) return cli_usage_error("info", "FILE is required");
+    if (!*path) return cli_usage_error("info", "FILE is empty: give a file name");
+    /* a run directory: its checkpoint (or, from a run that never saved one, its model) */
+    struct stat sb;
+    char *in_dir = NULL;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        static const char *const names[] = {"checkpoint.safetensors", "model.safetensors"};
+        size_t n = strlen(path) + 32;
+        if (!(in_dir = malloc(n))) return cli_fail("out of memory");
+        for (size_t i = 0; i < 2; i++) {
+            snprintf(in_dir, n, "%s/%s", path, names[i]);
+            if (access(in_dir, F_OK) == 0) break;
+            in_dir[0] = 0;
+        }
+        if (!in_dir[0]) {
+            free(in_dir);
+            return cli_fail("%s: is a directory, and no run directory (no checkpoint.safetensors or model.safetensors): give a "
+                            "model, checkpoint or tokenizer file", path);
+        }
+        path = in_dir;
+    }
+    int rc = info_file(path);
+    free(in_dir);
+    return rc;
+}
+
+static int info_file(const char *path) {
     char what[1600];
     rnnc_file_kind k = rnnc_file_kind_sniff_path(path);
     if (k == RNNC_FILE_TOKENIZER_JSON || k == RNNC_FILE_TIKTOKEN) return info_tokenizer(path, k);
