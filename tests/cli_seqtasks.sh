@@ -209,6 +209,10 @@ check "forecast train: exit 0; the rows it trains and validates on" '[ $? -eq 0 
 FM=$t/fc/best.safetensors
 # values near the float limit: the seasonal-naive MAE is summed in double, as eval's (it said inf)
 awk 'BEGIN { print "t,y"; for (i = 0; i < 60; i++) printf "%d,%s\n", i, i % 2 ? "3.3e+38" : "-3.3e+38" }' > "$t/fcmax.csv"
+# a run that diverges says what its directory holds and what may help
+"$RNNC" forecast train "${fc[@]}" --steps 300 --lr 10 --clip 0 --optimizer sgd --momentum 0.999 --warmup 0 --eval-every 5 \
+  --checkpoint-every 20 -o "$t/div" 2> "$t/err"
+check "forecast train that diverges: the checkpoint's step and what may help" '[ $? -eq 1 ] && grep -q "^rnnc: step [0-9]*: the .* is \(NaN\|Inf\); training stopped; .*div/checkpoint.safetensors holds its last checkpoint (step [0-9]*).*: a lower --lr, a smaller --clip or more --warmup may get past it$" "$t/err"'
 "$RNNC" forecast train --data "$t/fcmax.csv" --target y --context 7 --hidden 4 --steps 1 -o "$t/fcmax" 2> "$t/err"
 check "forecast train: values near the float limit give a finite seasonal-naive MAE" \
   '[ $? -eq 0 ] && grep -q "seasonal-naive MAE on them 6.6e+38$" "$t/err"'

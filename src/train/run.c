@@ -176,6 +176,7 @@ typedef struct {
     long step, bad_evals;
     double tokens, elapsed, loss_sum, best[2], last_train_loss;
     long best_step;      /* the step of best.safetensors, -1 before any validation */
+    long ckpt_step;      /* the step of the last checkpoint written (or read) */
     double lr_was;       /* a resume: the learning rate of its first step under the checkpoint's budget */
     char *cwd;           /* the working directory the run started in: its relative data paths are from there */
     bool from_stdin;     /* the task reads its data or validation set from the standard input */
@@ -347,6 +348,7 @@ static rnnc_status save_checkpoint(run *r) {
     /* every rank: the state may be gathered from all of them */
     rnnc_status s0 = r->N > 1 && r->t->ops->gather ? r->t->ops->gather(r->t) : RNNC_OK;
     if (s0 || (s0 = check_same(r, "at a checkpoint"))) return s0;
+    r->ckpt_step = r->step;
     if (!writer(r)) return agree(r, RNNC_OK);
     if (r->t->ops->state) n += r->t->ops->state(r->t, e + n, MAX_STATE);
     /* the best's validation line, as a JSON string (quoted and escaped) */
@@ -454,6 +456,17 @@ static rnnc_status reduce_step(run *r, double *loss, double weight, double *coun
     return s;
 }
 
+/* A loss or gradient that is no longer finite: what the directory holds, and what may help. */
+static rnnc_status diverged(const run *r, rnnc_status s) {
+    if (!r->run_dir) return s;
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", rnnc_last_error());
+    char best[64] = "";
+    if (r->best_step >= 0) snprintf(best, sizeof best, ", best.safetensors its best (step %ld)", r->best_step);
+    return rnnc_error(s, "%s; %s/" CHECKPOINT " holds its last checkpoint (step %ld)%s: a lower --lr, a smaller --clip or "
+                      "more --warmup may get past it", msg, r->run_dir, r->ckpt_step, best);
+}
+
 static rnnc_status loop(run *r, rnnc_run_callback cb, void *ctx, volatile sig_atomic_t *stop) {
     rnnc_status s;
     double t0 = r->t0 = now_s() - r->elapsed;
@@ -500,10 +513,10 @@ static rnnc_status loop(run *r, rnnc_run_callback cb, void *ctx, volatile sig_at
         if ((s = r->t->ops->train_batch(r->t, r->step, r->o.seed, &step_rng, &loss, &count))) return s;
         bool stop_here = false; /* the ranks' stop requests, agreed with the losses */
         if (r->N > 1 && (s = reduce_step(r, &loss, r->t->weight, &count, stop, &stop_here))) return s;
-        if ((s = rnnc_check_finite(loss, "the training loss", r->step + 1))) return s;
+        if ((s = rnnc_check_finite(loss, "the training loss", r->step + 1))) return diverged(r, s);
         double norm = r->o.clip > 0 ? rnnc_clip_grad_norm(r->t->grads, r->t->n_params, r->o.clip)
                                     : rnnc_grad_norm(r->t->grads, r->t->n_params);
-        if ((s = rnnc_check_finite(norm, "the gradient norm", r->step + 1))) return s;
+        if ((s = rnnc_check_finite(norm, "the gradient norm", r->step + 1))) return diverged(r, s);
         r->norm_sum += norm;
         r->norm_n++;
         if (r->o.clip > 0 && rnnc_clip_coef(norm, r->o.clip) < 1.0f) r->clip_n++; /* the step it scaled down */
@@ -975,6 +988,7 @@ static rnnc_status load_checkpoint(run *r, rnnc_safetensors *stp, const char *wa
         goto out;
     }
     snprintf(r->best_line, sizeof r->best_line, "%s", best_line);
+    r->ckpt_step = r->step;
     if (r->clip_n > r->norm_n) {
         s = rnnc_error(RNNC_ERR_FORMAT, "%s: \"clip_n\" %ld is more than \"norm_n\" %ld", what, r->clip_n, r->norm_n);
         goto out;
