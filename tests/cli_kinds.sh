@@ -270,6 +270,10 @@ has "state       ended: its --steps 3 are done"
 has "resume with rnnc train --resume $T/lm --steps N (N above 3)"
 has "kind        the run's language model"
 has "layer 0"
+# an empty file name given as an argument: one line saying so (it read "rnnc: : cannot open")
+refused 'an empty file name ("")' export "" -o "$T/x.onnx"
+refused 'an empty file name ("")' plot "" -o "$T/x.svg"
+refused 'an empty file name ("")' tokenizer train --type char -o "$T/x.json" ""
 # the run directory itself: its checkpoint
 works info "$T/lm"
 has "checkpoint  $T/lm/checkpoint.safetensors"

@@ -47,6 +47,7 @@ rnnc_status rnnc_read_file(const char *path, unsigned char **data, size_t *len) 
     *data = NULL;
     *len = 0;
     if (strcmp(path, "-") == 0) return read_stream(stdin, rnnc_path_label(path), data, len, 0);
+    if (!*path) return rnnc_error(RNNC_ERR_ARG, "an empty file name (\"\"): give the file's name");
     FILE *fp = fopen(path, "rb");
     if (!fp) return rnnc_error_errno(RNNC_ERR_IO, "%s: cannot open", path);
     struct stat st;

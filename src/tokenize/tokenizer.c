@@ -639,6 +639,7 @@ static rnnc_status load_any(rnnc_tokenizer **out, const char *name_or_path, cons
         return s ? rnnc_error(s, "%s: %s", name_or_path, rnnc_last_error()) : RNNC_OK;
     }
     /* Peek at the first non-blank byte: '{' is our JSON; a .tiktoken line starts with base64. */
+    if (!*name_or_path) return rnnc_error(RNNC_ERR_ARG, "an empty tokenizer name (\"\"): give a file or a name");
     FILE *fp = fopen(name_or_path, "rb");
     if (!fp) return rnnc_error_errno(RNNC_ERR_IO, "%s: cannot open tokenizer", name_or_path);
     int c;
