@@ -57,5 +57,40 @@ while IFS=$'\t' read -r -a row; do
   fi
 done < "$tmp/cases/cases.tsv"
 
+# Control bytes in a crafted file's strings (a metadata key, a tensor name, task options, the best's
+# validation line) are shown escaped, never sent to the terminal as they are.
+"$py" - "$tmp/lm/checkpoint.safetensors" "$tmp/esc" <<'PY'
+import json, os, struct, sys
+src, out = sys.argv[1], sys.argv[2]
+os.makedirs(out + "/run", exist_ok=True)
+b = open(src, "rb").read(); n = struct.unpack("<Q", b[:8])[0]; h = json.loads(b[8:8 + n]); data = b[8 + n:]
+def write(path, h):
+    t = json.dumps(h, separators=(",", ":")).encode(); t += b" " * (-len(t) % 8)
+    open(path, "wb").write(struct.pack("<Q", len(t)) + t + data)
+m = h["__metadata__"]
+run = json.loads(m["rnnc.run"]); run["best_line"] = "valid loss 1.0\x1b[2J\x1b]0;pwned\x07"; run["best_step"] = run["step"]; run["best"] = [0.0, 0.0]
+m["rnnc.run"] = json.dumps(run)
+write(out + "/run/checkpoint.safetensors", h)
+t = json.loads(m["rnnc.task.options"]); t["valid"] = "dev\x1b[31m.txt"; m["rnnc.task.options"] = json.dumps(t)
+write(out + "/opts.safetensors", h)
+other = {"__metadata__": {"key\x1b[31m": "v"}}
+for k, v in h.items():
+    if k != "__metadata__": other["w\x1b[1m" + k] = v
+write(out + "/other.safetensors", other)
+PY
+"$rnnc" info "$tmp/esc/opts.safetensors" >"$tmp/out" 2>&1
+"$rnnc" info "$tmp/esc/other.safetensors" >>"$tmp/out" 2>&1
+"$rnnc" train --resume "$tmp/esc/opts.safetensors" >>"$tmp/out" 2>&1
+cp "$tmp/esc/opts.safetensors" "$tmp/esc/checkpoint.safetensors"
+"$rnnc" train --resume "$tmp/esc" --steps 3 >>"$tmp/out" 2>&1
+if LC_ALL=C grep -q $'\033' "$tmp/out"; then fail=$((fail + 1)); echo "FAIL info printed a crafted file's escape bytes: $(cat -v "$tmp/out" | grep -m2 '\^\[')"
+elif [ "$(grep -c 'x1B' "$tmp/out")" -ge 3 ]; then pass=$((pass + 1))
+else fail=$((fail + 1)); echo "FAIL info: escaped control bytes missing: $(head -20 "$tmp/out")"; fi
+cp "$tmp/corpus.txt" "$tmp/esc/corpus.txt"
+"$rnnc" train --resume "$tmp/esc/run" --steps 3 --eval-every 0 >"$tmp/out" 2>&1
+if LC_ALL=C grep -q $'\033\|\007' "$tmp/out"; then fail=$((fail + 1)); echo "FAIL a resume printed a crafted best line's control bytes: $(cat -v "$tmp/out" | tail -2)"
+elif tail -1 "$tmp/out" | grep -qF "best validation: step 2, valid loss 1.0?[2J?]0;pwned? "; then pass=$((pass + 1))
+else fail=$((fail + 1)); echo "FAIL the resumed run's best line: $(tail -1 "$tmp/out")"; fi
+
 echo "cli_hostile: $pass passed, $fail failed"
 [ $fail -eq 0 ] && [ $pass -gt 0 ]

@@ -12,6 +12,10 @@
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "rnnc: <rnnc_last_error()>" and returns 1. */
 int cli_fail_status(void);
+/* Copies `in` to out (cap bytes with its NUL) with each control byte (below 0x20, and 0x7f) as
+ * \xNN, cut after max_in bytes of `in` ("..."); returns the length written. For text from files
+ * that goes to a terminal: a crafted name's escape sequences must not drive it. */
+size_t cli_escape_controls(const char *in, size_t max_in, char *out, size_t cap);
 /* Standard output could not be written (a full disk): "rnnc: writing the standard output failed:
  * <strerror(errno)>", as main says it for every command; returns 1. */
 int cli_fail_stdout(void);

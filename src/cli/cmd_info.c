@@ -21,6 +21,19 @@
 
 /* ---- small readers of the metadata's JSON (informative only: the loaders are the strict ones) ---- */
 
+/* A string from the file (a path, a name, a metadata key) as it is, but for control bytes, shown
+ * as \xNN: a crafted file's escape sequences must not drive the terminal. Cut after `max` bytes
+ * ("..."), in one of four rotating buffers (several in one printf). */
+static const char *safe_n(const char *s, size_t max) {
+    static char buf[4][4100];
+    static int k;
+    char *b = buf[k++ & 3];
+    cli_escape_controls(s, max, b, sizeof buf[0]);
+    return b;
+}
+
+static const char *safe(const char *s) { return safe_n(s, 1000); }
+
 static const cJSON *item(const cJSON *j, const char *key) { return cJSON_GetObjectItemCaseSensitive(j, key); }
 static bool num(const cJSON *j, const char *key, double *v) {
     const cJSON *x = item(j, key);
@@ -113,7 +126,7 @@ static int info_lm(const char *path, const char *kind) {
     print_tokenizer(tok);
     rnnc_tokenizer_free(tok);
     print_training(rnnc_lm_get_meta(m, "rnnc.training"), "tokens");
-    for (size_t i = 0; i < m->n_meta; i++) printf("metadata    %s (%zu bytes)\n", m->meta_keys[i], strlen(m->meta_values[i]));
+    for (size_t i = 0; i < m->n_meta; i++) printf("metadata    %s (%zu bytes)\n", safe(m->meta_keys[i]), strlen(m->meta_values[i]));
     printf("\ntensors:\n");
     size_t nt = rnnc_lm_num_tensors(m);
     for (size_t k = 0; k < nt; k++) {
@@ -204,15 +217,7 @@ static int info_s2s(const char *path, const rnnc_safetensors *st, const char *ki
 
 /* A name from the data (a label, a CSV column) as it is, but for control bytes (\xNN) and a cut at
  * 40 bytes, so that a line stays a line. */
-static void print_name(const char *s) {
-    size_t n = strlen(s);
-    for (size_t i = 0; i < n && i < 40; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f) printf("\\x%02X", c);
-        else putchar(c);
-    }
-    if (n > 40) printf("...");
-}
+static void print_name(const char *s) { fputs(safe_n(s, 40), stdout); }
 
 /* The label names, the first 10 of them. */
 static void print_labels(const char *what, const rnnc_seq_model *m) {
@@ -336,9 +341,9 @@ static void print_budget(const cJSON *o) {
 static void print_optimizer(const cJSON *o) {
     const char *opt = str(o, "optimizer"), *sched = str(o, "schedule");
     double lr, v;
-    printf("optimizer   %s", opt ? opt : "?");
+    printf("optimizer   %s", opt ? safe(opt) : "?");
     if (num(o, "lr", &lr)) printf(", lr %g", lr);
-    if (sched) printf(", %s schedule", sched);
+    if (sched) printf(", %s schedule", safe(sched));
     if (num(o, "warmup", &v) && v > 0) printf(", warm-up %.0f steps", v);
     if (sched && strcmp(sched, "constant") && num(o, "min_lr_ratio", &v)) printf(", down to %gx", v);
     if (num(o, "weight_decay", &v) && v > 0) printf(", weight decay %g", v);
@@ -348,7 +353,7 @@ static void print_optimizer(const cJSON *o) {
     printf("\n");
     const char *seed = str(o, "seed");
     if (num(o, "patience", &v) && v > 0) printf("patience    %.0f validations\n", v);
-    if (seed) printf("seed        %s\n", seed);
+    if (seed) printf("seed        %s\n", safe(seed));
 }
 
 /* The task's data files: "data" (a name or a list) and "valid". */
@@ -356,12 +361,12 @@ static void print_data(const cJSON *t) {
     const cJSON *d = item(t, "data");
     if (!d) return;
     printf("data        ");
-    if (cJSON_IsString(d)) printf("%s", d->valuestring);
+    if (cJSON_IsString(d)) printf("%s", safe(d->valuestring));
     const cJSON *f;
     int n = 0;
-    if (cJSON_IsArray(d)) cJSON_ArrayForEach(f, d) if (cJSON_IsString(f)) printf("%s%s", n++ ? " " : "", f->valuestring);
+    if (cJSON_IsArray(d)) cJSON_ArrayForEach(f, d) if (cJSON_IsString(f)) printf("%s%s", n++ ? " " : "", safe(f->valuestring));
     const char *v = str(t, "valid");
-    if (v) printf("; held out: %s", v);
+    if (v) printf("; held out: %s", safe(v));
     printf("\n");
 }
 
@@ -400,7 +405,7 @@ static void info_run(const char *path, const rnnc_safetensors *st, rnnc_file_kin
     const char *task = str(r, "task");
     num(r, "format", &fmt);
     printf("checkpoint  %s\n", path);
-    printf("kind        %s (format %.0f, task %s)\n", rnnc_file_kind_name(k), fmt, task ? task : "?");
+    printf("kind        %s (format %.0f, task %s)\n", rnnc_file_kind_name(k), fmt, task ? safe(task) : "?");
     num(r, "step", &step);
     num(r, "tokens", &tokens);
     num(r, "elapsed", &elapsed);
@@ -428,7 +433,7 @@ static void info_run(const char *path, const rnnc_safetensors *st, rnnc_file_kin
     }
     if (cJSON_IsObject(t)) print_data(t);
     const char *cw = str(t, "class_weight");
-    if (cw) printf("classes     weighted: %s\n", cw);
+    if (cw) printf("classes     weighted: %s\n", safe(cw));
     char dir[1024];
     const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
     if (!strcmp(base, "checkpoint.safetensors")) {
@@ -463,9 +468,9 @@ static void info_run(const char *path, const rnnc_safetensors *st, rnnc_file_kin
         printf("state       ended: --patience %.0f (no better validation in the last %.0f)\n", patience, bad);
     }
     if (more)
-        printf("resume with rnnc %s%strain --resume %s %s (%s)\n\n", lm ? "" : task, lm ? "" : " ", dir, more, than);
+        printf("resume with rnnc %s%strain --resume %s %s (%s)\n\n", lm ? "" : safe(task), lm ? "" : " ", dir, more, than);
     else
-        printf("resume with rnnc %s%strain --resume %s\n\n", lm ? "" : task, lm ? "" : " ", dir);
+        printf("resume with rnnc %s%strain --resume %s\n\n", lm ? "" : safe(task), lm ? "" : " ", dir);
     cJSON_Delete(r);
     cJSON_Delete(o);
     cJSON_Delete(t);
@@ -488,7 +493,7 @@ static void info_old_run(const char *path, const rnnc_safetensors *st, rnnc_file
 static int info_other(const char *path, const rnnc_safetensors *st) {
     printf("file        %s\n", path);
     printf("kind        %s\n", rnnc_file_kind_name(RNNC_FILE_SAFETENSORS));
-    for (size_t i = 0; i < st->n_meta; i++) printf("metadata    %s (%zu bytes)\n", st->meta_keys[i], strlen(st->meta_values[i]));
+    for (size_t i = 0; i < st->n_meta; i++) printf("metadata    %s (%zu bytes)\n", safe(st->meta_keys[i]), strlen(st->meta_values[i]));
     printf("\ntensors:\n");
     size_t total = 0;
     for (size_t i = 0; i < st->n_tensors; i++) {
@@ -498,7 +503,7 @@ static int info_other(const char *path, const rnnc_safetensors *st) {
         for (int d = 0; d < t->ndim && k < sizeof shape; d++)
             k += (size_t)snprintf(shape + k, sizeof shape - k, d ? ", %lld" : "%lld", (long long)t->shape[d]);
         if (k < sizeof shape) snprintf(shape + k, sizeof shape - k, ")");
-        printf("  %-32s %-5s %-18s %12zu\n", t->name, rnnc_dtype_name(t->dtype), shape, t->numel);
+        printf("  %-32s %-5s %-18s %12zu\n", safe(t->name), rnnc_dtype_name(t->dtype), shape, t->numel);
         total += t->numel;
     }
     printf("\ntotal       %12zu elements in %zu tensors\n", total, st->n_tensors);

@@ -54,13 +54,32 @@ void cli_errors_release(double wait_s) {
     held_n = 0;
 }
 
+size_t cli_escape_controls(const char *in, size_t max_in, char *out, size_t cap) {
+    size_t n = 0;
+    if (!cap) return 0;
+    for (size_t i = 0; in && in[i] && n + 5 < cap; i++) {
+        if (i >= max_in) {
+            if (n + 4 < cap) { memcpy(out + n, "...", 3); n += 3; }
+            break;
+        }
+        unsigned char c = (unsigned char)in[i];
+        if (c < 0x20 || c == 0x7f) n += (size_t)snprintf(out + n, cap - n, "\\x%02X", c);
+        else out[n++] = (char)c;
+    }
+    out[n] = 0;
+    return n;
+}
+
 int cli_fail(const char *fmt, ...) {
-    char line[10400];
+    char line[10400], shown[4 * sizeof line];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    cli_dist_error("rnnc: %s", line); /* stderr; from a rank other than 0 of several, "rnnc: rank N: ..." */
+    /* one line, whatever a crafted file's names hold: control bytes shown as \xNN, never sent to
+     * the terminal (an escape sequence) or breaking the line */
+    cli_escape_controls(line, sizeof line, shown, sizeof shown);
+    cli_dist_error("rnnc: %s", shown); /* stderr; from a rank other than 0 of several, "rnnc: rank N: ..." */
     return 1;
 }
 

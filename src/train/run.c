@@ -988,6 +988,8 @@ static rnnc_status load_checkpoint(run *r, rnnc_safetensors *stp, const char *wa
         goto out;
     }
     snprintf(r->best_line, sizeof r->best_line, "%s", best_line);
+    for (char *c = r->best_line; *c; c++) /* printed as it is: a crafted one's control bytes would drive the terminal */
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
     r->ckpt_step = r->step;
     if (r->clip_n > r->norm_n) {
         s = rnnc_error(RNNC_ERR_FORMAT, "%s: \"clip_n\" %ld is more than \"norm_n\" %ld", what, r->clip_n, r->norm_n);
