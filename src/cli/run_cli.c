@@ -322,10 +322,12 @@ static void shell_quote(const char *s, char *out, size_t n) {
 
 static void on_event(const rnnc_run_event *e, void *ctx) {
     view *u = ctx;
-    char buf[256];
+    char buf[256], shown[4096];
     switch (e->kind) {
     case RNNC_RUN_STARTED:
-        fprintf(stderr, "%s: %s\n", u->cmd, e->message);
+        /* the task's description names its files: a resumed checkpoint's may be crafted */
+        cli_escape_controls(e->message, 1000, shown, sizeof shown);
+        fprintf(stderr, "%s: %s\n", u->cmd, shown);
         if (e->resumed) {
             cli_format_duration(buf, sizeof buf, e->elapsed);
             fprintf(stderr, "%s: resumed from step %ld (epoch %.2f, %s elapsed)\n", u->cmd, e->step, e->epoch, buf);
