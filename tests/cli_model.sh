@@ -52,6 +52,16 @@ awk '$1 == "step" { print $4 }' "$TMP/train.out" >"$TMP/got"
 paste "$TMP/got" "$TMP/want" | while read -r a b; do near "$a" "$b" 1e-5 || echo "step loss $a vs $b"; done >"$TMP/bad"
 [ -s "$TMP/bad" ] && fail "train losses differ from PyTorch: $(cat "$TMP/bad")"
 
+# Ctrl-C of a train --ids run (no run directory): the model of that step is written to -o and the
+# message says so (it used to say a checkpoint was saved in "." and write nothing).
+checks=$((checks + 1))
+"$RNNC" train --model "$G/cli_lstm.safetensors" --ids "$G/cli_ids.txt" --batch 4 --seq 5 --steps 100000000 \
+    --optimizer sgd --lr 0.01 -o "$TMP/int.safetensors" >/dev/null 2>"$TMP/int.err" &
+pid=$!
+sleep 1; kill -INT $pid; wait $pid; rc=$?
+{ [ $rc -eq 130 ] && grep -q "stopped at step [0-9]*; .*int.safetensors holds the model of that step" "$TMP/int.err" &&
+  "$RNNC" info "$TMP/int.safetensors" >/dev/null; } || fail "train --ids stopped: rc $rc, $(cat "$TMP/int.err")"
+
 # Binary id files (.npy written by NumPy, tools/make_npy_ids.py): the same eval loss, and the same
 # trained model byte for byte, as the text ids.
 for npy in "$G/../ids/cli_ids_u4.npy" "$G/../ids/cli_ids_i4.npy"; do

@@ -233,8 +233,9 @@ typedef void (*rnnc_run_callback)(const rnnc_run_event *e, void *ctx);
 /* Trains `task` under `opts`. Takes the run directory's lock first (another live run there is
  * "RUN_DIR is in use by process N"), refuses a directory holding another run unless opts->force,
  * and owns the task from then on (frees it, also on failure). When *stop becomes non-zero (a
- * signal handler sets it) the run finishes the current step, writes the checkpoint and the model,
- * and returns RNNC_ERR_INTERRUPTED. */
+ * signal handler sets it) the run finishes the current step, writes the checkpoint and the model
+ * (without a run directory: the model to model_out, and no checkpoint), and returns
+ * RNNC_ERR_INTERRUPTED; no RNNC_RUN_DONE event is sent then (the return value says it). */
 rnnc_status rnnc_run_start(const rnnc_run_opts *opts, rnnc_task *task, rnnc_run_callback cb, void *ctx,
                            volatile sig_atomic_t *stop);
 
@@ -244,7 +245,7 @@ rnnc_status rnnc_run_start(const rnnc_run_opts *opts, rnnc_task *task, rnnc_run_
 rnnc_status rnnc_run_dir_check(const char *dir, bool force);
 
 /* What a resume may change: the budget and the cadence. A field left at its "unset" value (-1 for
- * the longs and doubles, see rnnc_run_resume_defaults) keeps the checkpoint's. */
+ * the longs and doubles, see rnnc_run_change_none) keeps the checkpoint's. */
 typedef struct {
     long steps;
     double epochs, seconds;

@@ -162,7 +162,7 @@ static int train_ids(int argc, char **argv) {
     ids_view u = {.warmup = ro.warmup};
     rnnc_status s = rnnc_run_start(&ro, t, on_step, &u, &stop_requested);
     cli_progress_finish(&u.bar);
-    if (s) rc = s == RNNC_ERR_INTERRUPTED ? (cli_fail("interrupted: %s was not written", ro.model_out), 130) : cli_fail_status();
+    if (s) rc = s == RNNC_ERR_INTERRUPTED ? (cli_fail_status(), 130) : cli_fail_status();
     else fprintf(stderr, "wrote %s\n", ro.model_out);
 out:
     cli_flags_free(tables, nt);

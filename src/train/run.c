@@ -594,9 +594,16 @@ static rnnc_status loop(run *r, rnnc_run_callback cb, void *ctx, volatile sig_at
             emit(r, cb, ctx, &ev);
         }
         if (stopping) {
-            if (r->run_dir && (s = save_model(r, "model.safetensors", NULL))) return s;
-            return rnnc_error(RNNC_ERR_INTERRUPTED, "stopped at step %ld; %s/" CHECKPOINT " and model.safetensors saved",
-                              r->step, r->run_dir ? r->run_dir : ".");
+            if (r->run_dir) {
+                if ((s = save_model(r, "model.safetensors", NULL))) return s;
+                return rnnc_error(RNNC_ERR_INTERRUPTED, "stopped at step %ld; %s/" CHECKPOINT " and model.safetensors saved",
+                                  r->step, r->run_dir);
+            }
+            /* no directory: the model where it stands (there is no checkpoint to resume from) */
+            if (r->model_out && (s = save_model(r, NULL, r->model_out))) return s;
+            return rnnc_error(RNNC_ERR_INTERRUPTED, "stopped at step %ld; %s%s (a run without a directory keeps no checkpoint "
+                              "to resume)", r->step, r->model_out ? r->model_out : "nothing saved",
+                              r->model_out ? " holds the model of that step" : "");
         }
         if (last) break;
     }
