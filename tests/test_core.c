@@ -284,6 +284,48 @@ static void test_cache_sizes(void) {
     CHECK_EQ_LL(rnnc_cpu_cache_bytes(4), 0);
 }
 
+/* Every public free (and close, abort, drop) function takes NULL and does nothing, as free() does:
+ * an error path may free what it never made. */
+static void test_free_null(void) {
+    rnnc_atomic_abort(NULL);
+    rnnc_bpe_free(NULL);
+    rnnc_bytes_free(NULL);
+    rnnc_char_free(NULL);
+    rnnc_confusion_free(NULL);
+    rnnc_generator_free(NULL);
+    rnnc_ids_free(NULL);
+    rnnc_lm_free(NULL);
+    rnnc_lm_ws_free(NULL);
+    rnnc_metrics_close(NULL);
+    rnnc_metrics_series_free(NULL);
+    rnnc_optim_free(NULL);
+    rnnc_pretok_free(NULL);
+    rnnc_rnn_packed_free(NULL);
+    rnnc_rnn_ws_free(NULL);
+    rnnc_run_lock_drop(NULL);
+    rnnc_s2s_batcher_free(NULL);
+    rnnc_s2s_data_free(NULL);
+    rnnc_s2s_hyp_free(NULL);
+    rnnc_s2s_model_free(NULL);
+    rnnc_s2s_translator_free(NULL);
+    rnnc_s2s_vocab_free(NULL);
+    rnnc_s2s_ws_free(NULL);
+    rnnc_sampler_free(NULL);
+    rnnc_seq_data_free(NULL);
+    rnnc_seq_model_free(NULL);
+    rnnc_seq_series_free(NULL);
+    rnnc_seq_ws_free(NULL);
+    rnnc_series_data_free(NULL);
+    rnnc_spans_free(NULL);
+    rnnc_st_free(NULL);
+    rnnc_tag_score_free(NULL);
+    rnnc_task_free(NULL);
+    rnnc_tokenizer_free(NULL);
+    rnnc_word_free(NULL);
+    rnnc_seq_labels_free(NULL, 0);
+    CHECK(1);
+}
+
 int main(void) {
     RUN(test_utf8_roundtrip_all_scalars);
     RUN(test_utf8_rejects_invalid);
@@ -292,5 +334,6 @@ int main(void) {
     RUN(test_read_missing_file);
     RUN(test_run_lock);
     RUN(test_cache_sizes);
+    RUN(test_free_null);
     return test_report();
 }

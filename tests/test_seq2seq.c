@@ -408,6 +408,10 @@ static void test_beam_many_sources(void) {
         CHECK_MSG(sc.edits == sc2.edits && sc.seq_errors == sc2.seq_errors && sc.ref_tokens == sc2.ref_tokens,
                   "%d threads: the scores differ with a progress callback", nth);
     }
+    /* arguments rnnc_s2s_translate refuses are refused here too (batch 0 was taken as 1) */
+    CHECK_EQ_LL(rnnc_s2s_evaluate(m, &d, 1, 1.0, 0, 0, &sc, NULL), RNNC_ERR_ARG);
+    CHECK_EQ_LL(rnnc_s2s_evaluate(m, &d, 0, 1.0, 8, 0, &sc, NULL), RNNC_ERR_ARG);
+    CHECK_EQ_LL(rnnc_s2s_evaluate(m, &d, 1, 1.0, 8, -1, &sc, NULL), RNNC_ERR_ARG);
     rnnc_s2s_data_free(&d);
     rnnc_s2s_model_free(m);
 }

@@ -47,7 +47,10 @@ rnnc_status rnnc_bpe_check_specials(const rnnc_token_bytes *tokens, size_t n_tok
  * (looked up as <data dir>/tiktoken/<name>.tiktoken, with tiktoken's pattern and special tokens),
  * or a path to a .tiktoken file. For a path, the pattern and special tokens come from the sidecar
  * file <path>.json when present ({"pattern": ..., "special_tokens": {text: id}}), else from the
- * `pattern` argument (NULL: cl100k). A malformed line is reported with its line number. */
+ * `pattern` argument (NULL: cl100k). A malformed line is reported with its line number.
+ * The first load of a rank file writes a cache beside it (<path>.rnnc-cache, a few MB for the
+ * OpenAI encodings; where the folder is not writable, none), which later loads map instead of
+ * parsing the text (docs/FORMATS.md); the environment variable RNNC_BPE_CACHE=0 turns it off. */
 rnnc_status rnnc_bpe_load(rnnc_bpe **out, const char *name_or_path, const char *pattern);
 /* Parses .tiktoken text held in memory; `source` names it in error messages ("FILE:LINE: ...").
  * pattern: as for rnnc_bpe_create (NULL: cl100k); no special tokens. */

@@ -379,8 +379,9 @@ double rnnc_s2s_ser(const rnnc_s2s_score *s);
  * i's output (malloc'd array of d->n, free each .ids and the array). */
 rnnc_status rnnc_s2s_evaluate(const rnnc_s2s_model *m, const rnnc_s2s_data *d, int beam, double alpha, int batch,
                               int max_len, rnnc_s2s_score *score, rnnc_s2s_hyp **hyps);
-/* The same, calling progress(items decoded so far, d->n, ctx) after each batch (on the calling
- * thread only, however many threads decode; not after a failing batch); progress may be NULL. */
+/* The same, calling progress(items decoded so far, d->n, ctx) on the calling thread only: after
+ * each batch it decodes itself, and, when other threads decoded the last batches, once more at
+ * the end with (d->n, d->n); the counts only grow. progress may be NULL. */
 typedef void (*rnnc_s2s_progress_fn)(size_t done, size_t total, void *ctx);
 rnnc_status rnnc_s2s_evaluate_ex(const rnnc_s2s_model *m, const rnnc_s2s_data *d, int beam, double alpha, int batch,
                                  int max_len, rnnc_s2s_score *score, rnnc_s2s_hyp **hyps, rnnc_s2s_progress_fn progress,

@@ -2,7 +2,24 @@
  *
  * Errors are values: every fallible library call returns an rnnc_status and, on failure, leaves a
  * one-line message (naming the file, line, flag or tensor at fault) that rnnc_last_error() returns.
- * The message is per thread. The library never prints, aborts or exits on bad input. */
+ * The message is per thread. The library never prints, aborts or exits on bad input.
+ *
+ * The rules of the API, for every header where its comment says nothing else:
+ * - Pointer arguments must not be NULL, but for out-parameters documented as optional ("may be
+ *   NULL") and the object of a free, close, abort or drop function, which takes NULL and does
+ *   nothing (as free() does). A bad value that is not a pointer (a size, an enum, NaN) is an
+ *   RNNC_ERR_ARG, never a crash.
+ * - What a call returns through an out-parameter is the caller's, to give back with the matching
+ *   *_free; a `const char *` it returns (a name, a message, a metadata value) belongs to the
+ *   library and lives as long as the object it came from (rnnc_last_error's: until the thread's
+ *   next failing call). The pointers in a run event live for the callback only.
+ * - One object is used by one thread at a time; different objects on different threads are
+ *   independent. Where a header says an object may be shared (a BPE tokenizer's encode, a seq2seq
+ *   translator), calls on several threads at once are safe. A few settings are process-wide and
+ *   say so (rnnc_rnn_set_loop_mode, rnnc_rnn_set_row_block_max; the OpenMP thread count).
+ * - The library installs no signal handler and writes nothing to stdout or stderr. Files it writes
+ *   are written atomically (a temp file beside the target, fsync, rename); loading a .tiktoken
+ *   rank file writes its cache beside it (NAME.rnnc-cache; RNNC_BPE_CACHE=0 turns that off). */
 #ifndef RNNC_STATUS_H
 #define RNNC_STATUS_H
 

@@ -26,7 +26,7 @@ rnnc_status rnnc_ids_push(rnnc_ids *v, uint32_t id) {
     return RNNC_OK;
 }
 
-void rnnc_ids_free(rnnc_ids *v) { free(v->data); v->data = NULL; v->len = v->cap = 0; }
+void rnnc_ids_free(rnnc_ids *v) { if (!v) return; free(v->data); v->data = NULL; v->len = v->cap = 0; }
 
 rnnc_status rnnc_bytes_reserve(rnnc_bytes *b, size_t cap) { return grow((void **)&b->data, &b->cap, cap, 1); }
 
@@ -39,4 +39,4 @@ rnnc_status rnnc_bytes_append(rnnc_bytes *b, const void *data, size_t len) {
     return RNNC_OK;
 }
 
-void rnnc_bytes_free(rnnc_bytes *b) { free(b->data); b->data = NULL; b->len = b->cap = 0; }
+void rnnc_bytes_free(rnnc_bytes *b) { if (!b) return; free(b->data); b->data = NULL; b->len = b->cap = 0; }

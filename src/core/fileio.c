@@ -194,6 +194,7 @@ rnnc_status rnnc_atomic_commit_pair(rnnc_atomic_file *a, rnnc_atomic_file *b) {
 }
 
 void rnnc_atomic_abort(rnnc_atomic_file *af) {
+    if (!af) return;
     if (af->fp) { fclose(af->fp); af->fp = NULL; }
     if (af->tmp_path) unlink(af->tmp_path); /* after a successful rename this fails harmlessly */
     free(af->tmp_path);

@@ -102,6 +102,7 @@ rnnc_status rnnc_metrics_append(rnnc_metrics_log *log, const rnnc_metrics_row *r
 }
 
 void rnnc_metrics_close(rnnc_metrics_log *log) {
+    if (!log) return;
     if (log->fp) fclose(log->fp);
     free(log->path);
     memset(log, 0, sizeof *log);
@@ -207,6 +208,7 @@ rnnc_status rnnc_metrics_parse(const char *data, size_t len, const char *name, r
 }
 
 void rnnc_metrics_series_free(rnnc_metrics_series *s) {
+    if (!s) return;
     free(s->rows);
     memset(s, 0, sizeof *s);
 }

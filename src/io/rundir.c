@@ -153,6 +153,7 @@ static bool only_lock_in(const char *dir) {
 }
 
 void rnnc_run_lock_drop(rnnc_run_lock *l) {
+    if (!l) return;
     if (l->held && l->created && only_lock_in(l->created)) {
         /* still under the lock: no other run can have started here */
         size_t n = strlen(l->created) + sizeof "/" RNNC_RUN_LOCK_FILE;

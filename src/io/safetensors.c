@@ -36,6 +36,7 @@ size_t rnnc_dtype_size(rnnc_dtype dt) { return (size_t)dt < N_DTYPES ? dtypes[dt
 #define MAX_DEPTH 1000
 
 void rnnc_st_free(rnnc_safetensors *st) {
+    if (!st) return;
     if (st->strings) {
         free(st->strings); /* every name, metadata key and value of a parsed file */
     } else { /* a struct filled by other means: each string its own allocation */

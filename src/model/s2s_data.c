@@ -206,6 +206,7 @@ rnnc_status rnnc_s2s_vocab_make(rnnc_s2s_vocab *v, const char *spec, const char 
 }
 
 void rnnc_s2s_vocab_free(rnnc_s2s_vocab *v) {
+    if (!v) return;
     if (v->sym)
         for (size_t i = 0; i < v->n; i++) free(v->sym[i]);
     free(v->sym);
@@ -397,6 +398,7 @@ rnnc_status rnnc_s2s_vocab_from_string(rnnc_s2s_vocab *v, rnnc_s2s_tok tok, cons
 void rnnc_s2s_data_init(rnnc_s2s_data *d) { memset(d, 0, sizeof *d); }
 
 void rnnc_s2s_data_free(rnnc_s2s_data *d) {
+    if (!d) return;
     for (size_t i = 0; i < d->n; i++) {
         rnnc_s2s_item *it = &d->items[i];
         for (int r = 0; r < it->n_refs; r++) free(it->ref[r]);
@@ -606,6 +608,7 @@ rnnc_status rnnc_s2s_batcher_new(rnnc_s2s_batcher *b, const rnnc_s2s_data *d, in
 }
 
 void rnnc_s2s_batcher_free(rnnc_s2s_batcher *b) {
+    if (!b) return;
     free(b->ex_item); free(b->ex_ref); free(b->order); free(b->batch_order);
     rnnc_s2s_batch *x = &b->buf;
     free(x->src); free(x->tgt_in); free(x->tgt_out); free(x->src_len); free(x->tgt_len); free(x->item); free(x->ref);

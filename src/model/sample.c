@@ -59,6 +59,7 @@ rnnc_status rnnc_sampler_init(rnnc_sampler *s, size_t V, const rnnc_sample_param
 }
 
 void rnnc_sampler_free(rnnc_sampler *s) {
+    if (!s) return;
     if (s->owns) free(s->z); /* z is the start of the one block */
     memset(s, 0, sizeof *s);
 }

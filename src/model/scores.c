@@ -47,6 +47,7 @@ rnnc_status rnnc_confusion_add(rnnc_confusion *cm, int truth, int pred) {
 }
 
 void rnnc_confusion_free(rnnc_confusion *cm) {
+    if (!cm) return;
     free(cm->counts);
     memset(cm, 0, sizeof *cm);
 }
@@ -223,6 +224,7 @@ rnnc_prf rnnc_spans_type(const rnnc_spans *s, int t) {
 }
 
 void rnnc_spans_free(rnnc_spans *s) {
+    if (!s) return;
     if (s->types)
         for (int j = 0; j < s->n_types; j++) free(s->types[j]);
     free(s->types);
@@ -275,6 +277,7 @@ rnnc_status rnnc_tag_score_add(rnnc_tag_score *t, const int *truth, const int *p
 double rnnc_tag_score_seq_accuracy(const rnnc_tag_score *t) { return ratio((double)t->seqs_correct, (double)t->seqs); }
 
 void rnnc_tag_score_free(rnnc_tag_score *t) {
+    if (!t) return;
     rnnc_confusion_free(&t->tokens);
     if (t->has_spans) rnnc_spans_free(&t->spans);
     memset(t, 0, sizeof *t);

@@ -898,7 +898,7 @@ static rnnc_status greedy_packed(const rnnc_s2s_model *m, const uint32_t *src, c
     return s;
 }
 
-void rnnc_s2s_hyp_free(rnnc_s2s_hyp *h) { free(h->ids); memset(h, 0, sizeof *h); }
+void rnnc_s2s_hyp_free(rnnc_s2s_hyp *h) { if (!h) return; free(h->ids); memset(h, 0, sizeof *h); }
 
 typedef struct { double lp; int row, tok; } cand;
 
@@ -1643,6 +1643,9 @@ rnnc_status rnnc_s2s_evaluate_ex(const rnnc_s2s_model *m, const rnnc_s2s_data *d
                                  void *progress_ctx) {
     memset(score, 0, sizeof *score);
     if (hyps_out) *hyps_out = NULL;
+    if (beam < 1 || batch < 1 || max_len < 0 || !isfinite(alpha))
+        return rnnc_error(RNNC_ERR_ARG, "seq2seq evaluate: beam=%d batch=%d max_len=%d alpha=%g (beam and batch positive, "
+                          "max_len 0 or more, alpha finite), as rnnc_s2s_translate takes them", beam, batch, max_len, alpha);
     if (d->n == 0) return RNNC_OK;
     rnnc_s2s_hyp *hyps = calloc(d->n, sizeof *hyps);
     const uint32_t **srcs = malloc(d->n * sizeof *srcs);

@@ -175,6 +175,7 @@ rnnc_status rnnc_seq_labels_collect(const char *text, size_t len, const char *na
 /* ---- reading ---- */
 
 void rnnc_seq_data_free(rnnc_seq_data *d) {
+    if (!d) return;
     for (size_t i = 0; i < d->n; i++) {
         free(d->ids[i]);
         if (d->tags) free(d->tags[i]);

@@ -157,6 +157,7 @@ static bool next_record(csv *c) {
 /* ---- reading ---- */
 
 void rnnc_series_data_free(rnnc_series_data *d) {
+    if (!d) return;
     free(d->name);
     free(d->v);
     memset(d, 0, sizeof *d);

@@ -53,6 +53,7 @@ rnnc_status rnnc_optim_init(rnnc_optim *o, const rnnc_optim_config *c, size_t n)
 }
 
 void rnnc_optim_free(rnnc_optim *o) {
+    if (!o) return;
     free(o->state);
     o->state = NULL;
 }
