@@ -86,6 +86,13 @@ static_libs=$(pkg-config --static --libs rnnc | sed 's/-lrnnc /-l:librnnc.a /') 
 if run "$tmp/cc-static.log" "$cc" -std=c11 -Wall -Wextra -Werror "$src/examples/tokenize.c" -o "$tmp/tokenize-static" \
         $(pkg-config --cflags rnnc) $static_libs; then
     ldd "$tmp/tokenize-static" | grep -q librnnc && fail "tokenize-static loads librnnc.so"
+    # a program that multiplies (train_lm) loads the OpenMP build of OpenBLAS rnnc was built with,
+    # not the pthread build that is the system's default alternative
+    if [ -d "/usr/lib/$(gcc -dumpmachine)/openblas-openmp" ] &&
+        run "$tmp/cc-static2.log" "$cc" -std=c11 -Wall -Wextra -Werror "$src/examples/train_lm.c" -o "$tmp/train-static" \
+            $(pkg-config --cflags rnnc) $static_libs; then
+        ldd "$tmp/train-static" | grep -q "openblas-openmp/" || fail "train_lm (pkg-config --static) loads another OpenBLAS: $(ldd "$tmp/train-static" | grep -i blas)"
+    fi
     run "$tmp/tokenize-static.log" "$tmp/tokenize-static" && echo "pkg_install: pkg-config --static (librnnc.a): examples/tokenize.c built and ran"
 fi
 
