@@ -86,9 +86,10 @@ expect_error "resume of a folder without a checkpoint" "mine: no checkpoint.safe
 [ "$(ls -A "$tmp/mine" | tr '\n' ' ')" = "keep.txt notes.tmp.2024 " ] && ok || bad "a failed resume changed the folder: $(ls -A "$tmp/mine")"
 "$rnnc" train --data "$tmp/mine/missing.txt" "${small[@]}" --steps 1 -o "$tmp/mine" 2>/dev/null
 [ "$(ls -A "$tmp/mine" | tr '\n' ' ')" = "keep.txt notes.tmp.2024 " ] && ok || bad "a failed run left files in the folder: $(ls -A "$tmp/mine")"
-echo stale >"$tmp/mine/model.safetensors.tmp.99999999"
+echo stale >"$tmp/mine/model.safetensors.tmp.99999999" && echo stale >"$tmp/mine/best.safetensors.tmp.99999999.2"
 "$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --steps 1 -o "$tmp/mine" 2>/dev/null
-[ -e "$tmp/mine/notes.tmp.2024" ] && [ ! -e "$tmp/mine/model.safetensors.tmp.99999999" ] && [ -s "$tmp/mine/model.safetensors" ] && ok \
+[ -e "$tmp/mine/notes.tmp.2024" ] && [ ! -e "$tmp/mine/model.safetensors.tmp.99999999" ] && [ -s "$tmp/mine/model.safetensors" ] &&
+  [ ! -e "$tmp/mine/best.safetensors.tmp.99999999.2" ] && ok \
   || bad "a run in a user's folder: $(ls -A "$tmp/mine")"
 # Relative data paths are the run's, from where it started: a resume from another directory reads
 # them there (not a file of the same name here), and says so by the full path when one changed.

@@ -81,6 +81,33 @@ static void test_atomic_write(void) {
     CHECK_EQ_LL(rnnc_read_file(path, &data, &len), RNNC_OK);
     CHECK(len == 5 && memcmp(data, "hello", 5) == 0);
     free(data);
+    /* Two writes of one path open at once (two threads of a process): each its own temp file,
+     * never one truncated under the other; a leftover under this pid's name is left alone. */
+    {
+        char stale[600];
+        snprintf(stale, sizeof stale, "%s.tmp.%ld", path, (long)getpid());
+        FILE *f = fopen(stale, "wb");
+        CHECK(f && fputs("stale", f) >= 0 && fclose(f) == 0);
+        rnnc_atomic_file a, b;
+        CHECK_EQ_LL(rnnc_atomic_open(&a, path), RNNC_OK);
+        CHECK_EQ_LL(rnnc_atomic_open(&b, path), RNNC_OK);
+        CHECK(strcmp(a.tmp_path, b.tmp_path) != 0 && strcmp(a.tmp_path, stale) != 0 && strcmp(b.tmp_path, stale) != 0);
+        fputs("first", a.fp);
+        fputs("second", b.fp);
+        CHECK_EQ_LL(rnnc_atomic_commit(&a), RNNC_OK);
+        CHECK_EQ_LL(rnnc_read_file(path, &data, &len), RNNC_OK);
+        CHECK(len == 5 && memcmp(data, "first", 5) == 0);
+        free(data);
+        CHECK_EQ_LL(rnnc_atomic_commit(&b), RNNC_OK);
+        CHECK_EQ_LL(rnnc_read_file(path, &data, &len), RNNC_OK);
+        CHECK(len == 6 && memcmp(data, "second", 6) == 0);
+        free(data);
+        CHECK_EQ_LL(rnnc_read_file(stale, &data, &len), RNNC_OK);
+        CHECK(len == 5 && memcmp(data, "stale", 5) == 0);
+        free(data);
+        unlink(stale);
+        CHECK_EQ_LL(rnnc_write_file_atomic(path, "hello", 5), RNNC_OK);
+    }
     /* Writing into a missing directory fails with a message naming the path. */
     char bad[300];
     snprintf(bad, sizeof bad, "%s/no/such/dir/x", dir);

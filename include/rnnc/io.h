@@ -18,7 +18,9 @@ const char *rnnc_path_label(const char *path);
  * only on commit (after fflush and fsync), so a crash or a full disk never leaves a torn file.
  * Where path is a symbolic link, its target is written (the link stays). Where it exists and is
  * not a regular file (/dev/null, /dev/stdout, a FIFO) it is written directly, tmp_path NULL: a
- * rename over it would replace the device or pipe with a file (as root, /dev/null itself). */
+ * rename over it would replace the device or pipe with a file (as root, /dev/null itself).
+ * The temp file is NAME.tmp.PID, created new (never truncated): where that name is taken (another
+ * thread writing the same path, a leftover under a reused pid) NAME.tmp.PID.K. */
 typedef struct {
     FILE *fp;
     char *path;

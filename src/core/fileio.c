@@ -131,7 +131,25 @@ rnnc_status rnnc_atomic_open(rnnc_atomic_file *af, const char *path) {
         snprintf(af->tmp_path, n + 32, "%.*s.rnnc-tmp.%ld.%lu", slash ? (int)(slash - target + 1) : 0, target, (long)getpid(), k);
     }
     free(real);
-    af->fp = fopen(af->tmp_path, "wb");
+    /* created, never truncated: two threads of this process writing the same NAME at once (or a
+     * killed process's leftover under a reused pid) must not share one temp file; a taken name
+     * gets a numbered one ("NAME.tmp.PID.K") */
+    static unsigned long taken;
+    int fd = open(af->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    for (int tries = 0; fd < 0 && errno == EEXIST && tries < 1000; tries++) {
+        unsigned long k = __atomic_add_fetch(&taken, 1, __ATOMIC_RELAXED);
+        if (base + 24 <= 255) snprintf(af->tmp_path, n + 32, "%s.tmp.%ld.%lu", target, (long)getpid(), k);
+        else snprintf(af->tmp_path, n + 32, "%.*s.rnnc-tmp.%ld.x%lu", slash ? (int)(slash - target + 1) : 0, target,
+                      (long)getpid(), k);
+        fd = open(af->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    }
+    af->fp = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (fd >= 0 && !af->fp) {
+        int err = errno;
+        close(fd);
+        unlink(af->tmp_path);
+        errno = err;
+    }
     /* the file it replaces keeps its permissions (a private file stays private) */
     if (af->fp && existed) (void)fchmod(fileno(af->fp), mode);
     if (!af->fp) {

@@ -39,13 +39,15 @@ rnnc_status rnnc_mkdirs(const char *dir) {
 const char *const rnnc_run_files[] = {"checkpoint.safetensors", "model.safetensors", "best.safetensors", "metrics.jsonl",
                                       "eval.jsonl", NULL};
 
-/* True when name is "F.tmp.PID" for one of the run's own files F. */
+/* True when name is "F.tmp.PID" or "F.tmp.PID.K" for one of the run's own files F. */
 static bool own_temp(const char *name) {
     for (size_t i = 0; rnnc_run_files[i]; i++) {
         size_t n = strlen(rnnc_run_files[i]);
         if (strncmp(name, rnnc_run_files[i], n) != 0 || strncmp(name + n, ".tmp.", 5) != 0 || !name[n + 5]) continue;
-        const char *p = name + n + 5;
+        const char *p = name + n + 5; /* PID, or PID.K (a name another thread held) */
         while (isdigit((unsigned char)*p)) p++;
+        if (*p == '.' && isdigit((unsigned char)p[1]))
+            for (p++; isdigit((unsigned char)*p); p++) {}
         if (!*p) return true;
     }
     return false;
