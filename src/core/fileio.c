@@ -233,7 +233,7 @@ rnnc_status rnnc_write_file_atomic(const char *path, const void *data, size_t le
 }
 
 const char *rnnc_data_dir(void) {
-    static char dir[PATH_MAX];
+    static _Thread_local char dir[PATH_MAX]; /* per thread: calls on several threads at once do not race */
     const char *env = getenv("RNNC_DATA");
     if (env && *env) return env;
     char exe[PATH_MAX];
