@@ -384,6 +384,38 @@ static void test_decode_errors(void) {
     rnnc_bytes_free(&out);
 }
 
+/* Decoding a special token longer than the 32 bytes the size pass once assumed for it, followed
+ * by ordinary tokens: the output is sized exactly (it overran the heap by the special's excess,
+ * found by fuzz_tiktoken_load; fuzz/regress/fuzz_tiktoken_load holds the input). */
+static void test_decode_long_special(void) {
+    rnnc_token_bytes tok[256];
+    unsigned char bytes[256];
+    for (int i = 0; i < 256; i++) { bytes[i] = (unsigned char)i; tok[i].data = bytes + i; tok[i].len = 1; }
+    char text[4001];
+    memset(text, 'x', 4000);
+    text[4000] = 0;
+    rnnc_special_token sp = {text, 300};
+    rnnc_bpe *b = NULL;
+    CHECK_EQ_LL(rnnc_bpe_create(&b, tok, 256, "cl100k", &sp, 1), RNNC_OK);
+    if (!b) return;
+    enum { N = 4064 };
+    uint32_t *ids = malloc(N * sizeof *ids);
+    ids[0] = 300;
+    for (int i = 1; i < N; i++) ids[i] = 'a';
+    rnnc_bytes out = {0};
+    CHECK_EQ_LL(rnnc_bpe_decode(b, ids, N, &out), RNNC_OK);
+    CHECK_EQ_LL(out.len, 4000 + N - 1);
+    CHECK(out.data && !memcmp(out.data, text, 4000) && out.data[4000] == 'a' && out.data[out.len - 1] == 'a' && !out.data[out.len]);
+    /* the same appended to text already in out, and with the special last */
+    ids[N - 1] = 300;
+    CHECK_EQ_LL(rnnc_bpe_decode(b, ids, N, &out), RNNC_OK);
+    CHECK_EQ_LL(out.len, 2 * (4000 + N - 1) + 3999);
+    CHECK(!memcmp(out.data + out.len - 4000, text, 4000));
+    rnnc_bytes_free(&out);
+    free(ids);
+    rnnc_bpe_free(b);
+}
+
 /* A .tiktoken text with all 256 bytes at ranks 0..255, plus `extra` lines. */
 static char *byte_file(const char *extra) {
     static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -808,6 +840,7 @@ int main(void) {
     RUN(test_units_equal_utf8);
     RUN(test_specials);
     RUN(test_decode_errors);
+    RUN(test_decode_long_special);
     RUN(test_malformed_files);
     RUN(test_missing_files);
     RUN(test_create_errors);

@@ -1004,29 +1004,38 @@ rnnc_status rnnc_bpe_encode_units(const rnnc_bpe *b, const void *units, size_t n
 /* ---- decoding ---- */
 
 rnnc_status rnnc_bpe_decode(const rnnc_bpe *b, const uint32_t *ids, size_t n, rnnc_bytes *out) {
+    /* the exact size first (a special token may be of any length), then copies into it */
     size_t need = out->len;
     for (size_t i = 0; i < n; i++) {
         uint32_t id = ids[i];
-        if (id < b->n_ranks && b->tok_off[id] != UINT64_MAX) need += b->tok_len[id];
-        else need += 32;
+        if (id < b->n_ranks && b->tok_off[id] != UINT64_MAX) {
+            need += b->tok_len[id];
+            continue;
+        }
+        rnnc_token_bytes t = rnnc_bpe_token(b, id);
+        if (!t.data) {
+            if (out->data && out->cap > out->len) out->data[out->len] = 0;
+            return rnnc_error(RNNC_ERR_RANGE, "decode: id %u at position %zu is not in the vocabulary (%zu ids)", id, i,
+                              b->n_vocab);
+        }
+        need += t.len;
     }
     rnnc_status st = rnnc_bytes_reserve(out, need + 1);
     if (st) return st;
     for (size_t i = 0; i < n; i++) {
         uint32_t id = ids[i];
+        const unsigned char *src;
+        size_t len;
         if (id < b->n_ranks && b->tok_off[id] != UINT64_MAX) {
-            memcpy(out->data + out->len, b->arena + b->tok_off[id], b->tok_len[id]);
-            out->len += b->tok_len[id];
-            continue;
+            src = b->arena + b->tok_off[id];
+            len = b->tok_len[id];
+        } else {
+            rnnc_token_bytes t = rnnc_bpe_token(b, id);
+            src = t.data;
+            len = t.len;
         }
-        rnnc_token_bytes t = rnnc_bpe_token(b, id);
-        if (!t.data) {
-            out->data[out->len] = 0;
-            return rnnc_error(RNNC_ERR_RANGE, "decode: id %u at position %zu is not in the vocabulary (%zu ids)", id, i,
-                              b->n_vocab);
-        }
-        st = rnnc_bytes_append(out, t.data, t.len);
-        if (st) return st;
+        memcpy(out->data + out->len, src, len);
+        out->len += len;
     }
     out->data[out->len] = 0;
     return RNNC_OK;
