@@ -235,7 +235,7 @@ static rnnc_status agree(run *r, rnnc_status s) {
      * it, the others stand aside as for another's failure, so the job prints the line once
      * whatever the timing of its abort */
     if (s && r->rank > 0 && v[0] == (double)r->N && (double)r->N * v[2] == v[1] * v[1])
-        return rnnc_error(RNNC_ERR_COMM, "%s", RNNC_COMM_PEER_FAILED);
+        return rnnc_error(s, "%s", RNNC_COMM_PEER_FAILED); /* (the status stays the same on every rank) */
     return s;
 }
 
