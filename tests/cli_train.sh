@@ -99,6 +99,14 @@ mkdir -p "$tmp/wd/a" "$tmp/wd/b" && cp "$tmp/corpus.txt" "$tmp/wd/a/text.txt" &&
 echo "one more line" >>"$tmp/wd/a/text.txt"
 (cd "$tmp/wd/b" && "$rnnc" train --resume ../a/run --steps 7 2>"$tmp/err")
 grep -q "^rnnc: $(cd "$tmp/wd/a" && pwd -P)/text.txt has changed since the run started" "$tmp/err" && ok || bad "changed data from elsewhere: $(cat "$tmp/err")"
+# ... and a project folder moved since: its relative paths are read from where it is now
+mkdir -p "$tmp/wd/c" && cp "$tmp/corpus.txt" "$tmp/wd/c/text.txt"
+(cd "$tmp/wd/c" && "$rnnc" train --data text.txt "${small[@]}" --steps 3 -o run 2>/dev/null)
+mv "$tmp/wd/c" "$tmp/wd/moved" && (cd "$tmp/wd/moved" && "$rnnc" train --resume run --steps 5 2>"$tmp/err") \
+  && ok || bad "resume of a moved project: $(cat "$tmp/err")"
+# A run whose budget ran out at the validation that used up its patience resumes with a new budget
+"$rnnc" train --data "$tmp/corpus.txt" "${small[@]}" --lr 0 --steps 3 --eval-every 1 --patience 2 -o "$tmp/pb" 2>/dev/null
+"$rnnc" train --resume "$tmp/pb" --steps 5 2>"$tmp/err" && ok || bad "resume after budget and patience ended together: $(cat "$tmp/err")"
 # Data from stdin (or a pipe) trains: it cannot be read again, so the run records no digest of it.
 "$rnnc" train --data - "${small[@]}" --steps 2 -o "$tmp/stdin" <"$tmp/corpus.txt" 2>"$tmp/err" && [ -s "$tmp/stdin/model.safetensors" ] && ok \
   || bad "train --data - (stdin): $(cat "$tmp/err")"

@@ -1030,7 +1030,9 @@ static rnnc_status load_checkpoint(run *r, rnnc_safetensors *stp, const char *wa
      * Not under mpirun, where each rank reads them from its own working directory (a host's
      * --wdir, which need not be rank 0's) */
     char *here = getcwd(NULL, 0);
-    if (r->N <= 1 && run_cwd && *run_cwd && here && !same_dir(run_cwd, here)) {
+    struct stat cwd_sb; /* (a project folder moved or copied since: its paths read from here, as before) */
+    if (r->N <= 1 && run_cwd && *run_cwd && here && !same_dir(run_cwd, here) && stat(run_cwd, &cwd_sb) == 0 &&
+        S_ISDIR(cwd_sb.st_mode)) {
         if (!(s = rebase_paths(topts, run_cwd, false, &topts_rebased)) && stored)
             s = rebase_paths(stored, run_cwd, true, &stored_rebased);
         if (topts_rebased) topts = topts_rebased;
@@ -1174,7 +1176,11 @@ rnnc_status rnnc_run_resume(const char *run_dir, const rnnc_run_change *change, 
                        r.total_steps, ends);
         goto out;
     }
-    if (r.o.patience > 0 && r.bad_evals >= r.o.patience) {
+    /* refused only when patience ended it: not a run whose budget ran out at the same validation,
+     * nor one with --eval-every 0 (patience is ignored there) */
+    const long before_total = total_steps_of(&before, r.spe);
+    const bool spent_before = (before_total > 0 && r.step >= before_total) || (before.seconds > 0 && r.elapsed >= before.seconds);
+    if (r.o.patience > 0 && r.o.eval_every > 0 && !spent_before && r.bad_evals >= r.o.patience) {
         s = rnnc_error(RNNC_ERR_ARG, "%s: the run stopped early: no better validation in its last %ld evaluations (--patience "
                        "%ld); give a larger --patience to train on", run_dir, r.bad_evals, r.o.patience);
         goto out;
