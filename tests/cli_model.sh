@@ -430,11 +430,9 @@ expect_error 2 "--model needs a value (got the flag -k)" "$RNNC" similar --model
 usage_is() {
     local mode=$1 line=$2
     shift 2
-    checks=$((checks + 1))
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    local rc=$?
-    if [ $rc -ne 2 ] || [ "$(head -1 "$TMP/err")" != "rnnc $mode: $line" ] || [ "$(sed -n 2p "$TMP/err")" != "(see rnnc $mode --help)" ] ||
-       [ "$(wc -l <"$TMP/err")" -ne 2 ]; then fail "$* (exit $rc): $(cat "$TMP/err")"; fi
+    expect_error 2 "$line" "$@" # (exit 2, the line in stderr), then its exact form and the hint
+    if [ "$(head -1 "$TMP/err")" != "rnnc $mode: $line" ] || [ "$(sed -n 2p "$TMP/err")" != "(see rnnc $mode --help)" ] ||
+       [ "$(wc -l <"$TMP/err")" -ne 2 ]; then fail "$*: $(cat "$TMP/err")"; fi
 }
 CH=$TMP/charrun/model.safetensors
 usage_is eval "--model needs a value" "$RNNC" eval --model= --ids "$G/cli_ids.txt" --batch 2 --seq 4
